@@ -1,0 +1,79 @@
+//! The registry of diagnostic codes.
+//!
+//! Codes are stable: once released, a code keeps its meaning forever. Errors are `E`,
+//! warnings `W`; the first two digits group them (00 syntax and files, 01 names, 02 types,
+//! 03 safety, 04 stratification, 05 tests). Every code has a section in
+//! `docs/diagnostics.md` and a fixture in `tests/check/` (a tidy test enforces both).
+
+use crate::Severity;
+
+/// A stable diagnostic code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Code {
+    /// The code as printed, e.g. `E0101`.
+    pub id: &'static str,
+    /// Whether diagnostics with this code are errors or warnings.
+    pub severity: Severity,
+    /// A short description, the heading of its section in `docs/diagnostics.md`.
+    pub title: &'static str,
+}
+
+impl Code {
+    /// Where the code is documented, relative to the repository root.
+    pub fn doc_path(&self) -> String {
+        format!("docs/diagnostics.md#{}", self.id.to_ascii_lowercase())
+    }
+}
+
+macro_rules! codes {
+    ($($name:ident = $id:literal, $severity:ident, $title:literal;)*) => {
+        $(
+            #[doc = $title]
+            pub const $name: Code = Code { id: $id, severity: Severity::$severity, title: $title };
+        )*
+        /// Every code, in order.
+        pub const ALL: &[Code] = &[$($name),*];
+    };
+}
+
+codes! {
+    SYNTAX = "E0001", Error, "syntax error";
+    MISSING_TERMINATOR = "E0002", Error, "missing `.` at the end of an item";
+    LEXICAL = "E0003", Error, "invalid token";
+    INVALID_LITERAL = "E0004", Error, "invalid literal";
+    TOO_DEEP = "E0005", Error, "nesting too deep";
+    NOT_UTF8 = "E0006", Error, "file is not UTF-8";
+    NO_SOURCES = "E0007", Error, "no `.gov` files";
+    PACKAGE_NAME = "E0008", Error, "missing or inconsistent `package` declaration";
+    UNKNOWN_RELATION = "E0101", Error, "unknown relation";
+    UNKNOWN_TYPE = "E0102", Error, "unknown type";
+    UNKNOWN_MODULE = "E0103", Error, "unknown module";
+    UNKNOWN_FIELD = "E0104", Error, "unknown field";
+    DUPLICATE_DECLARATION = "E0105", Error, "duplicate declaration";
+    DUPLICATE_RULE_NAME = "E0106", Error, "duplicate rule name";
+    UNKNOWN_RULE = "E0107", Error, "unknown rule";
+    UNKNOWN_ANNOTATION = "E0108", Error, "unknown annotation";
+    DERIVES_BASE_RELATION = "E0109", Error, "rule derives an input or data relation";
+    DUPLICATE_FIELD = "E0110", Error, "field given twice";
+    ARITY = "E0201", Error, "wrong number of arguments";
+    TYPE_MISMATCH = "E0202", Error, "type mismatch";
+    BAD_OPERATOR = "E0203", Error, "operator not defined for these types";
+    BAD_AGGREGATE = "E0204", Error, "aggregate over a non-numeric value";
+    UNSAFE_HEAD = "E0301", Error, "unsafe variable in a rule head";
+    UNSAFE_NEGATION = "E0302", Error, "unsafe variable in a negation";
+    UNSAFE_COMPARISON = "E0303", Error, "unsafe variable in a comparison or arithmetic";
+    UNSAFE_MESSAGE = "E0304", Error, "unsafe variable in a message";
+    NEGATION_CYCLE = "E0401", Error, "negation through recursion";
+    AGGREGATE_CYCLE = "E0402", Error, "aggregate through recursion";
+    ARITHMETIC_IN_RECURSION = "E0403", Error, "arithmetic invents values inside recursion";
+    TEST_NOT_A_FACT = "E0501", Error, "`given` fact is not a ground input or data fact";
+    DUPLICATE_TEST = "E0502", Error, "duplicate test name";
+    UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
+    SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
+    UNUSED_IMPORT = "W0103", Warning, "unused `use`";
+}
+
+/// Looks a code up by its id (`E0101`).
+pub fn by_id(id: &str) -> Option<Code> {
+    ALL.iter().copied().find(|code| code.id == id)
+}

@@ -1,0 +1,107 @@
+//! The diagnostic value.
+
+use crate::{Code, Span};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// The package is rejected.
+    Error,
+    /// The package is accepted; `--deny-warnings` turns these into failures.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// A span with an explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What is there; may be empty.
+    pub message: String,
+}
+
+/// One problem found in a policy.
+///
+/// Invariant: `primary` is where the problem is; `secondary` labels point at related places
+/// (the first declaration of a duplicate, the rules of a cycle).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    /// The stable code, which also fixes the severity.
+    pub code: Code,
+    /// One line saying what is wrong.
+    pub message: String,
+    /// The main location.
+    pub primary: Label,
+    /// Related locations.
+    pub secondary: Vec<Label>,
+    /// How to fix it, when known (e.g. a did-you-mean).
+    pub help: Option<String>,
+    /// Further context.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with `code` and `message` at `span`; the primary label repeats nothing.
+    pub fn new(code: Code, message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic {
+            code,
+            message: message.into(),
+            primary: Label { span, message: String::new() },
+            secondary: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets the primary label's text.
+    pub fn with_primary_label(mut self, message: impl Into<String>) -> Diagnostic {
+        self.primary.message = message.into();
+        self
+    }
+
+    /// Adds a secondary label.
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label { span, message: message.into() });
+        self
+    }
+
+    /// Sets the help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Sets the help line if `help` is `Some`.
+    pub fn with_help_opt(mut self, help: Option<String>) -> Diagnostic {
+        if help.is_some() {
+            self.help = help;
+        }
+        self
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// The severity, from the code.
+    pub fn severity(&self) -> Severity {
+        self.code.severity
+    }
+
+    /// The key diagnostics are sorted by for output: file, position, code.
+    pub fn sort_key(&self) -> (Span, &'static str) {
+        (self.primary.span, self.code.id)
+    }
+}

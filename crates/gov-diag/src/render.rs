@@ -1,0 +1,244 @@
+//! Renderings of diagnostics: human (ariadne), JSON and SARIF 2.1.0.
+
+use crate::{Diagnostic, FileId, Label, LineIndex, Severity, Span, codes};
+use ariadne::{Config, IndexType, Report, ReportKind};
+use serde_json::{Value, json};
+
+/// One source file as the renderers see it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The name printed for the file (a path relative to where the tool runs).
+    pub name: String,
+    /// The file's text.
+    pub text: String,
+    /// Line starts of `text`.
+    pub lines: LineIndex,
+}
+
+/// The files diagnostics may point into, indexed by [`FileId`].
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    /// An empty set.
+    pub fn new() -> Sources {
+        Sources::default()
+    }
+
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        let text = text.into();
+        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(SourceFile { name: name.into(), lines: LineIndex::new(&text), text });
+        id
+    }
+
+    /// The file with `id`.
+    pub fn get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
+    /// The name of `id`, or `<unknown>` for an id from another set.
+    pub fn name(&self, id: FileId) -> &str {
+        self.get(id).map_or("<unknown>", |f| f.name.as_str())
+    }
+
+    /// `file:line:col` of the start of `span`.
+    pub fn location(&self, span: Span) -> String {
+        match self.get(span.file) {
+            Some(file) => {
+                let at = file.lines.line_col(&file.text, span.start);
+                format!("{}:{}:{}", file.name, at.line, at.col)
+            }
+            None => "<unknown>".to_owned(),
+        }
+    }
+}
+
+/// Renders diagnostics as rustc-style text with labelled source excerpts.
+pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    let mut cache = ariadne::sources(
+        sources.files.iter().map(|f| (f.name.clone(), f.text.clone())).collect::<Vec<_>>(),
+    );
+    let mut out = Vec::new();
+    for diagnostic in diagnostics {
+        let kind = match diagnostic.severity() {
+            Severity::Error => ReportKind::Error,
+            Severity::Warning => ReportKind::Warning,
+        };
+        let span = |s: Span| (sources.name(s.file).to_owned(), s.range());
+        let mut report = Report::build(kind, span(diagnostic.primary.span))
+            .with_config(Config::default().with_color(color).with_index_type(IndexType::Byte))
+            .with_code(diagnostic.code.id)
+            .with_message(&diagnostic.message);
+        let mut label = |l: &Label, order: i32| {
+            let mut label = ariadne::Label::new(span(l.span)).with_order(order);
+            if !l.message.is_empty() {
+                label = label.with_message(&l.message);
+            }
+            if color {
+                label = label.with_color(if order == 0 {
+                    ariadne::Color::Red
+                } else {
+                    ariadne::Color::Blue
+                });
+            }
+            report.add_label(label);
+        };
+        label(&diagnostic.primary, 0);
+        for (i, secondary) in diagnostic.secondary.iter().enumerate() {
+            label(secondary, i32::try_from(i + 1).unwrap_or(i32::MAX));
+        }
+        if let Some(help) = &diagnostic.help {
+            report.set_help(help);
+        }
+        for note in &diagnostic.notes {
+            report.add_note(note);
+        }
+        // Writing into a Vec cannot fail; a source missing from the cache only loses the
+        // excerpt, so the header line is still printed below.
+        if report.finish().write(&mut cache, &mut out).is_err() {
+            out.extend_from_slice(
+                format!("{}[{}]: {}\n", diagnostic.severity().as_str(), diagnostic.code.id, diagnostic.message)
+                    .as_bytes(),
+            );
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn position(sources: &Sources, file: FileId, offset: u32) -> Value {
+    match sources.get(file) {
+        Some(f) => {
+            let at = f.lines.line_col(&f.text, offset);
+            json!({ "line": at.line, "column": at.col, "offset": offset })
+        }
+        None => json!({ "line": 0, "column": 0, "offset": offset }),
+    }
+}
+
+fn label_json(label: &Label, sources: &Sources) -> Value {
+    json!({
+        "file": sources.name(label.span.file),
+        "start": position(sources, label.span.file, label.span.start),
+        "end": position(sources, label.span.file, label.span.end),
+        "message": label.message,
+    })
+}
+
+/// Renders diagnostics as a JSON document: `{"diagnostics": [...], "errors": n, "warnings": n}`.
+pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    let items: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            json!({
+                "code": d.code.id,
+                "severity": d.severity().as_str(),
+                "message": d.message,
+                "file": sources.name(d.primary.span.file),
+                "start": position(sources, d.primary.span.file, d.primary.span.start),
+                "end": position(sources, d.primary.span.file, d.primary.span.end),
+                "labels": std::iter::once(&d.primary).chain(&d.secondary).map(|l| label_json(l, sources)).collect::<Vec<_>>(),
+                "help": d.help,
+                "notes": d.notes,
+                "docs": d.code.doc_path(),
+            })
+        })
+        .collect();
+    let count = |s: Severity| diagnostics.iter().filter(|d| d.severity() == s).count();
+    let doc = json!({
+        "diagnostics": items,
+        "errors": count(Severity::Error),
+        "warnings": count(Severity::Warning),
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+fn sarif_location(span: Span, sources: &Sources, message: Option<&str>) -> Value {
+    let (start, end) = match sources.get(span.file) {
+        Some(f) => (f.lines.line_col(&f.text, span.start), f.lines.line_col(&f.text, span.end)),
+        None => Default::default(),
+    };
+    let mut location = json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": sources.name(span.file).replace('\\', "/") },
+            "region": {
+                "startLine": start.line.max(1),
+                "startColumn": start.col.max(1),
+                "endLine": end.line.max(1),
+                "endColumn": end.col.max(1),
+                "charOffset": span.start,
+                "charLength": span.end - span.start,
+            }
+        }
+    });
+    if let (Some(message), Some(object)) = (message.filter(|m| !m.is_empty()), location.as_object_mut()) {
+        object.insert("message".to_owned(), json!({ "text": message }));
+    }
+    location
+}
+
+/// Renders diagnostics as a SARIF 2.1.0 log, as GitHub code scanning reads it.
+pub fn render_sarif(diagnostics: &[Diagnostic], sources: &Sources, tool_version: &str) -> String {
+    let rules: Vec<Value> = codes::ALL
+        .iter()
+        .map(|code| {
+            json!({
+                "id": code.id,
+                "name": code.title,
+                "shortDescription": { "text": code.title },
+                "helpUri": format!("https://github.com/gov-lang/gov/blob/main/{}", code.doc_path()),
+                "defaultConfiguration": { "level": sarif_level(code.severity) },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let rule_index = codes::ALL.iter().position(|c| c.id == d.code.id);
+            let mut text = d.message.clone();
+            if let Some(help) = &d.help {
+                text.push_str("\nhelp: ");
+                text.push_str(help);
+            }
+            json!({
+                "ruleId": d.code.id,
+                "ruleIndex": rule_index,
+                "level": sarif_level(d.severity()),
+                "message": { "text": text },
+                "locations": [sarif_location(d.primary.span, sources, None)],
+                "relatedLocations": d.secondary.iter().enumerate().map(|(i, l)| {
+                    let mut loc = sarif_location(l.span, sources, Some(&l.message));
+                    if let Some(object) = loc.as_object_mut() {
+                        object.insert("id".to_owned(), json!(i));
+                    }
+                    loc
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "govc",
+                "version": tool_version,
+                "informationUri": "https://github.com/gov-lang/gov",
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    });
+    serde_json::to_string_pretty(&log).unwrap_or_default()
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}

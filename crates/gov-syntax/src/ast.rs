@@ -1,0 +1,461 @@
+//! The syntax tree. Every node carries the byte [`Span`] it was parsed from.
+//!
+//! The tree is tolerant: an item that failed to parse is kept as [`ItemKind::Error`] with
+//! whatever name it was about to define, so later phases neither lose the rest of the file
+//! nor report follow-on errors about that name.
+
+use gov_diag::Span;
+use gov_value::{ArithOp, CompareOp, Decimal};
+
+/// A parsed `.gov` file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceFile {
+    /// Items in source order; a `package` declaration is an item too.
+    pub items: Vec<Item>,
+}
+
+/// An identifier with its location.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name {
+    /// The identifier.
+    pub text: String,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// A dotted path such as `std.approvals`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Path {
+    /// The segments, at least one.
+    pub segments: Vec<Name>,
+    /// The whole path.
+    pub span: Span,
+}
+
+impl Path {
+    /// The path as written, segments joined with `.`.
+    pub fn dotted(&self) -> String {
+        self.segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(".")
+    }
+}
+
+/// A top-level item with its doc comment and annotations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Item {
+    /// The text of the `///` lines before the item, one entry per line, without the
+    /// slashes and the single space after them.
+    pub docs: Vec<String>,
+    /// `@name(args)` annotations before the item.
+    pub annotations: Vec<Annotation>,
+    /// What the item is.
+    pub kind: ItemKind,
+    /// The whole item, annotations included, doc comment excluded.
+    pub span: Span,
+}
+
+/// The kinds of item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// `package payments.core.`
+    Package(Path),
+    /// `use std.approvals.`
+    Use(Path),
+    /// `default allow.` or `default deny.`
+    Default(DefaultDecision),
+    /// `type Agent = Str.`
+    TypeAlias(TypeAlias),
+    /// `input transfer(agent: Agent, amount: Int).` or `data role(…).`
+    Relation(RelationDecl),
+    /// A Datalog rule or fact: `head :- body.`
+    Rule(Rule),
+    /// A decision rule: `deny name "message" :- body.`
+    Decision(Decision),
+    /// `test "name" { … }`
+    Test(TestBlock),
+    /// An item that failed to parse (its error is already reported).
+    Error(ErrorItem),
+}
+
+/// `default allow` or `default deny`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DefaultDecision {
+    /// Requests no rule decides are allowed.
+    Allow,
+    /// Requests no rule decides are denied (also the behaviour with no `default` item).
+    Deny,
+}
+
+/// `type Name = Target.`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TypeAlias {
+    /// The new type's name.
+    pub name: Name,
+    /// The type it is represented as.
+    pub target: Name,
+}
+
+/// Where the facts of a declared relation come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RelationKind {
+    /// Supplied with each request.
+    Input,
+    /// Supplied with the bundle.
+    Data,
+}
+
+impl RelationKind {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RelationKind::Input => "input",
+            RelationKind::Data => "data",
+        }
+    }
+}
+
+/// `input name(field: Type, …).`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RelationDecl {
+    /// Input or data.
+    pub kind: RelationKind,
+    /// The relation's name.
+    pub name: Name,
+    /// Its fields, in positional order.
+    pub fields: Vec<FieldDecl>,
+}
+
+/// `name: Type` in a relation declaration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldDecl {
+    /// Field name.
+    pub name: Name,
+    /// Field type.
+    pub ty: Name,
+}
+
+/// `@name(arg, …)`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Annotation {
+    /// The annotation's name (`overrides`).
+    pub name: Name,
+    /// Its arguments (rule names).
+    pub args: Vec<Name>,
+    /// From `@` to `)`.
+    pub span: Span,
+}
+
+/// `head :- body.` (a fact when the body is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// The derived atom.
+    pub head: Atom,
+    /// The conditions, a conjunction.
+    pub body: Vec<BodyItem>,
+}
+
+/// What a decision rule decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Effect {
+    /// The action must not run.
+    Deny,
+    /// A human must approve first.
+    Escalate,
+    /// The action may run.
+    Allow,
+    /// Something that must happen if the action runs.
+    Obligation,
+    /// Points added to the request's risk score.
+    Risk,
+}
+
+impl Effect {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Effect::Deny => "deny",
+            Effect::Escalate => "escalate",
+            Effect::Allow => "allow",
+            Effect::Obligation => "obligation",
+            Effect::Risk => "risk",
+        }
+    }
+}
+
+/// `deny name "message" :- body.` and its siblings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Decision {
+    /// Which effect.
+    pub effect: Effect,
+    /// The rule's name, unique in the package.
+    pub name: Name,
+    /// `to "group"` of an `escalate`.
+    pub approver: Option<StrLit>,
+    /// The points of a `risk` rule (an Int literal or a variable the body binds).
+    pub points: Option<Expr>,
+    /// The message, which may interpolate `{var}`.
+    pub message: Option<Message>,
+    /// The conditions; empty means the rule always fires.
+    pub body: Vec<BodyItem>,
+}
+
+/// A string literal with its decoded value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StrLit {
+    /// The decoded text.
+    pub value: String,
+    /// Quotes included.
+    pub span: Span,
+}
+
+/// A decision rule's message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Message {
+    /// Text and `{var}` interpolations in order.
+    pub parts: Vec<MessagePart>,
+    /// Quotes included.
+    pub span: Span,
+}
+
+/// A piece of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MessagePart {
+    /// Literal text (decoded; `{{` and `}}` already turned into braces).
+    Text(String),
+    /// `{var}`: the span covers the variable name only.
+    Var(Name),
+}
+
+/// One condition of a rule body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BodyItem {
+    /// `rel(args)`
+    Atom(Atom),
+    /// `not rel(args)`; the span covers `not` through `)`.
+    Not(Atom, Span),
+    /// `left op right`; with `=`, a lone unbound variable on one side is bound.
+    Compare(Comparison),
+}
+
+impl BodyItem {
+    /// The item's extent.
+    pub fn span(&self) -> Span {
+        match self {
+            BodyItem::Atom(atom) => atom.span,
+            BodyItem::Not(_, span) => *span,
+            BodyItem::Compare(c) => c.span,
+        }
+    }
+}
+
+/// `left op right`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Comparison {
+    /// Left operand.
+    pub left: Expr,
+    /// The operator.
+    pub op: CompareOp,
+    /// Right operand.
+    pub right: Expr,
+    /// The whole comparison.
+    pub span: Span,
+}
+
+/// `rel(args)`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Atom {
+    /// The relation.
+    pub relation: Name,
+    /// The arguments: all positional, or all named.
+    pub args: Vec<Arg>,
+    /// From the name through `)`.
+    pub span: Span,
+}
+
+/// An argument of an atom: `expr` or `field: expr`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Arg {
+    /// The field name, for a named argument.
+    pub field: Option<Name>,
+    /// The value.
+    pub value: Expr,
+}
+
+/// A term or arithmetic expression.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Expr {
+    /// A variable.
+    Var(Name),
+    /// `_`
+    Wildcard(Span),
+    /// A literal value.
+    Lit(Lit),
+    /// `left op right`
+    Binary(Box<Binary>),
+    /// `sum(x : body)` and friends (only as the right side of `var = …`).
+    Aggregate(Box<Aggregate>),
+}
+
+impl Expr {
+    /// The expression's extent.
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Var(name) => name.span,
+            Expr::Wildcard(span) => *span,
+            Expr::Lit(lit) => lit.span,
+            Expr::Binary(binary) => binary.span,
+            Expr::Aggregate(aggregate) => aggregate.span,
+        }
+    }
+}
+
+/// `left op right` in arithmetic.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Binary {
+    /// Left operand.
+    pub left: Expr,
+    /// The operator.
+    pub op: ArithOp,
+    /// Right operand.
+    pub right: Expr,
+    /// The whole expression.
+    pub span: Span,
+}
+
+/// The aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggregateFn {
+    /// Number of distinct bindings of the body.
+    Count,
+    /// Sum of the target over the distinct bindings of the body.
+    Sum,
+    /// Least value of the target.
+    Min,
+    /// Greatest value of the target.
+    Max,
+}
+
+impl AggregateFn {
+    /// Every aggregate function.
+    pub const ALL: [AggregateFn; 4] = [AggregateFn::Count, AggregateFn::Sum, AggregateFn::Min, AggregateFn::Max];
+
+    /// The function's name in source.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggregateFn::Count => "count",
+            AggregateFn::Sum => "sum",
+            AggregateFn::Min => "min",
+            AggregateFn::Max => "max",
+        }
+    }
+}
+
+/// `fn(target : body)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Aggregate {
+    /// Which function.
+    pub function: AggregateFn,
+    /// The aggregated expression.
+    pub target: Expr,
+    /// The conjunction ranged over.
+    pub body: Vec<BodyItem>,
+    /// From the function name through `)`.
+    pub span: Span,
+}
+
+/// A literal with its source text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lit {
+    /// The value.
+    pub value: LitValue,
+    /// The literal exactly as written (the formatter prints it back unchanged).
+    pub raw: String,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// A literal's value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LitValue {
+    /// `42`, `-3`
+    Int(i64),
+    /// `12.50`
+    Decimal(Decimal),
+    /// `"text"`
+    Str(String),
+    /// `true`, `false`
+    Bool(bool),
+    /// `2026-01-31T09:00:00Z`, as nanoseconds since the Unix epoch.
+    Time(i64),
+    /// `15m`, as nanoseconds.
+    Duration(i64),
+    /// A literal whose text was invalid (already reported).
+    Invalid,
+}
+
+/// `test "name" { … }`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TestBlock {
+    /// The test's name.
+    pub name: StrLit,
+    /// Statements in order.
+    pub statements: Vec<TestStatement>,
+}
+
+/// A statement in a test block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TestStatement {
+    /// `with data "file.json"`
+    WithData(StrLit),
+    /// `given fact. fact.`
+    Given(Vec<Atom>),
+    /// `expect …`
+    Expect(Expectation),
+}
+
+/// What a test expects of the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Expectation {
+    /// The kind of expectation.
+    pub kind: ExpectKind,
+    /// From `expect` to its last token.
+    pub span: Span,
+}
+
+/// The kinds of expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExpectKind {
+    /// `expect deny|allow|escalate|obligation [rule…] [to "group"…]`: the decision (or an
+    /// obligation) and the rules that must have fired.
+    Effect {
+        /// Which effect.
+        effect: Effect,
+        /// Rules that must fire.
+        rules: Vec<Name>,
+        /// Approver groups (escalate only).
+        approvers: Vec<StrLit>,
+    },
+    /// `expect risk 30`
+    Risk(Lit),
+    /// `expect error`
+    Error,
+}
+
+/// An item that did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ErrorItem {
+    /// What the item was declaring, when that much could be read.
+    pub salvaged: Option<Salvaged>,
+}
+
+/// The name a broken item was about to define.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Salvaged {
+    /// A relation (declared or derived).
+    Relation(Name),
+    /// A decision rule.
+    Rule(Name),
+    /// A type alias.
+    Type(Name),
+    /// A test.
+    Test(String),
+}

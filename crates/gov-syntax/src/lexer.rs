@@ -1,0 +1,322 @@
+//! The lexer: source text to tokens and trivia (comments).
+
+use gov_diag::{Diagnostic, FileId, Span, codes};
+use logos::Logos;
+
+/// A token of Gov source. Comments and whitespace are not tokens: [`lex`] returns comments
+/// separately so the formatter can keep them.
+#[derive(Logos, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[logos(skip r"[ \t\r\n\f]+")]
+pub enum Token<'s> {
+    /// `package`
+    #[token("package")]
+    Package,
+    /// `use`
+    #[token("use")]
+    Use,
+    /// `default`
+    #[token("default")]
+    Default,
+    /// `type`
+    #[token("type")]
+    Type,
+    /// `input`
+    #[token("input")]
+    Input,
+    /// `data`
+    #[token("data")]
+    Data,
+    /// `not`
+    #[token("not")]
+    Not,
+    /// `allow`
+    #[token("allow")]
+    Allow,
+    /// `deny`
+    #[token("deny")]
+    Deny,
+    /// `escalate`
+    #[token("escalate")]
+    Escalate,
+    /// `obligation`
+    #[token("obligation")]
+    Obligation,
+    /// `risk`
+    #[token("risk")]
+    Risk,
+    /// `test`
+    #[token("test")]
+    Test,
+    /// `given`
+    #[token("given")]
+    Given,
+    /// `expect`
+    #[token("expect")]
+    Expect,
+    /// `with`
+    #[token("with")]
+    With,
+    /// `true`
+    #[token("true")]
+    True,
+    /// `false`
+    #[token("false")]
+    False,
+    /// `to` (a keyword only after `escalate NAME`; elsewhere the parser accepts it as a name)
+    #[token("to")]
+    To,
+    /// An identifier: a relation, variable, field, rule or type name.
+    #[regex(r"[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+")]
+    Ident(&'s str),
+    /// `_`
+    #[token("_")]
+    Wildcard,
+    /// An integer literal.
+    #[regex(r"[0-9]+")]
+    Int(&'s str),
+    /// A decimal literal.
+    #[regex(r"[0-9]+\.[0-9]+")]
+    Decimal(&'s str),
+    /// A string literal, quotes included.
+    #[regex(r#""([^"\\\n]|\\[^\n])*""#)]
+    Str(&'s str),
+    /// An RFC 3339 time literal.
+    #[regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")]
+    Time(&'s str),
+    /// A duration literal such as `15m` or `1h30m`.
+    #[regex(r"([0-9]+(ns|ms|s|m|h|d))+")]
+    Duration(&'s str),
+    /// `(`
+    #[token("(")]
+    LParen,
+    /// `)`
+    #[token(")")]
+    RParen,
+    /// `{`
+    #[token("{")]
+    LBrace,
+    /// `}`
+    #[token("}")]
+    RBrace,
+    /// `,`
+    #[token(",")]
+    Comma,
+    /// `.`
+    #[token(".")]
+    Dot,
+    /// `:-`
+    #[token(":-")]
+    If,
+    /// `:`
+    #[token(":")]
+    Colon,
+    /// `=`
+    #[token("=")]
+    Eq,
+    /// `!=`
+    #[token("!=")]
+    Ne,
+    /// `<`
+    #[token("<")]
+    Lt,
+    /// `<=`
+    #[token("<=")]
+    Le,
+    /// `>`
+    #[token(">")]
+    Gt,
+    /// `>=`
+    #[token(">=")]
+    Ge,
+    /// `+`
+    #[token("+")]
+    Plus,
+    /// `-`
+    #[token("-")]
+    Minus,
+    /// `*`
+    #[token("*")]
+    Star,
+    /// `/`
+    #[token("/")]
+    Slash,
+    /// `@`
+    #[token("@")]
+    At,
+    /// A string literal missing its closing quote (reported, then treated as a string).
+    #[regex(r#""([^"\\\n]|\\[^\n])*\\?"#)]
+    UnterminatedStr(&'s str),
+    /// A `//` comment, including a `///` doc comment.
+    #[regex(r"//[^\n]*", allow_greedy = true)]
+    Comment(&'s str),
+}
+
+impl Token<'_> {
+    /// How the token is shown in "expected …, found …" messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Token::Ident(s) => format!("identifier `{s}`"),
+            Token::Int(s) | Token::Decimal(s) | Token::Time(s) | Token::Duration(s) => {
+                format!("literal `{s}`")
+            }
+            Token::Str(_) | Token::UnterminatedStr(_) => "a string".to_owned(),
+            Token::Comment(_) => "a comment".to_owned(),
+            other => format!("`{}`", other.keyword_text().unwrap_or("?")),
+        }
+    }
+
+    /// The fixed text of keyword and punctuation tokens.
+    pub fn keyword_text(&self) -> Option<&'static str> {
+        Some(match self {
+            Token::Package => "package",
+            Token::Use => "use",
+            Token::Default => "default",
+            Token::Type => "type",
+            Token::Input => "input",
+            Token::Data => "data",
+            Token::Not => "not",
+            Token::Allow => "allow",
+            Token::Deny => "deny",
+            Token::Escalate => "escalate",
+            Token::Obligation => "obligation",
+            Token::Risk => "risk",
+            Token::Test => "test",
+            Token::Given => "given",
+            Token::Expect => "expect",
+            Token::With => "with",
+            Token::True => "true",
+            Token::False => "false",
+            Token::To => "to",
+            Token::Wildcard => "_",
+            Token::LParen => "(",
+            Token::RParen => ")",
+            Token::LBrace => "{",
+            Token::RBrace => "}",
+            Token::Comma => ",",
+            Token::Dot => ".",
+            Token::If => ":-",
+            Token::Colon => ":",
+            Token::Eq => "=",
+            Token::Ne => "!=",
+            Token::Lt => "<",
+            Token::Le => "<=",
+            Token::Gt => ">",
+            Token::Ge => ">=",
+            Token::Plus => "+",
+            Token::Minus => "-",
+            Token::Star => "*",
+            Token::Slash => "/",
+            Token::At => "@",
+            _ => return None,
+        })
+    }
+
+    /// Whether the token can only begin an item, so that seeing it first on a line while
+    /// an item is still open means that item lacks its final `.`.
+    pub fn starts_item(&self) -> bool {
+        matches!(
+            self,
+            Token::Package
+                | Token::Use
+                | Token::Default
+                | Token::Type
+                | Token::Input
+                | Token::Data
+                | Token::Allow
+                | Token::Deny
+                | Token::Escalate
+                | Token::Obligation
+                | Token::Risk
+                | Token::Test
+                | Token::At
+                | Token::Ident(_)
+        )
+    }
+}
+
+/// A token with its byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spanned<'s> {
+    /// The token.
+    pub token: Token<'s>,
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+/// A `//` comment kept for the formatter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Comment {
+    /// The comment's text including the slashes, without the line break.
+    pub text: String,
+    /// Where it is.
+    pub span: Span,
+}
+
+impl Comment {
+    /// Whether this is a `///` doc comment (but not `////…`).
+    pub fn is_doc(&self) -> bool {
+        self.text.starts_with("///") && !self.text.starts_with("////")
+    }
+}
+
+/// The result of lexing one file.
+#[derive(Debug, Default)]
+pub struct Lexed<'s> {
+    /// The tokens, comments excluded.
+    pub tokens: Vec<Spanned<'s>>,
+    /// Every comment, in order.
+    pub comments: Vec<Comment>,
+    /// Lexical errors.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Splits `text` into tokens and comments. Never fails: a character that starts no token
+/// is reported once per run of such characters and skipped.
+pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
+    let mut lexed = Lexed::default();
+    let mut lexer = Token::lexer(text);
+    let mut bad_run: Option<Span> = None;
+    while let Some(result) = lexer.next() {
+        let range = lexer.span();
+        let span = Span::new(file, to_u32(range.start), to_u32(range.end));
+        match result {
+            Err(()) => {
+                bad_run = Some(bad_run.map_or(span, |run| run.to(span)));
+                continue;
+            }
+            Ok(Token::Comment(body)) => {
+                lexed.comments.push(Comment { text: body.trim_end().to_owned(), span });
+            }
+            Ok(Token::UnterminatedStr(body)) => {
+                lexed.diagnostics.push(
+                    Diagnostic::new(codes::LEXICAL, "unterminated string", span)
+                        .with_primary_label("this string has no closing `\"`")
+                        .with_help("add a `\"` before the end of the line"),
+                );
+                lexed.tokens.push(Spanned { token: Token::Str(body), start: span.start, end: span.end });
+            }
+            Ok(token) => lexed.tokens.push(Spanned { token, start: span.start, end: span.end }),
+        }
+        if let Some(run) = bad_run.take() {
+            lexed.diagnostics.push(unexpected_characters(text, run));
+        }
+    }
+    if let Some(run) = bad_run.take() {
+        lexed.diagnostics.push(unexpected_characters(text, run));
+    }
+    lexed
+}
+
+fn unexpected_characters(text: &str, run: Span) -> Diagnostic {
+    let shown: String = text.get(run.range()).unwrap_or("").chars().take(8).flat_map(char::escape_default).collect();
+    Diagnostic::new(codes::LEXICAL, format!("unexpected character `{shown}`"), run)
+        .with_primary_label("no token starts here")
+}
+
+/// Converts a byte offset to `u32`. Files are limited to 4 GiB by the loader, so this
+/// saturates rather than fails.
+pub(crate) fn to_u32(offset: usize) -> u32 {
+    u32::try_from(offset).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,165 @@
+//! Decoding of literal tokens into values, called from the grammar's actions. An invalid
+//! literal is reported and kept as [`LitValue::Invalid`] so the item still parses.
+
+use crate::ast::{Lit, LitValue, Message, MessagePart, Name, StrLit};
+use gov_diag::{Diagnostic, FileId, Span, codes};
+
+fn lit(file: FileId, raw: &str, l: u32, r: u32, value: Result<LitValue, String>, errors: &mut Vec<Diagnostic>) -> Lit {
+    let span = Span::new(file, l, r);
+    let value = value.unwrap_or_else(|message| {
+        errors.push(Diagnostic::new(codes::INVALID_LITERAL, message, span).with_primary_label("invalid literal"));
+        LitValue::Invalid
+    });
+    Lit { value, raw: raw.to_owned(), span }
+}
+
+/// An `Int` literal (`raw` may start with `-`).
+pub(crate) fn int(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Lit {
+    let value = raw
+        .parse::<i64>()
+        .map(LitValue::Int)
+        .map_err(|_| format!("integer `{raw}` does not fit in 64 bits"));
+    lit(file, raw, l, r, value, errors)
+}
+
+/// A `Decimal` literal.
+pub(crate) fn decimal(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Lit {
+    lit(file, raw, l, r, gov_value::parse_decimal(raw).map(LitValue::Decimal), errors)
+}
+
+/// A `Duration` literal.
+pub(crate) fn duration(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Lit {
+    lit(file, raw, l, r, gov_value::parse_duration(raw).map(LitValue::Duration), errors)
+}
+
+/// A `Time` literal.
+pub(crate) fn time(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Lit {
+    lit(file, raw, l, r, gov_value::parse_time(raw).map(LitValue::Time), errors)
+}
+
+/// Decodes the escapes of a string token (quotes included in `raw`), calling `piece` for
+/// each decoded character with its byte offset in `raw`. Bad escapes are reported.
+fn decode(file: FileId, raw: &str, l: u32, errors: &mut Vec<Diagnostic>, mut piece: impl FnMut(usize, char)) {
+    let body_end = if raw.len() >= 2 && raw.ends_with('"') { raw.len() - 1 } else { raw.len() };
+    let body = raw.get(1..body_end).unwrap_or("");
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let offset = i + 1;
+        if c != '\\' {
+            piece(offset, c);
+            continue;
+        }
+        let decoded = match chars.next() {
+            Some((_, 'n')) => Some('\n'),
+            Some((_, 't')) => Some('\t'),
+            Some((_, 'r')) => Some('\r'),
+            Some((_, '0')) => Some('\0'),
+            Some((_, '\\')) => Some('\\'),
+            Some((_, '"')) => Some('"'),
+            Some((_, '{')) => Some('{'),
+            Some((_, '}')) => Some('}'),
+            Some((_, 'u')) => unicode_escape(&mut chars),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => piece(offset, c),
+            None => {
+                let end = chars.peek().map_or(body.len(), |(j, _)| *j) + 1;
+                let span = Span::new(file, l + offset as u32, l + end as u32);
+                errors.push(
+                    Diagnostic::new(codes::INVALID_LITERAL, "invalid escape in string", span)
+                        .with_primary_label("unknown escape")
+                        .with_help("valid escapes are \\n \\t \\r \\0 \\\\ \\\" \\{ \\} and \\u{hex}"),
+                );
+            }
+        }
+    }
+}
+
+fn unicode_escape(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Option<char> {
+    if chars.next_if(|(_, c)| *c == '{').is_none() {
+        return None;
+    }
+    let mut hex = String::new();
+    while let Some((_, c)) = chars.next_if(|(_, c)| c.is_ascii_hexdigit()) {
+        hex.push(c);
+    }
+    chars.next_if(|(_, c)| *c == '}')?;
+    u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
+}
+
+/// A string literal.
+pub(crate) fn string(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> StrLit {
+    let mut value = String::new();
+    decode(file, raw, l, errors, |_, c| value.push(c));
+    StrLit { value, span: Span::new(file, l, r) }
+}
+
+/// A decision message: a string whose `{name}` parts interpolate variables. `{{` and `}}`
+/// stand for literal braces.
+pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Message {
+    let mut decoded: Vec<(usize, char)> = Vec::new();
+    decode(file, raw, l, errors, |offset, c| decoded.push((offset, c)));
+    // Escaped braces (`\{`) decode to the same char as bare ones; tell them apart by the
+    // raw text at their offset.
+    let is_bare = |offset: usize| raw.get(offset..).is_some_and(|rest| !rest.starts_with('\\'));
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut i = 0;
+    while let Some(&(offset, c)) = decoded.get(i) {
+        i += 1;
+        let next = decoded.get(i).map(|&(_, c)| c);
+        if c == '{' && is_bare(offset) && next == Some('{') || c == '}' && is_bare(offset) && next == Some('}') {
+            text.push(c);
+            i += 1;
+        } else if c == '{' && is_bare(offset) {
+            let start = i;
+            while decoded.get(i).is_some_and(|&(_, c)| c != '}') {
+                i += 1;
+            }
+            let name: String = decoded.get(start..i).unwrap_or_default().iter().map(|&(_, c)| c).collect();
+            let name_start = decoded.get(start).map_or(offset + 1, |&(o, _)| o);
+            let span = Span::new(file, l + name_start as u32, l + (name_start + name.len()) as u32);
+            if decoded.get(i).is_none() || !is_identifier(&name) {
+                errors.push(
+                    Diagnostic::new(codes::INVALID_LITERAL, "invalid interpolation in message", Span::new(file, l + offset as u32, span.end.max(l + offset as u32 + 1)))
+                        .with_primary_label("expected `{variable}`")
+                        .with_help("write `{{` and `}}` for literal braces"),
+                );
+            } else {
+                if !text.is_empty() {
+                    parts.push(MessagePart::Text(std::mem::take(&mut text)));
+                }
+                parts.push(MessagePart::Var(Name { text: name, span }));
+            }
+            i += 1;
+        } else {
+            text.push(c);
+        }
+    }
+    if !text.is_empty() {
+        parts.push(MessagePart::Text(text));
+    }
+    Message { parts, span: Span::new(file, l, r) }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The error for `name(x : body)` where `name` is not an aggregate function.
+pub(crate) fn unknown_aggregate(name: &Name) -> Diagnostic {
+    let help = crate::suggest::did_you_mean(&name.text, crate::ast::AggregateFn::ALL.iter().map(|f| f.name()))
+        .unwrap_or_else(|| "the aggregate functions are count, sum, min and max".to_owned());
+    Diagnostic::new(codes::SYNTAX, format!("unknown aggregate function `{}`", name.text), name.span)
+        .with_primary_label("not an aggregate function")
+        .with_help(help)
+}
+
+/// The error for `expect word` where `word` is not an expectation.
+pub(crate) fn unknown_expectation(word: &Name) -> Diagnostic {
+    Diagnostic::new(codes::SYNTAX, format!("unknown expectation `{}`", word.text), word.span)
+        .with_primary_label("expected `deny`, `allow`, `escalate`, `obligation`, `risk` or `error`")
+}

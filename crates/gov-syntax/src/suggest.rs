@@ -1,0 +1,40 @@
+//! "Did you mean" suggestions.
+
+/// The candidate closest to `name`, if one is close enough to be a plausible typo, as a
+/// help line: ``did you mean `candidate`?``.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    closest(name, candidates).map(|best| format!("did you mean `{best}`?"))
+}
+
+/// The candidate closest to `name` by Jaro-Winkler similarity (ties to the first), if
+/// similar enough; case-insensitive equality always counts.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(f64, &str)> = None;
+    for candidate in candidates {
+        if candidate == name {
+            continue;
+        }
+        let score = if candidate.to_lowercase() == lower {
+            1.0
+        } else {
+            strsim::jaro_winkler(&lower, &candidate.to_lowercase())
+        };
+        if score >= 0.8 && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_names_only() {
+        assert_eq!(closest("trasnfer", ["transfer", "role"]), Some("transfer"));
+        assert_eq!(closest("Role", ["role"]), Some("role"));
+        assert_eq!(closest("xyz", ["transfer", "role"]), None);
+    }
+}
