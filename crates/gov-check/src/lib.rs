@@ -1,0 +1,56 @@
+//! The Gov checker.
+//!
+//! [`check`] takes the parsed files of one package (plus the standard-library modules it
+//! uses) and returns every problem it finds together with the [`Symbols`] it resolved,
+//! which later phases (the compiler, the language server) reuse. It reports each mistake
+//! once: names that failed to parse or resolve are remembered as *poisoned* so nothing
+//! downstream complains about them again.
+//!
+//! The phases, each in its own module: [`symbols`] collects declarations and resolves
+//! types and modules; [`rules`] resolves every atom and checks arity, fields and safety
+//! while feeding [`types`] (inference by union-find); [`strata`] builds the dependency
+//! graph and rejects negation, aggregation or arithmetic through recursion; [`usage`]
+//! warns about what is declared and never used.
+
+mod program;
+pub mod rules;
+pub mod strata;
+pub mod symbols;
+pub mod types;
+pub mod usage;
+
+pub use program::{Origin, Program, ProgramFile};
+pub use symbols::{RelationInfo, RelationKind, Symbols, TypeInfo};
+pub use types::Ty;
+
+use gov_diag::Diagnostic;
+
+/// The result of checking a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// Everything found, errors and warnings, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The declarations, relations and rules the program defines.
+    pub symbols: Symbols,
+}
+
+impl Checked {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity() == gov_diag::Severity::Error)
+    }
+}
+
+/// Checks a whole program: syntax errors from parsing are included.
+pub fn check(program: &Program) -> Checked {
+    let mut diagnostics: Vec<Diagnostic> = program.files.iter().flat_map(|f| f.parsed.diagnostics.iter().cloned()).collect();
+    let mut symbols = symbols::collect(program, &mut diagnostics);
+    let facts = rules::check_rules(program, &mut symbols, &mut diagnostics);
+    strata::check(program, &symbols, &facts, &mut diagnostics);
+    usage::check(program, &symbols, &facts, &mut diagnostics);
+    // Library files are checked by their own tests; their warnings are not the user's.
+    diagnostics.retain(|d| d.severity() == gov_diag::Severity::Error || !program.is_library(d.primary.span.file));
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diagnostics.dedup();
+    Checked { diagnostics, symbols }
+}

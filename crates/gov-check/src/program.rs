@@ -1,0 +1,47 @@
+//! The checker's input.
+
+use gov_diag::FileId;
+use gov_syntax::Parsed;
+use std::sync::Arc;
+
+/// Where a file comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// One of the package's own files.
+    Package,
+    /// A standard-library module, by its dotted name (`std.approvals`).
+    Library(String),
+}
+
+/// One parsed file of the program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramFile {
+    /// The id its spans carry.
+    pub id: FileId,
+    /// Its syntax tree and syntax errors.
+    pub parsed: Arc<Parsed>,
+    /// Package file or library module.
+    pub origin: Origin,
+}
+
+/// A package and the library modules available to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Program {
+    /// The package's files, then the library modules it (transitively) uses.
+    pub files: Vec<ProgramFile>,
+    /// The dotted names of every library module that exists, for `use` resolution and
+    /// did-you-mean.
+    pub available_modules: Vec<String>,
+}
+
+impl Program {
+    /// Whether `file` is a library module.
+    pub fn is_library(&self, file: FileId) -> bool {
+        self.files.iter().any(|f| f.id == file && matches!(f.origin, Origin::Library(_)))
+    }
+
+    /// The package's own files.
+    pub fn package_files(&self) -> impl Iterator<Item = &ProgramFile> {
+        self.files.iter().filter(|f| f.origin == Origin::Package)
+    }
+}

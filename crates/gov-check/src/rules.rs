@@ -1,0 +1,888 @@
+//! Rules, decision rules and tests: resolving atoms, arity, fields, types and safety.
+
+use crate::symbols::{RelationKind, Symbols, RISK_SCORE};
+use crate::types::{Inference, Node, Shape, arithmetic, merge};
+use crate::{Program, Ty};
+use gov_diag::{Code, Diagnostic, Span, codes};
+use gov_syntax::ast::{
+    Aggregate, AggregateFn, Atom, BodyItem, Comparison, Decision, Effect, ExpectKind, Expr, Item, ItemKind, LitValue,
+    MessagePart, Name, Rule, TestBlock, TestStatement,
+};
+use gov_syntax::suggest::did_you_mean;
+use gov_value::{BaseType, CompareOp};
+use std::collections::{HashMap, HashSet};
+
+/// How a rule's body depends on a relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgeKind {
+    /// Through a positive atom.
+    Positive,
+    /// Through `not`.
+    Negative,
+    /// Through an aggregate.
+    Aggregate,
+}
+
+/// "Facts of `to` depend on facts of `from`", from one atom of one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    /// The relation in the body.
+    pub from: usize,
+    /// The relation the rule derives (`risk_score` for `risk` rules).
+    pub to: usize,
+    /// Positive, negative or through an aggregate.
+    pub kind: EdgeKind,
+    /// The body atom.
+    pub at: Span,
+    /// The rule's head (or decision name).
+    pub rule: Span,
+}
+
+/// Arithmetic that computes a new value for the head of a rule deriving `head`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArithSite {
+    /// The derived relation.
+    pub head: usize,
+    /// The rule's head (as in [`Edge::rule`]).
+    pub rule: Span,
+    /// The arithmetic expression.
+    pub at: Span,
+}
+
+/// What the rule pass learned, for the later passes and the language server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Dependency edges between relations.
+    pub edges: Vec<Edge>,
+    /// References to relations in bodies and test facts, with the relation the rule
+    /// derives (`None` for decision rules and tests).
+    pub body_refs: Vec<(usize, Span, Option<usize>)>,
+    /// References to relations in rule heads.
+    pub head_refs: Vec<(usize, Span)>,
+    /// Value-inventing arithmetic, by rule.
+    pub arithmetic: Vec<ArithSite>,
+}
+
+/// Where a variable occurs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Head,
+    Positive,
+    Negative,
+    Compare,
+    Message,
+    Points,
+}
+
+#[derive(Debug)]
+struct Var {
+    node: Node,
+    occurrences: Vec<(Span, Place, Option<usize>)>,
+}
+
+/// The variables of one rule. Occurrences inside aggregate `k` carry `Some(k)`.
+#[derive(Debug, Default)]
+struct Scope {
+    vars: HashMap<String, Var>,
+    order: Vec<String>,
+}
+
+/// A comparison or expression whose typing waits until every atom is seen.
+enum Pending<'a> {
+    Compare(&'a Comparison),
+    Column(&'a Expr, Column),
+    Points(&'a Expr),
+}
+
+/// The type a column expects: declared, or a node for derived relations.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    Declared(Option<Ty>),
+    Inferred(Node),
+}
+
+struct RuleWork<'a> {
+    scope: Scope,
+    pending: Vec<Pending<'a>>,
+}
+
+struct Cx<'a, 'd> {
+    symbols: &'a Symbols,
+    inference: Inference,
+    columns: HashMap<usize, Vec<Node>>,
+    facts: Facts,
+    diagnostics: &'d mut Vec<Diagnostic>,
+    work: Vec<RuleWork<'a>>,
+}
+
+/// Checks every rule, decision rule, annotation and test; infers the column types of
+/// derived relations into `symbols`.
+pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
+    let (facts, inferred) = {
+        let mut cx = Cx { symbols, inference: Inference::default(), columns: HashMap::new(), facts: Facts::default(), diagnostics, work: Vec::new() };
+        for (index, relation) in symbols.relations.iter().enumerate() {
+            if relation.kind == RelationKind::Derived {
+                let nodes = relation.fields.iter().map(|_| cx.inference.node()).collect();
+                cx.columns.insert(index, nodes);
+            }
+        }
+        for item in program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
+            cx.item(item);
+        }
+        cx.solve();
+        let inferred: Vec<(usize, Vec<Option<Ty>>)> = cx
+            .columns
+            .clone()
+            .into_iter()
+            .map(|(relation, nodes)| {
+                let types = nodes
+                    .into_iter()
+                    .map(|n| match cx.inference.shape(n) {
+                        Shape::Exact(ty) => Some(ty),
+                        Shape::Lit(base) => Some(Ty::Base(base)),
+                        Shape::Unknown | Shape::Poison => None,
+                    })
+                    .collect();
+                (relation, types)
+            })
+            .collect();
+        (cx.facts, inferred)
+    };
+    for (relation, types) in inferred {
+        if let Some(relation) = symbols.relation_mut(relation) {
+            for (field, ty) in relation.fields.iter_mut().zip(types) {
+                field.ty = ty;
+            }
+        }
+    }
+    facts
+}
+
+fn vars_of<'e>(expr: &'e Expr, out: &mut Vec<&'e Name>) {
+    match expr {
+        Expr::Var(name) => out.push(name),
+        Expr::Binary(binary) => {
+            vars_of(&binary.left, out);
+            vars_of(&binary.right, out);
+        }
+        Expr::Wildcard(_) | Expr::Lit(_) | Expr::Aggregate(_) => {}
+    }
+}
+
+fn lit_shape(value: &LitValue) -> Shape {
+    match value {
+        LitValue::Int(_) => Shape::Lit(BaseType::Int),
+        LitValue::Decimal(_) => Shape::Lit(BaseType::Decimal),
+        LitValue::Str(_) => Shape::Lit(BaseType::Str),
+        LitValue::Bool(_) => Shape::Lit(BaseType::Bool),
+        LitValue::Time(_) => Shape::Lit(BaseType::Time),
+        LitValue::Duration(_) => Shape::Lit(BaseType::Duration),
+        LitValue::Invalid => Shape::Poison,
+    }
+}
+
+fn contains_arithmetic(expr: &Expr) -> Option<Span> {
+    match expr {
+        Expr::Binary(binary) => Some(binary.span),
+        _ => None,
+    }
+}
+
+impl<'a> Cx<'a, '_> {
+    fn item(&mut self, item: &'a Item) {
+        self.annotations(item);
+        match &item.kind {
+            ItemKind::Rule(rule) => self.rule(rule),
+            ItemKind::Decision(decision) => self.decision(decision),
+            ItemKind::Test(test) => self.test(test),
+            _ => {}
+        }
+    }
+
+    fn annotations(&mut self, item: &Item) {
+        for annotation in &item.annotations {
+            if annotation.name.text != "overrides" {
+                let help = did_you_mean(&annotation.name.text, ["overrides"]).unwrap_or_else(|| "the only annotation is `@overrides(rule, …)`".to_owned());
+                self.diagnostics.push(
+                    Diagnostic::new(codes::UNKNOWN_ANNOTATION, format!("unknown annotation `@{}`", annotation.name.text), annotation.name.span)
+                        .with_primary_label("not an annotation")
+                        .with_help(help),
+                );
+                continue;
+            }
+            if !matches!(item.kind, ItemKind::Decision(_)) {
+                self.diagnostics.push(
+                    Diagnostic::new(codes::UNKNOWN_ANNOTATION, "`@overrides` applies only to decision rules", annotation.span)
+                        .with_primary_label("this item is not a decision rule"),
+                );
+                continue;
+            }
+            for arg in &annotation.args {
+                self.rule_reference(arg, None);
+            }
+        }
+    }
+
+    /// Checks a reference to a decision rule (in `@overrides` or `expect`), optionally of a
+    /// given effect.
+    fn rule_reference(&mut self, name: &Name, effect: Option<Effect>) {
+        if self.symbols.poisoned_rules.contains(&name.text) {
+            return;
+        }
+        match self.symbols.decision(&name.text) {
+            Some(found) => {
+                if let Some(effect) = effect.filter(|e| *e != found.effect) {
+                    self.diagnostics.push(
+                        Diagnostic::new(codes::UNKNOWN_RULE, format!("`{}` is an `{}` rule, not `{}`", name.text, found.effect.keyword(), effect.keyword()), name.span)
+                            .with_primary_label(format!("expected a `{}` rule", effect.keyword()))
+                            .with_label(found.span, "defined here"),
+                    );
+                }
+            }
+            None => {
+                let names = self.symbols.decisions.iter().filter(|d| effect.is_none_or(|e| e == d.effect)).map(|d| d.name.as_str());
+                self.diagnostics.push(
+                    Diagnostic::new(codes::UNKNOWN_RULE, format!("no decision rule is named `{}`", name.text), name.span)
+                        .with_primary_label("unknown rule")
+                        .with_help_opt(did_you_mean(&name.text, names)),
+                );
+            }
+        }
+    }
+
+    // ---- rules -------------------------------------------------------------------------
+
+    fn rule(&mut self, rule: &'a Rule) {
+        let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
+        let head_relation = self.symbols.relation_id(&rule.head.relation.text);
+        let derived = head_relation.filter(|&r| self.symbols.relations.get(r).is_some_and(|r| r.kind == RelationKind::Derived && !r.poisoned));
+        if let Some(head) = head_relation {
+            self.facts.head_refs.push((head, rule.head.relation.span));
+        }
+        self.body(&mut work, &rule.body, derived.map(|to| (to, rule.head.relation.span)), None);
+        if let Some(head) = derived {
+            self.head(&mut work, &rule.head, head);
+        }
+        self.safety(&mut work.scope, &rule.body);
+        self.work.push(work);
+    }
+
+    fn head(&mut self, work: &mut RuleWork<'a>, head: &'a Atom, relation: usize) {
+        let columns = self.columns.get(&relation).cloned().unwrap_or_default();
+        if head.args.len() != columns.len() {
+            let first = self.symbols.relations.get(relation).and_then(|r| r.span);
+            let mut diagnostic = self.arity_error(&head.relation, columns.len(), head.args.len(), head.span);
+            if let Some(first) = first {
+                diagnostic = diagnostic.with_label(first, format!("`{}` first derived with {} arguments here", head.relation.text, columns.len()));
+            }
+            self.diagnostics.push(diagnostic);
+            return;
+        }
+        for (arg, node) in head.args.iter().zip(columns) {
+            if let Some(field) = &arg.field {
+                self.diagnostics.push(
+                    Diagnostic::new(codes::UNKNOWN_FIELD, "a rule head takes positional arguments", field.span)
+                        .with_primary_label("named argument in a head")
+                        .with_help(format!("derived relations have no field names: write `{}(…)` with values in order", head.relation.text)),
+                );
+                continue;
+            }
+            match &arg.value {
+                Expr::Wildcard(span) => self.diagnostics.push(
+                    Diagnostic::new(codes::UNSAFE_HEAD, "`_` in a rule head", *span)
+                        .with_primary_label("a head needs a value here")
+                        .with_help("use a variable that the body binds, or a literal"),
+                ),
+                Expr::Binary(binary) => {
+                    self.facts.arithmetic.push(ArithSite { head: relation, rule: head.relation.span, at: binary.span });
+                    self.note_vars(&mut work.scope, &arg.value, Place::Head, None);
+                    work.pending.push(Pending::Column(&arg.value, Column::Inferred(node)));
+                }
+                value => {
+                    self.note_vars(&mut work.scope, value, Place::Head, None);
+                    self.unify_arg(&mut work.scope, value, Column::Inferred(node));
+                }
+            }
+        }
+    }
+
+    fn decision(&mut self, decision: &'a Decision) {
+        let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
+        let risk = (decision.effect == Effect::Risk).then(|| self.symbols.relation_id(RISK_SCORE)).flatten();
+        self.body(&mut work, &decision.body, risk.map(|to| (to, decision.name.span)), None);
+        if let Some(message) = &decision.message {
+            for part in &message.parts {
+                if let MessagePart::Var(name) = part {
+                    self.occurrence(&mut work.scope, name, Place::Message, None);
+                }
+            }
+        }
+        if let Some(points) = &decision.points {
+            self.note_vars(&mut work.scope, points, Place::Points, None);
+            work.pending.push(Pending::Points(points));
+        }
+        self.safety(&mut work.scope, &decision.body);
+        self.work.push(work);
+    }
+
+    /// Walks a body (or an aggregate's body, `aggregate = Some(k)`), resolving atoms and
+    /// recording edges to `head`.
+    fn body(&mut self, work: &mut RuleWork<'a>, body: &'a [BodyItem], head: Option<(usize, Span)>, aggregate: Option<usize>) {
+        for item in body {
+            match item {
+                BodyItem::Atom(atom) => {
+                    let kind = if aggregate.is_some() { EdgeKind::Aggregate } else { EdgeKind::Positive };
+                    self.atom(work, atom, head, kind, Place::Positive, aggregate);
+                }
+                BodyItem::Not(atom, _) => {
+                    let kind = if aggregate.is_some() { EdgeKind::Aggregate } else { EdgeKind::Negative };
+                    self.atom(work, atom, head, kind, Place::Negative, aggregate);
+                }
+                BodyItem::Compare(comparison) => {
+                    for side in [&comparison.left, &comparison.right] {
+                        match side {
+                            Expr::Aggregate(agg) => self.aggregate(work, agg, head),
+                            Expr::Wildcard(span) => self.diagnostics.push(
+                                Diagnostic::new(codes::UNSAFE_COMPARISON, "`_` in a comparison", *span)
+                                    .with_primary_label("a comparison needs a value here")
+                                    .with_help("use a variable bound by an atom, or a literal"),
+                            ),
+                            other => self.note_vars(&mut work.scope, other, Place::Compare, aggregate),
+                        }
+                    }
+                    if comparison.op == CompareOp::Eq
+                        && let Some((head, rule)) = head.filter(|_| aggregate.is_none())
+                        && let Some(at) = contains_arithmetic(&comparison.left).or_else(|| contains_arithmetic(&comparison.right))
+                        && (matches!(comparison.left, Expr::Var(_)) || matches!(comparison.right, Expr::Var(_)))
+                    {
+                        self.facts.arithmetic.push(ArithSite { head, rule, at });
+                    }
+                    work.pending.push(Pending::Compare(comparison));
+                }
+            }
+        }
+    }
+
+    fn aggregate(&mut self, work: &mut RuleWork<'a>, aggregate: &'a Aggregate, head: Option<(usize, Span)>) {
+        let index = aggregate.span.start as usize;
+        self.body(work, &aggregate.body, head, Some(index));
+        match &aggregate.target {
+            Expr::Wildcard(span) if aggregate.function != AggregateFn::Count => self.diagnostics.push(
+                Diagnostic::new(codes::UNSAFE_COMPARISON, format!("`{}` of `_`", aggregate.function.name()), *span)
+                    .with_primary_label("nothing to aggregate")
+                    .with_help("name the value to aggregate with a variable of the body"),
+            ),
+            target => self.note_vars(&mut work.scope, target, Place::Compare, Some(index)),
+        }
+    }
+
+    fn atom(&mut self, work: &mut RuleWork<'a>, atom: &'a Atom, head: Option<(usize, Span)>, kind: EdgeKind, place: Place, aggregate: Option<usize>) {
+        for arg in &atom.args {
+            self.note_vars(&mut work.scope, &arg.value, place, aggregate);
+        }
+        let Some(relation) = self.resolve(atom) else { return };
+        let consumer = head.map(|(to, _)| to).filter(|&to| self.symbols.relations.get(to).is_some_and(|r| r.kind == RelationKind::Derived));
+        self.facts.body_refs.push((relation, atom.relation.span, consumer));
+        if let Some((to, rule)) = head {
+            self.facts.edges.push(Edge { from: relation, to, kind, at: atom.span, rule });
+        }
+        let Some(columns) = self.columns_of(atom, relation) else { return };
+        for (expr, column) in columns {
+            match expr {
+                Expr::Binary(_) => work.pending.push(Pending::Column(expr, column)),
+                other => self.unify_arg(&mut work.scope, other, column),
+            }
+        }
+    }
+
+    /// The relation an atom names, reporting unknown names (once: poisoned relations are
+    /// silently skipped).
+    fn resolve(&mut self, atom: &Atom) -> Option<usize> {
+        match self.symbols.relation_id(&atom.relation.text) {
+            Some(index) if self.symbols.relations.get(index).is_some_and(|r| r.poisoned) => None,
+            Some(index) => Some(index),
+            None => {
+                let name = &atom.relation;
+                self.diagnostics.push(
+                    Diagnostic::new(codes::UNKNOWN_RELATION, format!("unknown relation `{}`", name.text), name.span)
+                        .with_primary_label("no relation has this name")
+                        .with_help(
+                            did_you_mean(&name.text, self.symbols.relation_names())
+                                .unwrap_or_else(|| format!("declare it, e.g. `data {}(…)`, or derive it with a rule", name.text)),
+                        ),
+                );
+                None
+            }
+        }
+    }
+
+    fn arity_error(&self, relation: &Name, expected: usize, found: usize, at: Span) -> Diagnostic {
+        let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+        Diagnostic::new(
+            codes::ARITY,
+            format!("`{}` takes {expected} {}, but {found} {} given", relation.text, plural(expected), if found == 1 { "was" } else { "were" }),
+            at,
+        )
+        .with_primary_label(format!("{found} {}", plural(found)))
+    }
+
+    /// Pairs each argument of `atom` with its column, reporting arity and field errors.
+    fn columns_of(&mut self, atom: &'a Atom, relation: usize) -> Option<Vec<(&'a Expr, Column)>> {
+        let info = self.symbols.relations.get(relation)?;
+        let column = |i: usize, cx: &Self| -> Column {
+            match info.kind {
+                RelationKind::Derived => cx.columns.get(&relation).and_then(|c| c.get(i)).map_or(Column::Declared(None), |n| Column::Inferred(*n)),
+                _ => Column::Declared(info.fields.get(i).and_then(|f| f.ty)),
+            }
+        };
+        let named = atom.args.iter().filter(|a| a.field.is_some()).count();
+        if named == 0 {
+            if atom.args.len() != info.fields.len() {
+                let mut diagnostic = self.arity_error(&atom.relation, info.fields.len(), atom.args.len(), atom.span);
+                if let Some(span) = info.span {
+                    diagnostic = diagnostic.with_label(span, "declared here");
+                }
+                let names: Vec<&str> = info.fields.iter().filter_map(|f| f.name.as_deref()).collect();
+                if names.len() == info.fields.len() && !names.is_empty() {
+                    diagnostic = diagnostic.with_help(format!("`{}` has fields: {}", atom.relation.text, names.join(", ")));
+                }
+                self.diagnostics.push(diagnostic);
+                return None;
+            }
+            return Some(atom.args.iter().enumerate().map(|(i, arg)| (&arg.value, column(i, self))).collect());
+        }
+        if named != atom.args.len() {
+            let positional = atom.args.iter().find(|a| a.field.is_none()).map_or(atom.span, |a| a.value.span());
+            self.diagnostics.push(
+                Diagnostic::new(codes::DUPLICATE_FIELD, "positional and named arguments cannot be mixed", positional)
+                    .with_primary_label("positional argument among named ones")
+                    .with_help("name every argument (`field: value`) or none"),
+            );
+            return None;
+        }
+        if info.kind == RelationKind::Derived {
+            self.diagnostics.push(
+                Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` is derived and has no field names", atom.relation.text), atom.span)
+                    .with_primary_label("named arguments need a declared relation")
+                    .with_help("pass the arguments in order"),
+            );
+            return None;
+        }
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut out = Vec::new();
+        for arg in &atom.args {
+            let Some(field) = &arg.field else { continue };
+            if let Some(first) = seen.insert(&field.text, field.span) {
+                self.diagnostics.push(
+                    Diagnostic::new(codes::DUPLICATE_FIELD, format!("field `{}` is given twice", field.text), field.span)
+                        .with_primary_label("given again here")
+                        .with_label(first, "first given here"),
+                );
+                continue;
+            }
+            match info.fields.iter().position(|f| f.name.as_deref() == Some(field.text.as_str())) {
+                Some(i) => out.push((&arg.value, column(i, self))),
+                None => {
+                    let names = info.fields.iter().filter_map(|f| f.name.as_deref());
+                    let mut diagnostic = Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` has no field `{}`", atom.relation.text, field.text), field.span)
+                        .with_primary_label("unknown field")
+                        .with_help_opt(did_you_mean(&field.text, names));
+                    if let Some(span) = info.span {
+                        diagnostic = diagnostic.with_label(span, "declared here");
+                    }
+                    self.diagnostics.push(diagnostic);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    // ---- variables and types ----------------------------------------------------------
+
+    fn occurrence(&mut self, scope: &mut Scope, name: &Name, place: Place, aggregate: Option<usize>) {
+        let inference = &mut self.inference;
+        let var = scope.vars.entry(name.text.clone()).or_insert_with(|| {
+            scope.order.push(name.text.clone());
+            Var { node: inference.node(), occurrences: Vec::new() }
+        });
+        var.occurrences.push((name.span, place, aggregate));
+    }
+
+    fn note_vars(&mut self, scope: &mut Scope, expr: &Expr, place: Place, aggregate: Option<usize>) {
+        let mut names = Vec::new();
+        vars_of(expr, &mut names);
+        for name in names {
+            self.occurrence(scope, name, place, aggregate);
+        }
+    }
+
+    fn column_shape(&mut self, column: Column) -> Shape {
+        match column {
+            Column::Declared(Some(ty)) => Shape::Exact(ty),
+            Column::Declared(None) => Shape::Poison,
+            Column::Inferred(node) => self.inference.shape(node),
+        }
+    }
+
+    fn mismatch(&self, at: Span, found: Shape, expected: Shape, because: Option<Span>) -> Diagnostic {
+        let symbols = self.symbols;
+        let mut diagnostic = Diagnostic::new(
+            codes::TYPE_MISMATCH,
+            format!("type mismatch: expected {}, found {}", expected.describe(symbols), found.describe(symbols)),
+            at,
+        )
+        .with_primary_label(format!("this is {}", found.describe(symbols)));
+        if let Some(because) = because.filter(|b| *b != at) {
+            diagnostic = diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
+        }
+        let aliases = [found, expected].iter().any(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
+        if aliases && found.base(symbols) == expected.base(symbols) {
+            diagnostic = diagnostic.with_note("type aliases are distinct types: a value of one alias is not a value of another, nor of its base type");
+        }
+        diagnostic
+    }
+
+    /// Unifies a simple argument (variable or literal) with a column.
+    fn unify_arg(&mut self, scope: &mut Scope, expr: &Expr, column: Column) {
+        match expr {
+            Expr::Var(name) => {
+                let Some(node) = scope.vars.get(&name.text).map(|v| v.node) else { return };
+                let result = match column {
+                    Column::Inferred(col) => self.inference.union(col, node, name.span, self.symbols),
+                    Column::Declared(Some(ty)) => self.inference.constrain(node, Shape::Exact(ty), name.span, self.symbols),
+                    Column::Declared(None) => return,
+                };
+                if let Err(conflict) = result {
+                    let expected = self.column_shape(column);
+                    let found = conflict.existing;
+                    let symbols = self.symbols;
+                    let mut diagnostic = Diagnostic::new(
+                        codes::TYPE_MISMATCH,
+                        format!("type mismatch: expected {}, found {}", expected.describe(symbols), found.describe(symbols)),
+                        name.span,
+                    )
+                    .with_primary_label(format!("`{}` is {}, but {} is expected here", name.text, found.describe(symbols), expected.describe(symbols)));
+                    if let Some(because) = conflict.because.filter(|b| *b != name.span) {
+                        diagnostic = diagnostic.with_label(because, format!("`{}` is {} because of this", name.text, found.describe(symbols)));
+                    }
+                    if found.base(symbols) == expected.base(symbols) {
+                        diagnostic = diagnostic.with_note("type aliases are distinct types: a value of one alias is not a value of another, nor of its base type");
+                    }
+                    self.diagnostics.push(diagnostic);
+                    self.inference.poison(node);
+                }
+            }
+            Expr::Lit(lit) => {
+                let found = lit_shape(&lit.value);
+                let result = match column {
+                    Column::Inferred(col) => self.inference.constrain(col, found, lit.span, self.symbols),
+                    Column::Declared(Some(ty)) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: None }),
+                    Column::Declared(None) => return,
+                };
+                if let Err(conflict) = result {
+                    self.diagnostics.push(self.mismatch(lit.span, found, conflict.existing, conflict.because));
+                }
+            }
+            Expr::Wildcard(_) | Expr::Binary(_) | Expr::Aggregate(_) => {}
+        }
+    }
+
+    /// The shape of an expression; with `report`, operator errors are reported.
+    fn shape_of(&mut self, scope: &Scope, expr: &Expr, report: bool) -> Shape {
+        match expr {
+            Expr::Var(name) => scope.vars.get(&name.text).map_or(Shape::Unknown, |v| self.inference.shape(v.node)),
+            Expr::Wildcard(_) => Shape::Poison,
+            Expr::Lit(lit) => lit_shape(&lit.value),
+            Expr::Binary(binary) => {
+                let left = self.shape_of(scope, &binary.left, report);
+                let right = self.shape_of(scope, &binary.right, report);
+                arithmetic(binary.op, left, right, self.symbols).unwrap_or_else(|()| {
+                    if report {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                codes::BAD_OPERATOR,
+                                format!("`{}` is not defined for {} and {}", binary.op.symbol(), left.describe(self.symbols), right.describe(self.symbols)),
+                                binary.span,
+                            )
+                            .with_primary_label("no such operation")
+                            .with_label(binary.left.span(), format!("this is {}", left.describe(self.symbols)))
+                            .with_label(binary.right.span(), format!("this is {}", right.describe(self.symbols)))
+                            .with_help("arithmetic needs numbers of one type, or Time and Duration (see the operator table in docs/reference.md)"),
+                        );
+                    }
+                    Shape::Poison
+                })
+            }
+            Expr::Aggregate(aggregate) => {
+                let target = self.shape_of(scope, &aggregate.target, report);
+                let ok = match aggregate.function {
+                    AggregateFn::Count => return Shape::Exact(Ty::Base(BaseType::Int)),
+                    AggregateFn::Sum => target.base(self.symbols).is_none_or(|b| matches!(b, BaseType::Int | BaseType::Decimal | BaseType::Duration)),
+                    AggregateFn::Min | AggregateFn::Max => target.base(self.symbols).is_none_or(|b| b != BaseType::Bool),
+                };
+                if !ok {
+                    if report {
+                        self.diagnostics.push(
+                            Diagnostic::new(codes::BAD_AGGREGATE, format!("`{}` of {} values", aggregate.function.name(), target.describe(self.symbols)), aggregate.target.span())
+                                .with_primary_label(format!("this is {}", target.describe(self.symbols)))
+                                .with_help("`sum` adds Int, Decimal or Duration values; `min` and `max` need ordered values; `count` counts anything"),
+                        );
+                    }
+                    return Shape::Poison;
+                }
+                target
+            }
+        }
+    }
+
+    /// Types one pending constraint; with `report`, conflicts are reported.
+    fn constraint(&mut self, scope: &Scope, pending: &Pending<'_>, report: bool) {
+        match pending {
+            Pending::Compare(comparison) => self.compare(scope, comparison, report),
+            Pending::Column(expr, column) => {
+                let found = self.shape_of(scope, expr, report);
+                let result = match *column {
+                    Column::Inferred(node) => self.inference.constrain(node, found, expr.span(), self.symbols),
+                    Column::Declared(Some(ty)) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: None }),
+                    Column::Declared(None) => Ok(()),
+                };
+                if let (Err(conflict), true) = (result, report) {
+                    self.diagnostics.push(self.mismatch(expr.span(), found, conflict.existing, conflict.because));
+                    if let Column::Inferred(node) = column {
+                        self.inference.poison(*node);
+                    }
+                }
+            }
+            Pending::Points(expr) => {
+                let found = self.shape_of(scope, expr, report);
+                let int = Shape::Exact(Ty::Base(BaseType::Int));
+                let result = match expr {
+                    Expr::Var(name) => match scope.vars.get(&name.text) {
+                        Some(var) => self.inference.constrain(var.node, int, name.span, self.symbols),
+                        None => Ok(()),
+                    },
+                    _ => merge(found, int, self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: int, because: None }),
+                };
+                if let (Err(_), true) = (result, report) {
+                    self.diagnostics.push(self.mismatch(expr.span(), found, int, None).with_note("risk points are an Int"));
+                }
+            }
+        }
+    }
+
+    fn compare(&mut self, scope: &Scope, comparison: &Comparison, report: bool) {
+        let left = self.shape_of(scope, &comparison.left, report);
+        let right = self.shape_of(scope, &comparison.right, report);
+        let var_node = |e: &Expr| match e {
+            Expr::Var(name) => scope.vars.get(&name.text).map(|v| (v.node, name.span)),
+            _ => None,
+        };
+        let result = match (var_node(&comparison.left), var_node(&comparison.right)) {
+            (Some((a, at)), Some((b, _))) => self.inference.union(a, b, at, self.symbols),
+            (Some((node, at)), None) => self.inference.constrain(node, right, at, self.symbols),
+            (None, Some((node, at))) => self.inference.constrain(node, left, at, self.symbols),
+            (None, None) => merge(left, right, self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: left, because: None }),
+        };
+        if !report {
+            return;
+        }
+        match result {
+            Err(_) => {
+                let diagnostic = self.mismatch(comparison.right.span(), right, left, Some(comparison.left.span()))
+                    .with_primary_label(format!("this is {}", right.describe(self.symbols)))
+                    .with_help("both sides of a comparison must have the same type");
+                self.diagnostics.push(diagnostic);
+                for side in [&comparison.left, &comparison.right] {
+                    if let Some((node, _)) = var_node(side) {
+                        self.inference.poison(node);
+                    }
+                }
+            }
+            Ok(()) => {
+                let merged = merge(left, right, self.symbols).unwrap_or(Shape::Poison);
+                if !gov_value::compare_allowed(comparison.op, merged.base(self.symbols).unwrap_or(BaseType::Int)) {
+                    self.diagnostics.push(
+                        Diagnostic::new(codes::BAD_OPERATOR, format!("`{}` cannot order {} values", comparison.op.symbol(), merged.describe(self.symbols)), comparison.span)
+                            .with_primary_label("no ordering")
+                            .with_help("Bool values can only be compared with `=` and `!=`"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Types the pending constraints: first silently to a fixpoint (so types flow in any
+    /// order), then once more reporting what still conflicts.
+    fn solve(&mut self) {
+        let work = std::mem::take(&mut self.work);
+        for _ in 0..8 {
+            let before = self.inference.changes();
+            for rule in &work {
+                for pending in &rule.pending {
+                    self.constraint(&rule.scope, pending, false);
+                }
+            }
+            if self.inference.changes() == before {
+                break;
+            }
+        }
+        for rule in &work {
+            for pending in &rule.pending {
+                self.constraint(&rule.scope, pending, true);
+            }
+        }
+    }
+
+    // ---- safety -------------------------------------------------------------------------
+
+    /// Reports variables that no positive atom binds, and variables used once.
+    fn safety(&mut self, scope: &mut Scope, body: &[BodyItem]) {
+        let bound = bound_variables(scope, body);
+        let mut reported: HashSet<&str> = HashSet::new();
+        for name in &scope.order {
+            let Some(var) = scope.vars.get(name) else { continue };
+            let is_bound = |aggregate: Option<usize>| bound.get(&aggregate).is_some_and(|b| b.contains(name.as_str())) || bound.get(&None).is_some_and(|b| b.contains(name.as_str()));
+            for &(span, place, aggregate) in &var.occurrences {
+                if is_bound(aggregate) || reported.contains(name.as_str()) {
+                    continue;
+                }
+                let Some((code, what)) = unsafe_code(place) else { continue };
+                reported.insert(name);
+                self.diagnostics.push(
+                    Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
+                        .with_primary_label("not bound by any positive atom")
+                        .with_help(format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`")),
+                );
+            }
+            if var.occurrences.len() == 1 && !name.starts_with('_') && !reported.contains(name.as_str())
+                && let Some((span, _, _)) = var.occurrences.first()
+            {
+                self.diagnostics.push(
+                    Diagnostic::new(codes::SINGLETON_VARIABLE, format!("variable `{name}` is used only once"), *span)
+                        .with_primary_label("used once")
+                        .with_help(format!("write `_` if any value will do, or `_{name}` to keep the name")),
+                );
+            }
+        }
+    }
+
+    // ---- tests --------------------------------------------------------------------------
+
+    fn test(&mut self, test: &'a TestBlock) {
+        for statement in &test.statements {
+            match statement {
+                TestStatement::WithData(_) => {}
+                TestStatement::Given(facts) => {
+                    for fact in facts {
+                        self.given(fact);
+                    }
+                }
+                TestStatement::Expect(expectation) => {
+                    if let ExpectKind::Effect { effect, rules, .. } = &expectation.kind {
+                        for rule in rules {
+                            self.rule_reference(rule, Some(*effect));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn given(&mut self, fact: &'a Atom) {
+        let Some(relation) = self.resolve(fact) else { return };
+        self.facts.body_refs.push((relation, fact.relation.span, None));
+        let kind = self.symbols.relations.get(relation).map(|r| r.kind);
+        if !matches!(kind, Some(RelationKind::Input | RelationKind::Data)) {
+            self.diagnostics.push(
+                Diagnostic::new(codes::TEST_NOT_A_FACT, format!("`{}` is not an input or data relation", fact.relation.text), fact.relation.span)
+                    .with_primary_label("derived relations are computed, not given")
+                    .with_help("give the input or data facts it is derived from"),
+            );
+            return;
+        }
+        let Some(columns) = self.columns_of(fact, relation) else { return };
+        let mut scope = Scope::default();
+        for (expr, column) in columns {
+            match expr {
+                Expr::Lit(_) => self.unify_arg(&mut scope, expr, column),
+                other => self.diagnostics.push(
+                    Diagnostic::new(codes::TEST_NOT_A_FACT, "a given fact holds only literal values", other.span())
+                        .with_primary_label("not a literal")
+                        .with_help("write the value itself, e.g. `\"bot-1\"` or `5000`"),
+                ),
+            }
+        }
+    }
+}
+
+/// The code and wording for an unbound variable at `place`; `None` where occurring is
+/// what binds a variable.
+fn unsafe_code(place: Place) -> Option<(Code, &'static str)> {
+    match place {
+        Place::Positive => None,
+        Place::Head => Some((codes::UNSAFE_HEAD, "in the head")),
+        Place::Points => Some((codes::UNSAFE_HEAD, "in the risk points")),
+        Place::Negative => Some((codes::UNSAFE_NEGATION, "in a negation")),
+        Place::Compare => Some((codes::UNSAFE_COMPARISON, "in a comparison")),
+        Place::Message => Some((codes::UNSAFE_MESSAGE, "in the message")),
+    }
+}
+
+/// The variables bound at the top level of a body (`None`) and inside each aggregate
+/// (`Some(k)`, in addition to the top level's): those of positive atoms, then those that
+/// `=` binds from bound values, to a fixpoint.
+fn bound_variables(scope: &Scope, body: &[BodyItem]) -> HashMap<Option<usize>, HashSet<String>> {
+    let mut bound: HashMap<Option<usize>, HashSet<String>> = HashMap::new();
+    for (name, var) in &scope.vars {
+        for &(_, place, aggregate) in &var.occurrences {
+            if place == Place::Positive {
+                bound.entry(aggregate).or_default().insert(name.clone());
+            }
+        }
+    }
+    let mut equalities: Vec<(Option<usize>, &Comparison)> = Vec::new();
+    collect_equalities(body, None, &mut equalities);
+    loop {
+        let mut changed = false;
+        for (aggregate, comparison) in &equalities {
+            let top = bound.get(&None).cloned().unwrap_or_default();
+            let here = bound.entry(*aggregate).or_default();
+            let is_bound = |e: &Expr| {
+                if matches!(e, Expr::Aggregate(_)) {
+                    return true;
+                }
+                let mut names = Vec::new();
+                vars_of(e, &mut names);
+                !matches!(e, Expr::Wildcard(_)) && names.iter().all(|n| here.contains(&n.text) || top.contains(&n.text))
+            };
+            let newly = match (&comparison.left, &comparison.right) {
+                (Expr::Var(v), other) if !here.contains(&v.text) && !top.contains(&v.text) && is_bound(other) => Some(v.text.clone()),
+                (other, Expr::Var(v)) if !here.contains(&v.text) && !top.contains(&v.text) && is_bound(other) => Some(v.text.clone()),
+                _ => None,
+            };
+            if let Some(name) = newly {
+                here.insert(name);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    bound
+}
+
+fn collect_equalities<'b>(body: &'b [BodyItem], aggregate: Option<usize>, out: &mut Vec<(Option<usize>, &'b Comparison)>) {
+    for item in body {
+        if let BodyItem::Compare(comparison) = item {
+            if comparison.op == CompareOp::Eq {
+                out.push((aggregate, comparison));
+            }
+            for side in [&comparison.left, &comparison.right] {
+                if let Expr::Aggregate(agg) = side {
+                    collect_equalities(&agg.body, Some(agg.span.start as usize), out);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Stratification: negation, aggregation and value-inventing arithmetic must not go
+//! through recursion.
+
+use crate::Program;
+use crate::Symbols;
+use crate::rules::{Edge, EdgeKind, Facts};
+use gov_diag::{Diagnostic, codes};
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// The relation dependency graph: one node per relation (by index into
+/// [`Symbols::relations`]), one edge per body atom.
+pub fn graph(symbols: &Symbols, facts: &Facts) -> DiGraph<usize, EdgeKind> {
+    let mut graph = DiGraph::with_capacity(symbols.relations.len(), facts.edges.len());
+    for index in 0..symbols.relations.len() {
+        graph.add_node(index);
+    }
+    for edge in &facts.edges {
+        graph.add_edge(NodeIndex::new(edge.from), NodeIndex::new(edge.to), edge.kind);
+    }
+    graph
+}
+
+/// The strongly connected components that are recursive (several relations, or one that
+/// depends on itself), as the component index of each relation in them.
+pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, usize> {
+    let graph = graph(symbols, facts);
+    let self_loops: HashSet<usize> = facts.edges.iter().filter(|e| e.from == e.to).map(|e| e.from).collect();
+    let mut component = HashMap::new();
+    for (id, scc) in tarjan_scc(&graph).into_iter().enumerate() {
+        let recursive = scc.len() > 1 || scc.first().is_some_and(|n| self_loops.contains(&n.index()));
+        if recursive {
+            for node in scc {
+                component.insert(node.index(), id);
+            }
+        }
+    }
+    component
+}
+
+/// Reports negation, aggregation and arithmetic through recursion, once per component.
+pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
+    let component = recursive_components(symbols, facts);
+    let same = |a: usize, b: usize| component.get(&a).is_some_and(|c| component.get(&b) == Some(c));
+    let mut reported: HashSet<usize> = HashSet::new();
+    for edge in &facts.edges {
+        if !same(edge.from, edge.to) || edge.kind == EdgeKind::Positive {
+            continue;
+        }
+        let Some(&id) = component.get(&edge.to) else { continue };
+        if !reported.insert(id) {
+            continue;
+        }
+        let (code, what, help) = match edge.kind {
+            EdgeKind::Negative => (codes::NEGATION_CYCLE, "negation", "a relation cannot depend on its own absence: break the cycle, or negate a relation computed outside it"),
+            _ => (codes::AGGREGATE_CYCLE, "an aggregate", "an aggregate must be computed from relations outside its own recursion: aggregate in a separate, non-recursive rule"),
+        };
+        let name = |i: usize| symbols.relations.get(i).map_or("?", |r| r.name.as_str());
+        let path = cycle(facts, edge, &same);
+        let mut diagnostic = Diagnostic::new(code, format!("`{}` depends on itself through {what}", name(edge.to)), edge.at)
+            .with_primary_label(format!("{what} inside the recursion"))
+            .with_help(help);
+        let mut shown = vec![name(edge.to)];
+        for step in &path {
+            diagnostic = diagnostic.with_label(step.at, format!("`{}` depends on `{}` here", name(step.to), name(step.from)));
+            shown.push(name(step.from));
+        }
+        shown.reverse();
+        shown.push(name(edge.from));
+        shown.dedup();
+        diagnostic = diagnostic.with_note(format!("the cycle: {}", cycle_text(&shown)));
+        diagnostics.push(diagnostic);
+    }
+    let mut reported_arith: HashSet<usize> = HashSet::new();
+    for site in &facts.arithmetic {
+        let recursive_rule = facts.edges.iter().any(|e| e.rule == site.rule && same(e.from, site.head));
+        if !recursive_rule || !reported_arith.insert(component.get(&site.head).copied().unwrap_or(usize::MAX)) {
+            continue;
+        }
+        let name = symbols.relations.get(site.head).map_or("?", |r| r.name.as_str());
+        diagnostics.push(
+            Diagnostic::new(codes::ARITHMETIC_IN_RECURSION, format!("arithmetic computes new values of `{name}` inside its own recursion"), site.at)
+                .with_primary_label("a new value on every round")
+                .with_label(site.rule, "in this recursive rule")
+                .with_help("the least model could be infinite: compute the value outside the recursion, or bound it by a relation of known values")
+                .with_note("arithmetic may filter (`x + 1 < y`) inside recursion, but not produce a value of the head"),
+        );
+    }
+}
+
+/// The edges leading from `edge.to` back to `edge.from` inside their component (shortest).
+fn cycle(facts: &Facts, edge: &Edge, same: &dyn Fn(usize, usize) -> bool) -> Vec<Edge> {
+    let mut previous: HashMap<usize, Edge> = HashMap::new();
+    let mut queue = VecDeque::from([edge.to]);
+    let mut seen = HashSet::from([edge.to]);
+    while let Some(current) = queue.pop_front() {
+        if current == edge.from {
+            break;
+        }
+        for next in facts.edges.iter().filter(|e| e.from == current && same(e.to, edge.to)) {
+            if seen.insert(next.to) {
+                previous.insert(next.to, *next);
+                queue.push_back(next.to);
+            }
+        }
+    }
+    let mut path = Vec::new();
+    let mut at = edge.from;
+    while let Some(step) = previous.get(&at) {
+        path.push(*step);
+        at = step.from;
+        if at == edge.to {
+            break;
+        }
+    }
+    path
+}
+
+fn cycle_text(names: &[&str]) -> String {
+    let mut text = names.join(" → ");
+    if let Some(first) = names.first() {
+        text.push_str(" → ");
+        text.push_str(first);
+    }
+    text
+}

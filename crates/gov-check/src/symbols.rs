@@ -1,0 +1,460 @@
+//! Declarations: collecting them, finding duplicates, resolving types and modules.
+
+use crate::Program;
+use crate::types::Ty;
+use gov_diag::{Diagnostic, Span, codes};
+use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, RelationKind as DeclKind, Salvaged};
+use gov_syntax::suggest::did_you_mean;
+use gov_value::BaseType;
+use std::collections::{HashMap, HashSet};
+
+/// The name of the built-in relation holding the request's risk score.
+pub const RISK_SCORE: &str = "risk_score";
+
+/// A type alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeInfo {
+    /// Its name.
+    pub name: String,
+    /// The base type it stands for, once resolved (`None` if its target is unknown).
+    pub base: Option<BaseType>,
+    /// The alias's name in its declaration.
+    pub span: Span,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+}
+
+/// Where a relation's facts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RelationKind {
+    /// Supplied with each request.
+    Input,
+    /// Supplied with the bundle.
+    Data,
+    /// Computed by rules.
+    Derived,
+    /// Provided by the engine (`risk_score`).
+    Builtin,
+}
+
+/// A column of a relation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldInfo {
+    /// The field's name (declared relations only).
+    pub name: Option<String>,
+    /// Its type: declared, or inferred for derived relations (`None` if unknown).
+    pub ty: Option<Ty>,
+    /// Where the field is declared.
+    pub span: Option<Span>,
+}
+
+/// A relation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationInfo {
+    /// Its name.
+    pub name: String,
+    /// Input, data, derived or built-in.
+    pub kind: RelationKind,
+    /// Its columns.
+    pub fields: Vec<FieldInfo>,
+    /// Whether its declaration failed to parse: references to it are not checked.
+    pub poisoned: bool,
+    /// The declaration's name, or the first rule head that derives it.
+    pub span: Option<Span>,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+}
+
+/// A decision rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionInfo {
+    /// Its name.
+    pub name: String,
+    /// What it decides.
+    pub effect: Effect,
+    /// The name in the rule.
+    pub span: Span,
+    /// The whole rule.
+    pub item_span: Span,
+    /// Its doc comment.
+    pub docs: Vec<String>,
+}
+
+/// A `use` of a library module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseInfo {
+    /// The dotted module name.
+    pub module: String,
+    /// The path in the `use` item.
+    pub span: Span,
+    /// Whether the module exists.
+    pub resolved: bool,
+}
+
+/// Everything a program declares.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Symbols {
+    /// The package's name.
+    pub package: Option<String>,
+    /// What happens when no rule decides.
+    pub default: Option<DefaultDecision>,
+    /// Type aliases.
+    pub types: Vec<TypeInfo>,
+    /// Relations: declared, derived and built-in.
+    pub relations: Vec<RelationInfo>,
+    /// Decision rules.
+    pub decisions: Vec<DecisionInfo>,
+    /// Names of broken decision rules (not reported again when referenced).
+    pub poisoned_rules: HashSet<String>,
+    /// Names of broken type aliases.
+    pub poisoned_types: HashSet<String>,
+    /// Test names and where they are.
+    pub tests: Vec<(String, Span)>,
+    /// `use` items.
+    pub uses: Vec<UseInfo>,
+    type_index: HashMap<String, usize>,
+    relation_index: HashMap<String, usize>,
+    decision_index: HashMap<String, usize>,
+}
+
+impl Symbols {
+    /// The relation called `name`.
+    pub fn relation(&self, name: &str) -> Option<&RelationInfo> {
+        self.relation_index.get(name).and_then(|&i| self.relations.get(i))
+    }
+
+    /// The index of the relation called `name`.
+    pub fn relation_id(&self, name: &str) -> Option<usize> {
+        self.relation_index.get(name).copied()
+    }
+
+    /// The type alias called `name`.
+    pub fn alias(&self, name: &str) -> Option<(u32, &TypeInfo)> {
+        let index = *self.type_index.get(name)?;
+        Some((u32::try_from(index).ok()?, self.types.get(index)?))
+    }
+
+    /// The decision rule called `name`.
+    pub fn decision(&self, name: &str) -> Option<&DecisionInfo> {
+        self.decision_index.get(name).and_then(|&i| self.decisions.get(i))
+    }
+
+    /// Resolves a type name: a base type or an alias.
+    pub fn resolve_type(&self, name: &str) -> Option<Ty> {
+        BaseType::from_name(name).map(Ty::Base).or_else(|| self.alias(name).map(|(i, _)| Ty::Alias(i)))
+    }
+
+    /// The base type under `ty`.
+    pub fn base_of(&self, ty: Ty) -> Option<BaseType> {
+        match ty {
+            Ty::Base(base) => Some(base),
+            Ty::Alias(i) => self.types.get(i as usize).and_then(|t| t.base),
+        }
+    }
+
+    /// The name of `ty` as written in source.
+    pub fn type_name(&self, ty: Ty) -> String {
+        match ty {
+            Ty::Base(base) => base.name().to_owned(),
+            Ty::Alias(i) => self.types.get(i as usize).map_or_else(|| "?".to_owned(), |t| t.name.clone()),
+        }
+    }
+
+    /// Every relation name, for did-you-mean.
+    pub fn relation_names(&self) -> impl Iterator<Item = &str> {
+        self.relations.iter().map(|r| r.name.as_str())
+    }
+
+    /// Adds a relation and returns its index. Callers check for duplicates first.
+    pub(crate) fn add_relation(&mut self, relation: RelationInfo) -> usize {
+        let index = self.relations.len();
+        self.relation_index.insert(relation.name.clone(), index);
+        self.relations.push(relation);
+        index
+    }
+
+    pub(crate) fn relation_mut(&mut self, index: usize) -> Option<&mut RelationInfo> {
+        self.relations.get_mut(index)
+    }
+}
+
+/// Collects the declarations of `program`, reporting duplicates, unknown types and
+/// unknown modules.
+pub fn collect(program: &Program, diagnostics: &mut Vec<Diagnostic>) -> Symbols {
+    let mut symbols = Symbols::default();
+    symbols.add_relation(RelationInfo {
+        name: RISK_SCORE.to_owned(),
+        kind: RelationKind::Builtin,
+        fields: vec![FieldInfo { name: Some("score".to_owned()), ty: Some(Ty::Base(BaseType::Int)), span: None }],
+        poisoned: false,
+        span: None,
+        docs: vec!["The request's risk score: the sum of the points of every `risk` rule that fired.".to_owned()],
+    });
+    check_packages(program, &mut symbols, diagnostics);
+    let mut default_span: Option<Span> = None;
+    let items = || program.files.iter().flat_map(|f| f.parsed.file.items.iter());
+    for item in items() {
+        collect_declaration(program, item, &mut symbols, &mut default_span, diagnostics);
+    }
+    for item in items() {
+        if let ItemKind::Rule(rule) = &item.kind {
+            collect_head(rule, &item.docs, &mut symbols, diagnostics);
+        }
+    }
+    resolve_aliases(program, &mut symbols, diagnostics);
+    symbols
+}
+
+fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
+    let mut first: Option<(String, Span)> = None;
+    for file in program.package_files() {
+        let items = &file.parsed.file.items;
+        let declared = items.iter().find_map(|item| match &item.kind {
+            ItemKind::Package(path) => Some(path),
+            _ => None,
+        });
+        let first_item_is_package = matches!(items.first().map(|i| &i.kind), Some(ItemKind::Package(_) | ItemKind::Error(_)));
+        let Some(path) = declared.filter(|_| first_item_is_package) else {
+            if declared.is_none() && items.iter().any(|i| matches!(i.kind, ItemKind::Error(_))) {
+                continue; // The package line may be the item that failed to parse.
+            }
+            let span = declared.map_or(gov_diag::Span::new(file.id, 0, 0), |p| p.span);
+            diagnostics.push(
+                Diagnostic::new(codes::PACKAGE_NAME, "a `.gov` file must start with its `package` declaration", span)
+                    .with_primary_label(if declared.is_some() { "move this to the top of the file" } else { "expected `package NAME` here" })
+                    .with_help("start the file with `package <name>`, the same name in every file of the package"),
+            );
+            continue;
+        };
+        let name = path.dotted();
+        match &first {
+            None => first = Some((name, path.span)),
+            Some((expected, at)) if *expected != name => diagnostics.push(
+                Diagnostic::new(codes::PACKAGE_NAME, format!("this file is in package `{name}`, but the package is `{expected}`"), path.span)
+                    .with_primary_label("different package name")
+                    .with_label(*at, format!("package `{expected}` declared here"))
+                    .with_help("every file in a package directory declares the same package"),
+            ),
+            Some(_) => {}
+        }
+    }
+    symbols.package = first.map(|(name, _)| name);
+}
+
+fn duplicate(kind: &str, name: &str, span: Span, first: Option<Span>) -> Diagnostic {
+    let diagnostic = Diagnostic::new(codes::DUPLICATE_DECLARATION, format!("{kind} `{name}` is declared twice"), span)
+        .with_primary_label("declared again here");
+    match first {
+        Some(first) => diagnostic.with_label(first, "first declared here"),
+        None => diagnostic.with_note(format!("`{name}` is built in")),
+    }
+    .with_help("remove one of the declarations or rename it")
+}
+
+fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, default_span: &mut Option<Span>, diagnostics: &mut Vec<Diagnostic>) {
+    match &item.kind {
+        ItemKind::Use(path) => collect_use(program, path, symbols, diagnostics),
+        ItemKind::Default(decision) => match default_span {
+            Some(first) => diagnostics.push(duplicate("the default decision", "default", item.span, Some(*first))),
+            None => {
+                *default_span = Some(item.span);
+                symbols.default = Some(*decision);
+            }
+        },
+        ItemKind::TypeAlias(alias) => {
+            let name = &alias.name.text;
+            if BaseType::from_name(name).is_some() {
+                diagnostics.push(duplicate("type", name, alias.name.span, None));
+            } else if let Some((_, first)) = symbols.alias(name) {
+                diagnostics.push(duplicate("type", name, alias.name.span, Some(first.span)));
+            } else {
+                symbols.type_index.insert(name.clone(), symbols.types.len());
+                symbols.types.push(TypeInfo { name: name.clone(), base: None, span: alias.name.span, docs: item.docs.clone() });
+            }
+        }
+        ItemKind::Relation(decl) => {
+            let name = &decl.name.text;
+            if let Some(first) = symbols.relation(name) {
+                diagnostics.push(duplicate("relation", name, decl.name.span, first.span));
+                return;
+            }
+            let mut seen: HashMap<&str, Span> = HashMap::new();
+            let mut fields = Vec::new();
+            for field in &decl.fields {
+                if let Some(first) = seen.insert(&field.name.text, field.name.span) {
+                    diagnostics.push(duplicate("field", &field.name.text, field.name.span, Some(first)));
+                }
+                fields.push(FieldInfo { name: Some(field.name.text.clone()), ty: None, span: Some(field.name.span) });
+            }
+            let kind = match decl.kind {
+                DeclKind::Input => RelationKind::Input,
+                DeclKind::Data => RelationKind::Data,
+            };
+            symbols.add_relation(RelationInfo { name: name.clone(), kind, fields, poisoned: false, span: Some(decl.name.span), docs: item.docs.clone() });
+        }
+        ItemKind::Decision(decision) => {
+            let name = &decision.name.text;
+            if let Some(first) = symbols.decision(name) {
+                diagnostics.push(
+                    Diagnostic::new(codes::DUPLICATE_RULE_NAME, format!("two decision rules are named `{name}`"), decision.name.span)
+                        .with_primary_label("second rule with this name")
+                        .with_label(first.span, "first rule with this name")
+                        .with_help("rule names identify reasons in decisions and tests: give each rule its own name"),
+                );
+                return;
+            }
+            symbols.decision_index.insert(name.clone(), symbols.decisions.len());
+            symbols.decisions.push(DecisionInfo { name: name.clone(), effect: decision.effect, span: decision.name.span, item_span: item.span, docs: item.docs.clone() });
+        }
+        ItemKind::Test(test) => {
+            let name = &test.name.value;
+            if let Some((_, first)) = symbols.tests.iter().find(|(n, _)| n == name) {
+                diagnostics.push(
+                    Diagnostic::new(codes::DUPLICATE_TEST, format!("two tests are named \"{name}\""), test.name.span)
+                        .with_primary_label("second test with this name")
+                        .with_label(*first, "first test with this name")
+                        .with_help("test names identify failures: make each unique"),
+                );
+            } else {
+                symbols.tests.push((name.clone(), test.name.span));
+            }
+        }
+        ItemKind::Error(error) => match &error.salvaged {
+            Some(Salvaged::Relation(name)) if symbols.relation(&name.text).is_none() => {
+                symbols.add_relation(RelationInfo { name: name.text.clone(), kind: RelationKind::Derived, fields: Vec::new(), poisoned: true, span: Some(name.span), docs: Vec::new() });
+            }
+            Some(Salvaged::Rule(name)) => {
+                symbols.poisoned_rules.insert(name.text.clone());
+            }
+            Some(Salvaged::Type(name)) => {
+                symbols.poisoned_types.insert(name.text.clone());
+            }
+            Some(Salvaged::Test(name)) => symbols.tests.push((name.clone(), item.span)),
+            _ => {}
+        },
+        ItemKind::Package(_) | ItemKind::Rule(_) => {}
+    }
+}
+
+fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
+    let module = path.dotted();
+    let resolved = program.available_modules.iter().any(|m| *m == module);
+    if !resolved {
+        let help = did_you_mean(&module, program.available_modules.iter().map(String::as_str)).unwrap_or_else(|| {
+            format!("the standard library has: {}", program.available_modules.join(", "))
+        });
+        diagnostics.push(
+            Diagnostic::new(codes::UNKNOWN_MODULE, format!("unknown module `{module}`"), path.span)
+                .with_primary_label("no such module")
+                .with_help(help),
+        );
+    }
+    if !symbols.uses.iter().any(|u| u.module == module) {
+        symbols.uses.push(UseInfo { module, span: path.span, resolved });
+    }
+}
+
+fn collect_head(rule: &gov_syntax::ast::Rule, docs: &[String], symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
+    let head = &rule.head.relation;
+    match symbols.relation(&head.text) {
+        Some(existing) if matches!(existing.kind, RelationKind::Input | RelationKind::Data | RelationKind::Builtin) => {
+            let what = match existing.kind {
+                RelationKind::Input => "an input relation: its facts come with each request",
+                RelationKind::Data => "a data relation: its facts come with the bundle",
+                _ => "built in: the engine computes it",
+            };
+            let diagnostic = Diagnostic::new(codes::DERIVES_BASE_RELATION, format!("a rule cannot derive facts of `{}`", head.text), head.span)
+                .with_primary_label(format!("`{}` is {what}", head.text))
+                .with_help("derive a new relation with its own name, or supply these facts as input or data");
+            diagnostics.push(match existing.span {
+                Some(span) => diagnostic.with_label(span, "declared here"),
+                None => diagnostic,
+            });
+        }
+        Some(_) => {}
+        None => {
+            symbols.add_relation(RelationInfo {
+                name: head.text.clone(),
+                kind: RelationKind::Derived,
+                fields: rule.head.args.iter().map(|_| FieldInfo { name: None, ty: None, span: None }).collect(),
+                poisoned: false,
+                span: Some(head.span),
+                docs: docs.to_vec(),
+            });
+        }
+    }
+}
+
+fn unknown_type(symbols: &Symbols, name: &gov_syntax::ast::Name) -> Diagnostic {
+    let candidates: Vec<&str> = BaseType::ALL.iter().map(|b| b.name()).chain(symbols.types.iter().map(|t| t.name.as_str())).collect();
+    Diagnostic::new(codes::UNKNOWN_TYPE, format!("unknown type `{}`", name.text), name.span)
+        .with_primary_label("not a type")
+        .with_help_opt(did_you_mean(&name.text, candidates.iter().copied()))
+}
+
+fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
+    let items = || program.files.iter().flat_map(|f| f.parsed.file.items.iter());
+    // Alias targets: follow chains of aliases, stopping at cycles.
+    let targets: HashMap<String, gov_syntax::ast::Name> = items()
+        .filter_map(|item| match &item.kind {
+            ItemKind::TypeAlias(alias) => Some((alias.name.text.clone(), alias.target.clone())),
+            _ => None,
+        })
+        .collect();
+    for index in 0..symbols.types.len() {
+        let Some(start) = symbols.types.get(index).map(|t| t.name.clone()) else { continue };
+        let mut seen = HashSet::from([start.clone()]);
+        let mut current = start;
+        let base = loop {
+            let Some(target) = targets.get(&current) else { break None };
+            if let Some(base) = BaseType::from_name(&target.text) {
+                break Some(base);
+            }
+            if symbols.poisoned_types.contains(&target.text) {
+                break None;
+            }
+            if symbols.alias(&target.text).is_none() || !seen.insert(target.text.clone()) {
+                // Report at the alias whose own target is bad, once.
+                if current == symbols.types.get(index).map(|t| t.name.clone()).unwrap_or_default() {
+                    let diagnostic = if symbols.alias(&target.text).is_none() {
+                        unknown_type(symbols, target)
+                    } else {
+                        Diagnostic::new(codes::UNKNOWN_TYPE, format!("type `{}` is defined in terms of itself", current), target.span)
+                            .with_primary_label("this alias cycle never reaches a built-in type")
+                            .with_help("make one alias in the cycle stand for a built-in type such as `Str` or `Int`")
+                    };
+                    diagnostics.push(diagnostic);
+                }
+                break None;
+            }
+            current = target.text.clone();
+        };
+        if let Some(info) = symbols.types.get_mut(index) {
+            info.base = base;
+        }
+    }
+    // Field types of declared relations.
+    for item in items() {
+        let ItemKind::Relation(decl) = &item.kind else { continue };
+        let Some(index) = symbols.relation_id(&decl.name.text) else { continue };
+        if symbols.relations.get(index).and_then(|r| r.span) != Some(decl.name.span) {
+            continue; // a duplicate declaration, already reported
+        }
+        let types: Vec<Option<Ty>> = decl
+            .fields
+            .iter()
+            .map(|field| {
+                let ty = symbols.resolve_type(&field.ty.text);
+                if ty.is_none() && !symbols.poisoned_types.contains(&field.ty.text) {
+                    diagnostics.push(unknown_type(symbols, &field.ty));
+                }
+                ty
+            })
+            .collect();
+        if let Some(relation) = symbols.relation_mut(index) {
+            for (field, ty) in relation.fields.iter_mut().zip(types) {
+                field.ty = ty;
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Warnings about declarations nothing uses.
+
+use crate::rules::Facts;
+use crate::symbols::RelationKind;
+use crate::{Origin, Program, Symbols};
+use gov_diag::{Diagnostic, FileId, codes};
+use gov_syntax::ast::ItemKind;
+use std::collections::{HashMap, HashSet};
+
+/// Reports unused relations, unused type aliases and unused `use`s of the package's own
+/// files.
+pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
+    let module_of: HashMap<FileId, &str> = program
+        .files
+        .iter()
+        .filter_map(|f| match &f.origin {
+            Origin::Library(module) => Some((f.id, module.as_str())),
+            Origin::Package => None,
+        })
+        .collect();
+    // A relation read only by the rules deriving it is as unused as one never read.
+    let used: HashSet<usize> = facts.body_refs.iter().filter(|(r, _, consumer)| *consumer != Some(*r)).map(|(r, _, _)| *r).collect();
+    let mut used_modules: HashSet<&str> = HashSet::new();
+    for (relation, at, _) in &facts.body_refs {
+        let declared_in = symbols.relations.get(*relation).and_then(|r| r.span).map(|s| s.file);
+        if !module_of.contains_key(&at.file)
+            && let Some(module) = declared_in.and_then(|f| module_of.get(&f))
+        {
+            used_modules.insert(module);
+        }
+    }
+    for (index, relation) in symbols.relations.iter().enumerate() {
+        let Some(span) = relation.span else { continue };
+        if used.contains(&index) || relation.poisoned || module_of.contains_key(&span.file) {
+            continue;
+        }
+        let (what, help) = match relation.kind {
+            RelationKind::Input => ("input relation", "use it in a rule, or remove it from the declarations"),
+            RelationKind::Data => ("data relation", "use it in a rule, or remove it from the declarations"),
+            RelationKind::Derived => ("relation", "no rule or decision reads it: use it in a decision rule, or remove the rules that derive it"),
+            RelationKind::Builtin => continue,
+        };
+        diagnostics.push(
+            Diagnostic::new(codes::UNUSED_DECLARATION, format!("{what} `{}` is never used", relation.name), span)
+                .with_primary_label("never used")
+                .with_help(help),
+        );
+    }
+    unused_types(program, symbols, &module_of, &mut used_modules, diagnostics);
+    for file in program.package_files() {
+        for item in &file.parsed.file.items {
+            let ItemKind::Use(path) = &item.kind else { continue };
+            let module = path.dotted();
+            let has_decisions = program.files.iter().any(|f| {
+                f.origin == Origin::Library(module.clone()) && f.parsed.file.items.iter().any(|i| matches!(i.kind, ItemKind::Decision(_)))
+            });
+            let resolved = symbols.uses.iter().any(|u| u.module == module && u.resolved);
+            if resolved && !has_decisions && !used_modules.contains(module.as_str()) {
+                diagnostics.push(
+                    Diagnostic::new(codes::UNUSED_IMPORT, format!("nothing from `{module}` is used"), path.span)
+                        .with_primary_label("unused module")
+                        .with_help("remove the `use`, or use one of the module's relations or types"),
+                );
+            }
+        }
+    }
+}
+
+fn unused_types<'p>(program: &'p Program, symbols: &Symbols, module_of: &HashMap<FileId, &'p str>, used_modules: &mut HashSet<&'p str>, diagnostics: &mut Vec<Diagnostic>) {
+    let mut referenced: HashSet<&str> = HashSet::new();
+    for file in &program.files {
+        for item in &file.parsed.file.items {
+            let names: Vec<&str> = match &item.kind {
+                ItemKind::Relation(decl) => decl.fields.iter().map(|f| f.ty.text.as_str()).collect(),
+                ItemKind::TypeAlias(alias) => vec![alias.target.text.as_str()],
+                _ => continue,
+            };
+            for name in names {
+                referenced.insert(name);
+                if !module_of.contains_key(&file.id)
+                    && let Some(module) = symbols.alias(name).and_then(|(_, t)| module_of.get(&t.span.file))
+                {
+                    used_modules.insert(module);
+                }
+            }
+        }
+    }
+    for info in &symbols.types {
+        if !referenced.contains(info.name.as_str()) && !module_of.contains_key(&info.span.file) {
+            diagnostics.push(
+                Diagnostic::new(codes::UNUSED_DECLARATION, format!("type `{}` is never used", info.name), info.span)
+                    .with_primary_label("never used")
+                    .with_help("use it as a field type, or remove it"),
+            );
+        }
+    }
+}

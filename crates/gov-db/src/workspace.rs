@@ -1,0 +1,135 @@
+//! A convenient owner of the database for the CLI and the language server.
+
+use crate::queries::{Database, PackageInput, SourceInput, check_package, parse_file};
+use crate::stdlib::STDLIB;
+use gov_check::Checked;
+use gov_diag::{FileId, Sources};
+use gov_syntax::Parsed;
+use salsa::Setter;
+use std::sync::Arc;
+
+/// Identifies a package within a [`Workspace`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackageId(usize);
+
+/// Packages under check or edit, sharing one database, one file-id space and the
+/// standard library.
+pub struct Workspace {
+    db: Database,
+    /// Every file ever added, indexed by `FileId`.
+    // Invariant: `sources[i].id(db) == FileId(i)`.
+    sources: Vec<SourceInput>,
+    modules: Vec<(String, SourceInput)>,
+    packages: Vec<PackageInput>,
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Workspace::new()
+    }
+}
+
+impl Workspace {
+    /// A workspace with the standard library and no package files.
+    pub fn new() -> Workspace {
+        let db = Database::default();
+        let mut sources = Vec::new();
+        let mut modules = Vec::new();
+        for module in STDLIB {
+            let file = Self::new_source(&db, &mut sources, module.path.to_owned(), module.text.to_owned());
+            modules.push((module.name.to_owned(), file));
+        }
+        Workspace { db, sources, modules, packages: Vec::new() }
+    }
+
+    fn new_source(db: &Database, sources: &mut Vec<SourceInput>, path: String, text: String) -> SourceInput {
+        let id = FileId(u32::try_from(sources.len()).unwrap_or(u32::MAX));
+        let file = SourceInput::new(db, id, path, text);
+        sources.push(file);
+        file
+    }
+
+    /// Adds a package made of `files` (path, text).
+    pub fn add_package(&mut self, files: Vec<(String, String)>) -> PackageId {
+        let package = PackageInput::new(&self.db, Vec::new(), self.modules.clone());
+        self.packages.push(package);
+        let id = PackageId(self.packages.len() - 1);
+        self.set_files(id, files);
+        id
+    }
+
+    /// Every package, in the order added.
+    pub fn packages(&self) -> impl Iterator<Item = PackageId> + use<> {
+        (0..self.packages.len()).map(PackageId)
+    }
+
+    /// Replaces a package's files with `files` (path, text), reusing the inputs of paths
+    /// already known so their parses stay memoised.
+    pub fn set_files(&mut self, package: PackageId, files: Vec<(String, String)>) {
+        let Some(&input) = self.packages.get(package.0) else { return };
+        let mut package_files = Vec::with_capacity(files.len());
+        for (path, text) in files {
+            let file = match self.find(&path) {
+                Some(file) => {
+                    if file.text(&self.db) != &text {
+                        file.set_text(&mut self.db).to(text);
+                    }
+                    file
+                }
+                None => Self::new_source(&self.db, &mut self.sources, path, text),
+            };
+            package_files.push(file);
+        }
+        input.set_files(&mut self.db).to(package_files);
+    }
+
+    /// Changes the text of the file at `path`; returns `false` if there is none.
+    pub fn set_text(&mut self, path: &str, text: String) -> bool {
+        match self.find(path) {
+            Some(file) => {
+                file.set_text(&mut self.db).to(text);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn find(&self, path: &str) -> Option<SourceInput> {
+        self.sources.iter().copied().find(|f| f.path(&self.db) == path)
+    }
+
+    /// Checks a package (incrementally).
+    pub fn check(&self, package: PackageId) -> Option<Arc<Checked>> {
+        self.packages.get(package.0).map(|&p| check_package(&self.db, p))
+    }
+
+    /// The package whose files include `path`.
+    pub fn package_of(&self, path: &str) -> Option<PackageId> {
+        self.packages.iter().position(|p| p.files(&self.db).iter().any(|f| f.path(&self.db) == path)).map(PackageId)
+    }
+
+    /// The parse of the file at `path`.
+    pub fn parsed(&self, path: &str) -> Option<Arc<Parsed>> {
+        self.find(path).map(|f| parse_file(&self.db, f))
+    }
+
+    /// The id of the file at `path`.
+    pub fn file_id(&self, path: &str) -> Option<FileId> {
+        self.find(path).map(|f| f.id(&self.db))
+    }
+
+    /// The path and text of file `id`.
+    pub fn file(&self, id: FileId) -> Option<(&str, &str)> {
+        let file = self.sources.get(id.0 as usize)?;
+        Some((file.path(&self.db).as_str(), file.text(&self.db).as_str()))
+    }
+
+    /// Every file, for rendering diagnostics.
+    pub fn sources(&self) -> Sources {
+        let mut sources = Sources::new();
+        for file in &self.sources {
+            sources.add(file.path(&self.db).clone(), file.text(&self.db).clone());
+        }
+        sources
+    }
+}

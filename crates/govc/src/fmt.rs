@@ -1,0 +1,77 @@
+//! `govc fmt`.
+
+use crate::cli::FmtArgs;
+use crate::{Outcome, load, output};
+use gov_diag::{FileId, Sources};
+use std::path::{Path, PathBuf};
+
+/// Every `.gov` file under `path` (recursively), or `path` itself if it is a file.
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !path.is_dir() {
+        std::fs::metadata(path)?;
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            collect(&entry, out)?;
+        } else if entry.extension().is_some_and(|e| e == "gov") {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// Formats files in place, or with `--check` lists those that would change.
+pub fn run(args: &FmtArgs) -> Outcome {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        if let Err(error) = collect(path, &mut files) {
+            eprintln!("error: cannot read `{}`: {error}", load::display(path));
+            return Outcome::UsageError;
+        }
+    }
+    let mut sources = Sources::new();
+    let mut diagnostics = Vec::new();
+    let mut unformatted = Vec::new();
+    for file in &files {
+        let shown = load::display(file);
+        let text = match load::read_source(file) {
+            Ok(Ok(text)) => text,
+            Ok(Err(rejected)) => {
+                diagnostics.push(rejected.diagnostic(&mut sources));
+                continue;
+            }
+            Err(error) => {
+                eprintln!("error: cannot read `{shown}`: {error}");
+                return Outcome::UsageError;
+            }
+        };
+        let id = FileId(u32::try_from(sources.len()).unwrap_or(u32::MAX));
+        let parsed = gov_syntax::parse(id, &text);
+        sources.add(shown.clone(), text.clone());
+        let Some(formatted) = gov_syntax::format::format_source(&text, &parsed) else {
+            diagnostics.extend(parsed.diagnostics.iter().filter(|d| d.severity() == gov_diag::Severity::Error).cloned());
+            continue;
+        };
+        if formatted == text {
+            continue;
+        }
+        if args.check {
+            unformatted.push(shown);
+        } else if let Err(error) = std::fs::write(file, formatted) {
+            eprintln!("error: cannot write `{shown}`: {error}");
+            return Outcome::UsageError;
+        }
+    }
+    if !diagnostics.is_empty() {
+        print!("{}", output::render(crate::cli::Format::Human, &diagnostics, &sources, output::use_color(args.color)));
+        println!("files with errors were left unchanged");
+    }
+    for file in &unformatted {
+        println!("not formatted: {file}");
+    }
+    if diagnostics.is_empty() && unformatted.is_empty() { Outcome::Success } else { Outcome::PolicyFailure }
+}

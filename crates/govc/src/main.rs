@@ -1,0 +1,36 @@
+//! `govc`, the Gov toolchain. Each subcommand lives in its own module; this file only
+//! parses arguments and turns outcomes into exit codes (0 success, 1 policy failure,
+//! 2 usage or IO error).
+
+mod check;
+mod cli;
+// TEMP mod fmt;
+mod load;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// What a command concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything passed.
+    Success,
+    /// The policy has problems (errors found, files not formatted, …).
+    PolicyFailure,
+    /// Bad arguments or unreadable files.
+    UsageError,
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let outcome = match cli.command {
+        cli::Command::Check(args) => check::run(&args),
+        cli::Command::Fmt(_) => Outcome::UsageError, // TEMP
+    };
+    ExitCode::from(match outcome {
+        Outcome::Success => 0,
+        Outcome::PolicyFailure => 1,
+        Outcome::UsageError => 2,
+    })
+}

@@ -1,0 +1,40 @@
+//! Printing diagnostics in the chosen format.
+
+use crate::cli::{Color, Format};
+use gov_diag::{Diagnostic, Severity, Sources};
+use std::io::IsTerminal;
+
+/// Whether to color output given the user's choice.
+pub fn use_color(choice: Color) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Renders `diagnostics` in `format`; human output ends with a summary line.
+pub fn render(format: Format, diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    match format {
+        Format::Human => {
+            let mut text = gov_diag::render_human(diagnostics, sources, color);
+            text.push_str(&summary(diagnostics));
+            text
+        }
+        Format::Json => gov_diag::render_json(diagnostics, sources) + "\n",
+        Format::Sarif => gov_diag::render_sarif(diagnostics, sources, env!("CARGO_PKG_VERSION")) + "\n",
+    }
+}
+
+/// `2 errors, 1 warning` or `no problems found`.
+pub fn summary(diagnostics: &[Diagnostic]) -> String {
+    let errors = diagnostics.iter().filter(|d| d.severity() == Severity::Error).count();
+    let warnings = diagnostics.len() - errors;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, 0) => "no problems found\n".to_owned(),
+        (e, 0) => format!("{} found\n", plural(e, "error")),
+        (0, w) => format!("{} found\n", plural(w, "warning")),
+        (e, w) => format!("{} and {} found\n", plural(e, "error"), plural(w, "warning")),
+    }
+}
