@@ -8,7 +8,7 @@ use gov_syntax::ast::{
     Aggregate, AggregateFn, Atom, BodyItem, Comparison, Decision, Effect, ExpectKind, Expr, Item, ItemKind, LitValue,
     MessagePart, Name, Rule, TestBlock, TestStatement,
 };
-use gov_syntax::suggest::did_you_mean;
+use gov_syntax::suggest::{closest, did_you_mean};
 use gov_value::{BaseType, CompareOp};
 use std::collections::{HashMap, HashSet};
 
@@ -61,6 +61,9 @@ pub struct Facts {
     pub head_refs: Vec<(usize, Span)>,
     /// Value-inventing arithmetic, by rule.
     pub arithmetic: Vec<ArithSite>,
+    /// Relations that unknown names were probably meant to be (their did-you-mean): they
+    /// count as used, so a misspelt reference is reported once, not also as W0101.
+    pub guessed_refs: Vec<usize>,
 }
 
 /// Where a variable occurs.
@@ -97,7 +100,8 @@ enum Pending<'a> {
 /// The type a column expects: declared, or a node for derived relations.
 #[derive(Debug, Clone, Copy)]
 enum Column {
-    Declared(Option<Ty>),
+    /// The declared type, if it resolved, and the field's declaration.
+    Declared(Option<Ty>, Option<Span>),
     Inferred(Node),
 }
 
@@ -232,9 +236,10 @@ impl<'a> Cx<'a, '_> {
         match self.symbols.decision(&name.text) {
             Some(found) => {
                 if let Some(effect) = effect.filter(|e| *e != found.effect) {
+                    let a = |effect: Effect| format!("{} `{}` rule", if effect.keyword().starts_with(['a', 'e', 'o']) { "an" } else { "a" }, effect.keyword());
                     self.diagnostics.push(
-                        Diagnostic::new(codes::UNKNOWN_RULE, format!("`{}` is an `{}` rule, not `{}`", name.text, found.effect.keyword(), effect.keyword()), name.span)
-                            .with_primary_label(format!("expected a `{}` rule", effect.keyword()))
+                        Diagnostic::new(codes::UNKNOWN_RULE, format!("`{}` is {}, not {}", name.text, a(found.effect), a(effect)), name.span)
+                            .with_primary_label(format!("expected {}", a(effect)))
                             .with_label(found.span, "defined here"),
                     );
                 }
@@ -260,8 +265,15 @@ impl<'a> Cx<'a, '_> {
             self.facts.head_refs.push((head, rule.head.relation.span));
         }
         self.body(&mut work, &rule.body, derived.map(|to| (to, rule.head.relation.span)), None);
-        if let Some(head) = derived {
-            self.head(&mut work, &rule.head, head);
+        match derived {
+            Some(head) => self.head(&mut work, &rule.head, head),
+            // The head is already reported (E0109) or broken; still count its variables,
+            // so none of them is also reported as used only once.
+            None => {
+                for arg in &rule.head.args {
+                    self.note_vars(&mut work.scope, &arg.value, Place::Head, None);
+                }
+            }
         }
         self.safety(&mut work.scope, &rule.body);
         self.work.push(work);
@@ -403,11 +415,14 @@ impl<'a> Cx<'a, '_> {
             Some(index) => Some(index),
             None => {
                 let name = &atom.relation;
+                let guess = closest(&name.text, self.symbols.relation_names());
+                self.facts.guessed_refs.extend(guess.and_then(|g| self.symbols.relation_id(g)));
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_RELATION, format!("unknown relation `{}`", name.text), name.span)
                         .with_primary_label("no relation has this name")
                         .with_help(
-                            did_you_mean(&name.text, self.symbols.relation_names())
+                            guess
+                                .map(|g| format!("did you mean `{g}`?"))
                                 .unwrap_or_else(|| format!("declare it, e.g. `data {}(…)`, or derive it with a rule", name.text)),
                         ),
                 );
@@ -431,8 +446,8 @@ impl<'a> Cx<'a, '_> {
         let info = self.symbols.relations.get(relation)?;
         let column = |i: usize, cx: &Self| -> Column {
             match info.kind {
-                RelationKind::Derived => cx.columns.get(&relation).and_then(|c| c.get(i)).map_or(Column::Declared(None), |n| Column::Inferred(*n)),
-                _ => Column::Declared(info.fields.get(i).and_then(|f| f.ty)),
+                RelationKind::Derived => cx.columns.get(&relation).and_then(|c| c.get(i)).map_or(Column::Declared(None, None), |n| Column::Inferred(*n)),
+                _ => Column::Declared(info.fields.get(i).and_then(|f| f.ty), info.fields.get(i).and_then(|f| f.span)),
             }
         };
         let named = atom.args.iter().filter(|a| a.field.is_some()).count();
@@ -518,8 +533,8 @@ impl<'a> Cx<'a, '_> {
 
     fn column_shape(&mut self, column: Column) -> Shape {
         match column {
-            Column::Declared(Some(ty)) => Shape::Exact(ty),
-            Column::Declared(None) => Shape::Poison,
+            Column::Declared(Some(ty), _) => Shape::Exact(ty),
+            Column::Declared(None, _) => Shape::Poison,
             Column::Inferred(node) => self.inference.shape(node),
         }
     }
@@ -549,8 +564,8 @@ impl<'a> Cx<'a, '_> {
                 let Some(node) = scope.vars.get(&name.text).map(|v| v.node) else { return };
                 let result = match column {
                     Column::Inferred(col) => self.inference.union(col, node, name.span, self.symbols),
-                    Column::Declared(Some(ty)) => self.inference.constrain(node, Shape::Exact(ty), name.span, self.symbols),
-                    Column::Declared(None) => return,
+                    Column::Declared(Some(ty), _) => self.inference.constrain(node, Shape::Exact(ty), name.span, self.symbols),
+                    Column::Declared(None, _) => return,
                 };
                 if let Err(conflict) = result {
                     let expected = self.column_shape(column);
@@ -576,8 +591,8 @@ impl<'a> Cx<'a, '_> {
                 let found = lit_shape(&lit.value);
                 let result = match column {
                     Column::Inferred(col) => self.inference.constrain(col, found, lit.span, self.symbols),
-                    Column::Declared(Some(ty)) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: None }),
-                    Column::Declared(None) => return,
+                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: at }),
+                    Column::Declared(None, _) => return,
                 };
                 if let Err(conflict) = result {
                     self.diagnostics.push(self.mismatch(lit.span, found, conflict.existing, conflict.because));
@@ -643,8 +658,8 @@ impl<'a> Cx<'a, '_> {
                 let found = self.shape_of(scope, expr, report);
                 let result = match *column {
                     Column::Inferred(node) => self.inference.constrain(node, found, expr.span(), self.symbols),
-                    Column::Declared(Some(ty)) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: None }),
-                    Column::Declared(None) => Ok(()),
+                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: at }),
+                    Column::Declared(None, _) => Ok(()),
                 };
                 if let (Err(conflict), true) = (result, report) {
                     self.diagnostics.push(self.mismatch(expr.span(), found, conflict.existing, conflict.because));
@@ -738,23 +753,36 @@ impl<'a> Cx<'a, '_> {
     /// Reports variables that no positive atom binds, and variables used once.
     fn safety(&mut self, scope: &mut Scope, body: &[BodyItem]) {
         let bound = bound_variables(scope, body);
+        let is_bound = |name: &str, aggregate: Option<usize>| {
+            bound.get(&aggregate).is_some_and(|b| b.contains(name)) || bound.get(&None).is_some_and(|b| b.contains(name))
+        };
+        // Unbound variables first: one that looks like a misspelt bound variable gets a
+        // did-you-mean, and that variable is then not also reported as used once.
         let mut reported: HashSet<&str> = HashSet::new();
+        let mut guessed: HashSet<&str> = HashSet::new();
         for name in &scope.order {
             let Some(var) = scope.vars.get(name) else { continue };
-            let is_bound = |aggregate: Option<usize>| bound.get(&aggregate).is_some_and(|b| b.contains(name.as_str())) || bound.get(&None).is_some_and(|b| b.contains(name.as_str()));
             for &(span, place, aggregate) in &var.occurrences {
-                if is_bound(aggregate) || reported.contains(name.as_str()) {
+                if is_bound(name, aggregate) || reported.contains(name.as_str()) {
                     continue;
                 }
                 let Some((code, what)) = unsafe_code(place) else { continue };
                 reported.insert(name);
+                let guess = closest(name, scope.order.iter().map(String::as_str).filter(|other| is_bound(other, aggregate)));
+                guessed.extend(guess);
                 self.diagnostics.push(
                     Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
                         .with_primary_label("not bound by any positive atom")
-                        .with_help(format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`")),
+                        .with_help(guess.map_or_else(
+                            || format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"),
+                            |guess| format!("did you mean `{guess}`?"),
+                        )),
                 );
             }
-            if var.occurrences.len() == 1 && !name.starts_with('_') && !reported.contains(name.as_str())
+        }
+        for name in &scope.order {
+            let Some(var) = scope.vars.get(name) else { continue };
+            if var.occurrences.len() == 1 && !name.starts_with('_') && !reported.contains(name.as_str()) && !guessed.contains(name.as_str())
                 && let Some((span, _, _)) = var.occurrences.first()
             {
                 self.diagnostics.push(

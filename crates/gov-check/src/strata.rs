@@ -4,8 +4,8 @@
 use crate::Program;
 use crate::Symbols;
 use crate::rules::{Edge, EdgeKind, Facts};
-use gov_diag::{Diagnostic, codes};
-use petgraph::algo::tarjan_scc;
+use gov_diag::{Diagnostic, Span, codes};
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -28,7 +28,9 @@ pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, 
     let graph = graph(symbols, facts);
     let self_loops: HashSet<usize> = facts.edges.iter().filter(|e| e.from == e.to).map(|e| e.from).collect();
     let mut component = HashMap::new();
-    for (id, scc) in tarjan_scc(&graph).into_iter().enumerate() {
+    // Not `tarjan_scc`: petgraph's Tarjan recurses once per relation of a dependency chain
+    // and overflows the stack on long chains; Kosaraju's DFS keeps an explicit stack.
+    for (id, scc) in kosaraju_scc(&graph).into_iter().enumerate() {
         let recursive = scc.len() > 1 || scc.first().is_some_and(|n| self_loops.contains(&n.index()));
         if recursive {
             for node in scc {
@@ -44,6 +46,11 @@ pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: 
     let component = recursive_components(symbols, facts);
     let same = |a: usize, b: usize| component.get(&a).is_some_and(|c| component.get(&b) == Some(c));
     let mut reported: HashSet<usize> = HashSet::new();
+    // The edges inside each recursive component, by the relation they leave.
+    let mut inside: HashMap<usize, Vec<Edge>> = HashMap::new();
+    for edge in facts.edges.iter().filter(|e| same(e.from, e.to)) {
+        inside.entry(edge.from).or_default().push(*edge);
+    }
     for edge in &facts.edges {
         if !same(edge.from, edge.to) || edge.kind == EdgeKind::Positive {
             continue;
@@ -57,24 +64,35 @@ pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: 
             _ => (codes::AGGREGATE_CYCLE, "an aggregate", "an aggregate must be computed from relations outside its own recursion: aggregate in a separate, non-recursive rule"),
         };
         let name = |i: usize| symbols.relations.get(i).map_or("?", |r| r.name.as_str());
-        let path = cycle(facts, edge, &same);
+        let path = cycle(&inside, edge);
         let mut diagnostic = Diagnostic::new(code, format!("`{}` depends on itself through {what}", name(edge.to)), edge.at)
             .with_primary_label(format!("{what} inside the recursion"))
             .with_help(help);
+        // `to` depends on `from`, which depends on … back on `to`.
         let mut shown = vec![name(edge.to)];
+        if edge.from != edge.to {
+            shown.push(name(edge.from));
+        }
         for step in &path {
             diagnostic = diagnostic.with_label(step.at, format!("`{}` depends on `{}` here", name(step.to), name(step.from)));
-            shown.push(name(step.from));
+            if step.from != edge.to {
+                shown.push(name(step.from));
+            }
         }
-        shown.reverse();
-        shown.push(name(edge.from));
-        shown.dedup();
-        diagnostic = diagnostic.with_note(format!("the cycle: {}", cycle_text(&shown)));
+        if shown.len() > 1 {
+            diagnostic = diagnostic.with_note(format!("the cycle: {} (each depends on the next)", cycle_text(&shown)));
+        }
         diagnostics.push(diagnostic);
     }
     let mut reported_arith: HashSet<usize> = HashSet::new();
+    // The relations each rule's body reads, so that each site costs its rule's atoms, not
+    // every edge of the program.
+    let mut reads: HashMap<Span, Vec<usize>> = HashMap::new();
+    for edge in &facts.edges {
+        reads.entry(edge.rule).or_default().push(edge.from);
+    }
     for site in &facts.arithmetic {
-        let recursive_rule = facts.edges.iter().any(|e| e.rule == site.rule && same(e.from, site.head));
+        let recursive_rule = reads.get(&site.rule).is_some_and(|from| from.iter().any(|&f| same(f, site.head)));
         if !recursive_rule || !reported_arith.insert(component.get(&site.head).copied().unwrap_or(usize::MAX)) {
             continue;
         }
@@ -89,8 +107,9 @@ pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: 
     }
 }
 
-/// The edges leading from `edge.to` back to `edge.from` inside their component (shortest).
-fn cycle(facts: &Facts, edge: &Edge, same: &dyn Fn(usize, usize) -> bool) -> Vec<Edge> {
+/// The edges leading from `edge.to` back to `edge.from` inside their component (shortest),
+/// given the edges inside each component by the relation they leave.
+fn cycle(inside: &HashMap<usize, Vec<Edge>>, edge: &Edge) -> Vec<Edge> {
     let mut previous: HashMap<usize, Edge> = HashMap::new();
     let mut queue = VecDeque::from([edge.to]);
     let mut seen = HashSet::from([edge.to]);
@@ -98,7 +117,7 @@ fn cycle(facts: &Facts, edge: &Edge, same: &dyn Fn(usize, usize) -> bool) -> Vec
         if current == edge.from {
             break;
         }
-        for next in facts.edges.iter().filter(|e| e.from == current && same(e.to, edge.to)) {
+        for next in inside.get(&current).into_iter().flatten() {
             if seen.insert(next.to) {
                 previous.insert(next.to, *next);
                 queue.push_back(next.to);

@@ -218,7 +218,8 @@ fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Ve
             if declared.is_none() && items.iter().any(|i| matches!(i.kind, ItemKind::Error(_))) {
                 continue; // The package line may be the item that failed to parse.
             }
-            let span = declared.map_or(gov_diag::Span::new(file.id, 0, 0), |p| p.span);
+            let first_item = items.first().map_or(0, |i| i.span.start);
+            let span = declared.map_or(gov_diag::Span::new(file.id, first_item, first_item), |p| p.span);
             diagnostics.push(
                 Diagnostic::new(codes::PACKAGE_NAME, "a `.gov` file must start with its `package` declaration", span)
                     .with_primary_label(if declared.is_some() { "move this to the top of the file" } else { "expected `package NAME` here" })
@@ -226,6 +227,17 @@ fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Ve
             );
             continue;
         };
+        for again in items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Package(again) if again.span != path.span => Some(again),
+            _ => None,
+        }) {
+            diagnostics.push(
+                Diagnostic::new(codes::PACKAGE_NAME, "the package is declared twice in this file", again.span)
+                    .with_primary_label("declared again here")
+                    .with_label(path.span, "first declared here")
+                    .with_help("declare the package once, at the top of the file"),
+            );
+        }
         let name = path.dotted();
         match &first {
             None => first = Some((name, path.span)),
@@ -255,7 +267,12 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
     match &item.kind {
         ItemKind::Use(path) => collect_use(program, path, symbols, diagnostics),
         ItemKind::Default(decision) => match default_span {
-            Some(first) => diagnostics.push(duplicate("the default decision", "default", item.span, Some(*first))),
+            Some(first) => diagnostics.push(
+                Diagnostic::new(codes::DUPLICATE_DECLARATION, "the default decision is declared twice", item.span)
+                    .with_primary_label("declared again here")
+                    .with_label(*first, "first declared here")
+                    .with_help("keep one `default` item"),
+            ),
             None => {
                 *default_span = Some(item.span);
                 symbols.default = Some(*decision);
@@ -395,12 +412,14 @@ fn unknown_type(symbols: &Symbols, name: &gov_syntax::ast::Name) -> Diagnostic {
 fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
     let items = || program.files.iter().flat_map(|f| f.parsed.file.items.iter());
     // Alias targets: follow chains of aliases, stopping at cycles.
-    let targets: HashMap<String, gov_syntax::ast::Name> = items()
-        .filter_map(|item| match &item.kind {
-            ItemKind::TypeAlias(alias) => Some((alias.name.text.clone(), alias.target.clone())),
-            _ => None,
-        })
-        .collect();
+    // The first declaration of each alias is the one that counts; later ones are duplicates.
+    let mut targets: HashMap<String, gov_syntax::ast::Name> = HashMap::new();
+    for item in items() {
+        if let ItemKind::TypeAlias(alias) = &item.kind {
+            targets.entry(alias.name.text.clone()).or_insert_with(|| alias.target.clone());
+        }
+    }
+    let mut in_reported_cycle: HashSet<String> = HashSet::new();
     for index in 0..symbols.types.len() {
         let Some(start) = symbols.types.get(index).map(|t| t.name.clone()) else { continue };
         let mut seen = HashSet::from([start.clone()]);
@@ -413,17 +432,32 @@ fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             if symbols.poisoned_types.contains(&target.text) {
                 break None;
             }
-            if symbols.alias(&target.text).is_none() || !seen.insert(target.text.clone()) {
-                // Report at the alias whose own target is bad, once.
-                if current == symbols.types.get(index).map(|t| t.name.clone()).unwrap_or_default() {
-                    let diagnostic = if symbols.alias(&target.text).is_none() {
-                        unknown_type(symbols, target)
-                    } else {
-                        Diagnostic::new(codes::UNKNOWN_TYPE, format!("type `{}` is defined in terms of itself", current), target.span)
+            let start = symbols.types.get(index).map(|t| t.name.clone()).unwrap_or_default();
+            if symbols.alias(&target.text).is_none() {
+                // Report at the alias whose own target is unknown, once.
+                if current == start {
+                    diagnostics.push(unknown_type(symbols, target));
+                }
+                break None;
+            }
+            if !seen.insert(target.text.clone()) {
+                // A cycle: report it once, at the target of its first alias.
+                if target.text == start && !seen.iter().any(|member| in_reported_cycle.contains(member)) {
+                    let mut cycle: Vec<&str> = vec![start.as_str()];
+                    let mut next = targets.get(&start);
+                    while let Some(step) = next.filter(|step| step.text != start && cycle.len() <= seen.len()) {
+                        cycle.push(&step.text);
+                        next = targets.get(&step.text);
+                    }
+                    cycle.push(start.as_str());
+                    let at = targets.get(&start).map_or(target.span, |t| t.span);
+                    diagnostics.push(
+                        Diagnostic::new(codes::UNKNOWN_TYPE, format!("type `{start}` is defined in terms of itself"), at)
                             .with_primary_label("this alias cycle never reaches a built-in type")
                             .with_help("make one alias in the cycle stand for a built-in type such as `Str` or `Int`")
-                    };
-                    diagnostics.push(diagnostic);
+                            .with_note(format!("the cycle: {}", cycle.join(" → "))),
+                    );
+                    in_reported_cycle.extend(seen.iter().cloned());
                 }
                 break None;
             }

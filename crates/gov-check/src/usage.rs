@@ -9,7 +9,14 @@ use std::collections::{HashMap, HashSet};
 
 /// Reports unused relations, unused type aliases and unused `use`s of the package's own
 /// files.
+///
+/// A package with syntax errors gets none of these warnings: the broken item (or the
+/// unterminated string) may well be what used the declaration, and its syntax error is the
+/// one report.
 pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
+    if program.package_files().any(|f| f.parsed.diagnostics.iter().any(|d| d.severity() == gov_diag::Severity::Error)) {
+        return;
+    }
     let module_of: HashMap<FileId, &str> = program
         .files
         .iter()
@@ -19,7 +26,8 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
         })
         .collect();
     // A relation read only by the rules deriving it is as unused as one never read.
-    let used: HashSet<usize> = facts.body_refs.iter().filter(|(r, _, consumer)| *consumer != Some(*r)).map(|(r, _, _)| *r).collect();
+    let used: HashSet<usize> =
+        facts.body_refs.iter().filter(|(r, _, consumer)| *consumer != Some(*r)).map(|(r, _, _)| *r).chain(facts.guessed_refs.iter().copied()).collect();
     let mut used_modules: HashSet<&str> = HashSet::new();
     for (relation, at, _) in &facts.body_refs {
         let declared_in = symbols.relations.get(*relation).and_then(|r| r.span).map(|s| s.file);
@@ -48,9 +56,20 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
     }
     unused_types(program, symbols, &module_of, &mut used_modules, diagnostics);
     for file in program.package_files() {
+        let mut seen: HashMap<String, gov_diag::Span> = HashMap::new();
         for item in &file.parsed.file.items {
             let ItemKind::Use(path) = &item.kind else { continue };
             let module = path.dotted();
+            if let Some(first) = seen.get(&module) {
+                diagnostics.push(
+                    Diagnostic::new(codes::UNUSED_IMPORT, format!("`{module}` is already used above"), path.span)
+                        .with_primary_label("used again here")
+                        .with_label(*first, "first used here")
+                        .with_help("remove this `use`"),
+                );
+                continue;
+            }
+            seen.insert(module.clone(), path.span);
             let has_decisions = program.files.iter().any(|f| {
                 f.origin == Origin::Library(module.clone()) && f.parsed.file.items.iter().any(|i| matches!(i.kind, ItemKind::Decision(_)))
             });

@@ -9,6 +9,6 @@ mod queries;
 mod stdlib;
 mod workspace;
 
-pub use queries::{Database, PackageInput, SourceInput, check_package, parse_file};
+pub use queries::{Database, PackageInput, SourceInput, check_package, package_program, parse_file};
 pub use stdlib::{STDLIB, StdModule};
 pub use workspace::{PackageId, Workspace};

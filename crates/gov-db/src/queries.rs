@@ -48,9 +48,10 @@ pub fn parse_file(db: &dyn salsa::Database, file: SourceInput) -> Arc<Parsed> {
     Arc::new(gov_syntax::parse(file.id(db), file.text(db)))
 }
 
-/// Checks a package with the library modules it uses, directly or through other modules.
+/// The package's files with the library modules it uses, directly or through other
+/// modules, parsed.
 #[salsa::tracked(returns(clone))]
-pub fn check_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<Checked> {
+pub fn package_program(db: &dyn salsa::Database, package: PackageInput) -> Arc<Program> {
     let mut files: Vec<ProgramFile> =
         package.files(db).iter().map(|&f| ProgramFile { id: f.id(db), parsed: parse_file(db, f), origin: Origin::Package }).collect();
     let modules = package.modules(db);
@@ -76,6 +77,11 @@ pub fn check_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<Che
             }
         }
     }
-    let program = Program { files, available_modules: modules.iter().map(|(name, _)| name.clone()).collect() };
-    Arc::new(gov_check::check(&program))
+    Arc::new(Program { files, available_modules: modules.iter().map(|(name, _)| name.clone()).collect() })
+}
+
+/// Checks a package.
+#[salsa::tracked(returns(clone))]
+pub fn check_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<Checked> {
+    Arc::new(gov_check::check(&package_program(db, package)))
 }

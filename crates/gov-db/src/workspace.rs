@@ -1,6 +1,6 @@
 //! A convenient owner of the database for the CLI and the language server.
 
-use crate::queries::{Database, PackageInput, SourceInput, check_package, parse_file};
+use crate::queries::{Database, PackageInput, SourceInput, check_package, package_program, parse_file};
 use crate::stdlib::STDLIB;
 use gov_check::Checked;
 use gov_diag::{FileId, Sources};
@@ -101,6 +101,11 @@ impl Workspace {
     /// Checks a package (incrementally).
     pub fn check(&self, package: PackageId) -> Option<Arc<Checked>> {
         self.packages.get(package.0).map(|&p| check_package(&self.db, p))
+    }
+
+    /// A package's parsed files and the library modules it uses, as the checker saw them.
+    pub fn program(&self, package: PackageId) -> Option<Arc<gov_check::Program>> {
+        self.packages.get(package.0).map(|&p| package_program(&self.db, p))
     }
 
     /// The package whose files include `path`.

@@ -83,33 +83,40 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, color: bool) 
             .with_config(Config::default().with_color(color).with_index_type(IndexType::Byte))
             .with_code(diagnostic.code.id)
             .with_message(&diagnostic.message);
-        let mut label = |l: &Label, order: i32| {
-            let mut label = ariadne::Label::new(span(l.span)).with_order(order);
-            if !l.message.is_empty() {
-                label = label.with_message(&l.message);
+        let whole_file = whole_file(diagnostic, sources);
+        if !whole_file {
+            // ariadne starts a new excerpt, headed by the primary location, whenever a label
+            // lies above the one before it; ordering labels by position keeps one excerpt
+            // per file, the primary's file first.
+            let primary_file = diagnostic.primary.span.file;
+            let mut labels: Vec<(&Label, bool)> =
+                std::iter::once((&diagnostic.primary, true)).chain(diagnostic.secondary.iter().map(|l| (l, false))).collect();
+            labels.sort_by_key(|(l, _)| (l.span.file != primary_file, l.span.file, l.span.start, l.span.end));
+            for (order, (l, is_primary)) in labels.into_iter().enumerate() {
+                let mut label = ariadne::Label::new(span(l.span)).with_order(i32::try_from(order).unwrap_or(i32::MAX));
+                if !l.message.is_empty() {
+                    label = label.with_message(&l.message);
+                }
+                if color {
+                    label = label.with_color(if is_primary { ariadne::Color::Red } else { ariadne::Color::Blue });
+                }
+                report.add_label(label);
             }
-            if color {
-                label = label.with_color(if order == 0 {
-                    ariadne::Color::Red
-                } else {
-                    ariadne::Color::Blue
-                });
+            if let Some(help) = &diagnostic.help {
+                report.set_help(help);
             }
-            report.add_label(label);
-        };
-        label(&diagnostic.primary, 0);
-        for (i, secondary) in diagnostic.secondary.iter().enumerate() {
-            label(secondary, i32::try_from(i + 1).unwrap_or(i32::MAX));
-        }
-        if let Some(help) = &diagnostic.help {
-            report.set_help(help);
-        }
-        for note in &diagnostic.notes {
-            report.add_note(note);
+            for note in &diagnostic.notes {
+                report.add_note(note);
+            }
         }
         // Writing into a Vec cannot fail; a source missing from the cache only loses the
         // excerpt, so the header line is still printed below.
-        if report.finish().write(&mut cache, &mut out).is_err() {
+        let written = report.finish().write(&mut cache, &mut out);
+        if written.is_ok() && whole_file {
+            // Nothing to excerpt: ariadne printed the header line alone, the rest is ours.
+            out.extend_from_slice(whole_file_box(diagnostic, sources).as_bytes());
+        }
+        if written.is_err() {
             out.extend_from_slice(
                 format!("{}[{}]: {}\n", diagnostic.severity().as_str(), diagnostic.code.id, diagnostic.message)
                     .as_bytes(),
@@ -117,6 +124,23 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, color: bool) 
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether `diagnostic` is about a file or directory as a whole (an empty span in an empty
+/// text, like "no `.gov` files"), so there is no excerpt to show.
+fn whole_file(diagnostic: &Diagnostic, sources: &Sources) -> bool {
+    let span = diagnostic.primary.span;
+    diagnostic.secondary.is_empty() && span.start == span.end && sources.get(span.file).is_some_and(|f| f.text.is_empty())
+}
+
+/// The frame ariadne would draw around a report, with the file's name and no excerpt.
+fn whole_file_box(diagnostic: &Diagnostic, sources: &Sources) -> String {
+    let mut text = format!("   ╭─[ {} ]\n", sources.name(diagnostic.primary.span.file));
+    for (kind, line) in diagnostic.help.iter().map(|h| ("Help", h)).chain(diagnostic.notes.iter().map(|n| ("Note", n))) {
+        text.push_str(&format!("   │\n   │ {kind}: {line}\n"));
+    }
+    text.push_str("───╯\n");
+    text
 }
 
 fn position(sources: &Sources, file: FileId, offset: u32) -> Value {

@@ -4,9 +4,9 @@ use gov_diag::{Diagnostic, FileId, Span, codes};
 use logos::Logos;
 
 /// A token of Gov source. Comments and whitespace are not tokens: [`lex`] returns comments
-/// separately so the formatter can keep them.
+/// separately so the formatter can keep them. A byte-order mark counts as whitespace.
 #[derive(Logos, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 pub enum Token<'s> {
     /// `package`
     #[token("package")]

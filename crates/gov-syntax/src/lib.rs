@@ -5,6 +5,7 @@
 //! file. This crate does no IO and knows nothing of salsa.
 
 pub mod ast;
+pub mod format;
 pub mod lexer;
 mod literal;
 mod parser;

@@ -126,6 +126,11 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
                         .with_primary_label("expected `{variable}`")
                         .with_help("write `{{` and `}}` for literal braces"),
                 );
+                if is_identifier(&name) {
+                    // `{x` without its `}`: keep the variable, so that it is not also
+                    // reported as used only once in the rule.
+                    parts.push(MessagePart::Var(Name { text: name, span }));
+                }
             } else {
                 if !text.is_empty() {
                     parts.push(MessagePart::Text(std::mem::take(&mut text)));

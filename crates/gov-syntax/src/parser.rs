@@ -27,7 +27,11 @@ const ITEM_KEYWORDS: [&str; 12] =
 pub fn parse(file: FileId, text: &str) -> Parsed {
     let lexed = lex(file, text);
     let mut diagnostics = lexed.diagnostics;
+    let lexical_ends: Vec<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
     let chunks = split(file, text, &lexed.tokens, &mut diagnostics);
+    // An unterminated string swallows the rest of its line, `.` included: that is one
+    // mistake, reported by the lexer, not also a missing `.`.
+    diagnostics.retain(|d| d.code != codes::MISSING_TERMINATOR || !lexical_ends.contains(&d.primary.span.start));
     let mut comments = lexed.comments;
     let parser = ItemParser::new();
     let mut items = Vec::with_capacity(chunks.len());
@@ -67,10 +71,51 @@ fn parse_chunk(parser: &ItemParser, file: FileId, text: &str, chunk: &Chunk, tok
     match result {
         Ok(item) => item,
         Err(error) => {
-            diagnostics.push(syntax_error(file, text, tokens, span, error));
+            let error = match error {
+                // Stuck at the `.` the splitter supplied: the item ends too early.
+                ParseError::UnrecognizedToken { token: (location, Token::Dot, _), expected } if chunk.synthetic_dot && location == span.end => {
+                    ParseError::UnrecognizedEof { location, expected }
+                }
+                other => other,
+            };
+            if chunk.synthetic_dot {
+                // The item is broken anyway: its syntax error is the one report, not also
+                // the E0002 for the `.` the splitter supplied.
+                let missing_dot = Span::new(file, span.end, span.end);
+                diagnostics.retain(|d| !(d.code == codes::MISSING_TERMINATOR && d.primary.span == missing_dot));
+            }
+            let mut diagnostic = syntax_error(file, text, tokens, span, error);
+            if let Some(open) = unclosed(tokens).filter(|open| open.start < diagnostic.primary.span.start) {
+                diagnostic = unclosed_error(file, open, diagnostic.primary.span);
+            }
+            diagnostics.push(diagnostic);
             error_item(tokens)
         }
     }
+}
+
+/// The innermost `(` or `{` of an item that is never closed.
+fn unclosed<'t, 's>(tokens: &'t [Spanned<'s>]) -> Option<&'t Spanned<'s>> {
+    let mut open = Vec::new();
+    for token in tokens {
+        match token.token {
+            Token::LParen | Token::LBrace => open.push(token),
+            Token::RParen | Token::RBrace => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
+}
+
+/// The report for a parse that failed at `stuck` because `open` is never closed.
+fn unclosed_error(file: FileId, open: &Spanned<'_>, stuck: Span) -> Diagnostic {
+    let (delimiter, closing) = if open.token == Token::LBrace { ("{", "}") } else { ("(", ")") };
+    Diagnostic::new(codes::SYNTAX, format!("unclosed `{delimiter}`"), Span::new(file, open.start, open.end))
+        .with_primary_label(format!("this `{delimiter}` is never closed"))
+        .with_label(stuck, format!("expected `{closing}` before this"))
+        .with_help(format!("add the missing `{closing}`"))
 }
 
 /// Moves the `///` comments that directly precede offset `item_start` (after
@@ -117,6 +162,15 @@ fn salvage(file: FileId, tokens: &[Spanned<'_>]) -> Option<Salvaged> {
         }
         [t @ Spanned { token: Token::Ident(s), .. }, Spanned { token: Token::LParen, .. }, ..] => Some(Salvaged::Relation(name(t, s))),
         [Spanned { token: Token::Test, .. }, Spanned { token: Token::Str(s), .. }, ..] => Some(Salvaged::Test(s.trim_matches('"').to_owned())),
+        // A misspelt keyword (`deni name …`): salvage the name as the keyword would have.
+        [Spanned { token: Token::Ident(word), .. }, t @ Spanned { token: Token::Ident(s), .. }, ..] => {
+            match crate::suggest::closest(word, ITEM_KEYWORDS)? {
+                "input" | "data" => Some(Salvaged::Relation(name(t, s))),
+                "type" => Some(Salvaged::Type(name(t, s))),
+                "allow" | "deny" | "escalate" | "obligation" | "risk" => Some(Salvaged::Rule(name(t, s))),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -133,19 +187,22 @@ fn syntax_error(file: FileId, text: &str, tokens: &[Spanned<'_>], item: Span, er
         }
         ParseError::UnrecognizedToken { token: (l, token, r), expected } => {
             let span = Span::new(file, l, r);
+            // `deni foo :- …`: a misspelt keyword reads as a relation name followed by junk.
+            if let [Spanned { token: Token::Ident(word), start, end }, second, ..] = tokens
+                && second.start == l
+                && let Some(help) = did_you_mean(word, ITEM_KEYWORDS)
+            {
+                return Diagnostic::new(codes::SYNTAX, format!("unknown keyword `{word}`"), Span::new(file, *start, *end))
+                    .with_primary_label("not a keyword")
+                    .with_help(help);
+            }
             let mut diagnostic = Diagnostic::new(
                 codes::SYNTAX,
                 format!("expected {}, found {}", describe_expected(&expected), token.describe()),
                 span,
             )
             .with_primary_label("unexpected here");
-            // `deni foo :- …`: a misspelt keyword reads as a relation name followed by junk.
-            if let [Spanned { token: Token::Ident(word), start, end }, second, ..] = tokens
-                && second.start == l
-                && let Some(help) = did_you_mean(word, ITEM_KEYWORDS)
-            {
-                diagnostic = diagnostic.with_label(Span::new(file, *start, *end), "read as a relation name").with_help(help);
-            } else if expected.iter().any(|e| e == "\",\"") && expected.iter().any(|e| e == "\".\"") {
+            if expected.iter().any(|e| e == "\",\"") && expected.iter().any(|e| e == "\".\"") {
                 diagnostic = diagnostic.with_help("separate conditions with `,` and end the rule with `.`");
             }
             let _ = text;
@@ -162,18 +219,30 @@ fn syntax_error(file: FileId, text: &str, tokens: &[Spanned<'_>], item: Span, er
 
 /// "`(`, `,` or a name" from lalrpop's quoted terminal names.
 fn describe_expected(expected: &[String]) -> String {
-    let mut names: Vec<String> = expected
-        .iter()
-        .map(|e| {
-            let bare = e.trim_matches('"');
-            match bare {
-                "identifier" => "a name".to_owned(),
-                "integer" | "decimal" | "string" | "time" | "duration" => format!("a {bare}"),
-                other => format!("`{other}`"),
+    let bare: Vec<&str> = expected.iter().map(|e| e.trim_matches('"')).collect();
+    if bare.contains(&"package") {
+        return "the start of an item (a declaration, rule or test)".to_owned();
+    }
+    // Where any expression may start, list "a value" rather than every way to write one.
+    let value_start = ["identifier", "integer", "("].iter().all(|t| bare.contains(t));
+    let mut names: Vec<String> = Vec::new();
+    for terminal in &bare {
+        let name = match *terminal {
+            "identifier" | "to" | "_" | "integer" | "decimal" | "string" | "time" | "duration" | "true" | "false" | "(" | "-"
+                if value_start =>
+            {
+                "a value".to_owned()
             }
-        })
-        .collect();
-    names.dedup();
+            "to" if bare.contains(&"identifier") => continue, // `to` is a name too
+            "identifier" => "a name".to_owned(),
+            "integer" => "an integer".to_owned(),
+            "decimal" | "string" | "time" | "duration" => format!("a {terminal}"),
+            other => format!("`{other}`"),
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     match names.as_slice() {
         [] => "nothing more".to_owned(),
         [one] => one.clone(),

@@ -10,6 +10,10 @@ use gov_diag::{Diagnostic, FileId, Span, codes};
 
 /// How deep parentheses and braces may nest before an item is rejected; deeper input
 /// would only be hostile, and the limit keeps every later recursive pass shallow.
+///
+/// Arithmetic operators nest too (`1 + 1 + … + 1` is a left-leaning tree as deep as it
+/// has operators), so each operator of one expression counts as a level as well: the
+/// syntax tree of an accepted item is never deeper than this.
 pub const MAX_NESTING: usize = 64;
 
 /// One item's tokens.
@@ -75,19 +79,30 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
             let keyword_start = spanned.token.starts_item() && !matches!(spanned.token, Token::Ident(_));
             let ident_start = matches!(spanned.token, Token::Ident(_))
                 && (splitter.open.balanced() || previous == Some(Token::Dot));
-            if fresh_line && (keyword_start || ident_start) {
+            // `@overrides(x)` on its own line annotates the item on the next line.
+            let annotating = splitter.open.prefix.complete();
+            if fresh_line && (keyword_start || ident_start) && !annotating {
                 splitter.close(i, false);
             }
         }
         let open = &mut splitter.open;
+        open.prefix = open.prefix.step(&spanned.token);
         match spanned.token {
             Token::LParen => open.parens += 1,
             Token::RParen => open.parens = open.parens.saturating_sub(1),
             Token::LBrace => open.braces += 1,
             Token::RBrace => open.braces = open.braces.saturating_sub(1),
+            Token::Plus | Token::Minus | Token::Star | Token::Slash => open.operators += 1,
+            // No expression spans these, so no chain of operators continues past them.
+            Token::Comma | Token::Colon | Token::If | Token::Dot | Token::Eq | Token::Ne | Token::Lt | Token::Le | Token::Gt | Token::Ge => {
+                open.operators = 0;
+            }
             _ => {}
         }
-        open.deepest = open.deepest.max(open.parens + open.braces);
+        open.deepest = open.deepest.max(open.parens + open.braces + open.operators);
+        if open.deepest > MAX_NESTING && open.too_deep_at.is_none() {
+            open.too_deep_at = Some(i);
+        }
         let path_separator = spanned.token == Token::Dot && is_path_separator(tokens, i);
         if matches!(spanned.token, Token::Dot | Token::RBrace) && open.balanced() && !path_separator {
             splitter.close(i + 1, true);
@@ -95,6 +110,45 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
     }
     splitter.close(tokens.len(), false);
     splitter.chunks
+}
+
+/// How far the tokens of the open item read as annotations (`@name` or `@name(a, b)`),
+/// tracked token by token so that the check stays linear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum AnnotationPrefix {
+    /// No token yet.
+    #[default]
+    Empty,
+    /// Just after `@`.
+    At,
+    /// Just after an annotation's name.
+    Name,
+    /// Inside its argument list.
+    Args,
+    /// Just after the `)` closing its arguments.
+    Closed,
+    /// Something other than annotations.
+    Other,
+}
+
+impl AnnotationPrefix {
+    /// The state after `token`.
+    fn step(self, token: &Token<'_>) -> AnnotationPrefix {
+        use AnnotationPrefix::*;
+        match (self, token) {
+            (Empty | Name | Closed, Token::At) => At,
+            (At, Token::Ident(_)) => Name,
+            (Name, Token::LParen) => Args,
+            (Args, Token::Ident(_) | Token::To | Token::Comma) => Args,
+            (Args, Token::RParen) => Closed,
+            _ => Other,
+        }
+    }
+
+    /// Whether the tokens so far are one or more complete annotations.
+    fn complete(self) -> bool {
+        matches!(self, AnnotationPrefix::Name | AnnotationPrefix::Closed)
+    }
 }
 
 /// Whether the `.` at index `i` joins two segments of a path (`std.approvals`): it touches
@@ -113,7 +167,13 @@ struct OpenItem {
     start: usize,
     parens: usize,
     braces: usize,
+    /// Arithmetic operators since the last token no expression can contain.
+    operators: usize,
     deepest: usize,
+    /// Index of the token that first went more than [`MAX_NESTING`] levels deep.
+    too_deep_at: Option<usize>,
+    /// Whether the item so far is only annotations.
+    prefix: AnnotationPrefix,
 }
 
 impl OpenItem {
@@ -151,9 +211,10 @@ impl Splitter<'_, '_> {
             );
         }
         if too_deep {
+            let at = open.too_deep_at.and_then(|i| self.tokens.get(i)).unwrap_or(first);
             self.diagnostics.push(
-                Diagnostic::new(codes::TOO_DEEP, format!("this item nests more than {MAX_NESTING} levels deep"), Span::new(self.file, first.start, last.end))
-                    .with_primary_label("too deeply nested")
+                Diagnostic::new(codes::TOO_DEEP, format!("this item nests more than {MAX_NESTING} levels deep"), Span::new(self.file, at.start, at.end))
+                    .with_primary_label(format!("level {} starts here", MAX_NESTING + 1))
                     .with_help("split the expression with intermediate variables"),
             );
         }

@@ -19,6 +19,45 @@ pub enum Command {
     Check(CheckArgs),
     /// Format `.gov` files in place (or check that they are formatted).
     Fmt(FmtArgs),
+    /// Compile a package into a bundle.
+    Build(BuildArgs),
+    /// Decide a request against a package or a bundle and print the decision.
+    Eval(EvalArgs),
+}
+
+/// Arguments of `govc build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The package: a directory of `.gov` files, or one file.
+    pub package: PathBuf,
+    /// Where to write the bundle.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// JSON files of data facts (in addition to the package's `*.data.json` files).
+    #[arg(long)]
+    pub data: Vec<PathBuf>,
+    /// Color diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// Arguments of `govc eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A package (directory or `.gov` file) or a bundle (`.govb`).
+    pub policy: PathBuf,
+    /// The request's JSON file, or `-` for standard input.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// JSON files of data facts (packages only).
+    #[arg(long)]
+    pub data: Vec<PathBuf>,
+    /// Exit 1 unless the decision is `allow`.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Color diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
 }
 
 /// How diagnostics are printed.

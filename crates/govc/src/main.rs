@@ -2,11 +2,14 @@
 //! parses arguments and turns outcomes into exit codes (0 success, 1 policy failure,
 //! 2 usage or IO error).
 
+mod build;
 mod check;
 mod cli;
+mod eval;
 // TEMP mod fmt;
 mod load;
 mod output;
+mod package;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -27,6 +30,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Fmt(_) => Outcome::UsageError, // TEMP
+        cli::Command::Build(args) => build::run(&args),
+        cli::Command::Eval(args) => eval::run(&args),
     };
     ExitCode::from(match outcome {
         Outcome::Success => 0,

@@ -1,0 +1,135 @@
+//! The `.govb` bundle format: writing, reading and validating (see docs/bundle.md).
+//!
+//! ```text
+//! header   "GOVB" | version u16 | flags u16 (bit 0: signed) | payload length u32 | 0u32
+//! payload  sections in a fixed order, each: tag u8 | length u32 | body
+//! trailer  sha256(payload) [32 bytes] | ed25519 signature of that hash [64 bytes, if signed]
+//! ```
+//!
+//! All integers are little-endian. Reading checks every length against the bytes that
+//! remain before allocating, and [`validate`] checks every index, register and nesting
+//! before the engine runs anything: a truncated, corrupted, tampered or future-version
+//! bundle is a [`LoadError`] naming the byte offset, never a panic.
+
+mod decode;
+mod encode;
+mod validate;
+
+use crate::LoadError;
+use crate::program::Program;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+pub use validate::{MAX_RULE_LENGTH, validate};
+
+/// The first four bytes of every bundle.
+pub const MAGIC: &[u8; 4] = b"GOVB";
+/// The format version this engine reads and writes.
+pub const VERSION: u16 = 1;
+/// Header length in bytes.
+pub const HEADER_LEN: usize = 16;
+const FLAG_SIGNED: u16 = 1;
+const HASH_LEN: usize = 32;
+const SIGNATURE_LEN: usize = 64;
+
+/// A bundle read from bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    /// The validated program.
+    pub program: Program,
+    /// `sha256:…` of the payload: the bundle's identity, signed or not.
+    pub hash: String,
+    /// The raw payload hash.
+    pub digest: [u8; HASH_LEN],
+    /// The signature, if the bundle is signed.
+    pub signature: Option<[u8; SIGNATURE_LEN]>,
+}
+
+/// Encodes a program as an unsigned bundle.
+pub fn write(program: &Program) -> Vec<u8> {
+    let payload = encode::payload(program);
+    assemble(&payload, None)
+}
+
+/// Encodes a program as a bundle signed with the 32-byte ed25519 secret key `secret`.
+pub fn write_signed(program: &Program, secret: &[u8; 32]) -> Vec<u8> {
+    let payload = encode::payload(program);
+    let key = SigningKey::from_bytes(secret);
+    let digest: [u8; HASH_LEN] = Sha256::digest(&payload).into();
+    let signature = key.sign(&digest).to_bytes();
+    assemble(&payload, Some(signature))
+}
+
+/// The public key of a 32-byte ed25519 secret key.
+pub fn public_key(secret: &[u8; 32]) -> [u8; 32] {
+    SigningKey::from_bytes(secret).verifying_key().to_bytes()
+}
+
+fn assemble(payload: &[u8], signature: Option<[u8; SIGNATURE_LEN]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + HASH_LEN + SIGNATURE_LEN);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(if signature.is_some() { FLAG_SIGNED } else { 0 }).to_le_bytes());
+    out.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&Sha256::digest(payload));
+    if let Some(signature) = signature {
+        out.extend_from_slice(&signature);
+    }
+    out
+}
+
+fn fail(offset: usize, message: impl Into<String>) -> LoadError {
+    LoadError { offset, message: message.into() }
+}
+
+/// Reads and validates a bundle.
+pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
+    let header = bytes.get(..HEADER_LEN).ok_or_else(|| fail(bytes.len(), format!("truncated: a bundle starts with a {HEADER_LEN}-byte header, found {} bytes", bytes.len())))?;
+    if header.get(..4) != Some(MAGIC.as_slice()) {
+        return Err(fail(0, "not a Gov bundle (bad magic number)"));
+    }
+    let u16_at = |i: usize| header.get(i..i + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_le_bytes);
+    let u32_at = |i: usize| header.get(i..i + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes);
+    let version = u16_at(4);
+    if version != VERSION {
+        return Err(fail(4, format!("bundle format version {version}; this engine reads version {VERSION} (rebuild the bundle with a matching govc)")));
+    }
+    let flags = u16_at(6);
+    if flags & !FLAG_SIGNED != 0 {
+        return Err(fail(6, format!("unknown flags {flags:#06x}")));
+    }
+    if u32_at(12) != 0 {
+        return Err(fail(12, "reserved header field is not zero"));
+    }
+    let payload_len = u32_at(8) as usize;
+    let signed = flags & FLAG_SIGNED != 0;
+    let expected = HEADER_LEN + payload_len + HASH_LEN + if signed { SIGNATURE_LEN } else { 0 };
+    if bytes.len() != expected {
+        return Err(fail(bytes.len().min(expected), format!("the header promises {expected} bytes, the bundle has {}", bytes.len())));
+    }
+    let payload = bytes.get(HEADER_LEN..HEADER_LEN + payload_len).unwrap_or_default();
+    let stored_hash = bytes.get(HEADER_LEN + payload_len..HEADER_LEN + payload_len + HASH_LEN).unwrap_or_default();
+    let digest: [u8; HASH_LEN] = Sha256::digest(payload).into();
+    if stored_hash != digest {
+        return Err(fail(HEADER_LEN + payload_len, "content hash mismatch: the bundle was corrupted or modified"));
+    }
+    let signature = if signed {
+        let at = HEADER_LEN + payload_len + HASH_LEN;
+        Some(bytes.get(at..at + SIGNATURE_LEN).and_then(|s| s.try_into().ok()).ok_or_else(|| fail(at, "truncated signature"))?)
+    } else {
+        None
+    };
+    let program = decode::payload(payload, HEADER_LEN)?;
+    validate(&program).map_err(|message| fail(HEADER_LEN, format!("invalid program: {message}")))?;
+    let hash = format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    Ok(Bundle { program, hash, digest, signature })
+}
+
+/// Checks a bundle's signature against `public_key`; unsigned bundles are refused.
+pub fn verify(bundle: &Bundle, public_key: &[u8; 32]) -> Result<(), LoadError> {
+    let signature = bundle.signature.ok_or_else(|| fail(6, "the bundle is not signed, and a public key was given"))?;
+    let key = VerifyingKey::from_bytes(public_key).map_err(|e| fail(0, format!("invalid public key: {e}")))?;
+    key.verify(&bundle.digest, &Signature::from_bytes(&signature)).map_err(|_| fail(0, "the signature does not match the public key: the bundle was not signed by this key or was modified"))
+}

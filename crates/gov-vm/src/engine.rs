@@ -1,0 +1,227 @@
+//! The engine: a loaded program, its load-time relations, and decisions.
+
+use crate::eval::{Firing, Run, Work, risk_contributions};
+use crate::program::{Effect, Phase, Program, RelationKind};
+use crate::store::Relation;
+use crate::value::{Strings, Value};
+use crate::{EvalError, LoadError, RequestError};
+use std::collections::HashMap;
+
+/// Bounds on one evaluation. Exceeding one is an error, never a partial decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Facts derived (per request, and at load).
+    pub max_facts: usize,
+    /// Instructions executed.
+    pub max_steps: u64,
+    /// Rounds of one recursive stratum.
+    pub max_rounds: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_facts: 10_000_000, max_steps: 1_000_000_000, max_rounds: 100_000 }
+    }
+}
+
+/// The combined decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The action may run.
+    Allow,
+    /// The action must not run.
+    Deny,
+    /// A human must approve first.
+    Escalate,
+}
+
+impl Outcome {
+    /// `allow`, `deny` or `escalate`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Deny => "deny",
+            Outcome::Escalate => "escalate",
+        }
+    }
+}
+
+/// The result of deciding a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// deny > escalate > allow > the package default.
+    pub outcome: Outcome,
+    /// Every decision rule that fired, each distinct firing once, in rule order.
+    pub fired: Vec<Firing>,
+}
+
+/// A request's input facts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Request {
+    pub(crate) facts: Vec<(u32, Vec<Value>)>,
+    /// Strings the request brought that the program does not know, numbered from the
+    /// end of the program's string table.
+    pub(crate) extra_strings: Vec<String>,
+}
+
+impl Request {
+    /// The facts, as (relation id, values).
+    pub fn facts(&self) -> &[(u32, Vec<Value>)] {
+        &self.facts
+    }
+}
+
+/// Reusable per-thread scratch space for decisions; keeps allocations out of the hot
+/// path when deciding many requests.
+#[derive(Debug)]
+pub struct Session {
+    relations: Vec<Relation>,
+    work: Work,
+}
+
+/// A loaded policy. `Send + Sync`: share it (e.g. in an `Arc`) across threads; deciding
+/// takes no lock.
+#[derive(Debug)]
+pub struct Engine {
+    program: Program,
+    statics: Vec<Relation>,
+    string_ids: HashMap<String, u32>,
+    relation_ids: HashMap<String, u32>,
+    hash: String,
+    limits: Limits,
+}
+
+impl Engine {
+    /// Loads and validates a bundle, unsigned or signed (the signature is not checked:
+    /// use [`Engine::load_verified`] to require one).
+    pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
+        let bundle = crate::bundle::read(bytes)?;
+        Engine::from_program(bundle.program, bundle.hash, Limits::default()).map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+    }
+
+    /// Loads a bundle that must carry a valid ed25519 signature by `public_key`.
+    pub fn load_verified(bytes: &[u8], public_key: &[u8; 32]) -> Result<Engine, LoadError> {
+        let bundle = crate::bundle::read(bytes)?;
+        crate::bundle::verify(&bundle, public_key)?;
+        Engine::from_program(bundle.program, bundle.hash, Limits::default()).map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+    }
+
+    /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
+    /// computing the relations that depend only on data.
+    pub fn from_program(program: Program, hash: String, limits: Limits) -> Result<Engine, EvalError> {
+        let mut statics: Vec<Relation> = program.relations.iter().map(|r| Relation::new(r.columns.len(), &r.indexes)).collect();
+        for (rel, values) in &program.data {
+            let relation = statics.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
+            let arity = program.relations.get(*rel as usize).map_or(1, |r| r.columns.len().max(1));
+            for row in values.chunks(arity) {
+                relation.insert(row);
+            }
+        }
+        let mut work = Work::default();
+        let run = Run { program: &program, phase: Phase::Static, statics: None, strings: Strings { table: &program.strings, extra: &[] }, limits: &limits };
+        run.strata(&mut statics, &mut work)?;
+        let string_ids = program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
+        let relation_ids = program.relations.iter().enumerate().filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?))).collect();
+        Ok(Engine { program, statics, string_ids, relation_ids, hash, limits })
+    }
+
+    /// Replaces the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Engine {
+        self.limits = limits;
+        self
+    }
+
+    /// The program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// `sha256:…` of the bundle.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The id of the relation called `name`.
+    pub fn relation_id(&self, name: &str) -> Option<u32> {
+        self.relation_ids.get(name).copied()
+    }
+
+    /// The symbol of a string the program knows.
+    pub(crate) fn symbol(&self, text: &str) -> Option<u32> {
+        self.string_ids.get(text).copied()
+    }
+
+    /// Scratch space for [`Engine::decide_in`].
+    pub fn session(&self) -> Session {
+        Session { relations: self.program.relations.iter().map(|r| Relation::new(r.columns.len(), &r.indexes)).collect(), work: Work::default() }
+    }
+
+    /// Decides a request.
+    pub fn decide(&self, request: &Request) -> Result<Decision, EvalError> {
+        self.decide_in(&mut self.session(), request)
+    }
+
+    /// Decides a request reusing `session`'s memory.
+    pub fn decide_in(&self, session: &mut Session, request: &Request) -> Result<Decision, EvalError> {
+        for (relation, schema) in session.relations.iter_mut().zip(&self.program.relations) {
+            if schema.phase == Phase::Request && !relation.is_empty() {
+                relation.clear();
+            }
+        }
+        session.work.reset();
+        for (rel, values) in &request.facts {
+            let is_input = self.program.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
+            if !is_input {
+                return Err(EvalError::Corrupt("request fact for a relation that is not an input"));
+            }
+            if let Some(relation) = session.relations.get_mut(*rel as usize) {
+                relation.insert(values);
+            }
+        }
+        let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
+        let run = Run { program: &self.program, phase: Phase::Request, statics: Some(&self.statics), strings, limits: &self.limits };
+        run.strata(&mut session.relations, &mut session.work)?;
+        let mut fired = std::mem::take(&mut session.work.fired);
+        fired.sort_by_key(|f| f.decision);
+        fired.dedup();
+        let has = |effect: Effect| fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect));
+        let outcome = if has(Effect::Deny) {
+            Outcome::Deny
+        } else if has(Effect::Escalate) {
+            Outcome::Escalate
+        } else if has(Effect::Allow) || self.program.default_allow {
+            Outcome::Allow
+        } else {
+            Outcome::Deny
+        };
+        Ok(Decision { outcome, fired })
+    }
+
+    /// The risk score and each `risk` rule's contribution, by decision id.
+    pub fn risk(&self, decision: &Decision) -> Result<(i64, Vec<(u32, i64)>), EvalError> {
+        let contributions = risk_contributions(&self.program, &decision.fired)?;
+        let score = contributions.iter().try_fold(0i64, |sum, (_, p)| sum.checked_add(*p)).ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))?;
+        Ok((score, contributions))
+    }
+
+    /// The facts of a relation after deciding in `session` (for explanations and tests).
+    pub fn facts<'s>(&'s self, session: &'s Session, rel: u32) -> Vec<&'s [Value]> {
+        let schema = self.program.relations.get(rel as usize);
+        let store = match schema.map(|s| s.phase) {
+            Some(Phase::Static) => &self.statics,
+            _ => &session.relations,
+        };
+        store.get(rel as usize).map_or_else(Vec::new, |r| (0..u32::try_from(r.len()).unwrap_or(u32::MAX)).map(|i| r.row(i)).collect())
+    }
+
+    /// Reads a request from JSON: one key per input relation, an array of objects with
+    /// one field per column.
+    pub fn request_from_json(&self, text: &str) -> Result<Request, RequestError> {
+        crate::json::request(self, text)
+    }
+
+    /// The decision as the JSON document of the contract (DESIGN §5).
+    pub fn decision_json(&self, request: &Request, decision: &Decision) -> serde_json::Value {
+        crate::json::decision(self, request, decision)
+    }
+}

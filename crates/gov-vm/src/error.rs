@@ -1,0 +1,67 @@
+//! The engine's errors.
+
+/// Why a bundle could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// Byte offset in the bundle where the problem was found.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid bundle at byte {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Why a request could not be read: the JSON path and the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestError {
+    /// Where in the document, e.g. `transfer[0].amount` (empty for the whole document).
+    pub path: String,
+    /// What is wrong, e.g. `expected Int, found "6k"`.
+    pub message: String,
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// Why evaluation stopped without a decision. An error is never an `allow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvalError {
+    /// A configured limit was exceeded.
+    Limit {
+        /// Which limit.
+        what: &'static str,
+        /// Its value.
+        limit: u64,
+    },
+    /// Arithmetic overflowed or divided by zero.
+    Arithmetic(gov_value::ArithError),
+    /// A value had the wrong type at run time (a bundle the compiler did not produce).
+    Type(&'static str),
+    /// The program refers to something that does not exist (a bundle the loader should
+    /// have rejected).
+    Corrupt(&'static str),
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalError::Limit { what, limit } => write!(f, "evaluation limit exceeded: more than {limit} {what}"),
+            EvalError::Arithmetic(error) => write!(f, "{error} during evaluation"),
+            EvalError::Type(what) => write!(f, "type error during evaluation: {what}"),
+            EvalError::Corrupt(what) => write!(f, "corrupt program: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for EvalError {}

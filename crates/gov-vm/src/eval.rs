@@ -1,0 +1,373 @@
+//! The interpreter: runs strata of rule code over relations.
+
+use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
+use crate::store::Relation;
+use crate::value::{Strings, Value};
+use crate::{EvalError, Limits};
+use gov_value::CompareOp;
+use std::collections::HashSet;
+
+/// Longest index key the engine supports (the loader rejects longer ones).
+pub const MAX_KEY: usize = 32;
+
+/// A decision rule that fired, with its values (risk points first for `risk` rules,
+/// then the message's values).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Firing {
+    /// The decision rule's id.
+    pub decision: u32,
+    /// Its values.
+    pub values: Vec<Value>,
+}
+
+/// Mutable evaluation state that outlives one rule: output, counters, scratch.
+#[derive(Debug, Default)]
+pub(crate) struct Work {
+    pending: Vec<Value>,
+    pub(crate) fired: Vec<Firing>,
+    registers: Vec<Value>,
+    steps: u64,
+    facts: usize,
+}
+
+impl Work {
+    /// Resets for a new evaluation, keeping capacity.
+    pub(crate) fn reset(&mut self) {
+        self.pending.clear();
+        self.fired.clear();
+        self.steps = 0;
+        self.facts = 0;
+    }
+}
+
+/// Read-only context of one rule run.
+struct Ctx<'a> {
+    program: &'a Program,
+    /// Relations computed at load (for request-phase evaluation); `None` while loading.
+    statics: Option<&'a [Relation]>,
+    relations: &'a [Relation],
+    strings: Strings<'a>,
+    limits: &'a Limits,
+    /// Row ranges of the previous round, by relation (recursive strata only).
+    delta: &'a [(u32, u32)],
+}
+
+/// What happens when a plan reaches its end.
+enum Sink<'s> {
+    /// A rule: its last instruction (`Emit`/`Fire`) already recorded the result.
+    Rule,
+    /// An aggregate's sub-plan: record the binding of its locals and the target value.
+    Aggregate {
+        target: Operand,
+        locals: &'s [u16],
+        out: &'s mut Vec<(Vec<Value>, Value)>,
+    },
+}
+
+impl Ctx<'_> {
+    fn relation(&self, rel: u32) -> Result<&Relation, EvalError> {
+        let from_statics = self.statics.is_some() && self.program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Static);
+        let store = if from_statics { self.statics.unwrap_or_default() } else { self.relations };
+        store.get(rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))
+    }
+
+    fn operand(&self, regs: &[Value], operand: Operand) -> Result<Value, EvalError> {
+        match operand {
+            Operand::Reg(r) => regs.get(r as usize).copied().ok_or(EvalError::Corrupt("register out of range")),
+            Operand::Const(c) => self.program.constants.get(c as usize).copied().ok_or(EvalError::Corrupt("constant out of range")),
+        }
+    }
+
+    fn key(&self, regs: &[Value], key: &[Operand], buffer: &mut [Value; MAX_KEY]) -> Result<usize, EvalError> {
+        for (slot, operand) in buffer.iter_mut().zip(key) {
+            *slot = self.operand(regs, *operand)?;
+        }
+        if key.len() > MAX_KEY {
+            return Err(EvalError::Corrupt("index key too long"));
+        }
+        Ok(key.len())
+    }
+
+    /// Runs `code[pc..end]` with the registers as bound so far.
+    fn exec(&self, work: &mut Work, code: &[Instr], pc: usize, end: usize, regs: &mut [Value], sink: &mut Sink<'_>) -> Result<(), EvalError> {
+        let Some(instr) = code.get(pc).filter(|_| pc < end) else {
+            if let Sink::Aggregate { target, locals, out } = sink {
+                let binding = locals.iter().map(|&r| regs.get(r as usize).copied().ok_or(EvalError::Corrupt("register out of range"))).collect::<Result<Vec<_>, _>>()?;
+                out.push((binding, self.operand(regs, *target)?));
+            }
+            return Ok(());
+        };
+        work.steps += 1;
+        if work.steps > self.limits.max_steps {
+            return Err(EvalError::Limit { what: "steps", limit: self.limits.max_steps });
+        }
+        match instr {
+            Instr::Scan { rel, source, index, key, binds, checks } => {
+                let relation = self.relation(*rel)?;
+                let (low, high) = match source {
+                    Source::Full => (0, u32::MAX),
+                    Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
+                };
+                let mut buffer = [Value::Int(0); MAX_KEY];
+                let visit = |row_id: u32, work: &mut Work, regs: &mut [Value], sink: &mut Sink<'_>| -> Result<(), EvalError> {
+                    if row_id < low || row_id >= high {
+                        return Ok(());
+                    }
+                    let row = relation.row(row_id);
+                    for &(column, reg) in binds {
+                        let value = row.get(column as usize).copied().ok_or(EvalError::Corrupt("column out of range"))?;
+                        *regs.get_mut(reg as usize).ok_or(EvalError::Corrupt("register out of range"))? = value;
+                    }
+                    for &(column, operand) in checks {
+                        if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
+                            return Ok(());
+                        }
+                    }
+                    self.exec(work, code, pc + 1, end, regs, sink)
+                };
+                match index {
+                    Some(index) => {
+                        let len = self.key(regs, key, &mut buffer)?;
+                        let mut at = relation.lookup(*index as usize, buffer.get(..len).unwrap_or_default());
+                        while let Some(row) = at {
+                            visit(row, work, regs, sink)?;
+                            at = relation.previous(*index as usize, row);
+                        }
+                    }
+                    None => {
+                        let rows = u32::try_from(relation.len()).unwrap_or(u32::MAX);
+                        for row in low.min(rows)..high.min(rows) {
+                            visit(row, work, regs, sink)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Instr::Absent { rel, index, key } => {
+                let relation = self.relation(*rel)?;
+                let present = match index {
+                    Some(index) => {
+                        let mut buffer = [Value::Int(0); MAX_KEY];
+                        let len = self.key(regs, key, &mut buffer)?;
+                        relation.lookup(*index as usize, buffer.get(..len).unwrap_or_default()).is_some()
+                    }
+                    None => !relation.is_empty(),
+                };
+                if present { Ok(()) } else { self.exec(work, code, pc + 1, end, regs, sink) }
+            }
+            Instr::Compare { op, left, right } => {
+                let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
+                let ordering = self.strings.compare(left, right).ok_or(EvalError::Type("comparison of values of different types"))?;
+                let holds = match op {
+                    CompareOp::Eq => ordering.is_eq(),
+                    CompareOp::Ne => ordering.is_ne(),
+                    CompareOp::Lt => ordering.is_lt(),
+                    CompareOp::Le => ordering.is_le(),
+                    CompareOp::Gt => ordering.is_gt(),
+                    CompareOp::Ge => ordering.is_ge(),
+                };
+                if holds { self.exec(work, code, pc + 1, end, regs, sink) } else { Ok(()) }
+            }
+            Instr::Arith { op, dst, left, right } => {
+                let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
+                let (Some(a), Some(b)) = (left.num(), right.num()) else {
+                    return Err(EvalError::Type("arithmetic on a non-number"));
+                };
+                let result = gov_value::apply(*op, a, b).map_err(EvalError::Arithmetic)?;
+                *regs.get_mut(*dst as usize).ok_or(EvalError::Corrupt("register out of range"))? = Value::from_num(result);
+                self.exec(work, code, pc + 1, end, regs, sink)
+            }
+            Instr::Move { dst, src } => {
+                let value = self.operand(regs, *src)?;
+                *regs.get_mut(*dst as usize).ok_or(EvalError::Corrupt("register out of range"))? = value;
+                self.exec(work, code, pc + 1, end, regs, sink)
+            }
+            Instr::Aggregate { function, ty, dst, target, locals, len } => {
+                let body_end = pc + 1 + *len as usize;
+                if body_end > end {
+                    return Err(EvalError::Corrupt("aggregate body runs past its rule"));
+                }
+                let mut bindings = Vec::new();
+                let mut inner = Sink::Aggregate { target: *target, locals, out: &mut bindings };
+                self.exec(work, code, pc + 1, body_end, regs, &mut inner)?;
+                let result = self.fold(*function, *ty, bindings)?;
+                let Some(result) = result else { return Ok(()) };
+                *regs.get_mut(*dst as usize).ok_or(EvalError::Corrupt("register out of range"))? = result;
+                self.exec(work, code, body_end, end, regs, sink)
+            }
+            Instr::Emit { values, .. } => {
+                for operand in values {
+                    work.pending.push(self.operand(regs, *operand)?);
+                }
+                Ok(())
+            }
+            Instr::Fire { decision, values } => {
+                let values = values.iter().map(|o| self.operand(regs, *o)).collect::<Result<Vec<_>, _>>()?;
+                work.fired.push(Firing { decision: *decision, values });
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Folds the recorded bindings of an aggregate; each distinct binding counts once.
+    /// `None` for `min`/`max` of nothing.
+    fn fold(&self, function: AggregateFn, ty: gov_value::BaseType, bindings: Vec<(Vec<Value>, Value)>) -> Result<Option<Value>, EvalError> {
+        let mut seen: HashSet<Vec<Value>> = HashSet::with_capacity(bindings.len());
+        let mut count: i64 = 0;
+        let mut acc: Option<Value> = None;
+        for (binding, value) in bindings {
+            if !seen.insert(binding) {
+                continue;
+            }
+            count += 1;
+            acc = Some(match (acc, function) {
+                (None, _) | (Some(_), AggregateFn::Count) => value,
+                (Some(acc), AggregateFn::Sum) => {
+                    let (Some(a), Some(b)) = (acc.num(), value.num()) else {
+                        return Err(EvalError::Type("sum of a non-number"));
+                    };
+                    Value::from_num(gov_value::apply(gov_value::ArithOp::Add, a, b).map_err(EvalError::Arithmetic)?)
+                }
+                (Some(acc), AggregateFn::Min | AggregateFn::Max) => {
+                    let ordering = self.strings.compare(value, acc).ok_or(EvalError::Type("min or max over values of different types"))?;
+                    let wanted = if function == AggregateFn::Min { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater };
+                    if ordering == wanted { value } else { acc }
+                }
+            });
+        }
+        Ok(match function {
+            AggregateFn::Count => Some(Value::Int(count)),
+            AggregateFn::Sum => acc.or_else(|| Value::zero(ty)),
+            AggregateFn::Min | AggregateFn::Max => acc,
+        })
+    }
+}
+
+/// Everything a run of strata reads.
+pub(crate) struct Run<'a> {
+    /// The program.
+    pub program: &'a Program,
+    /// Which strata to run.
+    pub phase: Phase,
+    /// Relations computed at load, when running a request.
+    pub statics: Option<&'a [Relation]>,
+    /// String resolution.
+    pub strings: Strings<'a>,
+    /// Limits.
+    pub limits: &'a Limits,
+}
+
+impl Run<'_> {
+    /// Runs every stratum of `self.phase` in order over `relations`.
+    pub(crate) fn strata(&self, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
+        let mut delta = vec![(0u32, 0u32); self.program.relations.len()];
+        for stratum in &self.program.strata {
+            match stratum {
+                Stratum::Rules { phase, rules, delta_rules } if *phase == self.phase => {
+                    if delta_rules.is_empty() {
+                        for &rule in rules {
+                            self.rule(rule, relations, &delta, work)?;
+                            self.insert_pending(rule, relations, work)?;
+                        }
+                    } else {
+                        self.fixpoint(rules, delta_rules, relations, &mut delta, work)?;
+                    }
+                }
+                Stratum::RiskScore { rel } if self.phase == Phase::Request => {
+                    let score = risk_contributions(self.program, &work.fired)?.iter().try_fold(0i64, |sum, (_, points)| sum.checked_add(*points));
+                    let score = score.ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))?;
+                    relations.get_mut(*rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?.insert(&[Value::Int(score)]);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Semi-naive evaluation of a recursive stratum.
+    fn fixpoint(&self, rules: &[u32], delta_rules: &[u32], relations: &mut [Relation], delta: &mut [(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
+        let mut round_rules = rules;
+        for round in 0.. {
+            if round > self.limits.max_rounds {
+                return Err(EvalError::Limit { what: "fixpoint rounds", limit: u64::from(self.limits.max_rounds) });
+            }
+            let before: Vec<u32> = relations.iter().map(|r| u32::try_from(r.len()).unwrap_or(u32::MAX)).collect();
+            let mut stash: Vec<(u32, Vec<Value>)> = Vec::new();
+            for &rule in round_rules {
+                self.rule(rule, relations, delta, work)?;
+                stash.push((rule, std::mem::take(&mut work.pending)));
+            }
+            for (rule, rows) in stash {
+                work.pending = rows;
+                self.insert_pending(rule, relations, work)?;
+            }
+            let mut grew = false;
+            for ((slot, relation), start) in delta.iter_mut().zip(relations.iter()).zip(before) {
+                let end = u32::try_from(relation.len()).unwrap_or(u32::MAX);
+                *slot = (start, end);
+                grew |= end > start;
+            }
+            if !grew {
+                break;
+            }
+            round_rules = delta_rules;
+        }
+        delta.iter_mut().for_each(|d| *d = (0, 0));
+        Ok(())
+    }
+
+    fn rule(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
+        let code = self.program.rules.get(rule as usize).ok_or(EvalError::Corrupt("rule id out of range"))?;
+        let ctx = Ctx { program: self.program, statics: self.statics, relations, strings: self.strings, limits: self.limits, delta };
+        let mut registers = std::mem::take(&mut work.registers);
+        registers.clear();
+        registers.resize(code.registers as usize, Value::Int(0));
+        let result = ctx.exec(work, &code.code, 0, code.code.len(), &mut registers, &mut Sink::Rule);
+        work.registers = registers;
+        result
+    }
+
+    /// Moves the rows a rule emitted into its head relation.
+    fn insert_pending(&self, rule: u32, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
+        if work.pending.is_empty() {
+            return Ok(());
+        }
+        let head = match self.program.rules.get(rule as usize).and_then(|r| r.code.last()) {
+            Some(Instr::Emit { rel, values }) => Some((*rel, values.len())),
+            _ => None,
+        };
+        let (rel, arity) = head.ok_or(EvalError::Corrupt("rule emits without an Emit instruction"))?;
+        let relation = relations.get_mut(rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?;
+        for row in work.pending.chunks(arity.max(1)) {
+            if relation.insert(row) {
+                work.facts += 1;
+                if work.facts > self.limits.max_facts {
+                    return Err(EvalError::Limit { what: "derived facts", limit: self.limits.max_facts as u64 });
+                }
+            }
+        }
+        work.pending.clear();
+        Ok(())
+    }
+}
+
+/// Each fired `risk` rule's contribution: the largest points it fired with.
+pub(crate) fn risk_contributions(program: &Program, fired: &[Firing]) -> Result<Vec<(u32, i64)>, EvalError> {
+    let mut contributions: Vec<(u32, i64)> = Vec::new();
+    for firing in fired {
+        let is_risk = program.decisions.get(firing.decision as usize).is_some_and(|d| d.effect == Effect::Risk);
+        if !is_risk {
+            continue;
+        }
+        let Some(Value::Int(points)) = firing.values.first() else {
+            return Err(EvalError::Type("risk points are not an Int"));
+        };
+        match contributions.iter_mut().find(|(d, _)| *d == firing.decision) {
+            Some((_, best)) => *best = (*best).max(*points),
+            None => contributions.push((firing.decision, *points)),
+        }
+    }
+    Ok(contributions)
+}

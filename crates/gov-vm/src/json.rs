@@ -1,0 +1,196 @@
+//! JSON: requests and data files in, decisions out (DESIGN §5).
+
+use crate::engine::{Decision, Engine, Request};
+use crate::program::{ColumnSchema, DecisionMeta, Effect, MessagePart, Program, RelationKind};
+use crate::value::{Strings, Value};
+use crate::RequestError;
+use gov_value::BaseType;
+use serde_json::{Map, Value as Json, json};
+use std::collections::HashMap;
+
+fn error(path: impl Into<String>, message: impl Into<String>) -> RequestError {
+    RequestError { path: path.into(), message: message.into() }
+}
+
+fn describe(value: &Json) -> String {
+    match value {
+        Json::Null => "null".to_owned(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => format!("{s:?}"),
+        Json::Array(_) => "an array".to_owned(),
+        Json::Object(_) => "an object".to_owned(),
+    }
+}
+
+/// Parses a JSON document, reporting syntax errors with line and column.
+pub fn parse_document(text: &str) -> Result<Json, RequestError> {
+    serde_json::from_str(text).map_err(|e| error("", format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column())))
+}
+
+/// Reads facts of relations of kind `kind` from a document shaped
+/// `{"relation": [{"field": value, …}, …], …}`. `intern` turns a string into its symbol.
+pub fn facts(program: &Program, document: &Json, kind: RelationKind, intern: &mut dyn FnMut(&str) -> u32) -> Result<Vec<(u32, Vec<Value>)>, RequestError> {
+    let Json::Object(relations) = document else {
+        return Err(error("", format!("expected an object with one key per {} relation, found {}", kind_name(kind), describe(document))));
+    };
+    let mut out = Vec::new();
+    for (name, rows) in relations {
+        let found = program.relation_by_name(name).filter(|(_, r)| r.kind == kind);
+        let Some((rel, schema)) = found else {
+            let known: Vec<&str> = program.relations.iter().filter(|r| r.kind == kind).map(|r| program.string(r.name)).collect();
+            return Err(error(name.clone(), format!("unknown {} relation `{name}`; the {} relations are: {}", kind_name(kind), kind_name(kind), known.join(", "))));
+        };
+        let Json::Array(rows) = rows else {
+            return Err(error(name.clone(), format!("expected an array of facts, found {}", describe(rows))));
+        };
+        for (i, row) in rows.iter().enumerate() {
+            let path = format!("{name}[{i}]");
+            let Json::Object(fields) = row else {
+                return Err(error(path, format!("expected an object with the fields of `{name}`, found {}", describe(row))));
+            };
+            out.push((rel, row_values(program, &schema.columns, fields, &path, intern)?));
+        }
+    }
+    Ok(out)
+}
+
+fn kind_name(kind: RelationKind) -> &'static str {
+    match kind {
+        RelationKind::Input => "input",
+        RelationKind::Data => "data",
+        RelationKind::Derived => "derived",
+        RelationKind::RiskScore => "built-in",
+    }
+}
+
+fn row_values(program: &Program, columns: &[ColumnSchema], fields: &Map<String, Json>, path: &str, intern: &mut dyn FnMut(&str) -> u32) -> Result<Vec<Value>, RequestError> {
+    for key in fields.keys() {
+        if !columns.iter().any(|c| c.name.map(|n| program.string(n)) == Some(key.as_str())) {
+            let names: Vec<&str> = columns.iter().filter_map(|c| c.name.map(|n| program.string(n))).collect();
+            return Err(error(format!("{path}.{key}"), format!("unknown field `{key}`; the fields are: {}", names.join(", "))));
+        }
+    }
+    columns
+        .iter()
+        .map(|column| {
+            let name = column.name.map_or("", |n| program.string(n));
+            let field_path = format!("{path}.{name}");
+            let value = fields.get(name).ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
+            scalar(column.ty, program.string(column.type_name), value, intern).map_err(|message| error(field_path, message))
+        })
+        .collect()
+}
+
+/// Converts one JSON value to a value of `ty` (declared as `type_name`).
+fn scalar(ty: BaseType, type_name: &str, value: &Json, intern: &mut dyn FnMut(&str) -> u32) -> Result<Value, String> {
+    let wrong = || format!("expected {type_name}, found {}", describe(value));
+    match (ty, value) {
+        (BaseType::Int, Json::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(wrong),
+        (BaseType::Decimal, Json::Number(n)) => gov_value::parse_decimal(&n.to_string()).map(Value::Decimal).map_err(|_| wrong()),
+        (BaseType::Decimal, Json::String(s)) => gov_value::parse_decimal(s).map(Value::Decimal).map_err(|_| wrong()),
+        (BaseType::Str, Json::String(s)) => Ok(Value::Str(intern(s))),
+        (BaseType::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
+        (BaseType::Time, Json::String(s)) => gov_value::parse_time(s).map(Value::Time).map_err(|e| format!("expected {type_name}: {e}")),
+        (BaseType::Duration, Json::String(s)) => gov_value::parse_duration(s).map(Value::Duration).map_err(|e| format!("expected {type_name}: {e}")),
+        _ => Err(wrong()),
+    }
+}
+
+/// Reads a request for `engine`.
+pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
+    let document = parse_document(text)?;
+    let base = u32::try_from(engine.program().strings.len()).unwrap_or(u32::MAX);
+    let mut extra: Vec<String> = Vec::new();
+    let mut extra_ids: HashMap<String, u32> = HashMap::new();
+    let mut intern = |s: &str| -> u32 {
+        if let Some(sym) = engine.symbol(s) {
+            return sym;
+        }
+        if let Some(&sym) = extra_ids.get(s) {
+            return sym;
+        }
+        let sym = base.saturating_add(u32::try_from(extra.len()).unwrap_or(u32::MAX));
+        extra.push(s.to_owned());
+        extra_ids.insert(s.to_owned(), sym);
+        sym
+    };
+    let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern)?;
+    Ok(Request { facts, extra_strings: extra })
+}
+
+/// The text of a firing's message.
+pub fn message(program: &Program, strings: Strings<'_>, meta: &DecisionMeta, values: &[Value]) -> String {
+    let offset = usize::from(meta.effect == Effect::Risk);
+    meta.message
+        .iter()
+        .map(|part| match part {
+            MessagePart::Text(sym) => program.string(*sym).to_owned(),
+            MessagePart::Value(i) => values.get(offset + *i as usize).map_or_else(String::new, |v| strings.display(*v)),
+        })
+        .collect()
+}
+
+/// `file:line:col` of a decision rule.
+pub fn location(program: &Program, meta: &DecisionMeta) -> String {
+    format!("{}:{}:{}", program.string(meta.source.file), meta.source.line, meta.source.column)
+}
+
+/// The decision document.
+pub fn decision(engine: &Engine, request: &Request, decision: &Decision) -> Json {
+    let program = engine.program();
+    let strings = Strings { table: &program.strings, extra: &request.extra_strings };
+    let mut reasons = Vec::new();
+    let mut obligations = Vec::new();
+    let mut approvers: Vec<String> = Vec::new();
+    for firing in &decision.fired {
+        let Some(meta) = program.decisions.get(firing.decision as usize) else { continue };
+        let entry = json!({
+            "rule": program.string(meta.name),
+            "effect": meta.effect.name(),
+            "message": message(program, strings, meta, &firing.values),
+            "at": location(program, meta),
+        });
+        match meta.effect {
+            Effect::Deny | Effect::Escalate | Effect::Allow => {
+                if !reasons.contains(&entry) {
+                    reasons.push(entry);
+                }
+                if let (Effect::Escalate, Some(group)) = (meta.effect, meta.approver) {
+                    let group = program.string(group).to_owned();
+                    if !approvers.contains(&group) {
+                        approvers.push(group);
+                    }
+                }
+            }
+            Effect::Obligation => {
+                if !obligations.contains(&entry) {
+                    obligations.push(entry);
+                }
+            }
+            Effect::Risk => {}
+        }
+    }
+    let (score, contributions) = engine.risk(decision).unwrap_or_default();
+    let contributions: Vec<Json> = contributions
+        .iter()
+        .filter_map(|(d, points)| {
+            let meta = program.decisions.get(*d as usize)?;
+            let firing = decision.fired.iter().find(|f| f.decision == *d && f.values.first() == Some(&Value::Int(*points)))?;
+            Some(json!({
+                "rule": program.string(meta.name),
+                "points": points,
+                "message": message(program, strings, meta, &firing.values),
+                "at": location(program, meta),
+            }))
+        })
+        .collect();
+    json!({
+        "decision": decision.outcome.name(),
+        "reasons": reasons,
+        "approvers": approvers,
+        "obligations": obligations,
+        "risk": { "score": score, "contributions": contributions },
+        "bundle": engine.hash(),
+    })
+}

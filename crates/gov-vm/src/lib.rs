@@ -1,0 +1,33 @@
+//! The Gov engine.
+//!
+//! Load a compiled bundle once, then decide requests from any number of threads:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let bytes = std::fs::read("payments.govb")?;
+//! let engine = gov_vm::Engine::load(&bytes)?;
+//! let request = engine.request_from_json(r#"{"transfer": [{"agent": "bot-1", "amount": 6000, "to": "acct-9"}]}"#)?;
+//! let decision = engine.decide(&request)?;
+//! println!("{}", engine.decision_json(&request, &decision));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The engine knows nothing of Gov source: it runs the register code of a
+//! [`program::Program`] (see docs/bytecode.md), read and validated from the bundle format
+//! of [`bundle`] (see docs/bundle.md). Relations that depend only on the bundle's data are
+//! computed once at load; each request computes only what its input facts reach.
+
+pub mod bundle;
+mod engine;
+mod error;
+mod eval;
+pub mod json;
+pub mod program;
+mod store;
+mod value;
+
+pub use engine::{Decision, Engine, Limits, Outcome, Request, Session};
+pub use error::{EvalError, LoadError, RequestError};
+pub use eval::{Firing, MAX_KEY};
+pub use value::{Strings, Value};

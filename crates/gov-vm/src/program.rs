@@ -1,0 +1,324 @@
+//! The in-memory form of a compiled policy: what a bundle encodes and the engine runs.
+//!
+//! The compiler builds a [`Program`]; [`crate::bundle`] writes and reads it; the engine
+//! evaluates it. Rule bodies are straight-line register code whose scans nest: each
+//! [`Instr::Scan`] runs the rest of the rule once per matching row, so a rule's
+//! instruction list reads as its join plan, outermost loop first (see docs/bytecode.md).
+
+use gov_value::{ArithOp, BaseType, CompareOp};
+
+/// An index into [`Program::strings`].
+pub type Sym = u32;
+
+/// A compiled policy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Program {
+    /// Every string the program mentions: names, literals, messages.
+    pub strings: Vec<String>,
+    /// Constant values used by the code.
+    pub constants: Vec<crate::Value>,
+    /// Relations, by id.
+    pub relations: Vec<RelationSchema>,
+    /// Decision rules, by id.
+    pub decisions: Vec<DecisionMeta>,
+    /// Derivation rules (and decision rules), by id.
+    pub rules: Vec<RuleCode>,
+    /// Evaluation order.
+    pub strata: Vec<Stratum>,
+    /// Facts of data relations, carried by the bundle.
+    pub data: Vec<(u32, Vec<crate::Value>)>,
+    /// What a request no rule decides gets.
+    pub default_allow: bool,
+    /// Package name, compiler version, source hash, files.
+    pub meta: Meta,
+}
+
+/// Where a relation's facts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RelationKind {
+    /// With each request.
+    Input,
+    /// With the bundle.
+    Data,
+    /// Computed by rules.
+    Derived,
+    /// Computed by the engine (`risk_score`).
+    RiskScore,
+}
+
+/// When a relation's facts are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Once, when the bundle loads: nothing about it depends on a request.
+    Static,
+    /// For each request.
+    Request,
+}
+
+/// A relation's shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationSchema {
+    /// Its name.
+    pub name: Sym,
+    /// Input, data, derived or the risk score.
+    pub kind: RelationKind,
+    /// When it is computed.
+    pub phase: Phase,
+    /// Its columns.
+    pub columns: Vec<ColumnSchema>,
+    /// Index key column lists the code looks rows up by.
+    pub indexes: Vec<Vec<u8>>,
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSchema {
+    /// The field name (declared relations; `None` for derived ones).
+    pub name: Option<Sym>,
+    /// The value type.
+    pub ty: BaseType,
+    /// The declared type's name (an alias such as `Agent`, or the base type's name).
+    pub type_name: Sym,
+}
+
+/// An instruction operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operand {
+    /// A register of the rule.
+    Reg(u16),
+    /// An entry of [`Program::constants`].
+    Const(u32),
+}
+
+/// Which rows of a relation a scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// All rows.
+    Full,
+    /// Rows added in the previous round of a recursive stratum.
+    Delta,
+}
+
+/// The aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggregateFn {
+    /// Number of distinct bindings.
+    Count,
+    /// Sum of the target over distinct bindings.
+    Sum,
+    /// Least target value.
+    Min,
+    /// Greatest target value.
+    Max,
+}
+
+/// One instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Instr {
+    /// For each row of `rel` (via index `index` with key `key`, or all rows), bind
+    /// columns to registers, check the others, then run the rest of the rule.
+    Scan {
+        /// The relation.
+        rel: u32,
+        /// All rows, or the last round's.
+        source: Source,
+        /// The index used, with one key operand per index column.
+        index: Option<u16>,
+        /// Key values, in index column order.
+        key: Vec<Operand>,
+        /// (column, register) to load.
+        binds: Vec<(u8, u16)>,
+        /// (column, operand) that must be equal, checked after the loads.
+        checks: Vec<(u8, Operand)>,
+    },
+    /// Continue only if no row of `rel` matches `key` on index `index` (or, without an
+    /// index, if `rel` is empty).
+    Absent {
+        /// The relation.
+        rel: u32,
+        /// The index whose columns the key gives.
+        index: Option<u16>,
+        /// Key values.
+        key: Vec<Operand>,
+    },
+    /// Continue only if `left op right`.
+    Compare {
+        /// The comparison.
+        op: CompareOp,
+        /// Left operand.
+        left: Operand,
+        /// Right operand.
+        right: Operand,
+    },
+    /// `dst = left op right`, checked.
+    Arith {
+        /// The operator.
+        op: ArithOp,
+        /// Destination register.
+        dst: u16,
+        /// Left operand.
+        left: Operand,
+        /// Right operand.
+        right: Operand,
+    },
+    /// `dst = src`.
+    Move {
+        /// Destination register.
+        dst: u16,
+        /// The value.
+        src: Operand,
+    },
+    /// Run the next `len` instructions as a sub-plan, aggregate `target` over its distinct
+    /// bindings of `locals`, put the result in `dst` and continue after the sub-plan.
+    /// `min` and `max` of nothing fail the rule.
+    Aggregate {
+        /// Which function.
+        function: AggregateFn,
+        /// The result's type (the zero of `sum`).
+        ty: BaseType,
+        /// Destination register.
+        dst: u16,
+        /// The aggregated value.
+        target: Operand,
+        /// The sub-plan's own variables: each distinct binding counts once.
+        locals: Vec<u16>,
+        /// Length of the sub-plan.
+        len: u32,
+    },
+    /// Derive a fact of `rel`.
+    Emit {
+        /// The head relation.
+        rel: u32,
+        /// Its column values.
+        values: Vec<Operand>,
+    },
+    /// A decision rule fires with these values (risk points first for `risk` rules, then
+    /// the message's interpolated values).
+    Fire {
+        /// The decision rule.
+        decision: u32,
+        /// The values.
+        values: Vec<Operand>,
+    },
+}
+
+/// One rule's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleCode {
+    /// Registers the code uses.
+    pub registers: u16,
+    /// The instructions; the last is an `Emit` or `Fire`.
+    pub code: Vec<Instr>,
+    /// Where the rule is in source.
+    pub source: SourceRef,
+}
+
+/// A source location, for reasons and disassembly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourceRef {
+    /// The file's path.
+    pub file: Sym,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// A group of rules evaluated together, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stratum {
+    /// Rules run once (non-recursive) or to a fixpoint (recursive: first every rule in
+    /// `rules`, then only the `delta_rules` variants until nothing new is derived).
+    Rules {
+        /// When it runs.
+        phase: Phase,
+        /// Rules run first (all sources full).
+        rules: Vec<u32>,
+        /// Semi-naive variants run in later rounds; empty for non-recursive strata.
+        delta_rules: Vec<u32>,
+    },
+    /// Computes `risk_score` from the `risk` decisions fired so far.
+    RiskScore {
+        /// The `risk_score` relation.
+        rel: u32,
+    },
+}
+
+/// What a decision rule decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Effect {
+    /// Must not run.
+    Deny,
+    /// A human must approve.
+    Escalate,
+    /// May run.
+    Allow,
+    /// Must happen if it runs.
+    Obligation,
+    /// Adds risk points.
+    Risk,
+}
+
+impl Effect {
+    /// The effect's keyword.
+    pub fn name(self) -> &'static str {
+        match self {
+            Effect::Deny => "deny",
+            Effect::Escalate => "escalate",
+            Effect::Allow => "allow",
+            Effect::Obligation => "obligation",
+            Effect::Risk => "risk",
+        }
+    }
+}
+
+/// A piece of a decision message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessagePart {
+    /// Literal text.
+    Text(Sym),
+    /// The `n`th value of the firing (after the risk points, if any).
+    Value(u16),
+}
+
+/// A decision rule's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionMeta {
+    /// Its name.
+    pub name: Sym,
+    /// What it decides.
+    pub effect: Effect,
+    /// The approver group of an `escalate`.
+    pub approver: Option<Sym>,
+    /// Its message.
+    pub message: Vec<MessagePart>,
+    /// Rules it overrides (`@overrides`).
+    pub overrides: Vec<u32>,
+    /// Where it is.
+    pub source: SourceRef,
+}
+
+/// Bundle metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Meta {
+    /// The package's name.
+    pub package: String,
+    /// The compiler's version.
+    pub compiler: String,
+    /// `sha256:` of the sources compiled.
+    pub source_hash: String,
+    /// The source files, in order.
+    pub files: Vec<String>,
+}
+
+impl Program {
+    /// The string `sym`, or `""` for an id out of range (the loader rejects those).
+    pub fn string(&self, sym: Sym) -> &str {
+        self.strings.get(sym as usize).map_or("", String::as_str)
+    }
+
+    /// The relation called `name`.
+    pub fn relation_by_name(&self, name: &str) -> Option<(u32, &RelationSchema)> {
+        self.relations.iter().enumerate().find(|(_, r)| self.string(r.name) == name).and_then(|(i, r)| Some((u32::try_from(i).ok()?, r)))
+    }
+}

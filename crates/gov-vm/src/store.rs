@@ -1,0 +1,159 @@
+//! Relation storage: append-only rows with set semantics and hash indexes.
+//!
+//! Rows live in one flat vector (`arity` values each). A hash table of row ids gives
+//! deduplication; each index is a hash table from a key (the projection of a row on the
+//! index's columns) to the newest row with that key, plus a per-row link to the previous
+//! row with the same key. Nothing is allocated per row beyond the vectors' growth.
+
+use crate::Value;
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, Hash, Hasher};
+
+fn hash_values<'v>(values: impl Iterator<Item = &'v Value>) -> u64 {
+    let mut hasher = foldhash::fast::FixedState::with_seed(0x9e37_79b9).build_hasher();
+    for value in values {
+        value.hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+const NONE: u32 = u32::MAX;
+
+/// One index: rows by the values of some columns.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    columns: Vec<usize>,
+    /// The newest row of each key.
+    heads: HashTable<u32>,
+    /// For each row, the previous row with the same key (or `NONE`).
+    previous: Vec<u32>,
+}
+
+/// The facts of one relation.
+#[derive(Debug, Clone, Default)]
+pub struct Relation {
+    arity: usize,
+    values: Vec<Value>,
+    set: HashTable<u32>,
+    indexes: Vec<Index>,
+}
+
+impl Relation {
+    /// An empty relation of `arity` columns with the given indexes.
+    pub fn new(arity: usize, indexes: &[Vec<u8>]) -> Relation {
+        Relation {
+            arity,
+            values: Vec::new(),
+            set: HashTable::new(),
+            indexes: indexes.iter().map(|cols| Index { columns: cols.iter().map(|&c| c as usize).collect(), ..Index::default() }).collect(),
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.values.len().checked_div(self.arity).unwrap_or(usize::from(!self.set.is_empty()))
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// Row `row`'s values.
+    pub fn row(&self, row: u32) -> &[Value] {
+        let start = row as usize * self.arity;
+        self.values.get(start..start + self.arity).unwrap_or_default()
+    }
+
+    /// Removes every row, keeping capacity.
+    pub fn clear(&mut self) {
+        self.values.clear();
+        self.set.clear();
+        for index in &mut self.indexes {
+            index.heads.clear();
+            index.previous.clear();
+        }
+    }
+
+    /// Adds a row unless present; returns whether it was new. `row.len()` must equal the
+    /// arity (the loader and compiler guarantee it; a wrong length is ignored).
+    pub fn insert(&mut self, row: &[Value]) -> bool {
+        if row.len() != self.arity {
+            return false;
+        }
+        let hash = hash_values(row.iter());
+        let (values, arity) = (&self.values, self.arity);
+        let same = |&id: &u32| values.get(id as usize * arity..(id as usize + 1) * arity) == Some(row);
+        if self.set.find(hash, same).is_some() {
+            return false;
+        }
+        let id = u32::try_from(self.len()).unwrap_or(NONE);
+        self.values.extend_from_slice(row);
+        let (values, arity) = (&self.values, self.arity);
+        let rehash = |&id: &u32| hash_values(values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default().iter());
+        self.set.insert_unique(hash, id, rehash);
+        for index in &mut self.indexes {
+            let key_hash = hash_values(index.columns.iter().filter_map(|&c| row.get(c)));
+            let columns = &index.columns;
+            let key_of = |id: u32| columns.iter().map(move |&c| values.get(id as usize * arity + c));
+            let matches = |&head: &u32| key_of(head).eq(columns.iter().map(|&c| row.get(c)));
+            match index.heads.find_mut(key_hash, matches) {
+                Some(head) => {
+                    index.previous.push(*head);
+                    *head = id;
+                }
+                None => {
+                    index.previous.push(NONE);
+                    let rehash = |&head: &u32| hash_values(key_of(head).flatten());
+                    index.heads.insert_unique(key_hash, id, rehash);
+                }
+            }
+        }
+        true
+    }
+
+    /// The newest row whose columns of index `index` equal `key`; follow with
+    /// [`Relation::previous`].
+    pub fn lookup(&self, index: usize, key: &[Value]) -> Option<u32> {
+        let index_data = self.indexes.get(index)?;
+        let hash = hash_values(key.iter());
+        let matches = |&head: &u32| {
+            let row = self.row(head);
+            index_data.columns.iter().map(|&c| row.get(c)).eq(key.iter().map(Some))
+        };
+        index_data.heads.find(hash, matches).copied()
+    }
+
+    /// The next older row with the same key as `row` in index `index`.
+    pub fn previous(&self, index: usize, row: u32) -> Option<u32> {
+        let previous = *self.indexes.get(index)?.previous.get(row as usize)?;
+        (previous != NONE).then_some(previous)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedups_and_indexes() {
+        let mut relation = Relation::new(2, &[vec![0], vec![1, 0]]);
+        assert!(relation.insert(&[Value::Int(1), Value::Int(2)]));
+        assert!(!relation.insert(&[Value::Int(1), Value::Int(2)]));
+        assert!(relation.insert(&[Value::Int(1), Value::Int(3)]));
+        assert!(relation.insert(&[Value::Int(4), Value::Int(3)]));
+        assert_eq!(relation.len(), 3);
+        let mut rows = Vec::new();
+        let mut at = relation.lookup(0, &[Value::Int(1)]);
+        while let Some(row) = at {
+            rows.push(relation.row(row).to_vec());
+            at = relation.previous(0, row);
+        }
+        assert_eq!(rows, vec![vec![Value::Int(1), Value::Int(3)], vec![Value::Int(1), Value::Int(2)]]);
+        assert_eq!(relation.lookup(1, &[Value::Int(3), Value::Int(4)]).map(|r| relation.row(r).to_vec()), Some(vec![Value::Int(4), Value::Int(3)]));
+        assert!(relation.lookup(0, &[Value::Int(9)]).is_none());
+        assert!(!relation.insert(&[Value::Int(4), Value::Int(3)]));
+        relation.clear();
+        assert!(relation.is_empty());
+    }
+}

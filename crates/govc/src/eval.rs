@@ -1,0 +1,68 @@
+//! `govc eval`.
+
+use crate::cli::EvalArgs;
+use crate::{Outcome, load, package};
+use gov_vm::Engine;
+use std::io::Read;
+
+/// Loads a bundle, or builds one in memory from a package.
+fn engine(args: &EvalArgs) -> Result<Engine, Outcome> {
+    let is_bundle = args.policy.extension().is_some_and(|e| e == "govb");
+    let bytes = if is_bundle {
+        if !args.data.is_empty() {
+            eprintln!("error: --data applies to packages; a bundle carries its data");
+            return Err(Outcome::UsageError);
+        }
+        std::fs::read(&args.policy).map_err(|e| {
+            eprintln!("error: cannot read `{}`: {e}", load::display(&args.policy));
+            Outcome::UsageError
+        })?
+    } else {
+        gov_vm::bundle::write(&package::compile(&args.policy, &args.data, args.color)?)
+    };
+    Engine::load(&bytes).map_err(|e| {
+        eprintln!("error: `{}`: {e}", load::display(&args.policy));
+        Outcome::UsageError
+    })
+}
+
+fn read_input(args: &EvalArgs) -> Result<String, Outcome> {
+    let mut text = String::new();
+    let result = if args.input.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(&args.input).map(|t| text = t)
+    };
+    result.map(|()| text).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", load::display(&args.input));
+        Outcome::UsageError
+    })
+}
+
+/// Decides one request and prints the decision JSON.
+pub fn run(args: &EvalArgs) -> Outcome {
+    let (engine, text) = match (engine(args), read_input(args)) {
+        (Ok(engine), Ok(text)) => (engine, text),
+        (Err(outcome), _) | (_, Err(outcome)) => return outcome,
+    };
+    let request = match engine.request_from_json(&text) {
+        Ok(request) => request,
+        Err(error) => {
+            eprintln!("error: {}: {error}", load::display(&args.input));
+            return Outcome::UsageError;
+        }
+    };
+    match engine.decide(&request) {
+        Ok(decision) => {
+            let document = engine.decision_json(&request, &decision);
+            println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+            if args.exit_code && decision.outcome != gov_vm::Outcome::Allow { Outcome::PolicyFailure } else { Outcome::Success }
+        }
+        Err(error) => {
+            // An evaluation error is never an allow: report a deny with the error.
+            let document = serde_json::json!({ "decision": "deny", "error": error.to_string(), "bundle": engine.hash() });
+            println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+            Outcome::PolicyFailure
+        }
+    }
+}

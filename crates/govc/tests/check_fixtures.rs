@@ -1,0 +1,81 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! Snapshot tests of `govc check` over the cases in `tests/check/`.
+//!
+//! A case is `tests/check/<case>.gov` (a one-file package) or `tests/check/<case>/` (a
+//! directory package), starting with a `// <what it shows>` comment. Each is checked by
+//! the real binary from the repository root, once as human text and once as JSON; the
+//! outputs and the exit code are snapshotted in `tests/check/snapshots/<case>.<format>.snap`.
+//! Accept new or changed snapshots with `INSTA_UPDATE=always cargo test -p govc --test
+//! check_fixtures` (or `cargo insta review`), then read every one of them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root, where `govc` runs so that paths print as `tests/check/x.gov`.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Runs `govc check <case> <args>` from the root: (stdout, stderr, exit code).
+fn govc_check(case: &str, args: &[&str]) -> (String, String, i32) {
+    let output = Command::new(env!("CARGO_BIN_EXE_govc"))
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .arg("check")
+        .arg(case)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+    (text(output.stdout), text(output.stderr), output.status.code().unwrap())
+}
+
+/// Human output with trailing spaces removed from every line (ariadne pads some lines; the
+/// snapshots and docs/diagnostics.md should not depend on invisible whitespace).
+pub fn trim_lines(text: &str) -> String {
+    text.lines().map(str::trim_end).map(|l| format!("{l}\n")).collect()
+}
+
+/// The `// <what it shows>` header of a case, for the snapshot's description.
+fn header(path: &Path) -> String {
+    let file = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files.into_iter().find(|f| f.extension().is_some_and(|e| e == "gov" || e == "md")).unwrap()
+    } else {
+        path.to_path_buf()
+    };
+    let bytes = std::fs::read(&file).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("// ").unwrap_or(first).to_owned()
+}
+
+#[test]
+fn check_fixtures() {
+    insta::glob!("../../../tests/check", "*", |path| {
+        // `*` also matches the empty path, that is the directory itself.
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if name == "snapshots" || path == root().join("tests/check") {
+            return;
+        }
+        let case = name.strip_suffix(".gov").unwrap_or(name);
+        assert!(path.is_dir() || name.ends_with(".gov"), "tests/check/{name} is neither a `.gov` file nor a directory");
+        let relative = format!("tests/check/{name}");
+        let (human, human_err, human_code) = govc_check(&relative, &["--color", "never"]);
+        let (json, json_err, json_code) = govc_check(&relative, &["--format", "json"]);
+        assert_eq!(human_code, json_code, "{relative}: the exit code depends on the format");
+        assert!(human_err.is_empty() && json_err.is_empty(), "{relative}: unexpected stderr:\n{human_err}{json_err}");
+        serde_json::from_str::<serde_json::Value>(&json).unwrap();
+        insta::with_settings!({
+            snapshot_path => "../../../tests/check/snapshots",
+            prepend_module_to_snapshot => false,
+            snapshot_suffix => "",
+            omit_expression => true,
+            description => header(path),
+        }, {
+            insta::assert_snapshot!(format!("{case}.human"), format!("exit code: {human_code}\n\n{}", trim_lines(&human)));
+            insta::assert_snapshot!(format!("{case}.json"), json);
+        });
+    });
+}
