@@ -1,7 +1,7 @@
 //! `govc build`.
 
 use crate::cli::BuildArgs;
-use crate::{Outcome, load, package};
+use crate::{Outcome, load, output, package};
 
 /// Compiles a package and writes its bundle.
 pub fn run(args: &BuildArgs) -> Outcome {
@@ -15,6 +15,6 @@ pub fn run(args: &BuildArgs) -> Outcome {
         return Outcome::UsageError;
     }
     let hash = gov_vm::bundle::read(&bytes).map(|b| b.hash).unwrap_or_default();
-    println!("wrote {} ({} bytes, {hash})", load::display(&args.output), bytes.len());
+    output::emit(&format!("wrote {} ({} bytes, {hash})\n", load::display(&args.output), bytes.len()));
     Outcome::Success
 }

@@ -27,7 +27,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
     let mut sources = workspace.sources();
     let no_sources = rejected.iter().any(|r| r.problem == load::Problem::NoSources);
     diagnostics.extend(rejected.iter().map(|r| r.diagnostic(&mut sources)));
-    print!("{}", output::render(args.format, &diagnostics, &sources, output::use_color(args.color)));
+    output::emit(&output::render(args.format, &diagnostics, &sources, output::use_color(args.color)));
     let errors = diagnostics.iter().any(|d| d.severity() == Severity::Error);
     let warnings = diagnostics.iter().any(|d| d.severity() == Severity::Warning);
     if no_sources {

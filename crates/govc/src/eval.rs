@@ -1,7 +1,7 @@
 //! `govc eval`.
 
 use crate::cli::EvalArgs;
-use crate::{Outcome, load, package};
+use crate::{Outcome, load, output, package};
 use gov_vm::Engine;
 use std::io::Read;
 
@@ -55,13 +55,13 @@ pub fn run(args: &EvalArgs) -> Outcome {
     match engine.decide(&request) {
         Ok(decision) => {
             let document = engine.decision_json(&request, &decision);
-            println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+            output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
             if args.exit_code && decision.outcome != gov_vm::Outcome::Allow { Outcome::PolicyFailure } else { Outcome::Success }
         }
         Err(error) => {
             // An evaluation error is never an allow: report a deny with the error.
             let document = serde_json::json!({ "decision": "deny", "error": error.to_string(), "bundle": engine.hash() });
-            println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+            output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
             Outcome::PolicyFailure
         }
     }

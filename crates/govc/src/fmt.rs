@@ -67,11 +67,11 @@ pub fn run(args: &FmtArgs) -> Outcome {
         }
     }
     if !diagnostics.is_empty() {
-        print!("{}", output::render(crate::cli::Format::Human, &diagnostics, &sources, output::use_color(args.color)));
-        println!("files with errors were left unchanged");
+        output::emit(&output::render(crate::cli::Format::Human, &diagnostics, &sources, output::use_color(args.color)));
+        output::emit("files with errors were left unchanged\n");
     }
     for file in &unformatted {
-        println!("not formatted: {file}");
+        output::emit(&format!("not formatted: {file}\n"));
     }
     if diagnostics.is_empty() && unformatted.is_empty() { Outcome::Success } else { Outcome::PolicyFailure }
 }

@@ -2,7 +2,14 @@
 
 use crate::cli::{Color, Format};
 use gov_diag::{Diagnostic, Severity, Sources};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+
+/// Writes `text` to standard output. A closed pipe (`govc … | head`) is not an error
+/// worth a panic: the reader has what it wanted.
+pub fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
 
 /// Whether to color output given the user's choice.
 pub fn use_color(choice: Color) -> bool {
