@@ -109,14 +109,8 @@ impl Engine {
     /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
     /// computing the relations that depend only on data.
     pub fn from_program(program: Program, hash: String, limits: Limits) -> Result<Engine, EvalError> {
-        let mut statics: Vec<Relation> = program.relations.iter().map(|r| Relation::new(r.columns.len(), &r.indexes)).collect();
-        for (rel, values) in &program.data {
-            let relation = statics.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
-            let arity = program.relations.get(*rel as usize).map_or(1, |r| r.columns.len().max(1));
-            for row in values.chunks(arity) {
-                relation.insert(row);
-            }
-        }
+        let mut statics = empty_store(&program);
+        insert_data(&program, &mut statics)?;
         let mut work = Work::default();
         let run = Run { program: &program, phase: Phase::Static, statics: None, strings: Strings { table: &program.strings, extra: &[] }, limits: &limits };
         run.strata(&mut statics, &mut work)?;
@@ -153,7 +147,7 @@ impl Engine {
 
     /// Scratch space for [`Engine::decide_in`].
     pub fn session(&self) -> Session {
-        Session { relations: self.program.relations.iter().map(|r| Relation::new(r.columns.len(), &r.indexes)).collect(), work: Work::default() }
+        Session { relations: empty_store(&self.program), work: Work::default() }
     }
 
     /// Decides a request.
@@ -169,19 +163,47 @@ impl Engine {
             }
         }
         session.work.reset();
+        self.insert_input(request, &mut session.relations)?;
+        let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
+        let run = Run { program: &self.program, phase: Phase::Request, statics: Some(&self.statics), strings, limits: &self.limits };
+        run.strata(&mut session.relations, &mut session.work)?;
+        Ok(self.conclude(std::mem::take(&mut session.work.fired)))
+    }
+
+    fn insert_input(&self, request: &Request, relations: &mut [Relation]) -> Result<(), EvalError> {
         for (rel, values) in &request.facts {
             let is_input = self.program.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
             if !is_input {
                 return Err(EvalError::Corrupt("request fact for a relation that is not an input"));
             }
-            if let Some(relation) = session.relations.get_mut(*rel as usize) {
+            if let Some(relation) = relations.get_mut(*rel as usize) {
                 relation.insert(values);
             }
         }
+        Ok(())
+    }
+
+    /// Decides a request while recording why every fact was derived, and returns the
+    /// decision with its explanation: for each fired decision rule, the facts it matched,
+    /// each derived fact with the rule and facts that derived it, recursively. This
+    /// re-evaluates the data-only relations too, so it is much slower than `decide`.
+    pub fn explain(&self, request: &Request) -> Result<(Decision, serde_json::Value), EvalError> {
+        let mut relations = empty_store(&self.program);
+        insert_data(&self.program, &mut relations)?;
+        self.insert_input(request, &mut relations)?;
+        let mut work = Work::tracing();
         let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
-        let run = Run { program: &self.program, phase: Phase::Request, statics: Some(&self.statics), strings, limits: &self.limits };
-        run.strata(&mut session.relations, &mut session.work)?;
-        let mut fired = std::mem::take(&mut session.work.fired);
+        for phase in [Phase::Static, Phase::Request] {
+            let run = Run { program: &self.program, phase, statics: None, strings, limits: &self.limits };
+            run.strata(&mut relations, &mut work)?;
+        }
+        let trace = work.trace.take().unwrap_or_default();
+        let explanation = crate::json::explanation(&self.program, strings, &relations, &trace, &work.fired);
+        Ok((self.conclude(work.fired), explanation))
+    }
+
+    /// Combines fired decision rules into a decision.
+    fn conclude(&self, mut fired: Vec<Firing>) -> Decision {
         fired.sort_by_key(|f| f.decision);
         fired.dedup();
         let has = |effect: Effect| fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect));
@@ -194,7 +216,7 @@ impl Engine {
         } else {
             Outcome::Deny
         };
-        Ok(Decision { outcome, fired })
+        Decision { outcome, fired }
     }
 
     /// The risk score and each `risk` rule's contribution, by decision id.
@@ -224,4 +246,21 @@ impl Engine {
     pub fn decision_json(&self, request: &Request, decision: &Decision) -> serde_json::Value {
         crate::json::decision(self, request, decision)
     }
+}
+
+/// One empty relation per schema.
+fn empty_store(program: &Program) -> Vec<Relation> {
+    program.relations.iter().map(|r| Relation::new(r.columns.len(), &r.indexes)).collect()
+}
+
+/// Adds the program's data facts to `store`.
+fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalError> {
+    for (rel, values) in &program.data {
+        let relation = store.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
+        let arity = program.relations.get(*rel as usize).map_or(1, |r| r.columns.len().max(1));
+        for row in values.chunks(arity) {
+            relation.insert(row);
+        }
+    }
+    Ok(())
 }

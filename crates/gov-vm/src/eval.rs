@@ -5,7 +5,7 @@ use crate::store::Relation;
 use crate::value::{Strings, Value};
 use crate::{EvalError, Limits};
 use gov_value::CompareOp;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Longest index key the engine supports (the loader rejects longer ones).
 pub const MAX_KEY: usize = 32;
@@ -28,9 +28,32 @@ pub(crate) struct Work {
     registers: Vec<Value>,
     steps: u64,
     facts: usize,
+    /// Provenance recording, for explanations; `None` on the fast path.
+    pub(crate) trace: Option<Trace>,
+}
+
+/// A fact, as (relation id, row id in the store that holds the relation).
+pub(crate) type FactRef = (u32, u32);
+
+/// Provenance: for each derived fact and each firing, the rule and the facts it matched.
+#[derive(Debug, Default)]
+pub(crate) struct Trace {
+    /// The facts matched by the scans enclosing the current instruction.
+    stack: Vec<FactRef>,
+    /// Premises of each row in `Work::pending`.
+    pending: Vec<Vec<FactRef>>,
+    /// The first derivation of each derived fact: (rule id, premises).
+    pub(crate) derivations: HashMap<FactRef, (u32, Vec<FactRef>)>,
+    /// Premises of each entry of `Work::fired`, in the same order.
+    pub(crate) firings: Vec<Vec<FactRef>>,
 }
 
 impl Work {
+    /// State that records provenance.
+    pub(crate) fn tracing() -> Work {
+        Work { trace: Some(Trace::default()), ..Work::default() }
+    }
+
     /// Resets for a new evaluation, keeping capacity.
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
@@ -123,6 +146,14 @@ impl Ctx<'_> {
                             return Ok(());
                         }
                     }
+                    if let Some(trace) = work.trace.as_mut() {
+                        trace.stack.push((*rel, row_id));
+                        let result = self.exec(work, code, pc + 1, end, regs, sink);
+                        if let Some(trace) = work.trace.as_mut() {
+                            trace.stack.pop();
+                        }
+                        return result;
+                    }
                     self.exec(work, code, pc + 1, end, regs, sink)
                 };
                 match index {
@@ -199,11 +230,17 @@ impl Ctx<'_> {
                 for operand in values {
                     work.pending.push(self.operand(regs, *operand)?);
                 }
+                if let Some(trace) = work.trace.as_mut() {
+                    trace.pending.push(trace.stack.clone());
+                }
                 Ok(())
             }
             Instr::Fire { decision, values } => {
                 let values = values.iter().map(|o| self.operand(regs, *o)).collect::<Result<Vec<_>, _>>()?;
                 work.fired.push(Firing { decision: *decision, values });
+                if let Some(trace) = work.trace.as_mut() {
+                    trace.firings.push(trace.stack.clone());
+                }
                 Ok(())
             }
         }
@@ -294,13 +331,17 @@ impl Run<'_> {
                 return Err(EvalError::Limit { what: "fixpoint rounds", limit: u64::from(self.limits.max_rounds) });
             }
             let before: Vec<u32> = relations.iter().map(|r| u32::try_from(r.len()).unwrap_or(u32::MAX)).collect();
-            let mut stash: Vec<(u32, Vec<Value>)> = Vec::new();
+            let mut stash: Vec<(u32, Vec<Value>, Vec<Vec<FactRef>>)> = Vec::new();
             for &rule in round_rules {
                 self.rule(rule, relations, delta, work)?;
-                stash.push((rule, std::mem::take(&mut work.pending)));
+                let premises = work.trace.as_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default();
+                stash.push((rule, std::mem::take(&mut work.pending), premises));
             }
-            for (rule, rows) in stash {
+            for (rule, rows, premises) in stash {
                 work.pending = rows;
+                if let Some(trace) = work.trace.as_mut() {
+                    trace.pending = premises;
+                }
                 self.insert_pending(rule, relations, work)?;
             }
             let mut grew = false;
@@ -340,8 +381,15 @@ impl Run<'_> {
         };
         let (rel, arity) = head.ok_or(EvalError::Corrupt("rule emits without an Emit instruction"))?;
         let relation = relations.get_mut(rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?;
+        let premises = work.trace.as_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default();
+        let mut premises = premises.into_iter();
         for row in work.pending.chunks(arity.max(1)) {
+            let why = premises.next();
             if relation.insert(row) {
+                if let (Some(trace), Some(why)) = (work.trace.as_mut(), why) {
+                    let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
+                    trace.derivations.insert((rel, id), (rule, why));
+                }
                 work.facts += 1;
                 if work.facts > self.limits.max_facts {
                     return Err(EvalError::Limit { what: "derived facts", limit: self.limits.max_facts as u64 });

@@ -1,6 +1,8 @@
 //! JSON: requests and data files in, decisions out (DESIGN §5).
 
 use crate::engine::{Decision, Engine, Request};
+use crate::eval::{FactRef, Firing, Trace};
+use crate::store::Relation;
 use crate::program::{ColumnSchema, DecisionMeta, Effect, MessagePart, Program, RelationKind};
 use crate::value::{Strings, Value};
 use crate::RequestError;
@@ -193,4 +195,69 @@ pub fn decision(engine: &Engine, request: &Request, decision: &Decision) -> Json
         "risk": { "score": score, "contributions": contributions },
         "bundle": engine.hash(),
     })
+}
+
+/// How deep an explanation goes before it stops expanding derived facts.
+const EXPLANATION_DEPTH: usize = 32;
+
+fn value_json(strings: Strings<'_>, value: Value) -> Json {
+    match value {
+        Value::Int(i) => json!(i),
+        Value::Bool(b) => json!(b),
+        other => json!(strings.display(other)),
+    }
+}
+
+fn fact_json(program: &Program, strings: Strings<'_>, relations: &[Relation], trace: &Trace, fact: FactRef, depth: usize) -> Json {
+    let (rel, row) = fact;
+    let schema = program.relations.get(rel as usize);
+    let values: Vec<Json> = relations.get(rel as usize).map_or_else(Vec::new, |r| r.row(row).iter().map(|v| value_json(strings, *v)).collect());
+    let mut out = json!({
+        "relation": schema.map_or("", |s| program.string(s.name)),
+        "values": values,
+    });
+    let Some(object) = out.as_object_mut() else { return out };
+    match trace.derivations.get(&fact) {
+        Some((rule, premises)) => {
+            if let Some(code) = program.rules.get(*rule as usize) {
+                object.insert("rule_at".to_owned(), json!(format!("{}:{}:{}", program.string(code.source.file), code.source.line, code.source.column)));
+            }
+            if depth < EXPLANATION_DEPTH {
+                object.insert("because".to_owned(), Json::Array(premises.iter().map(|p| fact_json(program, strings, relations, trace, *p, depth + 1)).collect()));
+            } else {
+                object.insert("because".to_owned(), json!("…"));
+            }
+        }
+        None => {
+            let source = match schema.map(|s| s.kind) {
+                Some(RelationKind::Input) => "input",
+                Some(RelationKind::Data) => "data",
+                Some(RelationKind::RiskScore) => "risk score",
+                _ => "derived",
+            };
+            object.insert("source".to_owned(), json!(source));
+        }
+    }
+    out
+}
+
+/// For each distinct firing, the rule and the facts it matched, recursively.
+pub(crate) fn explanation(program: &Program, strings: Strings<'_>, relations: &[Relation], trace: &Trace, fired: &[Firing]) -> Json {
+    let mut out: Vec<Json> = Vec::new();
+    let mut seen: Vec<&Firing> = Vec::new();
+    for (firing, premises) in fired.iter().zip(&trace.firings) {
+        if seen.contains(&firing) {
+            continue;
+        }
+        seen.push(firing);
+        let Some(meta) = program.decisions.get(firing.decision as usize) else { continue };
+        out.push(json!({
+            "rule": program.string(meta.name),
+            "effect": meta.effect.name(),
+            "message": message(program, strings, meta, &firing.values),
+            "at": location(program, meta),
+            "because": premises.iter().map(|p| fact_json(program, strings, relations, trace, *p, 0)).collect::<Vec<_>>(),
+        }));
+    }
+    Json::Array(out)
 }

@@ -55,6 +55,10 @@ pub struct EvalArgs {
     /// Exit 1 unless the decision is `allow`.
     #[arg(long)]
     pub exit_code: bool,
+    /// Add the derivation of each fired decision rule: the facts it matched and, for
+    /// derived facts, the rule and facts behind them, recursively.
+    #[arg(long)]
+    pub explain: bool,
     /// Color diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,

@@ -52,9 +52,17 @@ pub fn run(args: &EvalArgs) -> Outcome {
             return Outcome::UsageError;
         }
     };
-    match engine.decide(&request) {
-        Ok(decision) => {
-            let document = engine.decision_json(&request, &decision);
+    let result = if args.explain {
+        engine.explain(&request).map(|(decision, explanation)| (decision, Some(explanation)))
+    } else {
+        engine.decide(&request).map(|decision| (decision, None))
+    };
+    match result {
+        Ok((decision, explanation)) => {
+            let mut document = engine.decision_json(&request, &decision);
+            if let (Some(explanation), Some(object)) = (explanation, document.as_object_mut()) {
+                object.insert("explanation".to_owned(), explanation);
+            }
             output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
             if args.exit_code && decision.outcome != gov_vm::Outcome::Allow { Outcome::PolicyFailure } else { Outcome::Success }
         }
