@@ -5,7 +5,20 @@ use crate::program::{Effect, Phase, Program, RelationKind};
 use crate::store::Relation;
 use crate::value::{Strings, Value};
 use crate::{EvalError, LoadError, RequestError};
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Distinguishes engines, so a thread's cached sessions are reused only by their engine.
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(0);
+
+/// How many sessions a thread keeps for reuse (one per recently used engine).
+const CACHED_SESSIONS: usize = 4;
+
+thread_local! {
+    /// Sessions kept per thread by [`Engine::decide`], keyed by engine id.
+    static SESSIONS: RefCell<Vec<(u64, Session)>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Bounds on one evaluation. Exceeding one is an error, never a partial decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +96,7 @@ pub struct Session {
 /// takes no lock.
 #[derive(Debug)]
 pub struct Engine {
+    id: u64,
     program: Program,
     statics: Vec<Relation>,
     string_ids: HashMap<String, u32>,
@@ -116,7 +130,8 @@ impl Engine {
         run.strata(&mut statics, &mut work)?;
         let string_ids = program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
         let relation_ids = program.relations.iter().enumerate().filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?))).collect();
-        Ok(Engine { program, statics, string_ids, relation_ids, hash, limits })
+        let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(Engine { id, program, statics, string_ids, relation_ids, hash, limits })
     }
 
     /// Replaces the limits.
@@ -150,9 +165,25 @@ impl Engine {
         Session { relations: empty_store(&self.program), work: Work::default() }
     }
 
-    /// Decides a request.
+    /// Decides a request. Scratch memory is cached per thread, so after the first call on
+    /// a thread deciding allocates little beyond the returned decision.
     pub fn decide(&self, request: &Request) -> Result<Decision, EvalError> {
-        self.decide_in(&mut self.session(), request)
+        let cached = SESSIONS.with(|cell| {
+            let mut sessions = cell.try_borrow_mut().ok()?;
+            let position = sessions.iter().position(|(id, _)| *id == self.id)?;
+            Some(sessions.swap_remove(position).1)
+        });
+        let mut session = cached.unwrap_or_else(|| self.session());
+        let result = self.decide_in(&mut session, request);
+        SESSIONS.with(|cell| {
+            if let Ok(mut sessions) = cell.try_borrow_mut() {
+                if sessions.len() >= CACHED_SESSIONS {
+                    sessions.remove(0);
+                }
+                sessions.push((self.id, session));
+            }
+        });
+        result
     }
 
     /// Decides a request reusing `session`'s memory.

@@ -5,7 +5,7 @@ use crate::store::Relation;
 use crate::value::{Strings, Value};
 use crate::{EvalError, Limits};
 use gov_value::CompareOp;
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 
 /// Longest index key the engine supports (the loader rejects longer ones).
 pub const MAX_KEY: usize = 32;
@@ -28,6 +28,8 @@ pub(crate) struct Work {
     registers: Vec<Value>,
     steps: u64,
     facts: usize,
+    /// Row ranges of the previous round of a recursive stratum, by relation.
+    delta: Vec<(u32, u32)>,
     /// Provenance recording, for explanations; `None` on the fast path.
     pub(crate) trace: Option<Trace>,
 }
@@ -299,17 +301,25 @@ pub(crate) struct Run<'a> {
 impl Run<'_> {
     /// Runs every stratum of `self.phase` in order over `relations`.
     pub(crate) fn strata(&self, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
-        let mut delta = vec![(0u32, 0u32); self.program.relations.len()];
+        let mut delta = std::mem::take(&mut work.delta);
+        delta.clear();
+        delta.resize(self.program.relations.len(), (0, 0));
+        let result = self.strata_with(relations, &mut delta, work);
+        work.delta = delta;
+        result
+    }
+
+    fn strata_with(&self, relations: &mut [Relation], delta: &mut [(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
         for stratum in &self.program.strata {
             match stratum {
                 Stratum::Rules { phase, rules, delta_rules } if *phase == self.phase => {
                     if delta_rules.is_empty() {
                         for &rule in rules {
-                            self.rule(rule, relations, &delta, work)?;
+                            self.rule(rule, relations, delta, work)?;
                             self.insert_pending(rule, relations, work)?;
                         }
                     } else {
-                        self.fixpoint(rules, delta_rules, relations, &mut delta, work)?;
+                        self.fixpoint(rules, delta_rules, relations, delta, work)?;
                     }
                 }
                 Stratum::RiskScore { rel } if self.phase == Phase::Request => {

@@ -1,0 +1,182 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! Keeps the diagnostic codes, their fixtures in `tests/check/` and their documentation in
+//! `docs/diagnostics.md` in step:
+//!
+//! - every code in [`gov_diag::codes::ALL`] is produced by at least one fixture;
+//! - every code has a section `## E0101: <title>` in the doc, in order, and every `## Xnnnn`
+//!   section is a real code;
+//! - every ```` ```text ```` block of the doc is, verbatim, what `govc check` prints for a
+//!   fixture (as recorded in its snapshot), and every ```` ```gov ```` block is either a
+//!   fixture or a package with no problems at all;
+//! - every fixture has its `// <what it shows>` header and both snapshots, and every snapshot
+//!   has its fixture.
+
+use gov_diag::codes;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("cannot read {relative}: {e}"))
+}
+
+/// The cases under `tests/check/`: name → path.
+fn cases() -> BTreeMap<String, PathBuf> {
+    std::fs::read_dir(root().join("tests/check"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "snapshots")
+        .map(|p| (p.file_name().unwrap().to_str().unwrap().trim_end_matches(".gov").to_owned(), p))
+        .collect()
+}
+
+/// The recorded output of every snapshot: file name → content after the insta header.
+fn snapshots() -> BTreeMap<String, String> {
+    std::fs::read_dir(root().join("tests/check/snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "snap"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let body = text.strip_prefix("---\n").and_then(|t| t.split_once("\n---\n")).map(|(_, body)| body.to_owned());
+            (p.file_name().unwrap().to_str().unwrap().to_owned(), body.unwrap_or_else(|| panic!("{} is not an insta snapshot", p.display())))
+        })
+        .collect()
+}
+
+/// The human outputs as the doc shows them: without the `exit code: N` line.
+fn human_outputs() -> Vec<String> {
+    snapshots()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".human.snap"))
+        .map(|(name, body)| {
+            let (first, rest) = body.split_once("\n\n").unwrap_or_else(|| panic!("{name}: no exit code line"));
+            assert!(first.starts_with("exit code: "), "{name}: no exit code line");
+            rest.to_owned()
+        })
+        .collect()
+}
+
+/// The fenced blocks of `text` with the given info string, with the line each starts on.
+fn fenced(text: &str, info: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String, bool)> = None;
+    for (number, line) in text.lines().enumerate() {
+        match &mut current {
+            None if line.starts_with("```") => current = Some((number + 1, String::new(), line == format!("```{info}"))),
+            None => {}
+            Some((start, block, wanted)) => {
+                if line == "```" {
+                    if *wanted {
+                        blocks.push((*start, std::mem::take(block)));
+                    }
+                    current = None;
+                } else {
+                    block.push_str(line);
+                    block.push('\n');
+                }
+            }
+        }
+    }
+    assert!(current.is_none(), "an unclosed code block");
+    blocks
+}
+
+#[test]
+fn every_code_has_a_fixture() {
+    let outputs = snapshots();
+    for code in codes::ALL {
+        let needle = format!("[{}]", code.id);
+        assert!(
+            outputs.iter().any(|(name, body)| name.ends_with(".human.snap") && body.contains(&needle)),
+            "no fixture in tests/check/ produces {}: add one",
+            code.id
+        );
+    }
+}
+
+#[test]
+fn every_code_is_documented_in_order() {
+    let doc = read("docs/diagnostics.md");
+    let headings: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.strip_prefix("## ").is_some_and(|h| h.starts_with(['E', 'W']) && h.get(1..5).is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()))))
+        .collect();
+    let expected: Vec<String> = codes::ALL.iter().map(|c| format!("## {}: {}", c.id, c.title)).collect();
+    for heading in &headings {
+        let id = heading.get(3..8).unwrap_or_default();
+        assert!(codes::by_id(id).is_some(), "docs/diagnostics.md has a section for `{id}`, which is not a code");
+    }
+    assert_eq!(headings, expected, "docs/diagnostics.md must have one section per code, in order, headed `## <code>: <title>`");
+    // The JSON and SARIF outputs link to `docs/diagnostics.md#e0101`.
+    for code in codes::ALL {
+        let anchor = format!("<a id=\"{}\"></a>", code.id.to_ascii_lowercase());
+        assert!(doc.contains(&anchor), "docs/diagnostics.md lacks the anchor {anchor} that {} links to", code.doc_path());
+    }
+}
+
+#[test]
+fn doc_outputs_are_real() {
+    let doc = read("docs/diagnostics.md");
+    let outputs = human_outputs();
+    for (line, block) in fenced(&doc, "text") {
+        assert!(
+            outputs.contains(&block),
+            "docs/diagnostics.md:{line}: this output is not what govc prints for any fixture in tests/check/ \
+             (copy it from the fixture's .human.snap, without the `exit code` line):\n{block}"
+        );
+    }
+}
+
+#[test]
+fn doc_examples_are_fixtures_or_clean() {
+    let doc = read("docs/diagnostics.md");
+    let fixtures: Vec<String> = cases().values().filter(|p| p.is_file()).filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+    let scratch = std::env::temp_dir().join(format!("govc-tidy-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    for (line, block) in fenced(&doc, "gov") {
+        if fixtures.contains(&block) {
+            continue;
+        }
+        let file = scratch.join(format!("line{line}.gov"));
+        std::fs::write(&file, &block).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_govc")).args(["check", "--color", "never"]).arg(&file).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout == "no problems found\n",
+            "docs/diagnostics.md:{line}: a ```gov block that is not a fixture must check without problems:\n{block}\n{stdout}"
+        );
+    }
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+#[test]
+fn fixtures_are_tidy() {
+    let cases = cases();
+    let snapshots = snapshots();
+    for (name, path) in &cases {
+        let first = if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
+            files.sort();
+            assert!(!files.is_empty(), "tests/check/{name}/ is empty (git would drop it)");
+            files.into_iter().find(|f| f.extension().is_some_and(|e| e == "gov")).map(|f| std::fs::read(f).unwrap())
+        } else {
+            assert!(path.extension().is_some_and(|e| e == "gov"), "{} is not a case", path.display());
+            Some(std::fs::read(path).unwrap())
+        };
+        if let Some(bytes) = first {
+            assert!(bytes.starts_with(b"// "), "tests/check/{name} must start with a `// <what it shows>` comment");
+        }
+        for format in ["human", "json"] {
+            assert!(snapshots.contains_key(&format!("{name}.{format}.snap")), "tests/check/{name} has no {format} snapshot: run the check_fixtures test");
+        }
+    }
+    for snapshot in snapshots.keys() {
+        let case = snapshot.trim_end_matches(".snap").trim_end_matches(".human").trim_end_matches(".json");
+        assert!(cases.contains_key(case), "tests/check/snapshots/{snapshot} belongs to no case: delete it");
+    }
+}
