@@ -611,7 +611,7 @@ impl<'a> Cx<'a, '_> {
             Expr::Binary(binary) => {
                 let left = self.shape_of(scope, &binary.left, report);
                 let right = self.shape_of(scope, &binary.right, report);
-                arithmetic(binary.op, left, right, self.symbols).unwrap_or_else(|()| {
+                arithmetic(binary.op, left, right, self.symbols).unwrap_or_else(|| {
                     if report {
                         self.diagnostics.push(
                             Diagnostic::new(

@@ -355,7 +355,7 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
 
 fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
     let module = path.dotted();
-    let resolved = program.available_modules.iter().any(|m| *m == module);
+    let resolved = program.available_modules.contains(&module);
     if !resolved {
         let help = did_you_mean(&module, program.available_modules.iter().map(String::as_str)).unwrap_or_else(|| {
             format!("the standard library has: {}", program.available_modules.join(", "))

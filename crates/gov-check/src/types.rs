@@ -75,20 +75,20 @@ fn numeric_literals(x: BaseType, y: BaseType) -> bool {
     matches!((x, y), (BaseType::Int, BaseType::Decimal) | (BaseType::Decimal, BaseType::Int))
 }
 
-/// The shape of `left op right`, or `Err` if the operator does not apply.
+/// The shape of `left op right`, or `None` if the operator does not apply.
 ///
 /// Arithmetic works on base types; the result keeps an alias when an operand has one and
 /// the result has the alias's base type (`Money + 5` is `Money`). Two different aliases
 /// never mix.
-pub fn arithmetic(op: ArithOp, left: Shape, right: Shape, symbols: &Symbols) -> Result<Shape, ()> {
+pub fn arithmetic(op: ArithOp, left: Shape, right: Shape, symbols: &Symbols) -> Option<Shape> {
     use Shape::*;
     match (left, right) {
-        (Poison, _) | (_, Poison) => return Ok(Poison),
-        (Unknown, _) | (_, Unknown) => return Ok(Unknown),
+        (Poison, _) | (_, Poison) => return Some(Poison),
+        (Unknown, _) | (_, Unknown) => return Some(Unknown),
         _ => {}
     }
     let (Some(mut lb), Some(mut rb)) = (left.base(symbols), right.base(symbols)) else {
-        return Ok(Poison); // an unresolved alias, already reported
+        return Some(Poison); // an unresolved alias, already reported
     };
     // An Int literal next to a Decimal is a Decimal.
     if matches!(left, Lit(BaseType::Int)) && rb == BaseType::Decimal {
@@ -97,16 +97,16 @@ pub fn arithmetic(op: ArithOp, left: Shape, right: Shape, symbols: &Symbols) -> 
     if matches!(right, Lit(BaseType::Int)) && lb == BaseType::Decimal {
         rb = BaseType::Decimal;
     }
-    let result = gov_value::result_type(op, lb, rb).ok_or(())?;
+    let result = gov_value::result_type(op, lb, rb)?;
     let alias = |s: Shape| match s {
         Exact(Ty::Alias(a)) => Some(a),
         _ => None,
     };
     match (alias(left), alias(right)) {
-        (Some(a), Some(b)) if a != b => Err(()),
+        (Some(a), Some(b)) if a != b => None,
         (a, b) => {
             let kept = a.or(b).filter(|&i| symbols.base_of(Ty::Alias(i)) == Some(result));
-            Ok(match kept {
+            Some(match kept {
                 Some(i) => Exact(Ty::Alias(i)),
                 None if matches!((left, right), (Lit(_), Lit(_))) => Lit(result),
                 None => Exact(Ty::Base(result)),

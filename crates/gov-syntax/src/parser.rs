@@ -32,7 +32,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     // An unterminated string swallows the rest of its line, `.` included: that is one
     // mistake, reported by the lexer, not also a missing `.`.
     diagnostics.retain(|d| d.code != codes::MISSING_TERMINATOR || !lexical_ends.contains(&d.primary.span.start));
-    let mut comments = lexed.comments;
+    let mut comments = Comments { pending: lexed.comments.into_iter().peekable(), kept: Vec::new() };
     let parser = ItemParser::new();
     let mut items = Vec::with_capacity(chunks.len());
     let mut previous_end = 0;
@@ -46,9 +46,12 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
         items.push(item);
     }
     diagnostics.sort_by_key(|d| d.primary.span.start);
+    let comments = comments.kept.into_iter().chain(comments.pending).collect();
     Parsed { file: SourceFile { items }, comments, diagnostics }
 }
 
+// lalrpop's token stream must have the grammar's error type, a `Diagnostic`, as its `Err`.
+#[allow(clippy::result_large_err)]
 fn parse_chunk(parser: &ItemParser, file: FileId, text: &str, chunk: &Chunk, tokens: &[Spanned<'_>], diagnostics: &mut Vec<Diagnostic>) -> Item {
     let span = match (tokens.first(), tokens.last()) {
         (Some(first), Some(last)) => Span::new(file, first.start, last.end),
@@ -118,14 +121,25 @@ fn unclosed_error(file: FileId, open: &Spanned<'_>, stuck: Span) -> Diagnostic {
         .with_help(format!("add the missing `{closing}`"))
 }
 
-/// Moves the `///` comments that directly precede offset `item_start` (after
-/// `after`) out of `comments` and returns their text.
-fn take_docs(text: &str, comments: &mut Vec<Comment>, after: u32, item_start: u32) -> Vec<String> {
-    let mut first = comments.partition_point(|c| c.span.start < item_start);
-    let end = first;
+/// A file's comments while items are read in order: those not reached yet, and those
+/// that are no item's doc comment.
+struct Comments {
+    pending: std::iter::Peekable<std::vec::IntoIter<Comment>>,
+    kept: Vec<Comment>,
+}
+
+/// Takes the `///` comments that directly precede offset `item_start` (after `after`) and
+/// returns their text; the other comments before `item_start` are kept. Each comment is
+/// looked at once, so a file of documented items costs linear time.
+fn take_docs(text: &str, comments: &mut Comments, after: u32, item_start: u32) -> Vec<String> {
+    let mut before: Vec<Comment> = Vec::new();
+    while let Some(comment) = comments.pending.next_if(|c| c.span.start < item_start) {
+        before.push(comment);
+    }
+    let mut first = before.len();
     let mut gap_end = item_start;
     while first > 0 {
-        let Some(comment) = comments.get(first - 1) else { break };
+        let Some(comment) = before.get(first - 1) else { break };
         let gap = text.get(comment.span.end as usize..gap_end as usize).unwrap_or("x");
         if comment.span.start < after || !comment.is_doc() || !gap.trim().is_empty() {
             break;
@@ -133,8 +147,9 @@ fn take_docs(text: &str, comments: &mut Vec<Comment>, after: u32, item_start: u3
         gap_end = comment.span.start;
         first -= 1;
     }
-    comments
-        .drain(first..end)
+    let docs = before.split_off(first);
+    comments.kept.append(&mut before);
+    docs.into_iter()
         .map(|c| {
             let body = c.text.strip_prefix("///").unwrap_or(&c.text);
             body.strip_prefix(' ').unwrap_or(body).to_owned()
@@ -176,9 +191,9 @@ fn salvage(file: FileId, tokens: &[Spanned<'_>]) -> Option<Salvaged> {
 }
 
 /// Turns a parser error into one diagnostic.
-fn syntax_error(file: FileId, text: &str, tokens: &[Spanned<'_>], item: Span, error: ParseError<u32, Token<'_>, Diagnostic>) -> Diagnostic {
+fn syntax_error(file: FileId, text: &str, tokens: &[Spanned<'_>], item: Span, error: ParseError<u32, Token<'_>, Box<Diagnostic>>) -> Diagnostic {
     match error {
-        ParseError::User { error } => error,
+        ParseError::User { error } => *error,
         ParseError::UnrecognizedEof { location, expected } => {
             let span = Span::new(file, location, location);
             Diagnostic::new(codes::SYNTAX, format!("this item ends too early: expected {}", describe_expected(&expected)), span)

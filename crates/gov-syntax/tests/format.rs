@@ -281,6 +281,14 @@ fn crlf_line_endings_become_line_feeds() {
     assert_eq!(format_ok(&text.replace('\n', "\r\n")), format_ok(text));
 }
 
+#[test]
+fn byte_order_mark_is_dropped() {
+    assert_eq!(
+        format_ok("\u{FEFF}// header\npackage p\n"),
+        "// header\npackage p\n"
+    );
+}
+
 // ---- specific layouts ---------------------------------------------------------------------------
 
 #[test]
