@@ -6,7 +6,7 @@ mod build;
 mod check;
 mod cli;
 mod eval;
-// TEMP mod fmt;
+mod fmt;
 mod load;
 mod output;
 mod package;
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let outcome = match cli.command {
         cli::Command::Check(args) => check::run(&args),
-        cli::Command::Fmt(_) => Outcome::UsageError, // TEMP
+        cli::Command::Fmt(args) => fmt::run(&args),
         cli::Command::Build(args) => build::run(&args),
         cli::Command::Eval(args) => eval::run(&args),
     };
