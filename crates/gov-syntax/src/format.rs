@@ -468,7 +468,7 @@ impl<'t> Printer<'t> {
         let mut at = from;
         loop {
             let rest = self.text.get(at as usize..).unwrap_or("");
-            let code = rest.trim_start();
+            let code = rest.trim_start_matches(is_space);
             let skipped = rest.len() - code.len();
             if !code.starts_with("//") {
                 return at + to_u32(skipped);
@@ -483,14 +483,14 @@ impl<'t> Printer<'t> {
         before
             .rsplit('\n')
             .next()
-            .is_some_and(|line| !line.trim().is_empty())
+            .is_some_and(|line| !line.trim_matches(is_space).is_empty())
     }
 
     /// Whether the whitespace starting at `from` (up to `to`) holds a blank line.
     fn blank_between(self, from: u32, to: u32) -> bool {
         let gap = self.text.get(from as usize..to as usize).unwrap_or("");
         gap.chars()
-            .take_while(|c| c.is_whitespace())
+            .take_while(|&c| is_space(c))
             .filter(|&c| c == '\n')
             .count()
             >= 2
@@ -816,6 +816,11 @@ impl<'t> Printer<'t> {
         self.quoted(message.span)
             .map_or_else(|| quote_message(&message.parts), str::to_owned)
     }
+}
+
+/// Whether the lexer skips `c` as whitespace (a byte-order mark included).
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{FEFF}'
 }
 
 /// How tightly an operator binds.
