@@ -117,13 +117,20 @@ struct Cx<'a, 'd> {
     facts: Facts,
     diagnostics: &'d mut Vec<Diagnostic>,
     work: Vec<RuleWork<'a>>,
+    /// Relation names unknown names may still be compared with for a did-you-mean: each
+    /// suggestion compares with every relation, so without a bound thousands of unknown
+    /// names among thousands of relations (a big generated file) would take minutes.
+    suggestion_budget: usize,
 }
+
+/// The initial [`Cx::suggestion_budget`]: far more than any hand-written package needs.
+const SUGGESTION_BUDGET: usize = 2_000_000;
 
 /// Checks every rule, decision rule, annotation and test; infers the column types of
 /// derived relations into `symbols`.
 pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
     let (facts, inferred) = {
-        let mut cx = Cx { symbols, inference: Inference::default(), columns: HashMap::new(), facts: Facts::default(), diagnostics, work: Vec::new() };
+        let mut cx = Cx { symbols, inference: Inference::default(), columns: HashMap::new(), facts: Facts::default(), diagnostics, work: Vec::new(), suggestion_budget: SUGGESTION_BUDGET };
         for (index, relation) in symbols.relations.iter().enumerate() {
             if relation.kind == RelationKind::Derived {
                 let nodes = relation.fields.iter().map(|_| cx.inference.node()).collect();
@@ -285,9 +292,13 @@ impl<'a> Cx<'a, '_> {
             let first = self.symbols.relations.get(relation).and_then(|r| r.span);
             let mut diagnostic = self.arity_error(&head.relation, columns.len(), head.args.len(), head.span);
             if let Some(first) = first {
-                diagnostic = diagnostic.with_label(first, format!("`{}` first derived with {} arguments here", head.relation.text, columns.len()));
+                diagnostic = diagnostic.with_label(first, format!("`{}` first derived with {} {} here", head.relation.text, columns.len(), if columns.len() == 1 { "argument" } else { "arguments" }));
             }
             self.diagnostics.push(diagnostic);
+            // Still count the head's variables, so none is also reported as used once.
+            for arg in &head.args {
+                self.note_vars(&mut work.scope, &arg.value, Place::Head, None);
+            }
             return;
         }
         for (arg, node) in head.args.iter().zip(columns) {
@@ -297,6 +308,7 @@ impl<'a> Cx<'a, '_> {
                         .with_primary_label("named argument in a head")
                         .with_help(format!("derived relations have no field names: write `{}(…)` with values in order", head.relation.text)),
                 );
+                self.note_vars(&mut work.scope, &arg.value, Place::Head, None);
                 continue;
             }
             match &arg.value {
@@ -415,7 +427,13 @@ impl<'a> Cx<'a, '_> {
             Some(index) => Some(index),
             None => {
                 let name = &atom.relation;
-                let guess = closest(&name.text, self.symbols.relation_names());
+                let candidates = self.symbols.relations.len();
+                let guess = if self.suggestion_budget >= candidates {
+                    self.suggestion_budget -= candidates;
+                    closest(&name.text, self.symbols.relation_names())
+                } else {
+                    None
+                };
                 self.facts.guessed_refs.extend(guess.and_then(|g| self.symbols.relation_id(g)));
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_RELATION, format!("unknown relation `{}`", name.text), name.span)

@@ -115,6 +115,10 @@ pub struct Symbols {
     type_index: HashMap<String, usize>,
     relation_index: HashMap<String, usize>,
     decision_index: HashMap<String, usize>,
+    /// The first test of each name.
+    test_index: HashMap<String, Span>,
+    /// The modules in `uses`.
+    use_index: HashSet<String>,
 }
 
 impl Symbols {
@@ -171,6 +175,11 @@ impl Symbols {
         self.relation_index.insert(relation.name.clone(), index);
         self.relations.push(relation);
         index
+    }
+
+    fn add_test(&mut self, name: &str, span: Span) {
+        self.test_index.entry(name.to_owned()).or_insert(span);
+        self.tests.push((name.to_owned(), span));
     }
 
     pub(crate) fn relation_mut(&mut self, index: usize) -> Option<&mut RelationInfo> {
@@ -325,7 +334,7 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
         }
         ItemKind::Test(test) => {
             let name = &test.name.value;
-            if let Some((_, first)) = symbols.tests.iter().find(|(n, _)| n == name) {
+            if let Some(first) = symbols.test_index.get(name) {
                 diagnostics.push(
                     Diagnostic::new(codes::DUPLICATE_TEST, format!("two tests are named \"{name}\""), test.name.span)
                         .with_primary_label("second test with this name")
@@ -333,7 +342,7 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
                         .with_help("test names identify failures: make each unique"),
                 );
             } else {
-                symbols.tests.push((name.clone(), test.name.span));
+                symbols.add_test(name, test.name.span);
             }
         }
         ItemKind::Error(error) => match &error.salvaged {
@@ -346,7 +355,7 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
             Some(Salvaged::Type(name)) => {
                 symbols.poisoned_types.insert(name.text.clone());
             }
-            Some(Salvaged::Test(name)) => symbols.tests.push((name.clone(), item.span)),
+            Some(Salvaged::Test(name)) => symbols.add_test(name, item.span),
             _ => {}
         },
         ItemKind::Package(_) | ItemKind::Rule(_) => {}
@@ -366,7 +375,7 @@ fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostic
                 .with_help(help),
         );
     }
-    if !symbols.uses.iter().any(|u| u.module == module) {
+    if symbols.use_index.insert(module.clone()) {
         symbols.uses.push(UseInfo { module, span: path.span, resolved });
     }
 }

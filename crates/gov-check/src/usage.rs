@@ -73,7 +73,7 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
             let has_decisions = program.files.iter().any(|f| {
                 f.origin == Origin::Library(module.clone()) && f.parsed.file.items.iter().any(|i| matches!(i.kind, ItemKind::Decision(_)))
             });
-            let resolved = symbols.uses.iter().any(|u| u.module == module && u.resolved);
+            let resolved = program.available_modules.contains(&module);
             if resolved && !has_decisions && !used_modules.contains(module.as_str()) {
                 diagnostics.push(
                     Diagnostic::new(codes::UNUSED_IMPORT, format!("nothing from `{module}` is used"), path.span)

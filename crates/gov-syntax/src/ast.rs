@@ -56,15 +56,15 @@ pub struct Item {
 /// The kinds of item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ItemKind {
-    /// `package payments.core.`
+    /// `package payments.core`
     Package(Path),
-    /// `use std.approvals.`
+    /// `use std.approvals`
     Use(Path),
-    /// `default allow.` or `default deny.`
+    /// `default allow` or `default deny`
     Default(DefaultDecision),
-    /// `type Agent = Str.`
+    /// `type Agent = Str`
     TypeAlias(TypeAlias),
-    /// `input transfer(agent: Agent, amount: Int).` or `data role(…).`
+    /// `input transfer(agent: Agent, amount: Int)` or `data role(…)`
     Relation(RelationDecl),
     /// A Datalog rule or fact: `head :- body.`
     Rule(Rule),
@@ -85,7 +85,7 @@ pub enum DefaultDecision {
     Deny,
 }
 
-/// `type Name = Target.`
+/// `type Name = Target`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TypeAlias {
     /// The new type's name.
@@ -113,7 +113,7 @@ impl RelationKind {
     }
 }
 
-/// `input name(field: Type, …).`
+/// `input name(field: Type, …)`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RelationDecl {
     /// Input or data.

@@ -122,12 +122,20 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
                 errors.push(
                     Diagnostic::new(codes::INVALID_LITERAL, "invalid interpolation in message", Span::new(file, l + offset as u32, span.end.max(l + offset as u32 + 1)))
                         .with_primary_label("expected `{variable}`")
-                        .with_help("write `{{` and `}}` for literal braces"),
+                        .with_help(if decoded.get(i).is_none() {
+                            "add the missing `}`, or write `{{` for a literal `{`"
+                        } else {
+                            "write `{{` and `}}` for literal braces"
+                        }),
                 );
-                if is_identifier(&name) {
-                    // `{x` without its `}`: keep the variable, so that it is not also
-                    // reported as used only once in the rule.
-                    parts.push(MessagePart::Var(Name { text: name, span }));
+                if decoded.get(i).is_none() {
+                    // `{x …` without its `}`: keep the variable it starts with, so that it
+                    // is not also reported as used only once in the rule.
+                    let prefix: String = name.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    if is_identifier(&prefix) {
+                        let span = Span::new(file, span.start, span.start + prefix.len() as u32);
+                        parts.push(MessagePart::Var(Name { text: prefix, span }));
+                    }
                 }
             } else {
                 if !text.is_empty() {

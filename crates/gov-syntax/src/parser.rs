@@ -27,7 +27,7 @@ const ITEM_KEYWORDS: [&str; 12] =
 pub fn parse(file: FileId, text: &str) -> Parsed {
     let lexed = lex(file, text);
     let mut diagnostics = lexed.diagnostics;
-    let lexical_ends: Vec<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
+    let lexical_ends: std::collections::HashSet<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
     let chunks = split(file, text, &lexed.tokens, &mut diagnostics);
     // An unterminated string swallows the rest of its line, `.` included: that is one
     // mistake, reported by the lexer, not also a missing `.`.
@@ -141,7 +141,9 @@ fn take_docs(text: &str, comments: &mut Comments, after: u32, item_start: u32) -
     while first > 0 {
         let Some(comment) = before.get(first - 1) else { break };
         let gap = text.get(comment.span.end as usize..gap_end as usize).unwrap_or("x");
-        if comment.span.start < after || !comment.is_doc() || !gap.trim().is_empty() {
+        let line_start = text.get(..comment.span.start as usize).map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
+        let first_on_line = text.get(line_start..comment.span.start as usize).is_some_and(|s| s.trim().is_empty());
+        if comment.span.start < after || !comment.is_doc() || !gap.trim().is_empty() || !first_on_line {
             break;
         }
         gap_end = comment.span.start;

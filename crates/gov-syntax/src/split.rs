@@ -78,7 +78,7 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
             let fresh_line = at_line_start(text, spanned.start) && !previous.as_ref().is_some_and(continues);
             let keyword_start = spanned.token.starts_item() && !matches!(spanned.token, Token::Ident(_));
             let ident_start = matches!(spanned.token, Token::Ident(_))
-                && (splitter.open.balanced() || previous == Some(Token::Dot));
+                && (splitter.open.balanced() || (previous == Some(Token::Dot) && splitter.open.braces == 0));
             // `@overrides(x)` on its own line annotates the item on the next line.
             let annotating = splitter.open.prefix.complete();
             if fresh_line && (keyword_start || ident_start) && !annotating {

@@ -270,12 +270,6 @@ fn messy_fixture_snapshot() {
 }
 
 #[test]
-fn payments_example_snapshot() {
-    let text = include_str!("../../../examples/payments/payments.gov");
-    insta::assert_snapshot!("payments", format_ok(text));
-}
-
-#[test]
 fn crlf_line_endings_become_line_feeds() {
     let text = include_str!("format/messy.gov");
     assert_eq!(format_ok(&text.replace('\n', "\r\n")), format_ok(text));
@@ -286,6 +280,10 @@ fn byte_order_mark_is_dropped() {
     assert_eq!(
         format_ok("\u{FEFF}// header\npackage p\n"),
         "// header\npackage p\n"
+    );
+    assert_eq!(
+        format_ok("p(1).\n\u{FEFF}// own line\nq(1).\n"),
+        "p(1).\n\n// own line\nq(1).\n"
     );
 }
 
