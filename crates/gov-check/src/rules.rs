@@ -408,6 +408,8 @@ impl<'a> Cx<'a, '_> {
         let consumer = head.map(|(to, _)| to).filter(|&to| self.symbols.relations.get(to).is_some_and(|r| r.kind == RelationKind::Derived));
         self.facts.body_refs.push((relation, atom.relation.span, consumer));
         if let Some((to, rule)) = head {
+            // `risk_score` sums over the risk rules: what they read, it aggregates.
+            let kind = if self.symbols.relations.get(to).is_some_and(|r| r.kind == RelationKind::Builtin) { EdgeKind::Aggregate } else { kind };
             self.facts.edges.push(Edge { from: relation, to, kind, at: atom.span, rule });
         }
         let Some(columns) = self.columns_of(atom, relation) else { return };

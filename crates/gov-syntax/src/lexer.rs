@@ -230,6 +230,7 @@ impl Token<'_> {
                 | Token::Test
                 | Token::At
                 | Token::Ident(_)
+                | Token::To
         )
     }
 }

@@ -36,14 +36,19 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     let parser = ItemParser::new();
     let mut items = Vec::with_capacity(chunks.len());
     let mut previous_end = 0;
+    let mut dropped_dots = std::collections::HashSet::new();
     for chunk in &chunks {
         let tokens = lexed.tokens.get(chunk.start..chunk.end).unwrap_or_default();
         let Some(first) = tokens.first() else { continue };
         let docs = take_docs(text, &mut comments, previous_end, first.start);
         previous_end = tokens.last().map_or(first.end, |t| t.end);
-        let mut item = parse_chunk(&parser, file, text, chunk, tokens, &mut diagnostics);
+        let mut item = parse_chunk(&parser, file, text, chunk, tokens, &mut diagnostics, &mut dropped_dots);
         item.docs = docs;
         items.push(item);
+    }
+    // Once for the whole file: once per broken item would be quadratic.
+    if !dropped_dots.is_empty() {
+        diagnostics.retain(|d| !(d.code == codes::MISSING_TERMINATOR && dropped_dots.contains(&d.primary.span)));
     }
     diagnostics.sort_by_key(|d| d.primary.span.start);
     let comments = comments.kept.into_iter().chain(comments.pending).collect();
@@ -52,7 +57,17 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
 
 // lalrpop's token stream must have the grammar's error type, a `Diagnostic`, as its `Err`.
 #[allow(clippy::result_large_err)]
-fn parse_chunk(parser: &ItemParser, file: FileId, text: &str, chunk: &Chunk, tokens: &[Spanned<'_>], diagnostics: &mut Vec<Diagnostic>) -> Item {
+/// Parses one item. A synthesised `.` whose E0002 must be withdrawn (the item has a syntax
+/// error of its own) is added to `dropped_dots`.
+fn parse_chunk(
+    parser: &ItemParser,
+    file: FileId,
+    text: &str,
+    chunk: &Chunk,
+    tokens: &[Spanned<'_>],
+    diagnostics: &mut Vec<Diagnostic>,
+    dropped_dots: &mut std::collections::HashSet<Span>,
+) -> Item {
     let span = match (tokens.first(), tokens.last()) {
         (Some(first), Some(last)) => Span::new(file, first.start, last.end),
         _ => Span::new(file, 0, 0),
@@ -84,8 +99,7 @@ fn parse_chunk(parser: &ItemParser, file: FileId, text: &str, chunk: &Chunk, tok
             if chunk.synthetic_dot {
                 // The item is broken anyway: its syntax error is the one report, not also
                 // the E0002 for the `.` the splitter supplied.
-                let missing_dot = Span::new(file, span.end, span.end);
-                diagnostics.retain(|d| !(d.code == codes::MISSING_TERMINATOR && d.primary.span == missing_dot));
+                dropped_dots.insert(Span::new(file, span.end, span.end));
             }
             let mut diagnostic = syntax_error(file, text, tokens, span, error);
             if let Some(open) = unclosed(tokens).filter(|open| open.start < diagnostic.primary.span.start) {

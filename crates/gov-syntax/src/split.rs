@@ -76,8 +76,8 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
         if i > splitter.open.start {
             let previous = tokens.get(i - 1).map(|t| t.token);
             let fresh_line = at_line_start(text, spanned.start) && !previous.as_ref().is_some_and(continues);
-            let keyword_start = spanned.token.starts_item() && !matches!(spanned.token, Token::Ident(_));
-            let ident_start = matches!(spanned.token, Token::Ident(_))
+            let keyword_start = spanned.token.starts_item() && !matches!(spanned.token, Token::Ident(_) | Token::To);
+            let ident_start = matches!(spanned.token, Token::Ident(_) | Token::To)
                 && (splitter.open.balanced() || (previous == Some(Token::Dot) && splitter.open.braces == 0));
             // `@overrides(x)` on its own line annotates the item on the next line.
             let annotating = splitter.open.prefix.complete();

@@ -68,6 +68,19 @@ pub struct Decision {
     pub fired: Vec<Firing>,
 }
 
+/// A decision with its derivation, from [`Engine::explained`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    /// The decision.
+    pub decision: Decision,
+    /// The derivation of each fired decision rule, as [`Engine::explain`] returns it.
+    pub explanation: serde_json::Value,
+    /// Ids (into [`Program::rules`]) of the rules whose body held at least once and so
+    /// derived a fact, new or already known; sorted. Decision rules are not included:
+    /// [`Decision::fired`] tells which fired.
+    pub rules_used: Vec<u32>,
+}
+
 /// A request's input facts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Request {
@@ -219,6 +232,11 @@ impl Engine {
     /// each derived fact with the rule and facts that derived it, recursively. This
     /// re-evaluates the data-only relations too, so it is much slower than `decide`.
     pub fn explain(&self, request: &Request) -> Result<(Decision, serde_json::Value), EvalError> {
+        self.explained(request).map(|e| (e.decision, e.explanation))
+    }
+
+    /// [`Engine::explain`], also telling which rules derived facts (for test coverage).
+    pub fn explained(&self, request: &Request) -> Result<Explained, EvalError> {
         let mut relations = empty_store(&self.program);
         insert_data(&self.program, &mut relations)?;
         self.insert_input(request, &mut relations)?;
@@ -230,7 +248,9 @@ impl Engine {
         }
         let trace = work.trace.take().unwrap_or_default();
         let explanation = crate::json::explanation(&self.program, strings, &relations, &trace, &work.fired);
-        Ok((self.conclude(work.fired), explanation))
+        let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
+        rules_used.sort_unstable();
+        Ok(Explained { decision: self.conclude(work.fired), explanation, rules_used })
     }
 
     /// Combines fired decision rules into a decision.

@@ -48,6 +48,8 @@ pub(crate) struct Trace {
     pub(crate) derivations: HashMap<FactRef, (u32, Vec<FactRef>)>,
     /// Premises of each entry of `Work::fired`, in the same order.
     pub(crate) firings: Vec<Vec<FactRef>>,
+    /// Rules whose body held at least once, so that they emitted a fact (new or not).
+    pub(crate) rules_used: HashSet<u32>,
 }
 
 impl Work {
@@ -384,6 +386,9 @@ impl Run<'_> {
     fn insert_pending(&self, rule: u32, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
         if work.pending.is_empty() {
             return Ok(());
+        }
+        if let Some(trace) = work.trace.as_mut() {
+            trace.rules_used.insert(rule);
         }
         let head = match self.program.rules.get(rule as usize).and_then(|r| r.code.last()) {
             Some(Instr::Emit { rel, values }) => Some((*rel, values.len())),

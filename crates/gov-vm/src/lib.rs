@@ -19,6 +19,7 @@
 //! computed once at load; each request computes only what its input facts reach.
 
 pub mod bundle;
+pub mod disasm;
 mod engine;
 mod error;
 mod eval;
@@ -27,7 +28,8 @@ pub mod program;
 mod store;
 mod value;
 
-pub use engine::{Decision, Engine, Limits, Outcome, Request, Session};
+pub use disasm::disassemble;
+pub use engine::{Decision, Engine, Explained, Limits, Outcome, Request, Session};
 pub use error::{EvalError, LoadError, RequestError};
 pub use eval::{Firing, MAX_KEY};
 pub use value::{Strings, Value};

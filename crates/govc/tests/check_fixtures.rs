@@ -47,8 +47,9 @@ fn header(path: &Path) -> String {
     };
     let bytes = std::fs::read(&file).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    let first = text.lines().next().unwrap_or_default();
-    first.strip_prefix("// ").unwrap_or(first).to_owned()
+    let text = text.trim_start_matches('\u{feff}');
+    let lines: Vec<&str> = text.lines().map_while(|l| l.strip_prefix("// ")).collect();
+    if lines.is_empty() { text.lines().next().unwrap_or_default().to_owned() } else { lines.join(" ") }
 }
 
 #[test]

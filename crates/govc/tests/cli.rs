@@ -17,7 +17,12 @@ struct Run {
 }
 
 fn govc(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_govc")).current_dir(root()).env_remove("NO_COLOR").args(args).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_govc"))
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .args(args)
+        .output()
+        .unwrap();
     Run {
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
@@ -130,12 +135,14 @@ fn sarif_is_2_1_0_with_every_rule() {
     assert_eq!(log["version"], "2.1.0");
     let run0 = &log["runs"][0];
     assert_eq!(run0["tool"]["driver"]["name"], "govc");
-    let rules: Vec<&str> = run0["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let rules: Vec<&str> =
+        run0["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     let codes: Vec<&str> = gov_diag::codes::ALL.iter().map(|c| c.id).collect();
     assert_eq!(rules, codes);
     let results = run0["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
-    let result = |rule: &str| results.iter().find(|r| r["ruleId"] == rule).unwrap_or_else(|| panic!("no {rule} result"));
+    let result =
+        |rule: &str| results.iter().find(|r| r["ruleId"] == rule).unwrap_or_else(|| panic!("no {rule} result"));
     let mismatch = &result("E0202")["locations"][0]["physicalLocation"];
     assert_eq!(mismatch["artifactLocation"]["uri"], "tests/check/type_mismatch.gov");
     assert_eq!(mismatch["region"]["startLine"], 6);
@@ -157,7 +164,8 @@ fn two_paths_report_both() {
     assert_eq!(doc["errors"], 2);
     let files: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["file"].as_str().unwrap()).collect();
     assert_eq!(files, ["tests/check/unknown_relation.gov", "tests/check/unknown_type.gov"]);
-    let human = govc(&["check", "tests/check/unknown_relation.gov", "tests/check/unknown_type.gov", "--color", "never"]);
+    let human =
+        govc(&["check", "tests/check/unknown_relation.gov", "tests/check/unknown_type.gov", "--color", "never"]);
     assert!(human.stdout.contains("[E0101]") && human.stdout.contains("[E0102]"), "{}", human.stdout);
     assert!(human.stdout.ends_with("2 errors found\n"));
 }

@@ -42,8 +42,12 @@ fn snapshots() -> BTreeMap<String, String> {
         .filter(|p| p.extension().is_some_and(|e| e == "snap"))
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
-            let body = text.strip_prefix("---\n").and_then(|t| t.split_once("\n---\n")).map(|(_, body)| body.to_owned());
-            (p.file_name().unwrap().to_str().unwrap().to_owned(), body.unwrap_or_else(|| panic!("{} is not an insta snapshot", p.display())))
+            let body =
+                text.strip_prefix("---\n").and_then(|t| t.split_once("\n---\n")).map(|(_, body)| body.to_owned());
+            (
+                p.file_name().unwrap().to_str().unwrap().to_owned(),
+                body.unwrap_or_else(|| panic!("{} is not an insta snapshot", p.display())),
+            )
         })
         .collect()
 }
@@ -67,7 +71,9 @@ fn fenced(text: &str, info: &str) -> Vec<(usize, String)> {
     let mut current: Option<(usize, String, bool)> = None;
     for (number, line) in text.lines().enumerate() {
         match &mut current {
-            None if line.starts_with("```") => current = Some((number + 1, String::new(), line == format!("```{info}"))),
+            None if line.starts_with("```") => {
+                current = Some((number + 1, String::new(), line == format!("```{info}")))
+            }
             None => {}
             Some((start, block, wanted)) => {
                 if line == "```" {
@@ -104,18 +110,29 @@ fn every_code_is_documented_in_order() {
     let doc = read("docs/diagnostics.md");
     let headings: Vec<&str> = doc
         .lines()
-        .filter(|l| l.strip_prefix("## ").is_some_and(|h| h.starts_with(['E', 'W']) && h.get(1..5).is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()))))
+        .filter(|l| {
+            l.strip_prefix("## ").is_some_and(|h| {
+                h.starts_with(['E', 'W']) && h.get(1..5).is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()))
+            })
+        })
         .collect();
     let expected: Vec<String> = codes::ALL.iter().map(|c| format!("## {}: {}", c.id, c.title)).collect();
     for heading in &headings {
         let id = heading.get(3..8).unwrap_or_default();
         assert!(codes::by_id(id).is_some(), "docs/diagnostics.md has a section for `{id}`, which is not a code");
     }
-    assert_eq!(headings, expected, "docs/diagnostics.md must have one section per code, in order, headed `## <code>: <title>`");
+    assert_eq!(
+        headings, expected,
+        "docs/diagnostics.md must have one section per code, in order, headed `## <code>: <title>`"
+    );
     // The JSON and SARIF outputs link to `docs/diagnostics.md#e0101`.
     for code in codes::ALL {
         let anchor = format!("<a id=\"{}\"></a>", code.id.to_ascii_lowercase());
-        assert!(doc.contains(&anchor), "docs/diagnostics.md lacks the anchor {anchor} that {} links to", code.doc_path());
+        assert!(
+            doc.contains(&anchor),
+            "docs/diagnostics.md lacks the anchor {anchor} that {} links to",
+            code.doc_path()
+        );
     }
 }
 
@@ -135,7 +152,8 @@ fn doc_outputs_are_real() {
 #[test]
 fn doc_examples_are_fixtures_or_clean() {
     let doc = read("docs/diagnostics.md");
-    let fixtures: Vec<String> = cases().values().filter(|p| p.is_file()).filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+    let fixtures: Vec<String> =
+        cases().values().filter(|p| p.is_file()).filter_map(|p| std::fs::read_to_string(p).ok()).collect();
     let scratch = std::env::temp_dir().join(format!("govc-tidy-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     for (line, block) in fenced(&doc, "gov") {
@@ -144,7 +162,8 @@ fn doc_examples_are_fixtures_or_clean() {
         }
         let file = scratch.join(format!("line{line}.gov"));
         std::fs::write(&file, &block).unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_govc")).args(["check", "--color", "never"]).arg(&file).output().unwrap();
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_govc")).args(["check", "--color", "never"]).arg(&file).output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success() && stdout == "no problems found\n",
@@ -169,10 +188,14 @@ fn fixtures_are_tidy() {
             Some(std::fs::read(path).unwrap())
         };
         if let Some(bytes) = first {
+            let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
             assert!(bytes.starts_with(b"// "), "tests/check/{name} must start with a `// <what it shows>` comment");
         }
         for format in ["human", "json"] {
-            assert!(snapshots.contains_key(&format!("{name}.{format}.snap")), "tests/check/{name} has no {format} snapshot: run the check_fixtures test");
+            assert!(
+                snapshots.contains_key(&format!("{name}.{format}.snap")),
+                "tests/check/{name} has no {format} snapshot: run the check_fixtures test"
+            );
         }
     }
     for snapshot in snapshots.keys() {

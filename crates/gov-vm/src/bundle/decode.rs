@@ -253,7 +253,8 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
             r.done("relations")
         }
         tag::DECISIONS => {
-            let n = r.count(30)?;
+            // name 4, effect 1, approver 4, message count 4, overrides count 4, source 12.
+            let n = r.count(29)?;
             for _ in 0..n {
                 let name = r.u32()?;
                 let effect = match r.u8()? {

@@ -1,0 +1,844 @@
+//! A reference evaluator for Gov, for differential testing.
+//!
+//! [`evaluate`] computes the least model of a checked program's rules, its data and a
+//! request's input facts the simplest way there is, straight over the syntax tree:
+//!
+//! 1. **Strata.** Every relation and every decision rule is a node. A rule's head depends
+//!    on each relation of its body: at the same level or above through a positive atom,
+//!    strictly above through `not` or an aggregate. A `risk` rule is strictly below the
+//!    built-in `risk_score`. Levels start at 0 and are raised until every edge holds (the
+//!    textbook algorithm); a level above the number of nodes means a cycle through
+//!    negation, and the program is not stratifiable.
+//! 2. **Fixpoint.** Level by level: first `risk_score` if it lives at this level (every
+//!    `risk` rule is below it, so complete), then every rule of the level is applied to
+//!    the whole database, again and again, until nothing new is derived (naive
+//!    evaluation: no deltas, no indexes).
+//! 3. **Rules.** A body is solved by nested loops over its items in source order, except
+//!    that an item whose inputs are not bound yet waits until they are: the first *ready*
+//!    item is taken each time. A positive atom is always ready (unless an argument is
+//!    arithmetic over unbound variables); `not`, comparisons and arithmetic need their
+//!    variables bound; `v = expr` binds `v`. An aggregate is ready once the variables it
+//!    shares with the rest of its conjunction (those a positive atom or an `=` binds
+//!    there) are bound; it ranges over the distinct bindings of its other variables.
+//!
+//! Semantics pinned here (DESIGN §1–2): aggregates count or fold each distinct binding of
+//! their local variables once; the sum of nothing is 0 of the target's type, the count of
+//! nothing is 0; `min`/`max` of nothing make the rule not fire. Arithmetic is
+//! [`gov_value::apply`] (checked: overflow and division by zero are errors). An Int
+//! literal where a Decimal is expected is that Decimal (and, since the checker only lets
+//! an Int meet a Decimal when it stems from a literal, an Int value meeting a Decimal is
+//! promoted). A decision rule fires once per distinct tuple of its values (risk points,
+//! then the message's variables); each `risk` rule contributes the largest points it
+//! fired with; `risk_score` is their sum. Outcome: deny > escalate > allow > the default
+//! (deny unless `default allow`).
+//!
+//! Nothing here is fast, and that is the point: it is small enough to be obviously right,
+//! and the property tests in `tests/differential.rs` hold the compiler and engine to it.
+
+use gov_check::symbols::RISK_SCORE;
+use gov_check::{Program, RelationKind, Symbols};
+use gov_syntax::ast::{Aggregate, AggregateFn, Atom, BodyItem, Decision, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue, MessagePart};
+use gov_value::{ArithError, ArithOp, BaseType, CompareOp, Decimal, Num};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RefValue {
+    /// `Int`
+    Int(i64),
+    /// `Decimal`
+    Decimal(Decimal),
+    /// `Str`
+    Str(String),
+    /// `Bool`
+    Bool(bool),
+    /// `Time`, nanoseconds since the Unix epoch.
+    Time(i64),
+    /// `Duration`, nanoseconds.
+    Duration(i64),
+}
+
+impl RefValue {
+    /// The value's type.
+    pub fn base_type(&self) -> BaseType {
+        match self {
+            RefValue::Int(_) => BaseType::Int,
+            RefValue::Decimal(_) => BaseType::Decimal,
+            RefValue::Str(_) => BaseType::Str,
+            RefValue::Bool(_) => BaseType::Bool,
+            RefValue::Time(_) => BaseType::Time,
+            RefValue::Duration(_) => BaseType::Duration,
+        }
+    }
+
+    /// The value as it appears in a message.
+    pub fn display(&self) -> String {
+        match self {
+            RefValue::Int(v) => v.to_string(),
+            RefValue::Decimal(v) => v.to_string(),
+            RefValue::Str(s) => s.clone(),
+            RefValue::Bool(b) => b.to_string(),
+            RefValue::Time(t) => gov_value::format_time(*t),
+            RefValue::Duration(d) => gov_value::format_duration(*d),
+        }
+    }
+
+    fn num(&self) -> Option<Num> {
+        match self {
+            RefValue::Int(v) => Some(Num::Int(*v)),
+            RefValue::Decimal(v) => Some(Num::Decimal(*v)),
+            RefValue::Time(v) => Some(Num::Time(*v)),
+            RefValue::Duration(v) => Some(Num::Duration(*v)),
+            RefValue::Str(_) | RefValue::Bool(_) => None,
+        }
+    }
+
+    fn from_num(num: Num) -> RefValue {
+        match num {
+            Num::Int(v) => RefValue::Int(v),
+            Num::Decimal(v) => RefValue::Decimal(v),
+            Num::Time(v) => RefValue::Time(v),
+            Num::Duration(v) => RefValue::Duration(v),
+        }
+    }
+
+    /// The value as a value of type `ty`: an Int where a Decimal is expected is that
+    /// Decimal; anything else is unchanged.
+    fn promote(self, ty: Option<BaseType>) -> RefValue {
+        match (self, ty) {
+            (RefValue::Int(i), Some(BaseType::Decimal)) => RefValue::Decimal(Decimal::from(i)),
+            (value, _) => value,
+        }
+    }
+}
+
+/// Orders two values of one type (strings by text); an error for values of different types.
+fn compare(left: &RefValue, right: &RefValue) -> Result<Ordering, RefError> {
+    Ok(match (left, right) {
+        (RefValue::Int(a), RefValue::Int(b)) | (RefValue::Time(a), RefValue::Time(b)) | (RefValue::Duration(a), RefValue::Duration(b)) => a.cmp(b),
+        (RefValue::Decimal(a), RefValue::Decimal(b)) => a.cmp(b),
+        (RefValue::Str(a), RefValue::Str(b)) => a.cmp(b),
+        (RefValue::Bool(a), RefValue::Bool(b)) => a.cmp(b),
+        _ => return Err(RefError::Type(format!("cannot compare {left:?} with {right:?}"))),
+    })
+}
+
+/// `left op right`, by [`gov_value::apply`].
+fn arithmetic(op: ArithOp, left: &RefValue, right: &RefValue) -> Result<RefValue, RefError> {
+    let (Some(a), Some(b)) = (left.num(), right.num()) else {
+        return Err(RefError::Type(format!("arithmetic on {left:?} and {right:?}")));
+    };
+    gov_value::apply(op, a, b).map(RefValue::from_num).map_err(RefError::Arithmetic)
+}
+
+/// The combined decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RefOutcome {
+    /// The action may run.
+    Allow,
+    /// The action must not run.
+    Deny,
+    /// A human must approve first.
+    Escalate,
+}
+
+impl RefOutcome {
+    /// `allow`, `deny` or `escalate`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RefOutcome::Allow => "allow",
+            RefOutcome::Deny => "deny",
+            RefOutcome::Escalate => "escalate",
+        }
+    }
+}
+
+/// One distinct firing of a decision rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RefFiring {
+    /// The rule's name.
+    pub rule: String,
+    /// Its effect.
+    pub effect: Effect,
+    /// The risk points (for `risk` rules), then the value of each `{var}` of the message.
+    pub values: Vec<RefValue>,
+    /// The message with its variables filled in (empty without a message).
+    pub message: String,
+}
+
+/// A relation's facts.
+pub type Facts = BTreeSet<Vec<RefValue>>;
+
+/// The least model and the decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefModel {
+    /// Every relation (input, data, derived and `risk_score`) with its facts.
+    pub relations: BTreeMap<String, Facts>,
+    /// Every distinct firing.
+    pub fired: BTreeSet<RefFiring>,
+    /// Each `risk` rule that fired, with the largest points it fired with.
+    pub contributions: BTreeMap<String, i64>,
+    /// The sum of the contributions.
+    pub risk_score: i64,
+    /// The approver groups of the `escalate` rules that fired.
+    pub approvers: BTreeSet<String>,
+    /// deny > escalate > allow > the default.
+    pub outcome: RefOutcome,
+}
+
+/// Why there is no model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefError {
+    /// Overflow or division by zero.
+    Arithmetic(ArithError),
+    /// Values of the wrong type met (the checker should have rejected the program).
+    Type(String),
+    /// Negation or aggregation through recursion.
+    NotStratifiable(String),
+    /// A body no order of evaluation can bind (the checker should have rejected it).
+    Unsafe(String),
+    /// A given fact does not fit its relation.
+    BadFact(String),
+}
+
+impl std::fmt::Display for RefError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefError::Arithmetic(e) => write!(f, "{e}"),
+            RefError::Type(m) => write!(f, "type error: {m}"),
+            RefError::NotStratifiable(m) => write!(f, "not stratifiable: {m}"),
+            RefError::Unsafe(m) => write!(f, "unsafe rule: {m}"),
+            RefError::BadFact(m) => write!(f, "bad fact: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for RefError {}
+
+/// A variable binding.
+type Env = BTreeMap<String, RefValue>;
+
+/// A node of the dependency graph.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Node {
+    Relation(String),
+    Decision(String),
+}
+
+enum Head<'a> {
+    Relation(&'a Atom),
+    Decision(&'a Decision),
+}
+
+/// A rule or decision rule.
+struct Clause<'a> {
+    head: Head<'a>,
+    body: &'a [BodyItem],
+}
+
+impl Clause<'_> {
+    fn node(&self) -> Node {
+        match self.head {
+            Head::Relation(atom) => Node::Relation(atom.relation.text.clone()),
+            Head::Decision(decision) => Node::Decision(decision.name.text.clone()),
+        }
+    }
+}
+
+/// Computes the least model of `program` with `facts` (input and data facts, by relation
+/// name), and the decision. `symbols` are the checker's for `program`, which must have
+/// checked without errors.
+pub fn evaluate(program: &Program, symbols: &Symbols, facts: &[(String, Vec<RefValue>)]) -> Result<RefModel, RefError> {
+    let clauses: Vec<Clause<'_>> = program
+        .files
+        .iter()
+        .flat_map(|f| f.parsed.file.items.iter())
+        .filter_map(|item| match &item.kind {
+            ItemKind::Rule(rule) => Some(Clause { head: Head::Relation(&rule.head), body: &rule.body }),
+            ItemKind::Decision(decision) => Some(Clause { head: Head::Decision(decision), body: &decision.body }),
+            _ => None,
+        })
+        .collect();
+    let levels = stratify(&clauses, symbols)?;
+
+    let mut db: BTreeMap<String, Facts> = symbols.relations.iter().map(|r| (r.name.clone(), Facts::new())).collect();
+    for (name, tuple) in facts {
+        let info = symbols.relation(name).ok_or_else(|| RefError::BadFact(format!("unknown relation `{name}`")))?;
+        if !matches!(info.kind, RelationKind::Input | RelationKind::Data) {
+            return Err(RefError::BadFact(format!("`{name}` is neither input nor data")));
+        }
+        if info.fields.len() != tuple.len() {
+            return Err(RefError::BadFact(format!("`{name}` takes {} values, not {}", info.fields.len(), tuple.len())));
+        }
+        let types = column_types(symbols, name);
+        let tuple = tuple.iter().zip(types).map(|(v, ty)| v.clone().promote(ty)).collect();
+        db.entry(name.clone()).or_default().insert(tuple);
+    }
+
+    let evaluator = Evaluator { symbols };
+    let mut fired: BTreeSet<RefFiring> = BTreeSet::new();
+    let top = levels.values().copied().max().unwrap_or(0);
+    for level in 0..=top {
+        if levels.get(&Node::Relation(RISK_SCORE.to_owned())) == Some(&level) {
+            let (_, score) = risk(&fired)?;
+            db.entry(RISK_SCORE.to_owned()).or_default().insert(vec![RefValue::Int(score)]);
+        }
+        let here: Vec<&Clause<'_>> = clauses.iter().filter(|c| levels.get(&c.node()) == Some(&level)).collect();
+        loop {
+            let mut derived: Vec<(String, Vec<RefValue>)> = Vec::new();
+            let mut firings: Vec<RefFiring> = Vec::new();
+            for clause in &here {
+                for env in evaluator.solve(clause.body, &db)? {
+                    match clause.head {
+                        Head::Relation(atom) => derived.push((atom.relation.text.clone(), evaluator.head(atom, &env)?)),
+                        Head::Decision(decision) => firings.push(evaluator.firing(decision, &env)?),
+                    }
+                }
+            }
+            let mut changed = false;
+            for (name, tuple) in derived {
+                changed |= db.entry(name).or_default().insert(tuple);
+            }
+            for firing in firings {
+                changed |= fired.insert(firing);
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    let (contributions, risk_score) = risk(&fired)?;
+    let has = |effect: Effect| fired.iter().any(|f| f.effect == effect);
+    let outcome = if has(Effect::Deny) {
+        RefOutcome::Deny
+    } else if has(Effect::Escalate) {
+        RefOutcome::Escalate
+    } else if has(Effect::Allow) || symbols.default == Some(DefaultDecision::Allow) {
+        RefOutcome::Allow
+    } else {
+        RefOutcome::Deny
+    };
+    let approvers = clauses
+        .iter()
+        .filter_map(|c| match c.head {
+            Head::Decision(d) if d.effect == Effect::Escalate && fired.iter().any(|f| f.rule == d.name.text) => d.approver.as_ref().map(|a| a.value.clone()),
+            _ => None,
+        })
+        .collect();
+    Ok(RefModel { relations: db, fired, contributions, risk_score, approvers, outcome })
+}
+
+/// Each `risk` rule's largest points, and their sum.
+fn risk(fired: &BTreeSet<RefFiring>) -> Result<(BTreeMap<String, i64>, i64), RefError> {
+    let mut contributions: BTreeMap<String, i64> = BTreeMap::new();
+    for firing in fired.iter().filter(|f| f.effect == Effect::Risk) {
+        let Some(RefValue::Int(points)) = firing.values.first() else {
+            return Err(RefError::Type(format!("the points of `{}` are not an Int", firing.rule)));
+        };
+        let best = contributions.entry(firing.rule.clone()).or_insert(*points);
+        *best = (*best).max(*points);
+    }
+    let mut score: i64 = 0;
+    for points in contributions.values() {
+        score = score.checked_add(*points).ok_or(RefError::Arithmetic(ArithError::Overflow))?;
+    }
+    Ok((contributions, score))
+}
+
+/// Calls `edge(relation, strict)` for each relation `body` reads: strict through `not`
+/// and aggregates.
+fn dependencies(body: &[BodyItem], in_aggregate: bool, edge: &mut dyn FnMut(&str, bool)) {
+    for item in body {
+        match item {
+            BodyItem::Atom(atom) => edge(&atom.relation.text, in_aggregate),
+            BodyItem::Not(atom, _) => edge(&atom.relation.text, true),
+            BodyItem::Compare(c) => {
+                for side in [&c.left, &c.right] {
+                    if let Expr::Aggregate(aggregate) = side {
+                        dependencies(&aggregate.body, true, edge);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The level of every relation and decision rule.
+fn stratify(clauses: &[Clause<'_>], symbols: &Symbols) -> Result<BTreeMap<Node, usize>, RefError> {
+    let mut edges: Vec<(Node, Node, usize)> = Vec::new();
+    for clause in clauses {
+        let to = clause.node();
+        dependencies(clause.body, false, &mut |from, strict| edges.push((Node::Relation(from.to_owned()), to.clone(), usize::from(strict))));
+        if let Head::Decision(decision) = clause.head
+            && decision.effect == Effect::Risk
+        {
+            edges.push((to.clone(), Node::Relation(RISK_SCORE.to_owned()), 1));
+        }
+    }
+    let mut level: BTreeMap<Node, usize> = symbols.relations.iter().map(|r| (Node::Relation(r.name.clone()), 0)).collect();
+    for clause in clauses {
+        level.insert(clause.node(), 0);
+    }
+    let limit = level.len();
+    loop {
+        let mut changed = false;
+        for (from, to, step) in &edges {
+            let need = level.get(from).copied().unwrap_or(0) + step;
+            let at = level.entry(to.clone()).or_insert(0);
+            if *at < need {
+                if need > limit {
+                    return Err(RefError::NotStratifiable(format!("{to:?} depends on itself through negation or an aggregate")));
+                }
+                *at = need;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(level);
+        }
+    }
+}
+
+/// The base type of each column of `relation` (`None` where unknown).
+fn column_types(symbols: &Symbols, relation: &str) -> Vec<Option<BaseType>> {
+    symbols.relation(relation).map_or_else(Vec::new, |info| info.fields.iter().map(|f| f.ty.and_then(|ty| symbols.base_of(ty))).collect())
+}
+
+/// Variables of an expression (those of an aggregate included).
+fn vars_of(expr: &Expr, out: &mut BTreeSet<String>) {
+    match expr {
+        Expr::Var(name) => {
+            out.insert(name.text.clone());
+        }
+        Expr::Binary(binary) => {
+            vars_of(&binary.left, out);
+            vars_of(&binary.right, out);
+        }
+        Expr::Aggregate(aggregate) => {
+            vars_of(&aggregate.target, out);
+            for item in &aggregate.body {
+                item_vars(item, out);
+            }
+        }
+        Expr::Wildcard(_) | Expr::Lit(_) => {}
+    }
+}
+
+fn item_vars(item: &BodyItem, out: &mut BTreeSet<String>) {
+    match item {
+        BodyItem::Atom(atom) | BodyItem::Not(atom, _) => atom.args.iter().for_each(|arg| vars_of(&arg.value, out)),
+        BodyItem::Compare(c) => {
+            vars_of(&c.left, out);
+            vars_of(&c.right, out);
+        }
+    }
+}
+
+/// Whether `expr` has a value under `env`.
+fn is_bound(expr: &Expr, env: &Env) -> bool {
+    let mut vars = BTreeSet::new();
+    vars_of(expr, &mut vars);
+    !matches!(expr, Expr::Wildcard(_) | Expr::Aggregate(_)) && vars.iter().all(|v| env.contains_key(v))
+}
+
+/// The name of `expr` if it is a variable that `env` does not bind.
+fn unbound_var<'e>(expr: &'e Expr, env: &Env) -> Option<&'e str> {
+    match expr {
+        Expr::Var(name) if !env.contains_key(&name.text) => Some(&name.text),
+        _ => None,
+    }
+}
+
+/// Whether `expr` has no variables (a literal or arithmetic over literals).
+fn literal_only(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(_) => true,
+        Expr::Binary(binary) => literal_only(&binary.left) && literal_only(&binary.right),
+        Expr::Var(_) | Expr::Wildcard(_) | Expr::Aggregate(_) => false,
+    }
+}
+
+/// The variables a conjunction binds by itself (plus `outer`): those of its positive
+/// atoms, then those `v = expr` binds from bound ones, to a fixpoint.
+fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut bound = outer.clone();
+    for item in body {
+        if let BodyItem::Atom(atom) = item {
+            for arg in &atom.args {
+                if let Expr::Var(name) = &arg.value {
+                    bound.insert(name.text.clone());
+                }
+            }
+        }
+    }
+    loop {
+        let mut changed = false;
+        for item in body {
+            let BodyItem::Compare(c) = item else { continue };
+            if c.op != CompareOp::Eq {
+                continue;
+            }
+            for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
+                let Expr::Var(name) = target else { continue };
+                let mut needs = BTreeSet::new();
+                let source_bound = match source {
+                    Expr::Aggregate(_) => true,
+                    Expr::Wildcard(_) => false,
+                    other => {
+                        vars_of(other, &mut needs);
+                        needs.is_subset(&bound)
+                    }
+                };
+                if source_bound && !bound.contains(&name.text) {
+                    bound.insert(name.text.clone());
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return bound;
+        }
+    }
+}
+
+/// The argument expressions of an atom, by column.
+fn columns<'a>(symbols: &Symbols, atom: &'a Atom) -> Result<Vec<(usize, &'a Expr)>, RefError> {
+    let info = symbols.relation(&atom.relation.text).ok_or_else(|| RefError::Unsafe(format!("unknown relation `{}`", atom.relation.text)))?;
+    atom.args
+        .iter()
+        .enumerate()
+        .map(|(i, arg)| match &arg.field {
+            None => Ok((i, &arg.value)),
+            Some(field) => info
+                .fields
+                .iter()
+                .position(|f| f.name.as_deref() == Some(field.text.as_str()))
+                .map(|column| (column, &arg.value))
+                .ok_or_else(|| RefError::Unsafe(format!("`{}` has no field `{}`", atom.relation.text, field.text))),
+        })
+        .collect()
+}
+
+struct Evaluator<'a> {
+    symbols: &'a Symbols,
+}
+
+impl Evaluator<'_> {
+    /// Every binding of the variables of `body` that satisfies it.
+    fn solve(&self, body: &[BodyItem], db: &BTreeMap<String, Facts>) -> Result<Vec<Env>, RefError> {
+        let scope = bound_by(body, &BTreeSet::new());
+        let mut out = Vec::new();
+        self.conjunction(body.iter().collect(), Env::new(), &scope, db, &mut out)?;
+        Ok(out)
+    }
+
+    /// Extends `env` by every binding that satisfies all of `items`, into `out`. `scope`
+    /// is what the enclosing conjunction binds (an aggregate's shared variables).
+    fn conjunction(&self, items: Vec<&BodyItem>, env: Env, scope: &BTreeSet<String>, db: &BTreeMap<String, Facts>, out: &mut Vec<Env>) -> Result<(), RefError> {
+        if items.is_empty() {
+            out.push(env);
+            return Ok(());
+        }
+        let Some(next) = items.iter().position(|item| self.ready(item, &env, scope)) else {
+            return Err(RefError::Unsafe(format!("no order binds every variable; bound so far: {:?}", env.keys().collect::<Vec<_>>())));
+        };
+        let mut rest = items;
+        let item = rest.remove(next);
+        for extended in self.item(item, &env, scope, db)? {
+            self.conjunction(rest.clone(), extended, scope, db, out)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `item` can be evaluated with what `env` binds.
+    fn ready(&self, item: &BodyItem, env: &Env, scope: &BTreeSet<String>) -> bool {
+        match item {
+            BodyItem::Atom(atom) => atom.args.iter().all(|arg| !matches!(arg.value, Expr::Binary(_)) || is_bound(&arg.value, env)),
+            BodyItem::Not(atom, _) => atom.args.iter().all(|arg| matches!(arg.value, Expr::Wildcard(_)) || is_bound(&arg.value, env)),
+            BodyItem::Compare(c) => {
+                let has_value = |e: &Expr| match e {
+                    Expr::Aggregate(aggregate) => aggregate_ready(aggregate, env, scope),
+                    other => is_bound(other, env),
+                };
+                (has_value(&c.left) && has_value(&c.right))
+                    || (c.op == CompareOp::Eq && ((unbound_var(&c.left, env).is_some() && has_value(&c.right)) || (unbound_var(&c.right, env).is_some() && has_value(&c.left))))
+            }
+        }
+    }
+
+    /// The extensions of `env` that satisfy one item.
+    fn item(&self, item: &BodyItem, env: &Env, scope: &BTreeSet<String>, db: &BTreeMap<String, Facts>) -> Result<Vec<Env>, RefError> {
+        match item {
+            BodyItem::Atom(atom) => self.atom(atom, env, db),
+            BodyItem::Not(atom, _) => Ok(if self.atom(atom, env, db)?.is_empty() { vec![env.clone()] } else { Vec::new() }),
+            BodyItem::Compare(c) => {
+                if c.op == CompareOp::Eq {
+                    for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
+                        if let Some(name) = unbound_var(target, env) {
+                            let value = match source {
+                                Expr::Aggregate(aggregate) => self.aggregate(aggregate, env, scope, db)?,
+                                other => Some(self.eval(other, env, None)?),
+                            };
+                            let Some(value) = value else { return Ok(Vec::new()) };
+                            let mut extended = env.clone();
+                            extended.insert(name.to_owned(), value);
+                            return Ok(vec![extended]);
+                        }
+                    }
+                }
+                let (left, right) = match (&c.left, &c.right) {
+                    (Expr::Aggregate(aggregate), other) | (other, Expr::Aggregate(aggregate)) => {
+                        let Some(value) = self.aggregate(aggregate, env, scope, db)? else { return Ok(Vec::new()) };
+                        let ty = Some(value.base_type());
+                        let other = self.eval(other, env, ty)?.promote(ty);
+                        (value, other)
+                    }
+                    (left, right) => self.eval_pair(left, right, env)?,
+                };
+                let ordering = compare(&left, &right)?;
+                let holds = match c.op {
+                    CompareOp::Eq => ordering.is_eq(),
+                    CompareOp::Ne => ordering.is_ne(),
+                    CompareOp::Lt => ordering.is_lt(),
+                    CompareOp::Le => ordering.is_le(),
+                    CompareOp::Gt => ordering.is_gt(),
+                    CompareOp::Ge => ordering.is_ge(),
+                };
+                Ok(if holds { vec![env.clone()] } else { Vec::new() })
+            }
+        }
+    }
+
+    /// The extensions of `env` matching a fact of the atom's relation.
+    fn atom(&self, atom: &Atom, env: &Env, db: &BTreeMap<String, Facts>) -> Result<Vec<Env>, RefError> {
+        let columns = columns(self.symbols, atom)?;
+        let types = column_types(self.symbols, &atom.relation.text);
+        let mut out = Vec::new();
+        for tuple in db.get(&atom.relation.text).into_iter().flatten() {
+            let mut extended = env.clone();
+            let mut matches = true;
+            for &(column, expr) in &columns {
+                let Some(value) = tuple.get(column) else {
+                    return Err(RefError::BadFact(format!("a fact of `{}` lacks column {column}", atom.relation.text)));
+                };
+                match expr {
+                    Expr::Wildcard(_) => {}
+                    Expr::Var(name) if !extended.contains_key(&name.text) => {
+                        extended.insert(name.text.clone(), value.clone());
+                    }
+                    other => {
+                        let ty = types.get(column).copied().flatten();
+                        let wanted = self.eval(other, &extended, ty)?.promote(ty);
+                        if compare(&wanted, value)?.is_ne() {
+                            matches = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            if matches {
+                out.push(extended);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The value of an aggregate under `env`; `None` for `min`/`max` of nothing.
+    fn aggregate(&self, aggregate: &Aggregate, env: &Env, scope: &BTreeSet<String>, db: &BTreeMap<String, Facts>) -> Result<Option<RefValue>, RefError> {
+        let inner_scope = bound_by(&aggregate.body, scope);
+        let mut bindings = Vec::new();
+        self.conjunction(aggregate.body.iter().collect(), env.clone(), &inner_scope, db, &mut bindings)?;
+        // Each distinct binding of the aggregate's own variables, with its target value.
+        let mut distinct: BTreeMap<Vec<(String, RefValue)>, Option<RefValue>> = BTreeMap::new();
+        for binding in bindings {
+            let target = match &aggregate.target {
+                Expr::Wildcard(_) => None,
+                target => Some(self.eval(target, &binding, None)?),
+            };
+            let local = binding.into_iter().filter(|(name, _)| !env.contains_key(name)).collect();
+            distinct.insert(local, target);
+        }
+        let values = || distinct.values().map(|v| v.clone().ok_or_else(|| RefError::Type(format!("`{}` of `_`", aggregate.function.name()))));
+        Ok(match aggregate.function {
+            AggregateFn::Count => Some(RefValue::Int(i64::try_from(distinct.len()).map_err(|_| RefError::Arithmetic(ArithError::Overflow))?)),
+            AggregateFn::Sum => {
+                let mut sum: Option<RefValue> = None;
+                for value in values() {
+                    let value = value?;
+                    sum = Some(match sum {
+                        None => value,
+                        Some(sum) => self.arith(ArithOp::Add, sum, value)?,
+                    });
+                }
+                Some(match sum {
+                    Some(sum) => sum,
+                    None => match self.static_type(&aggregate.target, &aggregate.body, env, 0) {
+                        Some(BaseType::Decimal) => RefValue::Decimal(Decimal::ZERO),
+                        Some(BaseType::Duration) => RefValue::Duration(0),
+                        _ => RefValue::Int(0),
+                    },
+                })
+            }
+            AggregateFn::Min | AggregateFn::Max => {
+                let wanted = if aggregate.function == AggregateFn::Min { Ordering::Less } else { Ordering::Greater };
+                let mut best: Option<RefValue> = None;
+                for value in values() {
+                    let value = value?;
+                    best = Some(match best {
+                        Some(best) if compare(&value, &best)? != wanted => best,
+                        _ => value,
+                    });
+                }
+                best
+            }
+        })
+    }
+
+    /// The type an expression of an aggregate has, from the columns that bind its
+    /// variables (for the sum of nothing).
+    fn static_type(&self, expr: &Expr, body: &[BodyItem], env: &Env, depth: usize) -> Option<BaseType> {
+        if depth > 16 {
+            return None;
+        }
+        match expr {
+            Expr::Var(name) => env.get(&name.text).map(RefValue::base_type).or_else(|| {
+                body.iter().find_map(|item| match item {
+                    BodyItem::Atom(atom) => {
+                        let types = column_types(self.symbols, &atom.relation.text);
+                        columns(self.symbols, atom).ok()?.into_iter().find_map(|(column, e)| match e {
+                            Expr::Var(v) if v.text == name.text => types.get(column).copied().flatten(),
+                            _ => None,
+                        })
+                    }
+                    BodyItem::Compare(c) if c.op == CompareOp::Eq => match (&c.left, &c.right) {
+                        (Expr::Var(v), source) | (source, Expr::Var(v)) if v.text == name.text && !matches!(source, Expr::Var(w) if w.text == name.text) => match source {
+                            Expr::Aggregate(inner) if inner.function == AggregateFn::Count => Some(BaseType::Int),
+                            Expr::Aggregate(inner) => self.static_type(&inner.target, &inner.body, env, depth + 1),
+                            other => self.static_type(other, body, env, depth + 1),
+                        },
+                        _ => None,
+                    },
+                    _ => None,
+                })
+            }),
+            Expr::Lit(lit) => lit_type(lit),
+            Expr::Binary(binary) => {
+                let left = self.static_type(&binary.left, body, env, depth + 1)?;
+                let right = self.static_type(&binary.right, body, env, depth + 1)?;
+                let promote = |t: BaseType, other: BaseType| if t == BaseType::Int && other == BaseType::Decimal { other } else { t };
+                gov_value::result_type(binary.op, promote(left, right), promote(right, left))
+            }
+            Expr::Wildcard(_) | Expr::Aggregate(_) => None,
+        }
+    }
+
+    /// `left op right`, an Int meeting a Decimal promoted.
+    fn arith(&self, op: ArithOp, left: RefValue, right: RefValue) -> Result<RefValue, RefError> {
+        let (lt, rt) = (Some(left.base_type()), Some(right.base_type()));
+        arithmetic(op, &left.promote(rt), &right.promote(lt))
+    }
+
+    /// Evaluates two expressions that meet (in arithmetic or a comparison): an Int
+    /// literal, or arithmetic over literals, next to a Decimal is evaluated as Decimals.
+    fn eval_pair(&self, left: &Expr, right: &Expr, env: &Env) -> Result<(RefValue, RefValue), RefError> {
+        let mut l = self.eval(left, env, None)?;
+        let mut r = self.eval(right, env, None)?;
+        let decimal = Some(BaseType::Decimal);
+        if l.base_type() == BaseType::Int && r.base_type() == BaseType::Decimal && literal_only(left) {
+            l = self.eval(left, env, decimal)?;
+        }
+        if r.base_type() == BaseType::Int && l.base_type() == BaseType::Decimal && literal_only(right) {
+            r = self.eval(right, env, decimal)?;
+        }
+        let (lt, rt) = (Some(l.base_type()), Some(r.base_type()));
+        Ok((l.promote(rt), r.promote(lt)))
+    }
+
+    /// The value of a bound expression; `expected` is the type the context wants (an Int
+    /// literal where a Decimal is expected is that Decimal).
+    fn eval(&self, expr: &Expr, env: &Env, expected: Option<BaseType>) -> Result<RefValue, RefError> {
+        match expr {
+            Expr::Var(name) => env.get(&name.text).cloned().ok_or_else(|| RefError::Unsafe(format!("`{}` is not bound", name.text))),
+            Expr::Lit(lit) => literal(lit, expected),
+            Expr::Binary(binary) => {
+                let (left, right) = if expected == Some(BaseType::Decimal) {
+                    (self.eval(&binary.left, env, expected)?, self.eval(&binary.right, env, expected)?)
+                } else {
+                    self.eval_pair(&binary.left, &binary.right, env)?
+                };
+                self.arith(binary.op, left, right)
+            }
+            Expr::Wildcard(_) => Err(RefError::Unsafe("`_` has no value".to_owned())),
+            Expr::Aggregate(_) => Err(RefError::Unsafe("an aggregate outside `v = aggregate`".to_owned())),
+        }
+    }
+
+    /// The fact a rule derives under `env`.
+    fn head(&self, head: &Atom, env: &Env) -> Result<Vec<RefValue>, RefError> {
+        let types = column_types(self.symbols, &head.relation.text);
+        head.args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| {
+                let ty = types.get(i).copied().flatten();
+                Ok(self.eval(&arg.value, env, ty)?.promote(ty))
+            })
+            .collect()
+    }
+
+    /// The firing of a decision rule under `env`.
+    fn firing(&self, decision: &Decision, env: &Env) -> Result<RefFiring, RefError> {
+        let mut values = Vec::new();
+        if let Some(points) = &decision.points {
+            values.push(self.eval(points, env, Some(BaseType::Int))?);
+        }
+        let mut message = String::new();
+        for part in decision.message.iter().flat_map(|m| m.parts.iter()) {
+            match part {
+                MessagePart::Text(text) => message.push_str(text),
+                MessagePart::Var(name) => {
+                    let value = env.get(&name.text).ok_or_else(|| RefError::Unsafe(format!("`{}` in the message is not bound", name.text)))?;
+                    message.push_str(&value.display());
+                    values.push(value.clone());
+                }
+            }
+        }
+        Ok(RefFiring { rule: decision.name.text.clone(), effect: decision.effect, values, message })
+    }
+}
+
+/// An aggregate is ready once the variables it shares with its conjunction are bound.
+fn aggregate_ready(aggregate: &Aggregate, env: &Env, scope: &BTreeSet<String>) -> bool {
+    let mut vars = BTreeSet::new();
+    vars_of(&aggregate.target, &mut vars);
+    for item in &aggregate.body {
+        item_vars(item, &mut vars);
+    }
+    vars.iter().filter(|v| scope.contains(*v)).all(|v| env.contains_key(v))
+}
+
+fn lit_type(lit: &Lit) -> Option<BaseType> {
+    match lit.value {
+        LitValue::Int(_) => Some(BaseType::Int),
+        LitValue::Decimal(_) => Some(BaseType::Decimal),
+        LitValue::Str(_) => Some(BaseType::Str),
+        LitValue::Bool(_) => Some(BaseType::Bool),
+        LitValue::Time(_) => Some(BaseType::Time),
+        LitValue::Duration(_) => Some(BaseType::Duration),
+        LitValue::Invalid => None,
+    }
+}
+
+fn literal(lit: &Lit, expected: Option<BaseType>) -> Result<RefValue, RefError> {
+    Ok(match &lit.value {
+        LitValue::Int(i) => RefValue::Int(*i).promote(expected),
+        LitValue::Decimal(d) => RefValue::Decimal(*d),
+        LitValue::Str(s) => RefValue::Str(s.clone()),
+        LitValue::Bool(b) => RefValue::Bool(*b),
+        LitValue::Time(t) => RefValue::Time(*t),
+        LitValue::Duration(d) => RefValue::Duration(*d),
+        LitValue::Invalid => return Err(RefError::Type(format!("invalid literal `{}`", lit.raw))),
+    })
+}

@@ -1,0 +1,247 @@
+//! A readable listing of a program's code, like `objdump -d`: every stratum in evaluation
+//! order, every rule with its source location, one instruction per line with its operands
+//! named (relations and columns by name, registers as `r3`, constants as literals).
+//!
+//! ```text
+//! stratum 2: request (rules 4)
+//!   rule 4: over_limit  (examples/payments/payments.gov:25:1, 5 registers)
+//!        0  scan       transfer  bind agent → r0, amount → r1
+//!        1  scan       role  index 0 (agent = r0)  bind role → r2
+//!        2  scan       limit  index 0 (role = r2)  bind max → r3
+//!        3  compare    r1 > r3
+//!        4  emit       over_limit(r0, r1, r3)
+//! ```
+//!
+//! Aggregate sub-plans are indented under their `aggregate`. The format is for people: it
+//! may change between versions, unlike the bundle format (docs/bytecode.md explains it).
+
+use crate::Value;
+use crate::program::{AggregateFn, Instr, MessagePart, Operand, Program, RelationSchema, RuleCode, Source, Stratum};
+use crate::program::{Effect, Phase};
+use std::fmt::Write;
+
+/// The listing of every stratum and rule of `program` (rules no stratum runs come last).
+pub fn disassemble(program: &Program) -> String {
+    let mut out = String::new();
+    let mut listed = vec![false; program.rules.len()];
+    for (i, stratum) in program.strata.iter().enumerate() {
+        match stratum {
+            Stratum::Rules { phase, rules, delta_rules } => {
+                let phase = phase_name(*phase);
+                if delta_rules.is_empty() {
+                    let _ = writeln!(out, "stratum {i}: {phase} (rules {})", ids(rules));
+                } else {
+                    let _ = writeln!(out, "stratum {i}: {phase}, recursive (rules {}; then, until nothing is new, delta rules {})", ids(rules), ids(delta_rules));
+                }
+                for (&rule, delta) in rules.iter().map(|r| (r, false)).chain(delta_rules.iter().map(|r| (r, true))) {
+                    if let Some(slot) = listed.get_mut(rule as usize) {
+                        *slot = true;
+                    }
+                    out.push_str(&rule_listing(program, rule, delta));
+                }
+            }
+            Stratum::RiskScore { rel } => {
+                let _ = writeln!(out, "stratum {i}: request, risk score into {} (the sum of each fired `risk` rule's largest points)", relation_name(program, *rel));
+            }
+        }
+    }
+    let orphans: Vec<u32> = listed.iter().enumerate().filter(|(_, l)| !**l).filter_map(|(i, _)| u32::try_from(i).ok()).collect();
+    if !orphans.is_empty() {
+        let _ = writeln!(out, "rules no stratum runs ({})", ids(&orphans));
+        for rule in orphans {
+            out.push_str(&rule_listing(program, rule, false));
+        }
+    }
+    out
+}
+
+/// The listing of one rule: a header line and one line per instruction.
+pub fn rule_listing(program: &Program, rule: u32, delta: bool) -> String {
+    let mut out = String::new();
+    let Some(code) = program.rules.get(rule as usize) else {
+        let _ = writeln!(out, "  rule {rule}: missing");
+        return out;
+    };
+    let what = if delta { "delta rule" } else { "rule" };
+    let _ = writeln!(out, "  {what} {rule}: {}  ({}, {} registers)", rule_head(program, code), location(program, code.source), code.registers);
+    // Ends of the aggregate sub-plans enclosing the current instruction.
+    let mut open: Vec<usize> = Vec::new();
+    for (pc, instr) in code.code.iter().enumerate() {
+        while open.last().is_some_and(|&end| end <= pc) {
+            open.pop();
+        }
+        let indent = "  ".repeat(open.len());
+        let (mnemonic, operands) = instruction(program, instr, pc);
+        let _ = writeln!(out, "  {pc:>6}  {indent}{mnemonic:<10} {operands}");
+        if let Instr::Aggregate { len, .. } = instr {
+            open.push(pc + 1 + *len as usize);
+        }
+    }
+    out
+}
+
+/// What a rule produces: `over_limit`, or `deny too_large "…"` for a decision rule.
+fn rule_head(program: &Program, code: &RuleCode) -> String {
+    match code.code.last() {
+        Some(Instr::Emit { rel, .. }) => relation_name(program, *rel),
+        Some(Instr::Fire { decision, .. }) => match program.decisions.get(*decision as usize) {
+            Some(d) => format!("{} {}", d.effect.name(), program.string(d.name)),
+            None => format!("decision #{decision}"),
+        },
+        _ => "?".to_owned(),
+    }
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Static => "static",
+        Phase::Request => "request",
+    }
+}
+
+fn ids(list: &[u32]) -> String {
+    list.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+}
+
+/// `file:line:column`.
+pub fn location(program: &Program, source: crate::program::SourceRef) -> String {
+    format!("{}:{}:{}", program.string(source.file), source.line, source.column)
+}
+
+fn relation_name(program: &Program, rel: u32) -> String {
+    match program.relations.get(rel as usize) {
+        Some(r) => program.string(r.name).to_owned(),
+        None => format!("relation#{rel}"),
+    }
+}
+
+/// A column's name, or `#n` for the unnamed columns of derived relations.
+pub fn column_name(program: &Program, schema: Option<&RelationSchema>, column: usize) -> String {
+    match schema.and_then(|s| s.columns.get(column)).and_then(|c| c.name) {
+        Some(name) => program.string(name).to_owned(),
+        None => format!("#{column}"),
+    }
+}
+
+/// A value as a Gov literal: `5000`, `12.5`, `"acct-9"`, `true`, `2026-01-31T09:00:00Z`, `15m`.
+pub fn literal(program: &Program, value: Value) -> String {
+    match value {
+        Value::Int(i) => i.to_string(),
+        Value::Decimal(d) => {
+            let text = d.to_string();
+            if text.contains('.') { text } else { format!("{text}.0") }
+        }
+        Value::Str(s) => match program.strings.get(s as usize) {
+            Some(text) => format!("{text:?}"),
+            None => format!("string#{s}"),
+        },
+        Value::Bool(b) => b.to_string(),
+        Value::Time(t) => gov_value::format_time(t),
+        Value::Duration(d) => gov_value::format_duration(d),
+    }
+}
+
+fn operand(program: &Program, operand: Operand) -> String {
+    match operand {
+        Operand::Reg(r) => format!("r{r}"),
+        Operand::Const(c) => match program.constants.get(c as usize) {
+            Some(value) => literal(program, *value),
+            None => format!("const#{c}"),
+        },
+    }
+}
+
+fn operands(program: &Program, list: &[Operand]) -> String {
+    list.iter().map(|o| operand(program, *o)).collect::<Vec<_>>().join(", ")
+}
+
+/// ` index 0 (agent = r0)`, or nothing without an index.
+fn keyed(program: &Program, schema: Option<&RelationSchema>, index: Option<u16>, key: &[Operand]) -> String {
+    let Some(index) = index else { return String::new() };
+    let columns = schema.and_then(|s| s.indexes.get(usize::from(index)));
+    let pairs: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let column = columns.and_then(|c| c.get(i)).map_or_else(|| "?".to_owned(), |&c| column_name(program, schema, usize::from(c)));
+            format!("{column} = {}", operand(program, *o))
+        })
+        .collect();
+    format!("  index {index} ({})", pairs.join(", "))
+}
+
+/// The mnemonic and operands of one instruction.
+fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, String) {
+    match instr {
+        Instr::Scan { rel, source, index, key, binds, checks } => {
+            let schema = program.relations.get(*rel as usize);
+            let mut text = relation_name(program, *rel);
+            if *source == Source::Delta {
+                text.push_str(" Δ");
+            }
+            text.push_str(&keyed(program, schema, *index, key));
+            if !binds.is_empty() {
+                let binds: Vec<String> = binds.iter().map(|(c, r)| format!("{} → r{r}", column_name(program, schema, usize::from(*c)))).collect();
+                let _ = write!(text, "  bind {}", binds.join(", "));
+            }
+            if !checks.is_empty() {
+                let checks: Vec<String> = checks.iter().map(|(c, o)| format!("{} = {}", column_name(program, schema, usize::from(*c)), operand(program, *o))).collect();
+                let _ = write!(text, "  check {}", checks.join(", "));
+            }
+            ("scan", text)
+        }
+        Instr::Absent { rel, index, key } => {
+            let schema = program.relations.get(*rel as usize);
+            let mut text = relation_name(program, *rel);
+            if index.is_none() {
+                text.push_str("  (no rows at all)");
+            }
+            text.push_str(&keyed(program, schema, *index, key));
+            ("absent", text)
+        }
+        Instr::Compare { op, left, right } => ("compare", format!("{} {} {}", operand(program, *left), op.symbol(), operand(program, *right))),
+        Instr::Arith { op, dst, left, right } => ("arith", format!("r{dst} = {} {} {}", operand(program, *left), op.symbol(), operand(program, *right))),
+        Instr::Move { dst, src } => ("move", format!("r{dst} = {}", operand(program, *src))),
+        Instr::Aggregate { function, ty, dst, target, locals, len } => {
+            let name = match function {
+                AggregateFn::Count => "count",
+                AggregateFn::Sum => "sum",
+                AggregateFn::Min => "min",
+                AggregateFn::Max => "max",
+            };
+            let locals: Vec<String> = locals.iter().map(|r| format!("r{r}")).collect();
+            let body = match len {
+                0 => "empty body".to_owned(),
+                1 => format!("body {}", pc + 1),
+                n => format!("body {}..={}", pc + 1, pc + *n as usize),
+            };
+            ("aggregate", format!("r{dst} = {name}({}): {ty}  distinct ({})  {body}", operand(program, *target), locals.join(", ")))
+        }
+        Instr::Emit { rel, values } => ("emit", format!("{}({})", relation_name(program, *rel), operands(program, values))),
+        Instr::Fire { decision, values } => {
+            let text = match program.decisions.get(*decision as usize) {
+                Some(d) => {
+                    let mut text = format!("{} {}({})", d.effect.name(), program.string(d.name), operands(program, values));
+                    if d.effect == Effect::Risk {
+                        text.push_str("  points first");
+                    }
+                    text
+                }
+                None => format!("decision#{decision}({})", operands(program, values)),
+            };
+            ("fire", text)
+        }
+    }
+}
+
+/// A decision's message with `{n}` for the `n`th value of a firing (after the points of a
+/// `risk` rule); literal braces are doubled.
+pub fn message_template(program: &Program, parts: &[MessagePart]) -> String {
+    parts
+        .iter()
+        .map(|part| match part {
+            MessagePart::Text(s) => program.string(*s).replace('{', "{{").replace('}', "}}"),
+            MessagePart::Value(i) => format!("{{{i}}}"),
+        })
+        .collect()
+}
