@@ -101,6 +101,12 @@ fn parse_chunk(
                 // the E0002 for the `.` the splitter supplied.
                 dropped_dots.insert(Span::new(file, span.end, span.end));
             }
+            // A character no token starts was already reported inside this item: that is
+            // the mistake, and the parser's complaint about the gap would be a cascade.
+            let lexical = diagnostics.iter().any(|d| d.code == codes::LEXICAL && span.contains(d.primary.span.start));
+            if lexical {
+                return error_item(tokens);
+            }
             let mut diagnostic = syntax_error(file, text, tokens, span, error);
             if let Some(open) = unclosed(tokens).filter(|open| open.start < diagnostic.primary.span.start) {
                 diagnostic = unclosed_error(file, open, diagnostic.primary.span);

@@ -29,11 +29,23 @@ pub struct Chunk {
     pub too_deep: bool,
 }
 
-/// Whether an item starting with `first` must end with `.`.
+/// The first token of an item after its `@name(…)` annotations.
+fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<'s>> {
+    while let [Spanned { token: Token::At, .. }, _, rest @ ..] = tokens {
+        tokens = rest;
+        if let [Spanned { token: Token::LParen, .. }, ..] = tokens {
+            let close = tokens.iter().position(|t| t.token == Token::RParen).map_or(tokens.len(), |i| i + 1);
+            tokens = tokens.get(close..).unwrap_or_default();
+        }
+    }
+    tokens.first().map(|t| &t.token)
+}
+
+/// Whether an item starting with `first` (annotations skipped) must end with `.`.
 fn needs_dot(first: Option<&Token<'_>>) -> bool {
     matches!(
         first,
-        Some(Token::Ident(_) | Token::Allow | Token::Deny | Token::Escalate | Token::Obligation | Token::Risk | Token::At)
+        Some(Token::Ident(_) | Token::To | Token::Allow | Token::Deny | Token::Escalate | Token::Obligation | Token::Risk | Token::At)
     )
 }
 
@@ -202,7 +214,7 @@ impl Splitter<'_, '_> {
             return;
         }
         let too_deep = open.deepest > MAX_NESTING;
-        let synthetic_dot = !terminated && open.balanced() && !too_deep && needs_dot(Some(&first.token));
+        let synthetic_dot = !terminated && open.balanced() && !too_deep && needs_dot(self.tokens.get(open.start..end).and_then(after_annotations));
         if synthetic_dot {
             self.diagnostics.push(
                 Diagnostic::new(codes::MISSING_TERMINATOR, "missing `.` at the end of this rule", Span::new(self.file, last.end, last.end))
@@ -218,6 +230,9 @@ impl Splitter<'_, '_> {
                     .with_help("split the expression with intermediate variables"),
             );
         }
+        // `package a.b.` and `use std.x.`: the optional final `.` is not part of the path.
+        let path_item = matches!(first.token, Token::Package | Token::Use);
+        let end = if terminated && path_item && last.token == Token::Dot && end > open.start + 1 { end - 1 } else { end };
         self.chunks.push(Chunk { start: open.start, end, synthetic_dot, too_deep });
     }
 }

@@ -1,7 +1,6 @@
 //! Parsing and printing of literal forms that are not plain integers or strings.
 
 use rust_decimal::Decimal;
-use std::str::FromStr;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -106,7 +105,7 @@ pub fn format_duration(nanos: i64) -> String {
 
 /// Parses an exact decimal such as `12.50` or `-0.001`.
 pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
-    Decimal::from_str(text).map_err(|e| format!("`{text}` is not a decimal: {e}"))
+    Decimal::from_str_exact(text).map_err(|e| format!("`{text}` is not an exact decimal: {e}"))
 }
 
 #[cfg(test)]

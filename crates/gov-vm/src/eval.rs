@@ -234,6 +234,10 @@ impl Ctx<'_> {
                 for operand in values {
                     work.pending.push(self.operand(regs, *operand)?);
                 }
+                if values.is_empty() {
+                    // A nullary fact: one placeholder, so the row is counted.
+                    work.pending.push(Value::Bool(true));
+                }
                 if let Some(trace) = work.trace.as_mut() {
                     trace.pending.push(trace.stack.clone());
                 }
@@ -400,7 +404,7 @@ impl Run<'_> {
         let mut premises = premises.into_iter();
         for row in work.pending.chunks(arity.max(1)) {
             let why = premises.next();
-            if relation.insert(row) {
+            if relation.insert(row.get(..arity).unwrap_or_default()) {
                 if let (Some(trace), Some(why)) = (work.trace.as_mut(), why) {
                     let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
                     trace.derivations.insert((rel, id), (rule, why));

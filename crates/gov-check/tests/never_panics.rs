@@ -1,0 +1,226 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! The front end never panics: lexer, parser, checker and the three renderers run on
+//! arbitrary text, on random soups of Gov tokens and on random mutations of the shipped
+//! example, and every diagnostic they produce points inside its file, on character
+//! boundaries.
+//!
+//! The case counts are fixed so the test runs in seconds in CI; raise them locally with
+//! `PROPTEST_CASES=100000 cargo test -p gov-check --test never_panics`.
+
+use gov_check::{Origin, Program, ProgramFile};
+use gov_diag::{Diagnostic, FileId, Sources, Span};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use std::sync::Arc;
+
+const EXAMPLE: &str = include_str!("../../../examples/payments/payments.gov");
+const LIBRARY_NAME: &str = "std.approvals";
+const LIBRARY: &str = include_str!("../../../stdlib/std/approvals.gov");
+
+/// Cases per strategy, unless `PROPTEST_CASES` says otherwise.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512);
+    ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(cases) }
+}
+
+/// Asserts that `span` lies inside one of `texts` (indexed by file id), on char boundaries.
+fn assert_in_bounds(span: Span, texts: &[&str], what: &str, diagnostic: &Diagnostic) {
+    let Some(text) = texts.get(span.file.0 as usize) else {
+        panic!("{what} of {diagnostic:?} is in unknown file {:?}", span.file);
+    };
+    let (start, end) = (span.start as usize, span.end as usize);
+    assert!(start <= end && end <= text.len(), "{what} {start}..{end} of {diagnostic:?} is outside a text of {} bytes", text.len());
+    assert!(text.is_char_boundary(start) && text.is_char_boundary(end), "{what} {start}..{end} of {diagnostic:?} splits a character");
+}
+
+/// Parses `text` as the one file of a package (with the library module when it is used),
+/// checks it, renders every diagnostic three ways, and checks every span. Returns the
+/// diagnostics.
+fn front_end(text: &str) -> Vec<Diagnostic> {
+    let parsed = gov_syntax::parse(FileId(0), text);
+    for comment in &parsed.comments {
+        let span = comment.span;
+        assert!(span.start <= span.end && span.end as usize <= text.len() && text.is_char_boundary(span.start as usize) && text.is_char_boundary(span.end as usize));
+    }
+    let uses_library = parsed.file.items.iter().any(|item| matches!(&item.kind, gov_syntax::ast::ItemKind::Use(path) if path.dotted() == LIBRARY_NAME));
+    let mut files = vec![ProgramFile { id: FileId(0), parsed: Arc::new(parsed), origin: Origin::Package }];
+    if uses_library {
+        let library = gov_syntax::parse(FileId(1), LIBRARY);
+        files.push(ProgramFile { id: FileId(1), parsed: Arc::new(library), origin: Origin::Library(LIBRARY_NAME.to_owned()) });
+    }
+    let program = Program { files, available_modules: vec![LIBRARY_NAME.to_owned()] };
+    let checked = gov_check::check(&program);
+
+    let texts = [text, LIBRARY];
+    // The checker's list includes the parser's, but check the parser's on their own too.
+    let parse_diagnostics = program.files.iter().flat_map(|f| f.parsed.diagnostics.iter());
+    for diagnostic in parse_diagnostics.chain(&checked.diagnostics) {
+        assert_in_bounds(diagnostic.primary.span, &texts, "primary span", diagnostic);
+        for label in &diagnostic.secondary {
+            assert_in_bounds(label.span, &texts, "label", diagnostic);
+        }
+    }
+
+    let mut sources = Sources::new();
+    sources.add("policy.gov", text);
+    sources.add("stdlib/std/approvals.gov", LIBRARY);
+    let human = gov_diag::render_human(&checked.diagnostics, &sources, false);
+    let colored = gov_diag::render_human(&checked.diagnostics, &sources, true);
+    let json = gov_diag::render_json(&checked.diagnostics, &sources);
+    let sarif = gov_diag::render_sarif(&checked.diagnostics, &sources, "0.0.0");
+    if !checked.diagnostics.is_empty() {
+        assert!(!human.is_empty() && !colored.is_empty());
+    }
+    assert!(json.starts_with('{') && sarif.starts_with('{'));
+    checked.diagnostics
+}
+
+// ---- token soup ------------------------------------------------------------------------
+
+/// Every keyword and punctuation token, literals of each kind (valid and not), comments and
+/// characters that start no token.
+const TOKENS: &[&str] = &[
+    "package", "use", "default", "type", "input", "data", "not", "allow", "deny", "escalate", "obligation", "risk", "test", "given",
+    "expect", "with", "true", "false", "to", "error", "_", "(", ")", "{", "}", ",", ".", ":-", ":", "=", "!=", "<", "<=", ">", ">=", "+",
+    "-", "*", "/", "@", "@overrides", "sum", "count", "min", "max", "std.approvals", "Int", "Str", "Bool", "Decimal", "Time",
+    "Duration", "0", "42", "-7", "99999999999999999999999", "3.25", "0.000000000000000000000000000001", "\"\"", "\"text\"",
+    "\"{amt} of {max}\"", "\"{\"", "\"}\"", "\"\\n\\t\\\"\"", "\"\\q\"", "\"unterminated", "\"", "2025-01-31T12:00:00Z",
+    "2025-02-30T25:61:61+99:99", "15m", "1h30m", "999999999999999999h", "// comment", "/// doc comment", "////", "#", "$", "!", "\0",
+    "é", "😀", "\u{feff}", "\\",
+];
+
+const SEPARATORS: &[&str] = &["", " ", "  ", "\n", "\r\n", "\t", "\n\n", " \n", "\r"];
+
+fn token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => proptest::sample::select(TOKENS).prop_map(str::to_owned),
+        2 => "[a-z_][a-z0-9_]{0,6}",
+        1 => "[A-Z][a-z]{0,5}",
+        1 => "[0-9]{1,4}",
+    ]
+}
+
+fn token_soup() -> impl Strategy<Value = String> {
+    proptest::collection::vec((token(), proptest::sample::select(SEPARATORS)), 0..160).prop_map(|parts| {
+        let mut text = String::new();
+        for (token, separator) in parts {
+            text.push_str(&token);
+            text.push_str(separator);
+        }
+        text
+    })
+}
+
+/// Token soup after a valid start, so the checker gets past the package line more often.
+fn token_soup_in_a_package() -> impl Strategy<Value = String> {
+    token_soup().prop_map(|soup| format!("package soup\n\ninput x(a: Int, b: Str)\ndata y(a: Int)\n\n{soup}"))
+}
+
+// ---- mutations of the example ----------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete(Index, Index),
+    Insert(Index, String),
+    Replace(Index, Index, String),
+    /// Copies a range of the text to another place: keeps the result close to Gov.
+    Duplicate(Index, Index, Index),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let snippet = prop_oneof![token(), "\\PC{0,4}", proptest::sample::select(SEPARATORS).prop_map(str::to_owned)];
+    prop_oneof![
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Delete(a, b)),
+        (any::<Index>(), snippet.clone()).prop_map(|(a, s)| Mutation::Insert(a, s)),
+        (any::<Index>(), any::<Index>(), snippet).prop_map(|(a, b, s)| Mutation::Replace(a, b, s)),
+        (any::<Index>(), any::<Index>(), any::<Index>()).prop_map(|(a, b, c)| Mutation::Duplicate(a, b, c)),
+    ]
+}
+
+/// The char boundary at or before `index` of `text` (as a position in `0..=len`).
+fn boundary(text: &str, index: &Index) -> usize {
+    let mut at = index.index(text.len() + 1);
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// A short range starting at `a` (at most 40 bytes, so a mutation stays local).
+fn range(text: &str, a: &Index, b: &Index) -> std::ops::Range<usize> {
+    let start = boundary(text, a);
+    let mut end = (start + b.index(41)).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    start..end
+}
+
+fn mutate(text: &mut String, mutation: &Mutation) {
+    match mutation {
+        Mutation::Delete(a, b) => {
+            let range = range(text, a, b);
+            text.replace_range(range, "");
+        }
+        Mutation::Insert(a, snippet) => {
+            let at = boundary(text, a);
+            text.insert_str(at, snippet);
+        }
+        Mutation::Replace(a, b, snippet) => {
+            let range = range(text, a, b);
+            text.replace_range(range, snippet);
+        }
+        Mutation::Duplicate(a, b, c) => {
+            let copied = text[range(text, a, b)].to_owned();
+            let at = boundary(text, c);
+            text.insert_str(at, &copied);
+        }
+    }
+}
+
+fn mutated_example() -> impl Strategy<Value = String> {
+    proptest::collection::vec(mutation(), 1..8).prop_map(|mutations| {
+        let mut text = EXAMPLE.to_owned();
+        for mutation in &mutations {
+            mutate(&mut text, mutation);
+        }
+        text
+    })
+}
+
+// ---- the properties --------------------------------------------------------------------
+
+#[test]
+fn the_unmutated_example_is_clean() {
+    assert_eq!(front_end(EXAMPLE), []);
+    assert_eq!(front_end(&EXAMPLE.replace('\n', "\r\n")), []);
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in any::<String>()) {
+        front_end(&text);
+    }
+
+    #[test]
+    fn token_soup_never_panics(text in token_soup()) {
+        front_end(&text);
+    }
+
+    #[test]
+    fn token_soup_in_a_package_never_panics(text in token_soup_in_a_package()) {
+        front_end(&text);
+    }
+
+    #[test]
+    fn mutated_example_never_panics(text in mutated_example()) {
+        front_end(&text);
+    }
+
+    #[test]
+    fn mutated_example_with_crlf_never_panics(text in mutated_example()) {
+        front_end(&text.replace('\n', "\r\n"));
+    }
+}

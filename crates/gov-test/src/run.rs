@@ -1,0 +1,368 @@
+//! Running one test through the engine and checking its expectations.
+
+use crate::TestCase;
+use crate::world::world;
+use gov_check::Symbols;
+use gov_syntax::ast::{Effect, ExpectKind, Expectation, LitValue};
+use gov_vm::program::{Program, RelationKind};
+use gov_vm::{Engine, Limits, Value};
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How a test ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Every expectation held.
+    Passed,
+    /// At least one expectation did not hold.
+    Failed,
+    /// The test could not be run: it expects nothing, or its facts or fixtures are bad.
+    Error,
+}
+
+impl Status {
+    /// `passed`, `failed` or `error`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// An expectation that did not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The expectation as written (`expect deny too_large`).
+    pub expectation: String,
+    /// Its `file:line:col`.
+    pub at: String,
+    /// What it wanted.
+    pub expected: String,
+    /// What happened.
+    pub actual: String,
+}
+
+/// A decision rule that fired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiredRule {
+    /// Its name.
+    pub name: String,
+    /// `deny`, `escalate`, `allow`, `obligation` or `risk`.
+    pub effect: String,
+    /// Its message (the first, if it fired with several).
+    pub message: String,
+    /// `file:line:col` of the rule.
+    pub at: String,
+}
+
+/// What the engine decided for a test's request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// `deny`, `escalate` or `allow`.
+    pub outcome: String,
+    /// Every decision rule that fired, each once: deny/escalate/allow rules, then
+    /// obligations, then risk rules.
+    pub fired: Vec<FiredRule>,
+    /// The groups of the fired `escalate` rules.
+    pub approvers: Vec<String>,
+    /// The names of the fired `obligation` rules.
+    pub obligations: Vec<String>,
+    /// The risk score.
+    pub risk: i64,
+    /// The derivation of each fired decision rule, as `govc eval --explain` prints it.
+    pub explanation: Json,
+    /// Ids of the decision rules that fired.
+    pub decisions_fired: Vec<u32>,
+    /// Ids of the derivation rules that derived a fact.
+    pub rules_used: Vec<u32>,
+}
+
+/// The outcome of evaluating a test's request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evaluation {
+    /// The engine decided.
+    Decided(Observed),
+    /// The engine failed (a limit, an arithmetic overflow, …).
+    Failed(String),
+}
+
+/// The result of one test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestResult {
+    /// The test's name.
+    pub name: String,
+    /// Its file, as the sources name it.
+    pub file: String,
+    /// 1-based line of `test`.
+    pub line: u32,
+    /// 1-based column of `test`.
+    pub column: u32,
+    /// Passed, failed or error.
+    pub status: Status,
+    /// Why the test could not run (status [`Status::Error`]).
+    pub error: Option<String>,
+    /// The expectations that did not hold.
+    pub failures: Vec<Failure>,
+    /// What the engine did; `None` when the test could not run.
+    pub evaluation: Option<Evaluation>,
+    /// How long it took, conversion and evaluation included.
+    pub duration: Duration,
+}
+
+impl TestResult {
+    /// `file:line:col` of the test.
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.file, self.line, self.column)
+    }
+
+    /// The result as JSON.
+    pub fn to_json(&self) -> Json {
+        let mut out = json!({
+            "name": self.name,
+            "status": self.status.name(),
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "at": self.location(),
+            "duration_ms": self.duration.as_secs_f64() * 1000.0,
+        });
+        let Some(object) = out.as_object_mut() else { return out };
+        if let Some(error) = &self.error {
+            object.insert("error".to_owned(), json!(error));
+        }
+        object.insert(
+            "failures".to_owned(),
+            self.failures.iter().map(|f| json!({"expectation": f.expectation, "at": f.at, "expected": f.expected, "actual": f.actual})).collect(),
+        );
+        match &self.evaluation {
+            Some(Evaluation::Decided(observed)) => {
+                object.insert("decision".to_owned(), json!(observed.outcome));
+                object.insert(
+                    "fired".to_owned(),
+                    observed.fired.iter().map(|r| json!({"rule": r.name, "effect": r.effect, "message": r.message, "at": r.at})).collect(),
+                );
+                object.insert("approvers".to_owned(), json!(observed.approvers));
+                object.insert("obligations".to_owned(), json!(observed.obligations));
+                object.insert("risk".to_owned(), json!(observed.risk));
+                object.insert("explanation".to_owned(), observed.explanation.clone());
+            }
+            Some(Evaluation::Failed(error)) => {
+                object.insert("evaluation_error".to_owned(), json!(error));
+            }
+            None => {}
+        }
+        out
+    }
+}
+
+/// Runs one test: the compiled program with its data replaced by the test's given data
+/// facts and `with data` fixtures (`fixture` reads one, by the path as written), the
+/// request made of its given input facts, decided with provenance by the engine.
+pub fn run(compiled: &Program, symbols: &Symbols, case: &TestCase, fixture: &mut dyn FnMut(&str) -> Result<Json, String>) -> TestResult {
+    let start = Instant::now();
+    let mut result = TestResult {
+        name: case.name.clone(),
+        file: case.file.clone(),
+        line: case.line,
+        column: case.column,
+        status: Status::Passed,
+        error: None,
+        failures: Vec::new(),
+        evaluation: None,
+        duration: Duration::ZERO,
+    };
+    match evaluate(compiled, symbols, case, fixture) {
+        Err(error) => {
+            result.status = Status::Error;
+            result.error = Some(error);
+        }
+        Ok(evaluation) => {
+            result.failures = case.expectations.iter().filter_map(|(e, at)| check(e, at, &evaluation)).collect();
+            if !result.failures.is_empty() {
+                result.status = Status::Failed;
+            }
+            result.evaluation = Some(evaluation);
+        }
+    }
+    result.duration = start.elapsed();
+    result
+}
+
+/// Builds the test's world and decides its request. `Err` is a problem with the test
+/// itself; an engine failure is an [`Evaluation::Failed`].
+fn evaluate(compiled: &Program, symbols: &Symbols, case: &TestCase, fixture: &mut dyn FnMut(&str) -> Result<Json, String>) -> Result<Evaluation, String> {
+    if case.expectations.is_empty() {
+        return Err("the test has no `expect`, so it asserts nothing".to_owned());
+    }
+    let world = world(&case.given, symbols)?;
+
+    // The test's data replaces the bundle's: new strings are appended to the table.
+    let mut strings = compiled.strings.clone();
+    let mut ids: HashMap<String, u32> = strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
+    let mut intern = |s: &str| -> u32 {
+        if let Some(&id) = ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(strings.len()).unwrap_or(u32::MAX);
+        strings.push(s.to_owned());
+        ids.insert(s.to_owned(), id);
+        id
+    };
+    let mut facts = gov_vm::json::facts(compiled, &world.data, RelationKind::Data, &mut intern).map_err(|e| format!("given data: {e}"))?;
+    for path in &case.fixtures {
+        let document = fixture(path).map_err(|e| format!("with data \"{path}\": {e}"))?;
+        let more = gov_vm::json::facts(compiled, &document, RelationKind::Data, &mut intern).map_err(|e| format!("with data \"{path}\": {e}"))?;
+        facts.extend(more);
+    }
+    let mut data: Vec<(u32, Vec<Value>)> = Vec::new();
+    for (rel, values) in facts {
+        match data.iter_mut().find(|(r, _)| *r == rel) {
+            Some((_, all)) => all.extend(values),
+            None => data.push((rel, values)),
+        }
+    }
+    let program = Program { strings, data, ..compiled.clone() };
+
+    let engine = match Engine::from_program(program, "test".to_owned(), Limits::default()) {
+        Ok(engine) => engine,
+        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+    };
+    let request = engine.request_from_json(&world.input.to_string()).map_err(|e| format!("given input: {e}"))?;
+    let explained = match engine.explained(&request) {
+        Ok(explained) => explained,
+        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+    };
+    if let Err(error) = engine.risk(&explained.decision) {
+        return Ok(Evaluation::Failed(error.to_string()));
+    }
+    let document = engine.decision_json(&request, &explained.decision);
+    let text = |v: &Json, key: &str| v.get(key).and_then(Json::as_str).unwrap_or_default().to_owned();
+    let entries = |key: &str| document.get(key).and_then(Json::as_array).cloned().unwrap_or_default();
+    let contributions = document.pointer("/risk/contributions").and_then(Json::as_array).cloned().unwrap_or_default();
+    let fired_rule = |v: &Json, effect: Option<&str>| FiredRule {
+        name: text(v, "rule"),
+        effect: effect.map_or_else(|| text(v, "effect"), str::to_owned),
+        message: text(v, "message"),
+        at: text(v, "at"),
+    };
+    let mut fired: Vec<FiredRule> = Vec::new();
+    for rule in entries("reasons").iter().chain(&entries("obligations")).map(|v| fired_rule(v, None)).chain(contributions.iter().map(|v| fired_rule(v, Some("risk")))) {
+        if !fired.iter().any(|f| f.name == rule.name) {
+            fired.push(rule);
+        }
+    }
+    let mut decisions_fired: Vec<u32> = explained.decision.fired.iter().map(|f| f.decision).collect();
+    decisions_fired.dedup();
+    Ok(Evaluation::Decided(Observed {
+        outcome: explained.decision.outcome.name().to_owned(),
+        obligations: fired.iter().filter(|f| f.effect == "obligation").map(|f| f.name.clone()).collect(),
+        approvers: entries("approvers").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        risk: document.pointer("/risk/score").and_then(Json::as_i64).unwrap_or_default(),
+        fired,
+        explanation: explained.explanation,
+        decisions_fired,
+        rules_used: explained.rules_used,
+    }))
+}
+
+/// An expectation as written.
+pub(crate) fn render(expectation: &Expectation) -> String {
+    match &expectation.kind {
+        ExpectKind::Effect { effect, rules, approvers } => {
+            let mut text = format!("expect {}", effect.keyword());
+            for rule in rules {
+                text.push(' ');
+                text.push_str(&rule.text);
+            }
+            for group in approvers {
+                text.push_str(&format!(" to {:?}", group.value));
+            }
+            text
+        }
+        ExpectKind::Risk(lit) => format!("expect risk {}", lit.raw),
+        ExpectKind::Error => "expect error".to_owned(),
+    }
+}
+
+fn list(names: &[String]) -> String {
+    names.join(", ")
+}
+
+fn quoted(groups: &[String]) -> String {
+    groups.iter().map(|g| format!("{g:?}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `deny, with too_large, new_payee fired` — the decision and every rule that fired.
+fn decided(observed: &Observed) -> String {
+    let names: Vec<String> = observed.fired.iter().map(|f| f.name.clone()).collect();
+    if names.is_empty() { format!("{}, with no rule fired", observed.outcome) } else { format!("{}, with {} fired", observed.outcome, list(&names)) }
+}
+
+/// The failure of `expectation` against `evaluation`, if it does not hold.
+fn check(expectation: &Expectation, at: &str, evaluation: &Evaluation) -> Option<Failure> {
+    let failure = |expected: String, actual: String| Some(Failure { expectation: render(expectation), at: at.to_owned(), expected, actual });
+    let observed = match (evaluation, &expectation.kind) {
+        (Evaluation::Failed(_), ExpectKind::Error) => return None,
+        (Evaluation::Decided(observed), ExpectKind::Error) => return failure("an evaluation error".to_owned(), decided(observed)),
+        (Evaluation::Failed(error), kind) => return failure(expected_text(kind), format!("evaluation error: {error}")),
+        (Evaluation::Decided(observed), _) => observed,
+    };
+    let fired = |name: &str| observed.fired.iter().any(|f| f.name == name);
+    let holds = match &expectation.kind {
+        ExpectKind::Effect { effect: effect @ (Effect::Deny | Effect::Escalate | Effect::Allow), rules, approvers } => {
+            observed.outcome == effect.keyword()
+                && rules.iter().all(|r| fired(&r.text))
+                && (*effect != Effect::Escalate || approvers.iter().all(|g| observed.approvers.contains(&g.value)))
+        }
+        ExpectKind::Effect { effect: Effect::Obligation, rules, .. } => {
+            if rules.is_empty() { !observed.obligations.is_empty() } else { rules.iter().all(|r| observed.obligations.contains(&r.text)) }
+        }
+        ExpectKind::Effect { effect: Effect::Risk, .. } => false,
+        ExpectKind::Risk(lit) => matches!(lit.value, LitValue::Int(n) if n == observed.risk),
+        ExpectKind::Error => false,
+    };
+    if holds {
+        return None;
+    }
+    let actual = match &expectation.kind {
+        ExpectKind::Effect { effect: Effect::Escalate, approvers, .. } if !approvers.is_empty() => {
+            let groups = if observed.approvers.is_empty() { "no approvers".to_owned() } else { format!("approvers {}", quoted(&observed.approvers)) };
+            format!("{}, {groups}", decided(observed))
+        }
+        ExpectKind::Effect { effect: Effect::Obligation, .. } => {
+            if observed.obligations.is_empty() { "no obligations".to_owned() } else { format!("obligations {}", list(&observed.obligations)) }
+        }
+        ExpectKind::Risk(_) => format!("risk score {}", observed.risk),
+        _ => decided(observed),
+    };
+    failure(expected_text(&expectation.kind), actual)
+}
+
+/// What an expectation wants, in words.
+fn expected_text(kind: &ExpectKind) -> String {
+    match kind {
+        ExpectKind::Effect { effect: Effect::Obligation, rules, .. } => {
+            if rules.is_empty() {
+                "at least one obligation".to_owned()
+            } else {
+                format!("obligations including {}", list(&rules.iter().map(|r| r.text.clone()).collect::<Vec<_>>()))
+            }
+        }
+        ExpectKind::Effect { effect: Effect::Risk, .. } => "an expectation `govc test` knows".to_owned(),
+        ExpectKind::Effect { effect, rules, approvers } => {
+            let mut text = effect.keyword().to_owned();
+            if !rules.is_empty() {
+                text.push_str(&format!(", with {} fired", list(&rules.iter().map(|r| r.text.clone()).collect::<Vec<_>>())));
+            }
+            if *effect == Effect::Escalate && !approvers.is_empty() {
+                text.push_str(&format!(", approvers including {}", quoted(&approvers.iter().map(|g| g.value.clone()).collect::<Vec<_>>())));
+            }
+            text
+        }
+        ExpectKind::Risk(lit) => format!("risk score {}", lit.raw),
+        ExpectKind::Error => "an evaluation error".to_owned(),
+    }
+}

@@ -1,0 +1,600 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! The bundle loader against damaged, truncated, forged and random input: every problem is
+//! a `LoadError` naming a byte offset, or (for a forged bundle whose hash was recomputed)
+//! a program that the engine evaluates within its limits, never a panic, a hang or a huge
+//! allocation. The program is built by hand, so these tests do not depend on the compiler:
+//! it has a recursive stratum with a semi-naive variant, a negation, `count`, `sum` and
+//! `max` aggregates, a nullary relation, the risk score and every decision effect.
+
+use gov_value::{ArithOp, BaseType, CompareOp, Decimal};
+use gov_vm::bundle::{self, HEADER_LEN, MAX_RULE_LENGTH};
+use gov_vm::program::*;
+use gov_vm::{Engine, Limits, Outcome, Value};
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Records the largest single allocation, to show that huge counts are refused before
+/// anything is allocated for them.
+struct Tracking;
+
+static LARGEST_ALLOCATION: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged.
+unsafe impl GlobalAlloc for Tracking {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST_ALLOCATION.fetch_max(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST_ALLOCATION.fetch_max(new_size, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Tracking = Tracking;
+
+/// No test here needs more than this in one piece.
+const ALLOCATION_BOUND: usize = 64 << 20;
+
+const SECRET: [u8; 32] = [7; 32];
+
+/// Small limits, so a forged program cannot keep a test busy.
+const SMALL: Limits = Limits { max_facts: 2_000, max_steps: 200_000, max_rounds: 50 };
+
+/// Builds programs with an interned string table.
+#[derive(Default)]
+struct Builder {
+    program: Program,
+}
+
+impl Builder {
+    fn sym(&mut self, text: &str) -> Sym {
+        if let Some(i) = self.program.strings.iter().position(|s| s == text) {
+            return i as Sym;
+        }
+        self.program.strings.push(text.to_owned());
+        (self.program.strings.len() - 1) as Sym
+    }
+    fn constant(&mut self, value: Value) -> Operand {
+        self.program.constants.push(value);
+        Operand::Const((self.program.constants.len() - 1) as u32)
+    }
+    fn int(&mut self, i: i64) -> Operand {
+        self.constant(Value::Int(i))
+    }
+    fn at(&mut self, line: u32) -> SourceRef {
+        SourceRef { file: self.sym("fuzz.gov"), line, column: 1 }
+    }
+    /// A relation with named columns (`None` names for derived ones).
+    fn relation(&mut self, name: &str, kind: RelationKind, phase: Phase, columns: &[(Option<&str>, BaseType)], indexes: &[&[u8]]) -> u32 {
+        let name = self.sym(name);
+        let columns = columns
+            .iter()
+            .map(|(n, ty)| ColumnSchema { name: n.map(|n| self.sym(n)), ty: *ty, type_name: self.sym(ty.name()) })
+            .collect();
+        let indexes = indexes.iter().map(|i| i.to_vec()).collect();
+        self.program.relations.push(RelationSchema { name, kind, phase, columns, indexes });
+        (self.program.relations.len() - 1) as u32
+    }
+    fn decision(&mut self, name: &str, effect: Effect, approver: Option<&str>, message: &[Result<&str, u16>], line: u32) -> u32 {
+        let name = self.sym(name);
+        let approver = approver.map(|a| self.sym(a));
+        let message = message
+            .iter()
+            .map(|part| match part {
+                Ok(text) => MessagePart::Text(self.sym(text)),
+                Err(i) => MessagePart::Value(*i),
+            })
+            .collect();
+        let source = self.at(line);
+        self.program.decisions.push(DecisionMeta { name, effect, approver, message, overrides: Vec::new(), source });
+        (self.program.decisions.len() - 1) as u32
+    }
+    fn rule(&mut self, registers: u16, line: u32, code: Vec<Instr>) -> u32 {
+        let source = self.at(line);
+        self.program.rules.push(RuleCode { registers, code, source });
+        (self.program.rules.len() - 1) as u32
+    }
+}
+
+fn scan(rel: u32, binds: &[(u8, u16)]) -> Instr {
+    Instr::Scan { rel, source: Source::Full, index: None, key: Vec::new(), binds: binds.to_vec(), checks: Vec::new() }
+}
+
+fn lookup(rel: u32, source: Source, key: Operand, binds: &[(u8, u16)]) -> Instr {
+    Instr::Scan { rel, source, index: Some(0), key: vec![key], binds: binds.to_vec(), checks: Vec::new() }
+}
+
+const R0: Operand = Operand::Reg(0);
+const R1: Operand = Operand::Reg(1);
+const R2: Operand = Operand::Reg(2);
+
+/// A small but complete policy:
+///
+/// ```text
+/// input req(agent: Agent, amount: Int)           data edge(from: Str, to: Str)
+/// data blocked(agent: Agent)
+/// path(a, b) :- edge(a, b).                      path(a, c) :- edge(a, b), path(b, c).
+/// reach(a, n) :- req(a, _), n = count(b : path(a, b)).
+/// spent(a, s) :- req(a, _), s = sum(x : req(a, x)).
+/// alarm() :- spent(_, s), s >= 1000.
+/// deny too_large "amount {amt} is over the limit" :- req(_, amt), amt > 100.
+/// allow ok :- req(a, _), not blocked(a).
+/// risk far (n * 20) "reaches {n} accounts" :- reach(_, n), n > 1.
+/// escalate risky to "fraud-desk" "risk {s}" :- risk_score(s), s >= 50.
+/// deny alarmed "alarm" :- alarm().
+/// obligation largest "largest amount {m}" :- req(_, _), m = max(x : req(_, x)).
+/// ```
+fn sample() -> Program {
+    let mut b = Builder::default();
+    use BaseType::{Int, Str};
+    use RelationKind::{Data, Derived, Input};
+    let req = b.relation("req", Input, Phase::Request, &[(Some("agent"), Str), (Some("amount"), Int)], &[&[0]]);
+    let edge = b.relation("edge", Data, Phase::Static, &[(Some("from"), Str), (Some("to"), Str)], &[&[0]]);
+    let blocked = b.relation("blocked", Data, Phase::Static, &[(Some("agent"), Str)], &[&[0]]);
+    let path = b.relation("path", Derived, Phase::Static, &[(None, Str), (None, Str)], &[&[0]]);
+    let reach = b.relation("reach", Derived, Phase::Request, &[(None, Str), (None, Int)], &[]);
+    let risk_score = b.relation("risk_score", RelationKind::RiskScore, Phase::Request, &[(Some("score"), Int)], &[]);
+    let alarm = b.relation("alarm", Derived, Phase::Request, &[], &[]);
+    let spent = b.relation("spent", Derived, Phase::Request, &[(None, Str), (None, Int)], &[]);
+    // The type names the column types refer to (`Agent` is an alias).
+    let agent = b.sym("Agent");
+    b.program.relations[req as usize].columns[0].type_name = agent;
+
+    let too_large = b.decision("too_large", Effect::Deny, None, &[Ok("amount "), Err(0), Ok(" is over the limit")], 20);
+    let ok = b.decision("ok", Effect::Allow, None, &[], 21);
+    let far = b.decision("far", Effect::Risk, None, &[Ok("reaches "), Err(0), Ok(" accounts")], 22);
+    let risky = b.decision("risky", Effect::Escalate, Some("fraud-desk"), &[Ok("risk "), Err(0)], 23);
+    let alarmed = b.decision("alarmed", Effect::Deny, None, &[Ok("alarm")], 24);
+    let largest = b.decision("largest", Effect::Obligation, None, &[Ok("largest amount {"), Err(0), Ok("}")], 25);
+
+    let (c100, c1, c20, c50, c1000) = (b.int(100), b.int(1), b.int(20), b.int(50), b.int(1000));
+    // Constants of every type, for the round trip (the code uses only some).
+    b.constant(Value::Decimal(Decimal::new(-12_345, 2)));
+    let s = b.sym("a \"quoted\" string");
+    b.constant(Value::Str(s));
+    b.constant(Value::Bool(true));
+    b.constant(Value::Time(1_769_850_000_000_000_000));
+    b.constant(Value::Duration(-90_000_000_000));
+
+    let base = b.rule(2, 10, vec![scan(edge, &[(0, 0), (1, 1)]), Instr::Emit { rel: path, values: vec![R0, R1] }]);
+    let step = |source| vec![scan(edge, &[(0, 0), (1, 1)]), lookup(path, source, R1, &[(1, 2)]), Instr::Emit { rel: path, values: vec![R0, R2] }];
+    let recursive = b.rule(3, 11, step(Source::Full));
+    let delta = b.rule(3, 11, step(Source::Delta));
+    let count = Instr::Aggregate { function: AggregateFn::Count, ty: Int, dst: 1, target: R2, locals: vec![2], len: 1 };
+    let reach_rule = b.rule(3, 12, vec![scan(req, &[(0, 0)]), count, lookup(path, Source::Full, R0, &[(1, 2)]), Instr::Emit { rel: reach, values: vec![R0, R1] }]);
+    let sum = Instr::Aggregate { function: AggregateFn::Sum, ty: Int, dst: 1, target: R2, locals: vec![2], len: 1 };
+    let spent_rule = b.rule(3, 13, vec![scan(req, &[(0, 0)]), sum, lookup(req, Source::Full, R0, &[(1, 2)]), Instr::Emit { rel: spent, values: vec![R0, R1] }]);
+    let alarm_rule = b.rule(1, 14, vec![scan(spent, &[(1, 0)]), Instr::Compare { op: CompareOp::Ge, left: R0, right: c1000 }, Instr::Emit { rel: alarm, values: vec![] }]);
+    let too_large_rule = b.rule(2, 20, vec![scan(req, &[(0, 0), (1, 1)]), Instr::Compare { op: CompareOp::Gt, left: R1, right: c100 }, Instr::Fire { decision: too_large, values: vec![R1] }]);
+    let ok_rule = b.rule(1, 21, vec![scan(req, &[(0, 0)]), Instr::Absent { rel: blocked, index: Some(0), key: vec![R0] }, Instr::Fire { decision: ok, values: vec![] }]);
+    let far_rule = b.rule(
+        3,
+        22,
+        vec![
+            scan(reach, &[(0, 0), (1, 1)]),
+            Instr::Compare { op: CompareOp::Gt, left: R1, right: c1 },
+            Instr::Arith { op: ArithOp::Mul, dst: 2, left: R1, right: c20 },
+            Instr::Fire { decision: far, values: vec![R2, R1] },
+        ],
+    );
+    let risky_rule = b.rule(1, 23, vec![scan(risk_score, &[(0, 0)]), Instr::Compare { op: CompareOp::Ge, left: R0, right: c50 }, Instr::Fire { decision: risky, values: vec![R0] }]);
+    let alarmed_rule = b.rule(0, 24, vec![scan(alarm, &[]), Instr::Fire { decision: alarmed, values: vec![] }]);
+    let max = Instr::Aggregate { function: AggregateFn::Max, ty: Int, dst: 1, target: R2, locals: vec![3, 2], len: 1 };
+    let largest_rule = b.rule(
+        5,
+        25,
+        vec![scan(req, &[]), max, scan(req, &[(0, 3), (1, 2)]), Instr::Move { dst: 4, src: R1 }, Instr::Fire { decision: largest, values: vec![Operand::Reg(4)] }],
+    );
+
+    b.program.strata = vec![
+        Stratum::Rules { phase: Phase::Static, rules: vec![base, recursive], delta_rules: vec![delta] },
+        Stratum::Rules { phase: Phase::Request, rules: vec![reach_rule, spent_rule, too_large_rule, ok_rule, largest_rule], delta_rules: vec![] },
+        Stratum::Rules { phase: Phase::Request, rules: vec![far_rule, alarm_rule], delta_rules: vec![] },
+        Stratum::RiskScore { rel: risk_score },
+        Stratum::Rules { phase: Phase::Request, rules: vec![risky_rule, alarmed_rule], delta_rules: vec![] },
+    ];
+    let text = |b: &mut Builder, s: &str| Value::Str(b.sym(s));
+    let mut edges = Vec::new();
+    for (from, to) in [("a", "b"), ("b", "c"), ("c", "d"), ("d", "b")] {
+        edges.push(text(&mut b, from));
+        edges.push(text(&mut b, to));
+    }
+    let x = text(&mut b, "x");
+    b.program.data = vec![(edge, edges), (blocked, vec![x])];
+    b.program.meta = Meta { package: "fuzz".to_owned(), compiler: "by hand".to_owned(), source_hash: "sha256:00".to_owned(), files: vec!["fuzz.gov".to_owned()] };
+    b.program
+}
+
+const REQUESTS: [&str; 5] = [
+    r#"{"req": [{"agent": "a", "amount": 500}]}"#,
+    r#"{"req": [{"agent": "a", "amount": 600}, {"agent": "a", "amount": 500}]}"#,
+    r#"{"req": [{"agent": "d", "amount": 5}]}"#,
+    r#"{"req": [{"agent": "x", "amount": 5}, {"agent": "new", "amount": 7}]}"#,
+    r#"{}"#,
+];
+
+/// The names of the rules that fired, in rule order.
+fn fired(engine: &Engine, request: &str) -> (Outcome, Vec<String>) {
+    let request = engine.request_from_json(request).unwrap();
+    let decision = engine.decide(&request).unwrap();
+    let program = engine.program();
+    let mut names: Vec<String> = decision.fired.iter().map(|f| program.string(program.decisions[f.decision as usize].name).to_owned()).collect();
+    names.dedup();
+    (decision.outcome, names)
+}
+
+#[test]
+fn the_sample_decides_as_written() {
+    let program = sample();
+    bundle::validate(&program).unwrap();
+    let engine = Engine::load(&bundle::write(&program)).unwrap();
+    // a reaches b, c and d: 3 accounts, 60 risk points.
+    assert_eq!(fired(&engine, REQUESTS[0]), (Outcome::Deny, vec!["too_large", "ok", "far", "risky", "largest"].into_iter().map(String::from).collect()));
+    let request = engine.request_from_json(REQUESTS[0]).unwrap();
+    let decision = engine.decide(&request).unwrap();
+    assert_eq!(engine.risk(&decision).unwrap().0, 60);
+    let json = engine.decision_json(&request, &decision);
+    assert_eq!(json["reasons"][0]["message"], "amount 500 is over the limit");
+    assert_eq!(json["approvers"][0], "fraud-desk");
+    assert_eq!(json["obligations"][0]["message"], "largest amount {500}");
+    // 1100 spent: the nullary `alarm()` is derived and `alarmed` fires.
+    let (outcome, names) = fired(&engine, REQUESTS[1]);
+    assert_eq!(outcome, Outcome::Deny);
+    assert!(names.contains(&"alarmed".to_owned()), "{names:?}");
+    // d reaches b and c (through the cycle) and itself.
+    assert_eq!(fired(&engine, REQUESTS[2]), (Outcome::Allow, vec!["ok".to_owned(), "far".to_owned(), "largest".to_owned()]));
+    // x is blocked; `new` is a string the program does not know.
+    assert_eq!(fired(&engine, REQUESTS[3]), (Outcome::Allow, vec!["ok".to_owned(), "largest".to_owned()]));
+    assert_eq!(fired(&engine, REQUESTS[4]), (Outcome::Deny, vec![]));
+}
+
+#[test]
+fn round_trip_unsigned_and_signed() {
+    let program = sample();
+    let read = bundle::read(&bundle::write(&program)).unwrap();
+    assert_eq!(read.program, program);
+    assert!(read.signature.is_none());
+    let signed = bundle::read(&bundle::write_signed(&program, &SECRET)).unwrap();
+    assert_eq!(signed.program, program);
+    assert_eq!(signed.hash, read.hash, "the hash covers the payload, signed or not");
+    bundle::verify(&signed, &bundle::public_key(&SECRET)).unwrap();
+    assert!(bundle::verify(&read, &bundle::public_key(&SECRET)).is_err());
+    assert!(bundle::verify(&signed, &bundle::public_key(&[8; 32])).is_err());
+}
+
+fn arb_value(strings: usize) -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<i64>().prop_map(Value::Int),
+        (any::<i64>(), 0u32..=28).prop_map(|(m, s)| Value::Decimal(Decimal::new(m, s))),
+        (0..strings as u32).prop_map(Value::Str),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Time),
+        any::<i64>().prop_map(Value::Duration),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// (a) Whatever the strings, constants and data, reading what was written gives the
+    /// same program.
+    #[test]
+    fn round_trip_of_varied_programs(
+        extra in proptest::collection::vec(".{0,12}", 0..8),
+        constants in proptest::collection::vec(arb_value(40), 0..16),
+        edges in proptest::collection::vec((0u32..40, 0u32..40), 0..20),
+        package in ".{0,20}",
+        default_allow in any::<bool>(),
+    ) {
+        let mut program = sample();
+        for s in extra {
+            if !program.strings.contains(&s) {
+                program.strings.push(s);
+            }
+        }
+        while program.strings.len() < 40 {
+            program.strings.push(format!("s{}", program.strings.len()));
+        }
+        program.constants.extend(constants);
+        program.data[0].1 = edges.iter().flat_map(|(a, b)| [Value::Str(*a), Value::Str(*b)]).collect();
+        program.meta.package = package;
+        program.default_allow = default_allow;
+        let bytes = bundle::write(&program);
+        let read = bundle::read(&bytes).unwrap();
+        prop_assert_eq!(&read.program, &program);
+        let engine = Engine::from_program(read.program, read.hash, SMALL).unwrap();
+        for request in REQUESTS {
+            engine.decide(&engine.request_from_json(request).unwrap()).unwrap();
+        }
+    }
+
+    /// (c) Any single bit flipped anywhere: the load fails (content hash, header checks or
+    /// length), and a signed bundle fails verification.
+    #[test]
+    fn bit_flips_are_rejected(at in any::<prop::sample::Index>(), bit in 0u8..8) {
+        let mut bytes = bundle::write(&sample());
+        let i = at.index(bytes.len());
+        bytes[i] ^= 1 << bit;
+        let error = bundle::read(&bytes).unwrap_err();
+        prop_assert!(error.offset <= bytes.len());
+        let mut signed = bundle::write_signed(&sample(), &SECRET);
+        let i = at.index(signed.len());
+        signed[i] ^= 1 << bit;
+        prop_assert!(Engine::load_verified(&signed, &bundle::public_key(&SECRET)).is_err());
+    }
+
+    /// (c) Random bytes written over random places: rejected.
+    #[test]
+    fn overwrites_are_rejected(writes in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
+        let original = bundle::write(&sample());
+        let mut bytes = original.clone();
+        for (at, byte) in &writes {
+            let i = at.index(bytes.len());
+            bytes[i] = *byte;
+        }
+        if bytes != original {
+            prop_assert!(bundle::read(&bytes).is_err());
+        }
+    }
+
+    /// (c) A forged bundle: payload bytes overwritten and the content hash recomputed, as
+    /// an attacker without the signing key would. Loading either fails or gives an engine
+    /// that decides within its limits.
+    #[test]
+    fn forged_payloads_never_panic(writes in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
+        let mut bytes = bundle::write(&sample());
+        let payload = bytes.len() - HEADER_LEN - 32;
+        for (at, byte) in &writes {
+            bytes[HEADER_LEN + at.index(payload)] = *byte;
+        }
+        exercise(&rehash(bytes));
+    }
+
+    /// (d) Random bytes, alone or as the payload of a well-formed header and trailer.
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        prop_assert!(bundle::read(&bytes).is_err());
+        exercise(&framed(&bytes));
+    }
+}
+
+/// Recomputes the content hash of an unsigned bundle after its payload was changed.
+fn rehash(mut bytes: Vec<u8>) -> Vec<u8> {
+    let end = bytes.len() - 32;
+    let digest = Sha256::digest(&bytes[HEADER_LEN..end]);
+    bytes[end..].copy_from_slice(&digest);
+    bytes
+}
+
+/// An unsigned bundle around an arbitrary payload.
+fn framed(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(bundle::MAGIC);
+    bytes.extend_from_slice(&bundle::VERSION.to_le_bytes());
+    bytes.extend_from_slice(&0u16.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend_from_slice(payload);
+    bytes.extend_from_slice(&Sha256::digest(payload));
+    bytes
+}
+
+/// Loads `bytes` with small limits and, if that works, decides, explains and disassembles;
+/// any outcome but a panic is fine.
+fn exercise(bytes: &[u8]) {
+    let Ok(read) = bundle::read(bytes) else { return };
+    gov_vm::disassemble(&read.program);
+    let Ok(engine) = Engine::from_program(read.program, read.hash, SMALL) else { return };
+    for request in REQUESTS {
+        let Ok(request) = engine.request_from_json(request) else { continue };
+        if let Ok(decision) = engine.decide(&request) {
+            engine.decision_json(&request, &decision);
+        }
+        let _ = engine.explain(&request);
+    }
+}
+
+/// Every single byte of the payload set to a few telling values, hash recomputed: the
+/// exhaustive version of `forged_payloads_never_panic`, and (with 0xFF in the high byte
+/// of every count) the proof that huge counts are refused before they are allocated.
+#[test]
+fn every_forged_byte_is_handled() {
+    let original = bundle::write(&sample());
+    let payload = original.len() - HEADER_LEN - 32;
+    let mut loaded = 0;
+    for i in HEADER_LEN..HEADER_LEN + payload {
+        let byte = original[i];
+        for value in [0x00, 0xFF, 0x7F, byte ^ 0x01, byte.wrapping_add(1), byte.wrapping_sub(1)] {
+            if value == byte {
+                continue;
+            }
+            let mut bytes = original.clone();
+            bytes[i] = value;
+            let bytes = rehash(bytes);
+            if bundle::read(&bytes).is_ok() {
+                loaded += 1;
+            }
+            exercise(&bytes);
+        }
+    }
+    // Changed constants, data, names and registers still load: the sweep reached the
+    // evaluator, not only the decoder.
+    assert!(loaded > 100, "only {loaded} forged bundles loaded");
+    let largest = LARGEST_ALLOCATION.load(Ordering::Relaxed);
+    assert!(largest < ALLOCATION_BOUND, "an allocation of {largest} bytes");
+}
+
+/// (b) Every proper prefix is an error whose offset lies within the prefix.
+#[test]
+fn every_truncation_is_an_error() {
+    for bytes in [bundle::write(&sample()), bundle::write_signed(&sample(), &SECRET)] {
+        for len in 0..bytes.len() {
+            let error = bundle::read(&bytes[..len]).expect_err("a truncated bundle loaded");
+            assert!(error.offset <= len, "offset {} past the end ({len}): {error}", error.offset);
+        }
+        bundle::read(&bytes).unwrap();
+    }
+}
+
+/// (e) A bundle from a future (or past) format version names byte 4.
+#[test]
+fn other_versions_are_refused_at_byte_4() {
+    for version in [0u16, bundle::VERSION + 1, u16::MAX] {
+        let mut bytes = bundle::write(&sample());
+        bytes[4..6].copy_from_slice(&version.to_le_bytes());
+        let error = bundle::read(&bytes).unwrap_err();
+        assert_eq!(error.offset, 4);
+        assert!(error.to_string().contains(&format!("version {version}")), "{error}");
+    }
+}
+
+#[test]
+fn bad_magic_and_flags_are_refused() {
+    let mut bytes = bundle::write(&sample());
+    bytes[0] = b'X';
+    assert_eq!(bundle::read(&bytes).unwrap_err().offset, 0);
+    let mut bytes = bundle::write(&sample());
+    bytes[6] = 0x02;
+    assert_eq!(bundle::read(&bytes).unwrap_err().offset, 6);
+    assert_eq!(bundle::read(b"").unwrap_err().offset, 0);
+}
+
+/// A count of 2³² − 1 strings in a tiny section is refused where it stands.
+#[test]
+fn huge_counts_are_refused_before_allocating() {
+    let mut payload = Vec::new();
+    let mut meta = Vec::new();
+    for text in ["p", "c", "h"] {
+        meta.extend_from_slice(&1u32.to_le_bytes());
+        meta.extend_from_slice(text.as_bytes());
+    }
+    meta.extend_from_slice(&0u32.to_le_bytes());
+    meta.push(0);
+    payload.push(1);
+    payload.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    payload.extend_from_slice(&meta);
+    payload.push(2);
+    payload.extend_from_slice(&8u32.to_le_bytes());
+    payload.extend_from_slice(&u32::MAX.to_le_bytes());
+    payload.extend_from_slice(&[0; 4]);
+    let error = bundle::read(&framed(&payload)).unwrap_err();
+    let count_at = HEADER_LEN + 5 + meta.len() + 5;
+    assert_eq!(error.offset, count_at + 4, "{error}");
+    assert!(error.message.contains("count 4294967295 cannot fit"), "{error}");
+    // A section length past the payload.
+    let mut payload = vec![1];
+    payload.extend_from_slice(&u32::MAX.to_le_bytes());
+    let error = bundle::read(&framed(&payload)).unwrap_err();
+    assert!(error.message.contains("cannot fit"), "{error}");
+    assert!(LARGEST_ALLOCATION.load(Ordering::Relaxed) < ALLOCATION_BOUND);
+}
+
+/// A package whose decisions all lack a message and overrides: 29 bytes each, the least
+/// a decision takes. (The decoder once demanded 30.)
+#[test]
+fn decisions_of_minimal_size_load() {
+    let mut program = sample();
+    for decision in &mut program.decisions {
+        decision.message.clear();
+    }
+    let bytes = bundle::write(&program);
+    assert_eq!(bundle::read(&bytes).unwrap().program, program);
+}
+
+/// The interpreter recurses once per instruction (each scan runs the rest of the rule per
+/// row). A rule of `MAX_RULE_LENGTH` instructions must run in a thread with a 2 MiB stack
+/// (the default for spawned threads, and for the tests themselves), nested scans or nested
+/// aggregates alike.
+fn deep_program(aggregates: bool) -> Program {
+    deep_program_of(aggregates, MAX_RULE_LENGTH)
+}
+
+fn deep_program_of(aggregates: bool, length: usize) -> Program {
+    let mut b = Builder::default();
+    let one = b.relation("one", RelationKind::Data, Phase::Static, &[(Some("n"), BaseType::Int)], &[&[0]]);
+    let input = b.relation("go", RelationKind::Input, Phase::Request, &[(Some("n"), BaseType::Int)], &[&[0]]);
+    let out = b.relation("out", RelationKind::Derived, Phase::Request, &[(None, BaseType::Int)], &[]);
+    let mut code = Vec::new();
+    code.push(scan(input, &[(0, 0)]));
+    let body = length - 2;
+    for i in 1..body {
+        if aggregates {
+            // Each aggregate's body is everything up to the emit.
+            code.push(Instr::Aggregate { function: AggregateFn::Sum, ty: BaseType::Int, dst: 1, target: R0, locals: vec![0], len: (body - i) as u32 });
+        } else {
+            code.push(lookup(one, Source::Full, R0, &[(0, 0)]));
+        }
+    }
+    code.push(lookup(one, Source::Full, R0, &[(0, 0)]));
+    code.push(Instr::Emit { rel: out, values: vec![R0] });
+    assert_eq!(code.len(), length);
+    let rule = b.rule(2, 1, code);
+    b.program.strata = vec![Stratum::Rules { phase: Phase::Request, rules: vec![rule], delta_rules: vec![] }];
+    b.program.data = vec![(one, vec![Value::Int(1)])];
+    b.program
+}
+
+fn run_deep(aggregates: bool, stack: usize) {
+    run_deep_of(aggregates, stack, MAX_RULE_LENGTH);
+}
+
+#[test]
+fn probe() {
+    let Ok(depth) = std::env::var("PROBE_DEPTH") else { return };
+    let aggregates = std::env::var("PROBE_AGG").is_ok();
+    let stack: usize = std::env::var("PROBE_STACK").unwrap().parse().unwrap();
+    run_deep_of(aggregates, stack, depth.parse().unwrap());
+}
+
+fn run_deep_of(aggregates: bool, stack: usize, length: usize) {
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            let program = deep_program_of(aggregates, length);
+            let read = bundle::read(&bundle::write(&program)).unwrap();
+            let engine = Engine::from_program(read.program, read.hash, Limits::default()).unwrap();
+            let request = engine.request_from_json(r#"{"go": [{"n": 1}]}"#).unwrap();
+            let mut session = engine.session();
+            engine.decide_in(&mut session, &request).unwrap();
+            let out = engine.relation_id("out").unwrap();
+            assert_eq!(engine.facts(&session, out).len(), 1);
+            let (_, explanation) = engine.explain(&request).unwrap();
+            assert!(explanation.is_array());
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn longest_rule_of_nested_scans_fits_a_2_mib_stack() {
+    run_deep(false, 2 << 20);
+}
+
+#[test]
+fn longest_rule_of_nested_aggregates_fits_a_2_mib_stack() {
+    run_deep(true, 2 << 20);
+}
+
+#[test]
+fn longer_rules_and_improper_nesting_are_refused() {
+    let mut program = deep_program(false);
+    program.rules[0].code.insert(1, Instr::Move { dst: 1, src: R0 });
+    assert!(bundle::validate(&program).unwrap_err().contains("instructions"));
+    // An aggregate whose body runs past the end of its enclosing aggregate's.
+    let mut program = deep_program(true);
+    if let Instr::Aggregate { len, .. } = &mut program.rules[0].code[2] {
+        *len += 1;
+    }
+    assert!(bundle::validate(&program).unwrap_err().contains("runs past"));
+}

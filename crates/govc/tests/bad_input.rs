@@ -1,0 +1,335 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! Bad input never panics: each hostile or broken input gets a diagnostic and the right
+//! exit code (1 for problems in the policy, 2 for usage and IO errors), never a panic, an
+//! abort or a stack overflow. Every case runs the real binary on files generated into a
+//! fresh directory under the system's temporary directory.
+
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+/// Runs `govc` with `args`, asserting that it exited on its own, without a panic.
+fn govc<S: AsRef<OsStr>>(args: &[S]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_govc")).args(args).env("NO_COLOR", "1").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let Some(code) = output.status.code() else {
+        panic!("govc was killed by a signal ({}):\n{stderr}", output.status);
+    };
+    assert!(!stderr.contains("panicked"), "govc panicked:\n{stderr}");
+    assert!(!stderr.contains("overflow"), "govc overflowed its stack:\n{stderr}");
+    assert!(code == 0 || code == 1 || code == 2, "exit code {code}:\n{stderr}");
+    Run { stdout: String::from_utf8(output.stdout).unwrap(), stderr, code }
+}
+
+/// A fresh, empty directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("govc-bad-input-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `bytes` to `name` in a fresh scratch directory and returns the file's path.
+fn file(test: &str, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = scratch(test).join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// `govc check PATH --format json`, with its output parsed.
+fn check_json(path: &Path) -> (Run, Value) {
+    let run = govc(&[OsStr::new("check"), path.as_os_str(), OsStr::new("--format"), OsStr::new("json")]);
+    let json = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout));
+    (run, json)
+}
+
+/// Checks `path` in every output format: same exit code in each, no panic rendering any
+/// diagnostic. Returns the JSON run.
+fn check(path: &Path) -> (Run, Value) {
+    let (run, json) = check_json(path);
+    for format in ["human", "sarif"] {
+        let other = govc(&[OsStr::new("check"), path.as_os_str(), OsStr::new("--format"), OsStr::new(format)]);
+        assert_eq!(other.code, run.code, "exit code with --format {format}");
+        assert!(!other.stdout.is_empty(), "--format {format} printed nothing");
+    }
+    (run, json)
+}
+
+fn diagnostics(json: &Value) -> &Vec<Value> {
+    json["diagnostics"].as_array().unwrap()
+}
+
+fn codes(json: &Value) -> Vec<&str> {
+    diagnostics(json).iter().map(|d| d["code"].as_str().unwrap()).collect()
+}
+
+/// The first diagnostic with `code`.
+fn find<'j>(json: &'j Value, code: &str) -> &'j Value {
+    diagnostics(json).iter().find(|d| d["code"] == code).unwrap_or_else(|| panic!("no {code} in {}", codes(json).join(", ")))
+}
+
+#[test]
+fn non_utf8_file_is_e0006_at_the_first_bad_byte() {
+    let path = file("non-utf8", "latin1.gov", b"package p\n\n// caf\xe9\n");
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0006"]);
+    let diagnostic = find(&json, "E0006");
+    assert_eq!(diagnostic["start"]["offset"], 17);
+    assert_eq!(diagnostic["start"]["line"], 3);
+    assert!(diagnostic["message"].as_str().unwrap().contains("byte offset 17"), "{diagnostic}");
+}
+
+#[test]
+fn non_utf8_file_next_to_a_good_one_is_reported_alone() {
+    let dir = scratch("non-utf8-dir");
+    std::fs::write(dir.join("a.gov"), "package p\n\ninput x(a: Int)\n\ndeny d :- x(_).\n").unwrap();
+    std::fs::write(dir.join("b.gov"), b"package p\n\xff\xfe\x00\n").unwrap();
+    let (run, json) = check(&dir);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0006"]);
+    assert_eq!(find(&json, "E0006")["start"]["offset"], 10);
+}
+
+#[test]
+fn empty_file_is_a_missing_package_declaration() {
+    let path = file("empty", "empty.gov", "");
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0008"]);
+    assert_eq!(find(&json, "E0008")["start"]["offset"], 0);
+}
+
+#[test]
+fn file_of_only_comments_is_a_missing_package_declaration() {
+    let path = file("comments", "comments.gov", "// nothing here yet\n/// not even a doc comment of anything\n\n// the end");
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0008"]);
+}
+
+#[test]
+fn whitespace_only_file_is_a_missing_package_declaration() {
+    let path = file("whitespace", "blank.gov", " \n\t\r\n\x0c\n   ");
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0008"]);
+}
+
+/// A 10 MB package of valid rules, with doc comments, trailing comments, negation,
+/// decisions and a dependency chain of more than 100 000 relations (deep enough to
+/// overflow any recursive graph walk): it checks, completely and cleanly.
+#[test]
+fn ten_megabyte_file_checks() {
+    let mut text = String::from("package big\n\ndata blocked(agent: Str)\n\nc0(a) :- blocked(a).\n");
+    let mut block = 0;
+    let mut link = 0;
+    while text.len() < 10 * 1024 * 1024 {
+        let _ = write!(
+            text,
+            "\n/// Block {block}: a data relation, a rule, a decision and links of a long chain.
+data d{block}(agent: Str, amount: Int)
+r{block}(a, n) :- d{block}(a, n), n > {block}, not blocked(a). // big enough
+deny big{block} \"too much: {{n}}\" :- r{block}(_, n), n >= 1000.
+"
+        );
+        for _ in 0..4 {
+            let _ = writeln!(text, "c{}(a) :- c{link}(a).", link + 1);
+            link += 1;
+        }
+        block += 1;
+    }
+    let _ = writeln!(text, "\ndeny chained :- c{link}(_).");
+    assert!(link > 100_000, "{link}");
+    let path = file("ten-megabytes", "big.gov", &text);
+    let (run, json) = check_json(&path);
+    assert_eq!(run.code, 0, "{}", codes(&json).join(", "));
+    assert_eq!(codes(&json), Vec::<&str>::new());
+}
+
+#[test]
+fn ten_thousand_nested_parentheses_are_e0005() {
+    let depth = 10_000;
+    let text = format!(
+        "package p\n\ninput x(a: Int)\n\ndeny deep :- x(a), {}a{} > 1.\n\ndeny shallow :- x(_).\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let path = file("parens", "parens.gov", text);
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0005"]);
+    // The item is the rule, from its first token to its last.
+    let diagnostic = find(&json, "E0005");
+    assert_eq!(diagnostic["start"]["line"], 5);
+    assert_eq!(diagnostic["end"]["line"], 5);
+}
+
+#[test]
+fn ten_thousand_unclosed_parentheses_are_e0005() {
+    let path = file("unclosed-parens", "unclosed.gov", format!("package p\n\nx(a) :- y({}\n", "(".repeat(10_000)));
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert!(codes(&json).contains(&"E0005"), "{}", codes(&json).join(", "));
+}
+
+#[test]
+fn ten_thousand_nested_braces_are_e0005() {
+    let depth = 10_000;
+    let text = format!("package p\n\ntest \"deep\" {}{}\n", "{".repeat(depth), "}".repeat(depth));
+    let path = file("braces", "braces.gov", text);
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0005"]);
+}
+
+#[test]
+fn ten_thousand_unclosed_braces_are_e0005() {
+    let path = file("unclosed-braces", "unclosed.gov", format!("package p\n\ntest \"t\" {}\n", "{".repeat(10_000)));
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert!(codes(&json).contains(&"E0005"), "{}", codes(&json).join(", "));
+}
+
+/// `1 + 1 + … + 1` nests as deep as it has operators, without a single parenthesis.
+#[test]
+fn hundred_thousand_operators_in_one_expression_are_e0005() {
+    let sum = vec!["1"; 100_000].join(" + ");
+    let text = format!("package p\n\ninput x(a: Int)\n\ndeny deep :- x(a), a = {sum}.\n\ndeny shallow :- x(_).\n");
+    let path = file("operators", "operators.gov", text);
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0005"]);
+}
+
+#[test]
+fn nul_bytes_are_e0003() {
+    let path = file("nul", "nul.gov", "package p\n\0\0\0\ninput x(a: Int)\n\ndeny d :- x(_).\n");
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0003"]);
+    let diagnostic = find(&json, "E0003");
+    assert_eq!(diagnostic["start"]["offset"], 10);
+    assert_eq!(diagnostic["end"]["offset"], 13);
+}
+
+#[test]
+fn nul_bytes_inside_a_rule_are_e0003() {
+    let path = file("nul-rule", "nul.gov", "package p\n\ninput x(a: Int)\n\ndeny d :- x(\0_).\n");
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert!(codes(&json).contains(&"E0003"), "{}", codes(&json).join(", "));
+}
+
+#[test]
+fn directory_without_gov_files_is_e0007_and_exit_2() {
+    let dir = scratch("no-sources");
+    std::fs::write(dir.join("README.md"), "# not a policy\n").unwrap();
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    std::fs::write(dir.join("nested/inner.gov"), "package inner\n").unwrap();
+    let (run, json) = check(&dir);
+    assert_eq!(run.code, 2);
+    assert_eq!(codes(&json), ["E0007"]);
+}
+
+#[test]
+fn missing_path_is_exit_2_with_a_message() {
+    let path = scratch("missing").join("does-not-exist");
+    let run = govc(&[OsStr::new("check"), path.as_os_str(), OsStr::new("--format"), OsStr::new("json")]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("does-not-exist"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+/// A single line of 1 MB: one rule with 80 000 conditions and an unknown relation at the
+/// very end, so the human output must excerpt the line.
+#[test]
+fn very_long_line_is_checked_and_excerpted() {
+    let conditions = vec!["x(a)"; 80_000].join(", ");
+    let text = format!("package p\n\ninput x(a: Int)\n\ndeny long :- {conditions}, nope(a).\n");
+    let path = file("long-line", "long.gov", text);
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0101"]);
+    assert_eq!(find(&json, "E0101")["start"]["line"], 5);
+}
+
+#[test]
+fn lone_quote_is_an_unterminated_string() {
+    let path = file("quote", "quote.gov", "\"");
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    let diagnostic = find(&json, "E0003");
+    assert_eq!(diagnostic["start"]["offset"], 0);
+    assert_eq!(diagnostic["end"]["offset"], 1);
+}
+
+#[test]
+fn unterminated_string_in_a_rule_is_e0003() {
+    let path = file("unterminated", "unterminated.gov", "package p\n\ninput x(a: Str)\n\ndeny d :- x(a), a = \"oops.\n\ndeny e :- x(_).\n");
+    let (run, json) = check(&path);
+    assert_eq!(run.code, 1);
+    assert_eq!(find(&json, "E0003")["start"]["line"], 5);
+}
+
+/// (code, line, column) of every diagnostic.
+fn positions(json: &Value) -> Vec<(String, u64, u64)> {
+    diagnostics(json)
+        .iter()
+        .map(|d| (d["code"].as_str().unwrap().to_owned(), d["start"]["line"].as_u64().unwrap(), d["start"]["column"].as_u64().unwrap()))
+        .collect()
+}
+
+/// CRLF line endings work exactly like LF: same diagnostics at the same lines and columns,
+/// including the recovery from a missing `.` at the end of a line.
+#[test]
+fn crlf_line_endings_work_like_lf() {
+    let lf = "package p
+
+/// Transfers come with each request.
+input transfer(agent: Str, amount: Int)
+data frozen(agent: Str)
+
+// The next rule lacks its `.`; the item after it starts a line.
+big(a) :- transfer(a, amount), amount > 1000
+deny too_big \"{a} moved too much\" :- big(a), not frozen(a).
+deny missing :- nope(_).
+test \"frozen agents are fine\" {
+  given transfer(\"bot\", 5000). frozen(\"bot\").
+  expect allow
+}
+";
+    let crlf = lf.replace('\n', "\r\n");
+    let (lf_run, lf_json) = check(&file("lf", "lf.gov", lf));
+    let (crlf_run, crlf_json) = check(&file("crlf", "crlf.gov", &crlf));
+    assert_eq!(lf_run.code, 1);
+    assert_eq!(crlf_run.code, lf_run.code);
+    let expected = positions(&lf_json);
+    assert!(expected.iter().any(|(code, line, _)| code == "E0002" && *line == 8), "{expected:?}");
+    assert!(expected.iter().any(|(code, line, _)| code == "E0101" && *line == 10), "{expected:?}");
+    assert_eq!(positions(&crlf_json), expected);
+}
+
+#[test]
+fn crlf_file_without_problems_is_clean() {
+    let text = "package p\r\n\r\ninput x(a: Int)\r\n\r\n/// Doc.\r\ndeny d \"{a}\" :- x(a), a > 1.\r\n";
+    let (run, json) = check(&file("crlf-clean", "clean.gov", text));
+    assert_eq!(run.code, 0, "{}", codes(&json).join(", "));
+    assert_eq!(codes(&json), Vec::<&str>::new());
+}
+
+#[test]
+fn lone_carriage_returns_and_control_characters_do_not_panic() {
+    let text = "package p\r\rinput x(a: Int)\x0b\x1b[31m\u{feff}\ndeny d :- x(_).\u{2028}\n";
+    let (run, json) = check(&file("control", "control.gov", text));
+    assert_eq!(run.code, 1);
+    assert!(codes(&json).contains(&"E0003"), "{}", codes(&json).join(", "));
+}
