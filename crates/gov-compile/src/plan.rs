@@ -211,12 +211,19 @@ impl Rule<'_, '_> {
     /// enclosing rule), which decides an aggregate's grouping.
     fn body(&mut self, body: &[BodyItem], outside: &[String]) -> Result<(), PlanError> {
         let mut remaining: Vec<&BodyItem> = body.iter().collect();
-        // Variables each item shares with the rest, for aggregate grouping.
-        let all_vars: Vec<Vec<String>> = remaining.iter().map(|item| {
-            let mut v = Vec::new();
-            item_vars(item, &mut v);
-            v
-        }).collect();
+        // Variables each item uses outside any aggregate: an aggregate groups by the
+        // variables it shares with these (another aggregate's locals are its own).
+        let all_vars: Vec<Vec<String>> = remaining
+            .iter()
+            .map(|item| {
+                let mut v = Vec::new();
+                match item {
+                    BodyItem::Compare(c) => [&c.left, &c.right].into_iter().filter(|e| !matches!(e, Expr::Aggregate(_))).for_each(|e| vars_in(e, &mut v)),
+                    other => item_vars(other, &mut v),
+                }
+                v
+            })
+            .collect();
         let mut positions: Vec<usize> = (0..remaining.len()).collect();
         while !remaining.is_empty() {
             let mut progress = true;
