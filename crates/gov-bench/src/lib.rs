@@ -107,7 +107,11 @@ step_{g}_0(a, l) :- clearance_{g}(a, l), l >= 0.
 "
     );
     for step in 1..CHAIN {
-        let _ = writeln!(out, "step_{g}_{step}(a, l) :- step_{g}_{prev}(a, l), role_{g}(a, r), r != \"intern-{step}\".", prev = step - 1);
+        let _ = writeln!(
+            out,
+            "step_{g}_{step}(a, l) :- step_{g}_{prev}(a, l), role_{g}(a, r), r != \"intern-{step}\".",
+            prev = step - 1
+        );
     }
     let _ = write!(
         out,
@@ -189,7 +193,8 @@ mod tests {
         let text = generate_package(1_000);
         let edited = edit_one_rule(&text).unwrap();
         assert_eq!(text.len(), edited.len());
-        let changed: Vec<usize> = text.bytes().zip(edited.bytes()).enumerate().filter(|(_, (a, b))| a != b).map(|(i, _)| i).collect();
+        let changed: Vec<usize> =
+            text.bytes().zip(edited.bytes()).enumerate().filter(|(_, (a, b))| a != b).map(|(i, _)| i).collect();
         assert_eq!(changed.len(), 1);
         let line = text[..changed[0]].rsplit('\n').next().unwrap();
         assert!(line.starts_with("obligation report_24 "), "{line}");

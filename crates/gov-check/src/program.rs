@@ -40,6 +40,14 @@ impl Program {
         self.files.iter().any(|f| f.id == file && matches!(f.origin, Origin::Library(_)))
     }
 
+    /// The library module `file` belongs to (`None` for the package's own files).
+    pub fn module_of(&self, file: FileId) -> Option<&str> {
+        self.files.iter().find(|f| f.id == file).and_then(|f| match &f.origin {
+            Origin::Library(module) => Some(module.as_str()),
+            Origin::Package => None,
+        })
+    }
+
     /// The package's own files.
     pub fn package_files(&self) -> impl Iterator<Item = &ProgramFile> {
         self.files.iter().filter(|f| f.origin == Origin::Package)

@@ -1,12 +1,12 @@
 //! Rules, decision rules and tests: resolving atoms, arity, fields, types and safety.
 
-use crate::symbols::{RelationKind, Symbols, RISK_SCORE};
+use crate::symbols::{DecisionInfo, RelationKind, Symbols, RISK_SCORE};
 use crate::types::{Inference, Node, Shape, arithmetic, merge};
 use crate::{Program, Ty};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_syntax::ast::{
     Aggregate, AggregateFn, Atom, BodyItem, Comparison, Decision, Effect, ExpectKind, Expr, Item, ItemKind, LitValue,
-    MessagePart, Name, Rule, TestBlock, TestStatement,
+    MessagePart, Name, Rule, StrLit, TestBlock, TestStatement,
 };
 use gov_syntax::suggest::{closest, did_you_mean};
 use gov_value::{BaseType, CompareOp};
@@ -71,6 +71,8 @@ pub struct Facts {
 enum Place {
     Head,
     Positive,
+    /// In arithmetic that is an argument of a positive atom: matched, not bound.
+    Arithmetic,
     Negative,
     Compare,
     Message,
@@ -111,6 +113,7 @@ struct RuleWork<'a> {
 }
 
 struct Cx<'a, 'd> {
+    program: &'a Program,
     symbols: &'a Symbols,
     inference: Inference,
     columns: HashMap<usize, Vec<Node>>,
@@ -130,7 +133,7 @@ const SUGGESTION_BUDGET: usize = 2_000_000;
 /// derived relations into `symbols`.
 pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
     let (facts, inferred) = {
-        let mut cx = Cx { symbols, inference: Inference::default(), columns: HashMap::new(), facts: Facts::default(), diagnostics, work: Vec::new(), suggestion_budget: SUGGESTION_BUDGET };
+        let mut cx = Cx { program, symbols, inference: Inference::default(), columns: HashMap::new(), facts: Facts::default(), diagnostics, work: Vec::new(), suggestion_budget: SUGGESTION_BUDGET };
         for (index, relation) in symbols.relations.iter().enumerate() {
             if relation.kind == RelationKind::Derived {
                 let nodes = relation.fields.iter().map(|_| cx.inference.node()).collect();
@@ -192,6 +195,11 @@ fn lit_shape(value: &LitValue) -> Shape {
     }
 }
 
+/// "a `deny` rule", "an `allow` rule".
+fn a_rule(effect: Effect) -> String {
+    format!("{} `{}` rule", if effect.keyword().starts_with(['a', 'e', 'o']) { "an" } else { "a" }, effect.keyword())
+}
+
 fn contains_arithmetic(expr: &Expr) -> Option<Span> {
     match expr {
         Expr::Binary(binary) => Some(binary.span),
@@ -221,15 +229,30 @@ impl<'a> Cx<'a, '_> {
                 );
                 continue;
             }
-            if !matches!(item.kind, ItemKind::Decision(_)) {
+            // `@overrides` marks a deny or escalate rule's overlap with allow rules as intended.
+            let effect = match &item.kind {
+                ItemKind::Decision(decision) => Some(decision.effect),
+                _ => None,
+            };
+            if !matches!(effect, Some(Effect::Deny | Effect::Escalate)) {
+                let label = effect.map_or_else(|| "on an item that is not a decision rule".to_owned(), |e| format!("on {}", a_rule(e)));
                 self.diagnostics.push(
-                    Diagnostic::new(codes::UNKNOWN_ANNOTATION, "`@overrides` applies only to decision rules", annotation.span)
-                        .with_primary_label("this item is not a decision rule"),
+                    Diagnostic::new(codes::UNKNOWN_ANNOTATION, "`@overrides` applies only to `deny` and `escalate` rules", annotation.span)
+                        .with_primary_label(label)
+                        .with_help("write `@overrides(rule, …)` on the deny or escalate rule, naming the allow rules whose overlap with it is intended"),
+                );
+                continue;
+            }
+            if annotation.args.is_empty() {
+                self.diagnostics.push(
+                    Diagnostic::new(codes::UNKNOWN_ANNOTATION, "`@overrides` names no rule", annotation.span)
+                        .with_primary_label("no rule named")
+                        .with_help("name the allow rules whose overlap with this rule is intended: `@overrides(rule, …)`"),
                 );
                 continue;
             }
             for arg in &annotation.args {
-                self.rule_reference(arg, None);
+                self.rule_reference(arg, Some(Effect::Allow));
             }
         }
     }
@@ -243,10 +266,9 @@ impl<'a> Cx<'a, '_> {
         match self.symbols.decision(&name.text) {
             Some(found) => {
                 if let Some(effect) = effect.filter(|e| *e != found.effect) {
-                    let a = |effect: Effect| format!("{} `{}` rule", if effect.keyword().starts_with(['a', 'e', 'o']) { "an" } else { "a" }, effect.keyword());
                     self.diagnostics.push(
-                        Diagnostic::new(codes::UNKNOWN_RULE, format!("`{}` is {}, not {}", name.text, a(found.effect), a(effect)), name.span)
-                            .with_primary_label(format!("expected {}", a(effect)))
+                        Diagnostic::new(codes::UNKNOWN_RULE, format!("`{}` is {}, not {}", name.text, a_rule(found.effect), a_rule(effect)), name.span)
+                            .with_primary_label(format!("expected {}", a_rule(effect)))
                             .with_label(found.span, "defined here"),
                     );
                 }
@@ -267,7 +289,13 @@ impl<'a> Cx<'a, '_> {
     fn rule(&mut self, rule: &'a Rule) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         let head_relation = self.symbols.relation_id(&rule.head.relation.text);
-        let derived = head_relation.filter(|&r| self.symbols.relations.get(r).is_some_and(|r| r.kind == RelationKind::Derived && !r.poisoned));
+        // A module's relations are derived by the module's rules only (E0109 otherwise).
+        let module = self.program.module_of(rule.head.relation.span.file);
+        let derived = head_relation.filter(|&r| {
+            self.symbols.relations.get(r).is_some_and(|r| {
+                r.kind == RelationKind::Derived && !r.poisoned && r.span.is_none_or(|s| self.program.module_of(s.file) == module)
+            })
+        });
         if let Some(head) = head_relation {
             self.facts.head_refs.push((head, rule.head.relation.span));
         }
@@ -282,8 +310,37 @@ impl<'a> Cx<'a, '_> {
                 }
             }
         }
-        self.safety(&mut work.scope, &rule.body);
+        let bindings = self.safety(&mut work.scope, &rule.body);
+        if let Some(head) = derived {
+            self.inventing_arithmetic(rule, head, &bindings);
+        }
         self.work.push(work);
+    }
+
+    /// Records the arithmetic of `=` bindings whose value reaches the head: the variable it
+    /// binds is in the head, or binds (through further `=`) a variable in the head. Such
+    /// arithmetic produces values of the head; arithmetic whose variables are all bound by
+    /// atoms only filters. (Arithmetic written in the head itself is recorded by `head`.)
+    fn inventing_arithmetic<'r>(&mut self, rule: &'r Rule, head: usize, bindings: &HashMap<String, &'r Comparison>) {
+        let mut names = Vec::new();
+        for arg in &rule.head.args {
+            vars_of(&arg.value, &mut names);
+        }
+        let mut queue: Vec<&'r str> = names.iter().map(|n| n.text.as_str()).collect();
+        let mut seen: HashSet<&'r str> = HashSet::new();
+        while let Some(name) = queue.pop() {
+            if !seen.insert(name) {
+                continue;
+            }
+            let Some(comparison) = bindings.get(name) else { continue };
+            let value = if matches!(&comparison.left, Expr::Var(v) if v.text == name) { &comparison.right } else { &comparison.left };
+            if let Some(at) = contains_arithmetic(value) {
+                self.facts.arithmetic.push(ArithSite { head, rule: rule.head.relation.span, at });
+            }
+            let mut next = Vec::new();
+            vars_of(value, &mut next);
+            queue.extend(next.into_iter().map(|n| n.text.as_str()));
+        }
     }
 
     fn head(&mut self, work: &mut RuleWork<'a>, head: &'a Atom, relation: usize) {
@@ -374,13 +431,6 @@ impl<'a> Cx<'a, '_> {
                             other => self.note_vars(&mut work.scope, other, Place::Compare, aggregate),
                         }
                     }
-                    if comparison.op == CompareOp::Eq
-                        && let Some((head, rule)) = head.filter(|_| aggregate.is_none())
-                        && let Some(at) = contains_arithmetic(&comparison.left).or_else(|| contains_arithmetic(&comparison.right))
-                        && (matches!(comparison.left, Expr::Var(_)) || matches!(comparison.right, Expr::Var(_)))
-                    {
-                        self.facts.arithmetic.push(ArithSite { head, rule, at });
-                    }
                     work.pending.push(Pending::Compare(comparison));
                 }
             }
@@ -402,6 +452,9 @@ impl<'a> Cx<'a, '_> {
 
     fn atom(&mut self, work: &mut RuleWork<'a>, atom: &'a Atom, head: Option<(usize, Span)>, kind: EdgeKind, place: Place, aggregate: Option<usize>) {
         for arg in &atom.args {
+            // An arithmetic argument is matched against the column's value: its variables
+            // must be bound elsewhere.
+            let place = if place == Place::Positive && matches!(arg.value, Expr::Binary(_)) { Place::Arithmetic } else { place };
             self.note_vars(&mut work.scope, &arg.value, place, aggregate);
         }
         let Some(relation) = self.resolve(atom) else { return };
@@ -551,14 +604,6 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    fn column_shape(&mut self, column: Column) -> Shape {
-        match column {
-            Column::Declared(Some(ty), _) => Shape::Exact(ty),
-            Column::Declared(None, _) => Shape::Poison,
-            Column::Inferred(node) => self.inference.shape(node),
-        }
-    }
-
     fn mismatch(&self, at: Span, found: Shape, expected: Shape, because: Option<Span>) -> Diagnostic {
         let symbols = self.symbols;
         let mut diagnostic = Diagnostic::new(
@@ -582,14 +627,20 @@ impl<'a> Cx<'a, '_> {
         match expr {
             Expr::Var(name) => {
                 let Some(node) = scope.vars.get(&name.text).map(|v| v.node) else { return };
+                // What each side was before, and where that came from: after a failed union
+                // the conflict only tells the column's side.
+                let (found, found_because) = self.inference.class(node);
+                let (expected, expected_because) = match column {
+                    Column::Inferred(col) => self.inference.class(col),
+                    Column::Declared(Some(ty), at) => (Shape::Exact(ty), at),
+                    Column::Declared(None, _) => return,
+                };
                 let result = match column {
                     Column::Inferred(col) => self.inference.union(col, node, name.span, self.symbols),
                     Column::Declared(Some(ty), _) => self.inference.constrain(node, Shape::Exact(ty), name.span, self.symbols),
                     Column::Declared(None, _) => return,
                 };
-                if let Err(conflict) = result {
-                    let expected = self.column_shape(column);
-                    let found = conflict.existing;
+                if result.is_err() {
                     let symbols = self.symbols;
                     let mut diagnostic = Diagnostic::new(
                         codes::TYPE_MISMATCH,
@@ -597,10 +648,16 @@ impl<'a> Cx<'a, '_> {
                         name.span,
                     )
                     .with_primary_label(format!("`{}` is {}, but {} is expected here", name.text, found.describe(symbols), expected.describe(symbols)));
-                    if let Some(because) = conflict.because.filter(|b| *b != name.span) {
+                    if let Some(because) = found_because.filter(|b| *b != name.span) {
                         diagnostic = diagnostic.with_label(because, format!("`{}` is {} because of this", name.text, found.describe(symbols)));
                     }
-                    if found.base(symbols) == expected.base(symbols) {
+                    // A declared column's type is in plain sight; a derived column's comes
+                    // from another rule.
+                    if let (Column::Inferred(_), Some(because)) = (column, expected_because.filter(|b| *b != name.span && Some(*b) != found_because)) {
+                        diagnostic = diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
+                    }
+                    let aliases = [found, expected].iter().any(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
+                    if aliases && found.base(symbols) == expected.base(symbols) {
                         diagnostic = diagnostic.with_note("type aliases are distinct types: a value of one alias is not a value of another, nor of its base type");
                     }
                     self.diagnostics.push(diagnostic);
@@ -632,19 +689,22 @@ impl<'a> Cx<'a, '_> {
                 let left = self.shape_of(scope, &binary.left, report);
                 let right = self.shape_of(scope, &binary.right, report);
                 arithmetic(binary.op, left, right, self.symbols).unwrap_or_else(|| {
-                    if report {
-                        self.diagnostics.push(
-                            Diagnostic::new(
-                                codes::BAD_OPERATOR,
-                                format!("`{}` is not defined for {} and {}", binary.op.symbol(), left.describe(self.symbols), right.describe(self.symbols)),
-                                binary.span,
-                            )
-                            .with_primary_label("no such operation")
-                            .with_label(binary.left.span(), format!("this is {}", left.describe(self.symbols)))
-                            .with_label(binary.right.span(), format!("this is {}", right.describe(self.symbols)))
-                            .with_help("arithmetic needs numbers of one type, or Time and Duration (see the operator table in docs/reference.md)"),
-                        );
+                    // The silent passes learn nothing from an ill-typed operation; the
+                    // reporting pass reports it and poisons what depends on it.
+                    if !report {
+                        return Shape::Unknown;
                     }
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            codes::BAD_OPERATOR,
+                            format!("`{}` is not defined for {} and {}", binary.op.symbol(), left.describe(self.symbols), right.describe(self.symbols)),
+                            binary.span,
+                        )
+                        .with_primary_label("no such operation")
+                        .with_label(binary.left.span(), format!("this is {}", left.describe(self.symbols)))
+                        .with_label(binary.right.span(), format!("this is {}", right.describe(self.symbols)))
+                        .with_help("arithmetic needs numbers of one type, or Time and Duration (see the operator table in docs/reference.md)"),
+                    );
                     Shape::Poison
                 })
             }
@@ -656,13 +716,14 @@ impl<'a> Cx<'a, '_> {
                     AggregateFn::Min | AggregateFn::Max => target.base(self.symbols).is_none_or(|b| b != BaseType::Bool),
                 };
                 if !ok {
-                    if report {
-                        self.diagnostics.push(
-                            Diagnostic::new(codes::BAD_AGGREGATE, format!("`{}` of {} values", aggregate.function.name(), target.describe(self.symbols)), aggregate.target.span())
-                                .with_primary_label(format!("this is {}", target.describe(self.symbols)))
-                                .with_help("`sum` adds Int, Decimal or Duration values; `min` and `max` need ordered values; `count` counts anything"),
-                        );
+                    if !report {
+                        return Shape::Unknown;
                     }
+                    self.diagnostics.push(
+                        Diagnostic::new(codes::BAD_AGGREGATE, format!("`{}` of {} values", aggregate.function.name(), target.describe(self.symbols)), aggregate.target.span())
+                            .with_primary_label(format!("this is {}", target.describe(self.symbols)))
+                            .with_help("`sum` adds Int, Decimal or Duration values; `min` and `max` need ordered values; `count` counts anything"),
+                    );
                     return Shape::Poison;
                 }
                 target
@@ -677,7 +738,7 @@ impl<'a> Cx<'a, '_> {
             Pending::Column(expr, column) => {
                 let found = self.shape_of(scope, expr, report);
                 let result = match *column {
-                    Column::Inferred(node) => self.inference.constrain(node, found, expr.span(), self.symbols),
+                    Column::Inferred(node) => self.inference.absorb(node, found, expr.span(), self.symbols),
                     Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: at }),
                     Column::Declared(None, _) => Ok(()),
                 };
@@ -714,8 +775,8 @@ impl<'a> Cx<'a, '_> {
         };
         let result = match (var_node(&comparison.left), var_node(&comparison.right)) {
             (Some((a, at)), Some((b, _))) => self.inference.union(a, b, at, self.symbols),
-            (Some((node, at)), None) => self.inference.constrain(node, right, at, self.symbols),
-            (None, Some((node, at))) => self.inference.constrain(node, left, at, self.symbols),
+            (Some((node, at)), None) => self.inference.absorb(node, right, at, self.symbols),
+            (None, Some((node, at))) => self.inference.absorb(node, left, at, self.symbols),
             (None, None) => merge(left, right, self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: left, because: None }),
         };
         if !report {
@@ -770,9 +831,10 @@ impl<'a> Cx<'a, '_> {
 
     // ---- safety -------------------------------------------------------------------------
 
-    /// Reports variables that no positive atom binds, and variables used once.
-    fn safety(&mut self, scope: &mut Scope, body: &[BodyItem]) {
-        let bound = bound_variables(scope, body);
+    /// Reports variables that no positive atom binds, and variables used once. Returns the
+    /// `=` that binds each variable of the body's top level that no positive atom binds.
+    fn safety<'b>(&mut self, scope: &mut Scope, body: &'b [BodyItem]) -> HashMap<String, &'b Comparison> {
+        let (bound, bindings) = bound_variables(scope, body);
         let is_bound = |name: &str, aggregate: Option<usize>| {
             bound.get(&aggregate).is_some_and(|b| b.contains(name)) || bound.get(&None).is_some_and(|b| b.contains(name))
         };
@@ -812,6 +874,7 @@ impl<'a> Cx<'a, '_> {
                 );
             }
         }
+        bindings
     }
 
     // ---- tests --------------------------------------------------------------------------
@@ -826,13 +889,52 @@ impl<'a> Cx<'a, '_> {
                     }
                 }
                 TestStatement::Expect(expectation) => {
-                    if let ExpectKind::Effect { effect, rules, .. } = &expectation.kind {
+                    if let ExpectKind::Effect { effect, rules, approvers } = &expectation.kind {
                         for rule in rules {
                             self.rule_reference(rule, Some(*effect));
                         }
+                        self.expected_groups(*effect, rules, approvers);
                     }
                 }
             }
+        }
+    }
+
+    /// Checks the approver groups of an `expect` line: only `expect escalate` has them, and
+    /// each must be the group of some `escalate` rule, or the test could never pass.
+    fn expected_groups(&mut self, effect: Effect, rules: &[Name], approvers: &[StrLit]) {
+        let (Some(first), Some(last)) = (approvers.first(), approvers.last()) else { return };
+        if effect != Effect::Escalate {
+            let groups: Vec<String> = approvers.iter().map(|g| format!("to \"{}\"", g.value)).collect();
+            self.diagnostics.push(
+                Diagnostic::new(codes::INVALID_EXPECTATION, format!("`expect {}` takes no approver groups", effect.keyword()), first.span.to(last.span))
+                    .with_primary_label(format!("a `{}` decision has no approvers", effect.keyword()))
+                    .with_help(format!("only `expect escalate` checks approver groups: remove `{}`", groups.join(" "))),
+            );
+            return;
+        }
+        // A rule that failed to parse may have been the one escalating to a group.
+        if !self.symbols.poisoned_rules.is_empty() {
+            return;
+        }
+        let escalations: Vec<&DecisionInfo> = self.symbols.decisions.iter().filter(|d| d.effect == Effect::Escalate).collect();
+        for group in approvers {
+            if escalations.iter().any(|d| d.approver.as_ref().is_some_and(|a| a.value == group.value)) {
+                continue;
+            }
+            let known: Vec<&str> = escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
+            let mut diagnostic = Diagnostic::new(codes::INVALID_EXPECTATION, format!("no `escalate` rule escalates to \"{}\"", group.value), group.span)
+                .with_primary_label("not the group of any escalate rule")
+                .with_help(closest(&group.value, known.iter().copied()).map_or_else(
+                    || "the approvers of a decision are the groups of the escalate rules that fired: this test can never pass".to_owned(),
+                    |guess| format!("did you mean \"{guess}\"?"),
+                ));
+            for rule in rules {
+                if let Some(approver) = self.symbols.decision(&rule.text).filter(|d| d.effect == Effect::Escalate).and_then(|d| d.approver.as_ref()) {
+                    diagnostic = diagnostic.with_label(approver.span, format!("`{}` escalates to \"{}\"", rule.text, approver.value));
+                }
+            }
+            self.diagnostics.push(diagnostic);
         }
     }
 
@@ -849,6 +951,33 @@ impl<'a> Cx<'a, '_> {
             return;
         }
         let Some(columns) = self.columns_of(fact, relation) else { return };
+        // Named arguments may leave fields out in a body, not in a given fact: it states one
+        // whole fact. (When a named argument failed to resolve, that is the one report.)
+        if columns.len() == fact.args.len()
+            && fact.args.iter().any(|a| a.field.is_some())
+            && let Some(info) = self.symbols.relations.get(relation)
+        {
+            let missing: Vec<&str> = info
+                .fields
+                .iter()
+                .filter_map(|f| f.name.as_deref())
+                .filter(|name| !fact.args.iter().any(|a| a.field.as_ref().is_some_and(|f| f.text == *name)))
+                .collect();
+            if !missing.is_empty() {
+                let listed: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+                let (noun, listed) = match listed.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => ("fields", format!("{} and {last}", rest.join(", "))),
+                    _ => ("field", listed.concat()),
+                };
+                let mut diagnostic = Diagnostic::new(codes::TEST_NOT_A_FACT, format!("the given fact of `{}` leaves out {noun} {listed}", fact.relation.text), fact.span)
+                    .with_primary_label(format!("no value for {listed}"))
+                    .with_help("a given fact states one whole fact: give every field a value");
+                if let Some(span) = info.span {
+                    diagnostic = diagnostic.with_label(span, "declared here");
+                }
+                self.diagnostics.push(diagnostic);
+            }
+        }
         let mut scope = Scope::default();
         for (expr, column) in columns {
             match expr {
@@ -863,6 +992,10 @@ impl<'a> Cx<'a, '_> {
     }
 }
 
+/// The variables bound at the top level of a body (`None`) and inside each aggregate
+/// (`Some(k)`), by name.
+type Bound = HashMap<Option<usize>, HashSet<String>>;
+
 /// The code and wording for an unbound variable at `place`; `None` where occurring is
 /// what binds a variable.
 fn unsafe_code(place: Place) -> Option<(Code, &'static str)> {
@@ -872,15 +1005,17 @@ fn unsafe_code(place: Place) -> Option<(Code, &'static str)> {
         Place::Points => Some((codes::UNSAFE_HEAD, "in the risk points")),
         Place::Negative => Some((codes::UNSAFE_NEGATION, "in a negation")),
         Place::Compare => Some((codes::UNSAFE_COMPARISON, "in a comparison")),
+        Place::Arithmetic => Some((codes::UNSAFE_COMPARISON, "in an arithmetic argument")),
         Place::Message => Some((codes::UNSAFE_MESSAGE, "in the message")),
     }
 }
 
 /// The variables bound at the top level of a body (`None`) and inside each aggregate
 /// (`Some(k)`, in addition to the top level's): those of positive atoms, then those that
-/// `=` binds from bound values, to a fixpoint.
-fn bound_variables(scope: &Scope, body: &[BodyItem]) -> HashMap<Option<usize>, HashSet<String>> {
-    let mut bound: HashMap<Option<usize>, HashSet<String>> = HashMap::new();
+/// `=` binds from bound values, to a fixpoint. Also the `=` that binds each variable of the
+/// top level that no positive atom binds.
+fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, HashMap<String, &'b Comparison>) {
+    let mut bound: Bound = HashMap::new();
     for (name, var) in &scope.vars {
         for &(_, place, aggregate) in &var.occurrences {
             if place == Place::Positive {
@@ -888,6 +1023,7 @@ fn bound_variables(scope: &Scope, body: &[BodyItem]) -> HashMap<Option<usize>, H
             }
         }
     }
+    let mut bindings: HashMap<String, &Comparison> = HashMap::new();
     let mut equalities: Vec<(Option<usize>, &Comparison)> = Vec::new();
     collect_equalities(body, None, &mut equalities);
     loop {
@@ -909,6 +1045,9 @@ fn bound_variables(scope: &Scope, body: &[BodyItem]) -> HashMap<Option<usize>, H
                 _ => None,
             };
             if let Some(name) = newly {
+                if aggregate.is_none() {
+                    bindings.insert(name.clone(), comparison);
+                }
                 here.insert(name);
                 changed = true;
             }
@@ -917,7 +1056,7 @@ fn bound_variables(scope: &Scope, body: &[BodyItem]) -> HashMap<Option<usize>, H
             break;
         }
     }
-    bound
+    (bound, bindings)
 }
 
 fn collect_equalities<'b>(body: &'b [BodyItem], aggregate: Option<usize>, out: &mut Vec<(Option<usize>, &'b Comparison)>) {

@@ -1,9 +1,9 @@
 //! Declarations: collecting them, finding duplicates, resolving types and modules.
 
-use crate::Program;
+use crate::{Origin, Program};
 use crate::types::Ty;
-use gov_diag::{Diagnostic, Span, codes};
-use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, RelationKind as DeclKind, Salvaged};
+use gov_diag::{Code, Diagnostic, Span, codes};
+use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, RelationKind as DeclKind, Salvaged, StrLit};
 use gov_syntax::suggest::did_you_mean;
 use gov_value::BaseType;
 use std::collections::{HashMap, HashSet};
@@ -72,6 +72,8 @@ pub struct DecisionInfo {
     pub name: String,
     /// What it decides.
     pub effect: Effect,
+    /// The approver group (`to "group"`) of an `escalate` rule.
+    pub approver: Option<StrLit>,
     /// The name in the rule.
     pub span: Span,
     /// The whole rule.
@@ -205,9 +207,21 @@ pub fn collect(program: &Program, diagnostics: &mut Vec<Diagnostic>) -> Symbols 
     for item in items() {
         collect_declaration(program, item, &mut symbols, &mut default_span, diagnostics);
     }
+    // The relations modules derive are closed: the package's rules may read them, not add
+    // to them. Known before any head is collected, so that the order of files does not
+    // matter.
+    let mut module_heads: HashMap<&str, (&str, Span)> = HashMap::new();
+    for file in &program.files {
+        let Origin::Library(module) = &file.origin else { continue };
+        for item in &file.parsed.file.items {
+            if let ItemKind::Rule(rule) = &item.kind {
+                module_heads.entry(rule.head.relation.text.as_str()).or_insert((module.as_str(), rule.head.relation.span));
+            }
+        }
+    }
     for item in items() {
         if let ItemKind::Rule(rule) = &item.kind {
-            collect_head(rule, &item.docs, &mut symbols, diagnostics);
+            collect_head(program, rule, &item.docs, &module_heads, &mut symbols, diagnostics);
         }
     }
     resolve_aliases(program, &mut symbols, diagnostics);
@@ -272,9 +286,28 @@ fn duplicate(kind: &str, name: &str, span: Span, first: Option<Span>) -> Diagnos
     .with_help("remove one of the declarations or rename it")
 }
 
+/// A package declaration that takes a name a used module declares. The module's declaration
+/// is the one that counts (the module's own rules are written against it), so the package's
+/// is reported, with the module's as the first.
+fn module_clash(code: Code, kind: &str, name: &str, package: Span, module_span: Span, module: &str) -> Diagnostic {
+    Diagnostic::new(code, format!("{kind} `{name}` is already declared in module `{module}`"), package)
+        .with_primary_label("declared again here")
+        .with_label(module_span, format!("first declared here, in `{module}`"))
+        .with_help(format!("the package and the modules it uses share one namespace: rename this {kind}"))
+}
+
+/// Whether a declaration at `new` takes the place of the one at `first`: a module's
+/// declaration wins over the package's.
+fn module_wins(program: &Program, first: Span, new: Span) -> Option<&str> {
+    program.module_of(new.file).filter(|_| !program.is_library(first.file))
+}
+
 fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, default_span: &mut Option<Span>, diagnostics: &mut Vec<Diagnostic>) {
     match &item.kind {
         ItemKind::Use(path) => collect_use(program, path, symbols, diagnostics),
+        // A module's `default` is its own when it is checked as a package; it does not
+        // decide for the packages that use it.
+        ItemKind::Default(_) if program.is_library(item.span.file) => {}
         ItemKind::Default(decision) => match default_span {
             Some(first) => diagnostics.push(
                 Diagnostic::new(codes::DUPLICATE_DECLARATION, "the default decision is declared twice", item.span)
@@ -291,8 +324,17 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
             let name = &alias.name.text;
             if BaseType::from_name(name).is_some() {
                 diagnostics.push(duplicate("type", name, alias.name.span, None));
-            } else if let Some((_, first)) = symbols.alias(name) {
-                diagnostics.push(duplicate("type", name, alias.name.span, Some(first.span)));
+            } else if let Some((index, first)) = symbols.alias(name) {
+                let info = TypeInfo { name: name.clone(), base: None, span: alias.name.span, docs: item.docs.clone() };
+                match module_wins(program, first.span, alias.name.span) {
+                    Some(module) => {
+                        diagnostics.push(module_clash(codes::DUPLICATE_DECLARATION, "type", name, first.span, alias.name.span, module));
+                        if let Some(slot) = symbols.types.get_mut(index as usize) {
+                            *slot = info;
+                        }
+                    }
+                    None => diagnostics.push(duplicate("type", name, alias.name.span, Some(first.span))),
+                }
             } else {
                 symbols.type_index.insert(name.clone(), symbols.types.len());
                 symbols.types.push(TypeInfo { name: name.clone(), base: None, span: alias.name.span, docs: item.docs.clone() });
@@ -300,10 +342,19 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
         }
         ItemKind::Relation(decl) => {
             let name = &decl.name.text;
-            if let Some(first) = symbols.relation(name) {
-                diagnostics.push(duplicate("relation", name, decl.name.span, first.span));
-                return;
-            }
+            let replaces = match symbols.relation(name) {
+                Some(first) => match first.span.and_then(|f| Some((f, module_wins(program, f, decl.name.span)?))) {
+                    Some((first, module)) => {
+                        diagnostics.push(module_clash(codes::DUPLICATE_DECLARATION, "relation", name, first, decl.name.span, module));
+                        symbols.relation_id(name)
+                    }
+                    None => {
+                        diagnostics.push(duplicate("relation", name, decl.name.span, first.span));
+                        return;
+                    }
+                },
+                None => None,
+            };
             let mut seen: HashMap<&str, Span> = HashMap::new();
             let mut fields = Vec::new();
             for field in &decl.fields {
@@ -316,11 +367,32 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
                 DeclKind::Input => RelationKind::Input,
                 DeclKind::Data => RelationKind::Data,
             };
-            symbols.add_relation(RelationInfo { name: name.clone(), kind, fields, poisoned: false, span: Some(decl.name.span), docs: item.docs.clone() });
+            let info = RelationInfo { name: name.clone(), kind, fields, poisoned: false, span: Some(decl.name.span), docs: item.docs.clone() };
+            match replaces.and_then(|index| symbols.relation_mut(index)) {
+                Some(slot) => *slot = info,
+                None => {
+                    symbols.add_relation(info);
+                }
+            }
         }
         ItemKind::Decision(decision) => {
             let name = &decision.name.text;
+            let info = DecisionInfo {
+                name: name.clone(),
+                effect: decision.effect,
+                approver: decision.approver.clone(),
+                span: decision.name.span,
+                item_span: item.span,
+                docs: item.docs.clone(),
+            };
             if let Some(first) = symbols.decision(name) {
+                if let Some(module) = module_wins(program, first.span, decision.name.span) {
+                    diagnostics.push(module_clash(codes::DUPLICATE_RULE_NAME, "decision rule", name, first.span, decision.name.span, module));
+                    if let Some(slot) = symbols.decision_index.get(name).and_then(|&i| symbols.decisions.get_mut(i)) {
+                        *slot = info;
+                    }
+                    return;
+                }
                 diagnostics.push(
                     Diagnostic::new(codes::DUPLICATE_RULE_NAME, format!("two decision rules are named `{name}`"), decision.name.span)
                         .with_primary_label("second rule with this name")
@@ -330,7 +402,7 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
                 return;
             }
             symbols.decision_index.insert(name.clone(), symbols.decisions.len());
-            symbols.decisions.push(DecisionInfo { name: name.clone(), effect: decision.effect, span: decision.name.span, item_span: item.span, docs: item.docs.clone() });
+            symbols.decisions.push(info);
         }
         ItemKind::Test(test) => {
             let name = &test.name.value;
@@ -380,35 +452,63 @@ fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostic
     }
 }
 
-fn collect_head(rule: &gov_syntax::ast::Rule, docs: &[String], symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
+fn collect_head(
+    program: &Program,
+    rule: &gov_syntax::ast::Rule,
+    docs: &[String],
+    module_heads: &HashMap<&str, (&str, Span)>,
+    symbols: &mut Symbols,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let head = &rule.head.relation;
-    match symbols.relation(&head.text) {
-        Some(existing) if matches!(existing.kind, RelationKind::Input | RelationKind::Data | RelationKind::Builtin) => {
-            let what = match existing.kind {
-                RelationKind::Input => "an input relation: its facts come with each request",
-                RelationKind::Data => "a data relation: its facts come with the bundle",
-                _ => "built in: the engine computes it",
-            };
-            let diagnostic = Diagnostic::new(codes::DERIVES_BASE_RELATION, format!("a rule cannot derive facts of `{}`", head.text), head.span)
-                .with_primary_label(format!("`{}` is {what}", head.text))
-                .with_help("derive a new relation with its own name, or supply these facts as input or data");
-            diagnostics.push(match existing.span {
-                Some(span) => diagnostic.with_label(span, "declared here"),
-                None => diagnostic,
-            });
-        }
-        Some(_) => {}
-        None => {
-            symbols.add_relation(RelationInfo {
-                name: head.text.clone(),
-                kind: RelationKind::Derived,
-                fields: rule.head.args.iter().map(|_| FieldInfo { name: None, ty: None, span: None }).collect(),
-                poisoned: false,
-                span: Some(head.span),
-                docs: docs.to_vec(),
-            });
-        }
+    let derived = || RelationInfo {
+        name: head.text.clone(),
+        kind: RelationKind::Derived,
+        fields: rule.head.args.iter().map(|_| FieldInfo { name: None, ty: None, span: None }).collect(),
+        poisoned: false,
+        span: Some(head.span),
+        docs: docs.to_vec(),
+    };
+    let rule_module = program.module_of(head.span.file);
+    if rule_module.is_none()
+        && let Some(&(module, at)) = module_heads.get(head.text.as_str())
+    {
+        diagnostics.push(
+            Diagnostic::new(codes::DERIVES_BASE_RELATION, format!("a rule cannot derive facts of `{}`", head.text), head.span)
+                .with_primary_label(format!("`{}` is defined in module `{module}`", head.text))
+                .with_label(at, format!("`{module}` derives it here"))
+                .with_help("a module's relations are closed: derive a relation with its own name, and read this one in its body"),
+        );
+        return;
     }
+    let Some(index) = symbols.relation_id(&head.text) else {
+        symbols.add_relation(derived());
+        return;
+    };
+    let Some(existing) = symbols.relations.get(index) else { return };
+    if !matches!(existing.kind, RelationKind::Input | RelationKind::Data | RelationKind::Builtin) {
+        return;
+    }
+    if let (Some(module), Some(first)) = (rule_module, existing.span.filter(|s| !program.is_library(s.file))) {
+        // The package declares a relation that a module it uses derives.
+        diagnostics.push(module_clash(codes::DUPLICATE_DECLARATION, "relation", &head.text, first, head.span, module));
+        if let Some(slot) = symbols.relation_mut(index) {
+            *slot = derived();
+        }
+        return;
+    }
+    let what = match existing.kind {
+        RelationKind::Input => "an input relation: its facts come with each request",
+        RelationKind::Data => "a data relation: its facts come with the bundle",
+        _ => "built in: the engine computes it",
+    };
+    let diagnostic = Diagnostic::new(codes::DERIVES_BASE_RELATION, format!("a rule cannot derive facts of `{}`", head.text), head.span)
+        .with_primary_label(format!("`{}` is {what}", head.text))
+        .with_help("derive a new relation with its own name, or supply these facts as input or data");
+    diagnostics.push(match existing.span {
+        Some(span) => diagnostic.with_label(span, "declared here"),
+        None => diagnostic,
+    });
 }
 
 fn unknown_type(symbols: &Symbols, name: &gov_syntax::ast::Name) -> Diagnostic {
@@ -421,11 +521,14 @@ fn unknown_type(symbols: &Symbols, name: &gov_syntax::ast::Name) -> Diagnostic {
 fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
     let items = || program.files.iter().flat_map(|f| f.parsed.file.items.iter());
     // Alias targets: follow chains of aliases, stopping at cycles.
-    // The first declaration of each alias is the one that counts; later ones are duplicates.
+    // The declaration of each alias that counts is the one in `symbols.types`; the others are
+    // duplicates.
     let mut targets: HashMap<String, gov_syntax::ast::Name> = HashMap::new();
     for item in items() {
-        if let ItemKind::TypeAlias(alias) = &item.kind {
-            targets.entry(alias.name.text.clone()).or_insert_with(|| alias.target.clone());
+        if let ItemKind::TypeAlias(alias) = &item.kind
+            && symbols.alias(&alias.name.text).is_some_and(|(_, info)| info.span == alias.name.span)
+        {
+            targets.insert(alias.name.text.clone(), alias.target.clone());
         }
     }
     let mut in_reported_cycle: HashSet<String> = HashSet::new();

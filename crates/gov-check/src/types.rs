@@ -168,6 +168,26 @@ impl Inference {
         self.shape.get(root.0 as usize).map_or(Shape::Unknown, |(s, _)| *s)
     }
 
+    /// The shape of `node`'s class and where it was established, when known.
+    pub fn class(&mut self, node: Node) -> (Shape, Option<Span>) {
+        let root = self.find(node);
+        self.shape.get(root.0 as usize).copied().unwrap_or((Shape::Unknown, None))
+    }
+
+    /// Adds the shape of an expression to `node`'s class, like [`Inference::constrain`],
+    /// except that [`Shape::Poison`] (an expression whose type is unknown because of an
+    /// error) poisons only a class with nothing known yet: a variable that already has a
+    /// type keeps it, so that its other uses are still checked.
+    pub fn absorb(&mut self, node: Node, shape: Shape, at: Span, symbols: &Symbols) -> Result<(), Conflict> {
+        if shape != Shape::Poison {
+            return self.constrain(node, shape, at, symbols);
+        }
+        if self.shape(node) == Shape::Unknown {
+            self.poison(node);
+        }
+        Ok(())
+    }
+
     /// How many times any class has changed; lets callers iterate to a fixpoint.
     pub fn changes(&self) -> u64 {
         self.changes

@@ -29,7 +29,10 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
     let used: HashSet<usize> =
         facts.body_refs.iter().filter(|(r, _, consumer)| *consumer != Some(*r)).map(|(r, _, _)| *r).chain(facts.guessed_refs.iter().copied()).collect();
     let mut used_modules: HashSet<&str> = HashSet::new();
-    for (relation, at, _) in &facts.body_refs {
+    // A rule head naming a module's relation refers to the module too (it is an error,
+    // E0109, but removing the `use` is not the fix).
+    let refs = facts.body_refs.iter().map(|(relation, at, _)| (relation, at)).chain(facts.head_refs.iter().map(|(relation, at)| (relation, at)));
+    for (relation, at) in refs {
         let declared_in = symbols.relations.get(*relation).and_then(|r| r.span).map(|s| s.file);
         if !module_of.contains_key(&at.file)
             && let Some(module) = declared_in.and_then(|f| module_of.get(&f))

@@ -29,8 +29,15 @@ fn assert_in_bounds(span: Span, texts: &[&str], what: &str, diagnostic: &Diagnos
         panic!("{what} of {diagnostic:?} is in unknown file {:?}", span.file);
     };
     let (start, end) = (span.start as usize, span.end as usize);
-    assert!(start <= end && end <= text.len(), "{what} {start}..{end} of {diagnostic:?} is outside a text of {} bytes", text.len());
-    assert!(text.is_char_boundary(start) && text.is_char_boundary(end), "{what} {start}..{end} of {diagnostic:?} splits a character");
+    assert!(
+        start <= end && end <= text.len(),
+        "{what} {start}..{end} of {diagnostic:?} is outside a text of {} bytes",
+        text.len()
+    );
+    assert!(
+        text.is_char_boundary(start) && text.is_char_boundary(end),
+        "{what} {start}..{end} of {diagnostic:?} splits a character"
+    );
 }
 
 /// Parses `text` as the one file of a package (with the library module when it is used),
@@ -40,13 +47,26 @@ fn front_end(text: &str) -> Vec<Diagnostic> {
     let parsed = gov_syntax::parse(FileId(0), text);
     for comment in &parsed.comments {
         let span = comment.span;
-        assert!(span.start <= span.end && span.end as usize <= text.len() && text.is_char_boundary(span.start as usize) && text.is_char_boundary(span.end as usize));
+        assert!(
+            span.start <= span.end
+                && span.end as usize <= text.len()
+                && text.is_char_boundary(span.start as usize)
+                && text.is_char_boundary(span.end as usize)
+        );
     }
-    let uses_library = parsed.file.items.iter().any(|item| matches!(&item.kind, gov_syntax::ast::ItemKind::Use(path) if path.dotted() == LIBRARY_NAME));
+    let uses_library = parsed
+        .file
+        .items
+        .iter()
+        .any(|item| matches!(&item.kind, gov_syntax::ast::ItemKind::Use(path) if path.dotted() == LIBRARY_NAME));
     let mut files = vec![ProgramFile { id: FileId(0), parsed: Arc::new(parsed), origin: Origin::Package }];
     if uses_library {
         let library = gov_syntax::parse(FileId(1), LIBRARY);
-        files.push(ProgramFile { id: FileId(1), parsed: Arc::new(library), origin: Origin::Library(LIBRARY_NAME.to_owned()) });
+        files.push(ProgramFile {
+            id: FileId(1),
+            parsed: Arc::new(library),
+            origin: Origin::Library(LIBRARY_NAME.to_owned()),
+        });
     }
     let program = Program { files, available_modules: vec![LIBRARY_NAME.to_owned()] };
     let checked = gov_check::check(&program);
@@ -80,13 +100,89 @@ fn front_end(text: &str) -> Vec<Diagnostic> {
 /// Every keyword and punctuation token, literals of each kind (valid and not), comments and
 /// characters that start no token.
 const TOKENS: &[&str] = &[
-    "package", "use", "default", "type", "input", "data", "not", "allow", "deny", "escalate", "obligation", "risk", "test", "given",
-    "expect", "with", "true", "false", "to", "error", "_", "(", ")", "{", "}", ",", ".", ":-", ":", "=", "!=", "<", "<=", ">", ">=", "+",
-    "-", "*", "/", "@", "@overrides", "sum", "count", "min", "max", "std.approvals", "Int", "Str", "Bool", "Decimal", "Time",
-    "Duration", "0", "42", "-7", "99999999999999999999999", "3.25", "0.000000000000000000000000000001", "\"\"", "\"text\"",
-    "\"{amt} of {max}\"", "\"{\"", "\"}\"", "\"\\n\\t\\\"\"", "\"\\q\"", "\"unterminated", "\"", "2025-01-31T12:00:00Z",
-    "2025-02-30T25:61:61+99:99", "15m", "1h30m", "999999999999999999h", "// comment", "/// doc comment", "////", "#", "$", "!", "\0",
-    "é", "😀", "\u{feff}", "\\",
+    "package",
+    "use",
+    "default",
+    "type",
+    "input",
+    "data",
+    "not",
+    "allow",
+    "deny",
+    "escalate",
+    "obligation",
+    "risk",
+    "test",
+    "given",
+    "expect",
+    "with",
+    "true",
+    "false",
+    "to",
+    "error",
+    "_",
+    "(",
+    ")",
+    "{",
+    "}",
+    ",",
+    ".",
+    ":-",
+    ":",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "@",
+    "@overrides",
+    "sum",
+    "count",
+    "min",
+    "max",
+    "std.approvals",
+    "Int",
+    "Str",
+    "Bool",
+    "Decimal",
+    "Time",
+    "Duration",
+    "0",
+    "42",
+    "-7",
+    "99999999999999999999999",
+    "3.25",
+    "0.000000000000000000000000000001",
+    "\"\"",
+    "\"text\"",
+    "\"{amt} of {max}\"",
+    "\"{\"",
+    "\"}\"",
+    "\"\\n\\t\\\"\"",
+    "\"\\q\"",
+    "\"unterminated",
+    "\"",
+    "2025-01-31T12:00:00Z",
+    "2025-02-30T25:61:61+99:99",
+    "15m",
+    "1h30m",
+    "999999999999999999h",
+    "// comment",
+    "/// doc comment",
+    "////",
+    "#",
+    "$",
+    "!",
+    "\0",
+    "é",
+    "😀",
+    "\u{feff}",
+    "\\",
 ];
 
 const SEPARATORS: &[&str] = &["", " ", "  ", "\n", "\r\n", "\t", "\n\n", " \n", "\r"];
@@ -114,6 +210,34 @@ fn token_soup() -> impl Strategy<Value = String> {
 /// Token soup after a valid start, so the checker gets past the package line more often.
 fn token_soup_in_a_package() -> impl Strategy<Value = String> {
     token_soup().prop_map(|soup| format!("package soup\n\ninput x(a: Int, b: Str)\ndata y(a: Int)\n\n{soup}"))
+}
+
+// ---- deep nesting ----------------------------------------------------------------------
+
+/// Ways to open one more level of nesting in an expression or body, with what closes it.
+const OPENERS: &[(&str, &str)] = &[
+    ("(", ")"),
+    ("1 + ", ""),
+    ("(a * ", ")"),
+    ("-", ""),
+    ("sum(v : x(v), v > ", ")"),
+    ("count(v : not x(v), ", ")"),
+    ("x(", ")"),
+    ("{", "}"),
+];
+
+/// A rule whose body nests up to 300 levels, closed or not: around the nesting limit.
+fn deeply_nested() -> impl Strategy<Value = String> {
+    (proptest::collection::vec(proptest::sample::select(OPENERS), 0..300), any::<bool>()).prop_map(
+        |(levels, closed)| {
+            let mut body: String = levels.iter().map(|(open, _)| *open).collect();
+            body.push('a');
+            if closed {
+                body.extend(levels.iter().rev().map(|(_, close)| *close));
+            }
+            format!("package deep\n\ninput x(a: Int)\n\ndeny d :- x(a), a = {body}.\n\ndeny e :- x(_).\n")
+        },
+    )
 }
 
 // ---- mutations of the example ----------------------------------------------------------
@@ -196,6 +320,18 @@ fn the_unmutated_example_is_clean() {
     assert_eq!(front_end(&EXAMPLE.replace('\n', "\r\n")), []);
 }
 
+/// Found by `mutated_example_never_panics`: an escape inside `{…}` of a message made the
+/// interpolation's span end inside a character.
+#[test]
+fn escapes_inside_interpolations_keep_spans_on_characters() {
+    for message in
+        ["{amt\\®A:}", "{a\\u{e9}", "{\\u{61}bc", "{\\n\\t}", "{é\\q}", "{a\\®", "{\\u{61}} and {b\\\"}", "{"]
+    {
+        front_end(&format!("package p\n\ninput x(a: Int)\n\ndeny d \"{message}\" :- x(a).\n"));
+        front_end(&format!("package p\n\ninput x(a: Int)\n\ndeny d \"{message}\n"));
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -211,6 +347,11 @@ proptest! {
 
     #[test]
     fn token_soup_in_a_package_never_panics(text in token_soup_in_a_package()) {
+        front_end(&text);
+    }
+
+    #[test]
+    fn deep_nesting_never_panics(text in deeply_nested()) {
         front_end(&text);
     }
 

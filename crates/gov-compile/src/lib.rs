@@ -191,12 +191,13 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         }
     }
 
-    // Phases: what an input relation or a decision reaches runs per request.
+    // Phases: what an input relation, `risk_score` or a decision reaches runs per request.
+    // (`risk_score` is computed per request even when no `risk` rule feeds it: it is 0.)
     let mut request = vec![false; graph.node_count()];
     let mut queue: VecDeque<usize> = relations
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.kind == RelationKind::Input)
+        .filter(|(_, r)| matches!(r.kind, RelationKind::Input | RelationKind::RiskScore))
         .map(|(i, _)| i)
         .chain(relation_count..graph.node_count())
         .collect();

@@ -13,11 +13,24 @@ pub struct StdModule {
 }
 
 /// Every standard-library module. A test checks this lists every file under `stdlib/`.
-pub const STDLIB: &[StdModule] = &[StdModule {
-    name: "std.approvals",
-    path: "stdlib/std/approvals.gov",
-    text: include_str!("../../../stdlib/std/approvals.gov"),
-}];
+pub const STDLIB: &[StdModule] = &[
+    StdModule {
+        name: "std.approvals",
+        path: "stdlib/std/approvals.gov",
+        text: include_str!("../../../stdlib/std/approvals.gov"),
+    },
+    StdModule {
+        name: "std.agents",
+        path: "stdlib/std/agents.gov",
+        text: include_str!("../../../stdlib/std/agents.gov"),
+    },
+    StdModule { name: "std.time", path: "stdlib/std/time.gov", text: include_str!("../../../stdlib/std/time.gov") },
+    StdModule {
+        name: "std.risk_scoring",
+        path: "stdlib/std/risk_scoring.gov",
+        text: include_str!("../../../stdlib/std/risk_scoring.gov"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

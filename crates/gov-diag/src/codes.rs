@@ -68,6 +68,7 @@ codes! {
     ARITHMETIC_IN_RECURSION = "E0403", Error, "arithmetic invents values inside recursion";
     TEST_NOT_A_FACT = "E0501", Error, "`given` fact is not a ground input or data fact";
     DUPLICATE_TEST = "E0502", Error, "duplicate test name";
+    INVALID_EXPECTATION = "E0503", Error, "invalid expectation";
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
     SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
     UNUSED_IMPORT = "W0103", Warning, "unused `use`";

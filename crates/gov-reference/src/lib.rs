@@ -37,7 +37,10 @@
 
 use gov_check::symbols::RISK_SCORE;
 use gov_check::{Program, RelationKind, Symbols};
-use gov_syntax::ast::{Aggregate, AggregateFn, Atom, BodyItem, Decision, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue, MessagePart};
+use gov_syntax::ast::{
+    Aggregate, AggregateFn, Atom, BodyItem, Decision, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue,
+    MessagePart,
+};
 use gov_value::{ArithError, ArithOp, BaseType, CompareOp, Decimal, Num};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -116,7 +119,9 @@ impl RefValue {
 /// Orders two values of one type (strings by text); an error for values of different types.
 fn compare(left: &RefValue, right: &RefValue) -> Result<Ordering, RefError> {
     Ok(match (left, right) {
-        (RefValue::Int(a), RefValue::Int(b)) | (RefValue::Time(a), RefValue::Time(b)) | (RefValue::Duration(a), RefValue::Duration(b)) => a.cmp(b),
+        (RefValue::Int(a), RefValue::Int(b))
+        | (RefValue::Time(a), RefValue::Time(b))
+        | (RefValue::Duration(a), RefValue::Duration(b)) => a.cmp(b),
         (RefValue::Decimal(a), RefValue::Decimal(b)) => a.cmp(b),
         (RefValue::Str(a), RefValue::Str(b)) => a.cmp(b),
         (RefValue::Bool(a), RefValue::Bool(b)) => a.cmp(b),
@@ -323,7 +328,9 @@ pub fn evaluate(program: &Program, symbols: &Symbols, facts: &[(String, Vec<RefV
     let approvers = clauses
         .iter()
         .filter_map(|c| match c.head {
-            Head::Decision(d) if d.effect == Effect::Escalate && fired.iter().any(|f| f.rule == d.name.text) => d.approver.as_ref().map(|a| a.value.clone()),
+            Head::Decision(d) if d.effect == Effect::Escalate && fired.iter().any(|f| f.rule == d.name.text) => {
+                d.approver.as_ref().map(|a| a.value.clone())
+            }
             _ => None,
         })
         .collect();
@@ -370,14 +377,17 @@ fn stratify(clauses: &[Clause<'_>], symbols: &Symbols) -> Result<BTreeMap<Node, 
     let mut edges: Vec<(Node, Node, usize)> = Vec::new();
     for clause in clauses {
         let to = clause.node();
-        dependencies(clause.body, false, &mut |from, strict| edges.push((Node::Relation(from.to_owned()), to.clone(), usize::from(strict))));
+        dependencies(clause.body, false, &mut |from, strict| {
+            edges.push((Node::Relation(from.to_owned()), to.clone(), usize::from(strict)))
+        });
         if let Head::Decision(decision) = clause.head
             && decision.effect == Effect::Risk
         {
             edges.push((to.clone(), Node::Relation(RISK_SCORE.to_owned()), 1));
         }
     }
-    let mut level: BTreeMap<Node, usize> = symbols.relations.iter().map(|r| (Node::Relation(r.name.clone()), 0)).collect();
+    let mut level: BTreeMap<Node, usize> =
+        symbols.relations.iter().map(|r| (Node::Relation(r.name.clone()), 0)).collect();
     for clause in clauses {
         level.insert(clause.node(), 0);
     }
@@ -389,7 +399,9 @@ fn stratify(clauses: &[Clause<'_>], symbols: &Symbols) -> Result<BTreeMap<Node, 
             let at = level.entry(to.clone()).or_insert(0);
             if *at < need {
                 if need > limit {
-                    return Err(RefError::NotStratifiable(format!("{to:?} depends on itself through negation or an aggregate")));
+                    return Err(RefError::NotStratifiable(format!(
+                        "{to:?} depends on itself through negation or an aggregate"
+                    )));
                 }
                 *at = need;
                 changed = true;
@@ -403,7 +415,9 @@ fn stratify(clauses: &[Clause<'_>], symbols: &Symbols) -> Result<BTreeMap<Node, 
 
 /// The base type of each column of `relation` (`None` where unknown).
 fn column_types(symbols: &Symbols, relation: &str) -> Vec<Option<BaseType>> {
-    symbols.relation(relation).map_or_else(Vec::new, |info| info.fields.iter().map(|f| f.ty.and_then(|ty| symbols.base_of(ty))).collect())
+    symbols
+        .relation(relation)
+        .map_or_else(Vec::new, |info| info.fields.iter().map(|f| f.ty.and_then(|ty| symbols.base_of(ty))).collect())
 }
 
 /// Variables of an expression (those of an aggregate included).
@@ -505,7 +519,9 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
 
 /// The argument expressions of an atom, by column.
 fn columns<'a>(symbols: &Symbols, atom: &'a Atom) -> Result<Vec<(usize, &'a Expr)>, RefError> {
-    let info = symbols.relation(&atom.relation.text).ok_or_else(|| RefError::Unsafe(format!("unknown relation `{}`", atom.relation.text)))?;
+    let info = symbols
+        .relation(&atom.relation.text)
+        .ok_or_else(|| RefError::Unsafe(format!("unknown relation `{}`", atom.relation.text)))?;
     atom.args
         .iter()
         .enumerate()
@@ -536,13 +552,23 @@ impl Evaluator<'_> {
 
     /// Extends `env` by every binding that satisfies all of `items`, into `out`. `scope`
     /// is what the enclosing conjunction binds (an aggregate's shared variables).
-    fn conjunction(&self, items: Vec<&BodyItem>, env: Env, scope: &BTreeSet<String>, db: &BTreeMap<String, Facts>, out: &mut Vec<Env>) -> Result<(), RefError> {
+    fn conjunction(
+        &self,
+        items: Vec<&BodyItem>,
+        env: Env,
+        scope: &BTreeSet<String>,
+        db: &BTreeMap<String, Facts>,
+        out: &mut Vec<Env>,
+    ) -> Result<(), RefError> {
         if items.is_empty() {
             out.push(env);
             return Ok(());
         }
         let Some(next) = items.iter().position(|item| self.ready(item, &env, scope)) else {
-            return Err(RefError::Unsafe(format!("no order binds every variable; bound so far: {:?}", env.keys().collect::<Vec<_>>())));
+            return Err(RefError::Unsafe(format!(
+                "no order binds every variable; bound so far: {:?}",
+                env.keys().collect::<Vec<_>>()
+            )));
         };
         let mut rest = items;
         let item = rest.remove(next);
@@ -555,24 +581,38 @@ impl Evaluator<'_> {
     /// Whether `item` can be evaluated with what `env` binds.
     fn ready(&self, item: &BodyItem, env: &Env, scope: &BTreeSet<String>) -> bool {
         match item {
-            BodyItem::Atom(atom) => atom.args.iter().all(|arg| !matches!(arg.value, Expr::Binary(_)) || is_bound(&arg.value, env)),
-            BodyItem::Not(atom, _) => atom.args.iter().all(|arg| matches!(arg.value, Expr::Wildcard(_)) || is_bound(&arg.value, env)),
+            BodyItem::Atom(atom) => {
+                atom.args.iter().all(|arg| !matches!(arg.value, Expr::Binary(_)) || is_bound(&arg.value, env))
+            }
+            BodyItem::Not(atom, _) => {
+                atom.args.iter().all(|arg| matches!(arg.value, Expr::Wildcard(_)) || is_bound(&arg.value, env))
+            }
             BodyItem::Compare(c) => {
                 let has_value = |e: &Expr| match e {
                     Expr::Aggregate(aggregate) => aggregate_ready(aggregate, env, scope),
                     other => is_bound(other, env),
                 };
                 (has_value(&c.left) && has_value(&c.right))
-                    || (c.op == CompareOp::Eq && ((unbound_var(&c.left, env).is_some() && has_value(&c.right)) || (unbound_var(&c.right, env).is_some() && has_value(&c.left))))
+                    || (c.op == CompareOp::Eq
+                        && ((unbound_var(&c.left, env).is_some() && has_value(&c.right))
+                            || (unbound_var(&c.right, env).is_some() && has_value(&c.left))))
             }
         }
     }
 
     /// The extensions of `env` that satisfy one item.
-    fn item(&self, item: &BodyItem, env: &Env, scope: &BTreeSet<String>, db: &BTreeMap<String, Facts>) -> Result<Vec<Env>, RefError> {
+    fn item(
+        &self,
+        item: &BodyItem,
+        env: &Env,
+        scope: &BTreeSet<String>,
+        db: &BTreeMap<String, Facts>,
+    ) -> Result<Vec<Env>, RefError> {
         match item {
             BodyItem::Atom(atom) => self.atom(atom, env, db),
-            BodyItem::Not(atom, _) => Ok(if self.atom(atom, env, db)?.is_empty() { vec![env.clone()] } else { Vec::new() }),
+            BodyItem::Not(atom, _) => {
+                Ok(if self.atom(atom, env, db)?.is_empty() { vec![env.clone()] } else { Vec::new() })
+            }
             BodyItem::Compare(c) => {
                 if c.op == CompareOp::Eq {
                     for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
@@ -646,7 +686,13 @@ impl Evaluator<'_> {
     }
 
     /// The value of an aggregate under `env`; `None` for `min`/`max` of nothing.
-    fn aggregate(&self, aggregate: &Aggregate, env: &Env, scope: &BTreeSet<String>, db: &BTreeMap<String, Facts>) -> Result<Option<RefValue>, RefError> {
+    fn aggregate(
+        &self,
+        aggregate: &Aggregate,
+        env: &Env,
+        scope: &BTreeSet<String>,
+        db: &BTreeMap<String, Facts>,
+    ) -> Result<Option<RefValue>, RefError> {
         let inner_scope = bound_by(&aggregate.body, scope);
         let mut bindings = Vec::new();
         self.conjunction(aggregate.body.iter().collect(), env.clone(), &inner_scope, db, &mut bindings)?;
@@ -660,9 +706,15 @@ impl Evaluator<'_> {
             let local = binding.into_iter().filter(|(name, _)| !env.contains_key(name)).collect();
             distinct.insert(local, target);
         }
-        let values = || distinct.values().map(|v| v.clone().ok_or_else(|| RefError::Type(format!("`{}` of `_`", aggregate.function.name()))));
+        let values = || {
+            distinct
+                .values()
+                .map(|v| v.clone().ok_or_else(|| RefError::Type(format!("`{}` of `_`", aggregate.function.name()))))
+        };
         Ok(match aggregate.function {
-            AggregateFn::Count => Some(RefValue::Int(i64::try_from(distinct.len()).map_err(|_| RefError::Arithmetic(ArithError::Overflow))?)),
+            AggregateFn::Count => Some(RefValue::Int(
+                i64::try_from(distinct.len()).map_err(|_| RefError::Arithmetic(ArithError::Overflow))?,
+            )),
             AggregateFn::Sum => {
                 let mut sum: Option<RefValue> = None;
                 for value in values() {
@@ -713,11 +765,15 @@ impl Evaluator<'_> {
                         })
                     }
                     BodyItem::Compare(c) if c.op == CompareOp::Eq => match (&c.left, &c.right) {
-                        (Expr::Var(v), source) | (source, Expr::Var(v)) if v.text == name.text && !matches!(source, Expr::Var(w) if w.text == name.text) => match source {
-                            Expr::Aggregate(inner) if inner.function == AggregateFn::Count => Some(BaseType::Int),
-                            Expr::Aggregate(inner) => self.static_type(&inner.target, &inner.body, env, depth + 1),
-                            other => self.static_type(other, body, env, depth + 1),
-                        },
+                        (Expr::Var(v), source) | (source, Expr::Var(v))
+                            if v.text == name.text && !matches!(source, Expr::Var(w) if w.text == name.text) =>
+                        {
+                            match source {
+                                Expr::Aggregate(inner) if inner.function == AggregateFn::Count => Some(BaseType::Int),
+                                Expr::Aggregate(inner) => self.static_type(&inner.target, &inner.body, env, depth + 1),
+                                other => self.static_type(other, body, env, depth + 1),
+                            }
+                        }
                         _ => None,
                     },
                     _ => None,
@@ -727,7 +783,9 @@ impl Evaluator<'_> {
             Expr::Binary(binary) => {
                 let left = self.static_type(&binary.left, body, env, depth + 1)?;
                 let right = self.static_type(&binary.right, body, env, depth + 1)?;
-                let promote = |t: BaseType, other: BaseType| if t == BaseType::Int && other == BaseType::Decimal { other } else { t };
+                let promote = |t: BaseType, other: BaseType| {
+                    if t == BaseType::Int && other == BaseType::Decimal { other } else { t }
+                };
                 gov_value::result_type(binary.op, promote(left, right), promote(right, left))
             }
             Expr::Wildcard(_) | Expr::Aggregate(_) => None,
@@ -760,7 +818,9 @@ impl Evaluator<'_> {
     /// literal where a Decimal is expected is that Decimal).
     fn eval(&self, expr: &Expr, env: &Env, expected: Option<BaseType>) -> Result<RefValue, RefError> {
         match expr {
-            Expr::Var(name) => env.get(&name.text).cloned().ok_or_else(|| RefError::Unsafe(format!("`{}` is not bound", name.text))),
+            Expr::Var(name) => {
+                env.get(&name.text).cloned().ok_or_else(|| RefError::Unsafe(format!("`{}` is not bound", name.text)))
+            }
             Expr::Lit(lit) => literal(lit, expected),
             Expr::Binary(binary) => {
                 let (left, right) = if expected == Some(BaseType::Decimal) {
@@ -799,7 +859,9 @@ impl Evaluator<'_> {
             match part {
                 MessagePart::Text(text) => message.push_str(text),
                 MessagePart::Var(name) => {
-                    let value = env.get(&name.text).ok_or_else(|| RefError::Unsafe(format!("`{}` in the message is not bound", name.text)))?;
+                    let value = env
+                        .get(&name.text)
+                        .ok_or_else(|| RefError::Unsafe(format!("`{}` in the message is not bound", name.text)))?;
                     message.push_str(&value.display());
                     values.push(value.clone());
                 }

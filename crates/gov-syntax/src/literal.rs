@@ -40,8 +40,7 @@ pub(crate) fn time(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Dia
 /// Decodes the escapes of a string token (quotes included in `raw`), calling `piece` for
 /// each decoded character with its byte offset in `raw`. Bad escapes are reported.
 fn decode(file: FileId, raw: &str, l: u32, errors: &mut Vec<Diagnostic>, mut piece: impl FnMut(usize, char)) {
-    let body_end = if raw.len() >= 2 && raw.ends_with('"') { raw.len() - 1 } else { raw.len() };
-    let body = raw.get(1..body_end).unwrap_or("");
+    let body = raw.get(1..body_end(raw)).unwrap_or("");
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let offset = i + 1;
@@ -74,6 +73,12 @@ fn decode(file: FileId, raw: &str, l: u32, errors: &mut Vec<Diagnostic>, mut pie
             }
         }
     }
+}
+
+/// The offset in a string token (`raw`, quotes included) just past its last character
+/// before the closing quote, if any.
+fn body_end(raw: &str) -> usize {
+    if raw.len() >= 2 && raw.ends_with('"') { raw.len() - 1 } else { raw.len() }
 }
 
 fn unicode_escape(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Option<char> {
@@ -116,9 +121,17 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
                 i += 1;
             }
             let name: String = decoded.get(start..i).unwrap_or_default().iter().map(|&(_, c)| c).collect();
-            let name_start = decoded.get(start).map_or(offset + 1, |&(o, _)| o);
-            let span = Span::new(file, l + name_start as u32, l + (name_start + name.len()) as u32);
-            if decoded.get(i).is_none() || !is_identifier(&name) {
+            // Offsets in `raw`, not in the decoded name: escapes make the two differ.
+            let raw_offset = |index: usize| decoded.get(index).map_or(body_end(raw), |&(o, _)| o);
+            let name_start = raw_offset(start);
+            let span = Span::new(file, l + name_start as u32, l + raw_offset(i) as u32);
+            if decoded.get(i).is_some() && name == "_" {
+                errors.push(
+                    Diagnostic::new(codes::INVALID_LITERAL, "`_` cannot be interpolated", Span::new(file, l + offset as u32, l + raw_offset(i + 1) as u32))
+                        .with_primary_label("`_` has no value")
+                        .with_help("interpolate a variable that the body binds, or write `{{_}}` for the text `{_}`"),
+                );
+            } else if decoded.get(i).is_none() || !is_identifier(&name) {
                 errors.push(
                     Diagnostic::new(codes::INVALID_LITERAL, "invalid interpolation in message", Span::new(file, l + offset as u32, span.end.max(l + offset as u32 + 1)))
                         .with_primary_label("expected `{variable}`")
@@ -133,7 +146,7 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
                     // is not also reported as used only once in the rule.
                     let prefix: String = name.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
                     if is_identifier(&prefix) {
-                        let span = Span::new(file, span.start, span.start + prefix.len() as u32);
+                        let span = Span::new(file, span.start, l + raw_offset(start + prefix.chars().count()) as u32);
                         parts.push(MessagePart::Var(Name { text: prefix, span }));
                     }
                 }
@@ -144,6 +157,12 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
                 parts.push(MessagePart::Var(Name { text: name, span }));
             }
             i += 1;
+        } else if c == '}' && is_bare(offset) {
+            errors.push(
+                Diagnostic::new(codes::INVALID_LITERAL, "unmatched `}` in message", Span::new(file, l + offset as u32, l + offset as u32 + 1))
+                    .with_primary_label("no `{` opens this")
+                    .with_help("write `}}` for a literal brace"),
+            );
         } else {
             text.push(c);
         }
@@ -154,10 +173,12 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
     Message { parts, span: Span::new(file, l, r) }
 }
 
+/// Whether `name` is an identifier: `_` alone is the wildcard, not one.
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "_"
 }
 
 /// The error for `name(x : body)` where `name` is not an aggregate function.

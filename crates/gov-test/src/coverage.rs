@@ -47,6 +47,21 @@ impl CoverageItem {
     }
 }
 
+/// A decision rule or a rule's code, found at a location of the package's files.
+struct Found<'p> {
+    /// (index in `meta.files`, line, column).
+    key: (usize, u32, u32),
+    kind: CoverageKind,
+    name: &'p str,
+    id: Id,
+}
+
+/// A decision id or a rule id.
+enum Id {
+    Decision(u32),
+    Rule(u32),
+}
+
 /// Coverage of one package's rules by a set of test results.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Coverage {
@@ -60,41 +75,52 @@ impl Coverage {
     /// Every rule of the package's own files (`program.meta.files`), none covered yet.
     /// The semi-naive variants of a recursive rule share its location and count once.
     pub fn new(program: &Program) -> Coverage {
-        let files: Vec<&str> = program.meta.files.iter().map(String::as_str).collect();
-        let file_rank = |file: &str| files.iter().position(|f| *f == file);
-        // (file rank, line, column) → entries.
-        let mut keyed: Vec<((usize, u32, u32), CoverageItem, Vec<u32>, Vec<u32>)> = Vec::new();
-        let mut positions: HashMap<(usize, u32, u32), usize> = HashMap::new();
-        let mut add = |program: &Program, source: gov_vm::program::SourceRef, kind: CoverageKind, name: String, decision: Option<u32>, rule: Option<u32>| {
-            let file = program.string(source.file);
-            let Some(rank) = file_rank(file) else { return };
-            let key = (rank, source.line, source.column);
-            let position = *positions.entry(key).or_insert_with(|| {
-                let item = CoverageItem { kind, name, file: file.to_owned(), line: source.line, column: source.column, covered: false };
-                keyed.push((key, item, Vec::new(), Vec::new()));
-                keyed.len() - 1
-            });
-            if let Some((_, _, decisions, rules)) = keyed.get_mut(position) {
-                decisions.extend(decision);
-                rules.extend(rule);
-            }
-        };
+        let rank = |file: &str| program.meta.files.iter().position(|f| f == file);
+        // Every decision rule and derivation rule code, by (file rank, line, column).
+        let mut found: Vec<Found> = Vec::new();
         for (id, meta) in program.decisions.iter().enumerate() {
-            let Ok(id) = u32::try_from(id) else { continue };
-            add(program, meta.source, CoverageKind::Decision(meta.effect.name().to_owned()), program.string(meta.name).to_owned(), Some(id), None);
+            let (Ok(id), Some(file)) = (u32::try_from(id), rank(program.string(meta.source.file))) else { continue };
+            let kind = CoverageKind::Decision(meta.effect.name().to_owned());
+            found.push(Found {
+                key: (file, meta.source.line, meta.source.column),
+                kind,
+                name: program.string(meta.name),
+                id: Id::Decision(id),
+            });
         }
         for (id, code) in program.rules.iter().enumerate() {
-            let Ok(id) = u32::try_from(id) else { continue };
+            let (Ok(id), Some(file)) = (u32::try_from(id), rank(program.string(code.source.file))) else { continue };
             let Some(Instr::Emit { rel, .. }) = code.code.last() else { continue };
-            let name = program.relations.get(*rel as usize).map_or("", |r| program.string(r.name)).to_owned();
-            add(program, code.source, CoverageKind::Rule, name, None, Some(id));
+            let name = program.relations.get(*rel as usize).map_or("", |r| program.string(r.name));
+            found.push(Found {
+                key: (file, code.source.line, code.source.column),
+                kind: CoverageKind::Rule,
+                name,
+                id: Id::Rule(id),
+            });
         }
-        keyed.sort_by_key(|(key, ..)| *key);
+        found.sort_by_key(|f| f.key);
         let mut coverage = Coverage::default();
-        for (index, (_, item, decisions, rules)) in keyed.into_iter().enumerate() {
-            coverage.items.push(item);
-            coverage.by_decision.extend(decisions.into_iter().map(|d| (d, index)));
-            coverage.by_rule.extend(rules.into_iter().map(|r| (r, index)));
+        let mut last = None;
+        for f in found {
+            if last != Some(f.key) {
+                let (file, line, column) = f.key;
+                let file = program.meta.files.get(file).cloned().unwrap_or_default();
+                coverage.items.push(CoverageItem {
+                    kind: f.kind,
+                    name: f.name.to_owned(),
+                    file,
+                    line,
+                    column,
+                    covered: false,
+                });
+                last = Some(f.key);
+            }
+            let index = coverage.items.len() - 1;
+            match f.id {
+                Id::Decision(id) => coverage.by_decision.insert(id, index),
+                Id::Rule(id) => coverage.by_rule.insert(id, index),
+            };
         }
         coverage
     }

@@ -73,12 +73,161 @@ pub fn collect(program: &gov_check::Program, sources: &Sources) -> Vec<TestCase>
             for statement in &test.statements {
                 match statement {
                     TestStatement::WithData(path) => case.fixtures.push(path.value.clone()),
-                    TestStatement::Given(atoms) => case.given.extend(atoms.iter().map(|a| (a.clone(), location(a.span)))),
-                    TestStatement::Expect(expectation) => case.expectations.push((expectation.clone(), location(expectation.span))),
+                    TestStatement::Given(atoms) => {
+                        case.given.extend(atoms.iter().map(|a| (a.clone(), location(a.span))))
+                    }
+                    TestStatement::Expect(expectation) => {
+                        case.expectations.push((expectation.clone(), location(expectation.span)))
+                    }
                 }
             }
             out.push(case);
         }
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use gov_db::Workspace;
+    use serde_json::{Value as Json, json};
+
+    const SOURCE: &str = r#"package p
+
+input transfer(agent: Str, amount: Int)
+data limit(agent: Str, max: Int)
+data reports_to(agent: Str, manager: Str)
+
+manages(m, a) :- reports_to(a, m).
+manages(m, a) :- reports_to(a, x), manages(m, x).
+
+deny too_large "over {max}" :- transfer(a, amt), limit(a, max), amt > max.
+allow within :- transfer(a, amt), limit(a, max), amt <= max.
+obligation tell "tell {m}" :- transfer(a, _), manages(m, a).
+risk big 40 :- transfer(_, amt), amt > 1000.
+
+test "over the limit" {
+    given limit("bot-1", 5000).
+          transfer("bot-1", 6000).
+    expect deny too_large
+    expect risk 40
+}
+
+test "with a fixture" {
+    with data "org.json"
+    given transfer("bot-1", 10).
+    expect allow within
+    expect obligation tell
+}
+
+test "wrong" {
+    given transfer("bot-1", 10).
+    expect allow
+}
+"#;
+
+    struct Package {
+        compiled: gov_vm::program::Program,
+        symbols: gov_check::Symbols,
+        cases: Vec<TestCase>,
+    }
+
+    fn package() -> Package {
+        let mut workspace = Workspace::new();
+        let package = workspace.add_package(vec![("dir/p.gov".to_owned(), SOURCE.to_owned())]);
+        let checked = workspace.check(package).unwrap();
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let program = workspace.program(package).unwrap();
+        let sources = workspace.sources();
+        let compiled = gov_compile::compile(&gov_compile::Input {
+            program: &program,
+            symbols: &checked.symbols,
+            sources: &sources,
+            data: &[],
+        })
+        .unwrap();
+        Package { compiled, symbols: checked.symbols.clone(), cases: collect(&program, &sources) }
+    }
+
+    fn org(path: &str) -> Result<Json, String> {
+        assert_eq!(path, "org.json");
+        Ok(json!({
+            "limit": [{"agent": "bot-1", "max": 100}],
+            "reports_to": [{"agent": "bot-1", "manager": "ann"}, {"agent": "ann", "manager": "bo"}],
+        }))
+    }
+
+    #[test]
+    fn collects_tests_with_locations() {
+        let package = package();
+        let names: Vec<&str> = package.cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["over the limit", "with a fixture", "wrong"]);
+        assert_eq!(package.cases[0].location(), "dir/p.gov:15:1");
+        assert_eq!(package.cases[0].expectations[1].1, "dir/p.gov:19:5");
+        assert_eq!(package.cases[1].fixtures, ["org.json"]);
+    }
+
+    #[test]
+    fn runs_tests_through_the_engine() {
+        let package = package();
+        let result = run(&package.compiled, &package.symbols, &package.cases[0], &mut org);
+        assert_eq!(result.status, Status::Passed, "{result:?}");
+        let Some(Evaluation::Decided(observed)) = &result.evaluation else { panic!("{result:?}") };
+        assert_eq!(observed.outcome, "deny");
+        assert_eq!(observed.risk, 40);
+        assert_eq!(observed.fired.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["too_large", "big"]);
+        assert_eq!(observed.explanation[0]["rule"], "too_large");
+
+        let result = run(&package.compiled, &package.symbols, &package.cases[1], &mut org);
+        assert_eq!(result.status, Status::Passed, "{result:?}");
+        let Some(Evaluation::Decided(observed)) = &result.evaluation else { panic!("{result:?}") };
+        assert_eq!(observed.obligations, ["tell"]);
+
+        let result = run(&package.compiled, &package.symbols, &package.cases[2], &mut org);
+        assert_eq!(result.status, Status::Failed);
+        assert_eq!(
+            result.failures,
+            [Failure {
+                expectation: "expect allow".to_owned(),
+                at: "dir/p.gov:31:5".to_owned(),
+                expected: "allow".to_owned(),
+                actual: "deny, with no rule fired".to_owned()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_fixture_that_cannot_be_read_is_an_error() {
+        let package = package();
+        let result = run(&package.compiled, &package.symbols, &package.cases[1], &mut |_| Err("gone".to_owned()));
+        assert_eq!(result.status, Status::Error);
+        assert_eq!(result.error.as_deref(), Some("with data \"org.json\": gone"));
+    }
+
+    #[test]
+    fn coverage_counts_decision_rules_and_rules_once_each() {
+        let package = package();
+        let mut coverage = Coverage::new(&package.compiled);
+        // manages ×2 (the recursive one has semi-naive variants), four decision rules.
+        assert_eq!(coverage.total(), 6);
+        assert_eq!(coverage.covered(), 0);
+        assert_eq!(coverage.percent(), 0.0);
+        coverage.record(&run(&package.compiled, &package.symbols, &package.cases[0], &mut org));
+        let uncovered: Vec<String> =
+            coverage.uncovered().map(|i| format!("{} {}", i.location(), i.describe())).collect();
+        assert_eq!(
+            uncovered,
+            [
+                "dir/p.gov:7:1 rule manages",
+                "dir/p.gov:8:1 rule manages",
+                "dir/p.gov:11:1 allow within",
+                "dir/p.gov:12:1 obligation tell"
+            ]
+        );
+        coverage.record(&run(&package.compiled, &package.symbols, &package.cases[1], &mut org));
+        assert_eq!(coverage.covered(), 6);
+        assert_eq!(coverage.percent(), 100.0);
+    }
 }

@@ -135,14 +135,21 @@ impl TestResult {
         }
         object.insert(
             "failures".to_owned(),
-            self.failures.iter().map(|f| json!({"expectation": f.expectation, "at": f.at, "expected": f.expected, "actual": f.actual})).collect(),
+            self.failures
+                .iter()
+                .map(|f| json!({"expectation": f.expectation, "at": f.at, "expected": f.expected, "actual": f.actual}))
+                .collect(),
         );
         match &self.evaluation {
             Some(Evaluation::Decided(observed)) => {
                 object.insert("decision".to_owned(), json!(observed.outcome));
                 object.insert(
                     "fired".to_owned(),
-                    observed.fired.iter().map(|r| json!({"rule": r.name, "effect": r.effect, "message": r.message, "at": r.at})).collect(),
+                    observed
+                        .fired
+                        .iter()
+                        .map(|r| json!({"rule": r.name, "effect": r.effect, "message": r.message, "at": r.at}))
+                        .collect(),
                 );
                 object.insert("approvers".to_owned(), json!(observed.approvers));
                 object.insert("obligations".to_owned(), json!(observed.obligations));
@@ -161,7 +168,12 @@ impl TestResult {
 /// Runs one test: the compiled program with its data replaced by the test's given data
 /// facts and `with data` fixtures (`fixture` reads one, by the path as written), the
 /// request made of its given input facts, decided with provenance by the engine.
-pub fn run(compiled: &Program, symbols: &Symbols, case: &TestCase, fixture: &mut dyn FnMut(&str) -> Result<Json, String>) -> TestResult {
+pub fn run(
+    compiled: &Program,
+    symbols: &Symbols,
+    case: &TestCase,
+    fixture: &mut dyn FnMut(&str) -> Result<Json, String>,
+) -> TestResult {
     let start = Instant::now();
     let mut result = TestResult {
         name: case.name.clone(),
@@ -193,7 +205,12 @@ pub fn run(compiled: &Program, symbols: &Symbols, case: &TestCase, fixture: &mut
 
 /// Builds the test's world and decides its request. `Err` is a problem with the test
 /// itself; an engine failure is an [`Evaluation::Failed`].
-fn evaluate(compiled: &Program, symbols: &Symbols, case: &TestCase, fixture: &mut dyn FnMut(&str) -> Result<Json, String>) -> Result<Evaluation, String> {
+fn evaluate(
+    compiled: &Program,
+    symbols: &Symbols,
+    case: &TestCase,
+    fixture: &mut dyn FnMut(&str) -> Result<Json, String>,
+) -> Result<Evaluation, String> {
     if case.expectations.is_empty() {
         return Err("the test has no `expect`, so it asserts nothing".to_owned());
     }
@@ -201,7 +218,8 @@ fn evaluate(compiled: &Program, symbols: &Symbols, case: &TestCase, fixture: &mu
 
     // The test's data replaces the bundle's: new strings are appended to the table.
     let mut strings = compiled.strings.clone();
-    let mut ids: HashMap<String, u32> = strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
+    let mut ids: HashMap<String, u32> =
+        strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
     let mut intern = |s: &str| -> u32 {
         if let Some(&id) = ids.get(s) {
             return id;
@@ -211,10 +229,12 @@ fn evaluate(compiled: &Program, symbols: &Symbols, case: &TestCase, fixture: &mu
         ids.insert(s.to_owned(), id);
         id
     };
-    let mut facts = gov_vm::json::facts(compiled, &world.data, RelationKind::Data, &mut intern).map_err(|e| format!("given data: {e}"))?;
+    let mut facts = gov_vm::json::facts(compiled, &world.data, RelationKind::Data, &mut intern)
+        .map_err(|e| format!("given data: {e}"))?;
     for path in &case.fixtures {
         let document = fixture(path).map_err(|e| format!("with data \"{path}\": {e}"))?;
-        let more = gov_vm::json::facts(compiled, &document, RelationKind::Data, &mut intern).map_err(|e| format!("with data \"{path}\": {e}"))?;
+        let more = gov_vm::json::facts(compiled, &document, RelationKind::Data, &mut intern)
+            .map_err(|e| format!("with data \"{path}\": {e}"))?;
         facts.extend(more);
     }
     let mut data: Vec<(u32, Vec<Value>)> = Vec::new();
@@ -249,7 +269,12 @@ fn evaluate(compiled: &Program, symbols: &Symbols, case: &TestCase, fixture: &mu
         at: text(v, "at"),
     };
     let mut fired: Vec<FiredRule> = Vec::new();
-    for rule in entries("reasons").iter().chain(&entries("obligations")).map(|v| fired_rule(v, None)).chain(contributions.iter().map(|v| fired_rule(v, Some("risk")))) {
+    for rule in entries("reasons")
+        .iter()
+        .chain(&entries("obligations"))
+        .map(|v| fired_rule(v, None))
+        .chain(contributions.iter().map(|v| fired_rule(v, Some("risk"))))
+    {
         if !fired.iter().any(|f| f.name == rule.name) {
             fired.push(rule);
         }
@@ -298,15 +323,23 @@ fn quoted(groups: &[String]) -> String {
 /// `deny, with too_large, new_payee fired` — the decision and every rule that fired.
 fn decided(observed: &Observed) -> String {
     let names: Vec<String> = observed.fired.iter().map(|f| f.name.clone()).collect();
-    if names.is_empty() { format!("{}, with no rule fired", observed.outcome) } else { format!("{}, with {} fired", observed.outcome, list(&names)) }
+    if names.is_empty() {
+        format!("{}, with no rule fired", observed.outcome)
+    } else {
+        format!("{}, with {} fired", observed.outcome, list(&names))
+    }
 }
 
 /// The failure of `expectation` against `evaluation`, if it does not hold.
 fn check(expectation: &Expectation, at: &str, evaluation: &Evaluation) -> Option<Failure> {
-    let failure = |expected: String, actual: String| Some(Failure { expectation: render(expectation), at: at.to_owned(), expected, actual });
+    let failure = |expected: String, actual: String| {
+        Some(Failure { expectation: render(expectation), at: at.to_owned(), expected, actual })
+    };
     let observed = match (evaluation, &expectation.kind) {
         (Evaluation::Failed(_), ExpectKind::Error) => return None,
-        (Evaluation::Decided(observed), ExpectKind::Error) => return failure("an evaluation error".to_owned(), decided(observed)),
+        (Evaluation::Decided(observed), ExpectKind::Error) => {
+            return failure("an evaluation error".to_owned(), decided(observed));
+        }
         (Evaluation::Failed(error), kind) => return failure(expected_text(kind), format!("evaluation error: {error}")),
         (Evaluation::Decided(observed), _) => observed,
     };
@@ -318,7 +351,11 @@ fn check(expectation: &Expectation, at: &str, evaluation: &Evaluation) -> Option
                 && (*effect != Effect::Escalate || approvers.iter().all(|g| observed.approvers.contains(&g.value)))
         }
         ExpectKind::Effect { effect: Effect::Obligation, rules, .. } => {
-            if rules.is_empty() { !observed.obligations.is_empty() } else { rules.iter().all(|r| observed.obligations.contains(&r.text)) }
+            if rules.is_empty() {
+                !observed.obligations.is_empty()
+            } else {
+                rules.iter().all(|r| observed.obligations.contains(&r.text))
+            }
         }
         ExpectKind::Effect { effect: Effect::Risk, .. } => false,
         ExpectKind::Risk(lit) => matches!(lit.value, LitValue::Int(n) if n == observed.risk),
@@ -329,11 +366,19 @@ fn check(expectation: &Expectation, at: &str, evaluation: &Evaluation) -> Option
     }
     let actual = match &expectation.kind {
         ExpectKind::Effect { effect: Effect::Escalate, approvers, .. } if !approvers.is_empty() => {
-            let groups = if observed.approvers.is_empty() { "no approvers".to_owned() } else { format!("approvers {}", quoted(&observed.approvers)) };
+            let groups = if observed.approvers.is_empty() {
+                "no approvers".to_owned()
+            } else {
+                format!("approvers {}", quoted(&observed.approvers))
+            };
             format!("{}, {groups}", decided(observed))
         }
         ExpectKind::Effect { effect: Effect::Obligation, .. } => {
-            if observed.obligations.is_empty() { "no obligations".to_owned() } else { format!("obligations {}", list(&observed.obligations)) }
+            if observed.obligations.is_empty() {
+                "no obligations".to_owned()
+            } else {
+                format!("obligations {}", list(&observed.obligations))
+            }
         }
         ExpectKind::Risk(_) => format!("risk score {}", observed.risk),
         _ => decided(observed),
@@ -355,10 +400,16 @@ fn expected_text(kind: &ExpectKind) -> String {
         ExpectKind::Effect { effect, rules, approvers } => {
             let mut text = effect.keyword().to_owned();
             if !rules.is_empty() {
-                text.push_str(&format!(", with {} fired", list(&rules.iter().map(|r| r.text.clone()).collect::<Vec<_>>())));
+                text.push_str(&format!(
+                    ", with {} fired",
+                    list(&rules.iter().map(|r| r.text.clone()).collect::<Vec<_>>())
+                ));
             }
             if *effect == Effect::Escalate && !approvers.is_empty() {
-                text.push_str(&format!(", approvers including {}", quoted(&approvers.iter().map(|g| g.value.clone()).collect::<Vec<_>>())));
+                text.push_str(&format!(
+                    ", approvers including {}",
+                    quoted(&approvers.iter().map(|g| g.value.clone()).collect::<Vec<_>>())
+                ));
             }
             text
         }

@@ -39,7 +39,9 @@ pub fn world(given: &[(Atom, String)], symbols: &Symbols) -> Result<World, Strin
         let target = match relation.kind {
             RelationKind::Data => &mut data,
             RelationKind::Input => &mut input,
-            RelationKind::Derived | RelationKind::Builtin => return Err(format!("{at}: `{name}` is not an input or data relation")),
+            RelationKind::Derived | RelationKind::Builtin => {
+                return Err(format!("{at}: `{name}` is not an input or data relation"));
+            }
         };
         let fields: Vec<&str> = relation.fields.iter().map(|f| f.name.as_deref().unwrap_or("")).collect();
         let mut object = Map::new();
@@ -62,7 +64,9 @@ pub fn world(given: &[(Atom, String)], symbols: &Symbols) -> Result<World, Strin
             }
         }
         if let Some(missing) = fields.iter().find(|f| !object.contains_key(**f)) {
-            return Err(format!("{at}: the given fact `{name}` leaves out field `{missing}`; a given fact states every field"));
+            return Err(format!(
+                "{at}: the given fact `{name}` leaves out field `{missing}`; a given fact states every field"
+            ));
         }
         match target.entry(name.clone()).or_insert_with(|| Json::Array(Vec::new())) {
             Json::Array(rows) => rows.push(Json::Object(object)),
@@ -70,4 +74,108 @@ pub fn world(given: &[(Atom, String)], symbols: &Symbols) -> Result<World, Strin
         }
     }
     Ok(World { data: Json::Object(data), input: Json::Object(input) })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use gov_db::Workspace;
+    use serde_json::json;
+
+    const SOURCE: &str = r#"package p
+
+type Agent = Str
+
+input event(who: Agent, count: Int, price: Decimal, urgent: Bool, at: Time, took: Duration)
+data limit(who: Agent, max: Int)
+
+deny odd :- event(_, count, _, _, _, _), limit(_, max), count > max.
+
+test "values" {
+    given event("bot-1", -3, -12.50, true, 2026-01-31T10:00:00.5+01:00, 1h30m).
+          limit(max: 7, who: "bot-1").
+          limit("bot-2", 8).
+    expect deny
+}
+"#;
+
+    /// The given facts of the first test of `source`, and the package's symbols.
+    fn given(source: &str) -> (Vec<(Atom, String)>, gov_check::Symbols) {
+        let mut workspace = Workspace::new();
+        let package = workspace.add_package(vec![("p.gov".to_owned(), source.to_owned())]);
+        let checked = workspace.check(package).unwrap();
+        let program = workspace.program(package).unwrap();
+        let cases = crate::collect(&program, &workspace.sources());
+        (cases[0].given.clone(), checked.symbols.clone())
+    }
+
+    #[test]
+    fn given_facts_become_data_and_input_documents() {
+        let (given, symbols) = given(SOURCE);
+        let world = world(&given, &symbols).unwrap();
+        assert_eq!(
+            world.input,
+            json!({"event": [{
+                "who": "bot-1", "count": -3, "price": "-12.50", "urgent": true,
+                "at": "2026-01-31T10:00:00.5+01:00", "took": "1h30m",
+            }]})
+        );
+        // Named arguments keep their names, in any order; positional ones take the
+        // declared names.
+        assert_eq!(world.data, json!({"limit": [{"max": 7, "who": "bot-1"}, {"who": "bot-2", "max": 8}]}));
+    }
+
+    #[test]
+    fn the_engine_reads_the_documents_back_as_the_literal_values() {
+        let (given, symbols) = given(SOURCE);
+        let world = world(&given, &symbols).unwrap();
+        let mut workspace = Workspace::new();
+        let package = workspace.add_package(vec![("p.gov".to_owned(), SOURCE.to_owned())]);
+        let checked = workspace.check(package).unwrap();
+        let program = workspace.program(package).unwrap();
+        let sources = workspace.sources();
+        let compiled = gov_compile::compile(&gov_compile::Input {
+            program: &program,
+            symbols: &checked.symbols,
+            sources: &sources,
+            data: &[],
+        })
+        .unwrap();
+        let mut strings = compiled.strings.clone();
+        let mut intern = |s: &str| {
+            strings.push(s.to_owned());
+            u32::try_from(strings.len() - 1).unwrap()
+        };
+        let facts =
+            gov_vm::json::facts(&compiled, &world.input, gov_vm::program::RelationKind::Input, &mut intern).unwrap();
+        let values = &facts[0].1;
+        assert_eq!(values[1], gov_vm::Value::Int(-3));
+        assert_eq!(values[2], gov_vm::Value::Decimal(gov_value_decimal("-12.5")));
+        assert_eq!(values[3], gov_vm::Value::Bool(true));
+        assert_eq!(values[4], gov_vm::Value::Time(gov_value::parse_time("2026-01-31T09:00:00.5Z").unwrap()));
+        assert_eq!(values[5], gov_vm::Value::Duration(90 * 60 * 1_000_000_000));
+    }
+
+    fn gov_value_decimal(text: &str) -> gov_value::Decimal {
+        gov_value::parse_decimal(text).unwrap()
+    }
+
+    #[test]
+    fn a_named_fact_must_give_every_field() {
+        let source = SOURCE.replace("limit(max: 7, who: \"bot-1\")", "limit(max: 7)");
+        let (given, symbols) = given(&source);
+        let error = world(&given, &symbols).unwrap_err();
+        assert!(error.starts_with("p.gov:12:11: "), "{error}");
+        assert!(
+            error.ends_with("the given fact `limit` leaves out field `who`; a given fact states every field"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn relations_without_facts_are_left_out() {
+        let (_, symbols) = given(SOURCE);
+        assert_eq!(world(&[], &symbols).unwrap(), World { data: json!({}), input: json!({}) });
+    }
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! stratum 2: request (rules 4)
-//!   rule 4: over_limit  (examples/payments/payments.gov:25:1, 5 registers)
+//!   rule 4: over_limit  (examples/payments/payments.gov:26:1, 4 registers)
 //!        0  scan       transfer  bind agent → r0, amount → r1
 //!        1  scan       role  index 0 (agent = r0)  bind role → r2
 //!        2  scan       limit  index 0 (role = r2)  bind max → r3
@@ -63,7 +63,8 @@ pub fn rule_listing(program: &Program, rule: u32, delta: bool) -> String {
         return out;
     };
     let what = if delta { "delta rule" } else { "rule" };
-    let _ = writeln!(out, "  {what} {rule}: {}  ({}, {} registers)", rule_head(program, code), location(program, code.source), code.registers);
+    let plural = if code.registers == 1 { "" } else { "s" };
+    let _ = writeln!(out, "  {what} {rule}: {}  ({}, {} register{plural})", rule_head(program, code), location(program, code.source), code.registers);
     // Ends of the aggregate sub-plans enclosing the current instruction.
     let mut open: Vec<usize> = Vec::new();
     for (pc, instr) in code.code.iter().enumerate() {
@@ -220,13 +221,11 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
         Instr::Emit { rel, values } => ("emit", format!("{}({})", relation_name(program, *rel), operands(program, values))),
         Instr::Fire { decision, values } => {
             let text = match program.decisions.get(*decision as usize) {
-                Some(d) => {
-                    let mut text = format!("{} {}({})", d.effect.name(), program.string(d.name), operands(program, values));
-                    if d.effect == Effect::Risk {
-                        text.push_str("  points first");
-                    }
-                    text
+                Some(d) if d.effect == Effect::Risk && !values.is_empty() => {
+                    let list: Vec<String> = values.iter().enumerate().map(|(i, o)| if i == 0 { format!("points = {}", operand(program, *o)) } else { operand(program, *o) }).collect();
+                    format!("{} {}({})", d.effect.name(), program.string(d.name), list.join(", "))
                 }
+                Some(d) => format!("{} {}({})", d.effect.name(), program.string(d.name), operands(program, values)),
                 None => format!("decision#{decision}({})", operands(program, values)),
             };
             ("fire", text)

@@ -23,6 +23,12 @@ pub enum Command {
     Build(BuildArgs),
     /// Decide a request against a package or a bundle and print the decision.
     Eval(EvalArgs),
+    /// Show a bundle's metadata, schemas, data counts, decision rules and disassembled code.
+    Inspect(InspectArgs),
+    /// Create an ed25519 key pair for signing bundles.
+    Keygen(KeygenArgs),
+    /// Run the tests written in packages, optionally measuring rule coverage.
+    Test(TestArgs),
 }
 
 /// Arguments of `govc build`.
@@ -36,6 +42,9 @@ pub struct BuildArgs {
     /// JSON files of data facts (in addition to the package's `*.data.json` files).
     #[arg(long)]
     pub data: Vec<PathBuf>,
+    /// Sign the bundle with this secret key file (see `govc keygen`).
+    #[arg(long, value_name = "KEYFILE")]
+    pub sign: Option<PathBuf>,
     /// Color diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -55,6 +64,9 @@ pub struct EvalArgs {
     /// Exit 1 unless the decision is `allow`.
     #[arg(long)]
     pub exit_code: bool,
+    /// Refuse the bundle unless it is signed by the key in this public key file.
+    #[arg(long, value_name = "PUBFILE")]
+    pub public_key: Option<PathBuf>,
     /// Add the derivation of each fired decision rule: the facts it matched and, for
     /// derived facts, the rule and facts behind them, recursively.
     #[arg(long)]
@@ -115,4 +127,74 @@ pub struct FmtArgs {
     /// Color diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+}
+
+/// Output formats of `govc test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// One line per test, failures in detail, a summary (like `cargo test`).
+    Human,
+    /// One JSON document with every result and the coverage.
+    Json,
+    /// JUnit XML, which CI systems read.
+    Junit,
+}
+
+/// Arguments of `govc test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Packages (directories of `.gov` files, or single files), or directories searched
+    /// recursively for packages.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Run only the tests whose name contains PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Report the decision rules and derivation rules that no test exercised.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Fail (exit 1) when fewer than P percent of the rules are exercised; implies
+    /// `--coverage`.
+    #[arg(long, value_name = "P")]
+    pub coverage_threshold: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+    /// Color human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// Arguments of `govc inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The bundle (`.govb`).
+    pub bundle: PathBuf,
+    /// Refuse the bundle unless it is signed by the key in this public key file.
+    #[arg(long, value_name = "PUBFILE")]
+    pub public_key: Option<PathBuf>,
+    /// `human`: everything, with the disassembly; `json`: the metadata, schemas and
+    /// decision rules as one JSON document.
+    #[arg(long, value_enum, default_value_t = InspectFormat::Human)]
+    pub format: InspectFormat,
+}
+
+/// Output formats of `govc inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    /// Readable text, with the disassembly.
+    Human,
+    /// One JSON document, without the code.
+    Json,
+}
+
+/// Arguments of `govc keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key; the public key goes to the same path plus `.pub`.
+    #[arg(short, long, value_name = "KEYFILE")]
+    pub output: PathBuf,
+    /// Replace existing key files.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -1,13 +1,22 @@
 //! `govc eval`.
 
 use crate::cli::EvalArgs;
-use crate::{Outcome, load, output, package};
+use crate::{Outcome, keys, load, output, package};
 use gov_vm::Engine;
 use std::io::Read;
 
-/// Loads a bundle, or builds one in memory from a package.
+/// Loads a bundle (checking its signature if asked), or builds one in memory from a
+/// package.
 fn engine(args: &EvalArgs) -> Result<Engine, Outcome> {
     let is_bundle = args.policy.extension().is_some_and(|e| e == "govb");
+    if args.public_key.is_some() && !is_bundle {
+        eprintln!("error: --public-key applies to bundles (`.govb`); a package compiled in memory is not signed");
+        return Err(Outcome::UsageError);
+    }
+    let public_key = args.public_key.as_deref().map(keys::read_public).transpose().map_err(|message| {
+        eprintln!("error: {message}");
+        Outcome::UsageError
+    })?;
     let bytes = if is_bundle {
         if !args.data.is_empty() {
             eprintln!("error: --data applies to packages; a bundle carries its data");
@@ -20,7 +29,11 @@ fn engine(args: &EvalArgs) -> Result<Engine, Outcome> {
     } else {
         gov_vm::bundle::write(&package::compile(&args.policy, &args.data, args.color)?)
     };
-    Engine::load(&bytes).map_err(|e| {
+    let loaded = match public_key {
+        Some(key) => Engine::load_verified(&bytes, &key),
+        None => Engine::load(&bytes),
+    };
+    loaded.map_err(|e| {
         eprintln!("error: `{}`: {e}", load::display(&args.policy));
         Outcome::UsageError
     })

@@ -7,9 +7,13 @@ mod check;
 mod cli;
 mod eval;
 mod fmt;
+mod inspect;
+mod keygen;
+mod keys;
 mod load;
 mod output;
 mod package;
+mod test;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -32,6 +36,9 @@ fn main() -> ExitCode {
         cli::Command::Fmt(args) => fmt::run(&args),
         cli::Command::Build(args) => build::run(&args),
         cli::Command::Eval(args) => eval::run(&args),
+        cli::Command::Inspect(args) => inspect::run(&args),
+        cli::Command::Keygen(args) => keygen::run(&args),
+        cli::Command::Test(args) => test::run(&args),
     };
     ExitCode::from(match outcome {
         Outcome::Success => 0,

@@ -73,7 +73,10 @@ fn codes(json: &Value) -> Vec<&str> {
 
 /// The first diagnostic with `code`.
 fn find<'j>(json: &'j Value, code: &str) -> &'j Value {
-    diagnostics(json).iter().find(|d| d["code"] == code).unwrap_or_else(|| panic!("no {code} in {}", codes(json).join(", ")))
+    diagnostics(json)
+        .iter()
+        .find(|d| d["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {}", codes(json).join(", ")))
 }
 
 #[test]
@@ -110,7 +113,8 @@ fn empty_file_is_a_missing_package_declaration() {
 
 #[test]
 fn file_of_only_comments_is_a_missing_package_declaration() {
-    let path = file("comments", "comments.gov", "// nothing here yet\n/// not even a doc comment of anything\n\n// the end");
+    let path =
+        file("comments", "comments.gov", "// nothing here yet\n/// not even a doc comment of anything\n\n// the end");
     let (run, json) = check(&path);
     assert_eq!(run.code, 1);
     assert_eq!(codes(&json), ["E0008"]);
@@ -274,7 +278,11 @@ fn lone_quote_is_an_unterminated_string() {
 
 #[test]
 fn unterminated_string_in_a_rule_is_e0003() {
-    let path = file("unterminated", "unterminated.gov", "package p\n\ninput x(a: Str)\n\ndeny d :- x(a), a = \"oops.\n\ndeny e :- x(_).\n");
+    let path = file(
+        "unterminated",
+        "unterminated.gov",
+        "package p\n\ninput x(a: Str)\n\ndeny d :- x(a), a = \"oops.\n\ndeny e :- x(_).\n",
+    );
     let (run, json) = check(&path);
     assert_eq!(run.code, 1);
     assert_eq!(find(&json, "E0003")["start"]["line"], 5);
@@ -284,7 +292,13 @@ fn unterminated_string_in_a_rule_is_e0003() {
 fn positions(json: &Value) -> Vec<(String, u64, u64)> {
     diagnostics(json)
         .iter()
-        .map(|d| (d["code"].as_str().unwrap().to_owned(), d["start"]["line"].as_u64().unwrap(), d["start"]["column"].as_u64().unwrap()))
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_owned(),
+                d["start"]["line"].as_u64().unwrap(),
+                d["start"]["column"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 

@@ -1,0 +1,109 @@
+//! Checker diagnostics as LSP diagnostics.
+
+use crate::state::{self, State};
+use gov_check::Symbols;
+use gov_diag::{Diagnostic, FileId, LineIndex, Severity, Span, codes};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use tower_lsp_server::ls_types::{
+    self as lsp, CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, Location, NumberOrString, Uri,
+};
+
+/// The diagnostics to publish for one package: per file, its URI, its diagnostics and the
+/// version of the open document they are about.
+pub fn package_diagnostics(state: &mut State, package: &str) -> Vec<(Uri, Vec<lsp::Diagnostic>, Option<i32>)> {
+    let docs = state.docs_url(package);
+    let Some(pkg) = state.packages.get(package) else { return Vec::new() };
+    let Some(checked) = state.workspace.check(pkg.id) else { return Vec::new() };
+    let mut by_file: HashMap<FileId, Vec<lsp::Diagnostic>> = HashMap::new();
+    for diagnostic in &checked.diagnostics {
+        if let Some(converted) = convert(state, diagnostic, docs.as_deref(), &checked.symbols) {
+            by_file.entry(diagnostic.primary.span.file).or_default().push(converted);
+        }
+    }
+    let mut out = Vec::new();
+    for key in &pkg.files {
+        let (Some(uri), Some(id)) = (state.uris.get(key), state.workspace.file_id(key)) else { continue };
+        let version = state.documents.get(key).map(|d| d.version);
+        out.push((uri.clone(), by_file.remove(&id).unwrap_or_default(), version));
+    }
+    out
+}
+
+/// The LSP range of a span in whichever file it is.
+pub fn span_range(state: &State, span: Span) -> Option<lsp::Range> {
+    let text = state.text_of(span.file)?;
+    Some(state::range(&LineIndex::new(text), text, span.start, span.end))
+}
+
+/// The name a did-you-mean help suggests.
+pub fn suggestion(help: &str) -> Option<&str> {
+    help.strip_prefix("did you mean `")?.strip_suffix("`?")
+}
+
+/// Converts one diagnostic (`None` if it is not in a file the client knows).
+pub fn convert(state: &State, diagnostic: &Diagnostic, docs: Option<&str>, symbols: &Symbols) -> Option<lsp::Diagnostic> {
+    let range = span_range(state, diagnostic.primary.span)?;
+    let mut message = diagnostic.message.clone();
+    if let Some(help) = &diagnostic.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
+    }
+    for note in &diagnostic.notes {
+        message.push_str("\nnote: ");
+        message.push_str(note);
+    }
+    let related: Vec<DiagnosticRelatedInformation> = diagnostic
+        .secondary
+        .iter()
+        .filter_map(|label| {
+            let uri = state.uri_of(label.span.file)?;
+            let range = span_range(state, label.span)?;
+            let message = if label.message.is_empty() { "related".to_owned() } else { label.message.clone() };
+            Some(DiagnosticRelatedInformation { location: Location { uri, range }, message })
+        })
+        .collect();
+    let href = docs.and_then(|base| format!("{base}#{}", diagnostic.code.id.to_ascii_lowercase()).parse::<Uri>().ok());
+    let tags = matches!(diagnostic.code, codes::UNUSED_DECLARATION | codes::UNUSED_IMPORT).then(|| vec![DiagnosticTag::UNNECESSARY]);
+    Some(lsp::Diagnostic {
+        range,
+        severity: Some(match diagnostic.severity() {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+        }),
+        code: Some(NumberOrString::String(diagnostic.code.id.to_owned())),
+        code_description: href.map(|href| CodeDescription { href }),
+        source: Some("gov".to_owned()),
+        message,
+        related_information: (!related.is_empty()).then_some(related),
+        tags,
+        data: data(diagnostic, symbols),
+    })
+}
+
+/// What code actions need to know about a diagnostic, carried in its `data`:
+/// `{"replace": "name"}` for a did-you-mean, `{"conflict": ["a", "b"]}` when the
+/// diagnostic is about two decision rules (its primary span names one, a secondary label
+/// the other), `{"declare": "name"}` for an unknown relation.
+fn data(diagnostic: &Diagnostic, symbols: &Symbols) -> Option<Value> {
+    let mut data = serde_json::Map::new();
+    if let Some(name) = diagnostic.help.as_deref().and_then(suggestion) {
+        data.insert("replace".to_owned(), json!(name));
+    }
+    if diagnostic.code == codes::UNKNOWN_RELATION {
+        data.insert("declare".to_owned(), json!(true));
+    }
+    if let Some(pair) = conflict_pair(diagnostic, symbols) {
+        data.insert("conflict".to_owned(), json!(pair));
+    }
+    (!data.is_empty()).then_some(Value::Object(data))
+}
+
+/// The two decision rules a diagnostic is about: the one its primary span names and the
+/// one a secondary label names.
+fn conflict_pair(diagnostic: &Diagnostic, symbols: &Symbols) -> Option<[String; 2]> {
+    let rule_at = |span: Span| symbols.decisions.iter().find(|d| d.span == span || d.item_span == span);
+    let first = rule_at(diagnostic.primary.span)?;
+    let second = diagnostic.secondary.iter().filter_map(|l| rule_at(l.span)).find(|d| d.name != first.name)?;
+    Some([first.name.clone(), second.name.clone()])
+}

@@ -1,0 +1,278 @@
+//! The names of one parsed file, each with what it refers to.
+//!
+//! Every editor feature that asks "what is at this position" or "where else is this"
+//! (hover, definition, references, rename, semantic tokens, document highlights) reads
+//! this index, built by one walk over the syntax tree the salsa database memoised.
+
+use gov_diag::Span;
+use gov_syntax::Parsed;
+use gov_syntax::ast::{
+    Aggregate, Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged, TestStatement,
+};
+
+/// What a name refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A relation (declared, derived, built in or from a library module).
+    Relation(String),
+    /// A field of a declared relation.
+    Field {
+        /// The relation.
+        relation: String,
+        /// The field.
+        field: String,
+    },
+    /// A type: an alias or a built-in type.
+    Type(String),
+    /// A decision rule.
+    Decision(String),
+    /// A variable of one rule: `item` is the rule's index in its file.
+    Variable {
+        /// Index of the rule in the file's items.
+        item: usize,
+        /// The variable's name.
+        name: String,
+    },
+    /// A library module in `use`.
+    Module(String),
+    /// The package name.
+    Package(String),
+    /// An annotation's name (`overrides`).
+    Annotation(String),
+    /// An aggregate function (`count`, `sum`, `min`, `max`).
+    Aggregate(&'static str),
+}
+
+/// How a name occurs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// It declares the target (a relation, field, type or decision rule).
+    Declaration,
+    /// The head of a rule: it derives the relation.
+    Head,
+    /// Any other use.
+    Reference,
+}
+
+/// A name in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    /// Where the name is.
+    pub span: Span,
+    /// What it refers to.
+    pub target: Target,
+    /// How.
+    pub role: Role,
+}
+
+/// The names of one file, in source order.
+#[derive(Debug, Clone, Default)]
+pub struct FileIndex {
+    /// Every occurrence, sorted by position.
+    pub occurrences: Vec<Occurrence>,
+}
+
+impl FileIndex {
+    /// Indexes a parsed file.
+    pub fn new(parsed: &Parsed) -> FileIndex {
+        let mut walker = Walker { out: Vec::new(), item: 0 };
+        for (index, item) in parsed.file.items.iter().enumerate() {
+            walker.item = index;
+            walker.item(item);
+        }
+        let mut occurrences = walker.out;
+        occurrences.sort_by_key(|o| (o.span.start, o.span.end));
+        FileIndex { occurrences }
+    }
+
+    /// The occurrence at byte `offset`: one that contains it, else one that ends there
+    /// (the cursor just after a name).
+    pub fn at(&self, offset: u32) -> Option<&Occurrence> {
+        let containing = self.occurrences.iter().find(|o| o.span.start <= offset && offset < o.span.end);
+        containing.or_else(|| self.occurrences.iter().find(|o| o.span.end == offset && o.span.start < offset))
+    }
+
+    /// Every occurrence of `target`.
+    pub fn of<'a>(&'a self, target: &'a Target) -> impl Iterator<Item = &'a Occurrence> + 'a {
+        self.occurrences.iter().filter(move |o| &o.target == target)
+    }
+}
+
+struct Walker {
+    out: Vec<Occurrence>,
+    item: usize,
+}
+
+impl Walker {
+    fn push(&mut self, span: Span, target: Target, role: Role) {
+        self.out.push(Occurrence { span, target, role });
+    }
+
+    fn item(&mut self, item: &Item) {
+        for annotation in &item.annotations {
+            self.push(annotation.name.span, Target::Annotation(annotation.name.text.clone()), Role::Reference);
+            for arg in &annotation.args {
+                self.push(arg.span, Target::Decision(arg.text.clone()), Role::Reference);
+            }
+        }
+        match &item.kind {
+            ItemKind::Package(path) => self.path(path, Target::Package),
+            ItemKind::Use(path) => self.path(path, Target::Module),
+            ItemKind::Default(_) => {}
+            ItemKind::TypeAlias(alias) => {
+                self.push(alias.name.span, Target::Type(alias.name.text.clone()), Role::Declaration);
+                self.push(alias.target.span, Target::Type(alias.target.text.clone()), Role::Reference);
+            }
+            ItemKind::Relation(decl) => {
+                self.push(decl.name.span, Target::Relation(decl.name.text.clone()), Role::Declaration);
+                for field in &decl.fields {
+                    let target = Target::Field { relation: decl.name.text.clone(), field: field.name.text.clone() };
+                    self.push(field.name.span, target, Role::Declaration);
+                    self.push(field.ty.span, Target::Type(field.ty.text.clone()), Role::Reference);
+                }
+            }
+            ItemKind::Rule(rule) => {
+                self.atom(&rule.head, Role::Head);
+                self.body(&rule.body);
+            }
+            ItemKind::Decision(decision) => {
+                self.push(decision.name.span, Target::Decision(decision.name.text.clone()), Role::Declaration);
+                if let Some(points) = &decision.points {
+                    self.expr(points);
+                }
+                if let Some(message) = &decision.message {
+                    for part in &message.parts {
+                        if let MessagePart::Var(name) = part {
+                            self.var(name);
+                        }
+                    }
+                }
+                self.body(&decision.body);
+            }
+            ItemKind::Test(test) => {
+                for statement in &test.statements {
+                    match statement {
+                        TestStatement::WithData(_) => {}
+                        TestStatement::Given(facts) => {
+                            for fact in facts {
+                                self.atom(fact, Role::Reference);
+                            }
+                        }
+                        TestStatement::Expect(expectation) => {
+                            if let ExpectKind::Effect { rules, .. } = &expectation.kind {
+                                for rule in rules {
+                                    self.push(rule.span, Target::Decision(rule.text.clone()), Role::Reference);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            ItemKind::Error(error) => match &error.salvaged {
+                // What a broken item was defining still counts as defined there.
+                Some(Salvaged::Relation(name)) => self.push(name.span, Target::Relation(name.text.clone()), Role::Declaration),
+                Some(Salvaged::Rule(name)) => self.push(name.span, Target::Decision(name.text.clone()), Role::Declaration),
+                Some(Salvaged::Type(name)) => self.push(name.span, Target::Type(name.text.clone()), Role::Declaration),
+                Some(Salvaged::Test(_)) | None => {}
+            },
+        }
+    }
+
+    fn path(&mut self, path: &Path, target: impl Fn(String) -> Target) {
+        self.push(path.span, target(path.dotted()), Role::Reference);
+    }
+
+    fn atom(&mut self, atom: &Atom, role: Role) {
+        self.push(atom.relation.span, Target::Relation(atom.relation.text.clone()), role);
+        for arg in &atom.args {
+            if let Some(field) = &arg.field {
+                let target = Target::Field { relation: atom.relation.text.clone(), field: field.text.clone() };
+                self.push(field.span, target, Role::Reference);
+            }
+            self.expr(&arg.value);
+        }
+    }
+
+    fn body(&mut self, body: &[BodyItem]) {
+        for item in body {
+            match item {
+                BodyItem::Atom(atom) | BodyItem::Not(atom, _) => self.atom(atom, Role::Reference),
+                BodyItem::Compare(comparison) => {
+                    self.expr(&comparison.left);
+                    self.expr(&comparison.right);
+                }
+            }
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Var(name) => self.var(name),
+            Expr::Wildcard(_) | Expr::Lit(_) => {}
+            Expr::Binary(binary) => {
+                self.expr(&binary.left);
+                self.expr(&binary.right);
+            }
+            Expr::Aggregate(aggregate) => self.aggregate(aggregate),
+        }
+    }
+
+    fn aggregate(&mut self, aggregate: &Aggregate) {
+        let name = aggregate.function.name();
+        let end = aggregate.span.start.saturating_add(u32::try_from(name.len()).unwrap_or(0));
+        self.push(Span::new(aggregate.span.file, aggregate.span.start, end), Target::Aggregate(name), Role::Reference);
+        self.expr(&aggregate.target);
+        self.body(&aggregate.body);
+    }
+
+    fn var(&mut self, name: &Name) {
+        self.push(name.span, Target::Variable { item: self.item, name: name.text.clone() }, Role::Reference);
+    }
+}
+
+/// Keywords and what they mean, for hover.
+pub fn keyword_doc(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "package" => "`package NAME` — the first item of every file; all files of a package directory declare the same name.",
+        "use" => "`use std.MODULE` — makes a standard-library module's relations available.",
+        "default" => "`default allow | deny` — the decision when no decision rule decides (deny if absent).",
+        "type" => "`type Name = Base` — a nominal type alias: distinct from its base type and from other aliases.",
+        "input" => "`input name(field: Type, …)` — a relation whose facts come with each request.",
+        "data" => "`data name(field: Type, …)` — a relation whose facts come with the bundle.",
+        "not" => "`not atom` — negation: holds when no fact matches. Its variables must be bound by a positive atom.",
+        "allow" => "`allow NAME :- body.` — the action may run (unless a deny or escalate fires).",
+        "deny" => "`deny NAME \"message\" :- body.` — the action must not run; deny beats every other outcome.",
+        "escalate" => "`escalate NAME to \"group\" \"message\" :- body.` — a human in `group` must approve first.",
+        "obligation" => "`obligation NAME \"message\" :- body.` — something that must happen if the action runs.",
+        "risk" => "`risk NAME POINTS :- body.` — adds points to the request's `risk_score`.",
+        "test" => "`test \"name\" { given … expect … }` — a test run by `govc test`.",
+        "given" => "`given fact. fact.` — the input and data facts of a test.",
+        "expect" => "`expect deny|allow|escalate|obligation [rule…]`, `expect risk N` or `expect error` — what a test asserts.",
+        "with" => "`with data \"file.json\"` — loads data facts for a test from a JSON file.",
+        "true" | "false" => "A `Bool` literal.",
+        "to" => "`to \"group\"` — the approver group of an `escalate` rule.",
+        _ => return None,
+    })
+}
+
+/// What an aggregate function does, for hover.
+pub fn aggregate_doc(name: &str) -> &'static str {
+    match name {
+        "count" => "`count(x : body)` — the number of distinct bindings of the body. An `Int`.",
+        "sum" => "`sum(x : body)` — the sum of `x` over the distinct bindings of the body (Int, Decimal or Duration).",
+        "min" => "`min(x : body)` — the least value of `x` over the bindings of the body.",
+        "max" => "`max(x : body)` — the greatest value of `x` over the bindings of the body.",
+        _ => "An aggregate function.",
+    }
+}
+
+/// Whether `name` can be written as an identifier (and is not a keyword).
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() => true,
+        Some('_') => name.len() > 1,
+        _ => false,
+    };
+    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && keyword_doc(name).is_none()
+}
