@@ -14,8 +14,26 @@ use proptest::sample::Index;
 use std::sync::Arc;
 
 const EXAMPLE: &str = include_str!("../../../examples/payments/payments.gov");
-const LIBRARY_NAME: &str = "std.approvals";
-const LIBRARY: &str = include_str!("../../../stdlib/std/approvals.gov");
+
+/// The standard library's modules, read from `stdlib/std/`: `(dotted name, path, text)`,
+/// sorted by name. Module `i` gets `FileId(i + 1)`.
+fn stdlib() -> &'static [(String, String, String)] {
+    static MODULES: std::sync::OnceLock<Vec<(String, String, String)>> = std::sync::OnceLock::new();
+    MODULES.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../stdlib/std");
+        let mut modules: Vec<(String, String, String)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "gov"))
+            .map(|p| {
+                let stem = p.file_stem().unwrap().to_str().unwrap().to_owned();
+                (format!("std.{stem}"), format!("stdlib/std/{stem}.gov"), std::fs::read_to_string(&p).unwrap())
+            })
+            .collect();
+        modules.sort();
+        modules
+    })
+}
 
 /// Cases per strategy, unless `PROPTEST_CASES` says otherwise.
 fn config() -> ProptestConfig {
@@ -54,24 +72,35 @@ fn front_end(text: &str) -> Vec<Diagnostic> {
                 && text.is_char_boundary(span.end as usize)
         );
     }
-    let uses_library = parsed
-        .file
-        .items
-        .iter()
-        .any(|item| matches!(&item.kind, gov_syntax::ast::ItemKind::Use(path) if path.dotted() == LIBRARY_NAME));
+    // The modules the package uses, and those they use, as `govc` loads them.
+    let modules = stdlib();
     let mut files = vec![ProgramFile { id: FileId(0), parsed: Arc::new(parsed), origin: Origin::Package }];
-    if uses_library {
-        let library = gov_syntax::parse(FileId(1), LIBRARY);
-        files.push(ProgramFile {
-            id: FileId(1),
-            parsed: Arc::new(library),
-            origin: Origin::Library(LIBRARY_NAME.to_owned()),
-        });
+    let mut next = 0;
+    while let Some(file) = files.get(next) {
+        let wanted: Vec<String> = file
+            .parsed
+            .file
+            .items
+            .iter()
+            .filter_map(|item| match &item.kind {
+                gov_syntax::ast::ItemKind::Use(path) => Some(path.dotted()),
+                _ => None,
+            })
+            .collect();
+        next += 1;
+        for module in wanted {
+            let Some(index) = modules.iter().position(|(name, _, _)| *name == module) else { continue };
+            let id = FileId(index as u32 + 1);
+            if files.iter().all(|f| f.id != id) {
+                let parsed = gov_syntax::parse(id, &modules[index].2);
+                files.push(ProgramFile { id, parsed: Arc::new(parsed), origin: Origin::Library(module) });
+            }
+        }
     }
-    let program = Program { files, available_modules: vec![LIBRARY_NAME.to_owned()] };
+    let program = Program { files, available_modules: modules.iter().map(|(name, _, _)| name.clone()).collect() };
     let checked = gov_check::check(&program);
 
-    let texts = [text, LIBRARY];
+    let texts: Vec<&str> = std::iter::once(text).chain(modules.iter().map(|(_, _, t)| t.as_str())).collect();
     // The checker's list includes the parser's, but check the parser's on their own too.
     let parse_diagnostics = program.files.iter().flat_map(|f| f.parsed.diagnostics.iter());
     for diagnostic in parse_diagnostics.chain(&checked.diagnostics) {
@@ -83,7 +112,9 @@ fn front_end(text: &str) -> Vec<Diagnostic> {
 
     let mut sources = Sources::new();
     sources.add("policy.gov", text);
-    sources.add("stdlib/std/approvals.gov", LIBRARY);
+    for (_, path, module) in modules {
+        sources.add(path.as_str(), module.as_str());
+    }
     let human = gov_diag::render_human(&checked.diagnostics, &sources, false);
     let colored = gov_diag::render_human(&checked.diagnostics, &sources, true);
     let json = gov_diag::render_json(&checked.diagnostics, &sources);

@@ -1,9 +1,9 @@
 //! Code actions: did-you-mean fixes, declaring a missing relation, `@overrides`.
 
-use crate::analysis::Ctx;
+use crate::analysis::{Ctx, lit_type};
 use crate::diagnostics::suggestion;
 use gov_diag::{Span, codes};
-use gov_syntax::ast::{Atom, BodyItem, Effect, Expr, Item, ItemKind, LitValue, TestStatement};
+use gov_syntax::ast::{Atom, BodyItem, Effect, Expr, Item, ItemKind, TestStatement};
 use serde_json::Value;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
@@ -119,21 +119,9 @@ fn declare(ctx: &Ctx<'_>, span: Span, diagnostic: Option<&lsp::Diagnostic>) -> V
                 None => (0, format!("{declaration}\n\n")),
             };
             let range = ctx.range(Span::new(ctx.file, at, at));
-            quickfix(format!("Declare `{name}` as a {keyword} relation"), &ctx.uri, vec![TextEdit { range, new_text: text }], diagnostic, false)
+            quickfix(format!("Declare `{name}` as {} {keyword} relation", if keyword == "input" { "an" } else { "a" }), &ctx.uri, vec![TextEdit { range, new_text: text }], diagnostic, false)
         })
         .collect()
-}
-
-fn lit_type(value: &LitValue) -> Option<&'static str> {
-    Some(match value {
-        LitValue::Int(_) => "Int",
-        LitValue::Decimal(_) => "Decimal",
-        LitValue::Str(_) => "Str",
-        LitValue::Bool(_) => "Bool",
-        LitValue::Time(_) => "Time",
-        LitValue::Duration(_) => "Duration",
-        LitValue::Invalid => return None,
-    })
 }
 
 /// "Add `@overrides(b)` to `a`" for two conflicting decision rules: on the `deny` or

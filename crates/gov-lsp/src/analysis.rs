@@ -128,7 +128,11 @@ impl<'s> Ctx<'s> {
                 .collect(),
             Target::Type(name) => symbols.alias(name).map(|(_, t)| t.span).into_iter().collect(),
             Target::Decision(name) => symbols.decision(name).map(|d| d.span).into_iter().collect(),
-            Target::Variable { .. } => self.index.of(target).next().map(|o| o.span).into_iter().collect(),
+            Target::Variable { .. } => {
+                let mut all = self.index.of(target);
+                let first = self.index.of(target).find(|o| o.role == Role::Declaration).or_else(|| all.next());
+                first.map(|o| o.span).into_iter().collect()
+            }
             Target::Module(_) | Target::Package(_) | Target::Annotation(_) | Target::Aggregate(_) => Vec::new(),
         }
     }
@@ -206,7 +210,8 @@ fn collect<'a>(body: &'a [BodyItem], atoms: &mut Vec<&'a Atom>, comparisons: &mu
     }
 }
 
-fn lit_type(value: &LitValue) -> Option<&'static str> {
+/// The name of a literal's type.
+pub fn lit_type(value: &LitValue) -> Option<&'static str> {
     Some(match value {
         LitValue::Int(_) => "Int",
         LitValue::Decimal(_) => "Decimal",

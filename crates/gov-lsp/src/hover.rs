@@ -160,13 +160,16 @@ fn relation(ctx: &Ctx<'_>, info: &RelationInfo) -> String {
         RelationKind::Input => out.push_str("input relation: its facts come with each request"),
         RelationKind::Data => out.push_str("data relation: its facts come with the bundle"),
         RelationKind::Builtin => out.push_str("built in: the engine computes it"),
-        RelationKind::Derived => {
-            let rules = ctx.occurrences(&Target::Relation(info.name.clone())).iter().filter(|o| o.role == crate::index::Role::Head).count();
-            out.push_str(&format!("derived relation ({rules} {} in this package; column types inferred)", if rules == 1 { "rule" } else { "rules" }));
-        }
+        RelationKind::Derived => match info.span.and_then(|s| library_of(ctx, s.file)) {
+            Some(module) => out.push_str(&format!("derived relation, defined in `{module}`")),
+            None => {
+                let rules = ctx.occurrences(&Target::Relation(info.name.clone())).iter().filter(|o| o.role == crate::index::Role::Head).count();
+                out.push_str(&format!("derived relation ({rules} {}; column types inferred)", if rules == 1 { "rule" } else { "rules" }));
+            }
+        },
     }
-    if let Some(module) = info.span.and_then(|s| library_of(ctx, s.file)) {
-        out.push_str(&format!(", from `{module}`"));
+    if let (Some(module), false) = (info.span.and_then(|s| library_of(ctx, s.file)), info.kind == RelationKind::Derived) {
+        out.push_str(&format!(", declared in `{module}`"));
     }
     with_docs(out, &info.docs)
 }

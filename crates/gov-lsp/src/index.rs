@@ -46,7 +46,8 @@ pub enum Target {
 /// How a name occurs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// It declares the target (a relation, field, type or decision rule).
+    /// It declares the target (a relation, field, type or decision rule), or binds it (a
+    /// variable in a positive atom).
     Declaration,
     /// The head of a rule: it derives the relation.
     Head,
@@ -132,18 +133,18 @@ impl Walker {
                 }
             }
             ItemKind::Rule(rule) => {
-                self.atom(&rule.head, Role::Head);
+                self.atom(&rule.head, Role::Head, false);
                 self.body(&rule.body);
             }
             ItemKind::Decision(decision) => {
                 self.push(decision.name.span, Target::Decision(decision.name.text.clone()), Role::Declaration);
                 if let Some(points) = &decision.points {
-                    self.expr(points);
+                    self.expr(points, false);
                 }
                 if let Some(message) = &decision.message {
                     for part in &message.parts {
                         if let MessagePart::Var(name) = part {
-                            self.var(name);
+                            self.var(name, false);
                         }
                     }
                 }
@@ -155,7 +156,7 @@ impl Walker {
                         TestStatement::WithData(_) => {}
                         TestStatement::Given(facts) => {
                             for fact in facts {
-                                self.atom(fact, Role::Reference);
+                                self.atom(fact, Role::Reference, false);
                             }
                         }
                         TestStatement::Expect(expectation) => {
@@ -182,36 +183,38 @@ impl Walker {
         self.push(path.span, target(path.dotted()), Role::Reference);
     }
 
-    fn atom(&mut self, atom: &Atom, role: Role) {
+    /// An atom; `binding` for a positive atom of a body, whose variables it binds.
+    fn atom(&mut self, atom: &Atom, role: Role, binding: bool) {
         self.push(atom.relation.span, Target::Relation(atom.relation.text.clone()), role);
         for arg in &atom.args {
             if let Some(field) = &arg.field {
                 let target = Target::Field { relation: atom.relation.text.clone(), field: field.text.clone() };
                 self.push(field.span, target, Role::Reference);
             }
-            self.expr(&arg.value);
+            self.expr(&arg.value, binding);
         }
     }
 
     fn body(&mut self, body: &[BodyItem]) {
         for item in body {
             match item {
-                BodyItem::Atom(atom) | BodyItem::Not(atom, _) => self.atom(atom, Role::Reference),
+                BodyItem::Atom(atom) => self.atom(atom, Role::Reference, true),
+                BodyItem::Not(atom, _) => self.atom(atom, Role::Reference, false),
                 BodyItem::Compare(comparison) => {
-                    self.expr(&comparison.left);
-                    self.expr(&comparison.right);
+                    self.expr(&comparison.left, false);
+                    self.expr(&comparison.right, false);
                 }
             }
         }
     }
 
-    fn expr(&mut self, expr: &Expr) {
+    fn expr(&mut self, expr: &Expr, binding: bool) {
         match expr {
-            Expr::Var(name) => self.var(name),
+            Expr::Var(name) => self.var(name, binding),
             Expr::Wildcard(_) | Expr::Lit(_) => {}
             Expr::Binary(binary) => {
-                self.expr(&binary.left);
-                self.expr(&binary.right);
+                self.expr(&binary.left, false);
+                self.expr(&binary.right, false);
             }
             Expr::Aggregate(aggregate) => self.aggregate(aggregate),
         }
@@ -221,12 +224,13 @@ impl Walker {
         let name = aggregate.function.name();
         let end = aggregate.span.start.saturating_add(u32::try_from(name.len()).unwrap_or(0));
         self.push(Span::new(aggregate.span.file, aggregate.span.start, end), Target::Aggregate(name), Role::Reference);
-        self.expr(&aggregate.target);
+        self.expr(&aggregate.target, false);
         self.body(&aggregate.body);
     }
 
-    fn var(&mut self, name: &Name) {
-        self.push(name.span, Target::Variable { item: self.item, name: name.text.clone() }, Role::Reference);
+    fn var(&mut self, name: &Name, binding: bool) {
+        let role = if binding { Role::Declaration } else { Role::Reference };
+        self.push(name.span, Target::Variable { item: self.item, name: name.text.clone() }, role);
     }
 }
 

@@ -85,7 +85,7 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
                 Target::Annotation(_) => (DECORATOR, 0),
                 Target::Aggregate(_) => (RELATION, DEFAULT_LIBRARY),
             };
-            if o.role != Role::Reference {
+            if o.role != Role::Reference && kind != VARIABLE {
                 modifiers |= DECLARATION;
             }
             // Paths (`std.approvals`) are one occurrence over several tokens.

@@ -10,14 +10,17 @@
 //! and message, the risk score and contributions, the approvers, and the facts of every
 //! relation.
 //!
-//! CI runs `GOV_DIFF_CASES` cases (default 128). Before a release, run it long:
+//! CI runs `GOV_DIFF_CASES` cases (default 128, under a second). Before a release, run it
+//! long (100 000 cases take about 80 s):
 //!
 //! ```sh
 //! GOV_DIFF_CASES=100000 cargo test -p gov-reference --release --test differential
 //! ```
 //!
 //! A failure prints the (shrunk) program and its facts; paste them into a `#[test]` below
-//! with [`run`] to keep it as a regression.
+//! with [`agree`] to keep it as a regression. Known, unfixed bugs are listed in the crate's
+//! README, each with an ignored test at the end of this file; the generator avoids them
+//! unless `GOV_DIFF_KNOWN_BUGS=1`.
 
 use gov_check::RelationKind;
 use gov_db::Workspace;
@@ -673,13 +676,13 @@ impl Gen<'_> {
     /// A body: positive atoms over `pool` (at least one of `must`, if given), then filters.
     fn body(&mut self, pool: &[usize], must: &[usize], lower: &[usize], values: bool) -> Body {
         let mut body = Body::default();
-        let atoms = 1 + self.t.below(3);
+        let atoms = 1 + self.t.below(4);
         for n in 0..atoms {
             let rel = if n == 0 && !must.is_empty() { self.t.pick(must) } else { self.t.pick(pool) };
             let atom = self.positive(rel, &mut body.vars, "v");
             body.items.push(atom);
         }
-        for _ in 0..self.t.below(4) {
+        for _ in 0..self.t.below(5) {
             self.extra(&mut body, lower, values);
         }
         self.shuffle(&mut body);
@@ -900,13 +903,14 @@ fn generate(tape: &[u32]) -> Case {
     }
     out.push('\n');
     let mut pool: Vec<usize> = (0..g.rels.len()).collect();
+    let mut rules = String::new();
     for _ in 0..1 + g.t.below(5) {
-        g.derived(&mut out, &mut pool);
+        g.derived(&mut rules, &mut pool);
     }
-    out.push('\n');
+    rules.push('\n');
     // Risk rules read only what does not depend on the risk score.
     for _ in 0..g.t.below(3) {
-        g.decision(&mut out, "risk", &pool, &[]);
+        g.decision(&mut rules, "risk", &pool, &[]);
     }
     if g.t.chance(60) {
         g.rels.push(Rel { name: "risk_score".to_owned(), cols: vec![Ty::Int], fields: Some(vec!["score".to_owned()]) });
@@ -917,16 +921,26 @@ fn generate(tape: &[u32]) -> Case {
             g.rels.push(Rel { name: name.clone(), cols: vec![Ty::Int], fields: None });
             let body = g.body(&pool, &[risk_score], &pool, true);
             let head = g.head(&name, &[Ty::Int], &body, true);
-            g.rule(&mut out, &head, &body);
+            g.rule(&mut rules, &head, &body);
             pool.push(g.rels.len() - 1);
         }
         let effect = g.t.pick(&["escalate", "deny", "allow", "obligation"]);
-        g.decision(&mut out, effect, &pool, &[risk_score]);
+        g.decision(&mut rules, effect, &pool, &[risk_score]);
     }
     for _ in 0..1 + g.t.below(5) {
         let effect = g.t.pick(&["deny", "escalate", "allow", "obligation", "allow"]);
-        g.decision(&mut out, effect, &pool, &[]);
+        g.decision(&mut rules, effect, &pool, &[]);
     }
+    if g.t.chance(25) {
+        // Rules in any order: strata come from dependencies, not from the source.
+        let mut lines: Vec<&str> = rules.lines().filter(|l| !l.is_empty()).collect();
+        for k in (1..lines.len()).rev() {
+            let j = g.t.below(k + 1);
+            lines.swap(k, j);
+        }
+        rules = lines.join("\n") + "\n";
+    }
+    out.push_str(&rules);
     Case { source: out, facts, warmup }
 }
 

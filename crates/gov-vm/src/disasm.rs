@@ -3,8 +3,8 @@
 //! named (relations and columns by name, registers as `r3`, constants as literals).
 //!
 //! ```text
-//! stratum 2: request (rules 4)
-//!   rule 4: over_limit  (examples/payments/payments.gov:26:1, 4 registers)
+//! stratum 33: request (rules 59)
+//!   rule 59: over_limit  (examples/payments/payments.gov:26:1, 4 registers)
 //!        0  scan       transfer  bind agent → r0, amount → r1
 //!        1  scan       role  index 0 (agent = r0)  bind role → r2
 //!        2  scan       limit  index 0 (role = r2)  bind max → r3

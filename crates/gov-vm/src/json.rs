@@ -208,43 +208,58 @@ fn value_json(strings: Strings<'_>, value: Value) -> Json {
     }
 }
 
-fn fact_json(program: &Program, strings: Strings<'_>, relations: &[Relation], trace: &Trace, fact: FactRef, depth: usize) -> Json {
-    let (rel, row) = fact;
-    let schema = program.relations.get(rel as usize);
-    let values: Vec<Json> = relations.get(rel as usize).map_or_else(Vec::new, |r| r.row(row).iter().map(|v| value_json(strings, *v)).collect());
-    let mut out = json!({
-        "relation": schema.map_or("", |s| program.string(s.name)),
-        "values": values,
-    });
-    let Some(object) = out.as_object_mut() else { return out };
-    match trace.derivations.get(&fact) {
-        Some((rule, premises)) => {
-            if let Some(code) = program.rules.get(*rule as usize) {
-                object.insert("rule_at".to_owned(), json!(format!("{}:{}:{}", program.string(code.source.file), code.source.line, code.source.column)));
+/// Renders derivation trees. Each derived fact is expanded once per explanation; later
+/// mentions point back to it, so shared sub-derivations cost linear, not exponential, output.
+struct Explainer<'a> {
+    program: &'a Program,
+    strings: Strings<'a>,
+    relations: &'a [Relation],
+    trace: &'a Trace,
+    expanded: hashbrown::HashSet<FactRef>,
+}
+
+impl Explainer<'_> {
+    fn fact(&mut self, fact: FactRef, depth: usize) -> Json {
+        let (program, strings) = (self.program, self.strings);
+        let (rel, row) = fact;
+        let schema = program.relations.get(rel as usize);
+        let values: Vec<Json> = self.relations.get(rel as usize).map_or_else(Vec::new, |r| r.row(row).iter().map(|v| value_json(strings, *v)).collect());
+        let mut object = Map::new();
+        object.insert("relation".to_owned(), json!(schema.map_or("", |s| program.string(s.name))));
+        object.insert("values".to_owned(), Json::Array(values));
+        match self.trace.derivations.get(&fact) {
+            Some((rule, premises)) => {
+                if let Some(code) = program.rules.get(*rule as usize) {
+                    object.insert("rule_at".to_owned(), json!(format!("{}:{}:{}", program.string(code.source.file), code.source.line, code.source.column)));
+                }
+                let because = if !self.expanded.insert(fact) {
+                    json!("explained above")
+                } else if depth >= EXPLANATION_DEPTH {
+                    json!("…")
+                } else {
+                    Json::Array(premises.iter().map(|p| self.fact(*p, depth + 1)).collect())
+                };
+                object.insert("because".to_owned(), because);
             }
-            if depth < EXPLANATION_DEPTH {
-                object.insert("because".to_owned(), Json::Array(premises.iter().map(|p| fact_json(program, strings, relations, trace, *p, depth + 1)).collect()));
-            } else {
-                object.insert("because".to_owned(), json!("…"));
+            None => {
+                let source = match schema.map(|s| s.kind) {
+                    Some(RelationKind::Input) => "input",
+                    Some(RelationKind::Data) => "data",
+                    Some(RelationKind::RiskScore) => "risk score",
+                    _ => "derived",
+                };
+                object.insert("source".to_owned(), json!(source));
             }
         }
-        None => {
-            let source = match schema.map(|s| s.kind) {
-                Some(RelationKind::Input) => "input",
-                Some(RelationKind::Data) => "data",
-                Some(RelationKind::RiskScore) => "risk score",
-                _ => "derived",
-            };
-            object.insert("source".to_owned(), json!(source));
-        }
+        Json::Object(object)
     }
-    out
 }
 
 /// For each distinct firing, the rule and the facts it matched, recursively.
 pub(crate) fn explanation(program: &Program, strings: Strings<'_>, relations: &[Relation], trace: &Trace, fired: &[Firing]) -> Json {
     let mut out: Vec<Json> = Vec::new();
     let mut seen: Vec<&Firing> = Vec::new();
+    let mut explainer = Explainer { program, strings, relations, trace, expanded: hashbrown::HashSet::new() };
     for (firing, premises) in fired.iter().zip(&trace.firings) {
         if seen.contains(&firing) {
             continue;
@@ -256,7 +271,7 @@ pub(crate) fn explanation(program: &Program, strings: Strings<'_>, relations: &[
             "effect": meta.effect.name(),
             "message": message(program, strings, meta, &firing.values),
             "at": location(program, meta),
-            "because": premises.iter().map(|p| fact_json(program, strings, relations, trace, *p, 0)).collect::<Vec<_>>(),
+            "because": premises.iter().map(|p| explainer.fact(*p, 0)).collect::<Vec<_>>(),
         }));
     }
     Json::Array(out)
