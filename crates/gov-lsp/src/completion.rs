@@ -122,7 +122,8 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
         Expected::Fact => items.extend(relations(ctx, snippets, |r| matches!(r.kind, RelationKind::Input | RelationKind::Data))),
         Expected::ItemStart => {
             items.extend(ITEM_KEYWORDS.iter().map(|w| keyword(w)));
-            items.extend(relations(ctx, snippets, |r| r.kind == RelationKind::Derived));
+            // Rule heads: the package's own derived relations.
+            items.extend(relations(ctx, snippets, |r| r.kind == RelationKind::Derived && !r.span.is_some_and(|s| ctx.in_library(s))));
         }
         Expected::Nothing => {}
     }
@@ -160,6 +161,13 @@ fn relations(ctx: &Ctx<'_>, snippets: bool, keep: impl Fn(&RelationInfo) -> bool
             let placeholders: Vec<String> = names.iter().enumerate().map(|(i, n)| format!("${{{}:{n}}}", i + 1)).collect();
             let mut item = snippet_item(&r.name, &format!("{}({})", r.name, placeholders.join(", ")), CompletionItemKind::FUNCTION, &signature(ctx, r), snippets);
             item.documentation = docs(&r.docs);
+            // The package's own relations first, then the library's, then built-ins.
+            let rank = match r.kind {
+                RelationKind::Builtin => 2,
+                _ if r.span.is_some_and(|s| ctx.in_library(s)) => 1,
+                _ => 0,
+            };
+            item.sort_text = Some(format!("{rank}{}", r.name));
             item
         })
         .collect()
@@ -199,7 +207,8 @@ fn variables(item: &[Spanned<'_>], word_start: u32) -> Vec<CompletionItem> {
         let Token::Ident(name) = token.token else { continue };
         let next = item.get(i + 1).map(|t| t.token);
         let prev = i.checked_sub(1).and_then(|p| item.get(p)).map(|t| t.token);
-        let is_name = matches!(next, Some(Token::LParen | Token::Colon)) || matches!(prev, Some(Token::At));
+        let is_name = matches!(next, Some(Token::LParen | Token::Colon))
+            || matches!(prev, Some(Token::At | Token::Allow | Token::Deny | Token::Escalate | Token::Obligation | Token::Risk));
         let is_keyword_like = BaseType::from_name(name).is_some() || name.starts_with(char::is_uppercase);
         if !is_name && !is_keyword_like && token.start < word_start && !names.iter().any(|n| n == name) {
             names.push(name.to_owned());

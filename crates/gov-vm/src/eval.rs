@@ -30,6 +30,8 @@ pub(crate) struct Work {
     facts: usize,
     /// Row ranges of the previous round of a recursive stratum, by relation.
     delta: Vec<(u32, u32)>,
+    /// Scratch for index keys.
+    key: Vec<Value>,
     /// Provenance recording, for explanations; `None` on the fast path.
     pub(crate) trace: Option<Trace>,
 }
@@ -105,14 +107,18 @@ impl Ctx<'_> {
         }
     }
 
-    fn key(&self, regs: &[Value], key: &[Operand], buffer: &mut [Value; MAX_KEY]) -> Result<usize, EvalError> {
-        for (slot, operand) in buffer.iter_mut().zip(key) {
-            *slot = self.operand(regs, *operand)?;
-        }
+    /// Looks up the first row of `relation` whose index `index` columns equal the key
+    /// operands, using `work`'s scratch buffer (the key is only needed for the lookup;
+    /// further matches follow the index chain).
+    fn first_match(&self, work: &mut Work, relation: &Relation, index: u16, regs: &[Value], key: &[Operand]) -> Result<Option<u32>, EvalError> {
         if key.len() > MAX_KEY {
             return Err(EvalError::Corrupt("index key too long"));
         }
-        Ok(key.len())
+        work.key.clear();
+        for operand in key {
+            work.key.push(self.operand(regs, *operand)?);
+        }
+        Ok(relation.lookup(index as usize, &work.key))
     }
 
     /// Runs `code[pc..end]` with the registers as bound so far.
@@ -135,7 +141,6 @@ impl Ctx<'_> {
                     Source::Full => (0, u32::MAX),
                     Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
                 };
-                let mut buffer = [Value::Int(0); MAX_KEY];
                 let visit = |row_id: u32, work: &mut Work, regs: &mut [Value], sink: &mut Sink<'_>| -> Result<(), EvalError> {
                     if row_id < low || row_id >= high {
                         return Ok(());
@@ -162,8 +167,7 @@ impl Ctx<'_> {
                 };
                 match index {
                     Some(index) => {
-                        let len = self.key(regs, key, &mut buffer)?;
-                        let mut at = relation.lookup(*index as usize, buffer.get(..len).unwrap_or_default());
+                        let mut at = self.first_match(work, relation, *index, regs, key)?;
                         while let Some(row) = at {
                             visit(row, work, regs, sink)?;
                             at = relation.previous(*index as usize, row);
@@ -182,9 +186,7 @@ impl Ctx<'_> {
                 let relation = self.relation(*rel)?;
                 let present = match index {
                     Some(index) => {
-                        let mut buffer = [Value::Int(0); MAX_KEY];
-                        let len = self.key(regs, key, &mut buffer)?;
-                        relation.lookup(*index as usize, buffer.get(..len).unwrap_or_default()).is_some()
+                        self.first_match(work, relation, *index, regs, key)?.is_some()
                     }
                     None => !relation.is_empty(),
                 };
