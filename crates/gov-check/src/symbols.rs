@@ -207,9 +207,9 @@ pub fn collect(program: &Program, diagnostics: &mut Vec<Diagnostic>) -> Symbols 
     for item in items() {
         collect_declaration(program, item, &mut symbols, &mut default_span, diagnostics);
     }
-    // The relations modules derive are closed: the package's rules may read them, not add
-    // to them. Known before any head is collected, so that the order of files does not
-    // matter.
+    // The relations modules derive are closed: only the module's own rules derive them; the
+    // package's rules (and other modules') may read them, not add to them. Known before any
+    // head is collected, so that the order of files does not matter.
     let mut module_heads: HashMap<&str, (&str, Span)> = HashMap::new();
     for file in &program.files {
         let Origin::Library(module) = &file.origin else { continue };
@@ -470,9 +470,7 @@ fn collect_head(
         docs: docs.to_vec(),
     };
     let rule_module = program.module_of(head.span.file);
-    if rule_module.is_none()
-        && let Some(&(module, at)) = module_heads.get(head.text.as_str())
-    {
+    if let Some(&(module, at)) = module_heads.get(head.text.as_str()).filter(|(module, _)| rule_module != Some(*module)) {
         diagnostics.push(
             Diagnostic::new(codes::DERIVES_BASE_RELATION, format!("a rule cannot derive facts of `{}`", head.text), head.span)
                 .with_primary_label(format!("`{}` is defined in module `{module}`", head.text))

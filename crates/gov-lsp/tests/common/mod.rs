@@ -19,7 +19,7 @@ pub fn root_uri() -> String {
 }
 
 pub struct Client {
-    writer: WriteHalf<DuplexStream>,
+    pub writer: WriteHalf<DuplexStream>,
     reader: BufReader<ReadHalf<DuplexStream>>,
     next_id: i64,
     /// Notifications received while waiting for responses.
@@ -168,6 +168,7 @@ impl Client {
     /// Shuts the server down and checks that it exits.
     pub async fn shutdown(mut self) {
         let response = self.request("shutdown", Value::Null).await;
+        eprintln!("shutdown response: {response}");
         assert!(response.get("error").is_none(), "shutdown failed: {response}");
         self.notify("exit", Value::Null).await;
         tokio::time::timeout(PATIENCE, self.server).await.expect("the server did not exit").expect("the server panicked");
