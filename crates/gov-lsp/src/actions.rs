@@ -18,7 +18,13 @@ fn edit(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {
     WorkspaceEdit { changes: Some(HashMap::from([(uri.clone(), edits)])), ..WorkspaceEdit::default() }
 }
 
-fn quickfix(title: String, uri: &Uri, edits: Vec<TextEdit>, diagnostic: Option<&lsp::Diagnostic>, preferred: bool) -> CodeActionOrCommand {
+fn quickfix(
+    title: String,
+    uri: &Uri,
+    edits: Vec<TextEdit>,
+    diagnostic: Option<&lsp::Diagnostic>,
+    preferred: bool,
+) -> CodeActionOrCommand {
     CodeActionOrCommand::CodeAction(CodeAction {
         title,
         kind: Some(CodeActionKind::QUICKFIX),
@@ -32,7 +38,8 @@ fn quickfix(title: String, uri: &Uri, edits: Vec<TextEdit>, diagnostic: Option<&
 /// The code actions for `range`, given the diagnostics the client sent.
 pub fn actions(ctx: &Ctx<'_>, range: Range, sent: &[lsp::Diagnostic]) -> Vec<CodeActionOrCommand> {
     let mut out = Vec::new();
-    let code_matches = |d: &lsp::Diagnostic, id: &str| matches!(&d.code, Some(lsp::NumberOrString::String(c)) if c == id);
+    let code_matches =
+        |d: &lsp::Diagnostic, id: &str| matches!(&d.code, Some(lsp::NumberOrString::String(c)) if c == id);
     for diagnostic in ctx.checked.diagnostics.iter().filter(|d| d.primary.span.file == ctx.file) {
         let at = ctx.range(diagnostic.primary.span);
         if !overlaps(at, range) {
@@ -103,12 +110,16 @@ fn declare(ctx: &Ctx<'_>, span: Span, diagnostic: Option<&lsp::Diagnostic>) -> V
         fields.push(format!("{name}: {}", ty.unwrap_or_else(|| "Str".to_owned())));
     }
     let items = &ctx.parsed.file.items;
-    let anchor = items
-        .iter()
-        .rev()
-        .find(|i| matches!(i.kind, ItemKind::Relation(_)))
-        .map(|i| (i.span.end, "\n"))
-        .or_else(|| items.iter().rev().find(|i| matches!(i.kind, ItemKind::TypeAlias(_) | ItemKind::Use(_) | ItemKind::Package(_))).map(|i| (i.span.end, "\n\n")));
+    let anchor =
+        items.iter().rev().find(|i| matches!(i.kind, ItemKind::Relation(_))).map(|i| (i.span.end, "\n")).or_else(
+            || {
+                items
+                    .iter()
+                    .rev()
+                    .find(|i| matches!(i.kind, ItemKind::TypeAlias(_) | ItemKind::Use(_) | ItemKind::Package(_)))
+                    .map(|i| (i.span.end, "\n\n"))
+            },
+        );
     let name = &atom.relation.text;
     ["data", "input"]
         .into_iter()
@@ -119,7 +130,13 @@ fn declare(ctx: &Ctx<'_>, span: Span, diagnostic: Option<&lsp::Diagnostic>) -> V
                 None => (0, format!("{declaration}\n\n")),
             };
             let range = ctx.range(Span::new(ctx.file, at, at));
-            quickfix(format!("Declare `{name}` as {} {keyword} relation", if keyword == "input" { "an" } else { "a" }), &ctx.uri, vec![TextEdit { range, new_text: text }], diagnostic, false)
+            quickfix(
+                format!("Declare `{name}` as {} {keyword} relation", if keyword == "input" { "an" } else { "a" }),
+                &ctx.uri,
+                vec![TextEdit { range, new_text: text }],
+                diagnostic,
+                false,
+            )
         })
         .collect()
 }

@@ -33,6 +33,8 @@ pub struct Ctx<'s> {
     pub program: Arc<Program>,
     /// The package's key.
     pub package: String,
+    /// Line indexes of the other files locations point into.
+    other_lines: state::Lines<'s>,
 }
 
 /// The error for a request about a document the client never opened.
@@ -53,7 +55,19 @@ impl<'s> Ctx<'s> {
         let checked = workspace.check(package.id).ok_or_else(internal)?;
         let program = workspace.program(package.id).ok_or_else(internal)?;
         let index = FileIndex::new(&parsed);
-        Ok(Ctx { state, uri: uri.clone(), file, text, lines: LineIndex::new(text), parsed, index, checked, program, package: package_key.to_owned() })
+        Ok(Ctx {
+            state,
+            uri: uri.clone(),
+            file,
+            text,
+            lines: LineIndex::new(text),
+            parsed,
+            index,
+            checked,
+            program,
+            package: package_key.to_owned(),
+            other_lines: state::Lines::new(state),
+        })
     }
 
     /// The symbols of the package.
@@ -77,9 +91,7 @@ impl<'s> Ctx<'s> {
             return Some(Location { uri: self.uri.clone(), range: self.range(span) });
         }
         let uri = self.state.uri_of(span.file)?;
-        let text = self.state.text_of(span.file)?;
-        let lines = LineIndex::new(text);
-        Some(Location { uri, range: state::range(&lines, text, span.start, span.end) })
+        Some(Location { uri, range: self.other_lines.range(span)? })
     }
 
     /// The occurrence at a position.
@@ -114,7 +126,8 @@ impl<'s> Ctx<'s> {
         match target {
             Target::Relation(name) => match symbols.relation(name) {
                 Some(info) if info.kind == RelationKind::Derived => {
-                    let heads: Vec<Span> = self.occurrences(target).into_iter().filter(|o| o.role == Role::Head).map(|o| o.span).collect();
+                    let heads: Vec<Span> =
+                        self.occurrences(target).into_iter().filter(|o| o.role == Role::Head).map(|o| o.span).collect();
                     if heads.is_empty() { info.span.into_iter().collect() } else { heads }
                 }
                 Some(info) => info.span.into_iter().collect(),
@@ -185,7 +198,9 @@ impl<'s> Ctx<'s> {
                 }
                 match other {
                     Expr::Lit(lit) => return lit_type(&lit.value).map(str::to_owned),
-                    Expr::Aggregate(aggregate) if aggregate.function == gov_syntax::ast::AggregateFn::Count => return Some("Int".to_owned()),
+                    Expr::Aggregate(aggregate) if aggregate.function == gov_syntax::ast::AggregateFn::Count => {
+                        return Some("Int".to_owned());
+                    }
                     _ => {}
                 }
             }

@@ -4,15 +4,19 @@ use crate::analysis::Ctx;
 use crate::hover::signature;
 use gov_check::{RelationInfo, RelationKind};
 use gov_db::STDLIB;
-use gov_syntax::ast::{Effect, Expr, ItemKind};
+use gov_diag::Span;
+use gov_syntax::ast::{Atom, Effect, Expr, ItemKind};
 use gov_syntax::lexer::{Spanned, Token, lex};
 use gov_value::BaseType;
+use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
-    CompletionItem, CompletionItemKind, CompletionTextEdit, Documentation, InsertTextFormat, MarkupContent, MarkupKind, Position, TextEdit,
+    CompletionItem, CompletionItemKind, CompletionTextEdit, Documentation, InsertTextFormat, MarkupContent, MarkupKind,
+    Position, TextEdit,
 };
 
 /// Keywords an item can start with.
-const ITEM_KEYWORDS: [&str; 12] = ["package", "use", "default", "type", "input", "data", "allow", "deny", "escalate", "obligation", "risk", "test"];
+const ITEM_KEYWORDS: [&str; 12] =
+    ["package", "use", "default", "type", "input", "data", "allow", "deny", "escalate", "obligation", "risk", "test"];
 
 /// What is expected at the cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +47,8 @@ enum Expected {
 pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<CompletionItem> {
     let offset = ctx.offset(position);
     let before = ctx.text.get(..offset as usize).unwrap_or_default();
-    let word_len = before.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').map(char::len_utf8).sum::<usize>();
+    let word_len =
+        before.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').map(char::len_utf8).sum::<usize>();
     let word_start = offset.saturating_sub(u32::try_from(word_len).unwrap_or(0));
     let lexed = lex(ctx.file, ctx.text);
     let tokens: Vec<Spanned<'_>> = lexed.tokens.iter().copied().filter(|t| t.end <= word_start).collect();
@@ -88,11 +93,22 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
         }
         Expected::Type => {
             for base in BaseType::ALL {
-                items.push(CompletionItem { label: base.name().to_owned(), kind: Some(CompletionItemKind::TYPE_PARAMETER), detail: Some("built-in type".to_owned()), ..CompletionItem::default() });
+                items.push(CompletionItem {
+                    label: base.name().to_owned(),
+                    kind: Some(CompletionItemKind::TYPE_PARAMETER),
+                    detail: Some("built-in type".to_owned()),
+                    ..CompletionItem::default()
+                });
             }
             for alias in &symbols.types {
                 let detail = alias.base.map(|b| format!("type {} = {}", alias.name, b.name()));
-                items.push(CompletionItem { label: alias.name.clone(), kind: Some(CompletionItemKind::TYPE_PARAMETER), detail, documentation: docs(&alias.docs), ..CompletionItem::default() });
+                items.push(CompletionItem {
+                    label: alias.name.clone(),
+                    kind: Some(CompletionItemKind::TYPE_PARAMETER),
+                    detail,
+                    documentation: docs(&alias.docs),
+                    ..CompletionItem::default()
+                });
             }
         }
         Expected::Argument(relation) => {
@@ -114,16 +130,25 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
         Expected::Condition => {
             items.extend(relations(ctx, snippets, |_| true));
             items.push(keyword("not"));
-            for (name, snippet) in [("count", "count(${1:x} : ${2})"), ("sum", "sum(${1:x} : ${2})"), ("min", "min(${1:x} : ${2})"), ("max", "max(${1:x} : ${2})")] {
+            for (name, snippet) in [
+                ("count", "count(${1:x} : ${2})"),
+                ("sum", "sum(${1:x} : ${2})"),
+                ("min", "min(${1:x} : ${2})"),
+                ("max", "max(${1:x} : ${2})"),
+            ] {
                 items.push(snippet_item(name, snippet, CompletionItemKind::FUNCTION, "aggregate", snippets));
             }
             items.extend(variables(item, word_start));
         }
-        Expected::Fact => items.extend(relations(ctx, snippets, |r| matches!(r.kind, RelationKind::Input | RelationKind::Data))),
+        Expected::Fact => {
+            items.extend(relations(ctx, snippets, |r| matches!(r.kind, RelationKind::Input | RelationKind::Data)))
+        }
         Expected::ItemStart => {
             items.extend(ITEM_KEYWORDS.iter().map(|w| keyword(w)));
             // Rule heads: the package's own derived relations.
-            items.extend(relations(ctx, snippets, |r| r.kind == RelationKind::Derived && !r.span.is_some_and(|s| ctx.in_library(s))));
+            items.extend(relations(ctx, snippets, |r| {
+                r.kind == RelationKind::Derived && !r.span.is_some_and(|s| ctx.in_library(s))
+            }));
         }
         Expected::Nothing => {}
     }
@@ -131,7 +156,8 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
 }
 
 fn docs(lines: &[String]) -> Option<Documentation> {
-    (!lines.is_empty()).then(|| Documentation::MarkupContent(MarkupContent { kind: MarkupKind::Markdown, value: lines.join("\n") }))
+    (!lines.is_empty())
+        .then(|| Documentation::MarkupContent(MarkupContent { kind: MarkupKind::Markdown, value: lines.join("\n") }))
 }
 
 fn keyword(word: &str) -> CompletionItem {
@@ -152,14 +178,32 @@ fn snippet_item(label: &str, snippet: &str, kind: CompletionItemKind, detail: &s
 /// The package's relations matching `keep`, with a snippet of their arguments.
 fn relations(ctx: &Ctx<'_>, snippets: bool, keep: impl Fn(&RelationInfo) -> bool) -> Vec<CompletionItem> {
     let symbols = ctx.symbols();
+    // The head of the rule that first derives each derived relation, by the head's span.
+    let heads: HashMap<Span, &Atom> = ctx
+        .program
+        .files
+        .iter()
+        .flat_map(|f| f.parsed.file.items.iter())
+        .filter_map(|item| match &item.kind {
+            ItemKind::Rule(rule) => Some((rule.head.relation.span, &rule.head)),
+            _ => None,
+        })
+        .collect();
     symbols
         .relations
         .iter()
         .filter(|r| !r.poisoned && keep(r))
         .map(|r| {
-            let names = argument_names(ctx, r);
-            let placeholders: Vec<String> = names.iter().enumerate().map(|(i, n)| format!("${{{}:{n}}}", i + 1)).collect();
-            let mut item = snippet_item(&r.name, &format!("{}({})", r.name, placeholders.join(", ")), CompletionItemKind::FUNCTION, &signature(ctx, r), snippets);
+            let names = argument_names(r, r.span.and_then(|s| heads.get(&s).copied()));
+            let placeholders: Vec<String> =
+                names.iter().enumerate().map(|(i, n)| format!("${{{}:{n}}}", i + 1)).collect();
+            let mut item = snippet_item(
+                &r.name,
+                &format!("{}({})", r.name, placeholders.join(", ")),
+                CompletionItemKind::FUNCTION,
+                &signature(ctx, r),
+                snippets,
+            );
             item.documentation = docs(&r.docs);
             // The package's own relations first, then the library's, then built-ins.
             let rank = match r.kind {
@@ -174,29 +218,16 @@ fn relations(ctx: &Ctx<'_>, snippets: bool, keep: impl Fn(&RelationInfo) -> bool
 }
 
 /// Names for a relation's arguments: its fields, or the variables of its first rule's head.
-fn argument_names(ctx: &Ctx<'_>, relation: &RelationInfo) -> Vec<String> {
-    let head_args: Option<Vec<String>> = relation.span.and_then(|span| {
-        let file = ctx.program.files.iter().find(|f| f.id == span.file)?;
-        file.parsed.file.items.iter().find_map(|item| match &item.kind {
-            ItemKind::Rule(rule) if rule.head.relation.span == span => Some(
-                rule.head
-                    .args
-                    .iter()
-                    .enumerate()
-                    .map(|(i, a)| match &a.value {
-                        Expr::Var(v) => v.text.clone(),
-                        _ => format!("arg{}", i + 1),
-                    })
-                    .collect(),
-            ),
-            _ => None,
-        })
-    });
+fn argument_names(relation: &RelationInfo, head: Option<&Atom>) -> Vec<String> {
+    let from_head = |i: usize| match head.and_then(|h| h.args.get(i)).map(|a| &a.value) {
+        Some(Expr::Var(v)) => Some(v.text.clone()),
+        _ => None,
+    };
     relation
         .fields
         .iter()
         .enumerate()
-        .map(|(i, f)| f.name.clone().or_else(|| head_args.as_ref().and_then(|h| h.get(i).cloned())).unwrap_or_else(|| format!("arg{}", i + 1)))
+        .map(|(i, f)| f.name.clone().or_else(|| from_head(i)).unwrap_or_else(|| format!("arg{}", i + 1)))
         .collect()
 }
 
@@ -208,13 +239,23 @@ fn variables(item: &[Spanned<'_>], word_start: u32) -> Vec<CompletionItem> {
         let next = item.get(i + 1).map(|t| t.token);
         let prev = i.checked_sub(1).and_then(|p| item.get(p)).map(|t| t.token);
         let is_name = matches!(next, Some(Token::LParen | Token::Colon))
-            || matches!(prev, Some(Token::At | Token::Allow | Token::Deny | Token::Escalate | Token::Obligation | Token::Risk));
+            || matches!(
+                prev,
+                Some(Token::At | Token::Allow | Token::Deny | Token::Escalate | Token::Obligation | Token::Risk)
+            );
         let is_keyword_like = BaseType::from_name(name).is_some() || name.starts_with(char::is_uppercase);
         if !is_name && !is_keyword_like && token.start < word_start && !names.iter().any(|n| n == name) {
             names.push(name.to_owned());
         }
     }
-    names.into_iter().map(|name| CompletionItem { label: name, kind: Some(CompletionItemKind::VARIABLE), ..CompletionItem::default() }).collect()
+    names
+        .into_iter()
+        .map(|name| CompletionItem {
+            label: name,
+            kind: Some(CompletionItemKind::VARIABLE),
+            ..CompletionItem::default()
+        })
+        .collect()
 }
 
 /// The tokens of the item the cursor is in, up to the cursor.
@@ -226,7 +267,12 @@ fn current_item<'t, 's>(text: &str, tokens: &'t [Spanned<'s>]) -> &'t [Spanned<'
     // A `.` or a `}` that closed the item: the cursor is after it, at a new item.
     match item.last().map(|t| t.token) {
         Some(Token::Dot) if !is_path_item(item) => &[],
-        Some(Token::RBrace) if item.iter().filter(|t| t.token == Token::LBrace).count() <= item.iter().filter(|t| t.token == Token::RBrace).count() => &[],
+        Some(Token::RBrace)
+            if item.iter().filter(|t| t.token == Token::LBrace).count()
+                <= item.iter().filter(|t| t.token == Token::RBrace).count() =>
+        {
+            &[]
+        }
         _ => item,
     }
 }
@@ -240,14 +286,21 @@ fn expected(item: &[Spanned<'_>], word_start: u32, text: &str) -> Expected {
     // A new line at column 1 starts a new item, unless the item visibly continues.
     let line_start = text.get(..word_start as usize).is_some_and(|b| b.is_empty() || b.ends_with('\n'));
     let last = item.last().map(|t| t.token);
-    if line_start && !matches!(last, Some(Token::If | Token::Comma | Token::LParen | Token::Not | Token::Colon)) && !item.iter().any(|t| t.token == Token::LBrace) {
+    if line_start
+        && !matches!(last, Some(Token::If | Token::Comma | Token::LParen | Token::Not | Token::Colon))
+        && !item.iter().any(|t| t.token == Token::LBrace)
+    {
         return Expected::ItemStart;
     }
     match first.token {
         Token::Use => return Expected::Module(item.get(1).map_or(word_start, |t| t.start)),
         Token::Package => return Expected::Nothing,
-        Token::Type => return if item.iter().any(|t| t.token == Token::Eq) { Expected::Type } else { Expected::Nothing },
-        Token::Input | Token::Data => return if last == Some(Token::Colon) { Expected::Type } else { Expected::Nothing },
+        Token::Type => {
+            return if item.iter().any(|t| t.token == Token::Eq) { Expected::Type } else { Expected::Nothing };
+        }
+        Token::Input | Token::Data => {
+            return if last == Some(Token::Colon) { Expected::Type } else { Expected::Nothing };
+        }
         _ => {}
     }
     // `@overrides(` without its `)`.
@@ -259,14 +312,17 @@ fn expected(item: &[Spanned<'_>], word_start: u32, text: &str) -> Expected {
     }
     // In a test: after `expect`, after `given`.
     if first.token == Token::Test {
-        let statement = item.iter().rposition(|t| matches!(t.token, Token::Expect | Token::Given | Token::With | Token::LBrace));
+        let statement =
+            item.iter().rposition(|t| matches!(t.token, Token::Expect | Token::Given | Token::With | Token::LBrace));
         let rest = statement.and_then(|i| item.get(i + 1..)).unwrap_or_default();
         return match statement.and_then(|i| item.get(i)).map(|t| t.token) {
             Some(Token::Expect) => match rest.first().map(|t| t.token) {
                 None => Expected::Expectation,
                 Some(Token::Deny) => Expected::Rule(Some(Effect::Deny)),
                 Some(Token::Allow) => Expected::Rule(Some(Effect::Allow)),
-                Some(Token::Escalate) if !rest.iter().any(|t| t.token == Token::To) => Expected::Rule(Some(Effect::Escalate)),
+                Some(Token::Escalate) if !rest.iter().any(|t| t.token == Token::To) => {
+                    Expected::Rule(Some(Effect::Escalate))
+                }
                 Some(Token::Obligation) => Expected::Rule(Some(Effect::Obligation)),
                 _ => Expected::Nothing,
             },
@@ -286,14 +342,27 @@ fn expected(item: &[Spanned<'_>], word_start: u32, text: &str) -> Expected {
                 _ => Expected::Value,
             };
         }
-        Some(Open::Aggregate { body: true }) if matches!(last, Some(Token::Colon | Token::Comma | Token::Not)) => return Expected::Condition,
+        Some(Open::Aggregate { body: true }) if matches!(last, Some(Token::Colon | Token::Comma | Token::Not)) => {
+            return Expected::Condition;
+        }
         Some(Open::Aggregate { body: false }) => return Expected::Value,
         _ => {}
     }
     let in_body = item.iter().any(|t| t.token == Token::If);
     match last {
         Some(Token::If | Token::Comma | Token::Not) if in_body => Expected::Condition,
-        Some(Token::Eq | Token::Ne | Token::Lt | Token::Le | Token::Gt | Token::Ge | Token::Plus | Token::Minus | Token::Star | Token::Slash) => Expected::Value,
+        Some(
+            Token::Eq
+            | Token::Ne
+            | Token::Lt
+            | Token::Le
+            | Token::Gt
+            | Token::Ge
+            | Token::Plus
+            | Token::Minus
+            | Token::Star
+            | Token::Slash,
+        ) => Expected::Value,
         _ if !in_body && matches!(first.token, Token::Ident(_)) && item.len() == 1 => Expected::ItemStart,
         _ => Expected::Nothing,
     }

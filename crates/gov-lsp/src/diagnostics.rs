@@ -1,12 +1,13 @@
 //! Checker diagnostics as LSP diagnostics.
 
-use crate::state::{self, State};
+use crate::state::{Lines, State};
 use gov_check::Symbols;
-use gov_diag::{Diagnostic, FileId, LineIndex, Severity, Span, codes};
+use gov_diag::{Diagnostic, FileId, Severity, Span, codes};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
-    self as lsp, CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, Location, NumberOrString, Uri,
+    self as lsp, CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, Location,
+    NumberOrString, Uri,
 };
 
 /// The diagnostics to publish for one package: per file, its URI, its diagnostics and the
@@ -16,8 +17,9 @@ pub fn package_diagnostics(state: &mut State, package: &str) -> Vec<(Uri, Vec<ls
     let Some(pkg) = state.packages.get(package) else { return Vec::new() };
     let Some(checked) = state.workspace.check(pkg.id) else { return Vec::new() };
     let mut by_file: HashMap<FileId, Vec<lsp::Diagnostic>> = HashMap::new();
+    let lines = Lines::new(state);
     for diagnostic in &checked.diagnostics {
-        if let Some(converted) = convert(state, diagnostic, docs.as_deref(), &checked.symbols) {
+        if let Some(converted) = convert(state, &lines, diagnostic, docs.as_deref(), &checked.symbols) {
             by_file.entry(diagnostic.primary.span.file).or_default().push(converted);
         }
     }
@@ -30,20 +32,20 @@ pub fn package_diagnostics(state: &mut State, package: &str) -> Vec<(Uri, Vec<ls
     out
 }
 
-/// The LSP range of a span in whichever file it is.
-pub fn span_range(state: &State, span: Span) -> Option<lsp::Range> {
-    let text = state.text_of(span.file)?;
-    Some(state::range(&LineIndex::new(text), text, span.start, span.end))
-}
-
 /// The name a did-you-mean help suggests.
 pub fn suggestion(help: &str) -> Option<&str> {
     help.strip_prefix("did you mean `")?.strip_suffix("`?")
 }
 
 /// Converts one diagnostic (`None` if it is not in a file the client knows).
-pub fn convert(state: &State, diagnostic: &Diagnostic, docs: Option<&str>, symbols: &Symbols) -> Option<lsp::Diagnostic> {
-    let range = span_range(state, diagnostic.primary.span)?;
+pub fn convert(
+    state: &State,
+    lines: &Lines<'_>,
+    diagnostic: &Diagnostic,
+    docs: Option<&str>,
+    symbols: &Symbols,
+) -> Option<lsp::Diagnostic> {
+    let range = lines.range(diagnostic.primary.span)?;
     let mut message = diagnostic.message.clone();
     if let Some(help) = &diagnostic.help {
         message.push_str("\nhelp: ");
@@ -58,13 +60,14 @@ pub fn convert(state: &State, diagnostic: &Diagnostic, docs: Option<&str>, symbo
         .iter()
         .filter_map(|label| {
             let uri = state.uri_of(label.span.file)?;
-            let range = span_range(state, label.span)?;
+            let range = lines.range(label.span)?;
             let message = if label.message.is_empty() { "related".to_owned() } else { label.message.clone() };
             Some(DiagnosticRelatedInformation { location: Location { uri, range }, message })
         })
         .collect();
     let href = docs.and_then(|base| format!("{base}#{}", diagnostic.code.id.to_ascii_lowercase()).parse::<Uri>().ok());
-    let tags = matches!(diagnostic.code, codes::UNUSED_DECLARATION | codes::UNUSED_IMPORT).then(|| vec![DiagnosticTag::UNNECESSARY]);
+    let tags = matches!(diagnostic.code, codes::UNUSED_DECLARATION | codes::UNUSED_IMPORT)
+        .then(|| vec![DiagnosticTag::UNNECESSARY]);
     Some(lsp::Diagnostic {
         range,
         severity: Some(match diagnostic.severity() {
@@ -106,4 +109,37 @@ fn conflict_pair(diagnostic: &Diagnostic, symbols: &Symbols) -> Option<[String; 
     let first = rule_at(diagnostic.primary.span)?;
     let second = diagnostic.secondary.iter().filter_map(|l| rule_at(l.span)).find(|d| d.name != first.name)?;
     Some([first.name.clone(), second.name.clone()])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+    use super::*;
+    use gov_db::Workspace;
+
+    #[test]
+    fn a_diagnostic_about_two_decision_rules_carries_the_pair() {
+        let text =
+            "package p\n\ninput order(total: Int)\n\nallow small :- order(t), t < 10.\n\ndeny odd :- order(7).\n";
+        let mut workspace = Workspace::new();
+        let package = workspace.add_package(vec![("p.gov".to_owned(), text.to_owned())]);
+        let checked = workspace.check(package).unwrap();
+        let symbols = &checked.symbols;
+        let (small, odd) = (symbols.decision("small").unwrap(), symbols.decision("odd").unwrap());
+        // What the conflict analysis will report: one rule, and the other as a label.
+        let conflict = Diagnostic::new(codes::UNKNOWN_RULE, "`odd` and `small` can both fire", odd.span)
+            .with_label(small.span, "conflicts with");
+        assert_eq!(data(&conflict, symbols), Some(json!({ "conflict": ["odd", "small"] })));
+        // The whole rule as the primary span works too.
+        let whole = Diagnostic::new(codes::UNKNOWN_RULE, "overlap", small.item_span).with_label(odd.span, "");
+        assert_eq!(data(&whole, symbols), Some(json!({ "conflict": ["small", "odd"] })));
+        // One rule only, or the same rule twice: no pair.
+        let alone = Diagnostic::new(codes::UNKNOWN_RULE, "x", odd.span).with_label(odd.item_span, "");
+        assert_eq!(data(&alone, symbols), None);
+        // A did-you-mean becomes `replace`.
+        let typo = Diagnostic::new(codes::UNKNOWN_RELATION, "unknown relation `ordr`", odd.span)
+            .with_help("did you mean `order`?");
+        assert_eq!(data(&typo, symbols), Some(json!({ "replace": "order", "declare": true })));
+    }
 }

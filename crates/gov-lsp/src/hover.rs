@@ -49,10 +49,16 @@ pub fn describe(ctx: &Ctx<'_>, target: &Target) -> Option<String> {
         }
         Target::Field { relation, field } => {
             let info = symbols.relation(relation)?;
-            let (position, found) = info.fields.iter().enumerate().find(|(_, f)| f.name.as_deref() == Some(field.as_str()))?;
+            let (position, found) =
+                info.fields.iter().enumerate().find(|(_, f)| f.name.as_deref() == Some(field.as_str()))?;
             let ty = found.ty.map_or_else(|| "?".to_owned(), |t| symbols.type_name(t));
             let kind = kind_word(info.kind);
-            format!("{}\n\nfield {} of {kind} relation `{}`", code(&format!("{relation}.{field}: {ty}")), position + 1, info.name)
+            format!(
+                "{}\n\nfield {} of {kind} relation `{}`",
+                code(&format!("{relation}.{field}: {ty}")),
+                position + 1,
+                info.name
+            )
         }
         Target::Type(name) => {
             if let Some(base) = BaseType::from_name(name) {
@@ -79,7 +85,10 @@ pub fn describe(ctx: &Ctx<'_>, target: &Target) -> Option<String> {
                     head.push(' ');
                     head.push_str(text.unwrap_or("?"));
                 }
-                message = decision.message.as_ref().and_then(|m| ctx.state.text_of(m.span.file).and_then(|t| t.get(m.span.range())));
+                message = decision
+                    .message
+                    .as_ref()
+                    .and_then(|m| ctx.state.text_of(m.span.file).and_then(|t| t.get(m.span.range())));
             }
             let mut out = code(&head);
             out.push_str(&format!("\n\n{} rule", info.effect.keyword()));
@@ -106,7 +115,9 @@ pub fn describe(ctx: &Ctx<'_>, target: &Target) -> Option<String> {
             "{}\n\non a `deny` or `escalate` rule: its overlap with the named `allow` rules is intended, so the conflict check does not report it",
             code("@overrides(rule, …)")
         ),
-        Target::Annotation(name) => format!("{}\n\nunknown annotation (the only one is `@overrides`)", code(&format!("@{name}"))),
+        Target::Annotation(name) => {
+            format!("{}\n\nunknown annotation (the only one is `@overrides`)", code(&format!("@{name}")))
+        }
         Target::Aggregate(name) => aggregate_doc(name).to_owned(),
     })
 }
@@ -163,12 +174,20 @@ fn relation(ctx: &Ctx<'_>, info: &RelationInfo) -> String {
         RelationKind::Derived => match info.span.and_then(|s| library_of(ctx, s.file)) {
             Some(module) => out.push_str(&format!("derived relation, defined in `{module}`")),
             None => {
-                let rules = ctx.occurrences(&Target::Relation(info.name.clone())).iter().filter(|o| o.role == crate::index::Role::Head).count();
-                out.push_str(&format!("derived relation ({rules} {}; column types inferred)", if rules == 1 { "rule" } else { "rules" }));
+                let rules = ctx
+                    .occurrences(&Target::Relation(info.name.clone()))
+                    .iter()
+                    .filter(|o| o.role == crate::index::Role::Head)
+                    .count();
+                out.push_str(&format!(
+                    "derived relation ({rules} {}; column types inferred)",
+                    if rules == 1 { "rule" } else { "rules" }
+                ));
             }
         },
     }
-    if let (Some(module), false) = (info.span.and_then(|s| library_of(ctx, s.file)), info.kind == RelationKind::Derived) {
+    if let (Some(module), false) = (info.span.and_then(|s| library_of(ctx, s.file)), info.kind == RelationKind::Derived)
+    {
         out.push_str(&format!(", declared in `{module}`"));
     }
     with_docs(out, &info.docs)
@@ -183,11 +202,15 @@ fn library_of(ctx: &Ctx<'_>, file: gov_diag::FileId) -> Option<String> {
 
 /// The relations a library module declares or derives.
 fn module_relations(ctx: &Ctx<'_>, module: &str) -> Vec<String> {
-    let Some(file) = ctx.program.files.iter().find(|f| f.origin == Origin::Library(module.to_owned())) else { return Vec::new() };
+    let Some(file) = ctx.program.files.iter().find(|f| f.origin == Origin::Library(module.to_owned())) else {
+        return Vec::new();
+    };
     let mut names: Vec<String> = Vec::new();
     for item in &file.parsed.file.items {
         let name = match &item.kind {
-            ItemKind::Relation(decl) => Some(format!("{} {}", if decl.kind == DeclKind::Input { "input" } else { "data" }, decl.name.text)),
+            ItemKind::Relation(decl) => {
+                Some(format!("{} {}", if decl.kind == DeclKind::Input { "input" } else { "data" }, decl.name.text))
+            }
             ItemKind::Rule(rule) => Some(rule.head.relation.text.clone()),
             _ => None,
         };

@@ -171,8 +171,12 @@ impl Walker {
             }
             ItemKind::Error(error) => match &error.salvaged {
                 // What a broken item was defining still counts as defined there.
-                Some(Salvaged::Relation(name)) => self.push(name.span, Target::Relation(name.text.clone()), Role::Declaration),
-                Some(Salvaged::Rule(name)) => self.push(name.span, Target::Decision(name.text.clone()), Role::Declaration),
+                Some(Salvaged::Relation(name)) => {
+                    self.push(name.span, Target::Relation(name.text.clone()), Role::Declaration)
+                }
+                Some(Salvaged::Rule(name)) => {
+                    self.push(name.span, Target::Decision(name.text.clone()), Role::Declaration)
+                }
                 Some(Salvaged::Type(name)) => self.push(name.span, Target::Type(name.text.clone()), Role::Declaration),
                 Some(Salvaged::Test(_)) | None => {}
             },
@@ -237,7 +241,9 @@ impl Walker {
 /// Keywords and what they mean, for hover.
 pub fn keyword_doc(word: &str) -> Option<&'static str> {
     Some(match word {
-        "package" => "`package NAME` — the first item of every file; all files of a package directory declare the same name.",
+        "package" => {
+            "`package NAME` — the first item of every file; all files of a package directory declare the same name."
+        }
         "use" => "`use std.MODULE` — makes a standard-library module's relations available.",
         "default" => "`default allow | deny` — the decision when no decision rule decides (deny if absent).",
         "type" => "`type Name = Base` — a nominal type alias: distinct from its base type and from other aliases.",
@@ -251,7 +257,9 @@ pub fn keyword_doc(word: &str) -> Option<&'static str> {
         "risk" => "`risk NAME POINTS :- body.` — adds points to the request's `risk_score`.",
         "test" => "`test \"name\" { given … expect … }` — a test run by `govc test`.",
         "given" => "`given fact. fact.` — the input and data facts of a test.",
-        "expect" => "`expect deny|allow|escalate|obligation [rule…]`, `expect risk N` or `expect error` — what a test asserts.",
+        "expect" => {
+            "`expect deny|allow|escalate|obligation [rule…]`, `expect risk N` or `expect error` — what a test asserts."
+        }
         "with" => "`with data \"file.json\"` — loads data facts for a test from a JSON file.",
         "true" | "false" => "A `Bool` literal.",
         "to" => "`to \"group\"` — the approver group of an `escalate` rule.",

@@ -68,7 +68,8 @@ pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
     };
     let result = gov_test::run(&compiled, ctx.symbols(), &case, &mut fixture);
     let passed = result.status == gov_test::Status::Passed;
-    let mut summary = format!("test \"{name}\" {} ({:.1} ms)", result.status.name(), result.duration.as_secs_f64() * 1000.0);
+    let mut summary =
+        format!("test \"{name}\" {} ({:.1} ms)", result.status.name(), result.duration.as_secs_f64() * 1000.0);
     if let Some(error) = &result.error {
         summary.push_str(&format!(": {error}"));
     }
@@ -81,7 +82,10 @@ pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
 /// The package's `*.data.json` files, parsed.
 fn read_data(dir: &Path) -> Result<Vec<(String, Value)>, String> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.to_string_lossy().ends_with(".data.json")).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".data.json"))
+        .collect();
     files.sort();
     files
         .into_iter()

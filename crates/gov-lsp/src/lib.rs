@@ -23,6 +23,7 @@ mod navigation;
 mod semantic;
 mod state;
 mod symbols;
+mod transport;
 
 pub use lens::RUN_TEST;
 
@@ -44,8 +45,19 @@ where
     I: AsyncRead + Unpin,
     O: AsyncWrite,
 {
-    let (service, socket) = LspService::new(Backend::new);
-    Server::new(input, output, socket).serve(service).await;
+    let (service, socket) =
+        LspService::build(Backend::new).custom_method(transport::MALFORMED, Backend::malformed).finish();
+    // The client's bytes go through `transport::sanitize` on their way to the server.
+    let (checked, server_input) = tokio::io::duplex(1 << 16);
+    let server = Server::new(server_input, output, socket).serve(service);
+    let guard = transport::sanitize(input, checked);
+    tokio::pin!(server);
+    tokio::pin!(guard);
+    tokio::select! {
+        () = &mut server => {}
+        // The input ended (or failed): the server sees the end of its input and stops.
+        _ = &mut guard => server.await,
+    }
 }
 
 /// Serves the protocol on standard input and output (`govc lsp`).
@@ -65,7 +77,12 @@ struct Backend {
 
 /// The settings `initializationOptions` may carry.
 fn options(params: &InitializeParams) -> state::Options {
-    let docs_url = params.initialization_options.as_ref().and_then(|o| o.get("docsUrl")).and_then(Value::as_str).map(str::to_owned);
+    let docs_url = params
+        .initialization_options
+        .as_ref()
+        .and_then(|o| o.get("docsUrl"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let snippets = params
         .capabilities
         .text_document
@@ -89,26 +106,34 @@ fn capabilities() -> ServerCapabilities {
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
         document_highlight_provider: Some(OneOf::Left(true)),
-        rename_provider: Some(OneOf::Right(RenameOptions { prepare_provider: Some(true), work_done_progress_options: WorkDoneProgressOptions::default() })),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+        })),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(["(", ",", ".", "@", " "].map(str::to_owned).to_vec()),
             ..CompletionOptions::default()
         }),
         document_symbol_provider: Some(OneOf::Left(true)),
         workspace_symbol_provider: Some(OneOf::Left(true)),
-        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(SemanticTokensOptions {
-            legend: semantic::legend(),
-            full: Some(SemanticTokensFullOptions::Bool(true)),
-            range: None,
-            work_done_progress_options: WorkDoneProgressOptions::default(),
-        })),
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
+                legend: semantic::legend(),
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+                range: None,
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+            },
+        )),
         document_formatting_provider: Some(OneOf::Left(true)),
         code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
             code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
             ..CodeActionOptions::default()
         })),
         code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
-        execute_command_provider: Some(ExecuteCommandOptions { commands: vec![lens::RUN_TEST.to_owned()], ..ExecuteCommandOptions::default() }),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: vec![lens::RUN_TEST.to_owned()],
+            ..ExecuteCommandOptions::default()
+        }),
         ..ServerCapabilities::default()
     }
 }
@@ -116,7 +141,12 @@ fn capabilities() -> ServerCapabilities {
 /// Runs `f`, turning a panic (a bug) into an internal error rather than the end of the
 /// server.
 fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(jsonrpc::Error { message: "internal error in the Gov language server".into(), ..jsonrpc::Error::internal_error() }))
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(jsonrpc::Error {
+            message: "internal error in the Gov language server".into(),
+            ..jsonrpc::Error::internal_error()
+        })
+    })
 }
 
 impl Backend {
@@ -162,12 +192,22 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Answers a malformed message (see [`transport`]) with its error.
+    async fn malformed(&self, params: Value) -> Result<Value> {
+        Err(transport::answer(&params))
+    }
+}
+
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         self.lock().options = options(&params);
         Ok(InitializeResult {
             capabilities: capabilities(),
-            server_info: Some(ServerInfo { name: "govc lsp".to_owned(), version: Some(env!("CARGO_PKG_VERSION").to_owned()) }),
+            server_info: Some(ServerInfo {
+                name: "govc lsp".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
             offset_encoding: None,
         })
     }
@@ -245,11 +285,15 @@ impl LanguageServer for Backend {
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let at = params.text_document_position;
         let snippets = self.lock().options.snippets;
-        self.with_ctx(&at.text_document.uri, |ctx| Ok(Some(CompletionResponse::Array(completion::complete(ctx, at.position, snippets)))))
+        self.with_ctx(&at.text_document.uri, |ctx| {
+            Ok(Some(CompletionResponse::Array(completion::complete(ctx, at.position, snippets))))
+        })
     }
 
     async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
-        self.with_ctx(&params.text_document.uri, |ctx| Ok(Some(DocumentSymbolResponse::Nested(symbols::document_symbols(ctx)))))
+        self.with_ctx(&params.text_document.uri, |ctx| {
+            Ok(Some(DocumentSymbolResponse::Nested(symbols::document_symbols(ctx))))
+        })
     }
 
     async fn symbol(&self, params: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
@@ -276,7 +320,9 @@ impl LanguageServer for Backend {
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        self.with_ctx(&params.text_document.uri, |ctx| Ok(Some(actions::actions(ctx, params.range, &params.context.diagnostics))))
+        self.with_ctx(&params.text_document.uri, |ctx| {
+            Ok(Some(actions::actions(ctx, params.range, &params.context.diagnostics)))
+        })
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
@@ -288,7 +334,10 @@ impl LanguageServer for Backend {
             return Err(jsonrpc::Error::invalid_params(format!("unknown command `{}`", params.command)));
         }
         let (uri, name) = match params.arguments.as_slice() {
-            [Value::String(uri), Value::String(name), ..] => (uri.parse::<Uri>().map_err(|_| jsonrpc::Error::invalid_params("the first argument must be a URI"))?, name.clone()),
+            [Value::String(uri), Value::String(name), ..] => (
+                uri.parse::<Uri>().map_err(|_| jsonrpc::Error::invalid_params("the first argument must be a URI"))?,
+                name.clone(),
+            ),
             _ => return Err(jsonrpc::Error::invalid_params("`gov.runTest` takes a document URI and a test name")),
         };
         let ran = {

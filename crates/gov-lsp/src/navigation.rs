@@ -34,7 +34,11 @@ pub fn highlights(ctx: &Ctx<'_>, position: Position) -> Vec<DocumentHighlight> {
         .of(&occurrence.target)
         .map(|o| DocumentHighlight {
             range: ctx.range(o.span),
-            kind: Some(if o.role == Role::Reference { DocumentHighlightKind::READ } else { DocumentHighlightKind::WRITE }),
+            kind: Some(if o.role == Role::Reference {
+                DocumentHighlightKind::READ
+            } else {
+                DocumentHighlightKind::WRITE
+            }),
         })
         .collect()
 }
@@ -66,14 +70,22 @@ fn renamable(ctx: &Ctx<'_>, target: &Target) -> jsonrpc::Result<()> {
     match target {
         Target::Relation(name) | Target::Field { relation: name, .. } => match symbols.relation(name) {
             None => Err(refuse(format!("`{name}` is not a known relation"))),
-            Some(info) if info.kind == RelationKind::Builtin => Err(refuse(format!("`{name}` is built in and cannot be renamed"))),
-            Some(info) if library(info.span) => Err(refuse(format!("`{name}` comes from the standard library and cannot be renamed"))),
+            Some(info) if info.kind == RelationKind::Builtin => {
+                Err(refuse(format!("`{name}` is built in and cannot be renamed")))
+            }
+            Some(info) if library(info.span) => {
+                Err(refuse(format!("`{name}` comes from the standard library and cannot be renamed")))
+            }
             Some(_) => Ok(()),
         },
-        Target::Type(name) if BaseType::from_name(name).is_some() => Err(refuse(format!("`{name}` is a built-in type and cannot be renamed"))),
+        Target::Type(name) if BaseType::from_name(name).is_some() => {
+            Err(refuse(format!("`{name}` is a built-in type and cannot be renamed")))
+        }
         Target::Type(name) => match symbols.alias(name) {
             None => Err(refuse(format!("`{name}` is not a known type"))),
-            Some((_, info)) if library(Some(info.span)) => Err(refuse(format!("`{name}` comes from the standard library"))),
+            Some((_, info)) if library(Some(info.span)) => {
+                Err(refuse(format!("`{name}` comes from the standard library")))
+            }
             Some(_) => Ok(()),
         },
         Target::Decision(name) => match symbols.decision(name) {
@@ -100,10 +112,14 @@ pub fn rename(ctx: &Ctx<'_>, position: Position, new_name: &str) -> jsonrpc::Res
     let symbols = ctx.symbols();
     let taken = match &target {
         Target::Relation(_) => symbols.relation(new_name).is_some(),
-        Target::Field { relation, .. } => symbols.relation(relation).is_some_and(|r| r.fields.iter().any(|f| f.name.as_deref() == Some(new_name))),
+        Target::Field { relation, .. } => {
+            symbols.relation(relation).is_some_and(|r| r.fields.iter().any(|f| f.name.as_deref() == Some(new_name)))
+        }
         Target::Type(_) => symbols.resolve_type(new_name).is_some(),
         Target::Decision(_) => symbols.decision(new_name).is_some(),
-        Target::Variable { item, .. } => ctx.index.of(&Target::Variable { item: *item, name: new_name.to_owned() }).next().is_some(),
+        Target::Variable { item, .. } => {
+            ctx.index.of(&Target::Variable { item: *item, name: new_name.to_owned() }).next().is_some()
+        }
         _ => false,
     };
     if taken {
@@ -112,7 +128,10 @@ pub fn rename(ctx: &Ctx<'_>, position: Position, new_name: &str) -> jsonrpc::Res
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
     for found in ctx.occurrences(&target) {
         if let Some(location) = ctx.location(found.span) {
-            changes.entry(location.uri).or_default().push(TextEdit { range: location.range, new_text: new_name.to_owned() });
+            changes
+                .entry(location.uri)
+                .or_default()
+                .push(TextEdit { range: location.range, new_text: new_name.to_owned() });
         }
     }
     Ok(Some(WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() }))

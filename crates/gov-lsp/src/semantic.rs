@@ -41,7 +41,11 @@ pub fn legend() -> SemanticTokensLegend {
             SemanticTokenType::OPERATOR,
             SemanticTokenType::DECORATOR,
         ],
-        token_modifiers: vec![SemanticTokenModifier::DECLARATION, SemanticTokenModifier::DOCUMENTATION, SemanticTokenModifier::DEFAULT_LIBRARY],
+        token_modifiers: vec![
+            SemanticTokenModifier::DECLARATION,
+            SemanticTokenModifier::DOCUMENTATION,
+            SemanticTokenModifier::DEFAULT_LIBRARY,
+        ],
     }
 }
 
@@ -63,6 +67,13 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
         let modifiers = if comment.is_doc() { DOCUMENTATION } else { 0 };
         out.push(Classified { start: comment.span.start, end: comment.span.end, kind: COMMENT, modifiers });
     }
+    let paths: Vec<gov_diag::Span> = ctx
+        .index
+        .occurrences
+        .iter()
+        .filter(|o| matches!(o.target, Target::Module(_) | Target::Package(_)))
+        .map(|o| o.span)
+        .collect();
     let mut occurrences = ctx.index.occurrences.iter().peekable();
     for token in &lexed.tokens {
         // Names: what the index says they are.
@@ -96,11 +107,14 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
         let kind = match token.token {
             Token::Str(_) => {
                 // A message's `{var}`s are variables inside the string.
-                let inside: Vec<(u32, u32)> = ctx
-                    .index
-                    .occurrences
+                let occurrences = &ctx.index.occurrences;
+                let first = occurrences.partition_point(|o| o.span.start <= token.start);
+                let inside: Vec<(u32, u32)> = occurrences
+                    .get(first..)
+                    .unwrap_or_default()
                     .iter()
-                    .filter(|o| o.span.start > token.start && o.span.end < token.end)
+                    .take_while(|o| o.span.start < token.end)
+                    .filter(|o| o.span.end < token.end)
                     .map(|o| (o.span.start, o.span.end))
                     .collect();
                 let mut at = token.start;
@@ -115,11 +129,27 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
             Token::Int(_) | Token::Decimal(_) | Token::Time(_) | Token::Duration(_) => NUMBER,
             Token::Ident(name) if BaseType::from_name(name).is_some() => TYPE,
             // The later segments of a path (`std.approvals`).
-            Token::Ident(_) if in_path(ctx, token.start) => NAMESPACE,
+            Token::Ident(_) if paths.iter().any(|p| p.start < token.start && token.start < p.end) => NAMESPACE,
             Token::Ident(_) | Token::Wildcard => continue,
-            Token::If | Token::Eq | Token::Ne | Token::Lt | Token::Le | Token::Gt | Token::Ge | Token::Plus | Token::Minus | Token::Star | Token::Slash => OPERATOR,
+            Token::If
+            | Token::Eq
+            | Token::Ne
+            | Token::Lt
+            | Token::Le
+            | Token::Gt
+            | Token::Ge
+            | Token::Plus
+            | Token::Minus
+            | Token::Star
+            | Token::Slash => OPERATOR,
             Token::At => DECORATOR,
-            Token::LParen | Token::RParen | Token::LBrace | Token::RBrace | Token::Comma | Token::Dot | Token::Colon => continue,
+            Token::LParen
+            | Token::RParen
+            | Token::LBrace
+            | Token::RBrace
+            | Token::Comma
+            | Token::Dot
+            | Token::Colon => continue,
             _ => KEYWORD,
         };
         out.push(Classified { start: token.start, end: token.end, kind, modifiers: 0 });
@@ -127,13 +157,6 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
     out.retain(|c| c.start < c.end);
     out.sort_by_key(|c| c.start);
     encode(ctx, &out)
-}
-
-fn in_path(ctx: &Ctx<'_>, offset: u32) -> bool {
-    ctx.index
-        .occurrences
-        .iter()
-        .any(|o| matches!(o.target, Target::Module(_) | Target::Package(_)) && o.span.start < offset && offset < o.span.end)
 }
 
 fn encode(ctx: &Ctx<'_>, classified: &[Classified]) -> Vec<SemanticToken> {
@@ -150,7 +173,13 @@ fn encode(ctx: &Ctx<'_>, classified: &[Classified]) -> Vec<SemanticToken> {
         let length = if l2 == l { col2.saturating_sub(col) } else { continue };
         let delta_line = l.saturating_sub(line);
         let delta_start = if delta_line == 0 { col.saturating_sub(column) } else { col };
-        tokens.push(SemanticToken { delta_line, length, delta_start, token_type: c.kind, token_modifiers_bitset: c.modifiers });
+        tokens.push(SemanticToken {
+            delta_line,
+            length,
+            delta_start,
+            token_type: c.kind,
+            token_modifiers_bitset: c.modifiers,
+        });
         line = l;
         column = col;
     }

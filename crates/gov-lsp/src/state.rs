@@ -225,8 +225,10 @@ impl State {
 /// The `.gov` files directly in `dir`, sorted.
 fn gov_files_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "gov")).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "gov"))
+        .collect();
     files.sort();
     files
 }
@@ -241,4 +243,25 @@ pub fn range(lines: &LineIndex, text: &str, start: u32, end: u32) -> Range {
     let (l1, c1) = lines.utf16_position(text, start);
     let (l2, c2) = lines.utf16_position(text, end);
     Range { start: Position { line: l1, character: c1 }, end: Position { line: l2, character: c2 } }
+}
+
+/// Line indexes of the files a request touches, built once each.
+pub struct Lines<'s> {
+    state: &'s State,
+    cache: std::cell::RefCell<HashMap<FileId, LineIndex>>,
+}
+
+impl<'s> Lines<'s> {
+    /// An empty cache over `state`'s files.
+    pub fn new(state: &'s State) -> Lines<'s> {
+        Lines { state, cache: std::cell::RefCell::new(HashMap::new()) }
+    }
+
+    /// The LSP range of a span of any file.
+    pub fn range(&self, span: gov_diag::Span) -> Option<Range> {
+        let text = self.state.text_of(span.file)?;
+        let mut cache = self.cache.borrow_mut();
+        let lines = cache.entry(span.file).or_insert_with(|| LineIndex::new(text));
+        Some(range(lines, text, span.start, span.end))
+    }
 }

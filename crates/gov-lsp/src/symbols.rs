@@ -17,7 +17,14 @@ struct Entry {
 }
 
 fn entry(item: &Item) -> Option<Entry> {
-    let leaf = |name: String, detail: Option<String>, kind: SymbolKind, selection: Span| Entry { name, detail, kind, span: item.span, selection, children: Vec::new() };
+    let leaf = |name: String, detail: Option<String>, kind: SymbolKind, selection: Span| Entry {
+        name,
+        detail,
+        kind,
+        span: item.span,
+        selection,
+        children: Vec::new(),
+    };
     Some(match &item.kind {
         ItemKind::Package(path) => leaf(path.dotted(), Some("package".to_owned()), SymbolKind::PACKAGE, path.span),
         ItemKind::Use(path) => leaf(path.dotted(), Some("use".to_owned()), SymbolKind::MODULE, path.span),
@@ -28,9 +35,15 @@ fn entry(item: &Item) -> Option<Entry> {
             };
             leaf(format!("default {word}"), None, SymbolKind::CONSTANT, item.span)
         }
-        ItemKind::TypeAlias(alias) => leaf(alias.name.text.clone(), Some(format!("= {}", alias.target.text)), SymbolKind::TYPE_PARAMETER, alias.name.span),
+        ItemKind::TypeAlias(alias) => leaf(
+            alias.name.text.clone(),
+            Some(format!("= {}", alias.target.text)),
+            SymbolKind::TYPE_PARAMETER,
+            alias.name.span,
+        ),
         ItemKind::Relation(decl) => {
-            let mut relation = leaf(decl.name.text.clone(), Some(decl.kind.keyword().to_owned()), SymbolKind::STRUCT, decl.name.span);
+            let mut relation =
+                leaf(decl.name.text.clone(), Some(decl.kind.keyword().to_owned()), SymbolKind::STRUCT, decl.name.span);
             relation.children = decl
                 .fields
                 .iter()
@@ -47,9 +60,19 @@ fn entry(item: &Item) -> Option<Entry> {
         }
         ItemKind::Rule(rule) => {
             let detail = if rule.body.is_empty() { "fact" } else { "rule" };
-            leaf(rule.head.relation.text.clone(), Some(detail.to_owned()), SymbolKind::FUNCTION, rule.head.relation.span)
+            leaf(
+                rule.head.relation.text.clone(),
+                Some(detail.to_owned()),
+                SymbolKind::FUNCTION,
+                rule.head.relation.span,
+            )
         }
-        ItemKind::Decision(decision) => leaf(decision.name.text.clone(), Some(decision.effect.keyword().to_owned()), SymbolKind::EVENT, decision.name.span),
+        ItemKind::Decision(decision) => leaf(
+            decision.name.text.clone(),
+            Some(decision.effect.keyword().to_owned()),
+            SymbolKind::EVENT,
+            decision.name.span,
+        ),
         ItemKind::Test(test) => leaf(format!("test \"{}\"", test.name.value), None, SymbolKind::METHOD, test.name.span),
         ItemKind::Error(_) => return None,
     })
@@ -93,7 +116,11 @@ pub fn workspace_symbols(state: &State, query: &str) -> Vec<WorkspaceSymbol> {
     let mut out = Vec::new();
     for package in state.packages.values() {
         for key in &package.files {
-            let (Some(parsed), Some(uri), Some(id)) = (state.workspace.parsed(key), state.uris.get(key), state.workspace.file_id(key)) else { continue };
+            let (Some(parsed), Some(uri), Some(id)) =
+                (state.workspace.parsed(key), state.uris.get(key), state.workspace.file_id(key))
+            else {
+                continue;
+            };
             let Some(text) = state.text_of(id) else { continue };
             let lines = LineIndex::new(text);
             let container = parsed.file.items.iter().find_map(|i| match &i.kind {
@@ -102,7 +129,9 @@ pub fn workspace_symbols(state: &State, query: &str) -> Vec<WorkspaceSymbol> {
             });
             for item in &parsed.file.items {
                 let Some(entry) = entry(item) else { continue };
-                if matches!(item.kind, ItemKind::Package(_) | ItemKind::Use(_) | ItemKind::Default(_)) || !fuzzy(query, &entry.name) {
+                if matches!(item.kind, ItemKind::Package(_) | ItemKind::Use(_) | ItemKind::Default(_))
+                    || !fuzzy(query, &entry.name)
+                {
                     continue;
                 }
                 out.push(symbol(uri, &lines, text, &entry, container.clone()));
@@ -121,7 +150,10 @@ fn symbol(uri: &Uri, lines: &LineIndex, text: &str, entry: &Entry, container: Op
         kind: entry.kind,
         tags: None,
         container_name: container,
-        location: OneOf::Left(Location { uri: uri.clone(), range: state::range(lines, text, entry.selection.start, entry.selection.end) }),
+        location: OneOf::Left(Location {
+            uri: uri.clone(),
+            range: state::range(lines, text, entry.selection.start, entry.selection.end),
+        }),
         data: None,
     }
 }

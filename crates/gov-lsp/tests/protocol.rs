@@ -110,18 +110,26 @@ async fn diagnostics_on_open_change_and_save() {
 #[tokio::test]
 async fn diagnostics_link_to_the_repository_docs_and_siblings_come_from_disk() {
     let mut client = Client::initialized(json!({})).await;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/payments/payments.gov").canonicalize().unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/payments/payments.gov")
+        .canonicalize()
+        .unwrap();
     let uri = format!("file://{}", path.display());
     let text = std::fs::read_to_string(&path).unwrap();
     let opened = client.open(&uri, &text).await;
     assert_eq!(opened, json!([]), "the example is clean");
-    let broken = text.replace("over_limit(_, amt, max).", "over_limt(_, amt, max).");
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": broken }] })).await;
+    let broken = format!("{text}\nallow broken :- no_such_relation(1).\n");
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": broken }] }),
+        )
+        .await;
     let diagnostics = client.diagnostics(&uri).await;
     let [diagnostic] = diagnostics.as_array().unwrap().as_slice() else { panic!("{diagnostics}") };
     assert_eq!(diagnostic["code"], "E0101");
     assert_eq!(diagnostic["codeDescription"]["href"], format!("{}/docs/diagnostics.md#e0101", common::root_uri()));
-    assert_eq!(diagnostic["data"]["replace"], "over_limit");
+    assert_eq!(diagnostic["range"]["start"]["line"], text.lines().count() + 1);
     client.shutdown().await;
 }
 
@@ -165,13 +173,24 @@ async fn hover() {
 async fn definition_and_references_across_files() {
     let mut client = shop().await;
     let mut out = String::new();
-    for (label, needle, n, shift) in [("relation", "credit(c, l)", 0, 1), ("derived relation", "big(_, t)", 0, 0), ("field", "customer: c", 0, 0), ("type", "Customer,", 0, 0), ("rule in expect", "over_limit\n", 0, 0), ("variable", "l), t > l", 0, 0)] {
+    for (label, needle, n, shift) in [
+        ("relation", "credit(c, l)", 0, 1),
+        ("derived relation", "big(_, t)", 0, 0),
+        ("field", "customer: c", 0, 0),
+        ("type", "Customer,", 0, 0),
+        ("rule in expect", "over_limit\n", 0, 0),
+        ("variable", "l), t > l", 0, 0),
+    ] {
         let definition = at_needle(&mut client, "textDocument/definition", needle, n, shift).await;
         let (line, character) = pos(POLICY_TEXT, needle, n, shift);
         let mut params = at(POLICY, line, character);
         params["context"] = json!({ "includeDeclaration": true });
         let references = client.call("textDocument/references", params).await;
-        out.push_str(&format!("## {label}\ndefinition: {}\nreferences: {}\n\n", compact(&definition), compact(&references)));
+        out.push_str(&format!(
+            "## {label}\ndefinition: {}\nreferences: {}\n\n",
+            compact(&definition),
+            compact(&references)
+        ));
     }
     assert_snapshot!(out);
     // From the other file, into this one.
@@ -187,7 +206,10 @@ fn compact(value: &Value) -> String {
     let one = |l: &Value| {
         let file = l["uri"].as_str().unwrap_or("?").rsplit('/').next().unwrap_or("?").to_owned();
         let r = &l["range"];
-        format!("{file}:{}:{}-{}:{}", r["start"]["line"], r["start"]["character"], r["end"]["line"], r["end"]["character"])
+        format!(
+            "{file}:{}:{}-{}:{}",
+            r["start"]["line"], r["start"]["character"], r["end"]["line"], r["end"]["character"]
+        )
     };
     match value {
         Value::Array(items) => items.iter().map(one).collect::<Vec<_>>().join(", "),
@@ -217,12 +239,21 @@ async fn rename() {
             .unwrap()
             .iter()
             .map(|(uri, edits)| {
-                let ranges = edits.as_array().unwrap().iter().map(|e| compact(&json!({ "uri": uri, "range": e["range"] }))).collect();
+                let ranges = edits
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| compact(&json!({ "uri": uri, "range": e["range"] })))
+                    .collect();
                 (uri.clone(), ranges)
             })
             .collect();
         files.sort();
-        out.push_str(&format!("## {label} -> {new_name}\nprepare: {} {}\n", prepared["placeholder"], compact(&json!({ "uri": POLICY, "range": prepared["range"] }))));
+        out.push_str(&format!(
+            "## {label} -> {new_name}\nprepare: {} {}\n",
+            prepared["placeholder"],
+            compact(&json!({ "uri": POLICY, "range": prepared["range"] }))
+        ));
         for (_, ranges) in files {
             out.push_str(&format!("edits: {}\n", ranges.join(", ")));
         }
@@ -242,7 +273,11 @@ async fn rename() {
         let mut params = at(POLICY, line, character);
         params["newName"] = json!(new_name);
         let renamed = client.request("textDocument/rename", params).await;
-        out.push_str(&format!("## refused: {label}\nprepare: {}\nrename: {}\n\n", prepared.get("error").map_or("ok".to_owned(), |e| e["message"].to_string()), renamed.get("error").map_or("ok".to_owned(), |e| e["message"].to_string())));
+        out.push_str(&format!(
+            "## refused: {label}\nprepare: {}\nrename: {}\n\n",
+            prepared.get("error").map_or("ok".to_owned(), |e| e["message"].to_string()),
+            renamed.get("error").map_or("ok".to_owned(), |e| e["message"].to_string())
+        ));
     }
     assert_snapshot!(out);
     client.shutdown().await;
@@ -255,7 +290,9 @@ fn labels(result: &Value) -> String {
         .unwrap()
         .iter()
         .map(|item| match item.get("insertText").or_else(|| item.get("textEdit").map(|e| &e["newText"])) {
-            Some(text) if text.as_str() != item["label"].as_str() => format!("{} => {}", item["label"].as_str().unwrap(), text.as_str().unwrap()),
+            Some(text) if text.as_str() != item["label"].as_str() => {
+                format!("{} => {}", item["label"].as_str().unwrap(), text.as_str().unwrap())
+            }
             _ => item["label"].as_str().unwrap().to_owned(),
         })
         .collect::<Vec<_>>()
@@ -277,12 +314,14 @@ async fn completion() {
         ("types in a declaration", "package shop\n\ndata vip(customer: |"),
         ("types in an alias", "package shop\n\ntype Id = |"),
         ("modules after `use`", "package shop\n\nuse std.|"),
-        ("deny rules after `expect deny`", "package shop\n\ntest \"t\" {\n    given order(\"a\", 1, \"b\").\n    expect deny |"),
+        (
+            "deny rules after `expect deny`",
+            "package shop\n\ntest \"t\" {\n    given order(\"a\", 1, \"b\").\n    expect deny |",
+        ),
         ("rules in `@overrides(`", "package shop\n\n@overrides(|"),
         ("input and data relations after `given`", "package shop\n\ntest \"t\" {\n    given |"),
     ];
     for (version, (label, source)) in cases.iter().enumerate() {
-        let cursor = source.find('|').unwrap();
         let text = source.replace('|', "");
         if version == 0 {
             client.open(uri, &text).await;
@@ -291,7 +330,6 @@ async fn completion() {
             client.diagnostics(uri).await;
         }
         let (line, character) = find(source, "|", 0, 0);
-        let _ = cursor;
         let result = client.call("textDocument/completion", at(uri, line, character)).await;
         let mut labels = labels(&result);
         if label.starts_with("modules") {
@@ -314,14 +352,46 @@ async fn document_and_workspace_symbols() {
         .unwrap()
         .iter()
         .map(|s| {
-            let children: Vec<String> = s["children"].as_array().map(|c| c.iter().map(|c| format!("{}: {}", c["name"].as_str().unwrap(), c["detail"].as_str().unwrap())).collect()).unwrap_or_default();
-            format!("{} [{}] {} {}{}", s["name"].as_str().unwrap(), s["kind"], s["detail"].as_str().unwrap_or(""), compact(&json!({ "uri": POLICY, "range": s["selectionRange"] })), if children.is_empty() { String::new() } else { format!(" {{{}}}", children.join(", ")) })
+            let children: Vec<String> = s["children"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .map(|c| format!("{}: {}", c["name"].as_str().unwrap(), c["detail"].as_str().unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "{} [{}] {} {}{}",
+                s["name"].as_str().unwrap(),
+                s["kind"],
+                s["detail"].as_str().unwrap_or(""),
+                compact(&json!({ "uri": POLICY, "range": s["selectionRange"] })),
+                if children.is_empty() { String::new() } else { format!(" {{{}}}", children.join(", ")) }
+            )
         })
         .collect();
     let workspace = client.call("workspace/symbol", json!({ "query": "ov" })).await;
-    let found: Vec<String> = workspace.as_array().unwrap().iter().map(|s| format!("{} [{}] in {} at {}", s["name"].as_str().unwrap(), s["kind"], s["containerName"].as_str().unwrap(), compact(&s["location"]))).collect();
+    let found: Vec<String> = workspace
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} [{}] in {} at {}",
+                s["name"].as_str().unwrap(),
+                s["kind"],
+                s["containerName"].as_str().unwrap(),
+                compact(&s["location"])
+            )
+        })
+        .collect();
     let all = client.call("workspace/symbol", json!({ "query": "" })).await;
-    assert_snapshot!(format!("## outline\n{}\n\n## workspace symbols matching `ov`\n{}\n\n## every workspace symbol\n{}\n", outline.join("\n"), found.join("\n"), all.as_array().unwrap().len()));
+    assert_snapshot!(format!(
+        "## outline\n{}\n\n## workspace symbols matching `ov`\n{}\n\n## every workspace symbol\n{}\n",
+        outline.join("\n"),
+        found.join("\n"),
+        all.as_array().unwrap().len()
+    ));
     client.shutdown().await;
 }
 
@@ -329,7 +399,20 @@ async fn document_and_workspace_symbols() {
 async fn semantic_tokens() {
     let mut client = shop().await;
     // The legend announced in `initialize` (see the capabilities snapshot).
-    let types = ["namespace", "type", "function", "method", "property", "variable", "keyword", "string", "number", "comment", "operator", "decorator"];
+    let types = [
+        "namespace",
+        "type",
+        "function",
+        "method",
+        "property",
+        "variable",
+        "keyword",
+        "string",
+        "number",
+        "comment",
+        "operator",
+        "decorator",
+    ];
     let modifiers = ["declaration", "documentation", "defaultLibrary"];
     let result = client.call("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": POLICY } })).await;
     let data: Vec<u32> = result["data"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
@@ -341,8 +424,16 @@ async fn semantic_tokens() {
         line += delta_line;
         start = if *delta_line == 0 { start + delta_start } else { *delta_start };
         let text: String = lines[line as usize].chars().skip(start as usize).take(*length as usize).collect();
-        let mods: Vec<&str> = modifiers.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, m)| *m).collect();
-        out.push_str(&format!("{}:{} {:?} {}{}\n", line, start, text, types[*kind as usize], if mods.is_empty() { String::new() } else { format!(" +{}", mods.join(",")) }));
+        let mods: Vec<&str> =
+            modifiers.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, m)| *m).collect();
+        out.push_str(&format!(
+            "{}:{} {:?} {}{}\n",
+            line,
+            start,
+            text,
+            types[*kind as usize],
+            if mods.is_empty() { String::new() } else { format!(" +{}", mods.join(",")) }
+        ));
     }
     assert_snapshot!(out);
     client.shutdown().await;
@@ -353,12 +444,22 @@ async fn formatting() {
     let mut client = Client::initialized(json!({})).await;
     let uri = "file:///virtual/fmt/a.gov";
     client.open(uri, "package fmt\ninput   p(x:Int)\nq(x):-p(x),x>1.\n").await;
-    let edits = client.call("textDocument/formatting", json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } })).await;
+    let edits = client
+        .call(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }),
+        )
+        .await;
     assert_snapshot!(normalize(&edits));
     // A file with a syntax error is left alone.
     client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": "package fmt\nq(x :- .\n" }] })).await;
     client.diagnostics(uri).await;
-    let none = client.call("textDocument/formatting", json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } })).await;
+    let none = client
+        .call(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }),
+        )
+        .await;
     assert_eq!(none, Value::Null);
     client.shutdown().await;
 }
@@ -373,32 +474,75 @@ async fn code_actions() {
     for (label, needle) in [("did you mean", "ordr"), ("declare a missing relation", "vip_list")] {
         let (line, character) = find(text, needle, 0, 1);
         let range = json!({ "start": { "line": line, "character": character }, "end": { "line": line, "character": character } });
-        let actions = client.call("textDocument/codeAction", json!({ "textDocument": { "uri": uri }, "range": range, "context": { "diagnostics": diagnostics } })).await;
+        let actions = client
+            .call(
+                "textDocument/codeAction",
+                json!({ "textDocument": { "uri": uri }, "range": range, "context": { "diagnostics": diagnostics } }),
+            )
+            .await;
         out.push_str(&format!("## {label}\n"));
         for action in actions.as_array().unwrap() {
             let edits = &action["edit"]["changes"][uri];
-            let edits: Vec<String> = edits.as_array().unwrap().iter().map(|e| format!("{} {:?}", compact(&json!({ "uri": uri, "range": e["range"] })), e["newText"].as_str().unwrap())).collect();
-            out.push_str(&format!("{} [{}] {} (diagnostic: {})\n", action["title"].as_str().unwrap(), action["kind"].as_str().unwrap(), edits.join("; "), action["diagnostics"][0]["code"]));
+            let edits: Vec<String> = edits
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {:?}",
+                        compact(&json!({ "uri": uri, "range": e["range"] })),
+                        e["newText"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "{} [{}] {} (diagnostic: {})\n",
+                action["title"].as_str().unwrap(),
+                action["kind"].as_str().unwrap(),
+                edits.join("; "),
+                action["diagnostics"][0]["code"]
+            ));
         }
         out.push('\n');
     }
     // `@overrides` for a diagnostic whose data names two conflicting rules (the conflict
     // analysis will produce these; here the client sends one).
     let conflict_text = "package actions\n\ninput order(customer: Str, total: Int)\n\nallow staff :- order(\"staff\", _).\n\n/// Big orders.\ndeny big :- order(_, total), total > 1000.\n\n@overrides(staff)\nescalate odd to \"ops\" :- order(_, 7).\n";
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": conflict_text }] })).await;
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": conflict_text }] }),
+        )
+        .await;
     client.diagnostics(uri).await;
     let (line, _) = find(conflict_text, "deny big", 0, 0);
     let range = json!({ "start": { "line": line, "character": 5 }, "end": { "line": line, "character": 8 } });
     let conflict = json!({ "range": range, "message": "`big` and `staff` can both fire", "code": "E0601", "data": { "conflict": ["big", "staff"] } });
-    let actions = client.call("textDocument/codeAction", json!({ "textDocument": { "uri": uri }, "range": range, "context": { "diagnostics": [conflict] } })).await;
+    let actions = client
+        .call(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": range, "context": { "diagnostics": [conflict] } }),
+        )
+        .await;
     let (line, _) = find(conflict_text, "escalate odd", 0, 0);
     let range = json!({ "start": { "line": line, "character": 9 }, "end": { "line": line, "character": 12 } });
-    let extend = json!({ "range": range, "message": "`odd` and `big` conflict", "data": { "conflict": ["odd", "big"] } });
-    let more = client.call("textDocument/codeAction", json!({ "textDocument": { "uri": uri }, "range": range, "context": { "diagnostics": [extend] } })).await;
+    let extend =
+        json!({ "range": range, "message": "`odd` and `big` conflict", "data": { "conflict": ["odd", "big"] } });
+    let more = client
+        .call(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": range, "context": { "diagnostics": [extend] } }),
+        )
+        .await;
     out.push_str("## overrides\n");
     for action in actions.as_array().unwrap().iter().chain(more.as_array().unwrap()) {
         let edit = &action["edit"]["changes"][uri][0];
-        out.push_str(&format!("{}: {} {:?}\n", action["title"].as_str().unwrap(), compact(&json!({ "uri": uri, "range": edit["range"] })), edit["newText"].as_str().unwrap()));
+        out.push_str(&format!(
+            "{}: {} {:?}\n",
+            action["title"].as_str().unwrap(),
+            compact(&json!({ "uri": uri, "range": edit["range"] })),
+            edit["newText"].as_str().unwrap()
+        ));
     }
     assert_snapshot!(out);
     client.shutdown().await;
@@ -412,13 +556,25 @@ async fn run_test_lens() {
     let mut out = String::new();
     for lens in lenses.as_array().unwrap() {
         let command = &lens["command"];
-        let result = client.call("workspace/executeCommand", json!({ "command": command["command"], "arguments": command["arguments"] })).await;
+        let result = client
+            .call(
+                "workspace/executeCommand",
+                json!({ "command": command["command"], "arguments": command["arguments"] }),
+            )
+            .await;
         let message = client.notification("window/showMessage", None).await;
-        out.push_str(&format!("passed: {}\nmessage ({}): {}\n\n", result["passed"], message["params"]["type"], message["params"]["message"].as_str().unwrap().split(" (").next().unwrap()));
+        out.push_str(&format!(
+            "passed: {}\nmessage ({}): {}\n\n",
+            result["passed"],
+            message["params"]["type"],
+            message["params"]["message"].as_str().unwrap().split(" (").next().unwrap()
+        ));
     }
     assert_snapshot!("run_test_results", out);
     // Unknown tests and commands are errors.
-    let unknown = client.request("workspace/executeCommand", json!({ "command": "gov.runTest", "arguments": [POLICY, "no such test"] })).await;
+    let unknown = client
+        .request("workspace/executeCommand", json!({ "command": "gov.runTest", "arguments": [POLICY, "no such test"] }))
+        .await;
     assert!(unknown.get("error").is_some(), "{unknown}");
     let bad = client.request("workspace/executeCommand", json!({ "command": "gov.nothing", "arguments": [] })).await;
     assert!(bad.get("error").is_some(), "{bad}");

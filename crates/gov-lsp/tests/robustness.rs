@@ -35,6 +35,19 @@ async fn malformed_messages_unknown_methods_and_unopened_files_are_errors() {
     assert!(response["error"]["code"].as_i64().is_some(), "{response}");
     still_answers(&mut client, URI).await;
 
+    // A message whose `id` cannot be an id, a header without Content-Length, a bad
+    // Content-Length: errors, and the server reads on.
+    client.send(&json!({ "jsonrpc": "2.0", "id": { "no": "objects" }, "method": "textDocument/hover" })).await;
+    let response = client.response(Value::Null).await;
+    assert_eq!(response["error"]["code"], -32600, "{response}");
+    client.send_raw(b"X-Nonsense: 1\r\n\r\n").await;
+    let response = client.response(Value::Null).await;
+    assert_eq!(response["error"]["code"], -32700, "{response}");
+    client.send_raw(b"Content-Length: many\r\n\r\n").await;
+    let response = client.response(Value::Null).await;
+    assert_eq!(response["error"]["code"], -32700, "{response}");
+    still_answers(&mut client, URI).await;
+
     // An unknown request: method not found. An unknown notification: ignored.
     let unknown = client.request("gov/noSuchMethod", json!({})).await;
     assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
@@ -55,7 +68,10 @@ async fn malformed_messages_unknown_methods_and_unopened_files_are_errors() {
         ("textDocument/prepareRename", at(unopened, 0, 0)),
         ("textDocument/documentSymbol", json!({ "textDocument": { "uri": unopened } })),
         ("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": unopened } })),
-        ("textDocument/formatting", json!({ "textDocument": { "uri": unopened }, "options": { "tabSize": 4, "insertSpaces": true } })),
+        (
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": unopened }, "options": { "tabSize": 4, "insertSpaces": true } }),
+        ),
         ("textDocument/codeLens", json!({ "textDocument": { "uri": unopened } })),
     ] {
         let response = client.request(method, params).await;
@@ -63,34 +79,38 @@ async fn malformed_messages_unknown_methods_and_unopened_files_are_errors() {
         assert!(response["error"]["message"].as_str().unwrap().contains("is not open"), "{method}: {response}");
     }
     // Changing or closing a document that is not open changes nothing.
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": unopened, "version": 2 }, "contentChanges": [{ "text": "x" }] })).await;
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": unopened, "version": 2 }, "contentChanges": [{ "text": "x" }] }),
+        )
+        .await;
     // Positions past the end of the document are clamped, not a crash.
     let far = client.request("textDocument/hover", at(URI, 999, 999)).await;
     assert!(far.get("result").is_some(), "{far}");
     let completion = client.request("textDocument/completion", at(URI, 999, 999)).await;
     assert!(completion.get("result").is_some(), "{completion}");
     still_answers(&mut client, URI).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    if client.server.is_finished() {
-        let server = client.server;
-        panic!("server finished: {:?}", server.await);
-    }
     client.shutdown().await;
 }
 
 #[tokio::test]
 async fn closing_the_input_stops_the_server() {
     let client = Client::initialized(json!({})).await;
-    let Client { writer, server, .. } = client;
-    drop(writer);
-    tokio::time::timeout(common::PATIENCE, server).await.expect("the server did not stop").expect("the server panicked");
+    let Client { mut writer, server, .. } = client;
+    tokio::io::AsyncWriteExt::shutdown(&mut writer).await.unwrap();
+    tokio::time::timeout(common::PATIENCE, server)
+        .await
+        .expect("the server did not stop")
+        .expect("the server panicked");
 }
 
 /// Types the payments example one character at a time (each prefix a `didChange`), and
 /// checks that every edit gets its diagnostics and that the server keeps answering.
 #[tokio::test]
 async fn every_prefix_of_the_payments_example() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/payments/payments.gov")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/payments/payments.gov")).unwrap();
     let started = Instant::now();
     let mut client = Client::initialized(json!({})).await;
     client.open(URI, "").await;
@@ -98,14 +118,24 @@ async fn every_prefix_of_the_payments_example() {
     for (n, end) in ends.iter().enumerate() {
         let version = n as i64 + 2;
         let prefix = &text[..*end];
-        client.notify("textDocument/didChange", json!({ "textDocument": { "uri": URI, "version": version }, "contentChanges": [{ "text": prefix }] })).await;
+        client
+            .notify(
+                "textDocument/didChange",
+                json!({ "textDocument": { "uri": URI, "version": version }, "contentChanges": [{ "text": prefix }] }),
+            )
+            .await;
         let published = client.notification("textDocument/publishDiagnostics", Some(URI)).await;
         assert_eq!(published["params"]["version"], version, "diagnostics out of order");
         // Every so often, and at the end, ask for everything else at the cursor.
         if n % 97 == 0 || n + 1 == ends.len() {
             let line = prefix.matches('\n').count() as u32;
             let character = prefix.rsplit('\n').next().unwrap().encode_utf16().count() as u32;
-            for method in ["textDocument/hover", "textDocument/completion", "textDocument/definition", "textDocument/documentHighlight"] {
+            for method in [
+                "textDocument/hover",
+                "textDocument/completion",
+                "textDocument/definition",
+                "textDocument/documentHighlight",
+            ] {
                 let response = client.request(method, at(URI, line, character)).await;
                 assert!(response.get("result").is_some(), "{method} after {n} characters: {response}");
             }

@@ -29,6 +29,16 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Run the tests written in packages, optionally measuring rule coverage.
     Test(TestArgs),
+    /// Run the language server (LSP over standard input and output) for editors.
+    Lsp(LspArgs),
+}
+
+/// Arguments of `govc lsp`.
+#[derive(Debug, Args)]
+pub struct LspArgs {
+    /// Accepted for editors that pass it; standard input and output are the only transport.
+    #[arg(long)]
+    pub stdio: bool,
 }
 
 /// Arguments of `govc build`.

@@ -11,6 +11,7 @@ mod inspect;
 mod keygen;
 mod keys;
 mod load;
+mod lsp;
 mod output;
 mod package;
 mod test;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         cli::Command::Inspect(args) => inspect::run(&args),
         cli::Command::Keygen(args) => keygen::run(&args),
         cli::Command::Test(args) => test::run(&args),
+        cli::Command::Lsp(args) => lsp::run(&args),
     };
     ExitCode::from(match outcome {
         Outcome::Success => 0,

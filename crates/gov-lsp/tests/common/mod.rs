@@ -60,7 +60,10 @@ impl Client {
 
     /// Sends raw bytes, framed or not.
     pub async fn send_raw(&mut self, bytes: &[u8]) {
-        tokio::time::timeout(PATIENCE, self.writer.write_all(bytes)).await.expect("write timed out").expect("write failed");
+        tokio::time::timeout(PATIENCE, self.writer.write_all(bytes))
+            .await
+            .expect("write timed out")
+            .expect("write failed");
     }
 
     /// Sends one message with its `Content-Length` header.
@@ -156,7 +159,11 @@ impl Client {
 
     /// Opens a document and returns the diagnostics published for it.
     pub async fn open(&mut self, uri: &str, text: &str) -> Value {
-        self.notify("textDocument/didOpen", json!({ "textDocument": { "uri": uri, "languageId": "gov", "version": 1, "text": text } })).await;
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "gov", "version": 1, "text": text } }),
+        )
+        .await;
         self.diagnostics(uri).await
     }
 
@@ -168,10 +175,12 @@ impl Client {
     /// Shuts the server down and checks that it exits.
     pub async fn shutdown(mut self) {
         let response = self.request("shutdown", Value::Null).await;
-        eprintln!("shutdown response: {response}");
         assert!(response.get("error").is_none(), "shutdown failed: {response}");
         self.notify("exit", Value::Null).await;
-        tokio::time::timeout(PATIENCE, self.server).await.expect("the server did not exit").expect("the server panicked");
+        tokio::time::timeout(PATIENCE, self.server)
+            .await
+            .expect("the server did not exit")
+            .expect("the server panicked");
     }
 }
 

@@ -1,0 +1,178 @@
+//! Language-server benchmarks, through the protocol: the server runs in-process on a pipe
+//! and each iteration is real JSON-RPC traffic.
+//!
+//! - `lsp/diagnostics_after_edit`: a one-character `didChange` (incremental) in a package of
+//!   about 2 000 lines, until its `publishDiagnostics` arrives (re-parse, re-check through
+//!   salsa, conversion, JSON both ways);
+//! - `lsp/hover`, `lsp/completion`, `lsp/semantic_tokens`: one request each on that file.
+//!
+//! Run with `cargo bench -p gov-bench --bench lsp`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gov_bench::{edit_one_rule, generate_package};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
+use tokio::runtime::Runtime;
+
+const URI: &str = "file:///virtual/bench/bench.gov";
+
+/// Rules in the package: about 2 000 lines.
+const RULES: usize = 1_100;
+
+struct Client {
+    writer: WriteHalf<DuplexStream>,
+    reader: BufReader<ReadHalf<DuplexStream>>,
+    next_id: i64,
+}
+
+impl Client {
+    async fn send(&mut self, message: Value) {
+        let body = message.to_string();
+        self.writer.write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
+    }
+
+    async fn receive(&mut self) -> Value {
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).await.unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(value) = line.strip_prefix("Content-Length: ") {
+                length = value.parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).await.unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })).await;
+        loop {
+            let message = self.receive().await;
+            if message["id"] == id {
+                return message;
+            }
+        }
+    }
+
+    async fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params })).await;
+    }
+
+    async fn diagnostics(&mut self) -> Value {
+        loop {
+            let message = self.receive().await;
+            if message["method"] == "textDocument/publishDiagnostics" {
+                return message;
+            }
+        }
+    }
+}
+
+fn position(text: &str, offset: usize) -> Value {
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let character = before.rsplit('\n').next().unwrap().encode_utf16().count();
+    json!({ "line": line, "character": character })
+}
+
+fn start(runtime: &Runtime, text: &str) -> Client {
+    let (client_end, server_end) = tokio::io::duplex(1 << 20);
+    let (server_read, server_write) = tokio::io::split(server_end);
+    runtime.spawn(gov_lsp::serve(server_read, server_write));
+    let (read, writer) = tokio::io::split(client_end);
+    let mut client = Client { writer, reader: BufReader::new(read), next_id: 1 };
+    runtime.block_on(async {
+        let capabilities =
+            json!({ "textDocument": { "completion": { "completionItem": { "snippetSupport": true } } } });
+        client.request("initialize", json!({ "capabilities": capabilities })).await;
+        client.notify("initialized", json!({})).await;
+        let document = json!({ "uri": URI, "languageId": "gov", "version": 1, "text": text });
+        client.notify("textDocument/didOpen", json!({ "textDocument": document })).await;
+        let published = client.diagnostics().await;
+        assert_eq!(published["params"]["diagnostics"], json!([]), "the generated package must be clean");
+    });
+    client
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let original = generate_package(RULES);
+    let edited = edit_one_rule(&original).unwrap();
+    eprintln!("lsp benchmarks: a package of {} lines, {} bytes", original.lines().count(), original.len());
+    let at = original.bytes().zip(edited.bytes()).position(|(a, b)| a != b).unwrap();
+    let range = json!({ "start": position(&original, at), "end": position(&original, at + 1) });
+    let replacements = [edited[at..=at].to_owned(), original[at..=at].to_owned()];
+    let mut client = start(&runtime, &original);
+    let mut group = c.benchmark_group("lsp");
+
+    let mut version = 1;
+    group.bench_function("diagnostics_after_edit", |b| {
+        b.iter(|| {
+            version += 1;
+            let replacement = &replacements[version % 2];
+            runtime.block_on(async {
+                let change = json!({ "range": range, "text": replacement });
+                client
+                    .notify(
+                        "textDocument/didChange",
+                        json!({ "textDocument": { "uri": URI, "version": version }, "contentChanges": [change] }),
+                    )
+                    .await;
+                let published = client.diagnostics().await;
+                assert_eq!(published["params"]["version"], version);
+            });
+        });
+    });
+    // Back to the original text for the requests.
+    if version % 2 == 0 {
+        runtime.block_on(async {
+            let change = json!({ "range": range, "text": replacements[1] });
+            client
+                .notify(
+                    "textDocument/didChange",
+                    json!({ "textDocument": { "uri": URI, "version": version + 1 }, "contentChanges": [change] }),
+                )
+                .await;
+            client.diagnostics().await;
+        });
+    }
+
+    // Hover on a relation used in the middle of the file; completion in a rule body.
+    let middle = original.len() / 2;
+    let hover_at = middle + original[middle..].find("transfer(").unwrap() + 2;
+    let hover = json!({ "textDocument": { "uri": URI }, "position": position(&original, hover_at) });
+    group.bench_function("hover", |b| {
+        b.iter(|| {
+            let response = runtime.block_on(client.request("textDocument/hover", hover.clone()));
+            assert!(response["result"]["contents"]["value"].as_str().is_some_and(|v| v.contains("input transfer")));
+        });
+    });
+    let complete_at = middle + original[middle..].find(":- ").unwrap() + 3;
+    let completion = json!({ "textDocument": { "uri": URI }, "position": position(&original, complete_at) });
+    group.bench_function("completion", |b| {
+        b.iter(|| {
+            let response = runtime.block_on(client.request("textDocument/completion", completion.clone()));
+            assert!(response["result"].as_array().is_some_and(|items| items.len() > 10));
+        });
+    });
+    let tokens = json!({ "textDocument": { "uri": URI } });
+    group.bench_function("semantic_tokens", |b| {
+        b.iter(|| {
+            let response = runtime.block_on(client.request("textDocument/semanticTokens/full", tokens.clone()));
+            assert!(response["result"]["data"].as_array().is_some_and(|d| !d.is_empty()));
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(lsp, benches);
+criterion_main!(lsp);
