@@ -43,7 +43,8 @@ impl Checked {
 
 /// Checks a whole program: syntax errors from parsing are included.
 pub fn check(program: &Program) -> Checked {
-    let mut diagnostics: Vec<Diagnostic> = program.files.iter().flat_map(|f| f.parsed.diagnostics.iter().cloned()).collect();
+    let mut diagnostics: Vec<Diagnostic> =
+        program.files.iter().flat_map(|f| f.parsed.diagnostics.iter().cloned()).collect();
     let mut symbols = symbols::collect(program, &mut diagnostics);
     let facts = rules::check_rules(program, &mut symbols, &mut diagnostics);
     strata::check(program, &symbols, &facts, &mut diagnostics);

@@ -1,6 +1,6 @@
 //! Rules, decision rules and tests: resolving atoms, arity, fields, types and safety.
 
-use crate::symbols::{DecisionInfo, RelationKind, Symbols, RISK_SCORE};
+use crate::symbols::{DecisionInfo, RISK_SCORE, RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape, arithmetic, merge};
 use crate::{Program, Ty};
 use gov_diag::{Code, Diagnostic, Span, codes};
@@ -133,7 +133,16 @@ const SUGGESTION_BUDGET: usize = 2_000_000;
 /// derived relations into `symbols`.
 pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
     let (facts, inferred) = {
-        let mut cx = Cx { program, symbols, inference: Inference::default(), columns: HashMap::new(), facts: Facts::default(), diagnostics, work: Vec::new(), suggestion_budget: SUGGESTION_BUDGET };
+        let mut cx = Cx {
+            program,
+            symbols,
+            inference: Inference::default(),
+            columns: HashMap::new(),
+            facts: Facts::default(),
+            diagnostics,
+            work: Vec::new(),
+            suggestion_budget: SUGGESTION_BUDGET,
+        };
         for (index, relation) in symbols.relations.iter().enumerate() {
             if relation.kind == RelationKind::Derived {
                 let nodes = relation.fields.iter().map(|_| cx.inference.node()).collect();
@@ -221,11 +230,16 @@ impl<'a> Cx<'a, '_> {
     fn annotations(&mut self, item: &Item) {
         for annotation in &item.annotations {
             if annotation.name.text != "overrides" {
-                let help = did_you_mean(&annotation.name.text, ["overrides"]).unwrap_or_else(|| "the only annotation is `@overrides(rule, …)`".to_owned());
+                let help = did_you_mean(&annotation.name.text, ["overrides"])
+                    .unwrap_or_else(|| "the only annotation is `@overrides(rule, …)`".to_owned());
                 self.diagnostics.push(
-                    Diagnostic::new(codes::UNKNOWN_ANNOTATION, format!("unknown annotation `@{}`", annotation.name.text), annotation.name.span)
-                        .with_primary_label("not an annotation")
-                        .with_help(help),
+                    Diagnostic::new(
+                        codes::UNKNOWN_ANNOTATION,
+                        format!("unknown annotation `@{}`", annotation.name.text),
+                        annotation.name.span,
+                    )
+                    .with_primary_label("not an annotation")
+                    .with_help(help),
                 );
                 continue;
             }
@@ -235,7 +249,10 @@ impl<'a> Cx<'a, '_> {
                 _ => None,
             };
             if !matches!(effect, Some(Effect::Deny | Effect::Escalate)) {
-                let label = effect.map_or_else(|| "on an item that is not a decision rule".to_owned(), |e| format!("on {}", a_rule(e)));
+                let label = effect.map_or_else(
+                    || "on an item that is not a decision rule".to_owned(),
+                    |e| format!("on {}", a_rule(e)),
+                );
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_ANNOTATION, "`@overrides` applies only to `deny` and `escalate` rules", annotation.span)
                         .with_primary_label(label)
@@ -247,7 +264,9 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_ANNOTATION, "`@overrides` names no rule", annotation.span)
                         .with_primary_label("no rule named")
-                        .with_help("name the allow rules whose overlap with this rule is intended: `@overrides(rule, …)`"),
+                        .with_help(
+                            "name the allow rules whose overlap with this rule is intended: `@overrides(rule, …)`",
+                        ),
                 );
                 continue;
             }
@@ -267,18 +286,31 @@ impl<'a> Cx<'a, '_> {
             Some(found) => {
                 if let Some(effect) = effect.filter(|e| *e != found.effect) {
                     self.diagnostics.push(
-                        Diagnostic::new(codes::UNKNOWN_RULE, format!("`{}` is {}, not {}", name.text, a_rule(found.effect), a_rule(effect)), name.span)
-                            .with_primary_label(format!("expected {}", a_rule(effect)))
-                            .with_label(found.span, "defined here"),
+                        Diagnostic::new(
+                            codes::UNKNOWN_RULE,
+                            format!("`{}` is {}, not {}", name.text, a_rule(found.effect), a_rule(effect)),
+                            name.span,
+                        )
+                        .with_primary_label(format!("expected {}", a_rule(effect)))
+                        .with_label(found.span, "defined here"),
                     );
                 }
             }
             None => {
-                let names = self.symbols.decisions.iter().filter(|d| effect.is_none_or(|e| e == d.effect)).map(|d| d.name.as_str());
+                let names = self
+                    .symbols
+                    .decisions
+                    .iter()
+                    .filter(|d| effect.is_none_or(|e| e == d.effect))
+                    .map(|d| d.name.as_str());
                 self.diagnostics.push(
-                    Diagnostic::new(codes::UNKNOWN_RULE, format!("no decision rule is named `{}`", name.text), name.span)
-                        .with_primary_label("unknown rule")
-                        .with_help_opt(did_you_mean(&name.text, names)),
+                    Diagnostic::new(
+                        codes::UNKNOWN_RULE,
+                        format!("no decision rule is named `{}`", name.text),
+                        name.span,
+                    )
+                    .with_primary_label("unknown rule")
+                    .with_help_opt(did_you_mean(&name.text, names)),
                 );
             }
         }
@@ -293,7 +325,9 @@ impl<'a> Cx<'a, '_> {
         let module = self.program.module_of(rule.head.relation.span.file);
         let derived = head_relation.filter(|&r| {
             self.symbols.relations.get(r).is_some_and(|r| {
-                r.kind == RelationKind::Derived && !r.poisoned && r.span.is_none_or(|s| self.program.module_of(s.file) == module)
+                r.kind == RelationKind::Derived
+                    && !r.poisoned
+                    && r.span.is_none_or(|s| self.program.module_of(s.file) == module)
             })
         });
         if let Some(head) = head_relation {
@@ -333,7 +367,11 @@ impl<'a> Cx<'a, '_> {
                 continue;
             }
             let Some(comparison) = bindings.get(name) else { continue };
-            let value = if matches!(&comparison.left, Expr::Var(v) if v.text == name) { &comparison.right } else { &comparison.left };
+            let value = if matches!(&comparison.left, Expr::Var(v) if v.text == name) {
+                &comparison.right
+            } else {
+                &comparison.left
+            };
             if let Some(at) = contains_arithmetic(value) {
                 self.facts.arithmetic.push(ArithSite { head, rule: rule.head.relation.span, at });
             }
@@ -349,7 +387,15 @@ impl<'a> Cx<'a, '_> {
             let first = self.symbols.relations.get(relation).and_then(|r| r.span);
             let mut diagnostic = self.arity_error(&head.relation, columns.len(), head.args.len(), head.span);
             if let Some(first) = first {
-                diagnostic = diagnostic.with_label(first, format!("`{}` first derived with {} {} here", head.relation.text, columns.len(), if columns.len() == 1 { "argument" } else { "arguments" }));
+                diagnostic = diagnostic.with_label(
+                    first,
+                    format!(
+                        "`{}` first derived with {} {} here",
+                        head.relation.text,
+                        columns.len(),
+                        if columns.len() == 1 { "argument" } else { "arguments" }
+                    ),
+                );
             }
             self.diagnostics.push(diagnostic);
             // Still count the head's variables, so none is also reported as used once.
@@ -363,7 +409,10 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_FIELD, "a rule head takes positional arguments", field.span)
                         .with_primary_label("named argument in a head")
-                        .with_help(format!("derived relations have no field names: write `{}(…)` with values in order", head.relation.text)),
+                        .with_help(format!(
+                            "derived relations have no field names: write `{}(…)` with values in order",
+                            head.relation.text
+                        )),
                 );
                 self.note_vars(&mut work.scope, &arg.value, Place::Head, None);
                 continue;
@@ -408,7 +457,13 @@ impl<'a> Cx<'a, '_> {
 
     /// Walks a body (or an aggregate's body, `aggregate = Some(k)`), resolving atoms and
     /// recording edges to `head`.
-    fn body(&mut self, work: &mut RuleWork<'a>, body: &'a [BodyItem], head: Option<(usize, Span)>, aggregate: Option<usize>) {
+    fn body(
+        &mut self,
+        work: &mut RuleWork<'a>,
+        body: &'a [BodyItem],
+        head: Option<(usize, Span)>,
+        aggregate: Option<usize>,
+    ) {
         for item in body {
             match item {
                 BodyItem::Atom(atom) => {
@@ -450,19 +505,37 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    fn atom(&mut self, work: &mut RuleWork<'a>, atom: &'a Atom, head: Option<(usize, Span)>, kind: EdgeKind, place: Place, aggregate: Option<usize>) {
+    fn atom(
+        &mut self,
+        work: &mut RuleWork<'a>,
+        atom: &'a Atom,
+        head: Option<(usize, Span)>,
+        kind: EdgeKind,
+        place: Place,
+        aggregate: Option<usize>,
+    ) {
         for arg in &atom.args {
             // An arithmetic argument is matched against the column's value: its variables
             // must be bound elsewhere.
-            let place = if place == Place::Positive && matches!(arg.value, Expr::Binary(_)) { Place::Arithmetic } else { place };
+            let place = if place == Place::Positive && matches!(arg.value, Expr::Binary(_)) {
+                Place::Arithmetic
+            } else {
+                place
+            };
             self.note_vars(&mut work.scope, &arg.value, place, aggregate);
         }
         let Some(relation) = self.resolve(atom) else { return };
-        let consumer = head.map(|(to, _)| to).filter(|&to| self.symbols.relations.get(to).is_some_and(|r| r.kind == RelationKind::Derived));
+        let consumer = head
+            .map(|(to, _)| to)
+            .filter(|&to| self.symbols.relations.get(to).is_some_and(|r| r.kind == RelationKind::Derived));
         self.facts.body_refs.push((relation, atom.relation.span, consumer));
         if let Some((to, rule)) = head {
             // `risk_score` sums over the risk rules: what they read, it aggregates.
-            let kind = if self.symbols.relations.get(to).is_some_and(|r| r.kind == RelationKind::Builtin) { EdgeKind::Aggregate } else { kind };
+            let kind = if self.symbols.relations.get(to).is_some_and(|r| r.kind == RelationKind::Builtin) {
+                EdgeKind::Aggregate
+            } else {
+                kind
+            };
             self.facts.edges.push(Edge { from: relation, to, kind, at: atom.span, rule });
         }
         let Some(columns) = self.columns_of(atom, relation) else { return };
@@ -493,11 +566,9 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_RELATION, format!("unknown relation `{}`", name.text), name.span)
                         .with_primary_label("no relation has this name")
-                        .with_help(
-                            guess
-                                .map(|g| format!("did you mean `{g}`?"))
-                                .unwrap_or_else(|| format!("declare it, e.g. `data {}(…)`, or derive it with a rule", name.text)),
-                        ),
+                        .with_help(guess.map(|g| format!("did you mean `{g}`?")).unwrap_or_else(|| {
+                            format!("declare it, e.g. `data {}(…)`, or derive it with a rule", name.text)
+                        })),
                 );
                 None
             }
@@ -508,7 +579,12 @@ impl<'a> Cx<'a, '_> {
         let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
         Diagnostic::new(
             codes::ARITY,
-            format!("`{}` takes {expected} {}, but {found} {} given", relation.text, plural(expected), if found == 1 { "was" } else { "were" }),
+            format!(
+                "`{}` takes {expected} {}, but {found} {} given",
+                relation.text,
+                plural(expected),
+                if found == 1 { "was" } else { "were" }
+            ),
             at,
         )
         .with_primary_label(format!("{found} {}", plural(found)))
@@ -519,7 +595,11 @@ impl<'a> Cx<'a, '_> {
         let info = self.symbols.relations.get(relation)?;
         let column = |i: usize, cx: &Self| -> Column {
             match info.kind {
-                RelationKind::Derived => cx.columns.get(&relation).and_then(|c| c.get(i)).map_or(Column::Declared(None, None), |n| Column::Inferred(*n)),
+                RelationKind::Derived => cx
+                    .columns
+                    .get(&relation)
+                    .and_then(|c| c.get(i))
+                    .map_or(Column::Declared(None, None), |n| Column::Inferred(*n)),
                 _ => Column::Declared(info.fields.get(i).and_then(|f| f.ty), info.fields.get(i).and_then(|f| f.span)),
             }
         };
@@ -532,7 +612,8 @@ impl<'a> Cx<'a, '_> {
                 }
                 let names: Vec<&str> = info.fields.iter().filter_map(|f| f.name.as_deref()).collect();
                 if names.len() == info.fields.len() && !names.is_empty() {
-                    diagnostic = diagnostic.with_help(format!("`{}` has fields: {}", atom.relation.text, names.join(", ")));
+                    diagnostic =
+                        diagnostic.with_help(format!("`{}` has fields: {}", atom.relation.text, names.join(", ")));
                 }
                 self.diagnostics.push(diagnostic);
                 return None;
@@ -550,9 +631,13 @@ impl<'a> Cx<'a, '_> {
         }
         if info.kind == RelationKind::Derived {
             self.diagnostics.push(
-                Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` is derived and has no field names", atom.relation.text), atom.span)
-                    .with_primary_label("named arguments need a declared relation")
-                    .with_help("pass the arguments in order"),
+                Diagnostic::new(
+                    codes::UNKNOWN_FIELD,
+                    format!("`{}` is derived and has no field names", atom.relation.text),
+                    atom.span,
+                )
+                .with_primary_label("named arguments need a declared relation")
+                .with_help("pass the arguments in order"),
             );
             return None;
         }
@@ -562,9 +647,13 @@ impl<'a> Cx<'a, '_> {
             let Some(field) = &arg.field else { continue };
             if let Some(first) = seen.insert(&field.text, field.span) {
                 self.diagnostics.push(
-                    Diagnostic::new(codes::DUPLICATE_FIELD, format!("field `{}` is given twice", field.text), field.span)
-                        .with_primary_label("given again here")
-                        .with_label(first, "first given here"),
+                    Diagnostic::new(
+                        codes::DUPLICATE_FIELD,
+                        format!("field `{}` is given twice", field.text),
+                        field.span,
+                    )
+                    .with_primary_label("given again here")
+                    .with_label(first, "first given here"),
                 );
                 continue;
             }
@@ -572,9 +661,13 @@ impl<'a> Cx<'a, '_> {
                 Some(i) => out.push((&arg.value, column(i, self))),
                 None => {
                     let names = info.fields.iter().filter_map(|f| f.name.as_deref());
-                    let mut diagnostic = Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` has no field `{}`", atom.relation.text, field.text), field.span)
-                        .with_primary_label("unknown field")
-                        .with_help_opt(did_you_mean(&field.text, names));
+                    let mut diagnostic = Diagnostic::new(
+                        codes::UNKNOWN_FIELD,
+                        format!("`{}` has no field `{}`", atom.relation.text, field.text),
+                        field.span,
+                    )
+                    .with_primary_label("unknown field")
+                    .with_help_opt(did_you_mean(&field.text, names));
                     if let Some(span) = info.span {
                         diagnostic = diagnostic.with_label(span, "declared here");
                     }
@@ -617,7 +710,9 @@ impl<'a> Cx<'a, '_> {
         }
         let aliases = [found, expected].iter().any(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
         if aliases && found.base(symbols) == expected.base(symbols) {
-            diagnostic = diagnostic.with_note("type aliases are distinct types: a value of one alias is not a value of another, nor of its base type");
+            diagnostic = diagnostic.with_note(
+                "type aliases are distinct types: a value of one alias is not a value of another, nor of its base type",
+            );
         }
         diagnostic
     }
@@ -637,24 +732,41 @@ impl<'a> Cx<'a, '_> {
                 };
                 let result = match column {
                     Column::Inferred(col) => self.inference.union(col, node, name.span, self.symbols),
-                    Column::Declared(Some(ty), _) => self.inference.constrain(node, Shape::Exact(ty), name.span, self.symbols),
+                    Column::Declared(Some(ty), _) => {
+                        self.inference.constrain(node, Shape::Exact(ty), name.span, self.symbols)
+                    }
                     Column::Declared(None, _) => return,
                 };
                 if result.is_err() {
                     let symbols = self.symbols;
                     let mut diagnostic = Diagnostic::new(
                         codes::TYPE_MISMATCH,
-                        format!("type mismatch: expected {}, found {}", expected.describe(symbols), found.describe(symbols)),
+                        format!(
+                            "type mismatch: expected {}, found {}",
+                            expected.describe(symbols),
+                            found.describe(symbols)
+                        ),
                         name.span,
                     )
-                    .with_primary_label(format!("`{}` is {}, but {} is expected here", name.text, found.describe(symbols), expected.describe(symbols)));
+                    .with_primary_label(format!(
+                        "`{}` is {}, but {} is expected here",
+                        name.text,
+                        found.describe(symbols),
+                        expected.describe(symbols)
+                    ));
                     if let Some(because) = found_because.filter(|b| *b != name.span) {
-                        diagnostic = diagnostic.with_label(because, format!("`{}` is {} because of this", name.text, found.describe(symbols)));
+                        diagnostic = diagnostic.with_label(
+                            because,
+                            format!("`{}` is {} because of this", name.text, found.describe(symbols)),
+                        );
                     }
                     // A declared column's type is in plain sight; a derived column's comes
                     // from another rule.
-                    if let (Column::Inferred(_), Some(because)) = (column, expected_because.filter(|b| *b != name.span && Some(*b) != found_because)) {
-                        diagnostic = diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
+                    if let (Column::Inferred(_), Some(because)) =
+                        (column, expected_because.filter(|b| *b != name.span && Some(*b) != found_because))
+                    {
+                        diagnostic =
+                            diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
                     }
                     let aliases = [found, expected].iter().any(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
                     if aliases && found.base(symbols) == expected.base(symbols) {
@@ -668,7 +780,9 @@ impl<'a> Cx<'a, '_> {
                 let found = lit_shape(&lit.value);
                 let result = match column {
                     Column::Inferred(col) => self.inference.constrain(col, found, lit.span, self.symbols),
-                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: at }),
+                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols)
+                        .map(|_| ())
+                        .ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: at }),
                     Column::Declared(None, _) => return,
                 };
                 if let Err(conflict) = result {
@@ -712,8 +826,12 @@ impl<'a> Cx<'a, '_> {
                 let target = self.shape_of(scope, &aggregate.target, report);
                 let ok = match aggregate.function {
                     AggregateFn::Count => return Shape::Exact(Ty::Base(BaseType::Int)),
-                    AggregateFn::Sum => target.base(self.symbols).is_none_or(|b| matches!(b, BaseType::Int | BaseType::Decimal | BaseType::Duration)),
-                    AggregateFn::Min | AggregateFn::Max => target.base(self.symbols).is_none_or(|b| b != BaseType::Bool),
+                    AggregateFn::Sum => target
+                        .base(self.symbols)
+                        .is_none_or(|b| matches!(b, BaseType::Int | BaseType::Decimal | BaseType::Duration)),
+                    AggregateFn::Min | AggregateFn::Max => {
+                        target.base(self.symbols).is_none_or(|b| b != BaseType::Bool)
+                    }
                 };
                 if !ok {
                     if !report {
@@ -739,7 +857,9 @@ impl<'a> Cx<'a, '_> {
                 let found = self.shape_of(scope, expr, report);
                 let result = match *column {
                     Column::Inferred(node) => self.inference.absorb(node, found, expr.span(), self.symbols),
-                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: at }),
+                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols)
+                        .map(|_| ())
+                        .ok_or(crate::types::Conflict { existing: Shape::Exact(ty), because: at }),
                     Column::Declared(None, _) => Ok(()),
                 };
                 if let (Err(conflict), true) = (result, report) {
@@ -757,10 +877,13 @@ impl<'a> Cx<'a, '_> {
                         Some(var) => self.inference.constrain(var.node, int, name.span, self.symbols),
                         None => Ok(()),
                     },
-                    _ => merge(found, int, self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: int, because: None }),
+                    _ => merge(found, int, self.symbols)
+                        .map(|_| ())
+                        .ok_or(crate::types::Conflict { existing: int, because: None }),
                 };
                 if let (Err(_), true) = (result, report) {
-                    self.diagnostics.push(self.mismatch(expr.span(), found, int, None).with_note("risk points are an Int"));
+                    self.diagnostics
+                        .push(self.mismatch(expr.span(), found, int, None).with_note("risk points are an Int"));
                 }
             }
         }
@@ -777,14 +900,17 @@ impl<'a> Cx<'a, '_> {
             (Some((a, at)), Some((b, _))) => self.inference.union(a, b, at, self.symbols),
             (Some((node, at)), None) => self.inference.absorb(node, right, at, self.symbols),
             (None, Some((node, at))) => self.inference.absorb(node, left, at, self.symbols),
-            (None, None) => merge(left, right, self.symbols).map(|_| ()).ok_or(crate::types::Conflict { existing: left, because: None }),
+            (None, None) => merge(left, right, self.symbols)
+                .map(|_| ())
+                .ok_or(crate::types::Conflict { existing: left, because: None }),
         };
         if !report {
             return;
         }
         match result {
             Err(_) => {
-                let diagnostic = self.mismatch(comparison.right.span(), right, left, Some(comparison.left.span()))
+                let diagnostic = self
+                    .mismatch(comparison.right.span(), right, left, Some(comparison.left.span()))
                     .with_primary_label(format!("this is {}", right.describe(self.symbols)))
                     .with_help("both sides of a comparison must have the same type");
                 self.diagnostics.push(diagnostic);
@@ -798,9 +924,17 @@ impl<'a> Cx<'a, '_> {
                 let merged = merge(left, right, self.symbols).unwrap_or(Shape::Poison);
                 if !gov_value::compare_allowed(comparison.op, merged.base(self.symbols).unwrap_or(BaseType::Int)) {
                     self.diagnostics.push(
-                        Diagnostic::new(codes::BAD_OPERATOR, format!("`{}` cannot order {} values", comparison.op.symbol(), merged.describe(self.symbols)), comparison.span)
-                            .with_primary_label("no ordering")
-                            .with_help("Bool values can only be compared with `=` and `!=`"),
+                        Diagnostic::new(
+                            codes::BAD_OPERATOR,
+                            format!(
+                                "`{}` cannot order {} values",
+                                comparison.op.symbol(),
+                                merged.describe(self.symbols)
+                            ),
+                            comparison.span,
+                        )
+                        .with_primary_label("no ordering")
+                        .with_help("Bool values can only be compared with `=` and `!=`"),
                     );
                 }
             }
@@ -836,7 +970,8 @@ impl<'a> Cx<'a, '_> {
     fn safety<'b>(&mut self, scope: &mut Scope, body: &'b [BodyItem]) -> HashMap<String, &'b Comparison> {
         let (bound, bindings) = bound_variables(scope, body);
         let is_bound = |name: &str, aggregate: Option<usize>| {
-            bound.get(&aggregate).is_some_and(|b| b.contains(name)) || bound.get(&None).is_some_and(|b| b.contains(name))
+            bound.get(&aggregate).is_some_and(|b| b.contains(name))
+                || bound.get(&None).is_some_and(|b| b.contains(name))
         };
         // Unbound variables first: one that looks like a misspelt bound variable gets a
         // did-you-mean, and that variable is then not also reported as used once.
@@ -850,7 +985,8 @@ impl<'a> Cx<'a, '_> {
                 }
                 let Some((code, what)) = unsafe_code(place) else { continue };
                 reported.insert(name);
-                let guess = closest(name, scope.order.iter().map(String::as_str).filter(|other| is_bound(other, aggregate)));
+                let guess =
+                    closest(name, scope.order.iter().map(String::as_str).filter(|other| is_bound(other, aggregate)));
                 guessed.extend(guess);
                 self.diagnostics.push(
                     Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
@@ -864,7 +1000,10 @@ impl<'a> Cx<'a, '_> {
         }
         for name in &scope.order {
             let Some(var) = scope.vars.get(name) else { continue };
-            if var.occurrences.len() == 1 && !name.starts_with('_') && !reported.contains(name.as_str()) && !guessed.contains(name.as_str())
+            if var.occurrences.len() == 1
+                && !name.starts_with('_')
+                && !reported.contains(name.as_str())
+                && !guessed.contains(name.as_str())
                 && let Some((span, _, _)) = var.occurrences.first()
             {
                 self.diagnostics.push(
@@ -907,9 +1046,13 @@ impl<'a> Cx<'a, '_> {
         if effect != Effect::Escalate {
             let groups: Vec<String> = approvers.iter().map(|g| format!("to \"{}\"", g.value)).collect();
             self.diagnostics.push(
-                Diagnostic::new(codes::INVALID_EXPECTATION, format!("`expect {}` takes no approver groups", effect.keyword()), first.span.to(last.span))
-                    .with_primary_label(format!("a `{}` decision has no approvers", effect.keyword()))
-                    .with_help(format!("only `expect escalate` checks approver groups: remove `{}`", groups.join(" "))),
+                Diagnostic::new(
+                    codes::INVALID_EXPECTATION,
+                    format!("`expect {}` takes no approver groups", effect.keyword()),
+                    first.span.to(last.span),
+                )
+                .with_primary_label(format!("a `{}` decision has no approvers", effect.keyword()))
+                .with_help(format!("only `expect escalate` checks approver groups: remove `{}`", groups.join(" "))),
             );
             return;
         }
@@ -917,12 +1060,14 @@ impl<'a> Cx<'a, '_> {
         if !self.symbols.poisoned_rules.is_empty() {
             return;
         }
-        let escalations: Vec<&DecisionInfo> = self.symbols.decisions.iter().filter(|d| d.effect == Effect::Escalate).collect();
+        let escalations: Vec<&DecisionInfo> =
+            self.symbols.decisions.iter().filter(|d| d.effect == Effect::Escalate).collect();
         for group in approvers {
             if escalations.iter().any(|d| d.approver.as_ref().is_some_and(|a| a.value == group.value)) {
                 continue;
             }
-            let known: Vec<&str> = escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
+            let known: Vec<&str> =
+                escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
             let mut diagnostic = Diagnostic::new(codes::INVALID_EXPECTATION, format!("no `escalate` rule escalates to \"{}\"", group.value), group.span)
                 .with_primary_label("not the group of any escalate rule")
                 .with_help(closest(&group.value, known.iter().copied()).map_or_else(
@@ -930,8 +1075,14 @@ impl<'a> Cx<'a, '_> {
                     |guess| format!("did you mean \"{guess}\"?"),
                 ));
             for rule in rules {
-                if let Some(approver) = self.symbols.decision(&rule.text).filter(|d| d.effect == Effect::Escalate).and_then(|d| d.approver.as_ref()) {
-                    diagnostic = diagnostic.with_label(approver.span, format!("`{}` escalates to \"{}\"", rule.text, approver.value));
+                if let Some(approver) = self
+                    .symbols
+                    .decision(&rule.text)
+                    .filter(|d| d.effect == Effect::Escalate)
+                    .and_then(|d| d.approver.as_ref())
+                {
+                    diagnostic = diagnostic
+                        .with_label(approver.span, format!("`{}` escalates to \"{}\"", rule.text, approver.value));
                 }
             }
             self.diagnostics.push(diagnostic);
@@ -944,9 +1095,13 @@ impl<'a> Cx<'a, '_> {
         let kind = self.symbols.relations.get(relation).map(|r| r.kind);
         if !matches!(kind, Some(RelationKind::Input | RelationKind::Data)) {
             self.diagnostics.push(
-                Diagnostic::new(codes::TEST_NOT_A_FACT, format!("`{}` is not an input or data relation", fact.relation.text), fact.relation.span)
-                    .with_primary_label("derived relations are computed, not given")
-                    .with_help("give the input or data facts it is derived from"),
+                Diagnostic::new(
+                    codes::TEST_NOT_A_FACT,
+                    format!("`{}` is not an input or data relation", fact.relation.text),
+                    fact.relation.span,
+                )
+                .with_primary_label("derived relations are computed, not given")
+                .with_help("give the input or data facts it is derived from"),
             );
             return;
         }
@@ -969,9 +1124,13 @@ impl<'a> Cx<'a, '_> {
                     Some((last, rest)) if !rest.is_empty() => ("fields", format!("{} and {last}", rest.join(", "))),
                     _ => ("field", listed.concat()),
                 };
-                let mut diagnostic = Diagnostic::new(codes::TEST_NOT_A_FACT, format!("the given fact of `{}` leaves out {noun} {listed}", fact.relation.text), fact.span)
-                    .with_primary_label(format!("no value for {listed}"))
-                    .with_help("a given fact states one whole fact: give every field a value");
+                let mut diagnostic = Diagnostic::new(
+                    codes::TEST_NOT_A_FACT,
+                    format!("the given fact of `{}` leaves out {noun} {listed}", fact.relation.text),
+                    fact.span,
+                )
+                .with_primary_label(format!("no value for {listed}"))
+                .with_help("a given fact states one whole fact: give every field a value");
                 if let Some(span) = info.span {
                     diagnostic = diagnostic.with_label(span, "declared here");
                 }
@@ -1040,8 +1199,12 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, HashMap<S
                 !matches!(e, Expr::Wildcard(_)) && names.iter().all(|n| here.contains(&n.text) || top.contains(&n.text))
             };
             let newly = match (&comparison.left, &comparison.right) {
-                (Expr::Var(v), other) if !here.contains(&v.text) && !top.contains(&v.text) && is_bound(other) => Some(v.text.clone()),
-                (other, Expr::Var(v)) if !here.contains(&v.text) && !top.contains(&v.text) && is_bound(other) => Some(v.text.clone()),
+                (Expr::Var(v), other) if !here.contains(&v.text) && !top.contains(&v.text) && is_bound(other) => {
+                    Some(v.text.clone())
+                }
+                (other, Expr::Var(v)) if !here.contains(&v.text) && !top.contains(&v.text) && is_bound(other) => {
+                    Some(v.text.clone())
+                }
                 _ => None,
             };
             if let Some(name) = newly {
@@ -1059,7 +1222,11 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, HashMap<S
     (bound, bindings)
 }
 
-fn collect_equalities<'b>(body: &'b [BodyItem], aggregate: Option<usize>, out: &mut Vec<(Option<usize>, &'b Comparison)>) {
+fn collect_equalities<'b>(
+    body: &'b [BodyItem],
+    aggregate: Option<usize>,
+    out: &mut Vec<(Option<usize>, &'b Comparison)>,
+) {
     for item in body {
         if let BodyItem::Compare(comparison) = item {
             if comparison.op == CompareOp::Eq {

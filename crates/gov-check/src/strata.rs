@@ -60,21 +60,31 @@ pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: 
             continue;
         }
         let (code, what, help) = match edge.kind {
-            EdgeKind::Negative => (codes::NEGATION_CYCLE, "negation", "a relation cannot depend on its own absence: break the cycle, or negate a relation computed outside it"),
-            _ => (codes::AGGREGATE_CYCLE, "an aggregate", "an aggregate must be computed from relations outside its own recursion: aggregate in a separate, non-recursive rule"),
+            EdgeKind::Negative => (
+                codes::NEGATION_CYCLE,
+                "negation",
+                "a relation cannot depend on its own absence: break the cycle, or negate a relation computed outside it",
+            ),
+            _ => (
+                codes::AGGREGATE_CYCLE,
+                "an aggregate",
+                "an aggregate must be computed from relations outside its own recursion: aggregate in a separate, non-recursive rule",
+            ),
         };
         let name = |i: usize| symbols.relations.get(i).map_or("?", |r| r.name.as_str());
         let path = cycle(&inside, edge);
-        let mut diagnostic = Diagnostic::new(code, format!("`{}` depends on itself through {what}", name(edge.to)), edge.at)
-            .with_primary_label(format!("{what} inside the recursion"))
-            .with_help(help);
+        let mut diagnostic =
+            Diagnostic::new(code, format!("`{}` depends on itself through {what}", name(edge.to)), edge.at)
+                .with_primary_label(format!("{what} inside the recursion"))
+                .with_help(help);
         // `to` depends on `from`, which depends on … back on `to`.
         let mut shown = vec![name(edge.to)];
         if edge.from != edge.to {
             shown.push(name(edge.from));
         }
         for step in &path {
-            diagnostic = diagnostic.with_label(step.at, format!("`{}` depends on `{}` here", name(step.to), name(step.from)));
+            diagnostic =
+                diagnostic.with_label(step.at, format!("`{}` depends on `{}` here", name(step.to), name(step.from)));
             if step.from != edge.to {
                 shown.push(name(step.from));
             }

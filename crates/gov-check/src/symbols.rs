@@ -1,7 +1,7 @@
 //! Declarations: collecting them, finding duplicates, resolving types and modules.
 
-use crate::{Origin, Program};
 use crate::types::Ty;
+use crate::{Origin, Program};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, RelationKind as DeclKind, Salvaged, StrLit};
 use gov_syntax::suggest::did_you_mean;
@@ -215,7 +215,9 @@ pub fn collect(program: &Program, diagnostics: &mut Vec<Diagnostic>) -> Symbols 
         let Origin::Library(module) = &file.origin else { continue };
         for item in &file.parsed.file.items {
             if let ItemKind::Rule(rule) = &item.kind {
-                module_heads.entry(rule.head.relation.text.as_str()).or_insert((module.as_str(), rule.head.relation.span));
+                module_heads
+                    .entry(rule.head.relation.text.as_str())
+                    .or_insert((module.as_str(), rule.head.relation.span));
             }
         }
     }
@@ -236,7 +238,8 @@ fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Ve
             ItemKind::Package(path) => Some(path),
             _ => None,
         });
-        let first_item_is_package = matches!(items.first().map(|i| &i.kind), Some(ItemKind::Package(_) | ItemKind::Error(_)));
+        let first_item_is_package =
+            matches!(items.first().map(|i| &i.kind), Some(ItemKind::Package(_) | ItemKind::Error(_)));
         let Some(path) = declared.filter(|_| first_item_is_package) else {
             if declared.is_none() && items.iter().any(|i| matches!(i.kind, ItemKind::Error(_))) {
                 continue; // The package line may be the item that failed to parse.
@@ -245,7 +248,11 @@ fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Ve
             let span = declared.map_or(gov_diag::Span::new(file.id, first_item, first_item), |p| p.span);
             diagnostics.push(
                 Diagnostic::new(codes::PACKAGE_NAME, "a `.gov` file must start with its `package` declaration", span)
-                    .with_primary_label(if declared.is_some() { "move this to the top of the file" } else { "expected `package NAME` here" })
+                    .with_primary_label(if declared.is_some() {
+                        "move this to the top of the file"
+                    } else {
+                        "expected `package NAME` here"
+                    })
                     .with_help("start the file with `package <name>`, the same name in every file of the package"),
             );
             continue;
@@ -265,10 +272,14 @@ fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Ve
         match &first {
             None => first = Some((name, path.span)),
             Some((expected, at)) if *expected != name => diagnostics.push(
-                Diagnostic::new(codes::PACKAGE_NAME, format!("this file is in package `{name}`, but the package is `{expected}`"), path.span)
-                    .with_primary_label("different package name")
-                    .with_label(*at, format!("package `{expected}` declared here"))
-                    .with_help("every file in a package directory declares the same package"),
+                Diagnostic::new(
+                    codes::PACKAGE_NAME,
+                    format!("this file is in package `{name}`, but the package is `{expected}`"),
+                    path.span,
+                )
+                .with_primary_label("different package name")
+                .with_label(*at, format!("package `{expected}` declared here"))
+                .with_help("every file in a package directory declares the same package"),
             ),
             Some(_) => {}
         }
@@ -302,7 +313,13 @@ fn module_wins(program: &Program, first: Span, new: Span) -> Option<&str> {
     program.module_of(new.file).filter(|_| !program.is_library(first.file))
 }
 
-fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, default_span: &mut Option<Span>, diagnostics: &mut Vec<Diagnostic>) {
+fn collect_declaration(
+    program: &Program,
+    item: &Item,
+    symbols: &mut Symbols,
+    default_span: &mut Option<Span>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     match &item.kind {
         ItemKind::Use(path) => collect_use(program, path, symbols, diagnostics),
         // A module's `default` is its own when it is checked as a package; it does not
@@ -328,7 +345,14 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
                 let info = TypeInfo { name: name.clone(), base: None, span: alias.name.span, docs: item.docs.clone() };
                 match module_wins(program, first.span, alias.name.span) {
                     Some(module) => {
-                        diagnostics.push(module_clash(codes::DUPLICATE_DECLARATION, "type", name, first.span, alias.name.span, module));
+                        diagnostics.push(module_clash(
+                            codes::DUPLICATE_DECLARATION,
+                            "type",
+                            name,
+                            first.span,
+                            alias.name.span,
+                            module,
+                        ));
                         if let Some(slot) = symbols.types.get_mut(index as usize) {
                             *slot = info;
                         }
@@ -337,7 +361,12 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
                 }
             } else {
                 symbols.type_index.insert(name.clone(), symbols.types.len());
-                symbols.types.push(TypeInfo { name: name.clone(), base: None, span: alias.name.span, docs: item.docs.clone() });
+                symbols.types.push(TypeInfo {
+                    name: name.clone(),
+                    base: None,
+                    span: alias.name.span,
+                    docs: item.docs.clone(),
+                });
             }
         }
         ItemKind::Relation(decl) => {
@@ -345,7 +374,14 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
             let replaces = match symbols.relation(name) {
                 Some(first) => match first.span.and_then(|f| Some((f, module_wins(program, f, decl.name.span)?))) {
                     Some((first, module)) => {
-                        diagnostics.push(module_clash(codes::DUPLICATE_DECLARATION, "relation", name, first, decl.name.span, module));
+                        diagnostics.push(module_clash(
+                            codes::DUPLICATE_DECLARATION,
+                            "relation",
+                            name,
+                            first,
+                            decl.name.span,
+                            module,
+                        ));
                         symbols.relation_id(name)
                     }
                     None => {
@@ -367,7 +403,14 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
                 DeclKind::Input => RelationKind::Input,
                 DeclKind::Data => RelationKind::Data,
             };
-            let info = RelationInfo { name: name.clone(), kind, fields, poisoned: false, span: Some(decl.name.span), docs: item.docs.clone() };
+            let info = RelationInfo {
+                name: name.clone(),
+                kind,
+                fields,
+                poisoned: false,
+                span: Some(decl.name.span),
+                docs: item.docs.clone(),
+            };
             match replaces.and_then(|index| symbols.relation_mut(index)) {
                 Some(slot) => *slot = info,
                 None => {
@@ -387,17 +430,28 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
             };
             if let Some(first) = symbols.decision(name) {
                 if let Some(module) = module_wins(program, first.span, decision.name.span) {
-                    diagnostics.push(module_clash(codes::DUPLICATE_RULE_NAME, "decision rule", name, first.span, decision.name.span, module));
+                    diagnostics.push(module_clash(
+                        codes::DUPLICATE_RULE_NAME,
+                        "decision rule",
+                        name,
+                        first.span,
+                        decision.name.span,
+                        module,
+                    ));
                     if let Some(slot) = symbols.decision_index.get(name).and_then(|&i| symbols.decisions.get_mut(i)) {
                         *slot = info;
                     }
                     return;
                 }
                 diagnostics.push(
-                    Diagnostic::new(codes::DUPLICATE_RULE_NAME, format!("two decision rules are named `{name}`"), decision.name.span)
-                        .with_primary_label("second rule with this name")
-                        .with_label(first.span, "first rule with this name")
-                        .with_help("rule names identify reasons in decisions and tests: give each rule its own name"),
+                    Diagnostic::new(
+                        codes::DUPLICATE_RULE_NAME,
+                        format!("two decision rules are named `{name}`"),
+                        decision.name.span,
+                    )
+                    .with_primary_label("second rule with this name")
+                    .with_label(first.span, "first rule with this name")
+                    .with_help("rule names identify reasons in decisions and tests: give each rule its own name"),
                 );
                 return;
             }
@@ -419,7 +473,14 @@ fn collect_declaration(program: &Program, item: &Item, symbols: &mut Symbols, de
         }
         ItemKind::Error(error) => match &error.salvaged {
             Some(Salvaged::Relation(name)) if symbols.relation(&name.text).is_none() => {
-                symbols.add_relation(RelationInfo { name: name.text.clone(), kind: RelationKind::Derived, fields: Vec::new(), poisoned: true, span: Some(name.span), docs: Vec::new() });
+                symbols.add_relation(RelationInfo {
+                    name: name.text.clone(),
+                    kind: RelationKind::Derived,
+                    fields: Vec::new(),
+                    poisoned: true,
+                    span: Some(name.span),
+                    docs: Vec::new(),
+                });
             }
             Some(Salvaged::Rule(name)) => {
                 symbols.poisoned_rules.insert(name.text.clone());
@@ -438,9 +499,8 @@ fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostic
     let module = path.dotted();
     let resolved = program.available_modules.contains(&module);
     if !resolved {
-        let help = did_you_mean(&module, program.available_modules.iter().map(String::as_str)).unwrap_or_else(|| {
-            format!("the standard library has: {}", program.available_modules.join(", "))
-        });
+        let help = did_you_mean(&module, program.available_modules.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("the standard library has: {}", program.available_modules.join(", ")));
         diagnostics.push(
             Diagnostic::new(codes::UNKNOWN_MODULE, format!("unknown module `{module}`"), path.span)
                 .with_primary_label("no such module")
@@ -470,12 +530,19 @@ fn collect_head(
         docs: docs.to_vec(),
     };
     let rule_module = program.module_of(head.span.file);
-    if let Some(&(module, at)) = module_heads.get(head.text.as_str()).filter(|(module, _)| rule_module != Some(*module)) {
+    if let Some(&(module, at)) = module_heads.get(head.text.as_str()).filter(|(module, _)| rule_module != Some(*module))
+    {
         diagnostics.push(
-            Diagnostic::new(codes::DERIVES_BASE_RELATION, format!("a rule cannot derive facts of `{}`", head.text), head.span)
-                .with_primary_label(format!("`{}` is defined in module `{module}`", head.text))
-                .with_label(at, format!("`{module}` derives it here"))
-                .with_help("a module's relations are closed: derive a relation with its own name, and read this one in its body"),
+            Diagnostic::new(
+                codes::DERIVES_BASE_RELATION,
+                format!("a rule cannot derive facts of `{}`", head.text),
+                head.span,
+            )
+            .with_primary_label(format!("`{}` is defined in module `{module}`", head.text))
+            .with_label(at, format!("`{module}` derives it here"))
+            .with_help(
+                "a module's relations are closed: derive a relation with its own name, and read this one in its body",
+            ),
         );
         return;
     }
@@ -500,9 +567,13 @@ fn collect_head(
         RelationKind::Data => "a data relation: its facts come with the bundle",
         _ => "built in: the engine computes it",
     };
-    let diagnostic = Diagnostic::new(codes::DERIVES_BASE_RELATION, format!("a rule cannot derive facts of `{}`", head.text), head.span)
-        .with_primary_label(format!("`{}` is {what}", head.text))
-        .with_help("derive a new relation with its own name, or supply these facts as input or data");
+    let diagnostic = Diagnostic::new(
+        codes::DERIVES_BASE_RELATION,
+        format!("a rule cannot derive facts of `{}`", head.text),
+        head.span,
+    )
+    .with_primary_label(format!("`{}` is {what}", head.text))
+    .with_help("derive a new relation with its own name, or supply these facts as input or data");
     diagnostics.push(match existing.span {
         Some(span) => diagnostic.with_label(span, "declared here"),
         None => diagnostic,
@@ -510,7 +581,8 @@ fn collect_head(
 }
 
 fn unknown_type(symbols: &Symbols, name: &gov_syntax::ast::Name) -> Diagnostic {
-    let candidates: Vec<&str> = BaseType::ALL.iter().map(|b| b.name()).chain(symbols.types.iter().map(|t| t.name.as_str())).collect();
+    let candidates: Vec<&str> =
+        BaseType::ALL.iter().map(|b| b.name()).chain(symbols.types.iter().map(|t| t.name.as_str())).collect();
     Diagnostic::new(codes::UNKNOWN_TYPE, format!("unknown type `{}`", name.text), name.span)
         .with_primary_label("not a type")
         .with_help_opt(did_you_mean(&name.text, candidates.iter().copied()))
@@ -562,10 +634,14 @@ fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
                     cycle.push(start.as_str());
                     let at = targets.get(&start).map_or(target.span, |t| t.span);
                     diagnostics.push(
-                        Diagnostic::new(codes::UNKNOWN_TYPE, format!("type `{start}` is defined in terms of itself"), at)
-                            .with_primary_label("this alias cycle never reaches a built-in type")
-                            .with_help("make one alias in the cycle stand for a built-in type such as `Str` or `Int`")
-                            .with_note(format!("the cycle: {}", cycle.join(" → "))),
+                        Diagnostic::new(
+                            codes::UNKNOWN_TYPE,
+                            format!("type `{start}` is defined in terms of itself"),
+                            at,
+                        )
+                        .with_primary_label("this alias cycle never reaches a built-in type")
+                        .with_help("make one alias in the cycle stand for a built-in type such as `Str` or `Int`")
+                        .with_note(format!("the cycle: {}", cycle.join(" → "))),
                     );
                     in_reported_cycle.extend(seen.iter().cloned());
                 }

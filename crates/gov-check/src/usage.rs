@@ -26,12 +26,21 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
         })
         .collect();
     // A relation read only by the rules deriving it is as unused as one never read.
-    let used: HashSet<usize> =
-        facts.body_refs.iter().filter(|(r, _, consumer)| *consumer != Some(*r)).map(|(r, _, _)| *r).chain(facts.guessed_refs.iter().copied()).collect();
+    let used: HashSet<usize> = facts
+        .body_refs
+        .iter()
+        .filter(|(r, _, consumer)| *consumer != Some(*r))
+        .map(|(r, _, _)| *r)
+        .chain(facts.guessed_refs.iter().copied())
+        .collect();
     let mut used_modules: HashSet<&str> = HashSet::new();
     // A rule head naming a module's relation refers to the module too (it is an error,
     // E0109, but removing the `use` is not the fix).
-    let refs = facts.body_refs.iter().map(|(relation, at, _)| (relation, at)).chain(facts.head_refs.iter().map(|(relation, at)| (relation, at)));
+    let refs = facts
+        .body_refs
+        .iter()
+        .map(|(relation, at, _)| (relation, at))
+        .chain(facts.head_refs.iter().map(|(relation, at)| (relation, at)));
     for (relation, at) in refs {
         let declared_in = symbols.relations.get(*relation).and_then(|r| r.span).map(|s| s.file);
         if !module_of.contains_key(&at.file)
@@ -48,7 +57,10 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
         let (what, help) = match relation.kind {
             RelationKind::Input => ("input relation", "use it in a rule, or remove it from the declarations"),
             RelationKind::Data => ("data relation", "use it in a rule, or remove it from the declarations"),
-            RelationKind::Derived => ("relation", "no rule or decision reads it: use it in a decision rule, or remove the rules that derive it"),
+            RelationKind::Derived => (
+                "relation",
+                "no rule or decision reads it: use it in a decision rule, or remove the rules that derive it",
+            ),
             RelationKind::Builtin => continue,
         };
         diagnostics.push(
@@ -74,7 +86,8 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
             }
             seen.insert(module.clone(), path.span);
             let has_decisions = program.files.iter().any(|f| {
-                f.origin == Origin::Library(module.clone()) && f.parsed.file.items.iter().any(|i| matches!(i.kind, ItemKind::Decision(_)))
+                f.origin == Origin::Library(module.clone())
+                    && f.parsed.file.items.iter().any(|i| matches!(i.kind, ItemKind::Decision(_)))
             });
             let resolved = program.available_modules.contains(&module);
             if resolved && !has_decisions && !used_modules.contains(module.as_str()) {
@@ -88,7 +101,13 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
     }
 }
 
-fn unused_types<'p>(program: &'p Program, symbols: &Symbols, module_of: &HashMap<FileId, &'p str>, used_modules: &mut HashSet<&'p str>, diagnostics: &mut Vec<Diagnostic>) {
+fn unused_types<'p>(
+    program: &'p Program,
+    symbols: &Symbols,
+    module_of: &HashMap<FileId, &'p str>,
+    used_modules: &mut HashSet<&'p str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let mut referenced: HashSet<&str> = HashSet::new();
     for file in &program.files {
         for item in &file.parsed.file.items {

@@ -25,7 +25,9 @@ fn check(package: &str) -> gov_check::Checked {
 
 #[test]
 fn a_module_default_does_not_decide_for_the_package() {
-    let checked = check("package shop\n\nuse std.lenient\n\ninput order(agent: Str)\n\ndeny stranger :- order(a), not lenient_agent(a).\n");
+    let checked = check(
+        "package shop\n\nuse std.lenient\n\ninput order(agent: Str)\n\ndeny stranger :- order(a), not lenient_agent(a).\n",
+    );
     assert_eq!(checked.diagnostics, Vec::new());
     assert_eq!(checked.symbols.default, None, "the package has no `default`: it fails closed");
     assert_eq!(checked.symbols.package.as_deref(), Some("shop"));
@@ -33,7 +35,9 @@ fn a_module_default_does_not_decide_for_the_package() {
 
 #[test]
 fn a_module_default_is_no_duplicate_of_the_package_default() {
-    let checked = check("package shop\n\nuse std.lenient\n\ndefault deny\n\ninput order(agent: Str)\n\ndeny stranger :- order(a), not lenient_agent(a).\n");
+    let checked = check(
+        "package shop\n\nuse std.lenient\n\ndefault deny\n\ninput order(agent: Str)\n\ndeny stranger :- order(a), not lenient_agent(a).\n",
+    );
     assert_eq!(checked.diagnostics, Vec::new());
     assert_eq!(checked.symbols.default, Some(DefaultDecision::Deny));
     assert_eq!(checked.symbols.package.as_deref(), Some("shop"));

@@ -17,7 +17,8 @@ use gov_check::{RelationKind as CheckKind, Symbols};
 use gov_diag::{Sources, Span};
 use gov_syntax::ast::{BodyItem, Decision, Effect as AstEffect, Expr, Item, ItemKind, MessagePart as AstPart, Rule};
 use gov_vm::program::{
-    ColumnSchema, DecisionMeta, Effect, Meta, MessagePart, Phase, Program, RelationKind, RelationSchema, RuleCode, SourceRef, Stratum,
+    ColumnSchema, DecisionMeta, Effect, MessagePart, Meta, Phase, Program, RelationKind, RelationSchema, RuleCode,
+    SourceRef, Stratum,
 };
 use petgraph::graph::{DiGraph, NodeIndex};
 use plan::{Head, Planner};
@@ -133,12 +134,27 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         let mut columns = Vec::with_capacity(info.fields.len());
         for (i, field) in info.fields.iter().enumerate() {
             let Some(ty) = field.ty else {
-                return Err(internal(info.span.unwrap_or_default(), format!("the type of column {} of `{}` is unknown", i + 1, info.name)));
+                return Err(internal(
+                    info.span.unwrap_or_default(),
+                    format!("the type of column {} of `{}` is unknown", i + 1, info.name),
+                ));
             };
-            let base = symbols.base_of(ty).ok_or_else(|| internal(info.span.unwrap_or_default(), format!("unresolved type in `{}`", info.name)))?;
-            columns.push(ColumnSchema { name: field.name.as_deref().map(|n| pool.intern(n)), ty: base, type_name: pool.intern(&symbols.type_name(ty)) });
+            let base = symbols.base_of(ty).ok_or_else(|| {
+                internal(info.span.unwrap_or_default(), format!("unresolved type in `{}`", info.name))
+            })?;
+            columns.push(ColumnSchema {
+                name: field.name.as_deref().map(|n| pool.intern(n)),
+                ty: base,
+                type_name: pool.intern(&symbols.type_name(ty)),
+            });
         }
-        relations.push(RelationSchema { name: pool.intern(&info.name), kind, phase: Phase::Static, columns, indexes: Vec::new() });
+        relations.push(RelationSchema {
+            name: pool.intern(&info.name),
+            kind,
+            phase: Phase::Static,
+            columns,
+            indexes: Vec::new(),
+        });
     }
 
     // Rules and decisions, in source order.
@@ -147,11 +163,14 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
     for item in input.program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
         match &item.kind {
             ItemKind::Rule(rule) => {
-                let head = symbols.relation_id(&rule.head.relation.text).ok_or_else(|| internal(item.span, "unknown head relation".to_owned()))?;
+                let head = symbols
+                    .relation_id(&rule.head.relation.text)
+                    .ok_or_else(|| internal(item.span, "unknown head relation".to_owned()))?;
                 units.push(Unit { source: Source::Rule { head, rule }, span: item.span });
             }
             ItemKind::Decision(decision) => {
-                let id = u32::try_from(decisions.len()).map_err(|_| internal(item.span, "too many decision rules".to_owned()))?;
+                let id = u32::try_from(decisions.len())
+                    .map_err(|_| internal(item.span, "too many decision rules".to_owned()))?;
                 decisions.push(decision_meta(input, &mut pool, item, decision)?);
                 units.push(Unit { source: Source::Decision { id, decision }, span: item.span });
             }
@@ -224,7 +243,11 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
             continue;
         }
         let recursive = members.len() > 1 || members.iter().any(|m| self_loops.contains(m));
-        let phase = if members.iter().any(|m| request.get(*m).copied().unwrap_or(true)) { Phase::Request } else { Phase::Static };
+        let phase = if members.iter().any(|m| request.get(*m).copied().unwrap_or(true)) {
+            Phase::Request
+        } else {
+            Phase::Static
+        };
         let mut full = Vec::new();
         let mut delta = Vec::new();
         for unit in units.iter().filter(|u| members.contains(&node_of(u))) {
@@ -234,11 +257,20 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
             if recursive {
                 let mut atoms = Vec::new();
                 body_atoms(unit.body(), true, &mut atoms);
-                variants.extend(atoms.into_iter().filter(|(name, top, _)| *top && symbols.relation_id(name).is_some_and(|r| members.contains(&r))).map(|(_, _, at)| Some(at)));
+                variants.extend(
+                    atoms
+                        .into_iter()
+                        .filter(|(name, top, _)| {
+                            *top && symbols.relation_id(name).is_some_and(|r| members.contains(&r))
+                        })
+                        .map(|(_, _, at)| Some(at)),
+                );
             }
             for (n, variant) in variants.into_iter().enumerate() {
                 let head = match &unit.source {
-                    Source::Rule { head, rule } => Head::Emit(u32::try_from(*head).unwrap_or(u32::MAX), &rule.head.args),
+                    Source::Rule { head, rule } => {
+                        Head::Emit(u32::try_from(*head).unwrap_or(u32::MAX), &rule.head.args)
+                    }
                     Source::Decision { id, decision, .. } => {
                         let (points, vars) = fire_values(decision);
                         Head::Fire(*id, points, vars)
@@ -246,7 +278,13 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                 };
                 let planned = planner.rule(unit.body(), head, variant).map_err(|m| internal(unit.span, m))?;
                 if planned.code.len() > gov_vm::bundle::MAX_RULE_LENGTH {
-                    return Err(internal(unit.span, format!("the rule compiles to more than {} instructions; split it", gov_vm::bundle::MAX_RULE_LENGTH)));
+                    return Err(internal(
+                        unit.span,
+                        format!(
+                            "the rule compiles to more than {} instructions; split it",
+                            gov_vm::bundle::MAX_RULE_LENGTH
+                        ),
+                    ));
                 }
                 let id = u32::try_from(rules.len()).unwrap_or(u32::MAX);
                 rules.push(RuleCode { registers: planned.registers, code: planned.code, source });
@@ -269,7 +307,17 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         files: input.program.package_files().map(|f| input.sources.name(f.id).to_owned()).collect(),
     };
     let default_allow = symbols.default == Some(gov_syntax::ast::DefaultDecision::Allow);
-    Ok(Program { strings: pool.strings, constants: pool.constants, relations, decisions, rules, strata, data, default_allow, meta })
+    Ok(Program {
+        strings: pool.strings,
+        constants: pool.constants,
+        relations,
+        decisions,
+        rules,
+        strata,
+        data,
+        default_allow,
+        meta,
+    })
 }
 
 /// A decision's firing values: the risk points, then each `{var}` of the message.
@@ -286,7 +334,12 @@ fn fire_values(decision: &Decision) -> (Option<&Expr>, Vec<&gov_syntax::ast::Nam
     (decision.points.as_ref(), vars)
 }
 
-fn decision_meta(input: &Input<'_>, pool: &mut Pool, item: &Item, decision: &Decision) -> Result<DecisionMeta, CompileError> {
+fn decision_meta(
+    input: &Input<'_>,
+    pool: &mut Pool,
+    item: &Item,
+    decision: &Decision,
+) -> Result<DecisionMeta, CompileError> {
     let effect = match decision.effect {
         AstEffect::Deny => Effect::Deny,
         AstEffect::Escalate => Effect::Escalate,
@@ -316,11 +369,23 @@ fn decision_meta(input: &Input<'_>, pool: &mut Pool, item: &Item, decision: &Dec
 }
 
 fn resolve_overrides(input: &Input<'_>, decisions: &mut [DecisionMeta], pool: &Pool) -> Result<(), CompileError> {
-    let id_of = |name: &str| decisions.iter().position(|d| pool.strings.get(d.name as usize).is_some_and(|s| s == name)).and_then(|i| u32::try_from(i).ok());
+    let id_of = |name: &str| {
+        decisions
+            .iter()
+            .position(|d| pool.strings.get(d.name as usize).is_some_and(|s| s == name))
+            .and_then(|i| u32::try_from(i).ok())
+    };
     let mut resolved: Vec<Vec<u32>> = Vec::new();
     for item in input.program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
         if let ItemKind::Decision(_) = item.kind {
-            resolved.push(item.annotations.iter().filter(|a| a.name.text == "overrides").flat_map(|a| a.args.iter()).filter_map(|n| id_of(&n.text)).collect());
+            resolved.push(
+                item.annotations
+                    .iter()
+                    .filter(|a| a.name.text == "overrides")
+                    .flat_map(|a| a.args.iter())
+                    .filter_map(|n| id_of(&n.text))
+                    .collect(),
+            );
         }
     }
     for (meta, overrides) in decisions.iter_mut().zip(resolved) {
@@ -329,11 +394,16 @@ fn resolve_overrides(input: &Input<'_>, decisions: &mut [DecisionMeta], pool: &P
     Ok(())
 }
 
-fn data_facts(input: &Input<'_>, relations: &[RelationSchema], pool: &mut Pool) -> Result<Vec<(u32, Vec<gov_vm::Value>)>, CompileError> {
+fn data_facts(
+    input: &Input<'_>,
+    relations: &[RelationSchema],
+    pool: &mut Pool,
+) -> Result<Vec<(u32, Vec<gov_vm::Value>)>, CompileError> {
     let schema = Program { strings: pool.strings.clone(), relations: relations.to_vec(), ..Program::default() };
     let mut grouped: Vec<(u32, Vec<gov_vm::Value>)> = Vec::new();
     for (file, document) in input.data {
-        let facts = gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s)).map_err(|error| CompileError::Data { file: file.clone(), error })?;
+        let facts = gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s))
+            .map_err(|error| CompileError::Data { file: file.clone(), error })?;
         for (rel, values) in facts {
             match grouped.iter_mut().find(|(r, _)| *r == rel) {
                 Some((_, all)) => all.extend(values),

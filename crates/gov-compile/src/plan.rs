@@ -88,7 +88,8 @@ impl Planner<'_> {
     /// Plans a rule: `body`, then the head. `delta` names the atom (by span start) that
     /// reads only the previous round's facts.
     pub fn rule(&mut self, body: &[BodyItem], head: Head<'_>, delta: Option<u32>) -> Result<Planned, PlanError> {
-        let mut rule = Rule { planner: self, regs: HashMap::new(), types: HashMap::new(), next: 0, code: Vec::new(), delta };
+        let mut rule =
+            Rule { planner: self, regs: HashMap::new(), types: HashMap::new(), next: 0, code: Vec::new(), delta };
         let mut outside: Vec<String> = Vec::new();
         match &head {
             Head::Emit(_, args) => args.iter().for_each(|a| vars_in(&a.value, &mut outside)),
@@ -101,7 +102,11 @@ impl Planner<'_> {
         match head {
             Head::Emit(rel, args) => {
                 let columns = rule.column_types(rel);
-                let values = args.iter().enumerate().map(|(i, a)| rule.operand(&a.value, columns.get(i).copied())).collect::<Result<Vec<_>, _>>()?;
+                let values = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| rule.operand(&a.value, columns.get(i).copied()))
+                    .collect::<Result<Vec<_>, _>>()?;
                 rule.code.push(Instr::Emit { rel, values });
             }
             Head::Fire(decision, points, names) => {
@@ -110,7 +115,12 @@ impl Planner<'_> {
                     values.push(rule.operand(points, Some(BaseType::Int))?);
                 }
                 for name in names {
-                    values.push(rule.regs.get(&name.text).map(|r| Operand::Reg(*r)).ok_or_else(|| format!("variable `{}` is not bound", name.text))?);
+                    values.push(
+                        rule.regs
+                            .get(&name.text)
+                            .map(|r| Operand::Reg(*r))
+                            .ok_or_else(|| format!("variable `{}` is not bound", name.text))?,
+                    );
                 }
                 rule.code.push(Instr::Fire { decision, values });
             }
@@ -122,7 +132,9 @@ impl Planner<'_> {
 impl Rule<'_, '_> {
     fn column_types(&self, rel: u32) -> Vec<BaseType> {
         let symbols = self.planner.symbols;
-        symbols.relations.get(rel as usize).map_or_else(Vec::new, |r| r.fields.iter().map(|f| f.ty.and_then(|t| symbols.base_of(t)).unwrap_or(BaseType::Str)).collect())
+        symbols.relations.get(rel as usize).map_or_else(Vec::new, |r| {
+            r.fields.iter().map(|f| f.ty.and_then(|t| symbols.base_of(t)).unwrap_or(BaseType::Str)).collect()
+        })
     }
 
     fn fresh(&mut self) -> Result<u16, PlanError> {
@@ -174,7 +186,9 @@ impl Rule<'_, '_> {
             },
             Expr::Binary(b) => {
                 let (l, r) = (self.type_of(&b.left), self.type_of(&b.right));
-                let promote = |t: Option<BaseType>, other: Option<BaseType>| if t == Some(BaseType::Int) && other == Some(BaseType::Decimal) { other } else { t };
+                let promote = |t: Option<BaseType>, other: Option<BaseType>| {
+                    if t == Some(BaseType::Int) && other == Some(BaseType::Decimal) { other } else { t }
+                };
                 gov_value::result_type(b.op, promote(l, r)?, promote(r, l)?)
             }
             Expr::Wildcard(_) | Expr::Aggregate(_) => None,
@@ -185,14 +199,21 @@ impl Rule<'_, '_> {
     /// a Decimal is expected.
     fn operand(&mut self, expr: &Expr, expected: Option<BaseType>) -> Result<Operand, PlanError> {
         match expr {
-            Expr::Var(n) => self.regs.get(&n.text).map(|r| Operand::Reg(*r)).ok_or_else(|| format!("variable `{}` is not bound", n.text)),
+            Expr::Var(n) => self
+                .regs
+                .get(&n.text)
+                .map(|r| Operand::Reg(*r))
+                .ok_or_else(|| format!("variable `{}` is not bound", n.text)),
             Expr::Lit(lit) => {
                 let value = self.literal(lit, expected)?;
                 Ok(Operand::Const(self.planner.pool.constant(value)))
             }
             Expr::Binary(b) => {
                 let (lt, rt) = (self.type_of(&b.left), self.type_of(&b.right));
-                let decimal = (lt == Some(BaseType::Decimal) || rt == Some(BaseType::Decimal) || expected == Some(BaseType::Decimal)).then_some(BaseType::Decimal);
+                let decimal = (lt == Some(BaseType::Decimal)
+                    || rt == Some(BaseType::Decimal)
+                    || expected == Some(BaseType::Decimal))
+                .then_some(BaseType::Decimal);
                 let left = self.operand(&b.left, decimal)?;
                 let right = self.operand(&b.right, decimal)?;
                 let dst = self.fresh()?;
@@ -218,7 +239,10 @@ impl Rule<'_, '_> {
             .map(|item| {
                 let mut v = Vec::new();
                 match item {
-                    BodyItem::Compare(c) => [&c.left, &c.right].into_iter().filter(|e| !matches!(e, Expr::Aggregate(_))).for_each(|e| vars_in(e, &mut v)),
+                    BodyItem::Compare(c) => [&c.left, &c.right]
+                        .into_iter()
+                        .filter(|e| !matches!(e, Expr::Aggregate(_)))
+                        .for_each(|e| vars_in(e, &mut v)),
                     other => item_vars(other, &mut v),
                 }
                 v
@@ -232,7 +256,13 @@ impl Rule<'_, '_> {
                 let mut i = 0;
                 while i < remaining.len() {
                     let position = positions.get(i).copied().unwrap_or(0);
-                    let others: HashSet<&str> = all_vars.iter().enumerate().filter(|(j, _)| *j != position).flat_map(|(_, v)| v.iter().map(String::as_str)).chain(outside.iter().map(String::as_str)).collect();
+                    let others: HashSet<&str> = all_vars
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != position)
+                        .flat_map(|(_, v)| v.iter().map(String::as_str))
+                        .chain(outside.iter().map(String::as_str))
+                        .collect();
                     if self.try_filter(remaining.get(i).copied(), &others)? {
                         remaining.remove(i);
                         positions.remove(i);
@@ -260,7 +290,9 @@ impl Rule<'_, '_> {
     /// Emits a comparison, assignment, aggregate or negation if its inputs are bound.
     fn try_filter(&mut self, item: Option<&BodyItem>, others: &HashSet<&str>) -> Result<bool, PlanError> {
         match item {
-            Some(BodyItem::Not(atom, _)) if atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard(_)) || self.is_bound(&a.value)) => {
+            Some(BodyItem::Not(atom, _))
+                if atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard(_)) || self.is_bound(&a.value)) =>
+            {
                 self.absent(atom)?;
                 Ok(true)
             }
@@ -318,7 +350,8 @@ impl Rule<'_, '_> {
         let outer_regs = self.regs.clone();
         let mut target_vars = Vec::new();
         vars_in(&aggregate.target, &mut target_vars);
-        let inner_outside: Vec<String> = target_vars.into_iter().chain(others.iter().map(|s| (*s).to_owned())).collect();
+        let inner_outside: Vec<String> =
+            target_vars.into_iter().chain(others.iter().map(|s| (*s).to_owned())).collect();
         self.body(&aggregate.body, &inner_outside)?;
         let target = match (&aggregate.target, aggregate.function) {
             (Expr::Wildcard(_), AstAggregate::Count) => Operand::Const(self.planner.pool.constant(Value::Int(0))),
@@ -328,7 +361,8 @@ impl Rule<'_, '_> {
             AstAggregate::Count => BaseType::Int,
             _ => self.type_of(&aggregate.target).unwrap_or(BaseType::Int),
         };
-        let mut locals: Vec<u16> = self.regs.iter().filter(|(name, _)| !outer_regs.contains_key(*name)).map(|(_, r)| *r).collect();
+        let mut locals: Vec<u16> =
+            self.regs.iter().filter(|(name, _)| !outer_regs.contains_key(*name)).map(|(_, r)| *r).collect();
         locals.sort_unstable();
         let len = u32::try_from(self.code.len() - at - 1).map_err(|_| "aggregate body too long")?;
         self.regs = outer_regs;
@@ -353,12 +387,21 @@ impl Rule<'_, '_> {
             .enumerate()
             .filter_map(|(i, item)| match item {
                 BodyItem::Atom(atom) => {
-                    let computable = atom.args.iter().all(|a| !matches!(a.value, Expr::Binary(_)) || self.is_bound(&a.value));
+                    let computable =
+                        atom.args.iter().all(|a| !matches!(a.value, Expr::Binary(_)) || self.is_bound(&a.value));
                     if !computable {
                         return None;
                     }
-                    let bound = atom.args.iter().filter(|a| matches!(a.value, Expr::Lit(_)) || (matches!(a.value, Expr::Var(_)) && self.is_bound(&a.value))).count();
-                    let input = symbols.relation(&atom.relation.text).is_some_and(|r| r.kind == gov_check::RelationKind::Input);
+                    let bound = atom
+                        .args
+                        .iter()
+                        .filter(|a| {
+                            matches!(a.value, Expr::Lit(_))
+                                || (matches!(a.value, Expr::Var(_)) && self.is_bound(&a.value))
+                        })
+                        .count();
+                    let input =
+                        symbols.relation(&atom.relation.text).is_some_and(|r| r.kind == gov_check::RelationKind::Input);
                     let delta = self.delta == Some(atom.span.start);
                     // Higher is better; `Reverse(i)` keeps source order among equals.
                     Some(((delta, input, bound), std::cmp::Reverse(i)))
@@ -371,7 +414,9 @@ impl Rule<'_, '_> {
 
     fn relation_of(&self, atom: &Atom) -> Result<(u32, Vec<(usize, usize)>), PlanError> {
         let symbols = self.planner.symbols;
-        let rel = symbols.relation_id(&atom.relation.text).ok_or_else(|| format!("unknown relation `{}`", atom.relation.text))?;
+        let rel = symbols
+            .relation_id(&atom.relation.text)
+            .ok_or_else(|| format!("unknown relation `{}`", atom.relation.text))?;
         let info = symbols.relations.get(rel).ok_or("relation out of range")?;
         // (argument index, column index)
         let columns = atom
@@ -380,7 +425,12 @@ impl Rule<'_, '_> {
             .enumerate()
             .map(|(i, arg)| match &arg.field {
                 None => Ok((i, i)),
-                Some(field) => info.fields.iter().position(|f| f.name.as_deref() == Some(&field.text)).map(|c| (i, c)).ok_or_else(|| format!("unknown field `{}`", field.text)),
+                Some(field) => info
+                    .fields
+                    .iter()
+                    .position(|f| f.name.as_deref() == Some(&field.text))
+                    .map(|c| (i, c))
+                    .ok_or_else(|| format!("unknown field `{}`", field.text)),
             })
             .collect::<Result<Vec<_>, PlanError>>()?;
         Ok((u32::try_from(rel).map_err(|_| "too many relations")?, columns))
@@ -439,7 +489,14 @@ impl Rule<'_, '_> {
         key.sort_by_key(|(c, _)| *c);
         let index = self.index(rel, key.iter().map(|(c, _)| *c).collect());
         let source = if self.delta == Some(atom.span.start) { Source::Delta } else { Source::Full };
-        self.code.push(Instr::Scan { rel, source, index, key: key.into_iter().map(|(_, o)| o).collect(), binds, checks });
+        self.code.push(Instr::Scan {
+            rel,
+            source,
+            index,
+            key: key.into_iter().map(|(_, o)| o).collect(),
+            binds,
+            checks,
+        });
         Ok(())
     }
 

@@ -52,8 +52,11 @@ pub fn parse_file(db: &dyn salsa::Database, file: SourceInput) -> Arc<Parsed> {
 /// modules, parsed.
 #[salsa::tracked(returns(clone))]
 pub fn package_program(db: &dyn salsa::Database, package: PackageInput) -> Arc<Program> {
-    let mut files: Vec<ProgramFile> =
-        package.files(db).iter().map(|&f| ProgramFile { id: f.id(db), parsed: parse_file(db, f), origin: Origin::Package }).collect();
+    let mut files: Vec<ProgramFile> = package
+        .files(db)
+        .iter()
+        .map(|&f| ProgramFile { id: f.id(db), parsed: parse_file(db, f), origin: Origin::Package })
+        .collect();
     let modules = package.modules(db);
     let mut included: HashSet<&str> = HashSet::new();
     let mut next = 0;
@@ -73,7 +76,11 @@ pub fn package_program(db: &dyn salsa::Database, package: PackageInput) -> Arc<P
             if let Some((name, source)) = modules.iter().find(|(name, _)| *name == module)
                 && included.insert(name)
             {
-                files.push(ProgramFile { id: source.id(db), parsed: parse_file(db, *source), origin: Origin::Library(name.clone()) });
+                files.push(ProgramFile {
+                    id: source.id(db),
+                    parsed: parse_file(db, *source),
+                    origin: Origin::Library(name.clone()),
+                });
             }
         }
     }

@@ -69,9 +69,8 @@ impl Sources {
 
 /// Renders diagnostics as rustc-style text with labelled source excerpts.
 pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
-    let mut cache = ariadne::sources(
-        sources.files.iter().map(|f| (f.name.clone(), f.text.clone())).collect::<Vec<_>>(),
-    );
+    let mut cache =
+        ariadne::sources(sources.files.iter().map(|f| (f.name.clone(), f.text.clone())).collect::<Vec<_>>());
     let mut out = Vec::new();
     for diagnostic in diagnostics {
         let kind = match diagnostic.severity() {
@@ -89,8 +88,9 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, color: bool) 
             // lies above the one before it; ordering labels by position keeps one excerpt
             // per file, the primary's file first.
             let primary_file = diagnostic.primary.span.file;
-            let mut labels: Vec<(&Label, bool)> =
-                std::iter::once((&diagnostic.primary, true)).chain(diagnostic.secondary.iter().map(|l| (l, false))).collect();
+            let mut labels: Vec<(&Label, bool)> = std::iter::once((&diagnostic.primary, true))
+                .chain(diagnostic.secondary.iter().map(|l| (l, false)))
+                .collect();
             labels.sort_by_key(|(l, _)| (l.span.file != primary_file, l.span.file, l.span.start, l.span.end));
             for (order, (l, is_primary)) in labels.into_iter().enumerate() {
                 let mut label = ariadne::Label::new(span(l.span)).with_order(i32::try_from(order).unwrap_or(i32::MAX));
@@ -130,13 +130,16 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, color: bool) 
 /// text, like "no `.gov` files"), so there is no excerpt to show.
 fn whole_file(diagnostic: &Diagnostic, sources: &Sources) -> bool {
     let span = diagnostic.primary.span;
-    diagnostic.secondary.is_empty() && span.start == span.end && sources.get(span.file).is_some_and(|f| f.text.is_empty())
+    diagnostic.secondary.is_empty()
+        && span.start == span.end
+        && sources.get(span.file).is_some_and(|f| f.text.is_empty())
 }
 
 /// The frame ariadne would draw around a report, with the file's name and no excerpt.
 fn whole_file_box(diagnostic: &Diagnostic, sources: &Sources) -> String {
     let mut text = format!("   ╭─[ {} ]\n", sources.name(diagnostic.primary.span.file));
-    for (kind, line) in diagnostic.help.iter().map(|h| ("Help", h)).chain(diagnostic.notes.iter().map(|n| ("Note", n))) {
+    for (kind, line) in diagnostic.help.iter().map(|h| ("Help", h)).chain(diagnostic.notes.iter().map(|n| ("Note", n)))
+    {
         text.push_str(&format!("   │\n   │ {kind}: {line}\n"));
     }
     text.push_str("───╯\n");

@@ -49,8 +49,8 @@
 
 use crate::Parsed;
 use crate::ast::{
-    Annotation, Arg, Atom, BodyItem, Decision, DefaultDecision, ExpectKind, Expr, Item, ItemKind,
-    Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
+    Annotation, Arg, Atom, BodyItem, Decision, DefaultDecision, ExpectKind, Expr, Item, ItemKind, Message, MessagePart,
+    RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};
@@ -74,17 +74,10 @@ const GIVEN_INDENT: usize = INDENT + 6;
 /// `text` must be the source `parsed` was read from: comments and blank lines are found in it,
 /// and strings and messages are copied from it.
 pub fn format_source(text: &str, parsed: &Parsed) -> Option<String> {
-    if parsed
-        .diagnostics
-        .iter()
-        .any(|d| d.severity() == Severity::Error)
-    {
+    if parsed.diagnostics.iter().any(|d| d.severity() == Severity::Error) {
         return None;
     }
-    let mut formatter = Formatter {
-        printer: Printer { text },
-        lines: Vec::new(),
-    };
+    let mut formatter = Formatter { printer: Printer { text }, lines: Vec::new() };
     formatter.file(&parsed.file.items, &parsed.comments);
     Some(formatter.finish())
 }
@@ -157,12 +150,7 @@ enum Slot {
 }
 
 /// Attaches an item's comments to its lines. `end` is where the item ends in the source.
-fn attach<'c>(
-    printer: Printer<'_>,
-    units: &[Unit],
-    comments: &[&'c Comment],
-    end: u32,
-) -> Vec<Attached<'c>> {
+fn attach<'c>(printer: Printer<'_>, units: &[Unit], comments: &[&'c Comment], end: u32) -> Vec<Attached<'c>> {
     let mut attached: Vec<Attached<'c>> = units.iter().map(|_| Attached::default()).collect();
     for &comment in comments {
         match slot(printer, units, comment, end) {
@@ -202,9 +190,7 @@ fn slot(printer: Printer<'_>, units: &[Unit], comment: &Comment, end: u32) -> Sl
 /// goes on its own line after it, or if that was the item's last line, the earlier one goes
 /// on its own line before it.
 fn place_trailing<'c>(attached: &mut [Attached<'c>], index: usize, comment: &'c Comment) {
-    let occupied = attached
-        .get(index)
-        .is_some_and(|line| line.trailing.is_some());
+    let occupied = attached.get(index).is_some_and(|line| line.trailing.is_some());
     if occupied && let Some(next) = attached.get_mut(index + 1) {
         next.before.push(comment);
     } else if let Some(line) = attached.get_mut(index)
@@ -233,25 +219,13 @@ struct Unit {
 impl Unit {
     /// A line whose comments are indented like its code.
     fn new(start: u32, end: u32, indent: usize, code: String) -> Unit {
-        Unit {
-            start,
-            end,
-            indent,
-            comment_indent: indent,
-            code,
-        }
+        Unit { start, end, indent, comment_indent: indent, code }
     }
 
     /// The `)` or `}` closing an item that ends at `end`, in column 1; comments before it are
     /// indented like the lines it closes.
     fn closer(end: u32, code: String) -> Unit {
-        Unit {
-            start: end.saturating_sub(1),
-            end,
-            indent: 0,
-            comment_indent: INDENT,
-            code,
-        }
+        Unit { start: end.saturating_sub(1), end, indent: 0, comment_indent: INDENT, code }
     }
 }
 
@@ -280,37 +254,21 @@ impl Layout {
     /// allow it, else the multi-line form.
     fn choose(self, mut attached: Vec<Attached<'_>>) -> Printed<'_> {
         let split = self.annotations.min(attached.len());
-        let fits = |line: &String| {
-            line.chars().count() <= MAX_WIDTH
-                && collapsible(attached.get(split..).unwrap_or_default())
-        };
+        let fits =
+            |line: &String| line.chars().count() <= MAX_WIDTH && collapsible(attached.get(split..).unwrap_or_default());
         let Some(line) = self.one_line.filter(fits) else {
             let multi_line = self.units.len() > split + 1;
-            return Printed {
-                units: self.units,
-                attached,
-                multi_line,
-            };
+            return Printed { units: self.units, attached, multi_line };
         };
         let rest = attached.split_off(split);
         let trailing = rest.last().and_then(|last| last.trailing);
-        let before = rest
-            .into_iter()
-            .next()
-            .map(|first| first.before)
-            .unwrap_or_default();
+        let before = rest.into_iter().next().map(|first| first.before).unwrap_or_default();
         let mut units = self.units;
-        let first = units
-            .get(split)
-            .map_or((0, 0), |unit| (unit.start, unit.end));
+        let first = units.get(split).map_or((0, 0), |unit| (unit.start, unit.end));
         units.truncate(split);
         units.push(Unit::new(first.0, first.1, 0, line));
         attached.push(Attached { before, trailing });
-        Printed {
-            units,
-            attached,
-            multi_line: false,
-        }
+        Printed { units, attached, multi_line: false }
     }
 }
 
@@ -318,9 +276,10 @@ impl Layout {
 /// item is on one line: before its first line, or at the end of its last.
 fn collapsible(lines: &[Attached<'_>]) -> bool {
     let last = lines.len().saturating_sub(1);
-    lines.iter().enumerate().all(|(index, line)| {
-        (index == 0 || line.before.is_empty()) && (index == last || line.trailing.is_none())
-    })
+    lines
+        .iter()
+        .enumerate()
+        .all(|(index, line)| (index == 0 || line.before.is_empty()) && (index == last || line.trailing.is_none()))
 }
 
 /// What gathers items without a blank line between them.
@@ -352,8 +311,7 @@ fn group(item: &Item, multi_line: bool) -> Option<Group<'_>> {
 /// starts with `to` (which does not start an item).
 fn keeps_dot(item: &Item, next: Option<&Item>) -> bool {
     let next_starts_with_to = next.is_some_and(|n| {
-        n.annotations.is_empty()
-            && matches!(&n.kind, ItemKind::Rule(rule) if rule.head.relation.text == "to")
+        n.annotations.is_empty() && matches!(&n.kind, ItemKind::Rule(rule) if rule.head.relation.text == "to")
     });
     match &item.kind {
         ItemKind::TypeAlias(alias) => alias.target.text == "to" || next_starts_with_to,
@@ -364,11 +322,7 @@ fn keeps_dot(item: &Item, next: Option<&Item>) -> bool {
 
 /// `/// text`.
 fn doc_comment(line: &str) -> String {
-    if line.is_empty() {
-        "///".to_owned()
-    } else {
-        format!("/// {line}")
-    }
+    if line.is_empty() { "///".to_owned() } else { format!("/// {line}") }
 }
 
 // ---- output ---------------------------------------------------------------------------------
@@ -387,9 +341,7 @@ impl Formatter<'_> {
         let (placed, tail) = distribute(self.printer, items, comments);
         let mut previous: Option<Group<'_>> = None;
         for (index, (item, comments)) in items.iter().zip(&placed).enumerate() {
-            let printed = self
-                .printer
-                .print(item, items.get(index + 1), &comments.inner);
+            let printed = self.printer.print(item, items.get(index + 1), &comments.inner);
             let current = group(item, printed.multi_line);
             let separate = index > 0 && (current.is_none() || previous != current);
             self.leads(&comments.lead, separate);
@@ -480,27 +432,18 @@ impl<'t> Printer<'t> {
     /// Whether code precedes `comment` on its line.
     fn is_trailing(self, comment: &Comment) -> bool {
         let before = self.text.get(..comment.span.start as usize).unwrap_or("");
-        before
-            .rsplit('\n')
-            .next()
-            .is_some_and(|line| !line.trim_matches(is_space).is_empty())
+        before.rsplit('\n').next().is_some_and(|line| !line.trim_matches(is_space).is_empty())
     }
 
     /// Whether the whitespace starting at `from` (up to `to`) holds a blank line.
     fn blank_between(self, from: u32, to: u32) -> bool {
         let gap = self.text.get(from as usize..to as usize).unwrap_or("");
-        gap.chars()
-            .take_while(|&c| is_space(c))
-            .filter(|&c| c == '\n')
-            .count()
-            >= 2
+        gap.chars().take_while(|&c| is_space(c)).filter(|&c| c == '\n').count() >= 2
     }
 
     /// The quoted string at `span` as written.
     fn quoted(self, span: Span) -> Option<&'t str> {
-        self.text
-            .get(span.range())
-            .filter(|s| s.len() >= 2 && s.starts_with('"') && s.ends_with('"'))
+        self.text.get(span.range()).filter(|s| s.len() >= 2 && s.starts_with('"') && s.ends_with('"'))
     }
 
     /// Files a comment between items: at the end of the previous item's last line if code
@@ -514,10 +457,7 @@ impl<'t> Printer<'t> {
     ) -> u32 {
         match previous {
             Some(item) if self.is_trailing(comment) => item.inner.push(comment),
-            _ => leads.push(Lead {
-                comment,
-                blank_before: self.blank_between(cursor, comment.span.start),
-            }),
+            _ => leads.push(Lead { comment, blank_before: self.blank_between(cursor, comment.span.start) }),
         }
         comment.span.end
     }
@@ -531,16 +471,10 @@ impl<'t> Printer<'t> {
 
     /// An item's layouts; `next` is the item after it.
     fn layout(self, item: &Item, next: Option<&Item>) -> Layout {
-        let mut units: Vec<Unit> = item
-            .annotations
-            .iter()
-            .map(|a| Unit::new(a.span.start, a.span.end, 0, annotation(a)))
-            .collect();
+        let mut units: Vec<Unit> =
+            item.annotations.iter().map(|a| Unit::new(a.span.start, a.span.end, 0, annotation(a))).collect();
         let annotations = units.len();
-        let start = item
-            .annotations
-            .last()
-            .map_or(item.span.start, |a| self.code_start(a.span.end));
+        let start = item.annotations.last().map_or(item.span.start, |a| self.code_start(a.span.end));
         let end = item.span.end;
         let dot = if keeps_dot(item, next) { "." } else { "" };
         let mut single = |code: String| {
@@ -552,63 +486,33 @@ impl<'t> Printer<'t> {
             ItemKind::Use(path) => single(format!("use {}", path.dotted())),
             ItemKind::Default(DefaultDecision::Allow) => single(format!("default allow{dot}")),
             ItemKind::Default(DefaultDecision::Deny) => single(format!("default deny{dot}")),
-            ItemKind::TypeAlias(alias) => single(format!(
-                "type {} = {}{dot}",
-                alias.name.text, alias.target.text
-            )),
+            ItemKind::TypeAlias(alias) => single(format!("type {} = {}{dot}", alias.name.text, alias.target.text)),
             // Not reached through `format_source`, which refuses files with errors.
-            ItemKind::Error(_) => single(
-                self.text
-                    .get(item.span.range())
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
+            ItemKind::Error(_) => single(self.text.get(item.span.range()).unwrap_or_default().to_owned()),
             ItemKind::Relation(decl) => Some(self.relation(&mut units, start, end, decl, dot)),
             ItemKind::Rule(rule) => {
                 let head = Unit::new(start, rule.head.span.end, 0, self.atom(&rule.head));
                 Some(self.clause(&mut units, head, &rule.body))
             }
-            ItemKind::Decision(decision) => Some(self.clause(
-                &mut units,
-                self.decision_head(decision, start),
-                &decision.body,
-            )),
+            ItemKind::Decision(decision) => {
+                Some(self.clause(&mut units, self.decision_head(decision, start), &decision.body))
+            }
             ItemKind::Test(test) => self.test(&mut units, start, end, test),
         };
         if let Some(last) = units.last_mut() {
             last.end = last.end.max(end);
         }
-        Layout {
-            units,
-            annotations,
-            one_line,
-        }
+        Layout { units, annotations, one_line }
     }
 
     /// Adds the lines of a relation declaration; returns its one-line form.
-    fn relation(
-        self,
-        units: &mut Vec<Unit>,
-        start: u32,
-        end: u32,
-        decl: &RelationDecl,
-        dot: &str,
-    ) -> String {
+    fn relation(self, units: &mut Vec<Unit>, start: u32, end: u32, decl: &RelationDecl, dot: &str) -> String {
         let open = format!("{} {}(", decl.kind.keyword(), decl.name.text);
-        let fields: Vec<String> = decl
-            .fields
-            .iter()
-            .map(|f| format!("{}: {}", f.name.text, f.ty.text))
-            .collect();
+        let fields: Vec<String> = decl.fields.iter().map(|f| format!("{}: {}", f.name.text, f.ty.text)).collect();
         let one_line = format!("{open}{}){dot}", fields.join(", "));
         units.push(Unit::new(start, decl.name.span.end, 0, open));
         for (field, text) in decl.fields.iter().zip(fields) {
-            units.push(Unit::new(
-                field.name.span.start,
-                field.ty.span.end,
-                INDENT,
-                format!("{text},"),
-            ));
+            units.push(Unit::new(field.name.span.start, field.ty.span.end, INDENT, format!("{text},")));
         }
         units.push(Unit::closer(end, format!("){dot}")));
         one_line
@@ -646,11 +550,8 @@ impl<'t> Printer<'t> {
         let count = conditions.len();
         for (index, (item, text)) in body.iter().zip(conditions).enumerate() {
             let end = if index + 1 == count { "." } else { "," };
-            let (indent, code) = if index == 0 {
-                (INDENT, format!(":- {text}{end}"))
-            } else {
-                (BODY_INDENT, format!("{text}{end}"))
-            };
+            let (indent, code) =
+                if index == 0 { (INDENT, format!(":- {text}{end}")) } else { (BODY_INDENT, format!("{text}{end}")) };
             units.push(Unit::new(item.span().start, item.span().end, indent, code));
         }
         one_line
@@ -659,19 +560,12 @@ impl<'t> Printer<'t> {
     /// Adds the lines of a test block; returns its one-line form if it is empty.
     fn test(self, units: &mut Vec<Unit>, start: u32, end: u32, test: &TestBlock) -> Option<String> {
         let name = self.str_lit(&test.name);
-        units.push(Unit::new(
-            start,
-            test.name.span.end,
-            0,
-            format!("test {name} {{"),
-        ));
+        units.push(Unit::new(start, test.name.span.end, 0, format!("test {name} {{")));
         for statement in &test.statements {
             self.statement(units, statement);
         }
         units.push(Unit::closer(end, "}".to_owned()));
-        test.statements
-            .is_empty()
-            .then(|| format!("test {name} {{}}"))
+        test.statements.is_empty().then(|| format!("test {name} {{}}"))
     }
 
     /// Adds the lines of a test statement: one, or one per `given` fact.
@@ -687,11 +581,7 @@ impl<'t> Printer<'t> {
             }
             TestStatement::Given(facts) => {
                 for (index, fact) in facts.iter().enumerate() {
-                    let (indent, keyword) = if index == 0 {
-                        (INDENT, "given ")
-                    } else {
-                        (GIVEN_INDENT, "")
-                    };
+                    let (indent, keyword) = if index == 0 { (INDENT, "given ") } else { (GIVEN_INDENT, "") };
                     units.push(Unit::new(
                         fact.span.start,
                         fact.span.end,
@@ -702,12 +592,7 @@ impl<'t> Printer<'t> {
             }
             TestStatement::Expect(expectation) => {
                 let code = self.expectation(&expectation.kind);
-                units.push(Unit::new(
-                    expectation.span.start,
-                    expectation.span.end,
-                    INDENT,
-                    code,
-                ));
+                units.push(Unit::new(expectation.span.start, expectation.span.end, INDENT, code));
             }
         }
     }
@@ -715,11 +600,7 @@ impl<'t> Printer<'t> {
     /// `expect …`.
     fn expectation(self, kind: &ExpectKind) -> String {
         match kind {
-            ExpectKind::Effect {
-                effect,
-                rules,
-                approvers,
-            } => {
+            ExpectKind::Effect { effect, rules, approvers } => {
                 let mut code = format!("expect {}", effect.keyword());
                 for rule in rules {
                     code = format!("{code} {}", rule.text);
@@ -753,12 +634,7 @@ impl<'t> Printer<'t> {
         match item {
             BodyItem::Atom(atom) => self.atom(atom),
             BodyItem::Not(atom, _) => format!("not {}", self.atom(atom)),
-            BodyItem::Compare(c) => format!(
-                "{} {} {}",
-                self.expr(&c.left),
-                c.op.symbol(),
-                self.expr(&c.right)
-            ),
+            BodyItem::Compare(c) => format!("{} {} {}", self.expr(&c.left), c.op.symbol(), self.expr(&c.right)),
         }
     }
 
@@ -775,17 +651,8 @@ impl<'t> Printer<'t> {
                 self.operand(&binary.right, binary.op, true)
             ),
             Expr::Aggregate(aggregate) => {
-                let body: Vec<String> = aggregate
-                    .body
-                    .iter()
-                    .map(|item| self.body_item(item))
-                    .collect();
-                format!(
-                    "{}({} : {})",
-                    aggregate.function.name(),
-                    self.expr(&aggregate.target),
-                    body.join(", ")
-                )
+                let body: Vec<String> = aggregate.body.iter().map(|item| self.body_item(item)).collect();
+                format!("{}({} : {})", aggregate.function.name(), self.expr(&aggregate.target), body.join(", "))
             }
         }
     }
@@ -796,8 +663,7 @@ impl<'t> Printer<'t> {
         let text = self.expr(expr);
         match expr {
             Expr::Binary(inner)
-                if binding(inner.op) < binding(parent)
-                    || (right && binding(inner.op) == binding(parent)) =>
+                if binding(inner.op) < binding(parent) || (right && binding(inner.op) == binding(parent)) =>
             {
                 format!("({text})")
             }
@@ -807,14 +673,12 @@ impl<'t> Printer<'t> {
 
     /// A string literal as written.
     fn str_lit(self, lit: &StrLit) -> String {
-        self.quoted(lit.span)
-            .map_or_else(|| quote(&lit.value), str::to_owned)
+        self.quoted(lit.span).map_or_else(|| quote(&lit.value), str::to_owned)
     }
 
     /// A message as written.
     fn message(self, message: &Message) -> String {
-        self.quoted(message.span)
-            .map_or_else(|| quote_message(&message.parts), str::to_owned)
+        self.quoted(message.span).map_or_else(|| quote_message(&message.parts), str::to_owned)
     }
 }
 
@@ -836,11 +700,7 @@ fn annotation(annotation: &Annotation) -> String {
     if annotation.args.is_empty() {
         return format!("@{}", annotation.name.text);
     }
-    let args: Vec<&str> = annotation
-        .args
-        .iter()
-        .map(|arg| arg.text.as_str())
-        .collect();
+    let args: Vec<&str> = annotation.args.iter().map(|arg| arg.text.as_str()).collect();
     format!("@{}({})", annotation.name.text, args.join(", "))
 }
 

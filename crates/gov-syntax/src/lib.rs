@@ -15,7 +15,16 @@ pub mod suggest;
 pub use parser::{Parsed, parse};
 
 lalrpop_util::lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, unused_qualifications, missing_docs)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        unused_qualifications,
+        missing_docs
+    )]
     grammar,
     "/gov.rs"
 );

@@ -15,10 +15,7 @@ fn lit(file: FileId, raw: &str, l: u32, r: u32, value: Result<LitValue, String>,
 
 /// An `Int` literal (`raw` may start with `-`).
 pub(crate) fn int(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Lit {
-    let value = raw
-        .parse::<i64>()
-        .map(LitValue::Int)
-        .map_err(|_| format!("integer `{raw}` does not fit in 64 bits"));
+    let value = raw.parse::<i64>().map(LitValue::Int).map_err(|_| format!("integer `{raw}` does not fit in 64 bits"));
     lit(file, raw, l, r, value, errors)
 }
 
@@ -127,19 +124,27 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
             let span = Span::new(file, l + name_start as u32, l + raw_offset(i) as u32);
             if decoded.get(i).is_some() && name == "_" {
                 errors.push(
-                    Diagnostic::new(codes::INVALID_LITERAL, "`_` cannot be interpolated", Span::new(file, l + offset as u32, l + raw_offset(i + 1) as u32))
-                        .with_primary_label("`_` has no value")
-                        .with_help("interpolate a variable that the body binds, or write `{{_}}` for the text `{_}`"),
+                    Diagnostic::new(
+                        codes::INVALID_LITERAL,
+                        "`_` cannot be interpolated",
+                        Span::new(file, l + offset as u32, l + raw_offset(i + 1) as u32),
+                    )
+                    .with_primary_label("`_` has no value")
+                    .with_help("interpolate a variable that the body binds, or write `{{_}}` for the text `{_}`"),
                 );
             } else if decoded.get(i).is_none() || !is_identifier(&name) {
                 errors.push(
-                    Diagnostic::new(codes::INVALID_LITERAL, "invalid interpolation in message", Span::new(file, l + offset as u32, span.end.max(l + offset as u32 + 1)))
-                        .with_primary_label("expected `{variable}`")
-                        .with_help(if decoded.get(i).is_none() {
-                            "add the missing `}`, or write `{{` for a literal `{`"
-                        } else {
-                            "write `{{` and `}}` for literal braces"
-                        }),
+                    Diagnostic::new(
+                        codes::INVALID_LITERAL,
+                        "invalid interpolation in message",
+                        Span::new(file, l + offset as u32, span.end.max(l + offset as u32 + 1)),
+                    )
+                    .with_primary_label("expected `{variable}`")
+                    .with_help(if decoded.get(i).is_none() {
+                        "add the missing `}`, or write `{{` for a literal `{`"
+                    } else {
+                        "write `{{` and `}}` for literal braces"
+                    }),
                 );
                 if decoded.get(i).is_none() {
                     // `{x …` without its `}`: keep the variable it starts with, so that it
@@ -159,9 +164,13 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
             i += 1;
         } else if c == '}' && is_bare(offset) {
             errors.push(
-                Diagnostic::new(codes::INVALID_LITERAL, "unmatched `}` in message", Span::new(file, l + offset as u32, l + offset as u32 + 1))
-                    .with_primary_label("no `{` opens this")
-                    .with_help("write `}}` for a literal brace"),
+                Diagnostic::new(
+                    codes::INVALID_LITERAL,
+                    "unmatched `}` in message",
+                    Span::new(file, l + offset as u32, l + offset as u32 + 1),
+                )
+                .with_primary_label("no `{` opens this")
+                .with_help("write `}}` for a literal brace"),
             );
         } else {
             text.push(c);

@@ -91,7 +91,9 @@ fn parse_chunk(
         Err(error) => {
             let error = match error {
                 // Stuck at the `.` the splitter supplied: the item ends too early.
-                ParseError::UnrecognizedToken { token: (location, Token::Dot, _), expected } if chunk.synthetic_dot && location == span.end => {
+                ParseError::UnrecognizedToken { token: (location, Token::Dot, _), expected }
+                    if chunk.synthetic_dot && location == span.end =>
+                {
                     ParseError::UnrecognizedEof { location, expected }
                 }
                 other => other,
@@ -161,7 +163,8 @@ fn take_docs(text: &str, comments: &mut Comments, after: u32, item_start: u32) -
     while first > 0 {
         let Some(comment) = before.get(first - 1) else { break };
         let gap = text.get(comment.span.end as usize..gap_end as usize).unwrap_or("x");
-        let line_start = text.get(..comment.span.start as usize).map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
+        let line_start =
+            text.get(..comment.span.start as usize).map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
         let first_on_line = text.get(line_start..comment.span.start as usize).is_some_and(|s| s.trim().is_empty());
         if comment.span.start < after || !comment.is_doc() || !gap.trim().is_empty() || !first_on_line {
             break;
@@ -190,15 +193,26 @@ fn salvage(file: FileId, tokens: &[Spanned<'_>]) -> Option<Salvaged> {
             rest = rest.get(close..).unwrap_or_default();
         }
     }
-    let name = |t: &Spanned<'_>, s: &str| crate::ast::Name { text: s.to_owned(), span: Span::new(file, t.start, t.end) };
+    let name =
+        |t: &Spanned<'_>, s: &str| crate::ast::Name { text: s.to_owned(), span: Span::new(file, t.start, t.end) };
     match rest {
-        [Spanned { token: Token::Input | Token::Data, .. }, t @ Spanned { token: Token::Ident(s), .. }, ..] => Some(Salvaged::Relation(name(t, s))),
-        [Spanned { token: Token::Type, .. }, t @ Spanned { token: Token::Ident(s), .. }, ..] => Some(Salvaged::Type(name(t, s))),
-        [Spanned { token: Token::Allow | Token::Deny | Token::Escalate | Token::Obligation | Token::Risk, .. }, t @ Spanned { token: Token::Ident(s), .. }, ..] => {
-            Some(Salvaged::Rule(name(t, s)))
+        [Spanned { token: Token::Input | Token::Data, .. }, t @ Spanned { token: Token::Ident(s), .. }, ..] => {
+            Some(Salvaged::Relation(name(t, s)))
         }
-        [t @ Spanned { token: Token::Ident(s), .. }, Spanned { token: Token::LParen, .. }, ..] => Some(Salvaged::Relation(name(t, s))),
-        [Spanned { token: Token::Test, .. }, Spanned { token: Token::Str(s), .. }, ..] => Some(Salvaged::Test(s.trim_matches('"').to_owned())),
+        [Spanned { token: Token::Type, .. }, t @ Spanned { token: Token::Ident(s), .. }, ..] => {
+            Some(Salvaged::Type(name(t, s)))
+        }
+        [
+            Spanned { token: Token::Allow | Token::Deny | Token::Escalate | Token::Obligation | Token::Risk, .. },
+            t @ Spanned { token: Token::Ident(s), .. },
+            ..,
+        ] => Some(Salvaged::Rule(name(t, s))),
+        [t @ Spanned { token: Token::Ident(s), .. }, Spanned { token: Token::LParen, .. }, ..] => {
+            Some(Salvaged::Relation(name(t, s)))
+        }
+        [Spanned { token: Token::Test, .. }, Spanned { token: Token::Str(s), .. }, ..] => {
+            Some(Salvaged::Test(s.trim_matches('"').to_owned()))
+        }
         // A misspelt keyword (`deni name …`): salvage the name as the keyword would have.
         [Spanned { token: Token::Ident(word), .. }, t @ Spanned { token: Token::Ident(s), .. }, ..] => {
             match crate::suggest::closest(word, ITEM_KEYWORDS)? {
@@ -213,14 +227,24 @@ fn salvage(file: FileId, tokens: &[Spanned<'_>]) -> Option<Salvaged> {
 }
 
 /// Turns a parser error into one diagnostic.
-fn syntax_error(file: FileId, text: &str, tokens: &[Spanned<'_>], item: Span, error: ParseError<u32, Token<'_>, Box<Diagnostic>>) -> Diagnostic {
+fn syntax_error(
+    file: FileId,
+    text: &str,
+    tokens: &[Spanned<'_>],
+    item: Span,
+    error: ParseError<u32, Token<'_>, Box<Diagnostic>>,
+) -> Diagnostic {
     match error {
         ParseError::User { error } => *error,
         ParseError::UnrecognizedEof { location, expected } => {
             let span = Span::new(file, location, location);
-            Diagnostic::new(codes::SYNTAX, format!("this item ends too early: expected {}", describe_expected(&expected)), span)
-                .with_primary_label("the item ends here")
-                .with_label(item, "in this item")
+            Diagnostic::new(
+                codes::SYNTAX,
+                format!("this item ends too early: expected {}", describe_expected(&expected)),
+                span,
+            )
+            .with_primary_label("the item ends here")
+            .with_label(item, "in this item")
         }
         ParseError::UnrecognizedToken { token: (l, token, r), expected } => {
             let span = Span::new(file, l, r);
@@ -229,9 +253,13 @@ fn syntax_error(file: FileId, text: &str, tokens: &[Spanned<'_>], item: Span, er
                 && second.start == l
                 && let Some(help) = did_you_mean(word, ITEM_KEYWORDS)
             {
-                return Diagnostic::new(codes::SYNTAX, format!("unknown keyword `{word}`"), Span::new(file, *start, *end))
-                    .with_primary_label("not a keyword")
-                    .with_help(help);
+                return Diagnostic::new(
+                    codes::SYNTAX,
+                    format!("unknown keyword `{word}`"),
+                    Span::new(file, *start, *end),
+                )
+                .with_primary_label("not a keyword")
+                .with_help(help);
             }
             let mut diagnostic = Diagnostic::new(
                 codes::SYNTAX,
@@ -246,7 +274,8 @@ fn syntax_error(file: FileId, text: &str, tokens: &[Spanned<'_>], item: Span, er
             diagnostic
         }
         ParseError::ExtraToken { token: (l, token, r) } => {
-            Diagnostic::new(codes::SYNTAX, format!("unexpected {}", token.describe()), Span::new(file, l, r)).with_primary_label("not expected here")
+            Diagnostic::new(codes::SYNTAX, format!("unexpected {}", token.describe()), Span::new(file, l, r))
+                .with_primary_label("not expected here")
         }
         ParseError::InvalidToken { location } => {
             Diagnostic::new(codes::SYNTAX, "invalid token", Span::new(file, location, location))
@@ -265,7 +294,8 @@ fn describe_expected(expected: &[String]) -> String {
     let mut names: Vec<String> = Vec::new();
     for terminal in &bare {
         let name = match *terminal {
-            "identifier" | "to" | "_" | "integer" | "decimal" | "string" | "time" | "duration" | "true" | "false" | "(" | "-"
+            "identifier" | "to" | "_" | "integer" | "decimal" | "string" | "time" | "duration" | "true" | "false"
+            | "(" | "-"
                 if value_start =>
             {
                 "a value".to_owned()

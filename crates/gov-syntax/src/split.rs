@@ -45,7 +45,16 @@ fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<
 fn needs_dot(first: Option<&Token<'_>>) -> bool {
     matches!(
         first,
-        Some(Token::Ident(_) | Token::To | Token::Allow | Token::Deny | Token::Escalate | Token::Obligation | Token::Risk | Token::At)
+        Some(
+            Token::Ident(_)
+                | Token::To
+                | Token::Allow
+                | Token::Deny
+                | Token::Escalate
+                | Token::Obligation
+                | Token::Risk
+                | Token::At
+        )
     )
 }
 
@@ -106,7 +115,16 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
             Token::RBrace => open.braces = open.braces.saturating_sub(1),
             Token::Plus | Token::Minus | Token::Star | Token::Slash => open.operators += 1,
             // No expression spans these, so no chain of operators continues past them.
-            Token::Comma | Token::Colon | Token::If | Token::Dot | Token::Eq | Token::Ne | Token::Lt | Token::Le | Token::Gt | Token::Ge => {
+            Token::Comma
+            | Token::Colon
+            | Token::If
+            | Token::Dot
+            | Token::Eq
+            | Token::Ne
+            | Token::Lt
+            | Token::Le
+            | Token::Gt
+            | Token::Ge => {
                 open.operators = 0;
             }
             _ => {}
@@ -166,10 +184,15 @@ impl AnnotationPrefix {
 /// Whether the `.` at index `i` joins two segments of a path (`std.approvals`): it touches
 /// an identifier on both sides.
 fn is_path_separator(tokens: &[Spanned<'_>], i: usize) -> bool {
-    let (Some(before), Some(dot), Some(after)) = (i.checked_sub(1).and_then(|j| tokens.get(j)), tokens.get(i), tokens.get(i + 1)) else {
+    let (Some(before), Some(dot), Some(after)) =
+        (i.checked_sub(1).and_then(|j| tokens.get(j)), tokens.get(i), tokens.get(i + 1))
+    else {
         return false;
     };
-    matches!(before.token, Token::Ident(_)) && matches!(after.token, Token::Ident(_)) && before.end == dot.start && dot.end == after.start
+    matches!(before.token, Token::Ident(_))
+        && matches!(after.token, Token::Ident(_))
+        && before.end == dot.start
+        && dot.end == after.start
 }
 
 /// The item being read.
@@ -207,32 +230,46 @@ impl Splitter<'_, '_> {
     /// says the item ended with its own `.` or `}`.
     fn close(&mut self, end: usize, terminated: bool) {
         let open = std::mem::replace(&mut self.open, OpenItem { start: end, ..OpenItem::default() });
-        let (Some(first), Some(last)) = (self.tokens.get(open.start), end.checked_sub(1).and_then(|i| self.tokens.get(i))) else {
+        let (Some(first), Some(last)) =
+            (self.tokens.get(open.start), end.checked_sub(1).and_then(|i| self.tokens.get(i)))
+        else {
             return;
         };
         if open.start >= end {
             return;
         }
         let too_deep = open.deepest > MAX_NESTING;
-        let synthetic_dot = !terminated && open.balanced() && !too_deep && needs_dot(self.tokens.get(open.start..end).and_then(after_annotations));
+        let synthetic_dot = !terminated
+            && open.balanced()
+            && !too_deep
+            && needs_dot(self.tokens.get(open.start..end).and_then(after_annotations));
         if synthetic_dot {
             self.diagnostics.push(
-                Diagnostic::new(codes::MISSING_TERMINATOR, "missing `.` at the end of this rule", Span::new(self.file, last.end, last.end))
-                    .with_primary_label("expected `.` here")
-                    .with_help("end every rule with `.`"),
+                Diagnostic::new(
+                    codes::MISSING_TERMINATOR,
+                    "missing `.` at the end of this rule",
+                    Span::new(self.file, last.end, last.end),
+                )
+                .with_primary_label("expected `.` here")
+                .with_help("end every rule with `.`"),
             );
         }
         if too_deep {
             let at = open.too_deep_at.and_then(|i| self.tokens.get(i)).unwrap_or(first);
             self.diagnostics.push(
-                Diagnostic::new(codes::TOO_DEEP, format!("this item nests more than {MAX_NESTING} levels deep"), Span::new(self.file, at.start, at.end))
-                    .with_primary_label(format!("level {} starts here", MAX_NESTING + 1))
-                    .with_help("split the expression with intermediate variables"),
+                Diagnostic::new(
+                    codes::TOO_DEEP,
+                    format!("this item nests more than {MAX_NESTING} levels deep"),
+                    Span::new(self.file, at.start, at.end),
+                )
+                .with_primary_label(format!("level {} starts here", MAX_NESTING + 1))
+                .with_help("split the expression with intermediate variables"),
             );
         }
         // `package a.b.` and `use std.x.`: the optional final `.` is not part of the path.
         let path_item = matches!(first.token, Token::Package | Token::Use);
-        let end = if terminated && path_item && last.token == Token::Dot && end > open.start + 1 { end - 1 } else { end };
+        let end =
+            if terminated && path_item && last.token == Token::Dot && end > open.start + 1 { end - 1 } else { end };
         self.chunks.push(Chunk { start: open.start, end, synthetic_dot, too_deep });
     }
 }

@@ -1,9 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! The formatter: it keeps the tree and every comment, and is idempotent.
 
 use gov_diag::{FileId, Severity};
@@ -18,8 +13,8 @@ use std::path::PathBuf;
 mod spans {
     use gov_diag::Span;
     use gov_syntax::ast::{
-        Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged,
-        SourceFile, StrLit, TestStatement,
+        Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged, SourceFile, StrLit,
+        TestStatement,
     };
 
     /// The tree with every span set to `Span::default()`, so trees parsed from different text compare.
@@ -85,9 +80,7 @@ mod spans {
             TestStatement::Expect(expectation) => {
                 expectation.span = Span::default();
                 match &mut expectation.kind {
-                    ExpectKind::Effect {
-                        rules, approvers, ..
-                    } => {
+                    ExpectKind::Effect { rules, approvers, .. } => {
                         rules.iter_mut().for_each(name);
                         approvers.iter_mut().for_each(str_lit);
                     }
@@ -163,24 +156,13 @@ use spans::normalize;
 // ---- the round trip ---------------------------------------------------------------------------
 
 fn errors(parsed: &Parsed) -> Vec<String> {
-    parsed
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity() == Severity::Error)
-        .map(|d| d.message.clone())
-        .collect()
+    parsed.diagnostics.iter().filter(|d| d.severity() == Severity::Error).map(|d| d.message.clone()).collect()
 }
 
 /// Every comment's text and every doc line, sorted.
 fn comment_texts(parsed: &Parsed) -> Vec<String> {
     let mut texts: Vec<String> = parsed.comments.iter().map(|c| c.text.clone()).collect();
-    texts.extend(
-        parsed
-            .file
-            .items
-            .iter()
-            .flat_map(|item| item.docs.iter().map(|d| format!("/// {d}"))),
-    );
+    texts.extend(parsed.file.items.iter().flat_map(|item| item.docs.iter().map(|d| format!("/// {d}"))));
     texts.sort();
     texts
 }
@@ -190,18 +172,12 @@ fn comment_texts(parsed: &Parsed) -> Vec<String> {
 fn round_trip(text: &str) -> Result<String, String> {
     let before = parse(FileId(0), text);
     if !errors(&before).is_empty() {
-        return Err(format!(
-            "input does not parse: {:?}\n{text}",
-            errors(&before)
-        ));
+        return Err(format!("input does not parse: {:?}\n{text}", errors(&before)));
     }
     let formatted = format_source(text, &before).ok_or("format_source refused a valid file")?;
     let after = parse(FileId(0), &formatted);
     if !errors(&after).is_empty() {
-        return Err(format!(
-            "output does not parse: {:?}\n--- input\n{text}\n--- output\n{formatted}",
-            errors(&after)
-        ));
+        return Err(format!("output does not parse: {:?}\n--- input\n{text}\n--- output\n{formatted}", errors(&after)));
     }
     if normalize(before.file.clone()) != normalize(after.file.clone()) {
         return Err(format!(
@@ -219,9 +195,7 @@ fn round_trip(text: &str) -> Result<String, String> {
     }
     let again = format_source(&formatted, &after).ok_or("format_source refused its own output")?;
     if again != formatted {
-        return Err(format!(
-            "not idempotent\n--- input\n{text}\n--- first\n{formatted}\n--- second\n{again}"
-        ));
+        return Err(format!("not idempotent\n--- input\n{text}\n--- first\n{formatted}\n--- second\n{again}"));
     }
     Ok(formatted)
 }
@@ -277,22 +251,15 @@ fn crlf_line_endings_become_line_feeds() {
 
 #[test]
 fn byte_order_mark_is_dropped() {
-    assert_eq!(
-        format_ok("\u{FEFF}// header\npackage p\n"),
-        "// header\npackage p\n"
-    );
-    assert_eq!(
-        format_ok("p(1).\n\u{FEFF}// own line\nq(1).\n"),
-        "p(1).\n\n// own line\nq(1).\n"
-    );
+    assert_eq!(format_ok("\u{FEFF}// header\npackage p\n"), "// header\npackage p\n");
+    assert_eq!(format_ok("p(1).\n\u{FEFF}// own line\nq(1).\n"), "p(1).\n\n// own line\nq(1).\n");
 }
 
 // ---- specific layouts ---------------------------------------------------------------------------
 
 #[test]
 fn declarations_lose_their_optional_dot() {
-    let text =
-        "package p\ntype A = Str.\ninput t(a: A, b: Int).\ndata d(x: Int).\ndefault allow.\n";
+    let text = "package p\ntype A = Str.\ninput t(a: A, b: Int).\ndata d(x: Int).\ndefault allow.\n";
     assert_eq!(
         format_ok(text),
         "package p\n\ntype A = Str\n\ninput t(a: A, b: Int)\ndata d(x: Int)\n\ndefault allow\n"
@@ -302,10 +269,7 @@ fn declarations_lose_their_optional_dot() {
 #[test]
 fn dot_kept_where_the_next_line_would_continue_the_item() {
     let text = "type A = to.\ntype B = Str.\ninput t(a: A).\nto(x) :- t(x).\n";
-    assert_eq!(
-        format_ok(text),
-        "type A = to.\ntype B = Str\n\ninput t(a: A).\n\nto(x) :- t(x).\n"
-    );
+    assert_eq!(format_ok(text), "type A = to.\ntype B = Str\n\ninput t(a: A).\n\nto(x) :- t(x).\n");
 }
 
 #[test]
@@ -328,13 +292,7 @@ fn long_rules_break_one_condition_per_line() {
 fn long_declarations_break_one_field_per_line() {
     let fields: Vec<String> = (0..12).map(|i| format!("field_{i}: Int")).collect();
     let text = format!("input wide({}).\n", fields.join(", "));
-    let expected = format!(
-        "input wide(\n{})\n",
-        fields
-            .iter()
-            .map(|f| format!("    {f},\n"))
-            .collect::<String>()
-    );
+    let expected = format!("input wide(\n{})\n", fields.iter().map(|f| format!("    {f},\n")).collect::<String>());
     assert_eq!(format_ok(&text), expected);
 }
 
@@ -437,10 +395,7 @@ fn files_with_errors_are_not_formatted() {
 fn empty_and_comment_only_files() {
     assert_eq!(format_ok(""), "");
     assert_eq!(format_ok("\n\n"), "");
-    assert_eq!(
-        format_ok("// one\n\n\n// two\n// three"),
-        "// one\n\n// two\n// three\n"
-    );
+    assert_eq!(format_ok("// one\n\n\n// two\n// three"), "// one\n\n// two\n// three\n");
 }
 
 #[test]
@@ -453,11 +408,7 @@ fn strings_are_rebuilt_from_values_without_the_source() {
     let rebuilt = format_source("", &parsed).unwrap();
     let reparsed = parse(FileId(0), &rebuilt);
     assert!(errors(&reparsed).is_empty(), "{rebuilt}");
-    assert_eq!(
-        normalize(parsed.file),
-        normalize(reparsed.file),
-        "{rebuilt}"
-    );
+    assert_eq!(normalize(parsed.file), normalize(reparsed.file), "{rebuilt}");
 }
 
 // ---- random programs ------------------------------------------------------------------------------
@@ -510,37 +461,23 @@ fn literal() -> impl Strategy<Value = String> + Clone {
 fn expr() -> impl Strategy<Value = Vec<String>> + Clone {
     let leaf = prop_oneof![4 => var().prop_map(|v| vec![v]), 2 => literal().prop_map(|l| vec![l]), 1 => Just(vec!["_".to_owned()])];
     leaf.prop_recursive(3, 16, 2, |inner| {
-        (
-            inner.clone(),
-            pick(&["+", "-", "*", "/"]),
-            inner,
-            any::<bool>(),
-            any::<bool>(),
-        )
-            .prop_map(|(left, op, right, pl, pr)| {
+        (inner.clone(), pick(&["+", "-", "*", "/"]), inner, any::<bool>(), any::<bool>()).prop_map(
+            |(left, op, right, pl, pr)| {
                 let wrap = |e: Vec<String>, p: bool| {
-                    if p {
-                        [vec!["(".to_owned()], e, vec![")".to_owned()]].concat()
-                    } else {
-                        e
-                    }
+                    if p { [vec!["(".to_owned()], e, vec![")".to_owned()]].concat() } else { e }
                 };
                 [wrap(left, pl), vec![op], wrap(right, pr)].concat()
-            })
+            },
+        )
     })
 }
 
-fn atom_with(
-    args: impl Strategy<Value = Vec<String>> + Clone,
-) -> impl Strategy<Value = Vec<String>> + Clone {
+fn atom_with(args: impl Strategy<Value = Vec<String>> + Clone) -> impl Strategy<Value = Vec<String>> + Clone {
     let positional = prop::collection::vec(args.clone(), 0..4);
     let named = prop::collection::vec((pick(&["agent", "amount", "to"]), args), 1..3);
     let args = prop_oneof![
         positional.prop_map(|args| args.into_iter().map(|a| vec![a]).collect::<Vec<_>>()),
-        named.prop_map(|args| args
-            .into_iter()
-            .map(|(f, a)| vec![vec![f, ":".to_owned()], a])
-            .collect()),
+        named.prop_map(|args| args.into_iter().map(|(f, a)| vec![vec![f, ":".to_owned()], a]).collect()),
     ];
     (pick(&["p", "q", "transfer", "role"]), args).prop_map(|(relation, args)| {
         let mut out = vec![relation, "(".to_owned()];
@@ -560,8 +497,7 @@ fn atom() -> impl Strategy<Value = Vec<String>> + Clone {
 }
 
 fn comparison() -> impl Strategy<Value = Vec<String>> + Clone {
-    (expr(), pick(&["=", "!=", "<", "<=", ">", ">="]), expr())
-        .prop_map(|(l, op, r)| [l, vec![op], r].concat())
+    (expr(), pick(&["=", "!=", "<", "<=", ">", ">="]), expr()).prop_map(|(l, op, r)| [l, vec![op], r].concat())
 }
 
 fn simple_condition() -> impl Strategy<Value = Vec<String>> + Clone {
@@ -569,13 +505,8 @@ fn simple_condition() -> impl Strategy<Value = Vec<String>> + Clone {
 }
 
 fn aggregate() -> impl Strategy<Value = Vec<String>> + Clone {
-    (
-        var(),
-        pick(&["sum", "count", "min", "max"]),
-        expr(),
-        prop::collection::vec(simple_condition(), 1..3),
-    )
-        .prop_map(|(v, f, target, body)| {
+    (var(), pick(&["sum", "count", "min", "max"]), expr(), prop::collection::vec(simple_condition(), 1..3)).prop_map(
+        |(v, f, target, body)| {
             [
                 vec![v, "=".to_owned(), f, "(".to_owned()],
                 target,
@@ -584,7 +515,8 @@ fn aggregate() -> impl Strategy<Value = Vec<String>> + Clone {
                 vec![")".to_owned()],
             ]
             .concat()
-        })
+        },
+    )
 }
 
 fn comma(parts: Vec<Vec<String>>) -> Vec<String> {
@@ -601,11 +533,7 @@ fn comma(parts: Vec<Vec<String>>) -> Vec<String> {
 fn body() -> impl Strategy<Value = Vec<String>> + Clone {
     let condition = prop_oneof![4 => simple_condition(), 1 => aggregate()];
     prop::collection::vec(condition, 0..5).prop_map(|conditions| {
-        if conditions.is_empty() {
-            Vec::new()
-        } else {
-            [vec![":-".to_owned()], comma(conditions)].concat()
-        }
+        if conditions.is_empty() { Vec::new() } else { [vec![":-".to_owned()], comma(conditions)].concat() }
     })
 }
 
@@ -631,50 +559,30 @@ fn decision() -> impl Strategy<Value = GenItem> {
     let name = pick(&["too_large", "r1", "big"]);
     let head = prop_oneof![
         (pick(&["deny", "allow", "obligation"]), name.clone()).prop_map(|(e, n)| vec![e, n]),
-        (
-            name.clone(),
-            prop::option::of(pick(&["\"finance\"", "\"fraud-desk\""]))
-        )
-            .prop_map(|(n, to)| [
-                tokens(&["escalate", &n]),
-                to.map(|g| vec!["to".to_owned(), g]).unwrap_or_default()
-            ]
-            .concat()),
+        (name.clone(), prop::option::of(pick(&["\"finance\"", "\"fraud-desk\""]))).prop_map(|(n, to)| [
+            tokens(&["escalate", &n]),
+            to.map(|g| vec!["to".to_owned(), g]).unwrap_or_default()
+        ]
+        .concat()),
         (name, pick(&["30", "-5", "score"])).prop_map(|(n, points)| tokens(&["risk", &n, &points])),
     ];
-    (annotations(), head, message(), body()).prop_map(|(annotations, head, message, body)| {
-        GenItem {
-            tokens: [annotations, head, message, body].concat(),
-            dot: Dot::Always,
-        }
+    (annotations(), head, message(), body()).prop_map(|(annotations, head, message, body)| GenItem {
+        tokens: [annotations, head, message, body].concat(),
+        dot: Dot::Always,
     })
 }
 
 fn rule() -> impl Strategy<Value = GenItem> {
-    (
-        pick(&["p", "q", "over_limit", "to"]),
-        prop::collection::vec(expr(), 0..3),
-        body(),
+    (pick(&["p", "q", "over_limit", "to"]), prop::collection::vec(expr(), 0..3), body()).prop_map(
+        |(head, args, body)| {
+            let head = [vec![head, "(".to_owned()], comma(args), vec![")".to_owned()]].concat();
+            GenItem { tokens: [head, body].concat(), dot: Dot::Always }
+        },
     )
-        .prop_map(|(head, args, body)| {
-            let head = [
-                vec![head, "(".to_owned()],
-                comma(args),
-                vec![")".to_owned()],
-            ]
-            .concat();
-            GenItem {
-                tokens: [head, body].concat(),
-                dot: Dot::Always,
-            }
-        })
 }
 
 fn declaration() -> impl Strategy<Value = GenItem> {
-    let field = (
-        pick(&["agent", "amount", "to"]),
-        pick(&["Agent", "Int", "Str"]),
-    )
+    let field = (pick(&["agent", "amount", "to"]), pick(&["Agent", "Int", "Str"]))
         .prop_map(|(n, t)| vec![n, ":".to_owned(), t]);
     prop_oneof![
         (
@@ -692,60 +600,34 @@ fn declaration() -> impl Strategy<Value = GenItem> {
                     t.push(",".to_owned());
                 }
                 t.push(")".to_owned());
-                GenItem {
-                    tokens: t,
-                    dot: Dot::Optional(dot),
-                }
+                GenItem { tokens: t, dot: Dot::Optional(dot) }
             }),
-        (
-            pick(&["Agent", "Account"]),
-            pick(&["Str", "Int", "to"]),
-            any::<bool>()
-        )
-            .prop_map(|(n, target, dot)| GenItem {
-                tokens: tokens(&["type", &n, "=", &target]),
-                dot: Dot::Optional(dot)
-            }),
-        (pick(&["allow", "deny"]), any::<bool>()).prop_map(|(d, dot)| GenItem {
-            tokens: tokens(&["default", &d]),
-            dot: Dot::Optional(dot)
+        (pick(&["Agent", "Account"]), pick(&["Str", "Int", "to"]), any::<bool>()).prop_map(|(n, target, dot)| {
+            GenItem { tokens: tokens(&["type", &n, "=", &target]), dot: Dot::Optional(dot) }
         }),
-        pick(&["std.approvals", "x", "a.b.c"]).prop_map(|p| GenItem {
-            tokens: tokens(&["use", &p]),
-            dot: Dot::Never
-        }),
+        (pick(&["allow", "deny"]), any::<bool>())
+            .prop_map(|(d, dot)| GenItem { tokens: tokens(&["default", &d]), dot: Dot::Optional(dot) }),
+        pick(&["std.approvals", "x", "a.b.c"]).prop_map(|p| GenItem { tokens: tokens(&["use", &p]), dot: Dot::Never }),
     ]
 }
 
 fn test_block() -> impl Strategy<Value = GenItem> {
-    let fact =
-        atom_with(literal().prop_map(|l| vec![l])).prop_map(|a| [a, vec![".".to_owned()]].concat());
+    let fact = atom_with(literal().prop_map(|l| vec![l])).prop_map(|a| [a, vec![".".to_owned()]].concat());
     let statement = prop_oneof![
         Just(tokens(&["with", "data", "\"fixtures/d.json\""])),
-        prop::collection::vec(fact, 1..4).prop_map(|facts| [
-            vec!["given".to_owned()],
-            facts.concat()
-        ]
-        .concat()),
+        prop::collection::vec(fact, 1..4).prop_map(|facts| [vec!["given".to_owned()], facts.concat()].concat()),
         Just(tokens(&["expect", "deny", "too_large", "r1"])),
         Just(tokens(&["expect", "escalate", "big", "to", "\"finance\""])),
         Just(tokens(&["expect", "risk", "30"])),
         Just(tokens(&["expect", "error"])),
         Just(tokens(&["expect", "allow"])),
     ];
-    (
-        pick(&["\"a test\"", "\"esc \\\" {x}\""]),
-        prop::collection::vec(statement, 0..4),
-    )
-        .prop_map(|(name, statements)| GenItem {
-            tokens: [
-                tokens(&["test", &name, "{"]),
-                statements.concat(),
-                vec!["}".to_owned()],
-            ]
-            .concat(),
+    (pick(&["\"a test\"", "\"esc \\\" {x}\""]), prop::collection::vec(statement, 0..4)).prop_map(
+        |(name, statements)| GenItem {
+            tokens: [tokens(&["test", &name, "{"]), statements.concat(), vec!["}".to_owned()]].concat(),
             dot: Dot::Never,
-        })
+        },
+    )
 }
 
 /// Whitespace and comments between two tokens of an item (never leaving a token in column 1);
@@ -789,23 +671,12 @@ const PLAIN_BETWEEN: usize = 4;
 /// Renders items as messy source text, choosing separators from `seps`.
 fn render(package: bool, mut items: Vec<GenItem>, seps: &[usize], commented: bool) -> String {
     let mut next_sep = seps.iter().copied().cycle();
-    let (inner, between) = if commented {
-        (INNER.len(), BETWEEN.len())
-    } else {
-        (PLAIN_INNER, PLAIN_BETWEEN)
-    };
+    let (inner, between) = if commented { (INNER.len(), BETWEEN.len()) } else { (PLAIN_INNER, PLAIN_BETWEEN) };
     let mut out = String::from(
-        ["", "\n\n", "// header\n", "// header\n\n"]
-            [next_sep.next().unwrap() % if commented { 4 } else { 2 }],
+        ["", "\n\n", "// header\n", "// header\n\n"][next_sep.next().unwrap() % if commented { 4 } else { 2 }],
     );
     if package {
-        items.insert(
-            0,
-            GenItem {
-                tokens: tokens(&["package", "payments.core"]),
-                dot: Dot::Never,
-            },
-        );
+        items.insert(0, GenItem { tokens: tokens(&["package", "payments.core"]), dot: Dot::Never });
     }
     // A rule deriving `to` continues an item without `.` before it; keep such rules after items with one.
     for i in 1..items.len() {
@@ -839,12 +710,7 @@ fn render(package: bool, mut items: Vec<GenItem>, seps: &[usize], commented: boo
 
 fn program() -> impl Strategy<Value = String> {
     let item = prop_oneof![3 => rule(), 3 => decision(), 2 => declaration(), 1 => test_block()];
-    (
-        any::<bool>(),
-        prop::collection::vec(item, 0..8),
-        prop::collection::vec(0..1000usize, 1..256),
-        any::<bool>(),
-    )
+    (any::<bool>(), prop::collection::vec(item, 0..8), prop::collection::vec(0..1000usize, 1..256), any::<bool>())
         .prop_map(|(package, items, seps, commented)| render(package, items, &seps, commented))
 }
 

@@ -209,6 +209,9 @@ mod tests {
         assert_eq!(apply(ArithOp::Div, Num::Int(1), Num::Int(0)), Err(ArithError::DivisionByZero));
         let zero = Num::Decimal(Decimal::ZERO);
         assert_eq!(apply(ArithOp::Div, zero, zero), Err(ArithError::DivisionByZero));
-        assert_eq!(apply(ArithOp::Mul, Num::Decimal(Decimal::MAX), Num::Decimal(Decimal::TWO)), Err(ArithError::Overflow));
+        assert_eq!(
+            apply(ArithOp::Mul, Num::Decimal(Decimal::MAX), Num::Decimal(Decimal::TWO)),
+            Err(ArithError::Overflow)
+        );
     }
 }

@@ -33,14 +33,8 @@ pub enum BaseType {
 
 impl BaseType {
     /// Every base type, in declaration order.
-    pub const ALL: [BaseType; 6] = [
-        BaseType::Int,
-        BaseType::Decimal,
-        BaseType::Str,
-        BaseType::Bool,
-        BaseType::Time,
-        BaseType::Duration,
-    ];
+    pub const ALL: [BaseType; 6] =
+        [BaseType::Int, BaseType::Decimal, BaseType::Str, BaseType::Bool, BaseType::Time, BaseType::Duration];
 
     /// The name by which source code refers to the type.
     pub fn name(self) -> &'static str {

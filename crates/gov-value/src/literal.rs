@@ -11,30 +11,20 @@ const NANOS_PER_H: i64 = 60 * NANOS_PER_M;
 const NANOS_PER_D: i64 = 24 * NANOS_PER_H;
 
 /// Duration units, longest suffix first so that `ms` is not read as `m`.
-const UNITS: [(&str, i64); 6] = [
-    ("ms", NANOS_PER_MS),
-    ("ns", 1),
-    ("d", NANOS_PER_D),
-    ("h", NANOS_PER_H),
-    ("m", NANOS_PER_M),
-    ("s", NANOS_PER_S),
-];
+const UNITS: [(&str, i64); 6] =
+    [("ms", NANOS_PER_MS), ("ns", 1), ("d", NANOS_PER_D), ("h", NANOS_PER_H), ("m", NANOS_PER_M), ("s", NANOS_PER_S)];
 
 /// Parses an RFC 3339 timestamp (`2026-01-31T09:00:00Z`) into nanoseconds since the Unix
 /// epoch. Errors say what is wrong in words fit for a diagnostic.
 pub fn parse_time(text: &str) -> Result<i64, String> {
-    let at = OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))?;
+    let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))?;
     i64::try_from(at.unix_timestamp_nanos())
         .map_err(|_| format!("`{text}` is outside the supported time range (years 1678 to 2261)"))
 }
 
 /// Formats nanoseconds since the Unix epoch as an RFC 3339 timestamp in UTC.
 pub fn format_time(nanos: i64) -> String {
-    match OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-    {
+    match OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).ok().and_then(|t| t.format(&Rfc3339).ok()) {
         Some(text) => text,
         // Every i64 of nanoseconds lies within time's supported range, so this arm is only
         // reached if that crate narrows its range; print the raw value rather than fail.
@@ -60,17 +50,12 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         if number.is_empty() {
             return Err(format!("`{text}` is not a duration: expected digits before `{after}`"));
         }
-        let Some((scale, tail)) = UNITS
-            .iter()
-            .find_map(|(unit, scale)| after.strip_prefix(unit).map(|tail| (*scale, tail)))
+        let Some((scale, tail)) =
+            UNITS.iter().find_map(|(unit, scale)| after.strip_prefix(unit).map(|tail| (*scale, tail)))
         else {
-            return Err(format!(
-                "`{text}` is not a duration: expected a unit (ns, ms, s, m, h, d) after `{number}`"
-            ));
+            return Err(format!("`{text}` is not a duration: expected a unit (ns, ms, s, m, h, d) after `{number}`"));
         };
-        let value: i64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is too large for a duration"))?;
+        let value: i64 = number.parse().map_err(|_| format!("`{text}` is too large for a duration"))?;
         total = value
             .checked_mul(scale)
             .and_then(|part| total.checked_add(part))
@@ -90,7 +75,9 @@ pub fn format_duration(nanos: i64) -> String {
         out.push('-');
     }
     let mut rest = nanos.unsigned_abs();
-    for (unit, scale) in [("d", NANOS_PER_D), ("h", NANOS_PER_H), ("m", NANOS_PER_M), ("s", NANOS_PER_S), ("ms", NANOS_PER_MS)] {
+    for (unit, scale) in
+        [("d", NANOS_PER_D), ("h", NANOS_PER_H), ("m", NANOS_PER_M), ("s", NANOS_PER_S), ("ms", NANOS_PER_MS)]
+    {
         let scale = scale.unsigned_abs();
         if rest >= scale {
             out.push_str(&format!("{}{unit}", rest / scale));
@@ -114,7 +101,13 @@ mod tests {
 
     #[test]
     fn durations_round_trip() {
-        for (text, nanos) in [("15m", 15 * NANOS_PER_M), ("1h30m", 90 * NANOS_PER_M), ("500ms", 500 * NANOS_PER_MS), ("2d", 2 * NANOS_PER_D), ("-15m", -15 * NANOS_PER_M)] {
+        for (text, nanos) in [
+            ("15m", 15 * NANOS_PER_M),
+            ("1h30m", 90 * NANOS_PER_M),
+            ("500ms", 500 * NANOS_PER_MS),
+            ("2d", 2 * NANOS_PER_D),
+            ("-15m", -15 * NANOS_PER_M),
+        ] {
             assert_eq!(parse_duration(text), Ok(nanos), "{text}");
             assert_eq!(format_duration(nanos), text);
         }

@@ -31,7 +31,12 @@ pub fn disassemble(program: &Program) -> String {
                 if delta_rules.is_empty() {
                     let _ = writeln!(out, "stratum {i}: {phase} (rules {})", ids(rules));
                 } else {
-                    let _ = writeln!(out, "stratum {i}: {phase}, recursive (rules {}; then, until nothing is new, delta rules {})", ids(rules), ids(delta_rules));
+                    let _ = writeln!(
+                        out,
+                        "stratum {i}: {phase}, recursive (rules {}; then, until nothing is new, delta rules {})",
+                        ids(rules),
+                        ids(delta_rules)
+                    );
                 }
                 for (&rule, delta) in rules.iter().map(|r| (r, false)).chain(delta_rules.iter().map(|r| (r, true))) {
                     if let Some(slot) = listed.get_mut(rule as usize) {
@@ -41,11 +46,16 @@ pub fn disassemble(program: &Program) -> String {
                 }
             }
             Stratum::RiskScore { rel } => {
-                let _ = writeln!(out, "stratum {i}: request, risk score into {} (the sum of each fired `risk` rule's largest points)", relation_name(program, *rel));
+                let _ = writeln!(
+                    out,
+                    "stratum {i}: request, risk score into {} (the sum of each fired `risk` rule's largest points)",
+                    relation_name(program, *rel)
+                );
             }
         }
     }
-    let orphans: Vec<u32> = listed.iter().enumerate().filter(|(_, l)| !**l).filter_map(|(i, _)| u32::try_from(i).ok()).collect();
+    let orphans: Vec<u32> =
+        listed.iter().enumerate().filter(|(_, l)| !**l).filter_map(|(i, _)| u32::try_from(i).ok()).collect();
     if !orphans.is_empty() {
         let _ = writeln!(out, "rules no stratum runs ({})", ids(&orphans));
         for rule in orphans {
@@ -64,7 +74,13 @@ pub fn rule_listing(program: &Program, rule: u32, delta: bool) -> String {
     };
     let what = if delta { "delta rule" } else { "rule" };
     let plural = if code.registers == 1 { "" } else { "s" };
-    let _ = writeln!(out, "  {what} {rule}: {}  ({}, {} register{plural})", rule_head(program, code), location(program, code.source), code.registers);
+    let _ = writeln!(
+        out,
+        "  {what} {rule}: {}  ({}, {} register{plural})",
+        rule_head(program, code),
+        location(program, code.source),
+        code.registers
+    );
     // Ends of the aggregate sub-plans enclosing the current instruction.
     let mut open: Vec<usize> = Vec::new();
     for (pc, instr) in code.code.iter().enumerate() {
@@ -164,7 +180,9 @@ fn keyed(program: &Program, schema: Option<&RelationSchema>, index: Option<u16>,
         .iter()
         .enumerate()
         .map(|(i, o)| {
-            let column = columns.and_then(|c| c.get(i)).map_or_else(|| "?".to_owned(), |&c| column_name(program, schema, usize::from(c)));
+            let column = columns
+                .and_then(|c| c.get(i))
+                .map_or_else(|| "?".to_owned(), |&c| column_name(program, schema, usize::from(c)));
             format!("{column} = {}", operand(program, *o))
         })
         .collect();
@@ -182,11 +200,19 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
             }
             text.push_str(&keyed(program, schema, *index, key));
             if !binds.is_empty() {
-                let binds: Vec<String> = binds.iter().map(|(c, r)| format!("{} → r{r}", column_name(program, schema, usize::from(*c)))).collect();
+                let binds: Vec<String> = binds
+                    .iter()
+                    .map(|(c, r)| format!("{} → r{r}", column_name(program, schema, usize::from(*c))))
+                    .collect();
                 let _ = write!(text, "  bind {}", binds.join(", "));
             }
             if !checks.is_empty() {
-                let checks: Vec<String> = checks.iter().map(|(c, o)| format!("{} = {}", column_name(program, schema, usize::from(*c)), operand(program, *o))).collect();
+                let checks: Vec<String> = checks
+                    .iter()
+                    .map(|(c, o)| {
+                        format!("{} = {}", column_name(program, schema, usize::from(*c)), operand(program, *o))
+                    })
+                    .collect();
                 let _ = write!(text, "  check {}", checks.join(", "));
             }
             ("scan", text)
@@ -200,8 +226,12 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
             text.push_str(&keyed(program, schema, *index, key));
             ("absent", text)
         }
-        Instr::Compare { op, left, right } => ("compare", format!("{} {} {}", operand(program, *left), op.symbol(), operand(program, *right))),
-        Instr::Arith { op, dst, left, right } => ("arith", format!("r{dst} = {} {} {}", operand(program, *left), op.symbol(), operand(program, *right))),
+        Instr::Compare { op, left, right } => {
+            ("compare", format!("{} {} {}", operand(program, *left), op.symbol(), operand(program, *right)))
+        }
+        Instr::Arith { op, dst, left, right } => {
+            ("arith", format!("r{dst} = {} {} {}", operand(program, *left), op.symbol(), operand(program, *right)))
+        }
         Instr::Move { dst, src } => ("move", format!("r{dst} = {}", operand(program, *src))),
         Instr::Aggregate { function, ty, dst, target, locals, len } => {
             let name = match function {
@@ -216,13 +246,29 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
                 1 => format!("body {}", pc + 1),
                 n => format!("body {}..={}", pc + 1, pc + *n as usize),
             };
-            ("aggregate", format!("r{dst} = {name}({}): {ty}  distinct ({})  {body}", operand(program, *target), locals.join(", ")))
+            (
+                "aggregate",
+                format!(
+                    "r{dst} = {name}({}): {ty}  distinct ({})  {body}",
+                    operand(program, *target),
+                    locals.join(", ")
+                ),
+            )
         }
-        Instr::Emit { rel, values } => ("emit", format!("{}({})", relation_name(program, *rel), operands(program, values))),
+        Instr::Emit { rel, values } => {
+            ("emit", format!("{}({})", relation_name(program, *rel), operands(program, values)))
+        }
         Instr::Fire { decision, values } => {
             let text = match program.decisions.get(*decision as usize) {
                 Some(d) if d.effect == Effect::Risk && !values.is_empty() => {
-                    let list: Vec<String> = values.iter().enumerate().map(|(i, o)| if i == 0 { format!("points = {}", operand(program, *o)) } else { operand(program, *o) }).collect();
+                    let list: Vec<String> =
+                        values
+                            .iter()
+                            .enumerate()
+                            .map(|(i, o)| {
+                                if i == 0 { format!("points = {}", operand(program, *o)) } else { operand(program, *o) }
+                            })
+                            .collect();
                     format!("{} {}({})", d.effect.name(), program.string(d.name), list.join(", "))
                 }
                 Some(d) => format!("{} {}({})", d.effect.name(), program.string(d.name), operands(program, values)),

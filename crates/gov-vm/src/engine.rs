@@ -123,14 +123,16 @@ impl Engine {
     /// use [`Engine::load_verified`] to require one).
     pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::default()).map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+        Engine::from_program(bundle.program, bundle.hash, Limits::default())
+            .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
     }
 
     /// Loads a bundle that must carry a valid ed25519 signature by `public_key`.
     pub fn load_verified(bytes: &[u8], public_key: &[u8; 32]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
         crate::bundle::verify(&bundle, public_key)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::default()).map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+        Engine::from_program(bundle.program, bundle.hash, Limits::default())
+            .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
     }
 
     /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
@@ -139,10 +141,22 @@ impl Engine {
         let mut statics = empty_store(&program);
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
-        let run = Run { program: &program, phase: Phase::Static, statics: None, strings: Strings { table: &program.strings, extra: &[] }, limits: &limits };
+        let run = Run {
+            program: &program,
+            phase: Phase::Static,
+            statics: None,
+            strings: Strings { table: &program.strings, extra: &[] },
+            limits: &limits,
+        };
         run.strata(&mut statics, &mut work)?;
-        let string_ids = program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
-        let relation_ids = program.relations.iter().enumerate().filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?))).collect();
+        let string_ids =
+            program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
+        let relation_ids = program
+            .relations
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?)))
+            .collect();
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
         Ok(Engine { id, program, statics, string_ids, relation_ids, hash, limits })
     }
@@ -209,7 +223,13 @@ impl Engine {
         session.work.reset();
         self.insert_input(request, &mut session.relations)?;
         let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
-        let run = Run { program: &self.program, phase: Phase::Request, statics: Some(&self.statics), strings, limits: &self.limits };
+        let run = Run {
+            program: &self.program,
+            phase: Phase::Request,
+            statics: Some(&self.statics),
+            strings,
+            limits: &self.limits,
+        };
         run.strata(&mut session.relations, &mut session.work)?;
         Ok(self.conclude(std::mem::take(&mut session.work.fired)))
     }
@@ -257,7 +277,9 @@ impl Engine {
     fn conclude(&self, mut fired: Vec<Firing>) -> Decision {
         fired.sort_by_key(|f| f.decision);
         fired.dedup();
-        let has = |effect: Effect| fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect));
+        let has = |effect: Effect| {
+            fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect))
+        };
         let outcome = if has(Effect::Deny) {
             Outcome::Deny
         } else if has(Effect::Escalate) {
@@ -273,7 +295,10 @@ impl Engine {
     /// The risk score and each `risk` rule's contribution, by decision id.
     pub fn risk(&self, decision: &Decision) -> Result<(i64, Vec<(u32, i64)>), EvalError> {
         let contributions = risk_contributions(&self.program, &decision.fired)?;
-        let score = contributions.iter().try_fold(0i64, |sum, (_, p)| sum.checked_add(*p)).ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))?;
+        let score = contributions
+            .iter()
+            .try_fold(0i64, |sum, (_, p)| sum.checked_add(*p))
+            .ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))?;
         Ok((score, contributions))
     }
 
@@ -284,7 +309,9 @@ impl Engine {
             Some(Phase::Static) => &self.statics,
             _ => &session.relations,
         };
-        store.get(rel as usize).map_or_else(Vec::new, |r| (0..u32::try_from(r.len()).unwrap_or(u32::MAX)).map(|i| r.row(i)).collect())
+        store
+            .get(rel as usize)
+            .map_or_else(Vec::new, |r| (0..u32::try_from(r.len()).unwrap_or(u32::MAX)).map(|i| r.row(i)).collect())
     }
 
     /// Reads a request from JSON: one key per input relation, an array of objects with

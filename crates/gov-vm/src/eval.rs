@@ -86,16 +86,13 @@ enum Sink<'s> {
     /// A rule: its last instruction (`Emit`/`Fire`) already recorded the result.
     Rule,
     /// An aggregate's sub-plan: record the binding of its locals and the target value.
-    Aggregate {
-        target: Operand,
-        locals: &'s [u16],
-        out: &'s mut Vec<(Vec<Value>, Value)>,
-    },
+    Aggregate { target: Operand, locals: &'s [u16], out: &'s mut Vec<(Vec<Value>, Value)> },
 }
 
 impl Ctx<'_> {
     fn relation(&self, rel: u32) -> Result<&Relation, EvalError> {
-        let from_statics = self.statics.is_some() && self.program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Static);
+        let from_statics = self.statics.is_some()
+            && self.program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Static);
         let store = if from_statics { self.statics.unwrap_or_default() } else { self.relations };
         store.get(rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))
     }
@@ -103,14 +100,23 @@ impl Ctx<'_> {
     fn operand(&self, regs: &[Value], operand: Operand) -> Result<Value, EvalError> {
         match operand {
             Operand::Reg(r) => regs.get(r as usize).copied().ok_or(EvalError::Corrupt("register out of range")),
-            Operand::Const(c) => self.program.constants.get(c as usize).copied().ok_or(EvalError::Corrupt("constant out of range")),
+            Operand::Const(c) => {
+                self.program.constants.get(c as usize).copied().ok_or(EvalError::Corrupt("constant out of range"))
+            }
         }
     }
 
     /// Looks up the first row of `relation` whose index `index` columns equal the key
     /// operands, using `work`'s scratch buffer (the key is only needed for the lookup;
     /// further matches follow the index chain).
-    fn first_match(&self, work: &mut Work, relation: &Relation, index: u16, regs: &[Value], key: &[Operand]) -> Result<Option<u32>, EvalError> {
+    fn first_match(
+        &self,
+        work: &mut Work,
+        relation: &Relation,
+        index: u16,
+        regs: &[Value],
+        key: &[Operand],
+    ) -> Result<Option<u32>, EvalError> {
         if key.len() > MAX_KEY {
             return Err(EvalError::Corrupt("index key too long"));
         }
@@ -122,10 +128,21 @@ impl Ctx<'_> {
     }
 
     /// Runs `code[pc..end]` with the registers as bound so far.
-    fn exec(&self, work: &mut Work, code: &[Instr], pc: usize, end: usize, regs: &mut [Value], sink: &mut Sink<'_>) -> Result<(), EvalError> {
+    fn exec(
+        &self,
+        work: &mut Work,
+        code: &[Instr],
+        pc: usize,
+        end: usize,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EvalError> {
         let Some(instr) = code.get(pc).filter(|_| pc < end) else {
             if let Sink::Aggregate { target, locals, out } = sink {
-                let binding = locals.iter().map(|&r| regs.get(r as usize).copied().ok_or(EvalError::Corrupt("register out of range"))).collect::<Result<Vec<_>, _>>()?;
+                let binding = locals
+                    .iter()
+                    .map(|&r| regs.get(r as usize).copied().ok_or(EvalError::Corrupt("register out of range")))
+                    .collect::<Result<Vec<_>, _>>()?;
                 out.push((binding, self.operand(regs, *target)?));
             }
             return Ok(());
@@ -141,30 +158,32 @@ impl Ctx<'_> {
                     Source::Full => (0, u32::MAX),
                     Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
                 };
-                let visit = |row_id: u32, work: &mut Work, regs: &mut [Value], sink: &mut Sink<'_>| -> Result<(), EvalError> {
-                    if row_id < low || row_id >= high {
-                        return Ok(());
-                    }
-                    let row = relation.row(row_id);
-                    for &(column, reg) in binds {
-                        let value = row.get(column as usize).copied().ok_or(EvalError::Corrupt("column out of range"))?;
-                        *regs.get_mut(reg as usize).ok_or(EvalError::Corrupt("register out of range"))? = value;
-                    }
-                    for &(column, operand) in checks {
-                        if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
+                let visit =
+                    |row_id: u32, work: &mut Work, regs: &mut [Value], sink: &mut Sink<'_>| -> Result<(), EvalError> {
+                        if row_id < low || row_id >= high {
                             return Ok(());
                         }
-                    }
-                    if let Some(trace) = work.trace.as_mut() {
-                        trace.stack.push((*rel, row_id));
-                        let result = self.exec(work, code, pc + 1, end, regs, sink);
-                        if let Some(trace) = work.trace.as_mut() {
-                            trace.stack.pop();
+                        let row = relation.row(row_id);
+                        for &(column, reg) in binds {
+                            let value =
+                                row.get(column as usize).copied().ok_or(EvalError::Corrupt("column out of range"))?;
+                            *regs.get_mut(reg as usize).ok_or(EvalError::Corrupt("register out of range"))? = value;
                         }
-                        return result;
-                    }
-                    self.exec(work, code, pc + 1, end, regs, sink)
-                };
+                        for &(column, operand) in checks {
+                            if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
+                                return Ok(());
+                            }
+                        }
+                        if let Some(trace) = work.trace.as_mut() {
+                            trace.stack.push((*rel, row_id));
+                            let result = self.exec(work, code, pc + 1, end, regs, sink);
+                            if let Some(trace) = work.trace.as_mut() {
+                                trace.stack.pop();
+                            }
+                            return result;
+                        }
+                        self.exec(work, code, pc + 1, end, regs, sink)
+                    };
                 match index {
                     Some(index) => {
                         let mut at = self.first_match(work, relation, *index, regs, key)?;
@@ -185,16 +204,17 @@ impl Ctx<'_> {
             Instr::Absent { rel, index, key } => {
                 let relation = self.relation(*rel)?;
                 let present = match index {
-                    Some(index) => {
-                        self.first_match(work, relation, *index, regs, key)?.is_some()
-                    }
+                    Some(index) => self.first_match(work, relation, *index, regs, key)?.is_some(),
                     None => !relation.is_empty(),
                 };
                 if present { Ok(()) } else { self.exec(work, code, pc + 1, end, regs, sink) }
             }
             Instr::Compare { op, left, right } => {
                 let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
-                let ordering = self.strings.compare(left, right).ok_or(EvalError::Type("comparison of values of different types"))?;
+                let ordering = self
+                    .strings
+                    .compare(left, right)
+                    .ok_or(EvalError::Type("comparison of values of different types"))?;
                 let holds = match op {
                     CompareOp::Eq => ordering.is_eq(),
                     CompareOp::Ne => ordering.is_ne(),
@@ -211,7 +231,8 @@ impl Ctx<'_> {
                     return Err(EvalError::Type("arithmetic on a non-number"));
                 };
                 let result = gov_value::apply(*op, a, b).map_err(EvalError::Arithmetic)?;
-                *regs.get_mut(*dst as usize).ok_or(EvalError::Corrupt("register out of range"))? = Value::from_num(result);
+                *regs.get_mut(*dst as usize).ok_or(EvalError::Corrupt("register out of range"))? =
+                    Value::from_num(result);
                 self.exec(work, code, pc + 1, end, regs, sink)
             }
             Instr::Move { dst, src } => {
@@ -260,7 +281,12 @@ impl Ctx<'_> {
 impl Ctx<'_> {
     /// Folds the recorded bindings of an aggregate; each distinct binding counts once.
     /// `None` for `min`/`max` of nothing.
-    fn fold(&self, function: AggregateFn, ty: gov_value::BaseType, bindings: Vec<(Vec<Value>, Value)>) -> Result<Option<Value>, EvalError> {
+    fn fold(
+        &self,
+        function: AggregateFn,
+        ty: gov_value::BaseType,
+        bindings: Vec<(Vec<Value>, Value)>,
+    ) -> Result<Option<Value>, EvalError> {
         let mut seen: HashSet<Vec<Value>> = HashSet::with_capacity(bindings.len());
         let mut count: i64 = 0;
         let mut acc: Option<Value> = None;
@@ -278,8 +304,15 @@ impl Ctx<'_> {
                     Value::from_num(gov_value::apply(gov_value::ArithOp::Add, a, b).map_err(EvalError::Arithmetic)?)
                 }
                 (Some(acc), AggregateFn::Min | AggregateFn::Max) => {
-                    let ordering = self.strings.compare(value, acc).ok_or(EvalError::Type("min or max over values of different types"))?;
-                    let wanted = if function == AggregateFn::Min { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater };
+                    let ordering = self
+                        .strings
+                        .compare(value, acc)
+                        .ok_or(EvalError::Type("min or max over values of different types"))?;
+                    let wanted = if function == AggregateFn::Min {
+                        std::cmp::Ordering::Less
+                    } else {
+                        std::cmp::Ordering::Greater
+                    };
                     if ordering == wanted { value } else { acc }
                 }
             });
@@ -317,7 +350,12 @@ impl Run<'_> {
         result
     }
 
-    fn strata_with(&self, relations: &mut [Relation], delta: &mut [(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
+    fn strata_with(
+        &self,
+        relations: &mut [Relation],
+        delta: &mut [(u32, u32)],
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
         for stratum in &self.program.strata {
             match stratum {
                 Stratum::Rules { phase, rules, delta_rules } if *phase == self.phase => {
@@ -331,9 +369,14 @@ impl Run<'_> {
                     }
                 }
                 Stratum::RiskScore { rel } if self.phase == Phase::Request => {
-                    let score = risk_contributions(self.program, &work.fired)?.iter().try_fold(0i64, |sum, (_, points)| sum.checked_add(*points));
+                    let score = risk_contributions(self.program, &work.fired)?
+                        .iter()
+                        .try_fold(0i64, |sum, (_, points)| sum.checked_add(*points));
                     let score = score.ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))?;
-                    relations.get_mut(*rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?.insert(&[Value::Int(score)]);
+                    relations
+                        .get_mut(*rel as usize)
+                        .ok_or(EvalError::Corrupt("relation id out of range"))?
+                        .insert(&[Value::Int(score)]);
                 }
                 _ => {}
             }
@@ -342,7 +385,14 @@ impl Run<'_> {
     }
 
     /// Semi-naive evaluation of a recursive stratum.
-    fn fixpoint(&self, rules: &[u32], delta_rules: &[u32], relations: &mut [Relation], delta: &mut [(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
+    fn fixpoint(
+        &self,
+        rules: &[u32],
+        delta_rules: &[u32],
+        relations: &mut [Relation],
+        delta: &mut [(u32, u32)],
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
         let mut round_rules = rules;
         for round in 0.. {
             if round > self.limits.max_rounds {
@@ -379,7 +429,14 @@ impl Run<'_> {
 
     fn rule(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
         let code = self.program.rules.get(rule as usize).ok_or(EvalError::Corrupt("rule id out of range"))?;
-        let ctx = Ctx { program: self.program, statics: self.statics, relations, strings: self.strings, limits: self.limits, delta };
+        let ctx = Ctx {
+            program: self.program,
+            statics: self.statics,
+            relations,
+            strings: self.strings,
+            limits: self.limits,
+            delta,
+        };
         let mut registers = std::mem::take(&mut work.registers);
         registers.clear();
         registers.resize(code.registers as usize, Value::Int(0));

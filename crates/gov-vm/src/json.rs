@@ -1,11 +1,11 @@
 //! JSON: requests and data files in, decisions out (DESIGN §5).
 
+use crate::RequestError;
 use crate::engine::{Decision, Engine, Request};
 use crate::eval::{FactRef, Firing, Trace};
-use crate::store::Relation;
 use crate::program::{ColumnSchema, DecisionMeta, Effect, MessagePart, Program, RelationKind};
+use crate::store::Relation;
 use crate::value::{Strings, Value};
-use crate::RequestError;
 use gov_value::BaseType;
 use serde_json::{Map, Value as Json, json};
 use std::collections::HashMap;
@@ -27,21 +27,39 @@ fn describe(value: &Json) -> String {
 
 /// Parses a JSON document, reporting syntax errors with line and column.
 pub fn parse_document(text: &str) -> Result<Json, RequestError> {
-    serde_json::from_str(text).map_err(|e| error("", format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column())))
+    serde_json::from_str(text)
+        .map_err(|e| error("", format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column())))
 }
 
 /// Reads facts of relations of kind `kind` from a document shaped
 /// `{"relation": [{"field": value, …}, …], …}`. `intern` turns a string into its symbol.
-pub fn facts(program: &Program, document: &Json, kind: RelationKind, intern: &mut dyn FnMut(&str) -> u32) -> Result<Vec<(u32, Vec<Value>)>, RequestError> {
+pub fn facts(
+    program: &Program,
+    document: &Json,
+    kind: RelationKind,
+    intern: &mut dyn FnMut(&str) -> u32,
+) -> Result<Vec<(u32, Vec<Value>)>, RequestError> {
     let Json::Object(relations) = document else {
-        return Err(error("", format!("expected an object with one key per {} relation, found {}", kind_name(kind), describe(document))));
+        return Err(error(
+            "",
+            format!("expected an object with one key per {} relation, found {}", kind_name(kind), describe(document)),
+        ));
     };
     let mut out = Vec::new();
     for (name, rows) in relations {
         let found = program.relation_by_name(name).filter(|(_, r)| r.kind == kind);
         let Some((rel, schema)) = found else {
-            let known: Vec<&str> = program.relations.iter().filter(|r| r.kind == kind).map(|r| program.string(r.name)).collect();
-            return Err(error(name.clone(), format!("unknown {} relation `{name}`; the {} relations are: {}", kind_name(kind), kind_name(kind), known.join(", "))));
+            let known: Vec<&str> =
+                program.relations.iter().filter(|r| r.kind == kind).map(|r| program.string(r.name)).collect();
+            return Err(error(
+                name.clone(),
+                format!(
+                    "unknown {} relation `{name}`; the {} relations are: {}",
+                    kind_name(kind),
+                    kind_name(kind),
+                    known.join(", ")
+                ),
+            ));
         };
         let Json::Array(rows) = rows else {
             return Err(error(name.clone(), format!("expected an array of facts, found {}", describe(rows))));
@@ -49,7 +67,10 @@ pub fn facts(program: &Program, document: &Json, kind: RelationKind, intern: &mu
         for (i, row) in rows.iter().enumerate() {
             let path = format!("{name}[{i}]");
             let Json::Object(fields) = row else {
-                return Err(error(path, format!("expected an object with the fields of `{name}`, found {}", describe(row))));
+                return Err(error(
+                    path,
+                    format!("expected an object with the fields of `{name}`, found {}", describe(row)),
+                ));
             };
             out.push((rel, row_values(program, &schema.columns, fields, &path, intern)?));
         }
@@ -66,11 +87,20 @@ fn kind_name(kind: RelationKind) -> &'static str {
     }
 }
 
-fn row_values(program: &Program, columns: &[ColumnSchema], fields: &Map<String, Json>, path: &str, intern: &mut dyn FnMut(&str) -> u32) -> Result<Vec<Value>, RequestError> {
+fn row_values(
+    program: &Program,
+    columns: &[ColumnSchema],
+    fields: &Map<String, Json>,
+    path: &str,
+    intern: &mut dyn FnMut(&str) -> u32,
+) -> Result<Vec<Value>, RequestError> {
     for key in fields.keys() {
         if !columns.iter().any(|c| c.name.map(|n| program.string(n)) == Some(key.as_str())) {
             let names: Vec<&str> = columns.iter().filter_map(|c| c.name.map(|n| program.string(n))).collect();
-            return Err(error(format!("{path}.{key}"), format!("unknown field `{key}`; the fields are: {}", names.join(", "))));
+            return Err(error(
+                format!("{path}.{key}"),
+                format!("unknown field `{key}`; the fields are: {}", names.join(", ")),
+            ));
         }
     }
     columns
@@ -79,7 +109,8 @@ fn row_values(program: &Program, columns: &[ColumnSchema], fields: &Map<String, 
             let name = column.name.map_or("", |n| program.string(n));
             let field_path = format!("{path}.{name}");
             let value = fields.get(name).ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
-            scalar(column.ty, program.string(column.type_name), value, intern).map_err(|message| error(field_path, message))
+            scalar(column.ty, program.string(column.type_name), value, intern)
+                .map_err(|message| error(field_path, message))
         })
         .collect()
 }
@@ -89,12 +120,18 @@ fn scalar(ty: BaseType, type_name: &str, value: &Json, intern: &mut dyn FnMut(&s
     let wrong = || format!("expected {type_name}, found {}", describe(value));
     match (ty, value) {
         (BaseType::Int, Json::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(wrong),
-        (BaseType::Decimal, Json::Number(n)) => gov_value::parse_decimal(&n.to_string()).map(Value::Decimal).map_err(|_| wrong()),
+        (BaseType::Decimal, Json::Number(n)) => {
+            gov_value::parse_decimal(&n.to_string()).map(Value::Decimal).map_err(|_| wrong())
+        }
         (BaseType::Decimal, Json::String(s)) => gov_value::parse_decimal(s).map(Value::Decimal).map_err(|_| wrong()),
         (BaseType::Str, Json::String(s)) => Ok(Value::Str(intern(s))),
         (BaseType::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
-        (BaseType::Time, Json::String(s)) => gov_value::parse_time(s).map(Value::Time).map_err(|e| format!("expected {type_name}: {e}")),
-        (BaseType::Duration, Json::String(s)) => gov_value::parse_duration(s).map(Value::Duration).map_err(|e| format!("expected {type_name}: {e}")),
+        (BaseType::Time, Json::String(s)) => {
+            gov_value::parse_time(s).map(Value::Time).map_err(|e| format!("expected {type_name}: {e}"))
+        }
+        (BaseType::Duration, Json::String(s)) => {
+            gov_value::parse_duration(s).map(Value::Duration).map_err(|e| format!("expected {type_name}: {e}"))
+        }
         _ => Err(wrong()),
     }
 }
@@ -178,7 +215,8 @@ pub fn decision(engine: &Engine, request: &Request, decision: &Decision) -> Json
         .iter()
         .filter_map(|(d, points)| {
             let meta = program.decisions.get(*d as usize)?;
-            let firing = decision.fired.iter().find(|f| f.decision == *d && f.values.first() == Some(&Value::Int(*points)))?;
+            let firing =
+                decision.fired.iter().find(|f| f.decision == *d && f.values.first() == Some(&Value::Int(*points)))?;
             Some(json!({
                 "rule": program.string(meta.name),
                 "points": points,
@@ -223,14 +261,25 @@ impl Explainer<'_> {
         let (program, strings) = (self.program, self.strings);
         let (rel, row) = fact;
         let schema = program.relations.get(rel as usize);
-        let values: Vec<Json> = self.relations.get(rel as usize).map_or_else(Vec::new, |r| r.row(row).iter().map(|v| value_json(strings, *v)).collect());
+        let values: Vec<Json> = self
+            .relations
+            .get(rel as usize)
+            .map_or_else(Vec::new, |r| r.row(row).iter().map(|v| value_json(strings, *v)).collect());
         let mut object = Map::new();
         object.insert("relation".to_owned(), json!(schema.map_or("", |s| program.string(s.name))));
         object.insert("values".to_owned(), Json::Array(values));
         match self.trace.derivations.get(&fact) {
             Some((rule, premises)) => {
                 if let Some(code) = program.rules.get(*rule as usize) {
-                    object.insert("rule_at".to_owned(), json!(format!("{}:{}:{}", program.string(code.source.file), code.source.line, code.source.column)));
+                    object.insert(
+                        "rule_at".to_owned(),
+                        json!(format!(
+                            "{}:{}:{}",
+                            program.string(code.source.file),
+                            code.source.line,
+                            code.source.column
+                        )),
+                    );
                 }
                 let because = if !self.expanded.insert(fact) {
                     json!("explained above")
@@ -256,7 +305,13 @@ impl Explainer<'_> {
 }
 
 /// For each distinct firing, the rule and the facts it matched, recursively.
-pub(crate) fn explanation(program: &Program, strings: Strings<'_>, relations: &[Relation], trace: &Trace, fired: &[Firing]) -> Json {
+pub(crate) fn explanation(
+    program: &Program,
+    strings: Strings<'_>,
+    relations: &[Relation],
+    trace: &Trace,
+    fired: &[Firing],
+) -> Json {
     let mut out: Vec<Json> = Vec::new();
     let mut seen: Vec<&Firing> = Vec::new();
     let mut explainer = Explainer { program, strings, relations, trace, expanded: hashbrown::HashSet::new() };

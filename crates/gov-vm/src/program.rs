@@ -319,6 +319,10 @@ impl Program {
 
     /// The relation called `name`.
     pub fn relation_by_name(&self, name: &str) -> Option<(u32, &RelationSchema)> {
-        self.relations.iter().enumerate().find(|(_, r)| self.string(r.name) == name).and_then(|(i, r)| Some((u32::try_from(i).ok()?, r)))
+        self.relations
+            .iter()
+            .enumerate()
+            .find(|(_, r)| self.string(r.name) == name)
+            .and_then(|(i, r)| Some((u32::try_from(i).ok()?, r)))
     }
 }

@@ -45,7 +45,10 @@ impl Relation {
             arity,
             values: Vec::new(),
             set: HashTable::new(),
-            indexes: indexes.iter().map(|cols| Index { columns: cols.iter().map(|&c| c as usize).collect(), ..Index::default() }).collect(),
+            indexes: indexes
+                .iter()
+                .map(|cols| Index { columns: cols.iter().map(|&c| c as usize).collect(), ..Index::default() })
+                .collect(),
         }
     }
 
@@ -90,7 +93,9 @@ impl Relation {
         let id = u32::try_from(self.len()).unwrap_or(NONE);
         self.values.extend_from_slice(row);
         let (values, arity) = (&self.values, self.arity);
-        let rehash = |&id: &u32| hash_values(values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default().iter());
+        let rehash = |&id: &u32| {
+            hash_values(values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default().iter())
+        };
         self.set.insert_unique(hash, id, rehash);
         for index in &mut self.indexes {
             let key_hash = hash_values(index.columns.iter().filter_map(|&c| row.get(c)));
@@ -150,7 +155,10 @@ mod tests {
             at = relation.previous(0, row);
         }
         assert_eq!(rows, vec![vec![Value::Int(1), Value::Int(3)], vec![Value::Int(1), Value::Int(2)]]);
-        assert_eq!(relation.lookup(1, &[Value::Int(3), Value::Int(4)]).map(|r| relation.row(r).to_vec()), Some(vec![Value::Int(4), Value::Int(3)]));
+        assert_eq!(
+            relation.lookup(1, &[Value::Int(3), Value::Int(4)]).map(|r| relation.row(r).to_vec()),
+            Some(vec![Value::Int(4), Value::Int(3)])
+        );
         assert!(relation.lookup(0, &[Value::Int(9)]).is_none());
         assert!(!relation.insert(&[Value::Int(4), Value::Int(3)]));
         relation.clear();

@@ -87,7 +87,9 @@ impl<'a> Strings<'a> {
     /// Orders two values of one type (strings by text); `None` for mixed types.
     pub fn compare(&self, left: Value, right: Value) -> Option<std::cmp::Ordering> {
         Some(match (left, right) {
-            (Value::Int(a), Value::Int(b)) | (Value::Time(a), Value::Time(b)) | (Value::Duration(a), Value::Duration(b)) => a.cmp(&b),
+            (Value::Int(a), Value::Int(b))
+            | (Value::Time(a), Value::Time(b))
+            | (Value::Duration(a), Value::Duration(b)) => a.cmp(&b),
             (Value::Decimal(a), Value::Decimal(b)) => a.cmp(&b),
             (Value::Str(a), Value::Str(b)) => {
                 if a == b {

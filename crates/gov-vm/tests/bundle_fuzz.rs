@@ -75,7 +75,14 @@ impl Builder {
         SourceRef { file: self.sym("fuzz.gov"), line, column: 1 }
     }
     /// A relation with named columns (`None` names for derived ones).
-    fn relation(&mut self, name: &str, kind: RelationKind, phase: Phase, columns: &[(Option<&str>, BaseType)], indexes: &[&[u8]]) -> u32 {
+    fn relation(
+        &mut self,
+        name: &str,
+        kind: RelationKind,
+        phase: Phase,
+        columns: &[(Option<&str>, BaseType)],
+        indexes: &[&[u8]],
+    ) -> u32 {
         let name = self.sym(name);
         let columns = columns
             .iter()
@@ -85,7 +92,14 @@ impl Builder {
         self.program.relations.push(RelationSchema { name, kind, phase, columns, indexes });
         (self.program.relations.len() - 1) as u32
     }
-    fn decision(&mut self, name: &str, effect: Effect, approver: Option<&str>, message: &[Result<&str, u16>], line: u32) -> u32 {
+    fn decision(
+        &mut self,
+        name: &str,
+        effect: Effect,
+        approver: Option<&str>,
+        message: &[Result<&str, u16>],
+        line: u32,
+    ) -> u32 {
         let name = self.sym(name);
         let approver = approver.map(|a| self.sym(a));
         let message = message
@@ -167,16 +181,64 @@ fn sample() -> Program {
     b.constant(Value::Duration(-90_000_000_000));
 
     let base = b.rule(2, 10, vec![scan(edge, &[(0, 0), (1, 1)]), Instr::Emit { rel: path, values: vec![R0, R1] }]);
-    let step = |source| vec![scan(edge, &[(0, 0), (1, 1)]), lookup(path, source, R1, &[(1, 2)]), Instr::Emit { rel: path, values: vec![R0, R2] }];
+    let step = |source| {
+        vec![
+            scan(edge, &[(0, 0), (1, 1)]),
+            lookup(path, source, R1, &[(1, 2)]),
+            Instr::Emit { rel: path, values: vec![R0, R2] },
+        ]
+    };
     let recursive = b.rule(3, 11, step(Source::Full));
     let delta = b.rule(3, 11, step(Source::Delta));
     let count = Instr::Aggregate { function: AggregateFn::Count, ty: Int, dst: 1, target: R2, locals: vec![2], len: 1 };
-    let reach_rule = b.rule(3, 12, vec![scan(req, &[(0, 0)]), count, lookup(path, Source::Full, R0, &[(1, 2)]), Instr::Emit { rel: reach, values: vec![R0, R1] }]);
+    let reach_rule = b.rule(
+        3,
+        12,
+        vec![
+            scan(req, &[(0, 0)]),
+            count,
+            lookup(path, Source::Full, R0, &[(1, 2)]),
+            Instr::Emit { rel: reach, values: vec![R0, R1] },
+        ],
+    );
     let sum = Instr::Aggregate { function: AggregateFn::Sum, ty: Int, dst: 1, target: R2, locals: vec![2], len: 1 };
-    let spent_rule = b.rule(3, 13, vec![scan(req, &[(0, 0)]), sum, lookup(req, Source::Full, R0, &[(1, 2)]), Instr::Emit { rel: spent, values: vec![R0, R1] }]);
-    let alarm_rule = b.rule(1, 14, vec![scan(spent, &[(1, 0)]), Instr::Compare { op: CompareOp::Ge, left: R0, right: c1000 }, Instr::Emit { rel: alarm, values: vec![] }]);
-    let too_large_rule = b.rule(2, 20, vec![scan(req, &[(0, 0), (1, 1)]), Instr::Compare { op: CompareOp::Gt, left: R1, right: c100 }, Instr::Fire { decision: too_large, values: vec![R1] }]);
-    let ok_rule = b.rule(1, 21, vec![scan(req, &[(0, 0)]), Instr::Absent { rel: blocked, index: Some(0), key: vec![R0] }, Instr::Fire { decision: ok, values: vec![] }]);
+    let spent_rule = b.rule(
+        3,
+        13,
+        vec![
+            scan(req, &[(0, 0)]),
+            sum,
+            lookup(req, Source::Full, R0, &[(1, 2)]),
+            Instr::Emit { rel: spent, values: vec![R0, R1] },
+        ],
+    );
+    let alarm_rule = b.rule(
+        1,
+        14,
+        vec![
+            scan(spent, &[(1, 0)]),
+            Instr::Compare { op: CompareOp::Ge, left: R0, right: c1000 },
+            Instr::Emit { rel: alarm, values: vec![] },
+        ],
+    );
+    let too_large_rule = b.rule(
+        2,
+        20,
+        vec![
+            scan(req, &[(0, 0), (1, 1)]),
+            Instr::Compare { op: CompareOp::Gt, left: R1, right: c100 },
+            Instr::Fire { decision: too_large, values: vec![R1] },
+        ],
+    );
+    let ok_rule = b.rule(
+        1,
+        21,
+        vec![
+            scan(req, &[(0, 0)]),
+            Instr::Absent { rel: blocked, index: Some(0), key: vec![R0] },
+            Instr::Fire { decision: ok, values: vec![] },
+        ],
+    );
     let far_rule = b.rule(
         3,
         22,
@@ -187,18 +249,36 @@ fn sample() -> Program {
             Instr::Fire { decision: far, values: vec![R2, R1] },
         ],
     );
-    let risky_rule = b.rule(1, 23, vec![scan(risk_score, &[(0, 0)]), Instr::Compare { op: CompareOp::Ge, left: R0, right: c50 }, Instr::Fire { decision: risky, values: vec![R0] }]);
+    let risky_rule = b.rule(
+        1,
+        23,
+        vec![
+            scan(risk_score, &[(0, 0)]),
+            Instr::Compare { op: CompareOp::Ge, left: R0, right: c50 },
+            Instr::Fire { decision: risky, values: vec![R0] },
+        ],
+    );
     let alarmed_rule = b.rule(0, 24, vec![scan(alarm, &[]), Instr::Fire { decision: alarmed, values: vec![] }]);
     let max = Instr::Aggregate { function: AggregateFn::Max, ty: Int, dst: 1, target: R2, locals: vec![3, 2], len: 1 };
     let largest_rule = b.rule(
         5,
         25,
-        vec![scan(req, &[]), max, scan(req, &[(0, 3), (1, 2)]), Instr::Move { dst: 4, src: R1 }, Instr::Fire { decision: largest, values: vec![Operand::Reg(4)] }],
+        vec![
+            scan(req, &[]),
+            max,
+            scan(req, &[(0, 3), (1, 2)]),
+            Instr::Move { dst: 4, src: R1 },
+            Instr::Fire { decision: largest, values: vec![Operand::Reg(4)] },
+        ],
     );
 
     b.program.strata = vec![
         Stratum::Rules { phase: Phase::Static, rules: vec![base, recursive], delta_rules: vec![delta] },
-        Stratum::Rules { phase: Phase::Request, rules: vec![reach_rule, spent_rule, too_large_rule, ok_rule, largest_rule], delta_rules: vec![] },
+        Stratum::Rules {
+            phase: Phase::Request,
+            rules: vec![reach_rule, spent_rule, too_large_rule, ok_rule, largest_rule],
+            delta_rules: vec![],
+        },
         Stratum::Rules { phase: Phase::Request, rules: vec![far_rule, alarm_rule], delta_rules: vec![] },
         Stratum::RiskScore { rel: risk_score },
         Stratum::Rules { phase: Phase::Request, rules: vec![risky_rule, alarmed_rule], delta_rules: vec![] },
@@ -211,7 +291,12 @@ fn sample() -> Program {
     }
     let x = text(&mut b, "x");
     b.program.data = vec![(edge, edges), (blocked, vec![x])];
-    b.program.meta = Meta { package: "fuzz".to_owned(), compiler: "by hand".to_owned(), source_hash: "sha256:00".to_owned(), files: vec!["fuzz.gov".to_owned()] };
+    b.program.meta = Meta {
+        package: "fuzz".to_owned(),
+        compiler: "by hand".to_owned(),
+        source_hash: "sha256:00".to_owned(),
+        files: vec!["fuzz.gov".to_owned()],
+    };
     b.program
 }
 
@@ -228,7 +313,8 @@ fn fired(engine: &Engine, request: &str) -> (Outcome, Vec<String>) {
     let request = engine.request_from_json(request).unwrap();
     let decision = engine.decide(&request).unwrap();
     let program = engine.program();
-    let mut names: Vec<String> = decision.fired.iter().map(|f| program.string(program.decisions[f.decision as usize].name).to_owned()).collect();
+    let mut names: Vec<String> =
+        decision.fired.iter().map(|f| program.string(program.decisions[f.decision as usize].name).to_owned()).collect();
     names.dedup();
     (decision.outcome, names)
 }
@@ -239,7 +325,10 @@ fn the_sample_decides_as_written() {
     bundle::validate(&program).unwrap();
     let engine = Engine::load(&bundle::write(&program)).unwrap();
     // a reaches b, c and d: 3 accounts, 60 risk points.
-    assert_eq!(fired(&engine, REQUESTS[0]), (Outcome::Deny, vec!["too_large", "ok", "far", "risky", "largest"].into_iter().map(String::from).collect()));
+    assert_eq!(
+        fired(&engine, REQUESTS[0]),
+        (Outcome::Deny, vec!["too_large", "ok", "far", "risky", "largest"].into_iter().map(String::from).collect())
+    );
     let request = engine.request_from_json(REQUESTS[0]).unwrap();
     let decision = engine.decide(&request).unwrap();
     assert_eq!(engine.risk(&decision).unwrap().0, 60);
@@ -252,7 +341,10 @@ fn the_sample_decides_as_written() {
     assert_eq!(outcome, Outcome::Deny);
     assert!(names.contains(&"alarmed".to_owned()), "{names:?}");
     // d reaches b, c and (through the cycle) itself: 60 points again, so a human decides.
-    assert_eq!(fired(&engine, REQUESTS[2]), (Outcome::Escalate, vec!["ok", "far", "risky", "largest"].into_iter().map(String::from).collect()));
+    assert_eq!(
+        fired(&engine, REQUESTS[2]),
+        (Outcome::Escalate, vec!["ok", "far", "risky", "largest"].into_iter().map(String::from).collect())
+    );
     // x is blocked; `new` is a string the program does not know.
     assert_eq!(fired(&engine, REQUESTS[3]), (Outcome::Allow, vec!["ok".to_owned(), "largest".to_owned()]));
     assert_eq!(fired(&engine, REQUESTS[4]), (Outcome::Deny, vec![]));
@@ -530,7 +622,14 @@ fn deep_program_of(aggregates: bool, length: usize) -> Program {
     for i in 1..body {
         if aggregates {
             // Each aggregate's body is everything up to the emit.
-            code.push(Instr::Aggregate { function: AggregateFn::Sum, ty: BaseType::Int, dst: 1, target: R0, locals: vec![0], len: (body - i) as u32 });
+            code.push(Instr::Aggregate {
+                function: AggregateFn::Sum,
+                ty: BaseType::Int,
+                dst: 1,
+                target: R0,
+                locals: vec![0],
+                len: (body - i) as u32,
+            });
         } else {
             code.push(lookup(one, Source::Full, R0, &[(0, 0)]));
         }
@@ -598,13 +697,17 @@ fn mutate(program: &mut Program, kind: u8, at: usize, other: usize, to: u32) {
     let rules = program.rules.len();
     let relations = program.relations.len() as u32;
     let constants = program.constants.len() as u32;
-    let operand = |to: u32| if to.is_multiple_of(2) { Operand::Reg((to / 2 % 6) as u16) } else { Operand::Const(to / 2 % (constants + 1)) };
+    let operand = |to: u32| {
+        if to.is_multiple_of(2) { Operand::Reg((to / 2 % 6) as u16) } else { Operand::Const(to / 2 % (constants + 1)) }
+    };
     let rule = &mut program.rules[at % rules];
     let len = rule.code.len();
     let pc = other % len;
     match kind % 16 {
         0 => match &mut rule.code[pc] {
-            Instr::Scan { rel, .. } | Instr::Absent { rel, .. } | Instr::Emit { rel, .. } => *rel = to % (relations + 1),
+            Instr::Scan { rel, .. } | Instr::Absent { rel, .. } | Instr::Emit { rel, .. } => {
+                *rel = to % (relations + 1)
+            }
             Instr::Fire { decision, .. } => *decision = to % 8,
             _ => {}
         },
@@ -616,11 +719,15 @@ fn mutate(program: &mut Program, kind: u8, at: usize, other: usize, to: u32) {
                     checks.push(((to % 3) as u8, operand(to / 3)));
                 }
             }
-            Instr::Absent { key: values, .. } | Instr::Emit { values, .. } | Instr::Fire { values, .. } => match values.first_mut() {
-                Some(v) if !to.is_multiple_of(3) => *v = operand(to),
-                _ => values.push(operand(to)),
-            },
-            Instr::Compare { left, right, .. } | Instr::Arith { left, right, .. } => *(if to.is_multiple_of(2) { left } else { right }) = operand(to / 2),
+            Instr::Absent { key: values, .. } | Instr::Emit { values, .. } | Instr::Fire { values, .. } => {
+                match values.first_mut() {
+                    Some(v) if !to.is_multiple_of(3) => *v = operand(to),
+                    _ => values.push(operand(to)),
+                }
+            }
+            Instr::Compare { left, right, .. } | Instr::Arith { left, right, .. } => {
+                *(if to.is_multiple_of(2) { left } else { right }) = operand(to / 2)
+            }
             Instr::Move { src, dst } => {
                 *src = operand(to);
                 *dst = (to % 6) as u16;
@@ -633,10 +740,14 @@ fn mutate(program: &mut Program, kind: u8, at: usize, other: usize, to: u32) {
         2 => match &mut rule.code[pc] {
             Instr::Aggregate { len, function, ty, .. } => {
                 *len = to % 5;
-                *function = [AggregateFn::Count, AggregateFn::Sum, AggregateFn::Min, AggregateFn::Max][(to / 5 % 4) as usize];
+                *function =
+                    [AggregateFn::Count, AggregateFn::Sum, AggregateFn::Min, AggregateFn::Max][(to / 5 % 4) as usize];
                 *ty = BaseType::ALL[(to / 20 % 6) as usize];
             }
-            Instr::Compare { op, .. } => *op = [CompareOp::Eq, CompareOp::Ne, CompareOp::Lt, CompareOp::Le, CompareOp::Gt, CompareOp::Ge][(to % 6) as usize],
+            Instr::Compare { op, .. } => {
+                *op = [CompareOp::Eq, CompareOp::Ne, CompareOp::Lt, CompareOp::Le, CompareOp::Gt, CompareOp::Ge]
+                    [(to % 6) as usize]
+            }
             Instr::Arith { op, dst, .. } => {
                 *op = [ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div][(to % 4) as usize];
                 *dst = (to / 4 % 6) as u16;
@@ -657,7 +768,8 @@ fn mutate(program: &mut Program, kind: u8, at: usize, other: usize, to: u32) {
             if other.is_multiple_of(2) {
                 r.phase = if r.phase == Phase::Static { Phase::Request } else { Phase::Static };
             } else {
-                r.kind = [RelationKind::Input, RelationKind::Data, RelationKind::Derived, RelationKind::RiskScore][other / 2 % 4];
+                r.kind = [RelationKind::Input, RelationKind::Data, RelationKind::Derived, RelationKind::RiskScore]
+                    [other / 2 % 4];
             }
         }
         7 => {
@@ -706,7 +818,8 @@ fn mutate(program: &mut Program, kind: u8, at: usize, other: usize, to: u32) {
         }
         12 => {
             let decisions = program.decisions.len();
-            program.decisions[other % decisions].effect = [Effect::Deny, Effect::Escalate, Effect::Allow, Effect::Obligation, Effect::Risk][(to % 5) as usize];
+            program.decisions[other % decisions].effect =
+                [Effect::Deny, Effect::Escalate, Effect::Allow, Effect::Obligation, Effect::Risk][(to % 5) as usize];
         }
         13 => {
             let c = &mut program.constants[(to % constants) as usize];

@@ -32,7 +32,8 @@ pub fn run(args: &BuildArgs) -> Outcome {
         eprintln!("error: cannot write `{}`: {error}", load::display(&args.output));
         return Outcome::UsageError;
     }
-    let signed = secret.map(|s| format!(", signed by {}", keys::hex(&gov_vm::bundle::public_key(&s)))).unwrap_or_default();
+    let signed =
+        secret.map(|s| format!(", signed by {}", keys::hex(&gov_vm::bundle::public_key(&s)))).unwrap_or_default();
     output::emit(&format!("wrote {} ({} bytes, {hash}{signed})\n", load::display(&args.output), bytes.len()));
     Outcome::Success
 }

@@ -23,7 +23,8 @@ pub fn run(args: &CheckArgs) -> Outcome {
             }
         }
     }
-    let mut diagnostics: Vec<_> = workspace.packages().filter_map(|p| workspace.check(p)).flat_map(|c| c.diagnostics.clone()).collect();
+    let mut diagnostics: Vec<_> =
+        workspace.packages().filter_map(|p| workspace.check(p)).flat_map(|c| c.diagnostics.clone()).collect();
     let mut sources = workspace.sources();
     let no_sources = rejected.iter().any(|r| r.problem == load::Problem::NoSources);
     diagnostics.extend(rejected.iter().map(|r| r.diagnostic(&mut sources)));

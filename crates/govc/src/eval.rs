@@ -77,11 +77,16 @@ pub fn run(args: &EvalArgs) -> Outcome {
                 object.insert("explanation".to_owned(), explanation);
             }
             output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
-            if args.exit_code && decision.outcome != gov_vm::Outcome::Allow { Outcome::PolicyFailure } else { Outcome::Success }
+            if args.exit_code && decision.outcome != gov_vm::Outcome::Allow {
+                Outcome::PolicyFailure
+            } else {
+                Outcome::Success
+            }
         }
         Err(error) => {
             // An evaluation error is never an allow: report a deny with the error.
-            let document = serde_json::json!({ "decision": "deny", "error": error.to_string(), "bundle": engine.hash() });
+            let document =
+                serde_json::json!({ "decision": "deny", "error": error.to_string(), "bundle": engine.hash() });
             output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
             Outcome::PolicyFailure
         }

@@ -53,7 +53,8 @@ pub fn run(args: &FmtArgs) -> Outcome {
         let parsed = gov_syntax::parse(id, &text);
         sources.add(shown.clone(), text.clone());
         let Some(formatted) = gov_syntax::format::format_source(&text, &parsed) else {
-            diagnostics.extend(parsed.diagnostics.iter().filter(|d| d.severity() == gov_diag::Severity::Error).cloned());
+            diagnostics
+                .extend(parsed.diagnostics.iter().filter(|d| d.severity() == gov_diag::Severity::Error).cloned());
             continue;
         };
         if formatted == text {

@@ -41,7 +41,8 @@ pub fn run(args: &InspectArgs) -> Outcome {
         }
     };
     if let Some(key_file) = &args.public_key {
-        let checked = keys::read_public(key_file).and_then(|key| gov_vm::bundle::verify(&bundle, &key).map_err(|e| format!("`{shown}`: {e}")));
+        let checked = keys::read_public(key_file)
+            .and_then(|key| gov_vm::bundle::verify(&bundle, &key).map_err(|e| format!("`{shown}`: {e}")));
         if let Err(message) = checked {
             eprintln!("error: {message}");
             return Outcome::UsageError;
@@ -49,10 +50,20 @@ pub fn run(args: &InspectArgs) -> Outcome {
     }
     let version = bytes.get(4..6).and_then(|b| b.try_into().ok()).map_or(0, u16::from_le_bytes);
     let (facts, static_error) = fact_counts(&bundle);
-    let report = Report { path: shown, size: bytes.len(), version, bundle: &bundle, verified: args.public_key.is_some(), facts, static_error };
+    let report = Report {
+        path: shown,
+        size: bytes.len(),
+        version,
+        bundle: &bundle,
+        verified: args.public_key.is_some(),
+        facts,
+        static_error,
+    };
     match args.format {
         InspectFormat::Human => output::emit(&human(&report)),
-        InspectFormat::Json => output::emit(&format!("{}\n", serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default())),
+        InspectFormat::Json => {
+            output::emit(&format!("{}\n", serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default()))
+        }
     }
     Outcome::Success
 }
@@ -61,7 +72,8 @@ pub fn run(args: &InspectArgs) -> Outcome {
 /// loading computes them.
 fn fact_counts(bundle: &Bundle) -> (Vec<Option<usize>>, Option<String>) {
     let program = &bundle.program;
-    let mut counts: Vec<Option<usize>> = program.relations.iter().map(|r| (r.kind == RelationKind::Data).then_some(0)).collect();
+    let mut counts: Vec<Option<usize>> =
+        program.relations.iter().map(|r| (r.kind == RelationKind::Data).then_some(0)).collect();
     for (rel, values) in &program.data {
         let arity = program.relations.get(*rel as usize).map_or(1, |r| r.columns.len().max(1));
         if let Some(Some(count)) = counts.get_mut(*rel as usize) {
@@ -115,12 +127,22 @@ fn signature(program: &Program, schema: &RelationSchema) -> String {
 
 /// Each index as the list of its column names.
 fn index_columns(program: &Program, schema: &RelationSchema) -> Vec<Vec<String>> {
-    schema.indexes.iter().map(|cols| cols.iter().map(|&c| disasm::column_name(program, Some(schema), usize::from(c))).collect()).collect()
+    schema
+        .indexes
+        .iter()
+        .map(|cols| cols.iter().map(|&c| disasm::column_name(program, Some(schema), usize::from(c))).collect())
+        .collect()
 }
 
 /// The rules that fire decision `decision`.
 fn firing_rules(program: &Program, decision: usize) -> Vec<usize> {
-    program.rules.iter().enumerate().filter(|(_, r)| matches!(r.code.last(), Some(Instr::Fire { decision: d, .. }) if *d as usize == decision)).map(|(i, _)| i).collect()
+    program
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r.code.last(), Some(Instr::Fire { decision: d, .. }) if *d as usize == decision))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 fn signature_state(report: &Report<'_>) -> &'static str {
@@ -166,8 +188,14 @@ fn human(report: &Report<'_>) -> String {
         .collect();
     let count_width = counts.iter().map(String::len).max().unwrap_or(0);
     for (schema, count) in program.relations.iter().zip(&counts) {
-        let mut line = format!("  {:<8} {:<8} {:<width$}  {count:<count_width$}", kind_name(schema.kind), phase_name(schema.phase), signature(program, schema));
-        let indexes: Vec<String> = index_columns(program, schema).iter().map(|cols| format!("({})", cols.join(", "))).collect();
+        let mut line = format!(
+            "  {:<8} {:<8} {:<width$}  {count:<count_width$}",
+            kind_name(schema.kind),
+            phase_name(schema.phase),
+            signature(program, schema)
+        );
+        let indexes: Vec<String> =
+            index_columns(program, schema).iter().map(|cols| format!("({})", cols.join(", "))).collect();
         if !indexes.is_empty() {
             line.push_str(&format!("  indexes {}", indexes.join(" ")));
         }
@@ -188,7 +216,11 @@ fn human(report: &Report<'_>) -> String {
             line.push_str(&format!("  {:?}", disasm::message_template(program, &d.message)));
         }
         if !d.overrides.is_empty() {
-            let names: Vec<&str> = d.overrides.iter().map(|&o| program.decisions.get(o as usize).map_or("?", |o| program.string(o.name))).collect();
+            let names: Vec<&str> = d
+                .overrides
+                .iter()
+                .map(|&o| program.decisions.get(o as usize).map_or("?", |o| program.string(o.name)))
+                .collect();
             line.push_str(&format!("  overrides {}", names.join(", ")));
         }
         let rules: Vec<String> = firing_rules(program, i).iter().map(usize::to_string).collect();

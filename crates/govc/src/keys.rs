@@ -58,8 +58,10 @@ pub fn write_pair(path: &Path, secret: &[u8; 32], overwrite: bool) -> Result<[u8
             }
         }
     }
-    write_private(path, &format!("{}\n", hex(secret)), overwrite).map_err(|e| format!("cannot write `{}`: {e}", load::display(path)))?;
-    std::fs::write(&public_file, format!("{}\n", hex(&public))).map_err(|e| format!("cannot write `{}`: {e}", load::display(&public_file)))?;
+    write_private(path, &format!("{}\n", hex(secret)), overwrite)
+        .map_err(|e| format!("cannot write `{}`: {e}", load::display(path)))?;
+    std::fs::write(&public_file, format!("{}\n", hex(&public)))
+        .map_err(|e| format!("cannot write `{}`: {e}", load::display(&public_file)))?;
     Ok(public)
 }
 
@@ -67,7 +69,9 @@ pub fn write_pair(path: &Path, secret: &[u8; 32], overwrite: bool) -> Result<[u8
 fn read_key(path: &Path, what: &str) -> Result<[u8; 32], String> {
     let shown = load::display(path);
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {what} `{shown}`: {e}"))?;
-    parse_hex(text.trim()).ok_or_else(|| format!("`{shown}` is not an ed25519 {what}: expected 64 hexadecimal digits (as `govc keygen` writes)"))
+    parse_hex(text.trim()).ok_or_else(|| {
+        format!("`{shown}` is not an ed25519 {what}: expected 64 hexadecimal digits (as `govc keygen` writes)")
+    })
 }
 
 /// 32 bytes from exactly 64 hex digits.

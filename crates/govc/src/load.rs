@@ -31,11 +31,17 @@ impl Rejected {
         let file = sources.add(self.path.clone(), self.text.clone());
         let span = Span::new(file, self.offset, self.offset);
         match self.problem {
-            Problem::NotUtf8 => Diagnostic::new(codes::NOT_UTF8, format!("`{}` is not valid UTF-8 (byte offset {})", self.path, self.offset), span)
-                .with_primary_label("invalid UTF-8 starts here")
-                .with_help("save the file as UTF-8"),
-            Problem::NoSources => Diagnostic::new(codes::NO_SOURCES, format!("`{}` contains no `.gov` files", self.path), span)
-                .with_help("a package is a directory of `.gov` files, or a single `.gov` file"),
+            Problem::NotUtf8 => Diagnostic::new(
+                codes::NOT_UTF8,
+                format!("`{}` is not valid UTF-8 (byte offset {})", self.path, self.offset),
+                span,
+            )
+            .with_primary_label("invalid UTF-8 starts here")
+            .with_help("save the file as UTF-8"),
+            Problem::NoSources => {
+                Diagnostic::new(codes::NO_SOURCES, format!("`{}` contains no `.gov` files", self.path), span)
+                    .with_help("a package is a directory of `.gov` files, or a single `.gov` file")
+            }
         }
     }
 }
@@ -85,7 +91,12 @@ pub fn package(path: &Path) -> Result<LoadedPackage, String> {
     let paths = if path.is_dir() {
         let files = gov_files_in(path).map_err(io)?;
         if files.is_empty() {
-            loaded.rejected.push(Rejected { path: display(path), text: String::new(), offset: 0, problem: Problem::NoSources });
+            loaded.rejected.push(Rejected {
+                path: display(path),
+                text: String::new(),
+                offset: 0,
+                problem: Problem::NoSources,
+            });
         }
         files
     } else {

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 /// The data files a package names: the `*.data.json` files in its directory.
 fn package_data_files(path: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(path) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.to_string_lossy().ends_with(".data.json")).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".data.json"))
+        .collect();
     files.sort();
     files
 }

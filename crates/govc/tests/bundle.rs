@@ -18,8 +18,13 @@ struct Run {
 }
 
 fn govc(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_govc")).current_dir(root()).env("NO_COLOR", "1").args(args).output().unwrap();
-    Run { stdout: String::from_utf8(output.stdout).unwrap(), stderr: String::from_utf8(output.stderr).unwrap(), code: output.status.code().unwrap() }
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_govc")).current_dir(root()).env("NO_COLOR", "1").args(args).output().unwrap();
+    Run {
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+        code: output.status.code().unwrap(),
+    }
 }
 
 /// A fresh scratch directory for one test.
@@ -153,7 +158,14 @@ fn bad_key_files_exit_2() {
     let run = govc(&["eval", path(&bundle), "--input", REQUEST, "--public-key", path(&junk)]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("is not an ed25519 public key"), "{}", run.stderr);
-    let run = govc(&["build", "examples/payments", "-o", path(&dir.join("x.govb")), "--sign", path(&dir.join("missing.key"))]);
+    let run = govc(&[
+        "build",
+        "examples/payments",
+        "-o",
+        path(&dir.join("x.govb")),
+        "--sign",
+        path(&dir.join("missing.key")),
+    ]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("cannot read secret key"), "{}", run.stderr);
     assert!(!dir.join("x.govb").exists());
@@ -298,7 +310,13 @@ fn inspect_shows_schemas_decisions_and_code() {
     let run = govc(&["inspect", path(&bundle)]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let text = &run.stdout;
-    for name in ["transfer(agent: Agent, amount: Int, to: Account)", "role(agent: Agent, role: Str)", "manages(", "over_limit(", "risk_score(score: Int)"] {
+    for name in [
+        "transfer(agent: Agent, amount: Int, to: Account)",
+        "role(agent: Agent, role: Str)",
+        "manages(",
+        "over_limit(",
+        "risk_score(score: Int)",
+    ] {
         assert!(text.contains(name), "no `{name}` in\n{text}");
     }
     for line in ["package     payments", "format      version 1", "signature   none", "default     deny"] {
@@ -307,7 +325,10 @@ fn inspect_shows_schemas_decisions_and_code() {
     assert!(text.contains("deny       too_large"), "{text}");
     assert!(text.contains("recursive"), "{text}");
     for mnemonic in ["scan", "compare", "emit", "fire", "absent", "aggregate"] {
-        assert!(text.lines().any(|l| l.split_whitespace().nth(1) == Some(mnemonic)), "no `{mnemonic}` instruction in\n{text}");
+        assert!(
+            text.lines().any(|l| l.split_whitespace().nth(1) == Some(mnemonic)),
+            "no `{mnemonic}` instruction in\n{text}"
+        );
     }
     assert!(text.contains("manages Δ"), "a semi-naive delta scan:\n{text}");
     assert!(text.contains("(examples/payments/payments.gov:"), "source locations:\n{text}");

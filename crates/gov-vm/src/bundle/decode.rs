@@ -25,7 +25,8 @@ impl<'a> In<'a> {
                 self.pos += n;
                 Ok(slice)
             }
-            None => self.fail(format!("truncated: needed {n} more bytes, {} left", self.bytes.len().saturating_sub(self.pos))),
+            None => self
+                .fail(format!("truncated: needed {n} more bytes, {} left", self.bytes.len().saturating_sub(self.pos))),
         }
     }
     fn array<const N: usize>(&mut self) -> R<[u8; N]> {
@@ -59,7 +60,8 @@ impl<'a> In<'a> {
         let n = self.count(1)?;
         let at = self.pos;
         let bytes = self.take(n)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| LoadError { offset: self.base + at, message: "string is not UTF-8".to_owned() })
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| LoadError { offset: self.base + at, message: "string is not UTF-8".to_owned() })
     }
     fn opt_u16(&mut self) -> R<Option<u16>> {
         let v = self.u16()?;
@@ -121,12 +123,18 @@ impl<'a> In<'a> {
         }
     }
     fn done(&self, what: &str) -> R<()> {
-        if self.pos == self.bytes.len() { Ok(()) } else { self.fail(format!("{} unexpected bytes at the end of the {what} section", self.bytes.len() - self.pos)) }
+        if self.pos == self.bytes.len() {
+            Ok(())
+        } else {
+            self.fail(format!("{} unexpected bytes at the end of the {what} section", self.bytes.len() - self.pos))
+        }
     }
 }
 
 fn compare_op(code: u8) -> Option<CompareOp> {
-    [CompareOp::Eq, CompareOp::Ne, CompareOp::Lt, CompareOp::Le, CompareOp::Gt, CompareOp::Ge].get(code as usize).copied()
+    [CompareOp::Eq, CompareOp::Ne, CompareOp::Lt, CompareOp::Le, CompareOp::Gt, CompareOp::Ge]
+        .get(code as usize)
+        .copied()
 }
 
 fn arith_op(code: u8) -> Option<ArithOp> {
@@ -240,7 +248,9 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
                 };
                 let phase = r.phase()?;
                 let c = r.count(9)?;
-                let columns = (0..c).map(|_| Ok(ColumnSchema { name: r.opt_u32()?, ty: r.base_type()?, type_name: r.u32()? })).collect::<R<Vec<_>>>()?;
+                let columns = (0..c)
+                    .map(|_| Ok(ColumnSchema { name: r.opt_u32()?, ty: r.base_type()?, type_name: r.u32()? }))
+                    .collect::<R<Vec<_>>>()?;
                 let k = r.count(4)?;
                 let indexes = (0..k)
                     .map(|_| {

@@ -86,7 +86,12 @@ fn fail(offset: usize, message: impl Into<String>) -> LoadError {
 
 /// Reads and validates a bundle.
 pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
-    let header = bytes.get(..HEADER_LEN).ok_or_else(|| fail(bytes.len(), format!("truncated: a bundle starts with a {HEADER_LEN}-byte header, found {} bytes", bytes.len())))?;
+    let header = bytes.get(..HEADER_LEN).ok_or_else(|| {
+        fail(
+            bytes.len(),
+            format!("truncated: a bundle starts with a {HEADER_LEN}-byte header, found {} bytes", bytes.len()),
+        )
+    })?;
     if header.get(..4) != Some(MAGIC.as_slice()) {
         return Err(fail(0, "not a Gov bundle (bad magic number)"));
     }
@@ -94,7 +99,12 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
     let u32_at = |i: usize| header.get(i..i + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes);
     let version = u16_at(4);
     if version != VERSION {
-        return Err(fail(4, format!("bundle format version {version}; this engine reads version {VERSION} (rebuild the bundle with a matching govc)")));
+        return Err(fail(
+            4,
+            format!(
+                "bundle format version {version}; this engine reads version {VERSION} (rebuild the bundle with a matching govc)"
+            ),
+        ));
     }
     let flags = u16_at(6);
     if flags & !FLAG_SIGNED != 0 {
@@ -107,7 +117,10 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
     let signed = flags & FLAG_SIGNED != 0;
     let expected = HEADER_LEN + payload_len + HASH_LEN + if signed { SIGNATURE_LEN } else { 0 };
     if bytes.len() != expected {
-        return Err(fail(bytes.len().min(expected), format!("the header promises {expected} bytes, the bundle has {}", bytes.len())));
+        return Err(fail(
+            bytes.len().min(expected),
+            format!("the header promises {expected} bytes, the bundle has {}", bytes.len()),
+        ));
     }
     let payload = bytes.get(HEADER_LEN..HEADER_LEN + payload_len).unwrap_or_default();
     let stored_hash = bytes.get(HEADER_LEN + payload_len..HEADER_LEN + payload_len + HASH_LEN).unwrap_or_default();
@@ -117,7 +130,12 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
     }
     let signature = if signed {
         let at = HEADER_LEN + payload_len + HASH_LEN;
-        Some(bytes.get(at..at + SIGNATURE_LEN).and_then(|s| s.try_into().ok()).ok_or_else(|| fail(at, "truncated signature"))?)
+        Some(
+            bytes
+                .get(at..at + SIGNATURE_LEN)
+                .and_then(|s| s.try_into().ok())
+                .ok_or_else(|| fail(at, "truncated signature"))?,
+        )
     } else {
         None
     };
@@ -131,5 +149,7 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
 pub fn verify(bundle: &Bundle, public_key: &[u8; 32]) -> Result<(), LoadError> {
     let signature = bundle.signature.ok_or_else(|| fail(6, "the bundle is not signed, and a public key was given"))?;
     let key = VerifyingKey::from_bytes(public_key).map_err(|e| fail(0, format!("invalid public key: {e}")))?;
-    key.verify(&bundle.digest, &Signature::from_bytes(&signature)).map_err(|_| fail(0, "the signature does not match the public key: the bundle was not signed by this key or was modified"))
+    key.verify(&bundle.digest, &Signature::from_bytes(&signature)).map_err(|_| {
+        fail(0, "the signature does not match the public key: the bundle was not signed by this key or was modified")
+    })
 }

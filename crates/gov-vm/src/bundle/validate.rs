@@ -22,7 +22,9 @@ fn check(ok: bool, message: impl FnOnce() -> String) -> V {
 /// Checks a program; the error says what is wrong and where.
 pub fn validate(p: &Program) -> V {
     let strings = p.strings.len();
-    let sym = |s: Sym, what: &str| check((s as usize) < strings, || format!("{what} refers to string {s}, but there are {strings}"));
+    let sym = |s: Sym, what: &str| {
+        check((s as usize) < strings, || format!("{what} refers to string {s}, but there are {strings}"))
+    };
     let value_ok = |v: &Value| !matches!(v, Value::Str(s) if *s as usize >= strings);
     for (i, c) in p.constants.iter().enumerate() {
         check(value_ok(c), || format!("constant {i} refers to a missing string"))?;
@@ -37,11 +39,19 @@ pub fn validate(p: &Program) -> V {
             sym(c.type_name, &format!("a column type of relation {i}"))?;
         }
         for index in &r.indexes {
-            check(!index.is_empty() && index.len() <= MAX_KEY, || format!("relation {i} has an index of {} columns", index.len()))?;
-            check(index.iter().all(|&c| usize::from(c) < r.columns.len()), || format!("an index of relation {i} names a missing column"))?;
+            check(!index.is_empty() && index.len() <= MAX_KEY, || {
+                format!("relation {i} has an index of {} columns", index.len())
+            })?;
+            check(index.iter().all(|&c| usize::from(c) < r.columns.len()), || {
+                format!("an index of relation {i} names a missing column")
+            })?;
         }
-        check(r.kind != RelationKind::RiskScore || r.columns.len() == 1, || format!("relation {i}: the risk score has one column"))?;
-        check(!(r.kind == RelationKind::Input && r.phase == Phase::Static), || format!("input relation {i} cannot be static"))?;
+        check(r.kind != RelationKind::RiskScore || r.columns.len() == 1, || {
+            format!("relation {i}: the risk score has one column")
+        })?;
+        check(!(r.kind == RelationKind::Input && r.phase == Phase::Static), || {
+            format!("input relation {i} cannot be static")
+        })?;
     }
     for (i, d) in p.decisions.iter().enumerate() {
         sym(d.name, &format!("decision {i}"))?;
@@ -53,7 +63,9 @@ pub fn validate(p: &Program) -> V {
                 sym(*s, &format!("decision {i}'s message"))?;
             }
         }
-        check(d.overrides.iter().all(|&o| (o as usize) < p.decisions.len()), || format!("decision {i} overrides a missing decision"))?;
+        check(d.overrides.iter().all(|&o| (o as usize) < p.decisions.len()), || {
+            format!("decision {i} overrides a missing decision")
+        })?;
         sym(d.source.file, &format!("decision {i}'s source"))?;
     }
     for (i, rule) in p.rules.iter().enumerate() {
@@ -66,15 +78,21 @@ pub fn validate(p: &Program) -> V {
                     let rule = p.rules.get(r as usize).ok_or_else(|| format!("stratum {i} runs missing rule {r}"))?;
                     if *phase == Phase::Static {
                         let heads_static = match rule.code.last() {
-                            Some(Instr::Emit { rel, .. }) => p.relations.get(*rel as usize).is_some_and(|r| r.phase == Phase::Static),
+                            Some(Instr::Emit { rel, .. }) => {
+                                p.relations.get(*rel as usize).is_some_and(|r| r.phase == Phase::Static)
+                            }
                             _ => false,
                         };
-                        check(heads_static, || format!("static stratum {i} runs rule {r}, which does not derive a static relation"))?;
+                        check(heads_static, || {
+                            format!("static stratum {i} runs rule {r}, which does not derive a static relation")
+                        })?;
                     }
                 }
             }
             Stratum::RiskScore { rel } => {
-                check(p.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::RiskScore), || format!("stratum {i} computes the risk score into a relation that is not the risk score"))?;
+                check(p.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::RiskScore), || {
+                    format!("stratum {i} computes the risk score into a relation that is not the risk score")
+                })?;
             }
         }
     }
@@ -82,16 +100,22 @@ pub fn validate(p: &Program) -> V {
         let r = p.relations.get(*rel as usize).ok_or_else(|| format!("data for missing relation {rel}"))?;
         check(r.kind == RelationKind::Data, || format!("data given for relation {rel}, which is not a data relation"))?;
         let arity = r.columns.len();
-        check(arity > 0 && values.len() % arity == 0, || format!("data for relation {rel} is not a whole number of rows"))?;
+        check(arity > 0 && values.len() % arity == 0, || {
+            format!("data for relation {rel} is not a whole number of rows")
+        })?;
         for (v, c) in values.iter().zip(r.columns.iter().cycle()) {
-            check(v.base_type() == c.ty && value_ok(v), || format!("data for relation {rel} has a value of the wrong type"))?;
+            check(v.base_type() == c.ty && value_ok(v), || {
+                format!("data for relation {rel} has a value of the wrong type")
+            })?;
         }
     }
     Ok(())
 }
 
 fn validate_rule(p: &Program, rule: &RuleCode) -> V {
-    check(!rule.code.is_empty() && rule.code.len() <= MAX_RULE_LENGTH, || format!("has {} instructions", rule.code.len()))?;
+    check(!rule.code.is_empty() && rule.code.len() <= MAX_RULE_LENGTH, || {
+        format!("has {} instructions", rule.code.len())
+    })?;
     let regs = usize::from(rule.registers);
     let reg = |r: u16| check(usize::from(r) < regs, || format!("uses register {r} of {regs}"));
     let operand = |o: &Operand| match o {
@@ -103,8 +127,11 @@ fn validate_rule(p: &Program, rule: &RuleCode) -> V {
         let r = relation(rel)?;
         match index {
             Some(i) => {
-                let cols = r.indexes.get(usize::from(i)).ok_or_else(|| format!("uses missing index {i} of relation {rel}"))?;
-                check(cols.len() == key.len(), || format!("gives {} key values for an index of {} columns", key.len(), cols.len()))?;
+                let cols =
+                    r.indexes.get(usize::from(i)).ok_or_else(|| format!("uses missing index {i} of relation {rel}"))?;
+                check(cols.len() == key.len(), || {
+                    format!("gives {} key values for an index of {} columns", key.len(), cols.len())
+                })?;
             }
             None => check(key.is_empty(), || "gives a key without an index".to_owned())?,
         }
@@ -150,28 +177,39 @@ fn validate_rule(p: &Program, rule: &RuleCode) -> V {
                 locals.iter().try_for_each(|l| reg(*l))?;
                 let end = pc + 1 + *len as usize;
                 let limit = open_ends.last().copied().unwrap_or(last);
-                check(*len > 0 && end <= limit, || format!("has an aggregate at {pc} whose body runs past its enclosing plan"))?;
+                check(*len > 0 && end <= limit, || {
+                    format!("has an aggregate at {pc} whose body runs past its enclosing plan")
+                })?;
                 open_ends.push(end);
             }
             Instr::Emit { rel, values } => {
                 check(pc == last, || "emits before its last instruction".to_owned())?;
                 let r = relation(*rel)?;
-                check(matches!(r.kind, RelationKind::Derived), || format!("derives facts of relation {rel}, which is not derived"))?;
-                check(values.len() == r.columns.len(), || format!("emits {} values into a relation of {} columns", values.len(), r.columns.len()))?;
+                check(matches!(r.kind, RelationKind::Derived), || {
+                    format!("derives facts of relation {rel}, which is not derived")
+                })?;
+                check(values.len() == r.columns.len(), || {
+                    format!("emits {} values into a relation of {} columns", values.len(), r.columns.len())
+                })?;
                 values.iter().try_for_each(operand)?;
             }
             Instr::Fire { decision, values } => {
                 check(pc == last, || "fires before its last instruction".to_owned())?;
-                let d = p.decisions.get(*decision as usize).ok_or_else(|| format!("fires missing decision {decision}"))?;
+                let d =
+                    p.decisions.get(*decision as usize).ok_or_else(|| format!("fires missing decision {decision}"))?;
                 let offset = usize::from(d.effect == Effect::Risk);
                 let needed = d.message.iter().filter_map(|m| match m {
                     MessagePart::Value(i) => Some(usize::from(*i) + 1),
                     MessagePart::Text(_) => None,
                 });
-                check(values.len() >= offset + needed.max().unwrap_or(0), || "fires with fewer values than its message needs".to_owned())?;
+                check(values.len() >= offset + needed.max().unwrap_or(0), || {
+                    "fires with fewer values than its message needs".to_owned()
+                })?;
                 values.iter().try_for_each(operand)?;
             }
         }
     }
-    check(matches!(rule.code.last(), Some(Instr::Emit { .. } | Instr::Fire { .. })), || "does not end with Emit or Fire".to_owned())
+    check(matches!(rule.code.last(), Some(Instr::Emit { .. } | Instr::Fire { .. })), || {
+        "does not end with Emit or Fire".to_owned()
+    })
 }
