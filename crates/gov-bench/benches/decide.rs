@@ -1,1 +1,241 @@
-fn main() {}
+//! Decision benchmarks against the peers: the same policies in Gov, Cedar (cedar-policy)
+//! and Rego (regorus), in one process, in one run.
+//!
+//! (a) `decide/rbac`: RBAC, 1 000 users, a role hierarchy 5 deep; (b) `decide/payments`:
+//! limits by role, sanctions, escalation, risk (DESIGN §2); (c) `decide/generated_1k`:
+//! 1 000 generated deny rules. The policies and data come from `gov_bench::peers`; setup
+//! asserts that every engine reaches the expected decision on every benchmarked request.
+//!
+//! Only deciding is timed. Everything else is built once, outside the loop:
+//!
+//! - Gov: the package is checked and compiled in-process (as `govc build` does), written
+//!   to a bundle and loaded with `Engine::load`; requests are parsed from JSON once.
+//!   `gov_decide` times `engine.decide(&request)` (a thread-cached session),
+//!   `gov_decide_in` times `engine.decide_in(&mut session, &request)`. Both return the
+//!   outcome and every fired rule with its values (messages are formatted on demand).
+//! - Cedar: `PolicySet`, `Entities` (with the transitive closure of the hierarchy that
+//!   Cedar computes when entities are built) and each `Request` are built once; the loop
+//!   times `Authorizer::is_authorized` and reading the outcome from the response (deny,
+//!   or escalate when a determining policy is annotated `@effect("escalate")`, or allow).
+//! - regorus (interpreter): one `Engine` with the policy and data loaded; the loop times
+//!   `set_input(input.clone())` (a reference-counted clone of a prepared `Value`) and
+//!   `eval_rule("data.<pkg>.decision")`, the cheapest documented entry point.
+//! - regorus RVM (`regorus_rvm`): the policy compiled to regorus's register VM
+//!   (`compile_with_entrypoint` → `Compiler::compile_from_policy`), data set once; the
+//!   loop times `set_input` + `execute`.
+//!
+//! After Criterion, the bench prints per-call latency percentiles of `gov_decide_in` (each
+//! call timed with `Instant`, so about 20–30 ns of clock overhead is included).
+//!
+//! Run with `cargo bench -p gov-bench --bench decide`; results are in docs/performance.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use cedar_policy::{Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicyId, PolicySet, Request as CedarRequest};
+use criterion::{BenchmarkId, Criterion};
+use gov_bench::peers::{self, Expected, Scenario};
+use gov_vm::{Engine, Outcome};
+use regorus::languages::rego::compiler::Compiler;
+use regorus::rvm::RegoVM;
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+struct Gov {
+    engine: Engine,
+    requests: Vec<gov_vm::Request>,
+}
+
+struct Cedar {
+    policies: PolicySet,
+    entities: Entities,
+    escalate: HashSet<PolicyId>,
+    requests: Vec<CedarRequest>,
+    authorizer: Authorizer,
+}
+
+struct Rego {
+    engine: regorus::Engine,
+    rule: String,
+    inputs: Vec<regorus::Value>,
+    /// `None` when regorus's RVM compiler cannot compile the policy (reported).
+    vm: Option<RegoVM>,
+}
+
+fn gov_outcome(outcome: Outcome) -> Expected {
+    match outcome {
+        Outcome::Allow => Expected::Allow,
+        Outcome::Deny => Expected::Deny,
+        Outcome::Escalate => Expected::Escalate,
+    }
+}
+
+impl Gov {
+    fn new(scenario: &Scenario) -> Gov {
+        let program = peers::compile_gov(&format!("{}.gov", scenario.name), &scenario.gov, &scenario.gov_data, true).unwrap();
+        let bytes = gov_vm::bundle::write(&program);
+        let engine = Engine::load(&bytes).unwrap();
+        let requests = scenario.cases.iter().map(|c| engine.request_from_json(&c.gov.to_string()).unwrap()).collect();
+        Gov { engine, requests }
+    }
+}
+
+impl Cedar {
+    fn new(scenario: &Scenario) -> Cedar {
+        let policies = PolicySet::from_str(&scenario.cedar).unwrap();
+        let entities = Entities::from_json_value(scenario.cedar_entities.clone(), None).unwrap();
+        let escalate = policies.policies().filter(|p| p.annotation("effect") == Some("escalate")).map(|p| p.id().clone()).collect();
+        let requests = scenario
+            .cases
+            .iter()
+            .map(|c| {
+                let uid = |text: &str| EntityUid::from_str(text).unwrap();
+                let context = Context::from_json_value(c.cedar.context.clone(), None).unwrap();
+                CedarRequest::new(uid(&c.cedar.principal), uid(&c.cedar.action), uid(&c.cedar.resource), context, None).unwrap()
+            })
+            .collect();
+        Cedar { policies, entities, escalate, requests, authorizer: Authorizer::new() }
+    }
+
+    fn decide(&self, request: &CedarRequest) -> Expected {
+        let response = self.authorizer.is_authorized(request, &self.policies, &self.entities);
+        match response.decision() {
+            CedarDecision::Deny => Expected::Deny,
+            CedarDecision::Allow if response.diagnostics().reason().any(|id| self.escalate.contains(id)) => Expected::Escalate,
+            CedarDecision::Allow => Expected::Allow,
+        }
+    }
+}
+
+impl Rego {
+    fn new(scenario: &Scenario) -> Rego {
+        let mut engine = regorus::Engine::new();
+        engine.add_policy(format!("{}.rego", scenario.name), scenario.rego.clone()).unwrap();
+        let data = regorus::Value::from_json_str(&scenario.rego_data.to_string()).unwrap();
+        engine.add_data(data.clone()).unwrap();
+        let inputs = scenario.cases.iter().map(|c| regorus::Value::from_json_str(&c.rego.to_string()).unwrap()).collect();
+        let rule = scenario.rego_rule.to_owned();
+        let vm = (|| -> Result<RegoVM, String> {
+            let compiled = engine.compile_with_entrypoint(&rule.as_str().into()).map_err(|e| e.to_string())?;
+            let program = Compiler::compile_from_policy(&compiled, &[rule.as_str()]).map_err(|e| e.to_string())?;
+            let mut vm = RegoVM::new();
+            vm.load_program(program);
+            vm.set_data(data).map_err(|e| e.to_string())?;
+            Ok(vm)
+        })();
+        let vm = match vm {
+            Ok(vm) => Some(vm),
+            Err(e) => {
+                eprintln!("note: regorus RVM cannot compile {}: {e}", scenario.name);
+                None
+            }
+        };
+        Rego { engine, rule, inputs, vm }
+    }
+
+    fn decide(&mut self, input: &regorus::Value) -> Expected {
+        self.engine.set_input(input.clone());
+        read_rego(&self.engine.eval_rule(self.rule.clone()).unwrap())
+    }
+
+    fn decide_vm(vm: &mut RegoVM, input: &regorus::Value) -> Expected {
+        vm.set_input(input.clone());
+        read_rego(&vm.execute().unwrap())
+    }
+}
+
+fn read_rego(value: &regorus::Value) -> Expected {
+    match value.as_string().map(|s| s.as_ref().to_owned()).unwrap_or_default().as_str() {
+        "allow" => Expected::Allow,
+        "escalate" => Expected::Escalate,
+        "deny" => Expected::Deny,
+        other => panic!("regorus answered {other:?} ({value:?})"),
+    }
+}
+
+/// Builds the engines and checks that all of them agree with the expected decision.
+fn prepare(scenario: &Scenario) -> (Gov, Cedar, Rego) {
+    let gov = Gov::new(scenario);
+    let cedar = Cedar::new(scenario);
+    let mut rego = Rego::new(scenario);
+    let mut session = gov.engine.session();
+    for (i, case) in scenario.cases.iter().enumerate() {
+        let what = format!("{}/{}", scenario.name, case.name);
+        let decided = gov.engine.decide(&gov.requests[i]).unwrap();
+        assert_eq!(gov_outcome(decided.outcome), case.expected, "Gov decide on {what}");
+        assert_eq!(gov.engine.decide_in(&mut session, &gov.requests[i]).unwrap(), decided, "Gov decide_in on {what}");
+        let response = cedar.authorizer.is_authorized(&cedar.requests[i], &cedar.policies, &cedar.entities);
+        assert_eq!(response.diagnostics().errors().count(), 0, "Cedar evaluation errors on {what}: {:?}", response.diagnostics().errors().collect::<Vec<_>>());
+        assert_eq!(cedar.decide(&cedar.requests[i]), case.expected, "Cedar on {what}");
+        let input = rego.inputs[i].clone();
+        assert_eq!(rego.decide(&input), case.expected, "regorus on {what}");
+        if let Some(vm) = rego.vm.as_mut() {
+            assert_eq!(Rego::decide_vm(vm, &input), case.expected, "regorus RVM on {what}");
+        }
+    }
+    (gov, cedar, rego)
+}
+
+fn bench_scenario(c: &mut Criterion, scenario: &Scenario) {
+    let (gov, cedar, mut rego) = prepare(scenario);
+    let mut session = gov.engine.session();
+    let mut group = c.benchmark_group(format!("decide/{}", scenario.name));
+    for (i, case) in scenario.cases.iter().enumerate() {
+        let request = &gov.requests[i];
+        group.bench_function(BenchmarkId::new("gov_decide", case.name), |b| b.iter(|| black_box(gov.engine.decide(black_box(request)).unwrap())));
+        group.bench_function(BenchmarkId::new("gov_decide_in", case.name), |b| {
+            b.iter(|| black_box(gov.engine.decide_in(&mut session, black_box(request)).unwrap()))
+        });
+        let cedar_request = &cedar.requests[i];
+        group.bench_function(BenchmarkId::new("cedar", case.name), |b| b.iter(|| black_box(cedar.decide(black_box(cedar_request)))));
+        let input = rego.inputs[i].clone();
+        group.bench_function(BenchmarkId::new("regorus", case.name), |b| b.iter(|| black_box(rego.decide(black_box(&input)))));
+        if let Some(vm) = rego.vm.as_mut() {
+            group.bench_function(BenchmarkId::new("regorus_rvm", case.name), |b| b.iter(|| black_box(Rego::decide_vm(vm, black_box(&input)))));
+        }
+    }
+    group.finish();
+}
+
+fn scenarios() -> Vec<Scenario> {
+    vec![peers::rbac(), peers::payments(), peers::generated(1_000)]
+}
+
+/// Per-call latency of `gov_decide_in`: p50, p90, p99 over 200 000 timed calls.
+fn latency_percentiles(scenarios: &[Scenario]) {
+    println!("\nper-call latency of gov_decide_in (Instant around each call; includes ~25 ns of clock overhead)");
+    println!("{:<36} {:>9} {:>9} {:>9}", "request", "p50", "p90", "p99");
+    for scenario in scenarios {
+        let gov = Gov::new(scenario);
+        let mut session = gov.engine.session();
+        for (i, case) in scenario.cases.iter().enumerate() {
+            let request = &gov.requests[i];
+            for _ in 0..10_000 {
+                black_box(gov.engine.decide_in(&mut session, request).unwrap());
+            }
+            let mut times: Vec<Duration> = (0..200_000)
+                .map(|_| {
+                    let start = Instant::now();
+                    black_box(gov.engine.decide_in(&mut session, black_box(request)).unwrap());
+                    start.elapsed()
+                })
+                .collect();
+            times.sort_unstable();
+            let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+            println!("{:<36} {:>9.2?} {:>9.2?} {:>9.2?}", format!("{}/{}", scenario.name, case.name), at(0.50), at(0.90), at(0.99));
+        }
+    }
+}
+
+fn main() {
+    let scenarios = scenarios();
+    let mut criterion = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(50).configure_from_args();
+    for scenario in &scenarios {
+        bench_scenario(&mut criterion, scenario);
+    }
+    criterion.final_summary();
+    if std::env::args().any(|a| a == "--bench") && std::env::var_os("GOV_BENCH_NO_LATENCY").is_none() {
+        latency_percentiles(&scenarios);
+    }
+}

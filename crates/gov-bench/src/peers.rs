@@ -186,7 +186,7 @@ pub fn rbac() -> Scenario {
     let mut parents: Vec<(String, Vec<String>)> = Vec::new();
     let mut permissions: Vec<(String, &str, String)> = Vec::new();
     for department in 0..DEPARTMENTS {
-        for (level, action) in RBAC_ACTIONS.iter().enumerate() {
+        for (level, &action) in RBAC_ACTIONS.iter().enumerate() {
             let role = rbac_role(department, level);
             let inherited = if level > 0 { vec![rbac_role(department, level - 1)] } else { Vec::new() };
             parents.push((role.clone(), inherited));
@@ -510,9 +510,8 @@ mod tests {
     use super::*;
 
     fn compiles(file: &str, source: &str, data: &Json) {
-        if let Err(e) = compile_gov(file, source, data, true) {
-            unreachable!("{e}");
-        }
+        let compiled = compile_gov(file, source, data, true);
+        assert!(compiled.is_ok(), "{:?}", compiled.err());
     }
 
     #[test]

@@ -26,9 +26,9 @@ pub const STDLIB: &[StdModule] = &[
     },
     StdModule { name: "std.time", path: "stdlib/std/time.gov", text: include_str!("../../../stdlib/std/time.gov") },
     StdModule {
-        name: "std.risk_scoring",
-        path: "stdlib/std/risk_scoring.gov",
-        text: include_str!("../../../stdlib/std/risk_scoring.gov"),
+        name: "std.risk",
+        path: "stdlib/std/risk.gov",
+        text: include_str!("../../../stdlib/std/risk.gov"),
     },
 ];
 

@@ -182,15 +182,19 @@ impl AnnotationPrefix {
 }
 
 /// Whether the `.` at index `i` joins two segments of a path (`std.approvals`): it touches
-/// an identifier on both sides.
+/// a word (identifier or keyword) on both sides.
 fn is_path_separator(tokens: &[Spanned<'_>], i: usize) -> bool {
     let (Some(before), Some(dot), Some(after)) =
         (i.checked_sub(1).and_then(|j| tokens.get(j)), tokens.get(i), tokens.get(i + 1))
     else {
         return false;
     };
-    matches!(before.token, Token::Ident(_))
-        && matches!(after.token, Token::Ident(_))
+    // Keywords count as words: `use std.risk` names the module `std.risk`.
+    let word = |t: &Token<'_>| {
+        matches!(t, Token::Ident(_)) || t.keyword_text().is_some_and(|k| k.chars().all(|c| c.is_ascii_alphabetic()))
+    };
+    word(&before.token)
+        && word(&after.token)
         && before.end == dot.start
         && dot.end == after.start
 }

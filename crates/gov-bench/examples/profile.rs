@@ -1,0 +1,74 @@
+//! A small driver for profiling the engine under callgrind (see docs/performance.md):
+//!
+//! ```text
+//! cargo build --release -p gov-bench --example profile
+//! # decide: N calls of decide_in on one request of a scenario
+//! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
+//!     target/release/examples/profile decide payments escalate 10000
+//! # bundle load: write a bundle of N facts once, then profile loading it
+//! target/release/examples/profile build-load 1000000 /tmp/load.govb
+//! valgrind --tool=callgrind target/release/examples/profile load /tmp/load.govb
+//! # reachability with the edges as input: N decide_in calls
+//! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
+//!     target/release/examples/profile reach 10000 1
+//! ```
+
+use gov_bench::peers;
+use gov_vm::Engine;
+use std::hint::black_box;
+
+fn number(arg: Option<String>, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
+    Ok(match arg {
+        Some(text) => text.parse()?,
+        None => default,
+    })
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("decide") => {
+            let scenario = match args.next().as_deref() {
+                Some("rbac") => peers::rbac(),
+                Some("generated") => peers::generated(1_000),
+                _ => peers::payments(),
+            };
+            let case_name = args.next().unwrap_or_default();
+            let iterations = number(args.next(), 10_000)?;
+            let case = scenario.cases.iter().find(|c| c.name == case_name).or(scenario.cases.first()).ok_or("no request")?;
+            let program = peers::compile_gov("policy.gov", &scenario.gov, &scenario.gov_data, false)?;
+            let engine = Engine::load(&gov_vm::bundle::write(&program))?;
+            let request = engine.request_from_json(&case.gov.to_string())?;
+            let mut session = engine.session();
+            for _ in 0..iterations {
+                black_box(engine.decide_in(&mut session, black_box(&request))?);
+            }
+            println!("{} {} x{iterations}", scenario.name, case.name);
+        }
+        Some("build-load") => {
+            let facts = number(args.next(), 1_000_000)?;
+            let path = args.next().ok_or("build-load FACTS FILE")?;
+            let program = peers::compile_gov("load.gov", peers::LOAD_POLICY, &peers::load_data(facts), false)?;
+            std::fs::write(&path, gov_vm::bundle::write(&program))?;
+        }
+        Some("load") => {
+            let bytes = std::fs::read(args.next().ok_or("load FILE")?)?;
+            let engine = Engine::load(&bytes)?;
+            println!("loaded {}", engine.hash());
+        }
+        Some("reach") => {
+            let edges = number(args.next(), 10_000)?;
+            let iterations = number(args.next(), 1)?;
+            let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
+            let program = peers::compile_gov("reach.gov", peers::REACH_INPUT, &serde_json::json!({}), false)?;
+            let engine = Engine::load(&gov_vm::bundle::write(&program))?;
+            let request = engine.request_from_json(&peers::edges_json(&graph).to_string())?;
+            let mut session = engine.session();
+            for _ in 0..iterations {
+                black_box(engine.decide_in(&mut session, &request)?);
+            }
+        }
+        _ => return Err("usage: profile decide SCENARIO CASE N | build-load FACTS FILE | load FILE | reach EDGES N".into()),
+    }
+    Ok(())
+}
