@@ -11,6 +11,9 @@
 //! # reachability with the edges as input: N decide_in calls
 //! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
 //!     target/release/examples/profile reach 10000 1
+//! # reachability with the edges as data: the closure computed by Engine::from_program
+//! valgrind --tool=callgrind --toggle-collect='*from_program*' \
+//!     target/release/examples/profile reach-load 10000
 //! ```
 
 use gov_bench::peers;
@@ -68,7 +71,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 black_box(engine.decide_in(&mut session, &request)?);
             }
         }
-        _ => return Err("usage: profile decide SCENARIO CASE N | build-load FACTS FILE | load FILE | reach EDGES N".into()),
+        Some("reach-load") => {
+            let edges = number(args.next(), 10_000)?;
+            let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
+            let program = peers::compile_gov("reach.gov", peers::REACH_DATA, &peers::edges_json(&graph), false)?;
+            let engine = Engine::from_program(program, String::new(), gov_vm::Limits::default())?;
+            black_box(engine);
+        }
+        _ => return Err("usage: profile decide SCENARIO CASE N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES".into()),
     }
     Ok(())
 }

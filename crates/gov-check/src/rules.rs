@@ -132,7 +132,7 @@ const SUGGESTION_BUDGET: usize = 2_000_000;
 /// Checks every rule, decision rule, annotation and test; infers the column types of
 /// derived relations into `symbols`.
 pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
-    let (facts, inferred) = {
+    let (facts, inferred, variable_types) = {
         let mut cx = Cx {
             program,
             symbols,
@@ -152,7 +152,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
         for item in program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
             cx.item(item);
         }
-        cx.solve();
+        let variable_types = cx.solve();
         let inferred: Vec<(usize, Vec<Option<Ty>>)> = cx
             .columns
             .clone()
@@ -169,8 +169,9 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
                 (relation, types)
             })
             .collect();
-        (cx.facts, inferred)
+        (cx.facts, inferred, variable_types)
     };
+    symbols.variable_types = variable_types.into_iter().collect();
     for (relation, types) in inferred {
         if let Some(relation) = symbols.relation_mut(relation) {
             for (field, ty) in relation.fields.iter_mut().zip(types) {
@@ -943,7 +944,9 @@ impl<'a> Cx<'a, '_> {
 
     /// Types the pending constraints: first silently to a fixpoint (so types flow in any
     /// order), then once more reporting what still conflicts.
-    fn solve(&mut self) {
+    /// Types the pending constraints and returns the inferred type of every variable
+    /// occurrence, by span.
+    fn solve(&mut self) -> Vec<(Span, Ty)> {
         let work = std::mem::take(&mut self.work);
         for _ in 0..8 {
             let before = self.inference.changes();
@@ -961,6 +964,16 @@ impl<'a> Cx<'a, '_> {
                 self.constraint(&rule.scope, pending, true);
             }
         }
+        let mut types = Vec::new();
+        for var in work.iter().flat_map(|rule| rule.scope.vars.values()) {
+            let ty = match self.inference.shape(var.node) {
+                Shape::Exact(ty) => ty,
+                Shape::Lit(base) => Ty::Base(base),
+                Shape::Unknown | Shape::Poison => continue,
+            };
+            types.extend(var.occurrences.iter().map(|(span, _, _)| (*span, ty)));
+        }
+        types
     }
 
     // ---- safety -------------------------------------------------------------------------

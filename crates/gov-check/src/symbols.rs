@@ -114,6 +114,8 @@ pub struct Symbols {
     pub tests: Vec<(String, Span)>,
     /// `use` items.
     pub uses: Vec<UseInfo>,
+    /// The inferred type of each variable occurrence in a rule, by the occurrence's span.
+    pub variable_types: HashMap<Span, Ty>,
     type_index: HashMap<String, usize>,
     relation_index: HashMap<String, usize>,
     decision_index: HashMap<String, usize>,

@@ -302,26 +302,39 @@ impl Rule<'_, '_> {
     }
 
     fn compare(&mut self, c: &Comparison, others: &HashSet<&str>) -> Result<bool, PlanError> {
-        let unbound_var = |e: &Expr, this: &Self| match e {
-            Expr::Var(n) if !this.regs.contains_key(&n.text) => Some(n.text.clone()),
-            _ => None,
-        };
         if c.op == CompareOp::Eq {
             for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
-                let Some(name) = unbound_var(target, self) else { continue };
                 if let Expr::Aggregate(aggregate) = source {
                     if !self.aggregate_ready(aggregate, others) {
                         return Ok(false);
                     }
-                    self.aggregate(&name, aggregate, others)?;
+                    match target {
+                        // `n = count(…)` with `n` unbound binds it.
+                        Expr::Var(n) if !self.regs.contains_key(&n.text) => {
+                            let dst = self.aggregate(aggregate, others)?;
+                            self.regs.insert(n.text.clone(), dst);
+                        }
+                        // Otherwise the aggregate is computed and compared.
+                        bound if self.is_bound(bound) => {
+                            let dst = self.aggregate(aggregate, others)?;
+                            let left = self.operand(bound, self.types.get(&dst).copied())?;
+                            self.code.push(Instr::Compare { op: CompareOp::Eq, left, right: Operand::Reg(dst) });
+                        }
+                        _ => return Ok(false),
+                    }
                     return Ok(true);
                 }
-                if !self.is_bound(source) {
+                let Expr::Var(name) = target else { continue };
+                if self.regs.contains_key(&name.text) || !self.is_bound(source) {
                     continue;
                 }
-                let ty = self.type_of(source);
-                let src = self.operand(source, None)?;
-                let dst = self.bind(&name, ty)?;
+                // The checker's type of the variable decides how a literal is read
+                // (`p = 3` with `p` a Decimal binds the Decimal 3).
+                let symbols = self.planner.symbols;
+                let checked = symbols.variable_types.get(&name.span).and_then(|t| symbols.base_of(*t));
+                let ty = checked.or_else(|| self.type_of(source));
+                let src = self.operand(source, ty)?;
+                let dst = self.bind(&name.text, ty)?;
                 self.code.push(Instr::Move { dst, src });
                 return Ok(true);
             }
@@ -344,7 +357,8 @@ impl Rule<'_, '_> {
         inner.iter().filter(|v| others.contains(v.as_str())).all(|v| self.regs.contains_key(v))
     }
 
-    fn aggregate(&mut self, result: &str, aggregate: &Aggregate, others: &HashSet<&str>) -> Result<(), PlanError> {
+    /// Emits an aggregate and returns the register holding its result.
+    fn aggregate(&mut self, aggregate: &Aggregate, others: &HashSet<&str>) -> Result<u16, PlanError> {
         let at = self.code.len();
         self.code.push(Instr::Move { dst: 0, src: Operand::Reg(0) }); // placeholder, replaced below
         let outer_regs = self.regs.clone();
@@ -366,7 +380,8 @@ impl Rule<'_, '_> {
         locals.sort_unstable();
         let len = u32::try_from(self.code.len() - at - 1).map_err(|_| "aggregate body too long")?;
         self.regs = outer_regs;
-        let dst = self.bind(result, Some(ty))?;
+        let dst = self.fresh()?;
+        self.types.insert(dst, ty);
         let function = match aggregate.function {
             AstAggregate::Count => AggregateFn::Count,
             AstAggregate::Sum => AggregateFn::Sum,
@@ -376,7 +391,7 @@ impl Rule<'_, '_> {
         if let Some(slot) = self.code.get_mut(at) {
             *slot = Instr::Aggregate { function, ty, dst, target, locals, len };
         }
-        Ok(())
+        Ok(dst)
     }
 
     /// The index of the positive atom to join next, or `None` if no atom is left.

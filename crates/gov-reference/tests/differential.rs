@@ -18,9 +18,7 @@
 //! ```
 //!
 //! A failure prints the (shrunk) program and its facts; paste them into a `#[test]` below
-//! with [`agree`] to keep it as a regression. Known, unfixed bugs are listed in the crate's
-//! README, each with an ignored test at the end of this file; the generator avoids them
-//! unless `GOV_DIFF_KNOWN_BUGS=1`.
+//! with [`agree`] to keep it as a regression.
 
 use gov_check::RelationKind;
 use gov_db::Workspace;
@@ -395,21 +393,6 @@ struct Body {
     items: Vec<String>,
     /// Variables bound at the top level, with their types.
     vars: Vec<(String, Ty)>,
-    /// Variables bound by aggregates (see [`known_bugs`]).
-    aggregated: Vec<String>,
-}
-
-impl Body {
-    /// The variables that may appear in an `=` (all of them with [`known_bugs`]).
-    fn eq_vars(&self) -> Vec<(String, Ty)> {
-        self.vars.iter().filter(|(v, _)| known_bugs() || !self.aggregated.contains(v)).cloned().collect()
-    }
-}
-
-/// Whether to generate programs that hit the known, unfixed bugs listed in the crate's
-/// README (`GOV_DIFF_KNOWN_BUGS=1`). Off by default so CI stays green.
-fn known_bugs() -> bool {
-    std::env::var_os("GOV_DIFF_KNOWN_BUGS").is_some_and(|v| v != "0")
 }
 
 struct Gen<'a> {
@@ -427,20 +410,20 @@ impl Gen<'_> {
         format!("{prefix}{}", self.fresh)
     }
 
+    /// A literal that has type `ty` on its own, where nothing else says "Decimal" (so a
+    /// Decimal is written with a point).
+    fn typed_literal(&mut self, ty: Ty) -> String {
+        match ty {
+            Ty::Dec => self.t.pick(&POINTED).to_owned(),
+            other => self.literal(other),
+        }
+    }
+
     fn literal(&mut self, ty: Ty) -> String {
         match ty {
             Ty::Int => self.t.pick(&INTS).to_string(),
             Ty::Str => format!("\"{}\"", self.t.pick(&LIT_STRS)),
             Ty::Dec => self.t.pick(&DECIMAL_LITS).to_owned(),
-        }
-    }
-
-    /// A literal that has type `ty` on its own (where no other side says "Decimal"):
-    /// with [`known_bugs`], any literal.
-    fn typed_literal(&mut self, ty: Ty) -> String {
-        match ty {
-            Ty::Dec if !known_bugs() => self.t.pick(&POINTED).to_owned(),
-            other => self.literal(other),
         }
     }
 
@@ -600,7 +583,6 @@ impl Gen<'_> {
             inner.reverse();
         }
         body.items.push(format!("{n} = {name}({target} : {})", inner.join(", ")));
-        body.aggregated.push(n.clone());
         body.vars.push((n, ty));
     }
 
@@ -610,13 +592,11 @@ impl Gen<'_> {
         match self.t.below(8) {
             0 | 1 => {
                 let op = self.t.pick(&COMPARE);
-                let vars = if op == "=" { body.eq_vars() } else { body.vars.clone() };
+                let vars = body.vars.clone();
                 let Some((x, ty)) = self.any_bound(&vars) else { return };
                 let others: Vec<(String, Ty)> = vars.iter().filter(|(v, _)| *v != x).cloned().collect();
                 let other = match self.bound(&others, ty) {
                     Some(y) if self.t.chance(50) => y,
-                    // `p = 3` may bind `p` to an Int (see `known_bugs`).
-                    _ if op == "=" => self.typed_literal(ty),
                     _ => self.literal(ty),
                 };
                 body.items.push(if self.t.chance(15) {
@@ -635,16 +615,12 @@ impl Gen<'_> {
                 let expr = self.num_expr(&body.vars, ty, 0);
                 let y = self.fresh("y");
                 body.items.push(if self.t.chance(20) { format!("{expr} = {y}") } else { format!("{y} = {expr}") });
-                // `y = n` may bind `n` from `y` (see `known_bugs`): `y` counts as aggregated.
-                if expr.split(|c: char| !c.is_alphanumeric()).any(|word| body.aggregated.iter().any(|a| a == word)) {
-                    body.aggregated.push(y.clone());
-                }
                 body.vars.push((y, ty));
             }
             4 => {
                 // `=` with arithmetic counts as computing a value: not in recursion.
                 let op = if values { self.t.pick(&COMPARE) } else { self.t.pick(&COMPARE[1..]) };
-                let vars = if op == "=" { body.eq_vars() } else { body.vars.clone() };
+                let vars = body.vars.clone();
                 let Some(ty) = self.numeric_type(&vars) else { return };
                 let left = self.num_expr(&vars, ty, 0);
                 let right = self.num_expr(&vars, ty, 1);
@@ -797,11 +773,7 @@ impl Gen<'_> {
         };
         rules.extend(step);
         for (n, (head, atoms)) in rules.into_iter().enumerate() {
-            let mut body = Body {
-                items: atoms,
-                vars: vec![("x".to_owned(), Ty::Str), ("y".to_owned(), Ty::Str)],
-                aggregated: Vec::new(),
-            };
+            let mut body = Body { items: atoms, vars: vec![("x".to_owned(), Ty::Str), ("y".to_owned(), Ty::Str)] };
             if n > 0 {
                 body.vars.push(("m".to_owned(), Ty::Str));
             }
@@ -1241,18 +1213,12 @@ fn risk_score_is_zero_without_risk_rules() {
     assert_eq!(model.relations["fine"], BTreeSet::from([vec![i(0)]]));
 }
 
-// ---- known bugs ------------------------------------------------------------------------
-//
-// Found by the differential test, not fixed yet (the fix is not small and local: see
-// crates/gov-reference/README.md). The generator avoids these shapes unless
-// `GOV_DIFF_KNOWN_BUGS=1`; these tests are ignored, loudly, until they are fixed:
-// `cargo test -p gov-reference --test differential -- --ignored` runs them.
+// ---- regressions found by the generator ---------------------------------------------------
 
-/// KNOWN BUG 1: `v = aggregate` where `v` is already bound (by an atom, or by `v = 0`
+/// Found by the generator (fixed in the planner): `v = aggregate` where `v` is already bound (by an atom, or by `v = 0`
 /// planned first) is a comparison; the planner only knows how to bind `v`, so the rule
 /// does not compile ("no order binds every variable of the body").
 #[test]
-#[ignore = "KNOWN BUG 1 (gov-compile plan.rs): an aggregate compared with a bound variable does not compile; see crates/gov-reference/README.md"]
 fn aggregate_compared_with_a_bound_variable() {
     let source = "package p\ndata e(a: Str, b: Int)\nq(a, n) :- e(a, n), n = count(x : e(a, x)).\nr(a) :- e(a, _), n = count(x : e(a, x)), n = 2.\n";
     let facts = [("e", vec![s("a"), i(1)]), ("e", vec![s("a"), i(2)]), ("e", vec![s("b"), i(2)])];
@@ -1261,11 +1227,10 @@ fn aggregate_compared_with_a_bound_variable() {
     assert_eq!(model.relations["r"], BTreeSet::from([vec![s("a")]]));
 }
 
-/// KNOWN BUG 2: `v = 3` binds `v` to the Int 3 even where the checker typed `v` Decimal
+/// Found by the generator (fixed in the planner): `v = 3` binds `v` to the Int 3 even where the checker typed `v` Decimal
 /// (an Int literal where a Decimal is expected is that Decimal). The engine then misses
 /// matches, stores an Int in a Decimal column, or stops with a type error.
 #[test]
-#[ignore = "KNOWN BUG 2 (gov-compile plan.rs): `v = <Int literal>` binds an Int where `v` is a Decimal; see crates/gov-reference/README.md"]
 fn int_literal_bound_to_a_decimal_variable() {
     let dec = |t: &str| RefValue::Decimal(gov_value::parse_decimal(t).unwrap());
     let facts = [("price", vec![s("pen"), dec("2.50")]), ("price", vec![s("cup"), dec("3")])];
