@@ -31,7 +31,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use cedar_policy::{Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicyId, PolicySet, Request as CedarRequest};
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicyId, PolicySet, Request as CedarRequest,
+};
 use criterion::{BenchmarkId, Criterion};
 use gov_bench::peers::{self, Expected, Scenario};
 use gov_vm::{Engine, Outcome};
@@ -73,7 +75,8 @@ fn gov_outcome(outcome: Outcome) -> Expected {
 
 impl Gov {
     fn new(scenario: &Scenario) -> Gov {
-        let program = peers::compile_gov(&format!("{}.gov", scenario.name), &scenario.gov, &scenario.gov_data, true).unwrap();
+        let program =
+            peers::compile_gov(&format!("{}.gov", scenario.name), &scenario.gov, &scenario.gov_data, true).unwrap();
         let bytes = gov_vm::bundle::write(&program);
         let engine = Engine::load(&bytes).unwrap();
         let requests = scenario.cases.iter().map(|c| engine.request_from_json(&c.gov.to_string()).unwrap()).collect();
@@ -85,14 +88,19 @@ impl Cedar {
     fn new(scenario: &Scenario) -> Cedar {
         let policies = PolicySet::from_str(&scenario.cedar).unwrap();
         let entities = Entities::from_json_value(scenario.cedar_entities.clone(), None).unwrap();
-        let escalate = policies.policies().filter(|p| p.annotation("effect") == Some("escalate")).map(|p| p.id().clone()).collect();
+        let escalate = policies
+            .policies()
+            .filter(|p| p.annotation("effect") == Some("escalate"))
+            .map(|p| p.id().clone())
+            .collect();
         let requests = scenario
             .cases
             .iter()
             .map(|c| {
                 let uid = |text: &str| EntityUid::from_str(text).unwrap();
                 let context = Context::from_json_value(c.cedar.context.clone(), None).unwrap();
-                CedarRequest::new(uid(&c.cedar.principal), uid(&c.cedar.action), uid(&c.cedar.resource), context, None).unwrap()
+                CedarRequest::new(uid(&c.cedar.principal), uid(&c.cedar.action), uid(&c.cedar.resource), context, None)
+                    .unwrap()
             })
             .collect();
         Cedar { policies, entities, escalate, requests, authorizer: Authorizer::new() }
@@ -102,7 +110,9 @@ impl Cedar {
         let response = self.authorizer.is_authorized(request, &self.policies, &self.entities);
         match response.decision() {
             CedarDecision::Deny => Expected::Deny,
-            CedarDecision::Allow if response.diagnostics().reason().any(|id| self.escalate.contains(id)) => Expected::Escalate,
+            CedarDecision::Allow if response.diagnostics().reason().any(|id| self.escalate.contains(id)) => {
+                Expected::Escalate
+            }
             CedarDecision::Allow => Expected::Allow,
         }
     }
@@ -114,7 +124,8 @@ impl Rego {
         engine.add_policy(format!("{}.rego", scenario.name), scenario.rego.clone()).unwrap();
         let data = regorus::Value::from_json_str(&scenario.rego_data.to_string()).unwrap();
         engine.add_data(data.clone()).unwrap();
-        let inputs = scenario.cases.iter().map(|c| regorus::Value::from_json_str(&c.rego.to_string()).unwrap()).collect();
+        let inputs =
+            scenario.cases.iter().map(|c| regorus::Value::from_json_str(&c.rego.to_string()).unwrap()).collect();
         let rule = scenario.rego_rule.to_owned();
         let vm = (|| -> Result<RegoVM, String> {
             let compiled = engine.compile_with_entrypoint(&rule.as_str().into()).map_err(|e| e.to_string())?;
@@ -166,7 +177,12 @@ fn prepare(scenario: &Scenario) -> (Gov, Cedar, Rego) {
         assert_eq!(gov_outcome(decided.outcome), case.expected, "Gov decide on {what}");
         assert_eq!(gov.engine.decide_in(&mut session, &gov.requests[i]).unwrap(), decided, "Gov decide_in on {what}");
         let response = cedar.authorizer.is_authorized(&cedar.requests[i], &cedar.policies, &cedar.entities);
-        assert_eq!(response.diagnostics().errors().count(), 0, "Cedar evaluation errors on {what}: {:?}", response.diagnostics().errors().collect::<Vec<_>>());
+        assert_eq!(
+            response.diagnostics().errors().count(),
+            0,
+            "Cedar evaluation errors on {what}: {:?}",
+            response.diagnostics().errors().collect::<Vec<_>>()
+        );
         assert_eq!(cedar.decide(&cedar.requests[i]), case.expected, "Cedar on {what}");
         let input = rego.inputs[i].clone();
         assert_eq!(rego.decide(&input), case.expected, "regorus on {what}");
@@ -183,16 +199,24 @@ fn bench_scenario(c: &mut Criterion, scenario: &Scenario) {
     let mut group = c.benchmark_group(format!("decide/{}", scenario.name));
     for (i, case) in scenario.cases.iter().enumerate() {
         let request = &gov.requests[i];
-        group.bench_function(BenchmarkId::new("gov_decide", case.name), |b| b.iter(|| black_box(gov.engine.decide(black_box(request)).unwrap())));
+        group.bench_function(BenchmarkId::new("gov_decide", case.name), |b| {
+            b.iter(|| black_box(gov.engine.decide(black_box(request)).unwrap()))
+        });
         group.bench_function(BenchmarkId::new("gov_decide_in", case.name), |b| {
             b.iter(|| black_box(gov.engine.decide_in(&mut session, black_box(request)).unwrap()))
         });
         let cedar_request = &cedar.requests[i];
-        group.bench_function(BenchmarkId::new("cedar", case.name), |b| b.iter(|| black_box(cedar.decide(black_box(cedar_request)))));
+        group.bench_function(BenchmarkId::new("cedar", case.name), |b| {
+            b.iter(|| black_box(cedar.decide(black_box(cedar_request))))
+        });
         let input = rego.inputs[i].clone();
-        group.bench_function(BenchmarkId::new("regorus", case.name), |b| b.iter(|| black_box(rego.decide(black_box(&input)))));
+        group.bench_function(BenchmarkId::new("regorus", case.name), |b| {
+            b.iter(|| black_box(rego.decide(black_box(&input))))
+        });
         if let Some(vm) = rego.vm.as_mut() {
-            group.bench_function(BenchmarkId::new("regorus_rvm", case.name), |b| b.iter(|| black_box(Rego::decide_vm(vm, black_box(&input)))));
+            group.bench_function(BenchmarkId::new("regorus_rvm", case.name), |b| {
+                b.iter(|| black_box(Rego::decide_vm(vm, black_box(&input))))
+            });
         }
     }
     group.finish();
@@ -223,14 +247,24 @@ fn latency_percentiles(scenarios: &[Scenario]) {
                 .collect();
             times.sort_unstable();
             let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
-            println!("{:<36} {:>9.2?} {:>9.2?} {:>9.2?}", format!("{}/{}", scenario.name, case.name), at(0.50), at(0.90), at(0.99));
+            println!(
+                "{:<36} {:>9.2?} {:>9.2?} {:>9.2?}",
+                format!("{}/{}", scenario.name, case.name),
+                at(0.50),
+                at(0.90),
+                at(0.99)
+            );
         }
     }
 }
 
 fn main() {
     let scenarios = scenarios();
-    let mut criterion = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(50).configure_from_args();
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50)
+        .configure_from_args();
     for scenario in &scenarios {
         bench_scenario(&mut criterion, scenario);
     }

@@ -31,9 +31,15 @@ fn main() {
     assert_eq!(engine.decide(&request).unwrap().outcome, Outcome::Allow); // u9999/r98 has level 999_998 % 5 = 3
     drop(engine);
 
-    let mut criterion = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(10)).sample_size(10).configure_from_args();
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10))
+        .sample_size(10)
+        .configure_from_args();
     let mut group = criterion.benchmark_group("load");
-    group.bench_function("bundle_1m_facts", |b| b.iter_batched(|| (), |()| Engine::load(black_box(&bytes)).unwrap(), BatchSize::PerIteration));
+    group.bench_function("bundle_1m_facts", |b| {
+        b.iter_batched(|| (), |()| Engine::load(black_box(&bytes)).unwrap(), BatchSize::PerIteration)
+    });
     group.finish();
     criterion.final_summary();
 }

@@ -40,8 +40,7 @@ ascent! {
 
 /// Runs ascent; the program is returned so that freeing it is not timed.
 fn ascent_closure(edges: Vec<(u32, u32)>) -> Closure {
-    let mut program = Closure::default();
-    program.edge = edges;
+    let mut program = Closure { edge: edges, ..Closure::default() };
     program.run();
     program
 }
@@ -70,7 +69,9 @@ fn bench_size(c: &mut Criterion, edges_count: usize) {
     let mut group = c.benchmark_group("reach");
     group.sample_size(if edges_count > 5_000 { 10 } else { 30 });
     let id = format!("{edges_count}_edges");
-    group.bench_function(BenchmarkId::new("gov_request", &id), |b| b.iter(|| black_box(engine.decide_in(&mut session, black_box(&request)).unwrap())));
+    group.bench_function(BenchmarkId::new("gov_request", &id), |b| {
+        b.iter(|| black_box(engine.decide_in(&mut session, black_box(&request)).unwrap()))
+    });
     group.bench_function(BenchmarkId::new("gov_request_fresh", &id), |b| {
         b.iter_batched(
             || engine.session(),
@@ -82,14 +83,23 @@ fn bench_size(c: &mut Criterion, edges_count: usize) {
         )
     });
     group.bench_function(BenchmarkId::new("gov_load", &id), |b| {
-        b.iter_batched(|| data_program.clone(), |p| Engine::from_program(p, String::new(), Limits::default()).unwrap(), BatchSize::PerIteration)
+        b.iter_batched(
+            || data_program.clone(),
+            |p| Engine::from_program(p, String::new(), Limits::default()).unwrap(),
+            BatchSize::PerIteration,
+        )
     });
-    group.bench_function(BenchmarkId::new("ascent", &id), |b| b.iter_batched(|| edges.clone(), ascent_closure, BatchSize::PerIteration));
+    group.bench_function(BenchmarkId::new("ascent", &id), |b| {
+        b.iter_batched(|| edges.clone(), ascent_closure, BatchSize::PerIteration)
+    });
     group.finish();
 }
 
 fn main() {
-    let mut criterion = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5)).configure_from_args();
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
     for edges in [1_000, 10_000] {
         bench_size(&mut criterion, edges);
     }

@@ -196,7 +196,8 @@ pub fn rbac() -> Scenario {
             }
         }
     }
-    let resources: Vec<(String, String)> = (0..RESOURCES).map(|i| (format!("r{i}"), format!("t{}", i % RESOURCE_TYPES))).collect();
+    let resources: Vec<(String, String)> =
+        (0..RESOURCES).map(|i| (format!("r{i}"), format!("t{}", i % RESOURCE_TYPES))).collect();
 
     // Gov data.
     let gov_data = json!({
@@ -210,7 +211,10 @@ pub fn rbac() -> Scenario {
     // Cedar: one permit per permission fact, appended to the hand-written file.
     let mut cedar = include_str!("../policies/rbac/rbac.cedar").to_owned();
     for (i, (role, action, ty)) in permissions.iter().enumerate() {
-        let _ = write!(cedar, "\n@id(\"permission_{i}\")\npermit (principal in Role::\"{role}\", action == Action::\"{action}\", resource in ResourceType::\"{ty}\");\n");
+        let _ = write!(
+            cedar,
+            "\n@id(\"permission_{i}\")\npermit (principal in Role::\"{role}\", action == Action::\"{action}\", resource in ResourceType::\"{ty}\");\n"
+        );
     }
     let mut entities = Vec::new();
     for (user, roles) in &user_roles {
@@ -287,15 +291,20 @@ pub fn rbac() -> Scenario {
 
 const PAYMENT_AGENTS: usize = 1_000;
 const ACCOUNTS: usize = 2_000;
-const PAYMENT_ROLES: [(&str, i64); 5] = [("clerk", 1_000), ("analyst", 5_000), ("manager", 20_000), ("treasurer", 100_000), ("auditor", 0)];
+const PAYMENT_ROLES: [(&str, i64); 5] =
+    [("clerk", 1_000), ("analyst", 5_000), ("manager", 20_000), ("treasurer", 100_000), ("auditor", 0)];
 
 /// (b) Payments like DESIGN §2: 1 000 agents (`bot-i` has role `i % 5`; every 50th is
 /// frozen), 2 000 accounts (`acct-j` is a known payee for `j < 1500`, sanctioned when
 /// `j % 37 == 5`). Outcomes: allow, deny, escalate.
 pub fn payments() -> Scenario {
-    let agents: Vec<(String, &str, bool)> =
-        (0..PAYMENT_AGENTS).map(|i| (format!("bot-{i}"), PAYMENT_ROLES.get(i % PAYMENT_ROLES.len()).map_or("clerk", |r| r.0), i % 50 == 49)).collect();
-    let accounts: Vec<(String, bool, bool)> = (0..ACCOUNTS).map(|j| (format!("acct-{j}"), j < 1_500, j % 37 == 5)).collect();
+    let agents: Vec<(String, &str, bool)> = (0..PAYMENT_AGENTS)
+        .map(|i| {
+            (format!("bot-{i}"), PAYMENT_ROLES.get(i % PAYMENT_ROLES.len()).map_or("clerk", |r| r.0), i % 50 == 49)
+        })
+        .collect();
+    let accounts: Vec<(String, bool, bool)> =
+        (0..ACCOUNTS).map(|j| (format!("acct-{j}"), j < 1_500, j % 37 == 5)).collect();
 
     let gov_data = json!({
         "role": agents.iter().map(|(a, r, _)| json!({"agent": a, "role": r})).collect::<Vec<_>>(),
@@ -394,8 +403,12 @@ pub fn generated(rules: usize) -> Scenario {
     );
     for i in 0..rules {
         let (action, ty, threshold) = (i % GENERATED_ACTIONS, i / GENERATED_ACTIONS, generated_threshold(i));
-        let _ = writeln!(gov, "deny rule_{i} :- request(\"act_{action}\", \"type_{ty}\", amount), amount > {threshold}.");
-        let _ = writeln!(cedar, "@id(\"rule_{i}\")\nforbid (principal, action == Action::\"act_{action}\", resource is Type_{ty}) when {{ context.amount > {threshold} }};");
+        let _ =
+            writeln!(gov, "deny rule_{i} :- request(\"act_{action}\", \"type_{ty}\", amount), amount > {threshold}.");
+        let _ = writeln!(
+            cedar,
+            "@id(\"rule_{i}\")\nforbid (principal, action == Action::\"act_{action}\", resource is Type_{ty}) when {{ context.amount > {threshold} }};"
+        );
         let _ = writeln!(
             rego,
             "deny contains \"rule_{i}\" if {{\n\tinput.action == \"act_{action}\"\n\tinput.resource_type == \"type_{ty}\"\n\tinput.amount > {threshold}\n}}"
@@ -418,7 +431,8 @@ pub fn generated(rules: usize) -> Scenario {
     };
     let probe = (rules * 3 / 4).min(rules.saturating_sub(1));
     let threshold = generated_threshold(probe);
-    let cases = vec![case("deny", Expected::Deny, probe, threshold + 1), case("allow", Expected::Allow, probe, threshold)];
+    let cases =
+        vec![case("deny", Expected::Deny, probe, threshold + 1), case("allow", Expected::Allow, probe, threshold)];
     Scenario {
         name: "generated_1k",
         gov,
@@ -501,7 +515,9 @@ allow granted :- request(u, r), grant(u, r, level), level > 2.
 
 /// `facts` grant facts: users `u0…` × 100 resources `r0…r99`, levels 0–4.
 pub fn load_data(facts: usize) -> Json {
-    let rows: Vec<Json> = (0..facts).map(|i| json!({"user": format!("u{}", i / 100), "resource": format!("r{}", i % 100), "level": i % 5})).collect();
+    let rows: Vec<Json> = (0..facts)
+        .map(|i| json!({"user": format!("u{}", i / 100), "resource": format!("r{}", i % 100), "level": i % 5}))
+        .collect();
     json!({"grant": rows})
 }
 

@@ -25,11 +25,7 @@ pub const STDLIB: &[StdModule] = &[
         text: include_str!("../../../stdlib/std/agents.gov"),
     },
     StdModule { name: "std.time", path: "stdlib/std/time.gov", text: include_str!("../../../stdlib/std/time.gov") },
-    StdModule {
-        name: "std.risk",
-        path: "stdlib/std/risk.gov",
-        text: include_str!("../../../stdlib/std/risk.gov"),
-    },
+    StdModule { name: "std.risk", path: "stdlib/std/risk.gov", text: include_str!("../../../stdlib/std/risk.gov") },
 ];
 
 #[cfg(test)]

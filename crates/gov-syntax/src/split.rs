@@ -193,10 +193,7 @@ fn is_path_separator(tokens: &[Spanned<'_>], i: usize) -> bool {
     let word = |t: &Token<'_>| {
         matches!(t, Token::Ident(_)) || t.keyword_text().is_some_and(|k| k.chars().all(|c| c.is_ascii_alphabetic()))
     };
-    word(&before.token)
-        && word(&after.token)
-        && before.end == dot.start
-        && dot.end == after.start
+    word(&before.token) && word(&after.token) && before.end == dot.start && dot.end == after.start
 }
 
 /// The item being read.
