@@ -210,6 +210,26 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         }
     }
 
+    // A library module's rules are compiled only if some decision depends on what they
+    // derive: `use std.approvals` must not make every request compute all of std.agents.
+    // (The package's own rules are always compiled, so everything it defines can be
+    // inspected and explained; unused ones are already W0101.)
+    let mut needed = vec![false; graph.node_count()];
+    let mut pending: Vec<usize> = (relation_count..graph.node_count()).collect();
+    while let Some(node) = pending.pop() {
+        if std::mem::replace(needed.get_mut(node).unwrap_or(&mut true), true) {
+            continue;
+        }
+        pending.extend(graph.neighbors_directed(NodeIndex::new(node), petgraph::Direction::Incoming).map(|n| n.index()));
+    }
+    let library_relation = |relation: usize| {
+        symbols.relations.get(relation).and_then(|r| r.span).is_some_and(|span| input.program.is_library(span.file))
+    };
+    let compiled = |unit: &Unit<'_>| match unit.source {
+        Source::Rule { head, .. } => !library_relation(head) || needed.get(head).copied().unwrap_or(true),
+        Source::Decision { .. } => true,
+    };
+
     // Phases: what an input relation, `risk_score` or a decision reaches runs per request.
     // (`risk_score` is computed per request even when no `risk` rule feeds it: it is 0.)
     let mut request = vec![false; graph.node_count()];
@@ -250,7 +270,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         };
         let mut full = Vec::new();
         let mut delta = Vec::new();
-        for unit in units.iter().filter(|u| members.contains(&node_of(u))) {
+        for unit in units.iter().filter(|u| members.contains(&node_of(u)) && compiled(u)) {
             let mut planner = Planner { symbols, pool: &mut pool, indexes: &mut indexes };
             let source = location(input.sources, planner.pool, unit.span);
             let mut variants = vec![None];
