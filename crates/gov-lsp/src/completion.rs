@@ -351,18 +351,7 @@ fn expected(item: &[Spanned<'_>], word_start: u32, text: &str) -> Expected {
     let in_body = item.iter().any(|t| t.token == Token::If);
     match last {
         Some(Token::If | Token::Comma | Token::Not) if in_body => Expected::Condition,
-        Some(
-            Token::Eq
-            | Token::Ne
-            | Token::Lt
-            | Token::Le
-            | Token::Gt
-            | Token::Ge
-            | Token::Plus
-            | Token::Minus
-            | Token::Star
-            | Token::Slash,
-        ) => Expected::Value,
+        Some(operator) if operator.is_operator() => Expected::Value,
         _ if !in_body && matches!(first.token, Token::Ident(_)) && item.len() == 1 => Expected::ItemStart,
         _ => Expected::Nothing,
     }

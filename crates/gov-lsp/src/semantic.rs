@@ -131,17 +131,8 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
             // The later segments of a path (`std.approvals`).
             Token::Ident(_) if paths.iter().any(|p| p.start < token.start && token.start < p.end) => NAMESPACE,
             Token::Ident(_) | Token::Wildcard => continue,
-            Token::If
-            | Token::Eq
-            | Token::Ne
-            | Token::Lt
-            | Token::Le
-            | Token::Gt
-            | Token::Ge
-            | Token::Plus
-            | Token::Minus
-            | Token::Star
-            | Token::Slash => OPERATOR,
+            Token::If => OPERATOR,
+            operator if operator.is_operator() => OPERATOR,
             Token::At => DECORATOR,
             Token::LParen
             | Token::RParen

@@ -211,6 +211,23 @@ impl Token<'_> {
         })
     }
 
+    /// Whether the token is a comparison or arithmetic operator.
+    pub fn is_operator(&self) -> bool {
+        matches!(
+            self,
+            Token::Eq
+                | Token::Ne
+                | Token::Lt
+                | Token::Le
+                | Token::Gt
+                | Token::Ge
+                | Token::Plus
+                | Token::Minus
+                | Token::Star
+                | Token::Slash
+        )
+    }
+
     /// Whether the token can only begin an item, so that seeing it first on a line while
     /// an item is still open means that item lacks its final `.`.
     pub fn starts_item(&self) -> bool {

@@ -60,30 +60,21 @@ fn needs_dot(first: Option<&Token<'_>>) -> bool {
 
 /// Whether a token ends a line in a way that says the item continues on the next one.
 fn continues(token: &Token<'_>) -> bool {
-    matches!(
-        token,
-        Token::If
-            | Token::Comma
-            | Token::Eq
-            | Token::Ne
-            | Token::Lt
-            | Token::Le
-            | Token::Gt
-            | Token::Ge
-            | Token::Plus
-            | Token::Minus
-            | Token::Star
-            | Token::Slash
-            | Token::Not
-            | Token::Colon
-            | Token::LParen
-            | Token::At
-            | Token::Expect
-            | Token::With
-            | Token::Given
-            | Token::Escalate
-            | Token::To
-    )
+    token.is_operator()
+        || matches!(
+            token,
+            Token::If
+                | Token::Comma
+                | Token::Not
+                | Token::Colon
+                | Token::LParen
+                | Token::At
+                | Token::Expect
+                | Token::With
+                | Token::Given
+                | Token::Escalate
+                | Token::To
+        )
 }
 
 fn at_line_start(text: &str, offset: u32) -> bool {

@@ -2,30 +2,10 @@
 //! Bundles from the command line: `keygen`, `build --sign`, `eval` and `inspect` with
 //! `--public-key`, and damaged bundles.
 
+mod common;
+use common::{Run, govc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// The repository root; every command runs there.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-fn govc(args: &[&str]) -> Run {
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_govc")).current_dir(root()).env("NO_COLOR", "1").args(args).output().unwrap();
-    Run {
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-        code: output.status.code().unwrap(),
-    }
-}
 
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {

@@ -8,13 +8,10 @@
 //! Accept new or changed snapshots with `INSTA_UPDATE=always cargo test -p govc --test
 //! check_fixtures` (or `cargo insta review`), then read every one of them.
 
+mod common;
+use common::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The repository root, where `govc` runs so that paths print as `tests/check/x.gov`.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 /// Runs `govc check <case> <args>` from the root: (stdout, stderr, exit code).
 fn govc_check(case: &str, args: &[&str]) -> (String, String, i32) {

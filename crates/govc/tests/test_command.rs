@@ -10,34 +10,10 @@
 //!   `expect`, one names a missing fixture; one rule is never exercised.
 //! - `tests/test/broken`: does not check.
 
+mod common;
+use common::{Run, govc, root};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// The repository root; every command runs there.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-fn govc(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_govc"))
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-        code: output.status.code().unwrap(),
-    }
-}
+use std::path::PathBuf;
 
 fn test(args: &[&str]) -> Run {
     let mut all = vec!["test", "--color", "never"];

@@ -11,14 +11,12 @@
 //! - every fixture has its `// <what it shows>` header and both snapshots, and every snapshot
 //!   has its fixture.
 
+mod common;
+use common::root;
 use gov_diag::codes;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 fn read(relative: &str) -> String {
     std::fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("cannot read {relative}: {e}"))
