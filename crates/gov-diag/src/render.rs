@@ -69,6 +69,9 @@ impl Sources {
 
 /// Renders diagnostics as rustc-style text with labelled source excerpts.
 pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    if diagnostics.is_empty() {
+        return String::new();
+    }
     let mut cache =
         ariadne::sources(sources.files.iter().map(|f| (f.name.clone(), f.text.clone())).collect::<Vec<_>>());
     let mut out = Vec::new();
