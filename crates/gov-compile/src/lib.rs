@@ -220,7 +220,8 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         if std::mem::replace(needed.get_mut(node).unwrap_or(&mut true), true) {
             continue;
         }
-        pending.extend(graph.neighbors_directed(NodeIndex::new(node), petgraph::Direction::Incoming).map(|n| n.index()));
+        pending
+            .extend(graph.neighbors_directed(NodeIndex::new(node), petgraph::Direction::Incoming).map(|n| n.index()));
     }
     let library_relation = |relation: usize| {
         symbols.relations.get(relation).and_then(|r| r.span).is_some_and(|span| input.program.is_library(span.file))
