@@ -4,11 +4,13 @@
 //!
 //! - `gov_request`: the edges are **input** facts of a request (`peers::REACH_INPUT`),
 //!   parsed once outside the loop; the loop times `engine.decide_in(&mut session,
-//!   &request)`, which inserts the edges into the session's indexed store and runs the
+//!   &request)` on a session reused across iterations (as `Engine::decide` reuses one per
+//!   thread), which inserts the edges into the session's indexed store and runs the
 //!   recursive stratum semi-naively. This is the fair comparison with ascent, which also
 //!   starts from a vector of edges, builds its indexes and runs semi-naively.
-//! - `gov_request_fresh`: the same on a new, empty session each time (made outside the
-//!   timing; freed outside it), so that growing the store's tables and vectors is timed as ascent's is.
+//! - `gov_request_fresh`: the same on a new, empty session each time (made and freed
+//!   outside the timing), so that growing the store's tables and vectors is timed, as
+//!   ascent's allocations are.
 //! - `gov_load`: the edges are **data** (`peers::REACH_DATA`), so the closure is computed
 //!   when the engine is built; the loop times `Engine::from_program` on a clone of the
 //!   program made outside the timing (bundle decoding and validation are not included).
@@ -16,7 +18,7 @@
 //!   filling `edge` from a vector cloned outside the timing and `run()`; the program is
 //!   freed outside the timing.
 //!
-//! Setup asserts that the three compute closures of the same size.
+//! Setup asserts that Gov (both ways) and ascent compute closures of the same size.
 //!
 //! Run with `cargo bench -p gov-bench --bench recursion`; results are in
 //! docs/performance.md.
