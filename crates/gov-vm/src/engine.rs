@@ -336,6 +336,7 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
     for (rel, values) in &program.data {
         let relation = store.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
         let arity = program.relations.get(*rel as usize).map_or(1, |r| r.columns.len().max(1));
+        relation.reserve(values.len() / arity);
         for row in values.chunks(arity) {
             relation.insert(row);
         }

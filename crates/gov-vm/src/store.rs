@@ -52,6 +52,19 @@ impl Relation {
         }
     }
 
+    /// Makes room for `rows` more rows, so a bulk load does not rehash as it grows.
+    pub fn reserve(&mut self, rows: usize) {
+        self.values.reserve(rows.saturating_mul(self.arity));
+        let (values, arity) = (&self.values, self.arity);
+        let rehash = |&id: &u32| {
+            hash_values(values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default().iter())
+        };
+        self.set.reserve(rows, rehash);
+        for index in &mut self.indexes {
+            index.previous.reserve(rows);
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.values.len().checked_div(self.arity).unwrap_or(usize::from(!self.set.is_empty()))
