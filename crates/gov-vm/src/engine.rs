@@ -343,3 +343,18 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Decision, Engine, Request};
+
+    /// Engines are shared across threads (in an `Arc`) and decide without locks; this fails
+    /// to compile if a field ever makes that impossible.
+    #[test]
+    fn engines_and_requests_cross_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Engine>();
+        shareable::<Request>();
+        shareable::<Decision>();
+    }
+}
