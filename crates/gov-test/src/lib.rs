@@ -87,11 +87,42 @@ pub fn collect(program: &gov_check::Program, sources: &Sources) -> Vec<TestCase>
     out
 }
 
+/// The one way this crate's unit tests turn a source text into a compiled package.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use gov_db::Workspace;
+
+    /// A single-file package, checked and compiled.
+    pub(crate) struct Compiled {
+        pub program: std::sync::Arc<gov_check::Program>,
+        pub sources: gov_diag::Sources,
+        pub symbols: gov_check::Symbols,
+        pub compiled: gov_vm::program::Program,
+    }
+
+    /// Checks (asserting no errors) and compiles `source` as the file `path`.
+    pub(crate) fn compile_source(path: &str, source: &str) -> Compiled {
+        let mut workspace = Workspace::new();
+        let package = workspace.add_package(vec![(path.to_owned(), source.to_owned())]);
+        let checked = workspace.check(package).unwrap();
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let program = workspace.program(package).unwrap();
+        let sources = workspace.sources();
+        let compiled = gov_compile::compile(&gov_compile::Input {
+            program: &program,
+            symbols: &checked.symbols,
+            sources: &sources,
+            data: &[],
+        })
+        .unwrap();
+        Compiled { program, sources, symbols: checked.symbols.clone(), compiled }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use gov_db::Workspace;
     use serde_json::{Value as Json, json};
 
     const SOURCE: &str = r#"package p
@@ -135,20 +166,8 @@ test "wrong" {
     }
 
     fn package() -> Package {
-        let mut workspace = Workspace::new();
-        let package = workspace.add_package(vec![("dir/p.gov".to_owned(), SOURCE.to_owned())]);
-        let checked = workspace.check(package).unwrap();
-        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-        let program = workspace.program(package).unwrap();
-        let sources = workspace.sources();
-        let compiled = gov_compile::compile(&gov_compile::Input {
-            program: &program,
-            symbols: &checked.symbols,
-            sources: &sources,
-            data: &[],
-        })
-        .unwrap();
-        Package { compiled, symbols: checked.symbols.clone(), cases: collect(&program, &sources) }
+        let built = crate::test_support::compile_source("dir/p.gov", SOURCE);
+        Package { cases: collect(&built.program, &built.sources), compiled: built.compiled, symbols: built.symbols }
     }
 
     fn org(path: &str) -> Result<Json, String> {

@@ -130,18 +130,7 @@ test "values" {
     fn the_engine_reads_the_documents_back_as_the_literal_values() {
         let (given, symbols) = given(SOURCE);
         let world = world(&given, &symbols).unwrap();
-        let mut workspace = Workspace::new();
-        let package = workspace.add_package(vec![("p.gov".to_owned(), SOURCE.to_owned())]);
-        let checked = workspace.check(package).unwrap();
-        let program = workspace.program(package).unwrap();
-        let sources = workspace.sources();
-        let compiled = gov_compile::compile(&gov_compile::Input {
-            program: &program,
-            symbols: &checked.symbols,
-            sources: &sources,
-            data: &[],
-        })
-        .unwrap();
+        let compiled = crate::test_support::compile_source("p.gov", SOURCE).compiled;
         let mut strings = compiled.strings.clone();
         let mut intern = |s: &str| {
             strings.push(s.to_owned());
