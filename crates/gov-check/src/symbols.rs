@@ -55,6 +55,9 @@ pub struct RelationInfo {
     pub name: String,
     /// Input, data, derived or built-in.
     pub kind: RelationKind,
+    /// Declared `input one`: every request holds exactly one fact of it.
+    // Invariant: only an `Input` relation is `one` (the checker refuses `data one`).
+    pub one: bool,
     /// Its columns.
     pub fields: Vec<FieldInfo>,
     /// Whether its declaration failed to parse: references to it are not checked.
@@ -198,6 +201,7 @@ pub fn collect(program: &Program, diagnostics: &mut Vec<Diagnostic>) -> Symbols 
     symbols.add_relation(RelationInfo {
         name: RISK_SCORE.to_owned(),
         kind: RelationKind::Builtin,
+        one: false,
         fields: vec![FieldInfo { name: Some("score".to_owned()), ty: Some(Ty::Base(BaseType::Int)), span: None }],
         poisoned: false,
         span: None,
@@ -287,6 +291,16 @@ fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Ve
         }
     }
     symbols.package = first.map(|(name, _)| name);
+}
+
+/// `data one NAME(…)`: only a request's input can be limited to one fact.
+fn one_not_input(name: &str, one: Span) -> Diagnostic {
+    Diagnostic::new(codes::ONE_NOT_INPUT, format!("data relation `{name}` cannot be `one`"), one)
+        .with_primary_label("`one` applies to input relations only")
+        .with_help(
+            "`input one NAME(…)` says every request holds exactly one fact; data facts come with the \
+             bundle, so remove `one`",
+        )
 }
 
 fn duplicate(kind: &str, name: &str, span: Span, first: Option<Span>) -> Diagnostic {
@@ -405,9 +419,13 @@ fn collect_declaration(
                 DeclKind::Input => RelationKind::Input,
                 DeclKind::Data => RelationKind::Data,
             };
+            if let (Some(one), DeclKind::Data) = (decl.one, decl.kind) {
+                diagnostics.push(one_not_input(name, one));
+            }
             let info = RelationInfo {
                 name: name.clone(),
                 kind,
+                one: decl.one.is_some() && kind == RelationKind::Input,
                 fields,
                 poisoned: false,
                 span: Some(decl.name.span),
@@ -478,6 +496,7 @@ fn collect_declaration(
                 symbols.add_relation(RelationInfo {
                     name: name.text.clone(),
                     kind: RelationKind::Derived,
+                    one: false,
                     fields: Vec::new(),
                     poisoned: true,
                     span: Some(name.span),
@@ -526,6 +545,7 @@ fn collect_head(
     let derived = || RelationInfo {
         name: head.text.clone(),
         kind: RelationKind::Derived,
+        one: false,
         fields: rule.head.args.iter().map(|_| FieldInfo { name: None, ty: None, span: None }).collect(),
         poisoned: false,
         span: Some(head.span),

@@ -55,6 +55,7 @@ codes! {
     UNKNOWN_ANNOTATION = "E0108", Error, "unknown annotation";
     DERIVES_BASE_RELATION = "E0109", Error, "rule derives an input or data relation";
     DUPLICATE_FIELD = "E0110", Error, "field given twice";
+    ONE_NOT_INPUT = "E0111", Error, "`one` on a relation that is not an input";
     ARITY = "E0201", Error, "wrong number of arguments";
     TYPE_MISMATCH = "E0202", Error, "type mismatch";
     BAD_OPERATOR = "E0203", Error, "operator not defined for these types";

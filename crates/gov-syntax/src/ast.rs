@@ -64,7 +64,8 @@ pub enum ItemKind {
     Default(DefaultDecision),
     /// `type Agent = Str`
     TypeAlias(TypeAlias),
-    /// `input transfer(agent: Agent, amount: Int)` or `data role(…)`
+    /// `input transfer(agent: Agent, amount: Int)`, `input one request_time(at: Time)` or
+    /// `data role(…)`
     Relation(RelationDecl),
     /// A Datalog rule or fact: `head :- body.`
     Rule(Rule),
@@ -113,11 +114,14 @@ impl RelationKind {
     }
 }
 
-/// `input name(field: Type, …)`
+/// `input name(field: Type, …)`, `input one name(…)` or `data name(…)`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RelationDecl {
     /// Input or data.
     pub kind: RelationKind,
+    /// The span of the contextual word `one` (exactly one fact per request), if written.
+    /// The grammar accepts it after `data` too; the checker refuses it there.
+    pub one: Option<Span>,
     /// The relation's name.
     pub name: Name,
     /// Its fields, in positional order.

@@ -507,7 +507,8 @@ impl<'t> Printer<'t> {
 
     /// Adds the lines of a relation declaration; returns its one-line form.
     fn relation(self, units: &mut Vec<Unit>, start: u32, end: u32, decl: &RelationDecl, dot: &str) -> String {
-        let open = format!("{} {}(", decl.kind.keyword(), decl.name.text);
+        let one = if decl.one.is_some() { " one" } else { "" };
+        let open = format!("{}{one} {}(", decl.kind.keyword(), decl.name.text);
         let fields: Vec<String> = decl.fields.iter().map(|f| format!("{}: {}", f.name.text, f.ty.text)).collect();
         let one_line = format!("{open}{}){dot}", fields.join(", "));
         units.push(Unit::new(start, decl.name.span.end, 0, open));

@@ -204,3 +204,9 @@ pub(crate) fn unknown_expectation(word: &Name) -> Diagnostic {
     Diagnostic::new(codes::SYNTAX, format!("unknown expectation `{}`", word.text), word.span)
         .with_primary_label("expected `deny`, `allow`, `escalate`, `obligation`, `risk` or `error`")
 }
+
+/// A word between `input`/`data` and a relation's name that is not `one`.
+pub(crate) fn unknown_modifier(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(codes::SYNTAX, format!("unknown relation modifier `{word}`"), span)
+        .with_primary_label("only `one` may stand between `input` and the relation's name")
+}

@@ -38,6 +38,7 @@ mod spans {
                 name(&mut alias.target);
             }
             ItemKind::Relation(decl) => {
+                decl.one = decl.one.map(|_| Span::default());
                 name(&mut decl.name);
                 for field in &mut decl.fields {
                     name(&mut field.name);
@@ -264,6 +265,20 @@ fn declarations_lose_their_optional_dot() {
         format_ok(text),
         "package p\n\ntype A = Str\n\ninput t(a: A, b: Int)\ndata d(x: Int)\n\ndefault allow\n"
     );
+}
+
+#[test]
+fn one_fact_inputs_keep_their_one() {
+    // `one` is a contextual word: a relation and a field may still be called `one`.
+    let text = "input   one request_time(at: Time).\ninput one(one: Int)\ninput one one(x: Int)\ndata one_of(x: Int)\n";
+    assert_eq!(
+        format_ok(text),
+        "input one request_time(at: Time)\ninput one(one: Int)\ninput one one(x: Int)\ndata one_of(x: Int)\n"
+    );
+    let fields: Vec<String> = (0..12).map(|i| format!("field_number_{i}: Int")).collect();
+    let text = format!("input one wide({}).\n", fields.join(", "));
+    let expected = format!("input one wide(\n{})\n", fields.iter().map(|f| format!("    {f},\n")).collect::<String>());
+    assert_eq!(format_ok(&text), expected);
 }
 
 #[test]
