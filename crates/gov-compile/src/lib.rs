@@ -151,6 +151,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         relations.push(RelationSchema {
             name: pool.intern(&info.name),
             kind,
+            one: info.one,
             phase: Phase::Static,
             columns,
             indexes: Vec::new(),

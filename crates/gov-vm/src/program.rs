@@ -62,6 +62,9 @@ pub struct RelationSchema {
     pub name: Sym,
     /// Input, data, derived or the risk score.
     pub kind: RelationKind,
+    /// Declared `input one`: a request must hold exactly one fact of it.
+    // Invariant: only an `Input` relation is `one` (the bundle validator enforces it).
+    pub one: bool,
     /// When it is computed.
     pub phase: Phase,
     /// Its columns.

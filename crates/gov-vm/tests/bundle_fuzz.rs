@@ -89,7 +89,7 @@ impl Builder {
             .map(|(n, ty)| ColumnSchema { name: n.map(|n| self.sym(n)), ty: *ty, type_name: self.sym(ty.name()) })
             .collect();
         let indexes = indexes.iter().map(|i| i.to_vec()).collect();
-        self.program.relations.push(RelationSchema { name, kind, phase, columns, indexes });
+        self.program.relations.push(RelationSchema { name, kind, one: false, phase, columns, indexes });
         (self.program.relations.len() - 1) as u32
     }
     fn decision(

@@ -236,7 +236,7 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
             r.done("constants")
         }
         tag::RELATIONS => {
-            let n = r.count(14)?;
+            let n = r.count(15)?;
             for _ in 0..n {
                 let name = r.u32()?;
                 let kind = match r.u8()? {
@@ -245,6 +245,11 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
                     2 => RelationKind::Derived,
                     3 => RelationKind::RiskScore,
                     other => return r.fail(format!("unknown relation kind {other}")),
+                };
+                let one = match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    other => return r.fail(format!("unknown relation multiplicity {other}")),
                 };
                 let phase = r.phase()?;
                 let c = r.count(9)?;
@@ -258,7 +263,7 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
                         (0..m).map(|_| r.u8()).collect::<R<Vec<u8>>>()
                     })
                     .collect::<R<Vec<_>>>()?;
-                p.relations.push(RelationSchema { name, kind, phase, columns, indexes });
+                p.relations.push(RelationSchema { name, kind, one, phase, columns, indexes });
             }
             r.done("relations")
         }

@@ -261,6 +261,7 @@ pub(super) fn payload(p: &Program) -> Vec<u8> {
                         RelationKind::Derived => 2,
                         RelationKind::RiskScore => 3,
                     });
+                    body.u8(u8::from(r.one));
                     body.u8(u8::from(r.phase == Phase::Request));
                     body.len(r.columns.len());
                     for c in &r.columns {

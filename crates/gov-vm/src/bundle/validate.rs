@@ -52,6 +52,9 @@ pub fn validate(p: &Program) -> V {
         check(!(r.kind == RelationKind::Input && r.phase == Phase::Static), || {
             format!("input relation {i} cannot be static")
         })?;
+        check(!r.one || r.kind == RelationKind::Input, || {
+            format!("relation {i} is not an input, so it cannot hold exactly one fact")
+        })?;
     }
     for (i, d) in p.decisions.iter().enumerate() {
         sym(d.name, &format!("decision {i}"))?;
