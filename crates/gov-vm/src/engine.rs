@@ -235,6 +235,7 @@ impl Engine {
     }
 
     fn insert_input(&self, request: &Request, relations: &mut [Relation]) -> Result<(), EvalError> {
+        crate::contract::one_fact_relations(&self.program, &request.facts).map_err(EvalError::Request)?;
         for (rel, values) in &request.facts {
             let is_input = self.program.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
             if !is_input {

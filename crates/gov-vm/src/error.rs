@@ -51,6 +51,9 @@ pub enum EvalError {
     /// The program refers to something that does not exist (a bundle the loader should
     /// have rejected).
     Corrupt(&'static str),
+    /// The request breaks the request contract (a one-fact input with zero or several
+    /// facts). [`crate::Engine::request_from_json`] reports this earlier, with its path.
+    Request(RequestError),
 }
 
 impl std::fmt::Display for EvalError {
@@ -60,6 +63,7 @@ impl std::fmt::Display for EvalError {
             EvalError::Arithmetic(error) => write!(f, "{error} during evaluation"),
             EvalError::Type(what) => write!(f, "type error during evaluation: {what}"),
             EvalError::Corrupt(what) => write!(f, "corrupt program: {what}"),
+            EvalError::Request(error) => write!(f, "invalid request: {error}"),
         }
     }
 }

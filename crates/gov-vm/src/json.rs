@@ -155,6 +155,7 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
         sym
     };
     let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern)?;
+    crate::contract::one_fact_relations(engine.program(), &facts)?;
     Ok(Request { facts, extra_strings: extra })
 }
 

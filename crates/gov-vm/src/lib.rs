@@ -19,6 +19,7 @@
 //! computed once at load; each request computes only what its input facts reach.
 
 pub mod bundle;
+mod contract;
 pub mod disasm;
 mod engine;
 mod error;
