@@ -218,6 +218,60 @@ test "wrong" {
     }
 
     #[test]
+    fn one_fact_inputs_refuse_two_facts_or_none() {
+        const SOURCE: &str = r#"package p
+
+input one request_time(at: Time)
+input transfer(amount: Int)
+
+deny late :- request_time(t), t > 2026-01-01T18:00:00Z.
+allow fine :- transfer(_).
+
+test "two times: not a decision" {
+    given request_time(2026-01-01T20:00:00Z). request_time(2026-01-01T10:00:00Z). transfer(1).
+    expect allow
+}
+
+test "two times: expected" {
+    given request_time(2026-01-01T20:00:00Z). request_time(2026-01-01T10:00:00Z). transfer(1).
+    expect error
+}
+
+test "no time" {
+    given transfer(1).
+    expect allow
+}
+
+test "one time" {
+    given request_time(2026-01-01T20:00:00Z). transfer(1).
+    expect deny late
+}
+"#;
+        let built = crate::test_support::compile_source("p.gov", SOURCE);
+        let cases = collect(&built.program, &built.sources);
+        let result = |i: usize| run(&built.compiled, &built.symbols, &cases[i], &mut |_| Err("none".to_owned()));
+
+        let two = result(0);
+        assert_eq!(two.status, Status::Error);
+        assert_eq!(
+            two.error.as_deref(),
+            Some(
+                "given input: request_time[1]: expected exactly one fact of `request_time`, found 2 \
+                 (it is declared `input one`)"
+            )
+        );
+        let expected = result(1);
+        assert_eq!(expected.status, Status::Passed, "{expected:?}");
+        let none = result(2);
+        assert_eq!(none.status, Status::Error);
+        assert_eq!(
+            none.error.as_deref(),
+            Some("given input: request_time: expected exactly one fact, found none (`request_time` is declared `input one`)")
+        );
+        assert_eq!(result(3).status, Status::Passed);
+    }
+
+    #[test]
     fn a_fixture_that_cannot_be_read_is_an_error() {
         let package = package();
         let result = run(&package.compiled, &package.symbols, &package.cases[1], &mut |_| Err("gone".to_owned()));

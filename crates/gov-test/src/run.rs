@@ -85,7 +85,8 @@ pub struct Observed {
 pub enum Evaluation {
     /// The engine decided.
     Decided(Observed),
-    /// The engine failed (a limit, an arithmetic overflow, …).
+    /// The engine failed (a limit, an arithmetic overflow, …), or refused the request of a
+    /// test that expects an error.
     Failed(String),
 }
 
@@ -250,7 +251,15 @@ fn evaluate(
         Ok(engine) => engine,
         Err(error) => return Ok(Evaluation::Failed(error.to_string())),
     };
-    let request = engine.request_from_json(&world.input.to_string()).map_err(|e| format!("given input: {e}"))?;
+    // A request the engine refuses (a one-fact input given zero or several times) is what
+    // an `expect error` test may be about; any other test cannot run.
+    let request = match engine.request_from_json(&world.input.to_string()) {
+        Ok(request) => request,
+        Err(error) if case.expectations.iter().any(|(e, _)| e.kind == ExpectKind::Error) => {
+            return Ok(Evaluation::Failed(format!("request rejected: {error}")));
+        }
+        Err(error) => return Err(format!("given input: {error}")),
+    };
     let explained = match engine.explained(&request) {
         Ok(explained) => explained,
         Err(error) => return Ok(Evaluation::Failed(error.to_string())),
