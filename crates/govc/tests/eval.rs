@@ -89,3 +89,31 @@ fn a_package_with_errors_is_not_evaluated() {
     assert!(run.stderr.contains("E0101"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 }
+
+/// Issue 9, item 4: `request_time` and `requested_by` are `input one`. A second time in
+/// business hours once turned the after-hours deny of `examples/finance` into allow; a
+/// second requester, or none, must not be a decision either.
+#[test]
+fn one_fact_inputs_given_twice_or_not_at_all_are_request_errors() {
+    const FINANCE: &str = "examples/finance";
+    let one = govc(&["eval", FINANCE, "--input", "tests/eval/after_hours_one_time.json"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_eq!(decision(&one)["decision"], "deny");
+    for (file, expected) in [
+        (
+            "after_hours_two_times",
+            "request_time[1]: expected exactly one fact of `request_time`, found 2 (it is declared `input one`)",
+        ),
+        ("after_hours_no_time", "request_time: expected exactly one fact, found none"),
+        (
+            "owner_approval_two_requesters",
+            "requested_by[1]: expected exactly one fact of `requested_by`, found 2 (it is declared `input one`)",
+        ),
+    ] {
+        let path = format!("tests/eval/{file}.json");
+        let run = govc(&["eval", FINANCE, "--input", &path]);
+        assert_eq!(run.code, 2, "{file}: {}", run.stdout);
+        assert!(run.stdout.is_empty(), "{file}: a decision was printed: {}", run.stdout);
+        assert!(run.stderr.contains(&format!("error: {path}: {expected}")), "{file}: {}", run.stderr);
+    }
+}
