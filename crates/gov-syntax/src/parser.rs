@@ -196,6 +196,13 @@ fn salvage(file: FileId, tokens: &[Spanned<'_>]) -> Option<Salvaged> {
     let name =
         |t: &Spanned<'_>, s: &str| crate::ast::Name { text: s.to_owned(), span: Span::new(file, t.start, t.end) };
     match rest {
+        // `input one NAME(…` (or a misspelt `one`): the name follows the modifier.
+        [
+            Spanned { token: Token::Input | Token::Data, .. },
+            Spanned { token: Token::Ident(_), .. },
+            t @ Spanned { token: Token::Ident(s), .. },
+            ..,
+        ] => Some(Salvaged::Relation(name(t, s))),
         [Spanned { token: Token::Input | Token::Data, .. }, t @ Spanned { token: Token::Ident(s), .. }, ..] => {
             Some(Salvaged::Relation(name(t, s)))
         }
