@@ -29,6 +29,8 @@ enum Expected {
     Expectation,
     /// A type.
     Type,
+    /// `one`, or the relation's name, right after `input`.
+    RelationModifier,
     /// An argument of an atom of relation `relation`.
     Argument(String),
     /// A condition of a body: relations, `not`, aggregates, variables.
@@ -149,6 +151,9 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
             items.extend(relations(ctx, snippets, |r| {
                 r.kind == RelationKind::Derived && !r.span.is_some_and(|s| ctx.in_library(s))
             }));
+        }
+        Expected::RelationModifier => {
+            items.push(CompletionItem { detail: Some("exactly one fact per request".to_owned()), ..keyword("one") })
         }
         Expected::Nothing => {}
     }
@@ -298,6 +303,7 @@ fn expected(item: &[Spanned<'_>], word_start: u32, text: &str) -> Expected {
         Token::Type => {
             return if item.iter().any(|t| t.token == Token::Eq) { Expected::Type } else { Expected::Nothing };
         }
+        Token::Input if item.len() == 1 => return Expected::RelationModifier,
         Token::Input | Token::Data => {
             return if last == Some(Token::Colon) { Expected::Type } else { Expected::Nothing };
         }

@@ -1,9 +1,9 @@
 //! Hover: what a name is, with its type and doc comment.
 
 use crate::analysis::Ctx;
-use crate::index::{Target, aggregate_doc, keyword_doc};
+use crate::index::{ONE_DOC, Target, aggregate_doc, is_one_modifier, keyword_doc};
 use gov_check::{Origin, RelationInfo, RelationKind};
-use gov_syntax::ast::{ItemKind, RelationKind as DeclKind};
+use gov_syntax::ast::ItemKind;
 use gov_syntax::lexer::{Token, lex};
 use gov_value::BaseType;
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
@@ -17,9 +17,13 @@ pub fn hover(ctx: &Ctx<'_>, position: Position) -> Option<Hover> {
     }
     // Keywords are not names: find the token under the cursor.
     let lexed = lex(ctx.file, ctx.text);
-    let token = lexed.tokens.iter().find(|t| t.start <= offset && offset <= t.end && t.start < t.end)?;
-    let word = token.token.keyword_text().filter(|_| !matches!(token.token, Token::Ident(_)))?;
-    let doc = keyword_doc(word)?;
+    let at = lexed.tokens.iter().position(|t| t.start <= offset && offset <= t.end && t.start < t.end)?;
+    let token = lexed.tokens.get(at)?;
+    let doc = if is_one_modifier(&lexed.tokens, at) {
+        ONE_DOC
+    } else {
+        keyword_doc(token.token.keyword_text().filter(|_| !matches!(token.token, Token::Ident(_)))?)?
+    };
     Some(markdown(doc.to_owned(), Some(ctx.range(gov_diag::Span::new(ctx.file, token.start, token.end)))))
 }
 
@@ -157,6 +161,7 @@ pub fn signature(ctx: &Ctx<'_>, info: &RelationInfo) -> String {
         })
         .collect();
     let prefix = match info.kind {
+        RelationKind::Input if info.one => "input one ",
         RelationKind::Input => "input ",
         RelationKind::Data => "data ",
         RelationKind::Derived | RelationKind::Builtin => "",
@@ -168,6 +173,9 @@ fn relation(ctx: &Ctx<'_>, info: &RelationInfo) -> String {
     let mut out = code(&signature(ctx, info));
     out.push_str("\n\n");
     match info.kind {
+        RelationKind::Input if info.one => {
+            out.push_str("input relation: exactly one fact of it comes with each request")
+        }
         RelationKind::Input => out.push_str("input relation: its facts come with each request"),
         RelationKind::Data => out.push_str("data relation: its facts come with the bundle"),
         RelationKind::Builtin => out.push_str("built in: the engine computes it"),
@@ -209,7 +217,8 @@ fn module_relations(ctx: &Ctx<'_>, module: &str) -> Vec<String> {
     for item in &file.parsed.file.items {
         let name = match &item.kind {
             ItemKind::Relation(decl) => {
-                Some(format!("{} {}", if decl.kind == DeclKind::Input { "input" } else { "data" }, decl.name.text))
+                let one = if decl.one.is_some() { " one" } else { "" };
+                Some(format!("{}{one} {}", decl.kind.keyword(), decl.name.text))
             }
             ItemKind::Rule(rule) => Some(rule.head.relation.text.clone()),
             _ => None,

@@ -9,6 +9,7 @@ use gov_syntax::Parsed;
 use gov_syntax::ast::{
     Aggregate, Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged, TestStatement,
 };
+use gov_syntax::lexer::{Spanned, Token};
 
 /// What a name refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -247,7 +248,10 @@ pub fn keyword_doc(word: &str) -> Option<&'static str> {
         "use" => "`use std.MODULE` — makes a standard-library module's relations available.",
         "default" => "`default allow | deny` — the decision when no decision rule decides (deny if absent).",
         "type" => "`type Name = Base` — a nominal type alias: distinct from its base type and from other aliases.",
-        "input" => "`input name(field: Type, …)` — a relation whose facts come with each request.",
+        "input" => {
+            "`input name(field: Type, …)` — a relation whose facts come with each request; \
+             `input one name(…)`: exactly one fact per request."
+        }
         "data" => "`data name(field: Type, …)` — a relation whose facts come with the bundle.",
         "not" => "`not atom` — negation: holds when no fact matches. Its variables must be bound by a positive atom.",
         "allow" => "`allow NAME :- body.` — the action may run (unless a deny or escalate fires).",
@@ -265,6 +269,19 @@ pub fn keyword_doc(word: &str) -> Option<&'static str> {
         "to" => "`to \"group\"` — the approver group of an `escalate` rule.",
         _ => return None,
     })
+}
+
+/// What `one` means after `input`, for hover (`one` is a contextual word, not a keyword).
+pub const ONE_DOC: &str = "`input one name(field: Type, …)` — every request holds exactly one fact of the relation \
+     (its time, its requester); none, or two, is a request error, never a decision.";
+
+/// Whether the token at `i` is the contextual word `one` of `input one NAME(…)`: an
+/// identifier `one` right after `input` or `data` and followed by the relation's name.
+pub fn is_one_modifier(tokens: &[Spanned<'_>], i: usize) -> bool {
+    let token = |j: Option<usize>| j.and_then(|j| tokens.get(j)).map(|t| t.token);
+    matches!(token(Some(i)), Some(Token::Ident("one")))
+        && matches!(token(i.checked_sub(1)), Some(Token::Input | Token::Data))
+        && matches!(token(i.checked_add(1)), Some(Token::Ident(_) | Token::To))
 }
 
 /// What an aggregate function does, for hover.
@@ -287,4 +304,26 @@ pub fn is_identifier(name: &str) -> bool {
         _ => false,
     };
     first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && keyword_doc(name).is_none()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::is_one_modifier;
+    use gov_diag::FileId;
+    use gov_syntax::lexer::lex;
+
+    /// The positions of the tokens that are the word `one` of `input one NAME(…)`.
+    fn modifiers(text: &str) -> Vec<usize> {
+        let lexed = lex(FileId(0), text);
+        (0..lexed.tokens.len()).filter(|&i| is_one_modifier(&lexed.tokens, i)).collect()
+    }
+
+    #[test]
+    fn one_is_a_modifier_only_before_the_relations_name() {
+        assert_eq!(modifiers("input one request_time(at: Time)"), [1]);
+        assert_eq!(modifiers("input one one(one: Int)"), [1]);
+        assert_eq!(modifiers("input one(one: Int)"), Vec::<usize>::new());
+        assert_eq!(modifiers("p(one) :- q(one, one)."), Vec::<usize>::new());
+    }
 }

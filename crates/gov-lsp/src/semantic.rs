@@ -1,7 +1,7 @@
 //! Semantic tokens: every token of a document classified, names by what they refer to.
 
 use crate::analysis::Ctx;
-use crate::index::{Role, Target};
+use crate::index::{Role, Target, is_one_modifier};
 use gov_check::RelationKind;
 use gov_syntax::lexer::{Token, lex};
 use gov_value::BaseType;
@@ -75,7 +75,7 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
         .map(|o| o.span)
         .collect();
     let mut occurrences = ctx.index.occurrences.iter().peekable();
-    for token in &lexed.tokens {
+    for (i, token) in lexed.tokens.iter().enumerate() {
         // Names: what the index says they are.
         while occurrences.next_if(|o| o.span.start < token.start).is_some() {}
         if let Some(o) = occurrences.peek().filter(|o| o.span.start == token.start)
@@ -130,6 +130,7 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
             Token::Ident(name) if BaseType::from_name(name).is_some() => TYPE,
             // The later segments of a path (`std.approvals`).
             Token::Ident(_) if paths.iter().any(|p| p.start < token.start && token.start < p.end) => NAMESPACE,
+            Token::Ident(_) if is_one_modifier(&lexed.tokens, i) => KEYWORD,
             Token::Ident(_) | Token::Wildcard => continue,
             Token::If => OPERATOR,
             operator if operator.is_operator() => OPERATOR,

@@ -37,13 +37,13 @@ allow known :- order(customer: c), credit(c, _).
 spent(c, s) :- credit(c, _), s = sum(t : order(c, t, _)).
 
 test "over the limit" {
-    given order("ann", 500, "book").
+    given order("ann", 500, "book"). request_time(2026-03-03T10:00:00Z). requested_by("ann").
           credit("ann", 100).
     expect deny over_limit
 }
 
 test "small orders are allowed" {
-    given order("ann", 5, "pen").
+    given order("ann", 5, "pen"). request_time(2026-03-03T10:00:00Z). requested_by("ann").
           credit("ann", 100).
     expect deny over_limit
 }
@@ -163,6 +163,17 @@ async fn hover() {
     let module = at_needle(&mut client, "textDocument/hover", "std.approvals", 0, 5).await;
     let text = module["contents"]["value"].as_str().unwrap();
     assert!(text.contains("standard-library module") && text.contains("`approved`"), "{text}");
+    // `input one`: the declaration's signature, and the contextual word itself.
+    let one_uri = "file:///virtual/one/policy.gov";
+    let one_text = "package one_shop\n\n/// The shop.\ninput one shop(name: Str)\n\ndeny closed :- shop(\"x\").\n";
+    client.open(one_uri, one_text).await;
+    let mut one = String::new();
+    for (label, needle, shift) in [("one-fact input", "shop(\"", 1), ("the word `one`", "one shop", 1)] {
+        let (line, character) = pos(one_text, needle, 0, shift);
+        let result = client.call("textDocument/hover", at(one_uri, line, character)).await;
+        one.push_str(&format!("## {label}\n{}\n\n", result["contents"]["value"].as_str().unwrap_or("null")));
+    }
+    assert_snapshot!("hover_input_one", one);
     // Nothing to say on punctuation.
     let nothing = at_needle(&mut client, "textDocument/hover", ":-", 0, 0).await;
     assert_eq!(nothing, Value::Null);
@@ -307,11 +318,12 @@ async fn completion() {
     client.open("file:///virtual/complete/policy.gov", &policy).await;
     let uri = "file:///virtual/complete/edit.gov";
     let mut out = String::new();
-    let cases: [(&str, &str); 9] = [
+    let cases: [(&str, &str); 10] = [
         ("relations, `not`, aggregates and variables in a body", "package shop\n\nallow fine :- order(c, _, _), cr|"),
         ("field names in a named-argument atom", "package shop\n\nallow fine :- order(customer: c, |"),
         ("item keywords and derived relations at the start of an item", "package shop\n\n|"),
         ("types in a declaration", "package shop\n\ndata vip(customer: |"),
+        ("`one` after `input`", "package shop\n\ninput |"),
         ("types in an alias", "package shop\n\ntype Id = |"),
         ("modules after `use`", "package shop\n\nuse std.|"),
         (

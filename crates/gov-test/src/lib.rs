@@ -266,7 +266,9 @@ test "one time" {
         assert_eq!(none.status, Status::Error);
         assert_eq!(
             none.error.as_deref(),
-            Some("given input: request_time: expected exactly one fact, found none (`request_time` is declared `input one`)")
+            Some(
+                "given input: request_time: expected exactly one fact, found none (`request_time` is declared `input one`)"
+            )
         );
         assert_eq!(result(3).status, Status::Passed);
     }
