@@ -199,6 +199,9 @@ fn human(report: &Report<'_>) -> String {
         if !indexes.is_empty() {
             line.push_str(&format!("  indexes {}", indexes.join(" ")));
         }
+        if schema.one {
+            line.push_str("  exactly one fact per request");
+        }
         let _ = writeln!(out, "{}", line.trim_end());
     }
     if let Some(error) = &report.static_error {
@@ -254,6 +257,7 @@ fn report_json(report: &Report<'_>) -> Json {
             json!({
                 "name": program.string(schema.name),
                 "kind": kind_name(schema.kind),
+                "one": schema.one,
                 "phase": phase_name(schema.phase),
                 "columns": columns,
                 "indexes": index_columns(program, schema),

@@ -299,10 +299,14 @@ fn inspect_shows_schemas_decisions_and_code() {
     ] {
         assert!(text.contains(name), "no `{name}` in\n{text}");
     }
-    for line in ["package     payments", "format      version 1", "signature   none", "default     deny"] {
+    for line in ["package     payments", "format      version 2", "signature   none", "default     deny"] {
         assert!(text.contains(line), "no `{line}` in\n{text}");
     }
     assert!(text.contains("deny       too_large"), "{text}");
+    for one in ["request_time(at: Time)", "requested_by(requester: Str)"] {
+        let line = text.lines().find(|l| l.contains(one)).unwrap_or_else(|| panic!("no `{one}` in\n{text}"));
+        assert!(line.starts_with("  input") && line.ends_with("exactly one fact per request"), "{line}");
+    }
     assert!(text.contains("recursive"), "{text}");
     for mnemonic in ["scan", "compare", "emit", "fire", "absent", "aggregate"] {
         assert!(
@@ -320,11 +324,14 @@ fn inspect_shows_schemas_decisions_and_code() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["package"], "payments");
-    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["format_version"], 2);
     assert_eq!(doc["signed"], false);
     assert!(doc["hash"].as_str().unwrap().starts_with("sha256:"));
     let transfer = doc["relations"].as_array().unwrap().iter().find(|r| r["name"] == "transfer").unwrap();
     assert_eq!(transfer["kind"], "input");
+    assert_eq!(transfer["one"], false);
+    let time = doc["relations"].as_array().unwrap().iter().find(|r| r["name"] == "request_time").unwrap();
+    assert_eq!((&time["kind"], &time["one"]), (&Value::from("input"), &Value::from(true)));
     assert_eq!(transfer["columns"][1]["name"], "amount");
     assert_eq!(transfer["columns"][1]["type"], "Int");
     let role = doc["relations"].as_array().unwrap().iter().find(|r| r["name"] == "role").unwrap();
