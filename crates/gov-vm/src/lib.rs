@@ -6,7 +6,10 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let bytes = std::fs::read("payments.govb")?;
 //! let engine = gov_vm::Engine::load(&bytes)?;
-//! let request = engine.request_from_json(r#"{"transfer": [{"agent": "bot-1", "amount": 6000, "to": "acct-9"}]}"#)?;
+//! let request = engine.request_from_json(
+//!     r#"{"request_time": [{"at": "2026-03-03T15:10:00Z"}], "requested_by": [{"requester": "bot-1"}],
+//!         "transfer": [{"agent": "bot-1", "amount": 6000, "to": "acct-9"}]}"#,
+//! )?;
 //! let decision = engine.decide(&request)?;
 //! println!("{}", engine.decision_json(&request, &decision));
 //! # Ok(())
