@@ -256,8 +256,8 @@ test "one time" {
         assert_eq!(
             two.error.as_deref(),
             Some(
-                "given input: request_time[1]: expected exactly one fact of `request_time`, found 2 \
-                 (it is declared `input one`)"
+                "p.gov:10:47: given input: request_time[1]: expected exactly one fact of `request_time`, \
+                 found 2 (it is declared `input one`)"
             )
         );
         let expected = result(1);

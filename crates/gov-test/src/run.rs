@@ -258,7 +258,10 @@ fn evaluate(
         Err(error) if case.expectations.iter().any(|(e, _)| e.kind == ExpectKind::Error) => {
             return Ok(Evaluation::Failed(format!("request rejected: {error}")));
         }
-        Err(error) => return Err(format!("given input: {error}")),
+        Err(error) => {
+            let at = given_at(case, &error.path).map(|at| format!("{at}: ")).unwrap_or_default();
+            return Err(format!("{at}given input: {error}"));
+        }
     };
     let explained = match engine.explained(&request) {
         Ok(explained) => explained,
@@ -300,6 +303,14 @@ fn evaluate(
         decisions_fired,
         rules_used: explained.rules_used,
     }))
+}
+
+/// `file:line:col` of the given fact that a request error's path names: `request_time[1]`
+/// is the second `request_time` the test gives (the request lists them in given order).
+fn given_at<'c>(case: &'c TestCase, path: &str) -> Option<&'c str> {
+    let (relation, rest) = path.split_once('[')?;
+    let index: usize = rest.split(']').next()?.parse().ok()?;
+    case.given.iter().filter(|(atom, _)| atom.relation.text == relation).nth(index).map(|(_, at)| at.as_str())
 }
 
 /// An expectation as written.
