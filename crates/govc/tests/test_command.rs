@@ -434,3 +434,17 @@ fn junit_escapes_names() {
     assert_eq!(case.attribute("name"), Some("<a & \"b\" 'c'>"));
     assert!(case.children().any(|n| n.has_tag_name("failure")));
 }
+
+/// The shipped tests pass with full coverage, the standard library's two-row attacks
+/// (`expect error` with two `request_time` or two `requested_by` facts) included.
+#[test]
+fn examples_and_stdlib_tests_pass_with_full_coverage() {
+    let run = test(&["examples", "stdlib/tests", "--coverage-threshold", "100"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for attack in [
+        "test time_test: \"a request with two times, one outside business hours, is refused, not decided\" ... ok",
+        "test approvals_test: \"a request with two requesters is refused, not decided\" ... ok",
+    ] {
+        assert!(run.stdout.contains(attack), "no `{attack}` in\n{}", run.stdout);
+    }
+}
