@@ -92,7 +92,8 @@ fn a_package_with_errors_is_not_evaluated() {
 
 /// Issue 9, item 4: `request_time` and `requested_by` are `input one`. A second time in
 /// business hours once turned the after-hours deny of `examples/finance` into allow; a
-/// second requester, or none, must not be a decision either.
+/// second requester, or none, must not be a decision either; and a lone unrelated
+/// requester, which once made the agent owner's approval count, is refused by the policy.
 #[test]
 fn one_fact_inputs_given_twice_or_not_at_all_are_request_errors() {
     const FINANCE: &str = "examples/finance";
@@ -116,4 +117,9 @@ fn one_fact_inputs_given_twice_or_not_at_all_are_request_errors() {
         assert!(run.stdout.is_empty(), "{file}: a decision was printed: {}", run.stdout);
         assert!(run.stderr.contains(&format!("error: {path}: {expected}")), "{file}: {}", run.stderr);
     }
+    let unrelated = govc(&["eval", FINANCE, "--input", "tests/eval/owner_approval_unrelated_requester.json"]);
+    let d = decision(&unrelated);
+    assert_eq!(d["decision"], "deny", "{d}");
+    assert_eq!(d["reasons"][0]["rule"], "requester_mismatch", "{d}");
+    assert_eq!(d["reasons"][0]["message"], "the request must name treasury-bot as its requester, not zed");
 }
