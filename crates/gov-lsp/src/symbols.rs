@@ -42,8 +42,8 @@ fn entry(item: &Item) -> Option<Entry> {
             alias.name.span,
         ),
         ItemKind::Relation(decl) => {
-            let mut relation =
-                leaf(decl.name.text.clone(), Some(decl.kind.keyword().to_owned()), SymbolKind::STRUCT, decl.name.span);
+            let detail = format!("{}{}", decl.kind.keyword(), if decl.one.is_some() { " one" } else { "" });
+            let mut relation = leaf(decl.name.text.clone(), Some(detail), SymbolKind::STRUCT, decl.name.span);
             relation.children = decl
                 .fields
                 .iter()
