@@ -541,12 +541,14 @@ fn every_truncation_is_an_error() {
 /// (e) A bundle from a future (or past) format version names byte 4.
 #[test]
 fn other_versions_are_refused_at_byte_4() {
-    for version in [0u16, bundle::VERSION + 1, u16::MAX] {
+    // Version 1 is the format before relations carried their multiplicity (`input one`).
+    for version in [0u16, 1, bundle::VERSION - 1, bundle::VERSION + 1, u16::MAX] {
         let mut bytes = bundle::write(&sample());
         bytes[4..6].copy_from_slice(&version.to_le_bytes());
         let error = bundle::read(&bytes).unwrap_err();
         assert_eq!(error.offset, 4);
         assert!(error.to_string().contains(&format!("version {version}")), "{error}");
+        assert!(error.to_string().contains("rebuild the bundle"), "{error}");
     }
 }
 
