@@ -2,7 +2,7 @@
 //! reports the results (human, JSON or JUnit XML), optionally with rule coverage.
 
 use crate::cli::{Format, TestArgs, TestFormat};
-use crate::walk::Walker;
+use crate::walk::{self, Walker};
 use crate::{Outcome, load, output};
 use gov_db::Workspace;
 use gov_diag::Severity;
@@ -237,8 +237,8 @@ fn test_package(path: &Path, filter: Option<&str>, color: bool) -> Result<Packag
             fixtures
                 .entry(file.clone())
                 .or_insert_with(|| {
-                    let text = std::fs::read_to_string(&file)
-                        .map_err(|e| format!("cannot read `{}`: {e}", load::display(&file)))?;
+                    let text = String::from_utf8(walk::read(&file)?)
+                        .map_err(|e| format!("`{}` is not UTF-8: {e}", load::display(&file)))?;
                     gov_vm::json::parse_document(&text).map_err(|e| format!("`{}`: {e}", load::display(&file)))
                 })
                 .clone()

@@ -217,6 +217,21 @@ fn a_fifo_named_like_a_source_or_data_file_is_an_error() {
     }
 }
 
+/// A test's `with data` fixture that is a FIFO is an error of that test, not a hang.
+#[test]
+fn a_fifo_as_a_test_fixture_is_an_error_of_the_test() {
+    let dir = shop("fifo-fixture");
+    let with_fixture =
+        SHOP.replace("given order(\"bot-9\").\n", "given order(\"bot-9\").\n  with data \"pipe.json\"\n");
+    write(&dir, &[("shop/policy.gov", &with_fixture)]);
+    mkfifo(&dir.join("shop/pipe.json"));
+    let run = govc_in(&dir, &["test", "shop"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("1 passed; 0 failed; 1 error"), "{}", run.stdout);
+    assert!(run.stdout.contains("`shop/pipe.json` is a FIFO"), "{}", run.stdout);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Three links to `..` in every directory of a chain (each level multiplies the paths by
 /// four), and two links to the same sibling: each file is still found once, and the walk
 /// ends.
