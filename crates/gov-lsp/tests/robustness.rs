@@ -94,6 +94,49 @@ async fn malformed_messages_unknown_methods_and_unopened_files_are_errors() {
     client.shutdown().await;
 }
 
+/// Responses until every id of `ids` has one, in whatever order they come (notifications
+/// are kept aside): id → response.
+async fn responses(client: &mut Client, ids: &[Value]) -> Vec<Value> {
+    let mut found: Vec<Option<Value>> = vec![None; ids.len()];
+    while found.iter().any(Option::is_none) {
+        let message = client.receive().await;
+        if message.get("method").is_some() {
+            client.notifications.push_back(message);
+            continue;
+        }
+        if let Some(i) = ids.iter().position(|id| message.get("id") == Some(id)) {
+            assert!(found[i].is_none(), "two responses for id {}: {message}", ids[i]);
+            found[i] = Some(message);
+        }
+    }
+    found.into_iter().flatten().collect()
+}
+
+/// A `Content-Length` that does not fit its message (longer, shorter, absurdly long) costs
+/// that message alone: it is answered with a parse error (id null) and the well-framed
+/// request right behind it is answered, not swallowed as the rest of the bad body nor
+/// mistaken for headers.
+#[tokio::test]
+async fn a_wrong_content_length_costs_only_its_own_message() {
+    let mut client = Client::initialized(json!({})).await;
+    client.open(URI, "package robust\n\ninput p(x: Int)\n").await;
+    // The notification's text mentions a header, inside a string, which must not count.
+    let body = r#"{"jsonrpc":"2.0","method":"gov/noSuchNotification","params":{"text":"Content-Length: 3"}}"#;
+    for (id, claimed) in [(901, body.len() + 200), (902, body.len() - 10), (903, 1 << 40), (904, body.len() + 1)] {
+        let valid = json!({
+            "jsonrpc": "2.0", "id": id, "method": "textDocument/documentSymbol",
+            "params": { "textDocument": { "uri": URI } },
+        })
+        .to_string();
+        let framed = format!("Content-Length: {claimed}\r\n\r\n{body}Content-Length: {}\r\n\r\n{valid}", valid.len());
+        client.send_raw(framed.as_bytes()).await;
+        let [error, answer] = <[Value; 2]>::try_from(responses(&mut client, &[Value::Null, json!(id)]).await).unwrap();
+        assert_eq!(error["error"]["code"], -32700, "claimed {claimed}: {error}");
+        assert!(answer.get("result").is_some(), "claimed {claimed}: {answer}");
+    }
+    still_answers(&mut client, URI).await;
+}
+
 #[tokio::test]
 async fn closing_the_input_stops_the_server() {
     let client = Client::initialized(json!({})).await;

@@ -87,7 +87,12 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
     for (i, spanned) in tokens.iter().enumerate() {
         if i > splitter.open.start {
             let previous = tokens.get(i - 1).map(|t| t.token);
-            let fresh_line = at_line_start(text, spanned.start) && !previous.as_ref().is_some_and(continues);
+            // A `package` or `use` path is one line: a keyword segment (`package given`)
+            // does not carry it on to the next.
+            let path_item =
+                matches!(tokens.get(splitter.open.start).map(|t| t.token), Some(Token::Package | Token::Use));
+            let fresh_line =
+                at_line_start(text, spanned.start) && (path_item || !previous.as_ref().is_some_and(continues));
             let keyword_start = spanned.token.starts_item() && !matches!(spanned.token, Token::Ident(_) | Token::To);
             let ident_start = matches!(spanned.token, Token::Ident(_) | Token::To)
                 && (splitter.open.balanced() || (previous == Some(Token::Dot) && splitter.open.braces == 0));

@@ -364,6 +364,60 @@ fn round_trip_unsigned_and_signed() {
     assert!(bundle::verify(&signed, &bundle::public_key(&[8; 32])).is_err());
 }
 
+/// The encoding of the identity point of edwards25519 (y = 1): a key and a signature's R
+/// of order 1.
+const IDENTITY: [u8; 32] = {
+    let mut bytes = [0u8; 32];
+    bytes[0] = 1;
+    bytes
+};
+
+/// An unsigned bundle dressed as signed: flag bit 0 set and the "signature" R = identity,
+/// S = 0, which the non-strict ed25519 equation accepts for the identity public key and any
+/// message. No secret key is involved, so it must never verify.
+#[test]
+fn forged_signature_for_the_identity_key_is_refused() {
+    let mut bytes = bundle::write(&sample());
+    bytes[6] |= 1;
+    bytes.extend_from_slice(&IDENTITY);
+    bytes.extend_from_slice(&[0u8; 32]);
+    let read = bundle::read(&bytes).unwrap();
+    let error = bundle::verify(&read, &IDENTITY).unwrap_err();
+    assert!(error.to_string().contains("weak public key"), "{error}");
+    let error = Engine::load_verified(&bytes, &IDENTITY).unwrap_err();
+    assert!(error.to_string().contains("weak public key"), "{error}");
+}
+
+/// Every small-order point (the eight-torsion subgroup) is refused as a key, whatever it
+/// is asked to verify; an ordinary key is accepted.
+#[test]
+fn small_order_public_keys_are_refused_at_load() {
+    let small_order = [
+        IDENTITY,
+        // The point of order 2, (0, -1).
+        {
+            let mut bytes = [0u8; 32];
+            bytes[0] = 0xec;
+            bytes[1..31].fill(0xff);
+            bytes[31] = 0x7f;
+            bytes
+        },
+        // Points of order 4 ((±1, 0) up to sign, y = 0) and 8.
+        [0; 32],
+        [
+            0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf,
+            0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+        ],
+    ];
+    let signed = bundle::read(&bundle::write_signed(&sample(), &SECRET)).unwrap();
+    for key in small_order {
+        let error = bundle::check_public_key(&key).unwrap_err();
+        assert!(error.contains("weak public key"), "{error}");
+        assert!(bundle::verify(&signed, &key).is_err());
+    }
+    bundle::check_public_key(&bundle::public_key(&SECRET)).unwrap();
+}
+
 fn arb_value(strings: usize) -> impl Strategy<Value = Value> {
     prop_oneof![
         any::<i64>().prop_map(Value::Int),

@@ -1,7 +1,23 @@
 //! `govc build`.
 
 use crate::cli::BuildArgs;
-use crate::{Outcome, keys, load, output, package};
+use crate::{Outcome, keys, load, output, package, walk};
+
+/// Why the bundle must not be written to `-o`: it names a file the build reads (a source
+/// or data file of the package, a `--data` file or the `--sign` key), through whatever path
+/// or link, or it is named like a source or data file (of this package or another).
+fn output_problem(args: &BuildArgs) -> Option<String> {
+    let shown = load::display(&args.output);
+    if walk::is_source(&args.output) || walk::is_data(&args.output) {
+        return Some(format!("`{shown}` is named like a source or data file; refusing to write a bundle there"));
+    }
+    // A package that cannot be listed has no files here; compiling reports why.
+    let files = load::files(&args.package).ok()?;
+    let mut inputs =
+        files.sources.into_iter().chain(files.data).chain(args.data.iter().cloned()).chain(args.sign.clone());
+    let input = inputs.find(|input| same_file::is_same_file(input, &args.output).unwrap_or(false))?;
+    Some(format!("`{shown}` is `{}`, which the build reads; refusing to overwrite it", load::display(&input)))
+}
 
 /// Compiles a package and writes its bundle, signed if asked.
 pub fn run(args: &BuildArgs) -> Outcome {
@@ -12,6 +28,10 @@ pub fn run(args: &BuildArgs) -> Outcome {
             return Outcome::UsageError;
         }
     };
+    if let Some(problem) = output_problem(args) {
+        eprintln!("error: {problem} (choose another -o)");
+        return Outcome::UsageError;
+    }
     let program = match package::compile(&args.package, &args.data, args.color) {
         Ok(program) => program,
         Err(outcome) => return outcome,

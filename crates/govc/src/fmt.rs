@@ -1,35 +1,30 @@
 //! `govc fmt`.
 
 use crate::cli::FmtArgs;
+use crate::walk::{self, Walker};
 use crate::{Outcome, load, output};
 use gov_diag::{FileId, Sources};
 use std::path::{Path, PathBuf};
 
-/// Every `.gov` file under `path` (recursively), or `path` itself if it is a file.
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !path.is_dir() {
-        std::fs::metadata(path)?;
+/// Every `.gov` file under `path` (recursively, each real directory once), or `path`
+/// itself if it is a file.
+fn collect(path: &Path, walker: &mut Walker, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    if std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", load::display(path)))?.is_dir() {
+        walker.walk(path, &mut |listing| out.append(&mut listing.sources))
+    } else {
+        walk::regular_file(path)?;
         out.push(path.to_path_buf());
-        return Ok(());
+        Ok(())
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            collect(&entry, out)?;
-        } else if entry.extension().is_some_and(|e| e == "gov") {
-            out.push(entry);
-        }
-    }
-    Ok(())
 }
 
 /// Formats files in place, or with `--check` lists those that would change.
 pub fn run(args: &FmtArgs) -> Outcome {
     let mut files = Vec::new();
+    let mut walker = Walker::default();
     for path in &args.paths {
-        if let Err(error) = collect(path, &mut files) {
-            eprintln!("error: cannot read `{}`: {error}", load::display(path));
+        if let Err(message) = collect(path, &mut walker, &mut files) {
+            eprintln!("error: {message}");
             return Outcome::UsageError;
         }
     }
@@ -44,8 +39,8 @@ pub fn run(args: &FmtArgs) -> Outcome {
                 diagnostics.push(rejected.diagnostic(&mut sources));
                 continue;
             }
-            Err(error) => {
-                eprintln!("error: cannot read `{shown}`: {error}");
+            Err(message) => {
+                eprintln!("error: {message}");
                 return Outcome::UsageError;
             }
         };

@@ -1,6 +1,7 @@
 //! Signing key files: an ed25519 secret key is 32 bytes written as 64 hex digits and a
 //! newline (mode 0600 on unix); its public key goes next to it in `KEYFILE.pub`, in the
-//! same form. Reading accepts surrounding whitespace and either case.
+//! same form. Reading accepts surrounding whitespace and either case, and refuses weak
+//! (small-order) public keys.
 
 use crate::load;
 use std::io::Write;
@@ -91,9 +92,12 @@ pub fn read_secret(path: &Path) -> Result<[u8; 32], String> {
     read_key(path, "secret key")
 }
 
-/// Reads a public key file.
+/// Reads a public key file, refusing a key no signature check can rely on (not a curve
+/// point, or a weak key of small order).
 pub fn read_public(path: &Path) -> Result<[u8; 32], String> {
-    read_key(path, "public key")
+    let key = read_key(path, "public key")?;
+    gov_vm::bundle::check_public_key(&key).map_err(|problem| format!("`{}`: {problem}", load::display(path)))?;
+    Ok(key)
 }
 
 #[cfg(test)]

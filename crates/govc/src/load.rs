@@ -1,5 +1,6 @@
-//! Reading packages from disk.
+//! Reading packages from disk: which files make a package, and their text.
 
+use crate::walk;
 use gov_diag::{Diagnostic, Sources, Span, codes};
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,17 @@ pub struct LoadedPackage {
     pub files: Vec<(String, String)>,
     /// Files or directories that cannot be used.
     pub rejected: Vec<Rejected>,
+    /// The package's data files, not yet read.
+    pub data: Vec<PathBuf>,
+}
+
+/// The files on disk that make up a package.
+#[derive(Debug)]
+pub struct PackageFiles {
+    /// Its `.gov` files: those of the directory, or the one file.
+    pub sources: Vec<PathBuf>,
+    /// Its data: the `*.data.json` files of the directory, or of the file's directory.
+    pub data: Vec<PathBuf>,
 }
 
 /// Displays a path the way the user would type it.
@@ -60,9 +72,9 @@ pub fn display(path: &Path) -> String {
     path.strip_prefix("./").unwrap_or(path).display().to_string()
 }
 
-/// Reads one file; `Ok(Err(rejected))` for content that is not UTF-8.
-pub fn read_source(path: &Path) -> std::io::Result<Result<String, Rejected>> {
-    let bytes = std::fs::read(path)?;
+/// Reads one source file; `Ok(Err(rejected))` for content that is not UTF-8.
+pub fn read_source(path: &Path) -> Result<Result<String, Rejected>, String> {
+    let bytes = walk::read(path)?;
     Ok(String::from_utf8(bytes).map_err(|error| Rejected {
         path: display(path),
         offset: u32::try_from(error.utf8_error().valid_up_to()).unwrap_or(u32::MAX),
@@ -71,40 +83,34 @@ pub fn read_source(path: &Path) -> std::io::Result<Result<String, Rejected>> {
     }))
 }
 
-/// The `.gov` files directly in `dir`, sorted.
-pub fn gov_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_file() && path.extension().is_some_and(|e| e == "gov") {
-            files.push(path);
-        }
+/// Finds the files of the package at `path`: a directory, or one `.gov` file, which takes
+/// the data files beside it (as its directory would).
+pub fn files(path: &Path) -> Result<PackageFiles, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", display(path)))?;
+    if metadata.is_dir() {
+        let listing = walk::list(path)?;
+        return Ok(PackageFiles { sources: listing.sources, data: listing.data });
     }
-    files.sort();
-    Ok(files)
+    walk::regular_file(path)?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Ok(PackageFiles { sources: vec![path.to_path_buf()], data: walk::list(dir)?.data })
 }
 
-/// Reads a package: a directory's `.gov` files, or one file.
+/// Reads a package's sources (see [`files`]); a directory without `.gov` files and a file
+/// that is not UTF-8 are rejected, not errors.
 pub fn package(path: &Path) -> Result<LoadedPackage, String> {
-    let io = |e: std::io::Error| format!("cannot read `{}`: {e}", display(path));
-    let mut loaded = LoadedPackage::default();
-    let paths = if path.is_dir() {
-        let files = gov_files_in(path).map_err(io)?;
-        if files.is_empty() {
-            loaded.rejected.push(Rejected {
-                path: display(path),
-                text: String::new(),
-                offset: 0,
-                problem: Problem::NoSources,
-            });
-        }
-        files
-    } else {
-        std::fs::metadata(path).map_err(io)?;
-        vec![path.to_path_buf()]
-    };
-    for file in paths {
-        match read_source(&file).map_err(|e| format!("cannot read `{}`: {e}", display(&file)))? {
+    let files = files(path)?;
+    let mut loaded = LoadedPackage { data: files.data, ..LoadedPackage::default() };
+    if files.sources.is_empty() {
+        loaded.rejected.push(Rejected {
+            path: display(path),
+            text: String::new(),
+            offset: 0,
+            problem: Problem::NoSources,
+        });
+    }
+    for file in files.sources {
+        match read_source(&file)? {
             Ok(text) => loaded.files.push((display(&file), text)),
             Err(rejected) => loaded.rejected.push(rejected),
         }

@@ -15,6 +15,7 @@ mod lsp;
 mod output;
 mod package;
 mod test;
+mod walk;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -7,17 +7,6 @@ use gov_diag::Severity;
 use gov_vm::program::Program;
 use std::path::{Path, PathBuf};
 
-/// The data files a package names: the `*.data.json` files in its directory.
-fn package_data_files(path: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(path) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".data.json"))
-        .collect();
-    files.sort();
-    files
-}
-
 /// Reads and parses JSON data files.
 pub fn read_data(files: &[PathBuf]) -> Result<Vec<(String, serde_json::Value)>, String> {
     files
@@ -49,10 +38,21 @@ pub fn compile(path: &Path, extra_data: &[PathBuf], color: Color) -> Result<Prog
         eprint!("{}", output::render(crate::cli::Format::Human, &errors, &sources, output::use_color(color)));
         return Err(if usage_problem { Outcome::UsageError } else { Outcome::PolicyFailure });
     }
-    let mut data_files = if path.is_dir() { package_data_files(path) } else { Vec::new() };
+    // A single file takes the data files beside it, which may be another package's.
+    let beside = (!path.is_dir() && !loaded.data.is_empty()).then(|| {
+        let files: Vec<String> = loaded.data.iter().map(|f| format!("`{}`", load::display(f))).collect();
+        format!(
+            "note: the single-file package `{}` reads the data files beside it: {}\n",
+            load::display(path),
+            files.join(", ")
+        )
+    });
+    let note = || eprint!("{}", beside.as_deref().unwrap_or_default());
+    let mut data_files = loaded.data;
     data_files.extend(extra_data.iter().cloned());
     let data = read_data(&data_files).map_err(|message| {
         eprintln!("error: {message}");
+        note();
         Outcome::UsageError
     })?;
     let (Some(program), Some(checked)) = (workspace.program(package), workspace.check(package)) else {
@@ -62,7 +62,10 @@ pub fn compile(path: &Path, extra_data: &[PathBuf], color: Color) -> Result<Prog
     gov_compile::compile(&input).map_err(|error| {
         eprintln!("error: {error}");
         match error {
-            gov_compile::CompileError::Data { .. } => Outcome::UsageError,
+            gov_compile::CompileError::Data { .. } => {
+                note();
+                Outcome::UsageError
+            }
             gov_compile::CompileError::Internal { .. } => Outcome::PolicyFailure,
         }
     })

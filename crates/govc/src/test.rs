@@ -2,6 +2,7 @@
 //! reports the results (human, JSON or JUnit XML), optionally with rule coverage.
 
 use crate::cli::{Format, TestArgs, TestFormat};
+use crate::walk::{self, Walker};
 use crate::{Outcome, load, output};
 use gov_db::Workspace;
 use gov_diag::Severity;
@@ -138,7 +139,7 @@ pub fn run(args: &TestArgs) -> Outcome {
 
 /// Adds the packages at `path`: a file is a single-file package; a directory with `.gov`
 /// files is a package; any other directory is searched, recursively, for packages
-/// (hidden directories and `target` excepted).
+/// (hidden directories and `target` excepted), each real directory once.
 fn discover(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", load::display(path)))?;
     if !metadata.is_dir() {
@@ -146,27 +147,18 @@ fn discover(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
         return Ok(());
     }
     let before = out.len();
-    search(path, out).map_err(|e| format!("cannot read `{}`: {e}", load::display(path)))?;
+    Walker::default().walk(path, &mut |listing| {
+        if listing.sources.is_empty() {
+            listing.subdirs.retain(|dir| {
+                dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.') && n != "target")
+            });
+        } else {
+            out.push(listing.dir.clone());
+            listing.subdirs.clear();
+        }
+    })?;
     if out.len() == before {
         return Err(format!("`{}` contains no `.gov` files, nor any directory that does", load::display(path)));
-    }
-    Ok(())
-}
-
-fn search(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !load::gov_files_in(dir)?.is_empty() {
-        out.push(dir.to_path_buf());
-        return Ok(());
-    }
-    let mut children: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.') && n != "target")
-        })
-        .collect();
-    children.sort();
-    for child in children {
-        search(&child, out)?;
     }
     Ok(())
 }
@@ -245,8 +237,8 @@ fn test_package(path: &Path, filter: Option<&str>, color: bool) -> Result<Packag
             fixtures
                 .entry(file.clone())
                 .or_insert_with(|| {
-                    let text = std::fs::read_to_string(&file)
-                        .map_err(|e| format!("cannot read `{}`: {e}", load::display(&file)))?;
+                    let text = String::from_utf8(walk::read(&file)?)
+                        .map_err(|e| format!("`{}` is not UTF-8: {e}", load::display(&file)))?;
                     gov_vm::json::parse_document(&text).map_err(|e| format!("`{}`: {e}", load::display(&file)))
                 })
                 .clone()

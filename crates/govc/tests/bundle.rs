@@ -152,6 +152,35 @@ fn bad_key_files_exit_2() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// An unsigned bundle with flag bit 0 set and the signature R = identity, S = 0, checked
+/// against the identity public key: the non-strict ed25519 equation holds for every
+/// message, so without strict checking it decides. The key file is refused when read.
+#[test]
+fn forged_signature_with_a_weak_key_exits_2() {
+    let dir = scratch("weak");
+    let mut bytes = std::fs::read(build(&dir, "payments.govb", None)).unwrap();
+    bytes[6] |= 1;
+    let identity = format!("01{}", "00".repeat(31));
+    bytes.extend_from_slice(&[1]);
+    bytes.extend_from_slice(&[0; 63]);
+    let forged = dir.join("forged.govb");
+    std::fs::write(&forged, &bytes).unwrap();
+    let key = dir.join("identity.pub");
+    std::fs::write(&key, format!("{identity}\n")).unwrap();
+    for command in ["eval", "inspect"] {
+        let mut args = vec![command, path(&forged), "--public-key", path(&key)];
+        if command == "eval" {
+            args.extend(["--input", REQUEST]);
+        }
+        let run = govc(&args);
+        no_panic(&run);
+        assert_eq!(run.code, 2, "{command}: {}", run.stdout);
+        assert!(run.stdout.is_empty(), "{command} decided: {}", run.stdout);
+        assert!(run.stderr.contains("identity.pub") && run.stderr.contains("weak public key"), "{}", run.stderr);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn damaged_bundles_exit_2_naming_the_byte() {
     let dir = scratch("damaged");

@@ -17,7 +17,7 @@ mod validate;
 
 use crate::LoadError;
 use crate::program::Program;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 pub use validate::{MAX_RULE_LENGTH, validate};
@@ -145,11 +145,29 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
     Ok(Bundle { program, hash, digest, signature })
 }
 
-/// Checks a bundle's signature against `public_key`; unsigned bundles are refused.
+/// Checks that 32 bytes are an ed25519 public key a signature can be checked against:
+/// the encoding of a curve point that is not of small order. A small-order ("weak") key
+/// is refused: with it, a signature can be made for any message without a secret key (the
+/// identity key accepts R = identity, S = 0 for every bundle).
+pub fn check_public_key(public_key: &[u8; 32]) -> Result<(), String> {
+    parse_public_key(public_key).map(|_| ())
+}
+
+fn parse_public_key(public_key: &[u8; 32]) -> Result<VerifyingKey, String> {
+    let key = VerifyingKey::from_bytes(public_key).map_err(|e| format!("invalid public key: {e}"))?;
+    if key.is_weak() {
+        return Err("weak public key: a point of small order, for which signatures can be forged".to_owned());
+    }
+    Ok(key)
+}
+
+/// Checks a bundle's signature against `public_key`; unsigned bundles and weak keys are
+/// refused, and the signature is checked strictly (RFC 8032 with small-order R and
+/// non-canonical S refused), so that no signature verifies without the secret key.
 pub fn verify(bundle: &Bundle, public_key: &[u8; 32]) -> Result<(), LoadError> {
     let signature = bundle.signature.ok_or_else(|| fail(6, "the bundle is not signed, and a public key was given"))?;
-    let key = VerifyingKey::from_bytes(public_key).map_err(|e| fail(0, format!("invalid public key: {e}")))?;
-    key.verify(&bundle.digest, &Signature::from_bytes(&signature)).map_err(|_| {
+    let key = parse_public_key(public_key).map_err(|message| fail(0, message))?;
+    key.verify_strict(&bundle.digest, &Signature::from_bytes(&signature)).map_err(|_| {
         fail(0, "the signature does not match the public key: the bundle was not signed by this key or was modified")
     })
 }
