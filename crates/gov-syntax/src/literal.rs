@@ -15,8 +15,7 @@ fn lit(file: FileId, raw: &str, l: u32, r: u32, value: Result<LitValue, String>,
 
 /// An `Int` literal (`raw` may start with `-`).
 pub(crate) fn int(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Lit {
-    let value = raw.parse::<i64>().map(LitValue::Int).map_err(|_| format!("integer `{raw}` does not fit in 64 bits"));
-    lit(file, raw, l, r, value, errors)
+    lit(file, raw, l, r, gov_value::parse_int(raw).map(LitValue::Int), errors)
 }
 
 /// A `Decimal` literal.

@@ -29,11 +29,23 @@ pub struct Limits {
     pub max_steps: u64,
     /// Rounds of one recursive stratum.
     pub max_rounds: u32,
+    /// Bytes of a request's JSON text ([`Engine::request_from_json`] refuses a longer one
+    /// before reading it). A server should stop reading a request body at this size too.
+    pub max_request_bytes: usize,
 }
+
+/// The default [`Limits::max_request_bytes`]: 4 MiB, far above any real request (a
+/// request of a few facts is well under 1 KiB).
+pub const MAX_REQUEST_BYTES: usize = 4 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_facts: 10_000_000, max_steps: 1_000_000_000, max_rounds: 100_000 }
+        Limits {
+            max_facts: 10_000_000,
+            max_steps: 1_000_000_000,
+            max_rounds: 100_000,
+            max_request_bytes: MAX_REQUEST_BYTES,
+        }
     }
 }
 
@@ -165,6 +177,11 @@ impl Engine {
     pub fn with_limits(mut self, limits: Limits) -> Engine {
         self.limits = limits;
         self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The program.
@@ -315,7 +332,9 @@ impl Engine {
     }
 
     /// Reads a request from JSON: one key per input relation, an array of objects with
-    /// one field per column.
+    /// one field per column. Duplicate keys, numbers a field's type cannot hold exactly,
+    /// and texts longer than [`Limits::max_request_bytes`] are errors (docs/reference.md,
+    /// "The request contract").
     pub fn request_from_json(&self, text: &str) -> Result<Request, RequestError> {
         crate::json::request(self, text)
     }

@@ -20,6 +20,7 @@
 
 pub mod bundle;
 pub mod disasm;
+mod document;
 mod engine;
 mod error;
 mod eval;
@@ -29,7 +30,7 @@ mod store;
 mod value;
 
 pub use disasm::disassemble;
-pub use engine::{Decision, Engine, Explained, Limits, Outcome, Request, Session};
+pub use engine::{Decision, Engine, Explained, Limits, MAX_REQUEST_BYTES, Outcome, Request, Session};
 pub use error::{EvalError, LoadError, RequestError};
 pub use eval::{Firing, MAX_KEY};
 pub use value::{Strings, Value};

@@ -19,7 +19,7 @@ fn package_data_files(path: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads and parses JSON data files.
-pub fn read_data(files: &[PathBuf]) -> Result<Vec<(String, serde_json::Value)>, String> {
+pub fn read_data(files: &[PathBuf]) -> Result<Vec<(String, gov_vm::json::Document)>, String> {
     files
         .iter()
         .map(|file| {

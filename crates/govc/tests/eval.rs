@@ -9,6 +9,7 @@ use serde_json::Value;
 
 const PAYMENTS: &str = "examples/payments";
 const OVER_LIMIT: &str = "examples/payments/requests/over_limit.json";
+const FINANCE: &str = "examples/finance";
 
 fn decision(run: &Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr))
@@ -62,11 +63,91 @@ fn bad_requests_name_the_json_path_and_exit_2() {
         ("missing_field", "transfer[0].to: missing field `to`"),
         ("unknown_relation", "transfers: unknown input relation `transfers`"),
         ("invalid", "invalid JSON at line 2, column"),
+        // A duplicate key is never resolved to one of its values (issue 9), not even when
+        // escapes make the two spellings differ.
+        ("duplicate_field", "transfer[0].amount: duplicate key"),
+        ("duplicate_relation", "transfer: duplicate key"),
+        // Numbers are read from their text: an `Int` has no fraction or exponent.
+        ("int_with_fraction", "transfer[0].amount: expected Int: `1.5` is not a valid integer"),
+        ("int_with_exponent", "transfer[0].amount: expected Int: `1e400` is not a valid integer"),
     ] {
         let run = govc(&["eval", PAYMENTS, "--input", &format!("tests/eval/{file}.json")]);
         assert_eq!(run.code, 2, "{file}: {}", run.stdout);
         assert!(run.stderr.contains(expected), "{file}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{file}");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_before_a_request_is_skipped() {
+    let run = govc(&["eval", PAYMENTS, "--input", "tests/eval/byte_order_mark.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(decision(&run)["decision"], "allow");
+}
+
+/// A `Decimal` written as a JSON number is read from its text, not through `f64`, which
+/// rounds 20000.0000000000001 to the 20000.00 limit and allowed the payment.
+#[test]
+fn a_decimal_number_is_compared_exactly() {
+    let over = decision(&govc(&["eval", FINANCE, "--input", "tests/eval/decimal_number_over_limit.json"]));
+    assert_eq!(over["decision"], "deny", "{over}");
+    let reasons: Vec<&str> = over["reasons"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["over_payment_limit"]);
+    let at = decision(&govc(&["eval", FINANCE, "--input", "tests/eval/decimal_number_at_limit.json"]));
+    assert_eq!(at["decision"], "allow", "{at}");
+}
+
+#[test]
+fn a_number_is_quoted_as_written() {
+    let run = govc(&["eval", FINANCE, "--input", "tests/eval/decimal_with_exponent.json"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("payment[0].amount: expected Money: `1e-30` is not a valid decimal"), "{}", run.stderr);
+}
+
+/// A scratch file for one test, under the system's temporary directory.
+fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("govc-eval-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Requests and data files accept exactly the literal syntax of source (docs/reference.md,
+/// Literals): each form that loose parsers accept is an error naming its path.
+#[test]
+fn loose_literals_in_requests_and_data_are_errors() {
+    let request =
+        std::fs::read_to_string(common::root().join("examples/finance/requests/routine_payment.json")).unwrap();
+    for amount in ["1_200", "+1200", ".5", "5.", "1._5", "1__", "00", "1e3", " 1200", "0.00000000000000000000000000001"]
+    {
+        let text = request.replace("\"amount\": \"1200.00\"", &format!("\"amount\": \"{amount}\""));
+        assert_ne!(text, request);
+        let file = scratch_file("loose-decimal.json", &text);
+        let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{amount}: {}", run.stdout);
+        assert!(run.stderr.contains("payment[0].amount: expected Money: "), "{amount}: {}", run.stderr);
+    }
+    for at in ["2026-03-03 15:10:00Z", "2026-03-03T23:59:60Z", "2026-03-03T15:10Z", "2026-03-03T15:10:00"] {
+        let text = request.replace("2026-03-03T15:10:00Z", at);
+        let file = scratch_file("loose-time.json", &text);
+        let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{at}: {}", run.stdout);
+        assert!(run.stderr.contains("request_time[0].at: expected Time: "), "{at}: {}", run.stderr);
+    }
+    let input = "examples/finance/requests/routine_payment.json";
+    for (data, expected) in [
+        (
+            r#"{"payment_limit": [{"agent": "x-bot", "max_usd": "1_200"}]}"#,
+            "payment_limit[0].max_usd: expected Money: ",
+        ),
+        (
+            r#"{"payment_limit": [{"agent": "x-bot", "agent": "pay-bot", "max_usd": 1}]}"#,
+            "payment_limit[0].agent: duplicate key",
+        ),
+    ] {
+        let file = scratch_file("loose.data.json", data);
+        let run = govc(&["eval", FINANCE, "--data", file.to_str().unwrap(), "--input", input]);
+        assert_eq!(run.code, 2, "{data}: {}", run.stdout);
+        assert!(run.stderr.contains(expected), "{data}: {}", run.stderr);
     }
 }
 
