@@ -365,7 +365,19 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
 
 #[cfg(test)]
 mod tests {
-    use super::{Decision, Engine, Request};
+    use super::{Decision, Engine, Limits, Request};
+    use crate::program::Program;
+
+    /// The engine API refuses a request text longer than its limit before parsing it.
+    #[test]
+    fn requests_longer_than_the_limit_are_refused() {
+        let limits = Limits { max_request_bytes: 8, ..Limits::default() };
+        let engine = Engine::from_program(Program::default(), String::new(), limits).unwrap();
+        assert!(engine.request_from_json("{}      ").is_ok());
+        let error = engine.request_from_json("{}       ").unwrap_err();
+        assert_eq!(error.to_string(), "the request is 9 bytes, more than the limit of 8 bytes");
+        assert_eq!(Limits::default().max_request_bytes, super::MAX_REQUEST_BYTES);
+    }
 
     /// Engines are shared across threads (in an `Arc`) and decide without locks; this fails
     /// to compile if a field ever makes that impossible.

@@ -104,6 +104,27 @@ fn a_number_is_quoted_as_written() {
     assert!(run.stderr.contains("payment[0].amount: expected Money: `1e-30` is not a valid decimal"), "{}", run.stderr);
 }
 
+/// `--input` is read up to the size limit and no further, so an endless stream is refused
+/// rather than exhausting memory.
+#[cfg(unix)]
+#[test]
+fn an_endless_input_is_refused_at_the_size_limit() {
+    let run = govc(&["eval", PAYMENTS, "--input", "/dev/zero"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("the request is longer than the limit of 4194304 bytes"), "{}", run.stderr);
+}
+
+#[test]
+fn the_request_size_limit_is_configurable() {
+    let size = std::fs::metadata(common::root().join("tests/eval/allow.json")).unwrap().len().to_string();
+    let at_limit = govc(&["eval", PAYMENTS, "--input", "tests/eval/allow.json", "--max-request-bytes", &size]);
+    assert_eq!(at_limit.code, 0, "{}", at_limit.stderr);
+    let smaller = (size.parse::<u64>().unwrap() - 1).to_string();
+    let over = govc(&["eval", PAYMENTS, "--input", "tests/eval/allow.json", "--max-request-bytes", &smaller]);
+    assert_eq!(over.code, 2, "{}", over.stdout);
+    assert!(over.stderr.contains(&format!("longer than the limit of {smaller} bytes")), "{}", over.stderr);
+}
+
 /// A scratch file for one test, under the system's temporary directory.
 fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("govc-eval-{}-{name}", std::process::id()));
