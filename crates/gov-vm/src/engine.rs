@@ -354,9 +354,9 @@ fn empty_store(program: &Program) -> Vec<Relation> {
 fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalError> {
     for (rel, values) in &program.data {
         let relation = store.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
-        let arity = program.relations.get(*rel as usize).map_or(1, |r| r.columns.len().max(1));
-        relation.reserve(values.len() / arity);
-        for row in values.chunks(arity) {
+        let arity = program.relations.get(*rel as usize).map_or(0, |r| r.columns.len());
+        relation.reserve(values.len().checked_div(arity).unwrap_or(1));
+        for row in crate::program::data_rows(arity, values) {
             relation.insert(row);
         }
     }

@@ -125,6 +125,27 @@ fn the_request_size_limit_is_configurable() {
     assert!(over.stderr.contains(&format!("longer than the limit of {smaller} bytes")), "{}", over.stderr);
 }
 
+/// A data relation without fields (`data enabled()`, data `{"enabled": [{}]}`) holds its one
+/// fact in `eval`, in a built bundle and in `govc test` (`given enabled().`).
+#[test]
+fn a_data_fact_without_fields_holds() {
+    const ZERO: &str = "tests/eval/zero_arity";
+    const REQUEST: &str = "tests/eval/zero_arity_request.json";
+    let from_package = govc(&["eval", ZERO, "--input", REQUEST]);
+    assert_eq!(from_package.code, 0, "{}", from_package.stderr);
+    assert_eq!(decision(&from_package)["decision"], "allow");
+    assert_eq!(decision(&from_package)["reasons"][0]["rule"], "on");
+    let out = std::env::temp_dir().join(format!("govc-eval-zero-{}.govb", std::process::id()));
+    let built = govc(&["build", ZERO, "-o", out.to_str().unwrap()]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let from_bundle = govc(&["eval", out.to_str().unwrap(), "--input", REQUEST]);
+    assert_eq!(decision(&from_bundle), decision(&from_package));
+    std::fs::remove_file(out).ok();
+    let tested = govc(&["test", ZERO]);
+    assert_eq!(tested.code, 0, "{}", tested.stdout);
+    assert!(tested.stdout.contains("1 passed"), "{}", tested.stdout);
+}
+
 /// A scratch file for one test, under the system's temporary directory.
 fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("govc-eval-{}-{name}", std::process::id()));
