@@ -34,16 +34,6 @@ pub enum Document {
     Object(Vec<(String, Document)>),
 }
 
-impl Document {
-    /// The value of `key` if this is an object that has it.
-    pub fn get(&self, key: &str) -> Option<&Document> {
-        match self {
-            Document::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-}
-
 /// Reads one JSON document. Syntax errors give the line and column (1-based, counting
 /// characters); a duplicate key gives its JSON path (`transfer[0].amount: duplicate key`).
 pub fn parse_document(text: &str) -> Result<Document, RequestError> {

@@ -79,8 +79,14 @@ fn bad_requests_name_the_json_path_and_exit_2() {
 }
 
 #[test]
-fn a_byte_order_mark_before_a_request_is_skipped() {
+fn a_byte_order_mark_before_a_request_or_data_file_is_skipped() {
     let run = govc(&["eval", PAYMENTS, "--input", "tests/eval/byte_order_mark.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(decision(&run)["decision"], "allow");
+    let data =
+        scratch_file("bom.data.json", "\u{feff}{\"payment_limit\": [{\"agent\": \"x-bot\", \"max_usd\": \"1.00\"}]}");
+    let input = "examples/finance/requests/routine_payment.json";
+    let run = govc(&["eval", FINANCE, "--data", data.to_str().unwrap(), "--input", input]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(decision(&run)["decision"], "allow");
 }
