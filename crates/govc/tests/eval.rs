@@ -162,7 +162,7 @@ fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
 /// Requests and data files accept exactly the literal syntax of source (docs/reference.md,
 /// Literals): each form that loose parsers accept is an error naming its path.
 #[test]
-fn loose_literals_in_requests_and_data_are_errors() {
+fn requests_and_data_accept_exactly_the_literal_syntax() {
     let request =
         std::fs::read_to_string(common::root().join("examples/finance/requests/routine_payment.json")).unwrap();
     for amount in ["1_200", "+1200", ".5", "5.", "1._5", "1__", "00", "1e3", " 1200", "0.00000000000000000000000000001"]
@@ -180,6 +180,18 @@ fn loose_literals_in_requests_and_data_are_errors() {
         let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
         assert_eq!(run.code, 2, "{at}: {}", run.stdout);
         assert!(run.stderr.contains("request_time[0].at: expected Time: "), "{at}: {}", run.stderr);
+    }
+    // The documented forms are accepted, as numbers or strings.
+    for amount in ["\"1200\"", "1200", "1200.00", "\"0.5\"", "0.5"] {
+        let text = request.replace("\"amount\": \"1200.00\"", &format!("\"amount\": {amount}"));
+        let file = scratch_file("documented-decimal.json", &text);
+        let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
+        assert_eq!(decision(&run)["decision"], "allow", "{amount}: {}", run.stderr);
+    }
+    for at in ["2026-03-03t15:10:00z", "2026-03-03T16:10:00+01:00", "2026-03-03T15:10:00.5Z"] {
+        let file = scratch_file("documented-time.json", &request.replace("2026-03-03T15:10:00Z", at));
+        let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
+        assert_eq!(decision(&run)["decision"], "allow", "{at}: {}", run.stderr);
     }
     let input = "examples/finance/requests/routine_payment.json";
     for (data, expected) in [
