@@ -219,6 +219,7 @@ mod tests {
         let source = "package p\n\
             f(0, 42, -3, - 5, -9223372036854775808, 12.50, -0.001, 3.0, 0.5, -1.5,\n\
               2026-01-31T09:00:00Z, 2026-01-31t10:00:00.5+01:00, 2026-01-31T08:00:00-01:00,\n\
+              2026-01-31T09:00:00.123456789Z, 2026-01-31T09:00:00.5000000000Z,\n\
               15m, 1h30m, 500ms, 7d, -15m).\n";
         assert_eq!(codes_of(source), Vec::<&str>::new());
     }
@@ -226,7 +227,15 @@ mod tests {
     /// Literal tokens outside the documented forms are E0004 in source as in JSON.
     #[test]
     fn other_literal_forms_are_invalid_literals() {
-        for bad in ["007", "00", "-01", "00.5", "1.00000000000000000000000000000", "2026-12-31T23:59:60Z"] {
+        for bad in [
+            "007",
+            "00",
+            "-01",
+            "00.5",
+            "1.00000000000000000000000000000",
+            "2026-12-31T23:59:60Z",
+            "2026-01-31T09:00:00.0000000019Z",
+        ] {
             assert_eq!(codes_of(&format!("package p\nf({bad}).\n")), [codes::INVALID_LITERAL.id], "{bad}");
         }
     }

@@ -18,7 +18,8 @@ const UNITS: [(&str, i64); 6] =
 /// `YYYY-MM-DD`, `T`, `HH:MM:SS`, an optional `.` and fraction digits, and `Z` or
 /// `±HH:MM` (`T` and `Z` may be lower case). This is the RFC 3339 profile the reference
 /// documents, narrower than what RFC 3339 parsers accept: no space for `T`, no leap second
-/// (`:60`). Errors say what is wrong in words fit for a diagnostic.
+/// (`:60`), no fraction finer than a nanosecond (zeros after the ninth digit are exact, so
+/// they are accepted). Errors say what is wrong in words fit for a diagnostic.
 pub fn parse_time(text: &str) -> Result<i64, String> {
     time_shape(text.as_bytes()).map_err(|what| format!("`{text}` is not a time: {what}"))?;
     let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("`{text}` is not a valid time: {e}"))?;
@@ -50,6 +51,11 @@ fn time_shape(bytes: &[u8]) -> Result<(), &'static str> {
         let digits = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
         if digits == 0 {
             return Err(EXPECTED);
+        }
+        // A time holds whole nanoseconds and a literal is never rounded (the RFC 3339
+        // parser would drop digits after the ninth): only zeros may follow the ninth.
+        if fraction.get(9..digits).is_some_and(|finer| finer.iter().any(|&b| b != b'0')) {
+            return Err("the fraction is finer than a nanosecond (digits after the ninth must be zeros)");
         }
         rest = fraction.get(digits..).unwrap_or_default();
     }
@@ -220,9 +226,35 @@ mod tests {
             ("2026-01-31T10:00:00+01:00", nine),
             ("2026-01-31T08:00:00-01:00", nine),
             ("2026-01-31T10:00:00.5+01:00", nine + 500 * NANOS_PER_MS),
-            ("2026-01-31T09:00:00.0000000019Z", nine + 1),
+            ("2026-01-31T09:00:00.000000001Z", nine + 1),
+            ("2026-01-31T09:00:00.123456789Z", nine + 123_456_789),
+            // Zeros after the ninth digit do not change the instant, so it is held exactly.
+            ("2026-01-31T09:00:00.0000000010Z", nine + 1),
+            ("2026-01-31T09:00:00.5000000000000Z", nine + 500 * NANOS_PER_MS),
         ] {
             assert_eq!(parse_time(text), Ok(nanos), "{text}");
+        }
+        let long = format!("2026-01-31T09:00:00.000000001{}Z", "0".repeat(10_000));
+        assert_eq!(parse_time(&long), Ok(nine + 1));
+    }
+
+    /// A time holds whole nanoseconds and a literal is never rounded: a fraction finer
+    /// than that is refused, not truncated (`.0000000019` used to read as 1 ns).
+    #[test]
+    fn a_fraction_finer_than_a_nanosecond_is_refused() {
+        for text in [
+            "2026-01-31T09:00:00.0000000019Z",
+            "2026-01-31T09:00:00.0000000001Z",
+            "2026-01-31T09:00:00.9999999999Z",
+            "2026-01-31T09:00:00.12345678900000000001+01:00",
+        ] {
+            assert_eq!(
+                parse_time(text),
+                Err(format!(
+                    "`{text}` is not a time: the fraction is finer than a nanosecond (digits after the ninth must be zeros)"
+                )),
+                "{text}"
+            );
         }
     }
 
