@@ -48,6 +48,24 @@ pub fn parse_document(text: &str) -> Result<Document, RequestError> {
     Ok(document)
 }
 
+/// Appends `key` to the JSON path `path`: `.key`, or just `key` at the start; a key that
+/// is empty or has characters other than letters, digits, `_` and `-` is written as a JSON
+/// string in brackets (`a[""]`, `a["x.y"]`), so that every path is unambiguous and a key at
+/// the top level is never an empty path.
+pub(crate) fn push_key(path: &mut String, key: &str) {
+    let plain = !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if !plain {
+        path.push('[');
+        path.push_str(&serde_json::Value::String(key.to_owned()).to_string());
+        path.push(']');
+        return;
+    }
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(key);
+}
+
 /// One step of the path to the value being read.
 enum Step {
     Key(String),
@@ -94,11 +112,7 @@ impl Reader<'_> {
         let mut out = String::new();
         for step in &self.path {
             match step {
-                Step::Key(key) if out.is_empty() => out.push_str(key),
-                Step::Key(key) => {
-                    out.push('.');
-                    out.push_str(key);
-                }
+                Step::Key(key) => push_key(&mut out, key),
                 Step::Index(i) => out.push_str(&format!("[{i}]")),
             }
         }
@@ -331,6 +345,9 @@ impl Reader<'_> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -385,6 +402,9 @@ mod tests {
         );
         assert_eq!(error(r#"{"tool_call": [], "tool\u005fcall": []}"#), "tool_call: duplicate key");
         assert_eq!(error(r#"{"a": {"b": 1, "b": 1}}"#), "a.b: duplicate key");
+        // Keys that are not plain names are quoted, so the path is never empty or ambiguous.
+        assert_eq!(error(r#"{"": 1, "": 2}"#), r#"[""]: duplicate key"#);
+        assert_eq!(error(r#"{"a": [{"x.y": 1, "x.y": 2}]}"#), r#"a[0]["x.y"]: duplicate key"#);
     }
 
     #[test]

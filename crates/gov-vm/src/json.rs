@@ -49,7 +49,7 @@ pub fn facts(
             let known: Vec<&str> =
                 program.relations.iter().filter(|r| r.kind == kind).map(|r| program.string(r.name)).collect();
             return Err(error(
-                name.clone(),
+                key_path("", name),
                 format!(
                     "unknown {} relation `{name}`; the {} relations are: {}",
                     kind_name(kind),
@@ -59,10 +59,10 @@ pub fn facts(
             ));
         };
         let Document::Array(rows) = rows else {
-            return Err(error(name.clone(), format!("expected an array of facts, found {}", describe(rows))));
+            return Err(error(key_path("", name), format!("expected an array of facts, found {}", describe(rows))));
         };
         for (i, row) in rows.iter().enumerate() {
-            let path = format!("{name}[{i}]");
+            let path = format!("{}[{i}]", key_path("", name));
             let Document::Object(fields) = row else {
                 return Err(error(
                     path,
@@ -73,6 +73,14 @@ pub fn facts(
         }
     }
     Ok(out)
+}
+
+/// The JSON path `path` extended by `key` (`path.key`, or `path["x.y"]` for a key that
+/// is not a plain name), as the document reader writes paths.
+fn key_path(path: &str, key: &str) -> String {
+    let mut out = path.to_owned();
+    crate::document::push_key(&mut out, key);
+    out
 }
 
 fn kind_name(kind: RelationKind) -> &'static str {
@@ -95,7 +103,7 @@ fn row_values(
         if !columns.iter().any(|c| c.name.map(|n| program.string(n)) == Some(key.as_str())) {
             let names: Vec<&str> = columns.iter().filter_map(|c| c.name.map(|n| program.string(n))).collect();
             return Err(error(
-                format!("{path}.{key}"),
+                key_path(path, key),
                 format!("unknown field `{key}`; the fields are: {}", names.join(", ")),
             ));
         }
@@ -104,7 +112,7 @@ fn row_values(
         .iter()
         .map(|column| {
             let name = column.name.map_or("", |n| program.string(n));
-            let field_path = format!("{path}.{name}");
+            let field_path = key_path(path, name);
             let value = fields
                 .iter()
                 .find_map(|(key, value)| (key == name).then_some(value))

@@ -67,6 +67,9 @@ fn bad_requests_name_the_json_path_and_exit_2() {
         // escapes make the two spellings differ.
         ("duplicate_field", "transfer[0].amount: duplicate key"),
         ("duplicate_relation", "transfer: duplicate key"),
+        // A key that is not a plain name is quoted in the path, so the path is never empty.
+        ("duplicate_empty_key", r#"transfer[0][""]: duplicate key"#),
+        ("unknown_field_not_a_name", r#"transfer[0]["memo.text"]: unknown field `memo.text`"#),
         // Numbers are read from their text: an `Int` has no fraction or exponent.
         ("int_with_fraction", "transfer[0].amount: expected Int: `1.5` is not a valid integer"),
         ("int_with_exponent", "transfer[0].amount: expected Int: `1e400` is not a valid integer"),
