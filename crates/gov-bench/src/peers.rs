@@ -106,7 +106,8 @@ pub fn compile_gov(file: &str, source: &str, data: &Json, deny_warnings: bool) -
         return Err(format!("{file}: {}", problems.join("\n")));
     }
     let program = workspace.program(package).ok_or("no program")?;
-    let data = [(format!("{file}.data.json"), data.clone())];
+    let data =
+        [(format!("{file}.data.json"), gov_vm::json::parse_document(&data.to_string()).map_err(|e| e.to_string())?)];
     let input = gov_compile::Input { program: &program, symbols: &checked.symbols, sources: &sources, data: &data };
     gov_compile::compile(&input).map_err(|e| e.to_string())
 }

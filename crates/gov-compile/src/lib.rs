@@ -34,8 +34,8 @@ pub struct Input<'a> {
     pub symbols: &'a Symbols,
     /// The files' texts, for source locations.
     pub sources: &'a Sources,
-    /// Data files: (name shown in errors, parsed JSON document).
-    pub data: &'a [(String, serde_json::Value)],
+    /// Data files: (name shown in errors, the document [`gov_vm::json::parse_document`] read).
+    pub data: &'a [(String, gov_vm::json::Document)],
 }
 
 /// Why compilation failed.

@@ -5,6 +5,7 @@ use crate::analysis::Ctx;
 use crate::state::State;
 use gov_diag::Span;
 use gov_syntax::ast::ItemKind;
+use gov_vm::json::Document;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use tower_lsp_server::ls_types::{CodeLens, Command, Uri};
@@ -61,7 +62,7 @@ pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
     let input = gov_compile::Input { program: &ctx.program, symbols: ctx.symbols(), sources: &sources, data: &data };
     let compiled = gov_compile::compile(&input).map_err(|e| format!("test \"{name}\" cannot run: {e}"))?;
     let base = Path::new(&case.file).parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut fixture = |path: &str| -> Result<Value, String> {
+    let mut fixture = |path: &str| -> Result<Document, String> {
         let file = base.join(path);
         let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
         gov_vm::json::parse_document(&text).map_err(|e| format!("{}: {e}", file.display()))
@@ -80,7 +81,7 @@ pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
 }
 
 /// The package's `*.data.json` files, parsed.
-fn read_data(dir: &Path) -> Result<Vec<(String, Value)>, String> {
+fn read_data(dir: &Path) -> Result<Vec<(String, Document)>, String> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -172,7 +172,7 @@ fn run(case: &Case) -> Result<Option<RefModel>, String> {
 
     let (data, _) = document(symbols, &case.facts, RelationKind::Data);
     let (input, inputs) = document(symbols, &case.facts, RelationKind::Input);
-    let data = [("data.json".to_owned(), data)];
+    let data = [("data.json".to_owned(), gov_vm::json::parse_document(&data.to_string()).map_err(|e| e.to_string())?)];
     let compiled =
         gov_compile::compile(&gov_compile::Input { program: &program, symbols, sources: &sources, data: &data })
             .map_err(|e| format!("the compiler fails: {e}"))?;

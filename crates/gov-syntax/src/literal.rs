@@ -15,8 +15,7 @@ fn lit(file: FileId, raw: &str, l: u32, r: u32, value: Result<LitValue, String>,
 
 /// An `Int` literal (`raw` may start with `-`).
 pub(crate) fn int(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Lit {
-    let value = raw.parse::<i64>().map(LitValue::Int).map_err(|_| format!("integer `{raw}` does not fit in 64 bits"));
-    lit(file, raw, l, r, value, errors)
+    lit(file, raw, l, r, gov_value::parse_int(raw).map(LitValue::Int), errors)
 }
 
 /// A `Decimal` literal.
@@ -209,4 +208,41 @@ pub(crate) fn unknown_expectation(word: &Name) -> Diagnostic {
 pub(crate) fn unknown_modifier(word: &str, span: Span) -> Diagnostic {
     Diagnostic::new(codes::SYNTAX, format!("unknown relation modifier `{word}`"), span)
         .with_primary_label("only `one` may stand between `input` and the relation's name")
+}
+
+#[cfg(test)]
+mod tests {
+    use gov_diag::{FileId, codes};
+
+    fn codes_of(source: &str) -> Vec<&'static str> {
+        crate::parse(FileId(0), source).diagnostics.iter().map(|d| d.code.id).collect()
+    }
+
+    /// Every literal form docs/reference.md documents parses in source, through the same
+    /// parser (`gov_value`) that reads requests and data files.
+    #[test]
+    fn documented_literal_forms_parse() {
+        let source = "package p\n\
+            f(0, 42, -3, - 5, -9223372036854775808, 12.50, -0.001, 3.0, 0.5, -1.5,\n\
+              2026-01-31T09:00:00Z, 2026-01-31t10:00:00.5+01:00, 2026-01-31T08:00:00-01:00,\n\
+              2026-01-31T09:00:00.123456789Z, 2026-01-31T09:00:00.5000000000Z,\n\
+              15m, 1h30m, 500ms, 7d, -15m).\n";
+        assert_eq!(codes_of(source), Vec::<&str>::new());
+    }
+
+    /// Literal tokens outside the documented forms are E0004 in source as in JSON.
+    #[test]
+    fn other_literal_forms_are_invalid_literals() {
+        for bad in [
+            "007",
+            "00",
+            "-01",
+            "00.5",
+            "1.00000000000000000000000000000",
+            "2026-12-31T23:59:60Z",
+            "2026-01-31T09:00:00.0000000019Z",
+        ] {
+            assert_eq!(codes_of(&format!("package p\nf({bad}).\n")), [codes::INVALID_LITERAL.id], "{bad}");
+        }
+    }
 }

@@ -123,7 +123,7 @@ pub(crate) mod test_support {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use serde_json::{Value as Json, json};
+    use serde_json::json;
 
     const SOURCE: &str = r#"package p
 
@@ -170,12 +170,13 @@ test "wrong" {
         Package { cases: collect(&built.program, &built.sources), compiled: built.compiled, symbols: built.symbols }
     }
 
-    fn org(path: &str) -> Result<Json, String> {
+    fn org(path: &str) -> Result<gov_vm::json::Document, String> {
         assert_eq!(path, "org.json");
-        Ok(json!({
+        let org = json!({
             "limit": [{"agent": "bot-1", "max": 100}],
             "reports_to": [{"agent": "bot-1", "manager": "ann"}, {"agent": "ann", "manager": "bo"}],
-        }))
+        });
+        gov_vm::json::parse_document(&org.to_string()).map_err(|e| e.to_string())
     }
 
     #[test]

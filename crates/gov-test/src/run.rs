@@ -4,6 +4,7 @@ use crate::TestCase;
 use crate::world::world;
 use gov_check::Symbols;
 use gov_syntax::ast::{Effect, ExpectKind, Expectation, LitValue};
+use gov_vm::json::Document;
 use gov_vm::program::{Program, RelationKind};
 use gov_vm::{Engine, Limits, Value};
 use serde_json::{Value as Json, json};
@@ -173,7 +174,7 @@ pub fn run(
     compiled: &Program,
     symbols: &Symbols,
     case: &TestCase,
-    fixture: &mut dyn FnMut(&str) -> Result<Json, String>,
+    fixture: &mut dyn FnMut(&str) -> Result<Document, String>,
 ) -> TestResult {
     let start = Instant::now();
     let mut result = TestResult {
@@ -210,7 +211,7 @@ fn evaluate(
     compiled: &Program,
     symbols: &Symbols,
     case: &TestCase,
-    fixture: &mut dyn FnMut(&str) -> Result<Json, String>,
+    fixture: &mut dyn FnMut(&str) -> Result<Document, String>,
 ) -> Result<Evaluation, String> {
     if case.expectations.is_empty() {
         return Err("the test has no `expect`, so it asserts nothing".to_owned());
@@ -230,7 +231,8 @@ fn evaluate(
         ids.insert(s.to_owned(), id);
         id
     };
-    let mut facts = gov_vm::json::facts(compiled, &world.data, RelationKind::Data, &mut intern)
+    let given_data = gov_vm::json::parse_document(&world.data.to_string()).map_err(|e| format!("given data: {e}"))?;
+    let mut facts = gov_vm::json::facts(compiled, &given_data, RelationKind::Data, &mut intern)
         .map_err(|e| format!("given data: {e}"))?;
     for path in &case.fixtures {
         let document = fixture(path).map_err(|e| format!("with data \"{path}\": {e}"))?;

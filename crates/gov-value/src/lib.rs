@@ -10,7 +10,7 @@ mod arith;
 mod literal;
 
 pub use arith::{ArithError, ArithOp, CompareOp, Num, apply, compare_allowed, result_type};
-pub use literal::{format_duration, format_time, parse_decimal, parse_duration, parse_time};
+pub use literal::{format_duration, format_time, parse_decimal, parse_duration, parse_int, parse_time};
 pub use rust_decimal::Decimal;
 
 /// The built-in scalar types. Every declared type (including nominal aliases) bottoms

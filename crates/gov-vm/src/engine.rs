@@ -29,11 +29,23 @@ pub struct Limits {
     pub max_steps: u64,
     /// Rounds of one recursive stratum.
     pub max_rounds: u32,
+    /// Bytes of a request's JSON text ([`Engine::request_from_json`] refuses a longer one
+    /// before reading it). A server should stop reading a request body at this size too.
+    pub max_request_bytes: usize,
 }
+
+/// The default [`Limits::max_request_bytes`]: 4 MiB, far above any real request (a
+/// request of a few facts is well under 1 KiB).
+pub const MAX_REQUEST_BYTES: usize = 4 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_facts: 10_000_000, max_steps: 1_000_000_000, max_rounds: 100_000 }
+        Limits {
+            max_facts: 10_000_000,
+            max_steps: 1_000_000_000,
+            max_rounds: 100_000,
+            max_request_bytes: MAX_REQUEST_BYTES,
+        }
     }
 }
 
@@ -165,6 +177,11 @@ impl Engine {
     pub fn with_limits(mut self, limits: Limits) -> Engine {
         self.limits = limits;
         self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The program.
@@ -316,7 +333,9 @@ impl Engine {
     }
 
     /// Reads a request from JSON: one key per input relation, an array of objects with
-    /// one field per column.
+    /// one field per column. Duplicate keys, numbers a field's type cannot hold exactly,
+    /// and texts longer than [`Limits::max_request_bytes`] are errors (docs/reference.md,
+    /// "The request contract").
     pub fn request_from_json(&self, text: &str) -> Result<Request, RequestError> {
         crate::json::request(self, text)
     }
@@ -336,9 +355,9 @@ fn empty_store(program: &Program) -> Vec<Relation> {
 fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalError> {
     for (rel, values) in &program.data {
         let relation = store.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
-        let arity = program.relations.get(*rel as usize).map_or(1, |r| r.columns.len().max(1));
-        relation.reserve(values.len() / arity);
-        for row in values.chunks(arity) {
+        let arity = program.relations.get(*rel as usize).map_or(0, |r| r.columns.len());
+        relation.reserve(values.len().checked_div(arity).unwrap_or(1));
+        for row in crate::program::data_rows(arity, values) {
             relation.insert(row);
         }
     }
@@ -347,7 +366,19 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
 
 #[cfg(test)]
 mod tests {
-    use super::{Decision, Engine, Request};
+    use super::{Decision, Engine, Limits, Request};
+    use crate::program::Program;
+
+    /// The engine API refuses a request text longer than its limit before parsing it.
+    #[test]
+    fn requests_longer_than_the_limit_are_refused() {
+        let limits = Limits { max_request_bytes: 8, ..Limits::default() };
+        let engine = Engine::from_program(Program::default(), String::new(), limits).unwrap();
+        assert!(engine.request_from_json("{}      ").is_ok());
+        let error = engine.request_from_json("{}       ").unwrap_err();
+        assert_eq!(error.to_string(), "the request is 9 bytes, more than the limit of 8 bytes");
+        assert_eq!(Limits::default().max_request_bytes, super::MAX_REQUEST_BYTES);
+    }
 
     /// Engines are shared across threads (in an `Arc`) and decide without locks; this fails
     /// to compile if a field ever makes that impossible.

@@ -10,36 +10,33 @@ use gov_value::BaseType;
 use serde_json::{Map, Value as Json, json};
 use std::collections::HashMap;
 
+pub use crate::document::{Document, MAX_DEPTH, parse_document};
+
 fn error(path: impl Into<String>, message: impl Into<String>) -> RequestError {
     RequestError { path: path.into(), message: message.into() }
 }
 
-fn describe(value: &Json) -> String {
+/// A value as an error message shows it: scalars as written, containers by kind.
+fn describe(value: &Document) -> String {
     match value {
-        Json::Null => "null".to_owned(),
-        Json::Bool(b) => b.to_string(),
-        Json::Number(n) => n.to_string(),
-        Json::String(s) => format!("{s:?}"),
-        Json::Array(_) => "an array".to_owned(),
-        Json::Object(_) => "an object".to_owned(),
+        Document::Null => "null".to_owned(),
+        Document::Bool(b) => b.to_string(),
+        Document::Number(text) => text.clone(),
+        Document::String(s) => format!("{s:?}"),
+        Document::Array(_) => "an array".to_owned(),
+        Document::Object(_) => "an object".to_owned(),
     }
-}
-
-/// Parses a JSON document, reporting syntax errors with line and column.
-pub fn parse_document(text: &str) -> Result<Json, RequestError> {
-    serde_json::from_str(text)
-        .map_err(|e| error("", format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column())))
 }
 
 /// Reads facts of relations of kind `kind` from a document shaped
 /// `{"relation": [{"field": value, …}, …], …}`. `intern` turns a string into its symbol.
 pub fn facts(
     program: &Program,
-    document: &Json,
+    document: &Document,
     kind: RelationKind,
     intern: &mut dyn FnMut(&str) -> u32,
 ) -> Result<Vec<(u32, Vec<Value>)>, RequestError> {
-    let Json::Object(relations) = document else {
+    let Document::Object(relations) = document else {
         return Err(error(
             "",
             format!("expected an object with one key per {} relation, found {}", kind_name(kind), describe(document)),
@@ -52,7 +49,7 @@ pub fn facts(
             let known: Vec<&str> =
                 program.relations.iter().filter(|r| r.kind == kind).map(|r| program.string(r.name)).collect();
             return Err(error(
-                name.clone(),
+                key_path("", name),
                 format!(
                     "unknown {} relation `{name}`; the {} relations are: {}",
                     kind_name(kind),
@@ -61,12 +58,12 @@ pub fn facts(
                 ),
             ));
         };
-        let Json::Array(rows) = rows else {
-            return Err(error(name.clone(), format!("expected an array of facts, found {}", describe(rows))));
+        let Document::Array(rows) = rows else {
+            return Err(error(key_path("", name), format!("expected an array of facts, found {}", describe(rows))));
         };
         for (i, row) in rows.iter().enumerate() {
-            let path = format!("{name}[{i}]");
-            let Json::Object(fields) = row else {
+            let path = format!("{}[{i}]", key_path("", name));
+            let Document::Object(fields) = row else {
                 return Err(error(
                     path,
                     format!("expected an object with the fields of `{name}`, found {}", describe(row)),
@@ -76,6 +73,14 @@ pub fn facts(
         }
     }
     Ok(out)
+}
+
+/// The JSON path `path` extended by `key` (`path.key`, or `path["x.y"]` for a key that
+/// is not a plain name), as the document reader writes paths.
+fn key_path(path: &str, key: &str) -> String {
+    let mut out = path.to_owned();
+    crate::document::push_key(&mut out, key);
+    out
 }
 
 fn kind_name(kind: RelationKind) -> &'static str {
@@ -90,15 +95,15 @@ fn kind_name(kind: RelationKind) -> &'static str {
 fn row_values(
     program: &Program,
     columns: &[ColumnSchema],
-    fields: &Map<String, Json>,
+    fields: &[(String, Document)],
     path: &str,
     intern: &mut dyn FnMut(&str) -> u32,
 ) -> Result<Vec<Value>, RequestError> {
-    for key in fields.keys() {
+    for (key, _) in fields {
         if !columns.iter().any(|c| c.name.map(|n| program.string(n)) == Some(key.as_str())) {
             let names: Vec<&str> = columns.iter().filter_map(|c| c.name.map(|n| program.string(n))).collect();
             return Err(error(
-                format!("{path}.{key}"),
+                key_path(path, key),
                 format!("unknown field `{key}`; the fields are: {}", names.join(", ")),
             ));
         }
@@ -107,37 +112,47 @@ fn row_values(
         .iter()
         .map(|column| {
             let name = column.name.map_or("", |n| program.string(n));
-            let field_path = format!("{path}.{name}");
-            let value = fields.get(name).ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
+            let field_path = key_path(path, name);
+            let value = fields
+                .iter()
+                .find_map(|(key, value)| (key == name).then_some(value))
+                .ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
             scalar(column.ty, program.string(column.type_name), value, intern)
                 .map_err(|message| error(field_path, message))
         })
         .collect()
 }
 
-/// Converts one JSON value to a value of `ty` (declared as `type_name`).
-fn scalar(ty: BaseType, type_name: &str, value: &Json, intern: &mut dyn FnMut(&str) -> u32) -> Result<Value, String> {
-    let wrong = || format!("expected {type_name}, found {}", describe(value));
+/// Converts one JSON value to a value of `ty` (declared as `type_name`). Numbers and
+/// literal strings are read from their text by the same parsers as source literals, so a
+/// value is accepted exactly when its literal would be.
+fn scalar(
+    ty: BaseType,
+    type_name: &str,
+    value: &Document,
+    intern: &mut dyn FnMut(&str) -> u32,
+) -> Result<Value, String> {
+    let literal = |e: String| format!("expected {type_name}: {e}");
     match (ty, value) {
-        (BaseType::Int, Json::Number(n)) => n.as_i64().map(Value::Int).ok_or_else(wrong),
-        (BaseType::Decimal, Json::Number(n)) => {
-            gov_value::parse_decimal(&n.to_string()).map(Value::Decimal).map_err(|_| wrong())
+        (BaseType::Int, Document::Number(n)) => gov_value::parse_int(n).map(Value::Int).map_err(literal),
+        (BaseType::Decimal, Document::Number(s) | Document::String(s)) => {
+            gov_value::parse_decimal(s).map(Value::Decimal).map_err(literal)
         }
-        (BaseType::Decimal, Json::String(s)) => gov_value::parse_decimal(s).map(Value::Decimal).map_err(|_| wrong()),
-        (BaseType::Str, Json::String(s)) => Ok(Value::Str(intern(s))),
-        (BaseType::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
-        (BaseType::Time, Json::String(s)) => {
-            gov_value::parse_time(s).map(Value::Time).map_err(|e| format!("expected {type_name}: {e}"))
-        }
-        (BaseType::Duration, Json::String(s)) => {
-            gov_value::parse_duration(s).map(Value::Duration).map_err(|e| format!("expected {type_name}: {e}"))
-        }
-        _ => Err(wrong()),
+        (BaseType::Str, Document::String(s)) => Ok(Value::Str(intern(s))),
+        (BaseType::Bool, Document::Bool(b)) => Ok(Value::Bool(*b)),
+        (BaseType::Time, Document::String(s)) => gov_value::parse_time(s).map(Value::Time).map_err(literal),
+        (BaseType::Duration, Document::String(s)) => gov_value::parse_duration(s).map(Value::Duration).map_err(literal),
+        _ => Err(format!("expected {type_name}, found {}", describe(value))),
     }
 }
 
-/// Reads a request for `engine`.
+/// Reads a request for `engine`. A text longer than the engine's
+/// [`Limits::max_request_bytes`](crate::Limits::max_request_bytes) is refused unread.
 pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
+    let limit = engine.limits().max_request_bytes;
+    if text.len() > limit {
+        return Err(error("", format!("the request is {} bytes, more than the limit of {limit} bytes", text.len())));
+    }
     let document = parse_document(text)?;
     let base = u32::try_from(engine.program().strings.len()).unwrap_or(u32::MAX);
     let mut extra: Vec<String> = Vec::new();

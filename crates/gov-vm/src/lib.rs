@@ -24,6 +24,7 @@
 pub mod bundle;
 mod contract;
 pub mod disasm;
+mod document;
 mod engine;
 mod error;
 mod eval;
@@ -33,7 +34,7 @@ mod store;
 mod value;
 
 pub use disasm::disassemble;
-pub use engine::{Decision, Engine, Explained, Limits, Outcome, Request, Session};
+pub use engine::{Decision, Engine, Explained, Limits, MAX_REQUEST_BYTES, Outcome, Request, Session};
 pub use error::{EvalError, LoadError, RequestError};
 pub use eval::{Firing, MAX_KEY};
 pub use value::{Strings, Value};

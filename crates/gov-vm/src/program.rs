@@ -25,7 +25,8 @@ pub struct Program {
     pub rules: Vec<RuleCode>,
     /// Evaluation order.
     pub strata: Vec<Stratum>,
-    /// Facts of data relations, carried by the bundle.
+    /// Facts of data relations, carried by the bundle: groups of (relation id, its rows'
+    /// values one after another); read a group's rows with [`data_rows`].
     pub data: Vec<(u32, Vec<crate::Value>)>,
     /// What a request no rule decides gets.
     pub default_allow: bool,
@@ -312,6 +313,15 @@ pub struct Meta {
     pub source_hash: String,
     /// The source files, in order.
     pub files: Vec<String>,
+}
+
+/// The rows of one group of [`Program::data`] for a relation of `arity` columns: the
+/// values in runs of `arity`. A relation without columns has one possible fact, so its
+/// group has no values and stands for that fact: a group means the fact holds.
+pub fn data_rows(arity: usize, values: &[crate::Value]) -> impl Iterator<Item = &[crate::Value]> {
+    // Invariant: a group of a relation without columns has no values (the loader checks).
+    let (runs, fact) = if arity == 0 { (None, Some(&[][..])) } else { (Some(values.chunks_exact(arity)), None) };
+    runs.into_iter().flatten().chain(fact)
 }
 
 impl Program {

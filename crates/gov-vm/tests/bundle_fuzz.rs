@@ -48,7 +48,8 @@ const ALLOCATION_BOUND: usize = 64 << 20;
 const SECRET: [u8; 32] = [7; 32];
 
 /// Small limits, so a forged program cannot keep a test busy.
-const SMALL: Limits = Limits { max_facts: 2_000, max_steps: 200_000, max_rounds: 50 };
+const SMALL: Limits =
+    Limits { max_facts: 2_000, max_steps: 200_000, max_rounds: 50, max_request_bytes: gov_vm::MAX_REQUEST_BYTES };
 
 /// Builds programs with an interned string table.
 #[derive(Default)]

@@ -68,6 +68,9 @@ pub struct EvalArgs {
     /// The request's JSON file, or `-` for standard input.
     #[arg(long)]
     pub input: PathBuf,
+    /// Refuse a request longer than this many bytes (reading stops there).
+    #[arg(long, value_name = "BYTES", default_value_t = gov_vm::MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
     /// JSON files of data facts (packages only).
     #[arg(long)]
     pub data: Vec<PathBuf>,

@@ -2,7 +2,7 @@
 
 use crate::cli::EvalArgs;
 use crate::{Outcome, keys, load, output, package};
-use gov_vm::Engine;
+use gov_vm::{Engine, Limits};
 use std::io::Read;
 
 /// Loads a bundle (checking its signature if asked), or builds one in memory from a
@@ -39,17 +39,36 @@ fn engine(args: &EvalArgs) -> Result<Engine, Outcome> {
     })
 }
 
+/// Reads the request, at most `--max-request-bytes` of it: a longer stream (even an
+/// endless one such as `/dev/zero`) is refused after one byte more, never read whole.
 fn read_input(args: &EvalArgs) -> Result<String, Outcome> {
-    let mut text = String::new();
-    let result = if args.input.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    let shown = load::display(&args.input);
+    let limit = args.max_request_bytes;
+    let mut bytes = Vec::new();
+    let read = if args.input.as_os_str() == "-" {
+        read_at_most(std::io::stdin().lock(), limit, &mut bytes)
     } else {
-        std::fs::read_to_string(&args.input).map(|t| text = t)
+        std::fs::File::open(&args.input).and_then(|file| read_at_most(file, limit, &mut bytes))
     };
-    result.map(|()| text).map_err(|e| {
-        eprintln!("error: cannot read `{}`: {e}", load::display(&args.input));
+    let fail = |message: String| {
+        eprintln!("error: {message}");
         Outcome::UsageError
+    };
+    read.map_err(|e| fail(format!("cannot read `{shown}`: {e}")))?;
+    if bytes.len() > limit {
+        return Err(fail(format!(
+            "`{shown}`: the request is longer than the limit of {limit} bytes (see --max-request-bytes)"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        fail(format!("`{shown}`: the request is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
     })
+}
+
+/// Appends up to `limit + 1` bytes of `reader` to `bytes`.
+fn read_at_most(reader: impl Read, limit: usize, bytes: &mut Vec<u8>) -> std::io::Result<()> {
+    let bound = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    reader.take(bound).read_to_end(bytes).map(|_| ())
 }
 
 /// Decides one request and prints the decision JSON.
@@ -58,6 +77,8 @@ pub fn run(args: &EvalArgs) -> Outcome {
         (Ok(engine), Ok(text)) => (engine, text),
         (Err(outcome), _) | (_, Err(outcome)) => return outcome,
     };
+    let limits = Limits { max_request_bytes: args.max_request_bytes, ..*engine.limits() };
+    let engine = engine.with_limits(limits);
     let request = match engine.request_from_json(&text) {
         Ok(request) => request,
         Err(error) => {

@@ -75,9 +75,9 @@ fn fact_counts(bundle: &Bundle) -> (Vec<Option<usize>>, Option<String>) {
     let mut counts: Vec<Option<usize>> =
         program.relations.iter().map(|r| (r.kind == RelationKind::Data).then_some(0)).collect();
     for (rel, values) in &program.data {
-        let arity = program.relations.get(*rel as usize).map_or(1, |r| r.columns.len().max(1));
+        let arity = program.relations.get(*rel as usize).map_or(0, |r| r.columns.len());
         if let Some(Some(count)) = counts.get_mut(*rel as usize) {
-            *count += values.len() / arity;
+            *count += gov_vm::program::data_rows(arity, values).count();
         }
     }
     let derives_at_load = program.relations.iter().any(|r| r.kind == RelationKind::Derived && r.phase == Phase::Static);

@@ -8,7 +8,7 @@ use gov_vm::program::Program;
 use std::path::{Path, PathBuf};
 
 /// Reads and parses JSON data files.
-pub fn read_data(files: &[PathBuf]) -> Result<Vec<(String, serde_json::Value)>, String> {
+pub fn read_data(files: &[PathBuf]) -> Result<Vec<(String, gov_vm::json::Document)>, String> {
     files
         .iter()
         .map(|file| {

@@ -7,6 +7,7 @@ use crate::{Outcome, load, output};
 use gov_db::Workspace;
 use gov_diag::Severity;
 use gov_test::{Coverage, Evaluation, Status, TestResult};
+use gov_vm::json::Document;
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -225,14 +226,14 @@ fn test_package(path: &Path, filter: Option<&str>, color: bool) -> Result<Packag
         }
     };
     let mut coverage = Coverage::new(&compiled);
-    let mut fixtures: HashMap<PathBuf, Result<Json, String>> = HashMap::new();
+    let mut fixtures: HashMap<PathBuf, Result<Document, String>> = HashMap::new();
     for case in gov_test::collect(&program, &sources) {
         if filter.is_some_and(|pattern| !case.name.contains(pattern)) {
             report.filtered_out += 1;
             continue;
         }
         let dir = Path::new(&case.file).parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut read_fixture = |written: &str| -> Result<Json, String> {
+        let mut read_fixture = |written: &str| -> Result<Document, String> {
             let file = dir.join(written);
             fixtures
                 .entry(file.clone())

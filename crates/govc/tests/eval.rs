@@ -9,6 +9,7 @@ use serde_json::Value;
 
 const PAYMENTS: &str = "examples/payments";
 const OVER_LIMIT: &str = "examples/payments/requests/over_limit.json";
+const FINANCE: &str = "examples/finance";
 
 fn decision(run: &Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr))
@@ -62,11 +63,154 @@ fn bad_requests_name_the_json_path_and_exit_2() {
         ("missing_field", "transfer[0].to: missing field `to`"),
         ("unknown_relation", "transfers: unknown input relation `transfers`"),
         ("invalid", "invalid JSON at line 2, column"),
+        // A duplicate key is never resolved to one of its values (issue 9), not even when
+        // escapes make the two spellings differ.
+        ("duplicate_field", "transfer[0].amount: duplicate key"),
+        ("duplicate_relation", "transfer: duplicate key"),
+        // A key that is not a plain name is quoted in the path, so the path is never empty.
+        ("duplicate_empty_key", r#"transfer[0][""]: duplicate key"#),
+        ("unknown_field_not_a_name", r#"transfer[0]["memo.text"]: unknown field `memo.text`"#),
+        // Numbers are read from their text: an `Int` has no fraction or exponent.
+        ("int_with_fraction", "transfer[0].amount: expected Int: `1.5` is not a valid integer"),
+        ("int_with_exponent", "transfer[0].amount: expected Int: `1e400` is not a valid integer"),
     ] {
         let run = govc(&["eval", PAYMENTS, "--input", &format!("tests/eval/{file}.json")]);
         assert_eq!(run.code, 2, "{file}: {}", run.stdout);
         assert!(run.stderr.contains(expected), "{file}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{file}");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_before_a_request_or_data_file_is_skipped() {
+    let run = govc(&["eval", PAYMENTS, "--input", "tests/eval/byte_order_mark.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(decision(&run)["decision"], "allow");
+    let data =
+        scratch_file("bom.data.json", "\u{feff}{\"payment_limit\": [{\"agent\": \"x-bot\", \"max_usd\": \"1.00\"}]}");
+    let input = "examples/finance/requests/routine_payment.json";
+    let run = govc(&["eval", FINANCE, "--data", data.to_str().unwrap(), "--input", input]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(decision(&run)["decision"], "allow");
+}
+
+/// A `Decimal` written as a JSON number is read from its text, not through `f64`, which
+/// rounds 20000.0000000000001 to the 20000.00 limit and allowed the payment.
+#[test]
+fn a_decimal_number_is_compared_exactly() {
+    let over = decision(&govc(&["eval", FINANCE, "--input", "tests/eval/decimal_number_over_limit.json"]));
+    assert_eq!(over["decision"], "deny", "{over}");
+    let reasons: Vec<&str> = over["reasons"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["over_payment_limit"]);
+    let at = decision(&govc(&["eval", FINANCE, "--input", "tests/eval/decimal_number_at_limit.json"]));
+    assert_eq!(at["decision"], "allow", "{at}");
+}
+
+#[test]
+fn a_number_is_quoted_as_written() {
+    let run = govc(&["eval", FINANCE, "--input", "tests/eval/decimal_with_exponent.json"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("payment[0].amount: expected Money: `1e-30` is not a valid decimal"), "{}", run.stderr);
+}
+
+/// `--input` is read up to the size limit and no further, so an endless stream is refused
+/// rather than exhausting memory.
+#[cfg(unix)]
+#[test]
+fn an_endless_input_is_refused_at_the_size_limit() {
+    let run = govc(&["eval", PAYMENTS, "--input", "/dev/zero"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("the request is longer than the limit of 4194304 bytes"), "{}", run.stderr);
+}
+
+#[test]
+fn the_request_size_limit_is_configurable() {
+    let size = std::fs::metadata(common::root().join("tests/eval/allow.json")).unwrap().len().to_string();
+    let at_limit = govc(&["eval", PAYMENTS, "--input", "tests/eval/allow.json", "--max-request-bytes", &size]);
+    assert_eq!(at_limit.code, 0, "{}", at_limit.stderr);
+    let smaller = (size.parse::<u64>().unwrap() - 1).to_string();
+    let over = govc(&["eval", PAYMENTS, "--input", "tests/eval/allow.json", "--max-request-bytes", &smaller]);
+    assert_eq!(over.code, 2, "{}", over.stdout);
+    assert!(over.stderr.contains(&format!("longer than the limit of {smaller} bytes")), "{}", over.stderr);
+}
+
+/// A data relation without fields (`data enabled()`, data `{"enabled": [{}]}`) holds its one
+/// fact in `eval`, in a built bundle and in `govc test` (`given enabled().`).
+#[test]
+fn a_data_fact_without_fields_holds() {
+    const ZERO: &str = "tests/eval/zero_arity";
+    const REQUEST: &str = "tests/eval/zero_arity_request.json";
+    let from_package = govc(&["eval", ZERO, "--input", REQUEST]);
+    assert_eq!(from_package.code, 0, "{}", from_package.stderr);
+    assert_eq!(decision(&from_package)["decision"], "allow");
+    assert_eq!(decision(&from_package)["reasons"][0]["rule"], "on");
+    let out = std::env::temp_dir().join(format!("govc-eval-zero-{}.govb", std::process::id()));
+    let built = govc(&["build", ZERO, "-o", out.to_str().unwrap()]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let from_bundle = govc(&["eval", out.to_str().unwrap(), "--input", REQUEST]);
+    assert_eq!(decision(&from_bundle), decision(&from_package));
+    std::fs::remove_file(out).ok();
+    let tested = govc(&["test", ZERO]);
+    assert_eq!(tested.code, 0, "{}", tested.stdout);
+    assert!(tested.stdout.contains("1 passed"), "{}", tested.stdout);
+}
+
+/// A scratch file for one test, under the system's temporary directory.
+fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("govc-eval-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Requests and data files accept exactly the literal syntax of source (docs/reference.md,
+/// Literals): each form that loose parsers accept is an error naming its path.
+#[test]
+fn requests_and_data_accept_exactly_the_literal_syntax() {
+    let request =
+        std::fs::read_to_string(common::root().join("examples/finance/requests/routine_payment.json")).unwrap();
+    for amount in ["1_200", "+1200", ".5", "5.", "1._5", "1__", "00", "1e3", " 1200", "0.00000000000000000000000000001"]
+    {
+        let text = request.replace("\"amount\": \"1200.00\"", &format!("\"amount\": \"{amount}\""));
+        assert_ne!(text, request);
+        let file = scratch_file("loose-decimal.json", &text);
+        let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{amount}: {}", run.stdout);
+        assert!(run.stderr.contains("payment[0].amount: expected Money: "), "{amount}: {}", run.stderr);
+    }
+    for at in ["2026-03-03 15:10:00Z", "2026-03-03T23:59:60Z", "2026-03-03T15:10Z", "2026-03-03T15:10:00"] {
+        let text = request.replace("2026-03-03T15:10:00Z", at);
+        let file = scratch_file("loose-time.json", &text);
+        let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{at}: {}", run.stdout);
+        assert!(run.stderr.contains("request_time[0].at: expected Time: "), "{at}: {}", run.stderr);
+    }
+    // The documented forms are accepted, as numbers or strings.
+    for amount in ["\"1200\"", "1200", "1200.00", "\"0.5\"", "0.5"] {
+        let text = request.replace("\"amount\": \"1200.00\"", &format!("\"amount\": {amount}"));
+        let file = scratch_file("documented-decimal.json", &text);
+        let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
+        assert_eq!(decision(&run)["decision"], "allow", "{amount}: {}", run.stderr);
+    }
+    for at in ["2026-03-03t15:10:00z", "2026-03-03T16:10:00+01:00", "2026-03-03T15:10:00.5Z"] {
+        let file = scratch_file("documented-time.json", &request.replace("2026-03-03T15:10:00Z", at));
+        let run = govc(&["eval", FINANCE, "--input", file.to_str().unwrap()]);
+        assert_eq!(decision(&run)["decision"], "allow", "{at}: {}", run.stderr);
+    }
+    let input = "examples/finance/requests/routine_payment.json";
+    for (data, expected) in [
+        (
+            r#"{"payment_limit": [{"agent": "x-bot", "max_usd": "1_200"}]}"#,
+            "payment_limit[0].max_usd: expected Money: ",
+        ),
+        (
+            r#"{"payment_limit": [{"agent": "x-bot", "agent": "pay-bot", "max_usd": 1}]}"#,
+            "payment_limit[0].agent: duplicate key",
+        ),
+    ] {
+        let file = scratch_file("loose.data.json", data);
+        let run = govc(&["eval", FINANCE, "--data", file.to_str().unwrap(), "--input", input]);
+        assert_eq!(run.code, 2, "{data}: {}", run.stdout);
+        assert!(run.stderr.contains(expected), "{data}: {}", run.stderr);
     }
 }
 

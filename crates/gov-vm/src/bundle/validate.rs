@@ -103,7 +103,8 @@ pub fn validate(p: &Program) -> V {
         let r = p.relations.get(*rel as usize).ok_or_else(|| format!("data for missing relation {rel}"))?;
         check(r.kind == RelationKind::Data, || format!("data given for relation {rel}, which is not a data relation"))?;
         let arity = r.columns.len();
-        check(arity > 0 && values.len() % arity == 0, || {
+        // A relation without columns has one fact, which a group without values states.
+        check(values.len().checked_rem(arity).unwrap_or(values.len()) == 0, || {
             format!("data for relation {rel} is not a whole number of rows")
         })?;
         for (v, c) in values.iter().zip(r.columns.iter().cycle()) {
