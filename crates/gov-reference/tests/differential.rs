@@ -521,8 +521,9 @@ impl Gen<'_> {
         if types.is_empty() { None } else { Some(self.t.pick(&types)) }
     }
 
-    /// `n = fn(target : body)` over a lower relation; `n` joins `body.vars`.
-    fn aggregate(&mut self, lower: &[usize], body: &mut Body) {
+    /// `n = fn(target : body)` over a lower relation; `n` joins `body.vars`. `values`: may
+    /// add (`sum`) or aggregate arithmetic (not in recursive rules: E0403).
+    fn aggregate(&mut self, lower: &[usize], body: &mut Body, values: bool) {
         let rel = self.t.pick(lower);
         let mut locals: Vec<(String, Ty)> = Vec::new();
         let mut inner: Vec<String> = Vec::new();
@@ -566,11 +567,16 @@ impl Gen<'_> {
             inner.push(self.negation(negated, &scope));
         }
         let numeric = self.numeric_type(&locals);
-        let function = if numeric.is_none() { 0 } else { self.t.below(4) };
+        let function = match numeric {
+            None => 0,
+            Some(_) if values => self.t.below(4),
+            // count, min or max
+            Some(_) => [0, 2, 3][self.t.below(3)],
+        };
         let (target, ty) = match (function, numeric) {
             (1..=3, Some(ty)) => {
                 let v = self.bound(&locals, ty).unwrap_or_else(|| "0".to_owned());
-                (if self.t.chance(20) { format!("{v} * 2") } else { v }, ty)
+                (if values && self.t.chance(20) { format!("{v} * 2") } else { v }, ty)
             }
             _ => match self.any_bound(&locals) {
                 Some((v, _)) if self.t.chance(70) => (v, Ty::Int),
@@ -627,7 +633,7 @@ impl Gen<'_> {
                 body.items.push(format!("{left} {op} {right}"));
             }
             // Aggregates over lower strata and literals are finite, even in recursion.
-            5 | 6 if !lower.is_empty() => self.aggregate(lower, body),
+            5 | 6 if !lower.is_empty() => self.aggregate(lower, body, values),
             7 => {
                 let ty = self.t.pick(&[Ty::Int, Ty::Str, Ty::Dec]);
                 let y = self.fresh("k");
@@ -1244,4 +1250,38 @@ fn int_literal_bound_to_a_decimal_variable() {
     // The engine fails: "comparison of values of different types".
     let model = agree(&Case::new(&format!("{declare}h(i) :- price(i, p), k = 3, p < k.\n"), &facts));
     assert_eq!(model.relations["h"], BTreeSet::from([vec![s("pen")]]));
+}
+
+/// Issue 9 (15): a nested aggregate compares with a local variable of the aggregate around
+/// it, which is one of the nested aggregate's group variables (the checker reported E0303).
+#[test]
+fn nested_aggregate_reads_an_enclosing_local() {
+    let source = "package p\ndata r(x: Int)\ndata s(y: Int)\n\
+                  p(n) :- n = count(x : r(x), m = count(y : s(y), y > x), m > 0).\n\
+                  q(x, m) :- r(x), m = sum(y : s(y), k = count(z : s(z), z < y, z > x), k > 0).\n";
+    let facts = [("r", vec![i(1)]), ("r", vec![i(5)]), ("r", vec![i(2)]), ("s", vec![i(3)]), ("s", vec![i(4)])];
+    let model = agree(&Case::new(source, &facts));
+    // 1 and 2 have coupons above them, 5 has none.
+    assert_eq!(model.relations["p"], BTreeSet::from([vec![i(2)]]));
+    // The `y` of `s` with some `z` of `s` strictly between `x` and `y`: for x = 1 and
+    // x = 2 only y = 4 (z = 3); for x = 5 none, a sum of nothing.
+    assert_eq!(model.relations["q"], BTreeSet::from([vec![i(1), i(4)], vec![i(2), i(4)], vec![i(5), i(0)]]));
+}
+
+/// Issue 9 (16): the same local variable name in two aggregates of one rule is local to
+/// each (the reference said the build refuses the rule).
+#[test]
+fn local_variable_name_reused_in_two_aggregates() {
+    let source = "package p\ndata r(k: Str, x: Int)\ndata s(k: Str, x: Int)\n\
+                  t(k, a, b) :- r(k, _), a = sum(x : r(k, x)), b = count(x : s(k, x), x > 1).\n";
+    let facts = [
+        ("r", vec![s("a"), i(1)]),
+        ("r", vec![s("a"), i(2)]),
+        ("r", vec![s("b"), i(7)]),
+        ("s", vec![s("a"), i(2)]),
+        ("s", vec![s("a"), i(3)]),
+        ("s", vec![s("a"), i(1)]),
+    ];
+    let model = agree(&Case::new(source, &facts));
+    assert_eq!(model.relations["t"], BTreeSet::from([vec![s("a"), i(3), i(2)], vec![s("b"), i(7), i(0)]]));
 }
