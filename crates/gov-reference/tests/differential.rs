@@ -399,12 +399,28 @@ struct Gen<'a> {
     t: Tape<'a>,
     rels: Vec<Rel>,
     fresh: usize,
+    /// Whether conditions may divide by zero or overflow.
+    risky: bool,
+    /// A second order for every body, from this xorshift state (not from the tape, so the
+    /// program is the same one with its bodies shuffled).
+    permute: Option<u64>,
 }
 
 const ARITH: [&str; 4] = ["+", "-", "*", "/"];
 const COMPARE: [&str; 6] = ["=", "!=", "<", "<=", ">", ">="];
 
 impl Gen<'_> {
+    /// Shuffles `items` if this generator permutes bodies.
+    fn reorder(&mut self, items: &mut [String]) {
+        let Some(state) = self.permute.as_mut() else { return };
+        for k in (1..items.len()).rev() {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            items.swap(k, (*state % (k as u64 + 1)) as usize);
+        }
+    }
+
     fn fresh(&mut self, prefix: &str) -> String {
         self.fresh += 1;
         format!("{prefix}{}", self.fresh)
@@ -588,6 +604,7 @@ impl Gen<'_> {
         if self.t.chance(20) {
             inner.reverse();
         }
+        self.reorder(&mut inner);
         body.items.push(format!("{n} = {name}({target} : {})", inner.join(", ")));
         body.vars.push((n, ty));
     }
@@ -595,7 +612,8 @@ impl Gen<'_> {
     /// One filter or binding over what `body` binds so far. `values`: may compute new
     /// values with arithmetic (not in recursive rules).
     fn extra(&mut self, body: &mut Body, lower: &[usize], values: bool) {
-        match self.t.below(8) {
+        let arms = if self.risky { 10 } else { 8 };
+        match self.t.below(arms) {
             0 | 1 => {
                 let op = self.t.pick(&COMPARE);
                 let vars = body.vars.clone();
@@ -634,6 +652,24 @@ impl Gen<'_> {
             }
             // Aggregates over lower strata and literals are finite, even in recursion.
             5 | 6 if !lower.is_empty() => self.aggregate(lower, body, values),
+            // Arithmetic that fails for some values: 0 and 1 are among the facts' Ints.
+            8 | 9 => {
+                let Some(x) = self.bound(&body.vars, Ty::Int) else { return };
+                let expr = match self.t.below(3) {
+                    0 => format!("10 / {x}"),
+                    1 => format!("100 / ({x} - 1)"),
+                    _ => format!("{x} * 4611686018427387904"),
+                };
+                if values && self.t.chance(60) {
+                    let y = self.fresh("y");
+                    body.items.push(if self.t.chance(20) { format!("{expr} = {y}") } else { format!("{y} = {expr}") });
+                    body.vars.push((y, Ty::Int));
+                } else {
+                    let op = self.t.pick(&COMPARE[1..]);
+                    let other = self.literal(Ty::Int);
+                    body.items.push(format!("{expr} {op} {other}"));
+                }
+            }
             7 => {
                 let ty = self.t.pick(&[Ty::Int, Ty::Str, Ty::Dec]);
                 let y = self.fresh("k");
@@ -701,11 +737,13 @@ impl Gen<'_> {
             .collect()
     }
 
-    fn rule(&self, out: &mut String, head: &str, body: &Body) {
-        if body.items.is_empty() {
+    fn rule(&mut self, out: &mut String, head: &str, body: &Body) {
+        let mut items = body.items.clone();
+        self.reorder(&mut items);
+        if items.is_empty() {
             let _ = writeln!(out, "{head}.");
         } else {
-            let _ = writeln!(out, "{head} :- {}.", body.items.join(", "));
+            let _ = writeln!(out, "{head} :- {}.", items.join(", "));
         }
     }
 
@@ -832,8 +870,10 @@ impl Gen<'_> {
             _ => {}
         }
         line.push_str(&self.message(&body.vars));
-        if !body.items.is_empty() {
-            let _ = write!(line, " :- {}", body.items.join(", "));
+        let mut items = body.items.clone();
+        self.reorder(&mut items);
+        if !items.is_empty() {
+            let _ = write!(line, " :- {}", items.join(", "));
         }
         let _ = writeln!(out, "{line}.");
     }
@@ -841,7 +881,13 @@ impl Gen<'_> {
 
 /// A well-formed program and its facts, from a tape of choices.
 fn generate(tape: &[u32]) -> Case {
-    let mut g = Gen { t: Tape { data: tape, at: 0 }, rels: Vec::new(), fresh: 0 };
+    generate_with(tape, false, None)
+}
+
+/// [`generate`], with conditions that may fail (`risky`), and with every body (and every
+/// aggregate's body) shuffled by `permute` (a nonzero xorshift seed).
+fn generate_with(tape: &[u32], risky: bool, permute: Option<u64>) -> Case {
+    let mut g = Gen { t: Tape { data: tape, at: 0 }, rels: Vec::new(), fresh: 0, risky, permute };
     let mut out = String::from("package diff\n\n");
     if g.t.chance(30) {
         out.push_str("default allow\n");
@@ -959,6 +1005,40 @@ proptest! {
     }
 }
 
+/// The outcome of [`run`] where both evaluators agree: a model, or an error.
+fn agreed(case: &Case) -> Result<Option<Observed>, String> {
+    run(case)
+        .map(|model| model.as_ref().map(observed_reference))
+        .map_err(|report| format!("{report}\n{}", case.describe()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: None,
+        max_shrink_iters: 4096,
+        ..ProptestConfig::with_cases(cases())
+    })]
+
+    /// The order of a body's conditions does not matter, errors included: the same program
+    /// with every body shuffled has the same model, or fails as well (with conditions that
+    /// divide by zero or overflow for some facts).
+    #[test]
+    fn body_order_does_not_change_the_result(tape in tapes(), seed in 1..u64::MAX) {
+        let case = generate_with(&tape.0, true, None);
+        let shuffled = generate_with(&tape.0, true, Some(seed));
+        let (a, b) = (agreed(&case), agreed(&shuffled));
+        prop_assert!(a.is_ok(), "{}", a.unwrap_err());
+        prop_assert!(b.is_ok(), "{}", b.unwrap_err());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        prop_assert!(
+            a == b,
+            "the shuffled program does not give the same result:\n{}\n{a:?}\n--- shuffled ---\n{}\n{b:?}",
+            case.describe(),
+            shuffled.source
+        );
+    }
+}
+
 /// Generated programs are not trivial: most derive facts and fire rules.
 #[test]
 fn generated_programs_exercise_the_evaluators() {
@@ -988,6 +1068,26 @@ fn generated_programs_exercise_the_evaluators() {
     assert!(total >= 60, "only {total} of 64 programs evaluated");
     assert!(derived * 2 >= total, "only {derived} of {total} programs derived a fact");
     assert!(fired * 2 >= total, "only {fired} of {total} programs fired a rule");
+}
+
+/// Programs with conditions that may fail do fail for some facts, and evaluate for others,
+/// so the order-of-conditions property sees both.
+#[test]
+fn risky_programs_exercise_errors() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = proptest::collection::vec(any::<u32>(), 0..1500);
+    let (mut failed, mut evaluated) = (0, 0);
+    for _ in 0..64 {
+        let tape = strategy.new_tree(&mut runner).unwrap().current();
+        let case = generate_with(&tape, true, None);
+        match run(&case) {
+            Ok(Some(_)) => evaluated += 1,
+            Ok(None) => failed += 1,
+            Err(report) => panic!("{report}\n{}", case.describe()),
+        }
+    }
+    assert!(failed >= 4, "only {failed} of 64 risky programs fail");
+    assert!(evaluated >= 32, "only {evaluated} of 64 risky programs evaluate");
 }
 
 // ---- fixed regressions ---------------------------------------------------------------
@@ -1284,4 +1384,49 @@ fn local_variable_name_reused_in_two_aggregates() {
     ];
     let model = agree(&Case::new(source, &facts));
     assert_eq!(model.relations["t"], BTreeSet::from([vec![s("a"), i(3), i(2)], vec![s("b"), i(7), i(0)]]));
+}
+
+/// Runs a fixed case: both evaluators must fail (an evaluation error, not a disagreement).
+fn both_fail(case: &Case) {
+    match run(case) {
+        Ok(None) => {}
+        Ok(Some(model)) => panic!("both evaluate, to {:?}\n{}", model.relations, case.describe()),
+        Err(report) => panic!("{report}\n{}", case.describe()),
+    }
+}
+
+/// Issue 9 (14): an arithmetic error counts only for bindings that the conditions not
+/// needing its value accept, whatever the order of the conditions.
+#[test]
+fn arithmetic_errors_do_not_depend_on_the_order_of_conditions() {
+    let declare = "package p\ninput v(x: Int)\ndata w(z: Int)\ndata b(y: Int, x: Int)\n";
+    let facts = [("v", vec![i(0)]), ("v", vec![i(5)]), ("w", vec![i(50)]), ("b", vec![i(6), i(5)])];
+    let case = |body: &str| Case::new(&format!("{declare}p(y) :- {body}.\n"), &facts);
+    // A filter that does not need the quotient goes first: `x = 0` never divides.
+    for body in [
+        "v(x), x != 0, y = 10 / x",
+        "v(x), y = 10 / x, x != 0",
+        "y = 10 / x, x != 0, v(x)",
+        "x != 0, y = 10 / x, v(x)",
+        "v(x), y = 10 / x, not w(x), x > 0",
+    ] {
+        assert_eq!(agree(&case(body)).relations["p"], BTreeSet::from([vec![i(2)]]), "{body}");
+    }
+    // Overflow likewise: `x < 3` keeps only 0.
+    for body in ["v(x), x < 3, y = x * 4611686018427387904", "v(x), y = x * 4611686018427387904, x < 3"] {
+        assert_eq!(agree(&case(body)).relations["p"], BTreeSet::from([vec![i(0)]]), "{body}");
+    }
+    // A condition that needs the value cannot excuse the error: for `x = 0`, every
+    // condition that does not read `y` holds.
+    for body in ["v(x), y = 10 / x, y > 1", "y > 1, y = 10 / x, v(x)", "v(x), 10 / x = y, b(y, _)"] {
+        both_fail(&case(body));
+    }
+    // Two computations are ready together, and a filter on one does not excuse the other.
+    both_fail(&case("v(x), w(z), y = 10 / x, q = z / 100, q > 1"));
+    // A relation that binds the variable as well: `y = x + 1` compares (6 = 5 + 1).
+    assert_eq!(agree(&case("b(y, x), y = x + 1")).relations["p"], BTreeSet::from([vec![i(6)]]));
+    assert_eq!(agree(&case("y = x + 1, b(y, x)")).relations["p"], BTreeSet::from([vec![i(6)]]));
+    // The atom waits for the computed key: `b(y, _)` with `y = 10 / x` never sees x = 0
+    // when a filter removes it.
+    assert_eq!(agree(&case("b(y, _), y = 30 / x, v(x), x != 0")).relations["p"], BTreeSet::from([vec![i(6)]]));
 }
