@@ -12,7 +12,9 @@
 //! placed, so that an error counts only for bindings that every condition not needing its
 //! value accepts (the reference's "order of conditions" rule). They are then placed in
 //! *stages*: every fallible condition ready at that point together, their arithmetic
-//! first, their aggregates next, then their comparisons, bindings and scans. A condition
+//! first, their aggregates next (each `min`/`max` preceded by a `count` over its body, so
+//! that one over nothing cannot end the binding before another's error), then their
+//! comparisons, bindings and scans. A condition
 //! that would bind a variable a pending `v = arithmetic` computes waits for it; when
 //! nothing else can move, such `=` are *demoted* to comparisons (their variable is bound
 //! elsewhere).
@@ -346,7 +348,27 @@ impl Rule<'_, '_> {
                 continue;
             }
             let start = self.code.len();
+            // `min` and `max` over nothing end the binding: first run the body of each
+            // one of the stage as a `count`, and place them after the stage's other
+            // aggregates, so that every error of the stage is raised before any of them
+            // can end it.
+            let min_max = |i: usize| match remaining.get(i) {
+                Some(BodyItem::Compare(c)) => [&c.left, &c.right].into_iter().find_map(|side| match side {
+                    Expr::Aggregate(a) if matches!(a.function, AstAggregate::Min | AstAggregate::Max) => Some(a),
+                    _ => None,
+                }),
+                _ => None,
+            };
             for &i in &stage {
+                if let Some(a) = min_max(i) {
+                    let position = positions.get(i).copied().unwrap_or(0);
+                    let probe = Aggregate { function: AstAggregate::Count, ..(**a).clone() };
+                    self.aggregate(&probe, &others_of(position))?;
+                }
+            }
+            let mut order = stage.clone();
+            order.sort_by_key(|&i| min_max(i).is_some());
+            for &i in &order {
                 let position = positions.get(i).copied().unwrap_or(0);
                 let placed = self.try_item(remaining.get(i).copied(), &others_of(position))?;
                 if !placed {

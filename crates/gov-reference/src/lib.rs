@@ -22,7 +22,8 @@
 //!    there) are bound; it ranges over the distinct bindings of its other variables.
 //!    Items that *can fail* (arithmetic, a `sum`, an aggregate holding either) wait until
 //!    no other item is ready; then every ready one is evaluated as a *stage* — all their
-//!    arithmetic, then their aggregates, then the items themselves — and an item that
+//!    arithmetic, then all their aggregates (a `min` or `max` of nothing ends the binding
+//!    only once every one is computed), then the items themselves — and an item that
 //!    would bind the variable of a pending `v = arithmetic` waits for it (when nothing can
 //!    move, those `=` stop binding). An error is thus raised only for bindings that the
 //!    items not needing its value accept, in any source order (docs/reference.md,
@@ -621,21 +622,23 @@ impl Evaluator<'_> {
             }
             return self.stages(items, env, scope, db, out, &more);
         }
-        // The stage's errors: its arithmetic, then its aggregates in order (`min` or `max`
-        // of nothing ends the binding there).
+        // The stage's errors: its arithmetic, then every one of its aggregates; only then
+        // does a `min` or `max` of nothing end the binding.
         for item in &stage {
             self.arithmetic_of(item, &env)?;
         }
+        let mut nothing = false;
         for item in &stage {
             if let BodyItem::Compare(c) = item {
                 for side in [&c.left, &c.right] {
-                    if let Expr::Aggregate(aggregate) = side
-                        && self.aggregate(aggregate, &env, scope, db)?.is_none()
-                    {
-                        return Ok(());
+                    if let Expr::Aggregate(aggregate) = side {
+                        nothing |= self.aggregate(aggregate, &env, scope, db)?.is_none();
                     }
                 }
             }
+        }
+        if nothing {
+            return Ok(());
         }
         let mut envs = vec![env];
         for item in stage {

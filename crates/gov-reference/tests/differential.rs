@@ -582,6 +582,14 @@ impl Gen<'_> {
             let negated = self.t.pick(lower);
             inner.push(self.negation(negated, &scope));
         }
+        if self.risky
+            && self.t.chance(25)
+            && let Some(v) = self.bound(&locals, Ty::Int)
+        {
+            // Fails inside the aggregate for some facts.
+            let op = self.t.pick(&COMPARE[1..]);
+            inner.push(format!("10 / {v} {op} 2"));
+        }
         let numeric = self.numeric_type(&locals);
         let function = match numeric {
             None => 0,
@@ -1433,6 +1441,8 @@ fn arithmetic_errors_do_not_depend_on_the_order_of_conditions() {
     fails(&["v(x)", "10 / x = y", "b(y, _)"]);
     // Two computations are ready together, and a filter on one does not excuse the other.
     fails(&["v(x)", "w(z)", "y = 10 / x", "q = z / 100", "q > 1"]);
+    // A `max` over nothing does not hide the error of a `sum` computed with it.
+    fails(&["v(y)", "m = max(z * 2 : w(z), z > 100)", "s = sum(10 / z : v(z))"]);
     // A relation that binds the variable as well: `y = x + 1` compares (6 = 5 + 1).
     derives(&["b(y, x)", "y = x + 1"], vec![i(6)]);
     // The atom waits for the computed key: `b(y, _)` with `y = 30 / x` never sees x = 0
