@@ -15,11 +15,11 @@
 //! changes nothing: the same model, or an error again (docs/reference.md, "Arithmetic
 //! errors and the order of conditions").
 //!
-//! CI runs `GOV_DIFF_CASES` cases of each (default 128, under a second). Before a release,
+//! CI runs `GOV_DIFF_CASES` cases of each (default 128, a few seconds). Before a release,
 //! run it long (60 000 cases of each take about 140 s in release):
 //!
 //! ```sh
-//! GOV_DIFF_CASES=100000 cargo test -p gov-reference --release --test differential
+//! GOV_DIFF_CASES=60000 cargo test -p gov-reference --release --test differential
 //! ```
 //!
 //! A failure prints the (shrunk) program and its facts; paste them into a `#[test]` below
