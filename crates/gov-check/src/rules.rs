@@ -38,15 +38,17 @@ pub struct Edge {
     pub rule: Span,
 }
 
-/// Arithmetic that computes a new value for the head of a rule deriving `head`.
+/// Arithmetic (or a `sum`) that computes a new value for the head of a rule deriving `head`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArithSite {
     /// The derived relation.
     pub head: usize,
     /// The rule's head (as in [`Edge::rule`]).
     pub rule: Span,
-    /// The arithmetic expression.
+    /// The arithmetic expression or the aggregate.
     pub at: Span,
+    /// Whether it is an aggregate (a `sum`, or an aggregate of arithmetic).
+    pub aggregate: bool,
 }
 
 /// What the rule pass learned, for the later passes and the language server.
@@ -210,9 +212,17 @@ fn a_rule(effect: Effect) -> String {
     format!("{} `{}` rule", if effect.keyword().starts_with(['a', 'e', 'o']) { "an" } else { "a" }, effect.keyword())
 }
 
-fn contains_arithmetic(expr: &Expr) -> Option<Span> {
+/// Where `expr`, bound to a variable by `=`, computes a value no fact holds: arithmetic,
+/// or an aggregate that adds (`sum`) or aggregates arithmetic (`max(x + 1 : …)`); `true`
+/// for an aggregate. `count`, `min` and `max` of plain values only pick from finite sets.
+fn invents_value(expr: &Expr) -> Option<(Span, bool)> {
     match expr {
-        Expr::Binary(binary) => Some(binary.span),
+        Expr::Binary(binary) => Some((binary.span, false)),
+        Expr::Aggregate(aggregate)
+            if aggregate.function == AggregateFn::Sum || matches!(aggregate.target, Expr::Binary(_)) =>
+        {
+            Some((aggregate.span, true))
+        }
         _ => None,
     }
 }
@@ -352,10 +362,11 @@ impl<'a> Cx<'a, '_> {
         self.work.push(work);
     }
 
-    /// Records the arithmetic of `=` bindings whose value reaches the head: the variable it
-    /// binds is in the head, or binds (through further `=`) a variable in the head. Such
-    /// arithmetic produces values of the head; arithmetic whose variables are all bound by
-    /// atoms only filters. (Arithmetic written in the head itself is recorded by `head`.)
+    /// Records the arithmetic (and the `sum`s, see [`invents_value`]) of `=` bindings whose
+    /// value reaches the head: the variable it binds is in the head, or binds (through
+    /// further `=`) a variable in the head. Such arithmetic produces values of the head;
+    /// arithmetic whose variables are all bound by atoms only filters. (Arithmetic written
+    /// in the head itself is recorded by `head`.)
     fn inventing_arithmetic<'r>(&mut self, rule: &'r Rule, head: usize, bindings: &HashMap<String, &'r Comparison>) {
         let mut names = Vec::new();
         for arg in &rule.head.args {
@@ -373,8 +384,8 @@ impl<'a> Cx<'a, '_> {
             } else {
                 &comparison.left
             };
-            if let Some(at) = contains_arithmetic(value) {
-                self.facts.arithmetic.push(ArithSite { head, rule: rule.head.relation.span, at });
+            if let Some((at, aggregate)) = invents_value(value) {
+                self.facts.arithmetic.push(ArithSite { head, rule: rule.head.relation.span, at, aggregate });
             }
             let mut next = Vec::new();
             vars_of(value, &mut next);
@@ -425,7 +436,12 @@ impl<'a> Cx<'a, '_> {
                         .with_help("use a variable that the body binds, or a literal"),
                 ),
                 Expr::Binary(binary) => {
-                    self.facts.arithmetic.push(ArithSite { head: relation, rule: head.relation.span, at: binary.span });
+                    self.facts.arithmetic.push(ArithSite {
+                        head: relation,
+                        rule: head.relation.span,
+                        at: binary.span,
+                        aggregate: false,
+                    });
                     self.note_vars(&mut work.scope, &arg.value, Place::Head, None);
                     work.pending.push(Pending::Column(&arg.value, Column::Inferred(node)));
                 }
@@ -981,11 +997,8 @@ impl<'a> Cx<'a, '_> {
     /// Reports variables that no positive atom binds, and variables used once. Returns the
     /// `=` that binds each variable of the body's top level that no positive atom binds.
     fn safety<'b>(&mut self, scope: &mut Scope, body: &'b [BodyItem]) -> HashMap<String, &'b Comparison> {
-        let (bound, bindings) = bound_variables(scope, body);
-        let is_bound = |name: &str, aggregate: Option<usize>| {
-            bound.get(&aggregate).is_some_and(|b| b.contains(name))
-                || bound.get(&None).is_some_and(|b| b.contains(name))
-        };
+        let (bound, parents, bindings) = bound_variables(scope, body);
+        let is_bound = |name: &str, aggregate: Option<usize>| visible(&bound, &parents, aggregate, name);
         // Unbound variables first: one that looks like a misspelt bound variable gets a
         // did-you-mean, and that variable is then not also reported as used once.
         let mut reported: HashSet<&str> = HashSet::new();
@@ -1182,11 +1195,34 @@ fn unsafe_code(place: Place) -> Option<(Code, &'static str)> {
     }
 }
 
+/// The aggregate each aggregate is nested in (`None`: the top level of the body), by the
+/// aggregates' keys (`Some(k)` as in [`Bound`]).
+type Parents = HashMap<usize, Option<usize>>;
+
+/// Whether `name` is bound inside `aggregate`: by it, or by any conjunction enclosing it
+/// (an enclosing aggregate's local variables are group variables of a nested one).
+fn visible(bound: &Bound, parents: &Parents, aggregate: Option<usize>, name: &str) -> bool {
+    let mut at = aggregate;
+    // Invariant: `parents` is a forest (each aggregate lies inside the span of its
+    // parent), so the walk ends at the top level; the depth bound is a second guard.
+    for _ in 0..=parents.len() {
+        if bound.get(&at).is_some_and(|b| b.contains(name)) {
+            return true;
+        }
+        match at {
+            Some(k) => at = parents.get(&k).copied().flatten(),
+            None => return false,
+        }
+    }
+    false
+}
+
 /// The variables bound at the top level of a body (`None`) and inside each aggregate
-/// (`Some(k)`, in addition to the top level's): those of positive atoms, then those that
-/// `=` binds from bound values, to a fixpoint. Also the `=` that binds each variable of the
-/// top level that no positive atom binds.
-fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, HashMap<String, &'b Comparison>) {
+/// (`Some(k)`, in addition to those of the conjunctions enclosing it): those of positive
+/// atoms, then those that `=` binds from bound values, to a fixpoint. Also where each
+/// aggregate is nested, and the `=` that binds each variable of the top level that no
+/// positive atom binds.
+fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, HashMap<String, &'b Comparison>) {
     let mut bound: Bound = HashMap::new();
     for (name, var) in &scope.vars {
         for &(_, place, aggregate) in &var.occurrences {
@@ -1197,34 +1233,30 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, HashMap<S
     }
     let mut bindings: HashMap<String, &Comparison> = HashMap::new();
     let mut equalities: Vec<(Option<usize>, &Comparison)> = Vec::new();
-    collect_equalities(body, None, &mut equalities);
+    let mut parents = Parents::new();
+    collect_equalities(body, None, &mut equalities, &mut parents);
     loop {
         let mut changed = false;
         for (aggregate, comparison) in &equalities {
-            let top = bound.get(&None).cloned().unwrap_or_default();
-            let here = bound.entry(*aggregate).or_default();
+            let known = |name: &str| visible(&bound, &parents, *aggregate, name);
             let is_bound = |e: &Expr| {
                 if matches!(e, Expr::Aggregate(_)) {
                     return true;
                 }
                 let mut names = Vec::new();
                 vars_of(e, &mut names);
-                !matches!(e, Expr::Wildcard(_)) && names.iter().all(|n| here.contains(&n.text) || top.contains(&n.text))
+                !matches!(e, Expr::Wildcard(_)) && names.iter().all(|n| known(&n.text))
             };
             let newly = match (&comparison.left, &comparison.right) {
-                (Expr::Var(v), other) if !here.contains(&v.text) && !top.contains(&v.text) && is_bound(other) => {
-                    Some(v.text.clone())
-                }
-                (other, Expr::Var(v)) if !here.contains(&v.text) && !top.contains(&v.text) && is_bound(other) => {
-                    Some(v.text.clone())
-                }
+                (Expr::Var(v), other) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
+                (other, Expr::Var(v)) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
                 _ => None,
             };
             if let Some(name) = newly {
                 if aggregate.is_none() {
                     bindings.insert(name.clone(), comparison);
                 }
-                here.insert(name);
+                bound.entry(*aggregate).or_default().insert(name);
                 changed = true;
             }
         }
@@ -1232,13 +1264,16 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, HashMap<S
             break;
         }
     }
-    (bound, bindings)
+    (bound, parents, bindings)
 }
 
+/// The `=` comparisons of a body and of its aggregates, each with the aggregate it is in;
+/// records where each aggregate is nested into `parents`.
 fn collect_equalities<'b>(
     body: &'b [BodyItem],
     aggregate: Option<usize>,
     out: &mut Vec<(Option<usize>, &'b Comparison)>,
+    parents: &mut Parents,
 ) {
     for item in body {
         if let BodyItem::Compare(comparison) = item {
@@ -1247,7 +1282,9 @@ fn collect_equalities<'b>(
             }
             for side in [&comparison.left, &comparison.right] {
                 if let Expr::Aggregate(agg) = side {
-                    collect_equalities(&agg.body, Some(agg.span.start as usize), out);
+                    let key = agg.span.start as usize;
+                    parents.insert(key, aggregate);
+                    collect_equalities(&agg.body, Some(key), out, parents);
                 }
             }
         }

@@ -4,6 +4,7 @@
 use crate::Program;
 use crate::Symbols;
 use crate::rules::{Edge, EdgeKind, Facts};
+use crate::symbols::RISK_SCORE;
 use gov_diag::{Diagnostic, Span, codes};
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -45,6 +46,7 @@ pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, 
 pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
     let component = recursive_components(symbols, facts);
     let same = |a: usize, b: usize| component.get(&a).is_some_and(|c| component.get(&b) == Some(c));
+    let name_is = |i: usize, name: &str| symbols.relations.get(i).is_some_and(|r| r.name == name);
     let mut reported: HashSet<usize> = HashSet::new();
     // The edges inside each recursive component, by the relation they leave.
     let mut inside: HashMap<usize, Vec<Edge>> = HashMap::new();
@@ -64,6 +66,12 @@ pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: 
                 codes::NEGATION_CYCLE,
                 "negation",
                 "a relation cannot depend on its own absence: break the cycle, or negate a relation computed outside it",
+            ),
+            // `risk_score` sums the `risk` rules: any of them reading it closes the cycle.
+            _ if name_is(edge.to, RISK_SCORE) => (
+                codes::AGGREGATE_CYCLE,
+                "an aggregate",
+                "`risk_score` is the sum of the `risk` rules' points, so no `risk` rule may read it, directly or through derived relations: read it in other decision rules",
             ),
             _ => (
                 codes::AGGREGATE_CYCLE,
@@ -103,16 +111,24 @@ pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: 
     }
     for site in &facts.arithmetic {
         let recursive_rule = reads.get(&site.rule).is_some_and(|from| from.iter().any(|&f| same(f, site.head)));
-        if !recursive_rule || !reported_arith.insert(component.get(&site.head).copied().unwrap_or(usize::MAX)) {
+        let id = component.get(&site.head).copied().unwrap_or(usize::MAX);
+        // A component already reported as a cycle through negation or an aggregate is one
+        // mistake: a `sum` over its own recursion is E0402 only.
+        if !recursive_rule || reported.contains(&id) || !reported_arith.insert(id) {
             continue;
         }
         let name = symbols.relations.get(site.head).map_or("?", |r| r.name.as_str());
+        let what = if site.aggregate { "an aggregate" } else { "arithmetic" };
         diagnostics.push(
-            Diagnostic::new(codes::ARITHMETIC_IN_RECURSION, format!("arithmetic computes new values of `{name}` inside its own recursion"), site.at)
+            Diagnostic::new(codes::ARITHMETIC_IN_RECURSION, format!("{what} computes new values of `{name}` inside its own recursion"), site.at)
                 .with_primary_label("a new value on every round")
                 .with_label(site.rule, "in this recursive rule")
                 .with_help("the least model could be infinite: compute the value outside the recursion, or bound it by a relation of known values")
-                .with_note("arithmetic may filter (`x + 1 < y`) inside recursion, but not produce a value of the head"),
+                .with_note(if site.aggregate {
+                    "a `sum`, or an aggregate of arithmetic, may not produce a value of the head inside recursion (`count`, `min` and `max` of plain values may)"
+                } else {
+                    "arithmetic may filter (`x + 1 < y`) inside recursion, but not produce a value of the head"
+                }),
         );
     }
 }

@@ -6,6 +6,18 @@
 //! facts — then atoms with the most bound columns, which become index keys), and repeats.
 //! Each atom becomes a `Scan` over the index of its bound columns; negations become
 //! `Absent` on the index of their bound columns.
+//!
+//! Conditions that can fail (arithmetic anywhere in them, or an aggregate that adds or
+//! contains arithmetic: see [`fallible_item`]) wait until no other condition can be
+//! placed, so that an error counts only for bindings that every condition not needing its
+//! value accepts (the reference's "order of conditions" rule). They are then placed in
+//! *stages*: every fallible condition ready at that point together, their arithmetic
+//! first, their aggregates next (each `min`/`max` preceded by a `count` over its body, so
+//! that one over nothing cannot end the binding before another's error), then their
+//! comparisons, bindings and scans. A condition
+//! that would bind a variable a pending `v = arithmetic` computes waits for it; when
+//! nothing else can move, such `=` are *demoted* to comparisons (their variable is bound
+//! elsewhere).
 
 use crate::pool::Pool;
 use gov_check::Symbols;
@@ -81,6 +93,26 @@ fn item_vars(item: &BodyItem, out: &mut Vec<String>) {
             vars_in(&c.left, out);
             vars_in(&c.right, out);
         }
+    }
+}
+
+/// Whether evaluating `expr` can fail: arithmetic (overflow, division by zero), or an
+/// aggregate that adds (`sum` overflows) or contains something that can fail.
+fn fallible_expr(expr: &Expr) -> bool {
+    match expr {
+        Expr::Binary(_) => true,
+        Expr::Aggregate(a) => {
+            a.function == AstAggregate::Sum || fallible_expr(&a.target) || a.body.iter().any(fallible_item)
+        }
+        Expr::Var(_) | Expr::Wildcard(_) | Expr::Lit(_) => false,
+    }
+}
+
+/// Whether evaluating a condition can fail (see [`fallible_expr`]).
+fn fallible_item(item: &BodyItem) -> bool {
+    match item {
+        BodyItem::Atom(a) | BodyItem::Not(a, _) => a.args.iter().any(|arg| fallible_expr(&arg.value)),
+        BodyItem::Compare(c) => fallible_expr(&c.left) || fallible_expr(&c.right),
     }
 }
 
@@ -249,21 +281,28 @@ impl Rule<'_, '_> {
             })
             .collect();
         let mut positions: Vec<usize> = (0..remaining.len()).collect();
+        let others_of = |position: usize| -> HashSet<&str> {
+            all_vars
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != position)
+                .flat_map(|(_, v)| v.iter().map(String::as_str))
+                .chain(outside.iter().map(String::as_str))
+                .collect()
+        };
+        // `=` conditions whose arithmetic no longer binds its variable (see the module doc).
+        let mut demoted: HashSet<usize> = HashSet::new();
         while !remaining.is_empty() {
+            let pending = self.pending(&remaining, &positions, &demoted);
             let mut progress = true;
             while progress {
                 progress = false;
                 let mut i = 0;
                 while i < remaining.len() {
                     let position = positions.get(i).copied().unwrap_or(0);
-                    let others: HashSet<&str> = all_vars
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| *j != position)
-                        .flat_map(|(_, v)| v.iter().map(String::as_str))
-                        .chain(outside.iter().map(String::as_str))
-                        .collect();
-                    if self.try_filter(remaining.get(i).copied(), &others)? {
+                    let item = remaining.get(i).copied();
+                    let pure = item.is_some_and(|item| !fallible_item(item));
+                    if pure && self.try_filter(item, &others_of(position), &pending)? {
                         remaining.remove(i);
                         positions.remove(i);
                         progress = true;
@@ -272,23 +311,180 @@ impl Rule<'_, '_> {
                     }
                 }
             }
-            let Some(best) = self.best_atom(&remaining) else {
-                if remaining.is_empty() {
-                    break;
+            if let Some(best) = self.best_atom(&remaining, &pending) {
+                if let Some(BodyItem::Atom(atom)) = remaining.get(best).copied() {
+                    self.scan(atom)?;
                 }
-                return Err("no order binds every variable of the body".to_owned());
-            };
-            if let Some(BodyItem::Atom(atom)) = remaining.get(best).copied() {
-                self.scan(atom)?;
+                remaining.remove(best);
+                positions.remove(best);
+                continue;
             }
-            remaining.remove(best);
-            positions.remove(best);
+            if remaining.is_empty() {
+                break;
+            }
+            // A stage: every fallible condition that is ready now.
+            let stage: Vec<usize> = (0..remaining.len())
+                .filter(|&i| {
+                    let position = positions.get(i).copied().unwrap_or(0);
+                    remaining
+                        .get(i)
+                        .is_some_and(|item| fallible_item(item) && self.ready(item, &others_of(position), &pending))
+                })
+                .collect();
+            if stage.is_empty() {
+                let stuck: Vec<usize> = (0..remaining.len())
+                    .filter(|&i| {
+                        remaining.get(i).is_some_and(|item| {
+                            matches!(item, BodyItem::Compare(c) if c.op == CompareOp::Eq) && fallible_item(item)
+                        })
+                    })
+                    .filter_map(|i| positions.get(i).copied())
+                    .filter(|p| !demoted.contains(p))
+                    .collect();
+                if stuck.is_empty() {
+                    return Err("no order binds every variable of the body".to_owned());
+                }
+                demoted.extend(stuck);
+                continue;
+            }
+            let start = self.code.len();
+            // `min` and `max` over nothing end the binding: first run the body of each
+            // one of the stage as a `count`, and place them after the stage's other
+            // aggregates, so that every error of the stage is raised before any of them
+            // can end it.
+            let min_max = |i: usize| match remaining.get(i) {
+                Some(BodyItem::Compare(c)) => [&c.left, &c.right].into_iter().find_map(|side| match side {
+                    Expr::Aggregate(a) if matches!(a.function, AstAggregate::Min | AstAggregate::Max) => Some(a),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            for &i in &stage {
+                if let Some(a) = min_max(i) {
+                    let position = positions.get(i).copied().unwrap_or(0);
+                    let probe = Aggregate { function: AstAggregate::Count, ..(**a).clone() };
+                    self.aggregate(&probe, &others_of(position))?;
+                }
+            }
+            let mut order = stage.clone();
+            order.sort_by_key(|&i| min_max(i).is_some());
+            for &i in &order {
+                let position = positions.get(i).copied().unwrap_or(0);
+                let placed = self.try_item(remaining.get(i).copied(), &others_of(position))?;
+                if !placed {
+                    return Err("a ready condition could not be placed".to_owned());
+                }
+            }
+            self.stage_order(start);
+            for &i in stage.iter().rev() {
+                remaining.remove(i);
+                positions.remove(i);
+            }
         }
         Ok(())
     }
 
-    /// Emits a comparison, assignment, aggregate or negation if its inputs are bound.
-    fn try_filter(&mut self, item: Option<&BodyItem>, others: &HashSet<&str>) -> Result<bool, PlanError> {
+    /// The variables that a pending `v = arithmetic` (or `v = sum(…)`) will compute: no other
+    /// condition may bind them first.
+    fn pending(&self, remaining: &[&BodyItem], positions: &[usize], demoted: &HashSet<usize>) -> HashSet<String> {
+        let mut pending = HashSet::new();
+        for (item, position) in remaining.iter().zip(positions) {
+            let BodyItem::Compare(c) = item else { continue };
+            if c.op != CompareOp::Eq || demoted.contains(position) {
+                continue;
+            }
+            for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
+                if let Expr::Var(n) = target
+                    && !self.regs.contains_key(&n.text)
+                    && fallible_expr(source)
+                {
+                    pending.insert(n.text.clone());
+                }
+            }
+        }
+        pending
+    }
+
+    /// Whether a fallible condition can be placed now (its inputs are bound, and it binds no
+    /// pending variable except as the `=` that computes it).
+    fn ready(&self, item: &BodyItem, others: &HashSet<&str>, pending: &HashSet<String>) -> bool {
+        match item {
+            BodyItem::Atom(atom) => {
+                atom.args.iter().all(|a| !matches!(a.value, Expr::Binary(_)) || self.is_bound(&a.value))
+                    && !self.binds_pending(atom, pending)
+            }
+            BodyItem::Not(atom, _) => {
+                atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard(_)) || self.is_bound(&a.value))
+            }
+            BodyItem::Compare(c) => {
+                let has_value = |e: &Expr| match e {
+                    Expr::Aggregate(aggregate) => self.aggregate_ready(aggregate, others),
+                    other => self.is_bound(other),
+                };
+                let unbound_var = |e: &Expr| matches!(e, Expr::Var(n) if !self.regs.contains_key(&n.text));
+                (has_value(&c.left) && has_value(&c.right))
+                    || (c.op == CompareOp::Eq
+                        && ((unbound_var(&c.left) && has_value(&c.right))
+                            || (unbound_var(&c.right) && has_value(&c.left))))
+            }
+        }
+    }
+
+    /// Whether scanning `atom` would bind a pending variable.
+    fn binds_pending(&self, atom: &Atom, pending: &HashSet<String>) -> bool {
+        atom.args
+            .iter()
+            .any(|a| matches!(&a.value, Expr::Var(n) if pending.contains(&n.text) && !self.regs.contains_key(&n.text)))
+    }
+
+    /// Places any condition whose inputs are bound: an atom is scanned.
+    fn try_item(&mut self, item: Option<&BodyItem>, others: &HashSet<&str>) -> Result<bool, PlanError> {
+        match item {
+            Some(BodyItem::Atom(atom)) => {
+                self.scan(atom)?;
+                Ok(true)
+            }
+            other => self.try_filter(other, others, &HashSet::new()),
+        }
+    }
+
+    /// Orders the code of one stage (from `start`): every `Arith` first, then every
+    /// aggregate (with its sub-plan), then the rest, each group in its order. The stage's
+    /// conditions were all ready before it, so no arithmetic or aggregate reads a register
+    /// another condition of the stage binds; the comparisons, bindings and scans keep their
+    /// order, so a second `v = …` still compares with the first.
+    fn stage_order(&mut self, start: usize) {
+        let tail: Vec<Instr> = self.code.drain(start.min(self.code.len())..).collect();
+        let (mut arith, mut aggregates, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+        let mut inside = 0usize;
+        for instr in tail {
+            if inside > 0 {
+                inside -= 1;
+                aggregates.push(instr);
+                continue;
+            }
+            match instr {
+                Instr::Arith { .. } => arith.push(instr),
+                Instr::Aggregate { len, .. } => {
+                    inside = len as usize;
+                    aggregates.push(instr);
+                }
+                other => rest.push(other),
+            }
+        }
+        self.code.extend(arith);
+        self.code.extend(aggregates);
+        self.code.extend(rest);
+    }
+
+    /// Emits a comparison, assignment, aggregate or negation if its inputs are bound and it
+    /// binds no `pending` variable.
+    fn try_filter(
+        &mut self,
+        item: Option<&BodyItem>,
+        others: &HashSet<&str>,
+        pending: &HashSet<String>,
+    ) -> Result<bool, PlanError> {
         match item {
             Some(BodyItem::Not(atom, _))
                 if atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard(_)) || self.is_bound(&a.value)) =>
@@ -296,12 +492,17 @@ impl Rule<'_, '_> {
                 self.absent(atom)?;
                 Ok(true)
             }
-            Some(BodyItem::Compare(c)) => self.compare(c, others),
+            Some(BodyItem::Compare(c)) => self.compare(c, others, pending),
             _ => Ok(false),
         }
     }
 
-    fn compare(&mut self, c: &Comparison, others: &HashSet<&str>) -> Result<bool, PlanError> {
+    fn compare(
+        &mut self,
+        c: &Comparison,
+        others: &HashSet<&str>,
+        pending: &HashSet<String>,
+    ) -> Result<bool, PlanError> {
         if c.op == CompareOp::Eq {
             for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
                 if let Expr::Aggregate(aggregate) = source {
@@ -309,6 +510,10 @@ impl Rule<'_, '_> {
                         return Ok(false);
                     }
                     match target {
+                        // A variable a pending `=` computes is left to it.
+                        Expr::Var(n) if !self.regs.contains_key(&n.text) && pending.contains(&n.text) => {
+                            return Ok(false);
+                        }
                         // `n = count(…)` with `n` unbound binds it.
                         Expr::Var(n) if !self.regs.contains_key(&n.text) => {
                             let dst = self.aggregate(aggregate, others)?;
@@ -325,7 +530,7 @@ impl Rule<'_, '_> {
                     return Ok(true);
                 }
                 let Expr::Var(name) = target else { continue };
-                if self.regs.contains_key(&name.text) || !self.is_bound(source) {
+                if self.regs.contains_key(&name.text) || !self.is_bound(source) || pending.contains(&name.text) {
                     continue;
                 }
                 // The checker's type of the variable decides how a literal is read
@@ -394,17 +599,16 @@ impl Rule<'_, '_> {
         Ok(dst)
     }
 
-    /// The index of the positive atom to join next, or `None` if no atom is left.
-    fn best_atom(&self, remaining: &[&BodyItem]) -> Option<usize> {
+    /// The index of the positive atom without arithmetic to join next, or `None` if no
+    /// such atom can be joined (none is left, or each would bind a `pending` variable).
+    fn best_atom(&self, remaining: &[&BodyItem], pending: &HashSet<String>) -> Option<usize> {
         let symbols = self.planner.symbols;
         remaining
             .iter()
             .enumerate()
             .filter_map(|(i, item)| match item {
                 BodyItem::Atom(atom) => {
-                    let computable =
-                        atom.args.iter().all(|a| !matches!(a.value, Expr::Binary(_)) || self.is_bound(&a.value));
-                    if !computable {
+                    if fallible_item(item) || self.binds_pending(atom, pending) {
                         return None;
                     }
                     let bound = atom

@@ -20,6 +20,14 @@
 //!    variables bound; `v = expr` binds `v`. An aggregate is ready once the variables it
 //!    shares with the rest of its conjunction (those a positive atom or an `=` binds
 //!    there) are bound; it ranges over the distinct bindings of its other variables.
+//!    Items that *can fail* (arithmetic, a `sum`, an aggregate holding either) wait until
+//!    no other item is ready; then every ready one is evaluated as a *stage* — all their
+//!    arithmetic, then all their aggregates (a `min` or `max` of nothing ends the binding
+//!    only once every one is computed), then the items themselves — and an item that
+//!    would bind the variable of a pending `v = arithmetic` waits for it (when nothing can
+//!    move, those `=` stop binding). An error is thus raised only for bindings that the
+//!    items not needing its value accept, in any source order (docs/reference.md,
+//!    "Arithmetic errors and the order of conditions").
 //!
 //! Semantics pinned here (DESIGN §1–2): aggregates count or fold each distinct binding of
 //! their local variables once; the sum of nothing is 0 of the target's type, the count of
@@ -560,20 +568,122 @@ impl Evaluator<'_> {
         db: &BTreeMap<String, Facts>,
         out: &mut Vec<Env>,
     ) -> Result<(), RefError> {
+        self.stages(items, env, scope, db, out, &BTreeSet::new())
+    }
+
+    /// [`Evaluator::conjunction`], by the order-of-conditions rule (see the crate doc):
+    /// conditions that cannot fail first, one at a time in source order; then, when none is
+    /// ready, a stage of every ready condition that can fail; when nothing is ready, the
+    /// `=` that can fail are `demoted` (identified by their spans) and no longer bind.
+    fn stages(
+        &self,
+        items: Vec<&BodyItem>,
+        env: Env,
+        scope: &BTreeSet<String>,
+        db: &BTreeMap<String, Facts>,
+        out: &mut Vec<Env>,
+        demoted: &BTreeSet<(u32, u32)>,
+    ) -> Result<(), RefError> {
         if items.is_empty() {
             out.push(env);
             return Ok(());
         }
-        let Some(next) = items.iter().position(|item| self.ready(item, &env, scope)) else {
-            return Err(RefError::Unsafe(format!(
-                "no order binds every variable; bound so far: {:?}",
-                env.keys().collect::<Vec<_>>()
-            )));
+        let pending = pending(&items, &env, demoted);
+        let safe = |item: &BodyItem| !can_fail(item) && self.ready(item, &env, scope) && !binds(item, &env, &pending);
+        if let Some(next) = items.iter().position(|item| safe(item)) {
+            let mut rest = items;
+            let item = rest.remove(next);
+            for extended in self.item(item, &env, scope, db)? {
+                self.stages(rest.clone(), extended, scope, db, out, demoted)?;
+            }
+            return Ok(());
+        }
+        let in_stage = |item: &BodyItem| {
+            can_fail(item)
+                && self.ready(item, &env, scope)
+                && (matches!(item, BodyItem::Compare(_)) || !binds(item, &env, &pending))
         };
-        let mut rest = items;
-        let item = rest.remove(next);
-        for extended in self.item(item, &env, scope, db)? {
-            self.conjunction(rest.clone(), extended, scope, db, out)?;
+        let (stage, rest): (Vec<&BodyItem>, Vec<&BodyItem>) = items.iter().partition(|item| in_stage(item));
+        if stage.is_empty() {
+            let mut more = demoted.clone();
+            for item in &items {
+                if let BodyItem::Compare(c) = item
+                    && c.op == CompareOp::Eq
+                    && can_fail(item)
+                {
+                    more.insert((c.span.start, c.span.end));
+                }
+            }
+            if more.len() == demoted.len() {
+                return Err(RefError::Unsafe(format!(
+                    "no order binds every variable; bound so far: {:?}",
+                    env.keys().collect::<Vec<_>>()
+                )));
+            }
+            return self.stages(items, env, scope, db, out, &more);
+        }
+        // The stage's errors: its arithmetic, then every one of its aggregates; only then
+        // does a `min` or `max` of nothing end the binding.
+        for item in &stage {
+            self.arithmetic_of(item, &env)?;
+        }
+        let mut nothing = false;
+        for item in &stage {
+            if let BodyItem::Compare(c) = item {
+                for side in [&c.left, &c.right] {
+                    if let Expr::Aggregate(aggregate) = side {
+                        nothing |= self.aggregate(aggregate, &env, scope, db)?.is_none();
+                    }
+                }
+            }
+        }
+        if nothing {
+            return Ok(());
+        }
+        let mut envs = vec![env];
+        for item in stage {
+            let mut next = Vec::new();
+            for env in &envs {
+                next.extend(self.item(item, env, scope, db)?);
+            }
+            envs = next;
+        }
+        for env in envs {
+            self.stages(rest.clone(), env, scope, db, out, demoted)?;
+        }
+        Ok(())
+    }
+
+    /// Evaluates the arithmetic of a condition (outside its aggregates) under `env`, for
+    /// its errors only.
+    fn arithmetic_of(&self, item: &BodyItem, env: &Env) -> Result<(), RefError> {
+        match item {
+            BodyItem::Atom(atom) | BodyItem::Not(atom, _) => {
+                let types = column_types(self.symbols, &atom.relation.text);
+                for (column, expr) in columns(self.symbols, atom)? {
+                    if matches!(expr, Expr::Binary(_)) {
+                        self.eval(expr, env, types.get(column).copied().flatten())?;
+                    }
+                }
+            }
+            BodyItem::Compare(c) => match (&c.left, &c.right) {
+                (Expr::Aggregate(_), Expr::Aggregate(_)) => {}
+                (Expr::Aggregate(_), other) | (other, Expr::Aggregate(_)) => {
+                    if is_bound(other, env) {
+                        self.eval(other, env, None)?;
+                    }
+                }
+                (left, right) if is_bound(left, env) && is_bound(right, env) => {
+                    self.eval_pair(left, right, env)?;
+                }
+                (left, right) => {
+                    for side in [left, right] {
+                        if is_bound(side, env) {
+                            self.eval(side, env, None)?;
+                        }
+                    }
+                }
+            },
         }
         Ok(())
     }
@@ -868,6 +978,58 @@ impl Evaluator<'_> {
             }
         }
         Ok(RefFiring { rule: decision.name.text.clone(), effect: decision.effect, values, message })
+    }
+}
+
+/// Whether evaluating `expr` can fail: arithmetic, or an aggregate that sums or holds
+/// something that can fail.
+fn expr_can_fail(expr: &Expr) -> bool {
+    match expr {
+        Expr::Binary(_) => true,
+        Expr::Aggregate(aggregate) => {
+            aggregate.function == AggregateFn::Sum
+                || expr_can_fail(&aggregate.target)
+                || aggregate.body.iter().any(can_fail)
+        }
+        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => false,
+    }
+}
+
+/// Whether evaluating a condition can fail (see [`expr_can_fail`]).
+fn can_fail(item: &BodyItem) -> bool {
+    match item {
+        BodyItem::Atom(atom) | BodyItem::Not(atom, _) => atom.args.iter().any(|arg| expr_can_fail(&arg.value)),
+        BodyItem::Compare(c) => expr_can_fail(&c.left) || expr_can_fail(&c.right),
+    }
+}
+
+/// The variables that an `=` that can fail (not `demoted`) is waiting to compute: `y` of
+/// `y = 10 / x` while `y` is unbound.
+fn pending(items: &[&BodyItem], env: &Env, demoted: &BTreeSet<(u32, u32)>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for item in items {
+        let BodyItem::Compare(c) = item else { continue };
+        if c.op != CompareOp::Eq || demoted.contains(&(c.span.start, c.span.end)) {
+            continue;
+        }
+        for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
+            if let Some(name) = unbound_var(target, env)
+                && expr_can_fail(source)
+            {
+                out.insert(name.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Whether evaluating `item` under `env` would bind one of `pending`.
+fn binds(item: &BodyItem, env: &Env, pending: &BTreeSet<String>) -> bool {
+    let is_pending = |e: &Expr| unbound_var(e, env).is_some_and(|name| pending.contains(name));
+    match item {
+        BodyItem::Atom(atom) => atom.args.iter().any(|arg| is_pending(&arg.value)),
+        BodyItem::Not(..) => false,
+        BodyItem::Compare(c) => c.op == CompareOp::Eq && (is_pending(&c.left) || is_pending(&c.right)),
     }
 }
 
