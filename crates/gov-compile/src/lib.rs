@@ -255,10 +255,24 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
     let mut indexes: plan::Indexes = vec![Vec::new(); relation_count];
     let mut rules: Vec<RuleCode> = Vec::new();
     let mut strata: Vec<Stratum> = Vec::new();
-    let mut components = petgraph::algo::tarjan_scc(&graph);
+    // The units deriving each node, in source order.
+    let mut units_of: Vec<Vec<usize>> = vec![Vec::new(); graph.node_count()];
+    for (i, unit) in units.iter().enumerate() {
+        if let Some(list) = units_of.get_mut(node_of(unit)) {
+            list.push(i);
+        }
+    }
+    // Not `tarjan_scc`: petgraph's Tarjan recurses once per relation of a dependency chain
+    // and overflows the stack on long chains; Kosaraju's DFS keeps an explicit stack. Both
+    // list the components in reverse topological order.
+    let mut components = petgraph::algo::kosaraju_scc(&graph);
     components.reverse();
     for component in components {
         let members: HashSet<usize> = component.iter().map(|n| n.index()).collect();
+        // Invariant: a component's units run in source order, whatever the order of its nodes.
+        let mut member_units: Vec<usize> =
+            component.iter().flat_map(|n| units_of.get(n.index()).into_iter().flatten().copied()).collect();
+        member_units.sort_unstable();
         if let Some(risk) = risk_score.filter(|r| members.contains(r)) {
             strata.push(Stratum::RiskScore { rel: u32::try_from(risk).unwrap_or(u32::MAX) });
             continue;
@@ -271,7 +285,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         };
         let mut full = Vec::new();
         let mut delta = Vec::new();
-        for unit in units.iter().filter(|u| members.contains(&node_of(u)) && compiled(u)) {
+        for unit in member_units.iter().filter_map(|&i| units.get(i)).filter(|u| compiled(u)) {
             let mut planner = Planner { symbols, pool: &mut pool, indexes: &mut indexes };
             let source = location(input.sources, planner.pool, unit.span);
             let mut variants = vec![None];

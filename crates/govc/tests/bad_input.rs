@@ -130,9 +130,9 @@ fn whitespace_only_file_is_a_missing_package_declaration() {
 
 /// A 10 MB package of valid rules, with doc comments, trailing comments, negation,
 /// decisions and a dependency chain of more than 100 000 relations (deep enough to
-/// overflow any recursive graph walk): it checks, completely and cleanly.
+/// overflow any recursive graph walk): it checks, completely and cleanly, and builds.
 #[test]
-fn ten_megabyte_file_checks() {
+fn ten_megabyte_file_checks_and_builds() {
     let mut text = String::from("package big\n\ndata blocked(agent: Str)\n\nc0(a) :- blocked(a).\n");
     let mut block = 0;
     let mut link = 0;
@@ -157,6 +157,26 @@ deny big{block} \"too much: {{n}}\" :- r{block}(_, n), n >= 1000.
     let (run, json) = check_json(&path);
     assert_eq!(run.code, 0, "{}", codes(&json).join(", "));
     assert_eq!(codes(&json), Vec::<&str>::new());
+    let bundle = path.with_extension("govb");
+    let build = govc(&[OsStr::new("build"), path.as_os_str(), OsStr::new("-o"), bundle.as_os_str()]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    assert!(build.stdout.starts_with("wrote "), "{}", build.stdout);
+}
+
+/// `govc test` compiles the package too: a chain of 100 000 relations, tested end to end
+/// (the fact travels the whole chain), runs without overflowing the stack.
+#[test]
+fn hundred_thousand_relation_chain_is_tested() {
+    let links = 100_000;
+    let mut text = String::from("package chain\n\ninput start(agent: Str)\n\nc0(a) :- start(a).\n");
+    for link in 1..=links {
+        let _ = writeln!(text, "c{link}(a) :- c{}(a).", link - 1);
+    }
+    let _ = writeln!(text, "\ndeny chained :- c{links}(_).\n");
+    text.push_str("test \"the end of the chain\" {\n    given start(\"bot\").\n    expect deny chained\n}\n");
+    let path = file("chain", "chain.gov", &text);
+    let run = govc(&[OsStr::new("test"), path.as_os_str()]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
 
 #[test]
