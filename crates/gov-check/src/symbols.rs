@@ -613,7 +613,8 @@ fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             match state.get(current).copied().unwrap_or(Walk::Done(None)) {
                 Walk::Done(base) => break base,
                 Walk::OnPath => {
-                    let cycle = path.iter().position(|&i| i == current).and_then(|at| path.get(at..)).unwrap_or_default();
+                    let cycle =
+                        path.iter().position(|&i| i == current).and_then(|at| path.get(at..)).unwrap_or_default();
                     diagnostics.push(alias_cycle(symbols, &targets, cycle));
                     break None;
                 }
@@ -686,11 +687,7 @@ enum Walk {
 
 /// The error for a cycle of aliases (`cycle` in target order), reported at the target of
 /// its first declared alias, and listed from that alias.
-fn alias_cycle(
-    symbols: &Symbols,
-    targets: &HashMap<String, gov_syntax::ast::Name>,
-    cycle: &[usize],
-) -> Diagnostic {
+fn alias_cycle(symbols: &Symbols, targets: &HashMap<String, gov_syntax::ast::Name>, cycle: &[usize]) -> Diagnostic {
     let first = cycle.iter().enumerate().min_by_key(|(_, index)| **index).map_or(0, |(at, _)| at);
     let names: Vec<&str> = cycle
         .iter()

@@ -16,6 +16,7 @@ mod pool;
 use gov_check::{RelationKind as CheckKind, Symbols};
 use gov_diag::{Sources, Span};
 use gov_syntax::ast::{BodyItem, Decision, Effect as AstEffect, Expr, Item, ItemKind, MessagePart as AstPart, Rule};
+use gov_value::limits::MAX_RULE_LENGTH;
 use gov_vm::program::{
     ColumnSchema, DecisionMeta, Effect, MessagePart, Meta, Phase, Program, RelationKind, RelationSchema, RuleCode,
     SourceRef, Stratum,
@@ -301,6 +302,19 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                         .map(|(_, _, at)| Some(at)),
                 );
             }
+            // The checker refuses a rule over the limit (E0601) with this same bound, and
+            // the planner never emits more than it: every compiled rule fits the engine.
+            let head_values: Vec<&Expr> = match &unit.source {
+                Source::Rule { rule, .. } => rule.head.args.iter().map(|a| &a.value).collect(),
+                Source::Decision { decision, .. } => decision.points.iter().collect(),
+            };
+            let bound = gov_check::limits::instruction_bound(unit.body(), head_values);
+            if bound > MAX_RULE_LENGTH {
+                return Err(internal(
+                    unit.span,
+                    format!("the rule compiles to up to {bound} instructions, more than {MAX_RULE_LENGTH}"),
+                ));
+            }
             for (n, variant) in variants.into_iter().enumerate() {
                 let head = match &unit.source {
                     Source::Rule { head, rule } => {
@@ -312,13 +326,10 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                     }
                 };
                 let planned = planner.rule(unit.body(), head, variant).map_err(|m| internal(unit.span, m))?;
-                if planned.code.len() > gov_vm::bundle::MAX_RULE_LENGTH {
+                if planned.code.len() > bound {
                     return Err(internal(
                         unit.span,
-                        format!(
-                            "the rule compiles to more than {} instructions; split it",
-                            gov_vm::bundle::MAX_RULE_LENGTH
-                        ),
+                        format!("the rule compiled to {} instructions, over its bound of {bound}", planned.code.len()),
                     ));
                 }
                 let id = u32::try_from(rules.len()).unwrap_or(u32::MAX);

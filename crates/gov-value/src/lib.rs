@@ -7,6 +7,7 @@
 //! trees nor of bundles, so the front end and the VM can both depend on it.
 
 mod arith;
+pub mod limits;
 mod literal;
 
 pub use arith::{ArithError, ArithOp, CompareOp, Num, apply, compare_allowed, result_type};

@@ -367,3 +367,113 @@ fn lone_carriage_returns_and_control_characters_do_not_panic() {
     assert_eq!(run.code, 1);
     assert!(codes(&json).contains(&"E0003"), "{}", codes(&json).join(", "));
 }
+
+/// `govc build PATH -o PATH.govb`.
+fn build(path: &Path) -> Run {
+    let bundle = path.with_extension("govb");
+    govc(&[OsStr::new("build"), path.as_os_str(), OsStr::new("-o"), bundle.as_os_str()])
+}
+
+/// A package whose one shape grows with `n`: (what it is, package text).
+type Grown = (&'static str, fn(usize) -> String);
+
+/// Packages that reach a limit of the compiled form at `n` = the limit's value.
+const AT_LIMIT: &[(Grown, usize)] = &[
+    // 1 scan, n - 2 comparisons, the head: n instructions.
+    (
+        ("conditions", |n| {
+            let conditions: Vec<String> = (0..n - 2).map(|i| format!("a != {i}")).collect();
+            format!("package p\n\ninput x(a: Int)\n\ndeny d :- x(a), {}.\n", conditions.join(",\n    "))
+        }),
+        128,
+    ),
+    // 1 scan, (n - 3) / 2 comparisons of one addition each, a head of one addition.
+    (
+        ("arithmetic", |n| {
+            let conditions: Vec<String> = (0..(n - 3) / 2).map(|i| format!("a + {i} != 0")).collect();
+            let pad = if (n - 3) % 2 == 1 { ", a > 0" } else { "" };
+            let rule = format!("p(a + 1) :- x(a), {}{pad}.", conditions.join(",\n    "));
+            format!("package p\n\ninput x(a: Int)\n\n{rule}\n\ndeny d :- p(_).\n")
+        }),
+        128,
+    ),
+    // 1 scan, an assignment of an aggregate of 1 + (1 scan + n - 6 comparisons), a
+    // comparison, the head (the bound counts the assignment, the code has none: n - 1).
+    (
+        ("aggregate", |n| {
+            let conditions: Vec<String> = (0..n - 6).map(|i| format!("b != {i}")).collect();
+            format!(
+                "package p\n\ninput x(a: Int)\ninput y(b: Int)\n\ndeny d :- x(a), n = count(b : y(b), {}), n > a.\n",
+                conditions.join(",\n    ")
+            )
+        }),
+        128,
+    ),
+    (
+        ("columns", |n| {
+            let fields: Vec<String> = (0..n).map(|i| format!("f{i}: Int")).collect();
+            format!("package p\n\ninput wide({})\n\ndeny d :- wide(f0: a), a > 1.\n", fields.join(", "))
+        }),
+        255,
+    ),
+    (
+        ("negated columns", |n| {
+            let fields: Vec<String> = (0..n).map(|i| format!("f{i}: Int")).collect();
+            let args: Vec<String> = (0..n).map(|i| format!("a{i}")).collect();
+            let (fields, args) = (fields.join(", "), args.join(", "));
+            format!("package p\n\ninput x({fields})\ndata y({fields})\n\ndeny d :- x({args}), not y({args}).\n")
+        }),
+        32,
+    ),
+];
+
+/// What `check` accepts, `build` builds, at every limit of the compiled form; one past the
+/// limit, `check` reports E0601 and `build` refuses with the same diagnostic (never an
+/// internal error).
+#[test]
+fn check_and_build_agree_at_every_limit_of_the_compiled_form() {
+    for ((what, grow), limit) in AT_LIMIT {
+        let at = file(&format!("limit-{what}"), "at.gov", grow(*limit));
+        let (run, json) = check_json(&at);
+        assert_eq!((run.code, codes(&json)), (0, vec![]), "{what} at the limit: {}", run.stdout);
+        let built = build(&at);
+        assert_eq!(built.code, 0, "{what} at the limit does not build: {}", built.stderr);
+
+        let over = file(&format!("limit-{what}-over"), "over.gov", grow(limit + 1));
+        let (run, json) = check_json(&over);
+        assert_eq!((run.code, codes(&json)), (1, vec!["E0601"]), "{what} over the limit: {}", run.stdout);
+        let refused = build(&over);
+        assert_eq!(refused.code, 1, "{what} over the limit built");
+        let printed = format!("{}{}", refused.stdout, refused.stderr);
+        assert!(printed.contains("E0601") && !printed.contains("internal"), "{what}: {printed}");
+    }
+}
+
+/// One rule of 10 000 conditions is refused by `check`, as soon as it is seen.
+#[test]
+fn rule_of_ten_thousand_conditions_is_e0601() {
+    let conditions: Vec<String> = (0..10_000).map(|i| format!("a > {i}")).collect();
+    let text = format!("package p\n\ninput x(a: Int)\n\ndeny long :- x(a), {}.\n", conditions.join(", "));
+    let (run, json) = check(&file("ten-thousand-conditions", "long.gov", text));
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0601"]);
+    assert!(find(&json, "E0601")["message"].as_str().unwrap().contains("10002 instructions"), "{json}");
+}
+
+/// Long chains of type aliases resolve (each alias is walked once), and a long cycle of
+/// them is one error.
+#[test]
+fn twenty_thousand_chained_aliases_check() {
+    let mut text = String::from("package p\n\ntype T0 = Int\n");
+    for i in 1..20_000 {
+        let _ = writeln!(text, "type T{i} = T{}", i - 1);
+    }
+    text.push_str("input x(a: T19999)\n\ndeny d :- x(a), a > 1.\n");
+    let (run, json) = check_json(&file("alias-chain", "chain.gov", &text));
+    assert_eq!((run.code, codes(&json)), (0, vec![]));
+
+    let cycle = text.replacen("type T0 = Int", "type T0 = T19999", 1);
+    let (run, json) = check_json(&file("alias-cycle", "cycle.gov", &cycle));
+    assert_eq!((run.code, codes(&json)), (1, vec!["E0102"]));
+    assert_eq!(find(&json, "E0102")["start"]["line"], 3);
+}
