@@ -17,7 +17,7 @@ use gov_value::limits::{MAX_COLUMNS, MAX_KEY, MAX_RULE_LENGTH};
 ///
 /// Invariant: the compiler never emits more for a rule (it checks every rule it plans
 /// against this bound). The bound is exact but for `n = count(…)`, which compiles to one
-/// instruction fewer when `n` is not bound elsewhere.
+/// instruction fewer when the planner computes the aggregate before anything binds `n`.
 pub fn instruction_bound<'e>(body: &[BodyItem], head: impl IntoIterator<Item = &'e Expr>) -> usize {
     head.into_iter().map(expression_cost).fold(body_cost(body), usize::saturating_add).saturating_add(1)
 }

@@ -12,6 +12,8 @@
 
 mod plan;
 mod pool;
+#[cfg(test)]
+mod tests;
 
 use gov_check::{RelationKind as CheckKind, Symbols};
 use gov_diag::{Sources, Span};
