@@ -27,7 +27,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use plan::{Head, Planner};
 use pool::Pool;
 use sha2::{Digest, Sha256};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// What to compile.
 pub struct Input<'a> {
@@ -417,12 +417,14 @@ fn decision_meta(
 }
 
 fn resolve_overrides(input: &Input<'_>, decisions: &mut [DecisionMeta], pool: &Pool) -> Result<(), CompileError> {
-    let id_of = |name: &str| {
-        decisions
-            .iter()
-            .position(|d| pool.strings.get(d.name as usize).is_some_and(|s| s == name))
-            .and_then(|i| u32::try_from(i).ok())
-    };
+    // The first decision of each name (names are unique once the package checks).
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    for (i, d) in decisions.iter().enumerate() {
+        if let (Some(name), Ok(id)) = (pool.strings.get(d.name as usize), u32::try_from(i)) {
+            ids.entry(name.as_str()).or_insert(id);
+        }
+    }
+    let id_of = |name: &str| ids.get(name).copied();
     let mut resolved: Vec<Vec<u32>> = Vec::new();
     for item in input.program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
         if let ItemKind::Decision(_) = item.kind {
@@ -449,13 +451,18 @@ fn data_facts(
 ) -> Result<Vec<(u32, Vec<gov_vm::Value>)>, CompileError> {
     let schema = Program { strings: pool.strings.clone(), relations: relations.to_vec(), ..Program::default() };
     let mut grouped: Vec<(u32, Vec<gov_vm::Value>)> = Vec::new();
+    // Where each relation's entry is in `grouped`.
+    let mut slot: HashMap<u32, usize> = HashMap::new();
     for (file, document) in input.data {
         let facts = gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s))
             .map_err(|error| CompileError::Data { file: file.clone(), error })?;
         for (rel, values) in facts {
-            match grouped.iter_mut().find(|(r, _)| *r == rel) {
+            match slot.get(&rel).and_then(|&i| grouped.get_mut(i)) {
                 Some((_, all)) => all.extend(values),
-                None => grouped.push((rel, values)),
+                None => {
+                    slot.insert(rel, grouped.len());
+                    grouped.push((rel, values));
+                }
             }
         }
     }
