@@ -1,7 +1,7 @@
 //! The Gov compiler: a checked package to an engine [`Program`].
 //!
 //! 1. Relations and decision rules form a dependency graph; its strongly connected
-//!    components, in topological order, are the strata (petgraph).
+//!    components, in topological order, are the strata ([`order`]).
 //! 2. A stratum is *static* if nothing in it depends on an input relation or a decision:
 //!    the engine computes it once at load. Everything else runs per request.
 //! 3. Each rule is planned into register code ([`plan`]); a recursive rule also gets one
@@ -10,6 +10,7 @@
 //!
 //! The result is written as a bundle by [`gov_vm::bundle::write`].
 
+mod order;
 mod plan;
 mod pool;
 #[cfg(test)]
@@ -265,12 +266,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
             list.push(i);
         }
     }
-    // Not `tarjan_scc`: petgraph's Tarjan recurses once per relation of a dependency chain
-    // and overflows the stack on long chains; Kosaraju's DFS keeps an explicit stack. Both
-    // list the components in reverse topological order.
-    let mut components = petgraph::algo::kosaraju_scc(&graph);
-    components.reverse();
-    for component in components {
+    for component in order::components(&graph) {
         let members: HashSet<usize> = component.iter().map(|n| n.index()).collect();
         // Invariant: a component's units run in source order, whatever the order of its nodes.
         let mut member_units: Vec<usize> =
