@@ -9,9 +9,11 @@
 //! The phases, each in its own module: [`symbols`] collects declarations and resolves
 //! types and modules; [`rules`] resolves every atom and checks arity, fields and safety
 //! while feeding [`types`] (inference by union-find); [`strata`] builds the dependency
-//! graph and rejects negation, aggregation or arithmetic through recursion; [`usage`]
-//! warns about what is declared and never used.
+//! graph and rejects negation, aggregation or arithmetic through recursion; [`limits`]
+//! reports what would compile beyond the engine's limits; [`usage`] warns about what is
+//! declared and never used.
 
+pub mod limits;
 mod program;
 pub mod rules;
 pub mod strata;
@@ -48,6 +50,7 @@ pub fn check(program: &Program) -> Checked {
     let mut symbols = symbols::collect(program, &mut diagnostics);
     let facts = rules::check_rules(program, &mut symbols, &mut diagnostics);
     strata::check(program, &symbols, &facts, &mut diagnostics);
+    limits::check(program, &symbols, &mut diagnostics);
     usage::check(program, &symbols, &facts, &mut diagnostics);
     // Library files are checked by their own tests; their warnings are not the user's.
     diagnostics.retain(|d| d.severity() == gov_diag::Severity::Error || !program.is_library(d.primary.span.file));

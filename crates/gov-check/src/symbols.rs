@@ -623,56 +623,50 @@ fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             targets.insert(alias.name.text.clone(), alias.target.clone());
         }
     }
-    let mut in_reported_cycle: HashSet<String> = HashSet::new();
-    for index in 0..symbols.types.len() {
-        let Some(start) = symbols.types.get(index).map(|t| t.name.clone()) else { continue };
-        let mut seen = HashSet::from([start.clone()]);
-        let mut current = start;
+    // Invariant: each alias is walked once. A walk stops at an alias already resolved and
+    // hands its result to every alias on the path, so a chain of n aliases costs O(n).
+    let mut state = vec![Walk::Unvisited; symbols.types.len()];
+    for first in 0..symbols.types.len() {
+        let mut path: Vec<usize> = Vec::new();
+        let mut current = first;
         let base = loop {
-            let Some(target) = targets.get(&current) else { break None };
+            match state.get(current).copied().unwrap_or(Walk::Done(None)) {
+                Walk::Done(base) => break base,
+                Walk::OnPath => {
+                    let cycle =
+                        path.iter().position(|&i| i == current).and_then(|at| path.get(at..)).unwrap_or_default();
+                    diagnostics.push(alias_cycle(symbols, &targets, cycle));
+                    break None;
+                }
+                Walk::Unvisited => {}
+            }
+            if let Some(slot) = state.get_mut(current) {
+                *slot = Walk::OnPath;
+            }
+            path.push(current);
+            let Some(target) = symbols.types.get(current).and_then(|t| targets.get(&t.name)) else { break None };
             if let Some(base) = BaseType::from_name(&target.text) {
                 break Some(base);
             }
             if symbols.poisoned_types.contains(&target.text) {
                 break None;
             }
-            let start = symbols.types.get(index).map(|t| t.name.clone()).unwrap_or_default();
-            if symbols.alias(&target.text).is_none() {
-                // Report at the alias whose own target is unknown, once.
-                if current == start {
+            match symbols.alias(&target.text) {
+                Some((next, _)) => current = next as usize,
+                None => {
+                    // Reported at the alias whose own target is unknown, once.
                     diagnostics.push(unknown_type(symbols, target));
+                    break None;
                 }
-                break None;
             }
-            if !seen.insert(target.text.clone()) {
-                // A cycle: report it once, at the target of its first alias.
-                if target.text == start && !seen.iter().any(|member| in_reported_cycle.contains(member)) {
-                    let mut cycle: Vec<&str> = vec![start.as_str()];
-                    let mut next = targets.get(&start);
-                    while let Some(step) = next.filter(|step| step.text != start && cycle.len() <= seen.len()) {
-                        cycle.push(&step.text);
-                        next = targets.get(&step.text);
-                    }
-                    cycle.push(start.as_str());
-                    let at = targets.get(&start).map_or(target.span, |t| t.span);
-                    diagnostics.push(
-                        Diagnostic::new(
-                            codes::UNKNOWN_TYPE,
-                            format!("type `{start}` is defined in terms of itself"),
-                            at,
-                        )
-                        .with_primary_label("this alias cycle never reaches a built-in type")
-                        .with_help("make one alias in the cycle stand for a built-in type such as `Str` or `Int`")
-                        .with_note(format!("the cycle: {}", cycle.join(" → "))),
-                    );
-                    in_reported_cycle.extend(seen.iter().cloned());
-                }
-                break None;
-            }
-            current = target.text.clone();
         };
-        if let Some(info) = symbols.types.get_mut(index) {
-            info.base = base;
+        for index in path {
+            if let Some(slot) = state.get_mut(index) {
+                *slot = Walk::Done(base);
+            }
+            if let Some(info) = symbols.types.get_mut(index) {
+                info.base = base;
+            }
         }
     }
     // Field types of declared relations.
@@ -699,4 +693,33 @@ fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             }
         }
     }
+}
+
+/// How far [`resolve_aliases`] got with an alias.
+#[derive(Debug, Clone, Copy)]
+enum Walk {
+    Unvisited,
+    /// On the path being walked: meeting it again closes a cycle.
+    OnPath,
+    /// Resolved: its base type, or `None` after an error.
+    Done(Option<BaseType>),
+}
+
+/// The error for a cycle of aliases (`cycle` in target order), reported at the target of
+/// its first declared alias, and listed from that alias.
+fn alias_cycle(symbols: &Symbols, targets: &HashMap<String, gov_syntax::ast::Name>, cycle: &[usize]) -> Diagnostic {
+    let first = cycle.iter().enumerate().min_by_key(|(_, index)| **index).map_or(0, |(at, _)| at);
+    let names: Vec<&str> = cycle
+        .iter()
+        .cycle()
+        .skip(first)
+        .take(cycle.len() + 1)
+        .filter_map(|&i| symbols.types.get(i).map(|t| t.name.as_str()))
+        .collect();
+    let start = names.first().copied().unwrap_or_default();
+    let at = targets.get(start).map(|t| t.span).unwrap_or_default();
+    Diagnostic::new(codes::UNKNOWN_TYPE, format!("type `{start}` is defined in terms of itself"), at)
+        .with_primary_label("this alias cycle never reaches a built-in type")
+        .with_help("make one alias in the cycle stand for a built-in type such as `Str` or `Int`")
+        .with_note(format!("the cycle: {}", names.join(" → ")))
 }

@@ -1,7 +1,7 @@
 //! The Gov compiler: a checked package to an engine [`Program`].
 //!
 //! 1. Relations and decision rules form a dependency graph; its strongly connected
-//!    components, in topological order, are the strata (petgraph).
+//!    components, in topological order, are the strata ([`order`]).
 //! 2. A stratum is *static* if nothing in it depends on an input relation or a decision:
 //!    the engine computes it once at load. Everything else runs per request.
 //! 3. Each rule is planned into register code ([`plan`]); a recursive rule also gets one
@@ -10,12 +10,16 @@
 //!
 //! The result is written as a bundle by [`gov_vm::bundle::write`].
 
+mod order;
 mod plan;
 mod pool;
+#[cfg(test)]
+mod tests;
 
 use gov_check::{RelationKind as CheckKind, Symbols};
 use gov_diag::{Sources, Span};
 use gov_syntax::ast::{BodyItem, Decision, Effect as AstEffect, Expr, Item, ItemKind, MessagePart as AstPart, Rule};
+use gov_value::limits::MAX_RULE_LENGTH;
 use gov_vm::program::{
     ColumnSchema, DecisionMeta, Effect, MessagePart, Meta, Phase, Program, RelationKind, RelationSchema, RuleCode,
     SourceRef, Stratum,
@@ -24,7 +28,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use plan::{Head, Planner};
 use pool::Pool;
 use sha2::{Digest, Sha256};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// What to compile.
 pub struct Input<'a> {
@@ -256,10 +260,19 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
     let mut indexes: plan::Indexes = vec![Vec::new(); relation_count];
     let mut rules: Vec<RuleCode> = Vec::new();
     let mut strata: Vec<Stratum> = Vec::new();
-    let mut components = petgraph::algo::tarjan_scc(&graph);
-    components.reverse();
-    for component in components {
+    // The units deriving each node, in source order.
+    let mut units_of: Vec<Vec<usize>> = vec![Vec::new(); graph.node_count()];
+    for (i, unit) in units.iter().enumerate() {
+        if let Some(list) = units_of.get_mut(node_of(unit)) {
+            list.push(i);
+        }
+    }
+    for component in order::components(&graph) {
         let members: HashSet<usize> = component.iter().map(|n| n.index()).collect();
+        // Invariant: a component's units run in source order, whatever the order of its nodes.
+        let mut member_units: Vec<usize> =
+            component.iter().flat_map(|n| units_of.get(n.index()).into_iter().flatten().copied()).collect();
+        member_units.sort_unstable();
         if let Some(risk) = risk_score.filter(|r| members.contains(r)) {
             strata.push(Stratum::RiskScore { rel: u32::try_from(risk).unwrap_or(u32::MAX) });
             continue;
@@ -272,7 +285,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         };
         let mut full = Vec::new();
         let mut delta = Vec::new();
-        for unit in units.iter().filter(|u| members.contains(&node_of(u)) && compiled(u)) {
+        for unit in member_units.iter().filter_map(|&i| units.get(i)).filter(|u| compiled(u)) {
             let mut planner = Planner { symbols, pool: &mut pool, indexes: &mut indexes };
             let source = location(input.sources, planner.pool, unit.span);
             let mut variants = vec![None];
@@ -288,6 +301,19 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                         .map(|(_, _, at)| Some(at)),
                 );
             }
+            // The checker refuses a rule over the limit (E0601) with this same bound, and
+            // the planner never emits more than it: every compiled rule fits the engine.
+            let head_values: Vec<&Expr> = match &unit.source {
+                Source::Rule { rule, .. } => rule.head.args.iter().map(|a| &a.value).collect(),
+                Source::Decision { decision, .. } => decision.points.iter().collect(),
+            };
+            let bound = gov_check::limits::instruction_bound(unit.body(), head_values);
+            if bound > MAX_RULE_LENGTH {
+                return Err(internal(
+                    unit.span,
+                    format!("the rule compiles to up to {bound} instructions, more than {MAX_RULE_LENGTH}"),
+                ));
+            }
             for (n, variant) in variants.into_iter().enumerate() {
                 let head = match &unit.source {
                     Source::Rule { head, rule } => {
@@ -299,13 +325,10 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                     }
                 };
                 let planned = planner.rule(unit.body(), head, variant).map_err(|m| internal(unit.span, m))?;
-                if planned.code.len() > gov_vm::bundle::MAX_RULE_LENGTH {
+                if planned.code.len() > bound {
                     return Err(internal(
                         unit.span,
-                        format!(
-                            "the rule compiles to more than {} instructions; split it",
-                            gov_vm::bundle::MAX_RULE_LENGTH
-                        ),
+                        format!("the rule compiled to {} instructions, over its bound of {bound}", planned.code.len()),
                     ));
                 }
                 let id = u32::try_from(rules.len()).unwrap_or(u32::MAX);
@@ -391,12 +414,14 @@ fn decision_meta(
 }
 
 fn resolve_overrides(input: &Input<'_>, decisions: &mut [DecisionMeta], pool: &Pool) -> Result<(), CompileError> {
-    let id_of = |name: &str| {
-        decisions
-            .iter()
-            .position(|d| pool.strings.get(d.name as usize).is_some_and(|s| s == name))
-            .and_then(|i| u32::try_from(i).ok())
-    };
+    // The first decision of each name (names are unique once the package checks).
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    for (i, d) in decisions.iter().enumerate() {
+        if let (Some(name), Ok(id)) = (pool.strings.get(d.name as usize), u32::try_from(i)) {
+            ids.entry(name.as_str()).or_insert(id);
+        }
+    }
+    let id_of = |name: &str| ids.get(name).copied();
     let mut resolved: Vec<Vec<u32>> = Vec::new();
     for item in input.program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
         if let ItemKind::Decision(_) = item.kind {
@@ -423,13 +448,18 @@ fn data_facts(
 ) -> Result<Vec<(u32, Vec<gov_vm::Value>)>, CompileError> {
     let schema = Program { strings: pool.strings.clone(), relations: relations.to_vec(), ..Program::default() };
     let mut grouped: Vec<(u32, Vec<gov_vm::Value>)> = Vec::new();
+    // Where each relation's entry is in `grouped`.
+    let mut slot: HashMap<u32, usize> = HashMap::new();
     for (file, document) in input.data {
         let facts = gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s))
             .map_err(|error| CompileError::Data { file: file.clone(), error })?;
         for (rel, values) in facts {
-            match grouped.iter_mut().find(|(r, _)| *r == rel) {
+            match slot.get(&rel).and_then(|&i| grouped.get_mut(i)) {
                 Some((_, all)) => all.extend(values),
-                None => grouped.push((rel, values)),
+                None => {
+                    slot.insert(rel, grouped.len());
+                    grouped.push((rel, values));
+                }
             }
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Codes are stable: once released, a code keeps its meaning forever. Errors are `E`,
 //! warnings `W`; the first two digits group them (00 syntax and files, 01 names, 02 types,
-//! 03 safety, 04 stratification, 05 tests). Every code has a section in
+//! 03 safety, 04 stratification, 05 tests, 06 limits of the compiled form). Every code has a section in
 //! `docs/diagnostics.md` and a fixture in `tests/check/` (a tidy test enforces both).
 
 use crate::Severity;
@@ -70,6 +70,7 @@ codes! {
     TEST_NOT_A_FACT = "E0501", Error, "`given` fact is not a ground input or data fact";
     DUPLICATE_TEST = "E0502", Error, "duplicate test name";
     INVALID_EXPECTATION = "E0503", Error, "invalid expectation";
+    TOO_LARGE = "E0601", Error, "too large to compile";
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
     SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
     UNUSED_IMPORT = "W0103", Warning, "unused `use`";

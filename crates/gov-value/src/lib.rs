@@ -4,9 +4,12 @@
 //! literals of each type are written (shared by the lexer and by the engine's JSON
 //! reader), and the checked arithmetic that both the checker (for typing) and the
 //! evaluators (for values) rely on. It has no knowledge of the source language's syntax
-//! trees nor of bundles, so the front end and the VM can both depend on it.
+//! trees nor of bundles, so the front end and the VM can both depend on it; for the same
+//! reason it holds the few [`limits`] of the compiled form that the checker reports and
+//! the bundle validator enforces.
 
 mod arith;
+pub mod limits;
 mod literal;
 
 pub use arith::{ArithError, ArithOp, CompareOp, Num, apply, compare_allowed, result_type};

@@ -8,7 +8,7 @@ use gov_value::CompareOp;
 use hashbrown::{HashMap, HashSet};
 
 /// Longest index key the engine supports (the loader rejects longer ones).
-pub const MAX_KEY: usize = 32;
+pub use gov_value::limits::MAX_KEY;
 
 /// A decision rule that fired, with its values (risk points first for `risk` rules,
 /// then the message's values).

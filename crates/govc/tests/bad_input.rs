@@ -130,9 +130,9 @@ fn whitespace_only_file_is_a_missing_package_declaration() {
 
 /// A 10 MB package of valid rules, with doc comments, trailing comments, negation,
 /// decisions and a dependency chain of more than 100 000 relations (deep enough to
-/// overflow any recursive graph walk): it checks, completely and cleanly.
+/// overflow any recursive graph walk): it checks, completely and cleanly, and builds.
 #[test]
-fn ten_megabyte_file_checks() {
+fn ten_megabyte_file_checks_and_builds() {
     let mut text = String::from("package big\n\ndata blocked(agent: Str)\n\nc0(a) :- blocked(a).\n");
     let mut block = 0;
     let mut link = 0;
@@ -157,6 +157,26 @@ deny big{block} \"too much: {{n}}\" :- r{block}(_, n), n >= 1000.
     let (run, json) = check_json(&path);
     assert_eq!(run.code, 0, "{}", codes(&json).join(", "));
     assert_eq!(codes(&json), Vec::<&str>::new());
+    let bundle = path.with_extension("govb");
+    let build = govc(&[OsStr::new("build"), path.as_os_str(), OsStr::new("-o"), bundle.as_os_str()]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    assert!(build.stdout.starts_with("wrote "), "{}", build.stdout);
+}
+
+/// `govc test` compiles the package too: a chain of 100 000 relations, tested end to end
+/// (the fact travels the whole chain), runs without overflowing the stack.
+#[test]
+fn hundred_thousand_relation_chain_is_tested() {
+    let links = 100_000;
+    let mut text = String::from("package chain\n\ninput start(agent: Str)\n\nc0(a) :- start(a).\n");
+    for link in 1..=links {
+        let _ = writeln!(text, "c{link}(a) :- c{}(a).", link - 1);
+    }
+    let _ = writeln!(text, "\ndeny chained :- c{links}(_).\n");
+    text.push_str("test \"the end of the chain\" {\n    given start(\"bot\").\n    expect deny chained\n}\n");
+    let path = file("chain", "chain.gov", &text);
+    let run = govc(&[OsStr::new("test"), path.as_os_str()]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
 
 #[test]
@@ -253,8 +273,9 @@ fn missing_path_is_exit_2_with_a_message() {
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 
-/// A single line of 1 MB: one rule with 80 000 conditions and an unknown relation at the
-/// very end, so the human output must excerpt the line.
+/// A single line of 1 MB: one rule with 80 000 conditions (far too long to compile: E0601
+/// at its name) and an unknown relation at the very end, so the human output must excerpt
+/// the line.
 #[test]
 fn very_long_line_is_checked_and_excerpted() {
     let conditions = vec!["x(a)"; 80_000].join(", ");
@@ -262,7 +283,7 @@ fn very_long_line_is_checked_and_excerpted() {
     let path = file("long-line", "long.gov", text);
     let (run, json) = check(&path);
     assert_eq!(run.code, 1);
-    assert_eq!(codes(&json), ["E0101"]);
+    assert_eq!(codes(&json), ["E0601", "E0101"]);
     assert_eq!(find(&json, "E0101")["start"]["line"], 5);
 }
 
@@ -346,4 +367,114 @@ fn lone_carriage_returns_and_control_characters_do_not_panic() {
     let (run, json) = check(&file("control", "control.gov", text));
     assert_eq!(run.code, 1);
     assert!(codes(&json).contains(&"E0003"), "{}", codes(&json).join(", "));
+}
+
+/// `govc build PATH -o PATH.govb`.
+fn build(path: &Path) -> Run {
+    let bundle = path.with_extension("govb");
+    govc(&[OsStr::new("build"), path.as_os_str(), OsStr::new("-o"), bundle.as_os_str()])
+}
+
+/// A package whose one shape grows with `n`: (what it is, package text).
+type Grown = (&'static str, fn(usize) -> String);
+
+/// Packages that reach a limit of the compiled form at `n` = the limit's value.
+const AT_LIMIT: &[(Grown, usize)] = &[
+    // 1 scan, n - 2 comparisons, the head: n instructions.
+    (
+        ("conditions", |n| {
+            let conditions: Vec<String> = (0..n - 2).map(|i| format!("a != {i}")).collect();
+            format!("package p\n\ninput x(a: Int)\n\ndeny d :- x(a), {}.\n", conditions.join(",\n    "))
+        }),
+        128,
+    ),
+    // 1 scan, (n - 3) / 2 comparisons of one addition each, a head of one addition.
+    (
+        ("arithmetic", |n| {
+            let conditions: Vec<String> = (0..(n - 3) / 2).map(|i| format!("a + {i} != 0")).collect();
+            let pad = if (n - 3) % 2 == 1 { ", a > 0" } else { "" };
+            let rule = format!("p(a + 1) :- x(a), {}{pad}.", conditions.join(",\n    "));
+            format!("package p\n\ninput x(a: Int)\n\n{rule}\n\ndeny d :- p(_).\n")
+        }),
+        128,
+    ),
+    // 1 scan, an assignment of an aggregate of 1 + (1 scan + n - 6 comparisons), a
+    // comparison, the head (the bound counts the assignment, the code has none: n - 1).
+    (
+        ("aggregate", |n| {
+            let conditions: Vec<String> = (0..n - 6).map(|i| format!("b != {i}")).collect();
+            format!(
+                "package p\n\ninput x(a: Int)\ninput y(b: Int)\n\ndeny d :- x(a), n = count(b : y(b), {}), n > a.\n",
+                conditions.join(",\n    ")
+            )
+        }),
+        128,
+    ),
+    (
+        ("columns", |n| {
+            let fields: Vec<String> = (0..n).map(|i| format!("f{i}: Int")).collect();
+            format!("package p\n\ninput wide({})\n\ndeny d :- wide(f0: a), a > 1.\n", fields.join(", "))
+        }),
+        255,
+    ),
+    (
+        ("negated columns", |n| {
+            let fields: Vec<String> = (0..n).map(|i| format!("f{i}: Int")).collect();
+            let args: Vec<String> = (0..n).map(|i| format!("a{i}")).collect();
+            let (fields, args) = (fields.join(", "), args.join(", "));
+            format!("package p\n\ninput x({fields})\ndata y({fields})\n\ndeny d :- x({args}), not y({args}).\n")
+        }),
+        32,
+    ),
+];
+
+/// What `check` accepts, `build` builds, at every limit of the compiled form; one past the
+/// limit, `check` reports E0601 and `build` refuses with the same diagnostic (never an
+/// internal error).
+#[test]
+fn check_and_build_agree_at_every_limit_of_the_compiled_form() {
+    for ((what, grow), limit) in AT_LIMIT {
+        let at = file(&format!("limit-{what}"), "at.gov", grow(*limit));
+        let (run, json) = check_json(&at);
+        assert_eq!((run.code, codes(&json)), (0, vec![]), "{what} at the limit: {}", run.stdout);
+        let built = build(&at);
+        assert_eq!(built.code, 0, "{what} at the limit does not build: {}", built.stderr);
+
+        let over = file(&format!("limit-{what}-over"), "over.gov", grow(limit + 1));
+        let (run, json) = check_json(&over);
+        assert_eq!((run.code, codes(&json)), (1, vec!["E0601"]), "{what} over the limit: {}", run.stdout);
+        let refused = build(&over);
+        assert_eq!(refused.code, 1, "{what} over the limit built");
+        let printed = format!("{}{}", refused.stdout, refused.stderr);
+        assert!(printed.contains("E0601") && !printed.contains("internal"), "{what}: {printed}");
+    }
+}
+
+/// One rule of 10 000 conditions is refused by `check`, as soon as it is seen.
+#[test]
+fn rule_of_ten_thousand_conditions_is_e0601() {
+    let conditions: Vec<String> = (0..10_000).map(|i| format!("a > {i}")).collect();
+    let text = format!("package p\n\ninput x(a: Int)\n\ndeny long :- x(a), {}.\n", conditions.join(", "));
+    let (run, json) = check(&file("ten-thousand-conditions", "long.gov", text));
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&json), ["E0601"]);
+    assert!(find(&json, "E0601")["message"].as_str().unwrap().contains("10002 instructions"), "{json}");
+}
+
+/// Long chains of type aliases resolve (each alias is walked once), and a long cycle of
+/// them is one error.
+#[test]
+fn twenty_thousand_chained_aliases_check() {
+    let mut text = String::from("package p\n\ntype T0 = Int\n");
+    for i in 1..20_000 {
+        let _ = writeln!(text, "type T{i} = T{}", i - 1);
+    }
+    text.push_str("input x(a: T19999)\n\ndeny d :- x(a), a > 1.\n");
+    let (run, json) = check_json(&file("alias-chain", "chain.gov", &text));
+    assert_eq!((run.code, codes(&json)), (0, vec![]));
+
+    let cycle = text.replacen("type T0 = Int", "type T0 = T19999", 1);
+    let (run, json) = check_json(&file("alias-cycle", "cycle.gov", &cycle));
+    assert_eq!((run.code, codes(&json)), (1, vec!["E0102"]));
+    assert_eq!(find(&json, "E0102")["start"]["line"], 3);
 }

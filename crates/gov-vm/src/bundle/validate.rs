@@ -5,13 +5,11 @@
 use crate::Value;
 use crate::eval::MAX_KEY;
 use crate::program::*;
+use gov_value::limits::MAX_COLUMNS;
 
-/// Most instructions one rule may have. The interpreter recurses once per instruction
-/// (each scan runs the rest of the rule per row), using about 1.3 KiB of stack per level in
-/// a release build and 7 KiB in a debug build: 128 keeps the deepest rule within 1 MiB in
-/// either, so evaluation fits a 2 MiB spawned thread (tests/bundle_fuzz.rs checks). Real
-/// rules are far shorter: about one instruction per body item, plus the head.
-pub const MAX_RULE_LENGTH: usize = 128;
+/// Most instructions one rule may have (shared with the checker, which reports longer
+/// rules as `E0601`).
+pub use gov_value::limits::MAX_RULE_LENGTH;
 
 type V = Result<(), String>;
 
@@ -31,7 +29,7 @@ pub fn validate(p: &Program) -> V {
     }
     for (i, r) in p.relations.iter().enumerate() {
         sym(r.name, &format!("relation {i}"))?;
-        check(r.columns.len() <= usize::from(u8::MAX), || format!("relation {i} has more than 255 columns"))?;
+        check(r.columns.len() <= MAX_COLUMNS, || format!("relation {i} has more than {MAX_COLUMNS} columns"))?;
         for c in &r.columns {
             if let Some(name) = c.name {
                 sym(name, &format!("a column of relation {i}"))?;

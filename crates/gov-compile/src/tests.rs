@@ -1,0 +1,67 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! The checker's instruction bound against the code the planner emits, rule shape by rule
+//! shape: equal, but one fewer for each aggregate the planner assigns to a fresh variable.
+//! The bound is what `E0601` and the compiler's own refusal use, so it must never fall
+//! below the code.
+
+use gov_syntax::ast::{Expr, ItemKind};
+
+/// Compiles a one-file package whose first rule or decision is the one under test, and
+/// returns (its bound, its compiled length).
+fn bound_and_length(source: &str) -> (usize, usize) {
+    let mut workspace = gov_db::Workspace::new();
+    let package = workspace.add_package(vec![("p.gov".to_owned(), source.to_owned())]);
+    let checked = workspace.check(package).unwrap();
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let program = workspace.program(package).unwrap();
+    let sources = workspace.sources();
+    let compiled =
+        crate::compile(&crate::Input { program: &program, symbols: &checked.symbols, sources: &sources, data: &[] })
+            .unwrap();
+    let file = &program.files[0].parsed.file;
+    let (bound, line) = file
+        .items
+        .iter()
+        .find_map(|item| {
+            let bound = match &item.kind {
+                ItemKind::Rule(rule) => gov_check::limits::instruction_bound(
+                    &rule.body,
+                    rule.head.args.iter().map(|a| &a.value).collect::<Vec<&Expr>>(),
+                ),
+                ItemKind::Decision(d) => gov_check::limits::instruction_bound(&d.body, d.points.as_ref()),
+                _ => return None,
+            };
+            Some((bound, sources.get(item.span.file).unwrap().lines.line_col(source, item.span.start).line))
+        })
+        .unwrap();
+    let rule = compiled.rules.iter().find(|r| r.source.line == line).unwrap();
+    (bound, rule.code.len())
+}
+
+const HEADER: &str = "package p\n\ninput x(a: Int, b: Int)\ndata y(a: Int, b: Int)\n\n";
+
+#[test]
+fn the_bound_is_the_compiled_length() {
+    // (rule, how many instructions fewer than the bound it compiles to)
+    for (body, fewer) in [
+        // atoms, with and without bound columns and arithmetic arguments
+        ("deny d :- x(a, b), y(a, _).", 0),
+        ("deny d :- x(a, b), y(a + 1, b * 2 - 3).", 0),
+        // negation with arithmetic, comparisons, assignments
+        ("deny d :- x(a, b), not y(a + b, _), c = a * 2, c > b + 1.", 0),
+        // an aggregate compared with a bound variable
+        ("deny d :- x(a, b), a = count(c : y(c, _), c > b).", 0),
+        // aggregates that need nothing bound are computed first, into fresh variables
+        ("deny d :- x(a, _), n = count(c : y(c, _)), n > a.", 1),
+        ("deny d :- x(a, _), a = sum(c : y(c, e), e = count(f : y(f, _), f > 1)).", 2),
+        // a head with arithmetic, a risk rule's points, a message, an empty body
+        ("p(a + b, a) :- x(a, b).\ndeny d :- p(_, _).", 0),
+        ("risk d 30 :- x(a, _), a > 1.", 0),
+        ("risk d n :- x(n, _).", 0),
+        ("deny d \"{a} and {b}\" :- x(a, b).", 0),
+        ("allow d.", 0),
+    ] {
+        let (bound, length) = bound_and_length(&format!("{HEADER}{body}\n"));
+        assert_eq!(bound, length + fewer, "{body}");
+    }
+}
