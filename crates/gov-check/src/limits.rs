@@ -7,7 +7,7 @@
 
 use crate::{Program, Symbols};
 use gov_diag::{Diagnostic, Span, codes};
-use gov_syntax::ast::{Atom, BodyItem, Expr, ItemKind};
+use gov_syntax::ast::{AggregateFn, Atom, BodyItem, Expr, ItemKind};
 use gov_value::limits::{MAX_COLUMNS, MAX_KEY, MAX_RULE_LENGTH};
 
 /// An upper bound on the instructions the compiler emits for a rule: one per body item,
@@ -17,7 +17,9 @@ use gov_value::limits::{MAX_COLUMNS, MAX_KEY, MAX_RULE_LENGTH};
 ///
 /// Invariant: the compiler never emits more for a rule (it checks every rule it plans
 /// against this bound). The bound is exact but for `n = count(…)`, which compiles to one
-/// instruction fewer when the planner computes the aggregate before anything binds `n`.
+/// instruction fewer when the planner computes the aggregate before anything binds `n`,
+/// and for a `min`/`max` outside a stage of fallible conditions: the bound counts the
+/// `count` over its body that the planner runs first inside such a stage.
 pub fn instruction_bound<'e>(body: &[BodyItem], head: impl IntoIterator<Item = &'e Expr>) -> usize {
     head.into_iter().map(expression_cost).fold(body_cost(body), usize::saturating_add).saturating_add(1)
 }
@@ -42,7 +44,16 @@ fn body_cost(body: &[BodyItem]) -> usize {
 fn expression_cost(expr: &Expr) -> usize {
     match expr {
         Expr::Binary(b) => 1usize.saturating_add(expression_cost(&b.left)).saturating_add(expression_cost(&b.right)),
-        Expr::Aggregate(a) => 1usize.saturating_add(body_cost(&a.body)).saturating_add(expression_cost(&a.target)),
+        Expr::Aggregate(a) => {
+            let body = body_cost(&a.body);
+            let once = 1usize.saturating_add(body).saturating_add(expression_cost(&a.target));
+            // A `min` or `max` in a stage of fallible conditions is preceded by a `count`
+            // over the same body (see the planner's stages in gov-compile).
+            match a.function {
+                AggregateFn::Min | AggregateFn::Max => once.saturating_add(1).saturating_add(body),
+                AggregateFn::Count | AggregateFn::Sum => once,
+            }
+        }
         Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => 0,
     }
 }
