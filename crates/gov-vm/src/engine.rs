@@ -1,10 +1,11 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
-use crate::eval::{Firing, Run, Work, risk_contributions};
+use crate::eval::{Firing, Run, Work, risk_contributions, risk_score};
+use crate::limits::{Budget, row_bytes};
 use crate::program::{Effect, Phase, Program, RelationKind};
 use crate::store::Relation;
 use crate::value::{Strings, Value};
-use crate::{EvalError, LoadError, RequestError};
+use crate::{EvalError, Limits, LoadError, RequestError};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,23 +19,6 @@ const CACHED_SESSIONS: usize = 4;
 thread_local! {
     /// Sessions kept per thread by [`Engine::decide`], keyed by engine id.
     static SESSIONS: RefCell<Vec<(u64, Session)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Bounds on one evaluation. Exceeding one is an error, never a partial decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Facts derived (per request, and at load).
-    pub max_facts: usize,
-    /// Instructions executed.
-    pub max_steps: u64,
-    /// Rounds of one recursive stratum.
-    pub max_rounds: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { max_facts: 10_000_000, max_steps: 1_000_000_000, max_rounds: 100_000 }
-    }
 }
 
 /// The combined decision.
@@ -64,7 +48,8 @@ impl Outcome {
 pub struct Decision {
     /// deny > escalate > allow > the package default.
     pub outcome: Outcome,
-    /// Every decision rule that fired, each distinct firing once, in rule order.
+    /// Every decision rule that fired, each distinct firing once, in rule order (the
+    /// firings of one rule in the order they fired).
     pub fired: Vec<Firing>,
 }
 
@@ -115,7 +100,11 @@ pub struct Engine {
     string_ids: HashMap<String, u32>,
     relation_ids: HashMap<String, u32>,
     hash: String,
+    /// Bounds each request.
     limits: Limits,
+    /// Bounds the evaluation of the data-only relations (at load, and again by
+    /// [`Engine::explain`]).
+    load_limits: Limits,
 }
 
 impl Engine {
@@ -123,7 +112,7 @@ impl Engine {
     /// use [`Engine::load_verified`] to require one).
     pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::default())
+        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
             .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
     }
 
@@ -131,13 +120,15 @@ impl Engine {
     pub fn load_verified(bytes: &[u8], public_key: &[u8; 32]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
         crate::bundle::verify(&bundle, public_key)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::default())
+        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
             .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
     }
 
     /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
-    /// computing the relations that depend only on data.
-    pub fn from_program(program: Program, hash: String, limits: Limits) -> Result<Engine, EvalError> {
+    /// computing the relations that depend only on data within `load_limits` (usually
+    /// [`Limits::LOAD`]). Requests are bounded by [`Limits::default`] until
+    /// [`Engine::with_limits`] says otherwise.
+    pub fn from_program(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
         let mut statics = empty_store(&program);
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
@@ -146,7 +137,7 @@ impl Engine {
             phase: Phase::Static,
             statics: None,
             strings: Strings { table: &program.strings, extra: &[] },
-            limits: &limits,
+            limits: &load_limits,
         };
         run.strata(&mut statics, &mut work)?;
         let string_ids =
@@ -158,13 +149,18 @@ impl Engine {
             .filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?)))
             .collect();
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
-        Ok(Engine { id, program, statics, string_ids, relation_ids, hash, limits })
+        Ok(Engine { id, program, statics, string_ids, relation_ids, hash, limits: Limits::default(), load_limits })
     }
 
-    /// Replaces the limits.
+    /// Replaces the limits of each request.
     pub fn with_limits(mut self, limits: Limits) -> Engine {
         self.limits = limits;
         self
+    }
+
+    /// The limits of each request.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The program.
@@ -221,7 +217,7 @@ impl Engine {
             }
         }
         session.work.reset();
-        self.insert_input(request, &mut session.relations)?;
+        self.insert_input(request, &mut session.relations, &mut session.work)?;
         let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
         let run = Run {
             program: &self.program,
@@ -231,17 +227,20 @@ impl Engine {
             limits: &self.limits,
         };
         run.strata(&mut session.relations, &mut session.work)?;
-        Ok(self.conclude(std::mem::take(&mut session.work.fired)))
+        Ok(self.conclude(session.work.take_fired()))
     }
 
-    fn insert_input(&self, request: &Request, relations: &mut [Relation]) -> Result<(), EvalError> {
+    /// Stores the request's facts; their bytes count against the request's limits.
+    fn insert_input(&self, request: &Request, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
         for (rel, values) in &request.facts {
             let is_input = self.program.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
             if !is_input {
                 return Err(EvalError::Corrupt("request fact for a relation that is not an input"));
             }
-            if let Some(relation) = relations.get_mut(*rel as usize) {
-                relation.insert(values);
+            if let Some(relation) = relations.get_mut(*rel as usize)
+                && relation.insert(values)
+            {
+                work.budget.charge_bytes(&self.limits, row_bytes(values.len()))?;
             }
         }
         Ok(())
@@ -259,24 +258,28 @@ impl Engine {
     pub fn explained(&self, request: &Request) -> Result<Explained, EvalError> {
         let mut relations = empty_store(&self.program);
         insert_data(&self.program, &mut relations)?;
-        self.insert_input(request, &mut relations)?;
         let mut work = Work::tracing();
         let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
-        for phase in [Phase::Static, Phase::Request] {
-            let run = Run { program: &self.program, phase, statics: None, strings, limits: &self.limits };
-            run.strata(&mut relations, &mut work)?;
-        }
+        // The data-only relations within the load's limits, then the request within its own
+        // (no static rule reads an input relation, so the input can wait).
+        let run =
+            Run { program: &self.program, phase: Phase::Static, statics: None, strings, limits: &self.load_limits };
+        run.strata(&mut relations, &mut work)?;
+        work.budget = Budget::default();
+        self.insert_input(request, &mut relations, &mut work)?;
+        let run = Run { program: &self.program, phase: Phase::Request, statics: None, strings, limits: &self.limits };
+        run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
         let explanation = crate::json::explanation(&self.program, strings, &relations, &trace, &work.fired);
         let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
         rules_used.sort_unstable();
-        Ok(Explained { decision: self.conclude(work.fired), explanation, rules_used })
+        Ok(Explained { decision: self.conclude(work.take_fired()), explanation, rules_used })
     }
 
-    /// Combines fired decision rules into a decision.
+    /// Combines the distinct firings of an evaluation ([`Work::take_fired`]) into a
+    /// decision, ordering them by rule (a stable sort keeps each rule's in firing order).
     fn conclude(&self, mut fired: Vec<Firing>) -> Decision {
         fired.sort_by_key(|f| f.decision);
-        fired.dedup();
         let has = |effect: Effect| {
             fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect))
         };
@@ -295,11 +298,8 @@ impl Engine {
     /// The risk score and each `risk` rule's contribution, by decision id.
     pub fn risk(&self, decision: &Decision) -> Result<(i64, Vec<(u32, i64)>), EvalError> {
         let contributions = risk_contributions(&self.program, &decision.fired)?;
-        let score = contributions
-            .iter()
-            .try_fold(0i64, |sum, (_, p)| sum.checked_add(*p))
-            .ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))?;
-        Ok((score, contributions))
+        let score = risk_score(&contributions)?;
+        Ok((score, contributions.iter().map(|c| (c.decision, c.points)).collect()))
     }
 
     /// The facts of a relation after deciding in `session` (for explanations and tests).
@@ -345,8 +345,13 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::{Decision, Engine, Request};
+    use crate::program::*;
+    use crate::{EvalError, Firing, Limits, Value};
+    use gov_value::BaseType;
+    use serde_json::json;
 
     /// Engines are shared across threads (in an `Arc`) and decide without locks; this fails
     /// to compile if a field ever makes that impossible.
@@ -356,5 +361,148 @@ mod tests {
         shareable::<Engine>();
         shareable::<Request>();
         shareable::<Decision>();
+    }
+
+    const T: u32 = 0;
+    const P: u32 = 1;
+    const REG: [Operand; 3] = [Operand::Reg(0), Operand::Reg(1), Operand::Reg(2)];
+
+    /// `input t(x: Int, y: Int)`, `p(a, b, c)` derived, and one rule per entry of `rules`
+    /// (each run in order, in its own stratum), with decision rules `d "{x}"` (deny) and
+    /// `e` (allow).
+    fn program(rules: Vec<Vec<Instr>>) -> Engine {
+        let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov"].map(str::to_owned).to_vec();
+        let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
+        let relations = vec![
+            RelationSchema {
+                name: 0,
+                kind: RelationKind::Input,
+                phase: Phase::Request,
+                columns: vec![column(Some(1)), column(Some(2))],
+                indexes: Vec::new(),
+            },
+            RelationSchema {
+                name: 4,
+                kind: RelationKind::Derived,
+                phase: Phase::Request,
+                columns: vec![column(None), column(None), column(None)],
+                indexes: Vec::new(),
+            },
+        ];
+        let source = SourceRef { file: 7, line: 1, column: 1 };
+        let decision = |name, effect, message| DecisionMeta {
+            name,
+            effect,
+            approver: None,
+            message,
+            overrides: Vec::new(),
+            source,
+        };
+        let decisions =
+            vec![decision(5, Effect::Deny, vec![MessagePart::Value(0)]), decision(6, Effect::Allow, Vec::new())];
+        let strata = (0..rules.len())
+            .map(|i| Stratum::Rules { phase: Phase::Request, rules: vec![i as u32], delta_rules: Vec::new() })
+            .collect();
+        let rules = rules.into_iter().map(|code| RuleCode { registers: 3, code, source }).collect();
+        let program = Program { strings, relations, decisions, rules, strata, ..Program::default() };
+        Engine::from_program(program, String::new(), Limits::LOAD).unwrap()
+    }
+
+    fn scan(binds: &[(u8, u16)]) -> Instr {
+        Instr::Scan {
+            rel: T,
+            source: Source::Full,
+            index: None,
+            key: Vec::new(),
+            binds: binds.to_vec(),
+            checks: Vec::new(),
+        }
+    }
+
+    /// `t(a, _), t(b, _), t(c, _)`: a three-way cross product of `t`.
+    fn cross_product() -> Vec<Instr> {
+        vec![scan(&[(0, 0)]), scan(&[(0, 1)]), scan(&[(0, 2)])]
+    }
+
+    fn rows(engine: &Engine, rows: impl Iterator<Item = (i64, i64)>) -> Request {
+        let rows: Vec<_> = rows.map(|(x, y)| json!({"x": x, "y": y})).collect();
+        engine.request_from_json(&json!({ "t": rows }).to_string()).unwrap()
+    }
+
+    /// `p(a, b, c) :- t(a), t(b), t(c).` over 1 000 rows would hold a billion rows; the
+    /// rows are counted as the rule produces them, so the request stops at the fact limit
+    /// instead of exhausting memory.
+    #[test]
+    fn a_cross_product_stops_at_the_fact_limit_as_rows_are_produced() {
+        let mut code = cross_product();
+        code.push(Instr::Emit { rel: P, values: REG.to_vec() });
+        let engine = program(vec![code]);
+        let request = rows(&engine, (0..1_000).map(|i| (i, 0)));
+        let error = engine.decide(&request).unwrap_err();
+        let max_facts = Limits::default().max_facts as u64;
+        assert!(
+            [
+                EvalError::Limit { what: "facts", limit: max_facts },
+                EvalError::Limit { what: "bytes of facts", limit: Limits::default().max_fact_bytes as u64 },
+            ]
+            .contains(&error),
+            "{error}"
+        );
+        let small = Limits { max_facts: 500, ..Limits::default() };
+        let engine = engine.with_limits(small);
+        assert_eq!(engine.decide(&request), Err(EvalError::Limit { what: "facts", limit: 500 }));
+        assert!(engine.explain(&request).is_err());
+    }
+
+    /// Firings count against the fact limit too: a decision rule over a cross product.
+    #[test]
+    fn firings_count_against_the_fact_limit() {
+        let mut code = cross_product();
+        code.push(Instr::Fire { decision: 0, values: REG.to_vec() });
+        let engine = program(vec![code]).with_limits(Limits { max_facts: 500, ..Limits::default() });
+        let request = rows(&engine, (0..100).map(|i| (i, 0)));
+        assert_eq!(engine.decide(&request), Err(EvalError::Limit { what: "facts", limit: 500 }));
+    }
+
+    /// Rows that repeat facts already stored give their count back once their rule is done:
+    /// the rules of a request may produce more rows in all than the limit, as long as each
+    /// rule's rows and the facts stored stay within it.
+    #[test]
+    fn duplicate_rows_do_not_use_up_the_fact_limit() {
+        let emit = |values: Vec<Operand>| Instr::Emit { rel: P, values };
+        let zero = Operand::Const(0);
+        // Each rule emits t's 100 `x`s as p(x, 0, 0): 100 new facts, then 9 × 100 repeats.
+        let rules = (0..10).map(|_| vec![scan(&[(0, 0)]), emit(vec![REG[0], zero, zero])]).collect();
+        let mut engine = program(rules);
+        engine.program.constants.push(Value::Int(0));
+        let engine = engine.with_limits(Limits { max_facts: 250, ..Limits::default() });
+        let request = rows(&engine, (0..100).map(|i| (i, 0)));
+        let mut session = engine.session();
+        engine.decide_in(&mut session, &request).unwrap();
+        assert_eq!(engine.facts(&session, P).len(), 100);
+    }
+
+    /// `deny d "{x}" :- t(x, y).` over rows whose `x`s repeat apart, `1, 2, 1, 2`: each
+    /// distinct firing is kept once (not only adjacent repeats), in rule order, and the
+    /// decision JSON and the explanation have one entry per distinct firing.
+    #[test]
+    fn repeated_firings_are_kept_once_wherever_they_fall() {
+        let fire = |decision, values| Instr::Fire { decision, values };
+        let engine = program(vec![
+            vec![scan(&[(0, 0), (1, 1)]), fire(0, vec![REG[0]])],
+            vec![scan(&[(0, 0)]), fire(1, Vec::new())],
+        ]);
+        let request = rows(&engine, [(1, 1), (2, 1), (1, 2), (2, 2)].into_iter());
+        let decision = engine.decide(&request).unwrap();
+        let firing =
+            |decision, values: &[i64]| Firing { decision, values: values.iter().map(|&v| Value::Int(v)).collect() };
+        assert_eq!(decision.fired, [firing(0, &[1]), firing(0, &[2]), firing(1, &[])]);
+        let document = engine.decision_json(&request, &decision);
+        let messages: Vec<&str> =
+            document["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
+        assert_eq!(messages, ["1", "2", ""]);
+        let (explained, explanation) = engine.explain(&request).unwrap();
+        assert_eq!(explained, decision);
+        assert_eq!(explanation.as_array().unwrap().len(), 3);
     }
 }

@@ -55,7 +55,7 @@ fn read_input(args: &EvalArgs) -> Result<String, Outcome> {
 /// Decides one request and prints the decision JSON.
 pub fn run(args: &EvalArgs) -> Outcome {
     let (engine, text) = match (engine(args), read_input(args)) {
-        (Ok(engine), Ok(text)) => (engine, text),
+        (Ok(engine), Ok(text)) => (engine.with_limits(args.limits.limits()), text),
         (Err(outcome), _) | (_, Err(outcome)) => return outcome,
     };
     let request = match engine.request_from_json(&text) {
@@ -84,6 +84,11 @@ pub fn run(args: &EvalArgs) -> Outcome {
             }
         }
         Err(error) => {
+            if let gov_vm::EvalError::Limit { .. } = error {
+                eprintln!(
+                    "error: {error}; a legitimate request may need a higher --max-facts, --max-fact-bytes, --max-steps or --max-rounds"
+                );
+            }
             // An evaluation error is never an allow: report a deny with the error.
             let document =
                 serde_json::json!({ "decision": "deny", "error": error.to_string(), "bundle": engine.hash() });
