@@ -365,29 +365,23 @@ mod tests {
 
     const T: u32 = 0;
     const P: u32 = 1;
+    const DATA: u32 = 2;
+    const Q: u32 = 3;
     const REG: [Operand; 3] = [Operand::Reg(0), Operand::Reg(1), Operand::Reg(2)];
 
-    /// `input t(x: Int, y: Int)`, `p(a, b, c)` derived, and one rule per entry of `rules`
-    /// (each run in order, in its own stratum), with decision rules `d "{x}"` (deny) and
-    /// `e` (allow).
-    fn program(rules: Vec<Vec<Instr>>) -> Engine {
-        let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov"].map(str::to_owned).to_vec();
+    /// `input t(x: Int, y: Int)`, `p(a, b, c)` derived per request, `data d(x: Int)`
+    /// holding `data`, `q(a, b)` derived at load, and one rule per entry of `rules` (each
+    /// run in order, in its own stratum of its phase), with decision rules `d "{x}"` (deny)
+    /// and `e` (allow); the load is bounded by `load`.
+    fn program_with(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>, load: Limits) -> Result<Engine, EvalError> {
+        let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov", "q"].map(str::to_owned).to_vec();
         let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
+        let relation = |name, kind, phase, columns| RelationSchema { name, kind, phase, columns, indexes: Vec::new() };
         let relations = vec![
-            RelationSchema {
-                name: 0,
-                kind: RelationKind::Input,
-                phase: Phase::Request,
-                columns: vec![column(Some(1)), column(Some(2))],
-                indexes: Vec::new(),
-            },
-            RelationSchema {
-                name: 4,
-                kind: RelationKind::Derived,
-                phase: Phase::Request,
-                columns: vec![column(None), column(None), column(None)],
-                indexes: Vec::new(),
-            },
+            relation(0, RelationKind::Input, Phase::Request, vec![column(Some(1)), column(Some(2))]),
+            relation(4, RelationKind::Derived, Phase::Request, vec![column(None), column(None), column(None)]),
+            relation(5, RelationKind::Data, Phase::Static, vec![column(Some(1))]),
+            relation(8, RelationKind::Derived, Phase::Static, vec![column(None), column(None)]),
         ];
         let source = SourceRef { file: 7, line: 1, column: 1 };
         let decision = |name, effect, message| DecisionMeta {
@@ -400,17 +394,29 @@ mod tests {
         };
         let decisions =
             vec![decision(5, Effect::Deny, vec![MessagePart::Value(0)]), decision(6, Effect::Allow, Vec::new())];
-        let strata = (0..rules.len())
-            .map(|i| Stratum::Rules { phase: Phase::Request, rules: vec![i as u32], delta_rules: Vec::new() })
+        let strata = rules
+            .iter()
+            .enumerate()
+            .map(|(i, (phase, _))| Stratum::Rules { phase: *phase, rules: vec![i as u32], delta_rules: Vec::new() })
             .collect();
-        let rules = rules.into_iter().map(|code| RuleCode { registers: 3, code, source }).collect();
-        let program = Program { strings, relations, decisions, rules, strata, ..Program::default() };
-        Engine::from_program(program, String::new(), Limits::LOAD).unwrap()
+        let rules = rules.into_iter().map(|(_, code)| RuleCode { registers: 3, code, source }).collect();
+        let data = vec![(DATA, data)];
+        let program = Program { strings, relations, decisions, rules, strata, data, ..Program::default() };
+        Engine::from_program(program, String::new(), load)
+    }
+
+    /// [`program_with`] of request rules only, no data, and the load's default limits.
+    fn program(rules: Vec<Vec<Instr>>) -> Engine {
+        program_with(rules.into_iter().map(|code| (Phase::Request, code)).collect(), Vec::new(), Limits::LOAD).unwrap()
     }
 
     fn scan(binds: &[(u8, u16)]) -> Instr {
+        scan_of(T, binds)
+    }
+
+    fn scan_of(rel: u32, binds: &[(u8, u16)]) -> Instr {
         Instr::Scan {
-            rel: T,
+            rel,
             source: Source::Full,
             index: None,
             key: Vec::new(),
@@ -504,5 +510,27 @@ mod tests {
         let (explained, explanation) = engine.explain(&request).unwrap();
         assert_eq!(explained, decision);
         assert_eq!(explanation.as_array().unwrap().len(), 3);
+    }
+
+    /// The relations computed at load are bounded by the load's limits, not a request's:
+    /// `q(a, b) :- d(a), d(b).` holds 10 000 facts while each request may derive 100.
+    /// `explain`, which computes them again, uses the load's limits for them too.
+    #[test]
+    fn load_and_requests_have_their_own_limits() {
+        let load_rule =
+            vec![scan_of(DATA, &[(0, 0)]), scan_of(DATA, &[(0, 1)]), Instr::Emit { rel: Q, values: REG[..2].to_vec() }];
+        let request_rule =
+            vec![scan(&[(0, 0)]), scan_of(Q, &[(0, 1)]), Instr::Fire { decision: 1, values: Vec::new() }];
+        let rules = vec![(Phase::Static, load_rule), (Phase::Request, request_rule)];
+        let data: Vec<Value> = (0..100).map(Value::Int).collect();
+        let small = Limits { max_facts: 100, ..Limits::default() };
+        assert_eq!(
+            program_with(rules.clone(), data.clone(), small).unwrap_err(),
+            EvalError::Limit { what: "facts", limit: 100 }
+        );
+        let engine = program_with(rules, data, Limits::LOAD).unwrap().with_limits(small);
+        let request = rows(&engine, [(1, 1)].into_iter());
+        assert_eq!(engine.decide(&request).unwrap().outcome, super::Outcome::Allow);
+        assert_eq!(engine.explain(&request).unwrap().0.outcome, super::Outcome::Allow);
     }
 }
