@@ -17,7 +17,7 @@ pub struct Limits {
     pub max_facts: usize,
     /// Estimated bytes of the facts held: the request's input facts, derived facts, decision
     /// firings, rows produced but not yet stored, and an aggregate's bindings while it is
-    /// computed (see [`row_bytes`]).
+    /// computed (estimated by `row_bytes`).
     pub max_fact_bytes: usize,
     /// Instructions executed.
     pub max_steps: u64,
