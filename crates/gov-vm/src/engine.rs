@@ -488,7 +488,8 @@ mod tests {
         assert_eq!(engine.facts(&session, P).len(), 100);
     }
 
-    /// `deny d "{x}" :- t(x, y).` over rows whose `x`s repeat apart, `1, 2, 1, 2`: each
+    /// `deny d "{x}" :- t(x, y).` over rows whose `x`s repeat apart (`1, 2, 1, 2`, and
+    /// `1 … 20, 1 … 20`, past the count from which repeats are looked up by hash): each
     /// distinct firing is kept once (not only adjacent repeats), in rule order, and the
     /// decision JSON and the explanation have one entry per distinct firing.
     #[test]
@@ -498,18 +499,24 @@ mod tests {
             vec![scan(&[(0, 0), (1, 1)]), fire(0, vec![REG[0]])],
             vec![scan(&[(0, 0)]), fire(1, Vec::new())],
         ]);
-        let request = rows(&engine, [(1, 1), (2, 1), (1, 2), (2, 2)].into_iter());
-        let decision = engine.decide(&request).unwrap();
         let firing =
             |decision, values: &[i64]| Firing { decision, values: values.iter().map(|&v| Value::Int(v)).collect() };
-        assert_eq!(decision.fired, [firing(0, &[1]), firing(0, &[2]), firing(1, &[])]);
-        let document = engine.decision_json(&request, &decision);
-        let messages: Vec<&str> =
-            document["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
-        assert_eq!(messages, ["1", "2", ""]);
-        let (explained, explanation) = engine.explain(&request).unwrap();
-        assert_eq!(explained, decision);
-        assert_eq!(explanation.as_array().unwrap().len(), 3);
+        for xs in [2, 20] {
+            let request = rows(&engine, (1..=2).flat_map(|y| (1..=xs).map(move |x| (x, y))));
+            let decision = engine.decide(&request).unwrap();
+            let mut expected: Vec<Firing> = (1..=xs).map(|x| firing(0, &[x])).collect();
+            expected.push(firing(1, &[]));
+            assert_eq!(decision.fired, expected);
+            let document = engine.decision_json(&request, &decision);
+            let messages: Vec<&str> =
+                document["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
+            let mut expected: Vec<String> = (1..=xs).map(|x| x.to_string()).collect();
+            expected.push(String::new());
+            assert_eq!(messages, expected);
+            let (explained, explanation) = engine.explain(&request).unwrap();
+            assert_eq!(explained, decision);
+            assert_eq!(explanation.as_array().unwrap().len(), decision.fired.len());
+        }
     }
 
     /// The relations computed at load are bounded by the load's limits, not a request's:

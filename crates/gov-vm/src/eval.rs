@@ -29,7 +29,8 @@ pub(crate) struct Work {
     /// Every distinct firing, in the order they fired.
     pub(crate) fired: Vec<Firing>,
     /// The positions in `fired` of its firings, by hash: a firing is recorded once.
-    // Invariant: one entry per element of `fired`, hashed with `firing_hash`.
+    // Invariant: empty while `fired` has fewer than `INDEXED_FROM` firings; from then on,
+    // one entry per element of `fired`, hashed with `firing_hash`.
     fired_index: HashTable<u32>,
     registers: Vec<Value>,
     /// The work so far, against the limits.
@@ -81,25 +82,40 @@ impl Work {
     }
 
     /// Records a firing unless the same firing (decision and values) was recorded before;
-    /// the firing counts against the limits as a fact. Constant time, so deciding stays
-    /// linear in the firings however many repeat.
+    /// the firing counts against the limits as a fact. Constant time (a few comparisons
+    /// while there are fewer than `INDEXED_FROM` firings, then a hash probe), so deciding
+    /// stays linear in the firings however many repeat.
     fn fire(&mut self, limits: &Limits, firing: Firing) -> Result<bool, EvalError> {
-        let hash = firing_hash(&firing);
-        let fired = &self.fired;
-        let same = |&i: &u32| fired.get(i as usize) == Some(&firing);
-        if self.fired_index.find(hash, same).is_some() {
+        let seen = if self.fired.len() < INDEXED_FROM {
+            self.fired.contains(&firing)
+        } else {
+            let fired = &self.fired;
+            self.fired_index.find(firing_hash(&firing), |&i| fired.get(i as usize) == Some(&firing)).is_some()
+        };
+        if seen {
             return Ok(false);
         }
         self.budget.charge(limits, 1, firing_bytes(firing.values.len()))?;
-        let position = u32::try_from(self.fired.len())
-            .map_err(|_| EvalError::Limit { what: "facts", limit: limits.max_facts as u64 })?;
         self.fired.push(firing);
-        let fired = &self.fired;
-        let rehash = |&i: &u32| fired.get(i as usize).map_or(0, firing_hash);
-        self.fired_index.insert_unique(hash, position, rehash);
+        let len = self.fired.len();
+        if len >= INDEXED_FROM {
+            let first = if len == INDEXED_FROM { 0 } else { len - 1 };
+            let fired = &self.fired;
+            let rehash = |&i: &u32| fired.get(i as usize).map_or(0, firing_hash);
+            for (position, firing) in fired.iter().enumerate().skip(first) {
+                let position = u32::try_from(position)
+                    .map_err(|_| EvalError::Limit { what: "facts", limit: limits.max_facts as u64 })?;
+                self.fired_index.insert_unique(firing_hash(firing), position, rehash);
+            }
+        }
         Ok(true)
     }
 }
+
+/// How many firings a request records before [`Work::fire`] looks repeats up by hash
+/// rather than by comparing with each: most requests fire a handful of rules, and a few
+/// comparisons cost less than hashing.
+const INDEXED_FROM: usize = 8;
 
 /// The hash of a firing, for [`Work::fired_index`].
 fn firing_hash(firing: &Firing) -> u64 {
