@@ -158,11 +158,6 @@ impl Engine {
         self
     }
 
-    /// The limits of each request.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// The program.
     pub fn program(&self) -> &Program {
         &self.program

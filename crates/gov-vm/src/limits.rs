@@ -74,7 +74,7 @@ pub(crate) fn binding_bytes(locals: usize) -> usize {
 /// The work of one evaluation so far, checked against its limits as it grows.
 // Invariant: `facts` and `bytes` count what is held now: every charge is matched by a
 // refund when what it paid for is dropped (a duplicate row, an aggregate's bindings).
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default)]
 pub(crate) struct Budget {
     steps: u64,
     facts: usize,
