@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let iterations = number(args.next(), 1)?;
             let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
             let program = peers::compile_gov("reach.gov", peers::REACH_INPUT, &serde_json::json!({}), false)?;
-            let engine = Engine::load(&gov_vm::bundle::write(&program))?;
+            let engine = Engine::load(&gov_vm::bundle::write(&program))?.with_limits(gov_vm::Limits::LOAD);
             let request = engine.request_from_json(&peers::edges_json(&graph).to_string())?;
             let mut session = engine.session();
             for _ in 0..iterations {
@@ -75,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let edges = number(args.next(), 10_000)?;
             let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
             let program = peers::compile_gov("reach.gov", peers::REACH_DATA, &peers::edges_json(&graph), false)?;
-            let engine = Engine::from_program(program, String::new(), gov_vm::Limits::default())?;
+            let engine = Engine::from_program(program, String::new(), gov_vm::Limits::LOAD)?;
             black_box(engine);
         }
         _ => return Err("usage: profile decide SCENARIO CASE N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES".into()),

@@ -67,7 +67,7 @@ pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
         let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
         gov_vm::json::parse_document(&text).map_err(|e| format!("{}: {e}", file.display()))
     };
-    let result = gov_test::run(&compiled, ctx.symbols(), &case, &mut fixture);
+    let result = gov_test::run(&compiled, ctx.symbols(), &case, &gov_vm::Limits::default(), &mut fixture);
     let passed = result.status == gov_test::Status::Passed;
     let mut summary =
         format!("test \"{name}\" {} ({:.1} ms)", result.status.name(), result.duration.as_secs_f64() * 1000.0);

@@ -123,6 +123,7 @@ pub(crate) mod test_support {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use gov_vm::Limits;
     use serde_json::json;
 
     const SOURCE: &str = r#"package p
@@ -192,7 +193,7 @@ test "wrong" {
     #[test]
     fn runs_tests_through_the_engine() {
         let package = package();
-        let result = run(&package.compiled, &package.symbols, &package.cases[0], &mut org);
+        let result = run(&package.compiled, &package.symbols, &package.cases[0], &Limits::default(), &mut org);
         assert_eq!(result.status, Status::Passed, "{result:?}");
         let Some(Evaluation::Decided(observed)) = &result.evaluation else { panic!("{result:?}") };
         assert_eq!(observed.outcome, "deny");
@@ -200,12 +201,12 @@ test "wrong" {
         assert_eq!(observed.fired.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["too_large", "big"]);
         assert_eq!(observed.explanation[0]["rule"], "too_large");
 
-        let result = run(&package.compiled, &package.symbols, &package.cases[1], &mut org);
+        let result = run(&package.compiled, &package.symbols, &package.cases[1], &Limits::default(), &mut org);
         assert_eq!(result.status, Status::Passed, "{result:?}");
         let Some(Evaluation::Decided(observed)) = &result.evaluation else { panic!("{result:?}") };
         assert_eq!(observed.obligations, ["tell"]);
 
-        let result = run(&package.compiled, &package.symbols, &package.cases[2], &mut org);
+        let result = run(&package.compiled, &package.symbols, &package.cases[2], &Limits::default(), &mut org);
         assert_eq!(result.status, Status::Failed);
         assert_eq!(
             result.failures,
@@ -250,7 +251,9 @@ test "one time" {
 "#;
         let built = crate::test_support::compile_source("p.gov", SOURCE);
         let cases = collect(&built.program, &built.sources);
-        let result = |i: usize| run(&built.compiled, &built.symbols, &cases[i], &mut |_| Err("none".to_owned()));
+        let result = |i: usize| {
+            run(&built.compiled, &built.symbols, &cases[i], &Limits::default(), &mut |_| Err("none".to_owned()))
+        };
 
         let two = result(0);
         assert_eq!(two.status, Status::Error);
@@ -277,7 +280,9 @@ test "one time" {
     #[test]
     fn a_fixture_that_cannot_be_read_is_an_error() {
         let package = package();
-        let result = run(&package.compiled, &package.symbols, &package.cases[1], &mut |_| Err("gone".to_owned()));
+        let result = run(&package.compiled, &package.symbols, &package.cases[1], &Limits::default(), &mut |_| {
+            Err("gone".to_owned())
+        });
         assert_eq!(result.status, Status::Error);
         assert_eq!(result.error.as_deref(), Some("with data \"org.json\": gone"));
     }
@@ -290,7 +295,7 @@ test "one time" {
         assert_eq!(coverage.total(), 6);
         assert_eq!(coverage.covered(), 0);
         assert_eq!(coverage.percent(), 0.0);
-        coverage.record(&run(&package.compiled, &package.symbols, &package.cases[0], &mut org));
+        coverage.record(&run(&package.compiled, &package.symbols, &package.cases[0], &Limits::default(), &mut org));
         let uncovered: Vec<String> =
             coverage.uncovered().map(|i| format!("{} {}", i.location(), i.describe())).collect();
         assert_eq!(
@@ -302,7 +307,7 @@ test "one time" {
                 "dir/p.gov:12:1 obligation tell"
             ]
         );
-        coverage.record(&run(&package.compiled, &package.symbols, &package.cases[1], &mut org));
+        coverage.record(&run(&package.compiled, &package.symbols, &package.cases[1], &Limits::default(), &mut org));
         assert_eq!(coverage.covered(), 6);
         assert_eq!(coverage.percent(), 100.0);
     }

@@ -169,11 +169,13 @@ impl TestResult {
 
 /// Runs one test: the compiled program with its data replaced by the test's given data
 /// facts and `with data` fixtures (`fixture` reads one, by the path as written), the
-/// request made of its given input facts, decided with provenance by the engine.
+/// request made of its given input facts, decided with provenance by the engine within
+/// `limits` (the data-only relations within [`Limits::LOAD`]).
 pub fn run(
     compiled: &Program,
     symbols: &Symbols,
     case: &TestCase,
+    limits: &Limits,
     fixture: &mut dyn FnMut(&str) -> Result<Document, String>,
 ) -> TestResult {
     let start = Instant::now();
@@ -188,7 +190,7 @@ pub fn run(
         evaluation: None,
         duration: Duration::ZERO,
     };
-    match evaluate(compiled, symbols, case, fixture) {
+    match evaluate(compiled, symbols, case, limits, fixture) {
         Err(error) => {
             result.status = Status::Error;
             result.error = Some(error);
@@ -211,6 +213,7 @@ fn evaluate(
     compiled: &Program,
     symbols: &Symbols,
     case: &TestCase,
+    limits: &Limits,
     fixture: &mut dyn FnMut(&str) -> Result<Document, String>,
 ) -> Result<Evaluation, String> {
     if case.expectations.is_empty() {
@@ -249,8 +252,8 @@ fn evaluate(
     }
     let program = Program { strings, data, ..compiled.clone() };
 
-    let engine = match Engine::from_program(program, "test".to_owned(), Limits::default()) {
-        Ok(engine) => engine,
+    let engine = match Engine::from_program(program, "test".to_owned(), Limits::LOAD) {
+        Ok(engine) => engine.with_limits(*limits),
         Err(error) => return Ok(Evaluation::Failed(error.to_string())),
     };
     // A request the engine refuses (a one-fact input given zero or several times) is what

@@ -1,10 +1,11 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
-use crate::eval::{Firing, Run, Work, risk_contributions};
+use crate::eval::{Firing, Run, Work, risk_contributions, risk_score};
+use crate::limits::{Budget, row_bytes};
 use crate::program::{Effect, Phase, Program, RelationKind};
 use crate::store::Relation;
 use crate::value::{Strings, Value};
-use crate::{EvalError, LoadError, RequestError};
+use crate::{EvalError, Limits, LoadError, RequestError};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,35 +19,6 @@ const CACHED_SESSIONS: usize = 4;
 thread_local! {
     /// Sessions kept per thread by [`Engine::decide`], keyed by engine id.
     static SESSIONS: RefCell<Vec<(u64, Session)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Bounds on one evaluation. Exceeding one is an error, never a partial decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Facts derived (per request, and at load).
-    pub max_facts: usize,
-    /// Instructions executed.
-    pub max_steps: u64,
-    /// Rounds of one recursive stratum.
-    pub max_rounds: u32,
-    /// Bytes of a request's JSON text ([`Engine::request_from_json`] refuses a longer one
-    /// before reading it). A server should stop reading a request body at this size too.
-    pub max_request_bytes: usize,
-}
-
-/// The default [`Limits::max_request_bytes`]: 4 MiB, far above any real request (a
-/// request of a few facts is well under 1 KiB).
-pub const MAX_REQUEST_BYTES: usize = 4 << 20;
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_facts: 10_000_000,
-            max_steps: 1_000_000_000,
-            max_rounds: 100_000,
-            max_request_bytes: MAX_REQUEST_BYTES,
-        }
-    }
 }
 
 /// The combined decision.
@@ -76,7 +48,8 @@ impl Outcome {
 pub struct Decision {
     /// deny > escalate > allow > the package default.
     pub outcome: Outcome,
-    /// Every decision rule that fired, each distinct firing once, in rule order.
+    /// Every decision rule that fired, each distinct firing once, in rule order (the
+    /// firings of one rule in the order they fired).
     pub fired: Vec<Firing>,
 }
 
@@ -127,7 +100,11 @@ pub struct Engine {
     string_ids: HashMap<String, u32>,
     relation_ids: HashMap<String, u32>,
     hash: String,
+    /// Bounds each request.
     limits: Limits,
+    /// Bounds the evaluation of the data-only relations (at load, and again by
+    /// [`Engine::explain`]).
+    load_limits: Limits,
 }
 
 impl Engine {
@@ -135,7 +112,7 @@ impl Engine {
     /// use [`Engine::load_verified`] to require one).
     pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::default())
+        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
             .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
     }
 
@@ -143,13 +120,15 @@ impl Engine {
     pub fn load_verified(bytes: &[u8], public_key: &[u8; 32]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
         crate::bundle::verify(&bundle, public_key)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::default())
+        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
             .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
     }
 
     /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
-    /// computing the relations that depend only on data.
-    pub fn from_program(program: Program, hash: String, limits: Limits) -> Result<Engine, EvalError> {
+    /// computing the relations that depend only on data within `load_limits` (usually
+    /// [`Limits::LOAD`]). Requests are bounded by [`Limits::default`] until
+    /// [`Engine::with_limits`] says otherwise.
+    pub fn from_program(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
         let mut statics = empty_store(&program);
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
@@ -158,7 +137,7 @@ impl Engine {
             phase: Phase::Static,
             statics: None,
             strings: Strings { table: &program.strings, extra: &[] },
-            limits: &limits,
+            limits: &load_limits,
         };
         run.strata(&mut statics, &mut work)?;
         let string_ids =
@@ -170,10 +149,10 @@ impl Engine {
             .filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?)))
             .collect();
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
-        Ok(Engine { id, program, statics, string_ids, relation_ids, hash, limits })
+        Ok(Engine { id, program, statics, string_ids, relation_ids, hash, limits: Limits::default(), load_limits })
     }
 
-    /// Replaces the limits.
+    /// Replaces the limits of each request.
     pub fn with_limits(mut self, limits: Limits) -> Engine {
         self.limits = limits;
         self
@@ -238,7 +217,7 @@ impl Engine {
             }
         }
         session.work.reset();
-        self.insert_input(request, &mut session.relations)?;
+        self.insert_input(request, &mut session.relations, &mut session.work)?;
         let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
         let run = Run {
             program: &self.program,
@@ -248,18 +227,22 @@ impl Engine {
             limits: &self.limits,
         };
         run.strata(&mut session.relations, &mut session.work)?;
-        Ok(self.conclude(std::mem::take(&mut session.work.fired)))
+        Ok(self.conclude(session.work.take_fired()))
     }
 
-    fn insert_input(&self, request: &Request, relations: &mut [Relation]) -> Result<(), EvalError> {
+    /// Checks the request's contract and stores its facts; their bytes count against the
+    /// request's limits.
+    fn insert_input(&self, request: &Request, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
         crate::contract::one_fact_relations(&self.program, &request.facts).map_err(EvalError::Request)?;
         for (rel, values) in &request.facts {
             let is_input = self.program.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
             if !is_input {
                 return Err(EvalError::Corrupt("request fact for a relation that is not an input"));
             }
-            if let Some(relation) = relations.get_mut(*rel as usize) {
-                relation.insert(values);
+            if let Some(relation) = relations.get_mut(*rel as usize)
+                && relation.insert(values)
+            {
+                work.budget.charge_bytes(&self.limits, row_bytes(values.len()))?;
             }
         }
         Ok(())
@@ -277,24 +260,28 @@ impl Engine {
     pub fn explained(&self, request: &Request) -> Result<Explained, EvalError> {
         let mut relations = empty_store(&self.program);
         insert_data(&self.program, &mut relations)?;
-        self.insert_input(request, &mut relations)?;
         let mut work = Work::tracing();
         let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
-        for phase in [Phase::Static, Phase::Request] {
-            let run = Run { program: &self.program, phase, statics: None, strings, limits: &self.limits };
-            run.strata(&mut relations, &mut work)?;
-        }
+        // The data-only relations within the load's limits, then the request within its own
+        // (no static rule reads an input relation, so the input can wait).
+        let run =
+            Run { program: &self.program, phase: Phase::Static, statics: None, strings, limits: &self.load_limits };
+        run.strata(&mut relations, &mut work)?;
+        work.budget = Budget::default();
+        self.insert_input(request, &mut relations, &mut work)?;
+        let run = Run { program: &self.program, phase: Phase::Request, statics: None, strings, limits: &self.limits };
+        run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
         let explanation = crate::json::explanation(&self.program, strings, &relations, &trace, &work.fired);
         let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
         rules_used.sort_unstable();
-        Ok(Explained { decision: self.conclude(work.fired), explanation, rules_used })
+        Ok(Explained { decision: self.conclude(work.take_fired()), explanation, rules_used })
     }
 
-    /// Combines fired decision rules into a decision.
+    /// Combines the distinct firings of an evaluation ([`Work::take_fired`]) into a
+    /// decision, ordering them by rule (a stable sort keeps each rule's in firing order).
     fn conclude(&self, mut fired: Vec<Firing>) -> Decision {
         fired.sort_by_key(|f| f.decision);
-        fired.dedup();
         let has = |effect: Effect| {
             fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect))
         };
@@ -313,11 +300,8 @@ impl Engine {
     /// The risk score and each `risk` rule's contribution, by decision id.
     pub fn risk(&self, decision: &Decision) -> Result<(i64, Vec<(u32, i64)>), EvalError> {
         let contributions = risk_contributions(&self.program, &decision.fired)?;
-        let score = contributions
-            .iter()
-            .try_fold(0i64, |sum, (_, p)| sum.checked_add(*p))
-            .ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))?;
-        Ok((score, contributions))
+        let score = risk_score(&contributions)?;
+        Ok((score, contributions.iter().map(|c| (c.decision, c.points)).collect()))
     }
 
     /// The facts of a relation after deciding in `session` (for explanations and tests).
@@ -365,19 +349,23 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
-    use super::{Decision, Engine, Limits, Request};
-    use crate::program::Program;
+    use super::{Decision, Engine, Request};
+    use crate::program::*;
+    use crate::{EvalError, Firing, Limits, Value};
+    use gov_value::BaseType;
+    use serde_json::json;
 
     /// The engine API refuses a request text longer than its limit before parsing it.
     #[test]
     fn requests_longer_than_the_limit_are_refused() {
         let limits = Limits { max_request_bytes: 8, ..Limits::default() };
-        let engine = Engine::from_program(Program::default(), String::new(), limits).unwrap();
+        let engine = Engine::from_program(Program::default(), String::new(), Limits::LOAD).unwrap().with_limits(limits);
         assert!(engine.request_from_json("{}      ").is_ok());
         let error = engine.request_from_json("{}       ").unwrap_err();
         assert_eq!(error.to_string(), "the request is 9 bytes, more than the limit of 8 bytes");
-        assert_eq!(Limits::default().max_request_bytes, super::MAX_REQUEST_BYTES);
+        assert_eq!(Limits::default().max_request_bytes, crate::MAX_REQUEST_BYTES);
     }
 
     /// Engines are shared across threads (in an `Arc`) and decide without locks; this fails
@@ -388,5 +376,184 @@ mod tests {
         shareable::<Engine>();
         shareable::<Request>();
         shareable::<Decision>();
+    }
+
+    const T: u32 = 0;
+    const P: u32 = 1;
+    const DATA: u32 = 2;
+    const Q: u32 = 3;
+    const REG: [Operand; 3] = [Operand::Reg(0), Operand::Reg(1), Operand::Reg(2)];
+
+    /// `input t(x: Int, y: Int)`, `p(a, b, c)` derived per request, `data d(x: Int)`
+    /// holding `data`, `q(a, b)` derived at load, and one rule per entry of `rules` (each
+    /// run in order, in its own stratum of its phase), with decision rules `d "{x}"` (deny)
+    /// and `e` (allow); the load is bounded by `load`.
+    fn program_with(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>, load: Limits) -> Result<Engine, EvalError> {
+        let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov", "q"].map(str::to_owned).to_vec();
+        let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
+        let relation =
+            |name, kind, phase, columns| RelationSchema { name, kind, phase, columns, indexes: Vec::new(), one: false };
+        let relations = vec![
+            relation(0, RelationKind::Input, Phase::Request, vec![column(Some(1)), column(Some(2))]),
+            relation(4, RelationKind::Derived, Phase::Request, vec![column(None), column(None), column(None)]),
+            relation(5, RelationKind::Data, Phase::Static, vec![column(Some(1))]),
+            relation(8, RelationKind::Derived, Phase::Static, vec![column(None), column(None)]),
+        ];
+        let source = SourceRef { file: 7, line: 1, column: 1 };
+        let decision = |name, effect, message| DecisionMeta {
+            name,
+            effect,
+            approver: None,
+            message,
+            overrides: Vec::new(),
+            source,
+        };
+        let decisions =
+            vec![decision(5, Effect::Deny, vec![MessagePart::Value(0)]), decision(6, Effect::Allow, Vec::new())];
+        let strata = rules
+            .iter()
+            .enumerate()
+            .map(|(i, (phase, _))| Stratum::Rules { phase: *phase, rules: vec![i as u32], delta_rules: Vec::new() })
+            .collect();
+        let rules = rules.into_iter().map(|(_, code)| RuleCode { registers: 3, code, source }).collect();
+        let data = vec![(DATA, data)];
+        let program = Program { strings, relations, decisions, rules, strata, data, ..Program::default() };
+        Engine::from_program(program, String::new(), load)
+    }
+
+    /// [`program_with`] of request rules only, no data, and the load's default limits.
+    fn program(rules: Vec<Vec<Instr>>) -> Engine {
+        program_with(rules.into_iter().map(|code| (Phase::Request, code)).collect(), Vec::new(), Limits::LOAD).unwrap()
+    }
+
+    fn scan(binds: &[(u8, u16)]) -> Instr {
+        scan_of(T, binds)
+    }
+
+    fn scan_of(rel: u32, binds: &[(u8, u16)]) -> Instr {
+        Instr::Scan {
+            rel,
+            source: Source::Full,
+            index: None,
+            key: Vec::new(),
+            binds: binds.to_vec(),
+            checks: Vec::new(),
+        }
+    }
+
+    /// `t(a, _), t(b, _), t(c, _)`: a three-way cross product of `t`.
+    fn cross_product() -> Vec<Instr> {
+        vec![scan(&[(0, 0)]), scan(&[(0, 1)]), scan(&[(0, 2)])]
+    }
+
+    fn rows(engine: &Engine, rows: impl Iterator<Item = (i64, i64)>) -> Request {
+        let rows: Vec<_> = rows.map(|(x, y)| json!({"x": x, "y": y})).collect();
+        engine.request_from_json(&json!({ "t": rows }).to_string()).unwrap()
+    }
+
+    /// `p(a, b, c) :- t(a), t(b), t(c).` over 1 000 rows would hold a billion rows; the
+    /// rows are counted as the rule produces them, so the request stops at the fact limit
+    /// instead of exhausting memory.
+    #[test]
+    fn a_cross_product_stops_at_the_fact_limit_as_rows_are_produced() {
+        let mut code = cross_product();
+        code.push(Instr::Emit { rel: P, values: REG.to_vec() });
+        let engine = program(vec![code]);
+        let request = rows(&engine, (0..1_000).map(|i| (i, 0)));
+        let error = engine.decide(&request).unwrap_err();
+        let max_facts = Limits::default().max_facts as u64;
+        assert!(
+            [
+                EvalError::Limit { what: "facts", limit: max_facts },
+                EvalError::Limit { what: "bytes of facts", limit: Limits::default().max_fact_bytes as u64 },
+            ]
+            .contains(&error),
+            "{error}"
+        );
+        let small = Limits { max_facts: 500, ..Limits::default() };
+        let engine = engine.with_limits(small);
+        assert_eq!(engine.decide(&request), Err(EvalError::Limit { what: "facts", limit: 500 }));
+        assert!(engine.explain(&request).is_err());
+    }
+
+    /// Firings count against the fact limit too: a decision rule over a cross product.
+    #[test]
+    fn firings_count_against_the_fact_limit() {
+        let mut code = cross_product();
+        code.push(Instr::Fire { decision: 0, values: REG.to_vec() });
+        let engine = program(vec![code]).with_limits(Limits { max_facts: 500, ..Limits::default() });
+        let request = rows(&engine, (0..100).map(|i| (i, 0)));
+        assert_eq!(engine.decide(&request), Err(EvalError::Limit { what: "facts", limit: 500 }));
+    }
+
+    /// Rows that repeat facts already stored give their count back once their rule is done:
+    /// the rules of a request may produce more rows in all than the limit, as long as each
+    /// rule's rows and the facts stored stay within it.
+    #[test]
+    fn duplicate_rows_do_not_use_up_the_fact_limit() {
+        let emit = |values: Vec<Operand>| Instr::Emit { rel: P, values };
+        let zero = Operand::Const(0);
+        // Each rule emits t's 100 `x`s as p(x, 0, 0): 100 new facts, then 9 × 100 repeats.
+        let rules = (0..10).map(|_| vec![scan(&[(0, 0)]), emit(vec![REG[0], zero, zero])]).collect();
+        let mut engine = program(rules);
+        engine.program.constants.push(Value::Int(0));
+        let engine = engine.with_limits(Limits { max_facts: 250, ..Limits::default() });
+        let request = rows(&engine, (0..100).map(|i| (i, 0)));
+        let mut session = engine.session();
+        engine.decide_in(&mut session, &request).unwrap();
+        assert_eq!(engine.facts(&session, P).len(), 100);
+    }
+
+    /// `deny d "{x}" :- t(x, y).` over rows whose `x`s repeat apart (`1, 2, 1, 2`, and
+    /// `1 … 20, 1 … 20`, past the count from which repeats are looked up by hash): each
+    /// distinct firing is kept once (not only adjacent repeats), in rule order, and the
+    /// decision JSON and the explanation have one entry per distinct firing.
+    #[test]
+    fn repeated_firings_are_kept_once_wherever_they_fall() {
+        let fire = |decision, values| Instr::Fire { decision, values };
+        let engine = program(vec![
+            vec![scan(&[(0, 0), (1, 1)]), fire(0, vec![REG[0]])],
+            vec![scan(&[(0, 0)]), fire(1, Vec::new())],
+        ]);
+        let firing =
+            |decision, values: &[i64]| Firing { decision, values: values.iter().map(|&v| Value::Int(v)).collect() };
+        for xs in [2, 20] {
+            let request = rows(&engine, (1..=2).flat_map(|y| (1..=xs).map(move |x| (x, y))));
+            let decision = engine.decide(&request).unwrap();
+            let mut expected: Vec<Firing> = (1..=xs).map(|x| firing(0, &[x])).collect();
+            expected.push(firing(1, &[]));
+            assert_eq!(decision.fired, expected);
+            let document = engine.decision_json(&request, &decision);
+            let messages: Vec<&str> =
+                document["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
+            let mut expected: Vec<String> = (1..=xs).map(|x| x.to_string()).collect();
+            expected.push(String::new());
+            assert_eq!(messages, expected);
+            let (explained, explanation) = engine.explain(&request).unwrap();
+            assert_eq!(explained, decision);
+            assert_eq!(explanation.as_array().unwrap().len(), decision.fired.len());
+        }
+    }
+
+    /// The relations computed at load are bounded by the load's limits, not a request's:
+    /// `q(a, b) :- d(a), d(b).` holds 10 000 facts while each request may derive 100.
+    /// `explain`, which computes them again, uses the load's limits for them too.
+    #[test]
+    fn load_and_requests_have_their_own_limits() {
+        let load_rule =
+            vec![scan_of(DATA, &[(0, 0)]), scan_of(DATA, &[(0, 1)]), Instr::Emit { rel: Q, values: REG[..2].to_vec() }];
+        let request_rule =
+            vec![scan(&[(0, 0)]), scan_of(Q, &[(0, 1)]), Instr::Fire { decision: 1, values: Vec::new() }];
+        let rules = vec![(Phase::Static, load_rule), (Phase::Request, request_rule)];
+        let data: Vec<Value> = (0..100).map(Value::Int).collect();
+        let small = Limits { max_facts: 100, ..Limits::default() };
+        assert_eq!(
+            program_with(rules.clone(), data.clone(), small).unwrap_err(),
+            EvalError::Limit { what: "facts", limit: 100 }
+        );
+        let engine = program_with(rules, data, Limits::LOAD).unwrap().with_limits(small);
+        let request = rows(&engine, [(1, 1)].into_iter());
+        assert_eq!(engine.decide(&request).unwrap().outcome, super::Outcome::Allow);
+        assert_eq!(engine.explain(&request).unwrap().0.outcome, super::Outcome::Allow);
     }
 }

@@ -1,11 +1,12 @@
 //! The interpreter: runs strata of rule code over relations.
 
+use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
-use crate::store::Relation;
+use crate::store::{Relation, hash_values};
 use crate::value::{Strings, Value};
 use crate::{EvalError, Limits};
 use gov_value::CompareOp;
-use hashbrown::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet, HashTable};
 
 /// Longest index key the engine supports (the loader rejects longer ones).
 pub use gov_value::limits::MAX_KEY;
@@ -23,11 +24,17 @@ pub struct Firing {
 /// Mutable evaluation state that outlives one rule: output, counters, scratch.
 #[derive(Debug, Default)]
 pub(crate) struct Work {
+    /// Rows the rules run so far emitted, not yet stored, `arity.max(1)` values each.
     pending: Vec<Value>,
+    /// Every distinct firing, in the order they fired.
     pub(crate) fired: Vec<Firing>,
+    /// The positions in `fired` of its firings, by hash: a firing is recorded once.
+    // Invariant: empty while `fired` has fewer than `INDEXED_FROM` firings; from then on,
+    // one entry per element of `fired`, hashed with `firing_hash`.
+    fired_index: HashTable<u32>,
     registers: Vec<Value>,
-    steps: u64,
-    facts: usize,
+    /// The work so far, against the limits.
+    pub(crate) budget: Budget,
     /// Row ranges of the previous round of a recursive stratum, by relation.
     delta: Vec<(u32, u32)>,
     /// Scratch for index keys.
@@ -64,9 +71,55 @@ impl Work {
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
         self.fired.clear();
-        self.steps = 0;
-        self.facts = 0;
+        self.fired_index.clear();
+        self.budget = Budget::default();
     }
+
+    /// The distinct firings so far, leaving none.
+    pub(crate) fn take_fired(&mut self) -> Vec<Firing> {
+        self.fired_index.clear();
+        std::mem::take(&mut self.fired)
+    }
+
+    /// Records a firing unless the same firing (decision and values) was recorded before;
+    /// the firing counts against the limits as a fact. Constant time (a few comparisons
+    /// while there are fewer than `INDEXED_FROM` firings, then a hash probe), so deciding
+    /// stays linear in the firings however many repeat.
+    fn fire(&mut self, limits: &Limits, firing: Firing) -> Result<bool, EvalError> {
+        let seen = if self.fired.len() < INDEXED_FROM {
+            self.fired.contains(&firing)
+        } else {
+            let fired = &self.fired;
+            self.fired_index.find(firing_hash(&firing), |&i| fired.get(i as usize) == Some(&firing)).is_some()
+        };
+        if seen {
+            return Ok(false);
+        }
+        self.budget.charge(limits, 1, firing_bytes(firing.values.len()))?;
+        self.fired.push(firing);
+        let len = self.fired.len();
+        if len >= INDEXED_FROM {
+            let first = if len == INDEXED_FROM { 0 } else { len - 1 };
+            let fired = &self.fired;
+            let rehash = |&i: &u32| fired.get(i as usize).map_or(0, firing_hash);
+            for (position, firing) in fired.iter().enumerate().skip(first) {
+                let position = u32::try_from(position)
+                    .map_err(|_| EvalError::Limit { what: "facts", limit: limits.max_facts as u64 })?;
+                self.fired_index.insert_unique(firing_hash(firing), position, rehash);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// How many firings a request records before [`Work::fire`] looks repeats up by hash
+/// rather than by comparing with each: most requests fire a handful of rules, and a few
+/// comparisons cost less than hashing.
+const INDEXED_FROM: usize = 8;
+
+/// The hash of a firing, for [`Work::fired_index`].
+fn firing_hash(firing: &Firing) -> u64 {
+    hash_values(std::iter::once(&Value::Int(i64::from(firing.decision))).chain(&firing.values))
 }
 
 /// Read-only context of one rule run.
@@ -139,6 +192,7 @@ impl Ctx<'_> {
     ) -> Result<(), EvalError> {
         let Some(instr) = code.get(pc).filter(|_| pc < end) else {
             if let Sink::Aggregate { target, locals, out } = sink {
+                work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
                 let binding = locals
                     .iter()
                     .map(|&r| regs.get(r as usize).copied().ok_or(EvalError::Corrupt("register out of range")))
@@ -147,10 +201,7 @@ impl Ctx<'_> {
             }
             return Ok(());
         };
-        work.steps += 1;
-        if work.steps > self.limits.max_steps {
-            return Err(EvalError::Limit { what: "steps", limit: self.limits.max_steps });
-        }
+        work.budget.step(self.limits)?;
         match instr {
             Instr::Scan { rel, source, index, key, binds, checks } => {
                 let relation = self.relation(*rel)?;
@@ -248,12 +299,16 @@ impl Ctx<'_> {
                 let mut bindings = Vec::new();
                 let mut inner = Sink::Aggregate { target: *target, locals, out: &mut bindings };
                 self.exec(work, code, pc + 1, body_end, regs, &mut inner)?;
+                work.budget.refund(0, bindings.len() * binding_bytes(locals.len()));
                 let result = self.fold(*function, *ty, bindings)?;
                 let Some(result) = result else { return Ok(()) };
                 *regs.get_mut(*dst as usize).ok_or(EvalError::Corrupt("register out of range"))? = result;
                 self.exec(work, code, body_end, end, regs, sink)
             }
             Instr::Emit { values, .. } => {
+                // Counted as a new fact until it is stored: the rows a rule produces are
+                // bounded as they pile up, not only once the rule is done.
+                work.budget.charge(self.limits, 1, row_bytes(values.len()))?;
                 for operand in values {
                     work.pending.push(self.operand(regs, *operand)?);
                 }
@@ -268,8 +323,8 @@ impl Ctx<'_> {
             }
             Instr::Fire { decision, values } => {
                 let values = values.iter().map(|o| self.operand(regs, *o)).collect::<Result<Vec<_>, _>>()?;
-                work.fired.push(Firing { decision: *decision, values });
-                if let Some(trace) = work.trace.as_mut() {
+                let new = work.fire(self.limits, Firing { decision: *decision, values })?;
+                if let (true, Some(trace)) = (new, work.trace.as_mut()) {
                     trace.firings.push(trace.stack.clone());
                 }
                 Ok(())
@@ -369,10 +424,7 @@ impl Run<'_> {
                     }
                 }
                 Stratum::RiskScore { rel } if self.phase == Phase::Request => {
-                    let score = risk_contributions(self.program, &work.fired)?
-                        .iter()
-                        .try_fold(0i64, |sum, (_, points)| sum.checked_add(*points));
-                    let score = score.ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))?;
+                    let score = risk_score(&risk_contributions(self.program, &work.fired)?)?;
                     relations
                         .get_mut(*rel as usize)
                         .ok_or(EvalError::Corrupt("relation id out of range"))?
@@ -468,10 +520,9 @@ impl Run<'_> {
                     let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
                     trace.derivations.insert((rel, id), (rule, why));
                 }
-                work.facts += 1;
-                if work.facts > self.limits.max_facts {
-                    return Err(EvalError::Limit { what: "derived facts", limit: self.limits.max_facts as u64 });
-                }
+            } else {
+                // Charged when emitted; a row already known is not held.
+                work.budget.refund(1, row_bytes(arity));
             }
         }
         work.pending.clear();
@@ -479,10 +530,22 @@ impl Run<'_> {
     }
 }
 
-/// Each fired `risk` rule's contribution: the largest points it fired with.
-pub(crate) fn risk_contributions(program: &Program, fired: &[Firing]) -> Result<Vec<(u32, i64)>, EvalError> {
-    let mut contributions: Vec<(u32, i64)> = Vec::new();
-    for firing in fired {
+/// A fired `risk` rule's contribution: the largest points it fired with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Contribution {
+    /// The `risk` rule's decision id.
+    pub decision: u32,
+    /// Its points.
+    pub points: i64,
+    /// The position in the firings of the (first) firing with those points.
+    pub firing: usize,
+}
+
+/// Each fired `risk` rule's contribution, in the order the rules first fired; one pass.
+pub(crate) fn risk_contributions(program: &Program, fired: &[Firing]) -> Result<Vec<Contribution>, EvalError> {
+    let mut contributions: Vec<Contribution> = Vec::new();
+    let mut by_decision: HashMap<u32, usize> = HashMap::new();
+    for (position, firing) in fired.iter().enumerate() {
         let is_risk = program.decisions.get(firing.decision as usize).is_some_and(|d| d.effect == Effect::Risk);
         if !is_risk {
             continue;
@@ -490,10 +553,26 @@ pub(crate) fn risk_contributions(program: &Program, fired: &[Firing]) -> Result<
         let Some(Value::Int(points)) = firing.values.first() else {
             return Err(EvalError::Type("risk points are not an Int"));
         };
-        match contributions.iter_mut().find(|(d, _)| *d == firing.decision) {
-            Some((_, best)) => *best = (*best).max(*points),
-            None => contributions.push((firing.decision, *points)),
+        let found = by_decision.get(&firing.decision).and_then(|&i| contributions.get_mut(i));
+        match found {
+            Some(best) if *points > best.points => {
+                best.points = *points;
+                best.firing = position;
+            }
+            Some(_) => {}
+            None => {
+                by_decision.insert(firing.decision, contributions.len());
+                contributions.push(Contribution { decision: firing.decision, points: *points, firing: position });
+            }
         }
     }
     Ok(contributions)
+}
+
+/// The risk score: the sum of the contributions.
+pub(crate) fn risk_score(contributions: &[Contribution]) -> Result<i64, EvalError> {
+    contributions
+        .iter()
+        .try_fold(0i64, |sum, c| sum.checked_add(c.points))
+        .ok_or(EvalError::Arithmetic(gov_value::ArithError::Overflow))
 }

@@ -2,13 +2,13 @@
 
 use crate::RequestError;
 use crate::engine::{Decision, Engine, Request};
-use crate::eval::{FactRef, Firing, Trace};
+use crate::eval::{FactRef, Firing, Trace, risk_contributions, risk_score};
 use crate::program::{ColumnSchema, DecisionMeta, Effect, MessagePart, Program, RelationKind};
 use crate::store::Relation;
 use crate::value::{Strings, Value};
 use gov_value::BaseType;
 use serde_json::{Map, Value as Json, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub use crate::document::{Document, MAX_DEPTH, parse_document};
 
@@ -191,51 +191,50 @@ pub fn location(program: &Program, meta: &DecisionMeta) -> String {
     format!("{}:{}:{}", program.string(meta.source.file), meta.source.line, meta.source.column)
 }
 
-/// The decision document.
+/// The decision document. Linear in the firings: `decision.fired` holds each firing once,
+/// and a reason or obligation is reported once per distinct message.
 pub fn decision(engine: &Engine, request: &Request, decision: &Decision) -> Json {
     let program = engine.program();
     let strings = Strings { table: &program.strings, extra: &request.extra_strings };
     let mut reasons = Vec::new();
     let mut obligations = Vec::new();
     let mut approvers: Vec<String> = Vec::new();
+    // Two firings with different values can still read the same (a Decimal's scale).
+    let mut reported: HashSet<(u32, String)> = HashSet::new();
+    let mut groups: HashSet<u32> = HashSet::new();
     for firing in &decision.fired {
         let Some(meta) = program.decisions.get(firing.decision as usize) else { continue };
-        let entry = json!({
-            "rule": program.string(meta.name),
-            "effect": meta.effect.name(),
-            "message": message(program, strings, meta, &firing.values),
-            "at": location(program, meta),
-        });
-        match meta.effect {
-            Effect::Deny | Effect::Escalate | Effect::Allow => {
-                if !reasons.contains(&entry) {
-                    reasons.push(entry);
-                }
-                if let (Effect::Escalate, Some(group)) = (meta.effect, meta.approver) {
-                    let group = program.string(group).to_owned();
-                    if !approvers.contains(&group) {
-                        approvers.push(group);
-                    }
-                }
-            }
-            Effect::Obligation => {
-                if !obligations.contains(&entry) {
-                    obligations.push(entry);
-                }
-            }
-            Effect::Risk => {}
+        let list = match meta.effect {
+            Effect::Deny | Effect::Escalate | Effect::Allow => &mut reasons,
+            Effect::Obligation => &mut obligations,
+            Effect::Risk => continue,
+        };
+        if let (Effect::Escalate, Some(group)) = (meta.effect, meta.approver)
+            && groups.insert(group)
+        {
+            approvers.push(program.string(group).to_owned());
+        }
+        let text = message(program, strings, meta, &firing.values);
+        if reported.insert((firing.decision, text.clone())) {
+            list.push(json!({
+                "rule": program.string(meta.name),
+                "effect": meta.effect.name(),
+                "message": text,
+                "at": location(program, meta),
+            }));
         }
     }
-    let (score, contributions) = engine.risk(decision).unwrap_or_default();
+    let (score, contributions) = risk_contributions(program, &decision.fired)
+        .and_then(|contributions| Ok((risk_score(&contributions)?, contributions)))
+        .unwrap_or_default();
     let contributions: Vec<Json> = contributions
         .iter()
-        .filter_map(|(d, points)| {
-            let meta = program.decisions.get(*d as usize)?;
-            let firing =
-                decision.fired.iter().find(|f| f.decision == *d && f.values.first() == Some(&Value::Int(*points)))?;
+        .filter_map(|c| {
+            let meta = program.decisions.get(c.decision as usize)?;
+            let firing = decision.fired.get(c.firing)?;
             Some(json!({
                 "rule": program.string(meta.name),
-                "points": points,
+                "points": c.points,
                 "message": message(program, strings, meta, &firing.values),
                 "at": location(program, meta),
             }))
@@ -320,7 +319,8 @@ impl Explainer<'_> {
     }
 }
 
-/// For each distinct firing, the rule and the facts it matched, recursively.
+/// For each firing (each distinct firing, as the evaluation records them), the rule and
+/// the facts it matched, recursively.
 pub(crate) fn explanation(
     program: &Program,
     strings: Strings<'_>,
@@ -329,13 +329,8 @@ pub(crate) fn explanation(
     fired: &[Firing],
 ) -> Json {
     let mut out: Vec<Json> = Vec::new();
-    let mut seen: Vec<&Firing> = Vec::new();
     let mut explainer = Explainer { program, strings, relations, trace, expanded: hashbrown::HashSet::new() };
     for (firing, premises) in fired.iter().zip(&trace.firings) {
-        if seen.contains(&firing) {
-            continue;
-        }
-        seen.push(firing);
         let Some(meta) = program.decisions.get(firing.decision as usize) else { continue };
         out.push(json!({
             "rule": program.string(meta.name),

@@ -29,12 +29,14 @@ mod engine;
 mod error;
 mod eval;
 pub mod json;
+mod limits;
 pub mod program;
 mod store;
 mod value;
 
 pub use disasm::disassemble;
-pub use engine::{Decision, Engine, Explained, Limits, MAX_REQUEST_BYTES, Outcome, Request, Session};
+pub use engine::{Decision, Engine, Explained, Outcome, Request, Session};
 pub use error::{EvalError, LoadError, RequestError};
 pub use eval::{Firing, MAX_KEY};
+pub use limits::{Limits, MAX_REQUEST_BYTES};
 pub use value::{Strings, Value};

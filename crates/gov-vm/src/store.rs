@@ -9,7 +9,8 @@ use crate::Value;
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hash, Hasher};
 
-fn hash_values<'v>(values: impl Iterator<Item = &'v Value>) -> u64 {
+/// The hash of a row (or any run of values), as the store's tables use it.
+pub(crate) fn hash_values<'v>(values: impl Iterator<Item = &'v Value>) -> u64 {
     let mut hasher = foldhash::fast::FixedState::with_seed(0x9e37_79b9).build_hasher();
     for value in values {
         value.hash(&mut hasher);

@@ -48,8 +48,13 @@ const ALLOCATION_BOUND: usize = 64 << 20;
 const SECRET: [u8; 32] = [7; 32];
 
 /// Small limits, so a forged program cannot keep a test busy.
-const SMALL: Limits =
-    Limits { max_facts: 2_000, max_steps: 200_000, max_rounds: 50, max_request_bytes: gov_vm::MAX_REQUEST_BYTES };
+const SMALL: Limits = Limits {
+    max_facts: 2_000,
+    max_fact_bytes: 1 << 20,
+    max_steps: 200_000,
+    max_rounds: 50,
+    max_request_bytes: gov_vm::MAX_REQUEST_BYTES,
+};
 
 /// Builds programs with an interned string table.
 #[derive(Default)]
@@ -459,7 +464,7 @@ proptest! {
         let bytes = bundle::write(&program);
         let read = bundle::read(&bytes).unwrap();
         prop_assert_eq!(&read.program, &program);
-        let engine = Engine::from_program(read.program, read.hash, SMALL).unwrap();
+        let engine = Engine::from_program(read.program, read.hash, SMALL).unwrap().with_limits(SMALL);
         for request in REQUESTS {
             engine.decide(&engine.request_from_json(request).unwrap()).unwrap();
         }
@@ -542,6 +547,7 @@ fn exercise(bytes: &[u8]) {
     let Ok(read) = bundle::read(bytes) else { return };
     gov_vm::disassemble(&read.program);
     let Ok(engine) = Engine::from_program(read.program, read.hash, SMALL) else { return };
+    let engine = engine.with_limits(SMALL);
     for request in REQUESTS {
         let Ok(request) = engine.request_from_json(request) else { continue };
         if let Ok(decision) = engine.decide(&request) {
@@ -710,7 +716,7 @@ fn run_deep_of(aggregates: bool, stack: usize, length: usize) {
         .spawn(move || {
             let program = deep_program_of(aggregates, length);
             let read = bundle::read(&bundle::write(&program)).unwrap();
-            let engine = Engine::from_program(read.program, read.hash, Limits::default()).unwrap();
+            let engine = Engine::from_program(read.program, read.hash, Limits::LOAD).unwrap();
             let request = engine.request_from_json(r#"{"go": [{"n": 1}]}"#).unwrap();
             let mut session = engine.session();
             engine.decide_in(&mut session, &request).unwrap();

@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use gov_vm::Limits;
 use std::path::PathBuf;
 
 /// The Gov policy toolchain.
@@ -84,9 +85,43 @@ pub struct EvalArgs {
     /// derived facts, the rule and facts behind them, recursively.
     #[arg(long)]
     pub explain: bool,
+    /// Bounds on evaluating the request.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Color diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+}
+
+/// Bounds on evaluating one request (docs/reference.md, "Limits"); exceeding one is an
+/// evaluation error, never a decision.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Most facts a request may derive, decision firings included.
+    #[arg(long, value_name = "N", default_value_t = Limits::REQUEST.max_facts)]
+    pub max_facts: usize,
+    /// Most bytes (estimated) the facts of a request may take, its input included.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::REQUEST.max_fact_bytes)]
+    pub max_fact_bytes: usize,
+    /// Most instructions a request may execute.
+    #[arg(long, value_name = "N", default_value_t = Limits::REQUEST.max_steps)]
+    pub max_steps: u64,
+    /// Most rounds one recursive relation may take to reach its fixpoint.
+    #[arg(long, value_name = "N", default_value_t = Limits::REQUEST.max_rounds)]
+    pub max_rounds: u32,
+}
+
+impl LimitArgs {
+    /// The limits these flags ask for.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_facts: self.max_facts,
+            max_fact_bytes: self.max_fact_bytes,
+            max_steps: self.max_steps,
+            max_rounds: self.max_rounds,
+            ..Limits::default()
+        }
+    }
 }
 
 /// How diagnostics are printed.
@@ -173,6 +208,9 @@ pub struct TestArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TestFormat::Human)]
     pub format: TestFormat,
+    /// Bounds on evaluating each test's request.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Color human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,

@@ -74,11 +74,12 @@ fn read_at_most(reader: impl Read, limit: usize, bytes: &mut Vec<u8>) -> std::io
 /// Decides one request and prints the decision JSON.
 pub fn run(args: &EvalArgs) -> Outcome {
     let (engine, text) = match (engine(args), read_input(args)) {
-        (Ok(engine), Ok(text)) => (engine, text),
+        (Ok(engine), Ok(text)) => {
+            let limits = Limits { max_request_bytes: args.max_request_bytes, ..args.limits.limits() };
+            (engine.with_limits(limits), text)
+        }
         (Err(outcome), _) | (_, Err(outcome)) => return outcome,
     };
-    let limits = Limits { max_request_bytes: args.max_request_bytes, ..*engine.limits() };
-    let engine = engine.with_limits(limits);
     let request = match engine.request_from_json(&text) {
         Ok(request) => request,
         Err(error) => {
@@ -105,6 +106,11 @@ pub fn run(args: &EvalArgs) -> Outcome {
             }
         }
         Err(error) => {
+            if let gov_vm::EvalError::Limit { .. } = error {
+                eprintln!(
+                    "error: {error}; a legitimate request may need a higher --max-facts, --max-fact-bytes, --max-steps or --max-rounds"
+                );
+            }
             // An evaluation error is never an allow: report a deny with the error.
             let document =
                 serde_json::json!({ "decision": "deny", "error": error.to_string(), "bundle": engine.hash() });

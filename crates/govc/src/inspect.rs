@@ -84,7 +84,7 @@ fn fact_counts(bundle: &Bundle) -> (Vec<Option<usize>>, Option<String>) {
     if !derives_at_load {
         return (counts, None);
     }
-    match Engine::from_program(program.clone(), bundle.hash.clone(), Limits::default()) {
+    match Engine::from_program(program.clone(), bundle.hash.clone(), Limits::LOAD) {
         Ok(engine) => {
             let session = engine.session();
             for (i, (schema, count)) in program.relations.iter().zip(&mut counts).enumerate() {

@@ -7,6 +7,7 @@ use crate::{Outcome, load, output};
 use gov_db::Workspace;
 use gov_diag::Severity;
 use gov_test::{Coverage, Evaluation, Status, TestResult};
+use gov_vm::Limits;
 use gov_vm::json::Document;
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
@@ -102,8 +103,9 @@ pub fn run(args: &TestArgs) -> Outcome {
     let color = args.format == TestFormat::Human && output::use_color(args.color);
     let start = Instant::now();
     let mut reports = Vec::new();
+    let limits = args.limits.limits();
     for package in &packages {
-        let report = match test_package(package, args.filter.as_deref(), output::use_color(args.color)) {
+        let report = match test_package(package, args.filter.as_deref(), &limits, output::use_color(args.color)) {
             Ok(report) => report,
             Err(message) => {
                 eprintln!("error: {message}");
@@ -167,7 +169,7 @@ fn discover(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 // ---- running ------------------------------------------------------------------------
 
 /// Checks, compiles and tests one package. `Err` is an IO problem (exit 2).
-fn test_package(path: &Path, filter: Option<&str>, color: bool) -> Result<PackageReport, String> {
+fn test_package(path: &Path, filter: Option<&str>, limits: &Limits, color: bool) -> Result<PackageReport, String> {
     let start = Instant::now();
     let loaded = load::package(path)?;
     let shown = load::display(path);
@@ -244,7 +246,7 @@ fn test_package(path: &Path, filter: Option<&str>, color: bool) -> Result<Packag
                 })
                 .clone()
         };
-        let result = gov_test::run(&compiled, &checked.symbols, &case, &mut read_fixture);
+        let result = gov_test::run(&compiled, &checked.symbols, &case, limits, &mut read_fixture);
         coverage.record(&result);
         report.results.push(result);
     }

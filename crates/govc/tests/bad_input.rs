@@ -478,3 +478,38 @@ fn twenty_thousand_chained_aliases_check() {
     assert_eq!((run.code, codes(&json)), (1, vec!["E0102"]));
     assert_eq!(find(&json, "E0102")["start"]["line"], 3);
 }
+
+/// `p(a, b, c) :- t(a), t(b), t(c).` over 1 000 input rows would hold a billion rows (it
+/// used to abort on a 6 GB allocation): the rows count against the fact limit as the rule
+/// produces them, so the request ends in a limit error, a deny with exit code 1.
+#[test]
+fn cross_product_of_a_thousand_rows_is_a_limit_error_not_an_abort() {
+    let dir = scratch("cross-product");
+    let policy = "package xprod\n\ninput t(x: Int)\n\np(a, b, c) :- t(a), t(b), t(c).\n\n\
+                  deny many \"a cross product\" :- p(_, _, _).\n";
+    std::fs::write(dir.join("policy.gov"), policy).unwrap();
+    let rows: Vec<String> = (0..1_000).map(|i| format!("{{\"x\": {i}}}")).collect();
+    let request = dir.join("request.json");
+    std::fs::write(&request, format!("{{\"t\": [{}]}}", rows.join(", "))).unwrap();
+    let eval = |extra: &[&str]| {
+        let mut args = vec![OsStr::new("eval"), dir.as_os_str(), OsStr::new("--input"), request.as_os_str()];
+        args.extend(extra.iter().map(OsStr::new));
+        let run = govc(&args);
+        let json: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+        (run, json)
+    };
+    let (run, json) = eval(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(json["decision"], "deny");
+    let error = json["error"].as_str().unwrap();
+    assert!(error.starts_with("evaluation limit exceeded: more than "), "{error}");
+    assert!(run.stderr.contains("--max-facts"), "{}", run.stderr);
+    // The flags set the limits.
+    let (run, json) = eval(&["--max-facts", "5000"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(json["error"], "evaluation limit exceeded: more than 5000 facts");
+    let (_, json) = eval(&["--max-fact-bytes", "100000"]);
+    assert_eq!(json["error"], "evaluation limit exceeded: more than 100000 bytes of facts");
+    let (_, json) = eval(&["--max-steps", "20000"]);
+    assert_eq!(json["error"], "evaluation limit exceeded: more than 20000 steps");
+}

@@ -448,3 +448,18 @@ fn examples_and_stdlib_tests_pass_with_full_coverage() {
         assert!(run.stdout.contains(attack), "no `{attack}` in\n{}", run.stdout);
     }
 }
+
+#[test]
+fn limit_flags_bound_each_test_request() {
+    let run = test(&["tests/test/passing", "--format", "json", "--max-steps", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = json(&run);
+    let errors: Vec<&str> = report["packages"][0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["evaluation_error"].as_str())
+        .collect();
+    assert!(errors.contains(&"evaluation limit exceeded: more than 1 steps"), "{errors:?}");
+    assert_eq!(test(&["tests/test/passing", "--max-steps", "100000"]).code, 0);
+}
