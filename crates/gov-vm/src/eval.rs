@@ -541,10 +541,13 @@ pub(crate) struct Contribution {
     pub firing: usize,
 }
 
-/// Each fired `risk` rule's contribution, in the order the rules first fired; one pass.
+/// Each fired `risk` rule's contribution, in the order the rules first fired; one pass over
+/// the firings.
 pub(crate) fn risk_contributions(program: &Program, fired: &[Firing]) -> Result<Vec<Contribution>, EvalError> {
+    // Invariant: at most one contribution per `risk` rule of the program, so the linear
+    // search below is bounded by the program, not by the request (and, for the few risk
+    // rules a policy has, cheaper than a hash map).
     let mut contributions: Vec<Contribution> = Vec::new();
-    let mut by_decision: HashMap<u32, usize> = HashMap::new();
     for (position, firing) in fired.iter().enumerate() {
         let is_risk = program.decisions.get(firing.decision as usize).is_some_and(|d| d.effect == Effect::Risk);
         if !is_risk {
@@ -553,17 +556,13 @@ pub(crate) fn risk_contributions(program: &Program, fired: &[Firing]) -> Result<
         let Some(Value::Int(points)) = firing.values.first() else {
             return Err(EvalError::Type("risk points are not an Int"));
         };
-        let found = by_decision.get(&firing.decision).and_then(|&i| contributions.get_mut(i));
-        match found {
+        match contributions.iter_mut().find(|c| c.decision == firing.decision) {
             Some(best) if *points > best.points => {
                 best.points = *points;
                 best.firing = position;
             }
             Some(_) => {}
-            None => {
-                by_decision.insert(firing.decision, contributions.len());
-                contributions.push(Contribution { decision: firing.decision, points: *points, firing: position });
-            }
+            None => contributions.push(Contribution { decision: firing.decision, points: *points, firing: position }),
         }
     }
     Ok(contributions)

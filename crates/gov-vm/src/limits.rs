@@ -100,10 +100,11 @@ pub(crate) struct Budget {
 
 impl Budget {
     /// Counts one instruction.
+    #[inline]
     pub(crate) fn step(&mut self, limits: &Limits) -> Result<(), EvalError> {
         self.steps += 1;
         if self.steps > limits.max_steps {
-            return Err(EvalError::Limit { what: "steps", limit: limits.max_steps });
+            return Err(exceeded("steps", limits.max_steps));
         }
         Ok(())
     }
@@ -112,7 +113,7 @@ impl Budget {
     pub(crate) fn charge(&mut self, limits: &Limits, facts: usize, bytes: usize) -> Result<(), EvalError> {
         self.facts = self.facts.saturating_add(facts);
         if self.facts > limits.max_facts {
-            return Err(EvalError::Limit { what: "facts", limit: limits.max_facts as u64 });
+            return Err(exceeded("facts", limits.max_facts as u64));
         }
         self.charge_bytes(limits, bytes)
     }
@@ -121,7 +122,7 @@ impl Budget {
     pub(crate) fn charge_bytes(&mut self, limits: &Limits, bytes: usize) -> Result<(), EvalError> {
         self.bytes = self.bytes.saturating_add(bytes);
         if self.bytes > limits.max_fact_bytes {
-            return Err(EvalError::Limit { what: "bytes of facts", limit: limits.max_fact_bytes as u64 });
+            return Err(exceeded("bytes of facts", limits.max_fact_bytes as u64));
         }
         Ok(())
     }
@@ -131,6 +132,13 @@ impl Budget {
         self.facts = self.facts.saturating_sub(facts);
         self.bytes = self.bytes.saturating_sub(bytes);
     }
+}
+
+/// The error of a limit exceeded, out of the evaluator's hot path.
+#[cold]
+#[inline(never)]
+fn exceeded(what: &'static str, limit: u64) -> EvalError {
+    EvalError::Limit { what, limit }
 }
 
 #[cfg(test)]
