@@ -1731,3 +1731,13 @@ fn failures_of_different_kinds_disagree() {
     assert!(compare_failures::<()>(model(), Err(EvalError::Arithmetic(ArithError::DivisionByZero))).is_err());
     assert!(compare_failures::<()>(model(), Err(EvalError::Limit { what: "facts", limit: 1 })).is_err());
 }
+
+/// Found by the generator: a fallible `min` whose variable an arithmetic assignment binds
+/// first compiled to one instruction more than the checker's bound (the `count` before the
+/// `min` computes the target too), so `govc build` failed on a package that checked clean.
+#[test]
+fn min_of_arithmetic_compared_with_an_assignment() {
+    let source = "package p\ninput v(x: Int)\ndata w(z: Int)\np(a) :- v(a), n = min(z * 2 : w(z)), n = (a - a).\n";
+    let facts = [("v", vec![i(0)]), ("v", vec![i(3)]), ("w", vec![i(0)]), ("w", vec![i(4)])];
+    assert_eq!(agree(&Case::new(source, &facts)).relations["p"], BTreeSet::from([vec![i(0)], vec![i(3)]]));
+}
