@@ -19,7 +19,7 @@ use gov_value::limits::{MAX_COLUMNS, MAX_KEY, MAX_RULE_LENGTH};
 /// against this bound). The bound is exact but for `n = count(…)`, which compiles to one
 /// instruction fewer when the planner computes the aggregate before anything binds `n`,
 /// and for a `min`/`max` outside a stage of fallible conditions: the bound counts the
-/// `count` over its body that the planner runs first inside such a stage.
+/// `count` over its body and target that the planner runs first inside such a stage.
 pub fn instruction_bound<'e>(body: &[BodyItem], head: impl IntoIterator<Item = &'e Expr>) -> usize {
     head.into_iter().map(expression_cost).fold(body_cost(body), usize::saturating_add).saturating_add(1)
 }
@@ -48,9 +48,10 @@ fn expression_cost(expr: &Expr) -> usize {
             let body = body_cost(&a.body);
             let once = 1usize.saturating_add(body).saturating_add(expression_cost(&a.target));
             // A `min` or `max` in a stage of fallible conditions is preceded by a `count`
-            // over the same body (see the planner's stages in gov-compile).
+            // over the same body and target (see the planner's stages in gov-compile): the
+            // target's arithmetic runs in both.
             match a.function {
-                AggregateFn::Min | AggregateFn::Max => once.saturating_add(1).saturating_add(body),
+                AggregateFn::Min | AggregateFn::Max => once.saturating_mul(2),
                 AggregateFn::Count | AggregateFn::Sum => once,
             }
         }

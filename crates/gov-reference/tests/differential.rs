@@ -3,17 +3,23 @@
 //!
 //! A generator writes well-formed Gov programs as source text (recursion, negation,
 //! aggregates, comparisons, arithmetic, decision rules of every effect, risk rules and a
-//! rule reading `risk_score`) with random data and input facts over small domains, so
+//! rule reading `risk_score`) over all six base types (Int, Decimal and Duration
+//! arithmetic, Time ± Duration and Time − Time, `sum`/`min`/`max` over what each takes,
+//! Bool only by `=` and `!=`) with random data and input facts over small domains, so
 //! joins hit. Each program must check without errors; it is then compiled, written to a
 //! bundle, loaded and asked for a decision, and the engine must agree with
 //! [`gov_reference::evaluate`] on the outcome, every fired decision rule with its values
 //! and message, the risk score and contributions, the approvers, and the facts of every
 //! relation.
 //!
+//! When both fail, they must fail with the same kind of error ([`Failure`]: division by
+//! zero, overflow, a limit, …), read from the error types, never from messages.
+//!
 //! A second property generates programs whose conditions may divide by zero or overflow
-//! for some facts, and checks that shuffling every body (and every aggregate's body)
-//! changes nothing: the same model, or an error again (docs/reference.md, "Arithmetic
-//! errors and the order of conditions").
+//! for some facts (one of the two per program, so the kind is determined), and checks that
+//! shuffling every body (and every aggregate's body) changes nothing: the same model, or
+//! the same kind of error again (docs/reference.md, "Arithmetic errors and the order of
+//! conditions").
 //!
 //! CI runs `GOV_DIFF_CASES` cases of each (default 128, a few seconds). Before a release,
 //! run it long (60 000 cases of each take about 140 s in release):
@@ -27,8 +33,9 @@
 
 use gov_check::RelationKind;
 use gov_db::Workspace;
-use gov_reference::{RefModel, RefValue, evaluate};
-use gov_vm::{Engine, Strings, Value};
+use gov_reference::{RefError, RefModel, RefValue, evaluate};
+use gov_value::ArithError;
+use gov_vm::{Engine, EvalError, Strings, Value};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::{Map, Value as Json};
@@ -159,9 +166,74 @@ fn document(
     (Json::Object(doc), in_order)
 }
 
-/// Runs `case` through the checker, then both evaluators. `Ok(Some(model))` if they agree
-/// on a model, `Ok(None)` if both fail to evaluate, `Err` (a report) otherwise.
-fn run(case: &Case) -> Result<Option<RefModel>, String> {
+/// Why an evaluation failed, in terms both evaluators share: two failures agree only when
+/// their kinds are equal (a division by zero is not an overflow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    DivisionByZero,
+    Overflow,
+    /// A configured limit of the engine (the reference has none).
+    Limit,
+    /// Values of the wrong type met (a program the checker should have rejected).
+    Type,
+    /// Negation or aggregation through recursion (the reference's check).
+    NotStratifiable,
+    /// A body that cannot be bound (the reference's check).
+    Unsafe,
+    /// A fact that does not fit its relation, or a request that breaks the contract.
+    BadInput,
+    /// A program that refers to what does not exist (the engine's check).
+    Corrupt,
+}
+
+impl Failure {
+    fn arithmetic(error: ArithError) -> Failure {
+        match error {
+            ArithError::DivisionByZero => Failure::DivisionByZero,
+            ArithError::Overflow => Failure::Overflow,
+            ArithError::TypeMismatch => Failure::Type,
+        }
+    }
+
+    fn of_reference(error: &RefError) -> Failure {
+        match error {
+            RefError::Arithmetic(error) => Failure::arithmetic(*error),
+            RefError::Type(_) => Failure::Type,
+            RefError::NotStratifiable(_) => Failure::NotStratifiable,
+            RefError::Unsafe(_) => Failure::Unsafe,
+            RefError::BadFact(_) => Failure::BadInput,
+        }
+    }
+
+    fn of_engine(error: &EvalError) -> Failure {
+        match error {
+            EvalError::Limit { .. } => Failure::Limit,
+            EvalError::Arithmetic(error) => Failure::arithmetic(*error),
+            EvalError::Type(_) => Failure::Type,
+            EvalError::Corrupt(_) => Failure::Corrupt,
+            EvalError::Request(_) => Failure::BadInput,
+        }
+    }
+}
+
+/// Both evaluators' results, or a report of how they disagree.
+fn compare_failures<T>(
+    reference: Result<RefModel, RefError>,
+    engine: Result<T, EvalError>,
+) -> Result<Result<(RefModel, T), Failure>, String> {
+    match (reference, engine) {
+        (Ok(model), Ok(engine)) => Ok(Ok((model, engine))),
+        (Err(a), Err(b)) if Failure::of_reference(&a) == Failure::of_engine(&b) => Ok(Err(Failure::of_reference(&a))),
+        (Err(a), Err(b)) => Err(format!("both fail, differently: the engine with \"{b}\", the reference with \"{a}\"")),
+        (Ok(_), Err(error)) => Err(format!("the engine fails ({error}), the reference evaluates")),
+        (Err(error), Ok(_)) => Err(format!("the reference fails ({error}), the engine decides")),
+    }
+}
+
+/// Runs `case` through the checker, then both evaluators. `Ok(Ok(model))` if they agree
+/// on a model, `Ok(Err(kind))` if both fail with the same kind of error, `Err` (a report)
+/// otherwise.
+fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
     let mut workspace = Workspace::new();
     let package = workspace.add_package(vec![("diff.gov".to_owned(), case.source.clone())]);
     let checked = workspace.check(package).ok_or("no package")?;
@@ -181,15 +253,18 @@ fn run(case: &Case) -> Result<Option<RefModel>, String> {
     let compiled =
         gov_compile::compile(&gov_compile::Input { program: &program, symbols, sources: &sources, data: &data })
             .map_err(|e| format!("the compiler fails: {e}"))?;
-    let engine = match Engine::load(&gov_vm::bundle::write(&compiled)) {
-        Ok(engine) => engine,
-        Err(error) if error.message.starts_with("evaluating the bundle's data failed") => {
-            return match reference {
-                Err(_) => Ok(None),
-                Ok(_) => Err(format!("the engine fails at load ({error}), the reference evaluates")),
-            };
+    // `Engine::load`, in its two steps: reading the bundle must succeed; evaluating the
+    // data-only relations may fail as the reference does.
+    let bundle = gov_vm::bundle::read(&gov_vm::bundle::write(&compiled))
+        .map_err(|error| format!("the bundle does not load: {error}"))?;
+    let loaded = Engine::from_program(bundle.program, bundle.hash, gov_vm::Limits::LOAD);
+    let (reference, engine) = match loaded {
+        Ok(engine) => (reference, engine),
+        Err(error) => {
+            return compare_failures(reference, Err::<(), _>(error))
+                .map_err(|report| format!("at load: {report}"))
+                .map(|both| both.map(|(model, ())| model));
         }
-        Err(error) => return Err(format!("the bundle does not load: {error}")),
     };
     let request = engine.request_from_json(&input.to_string()).map_err(|e| format!("the request is rejected: {e}"))?;
     // Decide another request in the session first: what it leaves behind must not leak.
@@ -206,17 +281,15 @@ fn run(case: &Case) -> Result<Option<RefModel>, String> {
         let key = |d: &gov_vm::Decision| (d.outcome, d.fired.iter().cloned().collect::<std::collections::HashSet<_>>());
         match (&decision, other) {
             (Ok(a), Ok(b)) if key(a) == key(&b) => Ok(()),
-            (Err(_), Err(_)) => Ok(()),
+            (Err(a), Err(b)) if Failure::of_engine(a) == Failure::of_engine(&b) => Ok(()),
             (a, b) => Err(format!("`decide_in` and `{how}` disagree: {a:?} / {b:?}")),
         }
     };
     same(engine.decide(&request), "decide")?;
     same(engine.explain(&request).map(|(d, _)| d), "explain")?;
-    let (model, decision) = match (reference, decision) {
-        (Err(_), Err(_)) => return Ok(None),
-        (Ok(_), Err(error)) => return Err(format!("the engine fails ({error}), the reference evaluates")),
-        (Err(error), Ok(_)) => return Err(format!("the reference fails ({error}), the engine decides")),
-        (Ok(model), Ok(decision)) => (model, decision),
+    let (model, decision) = match compare_failures(reference, decision)? {
+        Ok(both) => both,
+        Err(failure) => return Ok(Err(failure)),
     };
 
     // The request's own strings: the engine numbers them after its string table. Recover
@@ -290,7 +363,7 @@ fn run(case: &Case) -> Result<Option<RefModel>, String> {
 
     let expected = observed_reference(&model);
     if seen == expected {
-        return Ok(Some(model));
+        return Ok(Ok(model));
     }
     let mut report = String::from("the engine disagrees with the reference:\n");
     let mut field = |name: &str, engine: String, reference: String| {
@@ -314,8 +387,8 @@ fn run(case: &Case) -> Result<Option<RefModel>, String> {
 /// Runs a fixed case: the engine must agree with the reference, which must evaluate.
 fn agree(case: &Case) -> RefModel {
     match run(case) {
-        Ok(Some(model)) => model,
-        Ok(None) => panic!("both evaluators fail on\n{}", case.describe()),
+        Ok(Ok(model)) => model,
+        Ok(Err(failure)) => panic!("both evaluators fail ({failure:?}) on\n{}", case.describe()),
         Err(report) => panic!("{report}\n{}", case.describe()),
     }
 }
@@ -335,25 +408,54 @@ const DECIMALS: [&str; 5] = ["0.5", "1", "2.50", "3", "10.25"];
 const DECIMAL_LITS: [&str; 7] = ["0.5", "1", "2.50", "3", "10.25", "4", "3.0"];
 /// Decimal literals with a point (typed Decimal on their own).
 const POINTED: [&str; 4] = ["0.5", "2.50", "10.25", "3.0"];
+/// Times of facts, in UTC and close together (so joins and comparisons hit).
+const TIMES: [&str; 4] =
+    ["2026-01-31T09:00:00Z", "2026-01-31T09:15:00Z", "2026-01-31T10:30:00Z", "2026-02-01T00:00:00Z"];
+/// Time literals: the facts' times, one of them with another offset (the same instant).
+const TIME_LITS: [&str; 5] = [
+    "2026-01-31T09:00:00Z",
+    "2026-01-31T10:15:00+01:00",
+    "2026-01-31T10:30:00Z",
+    "2026-02-01T00:00:00Z",
+    "2026-01-31T09:00:00.5Z",
+];
+/// Durations of facts (0 and the gaps between the facts' times among them).
+const DURATIONS: [&str; 5] = ["0s", "15m", "1h30m", "1h15m", "-15m"];
+/// Duration literals: other spellings of the same spans too (`90m` is `1h30m`).
+const DURATION_LITS: [&str; 7] = ["15m", "90m", "1h30m", "-15m", "0s", "500ms", "1d"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ty {
     Int,
     Str,
     Dec,
+    Bool,
+    Time,
+    Dur,
 }
 
 impl Ty {
+    const ALL: [Ty; 6] = [Ty::Int, Ty::Str, Ty::Dec, Ty::Bool, Ty::Time, Ty::Dur];
+
     fn name(self) -> &'static str {
         match self {
             Ty::Int => "Int",
             Ty::Str => "Str",
             Ty::Dec => "Decimal",
+            Ty::Bool => "Bool",
+            Ty::Time => "Time",
+            Ty::Dur => "Duration",
         }
     }
 
+    /// `Int` or `Decimal`: closed under `+ - * /` and taking an Int literal.
     fn numeric(self) -> bool {
-        self != Ty::Str
+        matches!(self, Ty::Int | Ty::Dec)
+    }
+
+    /// Ordered: `<`, `<=`, `>`, `>=`, `min` and `max` apply (all but `Bool`).
+    fn ordered(self) -> bool {
+        self != Ty::Bool
     }
 }
 
@@ -405,7 +507,10 @@ struct Gen<'a> {
     rels: Vec<Rel>,
     fresh: usize,
     /// Whether conditions may divide by zero or overflow.
-    risky: bool,
+    /// The one kind of error conditions may fail with for some facts (`None`: they never
+    /// fail). One kind per program, so which error a failing program reports is determined
+    /// whatever order the evaluators work in.
+    fails: Option<ArithError>,
     /// A second order for every body, from this xorshift state (not from the tape, so the
     /// program is the same one with its bodies shuffled).
     permute: Option<u64>,
@@ -445,6 +550,9 @@ impl Gen<'_> {
             Ty::Int => self.t.pick(&INTS).to_string(),
             Ty::Str => format!("\"{}\"", self.t.pick(&LIT_STRS)),
             Ty::Dec => self.t.pick(&DECIMAL_LITS).to_owned(),
+            Ty::Bool => self.t.pick(&["true", "false"]).to_owned(),
+            Ty::Time => self.t.pick(&TIME_LITS).to_owned(),
+            Ty::Dur => self.t.pick(&DURATION_LITS).to_owned(),
         }
     }
 
@@ -453,6 +561,19 @@ impl Gen<'_> {
             Ty::Int => RefValue::Int(self.t.pick(&INTS)),
             Ty::Str => RefValue::Str(self.t.pick(&FACT_STRS).to_owned()),
             Ty::Dec => RefValue::Decimal(gov_value::parse_decimal(self.t.pick(&DECIMALS)).unwrap()),
+            Ty::Bool => RefValue::Bool(self.t.chance(50)),
+            Ty::Time => RefValue::Time(gov_value::parse_time(self.t.pick(&TIMES)).unwrap()),
+            Ty::Dur => RefValue::Duration(gov_value::parse_duration(self.t.pick(&DURATIONS)).unwrap()),
+        }
+    }
+
+    /// A comparison operator that applies to `ty`.
+    fn compare_op(&mut self, ty: Ty, equality: bool) -> &'static str {
+        match (ty.ordered(), equality) {
+            (true, true) => self.t.pick(&COMPARE),
+            (true, false) => self.t.pick(&COMPARE[1..]),
+            (false, true) => self.t.pick(&COMPARE[..2]),
+            (false, false) => "!=",
         }
     }
 
@@ -538,8 +659,42 @@ impl Gen<'_> {
 
     /// A numeric type some bound variable has.
     fn numeric_type(&mut self, vars: &[(String, Ty)]) -> Option<Ty> {
-        let types: Vec<Ty> = [Ty::Int, Ty::Dec].into_iter().filter(|ty| vars.iter().any(|(_, t)| t == ty)).collect();
+        self.type_among(vars, &[Ty::Int, Ty::Dec])
+    }
+
+    /// A type that `sum`, `min` or `max` may take, which some bound variable has.
+    fn aggregated_type(&mut self, vars: &[(String, Ty)]) -> Option<Ty> {
+        self.type_among(vars, &[Ty::Int, Ty::Dec, Ty::Time, Ty::Dur])
+    }
+
+    /// One of `types` that some bound variable has.
+    fn type_among(&mut self, vars: &[(String, Ty)], types: &[Ty]) -> Option<Ty> {
+        let types: Vec<Ty> = types.iter().copied().filter(|ty| vars.iter().any(|(_, t)| t == ty)).collect();
         if types.is_empty() { None } else { Some(self.t.pick(&types)) }
+    }
+
+    /// A `Time` or `Duration` expression (`ty`) over bound variables, by the typing table
+    /// (docs/reference.md, "Arithmetic"): `t + d`, `d + t`, `t - 15m`, `t1 - t2`, `d1 + d2`,
+    /// `d - 15m`, `d * 2`, `2 * d`, `d / 2`. Never fails: the values are close to 2026 and
+    /// within days.
+    fn temporal_expr(&mut self, vars: &[(String, Ty)], ty: Ty) -> String {
+        let time = self.bound(vars, Ty::Time).unwrap_or_else(|| self.literal(Ty::Time));
+        let span = self.bound(vars, Ty::Dur).unwrap_or_else(|| self.literal(Ty::Dur));
+        let k = 1 + self.t.below(3);
+        match (ty, self.t.below(5)) {
+            (Ty::Time, 0) => format!("{time} + {span}"),
+            (Ty::Time, 1) => format!("{span} + {time}"),
+            (Ty::Time, 2) => format!("{time} - {}", self.t.pick(&DURATION_LITS[..3])),
+            (Ty::Time, _) => format!("{time} - {span}"),
+            (_, 0) => {
+                let other = self.bound(vars, Ty::Time).unwrap_or_else(|| self.literal(Ty::Time));
+                format!("{time} - {other}")
+            }
+            (_, 1) => format!("{span} + {}", self.literal(Ty::Dur)),
+            (_, 2) => format!("{span} * {k}"),
+            (_, 3) => format!("{k} * {span}"),
+            _ => format!("{span} / {k}"),
+        }
     }
 
     /// `n = fn(target : body)` over a lower relation; `n` joins `body.vars`. `values`: may
@@ -578,7 +733,7 @@ impl Gen<'_> {
         if self.t.chance(30)
             && let Some((v, ty)) = self.any_bound(&locals)
         {
-            let op = self.t.pick(&COMPARE[1..]);
+            let op = self.compare_op(ty, false);
             let other = self.literal(ty);
             inner.push(format!("{v} {op} {other}"));
         }
@@ -587,25 +742,30 @@ impl Gen<'_> {
             let negated = self.t.pick(lower);
             inner.push(self.negation(negated, &scope));
         }
-        if self.risky
+        if let Some(fails) = self.fails
             && self.t.chance(25)
             && let Some(v) = self.bound(&locals, Ty::Int)
         {
             // Fails inside the aggregate for some facts.
             let op = self.t.pick(&COMPARE[1..]);
-            inner.push(format!("10 / {v} {op} 2"));
+            inner.push(match fails {
+                ArithError::DivisionByZero => format!("10 / {v} {op} 2"),
+                _ => format!("{v} * 4611686018427387904 {op} 2"),
+            });
         }
-        let numeric = self.numeric_type(&locals);
-        let function = match numeric {
+        let aggregated = self.aggregated_type(&locals);
+        let function = match aggregated {
             None => 0,
-            Some(_) if values => self.t.below(4),
+            // `sum` over Int, Decimal or Duration.
+            Some(ty) if values && ty != Ty::Time => self.t.below(4),
             // count, min or max
             Some(_) => [0, 2, 3][self.t.below(3)],
         };
-        let (target, ty) = match (function, numeric) {
+        let (target, ty) = match (function, aggregated) {
             (1..=3, Some(ty)) => {
                 let v = self.bound(&locals, ty).unwrap_or_else(|| "0".to_owned());
-                (if values && self.t.chance(20) { format!("{v} * 2") } else { v }, ty)
+                let scaled = values && ty != Ty::Time && self.t.chance(20);
+                (if scaled { format!("{v} * 2") } else { v }, ty)
             }
             _ => match self.any_bound(&locals) {
                 Some((v, _)) if self.t.chance(70) => (v, Ty::Int),
@@ -625,12 +785,12 @@ impl Gen<'_> {
     /// One filter or binding over what `body` binds so far. `values`: may compute new
     /// values with arithmetic (not in recursive rules).
     fn extra(&mut self, body: &mut Body, lower: &[usize], values: bool) {
-        let arms = if self.risky { 10 } else { 8 };
+        let arms = if self.fails.is_some() { 12 } else { 10 };
         match self.t.below(arms) {
             0 | 1 => {
-                let op = self.t.pick(&COMPARE);
                 let vars = body.vars.clone();
                 let Some((x, ty)) = self.any_bound(&vars) else { return };
+                let op = self.compare_op(ty, true);
                 let others: Vec<(String, Ty)> = vars.iter().filter(|(v, _)| *v != x).cloned().collect();
                 let other = match self.bound(&others, ty) {
                     Some(y) if self.t.chance(50) => y,
@@ -665,26 +825,51 @@ impl Gen<'_> {
             }
             // Aggregates over lower strata and literals are finite, even in recursion.
             5 | 6 if !lower.is_empty() => self.aggregate(lower, body, values),
-            // Arithmetic that fails for some values: 0 and 1 are among the facts' Ints.
-            8 | 9 => {
-                let Some(x) = self.bound(&body.vars, Ty::Int) else { return };
-                let expr = match self.t.below(3) {
-                    0 => format!("10 / {x}"),
-                    1 => format!("100 / ({x} - 1)"),
-                    _ => format!("{x} * 4611686018427387904"),
+            // Arithmetic that fails for some values, all with one kind of error: 0 and 1
+            // are among the facts' Ints, times are near 2026 (the last is in 2262).
+            10 | 11 => {
+                let Some(fails) = self.fails else { return };
+                let x = self.bound(&body.vars, Ty::Int);
+                let time = self.bound(&body.vars, Ty::Time);
+                let span = self.bound(&body.vars, Ty::Dur);
+                let (expr, ty) = match (fails, self.t.below(3), x, time, span) {
+                    (ArithError::DivisionByZero, 0, Some(x), _, Some(d)) => (format!("{d} / {x}"), Ty::Dur),
+                    (ArithError::DivisionByZero, 1, Some(x), _, _) => (format!("100 / ({x} - 1)"), Ty::Int),
+                    (ArithError::DivisionByZero, _, Some(x), _, _) => (format!("10 / {x}"), Ty::Int),
+                    (ArithError::Overflow, 0, _, Some(t), _) => (format!("{t} + 106751d"), Ty::Time),
+                    (ArithError::Overflow, 1, _, _, Some(d)) => (format!("{d} * 4611686018427387904"), Ty::Dur),
+                    (ArithError::Overflow, _, Some(x), _, _) => (format!("{x} * 4611686018427387904"), Ty::Int),
+                    _ => return,
                 };
                 if values && self.t.chance(60) {
                     let y = self.fresh("y");
                     body.items.push(if self.t.chance(20) { format!("{expr} = {y}") } else { format!("{y} = {expr}") });
-                    body.vars.push((y, Ty::Int));
+                    body.vars.push((y, ty));
                 } else {
                     let op = self.t.pick(&COMPARE[1..]);
-                    let other = self.literal(Ty::Int);
+                    let other = self.literal(ty);
+                    body.items.push(format!("{expr} {op} {other}"));
+                }
+            }
+            8 | 9 => {
+                let Some(ty) = self.type_among(&body.vars.clone(), &[Ty::Time, Ty::Dur]) else { return };
+                let expr = self.temporal_expr(&body.vars.clone(), ty);
+                if values && self.t.chance(50) {
+                    let y = self.fresh("y");
+                    body.items.push(if self.t.chance(20) { format!("{expr} = {y}") } else { format!("{y} = {expr}") });
+                    body.vars.push((y, ty));
+                } else {
+                    // `=` with arithmetic counts as computing a value: not in recursion.
+                    let op = if values { self.t.pick(&COMPARE) } else { self.t.pick(&COMPARE[1..]) };
+                    let other = match self.bound(&body.vars, ty) {
+                        Some(v) if self.t.chance(60) => v,
+                        _ => self.literal(ty),
+                    };
                     body.items.push(format!("{expr} {op} {other}"));
                 }
             }
             7 => {
-                let ty = self.t.pick(&[Ty::Int, Ty::Str, Ty::Dec]);
+                let ty = self.t.pick(&Ty::ALL);
                 let y = self.fresh("k");
                 let lit = self.typed_literal(ty);
                 body.items.push(format!("{y} = {lit}"));
@@ -726,6 +911,9 @@ impl Gen<'_> {
             .iter()
             .map(|&ty| match self.bound(&body.vars, ty) {
                 Some(v) if ty.numeric() && values && self.t.chance(15) => format!("{v} + {}", 1 + self.t.below(3)),
+                Some(v) if matches!(ty, Ty::Time | Ty::Dur) && values && self.t.chance(15) => {
+                    format!("{v} + {}", self.t.pick(&DURATION_LITS[..3]))
+                }
                 Some(v) if self.t.chance(85) => v,
                 // A literal head column must type the column on its own.
                 _ => self.typed_literal(ty),
@@ -743,6 +931,8 @@ impl Gen<'_> {
                     Ty::Str
                 } else if self.t.chance(15) {
                     Ty::Dec
+                } else if self.t.chance(45) {
+                    self.t.pick(&[Ty::Bool, Ty::Time, Ty::Dur])
                 } else {
                     Ty::Int
                 }
@@ -900,12 +1090,18 @@ fn generate(tape: &[u32]) -> Case {
 /// [`generate`], with conditions that may fail (`risky`), and with every body (and every
 /// aggregate's body) shuffled by `permute` (a nonzero xorshift seed).
 fn generate_with(tape: &[u32], risky: bool, permute: Option<u64>) -> Case {
-    let mut g = Gen { t: Tape { data: tape, at: 0 }, rels: Vec::new(), fresh: 0, risky, permute };
+    let mut t = Tape { data: tape, at: 0 };
+    let fails = match (risky, t.chance(50)) {
+        (false, _) => None,
+        (true, true) => Some(ArithError::Overflow),
+        (true, false) => Some(ArithError::DivisionByZero),
+    };
+    let mut g = Gen { t, rels: Vec::new(), fresh: 0, fails, permute };
     let mut out = String::from("package diff\n\n");
     if g.t.chance(30) {
         out.push_str("default allow\n");
     }
-    let base: [(&str, &[(&str, Ty)]); 8] = [
+    let base: [(&str, &[(&str, Ty)]); 10] = [
         ("req", &[("agent", Ty::Str), ("amount", Ty::Int), ("to", Ty::Str)]),
         ("edge", &[("src", Ty::Str), ("dst", Ty::Str)]),
         ("role", &[("agent", Ty::Str), ("role", Ty::Str)]),
@@ -914,6 +1110,8 @@ fn generate_with(tape: &[u32], risky: bool, permute: Option<u64>) -> Case {
         ("flag", &[("k", Ty::Str)]),
         ("num", &[("n", Ty::Int)]),
         ("price", &[("item", Ty::Str), ("amount", Ty::Dec)]),
+        ("event", &[("k", Ty::Str), ("at", Ty::Time), ("took", Ty::Dur), ("ok", Ty::Bool)]),
+        ("session", &[("agent", Ty::Str), ("start", Ty::Time), ("window", Ty::Dur)]),
     ];
     let mut facts = Vec::new();
     let mut warmup = Vec::new();
@@ -1018,10 +1216,10 @@ proptest! {
     }
 }
 
-/// The outcome of [`run`] where both evaluators agree: a model, or an error.
-fn agreed(case: &Case) -> Result<Option<Observed>, String> {
+/// The outcome of [`run`] where both evaluators agree: a model, or a kind of error.
+fn agreed(case: &Case) -> Result<Result<Observed, Failure>, String> {
     run(case)
-        .map(|model| model.as_ref().map(observed_reference))
+        .map(|model| model.as_ref().map(observed_reference).map_err(|failure| *failure))
         .map_err(|report| format!("{report}\n{}", case.describe()))
 }
 
@@ -1057,13 +1255,13 @@ proptest! {
 fn generated_programs_exercise_the_evaluators() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = proptest::collection::vec(any::<u32>(), 0..1500);
-    let (mut derived, mut fired, mut total) = (0, 0, 0);
+    let (mut derived, mut fired, mut total, mut typed) = (0, 0, 0, 0);
     for _ in 0..64 {
         let tape = strategy.new_tree(&mut runner).unwrap().current();
         let case = generate(&tape);
         let model = match run(&case) {
-            Ok(Some(model)) => model,
-            Ok(None) => continue,
+            Ok(Ok(model)) => model,
+            Ok(Err(_)) => continue,
             Err(report) => panic!("{report}\n{}", case.describe()),
         };
         total += 1;
@@ -1077,10 +1275,22 @@ fn generated_programs_exercise_the_evaluators() {
         if !model.fired.is_empty() {
             fired += 1;
         }
+        if model.relations.iter().any(|(name, facts)| {
+            name.starts_with('r')
+                && name != "role"
+                && name != "req"
+                && facts
+                    .iter()
+                    .flatten()
+                    .any(|v| matches!(v, RefValue::Time(_) | RefValue::Duration(_) | RefValue::Bool(_)))
+        }) {
+            typed += 1;
+        }
     }
     assert!(total >= 60, "only {total} of 64 programs evaluated");
     assert!(derived * 2 >= total, "only {derived} of {total} programs derived a fact");
     assert!(fired * 2 >= total, "only {fired} of {total} programs fired a rule");
+    assert!(typed * 8 >= total, "only {typed} of {total} programs derived a Bool, Time or Duration");
 }
 
 /// Programs with conditions that may fail do fail for some facts, and evaluate for others,
@@ -1089,18 +1299,26 @@ fn generated_programs_exercise_the_evaluators() {
 fn risky_programs_exercise_errors() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = proptest::collection::vec(any::<u32>(), 0..1500);
-    let (mut failed, mut evaluated) = (0, 0);
+    let (mut failed, mut evaluated, mut kinds) = (0, 0, BTreeSet::new());
     for _ in 0..64 {
         let tape = strategy.new_tree(&mut runner).unwrap().current();
         let case = generate_with(&tape, true, None);
         match run(&case) {
-            Ok(Some(_)) => evaluated += 1,
-            Ok(None) => failed += 1,
+            Ok(Ok(_)) => evaluated += 1,
+            Ok(Err(failure)) => {
+                failed += 1;
+                kinds.insert(format!("{failure:?}"));
+            }
             Err(report) => panic!("{report}\n{}", case.describe()),
         }
     }
     assert!(failed >= 4, "only {failed} of 64 risky programs fail");
     assert!(evaluated >= 32, "only {evaluated} of 64 risky programs evaluate");
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["DivisionByZero".to_owned(), "Overflow".to_owned()]),
+        "the kinds of failure seen"
+    );
 }
 
 // ---- fixed regressions ---------------------------------------------------------------
@@ -1399,11 +1617,12 @@ fn local_variable_name_reused_in_two_aggregates() {
     assert_eq!(model.relations["t"], BTreeSet::from([vec![s("a"), i(3), i(2)], vec![s("b"), i(7), i(0)]]));
 }
 
-/// Runs a fixed case: both evaluators must fail (an evaluation error, not a disagreement).
-fn both_fail(case: &Case) {
+/// Runs a fixed case: both evaluators must fail with `expected` (an evaluation error, not
+/// a disagreement).
+fn both_fail(case: &Case, expected: Failure) {
     match run(case) {
-        Ok(None) => {}
-        Ok(Some(model)) => panic!("both evaluate, to {:?}\n{}", model.relations, case.describe()),
+        Ok(Err(failure)) => assert_eq!(failure, expected, "{}", case.describe()),
+        Ok(Ok(model)) => panic!("both evaluate, to {:?}\n{}", model.relations, case.describe()),
         Err(report) => panic!("{report}\n{}", case.describe()),
     }
 }
@@ -1434,7 +1653,9 @@ fn arithmetic_errors_do_not_depend_on_the_order_of_conditions() {
             assert_eq!(agree(&case(&body)).relations["p"], BTreeSet::from([expected.clone()]), "{body}");
         }
     };
-    let fails = |conditions: &[&str]| every_order(conditions).iter().for_each(|body| both_fail(&case(body)));
+    let fails = |conditions: &[&str]| {
+        every_order(conditions).iter().for_each(|body| both_fail(&case(body), Failure::DivisionByZero))
+    };
     // A filter that does not need the quotient goes first: `x = 0` never divides.
     derives(&["v(x)", "x != 0", "y = 10 / x"], vec![i(2)]);
     derives(&["v(x)", "y = 10 / x", "not w(x)", "x > 0"], vec![i(2)]);
@@ -1453,4 +1674,76 @@ fn arithmetic_errors_do_not_depend_on_the_order_of_conditions() {
     // The atom waits for the computed key: `b(y, _)` with `y = 30 / x` never sees x = 0
     // when a filter removes it.
     derives(&["b(y, _)", "y = 30 / x", "v(x)", "x != 0"], vec![i(6)]);
+}
+
+fn time(text: &str) -> RefValue {
+    RefValue::Time(gov_value::parse_time(text).unwrap())
+}
+
+fn dur(text: &str) -> RefValue {
+    RefValue::Duration(gov_value::parse_duration(text).unwrap())
+}
+
+/// Time ± Duration, Time − Time, Duration arithmetic, the aggregates over them, and Bool
+/// equality, as docs/reference.md's typing table allows.
+#[test]
+fn times_durations_and_bools() {
+    let source = r#"package p
+input session(agent: Str, start: Time, window: Duration, ok: Bool)
+ends(a, e) :- session(a, s, w, _), e = s + w.
+gap(d) :- session("a", s, _, _), session("b", t, _, _), d = t - s.
+scaled(a, w * 2, 3 * w, w / 2, w - 15m) :- session(a, _, w, true).
+last(m) :- m = max(s : session(_, s, _, _)).
+total(n) :- n = sum(w : session(_, _, w, _)).
+early(a) :- session(a, s, _, false), s - 1h30m < 2026-01-31T08:00:00Z, s != 2026-01-31T10:00:00+01:00.
+deny late "{a} ends at {e}" :- ends(a, e), e >= 2026-01-31T10:00:00Z.
+"#;
+    let facts = [
+        ("session", vec![s("a"), time("2026-01-31T09:00:00Z"), dur("90m"), RefValue::Bool(true)]),
+        ("session", vec![s("b"), time("2026-01-31T09:15:00Z"), dur("15m"), RefValue::Bool(false)]),
+    ];
+    let model = agree(&Case::new(source, &facts));
+    assert_eq!(model.relations["gap"], BTreeSet::from([vec![dur("15m")]]));
+    assert_eq!(
+        model.relations["scaled"],
+        BTreeSet::from([vec![s("a"), dur("3h"), dur("270m"), dur("45m"), dur("75m")]])
+    );
+    assert_eq!(model.relations["last"], BTreeSet::from([vec![time("2026-01-31T09:15:00Z")]]));
+    assert_eq!(model.relations["total"], BTreeSet::from([vec![dur("105m")]]));
+    assert_eq!(model.relations["early"], BTreeSet::from([vec![s("b")]]));
+    assert_eq!(model.outcome.name(), "deny");
+}
+
+/// Time and Duration arithmetic fails as Int arithmetic does, with the same kind of error
+/// in both evaluators: a time past 2262 overflows, a duration divided by zero fails.
+#[test]
+fn time_and_duration_errors_have_their_kind() {
+    let declare = "package p\ninput v(t: Time, d: Duration, n: Int)\n";
+    let facts = [("v", vec![time("2026-01-31T09:00:00Z"), dur("15m"), i(0)])];
+    let case = |body: &str| Case::new(&format!("{declare}p(y) :- {body}.\n"), &facts);
+    both_fail(&case("v(t, _, _), y = t + 106751d"), Failure::Overflow);
+    both_fail(&case("v(_, d, _), y = d * 4611686018427387904"), Failure::Overflow);
+    both_fail(&case("v(_, d, n), y = d / n"), Failure::DivisionByZero);
+    assert_eq!(agree(&case("v(_, d, n), n != 0, y = d / n")).relations["p"], BTreeSet::new());
+}
+
+/// Two failures agree only when their kinds do: a division by zero is not an overflow, and
+/// an engine limit is not an arithmetic error.
+#[test]
+fn failures_of_different_kinds_disagree() {
+    let model = || Err(RefError::Arithmetic(ArithError::Overflow));
+    let same = compare_failures::<()>(model(), Err(EvalError::Arithmetic(ArithError::Overflow)));
+    assert_eq!(same.map(|r| r.map(|_| ())), Ok(Err(Failure::Overflow)));
+    assert!(compare_failures::<()>(model(), Err(EvalError::Arithmetic(ArithError::DivisionByZero))).is_err());
+    assert!(compare_failures::<()>(model(), Err(EvalError::Limit { what: "facts", limit: 1 })).is_err());
+}
+
+/// Found by the generator: a fallible `min` whose variable an arithmetic assignment binds
+/// first compiled to one instruction more than the checker's bound (the `count` before the
+/// `min` computes the target too), so `govc build` failed on a package that checked clean.
+#[test]
+fn min_of_arithmetic_compared_with_an_assignment() {
+    let source = "package p\ninput v(x: Int)\ndata w(z: Int)\np(a) :- v(a), n = min(z * 2 : w(z)), n = (a - a).\n";
+    let facts = [("v", vec![i(0)]), ("v", vec![i(3)]), ("w", vec![i(0)]), ("w", vec![i(4)])];
+    assert_eq!(agree(&Case::new(source, &facts)).relations["p"], BTreeSet::from([vec![i(0)], vec![i(3)]]));
 }

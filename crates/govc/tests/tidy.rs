@@ -10,11 +10,14 @@
 //!   fixture or a package with no problems at all;
 //! - every fixture has its `// <what it shows>` header and both snapshots, and every snapshot
 //!   has its fixture.
+//!
+//! And the crate boundaries: no crate depends on what its row of the crate table in
+//! `docs/architecture.md` forbids (read from the doc, with `cargo metadata`).
 
 mod common;
 use common::root;
 use gov_diag::codes;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -200,4 +203,211 @@ fn fixtures_are_tidy() {
         let case = snapshot.trim_end_matches(".snap").trim_end_matches(".human").trim_end_matches(".json");
         assert!(cases.contains_key(case), "tests/check/snapshots/{snapshot} belongs to no case: delete it");
     }
+}
+
+// ---- crate boundaries ------------------------------------------------------------------
+
+/// What a phrase of the "must not depend on" column of docs/architecture.md's crate table
+/// forbids. A phrase this test does not know fails it: map new wording here.
+enum Forbids {
+    /// These crates (workspace crates or external ones, by package name).
+    Crates(&'static [&'static str]),
+    /// Every other workspace crate.
+    Workspace,
+    /// A rule no dependency edge shows, checked elsewhere or by review: "IO" (file and
+    /// network access is a matter of calls, not of crates), "the VM's internals" (gov-lsp
+    /// may name the VM's types, but runs tests only through gov-test).
+    NotADependency,
+}
+
+/// Phrases of the "must not depend on" column, lowercased, without a trailing
+/// parenthetical.
+const VOCABULARY: &[(&str, Forbids)] = &[
+    ("anything else in the workspace", Forbids::Workspace),
+    ("syntax", Forbids::Crates(&["gov-syntax"])),
+    ("checker", Forbids::Crates(&["gov-check"])),
+    ("the checker", Forbids::Crates(&["gov-check"])),
+    ("compiler", Forbids::Crates(&["gov-compile"])),
+    ("the compiler", Forbids::Crates(&["gov-compile"])),
+    ("vm", Forbids::Crates(&["gov-vm"])),
+    ("the vm", Forbids::Crates(&["gov-vm"])),
+    ("the source language", Forbids::Crates(&["gov-syntax", "gov-check", "gov-compile"])),
+    // gov-db is the salsa database: depending on it is depending on salsa (the closure
+    // below finds that).
+    ("salsa", Forbids::Crates(&["salsa"])),
+    ("io", Forbids::NotADependency),
+    ("the vm's internals", Forbids::NotADependency),
+    ("—", Forbids::Crates(&[])),
+];
+
+/// The top-level, comma- or "and"-separated phrases of a table cell, each without a
+/// trailing parenthetical: `the compiler and the VM (it must …)` → `the compiler`, `the vm`.
+fn phrases(cell: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut depth = 0usize;
+    for c in cell.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => parts.push(String::new()),
+            _ if depth == 0 => parts.last_mut().unwrap().push(c),
+            _ => {}
+        }
+    }
+    parts.iter().flat_map(|p| p.split(" and ")).map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect()
+}
+
+/// The crate table of docs/architecture.md: crate → the phrases of its "must not depend
+/// on" cell.
+fn crate_rows(doc: &str) -> BTreeMap<String, Vec<String>> {
+    let mut rows = BTreeMap::new();
+    let mut in_table = false;
+    for line in doc.lines() {
+        if line.starts_with("| crate |") {
+            assert!(
+                line.trim_end().ends_with("| must not depend on |"),
+                "docs/architecture.md: the crate table's last column must be `must not depend on`"
+            );
+            in_table = true;
+            continue;
+        }
+        if !in_table || line.starts_with("|---") {
+            continue;
+        }
+        let Some(row) = line.strip_prefix("| ").and_then(|l| l.trim_end().strip_suffix(" |")) else { break };
+        let (name, rest) =
+            row.split_once(" | ").unwrap_or_else(|| panic!("docs/architecture.md: a row without cells: {line}"));
+        let (_, forbidden) = rest
+            .rsplit_once(" | ")
+            .unwrap_or_else(|| panic!("docs/architecture.md: a row without its last cell: {line}"));
+        let name = name.trim().trim_matches('`').to_owned();
+        rows.insert(name, phrases(forbidden));
+    }
+    assert!(!rows.is_empty(), "docs/architecture.md has no crate table (`| crate | owns | must not depend on |`)");
+    rows
+}
+
+/// The dev-dependencies docs/architecture.md allows to cross a crate's row: lines
+/// `` - `crate` → `dep`, `dep`: why ``.
+fn dev_exceptions(doc: &str) -> BTreeSet<(String, String)> {
+    let mut allowed = BTreeSet::new();
+    for line in doc.lines() {
+        let Some((name, rest)) = line.strip_prefix("- `").and_then(|l| l.split_once("` → ")) else { continue };
+        let (deps, _why) = rest.split_once(':').unwrap_or_else(|| panic!("docs/architecture.md: say why: {line}"));
+        for dep in deps.split(',') {
+            allowed.insert((name.to_owned(), dep.trim().trim_matches('`').to_owned()));
+        }
+    }
+    allowed
+}
+
+/// A workspace crate's dependencies from `cargo metadata`.
+struct Package {
+    /// Normal and build dependencies, by package name.
+    normal: Vec<String>,
+    /// Dev-dependencies, by package name.
+    dev: Vec<String>,
+}
+
+/// The workspace's crates, from `cargo metadata --no-deps`.
+fn workspace() -> BTreeMap<String, Package> {
+    let output = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut packages = BTreeMap::new();
+    for package in metadata["packages"].as_array().unwrap() {
+        let (mut normal, mut dev) = (Vec::new(), Vec::new());
+        for dependency in package["dependencies"].as_array().unwrap() {
+            let name = dependency["name"].as_str().unwrap().to_owned();
+            match dependency["kind"].as_str() {
+                Some("dev") => dev.push(name),
+                _ => normal.push(name),
+            }
+        }
+        packages.insert(package["name"].as_str().unwrap().to_owned(), Package { normal, dev });
+    }
+    packages
+}
+
+/// `start` and everything it reaches through normal dependencies (external crates are
+/// leaves: the workspace's rules name only `salsa` among them, a direct dependency).
+fn closure(packages: &BTreeMap<String, Package>, start: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![start.to_owned()];
+    while let Some(name) = stack.pop() {
+        if seen.insert(name.clone())
+            && let Some(package) = packages.get(&name)
+        {
+            stack.extend(package.normal.iter().cloned());
+        }
+    }
+    seen
+}
+
+/// What depending on `dependency` breaks of `forbidden`, through whatever it brings.
+fn broken(packages: &BTreeMap<String, Package>, dependency: &str, forbidden: &BTreeSet<String>) -> Vec<String> {
+    let reached = closure(packages, dependency);
+    forbidden.iter().filter(|f| reached.contains(*f)).cloned().collect()
+}
+
+/// Every crate has a row in docs/architecture.md's crate table, and none depends (directly
+/// or through another crate) on what its row forbids; a dev-dependency may cross the row
+/// only where the doc lists it.
+#[test]
+fn crates_depend_only_as_the_architecture_allows() {
+    let doc = read("docs/architecture.md");
+    let rows = crate_rows(&doc);
+    let exceptions = dev_exceptions(&doc);
+    let packages = workspace();
+    let members: BTreeSet<&String> = packages.keys().collect();
+    assert_eq!(
+        members,
+        rows.keys().collect(),
+        "docs/architecture.md's crate table must have one row per workspace crate"
+    );
+    let mut violations = Vec::new();
+    for (name, phrases) in &rows {
+        let mut forbidden = BTreeSet::new();
+        for phrase in phrases {
+            let (_, forbids) = VOCABULARY.iter().find(|(p, _)| p == phrase).unwrap_or_else(|| {
+                panic!("docs/architecture.md: `{name}` must not depend on \"{phrase}\", which this test cannot map to crates: add it to VOCABULARY")
+            });
+            match forbids {
+                Forbids::Crates(crates) => forbidden.extend(crates.iter().map(|c| (*c).to_owned())),
+                Forbids::Workspace => forbidden.extend(packages.keys().filter(|c| *c != name).cloned()),
+                Forbids::NotADependency => {}
+            }
+        }
+        let package = &packages[name];
+        for dependency in &package.normal {
+            for crossed in broken(&packages, dependency, &forbidden) {
+                violations.push(format!("`{name}` depends on `{dependency}`, which brings `{crossed}`"));
+            }
+        }
+        for dependency in &package.dev {
+            if exceptions.contains(&(name.clone(), dependency.clone())) {
+                continue;
+            }
+            for crossed in broken(&packages, dependency, &forbidden) {
+                violations.push(format!(
+                    "`{name}` dev-depends on `{dependency}`, which brings `{crossed}` (not a listed exception)"
+                ));
+            }
+        }
+    }
+    for (name, dependency) in &exceptions {
+        assert!(
+            packages.get(name).is_some_and(|p| p.dev.contains(dependency)),
+            "docs/architecture.md lists `{name}` → `{dependency}` as an exception, but it is no dev-dependency: drop it"
+        );
+    }
+    assert!(
+        violations.is_empty(),
+        "crates cross their row of docs/architecture.md's crate table:\n{}",
+        violations.join("\n")
+    );
 }
