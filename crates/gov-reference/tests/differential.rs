@@ -259,7 +259,7 @@ fn run(case: &Case) -> Result<Option<RefModel>, String> {
         seen.fired.insert((rule.clone(), meta.effect.name().to_owned(), firing.values.iter().map(value).collect()));
         seen.messages.insert((rule, gov_vm::json::message(vm, strings, meta, &firing.values)));
     }
-    let document = engine.decision_json(&request, &decision);
+    let document = engine.decision_json(&request, &decision).map_err(|e| format!("the engine's report fails: {e}"))?;
     for key in ["reasons", "obligations"] {
         for entry in document[key].as_array().into_iter().flatten() {
             seen.reasons.insert((

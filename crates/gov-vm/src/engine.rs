@@ -1,6 +1,8 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
 use crate::eval::{Firing, Run, Work, risk_contributions, risk_score};
+use crate::explain::Explanation;
+use crate::report::{Report, ValueText};
 use crate::limits::{Budget, row_bytes};
 use crate::program::{Effect, Phase, Program, RelationKind};
 use crate::store::Relation;
@@ -59,7 +61,7 @@ pub struct Explained {
     /// The decision.
     pub decision: Decision,
     /// The derivation of each fired decision rule, as [`Engine::explain`] returns it.
-    pub explanation: serde_json::Value,
+    pub explanation: Explanation,
     /// Ids (into [`Program::rules`]) of the rules whose body held at least once and so
     /// derived a fact, new or already known; sorted. Decision rules are not included:
     /// [`Decision::fired`] tells which fired.
@@ -252,7 +254,8 @@ impl Engine {
     /// decision with its explanation: for each fired decision rule, the facts it matched,
     /// each derived fact with the rule and facts that derived it, recursively. This
     /// re-evaluates the data-only relations too, so it is much slower than `decide`.
-    pub fn explain(&self, request: &Request) -> Result<(Decision, serde_json::Value), EvalError> {
+    /// [`crate::json::explanation`] renders it as `govc eval --explain` prints it.
+    pub fn explain(&self, request: &Request) -> Result<(Decision, Explanation), EvalError> {
         self.explained(request).map(|e| (e.decision, e.explanation))
     }
 
@@ -272,7 +275,7 @@ impl Engine {
         let run = Run { program: &self.program, phase: Phase::Request, statics: None, strings, limits: &self.limits };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
-        let explanation = crate::json::explanation(&self.program, strings, &relations, &trace, &work.fired);
+        let explanation = crate::explain::explanation(&self.program, &relations, &trace, &work.fired);
         let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
         rules_used.sort_unstable();
         Ok(Explained { decision: self.conclude(work.take_fired()), explanation, rules_used })
@@ -324,9 +327,25 @@ impl Engine {
         crate::json::request(self, text)
     }
 
-    /// The decision as the JSON document of the contract (DESIGN §5).
-    pub fn decision_json(&self, request: &Request, decision: &Decision) -> serde_json::Value {
-        crate::json::decision(self, request, decision)
+    /// The report of a decision of `request`: its reasons, approvers, obligations and risk.
+    /// A risk score that overflows is an error: the decision fails closed.
+    pub fn report(&self, request: &Request, decision: &Decision) -> Result<Report, EvalError> {
+        crate::report::report(&self.program, request, decision)
+    }
+
+    /// The decision as the JSON document of the contract (DESIGN §5): [`Engine::report`]
+    /// rendered by [`crate::json::decision`].
+    pub fn decision_json(&self, request: &Request, decision: &Decision) -> Result<serde_json::Value, EvalError> {
+        self.report(request, decision).map(|report| crate::json::decision(self, &report))
+    }
+
+    /// The values of a firing of a decision of `request` (risk points first for a `risk`
+    /// rule, then the message's values), with each string as its text: what an embedder
+    /// needs to act on a firing without the engine's string symbols. A symbol neither the
+    /// program nor the request has is [`EvalError::Corrupt`].
+    pub fn firing_values<'a>(&'a self, request: &'a Request, firing: &Firing) -> Result<Vec<ValueText<'a>>, EvalError> {
+        let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
+        crate::report::values(strings, firing)
     }
 }
 
@@ -523,7 +542,7 @@ mod tests {
             let mut expected: Vec<Firing> = (1..=xs).map(|x| firing(0, &[x])).collect();
             expected.push(firing(1, &[]));
             assert_eq!(decision.fired, expected);
-            let document = engine.decision_json(&request, &decision);
+            let document = engine.decision_json(&request, &decision).unwrap();
             let messages: Vec<&str> =
                 document["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
             let mut expected: Vec<String> = (1..=xs).map(|x| x.to_string()).collect();
@@ -531,7 +550,8 @@ mod tests {
             assert_eq!(messages, expected);
             let (explained, explanation) = engine.explain(&request).unwrap();
             assert_eq!(explained, decision);
-            assert_eq!(explanation.as_array().unwrap().len(), decision.fired.len());
+            assert_eq!(explanation.firings.len(), decision.fired.len());
+            assert_eq!(crate::json::explanation(&engine, &request, &explanation).as_array().unwrap().len(), xs as usize + 1);
         }
     }
 
