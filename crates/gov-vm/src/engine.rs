@@ -555,6 +555,122 @@ mod tests {
         }
     }
 
+    /// `p(x, y, y) :- t(x, y).`, `deny d "{x}" :- p(x, _, _).`, `allow e :- p(x, _, _).`:
+    /// the explanation is a typed tree (firing, derived fact by rule id, input fact), a fact
+    /// already expanded is "explained above", and the JSON edge renders it with names.
+    #[test]
+    fn explanations_are_typed_trees_rendered_as_json_at_the_edge() {
+        use crate::explain::{FactExplanation, FactSource, FiringExplanation, Premises};
+        let engine = program(vec![
+            vec![scan(&[(0, 0), (1, 1)]), Instr::Emit { rel: P, values: vec![REG[0], REG[1], REG[1]] }],
+            vec![scan_of(P, &[(0, 0)]), Instr::Fire { decision: 0, values: vec![REG[0]] }],
+            vec![scan_of(P, &[(0, 0)]), Instr::Fire { decision: 1, values: Vec::new() }],
+        ]);
+        let request = rows(&engine, [(1, 2)].into_iter());
+        let (decision, explanation) = engine.explain(&request).unwrap();
+        let ints = |values: &[i64]| values.iter().map(|&v| Value::Int(v)).collect::<Vec<_>>();
+        let input = FactExplanation { relation: T, values: ints(&[1, 2]), source: FactSource::Input };
+        let derived = |premises| FactExplanation {
+            relation: P,
+            values: ints(&[1, 2, 2]),
+            source: FactSource::Rule { rule: 0, premises },
+        };
+        let firing = |decision, values: &[i64], premises| FiringExplanation {
+            firing: Firing { decision, values: ints(values) },
+            premises: vec![premises],
+        };
+        assert_eq!(
+            explanation.firings,
+            vec![
+                firing(0, &[1], derived(Premises::Facts(vec![input]))),
+                firing(1, &[], derived(Premises::ExplainedAbove)),
+            ]
+        );
+        assert_eq!(decision.fired.len(), 2);
+        let at = "test.gov:1:1";
+        let fact = |because| json!({"relation": "p", "values": [1, 2, 2], "rule_at": at, "because": because});
+        assert_eq!(
+            crate::json::explanation(&engine, &request, &explanation),
+            json!([
+                {"rule": "d", "effect": "deny", "message": "1", "at": at,
+                 "because": [fact(json!([{"relation": "t", "values": [1, 2], "source": "input"}]))]},
+                {"rule": "e", "effect": "allow", "message": "", "at": at, "because": [fact(json!("explained above"))]},
+            ])
+        );
+    }
+
+    /// Two `risk` rules of the largest Int and 1 points, in a program without the
+    /// `risk_score` stratum that would stop the evaluation first: the report is an overflow
+    /// error (the decision fails closed), never a decision JSON with a score of 0.
+    #[test]
+    fn a_risk_score_that_overflows_fails_the_report() {
+        let risk = |decision, constant| {
+            vec![scan(&[(0, 0)]), Instr::Fire { decision, values: vec![Operand::Const(constant)] }]
+        };
+        let mut engine = program(vec![risk(0, 0), risk(1, 1)]);
+        engine.program.constants = vec![Value::Int(i64::MAX), Value::Int(1)];
+        for meta in &mut engine.program.decisions {
+            meta.effect = Effect::Risk;
+        }
+        let request = rows(&engine, [(1, 2)].into_iter());
+        let decision = engine.decide(&request).unwrap();
+        assert_eq!(decision.fired.len(), 2);
+        let overflow = EvalError::Arithmetic(gov_value::ArithError::Overflow);
+        assert_eq!(engine.report(&request, &decision), Err(overflow.clone()));
+        assert_eq!(engine.decision_json(&request, &decision), Err(overflow));
+        engine.program.constants = vec![Value::Int(i64::MAX - 1), Value::Int(1)];
+        let decision = engine.decide(&request).unwrap();
+        assert_eq!(engine.decision_json(&request, &decision).unwrap()["risk"]["score"], json!(i64::MAX));
+    }
+
+    /// A firing of a decision rule the program does not have is a corrupt program, not a
+    /// firing the report silently leaves out.
+    #[test]
+    fn a_firing_of_an_unknown_rule_fails_the_report() {
+        let engine = program(Vec::new());
+        let decision = Decision { outcome: super::Outcome::Deny, fired: vec![Firing { decision: 7, values: Vec::new() }] };
+        let error = engine.report(&Request::default(), &decision).unwrap_err();
+        assert_eq!(error, EvalError::Corrupt("a firing of an unknown decision rule"));
+    }
+
+    /// A firing's values with strings as text: the program's strings, then the request's
+    /// own; the text reads as messages show values; an unknown symbol is an error.
+    #[test]
+    fn firing_values_turn_symbols_back_into_text() {
+        use crate::ValueText;
+        let engine = program(Vec::new());
+        let request = Request { facts: Vec::new(), extra_strings: vec!["acct-9".to_owned()] };
+        let decimal = gov_value::parse_decimal("1.50").unwrap();
+        let values = vec![
+            Value::Str(0),
+            Value::Str(9),
+            Value::Int(-3),
+            Value::Decimal(decimal),
+            Value::Bool(true),
+            Value::Time(0),
+            Value::Duration(90_000_000_000),
+        ];
+        let firing = Firing { decision: 0, values: values.clone() };
+        let texts = engine.firing_values(&request, &firing).unwrap();
+        assert_eq!(
+            texts,
+            [
+                ValueText::Str("t"),
+                ValueText::Str("acct-9"),
+                ValueText::Int(-3),
+                ValueText::Decimal(decimal),
+                ValueText::Bool(true),
+                ValueText::Time(0),
+                ValueText::Duration(90_000_000_000),
+            ]
+        );
+        let strings = crate::Strings { table: &engine.program.strings, extra: &request.extra_strings };
+        let shown: Vec<String> = texts.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, values.iter().map(|v| strings.display(*v)).collect::<Vec<_>>());
+        let unknown = Firing { decision: 0, values: vec![Value::Str(10)] };
+        assert!(matches!(engine.firing_values(&request, &unknown), Err(EvalError::Corrupt(_))));
+    }
+
     /// The relations computed at load are bounded by the load's limits, not a request's:
     /// `q(a, b) :- d(a), d(b).` holds 10 000 facts while each request may derive 100.
     /// `explain`, which computes them again, uses the load's limits for them too.
