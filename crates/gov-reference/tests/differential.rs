@@ -183,7 +183,7 @@ fn run(case: &Case) -> Result<Option<RefModel>, String> {
             .map_err(|e| format!("the compiler fails: {e}"))?;
     let engine = match Engine::load(&gov_vm::bundle::write(&compiled)) {
         Ok(engine) => engine,
-        Err(error) if error.message.starts_with("evaluating the bundle's data failed") => {
+        Err(error @ gov_vm::LoadError { kind: gov_vm::LoadErrorKind::Evaluation(_), .. }) => {
             return match reference {
                 Err(_) => Ok(None),
                 Ok(_) => Err(format!("the engine fails at load ({error}), the reference evaluates")),

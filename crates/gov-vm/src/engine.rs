@@ -2,12 +2,12 @@
 
 use crate::eval::{Firing, Run, Work, risk_contributions, risk_score};
 use crate::explain::Explanation;
-use crate::report::{Report, ValueText};
 use crate::limits::{Budget, row_bytes};
 use crate::program::{Effect, Phase, Program, RelationKind};
+use crate::report::{Report, ValueText};
 use crate::store::Relation;
 use crate::value::{Strings, Value};
-use crate::{EvalError, Limits, LoadError, RequestError};
+use crate::{EvalError, Limits, LoadError, LoadErrorKind, RequestError};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,16 +114,14 @@ impl Engine {
     /// use [`Engine::load_verified`] to require one).
     pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
-            .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD).map_err(load_error)
     }
 
     /// Loads a bundle that must carry a valid ed25519 signature by `public_key`.
     pub fn load_verified(bytes: &[u8], public_key: &[u8; 32]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
         crate::bundle::verify(&bundle, public_key)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
-            .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD).map_err(load_error)
     }
 
     /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
@@ -349,6 +347,12 @@ impl Engine {
     }
 }
 
+/// The load error of a bundle whose data fails to evaluate.
+fn load_error(error: EvalError) -> LoadError {
+    let message = format!("evaluating the bundle's data failed: {error}");
+    LoadError::new(LoadErrorKind::Evaluation(error), 0, message)
+}
+
 /// One empty relation per schema.
 fn empty_store(program: &Program) -> Vec<Relation> {
     program.relations.iter().map(|r| Relation::new(r.columns.len(), &r.indexes)).collect()
@@ -551,7 +555,10 @@ mod tests {
             let (explained, explanation) = engine.explain(&request).unwrap();
             assert_eq!(explained, decision);
             assert_eq!(explanation.firings.len(), decision.fired.len());
-            assert_eq!(crate::json::explanation(&engine, &request, &explanation).as_array().unwrap().len(), xs as usize + 1);
+            assert_eq!(
+                crate::json::explanation(&engine, &request, &explanation).as_array().unwrap().len(),
+                xs as usize + 1
+            );
         }
     }
 
@@ -628,7 +635,8 @@ mod tests {
     #[test]
     fn a_firing_of_an_unknown_rule_fails_the_report() {
         let engine = program(Vec::new());
-        let decision = Decision { outcome: super::Outcome::Deny, fired: vec![Firing { decision: 7, values: Vec::new() }] };
+        let decision =
+            Decision { outcome: super::Outcome::Deny, fired: vec![Firing { decision: 7, values: Vec::new() }] };
         let error = engine.report(&Request::default(), &decision).unwrap_err();
         assert_eq!(error, EvalError::Corrupt("a firing of an unknown decision rule"));
     }

@@ -38,9 +38,9 @@ mod value;
 
 pub use disasm::disassemble;
 pub use engine::{Decision, Engine, Explained, Outcome, Request, Session};
-pub use error::{EvalError, LoadError, RequestError};
+pub use error::{EvalError, LoadError, LoadErrorKind, RequestError};
 pub use eval::{Firing, MAX_KEY};
 pub use explain::Explanation;
-pub use report::{Report, ValueText};
 pub use limits::{Limits, MAX_REQUEST_BYTES};
+pub use report::{Report, ValueText};
 pub use value::{Strings, Value};

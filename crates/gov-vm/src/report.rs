@@ -2,11 +2,11 @@
 //! [`crate::json::decision`] renders one as the decision JSON (DESIGN §5); test runners
 //! read it directly.
 
+use crate::EvalError;
 use crate::engine::{Decision, Outcome, Request};
 use crate::eval::{Firing, risk_contributions, risk_score};
 use crate::program::{DecisionMeta, Effect, MessagePart, Program};
 use crate::value::{Strings, Value};
-use crate::EvalError;
 use gov_value::Decimal;
 use std::collections::HashSet;
 
