@@ -134,7 +134,7 @@ pub fn location(program: &Program, meta: &DecisionMeta) -> String {
 }
 
 /// The decision rule a firing belongs to; a firing of no rule is a corrupt program.
-fn meta<'p>(program: &'p Program, decision: u32) -> Result<&'p DecisionMeta, EvalError> {
+fn meta(program: &Program, decision: u32) -> Result<&DecisionMeta, EvalError> {
     program.decisions.get(decision as usize).ok_or(EvalError::Corrupt("a firing of an unknown decision rule"))
 }
 
