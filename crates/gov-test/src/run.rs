@@ -76,6 +76,9 @@ pub struct Observed {
     pub risk: i64,
     /// The derivation of each fired decision rule, as `govc eval --explain` prints it.
     pub explanation: Json,
+    /// The same derivation as an indented tree, one line per firing and per fact (empty
+    /// when no rule fired).
+    pub derivation: String,
     /// Ids of the decision rules that fired.
     pub decisions_fired: Vec<u32>,
     /// Ids of the derivation rules that derived a fact.
@@ -86,7 +89,7 @@ pub struct Observed {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Evaluation {
     /// The engine decided.
-    Decided(Observed),
+    Decided(Box<Observed>),
     /// The engine failed (a limit, an arithmetic overflow, …), or refused the request of a
     /// test that expects an error.
     Failed(String),
@@ -303,16 +306,17 @@ fn evaluate(
     }
     let mut decisions_fired: Vec<u32> = explained.decision.fired.iter().map(|f| f.decision).collect();
     decisions_fired.dedup();
-    Ok(Evaluation::Decided(Observed {
+    Ok(Evaluation::Decided(Box::new(Observed {
         outcome: explained.decision.outcome.name().to_owned(),
         obligations: fired.iter().filter(|f| f.effect == "obligation").map(|f| f.name.clone()).collect(),
         approvers: report.approvers,
         risk: report.risk_score,
         fired,
         explanation: gov_vm::json::explanation(&engine, &request, &explained.explanation),
+        derivation: crate::derivation::derivation(&engine, &request, &explained.explanation),
         decisions_fired,
         rules_used: explained.rules_used,
-    }))
+    })))
 }
 
 /// `file:line:col` of the given fact that a request error's path names: `request_time[1]`

@@ -218,7 +218,7 @@ impl Engine {
         }
         session.work.reset();
         self.insert_input(request, &mut session.relations, &mut session.work)?;
-        let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
+        let strings = self.strings(request);
         let run = Run {
             program: &self.program,
             phase: Phase::Request,
@@ -262,7 +262,7 @@ impl Engine {
         let mut relations = empty_store(&self.program);
         insert_data(&self.program, &mut relations)?;
         let mut work = Work::tracing();
-        let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
+        let strings = self.strings(request);
         // The data-only relations within the load's limits, then the request within its own
         // (no static rule reads an input relation, so the input can wait).
         let run =
@@ -328,7 +328,7 @@ impl Engine {
     /// The report of a decision of `request`: its reasons, approvers, obligations and risk.
     /// A risk score that overflows is an error: the decision fails closed.
     pub fn report(&self, request: &Request, decision: &Decision) -> Result<Report, EvalError> {
-        crate::report::report(&self.program, request, decision)
+        crate::report::report(&self.program, self.strings(request), decision)
     }
 
     /// The decision as the JSON document of the contract (DESIGN §5): [`Engine::report`]
@@ -337,13 +337,18 @@ impl Engine {
         self.report(request, decision).map(|report| crate::json::decision(self, &report))
     }
 
+    /// The strings of `request` decided by this engine: the program's, then the request's
+    /// own (to show the values of its facts and firings).
+    pub fn strings<'a>(&'a self, request: &'a Request) -> Strings<'a> {
+        Strings { table: &self.program.strings, extra: &request.extra_strings }
+    }
+
     /// The values of a firing of a decision of `request` (risk points first for a `risk`
     /// rule, then the message's values), with each string as its text: what an embedder
     /// needs to act on a firing without the engine's string symbols. A symbol neither the
     /// program nor the request has is [`EvalError::Corrupt`].
     pub fn firing_values<'a>(&'a self, request: &'a Request, firing: &Firing) -> Result<Vec<ValueText<'a>>, EvalError> {
-        let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
-        crate::report::values(strings, firing)
+        crate::report::values(self.strings(request), firing)
     }
 }
 
@@ -672,7 +677,7 @@ mod tests {
                 ValueText::Duration(90_000_000_000),
             ]
         );
-        let strings = crate::Strings { table: &engine.program.strings, extra: &request.extra_strings };
+        let strings = engine.strings(&request);
         let shown: Vec<String> = texts.iter().map(ToString::to_string).collect();
         assert_eq!(shown, values.iter().map(|v| strings.display(*v)).collect::<Vec<_>>());
         let unknown = Firing { decision: 0, values: vec![Value::Str(10)] };

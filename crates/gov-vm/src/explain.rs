@@ -57,6 +57,20 @@ pub enum FactSource {
     },
 }
 
+impl FactSource {
+    /// How explanations name a source other than a rule: `input`, `data`, `risk score` or
+    /// `derived`; `None` for [`FactSource::Rule`].
+    pub fn name(&self) -> Option<&'static str> {
+        match self {
+            FactSource::Input => Some("input"),
+            FactSource::Data => Some("data"),
+            FactSource::RiskScore => Some("risk score"),
+            FactSource::Derived => Some("derived"),
+            FactSource::Rule { .. } => None,
+        }
+    }
+}
+
 /// The premises of a derived fact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Premises {
@@ -66,6 +80,18 @@ pub enum Premises {
     ExplainedAbove,
     /// The tree is [`EXPLANATION_DEPTH`] deep here; it stops expanding.
     TooDeep,
+}
+
+impl Premises {
+    /// How explanations show premises that are not expanded: `explained above` or `…`;
+    /// `None` for [`Premises::Facts`].
+    pub fn note(&self) -> Option<&'static str> {
+        match self {
+            Premises::ExplainedAbove => Some("explained above"),
+            Premises::TooDeep => Some("…"),
+            Premises::Facts(_) => None,
+        }
+    }
 }
 
 /// Builds derivation trees. Each derived fact is expanded once per explanation; later

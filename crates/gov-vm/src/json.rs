@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json, json};
 use std::collections::HashMap;
 
 pub use crate::document::{Document, MAX_DEPTH, parse_document};
-pub use crate::report::{location, message};
+pub use crate::report::{location, message, rule_location};
 
 fn error(path: impl Into<String>, message: impl Into<String>) -> RequestError {
     RequestError { path: path.into(), message: message.into() }
@@ -193,7 +193,9 @@ pub fn decision(engine: &Engine, report: &Report) -> Json {
     })
 }
 
-fn value_json(strings: Strings<'_>, value: Value) -> Json {
+/// A value as decisions and explanations show it: Int and Bool as JSON numbers and
+/// booleans, every other value as the text messages show.
+pub fn value(strings: Strings<'_>, value: Value) -> Json {
     match value {
         Value::Int(i) => json!(i),
         Value::Bool(b) => json!(b),
@@ -205,7 +207,7 @@ fn value_json(strings: Strings<'_>, value: Value) -> Json {
 /// firing its rule, effect, message and location, and the facts it matched, recursively.
 pub fn explanation(engine: &Engine, request: &Request, explanation: &Explanation) -> Json {
     let program = engine.program();
-    let strings = Strings { table: &program.strings, extra: &request.extra_strings };
+    let strings = engine.strings(request);
     let out = explanation
         .firings
         .iter()
@@ -227,26 +229,21 @@ fn fact_json(program: &Program, strings: Strings<'_>, fact: &FactExplanation) ->
     let name = program.relations.get(fact.relation as usize).map_or("", |s| program.string(s.name));
     let mut object = Map::new();
     object.insert("relation".to_owned(), json!(name));
-    object.insert("values".to_owned(), Json::Array(fact.values.iter().map(|v| value_json(strings, *v)).collect()));
-    let source = match &fact.source {
+    object.insert("values".to_owned(), Json::Array(fact.values.iter().map(|v| value(strings, *v)).collect()));
+    match &fact.source {
         FactSource::Rule { rule, premises } => {
-            if let Some(code) = program.rules.get(*rule as usize) {
-                let at = format!("{}:{}:{}", program.string(code.source.file), code.source.line, code.source.column);
+            if let Some(at) = rule_location(program, *rule) {
                 object.insert("rule_at".to_owned(), json!(at));
             }
             let because = match premises {
-                Premises::ExplainedAbove => json!("explained above"),
-                Premises::TooDeep => json!("…"),
                 Premises::Facts(facts) => Json::Array(facts.iter().map(|p| fact_json(program, strings, p)).collect()),
+                other => json!(other.note()),
             };
             object.insert("because".to_owned(), because);
-            return Json::Object(object);
         }
-        FactSource::Input => "input",
-        FactSource::Data => "data",
-        FactSource::RiskScore => "risk score",
-        FactSource::Derived => "derived",
-    };
-    object.insert("source".to_owned(), json!(source));
+        other => {
+            object.insert("source".to_owned(), json!(other.name()));
+        }
+    }
     Json::Object(object)
 }

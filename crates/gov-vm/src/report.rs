@@ -3,7 +3,7 @@
 //! read it directly.
 
 use crate::EvalError;
-use crate::engine::{Decision, Outcome, Request};
+use crate::engine::{Decision, Outcome};
 use crate::eval::{Firing, risk_contributions, risk_score};
 use crate::program::{DecisionMeta, Effect, MessagePart, Program};
 use crate::value::{Strings, Value};
@@ -133,6 +133,12 @@ pub fn location(program: &Program, meta: &DecisionMeta) -> String {
     format!("{}:{}:{}", program.string(meta.source.file), meta.source.line, meta.source.column)
 }
 
+/// `file:line:col` of rule `rule` (an id into [`Program::rules`]), if there is one.
+pub fn rule_location(program: &Program, rule: u32) -> Option<String> {
+    let code = program.rules.get(rule as usize)?;
+    Some(format!("{}:{}:{}", program.string(code.source.file), code.source.line, code.source.column))
+}
+
 /// The decision rule a firing belongs to; a firing of no rule is a corrupt program.
 fn meta(program: &Program, decision: u32) -> Result<&DecisionMeta, EvalError> {
     program.decisions.get(decision as usize).ok_or(EvalError::Corrupt("a firing of an unknown decision rule"))
@@ -141,8 +147,7 @@ fn meta(program: &Program, decision: u32) -> Result<&DecisionMeta, EvalError> {
 /// The report of `decision`. Linear in the firings: a reason or obligation is reported once
 /// per distinct message. A risk score that overflows is an error: the decision fails
 /// closed rather than report a wrong score.
-pub(crate) fn report(program: &Program, request: &Request, decision: &Decision) -> Result<Report, EvalError> {
-    let strings = Strings { table: &program.strings, extra: &request.extra_strings };
+pub(crate) fn report(program: &Program, strings: Strings<'_>, decision: &Decision) -> Result<Report, EvalError> {
     let mut reasons = Vec::new();
     let mut obligations = Vec::new();
     let mut approvers: Vec<String> = Vec::new();
