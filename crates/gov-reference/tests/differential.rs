@@ -253,18 +253,16 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
     let compiled =
         gov_compile::compile(&gov_compile::Input { program: &program, symbols, sources: &sources, data: &data })
             .map_err(|e| format!("the compiler fails: {e}"))?;
-    // `Engine::load`, in its two steps: reading the bundle must succeed; evaluating the
-    // data-only relations may fail as the reference does.
-    let bundle = gov_vm::bundle::read(&gov_vm::bundle::write(&compiled))
-        .map_err(|error| format!("the bundle does not load: {error}"))?;
-    let loaded = Engine::from_program(bundle.program, bundle.hash, gov_vm::Limits::LOAD);
-    let (reference, engine) = match loaded {
-        Ok(engine) => (reference, engine),
-        Err(error) => {
+    // Evaluating the data-only relations at load may fail as the reference does (compared
+    // by kind); any other load error is a bug.
+    let engine = match Engine::load(&gov_vm::bundle::write(&compiled)) {
+        Ok(engine) => engine,
+        Err(gov_vm::LoadError { kind: gov_vm::LoadErrorKind::Evaluation(error), .. }) => {
             return compare_failures(reference, Err::<(), _>(error))
                 .map_err(|report| format!("at load: {report}"))
                 .map(|both| both.map(|(model, ())| model));
         }
+        Err(error) => return Err(format!("the bundle does not load: {error}")),
     };
     let request = engine.request_from_json(&input.to_string()).map_err(|e| format!("the request is rejected: {e}"))?;
     // Decide another request in the session first: what it leaves behind must not leak.
@@ -332,7 +330,7 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
         seen.fired.insert((rule.clone(), meta.effect.name().to_owned(), firing.values.iter().map(value).collect()));
         seen.messages.insert((rule, gov_vm::json::message(vm, strings, meta, &firing.values)));
     }
-    let document = engine.decision_json(&request, &decision);
+    let document = engine.decision_json(&request, &decision).map_err(|e| format!("the engine's report fails: {e}"))?;
     for key in ["reasons", "obligations"] {
         for entry in document[key].as_array().into_iter().flatten() {
             seen.reasons.insert((

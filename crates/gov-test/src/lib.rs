@@ -14,6 +14,7 @@
 //! The crate does no IO: the caller reads fixture files and hands them in.
 
 mod coverage;
+mod derivation;
 mod run;
 mod world;
 
@@ -200,6 +201,11 @@ test "wrong" {
         assert_eq!(observed.risk, 40);
         assert_eq!(observed.fired.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["too_large", "big"]);
         assert_eq!(observed.explanation[0]["rule"], "too_large");
+        assert_eq!(
+            observed.derivation,
+            "deny too_large \"over 5000\" (dir/p.gov:10:1)\n  ← transfer(\"bot-1\", 6000) [input]\n  \
+             ← limit(\"bot-1\", 5000) [data]\nrisk big (dir/p.gov:13:1)\n  ← transfer(\"bot-1\", 6000) [input]\n"
+        );
 
         let result = run(&package.compiled, &package.symbols, &package.cases[1], &Limits::default(), &mut org);
         assert_eq!(result.status, Status::Passed, "{result:?}");

@@ -6,6 +6,7 @@ use gov_check::Symbols;
 use gov_syntax::ast::{Effect, ExpectKind, Expectation, LitValue};
 use gov_vm::json::Document;
 use gov_vm::program::{Program, RelationKind};
+use gov_vm::report::{Reason, RiskContribution};
 use gov_vm::{Engine, Limits, Value};
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
@@ -75,6 +76,9 @@ pub struct Observed {
     pub risk: i64,
     /// The derivation of each fired decision rule, as `govc eval --explain` prints it.
     pub explanation: Json,
+    /// The same derivation as an indented tree, one line per firing and per fact (empty
+    /// when no rule fired).
+    pub derivation: String,
     /// Ids of the decision rules that fired.
     pub decisions_fired: Vec<u32>,
     /// Ids of the derivation rules that derived a fact.
@@ -85,7 +89,7 @@ pub struct Observed {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Evaluation {
     /// The engine decided.
-    Decided(Observed),
+    Decided(Box<Observed>),
     /// The engine failed (a limit, an arithmetic overflow, …), or refused the request of a
     /// test that expects an error.
     Failed(String),
@@ -272,25 +276,29 @@ fn evaluate(
         Ok(explained) => explained,
         Err(error) => return Ok(Evaluation::Failed(error.to_string())),
     };
-    if let Err(error) = engine.risk(&explained.decision) {
-        return Ok(Evaluation::Failed(error.to_string()));
-    }
-    let document = engine.decision_json(&request, &explained.decision);
-    let text = |v: &Json, key: &str| v.get(key).and_then(Json::as_str).unwrap_or_default().to_owned();
-    let entries = |key: &str| document.get(key).and_then(Json::as_array).cloned().unwrap_or_default();
-    let contributions = document.pointer("/risk/contributions").and_then(Json::as_array).cloned().unwrap_or_default();
-    let fired_rule = |v: &Json, effect: Option<&str>| FiredRule {
-        name: text(v, "rule"),
-        effect: effect.map_or_else(|| text(v, "effect"), str::to_owned),
-        message: text(v, "message"),
-        at: text(v, "at"),
+    let report = match engine.report(&request, &explained.decision) {
+        Ok(report) => report,
+        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+    };
+    let reason = |r: &Reason| FiredRule {
+        name: r.rule.clone(),
+        effect: r.effect.name().to_owned(),
+        message: r.message.clone(),
+        at: r.at.clone(),
+    };
+    let contribution = |c: &RiskContribution| FiredRule {
+        name: c.rule.clone(),
+        effect: gov_vm::program::Effect::Risk.name().to_owned(),
+        message: c.message.clone(),
+        at: c.at.clone(),
     };
     let mut fired: Vec<FiredRule> = Vec::new();
-    for rule in entries("reasons")
+    for rule in report
+        .reasons
         .iter()
-        .chain(&entries("obligations"))
-        .map(|v| fired_rule(v, None))
-        .chain(contributions.iter().map(|v| fired_rule(v, Some("risk"))))
+        .chain(&report.obligations)
+        .map(reason)
+        .chain(report.contributions.iter().map(contribution))
     {
         if !fired.iter().any(|f| f.name == rule.name) {
             fired.push(rule);
@@ -298,16 +306,17 @@ fn evaluate(
     }
     let mut decisions_fired: Vec<u32> = explained.decision.fired.iter().map(|f| f.decision).collect();
     decisions_fired.dedup();
-    Ok(Evaluation::Decided(Observed {
+    Ok(Evaluation::Decided(Box::new(Observed {
         outcome: explained.decision.outcome.name().to_owned(),
         obligations: fired.iter().filter(|f| f.effect == "obligation").map(|f| f.name.clone()).collect(),
-        approvers: entries("approvers").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-        risk: document.pointer("/risk/score").and_then(Json::as_i64).unwrap_or_default(),
+        approvers: report.approvers,
+        risk: report.risk_score,
         fired,
-        explanation: explained.explanation,
+        explanation: gov_vm::json::explanation(&engine, &request, &explained.explanation),
+        derivation: crate::derivation::derivation(&engine, &request, &explained.explanation),
         decisions_fired,
         rules_used: explained.rules_used,
-    }))
+    })))
 }
 
 /// `file:line:col` of the given fact that a request error's path names: `request_time[1]`

@@ -1,11 +1,13 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
 use crate::eval::{Firing, Run, Work, risk_contributions, risk_score};
+use crate::explain::Explanation;
 use crate::limits::{Budget, row_bytes};
 use crate::program::{Effect, Phase, Program, RelationKind};
+use crate::report::{Report, ValueText};
 use crate::store::Relation;
 use crate::value::{Strings, Value};
-use crate::{EvalError, Limits, LoadError, RequestError};
+use crate::{EvalError, Limits, LoadError, LoadErrorKind, RequestError};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,7 +61,7 @@ pub struct Explained {
     /// The decision.
     pub decision: Decision,
     /// The derivation of each fired decision rule, as [`Engine::explain`] returns it.
-    pub explanation: serde_json::Value,
+    pub explanation: Explanation,
     /// Ids (into [`Program::rules`]) of the rules whose body held at least once and so
     /// derived a fact, new or already known; sorted. Decision rules are not included:
     /// [`Decision::fired`] tells which fired.
@@ -112,16 +114,14 @@ impl Engine {
     /// use [`Engine::load_verified`] to require one).
     pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
-            .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD).map_err(load_error)
     }
 
     /// Loads a bundle that must carry a valid ed25519 signature by `public_key`.
     pub fn load_verified(bytes: &[u8], public_key: &[u8; 32]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
         crate::bundle::verify(&bundle, public_key)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
-            .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD).map_err(load_error)
     }
 
     /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
@@ -218,7 +218,7 @@ impl Engine {
         }
         session.work.reset();
         self.insert_input(request, &mut session.relations, &mut session.work)?;
-        let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
+        let strings = self.strings(request);
         let run = Run {
             program: &self.program,
             phase: Phase::Request,
@@ -252,7 +252,8 @@ impl Engine {
     /// decision with its explanation: for each fired decision rule, the facts it matched,
     /// each derived fact with the rule and facts that derived it, recursively. This
     /// re-evaluates the data-only relations too, so it is much slower than `decide`.
-    pub fn explain(&self, request: &Request) -> Result<(Decision, serde_json::Value), EvalError> {
+    /// [`crate::json::explanation`] renders it as `govc eval --explain` prints it.
+    pub fn explain(&self, request: &Request) -> Result<(Decision, Explanation), EvalError> {
         self.explained(request).map(|e| (e.decision, e.explanation))
     }
 
@@ -261,7 +262,7 @@ impl Engine {
         let mut relations = empty_store(&self.program);
         insert_data(&self.program, &mut relations)?;
         let mut work = Work::tracing();
-        let strings = Strings { table: &self.program.strings, extra: &request.extra_strings };
+        let strings = self.strings(request);
         // The data-only relations within the load's limits, then the request within its own
         // (no static rule reads an input relation, so the input can wait).
         let run =
@@ -272,7 +273,7 @@ impl Engine {
         let run = Run { program: &self.program, phase: Phase::Request, statics: None, strings, limits: &self.limits };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
-        let explanation = crate::json::explanation(&self.program, strings, &relations, &trace, &work.fired);
+        let explanation = crate::explain::explanation(&self.program, &relations, &trace, &work.fired);
         let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
         rules_used.sort_unstable();
         Ok(Explained { decision: self.conclude(work.take_fired()), explanation, rules_used })
@@ -324,10 +325,37 @@ impl Engine {
         crate::json::request(self, text)
     }
 
-    /// The decision as the JSON document of the contract (DESIGN §5).
-    pub fn decision_json(&self, request: &Request, decision: &Decision) -> serde_json::Value {
-        crate::json::decision(self, request, decision)
+    /// The report of a decision of `request`: its reasons, approvers, obligations and risk.
+    /// A risk score that overflows is an error: the decision fails closed.
+    pub fn report(&self, request: &Request, decision: &Decision) -> Result<Report, EvalError> {
+        crate::report::report(&self.program, self.strings(request), decision)
     }
+
+    /// The decision as the JSON document of the contract (DESIGN §5): [`Engine::report`]
+    /// rendered by [`crate::json::decision`].
+    pub fn decision_json(&self, request: &Request, decision: &Decision) -> Result<serde_json::Value, EvalError> {
+        self.report(request, decision).map(|report| crate::json::decision(self, &report))
+    }
+
+    /// The strings of `request` decided by this engine: the program's, then the request's
+    /// own (to show the values of its facts and firings).
+    pub fn strings<'a>(&'a self, request: &'a Request) -> Strings<'a> {
+        Strings { table: &self.program.strings, extra: &request.extra_strings }
+    }
+
+    /// The values of a firing of a decision of `request` (risk points first for a `risk`
+    /// rule, then the message's values), with each string as its text: what an embedder
+    /// needs to act on a firing without the engine's string symbols. A symbol neither the
+    /// program nor the request has is [`EvalError::Corrupt`].
+    pub fn firing_values<'a>(&'a self, request: &'a Request, firing: &Firing) -> Result<Vec<ValueText<'a>>, EvalError> {
+        crate::report::values(self.strings(request), firing)
+    }
+}
+
+/// The load error of a bundle whose data fails to evaluate.
+fn load_error(error: EvalError) -> LoadError {
+    let message = format!("evaluating the bundle's data failed: {error}");
+    LoadError::new(LoadErrorKind::Evaluation(error), 0, message)
 }
 
 /// One empty relation per schema.
@@ -523,7 +551,7 @@ mod tests {
             let mut expected: Vec<Firing> = (1..=xs).map(|x| firing(0, &[x])).collect();
             expected.push(firing(1, &[]));
             assert_eq!(decision.fired, expected);
-            let document = engine.decision_json(&request, &decision);
+            let document = engine.decision_json(&request, &decision).unwrap();
             let messages: Vec<&str> =
                 document["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
             let mut expected: Vec<String> = (1..=xs).map(|x| x.to_string()).collect();
@@ -531,8 +559,129 @@ mod tests {
             assert_eq!(messages, expected);
             let (explained, explanation) = engine.explain(&request).unwrap();
             assert_eq!(explained, decision);
-            assert_eq!(explanation.as_array().unwrap().len(), decision.fired.len());
+            assert_eq!(explanation.firings.len(), decision.fired.len());
+            assert_eq!(
+                crate::json::explanation(&engine, &request, &explanation).as_array().unwrap().len(),
+                xs as usize + 1
+            );
         }
+    }
+
+    /// `p(x, y, y) :- t(x, y).`, `deny d "{x}" :- p(x, _, _).`, `allow e :- p(x, _, _).`:
+    /// the explanation is a typed tree (firing, derived fact by rule id, input fact), a fact
+    /// already expanded is "explained above", and the JSON edge renders it with names.
+    #[test]
+    fn explanations_are_typed_trees_rendered_as_json_at_the_edge() {
+        use crate::explain::{FactExplanation, FactSource, FiringExplanation, Premises};
+        let engine = program(vec![
+            vec![scan(&[(0, 0), (1, 1)]), Instr::Emit { rel: P, values: vec![REG[0], REG[1], REG[1]] }],
+            vec![scan_of(P, &[(0, 0)]), Instr::Fire { decision: 0, values: vec![REG[0]] }],
+            vec![scan_of(P, &[(0, 0)]), Instr::Fire { decision: 1, values: Vec::new() }],
+        ]);
+        let request = rows(&engine, [(1, 2)].into_iter());
+        let (decision, explanation) = engine.explain(&request).unwrap();
+        let ints = |values: &[i64]| values.iter().map(|&v| Value::Int(v)).collect::<Vec<_>>();
+        let input = FactExplanation { relation: T, values: ints(&[1, 2]), source: FactSource::Input };
+        let derived = |premises| FactExplanation {
+            relation: P,
+            values: ints(&[1, 2, 2]),
+            source: FactSource::Rule { rule: 0, premises },
+        };
+        let firing = |decision, values: &[i64], premises| FiringExplanation {
+            firing: Firing { decision, values: ints(values) },
+            premises: vec![premises],
+        };
+        assert_eq!(
+            explanation.firings,
+            vec![
+                firing(0, &[1], derived(Premises::Facts(vec![input]))),
+                firing(1, &[], derived(Premises::ExplainedAbove)),
+            ]
+        );
+        assert_eq!(decision.fired.len(), 2);
+        let at = "test.gov:1:1";
+        let fact = |because| json!({"relation": "p", "values": [1, 2, 2], "rule_at": at, "because": because});
+        assert_eq!(
+            crate::json::explanation(&engine, &request, &explanation),
+            json!([
+                {"rule": "d", "effect": "deny", "message": "1", "at": at,
+                 "because": [fact(json!([{"relation": "t", "values": [1, 2], "source": "input"}]))]},
+                {"rule": "e", "effect": "allow", "message": "", "at": at, "because": [fact(json!("explained above"))]},
+            ])
+        );
+    }
+
+    /// Two `risk` rules of the largest Int and 1 points, in a program without the
+    /// `risk_score` stratum that would stop the evaluation first: the report is an overflow
+    /// error (the decision fails closed), never a decision JSON with a score of 0.
+    #[test]
+    fn a_risk_score_that_overflows_fails_the_report() {
+        let risk = |decision, constant| {
+            vec![scan(&[(0, 0)]), Instr::Fire { decision, values: vec![Operand::Const(constant)] }]
+        };
+        let mut engine = program(vec![risk(0, 0), risk(1, 1)]);
+        engine.program.constants = vec![Value::Int(i64::MAX), Value::Int(1)];
+        for meta in &mut engine.program.decisions {
+            meta.effect = Effect::Risk;
+        }
+        let request = rows(&engine, [(1, 2)].into_iter());
+        let decision = engine.decide(&request).unwrap();
+        assert_eq!(decision.fired.len(), 2);
+        let overflow = EvalError::Arithmetic(gov_value::ArithError::Overflow);
+        assert_eq!(engine.report(&request, &decision), Err(overflow.clone()));
+        assert_eq!(engine.decision_json(&request, &decision), Err(overflow));
+        engine.program.constants = vec![Value::Int(i64::MAX - 1), Value::Int(1)];
+        let decision = engine.decide(&request).unwrap();
+        assert_eq!(engine.decision_json(&request, &decision).unwrap()["risk"]["score"], json!(i64::MAX));
+    }
+
+    /// A firing of a decision rule the program does not have is a corrupt program, not a
+    /// firing the report silently leaves out.
+    #[test]
+    fn a_firing_of_an_unknown_rule_fails_the_report() {
+        let engine = program(Vec::new());
+        let decision =
+            Decision { outcome: super::Outcome::Deny, fired: vec![Firing { decision: 7, values: Vec::new() }] };
+        let error = engine.report(&Request::default(), &decision).unwrap_err();
+        assert_eq!(error, EvalError::Corrupt("a firing of an unknown decision rule"));
+    }
+
+    /// A firing's values with strings as text: the program's strings, then the request's
+    /// own; the text reads as messages show values; an unknown symbol is an error.
+    #[test]
+    fn firing_values_turn_symbols_back_into_text() {
+        use crate::ValueText;
+        let engine = program(Vec::new());
+        let request = Request { facts: Vec::new(), extra_strings: vec!["acct-9".to_owned()] };
+        let decimal = gov_value::parse_decimal("1.50").unwrap();
+        let values = vec![
+            Value::Str(0),
+            Value::Str(9),
+            Value::Int(-3),
+            Value::Decimal(decimal),
+            Value::Bool(true),
+            Value::Time(0),
+            Value::Duration(90_000_000_000),
+        ];
+        let firing = Firing { decision: 0, values: values.clone() };
+        let texts = engine.firing_values(&request, &firing).unwrap();
+        assert_eq!(
+            texts,
+            [
+                ValueText::Str("t"),
+                ValueText::Str("acct-9"),
+                ValueText::Int(-3),
+                ValueText::Decimal(decimal),
+                ValueText::Bool(true),
+                ValueText::Time(0),
+                ValueText::Duration(90_000_000_000),
+            ]
+        );
+        let strings = engine.strings(&request);
+        let shown: Vec<String> = texts.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, values.iter().map(|v| strings.display(*v)).collect::<Vec<_>>());
+        let unknown = Firing { decision: 0, values: vec![Value::Str(10)] };
+        assert!(matches!(engine.firing_values(&request, &unknown), Err(EvalError::Corrupt(_))));
     }
 
     /// The relations computed at load are bounded by the load's limits, not a request's:

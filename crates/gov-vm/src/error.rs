@@ -3,10 +3,47 @@
 /// Why a bundle could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
+    /// What kind of problem it is, for callers that react differently to each.
+    pub kind: LoadErrorKind,
     /// Byte offset in the bundle where the problem was found.
     pub offset: usize,
     /// What is wrong.
     pub message: String,
+}
+
+impl LoadError {
+    /// A load error of `kind` at byte `offset`.
+    pub fn new(kind: LoadErrorKind, offset: usize, message: impl Into<String>) -> LoadError {
+        LoadError { kind, offset, message: message.into() }
+    }
+}
+
+/// The kinds of [`LoadError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadErrorKind {
+    /// The bytes end before the header or a length says they do.
+    Truncated,
+    /// Not a Gov bundle: the first four bytes are not `GOVB`.
+    BadMagic,
+    /// A bundle format version this engine does not read.
+    UnsupportedVersion,
+    /// A header field the format does not allow (unknown flags, a reserved field not zero).
+    BadHeader,
+    /// The payload does not match its stored hash: corrupted or modified.
+    HashMismatch,
+    /// A signature was required and the bundle has none.
+    Unsigned,
+    /// The public key given to check the signature is not a usable ed25519 key.
+    BadPublicKey,
+    /// The signature does not verify against the public key.
+    BadSignature,
+    /// The payload cannot be decoded: an unknown tag, a count larger than the bytes left,
+    /// a string that is not UTF-8, bytes left over.
+    Malformed,
+    /// The decoded program breaks a rule the validator checks (docs/bundle.md).
+    Invalid,
+    /// Evaluating the bundle's data at load failed (a limit, an overflow).
+    Evaluation(EvalError),
 }
 
 impl std::fmt::Display for LoadError {

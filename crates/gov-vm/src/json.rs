@@ -1,16 +1,17 @@
 //! JSON: requests and data files in, decisions out (DESIGN §5).
 
 use crate::RequestError;
-use crate::engine::{Decision, Engine, Request};
-use crate::eval::{FactRef, Firing, Trace, risk_contributions, risk_score};
-use crate::program::{ColumnSchema, DecisionMeta, Effect, MessagePart, Program, RelationKind};
-use crate::store::Relation;
+use crate::engine::{Engine, Request};
+use crate::explain::{Explanation, FactExplanation, FactSource, Premises};
+use crate::program::{ColumnSchema, Program, RelationKind};
+use crate::report::{Reason, Report};
 use crate::value::{Strings, Value};
 use gov_value::BaseType;
 use serde_json::{Map, Value as Json, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub use crate::document::{Document, MAX_DEPTH, parse_document};
+pub use crate::report::{location, message, rule_location};
 
 fn error(path: impl Into<String>, message: impl Into<String>) -> RequestError {
     RequestError { path: path.into(), message: message.into() }
@@ -174,86 +175,27 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
     Ok(Request { facts, extra_strings: extra })
 }
 
-/// The text of a firing's message.
-pub fn message(program: &Program, strings: Strings<'_>, meta: &DecisionMeta, values: &[Value]) -> String {
-    let offset = usize::from(meta.effect == Effect::Risk);
-    meta.message
+/// The decision document of `report`, decided by `engine`.
+pub fn decision(engine: &Engine, report: &Report) -> Json {
+    let reason = |r: &Reason| json!({ "rule": r.rule, "effect": r.effect.name(), "message": r.message, "at": r.at });
+    let contributions: Vec<Json> = report
+        .contributions
         .iter()
-        .map(|part| match part {
-            MessagePart::Text(sym) => program.string(*sym).to_owned(),
-            MessagePart::Value(i) => values.get(offset + *i as usize).map_or_else(String::new, |v| strings.display(*v)),
-        })
-        .collect()
-}
-
-/// `file:line:col` of a decision rule.
-pub fn location(program: &Program, meta: &DecisionMeta) -> String {
-    format!("{}:{}:{}", program.string(meta.source.file), meta.source.line, meta.source.column)
-}
-
-/// The decision document. Linear in the firings: `decision.fired` holds each firing once,
-/// and a reason or obligation is reported once per distinct message.
-pub fn decision(engine: &Engine, request: &Request, decision: &Decision) -> Json {
-    let program = engine.program();
-    let strings = Strings { table: &program.strings, extra: &request.extra_strings };
-    let mut reasons = Vec::new();
-    let mut obligations = Vec::new();
-    let mut approvers: Vec<String> = Vec::new();
-    // Two firings with different values can still read the same (a Decimal's scale).
-    let mut reported: HashSet<(u32, String)> = HashSet::new();
-    let mut groups: HashSet<u32> = HashSet::new();
-    for firing in &decision.fired {
-        let Some(meta) = program.decisions.get(firing.decision as usize) else { continue };
-        let list = match meta.effect {
-            Effect::Deny | Effect::Escalate | Effect::Allow => &mut reasons,
-            Effect::Obligation => &mut obligations,
-            Effect::Risk => continue,
-        };
-        if let (Effect::Escalate, Some(group)) = (meta.effect, meta.approver)
-            && groups.insert(group)
-        {
-            approvers.push(program.string(group).to_owned());
-        }
-        let text = message(program, strings, meta, &firing.values);
-        if reported.insert((firing.decision, text.clone())) {
-            list.push(json!({
-                "rule": program.string(meta.name),
-                "effect": meta.effect.name(),
-                "message": text,
-                "at": location(program, meta),
-            }));
-        }
-    }
-    let (score, contributions) = risk_contributions(program, &decision.fired)
-        .and_then(|contributions| Ok((risk_score(&contributions)?, contributions)))
-        .unwrap_or_default();
-    let contributions: Vec<Json> = contributions
-        .iter()
-        .filter_map(|c| {
-            let meta = program.decisions.get(c.decision as usize)?;
-            let firing = decision.fired.get(c.firing)?;
-            Some(json!({
-                "rule": program.string(meta.name),
-                "points": c.points,
-                "message": message(program, strings, meta, &firing.values),
-                "at": location(program, meta),
-            }))
-        })
+        .map(|c| json!({ "rule": c.rule, "points": c.points, "message": c.message, "at": c.at }))
         .collect();
     json!({
-        "decision": decision.outcome.name(),
-        "reasons": reasons,
-        "approvers": approvers,
-        "obligations": obligations,
-        "risk": { "score": score, "contributions": contributions },
+        "decision": report.outcome.name(),
+        "reasons": report.reasons.iter().map(reason).collect::<Vec<_>>(),
+        "approvers": report.approvers,
+        "obligations": report.obligations.iter().map(reason).collect::<Vec<_>>(),
+        "risk": { "score": report.risk_score, "contributions": contributions },
         "bundle": engine.hash(),
     })
 }
 
-/// How deep an explanation goes before it stops expanding derived facts.
-const EXPLANATION_DEPTH: usize = 32;
-
-fn value_json(strings: Strings<'_>, value: Value) -> Json {
+/// A value as decisions and explanations show it: Int and Bool as JSON numbers and
+/// booleans, every other value as the text messages show.
+pub fn value(strings: Strings<'_>, value: Value) -> Json {
     match value {
         Value::Int(i) => json!(i),
         Value::Bool(b) => json!(b),
@@ -261,84 +203,47 @@ fn value_json(strings: Strings<'_>, value: Value) -> Json {
     }
 }
 
-/// Renders derivation trees. Each derived fact is expanded once per explanation; later
-/// mentions point back to it, so shared sub-derivations cost linear, not exponential, output.
-struct Explainer<'a> {
-    program: &'a Program,
-    strings: Strings<'a>,
-    relations: &'a [Relation],
-    trace: &'a Trace,
-    expanded: hashbrown::HashSet<FactRef>,
-}
-
-impl Explainer<'_> {
-    fn fact(&mut self, fact: FactRef, depth: usize) -> Json {
-        let (program, strings) = (self.program, self.strings);
-        let (rel, row) = fact;
-        let schema = program.relations.get(rel as usize);
-        let values: Vec<Json> = self
-            .relations
-            .get(rel as usize)
-            .map_or_else(Vec::new, |r| r.row(row).iter().map(|v| value_json(strings, *v)).collect());
-        let mut object = Map::new();
-        object.insert("relation".to_owned(), json!(schema.map_or("", |s| program.string(s.name))));
-        object.insert("values".to_owned(), Json::Array(values));
-        match self.trace.derivations.get(&fact) {
-            Some((rule, premises)) => {
-                if let Some(code) = program.rules.get(*rule as usize) {
-                    object.insert(
-                        "rule_at".to_owned(),
-                        json!(format!(
-                            "{}:{}:{}",
-                            program.string(code.source.file),
-                            code.source.line,
-                            code.source.column
-                        )),
-                    );
-                }
-                let because = if !self.expanded.insert(fact) {
-                    json!("explained above")
-                } else if depth >= EXPLANATION_DEPTH {
-                    json!("…")
-                } else {
-                    Json::Array(premises.iter().map(|p| self.fact(*p, depth + 1)).collect())
-                };
-                object.insert("because".to_owned(), because);
-            }
-            None => {
-                let source = match schema.map(|s| s.kind) {
-                    Some(RelationKind::Input) => "input",
-                    Some(RelationKind::Data) => "data",
-                    Some(RelationKind::RiskScore) => "risk score",
-                    _ => "derived",
-                };
-                object.insert("source".to_owned(), json!(source));
-            }
-        }
-        Json::Object(object)
-    }
-}
-
-/// For each firing (each distinct firing, as the evaluation records them), the rule and
-/// the facts it matched, recursively.
-pub(crate) fn explanation(
-    program: &Program,
-    strings: Strings<'_>,
-    relations: &[Relation],
-    trace: &Trace,
-    fired: &[Firing],
-) -> Json {
-    let mut out: Vec<Json> = Vec::new();
-    let mut explainer = Explainer { program, strings, relations, trace, expanded: hashbrown::HashSet::new() };
-    for (firing, premises) in fired.iter().zip(&trace.firings) {
-        let Some(meta) = program.decisions.get(firing.decision as usize) else { continue };
-        out.push(json!({
-            "rule": program.string(meta.name),
-            "effect": meta.effect.name(),
-            "message": message(program, strings, meta, &firing.values),
-            "at": location(program, meta),
-            "because": premises.iter().map(|p| explainer.fact(*p, 0)).collect::<Vec<_>>(),
-        }));
-    }
+/// The explanation document of `explanation`, for `request` decided by `engine`: for each
+/// firing its rule, effect, message and location, and the facts it matched, recursively.
+pub fn explanation(engine: &Engine, request: &Request, explanation: &Explanation) -> Json {
+    let program = engine.program();
+    let strings = engine.strings(request);
+    let out = explanation
+        .firings
+        .iter()
+        .filter_map(|f| {
+            let meta = program.decisions.get(f.firing.decision as usize)?;
+            Some(json!({
+                "rule": program.string(meta.name),
+                "effect": meta.effect.name(),
+                "message": message(program, strings, meta, &f.firing.values),
+                "at": location(program, meta),
+                "because": f.premises.iter().map(|p| fact_json(program, strings, p)).collect::<Vec<_>>(),
+            }))
+        })
+        .collect();
     Json::Array(out)
+}
+
+fn fact_json(program: &Program, strings: Strings<'_>, fact: &FactExplanation) -> Json {
+    let name = program.relations.get(fact.relation as usize).map_or("", |s| program.string(s.name));
+    let mut object = Map::new();
+    object.insert("relation".to_owned(), json!(name));
+    object.insert("values".to_owned(), Json::Array(fact.values.iter().map(|v| value(strings, *v)).collect()));
+    match &fact.source {
+        FactSource::Rule { rule, premises } => {
+            if let Some(at) = rule_location(program, *rule) {
+                object.insert("rule_at".to_owned(), json!(at));
+            }
+            let because = match premises {
+                Premises::Facts(facts) => Json::Array(facts.iter().map(|p| fact_json(program, strings, p)).collect()),
+                other => json!(other.note()),
+            };
+            object.insert("because".to_owned(), because);
+        }
+        other => {
+            object.insert("source".to_owned(), json!(other.name()));
+        }
+    }
+    Json::Object(object)
 }

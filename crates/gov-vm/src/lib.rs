@@ -11,7 +11,7 @@
 //!         "transfer": [{"agent": "bot-1", "amount": 6000, "to": "acct-9"}]}"#,
 //! )?;
 //! let decision = engine.decide(&request)?;
-//! println!("{}", engine.decision_json(&request, &decision));
+//! println!("{}", engine.decision_json(&request, &decision)?);
 //! # Ok(())
 //! # }
 //! ```
@@ -28,15 +28,19 @@ mod document;
 mod engine;
 mod error;
 mod eval;
+pub mod explain;
 pub mod json;
 mod limits;
 pub mod program;
+pub mod report;
 mod store;
 mod value;
 
 pub use disasm::disassemble;
 pub use engine::{Decision, Engine, Explained, Outcome, Request, Session};
-pub use error::{EvalError, LoadError, RequestError};
+pub use error::{EvalError, LoadError, LoadErrorKind, RequestError};
 pub use eval::{Firing, MAX_KEY};
+pub use explain::Explanation;
 pub use limits::{Limits, MAX_REQUEST_BYTES};
+pub use report::{Report, ValueText};
 pub use value::{Strings, Value};

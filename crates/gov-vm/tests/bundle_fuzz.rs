@@ -338,7 +338,7 @@ fn the_sample_decides_as_written() {
     let request = engine.request_from_json(REQUESTS[0]).unwrap();
     let decision = engine.decide(&request).unwrap();
     assert_eq!(engine.risk(&decision).unwrap().0, 60);
-    let json = engine.decision_json(&request, &decision);
+    let json = engine.decision_json(&request, &decision).unwrap();
     assert_eq!(json["reasons"][0]["message"], "amount 500 is over the limit");
     assert_eq!(json["approvers"][0], "fraud-desk");
     assert_eq!(json["obligations"][0]["message"], "largest amount {500}");
@@ -551,7 +551,7 @@ fn exercise(bytes: &[u8]) {
     for request in REQUESTS {
         let Ok(request) = engine.request_from_json(request) else { continue };
         if let Ok(decision) = engine.decide(&request) {
-            engine.decision_json(&request, &decision);
+            let _ = engine.decision_json(&request, &decision);
         }
         let _ = engine.explain(&request);
     }
@@ -622,6 +622,68 @@ fn bad_magic_and_flags_are_refused() {
     bytes[6] = 0x02;
     assert_eq!(bundle::read(&bytes).unwrap_err().offset, 6);
     assert_eq!(bundle::read(b"").unwrap_err().offset, 0);
+}
+
+/// Each way a bundle fails to load has its own kind, so callers need not read messages;
+/// the message (and so the Display text) is unchanged by the kind.
+#[test]
+fn load_errors_say_their_kind() {
+    use gov_vm::LoadErrorKind as Kind;
+    let unsigned = bundle::write(&sample());
+    let signed = bundle::write_signed(&sample(), &SECRET);
+    let kind = |bytes: &[u8]| bundle::read(bytes).unwrap_err().kind;
+    assert_eq!(kind(&unsigned[..10]), Kind::Truncated);
+    assert_eq!(kind(&unsigned[..unsigned.len() - 1]), Kind::Truncated);
+    let mut longer = unsigned.clone();
+    longer.push(0);
+    assert_eq!(kind(&longer), Kind::Malformed);
+    let changed = |at: usize, byte: u8| {
+        let mut bytes = unsigned.clone();
+        bytes[at] = byte;
+        bytes
+    };
+    assert_eq!(kind(&changed(0, b'X')), Kind::BadMagic);
+    assert_eq!(kind(&changed(4, 0)), Kind::UnsupportedVersion);
+    assert_eq!(kind(&changed(6, 2)), Kind::BadHeader);
+    assert_eq!(kind(&changed(12, 1)), Kind::BadHeader);
+    assert_eq!(kind(&changed(HEADER_LEN + 3, 0xff)), Kind::HashMismatch);
+    let error = bundle::read(&framed(&[1, 0xff, 0xff, 0xff, 0xff])).unwrap_err();
+    assert_eq!((&error.kind, error.offset), (&Kind::Malformed, HEADER_LEN + 5));
+    assert_eq!(error.to_string(), format!("invalid bundle at byte {}: {}", error.offset, error.message));
+
+    // A data fact for a relation the program does not have: decoded, then refused.
+    let mut invalid = sample();
+    invalid.data.push((999, vec![Value::Int(1)]));
+    assert_eq!(kind(&bundle::write(&invalid)), Kind::Invalid);
+
+    let key = |bytes: &[u8], public_key: &[u8; 32]| Engine::load_verified(bytes, public_key).unwrap_err().kind;
+    assert_eq!(key(&unsigned, &bundle::public_key(&SECRET)), Kind::Unsigned);
+    assert_eq!(key(&signed, &IDENTITY), Kind::BadPublicKey);
+    assert_eq!(key(&signed, &bundle::public_key(&[8; 32])), Kind::BadSignature);
+
+    // `data d(x: Int)` holding the largest Int and `q(y) :- d(x), y = x + 1.` at load.
+    let mut b = Builder::default();
+    let d = b.relation("d", RelationKind::Data, Phase::Static, &[(Some("x"), BaseType::Int)], &[]);
+    let q = b.relation("q", RelationKind::Derived, Phase::Static, &[(None, BaseType::Int)], &[]);
+    let one = b.int(1);
+    let rule = b.rule(
+        2,
+        1,
+        vec![
+            scan(d, &[(0, 0)]),
+            Instr::Arith { op: ArithOp::Add, dst: 1, left: R0, right: one },
+            Instr::Emit { rel: q, values: vec![R1] },
+        ],
+    );
+    b.program.strata.push(Stratum::Rules { phase: Phase::Static, rules: vec![rule], delta_rules: Vec::new() });
+    b.program.data.push((d, vec![Value::Int(i64::MAX)]));
+    let error = Engine::load(&bundle::write(&b.program)).unwrap_err();
+    let overflow = gov_vm::EvalError::Arithmetic(gov_value::ArithError::Overflow);
+    assert_eq!(error.kind, Kind::Evaluation(overflow), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "invalid bundle at byte 0: evaluating the bundle's data failed: arithmetic overflow during evaluation"
+    );
 }
 
 /// A count of 2³² − 1 strings in a tiny section is refused where it stands.
@@ -723,7 +785,7 @@ fn run_deep_of(aggregates: bool, stack: usize, length: usize) {
             let out = engine.relation_id("out").unwrap();
             assert_eq!(engine.facts(&session, out).len(), 1);
             let (_, explanation) = engine.explain(&request).unwrap();
-            assert!(explanation.is_array());
+            assert!(gov_vm::json::explanation(&engine, &request, &explanation).is_array());
         })
         .unwrap()
         .join()

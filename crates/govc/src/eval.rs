@@ -92,11 +92,14 @@ pub fn run(args: &EvalArgs) -> Outcome {
     } else {
         engine.decide(&request).map(|decision| (decision, None))
     };
+    let result = result.and_then(|(decision, explanation)| {
+        let document = engine.decision_json(&request, &decision)?;
+        Ok((decision, explanation, document))
+    });
     match result {
-        Ok((decision, explanation)) => {
-            let mut document = engine.decision_json(&request, &decision);
+        Ok((decision, explanation, mut document)) => {
             if let (Some(explanation), Some(object)) = (explanation, document.as_object_mut()) {
-                object.insert("explanation".to_owned(), explanation);
+                object.insert("explanation".to_owned(), gov_vm::json::explanation(&engine, &request, &explanation));
             }
             output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
             if args.exit_code && decision.outcome != gov_vm::Outcome::Allow {

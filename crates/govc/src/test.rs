@@ -364,9 +364,11 @@ fn details(result: &TestResult) -> String {
                     let _ = writeln!(text, "  {} {}{message} ({})", rule.effect, rule.name, rule.at);
                 }
             }
-            if observed.explanation.as_array().is_some_and(|a| !a.is_empty()) {
+            if !observed.derivation.is_empty() {
                 text.push_str("derivation:\n");
-                text.push_str(&derivation(&observed.explanation, "  "));
+                for line in observed.derivation.lines() {
+                    let _ = writeln!(text, "  {line}");
+                }
             }
         }
         Some(Evaluation::Failed(error)) => {
@@ -375,56 +377,6 @@ fn details(result: &TestResult) -> String {
         None => {}
     }
     text
-}
-
-/// An explanation (as `govc eval --explain` prints it) as an indented tree:
-///
-/// ```text
-/// deny too_large "transfer of 6000 exceeds the 5000 limit" (policy.gov:12:1)
-///   ← over_limit("bot-1", 6000, 5000) [rule at policy.gov:9:1]
-///     ← transfer("bot-1", 6000, "acct-9") [input]
-/// ```
-fn derivation(explanation: &Json, indent: &str) -> String {
-    let mut text = String::new();
-    let field = |v: &Json, key: &str| v.get(key).and_then(Json::as_str).unwrap_or_default().to_owned();
-    for firing in explanation.as_array().into_iter().flatten() {
-        let message = field(firing, "message");
-        let message = if message.is_empty() { String::new() } else { format!(" {message:?}") };
-        let _ = writeln!(
-            text,
-            "{indent}{} {}{message} ({})",
-            field(firing, "effect"),
-            field(firing, "rule"),
-            field(firing, "at")
-        );
-        for fact in firing.get("because").and_then(Json::as_array).into_iter().flatten() {
-            fact_tree(fact, &format!("{indent}  "), &mut text);
-        }
-    }
-    text
-}
-
-fn fact_tree(fact: &Json, indent: &str, text: &mut String) {
-    let relation = fact.get("relation").and_then(Json::as_str).unwrap_or_default();
-    let values: Vec<String> =
-        fact.get("values").and_then(Json::as_array).into_iter().flatten().map(Json::to_string).collect();
-    let origin = match (fact.get("source").and_then(Json::as_str), fact.get("rule_at").and_then(Json::as_str)) {
-        (Some(source), _) => format!(" [{source}]"),
-        (None, Some(at)) => format!(" [rule at {at}]"),
-        (None, None) => String::new(),
-    };
-    let _ = writeln!(text, "{indent}← {relation}({}){origin}", values.join(", "));
-    match fact.get("because") {
-        Some(Json::Array(premises)) => {
-            for premise in premises {
-                fact_tree(premise, &format!("{indent}  "), text);
-            }
-        }
-        Some(Json::String(more)) => {
-            let _ = writeln!(text, "{indent}  {more}");
-        }
-        _ => {}
-    }
 }
 
 /// `coverage: …` for each package, the rules no test exercised, and the total.

@@ -3,7 +3,7 @@
 
 use super::encode::{op, tag};
 use crate::program::*;
-use crate::{LoadError, Value};
+use crate::{LoadError, LoadErrorKind, Value};
 use gov_value::{ArithOp, BaseType, CompareOp, Decimal};
 
 struct In<'a> {
@@ -16,8 +16,12 @@ struct In<'a> {
 type R<T> = Result<T, LoadError>;
 
 impl<'a> In<'a> {
+    /// A [`LoadErrorKind::Malformed`] error at the current position.
     fn fail<T>(&self, message: impl Into<String>) -> R<T> {
-        Err(LoadError { offset: self.base + self.pos, message: message.into() })
+        self.fail_as(LoadErrorKind::Malformed, message)
+    }
+    fn fail_as<T>(&self, kind: LoadErrorKind, message: impl Into<String>) -> R<T> {
+        Err(LoadError::new(kind, self.base + self.pos, message))
     }
     fn take(&mut self, n: usize) -> R<&'a [u8]> {
         match self.bytes.get(self.pos..self.pos.saturating_add(n)) {
@@ -25,8 +29,10 @@ impl<'a> In<'a> {
                 self.pos += n;
                 Ok(slice)
             }
-            None => self
-                .fail(format!("truncated: needed {n} more bytes, {} left", self.bytes.len().saturating_sub(self.pos))),
+            None => self.fail_as(
+                LoadErrorKind::Truncated,
+                format!("truncated: needed {n} more bytes, {} left", self.bytes.len().saturating_sub(self.pos)),
+            ),
         }
     }
     fn array<const N: usize>(&mut self) -> R<[u8; N]> {
@@ -61,7 +67,7 @@ impl<'a> In<'a> {
         let at = self.pos;
         let bytes = self.take(n)?;
         String::from_utf8(bytes.to_vec())
-            .map_err(|_| LoadError { offset: self.base + at, message: "string is not UTF-8".to_owned() })
+            .map_err(|_| LoadError::new(LoadErrorKind::Malformed, self.base + at, "string is not UTF-8"))
     }
     fn opt_u16(&mut self) -> R<Option<u16>> {
         let v = self.u16()?;

@@ -15,8 +15,8 @@ mod decode;
 mod encode;
 mod validate;
 
-use crate::LoadError;
 use crate::program::Program;
+use crate::{LoadError, LoadErrorKind};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -80,26 +80,28 @@ fn assemble(payload: &[u8], signature: Option<[u8; SIGNATURE_LEN]>) -> Vec<u8> {
     out
 }
 
-fn fail(offset: usize, message: impl Into<String>) -> LoadError {
-    LoadError { offset, message: message.into() }
+fn fail(kind: LoadErrorKind, offset: usize, message: impl Into<String>) -> LoadError {
+    LoadError::new(kind, offset, message)
 }
 
 /// Reads and validates a bundle.
 pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
     let header = bytes.get(..HEADER_LEN).ok_or_else(|| {
         fail(
+            LoadErrorKind::Truncated,
             bytes.len(),
             format!("truncated: a bundle starts with a {HEADER_LEN}-byte header, found {} bytes", bytes.len()),
         )
     })?;
     if header.get(..4) != Some(MAGIC.as_slice()) {
-        return Err(fail(0, "not a Gov bundle (bad magic number)"));
+        return Err(fail(LoadErrorKind::BadMagic, 0, "not a Gov bundle (bad magic number)"));
     }
     let u16_at = |i: usize| header.get(i..i + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_le_bytes);
     let u32_at = |i: usize| header.get(i..i + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes);
     let version = u16_at(4);
     if version != VERSION {
         return Err(fail(
+            LoadErrorKind::UnsupportedVersion,
             4,
             format!(
                 "bundle format version {version}; this engine reads version {VERSION} (rebuild the bundle with a matching govc)"
@@ -108,16 +110,18 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
     }
     let flags = u16_at(6);
     if flags & !FLAG_SIGNED != 0 {
-        return Err(fail(6, format!("unknown flags {flags:#06x}")));
+        return Err(fail(LoadErrorKind::BadHeader, 6, format!("unknown flags {flags:#06x}")));
     }
     if u32_at(12) != 0 {
-        return Err(fail(12, "reserved header field is not zero"));
+        return Err(fail(LoadErrorKind::BadHeader, 12, "reserved header field is not zero"));
     }
     let payload_len = u32_at(8) as usize;
     let signed = flags & FLAG_SIGNED != 0;
     let expected = HEADER_LEN + payload_len + HASH_LEN + if signed { SIGNATURE_LEN } else { 0 };
     if bytes.len() != expected {
+        let kind = if bytes.len() < expected { LoadErrorKind::Truncated } else { LoadErrorKind::Malformed };
         return Err(fail(
+            kind,
             bytes.len().min(expected),
             format!("the header promises {expected} bytes, the bundle has {}", bytes.len()),
         ));
@@ -126,7 +130,11 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
     let stored_hash = bytes.get(HEADER_LEN + payload_len..HEADER_LEN + payload_len + HASH_LEN).unwrap_or_default();
     let digest: [u8; HASH_LEN] = Sha256::digest(payload).into();
     if stored_hash != digest {
-        return Err(fail(HEADER_LEN + payload_len, "content hash mismatch: the bundle was corrupted or modified"));
+        return Err(fail(
+            LoadErrorKind::HashMismatch,
+            HEADER_LEN + payload_len,
+            "content hash mismatch: the bundle was corrupted or modified",
+        ));
     }
     let signature = if signed {
         let at = HEADER_LEN + payload_len + HASH_LEN;
@@ -134,13 +142,14 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, LoadError> {
             bytes
                 .get(at..at + SIGNATURE_LEN)
                 .and_then(|s| s.try_into().ok())
-                .ok_or_else(|| fail(at, "truncated signature"))?,
+                .ok_or_else(|| fail(LoadErrorKind::Truncated, at, "truncated signature"))?,
         )
     } else {
         None
     };
     let program = decode::payload(payload, HEADER_LEN)?;
-    validate(&program).map_err(|message| fail(HEADER_LEN, format!("invalid program: {message}")))?;
+    validate(&program)
+        .map_err(|message| fail(LoadErrorKind::Invalid, HEADER_LEN, format!("invalid program: {message}")))?;
     let hash = format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>());
     Ok(Bundle { program, hash, digest, signature })
 }
@@ -165,9 +174,15 @@ fn parse_public_key(public_key: &[u8; 32]) -> Result<VerifyingKey, String> {
 /// refused, and the signature is checked strictly (RFC 8032 with small-order R and
 /// non-canonical S refused), so that no signature verifies without the secret key.
 pub fn verify(bundle: &Bundle, public_key: &[u8; 32]) -> Result<(), LoadError> {
-    let signature = bundle.signature.ok_or_else(|| fail(6, "the bundle is not signed, and a public key was given"))?;
-    let key = parse_public_key(public_key).map_err(|message| fail(0, message))?;
+    let signature = bundle
+        .signature
+        .ok_or_else(|| fail(LoadErrorKind::Unsigned, 6, "the bundle is not signed, and a public key was given"))?;
+    let key = parse_public_key(public_key).map_err(|message| fail(LoadErrorKind::BadPublicKey, 0, message))?;
     key.verify_strict(&bundle.digest, &Signature::from_bytes(&signature)).map_err(|_| {
-        fail(0, "the signature does not match the public key: the bundle was not signed by this key or was modified")
+        fail(
+            LoadErrorKind::BadSignature,
+            0,
+            "the signature does not match the public key: the bundle was not signed by this key or was modified",
+        )
     })
 }
