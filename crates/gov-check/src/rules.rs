@@ -3,12 +3,12 @@
 use crate::symbols::{DecisionInfo, RISK_SCORE, RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape, arithmetic, merge};
 use crate::{Program, Ty};
-use gov_diag::{Code, Diagnostic, Span, codes};
+use gov_diag::{Applicability, Code, Diagnostic, Fix, Span, codes};
 use gov_syntax::ast::{
     Aggregate, AggregateFn, Atom, BodyItem, Comparison, Decision, Effect, ExpectKind, Expr, Item, ItemKind, LitValue,
     MessagePart, Name, Rule, StrLit, TestBlock, TestStatement,
 };
-use gov_syntax::suggest::{closest, did_you_mean};
+use gov_syntax::suggest::closest;
 use gov_value::{BaseType, CompareOp};
 use std::collections::{HashMap, HashSet};
 
@@ -241,16 +241,12 @@ impl<'a> Cx<'a, '_> {
     fn annotations(&mut self, item: &Item) {
         for annotation in &item.annotations {
             if annotation.name.text != "overrides" {
-                let help = did_you_mean(&annotation.name.text, ["overrides"])
-                    .unwrap_or_else(|| "the only annotation is `@overrides(rule, …)`".to_owned());
+                let name = &annotation.name;
                 self.diagnostics.push(
-                    Diagnostic::new(
-                        codes::UNKNOWN_ANNOTATION,
-                        format!("unknown annotation `@{}`", annotation.name.text),
-                        annotation.name.span,
-                    )
-                    .with_primary_label("not an annotation")
-                    .with_help(help),
+                    Diagnostic::new(codes::UNKNOWN_ANNOTATION, format!("unknown annotation `@{}`", name.text), name.span)
+                        .with_primary_label("not an annotation")
+                        .with_did_you_mean(name.span, closest(&name.text, ["overrides"]))
+                        .or_help("the only annotation is `@overrides(rule, …)`"),
                 );
                 continue;
             }
@@ -321,7 +317,7 @@ impl<'a> Cx<'a, '_> {
                         name.span,
                     )
                     .with_primary_label("unknown rule")
-                    .with_help_opt(did_you_mean(&name.text, names)),
+                    .with_did_you_mean(name.span, closest(&name.text, names)),
                 );
             }
         }
@@ -583,9 +579,8 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_RELATION, format!("unknown relation `{}`", name.text), name.span)
                         .with_primary_label("no relation has this name")
-                        .with_help(guess.map(|g| format!("did you mean `{g}`?")).unwrap_or_else(|| {
-                            format!("declare it, e.g. `data {}(…)`, or derive it with a rule", name.text)
-                        })),
+                        .with_did_you_mean(name.span, guess)
+                        .or_help(format!("declare it, e.g. `data {}(…)`, or derive it with a rule", name.text)),
                 );
                 None
             }
@@ -684,7 +679,7 @@ impl<'a> Cx<'a, '_> {
                         field.span,
                     )
                     .with_primary_label("unknown field")
-                    .with_help_opt(did_you_mean(&field.text, names));
+                    .with_did_you_mean(field.span, closest(&field.text, names));
                     if let Some(span) = info.span {
                         diagnostic = diagnostic.with_label(span, "declared here");
                     }
@@ -1017,10 +1012,8 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
                         .with_primary_label("not bound by any positive atom")
-                        .with_help(guess.map_or_else(
-                            || format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"),
-                            |guess| format!("did you mean `{guess}`?"),
-                        )),
+                        .with_did_you_mean(span, guess)
+                        .or_help(format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`")),
                 );
             }
         }
@@ -1035,7 +1028,13 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new(codes::SINGLETON_VARIABLE, format!("variable `{name}` is used only once"), *span)
                         .with_primary_label("used once")
-                        .with_help(format!("write `_` if any value will do, or `_{name}` to keep the name")),
+                        .with_help(format!("write `_` if any value will do, or `_{name}` to keep the name"))
+                        .with_fix(Fix::replace(
+                            format!("Rename to `_{name}`"),
+                            Applicability::Safe,
+                            *span,
+                            format!("_{name}"),
+                        )),
                 );
             }
         }
@@ -1095,11 +1094,16 @@ impl<'a> Cx<'a, '_> {
             let known: Vec<&str> =
                 escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
             let mut diagnostic = Diagnostic::new(codes::INVALID_EXPECTATION, format!("no `escalate` rule escalates to \"{}\"", group.value), group.span)
-                .with_primary_label("not the group of any escalate rule")
-                .with_help(closest(&group.value, known.iter().copied()).map_or_else(
-                    || "the approvers of a decision are the groups of the escalate rules that fired: this test can never pass".to_owned(),
-                    |guess| format!("did you mean \"{guess}\"?"),
-                ));
+                .with_primary_label("not the group of any escalate rule");
+            diagnostic = match closest(&group.value, known.iter().copied()) {
+                Some(guess) => diagnostic.with_help(format!("did you mean \"{guess}\"?")).with_fix(Fix::replace(
+                    format!("Change to \"{guess}\""),
+                    Applicability::NeedsReview,
+                    group.span,
+                    gov_syntax::format::quote(guess),
+                )),
+                None => diagnostic.with_help("the approvers of a decision are the groups of the escalate rules that fired: this test can never pass"),
+            };
             for rule in rules {
                 if let Some(approver) = self
                     .symbols

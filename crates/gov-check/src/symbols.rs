@@ -4,7 +4,7 @@ use crate::types::Ty;
 use crate::{Origin, Program};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, RelationKind as DeclKind, Salvaged, StrLit};
-use gov_syntax::suggest::did_you_mean;
+use gov_syntax::suggest::closest;
 use gov_value::BaseType;
 use std::collections::{HashMap, HashSet};
 
@@ -520,12 +520,12 @@ fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostic
     let module = path.dotted();
     let resolved = program.available_modules.contains(&module);
     if !resolved {
-        let help = did_you_mean(&module, program.available_modules.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("the standard library has: {}", program.available_modules.join(", ")));
+        let guess = closest(&module, program.available_modules.iter().map(String::as_str));
         diagnostics.push(
             Diagnostic::new(codes::UNKNOWN_MODULE, format!("unknown module `{module}`"), path.span)
                 .with_primary_label("no such module")
-                .with_help(help),
+                .with_did_you_mean(path.span, guess)
+                .or_help(format!("the standard library has: {}", program.available_modules.join(", "))),
         );
     }
     if symbols.use_index.insert(module.clone()) {
@@ -607,7 +607,7 @@ fn unknown_type(symbols: &Symbols, name: &gov_syntax::ast::Name) -> Diagnostic {
         BaseType::ALL.iter().map(|b| b.name()).chain(symbols.types.iter().map(|t| t.name.as_str())).collect();
     Diagnostic::new(codes::UNKNOWN_TYPE, format!("unknown type `{}`", name.text), name.span)
         .with_primary_label("not a type")
-        .with_help_opt(did_you_mean(&name.text, candidates.iter().copied()))
+        .with_did_you_mean(name.span, closest(&name.text, candidates.iter().copied()))
 }
 
 fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {

@@ -3,8 +3,9 @@
 use crate::rules::Facts;
 use crate::symbols::RelationKind;
 use crate::{Origin, Program, Symbols};
-use gov_diag::{Diagnostic, FileId, codes};
-use gov_syntax::ast::ItemKind;
+use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
+use gov_syntax::Parsed;
+use gov_syntax::ast::{Item, ItemKind};
 use std::collections::{HashMap, HashSet};
 
 /// Reports unused relations, unused type aliases and unused `use`s of the package's own
@@ -72,15 +73,17 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
     unused_types(program, symbols, &module_of, &mut used_modules, diagnostics);
     for file in program.package_files() {
         let mut seen: HashMap<String, gov_diag::Span> = HashMap::new();
-        for item in &file.parsed.file.items {
+        for (index, item) in file.parsed.file.items.iter().enumerate() {
             let ItemKind::Use(path) = &item.kind else { continue };
+            let remove = Fix::replace("Remove this `use`", Applicability::Safe, removal(&file.parsed, item, index.checked_sub(1).and_then(|i| file.parsed.file.items.get(i))), "");
             let module = path.dotted();
             if let Some(first) = seen.get(&module) {
                 diagnostics.push(
                     Diagnostic::new(codes::UNUSED_IMPORT, format!("`{module}` is already used above"), path.span)
                         .with_primary_label("used again here")
                         .with_label(*first, "first used here")
-                        .with_help("remove this `use`"),
+                        .with_help("remove this `use`")
+                        .with_fix(remove),
                 );
                 continue;
             }
@@ -94,7 +97,8 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
                 diagnostics.push(
                     Diagnostic::new(codes::UNUSED_IMPORT, format!("nothing from `{module}` is used"), path.span)
                         .with_primary_label("unused module")
-                        .with_help("remove the `use`, or use one of the module's relations or types"),
+                        .with_help("remove the `use`, or use one of the module's relations or types")
+                        .with_fix(remove),
                 );
             }
         }
@@ -134,5 +138,17 @@ fn unused_types<'p>(
                     .with_help("use it as a field type, or remove it"),
             );
         }
+    }
+}
+
+/// What removing `item` of `parsed` deletes: the item and the line break and blank lines
+/// before it (from the end of the `previous` item), so no gap is left; only the item when a
+/// comment lies in between, or nothing comes before it.
+fn removal(parsed: &Parsed, item: &Item, previous: Option<&Item>) -> Span {
+    match previous.map(|p| p.span.end) {
+        Some(end) if !parsed.comments.iter().any(|c| c.span.start >= end && c.span.end <= item.span.start) => {
+            Span::new(item.span.file, end, item.span.end)
+        }
+        _ => item.span,
     }
 }

@@ -4,7 +4,6 @@ use crate::ast::{ErrorItem, Item, ItemKind, Salvaged, SourceFile};
 use crate::grammar::ItemParser;
 use crate::lexer::{Comment, Spanned, Token, lex};
 use crate::split::{Chunk, split};
-use crate::suggest::did_you_mean;
 use gov_diag::{Diagnostic, FileId, Span, codes};
 use lalrpop_util::ParseError;
 
@@ -258,15 +257,12 @@ fn syntax_error(
             // `deni foo :- …`: a misspelt keyword reads as a relation name followed by junk.
             if let [Spanned { token: Token::Ident(word), start, end }, second, ..] = tokens
                 && second.start == l
-                && let Some(help) = did_you_mean(word, ITEM_KEYWORDS)
+                && let Some(guess) = crate::suggest::closest(word, ITEM_KEYWORDS)
             {
-                return Diagnostic::new(
-                    codes::SYNTAX,
-                    format!("unknown keyword `{word}`"),
-                    Span::new(file, *start, *end),
-                )
-                .with_primary_label("not a keyword")
-                .with_help(help);
+                let span = Span::new(file, *start, *end);
+                return Diagnostic::new(codes::SYNTAX, format!("unknown keyword `{word}`"), span)
+                    .with_primary_label("not a keyword")
+                    .with_did_you_mean(span, Some(guess));
             }
             let mut diagnostic = Diagnostic::new(
                 codes::SYNTAX,
