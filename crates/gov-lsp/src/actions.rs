@@ -1,8 +1,7 @@
-//! Code actions: did-you-mean fixes, declaring a missing relation, `@overrides`.
+//! Code actions: the checker's structured fixes, declaring a missing relation, `@overrides`.
 
 use crate::analysis::{Ctx, lit_type};
-use crate::diagnostics::suggestion;
-use gov_diag::{Span, codes};
+use gov_diag::{Fix, Span, codes};
 use gov_syntax::ast::{Atom, BodyItem, Effect, Expr, Item, ItemKind, TestStatement};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -18,10 +17,20 @@ fn edit(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {
     WorkspaceEdit { changes: Some(HashMap::from([(uri.clone(), edits)])), ..WorkspaceEdit::default() }
 }
 
+/// A checker fix as a workspace edit (`None` if an edit lies in a file the client does not
+/// know, such as a library module: the fix is then not offered at all).
+fn fix_edit(ctx: &Ctx<'_>, fix: &Fix) -> Option<WorkspaceEdit> {
+    let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
+    for edit in &fix.edits {
+        let location = ctx.location(edit.span)?;
+        changes.entry(location.uri).or_default().push(TextEdit { range: location.range, new_text: edit.replacement.clone() });
+    }
+    Some(WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() })
+}
+
 fn quickfix(
     title: String,
-    uri: &Uri,
-    edits: Vec<TextEdit>,
+    edit: WorkspaceEdit,
     diagnostic: Option<&lsp::Diagnostic>,
     preferred: bool,
 ) -> CodeActionOrCommand {
@@ -29,7 +38,7 @@ fn quickfix(
         title,
         kind: Some(CodeActionKind::QUICKFIX),
         diagnostics: diagnostic.map(|d| vec![d.clone()]),
-        edit: Some(edit(uri, edits)),
+        edit: Some(edit),
         is_preferred: preferred.then_some(true),
         ..CodeAction::default()
     })
@@ -46,9 +55,11 @@ pub fn actions(ctx: &Ctx<'_>, range: Range, sent: &[lsp::Diagnostic]) -> Vec<Cod
             continue;
         }
         let echoed = sent.iter().find(|d| d.range == at && code_matches(d, diagnostic.code.id));
-        if let Some(name) = diagnostic.help.as_deref().and_then(suggestion) {
-            let fix = TextEdit { range: at, new_text: name.to_owned() };
-            out.push(quickfix(format!("Change to `{name}`"), &ctx.uri, vec![fix], echoed, true));
+        // Invariant: the checker lists a diagnostic's fixes best first.
+        for (index, fix) in diagnostic.fixes.iter().enumerate() {
+            if let Some(edit) = fix_edit(ctx, fix) {
+                out.push(quickfix(fix.message.clone(), edit, echoed, index == 0));
+            }
         }
         if diagnostic.code == codes::UNKNOWN_RELATION {
             out.extend(declare(ctx, diagnostic.primary.span, echoed));
@@ -132,8 +143,7 @@ fn declare(ctx: &Ctx<'_>, span: Span, diagnostic: Option<&lsp::Diagnostic>) -> V
             let range = ctx.range(Span::new(ctx.file, at, at));
             quickfix(
                 format!("Declare `{name}` as {} {keyword} relation", if keyword == "input" { "an" } else { "a" }),
-                &ctx.uri,
-                vec![TextEdit { range, new_text: text }],
+                edit(&ctx.uri, vec![TextEdit { range, new_text: text }]),
                 diagnostic,
                 false,
             )
@@ -171,8 +181,7 @@ fn overrides(ctx: &Ctx<'_>, a: &str, b: &str, diagnostic: &lsp::Diagnostic) -> V
         let Some(location) = ctx.location(Span::new(item.span.file, at, at)) else { continue };
         out.push(quickfix(
             format!("Add `@overrides({overridden})` to `{rule}`"),
-            &location.uri,
-            vec![TextEdit { range: location.range, new_text }],
+            edit(&location.uri, vec![TextEdit { range: location.range, new_text }]),
             Some(diagnostic),
             false,
         ));
