@@ -73,9 +73,11 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
     unused_types(program, symbols, &module_of, &mut used_modules, diagnostics);
     for file in program.package_files() {
         let mut seen: HashMap<String, gov_diag::Span> = HashMap::new();
-        for (index, item) in file.parsed.file.items.iter().enumerate() {
+        let items = &file.parsed.file.items;
+        for (index, item) in items.iter().enumerate() {
             let ItemKind::Use(path) = &item.kind else { continue };
-            let remove = Fix::replace("Remove this `use`", Applicability::Safe, removal(&file.parsed, item, index.checked_sub(1).and_then(|i| file.parsed.file.items.get(i))), "");
+            let (previous, next) = (index.checked_sub(1).and_then(|i| items.get(i)), items.get(index + 1));
+            let remove = removal(&file.parsed, item, previous, next);
             let module = path.dotted();
             if let Some(first) = seen.get(&module) {
                 diagnostics.push(
@@ -141,14 +143,24 @@ fn unused_types<'p>(
     }
 }
 
-/// What removing `item` of `parsed` deletes: the item and the line break and blank lines
-/// before it (from the end of the `previous` item), so no gap is left; only the item when a
-/// comment lies in between, or nothing comes before it.
-fn removal(parsed: &Parsed, item: &Item, previous: Option<&Item>) -> Span {
-    match previous.map(|p| p.span.end) {
-        Some(end) if !parsed.comments.iter().any(|c| c.span.start >= end && c.span.end <= item.span.start) => {
-            Span::new(item.span.file, end, item.span.end)
+/// The fix that removes `item` of `parsed` (a `use`), between `previous` and `next`.
+///
+/// The checker has spans but not the text, so it cannot see line breaks. It deletes the item
+/// and what lies before it back to the end of the item or comment before, so no gap is left.
+/// When the item has a doc comment, or a comment follows it before the next item (which
+/// may share its line), the deletion could strand or join comments: it then removes only
+/// the item, for review.
+fn removal(parsed: &Parsed, item: &Item, previous: Option<&Item>, next: Option<&Item>) -> Fix {
+    let next_start = next.map_or(u32::MAX, |next| next.span.start);
+    let comment_after = parsed.comments.iter().any(|c| c.span.start >= item.span.end && c.span.start < next_start);
+    let (applicability, span) = match previous {
+        _ if !item.docs.is_empty() || comment_after => (Applicability::NeedsReview, item.span),
+        None => (Applicability::Safe, item.span),
+        Some(previous) => {
+            let comments = parsed.comments.iter().map(|c| c.span.end).filter(|&end| end <= item.span.start);
+            let start = comments.fold(previous.span.end, u32::max);
+            (Applicability::Safe, Span::new(item.span.file, start, item.span.end))
         }
-        _ => item.span,
-    }
+    };
+    Fix::replace("Remove this `use`", applicability, span, "")
 }
