@@ -13,6 +13,7 @@
 //! reports what would compile beyond the engine's limits; [`usage`] warns about what is
 //! declared and never used.
 
+mod declare;
 pub mod limits;
 mod program;
 pub mod rules;

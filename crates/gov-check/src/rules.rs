@@ -126,6 +126,9 @@ struct Cx<'a, 'd> {
     /// suggestion compares with every relation, so without a bound thousands of unknown
     /// names among thousands of relations (a big generated file) would take minutes.
     suggestion_budget: usize,
+    /// The atoms whose relation is unknown, with the index of their diagnostic in
+    /// `diagnostics`, to get their declaring fixes once the variables' types are known.
+    unknown: Vec<(usize, Atom)>,
 }
 
 /// The initial [`Cx::suggestion_budget`]: far more than any hand-written package needs.
@@ -134,7 +137,7 @@ const SUGGESTION_BUDGET: usize = 2_000_000;
 /// Checks every rule, decision rule, annotation and test; infers the column types of
 /// derived relations into `symbols`.
 pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
-    let (facts, inferred, variable_types) = {
+    let (facts, inferred, variable_types, unknown) = {
         let mut cx = Cx {
             program,
             symbols,
@@ -144,6 +147,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             diagnostics,
             work: Vec::new(),
             suggestion_budget: SUGGESTION_BUDGET,
+            unknown: Vec::new(),
         };
         for (index, relation) in symbols.relations.iter().enumerate() {
             if relation.kind == RelationKind::Derived {
@@ -171,7 +175,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
                 (relation, types)
             })
             .collect();
-        (cx.facts, inferred, variable_types)
+        (cx.facts, inferred, variable_types, cx.unknown)
     };
     symbols.variable_types = variable_types.into_iter().collect();
     for (relation, types) in inferred {
@@ -181,6 +185,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             }
         }
     }
+    crate::declare::add_fixes(program, symbols, &unknown, diagnostics);
     facts
 }
 
@@ -196,15 +201,20 @@ fn vars_of<'e>(expr: &'e Expr, out: &mut Vec<&'e Name>) {
 }
 
 fn lit_shape(value: &LitValue) -> Shape {
-    match value {
-        LitValue::Int(_) => Shape::Lit(BaseType::Int),
-        LitValue::Decimal(_) => Shape::Lit(BaseType::Decimal),
-        LitValue::Str(_) => Shape::Lit(BaseType::Str),
-        LitValue::Bool(_) => Shape::Lit(BaseType::Bool),
-        LitValue::Time(_) => Shape::Lit(BaseType::Time),
-        LitValue::Duration(_) => Shape::Lit(BaseType::Duration),
-        LitValue::Invalid => Shape::Poison,
-    }
+    lit_base(value).map_or(Shape::Poison, Shape::Lit)
+}
+
+/// The base type of a literal (`None` for an invalid one).
+pub(crate) fn lit_base(value: &LitValue) -> Option<BaseType> {
+    Some(match value {
+        LitValue::Int(_) => BaseType::Int,
+        LitValue::Decimal(_) => BaseType::Decimal,
+        LitValue::Str(_) => BaseType::Str,
+        LitValue::Bool(_) => BaseType::Bool,
+        LitValue::Time(_) => BaseType::Time,
+        LitValue::Duration(_) => BaseType::Duration,
+        LitValue::Invalid => return None,
+    })
 }
 
 /// "a `deny` rule", "an `allow` rule".
@@ -576,6 +586,7 @@ impl<'a> Cx<'a, '_> {
                     None
                 };
                 self.facts.guessed_refs.extend(guess.and_then(|g| self.symbols.relation_id(g)));
+                self.unknown.push((self.diagnostics.len(), atom.clone()));
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_RELATION, format!("unknown relation `{}`", name.text), name.span)
                         .with_primary_label("no relation has this name")

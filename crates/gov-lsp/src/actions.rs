@@ -1,8 +1,8 @@
-//! Code actions: the checker's structured fixes, declaring a missing relation, `@overrides`.
+//! Code actions: the checker's structured fixes, and `@overrides` for two conflicting rules.
 
-use crate::analysis::{Ctx, lit_type};
-use gov_diag::{Fix, Span, codes};
-use gov_syntax::ast::{Atom, BodyItem, Effect, Expr, Item, ItemKind, TestStatement};
+use crate::analysis::Ctx;
+use gov_diag::{Fix, Span};
+use gov_syntax::ast::Effect;
 use serde_json::Value;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
@@ -61,9 +61,6 @@ pub fn actions(ctx: &Ctx<'_>, range: Range, sent: &[lsp::Diagnostic]) -> Vec<Cod
                 out.push(quickfix(fix.message.clone(), edit, echoed, index == 0));
             }
         }
-        if diagnostic.code == codes::UNKNOWN_RELATION {
-            out.extend(declare(ctx, diagnostic.primary.span, echoed));
-        }
     }
     for diagnostic in sent.iter().filter(|d| overlaps(d.range, range)) {
         let pair = diagnostic.data.as_ref().and_then(|d| d.get("conflict")).and_then(Value::as_array);
@@ -72,83 +69,6 @@ pub fn actions(ctx: &Ctx<'_>, range: Range, sent: &[lsp::Diagnostic]) -> Vec<Cod
         }
     }
     out
-}
-
-/// Finds the atom whose relation name is at `span`, with the index of its item.
-fn find_atom(items: &[Item], span: Span) -> Option<(&Atom, usize)> {
-    fn in_body(body: &[BodyItem], span: Span) -> Option<&Atom> {
-        body.iter().find_map(|b| match b {
-            BodyItem::Atom(atom) | BodyItem::Not(atom, _) => (atom.relation.span == span).then_some(atom),
-            BodyItem::Compare(c) => [&c.left, &c.right].into_iter().find_map(|e| match e {
-                Expr::Aggregate(aggregate) => in_body(&aggregate.body, span),
-                _ => None,
-            }),
-        })
-    }
-    items.iter().enumerate().find_map(|(index, item)| {
-        let atom = match &item.kind {
-            ItemKind::Rule(rule) => in_body(&rule.body, span),
-            ItemKind::Decision(decision) => in_body(&decision.body, span),
-            ItemKind::Test(test) => test.statements.iter().find_map(|s| match s {
-                TestStatement::Given(facts) => facts.iter().find(|f| f.relation.span == span),
-                _ => None,
-            }),
-            _ => None,
-        };
-        atom.map(|a| (a, index))
-    })
-}
-
-/// "Declare `name` as a data (input) relation": the fields named after the arguments, typed
-/// by what the rule says about them.
-fn declare(ctx: &Ctx<'_>, span: Span, diagnostic: Option<&lsp::Diagnostic>) -> Vec<CodeActionOrCommand> {
-    let Some((atom, item)) = find_atom(&ctx.parsed.file.items, span) else { return Vec::new() };
-    let mut fields: Vec<String> = Vec::new();
-    for (i, arg) in atom.args.iter().enumerate() {
-        let mut name = match (&arg.field, &arg.value) {
-            (Some(field), _) => field.text.clone(),
-            (None, Expr::Var(var)) => var.text.trim_start_matches('_').to_ascii_lowercase(),
-            _ => format!("field{}", i + 1),
-        };
-        if name.is_empty() || fields.iter().any(|f| f.starts_with(&format!("{name}:"))) {
-            name = format!("field{}", i + 1);
-        }
-        let ty = match &arg.value {
-            Expr::Var(var) => ctx.variable_type(item, &var.text),
-            Expr::Lit(lit) => lit_type(&lit.value).map(str::to_owned),
-            _ => None,
-        };
-        fields.push(format!("{name}: {}", ty.unwrap_or_else(|| "Str".to_owned())));
-    }
-    let items = &ctx.parsed.file.items;
-    let anchor =
-        items.iter().rev().find(|i| matches!(i.kind, ItemKind::Relation(_))).map(|i| (i.span.end, "\n")).or_else(
-            || {
-                items
-                    .iter()
-                    .rev()
-                    .find(|i| matches!(i.kind, ItemKind::TypeAlias(_) | ItemKind::Use(_) | ItemKind::Package(_)))
-                    .map(|i| (i.span.end, "\n\n"))
-            },
-        );
-    let name = &atom.relation.text;
-    ["data", "input"]
-        .into_iter()
-        .map(|keyword| {
-            let declaration = format!("{keyword} {name}({})", fields.join(", "));
-            let (at, text) = match anchor {
-                Some((end, separator)) => (end, format!("{separator}{declaration}")),
-                None => (0, format!("{declaration}\n\n")),
-            };
-            let range = ctx.range(Span::new(ctx.file, at, at));
-            quickfix(
-                format!("Declare `{name}` as {} {keyword} relation", if keyword == "input" { "an" } else { "a" }),
-                edit(&ctx.uri, vec![TextEdit { range, new_text: text }]),
-                diagnostic,
-                false,
-            )
-        })
-        .collect()
 }
 
 /// "Add `@overrides(b)` to `a`" for two conflicting decision rules: on the `deny` or

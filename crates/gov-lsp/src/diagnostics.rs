@@ -82,16 +82,9 @@ pub fn convert(
 /// What code actions need to know about a diagnostic beyond its structured fixes (which
 /// the actions read from the checker's diagnostic), carried in its `data`:
 /// `{"conflict": ["a", "b"]}` when the diagnostic is about two decision rules (its primary
-/// span names one, a secondary label the other), `{"declare": true}` for an unknown relation.
+/// span names one, a secondary label the other).
 fn data(diagnostic: &Diagnostic, symbols: &Symbols) -> Option<Value> {
-    let mut data = serde_json::Map::new();
-    if diagnostic.code == codes::UNKNOWN_RELATION {
-        data.insert("declare".to_owned(), json!(true));
-    }
-    if let Some(pair) = conflict_pair(diagnostic, symbols) {
-        data.insert("conflict".to_owned(), json!(pair));
-    }
-    (!data.is_empty()).then_some(Value::Object(data))
+    conflict_pair(diagnostic, symbols).map(|pair| json!({ "conflict": pair }))
 }
 
 /// The two decision rules a diagnostic is about: the one its primary span names and the
@@ -132,6 +125,6 @@ mod tests {
         // A did-you-mean travels as a structured fix, not in `data`.
         let typo = Diagnostic::new(codes::UNKNOWN_RELATION, "unknown relation `ordr`", odd.span)
             .with_did_you_mean(odd.span, Some("order"));
-        assert_eq!(data(&typo, symbols), Some(json!({ "declare": true })));
+        assert_eq!(data(&typo, symbols), None);
     }
 }
