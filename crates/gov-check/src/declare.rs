@@ -9,7 +9,12 @@ use gov_syntax::ast::{Atom, Expr, Item, ItemKind};
 /// and the atom whose relation is unknown: declaring the relation as `data` and as `input`,
 /// one field per argument, named after the argument and typed as the checker inferred it
 /// (`Str` where nothing says).
-pub(crate) fn add_fixes(program: &Program, symbols: &Symbols, unknown: &[(usize, Atom)], diagnostics: &mut [Diagnostic]) {
+pub(crate) fn add_fixes(
+    program: &Program,
+    symbols: &Symbols,
+    unknown: &[(usize, Atom)],
+    diagnostics: &mut [Diagnostic],
+) {
     for (index, atom) in unknown {
         let Some(file) = program.files.iter().find(|f| f.id == atom.relation.span.file) else { continue };
         let (at, separator) = anchor(&file.parsed.file.items);
@@ -37,7 +42,10 @@ fn anchor(items: &[Item]) -> (u32, &'static str) {
     let last = |pick: fn(&ItemKind) -> bool| items.iter().rev().find(|i| pick(&i.kind)).map(|i| i.span.end);
     last(|k| matches!(k, ItemKind::Relation(_)))
         .map(|end| (end, "\n"))
-        .or_else(|| last(|k| matches!(k, ItemKind::TypeAlias(_) | ItemKind::Use(_) | ItemKind::Package(_))).map(|end| (end, "\n\n")))
+        .or_else(|| {
+            last(|k| matches!(k, ItemKind::TypeAlias(_) | ItemKind::Use(_) | ItemKind::Package(_)))
+                .map(|end| (end, "\n\n"))
+        })
         .unwrap_or((0, "\n\n"))
 }
 

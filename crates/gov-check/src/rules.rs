@@ -253,10 +253,14 @@ impl<'a> Cx<'a, '_> {
             if annotation.name.text != "overrides" {
                 let name = &annotation.name;
                 self.diagnostics.push(
-                    Diagnostic::new(codes::UNKNOWN_ANNOTATION, format!("unknown annotation `@{}`", name.text), name.span)
-                        .with_primary_label("not an annotation")
-                        .with_did_you_mean(name.span, closest(&name.text, ["overrides"]))
-                        .or_help("the only annotation is `@overrides(rule, …)`"),
+                    Diagnostic::new(
+                        codes::UNKNOWN_ANNOTATION,
+                        format!("unknown annotation `@{}`", name.text),
+                        name.span,
+                    )
+                    .with_primary_label("not an annotation")
+                    .with_did_you_mean(name.span, closest(&name.text, ["overrides"]))
+                    .or_help("the only annotation is `@overrides(rule, …)`"),
                 );
                 continue;
             }
@@ -1024,7 +1028,9 @@ impl<'a> Cx<'a, '_> {
                     Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
                         .with_primary_label("not bound by any positive atom")
                         .with_did_you_mean(span, guess)
-                        .or_help(format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`")),
+                        .or_help(format!(
+                            "bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"
+                        )),
                 );
             }
         }
@@ -1104,8 +1110,12 @@ impl<'a> Cx<'a, '_> {
             }
             let known: Vec<&str> =
                 escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
-            let mut diagnostic = Diagnostic::new(codes::INVALID_EXPECTATION, format!("no `escalate` rule escalates to \"{}\"", group.value), group.span)
-                .with_primary_label("not the group of any escalate rule");
+            let mut diagnostic = Diagnostic::new(
+                codes::INVALID_EXPECTATION,
+                format!("no `escalate` rule escalates to \"{}\"", group.value),
+                group.span,
+            )
+            .with_primary_label("not the group of any escalate rule");
             diagnostic = match closest(&group.value, known.iter().copied()) {
                 Some(guess) => diagnostic.with_help(format!("did you mean \"{guess}\"?")).with_fix(Fix::replace(
                     format!("Change to \"{guess}\""),

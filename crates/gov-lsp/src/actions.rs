@@ -23,7 +23,10 @@ fn fix_edit(ctx: &Ctx<'_>, fix: &Fix) -> Option<WorkspaceEdit> {
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
     for edit in &fix.edits {
         let location = ctx.location(edit.span)?;
-        changes.entry(location.uri).or_default().push(TextEdit { range: location.range, new_text: edit.replacement.clone() });
+        changes
+            .entry(location.uri)
+            .or_default()
+            .push(TextEdit { range: location.range, new_text: edit.replacement.clone() });
     }
     Some(WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() })
 }

@@ -29,7 +29,8 @@ pub fn run(workspace: &mut Workspace) -> Result<Report, String> {
     for _ in 0..MAX_PASSES {
         let diagnostics = diagnostics(workspace);
         let sources = workspace.sources();
-        let editable = |edit: &Edit| workspace.file(edit.span.file).is_some_and(|(p, _)| workspace.package_of(p).is_some());
+        let editable =
+            |edit: &Edit| workspace.file(edit.span.file).is_some_and(|(p, _)| workspace.package_of(p).is_some());
         let safe: Vec<(&Diagnostic, &Fix)> = diagnostics
             .iter()
             .flat_map(|d| d.fixes.iter().map(move |f| (d, f)))
