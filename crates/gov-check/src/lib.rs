@@ -16,6 +16,7 @@
 mod declare;
 pub mod limits;
 mod program;
+mod removal;
 pub mod rules;
 pub mod strata;
 pub mod symbols;

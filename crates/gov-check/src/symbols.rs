@@ -1,8 +1,9 @@
 //! Declarations: collecting them, finding duplicates, resolving types and modules.
 
+use crate::removal::remove_item;
 use crate::types::Ty;
 use crate::{Origin, Program};
-use gov_diag::{Code, Diagnostic, Span, codes};
+use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
 use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, RelationKind as DeclKind, Salvaged, StrLit};
 use gov_syntax::suggest::closest;
 use gov_value::BaseType;
@@ -263,15 +264,21 @@ fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Ve
             );
             continue;
         };
-        for again in items.iter().filter_map(|item| match &item.kind {
-            ItemKind::Package(again) if again.span != path.span => Some(again),
+        for (index, again) in items.iter().enumerate().filter_map(|(index, item)| match &item.kind {
+            ItemKind::Package(again) if again.span != path.span => Some((index, again)),
             _ => None,
         }) {
+            // Removing a repeat of the same name changes nothing; another name may be the
+            // one meant.
+            let applicability =
+                if again.dotted() == path.dotted() { Applicability::Safe } else { Applicability::NeedsReview };
+            let remove = remove_item(&file.parsed, index, "Remove this `package` line", applicability);
             diagnostics.push(
                 Diagnostic::new(codes::PACKAGE_NAME, "the package is declared twice in this file", again.span)
                     .with_primary_label("declared again here")
                     .with_label(path.span, "first declared here")
-                    .with_help("declare the package once, at the top of the file"),
+                    .with_help("declare the package once, at the top of the file")
+                    .with_fixes(remove),
             );
         }
         let name = path.dotted();

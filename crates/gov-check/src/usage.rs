@@ -1,11 +1,11 @@
 //! Warnings about declarations nothing uses.
 
+use crate::removal::remove_item;
 use crate::rules::Facts;
 use crate::symbols::RelationKind;
 use crate::{Origin, Program, Symbols};
-use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
-use gov_syntax::Parsed;
-use gov_syntax::ast::{Item, ItemKind};
+use gov_diag::{Applicability, Diagnostic, FileId, codes};
+use gov_syntax::ast::ItemKind;
 use std::collections::{HashMap, HashSet};
 
 /// Reports unused relations, unused type aliases and unused `use`s of the package's own
@@ -73,11 +73,9 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
     unused_types(program, symbols, &module_of, &mut used_modules, diagnostics);
     for file in program.package_files() {
         let mut seen: HashMap<String, gov_diag::Span> = HashMap::new();
-        let items = &file.parsed.file.items;
-        for (index, item) in items.iter().enumerate() {
+        for (index, item) in file.parsed.file.items.iter().enumerate() {
             let ItemKind::Use(path) = &item.kind else { continue };
-            let (previous, next) = (index.checked_sub(1).and_then(|i| items.get(i)), items.get(index + 1));
-            let remove = removal(&file.parsed, item, previous, next);
+            let remove = remove_item(&file.parsed, index, "Remove this `use`", Applicability::Safe);
             let module = path.dotted();
             if let Some(first) = seen.get(&module) {
                 diagnostics.push(
@@ -85,7 +83,7 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
                         .with_primary_label("used again here")
                         .with_label(*first, "first used here")
                         .with_help("remove this `use`")
-                        .with_fix(remove),
+                        .with_fixes(remove),
                 );
                 continue;
             }
@@ -100,7 +98,7 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
                     Diagnostic::new(codes::UNUSED_IMPORT, format!("nothing from `{module}` is used"), path.span)
                         .with_primary_label("unused module")
                         .with_help("remove the `use`, or use one of the module's relations or types")
-                        .with_fix(remove),
+                        .with_fixes(remove),
                 );
             }
         }
@@ -141,26 +139,4 @@ fn unused_types<'p>(
             );
         }
     }
-}
-
-/// The fix that removes `item` of `parsed` (a `use`), between `previous` and `next`.
-///
-/// The checker has spans but not the text, so it cannot see line breaks. It deletes the item
-/// and what lies before it back to the end of the item or comment before, so no gap is left.
-/// When the item has a doc comment, or a comment follows it before the next item (which
-/// may share its line), the deletion could strand or join comments: it then removes only
-/// the item, for review.
-fn removal(parsed: &Parsed, item: &Item, previous: Option<&Item>, next: Option<&Item>) -> Fix {
-    let next_start = next.map_or(u32::MAX, |next| next.span.start);
-    let comment_after = parsed.comments.iter().any(|c| c.span.start >= item.span.end && c.span.start < next_start);
-    let (applicability, span) = match previous {
-        _ if !item.docs.is_empty() || comment_after => (Applicability::NeedsReview, item.span),
-        None => (Applicability::Safe, item.span),
-        Some(previous) => {
-            let comments = parsed.comments.iter().map(|c| c.span.end).filter(|&end| end <= item.span.start);
-            let start = comments.fold(previous.span.end, u32::max);
-            (Applicability::Safe, Span::new(item.span.file, start, item.span.end))
-        }
-    };
-    Fix::replace("Remove this `use`", applicability, span, "")
 }

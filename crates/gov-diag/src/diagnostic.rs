@@ -112,6 +112,12 @@ impl Diagnostic {
         self
     }
 
+    /// Adds fixes (none for `None`).
+    pub fn with_fixes(mut self, fixes: impl IntoIterator<Item = Fix>) -> Diagnostic {
+        self.fixes.extend(fixes);
+        self
+    }
+
     /// For a name at `span` that is not known, when `guess` is a known name close to it:
     /// the help line ``did you mean `guess`?`` and a fix (to review) that writes it instead.
     pub fn with_did_you_mean(self, span: Span, guess: Option<&str>) -> Diagnostic {

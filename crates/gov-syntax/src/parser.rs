@@ -4,7 +4,7 @@ use crate::ast::{ErrorItem, Item, ItemKind, Salvaged, SourceFile};
 use crate::grammar::ItemParser;
 use crate::lexer::{Comment, Spanned, Token, lex};
 use crate::split::{Chunk, split};
-use gov_diag::{Diagnostic, FileId, Span, codes};
+use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 use lalrpop_util::ParseError;
 
 /// A parsed file: its tree, its comments and the problems found on the way.
@@ -140,6 +140,12 @@ fn unclosed_error(file: FileId, open: &Spanned<'_>, stuck: Span) -> Diagnostic {
         .with_primary_label(format!("this `{delimiter}` is never closed"))
         .with_label(stuck, format!("expected `{closing}` before this"))
         .with_help(format!("add the missing `{closing}`"))
+        .with_fix(Fix::replace(
+            format!("Add `{closing}`"),
+            Applicability::NeedsReview,
+            Span::new(file, stuck.start, stuck.start),
+            closing,
+        ))
 }
 
 /// A file's comments while items are read in order: those not reached yet, and those

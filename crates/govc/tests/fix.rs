@@ -62,9 +62,16 @@ fn a_variable_used_once_is_renamed() {
 }
 
 #[test]
-fn a_repeated_use_is_removed_and_errors_remain() {
+fn a_repeated_package_line_and_use_are_removed() {
     let (report, code) = fix("duplicate_package_and_use");
-    assert_eq!(code, 1);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn a_missing_dot_is_added() {
+    let (report, code) = fix("missing_terminator");
+    assert_eq!(code, 0);
     insta::assert_snapshot!(report);
 }
 
