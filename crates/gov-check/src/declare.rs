@@ -2,8 +2,9 @@
 
 use crate::rules::lit_base;
 use crate::{Program, Symbols};
-use gov_diag::{Applicability, Diagnostic, Fix, Span};
+use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span};
 use gov_syntax::ast::{Atom, Expr, Item, ItemKind};
+use std::collections::HashMap;
 
 /// Adds two fixes (to review) to each diagnostic of `unknown`, an index into `diagnostics`
 /// and the atom whose relation is unknown: declaring the relation as `data` and as `input`,
@@ -15,9 +16,17 @@ pub(crate) fn add_fixes(
     unknown: &[(usize, Atom)],
     diagnostics: &mut [Diagnostic],
 ) {
+    // One anchor per file: a generated file may hold many thousands of unknown names.
+    let mut anchors: HashMap<FileId, (u32, &str)> = HashMap::new();
     for (index, atom) in unknown {
-        let Some(file) = program.files.iter().find(|f| f.id == atom.relation.span.file) else { continue };
-        let (at, separator) = anchor(&file.parsed.file.items);
+        let file = atom.relation.span.file;
+        let (at, separator) = match anchors.get(&file) {
+            Some(&anchor) => anchor,
+            None => {
+                let Some(parsed) = program.files.iter().find(|f| f.id == file) else { continue };
+                *anchors.entry(file).or_insert_with(|| anchor(&parsed.parsed.file.items))
+            }
+        };
         let fields = fields(symbols, atom).join(", ");
         let name = &atom.relation.text;
         // Invariant: `index` is where `rules` pushed this atom's diagnostic; nothing

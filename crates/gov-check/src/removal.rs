@@ -16,13 +16,17 @@ pub(crate) fn remove_item(parsed: &Parsed, index: usize, message: &str, applicab
     let item = items.get(index)?;
     let previous = index.checked_sub(1).and_then(|i| items.get(i));
     let next_start = items.get(index + 1).map_or(u32::MAX, |next| next.span.start);
-    let comment_after = parsed.comments.iter().any(|c| c.span.start >= item.span.end && c.span.start < next_start);
+    // Invariant: `comments` are in source order, so both searches are binary.
+    let comments = &parsed.comments;
+    let after = comments.partition_point(|c| c.span.start < item.span.end);
+    let comment_after = comments.get(after).is_some_and(|c| c.span.start < next_start);
+    let before = comments.partition_point(|c| c.span.end <= item.span.start);
+    let comment_before = before.checked_sub(1).and_then(|i| comments.get(i)).map(|c| c.span.end);
     let (applicability, span) = match previous {
         _ if !item.docs.is_empty() || comment_after => (Applicability::NeedsReview, item.span),
         None => (applicability, item.span),
         Some(previous) => {
-            let comments = parsed.comments.iter().map(|c| c.span.end).filter(|&end| end <= item.span.start);
-            let start = comments.fold(previous.span.end, u32::max);
+            let start = comment_before.map_or(previous.span.end, |end| end.max(previous.span.end));
             (applicability, Span::new(item.span.file, start, item.span.end))
         }
     };

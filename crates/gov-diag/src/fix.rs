@@ -1,6 +1,7 @@
 //! Structured fixes: the text edits that resolve a diagnostic, for editors and `govc check --fix`.
 
-use crate::Span;
+use crate::{FileId, Span};
+use std::collections::BTreeMap;
 
 /// Whether a tool may apply a fix without asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,10 +69,23 @@ fn conflict(a: &Edit, b: &Edit) -> bool {
 /// The fixes to apply together, taken in order: each one whose edits conflict with none of
 /// the fixes taken before it. Returns (taken, left for a later pass).
 pub fn non_overlapping<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> (Vec<&'a Fix>, Vec<&'a Fix>) {
+    // The taken edits by (file, start), with their ends.
+    // Invariant: no two of them conflict, so in start order their ends never decrease and
+    // the one starting last before an edit's end is the only one that can overlap it.
+    let mut edits: BTreeMap<(FileId, u32), u32> = BTreeMap::new();
+    let clashes = |edits: &BTreeMap<(FileId, u32), u32>, e: &Edit| {
+        let (file, start) = (e.span.file, e.span.start);
+        edits.contains_key(&(file, start))
+            || edits.range((file, 0)..(file, e.span.end)).next_back().is_some_and(|(_, &end)| end > start)
+    };
     let (mut taken, mut left): (Vec<&Fix>, Vec<&Fix>) = (Vec::new(), Vec::new());
     for fix in fixes {
-        let clashes = fix.edits.iter().any(|e| taken.iter().flat_map(|t| &t.edits).any(|t| conflict(e, t)));
-        if clashes { left.push(fix) } else { taken.push(fix) }
+        if fix.edits.iter().any(|e| clashes(&edits, e)) {
+            left.push(fix);
+        } else {
+            edits.extend(fix.edits.iter().map(|e| ((e.span.file, e.span.start), e.span.end)));
+            taken.push(fix);
+        }
     }
     (taken, left)
 }
@@ -103,7 +117,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::*;
-    use crate::FileId;
 
     fn edit(start: u32, end: u32, text: &str) -> Edit {
         Edit { span: Span::new(FileId(0), start, end), replacement: text.to_owned() }
@@ -121,10 +134,19 @@ mod tests {
     #[test]
     fn takes_only_fixes_that_do_not_conflict() {
         let fix = |e: Edit| Fix { message: String::new(), applicability: Applicability::Safe, edits: vec![e] };
-        let fixes = [fix(edit(0, 3, "a")), fix(edit(2, 4, "b")), fix(edit(3, 5, "c")), fix(edit(5, 5, "d"))];
+        let fixes = [
+            fix(edit(0, 3, "a")),
+            fix(edit(2, 4, "b")),
+            fix(edit(3, 5, "c")),
+            fix(edit(5, 5, "d")),
+            fix(edit(5, 5, "e")),
+            fix(edit(4, 9, "f")),
+            fix(edit(1, 2, "g")),
+            fix(edit(9, 12, "h")),
+        ];
         let (taken, left) = non_overlapping(&fixes);
-        assert_eq!(taken, vec![&fixes[0], &fixes[2], &fixes[3]]);
-        assert_eq!(left, vec![&fixes[1]]);
+        assert_eq!(taken, vec![&fixes[0], &fixes[2], &fixes[3], &fixes[7]]);
+        assert_eq!(left, vec![&fixes[1], &fixes[4], &fixes[5], &fixes[6]]);
         // Two insertions at one place conflict; an insertion where a replacement ends does not.
         assert!(conflict(&edit(5, 5, "x"), &edit(5, 5, "y")));
         assert!(!conflict(&edit(3, 5, "x"), &edit(5, 5, "y")));

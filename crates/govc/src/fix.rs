@@ -3,7 +3,7 @@
 use gov_db::Workspace;
 use gov_diag::fix::{apply, non_overlapping};
 use gov_diag::{Applicability, Diagnostic, Edit, FileId, Fix};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How many check-and-fix rounds to run at most: a fix can uncover another (removing a use
 /// can make a declaration unused), but a chain longer than this means fixes undo each other.
@@ -29,12 +29,17 @@ pub fn run(workspace: &mut Workspace) -> Result<Report, String> {
     for _ in 0..MAX_PASSES {
         let diagnostics = diagnostics(workspace);
         let sources = workspace.sources();
-        let editable =
-            |edit: &Edit| workspace.file(edit.span.file).is_some_and(|(p, _)| workspace.package_of(p).is_some());
+        let mut editable: HashMap<FileId, bool> = HashMap::new();
+        let mut is_editable = |edit: &Edit| {
+            let file = edit.span.file;
+            *editable
+                .entry(file)
+                .or_insert_with(|| workspace.file(file).is_some_and(|(path, _)| workspace.package_of(path).is_some()))
+        };
         let safe: Vec<(&Diagnostic, &Fix)> = diagnostics
             .iter()
             .flat_map(|d| d.fixes.iter().map(move |f| (d, f)))
-            .filter(|(_, f)| f.applicability == Applicability::Safe && f.edits.iter().all(editable))
+            .filter(|(_, f)| f.applicability == Applicability::Safe && f.edits.iter().all(&mut is_editable))
             .collect();
         let (taken, _) = non_overlapping(safe.iter().map(|(_, f)| *f));
         if taken.is_empty() {
@@ -58,8 +63,9 @@ pub fn run(workspace: &mut Workspace) -> Result<Report, String> {
             std::fs::write(&path, &text).map_err(|e| format!("cannot write `{path}`: {e}"))?;
             workspace.set_text(&path, text);
         }
+        let taken: HashSet<*const Fix> = taken.into_iter().map(std::ptr::from_ref).collect();
         for (diagnostic, fix) in &safe {
-            if taken.iter().any(|t| std::ptr::eq(*t, *fix)) {
+            if taken.contains(&std::ptr::from_ref(*fix)) {
                 let at = sources.location(diagnostic.primary.span);
                 report.applied.push(format!("{at}: {} ({})", fix.message, diagnostic.code.id));
             }
