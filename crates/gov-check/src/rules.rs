@@ -1087,6 +1087,16 @@ impl<'a> Cx<'a, '_> {
         let (Some(first), Some(last)) = (approvers.first(), approvers.last()) else { return };
         if effect != Effect::Escalate {
             let groups: Vec<String> = approvers.iter().map(|g| format!("to \"{}\"", g.value)).collect();
+            // The groups follow the last rule name (`expect deny big to "g"`): delete from
+            // there. Without a rule name the `to` keyword's start is not known: no fix.
+            let remove = rules.last().map(|rule| {
+                Fix::replace(
+                    "Remove the approver groups",
+                    Applicability::Safe,
+                    Span::new(rule.span.file, rule.span.end, last.span.end),
+                    "",
+                )
+            });
             self.diagnostics.push(
                 Diagnostic::new(
                     codes::INVALID_EXPECTATION,
@@ -1094,7 +1104,8 @@ impl<'a> Cx<'a, '_> {
                     first.span.to(last.span),
                 )
                 .with_primary_label(format!("a `{}` decision has no approvers", effect.keyword()))
-                .with_help(format!("only `expect escalate` checks approver groups: remove `{}`", groups.join(" "))),
+                .with_help(format!("only `expect escalate` checks approver groups: remove `{}`", groups.join(" ")))
+                .with_fixes(remove),
             );
             return;
         }

@@ -76,6 +76,14 @@ fn a_missing_dot_is_added() {
 }
 
 #[test]
+fn approver_groups_on_a_deny_expectation_are_removed() {
+    let (report, code) = fix("expect_approver_group");
+    // The misspelt group of the escalate expectation is a guess: it stays.
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(report);
+}
+
+#[test]
 fn a_did_you_mean_is_only_reported() {
     let original = std::fs::read_to_string(root().join("tests/check/unknown_relation.gov")).unwrap();
     let (report, code) = fix("unknown_relation");
