@@ -13,8 +13,10 @@
 //! reports what would compile beyond the engine's limits; [`usage`] warns about what is
 //! declared and never used.
 
+mod declare;
 pub mod limits;
 mod program;
+mod removal;
 pub mod rules;
 pub mod strata;
 pub mod symbols;

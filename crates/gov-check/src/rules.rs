@@ -3,12 +3,12 @@
 use crate::symbols::{DecisionInfo, RISK_SCORE, RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape, arithmetic, merge};
 use crate::{Program, Ty};
-use gov_diag::{Code, Diagnostic, Span, codes};
+use gov_diag::{Applicability, Code, Diagnostic, Fix, Span, codes};
 use gov_syntax::ast::{
     Aggregate, AggregateFn, Atom, BodyItem, Comparison, Decision, Effect, ExpectKind, Expr, Item, ItemKind, LitValue,
     MessagePart, Name, Rule, StrLit, TestBlock, TestStatement,
 };
-use gov_syntax::suggest::{closest, did_you_mean};
+use gov_syntax::suggest::closest;
 use gov_value::{BaseType, CompareOp};
 use std::collections::{HashMap, HashSet};
 
@@ -126,6 +126,9 @@ struct Cx<'a, 'd> {
     /// suggestion compares with every relation, so without a bound thousands of unknown
     /// names among thousands of relations (a big generated file) would take minutes.
     suggestion_budget: usize,
+    /// The atoms whose relation is unknown, with the index of their diagnostic in
+    /// `diagnostics`, to get their declaring fixes once the variables' types are known.
+    unknown: Vec<(usize, Atom)>,
 }
 
 /// The initial [`Cx::suggestion_budget`]: far more than any hand-written package needs.
@@ -134,7 +137,7 @@ const SUGGESTION_BUDGET: usize = 2_000_000;
 /// Checks every rule, decision rule, annotation and test; infers the column types of
 /// derived relations into `symbols`.
 pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
-    let (facts, inferred, variable_types) = {
+    let (facts, inferred, variable_types, unknown) = {
         let mut cx = Cx {
             program,
             symbols,
@@ -144,6 +147,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             diagnostics,
             work: Vec::new(),
             suggestion_budget: SUGGESTION_BUDGET,
+            unknown: Vec::new(),
         };
         for (index, relation) in symbols.relations.iter().enumerate() {
             if relation.kind == RelationKind::Derived {
@@ -171,7 +175,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
                 (relation, types)
             })
             .collect();
-        (cx.facts, inferred, variable_types)
+        (cx.facts, inferred, variable_types, cx.unknown)
     };
     symbols.variable_types = variable_types.into_iter().collect();
     for (relation, types) in inferred {
@@ -181,6 +185,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             }
         }
     }
+    crate::declare::add_fixes(program, symbols, &unknown, diagnostics);
     facts
 }
 
@@ -196,15 +201,20 @@ fn vars_of<'e>(expr: &'e Expr, out: &mut Vec<&'e Name>) {
 }
 
 fn lit_shape(value: &LitValue) -> Shape {
-    match value {
-        LitValue::Int(_) => Shape::Lit(BaseType::Int),
-        LitValue::Decimal(_) => Shape::Lit(BaseType::Decimal),
-        LitValue::Str(_) => Shape::Lit(BaseType::Str),
-        LitValue::Bool(_) => Shape::Lit(BaseType::Bool),
-        LitValue::Time(_) => Shape::Lit(BaseType::Time),
-        LitValue::Duration(_) => Shape::Lit(BaseType::Duration),
-        LitValue::Invalid => Shape::Poison,
-    }
+    lit_base(value).map_or(Shape::Poison, Shape::Lit)
+}
+
+/// The base type of a literal (`None` for an invalid one).
+pub(crate) fn lit_base(value: &LitValue) -> Option<BaseType> {
+    Some(match value {
+        LitValue::Int(_) => BaseType::Int,
+        LitValue::Decimal(_) => BaseType::Decimal,
+        LitValue::Str(_) => BaseType::Str,
+        LitValue::Bool(_) => BaseType::Bool,
+        LitValue::Time(_) => BaseType::Time,
+        LitValue::Duration(_) => BaseType::Duration,
+        LitValue::Invalid => return None,
+    })
 }
 
 /// "a `deny` rule", "an `allow` rule".
@@ -241,16 +251,16 @@ impl<'a> Cx<'a, '_> {
     fn annotations(&mut self, item: &Item) {
         for annotation in &item.annotations {
             if annotation.name.text != "overrides" {
-                let help = did_you_mean(&annotation.name.text, ["overrides"])
-                    .unwrap_or_else(|| "the only annotation is `@overrides(rule, …)`".to_owned());
+                let name = &annotation.name;
                 self.diagnostics.push(
                     Diagnostic::new(
                         codes::UNKNOWN_ANNOTATION,
-                        format!("unknown annotation `@{}`", annotation.name.text),
-                        annotation.name.span,
+                        format!("unknown annotation `@{}`", name.text),
+                        name.span,
                     )
                     .with_primary_label("not an annotation")
-                    .with_help(help),
+                    .with_did_you_mean(name.span, closest(&name.text, ["overrides"]))
+                    .or_help("the only annotation is `@overrides(rule, …)`"),
                 );
                 continue;
             }
@@ -321,7 +331,7 @@ impl<'a> Cx<'a, '_> {
                         name.span,
                     )
                     .with_primary_label("unknown rule")
-                    .with_help_opt(did_you_mean(&name.text, names)),
+                    .with_did_you_mean(name.span, closest(&name.text, names)),
                 );
             }
         }
@@ -580,12 +590,12 @@ impl<'a> Cx<'a, '_> {
                     None
                 };
                 self.facts.guessed_refs.extend(guess.and_then(|g| self.symbols.relation_id(g)));
+                self.unknown.push((self.diagnostics.len(), atom.clone()));
                 self.diagnostics.push(
                     Diagnostic::new(codes::UNKNOWN_RELATION, format!("unknown relation `{}`", name.text), name.span)
                         .with_primary_label("no relation has this name")
-                        .with_help(guess.map(|g| format!("did you mean `{g}`?")).unwrap_or_else(|| {
-                            format!("declare it, e.g. `data {}(…)`, or derive it with a rule", name.text)
-                        })),
+                        .with_did_you_mean(name.span, guess)
+                        .or_help(format!("declare it, e.g. `data {}(…)`, or derive it with a rule", name.text)),
                 );
                 None
             }
@@ -684,7 +694,7 @@ impl<'a> Cx<'a, '_> {
                         field.span,
                     )
                     .with_primary_label("unknown field")
-                    .with_help_opt(did_you_mean(&field.text, names));
+                    .with_did_you_mean(field.span, closest(&field.text, names));
                     if let Some(span) = info.span {
                         diagnostic = diagnostic.with_label(span, "declared here");
                     }
@@ -1017,9 +1027,9 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
                         .with_primary_label("not bound by any positive atom")
-                        .with_help(guess.map_or_else(
-                            || format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"),
-                            |guess| format!("did you mean `{guess}`?"),
+                        .with_did_you_mean(span, guess)
+                        .or_help(format!(
+                            "bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"
                         )),
                 );
             }
@@ -1035,7 +1045,13 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new(codes::SINGLETON_VARIABLE, format!("variable `{name}` is used only once"), *span)
                         .with_primary_label("used once")
-                        .with_help(format!("write `_` if any value will do, or `_{name}` to keep the name")),
+                        .with_help(format!("write `_` if any value will do, or `_{name}` to keep the name"))
+                        .with_fix(Fix::replace(
+                            format!("Rename to `_{name}`"),
+                            Applicability::Safe,
+                            *span,
+                            format!("_{name}"),
+                        )),
                 );
             }
         }
@@ -1071,6 +1087,16 @@ impl<'a> Cx<'a, '_> {
         let (Some(first), Some(last)) = (approvers.first(), approvers.last()) else { return };
         if effect != Effect::Escalate {
             let groups: Vec<String> = approvers.iter().map(|g| format!("to \"{}\"", g.value)).collect();
+            // The groups follow the last rule name (`expect deny big to "g"`): delete from
+            // there. Without a rule name the `to` keyword's start is not known: no fix.
+            let remove = rules.last().map(|rule| {
+                Fix::replace(
+                    "Remove the approver groups",
+                    Applicability::Safe,
+                    Span::new(rule.span.file, rule.span.end, last.span.end),
+                    "",
+                )
+            });
             self.diagnostics.push(
                 Diagnostic::new(
                     codes::INVALID_EXPECTATION,
@@ -1078,7 +1104,8 @@ impl<'a> Cx<'a, '_> {
                     first.span.to(last.span),
                 )
                 .with_primary_label(format!("a `{}` decision has no approvers", effect.keyword()))
-                .with_help(format!("only `expect escalate` checks approver groups: remove `{}`", groups.join(" "))),
+                .with_help(format!("only `expect escalate` checks approver groups: remove `{}`", groups.join(" ")))
+                .with_fixes(remove),
             );
             return;
         }
@@ -1094,12 +1121,21 @@ impl<'a> Cx<'a, '_> {
             }
             let known: Vec<&str> =
                 escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
-            let mut diagnostic = Diagnostic::new(codes::INVALID_EXPECTATION, format!("no `escalate` rule escalates to \"{}\"", group.value), group.span)
-                .with_primary_label("not the group of any escalate rule")
-                .with_help(closest(&group.value, known.iter().copied()).map_or_else(
-                    || "the approvers of a decision are the groups of the escalate rules that fired: this test can never pass".to_owned(),
-                    |guess| format!("did you mean \"{guess}\"?"),
-                ));
+            let mut diagnostic = Diagnostic::new(
+                codes::INVALID_EXPECTATION,
+                format!("no `escalate` rule escalates to \"{}\"", group.value),
+                group.span,
+            )
+            .with_primary_label("not the group of any escalate rule");
+            diagnostic = match closest(&group.value, known.iter().copied()) {
+                Some(guess) => diagnostic.with_help(format!("did you mean \"{guess}\"?")).with_fix(Fix::replace(
+                    format!("Change to \"{guess}\""),
+                    Applicability::NeedsReview,
+                    group.span,
+                    gov_syntax::format::quote(guess),
+                )),
+                None => diagnostic.with_help("the approvers of a decision are the groups of the escalate rules that fired: this test can never pass"),
+            };
             for rule in rules {
                 if let Some(approver) = self
                     .symbols

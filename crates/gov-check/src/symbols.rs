@@ -1,10 +1,11 @@
 //! Declarations: collecting them, finding duplicates, resolving types and modules.
 
+use crate::removal::remove_item;
 use crate::types::Ty;
 use crate::{Origin, Program};
-use gov_diag::{Code, Diagnostic, Span, codes};
+use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
 use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, RelationKind as DeclKind, Salvaged, StrLit};
-use gov_syntax::suggest::did_you_mean;
+use gov_syntax::suggest::closest;
 use gov_value::BaseType;
 use std::collections::{HashMap, HashSet};
 
@@ -263,15 +264,21 @@ fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Ve
             );
             continue;
         };
-        for again in items.iter().filter_map(|item| match &item.kind {
-            ItemKind::Package(again) if again.span != path.span => Some(again),
+        for (index, again) in items.iter().enumerate().filter_map(|(index, item)| match &item.kind {
+            ItemKind::Package(again) if again.span != path.span => Some((index, again)),
             _ => None,
         }) {
+            // Removing a repeat of the same name changes nothing; another name may be the
+            // one meant.
+            let applicability =
+                if again.dotted() == path.dotted() { Applicability::Safe } else { Applicability::NeedsReview };
+            let remove = remove_item(&file.parsed, index, "Remove this `package` line", applicability);
             diagnostics.push(
                 Diagnostic::new(codes::PACKAGE_NAME, "the package is declared twice in this file", again.span)
                     .with_primary_label("declared again here")
                     .with_label(path.span, "first declared here")
-                    .with_help("declare the package once, at the top of the file"),
+                    .with_help("declare the package once, at the top of the file")
+                    .with_fixes(remove),
             );
         }
         let name = path.dotted();
@@ -520,12 +527,12 @@ fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostic
     let module = path.dotted();
     let resolved = program.available_modules.contains(&module);
     if !resolved {
-        let help = did_you_mean(&module, program.available_modules.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("the standard library has: {}", program.available_modules.join(", ")));
+        let guess = closest(&module, program.available_modules.iter().map(String::as_str));
         diagnostics.push(
             Diagnostic::new(codes::UNKNOWN_MODULE, format!("unknown module `{module}`"), path.span)
                 .with_primary_label("no such module")
-                .with_help(help),
+                .with_did_you_mean(path.span, guess)
+                .or_help(format!("the standard library has: {}", program.available_modules.join(", "))),
         );
     }
     if symbols.use_index.insert(module.clone()) {
@@ -607,7 +614,7 @@ fn unknown_type(symbols: &Symbols, name: &gov_syntax::ast::Name) -> Diagnostic {
         BaseType::ALL.iter().map(|b| b.name()).chain(symbols.types.iter().map(|t| t.name.as_str())).collect();
     Diagnostic::new(codes::UNKNOWN_TYPE, format!("unknown type `{}`", name.text), name.span)
         .with_primary_label("not a type")
-        .with_help_opt(did_you_mean(&name.text, candidates.iter().copied()))
+        .with_did_you_mean(name.span, closest(&name.text, candidates.iter().copied()))
 }
 
 fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {

@@ -1,9 +1,10 @@
 //! Warnings about declarations nothing uses.
 
+use crate::removal::remove_item;
 use crate::rules::Facts;
 use crate::symbols::RelationKind;
 use crate::{Origin, Program, Symbols};
-use gov_diag::{Diagnostic, FileId, codes};
+use gov_diag::{Applicability, Diagnostic, FileId, codes};
 use gov_syntax::ast::ItemKind;
 use std::collections::{HashMap, HashSet};
 
@@ -72,15 +73,17 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
     unused_types(program, symbols, &module_of, &mut used_modules, diagnostics);
     for file in program.package_files() {
         let mut seen: HashMap<String, gov_diag::Span> = HashMap::new();
-        for item in &file.parsed.file.items {
+        for (index, item) in file.parsed.file.items.iter().enumerate() {
             let ItemKind::Use(path) = &item.kind else { continue };
+            let remove = remove_item(&file.parsed, index, "Remove this `use`", Applicability::Safe);
             let module = path.dotted();
             if let Some(first) = seen.get(&module) {
                 diagnostics.push(
                     Diagnostic::new(codes::UNUSED_IMPORT, format!("`{module}` is already used above"), path.span)
                         .with_primary_label("used again here")
                         .with_label(*first, "first used here")
-                        .with_help("remove this `use`"),
+                        .with_help("remove this `use`")
+                        .with_fixes(remove),
                 );
                 continue;
             }
@@ -94,7 +97,8 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
                 diagnostics.push(
                     Diagnostic::new(codes::UNUSED_IMPORT, format!("nothing from `{module}` is used"), path.span)
                         .with_primary_label("unused module")
-                        .with_help("remove the `use`, or use one of the module's relations or types"),
+                        .with_help("remove the `use`, or use one of the module's relations or types")
+                        .with_fixes(remove),
                 );
             }
         }

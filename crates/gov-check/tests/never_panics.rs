@@ -108,6 +108,16 @@ fn front_end(text: &str) -> Vec<Diagnostic> {
         for label in &diagnostic.secondary {
             assert_in_bounds(label.span, &texts, "label", diagnostic);
         }
+        // Every fix applies to the text it was made for, as `govc check --fix` and the
+        // language server apply it.
+        for fix in &diagnostic.fixes {
+            for edit in &fix.edits {
+                assert_in_bounds(edit.span, &texts, "fix edit", diagnostic);
+                let text = texts[edit.span.file.0 as usize];
+                let same_file: Vec<_> = fix.edits.iter().filter(|e| e.span.file == edit.span.file).collect();
+                assert!(gov_diag::fix::apply(text, &same_file).is_some(), "{fix:?} of {diagnostic:?} does not apply");
+            }
+        }
     }
 
     let mut sources = Sources::new();

@@ -1,6 +1,6 @@
 //! The diagnostic value.
 
-use crate::{Code, Span};
+use crate::{Applicability, Code, Fix, Span};
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,6 +48,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Further context.
     pub notes: Vec<String>,
+    /// Edits that resolve the problem, best first (an editor prefers the first).
+    pub fixes: Vec<Fix>,
 }
 
 impl Diagnostic {
@@ -60,6 +62,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             help: None,
             notes: Vec::new(),
+            fixes: Vec::new(),
         }
     }
 
@@ -89,10 +92,44 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the help line unless one is set already (a did-you-mean comes first).
+    pub fn or_help(mut self, help: impl Into<String>) -> Diagnostic {
+        if self.help.is_none() {
+            self.help = Some(help.into());
+        }
+        self
+    }
+
     /// Adds a note.
     pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
         self.notes.push(note.into());
         self
+    }
+
+    /// Adds a fix.
+    pub fn with_fix(mut self, fix: Fix) -> Diagnostic {
+        self.fixes.push(fix);
+        self
+    }
+
+    /// Adds fixes (none for `None`).
+    pub fn with_fixes(mut self, fixes: impl IntoIterator<Item = Fix>) -> Diagnostic {
+        self.fixes.extend(fixes);
+        self
+    }
+
+    /// For a name at `span` that is not known, when `guess` is a known name close to it:
+    /// the help line ``did you mean `guess`?`` and a fix (to review) that writes it instead.
+    pub fn with_did_you_mean(self, span: Span, guess: Option<&str>) -> Diagnostic {
+        match guess {
+            Some(guess) => self.with_help(format!("did you mean `{guess}`?")).with_fix(Fix::replace(
+                format!("Change to `{guess}`"),
+                Applicability::NeedsReview,
+                span,
+                guess,
+            )),
+            None => self,
+        }
     }
 
     /// The severity, from the code.

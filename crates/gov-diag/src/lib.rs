@@ -7,12 +7,14 @@
 
 pub mod codes;
 mod diagnostic;
+pub mod fix;
 mod line_index;
 mod render;
 mod span;
 
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Label, Severity};
+pub use fix::{Applicability, Edit, Fix};
 pub use line_index::{LineCol, LineIndex};
 pub use render::{SourceFile, Sources, render_human, render_json, render_sarif};
 pub use span::{FileId, Span};

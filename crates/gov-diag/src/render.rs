@@ -1,6 +1,6 @@
 //! Renderings of diagnostics: human (ariadne), JSON and SARIF 2.1.0.
 
-use crate::{Diagnostic, FileId, Label, LineIndex, Severity, Span, codes};
+use crate::{Diagnostic, Edit, FileId, Fix, Label, LineIndex, Severity, Span, codes};
 use ariadne::{Config, IndexType, Report, ReportKind};
 use serde_json::{Value, json};
 
@@ -168,6 +168,22 @@ fn label_json(label: &Label, sources: &Sources) -> Value {
     })
 }
 
+fn fix_json(fix: &Fix, sources: &Sources) -> Value {
+    let edit = |e: &Edit| {
+        json!({
+            "file": sources.name(e.span.file),
+            "start": position(sources, e.span.file, e.span.start),
+            "end": position(sources, e.span.file, e.span.end),
+            "replacement": e.replacement,
+        })
+    };
+    json!({
+        "message": fix.message,
+        "applicability": fix.applicability.as_str(),
+        "edits": fix.edits.iter().map(edit).collect::<Vec<_>>(),
+    })
+}
+
 /// Renders diagnostics as a JSON document: `{"diagnostics": [...], "errors": n, "warnings": n}`.
 pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     let items: Vec<Value> = diagnostics
@@ -183,6 +199,7 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
                 "labels": std::iter::once(&d.primary).chain(&d.secondary).map(|l| label_json(l, sources)).collect::<Vec<_>>(),
                 "help": d.help,
                 "notes": d.notes,
+                "fixes": d.fixes.iter().map(|f| fix_json(f, sources)).collect::<Vec<_>>(),
                 "docs": d.code.doc_path(),
             })
         })
@@ -196,28 +213,64 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
-fn sarif_location(span: Span, sources: &Sources, message: Option<&str>) -> Value {
+fn sarif_uri(file: FileId, sources: &Sources) -> String {
+    sources.name(file).replace('\\', "/")
+}
+
+fn sarif_region(span: Span, sources: &Sources) -> Value {
     let (start, end) = match sources.get(span.file) {
         Some(f) => (f.lines.line_col(&f.text, span.start), f.lines.line_col(&f.text, span.end)),
         None => Default::default(),
     };
+    json!({
+        "startLine": start.line.max(1),
+        "startColumn": start.col.max(1),
+        "endLine": end.line.max(1),
+        "endColumn": end.col.max(1),
+        "charOffset": span.start,
+        "charLength": span.end - span.start,
+    })
+}
+
+fn sarif_location(span: Span, sources: &Sources, message: Option<&str>) -> Value {
     let mut location = json!({
         "physicalLocation": {
-            "artifactLocation": { "uri": sources.name(span.file).replace('\\', "/") },
-            "region": {
-                "startLine": start.line.max(1),
-                "startColumn": start.col.max(1),
-                "endLine": end.line.max(1),
-                "endColumn": end.col.max(1),
-                "charOffset": span.start,
-                "charLength": span.end - span.start,
-            }
+            "artifactLocation": { "uri": sarif_uri(span.file, sources) },
+            "region": sarif_region(span, sources),
         }
     });
     if let (Some(message), Some(object)) = (message.filter(|m| !m.is_empty()), location.as_object_mut()) {
         object.insert("message".to_owned(), json!({ "text": message }));
     }
     location
+}
+
+/// A fix as a SARIF `fix`: one `artifactChange` per file, in the order the files first appear.
+fn sarif_fix(fix: &Fix, sources: &Sources) -> Value {
+    let mut files: Vec<FileId> = Vec::new();
+    for edit in &fix.edits {
+        if !files.contains(&edit.span.file) {
+            files.push(edit.span.file);
+        }
+    }
+    let changes: Vec<Value> = files
+        .into_iter()
+        .map(|file| {
+            let replacements: Vec<Value> = fix
+                .edits
+                .iter()
+                .filter(|e| e.span.file == file)
+                .map(|e| {
+                    json!({
+                        "deletedRegion": sarif_region(e.span, sources),
+                        "insertedContent": { "text": e.replacement },
+                    })
+                })
+                .collect();
+            json!({ "artifactLocation": { "uri": sarif_uri(file, sources) }, "replacements": replacements })
+        })
+        .collect();
+    json!({ "description": { "text": fix.message }, "artifactChanges": changes })
 }
 
 /// Renders diagnostics as a SARIF 2.1.0 log, as GitHub code scanning reads it.
@@ -243,7 +296,7 @@ pub fn render_sarif(diagnostics: &[Diagnostic], sources: &Sources, tool_version:
                 text.push_str("\nhelp: ");
                 text.push_str(help);
             }
-            json!({
+            let mut result = json!({
                 "ruleId": d.code.id,
                 "ruleIndex": rule_index,
                 "level": sarif_level(d.severity()),
@@ -256,7 +309,12 @@ pub fn render_sarif(diagnostics: &[Diagnostic], sources: &Sources, tool_version:
                     }
                     loc
                 }).collect::<Vec<_>>(),
-            })
+            });
+            if let (false, Some(object)) = (d.fixes.is_empty(), result.as_object_mut()) {
+                let fixes: Vec<Value> = d.fixes.iter().map(|f| sarif_fix(f, sources)).collect();
+                object.insert("fixes".to_owned(), json!(fixes));
+            }
+            result
         })
         .collect();
     let log = json!({

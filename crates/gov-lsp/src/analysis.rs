@@ -226,7 +226,7 @@ fn collect<'a>(body: &'a [BodyItem], atoms: &mut Vec<&'a Atom>, comparisons: &mu
 }
 
 /// The name of a literal's type.
-pub fn lit_type(value: &LitValue) -> Option<&'static str> {
+fn lit_type(value: &LitValue) -> Option<&'static str> {
     Some(match value {
         LitValue::Int(_) => "Int",
         LitValue::Decimal(_) => "Decimal",

@@ -32,11 +32,6 @@ pub fn package_diagnostics(state: &mut State, package: &str) -> Vec<(Uri, Vec<ls
     out
 }
 
-/// The name a did-you-mean help suggests.
-pub fn suggestion(help: &str) -> Option<&str> {
-    help.strip_prefix("did you mean `")?.strip_suffix("`?")
-}
-
 /// Converts one diagnostic (`None` if it is not in a file the client knows).
 pub fn convert(
     state: &State,
@@ -84,22 +79,12 @@ pub fn convert(
     })
 }
 
-/// What code actions need to know about a diagnostic, carried in its `data`:
-/// `{"replace": "name"}` for a did-you-mean, `{"conflict": ["a", "b"]}` when the
-/// diagnostic is about two decision rules (its primary span names one, a secondary label
-/// the other), `{"declare": "name"}` for an unknown relation.
+/// What code actions need to know about a diagnostic beyond its structured fixes (which
+/// the actions read from the checker's diagnostic), carried in its `data`:
+/// `{"conflict": ["a", "b"]}` when the diagnostic is about two decision rules (its primary
+/// span names one, a secondary label the other).
 fn data(diagnostic: &Diagnostic, symbols: &Symbols) -> Option<Value> {
-    let mut data = serde_json::Map::new();
-    if let Some(name) = diagnostic.help.as_deref().and_then(suggestion) {
-        data.insert("replace".to_owned(), json!(name));
-    }
-    if diagnostic.code == codes::UNKNOWN_RELATION {
-        data.insert("declare".to_owned(), json!(true));
-    }
-    if let Some(pair) = conflict_pair(diagnostic, symbols) {
-        data.insert("conflict".to_owned(), json!(pair));
-    }
-    (!data.is_empty()).then_some(Value::Object(data))
+    conflict_pair(diagnostic, symbols).map(|pair| json!({ "conflict": pair }))
 }
 
 /// The two decision rules a diagnostic is about: the one its primary span names and the
@@ -137,9 +122,9 @@ mod tests {
         // One rule only, or the same rule twice: no pair.
         let alone = Diagnostic::new(codes::UNKNOWN_RULE, "x", odd.span).with_label(odd.item_span, "");
         assert_eq!(data(&alone, symbols), None);
-        // A did-you-mean becomes `replace`.
+        // A did-you-mean travels as a structured fix, not in `data`.
         let typo = Diagnostic::new(codes::UNKNOWN_RELATION, "unknown relation `ordr`", odd.span)
-            .with_help("did you mean `order`?");
-        assert_eq!(data(&typo, symbols), Some(json!({ "replace": "order", "declare": true })));
+            .with_did_you_mean(odd.span, Some("order"));
+        assert_eq!(data(&typo, symbols), None);
     }
 }

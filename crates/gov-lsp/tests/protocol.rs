@@ -480,10 +480,11 @@ async fn formatting() {
 async fn code_actions() {
     let mut client = Client::initialized(json!({})).await;
     let uri = "file:///virtual/actions/a.gov";
-    let text = "package actions\n\ninput order(customer: Str, total: Int)\n\nallow small :- ordr(_, total), total < 10.\n\ndeny vip :- order(c, t), vip_list(c, \"gold\", t).\n";
+    let text = "package actions\n\ninput order(customer: Str, total: Int)\n\nallow small :- ordr(_, total), total < 10.\n\ndeny vip :- order(c, t), vip_list(c, \"gold\", t).\n\nallow any :- order(who, _).\n";
     let diagnostics = client.open(uri, text).await;
     let mut out = String::new();
-    for (label, needle) in [("did you mean", "ordr"), ("declare a missing relation", "vip_list")] {
+    for (label, needle) in [("did you mean", "ordr"), ("declare a missing relation", "vip_list"), ("a safe fix", "who")]
+    {
         let (line, character) = find(text, needle, 0, 1);
         let range = json!({ "start": { "line": line, "character": character }, "end": { "line": line, "character": character } });
         let actions = client

@@ -706,7 +706,7 @@ fn annotation(annotation: &Annotation) -> String {
 }
 
 /// A string literal with the value `value` (used only when the source text is not at hand).
-fn quote(value: &str) -> String {
+pub fn quote(value: &str) -> String {
     let mut out = String::from('"');
     value.chars().for_each(|c| escape(&mut out, c));
     out.push('"');

@@ -1,6 +1,6 @@
 //! The lexer: source text to tokens and trivia (comments).
 
-use gov_diag::{Diagnostic, FileId, Span, codes};
+use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 use logos::Logos;
 
 /// A token of Gov source. Comments and whitespace are not tokens: [`lex`] returns comments
@@ -308,10 +308,17 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
                 lexed.comments.push(Comment { text: body.trim_end().to_owned(), span });
             }
             Ok(Token::UnterminatedStr(body)) => {
+                // The closing quote goes before a `\r` of a CRLF line end; after a trailing
+                // `\` it would be escaped, so there is no fix then.
+                let end = span.end - u32::from(body.ends_with('\r'));
+                let close = (!body.ends_with('\\')).then(|| {
+                    Fix::replace("Close the string", Applicability::NeedsReview, Span::new(file, end, end), "\"")
+                });
                 lexed.diagnostics.push(
                     Diagnostic::new(codes::LEXICAL, "unterminated string", span)
                         .with_primary_label("this string has no closing `\"`")
-                        .with_help("add a `\"` before the end of the line"),
+                        .with_help("add a `\"` before the end of the line")
+                        .with_fixes(close),
                 );
                 lexed.tokens.push(Spanned { token: Token::Str(body), start: span.start, end: span.end });
             }

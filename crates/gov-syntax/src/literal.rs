@@ -191,11 +191,11 @@ fn is_identifier(name: &str) -> bool {
 
 /// The error for `name(x : body)` where `name` is not an aggregate function.
 pub(crate) fn unknown_aggregate(name: &Name) -> Diagnostic {
-    let help = crate::suggest::did_you_mean(&name.text, crate::ast::AggregateFn::ALL.iter().map(|f| f.name()))
-        .unwrap_or_else(|| "the aggregate functions are count, sum, min and max".to_owned());
+    let guess = crate::suggest::closest(&name.text, crate::ast::AggregateFn::ALL.iter().map(|f| f.name()));
     Diagnostic::new(codes::SYNTAX, format!("unknown aggregate function `{}`", name.text), name.span)
         .with_primary_label("not an aggregate function")
-        .with_help(help)
+        .with_did_you_mean(name.span, guess)
+        .or_help("the aggregate functions are count, sum, min and max")
 }
 
 /// The error for `expect word` where `word` is not an expectation.

@@ -4,8 +4,7 @@ use crate::ast::{ErrorItem, Item, ItemKind, Salvaged, SourceFile};
 use crate::grammar::ItemParser;
 use crate::lexer::{Comment, Spanned, Token, lex};
 use crate::split::{Chunk, split};
-use crate::suggest::did_you_mean;
-use gov_diag::{Diagnostic, FileId, Span, codes};
+use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 use lalrpop_util::ParseError;
 
 /// A parsed file: its tree, its comments and the problems found on the way.
@@ -141,6 +140,12 @@ fn unclosed_error(file: FileId, open: &Spanned<'_>, stuck: Span) -> Diagnostic {
         .with_primary_label(format!("this `{delimiter}` is never closed"))
         .with_label(stuck, format!("expected `{closing}` before this"))
         .with_help(format!("add the missing `{closing}`"))
+        .with_fix(Fix::replace(
+            format!("Add `{closing}`"),
+            Applicability::NeedsReview,
+            Span::new(file, stuck.start, stuck.start),
+            closing,
+        ))
 }
 
 /// A file's comments while items are read in order: those not reached yet, and those
@@ -258,15 +263,12 @@ fn syntax_error(
             // `deni foo :- …`: a misspelt keyword reads as a relation name followed by junk.
             if let [Spanned { token: Token::Ident(word), start, end }, second, ..] = tokens
                 && second.start == l
-                && let Some(help) = did_you_mean(word, ITEM_KEYWORDS)
+                && let Some(guess) = crate::suggest::closest(word, ITEM_KEYWORDS)
             {
-                return Diagnostic::new(
-                    codes::SYNTAX,
-                    format!("unknown keyword `{word}`"),
-                    Span::new(file, *start, *end),
-                )
-                .with_primary_label("not a keyword")
-                .with_help(help);
+                let span = Span::new(file, *start, *end);
+                return Diagnostic::new(codes::SYNTAX, format!("unknown keyword `{word}`"), span)
+                    .with_primary_label("not a keyword")
+                    .with_did_you_mean(span, Some(guess));
             }
             let mut diagnostic = Diagnostic::new(
                 codes::SYNTAX,

@@ -6,7 +6,7 @@
 //! In the last case an item that needed a `.` gets one synthesised and an E0002 report.
 
 use crate::lexer::{Spanned, Token};
-use gov_diag::{Diagnostic, FileId, Span, codes};
+use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 
 /// How deep parentheses and braces may nest before an item is rejected; deeper input
 /// would only be hostile, and the limit keeps every later recursive pass shallow.
@@ -241,14 +241,13 @@ impl Splitter<'_, '_> {
             && !too_deep
             && needs_dot(self.tokens.get(open.start..end).and_then(after_annotations));
         if synthetic_dot {
+            let at = Span::new(self.file, last.end, last.end);
+            // Safe: the rule is parsed and checked as if this `.` were written.
             self.diagnostics.push(
-                Diagnostic::new(
-                    codes::MISSING_TERMINATOR,
-                    "missing `.` at the end of this rule",
-                    Span::new(self.file, last.end, last.end),
-                )
-                .with_primary_label("expected `.` here")
-                .with_help("end every rule with `.`"),
+                Diagnostic::new(codes::MISSING_TERMINATOR, "missing `.` at the end of this rule", at)
+                    .with_primary_label("expected `.` here")
+                    .with_help("end every rule with `.`")
+                    .with_fix(Fix::replace("Add `.`", Applicability::Safe, at, ".")),
             );
         }
         if too_deep {

@@ -1,10 +1,4 @@
-//! "Did you mean" suggestions.
-
-/// The candidate closest to `name`, if one is close enough to be a plausible typo, as a
-/// help line: ``did you mean `candidate`?``.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    closest(name, candidates).map(|best| format!("did you mean `{best}`?"))
-}
+//! "Did you mean" suggestions; [`gov_diag::Diagnostic::with_did_you_mean`] words them.
 
 /// The candidate closest to `name` by Jaro-Winkler similarity (ties to the first), if
 /// similar enough; case-insensitive equality always counts.

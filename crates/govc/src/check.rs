@@ -1,11 +1,12 @@
 //! `govc check`.
 
 use crate::cli::CheckArgs;
-use crate::{Outcome, load, output};
+use crate::{Outcome, fix, load, output};
 use gov_db::Workspace;
-use gov_diag::Severity;
+use gov_diag::{Applicability, Severity};
 
-/// Checks each path as a package and prints every diagnostic.
+/// Checks each path as a package and prints every diagnostic; with `--fix`, first applies
+/// the safe fixes and reports them on standard error.
 pub fn run(args: &CheckArgs) -> Outcome {
     let mut workspace = Workspace::new();
     let mut rejected = Vec::new();
@@ -23,8 +24,28 @@ pub fn run(args: &CheckArgs) -> Outcome {
             }
         }
     }
-    let mut diagnostics: Vec<_> =
-        workspace.packages().filter_map(|p| workspace.check(p)).flat_map(|c| c.diagnostics.clone()).collect();
+    if args.fix {
+        match fix::run(&mut workspace) {
+            Ok(report) => {
+                for line in &report.applied {
+                    eprintln!("fixed {line}");
+                }
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Outcome::UsageError;
+            }
+        }
+    }
+    let mut diagnostics = fix::diagnostics(&workspace);
+    if args.fix {
+        let fixes = diagnostics.iter().flat_map(|d| &d.fixes);
+        let to_review = fixes.filter(|f| f.applicability == Applicability::NeedsReview).count();
+        if to_review > 0 {
+            let plural = if to_review == 1 { "fix needs" } else { "fixes need" };
+            eprintln!("{to_review} more {plural} review: see the help lines, or apply them in an editor");
+        }
+    }
     let mut sources = workspace.sources();
     let no_sources = rejected.iter().any(|r| r.problem == load::Problem::NoSources);
     diagnostics.extend(rejected.iter().map(|r| r.diagnostic(&mut sources)));

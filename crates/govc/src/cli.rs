@@ -158,6 +158,10 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Apply the safe fixes to the files first (listed on standard error), then report what
+    /// remains.
+    #[arg(long)]
+    pub fix: bool,
     /// Color human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,

@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod cli;
 mod eval;
+mod fix;
 mod fmt;
 mod inspect;
 mod keygen;
