@@ -181,7 +181,8 @@ fn run(case: &Case) -> Result<Option<RefModel>, String> {
     let compiled =
         gov_compile::compile(&gov_compile::Input { program: &program, symbols, sources: &sources, data: &data })
             .map_err(|e| format!("the compiler fails: {e}"))?;
-    let engine = match Engine::load(&gov_vm::bundle::write(&compiled)) {
+    let bytes = gov_vm::bundle::write(&compiled).map_err(|e| format!("the bundle is not written: {e}"))?;
+    let engine = match Engine::load(&bytes) {
         Ok(engine) => engine,
         Err(error) if error.message.starts_with("evaluating the bundle's data failed") => {
             return match reference {

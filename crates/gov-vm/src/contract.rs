@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn bundles_keep_one_and_refuse_it_off_inputs() {
         let program = program();
-        let read = crate::bundle::read(&crate::bundle::write(&program)).unwrap();
+        let read = crate::bundle::read(&crate::bundle::write(&program).unwrap()).unwrap();
         assert_eq!(read.program.relations.iter().map(|r| r.one).collect::<Vec<_>>(), [true, false]);
         let mut data_one = program;
         data_one.relations[1].kind = RelationKind::Data;

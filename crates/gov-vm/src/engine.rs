@@ -112,23 +112,35 @@ impl Engine {
     /// use [`Engine::load_verified`] to require one).
     pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
-            .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
+        Engine::from_bundle(bundle)
     }
 
     /// Loads a bundle that must carry a valid ed25519 signature by `public_key`.
     pub fn load_verified(bytes: &[u8], public_key: &[u8; 32]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
         crate::bundle::verify(&bundle, public_key)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD)
+        Engine::from_bundle(bundle)
+    }
+
+    /// An engine for a bundle [`crate::bundle::read`] validated.
+    fn from_bundle(bundle: crate::bundle::Bundle) -> Result<Engine, LoadError> {
+        Engine::from_valid(bundle.program, bundle.hash, Limits::LOAD)
             .map_err(|e| LoadError { offset: 0, message: format!("evaluating the bundle's data failed: {e}") })
     }
 
-    /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
-    /// computing the relations that depend only on data within `load_limits` (usually
+    /// Builds an engine from a program (as the compiler or [`crate::bundle::read`] returns
+    /// it), computing the relations that depend only on data within `load_limits` (usually
     /// [`Limits::LOAD`]). Requests are bounded by [`Limits::default`] until
-    /// [`Engine::with_limits`] says otherwise.
+    /// [`Engine::with_limits`] says otherwise. The program is validated as a bundle's is
+    /// ([`crate::bundle::validate`]): one that breaks its rules is [`EvalError::Invalid`].
     pub fn from_program(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
+        crate::bundle::validate(&program).map_err(EvalError::Invalid)?;
+        Engine::from_valid(program, hash, load_limits)
+    }
+
+    /// [`Engine::from_program`] for a program already validated.
+    // Invariant: `program` passed `bundle::validate`; the evaluator relies on it.
+    fn from_valid(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
         let mut statics = empty_store(&program);
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
@@ -240,7 +252,7 @@ impl Engine {
                 return Err(EvalError::Corrupt("request fact for a relation that is not an input"));
             }
             if let Some(relation) = relations.get_mut(*rel as usize)
-                && relation.insert(values)
+                && relation.insert(values)?
             {
                 work.budget.charge_bytes(&self.limits, row_bytes(values.len()))?;
             }
@@ -342,7 +354,7 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
         let arity = program.relations.get(*rel as usize).map_or(0, |r| r.columns.len());
         relation.reserve(values.len().checked_div(arity).unwrap_or(1));
         for row in crate::program::data_rows(arity, values) {
-            relation.insert(row);
+            relation.insert(row)?;
         }
     }
     Ok(())
@@ -387,7 +399,7 @@ mod tests {
     /// `input t(x: Int, y: Int)`, `p(a, b, c)` derived per request, `data d(x: Int)`
     /// holding `data`, `q(a, b)` derived at load, and one rule per entry of `rules` (each
     /// run in order, in its own stratum of its phase), with decision rules `d "{x}"` (deny)
-    /// and `e` (allow); the load is bounded by `load`.
+    /// and `e` (allow), and the constant 0; the load is bounded by `load`.
     fn program_with(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>, load: Limits) -> Result<Engine, EvalError> {
         let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov", "q"].map(str::to_owned).to_vec();
         let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
@@ -417,7 +429,8 @@ mod tests {
             .collect();
         let rules = rules.into_iter().map(|(_, code)| RuleCode { registers: 3, code, source }).collect();
         let data = vec![(DATA, data)];
-        let program = Program { strings, relations, decisions, rules, strata, data, ..Program::default() };
+        let constants = vec![Value::Int(0)];
+        let program = Program { strings, constants, relations, decisions, rules, strata, data, ..Program::default() };
         Engine::from_program(program, String::new(), load)
     }
 
@@ -495,9 +508,7 @@ mod tests {
         let zero = Operand::Const(0);
         // Each rule emits t's 100 `x`s as p(x, 0, 0): 100 new facts, then 9 × 100 repeats.
         let rules = (0..10).map(|_| vec![scan(&[(0, 0)]), emit(vec![REG[0], zero, zero])]).collect();
-        let mut engine = program(rules);
-        engine.program.constants.push(Value::Int(0));
-        let engine = engine.with_limits(Limits { max_facts: 250, ..Limits::default() });
+        let engine = program(rules).with_limits(Limits { max_facts: 250, ..Limits::default() });
         let request = rows(&engine, (0..100).map(|i| (i, 0)));
         let mut session = engine.session();
         engine.decide_in(&mut session, &request).unwrap();

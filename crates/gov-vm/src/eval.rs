@@ -428,7 +428,7 @@ impl Run<'_> {
                     relations
                         .get_mut(*rel as usize)
                         .ok_or(EvalError::Corrupt("relation id out of range"))?
-                        .insert(&[Value::Int(score)]);
+                        .insert(&[Value::Int(score)])?;
                 }
                 _ => {}
             }
@@ -515,7 +515,7 @@ impl Run<'_> {
         let mut premises = premises.into_iter();
         for row in work.pending.chunks(arity.max(1)) {
             let why = premises.next();
-            if relation.insert(row.get(..arity).unwrap_or_default()) {
+            if relation.insert(row.get(..arity).unwrap_or_default())? {
                 if let (Some(trace), Some(why)) = (work.trace.as_mut(), why) {
                     let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
                     trace.derivations.insert((rel, id), (rule, why));

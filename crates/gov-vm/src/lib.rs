@@ -36,7 +36,7 @@ mod value;
 
 pub use disasm::disassemble;
 pub use engine::{Decision, Engine, Explained, Outcome, Request, Session};
-pub use error::{EvalError, LoadError, RequestError};
+pub use error::{EvalError, LoadError, RequestError, WriteError};
 pub use eval::{Firing, MAX_KEY};
 pub use limits::{Limits, MAX_REQUEST_BYTES};
 pub use value::{Strings, Value};

@@ -329,7 +329,7 @@ fn fired(engine: &Engine, request: &str) -> (Outcome, Vec<String>) {
 fn the_sample_decides_as_written() {
     let program = sample();
     bundle::validate(&program).unwrap();
-    let engine = Engine::load(&bundle::write(&program)).unwrap();
+    let engine = Engine::load(&bundle::write(&program).unwrap()).unwrap();
     // a reaches b, c and d: 3 accounts, 60 risk points.
     assert_eq!(
         fired(&engine, REQUESTS[0]),
@@ -356,13 +356,125 @@ fn the_sample_decides_as_written() {
     assert_eq!(fired(&engine, REQUESTS[4]), (Outcome::Deny, vec![]));
 }
 
+/// Loads `program` as a forger who recomputed the hash would ship it, and as an embedder
+/// would hand it over; both must refuse it, and the message must contain `wanted`.
+fn refused(program: &Program, wanted: &str) {
+    let error = bundle::read(&bundle::write(program).unwrap()).unwrap_err();
+    assert_eq!(error.offset, HEADER_LEN, "{error}");
+    assert!(error.message.contains(wanted), "{error}");
+    match Engine::from_program(program.clone(), String::new(), SMALL) {
+        Err(gov_vm::EvalError::Invalid(message)) => assert!(message.contains(wanted), "{message}"),
+        other => panic!("expected an invalid program, got {other:?}"),
+    }
+}
+
+/// Stored facts compare strings by id, `=` and `<` by text: with two equal strings in the
+/// table, a join and `=` would disagree. Here `blocked` holds the first "x" and a request's
+/// "x" would be read as the second, so `not blocked(a)` would hold for the blocked agent
+/// and `ok` would allow it: a wrong decision. The loader refuses the table instead.
+#[test]
+fn duplicate_strings_are_refused() {
+    let mut program = sample();
+    let first = program.strings.iter().position(|s| s == "x").unwrap();
+    program.strings.push("x".to_owned());
+    refused(&program, &format!("string {} repeats string {first} (\"x\")", program.strings.len() - 1));
+}
+
+/// Requests name relations by name, so two relations of one name are refused.
+#[test]
+fn duplicate_relation_names_are_refused() {
+    let mut program = sample();
+    program.relations[2].name = program.relations[1].name;
+    refused(&program, "relation name 2 repeats relation name 1 (\"edge\")");
+}
+
+/// The engine keeps static relations (computed at load) apart from a request's: each
+/// state in which a fact would land where no rule reads it, or a rule at load would read
+/// the request, is refused.
+#[test]
+fn relations_in_the_wrong_phase_are_refused() {
+    fn static_stratum(program: &mut Program) -> &mut Vec<u32> {
+        match &mut program.strata[0] {
+            Stratum::Rules { rules, .. } => rules,
+            Stratum::RiskScore { .. } => unreachable!(),
+        }
+    }
+    // Data is stored with the static relations; a request-phase data relation is empty.
+    let mut program = sample();
+    program.relations[1].phase = Phase::Request;
+    refused(&program, "data relation 1 is not static");
+    // The risk score is computed into the request's relations.
+    let mut program = sample();
+    program.relations[5].phase = Phase::Static;
+    refused(&program, "relation 5: the risk score is computed per request");
+    // A rule at load reads an input.
+    let mut program = sample();
+    program.rules[0].code.insert(0, scan(0, &[]));
+    refused(&program, "stratum 0 runs rule 0, which reads relation 0, which is not static");
+    // A request rule derives into a static relation, which scans read from the load's store.
+    let mut program = sample();
+    let base = static_stratum(&mut program).remove(0);
+    let Stratum::Rules { rules, .. } = &mut program.strata[1] else { unreachable!() };
+    rules.push(base);
+    refused(&program, "stratum 1 runs rule 0, which derives a static relation");
+    // A decision rule at load.
+    let mut program = sample();
+    let source = program.rules[0].source;
+    program.rules.push(RuleCode { registers: 0, code: vec![scan(1, &[]), Instr::Fire { decision: 1, values: vec![] }], source });
+    let fire = program.rules.len() as u32 - 1;
+    static_stratum(&mut program).push(fire);
+    refused(&program, &format!("stratum 0 runs rule {fire}, which does not derive a static relation"));
+}
+
+/// The format writes "no index" as index 65535 (and "no name" as string 2³² − 1): a
+/// program using that id is an error to write, not a bundle that reads back different.
+#[test]
+fn ids_the_format_reserves_are_not_written() {
+    let mut program = sample();
+    let Instr::Scan { index, .. } = &mut program.rules[2].code[1] else { unreachable!() };
+    *index = Some(u16::MAX);
+    assert_eq!(bundle::write(&program).unwrap_err(), gov_vm::WriteError::ReservedId { id: 65535 });
+    let mut program = sample();
+    program.relations[3].columns[0].name = Some(u32::MAX);
+    let error = bundle::write_signed(&program, &SECRET).unwrap_err();
+    assert_eq!(error.to_string(), "cannot write the bundle: id 4294967295 is the value its format uses for none");
+}
+
+/// A request made for one engine and decided by another whose input has another shape is
+/// an error, not a fact silently dropped.
+#[test]
+fn a_fact_of_the_wrong_width_is_an_error() {
+    let engine = Engine::load(&bundle::write(&sample()).unwrap()).unwrap();
+    let mut narrow = sample();
+    narrow.relations[0].columns.pop();
+    narrow.relations[0].indexes.clear();
+    for rule in &mut narrow.rules {
+        for instr in &mut rule.code {
+            if let Instr::Scan { rel: 0, binds, index, key, .. } = instr {
+                binds.retain(|(c, _)| *c == 0);
+                *index = None;
+                key.clear();
+            }
+        }
+    }
+    // Only the rules that read `req` by agent remain meaningful; they need not run.
+    let request = engine.request_from_json(REQUESTS[0]).unwrap();
+    let Ok(other) = Engine::from_program(narrow, String::new(), SMALL) else {
+        panic!("the narrowed program is valid")
+    };
+    assert_eq!(
+        other.decide(&request),
+        Err(gov_vm::EvalError::Corrupt("a fact has a different number of values than its relation has columns"))
+    );
+}
+
 #[test]
 fn round_trip_unsigned_and_signed() {
     let program = sample();
-    let read = bundle::read(&bundle::write(&program)).unwrap();
+    let read = bundle::read(&bundle::write(&program).unwrap()).unwrap();
     assert_eq!(read.program, program);
     assert!(read.signature.is_none());
-    let signed = bundle::read(&bundle::write_signed(&program, &SECRET)).unwrap();
+    let signed = bundle::read(&bundle::write_signed(&program, &SECRET).unwrap()).unwrap();
     assert_eq!(signed.program, program);
     assert_eq!(signed.hash, read.hash, "the hash covers the payload, signed or not");
     bundle::verify(&signed, &bundle::public_key(&SECRET)).unwrap();
@@ -383,7 +495,7 @@ const IDENTITY: [u8; 32] = {
 /// message. No secret key is involved, so it must never verify.
 #[test]
 fn forged_signature_for_the_identity_key_is_refused() {
-    let mut bytes = bundle::write(&sample());
+    let mut bytes = bundle::write(&sample()).unwrap();
     bytes[6] |= 1;
     bytes.extend_from_slice(&IDENTITY);
     bytes.extend_from_slice(&[0u8; 32]);
@@ -415,7 +527,7 @@ fn small_order_public_keys_are_refused_at_load() {
             0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
         ],
     ];
-    let signed = bundle::read(&bundle::write_signed(&sample(), &SECRET)).unwrap();
+    let signed = bundle::read(&bundle::write_signed(&sample(), &SECRET).unwrap()).unwrap();
     for key in small_order {
         let error = bundle::check_public_key(&key).unwrap_err();
         assert!(error.contains("weak public key"), "{error}");
@@ -455,13 +567,14 @@ proptest! {
             }
         }
         while program.strings.len() < 40 {
-            program.strings.push(format!("s{}", program.strings.len()));
+            let filler = format!("s{}", program.strings.len());
+            program.strings.push(if program.strings.contains(&filler) { format!("{filler}'") } else { filler });
         }
         program.constants.extend(constants);
         program.data[0].1 = edges.iter().flat_map(|(a, b)| [Value::Str(*a), Value::Str(*b)]).collect();
         program.meta.package = package;
         program.default_allow = default_allow;
-        let bytes = bundle::write(&program);
+        let bytes = bundle::write(&program).unwrap();
         let read = bundle::read(&bytes).unwrap();
         prop_assert_eq!(&read.program, &program);
         let engine = Engine::from_program(read.program, read.hash, SMALL).unwrap().with_limits(SMALL);
@@ -474,12 +587,12 @@ proptest! {
     /// length), and a signed bundle fails verification.
     #[test]
     fn bit_flips_are_rejected(at in any::<prop::sample::Index>(), bit in 0u8..8) {
-        let mut bytes = bundle::write(&sample());
+        let mut bytes = bundle::write(&sample()).unwrap();
         let i = at.index(bytes.len());
         bytes[i] ^= 1 << bit;
         let error = bundle::read(&bytes).unwrap_err();
         prop_assert!(error.offset <= bytes.len());
-        let mut signed = bundle::write_signed(&sample(), &SECRET);
+        let mut signed = bundle::write_signed(&sample(), &SECRET).unwrap();
         let i = at.index(signed.len());
         signed[i] ^= 1 << bit;
         prop_assert!(Engine::load_verified(&signed, &bundle::public_key(&SECRET)).is_err());
@@ -488,7 +601,7 @@ proptest! {
     /// (c) Random bytes written over random places: rejected.
     #[test]
     fn overwrites_are_rejected(writes in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
-        let original = bundle::write(&sample());
+        let original = bundle::write(&sample()).unwrap();
         let mut bytes = original.clone();
         for (at, byte) in &writes {
             let i = at.index(bytes.len());
@@ -504,7 +617,7 @@ proptest! {
     /// that decides within its limits.
     #[test]
     fn forged_payloads_never_panic(writes in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
-        let mut bytes = bundle::write(&sample());
+        let mut bytes = bundle::write(&sample()).unwrap();
         let payload = bytes.len() - HEADER_LEN - 32;
         for (at, byte) in &writes {
             bytes[HEADER_LEN + at.index(payload)] = *byte;
@@ -562,7 +675,7 @@ fn exercise(bytes: &[u8]) {
 /// of every count) the proof that huge counts are refused before they are allocated.
 #[test]
 fn every_forged_byte_is_handled() {
-    let original = bundle::write(&sample());
+    let original = bundle::write(&sample()).unwrap();
     let payload = original.len() - HEADER_LEN - 32;
     let mut loaded = 0;
     for i in HEADER_LEN..HEADER_LEN + payload {
@@ -590,7 +703,7 @@ fn every_forged_byte_is_handled() {
 /// (b) Every proper prefix is an error whose offset lies within the prefix.
 #[test]
 fn every_truncation_is_an_error() {
-    for bytes in [bundle::write(&sample()), bundle::write_signed(&sample(), &SECRET)] {
+    for bytes in [bundle::write(&sample()).unwrap(), bundle::write_signed(&sample(), &SECRET).unwrap()] {
         for len in 0..bytes.len() {
             let error = bundle::read(&bytes[..len]).expect_err("a truncated bundle loaded");
             assert!(error.offset <= len, "offset {} past the end ({len}): {error}", error.offset);
@@ -604,7 +717,7 @@ fn every_truncation_is_an_error() {
 fn other_versions_are_refused_at_byte_4() {
     // Version 1 is the format before relations carried their multiplicity (`input one`).
     for version in [0u16, 1, bundle::VERSION - 1, bundle::VERSION + 1, u16::MAX] {
-        let mut bytes = bundle::write(&sample());
+        let mut bytes = bundle::write(&sample()).unwrap();
         bytes[4..6].copy_from_slice(&version.to_le_bytes());
         let error = bundle::read(&bytes).unwrap_err();
         assert_eq!(error.offset, 4);
@@ -615,10 +728,10 @@ fn other_versions_are_refused_at_byte_4() {
 
 #[test]
 fn bad_magic_and_flags_are_refused() {
-    let mut bytes = bundle::write(&sample());
+    let mut bytes = bundle::write(&sample()).unwrap();
     bytes[0] = b'X';
     assert_eq!(bundle::read(&bytes).unwrap_err().offset, 0);
-    let mut bytes = bundle::write(&sample());
+    let mut bytes = bundle::write(&sample()).unwrap();
     bytes[6] = 0x02;
     assert_eq!(bundle::read(&bytes).unwrap_err().offset, 6);
     assert_eq!(bundle::read(b"").unwrap_err().offset, 0);
@@ -662,7 +775,7 @@ fn decisions_of_minimal_size_load() {
     for decision in &mut program.decisions {
         decision.message.clear();
     }
-    let bytes = bundle::write(&program);
+    let bytes = bundle::write(&program).unwrap();
     assert_eq!(bundle::read(&bytes).unwrap().program, program);
 }
 
@@ -715,7 +828,7 @@ fn run_deep_of(aggregates: bool, stack: usize, length: usize) {
         .stack_size(stack)
         .spawn(move || {
             let program = deep_program_of(aggregates, length);
-            let read = bundle::read(&bundle::write(&program)).unwrap();
+            let read = bundle::read(&bundle::write(&program).unwrap()).unwrap();
             let engine = Engine::from_program(read.program, read.hash, Limits::LOAD).unwrap();
             let request = engine.request_from_json(r#"{"go": [{"n": 1}]}"#).unwrap();
             let mut session = engine.session();
@@ -920,6 +1033,6 @@ proptest! {
         for (kind, at, other, to) in changes {
             mutate(&mut program, kind, at, other, to);
         }
-        exercise(&bundle::write(&program));
+        exercise(&bundle::write(&program).unwrap());
     }
 }
