@@ -12,38 +12,9 @@ use gov_vm::program::*;
 use gov_vm::{Engine, Limits, Outcome, Value};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Records the largest single allocation, to show that huge counts are refused before
-/// anything is allocated for them.
-struct Tracking;
-
-static LARGEST_ALLOCATION: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged.
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST_ALLOCATION.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST_ALLOCATION.fetch_max(new_size, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Tracking = Tracking;
-
-/// No test here needs more than this in one piece.
-const ALLOCATION_BOUND: usize = 64 << 20;
+/// No test here holds more than this at once (counted per thread by `allocation_counter`,
+/// whose global allocator this test binary links, so tests running alongside do not count).
+const ALLOCATION_BOUND: u64 = 64 << 20;
 
 const SECRET: [u8; 32] = [7; 32];
 
@@ -676,6 +647,17 @@ fn exercise(bytes: &[u8]) {
 #[test]
 fn every_forged_byte_is_handled() {
     let original = bundle::write(&sample()).unwrap();
+    let mut loaded = 0;
+    let held = allocation_counter::measure(|| loaded = forge_every_byte(&original)).bytes_max;
+    // Changed constants, data, names and registers still load: the sweep reached the
+    // evaluator, not only the decoder.
+    assert!(loaded > 100, "only {loaded} forged bundles loaded");
+    assert!(held < ALLOCATION_BOUND, "{held} bytes held at once");
+}
+
+/// Sets every byte of `original`'s payload to a few values, recomputing the hash, and
+/// exercises each result; returns how many loaded.
+fn forge_every_byte(original: &[u8]) -> usize {
     let payload = original.len() - HEADER_LEN - 32;
     let mut loaded = 0;
     for i in HEADER_LEN..HEADER_LEN + payload {
@@ -684,7 +666,7 @@ fn every_forged_byte_is_handled() {
             if value == byte {
                 continue;
             }
-            let mut bytes = original.clone();
+            let mut bytes = original.to_vec();
             bytes[i] = value;
             let bytes = rehash(bytes);
             if bundle::read(&bytes).is_ok() {
@@ -693,11 +675,7 @@ fn every_forged_byte_is_handled() {
             exercise(&bytes);
         }
     }
-    // Changed constants, data, names and registers still load: the sweep reached the
-    // evaluator, not only the decoder.
-    assert!(loaded > 100, "only {loaded} forged bundles loaded");
-    let largest = LARGEST_ALLOCATION.load(Ordering::Relaxed);
-    assert!(largest < ALLOCATION_BOUND, "an allocation of {largest} bytes");
+    loaded
 }
 
 /// (b) Every proper prefix is an error whose offset lies within the prefix.
@@ -740,6 +718,11 @@ fn bad_magic_and_flags_are_refused() {
 /// A count of 2³² − 1 strings in a tiny section is refused where it stands.
 #[test]
 fn huge_counts_are_refused_before_allocating() {
+    let held = allocation_counter::measure(refuse_huge_counts).bytes_max;
+    assert!(held < ALLOCATION_BOUND, "{held} bytes held at once");
+}
+
+fn refuse_huge_counts() {
     let mut payload = Vec::new();
     let mut meta = Vec::new();
     for text in ["p", "c", "h"] {
@@ -764,7 +747,6 @@ fn huge_counts_are_refused_before_allocating() {
     payload.extend_from_slice(&u32::MAX.to_le_bytes());
     let error = bundle::read(&framed(&payload)).unwrap_err();
     assert!(error.message.contains("cannot fit"), "{error}");
-    assert!(LARGEST_ALLOCATION.load(Ordering::Relaxed) < ALLOCATION_BOUND);
 }
 
 /// A package whose decisions all lack a message and overrides: 29 bytes each, the least
