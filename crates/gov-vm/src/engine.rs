@@ -2,7 +2,7 @@
 
 use crate::eval::{Firing, Run, Work, risk_contributions, risk_score};
 use crate::limits::{Budget, row_bytes};
-use crate::program::{Effect, Phase, Program, RelationKind};
+use crate::program::{Effect, Phase, Program};
 use crate::store::Relation;
 use crate::value::{Strings, Value};
 use crate::{EvalError, Limits, LoadError, RequestError};
@@ -242,15 +242,14 @@ impl Engine {
         Ok(self.conclude(session.work.take_fired()))
     }
 
-    /// Checks the request's contract and stores its facts; their bytes count against the
+    /// Checks the request's contract and the shape of each fact (a request read by another
+    /// engine may not fit this one) and stores its facts; their bytes count against the
     /// request's limits.
     fn insert_input(&self, request: &Request, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
         crate::contract::one_fact_relations(&self.program, &request.facts).map_err(EvalError::Request)?;
+        let strings = self.program.strings.len() + request.extra_strings.len();
         for (rel, values) in &request.facts {
-            let is_input = self.program.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
-            if !is_input {
-                return Err(EvalError::Corrupt("request fact for a relation that is not an input"));
-            }
+            crate::contract::fact_shape(&self.program, strings, *rel, values).map_err(EvalError::Request)?;
             if let Some(relation) = relations.get_mut(*rel as usize)
                 && relation.insert(values)?
             {

@@ -391,7 +391,11 @@ fn relations_in_the_wrong_phase_are_refused() {
     // A decision rule at load.
     let mut program = sample();
     let source = program.rules[0].source;
-    program.rules.push(RuleCode { registers: 0, code: vec![scan(1, &[]), Instr::Fire { decision: 1, values: vec![] }], source });
+    program.rules.push(RuleCode {
+        registers: 0,
+        code: vec![scan(1, &[]), Instr::Fire { decision: 1, values: vec![] }],
+        source,
+    });
     let fire = program.rules.len() as u32 - 1;
     static_stratum(&mut program).push(fire);
     refused(&program, &format!("stratum 0 runs rule {fire}, which does not derive a static relation"));
@@ -411,11 +415,20 @@ fn ids_the_format_reserves_are_not_written() {
     assert_eq!(error.to_string(), "cannot write the bundle: id 4294967295 is the value its format uses for none");
 }
 
-/// A request made for one engine and decided by another whose input has another shape is
-/// an error, not a fact silently dropped.
+/// A request read by one engine and decided by another whose input has another shape, or
+/// that knows fewer strings, is an error naming the relation: never a fact silently
+/// dropped, or joined by symbols that mean other strings there.
 #[test]
-fn a_fact_of_the_wrong_width_is_an_error() {
+fn a_request_read_for_another_policy_is_refused() {
     let engine = Engine::load(&bundle::write(&sample()).unwrap()).unwrap();
+    let decided_by = |other: Program, request: &str| {
+        let other = Engine::from_program(other, String::new(), SMALL).unwrap();
+        match other.decide(&engine.request_from_json(request).unwrap()) {
+            Err(gov_vm::EvalError::Request(error)) => error.to_string(),
+            result => panic!("expected a request error, got {result:?}"),
+        }
+    };
+    // Another width.
     let mut narrow = sample();
     narrow.relations[0].columns.pop();
     narrow.relations[0].indexes.clear();
@@ -428,15 +441,35 @@ fn a_fact_of_the_wrong_width_is_an_error() {
             }
         }
     }
-    // Only the rules that read `req` by agent remain meaningful; they need not run.
-    let request = engine.request_from_json(REQUESTS[0]).unwrap();
-    let Ok(other) = Engine::from_program(narrow, String::new(), SMALL) else {
-        panic!("the narrowed program is valid")
-    };
     assert_eq!(
-        other.decide(&request),
-        Err(gov_vm::EvalError::Corrupt("a fact has a different number of values than its relation has columns"))
+        decided_by(narrow, REQUESTS[0]),
+        "req: a fact of 2 values, but the relation has 1: the request was read for another policy"
     );
+    // Another type.
+    let mut retyped = sample();
+    retyped.relations[0].columns[1].ty = BaseType::Decimal;
+    assert_eq!(
+        decided_by(retyped, REQUESTS[0]),
+        "req: a value of type Int in a column of type Decimal: the request was read for another policy"
+    );
+    // A string the request brought, numbered past the first engine's table: in a
+    // program with fewer strings, its symbol means nothing (or another string).
+    let big = Engine::load(
+        &bundle::write(&{
+            let mut program = sample();
+            program.strings.extend((0..50).map(|i| format!("filler {i}")));
+            program
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    let request = big.request_from_json(r#"{"req": [{"agent": "new", "amount": 5}]}"#).unwrap();
+    match engine.decide(&request) {
+        Err(gov_vm::EvalError::Request(error)) => {
+            assert_eq!(error.to_string(), "req: string 87 of 38: the request was read for another policy")
+        }
+        result => panic!("expected a request error, got {result:?}"),
+    }
 }
 
 #[test]

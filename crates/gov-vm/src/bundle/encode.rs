@@ -383,3 +383,24 @@ pub(super) fn payload(p: &Program) -> Result<Vec<u8>, WriteError> {
         None => Ok(out.0),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A length the format's 32 bits cannot hold is an error, passed up from a section's
+    /// body to the payload, never clamped to a length that reads back as something else.
+    #[test]
+    fn lengths_past_32_bits_are_errors() {
+        let mut body = Out::default();
+        body.len(u32::MAX as usize);
+        assert!(body.1.is_none());
+        let past = u32::MAX as usize + 1;
+        body.len(past);
+        body.len(past + 1);
+        let mut out = Out::default();
+        out.section(tag::META, body);
+        assert_eq!(out.1, Some(WriteError::TooLong { len: past }));
+    }
+}

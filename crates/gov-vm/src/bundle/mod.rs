@@ -15,8 +15,8 @@ mod decode;
 mod encode;
 mod validate;
 
-use crate::{LoadError, WriteError};
 use crate::program::Program;
+use crate::{LoadError, WriteError};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 

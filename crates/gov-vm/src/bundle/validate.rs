@@ -57,9 +57,7 @@ pub fn validate(p: &Program) -> V {
         })?;
         // Data is stored once, at load, with the static relations; the risk score is
         // computed per request into the request's relations.
-        check(r.kind != RelationKind::Data || r.phase == Phase::Static, || {
-            format!("data relation {i} is not static")
-        })?;
+        check(r.kind != RelationKind::Data || r.phase == Phase::Static, || format!("data relation {i} is not static"))?;
         check(r.kind != RelationKind::RiskScore || r.phase == Phase::Request, || {
             format!("relation {i}: the risk score is computed per request, so it cannot be static")
         })?;
@@ -137,9 +135,7 @@ fn validate_phase(p: &Program, rule: &RuleCode, phase: Phase) -> V {
     if phase == Phase::Static {
         for instr in &rule.code {
             if let Instr::Scan { rel, .. } | Instr::Absent { rel, .. } = instr {
-                check(phase_of(*rel) == Some(Phase::Static), || {
-                    format!("reads relation {rel}, which is not static")
-                })?;
+                check(phase_of(*rel) == Some(Phase::Static), || format!("reads relation {rel}, which is not static"))?;
             }
         }
     }
