@@ -401,6 +401,44 @@ fn relations_in_the_wrong_phase_are_refused() {
     refused(&program, &format!("stratum 0 runs rule {fire}, which does not derive a static relation"));
 }
 
+/// The engine runs each stratum once, in order: a relation read before its stratum ran, or
+/// by its own stratum where that is not a fixpoint, would be silently incomplete, and so
+/// would a risk score computed before a `risk` rule fires. Each such order is refused.
+#[test]
+fn strata_out_of_order_are_refused() {
+    fn rules_of(program: &mut Program, stratum: usize) -> &mut Vec<u32> {
+        match &mut program.strata[stratum] {
+            Stratum::Rules { rules, .. } => rules,
+            Stratum::RiskScore { .. } => unreachable!(),
+        }
+    }
+    // `far` reads `reach` before the stratum deriving it.
+    let mut program = sample();
+    program.strata.swap(1, 2);
+    refused(&program, "stratum 1 runs rule 8, which reads relation 4, which stratum 2 derives later");
+    // `alarm` reads `spent` in the stratum deriving it, which runs each rule once.
+    let mut program = sample();
+    rules_of(&mut program, 2).retain(|&r| r != 5);
+    rules_of(&mut program, 1).push(5);
+    refused(&program, "stratum 1 runs rule 5, which reads relation 7 of its own stratum, which is not recursive");
+    // A recursive rule that negates its own relation.
+    let mut program = sample();
+    program.rules[1].code.insert(1, Instr::Absent { rel: 3, index: Some(0), key: vec![R0] });
+    refused(
+        &program,
+        "stratum 0 runs rule 1, which reads relation 3 of its own stratum under negation or an aggregate",
+    );
+    // `far` fires its risk points after the score was summed.
+    let mut program = sample();
+    rules_of(&mut program, 2).retain(|&r| r != 8);
+    rules_of(&mut program, 4).push(8);
+    refused(&program, "stratum 4 runs rule 8, which fires a risk decision after stratum 3 computed the risk score");
+    // Two risk scores.
+    let mut program = sample();
+    program.strata.push(Stratum::RiskScore { rel: 5 });
+    refused(&program, "strata 3 and 5 both compute the risk score");
+}
+
 /// The format writes "no index" as index 65535 (and "no name" as string 2³² − 1): a
 /// program using that id is an error to write, not a bundle that reads back different.
 #[test]

@@ -97,6 +97,7 @@ pub fn validate(p: &Program) -> V {
             }
         }
     }
+    validate_order(p)?;
     for (rel, values) in &p.data {
         let r = p.relations.get(*rel as usize).ok_or_else(|| format!("data for missing relation {rel}"))?;
         check(r.kind == RelationKind::Data, || format!("data given for relation {rel}, which is not a data relation"))?;
@@ -148,6 +149,86 @@ fn validate_phase(p: &Program, rule: &RuleCode, phase: Phase) -> V {
         Phase::Static => "does not derive a static relation".to_owned(),
         Phase::Request => "derives a static relation".to_owned(),
     })
+}
+
+/// Checks that the strata compute each relation before any rule reads it: the engine runs
+/// them once each, in order, so a relation read before (or, outside a recursive stratum,
+/// while) it is derived would be silently incomplete. A rule reads no relation a later
+/// stratum derives, and one of its own stratum only in a recursive stratum (one
+/// with semi-naive variants), and only positively, outside negation and aggregates; at
+/// most one stratum computes the risk score, after every rule that fires a `risk` decision.
+// Invariant: called after every id was checked in range.
+fn validate_order(p: &Program) -> V {
+    // The last stratum deriving each relation.
+    let mut derived_in: Vec<Option<usize>> = vec![None; p.relations.len()];
+    let mut risk_at = None;
+    for (i, stratum) in p.strata.iter().enumerate() {
+        let heads: Vec<u32> = match stratum {
+            Stratum::Rules { rules, delta_rules, .. } => rules
+                .iter()
+                .chain(delta_rules)
+                .filter_map(|&r| match p.rules.get(r as usize).and_then(|rule| rule.code.last()) {
+                    Some(Instr::Emit { rel, .. }) => Some(*rel),
+                    _ => None,
+                })
+                .collect(),
+            Stratum::RiskScore { rel } => {
+                check(risk_at.is_none(), || {
+                    format!("strata {} and {i} both compute the risk score", risk_at.unwrap_or(0))
+                })?;
+                risk_at = Some(i);
+                vec![*rel]
+            }
+        };
+        for rel in heads {
+            // Strata run in order, so this is the last stratum deriving `rel`.
+            *derived_in.get_mut(rel as usize).ok_or_else(|| format!("stratum {i} derives missing relation {rel}"))? =
+                Some(i);
+        }
+    }
+    for (i, stratum) in p.strata.iter().enumerate() {
+        let Stratum::Rules { rules, delta_rules, .. } = stratum else { continue };
+        let recursive = !delta_rules.is_empty();
+        for &r in rules.iter().chain(delta_rules) {
+            let rule = p.rules.get(r as usize).ok_or_else(|| format!("stratum {i} runs missing rule {r}"))?;
+            let at = |e: String| format!("stratum {i} runs rule {r}, which {e}");
+            // The ends of the aggregate bodies enclosing the current instruction.
+            let mut aggregate_ends: Vec<usize> = Vec::new();
+            for (pc, instr) in rule.code.iter().enumerate() {
+                aggregate_ends.retain(|&end| end > pc);
+                let (rel, negated) = match instr {
+                    Instr::Scan { rel, .. } => (*rel, !aggregate_ends.is_empty()),
+                    Instr::Absent { rel, .. } => (*rel, true),
+                    Instr::Aggregate { len, .. } => {
+                        aggregate_ends.push(pc + 1 + *len as usize);
+                        continue;
+                    }
+                    _ => continue,
+                };
+                match derived_in.get(rel as usize).copied().flatten() {
+                    Some(j) if j > i => {
+                        return Err(at(format!("reads relation {rel}, which stratum {j} derives later")));
+                    }
+                    Some(j) if j == i && negated => {
+                        return Err(at(format!(
+                            "reads relation {rel} of its own stratum under negation or an aggregate"
+                        )));
+                    }
+                    Some(j) if j == i && !recursive => {
+                        return Err(at(format!("reads relation {rel} of its own stratum, which is not recursive")));
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(Instr::Fire { decision, .. }) = rule.code.last()
+                && p.decisions.get(*decision as usize).is_some_and(|d| d.effect == Effect::Risk)
+                && let Some(k) = risk_at.filter(|&k| k < i)
+            {
+                return Err(at(format!("fires a risk decision after stratum {k} computed the risk score")));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_rule(p: &Program, rule: &RuleCode) -> V {
