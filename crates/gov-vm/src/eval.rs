@@ -255,6 +255,7 @@ impl Ctx<'_> {
                         }
                     }
                     None => {
+                        // Invariant: row ids fit `u32` (`Relation::insert` refuses more rows).
                         let rows = u32::try_from(relation.len()).unwrap_or(u32::MAX);
                         for row in low.min(rows)..high.min(rows) {
                             visit(row, work, regs, sink)?;
