@@ -77,7 +77,7 @@ impl Gov {
     fn new(scenario: &Scenario) -> Gov {
         let program =
             peers::compile_gov(&format!("{}.gov", scenario.name), &scenario.gov, &scenario.gov_data, true).unwrap();
-        let bytes = gov_vm::bundle::write(&program);
+        let bytes = gov_vm::bundle::write(&program).unwrap();
         let engine = Engine::load(&bytes).unwrap();
         let requests = scenario.cases.iter().map(|c| engine.request_from_json(&c.gov.to_string()).unwrap()).collect();
         Gov { engine, requests }

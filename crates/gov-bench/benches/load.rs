@@ -20,7 +20,7 @@ fn main() {
     const FACTS: usize = 1_000_000;
     let started = Instant::now();
     let program = peers::compile_gov("load.gov", peers::LOAD_POLICY, &peers::load_data(FACTS), true).unwrap();
-    let bytes = gov_vm::bundle::write(&program);
+    let bytes = gov_vm::bundle::write(&program).unwrap();
     drop(program);
     eprintln!("setup: bundle of {FACTS} facts, {} bytes, built in {:.1?}", bytes.len(), started.elapsed());
 

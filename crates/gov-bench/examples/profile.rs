@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let iterations = number(args.next(), 10_000)?;
             let case = scenario.cases.iter().find(|c| c.name == case_name).or(scenario.cases.first()).ok_or("no request")?;
             let program = peers::compile_gov("policy.gov", &scenario.gov, &scenario.gov_data, false)?;
-            let engine = Engine::load(&gov_vm::bundle::write(&program))?;
+            let engine = Engine::load(&gov_vm::bundle::write(&program)?)?;
             let request = engine.request_from_json(&case.gov.to_string())?;
             let mut session = engine.session();
             for _ in 0..iterations {
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let facts = number(args.next(), 1_000_000)?;
             let path = args.next().ok_or("build-load FACTS FILE")?;
             let program = peers::compile_gov("load.gov", peers::LOAD_POLICY, &peers::load_data(facts), false)?;
-            std::fs::write(&path, gov_vm::bundle::write(&program))?;
+            std::fs::write(&path, gov_vm::bundle::write(&program)?)?;
         }
         Some("load") => {
             let bytes = std::fs::read(args.next().ok_or("load FILE")?)?;
@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let iterations = number(args.next(), 1)?;
             let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
             let program = peers::compile_gov("reach.gov", peers::REACH_INPUT, &serde_json::json!({}), false)?;
-            let engine = Engine::load(&gov_vm::bundle::write(&program))?.with_limits(gov_vm::Limits::LOAD);
+            let engine = Engine::load(&gov_vm::bundle::write(&program)?)?.with_limits(gov_vm::Limits::LOAD);
             let request = engine.request_from_json(&peers::edges_json(&graph).to_string())?;
             let mut session = engine.session();
             for _ in 0..iterations {

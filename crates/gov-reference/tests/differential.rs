@@ -210,7 +210,7 @@ impl Failure {
             EvalError::Limit { .. } => Failure::Limit,
             EvalError::Arithmetic(error) => Failure::arithmetic(*error),
             EvalError::Type(_) => Failure::Type,
-            EvalError::Corrupt(_) => Failure::Corrupt,
+            EvalError::Corrupt(_) | EvalError::Invalid(_) => Failure::Corrupt,
             EvalError::Request(_) => Failure::BadInput,
         }
     }
@@ -255,7 +255,8 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
             .map_err(|e| format!("the compiler fails: {e}"))?;
     // Evaluating the data-only relations at load may fail as the reference does (compared
     // by kind); any other load error is a bug.
-    let engine = match Engine::load(&gov_vm::bundle::write(&compiled)) {
+    let bytes = gov_vm::bundle::write(&compiled).map_err(|e| format!("the bundle is not written: {e}"))?;
+    let engine = match Engine::load(&bytes) {
         Ok(engine) => engine,
         Err(gov_vm::LoadError { kind: gov_vm::LoadErrorKind::Evaluation(error), .. }) => {
             return compare_failures(reference, Err::<(), _>(error))

@@ -6,7 +6,7 @@
 //! built or reused through the library API cannot bypass it.
 
 use crate::RequestError;
-use crate::program::Program;
+use crate::program::{Program, RelationKind};
 use crate::value::Value;
 
 /// Refuses `facts` unless every one-fact relation of `program` has exactly one fact.
@@ -37,6 +37,42 @@ pub fn one_fact_relations(program: &Program, facts: &[(u32, Vec<Value>)]) -> Res
                 message: format!("expected exactly one fact of `{name}`, found {count} (it is declared `input one`)"),
             }
         });
+    }
+    Ok(())
+}
+
+/// Refuses a fact that reading JSON for this program could not have made: one for a
+/// relation that is not an input, of another width or type than its relation, or with a
+/// string symbol neither the program nor the request knows. Only a request read by an
+/// engine of another program can hold one; deciding it is an error, never a fact
+/// dropped or joined by the wrong symbols. `strings` counts the program's strings and the
+/// request's own; the error names the relation.
+pub fn fact_shape(program: &Program, strings: usize, rel: u32, values: &[Value]) -> Result<(), RequestError> {
+    let foreign = |path: &str, what: &str| RequestError {
+        path: path.to_owned(),
+        message: format!("{what}: the request was read for another policy"),
+    };
+    let schema = program.relations.get(rel as usize).filter(|r| r.kind == RelationKind::Input);
+    let schema = schema.ok_or_else(|| foreign("", &format!("relation {rel} is not an input")))?;
+    let name = program.string(schema.name);
+    if values.len() != schema.columns.len() {
+        return Err(foreign(
+            name,
+            &format!("a fact of {} values, but the relation has {}", values.len(), schema.columns.len()),
+        ));
+    }
+    for (value, column) in values.iter().zip(&schema.columns) {
+        if value.base_type() != column.ty {
+            return Err(foreign(
+                name,
+                &format!("a value of type {:?} in a column of type {:?}", value.base_type(), column.ty),
+            ));
+        }
+        if let Value::Str(sym) = value
+            && *sym as usize >= strings
+        {
+            return Err(foreign(name, &format!("string {sym} of {strings}")));
+        }
     }
     Ok(())
 }
@@ -123,7 +159,7 @@ mod tests {
     #[test]
     fn bundles_keep_one_and_refuse_it_off_inputs() {
         let program = program();
-        let read = crate::bundle::read(&crate::bundle::write(&program)).unwrap();
+        let read = crate::bundle::read(&crate::bundle::write(&program).unwrap()).unwrap();
         assert_eq!(read.program.relations.iter().map(|r| r.one).collect::<Vec<_>>(), [true, false]);
         let mut data_one = program;
         data_one.relations[1].kind = RelationKind::Data;

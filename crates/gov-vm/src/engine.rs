@@ -3,7 +3,7 @@
 use crate::eval::{Firing, Run, Work, risk_contributions, risk_score};
 use crate::explain::Explanation;
 use crate::limits::{Budget, row_bytes};
-use crate::program::{Effect, Phase, Program, RelationKind};
+use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
 use crate::store::Relation;
 use crate::value::{Strings, Value};
@@ -114,21 +114,34 @@ impl Engine {
     /// use [`Engine::load_verified`] to require one).
     pub fn load(bytes: &[u8]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD).map_err(load_error)
+        Engine::from_bundle(bundle)
     }
 
     /// Loads a bundle that must carry a valid ed25519 signature by `public_key`.
     pub fn load_verified(bytes: &[u8], public_key: &[u8; 32]) -> Result<Engine, LoadError> {
         let bundle = crate::bundle::read(bytes)?;
         crate::bundle::verify(&bundle, public_key)?;
-        Engine::from_program(bundle.program, bundle.hash, Limits::LOAD).map_err(load_error)
+        Engine::from_bundle(bundle)
     }
 
-    /// Builds an engine from a validated program (as [`crate::bundle::read`] returns),
-    /// computing the relations that depend only on data within `load_limits` (usually
+    /// An engine for a bundle [`crate::bundle::read`] validated.
+    fn from_bundle(bundle: crate::bundle::Bundle) -> Result<Engine, LoadError> {
+        Engine::from_valid(bundle.program, bundle.hash, Limits::LOAD).map_err(load_error)
+    }
+
+    /// Builds an engine from a program (as the compiler or [`crate::bundle::read`] returns
+    /// it), computing the relations that depend only on data within `load_limits` (usually
     /// [`Limits::LOAD`]). Requests are bounded by [`Limits::default`] until
-    /// [`Engine::with_limits`] says otherwise.
+    /// [`Engine::with_limits`] says otherwise. The program is validated as a bundle's is
+    /// ([`crate::bundle::validate`]): one that breaks its rules is [`EvalError::Invalid`].
     pub fn from_program(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
+        crate::bundle::validate(&program).map_err(EvalError::Invalid)?;
+        Engine::from_valid(program, hash, load_limits)
+    }
+
+    /// [`Engine::from_program`] for a program already validated.
+    // Invariant: `program` passed `bundle::validate`; the evaluator relies on it.
+    fn from_valid(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
         let mut statics = empty_store(&program);
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
@@ -230,17 +243,16 @@ impl Engine {
         Ok(self.conclude(session.work.take_fired()))
     }
 
-    /// Checks the request's contract and stores its facts; their bytes count against the
+    /// Checks the request's contract and the shape of each fact (a request read by another
+    /// engine may not fit this one) and stores its facts; their bytes count against the
     /// request's limits.
     fn insert_input(&self, request: &Request, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
         crate::contract::one_fact_relations(&self.program, &request.facts).map_err(EvalError::Request)?;
+        let strings = self.program.strings.len() + request.extra_strings.len();
         for (rel, values) in &request.facts {
-            let is_input = self.program.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
-            if !is_input {
-                return Err(EvalError::Corrupt("request fact for a relation that is not an input"));
-            }
+            crate::contract::fact_shape(&self.program, strings, *rel, values).map_err(EvalError::Request)?;
             if let Some(relation) = relations.get_mut(*rel as usize)
-                && relation.insert(values)
+                && relation.insert(values)?
             {
                 work.budget.charge_bytes(&self.limits, row_bytes(values.len()))?;
             }
@@ -370,7 +382,7 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
         let arity = program.relations.get(*rel as usize).map_or(0, |r| r.columns.len());
         relation.reserve(values.len().checked_div(arity).unwrap_or(1));
         for row in crate::program::data_rows(arity, values) {
-            relation.insert(row);
+            relation.insert(row)?;
         }
     }
     Ok(())
@@ -415,7 +427,7 @@ mod tests {
     /// `input t(x: Int, y: Int)`, `p(a, b, c)` derived per request, `data d(x: Int)`
     /// holding `data`, `q(a, b)` derived at load, and one rule per entry of `rules` (each
     /// run in order, in its own stratum of its phase), with decision rules `d "{x}"` (deny)
-    /// and `e` (allow); the load is bounded by `load`.
+    /// and `e` (allow), and the constant 0; the load is bounded by `load`.
     fn program_with(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>, load: Limits) -> Result<Engine, EvalError> {
         let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov", "q"].map(str::to_owned).to_vec();
         let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
@@ -445,7 +457,8 @@ mod tests {
             .collect();
         let rules = rules.into_iter().map(|(_, code)| RuleCode { registers: 3, code, source }).collect();
         let data = vec![(DATA, data)];
-        let program = Program { strings, relations, decisions, rules, strata, data, ..Program::default() };
+        let constants = vec![Value::Int(0), Value::Int(1)];
+        let program = Program { strings, constants, relations, decisions, rules, strata, data, ..Program::default() };
         Engine::from_program(program, String::new(), load)
     }
 
@@ -523,9 +536,7 @@ mod tests {
         let zero = Operand::Const(0);
         // Each rule emits t's 100 `x`s as p(x, 0, 0): 100 new facts, then 9 × 100 repeats.
         let rules = (0..10).map(|_| vec![scan(&[(0, 0)]), emit(vec![REG[0], zero, zero])]).collect();
-        let mut engine = program(rules);
-        engine.program.constants.push(Value::Int(0));
-        let engine = engine.with_limits(Limits { max_facts: 250, ..Limits::default() });
+        let engine = program(rules).with_limits(Limits { max_facts: 250, ..Limits::default() });
         let request = rows(&engine, (0..100).map(|i| (i, 0)));
         let mut session = engine.session();
         engine.decide_in(&mut session, &request).unwrap();

@@ -54,6 +54,36 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// Why a program could not be written as a bundle: it holds something the format cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// A length or count that does not fit the format's 32 bits.
+    TooLong {
+        /// The length.
+        len: usize,
+    },
+    /// An optional id equal to the value the format uses for "none".
+    ReservedId {
+        /// The id.
+        id: u32,
+    },
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::TooLong { len } => {
+                write!(f, "cannot write the bundle: a length of {len} is more than its format holds ({})", u32::MAX)
+            }
+            WriteError::ReservedId { id } => {
+                write!(f, "cannot write the bundle: id {id} is the value its format uses for none")
+            }
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
 /// Why a request could not be read: the JSON path and the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestError {
@@ -88,6 +118,9 @@ pub enum EvalError {
     /// The program refers to something that does not exist (a bundle the loader should
     /// have rejected).
     Corrupt(&'static str),
+    /// A program given to [`crate::Engine::from_program`] breaks a rule of the bytecode
+    /// that a bundle's loader checks ([`crate::bundle::validate`] says which).
+    Invalid(String),
     /// The request breaks the request contract (a one-fact input with zero or several
     /// facts). [`crate::Engine::request_from_json`] reports this earlier, with its path.
     Request(RequestError),
@@ -100,6 +133,7 @@ impl std::fmt::Display for EvalError {
             EvalError::Arithmetic(error) => write!(f, "{error} during evaluation"),
             EvalError::Type(what) => write!(f, "type error during evaluation: {what}"),
             EvalError::Corrupt(what) => write!(f, "corrupt program: {what}"),
+            EvalError::Invalid(what) => write!(f, "invalid program: {what}"),
             EvalError::Request(error) => write!(f, "invalid request: {error}"),
         }
     }

@@ -38,7 +38,7 @@ mod value;
 
 pub use disasm::disassemble;
 pub use engine::{Decision, Engine, Explained, Outcome, Request, Session};
-pub use error::{EvalError, LoadError, LoadErrorKind, RequestError};
+pub use error::{EvalError, LoadError, LoadErrorKind, RequestError, WriteError};
 pub use eval::{Firing, MAX_KEY};
 pub use explain::Explanation;
 pub use limits::{Limits, MAX_REQUEST_BYTES};

@@ -36,9 +36,16 @@ pub fn run(args: &BuildArgs) -> Outcome {
         Ok(program) => program,
         Err(outcome) => return outcome,
     };
-    let bytes = match &secret {
+    let written = match &secret {
         Some(secret) => gov_vm::bundle::write_signed(&program, secret),
         None => gov_vm::bundle::write(&program),
+    };
+    let bytes = match written {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            eprintln!("error: `{}`: {error}", load::display(&args.package));
+            return Outcome::PolicyFailure;
+        }
     };
     // Read it back before writing: a bundle the engine would refuse is a compiler bug.
     let hash = match gov_vm::bundle::read(&bytes) {

@@ -27,7 +27,10 @@ fn engine(args: &EvalArgs) -> Result<Engine, Outcome> {
             Outcome::UsageError
         })?
     } else {
-        gov_vm::bundle::write(&package::compile(&args.policy, &args.data, args.color)?)
+        gov_vm::bundle::write(&package::compile(&args.policy, &args.data, args.color)?).map_err(|e| {
+            eprintln!("error: `{}`: {e}", load::display(&args.policy));
+            Outcome::PolicyFailure
+        })?
     };
     let loaded = match public_key {
         Some(key) => Engine::load_verified(&bytes, &key),

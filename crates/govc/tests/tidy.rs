@@ -411,3 +411,21 @@ fn crates_depend_only_as_the_architecture_allows() {
         violations.join("\n")
     );
 }
+
+/// The workspace forbids `unsafe` code, and every crate takes the workspace's lints (so
+/// that the ban, and clippy's `unwrap_used`, `panic` and the rest, hold everywhere).
+#[test]
+fn every_crate_takes_the_workspace_lints_and_forbids_unsafe() {
+    let manifest = read("Cargo.toml");
+    let rust_lints = manifest.split("[workspace.lints.rust]").nth(1).expect("no [workspace.lints.rust] table");
+    let table = rust_lints.split("\n[").next().unwrap_or_default();
+    assert!(
+        table.lines().any(|line| line.replace(' ', "") == "unsafe_code=\"forbid\""),
+        "[workspace.lints.rust] must set unsafe_code = \"forbid\""
+    );
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let path = entry.unwrap().path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\n[lints]\nworkspace = true"), "{} does not take the workspace's lints", path.display());
+    }
+}

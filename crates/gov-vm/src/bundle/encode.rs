@@ -1,7 +1,7 @@
 //! Program to payload bytes. Mirrors `decode.rs` field by field.
 
-use crate::Value;
 use crate::program::*;
+use crate::{Value, WriteError};
 use gov_value::{ArithOp, BaseType, CompareOp};
 
 /// Section tags, in payload order.
@@ -17,10 +17,16 @@ pub(super) mod tag {
     pub const ORDER: [u8; 8] = [META, STRINGS, CONSTANTS, RELATIONS, DECISIONS, RULES, STRATA, DATA];
 }
 
+/// The bytes written so far, and the first thing the format could not hold.
 #[derive(Default)]
-struct Out(Vec<u8>);
+struct Out(Vec<u8>, Option<WriteError>);
 
 impl Out {
+    /// Records that the format cannot hold something; the first such problem is the
+    /// error [`payload`] returns (writing goes on, so the encoders need no `?`).
+    fn refuse(&mut self, error: WriteError) {
+        self.1.get_or_insert(error);
+    }
     fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
@@ -34,7 +40,13 @@ impl Out {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn len(&mut self, n: usize) {
-        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+        match u32::try_from(n) {
+            Ok(n) => self.u32(n),
+            Err(_) => {
+                self.refuse(WriteError::TooLong { len: n });
+                self.u32(u32::MAX);
+            }
+        }
     }
     fn str(&mut self, s: &str) {
         self.len(s.len());
@@ -44,6 +56,9 @@ impl Out {
         self.u8(tag);
         self.len(body.0.len());
         self.0.extend_from_slice(&body.0);
+        if let Some(error) = body.1 {
+            self.refuse(error);
+        }
     }
     fn base(&mut self, t: BaseType) {
         self.u8(base_code(t));
@@ -94,10 +109,18 @@ impl Out {
             self.operand(*o);
         }
     }
+    /// An optional id: the largest value stands for none, so it is no id itself.
     fn opt_u16(&mut self, v: Option<u16>) {
+        if v == Some(u16::MAX) {
+            self.refuse(WriteError::ReservedId { id: u16::MAX.into() });
+        }
         self.u16(v.unwrap_or(u16::MAX));
     }
+    /// An optional id: the largest value stands for none, so it is no id itself.
     fn opt_u32(&mut self, v: Option<u32>) {
+        if v == Some(u32::MAX) {
+            self.refuse(WriteError::ReservedId { id: u32::MAX });
+        }
         self.u32(v.unwrap_or(u32::MAX));
     }
     fn source(&mut self, s: SourceRef) {
@@ -223,8 +246,8 @@ fn instr(out: &mut Out, instr: &Instr) {
     }
 }
 
-/// Encodes the payload.
-pub(super) fn payload(p: &Program) -> Vec<u8> {
+/// Encodes the payload, or says what the format cannot hold.
+pub(super) fn payload(p: &Program) -> Result<Vec<u8>, WriteError> {
     let mut out = Out::default();
     for section in tag::ORDER {
         let mut body = Out::default();
@@ -355,5 +378,29 @@ pub(super) fn payload(p: &Program) -> Vec<u8> {
         }
         out.section(section, body);
     }
-    out.0
+    match out.1 {
+        Some(error) => Err(error),
+        None => Ok(out.0),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A length the format's 32 bits cannot hold is an error, passed up from a section's
+    /// body to the payload, never clamped to a length that reads back as something else.
+    #[test]
+    fn lengths_past_32_bits_are_errors() {
+        let mut body = Out::default();
+        body.len(u32::MAX as usize);
+        assert!(body.1.is_none());
+        let past = u32::MAX as usize + 1;
+        body.len(past);
+        body.len(past + 1);
+        let mut out = Out::default();
+        out.section(tag::META, body);
+        assert_eq!(out.1, Some(WriteError::TooLong { len: past }));
+    }
 }

@@ -16,7 +16,7 @@ mod encode;
 mod validate;
 
 use crate::program::Program;
-use crate::{LoadError, LoadErrorKind};
+use crate::{LoadError, LoadErrorKind, WriteError};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -45,15 +45,16 @@ pub struct Bundle {
     pub signature: Option<[u8; SIGNATURE_LEN]>,
 }
 
-/// Encodes a program as an unsigned bundle.
-pub fn write(program: &Program) -> Vec<u8> {
-    let payload = encode::payload(program);
+/// Encodes a program as an unsigned bundle; an error if it holds something the format
+/// cannot (a length past 32 bits, an id the format reserves).
+pub fn write(program: &Program) -> Result<Vec<u8>, WriteError> {
+    let payload = encode::payload(program)?;
     assemble(&payload, None)
 }
 
 /// Encodes a program as a bundle signed with the 32-byte ed25519 secret key `secret`.
-pub fn write_signed(program: &Program, secret: &[u8; 32]) -> Vec<u8> {
-    let payload = encode::payload(program);
+pub fn write_signed(program: &Program, secret: &[u8; 32]) -> Result<Vec<u8>, WriteError> {
+    let payload = encode::payload(program)?;
     let key = SigningKey::from_bytes(secret);
     let digest: [u8; HASH_LEN] = Sha256::digest(&payload).into();
     let signature = key.sign(&digest).to_bytes();
@@ -65,19 +66,20 @@ pub fn public_key(secret: &[u8; 32]) -> [u8; 32] {
     SigningKey::from_bytes(secret).verifying_key().to_bytes()
 }
 
-fn assemble(payload: &[u8], signature: Option<[u8; SIGNATURE_LEN]>) -> Vec<u8> {
+fn assemble(payload: &[u8], signature: Option<[u8; SIGNATURE_LEN]>) -> Result<Vec<u8>, WriteError> {
+    let payload_len = u32::try_from(payload.len()).map_err(|_| WriteError::TooLong { len: payload.len() })?;
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + HASH_LEN + SIGNATURE_LEN);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&(if signature.is_some() { FLAG_SIGNED } else { 0 }).to_le_bytes());
-    out.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(&payload_len.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(payload);
     out.extend_from_slice(&Sha256::digest(payload));
     if let Some(signature) = signature {
         out.extend_from_slice(&signature);
     }
-    out
+    Ok(out)
 }
 
 fn fail(kind: LoadErrorKind, offset: usize, message: impl Into<String>) -> LoadError {

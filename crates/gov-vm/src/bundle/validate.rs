@@ -6,6 +6,7 @@ use crate::Value;
 use crate::eval::MAX_KEY;
 use crate::program::*;
 use gov_value::limits::MAX_COLUMNS;
+use std::collections::HashMap;
 
 /// Most instructions one rule may have (shared with the checker, which reports longer
 /// rules as `E0601`).
@@ -19,6 +20,7 @@ fn check(ok: bool, message: impl FnOnce() -> String) -> V {
 
 /// Checks a program; the error says what is wrong and where.
 pub fn validate(p: &Program) -> V {
+    unique("string", p.strings.iter().map(String::as_str))?;
     let strings = p.strings.len();
     let sym = |s: Sym, what: &str| {
         check((s as usize) < strings, || format!("{what} refers to string {s}, but there are {strings}"))
@@ -53,7 +55,15 @@ pub fn validate(p: &Program) -> V {
         check(!r.one || r.kind == RelationKind::Input, || {
             format!("relation {i} is not an input, so it cannot hold exactly one fact")
         })?;
+        // Data is stored once, at load, with the static relations; the risk score is
+        // computed per request into the request's relations.
+        check(r.kind != RelationKind::Data || r.phase == Phase::Static, || format!("data relation {i} is not static"))?;
+        check(r.kind != RelationKind::RiskScore || r.phase == Phase::Request, || {
+            format!("relation {i}: the risk score is computed per request, so it cannot be static")
+        })?;
     }
+    // The engine looks request keys up by relation name.
+    unique("relation name", p.relations.iter().map(|r| p.string(r.name)))?;
     for (i, d) in p.decisions.iter().enumerate() {
         sym(d.name, &format!("decision {i}"))?;
         if let Some(a) = d.approver {
@@ -77,17 +87,7 @@ pub fn validate(p: &Program) -> V {
             Stratum::Rules { phase, rules, delta_rules } => {
                 for &r in rules.iter().chain(delta_rules) {
                     let rule = p.rules.get(r as usize).ok_or_else(|| format!("stratum {i} runs missing rule {r}"))?;
-                    if *phase == Phase::Static {
-                        let heads_static = match rule.code.last() {
-                            Some(Instr::Emit { rel, .. }) => {
-                                p.relations.get(*rel as usize).is_some_and(|r| r.phase == Phase::Static)
-                            }
-                            _ => false,
-                        };
-                        check(heads_static, || {
-                            format!("static stratum {i} runs rule {r}, which does not derive a static relation")
-                        })?;
-                    }
+                    validate_phase(p, rule, *phase).map_err(|e| format!("stratum {i} runs rule {r}, which {e}"))?;
                 }
             }
             Stratum::RiskScore { rel } => {
@@ -97,6 +97,7 @@ pub fn validate(p: &Program) -> V {
             }
         }
     }
+    validate_order(p)?;
     for (rel, values) in &p.data {
         let r = p.relations.get(*rel as usize).ok_or_else(|| format!("data for missing relation {rel}"))?;
         check(r.kind == RelationKind::Data, || format!("data given for relation {rel}, which is not a data relation"))?;
@@ -109,6 +110,122 @@ pub fn validate(p: &Program) -> V {
             check(v.base_type() == c.ty && value_ok(v), || {
                 format!("data for relation {rel} has a value of the wrong type")
             })?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks that no two of `items` are equal, naming the first repeat.
+fn unique<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> V {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, item) in items.enumerate() {
+        if let Some(first) = seen.insert(item, i) {
+            return Err(format!("{what} {i} repeats {what} {first} ({item:?})"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that a rule run in a stratum of `phase` stays within that phase's relations. The
+/// engine keeps static relations apart from a request's: a static rule reads only static
+/// relations (it runs at load, before any request) and derives a static one; a request
+/// rule derives into the request's relations, so its head is not static (the engine's
+/// scans would never see facts stored there).
+fn validate_phase(p: &Program, rule: &RuleCode, phase: Phase) -> V {
+    let phase_of = |rel: u32| p.relations.get(rel as usize).map(|r| r.phase);
+    if phase == Phase::Static {
+        for instr in &rule.code {
+            if let Instr::Scan { rel, .. } | Instr::Absent { rel, .. } = instr {
+                check(phase_of(*rel) == Some(Phase::Static), || format!("reads relation {rel}, which is not static"))?;
+            }
+        }
+    }
+    let head = match rule.code.last() {
+        Some(Instr::Emit { rel, .. }) => phase_of(*rel),
+        Some(Instr::Fire { .. }) => Some(Phase::Request),
+        _ => None,
+    };
+    check(head == Some(phase), || match phase {
+        Phase::Static => "does not derive a static relation".to_owned(),
+        Phase::Request => "derives a static relation".to_owned(),
+    })
+}
+
+/// Checks that the strata compute each relation before any rule reads it: the engine runs
+/// them once each, in order, so a relation read before (or, outside a recursive stratum,
+/// while) it is derived would be silently incomplete. A rule reads no relation a later
+/// stratum derives, and one of its own stratum only in a recursive stratum (one
+/// with semi-naive variants), and only positively, outside negation and aggregates; at
+/// most one stratum computes the risk score, after every rule that fires a `risk` decision.
+// Invariant: called after every id was checked in range.
+fn validate_order(p: &Program) -> V {
+    // The last stratum deriving each relation.
+    let mut derived_in: Vec<Option<usize>> = vec![None; p.relations.len()];
+    let mut risk_at = None;
+    for (i, stratum) in p.strata.iter().enumerate() {
+        let heads: Vec<u32> = match stratum {
+            Stratum::Rules { rules, delta_rules, .. } => rules
+                .iter()
+                .chain(delta_rules)
+                .filter_map(|&r| match p.rules.get(r as usize).and_then(|rule| rule.code.last()) {
+                    Some(Instr::Emit { rel, .. }) => Some(*rel),
+                    _ => None,
+                })
+                .collect(),
+            Stratum::RiskScore { rel } => {
+                check(risk_at.is_none(), || {
+                    format!("strata {} and {i} both compute the risk score", risk_at.unwrap_or(0))
+                })?;
+                risk_at = Some(i);
+                vec![*rel]
+            }
+        };
+        for rel in heads {
+            // Strata run in order, so this is the last stratum deriving `rel`.
+            *derived_in.get_mut(rel as usize).ok_or_else(|| format!("stratum {i} derives missing relation {rel}"))? =
+                Some(i);
+        }
+    }
+    for (i, stratum) in p.strata.iter().enumerate() {
+        let Stratum::Rules { rules, delta_rules, .. } = stratum else { continue };
+        let recursive = !delta_rules.is_empty();
+        for &r in rules.iter().chain(delta_rules) {
+            let rule = p.rules.get(r as usize).ok_or_else(|| format!("stratum {i} runs missing rule {r}"))?;
+            let at = |e: String| format!("stratum {i} runs rule {r}, which {e}");
+            // The ends of the aggregate bodies enclosing the current instruction.
+            let mut aggregate_ends: Vec<usize> = Vec::new();
+            for (pc, instr) in rule.code.iter().enumerate() {
+                aggregate_ends.retain(|&end| end > pc);
+                let (rel, negated) = match instr {
+                    Instr::Scan { rel, .. } => (*rel, !aggregate_ends.is_empty()),
+                    Instr::Absent { rel, .. } => (*rel, true),
+                    Instr::Aggregate { len, .. } => {
+                        aggregate_ends.push(pc + 1 + *len as usize);
+                        continue;
+                    }
+                    _ => continue,
+                };
+                match derived_in.get(rel as usize).copied().flatten() {
+                    Some(j) if j > i => {
+                        return Err(at(format!("reads relation {rel}, which stratum {j} derives later")));
+                    }
+                    Some(j) if j == i && negated => {
+                        return Err(at(format!(
+                            "reads relation {rel} of its own stratum under negation or an aggregate"
+                        )));
+                    }
+                    Some(j) if j == i && !recursive => {
+                        return Err(at(format!("reads relation {rel} of its own stratum, which is not recursive")));
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(Instr::Fire { decision, .. }) = rule.code.last()
+                && p.decisions.get(*decision as usize).is_some_and(|d| d.effect == Effect::Risk)
+                && let Some(k) = risk_at.filter(|&k| k < i)
+            {
+                return Err(at(format!("fires a risk decision after stratum {k} computed the risk score")));
+            }
         }
     }
     Ok(())
