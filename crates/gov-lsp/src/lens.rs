@@ -85,3 +85,72 @@ pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
     }
     Ok(Ran { summary, passed, result: result.to_json() })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A package (`p.gov`) and a data file beside it that does not fit it.
+    const PACKAGE_WITH_DATA: (&str, &str) = (
+        "package p\ninput t(x: Int)\ndata big(x: Int)\ndeny d :- t(x), big(x).\n\
+         test \"blocked\" {\n    given t(1).\n          big(1).\n    expect deny d\n}\n",
+        "{\"nothing\": [{\"x\": 1}]}",
+    );
+
+    /// Opens `file` in a fresh server state and runs each of `tests` through the lens.
+    fn run_all(file: &Path, tests: &[&str]) -> Vec<Result<Ran, String>> {
+        let mut state = State::default();
+        let uri = Uri::from_file_path(file).unwrap();
+        state.open(uri.clone(), 1, std::fs::read_to_string(file).unwrap());
+        tests.iter().map(|name| run_test(&state, &uri, name)).collect()
+    }
+
+    /// A fresh scratch directory.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("gov-lsp-lens-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A package whose data file does not match its declarations: `govc test` ignores the
+    /// package's data (tests bring their own) and runs the test, which passes
+    /// (crates/govc/tests/packages.rs, `govc_test_ignores_the_package_data_files`, runs the
+    /// same package). The lens must agree rather than refuse to compile.
+    #[test]
+    fn the_lens_agrees_with_govc_test_on_a_package_with_data_files() {
+        let dir = scratch("data");
+        std::fs::write(dir.join("p.gov"), PACKAGE_WITH_DATA.0).unwrap();
+        std::fs::write(dir.join("stray.data.json"), PACKAGE_WITH_DATA.1).unwrap();
+        let ran = run_all(&dir.join("p.gov"), &["blocked"]).into_iter().next().unwrap();
+        let ran = ran.unwrap();
+        assert!(ran.passed, "{}", ran.summary);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A `with data` fixture that is a FIFO is an error of the test, as in `govc test`, not
+    /// a read that blocks the server forever.
+    #[cfg(unix)]
+    #[test]
+    fn the_lens_refuses_a_fifo_fixture_without_hanging() {
+        let dir = scratch("fifo");
+        let source = "package p\ninput t(x: Int)\ndata big(x: Int)\ndeny d :- t(x), big(x).\n\
+                      test \"piped\" {\n    with data \"pipe.json\"\n    given t(1).\n    expect allow\n}\n";
+        std::fs::write(dir.join("p.gov"), source).unwrap();
+        let status = std::process::Command::new("mkfifo").arg(dir.join("pipe.json")).status().unwrap();
+        assert!(status.success());
+        let (send, receive) = mpsc::channel();
+        let file = dir.join("p.gov");
+        // On a thread, so that a hang fails the test instead of blocking it.
+        std::thread::spawn(move || send.send(run_all(&file, &["piped"])));
+        let ran = receive.recv_timeout(Duration::from_secs(60)).expect("the lens hangs on a FIFO");
+        let ran = ran.into_iter().next().unwrap().unwrap();
+        assert!(!ran.passed);
+        assert!(ran.summary.contains("pipe.json` is a FIFO"), "{}", ran.summary);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
