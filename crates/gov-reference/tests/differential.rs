@@ -26,7 +26,7 @@
 //! with [`agree`] to keep it as a regression.
 
 use gov_check::RelationKind;
-use gov_db::Workspace;
+use gov_driver::Package;
 use gov_reference::{RefModel, RefValue, evaluate};
 use gov_vm::{Engine, Strings, Value};
 use proptest::prelude::*;
@@ -162,25 +162,18 @@ fn document(
 /// Runs `case` through the checker, then both evaluators. `Ok(Some(model))` if they agree
 /// on a model, `Ok(None)` if both fail to evaluate, `Err` (a report) otherwise.
 fn run(case: &Case) -> Result<Option<RefModel>, String> {
-    let mut workspace = Workspace::new();
-    let package = workspace.add_package(vec![("diff.gov".to_owned(), case.source.clone())]);
-    let checked = workspace.check(package).ok_or("no package")?;
-    let sources = workspace.sources();
-    if checked.has_errors() {
-        let errors: Vec<_> =
-            checked.diagnostics.iter().filter(|d| d.severity() == gov_diag::Severity::Error).cloned().collect();
-        return Err(format!("the checker rejects the program:\n{}", gov_diag::render_human(&errors, &sources, false)));
+    let package = Package::from_sources(vec![("diff.gov".to_owned(), case.source.clone())]).ok_or("no package")?;
+    if let Some(errors) = package.errors() {
+        let text = gov_diag::render_human(&errors.diagnostics, &errors.sources, false);
+        return Err(format!("the checker rejects the program:\n{text}"));
     }
-    let program = workspace.program(package).ok_or("no program")?;
-    let symbols = &checked.symbols;
-    let reference = evaluate(&program, symbols, &case.facts);
+    let symbols = &package.checked().symbols;
+    let reference = evaluate(package.program(), symbols, &case.facts);
 
     let (data, _) = document(symbols, &case.facts, RelationKind::Data);
     let (input, inputs) = document(symbols, &case.facts, RelationKind::Input);
     let data = [("data.json".to_owned(), gov_vm::json::parse_document(&data.to_string()).map_err(|e| e.to_string())?)];
-    let compiled =
-        gov_compile::compile(&gov_compile::Input { program: &program, symbols, sources: &sources, data: &data })
-            .map_err(|e| format!("the compiler fails: {e}"))?;
+    let compiled = package.compile(&data).map_err(|e| format!("the compiler fails: {e}"))?;
     let engine = match Engine::load(&gov_vm::bundle::write(&compiled)) {
         Ok(engine) => engine,
         Err(error) if error.message.starts_with("evaluating the bundle's data failed") => {
@@ -1310,13 +1303,10 @@ allow cheap_buy :- buy(i, _), cheap(i).
 #[test]
 fn reference_rejects_negation_through_recursion() {
     // The checker rejects this program; the reference refuses it on its own too.
-    let mut workspace = Workspace::new();
     let source = "package p\ndata e(a: Str)\nq(x) :- e(x), not r(x).\nr(x) :- e(x), not q(x).\n";
-    let package = workspace.add_package(vec![("p.gov".to_owned(), source.to_owned())]);
-    let checked = workspace.check(package).unwrap();
-    assert!(checked.has_errors());
-    let program = workspace.program(package).unwrap();
-    let result = evaluate(&program, &checked.symbols, &[("e".to_owned(), vec![s("a")])]);
+    let package = Package::from_sources(vec![("p.gov".to_owned(), source.to_owned())]).unwrap();
+    assert!(package.checked().has_errors());
+    let result = evaluate(package.program(), &package.checked().symbols, &[("e".to_owned(), vec![s("a")])]);
     assert!(matches!(result, Err(gov_reference::RefError::NotStratifiable(_))), "{result:?}");
 }
 
