@@ -8,8 +8,8 @@
 //! beside its Cedar and Rego translation; the unit tests check every Gov policy here with
 //! no errors and no warnings.
 
-use gov_driver::Package;
 use gov_diag::Severity;
+use gov_driver::Package;
 use gov_vm::program::Program;
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;

@@ -197,10 +197,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("gov-driver-overlay-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("a.gov"), "on disk").unwrap();
-        let overlay = Overlay::new(
-            &Disk,
-            [(dir.join("a.gov"), "open".to_owned()), (dir.join("new.gov"), "unsaved".to_owned())],
-        );
+        let overlay =
+            Overlay::new(&Disk, [(dir.join("a.gov"), "open".to_owned()), (dir.join("new.gov"), "unsaved".to_owned())]);
         assert_eq!(overlay.read(&dir.join("a.gov"), 100).unwrap(), b"open");
         assert_eq!(overlay.read(&dir.join("new.gov"), 100).unwrap(), b"unsaved");
         let mut names: Vec<PathBuf> = overlay.list(&dir).unwrap().into_iter().map(|e| e.0).collect();

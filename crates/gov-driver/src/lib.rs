@@ -106,7 +106,8 @@ impl Package {
     /// must have no [`errors`](Package::errors).
     pub fn compile(&self, data: &[(String, Document)]) -> Result<gov_vm::program::Program, CompileError> {
         let sources = self.sources();
-        let input = gov_compile::Input { program: &self.program, symbols: &self.checked.symbols, sources: &sources, data };
+        let input =
+            gov_compile::Input { program: &self.program, symbols: &self.checked.symbols, sources: &sources, data };
         gov_compile::compile(&input)
     }
 }
@@ -119,7 +120,8 @@ pub fn read_data(fs: &dyn FileSystem, files: &[PathBuf]) -> Result<Vec<(String, 
         .map(|file| {
             let shown = display(file);
             let bytes = walk::read(fs, file)?;
-            let text = String::from_utf8(bytes).map_err(|_| format!("cannot read `{shown}`: stream did not contain valid UTF-8"))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("cannot read `{shown}`: stream did not contain valid UTF-8"))?;
             let document = gov_vm::json::parse_document(&text).map_err(|e| format!("{shown}: {e}"))?;
             Ok((shown, document))
         })
@@ -134,6 +136,7 @@ pub fn fixture_path(test_file: &str, written: &str) -> PathBuf {
 
 /// Reads and parses the JSON fixture a test names with `with data` (see [`fixture_path`]).
 pub fn read_fixture(fs: &dyn FileSystem, file: &Path) -> Result<Document, String> {
-    let text = String::from_utf8(walk::read(fs, file)?).map_err(|e| format!("`{}` is not UTF-8: {e}", display(file)))?;
+    let text =
+        String::from_utf8(walk::read(fs, file)?).map_err(|e| format!("`{}` is not UTF-8: {e}", display(file)))?;
     gov_vm::json::parse_document(&text).map_err(|e| format!("`{}`: {e}", display(file)))
 }

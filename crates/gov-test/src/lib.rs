@@ -240,9 +240,8 @@ test "one time" {
         let built = crate::test_support::compile_source("p.gov", SOURCE);
         let cases = collect(built.package.program(), &built.package.sources());
         let symbols = &built.package.checked().symbols;
-        let result = |i: usize| {
-            run(&built.compiled, symbols, &cases[i], &Limits::default(), &mut |_| Err("none".to_owned()))
-        };
+        let result =
+            |i: usize| run(&built.compiled, symbols, &cases[i], &Limits::default(), &mut |_| Err("none".to_owned()));
 
         let two = result(0);
         assert_eq!(two.status, Status::Error);

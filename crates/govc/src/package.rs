@@ -3,7 +3,7 @@
 
 use crate::cli::Color;
 use crate::{Outcome, load, output};
-use gov_driver::fs::Disk;
+use gov_driver::fs::{Disk, Kind};
 use gov_driver::{CompileError, Package};
 use gov_vm::program::Program;
 use std::path::{Path, PathBuf};
@@ -16,12 +16,14 @@ pub fn compile(path: &Path, extra_data: &[PathBuf], color: Color) -> Result<Prog
         Outcome::UsageError
     })?;
     if let Some(errors) = package.errors() {
-        let text = output::render(crate::cli::Format::Human, &errors.diagnostics, &errors.sources, output::use_color(color));
+        let text =
+            output::render(crate::cli::Format::Human, &errors.diagnostics, &errors.sources, output::use_color(color));
         eprint!("{text}");
         return Err(if errors.unusable { Outcome::UsageError } else { Outcome::PolicyFailure });
     }
     // A single file takes the data files beside it, which may be another package's.
-    let beside = (!path.is_dir() && !package.data_files().is_empty()).then(|| {
+    let single_file = gov_driver::walk::kind(&Disk, path).is_ok_and(|k| k != Kind::Dir);
+    let beside = (single_file && !package.data_files().is_empty()).then(|| {
         let files: Vec<String> = package.data_files().iter().map(|f| format!("`{}`", load::display(f))).collect();
         format!(
             "note: the single-file package `{}` reads the data files beside it: {}\n",
