@@ -140,3 +140,59 @@ pub fn read_fixture(fs: &dyn FileSystem, file: &Path) -> Result<Document, String
         String::from_utf8(walk::read(fs, file)?).map_err(|e| format!("`{}` is not UTF-8: {e}", display(file)))?;
     gov_vm::json::parse_document(&text).map_err(|e| format!("`{}`: {e}", display(file)))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use fs::{Disk, Kind};
+
+    /// A fresh scratch directory.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("gov-driver-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_directory_package_loads_checks_and_compiles_with_its_data() {
+        let dir = scratch("package");
+        std::fs::write(dir.join("p.gov"), "package p\ninput t(x: Int)\ndata big(x: Int)\ndeny d :- t(x), big(x).\n")
+            .unwrap();
+        std::fs::write(dir.join("big.data.json"), r#"{"big": [{"x": 1}]}"#).unwrap();
+        std::fs::write(dir.join("notes.json"), "not data").unwrap();
+        let package = Package::load(&Disk, &dir).unwrap();
+        assert!(package.errors().is_none());
+        assert_eq!(package.data_files(), [dir.join("big.data.json")]);
+        let data = read_data(&Disk, package.data_files()).unwrap();
+        assert!(package.compile(&data).is_ok());
+        // The data file must fit the package.
+        let wrong = [(String::from("wrong"), gov_vm::json::parse_document(r#"{"small": []}"#).unwrap())];
+        assert!(matches!(package.compile(&wrong), Err(CompileError::Data { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_without_sources_is_an_unusable_package() {
+        let dir = scratch("empty");
+        let errors = Package::load(&Disk, &dir).unwrap().errors().unwrap();
+        assert!(errors.unusable);
+        assert_eq!(errors.diagnostics.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Opening a FIFO blocks until a writer comes; the disk refuses it before opening.
+    #[cfg(unix)]
+    #[test]
+    fn fifos_are_refused_not_opened() {
+        let dir = scratch("fifo");
+        let pipe = dir.join("pipe.data.json");
+        assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+        assert_eq!(Disk.kind(&pipe).unwrap(), Kind::Fifo);
+        assert!(Disk.read(&pipe, 10).is_err());
+        let message = walk::list(&Disk, &dir).unwrap_err();
+        assert!(message.ends_with("pipe.data.json` is a FIFO: govc reads only regular files"), "{message}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
