@@ -8,8 +8,8 @@
 //! beside its Cedar and Rego translation; the unit tests check every Gov policy here with
 //! no errors and no warnings.
 
-use gov_db::Workspace;
 use gov_diag::Severity;
+use gov_driver::Package;
 use gov_vm::program::Program;
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
@@ -88,15 +88,13 @@ pub struct Scenario {
     pub cases: Vec<Case>,
 }
 
-/// Checks and compiles a one-file Gov package with its data, as `govc build` does
-/// (`gov_db::Workspace` → `gov_compile::compile`). Any error diagnostic, or with
-/// `deny_warnings` any warning, is an error.
+/// Checks and compiles a one-file Gov package with its data, as `govc build` does (through
+/// `gov_driver`). Any error diagnostic, or with `deny_warnings` any warning, is an error.
 pub fn compile_gov(file: &str, source: &str, data: &Json, deny_warnings: bool) -> Result<Program, String> {
-    let mut workspace = Workspace::new();
-    let package = workspace.add_package(vec![(file.to_owned(), source.to_owned())]);
-    let sources = workspace.sources();
-    let checked = workspace.check(package).ok_or("the package did not check")?;
-    let problems: Vec<String> = checked
+    let package =
+        Package::from_sources(vec![(file.to_owned(), source.to_owned())]).ok_or("the package did not check")?;
+    let problems: Vec<String> = package
+        .checked()
         .diagnostics
         .iter()
         .filter(|d| d.severity() == Severity::Error || deny_warnings)
@@ -105,11 +103,9 @@ pub fn compile_gov(file: &str, source: &str, data: &Json, deny_warnings: bool) -
     if !problems.is_empty() {
         return Err(format!("{file}: {}", problems.join("\n")));
     }
-    let program = workspace.program(package).ok_or("no program")?;
     let data =
         [(format!("{file}.data.json"), gov_vm::json::parse_document(&data.to_string()).map_err(|e| e.to_string())?)];
-    let input = gov_compile::Input { program: &program, symbols: &checked.symbols, sources: &sources, data: &data };
-    gov_compile::compile(&input).map_err(|e| e.to_string())
+    package.compile(&data).map_err(|e| e.to_string())
 }
 
 /// A small deterministic generator (SplitMix64), so every run benchmarks the same data.

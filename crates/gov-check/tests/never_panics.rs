@@ -7,33 +7,12 @@
 //! The case counts are fixed so the test runs in seconds in CI; raise them locally with
 //! `PROPTEST_CASES=100000 cargo test -p gov-check --test never_panics`.
 
-use gov_check::{Origin, Program, ProgramFile};
-use gov_diag::{Diagnostic, FileId, Sources, Span};
+use gov_diag::{Diagnostic, FileId, Span};
+use gov_driver::Package;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use std::sync::Arc;
 
 const EXAMPLE: &str = include_str!("../../../examples/payments/payments.gov");
-
-/// The standard library's modules, read from `stdlib/std/`: `(dotted name, path, text)`,
-/// sorted by name. Module `i` gets `FileId(i + 1)`.
-fn stdlib() -> &'static [(String, String, String)] {
-    static MODULES: std::sync::OnceLock<Vec<(String, String, String)>> = std::sync::OnceLock::new();
-    MODULES.get_or_init(|| {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../stdlib/std");
-        let mut modules: Vec<(String, String, String)> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "gov"))
-            .map(|p| {
-                let stem = p.file_stem().unwrap().to_str().unwrap().to_owned();
-                (format!("std.{stem}"), format!("stdlib/std/{stem}.gov"), std::fs::read_to_string(&p).unwrap())
-            })
-            .collect();
-        modules.sort();
-        modules
-    })
-}
 
 /// Cases per strategy, unless `PROPTEST_CASES` says otherwise.
 fn config() -> ProptestConfig {
@@ -58,51 +37,30 @@ fn assert_in_bounds(span: Span, texts: &[&str], what: &str, diagnostic: &Diagnos
     );
 }
 
-/// Parses `text` as the one file of a package (with the library module when it is used),
-/// checks it, renders every diagnostic three ways, and checks every span. Returns the
-/// diagnostics.
+/// Loads `text` as the one file of a package (with the library modules it uses, as `govc`
+/// loads them: through the driver), checks it, renders every diagnostic three ways, and
+/// checks every span. Returns the diagnostics.
 fn front_end(text: &str) -> Vec<Diagnostic> {
-    let parsed = gov_syntax::parse(FileId(0), text);
-    for comment in &parsed.comments {
-        let span = comment.span;
-        assert!(
-            span.start <= span.end
-                && span.end as usize <= text.len()
-                && text.is_char_boundary(span.start as usize)
-                && text.is_char_boundary(span.end as usize)
-        );
-    }
-    // The modules the package uses, and those they use, as `govc` loads them.
-    let modules = stdlib();
-    let mut files = vec![ProgramFile { id: FileId(0), parsed: Arc::new(parsed), origin: Origin::Package }];
-    let mut next = 0;
-    while let Some(file) = files.get(next) {
-        let wanted: Vec<String> = file
-            .parsed
-            .file
-            .items
-            .iter()
-            .filter_map(|item| match &item.kind {
-                gov_syntax::ast::ItemKind::Use(path) => Some(path.dotted()),
-                _ => None,
-            })
-            .collect();
-        next += 1;
-        for module in wanted {
-            let Some(index) = modules.iter().position(|(name, _, _)| *name == module) else { continue };
-            let id = FileId(index as u32 + 1);
-            if files.iter().all(|f| f.id != id) {
-                let parsed = gov_syntax::parse(id, &modules[index].2);
-                files.push(ProgramFile { id, parsed: Arc::new(parsed), origin: Origin::Library(module) });
-            }
+    let package = Package::from_sources(vec![("policy.gov".to_owned(), text.to_owned())]).unwrap();
+    let sources = package.sources();
+    let texts: Vec<&str> = (0..sources.len())
+        .map(|i| sources.get(FileId(u32::try_from(i).unwrap())).map_or("", |f| f.text.as_str()))
+        .collect();
+    for file in &package.program().files {
+        for comment in &file.parsed.comments {
+            let span = comment.span;
+            let text = texts[span.file.0 as usize];
+            assert!(
+                span.start <= span.end
+                    && span.end as usize <= text.len()
+                    && text.is_char_boundary(span.start as usize)
+                    && text.is_char_boundary(span.end as usize)
+            );
         }
     }
-    let program = Program { files, available_modules: modules.iter().map(|(name, _, _)| name.clone()).collect() };
-    let checked = gov_check::check(&program);
-
-    let texts: Vec<&str> = std::iter::once(text).chain(modules.iter().map(|(_, _, t)| t.as_str())).collect();
+    let checked = package.checked();
     // The checker's list includes the parser's, but check the parser's on their own too.
-    let parse_diagnostics = program.files.iter().flat_map(|f| f.parsed.diagnostics.iter());
+    let parse_diagnostics = package.program().files.iter().flat_map(|f| f.parsed.diagnostics.iter());
     for diagnostic in parse_diagnostics.chain(&checked.diagnostics) {
         assert_in_bounds(diagnostic.primary.span, &texts, "primary span", diagnostic);
         for label in &diagnostic.secondary {
@@ -120,11 +78,6 @@ fn front_end(text: &str) -> Vec<Diagnostic> {
         }
     }
 
-    let mut sources = Sources::new();
-    sources.add("policy.gov", text);
-    for (_, path, module) in modules {
-        sources.add(path.as_str(), module.as_str());
-    }
     let human = gov_diag::render_human(&checked.diagnostics, &sources, false);
     let colored = gov_diag::render_human(&checked.diagnostics, &sources, true);
     let json = gov_diag::render_json(&checked.diagnostics, &sources);
@@ -133,7 +86,7 @@ fn front_end(text: &str) -> Vec<Diagnostic> {
         assert!(!human.is_empty() && !colored.is_empty());
     }
     assert!(json.starts_with('{') && sarif.starts_with('{'));
-    checked.diagnostics
+    checked.diagnostics.clone()
 }
 
 // ---- token soup ------------------------------------------------------------------------

@@ -2,12 +2,13 @@
 //! with `gov-test` (the library behind `govc test`).
 
 use crate::analysis::Ctx;
-use crate::state::State;
+use crate::state::{State, file_path, key_of};
 use gov_diag::Span;
+use gov_driver::Package;
+use gov_driver::fs::{Disk, FileSystem, Kind, Overlay};
 use gov_syntax::ast::ItemKind;
-use gov_vm::json::Document;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tower_lsp_server::ls_types::{CodeLens, Command, Uri};
 
 /// The command a lens runs: arguments are the document's URI and the test's name.
@@ -46,28 +47,33 @@ pub struct Ran {
     pub result: Value,
 }
 
-/// Runs the test `name` of the package of the open document `uri`.
+/// Runs the test `name` of the package of the open document `uri` exactly as `govc test`
+/// would (through `gov_driver`: the same files, no package data, fixtures read only if they
+/// are regular files), with the open documents' texts in place of the disk's.
 pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
     let ctx = Ctx::new(state, uri).map_err(|e| e.message.into_owned())?;
-    if ctx.checked.has_errors() {
+    let open = state.documents.values().filter_map(|d| Some((file_path(&d.uri)?, d.text.clone())));
+    let files = Overlay::new(&Disk, open);
+    let dir = Path::new(&ctx.package);
+    let package = if dir.is_absolute() && files.kind(dir).is_ok_and(|k| k == Kind::Dir) {
+        Package::load(&files, dir)?
+    } else {
+        // An unsaved document is a package alone.
+        let text = ctx.text.to_owned();
+        Package::from_sources(vec![(key_of(uri), text)]).ok_or_else(|| format!("test \"{name}\" cannot run"))?
+    };
+    if package.errors().is_some() {
         return Err(format!("test \"{name}\" cannot run: the package has errors"));
     }
-    let sources = state.workspace.sources();
-    let case = gov_test::collect(&ctx.program, &sources)
+    let sources = package.sources();
+    let case = gov_test::collect(package.program(), &sources)
         .into_iter()
         .find(|c| c.name == name)
         .ok_or_else(|| format!("no test is named \"{name}\""))?;
-    let dir = Path::new(&ctx.package);
-    let data = if dir.is_absolute() && dir.is_dir() { read_data(dir)? } else { Vec::new() };
-    let input = gov_compile::Input { program: &ctx.program, symbols: ctx.symbols(), sources: &sources, data: &data };
-    let compiled = gov_compile::compile(&input).map_err(|e| format!("test \"{name}\" cannot run: {e}"))?;
-    let base = Path::new(&case.file).parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut fixture = |path: &str| -> Result<Document, String> {
-        let file = base.join(path);
-        let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
-        gov_vm::json::parse_document(&text).map_err(|e| format!("{}: {e}", file.display()))
-    };
-    let result = gov_test::run(&compiled, ctx.symbols(), &case, &gov_vm::Limits::default(), &mut fixture);
+    // The tests bring their own data: the package's data files are not read.
+    let compiled = package.compile(&[]).map_err(|e| format!("test \"{name}\" cannot run: {e}"))?;
+    let mut fixture = |written: &str| gov_driver::read_fixture(&files, &gov_driver::fixture_path(&case.file, written));
+    let result = gov_test::run(&compiled, &package.checked().symbols, &case, &gov_vm::Limits::default(), &mut fixture);
     let passed = result.status == gov_test::Status::Passed;
     let mut summary =
         format!("test \"{name}\" {} ({:.1} ms)", result.status.name(), result.duration.as_secs_f64() * 1000.0);
@@ -80,21 +86,71 @@ pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
     Ok(Ran { summary, passed, result: result.to_json() })
 }
 
-/// The package's `*.data.json` files, parsed.
-fn read_data(dir: &Path) -> Result<Vec<(String, Document)>, String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".data.json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|file| {
-            let shown = file.display().to_string();
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-            let document = gov_vm::json::parse_document(&text).map_err(|e| format!("{shown}: {e}"))?;
-            Ok((shown, document))
-        })
-        .collect()
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A package (`p.gov`) and a data file beside it that does not fit it.
+    const PACKAGE_WITH_DATA: (&str, &str) = (
+        "package p\ninput t(x: Int)\ndata big(x: Int)\ndeny d :- t(x), big(x).\n\
+         test \"blocked\" {\n    given t(1).\n          big(1).\n    expect deny d\n}\n",
+        "{\"nothing\": [{\"x\": 1}]}",
+    );
+
+    /// Opens `file` in a fresh server state and runs each of `tests` through the lens.
+    fn run_all(file: &Path, tests: &[&str]) -> Vec<Result<Ran, String>> {
+        let mut state = State::default();
+        let uri = Uri::from_file_path(file).unwrap();
+        state.open(uri.clone(), 1, std::fs::read_to_string(file).unwrap());
+        tests.iter().map(|name| run_test(&state, &uri, name)).collect()
+    }
+
+    /// A fresh scratch directory.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("gov-lsp-lens-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A package whose data file does not match its declarations: `govc test` ignores the
+    /// package's data (tests bring their own) and runs the test, which passes
+    /// (crates/govc/tests/packages.rs, `govc_test_ignores_the_package_data_files`, runs the
+    /// same package). The lens must agree rather than refuse to compile.
+    #[test]
+    fn the_lens_agrees_with_govc_test_on_a_package_with_data_files() {
+        let dir = scratch("data");
+        std::fs::write(dir.join("p.gov"), PACKAGE_WITH_DATA.0).unwrap();
+        std::fs::write(dir.join("stray.data.json"), PACKAGE_WITH_DATA.1).unwrap();
+        let ran = run_all(&dir.join("p.gov"), &["blocked"]).into_iter().next().unwrap();
+        let ran = ran.unwrap();
+        assert!(ran.passed, "{}", ran.summary);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A `with data` fixture that is a FIFO is an error of the test, as in `govc test`, not
+    /// a read that blocks the server forever.
+    #[cfg(unix)]
+    #[test]
+    fn the_lens_refuses_a_fifo_fixture_without_hanging() {
+        let dir = scratch("fifo");
+        let source = "package p\ninput t(x: Int)\ndata big(x: Int)\ndeny d :- t(x), big(x).\n\
+                      test \"piped\" {\n    with data \"pipe.json\"\n    given t(1).\n    expect allow\n}\n";
+        std::fs::write(dir.join("p.gov"), source).unwrap();
+        let status = std::process::Command::new("mkfifo").arg(dir.join("pipe.json")).status().unwrap();
+        assert!(status.success());
+        let (send, receive) = mpsc::channel();
+        let file = dir.join("p.gov");
+        // On a thread, so that a hang fails the test instead of blocking it.
+        std::thread::spawn(move || send.send(run_all(&file, &["piped"])));
+        let ran = receive.recv_timeout(Duration::from_secs(60)).expect("the lens hangs on a FIFO");
+        let ran = ran.into_iter().next().unwrap().unwrap();
+        assert!(!ran.passed);
+        assert!(ran.summary.contains("pipe.json` is a FIFO"), "{}", ran.summary);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

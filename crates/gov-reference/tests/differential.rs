@@ -32,7 +32,7 @@
 //! with [`agree`] to keep it as a regression.
 
 use gov_check::RelationKind;
-use gov_db::Workspace;
+use gov_driver::Package;
 use gov_reference::{RefError, RefModel, RefValue, evaluate};
 use gov_value::ArithError;
 use gov_vm::{Engine, EvalError, Strings, Value};
@@ -234,25 +234,18 @@ fn compare_failures<T>(
 /// on a model, `Ok(Err(kind))` if both fail with the same kind of error, `Err` (a report)
 /// otherwise.
 fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
-    let mut workspace = Workspace::new();
-    let package = workspace.add_package(vec![("diff.gov".to_owned(), case.source.clone())]);
-    let checked = workspace.check(package).ok_or("no package")?;
-    let sources = workspace.sources();
-    if checked.has_errors() {
-        let errors: Vec<_> =
-            checked.diagnostics.iter().filter(|d| d.severity() == gov_diag::Severity::Error).cloned().collect();
-        return Err(format!("the checker rejects the program:\n{}", gov_diag::render_human(&errors, &sources, false)));
+    let package = Package::from_sources(vec![("diff.gov".to_owned(), case.source.clone())]).ok_or("no package")?;
+    if let Some(errors) = package.errors() {
+        let text = gov_diag::render_human(&errors.diagnostics, &errors.sources, false);
+        return Err(format!("the checker rejects the program:\n{text}"));
     }
-    let program = workspace.program(package).ok_or("no program")?;
-    let symbols = &checked.symbols;
-    let reference = evaluate(&program, symbols, &case.facts);
+    let symbols = &package.checked().symbols;
+    let reference = evaluate(package.program(), symbols, &case.facts);
 
     let (data, _) = document(symbols, &case.facts, RelationKind::Data);
     let (input, inputs) = document(symbols, &case.facts, RelationKind::Input);
     let data = [("data.json".to_owned(), gov_vm::json::parse_document(&data.to_string()).map_err(|e| e.to_string())?)];
-    let compiled =
-        gov_compile::compile(&gov_compile::Input { program: &program, symbols, sources: &sources, data: &data })
-            .map_err(|e| format!("the compiler fails: {e}"))?;
+    let compiled = package.compile(&data).map_err(|e| format!("the compiler fails: {e}"))?;
     // Evaluating the data-only relations at load may fail as the reference does (compared
     // by kind); any other load error is a bug.
     let bytes = gov_vm::bundle::write(&compiled).map_err(|e| format!("the bundle is not written: {e}"))?;
@@ -1527,13 +1520,10 @@ allow cheap_buy :- buy(i, _), cheap(i).
 #[test]
 fn reference_rejects_negation_through_recursion() {
     // The checker rejects this program; the reference refuses it on its own too.
-    let mut workspace = Workspace::new();
     let source = "package p\ndata e(a: Str)\nq(x) :- e(x), not r(x).\nr(x) :- e(x), not q(x).\n";
-    let package = workspace.add_package(vec![("p.gov".to_owned(), source.to_owned())]);
-    let checked = workspace.check(package).unwrap();
-    assert!(checked.has_errors());
-    let program = workspace.program(package).unwrap();
-    let result = evaluate(&program, &checked.symbols, &[("e".to_owned(), vec![s("a")])]);
+    let package = Package::from_sources(vec![("p.gov".to_owned(), source.to_owned())]).unwrap();
+    assert!(package.checked().has_errors());
+    let result = evaluate(package.program(), &package.checked().symbols, &[("e".to_owned(), vec![s("a")])]);
     assert!(matches!(result, Err(gov_reference::RefError::NotStratifiable(_))), "{result:?}");
 }
 

@@ -91,32 +91,19 @@ pub fn collect(program: &gov_check::Program, sources: &Sources) -> Vec<TestCase>
 /// The one way this crate's unit tests turn a source text into a compiled package.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use gov_db::Workspace;
-
     /// A single-file package, checked and compiled.
     pub(crate) struct Compiled {
-        pub program: std::sync::Arc<gov_check::Program>,
-        pub sources: gov_diag::Sources,
-        pub symbols: gov_check::Symbols,
+        pub package: gov_driver::Package,
         pub compiled: gov_vm::program::Program,
     }
 
-    /// Checks (asserting no errors) and compiles `source` as the file `path`.
+    /// Checks (asserting no errors) and compiles `source` as the file `path`, as `govc test`
+    /// does: through the driver, with no data.
     pub(crate) fn compile_source(path: &str, source: &str) -> Compiled {
-        let mut workspace = Workspace::new();
-        let package = workspace.add_package(vec![(path.to_owned(), source.to_owned())]);
-        let checked = workspace.check(package).unwrap();
-        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-        let program = workspace.program(package).unwrap();
-        let sources = workspace.sources();
-        let compiled = gov_compile::compile(&gov_compile::Input {
-            program: &program,
-            symbols: &checked.symbols,
-            sources: &sources,
-            data: &[],
-        })
-        .unwrap();
-        Compiled { program, sources, symbols: checked.symbols.clone(), compiled }
+        let package = gov_driver::Package::from_sources(vec![(path.to_owned(), source.to_owned())]).unwrap();
+        assert!(package.errors().is_none(), "{:?}", package.errors().map(|e| e.diagnostics));
+        let compiled = package.compile(&[]).unwrap();
+        Compiled { package, compiled }
     }
 }
 
@@ -169,7 +156,8 @@ test "wrong" {
 
     fn package() -> Package {
         let built = crate::test_support::compile_source("dir/p.gov", SOURCE);
-        Package { cases: collect(&built.program, &built.sources), compiled: built.compiled, symbols: built.symbols }
+        let cases = collect(built.package.program(), &built.package.sources());
+        Package { cases, compiled: built.compiled, symbols: built.package.checked().symbols.clone() }
     }
 
     fn org(path: &str) -> Result<gov_vm::json::Document, String> {
@@ -256,10 +244,10 @@ test "one time" {
 }
 "#;
         let built = crate::test_support::compile_source("p.gov", SOURCE);
-        let cases = collect(&built.program, &built.sources);
-        let result = |i: usize| {
-            run(&built.compiled, &built.symbols, &cases[i], &Limits::default(), &mut |_| Err("none".to_owned()))
-        };
+        let cases = collect(built.package.program(), &built.package.sources());
+        let symbols = &built.package.checked().symbols;
+        let result =
+            |i: usize| run(&built.compiled, symbols, &cases[i], &Limits::default(), &mut |_| Err("none".to_owned()));
 
         let two = result(0);
         assert_eq!(two.status, Status::Error);

@@ -80,7 +80,6 @@ pub fn world(given: &[(Atom, String)], symbols: &Symbols) -> Result<World, Strin
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use gov_db::Workspace;
     use serde_json::json;
 
     const SOURCE: &str = r#"package p
@@ -102,12 +101,9 @@ test "values" {
 
     /// The given facts of the first test of `source`, and the package's symbols.
     fn given(source: &str) -> (Vec<(Atom, String)>, gov_check::Symbols) {
-        let mut workspace = Workspace::new();
-        let package = workspace.add_package(vec![("p.gov".to_owned(), source.to_owned())]);
-        let checked = workspace.check(package).unwrap();
-        let program = workspace.program(package).unwrap();
-        let cases = crate::collect(&program, &workspace.sources());
-        (cases[0].given.clone(), checked.symbols.clone())
+        let package = gov_driver::Package::from_sources(vec![("p.gov".to_owned(), source.to_owned())]).unwrap();
+        let cases = crate::collect(package.program(), &package.sources());
+        (cases[0].given.clone(), package.checked().symbols.clone())
     }
 
     #[test]

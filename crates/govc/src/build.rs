@@ -1,7 +1,9 @@
 //! `govc build`.
 
 use crate::cli::BuildArgs;
-use crate::{Outcome, keys, load, output, package, walk};
+use crate::{Outcome, keys, load, output, package};
+use gov_driver::fs::Disk;
+use gov_driver::walk;
 
 /// Why the bundle must not be written to `-o`: it names a file the build reads (a source
 /// or data file of the package, a `--data` file or the `--sign` key), through whatever path
@@ -12,7 +14,7 @@ fn output_problem(args: &BuildArgs) -> Option<String> {
         return Some(format!("`{shown}` is named like a source or data file; refusing to write a bundle there"));
     }
     // A package that cannot be listed has no files here; compiling reports why.
-    let files = load::files(&args.package).ok()?;
+    let files = gov_driver::load::files(&Disk, &args.package).ok()?;
     let mut inputs =
         files.sources.into_iter().chain(files.data).chain(args.data.iter().cloned()).chain(args.sign.clone());
     let input = inputs.find(|input| same_file::is_same_file(input, &args.output).unwrap_or(false))?;

@@ -1,9 +1,11 @@
 //! `govc check`.
 
 use crate::cli::CheckArgs;
-use crate::{Outcome, fix, load, output};
+use crate::{Outcome, fix, output};
 use gov_db::Workspace;
 use gov_diag::{Applicability, Severity};
+use gov_driver::fs::Disk;
+use gov_driver::load::{self, Problem};
 
 /// Checks each path as a package and prints every diagnostic; with `--fix`, first applies
 /// the safe fixes and reports them on standard error.
@@ -11,7 +13,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
     let mut workspace = Workspace::new();
     let mut rejected = Vec::new();
     for path in &args.paths {
-        match load::package(path) {
+        match load::package(&Disk, path) {
             Ok(package) => {
                 if !package.files.is_empty() {
                     workspace.add_package(package.files);
@@ -47,7 +49,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         }
     }
     let mut sources = workspace.sources();
-    let no_sources = rejected.iter().any(|r| r.problem == load::Problem::NoSources);
+    let no_sources = rejected.iter().any(|r| r.problem == Problem::NoSources);
     diagnostics.extend(rejected.iter().map(|r| r.diagnostic(&mut sources)));
     output::emit(&output::render(args.format, &diagnostics, &sources, output::use_color(args.color)));
     let errors = diagnostics.iter().any(|d| d.severity() == Severity::Error);

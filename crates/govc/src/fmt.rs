@@ -1,29 +1,17 @@
 //! `govc fmt`.
 
 use crate::cli::FmtArgs;
-use crate::walk::{self, Walker};
 use crate::{Outcome, load, output};
 use gov_diag::{FileId, Sources};
-use std::path::{Path, PathBuf};
-
-/// Every `.gov` file under `path` (recursively, each real directory once), or `path`
-/// itself if it is a file.
-fn collect(path: &Path, walker: &mut Walker, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    if std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", load::display(path)))?.is_dir() {
-        walker.walk(path, &mut |listing| out.append(&mut listing.sources))
-    } else {
-        walk::regular_file(path)?;
-        out.push(path.to_path_buf());
-        Ok(())
-    }
-}
+use gov_driver::fs::Disk;
+use gov_driver::walk::Walker;
 
 /// Formats files in place, or with `--check` lists those that would change.
 pub fn run(args: &FmtArgs) -> Outcome {
     let mut files = Vec::new();
     let mut walker = Walker::default();
     for path in &args.paths {
-        if let Err(message) = collect(path, &mut walker, &mut files) {
+        if let Err(message) = gov_driver::discover::source_files(&Disk, path, &mut walker, &mut files) {
             eprintln!("error: {message}");
             return Outcome::UsageError;
         }
@@ -33,7 +21,7 @@ pub fn run(args: &FmtArgs) -> Outcome {
     let mut unformatted = Vec::new();
     for file in &files {
         let shown = load::display(file);
-        let text = match load::read_source(file) {
+        let text = match gov_driver::load::read_source(&Disk, file) {
             Ok(Ok(text)) => text,
             Ok(Err(rejected)) => {
                 diagnostics.push(rejected.diagnostic(&mut sources));

@@ -16,7 +16,6 @@ mod lsp;
 mod output;
 mod package;
 mod test;
-mod walk;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -2,10 +2,9 @@
 //! reports the results (human, JSON or JUnit XML), optionally with rule coverage.
 
 use crate::cli::{Format, TestArgs, TestFormat};
-use crate::walk::{self, Walker};
 use crate::{Outcome, load, output};
-use gov_db::Workspace;
-use gov_diag::Severity;
+use gov_driver::Package;
+use gov_driver::fs::Disk;
 use gov_test::{Coverage, Evaluation, Status, TestResult};
 use gov_vm::Limits;
 use gov_vm::json::Document;
@@ -95,7 +94,7 @@ pub fn run(args: &TestArgs) -> Outcome {
     }
     let mut packages = Vec::new();
     for path in &args.paths {
-        if let Err(message) = discover(path, &mut packages) {
+        if let Err(message) = gov_driver::discover::packages(&Disk, path, &mut packages) {
             eprintln!("error: {message}");
             return Outcome::UsageError;
         }
@@ -138,65 +137,25 @@ pub fn run(args: &TestArgs) -> Outcome {
     if totals.all_passed() && below.is_none() { Outcome::Success } else { Outcome::PolicyFailure }
 }
 
-// ---- finding packages ---------------------------------------------------------------
-
-/// Adds the packages at `path`: a file is a single-file package; a directory with `.gov`
-/// files is a package; any other directory is searched, recursively, for packages
-/// (hidden directories and `target` excepted), each real directory once.
-fn discover(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", load::display(path)))?;
-    if !metadata.is_dir() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let before = out.len();
-    Walker::default().walk(path, &mut |listing| {
-        if listing.sources.is_empty() {
-            listing.subdirs.retain(|dir| {
-                dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.') && n != "target")
-            });
-        } else {
-            out.push(listing.dir.clone());
-            listing.subdirs.clear();
-        }
-    })?;
-    if out.len() == before {
-        return Err(format!("`{}` contains no `.gov` files, nor any directory that does", load::display(path)));
-    }
-    Ok(())
-}
-
 // ---- running ------------------------------------------------------------------------
 
 /// Checks, compiles and tests one package. `Err` is an IO problem (exit 2).
 fn test_package(path: &Path, filter: Option<&str>, limits: &Limits, color: bool) -> Result<PackageReport, String> {
     let start = Instant::now();
-    let loaded = load::package(path)?;
+    let package = Package::load(&Disk, path)?;
     let shown = load::display(path);
     let fallback_name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("package").to_owned();
     let mut report = PackageReport {
         path: shown,
-        name: fallback_name,
+        name: package.checked().symbols.package.clone().unwrap_or(fallback_name),
         problems: None,
         results: Vec::new(),
         filtered_out: 0,
         coverage: None,
         duration: Duration::ZERO,
     };
-
-    let mut workspace = Workspace::new();
-    let package = workspace.add_package(loaded.files);
-    let mut sources = workspace.sources();
-    let checked = workspace.check(package);
-    if let Some(name) = checked.as_ref().and_then(|c| c.symbols.package.clone()) {
-        report.name = name;
-    }
-    let mut errors: Vec<_> = checked
-        .as_ref()
-        .map(|c| c.diagnostics.iter().filter(|d| d.severity() == Severity::Error).cloned().collect())
-        .unwrap_or_default();
-    errors.extend(loaded.rejected.iter().map(|r| r.diagnostic(&mut sources)));
-    if !errors.is_empty() {
+    if let Some(errors) = package.errors() {
+        let (errors, sources) = (errors.diagnostics, errors.sources);
         eprint!("{}", output::render(Format::Human, &errors, &sources, color));
         report.problems = Some(Problems {
             count: errors.len(),
@@ -209,12 +168,8 @@ fn test_package(path: &Path, filter: Option<&str>, limits: &Limits, color: bool)
         report.duration = start.elapsed();
         return Ok(report);
     }
-    let (Some(program), Some(checked)) = (workspace.program(package), checked) else {
-        return Err(format!("`{}`: the package could not be loaded", report.path));
-    };
     // The tests bring their own data: the package's data files are not read.
-    let input = gov_compile::Input { program: &program, symbols: &checked.symbols, sources: &sources, data: &[] };
-    let compiled = match gov_compile::compile(&input) {
+    let compiled = match package.compile(&[]) {
         Ok(compiled) => compiled,
         Err(error) => {
             eprintln!("error: {error}");
@@ -229,22 +184,15 @@ fn test_package(path: &Path, filter: Option<&str>, limits: &Limits, color: bool)
     };
     let mut coverage = Coverage::new(&compiled);
     let mut fixtures: HashMap<PathBuf, Result<Document, String>> = HashMap::new();
-    for case in gov_test::collect(&program, &sources) {
+    let (checked, sources) = (package.checked(), package.sources());
+    for case in gov_test::collect(package.program(), &sources) {
         if filter.is_some_and(|pattern| !case.name.contains(pattern)) {
             report.filtered_out += 1;
             continue;
         }
-        let dir = Path::new(&case.file).parent().map(Path::to_path_buf).unwrap_or_default();
         let mut read_fixture = |written: &str| -> Result<Document, String> {
-            let file = dir.join(written);
-            fixtures
-                .entry(file.clone())
-                .or_insert_with(|| {
-                    let text = String::from_utf8(walk::read(&file)?)
-                        .map_err(|e| format!("`{}` is not UTF-8: {e}", load::display(&file)))?;
-                    gov_vm::json::parse_document(&text).map_err(|e| format!("`{}`: {e}", load::display(&file)))
-                })
-                .clone()
+            let file = gov_driver::fixture_path(&case.file, written);
+            fixtures.entry(file.clone()).or_insert_with(|| gov_driver::read_fixture(&Disk, &file)).clone()
         };
         let result = gov_test::run(&compiled, &checked.symbols, &case, limits, &mut read_fixture);
         coverage.record(&result);

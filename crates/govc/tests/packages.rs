@@ -217,6 +217,21 @@ fn a_fifo_named_like_a_source_or_data_file_is_an_error() {
     }
 }
 
+/// `govc test` ignores a package's data files, even one that does not fit the package: the
+/// tests bring their own data. The language server's Run-test lens runs the same package
+/// the same way (crates/gov-lsp/src/lens.rs, `the_lens_agrees_with_govc_test_on_a_package_with_data_files`).
+#[test]
+fn govc_test_ignores_the_package_data_files() {
+    let dir = scratch("test-data");
+    let source = "package p\ninput t(x: Int)\ndata big(x: Int)\ndeny d :- t(x), big(x).\n\
+                  test \"blocked\" {\n    given t(1).\n          big(1).\n    expect deny d\n}\n";
+    write(&dir, &[("p/p.gov", source), ("p/stray.data.json", "{\"nothing\": [{\"x\": 1}]}")]);
+    let run = govc_in(&dir, &["test", "p"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("1 passed; 0 failed"), "{}", run.stdout);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// A test's `with data` fixture that is a FIFO is an error of that test, not a hang.
 #[test]
 fn a_fifo_as_a_test_fixture_is_an_error_of_the_test() {

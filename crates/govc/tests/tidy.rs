@@ -235,6 +235,9 @@ const VOCABULARY: &[(&str, Forbids)] = &[
     // gov-db is the salsa database: depending on it is depending on salsa (the closure
     // below finds that).
     ("salsa", Forbids::Crates(&["salsa"])),
+    ("the cli", Forbids::Crates(&["govc"])),
+    ("the language server", Forbids::Crates(&["gov-lsp"])),
+    ("gov-test", Forbids::Crates(&["gov-test"])),
     ("io", Forbids::NotADependency),
     ("the vm's internals", Forbids::NotADependency),
     ("—", Forbids::Crates(&[])),

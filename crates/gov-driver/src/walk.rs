@@ -1,16 +1,17 @@
-//! Finding files on disk: the one directory listing and tree walk behind every command
-//! (`check`, `fmt`, `build`, `eval`, `test`).
+//! Finding files: the one directory listing and tree walk behind every command and the
+//! language server.
 //!
 //! Symlinks are followed, but a tree walk visits each real directory once, however many
 //! links lead to it, so links to `..` or to a sibling cannot make it loop or repeat. Only
 //! regular files are read: a FIFO, socket or device named like a source (`*.gov`) or data
 //! (`*.data.json`) file is an error, not a read that could block forever.
 
+use crate::fs::{FileSystem, Kind, MAX_FILE_BYTES};
 use crate::load::display;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// What one directory holds for govc, each list sorted by name.
+/// What one directory holds for the pipeline, each list sorted by name.
 #[derive(Debug)]
 pub struct Listing {
     /// The directory, as it was reached (not resolved), for display.
@@ -33,60 +34,53 @@ pub fn is_data(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".data.json"))
 }
 
-/// What kind of file `metadata` describes, for messages.
-fn kind(metadata: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let file_type = metadata.file_type();
-        if file_type.is_fifo() {
-            return "a FIFO";
-        } else if file_type.is_socket() {
-            return "a socket";
-        } else if file_type.is_block_device() || file_type.is_char_device() {
-            return "a device";
-        }
-    }
-    if metadata.is_dir() { "a directory" } else { "not a regular file" }
+/// The message for `path` that could not be read.
+pub(crate) fn cannot_read(path: &Path, error: &std::io::Error) -> String {
+    format!("cannot read `{}`: {error}", display(path))
 }
 
 /// The error for a path that exists but is not a regular file.
-fn not_regular(path: &Path, metadata: &std::fs::Metadata) -> String {
-    format!("`{}` is {}: govc reads only regular files", display(path), kind(metadata))
+fn not_regular(path: &Path, kind: Kind) -> String {
+    format!("`{}` is {}: govc reads only regular files", display(path), kind.describe())
+}
+
+/// The kind of `path`, or the message saying why it is unknown.
+pub fn kind(fs: &dyn FileSystem, path: &Path) -> Result<Kind, String> {
+    fs.kind(path).map_err(|e| cannot_read(path, &e))
 }
 
 /// `Ok` if `path` is a regular file (after following symlinks).
-pub fn regular_file(path: &Path) -> Result<(), String> {
-    let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", display(path)))?;
-    if metadata.is_file() { Ok(()) } else { Err(not_regular(path, &metadata)) }
+pub fn regular_file(fs: &dyn FileSystem, path: &Path) -> Result<(), String> {
+    match kind(fs, path)? {
+        Kind::File => Ok(()),
+        other => Err(not_regular(path, other)),
+    }
 }
 
 /// The bytes of a regular file.
-pub fn read(path: &Path) -> Result<Vec<u8>, String> {
-    regular_file(path)?;
-    std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", display(path)))
+pub fn read(fs: &dyn FileSystem, path: &Path) -> Result<Vec<u8>, String> {
+    regular_file(fs, path)?;
+    fs.read(path, MAX_FILE_BYTES).map_err(|e| cannot_read(path, &e))
 }
 
 /// Lists the source files, data files and subdirectories of `dir`. A source or data name
 /// that is not a regular file (or a symlink that leads nowhere) is an error; other
 /// entries that are neither files nor directories are ignored.
-pub fn list(dir: &Path) -> Result<Listing, String> {
-    let io = |e: std::io::Error| format!("cannot read `{}`: {e}", display(dir));
+pub fn list(fs: &dyn FileSystem, dir: &Path) -> Result<Listing, String> {
     let mut listing = Listing { dir: dir.to_path_buf(), sources: Vec::new(), data: Vec::new(), subdirs: Vec::new() };
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
+    for (path, kind) in fs.list(dir).map_err(|e| cannot_read(dir, &e))? {
         let ours = is_source(&path) || is_data(&path);
-        let metadata = match std::fs::metadata(&path) {
-            Ok(metadata) => metadata,
-            Err(error) if ours => return Err(format!("cannot read `{}`: {error}", display(&path))),
+        let kind = match kind {
+            Ok(kind) => kind,
+            Err(error) if ours => return Err(cannot_read(&path, &error)),
             Err(_) => continue,
         };
-        if metadata.is_dir() {
+        if kind == Kind::Dir {
             listing.subdirs.push(path);
         } else if !ours {
             continue;
-        } else if !metadata.is_file() {
-            return Err(not_regular(&path, &metadata));
+        } else if kind != Kind::File {
+            return Err(not_regular(&path, kind));
         } else if is_source(&path) {
             listing.sources.push(path);
         } else {
@@ -102,7 +96,7 @@ pub fn list(dir: &Path) -> Result<Listing, String> {
 /// Walks directory trees, each real directory at most once.
 #[derive(Debug, Default)]
 pub struct Walker {
-    /// The canonical paths of the directories listed so far.
+    /// The identities of the directories listed so far.
     visited: HashSet<PathBuf>,
 }
 
@@ -111,14 +105,19 @@ impl Walker {
     /// leaves in each listing's `subdirs` (it may remove those it does not want entered).
     /// A directory already listed by this walker, reached again through a symlink or given
     /// again, is skipped.
-    pub fn walk(&mut self, root: &Path, visit: &mut impl FnMut(&mut Listing)) -> Result<(), String> {
+    pub fn walk(
+        &mut self,
+        fs: &dyn FileSystem,
+        root: &Path,
+        visit: &mut impl FnMut(&mut Listing),
+    ) -> Result<(), String> {
         let mut pending = vec![root.to_path_buf()];
         while let Some(dir) = pending.pop() {
-            let real = std::fs::canonicalize(&dir).map_err(|e| format!("cannot read `{}`: {e}", display(&dir)))?;
+            let real = fs.identity(&dir).map_err(|e| cannot_read(&dir, &e))?;
             if !self.visited.insert(real) {
                 continue;
             }
-            let mut listing = list(&dir)?;
+            let mut listing = list(fs, &dir)?;
             visit(&mut listing);
             // Reversed, so that the first subdirectory is listed next.
             pending.extend(listing.subdirs.into_iter().rev());

@@ -1,0 +1,198 @@
+//! The one pipeline from files to a compiled program: discovering a package's source and
+//! data files ([`discover`], [`walk`]), loading them ([`load`]) into a [`gov_db::Workspace`],
+//! checking, and compiling with [`gov_compile`] into a program that [`gov_vm`] runs.
+//!
+//! File access goes through [`fs::FileSystem`]: [`fs::Disk`] for the command line,
+//! [`fs::Overlay`] for the language server's open documents. This is an IO-edge crate:
+//! only the IO layers (govc, gov-lsp) and tests use it. Errors are values (messages or
+//! diagnostics); nothing here prints.
+
+pub mod discover;
+pub mod fs;
+pub mod load;
+pub mod walk;
+
+use fs::FileSystem;
+use gov_check::Checked;
+use gov_db::{PackageId, Workspace};
+use gov_diag::{Diagnostic, Severity, Sources};
+use gov_vm::json::Document;
+use load::{Rejected, display};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use gov_compile::CompileError;
+
+/// A package loaded into its own workspace and checked.
+pub struct Package {
+    /// The workspace holding the package and the library modules it uses.
+    workspace: Workspace,
+    /// The package's checker results.
+    checked: Arc<Checked>,
+    /// The package's files and the library modules it uses.
+    program: Arc<gov_check::Program>,
+    /// Files or directories that could not be taken as source.
+    rejected: Vec<Rejected>,
+    /// The package's data files, not yet read.
+    data: Vec<PathBuf>,
+}
+
+/// Why a package cannot be compiled: its error diagnostics, with the texts they point into.
+#[derive(Debug)]
+pub struct Errors {
+    /// The checker's errors, then those of the files that could not be read as source.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The texts, for rendering.
+    pub sources: Sources,
+    /// Whether a path was unusable (not UTF-8, or no sources): a usage problem rather than
+    /// a policy one.
+    pub unusable: bool,
+}
+
+impl Package {
+    /// Reads and checks the package at `path`: a directory, or one `.gov` file (which takes
+    /// the data files beside it). Files that are not UTF-8 and a directory without sources
+    /// are reported by [`Package::errors`]; `Err` is a path that cannot be read.
+    pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Package, String> {
+        let loaded = load::package(fs, path)?;
+        let mut package = Package::from_sources(loaded.files)
+            .ok_or_else(|| format!("`{}`: the package could not be loaded", display(path)))?;
+        package.rejected = loaded.rejected;
+        package.data = loaded.data;
+        Ok(package)
+    }
+
+    /// Checks a package given as (path, text) pairs, with no data files. `None` only if the
+    /// workspace loses the package it was just given.
+    pub fn from_sources(files: Vec<(String, String)>) -> Option<Package> {
+        let mut workspace = Workspace::new();
+        let id: PackageId = workspace.add_package(files);
+        let checked = workspace.check(id)?;
+        let program = workspace.program(id)?;
+        Some(Package { workspace, checked, program, rejected: Vec::new(), data: Vec::new() })
+    }
+
+    /// The checker's results: diagnostics and symbols.
+    pub fn checked(&self) -> &Checked {
+        &self.checked
+    }
+
+    /// The package's files and the library modules it uses.
+    pub fn program(&self) -> &gov_check::Program {
+        &self.program
+    }
+
+    /// The texts of the package and its library modules.
+    pub fn sources(&self) -> Sources {
+        self.workspace.sources()
+    }
+
+    /// The package's `*.data.json` files (of its directory, or of a single file's directory).
+    pub fn data_files(&self) -> &[PathBuf] {
+        &self.data
+    }
+
+    /// The errors that keep the package from compiling, if any.
+    pub fn errors(&self) -> Option<Errors> {
+        let mut sources = self.sources();
+        let mut diagnostics: Vec<Diagnostic> =
+            self.checked.diagnostics.iter().filter(|d| d.severity() == Severity::Error).cloned().collect();
+        diagnostics.extend(self.rejected.iter().map(|r| r.diagnostic(&mut sources)));
+        let unusable = !self.rejected.is_empty();
+        (!diagnostics.is_empty()).then_some(Errors { diagnostics, sources, unusable })
+    }
+
+    /// Compiles the package with the data documents `data` (see [`read_data`]). The package
+    /// must have no [`errors`](Package::errors).
+    pub fn compile(&self, data: &[(String, Document)]) -> Result<gov_vm::program::Program, CompileError> {
+        let sources = self.sources();
+        let input =
+            gov_compile::Input { program: &self.program, symbols: &self.checked.symbols, sources: &sources, data };
+        gov_compile::compile(&input)
+    }
+}
+
+/// Reads and parses JSON data files, each named in messages and in the compiler's errors
+/// as the user would type its path.
+pub fn read_data(fs: &dyn FileSystem, files: &[PathBuf]) -> Result<Vec<(String, Document)>, String> {
+    files
+        .iter()
+        .map(|file| {
+            let shown = display(file);
+            let bytes = walk::read(fs, file)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("cannot read `{shown}`: stream did not contain valid UTF-8"))?;
+            let document = gov_vm::json::parse_document(&text).map_err(|e| format!("{shown}: {e}"))?;
+            Ok((shown, document))
+        })
+        .collect()
+}
+
+/// The file a test in `test_file` names with `with data "written"`: relative to the test's
+/// directory.
+pub fn fixture_path(test_file: &str, written: &str) -> PathBuf {
+    Path::new(test_file).parent().map(Path::to_path_buf).unwrap_or_default().join(written)
+}
+
+/// Reads and parses the JSON fixture a test names with `with data` (see [`fixture_path`]).
+pub fn read_fixture(fs: &dyn FileSystem, file: &Path) -> Result<Document, String> {
+    let text =
+        String::from_utf8(walk::read(fs, file)?).map_err(|e| format!("`{}` is not UTF-8: {e}", display(file)))?;
+    gov_vm::json::parse_document(&text).map_err(|e| format!("`{}`: {e}", display(file)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use fs::{Disk, Kind};
+
+    /// A fresh scratch directory.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("gov-driver-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_directory_package_loads_checks_and_compiles_with_its_data() {
+        let dir = scratch("package");
+        std::fs::write(dir.join("p.gov"), "package p\ninput t(x: Int)\ndata big(x: Int)\ndeny d :- t(x), big(x).\n")
+            .unwrap();
+        std::fs::write(dir.join("big.data.json"), r#"{"big": [{"x": 1}]}"#).unwrap();
+        std::fs::write(dir.join("notes.json"), "not data").unwrap();
+        let package = Package::load(&Disk, &dir).unwrap();
+        assert!(package.errors().is_none());
+        assert_eq!(package.data_files(), [dir.join("big.data.json")]);
+        let data = read_data(&Disk, package.data_files()).unwrap();
+        assert!(package.compile(&data).is_ok());
+        // The data file must fit the package.
+        let wrong = [(String::from("wrong"), gov_vm::json::parse_document(r#"{"small": []}"#).unwrap())];
+        assert!(matches!(package.compile(&wrong), Err(CompileError::Data { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_without_sources_is_an_unusable_package() {
+        let dir = scratch("empty");
+        let errors = Package::load(&Disk, &dir).unwrap().errors().unwrap();
+        assert!(errors.unusable);
+        assert_eq!(errors.diagnostics.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Opening a FIFO blocks until a writer comes; the disk refuses it before opening.
+    #[cfg(unix)]
+    #[test]
+    fn fifos_are_refused_not_opened() {
+        let dir = scratch("fifo");
+        let pipe = dir.join("pipe.data.json");
+        assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+        assert_eq!(Disk.kind(&pipe).unwrap(), Kind::Fifo);
+        assert!(Disk.read(&pipe, 10).is_err());
+        let message = walk::list(&Disk, &dir).unwrap_err();
+        assert!(message.ends_with("pipe.data.json` is a FIFO: govc reads only regular files"), "{message}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
