@@ -805,6 +805,19 @@ mod tests {
         assert_eq!(other.decide(&Request::default()).unwrap().outcome, super::Outcome::Allow);
     }
 
+    /// A request read by no engine (built in this crate) whose facts no JSON reading could
+    /// have made is still a request error naming the relation, not a fact dropped or
+    /// joined by a symbol the engine does not have.
+    #[test]
+    fn a_request_of_the_wrong_shape_is_refused() {
+        let engine = event_engine(true);
+        for values in [vec![], vec![Value::Int(1)], vec![Value::Str(6)]] {
+            let request = Request { facts: vec![(0, values)], ..Request::default() };
+            let Err(EvalError::Request(error)) = engine.decide(&request) else { panic!("{request:?}") };
+            assert!(error.to_string().starts_with("event: "), "{error}");
+        }
+    }
+
     /// The relations computed at load are bounded by the load's limits, not a request's:
     /// `q(a, b) :- d(a), d(b).` holds 10 000 facts while each request may derive 100.
     /// `explain`, which computes them again, uses the load's limits for them too.
