@@ -2,10 +2,11 @@
 
 use gov_vm::explain::{Explanation, FactExplanation, FactSource, Premises};
 use gov_vm::json::{location, message, rule_location, value};
-use gov_vm::{Engine, Request, Strings};
+use gov_vm::{Engine, Strings};
 use std::fmt::Write as _;
 
-/// `explanation` of `request` decided by `engine` as an indented tree, one line per firing
+/// `explanation` of a request decided by `engine`, whose strings are `strings`
+/// ([`Engine::strings`]), as an indented tree, one line per firing
 /// and per fact, values as the explanation JSON writes them:
 ///
 /// ```text
@@ -13,9 +14,8 @@ use std::fmt::Write as _;
 ///   ← over_limit("bot-1", 6000, 5000) [rule at policy.gov:9:1]
 ///     ← transfer("bot-1", 6000, "acct-9") [input]
 /// ```
-pub(crate) fn derivation(engine: &Engine, request: &Request, explanation: &Explanation) -> String {
+pub(crate) fn derivation(engine: &Engine, strings: Strings<'_>, explanation: &Explanation) -> String {
     let program = engine.program();
-    let strings = engine.strings(request);
     let mut text = String::new();
     for firing in &explanation.firings {
         let Some(meta) = program.decisions.get(firing.firing.decision as usize) else { continue };

@@ -280,6 +280,14 @@ fn evaluate(
         Ok(report) => report,
         Err(error) => return Ok(Evaluation::Failed(error.to_string())),
     };
+    let explanation = match gov_vm::json::explanation(&engine, &request, &explained.explanation) {
+        Ok(explanation) => explanation,
+        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+    };
+    let strings = match engine.strings(&request) {
+        Ok(strings) => strings,
+        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+    };
     let reason = |r: &Reason| FiredRule {
         name: r.rule.clone(),
         effect: r.effect.name().to_owned(),
@@ -312,8 +320,8 @@ fn evaluate(
         approvers: report.approvers,
         risk: report.risk_score,
         fired,
-        explanation: gov_vm::json::explanation(&engine, &request, &explained.explanation),
-        derivation: crate::derivation::derivation(&engine, &request, &explained.explanation),
+        derivation: crate::derivation::derivation(&engine, strings, &explained.explanation),
+        explanation,
         decisions_fired,
         rules_used: explained.rules_used,
     })))

@@ -43,8 +43,9 @@ pub fn one_fact_relations(program: &Program, facts: &[(u32, Vec<Value>)]) -> Res
 
 /// Refuses a fact that reading JSON for this program could not have made: one for a
 /// relation that is not an input, of another width or type than its relation, or with a
-/// string symbol neither the program nor the request knows. Only a request read by an
-/// engine of another program can hold one; deciding it is an error, never a fact
+/// string symbol neither the program nor the request knows. A request read by another
+/// engine is refused before this (`Engine::check_reader`), so only a request built in
+/// this crate without JSON could hold one; deciding it is still an error, never a fact
 /// dropped or joined by the wrong symbols. `strings` counts the program's strings and the
 /// request's own; the error names the relation.
 pub fn fact_shape(program: &Program, strings: usize, rel: u32, values: &[Value]) -> Result<(), RequestError> {

@@ -68,13 +68,24 @@ pub struct Explained {
     pub rules_used: Vec<u32>,
 }
 
-/// A request's input facts.
+/// A request's input facts, bound to the engine that read it.
+///
+/// Its strings are symbols of that engine's string table (then of [`Request`]'s own
+/// strings, numbered from that table's end), which mean other strings in another engine.
+/// So only the engine that read it ([`Engine::request_from_json`]) decides, explains or
+/// reports it; any other refuses it with [`EvalError::Request`]. `Request::default()` (no
+/// facts, no strings) was read by no engine and carries no symbols: every engine accepts
+/// it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Request {
     pub(crate) facts: Vec<(u32, Vec<Value>)>,
     /// Strings the request brought that the program does not know, numbered from the
     /// end of the program's string table.
     pub(crate) extra_strings: Vec<String>,
+    /// The id of the engine that read it; `None` for a request read by no engine.
+    // Invariant: `None` only for a request built in this crate (its facts then use no
+    // engine's symbols); everything `json::request` makes is `Some`.
+    pub(crate) reader: Option<u64>,
 }
 
 impl Request {
@@ -224,6 +235,7 @@ impl Engine {
 
     /// Decides a request reusing `session`'s memory.
     pub fn decide_in(&self, session: &mut Session, request: &Request) -> Result<Decision, EvalError> {
+        self.check_reader(request)?;
         for (relation, schema) in session.relations.iter_mut().zip(&self.program.relations) {
             if schema.phase == Phase::Request && !relation.is_empty() {
                 relation.clear();
@@ -231,7 +243,7 @@ impl Engine {
         }
         session.work.reset();
         self.insert_input(request, &mut session.relations, &mut session.work)?;
-        let strings = self.strings(request);
+        let strings = self.request_strings(request);
         let run = Run {
             program: &self.program,
             phase: Phase::Request,
@@ -271,10 +283,10 @@ impl Engine {
 
     /// [`Engine::explain`], also telling which rules derived facts (for test coverage).
     pub fn explained(&self, request: &Request) -> Result<Explained, EvalError> {
+        let strings = self.strings(request)?;
         let mut relations = empty_store(&self.program);
         insert_data(&self.program, &mut relations)?;
         let mut work = Work::tracing();
-        let strings = self.strings(request);
         // The data-only relations within the load's limits, then the request within its own
         // (no static rule reads an input relation, so the input can wait).
         let run =
@@ -340,7 +352,7 @@ impl Engine {
     /// The report of a decision of `request`: its reasons, approvers, obligations and risk.
     /// A risk score that overflows is an error: the decision fails closed.
     pub fn report(&self, request: &Request, decision: &Decision) -> Result<Report, EvalError> {
-        crate::report::report(&self.program, self.strings(request), decision)
+        crate::report::report(&self.program, self.strings(request)?, decision)
     }
 
     /// The decision as the JSON document of the contract (DESIGN §5): [`Engine::report`]
@@ -350,9 +362,35 @@ impl Engine {
     }
 
     /// The strings of `request` decided by this engine: the program's, then the request's
-    /// own (to show the values of its facts and firings).
-    pub fn strings<'a>(&'a self, request: &'a Request) -> Strings<'a> {
+    /// own (to show the values of its facts and firings). A request read by another engine
+    /// is [`EvalError::Request`].
+    pub fn strings<'a>(&'a self, request: &'a Request) -> Result<Strings<'a>, EvalError> {
+        self.check_reader(request)?;
+        Ok(self.request_strings(request))
+    }
+
+    /// [`Engine::strings`] for a request [`Engine::check_reader`] accepted.
+    fn request_strings<'a>(&'a self, request: &'a Request) -> Strings<'a> {
         Strings { table: &self.program.strings, extra: &request.extra_strings }
+    }
+
+    /// Refuses a request read by another engine: its string symbols number another
+    /// table. One integer compare.
+    fn check_reader(&self, request: &Request) -> Result<(), EvalError> {
+        match request.reader {
+            Some(reader) if reader != self.id => Err(EvalError::Request(RequestError {
+                path: String::new(),
+                message: "the request was read by another engine, whose strings are numbered differently; \
+                          read it with this engine's `request_from_json`"
+                    .to_owned(),
+            })),
+            _ => Ok(()),
+        }
+    }
+
+    /// The id [`Request`]s read by this engine carry.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// The values of a firing of a decision of `request` (risk points first for a `risk`
@@ -360,7 +398,7 @@ impl Engine {
     /// needs to act on a firing without the engine's string symbols. A symbol neither the
     /// program nor the request has is [`EvalError::Corrupt`].
     pub fn firing_values<'a>(&'a self, request: &'a Request, firing: &Firing) -> Result<Vec<ValueText<'a>>, EvalError> {
-        crate::report::values(self.strings(request), firing)
+        crate::report::values(self.strings(request)?, firing)
     }
 }
 
@@ -572,7 +610,7 @@ mod tests {
             assert_eq!(explained, decision);
             assert_eq!(explanation.firings.len(), decision.fired.len());
             assert_eq!(
-                crate::json::explanation(&engine, &request, &explanation).as_array().unwrap().len(),
+                crate::json::explanation(&engine, &request, &explanation).unwrap().as_array().unwrap().len(),
                 xs as usize + 1
             );
         }
@@ -613,7 +651,7 @@ mod tests {
         let at = "test.gov:1:1";
         let fact = |because| json!({"relation": "p", "values": [1, 2, 2], "rule_at": at, "because": because});
         assert_eq!(
-            crate::json::explanation(&engine, &request, &explanation),
+            crate::json::explanation(&engine, &request, &explanation).unwrap(),
             json!([
                 {"rule": "d", "effect": "deny", "message": "1", "at": at,
                  "because": [fact(json!([{"relation": "t", "values": [1, 2], "source": "input"}]))]},
@@ -663,7 +701,7 @@ mod tests {
     fn firing_values_turn_symbols_back_into_text() {
         use crate::ValueText;
         let engine = program(Vec::new());
-        let request = Request { facts: Vec::new(), extra_strings: vec!["acct-9".to_owned()] };
+        let request = Request { extra_strings: vec!["acct-9".to_owned()], ..Request::default() };
         let decimal = gov_value::parse_decimal("1.50").unwrap();
         let values = vec![
             Value::Str(0),
@@ -688,11 +726,96 @@ mod tests {
                 ValueText::Duration(90_000_000_000),
             ]
         );
-        let strings = engine.strings(&request);
+        let strings = engine.strings(&request).unwrap();
         let shown: Vec<String> = texts.iter().map(ToString::to_string).collect();
         assert_eq!(shown, values.iter().map(|v| strings.display(*v)).collect::<Vec<_>>());
         let unknown = Firing { decision: 0, values: vec![Value::Str(10)] };
         assert!(matches!(engine.firing_values(&request, &unknown), Err(EvalError::Corrupt(_))));
+    }
+
+    /// `input event(name: Str)` and, when `deny_root`, `deny d :- event("root").`; the
+    /// strings are the relation's, then (with the rule) `root`, `d` and the file's name, so
+    /// the two engines number strings differently. Allows by default.
+    fn event_engine(deny_root: bool) -> Engine {
+        let mut strings = vec!["event".to_owned(), "name".to_owned(), "Str".to_owned()];
+        let column = ColumnSchema { name: Some(1), ty: BaseType::Str, type_name: 2 };
+        let relations = vec![RelationSchema {
+            name: 0,
+            kind: RelationKind::Input,
+            one: false,
+            phase: Phase::Request,
+            columns: vec![column],
+            indexes: Vec::new(),
+        }];
+        let mut program = Program { strings: Vec::new(), relations, default_allow: true, ..Program::default() };
+        if deny_root {
+            strings.extend(["root", "d", "test.gov"].map(str::to_owned));
+            let source = SourceRef { file: 5, line: 1, column: 1 };
+            program.constants = vec![Value::Str(3)];
+            program.decisions = vec![DecisionMeta {
+                name: 4,
+                effect: Effect::Deny,
+                approver: None,
+                message: Vec::new(),
+                overrides: Vec::new(),
+                source,
+            }];
+            let scan = Instr::Scan {
+                rel: 0,
+                source: Source::Full,
+                index: None,
+                key: Vec::new(),
+                binds: Vec::new(),
+                checks: vec![(0, Operand::Const(0))],
+            };
+            let code = vec![scan, Instr::Fire { decision: 0, values: Vec::new() }];
+            program.rules = vec![RuleCode { registers: 1, code, source }];
+            program.strata = vec![Stratum::Rules { phase: Phase::Request, rules: vec![0], delta_rules: Vec::new() }];
+        }
+        program.strings = strings;
+        Engine::from_program(program, String::new(), Limits::LOAD).unwrap()
+    }
+
+    /// A request numbers its strings by the table of the engine that read it: `alice` is
+    /// string 3 of the request read by the first engine, and string 3 of the second is
+    /// `root`. The second engine refuses the request (every entry point) rather than
+    /// decide `deny` for a request about `alice`; it decides its own reading of it.
+    #[test]
+    fn a_request_read_by_another_engine_is_refused() {
+        let reader = event_engine(false);
+        let other = event_engine(true);
+        let text = r#"{"event": [{"name": "alice"}]}"#;
+        let foreign = reader.request_from_json(text).unwrap();
+        let own = other.request_from_json(text).unwrap();
+        let decision = other.decide(&own).unwrap();
+        assert_eq!(decision.outcome, super::Outcome::Allow);
+        let refused = |result: Result<(), EvalError>| {
+            let Err(EvalError::Request(error)) = result else { panic!("{result:?}") };
+            assert!(error.message.contains("read by another engine"), "{error}");
+        };
+        refused(other.decide(&foreign).map(|_| ()));
+        refused(other.decide_in(&mut other.session(), &foreign).map(|_| ()));
+        refused(other.explain(&foreign).map(|_| ()));
+        refused(other.explained(&foreign).map(|_| ()));
+        refused(other.report(&foreign, &decision).map(|_| ()));
+        refused(other.decision_json(&foreign, &decision).map(|_| ()));
+        let firing = Firing { decision: 0, values: vec![Value::Str(3)] };
+        refused(other.firing_values(&foreign, &firing).map(|_| ()));
+        // An empty request carries no symbols: any engine may decide it.
+        assert_eq!(other.decide(&Request::default()).unwrap().outcome, super::Outcome::Allow);
+    }
+
+    /// A request read by no engine (built in this crate) whose facts no JSON reading could
+    /// have made is still a request error naming the relation, not a fact dropped or
+    /// joined by a symbol the engine does not have.
+    #[test]
+    fn a_request_of_the_wrong_shape_is_refused() {
+        let engine = event_engine(true);
+        for values in [vec![], vec![Value::Int(1)], vec![Value::Str(6)]] {
+            let request = Request { facts: vec![(0, values)], ..Request::default() };
+            let Err(EvalError::Request(error)) = engine.decide(&request) else { panic!("{request:?}") };
+            assert!(error.to_string().starts_with("event: "), "{error}");
+        }
     }
 
     /// The relations computed at load are bounded by the load's limits, not a request's:

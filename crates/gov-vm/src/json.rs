@@ -1,11 +1,11 @@
 //! JSON: requests and data files in, decisions out (DESIGN §5).
 
-use crate::RequestError;
 use crate::engine::{Engine, Request};
 use crate::explain::{Explanation, FactExplanation, FactSource, Premises};
 use crate::program::{ColumnSchema, Program, RelationKind};
 use crate::report::{Reason, Report};
 use crate::value::{Strings, Value};
+use crate::{EvalError, RequestError};
 use gov_value::BaseType;
 use serde_json::{Map, Value as Json, json};
 use std::collections::HashMap;
@@ -172,7 +172,7 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
     };
     let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern)?;
     crate::contract::one_fact_relations(engine.program(), &facts)?;
-    Ok(Request { facts, extra_strings: extra })
+    Ok(Request { facts, extra_strings: extra, reader: Some(engine.id()) })
 }
 
 /// The decision document of `report`, decided by `engine`.
@@ -205,9 +205,10 @@ pub fn value(strings: Strings<'_>, value: Value) -> Json {
 
 /// The explanation document of `explanation`, for `request` decided by `engine`: for each
 /// firing its rule, effect, message and location, and the facts it matched, recursively.
-pub fn explanation(engine: &Engine, request: &Request, explanation: &Explanation) -> Json {
+/// A request read by another engine is [`EvalError::Request`].
+pub fn explanation(engine: &Engine, request: &Request, explanation: &Explanation) -> Result<Json, EvalError> {
     let program = engine.program();
-    let strings = engine.strings(request);
+    let strings = engine.strings(request)?;
     let out = explanation
         .firings
         .iter()
@@ -222,7 +223,7 @@ pub fn explanation(engine: &Engine, request: &Request, explanation: &Explanation
             }))
         })
         .collect();
-    Json::Array(out)
+    Ok(Json::Array(out))
 }
 
 fn fact_json(program: &Program, strings: Strings<'_>, fact: &FactExplanation) -> Json {

@@ -96,14 +96,14 @@ pub fn run(args: &EvalArgs) -> Outcome {
         engine.decide(&request).map(|decision| (decision, None))
     };
     let result = result.and_then(|(decision, explanation)| {
-        let document = engine.decision_json(&request, &decision)?;
-        Ok((decision, explanation, document))
+        let mut document = engine.decision_json(&request, &decision)?;
+        if let (Some(explanation), Some(object)) = (explanation, document.as_object_mut()) {
+            object.insert("explanation".to_owned(), gov_vm::json::explanation(&engine, &request, &explanation)?);
+        }
+        Ok((decision, document))
     });
     match result {
-        Ok((decision, explanation, mut document)) => {
-            if let (Some(explanation), Some(object)) = (explanation, document.as_object_mut()) {
-                object.insert("explanation".to_owned(), gov_vm::json::explanation(&engine, &request, &explanation));
-            }
+        Ok((decision, document)) => {
             output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
             if args.exit_code && decision.outcome != gov_vm::Outcome::Allow {
                 Outcome::PolicyFailure
