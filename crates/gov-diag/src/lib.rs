@@ -16,5 +16,5 @@ pub use codes::Code;
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use fix::{Applicability, Edit, Fix};
 pub use line_index::{LineCol, LineIndex};
-pub use render::{SourceFile, Sources, render_human, render_json, render_sarif};
+pub use render::{SourceFile, Sources, render_human, render_json, render_sarif, summary};
 pub use span::{FileId, Span};

@@ -340,3 +340,16 @@ fn sarif_level(severity: Severity) -> &'static str {
         Severity::Warning => "warning",
     }
 }
+
+/// The last line of human output: `2 errors and 1 warning found` or `no problems found`.
+pub fn summary(diagnostics: &[Diagnostic]) -> String {
+    let errors = diagnostics.iter().filter(|d| d.severity() == Severity::Error).count();
+    let warnings = diagnostics.len() - errors;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, 0) => "no problems found\n".to_owned(),
+        (e, 0) => format!("{} found\n", plural(e, "error")),
+        (0, w) => format!("{} found\n", plural(w, "warning")),
+        (e, w) => format!("{} and {} found\n", plural(e, "error"), plural(w, "warning")),
+    }
+}

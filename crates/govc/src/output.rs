@@ -1,7 +1,7 @@
 //! Printing diagnostics in the chosen format.
 
 use crate::cli::{Color, Format};
-use gov_diag::{Diagnostic, Severity, Sources};
+use gov_diag::{Diagnostic, Sources};
 use std::io::{IsTerminal, Write};
 
 /// Writes `text` to standard output. A closed pipe (`govc … | head`) is not an error
@@ -25,23 +25,10 @@ pub fn render(format: Format, diagnostics: &[Diagnostic], sources: &Sources, col
     match format {
         Format::Human => {
             let mut text = gov_diag::render_human(diagnostics, sources, color);
-            text.push_str(&summary(diagnostics));
+            text.push_str(&gov_diag::summary(diagnostics));
             text
         }
         Format::Json => gov_diag::render_json(diagnostics, sources) + "\n",
         Format::Sarif => gov_diag::render_sarif(diagnostics, sources, env!("CARGO_PKG_VERSION")) + "\n",
-    }
-}
-
-/// `2 errors, 1 warning` or `no problems found`.
-pub fn summary(diagnostics: &[Diagnostic]) -> String {
-    let errors = diagnostics.iter().filter(|d| d.severity() == Severity::Error).count();
-    let warnings = diagnostics.len() - errors;
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    match (errors, warnings) {
-        (0, 0) => "no problems found\n".to_owned(),
-        (e, 0) => format!("{} found\n", plural(e, "error")),
-        (0, w) => format!("{} found\n", plural(w, "warning")),
-        (e, w) => format!("{} and {} found\n", plural(e, "error"), plural(w, "warning")),
     }
 }

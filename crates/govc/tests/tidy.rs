@@ -195,7 +195,7 @@ fn fixtures_are_tidy() {
         for format in ["human", "json"] {
             assert!(
                 snapshots.contains_key(&format!("{name}.{format}.snap")),
-                "tests/check/{name} has no {format} snapshot: run the check_fixtures test"
+                "tests/check/{name} has no {format} snapshot: run `cargo test -p gov-check --test fixtures`"
             );
         }
     }
