@@ -16,6 +16,10 @@ use gov_driver::fs::Disk;
 use gov_driver::load::{self, Problem};
 use std::path::{Path, PathBuf};
 
+#[path = "support/snapshots.rs"]
+mod snapshots;
+use snapshots::{header, trim_lines};
+
 /// The repository root: cases are loaded from there, so paths show as `tests/check/x.gov`.
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -44,28 +48,6 @@ fn check(relative: &str) -> Checked {
     let mut human = gov_diag::render_human(&diagnostics, &sources, false);
     human.push_str(&gov_diag::summary(&diagnostics));
     Checked { human, json: gov_diag::render_json(&diagnostics, &sources) + "\n", code }
-}
-
-/// Human output with trailing spaces removed from every line (ariadne pads some lines; the
-/// snapshots and docs/diagnostics.md should not depend on invisible whitespace).
-fn trim_lines(text: &str) -> String {
-    text.lines().map(str::trim_end).map(|l| format!("{l}\n")).collect()
-}
-
-/// The `// <what it shows>` header of a case, for the snapshot's description.
-fn header(path: &Path) -> String {
-    let file = if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        files.into_iter().find(|f| f.extension().is_some_and(|e| e == "gov" || e == "md")).unwrap()
-    } else {
-        path.to_path_buf()
-    };
-    let bytes = std::fs::read(&file).unwrap();
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.trim_start_matches('\u{feff}');
-    let lines: Vec<&str> = text.lines().map_while(|l| l.strip_prefix("// ")).collect();
-    if lines.is_empty() { text.lines().next().unwrap_or_default().to_owned() } else { lines.join(" ") }
 }
 
 #[test]

@@ -11,7 +11,9 @@
 
 mod common;
 use common::root;
-use std::path::{Path, PathBuf};
+#[path = "../../gov-check/tests/support/snapshots.rs"]
+mod snapshots;
+use snapshots::{header, trim_lines};
 use std::process::Command;
 
 /// Runs `govc check <case> <args>` from the root: (stdout, stderr, exit code).
@@ -26,28 +28,6 @@ fn govc_check(case: &str, args: &[&str]) -> (String, String, i32) {
         .unwrap();
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
     (text(output.stdout), text(output.stderr), output.status.code().unwrap())
-}
-
-/// Human output with trailing spaces removed from every line (ariadne pads some lines; the
-/// snapshots and docs/diagnostics.md should not depend on invisible whitespace).
-pub fn trim_lines(text: &str) -> String {
-    text.lines().map(str::trim_end).map(|l| format!("{l}\n")).collect()
-}
-
-/// The `// <what it shows>` header of a case, for the snapshot's description.
-fn header(path: &Path) -> String {
-    let file = if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        files.into_iter().find(|f| f.extension().is_some_and(|e| e == "gov" || e == "md")).unwrap()
-    } else {
-        path.to_path_buf()
-    };
-    let bytes = std::fs::read(&file).unwrap();
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.trim_start_matches('\u{feff}');
-    let lines: Vec<&str> = text.lines().map_while(|l| l.strip_prefix("// ")).collect();
-    if lines.is_empty() { text.lines().next().unwrap_or_default().to_owned() } else { lines.join(" ") }
 }
 
 /// The cases run end to end, each for one path through `govc check`.
