@@ -1,0 +1,18 @@
+//! The Gov audit log (docs/audit.md): one JSON line per decision, approval and bundle
+//! load, each carrying the SHA-256 of the line before it, across rotated files, with
+//! checkpoints of the chain head signed with the bundle keys (ed25519). [`AuditLog`]
+//! appends with group commit; [`verify()`] names the first edited, removed, inserted,
+//! reordered or truncated record; [`read`] serves `govc audit show` and `search`.
+//!
+//! This crate does file IO: it belongs to the service's IO layer, with `govc`.
+
+mod entry;
+mod error;
+mod files;
+mod log;
+mod record;
+mod resume;
+
+pub use entry::{Entry, EntryKind};
+pub use error::AuditError;
+pub use log::{AuditLog, Fsync, LogOptions};
