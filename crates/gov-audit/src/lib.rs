@@ -12,7 +12,9 @@ mod files;
 mod log;
 mod record;
 mod resume;
+mod verify;
 
 pub use entry::{Entry, EntryKind};
 pub use error::AuditError;
 pub use log::{AuditLog, Fsync, LogOptions};
+pub use verify::{Problem, ProblemKind, Verified, verify};

@@ -163,8 +163,8 @@ struct Writer {
 }
 
 impl Writer {
-    /// Opens the file the chain continues in, cuts a torn line, and writes the first
-    /// record: a recovery record after a torn line, a checkpoint in a new log.
+    /// Opens the file the chain continues in, cuts a torn line, and writes a checkpoint,
+    /// then, after a torn line, a recovery record.
     fn start(dir: &Path, options: LogOptions, tail: Tail, lock: File) -> Result<Writer, AuditError> {
         let fresh = tail.file.is_none();
         let LogFile { number, path } = tail.file.unwrap_or(LogFile { number: 1, path: dir.join(files::file_name(1)) });
@@ -189,17 +189,17 @@ impl Writer {
             len,
             next_seq: tail.next_seq,
             head: tail.head,
-            ends_with_checkpoint: tail.ends_with_checkpoint,
+            ends_with_checkpoint: false,
             dirty: false,
             last_sync: now,
             last_checkpoint: now,
             _lock: lock,
         };
+        // Every writer starts with a checkpoint: after a closing checkpoint, verification
+        // expects one (so nothing can be appended to a closed log without the key).
+        writer.checkpoint(false)?;
         if let Some(torn) = &tail.torn {
             writer.write_recovery(torn)?;
-        }
-        if writer.next_seq == 1 {
-            writer.checkpoint()?;
         }
         Ok(writer)
     }
@@ -295,6 +295,7 @@ impl Writer {
         self.write(&bytes)?;
         self.head = record::line_hash(line.as_bytes());
         self.next_seq += 1;
+        self.ends_with_checkpoint = false;
         Ok(())
     }
 
@@ -322,7 +323,7 @@ impl Writer {
     /// Syncs, checkpoints and rotates when due.
     fn housekeeping(&mut self) -> Result<(), AuditError> {
         if !self.ends_with_checkpoint && self.last_checkpoint.elapsed() >= self.options.checkpoint_interval {
-            self.checkpoint()?;
+            self.checkpoint(false)?;
         }
         if let Fsync::Interval(every) = self.options.fsync
             && self.dirty
@@ -339,9 +340,9 @@ impl Writer {
     /// Writes a checkpoint of the chain head, syncs it, and makes it `head.json`
     /// (written to a temporary file, synced, renamed over the old one, directory synced),
     /// so that the head never names a record the disk does not have.
-    fn checkpoint(&mut self) -> Result<(), AuditError> {
+    fn checkpoint(&mut self, closing: bool) -> Result<(), AuditError> {
         let time = format_system_time(SystemTime::now());
-        let line = record::checkpoint_line(self.next_seq, &self.head, &time, self.options.signing_key.as_ref());
+        let line = record::checkpoint_line(self.next_seq, &self.head, &time, closing, self.options.signing_key.as_ref());
         self.write_line(&line)?;
         self.sync()?;
         let head = self.dir.join(files::HEAD);
@@ -363,7 +364,7 @@ impl Writer {
     /// Closes the current file with a checkpoint and starts the next.
     fn rotate(&mut self) -> Result<(), AuditError> {
         if !self.ends_with_checkpoint {
-            self.checkpoint()?;
+            self.checkpoint(false)?;
         }
         let number = self.number + 1;
         let path = self.dir.join(files::file_name(number));
@@ -393,12 +394,9 @@ impl Writer {
         self.sync()
     }
 
-    /// The final checkpoint and sync.
+    /// The closing checkpoint (synced).
     fn finish(&mut self) -> Result<(), AuditError> {
-        if !self.ends_with_checkpoint {
-            self.checkpoint()?;
-        }
-        if self.dirty { self.sync() } else { Ok(()) }
+        self.checkpoint(true)
     }
 }
 

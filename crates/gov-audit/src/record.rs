@@ -61,22 +61,24 @@ pub fn line_start(seq: u64, prev: &Hash) -> String {
 }
 
 /// What a checkpoint's signature covers: the text
-/// `gov-audit checkpoint\nseq N\nprev sha256:…\ntime T\n` in UTF-8, where `prev` is the
-/// hash of the line before the checkpoint (the chain head it vouches for).
-pub fn checkpoint_message(seq: u64, prev: &Hash, time: &str) -> Vec<u8> {
-    format!("gov-audit checkpoint\nseq {seq}\nprev {}\ntime {time}\n", hash_text(prev)).into_bytes()
+/// `gov-audit checkpoint\nseq N\nprev sha256:…\ntime T\nclosing C\n` in UTF-8, where
+/// `prev` is the hash of the line before the checkpoint (the chain head it vouches for) and
+/// `C` is `true` or `false`.
+pub fn checkpoint_message(seq: u64, prev: &Hash, time: &str, closing: bool) -> Vec<u8> {
+    format!("gov-audit checkpoint\nseq {seq}\nprev {}\ntime {time}\nclosing {closing}\n", hash_text(prev)).into_bytes()
 }
 
-/// A checkpoint line (without its newline).
-pub fn checkpoint_line(seq: u64, prev: &Hash, time: &str, signing_key: Option<&[u8; 32]>) -> String {
+/// A checkpoint line (without its newline). A closing checkpoint is the last line a
+/// writer writes; a writer that reopens the log starts with a checkpoint.
+pub fn checkpoint_line(seq: u64, prev: &Hash, time: &str, closing: bool, signing_key: Option<&[u8; 32]>) -> String {
     let (key, sig) = match signing_key {
         Some(secret) => {
-            let signature = gov_vm::bundle::sign(secret, &checkpoint_message(seq, prev, time));
+            let signature = gov_vm::bundle::sign(secret, &checkpoint_message(seq, prev, time, closing));
             (format!("\"{}\"", hex(&gov_vm::bundle::public_key(secret))), format!("\"{}\"", hex(&signature)))
         }
         None => ("null".to_owned(), "null".to_owned()),
     };
-    format!("{}\"kind\":\"{CHECKPOINT}\",\"time\":\"{time}\",\"key\":{key},\"sig\":{sig}}}", line_start(seq, prev))
+    format!("{}\"kind\":\"{CHECKPOINT}\",\"time\":\"{time}\",\"closing\":{closing},\"key\":{key},\"sig\":{sig}}}", line_start(seq, prev))
 }
 
 /// The fields of a line that chain it, and those of a checkpoint.
@@ -90,6 +92,8 @@ pub struct Header {
     pub kind: String,
     /// The record's time, as written.
     pub time: Option<String>,
+    /// Whether a checkpoint closed the log.
+    pub closing: bool,
     /// A checkpoint's public key (hex), if it is signed.
     pub key: Option<String>,
     /// A checkpoint's signature (hex), if it is signed.
@@ -102,6 +106,8 @@ struct RawHeader {
     prev: String,
     kind: String,
     time: Option<String>,
+    #[serde(default)]
+    closing: bool,
     key: Option<String>,
     sig: Option<String>,
 }
@@ -114,7 +120,7 @@ pub fn parse_header(line: &[u8]) -> Result<Header, String> {
         .strip_prefix("sha256:")
         .and_then(unhex::<32>)
         .ok_or_else(|| format!("not a record: `prev` is `{}`, not `sha256:` and 64 hex digits", raw.prev))?;
-    Ok(Header { seq: raw.seq, prev, kind: raw.kind, time: raw.time, key: raw.key, sig: raw.sig })
+    Ok(Header { seq: raw.seq, prev, kind: raw.kind, time: raw.time, closing: raw.closing, key: raw.key, sig: raw.sig })
 }
 
 /// What a checkpoint's signature says about it.
@@ -134,7 +140,8 @@ pub fn check_signature(header: &Header, public_key: &[u8; 32]) -> Signature {
     let Some(signature) = unhex::<64>(sig) else {
         return Signature::Invalid("its `sig` is not 128 hex digits".to_owned());
     };
-    let message = checkpoint_message(header.seq, &header.prev, header.time.as_deref().unwrap_or_default());
+    let message =
+        checkpoint_message(header.seq, &header.prev, header.time.as_deref().unwrap_or_default(), header.closing);
     match gov_vm::bundle::verify_signature(public_key, &message, &signature) {
         Ok(()) => Signature::Valid,
         Err(gov_vm::bundle::SignatureError::BadSignature) => {
@@ -166,14 +173,16 @@ mod tests {
     fn a_signed_checkpoint_verifies_and_an_altered_one_does_not() {
         let secret = [7u8; 32];
         let public = gov_vm::bundle::public_key(&secret);
-        let line = checkpoint_line(5, &[1; 32], "2026-01-01T00:00:00Z", Some(&secret));
+        let line = checkpoint_line(5, &[1; 32], "2026-01-01T00:00:00Z", true, Some(&secret));
         let header = parse_header(line.as_bytes()).unwrap();
         assert_eq!(check_signature(&header, &public), Signature::Valid);
         let moved = Header { seq: 6, ..header.clone() };
         assert!(matches!(check_signature(&moved, &public), Signature::Invalid(_)));
+        let reopened = Header { closing: false, ..header.clone() };
+        assert!(matches!(check_signature(&reopened, &public), Signature::Invalid(_)));
         let other = gov_vm::bundle::public_key(&[8u8; 32]);
         assert!(matches!(check_signature(&header, &other), Signature::Invalid(m) if m.contains("names key")));
-        let unsigned = parse_header(checkpoint_line(5, &[1; 32], "t", None).as_bytes()).unwrap();
+        let unsigned = parse_header(checkpoint_line(5, &[1; 32], "t", false, None).as_bytes()).unwrap();
         assert_eq!(check_signature(&unsigned, &public), Signature::Unsigned);
     }
 }

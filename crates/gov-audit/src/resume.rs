@@ -23,7 +23,6 @@ pub(crate) struct Torn {
 struct Last {
     seq: u64,
     hash: Hash,
-    kind: String,
 }
 
 /// What reading one file found.
@@ -43,8 +42,6 @@ pub(crate) struct Tail {
     pub next_seq: u64,
     /// The hash of the last complete line.
     pub head: Hash,
-    /// Whether the last complete line is a checkpoint.
-    pub ends_with_checkpoint: bool,
     /// A torn last line of `file`, to cut off.
     pub torn: Option<Torn>,
 }
@@ -78,7 +75,7 @@ fn scan(file: &LogFile) -> Result<Scan, AuditError> {
                 ));
             }
         }
-        scan.last = Some(Last { seq: header.seq, hash: record::line_hash(&line.bytes), kind: header.kind });
+        scan.last = Some(Last { seq: header.seq, hash: record::line_hash(&line.bytes) });
     }
     Ok(scan)
 }
@@ -87,7 +84,7 @@ fn scan(file: &LogFile) -> Result<Scan, AuditError> {
 pub(crate) fn resume(dir: &Path) -> Result<Tail, AuditError> {
     let files = files::list(dir)?;
     let Some((newest, older)) = files.split_last() else {
-        return Ok(Tail { file: None, next_seq: 1, head: GENESIS, ends_with_checkpoint: false, torn: None });
+        return Ok(Tail { file: None, next_seq: 1, head: GENESIS, torn: None });
     };
     let newest_scan = scan(newest)?;
     let mut before = None;
@@ -118,7 +115,6 @@ pub(crate) fn resume(dir: &Path) -> Result<Tail, AuditError> {
         file: Some(newest.clone()),
         next_seq,
         head: last.as_ref().map_or(GENESIS, |l| l.hash),
-        ends_with_checkpoint: last.is_some_and(|l| l.kind == record::CHECKPOINT),
         torn: newest_scan.torn,
     })
 }

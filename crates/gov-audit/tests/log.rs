@@ -42,6 +42,7 @@ fn a_new_log_starts_with_a_checkpoint_and_ends_with_one() {
     let records = records(dir.path());
     let kinds: Vec<&str> = records.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["checkpoint", "decision", "decision", "checkpoint"]);
+    assert_eq!(records[3]["closing"], true);
     assert_eq!(records[1]["id"], "d-1");
     assert_eq!(records[1]["request"]["transfer"][0]["agent"], "bot-1");
     assert_eq!(records[0]["prev"], format!("sha256:{}", "0".repeat(64)));
@@ -57,10 +58,16 @@ fn a_second_writer_is_refused_and_reopening_continues_the_chain() {
     log.append(decision("d-1")).unwrap();
     log.close().unwrap();
     let log = AuditLog::open(dir.path(), options()).unwrap();
-    assert_eq!(log.append(decision("d-2")).unwrap(), 4, "after seq 3, the closing checkpoint");
+    assert_eq!(log.append(decision("d-2")).unwrap(), 5, "after the closing checkpoint and the opening one");
     log.close().unwrap();
-    let seqs: Vec<u64> = records(dir.path()).iter().map(|r| r["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    let records = records(dir.path());
+    let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+    let closing: Vec<bool> = records.iter().map(|r| r["closing"] == true).collect();
+    assert_eq!(closing, [false, false, true, false, false, true]);
+    let verified = gov_audit::verify(dir.path(), None).unwrap();
+    assert_eq!(verified.problem, None);
+    assert_eq!((verified.last_seq, verified.head_seq), (6, Some(6)));
 }
 
 #[test]
@@ -80,6 +87,7 @@ fn many_threads_append_to_one_chain() {
     seqs.sort_unstable();
     seqs.dedup();
     assert_eq!(seqs.len(), 800, "every append has its own sequence number");
+    assert_eq!(gov_audit::verify(dir.path(), None).unwrap().problem, None);
     let records = records(dir.path());
     for (i, record) in records.iter().enumerate() {
         assert_eq!(record["seq"].as_u64().unwrap(), i as u64 + 1);
