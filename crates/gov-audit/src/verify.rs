@@ -241,7 +241,18 @@ impl Run<'_> {
             Signature::Unsigned => {
                 Some(self.problem(at, ProblemKind::Unsigned, "the checkpoint is not signed".to_owned()))
             }
-            Signature::Invalid(why) => Some(self.problem(at, ProblemKind::Edited, format!("the checkpoint: {why}"))),
+            Signature::Invalid(why) => {
+                let since = self.items.get(..at).unwrap_or_default()
+                    .iter()
+                    .rev()
+                    .find_map(|item| item.header.as_ref().ok().filter(|h| h.kind == CHECKPOINT))
+                    .map_or("the start of the log".to_owned(), |h| format!("checkpoint seq {}", h.seq));
+                Some(self.problem(
+                    at,
+                    ProblemKind::Edited,
+                    format!("the checkpoint: {why}; it, or a record since {since}, was changed"),
+                ))
+            }
         }
     }
 
