@@ -97,7 +97,13 @@ impl Lines {
     /// Opens `path` for reading.
     pub fn open(path: &Path) -> Result<Lines, AuditError> {
         let file = File::open(path).map_err(|e| AuditError::io(path, &e))?;
-        Ok(Lines { reader: BufReader::with_capacity(1 << 16, file), path: path.to_path_buf(), number: 0, offset: 0, done: false })
+        Ok(Lines {
+            reader: BufReader::with_capacity(1 << 16, file),
+            path: path.to_path_buf(),
+            number: 0,
+            offset: 0,
+            done: false,
+        })
     }
 
     fn read_line(&mut self) -> std::io::Result<Option<Line>> {

@@ -4,11 +4,11 @@
 //! batch. The writer also writes checkpoints (on a timer, at rotation and at close) and
 //! rotates files.
 
+use crate::AuditError;
 use crate::entry::{Entry, format_system_time};
 use crate::files::{self, LogFile};
 use crate::record::{self, Hash, RECOVERY};
 use crate::resume::{self, Tail, Torn};
-use crate::AuditError;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -342,7 +342,8 @@ impl Writer {
     /// so that the head never names a record the disk does not have.
     fn checkpoint(&mut self, closing: bool) -> Result<(), AuditError> {
         let time = format_system_time(SystemTime::now());
-        let line = record::checkpoint_line(self.next_seq, &self.head, &time, closing, self.options.signing_key.as_ref());
+        let line =
+            record::checkpoint_line(self.next_seq, &self.head, &time, closing, self.options.signing_key.as_ref());
         self.write_line(&line)?;
         self.sync()?;
         let head = self.dir.join(files::HEAD);

@@ -77,7 +77,11 @@ impl Query {
 /// Whether a fact of the request (`{"relation": [{"agent": …}, …], …}`) has `agent`.
 fn has_agent(request: Option<&Value>, agent: &str) -> bool {
     let Some(Value::Object(relations)) = request else { return false };
-    relations.values().filter_map(Value::as_array).flatten().any(|fact| fact.get("agent").and_then(Value::as_str) == Some(agent))
+    relations
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .any(|fact| fact.get("agent").and_then(Value::as_str) == Some(agent))
 }
 
 /// The records of the log in `dir` that match `query`, oldest first; with a `limit`, the

@@ -78,7 +78,10 @@ pub fn checkpoint_line(seq: u64, prev: &Hash, time: &str, closing: bool, signing
         }
         None => ("null".to_owned(), "null".to_owned()),
     };
-    format!("{}\"kind\":\"{CHECKPOINT}\",\"time\":\"{time}\",\"closing\":{closing},\"key\":{key},\"sig\":{sig}}}", line_start(seq, prev))
+    format!(
+        "{}\"kind\":\"{CHECKPOINT}\",\"time\":\"{time}\",\"closing\":{closing},\"key\":{key},\"sig\":{sig}}}",
+        line_start(seq, prev)
+    )
 }
 
 /// The fields of a line that chain it, and those of a checkpoint.

@@ -59,8 +59,11 @@ fn scan(file: &LogFile) -> Result<Scan, AuditError> {
             return Err(corrupt(&file.path, line.number, "the line is longer than a record can be"));
         }
         if !line.complete {
-            scan.torn =
-                Some(Torn { offset: line.offset, bytes: line.bytes.len() as u64, hash: record::line_hash(&line.bytes) });
+            scan.torn = Some(Torn {
+                offset: line.offset,
+                bytes: line.bytes.len() as u64,
+                hash: record::line_hash(&line.bytes),
+            });
             break;
         }
         let header = record::parse_header(&line.bytes).map_err(|m| corrupt(&file.path, line.number, m))?;
@@ -91,7 +94,11 @@ pub(crate) fn resume(dir: &Path) -> Result<Tail, AuditError> {
     for file in older.iter().rev() {
         let older_scan = scan(file)?;
         if let Some(torn) = older_scan.torn {
-            return Err(corrupt(&file.path, 0, format!("an older file ends in an incomplete line at byte {}", torn.offset)));
+            return Err(corrupt(
+                &file.path,
+                0,
+                format!("an older file ends in an incomplete line at byte {}", torn.offset),
+            ));
         }
         if older_scan.last.is_some() {
             before = older_scan.last;

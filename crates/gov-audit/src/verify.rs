@@ -242,7 +242,10 @@ impl Run<'_> {
                 Some(self.problem(at, ProblemKind::Unsigned, "the checkpoint is not signed".to_owned()))
             }
             Signature::Invalid(why) => {
-                let since = self.items.get(..at).unwrap_or_default()
+                let since = self
+                    .items
+                    .get(..at)
+                    .unwrap_or_default()
                     .iter()
                     .rev()
                     .find_map(|item| item.header.as_ref().ok().filter(|h| h.kind == CHECKPOINT))
@@ -324,7 +327,8 @@ impl Run<'_> {
                 } else {
                     format!("records seq {expected_seq} to {} are missing", seq - 1)
                 };
-                let mut problem = self.problem(i, ProblemKind::Removed, format!("{missing} before this record (seq {seq})"));
+                let mut problem =
+                    self.problem(i, ProblemKind::Removed, format!("{missing} before this record (seq {seq})"));
                 problem.seq = Some(expected_seq);
                 problem
             }
@@ -334,11 +338,16 @@ impl Run<'_> {
                     Some(j) => self.problem(
                         i,
                         ProblemKind::Inserted,
-                        format!("a second record seq {seq} (the first is at {}) that the chain does not link", self.at(j)),
+                        format!(
+                            "a second record seq {seq} (the first is at {}) that the chain does not link",
+                            self.at(j)
+                        ),
                     ),
-                    None => {
-                        self.problem(i, ProblemKind::Edited, format!("its seq is {seq}, the chain expects {expected_seq}"))
-                    }
+                    None => self.problem(
+                        i,
+                        ProblemKind::Edited,
+                        format!("its seq is {seq}, the chain expects {expected_seq}"),
+                    ),
                 }
             }
         }
@@ -353,9 +362,12 @@ impl Run<'_> {
             Some(next) => item.is_some_and(|item| next.prev != item.hash),
             None => {
                 let bad_signature = self.check_signature(i, header).is_some();
-                let head_differs = self.head.and_then(|bytes| record::parse_header(bytes).ok().map(|h| (bytes, h))).is_some_and(
-                    |(bytes, head)| head.seq == header.seq && item.is_some_and(|item| record::line_hash(bytes) != item.hash),
-                );
+                let head_differs = self
+                    .head
+                    .and_then(|bytes| record::parse_header(bytes).ok().map(|h| (bytes, h)))
+                    .is_some_and(|(bytes, head)| {
+                        head.seq == header.seq && item.is_some_and(|item| record::line_hash(bytes) != item.hash)
+                    });
                 i + 1 == self.items.len() && (bad_signature || head_differs)
             }
         };
@@ -385,7 +397,10 @@ impl Run<'_> {
         let head = match record::parse_header(bytes) {
             Ok(head) if head.kind == CHECKPOINT => head,
             Ok(head) => {
-                return (None, Some(at_head(ProblemKind::Edited, format!("it holds a `{}` record, not a checkpoint", head.kind))));
+                return (
+                    None,
+                    Some(at_head(ProblemKind::Edited, format!("it holds a `{}` record, not a checkpoint", head.kind))),
+                );
             }
             Err(message) => return (None, Some(at_head(ProblemKind::Edited, message))),
         };
@@ -401,7 +416,9 @@ impl Run<'_> {
                     head.seq
                 ),
             );
-            if let Some(end) = end.and_then(|e| self.items.get(e)).and_then(|item| self.files.get(item.file).map(|f| (f, item))) {
+            if let Some(end) =
+                end.and_then(|e| self.items.get(e)).and_then(|item| self.files.get(item.file).map(|f| (f, item)))
+            {
                 problem.file = end.0.path.clone();
                 problem.line = end.1.line + 1;
             }
@@ -412,7 +429,10 @@ impl Run<'_> {
             match record::check_signature(&head, key) {
                 Signature::Valid => {}
                 Signature::Unsigned => {
-                    return (None, Some(at_head(ProblemKind::Unsigned, "the head checkpoint is not signed".to_owned())));
+                    return (
+                        None,
+                        Some(at_head(ProblemKind::Unsigned, "the head checkpoint is not signed".to_owned())),
+                    );
                 }
                 Signature::Invalid(why) => {
                     return (None, Some(at_head(ProblemKind::Edited, format!("the head checkpoint: {why}"))));

@@ -78,7 +78,9 @@ fn many_threads_append_to_one_chain() {
         let threads: Vec<_> = (0..8)
             .map(|t| {
                 let log = &log;
-                s.spawn(move || (0..100).map(|i| log.append(decision(&format!("d-{t}-{i}"))).unwrap()).collect::<Vec<_>>())
+                s.spawn(move || {
+                    (0..100).map(|i| log.append(decision(&format!("d-{t}-{i}"))).unwrap()).collect::<Vec<_>>()
+                })
             })
             .collect();
         threads.into_iter().flat_map(|t| t.join().unwrap()).collect()
@@ -95,8 +97,8 @@ fn many_threads_append_to_one_chain() {
     for seq in seqs {
         assert_eq!(records[seq as usize - 1]["kind"], "decision");
     }
-    let files = std::fs::read_dir(dir.path()).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("audit-")
-    });
+    let files = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("audit-"));
     assert!(files.count() > 3, "the log rotated");
 }

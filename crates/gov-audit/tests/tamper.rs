@@ -38,7 +38,9 @@ fn lines(dir: &Path) -> Vec<(PathBuf, String)> {
     files.sort();
     files
         .iter()
-        .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(|l| (f.clone(), l.to_owned())).collect::<Vec<_>>())
+        .flat_map(|f| {
+            std::fs::read_to_string(f).unwrap().lines().map(|l| (f.clone(), l.to_owned())).collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -156,7 +158,11 @@ fn tamper(dir: &Path, tampering: &Tampering) -> Option<Expected> {
             );
             let file = lines[after].0.clone();
             lines.insert(after + 1, (file, forged));
-            Expected { kinds: vec![ProblemKind::Inserted], at: vec![location(&lines, after + 1)], seq: Some(seq(&before) + 1) }
+            Expected {
+                kinds: vec![ProblemKind::Inserted],
+                at: vec![location(&lines, after + 1)],
+                seq: Some(seq(&before) + 1),
+            }
         }
         Tampering::Swap(a, b) => {
             let (a, b) = (a.index(n), b.index(n));

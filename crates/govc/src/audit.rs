@@ -164,13 +164,7 @@ fn record_human(dir: &Path, found: &Found) -> String {
     let record = &found.record;
     let text = |field: &str| record.get(field).and_then(Value::as_str).unwrap_or("?");
     let seq = record.get("seq").and_then(Value::as_u64).unwrap_or_default();
-    let mut out = format!(
-        "{}:{}  seq {seq}  {}  {}",
-        shown(dir, &found.file),
-        found.line,
-        text("kind"),
-        text("time")
-    );
+    let mut out = format!("{}:{}  seq {seq}  {}  {}", shown(dir, &found.file), found.line, text("kind"), text("time"));
     if let Some(outcome) = gov_audit::outcome(record) {
         let _ = write!(out, "  {outcome}");
     }

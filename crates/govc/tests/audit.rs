@@ -73,7 +73,8 @@ fn show_prints_a_decision_and_its_approval() {
     insta::assert_snapshot!("show_d-2", run.stdout);
     let run = govc(&["audit", "show", "d-2", "--log", "tests/audit/valid", "--format", "json"]);
     let shown: Value = serde_json::from_str(&run.stdout).unwrap();
-    let kinds: Vec<&str> = shown["records"].as_array().unwrap().iter().map(|r| r["record"]["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        shown["records"].as_array().unwrap().iter().map(|r| r["record"]["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["decision", "approval"]);
     assert_eq!(shown["records"][1]["record"]["approver"], "alice");
     let missing = govc(&["audit", "show", "d-404", "--log", "tests/audit/valid"]);
@@ -118,7 +119,9 @@ fn lines(dir: &Path) -> Vec<(PathBuf, String)> {
     files.sort();
     files
         .iter()
-        .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(|l| (f.clone(), l.to_owned())).collect::<Vec<_>>())
+        .flat_map(|f| {
+            std::fs::read_to_string(f).unwrap().lines().map(|l| (f.clone(), l.to_owned())).collect::<Vec<_>>()
+        })
         .collect()
 }
 
