@@ -102,3 +102,31 @@ fn many_threads_append_to_one_chain() {
         .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("audit-"));
     assert!(files.count() > 3, "the log rotated");
 }
+
+#[test]
+fn submit_calls_back_once_the_line_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), options()).unwrap();
+    let (sender, results) = std::sync::mpsc::channel();
+    for i in 0..10 {
+        let sender = sender.clone();
+        log.submit(decision(&format!("d-{i}")), move |result| sender.send((i, result)).unwrap()).unwrap();
+    }
+    let mut seqs: Vec<(i32, u64)> = (0..10).map(|_| results.recv().unwrap()).map(|(i, r)| (i, r.unwrap())).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..10).map(|i| (i, i as u64 + 2)).collect::<Vec<_>>(), "in the order submitted");
+    let written = records(dir.path());
+    assert_eq!(written[10]["id"], "d-9", "written before the callback ran");
+    log.close().unwrap();
+}
+
+#[test]
+fn an_entry_too_large_is_refused_and_the_log_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), options()).unwrap();
+    let mut huge = decision("d-huge");
+    huge.request = Value::String("x".repeat(17 << 20));
+    assert!(matches!(log.append(huge), Err(AuditError::Entry(m)) if m.contains("at most")));
+    assert_eq!(log.append(decision("d-1")).unwrap(), 2);
+    log.close().unwrap();
+}
