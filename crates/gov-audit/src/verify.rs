@@ -196,11 +196,18 @@ impl Run<'_> {
                 } else {
                     "the file ends in the middle of a line: a record cut short"
                 };
-                return (expected_seq - 1, Some(self.problem(i, ProblemKind::Truncated, message.to_owned())));
+                let mut problem = self.problem(i, ProblemKind::Truncated, message.to_owned());
+                problem.seq = Some(expected_seq);
+                return (expected_seq - 1, Some(problem));
             }
             let header = match &item.header {
                 Ok(header) => header,
-                Err((kind, message)) => return (expected_seq - 1, Some(self.problem(i, *kind, message.clone()))),
+                Err((kind, message)) => {
+                    let mut problem = self.problem(i, *kind, message.clone());
+                    // A record cut short was the one the chain expected there.
+                    problem.seq = (*kind == ProblemKind::Truncated).then_some(expected_seq);
+                    return (expected_seq - 1, Some(problem));
+                }
             };
             if header.seq != expected_seq || header.prev != expected_prev {
                 return (expected_seq - 1, Some(self.classify(i, header, expected_seq)));
