@@ -24,7 +24,8 @@ pub enum ProblemKind {
     /// A record is cut short: a line that ends early, or a file's last line without its
     /// newline (what a crash in the middle of a write leaves, never acknowledged).
     Truncated,
-    /// A public key was given and a checkpoint carries no signature.
+    /// A public key was given and a checkpoint is not signed by it: it carries no
+    /// signature, or is signed by the other key it names.
     Unsigned,
 }
 
@@ -248,6 +249,11 @@ impl Run<'_> {
             Signature::Unsigned => {
                 Some(self.problem(at, ProblemKind::Unsigned, "the checkpoint is not signed".to_owned()))
             }
+            Signature::OtherKey(key) => Some(self.problem(
+                at,
+                ProblemKind::Unsigned,
+                format!("the checkpoint is signed by another key ({key}), not by the given one"),
+            )),
             Signature::Invalid(why) => {
                 let since = self
                     .items
@@ -440,6 +446,10 @@ impl Run<'_> {
                         None,
                         Some(at_head(ProblemKind::Unsigned, "the head checkpoint is not signed".to_owned())),
                     );
+                }
+                Signature::OtherKey(key) => {
+                    let message = format!("the head checkpoint is signed by another key ({key}), not by the given one");
+                    return (None, Some(at_head(ProblemKind::Unsigned, message)));
                 }
                 Signature::Invalid(why) => {
                     return (None, Some(at_head(ProblemKind::Edited, format!("the head checkpoint: {why}"))));

@@ -130,3 +130,15 @@ fn an_entry_too_large_is_refused_and_the_log_goes_on() {
     assert_eq!(log.append(decision("d-1")).unwrap(), 2);
     log.close().unwrap();
 }
+
+#[test]
+fn a_log_written_without_a_key_does_not_verify_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), options()).unwrap();
+    log.append(decision("d-1")).unwrap();
+    log.close().unwrap();
+    assert_eq!(gov_audit::verify(dir.path(), None).unwrap().problem, None);
+    let key = gov_vm::bundle::public_key(&[3; 32]);
+    let problem = gov_audit::verify(dir.path(), Some(&key)).unwrap().problem.unwrap();
+    assert_eq!((problem.kind, problem.line, problem.seq), (gov_audit::ProblemKind::Unsigned, 1, Some(1)));
+}
