@@ -27,13 +27,16 @@ pub fn line_hash(line: &[u8]) -> Hash {
     Sha256::digest(line).into()
 }
 
-/// Lowercase hex.
+/// Lowercase hex (made for every line written, so without `format!` per byte).
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        for nibble in [b >> 4, b & 0xf] {
+            out.push(char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+        }
+    }
+    out
 }
 
 /// `N` bytes from exactly `2N` lowercase hex digits.
