@@ -87,8 +87,10 @@ struct Item {
 /// Verifies the log in `dir`; signatures are checked against `public_key` if given.
 /// An error only for what cannot be read (exit 2 in `govc audit verify`).
 pub fn verify(dir: &Path, public_key: Option<&[u8; 32]>) -> Result<Verified, AuditError> {
-    let files = files::list(dir)?;
+    // Invariant: the head is read before the files, so that on a live log the files hold at
+    // least the record it names.
     let head = files::read_head(dir)?;
+    let files = files::list(dir)?;
     if files.is_empty() && head.is_none() {
         return Err(AuditError::Io {
             path: dir.to_path_buf(),
@@ -213,7 +215,8 @@ impl Run<'_> {
             if header.seq != expected_seq || header.prev != expected_prev {
                 return (expected_seq - 1, Some(self.classify(i, header, expected_seq)));
             }
-            let after_closing = i.checked_sub(1).and_then(|b| self.header(b)).is_some_and(|h| h.closing);
+            let after_closing =
+                i.checked_sub(1).and_then(|b| self.header(b)).is_some_and(|h| h.kind == CHECKPOINT && h.closing);
             if after_closing && header.kind != CHECKPOINT {
                 return (
                     expected_seq - 1,
