@@ -142,3 +142,19 @@ fn a_log_written_without_a_key_does_not_verify_with_one() {
     let problem = gov_audit::verify(dir.path(), Some(&key)).unwrap().problem.unwrap();
     assert_eq!((problem.kind, problem.line, problem.seq), (gov_audit::ProblemKind::Unsigned, 1, Some(1)));
 }
+
+#[test]
+fn after_a_failed_write_every_append_fails_and_nothing_more_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), LogOptions { rotate_bytes: 1, ..options() }).unwrap();
+    // The next file's name is taken, so the rotation after the first append fails.
+    std::fs::create_dir(dir.path().join("audit-00000002.jsonl")).unwrap();
+    assert_eq!(log.append(decision("d-1")).unwrap(), 2, "written before the rotation");
+    let error = log.append(decision("d-2")).unwrap_err();
+    assert!(matches!(&error, AuditError::Io { path, .. } if path.ends_with("audit-00000002.jsonl")), "{error}");
+    assert_eq!(log.append(decision("d-3")).unwrap_err(), error);
+    assert_eq!(log.close().unwrap_err(), error);
+    std::fs::remove_dir(dir.path().join("audit-00000002.jsonl")).unwrap();
+    let ids: Vec<Value> = records(dir.path()).iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, [Value::Null, json!("d-1"), Value::Null], "the checkpoint, d-1 and the rotation's checkpoint");
+}
