@@ -350,7 +350,7 @@ impl Writer {
         {
             self.sync()?;
         }
-        if self.len >= self.options.rotate_bytes {
+        if self.len > 0 && self.len >= self.options.rotate_bytes {
             self.rotate()?;
         }
         Ok(())

@@ -158,3 +158,24 @@ fn after_a_failed_write_every_append_fails_and_nothing_more_is_written() {
     let ids: Vec<Value> = records(dir.path()).iter().map(|r| r["id"].clone()).collect();
     assert_eq!(ids, [Value::Null, json!("d-1"), Value::Null], "the checkpoint, d-1 and the rotation's checkpoint");
 }
+
+#[test]
+fn rotating_after_every_batch_leaves_no_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), LogOptions { rotate_bytes: 0, ..options() }).unwrap();
+    for i in 0..3 {
+        log.append(decision(&format!("d-{i}"))).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    log.close().unwrap();
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("audit-"))
+        .collect();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in &files {
+        assert!(std::fs::metadata(file).unwrap().len() > 0, "{} is empty", file.display());
+    }
+    assert_eq!(gov_audit::verify(dir.path(), None).unwrap().problem, None);
+}
