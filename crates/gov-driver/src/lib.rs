@@ -105,10 +105,15 @@ impl Package {
     /// Compiles the package with the data documents `data` (see [`read_data`]). The package
     /// must have no [`errors`](Package::errors).
     pub fn compile(&self, data: &[(String, Document)]) -> Result<gov_vm::program::Program, CompileError> {
+        // The checker lowers exactly the packages without errors.
+        let Some(ir) = self.checked.ir.as_deref() else {
+            return Err(CompileError::Internal {
+                at: self.checked.symbols.package.clone().unwrap_or_default(),
+                message: "the package has errors, so it has nothing to compile".to_owned(),
+            });
+        };
         let sources = self.sources();
-        let input =
-            gov_compile::Input { program: &self.program, symbols: &self.checked.symbols, sources: &sources, data };
-        gov_compile::compile(&input)
+        gov_compile::compile(&gov_compile::Input { ir, sources: &sources, data })
     }
 }
 

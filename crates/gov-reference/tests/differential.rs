@@ -321,7 +321,7 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
     for firing in &decision.fired {
         let meta = &vm.decisions[firing.decision as usize];
         let rule = vm.string(meta.name).to_owned();
-        seen.fired.insert((rule.clone(), meta.effect.name().to_owned(), firing.values.iter().map(value).collect()));
+        seen.fired.insert((rule.clone(), meta.effect.keyword().to_owned(), firing.values.iter().map(value).collect()));
         seen.messages.insert((rule, gov_vm::json::message(vm, strings, meta, &firing.values)));
     }
     let document = engine.decision_json(&request, &decision).map_err(|e| format!("the engine's report fails: {e}"))?;

@@ -6,6 +6,8 @@
 
 use gov_diag::Span;
 use gov_value::{ArithOp, CompareOp, Decimal};
+/// The shared vocabulary: one definition from the parser to the engine.
+pub use gov_value::{AggregateFn, Effect, RelationKind};
 
 /// A parsed `.gov` file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -95,29 +97,11 @@ pub struct TypeAlias {
     pub target: Name,
 }
 
-/// Where the facts of a declared relation come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RelationKind {
-    /// Supplied with each request.
-    Input,
-    /// Supplied with the bundle.
-    Data,
-}
-
-impl RelationKind {
-    /// The keyword.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            RelationKind::Input => "input",
-            RelationKind::Data => "data",
-        }
-    }
-}
-
 /// `input name(field: Type, …)`, `input one name(…)` or `data name(…)`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RelationDecl {
     /// Input or data.
+    // Invariant: `Input` or `Data`: the grammar declares no other kind.
     pub kind: RelationKind,
     /// The span of the contextual word `one` (exactly one fact per request), if written.
     /// The grammar accepts it after `data` too; the checker refuses it there.
@@ -155,34 +139,6 @@ pub struct Rule {
     pub head: Atom,
     /// The conditions, a conjunction.
     pub body: Vec<BodyItem>,
-}
-
-/// What a decision rule decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Effect {
-    /// The action must not run.
-    Deny,
-    /// A human must approve first.
-    Escalate,
-    /// The action may run.
-    Allow,
-    /// Something that must happen if the action runs.
-    Obligation,
-    /// Points added to the request's risk score.
-    Risk,
-}
-
-impl Effect {
-    /// The keyword.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Effect::Deny => "deny",
-            Effect::Escalate => "escalate",
-            Effect::Allow => "allow",
-            Effect::Obligation => "obligation",
-            Effect::Risk => "risk",
-        }
-    }
 }
 
 /// `deny name "message" :- body.` and its siblings.
@@ -323,34 +279,6 @@ pub struct Binary {
     pub right: Expr,
     /// The whole expression.
     pub span: Span,
-}
-
-/// The aggregate functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AggregateFn {
-    /// Number of distinct bindings of the body.
-    Count,
-    /// Sum of the target over the distinct bindings of the body.
-    Sum,
-    /// Least value of the target.
-    Min,
-    /// Greatest value of the target.
-    Max,
-}
-
-impl AggregateFn {
-    /// Every aggregate function.
-    pub const ALL: [AggregateFn; 4] = [AggregateFn::Count, AggregateFn::Sum, AggregateFn::Min, AggregateFn::Max];
-
-    /// The function's name in source.
-    pub fn name(self) -> &'static str {
-        match self {
-            AggregateFn::Count => "count",
-            AggregateFn::Sum => "sum",
-            AggregateFn::Min => "min",
-            AggregateFn::Max => "max",
-        }
-    }
 }
 
 /// `fn(target : body)`.

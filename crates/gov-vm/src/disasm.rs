@@ -102,7 +102,7 @@ fn rule_head(program: &Program, code: &RuleCode) -> String {
     match code.code.last() {
         Some(Instr::Emit { rel, .. }) => relation_name(program, *rel),
         Some(Instr::Fire { decision, .. }) => match program.decisions.get(*decision as usize) {
-            Some(d) => format!("{} {}", d.effect.name(), program.string(d.name)),
+            Some(d) => format!("{} {}", d.effect.keyword(), program.string(d.name)),
             None => format!("decision #{decision}"),
         },
         _ => "?".to_owned(),
@@ -269,9 +269,9 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
                                 if i == 0 { format!("points = {}", operand(program, *o)) } else { operand(program, *o) }
                             })
                             .collect();
-                    format!("{} {}({})", d.effect.name(), program.string(d.name), list.join(", "))
+                    format!("{} {}({})", d.effect.keyword(), program.string(d.name), list.join(", "))
                 }
-                Some(d) => format!("{} {}({})", d.effect.name(), program.string(d.name), operands(program, values)),
+                Some(d) => format!("{} {}({})", d.effect.keyword(), program.string(d.name), operands(program, values)),
                 None => format!("decision#{decision}({})", operands(program, values)),
             };
             ("fire", text)
