@@ -17,7 +17,7 @@ use crate::symbols::{RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape};
 use crate::{Program, Ty};
 use gov_diag::{Diagnostic, Span};
-use gov_syntax::ast::{Atom, Comparison, Effect, Expr, Item, ItemKind, Name};
+use gov_syntax::ast::{Atom, Comparison, Effect, Expr, Item, ItemKind};
 use std::collections::HashMap;
 
 /// How a rule's body depends on a relation.
@@ -196,18 +196,6 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
     }
     crate::declare::add_fixes(program, symbols, &unknown, diagnostics);
     facts
-}
-
-/// The variables of an expression, in order (aggregates are walked by their own bodies).
-fn vars_of<'e>(expr: &'e Expr, out: &mut Vec<&'e Name>) {
-    match expr {
-        Expr::Var(name) => out.push(name),
-        Expr::Binary(binary) => {
-            vars_of(&binary.left, out);
-            vars_of(&binary.right, out);
-        }
-        Expr::Wildcard(_) | Expr::Lit(_) | Expr::Aggregate(_) => {}
-    }
 }
 
 /// "a `deny` rule", "an `allow` rule".

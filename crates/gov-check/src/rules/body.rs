@@ -2,10 +2,11 @@
 //! occurrence recorded with its place, the dependency edges and value-inventing arithmetic
 //! collected, and the typing constraints queued for [`super::infer`].
 
-use super::{ArithSite, Column, Cx, Edge, EdgeKind, Pending, Place, RuleWork, Scope, vars_of};
+use super::{ArithSite, Column, Cx, Edge, EdgeKind, Pending, Place, RuleWork, Scope};
 use crate::symbols::{RISK_SCORE, RelationKind};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{Aggregate, AggregateFn, Atom, BodyItem, Comparison, Decision, Effect, Expr, MessagePart, Rule};
+use gov_syntax::walk::{self, Reach};
 use std::collections::{HashMap, HashSet};
 
 /// Where `expr`, bound to a variable by `=`, computes a value no fact holds: arithmetic,
@@ -63,11 +64,13 @@ impl<'a> Cx<'a, '_> {
     /// arithmetic whose variables are all bound by atoms only filters. (Arithmetic written
     /// in the head itself is recorded by `head`.)
     fn inventing_arithmetic<'r>(&mut self, rule: &'r Rule, head: usize, bindings: &HashMap<String, &'r Comparison>) {
-        let mut names = Vec::new();
-        for arg in &rule.head.args {
-            vars_of(&arg.value, &mut names);
-        }
-        let mut queue: Vec<&'r str> = names.iter().map(|n| n.text.as_str()).collect();
+        let mut queue: Vec<&'r str> = rule
+            .head
+            .args
+            .iter()
+            .flat_map(|arg| walk::expr(&arg.value, Reach::Shallow).vars())
+            .map(|n| n.text.as_str())
+            .collect();
         let mut seen: HashSet<&'r str> = HashSet::new();
         while let Some(name) = queue.pop() {
             if !seen.insert(name) {
@@ -82,9 +85,7 @@ impl<'a> Cx<'a, '_> {
             if let Some((at, aggregate)) = invents_value(value) {
                 self.facts.arithmetic.push(ArithSite { head, rule: rule.head.relation.span, at, aggregate });
             }
-            let mut next = Vec::new();
-            vars_of(value, &mut next);
-            queue.extend(next.into_iter().map(|n| n.text.as_str()));
+            queue.extend(walk::expr(value, Reach::Shallow).vars().map(|n| n.text.as_str()));
         }
     }
 

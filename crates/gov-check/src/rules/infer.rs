@@ -3,11 +3,12 @@
 //! arithmetic, risk points) are solved at the end, first silently to a fixpoint, then once
 //! reporting what still conflicts.
 
-use super::{Column, Cx, Pending, Place, Scope, Var, vars_of};
+use super::{Column, Cx, Pending, Place, Scope, Var};
 use crate::Ty;
 use crate::types::{Conflict, Shape, arithmetic, merge};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{AggregateFn, Comparison, Expr, LitValue, Name};
+use gov_syntax::walk::{self, Reach};
 use gov_value::BaseType;
 
 fn lit_shape(value: &LitValue) -> Shape {
@@ -38,9 +39,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     pub(super) fn note_vars(&mut self, scope: &mut Scope, expr: &Expr, place: Place, aggregate: Option<usize>) {
-        let mut names = Vec::new();
-        vars_of(expr, &mut names);
-        for name in names {
+        for name in walk::expr(expr, Reach::Shallow).vars() {
             self.occurrence(scope, name, place, aggregate);
         }
     }

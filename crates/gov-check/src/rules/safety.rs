@@ -1,10 +1,11 @@
 //! Safety: every variable is bound by a positive atom (or by `=` from bound values), in its
 //! own conjunction or one enclosing it; variables used once are reported too.
 
-use super::{Cx, Place, Scope, vars_of};
+use super::{Cx, Place, Scope};
 use gov_diag::{Applicability, Code, Diagnostic, Fix, codes};
 use gov_syntax::ast::{BodyItem, Comparison, Expr};
 use gov_syntax::suggest::closest;
+use gov_syntax::walk::{self, Reach};
 use gov_value::CompareOp;
 use std::collections::{HashMap, HashSet};
 
@@ -74,9 +75,7 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, 
                 if matches!(e, Expr::Aggregate(_)) {
                     return true;
                 }
-                let mut names = Vec::new();
-                vars_of(e, &mut names);
-                !matches!(e, Expr::Wildcard(_)) && names.iter().all(|n| known(&n.text))
+                !matches!(e, Expr::Wildcard(_)) && walk::expr(e, Reach::Shallow).vars().all(|n| known(&n.text))
             };
             let newly = match (&comparison.left, &comparison.right) {
                 (Expr::Var(v), other) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
