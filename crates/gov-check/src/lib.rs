@@ -7,12 +7,13 @@
 //! downstream complains about them again.
 //!
 //! The phases, each in its own module: [`symbols`] collects declarations and resolves
-//! types and modules; [`rules`] resolves every atom and checks arity, fields and safety
-//! while feeding [`types`] (inference by union-find); [`strata`] builds the dependency
-//! graph and rejects negation, aggregation or arithmetic through recursion; [`limits`]
-//! reports what would compile beyond the engine's limits; [`usage`] warns about what is
-//! declared and never used. A program without errors is then lowered (`lower.rs`) to the
-//! [`Ir`], the one thing the back ends read.
+//! types and modules; [`rules`] checks rules, decision rules, annotations and tests, one
+//! concern per submodule over one shared context (resolving atoms, arity and fields;
+//! walking bodies; variables and types, inferred by union-find in [`types`]; safety; test
+//! blocks); [`strata`] builds the dependency graph and rejects negation, aggregation or
+//! arithmetic through recursion; [`limits`] reports what would compile beyond the engine's
+//! limits; [`usage`] warns about what is declared and never used. A program without
+//! errors is then lowered (`lower.rs`) to the [`Ir`], the one thing the back ends read.
 
 mod declare;
 pub mod limits;
