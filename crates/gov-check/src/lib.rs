@@ -69,7 +69,7 @@ pub fn check(program: &Program) -> Checked {
     let ir = match clean.then(|| lower::lower(program, &symbols)) {
         Some(Ok(ir)) => Some(Arc::new(ir)),
         Some(Err(error)) => {
-            diagnostics.push(error);
+            diagnostics.push(*error);
             None
         }
         None => None,

@@ -8,10 +8,10 @@
 //! guess; the one it does not rule out is a column or variable whose type nothing
 //! determines (`p(x) :- p(x).`), reported as E0205.
 
+use crate::Program;
 use crate::limits::instruction_bound;
 use crate::order::components;
 use crate::symbols::{RISK_SCORE, Symbols};
-use crate::Program;
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
     Aggregate, Arg, Arith, Atom, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir, Literal, MessagePart,
@@ -23,7 +23,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
 
 /// Lowers a package that checked without errors.
-pub fn lower(program: &Program, symbols: &Symbols) -> Result<Ir, Diagnostic> {
+pub fn lower(program: &Program, symbols: &Symbols) -> Result<Ir, Failure> {
     let mut ir = Ir {
         package: symbols.package.clone().unwrap_or_default(),
         default_allow: symbols.default == Some(ast::DefaultDecision::Allow),
@@ -70,7 +70,12 @@ pub fn lower(program: &Program, symbols: &Symbols) -> Result<Ir, Diagnostic> {
                 let body = lowering.body(&rule.body)?;
                 let args = rule.head.args.iter().map(|a| lowering.expr(&a.value)).collect::<Result<_, _>>()?;
                 let max_instructions = instruction_bound(&rule.body, rule.head.args.iter().map(|a| &a.value));
-                ir.rules.push(Rule { head: Head::Derive { relation, args }, vars: lowering.vars, body, max_instructions });
+                ir.rules.push(Rule {
+                    head: Head::Derive { relation, args },
+                    vars: lowering.vars,
+                    body,
+                    max_instructions,
+                });
             }
             ItemKind::Decision(decision) => {
                 let id = DecisionId(dense(ir.decisions.len()));
@@ -117,7 +122,8 @@ pub fn lower(program: &Program, symbols: &Symbols) -> Result<Ir, Diagnostic> {
 /// The dependency graph of the lowered rules (see [`Graph`]).
 fn graph(ir: &Ir, risk_score: Option<RelationId>) -> Graph {
     let nodes = ir.relations.len() + ir.decisions.len();
-    let mut graph = Graph { readers: vec![Vec::new(); nodes], reads: vec![Vec::new(); nodes], relations: ir.relations.len() };
+    let mut graph =
+        Graph { readers: vec![Vec::new(); nodes], reads: vec![Vec::new(); nodes], relations: ir.relations.len() };
     let edge = |graph: &mut Graph, from: usize, to: usize| {
         if let (Some(readers), Some(reads)) = (graph.readers.get_mut(from), graph.reads.get_mut(to)) {
             readers.push(to);
@@ -175,7 +181,7 @@ struct RuleLowering<'s> {
 }
 
 impl RuleLowering<'_> {
-    fn relation(&self, name: &ast::Name) -> Result<RelationId, Diagnostic> {
+    fn relation(&self, name: &ast::Name) -> Result<RelationId, Failure> {
         let id = self.symbols.relation_id(&name.text).ok_or_else(|| {
             unresolved(codes::UNKNOWN_RELATION, name.span, format!("unknown relation `{}`", name.text))
         })?;
@@ -184,28 +190,29 @@ impl RuleLowering<'_> {
 
     /// The id of the variable `name`: one per name in the rule, typed as the checker
     /// inferred it.
-    fn var(&mut self, name: &ast::Name) -> Result<VarId, Diagnostic> {
+    fn var(&mut self, name: &ast::Name) -> Result<VarId, Failure> {
         if let Some(id) = self.ids.get(&name.text) {
             return Ok(*id);
         }
-        let ty = self.symbols.variable_types.get(&name.span).and_then(|t| self.symbols.base_of(*t)).ok_or_else(|| {
-            untyped(
-                name.span,
-                format!("the type of `{}` cannot be inferred", name.text),
-                "nothing gives this variable a value of a known type",
-            )
-        })?;
+        let ty =
+            self.symbols.variable_types.get(&name.span).and_then(|t| self.symbols.base_of(*t)).ok_or_else(|| {
+                untyped(
+                    name.span,
+                    format!("the type of `{}` cannot be inferred", name.text),
+                    "nothing gives this variable a value of a known type",
+                )
+            })?;
         let id = VarId(dense(self.vars.len()));
         self.vars.push(Var { name: name.text.clone(), ty });
         self.ids.insert(name.text.clone(), id);
         Ok(id)
     }
 
-    fn body(&mut self, body: &[BodyItem]) -> Result<Vec<Literal>, Diagnostic> {
+    fn body(&mut self, body: &[BodyItem]) -> Result<Vec<Literal>, Failure> {
         body.iter().map(|item| self.literal(item)).collect()
     }
 
-    fn literal(&mut self, item: &BodyItem) -> Result<Literal, Diagnostic> {
+    fn literal(&mut self, item: &BodyItem) -> Result<Literal, Failure> {
         Ok(match item {
             BodyItem::Atom(atom) => Literal::Atom(self.atom(atom)?),
             BodyItem::Not(atom, _) => Literal::Negated(self.atom(atom)?),
@@ -222,12 +229,12 @@ impl RuleLowering<'_> {
         })
     }
 
-    fn aggregate(&mut self, aggregate: &ast::Aggregate) -> Result<Aggregate, Diagnostic> {
+    fn aggregate(&mut self, aggregate: &ast::Aggregate) -> Result<Aggregate, Failure> {
         let body = self.body(&aggregate.body)?;
         Ok(Aggregate { function: aggregate.function, target: self.expr(&aggregate.target)?, body })
     }
 
-    fn atom(&mut self, atom: &ast::Atom) -> Result<Atom, Diagnostic> {
+    fn atom(&mut self, atom: &ast::Atom) -> Result<Atom, Failure> {
         let relation = self.relation(&atom.relation)?;
         let info = self.symbols.relations.get(relation.index());
         let mut args = Vec::with_capacity(atom.args.len());
@@ -245,7 +252,7 @@ impl RuleLowering<'_> {
         Ok(Atom { relation, args })
     }
 
-    fn expr(&mut self, expr: &ast::Expr) -> Result<Expr, Diagnostic> {
+    fn expr(&mut self, expr: &ast::Expr) -> Result<Expr, Failure> {
         Ok(match expr {
             ast::Expr::Var(name) => Expr::Var(self.var(name)?),
             ast::Expr::Wildcard(_) => Expr::Wildcard,
@@ -274,16 +281,19 @@ impl RuleLowering<'_> {
     }
 }
 
+/// Why a package cannot be lowered (boxed: a diagnostic is large, and rare here).
+type Failure = Box<Diagnostic>;
+
 /// E0205: nothing determines a type.
-fn untyped(at: Span, message: String, label: &str) -> Diagnostic {
-    Diagnostic::new(codes::UNINFERRED_TYPE, message, at)
+fn untyped(at: Span, message: String, label: &str) -> Failure {
+    Box::new(Diagnostic::new(codes::UNINFERRED_TYPE, message, at)
         .with_primary_label(label)
-        .with_help("a value gets its type from where it comes from: bind it from a declared relation, a literal or arithmetic, or remove the rule")
+        .with_help("a value gets its type from where it comes from: bind it from a declared relation, a literal or arithmetic, or remove the rule"))
 }
 
 /// A case the earlier passes report (with this code) before lowering runs.
-fn unresolved(code: Code, at: Span, message: String) -> Diagnostic {
-    Diagnostic::new(code, message, at)
+fn unresolved(code: Code, at: Span, message: String) -> Failure {
+    Box::new(Diagnostic::new(code, message, at))
 }
 
 /// An index as a dense id (see [`gov_ir::dense`]).

@@ -5,9 +5,9 @@ use crate::types::Ty;
 use crate::{Origin, Program};
 use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
 use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, Salvaged, StrLit};
-pub use gov_value::RelationKind;
 use gov_syntax::suggest::closest;
 use gov_value::BaseType;
+pub use gov_value::RelationKind;
 use std::collections::{HashMap, HashSet};
 
 /// The name of the built-in relation holding the request's risk score.

@@ -20,8 +20,8 @@ mod tests;
 
 use gov_diag::{Sources, Span};
 use gov_ir::{DecisionRule, Head as IrHead, Ir, Node};
-use gov_value::limits::MAX_RULE_LENGTH;
 use gov_value::RelationKind;
+use gov_value::limits::MAX_RULE_LENGTH;
 use gov_vm::program::{
     ColumnSchema, DecisionMeta, MessagePart, Meta, Phase, Program, RelationSchema, RuleCode, SourceRef, Stratum,
 };
@@ -87,10 +87,8 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
     let ir = input.ir;
     let graph = &ir.graph;
     let rule_span = |rule: usize| ir.spans.rules.get(rule).copied().unwrap_or_default();
-    let internal = |rule: usize, message: String| CompileError::Internal {
-        at: input.sources.location(rule_span(rule)),
-        message,
-    };
+    let internal =
+        |rule: usize, message: String| CompileError::Internal { at: input.sources.location(rule_span(rule)), message };
     let mut pool = Pool::default();
 
     // Relations.
@@ -193,7 +191,8 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         };
         let mut full = Vec::new();
         let mut delta = Vec::new();
-        for (index, rule) in member_rules.iter().filter_map(|&i| Some((i, ir.rules.get(i)?))).filter(|(_, r)| compiled(r))
+        for (index, rule) in
+            member_rules.iter().filter_map(|&i| Some((i, ir.rules.get(i)?))).filter(|(_, r)| compiled(r))
         {
             let mut planner = Planner { ir, pool: &mut pool, indexes: &mut indexes };
             let source = location(input.sources, planner.pool, rule_span(index));

@@ -301,10 +301,8 @@ impl<'a> RulePlan<'_, 'a> {
                 let stuck: Vec<usize> = (0..remaining.len())
                     .filter(|&i| {
                         remaining.get(i).is_some_and(|item| {
-                            matches!(
-                                item,
-                                Literal::Compare { op: CompareOp::Eq, .. } | Literal::Aggregate { .. }
-                            ) && fallible_item(item)
+                            matches!(item, Literal::Compare { op: CompareOp::Eq, .. } | Literal::Aggregate { .. })
+                                && fallible_item(item)
                         })
                     })
                     .filter_map(|i| positions.get(i).copied())
@@ -405,7 +403,7 @@ impl<'a> RulePlan<'_, 'a> {
             }
             Literal::Aggregate { result, aggregate } => {
                 let ready = self.aggregate_ready(aggregate, others);
-                (self.is_bound(result) && ready) || (self.unbound_var(result).is_some() && ready)
+                ready && (self.is_bound(result) || self.unbound_var(result).is_some())
             }
         }
     }
@@ -603,11 +601,7 @@ impl<'a> RulePlan<'_, 'a> {
                                 || (matches!(a.value, Expr::Var(_)) && self.is_bound(&a.value))
                         })
                         .count();
-                    let input = self
-                        .planner
-                        .ir
-                        .relation(atom.relation)
-                        .is_some_and(|r| r.kind == RelationKind::Input);
+                    let input = self.planner.ir.relation(atom.relation).is_some_and(|r| r.kind == RelationKind::Input);
                     let is_delta = delta.is_some() && positions.get(i).copied() == delta;
                     // Higher is better; `Reverse(i)` keeps source order among equals.
                     Some(((is_delta, input, bound), std::cmp::Reverse(i)))

@@ -52,3 +52,20 @@ pub struct Stratum {
     /// Whether it is recursive: several nodes, or one that reads itself.
     pub recursive: bool,
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::{DecisionId, RelationId};
+
+    #[test]
+    fn relations_come_first_then_decision_rules() {
+        let graph = Graph { readers: vec![Vec::new(); 5], reads: vec![Vec::new(); 5], relations: 3 };
+        for index in 0..5 {
+            assert_eq!(graph.index(graph.node(index)), index);
+        }
+        assert_eq!(graph.node(2), Node::Relation(RelationId(2)));
+        assert_eq!(graph.node(3), Node::Decision(DecisionId(0)));
+    }
+}

@@ -218,3 +218,46 @@ impl Literal {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn atom(relation: u32, vars: &[u32]) -> Atom {
+        let args = vars.iter().enumerate().map(|(i, v)| Arg { column: i as u32, value: Expr::Var(VarId(*v)) });
+        Atom { relation: RelationId(relation), args: args.collect() }
+    }
+
+    /// `v0 = count(v1 : r1(v1, v0), not r2(v1))`
+    fn aggregate() -> Literal {
+        Literal::Aggregate {
+            result: Expr::Var(VarId(0)),
+            aggregate: Aggregate {
+                function: AggregateFn::Count,
+                target: Expr::Var(VarId(1)),
+                body: vec![Literal::Atom(atom(1, &[1, 0])), Literal::Negated(atom(2, &[1]))],
+            },
+        }
+    }
+
+    #[test]
+    fn an_aggregate_s_variables_are_its_own_scope() {
+        let mut all = Vec::new();
+        aggregate().for_each_var(&mut |v| all.push(v.0));
+        assert_eq!(all, [0, 1, 1, 0, 1]);
+        let mut outer = Vec::new();
+        aggregate().for_each_outer_var(&mut |v| outer.push(v.0));
+        assert_eq!(outer, [0]);
+    }
+
+    #[test]
+    fn only_a_body_s_own_positive_atoms_are_top_level() {
+        let body = [Literal::Atom(atom(3, &[0])), Literal::Negated(atom(4, &[0])), aggregate()];
+        let mut atoms = Vec::new();
+        for literal in &body {
+            literal.for_each_atom(&mut |a, top| atoms.push((a.relation.0, top)));
+        }
+        assert_eq!(atoms, [(3, true), (4, false), (1, false), (2, false)]);
+    }
+}

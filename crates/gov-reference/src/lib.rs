@@ -46,7 +46,7 @@
 use gov_check::symbols::RISK_SCORE;
 use gov_check::{Program, RelationKind, Symbols};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Atom, BodyItem, Decision, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue,
+    Aggregate, AggregateFn, Atom, BodyItem, DecisionRule, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue,
     MessagePart,
 };
 use gov_syntax::walk::{self, Reach};
@@ -242,7 +242,7 @@ enum Node {
 
 enum Head<'a> {
     Relation(&'a Atom),
-    Decision(&'a Decision),
+    Decision(&'a DecisionRule),
 }
 
 /// A rule or decision rule.
@@ -921,7 +921,7 @@ impl Evaluator<'_> {
     }
 
     /// The firing of a decision rule under `env`.
-    fn firing(&self, decision: &Decision, env: &Env) -> Result<RefFiring, RefError> {
+    fn firing(&self, decision: &DecisionRule, env: &Env) -> Result<RefFiring, RefError> {
         let mut values = Vec::new();
         if let Some(points) = &decision.points {
             values.push(self.eval(points, env, Some(BaseType::Int))?);

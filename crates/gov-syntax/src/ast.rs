@@ -5,9 +5,9 @@
 //! nor report follow-on errors about that name.
 
 use gov_diag::Span;
-use gov_value::{ArithOp, CompareOp, Decimal};
 /// The shared vocabulary: one definition from the parser to the engine.
 pub use gov_value::{AggregateFn, Effect, RelationKind};
+use gov_value::{ArithOp, CompareOp, Decimal};
 
 /// A parsed `.gov` file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -72,7 +72,7 @@ pub enum ItemKind {
     /// A Datalog rule or fact: `head :- body.`
     Rule(Rule),
     /// A decision rule: `deny name "message" :- body.`
-    Decision(Decision),
+    Decision(DecisionRule),
     /// `test "name" { … }`
     Test(TestBlock),
     /// An item that failed to parse (its error is already reported).
@@ -143,7 +143,7 @@ pub struct Rule {
 
 /// `deny name "message" :- body.` and its siblings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Decision {
+pub struct DecisionRule {
     /// Which effect.
     pub effect: Effect,
     /// The rule's name, unique in the package.

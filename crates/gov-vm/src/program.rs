@@ -5,9 +5,9 @@
 //! [`Instr::Scan`] runs the rest of the rule once per matching row, so a rule's
 //! instruction list reads as its join plan, outermost loop first (see docs/bytecode.md).
 
-use gov_value::{ArithOp, BaseType, CompareOp};
 /// The vocabulary shared with the language (one definition, in gov-value).
 pub use gov_value::{AggregateFn, Effect, RelationKind};
+use gov_value::{ArithOp, BaseType, CompareOp};
 
 /// An index into [`Program::strings`].
 pub type Sym = u32;

@@ -5,7 +5,9 @@
 use super::{ArithSite, Column, Cx, Edge, EdgeKind, Pending, Place, RuleWork, Scope};
 use crate::symbols::{RISK_SCORE, RelationKind};
 use gov_diag::{Diagnostic, Span, codes};
-use gov_syntax::ast::{Aggregate, AggregateFn, Atom, BodyItem, Comparison, Decision, Effect, Expr, MessagePart, Rule};
+use gov_syntax::ast::{
+    Aggregate, AggregateFn, Atom, BodyItem, Comparison, DecisionRule, Effect, Expr, MessagePart, Rule,
+};
 use gov_syntax::walk::{self, Reach};
 use std::collections::{HashMap, HashSet};
 
@@ -149,7 +151,7 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    pub(super) fn decision(&mut self, decision: &'a Decision) {
+    pub(super) fn decision(&mut self, decision: &'a DecisionRule) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         let risk = (decision.effect == Effect::Risk).then(|| self.symbols.relation_id(RISK_SCORE)).flatten();
         self.body(&mut work, &decision.body, risk.map(|to| (to, decision.name.span)), None);
