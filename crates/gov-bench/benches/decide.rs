@@ -9,7 +9,7 @@
 //! Only deciding is timed. Everything else is built once, outside the loop:
 //!
 //! - Gov: the package is checked and compiled in-process (as `govc build` does), written
-//!   to a bundle and loaded with `Engine::load`; requests are parsed from JSON once.
+//!   to a bundle and loaded (`gov_driver::Package::engine`); requests are parsed from JSON once.
 //!   `gov_decide` times `engine.decide(&request)` (a thread-cached session),
 //!   `gov_decide_in` times `engine.decide_in(&mut session, &request)`. Both return the
 //!   outcome and every fired rule with its values (messages are formatted on demand).
@@ -75,10 +75,8 @@ fn gov_outcome(outcome: Outcome) -> Expected {
 
 impl Gov {
     fn new(scenario: &Scenario) -> Gov {
-        let program =
-            peers::compile_gov(&format!("{}.gov", scenario.name), &scenario.gov, &scenario.gov_data, true).unwrap();
-        let bytes = gov_vm::bundle::write(&program).unwrap();
-        let engine = Engine::load(&bytes).unwrap();
+        let engine =
+            peers::engine_gov(&format!("{}.gov", scenario.name), &scenario.gov, &scenario.gov_data, true).unwrap();
         let requests = scenario.cases.iter().map(|c| engine.request_from_json(&c.gov.to_string()).unwrap()).collect();
         Gov { engine, requests }
     }

@@ -53,10 +53,11 @@ fn bench_size(c: &mut Criterion, edges_count: usize) {
     let expected = ascent_closure(edges.clone()).reach.len();
 
     // Gov, edges as input.
-    let program = peers::compile_gov("reach.gov", peers::REACH_INPUT, &serde_json::json!({}), true).unwrap();
     // 570 k facts at 10 k edges: a legitimate request as large as a load, so it gets the
     // load's limits rather than a request's defaults.
-    let engine = Engine::load(&gov_vm::bundle::write(&program).unwrap()).unwrap().with_limits(Limits::LOAD);
+    let engine = peers::engine_gov("reach.gov", peers::REACH_INPUT, &serde_json::json!({}), true)
+        .unwrap()
+        .with_limits(Limits::LOAD);
     let request = engine.request_from_json(&peers::edges_json(&edges).to_string()).unwrap();
     let mut session = engine.session();
     engine.decide_in(&mut session, &request).unwrap();

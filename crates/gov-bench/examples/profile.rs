@@ -39,8 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let case_name = args.next().unwrap_or_default();
             let iterations = number(args.next(), 10_000)?;
             let case = scenario.cases.iter().find(|c| c.name == case_name).or(scenario.cases.first()).ok_or("no request")?;
-            let program = peers::compile_gov("policy.gov", &scenario.gov, &scenario.gov_data, false)?;
-            let engine = Engine::load(&gov_vm::bundle::write(&program)?)?;
+            let engine = peers::engine_gov("policy.gov", &scenario.gov, &scenario.gov_data, false)?;
             let request = engine.request_from_json(&case.gov.to_string())?;
             let mut session = engine.session();
             for _ in 0..iterations {
@@ -63,8 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let edges = number(args.next(), 10_000)?;
             let iterations = number(args.next(), 1)?;
             let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
-            let program = peers::compile_gov("reach.gov", peers::REACH_INPUT, &serde_json::json!({}), false)?;
-            let engine = Engine::load(&gov_vm::bundle::write(&program)?)?.with_limits(gov_vm::Limits::LOAD);
+            let engine = peers::engine_gov("reach.gov", peers::REACH_INPUT, &serde_json::json!({}), false)?
+                .with_limits(gov_vm::Limits::LOAD);
             let request = engine.request_from_json(&peers::edges_json(&graph).to_string())?;
             let mut session = engine.session();
             for _ in 0..iterations {

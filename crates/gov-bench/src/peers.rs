@@ -10,6 +10,8 @@
 
 use gov_diag::Severity;
 use gov_driver::Package;
+use gov_vm::Engine;
+use gov_vm::json::Document;
 use gov_vm::program::Program;
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
@@ -88,9 +90,14 @@ pub struct Scenario {
     pub cases: Vec<Case>,
 }
 
-/// Checks and compiles a one-file Gov package with its data, as `govc build` does (through
-/// `gov_driver`). Any error diagnostic, or with `deny_warnings` any warning, is an error.
-pub fn compile_gov(file: &str, source: &str, data: &Json, deny_warnings: bool) -> Result<Program, String> {
+/// Checks a one-file Gov package (through `gov_driver`) and parses its data. Any error
+/// diagnostic, or with `deny_warnings` any warning, is an error.
+fn checked_gov(
+    file: &str,
+    source: &str,
+    data: &Json,
+    deny_warnings: bool,
+) -> Result<(Package, [(String, Document); 1]), String> {
     let package =
         Package::from_sources(vec![(file.to_owned(), source.to_owned())]).ok_or("the package did not check")?;
     let problems: Vec<String> = package
@@ -105,7 +112,21 @@ pub fn compile_gov(file: &str, source: &str, data: &Json, deny_warnings: bool) -
     }
     let data =
         [(format!("{file}.data.json"), gov_vm::json::parse_document(&data.to_string()).map_err(|e| e.to_string())?)];
+    Ok((package, data))
+}
+
+/// Checks and compiles a one-file Gov package with its data, as `govc build` does (see
+/// [`checked_gov`] for what is an error).
+pub fn compile_gov(file: &str, source: &str, data: &Json, deny_warnings: bool) -> Result<Program, String> {
+    let (package, data) = checked_gov(file, source, data, deny_warnings)?;
     package.compile(&data).map_err(|e| e.to_string())
+}
+
+/// The engine of a one-file Gov package with its data, as `govc eval` makes it (written as
+/// a bundle and loaded; see [`checked_gov`] for what is an error).
+pub fn engine_gov(file: &str, source: &str, data: &Json, deny_warnings: bool) -> Result<Engine, String> {
+    let (package, data) = checked_gov(file, source, data, deny_warnings)?;
+    package.engine(&data).map_err(|e| e.to_string())
 }
 
 /// A small deterministic generator (SplitMix64), so every run benchmarks the same data.
@@ -523,8 +544,8 @@ mod tests {
     use super::*;
 
     fn compiles(file: &str, source: &str, data: &Json) {
-        let compiled = compile_gov(file, source, data, true);
-        assert!(compiled.is_ok(), "{:?}", compiled.err());
+        let engine = engine_gov(file, source, data, true);
+        assert!(engine.is_ok(), "{:?}", engine.err());
     }
 
     #[test]

@@ -7,14 +7,18 @@
 //! downstream complains about them again.
 //!
 //! The phases, each in its own module: [`symbols`] collects declarations and resolves
-//! types and modules; [`rules`] resolves every atom and checks arity, fields and safety
-//! while feeding [`types`] (inference by union-find); [`strata`] builds the dependency
-//! graph and rejects negation, aggregation or arithmetic through recursion; [`limits`]
-//! reports what would compile beyond the engine's limits; [`usage`] warns about what is
-//! declared and never used.
+//! types and modules; [`rules`] checks rules, decision rules, annotations and tests, one
+//! concern per submodule over one shared context (resolving atoms, arity and fields;
+//! walking bodies; variables and types, inferred by union-find in [`types`]; safety; test
+//! blocks); [`strata`] builds the dependency graph and rejects negation, aggregation or
+//! arithmetic through recursion; [`limits`] reports what would compile beyond the engine's
+//! limits; [`usage`] warns about what is declared and never used. A program without
+//! errors is then lowered (`lower.rs`) to the [`Ir`], the one thing the back ends read.
 
 mod declare;
 pub mod limits;
+mod lower;
+mod order;
 mod program;
 mod removal;
 pub mod rules;
@@ -28,6 +32,8 @@ pub use symbols::{RelationInfo, RelationKind, Symbols, TypeInfo};
 pub use types::Ty;
 
 use gov_diag::Diagnostic;
+use gov_ir::Ir;
+use std::sync::Arc;
 
 /// The result of checking a program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +42,9 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// The declarations, relations and rules the program defines.
     pub symbols: Symbols,
+    /// The resolved program, for the back ends: present exactly when no diagnostic is an
+    /// error.
+    pub ir: Option<Arc<Ir>>,
 }
 
 impl Checked {
@@ -56,7 +65,16 @@ pub fn check(program: &Program) -> Checked {
     usage::check(program, &symbols, &facts, &mut diagnostics);
     // Library files are checked by their own tests; their warnings are not the user's.
     diagnostics.retain(|d| d.severity() == gov_diag::Severity::Error || !program.is_library(d.primary.span.file));
+    let clean = !diagnostics.iter().any(|d| d.severity() == gov_diag::Severity::Error);
+    let ir = match clean.then(|| lower::lower(program, &symbols)) {
+        Some(Ok(ir)) => Some(Arc::new(ir)),
+        Some(Err(error)) => {
+            diagnostics.push(*error);
+            None
+        }
+        None => None,
+    };
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
-    Checked { diagnostics, symbols }
+    Checked { diagnostics, symbols, ir }
 }

@@ -4,9 +4,10 @@ use crate::removal::remove_item;
 use crate::types::Ty;
 use crate::{Origin, Program};
 use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
-use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, RelationKind as DeclKind, Salvaged, StrLit};
+use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, Salvaged, StrLit};
 use gov_syntax::suggest::closest;
 use gov_value::BaseType;
+pub use gov_value::RelationKind;
 use std::collections::{HashMap, HashSet};
 
 /// The name of the built-in relation holding the request's risk score.
@@ -23,19 +24,6 @@ pub struct TypeInfo {
     pub span: Span,
     /// Its doc comment.
     pub docs: Vec<String>,
-}
-
-/// Where a relation's facts come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RelationKind {
-    /// Supplied with each request.
-    Input,
-    /// Supplied with the bundle.
-    Data,
-    /// Computed by rules.
-    Derived,
-    /// Provided by the engine (`risk_score`).
-    Builtin,
 }
 
 /// A column of a relation.
@@ -422,11 +410,8 @@ fn collect_declaration(
                 }
                 fields.push(FieldInfo { name: Some(field.name.text.clone()), ty: None, span: Some(field.name.span) });
             }
-            let kind = match decl.kind {
-                DeclKind::Input => RelationKind::Input,
-                DeclKind::Data => RelationKind::Data,
-            };
-            if let (Some(one), DeclKind::Data) = (decl.one, decl.kind) {
+            let kind = decl.kind;
+            if let (Some(one), RelationKind::Data) = (decl.one, decl.kind) {
                 diagnostics.push(one_not_input(name, one));
             }
             let info = RelationInfo {

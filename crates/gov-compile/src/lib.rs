@@ -1,7 +1,10 @@
-//! The Gov compiler: a checked package to an engine [`Program`].
+//! The Gov compiler: a checked package's [`Ir`] to an engine [`Program`].
+//!
+//! It reads only the IR (plus the data files, and the sources for locations): relations,
+//! columns and variables by id, typed, and the strata the checker computed once.
 //!
 //! 1. Relations and decision rules form a dependency graph; its strongly connected
-//!    components, in topological order, are the strata ([`order`]).
+//!    components, in topological order, are the strata (`Ir::strata`).
 //! 2. A stratum is *static* if nothing in it depends on an input relation or a decision:
 //!    the engine computes it once at load. Everything else runs per request.
 //! 3. Each rule is planned into register code ([`plan`]); a recursive rule also gets one
@@ -10,21 +13,18 @@
 //!
 //! The result is written as a bundle by [`gov_vm::bundle::write`].
 
-mod order;
 mod plan;
 mod pool;
 #[cfg(test)]
 mod tests;
 
-use gov_check::{RelationKind as CheckKind, Symbols};
 use gov_diag::{Sources, Span};
-use gov_syntax::ast::{BodyItem, Decision, Effect as AstEffect, Expr, Item, ItemKind, MessagePart as AstPart, Rule};
+use gov_ir::{DecisionRule, Head as IrHead, Ir, Node};
+use gov_value::RelationKind;
 use gov_value::limits::MAX_RULE_LENGTH;
 use gov_vm::program::{
-    ColumnSchema, DecisionMeta, Effect, MessagePart, Meta, Phase, Program, RelationKind, RelationSchema, RuleCode,
-    SourceRef, Stratum,
+    ColumnSchema, DecisionMeta, MessagePart, Meta, Phase, Program, RelationSchema, RuleCode, SourceRef, Stratum,
 };
-use petgraph::graph::{DiGraph, NodeIndex};
 use plan::{Head, Planner};
 use pool::Pool;
 use sha2::{Digest, Sha256};
@@ -32,10 +32,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 /// What to compile.
 pub struct Input<'a> {
-    /// The package's files and the library modules it uses.
-    pub program: &'a gov_check::Program,
-    /// The checker's symbols for it (the package must have checked without errors).
-    pub symbols: &'a Symbols,
+    /// The checked package, resolved (`gov_check::Checked::ir`).
+    pub ir: &'a Ir,
     /// The files' texts, for source locations.
     pub sources: &'a Sources,
     /// Data files: (name shown in errors, the document [`gov_vm::json::parse_document`] read).
@@ -52,7 +50,9 @@ pub enum CompileError {
         /// The JSON path and problem.
         error: gov_vm::RequestError,
     },
-    /// The checker left something the compiler cannot handle.
+    /// A rule the planner could not fit in the engine's bounds (registers, columns, the
+    /// checker's instruction bound): a checker guarantee the IR's types do not state,
+    /// broken.
     Internal {
         /// Where.
         at: String,
@@ -72,44 +72,6 @@ impl std::fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// A rule or decision rule, and where it is.
-enum Source<'a> {
-    Rule { head: usize, rule: &'a Rule },
-    Decision { id: u32, decision: &'a Decision },
-}
-
-struct Unit<'a> {
-    source: Source<'a>,
-    span: Span,
-}
-
-impl Unit<'_> {
-    fn body(&self) -> &[BodyItem] {
-        match &self.source {
-            Source::Rule { rule, .. } => &rule.body,
-            Source::Decision { decision, .. } => &decision.body,
-        }
-    }
-}
-
-/// Relations an item reads, with whether each is a top-level positive atom (the atoms a
-/// semi-naive variant may read from the delta), by atom span start.
-fn body_atoms(body: &[BodyItem], top: bool, out: &mut Vec<(String, bool, u32)>) {
-    for item in body {
-        match item {
-            BodyItem::Atom(a) => out.push((a.relation.text.clone(), top, a.span.start)),
-            BodyItem::Not(a, _) => out.push((a.relation.text.clone(), false, a.span.start)),
-            BodyItem::Compare(c) => {
-                for side in [&c.left, &c.right] {
-                    if let Expr::Aggregate(agg) = side {
-                        body_atoms(&agg.body, false, out);
-                    }
-                }
-            }
-        }
-    }
-}
-
 fn location(sources: &Sources, pool: &mut Pool, span: Span) -> SourceRef {
     match sources.get(span.file) {
         Some(file) => {
@@ -122,216 +84,153 @@ fn location(sources: &Sources, pool: &mut Pool, span: Span) -> SourceRef {
 
 /// Compiles a checked package.
 pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
-    let symbols = input.symbols;
-    let internal = |span: Span, message: String| CompileError::Internal { at: input.sources.location(span), message };
+    let ir = input.ir;
+    let graph = &ir.graph;
+    let rule_span = |rule: usize| ir.spans.rules.get(rule).copied().unwrap_or_default();
+    let internal =
+        |rule: usize, message: String| CompileError::Internal { at: input.sources.location(rule_span(rule)), message };
     let mut pool = Pool::default();
 
     // Relations.
-    let mut relations = Vec::with_capacity(symbols.relations.len());
-    for info in &symbols.relations {
-        let kind = match info.kind {
-            CheckKind::Input => RelationKind::Input,
-            CheckKind::Data => RelationKind::Data,
-            CheckKind::Derived => RelationKind::Derived,
-            CheckKind::Builtin => RelationKind::RiskScore,
-        };
-        let mut columns = Vec::with_capacity(info.fields.len());
-        for (i, field) in info.fields.iter().enumerate() {
-            let Some(ty) = field.ty else {
-                return Err(internal(
-                    info.span.unwrap_or_default(),
-                    format!("the type of column {} of `{}` is unknown", i + 1, info.name),
-                ));
-            };
-            let base = symbols.base_of(ty).ok_or_else(|| {
-                internal(info.span.unwrap_or_default(), format!("unresolved type in `{}`", info.name))
-            })?;
-            columns.push(ColumnSchema {
-                name: field.name.as_deref().map(|n| pool.intern(n)),
-                ty: base,
-                type_name: pool.intern(&symbols.type_name(ty)),
-            });
-        }
+    let mut relations = Vec::with_capacity(ir.relations.len());
+    for relation in &ir.relations {
+        let columns = relation
+            .columns
+            .iter()
+            .map(|column| ColumnSchema {
+                name: column.name.as_deref().map(|n| pool.intern(n)),
+                ty: column.ty,
+                type_name: pool.intern(&column.type_name),
+            })
+            .collect();
         relations.push(RelationSchema {
-            name: pool.intern(&info.name),
-            kind,
-            one: info.one,
+            name: pool.intern(&relation.name),
+            kind: relation.kind,
+            one: relation.one,
             phase: Phase::Static,
             columns,
             indexes: Vec::new(),
         });
     }
-
-    // Rules and decisions, in source order.
-    let mut units: Vec<Unit<'_>> = Vec::new();
-    let mut decisions: Vec<DecisionMeta> = Vec::new();
-    for item in input.program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
-        match &item.kind {
-            ItemKind::Rule(rule) => {
-                let head = symbols
-                    .relation_id(&rule.head.relation.text)
-                    .ok_or_else(|| internal(item.span, "unknown head relation".to_owned()))?;
-                units.push(Unit { source: Source::Rule { head, rule }, span: item.span });
-            }
-            ItemKind::Decision(decision) => {
-                let id = u32::try_from(decisions.len())
-                    .map_err(|_| internal(item.span, "too many decision rules".to_owned()))?;
-                decisions.push(decision_meta(input, &mut pool, item, decision)?);
-                units.push(Unit { source: Source::Decision { id, decision }, span: item.span });
-            }
-            _ => {}
-        }
-    }
-    resolve_overrides(input, &mut decisions, &pool)?;
-
-    // The dependency graph: relations, then decisions.
-    let relation_count = relations.len();
-    let node_of = |unit: &Unit<'_>| match unit.source {
-        Source::Rule { head, .. } => head,
-        Source::Decision { id, .. } => relation_count + id as usize,
-    };
-    let risk_score = symbols.relation_id(gov_check::symbols::RISK_SCORE);
-    let mut graph: DiGraph<(), bool> = DiGraph::new();
-    for _ in 0..relation_count + decisions.len() {
-        graph.add_node(());
-    }
-    let mut self_loops: HashSet<usize> = HashSet::new();
-    for unit in &units {
-        let to = node_of(unit);
-        let mut atoms = Vec::new();
-        body_atoms(unit.body(), true, &mut atoms);
-        for (name, _, _) in atoms {
-            if let Some(from) = symbols.relation_id(&name) {
-                graph.add_edge(NodeIndex::new(from), NodeIndex::new(to), true);
-                if from == to {
-                    self_loops.insert(to);
-                }
-            }
-        }
-        if let (Source::Decision { decision, .. }, Some(risk)) = (&unit.source, risk_score)
-            && decision.effect == AstEffect::Risk
-        {
-            graph.add_edge(NodeIndex::new(to), NodeIndex::new(risk), true);
-        }
-    }
+    let decisions: Vec<DecisionMeta> = ir
+        .decisions
+        .iter()
+        .map(|decision| decision_meta(input, &mut pool, decision, rule_span(decision.rule.index())))
+        .collect();
 
     // A library module's rules are compiled only if some decision depends on what they
     // derive: `use std.approvals` must not make every request compute all of std.agents.
     // (The package's own rules are always compiled, so everything it defines can be
     // inspected and explained; unused ones are already W0101.)
-    let mut needed = vec![false; graph.node_count()];
-    let mut pending: Vec<usize> = (relation_count..graph.node_count()).collect();
+    let mut needed = vec![false; graph.len()];
+    let mut pending: Vec<usize> = (graph.relations..graph.len()).collect();
     while let Some(node) = pending.pop() {
         if std::mem::replace(needed.get_mut(node).unwrap_or(&mut true), true) {
             continue;
         }
-        pending
-            .extend(graph.neighbors_directed(NodeIndex::new(node), petgraph::Direction::Incoming).map(|n| n.index()));
+        pending.extend(graph.reads.get(node).into_iter().flatten().copied());
     }
-    let library_relation = |relation: usize| {
-        symbols.relations.get(relation).and_then(|r| r.span).is_some_and(|span| input.program.is_library(span.file))
-    };
-    let compiled = |unit: &Unit<'_>| match unit.source {
-        Source::Rule { head, .. } => !library_relation(head) || needed.get(head).copied().unwrap_or(true),
-        Source::Decision { .. } => true,
+    let compiled = |rule: &gov_ir::Rule| match &rule.head {
+        IrHead::Derive { relation, .. } => {
+            !ir.relation(*relation).is_some_and(|r| r.library) || needed.get(relation.index()).copied().unwrap_or(true)
+        }
+        IrHead::Decide(_) => true,
     };
 
     // Phases: what an input relation, `risk_score` or a decision reaches runs per request.
     // (`risk_score` is computed per request even when no `risk` rule feeds it: it is 0.)
-    let mut request = vec![false; graph.node_count()];
-    let mut queue: VecDeque<usize> = relations
+    let mut request = vec![false; graph.len()];
+    let mut queue: VecDeque<usize> = ir
+        .relations
         .iter()
         .enumerate()
-        .filter(|(_, r)| matches!(r.kind, RelationKind::Input | RelationKind::RiskScore))
+        .filter(|(_, r)| matches!(r.kind, RelationKind::Input | RelationKind::Builtin))
         .map(|(i, _)| i)
-        .chain(relation_count..graph.node_count())
+        .chain(graph.relations..graph.len())
         .collect();
     while let Some(node) = queue.pop_front() {
         if std::mem::replace(request.get_mut(node).unwrap_or(&mut true), true) {
             continue;
         }
-        queue.extend(graph.neighbors(NodeIndex::new(node)).map(|n| n.index()));
+        queue.extend(graph.readers.get(node).into_iter().flatten().copied());
     }
     for (schema, is_request) in relations.iter_mut().zip(&request) {
         schema.phase = if *is_request { Phase::Request } else { Phase::Static };
     }
 
     // Strata.
-    let mut indexes: plan::Indexes = vec![Vec::new(); relation_count];
+    let risk_score = ir.relations.iter().position(|r| r.kind == RelationKind::Builtin);
+    let mut indexes: plan::Indexes = vec![Vec::new(); relations.len()];
     let mut rules: Vec<RuleCode> = Vec::new();
     let mut strata: Vec<Stratum> = Vec::new();
-    // The units deriving each node, in source order.
-    let mut units_of: Vec<Vec<usize>> = vec![Vec::new(); graph.node_count()];
-    for (i, unit) in units.iter().enumerate() {
-        if let Some(list) = units_of.get_mut(node_of(unit)) {
+    // The rules producing each node, in source order.
+    let mut rules_of: Vec<Vec<usize>> = vec![Vec::new(); graph.len()];
+    for (i, rule) in ir.rules.iter().enumerate() {
+        let node = match &rule.head {
+            IrHead::Derive { relation, .. } => Node::Relation(*relation),
+            IrHead::Decide(decision) => Node::Decision(*decision),
+        };
+        if let Some(list) = rules_of.get_mut(graph.index(node)) {
             list.push(i);
         }
     }
-    for component in order::components(&graph) {
-        let members: HashSet<usize> = component.iter().map(|n| n.index()).collect();
-        // Invariant: a component's units run in source order, whatever the order of its nodes.
-        let mut member_units: Vec<usize> =
-            component.iter().flat_map(|n| units_of.get(n.index()).into_iter().flatten().copied()).collect();
-        member_units.sort_unstable();
+    for stratum in &ir.strata {
+        let members: HashSet<usize> = stratum.members.iter().copied().collect();
+        // Invariant: a component's rules run in source order, whatever the order of its nodes.
+        let mut member_rules: Vec<usize> =
+            stratum.members.iter().flat_map(|&n| rules_of.get(n).into_iter().flatten().copied()).collect();
+        member_rules.sort_unstable();
         if let Some(risk) = risk_score.filter(|r| members.contains(r)) {
-            strata.push(Stratum::RiskScore { rel: u32::try_from(risk).unwrap_or(u32::MAX) });
+            strata.push(Stratum::RiskScore { rel: gov_ir::dense(risk) });
             continue;
         }
-        let recursive = members.len() > 1 || members.iter().any(|m| self_loops.contains(m));
-        let phase = if members.iter().any(|m| request.get(*m).copied().unwrap_or(true)) {
+        let phase = if stratum.members.iter().any(|m| request.get(*m).copied().unwrap_or(true)) {
             Phase::Request
         } else {
             Phase::Static
         };
         let mut full = Vec::new();
         let mut delta = Vec::new();
-        for unit in member_units.iter().filter_map(|&i| units.get(i)).filter(|u| compiled(u)) {
-            let mut planner = Planner { symbols, pool: &mut pool, indexes: &mut indexes };
-            let source = location(input.sources, planner.pool, unit.span);
+        for (index, rule) in
+            member_rules.iter().filter_map(|&i| Some((i, ir.rules.get(i)?))).filter(|(_, r)| compiled(r))
+        {
+            let mut planner = Planner { ir, pool: &mut pool, indexes: &mut indexes };
+            let source = location(input.sources, planner.pool, rule_span(index));
             let mut variants = vec![None];
-            if recursive {
-                let mut atoms = Vec::new();
-                body_atoms(unit.body(), true, &mut atoms);
-                variants.extend(
-                    atoms
-                        .into_iter()
-                        .filter(|(name, top, _)| {
-                            *top && symbols.relation_id(name).is_some_and(|r| members.contains(&r))
-                        })
-                        .map(|(_, _, at)| Some(at)),
-                );
+            if stratum.recursive {
+                // One semi-naive variant per positive atom of the rule's own stratum.
+                variants.extend(rule.body.iter().enumerate().filter_map(|(at, literal)| match literal {
+                    gov_ir::Literal::Atom(atom) if members.contains(&atom.relation.index()) => Some(Some(at)),
+                    _ => None,
+                }));
             }
             // The checker refuses a rule over the limit (E0601) with this same bound, and
             // the planner never emits more than it: every compiled rule fits the engine.
-            let head_values: Vec<&Expr> = match &unit.source {
-                Source::Rule { rule, .. } => rule.head.args.iter().map(|a| &a.value).collect(),
-                Source::Decision { decision, .. } => decision.points.iter().collect(),
-            };
-            let bound = gov_check::limits::instruction_bound(unit.body(), head_values);
+            let bound = rule.max_instructions;
             if bound > MAX_RULE_LENGTH {
                 return Err(internal(
-                    unit.span,
+                    index,
                     format!("the rule compiles to up to {bound} instructions, more than {MAX_RULE_LENGTH}"),
                 ));
             }
             for (n, variant) in variants.into_iter().enumerate() {
-                let head = match &unit.source {
-                    Source::Rule { head, rule } => {
-                        Head::Emit(u32::try_from(*head).unwrap_or(u32::MAX), &rule.head.args)
-                    }
-                    Source::Decision { id, decision, .. } => {
-                        let (points, vars) = fire_values(decision);
-                        Head::Fire(*id, points, vars)
+                let head = match &rule.head {
+                    IrHead::Derive { relation, args } => Head::Emit(relation.0, args),
+                    IrHead::Decide(id) => {
+                        let decision = ir.decision(*id);
+                        let points = decision.and_then(|d| d.points.as_ref());
+                        let vars = decision.map(|d| d.message_vars().collect()).unwrap_or_default();
+                        Head::Fire(id.0, points, vars)
                     }
                 };
-                let planned = planner.rule(unit.body(), head, variant).map_err(|m| internal(unit.span, m))?;
+                let planned = planner.rule(rule, head, variant).map_err(|m| internal(index, m))?;
                 if planned.code.len() > bound {
                     return Err(internal(
-                        unit.span,
+                        index,
                         format!("the rule compiled to {} instructions, over its bound of {bound}", planned.code.len()),
                     ));
                 }
-                let id = u32::try_from(rules.len()).unwrap_or(u32::MAX);
+                let id = gov_ir::dense(rules.len());
                 rules.push(RuleCode { registers: planned.registers, code: planned.code, source });
                 if n == 0 { full.push(id) } else { delta.push(id) }
             }
@@ -346,12 +245,11 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
 
     let data = data_facts(input, &relations, &mut pool)?;
     let meta = Meta {
-        package: symbols.package.clone().unwrap_or_default(),
+        package: ir.package.clone(),
         compiler: format!("govc {}", env!("CARGO_PKG_VERSION")),
         source_hash: source_hash(input),
-        files: input.program.package_files().map(|f| input.sources.name(f.id).to_owned()).collect(),
+        files: ir.files.iter().map(|f| input.sources.name(*f).to_owned()).collect(),
     };
-    let default_allow = symbols.default == Some(gov_syntax::ast::DefaultDecision::Allow);
     Ok(Program {
         strings: pool.strings,
         constants: pool.constants,
@@ -360,85 +258,32 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         rules,
         strata,
         data,
-        default_allow,
+        default_allow: ir.default_allow,
         meta,
     })
 }
 
-/// A decision's firing values: the risk points, then each `{var}` of the message.
-fn fire_values(decision: &Decision) -> (Option<&Expr>, Vec<&gov_syntax::ast::Name>) {
-    let vars = decision
-        .message
-        .iter()
-        .flat_map(|m| m.parts.iter())
-        .filter_map(|p| match p {
-            AstPart::Var(name) => Some(name),
-            AstPart::Text(_) => None,
-        })
-        .collect();
-    (decision.points.as_ref(), vars)
-}
-
-fn decision_meta(
-    input: &Input<'_>,
-    pool: &mut Pool,
-    item: &Item,
-    decision: &Decision,
-) -> Result<DecisionMeta, CompileError> {
-    let effect = match decision.effect {
-        AstEffect::Deny => Effect::Deny,
-        AstEffect::Escalate => Effect::Escalate,
-        AstEffect::Allow => Effect::Allow,
-        AstEffect::Obligation => Effect::Obligation,
-        AstEffect::Risk => Effect::Risk,
-    };
+/// A decision rule's metadata; `span` is the whole rule.
+fn decision_meta(input: &Input<'_>, pool: &mut Pool, decision: &DecisionRule, span: Span) -> DecisionMeta {
     let mut message = Vec::new();
     let mut next = 0u16;
-    for part in decision.message.iter().flat_map(|m| m.parts.iter()) {
+    for part in &decision.message {
         match part {
-            AstPart::Text(text) => message.push(MessagePart::Text(pool.intern(text))),
-            AstPart::Var(_) => {
+            gov_ir::MessagePart::Text(text) => message.push(MessagePart::Text(pool.intern(text))),
+            gov_ir::MessagePart::Var(_) => {
                 message.push(MessagePart::Value(next));
                 next = next.saturating_add(1);
             }
         }
     }
-    Ok(DecisionMeta {
-        name: pool.intern(&decision.name.text),
-        effect,
-        approver: decision.approver.as_ref().map(|a| pool.intern(&a.value)),
+    DecisionMeta {
+        name: pool.intern(&decision.name),
+        effect: decision.effect,
+        approver: decision.approver.as_deref().map(|a| pool.intern(a)),
         message,
-        overrides: Vec::new(),
-        source: location(input.sources, pool, item.span),
-    })
-}
-
-fn resolve_overrides(input: &Input<'_>, decisions: &mut [DecisionMeta], pool: &Pool) -> Result<(), CompileError> {
-    // The first decision of each name (names are unique once the package checks).
-    let mut ids: HashMap<&str, u32> = HashMap::new();
-    for (i, d) in decisions.iter().enumerate() {
-        if let (Some(name), Ok(id)) = (pool.strings.get(d.name as usize), u32::try_from(i)) {
-            ids.entry(name.as_str()).or_insert(id);
-        }
+        overrides: decision.overrides.iter().map(|d| d.0).collect(),
+        source: location(input.sources, pool, span),
     }
-    let id_of = |name: &str| ids.get(name).copied();
-    let mut resolved: Vec<Vec<u32>> = Vec::new();
-    for item in input.program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
-        if let ItemKind::Decision(_) = item.kind {
-            resolved.push(
-                item.annotations
-                    .iter()
-                    .filter(|a| a.name.text == "overrides")
-                    .flat_map(|a| a.args.iter())
-                    .filter_map(|n| id_of(&n.text))
-                    .collect(),
-            );
-        }
-    }
-    for (meta, overrides) in decisions.iter_mut().zip(resolved) {
-        meta.overrides = overrides;
-    }
-    Ok(())
 }
 
 fn data_facts(
@@ -468,8 +313,8 @@ fn data_facts(
 
 fn source_hash(input: &Input<'_>) -> String {
     let mut hasher = Sha256::new();
-    for file in input.program.package_files() {
-        if let Some(source) = input.sources.get(file.id) {
+    for file in &input.ir.files {
+        if let Some(source) = input.sources.get(*file) {
             hasher.update(source.name.as_bytes());
             hasher.update([0]);
             hasher.update(source.text.as_bytes());

@@ -20,23 +20,23 @@
 //! elsewhere).
 
 use crate::pool::Pool;
-use gov_check::Symbols;
-use gov_syntax::ast::{Aggregate, AggregateFn as AstAggregate, Atom, BodyItem, Comparison, Expr, Lit, LitValue};
-use gov_value::{BaseType, CompareOp};
+use gov_ir::{Aggregate, Atom, Const, Expr, Ir, Literal, Rule, VarId};
+use gov_value::{AggregateFn, BaseType, CompareOp, RelationKind};
 use gov_vm::Value;
-use gov_vm::program::{AggregateFn, Instr, Operand, Source};
+use gov_vm::program::{Instr, Operand, Source};
 use std::collections::{HashMap, HashSet};
 
 /// Index key column lists requested so far, per relation.
 pub type Indexes = Vec<Vec<Vec<u8>>>;
 
-/// Why a rule could not be planned (the checker should have caught it).
+/// Why a rule could not be planned: a bound the IR's types do not state (registers,
+/// columns, an order binding every variable) was exceeded.
 pub type PlanError = String;
 
 /// Shared state for planning the rules of one program.
 pub struct Planner<'a> {
-    /// Declarations and inferred types.
-    pub symbols: &'a Symbols,
+    /// The program's relations and rules.
+    pub ir: &'a Ir,
     /// Strings and constants.
     pub pool: &'a mut Pool,
     /// Requested indexes.
@@ -45,10 +45,10 @@ pub struct Planner<'a> {
 
 /// How a rule ends.
 pub enum Head<'a> {
-    /// Derive a fact of relation `rel` from these arguments.
-    Emit(u32, &'a [gov_syntax::ast::Arg]),
+    /// Derive a fact of relation `rel` from these values (one per column).
+    Emit(u32, &'a [Expr]),
     /// Fire decision `id` with its risk points (if any) and message variables.
-    Fire(u32, Option<&'a Expr>, Vec<&'a gov_syntax::ast::Name>),
+    Fire(u32, Option<&'a Expr>, Vec<VarId>),
 }
 
 /// The code of one rule.
@@ -59,114 +59,98 @@ pub struct Planned {
     pub registers: u16,
 }
 
-struct Rule<'p, 'a> {
+/// The planning of one rule (one variant of it).
+struct RulePlan<'p, 'a> {
     planner: &'p mut Planner<'a>,
-    regs: HashMap<String, u16>,
+    /// The rule: its variables' types.
+    rule: &'a Rule,
+    regs: HashMap<VarId, u16>,
     types: HashMap<u16, BaseType>,
     next: u16,
     code: Vec<Instr>,
-    /// The atom (by span start) read from the delta in this variant.
-    delta: Option<u32>,
 }
 
-fn vars_in(expr: &Expr, out: &mut Vec<String>) {
-    match expr {
-        Expr::Var(n) => out.push(n.text.clone()),
-        Expr::Binary(b) => {
-            vars_in(&b.left, out);
-            vars_in(&b.right, out);
-        }
-        Expr::Aggregate(a) => {
-            vars_in(&a.target, out);
-            for item in &a.body {
-                item_vars(item, out);
-            }
-        }
-        Expr::Wildcard(_) | Expr::Lit(_) => {}
-    }
+/// The variables of an expression, a condition or an aggregate.
+fn vars_of(walk: impl FnOnce(&mut dyn FnMut(VarId))) -> Vec<VarId> {
+    let mut vars = Vec::new();
+    walk(&mut |var| vars.push(var));
+    vars
 }
 
-fn item_vars(item: &BodyItem, out: &mut Vec<String>) {
-    match item {
-        BodyItem::Atom(a) | BodyItem::Not(a, _) => a.args.iter().for_each(|arg| vars_in(&arg.value, out)),
-        BodyItem::Compare(c) => {
-            vars_in(&c.left, out);
-            vars_in(&c.right, out);
-        }
-    }
-}
-
-/// Whether evaluating `expr` can fail: arithmetic (overflow, division by zero), or an
-/// aggregate that adds (`sum` overflows) or contains something that can fail.
+/// Whether evaluating `expr` can fail: arithmetic (overflow, division by zero).
 fn fallible_expr(expr: &Expr) -> bool {
-    match expr {
-        Expr::Binary(_) => true,
-        Expr::Aggregate(a) => {
-            a.function == AstAggregate::Sum || fallible_expr(&a.target) || a.body.iter().any(fallible_item)
-        }
-        Expr::Var(_) | Expr::Wildcard(_) | Expr::Lit(_) => false,
-    }
+    matches!(expr, Expr::Arith(_))
 }
 
-/// Whether evaluating a condition can fail (see [`fallible_expr`]).
-fn fallible_item(item: &BodyItem) -> bool {
+/// Whether evaluating an aggregate can fail: it adds (`sum` overflows) or contains
+/// something that can fail.
+fn fallible_aggregate(aggregate: &Aggregate) -> bool {
+    aggregate.function == AggregateFn::Sum
+        || fallible_expr(&aggregate.target)
+        || aggregate.body.iter().any(fallible_item)
+}
+
+/// Whether evaluating a condition can fail (see [`fallible_expr`], [`fallible_aggregate`]).
+fn fallible_item(item: &Literal) -> bool {
     match item {
-        BodyItem::Atom(a) | BodyItem::Not(a, _) => a.args.iter().any(|arg| fallible_expr(&arg.value)),
-        BodyItem::Compare(c) => fallible_expr(&c.left) || fallible_expr(&c.right),
+        Literal::Atom(a) | Literal::Negated(a) => a.args.iter().any(|arg| fallible_expr(&arg.value)),
+        Literal::Compare { left, right, .. } => fallible_expr(left) || fallible_expr(right),
+        Literal::Aggregate { result, aggregate } => fallible_expr(result) || fallible_aggregate(aggregate),
     }
 }
 
-impl Planner<'_> {
-    /// Plans a rule: `body`, then the head. `delta` names the atom (by span start) that
-    /// reads only the previous round's facts.
-    pub fn rule(&mut self, body: &[BodyItem], head: Head<'_>, delta: Option<u32>) -> Result<Planned, PlanError> {
-        let mut rule =
-            Rule { planner: self, regs: HashMap::new(), types: HashMap::new(), next: 0, code: Vec::new(), delta };
-        let mut outside: Vec<String> = Vec::new();
+impl<'a> Planner<'a> {
+    /// Plans `rule`: its body, then `head`. `delta` is the index in the body of the atom
+    /// that reads only the previous round's facts.
+    pub fn rule(&mut self, rule: &'a Rule, head: Head<'_>, delta: Option<usize>) -> Result<Planned, PlanError> {
+        let mut plan =
+            RulePlan { planner: self, rule, regs: HashMap::new(), types: HashMap::new(), next: 0, code: Vec::new() };
+        let mut outside: Vec<VarId> = Vec::new();
         match &head {
-            Head::Emit(_, args) => args.iter().for_each(|a| vars_in(&a.value, &mut outside)),
-            Head::Fire(_, points, names) => {
-                points.iter().for_each(|e| vars_in(e, &mut outside));
-                outside.extend(names.iter().map(|n| n.text.clone()));
+            Head::Emit(_, args) => args.iter().for_each(|a| a.for_each_var(&mut |v| outside.push(v))),
+            Head::Fire(_, points, vars) => {
+                points.iter().for_each(|e| e.for_each_var(&mut |v| outside.push(v)));
+                outside.extend(vars.iter().copied());
             }
         }
-        rule.body(body, &outside)?;
+        plan.body(&rule.body, &outside, delta)?;
         match head {
             Head::Emit(rel, args) => {
-                let columns = rule.column_types(rel);
+                let columns = plan.column_types(rel);
                 let values = args
                     .iter()
                     .enumerate()
-                    .map(|(i, a)| rule.operand(&a.value, columns.get(i).copied()))
+                    .map(|(i, a)| plan.operand(a, columns.get(i).copied()))
                     .collect::<Result<Vec<_>, _>>()?;
-                rule.code.push(Instr::Emit { rel, values });
+                plan.code.push(Instr::Emit { rel, values });
             }
-            Head::Fire(decision, points, names) => {
-                let mut values = Vec::with_capacity(names.len() + 1);
+            Head::Fire(decision, points, vars) => {
+                let mut values = Vec::with_capacity(vars.len() + 1);
                 if let Some(points) = points {
-                    values.push(rule.operand(points, Some(BaseType::Int))?);
+                    values.push(plan.operand(points, Some(BaseType::Int))?);
                 }
-                for name in names {
-                    values.push(
-                        rule.regs
-                            .get(&name.text)
-                            .map(|r| Operand::Reg(*r))
-                            .ok_or_else(|| format!("variable `{}` is not bound", name.text))?,
-                    );
+                for var in vars {
+                    values.push(plan.reg(var).map(Operand::Reg)?);
                 }
-                rule.code.push(Instr::Fire { decision, values });
+                plan.code.push(Instr::Fire { decision, values });
             }
         }
-        Ok(Planned { code: rule.code, registers: rule.next })
+        Ok(Planned { code: plan.code, registers: plan.next })
     }
 }
 
-impl Rule<'_, '_> {
+impl<'a> RulePlan<'_, 'a> {
     fn column_types(&self, rel: u32) -> Vec<BaseType> {
-        let symbols = self.planner.symbols;
-        symbols.relations.get(rel as usize).map_or_else(Vec::new, |r| {
-            r.fields.iter().map(|f| f.ty.and_then(|t| symbols.base_of(t)).unwrap_or(BaseType::Str)).collect()
-        })
+        self.planner.ir.relations.get(rel as usize).map_or_else(Vec::new, |r| r.columns.iter().map(|c| c.ty).collect())
+    }
+
+    /// The register of a bound variable.
+    fn reg(&self, var: VarId) -> Result<u16, PlanError> {
+        self.regs.get(&var).copied().ok_or_else(|| format!("variable `{}` is not bound", self.name(var)))
+    }
+
+    fn name(&self, var: VarId) -> &str {
+        self.rule.vars.get(var.index()).map_or("?", |v| v.name.as_str())
     }
 
     fn fresh(&mut self) -> Result<u16, PlanError> {
@@ -175,9 +159,9 @@ impl Rule<'_, '_> {
         Ok(reg)
     }
 
-    fn bind(&mut self, name: &str, ty: Option<BaseType>) -> Result<u16, PlanError> {
+    fn bind(&mut self, var: VarId, ty: Option<BaseType>) -> Result<u16, PlanError> {
         let reg = self.fresh()?;
-        self.regs.insert(name.to_owned(), reg);
+        self.regs.insert(var, reg);
         if let Some(ty) = ty {
             self.types.insert(reg, ty);
         }
@@ -185,45 +169,43 @@ impl Rule<'_, '_> {
     }
 
     fn is_bound(&self, expr: &Expr) -> bool {
-        let mut names = Vec::new();
-        vars_in(expr, &mut names);
-        !matches!(expr, Expr::Wildcard(_)) && names.iter().all(|n| self.regs.contains_key(n))
+        let mut bound = true;
+        expr.for_each_var(&mut |v| bound &= self.regs.contains_key(&v));
+        !matches!(expr, Expr::Wildcard) && bound
     }
 
-    fn literal(&mut self, lit: &Lit, expected: Option<BaseType>) -> Result<Value, PlanError> {
-        Ok(match &lit.value {
-            LitValue::Int(i) if expected == Some(BaseType::Decimal) => Value::Decimal((*i).into()),
-            LitValue::Int(i) => Value::Int(*i),
-            LitValue::Decimal(d) => Value::Decimal(*d),
-            LitValue::Str(s) => Value::Str(self.planner.pool.intern(s)),
-            LitValue::Bool(b) => Value::Bool(*b),
-            LitValue::Time(t) => Value::Time(*t),
-            LitValue::Duration(d) => Value::Duration(*d),
-            LitValue::Invalid => return Err(format!("invalid literal `{}`", lit.raw)),
-        })
+    fn unbound_var(&self, expr: &Expr) -> Option<VarId> {
+        match expr {
+            Expr::Var(v) if !self.regs.contains_key(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    fn constant(&mut self, value: &Const, expected: Option<BaseType>) -> Value {
+        match value {
+            Const::Int(i) if expected == Some(BaseType::Decimal) => Value::Decimal((*i).into()),
+            Const::Int(i) => Value::Int(*i),
+            Const::Decimal(d) => Value::Decimal(*d),
+            Const::Str(s) => Value::Str(self.planner.pool.intern(s)),
+            Const::Bool(b) => Value::Bool(*b),
+            Const::Time(t) => Value::Time(*t),
+            Const::Duration(d) => Value::Duration(*d),
+        }
     }
 
     /// The static type of an expression, when known.
     fn type_of(&self, expr: &Expr) -> Option<BaseType> {
         match expr {
-            Expr::Var(n) => self.regs.get(&n.text).and_then(|r| self.types.get(r)).copied(),
-            Expr::Lit(l) => match l.value {
-                LitValue::Int(_) => Some(BaseType::Int),
-                LitValue::Decimal(_) => Some(BaseType::Decimal),
-                LitValue::Str(_) => Some(BaseType::Str),
-                LitValue::Bool(_) => Some(BaseType::Bool),
-                LitValue::Time(_) => Some(BaseType::Time),
-                LitValue::Duration(_) => Some(BaseType::Duration),
-                LitValue::Invalid => None,
-            },
-            Expr::Binary(b) => {
+            Expr::Var(v) => self.regs.get(v).and_then(|r| self.types.get(r)).copied(),
+            Expr::Const(c) => Some(c.ty()),
+            Expr::Arith(b) => {
                 let (l, r) = (self.type_of(&b.left), self.type_of(&b.right));
                 let promote = |t: Option<BaseType>, other: Option<BaseType>| {
                     if t == Some(BaseType::Int) && other == Some(BaseType::Decimal) { other } else { t }
                 };
                 gov_value::result_type(b.op, promote(l, r)?, promote(r, l)?)
             }
-            Expr::Wildcard(_) | Expr::Aggregate(_) => None,
+            Expr::Wildcard => None,
         }
     }
 
@@ -231,16 +213,12 @@ impl Rule<'_, '_> {
     /// a Decimal is expected.
     fn operand(&mut self, expr: &Expr, expected: Option<BaseType>) -> Result<Operand, PlanError> {
         match expr {
-            Expr::Var(n) => self
-                .regs
-                .get(&n.text)
-                .map(|r| Operand::Reg(*r))
-                .ok_or_else(|| format!("variable `{}` is not bound", n.text)),
-            Expr::Lit(lit) => {
-                let value = self.literal(lit, expected)?;
+            Expr::Var(v) => self.reg(*v).map(Operand::Reg),
+            Expr::Const(c) => {
+                let value = self.constant(c, expected);
                 Ok(Operand::Const(self.planner.pool.constant(value)))
             }
-            Expr::Binary(b) => {
+            Expr::Arith(b) => {
                 let (lt, rt) = (self.type_of(&b.left), self.type_of(&b.right));
                 let decimal = (lt == Some(BaseType::Decimal)
                     || rt == Some(BaseType::Decimal)
@@ -255,39 +233,27 @@ impl Rule<'_, '_> {
                 self.code.push(Instr::Arith { op: b.op, dst, left, right });
                 Ok(Operand::Reg(dst))
             }
-            Expr::Wildcard(_) => Err("`_` has no value".to_owned()),
-            Expr::Aggregate(_) => Err("an aggregate must be assigned to a variable".to_owned()),
+            Expr::Wildcard => Err("`_` has no value".to_owned()),
         }
     }
 
     /// Plans a conjunction. `outside` lists variables used after it (head, message, or the
-    /// enclosing rule), which decides an aggregate's grouping.
-    fn body(&mut self, body: &[BodyItem], outside: &[String]) -> Result<(), PlanError> {
-        let mut remaining: Vec<&BodyItem> = body.iter().collect();
+    /// enclosing rule), which decides an aggregate's grouping; `delta` is the index of the
+    /// atom read from the delta (in the rule's own body only).
+    fn body(&mut self, body: &[Literal], outside: &[VarId], delta: Option<usize>) -> Result<(), PlanError> {
+        let mut remaining: Vec<&Literal> = body.iter().collect();
         // Variables each item uses outside any aggregate: an aggregate groups by the
         // variables it shares with these (another aggregate's locals are its own).
-        let all_vars: Vec<Vec<String>> = remaining
-            .iter()
-            .map(|item| {
-                let mut v = Vec::new();
-                match item {
-                    BodyItem::Compare(c) => [&c.left, &c.right]
-                        .into_iter()
-                        .filter(|e| !matches!(e, Expr::Aggregate(_)))
-                        .for_each(|e| vars_in(e, &mut v)),
-                    other => item_vars(other, &mut v),
-                }
-                v
-            })
-            .collect();
+        let all_vars: Vec<Vec<VarId>> =
+            remaining.iter().map(|item| vars_of(|f| item.for_each_outer_var(&mut |v| f(v)))).collect();
         let mut positions: Vec<usize> = (0..remaining.len()).collect();
-        let others_of = |position: usize| -> HashSet<&str> {
+        let others_of = |position: usize| -> HashSet<VarId> {
             all_vars
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != position)
-                .flat_map(|(_, v)| v.iter().map(String::as_str))
-                .chain(outside.iter().map(String::as_str))
+                .flat_map(|(_, v)| v.iter().copied())
+                .chain(outside.iter().copied())
                 .collect()
         };
         // `=` conditions whose arithmetic no longer binds its variable (see the module doc).
@@ -311,9 +277,9 @@ impl Rule<'_, '_> {
                     }
                 }
             }
-            if let Some(best) = self.best_atom(&remaining, &pending) {
-                if let Some(BodyItem::Atom(atom)) = remaining.get(best).copied() {
-                    self.scan(atom)?;
+            if let Some(best) = self.best_atom(&remaining, &positions, delta, &pending) {
+                if let Some(Literal::Atom(atom)) = remaining.get(best).copied() {
+                    self.scan(atom, delta.is_some() && positions.get(best).copied() == delta)?;
                 }
                 remaining.remove(best);
                 positions.remove(best);
@@ -335,7 +301,8 @@ impl Rule<'_, '_> {
                 let stuck: Vec<usize> = (0..remaining.len())
                     .filter(|&i| {
                         remaining.get(i).is_some_and(|item| {
-                            matches!(item, BodyItem::Compare(c) if c.op == CompareOp::Eq) && fallible_item(item)
+                            matches!(item, Literal::Compare { op: CompareOp::Eq, .. } | Literal::Aggregate { .. })
+                                && fallible_item(item)
                         })
                     })
                     .filter_map(|i| positions.get(i).copied())
@@ -353,16 +320,17 @@ impl Rule<'_, '_> {
             // aggregates, so that every error of the stage is raised before any of them
             // can end it.
             let min_max = |i: usize| match remaining.get(i) {
-                Some(BodyItem::Compare(c)) => [&c.left, &c.right].into_iter().find_map(|side| match side {
-                    Expr::Aggregate(a) if matches!(a.function, AstAggregate::Min | AstAggregate::Max) => Some(a),
-                    _ => None,
-                }),
+                Some(Literal::Aggregate { aggregate, .. })
+                    if matches!(aggregate.function, AggregateFn::Min | AggregateFn::Max) =>
+                {
+                    Some(aggregate)
+                }
                 _ => None,
             };
             for &i in &stage {
                 if let Some(a) = min_max(i) {
                     let position = positions.get(i).copied().unwrap_or(0);
-                    let probe = Aggregate { function: AstAggregate::Count, ..(**a).clone() };
+                    let probe = Aggregate { function: AggregateFn::Count, ..a.clone() };
                     self.aggregate(&probe, &others_of(position))?;
                 }
             }
@@ -370,7 +338,8 @@ impl Rule<'_, '_> {
             order.sort_by_key(|&i| min_max(i).is_some());
             for &i in &order {
                 let position = positions.get(i).copied().unwrap_or(0);
-                let placed = self.try_item(remaining.get(i).copied(), &others_of(position))?;
+                let is_delta = delta.is_some() && Some(position) == delta;
+                let placed = self.try_item(remaining.get(i).copied(), &others_of(position), is_delta)?;
                 if !placed {
                     return Err("a ready condition could not be placed".to_owned());
                 }
@@ -386,20 +355,30 @@ impl Rule<'_, '_> {
 
     /// The variables that a pending `v = arithmetic` (or `v = sum(…)`) will compute: no other
     /// condition may bind them first.
-    fn pending(&self, remaining: &[&BodyItem], positions: &[usize], demoted: &HashSet<usize>) -> HashSet<String> {
+    fn pending(&self, remaining: &[&Literal], positions: &[usize], demoted: &HashSet<usize>) -> HashSet<VarId> {
         let mut pending = HashSet::new();
         for (item, position) in remaining.iter().zip(positions) {
-            let BodyItem::Compare(c) = item else { continue };
-            if c.op != CompareOp::Eq || demoted.contains(position) {
+            if demoted.contains(position) {
                 continue;
             }
-            for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
-                if let Expr::Var(n) = target
-                    && !self.regs.contains_key(&n.text)
-                    && fallible_expr(source)
-                {
-                    pending.insert(n.text.clone());
+            match item {
+                Literal::Compare { left, op: CompareOp::Eq, right } => {
+                    for (target, source) in [(left, right), (right, left)] {
+                        if let Some(v) = self.unbound_var(target)
+                            && fallible_expr(source)
+                        {
+                            pending.insert(v);
+                        }
+                    }
                 }
+                Literal::Aggregate { result, aggregate } => {
+                    if let Some(v) = self.unbound_var(result)
+                        && fallible_aggregate(aggregate)
+                    {
+                        pending.insert(v);
+                    }
+                }
+                _ => {}
             }
         }
         pending
@@ -407,41 +386,38 @@ impl Rule<'_, '_> {
 
     /// Whether a fallible condition can be placed now (its inputs are bound, and it binds no
     /// pending variable except as the `=` that computes it).
-    fn ready(&self, item: &BodyItem, others: &HashSet<&str>, pending: &HashSet<String>) -> bool {
+    fn ready(&self, item: &Literal, others: &HashSet<VarId>, pending: &HashSet<VarId>) -> bool {
         match item {
-            BodyItem::Atom(atom) => {
-                atom.args.iter().all(|a| !matches!(a.value, Expr::Binary(_)) || self.is_bound(&a.value))
+            Literal::Atom(atom) => {
+                atom.args.iter().all(|a| !matches!(a.value, Expr::Arith(_)) || self.is_bound(&a.value))
                     && !self.binds_pending(atom, pending)
             }
-            BodyItem::Not(atom, _) => {
-                atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard(_)) || self.is_bound(&a.value))
+            Literal::Negated(atom) => {
+                atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard) || self.is_bound(&a.value))
             }
-            BodyItem::Compare(c) => {
-                let has_value = |e: &Expr| match e {
-                    Expr::Aggregate(aggregate) => self.aggregate_ready(aggregate, others),
-                    other => self.is_bound(other),
-                };
-                let unbound_var = |e: &Expr| matches!(e, Expr::Var(n) if !self.regs.contains_key(&n.text));
-                (has_value(&c.left) && has_value(&c.right))
-                    || (c.op == CompareOp::Eq
-                        && ((unbound_var(&c.left) && has_value(&c.right))
-                            || (unbound_var(&c.right) && has_value(&c.left))))
+            Literal::Compare { left, op, right } => {
+                (self.is_bound(left) && self.is_bound(right))
+                    || (*op == CompareOp::Eq
+                        && ((self.unbound_var(left).is_some() && self.is_bound(right))
+                            || (self.unbound_var(right).is_some() && self.is_bound(left))))
+            }
+            Literal::Aggregate { result, aggregate } => {
+                let ready = self.aggregate_ready(aggregate, others);
+                ready && (self.is_bound(result) || self.unbound_var(result).is_some())
             }
         }
     }
 
     /// Whether scanning `atom` would bind a pending variable.
-    fn binds_pending(&self, atom: &Atom, pending: &HashSet<String>) -> bool {
-        atom.args
-            .iter()
-            .any(|a| matches!(&a.value, Expr::Var(n) if pending.contains(&n.text) && !self.regs.contains_key(&n.text)))
+    fn binds_pending(&self, atom: &Atom, pending: &HashSet<VarId>) -> bool {
+        atom.args.iter().any(|a| self.unbound_var(&a.value).is_some_and(|v| pending.contains(&v)))
     }
 
     /// Places any condition whose inputs are bound: an atom is scanned.
-    fn try_item(&mut self, item: Option<&BodyItem>, others: &HashSet<&str>) -> Result<bool, PlanError> {
+    fn try_item(&mut self, item: Option<&Literal>, others: &HashSet<VarId>, delta: bool) -> Result<bool, PlanError> {
         match item {
-            Some(BodyItem::Atom(atom)) => {
-                self.scan(atom)?;
+            Some(Literal::Atom(atom)) => {
+                self.scan(atom, delta)?;
                 Ok(true)
             }
             other => self.try_filter(other, others, &HashSet::new()),
@@ -481,133 +457,139 @@ impl Rule<'_, '_> {
     /// binds no `pending` variable.
     fn try_filter(
         &mut self,
-        item: Option<&BodyItem>,
-        others: &HashSet<&str>,
-        pending: &HashSet<String>,
+        item: Option<&Literal>,
+        others: &HashSet<VarId>,
+        pending: &HashSet<VarId>,
     ) -> Result<bool, PlanError> {
         match item {
-            Some(BodyItem::Not(atom, _))
-                if atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard(_)) || self.is_bound(&a.value)) =>
+            Some(Literal::Negated(atom))
+                if atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard) || self.is_bound(&a.value)) =>
             {
                 self.absent(atom)?;
                 Ok(true)
             }
-            Some(BodyItem::Compare(c)) => self.compare(c, others, pending),
+            Some(Literal::Compare { left, op, right }) => self.compare(left, *op, right, pending),
+            Some(Literal::Aggregate { result, aggregate }) => self.assign_aggregate(result, aggregate, others, pending),
             _ => Ok(false),
         }
     }
 
+    /// `result = aggregate`: binds an unbound `result` variable, or compares a bound one.
+    fn assign_aggregate(
+        &mut self,
+        result: &Expr,
+        aggregate: &Aggregate,
+        others: &HashSet<VarId>,
+        pending: &HashSet<VarId>,
+    ) -> Result<bool, PlanError> {
+        if !self.aggregate_ready(aggregate, others) {
+            return Ok(false);
+        }
+        match self.unbound_var(result) {
+            // A variable a pending `=` computes is left to it.
+            Some(v) if pending.contains(&v) => return Ok(false),
+            // `n = count(…)` with `n` unbound binds it.
+            Some(v) => {
+                let dst = self.aggregate(aggregate, others)?;
+                self.regs.insert(v, dst);
+            }
+            // Otherwise the aggregate is computed and compared.
+            None if self.is_bound(result) => {
+                let dst = self.aggregate(aggregate, others)?;
+                let left = self.operand(result, self.types.get(&dst).copied())?;
+                self.code.push(Instr::Compare { op: CompareOp::Eq, left, right: Operand::Reg(dst) });
+            }
+            None => return Ok(false),
+        }
+        Ok(true)
+    }
+
     fn compare(
         &mut self,
-        c: &Comparison,
-        others: &HashSet<&str>,
-        pending: &HashSet<String>,
+        left: &Expr,
+        op: CompareOp,
+        right: &Expr,
+        pending: &HashSet<VarId>,
     ) -> Result<bool, PlanError> {
-        if c.op == CompareOp::Eq {
-            for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
-                if let Expr::Aggregate(aggregate) = source {
-                    if !self.aggregate_ready(aggregate, others) {
-                        return Ok(false);
-                    }
-                    match target {
-                        // A variable a pending `=` computes is left to it.
-                        Expr::Var(n) if !self.regs.contains_key(&n.text) && pending.contains(&n.text) => {
-                            return Ok(false);
-                        }
-                        // `n = count(…)` with `n` unbound binds it.
-                        Expr::Var(n) if !self.regs.contains_key(&n.text) => {
-                            let dst = self.aggregate(aggregate, others)?;
-                            self.regs.insert(n.text.clone(), dst);
-                        }
-                        // Otherwise the aggregate is computed and compared.
-                        bound if self.is_bound(bound) => {
-                            let dst = self.aggregate(aggregate, others)?;
-                            let left = self.operand(bound, self.types.get(&dst).copied())?;
-                            self.code.push(Instr::Compare { op: CompareOp::Eq, left, right: Operand::Reg(dst) });
-                        }
-                        _ => return Ok(false),
-                    }
-                    return Ok(true);
-                }
-                let Expr::Var(name) = target else { continue };
-                if self.regs.contains_key(&name.text) || !self.is_bound(source) || pending.contains(&name.text) {
+        if op == CompareOp::Eq {
+            for (target, source) in [(left, right), (right, left)] {
+                let Some(var) = self.unbound_var(target) else { continue };
+                if !self.is_bound(source) || pending.contains(&var) {
                     continue;
                 }
                 // The checker's type of the variable decides how a literal is read
                 // (`p = 3` with `p` a Decimal binds the Decimal 3).
-                let symbols = self.planner.symbols;
-                let checked = symbols.variable_types.get(&name.span).and_then(|t| symbols.base_of(*t));
-                let ty = checked.or_else(|| self.type_of(source));
+                let ty = self.rule.vars.get(var.index()).map(|v| v.ty).or_else(|| self.type_of(source));
                 let src = self.operand(source, ty)?;
-                let dst = self.bind(&name.text, ty)?;
+                let dst = self.bind(var, ty)?;
                 self.code.push(Instr::Move { dst, src });
                 return Ok(true);
             }
         }
-        if !self.is_bound(&c.left) || !self.is_bound(&c.right) {
+        if !self.is_bound(left) || !self.is_bound(right) {
             return Ok(false);
         }
-        let (lt, rt) = (self.type_of(&c.left), self.type_of(&c.right));
-        let left = self.operand(&c.left, rt)?;
-        let right = self.operand(&c.right, lt)?;
-        self.code.push(Instr::Compare { op: c.op, left, right });
+        let (lt, rt) = (self.type_of(left), self.type_of(right));
+        let left = self.operand(left, rt)?;
+        let right = self.operand(right, lt)?;
+        self.code.push(Instr::Compare { op, left, right });
         Ok(true)
     }
 
     /// The aggregate's group variables (used outside it) are all bound.
-    fn aggregate_ready(&self, aggregate: &Aggregate, others: &HashSet<&str>) -> bool {
-        let mut inner = Vec::new();
-        vars_in(&aggregate.target, &mut inner);
-        aggregate.body.iter().for_each(|item| item_vars(item, &mut inner));
-        inner.iter().filter(|v| others.contains(v.as_str())).all(|v| self.regs.contains_key(v))
+    fn aggregate_ready(&self, aggregate: &Aggregate, others: &HashSet<VarId>) -> bool {
+        vars_of(|f| aggregate.for_each_var(&mut |v| f(v)))
+            .iter()
+            .filter(|v| others.contains(v))
+            .all(|v| self.regs.contains_key(v))
     }
 
     /// Emits an aggregate and returns the register holding its result.
-    fn aggregate(&mut self, aggregate: &Aggregate, others: &HashSet<&str>) -> Result<u16, PlanError> {
+    fn aggregate(&mut self, aggregate: &Aggregate, others: &HashSet<VarId>) -> Result<u16, PlanError> {
         let at = self.code.len();
         self.code.push(Instr::Move { dst: 0, src: Operand::Reg(0) }); // placeholder, replaced below
         let outer_regs = self.regs.clone();
-        let mut target_vars = Vec::new();
-        vars_in(&aggregate.target, &mut target_vars);
-        let inner_outside: Vec<String> =
-            target_vars.into_iter().chain(others.iter().map(|s| (*s).to_owned())).collect();
-        self.body(&aggregate.body, &inner_outside)?;
+        let inner_outside: Vec<VarId> = vars_of(|f| aggregate.target.for_each_var(&mut |v| f(v)))
+            .into_iter()
+            .chain(others.iter().copied())
+            .collect();
+        self.body(&aggregate.body, &inner_outside, None)?;
         let target = match (&aggregate.target, aggregate.function) {
-            (Expr::Wildcard(_), AstAggregate::Count) => Operand::Const(self.planner.pool.constant(Value::Int(0))),
+            (Expr::Wildcard, AggregateFn::Count) => Operand::Const(self.planner.pool.constant(Value::Int(0))),
             (target, _) => self.operand(target, None)?,
         };
         let ty = match aggregate.function {
-            AstAggregate::Count => BaseType::Int,
+            AggregateFn::Count => BaseType::Int,
             _ => self.type_of(&aggregate.target).unwrap_or(BaseType::Int),
         };
         let mut locals: Vec<u16> =
-            self.regs.iter().filter(|(name, _)| !outer_regs.contains_key(*name)).map(|(_, r)| *r).collect();
+            self.regs.iter().filter(|(var, _)| !outer_regs.contains_key(*var)).map(|(_, r)| *r).collect();
         locals.sort_unstable();
         let len = u32::try_from(self.code.len() - at - 1).map_err(|_| "aggregate body too long")?;
         self.regs = outer_regs;
         let dst = self.fresh()?;
         self.types.insert(dst, ty);
-        let function = match aggregate.function {
-            AstAggregate::Count => AggregateFn::Count,
-            AstAggregate::Sum => AggregateFn::Sum,
-            AstAggregate::Min => AggregateFn::Min,
-            AstAggregate::Max => AggregateFn::Max,
-        };
         if let Some(slot) = self.code.get_mut(at) {
-            *slot = Instr::Aggregate { function, ty, dst, target, locals, len };
+            *slot = Instr::Aggregate { function: aggregate.function, ty, dst, target, locals, len };
         }
         Ok(dst)
     }
 
-    /// The index of the positive atom without arithmetic to join next, or `None` if no
-    /// such atom can be joined (none is left, or each would bind a `pending` variable).
-    fn best_atom(&self, remaining: &[&BodyItem], pending: &HashSet<String>) -> Option<usize> {
-        let symbols = self.planner.symbols;
+    /// The index (into `remaining`) of the positive atom without arithmetic to join next,
+    /// or `None` if no such atom can be joined (none is left, or each would bind a
+    /// `pending` variable).
+    fn best_atom(
+        &self,
+        remaining: &[&Literal],
+        positions: &[usize],
+        delta: Option<usize>,
+        pending: &HashSet<VarId>,
+    ) -> Option<usize> {
         remaining
             .iter()
             .enumerate()
             .filter_map(|(i, item)| match item {
-                BodyItem::Atom(atom) => {
+                Literal::Atom(atom) => {
                     if fallible_item(item) || self.binds_pending(atom, pending) {
                         return None;
                     }
@@ -615,44 +597,19 @@ impl Rule<'_, '_> {
                         .args
                         .iter()
                         .filter(|a| {
-                            matches!(a.value, Expr::Lit(_))
+                            matches!(a.value, Expr::Const(_))
                                 || (matches!(a.value, Expr::Var(_)) && self.is_bound(&a.value))
                         })
                         .count();
-                    let input =
-                        symbols.relation(&atom.relation.text).is_some_and(|r| r.kind == gov_check::RelationKind::Input);
-                    let delta = self.delta == Some(atom.span.start);
+                    let input = self.planner.ir.relation(atom.relation).is_some_and(|r| r.kind == RelationKind::Input);
+                    let is_delta = delta.is_some() && positions.get(i).copied() == delta;
                     // Higher is better; `Reverse(i)` keeps source order among equals.
-                    Some(((delta, input, bound), std::cmp::Reverse(i)))
+                    Some(((is_delta, input, bound), std::cmp::Reverse(i)))
                 }
                 _ => None,
             })
             .max()
             .map(|(_, std::cmp::Reverse(i))| i)
-    }
-
-    fn relation_of(&self, atom: &Atom) -> Result<(u32, Vec<(usize, usize)>), PlanError> {
-        let symbols = self.planner.symbols;
-        let rel = symbols
-            .relation_id(&atom.relation.text)
-            .ok_or_else(|| format!("unknown relation `{}`", atom.relation.text))?;
-        let info = symbols.relations.get(rel).ok_or("relation out of range")?;
-        // (argument index, column index)
-        let columns = atom
-            .args
-            .iter()
-            .enumerate()
-            .map(|(i, arg)| match &arg.field {
-                None => Ok((i, i)),
-                Some(field) => info
-                    .fields
-                    .iter()
-                    .position(|f| f.name.as_deref() == Some(&field.text))
-                    .map(|c| (i, c))
-                    .ok_or_else(|| format!("unknown field `{}`", field.text)),
-            })
-            .collect::<Result<Vec<_>, PlanError>>()?;
-        Ok((u32::try_from(rel).map_err(|_| "too many relations")?, columns))
     }
 
     fn index(&mut self, rel: u32, columns: Vec<u8>) -> Option<u16> {
@@ -670,27 +627,26 @@ impl Rule<'_, '_> {
         u16::try_from(position).ok()
     }
 
-    fn scan(&mut self, atom: &Atom) -> Result<(), PlanError> {
-        let (rel, columns) = self.relation_of(atom)?;
+    fn scan(&mut self, atom: &Atom, delta: bool) -> Result<(), PlanError> {
+        let rel = atom.relation.0;
         let types = self.column_types(rel);
         let mut key: Vec<(u8, Operand)> = Vec::new();
         let mut binds: Vec<(u8, u16)> = Vec::new();
         let mut checks: Vec<(u8, Operand)> = Vec::new();
-        let mut bound_here: HashMap<String, u16> = HashMap::new();
-        for (arg_index, column) in columns {
-            let Some(arg) = atom.args.get(arg_index) else { continue };
-            let col = u8::try_from(column).map_err(|_| "too many columns")?;
-            let ty = types.get(column).copied();
+        let mut bound_here: HashMap<VarId, u16> = HashMap::new();
+        for arg in &atom.args {
+            let col = u8::try_from(arg.column).map_err(|_| "too many columns")?;
+            let ty = types.get(arg.column as usize).copied();
             match &arg.value {
-                Expr::Wildcard(_) => {}
-                Expr::Var(n) if !self.regs.contains_key(&n.text) => match bound_here.get(&n.text) {
+                Expr::Wildcard => {}
+                Expr::Var(v) if !self.regs.contains_key(v) => match bound_here.get(v) {
                     Some(reg) => checks.push((col, Operand::Reg(*reg))),
                     None => {
                         let reg = self.fresh()?;
                         if let Some(ty) = ty {
                             self.types.insert(reg, ty);
                         }
-                        bound_here.insert(n.text.clone(), reg);
+                        bound_here.insert(*v, reg);
                         binds.push((col, reg));
                     }
                 },
@@ -707,7 +663,7 @@ impl Rule<'_, '_> {
         self.regs.extend(bound_here);
         key.sort_by_key(|(c, _)| *c);
         let index = self.index(rel, key.iter().map(|(c, _)| *c).collect());
-        let source = if self.delta == Some(atom.span.start) { Source::Delta } else { Source::Full };
+        let source = if delta { Source::Delta } else { Source::Full };
         self.code.push(Instr::Scan {
             rel,
             source,
@@ -720,16 +676,15 @@ impl Rule<'_, '_> {
     }
 
     fn absent(&mut self, atom: &Atom) -> Result<(), PlanError> {
-        let (rel, columns) = self.relation_of(atom)?;
+        let rel = atom.relation.0;
         let types = self.column_types(rel);
         let mut key: Vec<(u8, Operand)> = Vec::new();
-        for (arg_index, column) in columns {
-            let Some(arg) = atom.args.get(arg_index) else { continue };
-            if matches!(arg.value, Expr::Wildcard(_)) {
+        for arg in &atom.args {
+            if matches!(arg.value, Expr::Wildcard) {
                 continue;
             }
-            let operand = self.operand(&arg.value, types.get(column).copied())?;
-            key.push((u8::try_from(column).map_err(|_| "too many columns")?, operand));
+            let operand = self.operand(&arg.value, types.get(arg.column as usize).copied())?;
+            key.push((u8::try_from(arg.column).map_err(|_| "too many columns")?, operand));
         }
         if key.len() > gov_vm::MAX_KEY {
             return Err(format!("a negation may bind at most {} columns", gov_vm::MAX_KEY));

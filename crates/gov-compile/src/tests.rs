@@ -6,8 +6,6 @@
 //! The bound is what `E0601` and the compiler's own refusal use, so it must never fall
 //! below the code.
 
-use gov_syntax::ast::{Expr, ItemKind};
-
 /// Compiles a one-file package whose first rule or decision is the one under test, and
 /// returns (its bound, its compiled length).
 fn bound_and_length(source: &str) -> (usize, usize) {
@@ -15,29 +13,14 @@ fn bound_and_length(source: &str) -> (usize, usize) {
     let package = workspace.add_package(vec![("p.gov".to_owned(), source.to_owned())]);
     let checked = workspace.check(package).unwrap();
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let program = workspace.program(package).unwrap();
     let sources = workspace.sources();
-    let compiled =
-        crate::compile(&crate::Input { program: &program, symbols: &checked.symbols, sources: &sources, data: &[] })
-            .unwrap();
-    let file = &program.files[0].parsed.file;
-    let (bound, line) = file
-        .items
-        .iter()
-        .find_map(|item| {
-            let bound = match &item.kind {
-                ItemKind::Rule(rule) => gov_check::limits::instruction_bound(
-                    &rule.body,
-                    rule.head.args.iter().map(|a| &a.value).collect::<Vec<&Expr>>(),
-                ),
-                ItemKind::Decision(d) => gov_check::limits::instruction_bound(&d.body, d.points.as_ref()),
-                _ => return None,
-            };
-            Some((bound, sources.get(item.span.file).unwrap().lines.line_col(source, item.span.start).line))
-        })
-        .unwrap();
+    let ir = checked.ir.as_ref().unwrap();
+    let compiled = crate::compile(&crate::Input { ir, sources: &sources, data: &[] }).unwrap();
+    // The package's first rule: the one under test.
+    let span = ir.spans.rules[0];
+    let line = sources.get(span.file).unwrap().lines.line_col(source, span.start).line;
     let rule = compiled.rules.iter().find(|r| r.source.line == line).unwrap();
-    (bound, rule.code.len())
+    (ir.rules[0].max_instructions, rule.code.len())
 }
 
 const HEADER: &str = "package p\n\ninput x(a: Int, b: Int)\ndata y(a: Int, b: Int)\n\n";

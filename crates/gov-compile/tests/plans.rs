@@ -18,9 +18,8 @@ fn disassembly(path: &Path) -> String {
     let package = workspace.add_package(vec![(name, source)]);
     let checked = workspace.check(package).unwrap();
     assert!(!checked.has_errors(), "{}: {:?}", path.display(), checked.diagnostics);
-    let program = workspace.program(package).unwrap();
     let sources = workspace.sources();
-    let input = gov_compile::Input { program: &program, symbols: &checked.symbols, sources: &sources, data: &[] };
+    let input = gov_compile::Input { ir: checked.ir.as_ref().unwrap(), sources: &sources, data: &[] };
     let compiled = gov_compile::compile(&input).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     gov_vm::disassemble(&compiled)
 }

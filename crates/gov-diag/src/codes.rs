@@ -60,6 +60,7 @@ codes! {
     TYPE_MISMATCH = "E0202", Error, "type mismatch";
     BAD_OPERATOR = "E0203", Error, "operator not defined for these types";
     BAD_AGGREGATE = "E0204", Error, "aggregate over a non-numeric value";
+    UNINFERRED_TYPE = "E0205", Error, "type cannot be inferred";
     UNSAFE_HEAD = "E0301", Error, "unsafe variable in a rule head";
     UNSAFE_NEGATION = "E0302", Error, "unsafe variable in a negation";
     UNSAFE_COMPARISON = "E0303", Error, "unsafe variable in a comparison or arithmetic";

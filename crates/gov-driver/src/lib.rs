@@ -1,6 +1,7 @@
 //! The one pipeline from files to a compiled program: discovering a package's source and
 //! data files ([`discover`], [`walk`]), loading them ([`load`]) into a [`gov_db::Workspace`],
-//! checking, and compiling with [`gov_compile`] into a program that [`gov_vm`] runs.
+//! checking, compiling with [`gov_compile`], and making the [`gov_vm`] engine that runs the
+//! program ([`engine`]).
 //!
 //! File access goes through [`fs::FileSystem`]: [`fs::Disk`] for the command line,
 //! [`fs::Overlay`] for the language server's open documents. This is an IO-edge crate:
@@ -8,6 +9,7 @@
 //! diagnostics); nothing here prints.
 
 pub mod discover;
+pub mod engine;
 pub mod fs;
 pub mod load;
 pub mod walk;
@@ -21,6 +23,7 @@ use load::{Rejected, display};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use engine::EngineError;
 pub use gov_compile::CompileError;
 
 /// A package loaded into its own workspace and checked.
@@ -105,10 +108,21 @@ impl Package {
     /// Compiles the package with the data documents `data` (see [`read_data`]). The package
     /// must have no [`errors`](Package::errors).
     pub fn compile(&self, data: &[(String, Document)]) -> Result<gov_vm::program::Program, CompileError> {
+        // The checker lowers exactly the packages without errors.
+        let Some(ir) = self.checked.ir.as_deref() else {
+            return Err(CompileError::Internal {
+                at: self.checked.symbols.package.clone().unwrap_or_default(),
+                message: "the package has errors, so it has nothing to compile".to_owned(),
+            });
+        };
         let sources = self.sources();
-        let input =
-            gov_compile::Input { program: &self.program, symbols: &self.checked.symbols, sources: &sources, data };
-        gov_compile::compile(&input)
+        gov_compile::compile(&gov_compile::Input { ir, sources: &sources, data })
+    }
+
+    /// Compiles the package with the data documents `data` (see [`read_data`]) and makes
+    /// its engine ([`engine::load`]). The package must have no [`errors`](Package::errors).
+    pub fn engine(&self, data: &[(String, Document)]) -> Result<gov_vm::Engine, EngineError> {
+        engine::load(&self.compile(data).map_err(EngineError::Compile)?)
     }
 }
 
@@ -171,6 +185,50 @@ mod tests {
         let wrong = [(String::from("wrong"), gov_vm::json::parse_document(r#"{"small": []}"#).unwrap())];
         assert!(matches!(package.compile(&wrong), Err(CompileError::Data { .. })));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A one-file package checked clean, from source.
+    fn package(source: &str) -> Package {
+        let package = Package::from_sources(vec![("p.gov".to_owned(), source.to_owned())]).unwrap();
+        assert!(package.errors().is_none(), "{:?}", package.errors());
+        package
+    }
+
+    fn data(json: &str) -> [(String, Document); 1] {
+        [("p.data.json".to_owned(), gov_vm::json::parse_document(json).unwrap())]
+    }
+
+    #[test]
+    fn a_package_engine_decides_with_its_data_under_its_bundle_hash() {
+        let package = package("package p\ndefault allow\ninput t(x: Int)\ndata big(x: Int)\ndeny d :- t(x), big(x).\n");
+        let data = data(r#"{"big": [{"x": 1}]}"#);
+        let engine = package.engine(&data).unwrap();
+        let bundle = gov_vm::bundle::read(&gov_vm::bundle::write(&package.compile(&data).unwrap()).unwrap()).unwrap();
+        assert_eq!(engine.hash(), bundle.hash);
+        assert!(engine.hash().starts_with("sha256:"), "{}", engine.hash());
+        let decide = |x: i64| {
+            let request = engine.request_from_json(&format!(r#"{{"t": [{{"x": {x}}}]}}"#)).unwrap();
+            engine.decide(&request).unwrap().outcome
+        };
+        assert_eq!(decide(1), gov_vm::Outcome::Deny);
+        assert_eq!(decide(2), gov_vm::Outcome::Allow);
+    }
+
+    #[test]
+    fn a_package_engine_fails_on_data_that_does_not_fit_or_does_not_evaluate() {
+        let package = package(
+            "package p\ninput t(x: Int)\ndata big(x: Int)\nnext(y) :- big(x), y = x + 1.\ndeny d :- t(x), next(x).\n",
+        );
+        let wrong = data(r#"{"small": []}"#);
+        assert!(matches!(package.engine(&wrong), Err(EngineError::Compile(CompileError::Data { .. }))));
+        // `next` depends on data only: it is computed at load, where `x + 1` overflows.
+        let overflowing = data(r#"{"big": [{"x": 9223372036854775807}]}"#);
+        let error = package.engine(&overflowing).unwrap_err();
+        assert!(
+            matches!(&error, EngineError::Load(e) if matches!(e.kind, gov_vm::LoadErrorKind::Evaluation(_))),
+            "{error:?}"
+        );
+        assert!(package.engine(&data(r#"{"big": [{"x": 1}]}"#)).is_ok());
     }
 
     #[test]

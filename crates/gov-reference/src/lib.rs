@@ -46,9 +46,10 @@
 use gov_check::symbols::RISK_SCORE;
 use gov_check::{Program, RelationKind, Symbols};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Atom, BodyItem, Decision, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue,
+    Aggregate, AggregateFn, Atom, BodyItem, DecisionRule, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue,
     MessagePart,
 };
+use gov_syntax::walk::{self, Reach};
 use gov_value::{ArithError, ArithOp, BaseType, CompareOp, Decimal, Num};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -241,7 +242,7 @@ enum Node {
 
 enum Head<'a> {
     Relation(&'a Atom),
-    Decision(&'a Decision),
+    Decision(&'a DecisionRule),
 }
 
 /// A rule or decision rule.
@@ -428,41 +429,10 @@ fn column_types(symbols: &Symbols, relation: &str) -> Vec<Option<BaseType>> {
         .map_or_else(Vec::new, |info| info.fields.iter().map(|f| f.ty.and_then(|ty| symbols.base_of(ty))).collect())
 }
 
-/// Variables of an expression (those of an aggregate included).
-fn vars_of(expr: &Expr, out: &mut BTreeSet<String>) {
-    match expr {
-        Expr::Var(name) => {
-            out.insert(name.text.clone());
-        }
-        Expr::Binary(binary) => {
-            vars_of(&binary.left, out);
-            vars_of(&binary.right, out);
-        }
-        Expr::Aggregate(aggregate) => {
-            vars_of(&aggregate.target, out);
-            for item in &aggregate.body {
-                item_vars(item, out);
-            }
-        }
-        Expr::Wildcard(_) | Expr::Lit(_) => {}
-    }
-}
-
-fn item_vars(item: &BodyItem, out: &mut BTreeSet<String>) {
-    match item {
-        BodyItem::Atom(atom) | BodyItem::Not(atom, _) => atom.args.iter().for_each(|arg| vars_of(&arg.value, out)),
-        BodyItem::Compare(c) => {
-            vars_of(&c.left, out);
-            vars_of(&c.right, out);
-        }
-    }
-}
-
 /// Whether `expr` has a value under `env`.
 fn is_bound(expr: &Expr, env: &Env) -> bool {
-    let mut vars = BTreeSet::new();
-    vars_of(expr, &mut vars);
-    !matches!(expr, Expr::Wildcard(_) | Expr::Aggregate(_)) && vars.iter().all(|v| env.contains_key(v))
+    !matches!(expr, Expr::Wildcard(_) | Expr::Aggregate(_))
+        && walk::expr(expr, Reach::Deep).vars().all(|v| env.contains_key(&v.text))
 }
 
 /// The name of `expr` if it is a variable that `env` does not bind.
@@ -475,11 +445,7 @@ fn unbound_var<'e>(expr: &'e Expr, env: &Env) -> Option<&'e str> {
 
 /// Whether `expr` has no variables (a literal or arithmetic over literals).
 fn literal_only(expr: &Expr) -> bool {
-    match expr {
-        Expr::Lit(_) => true,
-        Expr::Binary(binary) => literal_only(&binary.left) && literal_only(&binary.right),
-        Expr::Var(_) | Expr::Wildcard(_) | Expr::Aggregate(_) => false,
-    }
+    walk::expr(expr, Reach::Shallow).all(|e| matches!(e, Expr::Lit(_) | Expr::Binary(_)))
 }
 
 /// The variables a conjunction binds by itself (plus `outer`): those of its positive
@@ -504,14 +470,10 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
             }
             for (target, source) in [(&c.left, &c.right), (&c.right, &c.left)] {
                 let Expr::Var(name) = target else { continue };
-                let mut needs = BTreeSet::new();
                 let source_bound = match source {
                     Expr::Aggregate(_) => true,
                     Expr::Wildcard(_) => false,
-                    other => {
-                        vars_of(other, &mut needs);
-                        needs.is_subset(&bound)
-                    }
+                    other => walk::expr(other, Reach::Deep).vars().all(|v| bound.contains(&v.text)),
                 };
                 if source_bound && !bound.contains(&name.text) {
                     bound.insert(name.text.clone());
@@ -959,7 +921,7 @@ impl Evaluator<'_> {
     }
 
     /// The firing of a decision rule under `env`.
-    fn firing(&self, decision: &Decision, env: &Env) -> Result<RefFiring, RefError> {
+    fn firing(&self, decision: &DecisionRule, env: &Env) -> Result<RefFiring, RefError> {
         let mut values = Vec::new();
         if let Some(points) = &decision.points {
             values.push(self.eval(points, env, Some(BaseType::Int))?);
@@ -984,22 +946,20 @@ impl Evaluator<'_> {
 /// Whether evaluating `expr` can fail: arithmetic, or an aggregate that sums or holds
 /// something that can fail.
 fn expr_can_fail(expr: &Expr) -> bool {
-    match expr {
-        Expr::Binary(_) => true,
-        Expr::Aggregate(aggregate) => {
-            aggregate.function == AggregateFn::Sum
-                || expr_can_fail(&aggregate.target)
-                || aggregate.body.iter().any(can_fail)
-        }
-        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => false,
-    }
+    walk::expr(expr, Reach::Deep).any(fallible)
 }
 
 /// Whether evaluating a condition can fail (see [`expr_can_fail`]).
 fn can_fail(item: &BodyItem) -> bool {
-    match item {
-        BodyItem::Atom(atom) | BodyItem::Not(atom, _) => atom.args.iter().any(|arg| expr_can_fail(&arg.value)),
-        BodyItem::Compare(c) => expr_can_fail(&c.left) || expr_can_fail(&c.right),
+    walk::body(std::slice::from_ref(item), Reach::Deep).any(fallible)
+}
+
+/// Whether evaluating `expr` itself (not its parts) can fail: arithmetic, or a `sum`.
+fn fallible(expr: &Expr) -> bool {
+    match expr {
+        Expr::Binary(_) => true,
+        Expr::Aggregate(aggregate) => aggregate.function == AggregateFn::Sum,
+        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => false,
     }
 }
 
@@ -1035,12 +995,11 @@ fn binds(item: &BodyItem, env: &Env, pending: &BTreeSet<String>) -> bool {
 
 /// An aggregate is ready once the variables it shares with its conjunction are bound.
 fn aggregate_ready(aggregate: &Aggregate, env: &Env, scope: &BTreeSet<String>) -> bool {
-    let mut vars = BTreeSet::new();
-    vars_of(&aggregate.target, &mut vars);
-    for item in &aggregate.body {
-        item_vars(item, &mut vars);
-    }
-    vars.iter().filter(|v| scope.contains(*v)).all(|v| env.contains_key(v))
+    walk::expr(&aggregate.target, Reach::Deep)
+        .vars()
+        .chain(walk::body(&aggregate.body, Reach::Deep).vars())
+        .filter(|v| scope.contains(&v.text))
+        .all(|v| env.contains_key(&v.text))
 }
 
 fn lit_type(lit: &Lit) -> Option<BaseType> {

@@ -32,10 +32,10 @@
 //! with [`agree`] to keep it as a regression.
 
 use gov_check::RelationKind;
-use gov_driver::Package;
+use gov_driver::{EngineError, Package};
 use gov_reference::{RefError, RefModel, RefValue, evaluate};
 use gov_value::ArithError;
-use gov_vm::{Engine, EvalError, Strings, Value};
+use gov_vm::{EvalError, Strings, Value};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::{Map, Value as Json};
@@ -245,18 +245,18 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
     let (data, _) = document(symbols, &case.facts, RelationKind::Data);
     let (input, inputs) = document(symbols, &case.facts, RelationKind::Input);
     let data = [("data.json".to_owned(), gov_vm::json::parse_document(&data.to_string()).map_err(|e| e.to_string())?)];
-    let compiled = package.compile(&data).map_err(|e| format!("the compiler fails: {e}"))?;
     // Evaluating the data-only relations at load may fail as the reference does (compared
-    // by kind); any other load error is a bug.
-    let bytes = gov_vm::bundle::write(&compiled).map_err(|e| format!("the bundle is not written: {e}"))?;
-    let engine = match Engine::load(&bytes) {
+    // by kind); any other error is a bug.
+    let engine = match package.engine(&data) {
         Ok(engine) => engine,
-        Err(gov_vm::LoadError { kind: gov_vm::LoadErrorKind::Evaluation(error), .. }) => {
+        Err(EngineError::Load(gov_vm::LoadError { kind: gov_vm::LoadErrorKind::Evaluation(error), .. })) => {
             return compare_failures(reference, Err::<(), _>(error))
                 .map_err(|report| format!("at load: {report}"))
                 .map(|both| both.map(|(model, ())| model));
         }
-        Err(error) => return Err(format!("the bundle does not load: {error}")),
+        Err(EngineError::Compile(error)) => return Err(format!("the compiler fails: {error}")),
+        Err(EngineError::Write(error)) => return Err(format!("the bundle is not written: {error}")),
+        Err(EngineError::Load(error)) => return Err(format!("the bundle does not load: {error}")),
     };
     let request = engine.request_from_json(&input.to_string()).map_err(|e| format!("the request is rejected: {e}"))?;
     // Decide another request in the session first: what it leaves behind must not leak.
@@ -321,7 +321,7 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
     for firing in &decision.fired {
         let meta = &vm.decisions[firing.decision as usize];
         let rule = vm.string(meta.name).to_owned();
-        seen.fired.insert((rule.clone(), meta.effect.name().to_owned(), firing.values.iter().map(value).collect()));
+        seen.fired.insert((rule.clone(), meta.effect.keyword().to_owned(), firing.values.iter().map(value).collect()));
         seen.messages.insert((rule, gov_vm::json::message(vm, strings, meta, &firing.values)));
     }
     let document = engine.decision_json(&request, &decision).map_err(|e| format!("the engine's report fails: {e}"))?;

@@ -5,6 +5,8 @@
 //! nor report follow-on errors about that name.
 
 use gov_diag::Span;
+/// The shared vocabulary: one definition from the parser to the engine.
+pub use gov_value::{AggregateFn, Effect, RelationKind};
 use gov_value::{ArithOp, CompareOp, Decimal};
 
 /// A parsed `.gov` file.
@@ -70,7 +72,7 @@ pub enum ItemKind {
     /// A Datalog rule or fact: `head :- body.`
     Rule(Rule),
     /// A decision rule: `deny name "message" :- body.`
-    Decision(Decision),
+    Decision(DecisionRule),
     /// `test "name" { … }`
     Test(TestBlock),
     /// An item that failed to parse (its error is already reported).
@@ -95,29 +97,11 @@ pub struct TypeAlias {
     pub target: Name,
 }
 
-/// Where the facts of a declared relation come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RelationKind {
-    /// Supplied with each request.
-    Input,
-    /// Supplied with the bundle.
-    Data,
-}
-
-impl RelationKind {
-    /// The keyword.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            RelationKind::Input => "input",
-            RelationKind::Data => "data",
-        }
-    }
-}
-
 /// `input name(field: Type, …)`, `input one name(…)` or `data name(…)`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RelationDecl {
     /// Input or data.
+    // Invariant: `Input` or `Data`: the grammar declares no other kind.
     pub kind: RelationKind,
     /// The span of the contextual word `one` (exactly one fact per request), if written.
     /// The grammar accepts it after `data` too; the checker refuses it there.
@@ -157,37 +141,9 @@ pub struct Rule {
     pub body: Vec<BodyItem>,
 }
 
-/// What a decision rule decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Effect {
-    /// The action must not run.
-    Deny,
-    /// A human must approve first.
-    Escalate,
-    /// The action may run.
-    Allow,
-    /// Something that must happen if the action runs.
-    Obligation,
-    /// Points added to the request's risk score.
-    Risk,
-}
-
-impl Effect {
-    /// The keyword.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Effect::Deny => "deny",
-            Effect::Escalate => "escalate",
-            Effect::Allow => "allow",
-            Effect::Obligation => "obligation",
-            Effect::Risk => "risk",
-        }
-    }
-}
-
 /// `deny name "message" :- body.` and its siblings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Decision {
+pub struct DecisionRule {
     /// Which effect.
     pub effect: Effect,
     /// The rule's name, unique in the package.
@@ -323,34 +279,6 @@ pub struct Binary {
     pub right: Expr,
     /// The whole expression.
     pub span: Span,
-}
-
-/// The aggregate functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AggregateFn {
-    /// Number of distinct bindings of the body.
-    Count,
-    /// Sum of the target over the distinct bindings of the body.
-    Sum,
-    /// Least value of the target.
-    Min,
-    /// Greatest value of the target.
-    Max,
-}
-
-impl AggregateFn {
-    /// Every aggregate function.
-    pub const ALL: [AggregateFn; 4] = [AggregateFn::Count, AggregateFn::Sum, AggregateFn::Min, AggregateFn::Max];
-
-    /// The function's name in source.
-    pub fn name(self) -> &'static str {
-        match self {
-            AggregateFn::Count => "count",
-            AggregateFn::Sum => "sum",
-            AggregateFn::Min => "min",
-            AggregateFn::Max => "max",
-        }
-    }
 }
 
 /// `fn(target : body)`.

@@ -49,8 +49,8 @@
 
 use crate::Parsed;
 use crate::ast::{
-    Annotation, Arg, Atom, BodyItem, Decision, DefaultDecision, ExpectKind, Expr, Item, ItemKind, Message, MessagePart,
-    RelationDecl, StrLit, TestBlock, TestStatement,
+    Annotation, Arg, Atom, BodyItem, DecisionRule, DefaultDecision, ExpectKind, Expr, Item, ItemKind, Message,
+    MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};
@@ -520,7 +520,7 @@ impl<'t> Printer<'t> {
     }
 
     /// The first line of a decision: effect, name, approver, points and message.
-    fn decision_head(self, decision: &Decision, start: u32) -> Unit {
+    fn decision_head(self, decision: &DecisionRule, start: u32) -> Unit {
         let mut code = format!("{} {}", decision.effect.keyword(), decision.name.text);
         let mut end = decision.name.span.end;
         if let Some(approver) = &decision.approver {

@@ -11,6 +11,7 @@ mod literal;
 mod parser;
 pub mod split;
 pub mod suggest;
+pub mod walk;
 
 pub use parser::{Parsed, parse};
 

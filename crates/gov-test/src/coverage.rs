@@ -80,7 +80,7 @@ impl Coverage {
         let mut found: Vec<Found> = Vec::new();
         for (id, meta) in program.decisions.iter().enumerate() {
             let (Ok(id), Some(file)) = (u32::try_from(id), rank(program.string(meta.source.file))) else { continue };
-            let kind = CoverageKind::Decision(meta.effect.name().to_owned());
+            let kind = CoverageKind::Decision(meta.effect.keyword().to_owned());
             found.push(Found {
                 key: (file, meta.source.line, meta.source.column),
                 kind,

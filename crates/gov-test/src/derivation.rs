@@ -22,7 +22,7 @@ pub(crate) fn derivation(engine: &Engine, strings: Strings<'_>, explanation: &Ex
         let message = message(program, strings, meta, &firing.firing.values);
         let message = if message.is_empty() { String::new() } else { format!(" {message:?}") };
         let name = program.string(meta.name);
-        let _ = writeln!(text, "{} {name}{message} ({})", meta.effect.name(), location(program, meta));
+        let _ = writeln!(text, "{} {name}{message} ({})", meta.effect.keyword(), location(program, meta));
         for fact in &firing.premises {
             fact_tree(engine, strings, fact, "  ", &mut text);
         }

@@ -290,13 +290,13 @@ fn evaluate(
     };
     let reason = |r: &Reason| FiredRule {
         name: r.rule.clone(),
-        effect: r.effect.name().to_owned(),
+        effect: r.effect.keyword().to_owned(),
         message: r.message.clone(),
         at: r.at.clone(),
     };
     let contribution = |c: &RiskContribution| FiredRule {
         name: c.rule.clone(),
-        effect: gov_vm::program::Effect::Risk.name().to_owned(),
+        effect: gov_vm::program::Effect::Risk.keyword().to_owned(),
         message: c.message.clone(),
         at: c.at.clone(),
     };

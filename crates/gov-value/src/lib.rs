@@ -11,10 +11,12 @@
 mod arith;
 pub mod limits;
 mod literal;
+mod vocab;
 
 pub use arith::{ArithError, ArithOp, CompareOp, Num, apply, compare_allowed, result_type};
 pub use literal::{format_duration, format_time, parse_decimal, parse_duration, parse_int, parse_time};
 pub use rust_decimal::Decimal;
+pub use vocab::{AggregateFn, Effect, RelationKind};
 
 /// The built-in scalar types. Every declared type (including nominal aliases) bottoms
 /// out in one of these.

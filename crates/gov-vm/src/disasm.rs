@@ -16,8 +16,8 @@
 //! may change between versions, unlike the bundle format (docs/bytecode.md explains it).
 
 use crate::Value;
-use crate::program::{AggregateFn, Instr, MessagePart, Operand, Program, RelationSchema, RuleCode, Source, Stratum};
 use crate::program::{Effect, Phase};
+use crate::program::{Instr, MessagePart, Operand, Program, RelationSchema, RuleCode, Source, Stratum};
 use std::fmt::Write;
 
 /// The listing of every stratum and rule of `program` (rules no stratum runs come last).
@@ -102,7 +102,7 @@ fn rule_head(program: &Program, code: &RuleCode) -> String {
     match code.code.last() {
         Some(Instr::Emit { rel, .. }) => relation_name(program, *rel),
         Some(Instr::Fire { decision, .. }) => match program.decisions.get(*decision as usize) {
-            Some(d) => format!("{} {}", d.effect.name(), program.string(d.name)),
+            Some(d) => format!("{} {}", d.effect.keyword(), program.string(d.name)),
             None => format!("decision #{decision}"),
         },
         _ => "?".to_owned(),
@@ -234,12 +234,7 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
         }
         Instr::Move { dst, src } => ("move", format!("r{dst} = {}", operand(program, *src))),
         Instr::Aggregate { function, ty, dst, target, locals, len } => {
-            let name = match function {
-                AggregateFn::Count => "count",
-                AggregateFn::Sum => "sum",
-                AggregateFn::Min => "min",
-                AggregateFn::Max => "max",
-            };
+            let name = function.name();
             let locals: Vec<String> = locals.iter().map(|r| format!("r{r}")).collect();
             let body = match len {
                 0 => "empty body".to_owned(),
@@ -269,9 +264,9 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
                                 if i == 0 { format!("points = {}", operand(program, *o)) } else { operand(program, *o) }
                             })
                             .collect();
-                    format!("{} {}({})", d.effect.name(), program.string(d.name), list.join(", "))
+                    format!("{} {}({})", d.effect.keyword(), program.string(d.name), list.join(", "))
                 }
-                Some(d) => format!("{} {}({})", d.effect.name(), program.string(d.name), operands(program, values)),
+                Some(d) => format!("{} {}({})", d.effect.keyword(), program.string(d.name), operands(program, values)),
                 None => format!("decision#{decision}({})", operands(program, values)),
             };
             ("fire", text)

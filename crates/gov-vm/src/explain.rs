@@ -121,7 +121,7 @@ impl Explainer<'_> {
             None => match self.program.relations.get(rel as usize).map(|s| s.kind) {
                 Some(RelationKind::Input) => FactSource::Input,
                 Some(RelationKind::Data) => FactSource::Data,
-                Some(RelationKind::RiskScore) => FactSource::RiskScore,
+                Some(RelationKind::Builtin) => FactSource::RiskScore,
                 _ => FactSource::Derived,
             },
         };

@@ -89,7 +89,7 @@ fn kind_name(kind: RelationKind) -> &'static str {
         RelationKind::Input => "input",
         RelationKind::Data => "data",
         RelationKind::Derived => "derived",
-        RelationKind::RiskScore => "built-in",
+        RelationKind::Builtin => "built-in",
     }
 }
 
@@ -177,7 +177,7 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
 
 /// The decision document of `report`, decided by `engine`.
 pub fn decision(engine: &Engine, report: &Report) -> Json {
-    let reason = |r: &Reason| json!({ "rule": r.rule, "effect": r.effect.name(), "message": r.message, "at": r.at });
+    let reason = |r: &Reason| json!({ "rule": r.rule, "effect": r.effect.keyword(), "message": r.message, "at": r.at });
     let contributions: Vec<Json> = report
         .contributions
         .iter()
@@ -216,7 +216,7 @@ pub fn explanation(engine: &Engine, request: &Request, explanation: &Explanation
             let meta = program.decisions.get(f.firing.decision as usize)?;
             Some(json!({
                 "rule": program.string(meta.name),
-                "effect": meta.effect.name(),
+                "effect": meta.effect.keyword(),
                 "message": message(program, strings, meta, &f.firing.values),
                 "at": location(program, meta),
                 "because": f.premises.iter().map(|p| fact_json(program, strings, p)).collect::<Vec<_>>(),

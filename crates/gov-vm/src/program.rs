@@ -5,6 +5,8 @@
 //! [`Instr::Scan`] runs the rest of the rule once per matching row, so a rule's
 //! instruction list reads as its join plan, outermost loop first (see docs/bytecode.md).
 
+/// The vocabulary shared with the language (one definition, in gov-value).
+pub use gov_value::{AggregateFn, Effect, RelationKind};
 use gov_value::{ArithOp, BaseType, CompareOp};
 
 /// An index into [`Program::strings`].
@@ -32,19 +34,6 @@ pub struct Program {
     pub default_allow: bool,
     /// Package name, compiler version, source hash, files.
     pub meta: Meta,
-}
-
-/// Where a relation's facts come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RelationKind {
-    /// With each request.
-    Input,
-    /// With the bundle.
-    Data,
-    /// Computed by rules.
-    Derived,
-    /// Computed by the engine (`risk_score`).
-    RiskScore,
 }
 
 /// When a relation's facts are computed.
@@ -101,19 +90,6 @@ pub enum Source {
     Full,
     /// Rows added in the previous round of a recursive stratum.
     Delta,
-}
-
-/// The aggregate functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AggregateFn {
-    /// Number of distinct bindings.
-    Count,
-    /// Sum of the target over distinct bindings.
-    Sum,
-    /// Least target value.
-    Min,
-    /// Greatest target value.
-    Max,
 }
 
 /// One instruction.
@@ -246,34 +222,6 @@ pub enum Stratum {
         /// The `risk_score` relation.
         rel: u32,
     },
-}
-
-/// What a decision rule decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Effect {
-    /// Must not run.
-    Deny,
-    /// A human must approve.
-    Escalate,
-    /// May run.
-    Allow,
-    /// Must happen if it runs.
-    Obligation,
-    /// Adds risk points.
-    Risk,
-}
-
-impl Effect {
-    /// The effect's keyword.
-    pub fn name(self) -> &'static str {
-        match self {
-            Effect::Deny => "deny",
-            Effect::Escalate => "escalate",
-            Effect::Allow => "allow",
-            Effect::Obligation => "obligation",
-            Effect::Risk => "risk",
-        }
-    }
 }
 
 /// A piece of a decision message.

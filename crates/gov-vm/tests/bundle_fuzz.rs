@@ -134,7 +134,7 @@ fn sample() -> Program {
     let blocked = b.relation("blocked", Data, Phase::Static, &[(Some("agent"), Str)], &[&[0]]);
     let path = b.relation("path", Derived, Phase::Static, &[(None, Str), (None, Str)], &[&[0]]);
     let reach = b.relation("reach", Derived, Phase::Request, &[(None, Str), (None, Int)], &[]);
-    let risk_score = b.relation("risk_score", RelationKind::RiskScore, Phase::Request, &[(Some("score"), Int)], &[]);
+    let risk_score = b.relation("risk_score", RelationKind::Builtin, Phase::Request, &[(Some("score"), Int)], &[]);
     let alarm = b.relation("alarm", Derived, Phase::Request, &[], &[]);
     let spent = b.relation("spent", Derived, Phase::Request, &[(None, Str), (None, Int)], &[]);
     // The type names the column types refer to (`Agent` is an alias).
@@ -1058,7 +1058,7 @@ fn mutate(program: &mut Program, kind: u8, at: usize, other: usize, to: u32) {
             if other.is_multiple_of(2) {
                 r.phase = if r.phase == Phase::Static { Phase::Request } else { Phase::Static };
             } else {
-                r.kind = [RelationKind::Input, RelationKind::Data, RelationKind::Derived, RelationKind::RiskScore]
+                r.kind = [RelationKind::Input, RelationKind::Data, RelationKind::Derived, RelationKind::Builtin]
                     [other / 2 % 4];
             }
         }

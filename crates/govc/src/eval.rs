@@ -17,21 +17,17 @@ fn engine(args: &EvalArgs) -> Result<Engine, Outcome> {
         eprintln!("error: {message}");
         Outcome::UsageError
     })?;
-    let bytes = if is_bundle {
-        if !args.data.is_empty() {
-            eprintln!("error: --data applies to packages; a bundle carries its data");
-            return Err(Outcome::UsageError);
-        }
-        std::fs::read(&args.policy).map_err(|e| {
-            eprintln!("error: cannot read `{}`: {e}", load::display(&args.policy));
-            Outcome::UsageError
-        })?
-    } else {
-        gov_vm::bundle::write(&package::compile(&args.policy, &args.data, args.color)?).map_err(|e| {
-            eprintln!("error: `{}`: {e}", load::display(&args.policy));
-            Outcome::PolicyFailure
-        })?
-    };
+    if !is_bundle {
+        return package::engine(&args.policy, &args.data, args.color);
+    }
+    if !args.data.is_empty() {
+        eprintln!("error: --data applies to packages; a bundle carries its data");
+        return Err(Outcome::UsageError);
+    }
+    let bytes = std::fs::read(&args.policy).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", load::display(&args.policy));
+        Outcome::UsageError
+    })?;
     let loaded = match public_key {
         Some(key) => Engine::load_verified(&bytes, &key),
         None => Engine::load(&bytes),

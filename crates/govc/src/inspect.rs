@@ -103,7 +103,7 @@ fn kind_name(kind: RelationKind) -> &'static str {
         RelationKind::Input => "input",
         RelationKind::Data => "data",
         RelationKind::Derived => "derived",
-        RelationKind::RiskScore => "risk",
+        RelationKind::Builtin => "risk",
     }
 }
 
@@ -211,7 +211,7 @@ fn human(report: &Report<'_>) -> String {
     let _ = writeln!(out, "\ndecision rules ({})", program.decisions.len());
     let name_width = program.decisions.iter().map(|d| program.string(d.name).chars().count()).max().unwrap_or(0);
     for (i, d) in program.decisions.iter().enumerate() {
-        let mut line = format!("  {i:>3}  {:<10} {:<name_width$}", d.effect.name(), program.string(d.name));
+        let mut line = format!("  {i:>3}  {:<10} {:<name_width$}", d.effect.keyword(), program.string(d.name));
         if let Some(approver) = d.approver {
             line.push_str(&format!("  to {:?}", program.string(approver)));
         }
@@ -272,7 +272,7 @@ fn report_json(report: &Report<'_>) -> Json {
         .map(|(i, d)| {
             json!({
                 "name": program.string(d.name),
-                "effect": d.effect.name(),
+                "effect": d.effect.keyword(),
                 "approver": d.approver.map(|a| program.string(a)),
                 "message": disasm::message_template(program, &d.message),
                 "overrides": d.overrides.iter().map(|&o| program.decisions.get(o as usize).map_or("", |o| program.string(o.name))).collect::<Vec<_>>(),

@@ -170,6 +170,39 @@ fn data_beside_a_file_that_is_not_its_package_data_is_an_error() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Data whose load-time evaluation fails (here `x + 1` overflows in a relation of data
+/// only) makes no engine: `govc eval` of the package fails as `govc eval` of its bundle
+/// does, exit 2 and the load error naming the policy, never a decision.
+#[test]
+fn data_that_fails_at_load_is_an_error_of_eval() {
+    let dir = scratch("load-overflow");
+    write(
+        &dir,
+        &[
+            (
+                "over/policy.gov",
+                "package over\n\ninput t(x: Int)\ndata big(x: Int)\n\nnext(y) :- big(x), y = x + 1.\n\ndeny d :- t(x), next(x).\n",
+            ),
+            ("over/big.data.json", r#"{"big": [{"x": 9223372036854775807}]}"#),
+            ("t.json", r#"{"t": [{"x": 1}]}"#),
+        ],
+    );
+    let build = govc_in(&dir, &["build", "over", "-o", "over.govb"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    for policy in ["over", "over.govb"] {
+        let run = govc_in(&dir, &["eval", policy, "--input", "t.json"]);
+        assert_eq!(run.code, 2, "{policy}: {}", run.stdout);
+        assert!(run.stdout.is_empty(), "{policy}: {}", run.stdout);
+        assert!(
+            run.stderr.starts_with(&format!("error: `{policy}`: invalid bundle at byte ")),
+            "{policy}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("overflow"), "{policy}: {}", run.stderr);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// A symlink named like a data file that leads nowhere is an error, not a file to skip.
 #[test]
 fn a_dangling_data_file_is_an_error() {

@@ -231,7 +231,7 @@ const VOCABULARY: &[(&str, Forbids)] = &[
     ("the compiler", Forbids::Crates(&["gov-compile"])),
     ("vm", Forbids::Crates(&["gov-vm"])),
     ("the vm", Forbids::Crates(&["gov-vm"])),
-    ("the source language", Forbids::Crates(&["gov-syntax", "gov-check", "gov-compile"])),
+    ("the source language", Forbids::Crates(&["gov-syntax", "gov-check", "gov-ir", "gov-compile"])),
     // gov-db is the salsa database: depending on it is depending on salsa (the closure
     // below finds that).
     ("salsa", Forbids::Crates(&["salsa"])),

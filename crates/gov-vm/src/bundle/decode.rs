@@ -249,7 +249,7 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
                     0 => RelationKind::Input,
                     1 => RelationKind::Data,
                     2 => RelationKind::Derived,
-                    3 => RelationKind::RiskScore,
+                    3 => RelationKind::Builtin,
                     other => return r.fail(format!("unknown relation kind {other}")),
                 };
                 let one = match r.u8()? {

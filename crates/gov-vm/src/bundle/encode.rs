@@ -282,7 +282,7 @@ pub(super) fn payload(p: &Program) -> Result<Vec<u8>, WriteError> {
                         RelationKind::Input => 0,
                         RelationKind::Data => 1,
                         RelationKind::Derived => 2,
-                        RelationKind::RiskScore => 3,
+                        RelationKind::Builtin => 3,
                     });
                     body.u8(u8::from(r.one));
                     body.u8(u8::from(r.phase == Phase::Request));

@@ -46,7 +46,7 @@ pub fn validate(p: &Program) -> V {
                 format!("an index of relation {i} names a missing column")
             })?;
         }
-        check(r.kind != RelationKind::RiskScore || r.columns.len() == 1, || {
+        check(r.kind != RelationKind::Builtin || r.columns.len() == 1, || {
             format!("relation {i}: the risk score has one column")
         })?;
         check(!(r.kind == RelationKind::Input && r.phase == Phase::Static), || {
@@ -58,7 +58,7 @@ pub fn validate(p: &Program) -> V {
         // Data is stored once, at load, with the static relations; the risk score is
         // computed per request into the request's relations.
         check(r.kind != RelationKind::Data || r.phase == Phase::Static, || format!("data relation {i} is not static"))?;
-        check(r.kind != RelationKind::RiskScore || r.phase == Phase::Request, || {
+        check(r.kind != RelationKind::Builtin || r.phase == Phase::Request, || {
             format!("relation {i}: the risk score is computed per request, so it cannot be static")
         })?;
     }
@@ -91,7 +91,7 @@ pub fn validate(p: &Program) -> V {
                 }
             }
             Stratum::RiskScore { rel } => {
-                check(p.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::RiskScore), || {
+                check(p.relations.get(*rel as usize).is_some_and(|r| r.kind == RelationKind::Builtin), || {
                     format!("stratum {i} computes the risk score into a relation that is not the risk score")
                 })?;
             }

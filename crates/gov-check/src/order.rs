@@ -1,9 +1,11 @@
 //! The order of the strata: the dependency graph's strongly connected components, each
 //! after every component it depends on, and otherwise in the order of their first node.
 //!
-//! Nodes are relations in declaration order, then decision rules in source order, so
-//! decision rules fire (and are explained) in source order as far as dependencies allow,
-//! whatever the order a component algorithm happens to list them in.
+//! The IR's nodes are relations in declaration order, then decision rules in source order,
+//! so decision rules fire (and are explained) in source order as far as dependencies
+//! allow, whatever the order a component algorithm happens to list them in. (The
+//! stratification check needs only which relations are recursive, not an order: it calls
+//! `kosaraju_scc` directly.)
 
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};

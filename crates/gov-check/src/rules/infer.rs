@@ -1,0 +1,321 @@
+//! Variables and types: each variable of a rule gets an inference node; arguments unify
+//! with their columns as the walk meets them, and the queued constraints (comparisons,
+//! arithmetic, risk points) are solved at the end, first silently to a fixpoint, then once
+//! reporting what still conflicts.
+
+use super::{Column, Cx, Pending, Place, Scope, Var};
+use crate::Ty;
+use crate::types::{Conflict, Shape, arithmetic, merge};
+use gov_diag::{Diagnostic, Span, codes};
+use gov_syntax::ast::{AggregateFn, Comparison, Expr, LitValue, Name};
+use gov_syntax::walk::{self, Reach};
+use gov_value::BaseType;
+
+fn lit_shape(value: &LitValue) -> Shape {
+    lit_base(value).map_or(Shape::Poison, Shape::Lit)
+}
+
+/// The base type of a literal (`None` for an invalid one).
+pub(crate) fn lit_base(value: &LitValue) -> Option<BaseType> {
+    Some(match value {
+        LitValue::Int(_) => BaseType::Int,
+        LitValue::Decimal(_) => BaseType::Decimal,
+        LitValue::Str(_) => BaseType::Str,
+        LitValue::Bool(_) => BaseType::Bool,
+        LitValue::Time(_) => BaseType::Time,
+        LitValue::Duration(_) => BaseType::Duration,
+        LitValue::Invalid => return None,
+    })
+}
+
+impl<'a> Cx<'a, '_> {
+    pub(super) fn occurrence(&mut self, scope: &mut Scope, name: &Name, place: Place, aggregate: Option<usize>) {
+        let inference = &mut self.inference;
+        let var = scope.vars.entry(name.text.clone()).or_insert_with(|| {
+            scope.order.push(name.text.clone());
+            Var { node: inference.node(), occurrences: Vec::new() }
+        });
+        var.occurrences.push((name.span, place, aggregate));
+    }
+
+    pub(super) fn note_vars(&mut self, scope: &mut Scope, expr: &Expr, place: Place, aggregate: Option<usize>) {
+        for name in walk::expr(expr, Reach::Shallow).vars() {
+            self.occurrence(scope, name, place, aggregate);
+        }
+    }
+
+    fn mismatch(&self, at: Span, found: Shape, expected: Shape, because: Option<Span>) -> Diagnostic {
+        let symbols = self.symbols;
+        let mut diagnostic = Diagnostic::new(
+            codes::TYPE_MISMATCH,
+            format!("type mismatch: expected {}, found {}", expected.describe(symbols), found.describe(symbols)),
+            at,
+        )
+        .with_primary_label(format!("this is {}", found.describe(symbols)));
+        if let Some(because) = because.filter(|b| *b != at) {
+            diagnostic = diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
+        }
+        let aliases = [found, expected].iter().any(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
+        if aliases && found.base(symbols) == expected.base(symbols) {
+            diagnostic = diagnostic.with_note(
+                "type aliases are distinct types: a value of one alias is not a value of another, nor of its base type",
+            );
+        }
+        diagnostic
+    }
+
+    /// Unifies a simple argument (variable or literal) with a column.
+    pub(super) fn unify_arg(&mut self, scope: &mut Scope, expr: &Expr, column: Column) {
+        match expr {
+            Expr::Var(name) => {
+                let Some(node) = scope.vars.get(&name.text).map(|v| v.node) else { return };
+                // What each side was before, and where that came from: after a failed union
+                // the conflict only tells the column's side.
+                let (found, found_because) = self.inference.class(node);
+                let (expected, expected_because) = match column {
+                    Column::Inferred(col) => self.inference.class(col),
+                    Column::Declared(Some(ty), at) => (Shape::Exact(ty), at),
+                    Column::Declared(None, _) => return,
+                };
+                let result = match column {
+                    Column::Inferred(col) => self.inference.union(col, node, name.span, self.symbols),
+                    Column::Declared(Some(ty), _) => {
+                        self.inference.constrain(node, Shape::Exact(ty), name.span, self.symbols)
+                    }
+                    Column::Declared(None, _) => return,
+                };
+                if result.is_err() {
+                    let symbols = self.symbols;
+                    let mut diagnostic = Diagnostic::new(
+                        codes::TYPE_MISMATCH,
+                        format!(
+                            "type mismatch: expected {}, found {}",
+                            expected.describe(symbols),
+                            found.describe(symbols)
+                        ),
+                        name.span,
+                    )
+                    .with_primary_label(format!(
+                        "`{}` is {}, but {} is expected here",
+                        name.text,
+                        found.describe(symbols),
+                        expected.describe(symbols)
+                    ));
+                    if let Some(because) = found_because.filter(|b| *b != name.span) {
+                        diagnostic = diagnostic.with_label(
+                            because,
+                            format!("`{}` is {} because of this", name.text, found.describe(symbols)),
+                        );
+                    }
+                    // A declared column's type is in plain sight; a derived column's comes
+                    // from another rule.
+                    if let (Column::Inferred(_), Some(because)) =
+                        (column, expected_because.filter(|b| *b != name.span && Some(*b) != found_because))
+                    {
+                        diagnostic =
+                            diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
+                    }
+                    let aliases = [found, expected].iter().any(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
+                    if aliases && found.base(symbols) == expected.base(symbols) {
+                        diagnostic = diagnostic.with_note("type aliases are distinct types: a value of one alias is not a value of another, nor of its base type");
+                    }
+                    self.diagnostics.push(diagnostic);
+                    self.inference.poison(node);
+                }
+            }
+            Expr::Lit(lit) => {
+                let found = lit_shape(&lit.value);
+                let result = match column {
+                    Column::Inferred(col) => self.inference.constrain(col, found, lit.span, self.symbols),
+                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols)
+                        .map(|_| ())
+                        .ok_or(Conflict { existing: Shape::Exact(ty), because: at }),
+                    Column::Declared(None, _) => return,
+                };
+                if let Err(conflict) = result {
+                    self.diagnostics.push(self.mismatch(lit.span, found, conflict.existing, conflict.because));
+                }
+            }
+            Expr::Wildcard(_) | Expr::Binary(_) | Expr::Aggregate(_) => {}
+        }
+    }
+
+    /// The shape of an expression; with `report`, operator errors are reported.
+    fn shape_of(&mut self, scope: &Scope, expr: &Expr, report: bool) -> Shape {
+        match expr {
+            Expr::Var(name) => scope.vars.get(&name.text).map_or(Shape::Unknown, |v| self.inference.shape(v.node)),
+            Expr::Wildcard(_) => Shape::Poison,
+            Expr::Lit(lit) => lit_shape(&lit.value),
+            Expr::Binary(binary) => {
+                let left = self.shape_of(scope, &binary.left, report);
+                let right = self.shape_of(scope, &binary.right, report);
+                arithmetic(binary.op, left, right, self.symbols).unwrap_or_else(|| {
+                    // The silent passes learn nothing from an ill-typed operation; the
+                    // reporting pass reports it and poisons what depends on it.
+                    if !report {
+                        return Shape::Unknown;
+                    }
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            codes::BAD_OPERATOR,
+                            format!("`{}` is not defined for {} and {}", binary.op.symbol(), left.describe(self.symbols), right.describe(self.symbols)),
+                            binary.span,
+                        )
+                        .with_primary_label("no such operation")
+                        .with_label(binary.left.span(), format!("this is {}", left.describe(self.symbols)))
+                        .with_label(binary.right.span(), format!("this is {}", right.describe(self.symbols)))
+                        .with_help("arithmetic needs numbers of one type, or Time and Duration (see the operator table in docs/reference.md)"),
+                    );
+                    Shape::Poison
+                })
+            }
+            Expr::Aggregate(aggregate) => {
+                let target = self.shape_of(scope, &aggregate.target, report);
+                let ok = match aggregate.function {
+                    AggregateFn::Count => return Shape::Exact(Ty::Base(BaseType::Int)),
+                    AggregateFn::Sum => target
+                        .base(self.symbols)
+                        .is_none_or(|b| matches!(b, BaseType::Int | BaseType::Decimal | BaseType::Duration)),
+                    AggregateFn::Min | AggregateFn::Max => {
+                        target.base(self.symbols).is_none_or(|b| b != BaseType::Bool)
+                    }
+                };
+                if !ok {
+                    if !report {
+                        return Shape::Unknown;
+                    }
+                    self.diagnostics.push(
+                        Diagnostic::new(codes::BAD_AGGREGATE, format!("`{}` of {} values", aggregate.function.name(), target.describe(self.symbols)), aggregate.target.span())
+                            .with_primary_label(format!("this is {}", target.describe(self.symbols)))
+                            .with_help("`sum` adds Int, Decimal or Duration values; `min` and `max` need ordered values; `count` counts anything"),
+                    );
+                    return Shape::Poison;
+                }
+                target
+            }
+        }
+    }
+
+    /// Types one pending constraint; with `report`, conflicts are reported.
+    fn constraint(&mut self, scope: &Scope, pending: &Pending<'_>, report: bool) {
+        match pending {
+            Pending::Compare(comparison) => self.compare(scope, comparison, report),
+            Pending::Column(expr, column) => {
+                let found = self.shape_of(scope, expr, report);
+                let result = match *column {
+                    Column::Inferred(node) => self.inference.absorb(node, found, expr.span(), self.symbols),
+                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols)
+                        .map(|_| ())
+                        .ok_or(Conflict { existing: Shape::Exact(ty), because: at }),
+                    Column::Declared(None, _) => Ok(()),
+                };
+                if let (Err(conflict), true) = (result, report) {
+                    self.diagnostics.push(self.mismatch(expr.span(), found, conflict.existing, conflict.because));
+                    if let Column::Inferred(node) = column {
+                        self.inference.poison(*node);
+                    }
+                }
+            }
+            Pending::Points(expr) => {
+                let found = self.shape_of(scope, expr, report);
+                let int = Shape::Exact(Ty::Base(BaseType::Int));
+                let result = match expr {
+                    Expr::Var(name) => match scope.vars.get(&name.text) {
+                        Some(var) => self.inference.constrain(var.node, int, name.span, self.symbols),
+                        None => Ok(()),
+                    },
+                    _ => merge(found, int, self.symbols).map(|_| ()).ok_or(Conflict { existing: int, because: None }),
+                };
+                if let (Err(_), true) = (result, report) {
+                    self.diagnostics
+                        .push(self.mismatch(expr.span(), found, int, None).with_note("risk points are an Int"));
+                }
+            }
+        }
+    }
+
+    fn compare(&mut self, scope: &Scope, comparison: &Comparison, report: bool) {
+        let left = self.shape_of(scope, &comparison.left, report);
+        let right = self.shape_of(scope, &comparison.right, report);
+        let var_node = |e: &Expr| match e {
+            Expr::Var(name) => scope.vars.get(&name.text).map(|v| (v.node, name.span)),
+            _ => None,
+        };
+        let result = match (var_node(&comparison.left), var_node(&comparison.right)) {
+            (Some((a, at)), Some((b, _))) => self.inference.union(a, b, at, self.symbols),
+            (Some((node, at)), None) => self.inference.absorb(node, right, at, self.symbols),
+            (None, Some((node, at))) => self.inference.absorb(node, left, at, self.symbols),
+            (None, None) => {
+                merge(left, right, self.symbols).map(|_| ()).ok_or(Conflict { existing: left, because: None })
+            }
+        };
+        if !report {
+            return;
+        }
+        match result {
+            Err(_) => {
+                let diagnostic = self
+                    .mismatch(comparison.right.span(), right, left, Some(comparison.left.span()))
+                    .with_primary_label(format!("this is {}", right.describe(self.symbols)))
+                    .with_help("both sides of a comparison must have the same type");
+                self.diagnostics.push(diagnostic);
+                for side in [&comparison.left, &comparison.right] {
+                    if let Some((node, _)) = var_node(side) {
+                        self.inference.poison(node);
+                    }
+                }
+            }
+            Ok(()) => {
+                let merged = merge(left, right, self.symbols).unwrap_or(Shape::Poison);
+                if !gov_value::compare_allowed(comparison.op, merged.base(self.symbols).unwrap_or(BaseType::Int)) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            codes::BAD_OPERATOR,
+                            format!(
+                                "`{}` cannot order {} values",
+                                comparison.op.symbol(),
+                                merged.describe(self.symbols)
+                            ),
+                            comparison.span,
+                        )
+                        .with_primary_label("no ordering")
+                        .with_help("Bool values can only be compared with `=` and `!=`"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Types the pending constraints, first silently to a fixpoint (so types flow in any
+    /// order), then once more reporting what still conflicts; returns the inferred type of every variable
+    /// occurrence, by span.
+    pub(super) fn solve(&mut self) -> Vec<(Span, Ty)> {
+        let work = std::mem::take(&mut self.work);
+        for _ in 0..8 {
+            let before = self.inference.changes();
+            for rule in &work {
+                for pending in &rule.pending {
+                    self.constraint(&rule.scope, pending, false);
+                }
+            }
+            if self.inference.changes() == before {
+                break;
+            }
+        }
+        for rule in &work {
+            for pending in &rule.pending {
+                self.constraint(&rule.scope, pending, true);
+            }
+        }
+        let mut types = Vec::new();
+        for var in work.iter().flat_map(|rule| rule.scope.vars.values()) {
+            let ty = match self.inference.shape(var.node) {
+                Shape::Exact(ty) => ty,
+                Shape::Lit(base) => Ty::Base(base),
+                Shape::Unknown | Shape::Poison => continue,
+            };
+            types.extend(var.occurrences.iter().map(|(span, _, _)| (*span, ty)));
+        }
+        types
+    }
+}

@@ -1,0 +1,178 @@
+//! Safety: every variable is bound by a positive atom (or by `=` from bound values), in its
+//! own conjunction or one enclosing it; variables used once are reported too.
+
+use super::{Cx, Place, Scope};
+use gov_diag::{Applicability, Code, Diagnostic, Fix, codes};
+use gov_syntax::ast::{BodyItem, Comparison, Expr};
+use gov_syntax::suggest::closest;
+use gov_syntax::walk::{self, Reach};
+use gov_value::CompareOp;
+use std::collections::{HashMap, HashSet};
+
+/// The variables bound at the top level of a body (`None`) and inside each aggregate
+/// (`Some(k)`), by name.
+type Bound = HashMap<Option<usize>, HashSet<String>>;
+
+/// The code and wording for an unbound variable at `place`; `None` where occurring is
+/// what binds a variable.
+fn unsafe_code(place: Place) -> Option<(Code, &'static str)> {
+    match place {
+        Place::Positive => None,
+        Place::Head => Some((codes::UNSAFE_HEAD, "in the head")),
+        Place::Points => Some((codes::UNSAFE_HEAD, "in the risk points")),
+        Place::Negative => Some((codes::UNSAFE_NEGATION, "in a negation")),
+        Place::Compare => Some((codes::UNSAFE_COMPARISON, "in a comparison")),
+        Place::Arithmetic => Some((codes::UNSAFE_COMPARISON, "in an arithmetic argument")),
+        Place::Message => Some((codes::UNSAFE_MESSAGE, "in the message")),
+    }
+}
+
+/// The aggregate each aggregate is nested in (`None`: the top level of the body), by the
+/// aggregates' keys (`Some(k)` as in [`Bound`]).
+type Parents = HashMap<usize, Option<usize>>;
+
+/// Whether `name` is bound inside `aggregate`: by it, or by any conjunction enclosing it
+/// (an enclosing aggregate's local variables are group variables of a nested one).
+fn visible(bound: &Bound, parents: &Parents, aggregate: Option<usize>, name: &str) -> bool {
+    let mut at = aggregate;
+    // Invariant: `parents` is a forest (each aggregate lies inside the span of its
+    // parent), so the walk ends at the top level; the depth bound is a second guard.
+    for _ in 0..=parents.len() {
+        if bound.get(&at).is_some_and(|b| b.contains(name)) {
+            return true;
+        }
+        match at {
+            Some(k) => at = parents.get(&k).copied().flatten(),
+            None => return false,
+        }
+    }
+    false
+}
+
+/// The variables bound at the top level of a body (`None`) and inside each aggregate
+/// (`Some(k)`, in addition to those of the conjunctions enclosing it): those of positive
+/// atoms, then those that `=` binds from bound values, to a fixpoint. Also where each
+/// aggregate is nested, and the `=` that binds each variable of the top level that no
+/// positive atom binds.
+fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, HashMap<String, &'b Comparison>) {
+    let mut bound: Bound = HashMap::new();
+    for (name, var) in &scope.vars {
+        for &(_, place, aggregate) in &var.occurrences {
+            if place == Place::Positive {
+                bound.entry(aggregate).or_default().insert(name.clone());
+            }
+        }
+    }
+    let mut bindings: HashMap<String, &Comparison> = HashMap::new();
+    let mut equalities: Vec<(Option<usize>, &Comparison)> = Vec::new();
+    let mut parents = Parents::new();
+    collect_equalities(body, None, &mut equalities, &mut parents);
+    loop {
+        let mut changed = false;
+        for (aggregate, comparison) in &equalities {
+            let known = |name: &str| visible(&bound, &parents, *aggregate, name);
+            let is_bound = |e: &Expr| {
+                if matches!(e, Expr::Aggregate(_)) {
+                    return true;
+                }
+                !matches!(e, Expr::Wildcard(_)) && walk::expr(e, Reach::Shallow).vars().all(|n| known(&n.text))
+            };
+            let newly = match (&comparison.left, &comparison.right) {
+                (Expr::Var(v), other) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
+                (other, Expr::Var(v)) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
+                _ => None,
+            };
+            if let Some(name) = newly {
+                if aggregate.is_none() {
+                    bindings.insert(name.clone(), comparison);
+                }
+                bound.entry(*aggregate).or_default().insert(name);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    (bound, parents, bindings)
+}
+
+/// The `=` comparisons of a body and of its aggregates, each with the aggregate it is in;
+/// records where each aggregate is nested into `parents`.
+fn collect_equalities<'b>(
+    body: &'b [BodyItem],
+    aggregate: Option<usize>,
+    out: &mut Vec<(Option<usize>, &'b Comparison)>,
+    parents: &mut Parents,
+) {
+    for item in body {
+        if let BodyItem::Compare(comparison) = item {
+            if comparison.op == CompareOp::Eq {
+                out.push((aggregate, comparison));
+            }
+            for side in [&comparison.left, &comparison.right] {
+                if let Expr::Aggregate(agg) = side {
+                    let key = agg.span.start as usize;
+                    parents.insert(key, aggregate);
+                    collect_equalities(&agg.body, Some(key), out, parents);
+                }
+            }
+        }
+    }
+}
+
+impl<'a> Cx<'a, '_> {
+    /// Reports variables that no positive atom binds, and variables used once. Returns the
+    /// `=` that binds each variable of the body's top level that no positive atom binds.
+    pub(super) fn safety<'b>(&mut self, scope: &mut Scope, body: &'b [BodyItem]) -> HashMap<String, &'b Comparison> {
+        let (bound, parents, bindings) = bound_variables(scope, body);
+        let is_bound = |name: &str, aggregate: Option<usize>| visible(&bound, &parents, aggregate, name);
+        // Unbound variables first: one that looks like a misspelt bound variable gets a
+        // did-you-mean, and that variable is then not also reported as used once.
+        let mut reported: HashSet<&str> = HashSet::new();
+        let mut guessed: HashSet<&str> = HashSet::new();
+        for name in &scope.order {
+            let Some(var) = scope.vars.get(name) else { continue };
+            for &(span, place, aggregate) in &var.occurrences {
+                if is_bound(name, aggregate) || reported.contains(name.as_str()) {
+                    continue;
+                }
+                let Some((code, what)) = unsafe_code(place) else { continue };
+                reported.insert(name);
+                let guess =
+                    closest(name, scope.order.iter().map(String::as_str).filter(|other| is_bound(other, aggregate)));
+                guessed.extend(guess);
+                self.diagnostics.push(
+                    Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
+                        .with_primary_label("not bound by any positive atom")
+                        .with_did_you_mean(span, guess)
+                        .or_help(format!(
+                            "bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"
+                        )),
+                );
+            }
+        }
+        for name in &scope.order {
+            let Some(var) = scope.vars.get(name) else { continue };
+            if var.occurrences.len() == 1
+                && !name.starts_with('_')
+                && !reported.contains(name.as_str())
+                && !guessed.contains(name.as_str())
+                && let Some((span, _, _)) = var.occurrences.first()
+            {
+                self.diagnostics.push(
+                    Diagnostic::new(codes::SINGLETON_VARIABLE, format!("variable `{name}` is used only once"), *span)
+                        .with_primary_label("used once")
+                        .with_help(format!("write `_` if any value will do, or `_{name}` to keep the name"))
+                        .with_fix(Fix::replace(
+                            format!("Rename to `_{name}`"),
+                            Applicability::Safe,
+                            *span,
+                            format!("_{name}"),
+                        )),
+                );
+            }
+        }
+        bindings
+    }
+}

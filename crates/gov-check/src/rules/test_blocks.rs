@@ -1,0 +1,163 @@
+//! Test blocks: `given` facts are whole facts of input or data relations with literal
+//! values; `expect` lines name decision rules of the expected effect and approver groups
+//! some `escalate` rule has.
+
+use super::{Cx, Scope};
+use crate::symbols::{DecisionInfo, RelationKind};
+use gov_diag::{Applicability, Diagnostic, Fix, Span, codes};
+use gov_syntax::ast::{Atom, Effect, ExpectKind, Expr, Name, StrLit, TestBlock, TestStatement};
+use gov_syntax::suggest::closest;
+
+impl<'a> Cx<'a, '_> {
+    pub(super) fn test(&mut self, test: &'a TestBlock) {
+        for statement in &test.statements {
+            match statement {
+                TestStatement::WithData(_) => {}
+                TestStatement::Given(facts) => {
+                    for fact in facts {
+                        self.given(fact);
+                    }
+                }
+                TestStatement::Expect(expectation) => {
+                    if let ExpectKind::Effect { effect, rules, approvers } = &expectation.kind {
+                        for rule in rules {
+                            self.rule_reference(rule, Some(*effect));
+                        }
+                        self.expected_groups(*effect, rules, approvers);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks the approver groups of an `expect` line: only `expect escalate` has them, and
+    /// each must be the group of some `escalate` rule, or the test could never pass.
+    fn expected_groups(&mut self, effect: Effect, rules: &[Name], approvers: &[StrLit]) {
+        let (Some(first), Some(last)) = (approvers.first(), approvers.last()) else { return };
+        if effect != Effect::Escalate {
+            let groups: Vec<String> = approvers.iter().map(|g| format!("to \"{}\"", g.value)).collect();
+            // The groups follow the last rule name (`expect deny big to "g"`): delete from
+            // there. Without a rule name the `to` keyword's start is not known: no fix.
+            let remove = rules.last().map(|rule| {
+                Fix::replace(
+                    "Remove the approver groups",
+                    Applicability::Safe,
+                    Span::new(rule.span.file, rule.span.end, last.span.end),
+                    "",
+                )
+            });
+            self.diagnostics.push(
+                Diagnostic::new(
+                    codes::INVALID_EXPECTATION,
+                    format!("`expect {}` takes no approver groups", effect.keyword()),
+                    first.span.to(last.span),
+                )
+                .with_primary_label(format!("a `{}` decision has no approvers", effect.keyword()))
+                .with_help(format!("only `expect escalate` checks approver groups: remove `{}`", groups.join(" ")))
+                .with_fixes(remove),
+            );
+            return;
+        }
+        // A rule that failed to parse may have been the one escalating to a group.
+        if !self.symbols.poisoned_rules.is_empty() {
+            return;
+        }
+        let escalations: Vec<&DecisionInfo> =
+            self.symbols.decisions.iter().filter(|d| d.effect == Effect::Escalate).collect();
+        for group in approvers {
+            if escalations.iter().any(|d| d.approver.as_ref().is_some_and(|a| a.value == group.value)) {
+                continue;
+            }
+            let known: Vec<&str> =
+                escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
+            let mut diagnostic = Diagnostic::new(
+                codes::INVALID_EXPECTATION,
+                format!("no `escalate` rule escalates to \"{}\"", group.value),
+                group.span,
+            )
+            .with_primary_label("not the group of any escalate rule");
+            diagnostic = match closest(&group.value, known.iter().copied()) {
+                Some(guess) => diagnostic.with_help(format!("did you mean \"{guess}\"?")).with_fix(Fix::replace(
+                    format!("Change to \"{guess}\""),
+                    Applicability::NeedsReview,
+                    group.span,
+                    gov_syntax::format::quote(guess),
+                )),
+                None => diagnostic.with_help("the approvers of a decision are the groups of the escalate rules that fired: this test can never pass"),
+            };
+            for rule in rules {
+                if let Some(approver) = self
+                    .symbols
+                    .decision(&rule.text)
+                    .filter(|d| d.effect == Effect::Escalate)
+                    .and_then(|d| d.approver.as_ref())
+                {
+                    diagnostic = diagnostic
+                        .with_label(approver.span, format!("`{}` escalates to \"{}\"", rule.text, approver.value));
+                }
+            }
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
+    fn given(&mut self, fact: &'a Atom) {
+        let Some(relation) = self.resolve(fact) else { return };
+        self.facts.body_refs.push((relation, fact.relation.span, None));
+        let kind = self.symbols.relations.get(relation).map(|r| r.kind);
+        if !matches!(kind, Some(RelationKind::Input | RelationKind::Data)) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    codes::TEST_NOT_A_FACT,
+                    format!("`{}` is not an input or data relation", fact.relation.text),
+                    fact.relation.span,
+                )
+                .with_primary_label("derived relations are computed, not given")
+                .with_help("give the input or data facts it is derived from"),
+            );
+            return;
+        }
+        let Some(columns) = self.columns_of(fact, relation) else { return };
+        // Named arguments may leave fields out in a body, not in a given fact: it states one
+        // whole fact. (When a named argument failed to resolve, that is the one report.)
+        if columns.len() == fact.args.len()
+            && fact.args.iter().any(|a| a.field.is_some())
+            && let Some(info) = self.symbols.relations.get(relation)
+        {
+            let missing: Vec<&str> = info
+                .fields
+                .iter()
+                .filter_map(|f| f.name.as_deref())
+                .filter(|name| !fact.args.iter().any(|a| a.field.as_ref().is_some_and(|f| f.text == *name)))
+                .collect();
+            if !missing.is_empty() {
+                let listed: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+                let (noun, listed) = match listed.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => ("fields", format!("{} and {last}", rest.join(", "))),
+                    _ => ("field", listed.concat()),
+                };
+                let mut diagnostic = Diagnostic::new(
+                    codes::TEST_NOT_A_FACT,
+                    format!("the given fact of `{}` leaves out {noun} {listed}", fact.relation.text),
+                    fact.span,
+                )
+                .with_primary_label(format!("no value for {listed}"))
+                .with_help("a given fact states one whole fact: give every field a value");
+                if let Some(span) = info.span {
+                    diagnostic = diagnostic.with_label(span, "declared here");
+                }
+                self.diagnostics.push(diagnostic);
+            }
+        }
+        let mut scope = Scope::default();
+        for (expr, column) in columns {
+            match expr {
+                Expr::Lit(_) => self.unify_arg(&mut scope, expr, column),
+                other => self.diagnostics.push(
+                    Diagnostic::new(codes::TEST_NOT_A_FACT, "a given fact holds only literal values", other.span())
+                        .with_primary_label("not a literal")
+                        .with_help("write the value itself, e.g. `\"bot-1\"` or `5000`"),
+                ),
+            }
+        }
+    }
+}

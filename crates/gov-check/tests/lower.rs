@@ -1,0 +1,113 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! The lowering of a checked package to the IR: names become ids, types become base types,
+//! and the graph and strata are computed once.
+
+use gov_check::{Origin, Program, ProgramFile};
+use gov_diag::FileId;
+use gov_ir::{Arg, Atom, Const, DecisionId, Expr, Head, Ir, Literal, MessagePart, Node, RelationId, VarId};
+use gov_value::{AggregateFn, BaseType, CompareOp, Effect, RelationKind};
+use std::sync::Arc;
+
+fn check(source: &str) -> gov_check::Checked {
+    let parsed = Arc::new(gov_syntax::parse(FileId(0), source));
+    let files = vec![ProgramFile { id: FileId(0), parsed, origin: Origin::Package }];
+    gov_check::check(&Program { files, available_modules: Vec::new() })
+}
+
+fn lower(source: &str) -> Arc<Ir> {
+    let checked = check(source);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    checked.ir.expect("a package without errors is lowered")
+}
+
+fn relation(ir: &Ir, name: &str) -> RelationId {
+    RelationId(ir.relations.iter().position(|r| r.name == name).unwrap() as u32)
+}
+
+#[test]
+fn names_become_ids_and_types_base_types() {
+    let ir = lower(
+        "package shop\n\ntype Money = Decimal\n\ninput order(customer: Str, total: Money)\n\n\
+         big(c) :- order(total: t, customer: c), t > 100.\n\
+         deny large \"{c} spends\" :- big(c), n = count(x : order(x, _)), n > 2.\n",
+    );
+    let order = relation(&ir, "order");
+    let big = relation(&ir, "big");
+    assert_eq!(ir.relations[order.index()].kind, RelationKind::Input);
+    assert_eq!(ir.relations[order.index()].columns[1].ty, BaseType::Decimal);
+    assert_eq!(ir.relations[order.index()].columns[1].type_name, "Money");
+    assert_eq!(ir.relations[big.index()].columns[0].ty, BaseType::Str);
+
+    // `big(c) :- order(total: t, customer: c), t > 100.`: named arguments are columns.
+    let rule = &ir.rules[0];
+    assert_eq!(rule.head, Head::Derive { relation: big, args: vec![Expr::Var(VarId(1))] });
+    let names: Vec<(&str, BaseType)> = rule.vars.iter().map(|v| (v.name.as_str(), v.ty)).collect();
+    assert_eq!(names, [("t", BaseType::Decimal), ("c", BaseType::Str)]);
+    assert_eq!(
+        rule.body,
+        [
+            Literal::Atom(Atom {
+                relation: order,
+                args: vec![
+                    Arg { column: 1, value: Expr::Var(VarId(0)) },
+                    Arg { column: 0, value: Expr::Var(VarId(1)) }
+                ],
+            }),
+            Literal::Compare { left: Expr::Var(VarId(0)), op: CompareOp::Gt, right: Expr::Const(Const::Int(100)) },
+        ]
+    );
+
+    // The decision rule: an aggregate with its own body, one id per variable name.
+    let decision = &ir.decisions[0];
+    assert_eq!((decision.name.as_str(), decision.effect), ("large", Effect::Deny));
+    let rule = &ir.rules[decision.rule.index()];
+    assert_eq!(rule.head, Head::Decide(DecisionId(0)));
+    assert_eq!(decision.message, [MessagePart::Var(VarId(0)), MessagePart::Text(" spends".to_owned())]);
+    let Literal::Aggregate { result, aggregate } = &rule.body[1] else { panic!("{:?}", rule.body[1]) };
+    assert_eq!(*result, Expr::Var(VarId(1)));
+    assert_eq!(aggregate.function, AggregateFn::Count);
+    assert_eq!(rule.vars[1].ty, BaseType::Int);
+    assert_eq!(rule.vars[2].name, "x");
+}
+
+#[test]
+fn the_graph_and_strata_are_computed_once() {
+    let ir = lower(
+        "package net\n\ninput request(from: Str, to: Str)\ndata link(a: Str, b: Str)\n\n\
+         reach(a, b) :- link(a, b).\nreach(a, c) :- reach(a, b), link(b, c).\n\
+         deny unreachable :- request(f, t), not reach(f, t).\n\
+         risk far 10 :- request(f, t), reach(f, t).\n\
+         @overrides(ok)\ndeny loud :- risk_score(s), s > 5.\nallow ok :- request(_, _).\n",
+    );
+    let reach = relation(&ir, "reach");
+    let risk = ir.relations.iter().position(|r| r.kind == RelationKind::Builtin).unwrap();
+    let node = |n: Node| ir.graph.index(n);
+    // Both rules of `reach` read `link`; the recursive one reads `reach` too.
+    let reads = &ir.graph.reads[reach.index()];
+    assert_eq!(reads.iter().filter(|&&r| r == reach.index()).count(), 1);
+    // The `risk` rule feeds `risk_score`, which `loud` reads.
+    assert!(ir.graph.readers[node(Node::Decision(DecisionId(1)))].contains(&risk));
+    assert!(ir.graph.reads[node(Node::Decision(DecisionId(2)))].contains(&risk));
+    assert_eq!(ir.decisions[2].overrides, [DecisionId(3)]);
+    // `reach` is one recursive stratum, after `link` and before the rules reading it.
+    let stratum_of = |index: usize| ir.strata.iter().position(|s| s.members.contains(&index)).unwrap();
+    let reach_stratum = &ir.strata[stratum_of(reach.index())];
+    assert!(reach_stratum.recursive);
+    assert_eq!(reach_stratum.members, [reach.index()]);
+    assert!(stratum_of(relation(&ir, "link").index()) < stratum_of(reach.index()));
+    assert!(stratum_of(reach.index()) < stratum_of(node(Node::Decision(DecisionId(0)))));
+    assert!(stratum_of(risk) < stratum_of(node(Node::Decision(DecisionId(2)))));
+    assert!(ir.strata.iter().filter(|s| s.recursive).count() == 1);
+}
+
+#[test]
+fn only_a_package_without_errors_is_lowered() {
+    let broken = check("package p\n\ninput x(a: Int)\n\ndeny d :- x(a), y(a).\n");
+    assert!(broken.has_errors());
+    assert!(broken.ir.is_none());
+    // A column no value of a known type reaches: E0205, and no IR.
+    let untyped = check("package p\n\ninput x(a: Int)\n\nq(v) :- q(v).\ndeny d :- x(_).\n");
+    let codes: Vec<&str> = untyped.diagnostics.iter().map(|d| d.code.id).collect();
+    assert!(codes.contains(&"E0205"), "{codes:?}");
+    assert!(untyped.ir.is_none());
+}

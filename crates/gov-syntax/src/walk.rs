@@ -1,0 +1,185 @@
+//! The one walk over expressions and bodies: their sub-expressions and their variables, in
+//! source order. The walk keeps its own stack: it does not recurse.
+//!
+//! ```
+//! use gov_syntax::ast::{ItemKind, Expr};
+//! use gov_syntax::walk::{self, Reach};
+//!
+//! let parsed = gov_syntax::parse(gov_diag::FileId(0), "p(x) :- q(x, y), n = count(z : r(z, y)).");
+//! let Some(ItemKind::Rule(rule)) = parsed.file.items.first().map(|i| &i.kind) else { unreachable!() };
+//! let names = |reach| walk::body(&rule.body, reach).vars().map(|n| n.text.as_str()).collect::<Vec<_>>();
+//! assert_eq!(names(Reach::Shallow), ["x", "y", "n"]);
+//! assert_eq!(names(Reach::Deep), ["x", "y", "n", "z", "z", "y"]);
+//! ```
+
+use crate::ast::{Arg, BodyItem, Expr, Name};
+
+/// How far a walk goes into aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// An aggregate is yielded but not entered: its target and body are its own scope.
+    Shallow,
+    /// Into aggregates too: after an aggregate, its target, then its body.
+    Deep,
+}
+
+/// The sub-expressions of an expression or a body, pre-order, left to right (a binary
+/// expression, then its left side, then its right side; a body's atoms' arguments and
+/// comparisons' sides in order). Made by [`expr`] and [`body`].
+#[derive(Debug, Clone)]
+pub struct Exprs<'a> {
+    /// What is left to visit, the next on top.
+    stack: Vec<Next<'a>>,
+    reach: Reach,
+}
+
+/// A part of the tree still to visit.
+#[derive(Debug, Clone, Copy)]
+enum Next<'a> {
+    Expr(&'a Expr),
+    Args(&'a [Arg]),
+    Items(&'a [BodyItem]),
+}
+
+/// Every sub-expression of `expr`, itself first.
+pub fn expr(expr: &Expr, reach: Reach) -> Exprs<'_> {
+    Exprs { stack: vec![Next::Expr(expr)], reach }
+}
+
+/// Every expression of a body: the arguments of its atoms (negated ones included) and the
+/// sides of its comparisons, with their sub-expressions.
+pub fn body(body: &[BodyItem], reach: Reach) -> Exprs<'_> {
+    Exprs { stack: vec![Next::Items(body)], reach }
+}
+
+impl<'a> Exprs<'a> {
+    /// The variables among the expressions, each occurrence in order (a name that occurs
+    /// twice comes twice).
+    pub fn vars(self) -> impl Iterator<Item = &'a Name> {
+        self.filter_map(|e| match e {
+            Expr::Var(name) => Some(name),
+            _ => None,
+        })
+    }
+}
+
+impl<'a> Iterator for Exprs<'a> {
+    type Item = &'a Expr;
+
+    fn next(&mut self) -> Option<&'a Expr> {
+        loop {
+            match self.stack.pop()? {
+                Next::Expr(expr) => {
+                    match expr {
+                        Expr::Binary(binary) => {
+                            self.stack.push(Next::Expr(&binary.right));
+                            self.stack.push(Next::Expr(&binary.left));
+                        }
+                        Expr::Aggregate(aggregate) if self.reach == Reach::Deep => {
+                            self.stack.push(Next::Items(&aggregate.body));
+                            self.stack.push(Next::Expr(&aggregate.target));
+                        }
+                        Expr::Aggregate(_) | Expr::Var(_) | Expr::Wildcard(_) | Expr::Lit(_) => {}
+                    }
+                    return Some(expr);
+                }
+                Next::Args(args) => {
+                    let Some((first, rest)) = args.split_first() else { continue };
+                    self.stack.push(Next::Args(rest));
+                    self.stack.push(Next::Expr(&first.value));
+                }
+                Next::Items(items) => {
+                    let Some((first, rest)) = items.split_first() else { continue };
+                    self.stack.push(Next::Items(rest));
+                    match first {
+                        BodyItem::Atom(atom) | BodyItem::Not(atom, _) => self.stack.push(Next::Args(&atom.args)),
+                        BodyItem::Compare(comparison) => {
+                            self.stack.push(Next::Expr(&comparison.right));
+                            self.stack.push(Next::Expr(&comparison.left));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Reach, body, expr};
+    use crate::ast::{BodyItem, Expr, ItemKind, Rule};
+    use gov_diag::FileId;
+
+    /// The one rule of `source`.
+    fn rule(source: &str) -> Rule {
+        let parsed = crate::parse(FileId(0), source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        match parsed.file.items.into_iter().next().map(|i| i.kind) {
+            Some(ItemKind::Rule(rule)) => rule,
+            other => panic!("not a rule: {other:?}"),
+        }
+    }
+
+    fn names<'a>(exprs: impl Iterator<Item = &'a Expr>) -> Vec<&'a str> {
+        exprs
+            .filter_map(|e| match e {
+                Expr::Var(n) => Some(n.text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Each expression as a short tag, to see the order of the walk.
+    fn tags<'a>(exprs: impl Iterator<Item = &'a Expr>) -> Vec<String> {
+        exprs
+            .map(|e| match e {
+                Expr::Var(n) => n.text.clone(),
+                Expr::Lit(_) => "lit".to_owned(),
+                Expr::Wildcard(_) => "_".to_owned(),
+                Expr::Binary(b) => b.op.symbol().to_owned(),
+                Expr::Aggregate(a) => a.function.name().to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_expression_is_walked_pre_order_left_to_right() {
+        let rule = rule("p(z) :- q(a, b, c), z = a * (b + 1) - c.");
+        let Some(BodyItem::Compare(assign)) = rule.body.get(1) else { panic!("not a comparison") };
+        assert_eq!(tags(expr(&assign.right, Reach::Shallow)), ["-", "*", "a", "+", "b", "lit", "c"]);
+        assert_eq!(
+            expr(&assign.right, Reach::Shallow).vars().map(|n| n.text.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+    }
+
+    #[test]
+    fn a_body_yields_atom_arguments_negations_and_comparison_sides_in_order() {
+        let rule = rule("p(x) :- q(x, _, 3), not r(y: x), x != w, s(w).");
+        assert_eq!(tags(body(&rule.body, Reach::Deep)), ["x", "_", "lit", "x", "x", "w", "w"]);
+    }
+
+    #[test]
+    fn shallow_stops_at_aggregates_and_deep_enters_them() {
+        let rule = rule("p(g, n) :- q(g), n = sum(v + 1 : r(g, v), v > 0), n > 2.");
+        assert_eq!(names(body(&rule.body, Reach::Shallow)), ["g", "n", "n"]);
+        assert_eq!(tags(body(&rule.body, Reach::Shallow)), ["g", "n", "sum", "n", "lit"]);
+        assert_eq!(
+            tags(body(&rule.body, Reach::Deep)),
+            ["g", "n", "sum", "+", "v", "lit", "g", "v", "v", "lit", "n", "lit"]
+        );
+    }
+
+    #[test]
+    fn nested_aggregates_are_entered_only_when_deep() {
+        let rule = rule("p(n) :- n = count(a : q(a), m = max(b : r(a, b)), m > 1).");
+        let Some(BodyItem::Compare(assign)) = rule.body.first() else { panic!("not a comparison") };
+        assert_eq!(names(expr(&assign.right, Reach::Shallow)), Vec::<&str>::new());
+        assert_eq!(names(expr(&assign.right, Reach::Deep)), ["a", "a", "m", "b", "a", "b", "m"]);
+    }
+
+    #[test]
+    fn an_empty_body_yields_nothing() {
+        assert_eq!(body(&[], Reach::Deep).count(), 0);
+    }
+}
