@@ -15,6 +15,7 @@ mod load;
 mod lsp;
 mod output;
 mod package;
+mod serve;
 mod test;
 
 use clap::Parser;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         cli::Command::Keygen(args) => keygen::run(&args),
         cli::Command::Test(args) => test::run(&args),
         cli::Command::Lsp(args) => lsp::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
     };
     ExitCode::from(match outcome {
         Outcome::Success => 0,

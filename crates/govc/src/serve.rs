@@ -1,0 +1,31 @@
+//! `govc serve`: the decision service (gov-serve) with the command line's flags.
+
+use crate::cli::ServeArgs;
+use crate::{Outcome, keys};
+use gov_vm::Limits;
+
+/// Runs the service until Ctrl-C or SIGTERM.
+pub fn run(args: &ServeArgs) -> Outcome {
+    let public_key = match args.public_key.as_deref().map(keys::read_public).transpose() {
+        Ok(key) => key,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::UsageError;
+        }
+    };
+    let limits = Limits { max_request_bytes: args.max_request_bytes, ..args.limits.limits() };
+    let source = gov_serve::Source { path: args.policy.clone(), data: args.data.clone(), public_key, limits };
+    let mut config = gov_serve::Config::new(source, args.addr);
+    config.tokens = args.tokens.clone();
+    config.approval_timeout = args.approval_timeout;
+    config.timeout = args.timeout;
+    config.watch = (!args.watch.is_zero()).then_some(args.watch);
+    config.history = args.history;
+    match gov_serve::run(config) {
+        Ok(()) => Outcome::Success,
+        Err(message) => {
+            eprintln!("error: {message}");
+            Outcome::UsageError
+        }
+    }
+}
