@@ -65,7 +65,7 @@ pub async fn decide(
         let caller = caller(&state, &headers, peer)?;
         caller.require(Scope::Decide)?;
         let text = body_text(&state, body)?;
-        state.decide(&text)
+        state.decide(&text).await
     };
     let result = match tokio::time::timeout(state.config.timeout, work).await {
         Ok(result) => result,
@@ -165,7 +165,7 @@ pub async fn approve(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result = (|| {
+    let result = async {
         let caller = caller(&state, &headers, peer)?;
         caller.require(Scope::Approve)?;
         let text = body_text(&state, body)?;
@@ -178,8 +178,12 @@ pub async fn approve(
             comment: body.comment,
             person: body.person,
         };
-        state.answer(&caller, &id, answer)
-    })();
+        let work = state.answer(&caller, &id, answer);
+        tokio::time::timeout(state.config.timeout, work)
+            .await
+            .unwrap_or_else(|_| Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the approval took too long")))
+    }
+    .await;
     respond(&state, result)
 }
 

@@ -320,7 +320,8 @@ pub async fn answer(
     Path(id): Path<String>,
     Form(form): Form<AnswerForm>,
 ) -> Response {
-    let result = same_origin(&headers).and_then(|()| {
+    let result = async {
+        same_origin(&headers)?;
         let (caller, person) = signed_in(&state, &headers, peer)?
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first"))?;
         let person = caller.name.is_none().then_some(person);
@@ -329,8 +330,9 @@ pub async fn answer(
             "reject" => false,
             other => return Err(ApiError::bad_request(format!("verdict: expected approve or reject, found `{other}`"))),
         };
-        state.answer(&caller, &id, Answer { approve, group: None, comment: form.comment, person })
-    });
+        state.answer(&caller, &id, Answer { approve, group: None, comment: form.comment, person }).await
+    }
+    .await;
     match result {
         Ok(_) => Redirect::to("/").into_response(),
         Err(error) => {

@@ -56,6 +56,8 @@ pub struct Config {
     pub max_body: usize,
     /// The longest long poll.
     pub max_wait: Duration,
+    /// The audit log: its directory and how it is written (`None`: no log).
+    pub log: Option<(PathBuf, gov_audit::LogOptions)>,
 }
 
 impl Config {
@@ -71,6 +73,7 @@ impl Config {
             watch: Some(Duration::from_secs(1)),
             history: 100_000,
             max_wait: Duration::from_secs(60),
+            log: None,
         }
     }
 }
@@ -114,9 +117,9 @@ impl Service {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets requests in flight
-    /// finish (long polls answer at once) and returns.
+    /// finish (long polls answer at once), closes the audit log and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
-        let state = self.state.clone();
+        let state = self.state;
         let background = reload::spawn(state.clone());
         let router = router(state.clone());
         let stopping = state.clone();
@@ -128,7 +131,12 @@ impl Service {
             .await
             .map_err(|e| format!("the server failed: {e}"));
         background.abort();
-        result
+        let _ = background.await;
+        let closed = tokio::task::spawn_blocking(move || state.close_log())
+            .await
+            .map_err(|e| format!("closing the audit log failed: {e}"))
+            .and_then(|r| r);
+        result.and(closed)
     }
 }
 

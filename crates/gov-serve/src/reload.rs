@@ -39,10 +39,12 @@ impl Reloader {
                 let hash = policy.hash().to_owned();
                 state.set_policy(policy);
                 eprintln!("govc serve: loaded bundle {hash}");
+                state.log_bundle(Ok(&hash)).await;
                 Ok(hash)
             }
             Err(error) => {
                 eprintln!("govc serve: reload refused, keeping bundle {}: {error}", state.policy().hash());
+                state.log_bundle(Err(&error)).await;
                 Err(error)
             }
         };

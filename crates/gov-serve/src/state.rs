@@ -10,7 +10,9 @@ use crate::policy::Policy;
 use crate::store::{Record, Status, Store};
 use crate::Config;
 use axum::http::StatusCode;
+use gov_audit::{AuditLog, Entry, EntryKind};
 use gov_vm::Outcome;
+use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -36,6 +38,8 @@ pub struct State {
     id_prefix: u32,
     /// The next decision number.
     next_id: AtomicU64,
+    /// The audit log, if any.
+    audit: Option<Arc<AuditLog>>,
 }
 
 impl State {
@@ -46,7 +50,17 @@ impl State {
         metrics.bundle_loaded(policy.hash(), policy.loaded_at);
         let mut prefix = [0u8; 4];
         getrandom::fill(&mut prefix).map_err(|e| format!("cannot get random bytes: {e}"))?;
+        let audit = match &config.log {
+            Some((dir, options)) => {
+                let log = AuditLog::open(dir, options.clone()).map_err(|e| format!("the audit log: {e}"))?;
+                log.append(bundle_entry(clock.now(), Ok(policy.hash())))
+                    .map_err(|e| format!("the audit log: {e}"))?;
+                Some(Arc::new(log))
+            }
+            None => None,
+        };
         Ok(State {
+            audit,
             store: Store::new(config.history),
             config,
             auth,
@@ -81,16 +95,44 @@ impl State {
         self.stopping.subscribe()
     }
 
-    /// Expires escalations whose time is up, and wakes their waiters.
+    /// Expires escalations whose time is up, wakes their waiters and logs them (in the
+    /// background).
     pub fn expire(&self) {
-        let expired = self.store.lock().expire(self.clock.now());
-        if !expired.is_empty() {
-            self.store.changed.notify_waiters();
+        let now = self.clock.now();
+        let expired = self.store.lock().expire(now);
+        self.expired(now, expired);
+    }
+
+    /// Wakes the waiters of escalations that just expired and logs them.
+    fn expired(&self, now: i64, ids: Vec<String>) {
+        if ids.is_empty() {
+            return;
+        }
+        self.store.changed.notify_waiters();
+        if let Some(audit) = self.audit.clone() {
+            let entries: Vec<Entry> = ids
+                .into_iter()
+                .map(|id| {
+                    let mut entry = Entry::new(EntryKind::Decision, id);
+                    entry.time = system_time(now);
+                    entry.decision = json!({ "decision": "deny", "status": "expired" });
+                    entry
+                })
+                .collect();
+            tokio::task::spawn_blocking(move || {
+                for entry in entries {
+                    if let Err(error) = audit.append(entry) {
+                        eprintln!("govc serve: the audit log failed: {error}");
+                    }
+                }
+            });
         }
     }
 
     /// Decides a request's text: the answer is the decision JSON plus `id` and `status`.
-    pub fn decide(&self, text: &str) -> Result<serde_json::Value, ApiError> {
+    /// The decision is in the audit log before it is answered.
+    pub async fn decide(&self, text: &str) -> Result<serde_json::Value, ApiError> {
+        let start = std::time::Instant::now();
         let policy = self.policy();
         let evaluated = decide::evaluate(&policy, text, true)?;
         let now = self.clock.now();
@@ -115,8 +157,48 @@ impl State {
             approvals: Vec::new(),
             expires_at: escalated.then(|| now.saturating_add(nanos(self.config.approval_timeout))),
         };
+        if self.audit.is_some() {
+            let mut entry = Entry::new(EntryKind::Decision, record.id.clone());
+            entry.time = system_time(now);
+            entry.bundle_hash = Some(record.bundle.clone());
+            entry.request = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+            entry.reasons = record.current.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null);
+            entry.decision = record.current.document.clone();
+            entry.duration_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.log(entry).await?;
+        }
         self.store.lock().insert(record);
         Ok(answer)
+    }
+
+    /// Appends to the audit log (if any) and waits until it is written.
+    pub async fn log(&self, entry: Entry) -> Result<(), ApiError> {
+        let Some(audit) = self.audit.clone() else { return Ok(()) };
+        tokio::task::spawn_blocking(move || audit.append(entry))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map(|_| ())
+            .map_err(|e| {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "audit_failed", format!("the audit log failed: {e}"))
+            })
+    }
+
+    /// Logs a bundle load or a refused reload.
+    pub async fn log_bundle(&self, loaded: Result<&str, &str>) {
+        if let Err(error) = self.log(bundle_entry(self.clock.now(), loaded)).await {
+            eprintln!("govc serve: {}", error.message);
+        }
+    }
+
+    /// Closes the audit log, if this is the last holder of the state (else the log
+    /// closes when the last holder drops it).
+    pub fn close_log(self: Arc<State>) -> Result<(), String> {
+        let Ok(state) = Arc::try_unwrap(self) else { return Ok(()) };
+        match state.audit.map(Arc::try_unwrap) {
+            Some(Ok(log)) => log.close().map_err(|e| format!("closing the audit log: {e}")),
+            _ => Ok(()),
+        }
     }
 
     /// The groups `caller` may answer for under `policy`: all for the local administrator,
@@ -143,7 +225,16 @@ impl State {
     /// An approver's answer to an escalation: approve (decide again with the approval
     /// facts) or reject (deny). The person is the token's name; only the local
     /// administrator (no token file) names one.
-    pub fn answer(&self, caller: &Caller, id: &str, answer: Answer) -> Result<serde_json::Value, ApiError> {
+    pub async fn answer(&self, caller: &Caller, id: &str, answer: Answer) -> Result<serde_json::Value, ApiError> {
+        let start = std::time::Instant::now();
+        let (view, mut entry) = self.answer_in_store(caller, id, answer)?;
+        entry.duration_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.log(entry).await?;
+        Ok(view)
+    }
+
+    /// [`State::answer`] on the records; returns the record's view and its log entry.
+    fn answer_in_store(&self, caller: &Caller, id: &str, answer: Answer) -> Result<(serde_json::Value, Entry), ApiError> {
         caller.require(Scope::Approve)?;
         let person = match (&caller.name, answer.person) {
             (Some(name), None) => name.clone(),
@@ -163,7 +254,7 @@ impl State {
         };
         let now = self.clock.now();
         let mut store = self.store.lock();
-        store.expire(now);
+        self.expired(now, store.expire(now));
         let record = store.records.get_mut(id).ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
         let policy = match (&record.policy, record.status) {
             (Some(policy), Status::Pending) => policy.clone(),
@@ -217,9 +308,24 @@ impl State {
         }
         record.approvals = approvals;
         let view = record.view(false);
+        let mut entry = Entry::new(EntryKind::Approval, record.id.clone());
+        entry.time = system_time(now);
+        entry.bundle_hash = Some(record.bundle.clone());
+        entry.approver = Some(person);
+        entry.request = json!({
+            "verdict": if answer.approve { "approve" } else { "reject" },
+            "comment": answer.comment,
+            "status": record.status.name(),
+        });
+        entry.reasons = record.current.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null);
+        entry.decision = if answer.approve {
+            record.current.document.clone()
+        } else {
+            json!({ "decision": "deny", "status": "rejected" })
+        };
         drop(store);
         self.store.changed.notify_waiters();
-        Ok(view)
+        Ok((view, entry))
     }
 }
 
@@ -234,6 +340,28 @@ pub struct Answer {
     pub comment: String,
     /// The person, named by the local administrator only.
     pub person: Option<String>,
+}
+
+/// The log entry of a bundle load (`Ok(hash)`) or a refused one (`Err(why)`).
+fn bundle_entry(now: i64, loaded: Result<&str, &str>) -> Entry {
+    let mut entry = Entry::new(EntryKind::BundleLoad, "bundle");
+    entry.time = system_time(now);
+    match loaded {
+        Ok(hash) => {
+            entry.bundle_hash = Some(hash.to_owned());
+            entry.decision = json!("loaded");
+        }
+        Err(error) => {
+            entry.decision = json!("refused");
+            entry.reasons = json!([{ "error": error }]);
+        }
+    }
+    entry
+}
+
+/// A service clock reading as a `SystemTime`.
+fn system_time(nanos: i64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
 }
 
 /// A duration in nanoseconds, saturating.

@@ -34,6 +34,8 @@ pub enum Command {
     Lsp(LspArgs),
     /// Serve decisions, approvals and the approver's inbox over HTTP (docs/serve.md).
     Serve(ServeArgs),
+    /// Verify, show and search an audit log.
+    Audit(AuditArgs),
 }
 
 /// Arguments of `govc serve`.
@@ -69,9 +71,115 @@ pub struct ServeArgs {
     /// Refuse a request body longer than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = gov_vm::MAX_REQUEST_BYTES)]
     pub max_request_bytes: usize,
+    /// Write the audit log (one hash-chained JSON line per decision, approval and bundle
+    /// load) in this directory; `govc audit verify DIR` checks it.
+    #[arg(long, value_name = "DIR")]
+    pub log: Option<PathBuf>,
+    /// When the audit log reaches the disk: before each answer (`always`), or within a
+    /// second (`interval`; an answered record survives the process being killed).
+    #[arg(long, value_enum, default_value_t = FsyncMode::Always, requires = "log")]
+    pub fsync: FsyncMode,
+    /// Sign the audit log's checkpoints with this secret key file (see `govc keygen`).
+    #[arg(long, value_name = "KEYFILE", requires = "log")]
+    pub log_key: Option<PathBuf>,
     /// Bounds on evaluating each request.
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// When `govc serve`'s audit log reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FsyncMode {
+    /// Before each answer.
+    Always,
+    /// Within a second.
+    Interval,
+}
+
+/// Arguments of `govc audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do with the log.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// The subcommands of `govc audit`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check that the log is the unbroken chain its writer wrote, up to its head checkpoint;
+    /// name the first edited, removed, inserted, reordered or truncated record (exit 1).
+    Verify(AuditVerifyArgs),
+    /// Print the records of one id: a decision and the approvals that answer it.
+    Show(AuditShowArgs),
+    /// Print the records that match every filter given, oldest first.
+    Search(AuditSearchArgs),
+}
+
+/// Arguments of `govc audit verify`.
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The log directory.
+    pub dir: PathBuf,
+    /// Check every checkpoint's signature against this public key file (`govc keygen`).
+    #[arg(long, value_name = "PUBFILE")]
+    pub public_key: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+}
+
+/// Arguments of `govc audit show`.
+#[derive(Debug, Args)]
+pub struct AuditShowArgs {
+    /// The decision id.
+    pub id: String,
+    /// The log directory.
+    #[arg(long, value_name = "DIR", default_value = "audit")]
+    pub log: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+}
+
+/// Arguments of `govc audit search`.
+#[derive(Debug, Args)]
+pub struct AuditSearchArgs {
+    /// The log directory.
+    #[arg(long, value_name = "DIR", default_value = "audit")]
+    pub log: PathBuf,
+    /// Records whose request has a fact with this `agent`.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Records with this outcome (`allow`, `deny`, `escalate`).
+    #[arg(long)]
+    pub decision: Option<String>,
+    /// Records of this kind (`decision`, `approval`, `bundle_load`, `checkpoint`,
+    /// `recovery`); without it, checkpoints and recovery records are left out.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Records at or after this time: RFC 3339 (`2026-12-01T09:00:00Z`) or a duration ago
+    /// (`24h`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Records before this time, in the same forms.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Print only the newest N matches.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+}
+
+/// Output formats of `govc audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// Readable text.
+    Human,
+    /// One JSON document.
+    Json,
 }
 
 /// Arguments of `govc lsp`.

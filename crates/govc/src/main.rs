@@ -2,6 +2,7 @@
 //! parses arguments and turns outcomes into exit codes (0 success, 1 policy failure,
 //! 2 usage or IO error).
 
+mod audit;
 mod build;
 mod check;
 mod cli;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         cli::Command::Test(args) => test::run(&args),
         cli::Command::Lsp(args) => lsp::run(&args),
         cli::Command::Serve(args) => serve::run(&args),
+        cli::Command::Audit(args) => audit::run(&args),
     };
     ExitCode::from(match outcome {
         Outcome::Success => 0,

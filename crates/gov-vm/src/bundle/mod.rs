@@ -55,10 +55,14 @@ pub fn write(program: &Program) -> Result<Vec<u8>, WriteError> {
 /// Encodes a program as a bundle signed with the 32-byte ed25519 secret key `secret`.
 pub fn write_signed(program: &Program, secret: &[u8; 32]) -> Result<Vec<u8>, WriteError> {
     let payload = encode::payload(program)?;
-    let key = SigningKey::from_bytes(secret);
     let digest: [u8; HASH_LEN] = Sha256::digest(&payload).into();
-    let signature = key.sign(&digest).to_bytes();
-    assemble(&payload, Some(signature))
+    assemble(&payload, Some(sign(secret, &digest)))
+}
+
+/// Signs `message` with the 32-byte ed25519 secret key `secret`. Bundles sign their
+/// payload hash; the audit log (gov-audit) signs its checkpoints with the same keys.
+pub fn sign(secret: &[u8; 32], message: &[u8]) -> [u8; SIGNATURE_LEN] {
+    SigningKey::from_bytes(secret).sign(message).to_bytes()
 }
 
 /// The public key of a 32-byte ed25519 secret key.
@@ -179,12 +183,33 @@ pub fn verify(bundle: &Bundle, public_key: &[u8; 32]) -> Result<(), LoadError> {
     let signature = bundle
         .signature
         .ok_or_else(|| fail(LoadErrorKind::Unsigned, 6, "the bundle is not signed, and a public key was given"))?;
-    let key = parse_public_key(public_key).map_err(|message| fail(LoadErrorKind::BadPublicKey, 0, message))?;
-    key.verify_strict(&bundle.digest, &Signature::from_bytes(&signature)).map_err(|_| {
-        fail(
+    verify_signature(public_key, &bundle.digest, &signature).map_err(|error| match error {
+        SignatureError::BadPublicKey(message) => fail(LoadErrorKind::BadPublicKey, 0, message),
+        SignatureError::BadSignature => fail(
             LoadErrorKind::BadSignature,
             0,
             "the signature does not match the public key: the bundle was not signed by this key or was modified",
-        )
+        ),
     })
+}
+
+/// Why a signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureError {
+    /// The public key is not a usable ed25519 key (see [`check_public_key`]); says why.
+    BadPublicKey(String),
+    /// The signature was not made by this key over this message.
+    BadSignature,
+}
+
+/// Checks an ed25519 signature of `message` by `public_key`, with the rules bundles are
+/// held to: weak keys refused, the signature checked strictly (RFC 8032 with small-order R
+/// and non-canonical S refused), so that no signature verifies without the secret key.
+pub fn verify_signature(
+    public_key: &[u8; 32],
+    message: &[u8],
+    signature: &[u8; SIGNATURE_LEN],
+) -> Result<(), SignatureError> {
+    let key = parse_public_key(public_key).map_err(SignatureError::BadPublicKey)?;
+    key.verify_strict(message, &Signature::from_bytes(signature)).map_err(|_| SignatureError::BadSignature)
 }
