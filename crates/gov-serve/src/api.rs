@@ -115,7 +115,7 @@ pub async fn decision(
             let notified = state.store.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            state.expire();
+            state.expire().await;
             {
                 let store = state.store.lock();
                 let record = store.records.get(&id).ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
@@ -202,7 +202,7 @@ pub async fn queue(
     headers: HeaderMap,
     query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let result = (|| {
+    let result = async {
         let caller = caller(&state, &headers, peer)?;
         caller.require(Scope::Approve)?;
         let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -214,7 +214,7 @@ pub async fn queue(
                 ApiError::bad_request(format!("status: expected pending, resolved, rejected or expired, found `{wanted}`"))
                     .at("status")
             })?;
-        state.expire();
+        state.expire().await;
         let policy = state.policy();
         let store = state.store.lock();
         let items: Vec<Json_> = store
@@ -223,7 +223,8 @@ pub async fn queue(
             .map(|r| r.view(true))
             .collect();
         Ok(json!({ "approvals": items }))
-    })();
+    }
+    .await;
     respond(&state, result)
 }
 

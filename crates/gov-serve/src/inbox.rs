@@ -115,7 +115,7 @@ pub async fn page(
         Ok(None) => return page_html("Gov inbox: sign in", &login_form(&state, None)).into_response(),
         Err(error) => return error.into_response(),
     };
-    state.expire();
+    state.expire().await;
     let policy = state.policy();
     let groups: Vec<String> = policy.groups.get(&person).map(|g| g.iter().cloned().collect()).unwrap_or_default();
     let mut body = format!(

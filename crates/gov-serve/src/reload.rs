@@ -90,7 +90,7 @@ pub fn spawn(state: Arc<State>) -> tokio::task::JoinHandle<()> {
                     last = reloader.fingerprint();
                     let _ = reloader.reload().await;
                 }
-                _ = sweep.tick() => state.expire(),
+                _ = sweep.tick() => state.expire().await,
             }
         }
     })

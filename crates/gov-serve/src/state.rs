@@ -95,37 +95,26 @@ impl State {
         self.stopping.subscribe()
     }
 
-    /// Expires escalations whose time is up, wakes their waiters and logs them (in the
-    /// background).
-    pub fn expire(&self) {
+    /// Expires escalations whose time is up, wakes their waiters and logs them.
+    pub async fn expire(&self) {
         let now = self.clock.now();
         let expired = self.store.lock().expire(now);
-        self.expired(now, expired);
+        self.expired(now, expired).await;
     }
 
     /// Wakes the waiters of escalations that just expired and logs them.
-    fn expired(&self, now: i64, ids: Vec<String>) {
+    async fn expired(&self, now: i64, ids: Vec<String>) {
         if ids.is_empty() {
             return;
         }
         self.store.changed.notify_waiters();
-        if let Some(audit) = self.audit.clone() {
-            let entries: Vec<Entry> = ids
-                .into_iter()
-                .map(|id| {
-                    let mut entry = Entry::new(EntryKind::Decision, id);
-                    entry.time = system_time(now);
-                    entry.decision = json!({ "decision": "deny", "status": "expired" });
-                    entry
-                })
-                .collect();
-            tokio::task::spawn_blocking(move || {
-                for entry in entries {
-                    if let Err(error) = audit.append(entry) {
-                        eprintln!("govc serve: the audit log failed: {error}");
-                    }
-                }
-            });
+        for id in ids {
+            let mut entry = Entry::new(EntryKind::Decision, id);
+            entry.time = system_time(now);
+            entry.decision = json!({ "decision": "deny", "status": "expired" });
+            if let Err(error) = self.log(entry).await {
+                eprintln!("govc serve: {}", error.message);
+            }
         }
     }
 
@@ -227,6 +216,9 @@ impl State {
     /// administrator (no token file) names one.
     pub async fn answer(&self, caller: &Caller, id: &str, answer: Answer) -> Result<serde_json::Value, ApiError> {
         let start = std::time::Instant::now();
+        let now = self.clock.now();
+        let expired = self.store.lock().expire(now);
+        self.expired(now, expired).await;
         let (view, mut entry) = self.answer_in_store(caller, id, answer)?;
         entry.duration_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.log(entry).await?;
@@ -254,7 +246,6 @@ impl State {
         };
         let now = self.clock.now();
         let mut store = self.store.lock();
-        self.expired(now, store.expire(now));
         let record = store.records.get_mut(id).ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
         let policy = match (&record.policy, record.status) {
             (Some(policy), Status::Pending) => policy.clone(),
