@@ -49,7 +49,10 @@ fn body_text(state: &State, body: Result<Bytes, BytesRejection>) -> Result<Strin
         }
     })?;
     String::from_utf8(bytes.to_vec()).map_err(|e| {
-        ApiError::bad_request(format!("the body is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+        ApiError::bad_request(format!(
+            "the body is not UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
     })
 }
 
@@ -118,7 +121,8 @@ pub async fn decision(
             state.expire().await;
             {
                 let store = state.store.lock();
-                let record = store.records.get(&id).ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
+                let record =
+                    store.records.get(&id).ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
                 if record.status != Status::Pending || tokio::time::Instant::now() >= deadline || *stopping.borrow() {
                     return Ok(record.view(query.explain));
                 }
@@ -179,9 +183,9 @@ pub async fn approve(
             person: body.person,
         };
         let work = state.answer(&caller, &id, answer);
-        tokio::time::timeout(state.config.timeout, work)
-            .await
-            .unwrap_or_else(|_| Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the approval took too long")))
+        tokio::time::timeout(state.config.timeout, work).await.unwrap_or_else(|_| {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the approval took too long"))
+        })
     }
     .await;
     respond(&state, result)
@@ -211,8 +215,10 @@ pub async fn queue(
             .into_iter()
             .find(|s| s.name() == wanted)
             .ok_or_else(|| {
-                ApiError::bad_request(format!("status: expected pending, resolved, rejected or expired, found `{wanted}`"))
-                    .at("status")
+                ApiError::bad_request(format!(
+                    "status: expected pending, resolved, rejected or expired, found `{wanted}`"
+                ))
+                .at("status")
             })?;
         state.expire().await;
         let policy = state.policy();
@@ -251,7 +257,8 @@ pub async fn metrics(
         Ok(()) => {
             let pending = state.store.lock().pending();
             state.metrics.pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
-            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.encode()).into_response()
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.encode())
+                .into_response()
         }
         Err(error) => respond(&state, Err(error)),
     }

@@ -98,7 +98,8 @@ impl Auth {
         let file: TokenFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let mut tokens = HashMap::new();
         for (i, entry) in file.tokens.into_iter().enumerate() {
-            let hash = parse_hash(&entry.sha256).ok_or_else(|| format!("tokens[{i}].sha256: expected 64 hex digits"))?;
+            let hash =
+                parse_hash(&entry.sha256).ok_or_else(|| format!("tokens[{i}].sha256: expected 64 hex digits"))?;
             if entry.name.is_empty() {
                 return Err(format!("tokens[{i}].name: a token needs a name"));
             }
@@ -118,9 +119,7 @@ impl Auth {
     /// from another host when there is no token file.
     pub fn caller(&self, headers: &HeaderMap, peer: SocketAddr) -> Result<Caller, ApiError> {
         match self {
-            Auth::LoopbackOnly if peer.ip().is_loopback() => {
-                Ok(Caller { name: None, scopes: vec![Scope::Admin] })
-            }
+            Auth::LoopbackOnly if peer.ip().is_loopback() => Ok(Caller { name: None, scopes: vec![Scope::Admin] }),
             Auth::LoopbackOnly => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "loopback_only",
@@ -178,7 +177,10 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (b, hex) {
             (b'%', Some(decoded)) => {
                 out.push(decoded);
@@ -196,7 +198,13 @@ fn percent_decode(text: &str) -> String {
 /// Encodes every byte but unreserved ones as `%XX`, for a cookie value.
 pub fn percent_encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -212,7 +220,8 @@ mod tests {
 
     #[test]
     fn a_token_file_with_a_short_hash_names_the_entry() {
-        let error = Auth::from_json(r#"{"tokens": [{"name": "a", "sha256": "ab", "scopes": ["decide"]}]}"#).unwrap_err();
+        let error =
+            Auth::from_json(r#"{"tokens": [{"name": "a", "sha256": "ab", "scopes": ["decide"]}]}"#).unwrap_err();
         assert_eq!(error, "tokens[0].sha256: expected 64 hex digits");
     }
 }

@@ -98,7 +98,12 @@ pub fn evaluate(policy: &Policy, text: &str, fresh: bool) -> Result<Evaluated, A
 /// at `now` (on the request's clock) and each approval given so far as `approval` and
 /// `approval_at` facts. The original's values are copied as written (numbers are not
 /// re-read), so only the service's facts change.
-pub fn redecision(policy: &Policy, original: &str, now: Option<i64>, approvals: &[Approval]) -> Result<String, ApiError> {
+pub fn redecision(
+    policy: &Policy,
+    original: &str,
+    now: Option<i64>,
+    approvals: &[Approval],
+) -> Result<String, ApiError> {
     let relations = policy.approvals.ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -108,7 +113,8 @@ pub fn redecision(policy: &Policy, original: &str, now: Option<i64>, approvals: 
     })?;
     let fields: BTreeMap<String, Box<RawValue>> =
         serde_json::from_str(original).map_err(|e| ApiError::internal(format!("the stored request: {e}")))?;
-    let name = |rel: u32| policy.engine.program().relations.get(rel as usize).map(|r| policy.engine.program().string(r.name));
+    let name =
+        |rel: u32| policy.engine.program().relations.get(rel as usize).map(|r| policy.engine.program().string(r.name));
     let time_name = policy.request_time.and_then(name);
     // Only the service's facts are built as values; the caller's are spliced in as written.
     let mut added = serde_json::Map::new();

@@ -328,7 +328,9 @@ pub async fn answer(
         let approve = match form.verdict.as_str() {
             "approve" => true,
             "reject" => false,
-            other => return Err(ApiError::bad_request(format!("verdict: expected approve or reject, found `{other}`"))),
+            other => {
+                return Err(ApiError::bad_request(format!("verdict: expected approve or reject, found `{other}`")));
+            }
         };
         state.answer(&caller, &id, Answer { approve, group: None, comment: form.comment, person }).await
     }

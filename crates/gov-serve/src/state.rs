@@ -1,6 +1,7 @@
 //! The service's shared state and the operations both the API and the inbox page use:
 //! deciding, answering an escalation, and listing what a caller may see.
 
+use crate::Config;
 use crate::auth::{Auth, Caller, Scope};
 use crate::clock::Clock;
 use crate::decide::{self, Approval};
@@ -8,7 +9,6 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::store::{Record, Status, Store};
-use crate::Config;
 use axum::http::StatusCode;
 use gov_audit::{AuditLog, Entry, EntryKind};
 use gov_vm::Outcome;
@@ -53,8 +53,7 @@ impl State {
         let audit = match &config.log {
             Some((dir, options)) => {
                 let log = AuditLog::open(dir, options.clone()).map_err(|e| format!("the audit log: {e}"))?;
-                log.append(bundle_entry(clock.now(), Ok(policy.hash())))
-                    .map_err(|e| format!("the audit log: {e}"))?;
+                log.append(bundle_entry(clock.now(), Ok(policy.hash()))).map_err(|e| format!("the audit log: {e}"))?;
                 Some(Arc::new(log))
             }
             None => None,
@@ -193,10 +192,7 @@ impl State {
     /// The groups `caller` may answer for under `policy`: all for the local administrator,
     /// else the token name's `approver` groups.
     pub fn groups(&self, caller: &Caller, policy: &Policy) -> Option<BTreeSet<String>> {
-        match &caller.name {
-            None => None,
-            Some(name) => Some(policy.groups.get(name).cloned().unwrap_or_default()),
-        }
+        caller.name.as_ref().map(|name| policy.groups.get(name).cloned().unwrap_or_default())
     }
 
     /// Whether `caller` may see `record` in a queue or the history: an administrator sees
@@ -226,7 +222,12 @@ impl State {
     }
 
     /// [`State::answer`] on the records; returns the record's view and its log entry.
-    fn answer_in_store(&self, caller: &Caller, id: &str, answer: Answer) -> Result<(serde_json::Value, Entry), ApiError> {
+    fn answer_in_store(
+        &self,
+        caller: &Caller,
+        id: &str,
+        answer: Answer,
+    ) -> Result<(serde_json::Value, Entry), ApiError> {
         caller.require(Scope::Approve)?;
         let person = match (&caller.name, answer.person) {
             (Some(name), None) => name.clone(),
@@ -266,7 +267,7 @@ impl State {
             .cloned()
             .collect();
         if groups.is_empty() {
-            let asked = answer.group.map_or_else(|| record.current.groups.join(", "), |g| g);
+            let asked = answer.group.unwrap_or_else(|| record.current.groups.join(", "));
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "not_an_approver",

@@ -1,6 +1,7 @@
 //! The approval flow over loopback HTTP, through the finance example's std.approvals
 //! rules: self-approval refused by the policy, a quorum of two, expiry (the policy's
 //! validity window and the service's escalation timeout), rejection and the long poll.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers
 
 mod common;
 

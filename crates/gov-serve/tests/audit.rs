@@ -1,5 +1,6 @@
 //! The service's audit log: every decision, approval, expiry and bundle load is a record
 //! of the chain, written before it is answered, and the chain verifies.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers
 
 mod common;
 
@@ -68,7 +69,8 @@ fn a_refused_reload_is_logged_and_the_old_bundle_kept() {
     let server = Server::start(config);
     std::fs::write(dir.join("p.gov"), "package p\n\nallow :- .\n").unwrap();
     server.reload().unwrap_err();
-    let loads = gov_audit::search(&log, &Query { kind: Some("bundle_load".to_owned()), ..Query::default() }, None).unwrap();
+    let loads =
+        gov_audit::search(&log, &Query { kind: Some("bundle_load".to_owned()), ..Query::default() }, None).unwrap();
     let outcomes: Vec<&str> = loads.found.iter().filter_map(|f| gov_audit::outcome(&f.record)).collect();
     assert_eq!(outcomes, ["loaded", "refused"]);
 }

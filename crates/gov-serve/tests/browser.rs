@@ -4,6 +4,7 @@
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
 //! `chromium-driver`; `.ci/run` installs them when missing).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers
 
 mod common;
 
@@ -22,7 +23,7 @@ struct Driver {
 impl Driver {
     fn start() -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("chromedriver")
+        let mut child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -39,6 +40,8 @@ impl Driver {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("chromedriver did not start");
     }
 }
@@ -57,7 +60,8 @@ fn an_approver_signs_in_approves_an_escalation_in_the_page_and_the_decision_chan
     let tokens: Vec<serde_json::Value> = entries
         .iter()
         .map(|(name, scope)| {
-            let hash: String = Sha256::digest(format!("tok-{name}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+            let hash: String =
+                Sha256::digest(format!("tok-{name}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
             json!({ "name": name, "sha256": hash, "scopes": [scope] })
         })
         .collect();
@@ -112,7 +116,11 @@ fn an_approver_signs_in_approves_an_escalation_in_the_page_and_the_decision_chan
             let card = browser.find(Locator::Id(&format!("d-{id}"))).await?.text().await?;
             assert!(card.contains("risk 70 needs a fraud review"), "{card}");
             assert!(card.contains("uma approved for treasury"), "{card}");
-            browser.find(Locator::Id(&format!("comment-{id}"))).await?.send_keys("checked with the beneficiary's bank").await?;
+            browser
+                .find(Locator::Id(&format!("comment-{id}")))
+                .await?
+                .send_keys("checked with the beneficiary's bank")
+                .await?;
             std::fs::write(&shot, browser.screenshot().await?).unwrap();
             browser.find(Locator::Id(&format!("approve-{id}"))).await?.click().await?;
             browser.wait().for_element(Locator::Id("empty")).await?;

@@ -1,6 +1,7 @@
 //! `govc serve` as a process: flags refused at start, and the crash test — under load, the
 //! server is killed with SIGKILL and restarted; every decision acknowledged to a client is
 //! in the audit log, and the chain verifies.
+#![allow(clippy::unwrap_used)] // the helpers outside #[test] functions
 
 mod common;
 
@@ -100,9 +101,15 @@ fn every_acknowledged_decision_survives_a_sigkill_and_the_chain_verifies() {
 
     // It restarts on the same log, resuming the chain, and stops cleanly on SIGTERM.
     let serve = Serve::start(&log);
-    let after: serde_json::Value =
-        serde_json::from_str(&ureq::post(&format!("{}/v1/decide", serve.url)).send(request().as_bytes()).unwrap().body_mut().read_to_string().unwrap())
-            .unwrap();
+    let after: serde_json::Value = serde_json::from_str(
+        &ureq::post(&format!("{}/v1/decide", serve.url))
+            .send(request().as_bytes())
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
     let term = Command::new("kill").args(["-TERM", &serve.child.id().to_string()]).status().unwrap();
     assert!(term.success());
     let mut serve = serve;

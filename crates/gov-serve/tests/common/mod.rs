@@ -1,7 +1,7 @@
 //! A service on a loopback port for the tests, with a clock they move by hand, and a
 //! blocking HTTP client.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers
 
-#![allow(dead_code)] // each test file uses part of it
 
 use gov_serve::{Config, ManualClock, Reloader, Service, Source};
 use std::net::SocketAddr;
@@ -176,9 +176,10 @@ impl Client {
 /// escalates to treasury (two approvals, not from the requester's owner tom) and to the
 /// fraud desk (risk 70).
 pub fn large_payment() -> String {
-    let mut request: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("examples/finance/requests/large_payment.json")).unwrap())
-            .unwrap();
+    let mut request: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/finance/requests/large_payment.json")).unwrap(),
+    )
+    .unwrap();
     request.as_object_mut().unwrap().remove("approval_at");
     request.to_string()
 }
