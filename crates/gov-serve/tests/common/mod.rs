@@ -2,7 +2,6 @@
 //! blocking HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers
 
-
 use gov_serve::{Config, ManualClock, Reloader, Service, Source};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
