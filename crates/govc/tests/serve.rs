@@ -33,10 +33,15 @@ struct Serve {
 
 impl Serve {
     fn start(log: &std::path::Path) -> Serve {
+        let log = log.to_str().unwrap();
+        Serve::with(&["examples/finance", "--fsync", "interval", "--log", log])
+    }
+
+    fn with(args: &[&str]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
             .current_dir(root())
-            .args(["serve", "examples/finance", "--addr", "127.0.0.1:0", "--fsync", "interval", "--log"])
-            .arg(log)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -130,4 +135,48 @@ fn every_acknowledged_decision_survives_a_sigkill_and_the_chain_verifies() {
     let missing: Vec<&String> = acknowledged.iter().filter(|id| !logged.contains(*id)).collect();
     assert!(missing.is_empty(), "acknowledged but not logged: {missing:?}");
     assert!(logged.contains(after["id"].as_str().unwrap()));
+}
+
+/// The bundle hash `/health` reports.
+fn health_bundle(serve: &Serve) -> String {
+    let text = ureq::get(&format!("{}/health", serve.url)).call().unwrap().body_mut().read_to_string().unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["bundle"].as_str().unwrap().to_owned()
+}
+
+/// Waits (at most 20 s) until `/health` reports a bundle other than `old`.
+fn wait_for_new_bundle(serve: &Serve, old: &str) -> String {
+    for _ in 0..200 {
+        let now = health_bundle(serve);
+        if now != old {
+            return now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the bundle was not reloaded");
+}
+
+#[test]
+fn sighup_and_a_changed_file_reload_the_policy() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-reload");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("p.gov");
+    let policy = |rule: &str| format!("package p\n\ninput act(name: Str)\n\nallow {rule} :- act(_).\n");
+    std::fs::write(&source, policy("first")).unwrap();
+
+    let path = dir.to_str().unwrap();
+    let mut hup = Serve::with(&[path, "--watch", "0s"]);
+    let first = health_bundle(&hup);
+    std::fs::write(&source, policy("second")).unwrap();
+    let kill = Command::new("kill").args(["-HUP", &hup.child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let second = wait_for_new_bundle(&hup, &first);
+    hup.child.kill().unwrap();
+    hup.child.wait().unwrap();
+
+    let watching = Serve::with(&[path, "--watch", "50ms"]);
+    assert_eq!(health_bundle(&watching), second);
+    std::fs::write(&source, policy("third")).unwrap();
+    let third = wait_for_new_bundle(&watching, &second);
+    assert_ne!(third, first);
 }
