@@ -114,6 +114,7 @@ pub async fn decision(
         };
         let deadline = tokio::time::Instant::now() + wait;
         let mut stopping = state.stopping();
+        let _waiting = Waiting::new(&state.metrics.polls);
         loop {
             let notified = state.store.changed.notified();
             tokio::pin!(notified);
@@ -136,6 +137,22 @@ pub async fn decision(
     }
     .await;
     respond(&state, result)
+}
+
+/// Counts a long poll in `gov_long_polls` while it lives.
+struct Waiting<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl<'a> Waiting<'a> {
+    fn new(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Waiting<'a> {
+        gauge.inc();
+        Waiting(gauge)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// The body of `POST /v1/decisions/{id}/approvals`.

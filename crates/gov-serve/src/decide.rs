@@ -168,3 +168,43 @@ fn push_field(text: &mut String, key: &str, value: &str) {
     text.push(':');
     text.push_str(value);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Source;
+
+    fn finance() -> Policy {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/finance");
+        let source = Source { path, data: Vec::new(), public_key: None, limits: gov_vm::Limits::default() };
+        Policy::load(&source, 0).unwrap()
+    }
+
+    #[test]
+    fn a_redecision_keeps_the_callers_facts_as_written_and_replaces_the_time() {
+        let policy = finance();
+        let original = r#"{"request_time": [{"at": "2026-03-03T16:00:00Z"}], "requested_by": [{"requester": "treasury-bot"}],
+            "payment": [{"agent": "treasury-bot", "amount": 75000.000000000000000001, "currency": "EUR",
+                         "beneficiary": "Istmo Import SA", "country": "PA"}]}"#;
+        let at = gov_value::parse_time("2026-03-03T17:00:00Z").unwrap();
+        let approval = Approval {
+            person: "uma".to_owned(),
+            group: "treasury".to_owned(),
+            approve: true,
+            comment: String::new(),
+            at,
+        };
+        let rejected = Approval { approve: false, person: "gus".to_owned(), ..approval.clone() };
+        let text = redecision(&policy, original, Some(at), &[approval, rejected]).unwrap();
+        // The number is copied as written, not re-read as a float.
+        assert!(text.contains("75000.000000000000000001"), "{text}");
+        let json: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["request_time"], json!([{ "at": "2026-03-03T17:00:00Z" }]));
+        assert_eq!(json["approval"], json!([{ "person": "uma", "group": "treasury" }]));
+        assert_eq!(
+            json["approval_at"],
+            json!([{ "person": "uma", "group": "treasury", "at": "2026-03-03T17:00:00Z" }])
+        );
+        assert_eq!(json["requested_by"], json!([{ "requester": "treasury-bot" }]));
+    }
+}

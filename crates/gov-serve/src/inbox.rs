@@ -115,6 +115,10 @@ pub async fn page(
         Ok(None) => return page_html("Gov inbox: sign in", &login_form(&state, None)).into_response(),
         Err(error) => return error.into_response(),
     };
+    if let Err(error) = caller.require(crate::auth::Scope::Approve) {
+        let body = format!("<h1>Gov inbox</h1><p class=\"error\" id=\"error\">{}</p>", esc(&error.message));
+        return (error.status, page_html("Gov inbox", &body)).into_response();
+    }
     state.expire().await;
     let policy = state.policy();
     let groups: Vec<String> = policy.groups.get(&person).map(|g| g.iter().cloned().collect()).unwrap_or_default();

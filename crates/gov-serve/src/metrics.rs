@@ -59,6 +59,8 @@ pub struct Metrics {
     pub errors: Family<CodeLabel, Counter>,
     /// Escalations waiting for approvers.
     pub pending: Gauge,
+    /// Long polls waiting.
+    pub polls: Gauge,
     /// 1 for the loaded bundle's hash.
     pub bundle: Family<BundleLabel, Gauge>,
     /// When the bundle was loaded (Unix seconds).
@@ -77,6 +79,7 @@ impl Metrics {
             latency: Histogram::new(exponential_buckets(0.000_01, 2.0, 18)),
             errors: Family::default(),
             pending: Gauge::default(),
+            polls: Gauge::default(),
             bundle: Family::default(),
             loaded: Gauge::default(),
             reloads: Family::default(),
@@ -87,6 +90,7 @@ impl Metrics {
         registry.register("decision_seconds", "Time to answer a decision", metrics.latency.clone());
         registry.register("errors", "Errors answered, by code", metrics.errors.clone());
         registry.register("pending_approvals", "Escalations waiting for approvers", metrics.pending.clone());
+        registry.register("long_polls", "Long polls waiting", metrics.polls.clone());
         registry.register("bundle_info", "The loaded bundle (1 for its hash)", metrics.bundle.clone());
         registry.register("bundle_loaded_timestamp_seconds", "When the bundle was loaded", metrics.loaded.clone());
         registry.register("bundle_reloads", "Bundle reloads by result", metrics.reloads.clone());

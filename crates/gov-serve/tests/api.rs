@@ -169,6 +169,11 @@ fn tokens_authenticate_and_scopes_authorize() {
     // Metrics are the administrator's.
     assert_eq!(uma.get(&server.url("/metrics")).status, 403);
     assert_eq!(Client::token("tok-ops").get(&server.url("/metrics")).status, 200);
+    // The inbox page is the approvers'.
+    assert_eq!(agent.get(&server.url("/")).status, 403);
+    let page = uma.get(&server.url("/"));
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains(&format!("id=\"d-{id}\"")), "{}", page.text);
     // Health needs no token.
     assert_eq!(Client::new().get(&server.url("/health")).status, 200);
 }
@@ -288,6 +293,7 @@ fn a_policy_without_std_approvals_cannot_take_approvals_and_shutdown_ends_long_p
         let url = server.url(&format!("/v1/decisions/{id}?wait=60s"));
         std::thread::spawn(move || Client::new().get(&url))
     };
+    server.wait_for_polls(1);
     // No approver facts: nobody may approve.
     let answer = client.post(
         &server.url(&format!("/v1/decisions/{id}/approvals")),

@@ -60,6 +60,7 @@ fn self_approval_does_not_count_and_a_quorum_of_two_then_the_fraud_desk_allow() 
         let url = server.url(&format!("/v1/decisions/{id}?wait=30s"));
         std::thread::spawn(move || Client::new().get(&url))
     };
+    server.wait_for_polls(1);
     let view = approve(&server, &client, &id, "fiona");
     assert_eq!(view["status"], "resolved");
     assert_eq!(view["outcome"], "allow");

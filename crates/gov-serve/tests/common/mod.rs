@@ -80,6 +80,19 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Waits (at most 20 s) until `n` long polls wait, by `gov_long_polls` (the local
+    /// administrator reads metrics).
+    pub fn wait_for_polls(&self, n: usize) {
+        let line = format!("gov_long_polls {n}");
+        for _ in 0..200 {
+            if Client::new().get(&self.url("/metrics")).text.lines().any(|l| l == line) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{n} long polls never waited");
+    }
+
     /// Reloads the policy.
     pub fn reload(&self) -> Result<String, String> {
         self.runtime.as_ref().unwrap().block_on(self.reloader.reload())
