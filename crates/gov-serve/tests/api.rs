@@ -106,6 +106,11 @@ fn bad_bodies_are_json_errors_that_deny() {
         assert_eq!((answer.status, answer.code().as_str()), (status, code), "{}", answer.text);
         assert_eq!(answer.json()["decision"], "deny", "{}", answer.text);
     }
+    // Nesting is bounded by the request reader.
+    let deep = format!("{{\"payment\": {}{}}}", "[".repeat(500), "]".repeat(500));
+    let answer = client.post(&url, deep);
+    assert_eq!((answer.status, answer.code().as_str()), (400, "invalid_request"));
+    assert!(answer.text.contains("nest more than 128 deep"), "{}", answer.text);
     // The path of a wrong field is named.
     let answer = client.post(&url, r#"{"payment": [{"agent": 7}]}"#);
     assert!(answer.json()["error"]["path"].as_str().unwrap().starts_with("payment[0]"), "{}", answer.text);
