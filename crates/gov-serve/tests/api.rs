@@ -309,3 +309,48 @@ fn a_policy_without_std_approvals_cannot_take_approvals_and_shutdown_ends_long_p
     let polled = poll.join().unwrap();
     assert_eq!(polled.json()["status"], "pending");
 }
+
+/// The demo package at `dir`, compiled, as bundle bytes: signed with `secret`, or unsigned.
+fn bundle(dir: &std::path::Path, secret: Option<&[u8; 32]>) -> Vec<u8> {
+    let package = gov_driver::Package::load(&gov_driver::fs::Disk, dir).unwrap();
+    let data = gov_driver::read_data(&gov_driver::fs::Disk, package.data_files()).unwrap();
+    let program = package.compile(&data).unwrap();
+    match secret {
+        Some(secret) => gov_vm::bundle::write_signed(&program, secret).unwrap(),
+        None => gov_vm::bundle::write(&program).unwrap(),
+    }
+}
+
+#[test]
+fn with_a_public_key_only_bundles_it_signed_are_served_and_reloaded() {
+    let dir = scratch("signed");
+    let package = dir.join("pkg");
+    std::fs::create_dir_all(&package).unwrap();
+    demo_package(&package, "a");
+    let secret = [7u8; 32];
+    let path = dir.join("demo.govb");
+    std::fs::write(&path, bundle(&package, Some(&secret))).unwrap();
+    let mut config = config(path.clone());
+    config.source.public_key = Some(gov_vm::bundle::public_key(&secret));
+    let server = Server::start(config);
+    let signed = Client::new().get(&server.url("/health")).json()["bundle"].as_str().unwrap().to_owned();
+
+    // Unsigned, or signed by another key: refused, the old bundle kept.
+    demo_package(&package, "c");
+    std::fs::write(&path, bundle(&package, None)).unwrap();
+    let error = server.reload().unwrap_err();
+    assert!(error.contains("demo.govb"), "{error}");
+    std::fs::write(&path, bundle(&package, Some(&[9u8; 32]))).unwrap();
+    server.reload().unwrap_err();
+    assert_eq!(Client::new().get(&server.url("/health")).json()["bundle"], signed.as_str());
+    // Signed by the key: served.
+    std::fs::write(&path, bundle(&package, Some(&secret))).unwrap();
+    assert_ne!(server.reload().unwrap(), signed);
+
+    // An unsigned bundle is refused at start too.
+    let mut unsigned = common::config(path.clone());
+    std::fs::write(&path, bundle(&package, None)).unwrap();
+    unsigned.source.public_key = Some(gov_vm::bundle::public_key(&secret));
+    let error = Server::try_start(unsigned).err().unwrap();
+    assert!(error.contains("demo.govb"), "{error}");
+}
