@@ -122,6 +122,8 @@ impl Drop for Server {
 pub struct Answer {
     pub status: u16,
     pub text: String,
+    /// The `Location` header of a redirect.
+    pub location: String,
 }
 
 impl Answer {
@@ -140,6 +142,8 @@ impl Answer {
 pub struct Client {
     agent: ureq::Agent,
     token: Option<String>,
+    /// Extra headers sent with every request.
+    headers: Vec<(String, String)>,
 }
 
 impl Client {
@@ -154,13 +158,32 @@ impl Client {
     }
 
     fn with(token: Option<String>) -> Client {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Client { agent, token }
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        Client { agent, token, headers: Vec::new() }
+    }
+
+    /// The same client, sending `name: value` too.
+    pub fn header(mut self, name: &str, value: &str) -> Client {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// POST a form.
+    pub fn form(&self, url: &str, body: &str) -> Answer {
+        let mut request = self.agent.post(url).header("Content-Type", "application/x-www-form-urlencoded");
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        Self::answer(request.send(body.as_bytes()))
     }
 
     /// GET.
     pub fn get(&self, url: &str) -> Answer {
         let mut request = self.agent.get(url);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
         if let Some(token) = &self.token {
             request = request.header("Authorization", &format!("Bearer {token}"));
         }
@@ -170,6 +193,9 @@ impl Client {
     /// POST a body.
     pub fn post(&self, url: &str, body: impl AsRef<[u8]>) -> Answer {
         let mut request = self.agent.post(url).header("Content-Type", "application/json");
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
         if let Some(token) = &self.token {
             request = request.header("Authorization", &format!("Bearer {token}"));
         }
@@ -179,8 +205,9 @@ impl Client {
     fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
         let mut response = response.unwrap();
         let status = response.status().as_u16();
+        let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         let text = response.body_mut().read_to_string().unwrap();
-        Answer { status, text }
+        Answer { status, text, location }
     }
 }
 
