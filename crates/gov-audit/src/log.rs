@@ -12,7 +12,7 @@ use crate::resume::{self, Tail, Torn};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -58,10 +58,13 @@ impl Default for LogOptions {
 /// Most records one write takes; the rest wait for the next.
 const MAX_BATCH: usize = 4096;
 
-/// One queued append: the record's body, and where to send its sequence number.
+/// What the writer calls with an append's outcome.
+type Done = Box<dyn FnOnce(Result<u64, AuditError>) + Send>;
+
+/// One queued append: the record's body, and what to tell its caller.
 struct Pending {
     body: String,
-    reply: SyncSender<Result<u64, AuditError>>,
+    done: Done,
 }
 
 /// An open audit log. `append` may be called from many threads at once.
@@ -111,11 +114,27 @@ impl AuditLog {
     /// Appends an entry and returns its sequence number once its line is written (and
     /// on the disk, under [`Fsync::Always`]).
     pub fn append(&self, entry: Entry) -> Result<u64, AuditError> {
-        let body = entry.body()?;
         let (reply, answer) = mpsc::sync_channel(1);
-        let queue = self.queue.as_ref().ok_or_else(|| AuditError::Closed("it was closed".to_owned()))?;
-        queue.send(Pending { body, reply }).map_err(|_| stopped())?;
+        self.submit(entry, move |result| {
+            let _ = reply.send(result);
+        })?;
         answer.recv().map_err(|_| stopped())?
+    }
+
+    /// Queues an entry without blocking; the writer thread calls `done` with its sequence
+    /// number once its line is written (and on the disk, under [`Fsync::Always`]), or with
+    /// the write's error. For callers that must not block, such as async handlers: `done`
+    /// runs on the writer thread, so it should only hand the result on (send it on a
+    /// channel). An entry the log cannot take, or a closed log, is an error here, and
+    /// `done` is not called.
+    pub fn submit(
+        &self,
+        entry: Entry,
+        done: impl FnOnce(Result<u64, AuditError>) + Send + 'static,
+    ) -> Result<(), AuditError> {
+        let body = entry.body()?;
+        let queue = self.queue.as_ref().ok_or_else(|| AuditError::Closed("it was closed".to_owned()))?;
+        queue.send(Pending { body, done: Box::new(done) }).map_err(|_| stopped())
     }
 
     /// Writes what is queued and a final checkpoint, syncs, and releases the lock.
@@ -230,12 +249,12 @@ impl Writer {
                     match result {
                         Ok(first_seq) => {
                             for (seq, pending) in (first_seq..).zip(batch.drain(..)) {
-                                let _ = pending.reply.send(Ok(seq));
+                                (pending.done)(Ok(seq));
                             }
                         }
                         Err(error) => {
                             for pending in batch.drain(..) {
-                                let _ = pending.reply.send(Err(error.clone()));
+                                (pending.done)(Err(error.clone()));
                             }
                             failure = Some(error);
                         }
@@ -331,7 +350,7 @@ impl Writer {
         {
             self.sync()?;
         }
-        if self.len >= self.options.rotate_bytes {
+        if self.len > 0 && self.len >= self.options.rotate_bytes {
             self.rotate()?;
         }
         Ok(())

@@ -27,13 +27,16 @@ pub fn line_hash(line: &[u8]) -> Hash {
     Sha256::digest(line).into()
 }
 
-/// Lowercase hex.
+/// Lowercase hex (made for every line written, so without `format!` per byte).
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        for nibble in [b >> 4, b & 0xf] {
+            out.push(char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+        }
+    }
+    out
 }
 
 /// `N` bytes from exactly `2N` lowercase hex digits.
@@ -133,7 +136,11 @@ pub enum Signature {
     Unsigned,
     /// Signed by the given key, and the signature holds.
     Valid,
-    /// Signed, but not by the given key, or not over this checkpoint; says why.
+    /// Signed by the other key it names, for which its signature holds: not by the given
+    /// key (the wrong public key, or a log signed with another key).
+    OtherKey(String),
+    /// Signed, but the signature holds for no key it could be from: the checkpoint (or the
+    /// chain it vouches for) changed; says why.
     Invalid(String),
 }
 
@@ -148,11 +155,13 @@ pub fn check_signature(header: &Header, public_key: &[u8; 32]) -> Signature {
     match gov_vm::bundle::verify_signature(public_key, &message, &signature) {
         Ok(()) => Signature::Valid,
         Err(gov_vm::bundle::SignatureError::BadSignature) => {
-            let by = match &header.key {
-                Some(key) if unhex::<32>(key).as_ref() != Some(public_key) => format!(" (it names key {key})"),
-                _ => String::new(),
-            };
-            Signature::Invalid(format!("its signature does not verify with the given public key{by}"))
+            let named = header.key.as_deref().and_then(unhex::<32>).filter(|key| key != public_key);
+            match named {
+                Some(key) if gov_vm::bundle::verify_signature(&key, &message, &signature).is_ok() => {
+                    Signature::OtherKey(hex(&key))
+                }
+                _ => Signature::Invalid("its signature does not verify with the given public key".to_owned()),
+            }
         }
         Err(gov_vm::bundle::SignatureError::BadPublicKey(why)) => Signature::Invalid(why),
     }
@@ -184,7 +193,9 @@ mod tests {
         let reopened = Header { closing: false, ..header.clone() };
         assert!(matches!(check_signature(&reopened, &public), Signature::Invalid(_)));
         let other = gov_vm::bundle::public_key(&[8u8; 32]);
-        assert!(matches!(check_signature(&header, &other), Signature::Invalid(m) if m.contains("names key")));
+        assert_eq!(check_signature(&header, &other), Signature::OtherKey(hex(&public)));
+        let forged = Header { seq: 6, ..header.clone() };
+        assert!(matches!(check_signature(&forged, &other), Signature::Invalid(_)), "not even by the key it names");
         let unsigned = parse_header(checkpoint_line(5, &[1; 32], "t", false, None).as_bytes()).unwrap();
         assert_eq!(check_signature(&unsigned, &public), Signature::Unsigned);
     }

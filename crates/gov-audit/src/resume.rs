@@ -10,6 +10,8 @@ use std::path::Path;
 /// A last line that a write left without its newline, never acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Torn {
+    /// Its 1-based line.
+    pub line: u64,
     /// Where it starts (the file is cut back to here).
     pub offset: u64,
     /// How many bytes it has.
@@ -60,6 +62,7 @@ fn scan(file: &LogFile) -> Result<Scan, AuditError> {
         }
         if !line.complete {
             scan.torn = Some(Torn {
+                line: line.number,
                 offset: line.offset,
                 bytes: line.bytes.len() as u64,
                 hash: record::line_hash(&line.bytes),

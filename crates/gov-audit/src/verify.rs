@@ -24,7 +24,8 @@ pub enum ProblemKind {
     /// A record is cut short: a line that ends early, or a file's last line without its
     /// newline (what a crash in the middle of a write leaves, never acknowledged).
     Truncated,
-    /// A public key was given and a checkpoint carries no signature.
+    /// A public key was given and a checkpoint is not signed by it: it carries no
+    /// signature, or is signed by the other key it names.
     Unsigned,
 }
 
@@ -86,8 +87,10 @@ struct Item {
 /// Verifies the log in `dir`; signatures are checked against `public_key` if given.
 /// An error only for what cannot be read (exit 2 in `govc audit verify`).
 pub fn verify(dir: &Path, public_key: Option<&[u8; 32]>) -> Result<Verified, AuditError> {
-    let files = files::list(dir)?;
+    // Invariant: the head is read before the files, so that on a live log the files hold at
+    // least the record it names.
     let head = files::read_head(dir)?;
+    let files = files::list(dir)?;
     if files.is_empty() && head.is_none() {
         return Err(AuditError::Io {
             path: dir.to_path_buf(),
@@ -196,16 +199,24 @@ impl Run<'_> {
                 } else {
                     "the file ends in the middle of a line: a record cut short"
                 };
-                return (expected_seq - 1, Some(self.problem(i, ProblemKind::Truncated, message.to_owned())));
+                let mut problem = self.problem(i, ProblemKind::Truncated, message.to_owned());
+                problem.seq = Some(expected_seq);
+                return (expected_seq - 1, Some(problem));
             }
             let header = match &item.header {
                 Ok(header) => header,
-                Err((kind, message)) => return (expected_seq - 1, Some(self.problem(i, *kind, message.clone()))),
+                Err((kind, message)) => {
+                    let mut problem = self.problem(i, *kind, message.clone());
+                    // A record cut short was the one the chain expected there.
+                    problem.seq = (*kind == ProblemKind::Truncated).then_some(expected_seq);
+                    return (expected_seq - 1, Some(problem));
+                }
             };
             if header.seq != expected_seq || header.prev != expected_prev {
                 return (expected_seq - 1, Some(self.classify(i, header, expected_seq)));
             }
-            let after_closing = i.checked_sub(1).and_then(|b| self.header(b)).is_some_and(|h| h.closing);
+            let after_closing =
+                i.checked_sub(1).and_then(|b| self.header(b)).is_some_and(|h| h.kind == CHECKPOINT && h.closing);
             if after_closing && header.kind != CHECKPOINT {
                 return (
                     expected_seq - 1,
@@ -241,6 +252,11 @@ impl Run<'_> {
             Signature::Unsigned => {
                 Some(self.problem(at, ProblemKind::Unsigned, "the checkpoint is not signed".to_owned()))
             }
+            Signature::OtherKey(key) => Some(self.problem(
+                at,
+                ProblemKind::Unsigned,
+                format!("the checkpoint is signed by another key ({key}), not by the given one"),
+            )),
             Signature::Invalid(why) => {
                 let since = self
                     .items
@@ -433,6 +449,10 @@ impl Run<'_> {
                         None,
                         Some(at_head(ProblemKind::Unsigned, "the head checkpoint is not signed".to_owned())),
                     );
+                }
+                Signature::OtherKey(key) => {
+                    let message = format!("the head checkpoint is signed by another key ({key}), not by the given one");
+                    return (None, Some(at_head(ProblemKind::Unsigned, message)));
                 }
                 Signature::Invalid(why) => {
                     return (None, Some(at_head(ProblemKind::Edited, format!("the head checkpoint: {why}"))));

@@ -102,3 +102,80 @@ fn many_threads_append_to_one_chain() {
         .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("audit-"));
     assert!(files.count() > 3, "the log rotated");
 }
+
+#[test]
+fn submit_calls_back_once_the_line_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), options()).unwrap();
+    let (sender, results) = std::sync::mpsc::channel();
+    for i in 0..10 {
+        let sender = sender.clone();
+        log.submit(decision(&format!("d-{i}")), move |result| sender.send((i, result)).unwrap()).unwrap();
+    }
+    let mut seqs: Vec<(i32, u64)> = (0..10).map(|_| results.recv().unwrap()).map(|(i, r)| (i, r.unwrap())).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..10).map(|i| (i, i as u64 + 2)).collect::<Vec<_>>(), "in the order submitted");
+    let written = records(dir.path());
+    assert_eq!(written[10]["id"], "d-9", "written before the callback ran");
+    log.close().unwrap();
+}
+
+#[test]
+fn an_entry_too_large_is_refused_and_the_log_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), options()).unwrap();
+    let mut huge = decision("d-huge");
+    huge.request = Value::String("x".repeat(17 << 20));
+    assert!(matches!(log.append(huge), Err(AuditError::Entry(m)) if m.contains("at most")));
+    assert_eq!(log.append(decision("d-1")).unwrap(), 2);
+    log.close().unwrap();
+}
+
+#[test]
+fn a_log_written_without_a_key_does_not_verify_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), options()).unwrap();
+    log.append(decision("d-1")).unwrap();
+    log.close().unwrap();
+    assert_eq!(gov_audit::verify(dir.path(), None).unwrap().problem, None);
+    let key = gov_vm::bundle::public_key(&[3; 32]);
+    let problem = gov_audit::verify(dir.path(), Some(&key)).unwrap().problem.unwrap();
+    assert_eq!((problem.kind, problem.line, problem.seq), (gov_audit::ProblemKind::Unsigned, 1, Some(1)));
+}
+
+#[test]
+fn after_a_failed_write_every_append_fails_and_nothing_more_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), LogOptions { rotate_bytes: 1, ..options() }).unwrap();
+    // The next file's name is taken, so the rotation after the first append fails.
+    std::fs::create_dir(dir.path().join("audit-00000002.jsonl")).unwrap();
+    assert_eq!(log.append(decision("d-1")).unwrap(), 2, "written before the rotation");
+    let error = log.append(decision("d-2")).unwrap_err();
+    assert!(matches!(&error, AuditError::Io { path, .. } if path.ends_with("audit-00000002.jsonl")), "{error}");
+    assert_eq!(log.append(decision("d-3")).unwrap_err(), error);
+    assert_eq!(log.close().unwrap_err(), error);
+    std::fs::remove_dir(dir.path().join("audit-00000002.jsonl")).unwrap();
+    let ids: Vec<Value> = records(dir.path()).iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, [Value::Null, json!("d-1"), Value::Null], "the checkpoint, d-1 and the rotation's checkpoint");
+}
+
+#[test]
+fn rotating_after_every_batch_leaves_no_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), LogOptions { rotate_bytes: 0, ..options() }).unwrap();
+    for i in 0..3 {
+        log.append(decision(&format!("d-{i}"))).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    log.close().unwrap();
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("audit-"))
+        .collect();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in &files {
+        assert!(std::fs::metadata(file).unwrap().len() > 0, "{} is empty", file.display());
+    }
+    assert_eq!(gov_audit::verify(dir.path(), None).unwrap().problem, None);
+}

@@ -10,16 +10,21 @@ use std::time::Duration;
 
 const SECRET: [u8; 32] = [42; 32];
 
-/// Writes a closed log of `records` decisions, rotating after `rotate` bytes.
-fn write_log(dir: &Path, records: usize, rotate: u64, signed: bool) {
+/// Writes a closed log of `records` decisions, rotating after `rotate` bytes, closed and
+/// reopened before record `reopen` if it is one of them.
+fn write_log(dir: &Path, records: usize, rotate: u64, signed: bool, reopen: usize) {
     let options = LogOptions {
         fsync: Fsync::Interval(Duration::from_secs(60)),
         rotate_bytes: rotate,
         checkpoint_interval: Duration::from_secs(60),
         signing_key: signed.then_some(SECRET),
     };
-    let log = AuditLog::open(dir, options).unwrap();
+    let mut log = AuditLog::open(dir, options.clone()).unwrap();
     for i in 0..records {
+        if i == reopen {
+            log.close().unwrap();
+            log = AuditLog::open(dir, options.clone()).unwrap();
+        }
         let mut entry = Entry::new(EntryKind::Decision, format!("d-{i}"));
         entry.request = json!({"transfer": [{"agent": format!("bot-{}", i % 3), "amount": i * 100}]});
         entry.decision = json!({"decision": if i % 2 == 0 { "allow" } else { "deny" }});
@@ -223,10 +228,11 @@ proptest! {
         records in 1usize..24,
         rotate in 400u64..4000,
         signed in any::<bool>(),
+        reopen in 0usize..32,
         tampering in tampering(),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        write_log(dir.path(), records, rotate, signed);
+        write_log(dir.path(), records, rotate, signed, reopen);
         let key = gov_vm::bundle::public_key(&SECRET);
         let key = signed.then_some(&key);
         prop_assert_eq!(verify(dir.path(), key).unwrap().problem, None);

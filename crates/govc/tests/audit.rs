@@ -54,6 +54,20 @@ fn without_a_key_signatures_are_not_checked_and_a_rehashed_log_passes() {
 }
 
 #[test]
+fn verify_with_another_key_says_so() {
+    let run = govc(&["audit", "verify", "tests/audit/valid", "--public-key", "tests/audit/other.pub"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let key = std::fs::read_to_string(root().join(KEY)).unwrap();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "tests/audit/valid/audit-00000001.jsonl:1: seq 1: unsigned: the checkpoint is signed by another key ({}), not by the given one\n",
+            key.trim()
+        )
+    );
+}
+
+#[test]
 fn verify_refuses_what_it_cannot_read_with_exit_2() {
     let run = govc(&["audit", "verify", "tests/audit/no-such-dir"]);
     assert_eq!(run.code, 2);
