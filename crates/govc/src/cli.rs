@@ -32,8 +32,68 @@ pub enum Command {
     Test(TestArgs),
     /// Run the language server (LSP over standard input and output) for editors.
     Lsp(LspArgs),
+    /// Serve decisions, approvals and the approver's inbox over HTTP (docs/serve.md).
+    Serve(ServeArgs),
     /// Verify, show and search an audit log.
     Audit(AuditArgs),
+}
+
+/// Arguments of `govc serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A package (directory or `.gov` file) or a bundle (`.govb`).
+    pub policy: PathBuf,
+    /// JSON files of data facts (packages only).
+    #[arg(long)]
+    pub data: Vec<PathBuf>,
+    /// Refuse a bundle (at start and at each reload) unless it is signed by this key.
+    #[arg(long, value_name = "PUBFILE")]
+    pub public_key: Option<PathBuf>,
+    /// Where to listen. Without --tokens, only a loopback address is accepted.
+    #[arg(long, default_value = "127.0.0.1:8181")]
+    pub addr: std::net::SocketAddr,
+    /// The bearer tokens (JSON: name, sha256 of the token, scopes decide/approve/admin).
+    /// Without it, only callers on this machine are served, each as the administrator.
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
+    /// How long an escalation waits for approvers before it expires (deny).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = gov_serve::parse_duration)]
+    pub approval_timeout: std::time::Duration,
+    /// How long one decision or approval may take, logging included.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = gov_serve::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// How often the policy's files are checked for changes ("0s": only on SIGHUP).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = gov_serve::parse_duration)]
+    pub watch: std::time::Duration,
+    /// How many decisions are kept in memory for lookups and the inbox's history.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub history: usize,
+    /// Refuse a request body longer than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = gov_vm::MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
+    /// Write the audit log (one hash-chained JSON line per decision, approval and bundle
+    /// load) in this directory; `govc audit verify DIR` checks it.
+    #[arg(long, value_name = "DIR")]
+    pub log: Option<PathBuf>,
+    /// When the audit log reaches the disk: before each answer (`always`), or within a
+    /// second (`interval`; an answered record survives the process being killed).
+    #[arg(long, value_enum, default_value_t = FsyncMode::Always, requires = "log")]
+    pub fsync: FsyncMode,
+    /// Sign the audit log's checkpoints with this secret key file (see `govc keygen`).
+    #[arg(long, value_name = "KEYFILE", requires = "log")]
+    pub log_key: Option<PathBuf>,
+    /// Bounds on evaluating each request.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// When `govc serve`'s audit log reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FsyncMode {
+    /// Before each answer.
+    Always,
+    /// Within a second.
+    Interval,
 }
 
 /// Arguments of `govc audit`.

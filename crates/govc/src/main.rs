@@ -16,6 +16,7 @@ mod load;
 mod lsp;
 mod output;
 mod package;
+mod serve;
 mod test;
 
 use clap::Parser;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         cli::Command::Keygen(args) => keygen::run(&args),
         cli::Command::Test(args) => test::run(&args),
         cli::Command::Lsp(args) => lsp::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
         cli::Command::Audit(args) => audit::run(&args),
     };
     ExitCode::from(match outcome {

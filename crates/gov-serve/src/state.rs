@@ -1,0 +1,362 @@
+//! The service's shared state and the operations both the API and the inbox page use:
+//! deciding, answering an escalation, and listing what a caller may see.
+
+use crate::Config;
+use crate::auth::{Auth, Caller, Scope};
+use crate::clock::Clock;
+use crate::decide::{self, Approval};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::policy::Policy;
+use crate::store::{Record, Status, Store};
+use axum::http::StatusCode;
+use gov_audit::{AuditLog, Entry, EntryKind};
+use gov_vm::Outcome;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use tokio::sync::watch;
+
+/// Everything the handlers share.
+pub struct State {
+    /// The flags.
+    pub config: Config,
+    /// How callers are authenticated.
+    pub auth: Auth,
+    /// The service clock.
+    pub clock: Arc<dyn Clock>,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// The decisions.
+    pub store: Store,
+    /// The current policy; a request takes its `Arc` and finishes on it across a reload.
+    policy: RwLock<Arc<Policy>>,
+    /// `true` once the service is stopping.
+    stopping: watch::Sender<bool>,
+    /// A random prefix of this run's decision ids.
+    id_prefix: u32,
+    /// The next decision number.
+    next_id: AtomicU64,
+    /// The audit log, if any.
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl State {
+    /// Loads the policy.
+    pub fn new(config: Config, auth: Auth, clock: Arc<dyn Clock>) -> Result<State, String> {
+        let policy = Policy::load(&config.source, clock.now())?;
+        let metrics = Metrics::new();
+        metrics.bundle_loaded(policy.hash(), policy.loaded_at);
+        let mut prefix = [0u8; 4];
+        getrandom::fill(&mut prefix).map_err(|e| format!("cannot get random bytes: {e}"))?;
+        let audit = match &config.log {
+            Some((dir, options)) => {
+                let log = AuditLog::open(dir, options.clone()).map_err(|e| format!("the audit log: {e}"))?;
+                log.append(bundle_entry(clock.now(), Ok(policy.hash()))).map_err(|e| format!("the audit log: {e}"))?;
+                Some(Arc::new(log))
+            }
+            None => None,
+        };
+        Ok(State {
+            audit,
+            store: Store::new(config.history),
+            config,
+            auth,
+            clock,
+            metrics,
+            policy: RwLock::new(Arc::new(policy)),
+            stopping: watch::channel(false).0,
+            id_prefix: u32::from_le_bytes(prefix),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The current policy.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the policy; requests in flight finish on the one they took.
+    pub fn set_policy(&self, policy: Policy) {
+        self.metrics.bundle_loaded(policy.hash(), policy.loaded_at);
+        *self.policy.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(policy);
+    }
+
+    /// Marks the service as stopping (long polls answer at once).
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+        self.store.changed.notify_waiters();
+    }
+
+    /// A receiver that sees the service stop.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Expires escalations whose time is up, wakes their waiters and logs them.
+    pub async fn expire(&self) {
+        let now = self.clock.now();
+        let expired = self.store.lock().expire(now);
+        self.expired(now, expired).await;
+    }
+
+    /// Wakes the waiters of escalations that just expired and logs them.
+    async fn expired(&self, now: i64, ids: Vec<String>) {
+        if ids.is_empty() {
+            return;
+        }
+        self.store.changed.notify_waiters();
+        for id in ids {
+            let mut entry = Entry::new(EntryKind::Decision, id);
+            entry.time = system_time(now);
+            entry.decision = json!({ "decision": "deny", "status": "expired" });
+            if let Err(error) = self.log(entry).await {
+                eprintln!("govc serve: {}", error.message);
+            }
+        }
+    }
+
+    /// Decides a request's text: the answer is the decision JSON plus `id` and `status`.
+    /// The decision is in the audit log before it is answered.
+    pub async fn decide(&self, text: &str) -> Result<serde_json::Value, ApiError> {
+        let start = std::time::Instant::now();
+        let policy = self.policy();
+        let evaluated = decide::evaluate(&policy, text, true)?;
+        let now = self.clock.now();
+        let id = format!("{:08x}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
+        let escalated = evaluated.outcome == Outcome::Escalate;
+        let status = if escalated { Status::Pending } else { Status::Decided };
+        let mut answer = evaluated.document.clone();
+        if let Some(object) = answer.as_object_mut() {
+            object.insert("id".to_owned(), id.clone().into());
+            object.insert("status".to_owned(), status.name().into());
+        }
+        self.metrics.decided(&evaluated.document);
+        let record = Record {
+            id,
+            received_at: now,
+            request: text.to_owned(),
+            bundle: policy.hash().to_owned(),
+            policy: escalated.then_some(policy.clone()),
+            first: evaluated.clone(),
+            current: evaluated,
+            status,
+            approvals: Vec::new(),
+            expires_at: escalated.then(|| now.saturating_add(nanos(self.config.approval_timeout))),
+        };
+        if self.audit.is_some() {
+            let mut entry = Entry::new(EntryKind::Decision, record.id.clone());
+            entry.time = system_time(now);
+            entry.bundle_hash = Some(record.bundle.clone());
+            entry.request = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+            entry.reasons = record.current.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null);
+            entry.decision = record.current.document.clone();
+            entry.duration_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.log(entry).await?;
+        }
+        self.store.lock().insert(record);
+        Ok(answer)
+    }
+
+    /// Appends to the audit log (if any) and waits until it is written.
+    pub async fn log(&self, entry: Entry) -> Result<(), ApiError> {
+        let Some(audit) = self.audit.clone() else { return Ok(()) };
+        tokio::task::spawn_blocking(move || audit.append(entry))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map(|_| ())
+            .map_err(|e| {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "audit_failed", format!("the audit log failed: {e}"))
+            })
+    }
+
+    /// Logs a bundle load or a refused reload.
+    pub async fn log_bundle(&self, loaded: Result<&str, &str>) {
+        if let Err(error) = self.log(bundle_entry(self.clock.now(), loaded)).await {
+            eprintln!("govc serve: {}", error.message);
+        }
+    }
+
+    /// Closes the audit log, if this is the last holder of the state (else the log
+    /// closes when the last holder drops it).
+    pub fn close_log(self: Arc<State>) -> Result<(), String> {
+        let Ok(state) = Arc::try_unwrap(self) else { return Ok(()) };
+        match state.audit.map(Arc::try_unwrap) {
+            Some(Ok(log)) => log.close().map_err(|e| format!("closing the audit log: {e}")),
+            _ => Ok(()),
+        }
+    }
+
+    /// The groups `caller` may answer for under `policy`: all for the local administrator,
+    /// else the token name's `approver` groups.
+    pub fn groups(&self, caller: &Caller, policy: &Policy) -> Option<BTreeSet<String>> {
+        caller.name.as_ref().map(|name| policy.groups.get(name).cloned().unwrap_or_default())
+    }
+
+    /// Whether `caller` may see `record` in a queue or the history: an administrator sees
+    /// everything; an approver the escalations to their groups.
+    pub fn may_see(&self, caller: &Caller, record: &Record, policy: &Policy) -> bool {
+        if caller.may(Scope::Admin) {
+            return true;
+        }
+        match self.groups(caller, policy) {
+            None => true,
+            Some(groups) => record.groups().iter().any(|g| groups.contains(g)),
+        }
+    }
+
+    /// An approver's answer to an escalation: approve (decide again with the approval
+    /// facts) or reject (deny). The person is the token's name; only the local
+    /// administrator (no token file) names one.
+    pub async fn answer(&self, caller: &Caller, id: &str, answer: Answer) -> Result<serde_json::Value, ApiError> {
+        let start = std::time::Instant::now();
+        let now = self.clock.now();
+        let expired = self.store.lock().expire(now);
+        self.expired(now, expired).await;
+        let (view, mut entry) = self.answer_in_store(caller, id, answer)?;
+        entry.duration_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.log(entry).await?;
+        Ok(view)
+    }
+
+    /// [`State::answer`] on the records; returns the record's view and its log entry.
+    fn answer_in_store(
+        &self,
+        caller: &Caller,
+        id: &str,
+        answer: Answer,
+    ) -> Result<(serde_json::Value, Entry), ApiError> {
+        caller.require(Scope::Approve)?;
+        let person = match (&caller.name, answer.person) {
+            (Some(name), None) => name.clone(),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "`person` is not accepted: an approval is recorded for the token's name",
+                )
+                .at("person"));
+            }
+            (None, Some(person)) if !person.trim().is_empty() => person.trim().to_owned(),
+            (None, _) => {
+                return Err(ApiError::bad_request(
+                    "without --tokens, name the approver: `person` is the person approving",
+                )
+                .at("person"));
+            }
+        };
+        let now = self.clock.now();
+        let mut store = self.store.lock();
+        let record = store.records.get_mut(id).ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
+        let policy = match (&record.policy, record.status) {
+            (Some(policy), Status::Pending) => policy.clone(),
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "not_pending",
+                    format!("decision `{id}` is {}, not waiting for approvers", record.status.name()),
+                ));
+            }
+        };
+        let mine = policy.groups.get(&person).cloned().unwrap_or_default();
+        let groups: Vec<String> = record
+            .current
+            .groups
+            .iter()
+            .filter(|g| mine.contains(*g) && answer.group.as_ref().is_none_or(|wanted| wanted == *g))
+            .cloned()
+            .collect();
+        if groups.is_empty() {
+            let asked = answer.group.unwrap_or_else(|| record.current.groups.join(", "));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_an_approver",
+                format!("{person} is not an approver of {asked} (the policy's `approver` facts)"),
+            ));
+        }
+        // The request's clock: its own time, moved on by the service's since it arrived.
+        let at = record.first.request_time.map_or(now, |t| t.saturating_add(now.saturating_sub(record.received_at)));
+        let mut approvals = record.approvals.clone();
+        approvals.extend(groups.into_iter().map(|group| Approval {
+            person: person.clone(),
+            group,
+            approve: answer.approve,
+            comment: answer.comment.clone(),
+            at,
+        }));
+        if answer.approve {
+            let time = record.first.request_time.map(|_| at);
+            let text = decide::redecision(&policy, &record.request, time, &approvals)?;
+            let evaluated = decide::evaluate(&policy, &text, false)?;
+            self.metrics.decided(&evaluated.document);
+            if evaluated.outcome != Outcome::Escalate {
+                record.status = Status::Resolved;
+                record.policy = None;
+            }
+            record.current = evaluated;
+        } else {
+            record.status = Status::Rejected;
+            record.policy = None;
+        }
+        record.approvals = approvals;
+        let view = record.view(false);
+        let mut entry = Entry::new(EntryKind::Approval, record.id.clone());
+        entry.time = system_time(now);
+        entry.bundle_hash = Some(record.bundle.clone());
+        entry.approver = Some(person);
+        entry.request = json!({
+            "verdict": if answer.approve { "approve" } else { "reject" },
+            "comment": answer.comment,
+            "status": record.status.name(),
+        });
+        entry.reasons = record.current.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null);
+        entry.decision = if answer.approve {
+            record.current.document.clone()
+        } else {
+            json!({ "decision": "deny", "status": "rejected" })
+        };
+        drop(store);
+        self.store.changed.notify_waiters();
+        Ok((view, entry))
+    }
+}
+
+/// An approver's answer.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    /// Approve or reject.
+    pub approve: bool,
+    /// Only for this group (else every group of the escalation the person approves for).
+    pub group: Option<String>,
+    /// The approver's comment.
+    pub comment: String,
+    /// The person, named by the local administrator only.
+    pub person: Option<String>,
+}
+
+/// The log entry of a bundle load (`Ok(hash)`) or a refused one (`Err(why)`).
+fn bundle_entry(now: i64, loaded: Result<&str, &str>) -> Entry {
+    let mut entry = Entry::new(EntryKind::BundleLoad, "bundle");
+    entry.time = system_time(now);
+    match loaded {
+        Ok(hash) => {
+            entry.bundle_hash = Some(hash.to_owned());
+            entry.decision = json!("loaded");
+        }
+        Err(error) => {
+            entry.decision = json!("refused");
+            entry.reasons = json!([{ "error": error }]);
+        }
+    }
+    entry
+}
+
+/// A service clock reading as a `SystemTime`.
+fn system_time(nanos: i64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
+
+/// A duration in nanoseconds, saturating.
+pub fn nanos(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
+}
