@@ -1,0 +1,529 @@
+//! Solving one conjunctive query: is there a request, with data, on which it holds?
+//!
+//! 1. Terms become nodes: one per variable, one per distinct constant (of its type).
+//! 2. Every `input one` relation gets exactly one fact: its atoms are unified column by
+//!    column (and a relation no atom names gets one fact of fresh values).
+//! 3. Equalities merge nodes (union-find); two different constants merged: disjoint.
+//! 4. A disequality inside one class, or a negated atom matched by a needed fact whose
+//!    columns are the same classes: disjoint.
+//! 5. Orders per ordered type (Int, Decimal, Time, Duration, all integers here: a Decimal
+//!    is counted in units fine enough that any chain of strict orders fits between two
+//!    constants) are difference constraints `b ≥ a + s`: bounds propagate until they
+//!    settle; a lower bound above an upper bound, or bounds that never settle (a strict
+//!    cycle), is disjoint.
+//! 6. Values are picked class by class within the bounds, each different from the values
+//!    already picked when the bounds allow (so a negated atom holds whenever it can),
+//!    re-propagating after each pick; strings get fresh values, distinct from every
+//!    constant.
+//! 7. The model is checked against every condition. A failed pick or check is
+//!    [`Outcome::Unknown`], never [`Outcome::Disjoint`]: only steps 3–5 prove disjointness.
+
+use crate::query::{Item, Query, Term};
+use crate::{Fact, Outcome, Value, Witness};
+use gov_ir::{Const, Ir, RelationId};
+use gov_value::{BaseType, CompareOp, Decimal, RelationKind};
+use std::collections::{BTreeMap, HashMap};
+
+/// A value as the solver sees it: ordered types as integers (a Decimal scaled).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum V {
+    Ord(i128),
+    Str(String),
+    Bool(bool),
+}
+
+/// 2026-01-01T00:00:00Z, where a Time with no constraint is picked.
+const A_TIME: i128 = 1_767_225_600_000_000_000;
+
+/// The largest Decimal mantissa, 2⁹⁶ − 1.
+const DECIMAL_MANTISSA: i128 = 79_228_162_514_264_337_593_543_950_335;
+
+/// Searches for a witness of the query.
+pub fn solve(ir: &Ir, query: &Query) -> Outcome {
+    match Solver::new(ir, query).and_then(|mut solver| solver.run(query)) {
+        Ok(outcome) => outcome,
+        Err(reason) => Outcome::Unknown(reason),
+    }
+}
+
+struct Solver<'a> {
+    ir: &'a Ir,
+    /// Each node's type.
+    ty: Vec<BaseType>,
+    parent: Vec<usize>,
+    /// The constant of a node that stands for one (by node, not by class).
+    constant: Vec<Option<V>>,
+    consts: HashMap<(BaseType, V), usize>,
+    /// Decimal values are counted in units of 10^-scale.
+    scale: u32,
+    facts: Vec<(RelationId, Vec<usize>)>,
+    negations: Vec<(RelationId, Vec<Option<usize>>)>,
+    compares: Vec<(usize, CompareOp, usize)>,
+}
+
+/// Short-circuits with a proof of disjointness.
+enum Stop {
+    Disjoint,
+    Unknown(String),
+}
+
+impl From<String> for Stop {
+    fn from(reason: String) -> Stop {
+        Stop::Unknown(reason)
+    }
+}
+
+impl<'a> Solver<'a> {
+    fn new(ir: &'a Ir, query: &Query) -> Result<Solver<'a>, String> {
+        // Units fine enough for every Decimal constant, with room for a strict chain of
+        // every node between two adjacent constants.
+        let mut scale = 0u32;
+        let mut terms = 0usize;
+        for item in &query.items {
+            each_term(item, &mut |term| {
+                terms += 1;
+                if let Term::Const(Const::Decimal(d), _) = term {
+                    scale = scale.max(d.scale());
+                }
+            });
+        }
+        let room = (query.vars.len() + terms + 2).to_string().len() as u32;
+        scale += room;
+        if scale > 9 {
+            return Err("Decimal constants with more digits after the point than the search handles".to_owned());
+        }
+        Ok(Solver {
+            ir,
+            ty: query.vars.clone(),
+            parent: (0..query.vars.len()).collect(),
+            constant: vec![None; query.vars.len()],
+            consts: HashMap::new(),
+            scale,
+            facts: Vec::new(),
+            negations: Vec::new(),
+            compares: Vec::new(),
+        })
+    }
+
+    fn find(&mut self, mut node: usize) -> usize {
+        while let Some(&up) = self.parent.get(node) {
+            if up == node {
+                break;
+            }
+            let grand = self.parent.get(up).copied().unwrap_or(up);
+            if let Some(slot) = self.parent.get_mut(node) {
+                *slot = grand;
+            }
+            node = grand;
+        }
+        node
+    }
+
+    /// The class's constant, if any.
+    fn class_constant(&mut self, node: usize) -> Option<V> {
+        let root = self.find(node);
+        self.constant.get(root).cloned().flatten()
+    }
+
+    fn union(&mut self, a: usize, b: usize) -> Result<(), Stop> {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return Ok(());
+        }
+        let (ca, cb) = (self.class_constant(ra), self.class_constant(rb));
+        if let (Some(x), Some(y)) = (&ca, &cb)
+            && x != y
+        {
+            return Err(Stop::Disjoint);
+        }
+        if let Some(slot) = self.parent.get_mut(rb) {
+            *slot = ra;
+        }
+        if let Some(slot) = self.constant.get_mut(ra) {
+            *slot = ca.or(cb);
+        }
+        Ok(())
+    }
+
+    fn node_type(&self, node: usize) -> BaseType {
+        self.ty.get(node).copied().unwrap_or(BaseType::Int)
+    }
+
+    /// A constant as the solver's value, at type `ty`.
+    fn value(&self, c: &Const, ty: BaseType) -> Result<V, String> {
+        let scaled = |mantissa: i128, scale: u32| {
+            let up = self.scale.checked_sub(scale).and_then(|s| 10i128.checked_pow(s));
+            up.and_then(|up| mantissa.checked_mul(up))
+                .filter(|v| v.abs() <= DECIMAL_MANTISSA)
+                .ok_or_else(|| "a Decimal constant too large for the search's units".to_owned())
+        };
+        Ok(match (c, ty) {
+            (Const::Int(i), BaseType::Int) | (Const::Time(i), BaseType::Time) => V::Ord(i128::from(*i)),
+            (Const::Duration(i), BaseType::Duration) => V::Ord(i128::from(*i)),
+            (Const::Int(i), BaseType::Decimal) => V::Ord(scaled(i128::from(*i), 0)?),
+            (Const::Decimal(d), BaseType::Decimal) => V::Ord(scaled(d.mantissa(), d.scale())?),
+            (Const::Str(s), BaseType::Str) => V::Str(s.clone()),
+            (Const::Bool(b), BaseType::Bool) => V::Bool(*b),
+            (c, ty) => return Err(format!("a {} literal where a {ty} is expected", c.ty())),
+        })
+    }
+
+    /// The node of a term; `ty` is the type of the place a constant stands in.
+    fn node(&mut self, term: &Term, ty: Option<BaseType>) -> Result<usize, String> {
+        match term {
+            Term::Var(v) if *v < self.ty.len() => Ok(*v),
+            Term::Var(_) => Err("a variable the query does not hold".to_owned()),
+            Term::Const(c, own) => {
+                let ty = ty.unwrap_or(*own);
+                let value = self.value(c, ty)?;
+                if let Some(node) = self.consts.get(&(ty, value.clone())) {
+                    return Ok(*node);
+                }
+                let node = self.ty.len();
+                self.ty.push(ty);
+                self.parent.push(node);
+                self.constant.push(Some(value.clone()));
+                self.consts.insert((ty, value), node);
+                Ok(node)
+            }
+        }
+    }
+
+    fn fresh(&mut self, ty: BaseType) -> usize {
+        let node = self.ty.len();
+        self.ty.push(ty);
+        self.parent.push(node);
+        self.constant.push(None);
+        node
+    }
+
+    fn run(&mut self, query: &Query) -> Result<Outcome, String> {
+        match self.search(query) {
+            Ok(witness) => Ok(Outcome::Candidate(witness)),
+            Err(Stop::Disjoint) => Ok(Outcome::Disjoint),
+            Err(Stop::Unknown(reason)) => Err(reason),
+        }
+    }
+
+    fn search(&mut self, query: &Query) -> Result<Witness, Stop> {
+        let mut equalities = Vec::new();
+        for item in &query.items {
+            match item {
+                Item::Fact(relation, args) => {
+                    let nodes = args.iter().map(|t| self.node(t, None)).collect::<Result<_, _>>()?;
+                    self.facts.push((*relation, nodes));
+                }
+                Item::NotFact(relation, args) => {
+                    let nodes = args.iter().map(|t| t.as_ref().map(|t| self.node(t, None)).transpose());
+                    let nodes = nodes.collect::<Result<_, _>>()?;
+                    self.negations.push((*relation, nodes));
+                }
+                Item::Compare(left, op, right) => {
+                    // A constant takes the type of what it is compared with.
+                    let ty = |t: &Term, s: &Self| match t {
+                        Term::Var(v) => Some(s.node_type(*v)),
+                        Term::Const(c, _) => Some(c.ty()),
+                    };
+                    let (lt, rt) = (ty(left, self), ty(right, self));
+                    let wide = |a: Option<BaseType>, b: Option<BaseType>| match (a, b) {
+                        (Some(BaseType::Decimal), _) | (_, Some(BaseType::Decimal)) => Some(BaseType::Decimal),
+                        (a, _) => a,
+                    };
+                    let (l, r) = (self.node(left, wide(lt, rt))?, self.node(right, wide(rt, lt))?);
+                    if !op.is_equality() && self.node_type(l) == BaseType::Str {
+                        return Err(Stop::Unknown("an order comparison between strings".to_owned()));
+                    }
+                    if *op == CompareOp::Eq {
+                        equalities.push((l, r));
+                    } else {
+                        self.compares.push((l, *op, r));
+                    }
+                }
+            }
+        }
+        self.one_fact_per_input_one()?;
+        for (a, b) in equalities {
+            self.union(a, b)?;
+        }
+        self.check_disjoint()?;
+        let model = self.pick()?;
+        self.witness(&model)
+    }
+
+    /// Unifies the facts of each `input one` relation into one, making it if none is needed.
+    fn one_fact_per_input_one(&mut self) -> Result<(), Stop> {
+        for (index, relation) in self.ir.relations.iter().enumerate() {
+            if !relation.one {
+                continue;
+            }
+            let id = RelationId(gov_ir::dense(index));
+            let mut first: Option<Vec<usize>> = None;
+            let mut pairs = Vec::new();
+            for (r, nodes) in &self.facts {
+                if *r != id {
+                    continue;
+                }
+                match &first {
+                    None => first = Some(nodes.clone()),
+                    Some(first) => pairs.extend(first.iter().copied().zip(nodes.iter().copied())),
+                }
+            }
+            if first.is_none() {
+                let nodes = relation.columns.iter().map(|c| c.ty).collect::<Vec<_>>();
+                let nodes = nodes.into_iter().map(|ty| self.fresh(ty)).collect();
+                self.facts.push((id, nodes));
+            }
+            for (a, b) in pairs {
+                self.union(a, b)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps 4 and 5: a disequality within a class, a negation matched by a needed fact,
+    /// infeasible orders.
+    fn check_disjoint(&mut self) -> Result<(), Stop> {
+        for (a, op, b) in self.compares.clone() {
+            if op == CompareOp::Ne && self.find(a) == self.find(b) {
+                return Err(Stop::Disjoint);
+            }
+        }
+        for (relation, args) in self.negations.clone() {
+            for (r, nodes) in self.facts.clone() {
+                let matched = r == relation
+                    && args.iter().zip(&nodes).all(|(arg, node)| arg.is_none_or(|a| self.find(a) == self.find(*node)));
+                if matched {
+                    return Err(Stop::Disjoint);
+                }
+            }
+        }
+        let mut bounds = self.bounds()?;
+        self.propagate(&mut bounds)
+    }
+
+    /// The initial bounds of each ordered class: its constant, or its type's range.
+    fn bounds(&mut self) -> Result<BTreeMap<usize, (i128, i128)>, Stop> {
+        let mut bounds = BTreeMap::new();
+        for node in 0..self.ty.len() {
+            let root = self.find(node);
+            let range = match self.node_type(root) {
+                BaseType::Int | BaseType::Time | BaseType::Duration => (i128::from(i64::MIN), i128::from(i64::MAX)),
+                BaseType::Decimal => (-DECIMAL_MANTISSA, DECIMAL_MANTISSA),
+                BaseType::Str | BaseType::Bool => continue,
+            };
+            let range = match self.class_constant(root) {
+                Some(V::Ord(v)) => (v, v),
+                _ => range,
+            };
+            bounds.insert(root, range);
+        }
+        Ok(bounds)
+    }
+
+    /// The order constraints as edges `(a, b, s)`: `b ≥ a + s`.
+    fn edges(&mut self) -> Vec<(usize, usize, i128)> {
+        let mut edges = Vec::new();
+        for (a, op, b) in self.compares.clone() {
+            let (a, b) = (self.find(a), self.find(b));
+            match op {
+                CompareOp::Lt => edges.push((a, b, 1)),
+                CompareOp::Le => edges.push((a, b, 0)),
+                CompareOp::Gt => edges.push((b, a, 1)),
+                CompareOp::Ge => edges.push((b, a, 0)),
+                CompareOp::Eq | CompareOp::Ne => {}
+            }
+        }
+        edges
+    }
+
+    /// Tightens the bounds along the order constraints until they settle.
+    fn propagate(&mut self, bounds: &mut BTreeMap<usize, (i128, i128)>) -> Result<(), Stop> {
+        let edges = self.edges();
+        // Without a strict cycle, longest paths settle within one pass per class.
+        for _ in 0..=bounds.len() {
+            let mut changed = false;
+            for &(a, b, s) in &edges {
+                let (Some(&(la, ua)), Some(&(lb, ub))) = (bounds.get(&a), bounds.get(&b)) else { continue };
+                let (new_lb, new_ua) = (lb.max(la + s), ua.min(ub - s));
+                if new_lb > ub || la > new_ua {
+                    return Err(Stop::Disjoint);
+                }
+                if new_lb != lb || new_ua != ua {
+                    changed = true;
+                    bounds.insert(b, (new_lb, ub));
+                    let (la, _) = bounds.get(&a).copied().unwrap_or((la, ua));
+                    bounds.insert(a, (la, new_ua));
+                }
+            }
+            if !changed {
+                return Ok(());
+            }
+        }
+        Err(Stop::Disjoint)
+    }
+
+    /// Step 6: a value for every class.
+    fn pick(&mut self) -> Result<HashMap<usize, V>, Stop> {
+        let mut bounds = self.bounds()?;
+        self.propagate(&mut bounds)?;
+        let mut model: HashMap<usize, V> = HashMap::new();
+        let mut differ: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (a, op, b) in self.compares.clone() {
+            if op == CompareOp::Ne {
+                let (a, b) = (self.find(a), self.find(b));
+                differ.entry(a).or_default().push(b);
+                differ.entry(b).or_default().push(a);
+            }
+        }
+        // Ordered classes, lowest first.
+        let mut order: Vec<(i128, usize)> = bounds.iter().map(|(root, (lo, _))| (*lo, *root)).collect();
+        order.sort_unstable();
+        let tries = 2 * bounds.len() as i128 + 3;
+        for (_, root) in order {
+            let Some(&(lo, hi)) = bounds.get(&root) else { continue };
+            let ty = self.node_type(root);
+            let taken: Vec<i128> = model
+                .iter()
+                .filter(|(r, _)| self.ty.get(**r) == Some(&ty))
+                .filter_map(|(_, v)| if let V::Ord(x) = v { Some(*x) } else { None })
+                .collect();
+            let must_differ: Vec<i128> = differ
+                .get(&root)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| if let Some(V::Ord(x)) = model.get(r) { Some(*x) } else { None })
+                .collect();
+            let start = (if ty == BaseType::Time { A_TIME } else { 0 }).clamp(lo, hi);
+            let candidates = (0..tries)
+                .flat_map(|k| [start + k, start - k - 1])
+                .filter(|x| (lo..=hi).contains(x))
+                .collect::<Vec<_>>();
+            let value = candidates
+                .iter()
+                .find(|x| !taken.contains(x))
+                .or_else(|| candidates.iter().find(|x| !must_differ.contains(x)))
+                .copied()
+                .ok_or_else(|| Stop::Unknown("disequalities among values in a narrow range".to_owned()))?;
+            bounds.insert(root, (value, value));
+            model.insert(root, V::Ord(value));
+            self.propagate(&mut bounds)
+                .map_err(|_| Stop::Unknown("the values picked for the orders conflict".to_owned()))?;
+        }
+        // Strings and booleans.
+        let constants: Vec<String> =
+            self.constant.iter().flatten().filter_map(|v| if let V::Str(s) = v { Some(s.clone()) } else { None }).collect();
+        let mut fresh = 0usize;
+        for node in 0..self.ty.len() {
+            let root = self.find(node);
+            if model.contains_key(&root) {
+                continue;
+            }
+            let value = match (self.class_constant(root), self.node_type(root)) {
+                (Some(v), _) => v,
+                (None, BaseType::Str) => loop {
+                    fresh += 1;
+                    let s = format!("w{fresh}");
+                    if !constants.contains(&s) {
+                        break V::Str(s);
+                    }
+                },
+                (None, BaseType::Bool) => {
+                    let neighbours: Vec<&V> = differ.get(&root).into_iter().flatten().filter_map(|r| model.get(r)).collect();
+                    let taken: Vec<&V> = model.iter().filter(|(r, _)| self.ty.get(**r) == Some(&BaseType::Bool)).map(|(_, v)| v).collect();
+                    let options = [V::Bool(false), V::Bool(true)];
+                    options
+                        .iter()
+                        .find(|v| !taken.contains(v))
+                        .or_else(|| options.iter().find(|v| !neighbours.contains(v)))
+                        .cloned()
+                        .ok_or_else(|| Stop::Unknown("disequalities among booleans".to_owned()))?
+                }
+                (None, _) => continue,
+            };
+            model.insert(root, value);
+        }
+        Ok(model)
+    }
+
+    /// Step 7: the model checked against every condition, as the witness's facts.
+    fn witness(&mut self, model: &HashMap<usize, V>) -> Result<Witness, Stop> {
+        let unknown = |what: &str| Stop::Unknown(format!("the values picked do not satisfy {what}"));
+        let at = |s: &mut Self, node: usize| model.get(&s.find(node)).cloned();
+        for (a, op, b) in self.compares.clone() {
+            let (Some(x), Some(y)) = (at(self, a), at(self, b)) else { return Err(unknown("a comparison")) };
+            let holds = match (op, &x, &y) {
+                (CompareOp::Ne, x, y) => x != y,
+                (CompareOp::Eq, x, y) => x == y,
+                (op, V::Ord(x), V::Ord(y)) => match op {
+                    CompareOp::Lt => x < y,
+                    CompareOp::Le => x <= y,
+                    CompareOp::Gt => x > y,
+                    _ => x >= y,
+                },
+                _ => false,
+            };
+            if !holds {
+                return Err(unknown("a comparison"));
+            }
+        }
+        let mut facts: Vec<(RelationId, Vec<V>)> = Vec::new();
+        for (relation, nodes) in self.facts.clone() {
+            let values = nodes.iter().map(|n| at(self, *n)).collect::<Option<Vec<_>>>().ok_or_else(|| unknown("an atom"))?;
+            if !facts.contains(&(relation, values.clone())) {
+                facts.push((relation, values));
+            }
+        }
+        for (relation, args) in self.negations.clone() {
+            let args: Vec<Option<V>> = args.iter().map(|a| a.and_then(|a| at(self, a))).collect();
+            let matched = facts.iter().any(|(r, values)| {
+                *r == relation && args.iter().zip(values).all(|(arg, v)| arg.as_ref().is_none_or(|a| a == v))
+            });
+            if matched {
+                return Err(unknown("a negated atom"));
+            }
+        }
+        let mut witness = Witness::default();
+        for (relation, values) in facts {
+            let kind = self.ir.relation(relation).map(|r| r.kind);
+            let columns = self.ir.relation(relation).map(|r| r.columns.as_slice()).unwrap_or_default();
+            let values = values
+                .into_iter()
+                .zip(columns)
+                .map(|(v, c)| self.typed(v, c.ty))
+                .collect::<Result<Vec<_>, _>>()?;
+            let fact = Fact { relation, values };
+            match kind {
+                Some(RelationKind::Input) => witness.input.push(fact),
+                Some(RelationKind::Data) => witness.data.push(fact),
+                _ => return Err(unknown("the kinds of relations")),
+            }
+        }
+        Ok(witness)
+    }
+
+    fn typed(&self, v: V, ty: BaseType) -> Result<Value, Stop> {
+        let out_of_range = || Stop::Unknown(format!("a {ty} value out of range"));
+        Ok(match (v, ty) {
+            (V::Ord(x), BaseType::Int) => Value::Int(i64::try_from(x).map_err(|_| out_of_range())?),
+            (V::Ord(x), BaseType::Time) => Value::Time(i64::try_from(x).map_err(|_| out_of_range())?),
+            (V::Ord(x), BaseType::Duration) => Value::Duration(i64::try_from(x).map_err(|_| out_of_range())?),
+            (V::Ord(x), BaseType::Decimal) => {
+                Value::Decimal(Decimal::try_from_i128_with_scale(x, self.scale).map_err(|_| out_of_range())?.normalize())
+            }
+            (V::Str(s), BaseType::Str) => Value::Str(s),
+            (V::Bool(b), BaseType::Bool) => Value::Bool(b),
+            _ => return Err(Stop::Unknown(format!("a value of the wrong type for a {ty} column"))),
+        })
+    }
+}
+
+fn each_term(item: &Item, f: &mut impl FnMut(&Term)) {
+    match item {
+        Item::Fact(_, args) => args.iter().for_each(f),
+        Item::NotFact(_, args) => args.iter().flatten().for_each(f),
+        Item::Compare(l, _, r) => {
+            f(l);
+            f(r);
+        }
+    }
+}
