@@ -184,12 +184,17 @@ fn fix_json(fix: &Fix, sources: &Sources) -> Value {
     })
 }
 
+/// A witness as `{"input": {…}, "data": {…}}`.
+fn witness_json(witness: &crate::Witness) -> Value {
+    json!({ "input": witness.input, "data": witness.data })
+}
+
 /// Renders diagnostics as a JSON document: `{"diagnostics": [...], "errors": n, "warnings": n}`.
 pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     let items: Vec<Value> = diagnostics
         .iter()
         .map(|d| {
-            json!({
+            let mut item = json!({
                 "code": d.code.id,
                 "severity": d.severity().as_str(),
                 "message": d.message,
@@ -201,7 +206,11 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
                 "notes": d.notes,
                 "fixes": d.fixes.iter().map(|f| fix_json(f, sources)).collect::<Vec<_>>(),
                 "docs": d.code.doc_path(),
-            })
+            });
+            if let (Some(witness), Some(object)) = (&d.witness, item.as_object_mut()) {
+                object.insert("witness".to_owned(), witness_json(witness));
+            }
+            item
         })
         .collect();
     let count = |s: Severity| diagnostics.iter().filter(|d| d.severity() == s).count();
@@ -310,6 +319,9 @@ pub fn render_sarif(diagnostics: &[Diagnostic], sources: &Sources, tool_version:
                     loc
                 }).collect::<Vec<_>>(),
             });
+            if let (Some(witness), Some(object)) = (&d.witness, result.as_object_mut()) {
+                object.insert("properties".to_owned(), json!({ "witness": witness_json(witness) }));
+            }
             if let (false, Some(object)) = (d.fixes.is_empty(), result.as_object_mut()) {
                 let fixes: Vec<Value> = d.fixes.iter().map(|f| sarif_fix(f, sources)).collect();
                 object.insert("fixes".to_owned(), json!(fixes));
