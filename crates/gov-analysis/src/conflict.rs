@@ -1,7 +1,7 @@
 //! Conflicts: an `allow` rule and a `deny` or `escalate` rule that can fire on one request.
 
 use crate::query::{Query, unfold};
-use crate::solve::solve;
+use crate::solve::{Rows, solve};
 use crate::Outcome;
 use gov_ir::{DecisionId, Ir};
 use gov_value::Effect;
@@ -67,10 +67,19 @@ pub fn pairs(ir: &Ir) -> Vec<Pair> {
 /// Whether some query of `left` and some query of `right` hold together: the first
 /// candidate found; disjoint only if every combination is.
 fn overlap(ir: &Ir, left: &[Query], right: &[Query]) -> Outcome {
+    // A witness that is one action, one fact per input relation, is the clearest: look
+    // for one first.
+    for l in left {
+        for r in right {
+            if let Outcome::Candidate(witness) = solve(ir, &l.and(r), Rows::One) {
+                return Outcome::Candidate(witness);
+            }
+        }
+    }
     let mut unknown = None;
     for l in left {
         for r in right {
-            match solve(ir, &l.and(r)) {
+            match solve(ir, &l.and(r), Rows::Declared) {
                 Outcome::Candidate(witness) => return Outcome::Candidate(witness),
                 Outcome::Disjoint => {}
                 Outcome::Unknown(reason) => unknown = unknown.or(Some(reason)),

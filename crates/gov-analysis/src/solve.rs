@@ -38,9 +38,19 @@ const A_TIME: i128 = 1_767_225_600_000_000_000;
 /// The largest Decimal mantissa, 2⁹⁶ − 1.
 const DECIMAL_MANTISSA: i128 = 79_228_162_514_264_337_593_543_950_335;
 
+/// How many facts of an input relation a witness may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// As the declarations say: one for an `input one` relation, any number otherwise.
+    Declared,
+    /// One per input relation, as if every one were declared `input one`: a witness that is
+    /// one action. Only a candidate is meaningful here; "disjoint" proves nothing.
+    One,
+}
+
 /// Searches for a witness of the query.
-pub fn solve(ir: &Ir, query: &Query) -> Outcome {
-    match Solver::new(ir, query).and_then(|mut solver| solver.run(query)) {
+pub fn solve(ir: &Ir, query: &Query, rows: Rows) -> Outcome {
+    match Solver::new(ir, query, rows).and_then(|mut solver| solver.run(query)) {
         Ok(outcome) => outcome,
         Err(reason) => Outcome::Unknown(reason),
     }
@@ -48,6 +58,7 @@ pub fn solve(ir: &Ir, query: &Query) -> Outcome {
 
 struct Solver<'a> {
     ir: &'a Ir,
+    rows: Rows,
     /// Each node's type.
     ty: Vec<BaseType>,
     parent: Vec<usize>,
@@ -74,7 +85,7 @@ impl From<String> for Stop {
 }
 
 impl<'a> Solver<'a> {
-    fn new(ir: &'a Ir, query: &Query) -> Result<Solver<'a>, String> {
+    fn new(ir: &'a Ir, query: &Query, rows: Rows) -> Result<Solver<'a>, String> {
         // Units fine enough for every Decimal constant, with room for a strict chain of
         // every node between two adjacent constants.
         let mut scale = 0u32;
@@ -94,6 +105,7 @@ impl<'a> Solver<'a> {
         }
         Ok(Solver {
             ir,
+            rows,
             ty: query.vars.clone(),
             parent: (0..query.vars.len()).collect(),
             constant: vec![None; query.vars.len()],
@@ -250,10 +262,12 @@ impl<'a> Solver<'a> {
         self.witness(&model)
     }
 
-    /// Unifies the facts of each `input one` relation into one, making it if none is needed.
+    /// Unifies the facts of each `input one` relation (each input relation, for
+    /// [`Rows::One`]) into one, making it for an `input one` relation no atom names.
     fn one_fact_per_input_one(&mut self) -> Result<(), Stop> {
         for (index, relation) in self.ir.relations.iter().enumerate() {
-            if !relation.one {
+            let single = relation.one || (self.rows == Rows::One && relation.kind == RelationKind::Input);
+            if !single {
                 continue;
             }
             let id = RelationId(gov_ir::dense(index));
@@ -268,7 +282,7 @@ impl<'a> Solver<'a> {
                     Some(first) => pairs.extend(first.iter().copied().zip(nodes.iter().copied())),
                 }
             }
-            if first.is_none() {
+            if first.is_none() && relation.one {
                 let nodes = relation.columns.iter().map(|c| c.ty).collect::<Vec<_>>();
                 let nodes = nodes.into_iter().map(|ty| self.fresh(ty)).collect();
                 self.facts.push((id, nodes));
