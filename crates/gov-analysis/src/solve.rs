@@ -389,8 +389,15 @@ impl<'a> Solver<'a> {
                 differ.entry(b).or_default().push(a);
             }
         }
-        // Ordered classes, lowest first.
-        let mut order: Vec<(i128, usize)> = bounds.iter().map(|(root, (lo, _))| (*lo, *root)).collect();
+        // Constants first: their values are fixed, and the other classes avoid them.
+        for root in bounds.keys().copied().collect::<Vec<_>>() {
+            if let Some(value) = self.class_constant(root) {
+                model.insert(root, value);
+            }
+        }
+        // Then the other ordered classes, lowest first.
+        let mut order: Vec<(i128, usize)> =
+            bounds.iter().filter(|(root, _)| !model.contains_key(root)).map(|(root, (lo, _))| (*lo, *root)).collect();
         order.sort_unstable();
         let tries = 2 * bounds.len() as i128 + 3;
         for (_, root) in order {
