@@ -149,6 +149,16 @@ pub fn diagnostics(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> V
     findings(ir, sources, data).iter().filter_map(|f| diagnostic(ir, f)).collect()
 }
 
+/// The witness in a line: the request, and the data facts it needs if any.
+fn example(witness: &gov_diag::Witness) -> String {
+    let no_data = witness.data.as_object().is_none_or(Map::is_empty);
+    if no_data {
+        format!("for example, the request {}", witness.input)
+    } else {
+        format!("for example, the request {} with the data {}", witness.input, witness.data)
+    }
+}
+
 fn diagnostic(ir: &Ir, finding: &Finding) -> Option<Diagnostic> {
     let name = |id: DecisionId| ir.decision(id).map_or("?", |d| d.name.as_str());
     let span = |id: DecisionId| ir.spans.decisions.get(id.index()).copied();
@@ -169,7 +179,7 @@ fn diagnostic(ir: &Ir, finding: &Finding) -> Option<Diagnostic> {
                 name(other),
                 name(allow)
             ))
-            .with_note(format!("for example, the request {} with the data {}", witness.input, witness.data))
+            .with_note(example(witness))
             .with_witness(witness.clone());
             let rule = ir.decision(other).map(|d| d.rule)?;
             if let Some(item) = ir.spans.rules.get(rule.index()) {
