@@ -261,8 +261,13 @@ impl<'a> Solver<'a> {
             self.union(a, b)?;
         }
         self.check_disjoint()?;
-        let model = self.pick()?;
-        self.witness(&model)
+        // Distinct values keep negations true; when that crowds a narrow range, values
+        // that only honour the disequalities may still fit.
+        match self.pick(true).and_then(|model| self.witness(&model)) {
+            Ok(witness) => Ok(witness),
+            Err(Stop::Unknown(_)) => self.pick(false).and_then(|model| self.witness(&model)),
+            Err(Stop::Disjoint) => Err(Stop::Disjoint),
+        }
     }
 
     /// Unifies the facts of each `input one` relation (each input relation, for
@@ -298,24 +303,99 @@ impl<'a> Solver<'a> {
     }
 
     /// Steps 4 and 5: a disequality within a class, a negation matched by a needed fact,
-    /// infeasible orders.
+    /// infeasible orders; the equalities orders force merged first.
     fn check_disjoint(&mut self) -> Result<(), Stop> {
+        // Equalities the orders force (a cycle of `<=`, bounds that meet) merge classes,
+        // which can expose a disequality or a negation: repeat until nothing merges.
+        loop {
+            let added = self.check_classes()?;
+            let merged_cycles = self.merge_order_cycles()?;
+            let mut bounds = self.bounds()?;
+            self.propagate(&mut bounds)?;
+            let merged_fixed = self.merge_fixed(&bounds)?;
+            if !added && !merged_cycles && !merged_fixed {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Merges the classes on a cycle of orders (`a <= b <= a`: equal); a cycle through a
+    /// strict order is disjoint. Whether anything merged.
+    fn merge_order_cycles(&mut self) -> Result<bool, Stop> {
+        let edges = self.edges();
+        let mut merged = false;
+        for &(a, b, strict) in &edges {
+            if self.find(a) != self.find(b) && reaches(&edges, b, a) {
+                if strict > 0 {
+                    return Err(Stop::Disjoint);
+                }
+                self.union(a, b)?;
+                merged = true;
+            } else if strict > 0 && self.find(a) == self.find(b) {
+                return Err(Stop::Disjoint);
+            }
+        }
+        Ok(merged)
+    }
+
+    /// Gives each ordered class whose bounds meet that value as its constant, merging it
+    /// with the constant's node when the query has one. Whether anything changed.
+    fn merge_fixed(&mut self, bounds: &BTreeMap<usize, (i128, i128)>) -> Result<bool, Stop> {
+        let mut changed = false;
+        for (&root, &(lo, hi)) in bounds {
+            if lo != hi || self.class_constant(root).is_some() {
+                continue;
+            }
+            let key = (self.node_type(root), V::Ord(lo));
+            match self.consts.get(&key).copied() {
+                Some(node) => self.union(root, node)?,
+                None => {
+                    let root = self.find(root);
+                    if let Some(slot) = self.constant.get_mut(root) {
+                        *slot = Some(key.1.clone());
+                    }
+                    self.consts.insert(key, root);
+                }
+            }
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    /// Step 4: a disequality within a class, or a negation matched by a needed fact. A
+    /// negation that a needed fact matches on every column but one requires that column to
+    /// differ: that disequality is added. Whether one was.
+    fn check_classes(&mut self) -> Result<bool, Stop> {
+        let mut added = false;
+        for (relation, args) in self.negations.clone() {
+            for (r, nodes) in self.facts.clone() {
+                if r != relation {
+                    continue;
+                }
+                let mut differing = Vec::new();
+                for (arg, node) in args.iter().zip(&nodes) {
+                    if let Some(a) = *arg
+                        && self.find(a) != self.find(*node)
+                    {
+                        differing.push((a, *node));
+                    }
+                }
+                match differing.as_slice() {
+                    [] => return Err(Stop::Disjoint),
+                    [(a, b)] if !self.compares.contains(&(*a, CompareOp::Ne, *b)) => {
+                        self.compares.push((*a, CompareOp::Ne, *b));
+                        added = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
         for (a, op, b) in self.compares.clone() {
             if op == CompareOp::Ne && self.find(a) == self.find(b) {
                 return Err(Stop::Disjoint);
             }
         }
-        for (relation, args) in self.negations.clone() {
-            for (r, nodes) in self.facts.clone() {
-                let matched = r == relation
-                    && args.iter().zip(&nodes).all(|(arg, node)| arg.is_none_or(|a| self.find(a) == self.find(*node)));
-                if matched {
-                    return Err(Stop::Disjoint);
-                }
-            }
-        }
-        let mut bounds = self.bounds()?;
-        self.propagate(&mut bounds)
+        Ok(added)
     }
 
     /// The initial bounds of each ordered class: its constant, or its type's range.
@@ -379,8 +459,43 @@ impl<'a> Solver<'a> {
         Err(Stop::Disjoint)
     }
 
-    /// Step 6: a value for every class.
-    fn pick(&mut self) -> Result<HashMap<usize, V>, Stop> {
+    /// The ordered classes, each after every class an order puts below it (Kahn's
+    /// algorithm; ties by lower bound). Cycles were merged, so every class is listed.
+    fn topological(&mut self, bounds: &BTreeMap<usize, (i128, i128)>) -> Vec<usize> {
+        let edges = self.edges();
+        let mut below: HashMap<usize, usize> = bounds.keys().map(|root| (*root, 0)).collect();
+        for &(_, b, _) in &edges {
+            if let Some(count) = below.get_mut(&b) {
+                *count += 1;
+            }
+        }
+        let mut order = Vec::new();
+        let mut ready: Vec<(i128, usize)> =
+            below.iter().filter(|(_, n)| **n == 0).map(|(r, _)| (bounds.get(r).map_or(0, |b| b.0), *r)).collect();
+        while !ready.is_empty() {
+            ready.sort_unstable_by(|x, y| y.cmp(x));
+            let Some((_, root)) = ready.pop() else { break };
+            order.push(root);
+            for &(a, b, _) in &edges {
+                if a != root {
+                    continue;
+                }
+                if let Some(count) = below.get_mut(&b) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        ready.push((bounds.get(&b).map_or(0, |x| x.0), b));
+                    }
+                }
+            }
+        }
+        // A class left out (only if a cycle survived) is picked last.
+        order.extend(bounds.keys().filter(|r| !order.contains(r)).copied().collect::<Vec<_>>());
+        order
+    }
+
+    /// Step 6: a value for every class; with `distinct`, each different from the values
+    /// already picked when its bounds allow.
+    fn pick(&mut self, distinct: bool) -> Result<HashMap<usize, V>, Stop> {
         let mut bounds = self.bounds()?;
         self.propagate(&mut bounds)?;
         let mut model: HashMap<usize, V> = HashMap::new();
@@ -398,12 +513,14 @@ impl<'a> Solver<'a> {
                 model.insert(root, value);
             }
         }
-        // Then the other ordered classes, lowest first.
-        let mut order: Vec<(i128, usize)> =
-            bounds.iter().filter(|(root, _)| !model.contains_key(root)).map(|(root, (lo, _))| (*lo, *root)).collect();
-        order.sort_unstable();
+        // Then the other ordered classes, each after every class it must be above, so a
+        // pick only raises the lower bounds of classes still to pick.
+        let order = self.topological(&bounds);
         let tries = 2 * bounds.len() as i128 + 3;
-        for (_, root) in order {
+        for root in order {
+            if model.contains_key(&root) {
+                continue;
+            }
             let Some(&(lo, hi)) = bounds.get(&root) else { continue };
             let ty = self.node_type(root);
             let taken: Vec<i128> = model
@@ -417,14 +534,17 @@ impl<'a> Solver<'a> {
                 .flatten()
                 .filter_map(|r| if let Some(V::Ord(x)) = model.get(r) { Some(*x) } else { None })
                 .collect();
-            let start = (if ty == BaseType::Time { A_TIME } else { 0 }).clamp(lo, hi);
+            // Below the upper bound by one step per class, so the classes above keep room
+            // for values of their own.
+            let room = hi.saturating_sub(tries).max(lo);
+            let start = (if ty == BaseType::Time { A_TIME } else { 0 }).clamp(lo, room);
             let candidates = (0..tries)
                 .flat_map(|k| [start + k, start - k - 1])
                 .filter(|x| (lo..=hi).contains(x))
                 .collect::<Vec<_>>();
             let value = candidates
                 .iter()
-                .find(|x| !taken.contains(x))
+                .find(|x| distinct && !taken.contains(x) && !must_differ.contains(x))
                 .or_else(|| candidates.iter().find(|x| !must_differ.contains(x)))
                 .copied()
                 .ok_or_else(|| Stop::Unknown("disequalities among values in a narrow range".to_owned()))?;
@@ -457,7 +577,7 @@ impl<'a> Solver<'a> {
                     let options = [V::Bool(false), V::Bool(true)];
                     options
                         .iter()
-                        .find(|v| !taken.contains(v))
+                        .find(|v| distinct && !taken.contains(v) && !neighbours.contains(v))
                         .or_else(|| options.iter().find(|v| !neighbours.contains(v)))
                         .cloned()
                         .ok_or_else(|| Stop::Unknown("disequalities among booleans".to_owned()))?
@@ -539,6 +659,24 @@ impl<'a> Solver<'a> {
             _ => return Err(Stop::Unknown(format!("a value of the wrong type for a {ty} column"))),
         })
     }
+}
+
+/// Whether `to` is reachable from `from` along the edges (classes by root).
+fn reaches(edges: &[(usize, usize, i128)], from: usize, to: usize) -> bool {
+    let mut seen = vec![from];
+    let mut stack = vec![from];
+    while let Some(node) = stack.pop() {
+        if node == to {
+            return true;
+        }
+        for &(a, b, _) in edges {
+            if a == node && !seen.contains(&b) {
+                seen.push(b);
+                stack.push(b);
+            }
+        }
+    }
+    false
 }
 
 fn each_term(item: &Item, f: &mut impl FnMut(&Term)) {

@@ -176,3 +176,17 @@ fn package_data_that_breaks_a_candidate_leaves_the_pair_unknown() {
     let found = analysis::findings(ir, &package.sources(), &data);
     assert!(matches!(found.as_slice(), [Finding::Unknown(..)]), "{found:?}");
 }
+
+/// Cases the brute-force property test found (tests/analysis_brute_force.rs), kept here.
+#[test]
+fn orders_force_equalities_and_negations_force_disequalities() {
+    let t = "input one t(x: Int, y: Int)\ndata dd(v: Int)\n";
+    // `x <= y` and `x >= y` force `x = y`, against `x != y`.
+    disjoint(&format!("{t}allow a :- t(x, y), x != y, x <= y.\ndeny d :- t(x, y), x >= y."));
+    // Picking `x` first must leave `y` room above it.
+    confirmed(&format!("{t}allow a :- t(x, y), x != y, y > 0.\ndeny d :- t(x, y), x >= y."));
+    // `not dd(x)` against the needed fact `dd(y)` requires `x != y`.
+    confirmed(&format!("{t}allow a :- t(x, y), x <= y.\ndeny d :- t(x, y), y < 0, not dd(x), dd(y)."));
+    // In a range of two values, avoiding a constant's value must not crowd out a disequality.
+    confirmed(&format!("{t}allow a :- t(x, y), y < 3, x != y.\ndeny d :- t(x, y), x >= 1, x <= y."));
+}
