@@ -1,8 +1,8 @@
 //! Conflicts: an `allow` rule and a `deny` or `escalate` rule that can fire on one request.
 
+use crate::Outcome;
 use crate::query::{Query, unfold};
 use crate::solve::{Rows, solve};
-use crate::Outcome;
 use gov_ir::{DecisionId, Ir};
 use gov_value::Effect;
 
@@ -37,14 +37,14 @@ pub fn pairs(ir: &Ir) -> Vec<Pair> {
     let ids = (0..ir.decisions.len()).map(|i| DecisionId(gov_ir::dense(i))).filter(|d| own(*d));
     let effect = |d: DecisionId| ir.decision(d).map(|r| r.effect);
     let allows: Vec<DecisionId> = ids.clone().filter(|d| effect(*d) == Some(Effect::Allow)).collect();
-    let others: Vec<DecisionId> =
-        ids.filter(|d| matches!(effect(*d), Some(Effect::Deny | Effect::Escalate))).collect();
+    let others: Vec<DecisionId> = ids.filter(|d| matches!(effect(*d), Some(Effect::Deny | Effect::Escalate))).collect();
     let mut bodies = std::collections::HashMap::new();
     let mut body = |d: DecisionId| -> Result<Vec<Query>, String> {
         bodies
             .entry(d)
             .or_insert_with(|| {
-                let rule = ir.decision(d).map(|r| r.rule).ok_or_else(|| "a decision rule the IR does not hold".to_owned());
+                let rule =
+                    ir.decision(d).map(|r| r.rule).ok_or_else(|| "a decision rule the IR does not hold".to_owned());
                 rule.and_then(|rule| unfold(ir, rule))
             })
             .clone()

@@ -66,7 +66,9 @@ fn shift(term: &Term, offset: usize) -> Term {
 fn shift_item(item: &Item, offset: usize) -> Item {
     match item {
         Item::Fact(r, args) => Item::Fact(*r, args.iter().map(|t| shift(t, offset)).collect()),
-        Item::NotFact(r, args) => Item::NotFact(*r, args.iter().map(|t| t.as_ref().map(|t| shift(t, offset))).collect()),
+        Item::NotFact(r, args) => {
+            Item::NotFact(*r, args.iter().map(|t| t.as_ref().map(|t| shift(t, offset))).collect())
+        }
         Item::Compare(l, op, r) => Item::Compare(shift(l, offset), *op, shift(r, offset)),
     }
 }
@@ -137,9 +139,7 @@ impl<'a> Unfolder<'a> {
                 Ok(push(queries, Item::NotFact(relation, args)))
             }
             Literal::Atom(atom) => match self.ir.relation(atom.relation).map(|r| r.kind) {
-                Some(RelationKind::Input | RelationKind::Data) => {
-                    self.positive(queries, atom)
-                }
+                Some(RelationKind::Input | RelationKind::Data) => self.positive(queries, atom),
                 Some(RelationKind::Derived) => self.derived(queries, atom, depth),
                 Some(RelationKind::Builtin) => Err(format!("`{}`", self.relation_name(atom.relation))),
                 None => Err("a relation the IR does not hold".to_owned()),

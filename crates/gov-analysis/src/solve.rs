@@ -554,8 +554,12 @@ impl<'a> Solver<'a> {
                 .map_err(|_| Stop::Unknown("the values picked for the orders conflict".to_owned()))?;
         }
         // Strings and booleans.
-        let constants: Vec<String> =
-            self.constant.iter().flatten().filter_map(|v| if let V::Str(s) = v { Some(s.clone()) } else { None }).collect();
+        let constants: Vec<String> = self
+            .constant
+            .iter()
+            .flatten()
+            .filter_map(|v| if let V::Str(s) = v { Some(s.clone()) } else { None })
+            .collect();
         let mut fresh = 0usize;
         for node in 0..self.ty.len() {
             let root = self.find(node);
@@ -572,8 +576,13 @@ impl<'a> Solver<'a> {
                     }
                 },
                 (None, BaseType::Bool) => {
-                    let neighbours: Vec<&V> = differ.get(&root).into_iter().flatten().filter_map(|r| model.get(r)).collect();
-                    let taken: Vec<&V> = model.iter().filter(|(r, _)| self.ty.get(**r) == Some(&BaseType::Bool)).map(|(_, v)| v).collect();
+                    let neighbours: Vec<&V> =
+                        differ.get(&root).into_iter().flatten().filter_map(|r| model.get(r)).collect();
+                    let taken: Vec<&V> = model
+                        .iter()
+                        .filter(|(r, _)| self.ty.get(**r) == Some(&BaseType::Bool))
+                        .map(|(_, v)| v)
+                        .collect();
                     let options = [V::Bool(false), V::Bool(true)];
                     options
                         .iter()
@@ -612,7 +621,8 @@ impl<'a> Solver<'a> {
         }
         let mut facts: Vec<(RelationId, Vec<V>)> = Vec::new();
         for (relation, nodes) in self.facts.clone() {
-            let values = nodes.iter().map(|n| at(self, *n)).collect::<Option<Vec<_>>>().ok_or_else(|| unknown("an atom"))?;
+            let values =
+                nodes.iter().map(|n| at(self, *n)).collect::<Option<Vec<_>>>().ok_or_else(|| unknown("an atom"))?;
             if !facts.contains(&(relation, values.clone())) {
                 facts.push((relation, values));
             }
@@ -630,11 +640,8 @@ impl<'a> Solver<'a> {
         for (relation, values) in facts {
             let kind = self.ir.relation(relation).map(|r| r.kind);
             let columns = self.ir.relation(relation).map(|r| r.columns.as_slice()).unwrap_or_default();
-            let values = values
-                .into_iter()
-                .zip(columns)
-                .map(|(v, c)| self.typed(v, c.ty))
-                .collect::<Result<Vec<_>, _>>()?;
+            let values =
+                values.into_iter().zip(columns).map(|(v, c)| self.typed(v, c.ty)).collect::<Result<Vec<_>, _>>()?;
             let fact = Fact { relation, values };
             match kind {
                 Some(RelationKind::Input) => witness.input.push(fact),
@@ -651,9 +658,9 @@ impl<'a> Solver<'a> {
             (V::Ord(x), BaseType::Int) => Value::Int(i64::try_from(x).map_err(|_| out_of_range())?),
             (V::Ord(x), BaseType::Time) => Value::Time(i64::try_from(x).map_err(|_| out_of_range())?),
             (V::Ord(x), BaseType::Duration) => Value::Duration(i64::try_from(x).map_err(|_| out_of_range())?),
-            (V::Ord(x), BaseType::Decimal) => {
-                Value::Decimal(Decimal::try_from_i128_with_scale(x, self.scale).map_err(|_| out_of_range())?.normalize())
-            }
+            (V::Ord(x), BaseType::Decimal) => Value::Decimal(
+                Decimal::try_from_i128_with_scale(x, self.scale).map_err(|_| out_of_range())?.normalize(),
+            ),
             (V::Str(s), BaseType::Str) => Value::Str(s),
             (V::Bool(b), BaseType::Bool) => Value::Bool(b),
             _ => return Err(Stop::Unknown(format!("a value of the wrong type for a {ty} column"))),

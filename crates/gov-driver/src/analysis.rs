@@ -9,10 +9,10 @@
 
 use crate::fs::FileSystem;
 use gov_analysis::{Fact, Outcome, Pair, PairKind, Value, Witness};
+use gov_check::Checked;
 use gov_diag::{Applicability, Diagnostic, Fix, Sources, codes};
 use gov_ir::{DecisionId, Ir};
 use gov_vm::json::Document;
-use gov_check::Checked;
 use serde_json::{Map, json};
 use std::path::PathBuf;
 
@@ -91,9 +91,10 @@ pub fn confirm(
     let program = engine.program();
     let fired = |id: DecisionId| {
         let name = ir.decision(id).map(|d| d.name.as_str());
-        decision.fired.iter().any(|f| {
-            program.decisions.get(f.decision as usize).map(|d| program.string(d.name)) == name
-        })
+        decision
+            .fired
+            .iter()
+            .any(|f| program.decisions.get(f.decision as usize).map(|d| program.string(d.name)) == name)
     };
     if fired(allow) && fired(other) {
         Ok(Confirmed { allow, other, witness })

@@ -122,7 +122,10 @@ fn a_conflict_through_data_names_the_facts_it_needs() {
 
 #[test]
 fn outside_the_fragment_the_answer_is_unknown_with_the_reason() {
-    unknown("input one t(x: Int)\ndata v(x: Int)\nallow a :- t(x), n = count(y : v(y)), n > x.\ndeny d :- t(_).", "aggregate");
+    unknown(
+        "input one t(x: Int)\ndata v(x: Int)\nallow a :- t(x), n = count(y : v(y)), n > x.\ndeny d :- t(_).",
+        "aggregate",
+    );
     unknown("input one t(x: Int)\nallow a :- t(x), x + 1 > 5.\ndeny d :- t(_).", "arithmetic");
     unknown(
         "input one t(x: Str)\ndata e(a: Str, b: Str)\nreach(a, b) :- e(a, b).\nreach(a, c) :- e(a, b), reach(b, c).\n\
@@ -172,7 +175,8 @@ fn package_data_that_breaks_a_candidate_leaves_the_pair_unknown() {
         "input one t(x: Bool)\ndata blocked(x: Bool)\nallow a :- t(x), not blocked(x).\ndeny d :- t(x), x = x.",
     );
     let ir = package.checked().ir.as_deref().unwrap();
-    let data = [("d.json".to_owned(), gov_vm::json::parse_document(r#"{"blocked": [{"x": true}, {"x": false}]}"#).unwrap())];
+    let data =
+        [("d.json".to_owned(), gov_vm::json::parse_document(r#"{"blocked": [{"x": true}, {"x": false}]}"#).unwrap())];
     let found = analysis::findings(ir, &package.sources(), &data);
     assert!(matches!(found.as_slice(), [Finding::Unknown(..)]), "{found:?}");
 }

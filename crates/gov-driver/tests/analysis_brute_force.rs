@@ -69,9 +69,7 @@ fn holds(cond: &Cond, x: i64, y: i64, dd: &[i64]) -> bool {
 fn brute_force(allow: &[Cond], deny: &[Cond]) -> bool {
     (-2..=5).any(|x| {
         (-2..=5).any(|y| {
-            [vec![], vec![x], vec![y], vec![x, y]]
-                .iter()
-                .any(|dd| allow.iter().chain(deny).all(|c| holds(c, x, y, dd)))
+            [vec![], vec![x], vec![y], vec![x, y]].iter().any(|dd| allow.iter().chain(deny).all(|c| holds(c, x, y, dd)))
         })
     })
 }

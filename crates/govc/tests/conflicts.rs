@@ -30,12 +30,16 @@ fn replay(package: &str, name: &str) -> usize {
         let eval = govc(&["eval", package, "--input", input.to_str().unwrap(), "--data", data.to_str().unwrap()]);
         assert_eq!(eval.code, 0, "{}{}", eval.stdout, eval.stderr);
         let decision: serde_json::Value = serde_json::from_str(&eval.stdout).unwrap();
-        let fired: Vec<&str> = decision["reasons"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+        let fired: Vec<&str> =
+            decision["reasons"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
         let message = diagnostic["message"].as_str().unwrap();
         let named: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
         assert_eq!(named.len(), 2, "{message}");
         for rule in named {
-            assert!(fired.contains(&rule), "{package}: `{rule}` did not fire on the witness of `{message}`: {decision}");
+            assert!(
+                fired.contains(&rule),
+                "{package}: `{rule}` did not fire on the witness of `{message}`: {decision}"
+            );
         }
         replayed += 1;
     }
