@@ -696,3 +696,81 @@ fn each_term(item: &Item, f: &mut impl FnMut(&Term)) {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use gov_ir::{Column, Relation};
+
+    /// An IR with one relation, `input one t(a: ty, b: ty)`.
+    fn ir(ty: BaseType) -> Ir {
+        let column = |name: &str| Column { name: Some(name.to_owned()), ty, type_name: ty.name().to_owned() };
+        let t = Relation {
+            name: "t".to_owned(),
+            kind: RelationKind::Input,
+            one: true,
+            library: false,
+            columns: vec![column("a"), column("b")],
+            docs: Vec::new(),
+        };
+        Ir { relations: vec![t], ..Ir::default() }
+    }
+
+    /// `t(v0, v1)` and the comparisons.
+    fn query(ty: BaseType, compares: Vec<(Term, CompareOp, Term)>) -> Query {
+        let mut items = vec![Item::Fact(RelationId(0), vec![Term::Var(0), Term::Var(1)])];
+        items.extend(compares.into_iter().map(|(l, op, r)| Item::Compare(l, op, r)));
+        Query { vars: vec![ty, ty], items }
+    }
+
+    fn decimal(text: &str) -> Term {
+        Term::Const(Const::Decimal(gov_value::parse_decimal(text).unwrap()), BaseType::Decimal)
+    }
+
+    #[test]
+    fn decimals_are_counted_in_units_fine_enough_for_a_chain_between_constants() {
+        // 1.4 < a < b < 1.5: two values strictly between constants one tenth apart.
+        let compares = vec![
+            (decimal("1.4"), CompareOp::Lt, Term::Var(0)),
+            (Term::Var(0), CompareOp::Lt, Term::Var(1)),
+            (Term::Var(1), CompareOp::Lt, decimal("1.5")),
+        ];
+        let Outcome::Candidate(witness) =
+            solve(&ir(BaseType::Decimal), &query(BaseType::Decimal, compares), Rows::Declared)
+        else {
+            panic!("expected a candidate")
+        };
+        let [Value::Decimal(a), Value::Decimal(b)] = witness.input[0].values.as_slice() else { panic!("{witness:?}") };
+        let (low, high) = (gov_value::parse_decimal("1.4").unwrap(), gov_value::parse_decimal("1.5").unwrap());
+        assert!(low < *a && a < b && *b < high, "{a} {b}");
+    }
+
+    #[test]
+    fn an_int_constant_compared_with_a_decimal_is_a_decimal() {
+        let compares = vec![(Term::Var(0), CompareOp::Gt, Term::Const(Const::Int(1), BaseType::Int))];
+        let outcome = solve(&ir(BaseType::Decimal), &query(BaseType::Decimal, compares), Rows::Declared);
+        assert!(matches!(outcome, Outcome::Candidate(_)), "{outcome:?}");
+    }
+
+    #[test]
+    fn a_strict_cycle_and_a_clash_of_constants_are_disjoint() {
+        let cycle = vec![(Term::Var(0), CompareOp::Lt, Term::Var(1)), (Term::Var(1), CompareOp::Le, Term::Var(0))];
+        assert_eq!(solve(&ir(BaseType::Int), &query(BaseType::Int, cycle), Rows::Declared), Outcome::Disjoint);
+        let int = |i| Term::Const(Const::Int(i), BaseType::Int);
+        let clash = vec![
+            (Term::Var(0), CompareOp::Eq, int(1)),
+            (Term::Var(1), CompareOp::Eq, Term::Var(0)),
+            (Term::Var(1), CompareOp::Eq, int(2)),
+        ];
+        assert_eq!(solve(&ir(BaseType::Int), &query(BaseType::Int, clash), Rows::Declared), Outcome::Disjoint);
+    }
+
+    #[test]
+    fn the_one_row_of_an_input_one_relation_is_made_when_no_atom_names_it() {
+        let query = Query { vars: Vec::new(), items: Vec::new() };
+        let Outcome::Candidate(witness) = solve(&ir(BaseType::Str), &query, Rows::Declared) else { panic!() };
+        assert_eq!(witness.input.len(), 1);
+        assert_eq!(witness.input[0].values, [Value::Str("w1".to_owned()), Value::Str("w2".to_owned())]);
+    }
+}
