@@ -2,7 +2,7 @@
 
 use crate::Outcome;
 use crate::query::{Query, unfold};
-use crate::solve::{Rows, solve};
+use crate::solve::{Data, Rows, solve};
 use gov_ir::{DecisionId, Ir};
 use gov_value::Effect;
 
@@ -31,8 +31,9 @@ pub struct Pair {
 }
 
 /// Every pair of an `allow` rule and a `deny` or `escalate` rule of the package's own files
-/// (not of library modules), in source order of the allow, then of the other rule.
-pub fn pairs(ir: &Ir) -> Vec<Pair> {
+/// (not of library modules), in source order of the allow, then of the other rule, with
+/// what the search finds for `data`.
+pub fn pairs(ir: &Ir, data: Data<'_>) -> Vec<Pair> {
     let own = |d: DecisionId| ir.spans.decisions.get(d.index()).is_some_and(|span| ir.files.contains(&span.file));
     let ids = (0..ir.decisions.len()).map(|i| DecisionId(gov_ir::dense(i))).filter(|d| own(*d));
     let effect = |d: DecisionId| ir.decision(d).map(|r| r.effect);
@@ -55,7 +56,7 @@ pub fn pairs(ir: &Ir) -> Vec<Pair> {
             let overrides = ir.decision(other).is_some_and(|r| r.overrides.contains(&allow));
             let kind = if overrides { PairKind::Override } else { PairKind::Conflict };
             let outcome = match (body(allow), body(other)) {
-                (Ok(a), Ok(o)) => overlap(ir, &a, &o),
+                (Ok(a), Ok(o)) => overlap(ir, &a, &o, data),
                 (Err(reason), _) | (_, Err(reason)) => Outcome::Unknown(reason),
             };
             out.push(Pair { allow, other, kind, outcome });
@@ -66,12 +67,12 @@ pub fn pairs(ir: &Ir) -> Vec<Pair> {
 
 /// Whether some query of `left` and some query of `right` hold together: the first
 /// candidate found; disjoint only if every combination is.
-fn overlap(ir: &Ir, left: &[Query], right: &[Query]) -> Outcome {
+fn overlap(ir: &Ir, left: &[Query], right: &[Query], data: Data<'_>) -> Outcome {
     // A witness that is one action, one fact per input relation, is the clearest: look
     // for one first.
     for l in left {
         for r in right {
-            if let Outcome::Candidate(witness) = solve(ir, &l.and(r), Rows::One) {
+            if let Outcome::Candidate(witness) = solve(ir, &l.and(r), Rows::One, data) {
                 return Outcome::Candidate(witness);
             }
         }
@@ -79,7 +80,7 @@ fn overlap(ir: &Ir, left: &[Query], right: &[Query]) -> Outcome {
     let mut unknown = None;
     for l in left {
         for r in right {
-            match solve(ir, &l.and(r), Rows::Declared) {
+            match solve(ir, &l.and(r), Rows::Declared, data) {
                 Outcome::Candidate(witness) => return Outcome::Candidate(witness),
                 Outcome::Disjoint => {}
                 Outcome::Unknown(reason) => unknown = unknown.or(Some(reason)),

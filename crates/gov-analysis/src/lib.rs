@@ -18,6 +18,7 @@ pub mod solve;
 mod witness;
 
 pub use conflict::{Pair, PairKind, pairs};
+pub use solve::Data;
 pub use witness::{Fact, Value, Witness};
 
 /// What the search says about a question (can these bodies hold together?).

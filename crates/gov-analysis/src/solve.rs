@@ -48,17 +48,35 @@ pub enum Rows {
     One,
 }
 
+/// Which data a witness may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Data<'a> {
+    /// Any data facts: the witness names those it needs (the policy question).
+    Any,
+    /// Exactly these facts of the data relations (the deployment question: "with today's
+    /// data files"); the witness needs no data of its own.
+    Fixed(&'a [Fact]),
+}
+
+/// How many ways of matching a query's data atoms to fixed facts the search tries.
+pub const MAX_MATCHINGS: usize = 4096;
+
 /// Searches for a witness of the query.
-pub fn solve(ir: &Ir, query: &Query, rows: Rows) -> Outcome {
-    match Solver::new(ir, query, rows).and_then(|mut solver| solver.run(query)) {
+pub fn solve(ir: &Ir, query: &Query, rows: Rows, data: Data<'_>) -> Outcome {
+    match Solver::new(ir, query, rows, data).and_then(|mut solver| solver.run(query)) {
         Ok(outcome) => outcome,
         Err(reason) => Outcome::Unknown(reason),
     }
 }
 
+#[derive(Clone)]
 struct Solver<'a> {
     ir: &'a Ir,
     rows: Rows,
+    data: Data<'a>,
+    /// With [`Data::Fixed`], the positive atoms of data relations: each must be one of the
+    /// fixed facts.
+    choices: Vec<(RelationId, Vec<usize>)>,
     /// Each node's type.
     ty: Vec<BaseType>,
     parent: Vec<usize>,
@@ -85,7 +103,7 @@ impl From<String> for Stop {
 }
 
 impl<'a> Solver<'a> {
-    fn new(ir: &'a Ir, query: &Query, rows: Rows) -> Result<Solver<'a>, String> {
+    fn new(ir: &'a Ir, query: &Query, rows: Rows, data: Data<'a>) -> Result<Solver<'a>, String> {
         // Units fine enough for every Decimal constant, with room for a strict chain of
         // every node between two adjacent constants.
         let mut scale = 0u32;
@@ -98,6 +116,14 @@ impl<'a> Solver<'a> {
                 }
             });
         }
+        if let Data::Fixed(facts) = data {
+            for value in facts.iter().flat_map(|f| &f.values) {
+                terms += 1;
+                if let Value::Decimal(d) = value {
+                    scale = scale.max(d.scale());
+                }
+            }
+        }
         let room = (query.vars.len() + terms + 2).to_string().len() as u32;
         scale += room;
         if scale > 9 {
@@ -106,6 +132,8 @@ impl<'a> Solver<'a> {
         Ok(Solver {
             ir,
             rows,
+            data,
+            choices: Vec::new(),
             ty: query.vars.clone(),
             parent: (0..query.vars.len()).collect(),
             constant: vec![None; query.vars.len()],
@@ -226,7 +254,11 @@ impl<'a> Solver<'a> {
             match item {
                 Item::Fact(relation, args) => {
                     let nodes = args.iter().map(|t| self.node(t, None)).collect::<Result<_, _>>()?;
-                    self.facts.push((*relation, nodes));
+                    if self.fixed_data(*relation) {
+                        self.choices.push((*relation, nodes));
+                    } else {
+                        self.facts.push((*relation, nodes));
+                    }
                 }
                 Item::NotFact(relation, args) => {
                     let nodes = args.iter().map(|t| t.as_ref().map(|t| self.node(t, None)).transpose());
@@ -260,6 +292,62 @@ impl<'a> Solver<'a> {
         for (a, b) in equalities {
             self.union(a, b)?;
         }
+        if let Data::Fixed(facts) = self.data {
+            return self.match_fixed(facts);
+        }
+        self.finish()
+    }
+
+    /// Whether `relation`'s facts are fixed: a data relation under [`Data::Fixed`].
+    fn fixed_data(&self, relation: RelationId) -> bool {
+        matches!(self.data, Data::Fixed(_)) && self.ir.relation(relation).is_some_and(|r| r.kind == RelationKind::Data)
+    }
+
+    /// Under [`Data::Fixed`]: the facts that negated atoms must miss are in every witness,
+    /// and each positive data atom is matched to one fixed fact, every matching in turn.
+    fn match_fixed(&mut self, fixed: &[Fact]) -> Result<Witness, Stop> {
+        let negated: Vec<RelationId> = self.negations.iter().map(|(r, _)| *r).collect();
+        let nodes_of = |s: &mut Self, fact: &Fact| -> Result<Vec<usize>, Stop> {
+            let columns = s.ir.relation(fact.relation).map(|r| r.columns.clone()).unwrap_or_default();
+            let terms = fact.values.iter().zip(&columns).map(|(v, c)| Term::Const(constant(v), c.ty));
+            Ok(terms.map(|t| s.node(&t, None)).collect::<Result<Vec<_>, _>>()?)
+        };
+        for fact in fixed.iter().filter(|f| negated.contains(&f.relation)) {
+            let nodes = nodes_of(self, fact)?;
+            self.facts.push((fact.relation, nodes));
+        }
+        let mut options = Vec::new();
+        for (relation, _) in self.choices.clone() {
+            let facts = fixed.iter().filter(|f| f.relation == relation);
+            options.push(facts.map(|f| nodes_of(self, f)).collect::<Result<Vec<_>, _>>()?);
+        }
+        let matchings = options.iter().try_fold(1usize, |n, o| n.checked_mul(o.len()).filter(|n| *n <= MAX_MATCHINGS));
+        let Some(matchings) = matchings else {
+            return Err(Stop::Unknown(format!("more than {MAX_MATCHINGS} ways to match the data atoms to the data")));
+        };
+        let mut unknown = None;
+        for index in 0..matchings {
+            let mut branch = self.clone();
+            let mut rest = index;
+            let mut unified = Ok(());
+            for ((_, atom), facts) in self.choices.iter().zip(&options) {
+                let Some(fact) = facts.get(rest % facts.len().max(1)) else { continue };
+                rest /= facts.len().max(1);
+                for (a, b) in atom.iter().zip(fact) {
+                    unified = unified.and_then(|()| branch.union(*a, *b));
+                }
+            }
+            match unified.and_then(|()| branch.finish()) {
+                Ok(witness) => return Ok(witness),
+                Err(Stop::Disjoint) => {}
+                Err(Stop::Unknown(reason)) => unknown = unknown.or(Some(reason)),
+            }
+        }
+        Err(unknown.map_or(Stop::Disjoint, Stop::Unknown))
+    }
+
+    /// Steps 4 to 7, once the atoms and equalities are in.
+    fn finish(&mut self) -> Result<Witness, Stop> {
         self.check_disjoint()?;
         // Distinct values keep negations true; when that crowds a narrow range, values
         // that only honour the disequalities may still fit.
@@ -645,6 +733,8 @@ impl<'a> Solver<'a> {
             let fact = Fact { relation, values };
             match kind {
                 Some(RelationKind::Input) => witness.input.push(fact),
+                // Fixed data is the package's own: the witness needs none of its own.
+                Some(RelationKind::Data) if matches!(self.data, Data::Fixed(_)) => {}
                 Some(RelationKind::Data) => witness.data.push(fact),
                 _ => return Err(unknown("the kinds of relations")),
             }
@@ -665,6 +755,18 @@ impl<'a> Solver<'a> {
             (V::Bool(b), BaseType::Bool) => Value::Bool(b),
             _ => return Err(Stop::Unknown(format!("a value of the wrong type for a {ty} column"))),
         })
+    }
+}
+
+/// A value as the literal of its type.
+fn constant(value: &Value) -> Const {
+    match value {
+        Value::Int(i) => Const::Int(*i),
+        Value::Decimal(d) => Const::Decimal(*d),
+        Value::Str(s) => Const::Str(s.clone()),
+        Value::Bool(b) => Const::Bool(*b),
+        Value::Time(t) => Const::Time(*t),
+        Value::Duration(d) => Const::Duration(*d),
     }
 }
 
@@ -737,7 +839,7 @@ mod tests {
             (Term::Var(1), CompareOp::Lt, decimal("1.5")),
         ];
         let Outcome::Candidate(witness) =
-            solve(&ir(BaseType::Decimal), &query(BaseType::Decimal, compares), Rows::Declared)
+            solve(&ir(BaseType::Decimal), &query(BaseType::Decimal, compares), Rows::Declared, Data::Any)
         else {
             panic!("expected a candidate")
         };
@@ -749,27 +851,35 @@ mod tests {
     #[test]
     fn an_int_constant_compared_with_a_decimal_is_a_decimal() {
         let compares = vec![(Term::Var(0), CompareOp::Gt, Term::Const(Const::Int(1), BaseType::Int))];
-        let outcome = solve(&ir(BaseType::Decimal), &query(BaseType::Decimal, compares), Rows::Declared);
+        let outcome = solve(&ir(BaseType::Decimal), &query(BaseType::Decimal, compares), Rows::Declared, Data::Any);
         assert!(matches!(outcome, Outcome::Candidate(_)), "{outcome:?}");
     }
 
     #[test]
     fn a_strict_cycle_and_a_clash_of_constants_are_disjoint() {
         let cycle = vec![(Term::Var(0), CompareOp::Lt, Term::Var(1)), (Term::Var(1), CompareOp::Le, Term::Var(0))];
-        assert_eq!(solve(&ir(BaseType::Int), &query(BaseType::Int, cycle), Rows::Declared), Outcome::Disjoint);
+        assert_eq!(
+            solve(&ir(BaseType::Int), &query(BaseType::Int, cycle), Rows::Declared, Data::Any),
+            Outcome::Disjoint
+        );
         let int = |i| Term::Const(Const::Int(i), BaseType::Int);
         let clash = vec![
             (Term::Var(0), CompareOp::Eq, int(1)),
             (Term::Var(1), CompareOp::Eq, Term::Var(0)),
             (Term::Var(1), CompareOp::Eq, int(2)),
         ];
-        assert_eq!(solve(&ir(BaseType::Int), &query(BaseType::Int, clash), Rows::Declared), Outcome::Disjoint);
+        assert_eq!(
+            solve(&ir(BaseType::Int), &query(BaseType::Int, clash), Rows::Declared, Data::Any),
+            Outcome::Disjoint
+        );
     }
 
     #[test]
     fn the_one_row_of_an_input_one_relation_is_made_when_no_atom_names_it() {
         let query = Query { vars: Vec::new(), items: Vec::new() };
-        let Outcome::Candidate(witness) = solve(&ir(BaseType::Str), &query, Rows::Declared) else { panic!() };
+        let Outcome::Candidate(witness) = solve(&ir(BaseType::Str), &query, Rows::Declared, Data::Any) else {
+            panic!()
+        };
         assert_eq!(witness.input.len(), 1);
         assert_eq!(witness.input[0].values, [Value::Str("w1".to_owned()), Value::Str("w2".to_owned())]);
     }

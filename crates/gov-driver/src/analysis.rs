@@ -8,7 +8,7 @@
 //! private to this module and called only after the decision says so.
 
 use crate::fs::FileSystem;
-use gov_analysis::{Fact, Outcome, Pair, PairKind, Value, Witness};
+use gov_analysis::{Data, Fact, Outcome, Pair, PairKind, Value, Witness};
 use gov_check::Checked;
 use gov_diag::{Applicability, Diagnostic, Fix, Sources, codes};
 use gov_ir::{DecisionId, Ir};
@@ -52,10 +52,53 @@ pub enum Finding {
     Unknown(PairKind, DecisionId, DecisionId, String),
 }
 
-/// Every pair's finding, against the package's data documents `data` (the witness's data
-/// facts are added to them, as `govc eval --data` adds a file to the package's).
+/// Every pair's finding, against the package's data documents `data`. A pair is first
+/// searched with the data fixed to those documents' facts (the deployment question: a
+/// witness that needs no data of its own); failing a confirmed overlap there, for any data
+/// (the policy question: the witness's data facts are added to the package's, as `govc eval
+/// --data` adds a file). Only the second search can prove a stale override: rules that never
+/// meet on today's data may meet on tomorrow's.
 pub fn findings(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<Finding> {
-    gov_analysis::pairs(ir).into_iter().map(|pair| finding(ir, sources, data, pair)).collect()
+    let fixed = data_facts(ir, sources, data);
+    let today: Vec<Option<Pair>> = match &fixed {
+        Ok(facts) => gov_analysis::pairs(ir, Data::Fixed(facts)).into_iter().map(Some).collect(),
+        Err(_) => Vec::new(),
+    };
+    let any = gov_analysis::pairs(ir, Data::Any);
+    let mut today = today.into_iter();
+    any.into_iter()
+        .map(|pair| {
+            if let Some(Some(Pair { allow, other, kind, outcome: Outcome::Candidate(witness) })) = today.next()
+                && let Ok(confirmed) = confirm(ir, sources, data, allow, other, &witness)
+            {
+                return Finding::Overlap(kind, confirmed);
+            }
+            finding(ir, sources, data, pair)
+        })
+        .collect()
+}
+
+/// The facts of the data documents, as the compiler reads them, typed by the IR.
+fn data_facts(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Result<Vec<Fact>, String> {
+    let program = gov_compile::compile(&gov_compile::Input { ir, sources, data }).map_err(|e| e.to_string())?;
+    let mut facts = Vec::new();
+    for (relation, values) in &program.data {
+        let Some(schema) = program.relations.get(*relation as usize) else { continue };
+        let name = program.string(schema.name);
+        let Some(index) = ir.relations.iter().position(|r| r.name == name) else { continue };
+        for row in gov_vm::program::data_rows(schema.columns.len(), values) {
+            let values = row.iter().map(|v| match *v {
+                gov_vm::Value::Int(i) => Value::Int(i),
+                gov_vm::Value::Decimal(d) => Value::Decimal(d),
+                gov_vm::Value::Str(sym) => Value::Str(program.string(sym).to_owned()),
+                gov_vm::Value::Bool(b) => Value::Bool(b),
+                gov_vm::Value::Time(t) => Value::Time(t),
+                gov_vm::Value::Duration(d) => Value::Duration(d),
+            });
+            facts.push(Fact { relation: gov_ir::RelationId(gov_ir::dense(index)), values: values.collect() });
+        }
+    }
+    Ok(facts)
 }
 
 fn finding(ir: &Ir, sources: &Sources, data: &[(String, Document)], pair: Pair) -> Finding {
@@ -156,7 +199,7 @@ fn example(witness: &gov_diag::Witness) -> String {
     if no_data {
         format!("for example, the request {}", witness.input)
     } else {
-        format!("for example, the request {} with the data {}", witness.input, witness.data)
+        format!("for example, the request {} with the data {} added to the package's", witness.input, witness.data)
     }
 }
 

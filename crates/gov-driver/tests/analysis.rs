@@ -18,7 +18,7 @@ fn package(body: &str) -> Package {
 /// The analysis's answer for the package's only allow and its only deny or escalate.
 fn outcome(body: &str) -> Outcome {
     let package = package(body);
-    let pairs = gov_analysis::pairs(package.checked().ir.as_deref().unwrap());
+    let pairs = gov_analysis::pairs(package.checked().ir.as_deref().unwrap(), gov_analysis::Data::Any);
     assert_eq!(pairs.len(), 1, "{pairs:?}");
     pairs.into_iter().next().unwrap().outcome
 }
@@ -157,7 +157,7 @@ fn an_override_silences_its_conflict_and_a_stale_one_is_reported() {
 fn a_candidate_the_engine_does_not_fire_is_never_a_finding() {
     let package = package("input one t(x: Int)\nallow a :- t(x), x < 100.\ndeny d :- t(x), x > 10.");
     let ir = package.checked().ir.as_deref().unwrap();
-    let pair = gov_analysis::pairs(ir).into_iter().next().unwrap();
+    let pair = gov_analysis::pairs(ir, gov_analysis::Data::Any).into_iter().next().unwrap();
     let Outcome::Candidate(good) = pair.outcome else { panic!("expected a candidate") };
     assert!(analysis::confirm(ir, &package.sources(), &[], pair.allow, pair.other, &good).is_ok());
     // The same witness with x = 5: only the allow fires, so no `Confirmed` can be made.
@@ -193,4 +193,36 @@ fn orders_force_equalities_and_negations_force_disequalities() {
     confirmed(&format!("{t}allow a :- t(x, y), x <= y.\ndeny d :- t(x, y), y < 0, not dd(x), dd(y)."));
     // In a range of two values, avoiding a constant's value must not crowd out a disequality.
     confirmed(&format!("{t}allow a :- t(x, y), y < 3, x != y.\ndeny d :- t(x, y), x >= 1, x <= y."));
+}
+
+#[test]
+fn with_the_package_s_data_a_witness_needs_no_data_of_its_own() {
+    let package = package(
+        "input one t(agent: Str)\ndata role(agent: Str, role: Str)\n\
+         allow a :- t(x), role(x, \"admin\").\ndeny d :- t(x), role(x, \"intern\").",
+    );
+    let ir = package.checked().ir.as_deref().unwrap();
+    let data = |json: &str| [("p.data.json".to_owned(), gov_vm::json::parse_document(json).unwrap())];
+    let witness = |json: &str| match analysis::findings(ir, &package.sources(), &data(json)).as_slice() {
+        [Finding::Overlap(_, confirmed)] => confirmed.witness().clone(),
+        other => panic!("expected one confirmed overlap, found {other:?}"),
+    };
+    // Today carol is both: the request is hers, and the data files are enough.
+    let today = witness(
+        r#"{"role": [{"agent": "alice", "role": "admin"}, {"agent": "carol", "role": "admin"}, {"agent": "carol", "role": "intern"}]}"#,
+    );
+    assert_eq!(today.input, serde_json::json!({"t": [{"agent": "carol"}]}));
+    assert_eq!(today.data, serde_json::json!({}));
+    // Today nobody is both: the conflict needs data facts of its own, added to today's.
+    let tomorrow = witness(r#"{"role": [{"agent": "alice", "role": "admin"}, {"agent": "bob", "role": "intern"}]}"#);
+    assert_eq!(tomorrow.data["role"].as_array().unwrap().len(), 2, "{tomorrow:?}");
+    // Fixed to today's data, the search proves the pair apart.
+    let role = ir.relations.iter().position(|r| r.name == "role").unwrap();
+    let fact = |agent: &str, role_name: &str| gov_analysis::Fact {
+        relation: gov_ir::RelationId(u32::try_from(role).unwrap()),
+        values: vec![gov_analysis::Value::Str(agent.into()), gov_analysis::Value::Str(role_name.into())],
+    };
+    let facts = [fact("alice", "admin"), fact("bob", "intern")];
+    let pairs = gov_analysis::pairs(ir, gov_analysis::Data::Fixed(&facts));
+    assert_eq!(pairs[0].outcome, Outcome::Disjoint);
 }

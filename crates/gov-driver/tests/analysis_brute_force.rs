@@ -94,7 +94,7 @@ proptest! {
         let package = Package::from_sources(vec![("p.gov".to_owned(), source.clone())]).unwrap();
         prop_assert!(package.errors().is_none(), "{source}");
         let ir = package.checked().ir.as_deref().unwrap();
-        let pair = gov_analysis::pairs(ir).into_iter().next().unwrap();
+        let pair = gov_analysis::pairs(ir, gov_analysis::Data::Any).into_iter().next().unwrap();
         let exists = brute_force(&allow, &deny);
         match &pair.outcome {
             Outcome::Disjoint => prop_assert!(!exists, "claimed disjoint, but brute force finds a witness:\n{source}"),
