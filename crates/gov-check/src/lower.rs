@@ -174,13 +174,14 @@ fn strata(graph: &Graph) -> Vec<Stratum> {
 }
 
 /// The variables of the rule being lowered.
-struct RuleLowering<'s> {
+struct RuleLowering<'s, 'a> {
     symbols: &'s Symbols,
     vars: Vec<Var>,
-    ids: HashMap<String, VarId>,
+    /// The id of each variable name seen so far, by its text in the syntax tree.
+    ids: HashMap<&'a str, VarId>,
 }
 
-impl RuleLowering<'_> {
+impl<'a> RuleLowering<'_, 'a> {
     fn relation(&self, name: &ast::Name) -> Result<RelationId, Failure> {
         let id = self.symbols.relation_id(&name.text).ok_or_else(|| {
             unresolved(codes::UNKNOWN_RELATION, name.span, format!("unknown relation `{}`", name.text))
@@ -190,8 +191,8 @@ impl RuleLowering<'_> {
 
     /// The id of the variable `name`: one per name in the rule, typed as the checker
     /// inferred it.
-    fn var(&mut self, name: &ast::Name) -> Result<VarId, Failure> {
-        if let Some(id) = self.ids.get(&name.text) {
+    fn var(&mut self, name: &'a ast::Name) -> Result<VarId, Failure> {
+        if let Some(id) = self.ids.get(name.text.as_str()) {
             return Ok(*id);
         }
         let ty =
@@ -204,15 +205,19 @@ impl RuleLowering<'_> {
             })?;
         let id = VarId(dense(self.vars.len()));
         self.vars.push(Var { name: name.text.clone(), ty });
-        self.ids.insert(name.text.clone(), id);
+        self.ids.insert(name.text.as_str(), id);
         Ok(id)
     }
 
-    fn body(&mut self, body: &[BodyItem]) -> Result<Vec<Literal>, Failure> {
-        body.iter().map(|item| self.literal(item)).collect()
+    fn body(&mut self, body: &'a [BodyItem]) -> Result<Vec<Literal>, Failure> {
+        let mut literals = Vec::with_capacity(body.len());
+        for item in body {
+            literals.push(self.literal(item)?);
+        }
+        Ok(literals)
     }
 
-    fn literal(&mut self, item: &BodyItem) -> Result<Literal, Failure> {
+    fn literal(&mut self, item: &'a BodyItem) -> Result<Literal, Failure> {
         Ok(match item {
             BodyItem::Atom(atom) => Literal::Atom(self.atom(atom)?),
             BodyItem::Not(atom, _) => Literal::Negated(self.atom(atom)?),
@@ -229,12 +234,12 @@ impl RuleLowering<'_> {
         })
     }
 
-    fn aggregate(&mut self, aggregate: &ast::Aggregate) -> Result<Aggregate, Failure> {
+    fn aggregate(&mut self, aggregate: &'a ast::Aggregate) -> Result<Aggregate, Failure> {
         let body = self.body(&aggregate.body)?;
         Ok(Aggregate { function: aggregate.function, target: self.expr(&aggregate.target)?, body })
     }
 
-    fn atom(&mut self, atom: &ast::Atom) -> Result<Atom, Failure> {
+    fn atom(&mut self, atom: &'a ast::Atom) -> Result<Atom, Failure> {
         let relation = self.relation(&atom.relation)?;
         let info = self.symbols.relations.get(relation.index());
         let mut args = Vec::with_capacity(atom.args.len());
@@ -252,7 +257,7 @@ impl RuleLowering<'_> {
         Ok(Atom { relation, args })
     }
 
-    fn expr(&mut self, expr: &ast::Expr) -> Result<Expr, Failure> {
+    fn expr(&mut self, expr: &'a ast::Expr) -> Result<Expr, Failure> {
         Ok(match expr {
             ast::Expr::Var(name) => Expr::Var(self.var(name)?),
             ast::Expr::Wildcard(_) => Expr::Wildcard,

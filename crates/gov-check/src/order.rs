@@ -3,8 +3,9 @@
 //!
 //! The IR's nodes are relations in declaration order, then decision rules in source order,
 //! so decision rules fire (and are explained) in source order as far as dependencies
-//! allow, whatever the order a component algorithm happens to list them in. The
-//! stratification check uses the same components for its recursion.
+//! allow, whatever the order a component algorithm happens to list them in. (The
+//! stratification check needs only which relations are recursive, not an order: it calls
+//! `kosaraju_scc` directly.)
 
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -16,7 +17,7 @@ use std::collections::BinaryHeap;
 /// Linear in the graph, but for the heap (n log n), and without recursion: petgraph's
 /// `tarjan_scc` recurses once per relation of a dependency chain and overflows the stack
 /// on long chains, while Kosaraju's search keeps an explicit stack.
-pub fn components<N, E>(graph: &DiGraph<N, E>) -> Vec<Vec<NodeIndex>> {
+pub fn components<E>(graph: &DiGraph<(), E>) -> Vec<Vec<NodeIndex>> {
     let mut components = kosaraju_scc(graph);
     for members in &mut components {
         members.sort_unstable();

@@ -6,6 +6,7 @@ use crate::Symbols;
 use crate::rules::{Edge, EdgeKind, Facts};
 use crate::symbols::RISK_SCORE;
 use gov_diag::{Diagnostic, Span, codes};
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -28,9 +29,9 @@ pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, 
     let graph = graph(symbols, facts);
     let self_loops: HashSet<usize> = facts.edges.iter().filter(|e| e.from == e.to).map(|e| e.from).collect();
     let mut component = HashMap::new();
-    // The same components the IR's strata are made of (`order.rs`: no recursion, so a long
-    // dependency chain cannot overflow the stack).
-    for (id, scc) in crate::order::components(&graph).into_iter().enumerate() {
+    // Not `tarjan_scc`: petgraph's Tarjan recurses once per relation of a dependency chain
+    // and overflows the stack on long chains; Kosaraju's DFS keeps an explicit stack.
+    for (id, scc) in kosaraju_scc(&graph).into_iter().enumerate() {
         let recursive = scc.len() > 1 || scc.first().is_some_and(|n| self_loops.contains(&n.index()));
         if recursive {
             for node in scc {
