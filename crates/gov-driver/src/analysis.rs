@@ -65,15 +65,16 @@ pub fn findings(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<
         Err(_) => Vec::new(),
     };
     let any = gov_analysis::pairs(ir, Data::Any);
+    let runner = Runner::new(ir, sources, data);
     let mut today = today.into_iter();
     any.into_iter()
         .map(|pair| {
             if let Some(Some(Pair { allow, other, kind, outcome: Outcome::Candidate(witness) })) = today.next()
-                && let Ok(confirmed) = confirm(ir, sources, data, allow, other, &witness)
+                && let Ok(confirmed) = runner.confirm(allow, other, &witness)
             {
                 return Finding::Overlap(kind, confirmed);
             }
-            finding(ir, sources, data, pair)
+            finding(&runner, pair)
         })
         .collect()
 }
@@ -101,12 +102,12 @@ fn data_facts(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Result
     Ok(facts)
 }
 
-fn finding(ir: &Ir, sources: &Sources, data: &[(String, Document)], pair: Pair) -> Finding {
+fn finding(runner: &Runner<'_>, pair: Pair) -> Finding {
     let Pair { allow, other, kind, outcome } = pair;
     match outcome {
         Outcome::Disjoint => Finding::Disjoint(kind, allow, other),
         Outcome::Unknown(reason) => Finding::Unknown(kind, allow, other, format!("outside the analysis: {reason}")),
-        Outcome::Candidate(witness) => match confirm(ir, sources, data, allow, other, &witness) {
+        Outcome::Candidate(witness) => match runner.confirm(allow, other, &witness) {
             Ok(confirmed) => Finding::Overlap(kind, confirmed),
             Err(reason) => Finding::Unknown(kind, allow, other, reason),
         },
@@ -123,26 +124,59 @@ pub fn confirm(
     other: DecisionId,
     candidate: &Witness,
 ) -> Result<Confirmed, String> {
-    let witness = gov_diag::Witness { input: facts_json(ir, &candidate.input), data: facts_json(ir, &candidate.data) };
-    let witness_data = gov_vm::json::parse_document(&witness.data.to_string()).map_err(|e| e.to_string())?;
-    let mut all = data.to_vec();
-    all.push(("<witness data>".to_owned(), witness_data));
-    let program = gov_compile::compile(&gov_compile::Input { ir, sources, data: &all }).map_err(|e| e.to_string())?;
-    let engine = crate::engine::load(&program).map_err(|e| e.to_string())?;
-    let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
-    let decision = engine.decide(&request).map_err(|e| e.to_string())?;
-    let program = engine.program();
-    let fired = |id: DecisionId| {
-        let name = ir.decision(id).map(|d| d.name.as_str());
-        decision
-            .fired
-            .iter()
-            .any(|f| program.decisions.get(f.decision as usize).map(|d| program.string(d.name)) == name)
-    };
-    if fired(allow) && fired(other) {
-        Ok(Confirmed { allow, other, witness })
-    } else {
-        Err("the engine did not fire both rules on the analysis's candidate".to_owned())
+    Runner::new(ir, sources, data).confirm(allow, other, candidate)
+}
+
+/// The engine runs of one package's check: a witness without data of its own runs on the
+/// package's engine, compiled once; one with data on an engine of its own.
+struct Runner<'a> {
+    ir: &'a Ir,
+    sources: &'a Sources,
+    data: &'a [(String, Document)],
+    /// The package's engine with its data files, made on first use.
+    base: std::cell::OnceCell<Result<gov_vm::Engine, String>>,
+}
+
+impl<'a> Runner<'a> {
+    fn new(ir: &'a Ir, sources: &'a Sources, data: &'a [(String, Document)]) -> Runner<'a> {
+        Runner { ir, sources, data, base: std::cell::OnceCell::new() }
+    }
+
+    fn engine(&self, extra: Option<Document>) -> Result<gov_vm::Engine, String> {
+        let mut all = self.data.to_vec();
+        all.extend(extra.map(|document| ("<witness data>".to_owned(), document)));
+        let input = gov_compile::Input { ir: self.ir, sources: self.sources, data: &all };
+        let program = gov_compile::compile(&input).map_err(|e| e.to_string())?;
+        crate::engine::load(&program).map_err(|e| e.to_string())
+    }
+
+    fn confirm(&self, allow: DecisionId, other: DecisionId, candidate: &Witness) -> Result<Confirmed, String> {
+        let ir = self.ir;
+        let witness =
+            gov_diag::Witness { input: facts_json(ir, &candidate.input), data: facts_json(ir, &candidate.data) };
+        let own;
+        let engine = if candidate.data.is_empty() {
+            self.base.get_or_init(|| self.engine(None)).as_ref().map_err(Clone::clone)?
+        } else {
+            let document = gov_vm::json::parse_document(&witness.data.to_string()).map_err(|e| e.to_string())?;
+            own = self.engine(Some(document))?;
+            &own
+        };
+        let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
+        let decision = engine.decide(&request).map_err(|e| e.to_string())?;
+        let program = engine.program();
+        let fired = |id: DecisionId| {
+            let name = ir.decision(id).map(|d| d.name.as_str());
+            decision
+                .fired
+                .iter()
+                .any(|f| program.decisions.get(f.decision as usize).map(|d| program.string(d.name)) == name)
+        };
+        if fired(allow) && fired(other) {
+            Ok(Confirmed { allow, other, witness })
+        } else {
+            Err("the engine did not fire both rules on the analysis's candidate".to_owned())
+        }
     }
 }
 
