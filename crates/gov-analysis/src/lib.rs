@@ -9,8 +9,9 @@
 //! The search is exact for a fragment (see `docs/analysis.md`): rule bodies are unfolded
 //! into conjunctive queries ([`query`]), two queries are merged and solved ([`solve`]):
 //! equalities by union-find, orders and disequalities per base type by picking values,
-//! negated atoms against the facts the witness needs. Outside the fragment the answer is
-//! [`Outcome::Unknown`] with the reason, never a guess.
+//! negated atoms against the facts the witness needs. The data is either any data (the
+//! witness names the facts it needs) or fixed to the package's facts ([`Data`]). Outside
+//! the fragment the answer is [`Outcome::Unknown`] with the reason, never a guess.
 
 pub mod conflict;
 pub mod query;
@@ -26,7 +27,8 @@ pub use witness::{Fact, Value, Witness};
 pub enum Outcome {
     /// They can: a candidate witness, still to be confirmed by the engine.
     Candidate(Witness),
-    /// They cannot, on any request with any data: a proof within the fragment.
+    /// They cannot, on any request (with any data, or with the fixed data): a proof within
+    /// the fragment.
     Disjoint,
     /// The question is outside the fragment, or the search gave up: the reason.
     Unknown(String),

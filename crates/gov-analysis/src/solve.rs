@@ -4,17 +4,22 @@
 //! 2. Every `input one` relation gets exactly one fact: its atoms are unified column by
 //!    column (and a relation no atom names gets one fact of fresh values).
 //! 3. Equalities merge nodes (union-find); two different constants merged: disjoint.
+//!    With [`Data::Fixed`], each data atom is matched to each fixed fact in turn, and the
+//!    fixed facts a negated atom could meet are needed facts.
 //! 4. A disequality inside one class, or a negated atom matched by a needed fact whose
-//!    columns are the same classes: disjoint.
+//!    columns are the same classes: disjoint. A negated atom that a needed fact matches on
+//!    all columns but one adds that column's disequality.
 //! 5. Orders per ordered type (Int, Decimal, Time, Duration, all integers here: a Decimal
 //!    is counted in units fine enough that any chain of strict orders fits between two
-//!    constants) are difference constraints `b ≥ a + s`: bounds propagate until they
-//!    settle; a lower bound above an upper bound, or bounds that never settle (a strict
-//!    cycle), is disjoint.
-//! 6. Values are picked class by class within the bounds, each different from the values
-//!    already picked when the bounds allow (so a negated atom holds whenever it can),
-//!    re-propagating after each pick; strings get fresh values, distinct from every
-//!    constant.
+//!    constants) are difference constraints `b ≥ a + s`. Classes on a cycle of orders are
+//!    merged (a strict order on one: disjoint); bounds propagate until they settle; a
+//!    lower bound above an upper bound is disjoint; a class whose bounds meet takes that
+//!    value as a constant. Steps 4 and 5 repeat until nothing merges.
+//! 6. Values are picked class by class in the order of the orders, within the bounds, each
+//!    different from the values already picked when the bounds allow (so a negated atom
+//!    holds whenever it can), re-propagating after each pick; strings get fresh values,
+//!    distinct from every constant. If the model fails step 7, the pick is redone
+//!    honouring only the disequalities.
 //! 7. The model is checked against every condition. A failed pick or check is
 //!    [`Outcome::Unknown`], never [`Outcome::Disjoint`]: only steps 3–5 prove disjointness.
 
