@@ -50,6 +50,8 @@ fn replay(package: &str, name: &str) -> usize {
 #[test]
 fn the_witness_of_a_conflict_replays_in_govc_eval() {
     assert_eq!(replay("tests/check/conflict.gov", "fixture"), 1);
+    // A conflict of the package's own data: the witness has no data of its own.
+    assert_eq!(replay("tests/check/conflict_with_data", "with-data"), 1);
 }
 
 #[test]
