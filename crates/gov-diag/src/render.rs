@@ -365,3 +365,27 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
         (e, w) => format!("{} and {} found\n", plural(e, "error"), plural(w, "warning")),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::{Span, Witness, codes};
+
+    #[test]
+    fn a_witness_is_in_json_and_sarif_and_only_where_there_is_one() {
+        let mut sources = Sources::new();
+        let file = sources.add("p.gov", "allow a.\ndeny d.\n");
+        let witness = Witness { input: json!({"t": [{"x": 1}]}), data: json!({}) };
+        let found = Diagnostic::new(codes::CONFLICT, "conflict", Span::new(file, 6, 7)).with_witness(witness);
+        let plain = Diagnostic::new(codes::UNUSED_DECLARATION, "unused", Span::new(file, 0, 5));
+        let diagnostics = [found, plain];
+        let json: Value = serde_json::from_str(&render_json(&diagnostics, &sources)).unwrap();
+        assert_eq!(json["diagnostics"][0]["witness"], json!({"input": {"t": [{"x": 1}]}, "data": {}}));
+        assert!(json["diagnostics"][1].get("witness").is_none());
+        let sarif: Value = serde_json::from_str(&render_sarif(&diagnostics, &sources, "0")).unwrap();
+        let results = &sarif["runs"][0]["results"];
+        assert_eq!(results[0]["properties"]["witness"]["input"]["t"][0]["x"], 1);
+        assert!(results[1].get("properties").is_none());
+    }
+}
