@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! The checker's fixtures, checked in-process: every case in `tests/check/` is loaded
-//! through the driver (as `govc check` loads it), checked, rendered as human text and as
+//! through the driver (as `govc check` loads it), checked and analysed for conflicts, rendered as human text and as
 //! JSON by gov-diag's renderers, and compared with the snapshots in
 //! `tests/check/snapshots/<case>.<format>.snap`, the same files `govc check` is held to
 //! end to end by a few cases in `crates/govc/tests/check_fixtures.rs`.
@@ -40,7 +40,11 @@ fn check(relative: &str) -> Checked {
         (Vec::new(), gov_diag::Sources::default())
     } else {
         let package = Package::from_sources(loaded.files).unwrap();
-        (package.checked().diagnostics.clone(), package.sources())
+        let mut diagnostics = package.checked().diagnostics.clone();
+        // The conflict analysis, as `govc check` runs it after the checker.
+        let sources = package.sources();
+        diagnostics.extend(gov_driver::analysis::check(&Disk, package.checked(), &sources, &loaded.data));
+        (diagnostics, sources)
     };
     diagnostics.extend(loaded.rejected.iter().map(|r| r.diagnostic(&mut sources)));
     let errors = diagnostics.iter().any(|d| d.severity() == Severity::Error);

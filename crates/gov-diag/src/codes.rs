@@ -2,7 +2,8 @@
 //!
 //! Codes are stable: once released, a code keeps its meaning forever. Errors are `E`,
 //! warnings `W`; the first two digits group them (00 syntax and files, 01 names, 02 types,
-//! 03 safety, 04 stratification, 05 tests, 06 limits of the compiled form). Every code has a section in
+//! 03 safety, 04 stratification, 05 tests, 06 limits of the compiled form, 07 the analysis
+//! of what rules can do together). Every code has a section in
 //! `docs/diagnostics.md` and a fixture in `tests/check/` (a tidy test enforces both).
 
 use crate::Severity;
@@ -75,6 +76,8 @@ codes! {
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
     SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
     UNUSED_IMPORT = "W0103", Warning, "unused `use`";
+    CONFLICT = "W0701", Warning, "an allow and a deny or escalate can fire on one request";
+    STALE_OVERRIDE = "W0702", Warning, "`@overrides` names an allow that never overlaps";
 }
 
 /// Looks a code up by its id (`E0101`).

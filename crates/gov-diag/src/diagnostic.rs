@@ -50,6 +50,27 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// Edits that resolve the problem, best first (an editor prefers the first).
     pub fixes: Vec<Fix>,
+    /// For a finding of the analysis: the request and data the engine ran to confirm it.
+    pub witness: Option<Witness>,
+}
+
+/// A request and the data facts that show a finding of the analysis, each a JSON document
+/// in the shape `govc eval --input` and `--data` read; the engine has run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    /// The request document.
+    pub input: serde_json::Value,
+    /// The data document (the facts the finding needs beyond the package's data files).
+    pub data: serde_json::Value,
+}
+
+impl std::hash::Hash for Witness {
+    /// JSON values are not `Hash`; their compact text is. Witnesses are built in one key
+    /// order, so equal witnesses have equal texts.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.input.to_string().hash(state);
+        self.data.to_string().hash(state);
+    }
 }
 
 impl Diagnostic {
@@ -63,6 +84,7 @@ impl Diagnostic {
             help: None,
             notes: Vec::new(),
             fixes: Vec::new(),
+            witness: None,
         }
     }
 
@@ -103,6 +125,12 @@ impl Diagnostic {
     /// Adds a note.
     pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Attaches the witness of an analysis finding.
+    pub fn with_witness(mut self, witness: Witness) -> Diagnostic {
+        self.witness = Some(witness);
         self
     }
 

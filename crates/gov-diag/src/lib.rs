@@ -13,7 +13,7 @@ mod render;
 mod span;
 
 pub use codes::Code;
-pub use diagnostic::{Diagnostic, Label, Severity};
+pub use diagnostic::{Diagnostic, Label, Severity, Witness};
 pub use fix::{Applicability, Edit, Fix};
 pub use line_index::{LineCol, LineIndex};
 pub use render::{SourceFile, Sources, render_human, render_json, render_sarif, summary};

@@ -184,12 +184,17 @@ fn fix_json(fix: &Fix, sources: &Sources) -> Value {
     })
 }
 
+/// A witness as `{"input": {…}, "data": {…}}`.
+fn witness_json(witness: &crate::Witness) -> Value {
+    json!({ "input": witness.input, "data": witness.data })
+}
+
 /// Renders diagnostics as a JSON document: `{"diagnostics": [...], "errors": n, "warnings": n}`.
 pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     let items: Vec<Value> = diagnostics
         .iter()
         .map(|d| {
-            json!({
+            let mut item = json!({
                 "code": d.code.id,
                 "severity": d.severity().as_str(),
                 "message": d.message,
@@ -201,7 +206,11 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
                 "notes": d.notes,
                 "fixes": d.fixes.iter().map(|f| fix_json(f, sources)).collect::<Vec<_>>(),
                 "docs": d.code.doc_path(),
-            })
+            });
+            if let (Some(witness), Some(object)) = (&d.witness, item.as_object_mut()) {
+                object.insert("witness".to_owned(), witness_json(witness));
+            }
+            item
         })
         .collect();
     let count = |s: Severity| diagnostics.iter().filter(|d| d.severity() == s).count();
@@ -310,6 +319,9 @@ pub fn render_sarif(diagnostics: &[Diagnostic], sources: &Sources, tool_version:
                     loc
                 }).collect::<Vec<_>>(),
             });
+            if let (Some(witness), Some(object)) = (&d.witness, result.as_object_mut()) {
+                object.insert("properties".to_owned(), json!({ "witness": witness_json(witness) }));
+            }
             if let (false, Some(object)) = (d.fixes.is_empty(), result.as_object_mut()) {
                 let fixes: Vec<Value> = d.fixes.iter().map(|f| sarif_fix(f, sources)).collect();
                 object.insert("fixes".to_owned(), json!(fixes));
@@ -351,5 +363,29 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
         (e, 0) => format!("{} found\n", plural(e, "error")),
         (0, w) => format!("{} found\n", plural(w, "warning")),
         (e, w) => format!("{} and {} found\n", plural(e, "error"), plural(w, "warning")),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::{Span, Witness, codes};
+
+    #[test]
+    fn a_witness_is_in_json_and_sarif_and_only_where_there_is_one() {
+        let mut sources = Sources::new();
+        let file = sources.add("p.gov", "allow a.\ndeny d.\n");
+        let witness = Witness { input: json!({"t": [{"x": 1}]}), data: json!({}) };
+        let found = Diagnostic::new(codes::CONFLICT, "conflict", Span::new(file, 6, 7)).with_witness(witness);
+        let plain = Diagnostic::new(codes::UNUSED_DECLARATION, "unused", Span::new(file, 0, 5));
+        let diagnostics = [found, plain];
+        let json: Value = serde_json::from_str(&render_json(&diagnostics, &sources)).unwrap();
+        assert_eq!(json["diagnostics"][0]["witness"], json!({"input": {"t": [{"x": 1}]}, "data": {}}));
+        assert!(json["diagnostics"][1].get("witness").is_none());
+        let sarif: Value = serde_json::from_str(&render_sarif(&diagnostics, &sources, "0")).unwrap();
+        let results = &sarif["runs"][0]["results"];
+        assert_eq!(results[0]["properties"]["witness"]["input"]["t"][0]["x"], 1);
+        assert!(results[1].get("properties").is_none());
     }
 }

@@ -8,6 +8,7 @@
 //! only the IO layers (govc, gov-lsp) and tests use it. Errors are values (messages or
 //! diagnostics); nothing here prints.
 
+pub mod analysis;
 pub mod discover;
 pub mod engine;
 pub mod fs;

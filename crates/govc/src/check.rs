@@ -12,11 +12,13 @@ use gov_driver::load::{self, Problem};
 pub fn run(args: &CheckArgs) -> Outcome {
     let mut workspace = Workspace::new();
     let mut rejected = Vec::new();
+    // Each package's data files, for the conflict analysis.
+    let mut data_files = Vec::new();
     for path in &args.paths {
         match load::package(&Disk, path) {
             Ok(package) => {
                 if !package.files.is_empty() {
-                    workspace.add_package(package.files);
+                    data_files.push((workspace.add_package(package.files), package.data));
                 }
                 rejected.extend(package.rejected);
             }
@@ -49,6 +51,11 @@ pub fn run(args: &CheckArgs) -> Outcome {
         }
     }
     let mut sources = workspace.sources();
+    for (id, files) in &data_files {
+        if let Some(checked) = workspace.check(*id) {
+            diagnostics.extend(gov_driver::analysis::check(&Disk, &checked, &sources, files));
+        }
+    }
     let no_sources = rejected.iter().any(|r| r.problem == Problem::NoSources);
     diagnostics.extend(rejected.iter().map(|r| r.diagnostic(&mut sources)));
     output::emit(&output::render(args.format, &diagnostics, &sources, output::use_color(args.color)));

@@ -1,0 +1,261 @@
+//! Rule bodies unfolded into conjunctive queries over input and data relations.
+//!
+//! A body is a conjunction; a positive atom of a derived relation is replaced by the body of
+//! each rule deriving it (one query per rule: a disjunction), with its head's arguments
+//! equated to the atom's. What is left are atoms and negated atoms of input and data
+//! relations and comparisons between variables and constants. Anything else (an aggregate,
+//! arithmetic, `risk_score`, a negated derived relation, a relation in a recursive stratum)
+//! is outside the fragment: [`unfold`] says why.
+
+use gov_ir::{Arg, Atom, Const, Expr, Head, Ir, Literal, RelationId, RuleId};
+use gov_value::{BaseType, CompareOp, RelationKind};
+
+/// How many conjunctive queries one rule may unfold to before the search gives up.
+pub const MAX_QUERIES: usize = 256;
+/// How deep derived relations may nest before the search gives up.
+pub const MAX_DEPTH: usize = 32;
+
+/// A term of a query: one of its variables, or a constant of a known type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Term {
+    /// A variable, an index into [`Query::vars`].
+    Var(usize),
+    /// A literal, with the type of the place it stands in (an Int literal can be a Decimal).
+    Const(Const, BaseType),
+}
+
+/// A condition of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A fact of an input or data relation must exist; one term per column.
+    Fact(RelationId, Vec<Term>),
+    /// No fact of an input or data relation may match; `None` matches anything.
+    NotFact(RelationId, Vec<Option<Term>>),
+    /// A comparison.
+    Compare(Term, CompareOp, Term),
+}
+
+/// A conjunctive query: variables (by type) and conditions over them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Query {
+    /// The type of each variable.
+    pub vars: Vec<BaseType>,
+    /// The conditions, all of which must hold.
+    pub items: Vec<Item>,
+}
+
+impl Query {
+    /// The conjunction of two queries, `other`'s variables renumbered after this one's.
+    pub fn and(&self, other: &Query) -> Query {
+        let offset = self.vars.len();
+        let mut vars = self.vars.clone();
+        vars.extend(&other.vars);
+        let mut items = self.items.clone();
+        items.extend(other.items.iter().map(|item| shift_item(item, offset)));
+        Query { vars, items }
+    }
+}
+
+fn shift(term: &Term, offset: usize) -> Term {
+    match term {
+        Term::Var(v) => Term::Var(v + offset),
+        Term::Const(c, ty) => Term::Const(c.clone(), *ty),
+    }
+}
+
+fn shift_item(item: &Item, offset: usize) -> Item {
+    match item {
+        Item::Fact(r, args) => Item::Fact(*r, args.iter().map(|t| shift(t, offset)).collect()),
+        Item::NotFact(r, args) => {
+            Item::NotFact(*r, args.iter().map(|t| t.as_ref().map(|t| shift(t, offset))).collect())
+        }
+        Item::Compare(l, op, r) => Item::Compare(shift(l, offset), *op, shift(r, offset)),
+    }
+}
+
+/// The rule's body as a disjunction of conjunctive queries (empty: it can never hold), or
+/// why it is outside the fragment.
+pub fn unfold(ir: &Ir, rule: RuleId) -> Result<Vec<Query>, String> {
+    Unfolder::new(ir).rule(rule, 0)
+}
+
+/// The IR with, per relation, the rules deriving it and whether it is recursive.
+struct Unfolder<'a> {
+    ir: &'a Ir,
+    rules_of: Vec<Vec<RuleId>>,
+    recursive: Vec<bool>,
+}
+
+impl<'a> Unfolder<'a> {
+    fn new(ir: &'a Ir) -> Unfolder<'a> {
+        let mut rules_of = vec![Vec::new(); ir.relations.len()];
+        for (index, rule) in ir.rules.iter().enumerate() {
+            if let Head::Derive { relation, .. } = &rule.head
+                && let Some(rules) = rules_of.get_mut(relation.index())
+            {
+                rules.push(RuleId(gov_ir::dense(index)));
+            }
+        }
+        let mut recursive = vec![false; ir.relations.len()];
+        for stratum in ir.strata.iter().filter(|s| s.recursive) {
+            for member in &stratum.members {
+                if let Some(flag) = recursive.get_mut(*member) {
+                    *flag = true;
+                }
+            }
+        }
+        Unfolder { ir, rules_of, recursive }
+    }
+
+    fn rule(&self, id: RuleId, depth: usize) -> Result<Vec<Query>, String> {
+        let rule = self.ir.rule(id).ok_or("a rule the IR does not hold")?;
+        let start = Query { vars: rule.vars.iter().map(|v| v.ty).collect(), items: Vec::new() };
+        let mut queries = vec![start];
+        for literal in &rule.body {
+            queries = self.literal(queries, literal, depth)?;
+        }
+        Ok(queries)
+    }
+
+    fn relation_name(&self, id: RelationId) -> &str {
+        self.ir.relation(id).map_or("?", |r| r.name.as_str())
+    }
+
+    fn column_type(&self, relation: RelationId, column: u32) -> BaseType {
+        let columns = self.ir.relation(relation).map(|r| r.columns.as_slice()).unwrap_or_default();
+        columns.get(column as usize).map_or(BaseType::Int, |c| c.ty)
+    }
+
+    fn literal(&self, queries: Vec<Query>, literal: &Literal, depth: usize) -> Result<Vec<Query>, String> {
+        match literal {
+            Literal::Compare { left, op, right } => {
+                let (l, r) = compare_terms(left, right)?;
+                Ok(push(queries, Item::Compare(l, *op, r)))
+            }
+            Literal::Aggregate { .. } => Err("an aggregate".to_owned()),
+            Literal::Negated(atom) => {
+                let relation = self.base(atom.relation, "a negated derived relation")?;
+                let args = self.columns(relation, &atom.args)?;
+                Ok(push(queries, Item::NotFact(relation, args)))
+            }
+            Literal::Atom(atom) => match self.ir.relation(atom.relation).map(|r| r.kind) {
+                Some(RelationKind::Input | RelationKind::Data) => self.positive(queries, atom),
+                Some(RelationKind::Derived) => self.derived(queries, atom, depth),
+                Some(RelationKind::Builtin) => Err(format!("`{}`", self.relation_name(atom.relation))),
+                None => Err("a relation the IR does not hold".to_owned()),
+            },
+        }
+    }
+
+    /// `relation` if it is an input or data relation; otherwise `what` is unknown.
+    fn base(&self, relation: RelationId, what: &str) -> Result<RelationId, String> {
+        match self.ir.relation(relation).map(|r| r.kind) {
+            Some(RelationKind::Input | RelationKind::Data) => Ok(relation),
+            _ => Err(format!("{what} (`{}`)", self.relation_name(relation))),
+        }
+    }
+
+    /// An atom's arguments by column, `None` for a wildcard or a column left out.
+    fn columns(&self, relation: RelationId, args: &[Arg]) -> Result<Vec<Option<Term>>, String> {
+        let width = self.ir.relation(relation).map_or(0, |r| r.columns.len());
+        let mut columns = vec![None; width];
+        for arg in args {
+            let ty = self.column_type(relation, arg.column);
+            let term = match &arg.value {
+                Expr::Var(v) => Some(Term::Var(v.index())),
+                Expr::Const(c) => Some(Term::Const(c.clone(), ty)),
+                Expr::Wildcard => None,
+                Expr::Arith(_) => return Err("arithmetic in an atom".to_owned()),
+            };
+            if let Some(slot) = columns.get_mut(arg.column as usize) {
+                *slot = term;
+            }
+        }
+        Ok(columns)
+    }
+
+    /// A positive atom of an input or data relation: each wildcard becomes a fresh variable,
+    /// since the witness's fact needs a value there.
+    fn positive(&self, queries: Vec<Query>, atom: &Atom) -> Result<Vec<Query>, String> {
+        let columns = self.columns(atom.relation, &atom.args)?;
+        Ok(queries
+            .into_iter()
+            .map(|mut query| {
+                let args = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(column, term)| match term {
+                        Some(term) => term.clone(),
+                        None => {
+                            query.vars.push(self.column_type(atom.relation, gov_ir::dense(column)));
+                            Term::Var(query.vars.len() - 1)
+                        }
+                    })
+                    .collect();
+                query.items.push(Item::Fact(atom.relation, args));
+                query
+            })
+            .collect())
+    }
+
+    /// A positive atom of a derived relation: one query per (query so far, rule deriving
+    /// it), the rule's head equated with the atom's arguments.
+    fn derived(&self, queries: Vec<Query>, atom: &Atom, depth: usize) -> Result<Vec<Query>, String> {
+        let name = self.relation_name(atom.relation);
+        if self.recursive.get(atom.relation.index()).copied().unwrap_or(true) {
+            return Err(format!("the recursive relation `{name}`"));
+        }
+        if depth >= MAX_DEPTH {
+            return Err(format!("derived relations nested more than {MAX_DEPTH} deep (at `{name}`)"));
+        }
+        let columns = self.columns(atom.relation, &atom.args)?;
+        let mut out = Vec::new();
+        for id in self.rules_of.get(atom.relation.index()).map(Vec::as_slice).unwrap_or_default() {
+            let Some(Head::Derive { args: head, .. }) = self.ir.rule(*id).map(|r| &r.head) else { continue };
+            for body in self.rule(*id, depth + 1)? {
+                for query in &queries {
+                    let offset = query.vars.len();
+                    let mut merged = query.and(&body);
+                    for (column, term) in columns.iter().enumerate() {
+                        let (Some(term), Some(value)) = (term, head.get(column)) else { continue };
+                        let ty = self.column_type(atom.relation, gov_ir::dense(column));
+                        let head_term = match value {
+                            Expr::Var(v) => Term::Var(v.index() + offset),
+                            Expr::Const(c) => Term::Const(c.clone(), ty),
+                            Expr::Wildcard | Expr::Arith(_) => {
+                                return Err(format!("arithmetic in the head of a rule of `{name}`"));
+                            }
+                        };
+                        merged.items.push(Item::Compare(term.clone(), CompareOp::Eq, head_term));
+                    }
+                    out.push(merged);
+                    if out.len() > MAX_QUERIES {
+                        return Err(format!("more than {MAX_QUERIES} alternatives through `{name}`"));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn push(queries: Vec<Query>, item: Item) -> Vec<Query> {
+    queries
+        .into_iter()
+        .map(|mut query| {
+            query.items.push(item.clone());
+            query
+        })
+        .collect()
+}
+
+/// The two sides of a comparison as terms. A constant keeps its own type here; the solver
+/// widens an Int literal compared with a Decimal variable.
+fn compare_terms(left: &Expr, right: &Expr) -> Result<(Term, Term), String> {
+    let term = |e: &Expr| match e {
+        Expr::Var(v) => Ok(Term::Var(v.index())),
+        Expr::Const(c) => Ok(Term::Const(c.clone(), c.ty())),
+        Expr::Wildcard | Expr::Arith(_) => Err("arithmetic in a comparison".to_owned()),
+    };
+    Ok((term(left)?, term(right)?))
+}

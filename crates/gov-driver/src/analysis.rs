@@ -1,0 +1,286 @@
+//! The conflict check: the analysis's candidate witnesses run through the real engine, and
+//! only what the engine confirms reported.
+//!
+//! `gov-analysis` searches the IR and proposes a request and data facts per pair of rules;
+//! here each proposal is written as the JSON `govc eval --input` and `--data` read,
+//! compiled with the package's data files plus the proposed facts, and decided. A
+//! [`Confirmed`] finding exists only if both rules fired in that run: its constructor is
+//! private to this module and called only after the decision says so.
+
+use crate::fs::FileSystem;
+use gov_analysis::{Data, Fact, Outcome, Pair, PairKind, Value, Witness};
+use gov_check::Checked;
+use gov_diag::{Applicability, Diagnostic, Fix, Sources, codes};
+use gov_ir::{DecisionId, Ir};
+use gov_vm::json::Document;
+use serde_json::{Map, json};
+use std::path::PathBuf;
+
+/// A conflict the engine has seen: both rules fired on the witness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmed {
+    allow: DecisionId,
+    other: DecisionId,
+    witness: gov_diag::Witness,
+}
+
+impl Confirmed {
+    /// The `allow` rule.
+    pub fn allow(&self) -> DecisionId {
+        self.allow
+    }
+
+    /// The `deny` or `escalate` rule.
+    pub fn other(&self) -> DecisionId {
+        self.other
+    }
+
+    /// The request and data the engine ran.
+    pub fn witness(&self) -> &gov_diag::Witness {
+        &self.witness
+    }
+}
+
+/// What the conflict check found for one pair of rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finding {
+    /// Both rules fired on a witness (a conflict, or an override that is in use).
+    Overlap(PairKind, Confirmed),
+    /// No request with any data fires both: a proof within the analysed fragment.
+    Disjoint(PairKind, DecisionId, DecisionId),
+    /// The analysis cannot tell, or the engine did not confirm its candidate: why.
+    Unknown(PairKind, DecisionId, DecisionId, String),
+}
+
+/// Every pair's finding, against the package's data documents `data`. A pair is first
+/// searched with the data fixed to those documents' facts (the deployment question: a
+/// witness that needs no data of its own); failing a confirmed overlap there, for any data
+/// (the policy question: the witness's data facts are added to the package's, as `govc eval
+/// --data` adds a file). Only the second search can prove a stale override: rules that never
+/// meet on today's data may meet on tomorrow's.
+pub fn findings(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<Finding> {
+    let fixed = data_facts(ir, sources, data);
+    let today: Vec<Option<Pair>> = match &fixed {
+        Ok(facts) => gov_analysis::pairs(ir, Data::Fixed(facts)).into_iter().map(Some).collect(),
+        Err(_) => Vec::new(),
+    };
+    let any = gov_analysis::pairs(ir, Data::Any);
+    let runner = Runner::new(ir, sources, data);
+    let mut today = today.into_iter();
+    any.into_iter()
+        .map(|pair| {
+            if let Some(Some(Pair { allow, other, kind, outcome: Outcome::Candidate(witness) })) = today.next()
+                && let Ok(confirmed) = runner.confirm(allow, other, &witness)
+            {
+                return Finding::Overlap(kind, confirmed);
+            }
+            finding(&runner, pair)
+        })
+        .collect()
+}
+
+/// The facts of the data documents, as the compiler reads them, typed by the IR.
+fn data_facts(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Result<Vec<Fact>, String> {
+    let program = gov_compile::compile(&gov_compile::Input { ir, sources, data }).map_err(|e| e.to_string())?;
+    let mut facts = Vec::new();
+    for (relation, values) in &program.data {
+        let Some(schema) = program.relations.get(*relation as usize) else { continue };
+        let name = program.string(schema.name);
+        let Some(index) = ir.relations.iter().position(|r| r.name == name) else { continue };
+        for row in gov_vm::program::data_rows(schema.columns.len(), values) {
+            let values = row.iter().map(|v| match *v {
+                gov_vm::Value::Int(i) => Value::Int(i),
+                gov_vm::Value::Decimal(d) => Value::Decimal(d),
+                gov_vm::Value::Str(sym) => Value::Str(program.string(sym).to_owned()),
+                gov_vm::Value::Bool(b) => Value::Bool(b),
+                gov_vm::Value::Time(t) => Value::Time(t),
+                gov_vm::Value::Duration(d) => Value::Duration(d),
+            });
+            facts.push(Fact { relation: gov_ir::RelationId(gov_ir::dense(index)), values: values.collect() });
+        }
+    }
+    Ok(facts)
+}
+
+fn finding(runner: &Runner<'_>, pair: Pair) -> Finding {
+    let Pair { allow, other, kind, outcome } = pair;
+    match outcome {
+        Outcome::Disjoint => Finding::Disjoint(kind, allow, other),
+        Outcome::Unknown(reason) => Finding::Unknown(kind, allow, other, format!("outside the analysis: {reason}")),
+        Outcome::Candidate(witness) => match runner.confirm(allow, other, &witness) {
+            Ok(confirmed) => Finding::Overlap(kind, confirmed),
+            Err(reason) => Finding::Unknown(kind, allow, other, reason),
+        },
+    }
+}
+
+/// Runs the candidate through the engine: the package compiled with `data` and the
+/// witness's data, deciding the witness's request. `Ok` only if both rules fired.
+pub fn confirm(
+    ir: &Ir,
+    sources: &Sources,
+    data: &[(String, Document)],
+    allow: DecisionId,
+    other: DecisionId,
+    candidate: &Witness,
+) -> Result<Confirmed, String> {
+    Runner::new(ir, sources, data).confirm(allow, other, candidate)
+}
+
+/// The engine runs of one package's check: a witness without data of its own runs on the
+/// package's engine, compiled once; one with data on an engine of its own.
+struct Runner<'a> {
+    ir: &'a Ir,
+    sources: &'a Sources,
+    data: &'a [(String, Document)],
+    /// The package's engine with its data files, made on first use.
+    base: std::cell::OnceCell<Result<gov_vm::Engine, String>>,
+}
+
+impl<'a> Runner<'a> {
+    fn new(ir: &'a Ir, sources: &'a Sources, data: &'a [(String, Document)]) -> Runner<'a> {
+        Runner { ir, sources, data, base: std::cell::OnceCell::new() }
+    }
+
+    fn engine(&self, extra: Option<Document>) -> Result<gov_vm::Engine, String> {
+        let mut all = self.data.to_vec();
+        all.extend(extra.map(|document| ("<witness data>".to_owned(), document)));
+        let input = gov_compile::Input { ir: self.ir, sources: self.sources, data: &all };
+        let program = gov_compile::compile(&input).map_err(|e| e.to_string())?;
+        crate::engine::load(&program).map_err(|e| e.to_string())
+    }
+
+    fn confirm(&self, allow: DecisionId, other: DecisionId, candidate: &Witness) -> Result<Confirmed, String> {
+        let ir = self.ir;
+        let witness =
+            gov_diag::Witness { input: facts_json(ir, &candidate.input), data: facts_json(ir, &candidate.data) };
+        let own;
+        let engine = if candidate.data.is_empty() {
+            self.base.get_or_init(|| self.engine(None)).as_ref().map_err(Clone::clone)?
+        } else {
+            let document = gov_vm::json::parse_document(&witness.data.to_string()).map_err(|e| e.to_string())?;
+            own = self.engine(Some(document))?;
+            &own
+        };
+        let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
+        let decision = engine.decide(&request).map_err(|e| e.to_string())?;
+        let program = engine.program();
+        let fired = |id: DecisionId| {
+            let name = ir.decision(id).map(|d| d.name.as_str());
+            decision
+                .fired
+                .iter()
+                .any(|f| program.decisions.get(f.decision as usize).map(|d| program.string(d.name)) == name)
+        };
+        if fired(allow) && fired(other) {
+            Ok(Confirmed { allow, other, witness })
+        } else {
+            Err("the engine did not fire both rules on the analysis's candidate".to_owned())
+        }
+    }
+}
+
+/// Facts as a request or data document: `{"relation": [{"field": value, …}, …], …}`.
+fn facts_json(ir: &Ir, facts: &[Fact]) -> serde_json::Value {
+    let mut document = Map::new();
+    for fact in facts {
+        let Some(relation) = ir.relation(fact.relation) else { continue };
+        let mut object = Map::new();
+        for (column, value) in relation.columns.iter().zip(&fact.values) {
+            if let Some(name) = &column.name {
+                object.insert(name.clone(), value_json(value));
+            }
+        }
+        let rows = document.entry(relation.name.clone()).or_insert_with(|| json!([]));
+        if let Some(rows) = rows.as_array_mut() {
+            rows.push(serde_json::Value::Object(object));
+        }
+    }
+    serde_json::Value::Object(document)
+}
+
+/// A value as the request contract writes it: Decimal, Time and Duration as literal strings.
+fn value_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Int(i) => json!(i),
+        Value::Decimal(d) => json!(d.to_string()),
+        Value::Str(s) => json!(s),
+        Value::Bool(b) => json!(b),
+        Value::Time(t) => json!(gov_value::format_time(*t)),
+        Value::Duration(d) => json!(gov_value::format_duration(*d)),
+    }
+}
+
+/// The analysis's diagnostics for a package the checker has checked, against its data files
+/// `data_files`: none if the package has errors (it has no IR) or a data file cannot be
+/// read (then `govc eval` could not reproduce a witness either; `govc build` reports it).
+pub fn check(fs: &dyn FileSystem, checked: &Checked, sources: &Sources, data_files: &[PathBuf]) -> Vec<Diagnostic> {
+    match (checked.ir.as_deref(), crate::read_data(fs, data_files)) {
+        (Some(ir), Ok(data)) => diagnostics(ir, sources, &data),
+        _ => Vec::new(),
+    }
+}
+
+/// The findings `govc check` reports: each confirmed conflict (W0701) and each override
+/// between rules that never overlap (W0702).
+pub fn diagnostics(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<Diagnostic> {
+    findings(ir, sources, data).iter().filter_map(|f| diagnostic(ir, f)).collect()
+}
+
+/// The witness in a line: the request, and the data facts it needs if any.
+fn example(witness: &gov_diag::Witness) -> String {
+    let no_data = witness.data.as_object().is_none_or(Map::is_empty);
+    if no_data {
+        format!("for example, the request {}", witness.input)
+    } else {
+        format!("for example, the request {} with the data {} added to the package's", witness.input, witness.data)
+    }
+}
+
+fn diagnostic(ir: &Ir, finding: &Finding) -> Option<Diagnostic> {
+    let name = |id: DecisionId| ir.decision(id).map_or("?", |d| d.name.as_str());
+    let span = |id: DecisionId| ir.spans.decisions.get(id.index()).copied();
+    let effect = |id: DecisionId| ir.decision(id).map_or("deny", |d| d.effect.keyword());
+    match finding {
+        Finding::Overlap(PairKind::Conflict, confirmed) => {
+            let (allow, other) = (confirmed.allow, confirmed.other);
+            let witness = &confirmed.witness;
+            let mut diagnostic = Diagnostic::new(
+                codes::CONFLICT,
+                format!("`{}` and `{}` both fire on one request", name(allow), name(other)),
+                span(allow)?,
+            )
+            .with_primary_label("this allow fires")
+            .with_label(span(other)?, format!("and this {} fires too", effect(other)))
+            .with_help(format!(
+                "if `{}` is meant to win there, write `@overrides({})` on it; otherwise narrow one of the rules",
+                name(other),
+                name(allow)
+            ))
+            .with_note(example(witness))
+            .with_witness(witness.clone());
+            let rule = ir.decision(other).map(|d| d.rule)?;
+            if let Some(item) = ir.spans.rules.get(rule.index()) {
+                let at = gov_diag::Span { file: item.file, start: item.start, end: item.start };
+                diagnostic = diagnostic.with_fix(Fix::replace(
+                    format!("Add `@overrides({})` to `{}`", name(allow), name(other)),
+                    Applicability::NeedsReview,
+                    at,
+                    format!("@overrides({})\n", name(allow)),
+                ));
+            }
+            Some(diagnostic)
+        }
+        Finding::Disjoint(PairKind::Override, allow, other) => Some(
+            Diagnostic::new(
+                codes::STALE_OVERRIDE,
+                format!("`{}` overrides `{}`, but the two never fire on one request", name(*other), name(*allow)),
+                span(*other)?,
+            )
+            .with_primary_label(format!("this {} names `{}` in `@overrides`", effect(*other), name(*allow)))
+            .with_label(span(*allow)?, "this allow never fires with it")
+            .with_help(format!("remove `{}` from the `@overrides` of `{}`", name(*allow), name(*other))),
+        ),
+        _ => None,
+    }
+}
