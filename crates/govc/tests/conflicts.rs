@@ -55,7 +55,8 @@ fn the_witness_of_a_conflict_replays_in_govc_eval() {
 }
 
 /// The shipped examples.
-const EXAMPLES: [&str; 7] = ["customer-ops", "cybersecurity", "deployment", "finance", "healthcare", "multi-agent", "payments"];
+const EXAMPLES: [&str; 7] =
+    ["customer-ops", "cybersecurity", "deployment", "finance", "healthcare", "multi-agent", "payments"];
 
 /// Whether a line of Gov source is an `@overrides` annotation.
 fn is_override(line: &str) -> bool {
