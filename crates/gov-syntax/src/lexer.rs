@@ -65,8 +65,10 @@ pub enum Token<'s> {
     /// `to` (a keyword only after `escalate NAME`; elsewhere the parser accepts it as a name)
     #[token("to")]
     To,
-    /// An identifier: a relation, variable, field, rule or type name.
-    #[regex(r"[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+")]
+    /// An identifier: a relation, variable, field, rule or type name. A quoted name
+    /// (`` `my-key` ``, `` `type` ``) is an identifier too, backticks included: it names
+    /// any JSON key, keywords and keys that are no identifier alike.
+    #[regex(r"[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+|`([^`\\\n]|\\[^\n])*`")]
     Ident(&'s str),
     /// `_`
     #[token("_")]
