@@ -2,11 +2,13 @@
 //! types and checks every variable, one concern per module over one shared context
 //! ([`Cx`], here): [`annotations`]; [`resolve`] (relations, decision rules, arity and
 //! fields); [`body`] (the walk over rules and decision rules: occurrences, edges,
-//! constraints); [`infer`] (variables and types); [`safety`]; [`test_blocks`].
+//! constraints); [`infer`] (variables and types); [`likely_mistakes`] (warnings on
+//! valid conditions that rarely mean what they say); [`safety`]; [`test_blocks`].
 
 mod annotations;
 mod body;
 mod infer;
+mod likely_mistakes;
 mod resolve;
 mod safety;
 mod test_blocks;

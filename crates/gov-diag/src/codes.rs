@@ -75,6 +75,7 @@ codes! {
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
     SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
     UNUSED_IMPORT = "W0103", Warning, "unused `use`";
+    EQUALS_IS_NOT_A_GLOB = "W0201", Warning, "`*` in a string matched exactly";
 }
 
 /// Looks a code up by its id (`E0101`).

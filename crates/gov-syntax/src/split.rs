@@ -30,7 +30,7 @@ pub struct Chunk {
 }
 
 /// The first token of an item after its `@name(…)` annotations.
-fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<'s>> {
+pub(crate) fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<'s>> {
     while let [Spanned { token: Token::At, .. }, _, rest @ ..] = tokens {
         tokens = rest;
         if let [Spanned { token: Token::LParen, .. }, ..] = tokens {
@@ -42,7 +42,7 @@ fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<
 }
 
 /// Whether an item starting with `first` (annotations skipped) must end with `.`.
-fn needs_dot(first: Option<&Token<'_>>) -> bool {
+pub(crate) fn needs_dot(first: Option<&Token<'_>>) -> bool {
     matches!(
         first,
         Some(
@@ -79,6 +79,15 @@ fn continues(token: &Token<'_>) -> bool {
 
 fn at_line_start(text: &str, offset: u32) -> bool {
     offset == 0 || text.as_bytes().get(offset as usize - 1) == Some(&b'\n')
+}
+
+/// E0002 for an item that ends at `at` without its `.`. The fix is safe: the item is parsed
+/// and checked as if this `.` were written.
+pub(crate) fn missing_dot(at: Span) -> Diagnostic {
+    Diagnostic::new(codes::MISSING_TERMINATOR, "missing `.` at the end of this rule", at)
+        .with_primary_label("expected `.` here")
+        .with_help("end every rule with `.`")
+        .with_fix(Fix::replace("Add `.`", Applicability::Safe, at, "."))
 }
 
 /// Cuts `tokens` into items, reporting missing `.`s and too-deep nesting.
@@ -245,14 +254,7 @@ impl Splitter<'_, '_> {
             && !too_deep
             && needs_dot(self.tokens.get(open.start..end).and_then(after_annotations));
         if synthetic_dot {
-            let at = Span::new(self.file, last.end, last.end);
-            // Safe: the rule is parsed and checked as if this `.` were written.
-            self.diagnostics.push(
-                Diagnostic::new(codes::MISSING_TERMINATOR, "missing `.` at the end of this rule", at)
-                    .with_primary_label("expected `.` here")
-                    .with_help("end every rule with `.`")
-                    .with_fix(Fix::replace("Add `.`", Applicability::Safe, at, ".")),
-            );
+            self.diagnostics.push(missing_dot(Span::new(self.file, last.end, last.end)));
         }
         if too_deep {
             let at = open.too_deep_at.and_then(|i| self.tokens.get(i)).unwrap_or(first);
