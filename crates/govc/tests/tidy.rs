@@ -12,7 +12,7 @@
 //!   has its fixture.
 //!
 //! That `docs/stdlib.md`'s relation tables list exactly what each standard-library module
-//! declares and derives (kinds, fields, column types).
+//! declares and derives (kinds, fields, column types), and that its examples check.
 //!
 //! And the crate boundaries: no crate depends on what its row of the crate table in
 //! `docs/architecture.md` forbids (read from the doc, with `cargo metadata`).
@@ -538,5 +538,22 @@ fn stdlib_page_lists_the_modules_relations() {
         for name in listed.keys().chain(internal) {
             assert!(relations.contains_key(name), "docs/stdlib.md, {module}: `{name}` is not in the module");
         }
+    }
+}
+
+/// Every example of `docs/stdlib.md` checks without errors: what the page shows a package
+/// writing (a `risk` rule's points from a weight, a rule reading `risk_score`) is accepted.
+#[test]
+fn stdlib_page_examples_check() {
+    for (line, block) in fenced(&read("docs/stdlib.md"), "gov") {
+        let package = gov_driver::Package::from_sources(vec![("example.gov".to_owned(), block.clone())]).unwrap();
+        let errors: Vec<&str> = package
+            .checked()
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity() == gov_diag::Severity::Error)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert!(errors.is_empty(), "docs/stdlib.md:{line}: {errors:?}\n{block}");
     }
 }
