@@ -227,7 +227,9 @@ impl<'a> Cx<'a, '_> {
             .columns
             .keys()
             .copied()
-            .filter(|r| self.symbols.relations.get(*r).and_then(|i| i.span).is_some_and(|s| self.program.is_library(s.file)))
+            .filter(|r| {
+                self.symbols.relations.get(*r).and_then(|i| i.span).is_some_and(|s| self.program.is_library(s.file))
+            })
             .collect();
         for relation in derived_by_library {
             let types = self.column_types(relation);

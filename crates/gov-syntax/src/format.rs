@@ -486,7 +486,9 @@ impl<'t> Printer<'t> {
             ItemKind::Use(path) => single(format!("use {}", path.dotted())),
             ItemKind::Default(DefaultDecision::Allow) => single(format!("default allow{dot}")),
             ItemKind::Default(DefaultDecision::Deny) => single(format!("default deny{dot}")),
-            ItemKind::TypeAlias(alias) => single(format!("type {} = {}{dot}", name(&alias.name.text), name(&alias.target.text))),
+            ItemKind::TypeAlias(alias) => {
+                single(format!("type {} = {}{dot}", name(&alias.name.text), name(&alias.target.text)))
+            }
             // Not reached through `format_source`, which refuses files with errors.
             ItemKind::Error(_) => single(self.text.get(item.span.range()).unwrap_or_default().to_owned()),
             ItemKind::Relation(decl) => Some(self.relation(&mut units, start, end, decl, dot)),
@@ -509,7 +511,8 @@ impl<'t> Printer<'t> {
     fn relation(self, units: &mut Vec<Unit>, start: u32, end: u32, decl: &RelationDecl, dot: &str) -> String {
         let one = if decl.one.is_some() { " one" } else { "" };
         let open = format!("{}{one} {}(", decl.kind.keyword(), name(&decl.name.text));
-        let fields: Vec<String> = decl.fields.iter().map(|f| format!("{}: {}", field_name(&f.name.text), name(&f.ty.text))).collect();
+        let fields: Vec<String> =
+            decl.fields.iter().map(|f| format!("{}: {}", field_name(&f.name.text), name(&f.ty.text))).collect();
         let one_line = format!("{open}{}){dot}", fields.join(", "));
         units.push(Unit::new(start, decl.name.span.end, 0, open));
         for (field, text) in decl.fields.iter().zip(fields) {
@@ -744,8 +747,8 @@ fn quote_message(parts: &[MessagePart]) -> String {
 fn is_bare_name(text: &str) -> bool {
     use logos::Logos;
     let mut tokens = crate::lexer::Token::lexer(text);
-    let single_identifier = matches!(tokens.next(), Some(Ok(crate::lexer::Token::Ident(s))) if s == text)
-        && tokens.next().is_none();
+    let single_identifier =
+        matches!(tokens.next(), Some(Ok(crate::lexer::Token::Ident(s))) if s == text) && tokens.next().is_none();
     text == "to" || (single_identifier && !text.starts_with('`'))
 }
 

@@ -41,7 +41,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
         let tokens = lexed.tokens.get(chunk.start..chunk.end).unwrap_or_default();
         let Some(first) = tokens.first() else { continue };
         let item = match parse_chunk(&parser, file, text, &chunk, tokens, &mut diagnostics, &mut dropped_dots) {
-            Parse::Item(item) => item,
+            Parse::Item(item) => *item,
             Parse::Split(at) => {
                 // The item lacks its `.` before an indented item: two items, one E0002.
                 let (head, rest) = (Chunk { end: at, ..chunk.clone() }, Chunk { start: at, ..chunk });
@@ -71,7 +71,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
 /// What parsing one chunk gave.
 enum Parse {
     /// The item (an error item if it failed).
-    Item(Item),
+    Item(Box<Item>),
     /// The chunk is two items, the first lacking its `.`: the second starts at this token.
     Split(usize),
 }
@@ -103,7 +103,7 @@ fn parse_chunk(
         span,
     };
     if chunk.too_deep {
-        return Parse::Item(error_item(tokens));
+        return Parse::Item(Box::new(error_item(tokens)));
     }
     let dot = chunk.synthetic_dot.then_some(Spanned { token: Token::Dot, start: span.end, end: span.end });
     let stream = tokens.iter().copied().chain(dot).map(|t| Ok((t.start, t.token, t.end)));
@@ -115,7 +115,7 @@ fn parse_chunk(
         return Parse::Split(chunk.start + at);
     }
     diagnostics.append(&mut errors);
-    Parse::Item(match result {
+    Parse::Item(Box::new(match result {
         Ok(item) => item,
         Err(error) => {
             let error = match error {
@@ -136,7 +136,7 @@ fn parse_chunk(
             // the mistake, and the parser's complaint about the gap would be a cascade.
             let lexical = diagnostics.iter().any(|d| d.code == codes::LEXICAL && span.contains(d.primary.span.start));
             if lexical {
-                return Parse::Item(error_item(tokens));
+                return Parse::Item(Box::new(error_item(tokens)));
             }
             let mut diagnostic = syntax_error(file, text, tokens, span, error);
             if let Some(open) = unclosed(tokens).filter(|open| open.start < diagnostic.primary.span.start) {
@@ -145,7 +145,7 @@ fn parse_chunk(
             diagnostics.push(diagnostic);
             error_item(tokens)
         }
-    })
+    }))
 }
 
 /// The index in `tokens` of the token at byte `location` if it starts an indented line and

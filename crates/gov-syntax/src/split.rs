@@ -103,8 +103,7 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
             let fresh_line =
                 at_line_start(text, spanned.start) && (path_item || !previous.as_ref().is_some_and(continues));
             // Inside parentheses, a keyword before `:` is a field's name (`type: Str`).
-            let field_name =
-                splitter.open.parens > 0 && tokens.get(i + 1).is_some_and(|t| t.token == Token::Colon);
+            let field_name = splitter.open.parens > 0 && tokens.get(i + 1).is_some_and(|t| t.token == Token::Colon);
             let keyword_start =
                 spanned.token.starts_item() && !matches!(spanned.token, Token::Ident(_) | Token::To) && !field_name;
             let ident_start = matches!(spanned.token, Token::Ident(_) | Token::To)

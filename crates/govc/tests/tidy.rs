@@ -484,9 +484,8 @@ fn stdlib_page() -> BTreeMap<String, (Listed, BTreeSet<String>)> {
 /// symbols of a package that uses every module.
 fn stdlib_declarations() -> BTreeMap<String, Listed> {
     let modules = ["std.agents", "std.approvals", "std.time", "std.risk"];
-    let source: String = std::iter::once("package t\n".to_owned())
-        .chain(modules.iter().map(|m| format!("use {m}\n")))
-        .collect();
+    let source: String =
+        std::iter::once("package t\n".to_owned()).chain(modules.iter().map(|m| format!("use {m}\n"))).collect();
     let package = gov_driver::Package::from_sources(vec![("t.gov".to_owned(), source)]).unwrap();
     let checked = package.checked();
     let mut out: BTreeMap<String, Listed> = BTreeMap::new();
