@@ -252,8 +252,8 @@ fn salvage(file: FileId, tokens: &[Spanned<'_>]) -> Option<Salvaged> {
             rest = rest.get(close..).unwrap_or_default();
         }
     }
-    let name =
-        |t: &Spanned<'_>, s: &str| crate::ast::Name { text: s.to_owned(), span: Span::new(file, t.start, t.end) };
+    // A quoted name (`` `my-key` ``) is salvaged as the name it stands for.
+    let name = |t: &Spanned<'_>, s: &str| crate::literal::name(file, s, t.start, t.end, &mut Vec::new());
     match rest {
         // `input one NAME(…` (or a misspelt `one`): the name follows the modifier.
         [
