@@ -2,11 +2,13 @@
 //! types and checks every variable, one concern per module over one shared context
 //! ([`Cx`], here): [`annotations`]; [`resolve`] (relations, decision rules, arity and
 //! fields); [`body`] (the walk over rules and decision rules: occurrences, edges,
-//! constraints); [`infer`] (variables and types); [`safety`]; [`test_blocks`].
+//! constraints); [`infer`] (variables and types); [`likely_mistakes`] (warnings on
+//! valid conditions that rarely mean what they say); [`safety`]; [`test_blocks`].
 
 mod annotations;
 mod body;
 mod infer;
+mod likely_mistakes;
 mod resolve;
 mod safety;
 mod test_blocks;
@@ -135,6 +137,9 @@ struct Cx<'a, 'd> {
     /// suggestion compares with every relation, so without a bound thousands of unknown
     /// names among thousands of relations (a big generated file) would take minutes.
     suggestion_budget: usize,
+    /// The column types of relations the library modules derive, once the modules' rules
+    /// are typed: the package's rules read them as declared columns.
+    frozen: HashMap<usize, Vec<Option<Ty>>>,
     /// The atoms whose relation is unknown, with the index of their diagnostic in
     /// `diagnostics`, to get their declaring fixes once the variables' types are known.
     unknown: Vec<(usize, Atom)>,
@@ -156,6 +161,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
             diagnostics,
             work: Vec::new(),
             suggestion_budget: SUGGESTION_BUDGET,
+            frozen: HashMap::new(),
             unknown: Vec::new(),
         };
         for (index, relation) in symbols.relations.iter().enumerate() {
@@ -164,26 +170,23 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
                 cx.columns.insert(index, nodes);
             }
         }
-        for item in program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
+        // The modules' rules are typed first, on their own: a module's relations get the
+        // types its own rules give them, and a package's use of them is then checked
+        // against those, like a declared column, so a mismatch is reported in the package
+        // (a package's `type Agent = Str` never turns up as errors inside the stdlib).
+        let library = |f: &&crate::ProgramFile| matches!(f.origin, crate::Origin::Library(_));
+        for item in program.files.iter().filter(library).flat_map(|f| f.parsed.file.items.iter()) {
             cx.item(item);
         }
-        let variable_types = cx.solve();
-        let inferred: Vec<(usize, Vec<Option<Ty>>)> = cx
-            .columns
-            .clone()
-            .into_iter()
-            .map(|(relation, nodes)| {
-                let types = nodes
-                    .into_iter()
-                    .map(|n| match cx.inference.shape(n) {
-                        Shape::Exact(ty) => Some(ty),
-                        Shape::Lit(base) => Some(Ty::Base(base)),
-                        Shape::Unknown | Shape::Poison => None,
-                    })
-                    .collect();
-                (relation, types)
-            })
-            .collect();
+        let mut variable_types = cx.solve();
+        cx.freeze_library_columns();
+        for item in program.files.iter().filter(|f| !library(f)).flat_map(|f| f.parsed.file.items.iter()) {
+            cx.item(item);
+        }
+        variable_types.extend(cx.solve());
+        let relations: Vec<usize> = cx.columns.keys().copied().collect();
+        let inferred: Vec<(usize, Vec<Option<Ty>>)> =
+            relations.into_iter().map(|relation| (relation, cx.column_types(relation))).collect();
         (cx.facts, inferred, variable_types, cx.unknown)
     };
     symbols.variable_types = variable_types.into_iter().collect();
@@ -204,6 +207,36 @@ fn a_rule(effect: Effect) -> String {
 }
 
 impl<'a> Cx<'a, '_> {
+    /// The types inferred so far for a derived relation's columns.
+    fn column_types(&mut self, relation: usize) -> Vec<Option<Ty>> {
+        let nodes = self.columns.get(&relation).cloned().unwrap_or_default();
+        nodes
+            .into_iter()
+            .map(|n| match self.inference.shape(n) {
+                Shape::Exact(ty) => Some(ty),
+                Shape::Lit(base) => Some(Ty::Base(base)),
+                Shape::Unknown | Shape::Poison => None,
+            })
+            .collect()
+    }
+
+    /// Fixes the column types of every relation a library module derives (called once the
+    /// modules' rules are solved).
+    fn freeze_library_columns(&mut self) {
+        let derived_by_library: Vec<usize> = self
+            .columns
+            .keys()
+            .copied()
+            .filter(|r| {
+                self.symbols.relations.get(*r).and_then(|i| i.span).is_some_and(|s| self.program.is_library(s.file))
+            })
+            .collect();
+        for relation in derived_by_library {
+            let types = self.column_types(relation);
+            self.frozen.insert(relation, types);
+        }
+    }
+
     fn item(&mut self, item: &'a Item) {
         self.annotations(item);
         match &item.kind {

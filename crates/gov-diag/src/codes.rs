@@ -76,6 +76,7 @@ codes! {
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
     SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
     UNUSED_IMPORT = "W0103", Warning, "unused `use`";
+    EQUALS_IS_NOT_A_GLOB = "W0201", Warning, "`*` in a string matched exactly";
     CONFLICT = "W0701", Warning, "an allow and a deny or escalate can fire on one request";
     STALE_OVERRIDE = "W0702", Warning, "`@overrides` names an allow that never overlaps";
 }

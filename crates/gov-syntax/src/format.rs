@@ -486,7 +486,9 @@ impl<'t> Printer<'t> {
             ItemKind::Use(path) => single(format!("use {}", path.dotted())),
             ItemKind::Default(DefaultDecision::Allow) => single(format!("default allow{dot}")),
             ItemKind::Default(DefaultDecision::Deny) => single(format!("default deny{dot}")),
-            ItemKind::TypeAlias(alias) => single(format!("type {} = {}{dot}", alias.name.text, alias.target.text)),
+            ItemKind::TypeAlias(alias) => {
+                single(format!("type {} = {}{dot}", name(&alias.name.text), name(&alias.target.text)))
+            }
             // Not reached through `format_source`, which refuses files with errors.
             ItemKind::Error(_) => single(self.text.get(item.span.range()).unwrap_or_default().to_owned()),
             ItemKind::Relation(decl) => Some(self.relation(&mut units, start, end, decl, dot)),
@@ -508,8 +510,9 @@ impl<'t> Printer<'t> {
     /// Adds the lines of a relation declaration; returns its one-line form.
     fn relation(self, units: &mut Vec<Unit>, start: u32, end: u32, decl: &RelationDecl, dot: &str) -> String {
         let one = if decl.one.is_some() { " one" } else { "" };
-        let open = format!("{}{one} {}(", decl.kind.keyword(), decl.name.text);
-        let fields: Vec<String> = decl.fields.iter().map(|f| format!("{}: {}", f.name.text, f.ty.text)).collect();
+        let open = format!("{}{one} {}(", decl.kind.keyword(), name(&decl.name.text));
+        let fields: Vec<String> =
+            decl.fields.iter().map(|f| format!("{}: {}", field_name(&f.name.text), name(&f.ty.text))).collect();
         let one_line = format!("{open}{}){dot}", fields.join(", "));
         units.push(Unit::new(start, decl.name.span.end, 0, open));
         for (field, text) in decl.fields.iter().zip(fields) {
@@ -521,7 +524,7 @@ impl<'t> Printer<'t> {
 
     /// The first line of a decision: effect, name, approver, points and message.
     fn decision_head(self, decision: &DecisionRule, start: u32) -> Unit {
-        let mut code = format!("{} {}", decision.effect.keyword(), decision.name.text);
+        let mut code = format!("{} {}", decision.effect.keyword(), name(&decision.name.text));
         let mut end = decision.name.span.end;
         if let Some(approver) = &decision.approver {
             code = format!("{code} to {}", self.str_lit(approver));
@@ -604,7 +607,7 @@ impl<'t> Printer<'t> {
             ExpectKind::Effect { effect, rules, approvers } => {
                 let mut code = format!("expect {}", effect.keyword());
                 for rule in rules {
-                    code = format!("{code} {}", rule.text);
+                    code = format!("{code} {}", name(&rule.text));
                 }
                 for approver in approvers {
                     code = format!("{code} to {}", self.str_lit(approver));
@@ -619,13 +622,13 @@ impl<'t> Printer<'t> {
     /// `rel(args)`.
     fn atom(self, atom: &Atom) -> String {
         let args: Vec<String> = atom.args.iter().map(|arg| self.arg(arg)).collect();
-        format!("{}({})", atom.relation.text, args.join(", "))
+        format!("{}({})", name(&atom.relation.text), args.join(", "))
     }
 
     /// `value` or `field: value`.
     fn arg(self, arg: &Arg) -> String {
         match &arg.field {
-            Some(field) => format!("{}: {}", field.text, self.expr(&arg.value)),
+            Some(field) => format!("{}: {}", field_name(&field.text), self.expr(&arg.value)),
             None => self.expr(&arg.value),
         }
     }
@@ -642,7 +645,7 @@ impl<'t> Printer<'t> {
     /// An expression with the fewest parentheses that keep its tree.
     fn expr(self, expr: &Expr) -> String {
         match expr {
-            Expr::Var(name) => name.text.clone(),
+            Expr::Var(var) => name(&var.text).into_owned(),
             Expr::Wildcard(_) => "_".to_owned(),
             Expr::Lit(lit) => lit.raw.clone(),
             Expr::Binary(binary) => format!(
@@ -699,10 +702,10 @@ fn binding(op: ArithOp) -> u8 {
 /// `@name` or `@name(a, b)`.
 fn annotation(annotation: &Annotation) -> String {
     if annotation.args.is_empty() {
-        return format!("@{}", annotation.name.text);
+        return format!("@{}", name(&annotation.name.text));
     }
-    let args: Vec<&str> = annotation.args.iter().map(|arg| arg.text.as_str()).collect();
-    format!("@{}({})", annotation.name.text, args.join(", "))
+    let args: Vec<std::borrow::Cow<'_, str>> = annotation.args.iter().map(|arg| name(&arg.text)).collect();
+    format!("@{}({})", name(&annotation.name.text), args.join(", "))
 }
 
 /// A string literal with the value `value` (used only when the source text is not at hand).
@@ -738,10 +741,52 @@ fn quote_message(parts: &[MessagePart]) -> String {
     out
 }
 
+/// Whether `text` can be written as a bare name: an identifier that is no keyword (`to`,
+/// a keyword only after `escalate NAME`, is a name elsewhere). Any other name is written
+/// quoted.
+fn is_bare_name(text: &str) -> bool {
+    use logos::Logos;
+    let mut tokens = crate::lexer::Token::lexer(text);
+    let single_identifier =
+        matches!(tokens.next(), Some(Ok(crate::lexer::Token::Ident(s))) if s == text) && tokens.next().is_none();
+    text == "to" || (single_identifier && !text.starts_with('`'))
+}
+
+/// `text` as a name in source: bare where it can be, else between backticks
+/// (`` `my-key` ``, `` `type` ``) with the escapes of strings.
+pub fn name(text: &str) -> std::borrow::Cow<'_, str> {
+    if is_bare_name(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::from('`');
+    text.chars().for_each(|c| escape_in(&mut out, c, '`'));
+    out.push('`');
+    std::borrow::Cow::Owned(out)
+}
+
+/// `text` as a field's name, where a bare keyword is a name too (`input t(type: Str)`).
+fn field_name(text: &str) -> std::borrow::Cow<'_, str> {
+    use logos::Logos;
+    let mut tokens = crate::lexer::Token::lexer(text);
+    let keyword = tokens.next().and_then(Result::ok).and_then(|t| t.keyword_text());
+    if keyword == Some(text) && text.chars().all(|c| c.is_ascii_alphabetic()) && tokens.next().is_none() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    name(text)
+}
+
 /// Appends `c` to a string literal's body, escaped if it must be.
 fn escape(out: &mut String, c: char) {
+    escape_in(out, c, '"');
+}
+
+/// Appends `c` to the body of a token quoted by `quote`, escaped if it must be.
+fn escape_in(out: &mut String, c: char, quote: char) {
     match c {
-        '"' => out.push_str("\\\""),
+        c if c == quote => {
+            out.push('\\');
+            out.push(c);
+        }
         '\\' => out.push_str("\\\\"),
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),

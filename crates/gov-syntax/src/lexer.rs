@@ -65,8 +65,10 @@ pub enum Token<'s> {
     /// `to` (a keyword only after `escalate NAME`; elsewhere the parser accepts it as a name)
     #[token("to")]
     To,
-    /// An identifier: a relation, variable, field, rule or type name.
-    #[regex(r"[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+")]
+    /// An identifier: a relation, variable, field, rule or type name. A quoted name
+    /// (`` `my-key` ``, `` `type` ``) is an identifier too, backticks included: it names
+    /// any JSON key, keywords and keys that are no identifier alike.
+    #[regex(r"[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+|`([^`\\\n]|\\[^\n])*`")]
     Ident(&'s str),
     /// `_`
     #[token("_")]
@@ -296,6 +298,7 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
     let mut lexed = Lexed::default();
     let mut lexer = Token::lexer(text);
     let mut bad_run: Option<Span> = None;
+    let mut open_bracket: Option<u32> = None;
     while let Some(result) = lexer.next() {
         let range = lexer.span();
         let span = Span::new(file, to_u32(range.start), to_u32(range.end));
@@ -325,19 +328,44 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
             Ok(token) => lexed.tokens.push(Spanned { token, start: span.start, end: span.end }),
         }
         if let Some(run) = bad_run.take() {
-            lexed.diagnostics.push(unexpected_characters(text, run));
+            report_run(text, run, &mut lexed.diagnostics, &mut open_bracket);
         }
     }
     if let Some(run) = bad_run.take() {
-        lexed.diagnostics.push(unexpected_characters(text, run));
+        report_run(text, run, &mut lexed.diagnostics, &mut open_bracket);
     }
     lexed
 }
 
+/// Reports a run of characters no token starts, except a `]` closing a reported `[` on the
+/// same line: the list is one mistake.
+fn report_run(text: &str, run: Span, diagnostics: &mut Vec<Diagnostic>, open_bracket: &mut Option<u32>) {
+    let characters = text.get(run.range()).unwrap_or("");
+    if characters == "]"
+        && let Some(open) = open_bracket.take()
+        && !text.get(open as usize..run.start as usize).unwrap_or("\n").contains('\n')
+    {
+        return;
+    }
+    *open_bracket = characters.starts_with('[').then_some(run.start);
+    diagnostics.push(unexpected_characters(text, run));
+}
+
 fn unexpected_characters(text: &str, run: Span) -> Diagnostic {
-    let shown: String = text.get(run.range()).unwrap_or("").chars().take(8).flat_map(char::escape_default).collect();
-    Diagnostic::new(codes::LEXICAL, format!("unexpected character `{shown}`"), run)
-        .with_primary_label("no token starts here")
+    let characters = text.get(run.range()).unwrap_or("");
+    let shown: String = characters.chars().take(8).flat_map(char::escape_default).collect();
+    let diagnostic = Diagnostic::new(codes::LEXICAL, format!("unexpected character `{shown}`"), run)
+        .with_primary_label("no token starts here");
+    // What authors coming from other languages reach for.
+    match characters.chars().next() {
+        Some(';') => diagnostic.with_help(
+            "conditions are separated by `,` and all must hold; for \"either … or …\" write two rules with the same head",
+        ),
+        Some('[' | ']') => diagnostic.with_help(
+            "Gov has no lists: put the values in a data relation (`data allowed_tool(tool: Str)`) and join with it (`allowed_tool(t)`)",
+        ),
+        _ => diagnostic,
+    }
 }
 
 /// Converts a byte offset to `u32`. Files are limited to 4 GiB by the loader, so this

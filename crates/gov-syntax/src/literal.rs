@@ -35,8 +35,22 @@ pub(crate) fn time(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Dia
 
 /// Decodes the escapes of a string token (quotes included in `raw`), calling `piece` for
 /// each decoded character with its byte offset in `raw`. Bad escapes are reported.
-fn decode(file: FileId, raw: &str, l: u32, errors: &mut Vec<Diagnostic>, mut piece: impl FnMut(usize, char)) {
-    let body = raw.get(1..body_end(raw)).unwrap_or("");
+fn decode(file: FileId, raw: &str, l: u32, errors: &mut Vec<Diagnostic>, piece: impl FnMut(usize, char)) {
+    decode_quoted(file, raw, '"', l, errors, piece);
+}
+
+/// [`decode`] for a token quoted by `quote` (`"` for strings, `` ` `` for names), whose
+/// escapes are those of strings with `\` before `quote` standing for it.
+fn decode_quoted(
+    file: FileId,
+    raw: &str,
+    quote: char,
+    l: u32,
+    errors: &mut Vec<Diagnostic>,
+    mut piece: impl FnMut(usize, char),
+) {
+    let end = if raw.len() >= 2 && raw.ends_with(quote) { raw.len() - 1 } else { raw.len() };
+    let body = raw.get(1..end).unwrap_or("");
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let offset = i + 1;
@@ -50,9 +64,9 @@ fn decode(file: FileId, raw: &str, l: u32, errors: &mut Vec<Diagnostic>, mut pie
             Some((_, 'r')) => Some('\r'),
             Some((_, '0')) => Some('\0'),
             Some((_, '\\')) => Some('\\'),
-            Some((_, '"')) => Some('"'),
-            Some((_, '{')) => Some('{'),
-            Some((_, '}')) => Some('}'),
+            Some((_, c)) if c == quote => Some(quote),
+            Some((_, '{')) if quote == '"' => Some('{'),
+            Some((_, '}')) if quote == '"' => Some('}'),
             Some((_, 'u')) => unicode_escape(&mut chars),
             _ => None,
         };
@@ -62,9 +76,17 @@ fn decode(file: FileId, raw: &str, l: u32, errors: &mut Vec<Diagnostic>, mut pie
                 let end = chars.peek().map_or(body.len(), |(j, _)| *j) + 1;
                 let span = Span::new(file, l + offset as u32, l + end as u32);
                 errors.push(
-                    Diagnostic::new(codes::INVALID_LITERAL, "invalid escape in string", span)
-                        .with_primary_label("unknown escape")
-                        .with_help("valid escapes are \\n \\t \\r \\0 \\\\ \\\" \\{ \\} and \\u{hex}"),
+                    Diagnostic::new(
+                        codes::INVALID_LITERAL,
+                        if quote == '"' { "invalid escape in string" } else { "invalid escape in quoted name" },
+                        span,
+                    )
+                    .with_primary_label("unknown escape")
+                    .with_help(if quote == '"' {
+                        "valid escapes are \\n \\t \\r \\0 \\\\ \\\" \\{ \\} and \\u{hex}"
+                    } else {
+                        "valid escapes are \\n \\t \\r \\0 \\\\ \\` and \\u{hex}"
+                    }),
                 );
             }
         }
@@ -85,6 +107,25 @@ fn unicode_escape(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) ->
     }
     chars.next_if(|(_, c)| *c == '}')?;
     u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
+}
+
+/// A name: an identifier as written, or a quoted name (`` `my-key` ``) decoded. A quoted
+/// name must not be empty.
+pub(crate) fn name(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Name {
+    let span = Span::new(file, l, r);
+    if !raw.starts_with('`') {
+        return Name { text: raw.to_owned(), span };
+    }
+    let mut text = String::new();
+    decode_quoted(file, raw, '`', l, errors, |_, c| text.push(c));
+    if raw == "``" {
+        errors.push(
+            Diagnostic::new(codes::INVALID_LITERAL, "a quoted name cannot be empty", span)
+                .with_primary_label("empty name")
+                .with_help("write the key between the backticks, as in `` `my-key` ``"),
+        );
+    }
+    Name { text, span }
 }
 
 /// A string literal.

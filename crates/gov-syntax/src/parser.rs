@@ -3,7 +3,7 @@
 use crate::ast::{ErrorItem, Item, ItemKind, Salvaged, SourceFile};
 use crate::grammar::ItemParser;
 use crate::lexer::{Comment, Spanned, Token, lex};
-use crate::split::{Chunk, split};
+use crate::split::{self, Chunk, split};
 use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 use lalrpop_util::ParseError;
 
@@ -36,14 +36,28 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     let mut items = Vec::with_capacity(chunks.len());
     let mut previous_end = 0;
     let mut dropped_dots = std::collections::HashSet::new();
-    for chunk in &chunks {
+    let mut queue: std::collections::VecDeque<Chunk> = chunks.into();
+    while let Some(chunk) = queue.pop_front() {
         let tokens = lexed.tokens.get(chunk.start..chunk.end).unwrap_or_default();
         let Some(first) = tokens.first() else { continue };
+        let item = match parse_chunk(&parser, file, text, &chunk, tokens, &mut diagnostics, &mut dropped_dots) {
+            Parse::Item(item) => *item,
+            Parse::Split(at) => {
+                // The item lacks its `.` before an indented item: two items, one E0002.
+                let (head, rest) = (Chunk { end: at, ..chunk.clone() }, Chunk { start: at, ..chunk });
+                let head_tokens = lexed.tokens.get(head.start..head.end).unwrap_or_default();
+                let head = Chunk { synthetic_dot: split::needs_dot(split::after_annotations(head_tokens)), ..head };
+                if let (true, Some(last)) = (head.synthetic_dot, head_tokens.last()) {
+                    diagnostics.push(split::missing_dot(Span::new(file, last.end, last.end)));
+                }
+                queue.push_front(rest);
+                queue.push_front(head);
+                continue;
+            }
+        };
         let docs = take_docs(text, &mut comments, previous_end, first.start);
         previous_end = tokens.last().map_or(first.end, |t| t.end);
-        let mut item = parse_chunk(&parser, file, text, chunk, tokens, &mut diagnostics, &mut dropped_dots);
-        item.docs = docs;
-        items.push(item);
+        items.push(Item { docs, ..item });
     }
     // Once for the whole file: once per broken item would be quadratic.
     if !dropped_dots.is_empty() {
@@ -54,10 +68,21 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     Parsed { file: SourceFile { items }, comments, diagnostics }
 }
 
+/// What parsing one chunk gave.
+enum Parse {
+    /// The item (an error item if it failed).
+    Item(Box<Item>),
+    /// The chunk is two items, the first lacking its `.`: the second starts at this token.
+    Split(usize),
+}
+
 // lalrpop's token stream must have the grammar's error type, a `Diagnostic`, as its `Err`.
 #[allow(clippy::result_large_err)]
 /// Parses one item. A synthesised `.` whose E0002 must be withdrawn (the item has a syntax
-/// error of its own) is added to `dropped_dots`.
+/// error of its own) is added to `dropped_dots`. An item that fails at the first token of
+/// an indented line, a token that starts items, when what comes before it is a whole item
+/// once given a `.`, is two items ([`Parse::Split`]): the `.` is missing, and reporting
+/// the failure instead would hide the second item (its name then reported unknown).
 fn parse_chunk(
     parser: &ItemParser,
     file: FileId,
@@ -66,7 +91,7 @@ fn parse_chunk(
     tokens: &[Spanned<'_>],
     diagnostics: &mut Vec<Diagnostic>,
     dropped_dots: &mut std::collections::HashSet<Span>,
-) -> Item {
+) -> Parse {
     let span = match (tokens.first(), tokens.last()) {
         (Some(first), Some(last)) => Span::new(file, first.start, last.end),
         _ => Span::new(file, 0, 0),
@@ -78,14 +103,19 @@ fn parse_chunk(
         span,
     };
     if chunk.too_deep {
-        return error_item(tokens);
+        return Parse::Item(Box::new(error_item(tokens)));
     }
     let dot = chunk.synthetic_dot.then_some(Spanned { token: Token::Dot, start: span.end, end: span.end });
     let stream = tokens.iter().copied().chain(dot).map(|t| Ok((t.start, t.token, t.end)));
     let mut errors = Vec::new();
     let result = parser.parse(file, &mut errors, stream);
+    if let Err(ParseError::UnrecognizedToken { token: (location, _, _), .. }) = &result
+        && let Some(at) = indented_item_start(parser, file, text, tokens, *location)
+    {
+        return Parse::Split(chunk.start + at);
+    }
     diagnostics.append(&mut errors);
-    match result {
+    Parse::Item(Box::new(match result {
         Ok(item) => item,
         Err(error) => {
             let error = match error {
@@ -106,7 +136,7 @@ fn parse_chunk(
             // the mistake, and the parser's complaint about the gap would be a cascade.
             let lexical = diagnostics.iter().any(|d| d.code == codes::LEXICAL && span.contains(d.primary.span.start));
             if lexical {
-                return error_item(tokens);
+                return Parse::Item(Box::new(error_item(tokens)));
             }
             let mut diagnostic = syntax_error(file, text, tokens, span, error);
             if let Some(open) = unclosed(tokens).filter(|open| open.start < diagnostic.primary.span.start) {
@@ -115,7 +145,31 @@ fn parse_chunk(
             diagnostics.push(diagnostic);
             error_item(tokens)
         }
+    }))
+}
+
+/// The index in `tokens` of the token at byte `location` if it starts an indented line and
+/// can start an item, and the tokens before it parse as an item with a `.` added.
+#[allow(clippy::result_large_err)]
+fn indented_item_start(
+    parser: &ItemParser,
+    file: FileId,
+    text: &str,
+    tokens: &[Spanned<'_>],
+    location: u32,
+) -> Option<usize> {
+    let at = tokens.iter().position(|t| t.start == location).filter(|at| *at > 0)?;
+    let token = tokens.get(at)?;
+    let line_start = text.get(..location as usize)?.rfind('\n')? + 1;
+    let indented = text.get(line_start..location as usize)?.chars().all(|c| c == ' ' || c == '\t');
+    if !indented || !token.token.starts_item() {
+        return None;
     }
+    let head = tokens.get(..at)?;
+    let end = head.last()?.end;
+    let dot = Spanned { token: Token::Dot, start: end, end };
+    let stream = head.iter().copied().chain(std::iter::once(dot)).map(|t| Ok((t.start, t.token, t.end)));
+    parser.parse(file, &mut Vec::new(), stream).is_ok().then_some(at)
 }
 
 /// The innermost `(` or `{` of an item that is never closed.
@@ -198,8 +252,8 @@ fn salvage(file: FileId, tokens: &[Spanned<'_>]) -> Option<Salvaged> {
             rest = rest.get(close..).unwrap_or_default();
         }
     }
-    let name =
-        |t: &Spanned<'_>, s: &str| crate::ast::Name { text: s.to_owned(), span: Span::new(file, t.start, t.end) };
+    // A quoted name (`` `my-key` ``) is salvaged as the name it stands for.
+    let name = |t: &Spanned<'_>, s: &str| crate::literal::name(file, s, t.start, t.end, &mut Vec::new());
     match rest {
         // `input one NAME(…` (or a misspelt `one`): the name follows the modifier.
         [

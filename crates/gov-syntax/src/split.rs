@@ -30,7 +30,7 @@ pub struct Chunk {
 }
 
 /// The first token of an item after its `@name(…)` annotations.
-fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<'s>> {
+pub(crate) fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<'s>> {
     while let [Spanned { token: Token::At, .. }, _, rest @ ..] = tokens {
         tokens = rest;
         if let [Spanned { token: Token::LParen, .. }, ..] = tokens {
@@ -42,7 +42,7 @@ fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<
 }
 
 /// Whether an item starting with `first` (annotations skipped) must end with `.`.
-fn needs_dot(first: Option<&Token<'_>>) -> bool {
+pub(crate) fn needs_dot(first: Option<&Token<'_>>) -> bool {
     matches!(
         first,
         Some(
@@ -81,6 +81,15 @@ fn at_line_start(text: &str, offset: u32) -> bool {
     offset == 0 || text.as_bytes().get(offset as usize - 1) == Some(&b'\n')
 }
 
+/// E0002 for an item that ends at `at` without its `.`. The fix is safe: the item is parsed
+/// and checked as if this `.` were written.
+pub(crate) fn missing_dot(at: Span) -> Diagnostic {
+    Diagnostic::new(codes::MISSING_TERMINATOR, "missing `.` at the end of this rule", at)
+        .with_primary_label("expected `.` here")
+        .with_help("end every rule with `.`")
+        .with_fix(Fix::replace("Add `.`", Applicability::Safe, at, "."))
+}
+
 /// Cuts `tokens` into items, reporting missing `.`s and too-deep nesting.
 pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut Vec<Diagnostic>) -> Vec<Chunk> {
     let mut splitter = Splitter { file, tokens, diagnostics, chunks: Vec::new(), open: OpenItem::default() };
@@ -93,7 +102,10 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
                 matches!(tokens.get(splitter.open.start).map(|t| t.token), Some(Token::Package | Token::Use));
             let fresh_line =
                 at_line_start(text, spanned.start) && (path_item || !previous.as_ref().is_some_and(continues));
-            let keyword_start = spanned.token.starts_item() && !matches!(spanned.token, Token::Ident(_) | Token::To);
+            // Inside parentheses, a keyword before `:` is a field's name (`type: Str`).
+            let field_name = splitter.open.parens > 0 && tokens.get(i + 1).is_some_and(|t| t.token == Token::Colon);
+            let keyword_start =
+                spanned.token.starts_item() && !matches!(spanned.token, Token::Ident(_) | Token::To) && !field_name;
             let ident_start = matches!(spanned.token, Token::Ident(_) | Token::To)
                 && (splitter.open.balanced() || (previous == Some(Token::Dot) && splitter.open.braces == 0));
             // `@overrides(x)` on its own line annotates the item on the next line.
@@ -241,14 +253,7 @@ impl Splitter<'_, '_> {
             && !too_deep
             && needs_dot(self.tokens.get(open.start..end).and_then(after_annotations));
         if synthetic_dot {
-            let at = Span::new(self.file, last.end, last.end);
-            // Safe: the rule is parsed and checked as if this `.` were written.
-            self.diagnostics.push(
-                Diagnostic::new(codes::MISSING_TERMINATOR, "missing `.` at the end of this rule", at)
-                    .with_primary_label("expected `.` here")
-                    .with_help("end every rule with `.`")
-                    .with_fix(Fix::replace("Add `.`", Applicability::Safe, at, ".")),
-            );
+            self.diagnostics.push(missing_dot(Span::new(self.file, last.end, last.end)));
         }
         if too_deep {
             let at = open.too_deep_at.and_then(|i| self.tokens.get(i)).unwrap_or(first);

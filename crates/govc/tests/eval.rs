@@ -155,6 +155,23 @@ fn a_data_fact_without_fields_holds() {
     assert!(tested.stdout.contains("1 passed"), "{}", tested.stdout);
 }
 
+/// Any JSON key is a name (issue 11 item 3): a field named after every keyword and keys that
+/// are no identifier (`tool-call`, `my key`) are read from a request and decide, in `eval`
+/// and in `govc test`.
+#[test]
+fn fields_named_by_any_json_key_decide() {
+    const KEYS: &str = "tests/eval/any_key";
+    let run = govc(&["eval", KEYS, "--input", "tests/eval/any_key_request.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d = decision(&run);
+    assert_eq!(d["decision"], "allow");
+    assert_eq!(d["reasons"][0]["rule"], "plain");
+    assert_eq!(d["reasons"][0]["message"], "read of text/plain");
+    let tested = govc(&["test", KEYS]);
+    assert_eq!(tested.code, 0, "{}", tested.stdout);
+    assert!(tested.stdout.contains("1 passed"), "{}", tested.stdout);
+}
+
 /// A scratch file for one test, under the system's temporary directory.
 fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("govc-eval-{}-{name}", std::process::id()));

@@ -11,6 +11,9 @@
 //! - every fixture has its `// <what it shows>` header and both snapshots, and every snapshot
 //!   has its fixture.
 //!
+//! That `docs/stdlib.md`'s relation tables list exactly what each standard-library module
+//! declares and derives (kinds, fields, column types), and that its examples check.
+//!
 //! And the crate boundaries: no crate depends on what its row of the crate table in
 //! `docs/architecture.md` forbids (read from the doc, with `cargo metadata`).
 
@@ -430,5 +433,126 @@ fn every_crate_takes_the_workspace_lints_and_forbids_unsafe() {
         let path = entry.unwrap().path().join("Cargo.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\n[lints]\nworkspace = true"), "{} does not take the workspace's lints", path.display());
+    }
+}
+
+// ---- the standard library's page ----------------------------------------------------------
+
+/// A relation as `docs/stdlib.md` lists it: `kind` (`input`, `input one`, `data`, or
+/// `derived`) and its fields (`name: Type` for declared relations, the type for derived).
+type Listed = BTreeMap<String, (String, Vec<String>)>;
+
+/// The relations each `## `std.x`` section of `docs/stdlib.md` lists in its tables, and
+/// the names on its `Internal:` line (as derived relations with no columns given).
+fn stdlib_page() -> BTreeMap<String, (Listed, BTreeSet<String>)> {
+    let doc = read("docs/stdlib.md");
+    let mut modules: BTreeMap<String, (Listed, BTreeSet<String>)> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let code = |cell: &str| cell.trim().trim_matches('`').to_owned();
+    for line in doc.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            current = heading.strip_prefix("`std.").map(|m| format!("std.{}", m.trim_end_matches('`')));
+            continue;
+        }
+        let Some(module) = &current else { continue };
+        let (listed, internal) = modules.entry(module.clone()).or_default();
+        if let Some(names) = line.strip_prefix("Internal: ") {
+            internal.extend(names.trim_end_matches('.').split(", ").map(code));
+            continue;
+        }
+        let cells: Vec<&str> = line.split(" | ").collect();
+        if !line.starts_with("| `") {
+            continue;
+        }
+        let first = code(cells[0].trim_start_matches('|'));
+        let split = |list: &str| -> Vec<String> {
+            if list.trim() == "—" { Vec::new() } else { code(list).split(", ").map(str::to_owned).collect() }
+        };
+        if cells.len() == 4 {
+            // | `name` | kind | `field: Type, …` | meaning |
+            listed.insert(first, (cells[1].trim().to_owned(), split(cells[2])));
+        } else if cells.len() == 3 {
+            // | `name(args)` | `Type, …` | holds when |
+            let name = first.split('(').next().unwrap().to_owned();
+            listed.insert(name, ("derived".to_owned(), split(cells[1])));
+        }
+    }
+    modules
+}
+
+/// The relations each module declares or derives, in the page's terms, from the checker's
+/// symbols of a package that uses every module.
+fn stdlib_declarations() -> BTreeMap<String, Listed> {
+    let modules = ["std.agents", "std.approvals", "std.time", "std.risk"];
+    let source: String =
+        std::iter::once("package t\n".to_owned()).chain(modules.iter().map(|m| format!("use {m}\n"))).collect();
+    let package = gov_driver::Package::from_sources(vec![("t.gov".to_owned(), source)]).unwrap();
+    let checked = package.checked();
+    let mut out: BTreeMap<String, Listed> = BTreeMap::new();
+    for relation in &checked.symbols.relations {
+        let Some(module) = relation.span.and_then(|s| package.program().module_of(s.file)) else { continue };
+        let kind = match (format!("{:?}", relation.kind).as_str(), relation.one) {
+            ("Input", true) => "input one",
+            ("Input", false) => "input",
+            ("Data", _) => "data",
+            _ => "derived",
+        };
+        let fields = relation
+            .fields
+            .iter()
+            .map(|f| {
+                // Types print as `Some(Base(Str))` in Debug; the page writes `Str`.
+                let ty = format!("{:?}", f.ty).trim_start_matches("Some(Base(").trim_end_matches("))").to_owned();
+                match &f.name {
+                    Some(name) if kind != "derived" => format!("{name}: {ty}"),
+                    _ => ty,
+                }
+            })
+            .collect();
+        out.entry(module.to_owned()).or_default().insert(relation.name.clone(), (kind.to_owned(), fields));
+    }
+    out
+}
+
+/// `docs/stdlib.md`'s tables list exactly the relations each module declares and derives,
+/// with their kinds, fields and column types; the derived relations it does not table are
+/// named on its `Internal:` line.
+#[test]
+fn stdlib_page_lists_the_modules_relations() {
+    let page = stdlib_page();
+    let declared = stdlib_declarations();
+    assert_eq!(page.keys().collect::<Vec<_>>(), declared.keys().collect::<Vec<_>>(), "modules on the page");
+    for (module, relations) in &declared {
+        let (listed, internal) = &page[module];
+        for (name, (kind, fields)) in relations {
+            if internal.contains(name) {
+                assert_eq!(kind, "derived", "{module}: `{name}` is on the Internal line but is not derived");
+                continue;
+            }
+            let Some((page_kind, page_fields)) = listed.get(name) else {
+                panic!("docs/stdlib.md, {module}: `{name}` ({kind}) is in neither table nor the Internal line")
+            };
+            assert_eq!((page_kind, page_fields), (kind, fields), "docs/stdlib.md, {module}: `{name}`");
+        }
+        for name in listed.keys().chain(internal) {
+            assert!(relations.contains_key(name), "docs/stdlib.md, {module}: `{name}` is not in the module");
+        }
+    }
+}
+
+/// Every example of `docs/stdlib.md` checks without errors: what the page shows a package
+/// writing (a `risk` rule's points from a weight, a rule reading `risk_score`) is accepted.
+#[test]
+fn stdlib_page_examples_check() {
+    for (line, block) in fenced(&read("docs/stdlib.md"), "gov") {
+        let package = gov_driver::Package::from_sources(vec![("example.gov".to_owned(), block.clone())]).unwrap();
+        let errors: Vec<&str> = package
+            .checked()
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity() == gov_diag::Severity::Error)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert!(errors.is_empty(), "docs/stdlib.md:{line}: {errors:?}\n{block}");
     }
 }

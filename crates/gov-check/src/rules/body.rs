@@ -201,6 +201,7 @@ impl<'a> Cx<'a, '_> {
                             other => self.note_vars(&mut work.scope, other, Place::Compare, aggregate),
                         }
                     }
+                    self.glob_compared(comparison);
                     work.pending.push(Pending::Compare(comparison));
                 }
             }
@@ -238,6 +239,7 @@ impl<'a> Cx<'a, '_> {
                 place
             };
             self.note_vars(&mut work.scope, &arg.value, place, aggregate);
+            self.glob_argument(&arg.value);
         }
         let Some(relation) = self.resolve(atom) else { return };
         let consumer = head

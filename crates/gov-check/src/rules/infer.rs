@@ -55,13 +55,30 @@ impl<'a> Cx<'a, '_> {
         if let Some(because) = because.filter(|b| *b != at) {
             diagnostic = diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
         }
-        let aliases = [found, expected].iter().any(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
-        if aliases && found.base(symbols) == expected.base(symbols) {
-            diagnostic = diagnostic.with_note(
-                "type aliases are distinct types: a value of one alias is not a value of another, nor of its base type",
-            );
+        self.explain_aliases(diagnostic, found, expected)
+    }
+
+    /// Adds, when `found` and `expected` differ only by an alias, why (aliases are distinct
+    /// types) and how to fix it (one type on both sides).
+    fn explain_aliases(&self, diagnostic: Diagnostic, found: Shape, expected: Shape) -> Diagnostic {
+        let symbols = self.symbols;
+        let alias = [found, expected].into_iter().find(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
+        let (Some(alias), Some(base)) = (alias, found.base(symbols)) else { return diagnostic };
+        if Some(base) != expected.base(symbols) {
+            return diagnostic;
         }
+        let other = if alias == found { expected } else { found };
         diagnostic
+            .with_note(
+                "type aliases are distinct types: a value of one alias is not a value of another, nor of its base type",
+            )
+            .with_help(format!(
+                "{} is an alias of `{}` and never converts to it: give both sides one type (declare the field that makes this {} as {})",
+                alias.describe(symbols),
+                base.name(),
+                alias.describe(symbols),
+                other.describe(symbols),
+            ))
     }
 
     /// Unifies a simple argument (variable or literal) with a column.
@@ -115,10 +132,7 @@ impl<'a> Cx<'a, '_> {
                         diagnostic =
                             diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
                     }
-                    let aliases = [found, expected].iter().any(|s| matches!(s, Shape::Exact(Ty::Alias(_))));
-                    if aliases && found.base(symbols) == expected.base(symbols) {
-                        diagnostic = diagnostic.with_note("type aliases are distinct types: a value of one alias is not a value of another, nor of its base type");
-                    }
+                    let diagnostic = self.explain_aliases(diagnostic, found, expected);
                     self.diagnostics.push(diagnostic);
                     self.inference.poison(node);
                 }

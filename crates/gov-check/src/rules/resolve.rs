@@ -96,6 +96,9 @@ impl<'a> Cx<'a, '_> {
     pub(super) fn columns_of(&mut self, atom: &'a Atom, relation: usize) -> Option<Vec<(&'a Expr, Column)>> {
         let info = self.symbols.relations.get(relation)?;
         let column = |i: usize, cx: &Self| -> Column {
+            if let Some(types) = cx.frozen.get(&relation) {
+                return Column::Declared(types.get(i).copied().flatten(), info.span);
+            }
             match info.kind {
                 RelationKind::Derived => cx
                     .columns
