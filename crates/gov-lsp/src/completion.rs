@@ -6,7 +6,8 @@ use gov_check::{RelationInfo, RelationKind};
 use gov_db::STDLIB;
 use gov_diag::Span;
 use gov_syntax::ast::{Atom, Effect, Expr, ItemKind};
-use gov_syntax::lexer::{Spanned, Token, lex};
+use gov_syntax::lexer::{Spanned, Token};
+use gov_syntax::split::Chunk;
 use gov_value::BaseType;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
@@ -52,15 +53,19 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
     let word_len =
         before.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').map(char::len_utf8).sum::<usize>();
     let word_start = offset.saturating_sub(u32::try_from(word_len).unwrap_or(0));
-    let lexed = lex(ctx.file, ctx.text);
-    let tokens: Vec<Spanned<'_>> = lexed.tokens.iter().copied().filter(|t| t.end <= word_start).collect();
+    let Some(file_tokens) = ctx.tokens() else { return Vec::new() };
+    let lexed = file_tokens.lexed();
+    // Tokens and comments are sorted and disjoint: those before a point are a prefix.
+    let tokens = lexed.tokens.get(..lexed.tokens.partition_point(|t| t.end <= word_start)).unwrap_or_default();
+    let next_token = lexed.tokens.get(lexed.tokens.partition_point(|t| t.end <= offset));
+    let next_comment = lexed.comments.get(lexed.comments.partition_point(|c| c.span.end < offset));
     // Inside a string or a comment: nothing.
-    if lexed.tokens.iter().any(|t| matches!(t.token, Token::Str(_)) && t.start < offset && offset < t.end)
-        || lexed.comments.iter().any(|c| c.span.start < offset && offset <= c.span.end)
+    if next_token.is_some_and(|t| matches!(t.token, Token::Str(_)) && t.start < offset)
+        || next_comment.is_some_and(|c| c.span.start < offset)
     {
         return Vec::new();
     }
-    let item = current_item(ctx.text, &tokens);
+    let item = current_item(ctx.text, tokens, file_tokens.chunks());
     let expected = expected(item, word_start, ctx.text);
     let mut items = Vec::new();
     let symbols = ctx.symbols();
@@ -263,8 +268,17 @@ fn variables(item: &[Spanned<'_>], word_start: u32) -> Vec<CompletionItem> {
         .collect()
 }
 
-/// The tokens of the item the cursor is in, up to the cursor.
-fn current_item<'t, 's>(text: &str, tokens: &'t [Spanned<'s>]) -> &'t [Spanned<'s>] {
+/// The tokens of the item the cursor is in, up to the cursor: `tokens` are the file's
+/// tokens before the cursor's word, `chunks` the file's items.
+fn current_item<'t, 's>(text: &str, tokens: &'t [Spanned<'s>], chunks: &[Chunk]) -> &'t [Spanned<'s>] {
+    // The splitter reads left to right and looks one token ahead at most, so the item that
+    // holds the last token before the cursor starts where the whole file's split says:
+    // only the tokens from there on are split again, up to the cursor.
+    let first = tokens.len().checked_sub(1).map_or(0, |last| {
+        let k = chunks.partition_point(|c| c.start <= last);
+        k.checked_sub(1).and_then(|k| chunks.get(k)).map_or(0, |c| c.start)
+    });
+    let tokens = tokens.get(first..).unwrap_or_default();
     let mut diagnostics = Vec::new();
     let chunks = gov_syntax::split::split(gov_diag::FileId(0), text, tokens, &mut diagnostics);
     let Some(last) = chunks.last() else { return &[] };
