@@ -2,6 +2,7 @@
 
 use crate::analysis::Ctx;
 use crate::hover::signature;
+use crate::index::fuzzy;
 use gov_check::{RelationInfo, RelationKind};
 use gov_db::STDLIB;
 use gov_diag::Span;
@@ -9,7 +10,6 @@ use gov_syntax::ast::{Atom, Effect, Expr, ItemKind};
 use gov_syntax::lexer::{Spanned, Token};
 use gov_syntax::split::Chunk;
 use gov_value::BaseType;
-use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionTextEdit, Documentation, InsertTextFormat, MarkupContent, MarkupKind,
     Position, TextEdit,
@@ -46,14 +46,29 @@ enum Expected {
     Nothing,
 }
 
+/// How many names of one kind (relations, decision rules) a completion lists at most. A
+/// package with more gets those the word typed so far matches, up to this many, in a list
+/// marked incomplete, so the client asks again as the word grows.
+pub const MAX_NAMES: usize = 500;
+
+/// What a completion request answers.
+#[derive(Debug, Default)]
+pub struct Completions {
+    /// The items.
+    pub items: Vec<CompletionItem>,
+    /// Whether names were left out (see [`MAX_NAMES`]).
+    pub incomplete: bool,
+}
+
 /// The completions at `position`.
-pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<CompletionItem> {
+pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completions {
     let offset = ctx.offset(position);
     let before = ctx.text.get(..offset as usize).unwrap_or_default();
     let word_len =
         before.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').map(char::len_utf8).sum::<usize>();
     let word_start = offset.saturating_sub(u32::try_from(word_len).unwrap_or(0));
-    let Some(file_tokens) = ctx.tokens() else { return Vec::new() };
+    let word = ctx.text.get(word_start as usize..offset as usize).unwrap_or_default();
+    let Some(file_tokens) = ctx.tokens() else { return Completions::default() };
     let lexed = file_tokens.lexed();
     // Tokens and comments are sorted and disjoint: those before a point are a prefix.
     let tokens = lexed.tokens.get(..lexed.tokens.partition_point(|t| t.end <= word_start)).unwrap_or_default();
@@ -63,11 +78,12 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
     if next_token.is_some_and(|t| matches!(t.token, Token::Str(_)) && t.start < offset)
         || next_comment.is_some_and(|c| c.span.start < offset)
     {
-        return Vec::new();
+        return Completions::default();
     }
     let item = current_item(ctx.text, tokens, file_tokens.chunks());
     let expected = expected(item, word_start, ctx.text);
     let mut items = Vec::new();
+    let mut incomplete = false;
     let symbols = ctx.symbols();
     match &expected {
         Expected::Module(start) => {
@@ -83,7 +99,10 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
             }
         }
         Expected::Rule(effect) => {
-            for rule in symbols.decisions.iter().filter(|d| effect.is_none_or(|e| e == d.effect)) {
+            let rules = symbols.decisions.iter().filter(|d| effect.is_none_or(|e| e == d.effect)).collect();
+            let (rules, cut) = bounded(rules, |d| &d.name, word);
+            incomplete |= cut;
+            for rule in rules {
                 items.push(CompletionItem {
                     label: rule.name.clone(),
                     kind: Some(CompletionItemKind::EVENT),
@@ -135,7 +154,7 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
         }
         Expected::Value => items.extend(variables(item, word_start)),
         Expected::Condition => {
-            items.extend(relations(ctx, snippets, |_| true));
+            items.extend(relations(ctx, snippets, word, &mut incomplete, |_| true));
             items.push(keyword("not"));
             for (name, snippet) in [
                 ("count", "count(${1:x} : ${2})"),
@@ -148,12 +167,14 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
             items.extend(variables(item, word_start));
         }
         Expected::Fact => {
-            items.extend(relations(ctx, snippets, |r| matches!(r.kind, RelationKind::Input | RelationKind::Data)))
+            items.extend(relations(ctx, snippets, word, &mut incomplete, |r| {
+                matches!(r.kind, RelationKind::Input | RelationKind::Data)
+            }))
         }
         Expected::ItemStart => {
             items.extend(ITEM_KEYWORDS.iter().map(|w| keyword(w)));
             // Rule heads: the package's own derived relations.
-            items.extend(relations(ctx, snippets, |r| {
+            items.extend(relations(ctx, snippets, word, &mut incomplete, |r| {
                 r.kind == RelationKind::Derived && !r.span.is_some_and(|s| ctx.in_library(s))
             }));
         }
@@ -162,7 +183,16 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
         }
         Expected::Nothing => {}
     }
-    items
+    Completions { items, incomplete }
+}
+
+/// The candidates to list: all while there are at most [`MAX_NAMES`], else the first
+/// [`MAX_NAMES`] whose name `word` fuzzily matches; and whether any were left out.
+fn bounded<T>(candidates: Vec<T>, name: impl Fn(&T) -> &str, word: &str) -> (Vec<T>, bool) {
+    if candidates.len() <= MAX_NAMES {
+        return (candidates, false);
+    }
+    (candidates.into_iter().filter(|c| fuzzy(word, name(c))).take(MAX_NAMES).collect(), true)
 }
 
 fn docs(lines: &[String]) -> Option<Documentation> {
@@ -185,26 +215,22 @@ fn snippet_item(label: &str, snippet: &str, kind: CompletionItemKind, detail: &s
     }
 }
 
-/// The package's relations matching `keep`, with a snippet of their arguments.
-fn relations(ctx: &Ctx<'_>, snippets: bool, keep: impl Fn(&RelationInfo) -> bool) -> Vec<CompletionItem> {
+/// The package's relations matching `keep`, with a snippet of their arguments (bounded
+/// by the word typed so far; `incomplete` is set if some were left out).
+fn relations(
+    ctx: &Ctx<'_>,
+    snippets: bool,
+    word: &str,
+    incomplete: &mut bool,
+    keep: impl Fn(&RelationInfo) -> bool,
+) -> Vec<CompletionItem> {
     let symbols = ctx.symbols();
-    // The head of the rule that first derives each derived relation, by the head's span.
-    let heads: HashMap<Span, &Atom> = ctx
-        .program
-        .files
-        .iter()
-        .flat_map(|f| f.parsed.file.items.iter())
-        .filter_map(|item| match &item.kind {
-            ItemKind::Rule(rule) => Some((rule.head.relation.span, &rule.head)),
-            _ => None,
-        })
-        .collect();
-    symbols
-        .relations
-        .iter()
-        .filter(|r| !r.poisoned && keep(r))
+    let kept = symbols.relations.iter().filter(|r| !r.poisoned && keep(r)).collect();
+    let (kept, cut) = bounded(kept, |r| &r.name, word);
+    *incomplete |= cut;
+    kept.into_iter()
         .map(|r| {
-            let names = argument_names(r, r.span.and_then(|s| heads.get(&s).copied()));
+            let names = argument_names(r, r.span.and_then(|s| head_at(ctx, s)));
             let placeholders: Vec<String> =
                 names.iter().enumerate().map(|(i, n)| format!("${{{}:{n}}}", i + 1)).collect();
             let mut item = snippet_item(
@@ -225,6 +251,17 @@ fn relations(ctx: &Ctx<'_>, snippets: bool, keep: impl Fn(&RelationInfo) -> bool
             item
         })
         .collect()
+}
+
+/// The head of the rule whose head's relation name is at `span` (items are in source
+/// order, so the item is found by a binary search).
+fn head_at<'c>(ctx: &'c Ctx<'_>, span: Span) -> Option<&'c Atom> {
+    let items = &ctx.program.files.iter().find(|f| f.id == span.file)?.parsed.file.items;
+    let item = items.get(items.partition_point(|i| i.span.start <= span.start).checked_sub(1)?)?;
+    match &item.kind {
+        ItemKind::Rule(rule) if rule.head.relation.span == span => Some(&rule.head),
+        _ => None,
+    }
 }
 
 /// Names for a relation's arguments: its fields, or the variables of its first rule's head.

@@ -56,6 +56,17 @@ pub fn token_at(tokens: &[Spanned<'_>], offset: u32) -> Option<usize> {
     tokens.get(first).filter(|t| t.start <= offset).map(|_| first)
 }
 
+/// Whether `query` matches `name`: its characters appear in order, ignoring case.
+pub fn fuzzy(query: &str, name: &str) -> bool {
+    let mut wanted = query.chars().flat_map(char::to_lowercase).peekable();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if wanted.peek() == Some(&c) {
+            wanted.next();
+        }
+    }
+    wanted.peek().is_none()
+}
+
 /// What an aggregate function does, for hover.
 pub fn aggregate_doc(name: &str) -> &'static str {
     match name {

@@ -286,7 +286,12 @@ impl LanguageServer for Backend {
         let at = params.text_document_position;
         let snippets = self.lock().options.snippets;
         self.with_ctx(&at.text_document.uri, |ctx| {
-            Ok(Some(CompletionResponse::Array(completion::complete(ctx, at.position, snippets))))
+            let found = completion::complete(ctx, at.position, snippets);
+            Ok(Some(if found.incomplete {
+                CompletionResponse::List(CompletionList { is_incomplete: true, items: found.items })
+            } else {
+                CompletionResponse::Array(found.items)
+            }))
         })
     }
 

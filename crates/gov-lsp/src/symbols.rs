@@ -1,6 +1,7 @@
 //! Document symbols (the outline) and workspace symbols.
 
 use crate::analysis::Ctx;
+use crate::index::fuzzy;
 use crate::state::{self, State};
 use gov_diag::{LineIndex, Span};
 use gov_syntax::ast::{Item, ItemKind};
@@ -98,17 +99,6 @@ fn convert(entry: Entry, lines: &LineIndex, text: &str) -> DocumentSymbol {
 /// The outline of a document.
 pub fn document_symbols(ctx: &Ctx<'_>) -> Vec<DocumentSymbol> {
     ctx.parsed.file.items.iter().filter_map(entry).map(|e| convert(e, &ctx.lines, ctx.text)).collect()
-}
-
-/// Whether `query` matches `name`: its characters appear in order, ignoring case.
-fn fuzzy(query: &str, name: &str) -> bool {
-    let mut wanted = query.chars().flat_map(char::to_lowercase).peekable();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if wanted.peek() == Some(&c) {
-            wanted.next();
-        }
-    }
-    wanted.peek().is_none()
 }
 
 /// The declarations of every loaded package matching `query`.
