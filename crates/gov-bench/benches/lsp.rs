@@ -20,7 +20,6 @@ use tokio::runtime::Runtime;
 
 const URI: &str = "file:///virtual/bench/bench.gov";
 
-
 struct Client {
     writer: WriteHalf<DuplexStream>,
     reader: BufReader<ReadHalf<DuplexStream>>,

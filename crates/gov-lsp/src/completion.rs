@@ -166,11 +166,9 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completion
             }
             items.extend(variables(item, word_start));
         }
-        Expected::Fact => {
-            items.extend(relations(ctx, snippets, word, &mut incomplete, |r| {
-                matches!(r.kind, RelationKind::Input | RelationKind::Data)
-            }))
-        }
+        Expected::Fact => items.extend(relations(ctx, snippets, word, &mut incomplete, |r| {
+            matches!(r.kind, RelationKind::Input | RelationKind::Data)
+        })),
         Expected::ItemStart => {
             items.extend(ITEM_KEYWORDS.iter().map(|w| keyword(w)));
             // Rule heads: the package's own derived relations.

@@ -106,17 +106,10 @@ mod tests {
     fn the_token_at_an_offset_is_the_first_that_touches_it() {
         let lexed = lex(FileId(0), "p(x)  q");
         let at = |offset| super::token_at(&lexed.tokens, offset);
-        assert_eq!([at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), at(8)], [
-            Some(0),
-            Some(0),
-            Some(1),
-            Some(2),
-            Some(3),
-            None,
-            Some(4),
-            Some(4),
-            None
-        ]);
+        assert_eq!(
+            [at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), at(8)],
+            [Some(0), Some(0), Some(1), Some(2), Some(3), None, Some(4), Some(4), None]
+        );
     }
 
     #[test]

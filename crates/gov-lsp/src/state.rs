@@ -3,8 +3,8 @@
 //! command line's).
 
 use gov_db::{PackageId, Workspace};
-use gov_driver::fs::{Disk, Overlay};
 use gov_diag::{FileId, LineIndex};
+use gov_driver::fs::{Disk, Overlay};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -106,9 +106,14 @@ impl State {
     /// document is not open.
     pub fn change(&mut self, uri: &Uri, version: i32, changes: Vec<TextDocumentContentChangeEvent>) -> Option<String> {
         let key = key_of(uri);
-        // Invariant: between notifications the workspace holds each open document's text,
-        // so its memoised line index serves the first change.
-        let mut memoised = self.workspace.file_id(&key).and_then(|id| self.workspace.line_index(id));
+        // Between notifications the workspace holds each open document's text, so its
+        // memoised line index serves the first change (checked: one compare of the texts).
+        let before = &self.documents.get(&key)?.text;
+        let workspace = &self.workspace;
+        let mut memoised = workspace
+            .file_id(&key)
+            .filter(|&id| workspace.file(id).is_some_and(|(_, text)| text == before))
+            .and_then(|id| workspace.line_index(id));
         let document = self.documents.get_mut(&key)?;
         for change in changes {
             let lines = memoised.take();
@@ -251,4 +256,3 @@ pub fn range(lines: &LineIndex, text: &str, start: u32, end: u32) -> Range {
     let (l2, c2) = lines.utf16_position(text, end);
     Range { start: Position { line: l1, character: c1 }, end: Position { line: l2, character: c2 } }
 }
-
