@@ -445,3 +445,36 @@ fn open_paren(item: &[Spanned<'_>]) -> Option<Open> {
     }
     None
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::current_item;
+    use gov_db::FileTokens;
+    use gov_diag::FileId;
+
+    /// Splitting from the start of the file's item at the cursor gives the item that
+    /// splitting everything before the cursor gives, at every offset of real policies
+    /// (paths, annotations, tests, multi-line rules) and of a broken one.
+    #[test]
+    fn the_item_at_the_cursor_is_found_from_the_files_items() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../");
+        let mut texts: Vec<String> = ["examples/payments/payments.gov", "stdlib/std/approvals.gov"]
+            .iter()
+            .map(|path| std::fs::read_to_string(format!("{root}{path}")).unwrap())
+            .collect();
+        texts.push(
+            "package p\nuse std.\n@overrides(a)\ndeny d :- x(1\nallow a :- y(\n  2).\ntest \"t\" {\n given".into(),
+        );
+        for text in texts {
+            let tokens = FileTokens::new(FileId(0), text.clone());
+            let all = &tokens.lexed().tokens;
+            for offset in 0..=u32::try_from(text.len()).unwrap() {
+                let before = &all[..all.partition_point(|t| t.end <= offset)];
+                let from_items = current_item(&text, before, tokens.chunks());
+                let from_start = current_item(&text, before, &[]);
+                assert_eq!(from_items, from_start, "at byte {offset} of\n{text}");
+            }
+        }
+    }
+}
