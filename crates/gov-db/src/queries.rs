@@ -17,6 +17,15 @@ pub struct Database {
 #[salsa::db]
 impl salsa::Database for Database {}
 
+#[cfg(test)]
+impl Database {
+    /// A database that calls `callback` on every salsa event (the tests record which
+    /// queries run).
+    pub(crate) fn with_events(callback: Box<dyn Fn(salsa::Event) + Send + Sync + 'static>) -> Database {
+        Database { storage: salsa::Storage::new(Some(callback)) }
+    }
+}
+
 /// One source file.
 #[salsa::input(debug)]
 pub struct SourceInput {

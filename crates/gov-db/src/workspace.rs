@@ -1,9 +1,11 @@
 //! A convenient owner of the database for the CLI and the language server.
 
+use crate::editor::{FileTokens, file_names, file_tokens, line_index};
+use crate::names::FileIndex;
 use crate::queries::{Database, PackageInput, SourceInput, check_package, package_program, parse_file};
 use crate::stdlib::STDLIB;
 use gov_check::Checked;
-use gov_diag::{FileId, Sources};
+use gov_diag::{FileId, LineIndex, Sources};
 use gov_syntax::Parsed;
 use salsa::Setter;
 use std::sync::Arc;
@@ -125,8 +127,27 @@ impl Workspace {
 
     /// The path and text of file `id`.
     pub fn file(&self, id: FileId) -> Option<(&str, &str)> {
-        let file = self.sources.get(id.0 as usize)?;
+        let file = self.source(id)?;
         Some((file.path(&self.db).as_str(), file.text(&self.db).as_str()))
+    }
+
+    fn source(&self, id: FileId) -> Option<SourceInput> {
+        self.sources.get(id.0 as usize).copied()
+    }
+
+    /// The line index of file `id` (memoised).
+    pub fn line_index(&self, id: FileId) -> Option<Arc<LineIndex>> {
+        self.source(id).map(|f| line_index(&self.db, f))
+    }
+
+    /// The tokens and items of file `id` (memoised).
+    pub fn tokens(&self, id: FileId) -> Option<Arc<FileTokens>> {
+        self.source(id).map(|f| file_tokens(&self.db, f))
+    }
+
+    /// The names of file `id` (memoised).
+    pub fn names(&self, id: FileId) -> Option<Arc<FileIndex>> {
+        self.source(id).map(|f| file_names(&self.db, f))
     }
 
     /// Every file, for rendering diagnostics.

@@ -4,6 +4,7 @@
 use crate::index::{FileIndex, Occurrence, Role, Target};
 use crate::state::{self, State};
 use gov_check::{Checked, Program, RelationKind, Symbols};
+use gov_db::FileTokens;
 use gov_diag::{FileId, LineIndex, Span};
 use gov_syntax::Parsed;
 use gov_syntax::ast::{Atom, BodyItem, Comparison, Expr, Item, ItemKind, LitValue};
@@ -21,20 +22,18 @@ pub struct Ctx<'s> {
     pub file: FileId,
     /// Its text.
     pub text: &'s str,
-    /// Its line starts.
-    pub lines: LineIndex,
+    /// Its line starts (memoised by salsa).
+    pub lines: Arc<LineIndex>,
     /// Its parse (memoised by salsa).
     pub parsed: Arc<Parsed>,
-    /// Its names.
-    pub index: FileIndex,
+    /// Its names (memoised by salsa).
+    pub index: Arc<FileIndex>,
     /// The package's check (memoised by salsa).
     pub checked: Arc<Checked>,
     /// The package's files and the library modules it uses.
     pub program: Arc<Program>,
     /// The package's key.
     pub package: String,
-    /// Line indexes of the other files locations point into.
-    other_lines: state::Lines<'s>,
 }
 
 /// The error for a request about a document the client never opened.
@@ -54,20 +53,25 @@ impl<'s> Ctx<'s> {
         let parsed = workspace.parsed(&key).ok_or_else(internal)?;
         let checked = workspace.check(package.id).ok_or_else(internal)?;
         let program = workspace.program(package.id).ok_or_else(internal)?;
-        let index = FileIndex::new(&parsed);
+        let index = workspace.names(file).ok_or_else(internal)?;
+        let lines = workspace.line_index(file).ok_or_else(internal)?;
         Ok(Ctx {
             state,
             uri: uri.clone(),
             file,
             text,
-            lines: LineIndex::new(text),
+            lines,
             parsed,
             index,
             checked,
             program,
             package: package_key.to_owned(),
-            other_lines: state::Lines::new(state),
         })
+    }
+
+    /// The document's tokens and items (memoised by salsa).
+    pub fn tokens(&self) -> Option<Arc<FileTokens>> {
+        self.state.workspace.tokens(self.file)
     }
 
     /// The symbols of the package.
@@ -91,7 +95,7 @@ impl<'s> Ctx<'s> {
             return Some(Location { uri: self.uri.clone(), range: self.range(span) });
         }
         let uri = self.state.uri_of(span.file)?;
-        Some(Location { uri, range: self.other_lines.range(span)? })
+        Some(Location { uri, range: self.state.range_of(span)? })
     }
 
     /// The occurrence at a position.
@@ -105,11 +109,8 @@ impl<'s> Ctx<'s> {
     }
 
     /// The indexes of the package's own files.
-    pub fn package_indexes(&self) -> Vec<(FileId, FileIndex)> {
-        self.program
-            .package_files()
-            .map(|f| if f.id == self.file { (f.id, self.index.clone()) } else { (f.id, FileIndex::new(&f.parsed)) })
-            .collect()
+    pub fn package_indexes(&self) -> Vec<(FileId, Arc<FileIndex>)> {
+        self.program.package_files().filter_map(|f| Some((f.id, self.state.workspace.names(f.id)?))).collect()
     }
 
     /// Every occurrence of `target` in the package's files (variables: this rule only).

@@ -2,13 +2,14 @@
 
 use crate::analysis::Ctx;
 use crate::hover::signature;
+use crate::index::fuzzy;
 use gov_check::{RelationInfo, RelationKind};
 use gov_db::STDLIB;
 use gov_diag::Span;
 use gov_syntax::ast::{Atom, Effect, Expr, ItemKind};
-use gov_syntax::lexer::{Spanned, Token, lex};
+use gov_syntax::lexer::{Spanned, Token};
+use gov_syntax::split::Chunk;
 use gov_value::BaseType;
-use std::collections::HashMap;
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionTextEdit, Documentation, InsertTextFormat, MarkupContent, MarkupKind,
     Position, TextEdit,
@@ -45,24 +46,44 @@ enum Expected {
     Nothing,
 }
 
+/// How many names of one kind (relations, decision rules) a completion lists at most. A
+/// package with more gets those the word typed so far matches, up to this many, in a list
+/// marked incomplete, so the client asks again as the word grows.
+pub const MAX_NAMES: usize = 500;
+
+/// What a completion request answers.
+#[derive(Debug, Default)]
+pub struct Completions {
+    /// The items.
+    pub items: Vec<CompletionItem>,
+    /// Whether names were left out (see [`MAX_NAMES`]).
+    pub incomplete: bool,
+}
+
 /// The completions at `position`.
-pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<CompletionItem> {
+pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completions {
     let offset = ctx.offset(position);
     let before = ctx.text.get(..offset as usize).unwrap_or_default();
     let word_len =
         before.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').map(char::len_utf8).sum::<usize>();
     let word_start = offset.saturating_sub(u32::try_from(word_len).unwrap_or(0));
-    let lexed = lex(ctx.file, ctx.text);
-    let tokens: Vec<Spanned<'_>> = lexed.tokens.iter().copied().filter(|t| t.end <= word_start).collect();
+    let word = ctx.text.get(word_start as usize..offset as usize).unwrap_or_default();
+    let Some(file_tokens) = ctx.tokens() else { return Completions::default() };
+    let lexed = file_tokens.lexed();
+    // Tokens and comments are sorted and disjoint: those before a point are a prefix.
+    let tokens = lexed.tokens.get(..lexed.tokens.partition_point(|t| t.end <= word_start)).unwrap_or_default();
+    let next_token = lexed.tokens.get(lexed.tokens.partition_point(|t| t.end <= offset));
+    let next_comment = lexed.comments.get(lexed.comments.partition_point(|c| c.span.end < offset));
     // Inside a string or a comment: nothing.
-    if lexed.tokens.iter().any(|t| matches!(t.token, Token::Str(_)) && t.start < offset && offset < t.end)
-        || lexed.comments.iter().any(|c| c.span.start < offset && offset <= c.span.end)
+    if next_token.is_some_and(|t| matches!(t.token, Token::Str(_)) && t.start < offset)
+        || next_comment.is_some_and(|c| c.span.start < offset)
     {
-        return Vec::new();
+        return Completions::default();
     }
-    let item = current_item(ctx.text, &tokens);
+    let item = current_item(ctx.text, tokens, file_tokens.chunks());
     let expected = expected(item, word_start, ctx.text);
     let mut items = Vec::new();
+    let mut incomplete = false;
     let symbols = ctx.symbols();
     match &expected {
         Expected::Module(start) => {
@@ -78,7 +99,10 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
             }
         }
         Expected::Rule(effect) => {
-            for rule in symbols.decisions.iter().filter(|d| effect.is_none_or(|e| e == d.effect)) {
+            let rules = symbols.decisions.iter().filter(|d| effect.is_none_or(|e| e == d.effect)).collect();
+            let (rules, cut) = bounded(rules, |d| &d.name, word);
+            incomplete |= cut;
+            for rule in rules {
                 items.push(CompletionItem {
                     label: rule.name.clone(),
                     kind: Some(CompletionItemKind::EVENT),
@@ -130,7 +154,7 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
         }
         Expected::Value => items.extend(variables(item, word_start)),
         Expected::Condition => {
-            items.extend(relations(ctx, snippets, |_| true));
+            items.extend(relations(ctx, snippets, word, &mut incomplete, |_| true));
             items.push(keyword("not"));
             for (name, snippet) in [
                 ("count", "count(${1:x} : ${2})"),
@@ -142,13 +166,13 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
             }
             items.extend(variables(item, word_start));
         }
-        Expected::Fact => {
-            items.extend(relations(ctx, snippets, |r| matches!(r.kind, RelationKind::Input | RelationKind::Data)))
-        }
+        Expected::Fact => items.extend(relations(ctx, snippets, word, &mut incomplete, |r| {
+            matches!(r.kind, RelationKind::Input | RelationKind::Data)
+        })),
         Expected::ItemStart => {
             items.extend(ITEM_KEYWORDS.iter().map(|w| keyword(w)));
             // Rule heads: the package's own derived relations.
-            items.extend(relations(ctx, snippets, |r| {
+            items.extend(relations(ctx, snippets, word, &mut incomplete, |r| {
                 r.kind == RelationKind::Derived && !r.span.is_some_and(|s| ctx.in_library(s))
             }));
         }
@@ -157,7 +181,16 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Vec<Comple
         }
         Expected::Nothing => {}
     }
-    items
+    Completions { items, incomplete }
+}
+
+/// The candidates to list: all while there are at most [`MAX_NAMES`], else the first
+/// [`MAX_NAMES`] whose name `word` fuzzily matches; and whether any were left out.
+fn bounded<T>(candidates: Vec<T>, name: impl Fn(&T) -> &str, word: &str) -> (Vec<T>, bool) {
+    if candidates.len() <= MAX_NAMES {
+        return (candidates, false);
+    }
+    (candidates.into_iter().filter(|c| fuzzy(word, name(c))).take(MAX_NAMES).collect(), true)
 }
 
 fn docs(lines: &[String]) -> Option<Documentation> {
@@ -180,26 +213,22 @@ fn snippet_item(label: &str, snippet: &str, kind: CompletionItemKind, detail: &s
     }
 }
 
-/// The package's relations matching `keep`, with a snippet of their arguments.
-fn relations(ctx: &Ctx<'_>, snippets: bool, keep: impl Fn(&RelationInfo) -> bool) -> Vec<CompletionItem> {
+/// The package's relations matching `keep`, with a snippet of their arguments (bounded
+/// by the word typed so far; `incomplete` is set if some were left out).
+fn relations(
+    ctx: &Ctx<'_>,
+    snippets: bool,
+    word: &str,
+    incomplete: &mut bool,
+    keep: impl Fn(&RelationInfo) -> bool,
+) -> Vec<CompletionItem> {
     let symbols = ctx.symbols();
-    // The head of the rule that first derives each derived relation, by the head's span.
-    let heads: HashMap<Span, &Atom> = ctx
-        .program
-        .files
-        .iter()
-        .flat_map(|f| f.parsed.file.items.iter())
-        .filter_map(|item| match &item.kind {
-            ItemKind::Rule(rule) => Some((rule.head.relation.span, &rule.head)),
-            _ => None,
-        })
-        .collect();
-    symbols
-        .relations
-        .iter()
-        .filter(|r| !r.poisoned && keep(r))
+    let kept = symbols.relations.iter().filter(|r| !r.poisoned && keep(r)).collect();
+    let (kept, cut) = bounded(kept, |r| &r.name, word);
+    *incomplete |= cut;
+    kept.into_iter()
         .map(|r| {
-            let names = argument_names(r, r.span.and_then(|s| heads.get(&s).copied()));
+            let names = argument_names(r, r.span.and_then(|s| head_at(ctx, s)));
             let placeholders: Vec<String> =
                 names.iter().enumerate().map(|(i, n)| format!("${{{}:{n}}}", i + 1)).collect();
             let mut item = snippet_item(
@@ -220,6 +249,17 @@ fn relations(ctx: &Ctx<'_>, snippets: bool, keep: impl Fn(&RelationInfo) -> bool
             item
         })
         .collect()
+}
+
+/// The head of the rule whose head's relation name is at `span` (items are in source
+/// order, so the item is found by a binary search).
+fn head_at<'c>(ctx: &'c Ctx<'_>, span: Span) -> Option<&'c Atom> {
+    let items = &ctx.program.files.iter().find(|f| f.id == span.file)?.parsed.file.items;
+    let item = items.get(items.partition_point(|i| i.span.start <= span.start).checked_sub(1)?)?;
+    match &item.kind {
+        ItemKind::Rule(rule) if rule.head.relation.span == span => Some(&rule.head),
+        _ => None,
+    }
 }
 
 /// Names for a relation's arguments: its fields, or the variables of its first rule's head.
@@ -263,8 +303,17 @@ fn variables(item: &[Spanned<'_>], word_start: u32) -> Vec<CompletionItem> {
         .collect()
 }
 
-/// The tokens of the item the cursor is in, up to the cursor.
-fn current_item<'t, 's>(text: &str, tokens: &'t [Spanned<'s>]) -> &'t [Spanned<'s>] {
+/// The tokens of the item the cursor is in, up to the cursor: `tokens` are the file's
+/// tokens before the cursor's word, `chunks` the file's items.
+fn current_item<'t, 's>(text: &str, tokens: &'t [Spanned<'s>], chunks: &[Chunk]) -> &'t [Spanned<'s>] {
+    // The splitter reads left to right and looks one token ahead at most, so the item that
+    // holds the last token before the cursor starts where the whole file's split says:
+    // only the tokens from there on are split again, up to the cursor.
+    let first = tokens.len().checked_sub(1).map_or(0, |last| {
+        let k = chunks.partition_point(|c| c.start <= last);
+        k.checked_sub(1).and_then(|k| chunks.get(k)).map_or(0, |c| c.start)
+    });
+    let tokens = tokens.get(first..).unwrap_or_default();
     let mut diagnostics = Vec::new();
     let chunks = gov_syntax::split::split(gov_diag::FileId(0), text, tokens, &mut diagnostics);
     let Some(last) = chunks.last() else { return &[] };
@@ -395,4 +444,37 @@ fn open_paren(item: &[Spanned<'_>]) -> Option<Open> {
         }
     }
     None
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::current_item;
+    use gov_db::FileTokens;
+    use gov_diag::FileId;
+
+    /// Splitting from the start of the file's item at the cursor gives the item that
+    /// splitting everything before the cursor gives, at every offset of real policies
+    /// (paths, annotations, tests, multi-line rules) and of a broken one.
+    #[test]
+    fn the_item_at_the_cursor_is_found_from_the_files_items() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../");
+        let mut texts: Vec<String> = ["examples/payments/payments.gov", "stdlib/std/approvals.gov"]
+            .iter()
+            .map(|path| std::fs::read_to_string(format!("{root}{path}")).unwrap())
+            .collect();
+        texts.push(
+            "package p\nuse std.\n@overrides(a)\ndeny d :- x(1\nallow a :- y(\n  2).\ntest \"t\" {\n given".into(),
+        );
+        for text in texts {
+            let tokens = FileTokens::new(FileId(0), text.clone());
+            let all = &tokens.lexed().tokens;
+            for offset in 0..=u32::try_from(text.len()).unwrap() {
+                let before = &all[..all.partition_point(|t| t.end <= offset)];
+                let from_items = current_item(&text, before, tokens.chunks());
+                let from_start = current_item(&text, before, &[]);
+                assert_eq!(from_items, from_start, "at byte {offset} of\n{text}");
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Checker diagnostics as LSP diagnostics.
 
-use crate::state::{Lines, State};
+use crate::state::State;
 use gov_check::Symbols;
 use gov_diag::{Diagnostic, FileId, Severity, Span, codes};
 use serde_json::{Value, json};
@@ -17,9 +17,8 @@ pub fn package_diagnostics(state: &mut State, package: &str) -> Vec<(Uri, Vec<ls
     let Some(pkg) = state.packages.get(package) else { return Vec::new() };
     let Some(checked) = state.workspace.check(pkg.id) else { return Vec::new() };
     let mut by_file: HashMap<FileId, Vec<lsp::Diagnostic>> = HashMap::new();
-    let lines = Lines::new(state);
     for diagnostic in &checked.diagnostics {
-        if let Some(converted) = convert(state, &lines, diagnostic, docs.as_deref(), &checked.symbols) {
+        if let Some(converted) = convert(state, diagnostic, docs.as_deref(), &checked.symbols) {
             by_file.entry(diagnostic.primary.span.file).or_default().push(converted);
         }
     }
@@ -35,12 +34,11 @@ pub fn package_diagnostics(state: &mut State, package: &str) -> Vec<(Uri, Vec<ls
 /// Converts one diagnostic (`None` if it is not in a file the client knows).
 pub fn convert(
     state: &State,
-    lines: &Lines<'_>,
     diagnostic: &Diagnostic,
     docs: Option<&str>,
     symbols: &Symbols,
 ) -> Option<lsp::Diagnostic> {
-    let range = lines.range(diagnostic.primary.span)?;
+    let range = state.range_of(diagnostic.primary.span)?;
     let mut message = diagnostic.message.clone();
     if let Some(help) = &diagnostic.help {
         message.push_str("\nhelp: ");
@@ -55,7 +53,7 @@ pub fn convert(
         .iter()
         .filter_map(|label| {
             let uri = state.uri_of(label.span.file)?;
-            let range = lines.range(label.span)?;
+            let range = state.range_of(label.span)?;
             let message = if label.message.is_empty() { "related".to_owned() } else { label.message.clone() };
             Some(DiagnosticRelatedInformation { location: Location { uri, range }, message })
         })

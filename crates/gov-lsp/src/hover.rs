@@ -1,10 +1,10 @@
 //! Hover: what a name is, with its type and doc comment.
 
 use crate::analysis::Ctx;
-use crate::index::{ONE_DOC, Target, aggregate_doc, is_one_modifier, keyword_doc};
+use crate::index::{ONE_DOC, Target, aggregate_doc, is_one_modifier, keyword_doc, token_at};
 use gov_check::{Origin, RelationInfo, RelationKind};
 use gov_syntax::ast::ItemKind;
-use gov_syntax::lexer::{Token, lex};
+use gov_syntax::lexer::Token;
 use gov_value::BaseType;
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 
@@ -16,8 +16,9 @@ pub fn hover(ctx: &Ctx<'_>, position: Position) -> Option<Hover> {
         return Some(markdown(text, Some(ctx.range(occurrence.span))));
     }
     // Keywords are not names: find the token under the cursor.
-    let lexed = lex(ctx.file, ctx.text);
-    let at = lexed.tokens.iter().position(|t| t.start <= offset && offset <= t.end && t.start < t.end)?;
+    let tokens = ctx.tokens()?;
+    let lexed = tokens.lexed();
+    let at = token_at(&lexed.tokens, offset)?;
     let token = lexed.tokens.get(at)?;
     let doc = if is_one_modifier(&lexed.tokens, at) {
         ONE_DOC

@@ -4,9 +4,10 @@
 //! uses standard input and output ([`run_stdio`]). Its state is one [`gov_db::Workspace`],
 //! the salsa database `govc check` uses, behind a mutex: the text of open documents
 //! overrides the disk, and the package of a document is the `.gov` files of its directory
-//! (unopened siblings are read from disk here, never in `gov-db`). Every feature reads the
-//! database's memoised parses and checks, so an edit re-parses one file and re-checks its
-//! package, and nothing else.
+//! (listed and read through `gov-driver`, as `govc check DIR` does, never in `gov-db`).
+//! Every feature reads the database's memoised results: parses, checks, and each file's
+//! line index, tokens and names, so an edit re-parses one file and re-checks its package,
+//! and a request re-computes nothing that did not change.
 //!
 //! Features: diagnostics (pushed on open, change and save), hover, go to definition, find
 //! references, document highlights, rename (with prepare), completion, document and
@@ -286,7 +287,12 @@ impl LanguageServer for Backend {
         let at = params.text_document_position;
         let snippets = self.lock().options.snippets;
         self.with_ctx(&at.text_document.uri, |ctx| {
-            Ok(Some(CompletionResponse::Array(completion::complete(ctx, at.position, snippets))))
+            let found = completion::complete(ctx, at.position, snippets);
+            Ok(Some(if found.incomplete {
+                CompletionResponse::List(CompletionList { is_incomplete: true, items: found.items })
+            } else {
+                CompletionResponse::Array(found.items)
+            }))
         })
     }
 

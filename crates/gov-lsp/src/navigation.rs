@@ -1,9 +1,9 @@
 //! Go to definition, find references, highlights and rename.
 
 use crate::analysis::Ctx;
-use crate::index::{Role, Target, is_identifier, keyword_doc};
+use crate::index::{Role, Target, is_identifier, keyword_doc, token_at};
 use gov_check::RelationKind;
-use gov_syntax::lexer::{Token, lex};
+use gov_syntax::lexer::Token;
 use gov_value::BaseType;
 use std::collections::HashMap;
 use tower_lsp_server::jsonrpc::{self, ErrorCode};
@@ -51,8 +51,9 @@ fn refuse(message: impl Into<String>) -> jsonrpc::Error {
 pub fn prepare_rename(ctx: &Ctx<'_>, position: Position) -> jsonrpc::Result<PrepareRenameResponse> {
     let Some(occurrence) = ctx.at(position) else {
         let offset = ctx.offset(position);
-        let lexed = lex(ctx.file, ctx.text);
-        let token = lexed.tokens.iter().find(|t| t.start <= offset && offset <= t.end);
+        let tokens = ctx.tokens();
+        let all = tokens.as_ref().map(|t| t.lexed().tokens.as_slice()).unwrap_or_default();
+        let token = token_at(all, offset).and_then(|i| all.get(i));
         return Err(match token.and_then(|t| t.token.keyword_text().filter(|_| !matches!(t.token, Token::Ident(_)))) {
             Some(word) if keyword_doc(word).is_some() => refuse(format!("`{word}` is a keyword and cannot be renamed")),
             _ => refuse("there is no name to rename here"),

@@ -3,7 +3,7 @@
 use crate::analysis::Ctx;
 use crate::index::{Role, Target, is_one_modifier};
 use gov_check::RelationKind;
-use gov_syntax::lexer::{Token, lex};
+use gov_syntax::lexer::Token;
 use gov_value::BaseType;
 use tower_lsp_server::ls_types::{SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokensLegend};
 
@@ -61,7 +61,8 @@ struct Classified {
 /// The semantic tokens of a document, delta-encoded.
 pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
     let symbols = ctx.symbols();
-    let lexed = lex(ctx.file, ctx.text);
+    let Some(tokens) = ctx.tokens() else { return Vec::new() };
+    let lexed = tokens.lexed();
     let mut out: Vec<Classified> = Vec::new();
     for comment in &lexed.comments {
         let modifiers = if comment.is_doc() { DOCUMENTATION } else { 0 };

@@ -1,10 +1,13 @@
 //! The server's state: the salsa workspace, the open documents and the packages they
-//! belong to. All reading of the disk happens here.
+//! belong to. The disk is read here, through `gov_driver` (the same listing as the
+//! command line's).
 
 use gov_db::{PackageId, Workspace};
 use gov_diag::{FileId, LineIndex};
+use gov_driver::fs::{Disk, Overlay};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 
 /// An open document.
@@ -103,12 +106,21 @@ impl State {
     /// document is not open.
     pub fn change(&mut self, uri: &Uri, version: i32, changes: Vec<TextDocumentContentChangeEvent>) -> Option<String> {
         let key = key_of(uri);
+        // Between notifications the workspace holds each open document's text, so its
+        // memoised line index serves the first change (checked: one compare of the texts).
+        let before = &self.documents.get(&key)?.text;
+        let workspace = &self.workspace;
+        let mut memoised = workspace
+            .file_id(&key)
+            .filter(|&id| workspace.file(id).is_some_and(|(_, text)| text == before))
+            .and_then(|id| workspace.line_index(id));
         let document = self.documents.get_mut(&key)?;
         for change in changes {
+            let lines = memoised.take();
             match change.range {
                 None => document.text = change.text,
                 Some(range) => {
-                    let lines = LineIndex::new(&document.text);
+                    let lines = lines.unwrap_or_else(|| Arc::new(LineIndex::new(&document.text)));
                     let start = offset(&lines, &document.text, range.start) as usize;
                     let end = (offset(&lines, &document.text, range.end) as usize).max(start);
                     if document.text.is_char_boundary(start) && document.text.is_char_boundary(end) {
@@ -148,19 +160,23 @@ impl State {
         }
     }
 
-    /// (Re)builds a package from its directory and the open documents in it.
+    /// (Re)builds a package from its directory and the open documents in it: the
+    /// directory's sources as `govc check DIR` finds them (`gov_driver::load`), read through
+    /// an [`Overlay`] of the open documents, so an unsaved text counts and an unsaved new
+    /// file joins its directory's package.
     pub fn load_package(&mut self, package: &str) {
         let mut files: BTreeMap<String, String> = BTreeMap::new();
         let dir = Path::new(package);
-        if dir.is_absolute() && dir.is_dir() {
-            for path in gov_files_in(dir) {
-                let key = path.to_string_lossy().into_owned();
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    if let (false, Some(uri)) = (self.uris.contains_key(&key), Uri::from_file_path(&path)) {
-                        self.uris.insert(key.clone(), uri);
-                    }
-                    files.insert(key, text);
+        if dir.is_absolute() {
+            let open = self.documents.values().filter_map(|d| Some((file_path(&d.uri)?, d.text.clone())));
+            let overlay = Overlay::new(&Disk, open);
+            // A directory that cannot be listed or read holds only its open documents.
+            let loaded = gov_driver::load::package(&overlay, dir).map(|l| l.files).unwrap_or_default();
+            for (key, text) in loaded {
+                if let (false, Some(uri)) = (self.uris.contains_key(&key), Uri::from_file_path(Path::new(&key))) {
+                    self.uris.insert(key.clone(), uri);
                 }
+                files.insert(key, text);
             }
         }
         for (key, document) in &self.documents {
@@ -197,9 +213,16 @@ impl State {
         self.uris.get(path).cloned()
     }
 
-    /// The text and line index of file `id`.
+    /// The text of file `id`.
     pub fn text_of(&self, id: FileId) -> Option<&str> {
         self.workspace.file(id).map(|(_, text)| text)
+    }
+
+    /// The LSP range of a span of any file (line indexes memoised by salsa).
+    pub fn range_of(&self, span: gov_diag::Span) -> Option<Range> {
+        let text = self.text_of(span.file)?;
+        let lines = self.workspace.line_index(span.file)?;
+        Some(range(&lines, text, span.start, span.end))
     }
 
     /// Where diagnostic codes of files in `package` are documented.
@@ -222,17 +245,6 @@ impl State {
     }
 }
 
-/// The `.gov` files directly in `dir`, sorted.
-fn gov_files_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "gov"))
-        .collect();
-    files.sort();
-    files
-}
-
 /// The byte offset of an LSP position in `text`.
 pub fn offset(lines: &LineIndex, text: &str, position: Position) -> u32 {
     lines.offset_of_utf16(text, position.line as usize, position.character)
@@ -243,25 +255,4 @@ pub fn range(lines: &LineIndex, text: &str, start: u32, end: u32) -> Range {
     let (l1, c1) = lines.utf16_position(text, start);
     let (l2, c2) = lines.utf16_position(text, end);
     Range { start: Position { line: l1, character: c1 }, end: Position { line: l2, character: c2 } }
-}
-
-/// Line indexes of the files a request touches, built once each.
-pub struct Lines<'s> {
-    state: &'s State,
-    cache: std::cell::RefCell<HashMap<FileId, LineIndex>>,
-}
-
-impl<'s> Lines<'s> {
-    /// An empty cache over `state`'s files.
-    pub fn new(state: &'s State) -> Lines<'s> {
-        Lines { state, cache: std::cell::RefCell::new(HashMap::new()) }
-    }
-
-    /// The LSP range of a span of any file.
-    pub fn range(&self, span: gov_diag::Span) -> Option<Range> {
-        let text = self.state.text_of(span.file)?;
-        let mut cache = self.cache.borrow_mut();
-        let lines = cache.entry(span.file).or_insert_with(|| LineIndex::new(text));
-        Some(range(lines, text, span.start, span.end))
-    }
 }

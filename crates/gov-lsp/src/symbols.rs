@@ -1,6 +1,7 @@
 //! Document symbols (the outline) and workspace symbols.
 
 use crate::analysis::Ctx;
+use crate::index::fuzzy;
 use crate::state::{self, State};
 use gov_diag::{LineIndex, Span};
 use gov_syntax::ast::{Item, ItemKind};
@@ -100,17 +101,6 @@ pub fn document_symbols(ctx: &Ctx<'_>) -> Vec<DocumentSymbol> {
     ctx.parsed.file.items.iter().filter_map(entry).map(|e| convert(e, &ctx.lines, ctx.text)).collect()
 }
 
-/// Whether `query` matches `name`: its characters appear in order, ignoring case.
-fn fuzzy(query: &str, name: &str) -> bool {
-    let mut wanted = query.chars().flat_map(char::to_lowercase).peekable();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if wanted.peek() == Some(&c) {
-            wanted.next();
-        }
-    }
-    wanted.peek().is_none()
-}
-
 /// The declarations of every loaded package matching `query`.
 pub fn workspace_symbols(state: &State, query: &str) -> Vec<WorkspaceSymbol> {
     let mut out = Vec::new();
@@ -121,8 +111,7 @@ pub fn workspace_symbols(state: &State, query: &str) -> Vec<WorkspaceSymbol> {
             else {
                 continue;
             };
-            let Some(text) = state.text_of(id) else { continue };
-            let lines = LineIndex::new(text);
+            let (Some(text), Some(lines)) = (state.text_of(id), state.workspace.line_index(id)) else { continue };
             let container = parsed.file.items.iter().find_map(|i| match &i.kind {
                 ItemKind::Package(path) => Some(path.dotted()),
                 _ => None,

@@ -356,6 +356,47 @@ async fn completion() {
 }
 
 #[tokio::test]
+async fn completion_in_a_large_package_lists_what_the_word_matches() {
+    let mut client = Client::initialized(json!({})).await;
+    let uri = "file:///virtual/large/policy.gov";
+    let declarations: String = (0..600).map(|i| format!("data rel_{i}(x: Int)\n")).collect();
+    let open = |word: &str| format!("package large\n\n{declarations}\nallow fine :- rel_0(1), {word}|");
+    let relations = |result: &Value| -> Vec<String> {
+        let items = result["items"].as_array().unwrap();
+        let labels = items.iter().filter(|i| i["kind"] == 3).map(|i| i["label"].as_str().unwrap().to_owned());
+        // Aggregates are functions too.
+        labels.filter(|l| !["count", "sum", "min", "max"].contains(&l.as_str())).collect()
+    };
+    // Nothing typed yet: as many relations as the server lists, and the client is told
+    // there are more.
+    let source = open("");
+    client.open(uri, &source.replace('|', "")).await;
+    let (line, character) = find(&source, "|", 0, 0);
+    let result = client.call("textDocument/completion", at(uri, line, character)).await;
+    assert_eq!(result["isIncomplete"], true, "the list must say it is incomplete");
+    assert_eq!(relations(&result).len(), 500);
+    assert!(result["items"].as_array().unwrap().iter().any(|i| i["label"] == "not"));
+    // A word typed: the relations it matches, still marked incomplete so the client asks
+    // again as it grows.
+    let source = open("rel_59");
+    let change = json!({ "text": source.replace('|', "") });
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [change] }),
+        )
+        .await;
+    client.diagnostics(uri).await;
+    let (line, character) = find(&source, "|", 0, 0);
+    let result = client.call("textDocument/completion", at(uri, line, character)).await;
+    assert_eq!(result["isIncomplete"], true, "the list must say it is incomplete");
+    let found = relations(&result);
+    assert!(found.iter().any(|r| r == "rel_59") && found.iter().any(|r| r == "rel_599"), "{found:?}");
+    assert!(!found.iter().any(|r| r == "rel_1" || r == "rel_60"), "{found:?}");
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn document_and_workspace_symbols() {
     let mut client = shop().await;
     let document = client.call("textDocument/documentSymbol", json!({ "textDocument": { "uri": POLICY } })).await;
