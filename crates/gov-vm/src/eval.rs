@@ -629,9 +629,10 @@ impl Run<'_> {
             delta,
         };
         // A scan of the body that reads no row ends every run of the rest: skip the rule.
+        // Invariant: a guard's relation is of the rule's phase, so it is in `relations`.
         for &(rel, source) in self.guards.of_rule(rule) {
             let empty = match source {
-                Source::Full => ctx.relation(rel)?.is_empty(),
+                Source::Full => relations.get(rel as usize).is_none_or(Relation::is_empty),
                 Source::Delta => delta.get(rel as usize).is_none_or(|&(low, high)| low >= high),
             };
             if empty {
@@ -648,6 +649,9 @@ impl Run<'_> {
 
     /// Moves the rows a rule emitted into its head relation.
     fn insert_pending(&self, rule: u32, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
+        if work.pending.is_empty() {
+            return Ok(());
+        }
         let premises = work.trace.as_ref().map_or(0, |t| t.pending.len());
         let result = self.insert_rows(rule, relations, work, (0..work.pending.len(), 0..premises));
         work.pending.clear();
