@@ -75,7 +75,7 @@ fn bench_size(c: &mut Criterion, edges_count: usize) {
     group.sample_size(if edges_count > 5_000 { 10 } else { 30 });
     let id = format!("{edges_count}_edges");
     group.bench_function(BenchmarkId::new("gov_request", &id), |b| {
-        b.iter(|| black_box(engine.decide_in(&mut session, black_box(&request)).unwrap()))
+        b.iter(|| black_box(engine.decide_in(&mut session, black_box(&request)).unwrap().outcome))
     });
     group.bench_function(BenchmarkId::new("gov_request_fresh", &id), |b| {
         b.iter_batched(

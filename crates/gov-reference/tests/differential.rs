@@ -265,7 +265,7 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
         engine.request_from_json(&warmup.to_string()).map_err(|e| format!("the warm-up request is rejected: {e}"))?;
     let mut session = engine.session();
     let _ = engine.decide_in(&mut session, &warmup);
-    let decision = engine.decide_in(&mut session, &request);
+    let decision = engine.decide_in(&mut session, &request).map(|d| d.to_decision());
     // The other ways to decide must agree with this one: `decide` (with its per-thread
     // session cache, warmed up the same way) and `explain` (one store, both phases).
     let _ = engine.decide(&warmup);

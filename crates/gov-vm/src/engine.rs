@@ -1,7 +1,8 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
-use crate::eval::{Firing, Run, Work, risk_contributions, risk_score};
+use crate::eval::{Firing, FiringRef, Firings, Run, Work, risk_contributions, risk_score};
 use crate::explain::Explanation;
+use crate::guards::Guards;
 use crate::limits::{Budget, row_bytes};
 use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
@@ -53,6 +54,29 @@ pub struct Decision {
     /// Every decision rule that fired, each distinct firing once, in rule order (the
     /// firings of one rule in the order they fired).
     pub fired: Vec<Firing>,
+}
+
+/// A decision borrowed from the [`Session`] that made it ([`Engine::decide_in`]): deciding
+/// into a session's buffers allocates nothing once they have grown. [`DecisionRef::to_decision`]
+/// copies it out.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionRef<'s> {
+    /// deny > escalate > allow > the package default.
+    pub outcome: Outcome,
+    fired: Firings<'s>,
+}
+
+impl<'s> DecisionRef<'s> {
+    /// Every decision rule that fired, each distinct firing once, in rule order (the
+    /// firings of one rule in the order they fired).
+    pub fn fired(&self) -> impl ExactSizeIterator<Item = FiringRef<'s>> + Clone + 's {
+        self.fired.iter()
+    }
+
+    /// An owned copy.
+    pub fn to_decision(&self) -> Decision {
+        Decision { outcome: self.outcome, fired: self.fired().map(FiringRef::to_firing).collect() }
+    }
 }
 
 /// A decision with its derivation, from [`Engine::explained`].
@@ -109,6 +133,8 @@ pub struct Session {
 pub struct Engine {
     id: u64,
     program: Program,
+    /// What each rule of the program cannot run without.
+    guards: Guards,
     statics: Vec<Relation>,
     string_ids: HashMap<String, u32>,
     relation_ids: HashMap<String, u32>,
@@ -156,12 +182,14 @@ impl Engine {
         let mut statics = empty_store(&program);
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
+        let guards = Guards::of(&program);
         let run = Run {
             program: &program,
             phase: Phase::Static,
             statics: None,
             strings: Strings { table: &program.strings, extra: &[] },
             limits: &load_limits,
+            guards: &guards,
         };
         run.strata(&mut statics, &mut work)?;
         let string_ids =
@@ -173,7 +201,17 @@ impl Engine {
             .filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?)))
             .collect();
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
-        Ok(Engine { id, program, statics, string_ids, relation_ids, hash, limits: Limits::default(), load_limits })
+        Ok(Engine {
+            id,
+            program,
+            guards,
+            statics,
+            string_ids,
+            relation_ids,
+            hash,
+            limits: Limits::default(),
+            load_limits,
+        })
     }
 
     /// Replaces the limits of each request.
@@ -213,7 +251,7 @@ impl Engine {
     }
 
     /// Decides a request. Scratch memory is cached per thread, so after the first call on
-    /// a thread deciding allocates little beyond the returned decision.
+    /// a thread deciding allocates only the returned decision.
     pub fn decide(&self, request: &Request) -> Result<Decision, EvalError> {
         let cached = SESSIONS.with(|cell| {
             let mut sessions = cell.try_borrow_mut().ok()?;
@@ -221,7 +259,7 @@ impl Engine {
             Some(sessions.swap_remove(position).1)
         });
         let mut session = cached.unwrap_or_else(|| self.session());
-        let result = self.decide_in(&mut session, request);
+        let result = self.decide_in(&mut session, request).map(|d| d.to_decision());
         SESSIONS.with(|cell| {
             if let Ok(mut sessions) = cell.try_borrow_mut() {
                 if sessions.len() >= CACHED_SESSIONS {
@@ -233,8 +271,9 @@ impl Engine {
         result
     }
 
-    /// Decides a request reusing `session`'s memory.
-    pub fn decide_in(&self, session: &mut Session, request: &Request) -> Result<Decision, EvalError> {
+    /// Decides a request in `session`'s memory; the decision borrows the session. Once the
+    /// session has decided a request like this one, this allocates nothing.
+    pub fn decide_in<'s>(&self, session: &'s mut Session, request: &Request) -> Result<DecisionRef<'s>, EvalError> {
         self.check_reader(request)?;
         for (relation, schema) in session.relations.iter_mut().zip(&self.program.relations) {
             if schema.phase == Phase::Request && !relation.is_empty() {
@@ -250,16 +289,18 @@ impl Engine {
             statics: Some(&self.statics),
             strings,
             limits: &self.limits,
+            guards: &self.guards,
         };
         run.strata(&mut session.relations, &mut session.work)?;
-        Ok(self.conclude(session.work.take_fired()))
+        Ok(self.conclude(session.work.conclude()))
     }
 
     /// Checks the request's contract and the shape of each fact (a request read by another
     /// engine may not fit this one) and stores its facts; their bytes count against the
     /// request's limits.
     fn insert_input(&self, request: &Request, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
-        crate::contract::one_fact_relations(&self.program, &request.facts).map_err(EvalError::Request)?;
+        crate::contract::count_one_fact_relations(&self.program, &request.facts, &mut work.fact_counts)
+            .map_err(EvalError::Request)?;
         let strings = self.program.strings.len() + request.extra_strings.len();
         for (rel, values) in &request.facts {
             crate::contract::fact_shape(&self.program, strings, *rel, values).map_err(EvalError::Request)?;
@@ -289,24 +330,23 @@ impl Engine {
         let mut work = Work::tracing();
         // The data-only relations within the load's limits, then the request within its own
         // (no static rule reads an input relation, so the input can wait).
-        let run =
-            Run { program: &self.program, phase: Phase::Static, statics: None, strings, limits: &self.load_limits };
+        let (program, guards) = (&self.program, &self.guards);
+        let run = Run { program, phase: Phase::Static, statics: None, strings, limits: &self.load_limits, guards };
         run.strata(&mut relations, &mut work)?;
         work.budget = Budget::default();
         self.insert_input(request, &mut relations, &mut work)?;
-        let run = Run { program: &self.program, phase: Phase::Request, statics: None, strings, limits: &self.limits };
+        let run = Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
-        let explanation = crate::explain::explanation(&self.program, &relations, &trace, &work.fired);
+        let explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());
         let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
         rules_used.sort_unstable();
-        Ok(Explained { decision: self.conclude(work.take_fired()), explanation, rules_used })
+        Ok(Explained { decision: self.conclude(work.conclude()).to_decision(), explanation, rules_used })
     }
 
-    /// Combines the distinct firings of an evaluation ([`Work::take_fired`]) into a
-    /// decision, ordering them by rule (a stable sort keeps each rule's in firing order).
-    fn conclude(&self, mut fired: Vec<Firing>) -> Decision {
-        fired.sort_by_key(|f| f.decision);
+    /// Combines the distinct firings of an evaluation, ordered by rule ([`Work::conclude`]),
+    /// into a decision.
+    fn conclude<'s>(&self, fired: Firings<'s>) -> DecisionRef<'s> {
         let has = |effect: Effect| {
             fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect))
         };
@@ -319,12 +359,13 @@ impl Engine {
         } else {
             Outcome::Deny
         };
-        Decision { outcome, fired }
+        DecisionRef { outcome, fired }
     }
 
     /// The risk score and each `risk` rule's contribution, by decision id.
     pub fn risk(&self, decision: &Decision) -> Result<(i64, Vec<(u32, i64)>), EvalError> {
-        let contributions = risk_contributions(&self.program, &decision.fired)?;
+        let mut contributions = Vec::new();
+        risk_contributions(&self.program, decision.fired.iter().map(Firing::as_ref), &mut contributions)?;
         let score = risk_score(&contributions)?;
         Ok((score, contributions.iter().map(|c| (c.decision, c.points)).collect()))
     }

@@ -5,6 +5,7 @@
 // failure.
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
+use crate::guards::Guards;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
 use crate::store::{Relation, hash_values};
@@ -26,13 +27,77 @@ pub struct Firing {
     pub values: Vec<Value>,
 }
 
-/// Mutable evaluation state that outlives one rule: output, counters, scratch.
+impl Firing {
+    /// The firing, borrowed.
+    pub fn as_ref(&self) -> FiringRef<'_> {
+        FiringRef { decision: self.decision, values: &self.values }
+    }
+}
+
+/// A decision rule that fired, as a session holds it: its values borrowed from the
+/// session's buffer (see [`crate::DecisionRef`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FiringRef<'s> {
+    /// The decision rule's id.
+    pub decision: u32,
+    /// Its values (risk points first for `risk` rules, then the message's values).
+    pub values: &'s [Value],
+}
+
+impl FiringRef<'_> {
+    /// An owned copy.
+    pub fn to_firing(self) -> Firing {
+        Firing { decision: self.decision, values: self.values.to_vec() }
+    }
+}
+
+/// A recorded firing: its decision rule and where its values are in [`Work::fired_values`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fired {
+    decision: u32,
+    start: u32,
+    end: u32,
+}
+
+/// The firings of an evaluation: entries pointing into one buffer of values, so recording
+/// a firing allocates nothing once the buffers have grown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Firings<'s> {
+    fired: &'s [Fired],
+    values: &'s [Value],
+}
+
+impl<'s> Firings<'s> {
+    /// The firing at `position`.
+    pub(crate) fn get(self, position: usize) -> Option<FiringRef<'s>> {
+        self.fired.get(position).map(|f| self.at(*f))
+    }
+
+    /// Each firing, in order.
+    pub(crate) fn iter(self) -> impl ExactSizeIterator<Item = FiringRef<'s>> + Clone {
+        self.fired.iter().map(move |f| self.at(*f))
+    }
+
+    fn at(self, fired: Fired) -> FiringRef<'s> {
+        // Invariant: `start..end` of every entry lies within the values it was recorded
+        // with (`Work::fire` pushes the values, then the entry).
+        let values = self.values.get(fired.start as usize..fired.end as usize).unwrap_or_default();
+        FiringRef { decision: fired.decision, values }
+    }
+}
+
+/// Mutable evaluation state that outlives one rule: output, counters, scratch. Every
+/// buffer is cleared, not freed, between evaluations, so a session that has decided a
+/// request once decides the like of it again without allocating.
 #[derive(Debug, Default)]
 pub(crate) struct Work {
     /// Rows the rules run so far emitted, not yet stored, `arity.max(1)` values each.
     pending: Vec<Value>,
-    /// Every distinct firing, in the order they fired.
-    pub(crate) fired: Vec<Firing>,
+    /// Every distinct firing, in the order they fired (until [`Work::conclude`] orders
+    /// them by rule).
+    fired: Vec<Fired>,
+    /// The values of the firings in `fired`, one run each.
+    fired_values: Vec<Value>,
     /// The positions in `fired` of its firings, by hash: a firing is recorded once.
     // Invariant: empty while `fired` has fewer than `INDEXED_FROM` firings; from then on,
     // one entry per element of `fired`, hashed with `firing_hash`.
@@ -44,6 +109,18 @@ pub(crate) struct Work {
     delta: Vec<(u32, u32)>,
     /// Scratch for index keys.
     key: Vec<Value>,
+    /// Scratch of a recursive stratum's round: each relation's size before it, and where
+    /// each rule's rows end in `pending` (rule, end of its values, end of its premises).
+    round_start: Vec<u32>,
+    round_rows: Vec<(u32, usize, usize)>,
+    /// Scratch of an aggregate: its bindings (locals, then the target, for each), and the
+    /// distinct ones among them by hash.
+    bindings: Vec<Value>,
+    distinct: HashTable<u32>,
+    /// Scratch of the risk score's contributions.
+    contributions: Vec<Contribution>,
+    /// Scratch of the request contract: facts per relation.
+    pub(crate) fact_counts: Vec<usize>,
     /// Provenance recording, for explanations; `None` on the fast path.
     pub(crate) trace: Option<Trace>,
 }
@@ -76,40 +153,63 @@ impl Work {
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
         self.fired.clear();
+        self.fired_values.clear();
         self.fired_index.clear();
         self.budget = Budget::default();
     }
 
-    /// The distinct firings so far, leaving none.
-    pub(crate) fn take_fired(&mut self) -> Vec<Firing> {
-        self.fired_index.clear();
-        std::mem::take(&mut self.fired)
+    /// The distinct firings so far.
+    pub(crate) fn firings(&self) -> Firings<'_> {
+        Firings { fired: &self.fired, values: &self.fired_values }
     }
 
-    /// Records a firing unless the same firing (decision and values) was recorded before;
-    /// the firing counts against the limits as a fact. Constant time (a few comparisons
-    /// while there are fewer than `INDEXED_FROM` firings, then a hash probe), so deciding
-    /// stays linear in the firings however many repeat.
-    fn fire(&mut self, limits: &Limits, firing: Firing) -> Result<bool, EvalError> {
+    /// Orders the firings by rule, each rule's in the order they fired, and returns them;
+    /// no firing may be recorded after this.
+    pub(crate) fn conclude(&mut self) -> Firings<'_> {
+        self.fired_index.clear();
+        // Values are recorded in firing order, so (start, end) orders a rule's firings (two
+        // of one rule cannot both have no values: they would be the same firing); an
+        // unstable sort on (rule, start, end) is the stable sort by rule, without its buffer.
+        self.fired.sort_unstable_by_key(|f| (f.decision, f.start, f.end));
+        self.firings()
+    }
+
+    /// Records a firing of `decision` with the values of `operands` unless the same firing
+    /// (decision and values) was recorded before; the firing counts against the limits as
+    /// a fact. Constant time (a few comparisons while there are fewer than `INDEXED_FROM`
+    /// firings, then a hash probe), so deciding stays linear in the firings however many
+    /// repeat. The values go straight into the shared buffer (and back out if a repeat).
+    fn fire(&mut self, ctx: &Ctx<'_>, regs: &[Value], decision: u32, operands: &[Operand]) -> Result<bool, EvalError> {
+        let start = self.fired_values.len();
+        for operand in operands {
+            self.fired_values.push(ctx.operand(regs, *operand)?);
+        }
+        let too_many = || EvalError::Limit { what: "facts", limit: ctx.limits.max_facts as u64 };
+        let entry = Fired {
+            decision,
+            start: u32::try_from(start).map_err(|_| too_many())?,
+            end: u32::try_from(self.fired_values.len()).map_err(|_| too_many())?,
+        };
+        let firings = self.firings();
+        let new = firings.at(entry);
         let seen = if self.fired.len() < INDEXED_FROM {
-            self.fired.contains(&firing)
+            firings.iter().any(|f| f == new)
         } else {
-            let fired = &self.fired;
-            self.fired_index.find(firing_hash(&firing), |&i| fired.get(i as usize) == Some(&firing)).is_some()
+            self.fired_index.find(firing_hash(new), |&i| firings.get(i as usize) == Some(new)).is_some()
         };
         if seen {
+            self.fired_values.truncate(start);
             return Ok(false);
         }
-        self.budget.charge(limits, 1, firing_bytes(firing.values.len()))?;
-        self.fired.push(firing);
+        self.budget.charge(ctx.limits, 1, firing_bytes(operands.len()))?;
+        self.fired.push(entry);
         let len = self.fired.len();
         if len >= INDEXED_FROM {
             let first = if len == INDEXED_FROM { 0 } else { len - 1 };
-            let fired = &self.fired;
-            let rehash = |&i: &u32| fired.get(i as usize).map_or(0, firing_hash);
-            for (position, firing) in fired.iter().enumerate().skip(first) {
-                let position = u32::try_from(position)
-                    .map_err(|_| EvalError::Limit { what: "facts", limit: limits.max_facts as u64 })?;
+            let firings = Firings { fired: &self.fired, values: &self.fired_values };
+            let rehash = |&i: &u32| firings.get(i as usize).map_or(0, firing_hash);
+            for (position, firing) in firings.iter().enumerate().skip(first) {
+                let position = u32::try_from(position).map_err(|_| too_many())?;
                 self.fired_index.insert_unique(firing_hash(firing), position, rehash);
             }
         }
@@ -123,8 +223,8 @@ impl Work {
 const INDEXED_FROM: usize = 8;
 
 /// The hash of a firing, for [`Work::fired_index`].
-fn firing_hash(firing: &Firing) -> u64 {
-    hash_values(std::iter::once(&Value::Int(i64::from(firing.decision))).chain(&firing.values))
+fn firing_hash(firing: FiringRef<'_>) -> u64 {
+    hash_values(std::iter::once(&Value::Int(i64::from(firing.decision))).chain(firing.values))
 }
 
 /// Read-only context of one rule run.
@@ -143,8 +243,8 @@ struct Ctx<'a> {
 enum Sink<'s> {
     /// A rule: its last instruction (`Emit`/`Fire`) already recorded the result.
     Rule,
-    /// An aggregate's sub-plan: record the binding of its locals and the target value.
-    Aggregate { target: Operand, locals: &'s [u16], out: &'s mut Vec<(Vec<Value>, Value)> },
+    /// An aggregate's sub-plan: record the binding of its locals, then the target value.
+    Aggregate { target: Operand, locals: &'s [u16], out: &'s mut Vec<Value> },
 }
 
 impl Ctx<'_> {
@@ -201,11 +301,10 @@ impl Ctx<'_> {
         let Some(instr) = code.get(pc).filter(|_| pc < end) else {
             if let Sink::Aggregate { target, locals, out } = sink {
                 work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
-                let binding = locals
-                    .iter()
-                    .map(|&r| regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range")))
-                    .collect::<Result<Vec<_>, _>>()?;
-                out.push((binding, self.operand(regs, *target)?));
+                for &r in *locals {
+                    out.push(regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?);
+                }
+                out.push(self.operand(regs, *target)?);
             }
             return Ok(());
         };
@@ -308,12 +407,17 @@ impl Ctx<'_> {
                 if body_end > end {
                     return Err(EvalError::Corrupt("aggregate body runs past its rule"));
                 }
-                let mut bindings = Vec::new();
+                // The scratch is taken, so an aggregate nested in this one's sub-plan uses
+                // (and leaves behind) its own.
+                let mut bindings = std::mem::take(&mut work.bindings);
+                bindings.clear();
                 let mut inner = Sink::Aggregate { target: *target, locals, out: &mut bindings };
-                self.exec(work, code, pc + 1, body_end, regs, &mut inner)?;
-                work.budget.refund(0, bindings.len() * binding_bytes(locals.len()));
-                let result = self.fold(*function, *ty, bindings)?;
-                let Some(result) = result else { return Ok(()) };
+                let ran = self.exec(work, code, pc + 1, body_end, regs, &mut inner);
+                let width = locals.len() + 1;
+                work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
+                let result = ran.and_then(|()| self.fold(*function, *ty, &bindings, width, &mut work.distinct));
+                work.bindings = bindings;
+                let Some(result) = result? else { return Ok(()) };
                 *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
                 self.exec(work, code, body_end, end, regs, sink)
             }
@@ -334,8 +438,7 @@ impl Ctx<'_> {
                 Ok(())
             }
             Instr::Fire { decision, values } => {
-                let values = values.iter().map(|o| self.operand(regs, *o)).collect::<Result<Vec<_>, _>>()?;
-                let new = work.fire(self.limits, Firing { decision: *decision, values })?;
+                let new = work.fire(self, regs, *decision, values)?;
                 if let (true, Some(trace)) = (new, work.trace.as_mut()) {
                     trace.firings.push(trace.stack.clone());
                 }
@@ -346,21 +449,29 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
-    /// Folds the recorded bindings of an aggregate; each distinct binding counts once.
-    /// `None` for `min`/`max` of nothing.
+    /// Folds the recorded bindings of an aggregate (`width` values each: the locals, then
+    /// the target); each distinct binding of the locals counts once. `None` for
+    /// `min`/`max` of nothing. `distinct` is scratch.
     fn fold(
         &self,
         function: AggregateFn,
         ty: gov_value::BaseType,
-        bindings: Vec<(Vec<Value>, Value)>,
+        bindings: &[Value],
+        width: usize,
+        distinct: &mut HashTable<u32>,
     ) -> Result<Option<Value>, EvalError> {
-        let mut seen: HashSet<Vec<Value>> = HashSet::with_capacity(bindings.len());
+        distinct.clear();
+        let locals = |i: u32| bindings.get(i as usize * width..(i as usize + 1) * width - 1);
         let mut count: i64 = 0;
         let mut acc: Option<Value> = None;
-        for (binding, value) in bindings {
-            if !seen.insert(binding) {
+        for (i, binding) in bindings.chunks_exact(width).enumerate() {
+            let Some((&value, binding)) = binding.split_last() else { continue };
+            let hash = hash_values(binding.iter());
+            if distinct.find(hash, |&j| locals(j) == Some(binding)).is_some() {
                 continue;
             }
+            let i = u32::try_from(i).map_err(|_| EvalError::Corrupt("too many bindings"))?;
+            distinct.insert_unique(hash, i, |&j| locals(j).map_or(0, |b| hash_values(b.iter())));
             count += 1;
             acc = Some(match (acc, function) {
                 (None, _) | (Some(_), AggregateFn::Count) => value,
@@ -404,6 +515,8 @@ pub(crate) struct Run<'a> {
     pub strings: Strings<'a>,
     /// Limits.
     pub limits: &'a Limits,
+    /// The relations each rule reads at its top level ([`Guards::of`] the program).
+    pub guards: &'a Guards,
 }
 
 impl Run<'_> {
@@ -436,7 +549,11 @@ impl Run<'_> {
                     }
                 }
                 Stratum::RiskScore { rel } if self.phase == Phase::Request => {
-                    let score = risk_score(&risk_contributions(self.program, &work.fired)?)?;
+                    let mut contributions = std::mem::take(&mut work.contributions);
+                    let found = risk_contributions(self.program, work.firings().iter(), &mut contributions);
+                    let score = found.and_then(|()| risk_score(&contributions));
+                    work.contributions = contributions;
+                    let score = score?;
                     relations
                         .get_mut(*rel as usize)
                         .ok_or_else(|| EvalError::Corrupt("relation id out of range"))?
@@ -462,22 +579,32 @@ impl Run<'_> {
             if round > self.limits.max_rounds {
                 return Err(EvalError::Limit { what: "fixpoint rounds", limit: u64::from(self.limits.max_rounds) });
             }
-            let before: Vec<u32> = relations.iter().map(|r| u32::try_from(r.len()).unwrap_or(u32::MAX)).collect();
-            let mut stash: Vec<(u32, Vec<Value>, Vec<Vec<FactRef>>)> = Vec::new();
+            work.round_start.clear();
+            work.round_start.extend(relations.iter().map(|r| u32::try_from(r.len()).unwrap_or(u32::MAX)));
+            // Every rule of the round runs before any row is stored, each appending to
+            // `pending`; then each rule's run of rows goes into its head relation.
+            work.round_rows.clear();
             for &rule in round_rules {
                 self.rule(rule, relations, delta, work)?;
-                let premises = work.trace.as_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default();
-                stash.push((rule, std::mem::take(&mut work.pending), premises));
+                let premises = work.trace.as_ref().map_or(0, |t| t.pending.len());
+                work.round_rows.push((rule, work.pending.len(), premises));
             }
-            for (rule, rows, premises) in stash {
-                work.pending = rows;
-                if let Some(trace) = work.trace.as_mut() {
-                    trace.pending = premises;
-                }
-                self.insert_pending(rule, relations, work)?;
+            let mut rows = std::mem::take(&mut work.round_rows);
+            let (mut values, mut premises) = (0, 0);
+            let inserted = rows.iter().try_for_each(|&(rule, values_end, premises_end)| {
+                let run = (values..values_end, premises..premises_end);
+                (values, premises) = (values_end, premises_end);
+                self.insert_rows(rule, relations, work, run)
+            });
+            rows.clear();
+            work.round_rows = rows;
+            inserted?;
+            work.pending.clear();
+            if let Some(trace) = work.trace.as_mut() {
+                trace.pending.clear();
             }
             let mut grew = false;
-            for ((slot, relation), start) in delta.iter_mut().zip(relations.iter()).zip(before) {
+            for ((slot, relation), &start) in delta.iter_mut().zip(relations.iter()).zip(&work.round_start) {
                 let end = u32::try_from(relation.len()).unwrap_or(u32::MAX);
                 *slot = (start, end);
                 grew |= end > start;
@@ -501,6 +628,17 @@ impl Run<'_> {
             limits: self.limits,
             delta,
         };
+        // A scan of the body that reads no row ends every run of the rest: skip the rule.
+        // Invariant: a guard's relation is of the rule's phase, so it is in `relations`.
+        for &(rel, source) in self.guards.of_rule(rule) {
+            let empty = match source {
+                Source::Full => relations.get(rel as usize).is_none_or(Relation::is_empty),
+                Source::Delta => delta.get(rel as usize).is_none_or(|&(low, high)| low >= high),
+            };
+            if empty {
+                return Ok(());
+            }
+        }
         let mut registers = std::mem::take(&mut work.registers);
         registers.clear();
         registers.resize(code.registers as usize, Value::Int(0));
@@ -514,7 +652,28 @@ impl Run<'_> {
         if work.pending.is_empty() {
             return Ok(());
         }
+        let premises = work.trace.as_ref().map_or(0, |t| t.pending.len());
+        let result = self.insert_rows(rule, relations, work, (0..work.pending.len(), 0..premises));
+        work.pending.clear();
         if let Some(trace) = work.trace.as_mut() {
+            trace.pending.clear();
+        }
+        result
+    }
+
+    /// Stores the rows `rows.0` of `work.pending` (values) that `rule` emitted in its head
+    /// relation, with their premises `rows.1` of the trace's (when tracing: one per row).
+    fn insert_rows(
+        &self,
+        rule: u32,
+        relations: &mut [Relation],
+        work: &mut Work,
+        rows: (std::ops::Range<usize>, std::ops::Range<usize>),
+    ) -> Result<(), EvalError> {
+        let Work { pending, trace, budget, .. } = work;
+        let (values, premises) = rows;
+        let Some(pending) = pending.get(values).filter(|p| !p.is_empty()) else { return Ok(()) };
+        if let Some(trace) = trace.as_mut() {
             trace.rules_used.insert(rule);
         }
         let head = match self.program.rules.get(rule as usize).and_then(|r| r.code.last()) {
@@ -523,21 +682,22 @@ impl Run<'_> {
         };
         let (rel, arity) = head.ok_or_else(|| EvalError::Corrupt("rule emits without an Emit instruction"))?;
         let relation = relations.get_mut(rel as usize).ok_or_else(|| EvalError::Corrupt("relation id out of range"))?;
-        let premises = work.trace.as_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default();
-        let mut premises = premises.into_iter();
-        for row in work.pending.chunks(arity.max(1)) {
+        let mut premises = premises;
+        for row in pending.chunks(arity.max(1)) {
             let why = premises.next();
             if relation.insert(row.get(..arity).unwrap_or_default())? {
-                if let (Some(trace), Some(why)) = (work.trace.as_mut(), why) {
-                    let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
-                    trace.derivations.insert((rel, id), (rule, why));
+                if let Some(trace) = trace.as_mut() {
+                    let why = why.and_then(|i| trace.pending.get_mut(i)).map(std::mem::take);
+                    if let Some(why) = why {
+                        let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
+                        trace.derivations.insert((rel, id), (rule, why));
+                    }
                 }
             } else {
                 // Charged when emitted; a row already known is not held.
-                work.budget.refund(1, row_bytes(arity));
+                budget.refund(1, row_bytes(arity));
             }
         }
-        work.pending.clear();
         Ok(())
     }
 }
@@ -553,14 +713,18 @@ pub(crate) struct Contribution {
     pub firing: usize,
 }
 
-/// Each fired `risk` rule's contribution, in the order the rules first fired; one pass over
-/// the firings.
-pub(crate) fn risk_contributions(program: &Program, fired: &[Firing]) -> Result<Vec<Contribution>, EvalError> {
+/// Each fired `risk` rule's contribution, in the order the rules first fired, into
+/// `contributions` (cleared first); one pass over the firings.
+pub(crate) fn risk_contributions<'v>(
+    program: &Program,
+    fired: impl Iterator<Item = FiringRef<'v>>,
+    contributions: &mut Vec<Contribution>,
+) -> Result<(), EvalError> {
     // Invariant: at most one contribution per `risk` rule of the program, so the linear
     // search below is bounded by the program, not by the request (and, for the few risk
     // rules a policy has, cheaper than a hash map).
-    let mut contributions: Vec<Contribution> = Vec::new();
-    for (position, firing) in fired.iter().enumerate() {
+    contributions.clear();
+    for (position, firing) in fired.enumerate() {
         let is_risk = program.decisions.get(firing.decision as usize).is_some_and(|d| d.effect == Effect::Risk);
         if !is_risk {
             continue;
@@ -577,7 +741,7 @@ pub(crate) fn risk_contributions(program: &Program, fired: &[Firing]) -> Result<
             None => contributions.push(Contribution { decision: firing.decision, points: *points, firing: position }),
         }
     }
-    Ok(contributions)
+    Ok(())
 }
 
 /// The risk score: the sum of the contributions.

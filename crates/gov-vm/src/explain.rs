@@ -1,7 +1,7 @@
 //! Explanations: why each decision rule fired, as a tree of facts by relation and rule id.
 //! [`crate::json::explanation`] renders one as the JSON `govc eval --explain` prints.
 
-use crate::eval::{FactRef, Firing, Trace};
+use crate::eval::{FactRef, Firing, Firings, Trace};
 use crate::program::{Program, RelationKind};
 use crate::store::Relation;
 use crate::value::Value;
@@ -131,14 +131,14 @@ impl Explainer<'_> {
 
 /// For each firing (each distinct firing, as the evaluation records them), the rule and
 /// the facts it matched, recursively.
-pub(crate) fn explanation(program: &Program, relations: &[Relation], trace: &Trace, fired: &[Firing]) -> Explanation {
+pub(crate) fn explanation(program: &Program, relations: &[Relation], trace: &Trace, fired: Firings<'_>) -> Explanation {
     let mut explainer = Explainer { program, relations, trace, expanded: hashbrown::HashSet::new() };
     let firings = fired
         .iter()
         .zip(&trace.firings)
         .filter(|(firing, _)| program.decisions.get(firing.decision as usize).is_some())
         .map(|(firing, premises)| FiringExplanation {
-            firing: firing.clone(),
+            firing: firing.to_firing(),
             premises: premises.iter().map(|p| explainer.fact(*p, 0)).collect(),
         })
         .collect();

@@ -176,7 +176,8 @@ pub(crate) fn report(program: &Program, strings: Strings<'_>, decision: &Decisio
             });
         }
     }
-    let contributions = risk_contributions(program, &decision.fired)?;
+    let mut contributions = Vec::new();
+    risk_contributions(program, decision.fired.iter().map(Firing::as_ref), &mut contributions)?;
     let risk_score = risk_score(&contributions)?;
     let contributions = contributions
         .iter()

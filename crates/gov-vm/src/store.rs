@@ -12,23 +12,39 @@
 
 use crate::{EvalError, Value};
 use hashbrown::HashTable;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 
-/// The hash of a row (or any run of values), as the store's tables use it.
+/// The hash of a row (or any run of values), as the store's tables use it: each value's
+/// payload alone ([`Value::hash_payload`]; a column holds one type, so the variant adds
+/// nothing), packed into as few multiplications as foldhash needs (two `Str` symbols or
+/// one `Int` per 64 bits).
 pub(crate) fn hash_values<'v>(values: impl Iterator<Item = &'v Value>) -> u64 {
     let mut hasher = foldhash::fast::FixedState::with_seed(0x9e37_79b9).build_hasher();
     for value in values {
-        value.hash(&mut hasher);
+        value.hash_payload(&mut hasher);
     }
     hasher.finish()
 }
 
 const NONE: u32 = u32::MAX;
 
+/// Whether rows `a` and `b` agree on `columns` (`prefix`: the columns are `0, 1, …`, so the
+/// rows' first values are compared as slices).
+fn same_key(columns: &[usize], prefix: bool, a: &[Value], b: &[Value]) -> bool {
+    if prefix {
+        a.get(..columns.len()) == b.get(..columns.len())
+    } else {
+        columns.iter().all(|&c| a.get(c) == b.get(c))
+    }
+}
+
 /// One index: rows by the values of some columns.
 #[derive(Debug, Clone, Default)]
 struct Index {
     columns: Vec<usize>,
+    /// Whether `columns` is `0, 1, …`: a key is then a prefix of the row, compared as a
+    /// slice.
+    prefix: bool,
     /// The newest row of each key.
     heads: HashTable<u32>,
     /// For each row, the previous row with the same key (or `NONE`).
@@ -53,7 +69,11 @@ impl Relation {
             set: HashTable::new(),
             indexes: indexes
                 .iter()
-                .map(|cols| Index { columns: cols.iter().map(|&c| c as usize).collect(), ..Index::default() })
+                .map(|cols| Index {
+                    columns: cols.iter().map(|&c| c as usize).collect(),
+                    prefix: cols.iter().enumerate().all(|(i, &c)| usize::from(c) == i),
+                    ..Index::default()
+                })
                 .collect(),
         }
     }
@@ -128,9 +148,9 @@ impl Relation {
         self.set.insert_unique(hash, id, rehash);
         for index in &mut self.indexes {
             let key_hash = hash_values(index.columns.iter().filter_map(|&c| row.get(c)));
-            let columns = &index.columns;
-            let key_of = |id: u32| columns.iter().map(move |&c| values.get(id as usize * arity + c));
-            let matches = |&head: &u32| key_of(head).eq(columns.iter().map(|&c| row.get(c)));
+            let row_of = |id: u32| values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default();
+            let (columns, prefix) = (&index.columns, index.prefix);
+            let matches = |&head: &u32| same_key(columns, prefix, row_of(head), row);
             match index.heads.find_mut(key_hash, matches) {
                 Some(head) => {
                     index.previous.push(*head);
@@ -138,7 +158,10 @@ impl Relation {
                 }
                 None => {
                     index.previous.push(NONE);
-                    let rehash = |&head: &u32| hash_values(key_of(head).flatten());
+                    let rehash = |&head: &u32| {
+                        let row = row_of(head);
+                        hash_values(columns.iter().filter_map(|&c| row.get(c)))
+                    };
                     index.heads.insert_unique(key_hash, id, rehash);
                 }
             }
@@ -150,10 +173,17 @@ impl Relation {
     /// [`Relation::previous`].
     pub fn lookup(&self, index: usize, key: &[Value]) -> Option<u32> {
         let index_data = self.indexes.get(index)?;
+        if index_data.columns.len() != key.len() {
+            return None;
+        }
         let hash = hash_values(key.iter());
         let matches = |&head: &u32| {
             let row = self.row(head);
-            index_data.columns.iter().map(|&c| row.get(c)).eq(key.iter().map(Some))
+            if index_data.prefix {
+                row.get(..key.len()) == Some(key)
+            } else {
+                index_data.columns.iter().zip(key).all(|(&c, k)| row.get(c) == Some(k))
+            }
         };
         index_data.heads.find(hash, matches).copied()
     }

@@ -54,6 +54,19 @@ impl Value {
         }
     }
 
+    /// Feeds the value to `hasher` without its variant: for hashing rows and keys whose
+    /// columns each hold one type. Equal values hash equally (a `Decimal` as
+    /// `rust_decimal` hashes it, whatever its scale).
+    #[inline]
+    pub(crate) fn hash_payload(self, hasher: &mut impl std::hash::Hasher) {
+        match self {
+            Value::Int(v) | Value::Time(v) | Value::Duration(v) => hasher.write_i64(v),
+            Value::Str(s) => hasher.write_u32(s),
+            Value::Bool(b) => hasher.write_u8(u8::from(b)),
+            Value::Decimal(d) => std::hash::Hash::hash(&d, hasher),
+        }
+    }
+
     /// The zero of a summable type.
     pub fn zero(ty: BaseType) -> Option<Value> {
         match ty {

@@ -1,0 +1,61 @@
+//! The relations each rule cannot derive anything without: the scans of its body outside
+//! any aggregate's sub-plan. Scans nest, so while one of them reads no row the rest of the
+//! rule never runs; a rule with such a scan is skipped without setting it up. Most rules
+//! of a policy read a request relation that a given request leaves empty (the standard
+//! library's approvals, rules about other kinds of input), so skipping them is most of
+//! what a small decision saves.
+
+use crate::program::{Instr, Program, Source, Stratum};
+
+/// Each rule's guards: (relation, rows read) pairs, one run per rule.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Guards {
+    /// Where each rule's run starts in `scans`, then the end of the last.
+    // Invariant: `starts.len() == rules + 1` and nondecreasing, ending at `scans.len()`.
+    starts: Vec<u32>,
+    scans: Vec<(u32, Source)>,
+}
+
+impl Guards {
+    /// The guards of every rule of `program`. Only relations of the rule's own phase guard
+    /// it: they are in the store the rule runs over (a request's rules read the load's
+    /// relations from another store, and those hold what they hold for every request).
+    pub(crate) fn of(program: &Program) -> Guards {
+        let mut phases = vec![None; program.rules.len()];
+        for stratum in &program.strata {
+            if let Stratum::Rules { phase, rules, delta_rules } = stratum {
+                for &rule in rules.iter().chain(delta_rules) {
+                    if let Some(slot) = phases.get_mut(rule as usize) {
+                        *slot = Some(*phase);
+                    }
+                }
+            }
+        }
+        let phase_of = |rel: u32| program.relations.get(rel as usize).map(|r| r.phase);
+        let mut guards = Guards { starts: Vec::with_capacity(program.rules.len() + 1), scans: Vec::new() };
+        for (rule, phase) in program.rules.iter().zip(phases) {
+            guards.starts.push(u32::try_from(guards.scans.len()).unwrap_or(u32::MAX));
+            let mut pc = 0;
+            while let Some(instr) = rule.code.get(pc) {
+                match instr {
+                    Instr::Scan { rel, source, .. } if phase.is_some() && phase_of(*rel) == phase => {
+                        guards.scans.push((*rel, *source));
+                    }
+                    // The sub-plan's scans may read nothing: `count` is then 0.
+                    Instr::Aggregate { len, .. } => pc += *len as usize,
+                    _ => {}
+                }
+                pc += 1;
+            }
+        }
+        guards.starts.push(u32::try_from(guards.scans.len()).unwrap_or(u32::MAX));
+        guards
+    }
+
+    /// The guards of rule `rule` (none for a rule id out of range).
+    pub(crate) fn of_rule(&self, rule: u32) -> &[(u32, Source)] {
+        let start = self.starts.get(rule as usize).copied().unwrap_or(0) as usize;
+        let end = self.starts.get(rule as usize + 1).copied().unwrap_or(0) as usize;
+        self.scans.get(start..end).unwrap_or_default()
+    }
+}

@@ -1,0 +1,75 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! Deciding into a warm session allocates nothing (issue 14): `examples/payments`, built as
+//! `govc build` builds it, decides each of its requests through `Engine::decide_in` with
+//! no heap allocation once the session has decided it once. The count is exact (this test
+//! binary links `allocation_counter`'s global allocator, which counts per thread), so this
+//! is a deterministic assertion, not a timing.
+
+use gov_driver::{Package, fs::Disk, read_data};
+use gov_vm::{Engine, Outcome, Request};
+use std::path::Path;
+
+/// The payments example's engine, compiled with its data.
+fn payments() -> Engine {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/payments");
+    let package = Package::load(&Disk, &root).unwrap();
+    assert!(package.errors().is_none(), "examples/payments does not check");
+    let data = read_data(&Disk, package.data_files()).unwrap();
+    let program = package.compile(&data).unwrap();
+    Engine::load(&gov_vm::bundle::write(&program).unwrap()).unwrap()
+}
+
+/// Each request of `examples/payments/requests`, by name, and a few more that make other
+/// rules fire (an escalation, a risk score, a manager to notify, the aggregate of the day's
+/// transfers), so every kind of firing and the risk stratum are on the path measured.
+fn requests(engine: &Engine) -> Vec<(String, Request)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/payments/requests");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut requests: Vec<(String, Request)> = files
+        .iter()
+        .map(|f| {
+            (
+                f.file_name().unwrap().to_string_lossy().into_owned(),
+                engine.request_from_json(&std::fs::read_to_string(f).unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    for (agent, amount, to) in [("bot-2", 18_000, "acct-7"), ("bot-1", 1_500, "acct-9"), ("bot-3", 600_000, "acct-1")] {
+        let text = format!(
+            r#"{{"transfer": [{{"agent": "{agent}", "amount": {amount}, "to": "{to}"}}],
+                 "request_time": [{{"at": "2026-03-03T15:10:00Z"}}], "requested_by": [{{"requester": "{agent}"}}]}}"#
+        );
+        requests.push((format!("{agent} moves {amount} to {to}"), engine.request_from_json(&text).unwrap()));
+    }
+    requests
+}
+
+#[test]
+fn deciding_payments_in_a_warm_session_allocates_nothing() {
+    let engine = payments();
+    let requests = requests(&engine);
+    let mut outcomes = Vec::new();
+    let mut session = engine.session();
+    // Warm-up: each request once, so every buffer of the session has grown to fit it.
+    for (_, request) in &requests {
+        let decided = engine.decide_in(&mut session, request).unwrap();
+        outcomes.push(decided.outcome);
+    }
+    assert!(outcomes.contains(&Outcome::Deny) && outcomes.contains(&Outcome::Escalate), "{outcomes:?}");
+    for (name, request) in &requests {
+        let mut fired = 0;
+        let counted = allocation_counter::measure(|| {
+            for _ in 0..10 {
+                fired = engine.decide_in(&mut session, request).unwrap().fired().len();
+            }
+        });
+        assert_eq!(counted.count_total, 0, "{name}: {} allocations in 10 decisions", counted.count_total);
+        assert!(fired > 0, "{name}: no rule fired");
+    }
+    // What the warm session decided is what a fresh one decides.
+    for (name, request) in &requests {
+        let warm = engine.decide_in(&mut session, request).unwrap().to_decision();
+        assert_eq!(warm, engine.decide_in(&mut engine.session(), request).unwrap().to_decision(), "{name}");
+    }
+}
