@@ -74,6 +74,9 @@ pub struct Facts {
     /// Relations that unknown names were probably meant to be (their did-you-mean): they
     /// count as used, so a misspelt reference is reported once, not also as W0101.
     pub guessed_refs: Vec<usize>,
+    /// The first variable of a rule or decision rule whose type nothing determines (at its
+    /// first occurrence), for E0205 (see [`crate::uninferred`]).
+    pub untyped_var: Option<(Span, String)>,
 }
 
 /// Where a variable occurs.
@@ -167,7 +170,8 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
         for item in program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
             cx.item(item);
         }
-        let variable_types = cx.solve();
+        let (variable_types, untyped_var) = cx.solve();
+        cx.facts.untyped_var = untyped_var;
         let inferred: Vec<(usize, Vec<Option<Ty>>)> = cx
             .columns
             .clone()

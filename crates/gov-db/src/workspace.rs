@@ -1,9 +1,10 @@
 //! A convenient owner of the database for the CLI and the language server.
 
-use crate::queries::{Database, PackageInput, SourceInput, check_package, package_program, parse_file};
+use crate::queries::{Database, PackageInput, SourceInput, check_package, package_ir, package_program, parse_file};
 use crate::stdlib::STDLIB;
-use gov_check::Checked;
+use gov_check::{Checked, LowerError};
 use gov_diag::{FileId, Sources};
+use gov_ir::Ir;
 use gov_syntax::Parsed;
 use salsa::Setter;
 use std::sync::Arc;
@@ -101,6 +102,12 @@ impl Workspace {
     /// Checks a package (incrementally).
     pub fn check(&self, package: PackageId) -> Option<Arc<Checked>> {
         self.packages.get(package.0).map(|&p| check_package(&self.db, p))
+    }
+
+    /// A package's IR, for the back ends (lowered on the first call after a change; `Err`
+    /// if the package has errors).
+    pub fn ir(&self, package: PackageId) -> Option<Result<Arc<Ir>, LowerError>> {
+        self.packages.get(package.0).map(|&p| package_ir(&self.db, p))
     }
 
     /// A package's parsed files and the library modules it uses, as the checker saw them.

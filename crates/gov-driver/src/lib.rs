@@ -30,6 +30,8 @@ pub use gov_compile::CompileError;
 pub struct Package {
     /// The workspace holding the package and the library modules it uses.
     workspace: Workspace,
+    /// The package in `workspace`.
+    id: PackageId,
     /// The package's checker results.
     checked: Arc<Checked>,
     /// The package's files and the library modules it uses.
@@ -72,7 +74,7 @@ impl Package {
         let id: PackageId = workspace.add_package(files);
         let checked = workspace.check(id)?;
         let program = workspace.program(id)?;
-        Some(Package { workspace, checked, program, rejected: Vec::new(), data: Vec::new() })
+        Some(Package { workspace, id, checked, program, rejected: Vec::new(), data: Vec::new() })
     }
 
     /// The checker's results: diagnostics and symbols.
@@ -108,15 +110,19 @@ impl Package {
     /// Compiles the package with the data documents `data` (see [`read_data`]). The package
     /// must have no [`errors`](Package::errors).
     pub fn compile(&self, data: &[(String, Document)]) -> Result<gov_vm::program::Program, CompileError> {
-        // The checker lowers exactly the packages without errors.
-        let Some(ir) = self.checked.ir.as_deref() else {
-            return Err(CompileError::Internal {
-                at: self.checked.symbols.package.clone().unwrap_or_default(),
-                message: "the package has errors, so it has nothing to compile".to_owned(),
-            });
+        // Lowered here, on the first compile: checking alone never pays for the IR.
+        let ir = match self.workspace.ir(self.id) {
+            Some(Ok(ir)) => ir,
+            Some(Err(error)) => return Err(self.internal(error.to_string())),
+            None => return Err(self.internal("the workspace lost the package".to_owned())),
         };
         let sources = self.sources();
-        gov_compile::compile(&gov_compile::Input { ir, sources: &sources, data })
+        gov_compile::compile(&gov_compile::Input { ir: &ir, sources: &sources, data })
+    }
+
+    /// An internal error of this package (a broken guarantee, not a mistake in the policy).
+    fn internal(&self, message: String) -> CompileError {
+        CompileError::Internal { at: self.checked.symbols.package.clone().unwrap_or_default(), message }
     }
 
     /// Compiles the package with the data documents `data` (see [`read_data`]) and makes

@@ -287,9 +287,10 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// Types the pending constraints, first silently to a fixpoint (so types flow in any
-    /// order), then once more reporting what still conflicts; returns the inferred type of every variable
-    /// occurrence, by span.
-    pub(super) fn solve(&mut self) -> Vec<(Span, Ty)> {
+    /// order), then once more reporting what still conflicts; returns the inferred type of
+    /// every variable occurrence, by span, and the first variable (in rule order, then in
+    /// the order the walk met them) whose type nothing determines, at its first occurrence.
+    pub(super) fn solve(&mut self) -> (Vec<(Span, Ty)>, Option<(Span, String)>) {
         let work = std::mem::take(&mut self.work);
         for _ in 0..8 {
             let before = self.inference.changes();
@@ -307,15 +308,35 @@ impl<'a> Cx<'a, '_> {
                 self.constraint(&rule.scope, pending, true);
             }
         }
+        let symbols = self.symbols;
         let mut types = Vec::new();
-        for var in work.iter().flat_map(|rule| rule.scope.vars.values()) {
-            let ty = match self.inference.shape(var.node) {
-                Shape::Exact(ty) => ty,
-                Shape::Lit(base) => Ty::Base(base),
-                Shape::Unknown | Shape::Poison => continue,
-            };
-            types.extend(var.occurrences.iter().map(|(span, _, _)| (*span, ty)));
+        let mut untyped = None;
+        for scope in work.iter().map(|rule| &rule.scope) {
+            let mut typed_all = true;
+            for var in scope.vars.values() {
+                let ty = self.var_type(var);
+                typed_all &= ty.is_some_and(|ty| symbols.base_of(ty).is_some());
+                types.extend(ty.into_iter().flat_map(|ty| var.occurrences.iter().map(move |(span, _, _)| (*span, ty))));
+            }
+            if !typed_all && untyped.is_none() {
+                // Rare (the package will not compile): find the first such variable in order.
+                untyped = scope
+                    .order
+                    .iter()
+                    .filter_map(|name| Some((name, scope.vars.get(name)?)))
+                    .find(|(_, var)| self.var_type(var).and_then(|ty| symbols.base_of(ty)).is_none())
+                    .and_then(|(name, var)| Some((var.occurrences.first()?.0, name.clone())));
+            }
         }
-        types
+        (types, untyped)
+    }
+
+    /// The type inferred for `var`, if any.
+    fn var_type(&mut self, var: &Var) -> Option<Ty> {
+        match self.inference.shape(var.node) {
+            Shape::Exact(ty) => Some(ty),
+            Shape::Lit(base) => Some(Ty::Base(base)),
+            Shape::Unknown | Shape::Poison => None,
+        }
     }
 }
