@@ -10,10 +10,10 @@
 //! out is still an error here ([`LowerError::Missed`], with the diagnostic the checker
 //! should have given), never a guess or a panic.
 
-use crate::{Checked, Program};
 use crate::limits::instruction_bound;
 use crate::order::components;
 use crate::symbols::{RISK_SCORE, Symbols};
+use crate::{Checked, Program};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
     Aggregate, Arg, Arith, Atom, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir, Literal, MessagePart,
@@ -218,9 +218,10 @@ struct RuleLowering<'s, 'a> {
 
 impl<'a> RuleLowering<'_, 'a> {
     fn relation(&self, name: &ast::Name) -> Result<RelationId, Failure> {
-        let id = self.symbols.relation_id(&name.text).ok_or_else(|| {
-            missed(codes::UNKNOWN_RELATION, name.span, format!("unknown relation `{}`", name.text))
-        })?;
+        let id = self
+            .symbols
+            .relation_id(&name.text)
+            .ok_or_else(|| missed(codes::UNKNOWN_RELATION, name.span, format!("unknown relation `{}`", name.text)))?;
         Ok(RelationId(dense(id)))
     }
 

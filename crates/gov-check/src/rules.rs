@@ -74,6 +74,9 @@ pub struct Facts {
     /// Relations that unknown names were probably meant to be (their did-you-mean): they
     /// count as used, so a misspelt reference is reported once, not also as W0101.
     pub guessed_refs: Vec<usize>,
+    /// The first column of a derived relation whose type nothing determines, as (relation,
+    /// column), by relation, for E0205 (see [`crate::uninferred`]).
+    pub untyped_column: Option<(usize, usize)>,
     /// The first variable of a rule or decision rule whose type nothing determines (at its
     /// first occurrence), for E0205 (see [`crate::uninferred`]).
     pub untyped_var: Option<(Span, String)>,
@@ -149,7 +152,7 @@ const SUGGESTION_BUDGET: usize = 2_000_000;
 /// Checks every rule, decision rule, annotation and test; infers the column types of
 /// derived relations into `symbols`.
 pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
-    let (facts, inferred, variable_types, unknown) = {
+    let (mut facts, inferred, variable_types, unknown) = {
         let mut cx = Cx {
             program,
             symbols,
@@ -170,8 +173,9 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
         for item in program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
             cx.item(item);
         }
-        let (variable_types, untyped_var) = cx.solve();
-        cx.facts.untyped_var = untyped_var;
+        let solved = cx.solve();
+        let variable_types = solved.types;
+        cx.facts.untyped_var = solved.untyped_var;
         let inferred: Vec<(usize, Vec<Option<Ty>>)> = cx
             .columns
             .clone()
@@ -191,8 +195,13 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
         (cx.facts, inferred, variable_types, cx.unknown)
     };
     symbols.variable_types = variable_types.into_iter().collect();
-    for (relation, types) in inferred {
-        if let Some(relation) = symbols.relation_mut(relation) {
+    for (index, types) in inferred {
+        if let Some(untyped) = types.iter().position(Option::is_none)
+            && facts.untyped_column.is_none_or(|(first, _)| index < first)
+        {
+            facts.untyped_column = Some((index, untyped));
+        }
+        if let Some(relation) = symbols.relation_mut(index) {
             for (field, ty) in relation.fields.iter_mut().zip(types) {
                 field.ty = ty;
             }

@@ -1,9 +1,15 @@
 //! E0205: a column or variable whose type nothing determines (`p(x) :- p(x).`).
 //!
-//! Found from what inference already computed: the column types of [`Symbols`] and the
-//! first untyped variable the rule pass noted ([`Facts::untyped_var`]). Reported only
+//! Found from what inference already computed: the first untyped column of a derived
+//! relation and the first untyped variable, which the rule pass notes
+//! ([`Facts::untyped_column`], [`Facts::untyped_var`]); declared columns have their
+//! declared types. Reported only
 //! when the package has no other error (an error elsewhere usually explains it), and at
 //! most once: at the first such column, by relation, or else at the variable.
+//!
+//! Invariant: in a package without other errors every declared column's type resolved and
+//! every type alias has a base type (an unknown type is an error), so a known type is a
+//! known base type, which is what lowering needs.
 
 use crate::rules::Facts;
 use crate::symbols::Symbols;
@@ -11,8 +17,8 @@ use gov_diag::{Diagnostic, codes};
 
 /// Pushes the E0205 of a package that has no other error, if it has one.
 pub(crate) fn check(symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
-    let column = symbols.relations.iter().find_map(|info| {
-        let column = info.fields.iter().position(|field| field.ty.and_then(|ty| symbols.base_of(ty)).is_none())?;
+    let column = facts.untyped_column.and_then(|(relation, column)| {
+        let info = symbols.relations.get(relation)?;
         Some(untyped(
             Diagnostic::new(
                 codes::UNINFERRED_TYPE,

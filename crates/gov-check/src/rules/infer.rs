@@ -28,6 +28,14 @@ pub(crate) fn lit_base(value: &LitValue) -> Option<BaseType> {
     })
 }
 
+/// What [`Cx::solve`] found.
+pub(super) struct Solved {
+    /// The inferred type of every variable occurrence, by span.
+    pub(super) types: Vec<(Span, Ty)>,
+    /// The first variable whose type nothing determines, at its first occurrence.
+    pub(super) untyped_var: Option<(Span, String)>,
+}
+
 impl<'a> Cx<'a, '_> {
     pub(super) fn occurrence(&mut self, scope: &mut Scope, name: &Name, place: Place, aggregate: Option<usize>) {
         let inference = &mut self.inference;
@@ -290,7 +298,7 @@ impl<'a> Cx<'a, '_> {
     /// order), then once more reporting what still conflicts; returns the inferred type of
     /// every variable occurrence, by span, and the first variable (in rule order, then in
     /// the order the walk met them) whose type nothing determines, at its first occurrence.
-    pub(super) fn solve(&mut self) -> (Vec<(Span, Ty)>, Option<(Span, String)>) {
+    pub(super) fn solve(&mut self) -> Solved {
         let work = std::mem::take(&mut self.work);
         for _ in 0..8 {
             let before = self.inference.changes();
@@ -308,15 +316,15 @@ impl<'a> Cx<'a, '_> {
                 self.constraint(&rule.scope, pending, true);
             }
         }
-        let symbols = self.symbols;
         let mut types = Vec::new();
         let mut untyped = None;
         for scope in work.iter().map(|rule| &rule.scope) {
             let mut typed_all = true;
             for var in scope.vars.values() {
-                let ty = self.var_type(var);
-                typed_all &= ty.is_some_and(|ty| symbols.base_of(ty).is_some());
-                types.extend(ty.into_iter().flat_map(|ty| var.occurrences.iter().map(move |(span, _, _)| (*span, ty))));
+                match self.var_type(var) {
+                    Some(ty) => types.extend(var.occurrences.iter().map(|(span, _, _)| (*span, ty))),
+                    None => typed_all = false,
+                }
             }
             if !typed_all && untyped.is_none() {
                 // Rare (the package will not compile): find the first such variable in order.
@@ -324,11 +332,11 @@ impl<'a> Cx<'a, '_> {
                     .order
                     .iter()
                     .filter_map(|name| Some((name, scope.vars.get(name)?)))
-                    .find(|(_, var)| self.var_type(var).and_then(|ty| symbols.base_of(ty)).is_none())
+                    .find(|(_, var)| self.var_type(var).is_none())
                     .and_then(|(name, var)| Some((var.occurrences.first()?.0, name.clone())));
             }
         }
-        (types, untyped)
+        Solved { types, untyped_var: untyped }
     }
 
     /// The type inferred for `var`, if any.
