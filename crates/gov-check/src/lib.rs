@@ -12,8 +12,12 @@
 //! walking bodies; variables and types, inferred by union-find in [`types`]; safety; test
 //! blocks); [`strata`] builds the dependency graph and rejects negation, aggregation or
 //! arithmetic through recursion; [`limits`] reports what would compile beyond the engine's
-//! limits; [`usage`] warns about what is declared and never used. A program without
-//! errors is then lowered (`lower.rs`) to the [`Ir`], the one thing the back ends read.
+//! limits; [`usage`] warns about what is declared and never used; `uninferred.rs` reports
+//! a column or variable whose type nothing determines (E0205).
+//!
+//! Checking does not build the IR: the back ends ask for it with [`lower`] (through the
+//! memoised `gov_db::package_ir`), so `govc check` and the language server's re-check
+//! after each keystroke do not pay for it.
 
 mod declare;
 pub mod limits;
@@ -25,15 +29,15 @@ pub mod rules;
 pub mod strata;
 pub mod symbols;
 pub mod types;
+mod uninferred;
 pub mod usage;
 
+pub use lower::{LowerError, lower};
 pub use program::{Origin, Program, ProgramFile};
 pub use symbols::{RelationInfo, RelationKind, Symbols, TypeInfo};
 pub use types::Ty;
 
 use gov_diag::Diagnostic;
-use gov_ir::Ir;
-use std::sync::Arc;
 
 /// The result of checking a program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +46,6 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// The declarations, relations and rules the program defines.
     pub symbols: Symbols,
-    /// The resolved program, for the back ends: present exactly when no diagnostic is an
-    /// error.
-    pub ir: Option<Arc<Ir>>,
 }
 
 impl Checked {
@@ -65,16 +66,10 @@ pub fn check(program: &Program) -> Checked {
     usage::check(program, &symbols, &facts, &mut diagnostics);
     // Library files are checked by their own tests; their warnings are not the user's.
     diagnostics.retain(|d| d.severity() == gov_diag::Severity::Error || !program.is_library(d.primary.span.file));
-    let clean = !diagnostics.iter().any(|d| d.severity() == gov_diag::Severity::Error);
-    let ir = match clean.then(|| lower::lower(program, &symbols)) {
-        Some(Ok(ir)) => Some(Arc::new(ir)),
-        Some(Err(error)) => {
-            diagnostics.push(*error);
-            None
-        }
-        None => None,
-    };
+    if !diagnostics.iter().any(|d| d.severity() == gov_diag::Severity::Error) {
+        uninferred::check(&symbols, &facts, &mut diagnostics);
+    }
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
-    Checked { diagnostics, symbols, ir }
+    Checked { diagnostics, symbols }
 }

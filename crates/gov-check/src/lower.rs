@@ -3,15 +3,17 @@
 //! Everything here was resolved by the earlier passes; lowering turns names into ids (the
 //! relation an atom names and the column each argument fills, the variables of each rule,
 //! the decision rules `@overrides` names), the checker's inferred types into each
-//! variable's base type, and builds the dependency graph and its strata once. A case the
-//! checker rules out is still an error here (with the code it would have had), never a
-//! guess; the one it does not rule out is a column or variable whose type nothing
-//! determines (`p(x) :- p(x).`), reported as E0205.
+//! variable's base type, and builds the dependency graph and its strata once.
+//!
+//! It runs only when a back end asks (`gov_db::package_ir`), never as part of [`crate::check`]:
+//! the checker has already reported everything lowering could trip on, so a case it rules
+//! out is still an error here ([`LowerError::Missed`], with the diagnostic the checker
+//! should have given), never a guess or a panic.
 
-use crate::Program;
 use crate::limits::instruction_bound;
 use crate::order::components;
 use crate::symbols::{RISK_SCORE, Symbols};
+use crate::{Checked, Program};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
     Aggregate, Arg, Arith, Atom, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir, Literal, MessagePart,
@@ -22,8 +24,41 @@ use gov_value::Effect;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
 
-/// Lowers a package that checked without errors.
-pub fn lower(program: &Program, symbols: &Symbols) -> Result<Ir, Failure> {
+/// Why a package was not lowered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LowerError {
+    /// The package has errors: only a package that checked without errors is lowered.
+    HasErrors,
+    /// The checker passed a package it should have rejected with this diagnostic: a bug in
+    /// the checker, not in the package.
+    Missed(Box<Diagnostic>),
+}
+
+impl std::fmt::Display for LowerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LowerError::HasErrors => write!(f, "the package has errors, so it has nothing to compile"),
+            LowerError::Missed(diagnostic) => write!(
+                f,
+                "internal error: the checker missed [{}] {} (please report this)",
+                diagnostic.code.id, diagnostic.message
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LowerError {}
+
+/// Lowers `program`, which `checked` (the result of [`crate::check`] on it) found without
+/// errors, to the [`Ir`].
+pub fn lower(program: &Program, checked: &Checked) -> Result<Ir, LowerError> {
+    if checked.has_errors() {
+        return Err(LowerError::HasErrors);
+    }
+    lower_symbols(program, &checked.symbols).map_err(LowerError::Missed)
+}
+
+fn lower_symbols(program: &Program, symbols: &Symbols) -> Result<Ir, Failure> {
     let mut ir = Ir {
         package: symbols.package.clone().unwrap_or_default(),
         default_allow: symbols.default == Some(ast::DefaultDecision::Allow),
@@ -34,10 +69,10 @@ pub fn lower(program: &Program, symbols: &Symbols) -> Result<Ir, Failure> {
         let mut columns = Vec::with_capacity(info.fields.len());
         for (i, field) in info.fields.iter().enumerate() {
             let Some((ty, base)) = field.ty.and_then(|ty| Some((ty, symbols.base_of(ty)?))) else {
-                return Err(untyped(
+                return Err(missed(
+                    codes::UNINFERRED_TYPE,
                     info.span.unwrap_or_default(),
                     format!("the type of column {} of `{}` cannot be inferred", i + 1, info.name),
-                    "no rule gives this column a value of a known type",
                 ));
             };
             columns.push(Column { name: field.name.clone(), ty: base, type_name: symbols.type_name(ty) });
@@ -91,7 +126,7 @@ pub fn lower(program: &Program, symbols: &Symbols) -> Result<Ir, Failure> {
                 let mut overrides = Vec::new();
                 for name in item.annotations.iter().filter(|a| a.name.text == "overrides").flat_map(|a| &a.args) {
                     let id = decision_ids.get(name.text.as_str()).ok_or_else(|| {
-                        unresolved(codes::UNKNOWN_RULE, name.span, format!("no decision rule is named `{}`", name.text))
+                        missed(codes::UNKNOWN_RULE, name.span, format!("no decision rule is named `{}`", name.text))
                     })?;
                     overrides.push(*id);
                 }
@@ -183,9 +218,10 @@ struct RuleLowering<'s, 'a> {
 
 impl<'a> RuleLowering<'_, 'a> {
     fn relation(&self, name: &ast::Name) -> Result<RelationId, Failure> {
-        let id = self.symbols.relation_id(&name.text).ok_or_else(|| {
-            unresolved(codes::UNKNOWN_RELATION, name.span, format!("unknown relation `{}`", name.text))
-        })?;
+        let id = self
+            .symbols
+            .relation_id(&name.text)
+            .ok_or_else(|| missed(codes::UNKNOWN_RELATION, name.span, format!("unknown relation `{}`", name.text)))?;
         Ok(RelationId(dense(id)))
     }
 
@@ -197,11 +233,7 @@ impl<'a> RuleLowering<'_, 'a> {
         }
         let ty =
             self.symbols.variable_types.get(&name.span).and_then(|t| self.symbols.base_of(*t)).ok_or_else(|| {
-                untyped(
-                    name.span,
-                    format!("the type of `{}` cannot be inferred", name.text),
-                    "nothing gives this variable a value of a known type",
-                )
+                missed(codes::UNINFERRED_TYPE, name.span, format!("the type of `{}` cannot be inferred", name.text))
             })?;
         let id = VarId(dense(self.vars.len()));
         self.vars.push(Var { name: name.text.clone(), ty });
@@ -249,7 +281,7 @@ impl<'a> RuleLowering<'_, 'a> {
                 Some(field) => info
                     .and_then(|info| info.fields.iter().position(|f| f.name.as_deref() == Some(&field.text)))
                     .ok_or_else(|| {
-                        unresolved(codes::UNKNOWN_FIELD, field.span, format!("unknown field `{}`", field.text))
+                        missed(codes::UNKNOWN_FIELD, field.span, format!("unknown field `{}`", field.text))
                     })?,
             };
             args.push(Arg { column: dense(column), value: self.expr(&arg.value)? });
@@ -269,14 +301,14 @@ impl<'a> RuleLowering<'_, 'a> {
                 LitValue::Time(t) => Const::Time(*t),
                 LitValue::Duration(d) => Const::Duration(*d),
                 LitValue::Invalid => {
-                    return Err(unresolved(codes::INVALID_LITERAL, lit.span, format!("invalid literal `{}`", lit.raw)));
+                    return Err(missed(codes::INVALID_LITERAL, lit.span, format!("invalid literal `{}`", lit.raw)));
                 }
             }),
             ast::Expr::Binary(b) => {
                 Expr::Arith(Box::new(Arith { left: self.expr(&b.left)?, op: b.op, right: self.expr(&b.right)? }))
             }
             ast::Expr::Aggregate(aggregate) => {
-                return Err(unresolved(
+                return Err(missed(
                     codes::SYNTAX,
                     aggregate.span,
                     "an aggregate must be assigned to a variable".to_owned(),
@@ -289,15 +321,8 @@ impl<'a> RuleLowering<'_, 'a> {
 /// Why a package cannot be lowered (boxed: a diagnostic is large, and rare here).
 type Failure = Box<Diagnostic>;
 
-/// E0205: nothing determines a type.
-fn untyped(at: Span, message: String, label: &str) -> Failure {
-    Box::new(Diagnostic::new(codes::UNINFERRED_TYPE, message, at)
-        .with_primary_label(label)
-        .with_help("a value gets its type from where it comes from: bind it from a declared relation, a literal or arithmetic, or remove the rule"))
-}
-
-/// A case the earlier passes report (with this code) before lowering runs.
-fn unresolved(code: Code, at: Span, message: String) -> Failure {
+/// A case the checker reports (with this code) before lowering runs.
+fn missed(code: Code, at: Span, message: String) -> Failure {
     Box::new(Diagnostic::new(code, message, at))
 }
 

@@ -76,6 +76,12 @@ pub struct Facts {
     /// Relations that unknown names were probably meant to be (their did-you-mean): they
     /// count as used, so a misspelt reference is reported once, not also as W0101.
     pub guessed_refs: Vec<usize>,
+    /// The first column of a derived relation whose type nothing determines, as (relation,
+    /// column), by relation, for E0205 (see [`crate::uninferred`]).
+    pub untyped_column: Option<(usize, usize)>,
+    /// The first variable of a rule or decision rule whose type nothing determines (at its
+    /// first occurrence), for E0205 (see [`crate::uninferred`]).
+    pub untyped_var: Option<(Span, String)>,
 }
 
 /// Where a variable occurs.
@@ -151,7 +157,7 @@ const SUGGESTION_BUDGET: usize = 2_000_000;
 /// Checks every rule, decision rule, annotation and test; infers the column types of
 /// derived relations into `symbols`.
 pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
-    let (facts, inferred, variable_types, unknown) = {
+    let (mut facts, inferred, variable_types, unknown) = {
         let mut cx = Cx {
             program,
             symbols,
@@ -178,20 +184,29 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
         for item in program.files.iter().filter(library).flat_map(|f| f.parsed.file.items.iter()) {
             cx.item(item);
         }
-        let mut variable_types = cx.solve();
+        let solved = cx.solve();
+        let mut variable_types = solved.types;
+        let mut untyped_var = solved.untyped_var;
         cx.freeze_library_columns();
         for item in program.files.iter().filter(|f| !library(f)).flat_map(|f| f.parsed.file.items.iter()) {
             cx.item(item);
         }
-        variable_types.extend(cx.solve());
+        let solved = cx.solve();
+        variable_types.extend(solved.types);
+        cx.facts.untyped_var = untyped_var.take().or(solved.untyped_var);
         let relations: Vec<usize> = cx.columns.keys().copied().collect();
         let inferred: Vec<(usize, Vec<Option<Ty>>)> =
             relations.into_iter().map(|relation| (relation, cx.column_types(relation))).collect();
         (cx.facts, inferred, variable_types, cx.unknown)
     };
     symbols.variable_types = variable_types.into_iter().collect();
-    for (relation, types) in inferred {
-        if let Some(relation) = symbols.relation_mut(relation) {
+    for (index, types) in inferred {
+        if let Some(untyped) = types.iter().position(Option::is_none)
+            && facts.untyped_column.is_none_or(|(first, _)| index < first)
+        {
+            facts.untyped_column = Some((index, untyped));
+        }
+        if let Some(relation) = symbols.relation_mut(index) {
             for (field, ty) in relation.fields.iter_mut().zip(types) {
                 field.ty = ty;
             }

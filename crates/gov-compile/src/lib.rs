@@ -32,7 +32,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 /// What to compile.
 pub struct Input<'a> {
-    /// The checked package, resolved (`gov_check::Checked::ir`).
+    /// The checked package, resolved (`gov_check::lower`, memoised by `gov_db::package_ir`).
     pub ir: &'a Ir,
     /// The files' texts, for source locations.
     pub sources: &'a Sources,

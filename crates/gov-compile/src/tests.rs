@@ -14,8 +14,8 @@ fn bound_and_length(source: &str) -> (usize, usize) {
     let checked = workspace.check(package).unwrap();
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
     let sources = workspace.sources();
-    let ir = checked.ir.as_ref().unwrap();
-    let compiled = crate::compile(&crate::Input { ir, sources: &sources, data: &[] }).unwrap();
+    let ir = workspace.ir(package).unwrap().unwrap();
+    let compiled = crate::compile(&crate::Input { ir: &ir, sources: &sources, data: &[] }).unwrap();
     // The package's first rule: the one under test.
     let span = ir.spans.rules[0];
     let line = sources.get(span.file).unwrap().lines.line_col(source, span.start).line;

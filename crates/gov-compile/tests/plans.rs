@@ -19,7 +19,8 @@ fn disassembly(path: &Path) -> String {
     let checked = workspace.check(package).unwrap();
     assert!(!checked.has_errors(), "{}: {:?}", path.display(), checked.diagnostics);
     let sources = workspace.sources();
-    let input = gov_compile::Input { ir: checked.ir.as_ref().unwrap(), sources: &sources, data: &[] };
+    let ir = workspace.ir(package).unwrap().unwrap();
+    let input = gov_compile::Input { ir: &ir, sources: &sources, data: &[] };
     let compiled = gov_compile::compile(&input).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     gov_vm::disassemble(&compiled)
 }

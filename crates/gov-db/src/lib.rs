@@ -1,8 +1,9 @@
 //! The salsa database behind `govc check` and the language server.
 //!
 //! Inputs are source texts; queries parse each file (memoised per file, so an edit
-//! re-parses one file) and check a package (re-run only when a parse result it read
-//! changed). For the editor, each file's line index, tokens and names are memoised too
+//! re-parses one file), check a package (re-run only when a parse result it read
+//! changed) and lower it to the IR for the back ends (only when one asks: [`package_ir`]).
+//! For the editor, each file's line index, tokens and names are memoised too
 //! ([`line_index`], [`file_tokens`], [`file_names`]), so a request reads them instead of
 //! recomputing them. [`Workspace`] wraps the database with the operations its two users
 //! need: set a package's files, edit one, check, render, look a file up.
@@ -14,6 +15,6 @@ mod stdlib;
 mod workspace;
 
 pub use editor::{FileTokens, file_names, file_tokens, line_index};
-pub use queries::{Database, PackageInput, SourceInput, check_package, package_program, parse_file};
+pub use queries::{Database, PackageInput, SourceInput, check_package, package_ir, package_program, parse_file};
 pub use stdlib::{STDLIB, StdModule};
 pub use workspace::{PackageId, Workspace};

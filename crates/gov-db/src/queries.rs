@@ -1,7 +1,8 @@
 //! Salsa inputs and queries.
 
-use gov_check::{Checked, Origin, Program, ProgramFile};
+use gov_check::{Checked, LowerError, Origin, Program, ProgramFile};
 use gov_diag::FileId;
+use gov_ir::Ir;
 use gov_syntax::Parsed;
 use gov_syntax::ast::ItemKind;
 use std::collections::HashSet;
@@ -100,4 +101,11 @@ pub fn package_program(db: &dyn salsa::Database, package: PackageInput) -> Arc<P
 #[salsa::tracked(returns(clone))]
 pub fn check_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<Checked> {
     Arc::new(gov_check::check(&package_program(db, package)))
+}
+
+/// A package's IR, for the back ends (memoised; the check path never asks for it, so
+/// checking does not pay for lowering). `Err` if the package has errors.
+#[salsa::tracked(returns(clone))]
+pub fn package_ir(db: &dyn salsa::Database, package: PackageInput) -> Result<Arc<Ir>, LowerError> {
+    gov_check::lower(&package_program(db, package), &check_package(db, package)).map(Arc::new)
 }

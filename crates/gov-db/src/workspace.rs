@@ -2,10 +2,11 @@
 
 use crate::editor::{FileTokens, file_names, file_tokens, line_index};
 use crate::names::FileIndex;
-use crate::queries::{Database, PackageInput, SourceInput, check_package, package_program, parse_file};
+use crate::queries::{Database, PackageInput, SourceInput, check_package, package_ir, package_program, parse_file};
 use crate::stdlib::STDLIB;
-use gov_check::Checked;
+use gov_check::{Checked, LowerError};
 use gov_diag::{FileId, LineIndex, Sources};
+use gov_ir::Ir;
 use gov_syntax::Parsed;
 use salsa::Setter;
 use std::sync::Arc;
@@ -103,6 +104,12 @@ impl Workspace {
     /// Checks a package (incrementally).
     pub fn check(&self, package: PackageId) -> Option<Arc<Checked>> {
         self.packages.get(package.0).map(|&p| check_package(&self.db, p))
+    }
+
+    /// A package's IR, for the back ends (lowered on the first call after a change; `Err`
+    /// if the package has errors).
+    pub fn ir(&self, package: PackageId) -> Option<Result<Arc<Ir>, LowerError>> {
+        self.packages.get(package.0).map(|&p| package_ir(&self.db, p))
     }
 
     /// A package's parsed files and the library modules it uses, as the checker saw them.

@@ -9,7 +9,7 @@
 
 use crate::fs::FileSystem;
 use gov_analysis::{Data, Fact, Outcome, Pair, PairKind, Value, Witness};
-use gov_check::Checked;
+use gov_db::{PackageId, Workspace};
 use gov_diag::{Applicability, Diagnostic, Fix, Sources, codes};
 use gov_ir::{DecisionId, Ir};
 use gov_vm::json::Document;
@@ -211,12 +211,18 @@ fn value_json(value: &Value) -> serde_json::Value {
     }
 }
 
-/// The analysis's diagnostics for a package the checker has checked, against its data files
+/// The analysis's diagnostics for package `id` of `workspace`, against its data files
 /// `data_files`: none if the package has errors (it has no IR) or a data file cannot be
 /// read (then `govc eval` could not reproduce a witness either; `govc build` reports it).
-pub fn check(fs: &dyn FileSystem, checked: &Checked, sources: &Sources, data_files: &[PathBuf]) -> Vec<Diagnostic> {
-    match (checked.ir.as_deref(), crate::read_data(fs, data_files)) {
-        (Some(ir), Ok(data)) => diagnostics(ir, sources, &data),
+pub fn check(
+    fs: &dyn FileSystem,
+    workspace: &Workspace,
+    id: PackageId,
+    sources: &Sources,
+    data_files: &[PathBuf],
+) -> Vec<Diagnostic> {
+    match (workspace.ir(id), crate::read_data(fs, data_files)) {
+        (Some(Ok(ir)), Ok(data)) => diagnostics(&ir, sources, &data),
         _ => Vec::new(),
     }
 }

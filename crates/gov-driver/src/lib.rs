@@ -19,6 +19,7 @@ use fs::FileSystem;
 use gov_check::Checked;
 use gov_db::{PackageId, Workspace};
 use gov_diag::{Diagnostic, Severity, Sources};
+use gov_ir::Ir;
 use gov_vm::json::Document;
 use load::{Rejected, display};
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub use gov_compile::CompileError;
 pub struct Package {
     /// The workspace holding the package and the library modules it uses.
     workspace: Workspace,
+    /// The package in `workspace`.
+    id: PackageId,
     /// The package's checker results.
     checked: Arc<Checked>,
     /// The package's files and the library modules it uses.
@@ -73,12 +76,22 @@ impl Package {
         let id: PackageId = workspace.add_package(files);
         let checked = workspace.check(id)?;
         let program = workspace.program(id)?;
-        Some(Package { workspace, checked, program, rejected: Vec::new(), data: Vec::new() })
+        Some(Package { workspace, id, checked, program, rejected: Vec::new(), data: Vec::new() })
     }
 
     /// The checker's results: diagnostics and symbols.
     pub fn checked(&self) -> &Checked {
         &self.checked
+    }
+
+    /// The workspace holding the package (for the analysis: [`analysis::check`]).
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The package's id in its [`workspace`](Package::workspace).
+    pub fn id(&self) -> PackageId {
+        self.id
     }
 
     /// The package's files and the library modules it uses.
@@ -109,15 +122,24 @@ impl Package {
     /// Compiles the package with the data documents `data` (see [`read_data`]). The package
     /// must have no [`errors`](Package::errors).
     pub fn compile(&self, data: &[(String, Document)]) -> Result<gov_vm::program::Program, CompileError> {
-        // The checker lowers exactly the packages without errors.
-        let Some(ir) = self.checked.ir.as_deref() else {
-            return Err(CompileError::Internal {
-                at: self.checked.symbols.package.clone().unwrap_or_default(),
-                message: "the package has errors, so it has nothing to compile".to_owned(),
-            });
-        };
+        let ir = self.ir()?;
         let sources = self.sources();
-        gov_compile::compile(&gov_compile::Input { ir, sources: &sources, data })
+        gov_compile::compile(&gov_compile::Input { ir: &ir, sources: &sources, data })
+    }
+
+    /// The package's IR, lowered on the first call (checking alone never pays for it). The
+    /// package must have no [`errors`](Package::errors).
+    pub fn ir(&self) -> Result<Arc<Ir>, CompileError> {
+        match self.workspace.ir(self.id) {
+            Some(Ok(ir)) => Ok(ir),
+            Some(Err(error)) => Err(self.internal(error.to_string())),
+            None => Err(self.internal("the workspace lost the package".to_owned())),
+        }
+    }
+
+    /// An internal error of this package (a broken guarantee, not a mistake in the policy).
+    fn internal(&self, message: String) -> CompileError {
+        CompileError::Internal { at: self.checked.symbols.package.clone().unwrap_or_default(), message }
     }
 
     /// Compiles the package with the data documents `data` (see [`read_data`]) and makes

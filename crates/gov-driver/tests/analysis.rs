@@ -18,7 +18,7 @@ fn package(body: &str) -> Package {
 /// The analysis's answer for the package's only allow and its only deny or escalate.
 fn outcome(body: &str) -> Outcome {
     let package = package(body);
-    let pairs = gov_analysis::pairs(package.checked().ir.as_deref().unwrap(), gov_analysis::Data::Any);
+    let pairs = gov_analysis::pairs(&package.ir().unwrap(), gov_analysis::Data::Any);
     assert_eq!(pairs.len(), 1, "{pairs:?}");
     pairs.into_iter().next().unwrap().outcome
 }
@@ -26,7 +26,7 @@ fn outcome(body: &str) -> Outcome {
 /// The findings with no data files.
 fn findings(body: &str) -> Vec<Finding> {
     let package = package(body);
-    analysis::findings(package.checked().ir.as_deref().unwrap(), &package.sources(), &[])
+    analysis::findings(&package.ir().unwrap(), &package.sources(), &[])
 }
 
 /// The one finding of the package, which must be a confirmed overlap: its witness.
@@ -144,11 +144,13 @@ fn an_override_silences_its_conflict_and_a_stale_one_is_reported() {
     let used = "input one t(x: Int)\nallow a :- t(x), x < 100.\n@overrides(a)\ndeny d :- t(x), x > 10.";
     assert!(matches!(findings(used).as_slice(), [Finding::Overlap(PairKind::Override, _)]));
     let used = package(used);
-    let ir = used.checked().ir.as_deref().unwrap();
+    let ir = used.ir().unwrap();
+    let ir = &*ir;
     assert!(analysis::diagnostics(ir, &used.sources(), &[]).is_empty());
     let stale = "input one t(x: Int)\nallow a :- t(x), x < 10.\n@overrides(a)\ndeny d :- t(x), x > 10.";
     let stale = package(stale);
-    let ir = stale.checked().ir.as_deref().unwrap();
+    let ir = stale.ir().unwrap();
+    let ir = &*ir;
     let diagnostics = analysis::diagnostics(ir, &stale.sources(), &[]);
     assert_eq!(diagnostics.iter().map(|d| d.code.id).collect::<Vec<_>>(), ["W0702"]);
 }
@@ -156,7 +158,8 @@ fn an_override_silences_its_conflict_and_a_stale_one_is_reported() {
 #[test]
 fn a_candidate_the_engine_does_not_fire_is_never_a_finding() {
     let package = package("input one t(x: Int)\nallow a :- t(x), x < 100.\ndeny d :- t(x), x > 10.");
-    let ir = package.checked().ir.as_deref().unwrap();
+    let ir = package.ir().unwrap();
+    let ir = &*ir;
     let pair = gov_analysis::pairs(ir, gov_analysis::Data::Any).into_iter().next().unwrap();
     let Outcome::Candidate(good) = pair.outcome else { panic!("expected a candidate") };
     assert!(analysis::confirm(ir, &package.sources(), &[], pair.allow, pair.other, &good).is_ok());
@@ -174,7 +177,8 @@ fn package_data_that_breaks_a_candidate_leaves_the_pair_unknown() {
     let package = package(
         "input one t(x: Bool)\ndata blocked(x: Bool)\nallow a :- t(x), not blocked(x).\ndeny d :- t(x), x = x.",
     );
-    let ir = package.checked().ir.as_deref().unwrap();
+    let ir = package.ir().unwrap();
+    let ir = &*ir;
     let data =
         [("d.json".to_owned(), gov_vm::json::parse_document(r#"{"blocked": [{"x": true}, {"x": false}]}"#).unwrap())];
     let found = analysis::findings(ir, &package.sources(), &data);
@@ -201,7 +205,8 @@ fn with_the_package_s_data_a_witness_needs_no_data_of_its_own() {
         "input one t(agent: Str)\ndata role(agent: Str, role: Str)\n\
          allow a :- t(x), role(x, \"admin\").\ndeny d :- t(x), role(x, \"intern\").",
     );
-    let ir = package.checked().ir.as_deref().unwrap();
+    let ir = package.ir().unwrap();
+    let ir = &*ir;
     let data = |json: &str| [("p.data.json".to_owned(), gov_vm::json::parse_document(json).unwrap())];
     let witness = |json: &str| match analysis::findings(ir, &package.sources(), &data(json)).as_slice() {
         [Finding::Overlap(_, confirmed)] => confirmed.witness().clone(),

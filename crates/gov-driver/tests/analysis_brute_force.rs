@@ -93,7 +93,8 @@ proptest! {
         );
         let package = Package::from_sources(vec![("p.gov".to_owned(), source.clone())]).unwrap();
         prop_assert!(package.errors().is_none(), "{source}");
-        let ir = package.checked().ir.as_deref().unwrap();
+        let ir = package.ir().unwrap();
+    let ir = &*ir;
         let pair = gov_analysis::pairs(ir, gov_analysis::Data::Any).into_iter().next().unwrap();
         let exists = brute_force(&allow, &deny);
         match &pair.outcome {

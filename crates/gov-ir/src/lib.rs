@@ -1,6 +1,7 @@
 //! The resolved, typed intermediate representation of a checked Gov package: the one
-//! hand-off from the checker (`gov_check::check` lowers a package without errors into
-//! `Checked::ir`) to the back ends (the compiler, and the analyses to come).
+//! hand-off from the checker (`gov_check::lower` lowers a package without errors, when a
+//! back end asks through `gov_db::package_ir`) to the back ends (the compiler, and the
+//! analyses to come).
 //!
 //! Everything is by dense id: relations and their columns, rules, decision rules, and each
 //! rule's variables. Every variable and constant has its base type; atoms name columns by

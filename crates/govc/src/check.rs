@@ -52,9 +52,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
     }
     let mut sources = workspace.sources();
     for (id, files) in &data_files {
-        if let Some(checked) = workspace.check(*id) {
-            diagnostics.extend(gov_driver::analysis::check(&Disk, &checked, &sources, files));
-        }
+        diagnostics.extend(gov_driver::analysis::check(&Disk, &workspace, *id, &sources, files));
     }
     let no_sources = rejected.iter().any(|r| r.problem == Problem::NoSources);
     diagnostics.extend(rejected.iter().map(|r| r.diagnostic(&mut sources)));

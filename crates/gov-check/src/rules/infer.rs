@@ -28,6 +28,14 @@ pub(crate) fn lit_base(value: &LitValue) -> Option<BaseType> {
     })
 }
 
+/// What [`Cx::solve`] found.
+pub(super) struct Solved {
+    /// The inferred type of every variable occurrence, by span.
+    pub(super) types: Vec<(Span, Ty)>,
+    /// The first variable whose type nothing determines, at its first occurrence.
+    pub(super) untyped_var: Option<(Span, String)>,
+}
+
 impl<'a> Cx<'a, '_> {
     pub(super) fn occurrence(&mut self, scope: &mut Scope, name: &Name, place: Place, aggregate: Option<usize>) {
         let inference = &mut self.inference;
@@ -301,9 +309,10 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// Types the pending constraints, first silently to a fixpoint (so types flow in any
-    /// order), then once more reporting what still conflicts; returns the inferred type of every variable
-    /// occurrence, by span.
-    pub(super) fn solve(&mut self) -> Vec<(Span, Ty)> {
+    /// order), then once more reporting what still conflicts; returns the inferred type of
+    /// every variable occurrence, by span, and the first variable (in rule order, then in
+    /// the order the walk met them) whose type nothing determines, at its first occurrence.
+    pub(super) fn solve(&mut self) -> Solved {
         let work = std::mem::take(&mut self.work);
         for _ in 0..8 {
             let before = self.inference.changes();
@@ -322,14 +331,34 @@ impl<'a> Cx<'a, '_> {
             }
         }
         let mut types = Vec::new();
-        for var in work.iter().flat_map(|rule| rule.scope.vars.values()) {
-            let ty = match self.inference.shape(var.node) {
-                Shape::Exact(ty) => ty,
-                Shape::Lit(base) => Ty::Base(base),
-                Shape::Unknown | Shape::Poison => continue,
-            };
-            types.extend(var.occurrences.iter().map(|(span, _, _)| (*span, ty)));
+        let mut untyped = None;
+        for scope in work.iter().map(|rule| &rule.scope) {
+            let mut typed_all = true;
+            for var in scope.vars.values() {
+                match self.var_type(var) {
+                    Some(ty) => types.extend(var.occurrences.iter().map(|(span, _, _)| (*span, ty))),
+                    None => typed_all = false,
+                }
+            }
+            if !typed_all && untyped.is_none() {
+                // Rare (the package will not compile): find the first such variable in order.
+                untyped = scope
+                    .order
+                    .iter()
+                    .filter_map(|name| Some((name, scope.vars.get(name)?)))
+                    .find(|(_, var)| self.var_type(var).is_none())
+                    .and_then(|(name, var)| Some((var.occurrences.first()?.0, name.clone())));
+            }
         }
-        types
+        Solved { types, untyped_var: untyped }
+    }
+
+    /// The type inferred for `var`, if any.
+    fn var_type(&mut self, var: &Var) -> Option<Ty> {
+        match self.inference.shape(var.node) {
+            Shape::Exact(ty) => Some(ty),
+            Shape::Lit(base) => Some(Ty::Base(base)),
+            Shape::Unknown | Shape::Poison => None,
+        }
     }
 }
