@@ -43,7 +43,13 @@ fn check(relative: &str) -> Checked {
         let mut diagnostics = package.checked().diagnostics.clone();
         // The conflict analysis, as `govc check` runs it after the checker.
         let sources = package.sources();
-        diagnostics.extend(gov_driver::analysis::check(&Disk, package.workspace(), package.id(), &sources, &loaded.data));
+        diagnostics.extend(gov_driver::analysis::check(
+            &Disk,
+            package.workspace(),
+            package.id(),
+            &sources,
+            &loaded.data,
+        ));
         (diagnostics, sources)
     };
     diagnostics.extend(loaded.rejected.iter().map(|r| r.diagnostic(&mut sources)));
