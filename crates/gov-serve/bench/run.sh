@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 seconds="${1:-10}"
 command -v wrk >/dev/null || { echo "install Debian's wrk (apt-get install wrk)" >&2; exit 2; }
-cargo build -q --release -p govc -p gov-serve --example decide_rate
+# Two commands: `--example` alone would build only the example, not `govc`.
+cargo build -q --release -p govc --bin govc
+cargo build -q --release -p gov-serve --example decide_rate
 export GOV_REQUEST=examples/finance/requests/routine_payment.json
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT

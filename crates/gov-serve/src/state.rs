@@ -159,17 +159,23 @@ impl State {
         Ok(answer)
     }
 
-    /// Appends to the audit log (if any) and waits until it is written.
+    /// Appends to the audit log (if any) and waits until it is written (and synced, as
+    /// `--fsync` says). Waits without a thread: the log's writer completes a oneshot, so
+    /// no blocking thread is parked per decision.
     pub async fn log(&self, entry: Entry) -> Result<(), ApiError> {
-        let Some(audit) = self.audit.clone() else { return Ok(()) };
-        tokio::task::spawn_blocking(move || audit.append(entry))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()))
-            .map(|_| ())
-            .map_err(|e| {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "audit_failed", format!("the audit log failed: {e}"))
+        let Some(audit) = &self.audit else { return Ok(()) };
+        let (reply, written) = tokio::sync::oneshot::channel();
+        audit
+            .submit(entry, move |result| {
+                // The handler may have timed out and gone: the record is written all the same.
+                let _ = reply.send(result);
             })
+            .map_err(|e| audit_failed(&e))?;
+        match written.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(audit_failed(&e)),
+            Err(_) => Err(audit_failed(&"its writer stopped")),
+        }
     }
 
     /// Logs a bundle load or a refused reload.
@@ -351,6 +357,11 @@ fn bundle_entry(now: i64, loaded: Result<&str, &str>) -> Entry {
     entry
 }
 
+/// The answer when the audit log cannot take or write a record: 503 `audit_failed`.
+fn audit_failed(error: &dyn std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "audit_failed", format!("the audit log failed: {error}"))
+}
+
 /// A service clock reading as a `SystemTime`.
 fn system_time(nanos: i64) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
@@ -359,4 +370,46 @@ fn system_time(nanos: i64) -> std::time::SystemTime {
 /// A duration in nanoseconds, saturating.
 pub fn nanos(duration: std::time::Duration) -> i64 {
     i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::policy::Source;
+
+    /// A logged decision waits for its record without a blocking thread: with the runtime's
+    /// only blocking thread held, it is still answered, and its record is in the log.
+    #[test]
+    fn a_logged_decision_needs_no_blocking_thread() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let log = std::env::temp_dir().join(format!("gov-serve-no-blocking-thread-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&log);
+        let source = Source {
+            path: root.join("examples/finance"),
+            data: Vec::new(),
+            public_key: None,
+            limits: gov_vm::Limits::default(),
+        };
+        let mut config = Config::new(source, "127.0.0.1:0".parse().unwrap());
+        config.log = Some((log.clone(), gov_audit::LogOptions::default()));
+        let state = State::new(config, Auth::LoopbackOnly, Arc::new(ManualClock::new(0))).unwrap();
+        let request = std::fs::read_to_string(root.join("examples/finance/requests/routine_payment.json")).unwrap();
+
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().max_blocking_threads(1).enable_all().build().unwrap();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let holder = runtime.spawn_blocking(move || held.recv());
+        let answer = runtime
+            .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(10), state.decide(&request)).await });
+        release.send(()).unwrap();
+        runtime.block_on(holder).unwrap().unwrap();
+        let answer = answer.expect("the decision waited for a blocking thread").unwrap();
+        assert_eq!(answer["decision"], "allow");
+        drop(state);
+        let id = answer["id"].as_str().unwrap().to_owned();
+        let found = gov_audit::search(&log, &gov_audit::Query { id: Some(id), ..Default::default() }, None).unwrap();
+        assert_eq!(found.found.len(), 1);
+        let _ = std::fs::remove_dir_all(&log);
+    }
 }
