@@ -129,7 +129,7 @@ pub fn confirm(
 
 /// The engine runs of one package's check: a witness without data of its own runs on the
 /// package's engine, compiled once; one with data on an engine of its own.
-struct Runner<'a> {
+pub(crate) struct Runner<'a> {
     ir: &'a Ir,
     sources: &'a Sources,
     data: &'a [(String, Document)],
@@ -138,7 +138,7 @@ struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    fn new(ir: &'a Ir, sources: &'a Sources, data: &'a [(String, Document)]) -> Runner<'a> {
+    pub(crate) fn new(ir: &'a Ir, sources: &'a Sources, data: &'a [(String, Document)]) -> Runner<'a> {
         Runner { ir, sources, data, base: std::cell::OnceCell::new() }
     }
 
@@ -152,10 +152,21 @@ impl<'a> Runner<'a> {
 
     fn confirm(&self, allow: DecisionId, other: DecisionId, candidate: &Witness) -> Result<Confirmed, String> {
         let ir = self.ir;
-        let witness =
-            gov_diag::Witness { input: facts_json(ir, &candidate.input), data: facts_json(ir, &candidate.data) };
+        let witness = witness_json(ir, candidate);
+        let (_, fired) = self.decide(&witness)?;
+        let fired = |id: DecisionId| ir.decision(id).is_some_and(|d| fired.contains(&d.name));
+        if fired(allow) && fired(other) {
+            Ok(Confirmed { allow, other, witness })
+        } else {
+            Err("the engine did not fire both rules on the analysis's candidate".to_owned())
+        }
+    }
+
+    /// Decides the witness's request on the real engine, with the package's data plus the
+    /// witness's: the outcome and the names of the decision rules that fired, each once.
+    pub(crate) fn decide(&self, witness: &gov_diag::Witness) -> Result<(gov_vm::Outcome, Vec<String>), String> {
         let own;
-        let engine = if candidate.data.is_empty() {
+        let engine = if witness.data.as_object().is_none_or(Map::is_empty) {
             self.base.get_or_init(|| self.engine(None)).as_ref().map_err(Clone::clone)?
         } else {
             let document = gov_vm::json::parse_document(&witness.data.to_string()).map_err(|e| e.to_string())?;
@@ -165,19 +176,22 @@ impl<'a> Runner<'a> {
         let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
         let decision = engine.decide(&request).map_err(|e| e.to_string())?;
         let program = engine.program();
-        let fired = |id: DecisionId| {
-            let name = ir.decision(id).map(|d| d.name.as_str());
-            decision
-                .fired
-                .iter()
-                .any(|f| program.decisions.get(f.decision as usize).map(|d| program.string(d.name)) == name)
-        };
-        if fired(allow) && fired(other) {
-            Ok(Confirmed { allow, other, witness })
-        } else {
-            Err("the engine did not fire both rules on the analysis's candidate".to_owned())
+        let mut fired: Vec<String> = Vec::new();
+        for firing in &decision.fired {
+            if let Some(d) = program.decisions.get(firing.decision as usize) {
+                let name = program.string(d.name).to_owned();
+                if !fired.contains(&name) {
+                    fired.push(name);
+                }
+            }
         }
+        Ok((decision.outcome, fired))
     }
+}
+
+/// A candidate as the request and data documents `govc eval` reads.
+pub(crate) fn witness_json(ir: &Ir, candidate: &Witness) -> gov_diag::Witness {
+    gov_diag::Witness { input: facts_json(ir, &candidate.input), data: facts_json(ir, &candidate.data) }
 }
 
 /// Facts as a request or data document: `{"relation": [{"field": value, …}, …], …}`.
