@@ -111,14 +111,25 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
     }
     let verdict = if !changes.is_empty() {
         Verdict::Changed(changes)
-    } else if search.same {
+    } else if search.same && same_data(old, new) {
         Verdict::Same
+    } else if search.same {
+        Verdict::Unknown(vec![
+            "the rules decide alike on any data, but the data files differ, and no request they change was found"
+                .to_owned(),
+        ])
     } else {
         let mut reasons = search.reasons;
         reasons.extend(failures.into_iter().take(1));
         Verdict::Unknown(reasons)
     };
     Diff { verdict, rules: rules(old, new) }
+}
+
+/// Whether the two versions' data documents are the same, in the same order (their file
+/// names aside).
+fn same_data(old: Version<'_>, new: Version<'_>) -> bool {
+    old.data.len() == new.data.len() && old.data.iter().zip(new.data).all(|((_, a), (_, b))| a == b)
 }
 
 fn decided(runner: &Runner<'_>, witness: &gov_diag::Witness) -> Result<Decided, String> {
