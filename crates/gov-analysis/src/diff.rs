@@ -84,8 +84,8 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
     }
     if reasons.is_empty() {
         for effect in [Effect::Allow, Effect::Deny, Effect::Escalate] {
-            if let Err(reason) = covers(old, &old_rules, &new_rules, effect)
-                .and_then(|()| covers(old, &new_rules, &old_rules, effect))
+            if let Err(reason) =
+                covers(old, &old_rules, &new_rules, effect).and_then(|()| covers(old, &new_rules, &old_rules, effect))
             {
                 reasons.push(reason);
             }
@@ -100,7 +100,8 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
 /// Whether the two versions are the same program, their places in source aside (a comment
 /// or a blank line added): then they decide alike whatever the analysis can unfold.
 fn same_program(old: &Ir, new: &Ir) -> bool {
-    let bare = |ir: &Ir| Ir { package: String::new(), files: Vec::new(), spans: gov_ir::Spans::default(), ..ir.clone() };
+    let bare =
+        |ir: &Ir| Ir { package: String::new(), files: Vec::new(), spans: gov_ir::Spans::default(), ..ir.clone() };
     bare(old) == bare(new)
 }
 
@@ -258,7 +259,14 @@ fn positive(ir: &Ir, relation: RelationId, args: &[Option<Term>], vars: &mut Vec
 /// of that effect; else why not.
 fn covers(ir: &Ir, from: &Rules, to: &Rules, effect: Effect) -> Result<(), String> {
     let queries = |rules: &Rules| -> Vec<Query> {
-        rules.rules.iter().filter(|(_, e, _)| *e == effect).filter_map(|(_, _, r)| r.as_ref().ok()).flatten().cloned().collect()
+        rules
+            .rules
+            .iter()
+            .filter(|(_, e, _)| *e == effect)
+            .filter_map(|(_, _, r)| r.as_ref().ok())
+            .flatten()
+            .cloned()
+            .collect()
     };
     let targets = queries(to);
     for q in queries(from) {

@@ -42,12 +42,12 @@ pub struct Change {
 
 impl Change {
     /// The old version's decision on the witness.
-    pub fn old(&self) -> &Decided {
+    pub fn before(&self) -> &Decided {
         &self.old
     }
 
     /// The new version's decision on the witness.
-    pub fn new(&self) -> &Decided {
+    pub fn after(&self) -> &Decided {
         &self.new
     }
 

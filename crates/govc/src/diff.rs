@@ -65,7 +65,7 @@ fn human(diff: &Diff) -> String {
     match &diff.verdict {
         Verdict::Changed(changes) => {
             for change in changes {
-                out.push_str(&format!("change: {} -> {}\n", decided(change.old()), decided(change.new())));
+                out.push_str(&format!("change: {} -> {}\n", decided(change.before()), decided(change.after())));
                 out.push_str(&format!("  for example, the request {}\n", change.witness().input));
                 if has_data(change) {
                     out.push_str(&format!("  with the data {} added to each version's\n", change.witness().data));
@@ -94,8 +94,8 @@ fn markdown(diff: &Diff) -> String {
             for change in changes {
                 out.push_str(&format!(
                     "| {} | {} | `{}`{} |\n",
-                    decided(change.old()),
-                    decided(change.new()),
+                    decided(change.before()),
+                    decided(change.after()),
                     change.witness().input,
                     if has_data(change) { format!(" with data `{}`", change.witness().data) } else { String::new() }
                 ));
@@ -128,8 +128,8 @@ fn json(diff: &Diff) -> serde_json::Value {
         .iter()
         .map(|c| {
             json!({
-                "old": side(c.old()),
-                "new": side(c.new()),
+                "old": side(c.before()),
+                "new": side(c.after()),
                 "witness": {"input": c.witness().input, "data": c.witness().data},
             })
         })

@@ -5,8 +5,8 @@
 mod audit;
 mod build;
 mod check;
-mod diff;
 mod cli;
+mod diff;
 mod eval;
 mod fix;
 mod fmt;

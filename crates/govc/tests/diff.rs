@@ -60,7 +60,8 @@ fn every_witness_replays_in_govc_eval_on_both_versions() {
             for (package, side) in [(&old, &change["old"]), (&new, &change["new"])] {
                 let (decision, rules) = eval(package, &change["witness"], &dir);
                 assert_eq!(decision, side["decision"], "{case}: {change}");
-                let reported: Vec<&str> = side["rules"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+                let reported: Vec<&str> =
+                    side["rules"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
                 assert_eq!(rules, reported, "{case}: {change}");
             }
             assert_ne!(change["old"]["decision"], change["new"]["decision"], "{case}");
