@@ -26,6 +26,9 @@ use std::collections::HashMap;
 /// How many candidate witnesses the search proposes at most.
 pub const MAX_CANDIDATES: usize = 512;
 
+/// How many extra queries the search for candidates with fewer rules firing may solve.
+const MAX_SOLVES: usize = 20_000;
+
 /// How many homomorphisms one containment check tries before it gives up.
 const MAX_STEPS: usize = 4096;
 
@@ -58,25 +61,53 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
             }
         }
     }
-    let mut candidates = Vec::new();
-    let add = |outcome: Outcome, candidates: &mut Vec<Witness>| {
-        if let Outcome::Candidate(w) = outcome
-            && !candidates.contains(&w)
-            && candidates.len() < MAX_CANDIDATES
-        {
-            candidates.push(w);
-        }
+    let queries = |rules: &Rules| -> Vec<Query> {
+        rules.rules.iter().filter_map(|(_, _, r)| r.as_ref().ok()).flatten().cloned().collect()
     };
-    add(solve(old, &Query::default(), Rows::One, Data::Any), &mut candidates);
-    for (mine, theirs) in [(&old_rules, &new_rules), (&new_rules, &old_rules)] {
-        for q in mine.rules.iter().filter_map(|(_, _, r)| r.as_ref().ok()).flatten() {
-            add(witness(old, q), &mut candidates);
-            for p in theirs.rules.iter().filter_map(|(_, _, r)| r.as_ref().ok()).flatten() {
-                add(witness(old, &q.and(p)), &mut candidates);
-                for flipped in flips(old, p) {
-                    add(witness(old, &q.and(&flipped)), &mut candidates);
+    let (old_queries, new_queries) = (queries(&old_rules), queries(&new_rules));
+    let every: Vec<&Query> = old_queries.iter().chain(&new_queries).collect();
+    // Each base query, with the indices (into `every`) of the queries it is made of.
+    let mut bases: Vec<(Query, Vec<usize>)> = vec![(Query::default(), Vec::new())];
+    let (old_ids, new_ids) = (0..old_queries.len(), old_queries.len()..every.len());
+    for (mine, theirs) in [(old_ids.clone(), new_ids.clone()), (new_ids, old_ids)] {
+        for i in mine {
+            let Some(q) = every.get(i) else { continue };
+            bases.push(((*q).clone(), vec![i]));
+            for j in theirs.clone() {
+                let Some(p) = every.get(j) else { continue };
+                bases.push((q.and(p), vec![i, j]));
+                bases.extend(flips(old, p).iter().map(|flipped| (q.and(flipped), vec![i, j])));
+            }
+        }
+    }
+    let mut budget = MAX_SOLVES;
+    let mut candidates = Vec::new();
+    for (base, made_of) in &bases {
+        if candidates.len() >= MAX_CANDIDATES {
+            break;
+        }
+        let Outcome::Candidate(first) = witness(old, base) else { continue };
+        push(&mut candidates, first);
+        // The same request with as few other rules firing as the search can manage: each
+        // other rule's condition negated in turn, kept if the whole still has a witness (a change
+        // a higher-priority rule hides on the first witness shows here).
+        let mut fewer = base.clone();
+        let mut last = None;
+        for (_, rule) in every.iter().enumerate().filter(|(k, _)| !made_of.contains(k)) {
+            for flipped in flips(old, rule) {
+                if budget == 0 {
+                    break;
+                }
+                budget -= 1;
+                if let Outcome::Candidate(w) = witness(old, &fewer.and(&flipped)) {
+                    fewer = fewer.and(&flipped);
+                    last = Some(w);
+                    break;
                 }
             }
+        }
+        if let Some(w) = last {
+            push(&mut candidates, w);
         }
     }
     if old.default_allow != new.default_allow {
@@ -103,6 +134,13 @@ fn same_program(old: &Ir, new: &Ir) -> bool {
     let bare =
         |ir: &Ir| Ir { package: String::new(), files: Vec::new(), spans: gov_ir::Spans::default(), ..ir.clone() };
     bare(old) == bare(new)
+}
+
+/// Adds a candidate not yet proposed.
+fn push(candidates: &mut Vec<Witness>, witness: Witness) {
+    if !candidates.contains(&witness) {
+        candidates.push(witness);
+    }
 }
 
 /// A witness of the query: one fact per input relation first, else as declared.
@@ -198,31 +236,25 @@ fn normalize(query: &Query) -> Query {
     query
 }
 
-/// The query with one of its conditions negated, for each comparison and negated atom
-/// (where a rule that holds on one version fails on the other).
+/// For each comparison and negated atom of the query, its atoms with that condition negated
+/// and the other conditions dropped: one way the query fails while its atoms hold (the
+/// disjuncts of its negation, given its atoms).
 fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
+    let atoms: Vec<Item> = query.items.iter().filter(|item| matches!(item, Item::Fact(..))).cloned().collect();
     let mut out = Vec::new();
-    for (i, item) in query.items.iter().enumerate() {
+    for item in &query.items {
+        let mut vars = query.vars.clone();
         let negated = match item {
             Item::Compare(l, op, r) => Item::Compare(l.clone(), negate(*op), r.clone()),
             Item::NotFact(r, args) => {
-                let mut vars = query.vars.clone();
                 let Some(fact) = positive(ir, *r, args, &mut vars) else { continue };
-                let mut flipped = query.clone();
-                flipped.vars = vars;
-                if let Some(slot) = flipped.items.get_mut(i) {
-                    *slot = fact;
-                }
-                out.push(flipped);
-                continue;
+                fact
             }
             Item::Fact(..) => continue,
         };
-        let mut flipped = query.clone();
-        if let Some(slot) = flipped.items.get_mut(i) {
-            *slot = negated;
-        }
-        out.push(flipped);
+        let mut items = atoms.clone();
+        items.push(negated);
+        out.push(Query { vars, items });
     }
     out
 }
