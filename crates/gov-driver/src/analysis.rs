@@ -135,11 +135,14 @@ pub(crate) struct Runner<'a> {
     data: &'a [(String, Document)],
     /// The package's engine with its data files, made on first use.
     base: std::cell::OnceCell<Result<gov_vm::Engine, String>>,
+    /// Engines made for witnesses' data, by the data document's text: candidates often
+    /// share their data facts. At most [`MAX_ENGINES`]; beyond, each is made for its run.
+    extra: std::cell::RefCell<std::collections::HashMap<String, Result<gov_vm::Engine, String>>>,
 }
 
 impl<'a> Runner<'a> {
     pub(crate) fn new(ir: &'a Ir, sources: &'a Sources, data: &'a [(String, Document)]) -> Runner<'a> {
-        Runner { ir, sources, data, base: std::cell::OnceCell::new() }
+        Runner { ir, sources, data, base: std::cell::OnceCell::new(), extra: Default::default() }
     }
 
     fn engine(&self, extra: Option<Document>) -> Result<gov_vm::Engine, String> {
@@ -165,28 +168,45 @@ impl<'a> Runner<'a> {
     /// Decides the witness's request on the real engine, with the package's data plus the
     /// witness's: the outcome and the names of the decision rules that fired, each once.
     pub(crate) fn decide(&self, witness: &gov_diag::Witness) -> Result<(gov_vm::Outcome, Vec<String>), String> {
-        let own;
-        let engine = if witness.data.as_object().is_none_or(Map::is_empty) {
-            self.base.get_or_init(|| self.engine(None)).as_ref().map_err(Clone::clone)?
-        } else {
-            let document = gov_vm::json::parse_document(&witness.data.to_string()).map_err(|e| e.to_string())?;
-            own = self.engine(Some(document))?;
-            &own
-        };
-        let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
-        let decision = engine.decide(&request).map_err(|e| e.to_string())?;
-        let program = engine.program();
-        let mut fired: Vec<String> = Vec::new();
-        for firing in &decision.fired {
-            if let Some(d) = program.decisions.get(firing.decision as usize) {
-                let name = program.string(d.name).to_owned();
-                if !fired.contains(&name) {
-                    fired.push(name);
-                }
+        if witness.data.as_object().is_none_or(Map::is_empty) {
+            let engine = self.base.get_or_init(|| self.engine(None)).as_ref().map_err(Clone::clone)?;
+            return decide(engine, witness);
+        }
+        let key = witness.data.to_string();
+        let mut extra = self.extra.borrow_mut();
+        if !extra.contains_key(&key) {
+            let made = gov_vm::json::parse_document(&key).map_err(|e| e.to_string()).and_then(|d| self.engine(Some(d)));
+            if extra.len() >= MAX_ENGINES {
+                return decide(&made?, witness);
+            }
+            extra.insert(key.clone(), made);
+        }
+        match extra.get(&key) {
+            Some(made) => decide(made.as_ref().map_err(Clone::clone)?, witness),
+            None => Err("an engine for the witness's data was not kept".to_owned()),
+        }
+    }
+}
+
+/// How many engines for witnesses' data one runner keeps.
+const MAX_ENGINES: usize = 64;
+
+/// Decides the witness's request on `engine`: the outcome and the names of the decision
+/// rules that fired, each once.
+fn decide(engine: &gov_vm::Engine, witness: &gov_diag::Witness) -> Result<(gov_vm::Outcome, Vec<String>), String> {
+    let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
+    let decision = engine.decide(&request).map_err(|e| e.to_string())?;
+    let program = engine.program();
+    let mut fired: Vec<String> = Vec::new();
+    for firing in &decision.fired {
+        if let Some(d) = program.decisions.get(firing.decision as usize) {
+            let name = program.string(d.name).to_owned();
+            if !fired.contains(&name) {
+                fired.push(name);
             }
         }
-        Ok((decision.outcome, fired))
     }
+    Ok((decision.outcome, fired))
 }
 
 /// A candidate as the request and data documents `govc eval` reads.
