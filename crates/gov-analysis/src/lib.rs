@@ -14,6 +14,7 @@
 //! the fragment the answer is [`Outcome::Unknown`] with the reason, never a guess.
 
 pub mod conflict;
+pub mod diff;
 pub mod query;
 pub mod solve;
 mod witness;

@@ -129,17 +129,20 @@ pub fn confirm(
 
 /// The engine runs of one package's check: a witness without data of its own runs on the
 /// package's engine, compiled once; one with data on an engine of its own.
-struct Runner<'a> {
+pub(crate) struct Runner<'a> {
     ir: &'a Ir,
     sources: &'a Sources,
     data: &'a [(String, Document)],
     /// The package's engine with its data files, made on first use.
     base: std::cell::OnceCell<Result<gov_vm::Engine, String>>,
+    /// Engines made for witnesses' data, by the data document's text: candidates often
+    /// share their data facts. At most [`MAX_ENGINES`]; beyond, each is made for its run.
+    extra: std::cell::RefCell<std::collections::HashMap<String, Result<gov_vm::Engine, String>>>,
 }
 
 impl<'a> Runner<'a> {
-    fn new(ir: &'a Ir, sources: &'a Sources, data: &'a [(String, Document)]) -> Runner<'a> {
-        Runner { ir, sources, data, base: std::cell::OnceCell::new() }
+    pub(crate) fn new(ir: &'a Ir, sources: &'a Sources, data: &'a [(String, Document)]) -> Runner<'a> {
+        Runner { ir, sources, data, base: std::cell::OnceCell::new(), extra: Default::default() }
     }
 
     fn engine(&self, extra: Option<Document>) -> Result<gov_vm::Engine, String> {
@@ -152,32 +155,63 @@ impl<'a> Runner<'a> {
 
     fn confirm(&self, allow: DecisionId, other: DecisionId, candidate: &Witness) -> Result<Confirmed, String> {
         let ir = self.ir;
-        let witness =
-            gov_diag::Witness { input: facts_json(ir, &candidate.input), data: facts_json(ir, &candidate.data) };
-        let own;
-        let engine = if candidate.data.is_empty() {
-            self.base.get_or_init(|| self.engine(None)).as_ref().map_err(Clone::clone)?
-        } else {
-            let document = gov_vm::json::parse_document(&witness.data.to_string()).map_err(|e| e.to_string())?;
-            own = self.engine(Some(document))?;
-            &own
-        };
-        let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
-        let decision = engine.decide(&request).map_err(|e| e.to_string())?;
-        let program = engine.program();
-        let fired = |id: DecisionId| {
-            let name = ir.decision(id).map(|d| d.name.as_str());
-            decision
-                .fired
-                .iter()
-                .any(|f| program.decisions.get(f.decision as usize).map(|d| program.string(d.name)) == name)
-        };
+        let witness = witness_json(ir, candidate);
+        let (_, fired) = self.decide(&witness)?;
+        let fired = |id: DecisionId| ir.decision(id).is_some_and(|d| fired.contains(&d.name));
         if fired(allow) && fired(other) {
             Ok(Confirmed { allow, other, witness })
         } else {
             Err("the engine did not fire both rules on the analysis's candidate".to_owned())
         }
     }
+
+    /// Decides the witness's request on the real engine, with the package's data plus the
+    /// witness's: the outcome and the names of the decision rules that fired, each once.
+    pub(crate) fn decide(&self, witness: &gov_diag::Witness) -> Result<(gov_vm::Outcome, Vec<String>), String> {
+        if witness.data.as_object().is_none_or(Map::is_empty) {
+            let engine = self.base.get_or_init(|| self.engine(None)).as_ref().map_err(Clone::clone)?;
+            return decide(engine, witness);
+        }
+        let key = witness.data.to_string();
+        let mut extra = self.extra.borrow_mut();
+        if !extra.contains_key(&key) {
+            let made = gov_vm::json::parse_document(&key).map_err(|e| e.to_string()).and_then(|d| self.engine(Some(d)));
+            if extra.len() >= MAX_ENGINES {
+                return decide(&made?, witness);
+            }
+            extra.insert(key.clone(), made);
+        }
+        match extra.get(&key) {
+            Some(made) => decide(made.as_ref().map_err(Clone::clone)?, witness),
+            None => Err("an engine for the witness's data was not kept".to_owned()),
+        }
+    }
+}
+
+/// How many engines for witnesses' data one runner keeps.
+const MAX_ENGINES: usize = 64;
+
+/// Decides the witness's request on `engine`: the outcome and the names of the decision
+/// rules that fired, each once.
+fn decide(engine: &gov_vm::Engine, witness: &gov_diag::Witness) -> Result<(gov_vm::Outcome, Vec<String>), String> {
+    let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
+    let decision = engine.decide(&request).map_err(|e| e.to_string())?;
+    let program = engine.program();
+    let mut fired: Vec<String> = Vec::new();
+    for firing in &decision.fired {
+        if let Some(d) = program.decisions.get(firing.decision as usize) {
+            let name = program.string(d.name).to_owned();
+            if !fired.contains(&name) {
+                fired.push(name);
+            }
+        }
+    }
+    Ok((decision.outcome, fired))
+}
+
+/// A candidate as the request and data documents `govc eval` reads.
+pub(crate) fn witness_json(ir: &Ir, candidate: &Witness) -> gov_diag::Witness {
+    gov_diag::Witness { input: facts_json(ir, &candidate.input), data: facts_json(ir, &candidate.data) }
 }
 
 /// Facts as a request or data document: `{"relation": [{"field": value, …}, …], …}`.

@@ -9,6 +9,7 @@
 //! diagnostics); nothing here prints.
 
 pub mod analysis;
+pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod fs;

@@ -36,6 +36,35 @@ pub enum Command {
     Serve(ServeArgs),
     /// Verify, show and search an audit log.
     Audit(AuditArgs),
+    /// List the requests whose decision changes between two versions of a package, each
+    /// with a witness both versions decided (exit 1 if any).
+    Diff(DiffArgs),
+}
+
+/// Arguments of `govc diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old version: a package directory or `.gov` file.
+    pub old: PathBuf,
+    /// The new version.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+    /// Color the diagnostics of a package that does not check.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// Output formats of `govc diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Lines for a terminal.
+    Human,
+    /// One JSON document.
+    Json,
+    /// Markdown, for a pull-request comment.
+    Markdown,
 }
 
 /// Arguments of `govc serve`.

@@ -6,6 +6,7 @@ mod audit;
 mod build;
 mod check;
 mod cli;
+mod diff;
 mod eval;
 mod fix;
 mod fmt;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         cli::Command::Lsp(args) => lsp::run(&args),
         cli::Command::Serve(args) => serve::run(&args),
         cli::Command::Audit(args) => audit::run(&args),
+        cli::Command::Diff(args) => diff::run(&args),
     };
     ExitCode::from(match outcome {
         Outcome::Success => 0,

@@ -11,9 +11,11 @@ use gov_vm::program::Program;
 use std::path::{Path, PathBuf};
 
 /// A package that checked clean, with its data read.
-struct Ready {
-    package: Package,
-    data: Vec<(String, Document)>,
+pub struct Ready {
+    /// The package.
+    pub package: Package,
+    /// Its data documents.
+    pub data: Vec<(String, Document)>,
     /// The note that a single-file package read the data files beside it, if it did.
     beside: Option<String>,
 }
@@ -39,7 +41,7 @@ fn note(beside: Option<&str>) {
 
 /// Loads and checks the package at `path` and reads its data and `extra_data`. Problems
 /// are printed; the error is the outcome to exit with.
-fn ready(path: &Path, extra_data: &[PathBuf], color: Color) -> Result<Ready, Outcome> {
+pub fn ready(path: &Path, extra_data: &[PathBuf], color: Color) -> Result<Ready, Outcome> {
     let package = Package::load(&Disk, path).map_err(|message| {
         eprintln!("error: {message}");
         Outcome::UsageError

@@ -1,0 +1,396 @@
+//! Differences between two versions of a package: candidate requests whose decision may
+//! change, and a proof that none does.
+//!
+//! Both versions' decision rules are unfolded ([`unfold`]) and their input and data relations
+//! matched by name and schema, so the new version's queries are read over the old version's
+//! relations. **Candidates** are witnesses of: each rule's query alone; each rule's query with
+//! each query of the other version; and each rule's query with the other version's query
+//! with one condition negated (a comparison flipped, a negated atom made positive), which is
+//! where a tightened or loosened rule differs. The engine decides which of them change
+//! (`gov-driver`); the search only proposes.
+//!
+//! **No change** is proved when both versions have the same default and, for each effect,
+//! every query of one version's rules of that effect is contained in some query of the
+//! other version's rules of that effect ([`contained`]): then on every request the same
+//! effects fire on both sides, so the decision is the same; or when both versions are the
+//! same program, their places in source aside. Otherwise the answer is unknown unless the
+//! engine confirmed a change. Both proofs are for any data: the caller compares the data.
+
+use crate::query::{Item, Query, Term, unfold};
+use crate::solve::{Data, Rows, solve};
+use crate::{Outcome, Witness};
+use gov_ir::{Ir, RelationId};
+use gov_value::{CompareOp, Effect};
+use std::collections::HashMap;
+
+/// How many candidate witnesses the search proposes at most.
+pub const MAX_CANDIDATES: usize = 512;
+
+/// How many extra queries the search for candidates with fewer rules firing may solve.
+const MAX_SOLVES: usize = 5_000;
+
+/// How many homomorphisms one containment check tries before it gives up.
+const MAX_STEPS: usize = 4096;
+
+/// What the search proposes for two versions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Search {
+    /// Candidate requests (and data), over the old version's relations, distinct.
+    pub candidates: Vec<Witness>,
+    /// Whether both versions decide every request alike: a proof within the fragment.
+    pub same: bool,
+    /// Why the search cannot prove that they do, when it cannot (empty when `same`).
+    pub reasons: Vec<String>,
+}
+
+/// One version's decision rules, unfolded over the old version's relations.
+struct Rules {
+    /// Each decision rule's name, effect and queries (or why it is outside the fragment).
+    rules: Vec<(String, Effect, Result<Vec<Query>, String>)>,
+}
+
+/// Searches two versions of a package for requests whose decision changes.
+pub fn search(old: &Ir, new: &Ir) -> Search {
+    if same_program(old, new) {
+        // Invariant: with any data the versions decide alike; candidates (for any data) could
+        // only differ through the versions' data files, which the caller compares.
+        return Search { candidates: Vec::new(), same: true, reasons: Vec::new() };
+    }
+    let old_rules = rules(old, old, &HashMap::new());
+    let new_rules = rules(new, old, &relation_map(old, new));
+    let mut reasons = Vec::new();
+    for (version, rules) in [("old", &old_rules), ("new", &new_rules)] {
+        for (name, _, queries) in &rules.rules {
+            if let Err(reason) = queries {
+                reasons.push(format!("`{name}` of the {version} version is outside the analysis: {reason}"));
+            }
+        }
+    }
+    let queries = |rules: &Rules| -> Vec<Query> {
+        rules.rules.iter().filter_map(|(_, _, r)| r.as_ref().ok()).flatten().cloned().collect()
+    };
+    let (old_queries, new_queries) = (queries(&old_rules), queries(&new_rules));
+    let every: Vec<&Query> = old_queries.iter().chain(&new_queries).collect();
+    // Each base query, with the indices (into `every`) of the queries it is made of.
+    let mut bases: Vec<(Query, Vec<usize>)> = vec![(Query::default(), Vec::new())];
+    let (old_ids, new_ids) = (0..old_queries.len(), old_queries.len()..every.len());
+    for (mine, theirs) in [(old_ids.clone(), new_ids.clone()), (new_ids, old_ids)] {
+        for i in mine {
+            let Some(q) = every.get(i) else { continue };
+            bases.push(((*q).clone(), vec![i]));
+            for j in theirs.clone() {
+                let Some(p) = every.get(j) else { continue };
+                bases.push((q.and(p), vec![i, j]));
+                bases.extend(flips(old, p).iter().map(|flipped| (q.and(flipped), vec![i, j])));
+            }
+        }
+    }
+    let mut budget = MAX_SOLVES;
+    let mut candidates = Vec::new();
+    for (base, made_of) in &bases {
+        if candidates.len() >= MAX_CANDIDATES {
+            break;
+        }
+        let Outcome::Candidate(first) = witness(old, base) else { continue };
+        push(&mut candidates, first);
+        // The same request with as few other rules firing as the search can manage: each
+        // other rule's condition negated in turn, kept if the whole still has a witness (a change
+        // a higher-priority rule hides on the first witness shows here).
+        let mut fewer = base.clone();
+        let mut last = None;
+        for (_, rule) in every.iter().enumerate().filter(|(k, _)| !made_of.contains(k)) {
+            for flipped in flips(old, rule) {
+                if budget == 0 {
+                    break;
+                }
+                budget -= 1;
+                if let Outcome::Candidate(w) = witness(old, &fewer.and(&flipped)) {
+                    fewer = fewer.and(&flipped);
+                    last = Some(w);
+                    break;
+                }
+            }
+        }
+        if let Some(w) = last {
+            push(&mut candidates, w);
+        }
+    }
+    if old.default_allow != new.default_allow {
+        reasons.push("the default decision changed".to_owned());
+    }
+    if reasons.is_empty() {
+        for effect in [Effect::Allow, Effect::Deny, Effect::Escalate] {
+            if let Err(reason) =
+                covers(old, &old_rules, &new_rules, effect).and_then(|()| covers(old, &new_rules, &old_rules, effect))
+            {
+                reasons.push(reason);
+            }
+        }
+    }
+    Search { candidates, same: reasons.is_empty(), reasons }
+}
+
+/// Whether the two versions are the same program, their places in source aside (a comment
+/// or a blank line added): then they decide alike whatever the analysis can unfold.
+fn same_program(old: &Ir, new: &Ir) -> bool {
+    let bare =
+        |ir: &Ir| Ir { package: String::new(), files: Vec::new(), spans: gov_ir::Spans::default(), ..ir.clone() };
+    bare(old) == bare(new)
+}
+
+/// Adds a candidate not yet proposed.
+fn push(candidates: &mut Vec<Witness>, witness: Witness) {
+    if !candidates.contains(&witness) {
+        candidates.push(witness);
+    }
+}
+
+/// A witness of the query: one fact per input relation first, else as declared.
+fn witness(ir: &Ir, query: &Query) -> Outcome {
+    match solve(ir, query, Rows::One, Data::Any) {
+        Outcome::Candidate(w) => Outcome::Candidate(w),
+        _ => solve(ir, query, Rows::Declared, Data::Any),
+    }
+}
+
+/// Each decision rule of `ir` (library rules too: they decide as well), its queries read
+/// over `target`'s relations through `map` (the identity when `map` is empty).
+fn rules(ir: &Ir, target: &Ir, map: &HashMap<RelationId, RelationId>) -> Rules {
+    let same = std::ptr::eq(ir, target);
+    let rules = ir
+        .decisions
+        .iter()
+        .map(|d| {
+            let queries = unfold(ir, d.rule).and_then(|queries| {
+                if same { Ok(queries) } else { queries.iter().map(|q| translate(ir, q, map)).collect() }
+            });
+            (d.name.clone(), d.effect, queries.map(|qs| qs.iter().map(normalize).collect()))
+        })
+        .collect();
+    Rules { rules }
+}
+
+/// The new version's input and data relations that the old version declares alike (same
+/// name, kind, `one` and column types), by the old version's id.
+fn relation_map(old: &Ir, new: &Ir) -> HashMap<RelationId, RelationId> {
+    let mut map = HashMap::new();
+    for (i, relation) in new.relations.iter().enumerate() {
+        let found = old.relations.iter().position(|o| {
+            o.name == relation.name
+                && o.kind == relation.kind
+                && o.one == relation.one
+                && o.columns.len() == relation.columns.len()
+                && o.columns.iter().zip(&relation.columns).all(|(a, b)| a.ty == b.ty && a.name == b.name)
+        });
+        if let Some(j) = found {
+            map.insert(RelationId(gov_ir::dense(i)), RelationId(gov_ir::dense(j)));
+        }
+    }
+    map
+}
+
+/// The query with its relations renamed through `map`; a relation the old version does not
+/// declare alike is outside the analysis.
+fn translate(ir: &Ir, query: &Query, map: &HashMap<RelationId, RelationId>) -> Result<Query, String> {
+    let to = |r: &RelationId| {
+        map.get(r).copied().ok_or_else(|| {
+            let name = ir.relation(*r).map_or("?", |r| r.name.as_str());
+            format!("`{name}` is not declared alike in both versions")
+        })
+    };
+    let items = query
+        .items
+        .iter()
+        .map(|item| {
+            Ok(match item {
+                Item::Fact(r, args) => Item::Fact(to(r)?, args.clone()),
+                Item::NotFact(r, args) => Item::NotFact(to(r)?, args.clone()),
+                Item::Compare(..) => item.clone(),
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Query { vars: query.vars.clone(), items })
+}
+
+/// The query with each equality between a variable and a term substituted away (unfolding
+/// equates a derived relation's head with the atom's arguments), so that a refactor through
+/// a helper relation unfolds to the same atoms.
+fn normalize(query: &Query) -> Query {
+    let mut query = query.clone();
+    while let Some(at) = query.items.iter().position(|item| {
+        matches!(item, Item::Compare(Term::Var(a), CompareOp::Eq, t) | Item::Compare(t, CompareOp::Eq, Term::Var(a))
+            if t != &Term::Var(*a))
+    }) {
+        let (var, term) = match query.items.remove(at) {
+            Item::Compare(Term::Var(a), _, t) if t != Term::Var(a) => (a, t),
+            Item::Compare(t, _, Term::Var(a)) => (a, t),
+            _ => continue,
+        };
+        let swap = |t: &Term| if *t == Term::Var(var) { term.clone() } else { t.clone() };
+        for item in &mut query.items {
+            *item = match &*item {
+                Item::Fact(r, args) => Item::Fact(*r, args.iter().map(swap).collect()),
+                Item::NotFact(r, args) => Item::NotFact(*r, args.iter().map(|t| t.as_ref().map(swap)).collect()),
+                Item::Compare(l, op, r) => Item::Compare(swap(l), *op, swap(r)),
+            };
+        }
+    }
+    query
+}
+
+/// For each comparison and negated atom of the query, its atoms with that condition negated
+/// and the other conditions dropped: one way the query fails while its atoms hold (the
+/// disjuncts of its negation, given its atoms).
+fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
+    let atoms: Vec<Item> = query.items.iter().filter(|item| matches!(item, Item::Fact(..))).cloned().collect();
+    let mut out = Vec::new();
+    for item in &query.items {
+        let mut vars = query.vars.clone();
+        let negated = match item {
+            Item::Compare(l, op, r) => Item::Compare(l.clone(), negate(*op), r.clone()),
+            Item::NotFact(r, args) => {
+                let Some(fact) = positive(ir, *r, args, &mut vars) else { continue };
+                fact
+            }
+            Item::Fact(..) => continue,
+        };
+        let mut items = atoms.clone();
+        items.push(negated);
+        out.push(Query { vars, items });
+    }
+    out
+}
+
+/// The comparison that holds exactly when `op` does not.
+fn negate(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Eq => CompareOp::Ne,
+        CompareOp::Ne => CompareOp::Eq,
+        CompareOp::Lt => CompareOp::Ge,
+        CompareOp::Le => CompareOp::Gt,
+        CompareOp::Gt => CompareOp::Le,
+        CompareOp::Ge => CompareOp::Lt,
+    }
+}
+
+/// A negated atom made positive: each `_` column a fresh variable of the column's type.
+fn positive(ir: &Ir, relation: RelationId, args: &[Option<Term>], vars: &mut Vec<gov_value::BaseType>) -> Option<Item> {
+    let columns = &ir.relation(relation)?.columns;
+    let terms = args
+        .iter()
+        .zip(columns)
+        .map(|(arg, column)| {
+            arg.clone().unwrap_or_else(|| {
+                vars.push(column.ty);
+                Term::Var(vars.len() - 1)
+            })
+        })
+        .collect();
+    Some(Item::Fact(relation, terms))
+}
+
+/// `Ok` if every query of `from`'s rules of `effect` is contained in a query of `to`'s rules
+/// of that effect; else why not.
+fn covers(ir: &Ir, from: &Rules, to: &Rules, effect: Effect) -> Result<(), String> {
+    let queries = |rules: &Rules| -> Vec<Query> {
+        rules
+            .rules
+            .iter()
+            .filter(|(_, e, _)| *e == effect)
+            .filter_map(|(_, _, r)| r.as_ref().ok())
+            .flatten()
+            .cloned()
+            .collect()
+    };
+    let targets = queries(to);
+    for q in queries(from) {
+        // A query that can never hold needs no cover.
+        if solve(ir, &q, Rows::Declared, Data::Any) == Outcome::Disjoint {
+            continue;
+        }
+        if !targets.iter().any(|p| contained(ir, &q, p)) {
+            return Err(format!(
+                "cannot prove that the `{}` rules fire on the same requests in both versions",
+                effect.keyword()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `q` implies `p` on every request with any data: a map of `p`'s variables to `q`'s
+/// terms sending each atom of `p` to an atom of `q`, under which `q` implies each of `p`'s
+/// comparisons and negated atoms (the solver proves `q` and the negation disjoint). Sound,
+/// not complete: `false` proves nothing.
+pub fn contained(ir: &Ir, q: &Query, p: &Query) -> bool {
+    let atoms: Vec<(RelationId, &Vec<Term>)> =
+        p.items.iter().filter_map(|i| if let Item::Fact(r, a) = i { Some((*r, a)) } else { None }).collect();
+    let mut steps = 0;
+    map_atoms(ir, q, p, &atoms, vec![None; p.vars.len()], &mut steps)
+}
+
+fn map_atoms(
+    ir: &Ir,
+    q: &Query,
+    p: &Query,
+    atoms: &[(RelationId, &Vec<Term>)],
+    h: Vec<Option<Term>>,
+    steps: &mut usize,
+) -> bool {
+    *steps += 1;
+    if *steps > MAX_STEPS {
+        return false;
+    }
+    let Some(((relation, args), rest)) = atoms.split_first() else { return conditions_hold(ir, q, p, &h) };
+    for item in &q.items {
+        let Item::Fact(r, targets) = item else { continue };
+        if r != relation {
+            continue;
+        }
+        let mut next = h.clone();
+        let fits = args.iter().zip(targets).all(|(arg, target)| match arg {
+            Term::Var(v) => match next.get(*v).cloned().flatten() {
+                Some(bound) => bound == *target || implies(ir, q, Item::Compare(bound, CompareOp::Ne, target.clone())),
+                None => next.get_mut(*v).map(|slot| *slot = Some(target.clone())).is_some(),
+            },
+            Term::Const(..) => {
+                *target == *arg || implies(ir, q, Item::Compare(arg.clone(), CompareOp::Ne, target.clone()))
+            }
+        });
+        if fits && map_atoms(ir, q, p, rest, next, steps) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `q` implies `p`'s comparisons and negated atoms under the map `h`.
+fn conditions_hold(ir: &Ir, q: &Query, p: &Query, h: &[Option<Term>]) -> bool {
+    let image = |t: &Term| match t {
+        Term::Var(v) => h.get(*v).cloned().flatten(),
+        Term::Const(..) => Some(t.clone()),
+    };
+    p.items.iter().all(|item| match item {
+        Item::Fact(..) => true,
+        Item::Compare(l, op, r) => match (image(l), image(r)) {
+            (Some(l), Some(r)) => implies(ir, q, Item::Compare(l, negate(*op), r)),
+            _ => false,
+        },
+        Item::NotFact(relation, args) => {
+            let mapped: Option<Vec<Option<Term>>> =
+                args.iter().map(|a| a.as_ref().map_or(Some(None), |t| image(t).map(Some))).collect();
+            let mut vars = q.vars.clone();
+            match mapped.and_then(|args| positive(ir, *relation, &args, &mut vars)) {
+                Some(fact) => implies(ir, &Query { vars, items: q.items.clone() }, fact),
+                None => false,
+            }
+        }
+    })
+}
+
+/// Whether `q` with `negation` added can never hold (so `q` implies the negation's negation).
+fn implies(ir: &Ir, q: &Query, negation: Item) -> bool {
+    let mut query = q.clone();
+    query.items.push(negation);
+    solve(ir, &query, Rows::Declared, Data::Any) == Outcome::Disjoint
+}
