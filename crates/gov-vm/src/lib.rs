@@ -23,6 +23,7 @@
 
 pub mod bundle;
 mod contract;
+mod dispatch;
 pub mod disasm;
 mod document;
 mod engine;
