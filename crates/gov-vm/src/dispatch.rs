@@ -82,7 +82,9 @@ impl Plan {
                         let Ok(at) = u32::try_from(at) else { break };
                         let step = Step { stratum, at };
                         match constants(program, phase, rule) {
-                            Some((rel, columns, values)) => plan.group(rel, columns).entry(values).or_default().push(step),
+                            Some((rel, columns, values)) => {
+                                plan.group(rel, columns).entry(values).or_default().push(step)
+                            }
                             None => plan.always.push(step),
                         }
                     }

@@ -1,8 +1,8 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
+use crate::dispatch::Dispatch;
 use crate::eval::{Firing, FiringRef, Firings, Run, Work, risk_contributions, risk_score};
 use crate::explain::Explanation;
-use crate::dispatch::Dispatch;
 use crate::guards::Guards;
 use crate::limits::{Budget, row_bytes};
 use crate::program::{Effect, Phase, Program};
@@ -343,7 +343,8 @@ impl Engine {
         run.strata(&mut relations, &mut work)?;
         work.budget = Budget::default();
         self.insert_input(request, &mut relations, &mut work)?;
-        let run = Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch };
+        let run =
+            Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
         let explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());

@@ -566,7 +566,13 @@ impl Run<'_> {
     }
 
     /// Runs one step: a rule of a non-recursive stratum, or a whole stratum.
-    fn step(&self, step: Step, relations: &mut [Relation], delta: &mut [(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
+    fn step(
+        &self,
+        step: Step,
+        relations: &mut [Relation],
+        delta: &mut [(u32, u32)],
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
         let stratum =
             self.program.strata.get(step.stratum as usize).ok_or(EvalError::Corrupt("stratum out of range"))?;
         match stratum {

@@ -23,8 +23,8 @@
 
 pub mod bundle;
 mod contract;
-mod dispatch;
 pub mod disasm;
+mod dispatch;
 mod document;
 mod engine;
 mod error;

@@ -52,7 +52,10 @@ fn decide(engine: &Engine, facts: &[(&str, &str, i64)]) -> (Outcome, Vec<String>
 fn a_request_runs_only_the_rules_its_facts_can_match() {
     let engine = engine();
     // Rule 125 is act_5 on type_3 above 1125.
-    assert_eq!(decide(&engine, &[("act_5", "type_3", 1_126)]), (Outcome::Deny, vec!["otherwise".into(), "rule_125".into()]));
+    assert_eq!(
+        decide(&engine, &[("act_5", "type_3", 1_126)]),
+        (Outcome::Deny, vec!["otherwise".into(), "rule_125".into()])
+    );
     assert_eq!(decide(&engine, &[("act_5", "type_3", 1_125)]), (Outcome::Allow, vec!["otherwise".into()]));
     assert_eq!(decide(&engine, &[("act_99", "type_3", 9_999)]), (Outcome::Allow, vec!["otherwise".into()]));
 }
