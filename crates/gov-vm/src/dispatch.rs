@@ -24,6 +24,9 @@ pub(crate) struct Step {
     pub stratum: u32,
     /// The rule's position in the stratum's `rules`, or [`Step::WHOLE`].
     pub at: u32,
+    /// The rule at `at` (unused for a whole stratum).
+    // Invariant: `rule == rules[at]` of the stratum, so steps order by (stratum, at).
+    pub rule: u32,
 }
 
 impl Step {
@@ -80,7 +83,7 @@ impl Plan {
                 Stratum::Rules { phase: p, rules, delta_rules } if *p == phase && delta_rules.is_empty() => {
                     for (at, &rule) in rules.iter().enumerate() {
                         let Ok(at) = u32::try_from(at) else { break };
-                        let step = Step { stratum, at };
+                        let step = Step { stratum, at, rule };
                         match constants(program, phase, rule) {
                             Some((rel, columns, values)) => {
                                 plan.group(rel, columns).entry(values).or_default().push(step)
@@ -89,9 +92,11 @@ impl Plan {
                         }
                     }
                 }
-                Stratum::Rules { phase: p, .. } if *p == phase => plan.always.push(Step { stratum, at: Step::WHOLE }),
+                Stratum::Rules { phase: p, .. } if *p == phase => {
+                    plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 })
+                }
                 Stratum::RiskScore { .. } if phase == Phase::Request => {
-                    plan.always.push(Step { stratum, at: Step::WHOLE });
+                    plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 });
                 }
                 _ => {}
             }

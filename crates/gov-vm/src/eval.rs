@@ -573,14 +573,13 @@ impl Run<'_> {
         delta: &mut [(u32, u32)],
         work: &mut Work,
     ) -> Result<(), EvalError> {
+        if step.at != Step::WHOLE {
+            self.rule(step.rule, relations, delta, work)?;
+            return self.insert_pending(step.rule, relations, work);
+        }
         let stratum =
             self.program.strata.get(step.stratum as usize).ok_or(EvalError::Corrupt("stratum out of range"))?;
         match stratum {
-            Stratum::Rules { rules, .. } if step.at != Step::WHOLE => {
-                let rule = *rules.get(step.at as usize).ok_or(EvalError::Corrupt("rule position out of range"))?;
-                self.rule(rule, relations, delta, work)?;
-                self.insert_pending(rule, relations, work)
-            }
             Stratum::Rules { rules, delta_rules, .. } => self.fixpoint(rules, delta_rules, relations, delta, work),
             Stratum::RiskScore { rel } => {
                 let mut contributions = std::mem::take(&mut work.contributions);
