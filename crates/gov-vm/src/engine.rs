@@ -1,5 +1,6 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
+use crate::dispatch::Dispatch;
 use crate::eval::{Firing, FiringRef, Firings, Run, Work, risk_contributions, risk_score};
 use crate::explain::Explanation;
 use crate::guards::Guards;
@@ -135,6 +136,8 @@ pub struct Engine {
     program: Program,
     /// What each rule of the program cannot run without.
     guards: Guards,
+    /// Each phase's steps and indexed rules, derived from `program`.
+    dispatch: Dispatch,
     statics: Vec<Relation>,
     string_ids: HashMap<String, u32>,
     relation_ids: HashMap<String, u32>,
@@ -183,6 +186,7 @@ impl Engine {
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
         let guards = Guards::of(&program);
+        let dispatch = Dispatch::of(&program);
         let run = Run {
             program: &program,
             phase: Phase::Static,
@@ -190,6 +194,7 @@ impl Engine {
             strings: Strings { table: &program.strings, extra: &[] },
             limits: &load_limits,
             guards: &guards,
+            dispatch: &dispatch,
         };
         run.strata(&mut statics, &mut work)?;
         let string_ids =
@@ -205,6 +210,7 @@ impl Engine {
             id,
             program,
             guards,
+            dispatch,
             statics,
             string_ids,
             relation_ids,
@@ -290,6 +296,7 @@ impl Engine {
             strings,
             limits: &self.limits,
             guards: &self.guards,
+            dispatch: &self.dispatch,
         };
         run.strata(&mut session.relations, &mut session.work)?;
         Ok(self.conclude(session.work.conclude()))
@@ -330,12 +337,14 @@ impl Engine {
         let mut work = Work::tracing();
         // The data-only relations within the load's limits, then the request within its own
         // (no static rule reads an input relation, so the input can wait).
-        let (program, guards) = (&self.program, &self.guards);
-        let run = Run { program, phase: Phase::Static, statics: None, strings, limits: &self.load_limits, guards };
+        let (program, guards, dispatch) = (&self.program, &self.guards, &self.dispatch);
+        let run =
+            Run { program, phase: Phase::Static, statics: None, strings, limits: &self.load_limits, guards, dispatch };
         run.strata(&mut relations, &mut work)?;
         work.budget = Budget::default();
         self.insert_input(request, &mut relations, &mut work)?;
-        let run = Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards };
+        let run =
+            Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
         let explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());

@@ -5,6 +5,7 @@
 // failure.
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
+use crate::dispatch::{Dispatch, Step};
 use crate::guards::Guards;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
@@ -109,6 +110,8 @@ pub(crate) struct Work {
     delta: Vec<(u32, u32)>,
     /// Scratch for index keys.
     key: Vec<Value>,
+    /// Scratch of a phase's run: the indexed rules' steps its facts select.
+    selected: Vec<Step>,
     /// Scratch of a recursive stratum's round: each relation's size before it, and where
     /// each rule's rows end in `pending` (rule, end of its values, end of its premises).
     round_start: Vec<u32>,
@@ -517,6 +520,8 @@ pub(crate) struct Run<'a> {
     pub limits: &'a Limits,
     /// The relations each rule reads at its top level ([`Guards::of`] the program).
     pub guards: &'a Guards,
+    /// Each phase's steps and indexed rules ([`Dispatch::of`] the program).
+    pub dispatch: &'a Dispatch,
 }
 
 impl Run<'_> {
@@ -536,33 +541,59 @@ impl Run<'_> {
         delta: &mut [(u32, u32)],
         work: &mut Work,
     ) -> Result<(), EvalError> {
-        for stratum in &self.program.strata {
-            match stratum {
-                Stratum::Rules { phase, rules, delta_rules } if *phase == self.phase => {
-                    if delta_rules.is_empty() {
-                        for &rule in rules {
-                            self.rule(rule, relations, delta, work)?;
-                            self.insert_pending(rule, relations, work)?;
-                        }
-                    } else {
-                        self.fixpoint(rules, delta_rules, relations, delta, work)?;
-                    }
-                }
-                Stratum::RiskScore { rel } if self.phase == Phase::Request => {
-                    let mut contributions = std::mem::take(&mut work.contributions);
-                    let found = risk_contributions(self.program, work.firings().iter(), &mut contributions);
-                    let score = found.and_then(|()| risk_score(&contributions));
-                    work.contributions = contributions;
-                    let score = score?;
-                    relations
-                        .get_mut(*rel as usize)
-                        .ok_or_else(|| EvalError::Corrupt("relation id out of range"))?
-                        .insert(&[Value::Int(score)])?;
-                }
-                _ => {}
+        // The steps every run takes and those of the indexed rules the facts can match,
+        // merged in evaluation order.
+        let plan = self.dispatch.plan(self.phase);
+        let mut selected = std::mem::take(&mut work.selected);
+        selected.clear();
+        let mut key = std::mem::take(&mut work.key);
+        let found = plan.select(relations, &mut key, &mut selected);
+        work.key = key;
+        let result = found.and_then(|()| {
+            let (mut always, mut chosen) = (plan.always().iter().peekable(), selected.iter().peekable());
+            loop {
+                let step = match (always.peek(), chosen.peek()) {
+                    (Some(&&a), Some(&&c)) if c < a => chosen.next(),
+                    (Some(_), _) => always.next(),
+                    (None, _) => chosen.next(),
+                };
+                let Some(&step) = step else { return Ok(()) };
+                self.step(step, relations, delta, work)?;
+            }
+        });
+        work.selected = selected;
+        result
+    }
+
+    /// Runs one step: a rule of a non-recursive stratum, or a whole stratum.
+    fn step(
+        &self,
+        step: Step,
+        relations: &mut [Relation],
+        delta: &mut [(u32, u32)],
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
+        if step.at != Step::WHOLE {
+            self.rule(step.rule, relations, delta, work)?;
+            return self.insert_pending(step.rule, relations, work);
+        }
+        let stratum =
+            self.program.strata.get(step.stratum as usize).ok_or(EvalError::Corrupt("stratum out of range"))?;
+        match stratum {
+            Stratum::Rules { rules, delta_rules, .. } => self.fixpoint(rules, delta_rules, relations, delta, work),
+            Stratum::RiskScore { rel } => {
+                let mut contributions = std::mem::take(&mut work.contributions);
+                let found = risk_contributions(self.program, work.firings().iter(), &mut contributions);
+                let score = found.and_then(|()| risk_score(&contributions));
+                work.contributions = contributions;
+                let score = score?;
+                relations
+                    .get_mut(*rel as usize)
+                    .ok_or_else(|| EvalError::Corrupt("relation id out of range"))?
+                    .insert(&[Value::Int(score)])?;
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// Semi-naive evaluation of a recursive stratum.

@@ -24,6 +24,7 @@
 pub mod bundle;
 mod contract;
 pub mod disasm;
+mod dispatch;
 mod document;
 mod engine;
 mod error;

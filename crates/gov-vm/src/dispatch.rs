@@ -1,0 +1,194 @@
+//! Rule indexing: rules that test constants on columns of an input relation run only for
+//! the requests whose facts hold those constants.
+//!
+//! A rule whose body scans an input relation (outside any aggregate) with constants on some
+//! columns — `request("act_1", "type_0", amount)` — derives nothing unless a fact of the
+//! relation holds them. Such rules are grouped by (relation, constant columns); each group
+//! maps the constants to its rules. Before a phase runs, each group is probed once per fact
+//! of its relation (one probe for an `input one` relation), and only the rules found run,
+//! with the rules no group holds, in evaluation order. So a policy of 1 000 rules over
+//! distinct `(action, resource type)` pairs runs the one or two rules a request can match,
+//! and a decision no longer costs a step per rule it cannot match (OPA indexes its rule sets
+//! the same way). Derived from the validated program when the engine is built, like the
+//! [`crate::guards`]: the table cannot disagree with the code it summarizes.
+
+use crate::program::{Instr, Operand, Phase, Program, RelationKind, Source, Stratum};
+use crate::store::Relation;
+use crate::{EvalError, Value};
+
+/// One step of a phase's evaluation: a whole stratum, or one rule of a non-recursive one.
+/// Steps order as they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Step {
+    /// The stratum's position in [`Program::strata`].
+    pub stratum: u32,
+    /// The rule's position in the stratum's `rules`, or [`Step::WHOLE`].
+    pub at: u32,
+    /// The rule at `at` (unused for a whole stratum).
+    // Invariant: `rule == rules[at]` of the stratum, so steps order by (stratum, at).
+    pub rule: u32,
+}
+
+impl Step {
+    /// The `at` of a step that runs its whole stratum (a recursive one, the risk score).
+    pub const WHOLE: u32 = u32::MAX;
+}
+
+/// Rules with constants on the same columns of one input relation, by those constants.
+#[derive(Debug, Clone)]
+struct Group {
+    rel: u32,
+    /// The tested columns, ascending.
+    columns: Vec<u8>,
+    /// The rules' steps by the constants (in `columns` order), each list in order.
+    table: hashbrown::HashMap<Box<[Value]>, Vec<Step>>,
+}
+
+/// A phase's evaluation plan: the steps every request runs and the indexed groups.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Plan {
+    /// Steps that run whatever the facts: in order.
+    always: Vec<Step>,
+    groups: Vec<Group>,
+}
+
+/// The plans of both phases.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dispatch {
+    statics: Plan,
+    request: Plan,
+}
+
+impl Dispatch {
+    /// The plans of `program`'s two phases.
+    pub(crate) fn of(program: &Program) -> Dispatch {
+        Dispatch { statics: Plan::of(program, Phase::Static), request: Plan::of(program, Phase::Request) }
+    }
+
+    /// The plan of `phase`.
+    pub(crate) fn plan(&self, phase: Phase) -> &Plan {
+        match phase {
+            Phase::Static => &self.statics,
+            Phase::Request => &self.request,
+        }
+    }
+}
+
+impl Plan {
+    fn of(program: &Program, phase: Phase) -> Plan {
+        let mut plan = Plan::default();
+        for (stratum, entry) in program.strata.iter().enumerate() {
+            let Ok(stratum) = u32::try_from(stratum) else { break };
+            match entry {
+                Stratum::Rules { phase: p, rules, delta_rules } if *p == phase && delta_rules.is_empty() => {
+                    for (at, &rule) in rules.iter().enumerate() {
+                        let Ok(at) = u32::try_from(at) else { break };
+                        let step = Step { stratum, at, rule };
+                        match constants(program, phase, rule) {
+                            Some((rel, columns, values)) => {
+                                plan.group(rel, columns).entry(values).or_default().push(step)
+                            }
+                            None => plan.always.push(step),
+                        }
+                    }
+                }
+                Stratum::Rules { phase: p, .. } if *p == phase => {
+                    plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 })
+                }
+                Stratum::RiskScore { .. } if phase == Phase::Request => {
+                    plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 });
+                }
+                _ => {}
+            }
+        }
+        plan
+    }
+
+    /// The table of the group of (`rel`, `columns`), made if new.
+    fn group(&mut self, rel: u32, columns: Vec<u8>) -> &mut hashbrown::HashMap<Box<[Value]>, Vec<Step>> {
+        let at = match self.groups.iter().position(|g| g.rel == rel && g.columns == columns) {
+            Some(at) => at,
+            None => {
+                self.groups.push(Group { rel, columns, table: hashbrown::HashMap::new() });
+                self.groups.len() - 1
+            }
+        };
+        // PANIC SAFETY: `at` is a position found in, or just pushed onto, `self.groups`.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.groups[at].table
+    }
+
+    /// The steps every run takes, in order.
+    pub(crate) fn always(&self) -> &[Step] {
+        &self.always
+    }
+
+    /// Appends to `selected` the steps of the indexed rules some fact of `relations` can
+    /// match (sorted, each once), probing each group once per fact; `key` is scratch.
+    pub(crate) fn select(
+        &self,
+        relations: &[Relation],
+        key: &mut Vec<Value>,
+        selected: &mut Vec<Step>,
+    ) -> Result<(), EvalError> {
+        for group in &self.groups {
+            let relation = relations.get(group.rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?;
+            for row in 0..u32::try_from(relation.len()).unwrap_or(u32::MAX) {
+                let values = relation.row(row);
+                key.clear();
+                for &column in &group.columns {
+                    key.push(*values.get(column as usize).ok_or(EvalError::Corrupt("column out of range"))?);
+                }
+                if let Some(steps) = group.table.get(key.as_slice()) {
+                    selected.extend_from_slice(steps);
+                }
+            }
+        }
+        selected.sort_unstable();
+        selected.dedup();
+        Ok(())
+    }
+}
+
+/// The constants rule `rule` tests on the columns of an input relation of `phase`: the
+/// first top-level full scan of one with constants, as (relation, columns ascending, the
+/// constants in that order). `None` when no scan qualifies, or one tests a column twice.
+fn constants(program: &Program, phase: Phase, rule: u32) -> Option<(u32, Vec<u8>, Box<[Value]>)> {
+    let code = &program.rules.get(rule as usize)?.code;
+    let mut pc = 0;
+    while let Some(instr) = code.get(pc) {
+        match instr {
+            Instr::Scan { rel, source: Source::Full, index, key, checks, .. } => {
+                let schema = program.relations.get(*rel as usize)?;
+                if schema.kind == RelationKind::Input && schema.phase == phase {
+                    let index_columns = match index {
+                        Some(i) => schema.indexes.get(*i as usize)?.as_slice(),
+                        None => &[],
+                    };
+                    let mut tested: Vec<(u8, Value)> = index_columns
+                        .iter()
+                        .zip(key)
+                        .chain(checks.iter().map(|(c, o)| (c, o)))
+                        .filter_map(|(&column, operand)| match operand {
+                            Operand::Const(c) => Some(program.constants.get(*c as usize).map(|v| (column, *v))),
+                            Operand::Reg(_) => None,
+                        })
+                        .collect::<Option<_>>()?;
+                    if !tested.is_empty() {
+                        tested.sort_unstable_by_key(|&(column, _)| column);
+                        let columns: Vec<u8> = tested.iter().map(|&(column, _)| column).collect();
+                        if columns.windows(2).any(|w| w.first() == w.get(1)) {
+                            return None;
+                        }
+                        return Some((*rel, columns, tested.into_iter().map(|(_, v)| v).collect()));
+                    }
+                }
+            }
+            // A sub-plan's scans may read nothing: the aggregate still runs the rest.
+            Instr::Aggregate { len, .. } => pc += *len as usize,
+            _ => {}
+        }
+        pc += 1;
+    }
+    None
+}
