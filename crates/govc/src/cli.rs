@@ -51,6 +51,10 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
     pub format: DiffFormat,
+    /// Exit 1 unless no decision can change: when a change was found, or when none could be
+    /// ruled out (a gate for CI fails closed).
+    #[arg(long)]
+    pub exit_code: bool,
     /// Color the diagnostics of a package that does not check.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,

@@ -35,7 +35,8 @@ pub fn run(args: &DiffArgs) -> Outcome {
         DiffFormat::Markdown => markdown(&diff),
     };
     print!("{text}");
-    if matches!(diff.verdict, Verdict::Changed(_)) { Outcome::PolicyFailure } else { Outcome::Success }
+    // Invariant: without `--exit-code` the exit code says only whether the comparison ran.
+    if args.exit_code && !matches!(diff.verdict, Verdict::Same) { Outcome::PolicyFailure } else { Outcome::Success }
 }
 
 fn decided(d: &Decided) -> String {
