@@ -1,7 +1,7 @@
 //! The fixes of an unknown relation (E0101) that declare it.
 
 use crate::rules::lit_base;
-use crate::{Program, Symbols};
+use crate::{ParsedPackage, Symbols};
 use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span};
 use gov_syntax::ast::{Atom, Expr, Item, ItemKind};
 use std::collections::HashMap;
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 /// one field per argument, named after the argument and typed as the checker inferred it
 /// (`Str` where nothing says).
 pub(crate) fn add_fixes(
-    program: &Program,
+    program: &ParsedPackage,
     symbols: &Symbols,
     unknown: &[(usize, Atom)],
     diagnostics: &mut [Diagnostic],

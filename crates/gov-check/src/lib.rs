@@ -33,7 +33,7 @@ mod uninferred;
 pub mod usage;
 
 pub use lower::{LowerError, lower};
-pub use program::{Origin, Program, ProgramFile};
+pub use program::{Origin, PackageFile, ParsedPackage};
 pub use symbols::{RelationInfo, RelationKind, Symbols, TypeInfo};
 pub use types::Ty;
 
@@ -56,7 +56,7 @@ impl Checked {
 }
 
 /// Checks a whole program: syntax errors from parsing are included.
-pub fn check(program: &Program) -> Checked {
+pub fn check(program: &ParsedPackage) -> Checked {
     let mut diagnostics: Vec<Diagnostic> =
         program.files.iter().flat_map(|f| f.parsed.diagnostics.iter().cloned()).collect();
     let mut symbols = symbols::collect(program, &mut diagnostics);

@@ -5,7 +5,7 @@
 //! enforces; the compiler plans a rule only after checking [`instruction_bound`] against
 //! the same limit.
 
-use crate::{Program, Symbols};
+use crate::{ParsedPackage, Symbols};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{AggregateFn, Atom, BodyItem, Expr, ItemKind};
 use gov_value::limits::{MAX_COLUMNS, MAX_KEY, MAX_RULE_LENGTH};
@@ -60,7 +60,7 @@ fn expression_cost(expr: &Expr) -> usize {
 }
 
 /// Reports rules, relations and negations beyond the limits of the compiled form.
-pub fn check(program: &Program, symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>) {
+pub fn check(program: &ParsedPackage, symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>) {
     for relation in &symbols.relations {
         if relation.fields.len() > MAX_COLUMNS {
             let at = relation.span.unwrap_or_default();

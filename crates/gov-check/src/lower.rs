@@ -13,7 +13,7 @@
 use crate::limits::instruction_bound;
 use crate::order::components;
 use crate::symbols::{RISK_SCORE, Symbols};
-use crate::{Checked, Program};
+use crate::{Checked, ParsedPackage};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
     Aggregate, Arg, Arith, Atom, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir, Literal, MessagePart,
@@ -51,14 +51,14 @@ impl std::error::Error for LowerError {}
 
 /// Lowers `program`, which `checked` (the result of [`crate::check`] on it) found without
 /// errors, to the [`Ir`].
-pub fn lower(program: &Program, checked: &Checked) -> Result<Ir, LowerError> {
+pub fn lower(program: &ParsedPackage, checked: &Checked) -> Result<Ir, LowerError> {
     if checked.has_errors() {
         return Err(LowerError::HasErrors);
     }
     lower_symbols(program, &checked.symbols).map_err(LowerError::Missed)
 }
 
-fn lower_symbols(program: &Program, symbols: &Symbols) -> Result<Ir, Failure> {
+fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failure> {
     let mut ir = Ir {
         package: symbols.package.clone().unwrap_or_default(),
         default_allow: symbols.default == Some(ast::DefaultDecision::Allow),

@@ -13,9 +13,9 @@ pub enum Origin {
     Library(String),
 }
 
-/// One parsed file of the program.
+/// One parsed file of the package or of a library module it uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProgramFile {
+pub struct PackageFile {
     /// The id its spans carry.
     pub id: FileId,
     /// Its syntax tree and syntax errors.
@@ -26,15 +26,15 @@ pub struct ProgramFile {
 
 /// A package and the library modules available to it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Program {
+pub struct ParsedPackage {
     /// The package's files, then the library modules it (transitively) uses.
-    pub files: Vec<ProgramFile>,
+    pub files: Vec<PackageFile>,
     /// The dotted names of every library module that exists, for `use` resolution and
     /// did-you-mean.
     pub available_modules: Vec<String>,
 }
 
-impl Program {
+impl ParsedPackage {
     /// Whether `file` is a library module.
     pub fn is_library(&self, file: FileId) -> bool {
         self.files.iter().any(|f| f.id == file && matches!(f.origin, Origin::Library(_)))
@@ -49,7 +49,7 @@ impl Program {
     }
 
     /// The package's own files.
-    pub fn package_files(&self) -> impl Iterator<Item = &ProgramFile> {
+    pub fn package_files(&self) -> impl Iterator<Item = &PackageFile> {
         self.files.iter().filter(|f| f.origin == Origin::Package)
     }
 }

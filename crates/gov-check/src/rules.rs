@@ -17,7 +17,7 @@ pub(crate) use infer::lit_base;
 
 use crate::symbols::{RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape};
-use crate::{Program, Ty};
+use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::{Atom, Comparison, Effect, Expr, Item, ItemKind};
 use std::collections::HashMap;
@@ -132,7 +132,7 @@ struct RuleWork<'a> {
 
 /// The shared context of the rule pass: what the walk has learned so far.
 struct Cx<'a, 'd> {
-    program: &'a Program,
+    program: &'a ParsedPackage,
     symbols: &'a Symbols,
     inference: Inference,
     columns: HashMap<usize, Vec<Node>>,
@@ -156,7 +156,7 @@ const SUGGESTION_BUDGET: usize = 2_000_000;
 
 /// Checks every rule, decision rule, annotation and test; infers the column types of
 /// derived relations into `symbols`.
-pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
+pub fn check_rules(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
     let (mut facts, inferred, variable_types, unknown) = {
         let mut cx = Cx {
             program,
@@ -180,7 +180,7 @@ pub fn check_rules(program: &Program, symbols: &mut Symbols, diagnostics: &mut V
         // types its own rules give them, and a package's use of them is then checked
         // against those, like a declared column, so a mismatch is reported in the package
         // (a package's `type Agent = Str` never turns up as errors inside the stdlib).
-        let library = |f: &&crate::ProgramFile| matches!(f.origin, crate::Origin::Library(_));
+        let library = |f: &&crate::PackageFile| matches!(f.origin, crate::Origin::Library(_));
         for item in program.files.iter().filter(library).flat_map(|f| f.parsed.file.items.iter()) {
             cx.item(item);
         }

@@ -1,7 +1,7 @@
 //! Stratification: negation, aggregation and value-inventing arithmetic must not go
 //! through recursion.
 
-use crate::Program;
+use crate::ParsedPackage;
 use crate::Symbols;
 use crate::rules::{Edge, EdgeKind, Facts};
 use crate::symbols::RISK_SCORE;
@@ -43,7 +43,7 @@ pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, 
 }
 
 /// Reports negation, aggregation and arithmetic through recursion, once per component.
-pub fn check(_program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
+pub fn check(_program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
     let component = recursive_components(symbols, facts);
     let same = |a: usize, b: usize| component.get(&a).is_some_and(|c| component.get(&b) == Some(c));
     let name_is = |i: usize, name: &str| symbols.relations.get(i).is_some_and(|r| r.name == name);

@@ -2,7 +2,7 @@
 
 use crate::removal::remove_item;
 use crate::types::Ty;
-use crate::{Origin, Program};
+use crate::{Origin, ParsedPackage};
 use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
 use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, Salvaged, StrLit};
 use gov_syntax::suggest::closest;
@@ -185,7 +185,7 @@ impl Symbols {
 
 /// Collects the declarations of `program`, reporting duplicates, unknown types and
 /// unknown modules.
-pub fn collect(program: &Program, diagnostics: &mut Vec<Diagnostic>) -> Symbols {
+pub fn collect(program: &ParsedPackage, diagnostics: &mut Vec<Diagnostic>) -> Symbols {
     let mut symbols = Symbols::default();
     symbols.add_relation(RelationInfo {
         name: RISK_SCORE.to_owned(),
@@ -225,7 +225,7 @@ pub fn collect(program: &Program, diagnostics: &mut Vec<Diagnostic>) -> Symbols 
     symbols
 }
 
-fn check_packages(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
+fn check_packages(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
     let mut first: Option<(String, Span)> = None;
     for file in program.package_files() {
         let items = &file.parsed.file.items;
@@ -320,12 +320,12 @@ fn module_clash(code: Code, kind: &str, name: &str, package: Span, module_span: 
 
 /// Whether a declaration at `new` takes the place of the one at `first`: a module's
 /// declaration wins over the package's.
-fn module_wins(program: &Program, first: Span, new: Span) -> Option<&str> {
+fn module_wins(program: &ParsedPackage, first: Span, new: Span) -> Option<&str> {
     program.module_of(new.file).filter(|_| !program.is_library(first.file))
 }
 
 fn collect_declaration(
-    program: &Program,
+    program: &ParsedPackage,
     item: &Item,
     symbols: &mut Symbols,
     default_span: &mut Option<Span>,
@@ -508,7 +508,7 @@ fn collect_declaration(
     }
 }
 
-fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
+fn collect_use(program: &ParsedPackage, path: &Path, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
     let module = path.dotted();
     let resolved = program.available_modules.contains(&module);
     if !resolved {
@@ -526,7 +526,7 @@ fn collect_use(program: &Program, path: &Path, symbols: &mut Symbols, diagnostic
 }
 
 fn collect_head(
-    program: &Program,
+    program: &ParsedPackage,
     rule: &gov_syntax::ast::Rule,
     docs: &[String],
     module_heads: &HashMap<&str, (&str, Span)>,
@@ -602,7 +602,7 @@ fn unknown_type(symbols: &Symbols, name: &gov_syntax::ast::Name) -> Diagnostic {
         .with_did_you_mean(name.span, closest(&name.text, candidates.iter().copied()))
 }
 
-fn resolve_aliases(program: &Program, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
+fn resolve_aliases(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) {
     let items = || program.files.iter().flat_map(|f| f.parsed.file.items.iter());
     // Alias targets: follow chains of aliases, stopping at cycles.
     // The declaration of each alias that counts is the one in `symbols.types`; the others are

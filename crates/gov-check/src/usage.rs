@@ -3,7 +3,7 @@
 use crate::removal::remove_item;
 use crate::rules::Facts;
 use crate::symbols::RelationKind;
-use crate::{Origin, Program, Symbols};
+use crate::{Origin, ParsedPackage, Symbols};
 use gov_diag::{Applicability, Diagnostic, FileId, codes};
 use gov_syntax::ast::ItemKind;
 use std::collections::{HashMap, HashSet};
@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 /// A package with syntax errors gets none of these warnings: the broken item (or the
 /// unterminated string) may well be what used the declaration, and its syntax error is the
 /// one report.
-pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
+pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
     if program.package_files().any(|f| f.parsed.diagnostics.iter().any(|d| d.severity() == gov_diag::Severity::Error)) {
         return;
     }
@@ -106,7 +106,7 @@ pub fn check(program: &Program, symbols: &Symbols, facts: &Facts, diagnostics: &
 }
 
 fn unused_types<'p>(
-    program: &'p Program,
+    program: &'p ParsedPackage,
     symbols: &Symbols,
     module_of: &HashMap<FileId, &'p str>,
     used_modules: &mut HashSet<&'p str>,

@@ -2,16 +2,16 @@
 //! The lowering of a checked package to the IR: names become ids, types become base types,
 //! and the graph and strata are computed once.
 
-use gov_check::{Origin, Program, ProgramFile};
+use gov_check::{Origin, PackageFile, ParsedPackage};
 use gov_diag::FileId;
 use gov_ir::{Arg, Atom, Const, DecisionId, Expr, Head, Ir, Literal, MessagePart, Node, RelationId, VarId};
 use gov_value::{AggregateFn, BaseType, CompareOp, Effect, RelationKind};
 use std::sync::Arc;
 
-fn program(source: &str) -> Program {
+fn program(source: &str) -> ParsedPackage {
     let parsed = Arc::new(gov_syntax::parse(FileId(0), source));
-    let files = vec![ProgramFile { id: FileId(0), parsed, origin: Origin::Package }];
-    Program { files, available_modules: Vec::new() }
+    let files = vec![PackageFile { id: FileId(0), parsed, origin: Origin::Package }];
+    ParsedPackage { files, available_modules: Vec::new() }
 }
 
 fn check(source: &str) -> gov_check::Checked {

@@ -3,7 +3,7 @@
 //! are their own, not the package's. (The fixtures in `tests/check/` use the real standard
 //! library, which has no module with a `default`; these cases need a module of their own.)
 
-use gov_check::{Origin, Program, ProgramFile};
+use gov_check::{Origin, PackageFile, ParsedPackage};
 use gov_diag::FileId;
 use gov_syntax::ast::DefaultDecision;
 use std::sync::Arc;
@@ -13,14 +13,14 @@ const MODULE: &str = "package std.lenient\n\ndefault allow\n\ndata lenient_agent
 /// Checks `package` (file 0) with the module `std.lenient` (file 1).
 fn check(package: &str) -> gov_check::Checked {
     let files = vec![
-        ProgramFile { id: FileId(0), parsed: Arc::new(gov_syntax::parse(FileId(0), package)), origin: Origin::Package },
-        ProgramFile {
+        PackageFile { id: FileId(0), parsed: Arc::new(gov_syntax::parse(FileId(0), package)), origin: Origin::Package },
+        PackageFile {
             id: FileId(1),
             parsed: Arc::new(gov_syntax::parse(FileId(1), MODULE)),
             origin: Origin::Library("std.lenient".to_owned()),
         },
     ];
-    gov_check::check(&Program { files, available_modules: vec!["std.lenient".to_owned()] })
+    gov_check::check(&ParsedPackage { files, available_modules: vec!["std.lenient".to_owned()] })
 }
 
 #[test]

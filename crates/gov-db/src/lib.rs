@@ -15,6 +15,6 @@ mod stdlib;
 mod workspace;
 
 pub use editor::{FileTokens, file_names, file_tokens, line_index};
-pub use queries::{Database, PackageInput, SourceInput, check_package, package_ir, package_program, parse_file};
+pub use queries::{Database, PackageInput, SourceInput, check_package, package_ir, parse_file, parsed_package};
 pub use stdlib::{STDLIB, StdModule};
 pub use workspace::{PackageId, Workspace};

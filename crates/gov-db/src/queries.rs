@@ -1,6 +1,6 @@
 //! Salsa inputs and queries.
 
-use gov_check::{Checked, LowerError, Origin, Program, ProgramFile};
+use gov_check::{Checked, LowerError, Origin, PackageFile, ParsedPackage};
 use gov_diag::FileId;
 use gov_ir::Ir;
 use gov_syntax::Parsed;
@@ -61,11 +61,11 @@ pub fn parse_file(db: &dyn salsa::Database, file: SourceInput) -> Arc<Parsed> {
 /// The package's files with the library modules it uses, directly or through other
 /// modules, parsed.
 #[salsa::tracked(returns(clone))]
-pub fn package_program(db: &dyn salsa::Database, package: PackageInput) -> Arc<Program> {
-    let mut files: Vec<ProgramFile> = package
+pub fn parsed_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<ParsedPackage> {
+    let mut files: Vec<PackageFile> = package
         .files(db)
         .iter()
-        .map(|&f| ProgramFile { id: f.id(db), parsed: parse_file(db, f), origin: Origin::Package })
+        .map(|&f| PackageFile { id: f.id(db), parsed: parse_file(db, f), origin: Origin::Package })
         .collect();
     let modules = package.modules(db);
     let mut included: HashSet<&str> = HashSet::new();
@@ -86,7 +86,7 @@ pub fn package_program(db: &dyn salsa::Database, package: PackageInput) -> Arc<P
             if let Some((name, source)) = modules.iter().find(|(name, _)| *name == module)
                 && included.insert(name)
             {
-                files.push(ProgramFile {
+                files.push(PackageFile {
                     id: source.id(db),
                     parsed: parse_file(db, *source),
                     origin: Origin::Library(name.clone()),
@@ -94,18 +94,18 @@ pub fn package_program(db: &dyn salsa::Database, package: PackageInput) -> Arc<P
             }
         }
     }
-    Arc::new(Program { files, available_modules: modules.iter().map(|(name, _)| name.clone()).collect() })
+    Arc::new(ParsedPackage { files, available_modules: modules.iter().map(|(name, _)| name.clone()).collect() })
 }
 
 /// Checks a package.
 #[salsa::tracked(returns(clone))]
 pub fn check_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<Checked> {
-    Arc::new(gov_check::check(&package_program(db, package)))
+    Arc::new(gov_check::check(&parsed_package(db, package)))
 }
 
 /// A package's IR, for the back ends (memoised; the check path never asks for it, so
 /// checking does not pay for lowering). `Err` if the package has errors.
 #[salsa::tracked(returns(clone))]
 pub fn package_ir(db: &dyn salsa::Database, package: PackageInput) -> Result<Arc<Ir>, LowerError> {
-    gov_check::lower(&package_program(db, package), &check_package(db, package)).map(Arc::new)
+    gov_check::lower(&parsed_package(db, package), &check_package(db, package)).map(Arc::new)
 }

@@ -2,7 +2,7 @@
 
 use crate::editor::{FileTokens, file_names, file_tokens, line_index};
 use crate::names::FileIndex;
-use crate::queries::{Database, PackageInput, SourceInput, check_package, package_ir, package_program, parse_file};
+use crate::queries::{Database, PackageInput, SourceInput, check_package, package_ir, parse_file, parsed_package};
 use crate::stdlib::STDLIB;
 use gov_check::{Checked, LowerError};
 use gov_diag::{FileId, LineIndex, Sources};
@@ -113,8 +113,8 @@ impl Workspace {
     }
 
     /// A package's parsed files and the library modules it uses, as the checker saw them.
-    pub fn program(&self, package: PackageId) -> Option<Arc<gov_check::Program>> {
-        self.packages.get(package.0).map(|&p| package_program(&self.db, p))
+    pub fn program(&self, package: PackageId) -> Option<Arc<gov_check::ParsedPackage>> {
+        self.packages.get(package.0).map(|&p| parsed_package(&self.db, p))
     }
 
     /// The package whose files include `path`.

@@ -38,7 +38,7 @@ pub struct Package {
     /// The package's checker results.
     checked: Arc<Checked>,
     /// The package's files and the library modules it uses.
-    program: Arc<gov_check::Program>,
+    program: Arc<gov_check::ParsedPackage>,
     /// Files or directories that could not be taken as source.
     rejected: Vec<Rejected>,
     /// The package's data files, not yet read.
@@ -96,7 +96,7 @@ impl Package {
     }
 
     /// The package's files and the library modules it uses.
-    pub fn program(&self) -> &gov_check::Program {
+    pub fn program(&self) -> &gov_check::ParsedPackage {
         &self.program
     }
 

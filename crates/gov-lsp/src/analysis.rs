@@ -3,7 +3,7 @@
 
 use crate::index::{FileIndex, Occurrence, Role, Target};
 use crate::state::{self, State};
-use gov_check::{Checked, Program, RelationKind, Symbols};
+use gov_check::{Checked, ParsedPackage, RelationKind, Symbols};
 use gov_db::FileTokens;
 use gov_diag::{FileId, LineIndex, Span};
 use gov_syntax::Parsed;
@@ -31,7 +31,7 @@ pub struct Ctx<'s> {
     /// The package's check (memoised by salsa).
     pub checked: Arc<Checked>,
     /// The package's files and the library modules it uses.
-    pub program: Arc<Program>,
+    pub program: Arc<ParsedPackage>,
     /// The package's key.
     pub package: String,
 }

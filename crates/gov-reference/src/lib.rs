@@ -44,7 +44,7 @@
 //! and the property tests in `tests/differential.rs` hold the compiler and engine to it.
 
 use gov_check::symbols::RISK_SCORE;
-use gov_check::{Program, RelationKind, Symbols};
+use gov_check::{ParsedPackage, RelationKind, Symbols};
 use gov_syntax::ast::{
     Aggregate, AggregateFn, Atom, BodyItem, DecisionRule, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue,
     MessagePart,
@@ -263,7 +263,11 @@ impl Clause<'_> {
 /// Computes the least model of `program` with `facts` (input and data facts, by relation
 /// name), and the decision. `symbols` are the checker's for `program`, which must have
 /// checked without errors.
-pub fn evaluate(program: &Program, symbols: &Symbols, facts: &[(String, Vec<RefValue>)]) -> Result<RefModel, RefError> {
+pub fn evaluate(
+    program: &ParsedPackage,
+    symbols: &Symbols,
+    facts: &[(String, Vec<RefValue>)],
+) -> Result<RefModel, RefError> {
     let clauses: Vec<Clause<'_>> = program
         .files
         .iter()

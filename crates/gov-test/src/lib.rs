@@ -52,7 +52,7 @@ impl TestCase {
 }
 
 /// The test blocks of the package's own files, in file and source order.
-pub fn collect(program: &gov_check::Program, sources: &Sources) -> Vec<TestCase> {
+pub fn collect(program: &gov_check::ParsedPackage, sources: &Sources) -> Vec<TestCase> {
     let location = |span: Span| sources.location(span);
     let mut out = Vec::new();
     for file in program.package_files() {
