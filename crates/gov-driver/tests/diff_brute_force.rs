@@ -11,64 +11,20 @@ use gov_driver::diff::{Verdict, Version, diff};
 use gov_ir::Ir;
 use proptest::prelude::*;
 
-#[derive(Debug, Clone)]
-enum Cond {
-    /// `var op constant`
-    Const(bool, &'static str, i64),
-    /// `x op y`
-    Vars(&'static str),
-    /// `dd(var)` or `not dd(var)`
-    Data(bool, bool),
-}
+#[path = "support/conditions.rs"]
+mod conditions;
+use conditions::{Cond, body, cond, holds};
 
-const OPS: [&str; 6] = ["=", "!=", "<", "<=", ">", ">="];
-
-fn cond() -> impl Strategy<Value = Cond> {
-    prop_oneof![
-        (any::<bool>(), prop::sample::select(&OPS[..]), 0i64..4).prop_map(|(x, op, c)| Cond::Const(x, op, c)),
-        prop::sample::select(&OPS[..]).prop_map(Cond::Vars),
-        (any::<bool>(), any::<bool>()).prop_map(|(x, negated)| Cond::Data(x, negated)),
-    ]
-}
-
-fn var(x: bool) -> &'static str {
-    if x { "x" } else { "y" }
-}
-
-fn text(cond: &Cond) -> String {
-    match cond {
-        Cond::Const(x, op, c) => format!("{} {op} {c}", var(*x)),
-        Cond::Vars(op) => format!("x {op} y"),
-        Cond::Data(x, false) => format!("dd({})", var(*x)),
-        Cond::Data(x, true) => format!("not dd({})", var(*x)),
-    }
-}
-
-fn compare(a: i64, op: &str, b: i64) -> bool {
-    match op {
-        "=" => a == b,
-        "!=" => a != b,
-        "<" => a < b,
-        "<=" => a <= b,
-        ">" => a > b,
-        _ => a >= b,
-    }
-}
-
-fn holds(conds: &[Cond], x: i64, y: i64, dd: &[i64]) -> bool {
-    let value = |is_x: bool| if is_x { x } else { y };
-    conds.iter().all(|cond| match cond {
-        Cond::Const(is_x, op, c) => compare(value(*is_x), op, *c),
-        Cond::Vars(op) => compare(x, op, y),
-        Cond::Data(is_x, negated) => dd.contains(&value(*is_x)) != *negated,
-    })
+/// Whether every condition of a body holds.
+fn holds_all(conds: &[Cond], x: i64, y: i64, dd: &[i64]) -> bool {
+    conds.iter().all(|c| holds(c, x, y, dd))
 }
 
 /// deny > allow > the default (deny).
 fn decide(allow: &[Cond], deny: &[Cond], x: i64, y: i64, dd: &[i64]) -> &'static str {
-    if holds(deny, x, y, dd) {
+    if holds_all(deny, x, y, dd) {
         "deny"
-    } else if holds(allow, x, y, dd) {
+    } else if holds_all(allow, x, y, dd) {
         "allow"
     } else {
         "deny"
@@ -85,10 +41,6 @@ fn brute_force_differs(old: &(Vec<Cond>, Vec<Cond>), new: &(Vec<Cond>, Vec<Cond>
                 .any(|dd| decide(&old.0, &old.1, x, y, dd) != decide(&new.0, &new.1, x, y, dd))
         })
     })
-}
-
-fn body(conds: &[Cond]) -> String {
-    std::iter::once("t(x, y)".to_owned()).chain(conds.iter().map(text)).collect::<Vec<_>>().join(", ")
 }
 
 fn version<'a>(ir: &'a Ir, sources: &'a gov_diag::Sources) -> Version<'a> {
