@@ -1,0 +1,77 @@
+//! The built-in functions and predicates of the Gov language.
+//!
+//! One catalogue serves every stage: the checker reads a built-in's [`Signature`] (its
+//! parameter types, what it yields, and so its binding mode), the compiler refers to it by
+//! [`Builtin`], the bundle stores its [`Builtin::name`] (so ids may change between
+//! versions without breaking bundles), and the VM and the reference evaluator both call
+//! [`eval`]. The implementations are pure functions of plain values ([`Val`]): no IO, no
+//! clock, no symbol tables, so the engine's string interning stays the engine's business.
+//!
+//! Partial functions yield nothing rather than fail (`url.host` of text that is not a URL
+//! has no host), so a condition built on them is simply false, whatever order the planner
+//! evaluates a body in. [`EvalError`] is only for results that do not fit the type
+//! (`num.abs` of the smallest Int), which the engine turns into an evaluation error, as
+//! for arithmetic overflow.
+
+mod catalogue;
+mod strings;
+
+mod prepared;
+
+pub use catalogue::{Builtin, Output, Param, Signature};
+pub use prepared::{PrepareError, Prepared, prepare};
+
+use std::borrow::Cow;
+
+use gov_value::Decimal;
+
+/// A value handed to or returned by a built-in. Strings borrow from the caller's storage
+/// when they can (`Cow::Borrowed`); a built-in that makes new text returns it owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val<'a> {
+    /// `Int`
+    Int(i64),
+    /// `Decimal`
+    Decimal(Decimal),
+    /// `Str`
+    Str(Cow<'a, str>),
+    /// `Bool`
+    Bool(bool),
+    /// `Time`: nanoseconds since the Unix epoch (UTC).
+    Time(i64),
+    /// `Duration`: nanoseconds.
+    Duration(i64),
+}
+
+/// What one call of a built-in produced, by the built-in's [`Output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Yield<'a> {
+    /// A test held (`true`) or not.
+    Test(bool),
+    /// A function's value, or `None` where it is undefined (the condition is false).
+    One(Option<Val<'a>>),
+    /// Every value a generator yields (possibly none), in a deterministic order.
+    Many(Vec<Val<'a>>),
+}
+
+/// A call whose result does not fit its type. The engine reports it as an evaluation
+/// error (and so decides deny), as it does arithmetic overflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalError {
+    /// The built-in that failed.
+    pub builtin: Builtin,
+    /// What went wrong, in one line.
+    pub message: String,
+}
+
+/// Calls `builtin` on `args`, using what [`prepare`] made of its constant arguments when
+/// the program loaded (`None` when nothing was prepared: the arguments are then parsed on
+/// each call, and one that does not parse yields nothing).
+///
+/// Invariant: the caller passes exactly the arguments of the built-in's signature, each of
+/// its parameter's type (the checker guarantees it for compiled programs; the bundle
+/// validator for loaded ones). A call that breaks this yields nothing: never a panic,
+/// never a value that could make a condition true by accident.
+pub fn eval<'a>(builtin: Builtin, args: &[Val<'a>], prepared: Option<&Prepared>) -> Result<Yield<'a>, EvalError> {
+    catalogue::dispatch(builtin, args, prepared)
+}
