@@ -2,7 +2,7 @@
 
 use gov_value::BaseType;
 
-use crate::{EvalError, Prepared, Val, Yield, strings};
+use crate::{EvalError, Prepared, Val, Yield, glob, net, numbers, paths, regex, strings, time, urls};
 
 /// A parameter's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,10 @@ pub struct Signature {
 
 const STR: Param = Param::Base(BaseType::Str);
 const INT: Param = Param::Base(BaseType::Int);
+const DECIMAL: Param = Param::Base(BaseType::Decimal);
+const TIME: Param = Param::Base(BaseType::Time);
+const PATTERN: Param = Param::Pattern;
+const NUMERIC: Param = Param::Numeric;
 
 /// A built-in function or predicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,6 +70,56 @@ pub enum Builtin {
     StrTrim,
     /// `str.split(s, separator)`: each part, empty parts included.
     StrSplit,
+    /// `glob.match(s, pattern)`: path-aware `*`, `**`, `?` and classes.
+    GlobMatch,
+    /// `regex.match(s, pattern)`: the pattern matches somewhere in `s`.
+    RegexMatch,
+    /// `regex.find(s, pattern)`: each non-overlapping match.
+    RegexFind,
+    /// `path.normalize(p)`: `.`, `..` and repeated `/` resolved lexically.
+    PathNormalize,
+    /// `path.components(p)`: each name of the normalised path.
+    PathComponents,
+    /// `path.parent(p)`: the normalised path without its last name.
+    PathParent,
+    /// `path.file_name(p)`: the last name of the normalised path.
+    PathFileName,
+    /// `path.extension(p)`: the file name's text after its last `.`.
+    PathExtension,
+    /// `path.under(p, dir)`: the normalised path is `dir` or inside it.
+    PathUnder,
+    /// `url.valid(u)`: `u` is an absolute URL by the WHATWG rules.
+    UrlValid,
+    /// `url.scheme(u)`
+    UrlScheme,
+    /// `url.host(u)`: lower-cased, userinfo and port split off.
+    UrlHost,
+    /// `url.port(u)`: explicit, or the scheme's default.
+    UrlPort,
+    /// `url.path(u)`
+    UrlPath,
+    /// `url.query(u, key)`: each value of the query parameter `key`.
+    UrlQuery,
+    /// `host.in_domain(h, domain)`: `h` is `domain` or a name inside it.
+    HostInDomain,
+    /// `net.ip_valid(s)`: `s` is an IPv4 or IPv6 address.
+    NetIpValid,
+    /// `net.cidr_contains(cidr, ip)`: the network contains the address.
+    NetCidrContains,
+    /// `time.day(t, zone)`: the calendar day, `YYYY-MM-DD`, in a time zone.
+    TimeDay,
+    /// `time.hour(t, zone)`: the hour of the day, 0 to 23, in a time zone.
+    TimeHour,
+    /// `time.weekday(t, zone)`: the ISO weekday, 1 (Monday) to 7 (Sunday), in a time zone.
+    TimeWeekday,
+    /// `num.abs(x)`
+    NumAbs,
+    /// `num.min(a, b)`
+    NumMin,
+    /// `num.max(a, b)`
+    NumMax,
+    /// `num.round(d, places)`: half away from zero.
+    NumRound,
 }
 
 impl Builtin {
@@ -80,6 +134,31 @@ impl Builtin {
         Builtin::StrConcat,
         Builtin::StrTrim,
         Builtin::StrSplit,
+        Builtin::GlobMatch,
+        Builtin::RegexMatch,
+        Builtin::RegexFind,
+        Builtin::PathNormalize,
+        Builtin::PathComponents,
+        Builtin::PathParent,
+        Builtin::PathFileName,
+        Builtin::PathExtension,
+        Builtin::PathUnder,
+        Builtin::UrlValid,
+        Builtin::UrlScheme,
+        Builtin::UrlHost,
+        Builtin::UrlPort,
+        Builtin::UrlPath,
+        Builtin::UrlQuery,
+        Builtin::HostInDomain,
+        Builtin::NetIpValid,
+        Builtin::NetCidrContains,
+        Builtin::TimeDay,
+        Builtin::TimeHour,
+        Builtin::TimeWeekday,
+        Builtin::NumAbs,
+        Builtin::NumMin,
+        Builtin::NumMax,
+        Builtin::NumRound,
     ];
 
     /// The name a policy calls it by, and the bundle stores.
@@ -94,6 +173,31 @@ impl Builtin {
             Builtin::StrConcat => "str.concat",
             Builtin::StrTrim => "str.trim",
             Builtin::StrSplit => "str.split",
+            Builtin::GlobMatch => "glob.match",
+            Builtin::RegexMatch => "regex.match",
+            Builtin::RegexFind => "regex.find",
+            Builtin::PathNormalize => "path.normalize",
+            Builtin::PathComponents => "path.components",
+            Builtin::PathParent => "path.parent",
+            Builtin::PathFileName => "path.file_name",
+            Builtin::PathExtension => "path.extension",
+            Builtin::PathUnder => "path.under",
+            Builtin::UrlValid => "url.valid",
+            Builtin::UrlScheme => "url.scheme",
+            Builtin::UrlHost => "url.host",
+            Builtin::UrlPort => "url.port",
+            Builtin::UrlPath => "url.path",
+            Builtin::UrlQuery => "url.query",
+            Builtin::HostInDomain => "host.in_domain",
+            Builtin::NetIpValid => "net.ip_valid",
+            Builtin::NetCidrContains => "net.cidr_contains",
+            Builtin::TimeDay => "time.day",
+            Builtin::TimeHour => "time.hour",
+            Builtin::TimeWeekday => "time.weekday",
+            Builtin::NumAbs => "num.abs",
+            Builtin::NumMin => "num.min",
+            Builtin::NumMax => "num.max",
+            Builtin::NumRound => "num.round",
         }
     }
 
@@ -110,6 +214,22 @@ impl Builtin {
             Builtin::StrLength => (&[STR], Output::Value(INT)),
             Builtin::StrConcat => (&[STR, STR], Output::Value(STR)),
             Builtin::StrSplit => (&[STR, STR], Output::Values(STR)),
+            Builtin::GlobMatch | Builtin::RegexMatch => (&[STR, PATTERN], Output::Test),
+            Builtin::RegexFind => (&[STR, PATTERN], Output::Values(STR)),
+            Builtin::PathNormalize | Builtin::PathParent | Builtin::PathFileName | Builtin::PathExtension => {
+                (&[STR], Output::Value(STR))
+            }
+            Builtin::PathComponents => (&[STR], Output::Values(STR)),
+            Builtin::PathUnder | Builtin::HostInDomain | Builtin::NetCidrContains => (&[STR, STR], Output::Test),
+            Builtin::UrlValid | Builtin::NetIpValid => (&[STR], Output::Test),
+            Builtin::UrlScheme | Builtin::UrlHost | Builtin::UrlPath => (&[STR], Output::Value(STR)),
+            Builtin::UrlPort => (&[STR], Output::Value(INT)),
+            Builtin::UrlQuery => (&[STR, STR], Output::Values(STR)),
+            Builtin::TimeDay => (&[TIME, STR], Output::Value(STR)),
+            Builtin::TimeHour | Builtin::TimeWeekday => (&[TIME, STR], Output::Value(INT)),
+            Builtin::NumAbs => (&[NUMERIC], Output::Value(NUMERIC)),
+            Builtin::NumMin | Builtin::NumMax => (&[NUMERIC, NUMERIC], Output::Value(NUMERIC)),
+            Builtin::NumRound => (&[DECIMAL, INT], Output::Value(DECIMAL)),
         };
         Signature { params, output }
     }
@@ -119,8 +239,9 @@ impl Builtin {
 pub(crate) fn dispatch<'a>(
     builtin: Builtin,
     args: &[Val<'a>],
-    _prepared: Option<&Prepared>,
+    prepared: Option<&Prepared>,
 ) -> Result<Yield<'a>, EvalError> {
+    let prepared = prepared.map(Prepared::kind);
     Ok(match builtin {
         Builtin::StrStartsWith => Yield::Test(strings::two(args).is_some_and(|(s, p)| s.starts_with(p))),
         Builtin::StrEndsWith => Yield::Test(strings::two(args).is_some_and(|(s, p)| s.ends_with(p))),
@@ -131,6 +252,31 @@ pub(crate) fn dispatch<'a>(
         Builtin::StrConcat => Yield::One(strings::concat(args)),
         Builtin::StrTrim => Yield::One(strings::trim(args)),
         Builtin::StrSplit => Yield::Many(strings::split(args)),
+        Builtin::GlobMatch => Yield::Test(glob::matches(args, prepared)),
+        Builtin::RegexMatch => Yield::Test(regex::matches(args, prepared)),
+        Builtin::RegexFind => Yield::Many(regex::find(args, prepared)),
+        Builtin::PathNormalize => Yield::One(paths::normalize(args)),
+        Builtin::PathComponents => Yield::Many(paths::components(args)),
+        Builtin::PathParent => Yield::One(paths::parent(args)),
+        Builtin::PathFileName => Yield::One(paths::file_name(args)),
+        Builtin::PathExtension => Yield::One(paths::extension(args)),
+        Builtin::PathUnder => Yield::Test(paths::under(args)),
+        Builtin::UrlValid => Yield::Test(urls::valid(args)),
+        Builtin::UrlScheme => Yield::One(urls::scheme(args)),
+        Builtin::UrlHost => Yield::One(urls::host(args)),
+        Builtin::UrlPort => Yield::One(urls::port(args)),
+        Builtin::UrlPath => Yield::One(urls::path(args)),
+        Builtin::UrlQuery => Yield::Many(urls::query(args)),
+        Builtin::HostInDomain => Yield::Test(urls::in_domain(args)),
+        Builtin::NetIpValid => Yield::Test(net::ip_valid(args)),
+        Builtin::NetCidrContains => Yield::Test(net::cidr_contains(args, prepared)),
+        Builtin::TimeDay => Yield::One(time::day(args, prepared)),
+        Builtin::TimeHour => Yield::One(time::hour(args, prepared)),
+        Builtin::TimeWeekday => Yield::One(time::weekday(args, prepared)),
+        Builtin::NumAbs => Yield::One(numbers::abs(args).map_err(|message| EvalError { builtin, message })?),
+        Builtin::NumMin => Yield::One(numbers::min(args)),
+        Builtin::NumMax => Yield::One(numbers::max(args)),
+        Builtin::NumRound => Yield::One(numbers::round(args)),
     })
 }
 

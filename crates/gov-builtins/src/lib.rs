@@ -14,9 +14,15 @@
 //! for arithmetic overflow.
 
 mod catalogue;
-mod strings;
-
+mod glob;
+mod net;
+mod numbers;
+mod paths;
 mod prepared;
+mod regex;
+mod strings;
+mod time;
+mod urls;
 
 pub use catalogue::{Builtin, Output, Param, Signature};
 pub use prepared::{PrepareError, Prepared, prepare};

@@ -2,11 +2,12 @@
 //! pattern is a check-time error at its span) and when the engine loads it (so no call
 //! parses a constant pattern again).
 
-use crate::{Builtin, Param, Val};
+use crate::{Builtin, Param, Val, glob, net, numbers, regex, time};
 
 /// What a built-in made of its constant arguments.
 ///
-/// Invariant: a `Prepared` is only ever passed back to the built-in that made it.
+/// Invariant: a `Prepared` is only ever passed back to the built-in that made it. A
+/// built-in handed another's (a broken caller) ignores it and parses its argument per call.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     kind: PreparedKind,
@@ -14,12 +15,20 @@ pub struct Prepared {
 
 /// The parsed forms, one per kind of constant argument.
 #[derive(Debug, Clone)]
-enum PreparedKind {}
+pub(crate) enum PreparedKind {
+    /// The pattern of `glob.match`.
+    Glob(globset::GlobMatcher),
+    /// The pattern of `regex.match` and `regex.find`.
+    Regex(::regex::Regex),
+    /// The network of `net.cidr_contains`.
+    Network(ipnet::IpNet),
+    /// The time zone of `time.*`.
+    Zone(jiff::tz::TimeZone),
+}
 
 impl Prepared {
-    /// The built-in's parsed constant, if this is what `builtin` prepared.
-    #[allow(dead_code, reason = "read by the families that prepare constants (glob, regex, networks, time zones)")]
-    fn kind(&self) -> &PreparedKind {
+    /// The parsed constant.
+    pub(crate) fn kind(&self) -> &PreparedKind {
         &self.kind
     }
 }
@@ -33,11 +42,33 @@ pub struct PrepareError {
     pub message: String,
 }
 
+/// How a built-in reads one constant argument: the parsed form to keep, or `None` when the
+/// argument is only validated (a rounding's places).
+type Parser = fn(&Val<'_>) -> Result<Option<PreparedKind>, String>;
+
+/// The argument a built-in parses when it is constant, and how.
+fn constant_parser(builtin: Builtin) -> Option<(usize, Parser)> {
+    match builtin {
+        Builtin::GlobMatch => Some((1, |v| glob::compile(v).map(|g| Some(PreparedKind::Glob(g))))),
+        Builtin::RegexMatch | Builtin::RegexFind => {
+            Some((1, |v| regex::compile(v).map(|r| Some(PreparedKind::Regex(r)))))
+        }
+        Builtin::NetCidrContains => Some((0, |v| net::parse_network(v).map(|n| Some(PreparedKind::Network(n))))),
+        Builtin::TimeDay | Builtin::TimeHour | Builtin::TimeWeekday => {
+            Some((1, |v| time::zone(v).map(|z| Some(PreparedKind::Zone(z)))))
+        }
+        Builtin::NumRound => Some((1, |v| numbers::places(v).map(|_| None))),
+        _ => None,
+    }
+}
+
 /// Parses the constant arguments of a call of `builtin` once. `args` has one entry per
 /// parameter: `Some` for a literal in the source, `None` for anything computed.
 ///
 /// Returns `Ok(None)` when there is nothing to prepare. A [`Param::Pattern`] argument that
-/// is `None` is an error here too (the checker reports it first, with its own code).
+/// is `None` is an error here too (the checker reports it first, with its own code); so is
+/// a constant that the built-in could never use (an unknown time zone, an invalid
+/// network, rounding places outside 0 to 28).
 pub fn prepare(builtin: Builtin, args: &[Option<Val<'_>>]) -> Result<Option<Prepared>, PrepareError> {
     let params = builtin.signature().params;
     for (param, (kind, arg)) in params.iter().zip(args).enumerate() {
@@ -45,5 +76,23 @@ pub fn prepare(builtin: Builtin, args: &[Option<Val<'_>>]) -> Result<Option<Prep
             return Err(PrepareError { param, message: format!("`{}` needs a literal pattern", builtin.name()) });
         }
     }
-    Ok(None)
+    let Some((param, parse)) = constant_parser(builtin) else { return Ok(None) };
+    let Some(Some(arg)) = args.get(param) else { return Ok(None) };
+    match parse(arg) {
+        Ok(kind) => Ok(kind.map(|kind| Prepared { kind })),
+        Err(message) => Err(PrepareError { param, message }),
+    }
+}
+
+/// The constant a call works with: the one prepared when the program loaded, or else its
+/// argument parsed now (`None` when it does not parse: the call then yields nothing).
+pub(crate) fn prepared_or_parse<'p, T: Clone>(
+    prepared: Option<&'p T>,
+    arg: Option<&Val<'_>>,
+    parse: fn(&Val<'_>) -> Result<T, String>,
+) -> Option<std::borrow::Cow<'p, T>> {
+    match prepared {
+        Some(constant) => Some(std::borrow::Cow::Borrowed(constant)),
+        None => arg.and_then(|arg| parse(arg).ok()).map(std::borrow::Cow::Owned),
+    }
 }

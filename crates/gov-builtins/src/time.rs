@@ -1,0 +1,181 @@
+//! The calendar family: `time.day`, `time.hour` and `time.weekday` in a named IANA time
+//! zone, on the `jiff` crate.
+//!
+//! Why `jiff`: it implements the IANA rules (DST gaps and folds included) and bundles the
+//! tz database in the binary (`tzdb-bundle-always`), so a decision depends on the policy
+//! and the request only, never on the machine's `/usr/share/zoneinfo`, and the same bundle
+//! decides the same way on every host. `chrono-tz` would do too but comes with a second
+//! date library; `time` has no IANA zones.
+//!
+//! A zone is an IANA name (`Europe/Paris`, `America/New_York`, `UTC`); a constant one is
+//! looked up once when the program loads, and an unknown constant zone is a check-time
+//! error; a zone from data is looked up per call and an unknown one yields nothing.
+
+use std::borrow::Cow;
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+
+use crate::Val;
+use crate::prepared::{PreparedKind, prepared_or_parse};
+
+/// Looks a time zone up by its IANA name in the bundled database.
+pub(crate) fn zone(name: &Val<'_>) -> Result<TimeZone, String> {
+    let Val::Str(name) = name else { return Err("a time zone is a Str".to_owned()) };
+    jiff::tz::db()
+        .get(name)
+        .map_err(|_| format!("unknown time zone `{name}`: expected an IANA name such as `Europe/Paris` or `UTC`"))
+}
+
+/// The local date and time of the call's instant in the call's zone.
+fn local(args: &[Val<'_>], prepared: Option<&PreparedKind>) -> Option<DateTime> {
+    let Some(Val::Time(nanos)) = args.first() else { return None };
+    let constant = match prepared {
+        Some(PreparedKind::Zone(zone)) => Some(zone),
+        _ => None,
+    };
+    // Every i64 of nanoseconds (years 1677 to 2262) is within jiff's range.
+    let instant = Timestamp::from_nanosecond(i128::from(*nanos)).ok()?;
+    prepared_or_parse(constant, args.get(1), zone).map(|zone| zone.to_datetime(instant))
+}
+
+/// `time.day(t, zone)`: the local calendar day as `YYYY-MM-DD`.
+///
+/// A `Str`, not a `Time` at local midnight: a day is a date, not an instant (in some
+/// zones some days have no midnight); a date compares directly with the dates a data file
+/// holds (`"2026-12-25"`); and as text it orders chronologically.
+pub(crate) fn day<'a>(args: &[Val<'a>], prepared: Option<&PreparedKind>) -> Option<Val<'a>> {
+    local(args, prepared).map(|at| Val::Str(Cow::Owned(at.date().to_string())))
+}
+
+/// `time.hour(t, zone)`: the local hour, 0 to 23.
+pub(crate) fn hour<'a>(args: &[Val<'a>], prepared: Option<&PreparedKind>) -> Option<Val<'a>> {
+    local(args, prepared).map(|at| Val::Int(i64::from(at.hour())))
+}
+
+/// `time.weekday(t, zone)`: the local ISO 8601 weekday, 1 (Monday) to 7 (Sunday), so
+/// working days are `time.weekday(t, zone) <= 5`.
+pub(crate) fn weekday<'a>(args: &[Val<'a>], prepared: Option<&PreparedKind>) -> Option<Val<'a>> {
+    local(args, prepared).map(|at| Val::Int(i64::from(at.weekday().to_monday_one_offset())))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::{Builtin, Prepared, Yield, eval, prepare};
+
+    use super::*;
+
+    fn s(text: &str) -> Val<'_> {
+        Val::Str(Cow::Borrowed(text))
+    }
+
+    fn at(text: &str) -> Val<'static> {
+        Val::Time(gov_value::parse_time(text).unwrap_or(i64::MIN))
+    }
+
+    fn paris() -> Prepared {
+        match prepare(Builtin::TimeDay, &[None, Some(s("Europe/Paris"))]) {
+            Ok(Some(prepared)) => prepared,
+            other => unreachable!("Europe/Paris is bundled: {other:?}"),
+        }
+    }
+
+    /// The built-in at `time` in Paris, with the zone prepared and per call (which agree).
+    fn in_paris(builtin: Builtin, time: &str) -> Option<Val<'static>> {
+        let args = [at(time), s("Europe/Paris")];
+        let once = eval(builtin, &args, Some(&paris()));
+        assert_eq!(once, eval(builtin, &args, None));
+        match once {
+            Ok(Yield::One(Some(Val::Str(text)))) => Some(Val::Str(Cow::Owned(text.into_owned()))),
+            Ok(Yield::One(Some(Val::Int(i)))) => Some(Val::Int(i)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn day_hour_and_weekday_across_the_spring_transition() {
+        // 2026-03-29, last Sunday of March: 02:00 CET becomes 03:00 CEST (01:00Z).
+        assert_eq!(in_paris(Builtin::TimeHour, "2026-03-29T00:59:59Z"), Some(Val::Int(1)));
+        assert_eq!(in_paris(Builtin::TimeHour, "2026-03-29T01:00:00Z"), Some(Val::Int(3)));
+        assert_eq!(in_paris(Builtin::TimeDay, "2026-03-28T22:59:59Z"), Some(s("2026-03-28")));
+        assert_eq!(in_paris(Builtin::TimeDay, "2026-03-28T23:00:00Z"), Some(s("2026-03-29")));
+        // The day after starts at 22:00Z, an hour earlier in UTC than the day before did.
+        assert_eq!(in_paris(Builtin::TimeDay, "2026-03-29T21:59:59Z"), Some(s("2026-03-29")));
+        assert_eq!(in_paris(Builtin::TimeDay, "2026-03-29T22:00:00Z"), Some(s("2026-03-30")));
+        assert_eq!(in_paris(Builtin::TimeWeekday, "2026-03-29T12:00:00Z"), Some(Val::Int(7)));
+        assert_eq!(in_paris(Builtin::TimeWeekday, "2026-03-29T22:00:00Z"), Some(Val::Int(1)));
+    }
+
+    #[test]
+    fn day_hour_and_weekday_across_the_autumn_transition() {
+        // 2026-10-25, last Sunday of October: 03:00 CEST becomes 02:00 CET (01:00Z), so
+        // the local hour 2 happens twice and the day lasts 25 hours.
+        assert_eq!(in_paris(Builtin::TimeHour, "2026-10-25T00:30:00Z"), Some(Val::Int(2)));
+        assert_eq!(in_paris(Builtin::TimeHour, "2026-10-25T01:30:00Z"), Some(Val::Int(2)));
+        assert_eq!(in_paris(Builtin::TimeDay, "2026-10-24T21:59:59Z"), Some(s("2026-10-24")));
+        assert_eq!(in_paris(Builtin::TimeDay, "2026-10-24T22:00:00Z"), Some(s("2026-10-25")));
+        assert_eq!(in_paris(Builtin::TimeDay, "2026-10-25T22:59:59Z"), Some(s("2026-10-25")));
+        assert_eq!(in_paris(Builtin::TimeDay, "2026-10-25T23:00:00Z"), Some(s("2026-10-26")));
+        assert_eq!(in_paris(Builtin::TimeWeekday, "2026-10-25T22:59:59Z"), Some(Val::Int(7)));
+    }
+
+    #[test]
+    fn working_hours_in_paris() {
+        // Monday 2026-06-01: 09:00 CEST is 07:00Z, 17:00 CEST is 15:00Z.
+        assert_eq!(in_paris(Builtin::TimeHour, "2026-06-01T06:59:59Z"), Some(Val::Int(8)));
+        assert_eq!(in_paris(Builtin::TimeHour, "2026-06-01T07:00:00Z"), Some(Val::Int(9)));
+        assert_eq!(in_paris(Builtin::TimeHour, "2026-06-01T15:00:00Z"), Some(Val::Int(17)));
+        assert_eq!(in_paris(Builtin::TimeWeekday, "2026-06-01T07:00:00Z"), Some(Val::Int(1)));
+        // In winter (CET) the same local hours are an hour later in UTC.
+        assert_eq!(in_paris(Builtin::TimeHour, "2026-12-01T08:00:00Z"), Some(Val::Int(9)));
+    }
+
+    #[test]
+    fn other_zones_and_the_range_ends() {
+        let utc = eval(Builtin::TimeDay, &[at("2026-03-29T23:30:00Z"), s("UTC")], None);
+        assert_eq!(utc, Ok(Yield::One(Some(s("2026-03-29")))));
+        let tokyo = eval(Builtin::TimeDay, &[at("2026-03-29T23:30:00Z"), s("Asia/Tokyo")], None);
+        assert_eq!(tokyo, Ok(Yield::One(Some(s("2026-03-30")))));
+        let kolkata = eval(Builtin::TimeHour, &[at("2026-01-01T00:00:00Z"), s("Asia/Kolkata")], None);
+        assert_eq!(kolkata, Ok(Yield::One(Some(Val::Int(5)))));
+        let first = eval(Builtin::TimeDay, &[Val::Time(i64::MIN), s("UTC")], None);
+        assert_eq!(first, Ok(Yield::One(Some(s("1677-09-21")))));
+        let last = eval(Builtin::TimeDay, &[Val::Time(i64::MAX), s("Pacific/Kiritimati")], None);
+        assert_eq!(last, Ok(Yield::One(Some(s("2262-04-12")))));
+    }
+
+    #[test]
+    fn an_unknown_zone_is_a_prepare_error_and_yields_nothing_per_call() {
+        for name in ["Europe/Pariss", "CET+1", "", "/etc/passwd", "../../etc/localtime"] {
+            let error = prepare(Builtin::TimeHour, &[None, Some(s(name))]);
+            assert!(matches!(&error, Err(e) if e.param == 1 && e.message.contains("unknown time zone")), "{error:?}");
+            let call = eval(Builtin::TimeHour, &[at("2026-01-01T00:00:00Z"), s(name)], None);
+            assert_eq!(call, Ok(Yield::One(None)));
+        }
+        assert!(matches!(prepare(Builtin::TimeWeekday, &[None, None]), Ok(None)));
+    }
+
+    proptest! {
+        #[test]
+        fn any_instant_in_any_zone_text_never_panics(nanos: i64, zone in ".{0,24}") {
+            for builtin in [Builtin::TimeDay, Builtin::TimeHour, Builtin::TimeWeekday] {
+                let _ = eval(builtin, &[Val::Time(nanos), s(&zone)], None);
+            }
+        }
+
+        #[test]
+        fn fields_are_in_range_and_agree_with_utc(nanos: i64) {
+            // An independent UTC calendar: gov-value's formatter, on the `time` crate.
+            let utc = |builtin| eval(builtin, &[Val::Time(nanos), s("UTC")], None);
+            let text = gov_value::format_time(nanos);
+            let (date, hour) = (text.get(..10).unwrap_or_default(), text.get(11..13).and_then(|h| h.parse().ok()));
+            prop_assert_eq!(utc(Builtin::TimeDay), Ok(Yield::One(Some(s(date)))));
+            prop_assert_eq!(utc(Builtin::TimeHour), Ok(Yield::One(hour.map(Val::Int))));
+            let weekday = eval(Builtin::TimeWeekday, &[Val::Time(nanos), s("Europe/Paris")], None);
+            prop_assert!(matches!(weekday, Ok(Yield::One(Some(Val::Int(1..=7))))));
+        }
+    }
+}
