@@ -241,6 +241,16 @@ pub(crate) fn dispatch<'a>(
     args: &[Val<'a>],
     prepared: Option<&Prepared>,
 ) -> Result<Yield<'a>, EvalError> {
+    let signature = builtin.signature();
+    if args.len() != signature.params.len() {
+        // A broken caller: the families read the arguments they expect by position, and
+        // one more or one fewer must not make a call look valid.
+        return Ok(match signature.output {
+            Output::Test => Yield::Test(false),
+            Output::Value(_) => Yield::One(None),
+            Output::Values(_) => Yield::Many(Vec::new()),
+        });
+    }
     let prepared = prepared.map(Prepared::kind);
     Ok(match builtin {
         Builtin::StrStartsWith => Yield::Test(strings::two(args).is_some_and(|(s, p)| s.starts_with(p))),
@@ -282,7 +292,133 @@ pub(crate) fn dispatch<'a>(
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
+    use gov_value::Decimal;
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::eval;
+
+    /// A value of each type a parameter may take (one, for a `Numeric`, per numeric type).
+    fn samples(param: Param) -> Vec<Val<'static>> {
+        let base = |ty: BaseType| match ty {
+            BaseType::Int => Val::Int(2),
+            BaseType::Decimal => Val::Decimal(Decimal::new(25, 1)),
+            BaseType::Str => Val::Str(Cow::Borrowed("https://a.example.com/x/y.txt?q=1")),
+            BaseType::Bool => Val::Bool(true),
+            BaseType::Time => Val::Time(0),
+            BaseType::Duration => Val::Duration(60),
+        };
+        match param {
+            Param::Base(ty) => vec![base(ty)],
+            Param::Pattern => vec![Val::Str(Cow::Borrowed("*"))],
+            Param::Numeric => vec![Val::Int(-3), Val::Decimal(Decimal::new(-25, 1)), Val::Duration(-60)],
+        }
+    }
+
+    fn type_of(val: &Val<'_>) -> BaseType {
+        match val {
+            Val::Int(_) => BaseType::Int,
+            Val::Decimal(_) => BaseType::Decimal,
+            Val::Str(_) => BaseType::Str,
+            Val::Bool(_) => BaseType::Bool,
+            Val::Time(_) => BaseType::Time,
+            Val::Duration(_) => BaseType::Duration,
+        }
+    }
+
+    /// Whether `val` fits `param`, a `Numeric` having the type `numeric` of the call.
+    fn fits(val: &Val<'_>, param: Param, numeric: Option<BaseType>) -> bool {
+        match param {
+            Param::Base(ty) => type_of(val) == ty,
+            Param::Pattern => type_of(val) == BaseType::Str,
+            Param::Numeric => Some(type_of(val)) == numeric,
+        }
+    }
+
+    /// Every combination of sample arguments for a signature: a `Str` takes each of a few
+    /// texts that some built-in reads (a URL, a zone, a network, an address, a key).
+    fn argument_lists(params: &[Param], numeric: &Val<'static>) -> Vec<Vec<Val<'static>>> {
+        const TEXTS: [&str; 5] = ["https://a.example.com/x/y.txt?q=1", "Europe/Paris", "10.0.0.0/8", "10.0.0.1", "q"];
+        let mut lists = vec![Vec::new()];
+        for &param in params {
+            let choices: Vec<Val<'static>> = match param {
+                Param::Base(BaseType::Str) | Param::Pattern => {
+                    TEXTS.iter().map(|t| Val::Str(Cow::Borrowed(*t))).collect()
+                }
+                Param::Numeric => vec![numeric.clone()],
+                other => samples(other),
+            };
+            lists = lists
+                .into_iter()
+                .flat_map(|list| {
+                    choices.iter().map(move |choice| {
+                        let mut list = list.clone();
+                        list.push(choice.clone());
+                        list
+                    })
+                })
+                .collect();
+        }
+        lists
+    }
+
+    #[test]
+    fn what_eval_yields_agrees_with_the_signature() {
+        for &builtin in Builtin::ALL {
+            let signature = builtin.signature();
+            let numeric_params = signature.params.contains(&Param::Numeric);
+            let numerics = if numeric_params { samples(Param::Numeric) } else { vec![Val::Bool(false)] };
+            let name = builtin.name();
+            for numeric in numerics {
+                let numeric_type = numeric_params.then(|| type_of(&numeric));
+                let mut produced = false;
+                for args in argument_lists(signature.params, &numeric) {
+                    match (signature.output, eval(builtin, &args, None)) {
+                        (Output::Test, Ok(Yield::Test(held))) => produced |= held,
+                        (Output::Value(p), Ok(Yield::One(value))) => {
+                            assert!(value.as_ref().is_none_or(|v| fits(v, p, numeric_type)), "{name}: {value:?}");
+                            produced |= value.is_some();
+                        }
+                        (Output::Values(p), Ok(Yield::Many(values))) => {
+                            assert!(values.iter().all(|v| fits(v, p, numeric_type)), "{name}: {values:?}");
+                            produced |= !values.is_empty();
+                        }
+                        (output, result) => unreachable!("{name}: {output:?} yielded {result:?}"),
+                    }
+                }
+                assert!(produced, "{name} never held nor yielded on the samples");
+            }
+        }
+    }
+
+    fn any_val() -> impl Strategy<Value = Val<'static>> {
+        prop_oneof![
+            any::<i64>().prop_map(Val::Int),
+            any::<i64>().prop_map(|m| Val::Decimal(Decimal::new(m, 2))),
+            ".{0,12}".prop_map(|s| Val::Str(Cow::Owned(s))),
+            any::<bool>().prop_map(Val::Bool),
+            any::<i64>().prop_map(Val::Time),
+            any::<i64>().prop_map(Val::Duration),
+        ]
+    }
+
+    proptest! {
+        /// A broken caller (wrong number or types of arguments) never makes a panic nor a
+        /// test that holds: a call whose arguments do not fit its signature yields nothing.
+        #[test]
+        fn arguments_that_do_not_fit_yield_nothing(index in 0..Builtin::ALL.len(), args in proptest::collection::vec(any_val(), 0..4)) {
+            let Some(&builtin) = Builtin::ALL.get(index) else { return Ok(()) };
+            let signature = builtin.signature();
+            let numeric = args.iter().zip(signature.params).find(|(_, p)| **p == Param::Numeric).map(|(v, _)| type_of(v));
+            let fit = args.len() == signature.params.len() && args.iter().zip(signature.params).all(|(v, &p)| fits(v, p, numeric));
+            let result = eval(builtin, &args, None);
+            if !fit {
+                prop_assert!(matches!(result, Ok(Yield::Test(false) | Yield::One(None))) || matches!(&result, Ok(Yield::Many(v)) if v.is_empty()), "{}: {result:?}", builtin.name());
+            }
+        }
+    }
 
     #[test]
     fn names_are_unique_and_round_trip() {

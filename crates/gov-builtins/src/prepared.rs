@@ -58,7 +58,32 @@ fn constant_parser(builtin: Builtin) -> Option<(usize, Parser)> {
             Some((1, |v| time::zone(v).map(|z| Some(PreparedKind::Zone(z)))))
         }
         Builtin::NumRound => Some((1, |v| numbers::places(v).map(|_| None))),
-        _ => None,
+        Builtin::StrStartsWith
+        | Builtin::StrEndsWith
+        | Builtin::StrContains
+        | Builtin::StrLower
+        | Builtin::StrUpper
+        | Builtin::StrLength
+        | Builtin::StrConcat
+        | Builtin::StrTrim
+        | Builtin::StrSplit
+        | Builtin::PathNormalize
+        | Builtin::PathComponents
+        | Builtin::PathParent
+        | Builtin::PathFileName
+        | Builtin::PathExtension
+        | Builtin::PathUnder
+        | Builtin::UrlValid
+        | Builtin::UrlScheme
+        | Builtin::UrlHost
+        | Builtin::UrlPort
+        | Builtin::UrlPath
+        | Builtin::UrlQuery
+        | Builtin::HostInDomain
+        | Builtin::NetIpValid
+        | Builtin::NumAbs
+        | Builtin::NumMin
+        | Builtin::NumMax => None,
     }
 }
 
@@ -94,5 +119,46 @@ pub(crate) fn prepared_or_parse<'p, T: Clone>(
     match prepared {
         Some(constant) => Some(std::borrow::Cow::Borrowed(constant)),
         None => arg.and_then(|arg| parse(arg).ok()).map(std::borrow::Cow::Owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use gov_value::BaseType;
+
+    use super::*;
+
+    #[test]
+    fn each_prepared_argument_is_a_parameter_of_its_type() {
+        for &builtin in Builtin::ALL {
+            let Some((param, _)) = constant_parser(builtin) else { continue };
+            let kind = builtin.signature().params.get(param).copied();
+            let expected = if builtin == Builtin::NumRound { BaseType::Int } else { BaseType::Str };
+            assert!(
+                kind == Some(Param::Base(expected)) || kind == Some(Param::Pattern),
+                "{}: parameter {param} is {kind:?}",
+                builtin.name()
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_constant_prepares_nothing_and_a_wrongly_typed_constant_is_an_error() {
+        for &builtin in Builtin::ALL {
+            let params = builtin.signature().params;
+            let computed: Vec<Option<Val<'_>>> = params.iter().map(|_| None).collect();
+            let has_pattern = params.contains(&Param::Pattern);
+            assert_eq!(prepare(builtin, &computed).is_err(), has_pattern, "{}", builtin.name());
+            if let Some((param, _)) = constant_parser(builtin) {
+                let mut wrong: Vec<Option<Val<'_>>> =
+                    params.iter().map(|_| Some(Val::Str(Cow::Borrowed("")))).collect();
+                if let Some(arg) = wrong.get_mut(param) {
+                    *arg = Some(Val::Bool(true));
+                }
+                assert!(matches!(prepare(builtin, &wrong), Err(e) if e.param == param), "{}", builtin.name());
+            }
+        }
     }
 }
