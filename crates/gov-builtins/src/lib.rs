@@ -7,6 +7,11 @@
 //! [`eval`]. The implementations are pure functions of plain values ([`Val`]): no IO, no
 //! clock, no symbol tables, so the engine's string interning stays the engine's business.
 //!
+//! The families, one module each: strings (`str.*`), globs (`glob.*`), regexes
+//! (`regex.*`), paths (`path.*`, lexical), URLs and hosts (`url.*`, `host.*`, by the WHATWG
+//! rules), networks (`net.*`), the calendar in IANA time zones (`time.*`) and numbers
+//! (`num.*`). Constant patterns, networks and zones are parsed once by [`prepare`].
+//!
 //! Partial functions yield nothing rather than fail (`url.host` of text that is not a URL
 //! has no host), so a condition built on them is simply false, whatever order the planner
 //! evaluates a body in. [`EvalError`] is only for results that do not fit the type

@@ -26,6 +26,13 @@ pub(crate) enum PreparedKind {
     Zone(jiff::tz::TimeZone),
 }
 
+// Invariant: a loaded program, prepared constants included, is shared by the threads that
+// decide requests.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Prepared>();
+};
+
 impl Prepared {
     /// The parsed constant.
     pub(crate) fn kind(&self) -> &PreparedKind {
