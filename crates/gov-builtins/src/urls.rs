@@ -8,12 +8,9 @@
 //! nothing, so every `url.*` condition on it is false.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
-
-use url::Url;
+use url::{Host, Url};
 
 use crate::Val;
-use crate::net::parse_ip;
 use crate::strings::{text, two};
 
 fn parse(args: &[Val<'_>]) -> Option<Url> {
@@ -62,19 +59,25 @@ pub(crate) fn query<'a>(args: &[Val<'a>]) -> Vec<Val<'a>> {
     url.query_pairs().filter(|(k, _)| k == key).map(|(_, value)| Val::Str(Cow::Owned(value.into_owned()))).collect()
 }
 
-/// `host.in_domain(h, domain)`: `h` is `domain` or a name inside it, comparing ASCII
-/// letters case-insensitively and ignoring one trailing `.` (the DNS root) on either and
-/// one leading `.` on `domain`. An IP address is in no domain.
+/// `host.in_domain(h, domain)`: `h` is `domain` or a name inside it, label by label. Both
+/// are read as a URL's host is (ASCII letters lower-cased, an international name in its
+/// punycode form), ignoring one trailing `.` (the DNS root) on either and one leading `.`
+/// on `domain`. An IP address, or text that is not a host, is in no domain.
 pub(crate) fn in_domain(args: &[Val<'_>]) -> bool {
     let Some((host, domain)) = two(args) else { return false };
-    let host = host.strip_suffix('.').unwrap_or(host);
-    let domain = domain.strip_suffix('.').unwrap_or(domain);
-    let domain = domain.strip_prefix('.').unwrap_or(domain);
-    if host.is_empty() || domain.is_empty() || parse_ip(host).is_some() || host.parse::<IpAddr>().is_ok() {
+    let (Some(host), Some(domain)) = (domain_name(host), domain_name(domain.strip_prefix('.').unwrap_or(domain)))
+    else {
         return false;
+    };
+    host.strip_suffix(&domain).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+}
+
+/// A domain name in the form a URL's host has, without a trailing `.`.
+fn domain_name(text: &str) -> Option<String> {
+    match Host::parse(text.strip_suffix('.').unwrap_or(text)).ok()? {
+        Host::Domain(name) if !name.is_empty() => Some(name),
+        _ => None,
     }
-    let Some(dot) = host.len().checked_sub(domain.len() + 1) else { return host.eq_ignore_ascii_case(domain) };
-    host.as_bytes().get(dot) == Some(&b'.') && host.get(dot + 1..).is_some_and(|tail| tail.eq_ignore_ascii_case(domain))
 }
 
 #[cfg(test)]
@@ -171,10 +174,14 @@ mod tests {
         assert!(!in_domain("evilinternal.example.com", "internal.example.com"));
         assert!(!in_domain("internal.example.com.evil.com", "internal.example.com"));
         assert!(!in_domain("example.com", "internal.example.com"));
+        assert!(in_domain("api.bücher.de", "BÜCHER.de"));
+        assert!(in_domain("api.xn--bcher-kva.de", "bücher.de"));
         assert!(!in_domain("10.0.0.1", "0.1"));
+        assert!(!in_domain("0x0a.1", "1"), "an IPv4 address in a URL's shorthand");
         assert!(!in_domain("[::1]", "1]"));
         assert!(!in_domain("", ""));
         assert!(!in_domain("x.", "."));
+        assert!(!in_domain("a b.example.com", "example.com"), "not a host");
         assert!(!in_domain("é.example.com", "xample.com"));
     }
 
@@ -194,11 +201,11 @@ mod tests {
         }
 
         #[test]
-        fn a_host_is_in_its_own_domain_and_each_parent(labels in proptest::collection::vec("[a-z0-9-]{1,8}", 1..5)) {
+        fn a_host_is_in_its_own_domain_and_each_parent(labels in proptest::collection::vec("[a-z][a-z0-9-]{0,7}", 1..5)) {
             let name = labels.join(".");
             for i in 0..labels.len() {
                 let domain = labels.get(i..).unwrap_or_default().join(".");
-                prop_assert!(in_domain(&name, &domain) || name.parse::<IpAddr>().is_ok());
+                prop_assert!(in_domain(&name, &domain));
             }
             let outside = format!("x{name}");
             prop_assert!(!in_domain(&outside, &name));
