@@ -40,7 +40,8 @@ impl Prepared {
     }
 }
 
-/// A constant argument that does not parse: an invalid regex, glob, network or time zone.
+/// A constant argument that does not parse or cannot be used: an invalid regex, glob or
+/// network, an unknown time zone, rounding places out of range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrepareError {
     /// The argument's position in the call (0-based), for the diagnostic's span.
