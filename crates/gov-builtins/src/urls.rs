@@ -129,6 +129,9 @@ mod tests {
         assert_eq!(host("https://api.github.com:8443/x").as_deref(), Some("api.github.com"));
         assert_eq!(host("https://api.github.com./").as_deref(), Some("api.github.com."));
         assert_eq!(host("http://0x0a.1/").as_deref(), Some("10.0.0.1"));
+        assert_eq!(host("http://2130706433/").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host("http://0177.0.0.1/").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host("http://%31%30.0.0.1/").as_deref(), Some("10.0.0.1"));
         assert_eq!(host("http://[::ffff:10.0.0.1]/").as_deref(), Some("[::ffff:a00:1]"));
         assert_eq!(host("https://BÜCHER.de/").as_deref(), Some("xn--bcher-kva.de"));
         assert_eq!(host("ssh://Git.Example.COM/repo").as_deref(), Some("git.example.com"));
