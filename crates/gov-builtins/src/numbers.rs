@@ -1,6 +1,8 @@
 //! The number family: `num.abs`, `num.min`, `num.max` over `Int`, `Decimal` and
 //! `Duration`, and `num.round` of a `Decimal`.
 
+use std::cmp::Ordering;
+
 use rust_decimal::RoundingStrategy;
 
 use crate::Val;
@@ -20,25 +22,28 @@ pub(crate) fn abs<'a>(args: &[Val<'a>]) -> Result<Option<Val<'a>>, String> {
     })
 }
 
-/// The smaller (`Less`) or larger (`Greater`) of two numbers of the same type.
-fn pick<'a>(args: &[Val<'a>], keep: std::cmp::Ordering) -> Option<Val<'a>> {
-    let choose = |a, b| if Ord::cmp(&b, &a) == keep { b } else { a };
+/// The smaller (`Less`) or larger (`Greater`) of two numbers of the same type; the first
+/// of two equal ones.
+fn pick<'a>(args: &[Val<'a>], keep: Ordering) -> Option<Val<'a>> {
+    fn choose<T: Ord>(a: T, b: T, keep: Ordering) -> T {
+        if b.cmp(&a) == keep { b } else { a }
+    }
     match (args.first()?, args.get(1)?) {
-        (Val::Int(a), Val::Int(b)) => Some(Val::Int(choose(*a, *b))),
-        (Val::Duration(a), Val::Duration(b)) => Some(Val::Duration(choose(*a, *b))),
-        (Val::Decimal(a), Val::Decimal(b)) => Some(Val::Decimal(if b.cmp(a) == keep { *b } else { *a })),
+        (Val::Int(a), Val::Int(b)) => Some(Val::Int(choose(*a, *b, keep))),
+        (Val::Duration(a), Val::Duration(b)) => Some(Val::Duration(choose(*a, *b, keep))),
+        (Val::Decimal(a), Val::Decimal(b)) => Some(Val::Decimal(choose(*a, *b, keep))),
         _ => None,
     }
 }
 
 /// `num.min(a, b)`
 pub(crate) fn min<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    pick(args, std::cmp::Ordering::Less)
+    pick(args, Ordering::Less)
 }
 
 /// `num.max(a, b)`
 pub(crate) fn max<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    pick(args, std::cmp::Ordering::Greater)
+    pick(args, Ordering::Greater)
 }
 
 /// The places of a rounding: 0 to 28 (a `Decimal` has at most 28).
