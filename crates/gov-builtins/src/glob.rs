@@ -63,6 +63,12 @@ mod tests {
         assert!(glob("/etc/passwd", "/etc/*"));
         assert!(!glob("/etc/ssh/sshd_config", "/etc/*"));
         assert!(glob("/etc/ssh/sshd_config", "/etc/**"));
+        // `dir/**` is below `dir`, not `dir` itself (`path.under` is both).
+        assert!(!glob("/etc", "/etc/**"));
+        assert!(glob("/repo/.git", "**/.git"));
+        assert!(!glob("/repo/.git", "**/.git/**"));
+        // `**` that is not a whole component is a `*`.
+        assert!(!glob("a/b", "a**"));
         assert!(glob("notes.txt", "*.txt"));
         assert!(!glob("docs/notes.txt", "*.txt"));
         assert!(glob("docs/notes.txt", "**/*.txt"));
