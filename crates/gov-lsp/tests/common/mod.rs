@@ -39,6 +39,13 @@ impl Client {
 
     /// Starts and initializes a server; `options` are its `initializationOptions`.
     pub async fn initialized(options: Value) -> Client {
+        let capabilities =
+            json!({ "textDocument": { "completion": { "completionItem": { "snippetSupport": true } } } });
+        Client::initialized_with(capabilities, options).await
+    }
+
+    /// Starts and initializes a server for a client with `capabilities`.
+    pub async fn initialized_with(capabilities: Value, options: Value) -> Client {
         let mut client = Client::start();
         let result = client
             .request(
@@ -46,9 +53,7 @@ impl Client {
                 json!({
                     "processId": null,
                     "rootUri": null,
-                    "capabilities": {
-                        "textDocument": { "completion": { "completionItem": { "snippetSupport": true } } }
-                    },
+                    "capabilities": capabilities,
                     "initializationOptions": options,
                 }),
             )
