@@ -104,6 +104,24 @@ async fn an_edit_before_the_pause_cancels_the_stale_run() {
     let conflict = analysed["params"]["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "W0701").cloned();
     let message = conflict.unwrap_or_else(|| panic!("{analysed}"))["message"].as_str().unwrap().to_owned();
     assert!(message.contains("`huge`"), "{message}");
+    // No second run published: the next diagnostics are those of another edit at once, then
+    // its own analysis after the pause (any other run would have published before it, and
+    // about `huge`).
+    let commented = renamed.replace("deny huge", "deny vast");
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": URI, "version": 3 }, "contentChanges": [{ "text": commented }] }),
+        )
+        .await;
+    let immediate = published(&mut client).await;
+    assert_eq!(immediate["params"]["version"], 3, "a second analysis was published: {immediate}");
+    assert!(!codes(&immediate).contains(&"W0701".to_owned()), "a second analysis was published: {immediate}");
+    let analysed = published(&mut client).await;
+    assert_eq!(analysed["params"]["version"], 3, "{analysed}");
+    let conflict = analysed["params"]["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "W0701").cloned();
+    let message = conflict.unwrap_or_else(|| panic!("{analysed}"))["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("`vast`"), "a stale analysis was published: {message}");
     client.shutdown().await;
 }
 
