@@ -47,6 +47,12 @@ fn line(bytes: Vec<u8>) -> Result<String, String> {
 /// Writes the package at `path` (of the working tree) as it was at `rev`.
 pub fn checkout(rev: &str, path: &Path) -> Result<Checkout, String> {
     let shown = path.display();
+    // Whether git runs at all, before any answer of it is read as one about the repository.
+    git(Path::new("."), &["--version"])?;
+    // The new version is the working tree's: without it there is nothing to compare.
+    if !path.exists() {
+        return Err(format!("`{shown}` does not exist in the working tree"));
+    }
     let is_dir = path.is_dir();
     // The directory git runs in: the package's directory, or the file's.
     let dir = if is_dir {

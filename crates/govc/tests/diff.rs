@@ -188,12 +188,18 @@ fn git_errors_name_their_cause_and_exit_2() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("p.gov"), "package outside\n").unwrap();
     let no_git = tempfile::tempdir().unwrap();
-    let cases: [(&std::path::Path, &[&str], Option<&std::path::Path>, &str); 5] = [
+    let cases: [(&std::path::Path, &[&str], Option<&std::path::Path>, &str); 6] = [
         (repo.path(), &["--git", "no-such-rev", "policy"], None, "`no-such-rev` is not a revision"),
         (repo.path(), &["--git", "HEAD", "later"], None, "`later` does not exist at revision `HEAD`"),
-        (repo.path(), &["--git", "HEAD", "policy/gone.gov"], None, "`policy/gone.gov` does not exist at revision"),
+        (repo.path(), &["--git", "HEAD", "later/p.gov"], None, "`later/p.gov` does not exist at revision `HEAD`"),
         (outside.path(), &["--git", "HEAD"], None, "`.` is not in a git repository's working tree"),
-        (repo.path(), &["--git", "HEAD", "policy"], Some(no_git.path()), "`git`, which is not installed"),
+        (
+            repo.path(),
+            &["--git", "HEAD", "policy"],
+            Some(no_git.path()),
+            "error: `--git` runs `git`, which is not installed",
+        ),
+        (repo.path(), &["--git", "HEAD", "nowhere"], None, "error: `nowhere` does not exist in the working tree"),
     ];
     for (dir, args, path, expected) in cases {
         let run = govc_in(dir, &[&["diff"][..], args].concat(), path);
