@@ -107,3 +107,28 @@ fn create(uri: Uri, document: &Value) -> Vec<DocumentChangeOperation> {
         }),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_long_witness_is_cut_in_the_related_information_and_empty_data_is_left_out() {
+        let location = Location { uri: "file:///p/a.gov".parse().unwrap(), range: Range::default() };
+        let long = json!({ "order": [{ "customer": "é".repeat(300) }] });
+        let cut = related(&gov_diag::Witness { input: long, data: json!({}) }, &location);
+        assert_eq!(cut.len(), 1);
+        let shown = cut[0].message.strip_prefix("witness request: ").unwrap();
+        assert_eq!(shown.chars().count(), BRIEF + 1);
+        assert!(shown.ends_with("é…"), "{shown}");
+        let short = gov_diag::Witness { input: json!({"t": [{"x": 1}]}), data: json!({"d": [{"y": 2}]}) };
+        let messages: Vec<String> = related(&short, &location).into_iter().map(|r| r.message).collect();
+        assert_eq!(
+            messages,
+            ["witness request: {\"t\":[{\"x\":1}]}", "witness data (added to the package's): {\"d\":[{\"y\":2}]}"]
+        );
+    }
+}
