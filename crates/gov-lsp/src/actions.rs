@@ -1,4 +1,5 @@
-//! Code actions: the checker's structured fixes, and `@overrides` for two conflicting rules.
+//! Code actions: the checker's structured fixes, `@overrides` for two conflicting rules,
+//! and copying an analysis finding's witness ([`crate::witness`]).
 
 use crate::analysis::Ctx;
 use gov_diag::{Fix, Span};
@@ -70,6 +71,7 @@ pub fn actions(ctx: &Ctx<'_>, range: Range, sent: &[lsp::Diagnostic]) -> Vec<Cod
         if let Some([Value::String(a), Value::String(b)]) = pair.map(Vec::as_slice) {
             out.extend(overrides(ctx, a, b, diagnostic));
         }
+        out.extend(crate::witness::action(ctx, diagnostic));
     }
     out
 }

@@ -1,6 +1,7 @@
 //! Checker diagnostics as LSP diagnostics.
 
 use crate::state::State;
+use crate::witness;
 use gov_check::Symbols;
 use gov_diag::{Diagnostic, FileId, Severity, Span, codes};
 use serde_json::{Value, json};
@@ -31,9 +32,28 @@ pub fn package_diagnostics(state: &mut State, package: &str) -> Vec<(Uri, Vec<ls
     out
 }
 
+/// Where the spans of diagnostics lie, for the client: the server's workspace, or the
+/// workspace of a package loaded for the analysis ([`crate::findings`]).
+pub trait Files {
+    /// The URI of file `id`, if the client knows it.
+    fn uri_of(&self, id: FileId) -> Option<Uri>;
+    /// The LSP range of `span`.
+    fn range_of(&self, span: Span) -> Option<lsp::Range>;
+}
+
+impl Files for State {
+    fn uri_of(&self, id: FileId) -> Option<Uri> {
+        State::uri_of(self, id)
+    }
+
+    fn range_of(&self, span: Span) -> Option<lsp::Range> {
+        State::range_of(self, span)
+    }
+}
+
 /// Converts one diagnostic (`None` if it is not in a file the client knows).
 pub fn convert(
-    state: &State,
+    state: &dyn Files,
     diagnostic: &Diagnostic,
     docs: Option<&str>,
     symbols: &Symbols,
@@ -48,7 +68,7 @@ pub fn convert(
         message.push_str("\nnote: ");
         message.push_str(note);
     }
-    let related: Vec<DiagnosticRelatedInformation> = diagnostic
+    let mut related: Vec<DiagnosticRelatedInformation> = diagnostic
         .secondary
         .iter()
         .filter_map(|label| {
@@ -58,6 +78,9 @@ pub fn convert(
             Some(DiagnosticRelatedInformation { location: Location { uri, range }, message })
         })
         .collect();
+    if let (Some(witness), Some(uri)) = (&diagnostic.witness, state.uri_of(diagnostic.primary.span.file)) {
+        related.extend(witness::related(witness, &Location { uri, range }));
+    }
     let href = docs.and_then(|base| format!("{base}#{}", diagnostic.code.id.to_ascii_lowercase()).parse::<Uri>().ok());
     let tags = matches!(diagnostic.code, codes::UNUSED_DECLARATION | codes::UNUSED_IMPORT)
         .then(|| vec![DiagnosticTag::UNNECESSARY]);
@@ -79,10 +102,18 @@ pub fn convert(
 
 /// What code actions need to know about a diagnostic beyond its structured fixes (which
 /// the actions read from the checker's diagnostic), carried in its `data`:
-/// `{"conflict": ["a", "b"]}` when the diagnostic is about two decision rules (its primary
-/// span names one, a secondary label the other).
+/// `"conflict": ["a", "b"]` when the diagnostic is about two decision rules (its primary
+/// span names one, a secondary label the other), and `"witness": {"input": …, "data": …}`
+/// when an analysis finding carries one (see [`witness`]).
 fn data(diagnostic: &Diagnostic, symbols: &Symbols) -> Option<Value> {
-    conflict_pair(diagnostic, symbols).map(|pair| json!({ "conflict": pair }))
+    let mut data = serde_json::Map::new();
+    if let Some(pair) = conflict_pair(diagnostic, symbols) {
+        data.insert("conflict".to_owned(), json!(pair));
+    }
+    if let Some(found) = &diagnostic.witness {
+        data.insert(witness::KEY.to_owned(), json!({ "input": found.input, "data": found.data }));
+    }
+    (!data.is_empty()).then_some(Value::Object(data))
 }
 
 /// The two decision rules a diagnostic is about: the one its primary span names and the

@@ -2,13 +2,11 @@
 //! with `gov-test` (the library behind `govc test`).
 
 use crate::analysis::Ctx;
-use crate::state::{State, file_path, key_of};
+use crate::snapshot::Snapshot;
+use crate::state::{State, key_of};
 use gov_diag::Span;
-use gov_driver::Package;
-use gov_driver::fs::{Disk, FileSystem, Kind, Overlay};
 use gov_syntax::ast::ItemKind;
 use serde_json::{Value, json};
-use std::path::Path;
 use tower_lsp_server::ls_types::{CodeLens, Command, Uri};
 
 /// The command a lens runs: arguments are the document's URI and the test's name.
@@ -52,16 +50,10 @@ pub struct Ran {
 /// are regular files), with the open documents' texts in place of the disk's.
 pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
     let ctx = Ctx::new(state, uri).map_err(|e| e.message.into_owned())?;
-    let open = state.documents.values().filter_map(|d| Some((file_path(&d.uri)?, d.text.clone())));
-    let files = Overlay::new(&Disk, open);
-    let dir = Path::new(&ctx.package);
-    let package = if dir.is_absolute() && files.kind(dir).is_ok_and(|k| k == Kind::Dir) {
-        Package::load(&files, dir)?
-    } else {
-        // An unsaved document is a package alone.
-        let text = ctx.text.to_owned();
-        Package::from_sources(vec![(key_of(uri), text)]).ok_or_else(|| format!("test \"{name}\" cannot run"))?
-    };
+    // An unsaved document is a package alone.
+    let snapshot = Snapshot::new(state, &ctx.package, vec![(key_of(uri), ctx.text.to_owned())]);
+    let files = snapshot.files();
+    let package = snapshot.load(&files)?;
     if package.errors().is_some() {
         return Err(format!("test \"{name}\" cannot run: the package has errors"));
     }
@@ -90,7 +82,7 @@ pub fn run_test(state: &State, uri: &Uri, name: &str) -> Result<Ran, String> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::sync::mpsc;
     use std::time::Duration;
 

@@ -17,14 +17,17 @@ mod actions;
 mod analysis;
 mod completion;
 mod diagnostics;
+mod findings;
 mod hover;
 mod index;
 mod lens;
 mod navigation;
 mod semantic;
+mod snapshot;
 mod state;
 mod symbols;
 mod transport;
+mod witness;
 
 pub use lens::RUN_TEST;
 
@@ -33,7 +36,7 @@ use serde_json::{Value, json};
 use state::State;
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::jsonrpc::{self, Result};
 use tower_lsp_server::ls_types::*;
@@ -63,7 +66,7 @@ where
 
 /// Serves the protocol on standard input and output (`govc lsp`).
 pub fn run_stdio() -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
     // A blocking read of stdin may still be pending: do not wait for it.
     runtime.shutdown_background();
@@ -73,7 +76,8 @@ pub fn run_stdio() -> std::io::Result<()> {
 /// The server: the client handle and the state.
 struct Backend {
     client: Client,
-    state: Mutex<State>,
+    /// Shared with the analysis runs ([`findings`]).
+    state: Arc<Mutex<State>>,
 }
 
 /// The settings `initializationOptions` may carry.
@@ -92,7 +96,18 @@ fn options(params: &InitializeParams) -> state::Options {
         .and_then(|c| c.completion_item.as_ref())
         .and_then(|i| i.snippet_support)
         .unwrap_or(false);
-    state::Options { docs_url, snippets }
+    let create_files =
+        params.capabilities.workspace.as_ref().and_then(|w| w.workspace_edit.as_ref()).is_some_and(|e| {
+            e.document_changes == Some(true)
+                && e.resource_operations.as_ref().is_some_and(|r| r.contains(&ResourceOperationKind::Create))
+        });
+    let analysis_delay = params
+        .initialization_options
+        .as_ref()
+        .and_then(|o| o.get("analysisDelayMs"))
+        .and_then(Value::as_u64)
+        .map(std::time::Duration::from_millis);
+    state::Options { docs_url, snippets, create_files, analysis_delay }
 }
 
 fn capabilities() -> ServerCapabilities {
@@ -152,7 +167,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 impl Backend {
     fn new(client: Client) -> Backend {
-        Backend { client, state: Mutex::new(State::default()) }
+        Backend { client, state: Arc::new(Mutex::new(State::default())) }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -169,13 +184,19 @@ impl Backend {
     }
 
     /// Applies `update` to the state and publishes the diagnostics of the package it
-    /// returns (clearing those of files the package no longer has).
+    /// returns (clearing those of files the package no longer has); the analysis's findings
+    /// follow after a pause ([`findings`]).
     async fn update(&self, update: impl FnOnce(&mut State) -> Option<String>) {
+        let mut analyse = None;
         let published = {
             let mut state = self.lock();
+            let analyse = &mut analyse;
             let before: HashSet<String> = state.packages.values().flat_map(|p| p.files.iter().cloned()).collect();
             let result = catch_unwind(AssertUnwindSafe(|| {
                 let package = update(&mut state)?;
+                let generation = state.generations.bump(&package);
+                let delay = state.options.analysis_delay.unwrap_or(findings::DEFAULT_DELAY);
+                *analyse = Some((package.clone(), generation, delay));
                 let mut out = diagnostics::package_diagnostics(&mut state, &package);
                 let after: HashSet<String> = state.packages.values().flat_map(|p| p.files.iter().cloned()).collect();
                 for gone in before.difference(&after) {
@@ -189,6 +210,10 @@ impl Backend {
         };
         for (uri, diagnostics, version) in published {
             self.client.publish_diagnostics(uri, diagnostics, version).await;
+        }
+        if let Some((package, generation, delay)) = analyse {
+            let (client, state) = (self.client.clone(), Arc::clone(&self.state));
+            tokio::spawn(findings::after_pause(client, state, package, generation, delay));
         }
     }
 }

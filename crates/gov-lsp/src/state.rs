@@ -2,6 +2,7 @@
 //! belong to. The disk is read here, through `gov_driver` (the same listing as the
 //! command line's).
 
+use crate::findings::Generations;
 use gov_db::{PackageId, Workspace};
 use gov_diag::{FileId, LineIndex};
 use gov_driver::fs::{Disk, Overlay};
@@ -38,6 +39,11 @@ pub struct Options {
     pub docs_url: Option<String>,
     /// Whether the client accepts snippets in completions.
     pub snippets: bool,
+    /// Whether the client applies workspace edits that create files.
+    pub create_files: bool,
+    /// The pause in typing after which the analysis runs (`analysisDelayMs`); `None` for
+    /// [`crate::findings::DEFAULT_DELAY`].
+    pub analysis_delay: Option<std::time::Duration>,
 }
 
 /// Everything the server knows.
@@ -54,6 +60,8 @@ pub struct State {
     pub options: Options,
     /// `docs/diagnostics.md` found above a directory, by directory (memoised).
     pub docs_cache: HashMap<PathBuf, Option<String>>,
+    /// The edits each package has seen, for the analysis after a pause.
+    pub generations: Generations,
 }
 
 impl Default for State {
@@ -65,6 +73,7 @@ impl Default for State {
             uris: HashMap::new(),
             options: Options::default(),
             docs_cache: HashMap::new(),
+            generations: Generations::default(),
         }
     }
 }

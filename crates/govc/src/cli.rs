@@ -44,10 +44,17 @@ pub enum Command {
 /// Arguments of `govc diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The old version: a package directory or `.gov` file.
-    pub old: PathBuf,
-    /// The new version.
-    pub new: PathBuf,
+    /// The old version: a package directory or `.gov` file. With --git: the package of the
+    /// working tree to compare with its revision (default `.`).
+    #[arg(value_name = "OLD|PATH", required_unless_present = "git")]
+    pub old: Option<PathBuf>,
+    /// The new version (not with --git).
+    #[arg(required_unless_present = "git", conflicts_with = "git")]
+    pub new: Option<PathBuf>,
+    /// Compare the package at PATH in the working tree (new) with the same path at this git
+    /// revision (old): a commit, branch, tag, `HEAD~1`, …
+    #[arg(long, value_name = "REV")]
+    pub git: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
     pub format: DiffFormat,

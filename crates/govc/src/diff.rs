@@ -1,19 +1,38 @@
 //! `govc diff`.
 
 use crate::cli::{DiffArgs, DiffFormat};
-use crate::{Outcome, package};
+use crate::{Outcome, git, package};
 use gov_driver::diff::{Change, Decided, Diff, Rules, Verdict, Version};
 use serde_json::json;
+use std::path::PathBuf;
 
-/// Compares the two versions and prints the requests whose decision changes: exit 1 if
+/// Compares the two versions (the second, with `--git`, the working tree's and the first
+/// the same path at the revision, written to a temporary directory) and prints the requests whose decision changes: exit 1 if
 /// any does, 0 if none was found, 2 if a version cannot be loaded or does not check (its
 /// problems are printed): there is nothing to compare.
 pub fn run(args: &DiffArgs) -> Outcome {
-    let old = match package::ready(&args.old, &[], args.color) {
+    let (old_path, new_path, _checkout) = match (&args.git, &args.old, &args.new) {
+        (Some(rev), path, None) => {
+            let path = path.clone().unwrap_or_else(|| PathBuf::from("."));
+            match git::checkout(rev, &path) {
+                Ok(checkout) => (checkout.package.clone(), path, Some(checkout)),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return Outcome::UsageError;
+                }
+            }
+        }
+        (None, Some(old), Some(new)) => (old.clone(), new.clone(), None),
+        _ => {
+            eprintln!("error: give two versions (OLD NEW), or --git REV and at most one PATH");
+            return Outcome::UsageError;
+        }
+    };
+    let old = match package::ready(&old_path, &[], args.color) {
         Ok(ready) => ready,
         Err(_) => return Outcome::UsageError,
     };
-    let new = match package::ready(&args.new, &[], args.color) {
+    let new = match package::ready(&new_path, &[], args.color) {
         Ok(ready) => ready,
         Err(_) => return Outcome::UsageError,
     };

@@ -10,6 +10,7 @@ mod diff;
 mod eval;
 mod fix;
 mod fmt;
+mod git;
 mod inspect;
 mod keygen;
 mod keys;

@@ -70,3 +70,43 @@ fn govc_lsp_serves_stdio_until_exit() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The analysis after a pause runs in the stdio server's runtime too (it needs tokio's
+/// timer): a conflict is published after the checker's diagnostics.
+#[test]
+fn govc_lsp_publishes_the_analysis_after_the_pause() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // Messages arrive on a thread, so that a missing one fails the test instead of hanging it.
+    let (send_message, messages) = std::sync::mpsc::channel();
+    std::thread::spawn(move || while send_message.send(receive(&mut stdout)).is_ok() {});
+    let next = || messages.recv_timeout(Duration::from_secs(20)).expect("govc lsp sent nothing more");
+    let options = json!({ "analysisDelayMs": 0 });
+    let params = json!({ "capabilities": {}, "initializationOptions": options });
+    send(&mut stdin, &json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params }));
+    assert_eq!(next()["id"], 1);
+    send(&mut stdin, &json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }));
+    let uri = "file:///virtual/govc-lsp-analysis/a.gov";
+    let text = "package a\n\ninput order(total: Int)\n\nallow small :- order(t), t < 10.\n\ndeny odd :- order(7).\n";
+    let document = json!({ "uri": uri, "languageId": "gov", "version": 1, "text": text });
+    send(
+        &mut stdin,
+        &json!({ "jsonrpc": "2.0", "method": "textDocument/didOpen", "params": { "textDocument": document } }),
+    );
+    let codes = |published: &Value| -> Vec<Value> {
+        assert_eq!(published["method"], "textDocument/publishDiagnostics", "{published}");
+        published["params"]["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].clone()).collect()
+    };
+    assert!(!codes(&next()).contains(&json!("W0701")));
+    assert!(codes(&next()).contains(&json!("W0701")));
+    send(&mut stdin, &json!({ "jsonrpc": "2.0", "id": 2, "method": "shutdown" }));
+    assert_eq!(next()["id"], 2);
+    send(&mut stdin, &json!({ "jsonrpc": "2.0", "method": "exit" }));
+    assert!(child.wait().unwrap().success());
+}

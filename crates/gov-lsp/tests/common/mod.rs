@@ -38,7 +38,20 @@ impl Client {
     }
 
     /// Starts and initializes a server; `options` are its `initializationOptions`.
-    pub async fn initialized(options: Value) -> Client {
+    /// The analysis after a pause is off (an hour's pause) unless `options` set
+    /// `analysisDelayMs`: it publishes diagnostics at times a test does not choose
+    /// (tests/analysis.rs tests it).
+    pub async fn initialized(mut options: Value) -> Client {
+        if let Some(options) = options.as_object_mut() {
+            options.entry("analysisDelayMs").or_insert(json!(3_600_000));
+        }
+        let capabilities =
+            json!({ "textDocument": { "completion": { "completionItem": { "snippetSupport": true } } } });
+        Client::initialized_with(capabilities, options).await
+    }
+
+    /// Starts and initializes a server for a client with `capabilities`.
+    pub async fn initialized_with(capabilities: Value, options: Value) -> Client {
         let mut client = Client::start();
         let result = client
             .request(
@@ -46,9 +59,7 @@ impl Client {
                 json!({
                     "processId": null,
                     "rootUri": null,
-                    "capabilities": {
-                        "textDocument": { "completion": { "completionItem": { "snippetSupport": true } } }
-                    },
+                    "capabilities": capabilities,
                     "initializationOptions": options,
                 }),
             )
