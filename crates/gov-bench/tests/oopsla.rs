@@ -19,9 +19,9 @@ use gov_vm::Outcome;
 use std::str::FromStr;
 
 /// Hierarchies per app and size by default.
-const HIERARCHIES: usize = 2;
+const HIERARCHIES: usize = 5;
 /// Requests per hierarchy by default.
-const REQUESTS: usize = 150;
+const REQUESTS: usize = 300;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
