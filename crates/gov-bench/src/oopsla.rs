@@ -114,7 +114,9 @@ pub struct Instance {
 impl Instance {
     /// The number of Gov data facts: the size of the hierarchy as Gov holds it.
     pub fn gov_facts(&self) -> usize {
-        self.gov_data.as_object().map_or(0, |relations| relations.values().filter_map(Json::as_array).map(Vec::len).sum())
+        self.gov_data
+            .as_object()
+            .map_or(0, |relations| relations.values().filter_map(Json::as_array).map(Vec::len).sum())
     }
 }
 
@@ -227,7 +229,8 @@ fn gdrive(
     rego: &mut Map<String, Json>,
     out: &mut Vec<AppRequest>,
 ) {
-    let (users, groups, docs, folders) = (names("user", size), names("group", size), names("doc", size), names("folder", size));
+    let (users, groups, docs, folders) =
+        (names("user", size), names("group", size), names("doc", size), names("folder", size));
     let mut children = graph(&[&users, &groups, &docs, &folders]);
     let mut folder_parents = graph(&[&docs, &folders]);
     let (mut owned_documents, mut owned_folders, mut public) = (Map::new(), Map::new(), Map::new());
@@ -356,8 +359,16 @@ fn github(
     rego: &mut Map<String, Json>,
     out: &mut Vec<AppRequest>,
 ) {
-    let (repos, users, teams, orgs) = (names("repo", size), names("user", size), names("team", size), names("org", size));
-    let mut memberships = graph(&[&users, &teams, &orgs]);
+    let (repos, users, teams, orgs) =
+        (names("repo", size), names("user", size), names("team", size), names("org", size));
+    // Every node is a key, roles included: regorus's `graph.reachable` leaves out a node
+    // that is not.
+    let role_nodes = |owners: &[String], roles: &[&str]| -> Vec<String> {
+        owners.iter().flat_map(|o| roles.iter().map(move |r| format!("{o}_{r}"))).collect()
+    };
+    let repo_roles = role_nodes(&repos, &["readers", "triagers", "writers", "maintainers", "admins"]);
+    let org_roles = role_nodes(&orgs, &["readers", "writers", "admins"]);
+    let mut memberships = graph(&[&users, &teams, &orgs, &repo_roles, &org_roles]);
     let mut owner = Map::new();
     // Cedar's action hierarchy: read in triage in write in maintain in admin.
     let actions = ["read", "triage", "write", "maintain", "admin"];

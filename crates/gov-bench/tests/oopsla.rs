@@ -48,8 +48,7 @@ fn compare(instance: &Instance, tally: &mut Tally) {
         let uid = |text: &str| EntityUid::from_str(text).unwrap();
         let context = Context::from_json_value(r.cedar.context.clone(), None).unwrap();
         let cedar_request =
-            Request::new(uid(&r.cedar.principal), uid(&r.cedar.action), uid(&r.cedar.resource), context, None)
-                .unwrap();
+            Request::new(uid(&r.cedar.principal), uid(&r.cedar.action), uid(&r.cedar.resource), context, None).unwrap();
         let response = authorizer.is_authorized(&cedar_request, &policies, &entities);
         let errors: Vec<_> = response.diagnostics().errors().map(ToString::to_string).collect();
         assert!(errors.is_empty(), "{app} size {} request {i}: Cedar errors {errors:?}", instance.size);
