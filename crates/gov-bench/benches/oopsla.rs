@@ -267,8 +267,10 @@ fn plot(latencies: &[Latency], path: &std::path::Path) -> Result<(), Box<dyn std
     root.fill(&WHITE)?;
     let panels = root.split_evenly((1, App::ALL.len()));
     let nanos = |d: Duration| d.as_secs_f64() * 1e9;
-    let lo = latencies.iter().map(|l| nanos(l.p50)).fold(f64::INFINITY, f64::min) * 0.7;
-    let hi = latencies.iter().map(|l| nanos(l.p50)).fold(0.0, f64::max) * 1.5;
+    // From 100 ns (so the axis has a label below Gov's line) to well above the slowest
+    // line, leaving room for the legend.
+    let lo = latencies.iter().map(|l| nanos(l.p50)).fold(100.0, f64::min) * 0.9;
+    let hi = latencies.iter().map(|l| nanos(l.p50)).fold(0.0, f64::max) * 8.0;
     let max_size = latencies.iter().map(|l| l.size).max().unwrap_or(50) as f64;
     let colors = [
         RGBColor(0, 114, 178),
@@ -286,6 +288,9 @@ fn plot(latencies: &[Latency], path: &std::path::Path) -> Result<(), Box<dyn std
             .build_cartesian_2d(0.0..max_size + 2.0, (lo..hi).log_scale())?;
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .x_labels(6)
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .x_desc("entities of each type")
             .y_desc("p50 per decision (ns)")
             .y_label_formatter(&|v| format!("{v:.0}"))
@@ -305,7 +310,12 @@ fn plot(latencies: &[Latency], path: &std::path::Path) -> Result<(), Box<dyn std
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
             chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
         }
-        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
     }
     root.present()?;
     Ok(())
