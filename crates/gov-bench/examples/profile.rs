@@ -14,8 +14,13 @@
 //! # reachability with the edges as data: the closure computed by Engine::from_program
 //! valgrind --tool=callgrind --toggle-collect='*from_program*' \
 //!     target/release/examples/profile reach-load 10000
+//! # an OOPSLA'24 app (gdrive, github, tinytodo) at SIZE entities of each type:
+//! # N rounds of decide_in over its 500 generated requests
+//! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
+//!     target/release/examples/profile oopsla gdrive 50 20
 //! ```
 
+use gov_bench::oopsla::{self, App};
 use gov_bench::peers;
 use gov_vm::Engine;
 use std::hint::black_box;
@@ -77,7 +82,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let engine = Engine::from_program(program, String::new(), gov_vm::Limits::LOAD)?;
             black_box(engine);
         }
-        _ => return Err("usage: profile decide SCENARIO CASE N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES".into()),
+        Some("oopsla") => {
+            let name = args.next().unwrap_or_default();
+            let app = App::ALL.into_iter().find(|a| a.name() == name).ok_or("oopsla APP SIZE N: no such app")?;
+            let size = number(args.next(), 50)?;
+            let rounds = number(args.next(), 20)?;
+            let instance = oopsla::generate(app, size, oopsla::PAPER_REQUESTS, 0);
+            let engine = peers::engine_gov("app.gov", app.gov(), &instance.gov_data, false)?;
+            let requests = instance
+                .requests
+                .iter()
+                .map(|r| engine.request_from_json(&r.gov.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut session = engine.session();
+            for _ in 0..rounds {
+                for request in &requests {
+                    black_box(engine.decide_in(&mut session, black_box(request))?);
+                }
+            }
+            println!("{} size {size}: {} decisions", app.name(), rounds * requests.len());
+        }
+        _ => return Err("usage: profile decide SCENARIO CASE N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES | oopsla APP SIZE N".into()),
     }
     Ok(())
 }
