@@ -106,7 +106,7 @@ fn parse_chunk(
         return Parse::Item(Box::new(error_item(tokens)));
     }
     let dot = chunk.synthetic_dot.then_some(Spanned { token: Token::Dot, start: span.end, end: span.end });
-    let stream = tokens.iter().copied().chain(dot).map(|t| Ok((t.start, t.token, t.end)));
+    let stream = split::joined(tokens).chain(dot).map(|t| Ok((t.start, t.token, t.end)));
     let mut errors = Vec::new();
     let result = parser.parse(file, &mut errors, stream);
     if let Err(ParseError::UnrecognizedToken { token: (location, _, _), .. }) = &result
@@ -168,7 +168,7 @@ fn indented_item_start(
     let head = tokens.get(..at)?;
     let end = head.last()?.end;
     let dot = Spanned { token: Token::Dot, start: end, end };
-    let stream = head.iter().copied().chain(std::iter::once(dot)).map(|t| Ok((t.start, t.token, t.end)));
+    let stream = split::joined(head).chain(std::iter::once(dot)).map(|t| Ok((t.start, t.token, t.end)));
     parser.parse(file, &mut Vec::new(), stream).is_ok().then_some(at)
 }
 
