@@ -1,7 +1,9 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
 use crate::dispatch::Dispatch;
-use crate::eval::{Firing, FiringRef, Firings, Run, Work, risk_contributions, risk_score};
+use crate::eval::{
+    Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions, risk_score,
+};
 use crate::explain::Explanation;
 use crate::guards::Guards;
 use crate::limits::{Budget, row_bytes};
@@ -55,6 +57,9 @@ pub struct Decision {
     /// Every decision rule that fired, each distinct firing once, in rule order (the
     /// firings of one rule in the order they fired).
     pub fired: Vec<Firing>,
+    /// The strings built-ins made while deciding (symbols after the request's own): the
+    /// text of a firing's value that neither the program nor the request holds.
+    pub strings: Vec<String>,
 }
 
 /// A decision borrowed from the [`Session`] that made it ([`Engine::decide_in`]): deciding
@@ -65,6 +70,7 @@ pub struct DecisionRef<'s> {
     /// deny > escalate > allow > the package default.
     pub outcome: Outcome,
     fired: Firings<'s>,
+    strings: &'s [String],
 }
 
 impl<'s> DecisionRef<'s> {
@@ -76,7 +82,11 @@ impl<'s> DecisionRef<'s> {
 
     /// An owned copy.
     pub fn to_decision(&self) -> Decision {
-        Decision { outcome: self.outcome, fired: self.fired().map(FiringRef::to_firing).collect() }
+        Decision {
+            outcome: self.outcome,
+            fired: self.fired().map(FiringRef::to_firing).collect(),
+            strings: self.strings.to_vec(),
+        }
     }
 }
 
@@ -107,6 +117,8 @@ pub struct Request {
     /// Strings the request brought that the program does not know, numbered from the
     /// end of the program's string table.
     pub(crate) extra_strings: Vec<String>,
+    /// The symbol of each of `extra_strings`, by text.
+    pub(crate) extra_ids: HashMap<String, u32>,
     /// The id of the engine that read it; `None` for a request read by no engine.
     // Invariant: `None` only for a request built in this crate (its facts then use no
     // engine's symbols); everything `json::request` makes is `Some`.
@@ -140,6 +152,8 @@ pub struct Engine {
     dispatch: Dispatch,
     statics: Vec<Relation>,
     string_ids: HashMap<String, u32>,
+    /// What each rule's calls of built-ins made of their constant arguments, by pc.
+    prepared: Vec<PreparedRule>,
     relation_ids: HashMap<String, u32>,
     hash: String,
     /// Bounds each request.
@@ -187,18 +201,21 @@ impl Engine {
         let mut work = Work::default();
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program);
+        let prepared = prepare(&program);
+        let string_ids: HashMap<String, u32> =
+            program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
         let run = Run {
             program: &program,
             phase: Phase::Static,
             statics: None,
-            strings: Strings { table: &program.strings, extra: &[] },
+            strings: Strings { table: &program.strings, extra: &[], made: &[] },
             limits: &load_limits,
             guards: &guards,
             dispatch: &dispatch,
+            symbols: Symbols { table: &string_ids, extra: &HashMap::new() },
+            prepared: &prepared,
         };
         run.strata(&mut statics, &mut work)?;
-        let string_ids =
-            program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
         let relation_ids = program
             .relations
             .iter()
@@ -213,6 +230,7 @@ impl Engine {
             dispatch,
             statics,
             string_ids,
+            prepared,
             relation_ids,
             hash,
             limits: Limits::default(),
@@ -297,9 +315,12 @@ impl Engine {
             limits: &self.limits,
             guards: &self.guards,
             dispatch: &self.dispatch,
+            symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids },
+            prepared: &self.prepared,
         };
         run.strata(&mut session.relations, &mut session.work)?;
-        Ok(self.conclude(session.work.conclude()))
+        let (fired, made) = session.work.conclude();
+        Ok(self.conclude(fired, made))
     }
 
     /// Checks the request's contract and the shape of each fact (a request read by another
@@ -338,24 +359,36 @@ impl Engine {
         // The data-only relations within the load's limits, then the request within its own
         // (no static rule reads an input relation, so the input can wait).
         let (program, guards, dispatch) = (&self.program, &self.guards, &self.dispatch);
-        let run =
-            Run { program, phase: Phase::Static, statics: None, strings, limits: &self.load_limits, guards, dispatch };
+        let (symbols, prepared) = (Symbols { table: &self.string_ids, extra: &request.extra_ids }, &self.prepared);
+        let run = Run {
+            program,
+            phase: Phase::Static,
+            statics: None,
+            strings,
+            limits: &self.load_limits,
+            guards,
+            dispatch,
+            symbols,
+            prepared,
+        };
         run.strata(&mut relations, &mut work)?;
         work.budget = Budget::default();
         self.insert_input(request, &mut relations, &mut work)?;
         let run =
-            Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch };
+            Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch, symbols, prepared };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
-        let explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());
+        let mut explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());
+        explanation.strings = work.made.clone();
         let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
         rules_used.sort_unstable();
-        Ok(Explained { decision: self.conclude(work.conclude()).to_decision(), explanation, rules_used })
+        let (fired, made) = work.conclude();
+        Ok(Explained { decision: self.conclude(fired, made).to_decision(), explanation, rules_used })
     }
 
     /// Combines the distinct firings of an evaluation, ordered by rule ([`Work::conclude`]),
     /// into a decision.
-    fn conclude<'s>(&self, fired: Firings<'s>) -> DecisionRef<'s> {
+    fn conclude<'s>(&self, fired: Firings<'s>, strings: &'s [String]) -> DecisionRef<'s> {
         let has = |effect: Effect| {
             fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect))
         };
@@ -368,7 +401,7 @@ impl Engine {
         } else {
             Outcome::Deny
         };
-        DecisionRef { outcome, fired }
+        DecisionRef { outcome, fired, strings }
     }
 
     /// The risk score and each `risk` rule's contribution, by decision id.
@@ -402,7 +435,7 @@ impl Engine {
     /// The report of a decision of `request`: its reasons, approvers, obligations and risk.
     /// A risk score that overflows is an error: the decision fails closed.
     pub fn report(&self, request: &Request, decision: &Decision) -> Result<Report, EvalError> {
-        crate::report::report(&self.program, self.strings(request)?, decision)
+        crate::report::report(&self.program, self.decision_strings(request, &decision.strings)?, decision)
     }
 
     /// The decision as the JSON document of the contract (DESIGN §5): [`Engine::report`]
@@ -419,9 +452,16 @@ impl Engine {
         Ok(self.request_strings(request))
     }
 
+    /// The strings of a decision of `request`: [`Engine::strings`], then the strings
+    /// built-ins made while deciding it (`made`: [`Decision::strings`] or
+    /// [`Explanation::strings`]), to show the values of its firings and derived facts.
+    pub fn decision_strings<'a>(&'a self, request: &'a Request, made: &'a [String]) -> Result<Strings<'a>, EvalError> {
+        Ok(self.strings(request)?.with_made(made))
+    }
+
     /// [`Engine::strings`] for a request [`Engine::check_reader`] accepted.
     fn request_strings<'a>(&'a self, request: &'a Request) -> Strings<'a> {
-        Strings { table: &self.program.strings, extra: &request.extra_strings }
+        Strings { table: &self.program.strings, extra: &request.extra_strings, made: &[] }
     }
 
     /// Refuses a request read by another engine: its string symbols number another
@@ -447,8 +487,13 @@ impl Engine {
     /// rule, then the message's values), with each string as its text: what an embedder
     /// needs to act on a firing without the engine's string symbols. A symbol neither the
     /// program nor the request has is [`EvalError::Corrupt`].
-    pub fn firing_values<'a>(&'a self, request: &'a Request, firing: &Firing) -> Result<Vec<ValueText<'a>>, EvalError> {
-        crate::report::values(self.strings(request)?, firing)
+    pub fn firing_values<'a>(
+        &'a self,
+        request: &'a Request,
+        decision: &'a Decision,
+        firing: &Firing,
+    ) -> Result<Vec<ValueText<'a>>, EvalError> {
+        crate::report::values(self.decision_strings(request, &decision.strings)?, firing)
     }
 }
 

@@ -148,15 +148,14 @@ impl Cx<'_, '_> {
     /// E0112 for a call of a name the catalogue does not have.
     fn unknown_builtin(&mut self, call: &Call) {
         let text = &call.name.text;
-        let last = text.rsplit('.').next().unwrap_or(text);
-        let relation = self.symbols.relation_id(last).is_some() || self.symbols.relation_id(text).is_some();
+        let relation = text.split('.').find(|segment| self.symbols.relation_id(segment).is_some());
         let guess = closest(text, Builtin::ALL.iter().map(|b| b.name()));
         let mut diagnostic = Diagnostic::new(codes::UNKNOWN_BUILTIN, format!("unknown built-in `{text}`"), call.name.span)
             .with_primary_label("no built-in has this name")
             .with_did_you_mean(call.name.span, guess);
-        if relation {
+        if let Some(relation) = relation {
             diagnostic = diagnostic.with_help(format!(
-                "`{last}` is a relation, not a built-in: match it as an atom, `{last}(…)`, and name its values with variables"
+                "`{relation}` is a relation, not a built-in: match it as an atom, `{relation}(…)`, and name its values with variables"
             ));
         } else if guess.is_none() {
             diagnostic = diagnostic.with_help("the built-ins are listed in docs/reference.md, \"Built-in functions\"");
