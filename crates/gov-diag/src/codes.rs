@@ -64,8 +64,6 @@ codes! {
     BAD_AGGREGATE = "E0204", Error, "aggregate over a non-numeric value";
     UNINFERRED_TYPE = "E0205", Error, "type cannot be inferred";
     BUILTIN_OUTPUT = "E0206", Error, "built-in used where its result does not fit";
-    PATTERN_NOT_LITERAL = "E0207", Error, "built-in pattern is not a literal";
-    INVALID_PATTERN = "E0208", Error, "invalid constant argument of a built-in";
     UNSAFE_HEAD = "E0301", Error, "unsafe variable in a rule head";
     UNSAFE_NEGATION = "E0302", Error, "unsafe variable in a negation";
     UNSAFE_COMPARISON = "E0303", Error, "unsafe variable in a comparison or arithmetic";

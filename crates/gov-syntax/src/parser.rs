@@ -357,13 +357,13 @@ fn describe_expected(expected: &[String]) -> String {
     let mut names: Vec<String> = Vec::new();
     for terminal in &bare {
         let name = match *terminal {
-            "identifier" | "to" | "_" | "integer" | "decimal" | "string" | "time" | "duration" | "true" | "false"
-            | "(" | "-"
+            "identifier" | "to" | "in" | "_" | "integer" | "decimal" | "string" | "time" | "duration" | "true"
+            | "false" | "(" | "-"
                 if value_start =>
             {
                 "a value".to_owned()
             }
-            "to" if bare.contains(&"identifier") => continue, // `to` is a name too
+            "to" | "in" if bare.contains(&"identifier") => continue, // `to` and `in` are names too
             "identifier" => "a name".to_owned(),
             "integer" => "an integer".to_owned(),
             "decimal" | "string" | "time" | "duration" => format!("a {terminal}"),

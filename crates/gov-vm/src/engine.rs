@@ -785,13 +785,14 @@ mod tests {
     fn a_firing_of_an_unknown_rule_fails_the_report() {
         let engine = program(Vec::new());
         let decision =
-            Decision { outcome: super::Outcome::Deny, fired: vec![Firing { decision: 7, values: Vec::new() }] };
+            Decision { outcome: super::Outcome::Deny, fired: vec![Firing { decision: 7, values: Vec::new() }], strings: Vec::new() };
         let error = engine.report(&Request::default(), &decision).unwrap_err();
         assert_eq!(error, EvalError::Corrupt("a firing of an unknown decision rule"));
     }
 
     /// A firing's values with strings as text: the program's strings, then the request's
-    /// own; the text reads as messages show values; an unknown symbol is an error.
+    /// own, then those built-ins made; the text reads as messages show values; an unknown
+    /// symbol is an error.
     #[test]
     fn firing_values_turn_symbols_back_into_text() {
         use crate::ValueText;
@@ -806,9 +807,11 @@ mod tests {
             Value::Bool(true),
             Value::Time(0),
             Value::Duration(90_000_000_000),
+            Value::Str(10),
         ];
         let firing = Firing { decision: 0, values: values.clone() };
-        let texts = engine.firing_values(&request, &firing).unwrap();
+        let decision = Decision { outcome: super::Outcome::Deny, fired: Vec::new(), strings: vec!["made".to_owned()] };
+        let texts = engine.firing_values(&request, &decision, &firing).unwrap();
         assert_eq!(
             texts,
             [
@@ -819,13 +822,14 @@ mod tests {
                 ValueText::Bool(true),
                 ValueText::Time(0),
                 ValueText::Duration(90_000_000_000),
+                ValueText::Str("made"),
             ]
         );
-        let strings = engine.strings(&request).unwrap();
+        let strings = engine.decision_strings(&request, &decision.strings).unwrap();
         let shown: Vec<String> = texts.iter().map(ToString::to_string).collect();
         assert_eq!(shown, values.iter().map(|v| strings.display(*v)).collect::<Vec<_>>());
-        let unknown = Firing { decision: 0, values: vec![Value::Str(10)] };
-        assert!(matches!(engine.firing_values(&request, &unknown), Err(EvalError::Corrupt(_))));
+        let unknown = Firing { decision: 0, values: vec![Value::Str(11)] };
+        assert!(matches!(engine.firing_values(&request, &decision, &unknown), Err(EvalError::Corrupt(_))));
     }
 
     /// `input event(name: Str)` and, when `deny_root`, `deny d :- event("root").`; the
@@ -895,7 +899,7 @@ mod tests {
         refused(other.report(&foreign, &decision).map(|_| ()));
         refused(other.decision_json(&foreign, &decision).map(|_| ()));
         let firing = Firing { decision: 0, values: vec![Value::Str(3)] };
-        refused(other.firing_values(&foreign, &firing).map(|_| ()));
+        refused(other.firing_values(&foreign, &decision, &firing).map(|_| ()));
         // An empty request carries no symbols: any engine may decide it.
         assert_eq!(other.decide(&Request::default()).unwrap().outcome, super::Outcome::Allow);
     }

@@ -63,7 +63,7 @@ fn literal_val(value: &LitValue) -> Option<Val<'_>> {
 impl Cx<'_, '_> {
     /// Checks everything about a call that does not need types: its name (E0112), its
     /// arity (E0201), what it yields against `position` (E0206), that each pattern is a
-    /// literal (E0207) and parses (E0208). Returns the built-in if the call is usable.
+    /// literal and parses (E0004, as for any invalid literal). Returns the built-in if the call is usable.
     pub(super) fn call_site(&mut self, call: &Call, position: Position) -> Option<Builtin> {
         let Some(builtin) = builtin(call) else {
             self.unknown_builtin(call);
@@ -120,7 +120,7 @@ impl Cx<'_, '_> {
             if *param == Param::Pattern && !matches!(arg, Expr::Lit(lit) if matches!(lit.value, LitValue::Str(_))) {
                 self.diagnostics.push(
                     Diagnostic::new(
-                        codes::PATTERN_NOT_LITERAL,
+                        codes::INVALID_LITERAL,
                         format!("the pattern of `{name}` must be a string literal"),
                         arg.span(),
                     )
@@ -137,7 +137,7 @@ impl Cx<'_, '_> {
         if let Err(error) = gov_builtins::prepare(builtin, &constants) {
             let at = call.args.get(error.param).map_or(call.span, Expr::span);
             self.diagnostics.push(
-                Diagnostic::new(codes::INVALID_PATTERN, format!("invalid argument of `{name}`: {}", error.message), at)
+                Diagnostic::new(codes::INVALID_LITERAL, format!("invalid argument of `{name}`: {}", error.message), at)
                     .with_primary_label("this does not parse"),
             );
             return None;
