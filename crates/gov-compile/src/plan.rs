@@ -382,8 +382,12 @@ impl<'a> RulePlan<'_, 'a> {
                 let stuck: Vec<usize> = (0..remaining.len())
                     .filter(|&i| {
                         remaining.get(i).is_some_and(|item| {
-                            matches!(item, Literal::Compare { op: CompareOp::Eq, .. } | Literal::Aggregate { .. })
-                                && fallible_item(item)
+                            matches!(
+                                item,
+                                Literal::Compare { op: CompareOp::Eq, .. }
+                                    | Literal::Aggregate { .. }
+                                    | Literal::Generate { negated: false, .. }
+                            ) && fallible_item(item)
                         })
                     })
                     .filter_map(|i| positions.get(i).copied())

@@ -622,6 +622,13 @@ impl Evaluator<'_> {
                 {
                     more.insert((c.span.start, c.span.end));
                 }
+                // A generator whose element something else must bind first binds no more.
+                if let BodyItem::In(m) = item
+                    && m.negated.is_none()
+                    && matches!(m.collection, Collection::Call(_))
+                {
+                    more.insert((m.span.start, m.span.end));
+                }
             }
             if more.len() == demoted.len() {
                 return Err(RefError::Unsafe(format!(
@@ -772,7 +779,8 @@ impl Evaluator<'_> {
                 RefYield::Test(_) => Err(RefError::Type(format!("`{}` is a test", call.name.text))),
             },
             Collection::Set(set) => {
-                let ty = set.items.iter().find_map(lit_type).filter(|t| *t == BaseType::Decimal);
+                // An Int literal among Decimals is that Decimal.
+                let ty = set.items.iter().any(|l| lit_type(l) == Some(BaseType::Decimal)).then_some(BaseType::Decimal);
                 set.items.iter().map(|lit| literal(lit, ty)).collect()
             }
         }
@@ -1133,6 +1141,7 @@ fn pending(items: &[&BodyItem], env: &Env, demoted: &BTreeSet<(u32, u32)>) -> BT
         if let BodyItem::In(membership) = item
             && membership.negated.is_none()
             && matches!(membership.collection, Collection::Call(_))
+            && !demoted.contains(&(membership.span.start, membership.span.end))
             && let Some(name) = unbound_var(&membership.element, env)
         {
             out.insert(name.to_owned());
