@@ -15,6 +15,7 @@
 
 mod catalogue;
 mod strings;
+mod synopsis;
 
 mod prepared;
 
