@@ -16,8 +16,8 @@ use crate::symbols::{RISK_SCORE, Symbols};
 use crate::{Checked, ParsedPackage};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
-    Aggregate, Arg, Arith, Atom, Builtin, Call, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir, Literal, MessagePart,
-    Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
+    Aggregate, Arg, Arith, Atom, Builtin, Call, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir,
+    Literal, MessagePart, Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
 };
 use gov_syntax::ast::{self, BodyItem, ItemKind, LitValue};
 use gov_value::Effect;

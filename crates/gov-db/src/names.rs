@@ -8,7 +8,8 @@
 use gov_diag::Span;
 use gov_syntax::Parsed;
 use gov_syntax::ast::{
-    Aggregate, Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged, TestStatement,
+    Aggregate, Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged,
+    TestStatement,
 };
 
 /// What a name refers to.

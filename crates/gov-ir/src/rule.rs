@@ -277,7 +277,6 @@ impl Literal {
         }
     }
 
-
     /// Calls `f` on each variable the condition reads at its own level: an aggregate's
     /// target and body are its own scope, so only its `result` side counts.
     pub fn for_each_outer_var(&self, f: &mut impl FnMut(VarId)) {

@@ -1,9 +1,9 @@
 //! Completion, by what the tokens before the cursor say is expected there.
 
 use crate::analysis::Ctx;
-use gov_builtins::{Builtin, Output};
 use crate::hover::signature;
 use crate::index::fuzzy;
+use gov_builtins::{Builtin, Output};
 use gov_check::{RelationInfo, RelationKind};
 use gov_db::STDLIB;
 use gov_diag::Span;

@@ -43,9 +43,9 @@
 //! Nothing here is fast, and that is the point: it is small enough to be obviously right,
 //! and the property tests in `tests/differential.rs` hold the compiler and engine to it.
 
+use gov_builtins::{Builtin, Output, Param, Val, Yield};
 use gov_check::symbols::RISK_SCORE;
 use gov_check::{ParsedPackage, RelationKind, Symbols};
-use gov_builtins::{Builtin, Output, Param, Val, Yield};
 use gov_syntax::ast::{
     Aggregate, AggregateFn, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, Effect, Expr, ItemKind,
     Lit, LitValue, Membership, MessagePart,

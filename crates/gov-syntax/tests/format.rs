@@ -13,8 +13,8 @@ use std::path::PathBuf;
 mod spans {
     use gov_diag::Span;
     use gov_syntax::ast::{
-        Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged, SourceFile, StrLit,
-        TestStatement,
+        Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged,
+        SourceFile, StrLit, TestStatement,
     };
 
     /// The tree with every span set to `Span::default()`, so trees parsed from different text compare.
@@ -323,7 +323,10 @@ fn built_in_calls_tests_generators_and_sets_round_trip() {
         "deny d\n    :- t(p, c),\n       str.starts_with(p, \"/etc/\"),\n       not str.contains(c, \"x\"),\n       w in str.split(c, \" \"),\n       not w in {\"a\", \"b\"},\n       n = str.length(str.lower(w)) + 1,\n       n > 3.\n"
     );
     // A dotted name needs its `.`s to touch its words; the `.` ending the item does not.
-    assert_eq!(format_ok("p(x) :- q(x), str.contains(x, \"a\").\nr(y) :- q(y)."), "p(x) :- q(x), str.contains(x, \"a\").\n\nr(y) :- q(y).\n");
+    assert_eq!(
+        format_ok("p(x) :- q(x), str.contains(x, \"a\").\nr(y) :- q(y)."),
+        "p(x) :- q(x), str.contains(x, \"a\").\n\nr(y) :- q(y).\n"
+    );
 }
 
 #[test]

@@ -374,8 +374,17 @@ impl Engine {
         run.strata(&mut relations, &mut work)?;
         work.budget = Budget::default();
         self.insert_input(request, &mut relations, &mut work)?;
-        let run =
-            Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch, symbols, prepared };
+        let run = Run {
+            program,
+            phase: Phase::Request,
+            statics: None,
+            strings,
+            limits: &self.limits,
+            guards,
+            dispatch,
+            symbols,
+            prepared,
+        };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
         let mut explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());
@@ -784,8 +793,11 @@ mod tests {
     #[test]
     fn a_firing_of_an_unknown_rule_fails_the_report() {
         let engine = program(Vec::new());
-        let decision =
-            Decision { outcome: super::Outcome::Deny, fired: vec![Firing { decision: 7, values: Vec::new() }], strings: Vec::new() };
+        let decision = Decision {
+            outcome: super::Outcome::Deny,
+            fired: vec![Firing { decision: 7, values: Vec::new() }],
+            strings: Vec::new(),
+        };
         let error = engine.report(&Request::default(), &decision).unwrap_err();
         assert_eq!(error, EvalError::Corrupt("a firing of an unknown decision rule"));
     }

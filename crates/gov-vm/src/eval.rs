@@ -8,15 +8,15 @@
 use crate::dispatch::{Dispatch, Step};
 use crate::guards::Guards;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
+use crate::program::CallOut;
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
 use crate::store::{Relation, hash_values};
-use crate::program::CallOut;
 use crate::value::{Strings, Value};
 use crate::{EvalError, Limits};
 use gov_builtins::{Builtin, Prepared, Val, Yield};
-use std::borrow::Cow;
 use gov_value::CompareOp;
 use hashbrown::{HashMap, HashSet, HashTable};
+use std::borrow::Cow;
 
 /// Longest index key the engine supports (the loader rejects longer ones).
 pub use gov_value::limits::MAX_KEY;
@@ -492,7 +492,8 @@ impl Ctx<'_> {
                 let width = locals.len() + 1;
                 work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
                 let strings = self.strings.with_made(&work.made);
-                let result = ran.and_then(|()| self.fold(strings, *function, *ty, &bindings, width, &mut work.distinct));
+                let result =
+                    ran.and_then(|()| self.fold(strings, *function, *ty, &bindings, width, &mut work.distinct));
                 work.bindings = bindings;
                 let Some(result) = result? else { return Ok(()) };
                 *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
@@ -589,7 +590,8 @@ impl Ctx<'_> {
                 None => {
                     work.budget.charge_bytes(self.limits, text.len())?;
                     let base = self.strings.table.len() + self.strings.extra.len() + work.made.len();
-                    let sym = u32::try_from(base).map_err(|_| EvalError::Limit { what: "strings", limit: u64::from(u32::MAX) })?;
+                    let sym = u32::try_from(base)
+                        .map_err(|_| EvalError::Limit { what: "strings", limit: u64::from(u32::MAX) })?;
                     work.made.push(text.clone());
                     work.made_ids.insert(text, sym);
                     sym
@@ -622,7 +624,11 @@ impl Ctx<'_> {
         };
         match (produced, out) {
             (Produced::Test(holds), CallOut::Test { negated }) => {
-                if holds != negated { self.exec(work, code, pc + 1, end, regs, sink) } else { Ok(()) }
+                if holds != negated {
+                    self.exec(work, code, pc + 1, end, regs, sink)
+                } else {
+                    Ok(())
+                }
             }
             (Produced::Values, CallOut::Value(dst)) => match work.yielded.first().copied() {
                 Some(value) => {
@@ -650,7 +656,11 @@ impl Ctx<'_> {
                 let wanted = self.operand(regs, operand)?;
                 let strings = self.strings.with_made(&work.made);
                 let found = work.yielded.iter().any(|v| strings.compare(*v, wanted).is_some_and(|o| o.is_eq()));
-                if found == matches!(out, CallOut::Has(_)) { self.exec(work, code, pc + 1, end, regs, sink) } else { Ok(()) }
+                if found == matches!(out, CallOut::Has(_)) {
+                    self.exec(work, code, pc + 1, end, regs, sink)
+                } else {
+                    Ok(())
+                }
             }
             _ => Err(EvalError::Corrupt("a call's result used as it cannot be")),
         }

@@ -1013,12 +1013,10 @@ fn mutate(program: &mut Program, kind: u8, at: usize, other: usize, to: u32) {
             | Instr::Emit { values, .. }
             | Instr::Fire { values, .. }
             | Instr::Call { args: values, .. }
-            | Instr::Set { values, .. } => {
-                match values.first_mut() {
-                    Some(v) if !to.is_multiple_of(3) => *v = operand(to),
-                    _ => values.push(operand(to)),
-                }
-            }
+            | Instr::Set { values, .. } => match values.first_mut() {
+                Some(v) if !to.is_multiple_of(3) => *v = operand(to),
+                _ => values.push(operand(to)),
+            },
             Instr::Compare { left, right, .. } | Instr::Arith { left, right, .. } => {
                 *(if to.is_multiple_of(2) { left } else { right }) = operand(to / 2)
             }

@@ -86,9 +86,13 @@ impl Cx<'_, '_> {
                 Position::Generator => "used as a generator after `in`",
             };
             self.diagnostics.push(
-                Diagnostic::new(codes::BUILTIN_OUTPUT, format!("`{name}` {}, but it is {place}", yields(signature.output)), call.name.span)
-                    .with_primary_label(format!("`{name}` {}", yields(signature.output)))
-                    .with_help(help),
+                Diagnostic::new(
+                    codes::BUILTIN_OUTPUT,
+                    format!("`{name}` {}, but it is {place}", yields(signature.output)),
+                    call.name.span,
+                )
+                .with_primary_label(format!("`{name}` {}", yields(signature.output)))
+                .with_help(help),
             );
             return None;
         }
@@ -150,9 +154,10 @@ impl Cx<'_, '_> {
         let text = &call.name.text;
         let relation = text.split('.').find(|segment| self.symbols.relation_id(segment).is_some());
         let guess = closest(text, Builtin::ALL.iter().map(|b| b.name()));
-        let mut diagnostic = Diagnostic::new(codes::UNKNOWN_BUILTIN, format!("unknown built-in `{text}`"), call.name.span)
-            .with_primary_label("no built-in has this name")
-            .with_did_you_mean(call.name.span, guess);
+        let mut diagnostic =
+            Diagnostic::new(codes::UNKNOWN_BUILTIN, format!("unknown built-in `{text}`"), call.name.span)
+                .with_primary_label("no built-in has this name")
+                .with_did_you_mean(call.name.span, guess);
         if let Some(relation) = relation {
             diagnostic = diagnostic.with_help(format!(
                 "`{relation}` is a relation, not a built-in: match it as an atom, `{relation}(…)`, and name its values with variables"

@@ -3,11 +3,11 @@
 //! arithmetic, risk points) are solved at the end, first silently to a fixpoint, then once
 //! reporting what still conflicts.
 
+use super::calls::Position;
 use super::{Column, Cx, Pending, Place, Scope, Var};
 use crate::Ty;
 use crate::types::{Conflict, Shape, arithmetic, merge};
 use gov_diag::{Diagnostic, Span, codes};
-use super::calls::Position;
 use gov_syntax::ast::{AggregateFn, Collection, Comparison, Expr, LitValue, Membership, Name};
 use gov_syntax::walk::{self, Reach};
 use gov_value::BaseType;

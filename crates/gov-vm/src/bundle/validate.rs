@@ -3,9 +3,9 @@
 //! arithmetic, limits), never by indexing out of bounds or recursing without bound.
 
 use crate::Value;
-use gov_builtins::Output;
 use crate::eval::MAX_KEY;
 use crate::program::*;
+use gov_builtins::Output;
 use gov_value::limits::MAX_COLUMNS;
 use std::collections::HashMap;
 
