@@ -313,11 +313,12 @@ fn validate_rule(p: &Program, rule: &RuleCode) -> V {
                     format!("calls `{}` with {} arguments", builtin.name(), args.len())
                 })?;
                 args.iter().try_for_each(operand)?;
-                let fits = match (signature.output, out) {
-                    (Output::Test, CallOut::Test { .. }) | (Output::Value(_), CallOut::Value(_)) => true,
-                    (Output::Values(_), CallOut::Each(_) | CallOut::Has(_) | CallOut::Lacks(_)) => true,
-                    _ => false,
-                };
+                let fits = matches!(
+                    (signature.output, out),
+                    (Output::Test, CallOut::Test { .. })
+                        | (Output::Value(_), CallOut::Value(_))
+                        | (Output::Values(_), CallOut::Each(_) | CallOut::Has(_) | CallOut::Lacks(_))
+                );
                 check(fits, || format!("uses what `{}` yields as it cannot be used", builtin.name()))?;
                 call_out(out)?;
             }
