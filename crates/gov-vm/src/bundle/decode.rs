@@ -216,7 +216,8 @@ fn instr(r: &mut In<'_>) -> R<Instr> {
             let params = builtin.signature().params.len();
             if args.len() != params {
                 r.pos = at;
-                return r.fail(format!("built-in `{name}` takes {params} arguments, the bundle gives {}", args.len()));
+                let plural = if params == 1 { "argument" } else { "arguments" };
+                return r.fail(format!("built-in `{name}` takes {params} {plural}, the bundle gives {}", args.len()));
             }
             Instr::Call { builtin, args, out: call_out(r)? }
         }
