@@ -2,7 +2,7 @@
 
 use crate::dispatch::Dispatch;
 use crate::eval::{
-    Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions, risk_score,
+    Builtins, Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions, risk_score,
 };
 use crate::explain::Explanation;
 use crate::guards::Guards;
@@ -195,15 +195,16 @@ impl Engine {
 
     /// [`Engine::from_program`] for a program already validated.
     // Invariant: `program` passed `bundle::validate`; the evaluator relies on it.
-    fn from_valid(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
+    fn from_valid(mut program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
         let mut statics = empty_store(&program);
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program);
         let prepared = prepare(&program);
-        let string_ids: HashMap<String, u32> =
+        let mut string_ids: HashMap<String, u32> =
             program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
+        let no_request = HashMap::new();
         let run = Run {
             program: &program,
             phase: Phase::Static,
@@ -212,10 +213,17 @@ impl Engine {
             limits: &load_limits,
             guards: &guards,
             dispatch: &dispatch,
-            symbols: Symbols { table: &string_ids, extra: &HashMap::new() },
-            prepared: &prepared,
+            builtins: Builtins { symbols: Symbols { table: &string_ids, extra: &no_request }, prepared: &prepared },
         };
         run.strata(&mut statics, &mut work)?;
+        // Strings built-ins made at load (held by static relations) join the engine's
+        // table with the symbols they were given, right after it, before any request
+        // numbers its own strings from the table's end.
+        for text in std::mem::take(&mut work.made) {
+            let sym = u32::try_from(program.strings.len()).map_err(|_| EvalError::Corrupt("too many strings"))?;
+            string_ids.insert(text.clone(), sym);
+            program.strings.push(text);
+        }
         let relation_ids = program
             .relations
             .iter()
@@ -315,8 +323,10 @@ impl Engine {
             limits: &self.limits,
             guards: &self.guards,
             dispatch: &self.dispatch,
-            symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids },
-            prepared: &self.prepared,
+            builtins: Builtins {
+                symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids },
+                prepared: &self.prepared,
+            },
         };
         run.strata(&mut session.relations, &mut session.work)?;
         let (fired, made) = session.work.conclude();
@@ -359,7 +369,10 @@ impl Engine {
         // The data-only relations within the load's limits, then the request within its own
         // (no static rule reads an input relation, so the input can wait).
         let (program, guards, dispatch) = (&self.program, &self.guards, &self.dispatch);
-        let (symbols, prepared) = (Symbols { table: &self.string_ids, extra: &request.extra_ids }, &self.prepared);
+        let builtins = Builtins {
+            symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids },
+            prepared: &self.prepared,
+        };
         let run = Run {
             program,
             phase: Phase::Static,
@@ -368,8 +381,7 @@ impl Engine {
             limits: &self.load_limits,
             guards,
             dispatch,
-            symbols,
-            prepared,
+            builtins,
         };
         run.strata(&mut relations, &mut work)?;
         work.budget = Budget::default();
@@ -382,8 +394,7 @@ impl Engine {
             limits: &self.limits,
             guards,
             dispatch,
-            symbols,
-            prepared,
+            builtins,
         };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();

@@ -251,10 +251,19 @@ struct Ctx<'a> {
     limits: &'a Limits,
     /// Row ranges of the previous round, by relation (recursive strata only).
     delta: &'a [(u32, u32)],
-    /// The symbols of the program's and the request's strings, by text.
-    symbols: Symbols<'a>,
-    /// What the engine prepared of the constant arguments of this rule's calls, by pc.
-    prepared: &'a [Option<Prepared>],
+    /// What calls of built-ins read: the strings' symbols and what was prepared.
+    builtins: &'a Builtins<'a>,
+    /// The rule being run (for what was prepared of its calls).
+    rule: u32,
+}
+
+/// What the engine gives calls of built-ins, beyond their arguments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Builtins<'a> {
+    /// The symbols of the strings the evaluation starts with.
+    pub symbols: Symbols<'a>,
+    /// What the engine prepared of each rule's calls ([`prepare`]), by rule.
+    pub prepared: &'a [PreparedRule],
 }
 
 /// The symbols of the strings an evaluation starts with, by text: the program's, then the
@@ -491,29 +500,14 @@ impl Ctx<'_> {
                 let ran = self.exec(work, code, pc + 1, body_end, regs, &mut inner);
                 let width = locals.len() + 1;
                 work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
-                let strings = self.strings.with_made(&work.made);
-                let result =
-                    ran.and_then(|()| self.fold(strings, *function, *ty, &bindings, width, &mut work.distinct));
+                let made = &work.made;
+                let result = ran.and_then(|()| self.fold(made, *function, *ty, &bindings, width, &mut work.distinct));
                 work.bindings = bindings;
                 let Some(result) = result? else { return Ok(()) };
                 *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
                 self.exec(work, code, body_end, end, regs, sink)
             }
-            Instr::Call { builtin, args, out } => {
-                let produced = self.call(work, regs, *builtin, args, pc)?;
-                self.proceed(work, code, pc, end, regs, sink, produced, *out)
-            }
-            Instr::Set { values, out } => {
-                let mut yielded = std::mem::take(&mut work.yielded);
-                yielded.clear();
-                let read = values.iter().try_for_each(|v| {
-                    yielded.push(self.operand(regs, *v)?);
-                    Ok(())
-                });
-                work.yielded = yielded;
-                read?;
-                self.proceed(work, code, pc, end, regs, sink, Produced::Values, *out)
-            }
+            Instr::Call { .. } | Instr::Set { .. } => self.builtin_step(work, code, pc, end, regs, sink),
             Instr::Emit { values, .. } => {
                 // Counted as a new fact until it is stored: the rows a rule produces are
                 // bounded as they pile up, not only once the rule is done.
@@ -542,6 +536,40 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
+    /// Runs the `Call` or `Set` at `pc` and the rest of the rule after it.
+    // Not inlined: `exec` recurses once per instruction, and rules without built-ins must
+    // not pay for a larger frame.
+    #[inline(never)]
+    fn builtin_step(
+        &self,
+        work: &mut Work,
+        code: &[Instr],
+        pc: usize,
+        end: usize,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EvalError> {
+        let (produced, out) = match code.get(pc) {
+            Some(Instr::Call { builtin, args, out }) => (self.call(work, regs, *builtin, args, pc)?, *out),
+            Some(Instr::Set { values, out }) => {
+                self.set(work, regs, values)?;
+                (Produced::Values, *out)
+            }
+            _ => return Err(EvalError::Corrupt("not a call")),
+        };
+        self.proceed(work, code, pc, end, regs, sink, produced, out)
+    }
+
+    /// The values of a set literal, into `work.yielded`.
+    fn set(&self, work: &mut Work, regs: &[Value], values: &[Operand]) -> Result<(), EvalError> {
+        work.yielded.clear();
+        for value in values {
+            let value = self.operand(regs, *value)?;
+            work.yielded.push(value);
+        }
+        Ok(())
+    }
+
     /// Calls `builtin` on the values of `args`; its values go to `work.yielded`, each string
     /// interned (a new text gets a symbol after the request's, and its bytes count against
     /// the limits). A built-in's error is the evaluation's.
@@ -562,10 +590,11 @@ impl Ctx<'_> {
             for arg in args {
                 vals.push(to_val(strings, self.operand(regs, *arg)?));
             }
-            let prepared = self.prepared.get(pc).and_then(Option::as_ref);
+            let prepared =
+                self.builtins.prepared.get(self.rule as usize).and_then(|r| r.get(pc)).and_then(Option::as_ref);
             let result = gov_builtins::eval(builtin, &vals, prepared)
                 .map_err(|e| EvalError::Builtin { name: e.builtin.name(), message: e.message })?;
-            let mut keep = |val: Val<'_>| match from_val(self.symbols, &work.made_ids, val) {
+            let mut keep = |val: Val<'_>| match from_val(self.builtins.symbols, &work.made_ids, val) {
                 Yielded::Known(value) => yielded.push(value),
                 Yielded::New(text) => {
                     new.push((yielded.len(), text));
@@ -671,7 +700,7 @@ impl Ctx<'_> {
     /// `min`/`max` of nothing. `distinct` is scratch.
     fn fold(
         &self,
-        strings: Strings<'_>,
+        made: &[String],
         function: AggregateFn,
         ty: gov_value::BaseType,
         bindings: &[Value],
@@ -700,7 +729,9 @@ impl Ctx<'_> {
                     Value::from_num(gov_value::apply(gov_value::ArithOp::Add, a, b).map_err(EvalError::Arithmetic)?)
                 }
                 (Some(acc), AggregateFn::Min | AggregateFn::Max) => {
-                    let ordering = strings
+                    let ordering = self
+                        .strings
+                        .with_made(made)
                         .compare(value, acc)
                         .ok_or_else(|| EvalError::Type("min or max over values of different types"))?;
                     let wanted = if function == AggregateFn::Min {
@@ -736,10 +767,8 @@ pub(crate) struct Run<'a> {
     pub guards: &'a Guards,
     /// Each phase's steps and indexed rules ([`Dispatch::of`] the program).
     pub dispatch: &'a Dispatch,
-    /// The symbols of the strings the evaluation starts with.
-    pub symbols: Symbols<'a>,
-    /// What the engine prepared of each rule's calls ([`prepare`]), by rule.
-    pub prepared: &'a [PreparedRule],
+    /// What calls of built-ins read.
+    pub builtins: Builtins<'a>,
 }
 
 impl Run<'_> {
@@ -876,8 +905,8 @@ impl Run<'_> {
             strings: self.strings,
             limits: self.limits,
             delta,
-            symbols: self.symbols,
-            prepared: self.prepared.get(rule as usize).map_or(&[], Vec::as_slice),
+            builtins: &self.builtins,
+            rule,
         };
         // A scan of the body that reads no row ends every run of the rest: skip the rule.
         // Invariant: a guard's relation is of the rule's phase, so it is in `relations`.

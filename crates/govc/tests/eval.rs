@@ -311,3 +311,15 @@ fn coding_agent_bypasses_are_denied() {
     }
     insta::assert_snapshot!("coding_shell", summary);
 }
+
+/// A string a built-in makes while the bundle loads (`str.upper` of a data word, in a
+/// relation computed once) is the engine's: a request's own strings, numbered after the
+/// table, never take its symbol, so `zzz` does not match `ABC`.
+#[test]
+fn strings_made_at_load_keep_their_meaning_in_requests() {
+    let run = govc(&["eval", "tests/eval/builtin_static", "--input", "tests/eval/builtin_static_request.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d = decision(&run);
+    let messages: Vec<&str> = d["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
+    assert_eq!(messages, ["ABC is shouted"]);
+}
