@@ -588,7 +588,10 @@ impl<'a> RulePlan<'_, 'a> {
                 Ok(true)
             }
             Some(Literal::InSet { element, set, negated }) => {
-                let ty = self.type_of(element).or_else(|| set.first().map(Const::ty));
+                // The element's type (the checker's, for a variable this binds) reads the
+                // literals: an Int literal among Decimals is a Decimal.
+                let var_ty = self.unbound_var(element).and_then(|v| self.rule.vars.get(v.index())).map(|v| v.ty);
+                let ty = self.type_of(element).or(var_ty).or_else(|| set.first().map(Const::ty));
                 let Some(out) = self.membership_out(element, *negated, ty, pending)? else { return Ok(false) };
                 let mut values = Vec::with_capacity(set.len());
                 for constant in set {

@@ -779,8 +779,19 @@ impl Evaluator<'_> {
                 RefYield::Test(_) => Err(RefError::Type(format!("`{}` is a test", call.name.text))),
             },
             Collection::Set(set) => {
-                // An Int literal among Decimals is that Decimal.
-                let ty = set.items.iter().any(|l| lit_type(l) == Some(BaseType::Decimal)).then_some(BaseType::Decimal);
+                // An Int literal among Decimals, or for a Decimal element (the checker's
+                // type of a variable), is that Decimal.
+                let element_decimal = match &membership.element {
+                    Expr::Var(name) => self
+                        .symbols
+                        .variable_types
+                        .get(&name.span)
+                        .and_then(|ty| self.symbols.base_of(*ty))
+                        .is_some_and(|base| base == BaseType::Decimal),
+                    _ => false,
+                };
+                let decimal = element_decimal || set.items.iter().any(|l| lit_type(l) == Some(BaseType::Decimal));
+                let ty = decimal.then_some(BaseType::Decimal);
                 set.items.iter().map(|lit| literal(lit, ty)).collect()
             }
         }
@@ -855,11 +866,13 @@ impl Evaluator<'_> {
                         })
                         .collect());
                 }
+                // An Int literal among the values meets a Decimal element as that Decimal.
                 let ty = values.first().map(RefValue::base_type);
                 let element = self.eval(&membership.element, env, ty)?.promote(ty);
+                let element_ty = Some(element.base_type());
                 let mut found = false;
                 for value in &values {
-                    found |= compare(&element, value)?.is_eq();
+                    found |= compare(&element, &value.clone().promote(element_ty))?.is_eq();
                 }
                 Ok(if found != membership.negated.is_some() { vec![env.clone()] } else { Vec::new() })
             }

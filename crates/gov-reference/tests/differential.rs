@@ -1831,3 +1831,17 @@ fn min_of_arithmetic_compared_with_an_assignment() {
     let facts = [("v", vec![i(0)]), ("v", vec![i(3)]), ("w", vec![i(0)]), ("w", vec![i(4)])];
     assert_eq!(agree(&Case::new(source, &facts)).relations["p"], BTreeSet::from([vec![i(0)], vec![i(3)]]));
 }
+
+/// An Int literal in a set literal meets a Decimal element as that Decimal, whether the
+/// element is bound (`a in {1}`) or bound by the set (`b in {1, 2}`, a Decimal by its use):
+/// both evaluators agree, and on the Decimal.
+#[test]
+fn set_literals_read_int_literals_as_the_element_s_decimal() {
+    let source = "package sets\n\ndata price(item: Str, amount: Decimal)\n\n\
+                  p(i) :- price(i, a), a in {1}.\nq(b) :- b in {1, 2}, price(_, b).\n";
+    let decimal = |text: &str| RefValue::Decimal(gov_value::parse_decimal(text).unwrap());
+    let case = Case::new(source, &[("price", vec![s("a"), decimal("1.0")]), ("price", vec![s("b"), decimal("0.5")])]);
+    let model = agree(&case);
+    assert_eq!(model.relations["p"], BTreeSet::from([vec![s("a")]]));
+    assert_eq!(model.relations["q"], BTreeSet::from([vec![decimal("1")]]));
+}
