@@ -127,12 +127,19 @@ impl<'a> Unfolder<'a> {
     }
 
     fn literal(&self, queries: Vec<Query>, literal: &Literal, depth: usize) -> Result<Vec<Query>, String> {
+        // Outside the fragment: what a built-in yields is not modelled, so no witness or
+        // proof may rest on it.
+        if let Some(builtin) = literal.builtin() {
+            return Err(format!("a call of the built-in `{}`", builtin.name()));
+        }
         match literal {
             Literal::Compare { left, op, right } => {
                 let (l, r) = compare_terms(left, right)?;
                 Ok(push(queries, Item::Compare(l, *op, r)))
             }
             Literal::Aggregate { .. } => Err("an aggregate".to_owned()),
+            Literal::Test { .. } | Literal::Generate { .. } => Err("a call of a built-in".to_owned()),
+            Literal::InSet { .. } => Err("a set literal".to_owned()),
             Literal::Negated(atom) => {
                 let relation = self.base(atom.relation, "a negated derived relation")?;
                 let args = self.columns(relation, &atom.args)?;
@@ -165,7 +172,7 @@ impl<'a> Unfolder<'a> {
                 Expr::Var(v) => Some(Term::Var(v.index())),
                 Expr::Const(c) => Some(Term::Const(c.clone(), ty)),
                 Expr::Wildcard => None,
-                Expr::Arith(_) => return Err("arithmetic in an atom".to_owned()),
+                Expr::Arith(_) | Expr::Call(_) => return Err("arithmetic in an atom".to_owned()),
             };
             if let Some(slot) = columns.get_mut(arg.column as usize) {
                 *slot = term;
@@ -222,7 +229,7 @@ impl<'a> Unfolder<'a> {
                         let head_term = match value {
                             Expr::Var(v) => Term::Var(v.index() + offset),
                             Expr::Const(c) => Term::Const(c.clone(), ty),
-                            Expr::Wildcard | Expr::Arith(_) => {
+                            Expr::Wildcard | Expr::Arith(_) | Expr::Call(_) => {
                                 return Err(format!("arithmetic in the head of a rule of `{name}`"));
                             }
                         };
@@ -255,7 +262,7 @@ fn compare_terms(left: &Expr, right: &Expr) -> Result<(Term, Term), String> {
     let term = |e: &Expr| match e {
         Expr::Var(v) => Ok(Term::Var(v.index())),
         Expr::Const(c) => Ok(Term::Const(c.clone(), c.ty())),
-        Expr::Wildcard | Expr::Arith(_) => Err("arithmetic in a comparison".to_owned()),
+        Expr::Wildcard | Expr::Arith(_) | Expr::Call(_) => Err("arithmetic in a comparison".to_owned()),
     };
     Ok((term(left)?, term(right)?))
 }

@@ -26,6 +26,7 @@ mod paths;
 mod prepared;
 mod regex;
 mod strings;
+mod synopsis;
 mod time;
 mod urls;
 

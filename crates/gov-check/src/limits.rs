@@ -7,7 +7,7 @@
 
 use crate::{ParsedPackage, Symbols};
 use gov_diag::{Diagnostic, Span, codes};
-use gov_syntax::ast::{AggregateFn, Atom, BodyItem, Expr, ItemKind};
+use gov_syntax::ast::{AggregateFn, Atom, BodyItem, Call, Collection, Expr, ItemKind};
 use gov_value::limits::{MAX_COLUMNS, MAX_KEY, MAX_RULE_LENGTH};
 
 /// An upper bound on the instructions the compiler emits for a rule: one per body item,
@@ -35,6 +35,16 @@ fn body_cost(body: &[BodyItem]) -> usize {
             BodyItem::Compare(c) => {
                 1usize.saturating_add(expression_cost(&c.left)).saturating_add(expression_cost(&c.right))
             }
+            // A call, after its arguments' computations.
+            BodyItem::Test(call) | BodyItem::NotTest(call, _) => call_cost(call),
+            // The call or the set, then a comparison with a bound element.
+            BodyItem::In(membership) => {
+                let collection = match &membership.collection {
+                    Collection::Call(call) => call_cost(call),
+                    Collection::Set(_) => 1,
+                };
+                collection.saturating_add(1).saturating_add(expression_cost(&membership.element))
+            }
         })
         .fold(0, usize::saturating_add)
 }
@@ -55,8 +65,14 @@ fn expression_cost(expr: &Expr) -> usize {
                 AggregateFn::Count | AggregateFn::Sum => once,
             }
         }
+        Expr::Call(call) => call_cost(call),
         Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => 0,
     }
+}
+
+/// Instructions of a call of a built-in: its arguments' computations, then the call.
+fn call_cost(call: &Call) -> usize {
+    call.args.iter().map(expression_cost).fold(1, usize::saturating_add)
 }
 
 /// Reports rules, relations and negations beyond the limits of the compiled form.
@@ -120,7 +136,7 @@ fn negations(body: &[BodyItem], diagnostics: &mut Vec<Diagnostic>) {
                     diagnostics.push(wide_negation(atom, bound));
                 }
             }
-            BodyItem::Atom(_) => {}
+            BodyItem::Atom(_) | BodyItem::Test(_) | BodyItem::NotTest(..) | BodyItem::In(_) => {}
             BodyItem::Compare(c) => {
                 for side in [&c.left, &c.right] {
                     if let Expr::Aggregate(a) = side {

@@ -16,8 +16,8 @@ use crate::symbols::{RISK_SCORE, Symbols};
 use crate::{Checked, ParsedPackage};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
-    Aggregate, Arg, Arith, Atom, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir, Literal, MessagePart,
-    Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
+    Aggregate, Arg, Arith, Atom, Builtin, Call, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir,
+    Literal, MessagePart, Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
 };
 use gov_syntax::ast::{self, BodyItem, ItemKind, LitValue};
 use gov_value::Effect;
@@ -263,6 +263,19 @@ impl<'a> RuleLowering<'_, 'a> {
                 }
                 (left, right) => Literal::Compare { left: self.expr(left)?, op: c.op, right: self.expr(right)? },
             },
+            BodyItem::Test(call) => Literal::Test { call: self.call(call)?, negated: false },
+            BodyItem::NotTest(call, _) => Literal::Test { call: self.call(call)?, negated: true },
+            BodyItem::In(membership) => {
+                let element = self.expr(&membership.element)?;
+                let negated = membership.negated.is_some();
+                match &membership.collection {
+                    ast::Collection::Call(call) => Literal::Generate { element, call: self.call(call)?, negated },
+                    ast::Collection::Set(set) => {
+                        let set = set.items.iter().map(constant).collect::<Result<_, _>>()?;
+                        Literal::InSet { element, set, negated }
+                    }
+                }
+            }
         })
     }
 
@@ -289,21 +302,21 @@ impl<'a> RuleLowering<'_, 'a> {
         Ok(Atom { relation, args })
     }
 
+    /// A call of a built-in, resolved by name (the checker reported an unknown one).
+    fn call(&mut self, call: &'a ast::Call) -> Result<Call, Failure> {
+        let builtin = Builtin::from_name(&call.name.text).ok_or_else(|| {
+            missed(codes::UNKNOWN_BUILTIN, call.name.span, format!("unknown built-in `{}`", call.name.text))
+        })?;
+        let args = call.args.iter().map(|arg| self.expr(arg)).collect::<Result<_, _>>()?;
+        Ok(Call { builtin, args })
+    }
+
     fn expr(&mut self, expr: &'a ast::Expr) -> Result<Expr, Failure> {
         Ok(match expr {
             ast::Expr::Var(name) => Expr::Var(self.var(name)?),
             ast::Expr::Wildcard(_) => Expr::Wildcard,
-            ast::Expr::Lit(lit) => Expr::Const(match &lit.value {
-                LitValue::Int(i) => Const::Int(*i),
-                LitValue::Decimal(d) => Const::Decimal(*d),
-                LitValue::Str(s) => Const::Str(s.clone()),
-                LitValue::Bool(b) => Const::Bool(*b),
-                LitValue::Time(t) => Const::Time(*t),
-                LitValue::Duration(d) => Const::Duration(*d),
-                LitValue::Invalid => {
-                    return Err(missed(codes::INVALID_LITERAL, lit.span, format!("invalid literal `{}`", lit.raw)));
-                }
-            }),
+            ast::Expr::Lit(lit) => Expr::Const(constant(lit)?),
+            ast::Expr::Call(call) => Expr::Call(Box::new(self.call(call)?)),
             ast::Expr::Binary(b) => {
                 Expr::Arith(Box::new(Arith { left: self.expr(&b.left)?, op: b.op, right: self.expr(&b.right)? }))
             }
@@ -316,6 +329,21 @@ impl<'a> RuleLowering<'_, 'a> {
             }
         })
     }
+}
+
+/// A literal's constant (the checker reported an invalid one).
+fn constant(lit: &ast::Lit) -> Result<Const, Failure> {
+    Ok(match &lit.value {
+        LitValue::Int(i) => Const::Int(*i),
+        LitValue::Decimal(d) => Const::Decimal(*d),
+        LitValue::Str(s) => Const::Str(s.clone()),
+        LitValue::Bool(b) => Const::Bool(*b),
+        LitValue::Time(t) => Const::Time(*t),
+        LitValue::Duration(d) => Const::Duration(*d),
+        LitValue::Invalid => {
+            return Err(missed(codes::INVALID_LITERAL, lit.span, format!("invalid literal `{}`", lit.raw)));
+        }
+    })
 }
 
 /// Why a package cannot be lowered (boxed: a diagnostic is large, and rare here).

@@ -7,6 +7,7 @@
 
 mod annotations;
 mod body;
+mod calls;
 mod infer;
 mod likely_mistakes;
 mod resolve;
@@ -19,7 +20,7 @@ use crate::symbols::{RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
-use gov_syntax::ast::{Atom, Comparison, Effect, Expr, Item, ItemKind};
+use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership};
 use std::collections::HashMap;
 
 /// How a rule's body depends on a relation.
@@ -95,6 +96,8 @@ enum Place {
     Compare,
     Message,
     Points,
+    /// In an argument of a built-in: read, never bound (only a built-in's output binds).
+    Argument,
 }
 
 #[derive(Debug)]
@@ -115,6 +118,10 @@ enum Pending<'a> {
     Compare(&'a Comparison),
     Column(&'a Expr, Column),
     Points(&'a Expr),
+    /// A test built-in as a condition.
+    Test(&'a Call),
+    /// `element in collection`.
+    Member(&'a Membership),
 }
 
 /// The type a column expects: declared, or a node for derived relations.

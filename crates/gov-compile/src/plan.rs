@@ -20,10 +20,11 @@
 //! elsewhere).
 
 use crate::pool::Pool;
-use gov_ir::{Aggregate, Atom, Const, Expr, Ir, Literal, Rule, VarId};
+use gov_builtins::{Builtin, Output, Param};
+use gov_ir::{Aggregate, Atom, Call, Const, Expr, Ir, Literal, Rule, VarId};
 use gov_value::{AggregateFn, BaseType, CompareOp, RelationKind};
 use gov_vm::Value;
-use gov_vm::program::{Instr, Operand, Source};
+use gov_vm::program::{CallOut, Instr, Operand, Source};
 use std::collections::{HashMap, HashSet};
 
 /// Index key column lists requested so far, per relation.
@@ -77,9 +78,10 @@ fn vars_of(walk: impl FnOnce(&mut dyn FnMut(VarId))) -> Vec<VarId> {
     vars
 }
 
-/// Whether evaluating `expr` can fail: arithmetic (overflow, division by zero).
+/// Whether evaluating `expr` can fail: arithmetic (overflow, division by zero), or a
+/// built-in (a result that does not fit its type).
 fn fallible_expr(expr: &Expr) -> bool {
-    matches!(expr, Expr::Arith(_))
+    matches!(expr, Expr::Arith(_) | Expr::Call(_))
 }
 
 /// Whether evaluating an aggregate can fail: it adds (`sum` overflows) or contains
@@ -96,7 +98,31 @@ fn fallible_item(item: &Literal) -> bool {
         Literal::Atom(a) | Literal::Negated(a) => a.args.iter().any(|arg| fallible_expr(&arg.value)),
         Literal::Compare { left, right, .. } => fallible_expr(left) || fallible_expr(right),
         Literal::Aggregate { result, aggregate } => fallible_expr(result) || fallible_aggregate(aggregate),
+        Literal::Test { .. } | Literal::Generate { .. } => true,
+        Literal::InSet { element, .. } => fallible_expr(element),
     }
+}
+
+/// The type a built-in yields, given its arguments' types (`Numeric`: theirs).
+fn output_type(builtin: Builtin, arg_types: &[Option<BaseType>]) -> Option<BaseType> {
+    let signature = builtin.signature();
+    let param = match signature.output {
+        Output::Value(param) | Output::Values(param) => param,
+        Output::Test => return Some(BaseType::Bool),
+    };
+    match param {
+        Param::Base(base) => Some(base),
+        Param::Pattern => Some(BaseType::Str),
+        Param::Numeric => numeric_type(builtin, arg_types),
+    }
+}
+
+/// The one numeric type of a built-in's `Numeric` arguments: Decimal if any is one (an Int
+/// literal among them is read as a Decimal), else the first known.
+fn numeric_type(builtin: Builtin, arg_types: &[Option<BaseType>]) -> Option<BaseType> {
+    let numeric = builtin.signature().params.iter().zip(arg_types).filter(|(p, _)| **p == Param::Numeric);
+    let types: Vec<BaseType> = numeric.filter_map(|(_, t)| *t).collect();
+    if types.contains(&BaseType::Decimal) { Some(BaseType::Decimal) } else { types.first().copied() }
 }
 
 impl<'a> Planner<'a> {
@@ -205,6 +231,10 @@ impl<'a> RulePlan<'_, 'a> {
                 };
                 gov_value::result_type(b.op, promote(l, r)?, promote(r, l)?)
             }
+            Expr::Call(call) => {
+                let types: Vec<Option<BaseType>> = call.args.iter().map(|a| self.type_of(a)).collect();
+                output_type(call.builtin, &types)
+            }
             Expr::Wildcard => None,
         }
     }
@@ -233,8 +263,59 @@ impl<'a> RulePlan<'_, 'a> {
                 self.code.push(Instr::Arith { op: b.op, dst, left, right });
                 Ok(Operand::Reg(dst))
             }
+            Expr::Call(call) => {
+                let dst = self.fresh()?;
+                if let Some(ty) = self.type_of(expr) {
+                    self.types.insert(dst, ty);
+                }
+                let args = self.call_args(call)?;
+                self.code.push(Instr::Call { builtin: call.builtin, args, out: CallOut::Value(dst) });
+                Ok(Operand::Reg(dst))
+            }
             Expr::Wildcard => Err("`_` has no value".to_owned()),
         }
+    }
+
+    /// The operands of a call's arguments, each read as its parameter's type (an Int
+    /// literal as a Decimal where the call's numbers are Decimals).
+    fn call_args(&mut self, call: &Call) -> Result<Vec<Operand>, PlanError> {
+        let types: Vec<Option<BaseType>> = call.args.iter().map(|a| self.type_of(a)).collect();
+        let numeric = numeric_type(call.builtin, &types);
+        let params = call.builtin.signature().params;
+        let mut args = Vec::with_capacity(call.args.len());
+        for (i, arg) in call.args.iter().enumerate() {
+            let expected = match params.get(i) {
+                Some(Param::Base(base)) => Some(*base),
+                Some(Param::Pattern) => Some(BaseType::Str),
+                Some(Param::Numeric) | None => numeric,
+            };
+            args.push(self.operand(arg, expected)?);
+        }
+        Ok(args)
+    }
+
+    /// `element in …`: binds an unbound variable element to each value (`Each`), or keeps
+    /// the bindings where a bound one is (`Has`) or is not (`Lacks`) among them. `None` when
+    /// the element is neither bound nor a variable this may bind.
+    fn membership_out(
+        &mut self,
+        element: &Expr,
+        negated: bool,
+        ty: Option<BaseType>,
+        pending: &HashSet<VarId>,
+    ) -> Result<Option<CallOut>, PlanError> {
+        if let Some(var) = self.unbound_var(element) {
+            if negated || pending.contains(&var) {
+                return Ok(None);
+            }
+            let ty = self.rule.vars.get(var.index()).map(|v| v.ty).or(ty);
+            return Ok(Some(CallOut::Each(self.bind(var, ty)?)));
+        }
+        if !self.is_bound(element) {
+            return Ok(None);
+        }
+        let operand = self.operand(element, ty)?;
+        Ok(Some(if negated { CallOut::Lacks(operand) } else { CallOut::Has(operand) }))
     }
 
     /// Plans a conjunction. `outside` lists variables used after it (head, message, or the
@@ -301,8 +382,12 @@ impl<'a> RulePlan<'_, 'a> {
                 let stuck: Vec<usize> = (0..remaining.len())
                     .filter(|&i| {
                         remaining.get(i).is_some_and(|item| {
-                            matches!(item, Literal::Compare { op: CompareOp::Eq, .. } | Literal::Aggregate { .. })
-                                && fallible_item(item)
+                            matches!(
+                                item,
+                                Literal::Compare { op: CompareOp::Eq, .. }
+                                    | Literal::Aggregate { .. }
+                                    | Literal::Generate { negated: false, .. }
+                            ) && fallible_item(item)
                         })
                     })
                     .filter_map(|i| positions.get(i).copied())
@@ -378,6 +463,11 @@ impl<'a> RulePlan<'_, 'a> {
                         pending.insert(v);
                     }
                 }
+                Literal::Generate { element, negated: false, .. } => {
+                    if let Some(v) = self.unbound_var(element) {
+                        pending.insert(v);
+                    }
+                }
                 _ => {}
             }
         }
@@ -389,8 +479,16 @@ impl<'a> RulePlan<'_, 'a> {
     fn ready(&self, item: &Literal, others: &HashSet<VarId>, pending: &HashSet<VarId>) -> bool {
         match item {
             Literal::Atom(atom) => {
-                atom.args.iter().all(|a| !matches!(a.value, Expr::Arith(_)) || self.is_bound(&a.value))
+                atom.args.iter().all(|a| !matches!(a.value, Expr::Arith(_) | Expr::Call(_)) || self.is_bound(&a.value))
                     && !self.binds_pending(atom, pending)
+            }
+            Literal::Test { call, .. } => call.args.iter().all(|a| self.is_bound(a)),
+            Literal::Generate { element, call, negated } => {
+                call.args.iter().all(|a| self.is_bound(a))
+                    && (self.is_bound(element) || (!negated && self.unbound_var(element).is_some()))
+            }
+            Literal::InSet { element, negated, .. } => {
+                self.is_bound(element) || (!negated && self.unbound_var(element).is_some())
             }
             Literal::Negated(atom) => {
                 atom.args.iter().all(|a| matches!(a.value, Expr::Wildcard) || self.is_bound(&a.value))
@@ -440,7 +538,8 @@ impl<'a> RulePlan<'_, 'a> {
                 continue;
             }
             match instr {
-                Instr::Arith { .. } => arith.push(instr),
+                // A built-in's value is computed with the arithmetic that may read it.
+                Instr::Arith { .. } | Instr::Call { out: CallOut::Value(_), .. } => arith.push(instr),
                 Instr::Aggregate { len, .. } => {
                     inside = len as usize;
                     aggregates.push(instr);
@@ -470,6 +569,38 @@ impl<'a> RulePlan<'_, 'a> {
             }
             Some(Literal::Compare { left, op, right }) => self.compare(left, *op, right, pending),
             Some(Literal::Aggregate { result, aggregate }) => self.assign_aggregate(result, aggregate, others, pending),
+            Some(Literal::Test { call, negated }) if call.args.iter().all(|a| self.is_bound(a)) => {
+                let args = self.call_args(call)?;
+                self.code.push(Instr::Call { builtin: call.builtin, args, out: CallOut::Test { negated: *negated } });
+                Ok(true)
+            }
+            Some(Literal::Generate { element, call, negated }) if call.args.iter().all(|a| self.is_bound(a)) => {
+                let types: Vec<Option<BaseType>> = call.args.iter().map(|a| self.type_of(a)).collect();
+                let ty = output_type(call.builtin, &types);
+                let bindable = self.unbound_var(element).is_some_and(|v| !negated && !pending.contains(&v));
+                if !bindable && !self.is_bound(element) {
+                    return Ok(false);
+                }
+                // The arguments are computed before the element is bound.
+                let args = self.call_args(call)?;
+                let Some(out) = self.membership_out(element, *negated, ty, pending)? else { return Ok(false) };
+                self.code.push(Instr::Call { builtin: call.builtin, args, out });
+                Ok(true)
+            }
+            Some(Literal::InSet { element, set, negated }) => {
+                // The element's type (the checker's, for a variable this binds) reads the
+                // literals: an Int literal among Decimals is a Decimal.
+                let var_ty = self.unbound_var(element).and_then(|v| self.rule.vars.get(v.index())).map(|v| v.ty);
+                let ty = self.type_of(element).or(var_ty).or_else(|| set.first().map(Const::ty));
+                let Some(out) = self.membership_out(element, *negated, ty, pending)? else { return Ok(false) };
+                let mut values = Vec::with_capacity(set.len());
+                for constant in set {
+                    let value = self.constant(constant, ty);
+                    values.push(Operand::Const(self.planner.pool.constant(value)));
+                }
+                self.code.push(Instr::Set { values, out });
+                Ok(true)
+            }
             _ => Ok(false),
         }
     }
@@ -521,6 +652,11 @@ impl<'a> RulePlan<'_, 'a> {
                 // (`p = 3` with `p` a Decimal binds the Decimal 3).
                 let ty = self.rule.vars.get(var.index()).map(|v| v.ty).or_else(|| self.type_of(source));
                 let src = self.operand(source, ty)?;
+                // A call's value is in a register of its own: the variable is that register.
+                if let (Expr::Call(_), Operand::Reg(reg)) = (source, src) {
+                    self.regs.insert(var, reg);
+                    return Ok(true);
+                }
                 let dst = self.bind(var, ty)?;
                 self.code.push(Instr::Move { dst, src });
                 return Ok(true);

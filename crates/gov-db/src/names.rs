@@ -8,7 +8,8 @@
 use gov_diag::Span;
 use gov_syntax::Parsed;
 use gov_syntax::ast::{
-    Aggregate, Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged, TestStatement,
+    Aggregate, Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged,
+    TestStatement,
 };
 
 /// What a name refers to.
@@ -209,6 +210,13 @@ impl Walker {
                     self.expr(&comparison.left, false);
                     self.expr(&comparison.right, false);
                 }
+                BodyItem::Test(call) | BodyItem::NotTest(call, _) => self.call(call),
+                BodyItem::In(membership) => {
+                    self.expr(&membership.element, false);
+                    if let Collection::Call(call) = &membership.collection {
+                        self.call(call);
+                    }
+                }
             }
         }
     }
@@ -222,6 +230,14 @@ impl Walker {
                 self.expr(&binary.right, false);
             }
             Expr::Aggregate(aggregate) => self.aggregate(aggregate),
+            Expr::Call(call) => self.call(call),
+        }
+    }
+
+    /// A call of a built-in: its arguments (the built-in is no name of the package).
+    fn call(&mut self, call: &Call) {
+        for arg in &call.args {
+            self.expr(arg, false);
         }
     }
 

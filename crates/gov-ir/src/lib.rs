@@ -16,9 +16,10 @@ mod graph;
 mod ids;
 mod rule;
 
+pub use gov_builtins::Builtin;
 pub use graph::{Graph, Stratum};
 pub use ids::{DecisionId, Node, RelationId, RuleId, VarId, dense};
-pub use rule::{Aggregate, Arg, Arith, Atom, Const, Expr, Head, Literal, Rule, Var};
+pub use rule::{Aggregate, Arg, Arith, Atom, Call, Const, Expr, Head, Literal, Rule, Var};
 
 use gov_diag::{FileId, Span};
 use gov_value::{BaseType, Effect, RelationKind};

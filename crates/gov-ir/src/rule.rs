@@ -1,6 +1,7 @@
 //! Rules and their bodies: typed literals over the rule's variables.
 
 use crate::ids::{DecisionId, RelationId, VarId};
+use gov_builtins::Builtin;
 use gov_value::{AggregateFn, ArithOp, BaseType, CompareOp, Decimal};
 
 /// A rule: `head :- body` for a derived relation, or the body of a decision rule.
@@ -66,6 +67,52 @@ pub enum Literal {
         /// The aggregate.
         aggregate: Aggregate,
     },
+    /// A test built-in (`Output::Test`), or `not` one: every argument is bound elsewhere.
+    Test {
+        /// The call.
+        call: Call,
+        /// Whether it is `not call`.
+        negated: bool,
+    },
+    /// `element in call` of a generator built-in (`Output::Values`): binds `element` to each
+    /// value when it is a variable bound nowhere else, else keeps the bindings where it is
+    /// (`negated`: is not) one of them.
+    Generate {
+        /// The value bound or tested.
+        element: Expr,
+        /// The generator.
+        call: Call,
+        /// `not element in call` (then `element` is bound elsewhere).
+        negated: bool,
+    },
+    /// `element in {c, …}`: binds `element` to each constant when it is a variable bound
+    /// nowhere else, else keeps the bindings where it is (`negated`: is not) one of them.
+    InSet {
+        /// The value bound or tested.
+        element: Expr,
+        /// The constants, each of `element`'s type.
+        set: Vec<Const>,
+        /// `not element in {…}` (then `element` is bound elsewhere).
+        negated: bool,
+    },
+}
+
+/// A call of a built-in, its arguments in parameter order.
+// Invariant: `args.len()` is the built-in's parameter count, each argument of its
+// parameter's type (the checker's guarantee), and a `Param::Pattern` argument a `Const`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// Which built-in.
+    pub builtin: Builtin,
+    /// Its arguments.
+    pub args: Vec<Expr>,
+}
+
+impl Call {
+    /// Calls `f` on each variable of the arguments, in order.
+    pub fn for_each_var(&self, f: &mut impl FnMut(VarId)) {
+        self.args.iter().for_each(|arg| arg.for_each_var(f));
+    }
 }
 
 /// An aggregate: a function of the target over the distinct bindings of its body.
@@ -109,6 +156,9 @@ pub enum Expr {
     Const(Const),
     /// Checked arithmetic.
     Arith(Box<Arith>),
+    /// A value built-in (`Output::Value`): the condition it is in holds only where the
+    /// built-in yields a value.
+    Call(Box<Call>),
 }
 
 /// `left op right`.
@@ -163,7 +213,19 @@ impl Expr {
                 arith.left.for_each_var(f);
                 arith.right.for_each_var(f);
             }
+            Expr::Call(call) => call.for_each_var(f),
             Expr::Wildcard | Expr::Const(_) => {}
+        }
+    }
+}
+
+impl Expr {
+    /// The first built-in the expression calls, if any.
+    pub fn builtin(&self) -> Option<Builtin> {
+        match self {
+            Expr::Call(call) => Some(call.builtin),
+            Expr::Arith(arith) => arith.left.builtin().or_else(|| arith.right.builtin()),
+            Expr::Var(_) | Expr::Wildcard | Expr::Const(_) => None,
         }
     }
 }
@@ -191,6 +253,27 @@ impl Literal {
                 result.for_each_var(f);
                 aggregate.for_each_var(f);
             }
+            Literal::Test { call, .. } => call.for_each_var(f),
+            Literal::Generate { element, call, .. } => {
+                element.for_each_var(f);
+                call.for_each_var(f);
+            }
+            Literal::InSet { element, .. } => element.for_each_var(f),
+        }
+    }
+
+    /// The first built-in the condition calls (in an expression, as a test or a generator),
+    /// aggregates' bodies included; `None` if it calls none.
+    pub fn builtin(&self) -> Option<Builtin> {
+        match self {
+            Literal::Atom(atom) | Literal::Negated(atom) => atom.args.iter().find_map(|a| a.value.builtin()),
+            Literal::Compare { left, right, .. } => left.builtin().or_else(|| right.builtin()),
+            Literal::Aggregate { result, aggregate } => result
+                .builtin()
+                .or_else(|| aggregate.target.builtin())
+                .or_else(|| aggregate.body.iter().find_map(Literal::builtin)),
+            Literal::Test { call, .. } | Literal::Generate { call, .. } => Some(call.builtin),
+            Literal::InSet { element, .. } => element.builtin(),
         }
     }
 
@@ -213,7 +296,7 @@ impl Literal {
         match self {
             Literal::Atom(atom) => f(atom, top),
             Literal::Negated(atom) => f(atom, false),
-            Literal::Compare { .. } => {}
+            Literal::Compare { .. } | Literal::Test { .. } | Literal::Generate { .. } | Literal::InSet { .. } => {}
             Literal::Aggregate { aggregate, .. } => aggregate.body.iter().for_each(|literal| literal.atoms(false, f)),
         }
     }

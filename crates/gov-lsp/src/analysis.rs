@@ -222,6 +222,7 @@ fn collect<'a>(body: &'a [BodyItem], atoms: &mut Vec<&'a Atom>, comparisons: &mu
                     }
                 }
             }
+            BodyItem::Test(_) | BodyItem::NotTest(..) | BodyItem::In(_) => {}
         }
     }
 }

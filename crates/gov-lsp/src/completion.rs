@@ -3,6 +3,7 @@
 use crate::analysis::Ctx;
 use crate::hover::signature;
 use crate::index::fuzzy;
+use gov_builtins::{Builtin, Output};
 use gov_check::{RelationInfo, RelationKind};
 use gov_db::STDLIB;
 use gov_diag::Span;
@@ -80,6 +81,15 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completion
     {
         return Completions::default();
     }
+    // After `family.`: that family's built-ins (the `.` would otherwise end the item).
+    if let Some(family) = builtin_family(ctx.text.get(..word_start as usize).unwrap_or_default()) {
+        let items = Builtin::ALL
+            .iter()
+            .filter_map(|b| Some((b.name().strip_prefix(family)?.strip_prefix('.')?, b)))
+            .map(|(rest, b)| builtin_item(rest, *b))
+            .collect();
+        return Completions { items, incomplete: false };
+    }
     let item = current_item(ctx.text, tokens, file_tokens.chunks());
     let expected = expected(item, word_start, ctx.text);
     let mut items = Vec::new();
@@ -152,9 +162,13 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completion
             }
             items.extend(variables(item, word_start));
         }
-        Expected::Value => items.extend(variables(item, word_start)),
+        Expected::Value => {
+            items.extend(variables(item, word_start));
+            items.extend(builtins(|output| !matches!(output, Output::Test)));
+        }
         Expected::Condition => {
             items.extend(relations(ctx, snippets, word, &mut incomplete, |_| true));
+            items.extend(builtins(|_| true));
             items.push(keyword("not"));
             for (name, snippet) in [
                 ("count", "count(${1:x} : ${2})"),
@@ -182,6 +196,29 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completion
         Expected::Nothing => {}
     }
     Completions { items, incomplete }
+}
+
+/// The family a built-in's name is being completed in: `str` for text ending in `str.`.
+fn builtin_family(before: &str) -> Option<&str> {
+    let before = before.strip_suffix('.')?;
+    let start = before.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).map_or(0, |i| i + 1);
+    let family = before.get(start..)?;
+    Builtin::ALL.iter().any(|b| b.name().strip_prefix(family).is_some_and(|r| r.starts_with('.'))).then_some(family)
+}
+
+/// The built-ins whose output `fits`, by their full names.
+fn builtins(fits: impl Fn(Output) -> bool) -> impl Iterator<Item = CompletionItem> {
+    Builtin::ALL.iter().filter(move |b| fits(b.signature().output)).map(|b| builtin_item(b.name(), *b))
+}
+
+/// A completion of a built-in, labelled `label`, with its signature.
+fn builtin_item(label: &str, builtin: Builtin) -> CompletionItem {
+    CompletionItem {
+        label: label.to_owned(),
+        kind: Some(CompletionItemKind::FUNCTION),
+        detail: Some(builtin.synopsis()),
+        ..CompletionItem::default()
+    }
 }
 
 /// The candidates to list: all while there are at most [`MAX_NAMES`], else the first

@@ -15,6 +15,9 @@ pub fn hover(ctx: &Ctx<'_>, position: Position) -> Option<Hover> {
         let text = describe(ctx, &occurrence.target)?;
         return Some(markdown(text, Some(ctx.range(occurrence.span))));
     }
+    if let Some(hover) = builtin(ctx, offset) {
+        return Some(hover);
+    }
     // Keywords are not names: find the token under the cursor.
     let tokens = ctx.tokens()?;
     let lexed = tokens.lexed();
@@ -26,6 +29,21 @@ pub fn hover(ctx: &Ctx<'_>, position: Position) -> Option<Hover> {
         keyword_doc(token.token.keyword_text().filter(|_| !matches!(token.token, Token::Ident(_)))?)?
     };
     Some(markdown(doc.to_owned(), Some(ctx.range(gov_diag::Span::new(ctx.file, token.start, token.end)))))
+}
+
+/// A built-in's signature, over its dotted name (`str.lower`): the catalogue's, not a name
+/// of the package.
+fn builtin(ctx: &Ctx<'_>, offset: u32) -> Option<Hover> {
+    let part = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    let before = ctx.text.get(..offset as usize)?;
+    let after = ctx.text.get(offset as usize..)?;
+    let start = before.rfind(|c: char| !part(c)).map_or(0, |i| i + 1);
+    let end = offset as usize + after.find(|c: char| !part(c)).unwrap_or(after.len());
+    let word = ctx.text.get(start..end)?.trim_end_matches('.');
+    let builtin = gov_builtins::Builtin::from_name(word)?;
+    let span = gov_diag::Span::new(ctx.file, u32::try_from(start).ok()?, u32::try_from(start + word.len()).ok()?);
+    let text = format!("{}\n\nA built-in: see docs/reference.md, \"Built-in functions\".", code(&builtin.synopsis()));
+    Some(markdown(text, Some(ctx.range(span))))
 }
 
 fn markdown(value: String, range: Option<tower_lsp_server::ls_types::Range>) -> Hover {

@@ -134,6 +134,24 @@ async fn diagnostics_link_to_the_repository_docs_and_siblings_come_from_disk() {
 }
 
 #[tokio::test]
+async fn hover_on_a_builtin_shows_its_signature() {
+    let mut client = Client::initialized(json!({})).await;
+    let uri = "file:///virtual/builtin/policy.gov";
+    let text =
+        "package b\n\ninput call(cmd: Str)\n\ndeny d :- call(c), w in str.split(str.lower(c), \" \"), w = \"rm\".\n";
+    client.open(uri, text).await;
+    for (needle, shift, expected) in
+        [("str.split", 5, "str.split(Str, Str) → each Str"), ("str.lower", 1, "str.lower(Str) → Str")]
+    {
+        let (line, character) = pos(text, needle, 0, shift);
+        let result = client.call("textDocument/hover", at(uri, line, character)).await;
+        let value = result["contents"]["value"].as_str().unwrap_or("null");
+        assert!(value.starts_with(&format!("```gov\n{expected}\n```")), "{needle}: {value}");
+    }
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn hover() {
     let mut client = shop().await;
     let cases: [(&str, &str, usize, u32); 12] = [
@@ -318,8 +336,10 @@ async fn completion() {
     client.open("file:///virtual/complete/policy.gov", &policy).await;
     let uri = "file:///virtual/complete/edit.gov";
     let mut out = String::new();
-    let cases: [(&str, &str); 10] = [
+    let cases: [(&str, &str); 12] = [
         ("relations, `not`, aggregates and variables in a body", "package shop\n\nallow fine :- order(c, _, _), cr|"),
+        ("a family's built-ins after its `.`", "package shop\n\nallow fine :- order(c, _, _), str.|"),
+        ("variables and value built-ins after `=`", "package shop\n\nallow fine :- order(c, _, _), x = |"),
         ("field names in a named-argument atom", "package shop\n\nallow fine :- order(customer: c, |"),
         ("item keywords and derived relations at the start of an item", "package shop\n\n|"),
         ("types in a declaration", "package shop\n\ndata vip(customer: |"),
@@ -364,8 +384,8 @@ async fn completion_in_a_large_package_lists_what_the_word_matches() {
     let relations = |result: &Value| -> Vec<String> {
         let items = result["items"].as_array().unwrap();
         let labels = items.iter().filter(|i| i["kind"] == 3).map(|i| i["label"].as_str().unwrap().to_owned());
-        // Aggregates are functions too.
-        labels.filter(|l| !["count", "sum", "min", "max"].contains(&l.as_str())).collect()
+        // Aggregates and built-ins (dotted names) are functions too.
+        labels.filter(|l| !["count", "sum", "min", "max"].contains(&l.as_str()) && !l.contains('.')).collect()
     };
     // Nothing typed yet: as many relations as the server lists, and the client is told
     // there are more.

@@ -43,11 +43,12 @@
 //! Nothing here is fast, and that is the point: it is small enough to be obviously right,
 //! and the property tests in `tests/differential.rs` hold the compiler and engine to it.
 
+use gov_builtins::{Builtin, Output, Param, Val, Yield};
 use gov_check::symbols::RISK_SCORE;
 use gov_check::{ParsedPackage, RelationKind, Symbols};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Atom, BodyItem, DecisionRule, DefaultDecision, Effect, Expr, ItemKind, Lit, LitValue,
-    MessagePart,
+    Aggregate, AggregateFn, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, Effect, Expr, ItemKind,
+    Lit, LitValue, Membership, MessagePart,
 };
 use gov_syntax::walk::{self, Reach};
 use gov_value::{ArithError, ArithOp, BaseType, CompareOp, Decimal, Num};
@@ -214,6 +215,20 @@ pub enum RefError {
     Unsafe(String),
     /// A given fact does not fit its relation.
     BadFact(String),
+    /// A built-in's result does not fit its type (as arithmetic overflow).
+    Builtin(String),
+    /// A built-in had no value (`str.lower` of a non-string): the condition it is in does
+    /// not hold. Internal to a condition's evaluation: [`evaluate`] never returns it.
+    Undefined,
+}
+
+/// `result`, with [`RefError::Undefined`] (a built-in without a value) as `T::default()`:
+/// no binding, no fact, no error.
+fn defined<T: Default>(result: Result<T, RefError>) -> Result<T, RefError> {
+    match result {
+        Err(RefError::Undefined) => Ok(T::default()),
+        other => other,
+    }
 }
 
 impl std::fmt::Display for RefError {
@@ -224,6 +239,8 @@ impl std::fmt::Display for RefError {
             RefError::NotStratifiable(m) => write!(f, "not stratifiable: {m}"),
             RefError::Unsafe(m) => write!(f, "unsafe rule: {m}"),
             RefError::BadFact(m) => write!(f, "bad fact: {m}"),
+            RefError::Builtin(m) => write!(f, "{m}"),
+            RefError::Undefined => write!(f, "a built-in had no value"),
         }
     }
 }
@@ -308,9 +325,15 @@ pub fn evaluate(
             let mut firings: Vec<RefFiring> = Vec::new();
             for clause in &here {
                 for env in evaluator.solve(clause.body, &db)? {
+                    // A head or points whose built-in has no value derive nothing.
                     match clause.head {
-                        Head::Relation(atom) => derived.push((atom.relation.text.clone(), evaluator.head(atom, &env)?)),
-                        Head::Decision(decision) => firings.push(evaluator.firing(decision, &env)?),
+                        Head::Relation(atom) => {
+                            let tuple = defined(evaluator.head(atom, &env).map(Some))?;
+                            derived.extend(tuple.map(|tuple| (atom.relation.text.clone(), tuple)));
+                        }
+                        Head::Decision(decision) => {
+                            firings.extend(defined(evaluator.firing(decision, &env).map(Some))?);
+                        }
                     }
                 }
             }
@@ -381,6 +404,7 @@ fn dependencies(body: &[BodyItem], in_aggregate: bool, edge: &mut dyn FnMut(&str
                     }
                 }
             }
+            BodyItem::Test(_) | BodyItem::NotTest(..) | BodyItem::In(_) => {}
         }
     }
 }
@@ -468,6 +492,16 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
     loop {
         let mut changed = false;
         for item in body {
+            if let BodyItem::In(membership) = item
+                && membership.negated.is_none()
+                && let Expr::Var(name) = &membership.element
+                && !bound.contains(&name.text)
+                && collection_args(membership)
+                    .all(|a| walk::expr(a, Reach::Deep).vars().all(|v| bound.contains(&v.text)))
+            {
+                bound.insert(name.text.clone());
+                changed = true;
+            }
             let BodyItem::Compare(c) = item else { continue };
             if c.op != CompareOp::Eq {
                 continue;
@@ -489,6 +523,15 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
             return bound;
         }
     }
+}
+
+/// The arguments of a membership's generator (none for a set literal).
+fn collection_args(membership: &Membership) -> impl Iterator<Item = &Expr> {
+    let call = match &membership.collection {
+        Collection::Call(call) => Some(call),
+        Collection::Set(_) => None,
+    };
+    call.into_iter().flat_map(|c| c.args.iter())
 }
 
 /// The argument expressions of an atom, by column.
@@ -559,7 +602,7 @@ impl Evaluator<'_> {
         if let Some(next) = items.iter().position(|item| safe(item)) {
             let mut rest = items;
             let item = rest.remove(next);
-            for extended in self.item(item, &env, scope, db)? {
+            for extended in defined(self.item(item, &env, scope, db))? {
                 self.stages(rest.clone(), extended, scope, db, out, demoted)?;
             }
             return Ok(());
@@ -579,6 +622,13 @@ impl Evaluator<'_> {
                 {
                     more.insert((c.span.start, c.span.end));
                 }
+                // A generator whose element something else must bind first binds no more.
+                if let BodyItem::In(m) = item
+                    && m.negated.is_none()
+                    && matches!(m.collection, Collection::Call(_))
+                {
+                    more.insert((m.span.start, m.span.end));
+                }
             }
             if more.len() == demoted.len() {
                 return Err(RefError::Unsafe(format!(
@@ -591,7 +641,7 @@ impl Evaluator<'_> {
         // The stage's errors: its arithmetic, then every one of its aggregates; only then
         // does a `min` or `max` of nothing end the binding.
         for item in &stage {
-            self.arithmetic_of(item, &env)?;
+            defined(self.arithmetic_of(item, &env))?;
         }
         let mut nothing = false;
         for item in &stage {
@@ -610,7 +660,7 @@ impl Evaluator<'_> {
         for item in stage {
             let mut next = Vec::new();
             for env in &envs {
-                next.extend(self.item(item, env, scope, db)?);
+                next.extend(defined(self.item(item, env, scope, db))?);
             }
             envs = next;
         }
@@ -650,6 +700,17 @@ impl Evaluator<'_> {
                     }
                 }
             },
+            // A call's own error is raised with its condition.
+            BodyItem::Test(call) | BodyItem::NotTest(call, _) => {
+                for arg in &call.args {
+                    self.eval(arg, env, None)?;
+                }
+            }
+            BodyItem::In(membership) => {
+                for arg in collection_args(membership) {
+                    self.eval(arg, env, None)?;
+                }
+            }
         }
         Ok(())
     }
@@ -672,6 +733,66 @@ impl Evaluator<'_> {
                     || (c.op == CompareOp::Eq
                         && ((unbound_var(&c.left, env).is_some() && has_value(&c.right))
                             || (unbound_var(&c.right, env).is_some() && has_value(&c.left))))
+            }
+            BodyItem::Test(call) | BodyItem::NotTest(call, _) => call.args.iter().all(|a| is_bound(a, env)),
+            BodyItem::In(membership) => {
+                collection_args(membership).all(|a| is_bound(a, env))
+                    && (is_bound(&membership.element, env)
+                        || (membership.negated.is_none() && unbound_var(&membership.element, env).is_some()))
+            }
+        }
+    }
+
+    /// Calls a built-in on the values of its arguments, through `gov_builtins::eval` (as
+    /// the engine does, but parsing constant patterns on each call).
+    fn call(&self, call: &Call, env: &Env) -> Result<RefYield, RefError> {
+        let builtin = Builtin::from_name(&call.name.text)
+            .ok_or_else(|| RefError::Unsafe(format!("unknown built-in `{}`", call.name.text)))?;
+        let params = builtin.signature().params;
+        let values: Vec<RefValue> = call
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| {
+                let expected = match params.get(i) {
+                    Some(Param::Base(base)) => Some(*base),
+                    _ => None,
+                };
+                Ok(self.eval(arg, env, expected)?.promote(expected))
+            })
+            .collect::<Result<_, RefError>>()?;
+        let args: Vec<Val<'_>> = values.iter().map(to_val).collect();
+        let result = gov_builtins::eval(builtin, &args, None)
+            .map_err(|e| RefError::Builtin(format!("`{}` failed: {}", builtin.name(), e.message)))?;
+        Ok(match result {
+            Yield::Test(holds) => RefYield::Test(holds),
+            Yield::One(value) => RefYield::Values(value.into_iter().map(from_val).collect()),
+            Yield::Many(values) => RefYield::Values(values.into_iter().map(from_val).collect()),
+        })
+    }
+
+    /// The values of a membership's collection.
+    fn collection(&self, membership: &Membership, env: &Env) -> Result<Vec<RefValue>, RefError> {
+        match &membership.collection {
+            Collection::Call(call) => match self.call(call, env)? {
+                RefYield::Values(values) => Ok(values),
+                RefYield::Test(_) => Err(RefError::Type(format!("`{}` is a test", call.name.text))),
+            },
+            Collection::Set(set) => {
+                // An Int literal among Decimals, or for a Decimal element (the checker's
+                // type of a variable), is that Decimal.
+                let element_decimal = match &membership.element {
+                    Expr::Var(name) => self
+                        .symbols
+                        .variable_types
+                        .get(&name.span)
+                        .and_then(|ty| self.symbols.base_of(*ty))
+                        .is_some_and(|base| base == BaseType::Decimal),
+                    _ => false,
+                };
+                let decimal = element_decimal || set.items.iter().any(|l| lit_type(l) == Some(BaseType::Decimal));
+                let ty = decimal.then_some(BaseType::Decimal);
+                set.items.iter().map(|lit| literal(lit, ty)).collect()
             }
         }
     }
@@ -723,6 +844,37 @@ impl Evaluator<'_> {
                     CompareOp::Ge => ordering.is_ge(),
                 };
                 Ok(if holds { vec![env.clone()] } else { Vec::new() })
+            }
+            BodyItem::Test(call) | BodyItem::NotTest(call, _) => {
+                let negated = matches!(item, BodyItem::NotTest(..));
+                let holds = match self.call(call, env)? {
+                    RefYield::Test(holds) => holds,
+                    RefYield::Values(_) => return Err(RefError::Type(format!("`{}` is not a test", call.name.text))),
+                };
+                Ok(if holds != negated { vec![env.clone()] } else { Vec::new() })
+            }
+            BodyItem::In(membership) => {
+                let values = self.collection(membership, env)?;
+                if let Some(name) = unbound_var(&membership.element, env) {
+                    let distinct: BTreeSet<RefValue> = values.into_iter().collect();
+                    return Ok(distinct
+                        .into_iter()
+                        .map(|value| {
+                            let mut extended = env.clone();
+                            extended.insert(name.to_owned(), value);
+                            extended
+                        })
+                        .collect());
+                }
+                // An Int literal among the values meets a Decimal element as that Decimal.
+                let ty = values.first().map(RefValue::base_type);
+                let element = self.eval(&membership.element, env, ty)?.promote(ty);
+                let element_ty = Some(element.base_type());
+                let mut found = false;
+                for value in &values {
+                    found |= compare(&element, &value.clone().promote(element_ty))?.is_eq();
+                }
+                Ok(if found != membership.negated.is_some() { vec![env.clone()] } else { Vec::new() })
             }
         }
     }
@@ -777,7 +929,12 @@ impl Evaluator<'_> {
         for binding in bindings {
             let target = match &aggregate.target {
                 Expr::Wildcard(_) => None,
-                target => Some(self.eval(target, &binding, None)?),
+                target => match self.eval(target, &binding, None) {
+                    Ok(value) => Some(value),
+                    // A target whose built-in has no value: the binding does not count.
+                    Err(RefError::Undefined) => continue,
+                    Err(error) => return Err(error),
+                },
             };
             let local = binding.into_iter().filter(|(name, _)| !env.contains_key(name)).collect();
             distinct.insert(local, target);
@@ -864,6 +1021,14 @@ impl Evaluator<'_> {
                 };
                 gov_value::result_type(binary.op, promote(left, right), promote(right, left))
             }
+            Expr::Call(call) => match Builtin::from_name(&call.name.text)?.signature().output {
+                Output::Value(Param::Base(base)) | Output::Values(Param::Base(base)) => Some(base),
+                Output::Value(Param::Pattern) | Output::Values(Param::Pattern) => Some(BaseType::Str),
+                Output::Value(Param::Numeric) | Output::Values(Param::Numeric) => {
+                    call.args.iter().find_map(|a| self.static_type(a, body, env, depth + 1))
+                }
+                Output::Test => Some(BaseType::Bool),
+            },
             Expr::Wildcard(_) | Expr::Aggregate(_) => None,
         }
     }
@@ -908,6 +1073,13 @@ impl Evaluator<'_> {
             }
             Expr::Wildcard(_) => Err(RefError::Unsafe("`_` has no value".to_owned())),
             Expr::Aggregate(_) => Err(RefError::Unsafe("an aggregate outside `v = aggregate`".to_owned())),
+            Expr::Call(call) => match self.call(call, env)? {
+                RefYield::Values(values) => {
+                    let value = values.into_iter().next().ok_or(RefError::Undefined)?;
+                    Ok(value.promote(expected))
+                }
+                RefYield::Test(_) => Err(RefError::Type(format!("`{}` is a test, not a value", call.name.text))),
+            },
         }
     }
 
@@ -953,15 +1125,21 @@ fn expr_can_fail(expr: &Expr) -> bool {
     walk::expr(expr, Reach::Deep).any(fallible)
 }
 
-/// Whether evaluating a condition can fail (see [`expr_can_fail`]).
+/// Whether evaluating a condition can fail (see [`expr_can_fail`]); a test or generator
+/// built-in can (as the engine plans them).
 fn can_fail(item: &BodyItem) -> bool {
-    walk::body(std::slice::from_ref(item), Reach::Deep).any(fallible)
+    let calls = match item {
+        BodyItem::Test(_) | BodyItem::NotTest(..) => true,
+        BodyItem::In(membership) => matches!(membership.collection, Collection::Call(_)),
+        BodyItem::Atom(_) | BodyItem::Not(..) | BodyItem::Compare(_) => false,
+    };
+    calls || walk::body(std::slice::from_ref(item), Reach::Deep).any(fallible)
 }
 
 /// Whether evaluating `expr` itself (not its parts) can fail: arithmetic, or a `sum`.
 fn fallible(expr: &Expr) -> bool {
     match expr {
-        Expr::Binary(_) => true,
+        Expr::Binary(_) | Expr::Call(_) => true,
         Expr::Aggregate(aggregate) => aggregate.function == AggregateFn::Sum,
         Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => false,
     }
@@ -972,6 +1150,15 @@ fn fallible(expr: &Expr) -> bool {
 fn pending(items: &[&BodyItem], env: &Env, demoted: &BTreeSet<(u32, u32)>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for item in items {
+        // A generator computes its element: nothing else may bind it first.
+        if let BodyItem::In(membership) = item
+            && membership.negated.is_none()
+            && matches!(membership.collection, Collection::Call(_))
+            && !demoted.contains(&(membership.span.start, membership.span.end))
+            && let Some(name) = unbound_var(&membership.element, env)
+        {
+            out.insert(name.to_owned());
+        }
         let BodyItem::Compare(c) = item else { continue };
         if c.op != CompareOp::Eq || demoted.contains(&(c.span.start, c.span.end)) {
             continue;
@@ -992,8 +1179,15 @@ fn binds(item: &BodyItem, env: &Env, pending: &BTreeSet<String>) -> bool {
     let is_pending = |e: &Expr| unbound_var(e, env).is_some_and(|name| pending.contains(name));
     match item {
         BodyItem::Atom(atom) => atom.args.iter().any(|arg| is_pending(&arg.value)),
-        BodyItem::Not(..) => false,
+        BodyItem::Not(..) | BodyItem::Test(_) | BodyItem::NotTest(..) => false,
         BodyItem::Compare(c) => c.op == CompareOp::Eq && (is_pending(&c.left) || is_pending(&c.right)),
+        // The generator computing its element binds it; a set literal binds a pending one
+        // only too early.
+        BodyItem::In(membership) => {
+            matches!(membership.collection, Collection::Set(_))
+                && membership.negated.is_none()
+                && is_pending(&membership.element)
+        }
     }
 }
 
@@ -1028,4 +1222,34 @@ fn literal(lit: &Lit, expected: Option<BaseType>) -> Result<RefValue, RefError> 
         LitValue::Duration(d) => RefValue::Duration(*d),
         LitValue::Invalid => return Err(RefError::Type(format!("invalid literal `{}`", lit.raw))),
     })
+}
+
+/// What a built-in yielded, as reference values.
+enum RefYield {
+    Test(bool),
+    Values(Vec<RefValue>),
+}
+
+/// A reference value as a built-in reads it.
+fn to_val(value: &RefValue) -> Val<'_> {
+    match value {
+        RefValue::Int(i) => Val::Int(*i),
+        RefValue::Decimal(d) => Val::Decimal(*d),
+        RefValue::Str(s) => Val::Str(std::borrow::Cow::Borrowed(s)),
+        RefValue::Bool(b) => Val::Bool(*b),
+        RefValue::Time(t) => Val::Time(*t),
+        RefValue::Duration(d) => Val::Duration(*d),
+    }
+}
+
+/// A built-in's value as a reference value.
+fn from_val(value: Val<'_>) -> RefValue {
+    match value {
+        Val::Int(i) => RefValue::Int(i),
+        Val::Decimal(d) => RefValue::Decimal(d),
+        Val::Str(s) => RefValue::Str(s.into_owned()),
+        Val::Bool(b) => RefValue::Bool(b),
+        Val::Time(t) => RefValue::Time(t),
+        Val::Duration(d) => RefValue::Duration(d),
+    }
 }

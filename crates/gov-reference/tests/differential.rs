@@ -31,6 +31,7 @@
 //! A failure prints the (shrunk) program and its facts; paste them into a `#[test]` below
 //! with [`agree`] to keep it as a regression.
 
+use gov_builtins::{Builtin, Output, Param};
 use gov_check::RelationKind;
 use gov_driver::{EngineError, Package};
 use gov_reference::{RefError, RefModel, RefValue, evaluate};
@@ -184,6 +185,8 @@ enum Failure {
     BadInput,
     /// A program that refers to what does not exist (the engine's check).
     Corrupt,
+    /// A built-in's result that does not fit its type.
+    Builtin,
 }
 
 impl Failure {
@@ -202,6 +205,7 @@ impl Failure {
             RefError::NotStratifiable(_) => Failure::NotStratifiable,
             RefError::Unsafe(_) => Failure::Unsafe,
             RefError::BadFact(_) => Failure::BadInput,
+            RefError::Builtin(_) | RefError::Undefined => Failure::Builtin,
         }
     }
 
@@ -212,6 +216,7 @@ impl Failure {
             EvalError::Type(_) => Failure::Type,
             EvalError::Corrupt(_) | EvalError::Invalid(_) => Failure::Corrupt,
             EvalError::Request(_) => Failure::BadInput,
+            EvalError::Builtin { .. } => Failure::Builtin,
         }
     }
 }
@@ -307,7 +312,7 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
             }
         }
     }
-    let strings = Strings { table: &vm.strings, extra: &extra };
+    let strings = Strings { table: &vm.strings, extra: &extra, made: &decision.strings };
     let value = |v: &Value| match *v {
         Value::Int(x) => RefValue::Int(x),
         Value::Decimal(d) => RefValue::Decimal(d),
@@ -510,6 +515,21 @@ struct Gen<'a> {
 
 const ARITH: [&str; 4] = ["+", "-", "*", "/"];
 const COMPARE: [&str; 6] = ["=", "!=", "<", "<=", ">", ">="];
+/// Strings for built-ins' arguments: facts' strings, case, spaces and separators.
+const CALL_STRS: [&str; 7] = ["a", "A", "ab", " a", "b a", "", "a a"];
+
+/// The generator's type of a base type (every base type has one).
+fn ty_of(base: gov_value::BaseType) -> Option<Ty> {
+    use gov_value::BaseType as B;
+    Some(match base {
+        B::Int => Ty::Int,
+        B::Str => Ty::Str,
+        B::Decimal => Ty::Dec,
+        B::Bool => Ty::Bool,
+        B::Time => Ty::Time,
+        B::Duration => Ty::Dur,
+    })
+}
 
 impl Gen<'_> {
     /// Shuffles `items` if this generator permutes bodies.
@@ -777,8 +797,7 @@ impl Gen<'_> {
     /// One filter or binding over what `body` binds so far. `values`: may compute new
     /// values with arithmetic (not in recursive rules).
     fn extra(&mut self, body: &mut Body, lower: &[usize], values: bool) {
-        let arms = if self.fails.is_some() { 12 } else { 10 };
-        match self.t.below(arms) {
+        match self.t.below(15) {
             0 | 1 => {
                 let vars = body.vars.clone();
                 let Some((x, ty)) = self.any_bound(&vars) else { return };
@@ -815,6 +834,7 @@ impl Gen<'_> {
                 let right = self.num_expr(&vars, ty, 1);
                 body.items.push(format!("{left} {op} {right}"));
             }
+            10 | 11 if self.fails.is_none() => self.builtin(body, values),
             // Aggregates over lower strata and literals are finite, even in recursion.
             5 | 6 if !lower.is_empty() => self.aggregate(lower, body, values),
             // Arithmetic that fails for some values, all with one kind of error: 0 and 1
@@ -860,6 +880,9 @@ impl Gen<'_> {
                     body.items.push(format!("{expr} {op} {other}"));
                 }
             }
+            // A built-in, also where the failing arithmetic would be without fails.
+            12 | 13 => self.builtin(body, values),
+            14 => self.set_literal(body),
             7 => {
                 let ty = self.t.pick(&Ty::ALL);
                 let y = self.fresh("k");
@@ -869,6 +892,70 @@ impl Gen<'_> {
             }
             _ => {}
         }
+    }
+
+    /// A call of any built-in of the catalogue whose parameters the generator can fill
+    /// (by its signature: a bound variable or a literal of each parameter's type), as a
+    /// test (maybe negated), a value (bound, or compared) or a generator (binding each
+    /// value, or testing a bound one). Values are new only where `values` allows.
+    fn builtin(&mut self, body: &mut Body, values: bool) {
+        let usable: Vec<Builtin> = Builtin::ALL
+            .iter()
+            .copied()
+            .filter(|b| b.signature().params.iter().all(|p| matches!(p, Param::Base(base) if ty_of(*base).is_some())))
+            .collect();
+        if usable.is_empty() {
+            return;
+        }
+        let builtin = self.t.pick(&usable);
+        let signature = builtin.signature();
+        let mut args = Vec::new();
+        for param in signature.params {
+            let Param::Base(base) = param else { return };
+            let Some(ty) = ty_of(*base) else { return };
+            args.push(match self.bound(&body.vars, ty) {
+                Some(v) if self.t.chance(70) => v,
+                _ if ty == Ty::Str => format!("\"{}\"", self.t.pick(&CALL_STRS)),
+                _ => self.typed_literal(ty),
+            });
+        }
+        let call = format!("{}({})", builtin.name(), args.join(", "));
+        match signature.output {
+            Output::Test => body.items.push(if self.t.chance(30) { format!("not {call}") } else { call }),
+            Output::Value(Param::Base(base)) | Output::Values(Param::Base(base)) => {
+                let Some(ty) = ty_of(base) else { return };
+                let many = matches!(signature.output, Output::Values(_));
+                if values && self.t.chance(60) {
+                    let y = self.fresh("b");
+                    body.items.push(if many { format!("{y} in {call}") } else { format!("{y} = {call}") });
+                    body.vars.push((y, ty));
+                    return;
+                }
+                let other = match self.bound(&body.vars, ty) {
+                    Some(v) if self.t.chance(50) => v,
+                    _ if ty == Ty::Str => format!("\"{}\"", self.t.pick(&CALL_STRS)),
+                    _ => self.literal(ty),
+                };
+                body.items.push(match (many, self.t.chance(30)) {
+                    (true, true) => format!("not {other} in {call}"),
+                    (true, false) => format!("{other} in {call}"),
+                    (false, _) => {
+                        let op = self.compare_op(ty, false);
+                        format!("{call} {op} {other}")
+                    }
+                });
+            }
+            Output::Value(_) | Output::Values(_) => {}
+        }
+    }
+
+    /// `x in {…}` or `not x in {…}` over a bound variable and literals of its type.
+    fn set_literal(&mut self, body: &mut Body) {
+        let vars = body.vars.clone();
+        let Some((x, ty)) = self.any_bound(&vars) else { return };
+        let items: Vec<String> = (0..1 + self.t.below(3)).map(|_| self.literal(ty)).collect();
+        let not = if self.t.chance(30) { "not " } else { "" };
+        body.items.push(format!("{not}{x} in {{{}}}", items.join(", ")));
     }
 
     fn shuffle(&mut self, body: &mut Body) {
@@ -1247,10 +1334,11 @@ proptest! {
 fn generated_programs_exercise_the_evaluators() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = proptest::collection::vec(any::<u32>(), 0..1500);
-    let (mut derived, mut fired, mut total, mut typed) = (0, 0, 0, 0);
+    let (mut derived, mut fired, mut total, mut typed, mut calling, mut made) = (0, 0, 0, 0, 0, 0);
     for _ in 0..64 {
         let tape = strategy.new_tree(&mut runner).unwrap().current();
         let case = generate(&tape);
+        calling += usize::from(Builtin::ALL.iter().any(|b| case.source.contains(&format!("{}(", b.name()))));
         let model = match run(&case) {
             Ok(Ok(model)) => model,
             Ok(Err(_)) => continue,
@@ -1266,6 +1354,11 @@ fn generated_programs_exercise_the_evaluators() {
         }
         if !model.fired.is_empty() {
             fired += 1;
+        }
+        // A string that is neither a fact's nor a literal's: a built-in made it.
+        let known = |text: &str| FACT_STRS.contains(&text) || case.source.contains(&format!("\"{text}\""));
+        if model.relations.values().flatten().flatten().any(|v| matches!(v, RefValue::Str(t) if !known(t))) {
+            made += 1;
         }
         if model.relations.iter().any(|(name, facts)| {
             name.starts_with('r')
@@ -1283,6 +1376,8 @@ fn generated_programs_exercise_the_evaluators() {
     assert!(derived * 2 >= total, "only {derived} of {total} programs derived a fact");
     assert!(fired * 2 >= total, "only {fired} of {total} programs fired a rule");
     assert!(typed * 8 >= total, "only {typed} of {total} programs derived a Bool, Time or Duration");
+    assert!(calling * 2 >= total, "only {calling} of {total} programs call a built-in");
+    assert!(made >= 2, "only {made} of {total} programs derived a string a built-in made");
 }
 
 /// Programs with conditions that may fail do fail for some facts, and evaluate for others,
@@ -1735,4 +1830,18 @@ fn min_of_arithmetic_compared_with_an_assignment() {
     let source = "package p\ninput v(x: Int)\ndata w(z: Int)\np(a) :- v(a), n = min(z * 2 : w(z)), n = (a - a).\n";
     let facts = [("v", vec![i(0)]), ("v", vec![i(3)]), ("w", vec![i(0)]), ("w", vec![i(4)])];
     assert_eq!(agree(&Case::new(source, &facts)).relations["p"], BTreeSet::from([vec![i(0)], vec![i(3)]]));
+}
+
+/// An Int literal in a set literal meets a Decimal element as that Decimal, whether the
+/// element is bound (`a in {1}`) or bound by the set (`b in {1, 2}`, a Decimal by its use):
+/// both evaluators agree, and on the Decimal.
+#[test]
+fn set_literals_read_int_literals_as_the_element_s_decimal() {
+    let source = "package sets\n\ndata price(item: Str, amount: Decimal)\n\n\
+                  p(i) :- price(i, a), a in {1}.\nq(b) :- b in {1, 2}, price(_, b).\n";
+    let decimal = |text: &str| RefValue::Decimal(gov_value::parse_decimal(text).unwrap());
+    let case = Case::new(source, &[("price", vec![s("a"), decimal("1.0")]), ("price", vec![s("b"), decimal("0.5")])]);
+    let model = agree(&case);
+    assert_eq!(model.relations["p"], BTreeSet::from([vec![s("a")]]));
+    assert_eq!(model.relations["q"], BTreeSet::from([vec![decimal("1")]]));
 }

@@ -194,6 +194,12 @@ pub enum BodyItem {
     Not(Atom, Span),
     /// `left op right`; with `=`, a lone unbound variable on one side is bound.
     Compare(Comparison),
+    /// A test built-in as a condition: `str.starts_with(path, "/etc/")`.
+    Test(Call),
+    /// `not str.contains(cmd, "sudo")`; the span covers `not` through `)`.
+    NotTest(Call, Span),
+    /// `element in collection` or `not element in collection`.
+    In(Box<Membership>),
 }
 
 impl BodyItem {
@@ -203,6 +209,9 @@ impl BodyItem {
             BodyItem::Atom(atom) => atom.span,
             BodyItem::Not(_, span) => *span,
             BodyItem::Compare(c) => c.span,
+            BodyItem::Test(call) => call.span,
+            BodyItem::NotTest(_, span) => *span,
+            BodyItem::In(membership) => membership.span,
         }
     }
 }
@@ -217,6 +226,50 @@ pub struct Comparison {
     /// Right operand.
     pub right: Expr,
     /// The whole comparison.
+    pub span: Span,
+}
+
+/// A call of a built-in: `str.lower(name)`. Its name is dotted (`family.name`), which
+/// tells it apart from an atom.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Call {
+    /// The built-in's name as written, segments joined with `.`; its span covers them all.
+    pub name: Name,
+    /// The arguments, positional.
+    pub args: Vec<Expr>,
+    /// From the name through `)`.
+    pub span: Span,
+}
+
+/// `element in collection`: a generator built-in binds `element` to each value it yields
+/// (or tests a bound one); a set literal tests membership (or binds each of its values).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Membership {
+    /// The span of `not`, when written: no value of the collection equals `element`.
+    pub negated: Option<Span>,
+    /// The value tested or bound.
+    pub element: Expr,
+    /// What it ranges over.
+    pub collection: Collection,
+    /// The whole condition, `not` included.
+    pub span: Span,
+}
+
+/// What `in` ranges over.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Collection {
+    /// A generator built-in: `str.split(cmd, " ")`.
+    Call(Call),
+    /// A set literal: `{"read_file", "list_dir"}`.
+    Set(SetLit),
+}
+
+/// `{lit, …}`: at least one literal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SetLit {
+    /// The values, as written.
+    pub items: Vec<Lit>,
+    /// From `{` through `}`.
     pub span: Span,
 }
 
@@ -253,6 +306,8 @@ pub enum Expr {
     Binary(Box<Binary>),
     /// `sum(x : body)` and friends (only as the right side of `var = …`).
     Aggregate(Box<Aggregate>),
+    /// A call of a built-in that yields a value: `str.lower(name)`.
+    Call(Box<Call>),
 }
 
 impl Expr {
@@ -264,6 +319,7 @@ impl Expr {
             Expr::Lit(lit) => lit.span,
             Expr::Binary(binary) => binary.span,
             Expr::Aggregate(aggregate) => aggregate.span,
+            Expr::Call(call) => call.span,
         }
     }
 }

@@ -49,8 +49,8 @@
 
 use crate::Parsed;
 use crate::ast::{
-    Annotation, Arg, Atom, BodyItem, DecisionRule, DefaultDecision, ExpectKind, Expr, Item, ItemKind, Message,
-    MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
+    Annotation, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr, Item, ItemKind,
+    Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};
@@ -639,7 +639,26 @@ impl<'t> Printer<'t> {
             BodyItem::Atom(atom) => self.atom(atom),
             BodyItem::Not(atom, _) => format!("not {}", self.atom(atom)),
             BodyItem::Compare(c) => format!("{} {} {}", self.expr(&c.left), c.op.symbol(), self.expr(&c.right)),
+            BodyItem::Test(call) => self.call(call),
+            BodyItem::NotTest(call, _) => format!("not {}", self.call(call)),
+            BodyItem::In(membership) => {
+                let collection = match &membership.collection {
+                    Collection::Call(call) => self.call(call),
+                    Collection::Set(set) => {
+                        let items: Vec<&str> = set.items.iter().map(|lit| lit.raw.as_str()).collect();
+                        format!("{{{}}}", items.join(", "))
+                    }
+                };
+                let not = if membership.negated.is_some() { "not " } else { "" };
+                format!("{not}{} in {collection}", self.expr(&membership.element))
+            }
         }
+    }
+
+    /// A call of a built-in.
+    fn call(self, call: &Call) -> String {
+        let args: Vec<String> = call.args.iter().map(|arg| self.expr(arg)).collect();
+        format!("{}({})", call.name.text, args.join(", "))
     }
 
     /// An expression with the fewest parentheses that keep its tree.
@@ -658,6 +677,7 @@ impl<'t> Printer<'t> {
                 let body: Vec<String> = aggregate.body.iter().map(|item| self.body_item(item)).collect();
                 format!("{}({} : {})", aggregate.function.name(), self.expr(&aggregate.target), body.join(", "))
             }
+            Expr::Call(call) => self.call(call),
         }
     }
 

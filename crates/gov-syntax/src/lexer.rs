@@ -62,6 +62,9 @@ pub enum Token<'s> {
     /// `false`
     #[token("false")]
     False,
+    /// `in` (`part in str.split(cmd, " ")`; elsewhere the parser accepts it as a name)
+    #[token("in")]
+    In,
     /// `to` (a keyword only after `escalate NAME`; elsewhere the parser accepts it as a name)
     #[token("to")]
     To,
@@ -106,6 +109,10 @@ pub enum Token<'s> {
     /// `.`
     #[token(".")]
     Dot,
+    /// A `.` that joins two words it touches (`std.approvals`, `str.lower`): never made by
+    /// the lexer, which gives [`Token::Dot`]; the parser is fed this instead (see
+    /// `split::joined`), so that the grammar tells a dotted name from the `.` ending an item.
+    Joint,
     /// `:-`
     #[token(":-")]
     If,
@@ -189,13 +196,14 @@ impl Token<'_> {
             Token::True => "true",
             Token::False => "false",
             Token::To => "to",
+            Token::In => "in",
             Token::Wildcard => "_",
             Token::LParen => "(",
             Token::RParen => ")",
             Token::LBrace => "{",
             Token::RBrace => "}",
             Token::Comma => ",",
-            Token::Dot => ".",
+            Token::Dot | Token::Joint => ".",
             Token::If => ":-",
             Token::Colon => ":",
             Token::Eq => "=",

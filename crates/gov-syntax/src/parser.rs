@@ -106,7 +106,7 @@ fn parse_chunk(
         return Parse::Item(Box::new(error_item(tokens)));
     }
     let dot = chunk.synthetic_dot.then_some(Spanned { token: Token::Dot, start: span.end, end: span.end });
-    let stream = tokens.iter().copied().chain(dot).map(|t| Ok((t.start, t.token, t.end)));
+    let stream = split::joined(tokens).chain(dot).map(|t| Ok((t.start, t.token, t.end)));
     let mut errors = Vec::new();
     let result = parser.parse(file, &mut errors, stream);
     if let Err(ParseError::UnrecognizedToken { token: (location, _, _), .. }) = &result
@@ -168,7 +168,7 @@ fn indented_item_start(
     let head = tokens.get(..at)?;
     let end = head.last()?.end;
     let dot = Spanned { token: Token::Dot, start: end, end };
-    let stream = head.iter().copied().chain(std::iter::once(dot)).map(|t| Ok((t.start, t.token, t.end)));
+    let stream = split::joined(head).chain(std::iter::once(dot)).map(|t| Ok((t.start, t.token, t.end)));
     parser.parse(file, &mut Vec::new(), stream).is_ok().then_some(at)
 }
 
@@ -357,13 +357,13 @@ fn describe_expected(expected: &[String]) -> String {
     let mut names: Vec<String> = Vec::new();
     for terminal in &bare {
         let name = match *terminal {
-            "identifier" | "to" | "_" | "integer" | "decimal" | "string" | "time" | "duration" | "true" | "false"
-            | "(" | "-"
+            "identifier" | "to" | "in" | "_" | "integer" | "decimal" | "string" | "time" | "duration" | "true"
+            | "false" | "(" | "-"
                 if value_start =>
             {
                 "a value".to_owned()
             }
-            "to" if bare.contains(&"identifier") => continue, // `to` is a name too
+            "to" | "in" if bare.contains(&"identifier") => continue, // `to` and `in` are names too
             "identifier" => "a name".to_owned(),
             "integer" => "an integer".to_owned(),
             "decimal" | "string" | "time" | "duration" => format!("a {terminal}"),

@@ -74,6 +74,7 @@ fn continues(token: &Token<'_>) -> bool {
                 | Token::Given
                 | Token::Escalate
                 | Token::To
+                | Token::In
         )
 }
 
@@ -142,7 +143,10 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
             open.too_deep_at = Some(i);
         }
         let path_separator = spanned.token == Token::Dot && is_path_separator(tokens, i);
-        if matches!(spanned.token, Token::Dot | Token::RBrace) && open.balanced() && !path_separator {
+        // A `}` ends a test block; inside a rule it closes a set literal.
+        let test_end = spanned.token == Token::RBrace
+            && tokens.get(open.start..i).and_then(after_annotations) == Some(&Token::Test);
+        if ((spanned.token == Token::Dot && !path_separator) || test_end) && open.balanced() {
             splitter.close(i + 1, true);
         }
     }
@@ -187,6 +191,15 @@ impl AnnotationPrefix {
     fn complete(self) -> bool {
         matches!(self, AnnotationPrefix::Name | AnnotationPrefix::Closed)
     }
+}
+
+/// The tokens as the parser reads them: each `.` that joins two words it touches
+/// ([`is_path_separator`]) becomes [`Token::Joint`], so that `str.lower(x)` is one dotted
+/// name while the `.` ending an item stays [`Token::Dot`].
+pub(crate) fn joined<'a, 's>(tokens: &'a [Spanned<'s>]) -> impl Iterator<Item = Spanned<'s>> + 'a {
+    tokens.iter().enumerate().map(|(i, t)| {
+        if t.token == Token::Dot && is_path_separator(tokens, i) { Spanned { token: Token::Joint, ..*t } } else { *t }
+    })
 }
 
 /// Whether the `.` at index `i` joins two segments of a path (`std.approvals`): it touches

@@ -12,7 +12,7 @@
 //! assert_eq!(names(Reach::Deep), ["x", "y", "n", "z", "z", "y"]);
 //! ```
 
-use crate::ast::{Arg, BodyItem, Expr, Name};
+use crate::ast::{Arg, BodyItem, Collection, Expr, Name};
 
 /// How far a walk goes into aggregates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,7 @@ pub struct Exprs<'a> {
 enum Next<'a> {
     Expr(&'a Expr),
     Args(&'a [Arg]),
+    Exprs(&'a [Expr]),
     Items(&'a [BodyItem]),
 }
 
@@ -79,6 +80,7 @@ impl<'a> Iterator for Exprs<'a> {
                             self.stack.push(Next::Items(&aggregate.body));
                             self.stack.push(Next::Expr(&aggregate.target));
                         }
+                        Expr::Call(call) => self.stack.push(Next::Exprs(&call.args)),
                         Expr::Aggregate(_) | Expr::Var(_) | Expr::Wildcard(_) | Expr::Lit(_) => {}
                     }
                     return Some(expr);
@@ -88,6 +90,11 @@ impl<'a> Iterator for Exprs<'a> {
                     self.stack.push(Next::Args(rest));
                     self.stack.push(Next::Expr(&first.value));
                 }
+                Next::Exprs(exprs) => {
+                    let Some((first, rest)) = exprs.split_first() else { continue };
+                    self.stack.push(Next::Exprs(rest));
+                    self.stack.push(Next::Expr(first));
+                }
                 Next::Items(items) => {
                     let Some((first, rest)) = items.split_first() else { continue };
                     self.stack.push(Next::Items(rest));
@@ -96,6 +103,13 @@ impl<'a> Iterator for Exprs<'a> {
                         BodyItem::Compare(comparison) => {
                             self.stack.push(Next::Expr(&comparison.right));
                             self.stack.push(Next::Expr(&comparison.left));
+                        }
+                        BodyItem::Test(call) | BodyItem::NotTest(call, _) => self.stack.push(Next::Exprs(&call.args)),
+                        BodyItem::In(membership) => {
+                            if let Collection::Call(call) = &membership.collection {
+                                self.stack.push(Next::Exprs(&call.args));
+                            }
+                            self.stack.push(Next::Expr(&membership.element));
                         }
                     }
                 }
@@ -138,6 +152,7 @@ mod tests {
                 Expr::Wildcard(_) => "_".to_owned(),
                 Expr::Binary(b) => b.op.symbol().to_owned(),
                 Expr::Aggregate(a) => a.function.name().to_owned(),
+                Expr::Call(c) => c.name.text.clone(),
             })
             .collect()
     }
@@ -176,6 +191,17 @@ mod tests {
         let Some(BodyItem::Compare(assign)) = rule.body.first() else { panic!("not a comparison") };
         assert_eq!(names(expr(&assign.right, Reach::Shallow)), Vec::<&str>::new());
         assert_eq!(names(expr(&assign.right, Reach::Deep)), ["a", "a", "m", "b", "a", "b", "m"]);
+    }
+
+    #[test]
+    fn calls_tests_and_generators_yield_their_arguments() {
+        let rule = rule(
+            "p(n) :- q(c), str.starts_with(c, \"/\"), not str.contains(c, x), w in str.split(c, \" \"), n = str.length(w) + 1.",
+        );
+        assert_eq!(
+            tags(body(&rule.body, Reach::Shallow)),
+            ["c", "c", "lit", "c", "x", "w", "c", "lit", "n", "+", "str.length", "w", "lit"]
+        );
     }
 
     #[test]

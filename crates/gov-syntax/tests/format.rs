@@ -13,8 +13,8 @@ use std::path::PathBuf;
 mod spans {
     use gov_diag::Span;
     use gov_syntax::ast::{
-        Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged, SourceFile, StrLit,
-        TestStatement,
+        Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged,
+        SourceFile, StrLit, TestStatement,
     };
 
     /// The tree with every span set to `Span::default()`, so trees parsed from different text compare.
@@ -104,7 +104,30 @@ mod spans {
                 expr(&mut comparison.left);
                 expr(&mut comparison.right);
             }
+            BodyItem::Test(c) => call(c),
+            BodyItem::NotTest(c, span) => {
+                call(c);
+                *span = Span::default();
+            }
+            BodyItem::In(membership) => {
+                membership.span = Span::default();
+                membership.negated = membership.negated.map(|_| Span::default());
+                expr(&mut membership.element);
+                match &mut membership.collection {
+                    Collection::Call(c) => call(c),
+                    Collection::Set(set) => {
+                        set.span = Span::default();
+                        set.items.iter_mut().for_each(lit);
+                    }
+                }
+            }
         }
+    }
+
+    fn call(call: &mut Call) {
+        call.span = Span::default();
+        name(&mut call.name);
+        call.args.iter_mut().for_each(expr);
     }
 
     fn atom(atom: &mut Atom) {
@@ -131,6 +154,7 @@ mod spans {
                 expr(&mut aggregate.target);
                 aggregate.body.iter_mut().for_each(body_item);
             }
+            Expr::Call(c) => call(c),
         }
     }
 
@@ -289,6 +313,20 @@ fn one_fact_inputs_keep_their_one() {
 fn dot_kept_where_the_next_line_would_continue_the_item() {
     let text = "type A = to.\ntype B = Str.\ninput t(a: A).\nto(x) :- t(x).\n";
     assert_eq!(format_ok(text), "type A = to.\ntype B = Str\n\ninput t(a: A).\n\nto(x) :- t(x).\n");
+}
+
+#[test]
+fn built_in_calls_tests_generators_and_sets_round_trip() {
+    let text = "deny d :- t(p, c),str.starts_with( p, \"/etc/\" ),not str.contains(c,\"x\"), w in str.split(c, \" \"), not w in {\"a\",\"b\"}, n = str.length(str.lower(w)) + 1, n > 3.\n";
+    assert_eq!(
+        format_ok(text),
+        "deny d\n    :- t(p, c),\n       str.starts_with(p, \"/etc/\"),\n       not str.contains(c, \"x\"),\n       w in str.split(c, \" \"),\n       not w in {\"a\", \"b\"},\n       n = str.length(str.lower(w)) + 1,\n       n > 3.\n"
+    );
+    // A dotted name needs its `.`s to touch its words; the `.` ending the item does not.
+    assert_eq!(
+        format_ok("p(x) :- q(x), str.contains(x, \"a\").\nr(y) :- q(y)."),
+        "p(x) :- q(x), str.contains(x, \"a\").\n\nr(y) :- q(y).\n"
+    );
 }
 
 #[test]

@@ -284,7 +284,8 @@ fn evaluate(
         Ok(explanation) => explanation,
         Err(error) => return Ok(Evaluation::Failed(error.to_string())),
     };
-    let strings = match engine.strings(&request) {
+    // The request's strings, then those built-ins made while deciding it.
+    let strings = match engine.decision_strings(&request, &explained.explanation.strings) {
         Ok(strings) => strings,
         Err(error) => return Ok(Evaluation::Failed(error.to_string())),
     };

@@ -16,7 +16,7 @@
 //! may change between versions, unlike the bundle format (docs/bytecode.md explains it).
 
 use crate::Value;
-use crate::program::{Effect, Phase};
+use crate::program::{CallOut, Effect, Phase};
 use crate::program::{Instr, MessagePart, Operand, Program, RelationSchema, RuleCode, Source, Stratum};
 use std::fmt::Write;
 
@@ -189,6 +189,19 @@ fn keyed(program: &Program, schema: Option<&RelationSchema>, index: Option<u16>,
     format!("  index {index} ({})", pairs.join(", "))
 }
 
+/// A call or a set with what is done with its result: `str.lower(r0) → r1`,
+/// `each str.split(r0, " ") → r1`, `r1 in {"a", "b"}`, `not str.contains(r0, "x")`.
+fn call_out(program: &Program, callee: &str, out: CallOut) -> String {
+    match out {
+        CallOut::Test { negated: false } => callee.to_owned(),
+        CallOut::Test { negated: true } => format!("not {callee}"),
+        CallOut::Value(dst) => format!("{callee} → r{dst}"),
+        CallOut::Each(dst) => format!("each {callee} → r{dst}"),
+        CallOut::Has(o) => format!("{} in {callee}", operand(program, o)),
+        CallOut::Lacks(o) => format!("{} not in {callee}", operand(program, o)),
+    }
+}
+
 /// The mnemonic and operands of one instruction.
 fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, String) {
     match instr {
@@ -250,6 +263,10 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
                 ),
             )
         }
+        Instr::Call { builtin, args, out } => {
+            ("call", call_out(program, &format!("{}({})", builtin.name(), operands(program, args)), *out))
+        }
+        Instr::Set { values, out } => ("set", call_out(program, &format!("{{{}}}", operands(program, values)), *out)),
         Instr::Emit { rel, values } => {
             ("emit", format!("{}({})", relation_name(program, *rel), operands(program, values)))
         }

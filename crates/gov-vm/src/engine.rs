@@ -1,7 +1,9 @@
 //! The engine: a loaded program, its load-time relations, and decisions.
 
 use crate::dispatch::Dispatch;
-use crate::eval::{Firing, FiringRef, Firings, Run, Work, risk_contributions, risk_score};
+use crate::eval::{
+    Builtins, Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions, risk_score,
+};
 use crate::explain::Explanation;
 use crate::guards::Guards;
 use crate::limits::{Budget, row_bytes};
@@ -55,6 +57,9 @@ pub struct Decision {
     /// Every decision rule that fired, each distinct firing once, in rule order (the
     /// firings of one rule in the order they fired).
     pub fired: Vec<Firing>,
+    /// The strings built-ins made while deciding (symbols after the request's own): the
+    /// text of a firing's value that neither the program nor the request holds.
+    pub strings: Vec<String>,
 }
 
 /// A decision borrowed from the [`Session`] that made it ([`Engine::decide_in`]): deciding
@@ -65,6 +70,7 @@ pub struct DecisionRef<'s> {
     /// deny > escalate > allow > the package default.
     pub outcome: Outcome,
     fired: Firings<'s>,
+    strings: &'s [String],
 }
 
 impl<'s> DecisionRef<'s> {
@@ -76,7 +82,11 @@ impl<'s> DecisionRef<'s> {
 
     /// An owned copy.
     pub fn to_decision(&self) -> Decision {
-        Decision { outcome: self.outcome, fired: self.fired().map(FiringRef::to_firing).collect() }
+        Decision {
+            outcome: self.outcome,
+            fired: self.fired().map(FiringRef::to_firing).collect(),
+            strings: self.strings.to_vec(),
+        }
     }
 }
 
@@ -107,6 +117,8 @@ pub struct Request {
     /// Strings the request brought that the program does not know, numbered from the
     /// end of the program's string table.
     pub(crate) extra_strings: Vec<String>,
+    /// The symbol of each of `extra_strings`, by text.
+    pub(crate) extra_ids: HashMap<String, u32>,
     /// The id of the engine that read it; `None` for a request read by no engine.
     // Invariant: `None` only for a request built in this crate (its facts then use no
     // engine's symbols); everything `json::request` makes is `Some`.
@@ -140,6 +152,8 @@ pub struct Engine {
     dispatch: Dispatch,
     statics: Vec<Relation>,
     string_ids: HashMap<String, u32>,
+    /// What each rule's calls of built-ins made of their constant arguments, by pc.
+    prepared: Vec<PreparedRule>,
     relation_ids: HashMap<String, u32>,
     hash: String,
     /// Bounds each request.
@@ -181,24 +195,35 @@ impl Engine {
 
     /// [`Engine::from_program`] for a program already validated.
     // Invariant: `program` passed `bundle::validate`; the evaluator relies on it.
-    fn from_valid(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
+    fn from_valid(mut program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
         let mut statics = empty_store(&program);
         insert_data(&program, &mut statics)?;
         let mut work = Work::default();
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program);
+        let prepared = prepare(&program);
+        let mut string_ids: HashMap<String, u32> =
+            program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
+        let no_request = HashMap::new();
         let run = Run {
             program: &program,
             phase: Phase::Static,
             statics: None,
-            strings: Strings { table: &program.strings, extra: &[] },
+            strings: Strings { table: &program.strings, extra: &[], made: &[] },
             limits: &load_limits,
             guards: &guards,
             dispatch: &dispatch,
+            builtins: Builtins { symbols: Symbols { table: &string_ids, extra: &no_request }, prepared: &prepared },
         };
         run.strata(&mut statics, &mut work)?;
-        let string_ids =
-            program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
+        // Strings built-ins made at load (held by static relations) join the engine's
+        // table with the symbols they were given, right after it, before any request
+        // numbers its own strings from the table's end.
+        for text in std::mem::take(&mut work.made) {
+            let sym = u32::try_from(program.strings.len()).map_err(|_| EvalError::Corrupt("too many strings"))?;
+            string_ids.insert(text.clone(), sym);
+            program.strings.push(text);
+        }
         let relation_ids = program
             .relations
             .iter()
@@ -213,6 +238,7 @@ impl Engine {
             dispatch,
             statics,
             string_ids,
+            prepared,
             relation_ids,
             hash,
             limits: Limits::default(),
@@ -297,9 +323,14 @@ impl Engine {
             limits: &self.limits,
             guards: &self.guards,
             dispatch: &self.dispatch,
+            builtins: Builtins {
+                symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids },
+                prepared: &self.prepared,
+            },
         };
         run.strata(&mut session.relations, &mut session.work)?;
-        Ok(self.conclude(session.work.conclude()))
+        let (fired, made) = session.work.conclude();
+        Ok(self.conclude(fired, made))
     }
 
     /// Checks the request's contract and the shape of each fact (a request read by another
@@ -338,24 +369,46 @@ impl Engine {
         // The data-only relations within the load's limits, then the request within its own
         // (no static rule reads an input relation, so the input can wait).
         let (program, guards, dispatch) = (&self.program, &self.guards, &self.dispatch);
-        let run =
-            Run { program, phase: Phase::Static, statics: None, strings, limits: &self.load_limits, guards, dispatch };
+        let builtins = Builtins {
+            symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids },
+            prepared: &self.prepared,
+        };
+        let run = Run {
+            program,
+            phase: Phase::Static,
+            statics: None,
+            strings,
+            limits: &self.load_limits,
+            guards,
+            dispatch,
+            builtins,
+        };
         run.strata(&mut relations, &mut work)?;
         work.budget = Budget::default();
         self.insert_input(request, &mut relations, &mut work)?;
-        let run =
-            Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch };
+        let run = Run {
+            program,
+            phase: Phase::Request,
+            statics: None,
+            strings,
+            limits: &self.limits,
+            guards,
+            dispatch,
+            builtins,
+        };
         run.strata(&mut relations, &mut work)?;
         let trace = work.trace.take().unwrap_or_default();
-        let explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());
+        let mut explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());
+        explanation.strings = work.made.clone();
         let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
         rules_used.sort_unstable();
-        Ok(Explained { decision: self.conclude(work.conclude()).to_decision(), explanation, rules_used })
+        let (fired, made) = work.conclude();
+        Ok(Explained { decision: self.conclude(fired, made).to_decision(), explanation, rules_used })
     }
 
     /// Combines the distinct firings of an evaluation, ordered by rule ([`Work::conclude`]),
     /// into a decision.
-    fn conclude<'s>(&self, fired: Firings<'s>) -> DecisionRef<'s> {
+    fn conclude<'s>(&self, fired: Firings<'s>, strings: &'s [String]) -> DecisionRef<'s> {
         let has = |effect: Effect| {
             fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect))
         };
@@ -368,7 +421,7 @@ impl Engine {
         } else {
             Outcome::Deny
         };
-        DecisionRef { outcome, fired }
+        DecisionRef { outcome, fired, strings }
     }
 
     /// The risk score and each `risk` rule's contribution, by decision id.
@@ -402,7 +455,7 @@ impl Engine {
     /// The report of a decision of `request`: its reasons, approvers, obligations and risk.
     /// A risk score that overflows is an error: the decision fails closed.
     pub fn report(&self, request: &Request, decision: &Decision) -> Result<Report, EvalError> {
-        crate::report::report(&self.program, self.strings(request)?, decision)
+        crate::report::report(&self.program, self.decision_strings(request, &decision.strings)?, decision)
     }
 
     /// The decision as the JSON document of the contract (DESIGN §5): [`Engine::report`]
@@ -419,9 +472,16 @@ impl Engine {
         Ok(self.request_strings(request))
     }
 
+    /// The strings of a decision of `request`: [`Engine::strings`], then the strings
+    /// built-ins made while deciding it (`made`: [`Decision::strings`] or
+    /// [`Explanation::strings`]), to show the values of its firings and derived facts.
+    pub fn decision_strings<'a>(&'a self, request: &'a Request, made: &'a [String]) -> Result<Strings<'a>, EvalError> {
+        Ok(self.strings(request)?.with_made(made))
+    }
+
     /// [`Engine::strings`] for a request [`Engine::check_reader`] accepted.
     fn request_strings<'a>(&'a self, request: &'a Request) -> Strings<'a> {
-        Strings { table: &self.program.strings, extra: &request.extra_strings }
+        Strings { table: &self.program.strings, extra: &request.extra_strings, made: &[] }
     }
 
     /// Refuses a request read by another engine: its string symbols number another
@@ -447,8 +507,13 @@ impl Engine {
     /// rule, then the message's values), with each string as its text: what an embedder
     /// needs to act on a firing without the engine's string symbols. A symbol neither the
     /// program nor the request has is [`EvalError::Corrupt`].
-    pub fn firing_values<'a>(&'a self, request: &'a Request, firing: &Firing) -> Result<Vec<ValueText<'a>>, EvalError> {
-        crate::report::values(self.strings(request)?, firing)
+    pub fn firing_values<'a>(
+        &'a self,
+        request: &'a Request,
+        decision: &'a Decision,
+        firing: &Firing,
+    ) -> Result<Vec<ValueText<'a>>, EvalError> {
+        crate::report::values(self.decision_strings(request, &decision.strings)?, firing)
     }
 }
 
@@ -739,14 +804,18 @@ mod tests {
     #[test]
     fn a_firing_of_an_unknown_rule_fails_the_report() {
         let engine = program(Vec::new());
-        let decision =
-            Decision { outcome: super::Outcome::Deny, fired: vec![Firing { decision: 7, values: Vec::new() }] };
+        let decision = Decision {
+            outcome: super::Outcome::Deny,
+            fired: vec![Firing { decision: 7, values: Vec::new() }],
+            strings: Vec::new(),
+        };
         let error = engine.report(&Request::default(), &decision).unwrap_err();
         assert_eq!(error, EvalError::Corrupt("a firing of an unknown decision rule"));
     }
 
     /// A firing's values with strings as text: the program's strings, then the request's
-    /// own; the text reads as messages show values; an unknown symbol is an error.
+    /// own, then those built-ins made; the text reads as messages show values; an unknown
+    /// symbol is an error.
     #[test]
     fn firing_values_turn_symbols_back_into_text() {
         use crate::ValueText;
@@ -761,9 +830,11 @@ mod tests {
             Value::Bool(true),
             Value::Time(0),
             Value::Duration(90_000_000_000),
+            Value::Str(10),
         ];
         let firing = Firing { decision: 0, values: values.clone() };
-        let texts = engine.firing_values(&request, &firing).unwrap();
+        let decision = Decision { outcome: super::Outcome::Deny, fired: Vec::new(), strings: vec!["made".to_owned()] };
+        let texts = engine.firing_values(&request, &decision, &firing).unwrap();
         assert_eq!(
             texts,
             [
@@ -774,13 +845,14 @@ mod tests {
                 ValueText::Bool(true),
                 ValueText::Time(0),
                 ValueText::Duration(90_000_000_000),
+                ValueText::Str("made"),
             ]
         );
-        let strings = engine.strings(&request).unwrap();
+        let strings = engine.decision_strings(&request, &decision.strings).unwrap();
         let shown: Vec<String> = texts.iter().map(ToString::to_string).collect();
         assert_eq!(shown, values.iter().map(|v| strings.display(*v)).collect::<Vec<_>>());
-        let unknown = Firing { decision: 0, values: vec![Value::Str(10)] };
-        assert!(matches!(engine.firing_values(&request, &unknown), Err(EvalError::Corrupt(_))));
+        let unknown = Firing { decision: 0, values: vec![Value::Str(11)] };
+        assert!(matches!(engine.firing_values(&request, &decision, &unknown), Err(EvalError::Corrupt(_))));
     }
 
     /// `input event(name: Str)` and, when `deny_root`, `deny d :- event("root").`; the
@@ -850,7 +922,7 @@ mod tests {
         refused(other.report(&foreign, &decision).map(|_| ()));
         refused(other.decision_json(&foreign, &decision).map(|_| ()));
         let firing = Firing { decision: 0, values: vec![Value::Str(3)] };
-        refused(other.firing_values(&foreign, &firing).map(|_| ()));
+        refused(other.firing_values(&foreign, &decision, &firing).map(|_| ()));
         // An empty request carries no symbols: any engine may decide it.
         assert_eq!(other.decide(&Request::default()).unwrap().outcome, super::Outcome::Allow);
     }

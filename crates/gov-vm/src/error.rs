@@ -124,6 +124,14 @@ pub enum EvalError {
     /// The request breaks the request contract (a one-fact input with zero or several
     /// facts). [`crate::Engine::request_from_json`] reports this earlier, with its path.
     Request(RequestError),
+    /// A built-in's result does not fit its type (as arithmetic overflow: the decision
+    /// fails closed).
+    Builtin {
+        /// The built-in's name.
+        name: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for EvalError {
@@ -135,6 +143,7 @@ impl std::fmt::Display for EvalError {
             EvalError::Corrupt(what) => write!(f, "corrupt program: {what}"),
             EvalError::Invalid(what) => write!(f, "invalid program: {what}"),
             EvalError::Request(error) => write!(f, "invalid request: {error}"),
+            EvalError::Builtin { name, message } => write!(f, "`{name}` failed during evaluation: {message}"),
         }
     }
 }

@@ -8,12 +8,15 @@
 use crate::dispatch::{Dispatch, Step};
 use crate::guards::Guards;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
+use crate::program::CallOut;
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
 use crate::store::{Relation, hash_values};
 use crate::value::{Strings, Value};
 use crate::{EvalError, Limits};
+use gov_builtins::{Builtin, Prepared, Val, Yield};
 use gov_value::CompareOp;
 use hashbrown::{HashMap, HashSet, HashTable};
+use std::borrow::Cow;
 
 /// Longest index key the engine supports (the loader rejects longer ones).
 pub use gov_value::limits::MAX_KEY;
@@ -126,6 +129,12 @@ pub(crate) struct Work {
     pub(crate) fact_counts: Vec<usize>,
     /// Provenance recording, for explanations; `None` on the fast path.
     pub(crate) trace: Option<Trace>,
+    /// Strings built-ins made that neither the program nor the request has, numbered after
+    /// the request's own (see [`Strings::made`]); each text once.
+    pub(crate) made: Vec<String>,
+    made_ids: HashMap<String, u32>,
+    /// Scratch of a built-in's call: the values it yielded, as the engine's values.
+    yielded: Vec<Value>,
 }
 
 /// A fact, as (relation id, row id in the store that holds the relation).
@@ -159,6 +168,8 @@ impl Work {
         self.fired_values.clear();
         self.fired_index.clear();
         self.budget = Budget::default();
+        self.made.clear();
+        self.made_ids.clear();
     }
 
     /// The distinct firings so far.
@@ -168,13 +179,13 @@ impl Work {
 
     /// Orders the firings by rule, each rule's in the order they fired, and returns them;
     /// no firing may be recorded after this.
-    pub(crate) fn conclude(&mut self) -> Firings<'_> {
+    pub(crate) fn conclude(&mut self) -> (Firings<'_>, &[String]) {
         self.fired_index.clear();
         // Values are recorded in firing order, so (start, end) orders a rule's firings (two
         // of one rule cannot both have no values: they would be the same firing); an
         // unstable sort on (rule, start, end) is the stable sort by rule, without its buffer.
         self.fired.sort_unstable_by_key(|f| (f.decision, f.start, f.end));
-        self.firings()
+        (Firings { fired: &self.fired, values: &self.fired_values }, &self.made)
     }
 
     /// Records a firing of `decision` with the values of `operands` unless the same firing
@@ -240,6 +251,76 @@ struct Ctx<'a> {
     limits: &'a Limits,
     /// Row ranges of the previous round, by relation (recursive strata only).
     delta: &'a [(u32, u32)],
+    /// What calls of built-ins read: the strings' symbols and what was prepared.
+    builtins: &'a Builtins<'a>,
+    /// The rule being run (for what was prepared of its calls).
+    rule: u32,
+}
+
+/// What the engine gives calls of built-ins, beyond their arguments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Builtins<'a> {
+    /// The symbols of the strings the evaluation starts with.
+    pub symbols: Symbols<'a>,
+    /// What the engine prepared of each rule's calls ([`prepare`]), by rule.
+    pub prepared: &'a [PreparedRule],
+}
+
+/// The symbols of the strings an evaluation starts with, by text: the program's, then the
+/// request's own. A built-in's result that is neither gets a symbol of its own
+/// ([`Work::made`]), so that one text always has one symbol (rows hash symbols).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Symbols<'a> {
+    /// The program's strings.
+    pub table: &'a std::collections::HashMap<String, u32>,
+    /// The request's own strings.
+    pub extra: &'a std::collections::HashMap<String, u32>,
+}
+
+/// A value a built-in yielded, before its text (if new) has a symbol.
+enum Yielded {
+    Known(Value),
+    New(String),
+}
+
+/// What is done with a built-in's or a set's values.
+enum Produced {
+    Test(bool),
+    /// In `Work::yielded`.
+    Values,
+}
+
+/// What the engine prepared of a rule's calls, by pc: `None` where nothing was.
+pub(crate) type PreparedRule = Vec<Option<Prepared>>;
+
+/// What a built-in reads for `value`, whose strings are `strings`.
+fn to_val<'s>(strings: Strings<'s>, value: Value) -> Val<'s> {
+    match value {
+        Value::Int(i) => Val::Int(i),
+        Value::Decimal(d) => Val::Decimal(d),
+        Value::Str(sym) => Val::Str(Cow::Borrowed(strings.get(sym))),
+        Value::Bool(b) => Val::Bool(b),
+        Value::Time(t) => Val::Time(t),
+        Value::Duration(d) => Val::Duration(d),
+    }
+}
+
+/// What a value a built-in yielded is for the engine.
+fn from_val(symbols: Symbols<'_>, made_ids: &HashMap<String, u32>, val: Val<'_>) -> Yielded {
+    Yielded::Known(match val {
+        Val::Int(i) => Value::Int(i),
+        Val::Decimal(d) => Value::Decimal(d),
+        Val::Bool(b) => Value::Bool(b),
+        Val::Time(t) => Value::Time(t),
+        Val::Duration(d) => Value::Duration(d),
+        Val::Str(text) => {
+            let known = symbols.table.get(text.as_ref()).or_else(|| symbols.extra.get(text.as_ref()));
+            match known.or_else(|| made_ids.get(text.as_ref())) {
+                Some(sym) => Value::Str(*sym),
+                None => return Yielded::New(text.into_owned()),
+            }
+        }
+    })
 }
 
 /// What happens when a plan reaches its end.
@@ -378,6 +459,7 @@ impl Ctx<'_> {
                 let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
                 let ordering = self
                     .strings
+                    .with_made(&work.made)
                     .compare(left, right)
                     .ok_or_else(|| EvalError::Type("comparison of values of different types"))?;
                 let holds = match op {
@@ -418,12 +500,14 @@ impl Ctx<'_> {
                 let ran = self.exec(work, code, pc + 1, body_end, regs, &mut inner);
                 let width = locals.len() + 1;
                 work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
-                let result = ran.and_then(|()| self.fold(*function, *ty, &bindings, width, &mut work.distinct));
+                let made = &work.made;
+                let result = ran.and_then(|()| self.fold(made, *function, *ty, &bindings, width, &mut work.distinct));
                 work.bindings = bindings;
                 let Some(result) = result? else { return Ok(()) };
                 *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
                 self.exec(work, code, body_end, end, regs, sink)
             }
+            Instr::Call { .. } | Instr::Set { .. } => self.builtin_step(work, code, pc, end, regs, sink),
             Instr::Emit { values, .. } => {
                 // Counted as a new fact until it is stored: the rows a rule produces are
                 // bounded as they pile up, not only once the rule is done.
@@ -452,11 +536,171 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
+    /// Runs the `Call` or `Set` at `pc` and the rest of the rule after it.
+    // Not inlined: `exec` recurses once per instruction, and rules without built-ins must
+    // not pay for a larger frame.
+    #[inline(never)]
+    fn builtin_step(
+        &self,
+        work: &mut Work,
+        code: &[Instr],
+        pc: usize,
+        end: usize,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EvalError> {
+        let (produced, out) = match code.get(pc) {
+            Some(Instr::Call { builtin, args, out }) => (self.call(work, regs, *builtin, args, pc)?, *out),
+            Some(Instr::Set { values, out }) => {
+                self.set(work, regs, values)?;
+                (Produced::Values, *out)
+            }
+            _ => return Err(EvalError::Corrupt("not a call")),
+        };
+        self.proceed(work, code, pc, end, regs, sink, produced, out)
+    }
+
+    /// The values of a set literal, into `work.yielded`.
+    fn set(&self, work: &mut Work, regs: &[Value], values: &[Operand]) -> Result<(), EvalError> {
+        work.yielded.clear();
+        for value in values {
+            let value = self.operand(regs, *value)?;
+            work.yielded.push(value);
+        }
+        Ok(())
+    }
+
+    /// Calls `builtin` on the values of `args`; its values go to `work.yielded`, each string
+    /// interned (a new text gets a symbol after the request's, and its bytes count against
+    /// the limits). A built-in's error is the evaluation's.
+    fn call(
+        &self,
+        work: &mut Work,
+        regs: &[Value],
+        builtin: Builtin,
+        args: &[Operand],
+        pc: usize,
+    ) -> Result<Produced, EvalError> {
+        let mut yielded = std::mem::take(&mut work.yielded);
+        yielded.clear();
+        let mut new: Vec<(usize, String)> = Vec::new();
+        let produced = {
+            let strings = self.strings.with_made(&work.made);
+            let mut vals = Vec::with_capacity(args.len());
+            for arg in args {
+                vals.push(to_val(strings, self.operand(regs, *arg)?));
+            }
+            let prepared =
+                self.builtins.prepared.get(self.rule as usize).and_then(|r| r.get(pc)).and_then(Option::as_ref);
+            let result = gov_builtins::eval(builtin, &vals, prepared)
+                .map_err(|e| EvalError::Builtin { name: e.builtin.name(), message: e.message })?;
+            let mut keep = |val: Val<'_>| match from_val(self.builtins.symbols, &work.made_ids, val) {
+                Yielded::Known(value) => yielded.push(value),
+                Yielded::New(text) => {
+                    new.push((yielded.len(), text));
+                    yielded.push(Value::Int(0));
+                }
+            };
+            match result {
+                Yield::Test(holds) => Produced::Test(holds),
+                Yield::One(value) => {
+                    value.into_iter().for_each(&mut keep);
+                    Produced::Values
+                }
+                Yield::Many(values) => {
+                    values.into_iter().for_each(&mut keep);
+                    Produced::Values
+                }
+            }
+        };
+        for (at, text) in new {
+            let sym = match work.made_ids.get(&text) {
+                Some(sym) => *sym,
+                None => {
+                    work.budget.charge_bytes(self.limits, text.len())?;
+                    let base = self.strings.table.len() + self.strings.extra.len() + work.made.len();
+                    let sym = u32::try_from(base)
+                        .map_err(|_| EvalError::Limit { what: "strings", limit: u64::from(u32::MAX) })?;
+                    work.made.push(text.clone());
+                    work.made_ids.insert(text, sym);
+                    sym
+                }
+            };
+            if let Some(slot) = yielded.get_mut(at) {
+                *slot = Value::Str(sym);
+            }
+        }
+        work.yielded = yielded;
+        Ok(produced)
+    }
+
+    /// Continues after a call or a set as `out` says, with what it produced.
+    #[allow(clippy::too_many_arguments)]
+    fn proceed(
+        &self,
+        work: &mut Work,
+        code: &[Instr],
+        pc: usize,
+        end: usize,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+        produced: Produced,
+        out: CallOut,
+    ) -> Result<(), EvalError> {
+        let set_reg = |regs: &mut [Value], dst: u16, value: Value| -> Result<(), EvalError> {
+            *regs.get_mut(dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+            Ok(())
+        };
+        match (produced, out) {
+            (Produced::Test(holds), CallOut::Test { negated }) => {
+                if holds != negated {
+                    self.exec(work, code, pc + 1, end, regs, sink)
+                } else {
+                    Ok(())
+                }
+            }
+            (Produced::Values, CallOut::Value(dst)) => match work.yielded.first().copied() {
+                Some(value) => {
+                    set_reg(regs, dst, value)?;
+                    self.exec(work, code, pc + 1, end, regs, sink)
+                }
+                None => Ok(()),
+            },
+            (Produced::Values, CallOut::Each(dst)) => {
+                // The values are taken: the rest of the rule may call built-ins too.
+                let values = std::mem::take(&mut work.yielded);
+                let mut result = Ok(());
+                for value in &values {
+                    result = set_reg(regs, dst, *value).and_then(|()| self.exec(work, code, pc + 1, end, regs, sink));
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                if work.yielded.capacity() < values.capacity() {
+                    work.yielded = values;
+                }
+                result
+            }
+            (Produced::Values, CallOut::Has(operand) | CallOut::Lacks(operand)) => {
+                let wanted = self.operand(regs, operand)?;
+                let strings = self.strings.with_made(&work.made);
+                let found = work.yielded.iter().any(|v| strings.compare(*v, wanted).is_some_and(|o| o.is_eq()));
+                if found == matches!(out, CallOut::Has(_)) {
+                    self.exec(work, code, pc + 1, end, regs, sink)
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(EvalError::Corrupt("a call's result used as it cannot be")),
+        }
+    }
+
     /// Folds the recorded bindings of an aggregate (`width` values each: the locals, then
     /// the target); each distinct binding of the locals counts once. `None` for
     /// `min`/`max` of nothing. `distinct` is scratch.
     fn fold(
         &self,
+        made: &[String],
         function: AggregateFn,
         ty: gov_value::BaseType,
         bindings: &[Value],
@@ -487,6 +731,7 @@ impl Ctx<'_> {
                 (Some(acc), AggregateFn::Min | AggregateFn::Max) => {
                     let ordering = self
                         .strings
+                        .with_made(made)
                         .compare(value, acc)
                         .ok_or_else(|| EvalError::Type("min or max over values of different types"))?;
                     let wanted = if function == AggregateFn::Min {
@@ -522,6 +767,8 @@ pub(crate) struct Run<'a> {
     pub guards: &'a Guards,
     /// Each phase's steps and indexed rules ([`Dispatch::of`] the program).
     pub dispatch: &'a Dispatch,
+    /// What calls of built-ins read.
+    pub builtins: Builtins<'a>,
 }
 
 impl Run<'_> {
@@ -658,6 +905,8 @@ impl Run<'_> {
             strings: self.strings,
             limits: self.limits,
             delta,
+            builtins: &self.builtins,
+            rule,
         };
         // A scan of the body that reads no row ends every run of the rest: skip the rule.
         // Invariant: a guard's relation is of the rule's phase, so it is in `relations`.
@@ -781,4 +1030,35 @@ pub(crate) fn risk_score(contributions: &[Contribution]) -> Result<i64, EvalErro
         .iter()
         .try_fold(0i64, |sum, c| sum.checked_add(c.points))
         .ok_or_else(|| EvalError::Arithmetic(gov_value::ArithError::Overflow))
+}
+
+/// What each rule's calls of built-ins make of their constant arguments, once, when the
+/// engine is built: `prepared[rule][pc]`. A rule without calls gets an empty list.
+pub(crate) fn prepare(program: &Program) -> Vec<PreparedRule> {
+    program
+        .rules
+        .iter()
+        .map(|rule| {
+            if !rule.code.iter().any(|i| matches!(i, Instr::Call { .. })) {
+                return Vec::new();
+            }
+            rule.code
+                .iter()
+                .map(|instr| {
+                    let Instr::Call { builtin, args, .. } = instr else { return None };
+                    let strings = Strings { table: &program.strings, extra: &[], made: &[] };
+                    let constants: Vec<Option<Val<'_>>> = args
+                        .iter()
+                        .map(|arg| match arg {
+                            Operand::Const(c) => program.constants.get(*c as usize).map(|v| to_val(strings, *v)),
+                            Operand::Reg(_) => None,
+                        })
+                        .collect();
+                    // A pattern that does not parse (a bundle the checker did not make) is
+                    // parsed again on each call, where it yields nothing.
+                    gov_builtins::prepare(*builtin, &constants).ok().flatten()
+                })
+                .collect()
+        })
+        .collect()
 }

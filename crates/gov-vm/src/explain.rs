@@ -15,6 +15,8 @@ pub const EXPLANATION_DEPTH: usize = 32;
 pub struct Explanation {
     /// One entry per distinct firing.
     pub firings: Vec<FiringExplanation>,
+    /// The strings built-ins made while deciding (symbols after the request's own).
+    pub strings: Vec<String>,
 }
 
 /// A decision rule's firing and the facts its body matched.
@@ -142,5 +144,5 @@ pub(crate) fn explanation(program: &Program, relations: &[Relation], trace: &Tra
             premises: premises.iter().map(|p| explainer.fact(*p, 0)).collect(),
         })
         .collect();
-    Explanation { firings }
+    Explanation { firings, strings: Vec::new() }
 }

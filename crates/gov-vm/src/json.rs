@@ -172,7 +172,7 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
     };
     let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern)?;
     crate::contract::one_fact_relations(engine.program(), &facts)?;
-    Ok(Request { facts, extra_strings: extra, reader: Some(engine.id()) })
+    Ok(Request { facts, extra_strings: extra, extra_ids, reader: Some(engine.id()) })
 }
 
 /// The decision document of `report`, decided by `engine`.
@@ -208,7 +208,7 @@ pub fn value(strings: Strings<'_>, value: Value) -> Json {
 /// A request read by another engine is [`EvalError::Request`].
 pub fn explanation(engine: &Engine, request: &Request, explanation: &Explanation) -> Result<Json, EvalError> {
     let program = engine.program();
-    let strings = engine.strings(request)?;
+    let strings = engine.decision_strings(request, &explanation.strings)?;
     let out = explanation
         .firings
         .iter()

@@ -172,6 +172,23 @@ pub enum Instr {
         /// Its column values.
         values: Vec<Operand>,
     },
+    /// Calls a built-in on `args` (the engine gives it what it prepared of this call's
+    /// constant arguments at load) and continues as `out` says.
+    Call {
+        /// The built-in; the bundle stores its name.
+        builtin: gov_builtins::Builtin,
+        /// Its arguments, one per parameter.
+        args: Vec<Operand>,
+        /// What is done with what it yields.
+        out: CallOut,
+    },
+    /// Ranges over the values of a set literal, as `out` says (`Each`, `Has` or `Lacks`).
+    Set {
+        /// The values.
+        values: Vec<Operand>,
+        /// What is done with them.
+        out: CallOut,
+    },
     /// A decision rule fires with these values (risk points first for `risk` rules, then
     /// the message's interpolated values).
     Fire {
@@ -180,6 +197,26 @@ pub enum Instr {
         /// The values.
         values: Vec<Operand>,
     },
+}
+
+/// What a [`Instr::Call`] or [`Instr::Set`] does with what it yields.
+// Invariant (bundle validation): `Test` only for an `Output::Test` built-in, `Value` only
+// for an `Output::Value` one, the others for an `Output::Values` built-in or a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOut {
+    /// Continue once if the test holds (`negated`: if it does not).
+    Test {
+        /// `not call`.
+        negated: bool,
+    },
+    /// Continue once with the value in the register, or not at all when there is none.
+    Value(u16),
+    /// Continue once per value, each in the register.
+    Each(u16),
+    /// Continue once if some value equals the operand.
+    Has(Operand),
+    /// Continue once if no value equals the operand.
+    Lacks(Operand),
 }
 
 /// One rule's code.

@@ -104,14 +104,17 @@ pub(crate) fn values<'a>(strings: Strings<'a>, firing: &Firing) -> Result<Vec<Va
         .collect()
 }
 
-/// The text of symbol `sym`: the program's table, then the request's own strings.
+/// The text of symbol `sym`: the program's table, then the request's own strings, then
+/// those built-ins made.
 fn text(strings: Strings<'_>, sym: u32) -> Result<&str, EvalError> {
     let index = sym as usize;
-    let extra = index.checked_sub(strings.table.len()).and_then(|i| strings.extra.get(i));
+    let extra = index.checked_sub(strings.table.len());
+    let made = extra.and_then(|i| i.checked_sub(strings.extra.len())).and_then(|i| strings.made.get(i));
     strings
         .table
         .get(index)
-        .or(extra)
+        .or(extra.and_then(|i| strings.extra.get(i)))
+        .or(made)
         .map(String::as_str)
         .ok_or(EvalError::Corrupt("a firing holds a string the program and request do not have"))
 }

@@ -85,6 +85,8 @@ pub struct Strings<'a> {
     pub table: &'a [String],
     /// Strings a request brought, numbered from `table.len()`.
     pub extra: &'a [String],
+    /// Strings built-ins made while deciding it, numbered from `table.len() + extra.len()`.
+    pub made: &'a [String],
 }
 
 impl<'a> Strings<'a> {
@@ -93,8 +95,22 @@ impl<'a> Strings<'a> {
         let index = sym as usize;
         match self.table.get(index) {
             Some(s) => s,
-            None => self.extra.get(index - self.table.len()).map_or("", String::as_str),
+            None => {
+                let index = index - self.table.len();
+                match self.extra.get(index) {
+                    Some(s) => s,
+                    None => self.made.get(index - self.extra.len()).map_or("", String::as_str),
+                }
+            }
         }
+    }
+
+    /// These strings with `made` as the strings built-ins made.
+    pub fn with_made<'b>(&self, made: &'b [String]) -> Strings<'b>
+    where
+        'a: 'b,
+    {
+        Strings { table: self.table, extra: self.extra, made }
     }
 
     /// Orders two values of one type (strings by text); `None` for mixed types.

@@ -1009,12 +1009,14 @@ fn mutate(program: &mut Program, kind: u8, at: usize, other: usize, to: u32) {
                     checks.push(((to % 3) as u8, operand(to / 3)));
                 }
             }
-            Instr::Absent { key: values, .. } | Instr::Emit { values, .. } | Instr::Fire { values, .. } => {
-                match values.first_mut() {
-                    Some(v) if !to.is_multiple_of(3) => *v = operand(to),
-                    _ => values.push(operand(to)),
-                }
-            }
+            Instr::Absent { key: values, .. }
+            | Instr::Emit { values, .. }
+            | Instr::Fire { values, .. }
+            | Instr::Call { args: values, .. }
+            | Instr::Set { values, .. } => match values.first_mut() {
+                Some(v) if !to.is_multiple_of(3) => *v = operand(to),
+                _ => values.push(operand(to)),
+            },
             Instr::Compare { left, right, .. } | Instr::Arith { left, right, .. } => {
                 *(if to.is_multiple_of(2) { left } else { right }) = operand(to / 2)
             }

@@ -284,3 +284,42 @@ fn one_fact_inputs_given_twice_or_not_at_all_are_request_errors() {
     assert_eq!(d["reasons"][0]["rule"], "requester_mismatch", "{d}");
     assert_eq!(d["reasons"][0]["message"], "the request must name treasury-bot as its requester, not zed");
 }
+
+/// A coding agent's shell commands and file writes judged with the string built-ins
+/// (`tests/eval/coding_shell`): each bypass attempt of `tests/eval/coding_shell_requests/`
+/// (upper case, split or long flags, odd spacing, a download piped into a shell without
+/// spaces, `..` in a path) and a few plain requests, with the decision, the rules that
+/// fired and their messages (some interpolate strings the built-ins made).
+#[test]
+fn coding_agent_bypasses_are_denied() {
+    let dir = common::root().join("tests/eval/coding_shell_requests");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut summary = String::new();
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let input = format!("tests/eval/coding_shell_requests/{name}");
+        let run = govc(&["eval", "tests/eval/coding_shell", "--input", &input]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        let d = decision(&run);
+        let request: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let call = &request["tool_call"][0];
+        summary.push_str(&format!("{name}: {} {} → {}\n", call["tool"], call["target"], d["decision"]));
+        for reason in d["reasons"].as_array().unwrap().iter().chain(d["obligations"].as_array().unwrap()) {
+            summary.push_str(&format!("    {} {}: {}\n", reason["effect"], reason["rule"], reason["message"]));
+        }
+    }
+    insta::assert_snapshot!("coding_shell", summary);
+}
+
+/// A string a built-in makes while the bundle loads (`str.upper` of a data word, in a
+/// relation computed once) is the engine's: a request's own strings, numbered after the
+/// table, never take its symbol, so `zzz` does not match `ABC`.
+#[test]
+fn strings_made_at_load_keep_their_meaning_in_requests() {
+    let run = govc(&["eval", "tests/eval/builtin_static", "--input", "tests/eval/builtin_static_request.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d = decision(&run);
+    let messages: Vec<&str> = d["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
+    assert_eq!(messages, ["ABC is shouted"]);
+}

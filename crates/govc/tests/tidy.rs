@@ -556,3 +556,21 @@ fn stdlib_page_examples_check() {
         assert!(errors.is_empty(), "docs/stdlib.md:{line}: {errors:?}\n{block}");
     }
 }
+
+/// Every built-in of the catalogue is documented in docs/reference.md with its signature as
+/// `Builtin::synopsis` writes it (`str.lower(Str) → Str`), so a family added to
+/// `gov-builtins` cannot ship undocumented.
+#[test]
+fn every_builtin_is_in_the_reference() {
+    let reference = read("docs/reference.md");
+    let missing: Vec<String> = gov_builtins::Builtin::ALL
+        .iter()
+        .map(|b| b.synopsis())
+        .filter(|synopsis| !reference.contains(&format!("`{synopsis}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/reference.md, \"Built-in functions\", lacks these built-ins (write each as `NAME(TYPES) → OUTPUT`, with its kind and an example):\n{}",
+        missing.join("\n")
+    );
+}

@@ -2,11 +2,12 @@
 //! occurrence recorded with its place, the dependency edges and value-inventing arithmetic
 //! collected, and the typing constraints queued for [`super::infer`].
 
+use super::calls::Position;
 use super::{ArithSite, Column, Cx, Edge, EdgeKind, Pending, Place, RuleWork, Scope};
 use crate::symbols::{RISK_SCORE, RelationKind};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Atom, BodyItem, Comparison, DecisionRule, Effect, Expr, MessagePart, Rule,
+    Aggregate, AggregateFn, Atom, BodyItem, Collection, Comparison, DecisionRule, Effect, Expr, MessagePart, Rule,
 };
 use gov_syntax::walk::{self, Reach};
 use std::collections::{HashMap, HashSet};
@@ -17,6 +18,8 @@ use std::collections::{HashMap, HashSet};
 fn invents_value(expr: &Expr) -> Option<(Span, bool)> {
     match expr {
         Expr::Binary(binary) => Some((binary.span, false)),
+        // A built-in's value is new too (`str.concat` grows a string without bound).
+        Expr::Call(call) => Some((call.span, false)),
         Expr::Aggregate(aggregate)
             if aggregate.function == AggregateFn::Sum || matches!(aggregate.target, Expr::Binary(_)) =>
         {
@@ -133,11 +136,11 @@ impl<'a> Cx<'a, '_> {
                         .with_primary_label("a head needs a value here")
                         .with_help("use a variable that the body binds, or a literal"),
                 ),
-                Expr::Binary(binary) => {
+                Expr::Binary(_) | Expr::Call(_) => {
                     self.facts.arithmetic.push(ArithSite {
                         head: relation,
                         rule: head.relation.span,
-                        at: binary.span,
+                        at: arg.value.span(),
                         aggregate: false,
                     });
                     self.note_vars(&mut work.scope, &arg.value, Place::Head, None);
@@ -204,6 +207,32 @@ impl<'a> Cx<'a, '_> {
                     self.glob_compared(comparison);
                     work.pending.push(Pending::Compare(comparison));
                 }
+                BodyItem::Test(call) | BodyItem::NotTest(call, _) => {
+                    self.call_site(call, Position::Test);
+                    for arg in &call.args {
+                        self.note_vars(&mut work.scope, arg, Place::Argument, aggregate);
+                    }
+                    work.pending.push(Pending::Test(call));
+                }
+                BodyItem::In(membership) => {
+                    if let Collection::Call(call) = &membership.collection {
+                        self.call_site(call, Position::Generator);
+                        for arg in &call.args {
+                            self.note_vars(&mut work.scope, arg, Place::Argument, aggregate);
+                        }
+                    }
+                    // Not negated, `in` binds its element as `=` does; negated, it only reads it.
+                    let place = if membership.negated.is_some() { Place::Negative } else { Place::Compare };
+                    match &membership.element {
+                        Expr::Wildcard(span) => self.diagnostics.push(
+                            Diagnostic::new(codes::UNSAFE_COMPARISON, "`_` before `in`", *span)
+                                .with_primary_label("a membership needs a value here")
+                                .with_help("use a variable, or a literal"),
+                        ),
+                        element => self.note_vars(&mut work.scope, element, place, aggregate),
+                    }
+                    work.pending.push(Pending::Member(membership));
+                }
             }
         }
     }
@@ -233,7 +262,7 @@ impl<'a> Cx<'a, '_> {
         for arg in &atom.args {
             // An arithmetic argument is matched against the column's value: its variables
             // must be bound elsewhere.
-            let place = if place == Place::Positive && matches!(arg.value, Expr::Binary(_)) {
+            let place = if place == Place::Positive && matches!(arg.value, Expr::Binary(_) | Expr::Call(_)) {
                 Place::Arithmetic
             } else {
                 place
@@ -258,7 +287,7 @@ impl<'a> Cx<'a, '_> {
         let Some(columns) = self.columns_of(atom, relation) else { return };
         for (expr, column) in columns {
             match expr {
-                Expr::Binary(_) => work.pending.push(Pending::Column(expr, column)),
+                Expr::Binary(_) | Expr::Call(_) => work.pending.push(Pending::Column(expr, column)),
                 other => self.unify_arg(&mut work.scope, other, column),
             }
         }

@@ -3,11 +3,12 @@
 //! arithmetic, risk points) are solved at the end, first silently to a fixpoint, then once
 //! reporting what still conflicts.
 
+use super::calls::Position;
 use super::{Column, Cx, Pending, Place, Scope, Var};
 use crate::Ty;
 use crate::types::{Conflict, Shape, arithmetic, merge};
 use gov_diag::{Diagnostic, Span, codes};
-use gov_syntax::ast::{AggregateFn, Comparison, Expr, LitValue, Name};
+use gov_syntax::ast::{AggregateFn, Collection, Comparison, Expr, LitValue, Membership, Name};
 use gov_syntax::walk::{self, Reach};
 use gov_value::BaseType;
 
@@ -46,8 +47,18 @@ impl<'a> Cx<'a, '_> {
         var.occurrences.push((name.span, place, aggregate));
     }
 
+    /// Records the variables of `expr` at `place`, except those in a built-in's arguments,
+    /// which are at [`Place::Argument`]; checks each call of a built-in in it (as a value).
     pub(super) fn note_vars(&mut self, scope: &mut Scope, expr: &Expr, place: Place, aggregate: Option<usize>) {
+        let mut in_call: Vec<Span> = Vec::new();
+        for sub in walk::expr(expr, Reach::Shallow) {
+            if let Expr::Call(call) = sub {
+                self.call_site(call, Position::Value);
+                in_call.extend(call.args.iter().flat_map(|a| walk::expr(a, Reach::Shallow).vars()).map(|n| n.span));
+            }
+        }
         for name in walk::expr(expr, Reach::Shallow).vars() {
+            let place = if in_call.contains(&name.span) { Place::Argument } else { place };
             self.occurrence(scope, name, place, aggregate);
         }
     }
@@ -158,12 +169,12 @@ impl<'a> Cx<'a, '_> {
                     self.diagnostics.push(self.mismatch(lit.span, found, conflict.existing, conflict.because));
                 }
             }
-            Expr::Wildcard(_) | Expr::Binary(_) | Expr::Aggregate(_) => {}
+            Expr::Wildcard(_) | Expr::Binary(_) | Expr::Aggregate(_) | Expr::Call(_) => {}
         }
     }
 
     /// The shape of an expression; with `report`, operator errors are reported.
-    fn shape_of(&mut self, scope: &Scope, expr: &Expr, report: bool) -> Shape {
+    pub(super) fn shape_of(&mut self, scope: &Scope, expr: &Expr, report: bool) -> Shape {
         match expr {
             Expr::Var(name) => scope.vars.get(&name.text).map_or(Shape::Unknown, |v| self.inference.shape(v.node)),
             Expr::Wildcard(_) => Shape::Poison,
@@ -191,6 +202,7 @@ impl<'a> Cx<'a, '_> {
                     Shape::Poison
                 })
             }
+            Expr::Call(call) => self.call_shape(scope, call, report),
             Expr::Aggregate(aggregate) => {
                 let target = self.shape_of(scope, &aggregate.target, report);
                 let ok = match aggregate.function {
@@ -238,6 +250,10 @@ impl<'a> Cx<'a, '_> {
                     }
                 }
             }
+            Pending::Test(call) => {
+                self.call_shape(scope, call, report);
+            }
+            Pending::Member(membership) => self.member(scope, membership, report),
             Pending::Points(expr) => {
                 let found = self.shape_of(scope, expr, report);
                 let int = Shape::Exact(Ty::Base(BaseType::Int));
@@ -253,6 +269,48 @@ impl<'a> Cx<'a, '_> {
                         .push(self.mismatch(expr.span(), found, int, None).with_note("risk points are an Int"));
                 }
             }
+        }
+    }
+
+    /// `element in collection`: the element has the type of the collection's values.
+    fn member(&mut self, scope: &Scope, membership: &Membership, report: bool) {
+        let values = match &membership.collection {
+            Collection::Call(call) => self.call_shape(scope, call, report),
+            Collection::Set(set) => {
+                let mut values = Shape::Unknown;
+                for item in &set.items {
+                    let found = lit_shape(&item.value);
+                    match merge(values, found, self.symbols) {
+                        Some(merged) => values = merged,
+                        None => {
+                            if report {
+                                self.diagnostics.push(
+                                    self.mismatch(item.span, found, values, None)
+                                        .with_help("the values of a set literal all have one type"),
+                                );
+                            }
+                            values = Shape::Poison;
+                            break;
+                        }
+                    }
+                }
+                values
+            }
+        };
+        let element = &membership.element;
+        let found = self.shape_of(scope, element, report);
+        let result = match element {
+            Expr::Var(name) => match scope.vars.get(&name.text) {
+                Some(var) => self.inference.absorb(var.node, values, name.span, self.symbols),
+                None => Ok(()),
+            },
+            _ => merge(found, values, self.symbols).map(|_| ()).ok_or(Conflict { existing: values, because: None }),
+        };
+        if let (Err(_), true) = (result, report) {
+            self.diagnostics.push(
+                self.mismatch(element.span(), found, values, None)
+                    .with_help("the value before `in` has the type of the values after it"),
+            );
         }
     }
 

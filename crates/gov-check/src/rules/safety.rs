@@ -3,7 +3,7 @@
 
 use super::{Cx, Place, Scope};
 use gov_diag::{Applicability, Code, Diagnostic, Fix, codes};
-use gov_syntax::ast::{BodyItem, Comparison, Expr};
+use gov_syntax::ast::{BodyItem, Collection, Comparison, Expr, Membership};
 use gov_syntax::suggest::closest;
 use gov_syntax::walk::{self, Reach};
 use gov_value::CompareOp;
@@ -24,6 +24,7 @@ fn unsafe_code(place: Place) -> Option<(Code, &'static str)> {
         Place::Compare => Some((codes::UNSAFE_COMPARISON, "in a comparison")),
         Place::Arithmetic => Some((codes::UNSAFE_COMPARISON, "in an arithmetic argument")),
         Place::Message => Some((codes::UNSAFE_MESSAGE, "in the message")),
+        Place::Argument => Some((codes::UNSAFE_BUILTIN_ARGUMENT, "in an argument of a built-in")),
     }
 }
 
@@ -64,12 +65,12 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, 
         }
     }
     let mut bindings: HashMap<String, &Comparison> = HashMap::new();
-    let mut equalities: Vec<(Option<usize>, &Comparison)> = Vec::new();
+    let mut equalities: Vec<(Option<usize>, Binder<'b>)> = Vec::new();
     let mut parents = Parents::new();
     collect_equalities(body, None, &mut equalities, &mut parents);
     loop {
         let mut changed = false;
-        for (aggregate, comparison) in &equalities {
+        for (aggregate, binder) in &equalities {
             let known = |name: &str| visible(&bound, &parents, *aggregate, name);
             let is_bound = |e: &Expr| {
                 if matches!(e, Expr::Aggregate(_)) {
@@ -77,13 +78,22 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, 
                 }
                 !matches!(e, Expr::Wildcard(_)) && walk::expr(e, Reach::Shallow).vars().all(|n| known(&n.text))
             };
-            let newly = match (&comparison.left, &comparison.right) {
-                (Expr::Var(v), other) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
-                (other, Expr::Var(v)) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
-                _ => None,
+            let newly = match binder {
+                Binder::Eq(comparison) => match (&comparison.left, &comparison.right) {
+                    (Expr::Var(v), other) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
+                    (other, Expr::Var(v)) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
+                    _ => None,
+                },
+                Binder::In(membership) => match (&membership.element, &membership.collection) {
+                    (Expr::Var(v), Collection::Call(call)) if !known(&v.text) && call.args.iter().all(is_bound) => {
+                        Some(v.text.clone())
+                    }
+                    (Expr::Var(v), Collection::Set(_)) if !known(&v.text) => Some(v.text.clone()),
+                    _ => None,
+                },
             };
             if let Some(name) = newly {
-                if aggregate.is_none() {
+                if let (None, Binder::Eq(comparison)) = (aggregate, binder) {
                     bindings.insert(name.clone(), comparison);
                 }
                 bound.entry(*aggregate).or_default().insert(name);
@@ -97,18 +107,30 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, 
     (bound, parents, bindings)
 }
 
-/// The `=` comparisons of a body and of its aggregates, each with the aggregate it is in;
+/// A condition that binds a variable from bound values: `v = expr`, or `v in collection`.
+#[derive(Debug, Clone, Copy)]
+enum Binder<'b> {
+    Eq(&'b Comparison),
+    In(&'b Membership),
+}
+
+/// The `=` comparisons and the `in` conditions of a body and of its aggregates, each with the aggregate it is in;
 /// records where each aggregate is nested into `parents`.
 fn collect_equalities<'b>(
     body: &'b [BodyItem],
     aggregate: Option<usize>,
-    out: &mut Vec<(Option<usize>, &'b Comparison)>,
+    out: &mut Vec<(Option<usize>, Binder<'b>)>,
     parents: &mut Parents,
 ) {
     for item in body {
+        if let BodyItem::In(membership) = item
+            && membership.negated.is_none()
+        {
+            out.push((aggregate, Binder::In(membership)));
+        }
         if let BodyItem::Compare(comparison) = item {
             if comparison.op == CompareOp::Eq {
-                out.push((aggregate, comparison));
+                out.push((aggregate, Binder::Eq(comparison)));
             }
             for side in [&comparison.left, &comparison.right] {
                 if let Expr::Aggregate(agg) = side {
@@ -142,14 +164,17 @@ impl<'a> Cx<'a, '_> {
                 let guess =
                     closest(name, scope.order.iter().map(String::as_str).filter(|other| is_bound(other, aggregate)));
                 guessed.extend(guess);
-                self.diagnostics.push(
-                    Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
-                        .with_primary_label("not bound by any positive atom")
-                        .with_did_you_mean(span, guess)
-                        .or_help(format!(
-                            "bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"
-                        )),
-                );
+                let mut diagnostic = Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
+                    .with_primary_label("not bound by any positive atom")
+                    .with_did_you_mean(span, guess)
+                    .or_help(format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"));
+                if place == Place::Argument {
+                    diagnostic = diagnostic.with_note(
+                        "a built-in only reads its arguments, it never binds them: only what a value or generator \
+                         built-in yields binds a variable (`y = str.lower(x)`, `part in str.split(x, \" \")`)",
+                    );
+                }
+                self.diagnostics.push(diagnostic);
             }
         }
         for name in &scope.order {

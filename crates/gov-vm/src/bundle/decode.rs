@@ -1,7 +1,7 @@
 //! Payload bytes to program. Mirrors `encode.rs`; every read is bounds-checked and every
 //! count is checked against the bytes left before anything is allocated.
 
-use super::encode::{op, tag};
+use super::encode::{op, out_tag, tag};
 use crate::program::*;
 use crate::{LoadError, LoadErrorKind, Value};
 use gov_value::{ArithOp, BaseType, CompareOp, Decimal};
@@ -147,6 +147,18 @@ fn arith_op(code: u8) -> Option<ArithOp> {
     [ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div].get(code as usize).copied()
 }
 
+fn call_out(r: &mut In<'_>) -> R<CallOut> {
+    Ok(match r.u8()? {
+        out_tag::TEST => CallOut::Test { negated: false },
+        out_tag::NOT_TEST => CallOut::Test { negated: true },
+        out_tag::VALUE => CallOut::Value(r.u16()?),
+        out_tag::EACH => CallOut::Each(r.u16()?),
+        out_tag::HAS => CallOut::Has(r.operand()?),
+        out_tag::LACKS => CallOut::Lacks(r.operand()?),
+        other => return r.fail(format!("unknown call output {other}")),
+    })
+}
+
 fn instr(r: &mut In<'_>) -> R<Instr> {
     Ok(match r.u8()? {
         op::SCAN => {
@@ -193,6 +205,23 @@ fn instr(r: &mut In<'_>) -> R<Instr> {
         }
         op::EMIT => Instr::Emit { rel: r.u32()?, values: r.operands()? },
         op::FIRE => Instr::Fire { decision: r.u32()?, values: r.operands()? },
+        op::CALL => {
+            let at = r.pos;
+            let name = r.str()?;
+            let Some(builtin) = gov_builtins::Builtin::from_name(&name) else {
+                r.pos = at;
+                return r.fail(format!("unknown built-in `{name}` (built by a newer govc?)"));
+            };
+            let args = r.operands()?;
+            let params = builtin.signature().params.len();
+            if args.len() != params {
+                r.pos = at;
+                let plural = if params == 1 { "argument" } else { "arguments" };
+                return r.fail(format!("built-in `{name}` takes {params} {plural}, the bundle gives {}", args.len()));
+            }
+            Instr::Call { builtin, args, out: call_out(r)? }
+        }
+        op::SET => Instr::Set { values: r.operands()?, out: call_out(r)? },
         other => return r.fail(format!("unknown opcode {other}")),
     })
 }

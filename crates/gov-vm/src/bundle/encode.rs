@@ -171,6 +171,41 @@ pub(super) mod op {
     pub const AGGREGATE: u8 = 6;
     pub const EMIT: u8 = 7;
     pub const FIRE: u8 = 8;
+    pub const CALL: u8 = 9;
+    pub const SET: u8 = 10;
+}
+
+/// The tags of a [`CallOut`].
+pub(super) mod out_tag {
+    pub const TEST: u8 = 0;
+    pub const NOT_TEST: u8 = 1;
+    pub const VALUE: u8 = 2;
+    pub const EACH: u8 = 3;
+    pub const HAS: u8 = 4;
+    pub const LACKS: u8 = 5;
+}
+
+fn call_out(out: &mut Out, call_out: CallOut) {
+    match call_out {
+        CallOut::Test { negated: false } => out.u8(out_tag::TEST),
+        CallOut::Test { negated: true } => out.u8(out_tag::NOT_TEST),
+        CallOut::Value(dst) => {
+            out.u8(out_tag::VALUE);
+            out.u16(dst);
+        }
+        CallOut::Each(dst) => {
+            out.u8(out_tag::EACH);
+            out.u16(dst);
+        }
+        CallOut::Has(operand) => {
+            out.u8(out_tag::HAS);
+            out.operand(operand);
+        }
+        CallOut::Lacks(operand) => {
+            out.u8(out_tag::LACKS);
+            out.operand(operand);
+        }
+    }
 }
 
 fn instr(out: &mut Out, instr: &Instr) {
@@ -237,6 +272,18 @@ fn instr(out: &mut Out, instr: &Instr) {
             out.u8(op::EMIT);
             out.u32(*rel);
             out.operands(values);
+        }
+        Instr::Call { builtin, args, out: o } => {
+            out.u8(op::CALL);
+            // By name, so the catalogue's order may change without breaking bundles.
+            out.str(builtin.name());
+            out.operands(args);
+            call_out(out, *o);
+        }
+        Instr::Set { values, out: o } => {
+            out.u8(op::SET);
+            out.operands(values);
+            call_out(out, *o);
         }
         Instr::Fire { decision, values } => {
             out.u8(op::FIRE);

@@ -5,6 +5,7 @@
 use crate::Value;
 use crate::eval::MAX_KEY;
 use crate::program::*;
+use gov_builtins::Output;
 use gov_value::limits::MAX_COLUMNS;
 use std::collections::HashMap;
 
@@ -256,6 +257,11 @@ fn validate_rule(p: &Program, rule: &RuleCode) -> V {
         }
         key.iter().try_for_each(operand)
     };
+    let call_out = |out: &CallOut| match out {
+        CallOut::Test { .. } => Ok(()),
+        CallOut::Value(r) | CallOut::Each(r) => reg(*r),
+        CallOut::Has(o) | CallOut::Lacks(o) => operand(o),
+    };
     // Aggregate sub-plans must nest properly inside the rule and each other.
     let mut open_ends: Vec<usize> = Vec::new();
     let last = rule.code.len() - 1;
@@ -300,6 +306,28 @@ fn validate_rule(p: &Program, rule: &RuleCode) -> V {
                     format!("has an aggregate at {pc} whose body runs past its enclosing plan")
                 })?;
                 open_ends.push(end);
+            }
+            Instr::Call { builtin, args, out } => {
+                let signature = builtin.signature();
+                check(args.len() == signature.params.len(), || {
+                    format!("calls `{}` with {} arguments", builtin.name(), args.len())
+                })?;
+                args.iter().try_for_each(operand)?;
+                let fits = matches!(
+                    (signature.output, out),
+                    (Output::Test, CallOut::Test { .. })
+                        | (Output::Value(_), CallOut::Value(_))
+                        | (Output::Values(_), CallOut::Each(_) | CallOut::Has(_) | CallOut::Lacks(_))
+                );
+                check(fits, || format!("uses what `{}` yields as it cannot be used", builtin.name()))?;
+                call_out(out)?;
+            }
+            Instr::Set { values, out } => {
+                values.iter().try_for_each(operand)?;
+                check(matches!(out, CallOut::Each(_) | CallOut::Has(_) | CallOut::Lacks(_)), || {
+                    "uses a set as a test or a single value".to_owned()
+                })?;
+                call_out(out)?;
             }
             Instr::Emit { rel, values } => {
                 check(pc == last, || "emits before its last instruction".to_owned())?;
