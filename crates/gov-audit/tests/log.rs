@@ -12,8 +12,8 @@ fn options() -> LogOptions {
 
 fn decision(id: &str) -> Entry {
     let mut entry = Entry::new(EntryKind::Decision, id);
-    entry.request = json!({"transfer": [{"agent": "bot-1", "amount": 6000}]});
-    entry.decision = json!({"decision": "deny"});
+    entry.request = json!({"transfer": [{"agent": "bot-1", "amount": 6000}]}).into();
+    entry.decision = json!({"decision": "deny"}).into();
     entry
 }
 
@@ -150,7 +150,7 @@ fn an_entry_too_large_is_refused_and_the_log_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::open(dir.path(), options()).unwrap();
     let mut huge = decision("d-huge");
-    huge.request = Value::String("x".repeat(17 << 20));
+    huge.request = Value::String("x".repeat(17 << 20)).into();
     assert!(matches!(log.append(huge), Err(AuditError::Entry(m)) if m.contains("at most")));
     assert_eq!(log.append(decision("d-1")).unwrap(), 2);
     log.close().unwrap();
