@@ -65,7 +65,6 @@ impl TlsListener {
                         continue;
                     }
                 };
-                let _ = tcp.set_nodelay(true);
                 let (acceptor, sender) = (acceptor.clone(), sender.clone());
                 tokio::spawn(async move {
                     // A failed or slow handshake (plain HTTP, say) only drops its connection.
