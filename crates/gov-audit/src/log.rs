@@ -286,7 +286,9 @@ impl Shared {
     /// of a checkpoint, its sync and `head.json`, runs outside the lock.
     fn housekeeping<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         let writer = &mut state.writer;
-        let result = if !writer.ends_with_checkpoint && writer.last_checkpoint.elapsed() >= writer.options.checkpoint_interval {
+        let result = if !writer.ends_with_checkpoint
+            && writer.last_checkpoint.elapsed() >= writer.options.checkpoint_interval
+        {
             let line = writer.write_checkpoint(false);
             let file = writer.handle();
             writer.synced();

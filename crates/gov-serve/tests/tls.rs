@@ -22,9 +22,8 @@ fn certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, ureq::tls::Certifica
 
 /// An agent that trusts only `trusted`, and reads error statuses as answers.
 fn agent(trusted: ureq::tls::Certificate<'static>) -> ureq::Agent {
-    let tls = ureq::tls::TlsConfig::builder()
-        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![trusted])))
-        .build();
+    let tls =
+        ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![trusted]))).build();
     ureq::Agent::config_builder().tls_config(tls).http_status_as_error(false).build().into()
 }
 
