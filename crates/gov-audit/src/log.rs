@@ -341,6 +341,9 @@ struct Writer {
     next_seq: u64,
     head: Hash,
     ends_with_checkpoint: bool,
+    /// Whether the current file holds a record (not only checkpoints). Invariant: a file
+    /// is rotated only once it does, so every closed file holds at least one record.
+    has_record: bool,
     /// Written since the last sync.
     dirty: bool,
     last_sync: Instant,
@@ -379,6 +382,7 @@ impl Writer {
             next_seq: tail.next_seq,
             head: tail.head,
             ends_with_checkpoint: false,
+            has_record: false,
             dirty: false,
             last_sync: now,
             last_checkpoint: now,
@@ -410,6 +414,7 @@ impl Writer {
         self.head = head;
         self.next_seq = seq + 1;
         self.ends_with_checkpoint = false;
+        self.has_record = true;
         Ok(seq)
     }
 
@@ -488,9 +493,9 @@ impl Writer {
         Ok(())
     }
 
-    /// Whether the current file is full.
+    /// Whether the current file is full (and holds a record).
     fn rotation_due(&self) -> bool {
-        self.len > 0 && self.len >= self.options.rotate_bytes
+        self.has_record && self.len >= self.options.rotate_bytes
     }
 
     /// Closes the current file with a checkpoint and starts the next; what is left to do
@@ -508,6 +513,7 @@ impl Writer {
         let closed_path = std::mem::replace(&mut self.path, path);
         self.number = number;
         self.len = 0;
+        self.has_record = false;
         self.synced();
         Ok(Rotated { file: closed, path: closed_path, checkpoint })
     }
