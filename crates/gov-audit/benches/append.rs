@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 fn entry(i: usize) -> Entry {
     let mut entry = Entry::new(EntryKind::Decision, format!("d-{i}"));
     entry.bundle_hash = Some("sha256:5d2c8a0b".to_owned());
-    entry.request = json!({"transfer": [{"agent": "bot-1", "amount": i, "to": "acct-9"}]});
-    entry.decision = json!({"decision": "allow", "reasons": [{"rule": "small", "effect": "allow"}]});
+    entry.request = json!({"transfer": [{"agent": "bot-1", "amount": i, "to": "acct-9"}]}).into();
+    entry.decision = json!({"decision": "allow", "reasons": [{"rule": "small", "effect": "allow"}]}).into();
     entry.duration_us = 12;
     entry
 }

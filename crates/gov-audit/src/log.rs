@@ -1,8 +1,10 @@
-//! [`AuditLog`]: appending records with group commit. Callers serialise their entry, queue
-//! it and block; one writer thread takes everything queued, chains it, writes it with one
-//! `write` (and one `fdatasync` under [`Fsync::Always`]), then answers every caller of the
-//! batch. The writer also writes checkpoints (on a timer, at rotation and at close) and
-//! rotates files.
+//! [`AuditLog`]: appending records. A caller chains and writes its own line under the
+//! log's lock (one short `write` into the page cache): nothing is handed to another thread
+//! and nobody is woken per record. A syncer thread does what may take milliseconds outside
+//! that lock: under [`Fsync::Always`] it syncs everything written since its last sync with
+//! one `fdatasync` and then answers those callers (group commit); under
+//! [`Fsync::Interval`] it syncs on its timer. It also writes checkpoints (on a timer, at
+//! rotation and at close) and rotates files.
 
 use crate::AuditError;
 use crate::entry::{Entry, format_system_time};
@@ -12,7 +14,7 @@ use crate::resume::{self, Tail, Torn};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -55,29 +57,50 @@ impl Default for LogOptions {
     }
 }
 
-/// Most records one write takes; the rest wait for the next.
-const MAX_BATCH: usize = 4096;
-
-/// What the writer calls with an append's outcome.
+/// What the log calls with an append's outcome.
 type Done = Box<dyn FnOnce(Result<u64, AuditError>) + Send>;
 
-/// One queued append: the record's body, and what to tell its caller.
-struct Pending {
-    body: String,
-    done: Done,
-}
-
-/// An open audit log. `append` may be called from many threads at once.
+/// An open audit log. `append` and `submit` may be called from many threads at once.
 pub struct AuditLog {
     dir: PathBuf,
-    queue: Option<Sender<Pending>>,
-    writer: Option<JoinHandle<Result<(), AuditError>>>,
+    shared: Arc<Shared>,
+    syncer: Option<JoinHandle<Result<(), AuditError>>>,
 }
 
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuditLog").field("dir", &self.dir).finish_non_exhaustive()
     }
+}
+
+/// What the callers and the syncer thread share.
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the syncer: lines to sync (`Always`), a first unsynced line (`Interval`), or
+    /// closing. Callers signal it only while the syncer waits: one wake per batch.
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while the lock was held cannot leave a half-written chain behind: a
+        // failed write sets `failure`, which stops all writing.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The log's state, behind its lock.
+struct State {
+    writer: Writer,
+    /// Under [`Fsync::Always`]: the callers whose lines are written but not yet synced.
+    unsynced: Vec<(u64, Done)>,
+    /// The first failed write or sync. Invariant: once set, nothing more is written (the
+    /// file's state is unknown) and every append gets this error.
+    failure: Option<AuditError>,
+    /// Whether the syncer waits on [`Shared::wake`].
+    syncer_waits: bool,
+    /// Set when the log is closed: the syncer finishes it.
+    closing: bool,
 }
 
 impl AuditLog {
@@ -97,13 +120,17 @@ impl AuditLog {
             .map_err(|e| AuditError::io(&lock_path, &e))?;
         lock.try_lock().map_err(|_| AuditError::Locked(dir.to_path_buf()))?;
         let tail = resume::resume(dir)?;
-        let mut writer = Writer::start(dir, options, tail, lock)?;
-        let (queue, receiver) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("gov-audit-writer".to_owned())
-            .spawn(move || writer.run(&receiver))
-            .map_err(|e| AuditError::io(dir, &e))?;
-        Ok(AuditLog { dir: dir.to_path_buf(), queue: Some(queue), writer: Some(thread) })
+        let writer = Writer::start(dir, options, tail, lock)?;
+        let state = State { writer, unsynced: Vec::new(), failure: None, syncer_waits: false, closing: false };
+        let shared = Arc::new(Shared { state: Mutex::new(state), wake: Condvar::new() });
+        let syncer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("gov-audit-syncer".to_owned())
+                .spawn(move || shared.run_syncer())
+                .map_err(|e| AuditError::io(dir, &e))?
+        };
+        Ok(AuditLog { dir: dir.to_path_buf(), shared, syncer: Some(syncer) })
     }
 
     /// The log's directory.
@@ -114,40 +141,73 @@ impl AuditLog {
     /// Appends an entry and returns its sequence number once its line is written (and
     /// on the disk, under [`Fsync::Always`]).
     pub fn append(&self, entry: Entry) -> Result<u64, AuditError> {
-        let (reply, answer) = mpsc::sync_channel(1);
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
         self.submit(entry, move |result| {
             let _ = reply.send(result);
         })?;
         answer.recv().map_err(|_| stopped())?
     }
 
-    /// Queues an entry without blocking; the writer thread calls `done` with its sequence
-    /// number once its line is written (and on the disk, under [`Fsync::Always`]), or with
-    /// the write's error. For callers that must not block, such as async handlers: `done`
-    /// runs on the writer thread, so it should only hand the result on (send it on a
-    /// channel). An entry the log cannot take, or a closed log, is an error here, and
-    /// `done` is not called.
+    /// Appends an entry without waiting for a sync: the line is chained and written on
+    /// the caller's thread (one `write` into the page cache, under the log's lock), then
+    /// `done` gets its sequence number: under [`Fsync::Interval`] at once, on this thread;
+    /// under [`Fsync::Always`] on the syncer thread, once a sync covered the line (or with
+    /// the sync's error). For async callers `done` should only hand the result on (send it
+    /// on a channel). An entry the log cannot take, a write that fails, or a log that is
+    /// closed or failed before is an error here, and `done` is not called.
     pub fn submit(
         &self,
         entry: Entry,
         done: impl FnOnce(Result<u64, AuditError>) + Send + 'static,
     ) -> Result<(), AuditError> {
         let body = entry.body()?;
-        let queue = self.queue.as_ref().ok_or_else(|| AuditError::Closed("it was closed".to_owned()))?;
-        queue.send(Pending { body, done: Box::new(done) }).map_err(|_| stopped())
+        let mut state = self.shared.lock();
+        if state.closing {
+            return Err(AuditError::Closed("it was closed".to_owned()));
+        }
+        if let Some(error) = &state.failure {
+            return Err(error.clone());
+        }
+        let was_dirty = state.writer.dirty;
+        let seq = match state.writer.append(&body) {
+            Ok(seq) => seq,
+            Err(error) => {
+                state.failure = Some(error.clone());
+                return Err(error);
+            }
+        };
+        // The syncer sleeps while nothing is due: the first unsynced line, a line to sync
+        // (`Always`) or a full file wakes it.
+        let always = state.writer.options.fsync == Fsync::Always;
+        let due = always || !was_dirty || state.writer.rotation_due();
+        let wake = due && std::mem::replace(&mut state.syncer_waits, false);
+        let done = match always {
+            true => {
+                state.unsynced.push((seq, Box::new(done)));
+                None
+            }
+            false => Some(done),
+        };
+        drop(state);
+        if wake {
+            self.shared.wake.notify_one();
+        }
+        if let Some(done) = done {
+            done(Ok(seq));
+        }
+        Ok(())
     }
 
-    /// Writes what is queued and a final checkpoint, syncs, and releases the lock.
+    /// Syncs what is written, writes a final checkpoint and releases the lock.
     pub fn close(mut self) -> Result<(), AuditError> {
         self.stop()
     }
 
     fn stop(&mut self) -> Result<(), AuditError> {
-        drop(self.queue.take());
-        match self.writer.take() {
-            Some(thread) => thread.join().unwrap_or_else(|_| Err(stopped())),
-            None => Ok(()),
-        }
+        let Some(syncer) = self.syncer.take() else { return Ok(()) };
+        self.shared.lock().closing = true;
+        self.shared.wake.notify_one();
+        syncer.join().unwrap_or_else(|_| Err(stopped()))
     }
 }
 
@@ -159,10 +219,118 @@ impl Drop for AuditLog {
 }
 
 fn stopped() -> AuditError {
-    AuditError::Closed("its writer stopped after an earlier write failed".to_owned())
+    AuditError::Closed("its syncer stopped".to_owned())
 }
 
-/// The writer thread's state: the open file and the chain's end.
+impl Shared {
+    /// The syncer thread: syncs (answering the callers waiting for it), checkpoints and
+    /// rotates until the log closes, then finishes it. Waits while there is nothing to do.
+    fn run_syncer(&self) -> Result<(), AuditError> {
+        let mut state = self.lock();
+        while !state.closing {
+            let due = match &state.failure {
+                Some(_) => None,
+                None => state.writer.next_deadline(),
+            };
+            if state.unsynced.is_empty() && due.is_none_or(|wait| !wait.is_zero()) {
+                state.syncer_waits = true;
+                state = match due {
+                    Some(wait) => self.wake.wait_timeout(state, wait).unwrap_or_else(PoisonError::into_inner).0,
+                    None => self.wake.wait(state).unwrap_or_else(PoisonError::into_inner),
+                };
+                state.syncer_waits = false;
+                continue;
+            }
+            if !state.unsynced.is_empty() {
+                state = self.sync_waiting(state);
+            }
+            if state.failure.is_none() {
+                state = self.housekeeping(state);
+            }
+        }
+        // Closing: answer those waiting for a sync, then the closing checkpoint (synced).
+        let waiting = std::mem::take(&mut state.unsynced);
+        let result = match &state.failure {
+            Some(error) => Err(error.clone()),
+            None => state.writer.sync(),
+        };
+        for (seq, done) in waiting {
+            done(result.clone().map(|()| seq));
+        }
+        match state.failure.clone() {
+            Some(error) => Err(error),
+            None => state.writer.checkpoint(true),
+        }
+    }
+
+    /// Syncs every line written so far with one `fdatasync`, outside the lock (callers go
+    /// on writing meanwhile: their lines wait for the next sync), then answers the callers
+    /// that were waiting for it.
+    fn sync_waiting<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let waiting = std::mem::take(&mut state.unsynced);
+        let file = state.writer.handle();
+        state.writer.synced();
+        drop(state);
+        let result = file.and_then(|(file, path)| sync_file(&file, &path));
+        for (seq, done) in waiting {
+            done(result.clone().map(|()| seq));
+        }
+        let mut state = self.lock();
+        if let Err(error) = result {
+            state.failure.get_or_insert(error);
+        }
+        state
+    }
+
+    /// Checkpoints, syncs (under [`Fsync::Interval`]) and rotates when due. The slow part
+    /// of a checkpoint, its sync and `head.json`, runs outside the lock.
+    fn housekeeping<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let writer = &mut state.writer;
+        let result = if !writer.ends_with_checkpoint
+            && writer.last_checkpoint.elapsed() >= writer.options.checkpoint_interval
+        {
+            let line = writer.write_checkpoint(false);
+            let file = writer.handle();
+            writer.synced();
+            let dir = writer.dir.clone();
+            drop(state);
+            let result = line.and_then(|line| file.and_then(|(file, path)| publish_head(&dir, &file, &path, &line)));
+            state = self.lock();
+            state.writer.last_checkpoint = Instant::now();
+            result
+        } else if let Fsync::Interval(every) = writer.options.fsync
+            && writer.dirty
+            && writer.last_sync.elapsed() >= every
+        {
+            let file = writer.handle();
+            writer.synced();
+            drop(state);
+            let result = file.and_then(|(file, path)| sync_file(&file, &path));
+            state = self.lock();
+            result
+        } else {
+            Ok(())
+        };
+        let result = match result {
+            Ok(()) if state.writer.rotation_due() => {
+                let rotated = state.writer.rotate();
+                let dir = state.writer.dir.clone();
+                drop(state);
+                let published = rotated.and_then(|closed| closed.publish(&dir));
+                state = self.lock();
+                state.writer.last_checkpoint = Instant::now();
+                published
+            }
+            other => other,
+        };
+        if let Err(error) = result {
+            state.failure.get_or_insert(error);
+        }
+        state
+    }
+}
+
+/// The state of the chain's end and of the file it is written to.
 struct Writer {
     dir: PathBuf,
     options: LogOptions,
@@ -173,11 +341,16 @@ struct Writer {
     next_seq: u64,
     head: Hash,
     ends_with_checkpoint: bool,
+    /// Whether the current file holds a record (not only checkpoints). Invariant: a file
+    /// is rotated only once it does, so every closed file holds at least one record.
+    has_record: bool,
     /// Written since the last sync.
     dirty: bool,
     last_sync: Instant,
     last_checkpoint: Instant,
-    /// Held (locked) while the writer runs; the lock is released when it is dropped.
+    /// A line being built (kept to spare an allocation per record).
+    line: Vec<u8>,
+    /// Held (locked) while the log is open; the lock is released when it is dropped.
     _lock: File,
 }
 
@@ -209,9 +382,11 @@ impl Writer {
             next_seq: tail.next_seq,
             head: tail.head,
             ends_with_checkpoint: false,
+            has_record: false,
             dirty: false,
             last_sync: now,
             last_checkpoint: now,
+            line: Vec::new(),
             _lock: lock,
         };
         // Every writer starts with a checkpoint: after a closing checkpoint, verification
@@ -223,79 +398,24 @@ impl Writer {
         Ok(writer)
     }
 
-    /// Serves appends until every `AuditLog` handle is gone, then finishes the log. After
-    /// a failed write it answers every append with the failure and writes nothing more.
-    fn run(&mut self, queue: &Receiver<Pending>) -> Result<(), AuditError> {
-        let mut failure: Option<AuditError> = None;
-        let mut batch = Vec::new();
-        loop {
-            let first = match self.next_deadline().filter(|_| failure.is_none()) {
-                Some(wait) => queue.recv_timeout(wait),
-                None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            };
-            match first {
-                Ok(pending) => {
-                    batch.push(pending);
-                    while batch.len() < MAX_BATCH {
-                        match queue.try_recv() {
-                            Ok(pending) => batch.push(pending),
-                            Err(_) => break,
-                        }
-                    }
-                    let result = match &failure {
-                        Some(error) => Err(error.clone()),
-                        None => self.write_batch(&batch),
-                    };
-                    match result {
-                        Ok(first_seq) => {
-                            for (seq, pending) in (first_seq..).zip(batch.drain(..)) {
-                                (pending.done)(Ok(seq));
-                            }
-                        }
-                        Err(error) => {
-                            for pending in batch.drain(..) {
-                                (pending.done)(Err(error.clone()));
-                            }
-                            failure = Some(error);
-                        }
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-            if failure.is_none()
-                && let Err(error) = self.housekeeping()
-            {
-                failure = Some(error);
-            }
-        }
-        match failure {
-            Some(error) => Err(error),
-            None => self.finish(),
-        }
-    }
-
-    /// Chains and writes a batch; returns the first record's sequence number.
-    fn write_batch(&mut self, batch: &[Pending]) -> Result<u64, AuditError> {
-        let first_seq = self.next_seq;
-        let mut buffer = Vec::with_capacity(batch.iter().map(|p| p.body.len() + 96).sum());
-        let mut head = self.head;
-        for (seq, pending) in (first_seq..).zip(batch) {
-            let start = buffer.len();
-            buffer.extend_from_slice(record::line_start(seq, &head).as_bytes());
-            // Invariant: a body is a JSON object (`{` …); its fields follow the header's.
-            buffer.extend_from_slice(pending.body.as_bytes().get(1..).unwrap_or_default());
-            head = record::line_hash(buffer.get(start..).unwrap_or_default());
-            buffer.push(b'\n');
-        }
-        self.write(&buffer)?;
-        if self.options.fsync == Fsync::Always {
-            self.sync()?;
-        }
-        self.next_seq = first_seq + batch.len() as u64;
+    /// Chains a record's body onto the head and writes its line; returns its sequence number.
+    fn append(&mut self, body: &str) -> Result<u64, AuditError> {
+        let seq = self.next_seq;
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.extend_from_slice(record::line_start(seq, &self.head).as_bytes());
+        // Invariant: a body is a JSON object (`{` …); its fields follow the header's.
+        line.extend_from_slice(body.as_bytes().get(1..).unwrap_or_default());
+        let head = record::line_hash(&line);
+        line.push(b'\n');
+        let written = self.write(&line);
+        self.line = line;
+        written?;
         self.head = head;
+        self.next_seq = seq + 1;
         self.ends_with_checkpoint = false;
-        Ok(first_seq)
+        self.has_record = true;
+        Ok(seq)
     }
 
     /// Writes bytes at the end of the current file.
@@ -318,20 +438,33 @@ impl Writer {
         Ok(())
     }
 
+    /// Syncs the current file here and now.
     fn sync(&mut self) -> Result<(), AuditError> {
-        self.file.sync_data().map_err(|e| AuditError::io(&self.path, &e))?;
-        self.dirty = false;
-        self.last_sync = Instant::now();
+        sync_file(&self.file, &self.path)?;
+        self.synced();
         Ok(())
     }
 
-    /// How long until a sync or a checkpoint is due, if one will be.
+    /// Notes that everything written so far is being synced.
+    fn synced(&mut self) {
+        self.dirty = false;
+        self.last_sync = Instant::now();
+    }
+
+    /// The current file (a second handle, to sync it outside the lock) and its path.
+    fn handle(&self) -> Result<(File, PathBuf), AuditError> {
+        let file = self.file.try_clone().map_err(|e| AuditError::io(&self.path, &e))?;
+        Ok((file, self.path.clone()))
+    }
+
+    /// How long until a sync, a checkpoint or a rotation is due, if one will be.
     fn next_deadline(&self) -> Option<Duration> {
         let checkpoint = (!self.ends_with_checkpoint)
             .then(|| self.options.checkpoint_interval.saturating_sub(self.last_checkpoint.elapsed()));
         let sync = match self.options.fsync {
+            _ if self.rotation_due() => Some(Duration::ZERO),
             Fsync::Interval(every) if self.dirty => Some(every.saturating_sub(self.last_sync.elapsed())),
-            _ => None,
+            Fsync::Interval(_) | Fsync::Always => None,
         };
         match (checkpoint, sync) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -339,64 +472,50 @@ impl Writer {
         }
     }
 
-    /// Syncs, checkpoints and rotates when due.
-    fn housekeeping(&mut self) -> Result<(), AuditError> {
-        if !self.ends_with_checkpoint && self.last_checkpoint.elapsed() >= self.options.checkpoint_interval {
-            self.checkpoint(false)?;
-        }
-        if let Fsync::Interval(every) = self.options.fsync
-            && self.dirty
-            && self.last_sync.elapsed() >= every
-        {
-            self.sync()?;
-        }
-        if self.len > 0 && self.len >= self.options.rotate_bytes {
-            self.rotate()?;
-        }
-        Ok(())
-    }
-
-    /// Writes a checkpoint of the chain head, syncs it, and makes it `head.json`
-    /// (written to a temporary file, synced, renamed over the old one, directory synced),
-    /// so that the head never names a record the disk does not have.
-    fn checkpoint(&mut self, closing: bool) -> Result<(), AuditError> {
+    /// Writes a checkpoint of the chain head; it becomes `head.json` through
+    /// [`publish_head`] once synced.
+    fn write_checkpoint(&mut self, closing: bool) -> Result<String, AuditError> {
         let time = format_system_time(SystemTime::now());
         let line =
             record::checkpoint_line(self.next_seq, &self.head, &time, closing, self.options.signing_key.as_ref());
         self.write_line(&line)?;
-        self.sync()?;
-        let head = self.dir.join(files::HEAD);
-        let temporary = self.dir.join("head.json.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&temporary)?;
-            file.write_all(line.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            std::fs::rename(&temporary, &head)
-        };
-        write().map_err(|e| AuditError::io(&head, &e))?;
-        sync_dir(&self.dir)?;
         self.ends_with_checkpoint = true;
+        Ok(line)
+    }
+
+    /// Writes a checkpoint, syncs it and makes it `head.json`, here and now.
+    fn checkpoint(&mut self, closing: bool) -> Result<(), AuditError> {
+        let line = self.write_checkpoint(closing)?;
+        self.synced();
+        publish_head(&self.dir, &self.file, &self.path, &line)?;
+        // The interval runs from a checkpoint on the disk.
         self.last_checkpoint = Instant::now();
         Ok(())
     }
 
-    /// Closes the current file with a checkpoint and starts the next.
-    fn rotate(&mut self) -> Result<(), AuditError> {
-        if !self.ends_with_checkpoint {
-            self.checkpoint(false)?;
-        }
+    /// Whether the current file is full (and holds a record).
+    fn rotation_due(&self) -> bool {
+        self.has_record && self.len >= self.options.rotate_bytes
+    }
+
+    /// Closes the current file with a checkpoint and starts the next; what is left to do
+    /// outside the lock (syncing the closed file, `head.json`, the directory) is returned.
+    fn rotate(&mut self) -> Result<Rotated, AuditError> {
+        let checkpoint = match self.ends_with_checkpoint {
+            true => None,
+            false => Some(self.write_checkpoint(false)?),
+        };
         let number = self.number + 1;
         let path = self.dir.join(files::file_name(number));
         let file =
             OpenOptions::new().create_new(true).append(true).open(&path).map_err(|e| AuditError::io(&path, &e))?;
-        sync_dir(&self.dir)?;
-        self.file = file;
-        self.path = path;
+        let closed = std::mem::replace(&mut self.file, file);
+        let closed_path = std::mem::replace(&mut self.path, path);
         self.number = number;
         self.len = 0;
-        self.dirty = false;
-        Ok(())
+        self.has_record = false;
+        self.synced();
+        Ok(Rotated { file: closed, path: closed_path, checkpoint })
     }
 
     /// The record written on resuming after a torn line was cut off.
@@ -413,11 +532,48 @@ impl Writer {
         self.write_line(&line)?;
         self.sync()
     }
+}
 
-    /// The closing checkpoint (synced).
-    fn finish(&mut self) -> Result<(), AuditError> {
-        self.checkpoint(true)
+/// A file closed by a rotation, and its closing checkpoint.
+struct Rotated {
+    file: File,
+    path: PathBuf,
+    /// `None` if the file already ended with one.
+    checkpoint: Option<String>,
+}
+
+impl Rotated {
+    /// Syncs the closed file, publishes its checkpoint and makes the new file's name durable.
+    fn publish(self, dir: &Path) -> Result<(), AuditError> {
+        match &self.checkpoint {
+            Some(line) => publish_head(dir, &self.file, &self.path, line)?,
+            None => sync_file(&self.file, &self.path)?,
+        }
+        sync_dir(dir)
     }
+}
+
+/// `fdatasync` of a log file.
+fn sync_file(file: &File, path: &Path) -> Result<(), AuditError> {
+    file.sync_data().map_err(|e| AuditError::io(path, &e))
+}
+
+/// Syncs the file a checkpoint `line` was written to, then makes the line `head.json`
+/// (written to a temporary file, synced, renamed over the old one, directory synced), so
+/// that the head never names a record the disk does not have.
+fn publish_head(dir: &Path, file: &File, path: &Path, line: &str) -> Result<(), AuditError> {
+    sync_file(file, path)?;
+    let head = dir.join(files::HEAD);
+    let temporary = dir.join("head.json.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&temporary)?;
+        file.write_all(line.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &head)
+    };
+    write().map_err(|e| AuditError::io(&head, &e))?;
+    sync_dir(dir)
 }
 
 /// Makes a directory's entries (a new file, a rename) durable.

@@ -12,8 +12,8 @@ fn options() -> LogOptions {
 
 fn decision(id: &str) -> Entry {
     let mut entry = Entry::new(EntryKind::Decision, id);
-    entry.request = json!({"transfer": [{"agent": "bot-1", "amount": 6000}]});
-    entry.decision = json!({"decision": "deny"});
+    entry.request = json!({"transfer": [{"agent": "bot-1", "amount": 6000}]}).into();
+    entry.decision = json!({"decision": "deny"}).into();
     entry
 }
 
@@ -79,7 +79,13 @@ fn many_threads_append_to_one_chain() {
             .map(|t| {
                 let log = &log;
                 s.spawn(move || {
-                    (0..100).map(|i| log.append(decision(&format!("d-{t}-{i}"))).unwrap()).collect::<Vec<_>>()
+                    (0..100)
+                        .map(|i| {
+                            // Rotation is the syncer's: give it turns while the threads write.
+                            std::thread::sleep(Duration::from_millis(1));
+                            log.append(decision(&format!("d-{t}-{i}"))).unwrap()
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -100,7 +106,7 @@ fn many_threads_append_to_one_chain() {
     let files = std::fs::read_dir(dir.path())
         .unwrap()
         .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("audit-"));
-    assert!(files.count() > 3, "the log rotated");
+    assert!(files.count() > 1, "the log rotated");
 }
 
 #[test]
@@ -120,12 +126,31 @@ fn submit_calls_back_once_the_line_is_written() {
     log.close().unwrap();
 }
 
+/// Under `Interval` nothing is handed to another thread: the caller writes its own line
+/// and is answered before `submit` returns (no thread wake-up per record).
+#[test]
+fn under_interval_an_append_is_written_and_answered_on_the_callers_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), options()).unwrap();
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let answer = answered.clone();
+    log.submit(decision("d-1"), move |result| {
+        *answer.lock().unwrap() = Some((std::thread::current().id(), result));
+    })
+    .unwrap();
+    let (thread, result) = answered.lock().unwrap().take().expect("answered before submit returned");
+    assert_eq!(thread, std::thread::current().id());
+    assert_eq!(result.unwrap(), 2);
+    assert_eq!(records(dir.path())[1]["id"], "d-1", "written before the answer");
+    log.close().unwrap();
+}
+
 #[test]
 fn an_entry_too_large_is_refused_and_the_log_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::open(dir.path(), options()).unwrap();
     let mut huge = decision("d-huge");
-    huge.request = Value::String("x".repeat(17 << 20));
+    huge.request = Value::String("x".repeat(17 << 20)).into();
     assert!(matches!(log.append(huge), Err(AuditError::Entry(m)) if m.contains("at most")));
     assert_eq!(log.append(decision("d-1")).unwrap(), 2);
     log.close().unwrap();
@@ -145,22 +170,43 @@ fn a_log_written_without_a_key_does_not_verify_with_one() {
 
 #[test]
 fn after_a_failed_write_every_append_fails_and_nothing_more_is_written() {
+    // A file is full after its opening checkpoint (its time may be a few bytes longer than
+    // the scratch one's) and one record.
+    let scratch = tempfile::tempdir().unwrap();
+    AuditLog::open(scratch.path(), options()).unwrap().close().unwrap();
+    let checkpoint = std::fs::read_to_string(scratch.path().join("head.json")).unwrap().len() as u64;
     let dir = tempfile::tempdir().unwrap();
-    let log = AuditLog::open(dir.path(), LogOptions { rotate_bytes: 1, ..options() }).unwrap();
-    // The next file's name is taken, so the rotation after the first append fails.
+    let log = AuditLog::open(dir.path(), LogOptions { rotate_bytes: checkpoint + 64, ..options() }).unwrap();
+    // The next file's name is taken, so the first rotation (the syncer thread's) fails.
     std::fs::create_dir(dir.path().join("audit-00000002.jsonl")).unwrap();
-    assert_eq!(log.append(decision("d-1")).unwrap(), 2, "written before the rotation");
-    let error = log.append(decision("d-2")).unwrap_err();
+    let mut acknowledged = Vec::new();
+    let error = (0..1000)
+        .find_map(|i| {
+            std::thread::sleep(Duration::from_millis(5));
+            let id = format!("d-{i}");
+            match log.append(decision(&id)) {
+                Ok(_) => {
+                    acknowledged.push(json!(id));
+                    None
+                }
+                Err(error) => Some(error),
+            }
+        })
+        .expect("the rotation failed");
     assert!(matches!(&error, AuditError::Io { path, .. } if path.ends_with("audit-00000002.jsonl")), "{error}");
-    assert_eq!(log.append(decision("d-3")).unwrap_err(), error);
+    assert_eq!(log.append(decision("d-last")).unwrap_err(), error);
     assert_eq!(log.close().unwrap_err(), error);
     std::fs::remove_dir(dir.path().join("audit-00000002.jsonl")).unwrap();
-    let ids: Vec<Value> = records(dir.path()).iter().map(|r| r["id"].clone()).collect();
-    assert_eq!(ids, [Value::Null, json!("d-1"), Value::Null], "the checkpoint, d-1 and the rotation's checkpoint");
+    let records = records(dir.path());
+    let kinds: Vec<&str> = records.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"checkpoint"));
+    let ids: Vec<Value> = records.iter().filter(|r| r["kind"] == "decision").map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, acknowledged, "every acknowledged record, and nothing after the failure");
+    assert!(kinds[1..].iter().all(|k| *k == "decision" || *k == "checkpoint"), "{kinds:?}");
 }
 
 #[test]
-fn rotating_after_every_batch_leaves_no_empty_file() {
+fn rotating_after_every_record_leaves_no_empty_file() {
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::open(dir.path(), LogOptions { rotate_bytes: 0, ..options() }).unwrap();
     for i in 0..3 {
@@ -173,7 +219,8 @@ fn rotating_after_every_batch_leaves_no_empty_file() {
         .map(|e| e.unwrap().path())
         .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("audit-"))
         .collect();
-    assert!(files.len() >= 4, "{files:?}");
+    // The syncer thread rotates: how many files depends on how soon it gets a turn.
+    assert!(files.len() >= 2, "{files:?}");
     for file in &files {
         assert!(std::fs::metadata(file).unwrap().len() > 0, "{} is empty", file.display());
     }

@@ -26,8 +26,8 @@ fn write_log(dir: &Path, records: usize, rotate: u64, signed: bool, reopen: usiz
             log = AuditLog::open(dir, options.clone()).unwrap();
         }
         let mut entry = Entry::new(EntryKind::Decision, format!("d-{i}"));
-        entry.request = json!({"transfer": [{"agent": format!("bot-{}", i % 3), "amount": i * 100}]});
-        entry.decision = json!({"decision": if i % 2 == 0 { "allow" } else { "deny" }});
+        entry.request = json!({"transfer": [{"agent": format!("bot-{}", i % 3), "amount": i * 100}]}).into();
+        entry.decision = json!({"decision": if i % 2 == 0 { "allow" } else { "deny" }}).into();
         log.append(entry).unwrap();
     }
     log.close().unwrap();

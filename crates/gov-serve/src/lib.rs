@@ -20,6 +20,7 @@ pub mod policy;
 mod reload;
 mod state;
 mod store;
+pub mod tls;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use policy::Source;
@@ -28,6 +29,7 @@ pub use reload::Reloader;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use state::State;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -58,6 +60,8 @@ pub struct Config {
     pub max_wait: Duration,
     /// The audit log: its directory and how it is written (`None`: no log).
     pub log: Option<(PathBuf, gov_audit::LogOptions)>,
+    /// Serve HTTPS with this PEM certificate chain and private key (`None`: plain HTTP).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Config {
@@ -74,6 +78,7 @@ impl Config {
             history: 100_000,
             max_wait: Duration::from_secs(60),
             log: None,
+            tls: None,
         }
     }
 }
@@ -82,6 +87,7 @@ impl Config {
 pub struct Service {
     state: Arc<State>,
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Service {
@@ -99,16 +105,22 @@ impl Service {
                 ));
             }
         };
+        let tls = config.tls.as_ref().map(|(cert, key)| tls::acceptor(cert, key)).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
         let state = State::new(config, auth, clock)?;
-        Ok(Service { state: Arc::new(state), listener })
+        Ok(Service { state: Arc::new(state), listener, tls })
     }
 
     /// The address it listens on.
     pub fn local_addr(&self) -> Result<SocketAddr, String> {
         self.listener.local_addr().map_err(|e| e.to_string())
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// A handle that reloads the policy.
@@ -123,13 +135,19 @@ impl Service {
         let background = reload::spawn(state.clone());
         let router = router(state.clone());
         let stopping = state.clone();
-        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                stopping.stop();
-            })
-            .await
-            .map_err(|e| format!("the server failed: {e}"));
+        let graceful = async move {
+            shutdown.await;
+            stopping.stop();
+        };
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = match self.tls {
+            Some(acceptor) => {
+                let listener = tls::TlsListener::new(self.listener, acceptor).map_err(|e| format!("TLS: {e}"))?;
+                axum::serve(listener.tap_io(|_| {}), service).with_graceful_shutdown(graceful).await
+            }
+            None => axum::serve(self.listener, service).with_graceful_shutdown(graceful).await,
+        }
+        .map_err(|e| format!("the server failed: {e}"));
         background.abort();
         let _ = background.await;
         let closed = tokio::task::spawn_blocking(move || state.close_log())
@@ -174,7 +192,8 @@ pub fn run(config: Config) -> Result<(), String> {
     runtime.block_on(async move {
         let service = Service::bind(config, Arc::new(SystemClock)).await?;
         let addr = service.local_addr()?;
-        eprintln!("govc serve: listening on http://{addr} (bundle {})", service.state.policy().hash());
+        let scheme = if service.is_tls() { "https" } else { "http" };
+        eprintln!("govc serve: listening on {scheme}://{addr} (bundle {})", service.state.policy().hash());
         service.run(stop_signal()).await?;
         eprintln!("govc serve: stopped");
         Ok(())

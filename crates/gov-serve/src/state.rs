@@ -10,7 +10,7 @@ use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::store::{Record, Status, Store};
 use axum::http::StatusCode;
-use gov_audit::{AuditLog, Entry, EntryKind};
+use gov_audit::{AuditLog, Entry, EntryKind, JsonField};
 use gov_vm::Outcome;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -110,29 +110,40 @@ impl State {
         for id in ids {
             let mut entry = Entry::new(EntryKind::Decision, id);
             entry.time = system_time(now);
-            entry.decision = json!({ "decision": "deny", "status": "expired" });
+            entry.decision = json!({ "decision": "deny", "status": "expired" }).into();
             if let Err(error) = self.log(entry).await {
                 eprintln!("govc serve: {}", error.message);
             }
         }
     }
 
-    /// Decides a request's text: the answer is the decision JSON plus `id` and `status`.
-    /// The decision is in the audit log before it is answered.
-    pub async fn decide(&self, text: &str) -> Result<serde_json::Value, ApiError> {
+    /// Decides a request's text: the answer is the decision JSON plus `id` and `status`,
+    /// as JSON text. The decision is in the audit log before it is answered.
+    pub async fn decide(&self, text: &str) -> Result<String, ApiError> {
         let start = std::time::Instant::now();
         let policy = self.policy();
-        let evaluated = decide::evaluate(&policy, text, true)?;
+        let evaluated = Arc::new(decide::evaluate(&policy, text, true)?);
         let now = self.clock.now();
         let id = format!("{:08x}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
         let escalated = evaluated.outcome == Outcome::Escalate;
         let status = if escalated { Status::Pending } else { Status::Decided };
-        let mut answer = evaluated.document.clone();
-        if let Some(object) = answer.as_object_mut() {
-            object.insert("id".to_owned(), id.clone().into());
-            object.insert("status".to_owned(), status.name().into());
-        }
+        // The decision is rendered once: the answer is that text with `id` and `status`
+        // added, and the log's record carries the same text.
+        let rendered = serde_json::value::to_raw_value(&evaluated.document)
+            .map_err(|e| ApiError::internal(format!("rendering the decision: {e}")))?;
+        let answer = with_id(rendered.get(), &id, status);
         self.metrics.decided(&evaluated.document);
+        if self.audit.is_some() {
+            let mut entry = Entry::new(EntryKind::Decision, id.clone());
+            entry.time = system_time(now);
+            entry.bundle_hash = Some(policy.hash().to_owned());
+            // The request as received (compacted to one line): its numbers keep their digits.
+            entry.request = JsonField::text(text).map_err(|e| audit_failed(&e))?;
+            entry.reasons = evaluated.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null).into();
+            entry.decision = JsonField::Text(rendered);
+            entry.duration_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.log(entry).await?;
+        }
         let record = Record {
             id,
             received_at: now,
@@ -145,16 +156,6 @@ impl State {
             approvals: Vec::new(),
             expires_at: escalated.then(|| now.saturating_add(nanos(self.config.approval_timeout))),
         };
-        if self.audit.is_some() {
-            let mut entry = Entry::new(EntryKind::Decision, record.id.clone());
-            entry.time = system_time(now);
-            entry.bundle_hash = Some(record.bundle.clone());
-            entry.request = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
-            entry.reasons = record.current.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null);
-            entry.decision = record.current.document.clone();
-            entry.duration_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.log(entry).await?;
-        }
         self.store.lock().insert(record);
         Ok(answer)
     }
@@ -299,7 +300,7 @@ impl State {
                 record.status = Status::Resolved;
                 record.policy = None;
             }
-            record.current = evaluated;
+            record.current = Arc::new(evaluated);
         } else {
             record.status = Status::Rejected;
             record.policy = None;
@@ -314,13 +315,15 @@ impl State {
             "verdict": if answer.approve { "approve" } else { "reject" },
             "comment": answer.comment,
             "status": record.status.name(),
-        });
-        entry.reasons = record.current.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null);
+        })
+        .into();
+        entry.reasons = record.current.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null).into();
         entry.decision = if answer.approve {
             record.current.document.clone()
         } else {
             json!({ "decision": "deny", "status": "rejected" })
-        };
+        }
+        .into();
         drop(store);
         self.store.changed.notify_waiters();
         Ok((view, entry))
@@ -347,14 +350,22 @@ fn bundle_entry(now: i64, loaded: Result<&str, &str>) -> Entry {
     match loaded {
         Ok(hash) => {
             entry.bundle_hash = Some(hash.to_owned());
-            entry.decision = json!("loaded");
+            entry.decision = json!("loaded").into();
         }
         Err(error) => {
-            entry.decision = json!("refused");
-            entry.reasons = json!([{ "error": error }]);
+            entry.decision = json!("refused").into();
+            entry.reasons = json!([{ "error": error }]).into();
         }
     }
     entry
+}
+
+/// The answer to a decision: its rendered JSON object with `id` and `status` added last.
+fn with_id(decision: &str, id: &str, status: Status) -> String {
+    // Invariant: a decision document is a JSON object with at least `decision` in it,
+    // so it ends with `}` after a field; the id is hex digits, a dash and digits.
+    let fields = decision.strip_suffix('}').unwrap_or(decision);
+    format!("{fields},\"id\":\"{id}\",\"status\":\"{}\"}}", status.name())
 }
 
 /// The answer when the audit log cannot take or write a record: 503 `audit_failed`.
@@ -405,6 +416,7 @@ mod tests {
         release.send(()).unwrap();
         runtime.block_on(holder).unwrap().unwrap();
         let answer = answer.expect("the decision waited for a blocking thread").unwrap();
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
         assert_eq!(answer["decision"], "allow");
         drop(state);
         let id = answer["id"].as_str().unwrap().to_owned();

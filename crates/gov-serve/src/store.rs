@@ -51,10 +51,10 @@ pub struct Record {
     pub policy: Option<Arc<Policy>>,
     /// The bundle hash it was decided with.
     pub bundle: String,
-    /// The first decision.
-    pub first: Evaluated,
+    /// The first decision (shared with `current` until an approval decides again).
+    pub first: Arc<Evaluated>,
     /// The latest decision (the first, or the re-decision after the last approval).
-    pub current: Evaluated,
+    pub current: Arc<Evaluated>,
     /// Where it stands.
     pub status: Status,
     /// Approvals and rejections, in order.

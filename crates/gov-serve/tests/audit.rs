@@ -74,3 +74,33 @@ fn a_refused_reload_is_logged_and_the_old_bundle_kept() {
     let outcomes: Vec<&str> = loads.found.iter().filter_map(|f| gov_audit::outcome(&f.record)).collect();
     assert_eq!(outcomes, ["loaded", "refused"]);
 }
+
+/// A decision's record carries the request as it was received, on one line: a number
+/// keeps the digits it was sent with (not re-read as a float), and the decision is the
+/// text the caller was answered with.
+#[test]
+fn the_request_is_logged_as_received_on_one_line() {
+    let dir = scratch("audit-raw-request");
+    let log = dir.join("log");
+    let mut config = finance();
+    config.log = Some((log.clone(), LogOptions::default()));
+    let server = Server::start(config);
+    // The example's request file is written over several lines.
+    let request = routine_payment().replace("\"1200.00\"", "1200.000000000000000001");
+    assert!(request.contains('\n') && request.contains("1200.000000000000000001"));
+    let answer = Client::new().post(&server.url("/v1/decide"), request);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let id = answer.json()["id"].as_str().unwrap().to_owned();
+    server.stop().unwrap();
+
+    let text = std::fs::read_to_string(log.join("audit-00000001.jsonl")).unwrap();
+    let line = text.lines().find(|l| l.contains(&format!("\"id\":\"{id}\""))).unwrap();
+    assert!(line.contains("\"amount\":1200.000000000000000001"), "{line}");
+    let record: serde_json::Value = serde_json::from_str(line).unwrap();
+    let mut answered = answer.json();
+    let answered = answered.as_object_mut().unwrap();
+    answered.remove("id");
+    answered.remove("status");
+    assert_eq!(record["decision"], serde_json::Value::Object(answered.clone()));
+    assert_eq!(gov_audit::verify(&log, None).unwrap().problem, None);
+}

@@ -122,6 +122,12 @@ pub struct ServeArgs {
     /// Sign the audit log's checkpoints with this secret key file (see `govc keygen`).
     #[arg(long, value_name = "KEYFILE", requires = "log")]
     pub log_key: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (the server's certificate first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Bounds on evaluating each request.
     #[command(flatten)]
     pub limits: LimitArgs,

@@ -24,6 +24,11 @@ mod test;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc: the service's allocations cross threads (a request's buffers are freed by
+/// the audit log's writer); glibc's arenas made that contended (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What a command concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -32,6 +32,7 @@ pub fn run(args: &ServeArgs) -> Outcome {
     config.timeout = args.timeout;
     config.watch = (!args.watch.is_zero()).then_some(args.watch);
     config.history = args.history;
+    config.tls = args.tls_cert.clone().zip(args.tls_key.clone());
     config.log = args.log.clone().map(|dir| (dir, gov_audit::LogOptions { fsync, signing_key, ..Default::default() }));
     match gov_serve::run(config) {
         Ok(()) => Outcome::Success,

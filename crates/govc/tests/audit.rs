@@ -193,9 +193,9 @@ fn regenerate_fixtures() {
         let mut entry = Entry::new(EntryKind::Decision, id);
         entry.time = at(second);
         entry.bundle_hash = Some("sha256:5d2c8a".to_owned());
-        entry.request = json!({"transfer": [{"agent": agent, "amount": 100 * second, "to": "acct-9"}]});
-        entry.decision = json!({"decision": outcome});
-        entry.reasons = json!([{"rule": format!("{outcome}_rule"), "effect": outcome, "message": "…"}]);
+        entry.request = json!({"transfer": [{"agent": agent, "amount": 100 * second, "to": "acct-9"}]}).into();
+        entry.decision = json!({"decision": outcome}).into();
+        entry.reasons = json!([{"rule": format!("{outcome}_rule"), "effect": outcome, "message": "…"}]).into();
         entry.duration_us = 40 + second;
         entry
     };
