@@ -215,7 +215,7 @@ fn translate(ir: &Ir, query: &Query, map: &HashMap<RelationId, RelationId>) -> R
 /// The query with each equality between a variable and a term substituted away (unfolding
 /// equates a derived relation's head with the atom's arguments), so that a refactor through
 /// a helper relation unfolds to the same atoms.
-fn normalize(query: &Query) -> Query {
+pub(crate) fn normalize(query: &Query) -> Query {
     let mut query = query.clone();
     while let Some(at) = query.items.iter().position(|item| {
         matches!(item, Item::Compare(Term::Var(a), CompareOp::Eq, t) | Item::Compare(t, CompareOp::Eq, Term::Var(a))

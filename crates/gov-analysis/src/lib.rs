@@ -16,6 +16,7 @@
 pub mod conflict;
 pub mod diff;
 pub mod query;
+pub mod redundant;
 pub mod solve;
 mod witness;
 

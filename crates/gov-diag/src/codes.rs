@@ -79,6 +79,10 @@ codes! {
     EQUALS_IS_NOT_A_GLOB = "W0201", Warning, "`*` in a string matched exactly";
     CONFLICT = "W0701", Warning, "an allow and a deny or escalate can fire on one request";
     STALE_OVERRIDE = "W0702", Warning, "`@overrides` names an allow that never overlaps";
+    DEAD_RULE = "W0703", Warning, "a rule whose conditions can never all hold";
+    SHADOWED_ALLOW = "W0704", Warning, "an allow that a deny or escalate overrules wherever it fires";
+    SUBSUMED_RULE = "W0705", Warning, "a decision rule another of the same effect covers";
+    UNREACHABLE_RELATION = "W0706", Warning, "a relation no decision rule reaches";
 }
 
 /// Looks a code up by its id (`E0101`).
