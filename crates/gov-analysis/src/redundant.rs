@@ -124,7 +124,9 @@ pub fn redundancies(ir: &Ir) -> Report {
         let body = body(ir, id);
         if own_rule(index) {
             match &body {
-                Body::Dead => report.proved.push(Redundancy { what: Redundant::Never(id), proof: Proof::Unsatisfiable }),
+                Body::Dead => {
+                    report.proved.push(Redundancy { what: Redundant::Never(id), proof: Proof::Unsatisfiable })
+                }
                 Body::Unknown(reason) => report.undecided.push(Undecided { rule: id, reason: reason.clone() }),
                 Body::Live(_) | Body::Partly => {}
             }

@@ -90,8 +90,12 @@ fn analyse(relative: &str) -> String {
         let witness = settled.witness().map(|w| format!(", both fire on {} with data {}", w.input, w.data));
         let line = match settled.proved().what() {
             Redundant::Never(r) => format!("{} never fires", rule(&ir, *r)),
-            Redundant::Shadowed { allow, by, .. } => format!("{} is shadowed by {}", decision(&ir, *allow), decision(&ir, *by)),
-            Redundant::Subsumed { rule, by, .. } => format!("{} is subsumed by {}", decision(&ir, *rule), decision(&ir, *by)),
+            Redundant::Shadowed { allow, by, .. } => {
+                format!("{} is shadowed by {}", decision(&ir, *allow), decision(&ir, *by))
+            }
+            Redundant::Subsumed { rule, by, .. } => {
+                format!("{} is subsumed by {}", decision(&ir, *rule), decision(&ir, *by))
+            }
             Redundant::Unreachable(r) => format!("`{}` is unreachable", ir.relation(*r).unwrap().name),
         };
         writeln!(out, "  {line} ({:?}){}", settled.proved().proof(), witness.unwrap_or_default()).unwrap();
@@ -112,7 +116,10 @@ fn analysis_corpus() {
         if name == "snapshots" || name == "README.md" || path == root().join("tests/analysis") {
             return;
         }
-        assert!(path.is_dir() || name.ends_with(".gov"), "tests/analysis/{name} is neither a `.gov` file nor a directory");
+        assert!(
+            path.is_dir() || name.ends_with(".gov"),
+            "tests/analysis/{name} is neither a `.gov` file nor a directory"
+        );
         let case = name.strip_suffix(".gov").unwrap_or(name);
         let found = analyse(&format!("tests/analysis/{name}"));
         cases += 1;

@@ -68,7 +68,11 @@ pub(crate) fn diagnostic(ir: &Ir, settled: &Settled) -> Option<Diagnostic> {
             )
             .with_primary_label("this allow is always overruled")
             .with_label(span(*by)?, format!("this {} fires on every request `{}` fires on", effect(*by), name(*allow)))
-            .with_help(format!("remove `{}`, or narrow `{}` so that the allow decides somewhere", name(*allow), name(*by))),
+            .with_help(format!(
+                "remove `{}`, or narrow `{}` so that the allow decides somewhere",
+                name(*allow),
+                name(*by)
+            )),
         ),
         Redundant::Subsumed { rule, by, .. } => example(
             Diagnostic::new(
