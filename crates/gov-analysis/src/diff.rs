@@ -134,7 +134,13 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
 /// or a blank line added): then they decide alike whatever the analysis can unfold.
 fn same_program(old: &Ir, new: &Ir) -> bool {
     let bare =
-        |ir: &Ir| Ir { package: String::new(), files: Vec::new(), spans: gov_ir::Spans::default(), ..ir.clone() };
+        |ir: &Ir| Ir {
+        package: String::new(),
+        files: Vec::new(),
+        spans: gov_ir::Spans::default(),
+        invariants: Vec::new(),
+        ..ir.clone()
+    };
     bare(old) == bare(new)
 }
 
