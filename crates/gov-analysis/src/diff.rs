@@ -133,8 +133,7 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
 /// Whether the two versions are the same program, their places in source aside (a comment
 /// or a blank line added): then they decide alike whatever the analysis can unfold.
 fn same_program(old: &Ir, new: &Ir) -> bool {
-    let bare =
-        |ir: &Ir| Ir {
+    let bare = |ir: &Ir| Ir {
         package: String::new(),
         files: Vec::new(),
         spans: gov_ir::Spans::default(),
@@ -247,7 +246,7 @@ pub(crate) fn normalize(query: &Query) -> Query {
 /// For each comparison and negated atom of the query, its atoms with that condition negated
 /// and the other conditions dropped: one way the query fails while its atoms hold (the
 /// disjuncts of its negation, given its atoms).
-fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
+pub(crate) fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
     let atoms: Vec<Item> = query.items.iter().filter(|item| matches!(item, Item::Fact(..))).cloned().collect();
     let mut out = Vec::new();
     for item in &query.items {

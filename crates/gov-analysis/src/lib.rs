@@ -15,6 +15,7 @@
 
 pub mod conflict;
 pub mod diff;
+pub mod invariant;
 pub mod query;
 pub mod redundant;
 pub mod solve;

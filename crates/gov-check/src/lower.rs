@@ -17,8 +17,7 @@ use crate::{Checked, ParsedPackage};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
     Aggregate, Arg, Arith, Atom, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Invariant, Ir, Literal,
-    MessagePart,
-    Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
+    MessagePart, Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
 };
 use gov_syntax::ast::{self, BodyItem, ItemKind, LitValue};
 use gov_value::Effect;

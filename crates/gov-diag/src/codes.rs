@@ -73,6 +73,7 @@ codes! {
     DUPLICATE_TEST = "E0502", Error, "duplicate test name";
     INVALID_EXPECTATION = "E0503", Error, "invalid expectation";
     TOO_LARGE = "E0601", Error, "too large to compile";
+    INVARIANT_BROKEN = "E0701", Error, "an invariant the engine breaks on a request";
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
     SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
     UNUSED_IMPORT = "W0103", Warning, "unused `use`";
@@ -83,6 +84,7 @@ codes! {
     SHADOWED_ALLOW = "W0704", Warning, "an allow that a deny or escalate overrules wherever it fires";
     SUBSUMED_RULE = "W0705", Warning, "a decision rule another of the same effect covers";
     UNREACHABLE_RELATION = "W0706", Warning, "a relation no decision rule reaches";
+    INVARIANT_UNKNOWN = "W0707", Warning, "an invariant the analysis can neither prove nor break";
 }
 
 /// Looks a code up by its id (`E0101`).

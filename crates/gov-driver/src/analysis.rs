@@ -16,6 +16,7 @@ use gov_vm::json::Document;
 use serde_json::{Map, json};
 use std::path::PathBuf;
 
+pub mod invariant;
 pub mod redundant;
 
 /// A conflict the engine has seen: both rules fired on the witness.
@@ -265,10 +266,12 @@ pub fn check(
 
 /// The findings `govc check` reports: each confirmed conflict (W0701), each override
 /// between rules that never overlap (W0702), and each dead or redundant rule or relation
-/// (W0703–W0706).
+/// (W0703–W0706), and each invariant broken on a request the engine decided (E0701) or
+/// neither proved nor broken (W0707).
 pub fn diagnostics(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = findings(ir, sources, data).iter().filter_map(|f| diagnostic(ir, f)).collect();
     out.extend(redundancies(ir, sources, data).iter().filter_map(|r| redundant::diagnostic(ir, r)));
+    out.extend(invariant::findings(ir, sources, data).iter().filter_map(|c| invariant::diagnostic(ir, c)));
     out
 }
 

@@ -77,7 +77,11 @@ fn entry(item: &Item) -> Option<Entry> {
         ItemKind::Test(test) => leaf(format!("test \"{}\"", test.name.value), None, SymbolKind::METHOD, test.name.span),
         ItemKind::Invariant(invariant) => leaf(
             invariant.name.text.clone(),
-            Some(format!("invariant: {} {}", if invariant.always { "always" } else { "never" }, invariant.effect.keyword())),
+            Some(format!(
+                "invariant: {} {}",
+                if invariant.always { "always" } else { "never" },
+                invariant.effect.keyword()
+            )),
             SymbolKind::CONSTANT,
             invariant.name.span,
         ),

@@ -502,11 +502,8 @@ impl<'t> Printer<'t> {
             ItemKind::Test(test) => self.test(&mut units, start, end, test),
             ItemKind::Invariant(invariant) => {
                 let quantifier = if invariant.always { "always" } else { "never" };
-                let code = format!(
-                    "invariant {}: {quantifier} {}",
-                    name(&invariant.name.text),
-                    invariant.effect.keyword()
-                );
+                let code =
+                    format!("invariant {}: {quantifier} {}", name(&invariant.name.text), invariant.effect.keyword());
                 let head = Unit::new(start, invariant.quantifier.end, 0, code);
                 Some(self.clause(&mut units, head, &invariant.body))
             }
