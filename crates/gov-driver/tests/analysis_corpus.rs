@@ -8,6 +8,7 @@
 
 use gov_analysis::PairKind;
 use gov_analysis::redundant::Redundant;
+use gov_driver::analysis::invariant::Checked;
 use gov_driver::analysis::{self, Finding};
 use gov_driver::fs::Disk;
 use gov_driver::{Package, load};
@@ -99,6 +100,23 @@ fn analyse(relative: &str) -> String {
             Redundant::Unreachable(r) => format!("`{}` is unreachable", ir.relation(*r).unwrap().name),
         };
         writeln!(out, "  {line} ({:?}){}", settled.proved().proof(), witness.unwrap_or_default()).unwrap();
+    }
+    out.push_str("invariants:\n");
+    for checked in analysis::invariant::findings(&ir, &sources, &data) {
+        let name = |index: usize| format!("`{}`", ir.invariants[index].name);
+        let line = match &checked {
+            Checked::Proved(index) => format!("{} proved", name(*index)),
+            Checked::Broken(broken) => format!(
+                "{} broken: decided {} (fired: {}) on {} with data {}",
+                name(broken.invariant()),
+                broken.decision(),
+                if broken.fired().is_empty() { "none".to_owned() } else { broken.fired().join(", ") },
+                broken.witness().input,
+                broken.witness().data
+            ),
+            Checked::Unknown(index, why) => format!("{} unknown: {why}", name(*index)),
+        };
+        writeln!(out, "  {line}").unwrap();
     }
     out.push_str("undecided rules:\n");
     for undecided in gov_analysis::redundant::redundancies(&ir).undecided {

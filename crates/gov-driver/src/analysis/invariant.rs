@@ -81,10 +81,10 @@ pub fn findings(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<
                         return Checked::Broken(Broken { invariant: index, witness, decision: outcome.name(), fired });
                     }
                 }
-                let tried = if candidates.is_empty() {
-                    String::new()
-                } else {
-                    format!("; none of the {} requests the engine tried breaks it", candidates.len())
+                let tried = match candidates.len() {
+                    0 => String::new(),
+                    1 => "; the engine decided the one candidate request, which does not break it".to_owned(),
+                    n => format!("; the engine decided {n} candidate requests, none of which breaks it"),
                 };
                 Checked::Unknown(index, format!("{reason}{tried}"))
             }
