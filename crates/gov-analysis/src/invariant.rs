@@ -55,13 +55,13 @@ struct Rules {
     deny: Vec<Query>,
     escalate: Vec<Query>,
     allow: Vec<Query>,
-    /// The first decision rule outside the fragment, and why.
-    outside: Option<String>,
+    /// The decision rules outside the fragment: their effect, and why.
+    outside: Vec<(Effect, String)>,
 }
 
 impl Rules {
     fn of(ir: &Ir) -> Rules {
-        let mut rules = Rules { deny: Vec::new(), escalate: Vec::new(), allow: Vec::new(), outside: None };
+        let mut rules = Rules { deny: Vec::new(), escalate: Vec::new(), allow: Vec::new(), outside: Vec::new() };
         for decision in &ir.decisions {
             let list = match decision.effect {
                 Effect::Deny => &mut rules.deny,
@@ -72,11 +72,17 @@ impl Rules {
             match unfold(ir, decision.rule) {
                 Ok(queries) => list.extend(queries.iter().map(normalize)),
                 Err(reason) => {
-                    rules.outside.get_or_insert(format!("`{}` is outside the analysis: {reason}", decision.name));
+                    let why = format!("`{}` is outside the analysis: {reason}", decision.name);
+                    rules.outside.push((decision.effect, why));
                 }
             }
         }
         rules
+    }
+
+    /// Whether every rule of these effects is inside the fragment.
+    fn complete(&self, effects: &[Effect]) -> bool {
+        !self.outside.iter().any(|(effect, _)| effects.contains(effect))
     }
 
     fn effects(&self, effects: &[Effect]) -> Vec<&Query> {
@@ -121,9 +127,12 @@ fn verdict(ir: &Ir, rules: &Rules, invariant: &Invariant) -> Verdict {
             }
         }
     }
-    let reason = reason
-        .or_else(|| rules.outside.clone())
-        .or_else(|| live.iter().find_map(|b| holds(ir, rules, invariant, b).err()).map(|why| why.to_owned()));
+    let reason = reason.or_else(|| {
+        live.iter().find_map(|b| holds(ir, rules, invariant, b).err()).map(|why| {
+            // A rule outside the fragment is the likelier cause than the solver's limits.
+            rules.outside.first().map_or(why.to_owned(), |(_, outside)| outside.clone())
+        })
+    });
     match reason {
         None => Verdict::Proved,
         Some(reason) => Verdict::Open { reason, candidates: candidates(ir, rules, &live) },
@@ -136,13 +145,18 @@ fn holds(ir: &Ir, rules: &Rules, invariant: &Invariant, b: &Query) -> Result<(),
     use Effect::{Allow, Deny, Escalate};
     let default_allow = ir.default_allow;
     let disjoint = |c: &Query| solve(ir, c, Rows::Declared, Data::Any) == Outcome::Disjoint;
-    let none = |c: &Query, effects: &[Effect]| rules.effects(effects).into_iter().all(|q| disjoint(&c.and(q)));
+    // A rule outside the fragment may fire anywhere: `none` and `each_overruled` need every
+    // rule of their effects inside it; `some` needs only the rule that covers.
+    let none = |c: &Query, effects: &[Effect]| {
+        rules.complete(effects) && rules.effects(effects).into_iter().all(|q| disjoint(&c.and(q)))
+    };
     let some = |c: &Query, effects: &[Effect]| rules.effects(effects).into_iter().any(|q| contained(ir, c, q));
     let each_overruled = |c: &Query, of: Effect, by: &[Effect]| {
-        rules.effects(&[of]).into_iter().all(|q| {
-            let both = normalize(&c.and(q));
-            disjoint(&both) || some(&both, by)
-        })
+        rules.complete(&[of])
+            && rules.effects(&[of]).into_iter().all(|q| {
+                let both = normalize(&c.and(q));
+                disjoint(&both) || some(&both, by)
+            })
     };
     let ok = match (invariant.always, invariant.effect) {
         (false, Allow) if default_allow => some(b, &[Deny, Escalate]),
