@@ -9,11 +9,11 @@
 //!
 //! | invariant | every query `b` of the body |
 //! |---|---|
-//! | never allow | default allow: `some(b, deny∪escalate)`; else for each allow query `a`: `b∧a` disjoint or `some(b∧a, deny∪escalate)` |
+//! | never allow | `some(b, deny∪escalate)`, or default deny and for each allow query `a`: `b∧a` disjoint or `some(b∧a, deny∪escalate)` |
 //! | always allow | `none(b, deny∪escalate)` and (default allow or `some(b, allow)`) |
 //! | never deny | `none(b, deny)` and (default allow or `some(b, escalate∪allow)`) |
 //! | always deny | `some(b, deny)`, or default deny and `none(b, escalate∪allow)` |
-//! | never escalate | for each escalate query `e`: `b∧e` disjoint or `some(b∧e, deny)` |
+//! | never escalate | `some(b, deny)`, or for each escalate query `e`: `b∧e` disjoint or `some(b∧e, deny)` |
 //! | always escalate | `none(b, deny)` and `some(b, escalate)` |
 //!
 //! Both proofs are sound, so [`Verdict::Proved`] is a proof for every request and any data.
@@ -160,11 +160,11 @@ fn holds(ir: &Ir, rules: &Rules, invariant: &Invariant, b: &Query) -> Result<(),
     };
     let ok = match (invariant.always, invariant.effect) {
         (false, Allow) if default_allow => some(b, &[Deny, Escalate]),
-        (false, Allow) => each_overruled(b, Allow, &[Deny, Escalate]),
+        (false, Allow) => some(b, &[Deny, Escalate]) || each_overruled(b, Allow, &[Deny, Escalate]),
         (true, Allow) => none(b, &[Deny, Escalate]) && (default_allow || some(b, &[Allow])),
         (false, Deny) => none(b, &[Deny]) && (default_allow || some(b, &[Escalate, Allow])),
         (true, Deny) => some(b, &[Deny]) || (!default_allow && none(b, &[Escalate, Allow])),
-        (false, Escalate) => each_overruled(b, Escalate, &[Deny]),
+        (false, Escalate) => some(b, &[Deny]) || each_overruled(b, Escalate, &[Deny]),
         (true, Escalate) => none(b, &[Deny]) && some(b, &[Escalate]),
         (_, Effect::Obligation | Effect::Risk) => false,
     };
@@ -215,9 +215,10 @@ fn candidates(ir: &Ir, rules: &Rules, body: &[Query]) -> Vec<Witness> {
     out
 }
 
-/// A witness of the query: one fact per input relation first, else as declared.
+/// A witness of the query: one fact per relation first, then one per input relation, then as
+/// declared.
 fn witness(ir: &Ir, query: &Query) -> Option<Witness> {
-    [Rows::One, Rows::Declared].into_iter().find_map(|rows| match solve(ir, query, rows, Data::Any) {
+    [Rows::Minimal, Rows::One, Rows::Declared].into_iter().find_map(|rows| match solve(ir, query, rows, Data::Any) {
         Outcome::Candidate(w) => Some(w),
         Outcome::Disjoint | Outcome::Unknown(_) => None,
     })
