@@ -23,7 +23,7 @@
 //! request on which the engine's decision breaks the invariant is a counterexample.
 
 use crate::diff::{contained, flips, normalize};
-use crate::query::{Query, unfold, unfold_body};
+use crate::query::{Query, unfold_body, unfold_each};
 use crate::solve::{Data, Rows, solve};
 use crate::{Outcome, Witness};
 use gov_ir::{Invariant, Ir};
@@ -62,6 +62,7 @@ struct Rules {
 impl Rules {
     fn of(ir: &Ir) -> Rules {
         let mut rules = Rules { deny: Vec::new(), escalate: Vec::new(), allow: Vec::new(), outside: Vec::new() };
+        let unfolded = unfold_each(ir);
         for decision in &ir.decisions {
             let list = match decision.effect {
                 Effect::Deny => &mut rules.deny,
@@ -69,7 +70,11 @@ impl Rules {
                 Effect::Allow => &mut rules.allow,
                 Effect::Obligation | Effect::Risk => continue,
             };
-            match unfold(ir, decision.rule) {
+            match unfolded
+                .get(decision.rule.index())
+                .cloned()
+                .unwrap_or_else(|| Err("a rule the IR does not hold".into()))
+            {
                 Ok(queries) => list.extend(queries.iter().map(normalize)),
                 Err(reason) => {
                     let why = format!("`{}` is outside the analysis: {reason}", decision.name);
@@ -101,6 +106,9 @@ impl Rules {
 
 /// The verdict on each of the package's invariants, in order.
 pub fn invariants(ir: &Ir) -> Vec<Verdict> {
+    if ir.invariants.is_empty() {
+        return Vec::new();
+    }
     let rules = Rules::of(ir);
     ir.invariants.iter().map(|invariant| verdict(ir, &rules, invariant)).collect()
 }

@@ -79,6 +79,13 @@ pub fn unfold(ir: &Ir, rule: RuleId) -> Result<Vec<Query>, String> {
     Unfolder::new(ir).rule(rule, 0)
 }
 
+/// Every rule's body, unfolded as [`unfold`] does, by [`RuleId`]: one pass over the IR to
+/// index the rules, shared by all of them.
+pub fn unfold_each(ir: &Ir) -> Vec<Result<Vec<Query>, String>> {
+    let unfolder = Unfolder::new(ir);
+    (0..ir.rules.len()).map(|i| unfolder.rule(RuleId(gov_ir::dense(i)), 0)).collect()
+}
+
 /// A body of conditions over `vars` (an invariant's), unfolded as a rule's is.
 pub fn unfold_body(ir: &Ir, vars: &[gov_ir::Var], body: &[Literal]) -> Result<Vec<Query>, String> {
     Unfolder::new(ir).conjunction(vars, body, 0)
