@@ -1,7 +1,7 @@
 //! Conflicts: an `allow` rule and a `deny` or `escalate` rule that can fire on one request.
 
 use crate::Outcome;
-use crate::query::{Query, unfold};
+use crate::query::{Query, unfold_each};
 use crate::solve::{Data, Rows, solve};
 use gov_ir::{DecisionId, Ir};
 use gov_value::Effect;
@@ -39,16 +39,12 @@ pub fn pairs(ir: &Ir, data: Data<'_>) -> Vec<Pair> {
     let effect = |d: DecisionId| ir.decision(d).map(|r| r.effect);
     let allows: Vec<DecisionId> = ids.clone().filter(|d| effect(*d) == Some(Effect::Allow)).collect();
     let others: Vec<DecisionId> = ids.filter(|d| matches!(effect(*d), Some(Effect::Deny | Effect::Escalate))).collect();
-    let mut bodies = std::collections::HashMap::new();
-    let mut body = |d: DecisionId| -> Result<Vec<Query>, String> {
-        bodies
-            .entry(d)
-            .or_insert_with(|| {
-                let rule =
-                    ir.decision(d).map(|r| r.rule).ok_or_else(|| "a decision rule the IR does not hold".to_owned());
-                rule.and_then(|rule| unfold(ir, rule))
-            })
-            .clone()
+    // Every rule unfolded in one pass (one index of the rules for all), only if some pair
+    // needs it.
+    let unfolded = if allows.is_empty() || others.is_empty() { Vec::new() } else { unfold_each(ir) };
+    let body = |d: DecisionId| -> Result<Vec<Query>, String> {
+        let rule = ir.decision(d).map(|r| r.rule).ok_or_else(|| "a decision rule the IR does not hold".to_owned())?;
+        unfolded.get(rule.index()).cloned().unwrap_or_else(|| Err("a rule the IR does not hold".to_owned()))
     };
     let mut out = Vec::new();
     for &allow in &allows {

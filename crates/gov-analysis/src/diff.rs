@@ -133,8 +133,13 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
 /// Whether the two versions are the same program, their places in source aside (a comment
 /// or a blank line added): then they decide alike whatever the analysis can unfold.
 fn same_program(old: &Ir, new: &Ir) -> bool {
-    let bare =
-        |ir: &Ir| Ir { package: String::new(), files: Vec::new(), spans: gov_ir::Spans::default(), ..ir.clone() };
+    let bare = |ir: &Ir| Ir {
+        package: String::new(),
+        files: Vec::new(),
+        spans: gov_ir::Spans::default(),
+        invariants: Vec::new(),
+        ..ir.clone()
+    };
     bare(old) == bare(new)
 }
 
@@ -215,7 +220,7 @@ fn translate(ir: &Ir, query: &Query, map: &HashMap<RelationId, RelationId>) -> R
 /// The query with each equality between a variable and a term substituted away (unfolding
 /// equates a derived relation's head with the atom's arguments), so that a refactor through
 /// a helper relation unfolds to the same atoms.
-fn normalize(query: &Query) -> Query {
+pub(crate) fn normalize(query: &Query) -> Query {
     let mut query = query.clone();
     while let Some(at) = query.items.iter().position(|item| {
         matches!(item, Item::Compare(Term::Var(a), CompareOp::Eq, t) | Item::Compare(t, CompareOp::Eq, Term::Var(a))
@@ -241,7 +246,7 @@ fn normalize(query: &Query) -> Query {
 /// For each comparison and negated atom of the query, its atoms with that condition negated
 /// and the other conditions dropped: one way the query fails while its atoms hold (the
 /// disjuncts of its negation, given its atoms).
-fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
+pub(crate) fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
     let atoms: Vec<Item> = query.items.iter().filter(|item| matches!(item, Item::Fact(..))).cloned().collect();
     let mut out = Vec::new();
     for item in &query.items {

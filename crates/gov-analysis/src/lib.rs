@@ -15,7 +15,9 @@
 
 pub mod conflict;
 pub mod diff;
+pub mod invariant;
 pub mod query;
+pub mod redundant;
 pub mod solve;
 mod witness;
 

@@ -79,6 +79,18 @@ pub fn unfold(ir: &Ir, rule: RuleId) -> Result<Vec<Query>, String> {
     Unfolder::new(ir).rule(rule, 0)
 }
 
+/// Every rule's body, unfolded as [`unfold`] does, by [`RuleId`]: one pass over the IR to
+/// index the rules, shared by all of them.
+pub fn unfold_each(ir: &Ir) -> Vec<Result<Vec<Query>, String>> {
+    let unfolder = Unfolder::new(ir);
+    (0..ir.rules.len()).map(|i| unfolder.rule(RuleId(gov_ir::dense(i)), 0)).collect()
+}
+
+/// A body of conditions over `vars` (an invariant's), unfolded as a rule's is.
+pub fn unfold_body(ir: &Ir, vars: &[gov_ir::Var], body: &[Literal]) -> Result<Vec<Query>, String> {
+    Unfolder::new(ir).conjunction(vars, body, 0)
+}
+
 /// The IR with, per relation, the rules deriving it and whether it is recursive.
 struct Unfolder<'a> {
     ir: &'a Ir,
@@ -109,9 +121,13 @@ impl<'a> Unfolder<'a> {
 
     fn rule(&self, id: RuleId, depth: usize) -> Result<Vec<Query>, String> {
         let rule = self.ir.rule(id).ok_or("a rule the IR does not hold")?;
-        let start = Query { vars: rule.vars.iter().map(|v| v.ty).collect(), items: Vec::new() };
+        self.conjunction(&rule.vars, &rule.body, depth)
+    }
+
+    fn conjunction(&self, vars: &[gov_ir::Var], body: &[Literal], depth: usize) -> Result<Vec<Query>, String> {
+        let start = Query { vars: vars.iter().map(|v| v.ty).collect(), items: Vec::new() };
         let mut queries = vec![start];
-        for literal in &rule.body {
+        for literal in body {
             queries = self.literal(queries, literal, depth)?;
         }
         Ok(queries)

@@ -51,6 +51,10 @@ pub enum Rows {
     /// One per input relation, as if every one were declared `input one`: a witness that is
     /// one action. Only a candidate is meaningful here; "disjoint" proves nothing.
     One,
+    /// One per input and data relation: the smallest witness, where every atom of a
+    /// relation reads the same fact (a rule's conditions negated then fail on the facts the
+    /// rest of the query needs, not on new ones). Only a candidate is meaningful here.
+    Minimal,
 }
 
 /// Which data a witness may use.
@@ -364,10 +368,15 @@ impl<'a> Solver<'a> {
     }
 
     /// Unifies the facts of each `input one` relation (each input relation, for
-    /// [`Rows::One`]) into one, making it for an `input one` relation no atom names.
+    /// [`Rows::One`]; each input and data relation, for [`Rows::Minimal`]) into one, making it for an `input one` relation no atom names.
     fn one_fact_per_input_one(&mut self) -> Result<(), Stop> {
         for (index, relation) in self.ir.relations.iter().enumerate() {
-            let single = relation.one || (self.rows == Rows::One && relation.kind == RelationKind::Input);
+            let single = relation.one
+                || match self.rows {
+                    Rows::Declared => false,
+                    Rows::One => relation.kind == RelationKind::Input,
+                    Rows::Minimal => matches!(relation.kind, RelationKind::Input | RelationKind::Data),
+                };
             if !single {
                 continue;
             }

@@ -16,7 +16,7 @@ use crate::symbols::{RISK_SCORE, Symbols};
 use crate::{Checked, ParsedPackage};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
-    Aggregate, Arg, Arith, Atom, Builtin, Call, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Ir,
+    Aggregate, Arg, Arith, Atom, Builtin, Call, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Invariant, Ir,
     Literal, MessagePart, Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
 };
 use gov_syntax::ast::{self, BodyItem, ItemKind, LitValue};
@@ -143,6 +143,19 @@ fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failu
                 ir.spans.decisions.push(decision.name.span);
                 let max_instructions = instruction_bound(&decision.body, decision.points.as_ref());
                 ir.rules.push(Rule { head: Head::Decide(id), vars: lowering.vars, body, max_instructions });
+            }
+            ItemKind::Invariant(invariant) if !program.is_library(item.span.file) => {
+                let body = lowering.body(&invariant.body)?;
+                ir.invariants.push(Invariant {
+                    name: invariant.name.text.clone(),
+                    always: invariant.always,
+                    effect: invariant.effect,
+                    vars: lowering.vars,
+                    body,
+                    max_instructions: instruction_bound(&invariant.body, None),
+                });
+                ir.spans.invariants.push(invariant.name.span);
+                continue;
             }
             _ => continue,
         }

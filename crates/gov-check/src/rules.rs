@@ -265,6 +265,7 @@ impl<'a> Cx<'a, '_> {
             ItemKind::Rule(rule) => self.rule(rule),
             ItemKind::Decision(decision) => self.decision(decision),
             ItemKind::Test(test) => self.test(test),
+            ItemKind::Invariant(invariant) => self.invariant(invariant),
             _ => {}
         }
     }

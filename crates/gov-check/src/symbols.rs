@@ -483,6 +483,8 @@ fn collect_declaration(
                 symbols.add_test(name, test.name.span);
             }
         }
+        // An invariant declares nothing: the analysis reads it from the IR.
+        ItemKind::Invariant(_) => {}
         ItemKind::Error(error) => match &error.salvaged {
             Some(Salvaged::Relation(name)) if symbols.relation(&name.text).is_none() => {
                 symbols.add_relation(RelationInfo {

@@ -152,6 +152,8 @@ impl Walker {
                 }
                 self.body(&decision.body);
             }
+            // An invariant's name is its own: only its body refers to anything.
+            ItemKind::Invariant(invariant) => self.body(&invariant.body),
             ItemKind::Test(test) => {
                 for statement in &test.statements {
                     match statement {

@@ -76,12 +76,18 @@ codes! {
     DUPLICATE_TEST = "E0502", Error, "duplicate test name";
     INVALID_EXPECTATION = "E0503", Error, "invalid expectation";
     TOO_LARGE = "E0601", Error, "too large to compile";
+    INVARIANT_BROKEN = "E0701", Error, "an invariant the engine breaks on a request";
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
     SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
     UNUSED_IMPORT = "W0103", Warning, "unused `use`";
     EQUALS_IS_NOT_A_GLOB = "W0201", Warning, "`*` in a string matched exactly";
     CONFLICT = "W0701", Warning, "an allow and a deny or escalate can fire on one request";
     STALE_OVERRIDE = "W0702", Warning, "`@overrides` names an allow that never overlaps";
+    DEAD_RULE = "W0703", Warning, "a rule whose conditions can never all hold";
+    SHADOWED_ALLOW = "W0704", Warning, "an allow that a deny or escalate overrules wherever it fires";
+    SUBSUMED_RULE = "W0705", Warning, "a decision rule another of the same effect covers";
+    UNREACHABLE_RELATION = "W0706", Warning, "a relation no decision rule reaches";
+    INVARIANT_UNKNOWN = "W0707", Warning, "an invariant the analysis can neither prove nor break";
 }
 
 /// Looks a code up by its id (`E0101`).

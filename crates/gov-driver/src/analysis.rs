@@ -16,6 +16,9 @@ use gov_vm::json::Document;
 use serde_json::{Map, json};
 use std::path::PathBuf;
 
+pub mod invariant;
+pub mod redundant;
+
 /// A conflict the engine has seen: both rules fired on the witness.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirmed {
@@ -261,10 +264,21 @@ pub fn check(
     }
 }
 
-/// The findings `govc check` reports: each confirmed conflict (W0701) and each override
-/// between rules that never overlap (W0702).
+/// The findings `govc check` reports: each confirmed conflict (W0701), each override
+/// between rules that never overlap (W0702), and each dead or redundant rule or relation
+/// (W0703–W0706), and each invariant broken on a request the engine decided (E0701) or
+/// neither proved nor broken (W0707).
 pub fn diagnostics(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<Diagnostic> {
-    findings(ir, sources, data).iter().filter_map(|f| diagnostic(ir, f)).collect()
+    let mut out: Vec<Diagnostic> = findings(ir, sources, data).iter().filter_map(|f| diagnostic(ir, f)).collect();
+    out.extend(redundancies(ir, sources, data).iter().filter_map(|r| redundant::diagnostic(ir, r)));
+    out.extend(invariant::findings(ir, sources, data).iter().filter_map(|c| invariant::diagnostic(ir, c)));
+    out
+}
+
+/// The dead and redundant rules and relations the analysis proves, each shadowed or
+/// subsumed rule with the engine's run of its example (`data`: the package's data documents).
+pub fn redundancies(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<redundant::Settled> {
+    redundant::settle(&Runner::new(ir, sources, data), gov_analysis::redundant::redundancies(ir))
 }
 
 /// The witness in a line: the request, and the data facts it needs if any.

@@ -231,3 +231,35 @@ fn with_the_package_s_data_a_witness_needs_no_data_of_its_own() {
     let pairs = gov_analysis::pairs(ir, gov_analysis::Data::Fixed(&facts));
     assert_eq!(pairs[0].outcome, Outcome::Disjoint);
 }
+
+/// The allow is shadowed with any data (proved by containment), but the example the analysis
+/// proposes needs `6` not to be blocked: with a data file that blocks it, the engine does not
+/// fire the allow on the example, and no W0704 is made, though the proof stands.
+#[test]
+fn a_shadowed_allow_is_reported_only_when_the_engine_fires_both_rules() {
+    let package = package(
+        "input one t(x: Int)\ndata blocked(x: Int)\nallow a :- t(x), x > 5, not blocked(x).\ndeny d :- t(x), x > 0.",
+    );
+    let ir = package.ir().unwrap();
+    let proved = gov_analysis::redundant::redundancies(&ir).proved;
+    assert!(
+        matches!(proved.as_slice(), [p] if matches!(p.what(), gov_analysis::redundant::Redundant::Shadowed { .. })),
+        "{proved:?}"
+    );
+    assert_eq!(analysis::redundancies(&ir, &package.sources(), &[]).len(), 1);
+    let blocks_the_example =
+        [("p.data.json".to_owned(), gov_vm::json::parse_document(r#"{"blocked": [{"x": 6}]}"#).unwrap())];
+    assert_eq!(analysis::redundancies(&ir, &package.sources(), &blocks_the_example), Vec::new());
+}
+
+/// A rule that is dead but outside the fragment (an aggregate) is undecided, never dead.
+#[test]
+fn a_dead_rule_outside_the_fragment_is_undecided_not_reported() {
+    let package = package(
+        "input one t(x: Int)\ndata u(x: Int)\ndeny d :- t(x), n = count(y : u(y)), n > 3, n < 2.\nallow a :- t(_).",
+    );
+    let report = gov_analysis::redundant::redundancies(&package.ir().unwrap());
+    assert!(report.proved.is_empty(), "{:?}", report.proved);
+    assert_eq!(report.undecided.len(), 1);
+    assert!(report.undecided[0].reason.contains("aggregate"), "{:?}", report.undecided);
+}

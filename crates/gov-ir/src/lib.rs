@@ -45,8 +45,29 @@ pub struct Ir {
     /// The strata: the graph's strongly connected components, each after every component it
     /// reads, and otherwise in the order of their smallest node.
     pub strata: Vec<Stratum>,
+    /// The package's invariants, in source order: read by the analysis only, never compiled
+    /// (they are in neither `rules` nor `graph`).
+    pub invariants: Vec<Invariant>,
     /// Where things are in source.
     pub spans: Spans,
+}
+
+/// `invariant NAME: never allow :- BODY.`: on every request on which the body holds, the
+/// decision is never (or, `always`, always) the effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invariant {
+    /// Its name.
+    pub name: String,
+    /// `always` (true) or `never` (false).
+    pub always: bool,
+    /// `Allow`, `Deny` or `Escalate`.
+    pub effect: Effect,
+    /// The body's variables, by [`VarId`], as a rule's.
+    pub vars: Vec<Var>,
+    /// The body's conditions, as a rule's.
+    pub body: Vec<Literal>,
+    /// The checker's bound on the instructions the body compiles to, as a rule's.
+    pub max_instructions: usize,
 }
 
 /// A relation.
@@ -129,6 +150,8 @@ pub struct Spans {
     pub rules: Vec<Span>,
     /// Each decision rule's name.
     pub decisions: Vec<Span>,
+    /// Each invariant's name.
+    pub invariants: Vec<Span>,
 }
 
 impl Ir {

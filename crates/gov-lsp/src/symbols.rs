@@ -75,6 +75,16 @@ fn entry(item: &Item) -> Option<Entry> {
             decision.name.span,
         ),
         ItemKind::Test(test) => leaf(format!("test \"{}\"", test.name.value), None, SymbolKind::METHOD, test.name.span),
+        ItemKind::Invariant(invariant) => leaf(
+            invariant.name.text.clone(),
+            Some(format!(
+                "invariant: {} {}",
+                if invariant.always { "always" } else { "never" },
+                invariant.effect.keyword()
+            )),
+            SymbolKind::CONSTANT,
+            invariant.name.span,
+        ),
         ItemKind::Error(_) => return None,
     })
 }

@@ -75,6 +75,8 @@ pub enum ItemKind {
     Decision(DecisionRule),
     /// `test "name" { … }`
     Test(TestBlock),
+    /// `invariant name: never allow :- body.`: a property the analysis proves.
+    Invariant(Invariant),
     /// An item that failed to parse (its error is already reported).
     Error(ErrorItem),
 }
@@ -155,6 +157,22 @@ pub struct DecisionRule {
     /// The message, which may interpolate `{var}`.
     pub message: Option<Message>,
     /// The conditions; empty means the rule always fires.
+    pub body: Vec<BodyItem>,
+}
+
+/// `invariant name: never allow :- body.` or `invariant name: always deny :- body.`: on every
+/// request (with any data) on which the body holds, the decision is never (always) the effect.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Invariant {
+    /// Its name.
+    pub name: Name,
+    /// `always` (true) or `never` (false).
+    pub always: bool,
+    /// Where `always` or `never` is written.
+    pub quantifier: Span,
+    /// `allow`, `deny` or `escalate`.
+    pub effect: Effect,
+    /// The conditions (at least one).
     pub body: Vec<BodyItem>,
 }
 

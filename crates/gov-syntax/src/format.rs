@@ -500,6 +500,13 @@ impl<'t> Printer<'t> {
                 Some(self.clause(&mut units, self.decision_head(decision, start), &decision.body))
             }
             ItemKind::Test(test) => self.test(&mut units, start, end, test),
+            ItemKind::Invariant(invariant) => {
+                let quantifier = if invariant.always { "always" } else { "never" };
+                let code =
+                    format!("invariant {}: {quantifier} {}", name(&invariant.name.text), invariant.effect.keyword());
+                let head = Unit::new(start, invariant.quantifier.end, 0, code);
+                Some(self.clause(&mut units, head, &invariant.body))
+            }
         };
         if let Some(last) = units.last_mut() {
             last.end = last.end.max(end);

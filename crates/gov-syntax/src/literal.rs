@@ -251,6 +251,18 @@ pub(crate) fn unknown_modifier(word: &str, span: Span) -> Diagnostic {
         .with_primary_label("only `one` may stand between `input` and the relation's name")
 }
 
+/// A name followed by a name and `:` where only `invariant` may stand.
+pub(crate) fn unknown_item(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(codes::SYNTAX, format!("expected `invariant`, found `{word}`"), span)
+        .with_primary_label("`NAME: never|always EFFECT :- BODY` is an invariant")
+}
+
+/// A word other than `always` or `never` after an invariant's name.
+pub(crate) fn unknown_quantifier(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(codes::SYNTAX, format!("expected `never` or `always`, found `{word}`"), span)
+        .with_primary_label("an invariant says `never` or `always`, then `allow`, `deny` or `escalate`")
+}
+
 #[cfg(test)]
 mod tests {
     use gov_diag::{FileId, codes};

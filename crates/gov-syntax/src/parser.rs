@@ -19,8 +19,22 @@ pub struct Parsed {
 }
 
 /// Keywords an item can start with, for "did you mean" on a misspelt one.
-const ITEM_KEYWORDS: [&str; 12] =
-    ["package", "use", "default", "type", "input", "data", "allow", "deny", "escalate", "obligation", "risk", "test"];
+/// (`invariant` is a contextual word, not a keyword, but starts an item too.)
+const ITEM_KEYWORDS: [&str; 13] = [
+    "package",
+    "use",
+    "default",
+    "type",
+    "input",
+    "data",
+    "allow",
+    "deny",
+    "escalate",
+    "obligation",
+    "risk",
+    "test",
+    "invariant",
+];
 
 /// Parses one file's text.
 pub fn parse(file: FileId, text: &str) -> Parsed {
@@ -314,9 +328,13 @@ fn syntax_error(
         }
         ParseError::UnrecognizedToken { token: (l, token, r), expected } => {
             let span = Span::new(file, l, r);
-            // `deni foo :- …`: a misspelt keyword reads as a relation name followed by junk.
-            if let [Spanned { token: Token::Ident(word), start, end }, second, ..] = tokens
-                && second.start == l
+            // `deni foo :- …`: a misspelt keyword reads as a relation name followed by junk,
+            // or (two names) as the start of an invariant missing its `:`.
+            if let [Spanned { token: Token::Ident(word), start, end }, second, rest @ ..] = tokens
+                && (second.start == l
+                    || (*word != "invariant"
+                        && matches!(second.token, Token::Ident(_))
+                        && rest.first().is_some_and(|third| third.start == l)))
                 && let Some(guess) = crate::suggest::closest(word, ITEM_KEYWORDS)
             {
                 let span = Span::new(file, *start, *end);

@@ -67,6 +67,11 @@ mod spans {
                 str_lit(&mut test.name);
                 test.statements.iter_mut().for_each(statement);
             }
+            ItemKind::Invariant(invariant) => {
+                name(&mut invariant.name);
+                invariant.quantifier = Span::default();
+                invariant.body.iter_mut().for_each(body_item);
+            }
             ItemKind::Error(error) => match &mut error.salvaged {
                 Some(Salvaged::Relation(n) | Salvaged::Rule(n) | Salvaged::Type(n)) => name(n),
                 Some(Salvaged::Test(_)) | None => {}

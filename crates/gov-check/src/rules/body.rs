@@ -7,7 +7,8 @@ use super::{ArithSite, Column, Cx, Edge, EdgeKind, Pending, Place, RuleWork, Sco
 use crate::symbols::{RISK_SCORE, RelationKind};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Atom, BodyItem, Collection, Comparison, DecisionRule, Effect, Expr, MessagePart, Rule,
+    Aggregate, AggregateFn, Atom, BodyItem, Collection, Comparison, DecisionRule, Effect, Expr, Invariant, MessagePart,
+    Rule,
 };
 use gov_syntax::walk::{self, Reach};
 use std::collections::{HashMap, HashSet};
@@ -170,6 +171,14 @@ impl<'a> Cx<'a, '_> {
             work.pending.push(Pending::Points(points));
         }
         self.safety(&mut work.scope, &decision.body);
+        self.work.push(work);
+    }
+
+    /// An invariant's body, checked as a decision rule's is.
+    pub(super) fn invariant(&mut self, invariant: &'a Invariant) {
+        let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
+        self.body(&mut work, &invariant.body, None, None);
+        self.safety(&mut work.scope, &invariant.body);
         self.work.push(work);
     }
 
