@@ -258,6 +258,7 @@ impl<'a> Cx<'a, '_> {
             ItemKind::Rule(rule) => self.rule(rule),
             ItemKind::Decision(decision) => self.decision(decision),
             ItemKind::Test(test) => self.test(test),
+            ItemKind::Fixture(fixture) => self.statements(&fixture.statements),
             _ => {}
         }
     }

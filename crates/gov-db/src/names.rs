@@ -151,25 +151,8 @@ impl Walker {
                 }
                 self.body(&decision.body);
             }
-            ItemKind::Test(test) => {
-                for statement in &test.statements {
-                    match statement {
-                        TestStatement::WithData(_) => {}
-                        TestStatement::Given(facts) => {
-                            for fact in facts {
-                                self.atom(fact, Role::Reference, false);
-                            }
-                        }
-                        TestStatement::Expect(expectation) => {
-                            if let ExpectKind::Effect { rules, .. } = &expectation.kind {
-                                for rule in rules {
-                                    self.push(rule.span, Target::Decision(rule.text.clone()), Role::Reference);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            ItemKind::Test(test) => self.statements(&test.statements),
+            ItemKind::Fixture(fixture) => self.statements(&fixture.statements),
             ItemKind::Error(error) => match &error.salvaged {
                 // What a broken item was defining still counts as defined there.
                 Some(Salvaged::Relation(name)) => {
@@ -197,6 +180,28 @@ impl Walker {
                 self.push(field.span, target, Role::Reference);
             }
             self.expr(&arg.value, binding);
+        }
+    }
+
+    /// The names in a test's or a fixture's statements: given facts' relations and expected
+    /// decision rules.
+    fn statements(&mut self, statements: &[TestStatement]) {
+        for statement in statements {
+            match statement {
+                TestStatement::WithData(_) => {}
+                TestStatement::Given(facts) => {
+                    for fact in facts {
+                        self.atom(fact, Role::Reference, false);
+                    }
+                }
+                TestStatement::Expect(expectation) => {
+                    if let ExpectKind::Effect { rules, .. } = &expectation.kind {
+                        for rule in rules {
+                            self.push(rule.span, Target::Decision(rule.text.clone()), Role::Reference);
+                        }
+                    }
+                }
+            }
         }
     }
 

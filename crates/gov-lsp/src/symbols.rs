@@ -75,6 +75,9 @@ fn entry(item: &Item) -> Option<Entry> {
             decision.name.span,
         ),
         ItemKind::Test(test) => leaf(format!("test \"{}\"", test.name.value), None, SymbolKind::METHOD, test.name.span),
+        ItemKind::Fixture(fixture) => {
+            leaf(format!("fixture {}", fixture.name.text), None, SymbolKind::OBJECT, fixture.name.span)
+        }
         ItemKind::Error(_) => return None,
     })
 }

@@ -75,6 +75,8 @@ pub enum ItemKind {
     Decision(DecisionRule),
     /// `test "name" { … }`
     Test(TestBlock),
+    /// `fixture name { … }`: data and given facts that tests share.
+    Fixture(Fixture),
     /// An item that failed to parse (its error is already reported).
     Error(ErrorItem),
 }
@@ -329,7 +331,19 @@ pub enum LitValue {
 pub struct TestBlock {
     /// The test's name.
     pub name: StrLit,
+    /// `uses a, b`: the fixtures whose statements come before the test's own.
+    pub uses: Vec<Name>,
     /// Statements in order.
+    pub statements: Vec<TestStatement>,
+}
+
+/// `fixture name { with data "…" given … }`: a test's world written once for many tests.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fixture {
+    /// The fixture's name, unique among the package's fixtures.
+    pub name: Name,
+    /// Its statements.
+    // Invariant: only `WithData` and `Given`: the grammar has no `expect` in a fixture.
     pub statements: Vec<TestStatement>,
 }
 
@@ -356,15 +370,30 @@ pub struct Expectation {
 /// The kinds of expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExpectKind {
-    /// `expect deny|allow|escalate|obligation [rule…] [to "group"…]`: the decision (or an
-    /// obligation) and the rules that must have fired.
+    /// `expect [not] deny|allow|escalate|obligation [rule…] [to "group"…] ["message"…]`
+    /// (and `expect not risk [rule…] ["message"…]`): the decision (or an obligation), the
+    /// rules that must have fired, the approvers and the messages they must have given; with
+    /// `not`, none of them.
     Effect {
+        /// `expect not …`.
+        negated: bool,
         /// Which effect.
+        // Invariant: `Risk` only when `negated` (`expect risk N` is [`ExpectKind::Risk`]).
         effect: Effect,
         /// Rules that must fire.
         rules: Vec<Name>,
         /// Approver groups (escalate only).
         approvers: Vec<StrLit>,
+        /// Messages some fired rule of the effect must have given.
+        messages: Vec<StrLit>,
+    },
+    /// `expect [not] message "text"…`: some fired rule (of any effect) gave each message;
+    /// with `not`, none did.
+    Message {
+        /// `expect not message …`.
+        negated: bool,
+        /// The messages, at least one.
+        messages: Vec<StrLit>,
     },
     /// `expect risk 30`
     Risk(Lit),

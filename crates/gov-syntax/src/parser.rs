@@ -315,8 +315,10 @@ fn syntax_error(
         ParseError::UnrecognizedToken { token: (l, token, r), expected } => {
             let span = Span::new(file, l, r);
             // `deni foo :- …`: a misspelt keyword reads as a relation name followed by junk.
-            if let [Spanned { token: Token::Ident(word), start, end }, second, ..] = tokens
-                && second.start == l
+            // (`deni foo {` would have been a fixture: the error is then one token later.)
+            if let [Spanned { token: Token::Ident(word), start, end }, second, rest @ ..] = tokens
+                && (second.start == l
+                    || matches!(second.token, Token::Ident(_)) && rest.first().is_some_and(|t| t.start == l))
                 && let Some(guess) = crate::suggest::closest(word, ITEM_KEYWORDS)
             {
                 let span = Span::new(file, *start, *end);

@@ -65,7 +65,12 @@ mod spans {
             }
             ItemKind::Test(test) => {
                 str_lit(&mut test.name);
+                test.uses.iter_mut().for_each(name);
                 test.statements.iter_mut().for_each(statement);
+            }
+            ItemKind::Fixture(fixture) => {
+                name(&mut fixture.name);
+                fixture.statements.iter_mut().for_each(statement);
             }
             ItemKind::Error(error) => match &mut error.salvaged {
                 Some(Salvaged::Relation(n) | Salvaged::Rule(n) | Salvaged::Type(n)) => name(n),
@@ -81,10 +86,12 @@ mod spans {
             TestStatement::Expect(expectation) => {
                 expectation.span = Span::default();
                 match &mut expectation.kind {
-                    ExpectKind::Effect { rules, approvers, .. } => {
+                    ExpectKind::Effect { rules, approvers, messages, .. } => {
                         rules.iter_mut().for_each(name);
                         approvers.iter_mut().for_each(str_lit);
+                        messages.iter_mut().for_each(str_lit);
                     }
+                    ExpectKind::Message { messages, .. } => messages.iter_mut().for_each(str_lit),
                     ExpectKind::Risk(points) => lit(points),
                     ExpectKind::Error => {}
                 }

@@ -248,6 +248,9 @@ enum Sink<'s> {
     Rule,
     /// An aggregate's sub-plan: record the binding of its locals, then the target value.
     Aggregate { target: Operand, locals: &'s [u16], out: &'s mut Vec<Value> },
+    /// A probe of how far a rule's body gets ([`reach`]): keep the registers of the first
+    /// binding that gets here.
+    Reach { first: &'s mut Option<Vec<Value>> },
 }
 
 impl Ctx<'_> {
@@ -302,12 +305,18 @@ impl Ctx<'_> {
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
         let Some(instr) = code.get(pc).filter(|_| pc < end) else {
-            if let Sink::Aggregate { target, locals, out } = sink {
-                work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
-                for &r in *locals {
-                    out.push(regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?);
+            match sink {
+                Sink::Aggregate { target, locals, out } => {
+                    work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
+                    for &r in *locals {
+                        out.push(
+                            regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?,
+                        );
+                    }
+                    out.push(self.operand(regs, *target)?);
                 }
-                out.push(self.operand(regs, *target)?);
+                Sink::Reach { first } if first.is_none() => **first = Some(regs.to_vec()),
+                Sink::Rule | Sink::Reach { .. } => {}
             }
             return Ok(());
         };
@@ -504,6 +513,36 @@ impl Ctx<'_> {
             AggregateFn::Min | AggregateFn::Max => acc,
         })
     }
+}
+
+/// Whether the first `end` instructions of `rule`'s code hold for some binding over
+/// `relations` (every relation of the program, static ones included, as an explaining
+/// evaluation leaves them): the registers of the first binding that gets that far, or
+/// `None`. Nothing is emitted or fired: the code stops before `end`.
+// Invariant: `end` is an instruction boundary at the rule's top level (never inside an
+// aggregate's sub-plan), so the code before it is a whole plan.
+pub(crate) fn reach(
+    program: &Program,
+    relations: &[Relation],
+    strings: Strings<'_>,
+    limits: &Limits,
+    rule: u32,
+    end: usize,
+) -> Result<Option<Vec<Value>>, EvalError> {
+    let code = program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
+    let ctx = Ctx { program, statics: None, relations, strings, limits, delta: &[] };
+    let mut work = Work::default();
+    let mut registers = vec![Value::Int(0); code.registers as usize];
+    let mut first = None;
+    ctx.exec(
+        &mut work,
+        &code.code,
+        0,
+        end.min(code.code.len()),
+        &mut registers,
+        &mut Sink::Reach { first: &mut first },
+    )?;
+    Ok(first)
 }
 
 /// Everything a run of strata reads.

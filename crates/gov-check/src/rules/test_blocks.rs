@@ -1,6 +1,6 @@
-//! Test blocks: `given` facts are whole facts of input or data relations with literal
-//! values; `expect` lines name decision rules of the expected effect and approver groups
-//! some `escalate` rule has.
+//! Test blocks and fixtures: `given` facts are whole facts of input or data relations with
+//! literal values; `expect` lines name decision rules of the expected effect and approver
+//! groups some `escalate` rule has; `uses` names fixtures of the package.
 
 use super::{Cx, Scope};
 use crate::symbols::{DecisionInfo, RelationKind};
@@ -10,7 +10,15 @@ use gov_syntax::suggest::closest;
 
 impl<'a> Cx<'a, '_> {
     pub(super) fn test(&mut self, test: &'a TestBlock) {
-        for statement in &test.statements {
+        for fixture in &test.uses {
+            self.fixture_reference(fixture);
+        }
+        self.statements(&test.statements);
+    }
+
+    /// Checks the statements of a test or a fixture.
+    pub(super) fn statements(&mut self, statements: &'a [TestStatement]) {
+        for statement in statements {
             match statement {
                 TestStatement::WithData(_) => {}
                 TestStatement::Given(facts) => {
@@ -19,20 +27,37 @@ impl<'a> Cx<'a, '_> {
                     }
                 }
                 TestStatement::Expect(expectation) => {
-                    if let ExpectKind::Effect { effect, rules, approvers } = &expectation.kind {
+                    if let ExpectKind::Effect { negated, effect, rules, approvers, .. } = &expectation.kind {
                         for rule in rules {
                             self.rule_reference(rule, Some(*effect));
                         }
-                        self.expected_groups(*effect, rules, approvers);
+                        self.expected_groups(*negated, *effect, rules, approvers);
                     }
                 }
             }
         }
     }
 
+    /// E0504 for a `uses` name that is no fixture of the package.
+    fn fixture_reference(&mut self, name: &Name) {
+        if self.symbols.fixture(&name.text).is_some() {
+            return;
+        }
+        let guess = closest(&name.text, self.symbols.fixtures.iter().map(|(n, _)| n.as_str()));
+        let diagnostic =
+            Diagnostic::new(codes::UNKNOWN_FIXTURE, format!("no fixture is named `{}`", name.text), name.span)
+                .with_primary_label("unknown fixture");
+        let diagnostic = match guess {
+            Some(_) => diagnostic.with_did_you_mean(name.span, guess),
+            None => diagnostic.with_help(format!("declare it in the package: `fixture {} {{ given … }}`", name.text)),
+        };
+        self.diagnostics.push(diagnostic);
+    }
+
     /// Checks the approver groups of an `expect` line: only `expect escalate` has them, and
-    /// each must be the group of some `escalate` rule, or the test could never pass.
-    fn expected_groups(&mut self, effect: Effect, rules: &[Name], approvers: &[StrLit]) {
+    /// each must be the group of some `escalate` rule, or the test could never pass (with
+    /// `not`, any group may be named: that it never approves is what the test says).
+    fn expected_groups(&mut self, negated: bool, effect: Effect, rules: &[Name], approvers: &[StrLit]) {
         let (Some(first), Some(last)) = (approvers.first(), approvers.last()) else { return };
         if effect != Effect::Escalate {
             let groups: Vec<String> = approvers.iter().map(|g| format!("to \"{}\"", g.value)).collect();
@@ -59,7 +84,7 @@ impl<'a> Cx<'a, '_> {
             return;
         }
         // A rule that failed to parse may have been the one escalating to a group.
-        if !self.symbols.poisoned_rules.is_empty() {
+        if negated || !self.symbols.poisoned_rules.is_empty() {
             return;
         }
         let escalations: Vec<&DecisionInfo> =
