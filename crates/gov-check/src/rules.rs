@@ -19,7 +19,7 @@ use crate::symbols::{RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
-use gov_syntax::ast::{Atom, Comparison, Effect, Expr, Item, ItemKind};
+use gov_syntax::ast::{Atom, Comparison, Effect, Expr, Item, ItemKind, Name};
 use std::collections::HashMap;
 
 /// How a rule's body depends on a relation.
@@ -95,6 +95,8 @@ enum Place {
     Compare,
     Message,
     Points,
+    /// `escalate … to g`: the variable naming the approver group.
+    Approver,
 }
 
 #[derive(Debug)]
@@ -115,6 +117,8 @@ enum Pending<'a> {
     Compare(&'a Comparison),
     Column(&'a Expr, Column),
     Points(&'a Expr),
+    /// The variable of `escalate … to g`: a `Str` or an alias of it.
+    Approver(&'a Name),
 }
 
 /// The type a column expects: declared, or a node for derived relations.

@@ -4,7 +4,7 @@ use crate::removal::remove_item;
 use crate::types::Ty;
 use crate::{Origin, ParsedPackage};
 use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
-use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, Salvaged, StrLit};
+use gov_syntax::ast::{Approver, DefaultDecision, Effect, Item, ItemKind, Path, Salvaged};
 use gov_syntax::suggest::closest;
 use gov_value::BaseType;
 pub use gov_value::RelationKind;
@@ -64,8 +64,8 @@ pub struct DecisionInfo {
     pub name: String,
     /// What it decides.
     pub effect: Effect,
-    /// The approver group (`to "group"`) of an `escalate` rule.
-    pub approver: Option<StrLit>,
+    /// The approver (`to "group"` or `to g`) of an `escalate` rule.
+    pub approver: Option<Approver>,
     /// The name in the rule.
     pub span: Span,
     /// The whole rule.

@@ -8,7 +8,8 @@
 use gov_diag::Span;
 use gov_syntax::Parsed;
 use gov_syntax::ast::{
-    Aggregate, Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged, TestStatement,
+    Aggregate, Approver, Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged,
+    TestStatement,
 };
 
 /// What a name refers to.
@@ -141,6 +142,9 @@ impl Walker {
                 self.push(decision.name.span, Target::Decision(decision.name.text.clone()), Role::Declaration);
                 if let Some(points) = &decision.points {
                     self.expr(points, false);
+                }
+                if let Some(Approver::Var(group)) = &decision.approver {
+                    self.var(group, false);
                 }
                 if let Some(message) = &decision.message {
                     for part in &message.parts {

@@ -150,14 +150,33 @@ pub struct DecisionRule {
     pub effect: Effect,
     /// The rule's name, unique in the package.
     pub name: Name,
-    /// `to "group"` of an `escalate`.
-    pub approver: Option<StrLit>,
+    /// `to "group"` or `to g` of an `escalate`.
+    pub approver: Option<Approver>,
     /// The points of a `risk` rule (an Int literal or a variable the body binds).
     pub points: Option<Expr>,
     /// The message, which may interpolate `{var}`.
     pub message: Option<Message>,
     /// The conditions; empty means the rule always fires.
     pub body: Vec<BodyItem>,
+}
+
+/// Who approves an `escalate` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Approver {
+    /// `to "group"`: a group named in the source.
+    Group(StrLit),
+    /// `to g`: the group a variable of the body is bound to (a `Str`, or an alias of it).
+    Var(Name),
+}
+
+impl Approver {
+    /// The span of the group or the variable.
+    pub fn span(&self) -> Span {
+        match self {
+            Approver::Group(group) => group.span,
+            Approver::Var(var) => var.span,
+        }
+    }
 }
 
 /// A string literal with its decoded value.

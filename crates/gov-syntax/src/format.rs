@@ -49,8 +49,8 @@
 
 use crate::Parsed;
 use crate::ast::{
-    Annotation, Arg, Atom, BodyItem, DecisionRule, DefaultDecision, ExpectKind, Expr, Item, ItemKind, Message,
-    MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
+    Annotation, Approver, Arg, Atom, BodyItem, DecisionRule, DefaultDecision, ExpectKind, Expr, Item, ItemKind,
+    Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};
@@ -531,8 +531,12 @@ impl<'t> Printer<'t> {
         let mut code = format!("{} {}", decision.effect.keyword(), name(&decision.name.text));
         let mut end = decision.name.span.end;
         if let Some(approver) = &decision.approver {
-            code = format!("{code} to {}", self.str_lit(approver));
-            end = end.max(approver.span.end);
+            let group = match approver {
+                Approver::Group(group) => self.str_lit(group),
+                Approver::Var(var) => name(&var.text).into_owned(),
+            };
+            code = format!("{code} to {group}");
+            end = end.max(approver.span().end);
         }
         if let Some(points) = &decision.points {
             code = format!("{code} {}", self.expr(points));

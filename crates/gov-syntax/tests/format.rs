@@ -13,8 +13,8 @@ use std::path::PathBuf;
 mod spans {
     use gov_diag::Span;
     use gov_syntax::ast::{
-        Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged, SourceFile, StrLit,
-        TestStatement,
+        Approver, Atom, BodyItem, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged, SourceFile,
+        StrLit, TestStatement,
     };
 
     /// The tree with every span set to `Span::default()`, so trees parsed from different text compare.
@@ -51,7 +51,10 @@ mod spans {
             }
             ItemKind::Decision(decision) => {
                 name(&mut decision.name);
-                decision.approver.iter_mut().for_each(str_lit);
+                decision.approver.iter_mut().for_each(|approver| match approver {
+                    Approver::Group(group) => str_lit(group),
+                    Approver::Var(var) => name(var),
+                });
                 decision.points.iter_mut().for_each(expr);
                 if let Some(message) = &mut decision.message {
                     message.span = Span::default();

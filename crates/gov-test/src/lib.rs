@@ -310,6 +310,46 @@ test "fails" uses bot {
         );
     }
 
+    /// `escalate … to team` takes its group from the data: the approvers are the groups
+    /// the firings bound, each once, and `expect escalate … to "group"` checks them (the
+    /// checker cannot know the data's groups, so any group may be named).
+    #[test]
+    fn approvers_bound_by_the_body_come_from_the_data() {
+        const SOURCE: &str = r#"package p
+
+type Team = Str
+
+input change(repo: Str)
+data owner(repo: Str, team: Team)
+
+escalate review to team "{repo} needs {team}" :- change(repo), owner(repo, team).
+
+test "each owning team is asked" {
+    given owner("api", "api-team"). owner("web", "web-team"). owner("cli", "api-team").
+    given change("api"). change("web"). change("cli").
+    expect escalate review to "api-team" "web needs web-team"
+}
+
+test "a team that owns nothing changed is not asked" {
+    given owner("api", "api-team"). owner("web", "web-team").
+    given change("api").
+    expect escalate review to "web-team"
+}
+"#;
+        let built = crate::test_support::compile_source("p.gov", SOURCE);
+        let cases = collect(built.package.program(), &built.package.sources());
+        let symbols = built.package.checked().symbols.clone();
+        let mut none = |path: &str| -> Result<gov_vm::json::Document, String> { panic!("no fixture file {path}") };
+        let asked = run(&built.compiled, &symbols, &cases[0], &Limits::default(), &mut none);
+        assert_eq!(asked.status, Status::Passed, "{:?}", asked.failures);
+        let Some(Evaluation::Decided(observed)) = &asked.evaluation else { panic!("{asked:?}") };
+        assert_eq!(observed.approvers, ["api-team", "web-team"]);
+
+        let wrong = run(&built.compiled, &symbols, &cases[1], &Limits::default(), &mut none);
+        assert_eq!(wrong.failures.len(), 1, "{wrong:?}");
+        assert_eq!(wrong.failures[0].actual, "escalate, with review fired, approvers \"api-team\"");
+    }
+
     #[test]
     fn one_fact_inputs_refuse_two_facts_or_none() {
         const SOURCE: &str = r#"package p

@@ -5,7 +5,7 @@
 use super::{Cx, Scope};
 use crate::symbols::{DecisionInfo, RelationKind};
 use gov_diag::{Applicability, Diagnostic, Fix, Span, codes};
-use gov_syntax::ast::{Atom, Effect, ExpectKind, Expr, Name, StrLit, TestBlock, TestStatement};
+use gov_syntax::ast::{Approver, Atom, Effect, ExpectKind, Expr, Name, StrLit, TestBlock, TestStatement};
 use gov_syntax::suggest::closest;
 
 impl<'a> Cx<'a, '_> {
@@ -83,25 +83,30 @@ impl<'a> Cx<'a, '_> {
             );
             return;
         }
-        // A rule that failed to parse may have been the one escalating to a group.
-        if negated || !self.symbols.poisoned_rules.is_empty() {
-            return;
-        }
         let escalations: Vec<&DecisionInfo> =
             self.symbols.decisions.iter().filter(|d| d.effect == Effect::Escalate).collect();
+        // A rule that failed to parse may have been the one escalating to a group; a rule
+        // whose group the body binds (`to g`) may escalate to any.
+        let any_group = escalations.iter().any(|d| matches!(d.approver, Some(Approver::Var(_))));
+        if negated || any_group || !self.symbols.poisoned_rules.is_empty() {
+            return;
+        }
+        let literal = |d: &DecisionInfo| match &d.approver {
+            Some(Approver::Group(group)) => Some(group.clone()),
+            _ => None,
+        };
         for group in approvers {
-            if escalations.iter().any(|d| d.approver.as_ref().is_some_and(|a| a.value == group.value)) {
+            if escalations.iter().any(|d| literal(d).is_some_and(|a| a.value == group.value)) {
                 continue;
             }
-            let known: Vec<&str> =
-                escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
+            let known: Vec<String> = escalations.iter().filter_map(|d| literal(d).map(|a| a.value)).collect();
             let mut diagnostic = Diagnostic::new(
                 codes::INVALID_EXPECTATION,
                 format!("no `escalate` rule escalates to \"{}\"", group.value),
                 group.span,
             )
             .with_primary_label("not the group of any escalate rule");
-            diagnostic = match closest(&group.value, known.iter().copied()) {
+            diagnostic = match closest(&group.value, known.iter().map(String::as_str)) {
                 Some(guess) => diagnostic.with_help(format!("did you mean \"{guess}\"?")).with_fix(Fix::replace(
                     format!("Change to \"{guess}\""),
                     Applicability::NeedsReview,
@@ -111,11 +116,8 @@ impl<'a> Cx<'a, '_> {
                 None => diagnostic.with_help("the approvers of a decision are the groups of the escalate rules that fired: this test can never pass"),
             };
             for rule in rules {
-                if let Some(approver) = self
-                    .symbols
-                    .decision(&rule.text)
-                    .filter(|d| d.effect == Effect::Escalate)
-                    .and_then(|d| d.approver.as_ref())
+                if let Some(approver) =
+                    self.symbols.decision(&rule.text).filter(|d| d.effect == Effect::Escalate).and_then(literal)
                 {
                     diagnostic = diagnostic
                         .with_label(approver.span, format!("`{}` escalates to \"{}\"", rule.text, approver.value));
