@@ -14,7 +14,6 @@
 //! The crate does no IO: the caller reads fixture files and hands them in.
 
 mod coverage;
-mod derivation;
 mod run;
 mod world;
 

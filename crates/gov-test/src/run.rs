@@ -375,7 +375,7 @@ fn evaluate(
         risk: report.risk_score,
         fired,
         messages: all,
-        derivation: crate::derivation::derivation(&engine, strings, &explained.explanation),
+        derivation: gov_vm::text::derivation(&engine, strings, &explained.explanation),
         explanation,
         decisions_fired,
         rules_used: explained.rules_used,

@@ -37,6 +37,7 @@ mod near_miss;
 pub mod program;
 pub mod report;
 mod store;
+pub mod text;
 mod value;
 
 pub use disasm::disassemble;

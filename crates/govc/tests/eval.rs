@@ -284,3 +284,20 @@ fn one_fact_inputs_given_twice_or_not_at_all_are_request_errors() {
     assert_eq!(d["reasons"][0]["rule"], "requester_mismatch", "{d}");
     assert_eq!(d["reasons"][0]["message"], "the request must name treasury-bot as its requester, not zed");
 }
+
+/// `--explain --format human` prints the decision for people and the derivation as an
+/// indented tree down to input and data facts (issue 11 item 7).
+#[test]
+fn explain_human_prints_the_derivation_as_a_tree() {
+    let run = govc(&[
+        "eval",
+        "examples/deployment",
+        "--input",
+        "examples/deployment/requests/canary_in_window.json",
+        "--explain",
+        "--format",
+        "human",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("explain_human_deployment", run.stdout);
+}

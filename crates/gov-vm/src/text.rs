@@ -1,9 +1,43 @@
-//! An engine's explanation as the indented tree `govc test` prints under `derivation:`.
+//! Explanations as text for people: the indented derivation tree `govc test` prints under
+//! `derivation:` and `govc eval --explain --format human` prints.
 
-use gov_vm::explain::{Explanation, FactExplanation, FactSource, Premises};
-use gov_vm::json::{location, message, rule_location, value};
-use gov_vm::{Engine, Strings};
+use crate::Engine;
+use crate::explain::{Explanation, FactExplanation, FactSource, Premises};
+use crate::json::{location, message, rule_location, value};
+use crate::value::Strings;
 use std::fmt::Write as _;
+
+/// A decision report as text for people: the decision, then each reason, the approvers,
+/// each obligation and the risk score with its contributions, one per line.
+pub fn report(report: &crate::Report) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "decision: {}", report.outcome.name());
+    let line = |text: &mut String, effect: &str, rule: &str, message: &str, at: &str| {
+        let message = if message.is_empty() { String::new() } else { format!(" {message:?}") };
+        let _ = writeln!(text, "  {effect} {rule}{message} ({at})");
+    };
+    if !report.reasons.is_empty() {
+        text.push_str("reasons:\n");
+        for reason in &report.reasons {
+            line(&mut text, reason.effect.keyword(), &reason.rule, &reason.message, &reason.at);
+        }
+    }
+    if !report.approvers.is_empty() {
+        let groups: Vec<String> = report.approvers.iter().map(|g| format!("{g:?}")).collect();
+        let _ = writeln!(text, "approvers: {}", groups.join(", "));
+    }
+    if !report.obligations.is_empty() {
+        text.push_str("obligations:\n");
+        for obligation in &report.obligations {
+            line(&mut text, "obligation", &obligation.rule, &obligation.message, &obligation.at);
+        }
+    }
+    let _ = writeln!(text, "risk score: {}", report.risk_score);
+    for c in &report.contributions {
+        let _ = writeln!(text, "  {:+} {} ({})", c.points, c.rule, c.at);
+    }
+    text
+}
 
 /// `explanation` of a request decided by `engine`, whose strings are `strings`
 /// ([`Engine::strings`]), as an indented tree, one line per firing
@@ -14,7 +48,7 @@ use std::fmt::Write as _;
 ///   ← over_limit("bot-1", 6000, 5000) [rule at policy.gov:9:1]
 ///     ← transfer("bot-1", 6000, "acct-9") [input]
 /// ```
-pub(crate) fn derivation(engine: &Engine, strings: Strings<'_>, explanation: &Explanation) -> String {
+pub fn derivation(engine: &Engine, strings: Strings<'_>, explanation: &Explanation) -> String {
     let program = engine.program();
     let mut text = String::new();
     for firing in &explanation.firings {
