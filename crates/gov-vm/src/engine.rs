@@ -710,11 +710,12 @@ mod tests {
         let derived = |premises| FactExplanation {
             relation: P,
             values: ints(&[1, 2, 2]),
-            source: FactSource::Rule { rule: 0, premises },
+            source: FactSource::Rule { rule: 0, premises, absent: Vec::new() },
         };
         let firing = |decision, values: &[i64], premises| FiringExplanation {
             firing: Firing { decision, values: ints(values) },
             premises: vec![premises],
+            absent: Vec::new(),
         };
         assert_eq!(
             explanation.firings,

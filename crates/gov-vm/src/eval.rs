@@ -131,17 +131,34 @@ pub(crate) struct Work {
 /// A fact, as (relation id, row id in the store that holds the relation).
 pub(crate) type FactRef = (u32, u32);
 
+/// A negated condition that held: no fact of `relation` has these values in these columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absence {
+    /// The relation's id.
+    pub relation: u32,
+    /// (column, value) of each column the negation constrained; the others were `_`.
+    pub columns: Vec<(u8, Value)>,
+}
+
 /// Provenance: for each derived fact and each firing, the rule and the facts it matched.
 #[derive(Debug, Default)]
 pub(crate) struct Trace {
     /// The facts matched by the scans enclosing the current instruction.
     stack: Vec<FactRef>,
+    /// The negations that held, enclosing the current instruction.
+    absent: Vec<Absence>,
     /// Premises of each row in `Work::pending`.
     pending: Vec<Vec<FactRef>>,
+    /// The negations that held for each row in `Work::pending`.
+    pending_absent: Vec<Vec<Absence>>,
     /// The first derivation of each derived fact: (rule id, premises).
     pub(crate) derivations: HashMap<FactRef, (u32, Vec<FactRef>)>,
+    /// The negations that held in the first derivation of a derived fact, when any did.
+    pub(crate) derivation_absent: HashMap<FactRef, Vec<Absence>>,
     /// Premises of each entry of `Work::fired`, in the same order.
     pub(crate) firings: Vec<Vec<FactRef>>,
+    /// The negations that held for each entry of `Work::fired`, in the same order.
+    pub(crate) firing_absent: Vec<Vec<Absence>>,
     /// Rules whose body held at least once, so that they emitted a fact (new or not).
     pub(crate) rules_used: HashSet<u32>,
 }
@@ -381,7 +398,23 @@ impl Ctx<'_> {
                     Some(index) => self.first_match(work, relation, *index, regs, key)?.is_some(),
                     None => !relation.is_empty(),
                 };
-                if present { Ok(()) } else { self.exec(work, code, pc + 1, end, regs, sink) }
+                if present {
+                    return Ok(());
+                }
+                if let Some(trace) = work.trace.as_mut() {
+                    // The key the lookup used is still in the scratch buffer.
+                    let columns = index
+                        .and_then(|i| self.program.relations.get(*rel as usize).and_then(|r| r.indexes.get(i as usize)))
+                        .map_or(&[][..], Vec::as_slice);
+                    let columns = columns.iter().copied().zip(work.key.iter().copied()).collect();
+                    trace.absent.push(Absence { relation: *rel, columns });
+                    let result = self.exec(work, code, pc + 1, end, regs, sink);
+                    if let Some(trace) = work.trace.as_mut() {
+                        trace.absent.pop();
+                    }
+                    return result;
+                }
+                self.exec(work, code, pc + 1, end, regs, sink)
             }
             Instr::Compare { op, left, right } => {
                 let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
@@ -446,6 +479,7 @@ impl Ctx<'_> {
                 }
                 if let Some(trace) = work.trace.as_mut() {
                     trace.pending.push(trace.stack.clone());
+                    trace.pending_absent.push(trace.absent.clone());
                 }
                 Ok(())
             }
@@ -453,6 +487,7 @@ impl Ctx<'_> {
                 let new = work.fire(self, regs, *decision, values)?;
                 if let (true, Some(trace)) = (new, work.trace.as_mut()) {
                     trace.firings.push(trace.stack.clone());
+                    trace.firing_absent.push(trace.absent.clone());
                 }
                 Ok(())
             }
@@ -672,6 +707,7 @@ impl Run<'_> {
             work.pending.clear();
             if let Some(trace) = work.trace.as_mut() {
                 trace.pending.clear();
+                trace.pending_absent.clear();
             }
             let mut grew = false;
             for ((slot, relation), &start) in delta.iter_mut().zip(relations.iter()).zip(&work.round_start) {
@@ -727,6 +763,7 @@ impl Run<'_> {
         work.pending.clear();
         if let Some(trace) = work.trace.as_mut() {
             trace.pending.clear();
+            trace.pending_absent.clear();
         }
         result
     }
@@ -757,9 +794,13 @@ impl Run<'_> {
             let why = premises.next();
             if relation.insert(row.get(..arity).unwrap_or_default())? {
                 if let Some(trace) = trace.as_mut() {
+                    let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
+                    let absent = why.and_then(|i| trace.pending_absent.get_mut(i)).map(std::mem::take);
+                    if let Some(absent) = absent.filter(|a| !a.is_empty()) {
+                        trace.derivation_absent.insert((rel, id), absent);
+                    }
                     let why = why.and_then(|i| trace.pending.get_mut(i)).map(std::mem::take);
                     if let Some(why) = why {
-                        let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
                         trace.derivations.insert((rel, id), (rule, why));
                     }
                 }

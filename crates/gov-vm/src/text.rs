@@ -2,8 +2,8 @@
 //! `derivation:` and `govc eval --explain --format human` prints.
 
 use crate::Engine;
-use crate::explain::{Explanation, FactExplanation, FactSource, Premises};
-use crate::json::{location, message, rule_location, value};
+use crate::explain::{Absence, Explanation, FactExplanation, FactSource, Premises};
+use crate::json::{absence_values, location, message, rule_location, value};
 use crate::value::Strings;
 use std::fmt::Write as _;
 
@@ -60,6 +60,7 @@ pub fn derivation(engine: &Engine, strings: Strings<'_>, explanation: &Explanati
         for fact in &firing.premises {
             fact_tree(engine, strings, fact, "  ", &mut text);
         }
+        absences(engine, strings, &firing.absent, "  ", &mut text);
     }
     text
 }
@@ -73,16 +74,31 @@ fn fact_tree(engine: &Engine, strings: Strings<'_>, fact: &FactExplanation, inde
         other => other.name().map(|name| format!(" [{name}]")),
     };
     let _ = writeln!(text, "{indent}← {relation}({}){}", values.join(", "), origin.unwrap_or_default());
-    if let FactSource::Rule { premises, .. } = &fact.source {
+    if let FactSource::Rule { premises, absent, .. } = &fact.source {
         match premises {
             Premises::Facts(facts) => {
                 for premise in facts {
                     fact_tree(engine, strings, premise, &format!("{indent}  "), text);
                 }
+                absences(engine, strings, absent, &format!("{indent}  "), text);
             }
             other => {
                 let _ = writeln!(text, "{indent}  {}", other.note().unwrap_or_default());
             }
         }
+    }
+}
+
+/// `← not vip("carol") [absent]`: each negated condition that held, `_` for a column it did
+/// not constrain.
+fn absences(engine: &Engine, strings: Strings<'_>, absent: &[Absence], indent: &str, text: &mut String) {
+    let program = engine.program();
+    for absence in absent {
+        let relation = program.relations.get(absence.relation as usize).map_or("", |r| program.string(r.name));
+        let values: Vec<String> = absence_values(program, absence)
+            .into_iter()
+            .map(|v| v.map_or_else(|| "_".to_owned(), |v| value(strings, v).to_string()))
+            .collect();
+        let _ = writeln!(text, "{indent}← not {relation}({}) [absent]", values.join(", "));
     }
 }

@@ -301,3 +301,24 @@ fn explain_human_prints_the_derivation_as_a_tree() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!("explain_human_deployment", run.stdout);
 }
+
+/// `--explain` shows the negated conditions that held, with the values they were checked
+/// for (`null` / `_` for a column left open), on firings and on derived facts, in JSON (an
+/// additive `absent` key) and in the human tree; an approver group comes from the data.
+#[test]
+fn explain_shows_the_absent_facts_behind_negations() {
+    const WHY: &str = "tests/eval/why_not";
+    let run = govc(&["eval", WHY, "--input", "tests/eval/why_not_request.json", "--explain"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d = decision(&run);
+    assert_eq!(d["approvers"], serde_json::json!(["api-team", "platform"]));
+    let explanation = d["explanation"].as_array().unwrap();
+    assert_eq!(explanation[0]["absent"], serde_json::json!([{"relation": "frozen", "values": ["api"]}]));
+    assert_eq!(
+        explanation[1]["because"][0]["absent"],
+        serde_json::json!([{"relation": "owner", "values": ["cli", null]}])
+    );
+    let human = govc(&["eval", WHY, "--input", "tests/eval/why_not_request.json", "--explain", "--format", "human"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    insta::assert_snapshot!("explain_human_why_not", human.stdout);
+}
