@@ -147,6 +147,9 @@ pub(crate) struct Trace {
     stack: Vec<FactRef>,
     /// The negations that held, enclosing the current instruction.
     absent: Vec<Absence>,
+    /// For each aggregate being computed, innermost last: where its sub-plan's facts start
+    /// on `stack`, and the facts its bindings matched so far.
+    aggregating: Vec<(usize, Vec<FactRef>)>,
     /// Premises of each row in `Work::pending`.
     pending: Vec<Vec<FactRef>>,
     /// The negations that held for each row in `Work::pending`.
@@ -325,6 +328,11 @@ impl Ctx<'_> {
             match sink {
                 Sink::Aggregate { target, locals, out } => {
                     work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
+                    if let Some(trace) = work.trace.as_mut()
+                        && let Some((mark, facts)) = trace.aggregating.last_mut()
+                    {
+                        facts.extend_from_slice(trace.stack.get(*mark..).unwrap_or_default());
+                    }
                     for &r in *locals {
                         out.push(
                             regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?,
@@ -457,13 +465,31 @@ impl Ctx<'_> {
                 let mut bindings = std::mem::take(&mut work.bindings);
                 bindings.clear();
                 let mut inner = Sink::Aggregate { target: *target, locals, out: &mut bindings };
+                if let Some(trace) = work.trace.as_mut() {
+                    trace.aggregating.push((trace.stack.len(), Vec::new()));
+                }
                 let ran = self.exec(work, code, pc + 1, body_end, regs, &mut inner);
+                // When tracing, the facts the bindings matched are premises of what follows.
+                let counted = work.trace.as_mut().and_then(|t| t.aggregating.pop()).map(|(_, mut facts)| {
+                    let mut seen = HashSet::new();
+                    facts.retain(|f| seen.insert(*f));
+                    facts
+                });
                 let width = locals.len() + 1;
                 work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
                 let result = ran.and_then(|()| self.fold(*function, *ty, &bindings, width, &mut work.distinct));
                 work.bindings = bindings;
                 let Some(result) = result? else { return Ok(()) };
                 *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
+                if let (Some(counted), Some(trace)) = (counted, work.trace.as_mut()) {
+                    let mark = trace.stack.len();
+                    trace.stack.extend(counted);
+                    let result = self.exec(work, code, body_end, end, regs, sink);
+                    if let Some(trace) = work.trace.as_mut() {
+                        trace.stack.truncate(mark);
+                    }
+                    return result;
+                }
                 self.exec(work, code, body_end, end, regs, sink)
             }
             Instr::Emit { values, .. } => {
