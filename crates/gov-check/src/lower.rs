@@ -16,8 +16,8 @@ use crate::symbols::{RISK_SCORE, Symbols};
 use crate::{Checked, ParsedPackage};
 use gov_diag::{Code, Diagnostic, Span, codes};
 use gov_ir::{
-    Aggregate, Arg, Arith, Atom, Builtin, Call, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head, Invariant, Ir,
-    Literal, MessagePart, Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
+    Aggregate, Approver, Arg, Arith, Atom, Builtin, Call, Column, Const, DecisionId, DecisionRule, Expr, Graph, Head,
+    Invariant, Ir, Literal, MessagePart, Relation, RelationId, Rule, RuleId, Stratum, Var, VarId,
 };
 use gov_syntax::ast::{self, BodyItem, ItemKind, LitValue};
 use gov_value::Effect;
@@ -133,7 +133,11 @@ fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failu
                 ir.decisions.push(DecisionRule {
                     name: decision.name.text.clone(),
                     effect: decision.effect,
-                    approver: decision.approver.as_ref().map(|a| a.value.clone()),
+                    approver: match &decision.approver {
+                        Some(ast::Approver::Group(group)) => Some(Approver::Group(group.value.clone())),
+                        Some(ast::Approver::Var(var)) => Some(Approver::Var(lowering.var(var)?)),
+                        None => None,
+                    },
                     points,
                     message,
                     overrides,

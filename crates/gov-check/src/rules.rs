@@ -20,7 +20,7 @@ use crate::symbols::{RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
-use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership};
+use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name};
 use std::collections::HashMap;
 
 /// How a rule's body depends on a relation.
@@ -98,6 +98,8 @@ enum Place {
     Points,
     /// In an argument of a built-in: read, never bound (only a built-in's output binds).
     Argument,
+    /// `escalate … to g`: the variable naming the approver group.
+    Approver,
 }
 
 #[derive(Debug)]
@@ -122,6 +124,8 @@ enum Pending<'a> {
     Test(&'a Call),
     /// `element in collection`.
     Member(&'a Membership),
+    /// The variable of `escalate … to g`: a `Str` or an alias of it.
+    Approver(&'a Name),
 }
 
 /// The type a column expects: declared, or a node for derived relations.
@@ -266,6 +270,7 @@ impl<'a> Cx<'a, '_> {
             ItemKind::Decision(decision) => self.decision(decision),
             ItemKind::Test(test) => self.test(test),
             ItemKind::Invariant(invariant) => self.invariant(invariant),
+            ItemKind::Fixture(fixture) => self.statements(&fixture.statements),
             _ => {}
         }
     }

@@ -4,7 +4,7 @@ use crate::removal::remove_item;
 use crate::types::Ty;
 use crate::{Origin, ParsedPackage};
 use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
-use gov_syntax::ast::{DefaultDecision, Effect, Item, ItemKind, Path, Salvaged, StrLit};
+use gov_syntax::ast::{Approver, DefaultDecision, Effect, Item, ItemKind, Path, Salvaged};
 use gov_syntax::suggest::closest;
 use gov_value::BaseType;
 pub use gov_value::RelationKind;
@@ -64,8 +64,8 @@ pub struct DecisionInfo {
     pub name: String,
     /// What it decides.
     pub effect: Effect,
-    /// The approver group (`to "group"`) of an `escalate` rule.
-    pub approver: Option<StrLit>,
+    /// The approver (`to "group"` or `to g`) of an `escalate` rule.
+    pub approver: Option<Approver>,
     /// The name in the rule.
     pub span: Span,
     /// The whole rule.
@@ -104,6 +104,8 @@ pub struct Symbols {
     pub poisoned_types: HashSet<String>,
     /// Test names and where they are.
     pub tests: Vec<(String, Span)>,
+    /// Fixture names and where they are (the first of each name).
+    pub fixtures: Vec<(String, Span)>,
     /// `use` items.
     pub uses: Vec<UseInfo>,
     /// The inferred type of each variable occurrence in a rule, by the occurrence's span.
@@ -158,6 +160,11 @@ impl Symbols {
             Ty::Base(base) => base.name().to_owned(),
             Ty::Alias(i) => self.types.get(i as usize).map_or_else(|| "?".to_owned(), |t| t.name.clone()),
         }
+    }
+
+    /// Where the fixture called `name` is declared.
+    pub fn fixture(&self, name: &str) -> Option<Span> {
+        self.fixtures.iter().find(|(n, _)| n == name).map(|(_, span)| *span)
     }
 
     /// Every relation name, for did-you-mean.
@@ -485,6 +492,22 @@ fn collect_declaration(
         }
         // An invariant declares nothing: the analysis reads it from the IR.
         ItemKind::Invariant(_) => {}
+        ItemKind::Fixture(fixture) => {
+            let name = &fixture.name.text;
+            match symbols.fixture(name) {
+                Some(first) => diagnostics.push(
+                    Diagnostic::new(
+                        codes::DUPLICATE_FIXTURE,
+                        format!("two fixtures are named `{name}`"),
+                        fixture.name.span,
+                    )
+                    .with_primary_label("second fixture with this name")
+                    .with_label(first, "first fixture with this name")
+                    .with_help("tests name the fixture they use: give each its own name"),
+                ),
+                None => symbols.fixtures.push((name.clone(), fixture.name.span)),
+            }
+        }
         ItemKind::Error(error) => match &error.salvaged {
             Some(Salvaged::Relation(name)) if symbols.relation(&name.text).is_none() => {
                 symbols.add_relation(RelationInfo {

@@ -23,9 +23,10 @@ use gov_ir::{DecisionRule, Head as IrHead, Ir, Node};
 use gov_value::RelationKind;
 use gov_value::limits::MAX_RULE_LENGTH;
 use gov_vm::program::{
-    ColumnSchema, DecisionMeta, MessagePart, Meta, Phase, Program, RelationSchema, RuleCode, SourceRef, Stratum,
+    Approver, ColumnSchema, DecisionMeta, MessagePart, Meta, Phase, Program, RelationSchema, RuleCode, SourceRef,
+    Stratum,
 };
-use plan::{Head, Planner};
+use plan::{Head, Lead, Planner};
 use pool::Pool;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -218,9 +219,14 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                     IrHead::Derive { relation, args } => Head::Emit(relation.0, args),
                     IrHead::Decide(id) => {
                         let decision = ir.decision(*id);
-                        let points = decision.and_then(|d| d.points.as_ref());
+                        let lead =
+                            match (decision.and_then(|d| d.points.as_ref()), decision.and_then(|d| d.approver_var())) {
+                                (Some(points), _) => Lead::Points(points),
+                                (None, Some(var)) => Lead::Approver(var),
+                                (None, None) => Lead::Nothing,
+                            };
                         let vars = decision.map(|d| d.message_vars().collect()).unwrap_or_default();
-                        Head::Fire(id.0, points, vars)
+                        Head::Fire(id.0, lead, vars)
                     }
                 };
                 let planned = planner.rule(rule, head, variant).map_err(|m| internal(index, m))?;
@@ -279,7 +285,10 @@ fn decision_meta(input: &Input<'_>, pool: &mut Pool, decision: &DecisionRule, sp
     DecisionMeta {
         name: pool.intern(&decision.name),
         effect: decision.effect,
-        approver: decision.approver.as_deref().map(|a| pool.intern(a)),
+        approver: decision.approver.as_ref().map(|approver| match approver {
+            gov_ir::Approver::Group(group) => Approver::Group(pool.intern(group)),
+            gov_ir::Approver::Var(_) => Approver::Value,
+        }),
         message,
         overrides: decision.overrides.iter().map(|d| d.0).collect(),
         source: location(input.sources, pool, span),

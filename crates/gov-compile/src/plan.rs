@@ -48,8 +48,20 @@ pub struct Planner<'a> {
 pub enum Head<'a> {
     /// Derive a fact of relation `rel` from these values (one per column).
     Emit(u32, &'a [Expr]),
-    /// Fire decision `id` with its risk points (if any) and message variables.
-    Fire(u32, Option<&'a Expr>, Vec<VarId>),
+    /// Fire decision `id` with its risk points or approver variable (if any), then its
+    /// message variables.
+    Fire(u32, Lead<'a>, Vec<VarId>),
+}
+
+/// The value a firing carries before its message's.
+#[derive(Clone, Copy)]
+pub enum Lead<'a> {
+    /// None.
+    Nothing,
+    /// A `risk` rule's points.
+    Points(&'a Expr),
+    /// The variable naming the approver group of an `escalate … to g`.
+    Approver(VarId),
 }
 
 /// The code of one rule.
@@ -134,8 +146,12 @@ impl<'a> Planner<'a> {
         let mut outside: Vec<VarId> = Vec::new();
         match &head {
             Head::Emit(_, args) => args.iter().for_each(|a| a.for_each_var(&mut |v| outside.push(v))),
-            Head::Fire(_, points, vars) => {
-                points.iter().for_each(|e| e.for_each_var(&mut |v| outside.push(v)));
+            Head::Fire(_, lead, vars) => {
+                match lead {
+                    Lead::Points(points) => points.for_each_var(&mut |v| outside.push(v)),
+                    Lead::Approver(var) => outside.push(*var),
+                    Lead::Nothing => {}
+                }
                 outside.extend(vars.iter().copied());
             }
         }
@@ -150,10 +166,12 @@ impl<'a> Planner<'a> {
                     .collect::<Result<Vec<_>, _>>()?;
                 plan.code.push(Instr::Emit { rel, values });
             }
-            Head::Fire(decision, points, vars) => {
+            Head::Fire(decision, lead, vars) => {
                 let mut values = Vec::with_capacity(vars.len() + 1);
-                if let Some(points) = points {
-                    values.push(plan.operand(points, Some(BaseType::Int))?);
+                match lead {
+                    Lead::Points(points) => values.push(plan.operand(points, Some(BaseType::Int))?),
+                    Lead::Approver(var) => values.push(plan.reg(var).map(Operand::Reg)?),
+                    Lead::Nothing => {}
                 }
                 for var in vars {
                     values.push(plan.reg(var).map(Operand::Reg)?);

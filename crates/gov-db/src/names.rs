@@ -8,8 +8,8 @@
 use gov_diag::Span;
 use gov_syntax::Parsed;
 use gov_syntax::ast::{
-    Aggregate, Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path, Salvaged,
-    TestStatement,
+    Aggregate, Approver, Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path,
+    Salvaged, TestStatement,
 };
 
 /// What a name refers to.
@@ -143,6 +143,9 @@ impl Walker {
                 if let Some(points) = &decision.points {
                     self.expr(points, false);
                 }
+                if let Some(Approver::Var(group)) = &decision.approver {
+                    self.var(group, false);
+                }
                 if let Some(message) = &decision.message {
                     for part in &message.parts {
                         if let MessagePart::Var(name) = part {
@@ -154,25 +157,8 @@ impl Walker {
             }
             // An invariant's name is its own: only its body refers to anything.
             ItemKind::Invariant(invariant) => self.body(&invariant.body),
-            ItemKind::Test(test) => {
-                for statement in &test.statements {
-                    match statement {
-                        TestStatement::WithData(_) => {}
-                        TestStatement::Given(facts) => {
-                            for fact in facts {
-                                self.atom(fact, Role::Reference, false);
-                            }
-                        }
-                        TestStatement::Expect(expectation) => {
-                            if let ExpectKind::Effect { rules, .. } = &expectation.kind {
-                                for rule in rules {
-                                    self.push(rule.span, Target::Decision(rule.text.clone()), Role::Reference);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            ItemKind::Test(test) => self.statements(&test.statements),
+            ItemKind::Fixture(fixture) => self.statements(&fixture.statements),
             ItemKind::Error(error) => match &error.salvaged {
                 // What a broken item was defining still counts as defined there.
                 Some(Salvaged::Relation(name)) => {
@@ -200,6 +186,28 @@ impl Walker {
                 self.push(field.span, target, Role::Reference);
             }
             self.expr(&arg.value, binding);
+        }
+    }
+
+    /// The names in a test's or a fixture's statements: given facts' relations and expected
+    /// decision rules.
+    fn statements(&mut self, statements: &[TestStatement]) {
+        for statement in statements {
+            match statement {
+                TestStatement::WithData(_) => {}
+                TestStatement::Given(facts) => {
+                    for fact in facts {
+                        self.atom(fact, Role::Reference, false);
+                    }
+                }
+                TestStatement::Expect(expectation) => {
+                    if let ExpectKind::Effect { rules, .. } = &expectation.kind {
+                        for rule in rules {
+                            self.push(rule.span, Target::Decision(rule.text.clone()), Role::Reference);
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -75,6 +75,8 @@ codes! {
     TEST_NOT_A_FACT = "E0501", Error, "`given` fact is not a ground input or data fact";
     DUPLICATE_TEST = "E0502", Error, "duplicate test name";
     INVALID_EXPECTATION = "E0503", Error, "invalid expectation";
+    UNKNOWN_FIXTURE = "E0504", Error, "unknown fixture";
+    DUPLICATE_FIXTURE = "E0505", Error, "duplicate fixture name";
     TOO_LARGE = "E0601", Error, "too large to compile";
     INVARIANT_BROKEN = "E0701", Error, "an invariant the engine breaks on a request";
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";

@@ -106,8 +106,9 @@ pub struct DecisionRule {
     pub name: String,
     /// What it decides.
     pub effect: Effect,
-    /// The approver group of an `escalate` rule (`to "group"`).
-    pub approver: Option<String>,
+    /// The approver group of an `escalate` rule: `to "group"`, or `to g` over the rule's
+    /// variables.
+    pub approver: Option<Approver>,
     /// A `risk` rule's points, over the rule's variables.
     pub points: Option<Expr>,
     /// The message, text and variables of the rule.
@@ -120,8 +121,27 @@ pub struct DecisionRule {
     pub docs: Vec<String>,
 }
 
+/// Who approves an `escalate` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approver {
+    /// A group named in the source.
+    Group(String),
+    /// The group a variable of the body is bound to (a `Str`): the first value of each
+    /// firing, before the message's.
+    Var(VarId),
+}
+
 impl DecisionRule {
-    /// The variables of the message, in order: with the points, the values a firing carries.
+    /// The variable naming the approver group (`to g`), if any.
+    pub fn approver_var(&self) -> Option<VarId> {
+        match self.approver {
+            Some(Approver::Var(var)) => Some(var),
+            _ => None,
+        }
+    }
+
+    /// The variables of the message, in order: after the points or the approver variable,
+    /// the values a firing carries.
     pub fn message_vars(&self) -> impl Iterator<Item = VarId> + '_ {
         self.message.iter().filter_map(|part| match part {
             MessagePart::Var(var) => Some(*var),

@@ -3,7 +3,7 @@
 use crate::analysis::Ctx;
 use crate::index::{ONE_DOC, Target, aggregate_doc, is_one_modifier, keyword_doc, token_at};
 use gov_check::{Origin, RelationInfo, RelationKind};
-use gov_syntax::ast::ItemKind;
+use gov_syntax::ast::{Approver, ItemKind};
 use gov_syntax::lexer::Token;
 use gov_value::BaseType;
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
@@ -100,8 +100,10 @@ pub fn describe(ctx: &Ctx<'_>, target: &Target) -> Option<String> {
             let mut head = format!("{} {name}", info.effect.keyword());
             let mut message = None;
             if let Some(ItemKind::Decision(decision)) = ctx.item_at(info.item_span).map(|i| &i.kind) {
-                if let Some(approver) = &decision.approver {
-                    head.push_str(&format!(" to \"{}\"", approver.value));
+                match &decision.approver {
+                    Some(Approver::Group(group)) => head.push_str(&format!(" to \"{}\"", group.value)),
+                    Some(Approver::Var(var)) => head.push_str(&format!(" to {}", var.text)),
+                    None => {}
                 }
                 if let Some(points) = &decision.points {
                     let text = ctx.state.text_of(points.span().file).and_then(|t| t.get(points.span().range()));

@@ -85,6 +85,9 @@ fn entry(item: &Item) -> Option<Entry> {
             SymbolKind::CONSTANT,
             invariant.name.span,
         ),
+        ItemKind::Fixture(fixture) => {
+            leaf(format!("fixture {}", fixture.name.text), None, SymbolKind::OBJECT, fixture.name.span)
+        }
         ItemKind::Error(_) => return None,
     })
 }

@@ -47,8 +47,8 @@ use gov_builtins::{Builtin, Output, Param, Val, Yield};
 use gov_check::symbols::RISK_SCORE;
 use gov_check::{ParsedPackage, RelationKind, Symbols};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, Effect, Expr, ItemKind,
-    Lit, LitValue, Membership, MessagePart,
+    Aggregate, AggregateFn, Approver, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, Effect, Expr,
+    ItemKind, Lit, LitValue, Membership, MessagePart,
 };
 use gov_syntax::walk::{self, Reach};
 use gov_value::{ArithError, ArithOp, BaseType, CompareOp, Decimal, Num};
@@ -364,11 +364,26 @@ pub fn evaluate(
     let approvers = clauses
         .iter()
         .filter_map(|c| match c.head {
-            Head::Decision(d) if d.effect == Effect::Escalate && fired.iter().any(|f| f.rule == d.name.text) => {
-                d.approver.as_ref().map(|a| a.value.clone())
-            }
+            Head::Decision(d) if d.effect == Effect::Escalate => match &d.approver {
+                Some(Approver::Group(group)) if fired.iter().any(|f| f.rule == d.name.text) => {
+                    Some(vec![group.value.clone()])
+                }
+                // `to g`: the group is each firing's first value.
+                Some(Approver::Var(_)) => Some(
+                    fired
+                        .iter()
+                        .filter(|f| f.rule == d.name.text)
+                        .filter_map(|f| match f.values.first() {
+                            Some(RefValue::Str(group)) => Some(group.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
             _ => None,
         })
+        .flatten()
         .collect();
     Ok(RefModel { relations: db, fired, contributions, risk_score, approvers, outcome })
 }
@@ -1101,6 +1116,12 @@ impl Evaluator<'_> {
         let mut values = Vec::new();
         if let Some(points) = &decision.points {
             values.push(self.eval(points, env, Some(BaseType::Int))?);
+        }
+        if let Some(Approver::Var(group)) = &decision.approver {
+            let value = env
+                .get(&group.text)
+                .ok_or_else(|| RefError::Unsafe(format!("the approver `{}` is not bound", group.text)))?;
+            values.push(value.clone());
         }
         let mut message = String::new();
         for part in decision.message.iter().flat_map(|m| m.parts.iter()) {

@@ -159,3 +159,46 @@ fn the_queue_lists_pending_escalations_with_their_derivation() {
     let bad = client.get(&server.url("/v1/approvals?status=maybe"));
     assert_eq!((bad.status, bad.code().as_str()), (400, "bad_request"));
 }
+
+/// An escalation whose group a data relation names (`escalate … to team`, the team that
+/// owns the repository): the decision's approvers, the queue and who may answer all come
+/// from that group, and its approval releases the request.
+#[test]
+fn an_escalation_to_a_group_from_data_is_queued_and_answered_by_that_group() {
+    let dir = common::scratch("approver-from-data");
+    std::fs::write(
+        dir.join("repos.gov"),
+        "package repos\n\nuse std.approvals\n\ninput push(repo: Str)\ndata owner(repo: Str, team: Str)\n\n\
+         escalate review to team \"{repo} needs {team}\" :- push(repo), owner(repo, team), not approval_satisfied(team).\n\
+         allow reviewed :- push(repo), owner(repo, team), approval_satisfied(team).\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("repos.data.json"),
+        r#"{"owner": [{"repo": "api", "team": "api-team"}, {"repo": "web", "team": "web-team"}],
+            "approver": [{"person": "ann", "group": "api-team"}, {"person": "wes", "group": "web-team"}]}"#,
+    )
+    .unwrap();
+    let server = Server::start(common::config(dir));
+    let client = Client::new();
+    let request = json!({ "push": [{ "repo": "api" }], "request_time": [{ "at": "2026-03-03T16:00:00Z" }],
+                          "requested_by": [{ "requester": "bot" }] });
+    let decision = client.post(&server.url("/v1/decide"), request.to_string()).json();
+    assert_eq!(decision["decision"], "escalate", "{decision}");
+    assert_eq!(decision["approvers"], json!(["api-team"]));
+    assert_eq!(decision["reasons"][0]["message"], "api needs api-team");
+    let id = decision["id"].as_str().unwrap().to_owned();
+
+    let queue = client.get(&server.url("/v1/approvals?status=pending")).json();
+    assert_eq!(queue["approvals"][0]["id"], id.as_str(), "{queue}");
+
+    // wes approves for the web team only.
+    let answer = client.post(
+        &server.url(&format!("/v1/decisions/{id}/approvals")),
+        json!({ "verdict": "approve", "person": "wes" }).to_string(),
+    );
+    assert_eq!((answer.status, answer.code().as_str()), (403, "not_an_approver"));
+    let view = approve(&server, &client, &id, "ann");
+    assert_eq!(view["status"], "resolved", "{view}");
+    assert_eq!(view["outcome"], "allow");
+}

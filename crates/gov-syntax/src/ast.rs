@@ -77,6 +77,8 @@ pub enum ItemKind {
     Test(TestBlock),
     /// `invariant name: never allow :- body.`: a property the analysis proves.
     Invariant(Invariant),
+    /// `fixture name { … }`: data and given facts that tests share.
+    Fixture(Fixture),
     /// An item that failed to parse (its error is already reported).
     Error(ErrorItem),
 }
@@ -150,8 +152,8 @@ pub struct DecisionRule {
     pub effect: Effect,
     /// The rule's name, unique in the package.
     pub name: Name,
-    /// `to "group"` of an `escalate`.
-    pub approver: Option<StrLit>,
+    /// `to "group"` or `to g` of an `escalate`.
+    pub approver: Option<Approver>,
     /// The points of a `risk` rule (an Int literal or a variable the body binds).
     pub points: Option<Expr>,
     /// The message, which may interpolate `{var}`.
@@ -174,6 +176,25 @@ pub struct Invariant {
     pub effect: Effect,
     /// The conditions (at least one).
     pub body: Vec<BodyItem>,
+}
+
+/// Who approves an `escalate` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Approver {
+    /// `to "group"`: a group named in the source.
+    Group(StrLit),
+    /// `to g`: the group a variable of the body is bound to (a `Str`, or an alias of it).
+    Var(Name),
+}
+
+impl Approver {
+    /// The span of the group or the variable.
+    pub fn span(&self) -> Span {
+        match self {
+            Approver::Group(group) => group.span,
+            Approver::Var(var) => var.span,
+        }
+    }
 }
 
 /// A string literal with its decoded value.
@@ -403,7 +424,19 @@ pub enum LitValue {
 pub struct TestBlock {
     /// The test's name.
     pub name: StrLit,
+    /// `uses a, b`: the fixtures whose statements come before the test's own.
+    pub uses: Vec<Name>,
     /// Statements in order.
+    pub statements: Vec<TestStatement>,
+}
+
+/// `fixture name { with data "…" given … }`: a test's world written once for many tests.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fixture {
+    /// The fixture's name, unique among the package's fixtures.
+    pub name: Name,
+    /// Its statements.
+    // Invariant: only `WithData` and `Given`: the grammar has no `expect` in a fixture.
     pub statements: Vec<TestStatement>,
 }
 
@@ -430,15 +463,30 @@ pub struct Expectation {
 /// The kinds of expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExpectKind {
-    /// `expect deny|allow|escalate|obligation [rule…] [to "group"…]`: the decision (or an
-    /// obligation) and the rules that must have fired.
+    /// `expect [not] deny|allow|escalate|obligation [rule…] [to "group"…] ["message"…]`
+    /// (and `expect not risk [rule…] ["message"…]`): the decision (or an obligation), the
+    /// rules that must have fired, the approvers and the messages they must have given; with
+    /// `not`, none of them.
     Effect {
+        /// `expect not …`.
+        negated: bool,
         /// Which effect.
+        // Invariant: `Risk` only when `negated` (`expect risk N` is [`ExpectKind::Risk`]).
         effect: Effect,
         /// Rules that must fire.
         rules: Vec<Name>,
         /// Approver groups (escalate only).
         approvers: Vec<StrLit>,
+        /// Messages some fired rule of the effect must have given.
+        messages: Vec<StrLit>,
+    },
+    /// `expect [not] message "text"…`: some fired rule (of any effect) gave each message;
+    /// with `not`, none did.
+    Message {
+        /// `expect not message …`.
+        negated: bool,
+        /// The messages, at least one.
+        messages: Vec<StrLit>,
     },
     /// `expect risk 30`
     Risk(Lit),

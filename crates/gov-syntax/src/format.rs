@@ -49,7 +49,8 @@
 
 use crate::Parsed;
 use crate::ast::{
-    Annotation, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr, Item, ItemKind,
+    Annotation, Approver, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr, Item,
+    ItemKind,
     Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
@@ -507,6 +508,10 @@ impl<'t> Printer<'t> {
                 let head = Unit::new(start, invariant.quantifier.end, 0, code);
                 Some(self.clause(&mut units, head, &invariant.body))
             }
+            ItemKind::Fixture(fixture) => {
+                let head = format!("fixture {}", name(&fixture.name.text));
+                self.block(&mut units, (start, fixture.name.span.end, end), head, &fixture.statements)
+            }
         };
         if let Some(last) = units.last_mut() {
             last.end = last.end.max(end);
@@ -534,8 +539,12 @@ impl<'t> Printer<'t> {
         let mut code = format!("{} {}", decision.effect.keyword(), name(&decision.name.text));
         let mut end = decision.name.span.end;
         if let Some(approver) = &decision.approver {
-            code = format!("{code} to {}", self.str_lit(approver));
-            end = end.max(approver.span.end);
+            let group = match approver {
+                Approver::Group(group) => self.str_lit(group),
+                Approver::Var(var) => name(&var.text).into_owned(),
+            };
+            code = format!("{code} to {group}");
+            end = end.max(approver.span().end);
         }
         if let Some(points) = &decision.points {
             code = format!("{code} {}", self.expr(points));
@@ -570,13 +579,33 @@ impl<'t> Printer<'t> {
 
     /// Adds the lines of a test block; returns its one-line form if it is empty.
     fn test(self, units: &mut Vec<Unit>, start: u32, end: u32, test: &TestBlock) -> Option<String> {
-        let name = self.str_lit(&test.name);
-        units.push(Unit::new(start, test.name.span.end, 0, format!("test {name} {{")));
-        for statement in &test.statements {
+        let mut head = format!("test {}", self.str_lit(&test.name));
+        let mut head_end = test.name.span.end;
+        if let Some(last) = test.uses.last() {
+            let uses: Vec<String> = test.uses.iter().map(|u| name(&u.text).into_owned()).collect();
+            head = format!("{head} uses {}", uses.join(", "));
+            head_end = last.span.end;
+        }
+        self.block(units, (start, head_end, end), head, &test.statements)
+    }
+
+    /// Adds the lines of a block (a test's or a fixture's) after its `head`; `at` is where
+    /// the head starts, ends and where the block ends. Returns its one-line form if it is
+    /// empty.
+    fn block(
+        self,
+        units: &mut Vec<Unit>,
+        at: (u32, u32, u32),
+        head: String,
+        statements: &[TestStatement],
+    ) -> Option<String> {
+        let (start, head_end, end) = at;
+        units.push(Unit::new(start, head_end, 0, format!("{head} {{")));
+        for statement in statements {
             self.statement(units, statement);
         }
         units.push(Unit::closer(end, "}".to_owned()));
-        test.statements.is_empty().then(|| format!("test {name} {{}}"))
+        statements.is_empty().then(|| format!("{head} {{}}"))
     }
 
     /// Adds the lines of a test statement: one, or one per `given` fact.
@@ -611,13 +640,25 @@ impl<'t> Printer<'t> {
     /// `expect …`.
     fn expectation(self, kind: &ExpectKind) -> String {
         match kind {
-            ExpectKind::Effect { effect, rules, approvers } => {
-                let mut code = format!("expect {}", effect.keyword());
+            ExpectKind::Effect { negated, effect, rules, approvers, messages } => {
+                let not = if *negated { "not " } else { "" };
+                let mut code = format!("expect {not}{}", effect.keyword());
                 for rule in rules {
                     code = format!("{code} {}", name(&rule.text));
                 }
                 for approver in approvers {
                     code = format!("{code} to {}", self.str_lit(approver));
+                }
+                for message in messages {
+                    code = format!("{code} {}", self.str_lit(message));
+                }
+                code
+            }
+            ExpectKind::Message { negated, messages } => {
+                let not = if *negated { "not " } else { "" };
+                let mut code = format!("expect {not}message");
+                for message in messages {
+                    code = format!("{code} {}", self.str_lit(message));
                 }
                 code
             }

@@ -242,7 +242,21 @@ pub(crate) fn unknown_aggregate(name: &Name) -> Diagnostic {
 /// The error for `expect word` where `word` is not an expectation.
 pub(crate) fn unknown_expectation(word: &Name) -> Diagnostic {
     Diagnostic::new(codes::SYNTAX, format!("unknown expectation `{}`", word.text), word.span)
-        .with_primary_label("expected `deny`, `allow`, `escalate`, `obligation`, `risk` or `error`")
+        .with_primary_label("expected `deny`, `allow`, `escalate`, `obligation`, `risk`, `message`, `not` or `error`")
+}
+
+/// A word before a test's `{` that is not `uses`.
+pub(crate) fn unknown_test_word(word: &Name) -> Diagnostic {
+    Diagnostic::new(codes::SYNTAX, format!("unexpected `{}` after the test's name", word.text), word.span)
+        .with_primary_label("expected `{` or `uses FIXTURE, …`")
+        .with_did_you_mean(word.span, crate::suggest::closest(&word.text, ["uses"]))
+}
+
+/// A word that starts `WORD NAME {`, an item only `fixture` starts.
+pub(crate) fn unknown_item_word(word: &Name) -> Diagnostic {
+    Diagnostic::new(codes::SYNTAX, format!("unknown item `{}`", word.text), word.span)
+        .with_primary_label("only `fixture NAME { … }` is written this way")
+        .with_did_you_mean(word.span, crate::suggest::closest(&word.text, ["fixture"]))
 }
 
 /// A word between `input`/`data` and a relation's name that is not `one`.

@@ -330,6 +330,7 @@ fn syntax_error(
             let span = Span::new(file, l, r);
             // `deni foo :- …`: a misspelt keyword reads as a relation name followed by junk,
             // or (two names) as the start of an invariant missing its `:`.
+            // (`deni foo {` would have been a fixture: the error is then one token later.)
             if let [Spanned { token: Token::Ident(word), start, end }, second, rest @ ..] = tokens
                 && (second.start == l
                     || (*word != "invariant"

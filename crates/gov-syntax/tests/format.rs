@@ -13,8 +13,8 @@ use std::path::PathBuf;
 mod spans {
     use gov_diag::Span;
     use gov_syntax::ast::{
-        Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path, Salvaged,
-        SourceFile, StrLit, TestStatement,
+        Approver, Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path,
+        Salvaged, SourceFile, StrLit, TestStatement,
     };
 
     /// The tree with every span set to `Span::default()`, so trees parsed from different text compare.
@@ -51,7 +51,10 @@ mod spans {
             }
             ItemKind::Decision(decision) => {
                 name(&mut decision.name);
-                decision.approver.iter_mut().for_each(str_lit);
+                decision.approver.iter_mut().for_each(|approver| match approver {
+                    Approver::Group(group) => str_lit(group),
+                    Approver::Var(var) => name(var),
+                });
                 decision.points.iter_mut().for_each(expr);
                 if let Some(message) = &mut decision.message {
                     message.span = Span::default();
@@ -65,12 +68,17 @@ mod spans {
             }
             ItemKind::Test(test) => {
                 str_lit(&mut test.name);
+                test.uses.iter_mut().for_each(name);
                 test.statements.iter_mut().for_each(statement);
             }
             ItemKind::Invariant(invariant) => {
                 name(&mut invariant.name);
                 invariant.quantifier = Span::default();
                 invariant.body.iter_mut().for_each(body_item);
+            }
+            ItemKind::Fixture(fixture) => {
+                name(&mut fixture.name);
+                fixture.statements.iter_mut().for_each(statement);
             }
             ItemKind::Error(error) => match &mut error.salvaged {
                 Some(Salvaged::Relation(n) | Salvaged::Rule(n) | Salvaged::Type(n)) => name(n),
@@ -86,10 +94,12 @@ mod spans {
             TestStatement::Expect(expectation) => {
                 expectation.span = Span::default();
                 match &mut expectation.kind {
-                    ExpectKind::Effect { rules, approvers, .. } => {
+                    ExpectKind::Effect { rules, approvers, messages, .. } => {
                         rules.iter_mut().for_each(name);
                         approvers.iter_mut().for_each(str_lit);
+                        messages.iter_mut().for_each(str_lit);
                     }
+                    ExpectKind::Message { messages, .. } => messages.iter_mut().for_each(str_lit),
                     ExpectKind::Risk(points) => lit(points),
                     ExpectKind::Error => {}
                 }

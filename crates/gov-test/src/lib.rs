@@ -14,16 +14,15 @@
 //! The crate does no IO: the caller reads fixture files and hands them in.
 
 mod coverage;
-mod derivation;
 mod run;
 mod world;
 
 pub use coverage::{Coverage, CoverageItem, CoverageKind, percent};
-pub use run::{Evaluation, Failure, FiredRule, Observed, Status, TestResult, run};
+pub use run::{Closest, Evaluation, Failure, FiredRule, Observed, Status, TestResult, run};
 pub use world::{World, lit_json, world};
 
 use gov_diag::{Sources, Span};
-use gov_syntax::ast::{Atom, Expectation, ItemKind, TestStatement};
+use gov_syntax::ast::{Atom, Expectation, Fixture, ItemKind, TestStatement};
 
 /// One test block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +35,10 @@ pub struct TestCase {
     pub line: u32,
     /// 1-based column of `test`.
     pub column: u32,
-    /// The `with data "…"` paths, as written (relative to the directory of `file`).
+    /// The `with data "…"` paths, as written (relative to the directory of `file`), those
+    /// of its fixtures first.
     pub fixtures: Vec<String>,
-    /// The `given` facts, each with its `file:line:col`.
+    /// The `given` facts, each with its `file:line:col`, those of its fixtures first.
     pub given: Vec<(Atom, String)>,
     /// The expectations, each with its `file:line:col`.
     pub expectations: Vec<(Expectation, String)>,
@@ -51,9 +51,19 @@ impl TestCase {
     }
 }
 
-/// The test blocks of the package's own files, in file and source order.
+/// The test blocks of the package's own files, in file and source order. A test that
+/// `uses` fixtures starts from their statements, in the order it names them (a fixture
+/// unknown to the package, which the checker reports, adds nothing).
 pub fn collect(program: &gov_check::ParsedPackage, sources: &Sources) -> Vec<TestCase> {
     let location = |span: Span| sources.location(span);
+    let fixtures: Vec<&Fixture> = program
+        .package_files()
+        .flat_map(|file| file.parsed.file.items.iter())
+        .filter_map(|item| match &item.kind {
+            ItemKind::Fixture(fixture) => Some(fixture),
+            _ => None,
+        })
+        .collect();
     let mut out = Vec::new();
     for file in program.package_files() {
         for item in &file.parsed.file.items {
@@ -71,7 +81,8 @@ pub fn collect(program: &gov_check::ParsedPackage, sources: &Sources) -> Vec<Tes
                 given: Vec::new(),
                 expectations: Vec::new(),
             };
-            for statement in &test.statements {
+            let used = test.uses.iter().filter_map(|name| fixtures.iter().find(|f| f.name.text == name.text));
+            for statement in used.flat_map(|f| &f.statements).chain(&test.statements) {
                 match statement {
                     TestStatement::WithData(path) => case.fixtures.push(path.value.clone()),
                     TestStatement::Given(atoms) => {
@@ -208,9 +219,134 @@ test "wrong" {
                 expectation: "expect allow".to_owned(),
                 at: "dir/p.gov:31:5".to_owned(),
                 expected: "allow".to_owned(),
-                actual: "deny, with no rule fired".to_owned()
+                actual: "deny, with no rule fired".to_owned(),
+                closest: Some(Closest {
+                    rule: "within".to_owned(),
+                    effect: "allow".to_owned(),
+                    at: "dir/p.gov:11:1".to_owned(),
+                    held: 1,
+                    conditions: 3,
+                    failed: "no fact matches limit(agent: \"bot-1\", max: _)".to_owned(),
+                }),
             }]
         );
+    }
+
+    /// `expect not …`, expected messages and approvers, `expect message`, and fixtures a
+    /// test `uses`: each form holds when it should and fails, naming what happened, when
+    /// it should not; a failure that wanted a rule names the one that came closest.
+    #[test]
+    fn richer_expectations_and_fixtures() {
+        const SOURCE: &str = r#"package p
+
+input transfer(agent: Str, amount: Int)
+data limit(agent: Str, max: Int)
+
+deny too_large "over {max}" :- transfer(a, amt), limit(a, max), amt > max.
+escalate big to "finance" "big: {amt}" :- transfer(_, amt), amt > 1000.
+allow within :- transfer(a, amt), limit(a, max), amt <= max.
+obligation audit "audit {a}" :- transfer(a, _).
+risk heavy 10 :- transfer(_, amt), amt > 100.
+
+fixture bot {
+    given limit("bot-1", 5000).
+}
+
+test "passes" uses bot {
+    given transfer("bot-1", 2000).
+    expect escalate big to "finance" "big: 2000"
+    expect not deny
+    expect not deny too_large "over 5000"
+    expect not allow
+    expect not escalate to "legal"
+    expect obligation audit "audit bot-1"
+    expect obligation "audit bot-1"
+    expect message "big: 2000" "audit bot-1"
+    expect not message "over 5000"
+    expect risk 10
+}
+
+test "fails" uses bot {
+    given transfer("bot-1", 50).
+    expect deny too_large "over 4000"
+    expect not allow within
+    expect not obligation
+    expect message "nothing like this"
+    expect not risk heavy
+    expect not risk
+}
+"#;
+        let built = crate::test_support::compile_source("p.gov", SOURCE);
+        let cases = collect(built.package.program(), &built.package.sources());
+        let symbols = built.package.checked().symbols.clone();
+        let mut none = |path: &str| -> Result<gov_vm::json::Document, String> { panic!("no fixture file {path}") };
+        assert_eq!(cases[0].given.len(), 2, "the fixture's fact comes first: {:?}", cases[0].given);
+        assert_eq!(cases[0].given[0].1, "p.gov:13:11");
+
+        let passes = run(&built.compiled, &symbols, &cases[0], &Limits::default(), &mut none);
+        assert_eq!(passes.status, Status::Passed, "{:?}", passes.failures);
+
+        let fails = run(&built.compiled, &symbols, &cases[1], &Limits::default(), &mut none);
+        let lines: Vec<String> = fails
+            .failures
+            .iter()
+            .map(|f| {
+                let closest = f.closest.as_ref().map(|c| format!(" | closest {}", c.describe())).unwrap_or_default();
+                format!("{}: expected {}; actual {}{closest}", f.expectation, f.expected, f.actual)
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "expect deny too_large \"over 4000\": expected deny, with too_large fired, with messages \"over 4000\"; \
+                 actual allow, with within, audit fired; no messages | closest deny too_large (p.gov:6:1): 2 of 3 \
+                 conditions held, then 50 > 5000 does not hold",
+                "expect not allow within: expected none of within fired; actual allow, with within, audit fired",
+                "expect not obligation: expected no obligation rule fired; actual allow, with within, audit fired",
+                "expect message \"nothing like this\": expected a fired rule giving \"nothing like this\"; \
+                 actual allow, with within, audit fired; messages \"audit bot-1\"",
+            ]
+        );
+    }
+
+    /// `escalate … to team` takes its group from the data: the approvers are the groups
+    /// the firings bound, each once, and `expect escalate … to "group"` checks them (the
+    /// checker cannot know the data's groups, so any group may be named).
+    #[test]
+    fn approvers_bound_by_the_body_come_from_the_data() {
+        const SOURCE: &str = r#"package p
+
+type Team = Str
+
+input change(repo: Str)
+data owner(repo: Str, team: Team)
+
+escalate review to team "{repo} needs {team}" :- change(repo), owner(repo, team).
+
+test "each owning team is asked" {
+    given owner("api", "api-team"). owner("web", "web-team"). owner("cli", "api-team").
+    given change("api"). change("web"). change("cli").
+    expect escalate review to "api-team" "web needs web-team"
+}
+
+test "a team that owns nothing changed is not asked" {
+    given owner("api", "api-team"). owner("web", "web-team").
+    given change("api").
+    expect escalate review to "web-team"
+}
+"#;
+        let built = crate::test_support::compile_source("p.gov", SOURCE);
+        let cases = collect(built.package.program(), &built.package.sources());
+        let symbols = built.package.checked().symbols.clone();
+        let mut none = |path: &str| -> Result<gov_vm::json::Document, String> { panic!("no fixture file {path}") };
+        let asked = run(&built.compiled, &symbols, &cases[0], &Limits::default(), &mut none);
+        assert_eq!(asked.status, Status::Passed, "{:?}", asked.failures);
+        let Some(Evaluation::Decided(observed)) = &asked.evaluation else { panic!("{asked:?}") };
+        assert_eq!(observed.approvers, ["api-team", "web-team"]);
+
+        let wrong = run(&built.compiled, &symbols, &cases[1], &Limits::default(), &mut none);
+        assert_eq!(wrong.failures.len(), 1, "{wrong:?}");
+        assert_eq!(wrong.failures[0].actual, "escalate, with review fired, approvers \"api-team\"");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::TestCase;
 use crate::world::world;
 use gov_check::Symbols;
-use gov_syntax::ast::{Effect, ExpectKind, Expectation, LitValue};
+use gov_syntax::ast::{Effect, ExpectKind, Expectation, LitValue, Name, StrLit};
 use gov_vm::json::Document;
 use gov_vm::program::{Program, RelationKind};
 use gov_vm::report::{Reason, RiskContribution};
@@ -45,6 +45,43 @@ pub struct Failure {
     pub expected: String,
     /// What happened.
     pub actual: String,
+    /// When a rule the expectation wanted did not fire: the one that came closest.
+    pub closest: Option<Closest>,
+}
+
+/// The decision rule that almost fired, for a failed expectation that wanted one of its
+/// effect (or it by name): the one whose body got furthest, and where it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closest {
+    /// Its name.
+    pub rule: String,
+    /// Its effect's keyword.
+    pub effect: String,
+    /// `file:line:col` of the rule.
+    pub at: String,
+    /// How many of its conditions held (in the engine's order).
+    pub held: usize,
+    /// How many conditions it has.
+    pub conditions: usize,
+    /// The first condition that failed, with the values bound when it was reached.
+    pub failed: String,
+}
+
+impl Closest {
+    /// `deny too_large (p.gov:10:1): 1 of 3 conditions held, then no fact matches …`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} ({}): {} of {} conditions held, then {}",
+            self.effect, self.rule, self.at, self.held, self.conditions, self.failed
+        )
+    }
+
+    fn to_json(&self) -> Json {
+        json!({
+            "rule": self.rule, "effect": self.effect, "at": self.at,
+            "held": self.held, "conditions": self.conditions, "failed": self.failed,
+        })
+    }
 }
 
 /// A decision rule that fired.
@@ -68,6 +105,9 @@ pub struct Observed {
     /// Every decision rule that fired, each once: deny/escalate/allow rules, then
     /// obligations, then risk rules.
     pub fired: Vec<FiredRule>,
+    /// Every distinct message of every fired rule (in the order of `fired`): what
+    /// `expect … "message"` looks for.
+    pub messages: Vec<FiredRule>,
     /// The groups of the fired `escalate` rules.
     pub approvers: Vec<String>,
     /// The names of the fired `obligation` rules.
@@ -143,7 +183,14 @@ impl TestResult {
             "failures".to_owned(),
             self.failures
                 .iter()
-                .map(|f| json!({"expectation": f.expectation, "at": f.at, "expected": f.expected, "actual": f.actual}))
+                .map(|f| {
+                    let mut failure =
+                        json!({"expectation": f.expectation, "at": f.at, "expected": f.expected, "actual": f.actual});
+                    if let (Some(closest), Some(object)) = (&f.closest, failure.as_object_mut()) {
+                        object.insert("closest".to_owned(), closest.to_json());
+                    }
+                    failure
+                })
                 .collect(),
         );
         match &self.evaluation {
@@ -199,8 +246,8 @@ pub fn run(
             result.status = Status::Error;
             result.error = Some(error);
         }
-        Ok(evaluation) => {
-            result.failures = case.expectations.iter().filter_map(|(e, at)| check(e, at, &evaluation)).collect();
+        Ok((evaluation, failures)) => {
+            result.failures = failures;
             if !result.failures.is_empty() {
                 result.status = Status::Failed;
             }
@@ -211,15 +258,21 @@ pub fn run(
     result
 }
 
-/// Builds the test's world and decides its request. `Err` is a problem with the test
-/// itself; an engine failure is an [`Evaluation::Failed`].
+/// Builds the test's world, decides its request and checks the expectations, naming the
+/// closest rule of each that wanted a rule which did not fire. `Err` is a problem with the
+/// test itself; an engine failure is an [`Evaluation::Failed`].
 fn evaluate(
     compiled: &Program,
     symbols: &Symbols,
     case: &TestCase,
     limits: &Limits,
     fixture: &mut dyn FnMut(&str) -> Result<Document, String>,
-) -> Result<Evaluation, String> {
+) -> Result<(Evaluation, Vec<Failure>), String> {
+    let failed = |error: String| -> Result<(Evaluation, Vec<Failure>), String> {
+        let evaluation = Evaluation::Failed(error);
+        let failures = case.expectations.iter().filter_map(|(e, at)| check(e, at, &evaluation)).collect();
+        Ok((evaluation, failures))
+    };
     if case.expectations.is_empty() {
         return Err("the test has no `expect`, so it asserts nothing".to_owned());
     }
@@ -258,14 +311,14 @@ fn evaluate(
 
     let engine = match Engine::from_program(program, "test".to_owned(), Limits::LOAD) {
         Ok(engine) => engine.with_limits(*limits),
-        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+        Err(error) => return failed(error.to_string()),
     };
     // A request the engine refuses (a one-fact input given zero or several times) is what
     // an `expect error` test may be about; any other test cannot run.
     let request = match engine.request_from_json(&world.input.to_string()) {
         Ok(request) => request,
         Err(error) if case.expectations.iter().any(|(e, _)| e.kind == ExpectKind::Error) => {
-            return Ok(Evaluation::Failed(format!("request rejected: {error}")));
+            return failed(format!("request rejected: {error}"));
         }
         Err(error) => {
             let at = given_at(case, &error.path).map(|at| format!("{at}: ")).unwrap_or_default();
@@ -274,20 +327,20 @@ fn evaluate(
     };
     let explained = match engine.explained(&request) {
         Ok(explained) => explained,
-        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+        Err(error) => return failed(error.to_string()),
     };
     let report = match engine.report(&request, &explained.decision) {
         Ok(report) => report,
-        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+        Err(error) => return failed(error.to_string()),
     };
     let explanation = match gov_vm::json::explanation(&engine, &request, &explained.explanation) {
         Ok(explanation) => explanation,
-        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+        Err(error) => return failed(error.to_string()),
     };
     // The request's strings, then those built-ins made while deciding it.
     let strings = match engine.decision_strings(&request, &explained.explanation.strings) {
         Ok(strings) => strings,
-        Err(error) => return Ok(Evaluation::Failed(error.to_string())),
+        Err(error) => return failed(error.to_string()),
     };
     let reason = |r: &Reason| FiredRule {
         name: r.rule.clone(),
@@ -301,33 +354,77 @@ fn evaluate(
         message: c.message.clone(),
         at: c.at.clone(),
     };
-    let mut fired: Vec<FiredRule> = Vec::new();
-    for rule in report
+    let all: Vec<FiredRule> = report
         .reasons
         .iter()
         .chain(&report.obligations)
         .map(reason)
         .chain(report.contributions.iter().map(contribution))
-    {
+        .collect();
+    let mut fired: Vec<FiredRule> = Vec::new();
+    for rule in &all {
         if !fired.iter().any(|f| f.name == rule.name) {
-            fired.push(rule);
+            fired.push(rule.clone());
         }
     }
     let mut decisions_fired: Vec<u32> = explained.decision.fired.iter().map(|f| f.decision).collect();
     decisions_fired.dedup();
-    Ok(Evaluation::Decided(Box::new(Observed {
+    let evaluation = Evaluation::Decided(Box::new(Observed {
         outcome: explained.decision.outcome.name().to_owned(),
         obligations: fired.iter().filter(|f| f.effect == "obligation").map(|f| f.name.clone()).collect(),
         approvers: report.approvers,
         risk: report.risk_score,
         fired,
-        derivation: crate::derivation::derivation(&engine, strings, &explained.explanation),
+        messages: all,
+        derivation: gov_vm::text::derivation(&engine, strings, &explained.explanation),
         explanation,
         decisions_fired,
         rules_used: explained.rules_used,
-    })))
+    }));
+    let mut failures = Vec::new();
+    for (expectation, at) in &case.expectations {
+        let Some(mut failure) = check(expectation, at, &evaluation) else { continue };
+        if let Evaluation::Decided(observed) = &evaluation {
+            failure.closest = closest(&engine, &request, expectation, observed);
+        }
+        failures.push(failure);
+    }
+    Ok((evaluation, failures))
 }
 
+/// For an expectation that wanted a rule of its effect to fire (a named one, or any), the
+/// rule among those that did not fire whose body got furthest, as the engine found it.
+fn closest(
+    engine: &Engine,
+    request: &gov_vm::Request,
+    expectation: &Expectation,
+    observed: &Observed,
+) -> Option<Closest> {
+    let ExpectKind::Effect { negated: false, effect, rules, .. } = &expectation.kind else { return None };
+    let program = engine.program();
+    let fired = |name: &str| observed.fired.iter().any(|f| f.name == name);
+    let wanted = |name: &str| if rules.is_empty() { true } else { rules.iter().any(|r| r.text == name) };
+    if rules.is_empty() && observed.fired.iter().any(|f| f.effect == effect.keyword()) {
+        return None;
+    }
+    let candidates: Vec<u32> = program
+        .decisions
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.effect == *effect && wanted(program.string(d.name)) && !fired(program.string(d.name)))
+        .filter_map(|(i, _)| u32::try_from(i).ok())
+        .collect();
+    let miss = engine.closest(request, &candidates).ok()??;
+    let meta = program.decisions.get(miss.decision as usize)?;
+    Some(Closest {
+        rule: program.string(meta.name).to_owned(),
+        effect: meta.effect.keyword().to_owned(),
+        at: gov_vm::json::location(program, meta),
+        held: miss.held,
+        conditions: miss.conditions,
+        failed: miss.failed,
+    })
+}
 /// `file:line:col` of the given fact that a request error's path names: `request_time[1]`
 /// is the second `request_time` the test gives (the request lists them in given order).
 fn given_at<'c>(case: &'c TestCase, path: &str) -> Option<&'c str> {
@@ -338,9 +435,11 @@ fn given_at<'c>(case: &'c TestCase, path: &str) -> Option<&'c str> {
 
 /// An expectation as written.
 pub(crate) fn render(expectation: &Expectation) -> String {
+    let quote =
+        |texts: &[gov_syntax::ast::StrLit]| -> String { texts.iter().map(|t| format!(" {:?}", t.value)).collect() };
     match &expectation.kind {
-        ExpectKind::Effect { effect, rules, approvers } => {
-            let mut text = format!("expect {}", effect.keyword());
+        ExpectKind::Effect { negated, effect, rules, approvers, messages } => {
+            let mut text = format!("expect {}{}", if *negated { "not " } else { "" }, effect.keyword());
             for rule in rules {
                 text.push(' ');
                 text.push_str(&rule.text);
@@ -348,7 +447,10 @@ pub(crate) fn render(expectation: &Expectation) -> String {
             for group in approvers {
                 text.push_str(&format!(" to {:?}", group.value));
             }
-            text
+            text + &quote(messages)
+        }
+        ExpectKind::Message { negated, messages } => {
+            format!("expect {}message{}", if *negated { "not " } else { "" }, quote(messages))
         }
         ExpectKind::Risk(lit) => format!("expect risk {}", lit.raw),
         ExpectKind::Error => "expect error".to_owned(),
@@ -363,6 +465,10 @@ fn quoted(groups: &[String]) -> String {
     groups.iter().map(|g| format!("{g:?}")).collect::<Vec<_>>().join(", ")
 }
 
+fn texts(lits: &[gov_syntax::ast::StrLit]) -> Vec<String> {
+    lits.iter().map(|l| l.value.clone()).collect()
+}
+
 /// `deny, with too_large, new_payee fired` — the decision and every rule that fired.
 fn decided(observed: &Observed) -> String {
     let names: Vec<String> = observed.fired.iter().map(|f| f.name.clone()).collect();
@@ -373,10 +479,62 @@ fn decided(observed: &Observed) -> String {
     }
 }
 
+/// The messages the fired rules of `effect` (any effect for `None`) gave, as
+/// `messages "a", "b"` or `no messages`.
+fn given_messages(observed: &Observed, effect: Option<Effect>) -> String {
+    let given: Vec<String> = observed
+        .messages
+        .iter()
+        .filter(|f| effect.is_none_or(|e| f.effect == e.keyword()) && !f.message.is_empty())
+        .map(|f| f.message.clone())
+        .collect();
+    if given.is_empty() { "no messages".to_owned() } else { format!("messages {}", quoted(&given)) }
+}
+
+/// Whether a positive or negated `expect EFFECT …` holds.
+fn effect_holds(
+    observed: &Observed,
+    negated: bool,
+    effect: Effect,
+    rules: &[Name],
+    approvers: &[StrLit],
+    messages: &[StrLit],
+) -> bool {
+    let fired = |name: &str| observed.fired.iter().any(|f| f.name == name && f.effect == effect.keyword());
+    // A message of a fired rule of the effect (of one of `rules`, when some are named).
+    let gave = |text: &str| {
+        observed.messages.iter().any(|f| {
+            f.effect == effect.keyword()
+                && f.message == text
+                && (negated || rules.is_empty() || rules.iter().any(|r| r.text == f.name))
+        })
+    };
+    let decides = matches!(effect, Effect::Deny | Effect::Escalate | Effect::Allow);
+    let any_of_effect = observed.fired.iter().any(|f| f.effect == effect.keyword());
+    if negated {
+        if rules.is_empty() && approvers.is_empty() && messages.is_empty() {
+            return if decides { observed.outcome != effect.keyword() } else { !any_of_effect };
+        }
+        return !rules.iter().any(|r| fired(&r.text))
+            && !approvers.iter().any(|g| observed.approvers.contains(&g.value))
+            && !messages.iter().any(|m| gave(&m.value));
+    }
+    let outcome = if decides {
+        observed.outcome == effect.keyword()
+    } else {
+        // `expect obligation` alone: some obligation fired.
+        any_of_effect || !rules.is_empty() || !messages.is_empty()
+    };
+    outcome
+        && rules.iter().all(|r| fired(&r.text))
+        && (effect != Effect::Escalate || approvers.iter().all(|g| observed.approvers.contains(&g.value)))
+        && messages.iter().all(|m| gave(&m.value))
+}
+
 /// The failure of `expectation` against `evaluation`, if it does not hold.
 fn check(expectation: &Expectation, at: &str, evaluation: &Evaluation) -> Option<Failure> {
     let failure = |expected: String, actual: String| {
-        Some(Failure { expectation: render(expectation), at: at.to_owned(), expected, actual })
+        Some(Failure { expectation: render(expectation), at: at.to_owned(), expected, actual, closest: None })
     };
     let observed = match (evaluation, &expectation.kind) {
         (Evaluation::Failed(_), ExpectKind::Error) => return None,
@@ -386,77 +544,117 @@ fn check(expectation: &Expectation, at: &str, evaluation: &Evaluation) -> Option
         (Evaluation::Failed(error), kind) => return failure(expected_text(kind), format!("evaluation error: {error}")),
         (Evaluation::Decided(observed), _) => observed,
     };
-    let fired = |name: &str| observed.fired.iter().any(|f| f.name == name);
     let holds = match &expectation.kind {
-        ExpectKind::Effect { effect: effect @ (Effect::Deny | Effect::Escalate | Effect::Allow), rules, approvers } => {
-            observed.outcome == effect.keyword()
-                && rules.iter().all(|r| fired(&r.text))
-                && (*effect != Effect::Escalate || approvers.iter().all(|g| observed.approvers.contains(&g.value)))
+        ExpectKind::Effect { negated, effect, rules, approvers, messages } => {
+            effect_holds(observed, *negated, *effect, rules, approvers, messages)
         }
-        ExpectKind::Effect { effect: Effect::Obligation, rules, .. } => {
-            if rules.is_empty() {
-                !observed.obligations.is_empty()
-            } else {
-                rules.iter().all(|r| observed.obligations.contains(&r.text))
-            }
+        ExpectKind::Message { negated, messages } => {
+            let gave = |text: &str| observed.messages.iter().any(|f| f.message == text);
+            if *negated { !messages.iter().any(|m| gave(&m.value)) } else { messages.iter().all(|m| gave(&m.value)) }
         }
-        ExpectKind::Effect { effect: Effect::Risk, .. } => false,
         ExpectKind::Risk(lit) => matches!(lit.value, LitValue::Int(n) if n == observed.risk),
         ExpectKind::Error => false,
     };
     if holds {
         return None;
     }
-    let actual = match &expectation.kind {
-        ExpectKind::Effect { effect: Effect::Escalate, approvers, .. } if !approvers.is_empty() => {
-            let groups = if observed.approvers.is_empty() {
-                "no approvers".to_owned()
-            } else {
-                format!("approvers {}", quoted(&observed.approvers))
-            };
-            format!("{}, {groups}", decided(observed))
-        }
-        ExpectKind::Effect { effect: Effect::Obligation, .. } => {
+    let mut actual = match &expectation.kind {
+        ExpectKind::Effect { effect: Effect::Obligation, negated: false, .. } => {
             if observed.obligations.is_empty() {
                 "no obligations".to_owned()
             } else {
                 format!("obligations {}", list(&observed.obligations))
             }
         }
+        ExpectKind::Effect { effect: Effect::Risk, .. } => {
+            let risky: Vec<String> =
+                observed.fired.iter().filter(|f| f.effect == "risk").map(|f| f.name.clone()).collect();
+            if risky.is_empty() {
+                "no risk rule fired".to_owned()
+            } else {
+                format!("risk rules {} fired", list(&risky))
+            }
+        }
+        ExpectKind::Message { .. } => decided(observed),
         ExpectKind::Risk(_) => format!("risk score {}", observed.risk),
         _ => decided(observed),
     };
+    match &expectation.kind {
+        ExpectKind::Effect { effect: Effect::Escalate, approvers, .. } if !approvers.is_empty() => {
+            let groups = if observed.approvers.is_empty() {
+                "no approvers".to_owned()
+            } else {
+                format!("approvers {}", quoted(&observed.approvers))
+            };
+            actual = format!("{actual}, {groups}");
+        }
+        _ => {}
+    }
+    match &expectation.kind {
+        ExpectKind::Effect { effect, messages, .. } if !messages.is_empty() => {
+            actual = format!("{actual}; {}", given_messages(observed, Some(*effect)));
+        }
+        ExpectKind::Message { .. } => actual = format!("{actual}; {}", given_messages(observed, None)),
+        _ => {}
+    }
     failure(expected_text(&expectation.kind), actual)
 }
 
 /// What an expectation wants, in words.
 fn expected_text(kind: &ExpectKind) -> String {
     match kind {
-        ExpectKind::Effect { effect: Effect::Obligation, rules, .. } => {
-            if rules.is_empty() {
+        ExpectKind::Effect { negated: true, effect, rules, approvers, messages } => {
+            let mut parts = Vec::new();
+            if rules.is_empty() && approvers.is_empty() && messages.is_empty() {
+                parts.push(match effect {
+                    Effect::Deny | Effect::Escalate | Effect::Allow => {
+                        format!("a decision other than {}", effect.keyword())
+                    }
+                    other => format!("no {} rule fired", other.keyword()),
+                });
+            }
+            if !rules.is_empty() {
+                parts.push(format!("none of {} fired", list(&texts_of(rules))));
+            }
+            if !approvers.is_empty() {
+                parts.push(format!("approvers without {}", quoted(&texts(approvers))));
+            }
+            if !messages.is_empty() {
+                parts.push(format!("no {} rule giving {}", effect.keyword(), quoted(&texts(messages))));
+            }
+            parts.join(", ")
+        }
+        ExpectKind::Effect { effect: Effect::Obligation, rules, messages, .. } => {
+            let mut text = if rules.is_empty() {
                 "at least one obligation".to_owned()
             } else {
-                format!("obligations including {}", list(&rules.iter().map(|r| r.text.clone()).collect::<Vec<_>>()))
-            }
-        }
-        ExpectKind::Effect { effect: Effect::Risk, .. } => "an expectation `govc test` knows".to_owned(),
-        ExpectKind::Effect { effect, rules, approvers } => {
-            let mut text = effect.keyword().to_owned();
-            if !rules.is_empty() {
-                text.push_str(&format!(
-                    ", with {} fired",
-                    list(&rules.iter().map(|r| r.text.clone()).collect::<Vec<_>>())
-                ));
-            }
-            if *effect == Effect::Escalate && !approvers.is_empty() {
-                text.push_str(&format!(
-                    ", approvers including {}",
-                    quoted(&approvers.iter().map(|g| g.value.clone()).collect::<Vec<_>>())
-                ));
+                format!("obligations including {}", list(&texts_of(rules)))
+            };
+            if !messages.is_empty() {
+                text.push_str(&format!(", with messages {}", quoted(&texts(messages))));
             }
             text
         }
+        ExpectKind::Effect { effect, rules, approvers, messages, .. } => {
+            let mut text = effect.keyword().to_owned();
+            if !rules.is_empty() {
+                text.push_str(&format!(", with {} fired", list(&texts_of(rules))));
+            }
+            if *effect == Effect::Escalate && !approvers.is_empty() {
+                text.push_str(&format!(", approvers including {}", quoted(&texts(approvers))));
+            }
+            if !messages.is_empty() {
+                text.push_str(&format!(", with messages {}", quoted(&texts(messages))));
+            }
+            text
+        }
+        ExpectKind::Message { negated: false, messages } => format!("a fired rule giving {}", quoted(&texts(messages))),
+        ExpectKind::Message { negated: true, messages } => format!("no fired rule giving {}", quoted(&texts(messages))),
         ExpectKind::Risk(lit) => format!("risk score {}", lit.raw),
         ExpectKind::Error => "an evaluation error".to_owned(),
     }
+}
+
+fn texts_of(names: &[Name]) -> Vec<String> {
+    names.iter().map(|n| n.text.clone()).collect()
 }

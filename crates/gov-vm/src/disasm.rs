@@ -272,13 +272,14 @@ fn instruction(program: &Program, instr: &Instr, pc: usize) -> (&'static str, St
         }
         Instr::Fire { decision, values } => {
             let text = match program.decisions.get(*decision as usize) {
-                Some(d) if d.effect == Effect::Risk && !values.is_empty() => {
+                Some(d) if d.leading_values() > 0 && !values.is_empty() => {
+                    let lead = if d.effect == Effect::Risk { "points" } else { "approver" };
                     let list: Vec<String> =
                         values
                             .iter()
                             .enumerate()
                             .map(|(i, o)| {
-                                if i == 0 { format!("points = {}", operand(program, *o)) } else { operand(program, *o) }
+                                if i == 0 { format!("{lead} = {}", operand(program, *o)) } else { operand(program, *o) }
                             })
                             .collect();
                     format!("{} {}({})", d.effect.keyword(), program.string(d.name), list.join(", "))

@@ -7,6 +7,7 @@ use crate::eval::{
 use crate::explain::Explanation;
 use crate::guards::Guards;
 use crate::limits::{Budget, row_bytes};
+use crate::near_miss::{NearMiss, near_miss};
 use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
 use crate::store::Relation;
@@ -323,10 +324,7 @@ impl Engine {
             limits: &self.limits,
             guards: &self.guards,
             dispatch: &self.dispatch,
-            builtins: Builtins {
-                symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids },
-                prepared: &self.prepared,
-            },
+            builtins: self.builtins(request),
         };
         run.strata(&mut session.relations, &mut session.work)?;
         let (fired, made) = session.work.conclude();
@@ -362,17 +360,51 @@ impl Engine {
 
     /// [`Engine::explain`], also telling which rules derived facts (for test coverage).
     pub fn explained(&self, request: &Request) -> Result<Explained, EvalError> {
+        let mut work = Work::tracing();
+        let relations = self.evaluate_all(request, &mut work)?;
+        let trace = work.trace.take().unwrap_or_default();
+        let mut explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());
+        explanation.strings = work.made.clone();
+        let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
+        rules_used.sort_unstable();
+        let (fired, made) = work.conclude();
+        Ok(Explained { decision: self.conclude(fired, made).to_decision(), explanation, rules_used })
+    }
+
+    /// Of the decision rules `decisions` that do not fire on `request`, the one whose body
+    /// got furthest (the most conditions held; the first listed on a tie), with the first
+    /// condition that failed: what a failing test names as the rule that almost fired.
+    /// `None` when every one of them fires. Re-evaluates the request, as
+    /// [`Engine::explained`] does.
+    pub fn closest(&self, request: &Request, decisions: &[u32]) -> Result<Option<NearMiss>, EvalError> {
+        let relations = self.evaluate_all(request, &mut Work::default())?;
+        let strings = self.request_strings(request);
+        let mut best: Option<NearMiss> = None;
+        for &decision in decisions {
+            let Some(miss) = near_miss(&self.program, &relations, strings, &self.limits, &self.builtins(request), decision)? else { continue };
+            if best.as_ref().is_none_or(|b| miss.held > b.held) {
+                best = Some(miss);
+            }
+        }
+        Ok(best)
+    }
+
+    /// What the built-ins of a run on `request` read: the symbols of the engine's strings
+    /// and the request's, and what was prepared of each call's constants at load.
+    fn builtins<'a>(&'a self, request: &'a Request) -> Builtins<'a> {
+        Builtins { symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids }, prepared: &self.prepared }
+    }
+
+    /// Evaluates `request` from scratch into a store of every relation (the data-only ones
+    /// within the load's limits, then the request's within its own), recording provenance
+    /// when `work` traces; the firings are left in `work`.
+    fn evaluate_all(&self, request: &Request, work: &mut Work) -> Result<Vec<Relation>, EvalError> {
         let strings = self.strings(request)?;
         let mut relations = empty_store(&self.program);
         insert_data(&self.program, &mut relations)?;
-        let mut work = Work::tracing();
-        // The data-only relations within the load's limits, then the request within its own
-        // (no static rule reads an input relation, so the input can wait).
+        // No static rule reads an input relation, so the input can wait.
         let (program, guards, dispatch) = (&self.program, &self.guards, &self.dispatch);
-        let builtins = Builtins {
-            symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids },
-            prepared: &self.prepared,
-        };
+        let builtins = self.builtins(request);
         let run = Run {
             program,
             phase: Phase::Static,
@@ -383,27 +415,13 @@ impl Engine {
             dispatch,
             builtins,
         };
-        run.strata(&mut relations, &mut work)?;
+        run.strata(&mut relations, work)?;
         work.budget = Budget::default();
-        self.insert_input(request, &mut relations, &mut work)?;
-        let run = Run {
-            program,
-            phase: Phase::Request,
-            statics: None,
-            strings,
-            limits: &self.limits,
-            guards,
-            dispatch,
-            builtins,
-        };
-        run.strata(&mut relations, &mut work)?;
-        let trace = work.trace.take().unwrap_or_default();
-        let mut explanation = crate::explain::explanation(&self.program, &relations, &trace, work.firings());
-        explanation.strings = work.made.clone();
-        let mut rules_used: Vec<u32> = trace.rules_used.into_iter().collect();
-        rules_used.sort_unstable();
-        let (fired, made) = work.conclude();
-        Ok(Explained { decision: self.conclude(fired, made).to_decision(), explanation, rules_used })
+        self.insert_input(request, &mut relations, work)?;
+        let run =
+            Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch, builtins };
+        run.strata(&mut relations, work)?;
+        Ok(relations)
     }
 
     /// Combines the distinct firings of an evaluation, ordered by rule ([`Work::conclude`]),
@@ -749,11 +767,12 @@ mod tests {
         let derived = |premises| FactExplanation {
             relation: P,
             values: ints(&[1, 2, 2]),
-            source: FactSource::Rule { rule: 0, premises },
+            source: FactSource::Rule { rule: 0, premises, absent: Vec::new() },
         };
         let firing = |decision, values: &[i64], premises| FiringExplanation {
             firing: Firing { decision, values: ints(values) },
             premises: vec![premises],
+            absent: Vec::new(),
         };
         assert_eq!(
             explanation.firings,

@@ -140,17 +140,37 @@ pub(crate) struct Work {
 /// A fact, as (relation id, row id in the store that holds the relation).
 pub(crate) type FactRef = (u32, u32);
 
+/// A negated condition that held: no fact of `relation` has these values in these columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absence {
+    /// The relation's id.
+    pub relation: u32,
+    /// (column, value) of each column the negation constrained; the others were `_`.
+    pub columns: Vec<(u8, Value)>,
+}
+
 /// Provenance: for each derived fact and each firing, the rule and the facts it matched.
 #[derive(Debug, Default)]
 pub(crate) struct Trace {
     /// The facts matched by the scans enclosing the current instruction.
     stack: Vec<FactRef>,
+    /// The negations that held, enclosing the current instruction.
+    absent: Vec<Absence>,
+    /// For each aggregate being computed, innermost last: where its sub-plan's facts start
+    /// on `stack`, and the facts its bindings matched so far.
+    aggregating: Vec<(usize, Vec<FactRef>)>,
     /// Premises of each row in `Work::pending`.
     pending: Vec<Vec<FactRef>>,
+    /// The negations that held for each row in `Work::pending`.
+    pending_absent: Vec<Vec<Absence>>,
     /// The first derivation of each derived fact: (rule id, premises).
     pub(crate) derivations: HashMap<FactRef, (u32, Vec<FactRef>)>,
+    /// The negations that held in the first derivation of a derived fact, when any did.
+    pub(crate) derivation_absent: HashMap<FactRef, Vec<Absence>>,
     /// Premises of each entry of `Work::fired`, in the same order.
     pub(crate) firings: Vec<Vec<FactRef>>,
+    /// The negations that held for each entry of `Work::fired`, in the same order.
+    pub(crate) firing_absent: Vec<Vec<Absence>>,
     /// Rules whose body held at least once, so that they emitted a fact (new or not).
     pub(crate) rules_used: HashSet<u32>,
 }
@@ -329,6 +349,9 @@ enum Sink<'s> {
     Rule,
     /// An aggregate's sub-plan: record the binding of its locals, then the target value.
     Aggregate { target: Operand, locals: &'s [u16], out: &'s mut Vec<Value> },
+    /// A probe of how far a rule's body gets ([`reach`]): keep the registers of the first
+    /// binding that gets here.
+    Reach { first: &'s mut Option<Vec<Value>> },
 }
 
 impl Ctx<'_> {
@@ -383,12 +406,23 @@ impl Ctx<'_> {
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
         let Some(instr) = code.get(pc).filter(|_| pc < end) else {
-            if let Sink::Aggregate { target, locals, out } = sink {
-                work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
-                for &r in *locals {
-                    out.push(regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?);
+            match sink {
+                Sink::Aggregate { target, locals, out } => {
+                    work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
+                    if let Some(trace) = work.trace.as_mut()
+                        && let Some((mark, facts)) = trace.aggregating.last_mut()
+                    {
+                        facts.extend_from_slice(trace.stack.get(*mark..).unwrap_or_default());
+                    }
+                    for &r in *locals {
+                        out.push(
+                            regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?,
+                        );
+                    }
+                    out.push(self.operand(regs, *target)?);
                 }
-                out.push(self.operand(regs, *target)?);
+                Sink::Reach { first } if first.is_none() => **first = Some(regs.to_vec()),
+                Sink::Rule | Sink::Reach { .. } => {}
             }
             return Ok(());
         };
@@ -453,7 +487,23 @@ impl Ctx<'_> {
                     Some(index) => self.first_match(work, relation, *index, regs, key)?.is_some(),
                     None => !relation.is_empty(),
                 };
-                if present { Ok(()) } else { self.exec(work, code, pc + 1, end, regs, sink) }
+                if present {
+                    return Ok(());
+                }
+                if let Some(trace) = work.trace.as_mut() {
+                    // The key the lookup used is still in the scratch buffer.
+                    let columns = index
+                        .and_then(|i| self.program.relations.get(*rel as usize).and_then(|r| r.indexes.get(i as usize)))
+                        .map_or(&[][..], Vec::as_slice);
+                    let columns = columns.iter().copied().zip(work.key.iter().copied()).collect();
+                    trace.absent.push(Absence { relation: *rel, columns });
+                    let result = self.exec(work, code, pc + 1, end, regs, sink);
+                    if let Some(trace) = work.trace.as_mut() {
+                        trace.absent.pop();
+                    }
+                    return result;
+                }
+                self.exec(work, code, pc + 1, end, regs, sink)
             }
             Instr::Compare { op, left, right } => {
                 let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
@@ -497,7 +547,16 @@ impl Ctx<'_> {
                 let mut bindings = std::mem::take(&mut work.bindings);
                 bindings.clear();
                 let mut inner = Sink::Aggregate { target: *target, locals, out: &mut bindings };
+                if let Some(trace) = work.trace.as_mut() {
+                    trace.aggregating.push((trace.stack.len(), Vec::new()));
+                }
                 let ran = self.exec(work, code, pc + 1, body_end, regs, &mut inner);
+                // When tracing, the facts the bindings matched are premises of what follows.
+                let counted = work.trace.as_mut().and_then(|t| t.aggregating.pop()).map(|(_, mut facts)| {
+                    let mut seen = HashSet::new();
+                    facts.retain(|f| seen.insert(*f));
+                    facts
+                });
                 let width = locals.len() + 1;
                 work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
                 let made = &work.made;
@@ -505,6 +564,15 @@ impl Ctx<'_> {
                 work.bindings = bindings;
                 let Some(result) = result? else { return Ok(()) };
                 *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
+                if let (Some(counted), Some(trace)) = (counted, work.trace.as_mut()) {
+                    let mark = trace.stack.len();
+                    trace.stack.extend(counted);
+                    let result = self.exec(work, code, body_end, end, regs, sink);
+                    if let Some(trace) = work.trace.as_mut() {
+                        trace.stack.truncate(mark);
+                    }
+                    return result;
+                }
                 self.exec(work, code, body_end, end, regs, sink)
             }
             Instr::Call { .. } | Instr::Set { .. } => self.builtin_step(work, code, pc, end, regs, sink),
@@ -521,6 +589,7 @@ impl Ctx<'_> {
                 }
                 if let Some(trace) = work.trace.as_mut() {
                     trace.pending.push(trace.stack.clone());
+                    trace.pending_absent.push(trace.absent.clone());
                 }
                 Ok(())
             }
@@ -528,6 +597,7 @@ impl Ctx<'_> {
                 let new = work.fire(self, regs, *decision, values)?;
                 if let (true, Some(trace)) = (new, work.trace.as_mut()) {
                     trace.firings.push(trace.stack.clone());
+                    trace.firing_absent.push(trace.absent.clone());
                 }
                 Ok(())
             }
@@ -751,6 +821,37 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether the first `end` instructions of `rule`'s code hold for some binding over
+/// `relations` (every relation of the program, static ones included, as an explaining
+/// evaluation leaves them): the registers of the first binding that gets that far, or
+/// `None`. Nothing is emitted or fired: the code stops before `end`.
+// Invariant: `end` is an instruction boundary at the rule's top level (never inside an
+// aggregate's sub-plan), so the code before it is a whole plan.
+pub(crate) fn reach(
+    program: &Program,
+    relations: &[Relation],
+    strings: Strings<'_>,
+    limits: &Limits,
+    builtins: &Builtins<'_>,
+    rule: u32,
+    end: usize,
+) -> Result<Option<Vec<Value>>, EvalError> {
+    let code = program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
+    let ctx = Ctx { program, statics: None, relations, strings, limits, delta: &[], builtins, rule };
+    let mut work = Work::default();
+    let mut registers = vec![Value::Int(0); code.registers as usize];
+    let mut first = None;
+    ctx.exec(
+        &mut work,
+        &code.code,
+        0,
+        end.min(code.code.len()),
+        &mut registers,
+        &mut Sink::Reach { first: &mut first },
+    )?;
+    Ok(first)
+}
+
 /// Everything a run of strata reads.
 pub(crate) struct Run<'a> {
     /// The program.
@@ -880,6 +981,7 @@ impl Run<'_> {
             work.pending.clear();
             if let Some(trace) = work.trace.as_mut() {
                 trace.pending.clear();
+                trace.pending_absent.clear();
             }
             let mut grew = false;
             for ((slot, relation), &start) in delta.iter_mut().zip(relations.iter()).zip(&work.round_start) {
@@ -937,6 +1039,7 @@ impl Run<'_> {
         work.pending.clear();
         if let Some(trace) = work.trace.as_mut() {
             trace.pending.clear();
+            trace.pending_absent.clear();
         }
         result
     }
@@ -967,9 +1070,13 @@ impl Run<'_> {
             let why = premises.next();
             if relation.insert(row.get(..arity).unwrap_or_default())? {
                 if let Some(trace) = trace.as_mut() {
+                    let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
+                    let absent = why.and_then(|i| trace.pending_absent.get_mut(i)).map(std::mem::take);
+                    if let Some(absent) = absent.filter(|a| !a.is_empty()) {
+                        trace.derivation_absent.insert((rel, id), absent);
+                    }
                     let why = why.and_then(|i| trace.pending.get_mut(i)).map(std::mem::take);
                     if let Some(why) = why {
-                        let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
                         trace.derivations.insert((rel, id), (rule, why));
                     }
                 }

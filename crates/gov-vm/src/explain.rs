@@ -1,6 +1,7 @@
 //! Explanations: why each decision rule fired, as a tree of facts by relation and rule id.
 //! [`crate::json::explanation`] renders one as the JSON `govc eval --explain` prints.
 
+pub use crate::eval::Absence;
 use crate::eval::{FactRef, Firing, Firings, Trace};
 use crate::program::{Program, RelationKind};
 use crate::store::Relation;
@@ -26,6 +27,8 @@ pub struct FiringExplanation {
     pub firing: Firing,
     /// The facts the body matched, in body order.
     pub premises: Vec<FactExplanation>,
+    /// The negated conditions that held: the facts that were absent.
+    pub absent: Vec<Absence>,
 }
 
 /// One fact and where it came from.
@@ -56,6 +59,8 @@ pub enum FactSource {
         rule: u32,
         /// The facts the rule matched.
         premises: Premises,
+        /// The negated conditions that held when it derived the fact.
+        absent: Vec<Absence>,
     },
 }
 
@@ -118,7 +123,8 @@ impl Explainer<'_> {
                 } else {
                     Premises::Facts(premises.iter().map(|p| self.fact(*p, depth + 1)).collect())
                 };
-                FactSource::Rule { rule: *rule, premises }
+                let absent = self.trace.derivation_absent.get(&fact).cloned().unwrap_or_default();
+                FactSource::Rule { rule: *rule, premises, absent }
             }
             None => match self.program.relations.get(rel as usize).map(|s| s.kind) {
                 Some(RelationKind::Input) => FactSource::Input,
@@ -137,11 +143,12 @@ pub(crate) fn explanation(program: &Program, relations: &[Relation], trace: &Tra
     let mut explainer = Explainer { program, relations, trace, expanded: hashbrown::HashSet::new() };
     let firings = fired
         .iter()
-        .zip(&trace.firings)
+        .zip(trace.firings.iter().zip(&trace.firing_absent))
         .filter(|(firing, _)| program.decisions.get(firing.decision as usize).is_some())
-        .map(|(firing, premises)| FiringExplanation {
+        .map(|(firing, (premises, absent))| FiringExplanation {
             firing: firing.to_firing(),
             premises: premises.iter().map(|p| explainer.fact(*p, 0)).collect(),
+            absent: absent.clone(),
         })
         .collect();
     Explanation { firings, strings: Vec::new() }

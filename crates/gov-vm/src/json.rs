@@ -1,7 +1,7 @@
 //! JSON: requests and data files in, decisions out (DESIGN §5).
 
 use crate::engine::{Engine, Request};
-use crate::explain::{Explanation, FactExplanation, FactSource, Premises};
+use crate::explain::{Absence, Explanation, FactExplanation, FactSource, Premises};
 use crate::program::{ColumnSchema, Program, RelationKind};
 use crate::report::{Reason, Report};
 use crate::value::{Strings, Value};
@@ -214,13 +214,17 @@ pub fn explanation(engine: &Engine, request: &Request, explanation: &Explanation
         .iter()
         .filter_map(|f| {
             let meta = program.decisions.get(f.firing.decision as usize)?;
-            Some(json!({
+            let mut firing = json!({
                 "rule": program.string(meta.name),
                 "effect": meta.effect.keyword(),
                 "message": message(program, strings, meta, &f.firing.values),
                 "at": location(program, meta),
                 "because": f.premises.iter().map(|p| fact_json(program, strings, p)).collect::<Vec<_>>(),
-            }))
+            });
+            if let (false, Some(object)) = (f.absent.is_empty(), firing.as_object_mut()) {
+                object.insert("absent".to_owned(), absences_json(program, strings, &f.absent));
+            }
+            Some(firing)
         })
         .collect();
     Ok(Json::Array(out))
@@ -232,7 +236,10 @@ fn fact_json(program: &Program, strings: Strings<'_>, fact: &FactExplanation) ->
     object.insert("relation".to_owned(), json!(name));
     object.insert("values".to_owned(), Json::Array(fact.values.iter().map(|v| value(strings, *v)).collect()));
     match &fact.source {
-        FactSource::Rule { rule, premises } => {
+        FactSource::Rule { rule, premises, absent } => {
+            if let (false, Premises::Facts(_)) = (absent.is_empty(), premises) {
+                object.insert("absent".to_owned(), absences_json(program, strings, absent));
+            }
             if let Some(at) = rule_location(program, *rule) {
                 object.insert("rule_at".to_owned(), json!(at));
             }
@@ -247,4 +254,23 @@ fn fact_json(program: &Program, strings: Strings<'_>, fact: &FactExplanation) ->
         }
     }
     Json::Object(object)
+}
+
+/// The negated conditions that held, each as the relation and one value per column (`null`
+/// for a column the negation left as `_`): no fact of the relation had those values.
+fn absences_json(program: &Program, strings: Strings<'_>, absent: &[Absence]) -> Json {
+    absent
+        .iter()
+        .map(|a| {
+            let name = program.relations.get(a.relation as usize).map_or("", |s| program.string(s.name));
+            json!({ "relation": name, "values": absence_values(program, a).into_iter().map(|v| v.map_or(Json::Null, |v| value(strings, v))).collect::<Vec<_>>() })
+        })
+        .collect()
+}
+
+/// One entry per column of the absent fact's relation: the value the negation required,
+/// or `None` for `_`.
+pub fn absence_values(program: &Program, absence: &Absence) -> Vec<Option<Value>> {
+    let arity = program.relations.get(absence.relation as usize).map_or(0, |r| r.columns.len());
+    (0..arity).map(|i| absence.columns.iter().find(|(c, _)| usize::from(*c) == i).map(|(_, v)| *v)).collect()
 }

@@ -33,9 +33,11 @@ pub mod explain;
 mod guards;
 pub mod json;
 mod limits;
+mod near_miss;
 pub mod program;
 pub mod report;
 mod store;
+pub mod text;
 mod value;
 
 pub use disasm::disassemble;
@@ -44,5 +46,6 @@ pub use error::{EvalError, LoadError, LoadErrorKind, RequestError, WriteError};
 pub use eval::{Firing, FiringRef, MAX_KEY};
 pub use explain::Explanation;
 pub use limits::{Limits, MAX_REQUEST_BYTES};
+pub use near_miss::NearMiss;
 pub use report::{Report, ValueText};
 pub use value::{Strings, Value};

@@ -189,8 +189,8 @@ pub enum Instr {
         /// What is done with them.
         out: CallOut,
     },
-    /// A decision rule fires with these values (risk points first for `risk` rules, then
-    /// the message's interpolated values).
+    /// A decision rule fires with these values (risk points first for `risk` rules, the
+    /// approver group first for `escalate … to g`, then the message's interpolated values).
     Fire {
         /// The decision rule.
         decision: u32,
@@ -278,13 +278,30 @@ pub struct DecisionMeta {
     /// What it decides.
     pub effect: Effect,
     /// The approver group of an `escalate`.
-    pub approver: Option<Sym>,
+    pub approver: Option<Approver>,
     /// Its message.
     pub message: Vec<MessagePart>,
     /// Rules it overrides (`@overrides`).
     pub overrides: Vec<u32>,
     /// Where it is.
     pub source: SourceRef,
+}
+
+/// Who approves an `escalate` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approver {
+    /// A group the program names (`to "group"`).
+    Group(Sym),
+    /// The group each firing carries as its first value (`to g`, a variable of the body).
+    Value,
+}
+
+impl DecisionMeta {
+    /// How many values a firing carries before the message's: a `risk` rule's points, or
+    /// the approver group of an `escalate … to g`.
+    pub fn leading_values(&self) -> usize {
+        usize::from(self.effect == Effect::Risk) + usize::from(self.approver == Some(Approver::Value))
+    }
 }
 
 /// Bundle metadata.

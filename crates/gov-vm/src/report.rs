@@ -5,7 +5,7 @@
 use crate::EvalError;
 use crate::engine::{Decision, Outcome};
 use crate::eval::{Firing, risk_contributions, risk_score};
-use crate::program::{DecisionMeta, Effect, MessagePart, Program};
+use crate::program::{Approver, DecisionMeta, Effect, MessagePart, Program};
 use crate::value::{Strings, Value};
 use gov_value::Decimal;
 use std::collections::HashSet;
@@ -121,7 +121,7 @@ fn text(strings: Strings<'_>, sym: u32) -> Result<&str, EvalError> {
 
 /// The text of a firing's message.
 pub fn message(program: &Program, strings: Strings<'_>, meta: &DecisionMeta, values: &[Value]) -> String {
-    let offset = usize::from(meta.effect == Effect::Risk);
+    let offset = meta.leading_values();
     meta.message
         .iter()
         .map(|part| match part {
@@ -156,7 +156,7 @@ pub(crate) fn report(program: &Program, strings: Strings<'_>, decision: &Decisio
     let mut approvers: Vec<String> = Vec::new();
     // Two firings with different values can still read the same (a Decimal's scale).
     let mut reported: HashSet<(u32, String)> = HashSet::new();
-    let mut groups: HashSet<u32> = HashSet::new();
+    let mut groups: HashSet<String> = HashSet::new();
     for firing in &decision.fired {
         let meta = meta(program, firing.decision)?;
         let list = match meta.effect {
@@ -164,10 +164,15 @@ pub(crate) fn report(program: &Program, strings: Strings<'_>, decision: &Decisio
             Effect::Obligation => &mut obligations,
             Effect::Risk => continue,
         };
-        if let (Effect::Escalate, Some(group)) = (meta.effect, meta.approver)
-            && groups.insert(group)
+        let group = match (meta.effect, meta.approver) {
+            (Effect::Escalate, Some(Approver::Group(group))) => Some(program.string(group).to_owned()),
+            (Effect::Escalate, Some(Approver::Value)) => firing.values.first().map(|v| strings.display(*v)),
+            _ => None,
+        };
+        if let Some(group) = group
+            && groups.insert(group.clone())
         {
-            approvers.push(program.string(group).to_owned());
+            approvers.push(group);
         }
         let text = message(program, strings, meta, &firing.values);
         if reported.insert((firing.decision, text.clone())) {

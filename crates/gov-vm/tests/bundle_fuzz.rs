@@ -78,7 +78,7 @@ impl Builder {
         line: u32,
     ) -> u32 {
         let name = self.sym(name);
-        let approver = approver.map(|a| self.sym(a));
+        let approver = approver.map(|a| Approver::Group(self.sym(a)));
         let message = message
             .iter()
             .map(|part| match part {

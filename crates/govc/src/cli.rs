@@ -279,12 +279,25 @@ pub struct EvalArgs {
     /// derived facts, the rule and facts behind them, recursively.
     #[arg(long)]
     pub explain: bool,
+    /// The decision as the contract's JSON document, or as text for people (with
+    /// `--explain`, the derivation as an indented tree).
+    #[arg(long, value_enum, default_value_t = EvalFormat::Json)]
+    pub format: EvalFormat,
     /// Bounds on evaluating the request.
     #[command(flatten)]
     pub limits: LimitArgs,
     /// Color diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+}
+
+/// Output formats of `govc eval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalFormat {
+    /// The decision JSON of the contract (DESIGN §5).
+    Json,
+    /// Text for people: the decision, its reasons and, with `--explain`, the derivation tree.
+    Human,
 }
 
 /// Bounds on evaluating one request (docs/reference.md, "Limits"); exceeding one is an

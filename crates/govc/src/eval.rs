@@ -1,6 +1,6 @@
 //! `govc eval`.
 
-use crate::cli::EvalArgs;
+use crate::cli::{EvalArgs, EvalFormat};
 use crate::{Outcome, keys, load, output, package};
 use gov_vm::{Engine, Limits};
 use std::io::Read;
@@ -92,15 +92,26 @@ pub fn run(args: &EvalArgs) -> Outcome {
         engine.decide(&request).map(|decision| (decision, None))
     };
     let result = result.and_then(|(decision, explanation)| {
+        if args.format == EvalFormat::Human {
+            let mut text = gov_vm::text::report(&engine.report(&request, &decision)?);
+            if let Some(explanation) = explanation {
+                let tree = gov_vm::text::derivation(&engine, engine.strings(&request)?, &explanation);
+                text.push_str(if tree.is_empty() { "derivation: no rule fired\n" } else { "derivation:\n" });
+                for line in tree.lines() {
+                    text.push_str(&format!("  {line}\n"));
+                }
+            }
+            return Ok((decision, text));
+        }
         let mut document = engine.decision_json(&request, &decision)?;
         if let (Some(explanation), Some(object)) = (explanation, document.as_object_mut()) {
             object.insert("explanation".to_owned(), gov_vm::json::explanation(&engine, &request, &explanation)?);
         }
-        Ok((decision, document))
+        Ok((decision, format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default())))
     });
     match result {
-        Ok((decision, document)) => {
-            output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
+        Ok((decision, text)) => {
+            output::emit(&text);
             if args.exit_code && decision.outcome != gov_vm::Outcome::Allow {
                 Outcome::PolicyFailure
             } else {
@@ -114,6 +125,10 @@ pub fn run(args: &EvalArgs) -> Outcome {
                 );
             }
             // An evaluation error is never an allow: report a deny with the error.
+            if args.format == EvalFormat::Human {
+                output::emit(&format!("decision: deny\nerror: {error}\n"));
+                return Outcome::PolicyFailure;
+            }
             let document =
                 serde_json::json!({ "decision": "deny", "error": error.to_string(), "bundle": engine.hash() });
             output::emit(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));

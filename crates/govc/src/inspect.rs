@@ -4,7 +4,7 @@ use crate::cli::{InspectArgs, InspectFormat};
 use crate::{Outcome, keys, load, output};
 use gov_vm::bundle::Bundle;
 use gov_vm::disasm;
-use gov_vm::program::{Instr, Phase, Program, RelationKind, RelationSchema};
+use gov_vm::program::{Approver, Instr, Phase, Program, RelationKind, RelationSchema};
 use gov_vm::{Engine, Limits};
 use serde_json::{Value as Json, json};
 use std::fmt::Write;
@@ -212,8 +212,10 @@ fn human(report: &Report<'_>) -> String {
     let name_width = program.decisions.iter().map(|d| program.string(d.name).chars().count()).max().unwrap_or(0);
     for (i, d) in program.decisions.iter().enumerate() {
         let mut line = format!("  {i:>3}  {:<10} {:<name_width$}", d.effect.keyword(), program.string(d.name));
-        if let Some(approver) = d.approver {
-            line.push_str(&format!("  to {:?}", program.string(approver)));
+        match d.approver {
+            Some(Approver::Group(group)) => line.push_str(&format!("  to {:?}", program.string(group))),
+            Some(Approver::Value) => line.push_str("  to the group the body binds"),
+            None => {}
         }
         if !d.message.is_empty() {
             line.push_str(&format!("  {:?}", disasm::message_template(program, &d.message)));
@@ -273,7 +275,11 @@ fn report_json(report: &Report<'_>) -> Json {
             json!({
                 "name": program.string(d.name),
                 "effect": d.effect.keyword(),
-                "approver": d.approver.map(|a| program.string(a)),
+                "approver": match d.approver {
+                    Some(Approver::Group(group)) => json!(program.string(group)),
+                    Some(Approver::Value) => json!({"bound_by_body": true}),
+                    None => Json::Null,
+                },
                 "message": disasm::message_template(program, &d.message),
                 "overrides": d.overrides.iter().map(|&o| program.decisions.get(o as usize).map_or("", |o| program.string(o.name))).collect::<Vec<_>>(),
                 "at": disasm::location(program, d.source),

@@ -291,6 +291,9 @@ fn details(result: &TestResult) -> String {
         let _ = writeln!(text, "{} ({})", failure.expectation, failure.at);
         let _ = writeln!(text, "  expected: {}", failure.expected);
         let _ = writeln!(text, "  actual:   {}", failure.actual);
+        if let Some(closest) = &failure.closest {
+            let _ = writeln!(text, "  closest:  {}", closest.describe());
+        }
     }
     match &result.evaluation {
         Some(Evaluation::Decided(observed)) => {

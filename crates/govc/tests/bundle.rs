@@ -328,7 +328,12 @@ fn inspect_shows_schemas_decisions_and_code() {
     ] {
         assert!(text.contains(name), "no `{name}` in\n{text}");
     }
-    for line in ["package     payments", "format      version 3", "signature   none", "default     deny"] {
+    for line in [
+        "package     payments",
+        &format!("format      version {}", gov_vm::bundle::VERSION),
+        "signature   none",
+        "default     deny",
+    ] {
         assert!(text.contains(line), "no `{line}` in\n{text}");
     }
     assert!(text.contains("deny       too_large"), "{text}");
@@ -353,7 +358,7 @@ fn inspect_shows_schemas_decisions_and_code() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["package"], "payments");
-    assert_eq!(doc["format_version"], 3);
+    assert_eq!(doc["format_version"], gov_vm::bundle::VERSION);
     assert_eq!(doc["signed"], false);
     assert!(doc["hash"].as_str().unwrap().starts_with("sha256:"));
     let transfer = doc["relations"].as_array().unwrap().iter().find(|r| r["name"] == "transfer").unwrap();

@@ -323,3 +323,41 @@ fn strings_made_at_load_keep_their_meaning_in_requests() {
     let messages: Vec<&str> = d["reasons"].as_array().unwrap().iter().map(|r| r["message"].as_str().unwrap()).collect();
     assert_eq!(messages, ["ABC is shouted"]);
 }
+
+/// `--explain --format human` prints the decision for people and the derivation as an
+/// indented tree down to input and data facts (issue 11 item 7).
+#[test]
+fn explain_human_prints_the_derivation_as_a_tree() {
+    let run = govc(&[
+        "eval",
+        "examples/deployment",
+        "--input",
+        "examples/deployment/requests/canary_in_window.json",
+        "--explain",
+        "--format",
+        "human",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("explain_human_deployment", run.stdout);
+}
+
+/// `--explain` shows the negated conditions that held, with the values they were checked
+/// for (`null` / `_` for a column left open), on firings and on derived facts, in JSON (an
+/// additive `absent` key) and in the human tree; an approver group comes from the data.
+#[test]
+fn explain_shows_the_absent_facts_behind_negations() {
+    const WHY: &str = "tests/eval/why_not";
+    let run = govc(&["eval", WHY, "--input", "tests/eval/why_not_request.json", "--explain"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d = decision(&run);
+    assert_eq!(d["approvers"], serde_json::json!(["api-team", "platform"]));
+    let explanation = d["explanation"].as_array().unwrap();
+    assert_eq!(explanation[0]["absent"], serde_json::json!([{"relation": "frozen", "values": ["api"]}]));
+    assert_eq!(
+        explanation[1]["because"][0]["absent"],
+        serde_json::json!([{"relation": "owner", "values": ["cli", null]}])
+    );
+    let human = govc(&["eval", WHY, "--input", "tests/eval/why_not_request.json", "--explain", "--format", "human"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    insta::assert_snapshot!("explain_human_why_not", human.stdout);
+}

@@ -7,8 +7,8 @@ use super::{ArithSite, Column, Cx, Edge, EdgeKind, Pending, Place, RuleWork, Sco
 use crate::symbols::{RISK_SCORE, RelationKind};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Atom, BodyItem, Collection, Comparison, DecisionRule, Effect, Expr, Invariant, MessagePart,
-    Rule,
+    Aggregate, AggregateFn, Approver, Atom, BodyItem, Collection, Comparison, DecisionRule, Effect, Expr, Invariant,
+    MessagePart, Rule,
 };
 use gov_syntax::walk::{self, Reach};
 use std::collections::{HashMap, HashSet};
@@ -169,6 +169,10 @@ impl<'a> Cx<'a, '_> {
         if let Some(points) = &decision.points {
             self.note_vars(&mut work.scope, points, Place::Points, None);
             work.pending.push(Pending::Points(points));
+        }
+        if let Some(Approver::Var(group)) = &decision.approver {
+            self.occurrence(&mut work.scope, group, Place::Approver, None);
+            work.pending.push(Pending::Approver(group));
         }
         self.safety(&mut work.scope, &decision.body);
         self.work.push(work);

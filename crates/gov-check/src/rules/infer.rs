@@ -254,6 +254,7 @@ impl<'a> Cx<'a, '_> {
                 self.call_shape(scope, call, report);
             }
             Pending::Member(membership) => self.member(scope, membership, report),
+            Pending::Approver(group) => self.approver(scope, group, report),
             Pending::Points(expr) => {
                 let found = self.shape_of(scope, expr, report);
                 let int = Shape::Exact(Ty::Base(BaseType::Int));
@@ -310,6 +311,18 @@ impl<'a> Cx<'a, '_> {
             self.diagnostics.push(
                 self.mismatch(element.span(), found, values, None)
                     .with_help("the value before `in` has the type of the values after it"),
+            );
+        }
+    }
+
+    /// An approver group is a `Str`, or an alias of it (a `type Team = Str` column).
+    fn approver(&mut self, scope: &Scope, group: &Name, report: bool) {
+        let Some(var) = scope.vars.get(&group.text) else { return };
+        let text = Shape::Lit(BaseType::Str);
+        if let (Err(conflict), true) = (self.inference.constrain(var.node, text, group.span, self.symbols), report) {
+            self.diagnostics.push(
+                self.mismatch(group.span, conflict.existing, text, None)
+                    .with_note("an approver group is a Str (or an alias of Str)"),
             );
         }
     }

@@ -20,6 +20,7 @@ fn unsafe_code(place: Place) -> Option<(Code, &'static str)> {
         Place::Positive => None,
         Place::Head => Some((codes::UNSAFE_HEAD, "in the head")),
         Place::Points => Some((codes::UNSAFE_HEAD, "in the risk points")),
+        Place::Approver => Some((codes::UNSAFE_HEAD, "as the approver group")),
         Place::Negative => Some((codes::UNSAFE_NEGATION, "in a negation")),
         Place::Compare => Some((codes::UNSAFE_COMPARISON, "in a comparison")),
         Place::Arithmetic => Some((codes::UNSAFE_COMPARISON, "in an arithmetic argument")),

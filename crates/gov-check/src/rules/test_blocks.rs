@@ -1,16 +1,24 @@
-//! Test blocks: `given` facts are whole facts of input or data relations with literal
-//! values; `expect` lines name decision rules of the expected effect and approver groups
-//! some `escalate` rule has.
+//! Test blocks and fixtures: `given` facts are whole facts of input or data relations with
+//! literal values; `expect` lines name decision rules of the expected effect and approver
+//! groups some `escalate` rule has; `uses` names fixtures of the package.
 
 use super::{Cx, Scope};
 use crate::symbols::{DecisionInfo, RelationKind};
 use gov_diag::{Applicability, Diagnostic, Fix, Span, codes};
-use gov_syntax::ast::{Atom, Effect, ExpectKind, Expr, Name, StrLit, TestBlock, TestStatement};
+use gov_syntax::ast::{Approver, Atom, Effect, ExpectKind, Expr, Name, StrLit, TestBlock, TestStatement};
 use gov_syntax::suggest::closest;
 
 impl<'a> Cx<'a, '_> {
     pub(super) fn test(&mut self, test: &'a TestBlock) {
-        for statement in &test.statements {
+        for fixture in &test.uses {
+            self.fixture_reference(fixture);
+        }
+        self.statements(&test.statements);
+    }
+
+    /// Checks the statements of a test or a fixture.
+    pub(super) fn statements(&mut self, statements: &'a [TestStatement]) {
+        for statement in statements {
             match statement {
                 TestStatement::WithData(_) => {}
                 TestStatement::Given(facts) => {
@@ -19,20 +27,37 @@ impl<'a> Cx<'a, '_> {
                     }
                 }
                 TestStatement::Expect(expectation) => {
-                    if let ExpectKind::Effect { effect, rules, approvers } = &expectation.kind {
+                    if let ExpectKind::Effect { negated, effect, rules, approvers, .. } = &expectation.kind {
                         for rule in rules {
                             self.rule_reference(rule, Some(*effect));
                         }
-                        self.expected_groups(*effect, rules, approvers);
+                        self.expected_groups(*negated, *effect, rules, approvers);
                     }
                 }
             }
         }
     }
 
+    /// E0504 for a `uses` name that is no fixture of the package.
+    fn fixture_reference(&mut self, name: &Name) {
+        if self.symbols.fixture(&name.text).is_some() {
+            return;
+        }
+        let guess = closest(&name.text, self.symbols.fixtures.iter().map(|(n, _)| n.as_str()));
+        let diagnostic =
+            Diagnostic::new(codes::UNKNOWN_FIXTURE, format!("no fixture is named `{}`", name.text), name.span)
+                .with_primary_label("unknown fixture");
+        let diagnostic = match guess {
+            Some(_) => diagnostic.with_did_you_mean(name.span, guess),
+            None => diagnostic.with_help(format!("declare it in the package: `fixture {} {{ given … }}`", name.text)),
+        };
+        self.diagnostics.push(diagnostic);
+    }
+
     /// Checks the approver groups of an `expect` line: only `expect escalate` has them, and
-    /// each must be the group of some `escalate` rule, or the test could never pass.
-    fn expected_groups(&mut self, effect: Effect, rules: &[Name], approvers: &[StrLit]) {
+    /// each must be the group of some `escalate` rule, or the test could never pass (with
+    /// `not`, any group may be named: that it never approves is what the test says).
+    fn expected_groups(&mut self, negated: bool, effect: Effect, rules: &[Name], approvers: &[StrLit]) {
         let (Some(first), Some(last)) = (approvers.first(), approvers.last()) else { return };
         if effect != Effect::Escalate {
             let groups: Vec<String> = approvers.iter().map(|g| format!("to \"{}\"", g.value)).collect();
@@ -58,25 +83,30 @@ impl<'a> Cx<'a, '_> {
             );
             return;
         }
-        // A rule that failed to parse may have been the one escalating to a group.
-        if !self.symbols.poisoned_rules.is_empty() {
-            return;
-        }
         let escalations: Vec<&DecisionInfo> =
             self.symbols.decisions.iter().filter(|d| d.effect == Effect::Escalate).collect();
+        // A rule that failed to parse may have been the one escalating to a group; a rule
+        // whose group the body binds (`to g`) may escalate to any.
+        let any_group = escalations.iter().any(|d| matches!(d.approver, Some(Approver::Var(_))));
+        if negated || any_group || !self.symbols.poisoned_rules.is_empty() {
+            return;
+        }
+        let literal = |d: &DecisionInfo| match &d.approver {
+            Some(Approver::Group(group)) => Some(group.clone()),
+            _ => None,
+        };
         for group in approvers {
-            if escalations.iter().any(|d| d.approver.as_ref().is_some_and(|a| a.value == group.value)) {
+            if escalations.iter().any(|d| literal(d).is_some_and(|a| a.value == group.value)) {
                 continue;
             }
-            let known: Vec<&str> =
-                escalations.iter().filter_map(|d| d.approver.as_ref().map(|a| a.value.as_str())).collect();
+            let known: Vec<String> = escalations.iter().filter_map(|d| literal(d).map(|a| a.value)).collect();
             let mut diagnostic = Diagnostic::new(
                 codes::INVALID_EXPECTATION,
                 format!("no `escalate` rule escalates to \"{}\"", group.value),
                 group.span,
             )
             .with_primary_label("not the group of any escalate rule");
-            diagnostic = match closest(&group.value, known.iter().copied()) {
+            diagnostic = match closest(&group.value, known.iter().map(String::as_str)) {
                 Some(guess) => diagnostic.with_help(format!("did you mean \"{guess}\"?")).with_fix(Fix::replace(
                     format!("Change to \"{guess}\""),
                     Applicability::NeedsReview,
@@ -86,11 +116,8 @@ impl<'a> Cx<'a, '_> {
                 None => diagnostic.with_help("the approvers of a decision are the groups of the escalate rules that fired: this test can never pass"),
             };
             for rule in rules {
-                if let Some(approver) = self
-                    .symbols
-                    .decision(&rule.text)
-                    .filter(|d| d.effect == Effect::Escalate)
-                    .and_then(|d| d.approver.as_ref())
+                if let Some(approver) =
+                    self.symbols.decision(&rule.text).filter(|d| d.effect == Effect::Escalate).and_then(literal)
                 {
                     diagnostic = diagnostic
                         .with_label(approver.span, format!("`{}` escalates to \"{}\"", rule.text, approver.value));

@@ -303,8 +303,8 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
             r.done("relations")
         }
         tag::DECISIONS => {
-            // name 4, effect 1, approver 4, message count 4, overrides count 4, source 12.
-            let n = r.count(29)?;
+            // name 4, effect 1, approver kind 1, message count 4, overrides count 4, source 12.
+            let n = r.count(26)?;
             for _ in 0..n {
                 let name = r.u32()?;
                 let effect = match r.u8()? {
@@ -315,7 +315,12 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
                     4 => Effect::Risk,
                     other => return r.fail(format!("unknown effect {other}")),
                 };
-                let approver = r.opt_u32()?;
+                let approver = match r.u8()? {
+                    0 => None,
+                    1 => Some(Approver::Group(r.u32()?)),
+                    2 => Some(Approver::Value),
+                    other => return r.fail(format!("unknown approver kind {other}")),
+                };
                 let m = r.count(5)?;
                 let message = (0..m)
                     .map(|_| match r.u8()? {

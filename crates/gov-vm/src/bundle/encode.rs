@@ -359,7 +359,14 @@ pub(super) fn payload(p: &Program) -> Result<Vec<u8>, WriteError> {
                         Effect::Obligation => 3,
                         Effect::Risk => 4,
                     });
-                    body.opt_u32(d.approver);
+                    match d.approver {
+                        None => body.u8(0),
+                        Some(Approver::Group(group)) => {
+                            body.u8(1);
+                            body.u32(group);
+                        }
+                        Some(Approver::Value) => body.u8(2),
+                    }
                     body.len(d.message.len());
                     for part in &d.message {
                         match part {

@@ -67,8 +67,12 @@ pub fn validate(p: &Program) -> V {
     unique("relation name", p.relations.iter().map(|r| p.string(r.name)))?;
     for (i, d) in p.decisions.iter().enumerate() {
         sym(d.name, &format!("decision {i}"))?;
-        if let Some(a) = d.approver {
-            sym(a, &format!("decision {i}'s approver"))?;
+        match d.approver {
+            Some(Approver::Group(a)) => sym(a, &format!("decision {i}'s approver"))?,
+            Some(Approver::Value) => check(d.effect == Effect::Escalate, || {
+                format!("decision {i} takes its approver from its values but is not an escalate rule")
+            })?,
+            None => {}
         }
         for part in &d.message {
             if let MessagePart::Text(s) = part {
@@ -344,7 +348,7 @@ fn validate_rule(p: &Program, rule: &RuleCode) -> V {
                 check(pc == last, || "fires before its last instruction".to_owned())?;
                 let d =
                     p.decisions.get(*decision as usize).ok_or_else(|| format!("fires missing decision {decision}"))?;
-                let offset = usize::from(d.effect == Effect::Risk);
+                let offset = d.leading_values();
                 let needed = d.message.iter().filter_map(|m| match m {
                     MessagePart::Value(i) => Some(usize::from(*i) + 1),
                     MessagePart::Text(_) => None,
