@@ -30,7 +30,12 @@ pub struct Chunk {
 }
 
 /// The first token of an item after its `@name(…)` annotations.
-pub(crate) fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option<&'a Token<'s>> {
+pub(crate) fn after_annotations<'a, 's>(tokens: &'a [Spanned<'s>]) -> Option<&'a Token<'s>> {
+    without_annotations(tokens).first().map(|t| &t.token)
+}
+
+/// The tokens of an item from its first token after its annotations.
+fn without_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> &'a [Spanned<'s>] {
     while let [Spanned { token: Token::At, .. }, _, rest @ ..] = tokens {
         tokens = rest;
         if let [Spanned { token: Token::LParen, .. }, ..] = tokens {
@@ -38,7 +43,23 @@ pub(crate) fn after_annotations<'a, 's>(mut tokens: &'a [Spanned<'s>]) -> Option
             tokens = tokens.get(close..).unwrap_or_default();
         }
     }
-    tokens.first().map(|t| &t.token)
+    tokens
+}
+
+/// Whether an item is a block that its closing `}` ends: a test, or `fixture NAME { … }`
+/// (`fixture` is a contextual word: a rule `fixture(x) :- …` is no block). In any other
+/// item a `}` closes a set literal.
+fn is_block(tokens: &[Spanned<'_>]) -> bool {
+    matches!(
+        without_annotations(tokens),
+        [Spanned { token: Token::Test, .. }, ..]
+            | [
+                Spanned { token: Token::Ident("fixture"), .. },
+                Spanned { token: Token::Ident(_), .. },
+                Spanned { token: Token::LBrace, .. },
+                ..
+            ]
+    )
 }
 
 /// Whether an item starting with `first` (annotations skipped) must end with `.`.
@@ -143,10 +164,8 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
             open.too_deep_at = Some(i);
         }
         let path_separator = spanned.token == Token::Dot && is_path_separator(tokens, i);
-        // A `}` ends a test block; inside a rule it closes a set literal.
-        let test_end = spanned.token == Token::RBrace
-            && tokens.get(open.start..i).and_then(after_annotations) == Some(&Token::Test);
-        if ((spanned.token == Token::Dot && !path_separator) || test_end) && open.balanced() {
+        let block_end = spanned.token == Token::RBrace && tokens.get(open.start..i).is_some_and(is_block);
+        if ((spanned.token == Token::Dot && !path_separator) || block_end) && open.balanced() {
             splitter.close(i + 1, true);
         }
     }
@@ -285,5 +304,36 @@ impl Splitter<'_, '_> {
         let end =
             if terminated && path_item && last.token == Token::Dot && end > open.start + 1 { end - 1 } else { end };
         self.chunks.push(Chunk { start: open.start, end, synthetic_dot, too_deep });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ast::ItemKind;
+    use gov_diag::FileId;
+
+    /// A `}` ends a test block and a fixture, but only closes a set literal in a rule,
+    /// even one whose relation is called `fixture`.
+    #[test]
+    fn a_brace_ends_tests_and_fixtures_only() {
+        let text = "package p\n\
+                    fixture(x) :- a(x), x in {1, 2}.\n\
+                    fixture f {\n  given a(1).\n}\n\
+                    test \"t\" uses f {\n  expect allow\n}\n";
+        let parsed = crate::parse(FileId(0), text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let kinds: Vec<&str> = parsed
+            .file
+            .items
+            .iter()
+            .map(|item| match &item.kind {
+                ItemKind::Package(_) => "package",
+                ItemKind::Rule(_) => "rule",
+                ItemKind::Fixture(_) => "fixture",
+                ItemKind::Test(_) => "test",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["package", "rule", "fixture", "test"]);
     }
 }
