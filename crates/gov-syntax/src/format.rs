@@ -50,8 +50,7 @@
 use crate::Parsed;
 use crate::ast::{
     Annotation, Approver, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr, Item,
-    ItemKind,
-    Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
+    ItemKind, Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};

@@ -381,7 +381,11 @@ impl Engine {
         let strings = self.request_strings(request);
         let mut best: Option<NearMiss> = None;
         for &decision in decisions {
-            let Some(miss) = near_miss(&self.program, &relations, strings, &self.limits, &self.builtins(request), decision)? else { continue };
+            let Some(miss) =
+                near_miss(&self.program, &relations, strings, &self.limits, &self.builtins(request), decision)?
+            else {
+                continue;
+            };
             if best.as_ref().is_none_or(|b| miss.held > b.held) {
                 best = Some(miss);
             }
@@ -418,8 +422,16 @@ impl Engine {
         run.strata(&mut relations, work)?;
         work.budget = Budget::default();
         self.insert_input(request, &mut relations, work)?;
-        let run =
-            Run { program, phase: Phase::Request, statics: None, strings, limits: &self.limits, guards, dispatch, builtins };
+        let run = Run {
+            program,
+            phase: Phase::Request,
+            statics: None,
+            strings,
+            limits: &self.limits,
+            guards,
+            dispatch,
+            builtins,
+        };
         run.strata(&mut relations, work)?;
         Ok(relations)
     }

@@ -114,7 +114,9 @@ fn describe(program: &Program, strings: Strings<'_>, instr: Option<&Instr>, regi
             format!("{} {} {} does not hold", operand(left), op.symbol(), operand(right))
         }
         Some(Instr::Aggregate { function, .. }) => format!("`{}` over no values has no result", function.name()),
-        Some(Instr::Call { builtin, .. }) => format!("`{}` does not hold (or yields nothing that fits)", builtin.name()),
+        Some(Instr::Call { builtin, .. }) => {
+            format!("`{}` does not hold (or yields nothing that fits)", builtin.name())
+        }
         Some(Instr::Set { .. }) => "the value is not in the set (or is, after `not`)".to_owned(),
         _ => "the rule's code could not run".to_owned(),
     }
