@@ -285,21 +285,18 @@ fn one_fact_inputs_given_twice_or_not_at_all_are_request_errors() {
     assert_eq!(d["reasons"][0]["message"], "the request must name treasury-bot as its requester, not zed");
 }
 
-/// A coding agent's shell commands and file writes judged with the string built-ins
-/// (`tests/eval/coding_shell`): each bypass attempt of `tests/eval/coding_shell_requests/`
-/// (upper case, split or long flags, odd spacing, a download piped into a shell without
-/// spaces, `..` in a path) and a few plain requests, with the decision, the rules that
+/// Decides every request of `requests` (a directory, sorted by name) with `package`, and
+/// returns one summary line per request (its tool call and decision) with the rules that
 /// fired and their messages (some interpolate strings the built-ins made).
-#[test]
-fn coding_agent_bypasses_are_denied() {
-    let dir = common::root().join("tests/eval/coding_shell_requests");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+fn decide_each(package: &str, requests: &str) -> String {
+    let mut files: Vec<_> =
+        std::fs::read_dir(common::root().join(requests)).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let mut summary = String::new();
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let input = format!("tests/eval/coding_shell_requests/{name}");
-        let run = govc(&["eval", "tests/eval/coding_shell", "--input", &input]);
+        let input = format!("{requests}/{name}");
+        let run = govc(&["eval", package, "--input", &input]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         let d = decision(&run);
         let request: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -309,7 +306,28 @@ fn coding_agent_bypasses_are_denied() {
             summary.push_str(&format!("    {} {}: {}\n", reason["effect"], reason["rule"], reason["message"]));
         }
     }
-    insta::assert_snapshot!("coding_shell", summary);
+    summary
+}
+
+/// A coding agent's shell commands and file writes judged with the string built-ins
+/// (`tests/eval/coding_shell`): each bypass attempt of `tests/eval/coding_shell_requests/`
+/// (upper case, split or long flags, odd spacing, a download piped into a shell without
+/// spaces, `..` in a path) and a few plain requests.
+#[test]
+fn coding_agent_bypasses_are_denied() {
+    insta::assert_snapshot!("coding_shell", decide_each("tests/eval/coding_shell", "tests/eval/coding_shell_requests"));
+}
+
+/// The coding-agent example (issue 11 item 10) fed the bypass attempts of its
+/// `requests/` as an agent would send them: paths that climb with `..` or hide a `.git`
+/// or `.env`, every spelling of a forced recursive delete, downloads piped into a shell,
+/// a URL whose userinfo looks like an allowed host, hours judged in Paris, the daily budget.
+#[test]
+fn coding_agent_example_denies_the_bypasses() {
+    insta::assert_snapshot!(
+        "coding_agent_example",
+        decide_each("examples/coding-agent", "examples/coding-agent/requests")
+    );
 }
 
 /// A string a built-in makes while the bundle loads (`str.upper` of a data word, in a
