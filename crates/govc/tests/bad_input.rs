@@ -29,19 +29,34 @@ fn govc<S: AsRef<OsStr>>(args: &[S]) -> Run {
     Run { stdout: String::from_utf8(output.stdout).unwrap(), stderr, code }
 }
 
+/// A path in a fresh directory of one test's own, removed with everything in it when the
+/// value is dropped (so the cases, some of them 10 MB, do not pile up under /tmp).
+struct Scratch {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("govc-bad-input-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new().prefix(&format!("govc-bad-input-{name}-")).tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    Scratch { _dir: dir, path }
 }
 
 /// Writes `bytes` to `name` in a fresh scratch directory and returns the file's path.
-fn file(test: &str, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let path = scratch(test).join(name);
+fn file(test: &str, name: &str, bytes: impl AsRef<[u8]>) -> Scratch {
+    let Scratch { _dir, path } = scratch(test);
+    let path = path.join(name);
     std::fs::write(&path, bytes).unwrap();
-    path
+    Scratch { _dir, path }
 }
 
 /// `govc check PATH --format json`, with its output parsed.
