@@ -210,7 +210,7 @@ fn translate(ir: &Ir, query: &Query, map: &HashMap<RelationId, RelationId>) -> R
             Ok(match item {
                 Item::Fact(r, args) => Item::Fact(to(r)?, args.clone()),
                 Item::NotFact(r, args) => Item::NotFact(to(r)?, args.clone()),
-                Item::Compare(..) => item.clone(),
+                Item::Compare(..) | Item::Str(..) => item.clone(),
             })
         })
         .collect::<Result<_, String>>()?;
@@ -237,6 +237,7 @@ pub(crate) fn normalize(query: &Query) -> Query {
                 Item::Fact(r, args) => Item::Fact(*r, args.iter().map(swap).collect()),
                 Item::NotFact(r, args) => Item::NotFact(*r, args.iter().map(|t| t.as_ref().map(swap)).collect()),
                 Item::Compare(l, op, r) => Item::Compare(swap(l), *op, swap(r)),
+                Item::Str(test, s, p, negated) => Item::Str(*test, swap(s), swap(p), *negated),
             };
         }
     }
@@ -253,6 +254,7 @@ pub(crate) fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
         let mut vars = query.vars.clone();
         let negated = match item {
             Item::Compare(l, op, r) => Item::Compare(l.clone(), negate(*op), r.clone()),
+            Item::Str(test, s, p, negated) => Item::Str(*test, s.clone(), p.clone(), !negated),
             Item::NotFact(r, args) => {
                 let Some(fact) = positive(ir, *r, args, &mut vars) else { continue };
                 fact
@@ -267,7 +269,7 @@ pub(crate) fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
 }
 
 /// The comparison that holds exactly when `op` does not.
-fn negate(op: CompareOp) -> CompareOp {
+pub(crate) fn negate(op: CompareOp) -> CompareOp {
     match op {
         CompareOp::Eq => CompareOp::Ne,
         CompareOp::Ne => CompareOp::Eq,
@@ -379,6 +381,10 @@ fn conditions_hold(ir: &Ir, q: &Query, p: &Query, h: &[Option<Term>]) -> bool {
         Item::Fact(..) => true,
         Item::Compare(l, op, r) => match (image(l), image(r)) {
             (Some(l), Some(r)) => implies(ir, q, Item::Compare(l, negate(*op), r)),
+            _ => false,
+        },
+        Item::Str(test, s, pattern, negated) => match (image(s), image(pattern)) {
+            (Some(s), Some(pattern)) => implies(ir, q, Item::Str(*test, s, pattern, !negated)),
             _ => false,
         },
         Item::NotFact(relation, args) => {

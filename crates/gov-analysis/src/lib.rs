@@ -18,6 +18,7 @@ pub mod diff;
 pub mod invariant;
 pub mod query;
 pub mod redundant;
+pub mod risk;
 pub mod solve;
 mod witness;
 

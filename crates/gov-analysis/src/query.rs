@@ -3,12 +3,16 @@
 //! A body is a conjunction; a positive atom of a derived relation is replaced by the body of
 //! each rule deriving it (one query per rule: a disjunction), with its head's arguments
 //! equated to the atom's. What is left are atoms and negated atoms of input and data
-//! relations and comparisons between variables and constants. Anything else (an aggregate,
-//! arithmetic, `risk_score`, a negated derived relation, a relation in a recursive stratum)
-//! is outside the fragment: [`unfold`] says why.
+//! relations, comparisons between variables and constants, and the string tests
+//! `str.starts_with`, `str.ends_with` and `str.contains`. A set test `x in {…}` is a
+//! disjunction of equalities. An atom of `risk_score` is replaced by one query per set of
+//! `risk` rules that may fire together (those rules' bodies, the others' negations, and the
+//! score equal to the sum of their points: [`crate::risk`]). Anything else (an aggregate,
+//! arithmetic, another built-in, a negated derived relation, a relation in a recursive
+//! stratum) is outside the fragment: [`unfold`] says why.
 
-use gov_ir::{Arg, Atom, Const, Expr, Head, Ir, Literal, RelationId, RuleId};
-use gov_value::{BaseType, CompareOp, RelationKind};
+use gov_ir::{Arg, Atom, Builtin, Const, Expr, Head, Ir, Literal, RelationId, RuleId};
+use gov_value::{BaseType, CompareOp, Effect, RelationKind};
 
 /// How many conjunctive queries one rule may unfold to before the search gives up.
 pub const MAX_QUERIES: usize = 256;
@@ -33,6 +37,49 @@ pub enum Item {
     NotFact(RelationId, Vec<Option<Term>>),
     /// A comparison.
     Compare(Term, CompareOp, Term),
+    /// A string test on a subject and a pattern; `true`: `not` the test.
+    Str(StrTest, Term, Term, bool),
+}
+
+/// The string built-ins that reduce to constraints on one string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StrTest {
+    /// `str.starts_with(s, p)`
+    StartsWith,
+    /// `str.ends_with(s, p)`
+    EndsWith,
+    /// `str.contains(s, p)`
+    Contains,
+}
+
+impl StrTest {
+    /// The test a built-in is, if it is one of these.
+    pub fn of(builtin: Builtin) -> Option<StrTest> {
+        match builtin {
+            Builtin::StrStartsWith => Some(StrTest::StartsWith),
+            Builtin::StrEndsWith => Some(StrTest::EndsWith),
+            Builtin::StrContains => Some(StrTest::Contains),
+            _ => None,
+        }
+    }
+
+    /// The built-in's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrTest::StartsWith => "str.starts_with",
+            StrTest::EndsWith => "str.ends_with",
+            StrTest::Contains => "str.contains",
+        }
+    }
+
+    /// Whether `subject` passes the test with `pattern`, as the engine's built-in decides it.
+    pub fn holds(self, subject: &str, pattern: &str) -> bool {
+        match self {
+            StrTest::StartsWith => subject.starts_with(pattern),
+            StrTest::EndsWith => subject.ends_with(pattern),
+            StrTest::Contains => subject.contains(pattern),
+        }
+    }
 }
 
 /// A conjunctive query: variables (by type) and conditions over them.
@@ -70,7 +117,17 @@ fn shift_item(item: &Item, offset: usize) -> Item {
             Item::NotFact(*r, args.iter().map(|t| t.as_ref().map(|t| shift(t, offset))).collect())
         }
         Item::Compare(l, op, r) => Item::Compare(shift(l, offset), *op, shift(r, offset)),
+        Item::Str(test, s, p, negated) => Item::Str(*test, shift(s, offset), shift(p, offset), *negated),
     }
+}
+
+/// The conjunction of each of `left` with each of `right` (a product of disjunctions), or
+/// why there are too many.
+pub(crate) fn product(left: &[Query], right: &[Query]) -> Result<Vec<Query>, String> {
+    if left.len().saturating_mul(right.len()) > MAX_QUERIES {
+        return Err(format!("more than {MAX_QUERIES} alternatives"));
+    }
+    Ok(left.iter().flat_map(|l| right.iter().map(move |r| l.and(r))).collect())
 }
 
 /// The rule's body as a disjunction of conjunctive queries (empty: it can never hold), or
@@ -92,14 +149,16 @@ pub fn unfold_body(ir: &Ir, vars: &[gov_ir::Var], body: &[Literal]) -> Result<Ve
 }
 
 /// The IR with, per relation, the rules deriving it and whether it is recursive.
-struct Unfolder<'a> {
-    ir: &'a Ir,
+pub(crate) struct Unfolder<'a> {
+    pub(crate) ir: &'a Ir,
     rules_of: Vec<Vec<RuleId>>,
     recursive: Vec<bool>,
+    /// The `risk` rules: name, points (if a constant) and rule.
+    pub(crate) risk: Vec<(&'a str, Option<i64>, RuleId)>,
 }
 
 impl<'a> Unfolder<'a> {
-    fn new(ir: &'a Ir) -> Unfolder<'a> {
+    pub(crate) fn new(ir: &'a Ir) -> Unfolder<'a> {
         let mut rules_of = vec![Vec::new(); ir.relations.len()];
         for (index, rule) in ir.rules.iter().enumerate() {
             if let Head::Derive { relation, .. } = &rule.head
@@ -116,10 +175,22 @@ impl<'a> Unfolder<'a> {
                 }
             }
         }
-        Unfolder { ir, rules_of, recursive }
+        let risk = ir
+            .decisions
+            .iter()
+            .filter(|d| d.effect == Effect::Risk)
+            .map(|d| {
+                let points = match d.points {
+                    Some(Expr::Const(Const::Int(points))) => Some(points),
+                    _ => None,
+                };
+                (d.name.as_str(), points, d.rule)
+            })
+            .collect();
+        Unfolder { ir, rules_of, recursive, risk }
     }
 
-    fn rule(&self, id: RuleId, depth: usize) -> Result<Vec<Query>, String> {
+    pub(crate) fn rule(&self, id: RuleId, depth: usize) -> Result<Vec<Query>, String> {
         let rule = self.ir.rule(id).ok_or("a rule the IR does not hold")?;
         self.conjunction(&rule.vars, &rule.body, depth)
     }
@@ -143,6 +214,17 @@ impl<'a> Unfolder<'a> {
     }
 
     fn literal(&self, queries: Vec<Query>, literal: &Literal, depth: usize) -> Result<Vec<Query>, String> {
+        // The string tests that are constraints on one string.
+        if let Literal::Test { call, negated } = literal
+            && let Some(test) = StrTest::of(call.builtin)
+        {
+            let [subject, pattern] = call.args.as_slice() else {
+                return Err(format!("a call of `{}` with the wrong arguments", call.builtin.name()));
+            };
+            let (subject, pattern) = compare_terms(subject, pattern)
+                .map_err(|_| format!("a call of `{}` on a computed value", call.builtin.name()))?;
+            return Ok(push(queries, Item::Str(test, subject, pattern, *negated)));
+        }
         // Outside the fragment: what a built-in yields is not modelled, so no witness or
         // proof may rest on it.
         if let Some(builtin) = literal.builtin() {
@@ -155,7 +237,20 @@ impl<'a> Unfolder<'a> {
             }
             Literal::Aggregate { .. } => Err("an aggregate".to_owned()),
             Literal::Test { .. } | Literal::Generate { .. } => Err("a call of a built-in".to_owned()),
-            Literal::InSet { .. } => Err("a set literal".to_owned()),
+            Literal::InSet { element, set, negated } => {
+                let element = term(element).map_err(|_| "a set test of a computed value")?;
+                let each = set.iter().map(|c| Term::Const(c.clone(), c.ty()));
+                if *negated {
+                    Ok(each.fold(queries, |queries, c| push(queries, Item::Compare(element.clone(), CompareOp::Ne, c))))
+                } else {
+                    let constants: Vec<Term> = each.collect();
+                    if queries.len().saturating_mul(constants.len()) > MAX_QUERIES {
+                        return Err(format!("more than {MAX_QUERIES} alternatives"));
+                    }
+                    let one = |c: &Term| Item::Compare(element.clone(), CompareOp::Eq, c.clone());
+                    Ok(queries.iter().flat_map(|q| constants.iter().map(|c| push(vec![q.clone()], one(c)))).flatten().collect())
+                }
+            }
             Literal::Negated(atom) => {
                 let relation = self.base(atom.relation, "a negated derived relation")?;
                 let args = self.columns(relation, &atom.args)?;
@@ -164,7 +259,7 @@ impl<'a> Unfolder<'a> {
             Literal::Atom(atom) => match self.ir.relation(atom.relation).map(|r| r.kind) {
                 Some(RelationKind::Input | RelationKind::Data) => self.positive(queries, atom),
                 Some(RelationKind::Derived) => self.derived(queries, atom, depth),
-                Some(RelationKind::Builtin) => Err(format!("`{}`", self.relation_name(atom.relation))),
+                Some(RelationKind::Builtin) => self.risk_score(queries, atom, depth),
                 None => Err("a relation the IR does not hold".to_owned()),
             },
         }
@@ -221,6 +316,31 @@ impl<'a> Unfolder<'a> {
             .collect())
     }
 
+    /// A positive atom of `risk_score`: one query per (query so far, set of `risk` rules that
+    /// fire), see [`crate::risk`].
+    fn risk_score(&self, queries: Vec<Query>, atom: &Atom, depth: usize) -> Result<Vec<Query>, String> {
+        if depth >= MAX_DEPTH {
+            return Err(format!("derived relations nested more than {MAX_DEPTH} deep (at `risk_score`)"));
+        }
+        let score = self.columns(atom.relation, &atom.args)?.into_iter().next().flatten();
+        let sets = crate::risk::sets(self, depth + 1).map_err(|why| format!("`risk_score`: {why}"))?;
+        let mut out = Vec::new();
+        for (sum, alternatives) in sets {
+            let mut alternatives = product(&queries, &alternatives)?;
+            if let Some(score) = &score {
+                let sum = Term::Const(Const::Int(sum), BaseType::Int);
+                for query in &mut alternatives {
+                    query.items.push(Item::Compare(score.clone(), CompareOp::Eq, sum.clone()));
+                }
+            }
+            out.extend(alternatives);
+            if out.len() > MAX_QUERIES {
+                return Err(format!("more than {MAX_QUERIES} alternatives through `risk_score`"));
+            }
+        }
+        Ok(out)
+    }
+
     /// A positive atom of a derived relation: one query per (query so far, rule deriving
     /// it), the rule's head equated with the atom's arguments.
     fn derived(&self, queries: Vec<Query>, atom: &Atom, depth: usize) -> Result<Vec<Query>, String> {
@@ -262,6 +382,18 @@ impl<'a> Unfolder<'a> {
     }
 }
 
+/// Calls `f` on every term of the condition.
+pub(crate) fn each_term(item: &Item, f: &mut impl FnMut(&Term)) {
+    match item {
+        Item::Fact(_, args) => args.iter().for_each(f),
+        Item::NotFact(_, args) => args.iter().flatten().for_each(f),
+        Item::Compare(l, _, r) | Item::Str(_, l, r, _) => {
+            f(l);
+            f(r);
+        }
+    }
+}
+
 fn push(queries: Vec<Query>, item: Item) -> Vec<Query> {
     queries
         .into_iter()
@@ -275,10 +407,14 @@ fn push(queries: Vec<Query>, item: Item) -> Vec<Query> {
 /// The two sides of a comparison as terms. A constant keeps its own type here; the solver
 /// widens an Int literal compared with a Decimal variable.
 fn compare_terms(left: &Expr, right: &Expr) -> Result<(Term, Term), String> {
-    let term = |e: &Expr| match e {
+    Ok((term(left)?, term(right)?))
+}
+
+/// A variable or a constant as a term, a constant with its own type.
+fn term(e: &Expr) -> Result<Term, String> {
+    match e {
         Expr::Var(v) => Ok(Term::Var(v.index())),
         Expr::Const(c) => Ok(Term::Const(c.clone(), c.ty())),
         Expr::Wildcard | Expr::Arith(_) | Expr::Call(_) => Err("arithmetic in a comparison".to_owned()),
-    };
-    Ok((term(left)?, term(right)?))
+    }
 }

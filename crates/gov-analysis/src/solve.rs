@@ -20,10 +20,16 @@
 //!    holds whenever it can), re-propagating after each pick; strings get fresh values,
 //!    distinct from every constant. If the model fails step 7, the pick is redone
 //!    honouring only the disequalities.
+//!    A string with tests (`str.starts_with`, `str.ends_with`, `str.contains`, each
+//!    perhaps negated, against constant patterns) is built as its longest prefix, a filler,
+//!    each string it must contain with a filler after it, and its longest suffix, trying
+//!    fillers until every negated test holds; two prefixes (or suffixes) neither of which
+//!    extends the other, or a negated test that the prefix, the suffix or a contained string
+//!    already passes, is a proof of disjointness (step 4).
 //! 7. The model is checked against every condition. A failed pick or check is
 //!    [`Outcome::Unknown`], never [`Outcome::Disjoint`]: only steps 3–5 prove disjointness.
 
-use crate::query::{Item, Query, Term};
+use crate::query::{Item, Query, StrTest, Term, each_term};
 use crate::{Fact, Outcome, Value, Witness};
 use gov_ir::{Const, Ir, RelationId};
 use gov_value::{BaseType, CompareOp, Decimal, RelationKind};
@@ -97,6 +103,8 @@ struct Solver<'a> {
     facts: Vec<(RelationId, Vec<usize>)>,
     negations: Vec<(RelationId, Vec<Option<usize>>)>,
     compares: Vec<(usize, CompareOp, usize)>,
+    /// String tests: the test, the subject's and the pattern's nodes, and whether negated.
+    tests: Vec<(StrTest, usize, usize, bool)>,
 }
 
 /// Short-circuits with a proof of disjointness.
@@ -151,6 +159,7 @@ impl<'a> Solver<'a> {
             facts: Vec::new(),
             negations: Vec::new(),
             compares: Vec::new(),
+            tests: Vec::new(),
         })
     }
 
@@ -295,6 +304,11 @@ impl<'a> Solver<'a> {
                         self.compares.push((l, *op, r));
                     }
                 }
+                Item::Str(test, subject, pattern, negated) => {
+                    let subject = self.node(subject, Some(BaseType::Str))?;
+                    let pattern = self.node(pattern, Some(BaseType::Str))?;
+                    self.tests.push((*test, subject, pattern, *negated));
+                }
             }
         }
         self.one_fact_per_input_one()?;
@@ -416,7 +430,7 @@ impl<'a> Solver<'a> {
             self.propagate(&mut bounds)?;
             let merged_fixed = self.merge_fixed(&bounds)?;
             if !added && !merged_cycles && !merged_fixed {
-                return Ok(());
+                return self.check_strings();
             }
         }
     }
@@ -498,6 +512,36 @@ impl<'a> Solver<'a> {
             }
         }
         Ok(added)
+    }
+
+    /// The string tests on each class, by root: the constant patterns, or why a pattern is not
+    /// one.
+    fn specs(&mut self) -> Result<HashMap<usize, Spec>, Stop> {
+        let mut specs: HashMap<usize, Spec> = HashMap::new();
+        for (test, subject, pattern, negated) in self.tests.clone() {
+            let Some(V::Str(pattern)) = self.class_constant(pattern) else {
+                return Err(Stop::Unknown(format!("a `{}` test whose pattern is not a constant", test.name())));
+            };
+            let root = self.find(subject);
+            let spec = specs.entry(root).or_default();
+            if negated { spec.neg.push((test, pattern)) } else { spec.pos.push((test, pattern)) }
+        }
+        Ok(specs)
+    }
+
+    /// Step 4 for strings: a class with a constant that fails a test, or tests that no string
+    /// passes together.
+    fn check_strings(&mut self) -> Result<(), Stop> {
+        for (root, spec) in self.specs()? {
+            let contradiction = match self.class_constant(root) {
+                Some(V::Str(value)) => !spec.holds(&value),
+                _ => spec.contradiction(),
+            };
+            if contradiction {
+                return Err(Stop::Disjoint);
+            }
+        }
+        Ok(())
     }
 
     /// The initial bounds of each ordered class: its constant, or its type's range.
@@ -662,6 +706,7 @@ impl<'a> Solver<'a> {
             .flatten()
             .filter_map(|v| if let V::Str(s) = v { Some(s.clone()) } else { None })
             .collect();
+        let specs = self.specs()?;
         let mut fresh = 0usize;
         for node in 0..self.ty.len() {
             let root = self.find(node);
@@ -670,13 +715,20 @@ impl<'a> Solver<'a> {
             }
             let value = match (self.class_constant(root), self.node_type(root)) {
                 (Some(v), _) => v,
-                (None, BaseType::Str) => loop {
-                    fresh += 1;
-                    let s = format!("w{fresh}");
-                    if !constants.contains(&s) {
-                        break V::Str(s);
-                    }
-                },
+                (None, BaseType::Str) => {
+                    let taken = |s: &String| constants.contains(s) || model.values().any(|v| *v == V::Str(s.clone()));
+                    let spec = specs.get(&root).cloned().unwrap_or_default();
+                    let mut fillers = FILLERS.iter().map(|f| (*f).to_owned());
+                    let found = std::iter::from_fn(|| {
+                        fresh += 1;
+                        Some(format!("w{fresh}"))
+                    })
+                    .take(8)
+                    .chain(fillers.by_ref())
+                    .map(|filler| spec.build(&filler))
+                    .find(|s| spec.holds(s) && !taken(s));
+                    V::Str(found.ok_or_else(|| Stop::Unknown("string tests the search finds no value for".to_owned()))?)
+                }
                 (None, BaseType::Bool) => {
                     let neighbours: Vec<&V> =
                         differ.get(&root).into_iter().flatten().filter_map(|r| model.get(r)).collect();
@@ -719,6 +771,14 @@ impl<'a> Solver<'a> {
             };
             if !holds {
                 return Err(unknown("a comparison"));
+            }
+        }
+        for (test, subject, pattern, negated) in self.tests.clone() {
+            let (Some(V::Str(s)), Some(V::Str(p))) = (at(self, subject), at(self, pattern)) else {
+                return Err(unknown("a string test"));
+            };
+            if test.holds(&s, &p) == negated {
+                return Err(unknown("a string test"));
             }
         }
         let mut facts: Vec<(RelationId, Vec<V>)> = Vec::new();
@@ -784,6 +844,65 @@ fn constant(value: &Value) -> Const {
     }
 }
 
+/// Fillers tried, after fresh ones, to build a string that passes negated tests.
+const FILLERS: [&str; 8] = ["", "0", "_", "~", "Q", "-", "9", "z"];
+
+/// The string tests on one class of strings, with constant patterns.
+#[derive(Debug, Clone, Default)]
+struct Spec {
+    pos: Vec<(StrTest, String)>,
+    neg: Vec<(StrTest, String)>,
+}
+
+impl Spec {
+    fn holds(&self, value: &str) -> bool {
+        self.pos.iter().all(|(t, p)| t.holds(value, p)) && self.neg.iter().all(|(t, p)| !t.holds(value, p))
+    }
+
+    /// The longest pattern of `test`, if every other is a prefix (or suffix) of it; `None`
+    /// if two cannot hold together.
+    fn longest(&self, test: StrTest) -> Option<String> {
+        let mut longest = String::new();
+        for (_, p) in self.pos.iter().filter(|(t, _)| *t == test) {
+            let (long, short) = if p.len() > longest.len() { (p.as_str(), longest.as_str()) } else { (longest.as_str(), p.as_str()) };
+            if !test.holds(long, short) {
+                return None;
+            }
+            longest = long.to_owned();
+        }
+        Some(longest)
+    }
+
+    /// Whether no string passes every test: a proof (every string with the prefix, the
+    /// suffix and the contained strings passes the negated test too).
+    fn contradiction(&self) -> bool {
+        let (Some(prefix), Some(suffix)) = (self.longest(StrTest::StartsWith), self.longest(StrTest::EndsWith)) else {
+            return true;
+        };
+        let contained = || self.pos.iter().filter(|(t, _)| *t == StrTest::Contains).map(|(_, c)| c);
+        self.neg.iter().any(|(test, n)| match test {
+            StrTest::StartsWith => prefix.starts_with(n.as_str()),
+            StrTest::EndsWith => suffix.ends_with(n.as_str()),
+            StrTest::Contains => {
+                prefix.contains(n.as_str()) || suffix.contains(n.as_str()) || contained().any(|c| c.contains(n.as_str()))
+            }
+        })
+    }
+
+    /// The longest prefix, the filler, each contained string followed by the filler, and the
+    /// longest suffix.
+    fn build(&self, filler: &str) -> String {
+        let mut value = self.longest(StrTest::StartsWith).unwrap_or_default();
+        value.push_str(filler);
+        for (_, c) in self.pos.iter().filter(|(t, _)| *t == StrTest::Contains) {
+            value.push_str(c);
+            value.push_str(filler);
+        }
+        value.push_str(&self.longest(StrTest::EndsWith).unwrap_or_default());
+        value
+    }
+}
+
 /// Whether `to` is reachable from `from` along the edges (classes by root).
 fn reaches(edges: &[(usize, usize, i128)], from: usize, to: usize) -> bool {
     let mut seen = vec![from];
@@ -800,17 +919,6 @@ fn reaches(edges: &[(usize, usize, i128)], from: usize, to: usize) -> bool {
         }
     }
     false
-}
-
-fn each_term(item: &Item, f: &mut impl FnMut(&Term)) {
-    match item {
-        Item::Fact(_, args) => args.iter().for_each(f),
-        Item::NotFact(_, args) => args.iter().flatten().for_each(f),
-        Item::Compare(l, _, r) => {
-            f(l);
-            f(r);
-        }
-    }
 }
 
 #[cfg(test)]
