@@ -11,11 +11,13 @@
 //!
 //! **No change** is proved when both versions have the same default and, for each effect,
 //! every query of one version's rules of that effect is contained in some query of the
-//! other version's rules of that effect ([`contained`]): then on every request the same
+//! other version's rules of that effect ([`contained`]), or in their union
+//! ([`union_contains`]): then on every request the same
 //! effects fire on both sides, so the decision is the same; or when both versions are the
 //! same program, their places in source aside. Otherwise the answer is unknown unless the
 //! engine confirmed a change. Both proofs are for any data: the caller compares the data.
 
+use crate::negation::union_contains;
 use crate::query::{Item, Query, Term, unfold};
 use crate::solve::{Data, Rows, solve};
 use crate::{Outcome, Witness};
@@ -315,7 +317,8 @@ fn covers(ir: &Ir, from: &Rules, to: &Rules, effect: Effect) -> Result<(), Strin
         if solve(ir, &q, Rows::Declared, Data::Any) == Outcome::Disjoint {
             continue;
         }
-        if !targets.iter().any(|p| contained(ir, &q, p)) {
+        let union: Vec<&Query> = targets.iter().collect();
+        if !targets.iter().any(|p| contained(ir, &q, p)) && !union_contains(ir, &q, &union) {
             return Err(format!(
                 "cannot prove that the `{}` rules fire on the same requests in both versions",
                 effect.keyword()

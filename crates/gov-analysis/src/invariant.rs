@@ -5,7 +5,8 @@
 //! allow if an allow rule fires, else the default. Each query `b` of the invariant's unfolded
 //! body must meet the condition its form asks for, written with two proofs the solver gives:
 //! `none(c, E)`, every query of the rules of effects `E` is disjoint from `c`; and `some(c,
-//! E)`, `c` is [`contained`] in one query of a rule of effects `E` (so that rule fires):
+//! E)`, `c` is [`contained`] in one query of a rule of effects `E`, or in the union of their
+//! queries ([`union_contains`]), so that some rule of `E` fires:
 //!
 //! | invariant | every query `b` of the body |
 //! |---|---|
@@ -23,6 +24,7 @@
 //! request on which the engine's decision breaks the invariant is a counterexample.
 
 use crate::diff::{contained, flips, normalize};
+use crate::negation::union_contains;
 use crate::query::{Query, unfold_body, unfold_each};
 use crate::solve::{Data, Rows, solve};
 use crate::{Outcome, Witness};
@@ -158,7 +160,11 @@ fn holds(ir: &Ir, rules: &Rules, invariant: &Invariant, b: &Query) -> Result<(),
     let none = |c: &Query, effects: &[Effect]| {
         rules.complete(effects) && rules.effects(effects).into_iter().all(|q| disjoint(&c.and(q)))
     };
-    let some = |c: &Query, effects: &[Effect]| rules.effects(effects).into_iter().any(|q| contained(ir, c, q));
+    // One rule's query contains `c`, or (several rules only together) their union does.
+    let some = |c: &Query, effects: &[Effect]| {
+        let union = rules.effects(effects);
+        union.iter().any(|q| contained(ir, c, q)) || union_contains(ir, c, &union)
+    };
     let each_overruled = |c: &Query, of: Effect, by: &[Effect]| {
         rules.complete(&[of])
             && rules.effects(&[of]).into_iter().all(|q| {

@@ -16,6 +16,7 @@
 pub mod conflict;
 pub mod diff;
 pub mod invariant;
+pub mod negation;
 pub mod query;
 pub mod redundant;
 pub mod risk;

@@ -11,12 +11,15 @@
 //!   decide, or a body outside the fragment, is [`Undecided`], never dead;
 //! - **shadowed** and **subsumed**: every satisfiable query of the rule is [`contained`] in
 //!   a query of the covering rule (a homomorphism under which the solver proves each
-//!   condition implied), and the finding carries a candidate request on which the rule
+//!   condition implied); or, for a shadowed allow, in the union of the deny and escalate
+//!   rules that meet it ([`union_contains`]: the query with every one of theirs negated is
+//!   proved disjoint); and the finding carries a candidate request on which the rule
 //!   fires, which the caller runs through the engine to see both rules fire;
 //! - **unreachable**: no path in the IR's dependency graph leads from any decision rule to
 //!   the relation; the graph is exact, so no fragment is involved.
 
 use crate::diff::{contained, normalize};
+use crate::negation::union_contains;
 use crate::query::{Item, Query, unfold_each};
 use crate::solve::{Data, Rows, solve};
 use crate::{Outcome, Witness};
@@ -29,12 +32,13 @@ use std::collections::HashMap;
 pub enum Redundant {
     /// The rule's body holds on no request with any data.
     Never(RuleId),
-    /// Wherever the allow fires, the `deny` or `escalate` rule `by` fires too and wins.
+    /// Wherever the allow fires, one of the `deny` or `escalate` rules `by` fires too and wins.
     Shadowed {
         /// The allow.
         allow: DecisionId,
-        /// The deny or escalate rule that fires wherever it does.
-        by: DecisionId,
+        /// The deny or escalate rules one of which fires wherever it does: one rule, or
+        /// several that only together cover it.
+        by: Vec<DecisionId>,
         /// A request (and data) on which the allow fires, so `by` must fire too.
         example: Witness,
     },
@@ -176,6 +180,7 @@ pub fn redundancies(ir: &Ir) -> Report {
         found
     };
     let mut shadowed = Vec::new();
+    let mut unions = MAX_UNIONS;
     for &allow in decisions.iter().filter(|d| own(**d) && effect(ir, **d) == Some(Effect::Allow)) {
         let Some(mine) = queries(allow) else { continue };
         let winners = candidates(mine).into_iter();
@@ -183,16 +188,39 @@ pub fn redundancies(ir: &Ir) -> Report {
         // A deny first: it wins over an escalate too.
         let mut winners: Vec<DecisionId> = winners.collect();
         winners.sort_by_key(|d| effect(ir, *d) != Some(Effect::Deny));
-        for by in winners {
+        let mut found = None;
+        for &by in &winners {
             if let Some(theirs) = queries(by)
                 && covered(mine, theirs)
-                && let Some(example) = example(ir, mine)
             {
-                shadowed.push(allow);
-                let what = Redundant::Shadowed { allow, by, example };
-                report.proved.push(Redundancy { what, proof: Proof::Containment });
+                found = Some(vec![by]);
                 break;
             }
+        }
+        // Several rules that only together cover it: those that meet it, as a union.
+        if found.is_none() && unions > 0 {
+            unions -= 1;
+            let meets = |d: &DecisionId| {
+                queries(*d).is_some_and(|theirs| {
+                    theirs.iter().any(|p| mine.iter().any(|q| solve(ir, &q.and(p), Rows::Declared, Data::Any) != Outcome::Disjoint))
+                })
+            };
+            let meeting: Vec<DecisionId> = decisions
+                .iter()
+                .copied()
+                .filter(|d| matches!(effect(ir, *d), Some(Effect::Deny | Effect::Escalate)) && meets(d))
+                .collect();
+            let union: Vec<&Query> = meeting.iter().filter_map(|d| queries(*d)).flatten().collect();
+            if meeting.len() > 1 && mine.iter().all(|q| union_contains(ir, q, &union)) {
+                found = Some(meeting);
+            }
+        }
+        if let Some(by) = found
+            && let Some(example) = example(ir, mine)
+        {
+            shadowed.push(allow);
+            let what = Redundant::Shadowed { allow, by, example };
+            report.proved.push(Redundancy { what, proof: Proof::Containment });
         }
     }
     for &rule in decisions.iter().filter(|d| own(**d) && !shadowed.contains(d)) {
@@ -253,6 +281,9 @@ fn body(ir: &Ir, unfolded: Result<Vec<Query>, String>) -> Body {
 /// generated package of thousands of rules would otherwise take minutes); past it, fewer
 /// findings, never a wrong one.
 pub const MAX_CONTAINMENTS: usize = 20_000;
+
+/// How many allows the search for a shadowing union of rules considers at most.
+pub const MAX_UNIONS: usize = 1_000;
 
 /// Whether every query of `mine` is contained in some query of `theirs`.
 fn covers(ir: &Ir, mine: &[Query], theirs: &[Query]) -> bool {

@@ -79,6 +79,7 @@ codes! {
     DUPLICATE_FIXTURE = "E0505", Error, "duplicate fixture name";
     TOO_LARGE = "E0601", Error, "too large to compile";
     INVARIANT_BROKEN = "E0701", Error, "an invariant the engine breaks on a request";
+    DUPLICATE_INVARIANT = "E0702", Error, "duplicate invariant name";
     UNUSED_DECLARATION = "W0101", Warning, "unused declaration";
     SINGLETON_VARIABLE = "W0102", Warning, "variable used only once";
     UNUSED_IMPORT = "W0103", Warning, "unused `use`";

@@ -258,20 +258,115 @@ pub fn check(
     sources: &Sources,
     data_files: &[PathBuf],
 ) -> Vec<Diagnostic> {
+    check_report(fs, workspace, id, sources, data_files).diagnostics
+}
+
+/// [`check`], with what the analysis could not decide (`govc check --analysis-report`).
+pub fn check_report(
+    fs: &dyn FileSystem,
+    workspace: &Workspace,
+    id: PackageId,
+    sources: &Sources,
+    data_files: &[PathBuf],
+) -> Report {
     match (workspace.ir(id), crate::read_data(fs, data_files)) {
-        (Some(Ok(ir)), Ok(data)) => diagnostics(&ir, sources, &data),
-        _ => Vec::new(),
+        (Some(Ok(ir)), Ok(data)) => report(&ir, sources, &data),
+        _ => Report::default(),
     }
+}
+
+/// Something the analysis could not decide: a pair of rules or a rule, where it is, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecided {
+    /// `file:line:col` of the rule (of the allow, for a pair).
+    pub location: String,
+    /// What: "`a` and `b` (conflict)", "`a` and `b` (override)", "`a`".
+    pub what: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Undecided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: undecided: {}: {}", self.location, self.what, self.reason)
+    }
+}
+
+/// The analysis's diagnostics, and what it could not decide (which `govc check` does not
+/// show unless asked: an unknown pair or rule is not a finding).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Report {
+    /// What [`diagnostics`] returns.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Each pair of an allow and a deny or escalate whose overlap is unknown, then each rule
+    /// whose body the analysis cannot decide (an invariant neither proved nor broken is a
+    /// W0707 diagnostic already).
+    pub undecided: Vec<Undecided>,
 }
 
 /// The findings `govc check` reports: each confirmed conflict (W0701), each override
 /// between rules that never overlap (W0702), and each dead or redundant rule or relation
 /// (W0703–W0706), and each invariant broken on a request the engine decided (E0701) or
-/// neither proved nor broken (W0707).
+/// neither proved nor broken (W0707), and each invariant named twice (E0702).
 pub fn diagnostics(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = findings(ir, sources, data).iter().filter_map(|f| diagnostic(ir, f)).collect();
-    out.extend(redundancies(ir, sources, data).iter().filter_map(|r| redundant::diagnostic(ir, r)));
-    out.extend(invariant::findings(ir, sources, data).iter().filter_map(|c| invariant::diagnostic(ir, c)));
+    report(ir, sources, data).diagnostics
+}
+
+/// [`diagnostics`], with what the analysis could not decide.
+pub fn report(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Report {
+    let found = findings(ir, sources, data);
+    let mut diagnostics: Vec<Diagnostic> = found.iter().filter_map(|f| diagnostic(ir, f)).collect();
+    let analysed = gov_analysis::redundant::redundancies(ir);
+    let rules = analysed.undecided.clone();
+    let settled = redundant::settle(&Runner::new(ir, sources, data), analysed);
+    diagnostics.extend(settled.iter().filter_map(|r| redundant::diagnostic(ir, r)));
+    diagnostics.extend(invariant::findings(ir, sources, data).iter().filter_map(|c| invariant::diagnostic(ir, c)));
+    diagnostics.extend(duplicate_invariants(ir));
+    let location = |span: Option<gov_diag::Span>| span.map_or_else(|| "<unknown>".to_owned(), |s| sources.location(s));
+    let name = |id: DecisionId| ir.decision(id).map_or("?", |d| d.name.as_str());
+    let mut undecided = Vec::new();
+    for finding in &found {
+        if let Finding::Unknown(kind, allow, other, reason) = finding {
+            let kind = if *kind == PairKind::Override { "override" } else { "conflict" };
+            undecided.push(Undecided {
+                location: location(ir.spans.decisions.get(allow.index()).copied()),
+                what: format!("`{}` and `{}` ({kind})", name(*allow), name(*other)),
+                reason: reason.clone(),
+            });
+        }
+    }
+    for rule in rules {
+        let what = match ir.rule(rule.rule).map(|r| &r.head) {
+            Some(gov_ir::Head::Decide(d)) => format!("`{}`", name(*d)),
+            Some(gov_ir::Head::Derive { relation, .. }) => {
+                format!("a rule of `{}`", ir.relation(*relation).map_or("?", |r| r.name.as_str()))
+            }
+            None => continue,
+        };
+        let span = ir.spans.rules.get(rule.rule.index()).copied();
+        undecided.push(Undecided { location: location(span), what, reason: rule.reason });
+    }
+    Report { diagnostics, undecided }
+}
+
+/// E0702 for each invariant named like an earlier one: reports and the editor name an
+/// invariant by its name, so two with one name cannot be told apart.
+fn duplicate_invariants(ir: &Ir) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (index, invariant) in ir.invariants.iter().enumerate() {
+        let Some(first) = ir.invariants.iter().position(|i| i.name == invariant.name).filter(|f| *f < index) else {
+            continue;
+        };
+        let (Some(span), Some(first_span)) = (ir.spans.invariants.get(index), ir.spans.invariants.get(first)) else {
+            continue;
+        };
+        out.push(
+            Diagnostic::new(codes::DUPLICATE_INVARIANT, format!("two invariants are named `{}`", invariant.name), *span)
+                .with_label(*first_span, "first invariant with this name")
+                .with_primary_label("second invariant with this name")
+                .with_help("checks and the editor report an invariant by its name: give each invariant its own name"),
+        );
+    }
     out
 }
 

@@ -92,7 +92,8 @@ fn analyse(relative: &str) -> String {
         let line = match settled.proved().what() {
             Redundant::Never(r) => format!("{} never fires", rule(&ir, *r)),
             Redundant::Shadowed { allow, by, .. } => {
-                format!("{} is shadowed by {}", decision(&ir, *allow), decision(&ir, *by))
+                let by: Vec<String> = by.iter().map(|d| decision(&ir, *d)).collect();
+                format!("{} is shadowed by {}", decision(&ir, *allow), by.join(" and "))
             }
             Redundant::Subsumed { rule, by, .. } => {
                 format!("{} is subsumed by {}", decision(&ir, *rule), decision(&ir, *by))

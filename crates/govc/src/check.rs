@@ -51,12 +51,22 @@ pub fn run(args: &CheckArgs) -> Outcome {
         }
     }
     let mut sources = workspace.sources();
+    let mut undecided = Vec::new();
     for (id, files) in &data_files {
-        diagnostics.extend(gov_driver::analysis::check(&Disk, &workspace, *id, &sources, files));
+        let report = gov_driver::analysis::check_report(&Disk, &workspace, *id, &sources, files);
+        diagnostics.extend(report.diagnostics);
+        undecided.extend(report.undecided);
     }
     let no_sources = rejected.iter().any(|r| r.problem == Problem::NoSources);
     diagnostics.extend(rejected.iter().map(|r| r.diagnostic(&mut sources)));
     output::emit(&output::render(args.format, &diagnostics, &sources, output::use_color(args.color)));
+    if args.analysis_report {
+        // On standard error, so that `--format json` and `sarif` stay one document.
+        for line in &undecided {
+            eprintln!("{line}");
+        }
+        eprintln!("analysis: {} undecided", undecided.len());
+    }
     let errors = diagnostics.iter().any(|d| d.severity() == Severity::Error);
     let warnings = diagnostics.iter().any(|d| d.severity() == Severity::Warning);
     if no_sources {

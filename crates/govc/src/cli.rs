@@ -369,6 +369,10 @@ pub struct CheckArgs {
     /// remains.
     #[arg(long)]
     pub fix: bool,
+    /// Also list, on standard error, each pair of rules and each rule the conflict analysis
+    /// could not decide, with the reason (docs/analysis.md).
+    #[arg(long)]
+    pub analysis_report: bool,
     /// Color human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,

@@ -110,3 +110,24 @@ fn every_override_in_the_examples_covers_a_conflict_that_replays_with_their_data
     }
     assert!(total > 0, "the examples' `@overrides` accept conflicts; without them this test checks nothing");
 }
+
+/// `--analysis-report` lists what the analysis could not decide, on standard error, with the
+/// place and the reason; without it, and for a package it decides in full, nothing is listed.
+#[test]
+fn the_analysis_report_lists_the_undecided_pairs_and_rules() {
+    let package = "tests/analysis/risk_unknown_points.gov";
+    let report = govc(&["check", "--analysis-report", "--format", "json", package]);
+    assert_eq!(report.code, 0, "{}{}", report.stdout, report.stderr);
+    // The JSON document is unchanged.
+    let _: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    let expected = "tests/analysis/risk_unknown_points.gov:6:7: undecided: `small` and `risky` (conflict): outside the \
+                    analysis: `risk_score`: the points of the risk rule `weighted` are not a constant\n\
+                    tests/analysis/risk_unknown_points.gov:7:1: undecided: `risky`: `risk_score`: the points of the \
+                    risk rule `weighted` are not a constant\n\
+                    analysis: 2 undecided\n";
+    assert_eq!(report.stderr, expected);
+    let silent = govc(&["check", "--format", "json", package]);
+    assert_eq!(silent.stderr, "");
+    let decided = govc(&["check", "--analysis-report", "tests/analysis/risk_threshold.gov"]);
+    assert_eq!(decided.stderr, "analysis: 0 undecided\n");
+}

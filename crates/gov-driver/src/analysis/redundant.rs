@@ -3,7 +3,7 @@
 //! `gov-analysis` proves each redundancy ([`Redundancy`] has no public constructor: it exists
 //! only with its proof). A shadowed or subsumed rule also carries a request on which it fires;
 //! here that request is run through the engine, and the finding is kept only if both the rule
-//! and the one said to cover it fired: a [`Settled`] finding, made only in this module.
+//! and the one said to cover it (for an allow shadowed by several, one of them) fired: a [`Settled`] finding, made only in this module.
 
 use super::Runner;
 use gov_analysis::redundant::{Redundancy, Redundant};
@@ -40,7 +40,17 @@ pub(crate) fn settle(runner: &Runner<'_>, report: gov_analysis::redundant::Repor
         .filter_map(|proved| {
             let witness = match proved.what() {
                 Redundant::Never(_) | Redundant::Unreachable(_) => None,
-                Redundant::Shadowed { allow: rule, by, example } | Redundant::Subsumed { rule, by, example } => {
+                Redundant::Shadowed { allow, by, example } => {
+                    // The allow and one of the rules that cover it fired.
+                    let witness = super::witness_json(runner.ir, example);
+                    let (_, fired) = runner.decide(&witness).ok()?;
+                    let fired = |d: &DecisionId| runner.ir.decision(*d).is_some_and(|r| fired.contains(&r.name));
+                    if !(fired(allow) && by.iter().any(fired)) {
+                        return None;
+                    }
+                    Some(witness)
+                }
+                Redundant::Subsumed { rule, by, example } => {
                     Some(runner.confirm(*rule, *by, example).ok()?.witness().clone())
                 }
             };
@@ -60,20 +70,30 @@ pub(crate) fn diagnostic(ir: &Ir, settled: &Settled) -> Option<Diagnostic> {
     };
     Some(match settled.proved.what() {
         Redundant::Never(rule) => never(ir, *rule)?,
-        Redundant::Shadowed { allow, by, .. } => example(
-            Diagnostic::new(
+        Redundant::Shadowed { allow, by, .. } => {
+            let names = by.iter().map(|d| format!("`{}`", name(*d))).collect::<Vec<_>>();
+            let (who, label) = match by.as_slice() {
+                [one] => (names.join(""), format!("this {} fires on every request `{}` fires on", effect(*one), name(*allow))),
+                _ => (
+                    format!("one of {}", names.join(", ")),
+                    format!("this rule fires on some of the requests `{}` fires on, the others on the rest", name(*allow)),
+                ),
+            };
+            let mut diagnostic = Diagnostic::new(
                 codes::SHADOWED_ALLOW,
-                format!("`{}` never decides: `{}` fires wherever it does", name(*allow), name(*by)),
+                format!("`{}` never decides: {who} fires wherever it does", name(*allow)),
                 span(*allow)?,
             )
-            .with_primary_label("this allow is always overruled")
-            .with_label(span(*by)?, format!("this {} fires on every request `{}` fires on", effect(*by), name(*allow)))
-            .with_help(format!(
-                "remove `{}`, or narrow `{}` so that the allow decides somewhere",
+            .with_primary_label("this allow is always overruled");
+            for d in by {
+                diagnostic = diagnostic.with_label(span(*d)?, label.clone());
+            }
+            example(diagnostic.with_help(format!(
+                "remove `{}`, or narrow {} so that the allow decides somewhere",
                 name(*allow),
-                name(*by)
-            )),
-        ),
+                names.join(" or ")
+            )))
+        }
         Redundant::Subsumed { rule, by, .. } => example(
             Diagnostic::new(
                 codes::SUBSUMED_RULE,
