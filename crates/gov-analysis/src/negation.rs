@@ -2,9 +2,9 @@
 //! what `risk_score` needs for the risk rules that do not fire, and what containment in a
 //! union of queries needs ([`union_contains`]).
 
+use crate::Outcome;
 use crate::query::{Item, Query, Term, product};
 use crate::solve::{Data, Rows, solve};
-use crate::Outcome;
 use gov_ir::{Ir, RelationId};
 use gov_value::{BaseType, CompareOp};
 

@@ -248,7 +248,11 @@ impl<'a> Unfolder<'a> {
                         return Err(format!("more than {MAX_QUERIES} alternatives"));
                     }
                     let one = |c: &Term| Item::Compare(element.clone(), CompareOp::Eq, c.clone());
-                    Ok(queries.iter().flat_map(|q| constants.iter().map(|c| push(vec![q.clone()], one(c)))).flatten().collect())
+                    Ok(queries
+                        .iter()
+                        .flat_map(|q| constants.iter().map(|c| push(vec![q.clone()], one(c))))
+                        .flatten()
+                        .collect())
                 }
             }
             Literal::Negated(atom) => {

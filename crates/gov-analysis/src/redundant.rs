@@ -202,7 +202,9 @@ pub fn redundancies(ir: &Ir) -> Report {
             unions -= 1;
             let meets = |d: &DecisionId| {
                 queries(*d).is_some_and(|theirs| {
-                    theirs.iter().any(|p| mine.iter().any(|q| solve(ir, &q.and(p), Rows::Declared, Data::Any) != Outcome::Disjoint))
+                    theirs.iter().any(|p| {
+                        mine.iter().any(|q| solve(ir, &q.and(p), Rows::Declared, Data::Any) != Outcome::Disjoint)
+                    })
                 })
             };
             let meeting: Vec<DecisionId> = decisions

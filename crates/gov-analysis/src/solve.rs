@@ -864,7 +864,8 @@ impl Spec {
     fn longest(&self, test: StrTest) -> Option<String> {
         let mut longest = String::new();
         for (_, p) in self.pos.iter().filter(|(t, _)| *t == test) {
-            let (long, short) = if p.len() > longest.len() { (p.as_str(), longest.as_str()) } else { (longest.as_str(), p.as_str()) };
+            let (long, short) =
+                if p.len() > longest.len() { (p.as_str(), longest.as_str()) } else { (longest.as_str(), p.as_str()) };
             if !test.holds(long, short) {
                 return None;
             }
@@ -884,7 +885,9 @@ impl Spec {
             StrTest::StartsWith => prefix.starts_with(n.as_str()),
             StrTest::EndsWith => suffix.ends_with(n.as_str()),
             StrTest::Contains => {
-                prefix.contains(n.as_str()) || suffix.contains(n.as_str()) || contained().any(|c| c.contains(n.as_str()))
+                prefix.contains(n.as_str())
+                    || suffix.contains(n.as_str())
+                    || contained().any(|c| c.contains(n.as_str()))
             }
         })
     }

@@ -361,10 +361,14 @@ fn duplicate_invariants(ir: &Ir) -> Vec<Diagnostic> {
             continue;
         };
         out.push(
-            Diagnostic::new(codes::DUPLICATE_INVARIANT, format!("two invariants are named `{}`", invariant.name), *span)
-                .with_label(*first_span, "first invariant with this name")
-                .with_primary_label("second invariant with this name")
-                .with_help("checks and the editor report an invariant by its name: give each invariant its own name"),
+            Diagnostic::new(
+                codes::DUPLICATE_INVARIANT,
+                format!("two invariants are named `{}`", invariant.name),
+                *span,
+            )
+            .with_label(*first_span, "first invariant with this name")
+            .with_primary_label("second invariant with this name")
+            .with_help("checks and the editor report an invariant by its name: give each invariant its own name"),
         );
     }
     out

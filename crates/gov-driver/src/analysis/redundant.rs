@@ -73,10 +73,16 @@ pub(crate) fn diagnostic(ir: &Ir, settled: &Settled) -> Option<Diagnostic> {
         Redundant::Shadowed { allow, by, .. } => {
             let names = by.iter().map(|d| format!("`{}`", name(*d))).collect::<Vec<_>>();
             let (who, label) = match by.as_slice() {
-                [one] => (names.join(""), format!("this {} fires on every request `{}` fires on", effect(*one), name(*allow))),
+                [one] => (
+                    names.join(""),
+                    format!("this {} fires on every request `{}` fires on", effect(*one), name(*allow)),
+                ),
                 _ => (
                     format!("one of {}", names.join(", ")),
-                    format!("this rule fires on some of the requests `{}` fires on, the others on the rest", name(*allow)),
+                    format!(
+                        "this rule fires on some of the requests `{}` fires on, the others on the rest",
+                        name(*allow)
+                    ),
                 ),
             };
             let mut diagnostic = Diagnostic::new(
