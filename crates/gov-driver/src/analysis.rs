@@ -69,17 +69,32 @@ pub fn findings(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<
     };
     let any = gov_analysis::pairs(ir, Data::Any);
     let runner = Runner::new(ir, sources, data);
+    // Invariant: `pairs` lists the same pairs in the same order whatever the data.
     let mut today = today.into_iter();
-    any.into_iter()
-        .map(|pair| {
-            if let Some(Some(Pair { allow, other, kind, outcome: Outcome::Candidate(witness) })) = today.next()
-                && let Ok(confirmed) = runner.confirm(allow, other, &witness)
-            {
-                return Finding::Overlap(kind, confirmed);
-            }
-            finding(&runner, pair)
-        })
-        .collect()
+    let mut found: Vec<Option<Finding>> = Vec::with_capacity(any.len());
+    let mut pending = Vec::new();
+    for pair in any {
+        if let Some(Some(Pair { allow, other, kind, outcome: Outcome::Candidate(witness) })) = today.next()
+            && let Ok(confirmed) = runner.confirm(allow, other, &witness)
+        {
+            found.push(Some(Finding::Overlap(kind, confirmed)));
+            continue;
+        }
+        pending.push((found.len(), pair));
+        found.push(None);
+    }
+    // The others grouped by their witness's data, so that the engine for each witness's data
+    // is made once (a package of a thousand rules has hundreds of them).
+    pending.sort_by_cached_key(|(_, pair)| match &pair.outcome {
+        Outcome::Candidate(witness) => facts_json(ir, &witness.data).to_string(),
+        Outcome::Disjoint | Outcome::Unknown(_) => String::new(),
+    });
+    for (at, pair) in pending {
+        if let Some(slot) = found.get_mut(at) {
+            *slot = Some(finding(&runner, pair));
+        }
+    }
+    found.into_iter().flatten().collect()
 }
 
 /// The facts of the data documents, as the compiler reads them, typed by the IR.
@@ -139,7 +154,7 @@ pub(crate) struct Runner<'a> {
     /// The package's engine with its data files, made on first use.
     base: std::cell::OnceCell<Result<gov_vm::Engine, String>>,
     /// Engines made for witnesses' data, by the data document's text: candidates often
-    /// share their data facts. At most [`MAX_ENGINES`]; beyond, each is made for its run.
+    /// share their data facts. At most [`MAX_ENGINES`]; when full, it is emptied.
     extra: std::cell::RefCell<std::collections::HashMap<String, Result<gov_vm::Engine, String>>>,
 }
 
@@ -180,7 +195,7 @@ impl<'a> Runner<'a> {
         if !extra.contains_key(&key) {
             let made = gov_vm::json::parse_document(&key).map_err(|e| e.to_string()).and_then(|d| self.engine(Some(d)));
             if extra.len() >= MAX_ENGINES {
-                return decide(&made?, witness);
+                extra.clear();
             }
             extra.insert(key.clone(), made);
         }
