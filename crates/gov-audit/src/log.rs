@@ -403,7 +403,7 @@ impl Writer {
         let seq = self.next_seq;
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        line.extend_from_slice(record::line_start(seq, &self.head).as_bytes());
+        record::push_line_start(&mut line, seq, &self.head);
         // Invariant: a body is a JSON object (`{` …); its fields follow the header's.
         line.extend_from_slice(body.as_bytes().get(1..).unwrap_or_default());
         let head = record::line_hash(&line);
