@@ -84,23 +84,36 @@ impl Serialize for JsonField {
 /// `json` without the whitespace between its tokens. Invariant: inside a string, JSON has
 /// no raw whitespace but the space (control characters are escaped), so only what lies
 /// outside strings is dropped. Works on bytes: the bytes looked at are ASCII, which never
-/// occur inside a multi-byte UTF-8 sequence, so the result is UTF-8 as the input is.
+/// occur inside a multi-byte UTF-8 sequence, so the result is UTF-8 as the input is (an
+/// escape's backslash is ASCII and so is the byte after it, in JSON).
 fn compact(json: &str) -> String {
     let bytes = json.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in bytes {
-        if in_string {
-            out.push(b);
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+    let mut rest = bytes;
+    // Copies runs of bytes at once: outside a string up to whitespace or a quote, inside
+    // one up to its closing quote (skipping escaped characters).
+    while let Some((&first, tail)) = rest.split_first() {
+        match first {
+            b' ' | b'\t' | b'\n' | b'\r' => rest = tail,
+            b'"' => {
+                let mut end = 1;
+                while let Some(&b) = rest.get(end) {
+                    end += match b {
+                        b'"' => break,
+                        b'\\' => 2,
+                        _ => 1,
+                    };
+                }
+                let (string, after) = rest.split_at((end + 1).min(rest.len()));
+                out.extend_from_slice(string);
+                rest = after;
             }
-        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            in_string = b == b'"';
-            out.push(b);
+            _ => {
+                let run = rest.iter().position(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"')).unwrap_or(rest.len());
+                let (token, after) = rest.split_at(run);
+                out.extend_from_slice(token);
+                rest = after;
+            }
         }
     }
     // Only ASCII bytes were dropped (see above), so this is never the lossy case.
@@ -291,5 +304,8 @@ mod tests {
     fn compaction_keeps_multi_byte_characters_and_escapes() {
         let text = "{ \"ü\" : [ \"a  ✓\\\" \" , \"\\\\\" ] }";
         assert_eq!(compact(text), "{\"ü\":[\"a  ✓\\\" \",\"\\\\\"]}");
+        // Text that is not JSON is not refused here (`JsonField::text` refuses it after).
+        assert_eq!(compact("{ \"a\\"), "{\"a\\");
+        assert_eq!(compact(" \"x y"), "\"x y");
     }
 }
