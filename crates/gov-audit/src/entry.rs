@@ -109,7 +109,8 @@ fn compact(json: &str) -> String {
                 rest = after;
             }
             _ => {
-                let run = rest.iter().position(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"')).unwrap_or(rest.len());
+                let run =
+                    rest.iter().position(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"')).unwrap_or(rest.len());
                 let (token, after) = rest.split_at(run);
                 out.extend_from_slice(token);
                 rest = after;
@@ -279,7 +280,8 @@ mod tests {
         entry.time = UNIX_EPOCH + std::time::Duration::from_nanos(1_764_000_000_123_456_789);
         entry.bundle_hash = Some("sha256:00ff".to_owned());
         entry.request = JsonField::text("{\"a\": [1, 2.50000000000000000001], \"s\": \"tab\\t ü\"}").unwrap();
-        entry.decision = serde_json::json!({"decision": "allow", "reasons": [{"message": "line\nbreak \u{7f} ✓"}]}).into();
+        entry.decision =
+            serde_json::json!({"decision": "allow", "reasons": [{"message": "line\nbreak \u{7f} ✓"}]}).into();
         entry.approver = Some("ünïcode \u{1f} approver".to_owned());
         entry.duration_us = u64::MAX;
         let plain = Entry::new(EntryKind::BundleLoad, "bundle");
