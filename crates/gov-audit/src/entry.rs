@@ -83,25 +83,42 @@ impl Serialize for JsonField {
 
 /// `json` without the whitespace between its tokens. Invariant: inside a string, JSON has
 /// no raw whitespace but the space (control characters are escaped), so only what lies
-/// outside strings is dropped.
+/// outside strings is dropped. Works on bytes: the bytes looked at are ASCII, which never
+/// occur inside a multi-byte UTF-8 sequence, so the result is UTF-8 as the input is (an
+/// escape's backslash is ASCII and so is the byte after it, in JSON).
 fn compact(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
+    let bytes = json.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    // Copies runs of bytes at once: outside a string up to whitespace or a quote, inside
+    // one up to its closing quote (skipping escaped characters).
+    while let Some((&first, tail)) = rest.split_first() {
+        match first {
+            b' ' | b'\t' | b'\n' | b'\r' => rest = tail,
+            b'"' => {
+                let mut end = 1;
+                while let Some(&b) = rest.get(end) {
+                    end += match b {
+                        b'"' => break,
+                        b'\\' => 2,
+                        _ => 1,
+                    };
+                }
+                let (string, after) = rest.split_at((end + 1).min(rest.len()));
+                out.extend_from_slice(string);
+                rest = after;
             }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            in_string = c == '"';
-            out.push(c);
+            _ => {
+                let run =
+                    rest.iter().position(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"')).unwrap_or(rest.len());
+                let (token, after) = rest.split_at(run);
+                out.extend_from_slice(token);
+                rest = after;
+            }
         }
     }
-    out
+    // Only ASCII bytes were dropped (see above), so this is never the lossy case.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// One event to log. The JSON fields hold the engine's JSON as the caller has it.
@@ -148,40 +165,76 @@ impl Entry {
     /// The record's fields after `seq` and `prev`, as a JSON object in a fixed order:
     /// `kind`, `id`, `time`, `bundle`, `request`, `decision`, `reasons`, `approver`,
     /// `duration_us`. Made by the caller's thread, so the writer only chains and writes.
+    /// Written field by field (no serialiser per record); `body_is_what_serde_writes`
+    /// checks it against serde_json's rendering of the same fields.
     pub(crate) fn body(&self) -> Result<String, AuditError> {
-        let body = Body {
-            kind: self.kind.as_str(),
-            id: &self.id,
-            time: format_system_time(self.time),
-            bundle: self.bundle_hash.as_deref(),
-            request: &self.request,
-            decision: &self.decision,
-            reasons: &self.reasons,
-            approver: self.approver.as_deref(),
-            duration_us: self.duration_us,
-        };
-        let text = serde_json::to_string(&body).map_err(|e| AuditError::Entry(e.to_string()))?;
+        let mut text = Vec::with_capacity(256 + self.request.len_hint() + self.decision.len_hint());
+        text.extend_from_slice(b"{\"kind\":\"");
+        text.extend_from_slice(self.kind.as_str().as_bytes());
+        text.extend_from_slice(b"\",\"id\":");
+        json_string(&mut text, &self.id)?;
+        text.extend_from_slice(b",\"time\":\"");
+        // An RFC 3339 time has nothing to escape.
+        text.extend_from_slice(format_system_time(self.time).as_bytes());
+        text.extend_from_slice(b"\",\"bundle\":");
+        optional_string(&mut text, self.bundle_hash.as_deref())?;
+        for (name, field) in [("request", &self.request), ("decision", &self.decision), ("reasons", &self.reasons)] {
+            text.extend_from_slice(b",\"");
+            text.extend_from_slice(name.as_bytes());
+            text.extend_from_slice(b"\":");
+            field.write(&mut text)?;
+        }
+        text.extend_from_slice(b",\"approver\":");
+        optional_string(&mut text, self.approver.as_deref())?;
+        text.extend_from_slice(b",\"duration_us\":");
+        text.extend_from_slice(self.duration_us.to_string().as_bytes());
+        text.push(b'}');
         if text.len() > MAX_LINE_BYTES - 128 {
             return Err(AuditError::Entry(format!(
                 "its JSON is {} bytes; a record is at most {MAX_LINE_BYTES} bytes",
                 text.len()
             )));
         }
-        Ok(text)
+        // Every piece above is UTF-8 (serde_json writes UTF-8, the rest is ASCII).
+        String::from_utf8(text).map_err(|e| AuditError::Entry(e.to_string()))
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    kind: &'a str,
-    id: &'a str,
-    time: String,
-    bundle: Option<&'a str>,
-    request: &'a JsonField,
-    decision: &'a JsonField,
-    reasons: &'a JsonField,
-    approver: Option<&'a str>,
-    duration_us: u64,
+impl JsonField {
+    /// About how many bytes the field writes.
+    fn len_hint(&self) -> usize {
+        match self {
+            JsonField::Value(_) => 64,
+            JsonField::Text(text) => text.get().len(),
+        }
+    }
+
+    /// Appends the field's JSON text.
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), AuditError> {
+        match self {
+            JsonField::Value(value) => serde_json::to_writer(out, value).map_err(|e| AuditError::Entry(e.to_string())),
+            JsonField::Text(text) => {
+                out.extend_from_slice(text.get().as_bytes());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Appends `text` as a JSON string.
+fn json_string(out: &mut Vec<u8>, text: &str) -> Result<(), AuditError> {
+    serde_json::to_writer(out, text).map_err(|e| AuditError::Entry(e.to_string()))
+}
+
+/// Appends `text` as a JSON string, or `null`.
+fn optional_string(out: &mut Vec<u8>, text: Option<&str>) -> Result<(), AuditError> {
+    match text {
+        Some(text) => json_string(out, text),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
 }
 
 /// RFC 3339 in UTC, to the nanosecond; times outside what a Gov `Time` holds (years 1678 to
@@ -205,5 +258,56 @@ mod tests {
         let field = JsonField::text(text).unwrap();
         assert_eq!(serde_json::to_string(&field).unwrap(), r#"{"a":[1,2.50000000000000000001],"s":"x  \" y\\"}"#);
         assert!(matches!(JsonField::text("{\"a\": 1"), Err(AuditError::Entry(m)) if m.contains("not JSON")));
+    }
+
+    /// The record body as serde_json writes a struct of the same fields, in the same order.
+    #[derive(Serialize)]
+    struct SerdeBody<'a> {
+        kind: &'a str,
+        id: &'a str,
+        time: String,
+        bundle: Option<&'a str>,
+        request: &'a JsonField,
+        decision: &'a JsonField,
+        reasons: &'a JsonField,
+        approver: Option<&'a str>,
+        duration_us: u64,
+    }
+
+    #[test]
+    fn body_is_what_serde_writes() {
+        let mut entry = Entry::new(EntryKind::Approval, "id \"quoted\" \u{1} é \\");
+        entry.time = UNIX_EPOCH + std::time::Duration::from_nanos(1_764_000_000_123_456_789);
+        entry.bundle_hash = Some("sha256:00ff".to_owned());
+        entry.request = JsonField::text("{\"a\": [1, 2.50000000000000000001], \"s\": \"tab\\t ü\"}").unwrap();
+        entry.decision =
+            serde_json::json!({"decision": "allow", "reasons": [{"message": "line\nbreak \u{7f} ✓"}]}).into();
+        entry.approver = Some("ünïcode \u{1f} approver".to_owned());
+        entry.duration_us = u64::MAX;
+        let plain = Entry::new(EntryKind::BundleLoad, "bundle");
+        for entry in [entry, plain] {
+            let serde = serde_json::to_string(&SerdeBody {
+                kind: entry.kind.as_str(),
+                id: &entry.id,
+                time: format_system_time(entry.time),
+                bundle: entry.bundle_hash.as_deref(),
+                request: &entry.request,
+                decision: &entry.decision,
+                reasons: &entry.reasons,
+                approver: entry.approver.as_deref(),
+                duration_us: entry.duration_us,
+            })
+            .unwrap();
+            assert_eq!(entry.body().unwrap(), serde);
+        }
+    }
+
+    #[test]
+    fn compaction_keeps_multi_byte_characters_and_escapes() {
+        let text = "{ \"ü\" : [ \"a  ✓\\\" \" , \"\\\\\" ] }";
+        assert_eq!(compact(text), "{\"ü\":[\"a  ✓\\\" \",\"\\\\\"]}");
+        // Text that is not JSON is not refused here (`JsonField::text` refuses it after).
+        assert_eq!(compact("{ \"a\\"), "{\"a\\");
+        assert_eq!(compact(" \"x y"), "\"x y");
     }
 }

@@ -1,8 +1,12 @@
-//! [`AuditLog`]: appending records. A caller chains and writes its own line under the
-//! log's lock (one short `write` into the page cache): nothing is handed to another thread
-//! and nobody is woken per record. A syncer thread does what may take milliseconds outside
-//! that lock: under [`Fsync::Always`] it syncs everything written since its last sync with
-//! one `fdatasync` and then answers those callers (group commit); under
+//! [`AuditLog`]: appending records. A caller chains its own line under the log's lock:
+//! nothing is handed to another thread and nobody is woken per record. Chained lines wait
+//! in a buffer until one `write` puts all of them into the page cache: at once for
+//! [`AuditLog::submit`] under [`Fsync::Interval`]; when a caller of
+//! [`AuditLog::enqueue`] asks for [`AuditLog::write_through`] (a server lets its other
+//! ready requests chain theirs first: group commit into the page cache); or by the syncer.
+//! A syncer thread does what may take milliseconds outside that lock: under
+//! [`Fsync::Always`] it writes and syncs everything chained since its last sync with one
+//! `write` and one `fdatasync` and then answers those callers (group commit); under
 //! [`Fsync::Interval`] it syncs on its timer. It also writes checkpoints (on a timer, at
 //! rotation and at close) and rotates files.
 
@@ -149,17 +153,65 @@ impl AuditLog {
     }
 
     /// Appends an entry without waiting for a sync: the line is chained and written on
-    /// the caller's thread (one `write` into the page cache, under the log's lock), then
-    /// `done` gets its sequence number: under [`Fsync::Interval`] at once, on this thread;
-    /// under [`Fsync::Always`] on the syncer thread, once a sync covered the line (or with
-    /// the sync's error). For async callers `done` should only hand the result on (send it
-    /// on a channel). An entry the log cannot take, a write that fails, or a log that is
-    /// closed or failed before is an error here, and `done` is not called.
+    /// the caller's thread (one `write` into the page cache, under the log's lock, with the
+    /// lines [`AuditLog::enqueue`]d before it), then `done` gets its sequence number: under
+    /// [`Fsync::Interval`] at once, on this thread; under [`Fsync::Always`] on the syncer
+    /// thread, once a sync covered the line (or with the sync's error; the syncer writes
+    /// the lines of a batch with one `write` before its `fdatasync`). For async callers
+    /// `done` should only hand the result on (send it on a channel). An entry the log
+    /// cannot take, a write that fails, or a log that is closed or failed before is an
+    /// error here, and `done` is not called.
     pub fn submit(
         &self,
         entry: Entry,
         done: impl FnOnce(Result<u64, AuditError>) + Send + 'static,
     ) -> Result<(), AuditError> {
+        let (seq, mut state) = self.chain(&entry)?;
+        let done = match state.writer.options.fsync {
+            Fsync::Always => {
+                state.unsynced.push((seq, Box::new(done)));
+                None
+            }
+            Fsync::Interval(_) => {
+                write_pending(&mut state)?;
+                Some(done)
+            }
+        };
+        drop(state);
+        if let Some(done) = done {
+            done(Ok(seq));
+        }
+        Ok(())
+    }
+
+    /// Chains an entry's line onto the log without writing it yet, and returns its
+    /// sequence number: the caller must [`AuditLog::write_through`] it before it tells
+    /// anyone the record is logged. Lines enqueued by several callers meanwhile are then
+    /// written with one `write` (group commit into the page cache): a server enqueues,
+    /// lets its other ready requests run, then writes through. A line whose caller goes
+    /// away is still written, by the next write or the syncer's next sync. The chain's
+    /// order is the order of `enqueue`s.
+    pub fn enqueue(&self, entry: &Entry) -> Result<u64, AuditError> {
+        self.chain(entry).map(|(seq, _)| seq)
+    }
+
+    /// Returns once the line `seq` ([`AuditLog::enqueue`]) is written to the file, writing
+    /// every line enqueued so far if it is not yet (under [`Fsync::Always`] it is on the
+    /// disk only after the syncer's next sync: use [`AuditLog::submit`] to wait for that).
+    pub fn write_through(&self, seq: u64) -> Result<(), AuditError> {
+        let mut state = self.shared.lock();
+        if let Some(error) = &state.failure {
+            return Err(error.clone());
+        }
+        match state.writer.written_through >= seq {
+            true => Ok(()),
+            false => write_pending(&mut state),
+        }
+    }
+
+    /// Makes the entry's line and chains it under the lock; wakes the syncer when it is
+    /// due. Returns the line's sequence number and the still-held lock.
+    fn chain(&self, entry: &Entry) -> Result<(u64, MutexGuard<'_, State>), AuditError> {
         let body = entry.body()?;
         let mut state = self.shared.lock();
         if state.closing {
@@ -169,33 +221,15 @@ impl AuditLog {
             return Err(error.clone());
         }
         let was_dirty = state.writer.dirty;
-        let seq = match state.writer.append(&body) {
-            Ok(seq) => seq,
-            Err(error) => {
-                state.failure = Some(error.clone());
-                return Err(error);
-            }
-        };
+        let seq = state.writer.append(&body);
         // The syncer sleeps while nothing is due: the first unsynced line, a line to sync
         // (`Always`) or a full file wakes it.
         let always = state.writer.options.fsync == Fsync::Always;
         let due = always || !was_dirty || state.writer.rotation_due();
-        let wake = due && std::mem::replace(&mut state.syncer_waits, false);
-        let done = match always {
-            true => {
-                state.unsynced.push((seq, Box::new(done)));
-                None
-            }
-            false => Some(done),
-        };
-        drop(state);
-        if wake {
+        if due && std::mem::replace(&mut state.syncer_waits, false) {
             self.shared.wake.notify_one();
         }
-        if let Some(done) = done {
-            done(Ok(seq));
-        }
-        Ok(())
+        Ok((seq, state))
     }
 
     /// Syncs what is written, writes a final checkpoint and releases the lock.
@@ -216,6 +250,13 @@ impl Drop for AuditLog {
     fn drop(&mut self) {
         let _ = self.stop();
     }
+}
+
+/// Writes the lines chained but not yet written; a failed write fails the log.
+fn write_pending(state: &mut State) -> Result<(), AuditError> {
+    state.writer.flush().inspect_err(|error| {
+        state.failure.get_or_insert_with(|| error.clone());
+    })
 }
 
 fn stopped() -> AuditError {
@@ -344,12 +385,17 @@ struct Writer {
     /// Whether the current file holds a record (not only checkpoints). Invariant: a file
     /// is rotated only once it does, so every closed file holds at least one record.
     has_record: bool,
-    /// Written since the last sync.
+    /// Chained (written or pending) since the last sync.
     dirty: bool,
     last_sync: Instant,
     last_checkpoint: Instant,
-    /// A line being built (kept to spare an allocation per record).
-    line: Vec<u8>,
+    /// Lines chained onto `head` but not yet written to `file`, whole lines only; kept
+    /// (cleared, not freed) to spare an allocation per record. Invariant: every sync and
+    /// rotation writes them first (`handle`, `sync`, `rotate` call `flush`), so a synced
+    /// or closed file holds every line chained before it.
+    pending: Vec<u8>,
+    /// The sequence number of the last line written to `file` (0 before any).
+    written_through: u64,
     /// Held (locked) while the log is open; the lock is released when it is dropped.
     _lock: File,
 }
@@ -386,7 +432,8 @@ impl Writer {
             dirty: false,
             last_sync: now,
             last_checkpoint: now,
-            line: Vec::new(),
+            pending: Vec::new(),
+            written_through: 0,
             _lock: lock,
         };
         // Every writer starts with a checkpoint: after a closing checkpoint, verification
@@ -398,61 +445,65 @@ impl Writer {
         Ok(writer)
     }
 
-    /// Chains a record's body onto the head and writes its line; returns its sequence number.
-    fn append(&mut self, body: &str) -> Result<u64, AuditError> {
+    /// Chains a record's body onto the head as a pending line (written by the next
+    /// [`Writer::flush`]); returns its sequence number.
+    fn append(&mut self, body: &str) -> u64 {
         let seq = self.next_seq;
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        line.extend_from_slice(record::line_start(seq, &self.head).as_bytes());
+        let start = self.pending.len();
+        record::push_line_start(&mut self.pending, seq, &self.head);
         // Invariant: a body is a JSON object (`{` …); its fields follow the header's.
-        line.extend_from_slice(body.as_bytes().get(1..).unwrap_or_default());
-        let head = record::line_hash(&line);
-        line.push(b'\n');
-        let written = self.write(&line);
-        self.line = line;
-        written?;
-        self.head = head;
+        self.pending.extend_from_slice(body.as_bytes().get(1..).unwrap_or_default());
+        self.head = record::line_hash(self.pending.get(start..).unwrap_or_default());
+        self.pending.push(b'\n');
+        self.len += (self.pending.len() - start) as u64;
+        self.dirty = true;
         self.next_seq = seq + 1;
         self.ends_with_checkpoint = false;
         self.has_record = true;
-        Ok(seq)
+        seq
     }
 
-    /// Writes bytes at the end of the current file.
-    fn write(&mut self, bytes: &[u8]) -> Result<(), AuditError> {
-        self.file.write_all(bytes).map_err(|e| AuditError::io(&self.path, &e))?;
-        self.len += bytes.len() as u64;
-        self.dirty = true;
+    /// Writes the pending lines at the end of the current file, with one `write`.
+    fn flush(&mut self) -> Result<(), AuditError> {
+        if !self.pending.is_empty() {
+            let written = self.file.write_all(&self.pending).map_err(|e| AuditError::io(&self.path, &e));
+            self.pending.clear();
+            written?;
+        }
+        self.written_through = self.next_seq.saturating_sub(1);
         Ok(())
     }
 
-    /// Writes one line (chained onto the head, which it becomes).
+    /// Writes one line (chained onto the head, which it becomes), after the pending ones.
     fn write_line(&mut self, line: &str) -> Result<(), AuditError> {
-        let mut bytes = Vec::with_capacity(line.len() + 1);
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.push(b'\n');
-        self.write(&bytes)?;
+        self.pending.extend_from_slice(line.as_bytes());
+        self.pending.push(b'\n');
+        self.len += line.len() as u64 + 1;
+        self.dirty = true;
         self.head = record::line_hash(line.as_bytes());
         self.next_seq += 1;
         self.ends_with_checkpoint = false;
-        Ok(())
+        self.flush()
     }
 
     /// Syncs the current file here and now.
     fn sync(&mut self) -> Result<(), AuditError> {
+        self.flush()?;
         sync_file(&self.file, &self.path)?;
         self.synced();
         Ok(())
     }
 
-    /// Notes that everything written so far is being synced.
+    /// Notes that everything chained so far is being synced (after a `flush`).
     fn synced(&mut self) {
         self.dirty = false;
         self.last_sync = Instant::now();
     }
 
-    /// The current file (a second handle, to sync it outside the lock) and its path.
-    fn handle(&self) -> Result<(File, PathBuf), AuditError> {
+    /// The current file (a second handle, to sync it outside the lock) and its path,
+    /// once the pending lines are written.
+    fn handle(&mut self) -> Result<(File, PathBuf), AuditError> {
+        self.flush()?;
         let file = self.file.try_clone().map_err(|e| AuditError::io(&self.path, &e))?;
         Ok((file, self.path.clone()))
     }
@@ -501,6 +552,7 @@ impl Writer {
     /// Closes the current file with a checkpoint and starts the next; what is left to do
     /// outside the lock (syncing the closed file, `head.json`, the directory) is returned.
     fn rotate(&mut self) -> Result<Rotated, AuditError> {
+        self.flush()?;
         let checkpoint = match self.ends_with_checkpoint {
             true => None,
             false => Some(self.write_checkpoint(false)?),

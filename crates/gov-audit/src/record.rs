@@ -29,14 +29,20 @@ pub fn line_hash(line: &[u8]) -> Hash {
 
 /// Lowercase hex (made for every line written, so without `format!` per byte).
 pub fn hex(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    // Hex digits are ASCII.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Appends the lowercase hex digits of `bytes`.
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
         for nibble in [b >> 4, b & 0xf] {
-            out.push(char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+            out.push(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'));
         }
     }
-    out
 }
 
 /// `N` bytes from exactly `2N` lowercase hex digits.
@@ -60,7 +66,20 @@ pub fn hash_text(hash: &Hash) -> String {
 /// The first part of every line: `{"seq":N,"prev":"sha256:…",` — the rest of the
 /// record's fields follow it.
 pub fn line_start(seq: u64, prev: &Hash) -> String {
-    format!("{{\"seq\":{seq},\"prev\":\"{}\",", hash_text(prev))
+    let mut out = Vec::with_capacity(96);
+    push_line_start(&mut out, seq, prev);
+    // Digits, ASCII punctuation and hex: UTF-8.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Appends [`line_start`] to a line being built (the writer's reused buffer), without
+/// allocating.
+pub fn push_line_start(out: &mut Vec<u8>, seq: u64, prev: &Hash) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{{\"seq\":{seq},\"prev\":\"sha256:");
+    push_hex(out, prev);
+    out.extend_from_slice(b"\",");
 }
 
 /// What a checkpoint's signature covers: the text

@@ -145,6 +145,33 @@ fn under_interval_an_append_is_written_and_answered_on_the_callers_thread() {
     log.close().unwrap();
 }
 
+/// Lines enqueued by several callers are written together by the first write-through,
+/// in the order they were chained; a write-through of a line already written writes
+/// nothing; a line nobody wrote through is written at close. Nothing is written before.
+#[test]
+fn enqueued_lines_are_written_together_by_the_first_write_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let hour = Duration::from_secs(3600);
+    let log =
+        AuditLog::open(dir.path(), LogOptions { fsync: Fsync::Interval(hour), checkpoint_interval: hour, ..options() })
+            .unwrap();
+    let ids = |records: &[Value]| -> Vec<String> {
+        records.iter().filter(|r| r["kind"] == "decision").map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let first = log.enqueue(&decision("d-1")).unwrap();
+    let second = log.enqueue(&decision("d-2")).unwrap();
+    assert_eq!((first, second), (2, 3));
+    assert_eq!(ids(&records(dir.path())), Vec::<String>::new(), "chained, not written yet");
+    log.write_through(first).unwrap();
+    assert_eq!(ids(&records(dir.path())), ["d-1", "d-2"], "the first write-through wrote both");
+    log.write_through(second).unwrap();
+    assert_eq!(records(dir.path()).len(), 3);
+    log.enqueue(&decision("d-3")).unwrap();
+    log.close().unwrap();
+    assert_eq!(ids(&records(dir.path())), ["d-1", "d-2", "d-3"]);
+    assert_eq!(gov_audit::verify(dir.path(), None).unwrap().problem, None);
+}
+
 #[test]
 fn an_entry_too_large_is_refused_and_the_log_goes_on() {
     let dir = tempfile::tempdir().unwrap();

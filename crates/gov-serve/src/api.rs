@@ -7,7 +7,7 @@ use crate::store::Status;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, Query};
+use axum::extract::{ConnectInfo, FromRequest, Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -57,19 +57,20 @@ fn body_text(state: &State, body: Result<Bytes, BytesRejection>) -> Result<Strin
     })
 }
 
-/// `POST /v1/decide`.
+/// `POST /v1/decide`. The hot path: the request is taken whole (no copy of its headers),
+/// the caller is read from its headers in place, then its body is read under the body limit.
 pub async fn decide(
     axum::extract::State(state): St,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Response {
     let start = Instant::now();
     let work = async {
-        let caller = caller(&state, &headers, peer)?;
-        caller.require(Scope::Decide)?;
+        let (parts, body) = request.into_parts();
+        caller(&state, &parts.headers, peer)?.require(Scope::Decide)?;
+        let body = Bytes::from_request(axum::extract::Request::from_parts(parts, body), &()).await;
         let text = body_text(&state, body)?;
-        state.decide(&text).await
+        state.decide(text).await
     };
     let result = match tokio::time::timeout(state.config.timeout, work).await {
         Ok(result) => result,

@@ -1,5 +1,6 @@
 //! Prometheus metrics (`GET /metrics`, text format, through `prometheus-client`).
 
+use gov_vm::Outcome;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -51,6 +52,9 @@ pub struct Metrics {
     registry: Registry,
     /// Decisions by outcome (approval re-decisions included).
     pub decisions: Family<OutcomeLabel, Counter>,
+    /// The counters of `decisions` for allow, deny and escalate, made once (no label to
+    /// build and hash per decision). Invariant: each is the family's counter of its label.
+    outcomes: [Counter; 3],
     /// Fired decision rules.
     pub rules: Family<RuleLabel, Counter>,
     /// Time to decide a request, reading and logging included.
@@ -73,8 +77,12 @@ impl Metrics {
     /// Registers every metric.
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("gov");
+        let decisions = Family::<OutcomeLabel, Counter>::default();
+        let outcomes = [Outcome::Allow, Outcome::Deny, Outcome::Escalate]
+            .map(|o| decisions.get_or_create(&OutcomeLabel { outcome: o.name().to_owned() }).clone());
         let metrics = Metrics {
-            decisions: Family::default(),
+            decisions,
+            outcomes,
             rules: Family::default(),
             latency: Histogram::new(exponential_buckets(0.000_01, 2.0, 18)),
             errors: Family::default(),
@@ -97,10 +105,16 @@ impl Metrics {
         Metrics { registry, ..metrics }
     }
 
-    /// Counts a decision and its fired rules.
-    pub fn decided(&self, document: &serde_json::Value) {
-        let outcome = document.get("decision").and_then(|d| d.as_str()).unwrap_or("deny");
-        self.decisions.get_or_create(&OutcomeLabel { outcome: outcome.to_owned() }).inc();
+    /// Counts a decision and its fired rules (those of its document's `reasons`).
+    pub fn decided(&self, outcome: Outcome, document: &serde_json::Value) {
+        let index = match outcome {
+            Outcome::Allow => 0,
+            Outcome::Deny => 1,
+            Outcome::Escalate => 2,
+        };
+        if let Some(counter) = self.outcomes.get(index) {
+            counter.inc();
+        }
         for reason in document.get("reasons").and_then(|r| r.as_array()).into_iter().flatten() {
             let field = |name: &str| reason.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
             self.rules.get_or_create(&RuleLabel { rule: field("rule"), effect: field("effect") }).inc();

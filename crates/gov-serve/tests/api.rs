@@ -77,6 +77,8 @@ fn health_and_metrics_report_the_bundle_and_the_decisions() {
     for line in [
         "gov_decisions_total{outcome=\"allow\"} 1",
         "gov_decisions_total{outcome=\"escalate\"} 1",
+        // Every outcome's counter exists from the start (made once, not per decision).
+        "gov_decisions_total{outcome=\"deny\"} 0",
         "gov_rule_firings_total{rule=\"fraud_review\",effect=\"escalate\"} 1",
         "gov_errors_total{code=\"invalid_request\"} 1",
         "gov_pending_approvals 1",
