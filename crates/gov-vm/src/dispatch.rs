@@ -12,6 +12,7 @@
 //! the same way). Derived from the validated program when the engine is built, like the
 //! [`crate::guards`]: the table cannot disagree with the code it summarizes.
 
+use crate::one::Ones;
 use crate::program::{Instr, Operand, Phase, Program, RelationKind, Source, Stratum};
 use crate::store::Relation;
 use crate::{EvalError, Value};
@@ -123,18 +124,18 @@ impl Plan {
         &self.always
     }
 
-    /// Appends to `selected` the steps of the indexed rules some fact of `relations` can
-    /// match (sorted, each once), probing each group once per fact; `key` is scratch.
+    /// Appends to `selected` the steps of the indexed rules some fact of `relations` (or,
+    /// for an `input one` relation held as its row, `ones`) can match (sorted, each once),
+    /// probing each group once per fact; `key` is scratch.
     pub(crate) fn select(
         &self,
         relations: &[Relation],
+        ones: Option<Ones<'_>>,
         key: &mut Vec<Value>,
         selected: &mut Vec<Step>,
     ) -> Result<(), EvalError> {
         for group in &self.groups {
-            let relation = relations.get(group.rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?;
-            for row in 0..u32::try_from(relation.len()).unwrap_or(u32::MAX) {
-                let values = relation.row(row);
+            let mut probe = |values: &[Value]| -> Result<(), EvalError> {
                 key.clear();
                 for &column in &group.columns {
                     key.push(*values.get(column as usize).ok_or(EvalError::Corrupt("column out of range"))?);
@@ -142,6 +143,15 @@ impl Plan {
                 if let Some(steps) = group.table.get(key.as_slice()) {
                     selected.extend_from_slice(steps);
                 }
+                Ok(())
+            };
+            if let Some(row) = ones.and_then(|ones| ones.row(group.rel)) {
+                probe(row)?;
+                continue;
+            }
+            let relation = relations.get(group.rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?;
+            for row in 0..u32::try_from(relation.len()).unwrap_or(u32::MAX) {
+                probe(relation.row(row))?;
             }
         }
         selected.sort_unstable();

@@ -8,6 +8,7 @@
 use crate::dispatch::{Dispatch, Step};
 use crate::guards::Guards;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
+use crate::one::Ones;
 use crate::program::CallOut;
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
 use crate::store::{Relation, hash_values};
@@ -125,8 +126,6 @@ pub(crate) struct Work {
     distinct: HashTable<u32>,
     /// Scratch of the risk score's contributions.
     contributions: Vec<Contribution>,
-    /// Scratch of the request contract: facts per relation.
-    pub(crate) fact_counts: Vec<usize>,
     /// Provenance recording, for explanations; `None` on the fast path.
     pub(crate) trace: Option<Trace>,
     /// Strings built-ins made that neither the program nor the request has, numbered after
@@ -266,6 +265,9 @@ struct Ctx<'a> {
     program: &'a Program,
     /// Relations computed at load (for request-phase evaluation); `None` while loading.
     statics: Option<&'a [Relation]>,
+    /// The `input one` relations held as their row (a decision's fast path), whose
+    /// `relations` are then empty.
+    ones: Option<Ones<'a>>,
     relations: &'a [Relation],
     strings: Strings<'a>,
     limits: &'a Limits,
@@ -395,6 +397,72 @@ impl Ctx<'_> {
         Ok(relation.lookup(index as usize, &work.key))
     }
 
+    /// The row of `rel` when it is an `input one` relation held as its row.
+    #[inline(always)]
+    fn one_row(&self, rel: u32) -> Option<&[Value]> {
+        self.ones.and_then(|ones| ones.row(rel))
+    }
+
+    /// Whether `row` of `rel` has the values of the `key` operands in the columns of its
+    /// index `index` (what a lookup in that index would find).
+    fn key_matches(
+        &self,
+        rel: u32,
+        index: u16,
+        row: &[Value],
+        regs: &[Value],
+        key: &[Operand],
+    ) -> Result<bool, EvalError> {
+        let columns = self.program.relations.get(rel as usize).and_then(|r| r.indexes.get(index as usize));
+        let columns = columns.ok_or_else(|| EvalError::Corrupt("index out of range"))?;
+        if columns.len() != key.len() {
+            return Ok(false);
+        }
+        for (&column, &operand) in columns.iter().zip(key) {
+            if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// A scan's visit of one row (`fact`: its relation and row id): binds its columns,
+    /// checks the others, then runs the rest of the rule after the scan at `pc`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &self,
+        work: &mut Work,
+        code: &[Instr],
+        pc: usize,
+        end: usize,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+        fact: FactRef,
+        row: &[Value],
+        binds: &[(u8, u16)],
+        checks: &[(u8, Operand)],
+    ) -> Result<(), EvalError> {
+        for &(column, reg) in binds {
+            let value = row.get(column as usize).copied().ok_or_else(|| EvalError::Corrupt("column out of range"))?;
+            *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+        }
+        for &(column, operand) in checks {
+            if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
+                return Ok(());
+            }
+        }
+        if let Some(trace) = work.trace.as_mut() {
+            trace.stack.push(fact);
+            let result = self.exec(work, code, pc + 1, end, regs, sink);
+            if let Some(trace) = work.trace.as_mut() {
+                trace.stack.pop();
+            }
+            return result;
+        }
+        self.exec(work, code, pc + 1, end, regs, sink)
+    }
+
     /// Runs `code[pc..end]` with the registers as bound so far.
     fn exec(
         &self,
@@ -429,6 +497,16 @@ impl Ctx<'_> {
         work.budget.step(self.limits)?;
         match instr {
             Instr::Scan { rel, source, index, key, binds, checks } => {
+                if let (Source::Full, Some(row)) = (source, self.one_row(*rel)) {
+                    // An `input one` relation: its row, read straight into the registers
+                    // if it matches the index key (as the index would have found it).
+                    if let Some(index) = index
+                        && !self.key_matches(*rel, *index, row, regs, key)?
+                    {
+                        return Ok(());
+                    }
+                    return self.visit(work, code, pc, end, regs, sink, (*rel, 0), row, binds, checks);
+                }
                 let relation = self.relation(*rel)?;
                 let (low, high) = match source {
                     Source::Full => (0, u32::MAX),
@@ -440,28 +518,7 @@ impl Ctx<'_> {
                             return Ok(());
                         }
                         let row = relation.row(row_id);
-                        for &(column, reg) in binds {
-                            let value = row
-                                .get(column as usize)
-                                .copied()
-                                .ok_or_else(|| EvalError::Corrupt("column out of range"))?;
-                            *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? =
-                                value;
-                        }
-                        for &(column, operand) in checks {
-                            if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
-                                return Ok(());
-                            }
-                        }
-                        if let Some(trace) = work.trace.as_mut() {
-                            trace.stack.push((*rel, row_id));
-                            let result = self.exec(work, code, pc + 1, end, regs, sink);
-                            if let Some(trace) = work.trace.as_mut() {
-                                trace.stack.pop();
-                            }
-                            return result;
-                        }
-                        self.exec(work, code, pc + 1, end, regs, sink)
+                        self.visit(work, code, pc, end, regs, sink, (*rel, row_id), row, binds, checks)
                     };
                 match index {
                     Some(index) => {
@@ -483,9 +540,11 @@ impl Ctx<'_> {
             }
             Instr::Absent { rel, index, key } => {
                 let relation = self.relation(*rel)?;
-                let present = match index {
-                    Some(index) => self.first_match(work, relation, *index, regs, key)?.is_some(),
-                    None => !relation.is_empty(),
+                let present = match (index, self.one_row(*rel)) {
+                    (Some(index), Some(row)) => self.key_matches(*rel, *index, row, regs, key)?,
+                    (None, Some(_)) => true,
+                    (Some(index), None) => self.first_match(work, relation, *index, regs, key)?.is_some(),
+                    (None, None) => !relation.is_empty(),
                 };
                 if present {
                     return Ok(());
@@ -837,7 +896,7 @@ pub(crate) fn reach(
     end: usize,
 ) -> Result<Option<Vec<Value>>, EvalError> {
     let code = program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
-    let ctx = Ctx { program, statics: None, relations, strings, limits, delta: &[], builtins, rule };
+    let ctx = Ctx { program, statics: None, ones: None, relations, strings, limits, delta: &[], builtins, rule };
     let mut work = Work::default();
     let mut registers = vec![Value::Int(0); code.registers as usize];
     let mut first = None;
@@ -860,6 +919,8 @@ pub(crate) struct Run<'a> {
     pub phase: Phase,
     /// Relations computed at load, when running a request.
     pub statics: Option<&'a [Relation]>,
+    /// The `input one` relations held as their row, when deciding (not explaining).
+    pub ones: Option<Ones<'a>>,
     /// String resolution.
     pub strings: Strings<'a>,
     /// Limits.
@@ -895,7 +956,7 @@ impl Run<'_> {
         let mut selected = std::mem::take(&mut work.selected);
         selected.clear();
         let mut key = std::mem::take(&mut work.key);
-        let found = plan.select(relations, &mut key, &mut selected);
+        let found = plan.select(relations, self.ones, &mut key, &mut selected);
         work.key = key;
         let result = found.and_then(|()| {
             let (mut always, mut chosen) = (plan.always().iter().peekable(), selected.iter().peekable());
@@ -1003,6 +1064,7 @@ impl Run<'_> {
         let ctx = Ctx {
             program: self.program,
             statics: self.statics,
+            ones: self.ones,
             relations,
             strings: self.strings,
             limits: self.limits,
