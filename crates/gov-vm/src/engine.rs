@@ -683,6 +683,11 @@ mod tests {
     /// run in order, in its own stratum of its phase), with decision rules `d "{x}"` (deny)
     /// and `e` (allow), and the constant 0; the load is bounded by `load`.
     fn program_with(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>, load: Limits) -> Result<Engine, EvalError> {
+        Engine::from_program(test_program(rules, data), String::new(), load)
+    }
+
+    /// The program of [`program_with`].
+    fn test_program(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>) -> Program {
         let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov", "q"].map(str::to_owned).to_vec();
         let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
         let relation =
@@ -712,8 +717,7 @@ mod tests {
         let rules = rules.into_iter().map(|(_, code)| RuleCode { registers: 3, code, source }).collect();
         let data = vec![(DATA, data)];
         let constants = vec![Value::Int(0), Value::Int(1)];
-        let program = Program { strings, constants, relations, decisions, rules, strata, data, ..Program::default() };
-        Engine::from_program(program, String::new(), load)
+        Program { strings, constants, relations, decisions, rules, strata, data, ..Program::default() }
     }
 
     /// [`program_with`] of request rules only, no data, and the load's default limits.
@@ -1027,6 +1031,54 @@ mod tests {
         refused(other.firing_values(&foreign, &decision, &firing).map(|_| ()));
         // An empty request carries no symbols: any engine may decide it.
         assert_eq!(other.decide(&Request::default()).unwrap().outcome, super::Outcome::Allow);
+    }
+
+    /// `t` declared `input one` (indexed on `y`): `deny d "{x}" :- t(x, 1).` (a lookup in
+    /// the index), `allow e :- not t(_, 0).` (a negation by the index) and
+    /// `p(x, y, x) :- t(x, y).` (a full scan). A decision holds `t`'s fact as its row, outside
+    /// the session's relations, and reads it as the index and the scan would have: the
+    /// same firings and facts as an explaining evaluation (which stores `t` as a relation),
+    /// and nothing of one request left for the next in the same session.
+    #[test]
+    fn an_input_one_relation_is_held_as_its_row() {
+        let key = |c| (Some(0), vec![Operand::Const(c)]);
+        let (index, lookup) = key(1);
+        let by_y =
+            Instr::Scan { rel: T, source: Source::Full, index, key: lookup, binds: vec![(0, 0)], checks: Vec::new() };
+        let (index, absent) = key(0);
+        let rules = vec![
+            vec![by_y, Instr::Fire { decision: 0, values: vec![REG[0]] }],
+            vec![Instr::Absent { rel: T, index, key: absent }, Instr::Fire { decision: 1, values: Vec::new() }],
+            vec![scan(&[(0, 0), (1, 1)]), Instr::Emit { rel: P, values: vec![REG[0], REG[1], REG[0]] }],
+        ];
+        let mut program = test_program(rules.into_iter().map(|code| (Phase::Request, code)).collect(), Vec::new());
+        program.relations[T as usize].one = true;
+        program.relations[T as usize].indexes = vec![vec![1]];
+        let engine = Engine::from_program(program, String::new(), Limits::LOAD).unwrap();
+        let mut session = engine.session();
+        let firing =
+            |decision, values: &[i64]| Firing { decision, values: values.iter().map(|&v| Value::Int(v)).collect() };
+        for ((x, y), fired) in
+            [((5, 1), vec![firing(0, &[5]), firing(1, &[])]), ((7, 0), vec![]), ((8, 2), vec![firing(1, &[])])]
+        {
+            let request = rows(&engine, [(x, y)].into_iter());
+            let decision = engine.decide_in(&mut session, &request).unwrap().to_decision();
+            assert_eq!(decision.fired, fired, "t({x}, {y})");
+            assert_eq!(engine.explain(&request).unwrap().0, decision);
+            assert!(session.relations[T as usize].is_empty());
+            let ints = |values: &[i64]| values.iter().map(|&v| Value::Int(v)).collect::<Vec<_>>();
+            assert_eq!(engine.facts(&session, T), vec![ints(&[x, y]).as_slice()]);
+            assert_eq!(engine.facts(&session, P), vec![ints(&[x, y, x]).as_slice()]);
+        }
+        // Two facts, or none, are still refused (the first error as the whole check names it).
+        for facts in [vec![(1, 1), (2, 1)], vec![]] {
+            let request = Request {
+                facts: facts.iter().map(|&(x, y)| (T, vec![Value::Int(x), Value::Int(y)])).collect(),
+                ..Request::default()
+            };
+            let Err(EvalError::Request(error)) = engine.decide_in(&mut session, &request) else { panic!("{facts:?}") };
+            assert!(error.path.starts_with('t'), "{error}");
+        }
     }
 
     /// A request read by no engine (built in this crate) whose facts no JSON reading could
