@@ -1,21 +1,21 @@
-//! Rule indexing: rules that test constants on columns of an input relation run only for
+//! Rule dispatch: rules that test constants on columns of an input relation run only for
 //! the requests whose facts hold those constants.
 //!
-//! A rule whose body scans an input relation (outside any aggregate) with constants on some
-//! columns — `request("act_1", "type_0", amount)` — derives nothing unless a fact of the
-//! relation holds them. Such rules are grouped by (relation, constant columns); each group
-//! maps the constants to its rules. Before a phase runs, each group is probed once per fact
-//! of its relation (one probe for an `input one` relation), and only the rules found run,
-//! with the rules no group holds, in evaluation order. So a policy of 1 000 rules over
-//! distinct `(action, resource type)` pairs runs the one or two rules a request can match,
-//! and a decision no longer costs a step per rule it cannot match (OPA indexes its rule sets
-//! the same way). Derived from the validated program when the engine is built, like the
-//! [`crate::guards`]: the table cannot disagree with the code it summarizes.
+//! The compiler keys such rules ([`Program::dispatch`], one [`RuleKey`] per rule: the
+//! relation, the columns, the constants); the bundle's validator has checked each key
+//! against its rule's code. When the engine is built, the keyed rules are grouped by
+//! (relation, columns); each group maps the constants to its rules. Before a phase runs,
+//! each group is probed once per fact of its relation (one probe for an `input one`
+//! relation), and only the rules found run, with the rules no key holds, in evaluation
+//! order. So a policy of 1 000 rules over distinct `(action, resource type)` pairs runs the
+//! one or two rules a request can match, and a decision no longer costs a step per rule it
+//! cannot match.
 
 use crate::one::Ones;
-use crate::program::{Instr, Operand, Phase, Program, RelationKind, Source, Stratum};
+use crate::program::{Phase, Program, RuleKey, Stratum};
 use crate::store::Relation;
 use crate::{EvalError, Value};
+use std::collections::HashMap;
 
 /// One step of a phase's evaluation: a whole stratum, or one rule of a non-recursive one.
 /// Steps order as they run.
@@ -77,6 +77,7 @@ impl Dispatch {
 
 impl Plan {
     fn of(program: &Program, phase: Phase) -> Plan {
+        let keys: HashMap<u32, &RuleKey> = program.dispatch.iter().map(|key| (key.rule, key)).collect();
         let mut plan = Plan::default();
         for (stratum, entry) in program.strata.iter().enumerate() {
             let Ok(stratum) = u32::try_from(stratum) else { break };
@@ -85,9 +86,9 @@ impl Plan {
                     for (at, &rule) in rules.iter().enumerate() {
                         let Ok(at) = u32::try_from(at) else { break };
                         let step = Step { stratum, at, rule };
-                        match constants(program, phase, rule) {
-                            Some((rel, columns, values)) => {
-                                plan.group(rel, columns).entry(values).or_default().push(step)
+                        match keys.get(&rule).and_then(|key| Some((key, constants(program, key)?))) {
+                            Some((key, values)) => {
+                                plan.group(key.rel, key.columns.clone()).entry(values).or_default().push(step)
                             }
                             None => plan.always.push(step),
                         }
@@ -160,45 +161,7 @@ impl Plan {
     }
 }
 
-/// The constants rule `rule` tests on the columns of an input relation of `phase`: the
-/// first top-level full scan of one with constants, as (relation, columns ascending, the
-/// constants in that order). `None` when no scan qualifies, or one tests a column twice.
-fn constants(program: &Program, phase: Phase, rule: u32) -> Option<(u32, Vec<u8>, Box<[Value]>)> {
-    let code = &program.rules.get(rule as usize)?.code;
-    let mut pc = 0;
-    while let Some(instr) = code.get(pc) {
-        match instr {
-            Instr::Scan { rel, source: Source::Full, index, key, checks, .. } => {
-                let schema = program.relations.get(*rel as usize)?;
-                if schema.kind == RelationKind::Input && schema.phase == phase {
-                    let index_columns = match index {
-                        Some(i) => schema.indexes.get(*i as usize)?.as_slice(),
-                        None => &[],
-                    };
-                    let mut tested: Vec<(u8, Value)> = index_columns
-                        .iter()
-                        .zip(key)
-                        .chain(checks.iter().map(|(c, o)| (c, o)))
-                        .filter_map(|(&column, operand)| match operand {
-                            Operand::Const(c) => Some(program.constants.get(*c as usize).map(|v| (column, *v))),
-                            Operand::Reg(_) => None,
-                        })
-                        .collect::<Option<_>>()?;
-                    if !tested.is_empty() {
-                        tested.sort_unstable_by_key(|&(column, _)| column);
-                        let columns: Vec<u8> = tested.iter().map(|&(column, _)| column).collect();
-                        if columns.windows(2).any(|w| w.first() == w.get(1)) {
-                            return None;
-                        }
-                        return Some((*rel, columns, tested.into_iter().map(|(_, v)| v).collect()));
-                    }
-                }
-            }
-            // A sub-plan's scans may read nothing: the aggregate still runs the rest.
-            Instr::Aggregate { len, .. } => pc += *len as usize,
-            _ => {}
-        }
-        pc += 1;
-    }
-    None
+/// The values of `key`'s constants (`None` if one is missing: the validator refuses that).
+fn constants(program: &Program, key: &RuleKey) -> Option<Box<[Value]>> {
+    key.constants.iter().map(|&c| program.constants.get(c as usize).copied()).collect()
 }
