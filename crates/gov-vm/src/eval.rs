@@ -497,9 +497,13 @@ impl Ctx<'_> {
         work.budget.step(self.limits)?;
         match instr {
             Instr::Scan { rel, source, index, key, binds, checks } => {
-                if let (Source::Full, Some(row)) = (source, self.one_row(*rel)) {
-                    // An `input one` relation: its row, read straight into the registers
-                    // if it matches the index key (as the index would have found it).
+                let relation = self.relation(*rel)?;
+                if relation.is_empty() {
+                    // No row to visit, unless it is an `input one` relation held as its row
+                    // (then read straight into the registers if it matches the index key, as
+                    // the index would have found it). Checked only here, so scans of the
+                    // relations that hold rows pay nothing for it.
+                    let Some(row) = self.one_row(*rel).filter(|_| *source == Source::Full) else { return Ok(()) };
                     if let Some(index) = index
                         && !self.key_matches(*rel, *index, row, regs, key)?
                     {
@@ -507,7 +511,6 @@ impl Ctx<'_> {
                     }
                     return self.visit(work, code, pc, end, regs, sink, (*rel, 0), row, binds, checks);
                 }
-                let relation = self.relation(*rel)?;
                 let (low, high) = match source {
                     Source::Full => (0, u32::MAX),
                     Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
@@ -540,11 +543,15 @@ impl Ctx<'_> {
             }
             Instr::Absent { rel, index, key } => {
                 let relation = self.relation(*rel)?;
-                let present = match (index, self.one_row(*rel)) {
+                // An empty relation is present only as an `input one` relation's row.
+                let one = if relation.is_empty() { self.one_row(*rel) } else { None };
+                let present = match (index, one) {
                     (Some(index), Some(row)) => self.key_matches(*rel, *index, row, regs, key)?,
                     (None, Some(_)) => true,
+                    // (When tracing, the lookup leaves the key for the trace's `Absence`.)
+                    (_, None) if relation.is_empty() && work.trace.is_none() => false,
                     (Some(index), None) => self.first_match(work, relation, *index, regs, key)?.is_some(),
-                    (None, None) => !relation.is_empty(),
+                    (None, None) => true,
                 };
                 if present {
                     return Ok(());
