@@ -13,8 +13,9 @@
 
 use crate::one::Ones;
 use crate::program::{Phase, Program, RuleKey, Stratum};
-use crate::store::Relation;
+use crate::store::{Relation, hash_values};
 use crate::{EvalError, Value};
+use hashbrown::HashTable;
 use std::collections::HashMap;
 
 /// One step of a phase's evaluation: a whole stratum, or one rule of a non-recursive one.
@@ -41,8 +42,12 @@ struct Group {
     rel: u32,
     /// The tested columns, ascending.
     columns: Vec<u8>,
-    /// The rules' steps by the constants (in `columns` order), each list in order.
-    table: hashbrown::HashMap<Box<[Value]>, Vec<Step>>,
+    /// The rules' steps by the hash of their constants (in `columns` order, hashed as the
+    /// store hashes rows: [`hash_values`]).
+    // Invariant: rules whose constants' hashes collide share an entry, so a probe may
+    // select a rule whose constants the fact does not hold. That is only work: the rule's
+    // scan tests its constants and derives nothing. No rule the fact can match is missed.
+    table: HashTable<(u64, Vec<Step>)>,
 }
 
 /// A phase's evaluation plan: the steps every request runs and the indexed groups.
@@ -88,7 +93,14 @@ impl Plan {
                         let step = Step { stratum, at, rule };
                         match keys.get(&rule).and_then(|key| Some((key, constants(program, key)?))) {
                             Some((key, values)) => {
-                                plan.group(key.rel, key.columns.clone()).entry(values).or_default().push(step)
+                                let hash = hash_values(values.iter());
+                                let table = plan.group(key.rel, key.columns.clone());
+                                match table.find_mut(hash, |entry| entry.0 == hash) {
+                                    Some(entry) => entry.1.push(step),
+                                    None => {
+                                        table.insert_unique(hash, (hash, vec![step]), |entry| entry.0);
+                                    }
+                                }
                             }
                             None => plan.always.push(step),
                         }
@@ -107,11 +119,11 @@ impl Plan {
     }
 
     /// The table of the group of (`rel`, `columns`), made if new.
-    fn group(&mut self, rel: u32, columns: Vec<u8>) -> &mut hashbrown::HashMap<Box<[Value]>, Vec<Step>> {
+    fn group(&mut self, rel: u32, columns: Vec<u8>) -> &mut HashTable<(u64, Vec<Step>)> {
         let at = match self.groups.iter().position(|g| g.rel == rel && g.columns == columns) {
             Some(at) => at,
             None => {
-                self.groups.push(Group { rel, columns, table: hashbrown::HashMap::new() });
+                self.groups.push(Group { rel, columns, table: HashTable::new() });
                 self.groups.len() - 1
             }
         };
@@ -127,21 +139,21 @@ impl Plan {
 
     /// Appends to `selected` the steps of the indexed rules some fact of `relations` (or,
     /// for an `input one` relation held as its row, `ones`) can match (sorted, each once),
-    /// probing each group once per fact; `key` is scratch.
+    /// probing each group once per fact.
     pub(crate) fn select(
         &self,
         relations: &[Relation],
         ones: Option<Ones<'_>>,
-        key: &mut Vec<Value>,
         selected: &mut Vec<Step>,
     ) -> Result<(), EvalError> {
         for group in &self.groups {
-            let mut probe = |values: &[Value]| -> Result<(), EvalError> {
-                key.clear();
-                for &column in &group.columns {
-                    key.push(*values.get(column as usize).ok_or(EvalError::Corrupt("column out of range"))?);
+            let mut probe = |row: &[Value]| -> Result<(), EvalError> {
+                // Invariant: the columns ascend (the validator checks the keys).
+                if group.columns.last().is_some_and(|&c| usize::from(c) >= row.len()) {
+                    return Err(EvalError::Corrupt("column out of range"));
                 }
-                if let Some(steps) = group.table.get(key.as_slice()) {
+                let hash = hash_values(group.columns.iter().filter_map(|&c| row.get(usize::from(c))));
+                if let Some((_, steps)) = group.table.find(hash, |entry| entry.0 == hash) {
                     selected.extend_from_slice(steps);
                 }
                 Ok(())

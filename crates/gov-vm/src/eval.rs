@@ -426,43 +426,6 @@ impl Ctx<'_> {
         Ok(true)
     }
 
-    /// A scan's visit of one row (`fact`: its relation and row id): binds its columns,
-    /// checks the others, then runs the rest of the rule after the scan at `pc`.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn visit(
-        &self,
-        work: &mut Work,
-        code: &[Instr],
-        pc: usize,
-        end: usize,
-        regs: &mut [Value],
-        sink: &mut Sink<'_>,
-        fact: FactRef,
-        row: &[Value],
-        binds: &[(u8, u16)],
-        checks: &[(u8, Operand)],
-    ) -> Result<(), EvalError> {
-        for &(column, reg) in binds {
-            let value = row.get(column as usize).copied().ok_or_else(|| EvalError::Corrupt("column out of range"))?;
-            *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
-        }
-        for &(column, operand) in checks {
-            if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
-                return Ok(());
-            }
-        }
-        if let Some(trace) = work.trace.as_mut() {
-            trace.stack.push(fact);
-            let result = self.exec(work, code, pc + 1, end, regs, sink);
-            if let Some(trace) = work.trace.as_mut() {
-                trace.stack.pop();
-            }
-            return result;
-        }
-        self.exec(work, code, pc + 1, end, regs, sink)
-    }
-
     /// Runs `code[pc..end]` with the registers as bound so far.
     fn exec(
         &self,
@@ -498,6 +461,41 @@ impl Ctx<'_> {
         match instr {
             Instr::Scan { rel, source, index, key, binds, checks } => {
                 let relation = self.relation(*rel)?;
+                let (low, high) = match source {
+                    Source::Full => (0, u32::MAX),
+                    Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
+                };
+                let visit = |row_id: u32,
+                             row: &[Value],
+                             work: &mut Work,
+                             regs: &mut [Value],
+                             sink: &mut Sink<'_>|
+                 -> Result<(), EvalError> {
+                    if row_id < low || row_id >= high {
+                        return Ok(());
+                    }
+                    for &(column, reg) in binds {
+                        let value = row
+                            .get(column as usize)
+                            .copied()
+                            .ok_or_else(|| EvalError::Corrupt("column out of range"))?;
+                        *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+                    }
+                    for &(column, operand) in checks {
+                        if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
+                            return Ok(());
+                        }
+                    }
+                    if let Some(trace) = work.trace.as_mut() {
+                        trace.stack.push((*rel, row_id));
+                        let result = self.exec(work, code, pc + 1, end, regs, sink);
+                        if let Some(trace) = work.trace.as_mut() {
+                            trace.stack.pop();
+                        }
+                        return result;
+                    }
+                    self.exec(work, code, pc + 1, end, regs, sink)
+                };
                 if relation.is_empty() {
                     // No row to visit, unless it is an `input one` relation held as its row
                     // (then read straight into the registers if it matches the index key, as
@@ -509,25 +507,13 @@ impl Ctx<'_> {
                     {
                         return Ok(());
                     }
-                    return self.visit(work, code, pc, end, regs, sink, (*rel, 0), row, binds, checks);
+                    return visit(0, row, work, regs, sink);
                 }
-                let (low, high) = match source {
-                    Source::Full => (0, u32::MAX),
-                    Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
-                };
-                let visit =
-                    |row_id: u32, work: &mut Work, regs: &mut [Value], sink: &mut Sink<'_>| -> Result<(), EvalError> {
-                        if row_id < low || row_id >= high {
-                            return Ok(());
-                        }
-                        let row = relation.row(row_id);
-                        self.visit(work, code, pc, end, regs, sink, (*rel, row_id), row, binds, checks)
-                    };
                 match index {
                     Some(index) => {
                         let mut at = self.first_match(work, relation, *index, regs, key)?;
                         while let Some(row) = at {
-                            visit(row, work, regs, sink)?;
+                            visit(row, relation.row(row), work, regs, sink)?;
                             at = relation.previous(*index as usize, row);
                         }
                     }
@@ -535,7 +521,7 @@ impl Ctx<'_> {
                         // Invariant: row ids fit `u32` (`Relation::insert` refuses more rows).
                         let rows = u32::try_from(relation.len()).unwrap_or(u32::MAX);
                         for row in low.min(rows)..high.min(rows) {
-                            visit(row, work, regs, sink)?;
+                            visit(row, relation.row(row), work, regs, sink)?;
                         }
                     }
                 }
@@ -943,10 +929,18 @@ pub(crate) struct Run<'a> {
 impl Run<'_> {
     /// Runs every stratum of `self.phase` in order over `relations`.
     pub(crate) fn strata(&self, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
+        // Invariant: between runs every entry is (0, 0) (a fixpoint resets what it set), so
+        // only a new session's buffer is filled.
         let mut delta = std::mem::take(&mut work.delta);
-        delta.clear();
-        delta.resize(self.program.relations.len(), (0, 0));
+        if delta.len() != self.program.relations.len() {
+            delta.clear();
+            delta.resize(self.program.relations.len(), (0, 0));
+        }
         let result = self.strata_with(relations, &mut delta, work);
+        if result.is_err() {
+            // A fixpoint that failed did not reset its ranges.
+            delta.iter_mut().for_each(|d| *d = (0, 0));
+        }
         work.delta = delta;
         result
     }
@@ -962,9 +956,7 @@ impl Run<'_> {
         let plan = self.dispatch.plan(self.phase);
         let mut selected = std::mem::take(&mut work.selected);
         selected.clear();
-        let mut key = std::mem::take(&mut work.key);
-        let found = plan.select(relations, self.ones, &mut key, &mut selected);
-        work.key = key;
+        let found = plan.select(relations, self.ones, &mut selected);
         let result = found.and_then(|()| {
             let (mut always, mut chosen) = (plan.always().iter().peekable(), selected.iter().peekable());
             loop {
