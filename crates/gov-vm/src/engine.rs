@@ -1035,7 +1035,8 @@ mod tests {
 
     /// `t` declared `input one` (indexed on `y`): `deny d "{x}" :- t(x, 1).` (a lookup in
     /// the index), `allow e :- not t(_, 0).` (a negation by the index) and
-    /// `p(x, y, x) :- t(x, y).` (a full scan). A decision holds `t`'s fact as its row, outside
+    /// `p(x, y, x) :- t(x, y).` (a full scan), and `deny d "1" :- not q(_, _).` over the
+    /// empty `q` (a negation without an index, which the explaining run traces). A decision holds `t`'s fact as its row, outside
     /// the session's relations, and reads it as the index and the scan would have: the
     /// same firings and facts as an explaining evaluation (which stores `t` as a relation),
     /// and nothing of one request left for the next in the same session.
@@ -1050,6 +1051,11 @@ mod tests {
             vec![by_y, Instr::Fire { decision: 0, values: vec![REG[0]] }],
             vec![Instr::Absent { rel: T, index, key: absent }, Instr::Fire { decision: 1, values: Vec::new() }],
             vec![scan(&[(0, 0), (1, 1)]), Instr::Emit { rel: P, values: vec![REG[0], REG[1], REG[0]] }],
+            // `deny d "1" :- not q(_, _).` (q is empty): a negation without an index.
+            vec![
+                Instr::Absent { rel: Q, index: None, key: Vec::new() },
+                Instr::Fire { decision: 0, values: vec![Operand::Const(1)] },
+            ],
         ];
         let mut program = test_program(rules.into_iter().map(|code| (Phase::Request, code)).collect(), Vec::new());
         program.relations[T as usize].one = true;
@@ -1058,9 +1064,11 @@ mod tests {
         let mut session = engine.session();
         let firing =
             |decision, values: &[i64]| Firing { decision, values: values.iter().map(|&v| Value::Int(v)).collect() };
-        for ((x, y), fired) in
-            [((5, 1), vec![firing(0, &[5]), firing(1, &[])]), ((7, 0), vec![]), ((8, 2), vec![firing(1, &[])])]
-        {
+        for ((x, y), fired) in [
+            ((5, 1), vec![firing(0, &[5]), firing(0, &[1]), firing(1, &[])]),
+            ((7, 0), vec![firing(0, &[1])]),
+            ((8, 2), vec![firing(0, &[1]), firing(1, &[])]),
+        ] {
             let request = rows(&engine, [(x, y)].into_iter());
             let decision = engine.decide_in(&mut session, &request).unwrap().to_decision();
             assert_eq!(decision.fired, fired, "t({x}, {y})");

@@ -537,7 +537,7 @@ impl Ctx<'_> {
                     // (When tracing, the lookup leaves the key for the trace's `Absence`.)
                     (_, None) if relation.is_empty() && work.trace.is_none() => false,
                     (Some(index), None) => self.first_match(work, relation, *index, regs, key)?.is_some(),
-                    (None, None) => true,
+                    (None, None) => !relation.is_empty(),
                 };
                 if present {
                     return Ok(());
