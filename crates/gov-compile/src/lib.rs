@@ -9,10 +9,14 @@
 //!    the engine computes it once at load. Everything else runs per request.
 //! 3. Each rule is planned into register code ([`plan`]); a recursive rule also gets one
 //!    semi-naive variant per body atom of its own stratum, reading that atom's delta.
-//! 4. Data files become the bundle's data facts, through the engine's own JSON reader.
+//! 4. Each rule run per request outside recursion that tests literals on an input
+//!    relation gets a key ([`dispatch`]): the engine runs it only for requests with a
+//!    fact that holds them.
+//! 5. Data files become the bundle's data facts, through the engine's own JSON reader.
 //!
 //! The result is written as a bundle by [`gov_vm::bundle::write`].
 
+mod dispatch;
 mod plan;
 mod pool;
 #[cfg(test)]
@@ -23,8 +27,8 @@ use gov_ir::{DecisionRule, Head as IrHead, Ir, Node};
 use gov_value::RelationKind;
 use gov_value::limits::MAX_RULE_LENGTH;
 use gov_vm::program::{
-    Approver, ColumnSchema, DecisionMeta, MessagePart, Meta, Phase, Program, RelationSchema, RuleCode, SourceRef,
-    Stratum,
+    Approver, ColumnSchema, DecisionMeta, MessagePart, Meta, Phase, Program, RelationSchema, RuleCode, RuleKey,
+    SourceRef, Stratum,
 };
 use plan::{Head, Lead, Planner};
 use pool::Pool;
@@ -164,6 +168,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
     let mut indexes: plan::Indexes = vec![Vec::new(); relations.len()];
     let mut rules: Vec<RuleCode> = Vec::new();
     let mut strata: Vec<Stratum> = Vec::new();
+    let mut keys: Vec<RuleKey> = Vec::new();
     // The rules producing each node, in source order.
     let mut rules_of: Vec<Vec<usize>> = vec![Vec::new(); graph.len()];
     for (i, rule) in ir.rules.iter().enumerate() {
@@ -238,6 +243,9 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                 }
                 let id = gov_ir::dense(rules.len());
                 rules.push(RuleCode { registers: planned.registers, code: planned.code, source });
+                if phase == Phase::Request && !stratum.recursive {
+                    keys.extend(dispatch::key(ir, planner.pool, &relations, rule, id));
+                }
                 if n == 0 { full.push(id) } else { delta.push(id) }
             }
         }
@@ -263,6 +271,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         decisions,
         rules,
         strata,
+        dispatch: keys,
         data,
         default_allow: ir.default_allow,
         meta,

@@ -44,6 +44,20 @@ pub struct Planner<'a> {
     pub indexes: &'a mut Indexes,
 }
 
+/// The engine's value of literal `value` (its strings interned in `pool`), an Int literal
+/// read as a Decimal where `expected` says the place holds Decimals.
+pub fn constant(pool: &mut Pool, value: &Const, expected: Option<BaseType>) -> Value {
+    match value {
+        Const::Int(i) if expected == Some(BaseType::Decimal) => Value::Decimal((*i).into()),
+        Const::Int(i) => Value::Int(*i),
+        Const::Decimal(d) => Value::Decimal(*d),
+        Const::Str(s) => Value::Str(pool.intern(s)),
+        Const::Bool(b) => Value::Bool(*b),
+        Const::Time(t) => Value::Time(*t),
+        Const::Duration(d) => Value::Duration(*d),
+    }
+}
+
 /// How a rule ends.
 pub enum Head<'a> {
     /// Derive a fact of relation `rel` from these values (one per column).
@@ -226,15 +240,7 @@ impl<'a> RulePlan<'_, 'a> {
     }
 
     fn constant(&mut self, value: &Const, expected: Option<BaseType>) -> Value {
-        match value {
-            Const::Int(i) if expected == Some(BaseType::Decimal) => Value::Decimal((*i).into()),
-            Const::Int(i) => Value::Int(*i),
-            Const::Decimal(d) => Value::Decimal(*d),
-            Const::Str(s) => Value::Str(self.planner.pool.intern(s)),
-            Const::Bool(b) => Value::Bool(*b),
-            Const::Time(t) => Value::Time(*t),
-            Const::Duration(d) => Value::Duration(*d),
-        }
+        constant(self.planner.pool, value, expected)
     }
 
     /// The static type of an expression, when known.

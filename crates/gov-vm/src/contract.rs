@@ -12,21 +12,10 @@ use crate::value::Value;
 /// Refuses `facts` unless every one-fact relation of `program` has exactly one fact.
 /// The error names the relation, or its second fact (`request_time[1]`).
 pub fn one_fact_relations(program: &Program, facts: &[(u32, Vec<Value>)]) -> Result<(), RequestError> {
-    count_one_fact_relations(program, facts, &mut Vec::new())
-}
-
-/// [`one_fact_relations`], counting in `counts` (scratch, so a session's check allocates
-/// nothing once it has grown).
-pub(crate) fn count_one_fact_relations(
-    program: &Program,
-    facts: &[(u32, Vec<Value>)],
-    counts: &mut Vec<usize>,
-) -> Result<(), RequestError> {
     if !program.relations.iter().any(|r| r.one) {
         return Ok(());
     }
-    counts.clear();
-    counts.resize(program.relations.len(), 0);
+    let mut counts = vec![0usize; program.relations.len()];
     for (rel, _) in facts {
         if let Some(count) = counts.get_mut(*rel as usize) {
             *count += 1;

@@ -81,6 +81,24 @@ pub fn rule_listing(program: &Program, rule: u32, delta: bool) -> String {
         location(program, code.source),
         code.registers
     );
+    if let Some(key) = program.dispatch.iter().find(|k| k.rule == rule).filter(|_| !delta) {
+        let schema = program.relations.get(key.rel as usize);
+        let tests: Vec<String> = key
+            .columns
+            .iter()
+            .zip(&key.constants)
+            .map(|(&column, &c)| {
+                let value = program.constants.get(c as usize).map_or_else(|| "?".to_owned(), |v| literal(program, *v));
+                format!("{} = {value}", column_name(program, schema, usize::from(column)))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "          keyed: runs only for a fact {}({})",
+            relation_name(program, key.rel),
+            tests.join(", ")
+        );
+    }
     // Ends of the aggregate sub-plans enclosing the current instruction.
     let mut open: Vec<usize> = Vec::new();
     for (pc, instr) in code.code.iter().enumerate() {

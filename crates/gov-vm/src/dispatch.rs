@@ -1,20 +1,22 @@
-//! Rule indexing: rules that test constants on columns of an input relation run only for
+//! Rule dispatch: rules that test constants on columns of an input relation run only for
 //! the requests whose facts hold those constants.
 //!
-//! A rule whose body scans an input relation (outside any aggregate) with constants on some
-//! columns — `request("act_1", "type_0", amount)` — derives nothing unless a fact of the
-//! relation holds them. Such rules are grouped by (relation, constant columns); each group
-//! maps the constants to its rules. Before a phase runs, each group is probed once per fact
-//! of its relation (one probe for an `input one` relation), and only the rules found run,
-//! with the rules no group holds, in evaluation order. So a policy of 1 000 rules over
-//! distinct `(action, resource type)` pairs runs the one or two rules a request can match,
-//! and a decision no longer costs a step per rule it cannot match (OPA indexes its rule sets
-//! the same way). Derived from the validated program when the engine is built, like the
-//! [`crate::guards`]: the table cannot disagree with the code it summarizes.
+//! The compiler keys such rules ([`Program::dispatch`], one [`RuleKey`] per rule: the
+//! relation, the columns, the constants); the bundle's validator has checked each key
+//! against its rule's code. When the engine is built, the keyed rules are grouped by
+//! (relation, columns); each group maps the constants to its rules. Before a phase runs,
+//! each group is probed once per fact of its relation (one probe for an `input one`
+//! relation), and only the rules found run, with the rules no key holds, in evaluation
+//! order. So a policy of 1 000 rules over distinct `(action, resource type)` pairs runs the
+//! one or two rules a request can match, and a decision no longer costs a step per rule it
+//! cannot match.
 
-use crate::program::{Instr, Operand, Phase, Program, RelationKind, Source, Stratum};
-use crate::store::Relation;
+use crate::one::Ones;
+use crate::program::{Phase, Program, RuleKey, Stratum};
+use crate::store::{Relation, hash_values};
 use crate::{EvalError, Value};
+use hashbrown::HashTable;
+use std::collections::HashMap;
 
 /// One step of a phase's evaluation: a whole stratum, or one rule of a non-recursive one.
 /// Steps order as they run.
@@ -40,8 +42,12 @@ struct Group {
     rel: u32,
     /// The tested columns, ascending.
     columns: Vec<u8>,
-    /// The rules' steps by the constants (in `columns` order), each list in order.
-    table: hashbrown::HashMap<Box<[Value]>, Vec<Step>>,
+    /// The rules' steps by the hash of their constants (in `columns` order, hashed as the
+    /// store hashes rows: [`hash_values`]).
+    // Invariant: rules whose constants' hashes collide share an entry, so a probe may
+    // select a rule whose constants the fact does not hold. That is only work: the rule's
+    // scan tests its constants and derives nothing. No rule the fact can match is missed.
+    table: HashTable<(u64, Vec<Step>)>,
 }
 
 /// A phase's evaluation plan: the steps every request runs and the indexed groups.
@@ -76,6 +82,7 @@ impl Dispatch {
 
 impl Plan {
     fn of(program: &Program, phase: Phase) -> Plan {
+        let keys: HashMap<u32, &RuleKey> = program.dispatch.iter().map(|key| (key.rule, key)).collect();
         let mut plan = Plan::default();
         for (stratum, entry) in program.strata.iter().enumerate() {
             let Ok(stratum) = u32::try_from(stratum) else { break };
@@ -84,9 +91,16 @@ impl Plan {
                     for (at, &rule) in rules.iter().enumerate() {
                         let Ok(at) = u32::try_from(at) else { break };
                         let step = Step { stratum, at, rule };
-                        match constants(program, phase, rule) {
-                            Some((rel, columns, values)) => {
-                                plan.group(rel, columns).entry(values).or_default().push(step)
+                        match keys.get(&rule).and_then(|key| Some((key, constants(program, key)?))) {
+                            Some((key, values)) => {
+                                let hash = hash_values(values.iter());
+                                let table = plan.group(key.rel, key.columns.clone());
+                                match table.find_mut(hash, |entry| entry.0 == hash) {
+                                    Some(entry) => entry.1.push(step),
+                                    None => {
+                                        table.insert_unique(hash, (hash, vec![step]), |entry| entry.0);
+                                    }
+                                }
                             }
                             None => plan.always.push(step),
                         }
@@ -105,11 +119,11 @@ impl Plan {
     }
 
     /// The table of the group of (`rel`, `columns`), made if new.
-    fn group(&mut self, rel: u32, columns: Vec<u8>) -> &mut hashbrown::HashMap<Box<[Value]>, Vec<Step>> {
+    fn group(&mut self, rel: u32, columns: Vec<u8>) -> &mut HashTable<(u64, Vec<Step>)> {
         let at = match self.groups.iter().position(|g| g.rel == rel && g.columns == columns) {
             Some(at) => at,
             None => {
-                self.groups.push(Group { rel, columns, table: hashbrown::HashMap::new() });
+                self.groups.push(Group { rel, columns, table: HashTable::new() });
                 self.groups.len() - 1
             }
         };
@@ -123,25 +137,34 @@ impl Plan {
         &self.always
     }
 
-    /// Appends to `selected` the steps of the indexed rules some fact of `relations` can
-    /// match (sorted, each once), probing each group once per fact; `key` is scratch.
+    /// Appends to `selected` the steps of the indexed rules some fact of `relations` (or,
+    /// for an `input one` relation held as its row, `ones`) can match (sorted, each once),
+    /// probing each group once per fact.
     pub(crate) fn select(
         &self,
         relations: &[Relation],
-        key: &mut Vec<Value>,
+        ones: Option<Ones<'_>>,
         selected: &mut Vec<Step>,
     ) -> Result<(), EvalError> {
         for group in &self.groups {
-            let relation = relations.get(group.rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?;
-            for row in 0..u32::try_from(relation.len()).unwrap_or(u32::MAX) {
-                let values = relation.row(row);
-                key.clear();
-                for &column in &group.columns {
-                    key.push(*values.get(column as usize).ok_or(EvalError::Corrupt("column out of range"))?);
+            let mut probe = |row: &[Value]| -> Result<(), EvalError> {
+                // Invariant: the columns ascend (the validator checks the keys).
+                if group.columns.last().is_some_and(|&c| usize::from(c) >= row.len()) {
+                    return Err(EvalError::Corrupt("column out of range"));
                 }
-                if let Some(steps) = group.table.get(key.as_slice()) {
+                let hash = hash_values(group.columns.iter().filter_map(|&c| row.get(usize::from(c))));
+                if let Some((_, steps)) = group.table.find(hash, |entry| entry.0 == hash) {
                     selected.extend_from_slice(steps);
                 }
+                Ok(())
+            };
+            if let Some(row) = ones.and_then(|ones| ones.row(group.rel)) {
+                probe(row)?;
+                continue;
+            }
+            let relation = relations.get(group.rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?;
+            for row in 0..u32::try_from(relation.len()).unwrap_or(u32::MAX) {
+                probe(relation.row(row))?;
             }
         }
         selected.sort_unstable();
@@ -150,45 +173,7 @@ impl Plan {
     }
 }
 
-/// The constants rule `rule` tests on the columns of an input relation of `phase`: the
-/// first top-level full scan of one with constants, as (relation, columns ascending, the
-/// constants in that order). `None` when no scan qualifies, or one tests a column twice.
-fn constants(program: &Program, phase: Phase, rule: u32) -> Option<(u32, Vec<u8>, Box<[Value]>)> {
-    let code = &program.rules.get(rule as usize)?.code;
-    let mut pc = 0;
-    while let Some(instr) = code.get(pc) {
-        match instr {
-            Instr::Scan { rel, source: Source::Full, index, key, checks, .. } => {
-                let schema = program.relations.get(*rel as usize)?;
-                if schema.kind == RelationKind::Input && schema.phase == phase {
-                    let index_columns = match index {
-                        Some(i) => schema.indexes.get(*i as usize)?.as_slice(),
-                        None => &[],
-                    };
-                    let mut tested: Vec<(u8, Value)> = index_columns
-                        .iter()
-                        .zip(key)
-                        .chain(checks.iter().map(|(c, o)| (c, o)))
-                        .filter_map(|(&column, operand)| match operand {
-                            Operand::Const(c) => Some(program.constants.get(*c as usize).map(|v| (column, *v))),
-                            Operand::Reg(_) => None,
-                        })
-                        .collect::<Option<_>>()?;
-                    if !tested.is_empty() {
-                        tested.sort_unstable_by_key(|&(column, _)| column);
-                        let columns: Vec<u8> = tested.iter().map(|&(column, _)| column).collect();
-                        if columns.windows(2).any(|w| w.first() == w.get(1)) {
-                            return None;
-                        }
-                        return Some((*rel, columns, tested.into_iter().map(|(_, v)| v).collect()));
-                    }
-                }
-            }
-            // A sub-plan's scans may read nothing: the aggregate still runs the rest.
-            Instr::Aggregate { len, .. } => pc += *len as usize,
-            _ => {}
-        }
-        pc += 1;
-    }
-    None
+/// The values of `key`'s constants (`None` if one is missing: the validator refuses that).
+fn constants(program: &Program, key: &RuleKey) -> Option<Box<[Value]>> {
+    key.constants.iter().map(|&c| program.constants.get(c as usize).copied()).collect()
 }

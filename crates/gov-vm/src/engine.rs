@@ -8,6 +8,7 @@ use crate::explain::Explanation;
 use crate::guards::Guards;
 use crate::limits::{Budget, row_bytes};
 use crate::near_miss::{NearMiss, near_miss};
+use crate::one::{OneRows, OneSlots, Ones, Stored};
 use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
 use crate::store::Relation;
@@ -138,6 +139,8 @@ impl Request {
 #[derive(Debug)]
 pub struct Session {
     relations: Vec<Relation>,
+    /// The rows of the `input one` relations (their `relations` stay empty).
+    ones: OneRows,
     work: Work,
 }
 
@@ -151,6 +154,11 @@ pub struct Engine {
     guards: Guards,
     /// Each phase's steps and indexed rules, derived from `program`.
     dispatch: Dispatch,
+    /// Where a session holds each `input one` relation's row.
+    ones: OneSlots,
+    /// The request-phase relations a session stores in its `relations` (not the `input
+    /// one` ones): what a new request clears.
+    request_relations: Vec<u32>,
     statics: Vec<Relation>,
     string_ids: HashMap<String, u32>,
     /// What each rule's calls of built-ins made of their constant arguments, by pc.
@@ -210,6 +218,7 @@ impl Engine {
             program: &program,
             phase: Phase::Static,
             statics: None,
+            ones: None,
             strings: Strings { table: &program.strings, extra: &[], made: &[] },
             limits: &load_limits,
             guards: &guards,
@@ -232,11 +241,18 @@ impl Engine {
             .filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?)))
             .collect();
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
+        let ones = OneSlots::of(&program);
+        let request_relations = (0..u32::try_from(program.relations.len()).unwrap_or(u32::MAX))
+            .filter(|&rel| ones.slot(rel).is_none())
+            .filter(|&rel| program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Request))
+            .collect();
         Ok(Engine {
             id,
             program,
             guards,
             dispatch,
+            ones,
+            request_relations,
             statics,
             string_ids,
             prepared,
@@ -280,7 +296,7 @@ impl Engine {
 
     /// Scratch space for [`Engine::decide_in`].
     pub fn session(&self) -> Session {
-        Session { relations: empty_store(&self.program), work: Work::default() }
+        Session { relations: empty_store(&self.program), ones: self.ones.rows(), work: Work::default() }
     }
 
     /// Decides a request. Scratch memory is cached per thread, so after the first call on
@@ -308,18 +324,22 @@ impl Engine {
     /// session has decided a request like this one, this allocates nothing.
     pub fn decide_in<'s>(&self, session: &'s mut Session, request: &Request) -> Result<DecisionRef<'s>, EvalError> {
         self.check_reader(request)?;
-        for (relation, schema) in session.relations.iter_mut().zip(&self.program.relations) {
-            if schema.phase == Phase::Request && !relation.is_empty() {
+        for &rel in &self.request_relations {
+            if let Some(relation) = session.relations.get_mut(rel as usize)
+                && !relation.is_empty()
+            {
                 relation.clear();
             }
         }
         session.work.reset();
-        self.insert_input(request, &mut session.relations, &mut session.work)?;
+        session.ones.begin();
+        self.insert_input(request, &mut session.relations, Some(&mut session.ones), &mut session.work)?;
         let strings = self.request_strings(request);
         let run = Run {
             program: &self.program,
             phase: Phase::Request,
             statics: Some(&self.statics),
+            ones: Some(Ones { slots: &self.ones, rows: &session.ones }),
             strings,
             limits: &self.limits,
             guards: &self.guards,
@@ -333,20 +353,60 @@ impl Engine {
 
     /// Checks the request's contract and the shape of each fact (a request read by another
     /// engine may not fit this one) and stores its facts; their bytes count against the
-    /// request's limits.
-    fn insert_input(&self, request: &Request, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
-        crate::contract::count_one_fact_relations(&self.program, &request.facts, &mut work.fact_counts)
-            .map_err(EvalError::Request)?;
+    /// request's limits. With `ones`, the `input one` relations' facts go there (and the
+    /// contract is checked in the same pass over the facts); without, into `relations`.
+    fn insert_input(
+        &self,
+        request: &Request,
+        relations: &mut [Relation],
+        mut ones: Option<&mut OneRows>,
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
+        if ones.is_none() {
+            crate::contract::one_fact_relations(&self.program, &request.facts).map_err(EvalError::Request)?;
+        }
         let strings = self.program.strings.len() + request.extra_strings.len();
+        let mut held = 0;
         for (rel, values) in &request.facts {
-            crate::contract::fact_shape(&self.program, strings, *rel, values).map_err(EvalError::Request)?;
-            if let Some(relation) = relations.get_mut(*rel as usize)
-                && relation.insert(values)?
-            {
-                work.budget.charge_bytes(&self.limits, row_bytes(values.len()))?;
+            crate::contract::fact_shape(&self.program, strings, *rel, values)
+                .map_err(|shape| self.contract_error(request, shape))?;
+            let new = match (self.ones.slot(*rel), ones.as_deref_mut()) {
+                (Some(slot), Some(rows)) => match rows.store(&self.ones, slot, values) {
+                    Stored::First => {
+                        held += 1;
+                        true
+                    }
+                    Stored::Again => return Err(self.contract_error(request, broken_contract())),
+                },
+                _ => match relations.get_mut(*rel as usize) {
+                    Some(relation) => relation.insert(values)?,
+                    None => false,
+                },
+            };
+            if new {
+                work.budget.charge_bytes(&self.limits, row_bytes(values.len())).map_err(|limit| {
+                    match crate::contract::one_fact_relations(&self.program, &request.facts) {
+                        Err(contract) => EvalError::Request(contract),
+                        Ok(()) => limit,
+                    }
+                })?;
             }
         }
+        if ones.is_some() && held != self.ones.len() {
+            return Err(self.contract_error(request, broken_contract()));
+        }
         Ok(())
+    }
+
+    /// The error of a request that broke its contract or holds a fact of the wrong shape
+    /// (`otherwise`): the contract's error if it is broken, as the check of the whole
+    /// request names it (so that a request's first error does not depend on the order
+    /// of its facts), else `otherwise`. Only on the way out of a failed request.
+    #[cold]
+    fn contract_error(&self, request: &Request, otherwise: RequestError) -> EvalError {
+        EvalError::Request(
+            crate::contract::one_fact_relations(&self.program, &request.facts).err().unwrap_or(otherwise),
+        )
     }
 
     /// Decides a request while recording why every fact was derived, and returns the
@@ -413,6 +473,7 @@ impl Engine {
             program,
             phase: Phase::Static,
             statics: None,
+            ones: None,
             strings,
             limits: &self.load_limits,
             guards,
@@ -421,11 +482,12 @@ impl Engine {
         };
         run.strata(&mut relations, work)?;
         work.budget = Budget::default();
-        self.insert_input(request, &mut relations, work)?;
+        self.insert_input(request, &mut relations, None, work)?;
         let run = Run {
             program,
             phase: Phase::Request,
             statics: None,
+            ones: None,
             strings,
             limits: &self.limits,
             guards,
@@ -464,6 +526,9 @@ impl Engine {
 
     /// The facts of a relation after deciding in `session` (for explanations and tests).
     pub fn facts<'s>(&'s self, session: &'s Session, rel: u32) -> Vec<&'s [Value]> {
+        if let Some(row) = session.ones.row(&self.ones, rel) {
+            return vec![row];
+        }
         let schema = self.program.relations.get(rel as usize);
         let store = match schema.map(|s| s.phase) {
             Some(Phase::Static) => &self.statics,
@@ -558,6 +623,12 @@ fn empty_store(program: &Program) -> Vec<Relation> {
     program.relations.iter().map(|r| Relation::new(r.columns.len(), &r.indexes)).collect()
 }
 
+/// The error of a request the one-pass check found breaking the contract but the whole
+/// check did not (which cannot be: the two count the same facts).
+fn broken_contract() -> RequestError {
+    RequestError { path: String::new(), message: "the `input one` relations' facts do not add up".to_owned() }
+}
+
 /// Adds the program's data facts to `store`.
 fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalError> {
     for (rel, values) in &program.data {
@@ -612,6 +683,11 @@ mod tests {
     /// run in order, in its own stratum of its phase), with decision rules `d "{x}"` (deny)
     /// and `e` (allow), and the constant 0; the load is bounded by `load`.
     fn program_with(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>, load: Limits) -> Result<Engine, EvalError> {
+        Engine::from_program(test_program(rules, data), String::new(), load)
+    }
+
+    /// The program of [`program_with`].
+    fn test_program(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>) -> Program {
         let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov", "q"].map(str::to_owned).to_vec();
         let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
         let relation =
@@ -641,8 +717,7 @@ mod tests {
         let rules = rules.into_iter().map(|(_, code)| RuleCode { registers: 3, code, source }).collect();
         let data = vec![(DATA, data)];
         let constants = vec![Value::Int(0), Value::Int(1)];
-        let program = Program { strings, constants, relations, decisions, rules, strata, data, ..Program::default() };
-        Engine::from_program(program, String::new(), load)
+        Program { strings, constants, relations, decisions, rules, strata, data, ..Program::default() }
     }
 
     /// [`program_with`] of request rules only, no data, and the load's default limits.
@@ -956,6 +1031,62 @@ mod tests {
         refused(other.firing_values(&foreign, &decision, &firing).map(|_| ()));
         // An empty request carries no symbols: any engine may decide it.
         assert_eq!(other.decide(&Request::default()).unwrap().outcome, super::Outcome::Allow);
+    }
+
+    /// `t` declared `input one` (indexed on `y`): `deny d "{x}" :- t(x, 1).` (a lookup in
+    /// the index), `allow e :- not t(_, 0).` (a negation by the index) and
+    /// `p(x, y, x) :- t(x, y).` (a full scan), and `deny d "1" :- not q(_, _).` over the
+    /// empty `q` (a negation without an index, which the explaining run traces). A decision holds `t`'s fact as its row, outside
+    /// the session's relations, and reads it as the index and the scan would have: the
+    /// same firings and facts as an explaining evaluation (which stores `t` as a relation),
+    /// and nothing of one request left for the next in the same session.
+    #[test]
+    fn an_input_one_relation_is_held_as_its_row() {
+        let key = |c| (Some(0), vec![Operand::Const(c)]);
+        let (index, lookup) = key(1);
+        let by_y =
+            Instr::Scan { rel: T, source: Source::Full, index, key: lookup, binds: vec![(0, 0)], checks: Vec::new() };
+        let (index, absent) = key(0);
+        let rules = vec![
+            vec![by_y, Instr::Fire { decision: 0, values: vec![REG[0]] }],
+            vec![Instr::Absent { rel: T, index, key: absent }, Instr::Fire { decision: 1, values: Vec::new() }],
+            vec![scan(&[(0, 0), (1, 1)]), Instr::Emit { rel: P, values: vec![REG[0], REG[1], REG[0]] }],
+            // `deny d "1" :- not q(_, _).` (q is empty): a negation without an index.
+            vec![
+                Instr::Absent { rel: Q, index: None, key: Vec::new() },
+                Instr::Fire { decision: 0, values: vec![Operand::Const(1)] },
+            ],
+        ];
+        let mut program = test_program(rules.into_iter().map(|code| (Phase::Request, code)).collect(), Vec::new());
+        program.relations[T as usize].one = true;
+        program.relations[T as usize].indexes = vec![vec![1]];
+        let engine = Engine::from_program(program, String::new(), Limits::LOAD).unwrap();
+        let mut session = engine.session();
+        let firing =
+            |decision, values: &[i64]| Firing { decision, values: values.iter().map(|&v| Value::Int(v)).collect() };
+        for ((x, y), fired) in [
+            ((5, 1), vec![firing(0, &[5]), firing(0, &[1]), firing(1, &[])]),
+            ((7, 0), vec![firing(0, &[1])]),
+            ((8, 2), vec![firing(0, &[1]), firing(1, &[])]),
+        ] {
+            let request = rows(&engine, [(x, y)].into_iter());
+            let decision = engine.decide_in(&mut session, &request).unwrap().to_decision();
+            assert_eq!(decision.fired, fired, "t({x}, {y})");
+            assert_eq!(engine.explain(&request).unwrap().0, decision);
+            assert!(session.relations[T as usize].is_empty());
+            let ints = |values: &[i64]| values.iter().map(|&v| Value::Int(v)).collect::<Vec<_>>();
+            assert_eq!(engine.facts(&session, T), vec![ints(&[x, y]).as_slice()]);
+            assert_eq!(engine.facts(&session, P), vec![ints(&[x, y, x]).as_slice()]);
+        }
+        // Two facts, or none, are still refused (the first error as the whole check names it).
+        for facts in [vec![(1, 1), (2, 1)], vec![]] {
+            let request = Request {
+                facts: facts.iter().map(|&(x, y)| (T, vec![Value::Int(x), Value::Int(y)])).collect(),
+                ..Request::default()
+            };
+            let Err(EvalError::Request(error)) = engine.decide_in(&mut session, &request) else { panic!("{facts:?}") };
+            assert!(error.path.starts_with('t'), "{error}");
+        }
     }
 
     /// A request read by no engine (built in this crate) whose facts no JSON reading could

@@ -8,6 +8,7 @@
 use crate::dispatch::{Dispatch, Step};
 use crate::guards::Guards;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
+use crate::one::Ones;
 use crate::program::CallOut;
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
 use crate::store::{Relation, hash_values};
@@ -125,8 +126,6 @@ pub(crate) struct Work {
     distinct: HashTable<u32>,
     /// Scratch of the risk score's contributions.
     contributions: Vec<Contribution>,
-    /// Scratch of the request contract: facts per relation.
-    pub(crate) fact_counts: Vec<usize>,
     /// Provenance recording, for explanations; `None` on the fast path.
     pub(crate) trace: Option<Trace>,
     /// Strings built-ins made that neither the program nor the request has, numbered after
@@ -266,6 +265,9 @@ struct Ctx<'a> {
     program: &'a Program,
     /// Relations computed at load (for request-phase evaluation); `None` while loading.
     statics: Option<&'a [Relation]>,
+    /// The `input one` relations held as their row (a decision's fast path), whose
+    /// `relations` are then empty.
+    ones: Option<Ones<'a>>,
     relations: &'a [Relation],
     strings: Strings<'a>,
     limits: &'a Limits,
@@ -395,6 +397,35 @@ impl Ctx<'_> {
         Ok(relation.lookup(index as usize, &work.key))
     }
 
+    /// The row of `rel` when it is an `input one` relation held as its row.
+    #[inline(always)]
+    fn one_row(&self, rel: u32) -> Option<&[Value]> {
+        self.ones.and_then(|ones| ones.row(rel))
+    }
+
+    /// Whether `row` of `rel` has the values of the `key` operands in the columns of its
+    /// index `index` (what a lookup in that index would find).
+    fn key_matches(
+        &self,
+        rel: u32,
+        index: u16,
+        row: &[Value],
+        regs: &[Value],
+        key: &[Operand],
+    ) -> Result<bool, EvalError> {
+        let columns = self.program.relations.get(rel as usize).and_then(|r| r.indexes.get(index as usize));
+        let columns = columns.ok_or_else(|| EvalError::Corrupt("index out of range"))?;
+        if columns.len() != key.len() {
+            return Ok(false);
+        }
+        for (&column, &operand) in columns.iter().zip(key) {
+            if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Runs `code[pc..end]` with the registers as bound so far.
     fn exec(
         &self,
@@ -434,40 +465,55 @@ impl Ctx<'_> {
                     Source::Full => (0, u32::MAX),
                     Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
                 };
-                let visit =
-                    |row_id: u32, work: &mut Work, regs: &mut [Value], sink: &mut Sink<'_>| -> Result<(), EvalError> {
-                        if row_id < low || row_id >= high {
+                let visit = |row_id: u32,
+                             row: &[Value],
+                             work: &mut Work,
+                             regs: &mut [Value],
+                             sink: &mut Sink<'_>|
+                 -> Result<(), EvalError> {
+                    if row_id < low || row_id >= high {
+                        return Ok(());
+                    }
+                    for &(column, reg) in binds {
+                        let value = row
+                            .get(column as usize)
+                            .copied()
+                            .ok_or_else(|| EvalError::Corrupt("column out of range"))?;
+                        *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+                    }
+                    for &(column, operand) in checks {
+                        if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
                             return Ok(());
                         }
-                        let row = relation.row(row_id);
-                        for &(column, reg) in binds {
-                            let value = row
-                                .get(column as usize)
-                                .copied()
-                                .ok_or_else(|| EvalError::Corrupt("column out of range"))?;
-                            *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? =
-                                value;
-                        }
-                        for &(column, operand) in checks {
-                            if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
-                                return Ok(());
-                            }
-                        }
+                    }
+                    if let Some(trace) = work.trace.as_mut() {
+                        trace.stack.push((*rel, row_id));
+                        let result = self.exec(work, code, pc + 1, end, regs, sink);
                         if let Some(trace) = work.trace.as_mut() {
-                            trace.stack.push((*rel, row_id));
-                            let result = self.exec(work, code, pc + 1, end, regs, sink);
-                            if let Some(trace) = work.trace.as_mut() {
-                                trace.stack.pop();
-                            }
-                            return result;
+                            trace.stack.pop();
                         }
-                        self.exec(work, code, pc + 1, end, regs, sink)
-                    };
+                        return result;
+                    }
+                    self.exec(work, code, pc + 1, end, regs, sink)
+                };
+                if relation.is_empty() {
+                    // No row to visit, unless it is an `input one` relation held as its row
+                    // (then read straight into the registers if it matches the index key, as
+                    // the index would have found it). Checked only here, so scans of the
+                    // relations that hold rows pay nothing for it.
+                    let Some(row) = self.one_row(*rel).filter(|_| *source == Source::Full) else { return Ok(()) };
+                    if let Some(index) = index
+                        && !self.key_matches(*rel, *index, row, regs, key)?
+                    {
+                        return Ok(());
+                    }
+                    return visit(0, row, work, regs, sink);
+                }
                 match index {
                     Some(index) => {
                         let mut at = self.first_match(work, relation, *index, regs, key)?;
                         while let Some(row) = at {
-                            visit(row, work, regs, sink)?;
+                            visit(row, relation.row(row), work, regs, sink)?;
                             at = relation.previous(*index as usize, row);
                         }
                     }
@@ -475,7 +521,7 @@ impl Ctx<'_> {
                         // Invariant: row ids fit `u32` (`Relation::insert` refuses more rows).
                         let rows = u32::try_from(relation.len()).unwrap_or(u32::MAX);
                         for row in low.min(rows)..high.min(rows) {
-                            visit(row, work, regs, sink)?;
+                            visit(row, relation.row(row), work, regs, sink)?;
                         }
                     }
                 }
@@ -483,9 +529,15 @@ impl Ctx<'_> {
             }
             Instr::Absent { rel, index, key } => {
                 let relation = self.relation(*rel)?;
-                let present = match index {
-                    Some(index) => self.first_match(work, relation, *index, regs, key)?.is_some(),
-                    None => !relation.is_empty(),
+                // An empty relation is present only as an `input one` relation's row.
+                let one = if relation.is_empty() { self.one_row(*rel) } else { None };
+                let present = match (index, one) {
+                    (Some(index), Some(row)) => self.key_matches(*rel, *index, row, regs, key)?,
+                    (None, Some(_)) => true,
+                    // (When tracing, the lookup leaves the key for the trace's `Absence`.)
+                    (_, None) if relation.is_empty() && work.trace.is_none() => false,
+                    (Some(index), None) => self.first_match(work, relation, *index, regs, key)?.is_some(),
+                    (None, None) => !relation.is_empty(),
                 };
                 if present {
                     return Ok(());
@@ -837,7 +889,7 @@ pub(crate) fn reach(
     end: usize,
 ) -> Result<Option<Vec<Value>>, EvalError> {
     let code = program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
-    let ctx = Ctx { program, statics: None, relations, strings, limits, delta: &[], builtins, rule };
+    let ctx = Ctx { program, statics: None, ones: None, relations, strings, limits, delta: &[], builtins, rule };
     let mut work = Work::default();
     let mut registers = vec![Value::Int(0); code.registers as usize];
     let mut first = None;
@@ -860,6 +912,8 @@ pub(crate) struct Run<'a> {
     pub phase: Phase,
     /// Relations computed at load, when running a request.
     pub statics: Option<&'a [Relation]>,
+    /// The `input one` relations held as their row, when deciding (not explaining).
+    pub ones: Option<Ones<'a>>,
     /// String resolution.
     pub strings: Strings<'a>,
     /// Limits.
@@ -875,10 +929,18 @@ pub(crate) struct Run<'a> {
 impl Run<'_> {
     /// Runs every stratum of `self.phase` in order over `relations`.
     pub(crate) fn strata(&self, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
+        // Invariant: between runs every entry is (0, 0) (a fixpoint resets what it set), so
+        // only a new session's buffer is filled.
         let mut delta = std::mem::take(&mut work.delta);
-        delta.clear();
-        delta.resize(self.program.relations.len(), (0, 0));
+        if delta.len() != self.program.relations.len() {
+            delta.clear();
+            delta.resize(self.program.relations.len(), (0, 0));
+        }
         let result = self.strata_with(relations, &mut delta, work);
+        if result.is_err() {
+            // A fixpoint that failed did not reset its ranges.
+            delta.iter_mut().for_each(|d| *d = (0, 0));
+        }
         work.delta = delta;
         result
     }
@@ -894,9 +956,7 @@ impl Run<'_> {
         let plan = self.dispatch.plan(self.phase);
         let mut selected = std::mem::take(&mut work.selected);
         selected.clear();
-        let mut key = std::mem::take(&mut work.key);
-        let found = plan.select(relations, &mut key, &mut selected);
-        work.key = key;
+        let found = plan.select(relations, self.ones, &mut selected);
         let result = found.and_then(|()| {
             let (mut always, mut chosen) = (plan.always().iter().peekable(), selected.iter().peekable());
             loop {
@@ -1003,6 +1063,7 @@ impl Run<'_> {
         let ctx = Ctx {
             program: self.program,
             statics: self.statics,
+            ones: self.ones,
             relations,
             strings: self.strings,
             limits: self.limits,

@@ -32,13 +32,16 @@ impl Guards {
             }
         }
         let phase_of = |rel: u32| program.relations.get(rel as usize).map(|r| r.phase);
+        // An `input one` relation has its fact in every request that gets this far (and a
+        // decision holds it outside the store: `crate::one`), so it guards nothing.
+        let one = |rel: u32| program.relations.get(rel as usize).is_some_and(|r| r.one);
         let mut guards = Guards { starts: Vec::with_capacity(program.rules.len() + 1), scans: Vec::new() };
         for (rule, phase) in program.rules.iter().zip(phases) {
             guards.starts.push(u32::try_from(guards.scans.len()).unwrap_or(u32::MAX));
             let mut pc = 0;
             while let Some(instr) = rule.code.get(pc) {
                 match instr {
-                    Instr::Scan { rel, source, .. } if phase.is_some() && phase_of(*rel) == phase => {
+                    Instr::Scan { rel, source, .. } if phase.is_some() && phase_of(*rel) == phase && !one(*rel) => {
                         guards.scans.push((*rel, *source));
                     }
                     // The sub-plan's scans may read nothing: `count` is then 0.

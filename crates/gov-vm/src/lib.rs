@@ -34,6 +34,7 @@ mod guards;
 pub mod json;
 mod limits;
 mod near_miss;
+mod one;
 pub mod program;
 pub mod report;
 mod store;

@@ -27,6 +27,9 @@ pub struct Program {
     pub rules: Vec<RuleCode>,
     /// Evaluation order.
     pub strata: Vec<Stratum>,
+    /// The rules the compiler indexed: each runs only for a request with a fact that holds
+    /// its constants ([`RuleKey`]); every other rule runs for every request.
+    pub dispatch: Vec<RuleKey>,
     /// Facts of data relations, carried by the bundle: groups of (relation id, its rows'
     /// values one after another); read a group's rows with [`data_rows`].
     pub data: Vec<(u32, Vec<crate::Value>)>,
@@ -259,6 +262,26 @@ pub enum Stratum {
         /// The `risk_score` relation.
         rel: u32,
     },
+}
+
+/// A rule the compiler indexed (docs/bytecode.md, "Rule dispatch"): its body scans input
+/// relation `rel`, outside any aggregate, testing `columns` against `constants`, so it
+/// derives nothing unless a fact of `rel` holds those values there. The engine groups the
+/// keys by (relation, columns) and runs such a rule only for a request with a matching
+/// fact (one hash probe per group and fact).
+// Invariant (bundle validation): `rule` runs only in non-recursive request strata, is
+// keyed once, and its code has that scan; `rel` is a request input; `columns` ascend, one
+// constant (of the column's type) each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleKey {
+    /// The rule.
+    pub rule: u32,
+    /// The input relation its scan reads.
+    pub rel: u32,
+    /// The columns the scan tests against constants, ascending.
+    pub columns: Vec<u8>,
+    /// The constant of each column (entries of [`Program::constants`]).
+    pub constants: Vec<u32>,
 }
 
 /// A piece of a decision message.

@@ -124,6 +124,7 @@ const R2: Operand = Operand::Reg(2);
 /// escalate risky to "fraud-desk" "risk {s}" :- risk_score(s), s >= 50.
 /// deny alarmed "alarm" :- alarm().
 /// obligation largest "largest amount {m}" :- req(_, _), m = max(x : req(_, x)).
+/// deny frozen "frozen" :- req("z", _).            (keyed: runs only for a request of "z")
 /// ```
 fn sample() -> Program {
     let mut b = Builder::default();
@@ -147,6 +148,7 @@ fn sample() -> Program {
     let risky = b.decision("risky", Effect::Escalate, Some("fraud-desk"), &[Ok("risk "), Err(0)], 23);
     let alarmed = b.decision("alarmed", Effect::Deny, None, &[Ok("alarm")], 24);
     let largest = b.decision("largest", Effect::Obligation, None, &[Ok("largest amount {"), Err(0), Ok("}")], 25);
+    let frozen = b.decision("frozen", Effect::Deny, None, &[Ok("frozen")], 26);
 
     let (c100, c1, c20, c50, c1000) = (b.int(100), b.int(1), b.int(20), b.int(50), b.int(1000));
     // Constants of every type, for the round trip (the code uses only some).
@@ -249,11 +251,18 @@ fn sample() -> Program {
         ],
     );
 
+    let z = b.sym("z");
+    let cz = b.constant(Value::Str(z));
+    let frozen_rule =
+        b.rule(0, 26, vec![lookup(req, Source::Full, cz, &[]), Instr::Fire { decision: frozen, values: vec![] }]);
+    let Operand::Const(cz) = cz else { unreachable!() };
+    b.program.dispatch = vec![RuleKey { rule: frozen_rule, rel: req, columns: vec![0], constants: vec![cz] }];
+
     b.program.strata = vec![
         Stratum::Rules { phase: Phase::Static, rules: vec![base, recursive], delta_rules: vec![delta] },
         Stratum::Rules {
             phase: Phase::Request,
-            rules: vec![reach_rule, spent_rule, too_large_rule, ok_rule, largest_rule],
+            rules: vec![reach_rule, spent_rule, too_large_rule, ok_rule, largest_rule, frozen_rule],
             delta_rules: vec![],
         },
         Stratum::Rules { phase: Phase::Request, rules: vec![far_rule, alarm_rule], delta_rules: vec![] },
@@ -277,12 +286,13 @@ fn sample() -> Program {
     b.program
 }
 
-const REQUESTS: [&str; 5] = [
+const REQUESTS: [&str; 6] = [
     r#"{"req": [{"agent": "a", "amount": 500}]}"#,
     r#"{"req": [{"agent": "a", "amount": 600}, {"agent": "a", "amount": 500}]}"#,
     r#"{"req": [{"agent": "d", "amount": 5}]}"#,
     r#"{"req": [{"agent": "x", "amount": 5}, {"agent": "new", "amount": 7}]}"#,
     r#"{}"#,
+    r#"{"req": [{"agent": "a", "amount": 5}, {"agent": "z", "amount": 5}]}"#,
 ];
 
 /// The names of the rules that fired, in rule order.
@@ -325,6 +335,11 @@ fn the_sample_decides_as_written() {
     // x is blocked; `new` is a string the program does not know.
     assert_eq!(fired(&engine, REQUESTS[3]), (Outcome::Allow, vec!["ok".to_owned(), "largest".to_owned()]));
     assert_eq!(fired(&engine, REQUESTS[4]), (Outcome::Deny, vec![]));
+    // The keyed rule runs for the request with a fact of "z" (and only there).
+    assert_eq!(
+        fired(&engine, REQUESTS[5]),
+        (Outcome::Deny, vec!["ok", "far", "risky", "largest", "frozen"].into_iter().map(String::from).collect())
+    );
 }
 
 /// Loads `program` as a forger who recomputed the hash would ship it, and as an embedder
@@ -404,6 +419,59 @@ fn relations_in_the_wrong_phase_are_refused() {
 /// The engine runs each stratum once, in order: a relation read before its stratum ran, or
 /// by its own stratum where that is not a fixpoint, would be silently incomplete, and so
 /// would a risk score computed before a `risk` rule fires. Each such order is refused.
+/// A rule key the rule's code does not imply could skip a rule that would fire: the key of
+/// `frozen` (`req("z", _)`) forged to "a" would let a request of "z" through (allow, not
+/// deny). Every such key is refused at load, as are keys of rules the engine does not run
+/// one by one, of relations that are not a request's input, and malformed ones.
+#[test]
+fn forged_rule_keys_are_refused() {
+    let forged = |change: &dyn Fn(&mut Program)| {
+        let mut program = sample();
+        change(&mut program);
+        program
+    };
+    fn key(p: &mut Program) -> &mut RuleKey {
+        &mut p.dispatch[0]
+    }
+    let cases: Vec<(Program, &str)> = vec![
+        (
+            forged(&|p| {
+                let s = p.strings.iter().position(|s| s == "a").unwrap() as u32;
+                p.constants.push(Value::Str(s));
+                key(p).constants = vec![p.constants.len() as u32 - 1];
+            }),
+            "no scan of the rule tests those constants",
+        ),
+        (forged(&|p| key(p).columns = vec![1]), "column 1 cannot hold constant"),
+        (forged(&|p| key(p).rule = 0), "does not run alone in a non-recursive request stratum"),
+        (forged(&|p| key(p).rule = 1), "does not run alone in a non-recursive request stratum"),
+        (forged(&|p| key(p).rule = 4), "no scan of the rule tests those constants"),
+        (forged(&|p| key(p).rel = 1), "is not a request's input"),
+        (forged(&|p| key(p).rel = 99), "missing relation 99"),
+        (forged(&|p| key(p).constants.push(0)), "one constant for each"),
+        (forged(&|p| key(p).constants = vec![]), "one constant for each"),
+        (forged(&|p| key(p).constants = vec![9_999]), "missing constant 9999"),
+        (
+            forged(&|p| {
+                key(p).columns = vec![0, 0];
+                let first = key(p).constants[0];
+                key(p).constants.push(first);
+            }),
+            "do not ascend",
+        ),
+        (
+            forged(&|p| {
+                let again = p.dispatch[0].clone();
+                p.dispatch.push(again);
+            }),
+            "has another key",
+        ),
+    ];
+    for (program, wanted) in &cases {
+        refused(program, wanted);
+    }
+}
+
 #[test]
 fn strata_out_of_order_are_refused() {
     fn rules_of(program: &mut Program, stratum: usize) -> &mut Vec<u32> {
@@ -475,6 +543,8 @@ fn a_request_read_for_another_policy_is_refused() {
     let mut narrow = sample();
     narrow.relations[0].columns.pop();
     narrow.relations[0].indexes.clear();
+    // `frozen`'s scan loses its test of "z" below, and so its key.
+    narrow.dispatch.clear();
     for rule in &mut narrow.rules {
         for instr in &mut rule.code {
             if let Instr::Scan { rel: 0, binds, index, key, .. } = instr {
@@ -621,6 +691,28 @@ proptest! {
         let engine = Engine::from_program(read.program, read.hash, SMALL).unwrap().with_limits(SMALL);
         for request in REQUESTS {
             engine.decide(&engine.request_from_json(request).unwrap()).unwrap();
+        }
+    }
+
+    /// (a) A rule key of any rule, relation, columns and constants, added or in place of
+    /// the sample's: the loader refuses it, or the engine decides every request exactly as
+    /// the sample does (a key the code implies skips only rules that cannot fire).
+    #[test]
+    fn forged_rule_keys_never_change_a_decision(
+        rule in 0u32..16,
+        rel in 0u32..10,
+        columns in proptest::collection::vec(0u8..3, 0..3),
+        constants in proptest::collection::vec(0u32..16, 0..3),
+        replace in any::<bool>(),
+    ) {
+        let mut program = sample();
+        let key = RuleKey { rule, rel, columns, constants };
+        if replace { program.dispatch = vec![key] } else { program.dispatch.push(key) }
+        let Ok(read) = bundle::read(&bundle::write(&program).unwrap()) else { return Ok(()) };
+        let forged = Engine::from_program(read.program, read.hash, SMALL).unwrap();
+        let engine = Engine::load(&bundle::write(&sample()).unwrap()).unwrap();
+        for request in REQUESTS.iter().chain([&r#"{"req": [{"agent": "z", "amount": 500}]}"#]) {
+            prop_assert_eq!(fired(&forged, request), fired(&engine, request));
         }
     }
 

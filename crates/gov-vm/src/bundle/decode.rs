@@ -364,6 +364,17 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
             }
             r.done("strata")
         }
+        tag::DISPATCH => {
+            let n = r.count(16)?;
+            for _ in 0..n {
+                let (rule, rel) = (r.u32()?, r.u32()?);
+                let m = r.count(1)?;
+                let columns = (0..m).map(|_| r.u8()).collect::<R<Vec<_>>>()?;
+                let constants = r.u32s()?;
+                p.dispatch.push(RuleKey { rule, rel, columns, constants });
+            }
+            r.done("rule keys")
+        }
         _ => {
             let n = r.count(8)?;
             for _ in 0..n {

@@ -14,7 +14,8 @@ pub(super) mod tag {
     pub const RULES: u8 = 6;
     pub const STRATA: u8 = 7;
     pub const DATA: u8 = 8;
-    pub const ORDER: [u8; 8] = [META, STRINGS, CONSTANTS, RELATIONS, DECISIONS, RULES, STRATA, DATA];
+    pub const DISPATCH: u8 = 9;
+    pub const ORDER: [u8; 9] = [META, STRINGS, CONSTANTS, RELATIONS, DECISIONS, RULES, STRATA, DISPATCH, DATA];
 }
 
 /// The bytes written so far, and the first thing the format could not hold.
@@ -416,6 +417,21 @@ pub(super) fn payload(p: &Program) -> Result<Vec<u8>, WriteError> {
                             body.u8(1);
                             body.u32(*rel);
                         }
+                    }
+                }
+            }
+            tag::DISPATCH => {
+                body.len(p.dispatch.len());
+                for key in &p.dispatch {
+                    body.u32(key.rule);
+                    body.u32(key.rel);
+                    body.len(key.columns.len());
+                    for &column in &key.columns {
+                        body.u8(column);
+                    }
+                    body.len(key.constants.len());
+                    for &constant in &key.constants {
+                        body.u32(constant);
                     }
                 }
             }

@@ -103,6 +103,7 @@ pub fn validate(p: &Program) -> V {
         }
     }
     validate_order(p)?;
+    validate_dispatch(p)?;
     for (rel, values) in &p.data {
         let r = p.relations.get(*rel as usize).ok_or_else(|| format!("data for missing relation {rel}"))?;
         check(r.kind == RelationKind::Data, || format!("data given for relation {rel}, which is not a data relation"))?;
@@ -118,6 +119,86 @@ pub fn validate(p: &Program) -> V {
         }
     }
     Ok(())
+}
+
+/// Checks the compiler's rule keys ([`Program::dispatch`]): the engine runs a keyed rule
+/// only for requests with a fact holding its constants, so each key must be one the rule's
+/// code implies. A keyed rule runs only in non-recursive request strata (where the engine
+/// runs rules one by one), is keyed once, and has, outside any aggregate, a scan of every
+/// row of the key's relation (an input, so the request's facts are all its rows) testing
+/// each of the key's columns against a constant of the key's value. Anything else is a
+/// load error: a forged key could skip a rule that would fire.
+// Invariant: called after every id of the strata and rules was checked in range.
+fn validate_dispatch(p: &Program) -> V {
+    // For each rule: whether every stratum running it is a non-recursive request one.
+    let mut keyable: Vec<Option<bool>> = vec![None; p.rules.len()];
+    for stratum in &p.strata {
+        if let Stratum::Rules { phase, rules, delta_rules } = stratum {
+            let ok = *phase == Phase::Request && delta_rules.is_empty();
+            for &r in rules.iter().chain(delta_rules) {
+                if let Some(slot) = keyable.get_mut(r as usize) {
+                    *slot = Some(slot.unwrap_or(true) && ok);
+                }
+            }
+        }
+    }
+    let mut keyed = vec![false; p.rules.len()];
+    for (i, key) in p.dispatch.iter().enumerate() {
+        let fail = |what: String| format!("rule key {i} (rule {}): {what}", key.rule);
+        check(keyable.get(key.rule as usize).copied().flatten() == Some(true), || {
+            fail("the rule does not run alone in a non-recursive request stratum".to_owned())
+        })?;
+        check(!std::mem::replace(keyed.get_mut(key.rule as usize).unwrap_or(&mut true), true), || {
+            fail("the rule has another key".to_owned())
+        })?;
+        let r = p.relations.get(key.rel as usize).ok_or_else(|| fail(format!("missing relation {}", key.rel)))?;
+        check(r.kind == RelationKind::Input && r.phase == Phase::Request, || {
+            fail(format!("relation {} is not a request's input", key.rel))
+        })?;
+        check(!key.columns.is_empty() && key.columns.len() == key.constants.len(), || {
+            fail("it needs one constant for each of one or more columns".to_owned())
+        })?;
+        check(key.columns.windows(2).all(|w| w.first() < w.get(1)), || fail("its columns do not ascend".to_owned()))?;
+        let mut values = Vec::with_capacity(key.columns.len());
+        for (&column, &c) in key.columns.iter().zip(&key.constants) {
+            let value = p.constants.get(c as usize).ok_or_else(|| fail(format!("missing constant {c}")))?;
+            let ty = r.columns.get(usize::from(column)).map(|c| c.ty);
+            check(ty == Some(value.base_type()), || fail(format!("column {column} cannot hold constant {c}")))?;
+            values.push((column, *value));
+        }
+        let code = p.rules.get(key.rule as usize).map_or(&[][..], |r| r.code.as_slice());
+        check(top_level(code).any(|instr| scan_tests(p, instr, key.rel, &values)), || {
+            fail("no scan of the rule tests those constants".to_owned())
+        })?;
+    }
+    Ok(())
+}
+
+/// The instructions of `code` outside any aggregate's sub-plan.
+fn top_level(code: &[Instr]) -> impl Iterator<Item = &Instr> {
+    let mut pc = 0;
+    std::iter::from_fn(move || {
+        let instr = code.get(pc)?;
+        pc += 1 + if let Instr::Aggregate { len, .. } = instr { *len as usize } else { 0 };
+        Some(instr)
+    })
+}
+
+/// Whether `instr` scans every row of `rel` and tests each `(column, value)` of `values`
+/// (its index key or its checks hold a constant equal to the value in that column).
+fn scan_tests(p: &Program, instr: &Instr, rel: u32, values: &[(u8, Value)]) -> bool {
+    let Instr::Scan { rel: scanned, source: Source::Full, index, key, checks, .. } = instr else { return false };
+    if *scanned != rel {
+        return false;
+    }
+    let index = index.and_then(|i| p.relations.get(rel as usize)?.indexes.get(usize::from(i)));
+    let tests = index.map_or(&[][..], Vec::as_slice).iter().zip(key).chain(checks.iter().map(|(c, o)| (c, o)));
+    let constant = |operand: &Operand| match operand {
+        Operand::Const(c) => p.constants.get(*c as usize).copied(),
+        Operand::Reg(_) => None,
+    };
+    let tested: Vec<(u8, Option<Value>)> = tests.map(|(&column, operand)| (column, constant(operand))).collect();
+    values.iter().all(|&(column, value)| tested.contains(&(column, Some(value))))
 }
 
 /// Checks that no two of `items` are equal, naming the first repeat.
