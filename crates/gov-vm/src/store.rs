@@ -1,9 +1,10 @@
 //! Relation storage: append-only rows with set semantics and hash indexes.
 //!
-//! Rows live in one flat vector (`arity` values each). A hash table of row ids gives
-//! deduplication; each index is a hash table from a key (the projection of a row on the
-//! index's columns) to the newest row with that key, plus a per-row link to the previous
-//! row with the same key. Nothing is allocated per row beyond the vectors' growth.
+//! Rows live in one flat vector (`arity` values each). A hash table of row ids (each with
+//! its row's hash) gives deduplication; each index is a hash table from a key (the
+//! projection of a row on the index's columns) to the newest row with that key (with the
+//! key's hash), plus a per-row link to the previous row with the same key. Nothing is
+//! allocated per row beyond the vectors' growth.
 // `EvalError` owns strings in some variants, so it has a destructor: `ok_or(EvalError::…)`
 // would build and drop an error on every successful lookup of the hot path (callgrind: 5 to
 // 6% of a decision's instructions, docs/performance.md). `ok_or_else` builds it only on
@@ -28,6 +29,31 @@ pub(crate) fn hash_values<'v>(values: impl Iterator<Item = &'v Value>) -> u64 {
 
 const NONE: u32 = u32::MAX;
 
+/// An entry of a relation's tables: a row id, and 32 bits of the hash of the row (of the
+/// set) or of its key (of an index). With the hash at hand, growing a table never reads a
+/// row again, and a probe reads a row only when its hash matches.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    id: u32,
+    hash: u32,
+}
+
+/// The 32 bits a [`Slot`] keeps of a hash.
+fn short(hash: u64) -> u32 {
+    (hash ^ (hash >> 32)) as u32
+}
+
+/// The hash a table is given for a [`Slot`]'s: hashbrown picks the bucket from the low bits
+/// and a tag from the top seven, so the 32 bits fill both halves.
+fn spread(hash: u32) -> u64 {
+    (u64::from(hash) << 32) | u64::from(hash)
+}
+
+/// The hash of a slot, for a table that grows.
+fn slot_hash(slot: &Slot) -> u64 {
+    spread(slot.hash)
+}
+
 /// Whether rows `a` and `b` agree on `columns` (`prefix`: the columns are `0, 1, …`, so the
 /// rows' first values are compared as slices).
 fn same_key(columns: &[usize], prefix: bool, a: &[Value], b: &[Value]) -> bool {
@@ -46,7 +72,7 @@ struct Index {
     /// slice.
     prefix: bool,
     /// The newest row of each key.
-    heads: HashTable<u32>,
+    heads: HashTable<Slot>,
     /// For each row, the previous row with the same key (or `NONE`).
     previous: Vec<u32>,
 }
@@ -56,7 +82,7 @@ struct Index {
 pub struct Relation {
     arity: usize,
     values: Vec<Value>,
-    set: HashTable<u32>,
+    set: HashTable<Slot>,
     indexes: Vec<Index>,
 }
 
@@ -81,11 +107,7 @@ impl Relation {
     /// Makes room for `rows` more rows, so a bulk load does not rehash as it grows.
     pub fn reserve(&mut self, rows: usize) {
         self.values.reserve(rows.saturating_mul(self.arity));
-        let (values, arity) = (&self.values, self.arity);
-        let rehash = |&id: &u32| {
-            hash_values(values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default().iter())
-        };
-        self.set.reserve(rows, rehash);
+        self.set.reserve(rows, slot_hash);
         for index in &mut self.indexes {
             index.previous.reserve(rows);
         }
@@ -129,10 +151,11 @@ impl Relation {
         if row.len() != self.arity {
             return Err(EvalError::Corrupt("a fact has a different number of values than its relation has columns"));
         }
-        let hash = hash_values(row.iter());
+        let hash = short(hash_values(row.iter()));
         let (values, arity) = (&self.values, self.arity);
-        let same = |&id: &u32| values.get(id as usize * arity..(id as usize + 1) * arity) == Some(row);
-        if self.set.find(hash, same).is_some() {
+        let same =
+            |slot: &Slot| slot.hash == hash && values.get(slot.id as usize * arity..(slot.id as usize + 1) * arity) == Some(row);
+        if self.set.find(spread(hash), same).is_some() {
             return Ok(false);
         }
         // Row ids are `u32`, and `NONE` ends an index chain.
@@ -142,27 +165,20 @@ impl Relation {
             .ok_or_else(|| EvalError::Limit { what: "facts in one relation", limit: u64::from(NONE) })?;
         self.values.extend_from_slice(row);
         let (values, arity) = (&self.values, self.arity);
-        let rehash = |&id: &u32| {
-            hash_values(values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default().iter())
-        };
-        self.set.insert_unique(hash, id, rehash);
+        self.set.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
         for index in &mut self.indexes {
-            let key_hash = hash_values(index.columns.iter().filter_map(|&c| row.get(c)));
+            let hash = short(hash_values(index.columns.iter().filter_map(|&c| row.get(c))));
             let row_of = |id: u32| values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default();
             let (columns, prefix) = (&index.columns, index.prefix);
-            let matches = |&head: &u32| same_key(columns, prefix, row_of(head), row);
-            match index.heads.find_mut(key_hash, matches) {
+            let matches = |head: &Slot| head.hash == hash && same_key(columns, prefix, row_of(head.id), row);
+            match index.heads.find_mut(spread(hash), matches) {
                 Some(head) => {
-                    index.previous.push(*head);
-                    *head = id;
+                    index.previous.push(head.id);
+                    head.id = id;
                 }
                 None => {
                     index.previous.push(NONE);
-                    let rehash = |&head: &u32| {
-                        let row = row_of(head);
-                        hash_values(columns.iter().filter_map(|&c| row.get(c)))
-                    };
-                    index.heads.insert_unique(key_hash, id, rehash);
+                    index.heads.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
                 }
             }
         }
@@ -198,45 +214,44 @@ impl Relation {
             return Err(Bulk::Eval(EvalError::Limit { what: "facts in one relation", limit: u64::from(NONE) }));
         }
         self.reserve(rows);
-        let row_hashes: Vec<u64> = values.chunks_exact(arity).map(|row| hash_values(row.iter())).collect();
+        let row_hashes: Vec<u32> = values.chunks_exact(arity).map(|row| short(hash_values(row.iter()))).collect();
         self.values.extend_from_slice(values);
         let Relation { values, set, indexes, .. } = self;
         let row_of = |id: u32| values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default();
-        let rehash = |&id: &u32| hash_values(row_of(id).iter());
         for at in bucket_order(&row_hashes, set.capacity()) {
             // Invariant: `at < rows` and `first + rows < NONE` (checked above).
             let id = (first + at) as u32;
             let hash = row_hashes.get(at).copied().unwrap_or_default();
-            if let Some(&other) = set.find(hash, |&other| row_of(other) == row_of(id)) {
-                return Err(Bulk::Repeated { first: id.min(other), again: id.max(other) });
+            let same = |other: &Slot| other.hash == hash && row_of(other.id) == row_of(id);
+            if let Some(other) = set.find(spread(hash), same) {
+                return Err(Bulk::Repeated { first: id.min(other.id), again: id.max(other.id) });
             }
-            set.insert_unique(hash, id, rehash);
+            set.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
         }
         for index in indexes.iter_mut() {
             let Index { columns, prefix, heads, previous } = index;
-            let key_of = |row: &[Value]| hash_values(columns.iter().filter_map(|&c| row.get(c)));
-            let key_hashes: Vec<u64> = (0..rows).map(|at| key_of(row_of((first + at) as u32))).collect();
+            let key_of = |row: &[Value]| short(hash_values(columns.iter().filter_map(|&c| row.get(c))));
+            let key_hashes: Vec<u32> = (0..rows).map(|at| key_of(row_of((first + at) as u32))).collect();
             previous.resize(first + rows, NONE);
-            let rehash = |&head: &u32| key_of(row_of(head));
-            heads.reserve(rows, rehash);
+            heads.reserve(rows, slot_hash);
             for at in bucket_order(&key_hashes, heads.capacity()) {
                 let id = (first + at) as u32;
                 let hash = key_hashes.get(at).copied().unwrap_or_default();
-                let matches = |&head: &u32| same_key(columns, *prefix, row_of(head), row_of(id));
-                match heads.find_mut(hash, matches) {
+                let matches = |head: &Slot| head.hash == hash && same_key(columns, *prefix, row_of(head.id), row_of(id));
+                match heads.find_mut(spread(hash), matches) {
                     Some(head) => {
                         if let Some(link) = previous.get_mut(id as usize) {
-                            *link = *head;
+                            *link = head.id;
                         }
-                        *head = id;
+                        head.id = id;
                     }
                     None => {
-                        heads.insert_unique(hash, id, rehash);
+                        heads.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
                     }
                 }
             }
             // Sized for a key per row: give back what fewer keys leave empty.
-            heads.shrink_to(0, rehash);
+            heads.shrink_to(0, slot_hash);
         }
         Ok(())
     }
@@ -253,16 +268,19 @@ impl Relation {
         if index_data.columns.len() != key.len() {
             return None;
         }
-        let hash = hash_values(key.iter());
-        let matches = |&head: &u32| {
-            let row = self.row(head);
+        let hash = short(hash_values(key.iter()));
+        let matches = |head: &Slot| {
+            if head.hash != hash {
+                return false;
+            }
+            let row = self.row(head.id);
             if index_data.prefix {
                 row.get(..key.len()) == Some(key)
             } else {
                 index_data.columns.iter().zip(key).all(|(&c, k)| row.get(c) == Some(k))
             }
         };
-        index_data.heads.find(hash, matches).copied()
+        index_data.heads.find(spread(hash), matches).map(|head| head.id)
     }
 
     /// The next older row with the same key as `row` in index `index`.
@@ -292,17 +310,17 @@ pub enum Bulk {
 const BUCKET_ORDER_FROM: usize = if cfg!(test) { 8 } else { 4096 };
 
 /// The positions of `hashes` ordered by the part of a table of `capacity` each hash's probe
-/// starts in (its bucket, `hash & (buckets - 1)`, in up to 4 096 runs of neighbouring
+/// starts in (its bucket, the low bits of [`spread`], in up to 4 096 runs of neighbouring
 /// buckets), stably: positions of one hash keep their order, so rows of one index key are
 /// chained oldest first. Inserting in this order fills a pre-sized table front to back.
 /// Only the speed depends on the guess of the table's buckets, never the result.
-fn bucket_order(hashes: &[u64], capacity: usize) -> impl Iterator<Item = usize> {
+fn bucket_order(hashes: &[u32], capacity: usize) -> impl Iterator<Item = usize> {
     let in_order = hashes.len() < BUCKET_ORDER_FROM;
     // hashbrown fills at most 7/8 of its buckets, a power of two.
     let buckets = (capacity / 7 * 8).next_power_of_two().max(1);
     let bits = buckets.trailing_zeros();
     let shift = bits - bits.min(12);
-    let bin = |hash: u64| (hash as usize & (buckets - 1)) >> shift;
+    let bin = |hash: u32| (spread(hash) as usize & (buckets - 1)) >> shift;
     // A counting sort: `starts[b]` is where bin `b`'s positions go.
     let mut starts = vec![0usize; if in_order { 0 } else { (buckets >> shift) + 1 }];
     let mut order = Vec::new();
