@@ -551,7 +551,11 @@ impl Engine {
 /// or fails to evaluate.
 fn load_error(error: EvalError) -> LoadError {
     if let EvalError::Invalid(message) = error {
-        return LoadError::new(LoadErrorKind::Invalid, crate::bundle::HEADER_LEN, format!("invalid program: {message}"));
+        return LoadError::new(
+            LoadErrorKind::Invalid,
+            crate::bundle::HEADER_LEN,
+            format!("invalid program: {message}"),
+        );
     }
     let message = format!("evaluating the bundle's data failed: {error}");
     LoadError::new(LoadErrorKind::Evaluation(error), 0, message)
@@ -572,7 +576,9 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
         relation.extend_new(values).map_err(|bulk| match bulk {
             Bulk::Repeated { first, again } => {
                 let name = program.relations.get(*rel as usize).map_or("", |r| program.string(r.name));
-                EvalError::Invalid(format!("data for relation `{name}` states a fact twice (facts {first} and {again})"))
+                EvalError::Invalid(format!(
+                    "data for relation `{name}` states a fact twice (facts {first} and {again})"
+                ))
             }
             Bulk::Eval(error) => error,
         })?;

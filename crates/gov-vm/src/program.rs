@@ -348,7 +348,9 @@ pub fn data_groups(
         };
         let Some((_, group)) = groups.get_mut(at) else { continue };
         if arity != 0 && values.len() % arity != 0 {
-            return Err(crate::EvalError::Corrupt("a fact has a different number of values than its relation has columns"));
+            return Err(crate::EvalError::Corrupt(
+                "a fact has a different number of values than its relation has columns",
+            ));
         }
         for row in data_rows(arity, &values) {
             group.insert(row)?;
@@ -396,10 +398,7 @@ mod tests {
         let relations = vec![relation(vec![column.clone(), column]), relation(Vec::new())];
         let ints = |values: &[i64]| values.iter().map(|&v| Value::Int(v)).collect::<Vec<_>>();
         let facts = vec![(1, Vec::new()), (0, ints(&[1, 2, 3, 4, 1, 2])), (1, Vec::new()), (0, ints(&[5, 6, 3, 4]))];
-        assert_eq!(
-            data_groups(&relations, facts).unwrap(),
-            vec![(1, Vec::new()), (0, ints(&[1, 2, 3, 4, 5, 6]))]
-        );
+        assert_eq!(data_groups(&relations, facts).unwrap(), vec![(1, Vec::new()), (0, ints(&[1, 2, 3, 4, 5, 6]))]);
         assert!(data_groups(&relations, vec![(0, ints(&[1]))]).is_err());
         assert!(data_groups(&relations, vec![(2, Vec::new())]).is_err());
     }
