@@ -347,7 +347,7 @@ pub fn data_groups(
             }
         };
         let Some((_, group)) = groups.get_mut(at) else { continue };
-        if arity != 0 && values.len() % arity != 0 {
+        if arity != 0 && !values.len().is_multiple_of(arity) {
             return Err(crate::EvalError::Corrupt(
                 "a fact has a different number of values than its relation has columns",
             ));

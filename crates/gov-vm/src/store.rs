@@ -202,7 +202,7 @@ impl Relation {
             };
         }
         let arity = self.arity;
-        if values.len() % arity != 0 {
+        if !values.len().is_multiple_of(arity) {
             return Err(Bulk::Eval(EvalError::Corrupt(
                 "a fact has a different number of values than its relation has columns",
             )));

@@ -81,10 +81,8 @@ impl Value {
 /// The hash of a `Decimal`, equal for equal numbers of any scale (out of line: rare in keys).
 #[inline(never)]
 fn decimal_bits(d: Decimal) -> u64 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut hasher = foldhash::fast::FixedState::with_seed(0x9e37_79b9).build_hasher();
-    d.hash(&mut hasher);
-    hasher.finish()
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x9e37_79b9).hash_one(d)
 }
 
 /// Resolves string symbols: the program's table, then a request's own strings.
