@@ -33,7 +33,7 @@ use gov_vm::program::{
 use plan::{Head, Lead, Planner};
 use pool::Pool;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 /// What to compile.
 pub struct Input<'a> {
@@ -310,23 +310,16 @@ fn data_facts(
     pool: &mut Pool,
 ) -> Result<Vec<(u32, Vec<gov_vm::Value>)>, CompileError> {
     let schema = Program { strings: pool.strings.clone(), relations: relations.to_vec(), ..Program::default() };
-    let mut grouped: Vec<(u32, Vec<gov_vm::Value>)> = Vec::new();
-    // Where each relation's entry is in `grouped`.
-    let mut slot: HashMap<u32, usize> = HashMap::new();
+    let mut facts = Vec::new();
     for (file, document) in input.data {
-        let facts = gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s))
-            .map_err(|error| CompileError::Data { file: file.clone(), error })?;
-        for (rel, values) in facts {
-            match slot.get(&rel).and_then(|&i| grouped.get_mut(i)) {
-                Some((_, all)) => all.extend(values),
-                None => {
-                    slot.insert(rel, grouped.len());
-                    grouped.push((rel, values));
-                }
-            }
-        }
+        facts.extend(
+            gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s))
+                .map_err(|error| CompileError::Data { file: file.clone(), error })?,
+        );
     }
-    Ok(grouped)
+    // `json::facts` reads only relations of `relations`, each fact as wide as its relation.
+    gov_vm::program::data_groups(relations, facts)
+        .map_err(|error| CompileError::Internal { at: "data".to_owned(), message: error.to_string() })
 }
 
 fn source_hash(input: &Input<'_>) -> String {

@@ -57,3 +57,27 @@ fn the_bound_is_the_compiled_length() {
         assert_eq!(bound, length + fewer, "{body}");
     }
 }
+
+/// A fact two data files (or one file twice) state is compiled once, where it first
+/// appears: the engine refuses a bundle that states a fact twice, so a package whose data
+/// repeats a fact must still load, and decide as before.
+#[test]
+fn data_facts_are_stated_once() {
+    let mut workspace = gov_db::Workspace::new();
+    let source = format!("{HEADER}deny d :- x(a, _), y(a, _).\n");
+    let package = workspace.add_package(vec![("p.gov".to_owned(), source)]);
+    let sources = workspace.sources();
+    let ir = workspace.ir(package).unwrap().unwrap();
+    let document = |text: &str| gov_vm::json::parse_document(text).unwrap();
+    let data = [
+        ("a.data.json".to_owned(), document(r#"{"y": [{"a": 1, "b": 2}, {"a": 3, "b": 4}, {"a": 1, "b": 2}]}"#)),
+        ("b.data.json".to_owned(), document(r#"{"y": [{"a": 3, "b": 4}, {"a": 5, "b": 6}]}"#)),
+    ];
+    let compiled = crate::compile(&crate::Input { ir: &ir, sources: &sources, data: &data }).unwrap();
+    let ints = |values: &[i64]| values.iter().map(|&v| gov_vm::Value::Int(v)).collect::<Vec<_>>();
+    let (y, _) = compiled.relation_by_name("y").unwrap();
+    assert_eq!(compiled.data, vec![(y, ints(&[1, 2, 3, 4, 5, 6]))]);
+    let engine = gov_vm::Engine::from_program(compiled, String::new(), gov_vm::Limits::LOAD).unwrap();
+    let request = engine.request_from_json(r#"{"x": [{"a": 5, "b": 0}]}"#).unwrap();
+    assert_eq!(engine.decide(&request).unwrap().outcome, gov_vm::Outcome::Deny);
+}

@@ -7,7 +7,7 @@ use gov_syntax::ast::{Effect, ExpectKind, Expectation, LitValue, Name, StrLit};
 use gov_vm::json::Document;
 use gov_vm::program::{Program, RelationKind};
 use gov_vm::report::{Reason, RiskContribution};
-use gov_vm::{Engine, Limits, Value};
+use gov_vm::{Engine, Limits};
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -300,13 +300,7 @@ fn evaluate(
             .map_err(|e| format!("with data \"{path}\": {e}"))?;
         facts.extend(more);
     }
-    let mut data: Vec<(u32, Vec<Value>)> = Vec::new();
-    for (rel, values) in facts {
-        match data.iter_mut().find(|(r, _)| *r == rel) {
-            Some((_, all)) => all.extend(values),
-            None => data.push((rel, values)),
-        }
-    }
+    let data = gov_vm::program::data_groups(&compiled.relations, facts).map_err(|e| format!("given data: {e}"))?;
     let program = Program { strings, data, ..compiled.clone() };
 
     let engine = match Engine::from_program(program, "test".to_owned(), Limits::LOAD) {

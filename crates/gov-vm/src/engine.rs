@@ -11,7 +11,7 @@ use crate::near_miss::{NearMiss, near_miss};
 use crate::one::{OneRows, OneSlots, Ones, Stored};
 use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
-use crate::store::Relation;
+use crate::store::{Bulk, Relation};
 use crate::value::{Strings, Value};
 use crate::{EvalError, Limits, LoadError, LoadErrorKind, RequestError};
 use std::cell::RefCell;
@@ -612,8 +612,16 @@ impl Engine {
     }
 }
 
-/// The load error of a bundle whose data fails to evaluate.
+/// The load error of a bundle whose data breaks the program's rules (a fact stated twice)
+/// or fails to evaluate.
 fn load_error(error: EvalError) -> LoadError {
+    if let EvalError::Invalid(message) = error {
+        return LoadError::new(
+            LoadErrorKind::Invalid,
+            crate::bundle::HEADER_LEN,
+            format!("invalid program: {message}"),
+        );
+    }
     let message = format!("evaluating the bundle's data failed: {error}");
     LoadError::new(LoadErrorKind::Evaluation(error), 0, message)
 }
@@ -629,15 +637,22 @@ fn broken_contract() -> RequestError {
     RequestError { path: String::new(), message: "the `input one` relations' facts do not add up".to_owned() }
 }
 
-/// Adds the program's data facts to `store`.
+/// Adds the program's data facts to `store`, each group in bulk ([`Relation::extend_new`]).
+/// A fact stated twice is [`EvalError::Invalid`]: the compiler states each once
+/// ([`crate::program::data_groups`]), so only a forged program repeats one, and a repeat
+/// would count twice in an aggregate.
 fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalError> {
     for (rel, values) in &program.data {
         let relation = store.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
-        let arity = program.relations.get(*rel as usize).map_or(0, |r| r.columns.len());
-        relation.reserve(values.len().checked_div(arity).unwrap_or(1));
-        for row in crate::program::data_rows(arity, values) {
-            relation.insert(row)?;
-        }
+        relation.extend_new(values).map_err(|bulk| match bulk {
+            Bulk::Repeated { first, again } => {
+                let name = program.relations.get(*rel as usize).map_or("", |r| program.string(r.name));
+                EvalError::Invalid(format!(
+                    "data for relation `{name}` states a fact twice (facts {first} and {again})"
+                ))
+            }
+            Bulk::Eval(error) => error,
+        })?;
     }
     Ok(())
 }

@@ -349,6 +349,39 @@ pub fn data_rows(arity: usize, values: &[crate::Value]) -> impl Iterator<Item = 
     runs.into_iter().flatten().chain(fact)
 }
 
+/// Facts as [`crate::json::facts`] reads them, from one or more documents, in the form of
+/// [`Program::data`]: one group per relation, in the order the relations first appear,
+/// each fact once, where it first appears (the loader refuses a fact stated twice). A
+/// relation id out of `relations` or a group not a whole number of rows is
+/// [`crate::EvalError::Corrupt`].
+pub fn data_groups(
+    relations: &[RelationSchema],
+    facts: impl IntoIterator<Item = (u32, Vec<crate::Value>)>,
+) -> Result<Vec<(u32, Vec<crate::Value>)>, crate::EvalError> {
+    let mut groups: Vec<(u32, crate::store::Relation)> = Vec::new();
+    for (rel, values) in facts {
+        let arity = relations.get(rel as usize).ok_or(crate::EvalError::Corrupt("data for an unknown relation"))?;
+        let arity = arity.columns.len();
+        let at = match groups.iter().position(|(r, _)| *r == rel) {
+            Some(at) => at,
+            None => {
+                groups.push((rel, crate::store::Relation::new(arity, &[])));
+                groups.len() - 1
+            }
+        };
+        let Some((_, group)) = groups.get_mut(at) else { continue };
+        if arity != 0 && !values.len().is_multiple_of(arity) {
+            return Err(crate::EvalError::Corrupt(
+                "a fact has a different number of values than its relation has columns",
+            ));
+        }
+        for row in data_rows(arity, &values) {
+            group.insert(row)?;
+        }
+    }
+    Ok(groups.into_iter().map(|(rel, group)| (rel, group.into_values())).collect())
+}
+
 impl Program {
     /// The string `sym`, or `""` for an id out of range (the loader rejects those).
     pub fn string(&self, sym: Sym) -> &str {
@@ -362,5 +395,34 @@ impl Program {
             .enumerate()
             .find(|(_, r)| self.string(r.name) == name)
             .and_then(|(i, r)| Some((u32::try_from(i).ok()?, r)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::Value;
+
+    /// `data d(x: Int, y: Int)` and `data flag()`: facts from two documents are grouped per
+    /// relation in the order the relations first appear, each fact once where it first
+    /// appears (the loader refuses a repeat); a group of the wrong width is an error.
+    #[test]
+    fn data_groups_state_each_fact_once() {
+        let column = ColumnSchema { name: None, ty: gov_value::BaseType::Int, type_name: 0 };
+        let relation = |columns| RelationSchema {
+            name: 0,
+            kind: RelationKind::Data,
+            one: false,
+            phase: Phase::Static,
+            columns,
+            indexes: Vec::new(),
+        };
+        let relations = vec![relation(vec![column.clone(), column]), relation(Vec::new())];
+        let ints = |values: &[i64]| values.iter().map(|&v| Value::Int(v)).collect::<Vec<_>>();
+        let facts = vec![(1, Vec::new()), (0, ints(&[1, 2, 3, 4, 1, 2])), (1, Vec::new()), (0, ints(&[5, 6, 3, 4]))];
+        assert_eq!(data_groups(&relations, facts).unwrap(), vec![(1, Vec::new()), (0, ints(&[1, 2, 3, 4, 5, 6]))]);
+        assert!(data_groups(&relations, vec![(0, ints(&[1]))]).is_err());
+        assert!(data_groups(&relations, vec![(2, Vec::new())]).is_err());
     }
 }

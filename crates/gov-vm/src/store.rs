@@ -1,9 +1,10 @@
 //! Relation storage: append-only rows with set semantics and hash indexes.
 //!
-//! Rows live in one flat vector (`arity` values each). A hash table of row ids gives
-//! deduplication; each index is a hash table from a key (the projection of a row on the
-//! index's columns) to the newest row with that key, plus a per-row link to the previous
-//! row with the same key. Nothing is allocated per row beyond the vectors' growth.
+//! Rows live in one flat vector (`arity` values each). A hash table of row ids (each with
+//! its row's hash) gives deduplication; each index is a hash table from a key (the
+//! projection of a row on the index's columns) to the newest row with that key (with the
+//! key's hash), plus a per-row link to the previous row with the same key. Nothing is
+//! allocated per row beyond the vectors' growth.
 // `EvalError` owns strings in some variants, so it has a destructor: `ok_or(EvalError::…)`
 // would build and drop an error on every successful lookup of the hot path (callgrind: 5 to
 // 6% of a decision's instructions, docs/performance.md). `ok_or_else` builds it only on
@@ -15,18 +16,44 @@ use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hasher};
 
 /// The hash of a row (or any run of values), as the store's tables use it: each value's
-/// payload alone ([`Value::hash_payload`]; a column holds one type, so the variant adds
-/// nothing), packed into as few multiplications as foldhash needs (two `Str` symbols or
-/// one `Int` per 64 bits).
+/// payload as 64 bits ([`Value::payload_bits`]; a column holds one type, so the variant
+/// adds nothing), two to a foldhash multiplication.
+#[inline]
 pub(crate) fn hash_values<'v>(values: impl Iterator<Item = &'v Value>) -> u64 {
     let mut hasher = foldhash::fast::FixedState::with_seed(0x9e37_79b9).build_hasher();
     for value in values {
-        value.hash_payload(&mut hasher);
+        hasher.write_u64(value.payload_bits());
     }
     hasher.finish()
 }
 
 const NONE: u32 = u32::MAX;
+
+/// An entry of a relation's tables: a row id, and 32 bits of the hash of the row (of the
+/// set) or of its key (of an index). With the hash at hand, growing a table never reads a
+/// row again. (A probe does not compare it: hashbrown's 7-bit tag already leaves a row read
+/// for nothing once in 128 probes, and a decision's lookups mostly find their row.)
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    id: u32,
+    hash: u32,
+}
+
+/// The 32 bits a [`Slot`] keeps of a hash (foldhash's last step mixes every bit).
+fn short(hash: u64) -> u32 {
+    hash as u32
+}
+
+/// The hash a table is given for a [`Slot`]'s: hashbrown picks the bucket from the low bits
+/// and a tag from the top seven, so the 32 bits fill both halves.
+fn spread(hash: u32) -> u64 {
+    (u64::from(hash) << 32) | u64::from(hash)
+}
+
+/// The hash of a slot, for a table that grows.
+fn slot_hash(slot: &Slot) -> u64 {
+    spread(slot.hash)
+}
 
 /// Whether rows `a` and `b` agree on `columns` (`prefix`: the columns are `0, 1, …`, so the
 /// rows' first values are compared as slices).
@@ -46,7 +73,7 @@ struct Index {
     /// slice.
     prefix: bool,
     /// The newest row of each key.
-    heads: HashTable<u32>,
+    heads: HashTable<Slot>,
     /// For each row, the previous row with the same key (or `NONE`).
     previous: Vec<u32>,
 }
@@ -56,7 +83,7 @@ struct Index {
 pub struct Relation {
     arity: usize,
     values: Vec<Value>,
-    set: HashTable<u32>,
+    set: HashTable<Slot>,
     indexes: Vec<Index>,
 }
 
@@ -81,11 +108,7 @@ impl Relation {
     /// Makes room for `rows` more rows, so a bulk load does not rehash as it grows.
     pub fn reserve(&mut self, rows: usize) {
         self.values.reserve(rows.saturating_mul(self.arity));
-        let (values, arity) = (&self.values, self.arity);
-        let rehash = |&id: &u32| {
-            hash_values(values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default().iter())
-        };
-        self.set.reserve(rows, rehash);
+        self.set.reserve(rows, slot_hash);
         for index in &mut self.indexes {
             index.previous.reserve(rows);
         }
@@ -129,10 +152,10 @@ impl Relation {
         if row.len() != self.arity {
             return Err(EvalError::Corrupt("a fact has a different number of values than its relation has columns"));
         }
-        let hash = hash_values(row.iter());
+        let hash = short(hash_values(row.iter()));
         let (values, arity) = (&self.values, self.arity);
-        let same = |&id: &u32| values.get(id as usize * arity..(id as usize + 1) * arity) == Some(row);
-        if self.set.find(hash, same).is_some() {
+        let same = |slot: &Slot| values.get(slot.id as usize * arity..(slot.id as usize + 1) * arity) == Some(row);
+        if self.set.find(spread(hash), same).is_some() {
             return Ok(false);
         }
         // Row ids are `u32`, and `NONE` ends an index chain.
@@ -142,31 +165,101 @@ impl Relation {
             .ok_or_else(|| EvalError::Limit { what: "facts in one relation", limit: u64::from(NONE) })?;
         self.values.extend_from_slice(row);
         let (values, arity) = (&self.values, self.arity);
-        let rehash = |&id: &u32| {
-            hash_values(values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default().iter())
-        };
-        self.set.insert_unique(hash, id, rehash);
+        self.set.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
         for index in &mut self.indexes {
-            let key_hash = hash_values(index.columns.iter().filter_map(|&c| row.get(c)));
+            let hash = short(hash_values(index.columns.iter().filter_map(|&c| row.get(c))));
             let row_of = |id: u32| values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default();
             let (columns, prefix) = (&index.columns, index.prefix);
-            let matches = |&head: &u32| same_key(columns, prefix, row_of(head), row);
-            match index.heads.find_mut(key_hash, matches) {
+            let matches = |head: &Slot| same_key(columns, prefix, row_of(head.id), row);
+            match index.heads.find_mut(spread(hash), matches) {
                 Some(head) => {
-                    index.previous.push(*head);
-                    *head = id;
+                    index.previous.push(head.id);
+                    head.id = id;
                 }
                 None => {
                     index.previous.push(NONE);
-                    let rehash = |&head: &u32| {
-                        let row = row_of(head);
-                        hash_values(columns.iter().filter_map(|&c| row.get(c)))
-                    };
-                    index.heads.insert_unique(key_hash, id, rehash);
+                    index.heads.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
                 }
             }
         }
         Ok(true)
+    }
+
+    /// Appends the rows of `values` (`arity` values each, one after another), all new, in
+    /// bulk: each row hashed once, the dedup set and every index sized for them first and
+    /// filled in the order of their buckets ([`bucket_order`]), so a million rows sweep the
+    /// tables front to back instead of landing at random. Row ids follow `values`' order,
+    /// as [`Relation::insert`] would give them. A row the relation already holds, or one
+    /// `values` states twice, is [`Bulk::Repeated`]; the rows are then partly in, and the
+    /// relation is to be dropped.
+    pub fn extend_new(&mut self, values: &[Value]) -> Result<(), Bulk> {
+        if self.arity == 0 {
+            // One possible fact, which `values` (empty) states.
+            return match self.insert(values) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Bulk::Repeated { first: 0, again: 1 }),
+                Err(error) => Err(Bulk::Eval(error)),
+            };
+        }
+        let arity = self.arity;
+        if !values.len().is_multiple_of(arity) {
+            return Err(Bulk::Eval(EvalError::Corrupt(
+                "a fact has a different number of values than its relation has columns",
+            )));
+        }
+        let rows = values.len() / arity;
+        let first = self.len();
+        // Row ids are `u32`, and `NONE` ends an index chain.
+        if first.saturating_add(rows) >= NONE as usize {
+            return Err(Bulk::Eval(EvalError::Limit { what: "facts in one relation", limit: u64::from(NONE) }));
+        }
+        self.reserve(rows);
+        let row_hashes: Vec<u32> = values.chunks_exact(arity).map(|row| short(hash_values(row.iter()))).collect();
+        self.values.extend_from_slice(values);
+        let Relation { values, set, indexes, .. } = self;
+        let row_of = |id: u32| values.get(id as usize * arity..(id as usize + 1) * arity).unwrap_or_default();
+        for at in bucket_order(&row_hashes, set.capacity()) {
+            // Invariant: `at < rows` and `first + rows < NONE` (checked above).
+            let id = (first + at) as u32;
+            let hash = row_hashes.get(at).copied().unwrap_or_default();
+            let same = |other: &Slot| other.hash == hash && row_of(other.id) == row_of(id);
+            if let Some(other) = set.find(spread(hash), same) {
+                return Err(Bulk::Repeated { first: id.min(other.id), again: id.max(other.id) });
+            }
+            set.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
+        }
+        for index in indexes.iter_mut() {
+            let Index { columns, prefix, heads, previous } = index;
+            let key_of = |row: &[Value]| short(hash_values(columns.iter().filter_map(|&c| row.get(c))));
+            let key_hashes: Vec<u32> = (0..rows).map(|at| key_of(row_of((first + at) as u32))).collect();
+            previous.resize(first + rows, NONE);
+            heads.reserve(rows, slot_hash);
+            for at in bucket_order(&key_hashes, heads.capacity()) {
+                let id = (first + at) as u32;
+                let hash = key_hashes.get(at).copied().unwrap_or_default();
+                let matches =
+                    |head: &Slot| head.hash == hash && same_key(columns, *prefix, row_of(head.id), row_of(id));
+                match heads.find_mut(spread(hash), matches) {
+                    Some(head) => {
+                        if let Some(link) = previous.get_mut(id as usize) {
+                            *link = head.id;
+                        }
+                        head.id = id;
+                    }
+                    None => {
+                        heads.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
+                    }
+                }
+            }
+            // Sized for a key per row: give back what fewer keys leave empty.
+            heads.shrink_to(0, slot_hash);
+        }
+        Ok(())
+    }
+
+    /// The rows' values, one row after another.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
     }
 
     /// The newest row whose columns of index `index` equal `key`; follow with
@@ -176,16 +269,16 @@ impl Relation {
         if index_data.columns.len() != key.len() {
             return None;
         }
-        let hash = hash_values(key.iter());
-        let matches = |&head: &u32| {
-            let row = self.row(head);
+        let hash = short(hash_values(key.iter()));
+        let matches = |head: &Slot| {
+            let row = self.row(head.id);
             if index_data.prefix {
                 row.get(..key.len()) == Some(key)
             } else {
                 index_data.columns.iter().zip(key).all(|(&c, k)| row.get(c) == Some(k))
             }
         };
-        index_data.heads.find(hash, matches).copied()
+        index_data.heads.find(spread(hash), matches).map(|head| head.id)
     }
 
     /// The next older row with the same key as `row` in index `index`.
@@ -195,9 +288,170 @@ impl Relation {
     }
 }
 
+/// Why [`Relation::extend_new`] stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bulk {
+    /// Row `again` repeats row `first` (row ids of the relation: the rows given are
+    /// numbered after those it held).
+    Repeated {
+        /// The row stated first.
+        first: u32,
+        /// Its repeat.
+        again: u32,
+    },
+    /// A row of the wrong width, or more rows than a relation holds.
+    Eval(EvalError),
+}
+
+/// Below this many rows a bulk load keeps the rows' own order: the tables fit in cache.
+/// (Tests take the other path from a few rows on.)
+const BUCKET_ORDER_FROM: usize = if cfg!(test) { 8 } else { 4096 };
+
+/// The positions of `hashes` ordered by the part of a table of `capacity` each hash's probe
+/// starts in (its bucket, the low bits of [`spread`], in up to 4 096 runs of neighbouring
+/// buckets), stably: positions of one hash keep their order, so rows of one index key are
+/// chained oldest first. Inserting in this order fills a pre-sized table front to back.
+/// Only the speed depends on the guess of the table's buckets, never the result.
+fn bucket_order(hashes: &[u32], capacity: usize) -> impl Iterator<Item = usize> {
+    let in_order = hashes.len() < BUCKET_ORDER_FROM;
+    // hashbrown fills at most 7/8 of its buckets, a power of two.
+    let buckets = (capacity / 7 * 8).next_power_of_two().max(1);
+    let bits = buckets.trailing_zeros();
+    let shift = bits - bits.min(12);
+    let bin = |hash: u32| (spread(hash) as usize & (buckets - 1)) >> shift;
+    // A counting sort: `starts[b]` is where bin `b`'s positions go.
+    let mut starts = vec![0usize; if in_order { 0 } else { (buckets >> shift) + 1 }];
+    let mut order = Vec::new();
+    if !in_order {
+        for &hash in hashes {
+            if let Some(count) = starts.get_mut(bin(hash) + 1) {
+                *count += 1;
+            }
+        }
+        for b in 1..starts.len() {
+            let before = starts.get(b - 1).copied().unwrap_or_default();
+            if let Some(start) = starts.get_mut(b) {
+                *start += before;
+            }
+        }
+        order = vec![0usize; hashes.len()];
+        for (at, &hash) in hashes.iter().enumerate() {
+            if let Some(start) = starts.get_mut(bin(hash))
+                && let Some(slot) = order.get_mut(*start)
+            {
+                *slot = at;
+                *start += 1;
+            }
+        }
+    }
+    let rows = if in_order { 0..hashes.len() } else { 0..0 };
+    rows.chain(order)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The indexes of the property tests: a prefix, a permuted key, a later column alone,
+    /// and the whole row.
+    fn indexes() -> Vec<Vec<u8>> {
+        vec![vec![0], vec![1, 0], vec![2], vec![0, 1, 2]]
+    }
+
+    fn ints(row: &[i64]) -> Vec<Value> {
+        row.iter().map(|&v| Value::Int(v)).collect()
+    }
+
+    /// What a scan sees of `relation`: its rows in order and, for every index and the key
+    /// of every row in `probes`, the rows the lookup and its chain give, newest first.
+    fn observed(relation: &Relation, probes: &[Vec<i64>]) -> (Vec<Vec<Value>>, Vec<Vec<u32>>) {
+        let rows = (0..relation.len() as u32).map(|id| relation.row(id).to_vec()).collect();
+        let mut chains = Vec::new();
+        for (i, columns) in indexes().iter().enumerate() {
+            for probe in probes {
+                let key: Vec<Value> = columns.iter().map(|&c| Value::Int(probe[c as usize])).collect();
+                let mut chain = Vec::new();
+                let mut at = relation.lookup(i, &key);
+                while let Some(row) = at {
+                    chain.push(row);
+                    at = relation.previous(i, row);
+                }
+                chains.push(chain);
+            }
+        }
+        (rows, chains)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// A relation loaded in bulk (in one or two runs) holds the same rows under the same
+        /// ids as one built row by row, and every lookup follows the same chain: values from
+        /// a small range, so keys repeat, and from a few rows on, so the rows go in the
+        /// order of the tables' buckets.
+        #[test]
+        fn bulk_loads_equal_row_by_row(
+            rows in proptest::collection::vec(proptest::collection::vec(0i64..6, 3), 0..300),
+            split in any::<prop::sample::Index>(),
+        ) {
+            let mut one_by_one = Relation::new(3, &indexes());
+            let mut distinct = Vec::new();
+            for row in &rows {
+                if one_by_one.insert(&ints(row)).unwrap() {
+                    distinct.extend(ints(row));
+                }
+            }
+            let mut bulk = Relation::new(3, &indexes());
+            let (before, after) = distinct.split_at(split.index(distinct.len() / 3 + 1) * 3);
+            bulk.extend_new(before).unwrap();
+            bulk.extend_new(after).unwrap();
+            let mut probes = rows.clone();
+            probes.push(vec![6, 6, 6]);
+            prop_assert_eq!(observed(&bulk, &probes), observed(&one_by_one, &probes));
+            // And it goes on growing as a relation built row by row does.
+            for row in &probes {
+                prop_assert_eq!(bulk.insert(&ints(row)).unwrap(), one_by_one.insert(&ints(row)).unwrap());
+            }
+            prop_assert_eq!(observed(&bulk, &probes), observed(&one_by_one, &probes));
+        }
+
+        /// A row stated twice, within the rows given or after a row the relation holds, is
+        /// an error naming both row ids, never a row stored once or twice: the relation holds
+        /// the first `held` distinct rows, and is given the others and then row `repeat` again.
+        #[test]
+        fn bulk_loads_refuse_repeats(
+            rows in proptest::collection::vec(proptest::collection::vec(0i64..4, 3), 1..200),
+            held in any::<prop::sample::Index>(),
+            repeat in any::<prop::sample::Index>(),
+        ) {
+            let mut distinct: Vec<Vec<i64>> = Vec::new();
+            for row in rows {
+                if !distinct.contains(&row) {
+                    distinct.push(row);
+                }
+            }
+            let held = held.index(distinct.len() + 1);
+            let repeat = repeat.index(distinct.len());
+            let mut relation = Relation::new(3, &indexes());
+            relation.extend_new(&distinct[..held].iter().flat_map(|row| ints(row)).collect::<Vec<_>>()).unwrap();
+            let mut given: Vec<Value> = distinct[held..].iter().flat_map(|row| ints(row)).collect();
+            given.extend(ints(&distinct[repeat]));
+            let again = distinct.len() as u32;
+            prop_assert_eq!(relation.extend_new(&given), Err(Bulk::Repeated { first: repeat as u32, again }));
+        }
+    }
+
+    /// A relation without columns holds its one fact once: a second is a repeat.
+    #[test]
+    fn bulk_loads_of_a_relation_without_columns() {
+        let mut nullary = Relation::new(0, &[]);
+        nullary.extend_new(&[]).unwrap();
+        assert_eq!(nullary.len(), 1);
+        assert!(matches!(nullary.extend_new(&[]), Err(Bulk::Repeated { .. })));
+        let mut pairs = Relation::new(2, &[vec![0]]);
+        assert!(matches!(pairs.extend_new(&[Value::Int(1)]), Err(Bulk::Eval(EvalError::Corrupt(_)))));
+    }
 
     #[test]
     fn dedups_and_indexes() {
