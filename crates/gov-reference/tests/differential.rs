@@ -1782,6 +1782,39 @@ fn arithmetic_errors_do_not_depend_on_the_order_of_conditions() {
     derives(&["b(y, _)", "y = 30 / x", "v(x)", "x != 0"], vec![i(6)]);
 }
 
+/// Issue 11 (1): a built-in that cannot fail and has no result (the host of text that is not
+/// a URL) is a condition that does not hold: evaluated as soon as its argument is bound, it
+/// excuses the body's arithmetic for that binding, in every order. Inside a condition that
+/// can fail, a missing result ends the binding only after every error of its depth, so the
+/// error beside it is raised in every order. Before, the engine ended the binding at the
+/// call in some orders while the reference raised the error.
+#[test]
+fn a_missing_built_in_result_and_an_error_agree_in_every_order() {
+    let declare = "package p\ninput v(x: Int, u: Str)\n";
+    let facts = [("v", vec![i(0), s("not a url")]), ("v", vec![i(5), s("https://Example.com/a")])];
+    let case = |body: &str| Case::new(&format!("{declare}p(y) :- {body}.\n"), &facts);
+    let derives = |conditions: &[&str], expected: Vec<RefValue>| {
+        for body in every_order(conditions) {
+            assert_eq!(agree(&case(&body)).relations["p"], BTreeSet::from([expected.clone()]), "{body}");
+        }
+    };
+    let fails = |conditions: &[&str], kind: Failure| {
+        every_order(conditions).iter().for_each(|body| both_fail(&case(body), kind))
+    };
+    // No host where x is 0: the division by it is never made.
+    derives(&["v(x, u)", "h = url.host(u)", "y = 10 / x"], vec![i(2)]);
+    derives(&["v(x, u)", "url.host(u) = \"example.com\"", "y = 10 / x"], vec![i(2)]);
+    derives(&["v(x, u)", "url.valid(u)", "y = 10 / x"], vec![i(2)]);
+    derives(&["v(x, u)", "part in str.split(url.host(u), \".\")", "part = \"com\"", "y = 10 / x"], vec![i(2)]);
+    // In a condition that can fail, beside an error of its depth: the error.
+    fails(&["v(x, u)", "y = str.length(url.host(u)) * 1", "z = 10 / x"], Failure::DivisionByZero);
+    fails(&["v(x, u)", "y = 10 / x + str.length(url.host(u))"], Failure::DivisionByZero);
+    fails(&["v(x, u)", "y = str.length(url.host(u)) + 10 / x"], Failure::DivisionByZero);
+    // A built-in that can fail fails with its stage, by its own kind.
+    fails(&["v(x, u)", "y = num.abs(x - 9223372036854775807 - 1)"], Failure::Builtin);
+    derives(&["v(x, u)", "h = url.host(u)", "y = num.abs(x - 9223372036854775807 - 1)"], vec![i(9223372036854775803)]);
+}
+
 fn time(text: &str) -> RefValue {
     RefValue::Time(gov_value::parse_time(text).unwrap())
 }
