@@ -206,6 +206,19 @@ impl Builtin {
         Builtin::ALL.iter().copied().find(|b| b.name() == name)
     }
 
+    /// Whether a call can raise an evaluation error ([`crate::EvalError`]): a result that does
+    /// not fit its type (`num.abs` of the smallest `Int`). Every other built-in is total or
+    /// partial: it yields a value or nothing, never an error.
+    ///
+    /// Invariant: [`crate::eval`] returns `Err` only for a built-in of which this holds
+    /// (a property test below checks it). The planner and the reference evaluator place a
+    /// condition by it: a call that cannot fail is evaluated as soon as its arguments are
+    /// bound, like a comparison, and having no result ends the binding there
+    /// (docs/reference.md, "Arithmetic errors and the order of conditions").
+    pub fn can_fail(self) -> bool {
+        matches!(self, Builtin::NumAbs)
+    }
+
     /// Its parameters and output.
     pub fn signature(self) -> Signature {
         let (params, output): (&'static [Param], Output) = match self {
@@ -417,6 +430,7 @@ mod tests {
             if !fit {
                 prop_assert!(matches!(result, Ok(Yield::Test(false) | Yield::One(None))) || matches!(&result, Ok(Yield::Many(v)) if v.is_empty()), "{}: {result:?}", builtin.name());
             }
+            prop_assert!(result.is_ok() || builtin.can_fail(), "{} failed but claims it cannot: {result:?}", builtin.name());
         }
     }
 

@@ -7,12 +7,14 @@
 //! Each atom becomes a `Scan` over the index of its bound columns; negations become
 //! `Absent` on the index of their bound columns.
 //!
-//! Conditions that can fail (arithmetic anywhere in them, or an aggregate that adds or
-//! contains arithmetic: see [`fallible_item`]) wait until no other condition can be
-//! placed, so that an error counts only for bindings that every condition not needing its
-//! value accepts (the reference's "order of conditions" rule). They are then placed in
-//! *stages*: every fallible condition ready at that point together, their arithmetic
-//! first, their aggregates next (each `min`/`max` preceded by a `count` over its body, so
+//! Conditions that can fail (arithmetic or a built-in that can fail anywhere in them, or an
+//! aggregate that adds or contains either: see [`fallible_item`]; a built-in that cannot
+//! fail, and has no result, is a condition that does not hold) wait until no other
+//! condition can be placed, so that an error counts only for bindings that every condition
+//! not needing its value accepts (the reference's "order of conditions" rule). They are
+//! then placed in *stages*: every fallible condition ready at that point together, their
+//! computations first (depth by depth, errors before missing results: `stage_order`),
+//! their aggregates next (each `min`/`max` preceded by a `count` over its body, so
 //! that one over nothing cannot end the binding before another's error), then their
 //! comparisons, bindings and scans. A condition
 //! that would bind a variable a pending `v = arithmetic` computes waits for it; when
@@ -104,10 +106,20 @@ fn vars_of(walk: impl FnOnce(&mut dyn FnMut(VarId))) -> Vec<VarId> {
     vars
 }
 
-/// Whether evaluating `expr` can fail: arithmetic (overflow, division by zero), or a
-/// built-in (a result that does not fit its type).
+/// Whether evaluating `expr` can fail: it holds arithmetic (overflow, division by zero) or
+/// a call of a built-in that can fail (a result that does not fit its type). A call of any
+/// other built-in cannot fail: it yields a value or nothing.
 fn fallible_expr(expr: &Expr) -> bool {
-    matches!(expr, Expr::Arith(_) | Expr::Call(_))
+    match expr {
+        Expr::Arith(_) => true,
+        Expr::Call(call) => fallible_call(call),
+        Expr::Var(_) | Expr::Const(_) | Expr::Wildcard => false,
+    }
+}
+
+/// Whether a call can fail: its built-in can, or one of its arguments.
+fn fallible_call(call: &Call) -> bool {
+    call.builtin.can_fail() || call.args.iter().any(fallible_expr)
 }
 
 /// Whether evaluating an aggregate can fail: it adds (`sum` overflows) or contains
@@ -124,7 +136,8 @@ fn fallible_item(item: &Literal) -> bool {
         Literal::Atom(a) | Literal::Negated(a) => a.args.iter().any(|arg| fallible_expr(&arg.value)),
         Literal::Compare { left, right, .. } => fallible_expr(left) || fallible_expr(right),
         Literal::Aggregate { result, aggregate } => fallible_expr(result) || fallible_aggregate(aggregate),
-        Literal::Test { .. } | Literal::Generate { .. } => true,
+        Literal::Test { call, .. } => fallible_call(call),
+        Literal::Generate { element, call, .. } => fallible_expr(element) || fallible_call(call),
         Literal::InSet { element, .. } => fallible_expr(element),
     }
 }
@@ -405,13 +418,14 @@ impl<'a> RulePlan<'_, 'a> {
             if stage.is_empty() {
                 let stuck: Vec<usize> = (0..remaining.len())
                     .filter(|&i| {
-                        remaining.get(i).is_some_and(|item| {
-                            matches!(
-                                item,
-                                Literal::Compare { op: CompareOp::Eq, .. }
-                                    | Literal::Aggregate { .. }
-                                    | Literal::Generate { negated: false, .. }
-                            ) && fallible_item(item)
+                        remaining.get(i).is_some_and(|item| match item {
+                            Literal::Compare { op: CompareOp::Eq, .. } | Literal::Aggregate { .. } => {
+                                fallible_item(item)
+                            }
+                            // A generator binds its element only while nothing else must
+                            // bind it first, whether it can fail or not.
+                            Literal::Generate { negated: false, .. } => true,
+                            _ => false,
                         })
                     })
                     .filter_map(|i| positions.get(i).copied())
@@ -502,10 +516,7 @@ impl<'a> RulePlan<'_, 'a> {
     /// pending variable except as the `=` that computes it).
     fn ready(&self, item: &Literal, others: &HashSet<VarId>, pending: &HashSet<VarId>) -> bool {
         match item {
-            Literal::Atom(atom) => {
-                atom.args.iter().all(|a| !matches!(a.value, Expr::Arith(_) | Expr::Call(_)) || self.is_bound(&a.value))
-                    && !self.binds_pending(atom, pending)
-            }
+            Literal::Atom(atom) => self.computed_args_bound(atom) && !self.binds_pending(atom, pending),
             Literal::Test { call, .. } => call.args.iter().all(|a| self.is_bound(a)),
             Literal::Generate { element, call, negated } => {
                 call.args.iter().all(|a| self.is_bound(a))
@@ -530,6 +541,12 @@ impl<'a> RulePlan<'_, 'a> {
         }
     }
 
+    /// Whether every argument of `atom` that is computed (arithmetic, a call) has its inputs
+    /// bound: only a variable or a wildcard can be bound by the scan itself.
+    fn computed_args_bound(&self, atom: &Atom) -> bool {
+        atom.args.iter().all(|a| !matches!(a.value, Expr::Arith(_) | Expr::Call(_)) || self.is_bound(&a.value))
+    }
+
     /// Whether scanning `atom` would bind a pending variable.
     fn binds_pending(&self, atom: &Atom, pending: &HashSet<VarId>) -> bool {
         atom.args.iter().any(|a| self.unbound_var(&a.value).is_some_and(|v| pending.contains(&v)))
@@ -546,14 +563,23 @@ impl<'a> RulePlan<'_, 'a> {
         }
     }
 
-    /// Orders the code of one stage (from `start`): every `Arith` first, then every
-    /// aggregate (with its sub-plan), then the rest, each group in its order. The stage's
-    /// conditions were all ready before it, so no arithmetic or aggregate reads a register
-    /// another condition of the stage binds; the comparisons, bindings and scans keep their
-    /// order, so a second `v = …` still compares with the first.
+    /// Orders the code of one stage (from `start`): first its computations (`Arith` and
+    /// the value of each call), then every aggregate (with its sub-plan), then the rest,
+    /// each group in its order. The stage's conditions were all ready before it, so no
+    /// computation or aggregate reads a register another condition of the stage binds; the
+    /// comparisons, bindings and scans keep their order, so a second `v = …` still compares
+    /// with the first.
+    ///
+    /// The computations go by depth (one that reads another's result is deeper), and at
+    /// each depth those that can fail (arithmetic, `num.abs`) come before the calls that
+    /// may have no result: so a missing result ends the binding only after every error it
+    /// does not feed is raised, whatever order the conditions are written in (the
+    /// reference evaluator does the same, depth by depth).
     fn stage_order(&mut self, start: usize) {
         let tail: Vec<Instr> = self.code.drain(start.min(self.code.len())..).collect();
-        let (mut arith, mut aggregates, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut computations, mut aggregates, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+        // The depth of each register a computation of the stage writes.
+        let mut depths: HashMap<u16, usize> = HashMap::new();
         let mut inside = 0usize;
         for instr in tail {
             if inside > 0 {
@@ -561,17 +587,31 @@ impl<'a> RulePlan<'_, 'a> {
                 aggregates.push(instr);
                 continue;
             }
-            match instr {
-                // A built-in's value is computed with the arithmetic that may read it.
-                Instr::Arith { .. } | Instr::Call { out: CallOut::Value(_), .. } => arith.push(instr),
-                Instr::Aggregate { len, .. } => {
-                    inside = len as usize;
-                    aggregates.push(instr);
+            let read = |operand: &Operand| match operand {
+                Operand::Reg(reg) => depths.get(reg).copied().unwrap_or(0),
+                Operand::Const(_) => 0,
+            };
+            let (dst, depth, may_be_missing) = match &instr {
+                Instr::Arith { dst, left, right, .. } => (*dst, 1 + read(left).max(read(right)), false),
+                Instr::Call { builtin, args, out: CallOut::Value(dst) } => {
+                    (*dst, 1 + args.iter().map(read).max().unwrap_or(0), !builtin.can_fail())
                 }
-                other => rest.push(other),
-            }
+                Instr::Aggregate { len, .. } => {
+                    inside = *len as usize;
+                    aggregates.push(instr);
+                    continue;
+                }
+                _ => {
+                    rest.push(instr);
+                    continue;
+                }
+            };
+            depths.insert(dst, depth);
+            computations.push(((depth, may_be_missing), instr));
         }
-        self.code.extend(arith);
+        // Stable: within a depth and kind, the order the conditions were placed in.
+        computations.sort_by_key(|(key, _)| *key);
+        self.code.extend(computations.into_iter().map(|(_, instr)| instr));
         self.code.extend(aggregates);
         self.code.extend(rest);
     }
@@ -601,13 +641,15 @@ impl<'a> RulePlan<'_, 'a> {
             Some(Literal::Generate { element, call, negated }) if call.args.iter().all(|a| self.is_bound(a)) => {
                 let types: Vec<Option<BaseType>> = call.args.iter().map(|a| self.type_of(a)).collect();
                 let ty = output_type(call.builtin, &types);
-                let bindable = self.unbound_var(element).is_some_and(|v| !negated && !pending.contains(&v));
+                // A generator computes its element: the variable is pending for it, and it
+                // binds it (as the reference evaluator does).
+                let bindable = self.unbound_var(element).is_some() && !negated;
                 if !bindable && !self.is_bound(element) {
                     return Ok(false);
                 }
                 // The arguments are computed before the element is bound.
                 let args = self.call_args(call)?;
-                let Some(out) = self.membership_out(element, *negated, ty, pending)? else { return Ok(false) };
+                let Some(out) = self.membership_out(element, *negated, ty, &HashSet::new())? else { return Ok(false) };
                 self.code.push(Instr::Call { builtin: call.builtin, args, out });
                 Ok(true)
             }
@@ -750,7 +792,7 @@ impl<'a> RulePlan<'_, 'a> {
             .enumerate()
             .filter_map(|(i, item)| match item {
                 Literal::Atom(atom) => {
-                    if fallible_item(item) || self.binds_pending(atom, pending) {
+                    if fallible_item(item) || self.binds_pending(atom, pending) || !self.computed_args_bound(atom) {
                         return None;
                     }
                     let bound = atom

@@ -20,9 +20,11 @@
 //!    variables bound; `v = expr` binds `v`. An aggregate is ready once the variables it
 //!    shares with the rest of its conjunction (those a positive atom or an `=` binds
 //!    there) are bound; it ranges over the distinct bindings of its other variables.
-//!    Items that *can fail* (arithmetic, a `sum`, an aggregate holding either) wait until
-//!    no other item is ready; then every ready one is evaluated as a *stage* — all their
-//!    arithmetic, then all their aggregates (a `min` or `max` of nothing ends the binding
+//!    Items that *can fail* (arithmetic, `num.abs`, a `sum`, an aggregate holding any) wait
+//!    until no other item is ready (a call of a built-in that cannot fail is like a
+//!    comparison: no result, and the item does not hold); then every ready one is
+//!    evaluated as a *stage* — all their computations depth by depth (at each depth every
+//!    error before any missing result), then all their aggregates (a `min` or `max` of nothing ends the binding
 //!    only once every one is computed), then the items themselves — and an item that
 //!    would bind the variable of a pending `v = arithmetic` waits for it (when nothing can
 //!    move, those `=` stop binding). An error is thus raised only for bindings that the
@@ -653,10 +655,16 @@ impl Evaluator<'_> {
             }
             return self.stages(items, env, scope, db, out, &more);
         }
-        // The stage's errors: its arithmetic, then every one of its aggregates; only then
-        // does a `min` or `max` of nothing end the binding.
-        for item in &stage {
-            defined(self.arithmetic_of(item, &env))?;
+        // The stage's errors: its computations depth by depth (a missing built-in result
+        // ends the binding after the errors of its depth), then every one of its
+        // aggregates; only then does a `min` or `max` of nothing end the binding.
+        let deepest = stage.iter().map(|item| item_depth(item)).max().unwrap_or(0);
+        for limit in 1..=deepest {
+            match first_error(stage.iter().map(|item| self.arithmetic_of(item, &env, limit))) {
+                Ok(()) => {}
+                Err(RefError::Undefined) => return Ok(()),
+                Err(error) => return Err(error),
+            }
         }
         let mut nothing = false;
         for item in &stage {
@@ -685,57 +693,93 @@ impl Evaluator<'_> {
         Ok(())
     }
 
-    /// Evaluates the arithmetic of a condition (outside its aggregates) under `env`, for
-    /// its errors only.
-    fn arithmetic_of(&self, item: &BodyItem, env: &Env) -> Result<(), RefError> {
+    /// Evaluates the computations (arithmetic, built-in values) of a condition outside its
+    /// aggregates under `env` whose depth is at most `limit`, for their errors only: an
+    /// error before [`RefError::Undefined`] (a missing result).
+    fn arithmetic_of(&self, item: &BodyItem, env: &Env, limit: usize) -> Result<(), RefError> {
         match item {
             BodyItem::Atom(atom) | BodyItem::Not(atom, _) => {
                 let types = column_types(self.symbols, &atom.relation.text);
-                for (column, expr) in columns(self.symbols, atom)? {
-                    if matches!(expr, Expr::Binary(_)) {
-                        self.eval(expr, env, types.get(column).copied().flatten())?;
-                    }
-                }
+                let columns = columns(self.symbols, atom)?;
+                first_error(
+                    columns
+                        .into_iter()
+                        .filter(|(_, expr)| is_computed(expr))
+                        .map(|(column, expr)| self.compute(expr, env, types.get(column).copied().flatten(), limit)),
+                )
             }
             BodyItem::Compare(c) => match (&c.left, &c.right) {
-                (Expr::Aggregate(_), Expr::Aggregate(_)) => {}
+                (Expr::Aggregate(_), Expr::Aggregate(_)) => Ok(()),
                 (Expr::Aggregate(_), other) | (other, Expr::Aggregate(_)) => {
                     if is_bound(other, env) {
-                        self.eval(other, env, None)?;
+                        self.compute(other, env, None, limit)
+                    } else {
+                        Ok(())
                     }
                 }
                 (left, right) if is_bound(left, env) && is_bound(right, env) => {
-                    self.eval_pair(left, right, env)?;
-                }
-                (left, right) => {
-                    for side in [left, right] {
-                        if is_bound(side, env) {
-                            self.eval(side, env, None)?;
-                        }
+                    if depth(left).max(depth(right)) <= limit {
+                        self.eval_pair(left, right, env).map(drop)
+                    } else {
+                        first_error([left, right].into_iter().map(|side| self.compute(side, env, None, limit)))
                     }
                 }
+                (left, right) => first_error(
+                    [left, right]
+                        .into_iter()
+                        .filter(|side| is_bound(side, env))
+                        .map(|side| self.compute(side, env, None, limit)),
+                ),
             },
-            // A call's own error is raised with its condition.
-            BodyItem::Test(call) | BodyItem::NotTest(call, _) => {
-                for arg in &call.args {
-                    self.eval(arg, env, None)?;
-                }
-            }
+            // A test's own call is made with its condition; its arguments are computed here.
+            BodyItem::Test(call) | BodyItem::NotTest(call, _) => self.compute_args(call, env, limit),
             BodyItem::In(membership) => {
-                for arg in collection_args(membership) {
-                    self.eval(arg, env, None)?;
-                }
+                let element =
+                    is_bound(&membership.element, env).then(|| self.compute(&membership.element, env, None, limit));
+                let args = match &membership.collection {
+                    Collection::Call(call) => self.compute_args(call, env, limit),
+                    Collection::Set(_) => Ok(()),
+                };
+                first_error(element.into_iter().chain([args]))
             }
         }
-        Ok(())
+    }
+
+    /// The computations of `expr` whose depth is at most `limit` (its value when its own
+    /// depth is): see [`Evaluator::arithmetic_of`].
+    fn compute(&self, expr: &Expr, env: &Env, expected: Option<BaseType>, limit: usize) -> Result<(), RefError> {
+        if depth(expr) <= limit {
+            return self.eval(expr, env, expected).map(drop);
+        }
+        match expr {
+            Expr::Binary(binary) => {
+                let expected = expected.filter(|ty| *ty == BaseType::Decimal);
+                first_error(
+                    [&binary.left, &binary.right].into_iter().map(|side| self.compute(side, env, expected, limit)),
+                )
+            }
+            Expr::Call(call) => self.compute_args(call, env, limit),
+            Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::Aggregate(_) => Ok(()),
+        }
+    }
+
+    /// The computations of a call's arguments whose depth is at most `limit`, each read as
+    /// its parameter's type (as [`Evaluator::call`] reads them).
+    fn compute_args(&self, call: &Call, env: &Env, limit: usize) -> Result<(), RefError> {
+        let params = Builtin::from_name(&call.name.text).map_or(&[][..], |b| b.signature().params);
+        first_error(call.args.iter().enumerate().map(|(i, arg)| {
+            let expected = match params.get(i) {
+                Some(Param::Base(base)) => Some(*base),
+                _ => None,
+            };
+            self.compute(arg, env, expected, limit)
+        }))
     }
 
     /// Whether `item` can be evaluated with what `env` binds.
     fn ready(&self, item: &BodyItem, env: &Env, scope: &BTreeSet<String>) -> bool {
         match item {
-            BodyItem::Atom(atom) => {
-                atom.args.iter().all(|arg| !matches!(arg.value, Expr::Binary(_)) || is_bound(&arg.value, env))
-            }
+            BodyItem::Atom(atom) => atom.args.iter().all(|arg| !is_computed(&arg.value) || is_bound(&arg.value, env)),
             BodyItem::Not(atom, _) => {
                 atom.args.iter().all(|arg| matches!(arg.value, Expr::Wildcard(_)) || is_bound(&arg.value, env))
             }
@@ -1146,24 +1190,77 @@ fn expr_can_fail(expr: &Expr) -> bool {
     walk::expr(expr, Reach::Deep).any(fallible)
 }
 
-/// Whether evaluating a condition can fail (see [`expr_can_fail`]); a test or generator
-/// built-in can (as the engine plans them).
+/// Whether evaluating a condition can fail (see [`expr_can_fail`]), a test's or a
+/// generator's own built-in included.
 fn can_fail(item: &BodyItem) -> bool {
-    let calls = match item {
-        BodyItem::Test(_) | BodyItem::NotTest(..) => true,
-        BodyItem::In(membership) => matches!(membership.collection, Collection::Call(_)),
-        BodyItem::Atom(_) | BodyItem::Not(..) | BodyItem::Compare(_) => false,
+    let call = match item {
+        BodyItem::Test(call) | BodyItem::NotTest(call, _) => Some(call),
+        BodyItem::In(membership) => match &membership.collection {
+            Collection::Call(call) => Some(call),
+            Collection::Set(_) => None,
+        },
+        BodyItem::Atom(_) | BodyItem::Not(..) | BodyItem::Compare(_) => None,
     };
-    calls || walk::body(std::slice::from_ref(item), Reach::Deep).any(fallible)
+    call.is_some_and(call_can_fail) || walk::body(std::slice::from_ref(item), Reach::Deep).any(fallible)
 }
 
-/// Whether evaluating `expr` itself (not its parts) can fail: arithmetic, or a `sum`.
+/// Whether evaluating `expr` itself (not its parts) can fail: arithmetic, a call of a
+/// built-in that can fail (`num.abs`; any other yields a value or nothing), or a `sum`.
 fn fallible(expr: &Expr) -> bool {
     match expr {
-        Expr::Binary(_) | Expr::Call(_) => true,
+        Expr::Binary(_) => true,
+        Expr::Call(call) => call_can_fail(call),
         Expr::Aggregate(aggregate) => aggregate.function == AggregateFn::Sum,
         Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => false,
     }
+}
+
+/// Whether a call's own built-in can fail (an unknown name: as if it could).
+fn call_can_fail(call: &Call) -> bool {
+    Builtin::from_name(&call.name.text).is_none_or(Builtin::can_fail)
+}
+
+/// Whether an argument is computed (arithmetic or a call), not a variable, a literal or `_`.
+fn is_computed(expr: &Expr) -> bool {
+    matches!(expr, Expr::Binary(_) | Expr::Call(_))
+}
+
+/// The depth of an expression's computations: 0 for a variable or a literal, one more than
+/// its deepest operand for arithmetic or a call.
+fn depth(expr: &Expr) -> usize {
+    match expr {
+        Expr::Binary(binary) => 1 + depth(&binary.left).max(depth(&binary.right)),
+        Expr::Call(call) => 1 + call.args.iter().map(depth).max().unwrap_or(0),
+        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::Aggregate(_) => 0,
+    }
+}
+
+/// The depth of the deepest computation of a condition outside its aggregates.
+fn item_depth(item: &BodyItem) -> usize {
+    let call_args = |call: &Call| call.args.iter().map(depth).max().unwrap_or(0);
+    match item {
+        BodyItem::Atom(atom) | BodyItem::Not(atom, _) => atom.args.iter().map(|a| depth(&a.value)).max().unwrap_or(0),
+        BodyItem::Compare(c) => depth(&c.left).max(depth(&c.right)),
+        BodyItem::Test(call) | BodyItem::NotTest(call, _) => call_args(call),
+        BodyItem::In(membership) => depth(&membership.element).max(match &membership.collection {
+            Collection::Call(call) => call_args(call),
+            Collection::Set(_) => 0,
+        }),
+    }
+}
+
+/// The first error of `results` that is not [`RefError::Undefined`]; else `Undefined` if
+/// any was; else `Ok`. So a missing result never hides an error beside it.
+fn first_error(results: impl IntoIterator<Item = Result<(), RefError>>) -> Result<(), RefError> {
+    let mut missing = false;
+    for result in results {
+        match result {
+            Ok(()) => {}
+            Err(RefError::Undefined) => missing = true,
+            Err(error) => return Err(error),
+        }
+    }
+    if missing { Err(RefError::Undefined) } else { Ok(()) }
 }
 
 /// The variables that an `=` that can fail (not `demoted`) is waiting to compute: `y` of

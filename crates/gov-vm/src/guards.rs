@@ -1,6 +1,9 @@
 //! The relations each rule cannot derive anything without: the scans of its body outside
-//! any aggregate's sub-plan. Scans nest, so while one of them reads no row the rest of the
-//! rule never runs; a rule with such a scan is skipped without setting it up. Most rules
+//! any aggregate's sub-plan, before anything that can fail. Scans nest, so while one of
+//! them reads no row the rest of the rule never runs; a rule with such a scan is skipped
+//! without setting it up. A scan after an instruction that can fail (arithmetic, a
+//! built-in that can fail, an aggregate holding either or adding) does not guard: the
+//! error must be raised whether the scan reads rows or not, as the rule's run would. Most rules
 //! of a policy read a request relation that a given request leaves empty (the standard
 //! library's approvals, rules about other kinds of input), so skipping them is most of
 //! what a small decision saves.
@@ -40,6 +43,9 @@ impl Guards {
             guards.starts.push(u32::try_from(guards.scans.len()).unwrap_or(u32::MAX));
             let mut pc = 0;
             while let Some(instr) = rule.code.get(pc) {
+                if can_fail(&rule.code, pc) {
+                    break;
+                }
                 match instr {
                     Instr::Scan { rel, source, .. } if phase.is_some() && phase_of(*rel) == phase && !one(*rel) => {
                         guards.scans.push((*rel, *source));
@@ -60,5 +66,20 @@ impl Guards {
         let start = self.starts.get(rule as usize).copied().unwrap_or(0) as usize;
         let end = self.starts.get(rule as usize + 1).copied().unwrap_or(0) as usize;
         self.scans.get(start..end).unwrap_or_default()
+    }
+}
+
+/// Whether the instruction at `pc` of `code` can raise an evaluation error (beyond the
+/// limits): arithmetic, a built-in that can fail, or an aggregate that adds or whose
+/// sub-plan holds either (read to its end; past `code` counts as failing).
+fn can_fail(code: &[Instr], pc: usize) -> bool {
+    match code.get(pc) {
+        Some(Instr::Arith { .. }) => true,
+        Some(Instr::Call { builtin, .. }) => builtin.can_fail(),
+        Some(Instr::Aggregate { function, len, .. }) => {
+            *function == gov_value::AggregateFn::Sum
+                || (pc + 1..=pc + *len as usize).any(|inner| inner >= code.len() || can_fail(code, inner))
+        }
+        _ => false,
     }
 }
