@@ -81,7 +81,8 @@ impl<'a> Iterator for Exprs<'a> {
                             self.stack.push(Next::Expr(&aggregate.target));
                         }
                         Expr::Call(call) => self.stack.push(Next::Exprs(&call.args)),
-                        Expr::Aggregate(_) | Expr::Var(_) | Expr::Wildcard(_) | Expr::Lit(_) => {}
+                        Expr::Object(object) => self.stack.push(Next::Args(&object.members)),
+                        Expr::Aggregate(_) | Expr::Var(_) | Expr::Wildcard(_) | Expr::Lit(_) | Expr::List(_) => {}
                     }
                     return Some(expr);
                 }
@@ -106,8 +107,10 @@ impl<'a> Iterator for Exprs<'a> {
                         }
                         BodyItem::Test(call) | BodyItem::NotTest(call, _) => self.stack.push(Next::Exprs(&call.args)),
                         BodyItem::In(membership) => {
-                            if let Collection::Call(call) = &membership.collection {
-                                self.stack.push(Next::Exprs(&call.args));
+                            match &membership.collection {
+                                Collection::Call(call) => self.stack.push(Next::Exprs(&call.args)),
+                                Collection::List(list) => self.stack.push(Next::Expr(list)),
+                                Collection::Set(_) => {}
                             }
                             self.stack.push(Next::Expr(&membership.element));
                         }
