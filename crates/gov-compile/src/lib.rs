@@ -102,6 +102,10 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                 name: column.name.as_deref().map(|n| pool.intern(n)),
                 ty: column.ty,
                 type_name: pool.intern(&column.type_name),
+                contents: column.contents.map(|c| gov_vm::program::Contents {
+                    relation: u32::try_from(c.relation.index()).unwrap_or(u32::MAX),
+                    list: c.list,
+                }),
             })
             .collect();
         relations.push(RelationSchema {
@@ -304,8 +308,10 @@ fn data_facts(
     let mut grouped: Vec<(u32, Vec<gov_vm::Value>)> = Vec::new();
     // Where each relation's entry is in `grouped`.
     let mut slot: HashMap<u32, usize> = HashMap::new();
+    // One sequence of list and object identifiers over every file.
+    let mut ids = 0;
     for (file, document) in input.data {
-        let facts = gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s))
+        let facts = gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s), &mut ids)
             .map_err(|error| CompileError::Data { file: file.clone(), error })?;
         for (rel, values) in facts {
             match slot.get(&rel).and_then(|&i| grouped.get_mut(i)) {

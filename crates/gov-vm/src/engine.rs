@@ -613,7 +613,7 @@ mod tests {
     /// and `e` (allow), and the constant 0; the load is bounded by `load`.
     fn program_with(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>, load: Limits) -> Result<Engine, EvalError> {
         let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov", "q"].map(str::to_owned).to_vec();
-        let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
+        let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3, contents: None };
         let relation =
             |name, kind, phase, columns| RelationSchema { name, kind, phase, columns, indexes: Vec::new(), one: false };
         let relations = vec![
@@ -891,7 +891,7 @@ mod tests {
     /// the two engines number strings differently. Allows by default.
     fn event_engine(deny_root: bool) -> Engine {
         let mut strings = vec!["event".to_owned(), "name".to_owned(), "Str".to_owned()];
-        let column = ColumnSchema { name: Some(1), ty: BaseType::Str, type_name: 2 };
+        let column = ColumnSchema { name: Some(1), ty: BaseType::Str, type_name: 2, contents: None };
         let relations = vec![RelationSchema {
             name: 0,
             kind: RelationKind::Input,

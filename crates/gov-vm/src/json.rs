@@ -2,7 +2,7 @@
 
 use crate::engine::{Engine, Request};
 use crate::explain::{Absence, Explanation, FactExplanation, FactSource, Premises};
-use crate::program::{ColumnSchema, Program, RelationKind};
+use crate::program::{ColumnSchema, Contents, Program, RelationKind};
 use crate::report::{Reason, Report};
 use crate::value::{Strings, Value};
 use crate::{EvalError, RequestError};
@@ -31,11 +31,15 @@ fn describe(value: &Document) -> String {
 
 /// Reads facts of relations of kind `kind` from a document shaped
 /// `{"relation": [{"field": value, …}, …], …}`. `intern` turns a string into its symbol.
+/// A list or object field's value gets the next identifier from `ids` (an Int, so that
+/// documents read one after another into one store, several data files, give each value
+/// its own), and its contents become facts of its auxiliary relation.
 pub fn facts(
     program: &Program,
     document: &Document,
     kind: RelationKind,
     intern: &mut dyn FnMut(&str) -> u32,
+    ids: &mut i64,
 ) -> Result<Vec<(u32, Vec<Value>)>, RequestError> {
     let Document::Object(relations) = document else {
         return Err(error(
@@ -70,7 +74,9 @@ pub fn facts(
                     format!("expected an object with the fields of `{name}`, found {}", describe(row)),
                 ));
             };
-            out.push((rel, row_values(program, &schema.columns, fields, &path, intern)?));
+            let mut reader = RowReader { program, intern: &mut *intern, ids: &mut *ids, out: &mut out };
+            let values = reader.row(&schema.columns, fields, &path)?;
+            out.push((rel, values));
         }
     }
     Ok(out)
@@ -93,13 +99,82 @@ fn kind_name(kind: RelationKind) -> &'static str {
     }
 }
 
-fn row_values(
+/// Reads rows, pushing the facts of list and object fields' contents as it goes.
+struct RowReader<'a, 'b> {
+    program: &'a Program,
+    intern: &'b mut dyn FnMut(&str) -> u32,
+    ids: &'b mut i64,
+    out: &'b mut Vec<(u32, Vec<Value>)>,
+}
+
+impl RowReader<'_, '_> {
+    /// The values of one JSON object's `fields` for `columns`.
+    fn row(
+        &mut self,
+        columns: &[ColumnSchema],
+        fields: &[(String, Document)],
+        path: &str,
+    ) -> Result<Vec<Value>, RequestError> {
+        let program = self.program;
+        check_keys(program, columns, fields, path)?;
+        let mut values = Vec::with_capacity(columns.len());
+        for column in columns {
+            let name = column.name.map_or("", |n| program.string(n));
+            let field_path = key_path(path, name);
+            let value = fields
+                .iter()
+                .find_map(|(key, value)| (key == name).then_some(value))
+                .ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
+            values.push(match column.contents {
+                Some(contents) => self.contents(column, contents, value, &field_path)?,
+                None => scalar(column.ty, program.string(column.type_name), value, &mut *self.intern)
+                    .map_err(|message| error(field_path, message))?,
+            });
+        }
+        Ok(values)
+    }
+
+    /// A list's or an object's identifier, after pushing its contents' facts.
+    fn contents(
+        &mut self,
+        column: &ColumnSchema,
+        contents: Contents,
+        value: &Document,
+        path: &str,
+    ) -> Result<Value, RequestError> {
+        let program = self.program;
+        let type_name = program.string(column.type_name);
+        let id = *self.ids;
+        *self.ids = id.checked_add(1).ok_or_else(|| error(path, "too many lists and objects"))?;
+        let inner = program.relations.get(contents.relation as usize).map_or(&[][..], |r| r.columns.as_slice());
+        match (contents.list, value) {
+            (true, Document::Array(items)) => {
+                let Some(element) = inner.get(1) else { return Err(error(path, "a list without elements")) };
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{path}[{i}]");
+                    let value = scalar(element.ty, program.string(element.type_name), item, &mut *self.intern)
+                        .map_err(|message| error(item_path, message))?;
+                    self.out.push((contents.relation, vec![Value::Int(id), value]));
+                }
+            }
+            (false, Document::Object(fields)) => {
+                let mut values = vec![Value::Int(id)];
+                values.extend(self.row(inner.get(1..).unwrap_or_default(), fields, path)?);
+                self.out.push((contents.relation, values));
+            }
+            _ => return Err(error(path, format!("expected {type_name}, found {}", describe(value)))),
+        }
+        Ok(Value::Int(id))
+    }
+}
+
+/// Refuses a key of `fields` that names none of `columns`.
+fn check_keys(
     program: &Program,
     columns: &[ColumnSchema],
     fields: &[(String, Document)],
     path: &str,
-    intern: &mut dyn FnMut(&str) -> u32,
-) -> Result<Vec<Value>, RequestError> {
+) -> Result<(), RequestError> {
     for (key, _) in fields {
         if !columns.iter().any(|c| c.name.map(|n| program.string(n)) == Some(key.as_str())) {
             let names: Vec<&str> = columns.iter().filter_map(|c| c.name.map(|n| program.string(n))).collect();
@@ -109,19 +184,7 @@ fn row_values(
             ));
         }
     }
-    columns
-        .iter()
-        .map(|column| {
-            let name = column.name.map_or("", |n| program.string(n));
-            let field_path = key_path(path, name);
-            let value = fields
-                .iter()
-                .find_map(|(key, value)| (key == name).then_some(value))
-                .ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
-            scalar(column.ty, program.string(column.type_name), value, intern)
-                .map_err(|message| error(field_path, message))
-        })
-        .collect()
+    Ok(())
 }
 
 /// Converts one JSON value to a value of `ty` (declared as `type_name`). Numbers and
@@ -170,7 +233,7 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
         extra_ids.insert(s.to_owned(), sym);
         sym
     };
-    let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern)?;
+    let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern, &mut 0)?;
     crate::contract::one_fact_relations(engine.program(), &facts)?;
     Ok(Request { facts, extra_strings: extra, extra_ids, reader: Some(engine.id()) })
 }

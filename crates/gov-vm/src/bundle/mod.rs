@@ -25,7 +25,7 @@ pub use validate::{MAX_RULE_LENGTH, validate};
 /// The first four bytes of every bundle.
 pub const MAGIC: &[u8; 4] = b"GOVB";
 /// The format version this engine reads and writes.
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 16;
 const FLAG_SIGNED: u16 = 1;
