@@ -156,8 +156,16 @@ mod tests {
                 Expr::Binary(b) => b.op.symbol().to_owned(),
                 Expr::Aggregate(a) => a.function.name().to_owned(),
                 Expr::Call(c) => c.name.text.clone(),
+                Expr::List(_) => "list".to_owned(),
+                Expr::Object(_) => "object".to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn object_patterns_and_list_collections_are_walked() {
+        let rule = rule("p(p) :- t(a: {b: p, c: {d: q}}, l: v), x in v, x = q.");
+        assert_eq!(tags(body(&rule.body, Reach::Shallow)), ["object", "p", "object", "q", "v", "x", "v", "x", "q"]);
     }
 
     #[test]
