@@ -201,7 +201,10 @@ impl Rewriter<'_, '_> {
                 }
                 BodyItem::Not(atom, _) => {
                     for arg in &atom.args {
-                        self.refuse_pattern(&arg.value, "a negated atom (write a rule for the pattern and negate that)");
+                        self.refuse_pattern(
+                            &arg.value,
+                            "a negated atom (write a rule for the pattern and negate that)",
+                        );
                         self.refuse_in(&[&arg.value], &env, "a negated atom");
                     }
                 }
@@ -257,13 +260,21 @@ impl Rewriter<'_, '_> {
             match (&arg.value, compound) {
                 (Expr::Var(var), Some(k)) => {
                     if env.insert(var.text.clone(), k).is_some() {
-                        self.misuse(var.span, format!("`{}` is bound to a list or object twice", var.text), "bound again here");
+                        self.misuse(
+                            var.span,
+                            format!("`{}` is bound to a list or object twice", var.text),
+                            "bound again here",
+                        );
                     }
                 }
                 (Expr::Wildcard(_), _) => {}
                 (Expr::Object(pattern), Some(k)) => {
                     let Some(found) = self.symbols.compounds.get(k as usize).filter(|c| !c.list) else {
-                        self.misuse(pattern.span, "a list is not an object: bind it to a variable and range over it with `in`".to_owned(), "an object pattern");
+                        self.misuse(
+                            pattern.span,
+                            "a list is not an object: bind it to a variable and range over it with `in`".to_owned(),
+                            "an object pattern",
+                        );
                         continue;
                     };
                     let hidden = Name { text: format!("{}#{}", relation, pattern.span.start), span: pattern.span };
@@ -275,10 +286,18 @@ impl Rewriter<'_, '_> {
                 }
                 (value, Some(k)) => {
                     let what = self.symbols.compounds.get(k as usize).map_or("", |c| c.display.as_str());
-                    self.misuse(value.span(), format!("this field holds a value of type `{what}`: bind it to a variable (or `_`)"), "not a variable");
+                    self.misuse(
+                        value.span(),
+                        format!("this field holds a value of type `{what}`: bind it to a variable (or `_`)"),
+                        "not a variable",
+                    );
                 }
                 (Expr::Var(var), None) if env.contains_key(&var.text) => {
-                    self.misuse(var.span, format!("`{}` is a list or object, not a column's value", var.text), "used as a column's value");
+                    self.misuse(
+                        var.span,
+                        format!("`{}` is a list or object, not a column's value", var.text),
+                        "used as a column's value",
+                    );
                 }
                 (value, None) => self.refuse_pattern(value, "a field that is not an object or a list"),
             }
@@ -290,8 +309,7 @@ impl Rewriter<'_, '_> {
         let info = self.symbols.relations.get(compound.relation);
         let fields: &[FieldInfo] = info.map_or(&[], |r| r.fields.as_slice());
         let relation = Name { text: info.map_or_else(String::new, |r| r.name.clone()), span };
-        let mut args: Vec<Arg> =
-            fields.iter().map(|_| Arg { field: None, value: Expr::Wildcard(span) }).collect();
+        let mut args: Vec<Arg> = fields.iter().map(|_| Arg { field: None, value: Expr::Wildcard(span) }).collect();
         if let Some(first) = args.first_mut() {
             first.value = Expr::Var(id.clone());
         }
@@ -330,7 +348,11 @@ impl Rewriter<'_, '_> {
             return None;
         };
         if !compound.list {
-            self.misuse(var.span, format!("`{}` is an object, not a list", var.text), "read an object with a pattern `{member: x}`");
+            self.misuse(
+                var.span,
+                format!("`{}` is an object, not a list", var.text),
+                "read an object with a pattern `{member: x}`",
+            );
             return None;
         }
         let relation = self.symbols.relations.get(compound.relation)?;
@@ -352,7 +374,8 @@ impl Rewriter<'_, '_> {
     /// Reports each list or object variable of `exprs` (and their sub-expressions).
     fn refuse_in(&mut self, exprs: &[&Expr], env: &Env, place: &str) {
         for expr in exprs {
-            let vars: Vec<Name> = gov_syntax::walk::expr(expr, gov_syntax::walk::Reach::Shallow).vars().cloned().collect();
+            let vars: Vec<Name> =
+                gov_syntax::walk::expr(expr, gov_syntax::walk::Reach::Shallow).vars().cloned().collect();
             for var in vars {
                 self.refuse_name(&var, env, place);
             }
@@ -361,15 +384,23 @@ impl Rewriter<'_, '_> {
 
     fn refuse_name(&mut self, var: &Name, env: &Env, place: &str) {
         if env.contains_key(&var.text) {
-            self.misuse(var.span, format!("`{}` is a list or object and cannot be used in {place}", var.text), "a list or object here");
+            self.misuse(
+                var.span,
+                format!("`{}` is a list or object and cannot be used in {place}", var.text),
+                "a list or object here",
+            );
         }
     }
 
     /// Reports a list value or an object pattern where none may stand.
     fn refuse_pattern(&mut self, expr: &Expr, place: &str) {
         match expr {
-            Expr::List(list) => self.misuse(list.span, "a list `[…]` is written only in a `given` fact".to_owned(), "a list here"),
-            Expr::Object(object) => self.misuse(object.span, format!("an object pattern cannot stand in {place}"), "an object pattern here"),
+            Expr::List(list) => {
+                self.misuse(list.span, "a list `[…]` is written only in a `given` fact".to_owned(), "a list here")
+            }
+            Expr::Object(object) => {
+                self.misuse(object.span, format!("an object pattern cannot stand in {place}"), "an object pattern here")
+            }
             _ => {}
         }
     }

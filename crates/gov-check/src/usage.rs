@@ -52,7 +52,11 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
     }
     for (index, relation) in symbols.relations.iter().enumerate() {
         let Some(span) = relation.span else { continue };
-        if used.contains(&index) || relation.compound.is_some() || relation.poisoned || module_of.contains_key(&span.file) {
+        if used.contains(&index)
+            || relation.compound.is_some()
+            || relation.poisoned
+            || module_of.contains_key(&span.file)
+        {
             continue;
         }
         let (what, help) = match relation.kind {

@@ -49,9 +49,8 @@
 
 use crate::Parsed;
 use crate::ast::{
-    Annotation, Approver, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr, FieldDecl,
-    FieldType, Item,
-    ItemKind, Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
+    Annotation, Approver, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr,
+    FieldDecl, FieldType, Item, ItemKind, Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 mod spans {
     use gov_diag::Span;
     use gov_syntax::ast::{
-        Approver, Atom, BodyItem, Call, Collection, ExpectKind, Expr, FieldDecl, FieldType, Item, ItemKind, Lit, MessagePart, Name, Path,
-        Salvaged, SourceFile, StrLit, TestStatement,
+        Approver, Atom, BodyItem, Call, Collection, ExpectKind, Expr, FieldDecl, FieldType, Item, ItemKind, Lit,
+        MessagePart, Name, Path, Salvaged, SourceFile, StrLit, TestStatement,
     };
 
     /// The tree with every span set to `Span::default()`, so trees parsed from different text compare.

@@ -191,7 +191,9 @@ impl<'a> Cx<'a, '_> {
         };
         let aux = compound.as_ref().and_then(|c| self.symbols.relations.get(c.relation)).cloned();
         let declared = |i: usize| {
-            aux.as_ref().and_then(|r| r.fields.get(i)).map_or(Column::Declared(None, None), |f| Column::Declared(f.ty, f.span))
+            aux.as_ref()
+                .and_then(|r| r.fields.get(i))
+                .map_or(Column::Declared(None, None), |f| Column::Declared(f.ty, f.span))
         };
         match (expr, &compound) {
             (Expr::Lit(_), None) => self.unify_arg(scope, expr, column),
@@ -207,9 +209,16 @@ impl<'a> Cx<'a, '_> {
                     match fields.iter().position(|f| f.name.as_deref() == Some(name.text.as_str())) {
                         Some(at) => self.given_value(scope, &member.value, declared(at)),
                         None => self.diagnostics.push(
-                            Diagnostic::new(codes::UNKNOWN_MEMBER, format!("`{}` has no member `{}`", c.display, name.text), name.span)
-                                .with_primary_label("unknown member")
-                                .with_did_you_mean(name.span, closest(&name.text, fields.iter().filter_map(|f| f.name.as_deref()))),
+                            Diagnostic::new(
+                                codes::UNKNOWN_MEMBER,
+                                format!("`{}` has no member `{}`", c.display, name.text),
+                                name.span,
+                            )
+                            .with_primary_label("unknown member")
+                            .with_did_you_mean(
+                                name.span,
+                                closest(&name.text, fields.iter().filter_map(|f| f.name.as_deref())),
+                            ),
                         ),
                     }
                 }
@@ -222,7 +231,10 @@ impl<'a> Cx<'a, '_> {
                     self.diagnostics.push(
                         Diagnostic::new(
                             codes::TEST_NOT_A_FACT,
-                            format!("the given object leaves out {}", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")),
+                            format!(
+                                "the given object leaves out {}",
+                                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                            ),
                             object.span,
                         )
                         .with_primary_label("not every member has a value")
@@ -233,7 +245,11 @@ impl<'a> Cx<'a, '_> {
             (other, Some(c)) => self.diagnostics.push(
                 Diagnostic::new(codes::COMPOUND_MISUSE, format!("this field is a `{}`", c.display), other.span())
                     .with_primary_label(if c.list { "not a list `[…]`" } else { "not an object `{…}`" })
-                    .with_help(if c.list { "write the list's values: `[\"a\", \"b\"]`" } else { "write the object's members: `{member: value, …}`" }),
+                    .with_help(if c.list {
+                        "write the list's values: `[\"a\", \"b\"]`"
+                    } else {
+                        "write the object's members: `{member: value, …}`"
+                    }),
             ),
             (other, None) => self.diagnostics.push(
                 Diagnostic::new(codes::TEST_NOT_A_FACT, "a given fact holds only literal values", other.span())

@@ -297,7 +297,12 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
                             1 => true,
                             other => return r.fail(format!("unknown column contents {other}")),
                         };
-                        Ok(ColumnSchema { name, ty, type_name, contents: relation.map(|relation| Contents { relation, list }) })
+                        Ok(ColumnSchema {
+                            name,
+                            ty,
+                            type_name,
+                            contents: relation.map(|relation| Contents { relation, list }),
+                        })
                     })
                     .collect::<R<Vec<_>>>()?;
                 let k = r.count(4)?;
