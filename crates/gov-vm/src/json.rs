@@ -337,3 +337,105 @@ pub fn absence_values(program: &Program, absence: &Absence) -> Vec<Option<Value>
     let arity = program.relations.get(absence.relation as usize).map_or(0, |r| r.columns.len());
     (0..arity).map(|i| absence.columns.iter().find(|(c, _)| usize::from(*c) == i).map(|(_, v)| *v)).collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use crate::program::{ColumnSchema, Contents, Phase, Program, RelationKind, RelationSchema};
+    use crate::{Engine, Limits, Value};
+    use gov_value::BaseType;
+
+    /// `input call(argv: [Str], arguments: {path: Str})`: its two auxiliary relations.
+    fn engine() -> Engine {
+        let column = |name: Option<u32>, ty: BaseType, type_name: u32, contents: Option<Contents>| ColumnSchema {
+            name,
+            ty,
+            type_name,
+            contents,
+        };
+        let relation = |name: u32, columns: Vec<ColumnSchema>| RelationSchema {
+            name,
+            kind: RelationKind::Input,
+            one: false,
+            phase: Phase::Request,
+            columns,
+            indexes: Vec::new(),
+        };
+        let program = Program {
+            strings: [
+                "call",
+                "argv",
+                "[Str]",
+                "call.argv",
+                "Str",
+                "Int",
+                "arguments",
+                "{path: Str}",
+                "call.arguments",
+                "path",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            relations: vec![
+                relation(
+                    0,
+                    vec![
+                        column(Some(1), BaseType::Int, 2, Some(Contents { relation: 1, list: true })),
+                        column(Some(6), BaseType::Int, 7, Some(Contents { relation: 2, list: false })),
+                    ],
+                ),
+                relation(3, vec![column(None, BaseType::Int, 5, None), column(None, BaseType::Str, 4, None)]),
+                relation(8, vec![column(None, BaseType::Int, 5, None), column(Some(9), BaseType::Str, 4, None)]),
+            ],
+            ..Program::default()
+        };
+        Engine::from_program(program, "test".to_owned(), Limits::default()).unwrap()
+    }
+
+    fn error(text: &str) -> String {
+        engine().request_from_json(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn lists_and_objects_become_facts_of_their_relations() {
+        let request = engine()
+            .request_from_json(r#"{"call": [{"argv": ["rm", "-rf", "rm"], "arguments": {"path": "/"}}, {"argv": [], "arguments": {"path": "/x"}}]}"#)
+            .unwrap();
+        let facts = request.facts();
+        let of = |rel: u32| facts.iter().filter(|(r, _)| *r == rel).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+        assert_eq!(of(0), [vec![Value::Int(0), Value::Int(1)], vec![Value::Int(2), Value::Int(3)]]);
+        assert_eq!(of(1).len(), 3, "each element, repeats included, as read (the store keeps distinct facts)");
+        assert!(of(1).iter().all(|v| v[0] == Value::Int(0)), "the empty list has no element");
+        assert_eq!(of(2).len(), 2);
+        assert_eq!(of(2)[1][0], Value::Int(3));
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_naming_their_path() {
+        let ok_args = r#""arguments": {"path": "/"}"#;
+        assert_eq!(
+            error(&format!(r#"{{"call": [{{"argv": "rm", {ok_args}}}]}}"#)),
+            r#"call[0].argv: expected [Str], found "rm""#
+        );
+        assert_eq!(
+            error(&format!(r#"{{"call": [{{"argv": ["a", "b", 3], {ok_args}}}]}}"#)),
+            "call[0].argv[2]: expected Str, found 3"
+        );
+        assert_eq!(
+            error(&format!(r#"{{"call": [{{"argv": [["a"]], {ok_args}}}]}}"#)),
+            "call[0].argv[0]: expected Str, found an array"
+        );
+        assert_eq!(
+            error(r#"{"call": [{"argv": [], "arguments": {}}]}"#),
+            "call[0].arguments.path: missing field `path`"
+        );
+        assert_eq!(
+            error(r#"{"call": [{"argv": [], "arguments": {"path": "/", "deep": {}}}]}"#),
+            "call[0].arguments.deep: unknown field `deep`; the fields are: path"
+        );
+        assert_eq!(
+            error(r#"{"call": [{"argv": [], "arguments": ["/"]}]}"#),
+            "call[0].arguments: expected {path: Str}, found an array"
+        );
+    }
+}
