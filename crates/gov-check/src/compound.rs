@@ -103,7 +103,7 @@ pub fn desugar<'p>(
     symbols: &Symbols,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Cow<'p, ParsedPackage> {
-    if symbols.compounds.is_empty() && !program.files.iter().any(|f| mentions_compound_syntax(f)) {
+    if symbols.compounds.is_empty() && !program.files.iter().any(mentions_compound_syntax) {
         return Cow::Borrowed(program);
     }
     let mut out = program.clone();
