@@ -544,7 +544,7 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
 fn collection_args(membership: &Membership) -> impl Iterator<Item = &Expr> {
     let call = match &membership.collection {
         Collection::Call(call) => Some(call),
-        Collection::Set(_) => None,
+        Collection::Set(_) | Collection::List(_) => None,
     };
     call.into_iter().flat_map(|c| c.args.iter())
 }
@@ -793,6 +793,7 @@ impl Evaluator<'_> {
                 RefYield::Values(values) => Ok(values),
                 RefYield::Test(_) => Err(RefError::Type(format!("`{}` is a test", call.name.text))),
             },
+            Collection::List(_) => Err(RefError::Type("lists are not evaluated here yet".to_owned())),
             Collection::Set(set) => {
                 // An Int literal among Decimals, or for a Decimal element (the checker's
                 // type of a variable), is that Decimal.
@@ -1003,6 +1004,7 @@ impl Evaluator<'_> {
             return None;
         }
         match expr {
+            Expr::List(_) | Expr::Object(_) => None,
             Expr::Var(name) => env.get(&name.text).map(RefValue::base_type).or_else(|| {
                 body.iter().find_map(|item| match item {
                     BodyItem::Atom(atom) => {
@@ -1074,6 +1076,9 @@ impl Evaluator<'_> {
     /// literal where a Decimal is expected is that Decimal).
     fn eval(&self, expr: &Expr, env: &Env, expected: Option<BaseType>) -> Result<RefValue, RefError> {
         match expr {
+            Expr::List(_) | Expr::Object(_) => {
+                Err(RefError::Type("lists and objects are not evaluated here yet".to_owned()))
+            }
             Expr::Var(name) => {
                 env.get(&name.text).cloned().ok_or_else(|| RefError::Unsafe(format!("`{}` is not bound", name.text)))
             }
@@ -1162,7 +1167,7 @@ fn fallible(expr: &Expr) -> bool {
     match expr {
         Expr::Binary(_) | Expr::Call(_) => true,
         Expr::Aggregate(aggregate) => aggregate.function == AggregateFn::Sum,
-        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => false,
+        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::List(_) | Expr::Object(_) => false,
     }
 }
 
