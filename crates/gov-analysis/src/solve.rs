@@ -932,7 +932,8 @@ mod tests {
 
     /// An IR with one relation, `input one t(a: ty, b: ty)`.
     fn ir(ty: BaseType) -> Ir {
-        let column = |name: &str| Column { name: Some(name.to_owned()), ty, type_name: ty.name().to_owned() };
+        let column =
+            |name: &str| Column { name: Some(name.to_owned()), ty, type_name: ty.name().to_owned(), contents: None };
         let t = Relation {
             name: "t".to_owned(),
             kind: RelationKind::Input,

@@ -19,6 +19,7 @@
 //! memoised `gov_db::package_ir`), so `govc check` and the language server's re-check
 //! after each keystroke do not pay for it.
 
+pub mod compound;
 mod declare;
 pub mod limits;
 mod lower;
@@ -60,6 +61,8 @@ pub fn check(program: &ParsedPackage) -> Checked {
     let mut diagnostics: Vec<Diagnostic> =
         program.files.iter().flat_map(|f| f.parsed.diagnostics.iter().cloned()).collect();
     let mut symbols = symbols::collect(program, &mut diagnostics);
+    let desugared = compound::desugar(program, &symbols, &mut diagnostics);
+    let program: &ParsedPackage = &desugared;
     let facts = rules::check_rules(program, &mut symbols, &mut diagnostics);
     strata::check(program, &symbols, &facts, &mut diagnostics);
     limits::check(program, &symbols, &mut diagnostics);

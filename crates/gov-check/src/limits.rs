@@ -41,7 +41,8 @@ fn body_cost(body: &[BodyItem]) -> usize {
             BodyItem::In(membership) => {
                 let collection = match &membership.collection {
                     Collection::Call(call) => call_cost(call),
-                    Collection::Set(_) => 1,
+                    // Rewritten into an atom before this pass (`compound.rs`).
+                    Collection::Set(_) | Collection::List(_) => 1,
                 };
                 collection.saturating_add(1).saturating_add(expression_cost(&membership.element))
             }
@@ -66,7 +67,7 @@ fn expression_cost(expr: &Expr) -> usize {
             }
         }
         Expr::Call(call) => call_cost(call),
-        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => 0,
+        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::List(_) | Expr::Object(_) => 0,
     }
 }
 

@@ -55,7 +55,8 @@ pub fn lower(program: &ParsedPackage, checked: &Checked) -> Result<Ir, LowerErro
     if checked.has_errors() {
         return Err(LowerError::HasErrors);
     }
-    lower_symbols(program, &checked.symbols).map_err(LowerError::Missed)
+    let desugared = crate::compound::desugar(program, &checked.symbols, &mut Vec::new());
+    lower_symbols(&desugared, &checked.symbols).map_err(LowerError::Missed)
 }
 
 fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failure> {
@@ -75,7 +76,12 @@ fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failu
                     format!("the type of column {} of `{}` cannot be inferred", i + 1, info.name),
                 ));
             };
-            columns.push(Column { name: field.name.clone(), ty: base, type_name: symbols.type_name(ty) });
+            // The auxiliary relation's own first column is its identifier, not a field.
+            let contents = symbols
+                .compound(ty)
+                .filter(|_| i > 0 || info.compound.is_none())
+                .map(|c| gov_ir::Contents { relation: RelationId(dense(c.relation)), list: c.list });
+            columns.push(Column { name: field.name.clone(), ty: base, type_name: symbols.type_name(ty), contents });
         }
         ir.relations.push(Relation {
             name: info.name.clone(),
@@ -291,6 +297,13 @@ impl<'a> RuleLowering<'_, 'a> {
                         let set = set.items.iter().map(constant).collect::<Result<_, _>>()?;
                         Literal::InSet { element, set, negated }
                     }
+                    ast::Collection::List(list) => {
+                        return Err(missed(
+                            codes::COMPOUND_MISUSE,
+                            list.span(),
+                            "`in` over a list left after the rewrite".to_owned(),
+                        ));
+                    }
                 }
             }
         })
@@ -336,6 +349,13 @@ impl<'a> RuleLowering<'_, 'a> {
             ast::Expr::Call(call) => Expr::Call(Box::new(self.call(call)?)),
             ast::Expr::Binary(b) => {
                 Expr::Arith(Box::new(Arith { left: self.expr(&b.left)?, op: b.op, right: self.expr(&b.right)? }))
+            }
+            ast::Expr::List(_) | ast::Expr::Object(_) => {
+                return Err(missed(
+                    codes::COMPOUND_MISUSE,
+                    expr.span(),
+                    "a list or an object pattern left after the rewrite".to_owned(),
+                ));
             }
             ast::Expr::Aggregate(aggregate) => {
                 return Err(missed(

@@ -4,7 +4,7 @@ use crate::removal::remove_item;
 use crate::types::Ty;
 use crate::{Origin, ParsedPackage};
 use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
-use gov_syntax::ast::{Approver, DefaultDecision, Effect, Item, ItemKind, Path, Salvaged};
+use gov_syntax::ast::{Approver, DefaultDecision, Effect, FieldType, Item, ItemKind, Path, Salvaged};
 use gov_syntax::suggest::closest;
 use gov_value::BaseType;
 pub use gov_value::RelationKind;
@@ -55,6 +55,23 @@ pub struct RelationInfo {
     pub span: Option<Span>,
     /// Its doc comment.
     pub docs: Vec<String>,
+    /// For the auxiliary relation of a list or object field (`tool_call.argv`), that
+    /// field's type (an index into [`Symbols::compounds`]).
+    pub compound: Option<u32>,
+}
+
+/// The type of a list or object field. Its contents are the facts of an auxiliary
+/// relation named after the field (`tool_call.argv`), of the same kind as its relation:
+/// the first column identifies the field's value (the field's own column holds the same
+/// identifier), the others hold a list's element, or an object's members in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompoundInfo {
+    /// The auxiliary relation.
+    pub relation: usize,
+    /// A list (`[Str]`: one element column) or an object (`{path: Str}`: its members).
+    pub list: bool,
+    /// The type as written, for messages: `[Str]`, `{path: Str, argv: [Str]}`.
+    pub display: String,
 }
 
 /// A decision rule.
@@ -110,6 +127,8 @@ pub struct Symbols {
     pub uses: Vec<UseInfo>,
     /// The inferred type of each variable occurrence in a rule, by the occurrence's span.
     pub variable_types: HashMap<Span, Ty>,
+    /// The types of list and object fields, by [`Ty::Compound`] index.
+    pub compounds: Vec<CompoundInfo>,
     type_index: HashMap<String, usize>,
     relation_index: HashMap<String, usize>,
     decision_index: HashMap<String, usize>,
@@ -151,6 +170,17 @@ impl Symbols {
         match ty {
             Ty::Base(base) => Some(base),
             Ty::Alias(i) => self.types.get(i as usize).and_then(|t| t.base),
+            // Invariant: a compound value is an identifier, an Int, to the engine; the
+            // checker lets it only bind, `in` and object patterns (`compound.rs`).
+            Ty::Compound(_) => Some(BaseType::Int),
+        }
+    }
+
+    /// The list or object type `ty`, if it is one.
+    pub fn compound(&self, ty: Ty) -> Option<&CompoundInfo> {
+        match ty {
+            Ty::Compound(i) => self.compounds.get(i as usize),
+            Ty::Base(_) | Ty::Alias(_) => None,
         }
     }
 
@@ -159,6 +189,7 @@ impl Symbols {
         match ty {
             Ty::Base(base) => base.name().to_owned(),
             Ty::Alias(i) => self.types.get(i as usize).map_or_else(|| "?".to_owned(), |t| t.name.clone()),
+            Ty::Compound(i) => self.compounds.get(i as usize).map_or_else(|| "?".to_owned(), |c| c.display.clone()),
         }
     }
 
@@ -202,6 +233,7 @@ pub fn collect(program: &ParsedPackage, diagnostics: &mut Vec<Diagnostic>) -> Sy
         poisoned: false,
         span: None,
         docs: vec!["The request's risk score: the sum of the points of every `risk` rule that fired.".to_owned()],
+        compound: None,
     });
     check_packages(program, &mut symbols, diagnostics);
     let mut default_span: Option<Span> = None;
@@ -305,7 +337,7 @@ fn one_not_input(name: &str, one: Span) -> Diagnostic {
         )
 }
 
-fn duplicate(kind: &str, name: &str, span: Span, first: Option<Span>) -> Diagnostic {
+pub(crate) fn duplicate(kind: &str, name: &str, span: Span, first: Option<Span>) -> Diagnostic {
     let diagnostic = Diagnostic::new(codes::DUPLICATE_DECLARATION, format!("{kind} `{name}` is declared twice"), span)
         .with_primary_label("declared again here");
     match first {
@@ -429,11 +461,13 @@ fn collect_declaration(
                 poisoned: false,
                 span: Some(decl.name.span),
                 docs: item.docs.clone(),
+                compound: None,
             };
             match replaces.and_then(|index| symbols.relation_mut(index)) {
                 Some(slot) => *slot = info,
                 None => {
                     symbols.add_relation(info);
+                    crate::compound::declare(symbols, name, kind, &decl.fields, diagnostics);
                 }
             }
         }
@@ -518,6 +552,7 @@ fn collect_declaration(
                     poisoned: true,
                     span: Some(name.span),
                     docs: Vec::new(),
+                    compound: None,
                 });
             }
             Some(Salvaged::Rule(name)) => {
@@ -567,6 +602,7 @@ fn collect_head(
         poisoned: false,
         span: Some(head.span),
         docs: docs.to_vec(),
+        compound: None,
     };
     let rule_module = program.module_of(head.span.file);
     if let Some(&(module, at)) = module_heads.get(head.text.as_str()).filter(|(module, _)| rule_module != Some(*module))
@@ -693,23 +729,53 @@ fn resolve_aliases(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: 
         if symbols.relations.get(index).and_then(|r| r.span) != Some(decl.name.span) {
             continue; // a duplicate declaration, already reported
         }
-        let types: Vec<Option<Ty>> = decl
-            .fields
-            .iter()
-            .map(|field| {
-                let ty = symbols.resolve_type(&field.ty.text);
-                if ty.is_none() && !symbols.poisoned_types.contains(&field.ty.text) {
-                    diagnostics.push(unknown_type(symbols, &field.ty));
+        field_types(symbols, index, 0, &decl.fields, diagnostics);
+    }
+}
+
+/// Resolves the types of `fields`, declared from column `first` of relation `index` on;
+/// a list or object field's type is its compound type, and its auxiliary relation's
+/// columns are resolved in turn.
+fn field_types(
+    symbols: &mut Symbols,
+    index: usize,
+    first: usize,
+    fields: &[gov_syntax::ast::FieldDecl],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let name = symbols.relations.get(index).map(|r| r.name.clone()).unwrap_or_default();
+    for (column, field) in (first..).zip(fields) {
+        let ty = match &field.ty {
+            FieldType::Named(ty) => resolve_named(symbols, ty, diagnostics),
+            FieldType::List(element, _) => {
+                let element = resolve_named(symbols, element, diagnostics);
+                let aux = symbols.relation_id(&crate::compound::aux_name(&name, &field.name.text));
+                if let Some(slot) = aux.and_then(|a| symbols.relation_mut(a)).and_then(|r| r.fields.get_mut(1)) {
+                    slot.ty = element;
                 }
-                ty
-            })
-            .collect();
-        if let Some(relation) = symbols.relation_mut(index) {
-            for (field, ty) in relation.fields.iter_mut().zip(types) {
-                field.ty = ty;
+                aux.and_then(|a| symbols.relations.get(a)).and_then(|r| r.fields.first()).and_then(|f| f.ty)
             }
+            FieldType::Object(members, _) => {
+                let aux = symbols.relation_id(&crate::compound::aux_name(&name, &field.name.text));
+                if let Some(aux) = aux {
+                    field_types(symbols, aux, 1, members, diagnostics);
+                }
+                aux.and_then(|a| symbols.relations.get(a)).and_then(|r| r.fields.first()).and_then(|f| f.ty)
+            }
+        };
+        if let Some(slot) = symbols.relation_mut(index).and_then(|r| r.fields.get_mut(column)) {
+            slot.ty = ty;
         }
     }
+}
+
+/// Resolves a named field type, reporting an unknown one.
+fn resolve_named(symbols: &Symbols, ty: &gov_syntax::ast::Name, diagnostics: &mut Vec<Diagnostic>) -> Option<Ty> {
+    let resolved = symbols.resolve_type(&ty.text);
+    if resolved.is_none() && !symbols.poisoned_types.contains(&ty.text) {
+        diagnostics.push(unknown_type(symbols, ty));
+    }
+    resolved
 }
 
 /// How far [`resolve_aliases`] got with an alias.

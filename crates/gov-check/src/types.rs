@@ -17,6 +17,10 @@ pub enum Ty {
     Base(BaseType),
     /// A declared alias: distinct from its base type and from every other alias.
     Alias(u32),
+    /// A list or object field's type (by index into [`Symbols::compounds`]): distinct from
+    /// every other type, each field its own. Its values identify the field's value in the
+    /// auxiliary relation holding its contents.
+    Compound(u32),
 }
 
 /// What is known about the type of an inference class.

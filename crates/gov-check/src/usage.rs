@@ -52,7 +52,11 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
     }
     for (index, relation) in symbols.relations.iter().enumerate() {
         let Some(span) = relation.span else { continue };
-        if used.contains(&index) || relation.poisoned || module_of.contains_key(&span.file) {
+        if used.contains(&index)
+            || relation.compound.is_some()
+            || relation.poisoned
+            || module_of.contains_key(&span.file)
+        {
             continue;
         }
         let (what, help) = match relation.kind {
@@ -116,7 +120,7 @@ fn unused_types<'p>(
     for file in &program.files {
         for item in &file.parsed.file.items {
             let names: Vec<&str> = match &item.kind {
-                ItemKind::Relation(decl) => decl.fields.iter().map(|f| f.ty.text.as_str()).collect(),
+                ItemKind::Relation(decl) => named_types(&decl.fields),
                 ItemKind::TypeAlias(alias) => vec![alias.target.text.as_str()],
                 _ => continue,
             };
@@ -139,4 +143,16 @@ fn unused_types<'p>(
             );
         }
     }
+}
+
+/// The type names a declaration's fields mention, those of list elements and object
+/// members included.
+fn named_types(fields: &[gov_syntax::ast::FieldDecl]) -> Vec<&str> {
+    fields
+        .iter()
+        .flat_map(|f| match &f.ty {
+            gov_syntax::ast::FieldType::Object(members, _) => named_types(members),
+            other => other.named().map(|n| n.text.as_str()).into_iter().collect(),
+        })
+        .collect()
 }

@@ -106,6 +106,10 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                 name: column.name.as_deref().map(|n| pool.intern(n)),
                 ty: column.ty,
                 type_name: pool.intern(&column.type_name),
+                contents: column.contents.map(|c| gov_vm::program::Contents {
+                    relation: u32::try_from(c.relation.index()).unwrap_or(u32::MAX),
+                    list: c.list,
+                }),
             })
             .collect();
         relations.push(RelationSchema {
@@ -311,9 +315,11 @@ fn data_facts(
 ) -> Result<Vec<(u32, Vec<gov_vm::Value>)>, CompileError> {
     let schema = Program { strings: pool.strings.clone(), relations: relations.to_vec(), ..Program::default() };
     let mut facts = Vec::new();
+    // One sequence of list and object identifiers over every file.
+    let mut ids = 0;
     for (file, document) in input.data {
         facts.extend(
-            gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s))
+            gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s), &mut ids)
                 .map_err(|error| CompileError::Data { file: file.clone(), error })?,
         );
     }

@@ -128,11 +128,7 @@ impl Walker {
             }
             ItemKind::Relation(decl) => {
                 self.push(decl.name.span, Target::Relation(decl.name.text.clone()), Role::Declaration);
-                for field in &decl.fields {
-                    let target = Target::Field { relation: decl.name.text.clone(), field: field.name.text.clone() };
-                    self.push(field.name.span, target, Role::Declaration);
-                    self.push(field.ty.span, Target::Type(field.ty.text.clone()), Role::Reference);
-                }
+                self.fields(&decl.name.text, &decl.fields);
             }
             ItemKind::Rule(rule) => {
                 self.atom(&rule.head, Role::Head, false);
@@ -231,10 +227,34 @@ impl Walker {
         }
     }
 
+    /// The fields of a declaration (of `relation`), an object field's members as fields of
+    /// its auxiliary relation (`tool_call.arguments`).
+    fn fields(&mut self, relation: &str, fields: &[gov_syntax::ast::FieldDecl]) {
+        for field in fields {
+            let target = Target::Field { relation: relation.to_owned(), field: field.name.text.clone() };
+            self.push(field.name.span, target, Role::Declaration);
+            match &field.ty {
+                gov_syntax::ast::FieldType::Object(members, _) => {
+                    self.fields(&gov_check::compound::aux_name(relation, &field.name.text), members);
+                }
+                other => {
+                    if let Some(ty) = other.named() {
+                        self.push(ty.span, Target::Type(ty.text.clone()), Role::Reference);
+                    }
+                }
+            }
+        }
+    }
+
     fn expr(&mut self, expr: &Expr, binding: bool) {
         match expr {
             Expr::Var(name) => self.var(name, binding),
-            Expr::Wildcard(_) | Expr::Lit(_) => {}
+            Expr::Wildcard(_) | Expr::Lit(_) | Expr::List(_) => {}
+            Expr::Object(object) => {
+                for member in &object.members {
+                    self.expr(&member.value, binding);
+                }
+            }
             Expr::Binary(binary) => {
                 self.expr(&binary.left, false);
                 self.expr(&binary.right, false);

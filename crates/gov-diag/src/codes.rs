@@ -58,12 +58,14 @@ codes! {
     DUPLICATE_FIELD = "E0110", Error, "field given twice";
     ONE_NOT_INPUT = "E0111", Error, "`one` on a relation that is not an input";
     UNKNOWN_BUILTIN = "E0112", Error, "unknown built-in";
+    UNKNOWN_MEMBER = "E0113", Error, "unknown member of an object field";
     ARITY = "E0201", Error, "wrong number of arguments";
     TYPE_MISMATCH = "E0202", Error, "type mismatch";
     BAD_OPERATOR = "E0203", Error, "operator not defined for these types";
     BAD_AGGREGATE = "E0204", Error, "aggregate over a non-numeric value";
     UNINFERRED_TYPE = "E0205", Error, "type cannot be inferred";
     BUILTIN_OUTPUT = "E0206", Error, "built-in used where its result does not fit";
+    COMPOUND_MISUSE = "E0207", Error, "list or object used where it cannot be";
     UNSAFE_HEAD = "E0301", Error, "unsafe variable in a rule head";
     UNSAFE_NEGATION = "E0302", Error, "unsafe variable in a negation";
     UNSAFE_COMPARISON = "E0303", Error, "unsafe variable in a comparison or arithmetic";

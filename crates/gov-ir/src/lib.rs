@@ -97,6 +97,19 @@ pub struct Column {
     pub ty: BaseType,
     /// Its type as written: the base type's name, or the alias's.
     pub type_name: String,
+    /// For a list or object field, the auxiliary relation holding its contents (the column
+    /// then holds an identifier of the value, the auxiliary relation's first column).
+    pub contents: Option<Contents>,
+}
+
+/// Where a list or object field's contents are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contents {
+    /// The auxiliary relation: (identifier, element) for a list, (identifier, members…)
+    /// for an object.
+    pub relation: RelationId,
+    /// A list (a JSON array) or an object (a JSON object).
+    pub list: bool,
 }
 
 /// A decision rule.

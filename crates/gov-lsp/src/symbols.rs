@@ -50,9 +50,9 @@ fn entry(item: &Item) -> Option<Entry> {
                 .iter()
                 .map(|f| Entry {
                     name: f.name.text.clone(),
-                    detail: Some(f.ty.text.clone()),
+                    detail: Some(gov_check::compound::display(&f.ty)),
                     kind: SymbolKind::FIELD,
-                    span: Span::new(f.name.span.file, f.name.span.start, f.ty.span.end),
+                    span: Span::new(f.name.span.file, f.name.span.start, f.ty.span().end),
                     selection: f.name.span,
                     children: Vec::new(),
                 })

@@ -546,7 +546,7 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
 fn collection_args(membership: &Membership) -> impl Iterator<Item = &Expr> {
     let call = match &membership.collection {
         Collection::Call(call) => Some(call),
-        Collection::Set(_) => None,
+        Collection::Set(_) | Collection::List(_) => None,
     };
     call.into_iter().flat_map(|c| c.args.iter())
 }
@@ -837,6 +837,7 @@ impl Evaluator<'_> {
                 RefYield::Values(values) => Ok(values),
                 RefYield::Test(_) => Err(RefError::Type(format!("`{}` is a test", call.name.text))),
             },
+            Collection::List(_) => Err(RefError::Type("lists are not evaluated here yet".to_owned())),
             Collection::Set(set) => {
                 // An Int literal among Decimals, or for a Decimal element (the checker's
                 // type of a variable), is that Decimal.
@@ -1047,6 +1048,7 @@ impl Evaluator<'_> {
             return None;
         }
         match expr {
+            Expr::List(_) | Expr::Object(_) => None,
             Expr::Var(name) => env.get(&name.text).map(RefValue::base_type).or_else(|| {
                 body.iter().find_map(|item| match item {
                     BodyItem::Atom(atom) => {
@@ -1118,6 +1120,9 @@ impl Evaluator<'_> {
     /// literal where a Decimal is expected is that Decimal).
     fn eval(&self, expr: &Expr, env: &Env, expected: Option<BaseType>) -> Result<RefValue, RefError> {
         match expr {
+            Expr::List(_) | Expr::Object(_) => {
+                Err(RefError::Type("lists and objects are not evaluated here yet".to_owned()))
+            }
             Expr::Var(name) => {
                 env.get(&name.text).cloned().ok_or_else(|| RefError::Unsafe(format!("`{}` is not bound", name.text)))
             }
@@ -1211,7 +1216,7 @@ fn fallible(expr: &Expr) -> bool {
         Expr::Binary(_) => true,
         Expr::Call(call) => call_can_fail(call),
         Expr::Aggregate(aggregate) => aggregate.function == AggregateFn::Sum,
-        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) => false,
+        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::List(_) | Expr::Object(_) => false,
     }
 }
 

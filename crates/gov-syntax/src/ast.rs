@@ -116,13 +116,43 @@ pub struct RelationDecl {
     pub fields: Vec<FieldDecl>,
 }
 
-/// `name: Type` in a relation declaration.
+/// `name: Type` in a relation declaration (or in an object type's braces).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldDecl {
     /// Field name.
     pub name: Name,
     /// Field type.
-    pub ty: Name,
+    pub ty: FieldType,
+}
+
+/// A field's type: a named type, a list of one, or an object of fields.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FieldType {
+    /// `Str`, `Agent`: a base type or an alias.
+    Named(Name),
+    /// `[Str]`: a JSON array of values of the named type. The span covers the brackets.
+    List(Name, Span),
+    /// `{path: Str, recursive: Bool}`: a JSON object with these members. The span covers
+    /// the braces.
+    Object(Vec<FieldDecl>, Span),
+}
+
+impl FieldType {
+    /// The type's extent.
+    pub fn span(&self) -> Span {
+        match self {
+            FieldType::Named(name) => name.span,
+            FieldType::List(_, span) | FieldType::Object(_, span) => *span,
+        }
+    }
+
+    /// The named type of a `Named` type or of a list's elements.
+    pub fn named(&self) -> Option<&Name> {
+        match self {
+            FieldType::Named(name) | FieldType::List(name, _) => Some(name),
+            FieldType::Object(..) => None,
+        }
+    }
 }
 
 /// `@name(arg, …)`
@@ -301,14 +331,17 @@ pub enum Collection {
     Call(Call),
     /// A set literal: `{"read_file", "list_dir"}`.
     Set(SetLit),
+    /// A variable bound to a list field: `"--force" in argv`.
+    // Invariant: an `Expr::Var` (the grammar writes nothing else here).
+    List(Expr),
 }
 
-/// `{lit, …}`: at least one literal.
+/// `{lit, …}`: at least one literal (or `[lit, …]`, maybe none, as a list's value).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SetLit {
     /// The values, as written.
     pub items: Vec<Lit>,
-    /// From `{` through `}`.
+    /// From `{` (or `[`) through `}` (or `]`).
     pub span: Span,
 }
 
@@ -347,6 +380,21 @@ pub enum Expr {
     Aggregate(Box<Aggregate>),
     /// A call of a built-in that yields a value: `str.lower(name)`.
     Call(Box<Call>),
+    /// `["a", "b"]`: a list's value, only as an atom's argument in a `given` fact.
+    List(Box<SetLit>),
+    /// `{path: p, recursive: r}`: an object field's members, only as an atom's argument
+    /// (a pattern in a body, the object's value in a `given` fact).
+    Object(Box<ObjectPattern>),
+}
+
+/// `{member: expr, …}` in an atom's argument.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectPattern {
+    /// The members, each named (`field` is always `Some`).
+    // Invariant: every member is named: the grammar has no positional member.
+    pub members: Vec<Arg>,
+    /// From `{` through `}`.
+    pub span: Span,
 }
 
 impl Expr {
@@ -359,6 +407,8 @@ impl Expr {
             Expr::Binary(binary) => binary.span,
             Expr::Aggregate(aggregate) => aggregate.span,
             Expr::Call(call) => call.span,
+            Expr::List(list) => list.span,
+            Expr::Object(object) => object.span,
         }
     }
 }

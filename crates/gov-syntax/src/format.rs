@@ -49,8 +49,8 @@
 
 use crate::Parsed;
 use crate::ast::{
-    Annotation, Approver, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr, Item,
-    ItemKind, Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
+    Annotation, Approver, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr,
+    FieldDecl, FieldType, Item, ItemKind, Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};
@@ -522,12 +522,11 @@ impl<'t> Printer<'t> {
     fn relation(self, units: &mut Vec<Unit>, start: u32, end: u32, decl: &RelationDecl, dot: &str) -> String {
         let one = if decl.one.is_some() { " one" } else { "" };
         let open = format!("{}{one} {}(", decl.kind.keyword(), name(&decl.name.text));
-        let fields: Vec<String> =
-            decl.fields.iter().map(|f| format!("{}: {}", field_name(&f.name.text), name(&f.ty.text))).collect();
+        let fields: Vec<String> = decl.fields.iter().map(field_decl).collect();
         let one_line = format!("{open}{}){dot}", fields.join(", "));
         units.push(Unit::new(start, decl.name.span.end, 0, open));
         for (field, text) in decl.fields.iter().zip(fields) {
-            units.push(Unit::new(field.name.span.start, field.ty.span.end, INDENT, format!("{text},")));
+            units.push(Unit::new(field.name.span.start, field.ty.span().end, INDENT, format!("{text},")));
         }
         units.push(Unit::closer(end, format!("){dot}")));
         one_line
@@ -695,6 +694,7 @@ impl<'t> Printer<'t> {
                         let items: Vec<&str> = set.items.iter().map(|lit| lit.raw.as_str()).collect();
                         format!("{{{}}}", items.join(", "))
                     }
+                    Collection::List(list) => self.expr(list),
                 };
                 let not = if membership.negated.is_some() { "not " } else { "" };
                 format!("{not}{} in {collection}", self.expr(&membership.element))
@@ -725,6 +725,14 @@ impl<'t> Printer<'t> {
                 format!("{}({} : {})", aggregate.function.name(), self.expr(&aggregate.target), body.join(", "))
             }
             Expr::Call(call) => self.call(call),
+            Expr::List(list) => {
+                let items: Vec<&str> = list.items.iter().map(|lit| lit.raw.as_str()).collect();
+                format!("[{}]", items.join(", "))
+            }
+            Expr::Object(object) => {
+                let members: Vec<String> = object.members.iter().map(|m| self.arg(m)).collect();
+                format!("{{{}}}", members.join(", "))
+            }
         }
     }
 
@@ -751,6 +759,18 @@ impl<'t> Printer<'t> {
     fn message(self, message: &Message) -> String {
         self.quoted(message.span).map_or_else(|| quote_message(&message.parts), str::to_owned)
     }
+}
+
+/// `name: Type` in a declaration, an object type's members one after another.
+fn field_decl(field: &FieldDecl) -> String {
+    let ty = match &field.ty {
+        FieldType::Named(ty) => name(&ty.text).into_owned(),
+        FieldType::List(ty, _) => format!("[{}]", name(&ty.text)),
+        FieldType::Object(members, _) => {
+            format!("{{{}}}", members.iter().map(field_decl).collect::<Vec<_>>().join(", "))
+        }
+    };
+    format!("{}: {ty}", field_name(&field.name.text))
 }
 
 /// Whether the lexer skips `c` as whitespace (a byte-order mark included).

@@ -103,6 +103,12 @@ pub enum Token<'s> {
     /// `}`
     #[token("}")]
     RBrace,
+    /// `[`
+    #[token("[")]
+    LBracket,
+    /// `]`
+    #[token("]")]
+    RBracket,
     /// `,`
     #[token(",")]
     Comma,
@@ -202,6 +208,8 @@ impl Token<'_> {
             Token::RParen => ")",
             Token::LBrace => "{",
             Token::RBrace => "}",
+            Token::LBracket => "[",
+            Token::RBracket => "]",
             Token::Comma => ",",
             Token::Dot | Token::Joint => ".",
             Token::If => ":-",
@@ -306,7 +314,6 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
     let mut lexed = Lexed::default();
     let mut lexer = Token::lexer(text);
     let mut bad_run: Option<Span> = None;
-    let mut open_bracket: Option<u32> = None;
     while let Some(result) = lexer.next() {
         let range = lexer.span();
         let span = Span::new(file, to_u32(range.start), to_u32(range.end));
@@ -336,27 +343,13 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
             Ok(token) => lexed.tokens.push(Spanned { token, start: span.start, end: span.end }),
         }
         if let Some(run) = bad_run.take() {
-            report_run(text, run, &mut lexed.diagnostics, &mut open_bracket);
+            lexed.diagnostics.push(unexpected_characters(text, run));
         }
     }
     if let Some(run) = bad_run.take() {
-        report_run(text, run, &mut lexed.diagnostics, &mut open_bracket);
+        lexed.diagnostics.push(unexpected_characters(text, run));
     }
     lexed
-}
-
-/// Reports a run of characters no token starts, except a `]` closing a reported `[` on the
-/// same line: the list is one mistake.
-fn report_run(text: &str, run: Span, diagnostics: &mut Vec<Diagnostic>, open_bracket: &mut Option<u32>) {
-    let characters = text.get(run.range()).unwrap_or("");
-    if characters == "]"
-        && let Some(open) = open_bracket.take()
-        && !text.get(open as usize..run.start as usize).unwrap_or("\n").contains('\n')
-    {
-        return;
-    }
-    *open_bracket = characters.starts_with('[').then_some(run.start);
-    diagnostics.push(unexpected_characters(text, run));
 }
 
 fn unexpected_characters(text: &str, run: Span) -> Diagnostic {
@@ -368,9 +361,6 @@ fn unexpected_characters(text: &str, run: Span) -> Diagnostic {
     match characters.chars().next() {
         Some(';') => diagnostic.with_help(
             "conditions are separated by `,` and all must hold; for \"either … or …\" write two rules with the same head",
-        ),
-        Some('[' | ']') => diagnostic.with_help(
-            "Gov has no lists: put the values in a data relation (`data allowed_tool(tool: Str)`) and join with it (`allowed_tool(t)`)",
         ),
         _ => diagnostic,
     }

@@ -349,7 +349,11 @@ fn syntax_error(
                 span,
             )
             .with_primary_label("unexpected here");
-            if expected.iter().any(|e| e == "\",\"") && expected.iter().any(|e| e == "\".\"") {
+            if token == Token::LBracket {
+                diagnostic = diagnostic.with_help(
+                    "a list `[…]` is written only as a field's type (`tags: [Str]`) or as an atom's argument (a `given` fact's value); for one of several values write a set literal: `t in {\"a\", \"b\"}`",
+                );
+            } else if expected.iter().any(|e| e == "\",\"") && expected.iter().any(|e| e == "\".\"") {
                 diagnostic = diagnostic.with_help("separate conditions with `,` and end the rule with `.`");
             }
             let _ = text;

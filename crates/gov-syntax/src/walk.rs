@@ -81,7 +81,8 @@ impl<'a> Iterator for Exprs<'a> {
                             self.stack.push(Next::Expr(&aggregate.target));
                         }
                         Expr::Call(call) => self.stack.push(Next::Exprs(&call.args)),
-                        Expr::Aggregate(_) | Expr::Var(_) | Expr::Wildcard(_) | Expr::Lit(_) => {}
+                        Expr::Object(object) => self.stack.push(Next::Args(&object.members)),
+                        Expr::Aggregate(_) | Expr::Var(_) | Expr::Wildcard(_) | Expr::Lit(_) | Expr::List(_) => {}
                     }
                     return Some(expr);
                 }
@@ -106,8 +107,10 @@ impl<'a> Iterator for Exprs<'a> {
                         }
                         BodyItem::Test(call) | BodyItem::NotTest(call, _) => self.stack.push(Next::Exprs(&call.args)),
                         BodyItem::In(membership) => {
-                            if let Collection::Call(call) = &membership.collection {
-                                self.stack.push(Next::Exprs(&call.args));
+                            match &membership.collection {
+                                Collection::Call(call) => self.stack.push(Next::Exprs(&call.args)),
+                                Collection::List(list) => self.stack.push(Next::Expr(list)),
+                                Collection::Set(_) => {}
                             }
                             self.stack.push(Next::Expr(&membership.element));
                         }
@@ -153,8 +156,16 @@ mod tests {
                 Expr::Binary(b) => b.op.symbol().to_owned(),
                 Expr::Aggregate(a) => a.function.name().to_owned(),
                 Expr::Call(c) => c.name.text.clone(),
+                Expr::List(_) => "list".to_owned(),
+                Expr::Object(_) => "object".to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn object_patterns_and_list_collections_are_walked() {
+        let rule = rule("p(p) :- t(a: {b: p, c: {d: q}}, l: v), x in v, x = q.");
+        assert_eq!(tags(body(&rule.body, Reach::Shallow)), ["object", "p", "object", "q", "v", "x", "v", "x", "q"]);
     }
 
     #[test]

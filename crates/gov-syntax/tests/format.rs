@@ -13,8 +13,8 @@ use std::path::PathBuf;
 mod spans {
     use gov_diag::Span;
     use gov_syntax::ast::{
-        Approver, Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, Lit, MessagePart, Name, Path,
-        Salvaged, SourceFile, StrLit, TestStatement,
+        Approver, Atom, BodyItem, Call, Collection, ExpectKind, Expr, FieldDecl, FieldType, Item, ItemKind, Lit,
+        MessagePart, Name, Path, Salvaged, SourceFile, StrLit, TestStatement,
     };
 
     /// The tree with every span set to `Span::default()`, so trees parsed from different text compare.
@@ -40,10 +40,7 @@ mod spans {
             ItemKind::Relation(decl) => {
                 decl.one = decl.one.map(|_| Span::default());
                 name(&mut decl.name);
-                for field in &mut decl.fields {
-                    name(&mut field.name);
-                    name(&mut field.ty);
-                }
+                decl.fields.iter_mut().for_each(field_decl);
             }
             ItemKind::Rule(rule) => {
                 atom(&mut rule.head);
@@ -134,6 +131,7 @@ mod spans {
                         set.span = Span::default();
                         set.items.iter_mut().for_each(lit);
                     }
+                    Collection::List(list) => expr(list),
                 }
             }
         }
@@ -170,6 +168,32 @@ mod spans {
                 aggregate.body.iter_mut().for_each(body_item);
             }
             Expr::Call(c) => call(c),
+            Expr::List(list) => {
+                list.span = Span::default();
+                list.items.iter_mut().for_each(lit);
+            }
+            Expr::Object(object) => {
+                object.span = Span::default();
+                for member in &mut object.members {
+                    member.field.iter_mut().for_each(name);
+                    expr(&mut member.value);
+                }
+            }
+        }
+    }
+
+    fn field_decl(field: &mut FieldDecl) {
+        name(&mut field.name);
+        match &mut field.ty {
+            FieldType::Named(ty) => name(ty),
+            FieldType::List(ty, span) => {
+                name(ty);
+                *span = Span::default();
+            }
+            FieldType::Object(members, span) => {
+                members.iter_mut().for_each(field_decl);
+                *span = Span::default();
+            }
         }
     }
 

@@ -292,11 +292,13 @@ fn evaluate(
         id
     };
     let given_data = gov_vm::json::parse_document(&world.data.to_string()).map_err(|e| format!("given data: {e}"))?;
-    let mut facts = gov_vm::json::facts(compiled, &given_data, RelationKind::Data, &mut intern)
+    // One sequence of list and object identifiers over the given data and every file.
+    let mut list_ids = 0;
+    let mut facts = gov_vm::json::facts(compiled, &given_data, RelationKind::Data, &mut intern, &mut list_ids)
         .map_err(|e| format!("given data: {e}"))?;
     for path in &case.fixtures {
         let document = fixture(path).map_err(|e| format!("with data \"{path}\": {e}"))?;
-        let more = gov_vm::json::facts(compiled, &document, RelationKind::Data, &mut intern)
+        let more = gov_vm::json::facts(compiled, &document, RelationKind::Data, &mut intern, &mut list_ids)
             .map_err(|e| format!("with data \"{path}\": {e}"))?;
         facts.extend(more);
     }

@@ -27,6 +27,31 @@ pub fn lit_json(lit: &Lit) -> Option<Json> {
     })
 }
 
+/// A given fact's value as JSON: a literal, a list of literals (`["a", "b"]`) as an array,
+/// an object (`{path: "/x"}`) as an object.
+fn value_json(value: &Expr, at: &str) -> Result<Json, String> {
+    match value {
+        Expr::Lit(lit) => lit_json(lit).ok_or_else(|| format!("{at}: invalid literal `{}`", lit.raw)),
+        Expr::List(list) => list
+            .items
+            .iter()
+            .map(|lit| lit_json(lit).ok_or_else(|| format!("{at}: invalid literal `{}`", lit.raw)))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Json::Array),
+        Expr::Object(object) => {
+            let mut members = Map::new();
+            for member in &object.members {
+                let name = member.field.as_ref().map_or("", |f| f.text.as_str());
+                if members.insert(name.to_owned(), value_json(&member.value, at)?).is_some() {
+                    return Err(format!("{at}: member `{name}` is given twice"));
+                }
+            }
+            Ok(Json::Object(members))
+        }
+        _ => Err(format!("{at}: a given fact holds only literal values, lists and objects")),
+    }
+}
+
 /// Splits `given` facts (each with its location, for messages) into a data document and
 /// a request document. Positional arguments take the declared field names in order;
 /// named ones keep theirs. Every field must be given.
@@ -55,10 +80,7 @@ pub fn world(given: &[(Atom, String)], symbols: &Symbols) -> Result<World, Strin
                 None if named => return Err(format!("{at}: positional and named arguments cannot be mixed")),
                 None => fields.get(i).copied().unwrap_or_default(),
             };
-            let Expr::Lit(lit) = &arg.value else {
-                return Err(format!("{at}: a given fact holds only literal values"));
-            };
-            let value = lit_json(lit).ok_or_else(|| format!("{at}: invalid literal `{}`", lit.raw))?;
+            let value = value_json(&arg.value, at)?;
             if object.insert(field.to_owned(), value).is_some() {
                 return Err(format!("{at}: field `{field}` of `{name}` is given twice"));
             }
@@ -133,7 +155,8 @@ test "values" {
             u32::try_from(strings.len() - 1).unwrap()
         };
         let input = gov_vm::json::parse_document(&world.input.to_string()).unwrap();
-        let facts = gov_vm::json::facts(&compiled, &input, gov_vm::program::RelationKind::Input, &mut intern).unwrap();
+        let facts =
+            gov_vm::json::facts(&compiled, &input, gov_vm::program::RelationKind::Input, &mut intern, &mut 0).unwrap();
         let values = &facts[0].1;
         assert_eq!(values[1], gov_vm::Value::Int(-3));
         assert_eq!(values[2], gov_vm::Value::Decimal(gov_value_decimal("-12.5")));

@@ -92,7 +92,7 @@ mod tests {
             kind: RelationKind::Input,
             one,
             phase: Phase::Request,
-            columns: vec![ColumnSchema { name: Some(column), ty, type_name }],
+            columns: vec![ColumnSchema { name: Some(column), ty, type_name, contents: None }],
             indexes: Vec::new(),
         };
         Program {

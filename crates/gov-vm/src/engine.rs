@@ -704,7 +704,7 @@ mod tests {
     /// The program of [`program_with`].
     fn test_program(rules: Vec<(Phase, Vec<Instr>)>, data: Vec<Value>) -> Program {
         let strings = ["t", "x", "y", "Int", "p", "d", "e", "test.gov", "q"].map(str::to_owned).to_vec();
-        let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3 };
+        let column = |name| ColumnSchema { name, ty: BaseType::Int, type_name: 3, contents: None };
         let relation =
             |name, kind, phase, columns| RelationSchema { name, kind, phase, columns, indexes: Vec::new(), one: false };
         let relations = vec![
@@ -981,7 +981,7 @@ mod tests {
     /// the two engines number strings differently. Allows by default.
     fn event_engine(deny_root: bool) -> Engine {
         let mut strings = vec!["event".to_owned(), "name".to_owned(), "Str".to_owned()];
-        let column = ColumnSchema { name: Some(1), ty: BaseType::Str, type_name: 2 };
+        let column = ColumnSchema { name: Some(1), ty: BaseType::Str, type_name: 2, contents: None };
         let relations = vec![RelationSchema {
             name: 0,
             kind: RelationKind::Input,

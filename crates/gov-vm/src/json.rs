@@ -2,7 +2,7 @@
 
 use crate::engine::{Engine, Request};
 use crate::explain::{Absence, Explanation, FactExplanation, FactSource, Premises};
-use crate::program::{ColumnSchema, Program, RelationKind};
+use crate::program::{ColumnSchema, Contents, Program, RelationKind};
 use crate::report::{Reason, Report};
 use crate::value::{Strings, Value};
 use crate::{EvalError, RequestError};
@@ -31,11 +31,15 @@ fn describe(value: &Document) -> String {
 
 /// Reads facts of relations of kind `kind` from a document shaped
 /// `{"relation": [{"field": value, …}, …], …}`. `intern` turns a string into its symbol.
+/// A list or object field's value gets the next identifier from `ids` (an Int, so that
+/// documents read one after another into one store, several data files, give each value
+/// its own), and its contents become facts of its auxiliary relation.
 pub fn facts(
     program: &Program,
     document: &Document,
     kind: RelationKind,
     intern: &mut dyn FnMut(&str) -> u32,
+    ids: &mut i64,
 ) -> Result<Vec<(u32, Vec<Value>)>, RequestError> {
     let Document::Object(relations) = document else {
         return Err(error(
@@ -70,7 +74,9 @@ pub fn facts(
                     format!("expected an object with the fields of `{name}`, found {}", describe(row)),
                 ));
             };
-            out.push((rel, row_values(program, &schema.columns, fields, &path, intern)?));
+            let mut reader = RowReader { program, intern: &mut *intern, ids: &mut *ids, out: &mut out };
+            let values = reader.row(&schema.columns, fields, &path)?;
+            out.push((rel, values));
         }
     }
     Ok(out)
@@ -93,13 +99,82 @@ fn kind_name(kind: RelationKind) -> &'static str {
     }
 }
 
-fn row_values(
+/// Reads rows, pushing the facts of list and object fields' contents as it goes.
+struct RowReader<'a, 'b> {
+    program: &'a Program,
+    intern: &'b mut dyn FnMut(&str) -> u32,
+    ids: &'b mut i64,
+    out: &'b mut Vec<(u32, Vec<Value>)>,
+}
+
+impl RowReader<'_, '_> {
+    /// The values of one JSON object's `fields` for `columns`.
+    fn row(
+        &mut self,
+        columns: &[ColumnSchema],
+        fields: &[(String, Document)],
+        path: &str,
+    ) -> Result<Vec<Value>, RequestError> {
+        let program = self.program;
+        check_keys(program, columns, fields, path)?;
+        let mut values = Vec::with_capacity(columns.len());
+        for column in columns {
+            let name = column.name.map_or("", |n| program.string(n));
+            let field_path = key_path(path, name);
+            let value = fields
+                .iter()
+                .find_map(|(key, value)| (key == name).then_some(value))
+                .ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
+            values.push(match column.contents {
+                Some(contents) => self.contents(column, contents, value, &field_path)?,
+                None => scalar(column.ty, program.string(column.type_name), value, &mut *self.intern)
+                    .map_err(|message| error(field_path, message))?,
+            });
+        }
+        Ok(values)
+    }
+
+    /// A list's or an object's identifier, after pushing its contents' facts.
+    fn contents(
+        &mut self,
+        column: &ColumnSchema,
+        contents: Contents,
+        value: &Document,
+        path: &str,
+    ) -> Result<Value, RequestError> {
+        let program = self.program;
+        let type_name = program.string(column.type_name);
+        let id = *self.ids;
+        *self.ids = id.checked_add(1).ok_or_else(|| error(path, "too many lists and objects"))?;
+        let inner = program.relations.get(contents.relation as usize).map_or(&[][..], |r| r.columns.as_slice());
+        match (contents.list, value) {
+            (true, Document::Array(items)) => {
+                let Some(element) = inner.get(1) else { return Err(error(path, "a list without elements")) };
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{path}[{i}]");
+                    let value = scalar(element.ty, program.string(element.type_name), item, &mut *self.intern)
+                        .map_err(|message| error(item_path, message))?;
+                    self.out.push((contents.relation, vec![Value::Int(id), value]));
+                }
+            }
+            (false, Document::Object(fields)) => {
+                let mut values = vec![Value::Int(id)];
+                values.extend(self.row(inner.get(1..).unwrap_or_default(), fields, path)?);
+                self.out.push((contents.relation, values));
+            }
+            _ => return Err(error(path, format!("expected {type_name}, found {}", describe(value)))),
+        }
+        Ok(Value::Int(id))
+    }
+}
+
+/// Refuses a key of `fields` that names none of `columns`.
+fn check_keys(
     program: &Program,
     columns: &[ColumnSchema],
     fields: &[(String, Document)],
     path: &str,
-    intern: &mut dyn FnMut(&str) -> u32,
-) -> Result<Vec<Value>, RequestError> {
+) -> Result<(), RequestError> {
     for (key, _) in fields {
         if !columns.iter().any(|c| c.name.map(|n| program.string(n)) == Some(key.as_str())) {
             let names: Vec<&str> = columns.iter().filter_map(|c| c.name.map(|n| program.string(n))).collect();
@@ -109,19 +184,7 @@ fn row_values(
             ));
         }
     }
-    columns
-        .iter()
-        .map(|column| {
-            let name = column.name.map_or("", |n| program.string(n));
-            let field_path = key_path(path, name);
-            let value = fields
-                .iter()
-                .find_map(|(key, value)| (key == name).then_some(value))
-                .ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
-            scalar(column.ty, program.string(column.type_name), value, intern)
-                .map_err(|message| error(field_path, message))
-        })
-        .collect()
+    Ok(())
 }
 
 /// Converts one JSON value to a value of `ty` (declared as `type_name`). Numbers and
@@ -170,7 +233,7 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
         extra_ids.insert(s.to_owned(), sym);
         sym
     };
-    let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern)?;
+    let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern, &mut 0)?;
     crate::contract::one_fact_relations(engine.program(), &facts)?;
     Ok(Request { facts, extra_strings: extra, extra_ids, reader: Some(engine.id()) })
 }
@@ -273,4 +336,106 @@ fn absences_json(program: &Program, strings: Strings<'_>, absent: &[Absence]) ->
 pub fn absence_values(program: &Program, absence: &Absence) -> Vec<Option<Value>> {
     let arity = program.relations.get(absence.relation as usize).map_or(0, |r| r.columns.len());
     (0..arity).map(|i| absence.columns.iter().find(|(c, _)| usize::from(*c) == i).map(|(_, v)| *v)).collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use crate::program::{ColumnSchema, Contents, Phase, Program, RelationKind, RelationSchema};
+    use crate::{Engine, Limits, Value};
+    use gov_value::BaseType;
+
+    /// `input call(argv: [Str], arguments: {path: Str})`: its two auxiliary relations.
+    fn engine() -> Engine {
+        let column = |name: Option<u32>, ty: BaseType, type_name: u32, contents: Option<Contents>| ColumnSchema {
+            name,
+            ty,
+            type_name,
+            contents,
+        };
+        let relation = |name: u32, columns: Vec<ColumnSchema>| RelationSchema {
+            name,
+            kind: RelationKind::Input,
+            one: false,
+            phase: Phase::Request,
+            columns,
+            indexes: Vec::new(),
+        };
+        let program = Program {
+            strings: [
+                "call",
+                "argv",
+                "[Str]",
+                "call.argv",
+                "Str",
+                "Int",
+                "arguments",
+                "{path: Str}",
+                "call.arguments",
+                "path",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            relations: vec![
+                relation(
+                    0,
+                    vec![
+                        column(Some(1), BaseType::Int, 2, Some(Contents { relation: 1, list: true })),
+                        column(Some(6), BaseType::Int, 7, Some(Contents { relation: 2, list: false })),
+                    ],
+                ),
+                relation(3, vec![column(None, BaseType::Int, 5, None), column(None, BaseType::Str, 4, None)]),
+                relation(8, vec![column(None, BaseType::Int, 5, None), column(Some(9), BaseType::Str, 4, None)]),
+            ],
+            ..Program::default()
+        };
+        Engine::from_program(program, "test".to_owned(), Limits::default()).unwrap()
+    }
+
+    fn error(text: &str) -> String {
+        engine().request_from_json(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn lists_and_objects_become_facts_of_their_relations() {
+        let request = engine()
+            .request_from_json(r#"{"call": [{"argv": ["rm", "-rf", "rm"], "arguments": {"path": "/"}}, {"argv": [], "arguments": {"path": "/x"}}]}"#)
+            .unwrap();
+        let facts = request.facts();
+        let of = |rel: u32| facts.iter().filter(|(r, _)| *r == rel).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+        assert_eq!(of(0), [vec![Value::Int(0), Value::Int(1)], vec![Value::Int(2), Value::Int(3)]]);
+        assert_eq!(of(1).len(), 3, "each element, repeats included, as read (the store keeps distinct facts)");
+        assert!(of(1).iter().all(|v| v[0] == Value::Int(0)), "the empty list has no element");
+        assert_eq!(of(2).len(), 2);
+        assert_eq!(of(2)[1][0], Value::Int(3));
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_naming_their_path() {
+        let ok_args = r#""arguments": {"path": "/"}"#;
+        assert_eq!(
+            error(&format!(r#"{{"call": [{{"argv": "rm", {ok_args}}}]}}"#)),
+            r#"call[0].argv: expected [Str], found "rm""#
+        );
+        assert_eq!(
+            error(&format!(r#"{{"call": [{{"argv": ["a", "b", 3], {ok_args}}}]}}"#)),
+            "call[0].argv[2]: expected Str, found 3"
+        );
+        assert_eq!(
+            error(&format!(r#"{{"call": [{{"argv": [["a"]], {ok_args}}}]}}"#)),
+            "call[0].argv[0]: expected Str, found an array"
+        );
+        assert_eq!(
+            error(r#"{"call": [{"argv": [], "arguments": {}}]}"#),
+            "call[0].arguments.path: missing field `path`"
+        );
+        assert_eq!(
+            error(r#"{"call": [{"argv": [], "arguments": {"path": "/", "deep": {}}}]}"#),
+            "call[0].arguments.deep: unknown field `deep`; the fields are: path"
+        );
+        assert_eq!(
+            error(r#"{"call": [{"argv": [], "arguments": ["/"]}]}"#),
+            "call[0].arguments: expected {path: Str}, found an array"
+        );
+    }
 }

@@ -75,6 +75,19 @@ pub struct ColumnSchema {
     pub ty: BaseType,
     /// The declared type's name (an alias such as `Agent`, or the base type's name).
     pub type_name: Sym,
+    /// A list or object field: the column holds an identifier (an `Int`) of the value,
+    /// whose contents are facts of another relation, read from the same JSON.
+    pub contents: Option<Contents>,
+}
+
+/// Where a list or object field's contents go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contents {
+    /// The relation (of the same kind) holding them: (identifier, element) for a list, one
+    /// fact per distinct element; (identifier, members…) for an object, one fact.
+    pub relation: u32,
+    /// A JSON array (or else a JSON object).
+    pub list: bool,
 }
 
 /// An instruction operand.

@@ -25,7 +25,7 @@ fn program(rules: Vec<Vec<Instr>>) -> Program {
         kind: RelationKind::Input,
         one: false,
         phase: Phase::Request,
-        columns: vec![ColumnSchema { name: Some(1), ty: BaseType::Str, type_name: 2 }],
+        columns: vec![ColumnSchema { name: Some(1), ty: BaseType::Str, type_name: 2, contents: None }],
         indexes: Vec::new(),
     }];
     let source = SourceRef { file: 4, line: 1, column: 1 };

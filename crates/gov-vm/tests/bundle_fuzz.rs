@@ -63,7 +63,12 @@ impl Builder {
         let name = self.sym(name);
         let columns = columns
             .iter()
-            .map(|(n, ty)| ColumnSchema { name: n.map(|n| self.sym(n)), ty: *ty, type_name: self.sym(ty.name()) })
+            .map(|(n, ty)| ColumnSchema {
+                name: n.map(|n| self.sym(n)),
+                ty: *ty,
+                type_name: self.sym(ty.name()),
+                contents: None,
+            })
             .collect();
         let indexes = indexes.iter().map(|i| i.to_vec()).collect();
         self.program.relations.push(RelationSchema { name, kind, one: false, phase, columns, indexes });

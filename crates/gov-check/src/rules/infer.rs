@@ -169,7 +169,12 @@ impl<'a> Cx<'a, '_> {
                     self.diagnostics.push(self.mismatch(lit.span, found, conflict.existing, conflict.because));
                 }
             }
-            Expr::Wildcard(_) | Expr::Binary(_) | Expr::Aggregate(_) | Expr::Call(_) => {}
+            Expr::Wildcard(_)
+            | Expr::Binary(_)
+            | Expr::Aggregate(_)
+            | Expr::Call(_)
+            | Expr::List(_)
+            | Expr::Object(_) => {}
         }
     }
 
@@ -177,7 +182,8 @@ impl<'a> Cx<'a, '_> {
     pub(super) fn shape_of(&mut self, scope: &Scope, expr: &Expr, report: bool) -> Shape {
         match expr {
             Expr::Var(name) => scope.vars.get(&name.text).map_or(Shape::Unknown, |v| self.inference.shape(v.node)),
-            Expr::Wildcard(_) => Shape::Poison,
+            // A list or an object pattern left in a body was reported by the rewrite.
+            Expr::Wildcard(_) | Expr::List(_) | Expr::Object(_) => Shape::Poison,
             Expr::Lit(lit) => lit_shape(&lit.value),
             Expr::Binary(binary) => {
                 let left = self.shape_of(scope, &binary.left, report);
@@ -277,6 +283,8 @@ impl<'a> Cx<'a, '_> {
     fn member(&mut self, scope: &Scope, membership: &Membership, report: bool) {
         let values = match &membership.collection {
             Collection::Call(call) => self.call_shape(scope, call, report),
+            // Left only after the rewrite reported it (`compound.rs`).
+            Collection::List(_) => Shape::Poison,
             Collection::Set(set) => {
                 let mut values = Shape::Unknown;
                 for item in &set.items {

@@ -2,7 +2,7 @@
 //! literal values; `expect` lines name decision rules of the expected effect and approver
 //! groups some `escalate` rule has; `uses` names fixtures of the package.
 
-use super::{Cx, Scope};
+use super::{Column, Cx, Scope};
 use crate::symbols::{DecisionInfo, RelationKind};
 use gov_diag::{Applicability, Diagnostic, Fix, Span, codes};
 use gov_syntax::ast::{Approver, Atom, Effect, ExpectKind, Expr, Name, StrLit, TestBlock, TestStatement};
@@ -177,14 +177,85 @@ impl<'a> Cx<'a, '_> {
         }
         let mut scope = Scope::default();
         for (expr, column) in columns {
-            match expr {
-                Expr::Lit(_) => self.unify_arg(&mut scope, expr, column),
-                other => self.diagnostics.push(
-                    Diagnostic::new(codes::TEST_NOT_A_FACT, "a given fact holds only literal values", other.span())
-                        .with_primary_label("not a literal")
-                        .with_help("write the value itself, e.g. `\"bot-1\"` or `5000`"),
-                ),
+            self.given_value(&mut scope, expr, column);
+        }
+    }
+
+    /// Checks one value of a given fact: a literal of the column's type, or for a list
+    /// field a list of literals of its element type, for an object field an object giving
+    /// every member.
+    fn given_value(&mut self, scope: &mut Scope, expr: &Expr, column: Column) {
+        let compound = match column {
+            Column::Declared(Some(ty), _) => self.symbols.compound(ty).cloned(),
+            _ => None,
+        };
+        let aux = compound.as_ref().and_then(|c| self.symbols.relations.get(c.relation)).cloned();
+        let declared = |i: usize| {
+            aux.as_ref()
+                .and_then(|r| r.fields.get(i))
+                .map_or(Column::Declared(None, None), |f| Column::Declared(f.ty, f.span))
+        };
+        match (expr, &compound) {
+            (Expr::Lit(_), None) => self.unify_arg(scope, expr, column),
+            (Expr::List(list), Some(c)) if c.list => {
+                for item in &list.items {
+                    self.unify_arg(scope, &Expr::Lit(item.clone()), declared(1));
+                }
             }
+            (Expr::Object(object), Some(c)) if !c.list => {
+                let fields = aux.as_ref().map_or(&[][..], |r| r.fields.as_slice());
+                for member in &object.members {
+                    let Some(name) = &member.field else { continue };
+                    match fields.iter().position(|f| f.name.as_deref() == Some(name.text.as_str())) {
+                        Some(at) => self.given_value(scope, &member.value, declared(at)),
+                        None => self.diagnostics.push(
+                            Diagnostic::new(
+                                codes::UNKNOWN_MEMBER,
+                                format!("`{}` has no member `{}`", c.display, name.text),
+                                name.span,
+                            )
+                            .with_primary_label("unknown member")
+                            .with_did_you_mean(
+                                name.span,
+                                closest(&name.text, fields.iter().filter_map(|f| f.name.as_deref())),
+                            ),
+                        ),
+                    }
+                }
+                let missing: Vec<&str> = fields
+                    .iter()
+                    .filter_map(|f| f.name.as_deref())
+                    .filter(|n| !object.members.iter().any(|m| m.field.as_ref().is_some_and(|f| f.text == *n)))
+                    .collect();
+                if !missing.is_empty() {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            codes::TEST_NOT_A_FACT,
+                            format!(
+                                "the given object leaves out {}",
+                                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                            ),
+                            object.span,
+                        )
+                        .with_primary_label("not every member has a value")
+                        .with_help("a given fact states one whole fact: give every member a value"),
+                    );
+                }
+            }
+            (other, Some(c)) => self.diagnostics.push(
+                Diagnostic::new(codes::COMPOUND_MISUSE, format!("this field is a `{}`", c.display), other.span())
+                    .with_primary_label(if c.list { "not a list `[…]`" } else { "not an object `{…}`" })
+                    .with_help(if c.list {
+                        "write the list's values: `[\"a\", \"b\"]`"
+                    } else {
+                        "write the object's members: `{member: value, …}`"
+                    }),
+            ),
+            (other, None) => self.diagnostics.push(
+                Diagnostic::new(codes::TEST_NOT_A_FACT, "a given fact holds only literal values", other.span())
+                    .with_primary_label("not a literal")
+                    .with_help("write the value itself, e.g. `\"bot-1\"` or `5000`"),
+            ),
         }
     }
 }

@@ -289,7 +289,21 @@ fn section(r: &mut In<'_>, which: u8, p: &mut Program) -> R<()> {
                 let phase = r.phase()?;
                 let c = r.count(9)?;
                 let columns = (0..c)
-                    .map(|_| Ok(ColumnSchema { name: r.opt_u32()?, ty: r.base_type()?, type_name: r.u32()? }))
+                    .map(|_| {
+                        let (name, ty, type_name) = (r.opt_u32()?, r.base_type()?, r.u32()?);
+                        let relation = r.opt_u32()?;
+                        let list = match r.u8()? {
+                            0 => false,
+                            1 => true,
+                            other => return r.fail(format!("unknown column contents {other}")),
+                        };
+                        Ok(ColumnSchema {
+                            name,
+                            ty,
+                            type_name,
+                            contents: relation.map(|relation| Contents { relation, list }),
+                        })
+                    })
                     .collect::<R<Vec<_>>>()?;
                 let k = r.count(4)?;
                 let indexes = (0..k)

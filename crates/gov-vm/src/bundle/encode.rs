@@ -339,6 +339,8 @@ pub(super) fn payload(p: &Program) -> Result<Vec<u8>, WriteError> {
                         body.opt_u32(c.name);
                         body.base(c.ty);
                         body.u32(c.type_name);
+                        body.opt_u32(c.contents.map(|c| c.relation));
+                        body.u8(u8::from(c.contents.is_some_and(|c| c.list)));
                     }
                     body.len(r.indexes.len());
                     for index in &r.indexes {

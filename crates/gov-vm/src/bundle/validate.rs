@@ -6,6 +6,7 @@ use crate::Value;
 use crate::eval::MAX_KEY;
 use crate::program::*;
 use gov_builtins::Output;
+use gov_value::BaseType;
 use gov_value::limits::MAX_COLUMNS;
 use std::collections::HashMap;
 
@@ -38,6 +39,23 @@ pub fn validate(p: &Program) -> V {
                 sym(name, &format!("a column of relation {i}"))?;
             }
             sym(c.type_name, &format!("a column type of relation {i}"))?;
+            if let Some(contents) = c.contents {
+                // Invariant: the reader fills a list's or object's relation from the same
+                // document as its field's, so it is of the same kind, further on (no cycle),
+                // and its first column is the identifier.
+                let target = p.relations.get(contents.relation as usize);
+                check(
+                    contents.relation as usize > i
+                        && target.is_some_and(|t| {
+                            t.kind == r.kind
+                                && !t.one
+                                && t.columns.first().is_some_and(|c| c.ty == BaseType::Int)
+                                && (!contents.list || t.columns.len() == 2)
+                        })
+                        && c.ty == BaseType::Int,
+                    || format!("a column of relation {i} has contents in an unfit relation {}", contents.relation),
+                )?;
+            }
         }
         for index in &r.indexes {
             check(!index.is_empty() && index.len() <= MAX_KEY, || {

@@ -1,0 +1,415 @@
+//! List and object fields: their auxiliary relations, and the rewrite of bodies that read
+//! them into atoms of those relations (the Datalog way: the back ends and the analysis see
+//! only relations).
+//!
+//! A field `argv: [Str]` of `tool_call` gets the auxiliary relation `tool_call.argv`
+//! (an identifier of the list, an element); `arguments: {path: Str}` gets
+//! `tool_call.arguments` (an identifier of the object, then its members). The field's own
+//! column holds the identifier. In a body:
+//!
+//! - `tool_call(argv: a)` binds `a` to the list (its identifier); `x in a` becomes
+//!   `` `tool_call.argv`(a, x) `` and `not x in a` its negation;
+//! - `tool_call(arguments: {path: p})` becomes `tool_call(arguments: o)`,
+//!   `` `tool_call.arguments`(o, p) `` with a variable `o` of its own.
+//!
+//! A list or object value is nothing else: a variable bound to one may be bound once, by
+//! a positive atom, and then only ranged over with `in` ([E0207](codes::COMPOUND_MISUSE)),
+//! so the identifiers never reach a head, a comparison or a message, and the engine's
+//! identifiers and the reference evaluator's values cannot disagree.
+
+use crate::program::{PackageFile, ParsedPackage};
+use crate::symbols::{CompoundInfo, FieldInfo, RelationInfo, RelationKind, Symbols, duplicate};
+use crate::types::Ty;
+use gov_diag::{Diagnostic, Span, codes};
+use gov_syntax::ast::{
+    Aggregate, Arg, Atom, BodyItem, Collection, Expr, FieldDecl, FieldType, ItemKind, Membership, Name,
+};
+use gov_syntax::suggest::closest;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The auxiliary relation of field `field` of `relation`.
+pub fn aux_name(relation: &str, field: &str) -> String {
+    format!("{relation}.{field}")
+}
+
+/// Declares the auxiliary relations of the list and object fields among `fields` of
+/// `relation` (of `kind`), and theirs in turn. Their columns' types are resolved later,
+/// with the declared relations' (`symbols::field_types`).
+pub(crate) fn declare(
+    symbols: &mut Symbols,
+    relation: &str,
+    kind: RelationKind,
+    fields: &[FieldDecl],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for field in fields {
+        let members: &[FieldDecl] = match &field.ty {
+            FieldType::Named(_) => continue,
+            FieldType::List(..) => &[],
+            FieldType::Object(members, _) => members,
+        };
+        let list = matches!(field.ty, FieldType::List(..));
+        let name = aux_name(relation, &field.name.text);
+        if let Some(first) = symbols.relation(&name) {
+            diagnostics.push(duplicate("relation", &name, field.name.span, first.span));
+            continue;
+        }
+        let compound = u32::try_from(symbols.compounds.len()).unwrap_or(u32::MAX);
+        let mut columns = vec![FieldInfo { name: None, ty: Some(Ty::Compound(compound)), span: Some(field.name.span) }];
+        if list {
+            columns.push(FieldInfo { name: None, ty: None, span: Some(field.ty.span()) });
+        }
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for member in members {
+            if let Some(first) = seen.insert(&member.name.text, member.name.span) {
+                diagnostics.push(duplicate("field", &member.name.text, member.name.span, Some(first)));
+            }
+            columns.push(FieldInfo { name: Some(member.name.text.clone()), ty: None, span: Some(member.name.span) });
+        }
+        let index = symbols.add_relation(RelationInfo {
+            name: name.clone(),
+            kind,
+            one: false,
+            fields: columns,
+            poisoned: false,
+            span: Some(field.name.span),
+            docs: Vec::new(),
+            compound: Some(compound),
+        });
+        symbols.compounds.push(CompoundInfo { relation: index, list, display: display(&field.ty) });
+        declare(symbols, &name, kind, members, diagnostics);
+    }
+}
+
+/// A field type as written: `Str`, `[Str]`, `{path: Str, argv: [Str]}`.
+pub fn display(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Named(name) => name.text.clone(),
+        FieldType::List(name, _) => format!("[{}]", name.text),
+        FieldType::Object(members, _) => {
+            let members: Vec<String> = members.iter().map(|m| format!("{}: {}", m.name.text, display(&m.ty))).collect();
+            format!("{{{}}}", members.join(", "))
+        }
+    }
+}
+
+/// `program` with every body that reads a list or object field rewritten into atoms of the
+/// auxiliary relations (the files that have none are shared, not copied), with E0207 and
+/// E0113 for what cannot be rewritten.
+pub fn desugar<'p>(
+    program: &'p ParsedPackage,
+    symbols: &Symbols,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Cow<'p, ParsedPackage> {
+    if symbols.compounds.is_empty() && !program.files.iter().any(mentions_compound_syntax) {
+        return Cow::Borrowed(program);
+    }
+    let mut out = program.clone();
+    for file in &mut out.files {
+        let mut parsed = (*file.parsed).clone();
+        let mut changed = false;
+        for item in &mut parsed.file.items {
+            let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
+            match &mut item.kind {
+                ItemKind::Rule(rule) => {
+                    let env = rewriter.body(&mut rule.body, &HashMap::new());
+                    let head: Vec<&Expr> = rule.head.args.iter().map(|a| &a.value).collect();
+                    rewriter.refuse_in(&head, &env, "a rule's head");
+                }
+                ItemKind::Decision(decision) => {
+                    let env = rewriter.body(&mut decision.body, &HashMap::new());
+                    let points: Vec<&Expr> = decision.points.iter().collect();
+                    rewriter.refuse_in(&points, &env, "risk points");
+                    if let Some(gov_syntax::ast::Approver::Var(var)) = &decision.approver {
+                        rewriter.refuse_name(var, &env, "an approver");
+                    }
+                    for part in decision.message.iter().flat_map(|m| m.parts.iter()) {
+                        if let gov_syntax::ast::MessagePart::Var(var) = part {
+                            rewriter.refuse_name(var, &env, "a message");
+                        }
+                    }
+                }
+                ItemKind::Invariant(invariant) => {
+                    rewriter.body(&mut invariant.body, &HashMap::new());
+                }
+                _ => {}
+            }
+            changed |= rewriter.changed;
+        }
+        if changed {
+            file.parsed = Arc::new(parsed);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether a file writes `x in v`, `[…]` or `{…}` in an atom (which are errors without
+/// list and object fields, reported by the rewrite).
+fn mentions_compound_syntax(file: &PackageFile) -> bool {
+    let in_body = |body: &[BodyItem]| {
+        gov_syntax::walk::body(body, gov_syntax::walk::Reach::Deep)
+            .any(|e| matches!(e, Expr::List(_) | Expr::Object(_)))
+            || body.iter().any(|item| matches!(item, BodyItem::In(m) if matches!(m.collection, Collection::List(_))))
+    };
+    file.parsed.file.items.iter().any(|item| match &item.kind {
+        ItemKind::Rule(rule) => in_body(&rule.body),
+        ItemKind::Decision(decision) => in_body(&decision.body),
+        ItemKind::Invariant(invariant) => in_body(&invariant.body),
+        _ => false,
+    })
+}
+
+/// The variables bound to list or object values in a body and its enclosing bodies, with
+/// their compound type.
+type Env = HashMap<String, u32>;
+
+struct Rewriter<'s, 'd> {
+    symbols: &'s Symbols,
+    diagnostics: &'d mut Vec<Diagnostic>,
+    changed: bool,
+}
+
+impl Rewriter<'_, '_> {
+    /// Rewrites `body` (whose enclosing bodies bind `outer`); returns what it binds too.
+    fn body(&mut self, body: &mut Vec<BodyItem>, outer: &Env) -> Env {
+        let mut env = outer.clone();
+        let mut added: Vec<BodyItem> = Vec::new();
+        // First the positive atoms: they bind the lists and unfold the object patterns.
+        for item in body.iter_mut() {
+            if let BodyItem::Atom(atom) = item {
+                self.atom(atom, &mut env, &mut added);
+            }
+        }
+        let mut index = 0;
+        while let Some(atom) = added.get_mut(index) {
+            if let BodyItem::Atom(atom) = atom {
+                let mut more = Vec::new();
+                self.atom(atom, &mut env, &mut more);
+                added.extend(more);
+            }
+            index += 1;
+        }
+        for item in body.iter_mut() {
+            match item {
+                BodyItem::Atom(_) => {}
+                BodyItem::In(membership) => {
+                    if let Some(atom) = self.membership(membership, &env) {
+                        *item = atom;
+                    }
+                }
+                BodyItem::Not(atom, _) => {
+                    for arg in &atom.args {
+                        self.refuse_pattern(
+                            &arg.value,
+                            "a negated atom (write a rule for the pattern and negate that)",
+                        );
+                        self.refuse_in(&[&arg.value], &env, "a negated atom");
+                    }
+                }
+                BodyItem::Compare(comparison) => {
+                    if let Expr::Aggregate(aggregate) = &mut comparison.right {
+                        self.aggregate(aggregate, &env);
+                    }
+                    if let Expr::Aggregate(aggregate) = &mut comparison.left {
+                        self.aggregate(aggregate, &env);
+                    }
+                    let sides = [&comparison.left, &comparison.right];
+                    let shallow: Vec<&Expr> = sides.into_iter().filter(|e| !matches!(e, Expr::Aggregate(_))).collect();
+                    self.refuse_in(&shallow, &env, "a comparison");
+                    for side in [&comparison.left, &comparison.right] {
+                        self.refuse_pattern(side, "a comparison");
+                    }
+                }
+                BodyItem::Test(call) | BodyItem::NotTest(call, _) => {
+                    let args: Vec<&Expr> = call.args.iter().collect();
+                    self.refuse_in(&args, &env, "a built-in's argument");
+                }
+            }
+        }
+        if !added.is_empty() {
+            self.changed = true;
+            body.extend(added);
+        }
+        env
+    }
+
+    fn aggregate(&mut self, aggregate: &mut Aggregate, outer: &Env) {
+        let env = self.body(&mut aggregate.body, outer);
+        self.refuse_in(&[&aggregate.target], &env, "an aggregate's value");
+    }
+
+    /// Binds the list and object values of a positive atom and unfolds its object
+    /// patterns into atoms appended to `added`.
+    fn atom(&mut self, atom: &mut Atom, env: &mut Env, added: &mut Vec<BodyItem>) {
+        let Some(info) = self.symbols.relation(&atom.relation.text) else { return };
+        let relation = atom.relation.text.clone();
+        for (position, arg) in atom.args.iter_mut().enumerate() {
+            let column = match &arg.field {
+                Some(field) => info.fields.iter().position(|f| f.name.as_deref() == Some(field.text.as_str())),
+                None => Some(position),
+            };
+            if column == Some(0) && info.compound.is_some() {
+                continue; // an auxiliary relation's identifier, written by the rewrite
+            }
+            let compound = column.and_then(|c| info.fields.get(c)).and_then(|f| f.ty).and_then(|ty| match ty {
+                Ty::Compound(k) => Some(k),
+                _ => None,
+            });
+            match (&arg.value, compound) {
+                (Expr::Var(var), Some(k)) => {
+                    if env.insert(var.text.clone(), k).is_some() {
+                        self.misuse(
+                            var.span,
+                            format!("`{}` is bound to a list or object twice", var.text),
+                            "bound again here",
+                        );
+                    }
+                }
+                (Expr::Wildcard(_), _) => {}
+                (Expr::Object(pattern), Some(k)) => {
+                    let Some(found) = self.symbols.compounds.get(k as usize).filter(|c| !c.list) else {
+                        self.misuse(
+                            pattern.span,
+                            "a list is not an object: bind it to a variable and range over it with `in`".to_owned(),
+                            "an object pattern",
+                        );
+                        continue;
+                    };
+                    let hidden = Name { text: format!("{}#{}", relation, pattern.span.start), span: pattern.span };
+                    let aux_atom = self.unfold(found, &hidden, &pattern.members, pattern.span);
+                    arg.value = Expr::Var(hidden.clone());
+                    env.insert(hidden.text, k);
+                    added.push(BodyItem::Atom(aux_atom));
+                    self.changed = true;
+                }
+                (value, Some(k)) => {
+                    let what = self.symbols.compounds.get(k as usize).map_or("", |c| c.display.as_str());
+                    self.misuse(
+                        value.span(),
+                        format!("this field holds a value of type `{what}`: bind it to a variable (or `_`)"),
+                        "not a variable",
+                    );
+                }
+                (Expr::Var(var), None) if env.contains_key(&var.text) => {
+                    self.misuse(
+                        var.span,
+                        format!("`{}` is a list or object, not a column's value", var.text),
+                        "used as a column's value",
+                    );
+                }
+                (value, None) => self.refuse_pattern(value, "a field that is not an object or a list"),
+            }
+        }
+    }
+
+    /// The atom of the auxiliary relation of `compound` for an object pattern's members.
+    fn unfold(&mut self, compound: &CompoundInfo, id: &Name, members: &[Arg], span: Span) -> Atom {
+        let info = self.symbols.relations.get(compound.relation);
+        let fields: &[FieldInfo] = info.map_or(&[], |r| r.fields.as_slice());
+        let relation = Name { text: info.map_or_else(String::new, |r| r.name.clone()), span };
+        let mut args: Vec<Arg> = fields.iter().map(|_| Arg { field: None, value: Expr::Wildcard(span) }).collect();
+        if let Some(first) = args.first_mut() {
+            first.value = Expr::Var(id.clone());
+        }
+        for member in members {
+            let Some(name) = &member.field else { continue };
+            let at = fields.iter().position(|f| f.name.as_deref() == Some(name.text.as_str())).filter(|&c| c > 0);
+            match at.and_then(|c| args.get_mut(c)) {
+                Some(slot) => slot.value = member.value.clone(),
+                None => {
+                    let known = fields.iter().filter_map(|f| f.name.as_deref());
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            codes::UNKNOWN_MEMBER,
+                            format!("`{}` has no member `{}`", compound.display, name.text),
+                            name.span,
+                        )
+                        .with_primary_label("unknown member")
+                        .with_did_you_mean(name.span, closest(&name.text, known)),
+                    );
+                }
+            }
+        }
+        Atom { relation, args, span }
+    }
+
+    /// The atom `x in v` stands for, or `None` after reporting why it has none.
+    fn membership(&mut self, membership: &Membership, env: &Env) -> Option<BodyItem> {
+        let Collection::List(Expr::Var(var)) = &membership.collection else { return None };
+        self.refuse_in(&[&membership.element], env, "an element");
+        let Some(compound) = env.get(&var.text).and_then(|&k| self.symbols.compounds.get(k as usize)) else {
+            self.misuse(
+                var.span,
+                format!("`{}` is not bound to a list", var.text),
+                "`in` ranges over a list field's value",
+            );
+            return None;
+        };
+        if !compound.list {
+            self.misuse(
+                var.span,
+                format!("`{}` is an object, not a list", var.text),
+                "read an object with a pattern `{member: x}`",
+            );
+            return None;
+        }
+        let relation = self.symbols.relations.get(compound.relation)?;
+        let atom = Atom {
+            relation: Name { text: relation.name.clone(), span: var.span },
+            args: vec![
+                Arg { field: None, value: Expr::Var(var.clone()) },
+                Arg { field: None, value: membership.element.clone() },
+            ],
+            span: membership.span,
+        };
+        self.changed = true;
+        Some(match membership.negated {
+            Some(_) => BodyItem::Not(atom, membership.span),
+            None => BodyItem::Atom(atom),
+        })
+    }
+
+    /// Reports each list or object variable of `exprs` (and their sub-expressions).
+    fn refuse_in(&mut self, exprs: &[&Expr], env: &Env, place: &str) {
+        for expr in exprs {
+            let vars: Vec<Name> =
+                gov_syntax::walk::expr(expr, gov_syntax::walk::Reach::Shallow).vars().cloned().collect();
+            for var in vars {
+                self.refuse_name(&var, env, place);
+            }
+        }
+    }
+
+    fn refuse_name(&mut self, var: &Name, env: &Env, place: &str) {
+        if env.contains_key(&var.text) {
+            self.misuse(
+                var.span,
+                format!("`{}` is a list or object and cannot be used in {place}", var.text),
+                "a list or object here",
+            );
+        }
+    }
+
+    /// Reports a list value or an object pattern where none may stand.
+    fn refuse_pattern(&mut self, expr: &Expr, place: &str) {
+        match expr {
+            Expr::List(list) => {
+                self.misuse(list.span, "a list `[…]` is written only in a `given` fact".to_owned(), "a list here")
+            }
+            Expr::Object(object) => {
+                self.misuse(object.span, format!("an object pattern cannot stand in {place}"), "an object pattern here")
+            }
+            _ => {}
+        }
+    }
+
+    fn misuse(&mut self, span: Span, message: String, label: &str) {
+        self.diagnostics.push(
+            Diagnostic::new(codes::COMPOUND_MISUSE, message, span)
+                .with_primary_label(label)
+                .with_help("a list field is read with `x in v` after an atom binds `v` (`tool_call(argv: v), \"--force\" in v`); an object field with a pattern (`tool_call(arguments: {path: p})`)"),
+        );
+    }
+}
