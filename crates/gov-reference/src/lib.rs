@@ -738,7 +738,7 @@ impl Evaluator<'_> {
                     is_bound(&membership.element, env).then(|| self.compute(&membership.element, env, None, limit));
                 let args = match &membership.collection {
                     Collection::Call(call) => self.compute_args(call, env, limit),
-                    Collection::Set(_) => Ok(()),
+                    Collection::Set(_) | Collection::List(_) => Ok(()),
                 };
                 first_error(element.into_iter().chain([args]))
             }
@@ -759,7 +759,9 @@ impl Evaluator<'_> {
                 )
             }
             Expr::Call(call) => self.compute_args(call, env, limit),
-            Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::Aggregate(_) => Ok(()),
+            Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::Aggregate(_) | Expr::List(_) | Expr::Object(_) => {
+                Ok(())
+            }
         }
     }
 
@@ -1202,7 +1204,7 @@ fn can_fail(item: &BodyItem) -> bool {
         BodyItem::Test(call) | BodyItem::NotTest(call, _) => Some(call),
         BodyItem::In(membership) => match &membership.collection {
             Collection::Call(call) => Some(call),
-            Collection::Set(_) => None,
+            Collection::Set(_) | Collection::List(_) => None,
         },
         BodyItem::Atom(_) | BodyItem::Not(..) | BodyItem::Compare(_) => None,
     };
@@ -1236,7 +1238,7 @@ fn depth(expr: &Expr) -> usize {
     match expr {
         Expr::Binary(binary) => 1 + depth(&binary.left).max(depth(&binary.right)),
         Expr::Call(call) => 1 + call.args.iter().map(depth).max().unwrap_or(0),
-        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::Aggregate(_) => 0,
+        Expr::Var(_) | Expr::Lit(_) | Expr::Wildcard(_) | Expr::Aggregate(_) | Expr::List(_) | Expr::Object(_) => 0,
     }
 }
 
@@ -1249,7 +1251,7 @@ fn item_depth(item: &BodyItem) -> usize {
         BodyItem::Test(call) | BodyItem::NotTest(call, _) => call_args(call),
         BodyItem::In(membership) => depth(&membership.element).max(match &membership.collection {
             Collection::Call(call) => call_args(call),
-            Collection::Set(_) => 0,
+            Collection::Set(_) | Collection::List(_) => 0,
         }),
     }
 }

@@ -422,7 +422,7 @@ mod tests {
     /// appears (the loader refuses a repeat); a group of the wrong width is an error.
     #[test]
     fn data_groups_state_each_fact_once() {
-        let column = ColumnSchema { name: None, ty: gov_value::BaseType::Int, type_name: 0 };
+        let column = ColumnSchema { name: None, ty: gov_value::BaseType::Int, type_name: 0, contents: None };
         let relation = |columns| RelationSchema {
             name: 0,
             kind: RelationKind::Data,
