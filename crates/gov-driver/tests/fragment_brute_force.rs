@@ -12,7 +12,7 @@ use proptest::prelude::*;
 
 #[path = "support/conditions.rs"]
 mod conditions;
-use conditions::{Cond, OPS, body, cond, holds};
+use conditions::{Cond, OPS, body, compare, cond, holds};
 
 /// A condition on the request's one string `s`.
 #[derive(Debug, Clone)]
@@ -85,18 +85,6 @@ fn check_pair(source: &str, exists: bool) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
-}
-
-/// A comparison of the score with a threshold.
-fn compare(a: i64, op: &str, b: i64) -> bool {
-    match op {
-        "=" => a == b,
-        "!=" => a != b,
-        "<" => a < b,
-        "<=" => a <= b,
-        ">" => a > b,
-        _ => a >= b,
-    }
 }
 
 proptest! {

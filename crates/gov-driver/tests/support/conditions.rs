@@ -38,7 +38,8 @@ pub fn text(cond: &Cond) -> String {
     }
 }
 
-fn compare(a: i64, op: &str, b: i64) -> bool {
+/// Whether `a op b` holds, `op` one of [`OPS`].
+pub fn compare(a: i64, op: &str, b: i64) -> bool {
     match op {
         "=" => a == b,
         "!=" => a != b,
