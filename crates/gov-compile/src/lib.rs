@@ -316,7 +316,7 @@ fn data_facts(
     let schema = Program { strings: pool.strings.clone(), relations: relations.to_vec(), ..Program::default() };
     let mut facts = Vec::new();
     // One sequence of list and object identifiers over every file.
-    let mut ids = 0;
+    let mut ids = gov_vm::json::Ids::default();
     for (file, document) in input.data {
         facts.extend(
             gov_vm::json::facts(&schema, document, RelationKind::Data, &mut |s| pool.intern(s), &mut ids)

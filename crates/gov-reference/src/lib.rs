@@ -46,7 +46,7 @@
 //! and the property tests in `tests/differential.rs` hold the compiler and engine to it.
 
 use gov_builtins::{Builtin, Output, Param, Val, Yield};
-use gov_check::symbols::RISK_SCORE;
+use gov_check::symbols::{CompoundInfo, RISK_SCORE};
 use gov_check::{ParsedPackage, RelationKind, Symbols};
 use gov_syntax::ast::{
     Aggregate, AggregateFn, Approver, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, Effect, Expr,
@@ -72,19 +72,25 @@ pub enum RefValue {
     Time(i64),
     /// `Duration`, nanoseconds.
     Duration(i64),
+    /// A list field's value (`[Str]`): the set of its elements, so order and repeats are
+    /// not visible.
+    List(BTreeSet<RefValue>),
+    /// An object field's value (`{path: Str}`): each member's value by name.
+    Object(BTreeMap<String, RefValue>),
 }
 
 impl RefValue {
-    /// The value's type.
-    pub fn base_type(&self) -> BaseType {
-        match self {
+    /// The value's type (`None` for a list or an object, which have no base type).
+    pub fn base_type(&self) -> Option<BaseType> {
+        Some(match self {
             RefValue::Int(_) => BaseType::Int,
             RefValue::Decimal(_) => BaseType::Decimal,
             RefValue::Str(_) => BaseType::Str,
             RefValue::Bool(_) => BaseType::Bool,
             RefValue::Time(_) => BaseType::Time,
             RefValue::Duration(_) => BaseType::Duration,
-        }
+            RefValue::List(_) | RefValue::Object(_) => return None,
+        })
     }
 
     /// The value as it appears in a message.
@@ -96,6 +102,13 @@ impl RefValue {
             RefValue::Bool(b) => b.to_string(),
             RefValue::Time(t) => gov_value::format_time(*t),
             RefValue::Duration(d) => gov_value::format_duration(*d),
+            RefValue::List(items) => {
+                format!("[{}]", items.iter().map(RefValue::display).collect::<Vec<_>>().join(", "))
+            }
+            RefValue::Object(members) => format!(
+                "{{{}}}",
+                members.iter().map(|(name, value)| format!("{name}: {}", value.display())).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 
@@ -105,7 +118,7 @@ impl RefValue {
             RefValue::Decimal(v) => Some(Num::Decimal(*v)),
             RefValue::Time(v) => Some(Num::Time(*v)),
             RefValue::Duration(v) => Some(Num::Duration(*v)),
-            RefValue::Str(_) | RefValue::Bool(_) => None,
+            RefValue::Str(_) | RefValue::Bool(_) | RefValue::List(_) | RefValue::Object(_) => None,
         }
     }
 
@@ -308,8 +321,11 @@ pub fn evaluate(
         if info.fields.len() != tuple.len() {
             return Err(RefError::BadFact(format!("`{name}` takes {} values, not {}", info.fields.len(), tuple.len())));
         }
-        let types = column_types(symbols, name);
-        let tuple = tuple.iter().zip(types).map(|(v, ty)| v.clone().promote(ty)).collect();
+        let tuple = tuple
+            .iter()
+            .enumerate()
+            .map(|(column, value)| fact_value(symbols, name, column, value))
+            .collect::<Result<_, _>>()?;
         db.entry(name.clone()).or_default().insert(tuple);
     }
 
@@ -474,6 +490,76 @@ fn column_types(symbols: &Symbols, relation: &str) -> Vec<Option<BaseType>> {
         .map_or_else(Vec::new, |info| info.fields.iter().map(|f| f.ty.and_then(|ty| symbols.base_of(ty))).collect())
 }
 
+/// The list or object type of column `column` of `relation`, if it is one (the first
+/// column of a list's or an object's own relation, its identifier to the engine, is not:
+/// the reference never reads those relations).
+fn compound_at<'s>(symbols: &'s Symbols, relation: &str, column: usize) -> Option<&'s CompoundInfo> {
+    let info = symbols.relation(relation)?;
+    if column == 0 && info.compound.is_some() {
+        return None;
+    }
+    symbols.compound(info.fields.get(column)?.ty?)
+}
+
+/// The name of the relation that describes a list's elements or an object's members.
+fn contents_relation<'s>(symbols: &'s Symbols, compound: &CompoundInfo) -> Result<&'s str, RefError> {
+    symbols
+        .relations
+        .get(compound.relation)
+        .map(|r| r.name.as_str())
+        .ok_or_else(|| RefError::Type(format!("no relation describes `{}`", compound.display)))
+}
+
+/// A given fact's value for column `column` of `relation`, checked against the column's
+/// type: an Int where a Decimal is expected is that Decimal, in a list or an object too;
+/// a list or an object must have the shape its type declares (every member, no other).
+fn fact_value(symbols: &Symbols, relation: &str, column: usize, value: &RefValue) -> Result<RefValue, RefError> {
+    let Some(compound) = compound_at(symbols, relation, column) else {
+        let ty = column_types(symbols, relation).get(column).copied().flatten();
+        return match value {
+            RefValue::List(_) | RefValue::Object(_) => {
+                Err(RefError::BadFact(format!("column {column} of `{relation}` holds no list or object")))
+            }
+            scalar => Ok(scalar.clone().promote(ty)),
+        };
+    };
+    let inner = contents_relation(symbols, compound)?;
+    let fields = symbols.relation(inner).map_or(&[][..], |r| r.fields.as_slice());
+    match (compound.list, value) {
+        (true, RefValue::List(items)) => {
+            Ok(RefValue::List(items.iter().map(|item| fact_value(symbols, inner, 1, item)).collect::<Result<_, _>>()?))
+        }
+        (false, RefValue::Object(members)) => {
+            let mut out = BTreeMap::new();
+            for (at, field) in fields.iter().enumerate().skip(1) {
+                let name = field.name.clone().unwrap_or_default();
+                let member = members.get(&name).ok_or_else(|| {
+                    RefError::BadFact(format!("`{}` lacks its member `{name}`", compound.display))
+                })?;
+                out.insert(name, fact_value(symbols, inner, at, member)?);
+            }
+            if let Some(extra) = members.keys().find(|k| !out.contains_key(*k)) {
+                return Err(RefError::BadFact(format!("`{}` has no member `{extra}`", compound.display)));
+            }
+            Ok(RefValue::Object(out))
+        }
+        _ => Err(RefError::BadFact(format!("column {column} of `{relation}` holds a `{}`", compound.display))),
+    }
+}
+
+/// The expressions of an atom's argument that take a column's or a member's value: the
+/// argument itself, or each member of an object pattern, to any depth.
+fn binders<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match expr {
+        Expr::Object(pattern) => {
+            for member in &pattern.members {
+                binders(&member.value, out);
+            }
+        }
+        other => out.push(other),
+    }
+}
+
 /// Whether `expr` has a value under `env`.
 fn is_bound(expr: &Expr, env: &Env) -> bool {
     !matches!(expr, Expr::Wildcard(_) | Expr::Aggregate(_))
@@ -499,8 +585,12 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
     let mut bound = outer.clone();
     for item in body {
         if let BodyItem::Atom(atom) = item {
+            let mut args = Vec::new();
             for arg in &atom.args {
-                if let Expr::Var(name) = &arg.value {
+                binders(&arg.value, &mut args);
+            }
+            for arg in args {
+                if let Expr::Var(name) = arg {
                     bound.insert(name.text.clone());
                 }
             }
@@ -542,13 +632,14 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
     }
 }
 
-/// The arguments of a membership's generator (none for a set literal).
-fn collection_args(membership: &Membership) -> impl Iterator<Item = &Expr> {
-    let call = match &membership.collection {
-        Collection::Call(call) => Some(call),
-        Collection::Set(_) | Collection::List(_) => None,
-    };
-    call.into_iter().flat_map(|c| c.args.iter())
+/// What a membership's collection needs bound: a generator's arguments, or the list
+/// (none for a set literal).
+fn collection_args(membership: &Membership) -> Box<dyn Iterator<Item = &Expr> + '_> {
+    match &membership.collection {
+        Collection::Call(call) => Box::new(call.args.iter()),
+        Collection::List(list) => Box::new(std::iter::once(list)),
+        Collection::Set(_) => Box::new(std::iter::empty()),
+    }
 }
 
 /// The argument expressions of an atom, by column.
@@ -822,7 +913,7 @@ impl Evaluator<'_> {
                 Ok(self.eval(arg, env, expected)?.promote(expected))
             })
             .collect::<Result<_, RefError>>()?;
-        let args: Vec<Val<'_>> = values.iter().map(to_val).collect();
+        let args: Vec<Val<'_>> = values.iter().map(to_val).collect::<Result<_, _>>()?;
         let result = gov_builtins::eval(builtin, &args, None)
             .map_err(|e| RefError::Builtin(format!("`{}` failed: {}", builtin.name(), e.message)))?;
         Ok(match result {
@@ -839,7 +930,10 @@ impl Evaluator<'_> {
                 RefYield::Values(values) => Ok(values),
                 RefYield::Test(_) => Err(RefError::Type(format!("`{}` is a test", call.name.text))),
             },
-            Collection::List(_) => Err(RefError::Type("lists are not evaluated here yet".to_owned())),
+            Collection::List(list) => match self.eval(list, env, None)? {
+                RefValue::List(items) => Ok(items.into_iter().collect()),
+                other => Err(RefError::Type(format!("`in` over {other:?}, not a list"))),
+            },
             Collection::Set(set) => {
                 // An Int literal among Decimals, or for a Decimal element (the checker's
                 // type of a variable), is that Decimal.
@@ -890,7 +984,7 @@ impl Evaluator<'_> {
                 let (left, right) = match (&c.left, &c.right) {
                     (Expr::Aggregate(aggregate), other) | (other, Expr::Aggregate(aggregate)) => {
                         let Some(value) = self.aggregate(aggregate, env, scope, db)? else { return Ok(Vec::new()) };
-                        let ty = Some(value.base_type());
+                        let ty = value.base_type();
                         let other = self.eval(other, env, ty)?.promote(ty);
                         (value, other)
                     }
@@ -929,9 +1023,9 @@ impl Evaluator<'_> {
                         .collect());
                 }
                 // An Int literal among the values meets a Decimal element as that Decimal.
-                let ty = values.first().map(RefValue::base_type);
+                let ty = values.first().and_then(RefValue::base_type);
                 let element = self.eval(&membership.element, env, ty)?.promote(ty);
-                let element_ty = Some(element.base_type());
+                let element_ty = element.base_type();
                 let mut found = false;
                 for value in &values {
                     found |= compare(&element, &value.clone().promote(element_ty))?.is_eq();
@@ -953,19 +1047,11 @@ impl Evaluator<'_> {
                 let Some(value) = tuple.get(column) else {
                     return Err(RefError::BadFact(format!("a fact of `{}` lacks column {column}", atom.relation.text)));
                 };
-                match expr {
-                    Expr::Wildcard(_) => {}
-                    Expr::Var(name) if !extended.contains_key(&name.text) => {
-                        extended.insert(name.text.clone(), value.clone());
-                    }
-                    other => {
-                        let ty = types.get(column).copied().flatten();
-                        let wanted = self.eval(other, &extended, ty)?.promote(ty);
-                        if compare(&wanted, value)?.is_ne() {
-                            matches = false;
-                            break;
-                        }
-                    }
+                let compound = compound_at(self.symbols, &atom.relation.text, column);
+                let ty = types.get(column).copied().flatten();
+                if !self.matches(expr, value, ty, compound, &mut extended)? {
+                    matches = false;
+                    break;
                 }
             }
             if matches {
@@ -973,6 +1059,60 @@ impl Evaluator<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Matches an atom's argument (or an object pattern's member) `expr` against a column's
+    /// `value`, extending `env`: `_` matches anything, an unbound variable binds, an object
+    /// pattern matches each member it names (to any depth), and anything else is evaluated
+    /// (as `ty`, the column's type) and compared. `compound` is the column's list or object
+    /// type, if it is one.
+    fn matches(
+        &self,
+        expr: &Expr,
+        value: &RefValue,
+        ty: Option<BaseType>,
+        compound: Option<&CompoundInfo>,
+        env: &mut Env,
+    ) -> Result<bool, RefError> {
+        match (expr, compound) {
+            (Expr::Wildcard(_), _) => Ok(true),
+            (Expr::Var(name), _) if !env.contains_key(&name.text) => {
+                env.insert(name.text.clone(), value.clone());
+                Ok(true)
+            }
+            (Expr::Object(pattern), Some(compound)) if !compound.list => {
+                let RefValue::Object(members) = value else {
+                    return Err(RefError::Type(format!("an object pattern meets {value:?}")));
+                };
+                let inner = contents_relation(self.symbols, compound)?;
+                let fields = self.symbols.relation(inner).map_or(&[][..], |r| r.fields.as_slice());
+                let types = column_types(self.symbols, inner);
+                for member in &pattern.members {
+                    let name = member.field.as_ref().map_or("", |f| f.text.as_str());
+                    let column = fields
+                        .iter()
+                        .position(|f| f.name.as_deref() == Some(name))
+                        .ok_or_else(|| RefError::Unsafe(format!("`{}` has no member `{name}`", compound.display)))?;
+                    let found = members
+                        .get(name)
+                        .ok_or_else(|| RefError::BadFact(format!("an object lacks its member `{name}`")))?;
+                    let ty = types.get(column).copied().flatten();
+                    let compound = compound_at(self.symbols, inner, column);
+                    if !self.matches(&member.value, found, ty, compound, env)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            (other, None) => {
+                let wanted = self.eval(other, env, ty)?.promote(ty);
+                Ok(compare(&wanted, value)?.is_eq())
+            }
+            (other, Some(compound)) => Err(RefError::Type(format!(
+                "`{}` is matched only by a variable, `_` or an object pattern, not {other:?}",
+                compound.display
+            ))),
+        }
     }
 
     /// The value of an aggregate under `env`; `None` for `min`/`max` of nothing.
@@ -1051,7 +1191,7 @@ impl Evaluator<'_> {
         }
         match expr {
             Expr::List(_) | Expr::Object(_) => None,
-            Expr::Var(name) => env.get(&name.text).map(RefValue::base_type).or_else(|| {
+            Expr::Var(name) => env.get(&name.text).and_then(RefValue::base_type).or_else(|| {
                 body.iter().find_map(|item| match item {
                     BodyItem::Atom(atom) => {
                         let types = column_types(self.symbols, &atom.relation.text);
@@ -1074,6 +1214,9 @@ impl Evaluator<'_> {
                     },
                     _ => None,
                 })
+                // Bound by an object pattern's member or by `x in v`: the checker's type
+                // of the variable.
+                .or_else(|| self.symbols.variable_types.get(&name.span).and_then(|ty| self.symbols.base_of(*ty)))
             }),
             Expr::Lit(lit) => lit_type(lit),
             Expr::Binary(binary) => {
@@ -1098,7 +1241,7 @@ impl Evaluator<'_> {
 
     /// `left op right`, an Int meeting a Decimal promoted.
     fn arith(&self, op: ArithOp, left: RefValue, right: RefValue) -> Result<RefValue, RefError> {
-        let (lt, rt) = (Some(left.base_type()), Some(right.base_type()));
+        let (lt, rt) = (left.base_type(), right.base_type());
         arithmetic(op, &left.promote(rt), &right.promote(lt))
     }
 
@@ -1108,13 +1251,13 @@ impl Evaluator<'_> {
         let mut l = self.eval(left, env, None)?;
         let mut r = self.eval(right, env, None)?;
         let decimal = Some(BaseType::Decimal);
-        if l.base_type() == BaseType::Int && r.base_type() == BaseType::Decimal && literal_only(left) {
+        if l.base_type() == Some(BaseType::Int) && r.base_type() == Some(BaseType::Decimal) && literal_only(left) {
             l = self.eval(left, env, decimal)?;
         }
-        if r.base_type() == BaseType::Int && l.base_type() == BaseType::Decimal && literal_only(right) {
+        if r.base_type() == Some(BaseType::Int) && l.base_type() == Some(BaseType::Decimal) && literal_only(right) {
             r = self.eval(right, env, decimal)?;
         }
-        let (lt, rt) = (Some(l.base_type()), Some(r.base_type()));
+        let (lt, rt) = (l.base_type(), r.base_type());
         Ok((l.promote(rt), r.promote(lt)))
     }
 
@@ -1122,8 +1265,9 @@ impl Evaluator<'_> {
     /// literal where a Decimal is expected is that Decimal).
     fn eval(&self, expr: &Expr, env: &Env, expected: Option<BaseType>) -> Result<RefValue, RefError> {
         match expr {
+            // A list is written only in a `given` fact; a pattern is matched, never evaluated.
             Expr::List(_) | Expr::Object(_) => {
-                Err(RefError::Type("lists and objects are not evaluated here yet".to_owned()))
+                Err(RefError::Type("a list or an object pattern has no value in a body".to_owned()))
             }
             Expr::Var(name) => {
                 env.get(&name.text).cloned().ok_or_else(|| RefError::Unsafe(format!("`{}` is not bound", name.text)))
@@ -1303,7 +1447,13 @@ fn pending(items: &[&BodyItem], env: &Env, demoted: &BTreeSet<(u32, u32)>) -> BT
 fn binds(item: &BodyItem, env: &Env, pending: &BTreeSet<String>) -> bool {
     let is_pending = |e: &Expr| unbound_var(e, env).is_some_and(|name| pending.contains(name));
     match item {
-        BodyItem::Atom(atom) => atom.args.iter().any(|arg| is_pending(&arg.value)),
+        BodyItem::Atom(atom) => {
+            let mut args = Vec::new();
+            for arg in &atom.args {
+                binders(&arg.value, &mut args);
+            }
+            args.into_iter().any(is_pending)
+        }
         BodyItem::Not(..) | BodyItem::Test(_) | BodyItem::NotTest(..) => false,
         BodyItem::Compare(c) => c.op == CompareOp::Eq && (is_pending(&c.left) || is_pending(&c.right)),
         // The generator computing its element binds it; a set literal binds a pending one
@@ -1355,16 +1505,19 @@ enum RefYield {
     Values(Vec<RefValue>),
 }
 
-/// A reference value as a built-in reads it.
-fn to_val(value: &RefValue) -> Val<'_> {
-    match value {
+/// A reference value as a built-in reads it (a list or an object is no built-in's argument).
+fn to_val(value: &RefValue) -> Result<Val<'_>, RefError> {
+    Ok(match value {
         RefValue::Int(i) => Val::Int(*i),
         RefValue::Decimal(d) => Val::Decimal(*d),
         RefValue::Str(s) => Val::Str(std::borrow::Cow::Borrowed(s)),
         RefValue::Bool(b) => Val::Bool(*b),
         RefValue::Time(t) => Val::Time(*t),
         RefValue::Duration(d) => Val::Duration(*d),
-    }
+        RefValue::List(_) | RefValue::Object(_) => {
+            return Err(RefError::Type(format!("a built-in's argument {value:?}")));
+        }
+    })
 }
 
 /// A built-in's value as a reference value.

@@ -38,7 +38,7 @@ use gov_check::RelationKind;
 use gov_driver::{EngineError, Package};
 use gov_reference::{RefError, RefModel, RefValue, evaluate};
 use gov_value::ArithError;
-use gov_vm::{EvalError, Strings, Value};
+use gov_vm::{EvalError, Value};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::RngSeed;
@@ -125,8 +125,20 @@ fn observed_reference(model: &RefModel) -> Observed {
     }
 }
 
+/// A value as JSON. A list is written in another order than the set's, with a repeat, so
+/// the engine's reading of a list as the set of its elements is tested too.
 fn to_json(value: &RefValue) -> Json {
     match value {
+        RefValue::List(items) => {
+            let mut array: Vec<Json> = items.iter().rev().map(to_json).collect();
+            if items.len() > 1 {
+                array.push(array[0].clone());
+            }
+            Json::Array(array)
+        }
+        RefValue::Object(members) => {
+            Json::Object(members.iter().map(|(name, value)| (name.clone(), to_json(value))).collect())
+        }
         RefValue::Int(v) => Json::from(*v),
         RefValue::Bool(b) => Json::from(*b),
         RefValue::Decimal(d) => Json::from(d.to_string()),
@@ -251,7 +263,7 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
     let reference = evaluate(package.program(), symbols, &case.facts);
 
     let (data, _) = document(symbols, &case.facts, RelationKind::Data);
-    let (input, inputs) = document(symbols, &case.facts, RelationKind::Input);
+    let (input, _) = document(symbols, &case.facts, RelationKind::Input);
     let data = [("data.json".to_owned(), gov_vm::json::parse_document(&data.to_string()).map_err(|e| e.to_string())?)];
     // Evaluating the data-only relations at load may fail as the reference does (compared
     // by kind); any other error is a bug.
@@ -292,30 +304,9 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
         Err(failure) => return Ok(Err(failure)),
     };
 
-    // The request's own strings: the engine numbers them after its string table. Recover
-    // their text from the request's facts, which follow the document's order.
     let vm = engine.program();
-    let base = vm.strings.len();
-    let mut extra: Vec<String> = Vec::new();
-    if request.facts().len() != inputs.len() {
-        return Err(format!("the request has {} facts, the document {}", request.facts().len(), inputs.len()));
-    }
-    for ((_, values), (_, mine)) in request.facts().iter().zip(&inputs) {
-        for (value, mine) in values.iter().zip(mine) {
-            if let (Value::Str(sym), RefValue::Str(text)) = (value, mine) {
-                let sym = *sym as usize;
-                if sym < base {
-                    assert_eq!(&vm.strings[sym], text, "symbol {sym}");
-                } else {
-                    if extra.len() <= sym - base {
-                        extra.resize(sym - base + 1, String::new());
-                    }
-                    extra[sym - base] = text.clone();
-                }
-            }
-        }
-    }
-    let strings = Strings { table: &vm.strings, extra: &extra, made: &decision.strings };
+    let strings =
+        engine.decision_strings(&request, &decision.strings).map_err(|e| format!("the request's strings: {e}"))?;
     let value = |v: &Value| match *v {
         Value::Int(x) => RefValue::Int(x),
         Value::Decimal(d) => RefValue::Decimal(d),
@@ -352,16 +343,24 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
     if document["risk"]["score"].as_i64() != Some(score) {
         return Err(format!("the decision document's risk score {} is not {score}", document["risk"]["score"]));
     }
-    for relation in &symbols.relations {
+    // The relations of lists' and objects' contents are the engine's way to hold them: a
+    // list or object column is compared as the value its identifier stands for.
+    let contents = Contents { engine: &engine, session: &session, symbols, value: &value };
+    for relation in symbols.relations.iter().filter(|r| r.compound.is_none()) {
         let id = engine
             .relation_id(&relation.name)
             .ok_or_else(|| format!("the engine has no relation `{}`", relation.name))?;
-        let facts: BTreeSet<Vec<RefValue>> =
-            engine.facts(&session, id).iter().map(|row| row.iter().map(value).collect()).collect();
+        let mut facts = BTreeSet::new();
+        for row in engine.facts(&session, id) {
+            let values: Result<Vec<RefValue>, String> =
+                row.iter().enumerate().map(|(column, v)| contents.value(&relation.name, column, v)).collect();
+            facts.insert(values?);
+        }
         seen.relations.insert(relation.name.clone(), facts);
     }
 
-    let expected = observed_reference(&model);
+    let mut expected = observed_reference(&model);
+    expected.relations.retain(|name, _| symbols.relation(name).is_some_and(|r| r.compound.is_none()));
     if seen == expected {
         return Ok(Ok(model));
     }
@@ -382,6 +381,41 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
         field(&format!("relation `{name}`"), format!("{:?}", seen.relations.get(name)), format!("{:?}", Some(facts)));
     }
     Err(report)
+}
+
+/// What the engine holds of lists and objects, read back as the reference's values.
+struct Contents<'a> {
+    engine: &'a gov_vm::Engine,
+    session: &'a gov_vm::Session,
+    symbols: &'a gov_check::Symbols,
+    value: &'a dyn Fn(&Value) -> RefValue,
+}
+
+impl Contents<'_> {
+    /// The value of column `column` of `relation` that the engine holds as `held`: a list
+    /// or an object (to any depth) from its identifier, anything else as it is.
+    fn value(&self, relation: &str, column: usize, held: &Value) -> Result<RefValue, String> {
+        let info = self.symbols.relation(relation).ok_or_else(|| format!("no relation `{relation}`"))?;
+        let compound = info.fields[column].ty.and_then(|ty| self.symbols.compound(ty));
+        let Some(compound) = compound.filter(|_| column > 0 || info.compound.is_none()) else {
+            return Ok((self.value)(held));
+        };
+        let inner = &self.symbols.relations[compound.relation];
+        let id = self.engine.relation_id(&inner.name).ok_or_else(|| format!("the engine has no `{}`", inner.name))?;
+        let rows: Vec<&[Value]> =
+            self.engine.facts(self.session, id).into_iter().filter(|row| row[0] == *held).collect();
+        if compound.list {
+            return Ok(RefValue::List(rows.iter().map(|row| (self.value)(&row[1])).collect()));
+        }
+        let [row] = rows[..] else {
+            return Err(format!("`{}` has {} facts for the object {held:?}", inner.name, rows.len()));
+        };
+        let mut members = BTreeMap::new();
+        for (at, field) in inner.fields.iter().enumerate().skip(1) {
+            members.insert(field.name.clone().unwrap(), self.value(&inner.name, at, &row[at])?);
+        }
+        Ok(RefValue::Object(members))
+    }
 }
 
 /// Runs a fixed case: the engine must agree with the reference, which must evaluate.
@@ -457,6 +491,61 @@ impl Ty {
     fn ordered(self) -> bool {
         self != Ty::Bool
     }
+}
+
+/// The type of a field of a relation with lists and objects.
+#[derive(Debug, Clone)]
+enum Shape {
+    Scalar(Ty),
+    List(Ty),
+    Object(Vec<(&'static str, Shape)>),
+}
+
+impl Shape {
+    /// The type as declared: `Str`, `[Str]`, `{path: Str, opts: {recursive: Bool}}`.
+    fn declared(&self) -> String {
+        match self {
+            Shape::Scalar(ty) => ty.name().to_owned(),
+            Shape::List(ty) => format!("[{}]", ty.name()),
+            Shape::Object(members) => {
+                let members: Vec<String> = members.iter().map(|(m, shape)| format!("{m}: {}", shape.declared())).collect();
+                format!("{{{}}}", members.join(", "))
+            }
+        }
+    }
+}
+
+/// The relations with list and object fields: an input one (a tool call) and a data one,
+/// with lists of Str, Int and Decimal, objects inside objects and a list inside an object.
+fn compound_relations() -> Vec<(&'static str, bool, Vec<(&'static str, Shape)>)> {
+    use Shape::{List, Object, Scalar};
+    vec![
+        (
+            "call",
+            true,
+            vec![
+                ("agent", Scalar(Ty::Str)),
+                ("argv", List(Ty::Str)),
+                (
+                    "arguments",
+                    Object(vec![
+                        ("path", Scalar(Ty::Str)),
+                        ("n", Scalar(Ty::Int)),
+                        ("opts", Object(vec![("recursive", Scalar(Ty::Bool)), ("tags", List(Ty::Str))])),
+                    ]),
+                ),
+            ],
+        ),
+        (
+            "doc",
+            false,
+            vec![
+                ("k", Scalar(Ty::Str)),
+                ("nums", List(Ty::Int)),
+                ("meta", Object(vec![("owner", Scalar(Ty::Str)), ("sizes", List(Ty::Dec))])),
+            ],
+        ),
+    ]
 }
 
 #[derive(Debug, Clone)]
@@ -854,7 +943,7 @@ impl Gen<'_> {
     /// One filter or binding over what `body` binds so far. `values`: may compute new
     /// values with arithmetic (not in recursive rules).
     fn extra(&mut self, body: &mut Body, lower: &[usize], values: bool) {
-        match self.t.below(15) {
+        match self.t.below(17) {
             0 | 1 => {
                 let vars = body.vars.clone();
                 let Some((x, ty)) = self.any_bound(&vars) else { return };
@@ -940,6 +1029,7 @@ impl Gen<'_> {
             // A built-in, also where the failing arithmetic would be without fails.
             12 | 13 => self.builtin(body, values),
             14 => self.set_literal(body),
+            15 | 16 => self.compound(body, values),
             7 => {
                 let ty = self.t.pick(&Ty::ALL);
                 let y = self.fresh("k");
@@ -1027,6 +1117,136 @@ impl Gen<'_> {
                 format!("{call} {op} {other}")
             }
         });
+    }
+
+    /// A value of `shape` for a fact: lists of 0 to 3 elements (repeats among them).
+    fn shape_value(&mut self, shape: &Shape) -> RefValue {
+        match shape {
+            Shape::Scalar(ty) => self.fact_value(*ty),
+            Shape::List(ty) => {
+                let n = self.t.below(4);
+                RefValue::List((0..n).map(|_| self.fact_value(*ty)).collect())
+            }
+            Shape::Object(members) => RefValue::Object(
+                members.iter().map(|(name, shape)| ((*name).to_owned(), self.shape_value(shape))).collect(),
+            ),
+        }
+    }
+
+    /// The arguments of an atom or an object pattern over `fields`, some left out: a scalar
+    /// by a bound variable, a literal, `_` or a new variable (into `vars`); a list by `_` or
+    /// a new list variable (into `lists`); an object by `_` or a pattern.
+    fn members(
+        &mut self,
+        fields: &[(&'static str, Shape)],
+        vars: &mut Vec<(String, Ty)>,
+        lists: &mut Vec<(String, Ty)>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, shape) in fields {
+            if self.t.chance(30) {
+                continue;
+            }
+            let arg = match shape {
+                _ if self.t.chance(8) => "_".to_owned(),
+                Shape::Scalar(ty) => {
+                    if self.t.chance(40)
+                        && let Some(v) = self.bound(vars, *ty)
+                    {
+                        v
+                    } else if self.t.chance(20) {
+                        self.literal(*ty)
+                    } else {
+                        let v = self.fresh("c");
+                        vars.push((v.clone(), *ty));
+                        v
+                    }
+                }
+                Shape::List(ty) => {
+                    let v = self.fresh("list");
+                    lists.push((v.clone(), *ty));
+                    v
+                }
+                Shape::Object(members) => {
+                    let inner = self.members(members, vars, lists);
+                    if inner.is_empty() { "_".to_owned() } else { format!("{{{}}}", inner.join(", ")) }
+                }
+            };
+            out.push(format!("{name}: {arg}"));
+        }
+        out
+    }
+
+    /// Conditions over a relation with list and object fields: its atom with object
+    /// patterns to any depth, then for each list bound `x in l` (binding or testing),
+    /// `not x in l`, or its length `count(x : x in l)` (or the `sum`, `min`, `max` of its
+    /// numbers); sometimes all of it inside a `count` (so distinct lists are counted), or
+    /// a negated atom of the relation over its scalar fields.
+    fn compound(&mut self, body: &mut Body, values: bool) {
+        let relations = compound_relations();
+        let (name, _, fields) = self.t.pick(&relations);
+        if self.t.chance(12) {
+            let (field, shape) = &fields[0];
+            let Shape::Scalar(ty) = shape else { return };
+            let arg = match self.bound(&body.vars, *ty) {
+                Some(v) if self.t.chance(60) => v,
+                _ => self.literal(*ty),
+            };
+            body.items.push(format!("not {name}({field}: {arg})"));
+            return;
+        }
+        let inside = values && self.t.chance(25);
+        let mut vars = body.vars.clone();
+        let before = vars.len();
+        let mut lists = Vec::new();
+        let mut args = self.members(&fields, &mut vars, &mut lists);
+        if args.is_empty() {
+            args.push(format!("{}: _", fields[0].0));
+        }
+        let mut items = vec![format!("{name}({})", args.join(", "))];
+        for (list, ty) in &lists {
+            for _ in 0..self.t.below(3) {
+                let item = match self.t.below(6) {
+                    0 | 1 => {
+                        let x = self.fresh("x");
+                        vars.push((x.clone(), *ty));
+                        format!("{x} in {list}")
+                    }
+                    2 | 3 => {
+                        let other = match self.bound(&vars, *ty) {
+                            Some(v) if self.t.chance(50) => v,
+                            _ => self.literal(*ty),
+                        };
+                        let not = if self.t.chance(40) { "not " } else { "" };
+                        format!("{not}{other} in {list}")
+                    }
+                    4 if !inside => {
+                        let n = self.fresh("n");
+                        let function = if values && ty.numeric() { self.t.pick(&["count", "sum", "min", "max"]) } else { "count" };
+                        let x = self.fresh("x");
+                        let target = if function == "count" && self.t.chance(30) { "_".to_owned() } else { x.clone() };
+                        vars.push((n.clone(), if function == "count" { Ty::Int } else { *ty }));
+                        format!("{n} = {function}({target} : {x} in {list})")
+                    }
+                    _ => continue,
+                };
+                items.push(item);
+            }
+        }
+        if inside {
+            let locals: Vec<(String, Ty)> = vars.drain(before..).collect();
+            let target = match self.any_bound(&locals) {
+                Some((v, _)) if self.t.chance(70) => v,
+                _ => "_".to_owned(),
+            };
+            let n = self.fresh("n");
+            self.reorder(&mut items);
+            body.items.push(format!("{n} = count({target} : {})", items.join(", ")));
+            body.vars.push((n, Ty::Int));
+        } else {
+            body.items.extend(items);
+            body.vars = vars;
+        }
     }
 
     /// `x in {…}` or `not x in {…}` over a bound variable and literals of its type.
@@ -1295,6 +1515,20 @@ fn generate_with(tape: &[u32], risky: bool, permute: Option<u64>) -> Case {
             fields: Some(fields.iter().map(|(f, _)| (*f).to_owned()).collect()),
         });
     }
+    for (name, input, fields) in compound_relations() {
+        let decl: Vec<String> = fields.iter().map(|(f, shape)| format!("{f}: {}", shape.declared())).collect();
+        let _ = writeln!(out, "{} {name}({})", if input { "input" } else { "data" }, decl.join(", "));
+        for _ in 0..g.t.below(4) {
+            let values = fields.iter().map(|(_, shape)| g.shape_value(shape)).collect();
+            facts.push((name.to_owned(), values));
+        }
+        if input {
+            for _ in 0..g.t.below(3) {
+                let values = fields.iter().map(|(_, shape)| g.shape_value(shape)).collect();
+                warmup.push((name.to_owned(), values));
+            }
+        }
+    }
     out.push('\n');
     let mut pool: Vec<usize> = (0..g.rels.len()).collect();
     let mut rules = String::new();
@@ -1460,6 +1694,57 @@ fn generated_programs_exercise_the_evaluators() {
     assert!(fired * 2 >= total, "only {fired} of {total} programs fired a rule");
     assert!(typed * 8 >= total, "only {typed} of {total} programs derived a Bool, Time or Duration");
     assert!(calling * 2 >= total, "only {calling} of {total} programs call a built-in");
+}
+
+/// Generated programs read lists and objects: `in` over a list (binding, testing, negated),
+/// object patterns nested two deep, lengths, and facts with empty lists, lists of several
+/// elements and objects in the request and in the data; and some of those programs fire a
+/// rule whose body reads a list.
+#[test]
+fn generated_programs_read_lists_and_objects() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = proptest::collection::vec(any::<u32>(), 0..1500);
+    let (mut reading, mut negated, mut nested, mut counted, mut fired, mut empty, mut long) = (0, 0, 0, 0, 0, 0, 0);
+    for _ in 0..64 {
+        let tape = strategy.new_tree(&mut runner).unwrap().current();
+        let case = generate(&tape);
+        let model = match run(&case) {
+            Ok(Ok(model)) => model,
+            Ok(Err(_)) => continue,
+            Err(report) => panic!("{report}\n{}", case.describe()),
+        };
+        let lists = case.facts.iter().flat_map(|(_, values)| values).filter_map(|v| match v {
+            RefValue::List(items) => Some(items.len()),
+            _ => None,
+        });
+        for n in lists {
+            empty += usize::from(n == 0);
+            long += usize::from(n >= 2);
+        }
+        reading += usize::from(case.source.contains(" in list"));
+        negated += usize::from(case.source.contains("not ") && case.source.contains(" in list"));
+        nested += usize::from(case.source.contains("opts: {"));
+        counted += usize::from(case.source.contains("(x") && case.source.contains(" in list"));
+        // A rule that reads a list derived a fact or fired.
+        let held = case.source.lines().filter(|line| line.contains(" in list")).any(|line| {
+            let head = line.split(" :-").next().unwrap_or_default();
+            let mut words = head.split([' ', '(']);
+            match words.next().unwrap_or_default() {
+                "deny" | "allow" | "escalate" | "obligation" | "risk" => {
+                    let name = words.next().unwrap_or_default();
+                    model.fired.iter().any(|f| f.rule == name)
+                }
+                relation => model.relations.get(relation).is_some_and(|facts| !facts.is_empty()),
+            }
+        });
+        fired += usize::from(held);
+    }
+    assert!(reading >= 16, "only {reading} of 64 programs read a list");
+    assert!(negated >= 4, "only {negated} of 64 programs test a list with `not`");
+    assert!(nested >= 4, "only {nested} of 64 programs match an object inside an object");
+    assert!(counted >= 4, "only {counted} of 64 programs aggregate over a list");
+    assert!(fired >= 8, "only {fired} of 64 programs derived or fired by a rule that reads a list");
+    assert!(empty >= 16 && long >= 16, "{empty} empty lists and {long} of two elements or more among the facts");
 }
 
 /// The generator calls every built-in of the catalogue, in programs that both evaluators

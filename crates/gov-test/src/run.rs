@@ -293,7 +293,7 @@ fn evaluate(
     };
     let given_data = gov_vm::json::parse_document(&world.data.to_string()).map_err(|e| format!("given data: {e}"))?;
     // One sequence of list and object identifiers over the given data and every file.
-    let mut list_ids = 0;
+    let mut list_ids = gov_vm::json::Ids::default();
     let mut facts = gov_vm::json::facts(compiled, &given_data, RelationKind::Data, &mut intern, &mut list_ids)
         .map_err(|e| format!("given data: {e}"))?;
     for path in &case.fixtures {

@@ -29,17 +29,28 @@ fn describe(value: &Document) -> String {
     }
 }
 
+/// The identifiers of list and object values (Ints): one per distinct contents, so two
+/// facts that differ only in how their lists are spelt (order, repeats) or in which of two
+/// equal objects they hold are the same fact. Kept across documents read into one store
+/// (several data files), so each contents has one identifier there too.
+#[derive(Debug, Default)]
+pub struct Ids {
+    next: i64,
+    /// By auxiliary relation and contents: a list's distinct elements in a fixed order, or
+    /// an object's members.
+    seen: HashMap<(u32, Vec<Value>), i64>,
+}
+
 /// Reads facts of relations of kind `kind` from a document shaped
 /// `{"relation": [{"field": value, …}, …], …}`. `intern` turns a string into its symbol.
-/// A list or object field's value gets the next identifier from `ids` (an Int, so that
-/// documents read one after another into one store, several data files, give each value
-/// its own), and its contents become facts of its auxiliary relation.
+/// A list or object field's value gets its identifier from `ids` (a new one for contents
+/// not seen before), and its contents become facts of its auxiliary relation, once.
 pub fn facts(
     program: &Program,
     document: &Document,
     kind: RelationKind,
     intern: &mut dyn FnMut(&str) -> u32,
-    ids: &mut i64,
+    ids: &mut Ids,
 ) -> Result<Vec<(u32, Vec<Value>)>, RequestError> {
     let Document::Object(relations) = document else {
         return Err(error(
@@ -103,7 +114,7 @@ fn kind_name(kind: RelationKind) -> &'static str {
 struct RowReader<'a, 'b> {
     program: &'a Program,
     intern: &'b mut dyn FnMut(&str) -> u32,
-    ids: &'b mut i64,
+    ids: &'b mut Ids,
     out: &'b mut Vec<(u32, Vec<Value>)>,
 }
 
@@ -134,7 +145,8 @@ impl RowReader<'_, '_> {
         Ok(values)
     }
 
-    /// A list's or an object's identifier, after pushing its contents' facts.
+    /// A list's or an object's identifier, after pushing its contents' facts (the first
+    /// time these contents are seen).
     fn contents(
         &mut self,
         column: &ColumnSchema,
@@ -144,27 +156,50 @@ impl RowReader<'_, '_> {
     ) -> Result<Value, RequestError> {
         let program = self.program;
         let type_name = program.string(column.type_name);
-        let id = *self.ids;
-        *self.ids = id.checked_add(1).ok_or_else(|| error(path, "too many lists and objects"))?;
         let inner = program.relations.get(contents.relation as usize).map_or(&[][..], |r| r.columns.as_slice());
-        match (contents.list, value) {
+        let values = match (contents.list, value) {
             (true, Document::Array(items)) => {
                 let Some(element) = inner.get(1) else { return Err(error(path, "a list without elements")) };
+                let mut elements = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     let item_path = format!("{path}[{i}]");
                     let value = scalar(element.ty, program.string(element.type_name), item, &mut *self.intern)
                         .map_err(|message| error(item_path, message))?;
-                    self.out.push((contents.relation, vec![Value::Int(id), value]));
+                    elements.push(value);
                 }
+                // A list is the set of its elements: one order, no repeats.
+                elements.sort_unstable_by(element_order);
+                elements.dedup();
+                elements
             }
-            (false, Document::Object(fields)) => {
-                let mut values = vec![Value::Int(id)];
-                values.extend(self.row(inner.get(1..).unwrap_or_default(), fields, path)?);
-                self.out.push((contents.relation, values));
-            }
+            (false, Document::Object(fields)) => self.row(inner.get(1..).unwrap_or_default(), fields, path)?,
             _ => return Err(error(path, format!("expected {type_name}, found {}", describe(value)))),
+        };
+        if let Some(&id) = self.ids.seen.get(&(contents.relation, values.clone())) {
+            return Ok(Value::Int(id));
         }
+        let id = self.ids.next;
+        self.ids.next = id.checked_add(1).ok_or_else(|| error(path, "too many lists and objects"))?;
+        if contents.list {
+            self.out.extend(values.iter().map(|&element| (contents.relation, vec![Value::Int(id), element])));
+        } else {
+            self.out.push((contents.relation, std::iter::once(Value::Int(id)).chain(values.iter().copied()).collect()));
+        }
+        self.ids.seen.insert((contents.relation, values), id);
         Ok(Value::Int(id))
+    }
+}
+
+/// A total order of a list's elements (of one type), so equal sets sort alike.
+fn element_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) | (Value::Time(x), Value::Time(y)) | (Value::Duration(x), Value::Duration(y)) => {
+            x.cmp(y)
+        }
+        (Value::Decimal(x), Value::Decimal(y)) => x.cmp(y),
+        (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => a.base_type().cmp(&b.base_type()),
     }
 }
 
@@ -233,7 +268,7 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
         extra_ids.insert(s.to_owned(), sym);
         sym
     };
-    let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern, &mut 0)?;
+    let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern, &mut Ids::default())?;
     crate::contract::one_fact_relations(engine.program(), &facts)?;
     Ok(Request { facts, extra_strings: extra, extra_ids, reader: Some(engine.id()) })
 }
