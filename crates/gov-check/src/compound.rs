@@ -176,6 +176,11 @@ impl Rewriter<'_, '_> {
     fn body(&mut self, body: &mut Vec<BodyItem>, outer: &Env) -> Env {
         let mut env = outer.clone();
         let mut added: Vec<BodyItem> = Vec::new();
+        for item in body.iter() {
+            if let BodyItem::Atom(atom) | BodyItem::Not(atom, _) = item {
+                self.refuse_contents_relation(atom);
+            }
+        }
         // First the positive atoms: they bind the lists and unfold the object patterns.
         for item in body.iter_mut() {
             if let BodyItem::Atom(atom) = item {
@@ -369,6 +374,32 @@ impl Rewriter<'_, '_> {
             Some(_) => BodyItem::Not(atom, membership.span),
             None => BodyItem::Atom(atom),
         })
+    }
+
+    /// Reports an atom that names the relation of a list's or an object's contents
+    /// (`` `call.argv` ``): only the rewrite writes those atoms, so that a list is read as
+    /// a list (and its identifier, the engine's, never reaches a rule).
+    fn refuse_contents_relation(&mut self, atom: &Atom) {
+        let Some(relation) = self.symbols.relation(&atom.relation.text) else { return };
+        let Some(compound) = relation.compound.and_then(|k| self.symbols.compounds.get(k as usize)) else { return };
+        let (owner, field) = relation.name.rsplit_once('.').unwrap_or(("", relation.name.as_str()));
+        let (what, how) = if compound.list {
+            ("list", format!("bind the list and range over it: `{owner}({field}: v), x in v`"))
+        } else {
+            ("object", format!("match the object with a pattern: `{owner}({field}: {{member: x}})`"))
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                codes::COMPOUND_MISUSE,
+                format!(
+                    "`{}` holds the contents of the {what} field `{field}` of `{owner}` (`{}`); a rule cannot name it",
+                    relation.name, compound.display
+                ),
+                atom.relation.span,
+            )
+            .with_primary_label(if compound.list { "the contents of a list field" } else { "the contents of an object field" })
+            .with_help(how),
+        );
     }
 
     /// Reports each list or object variable of `exprs` (and their sub-expressions).

@@ -81,3 +81,36 @@ fn data_facts_are_stated_once() {
     let request = engine.request_from_json(r#"{"x": [{"a": 5, "b": 0}]}"#).unwrap();
     assert_eq!(engine.decide(&request).unwrap().outcome, gov_vm::Outcome::Deny);
 }
+
+/// Data facts that differ only in how their lists are spelt (order, repeats), or that hold
+/// equal objects, in one file or two, are one fact, as equal scalar facts are: a list or an
+/// object has one identifier per contents.
+#[test]
+fn data_facts_with_equal_lists_and_objects_are_one_fact() {
+    let mut workspace = gov_db::Workspace::new();
+    let source = "package p\n\ninput x(a: Str)\ndata y(a: Str, tags: [Str], o: {k: Int, v: [Int]})\n\n\
+                  deny twice :- x(a), n = count(t : y(a, t, _)), n > 1.\n\
+                  deny twice_o :- x(a), n = count(o : y(a, _, o)), n > 1.\n";
+    let package = workspace.add_package(vec![("p.gov".to_owned(), source.to_owned())]);
+    let sources = workspace.sources();
+    let ir = workspace.ir(package).unwrap().unwrap();
+    let document = |text: &str| gov_vm::json::parse_document(text).unwrap();
+    let data = [
+        (
+            "a.data.json".to_owned(),
+            document(
+                r#"{"y": [{"a": "a", "tags": ["x", "y"], "o": {"k": 1, "v": [2, 3]}},
+                          {"a": "a", "tags": ["y", "x", "y"], "o": {"k": 1, "v": [3, 2, 2]}}]}"#,
+            ),
+        ),
+        ("b.data.json".to_owned(), document(r#"{"y": [{"a": "a", "tags": ["x", "y", "x"], "o": {"k": 1, "v": [2, 3]}}]}"#)),
+    ];
+    let compiled = crate::compile(&crate::Input { ir: &ir, sources: &sources, data: &data }).unwrap();
+    let (y, _) = compiled.relation_by_name("y").unwrap();
+    let rows = compiled.data.iter().find(|(r, _)| *r == y).map_or(0, |(_, values)| values.len() / 3);
+    assert_eq!(rows, 1, "{:?}", compiled.data);
+    let engine = gov_vm::Engine::from_program(compiled, String::new(), gov_vm::Limits::LOAD).unwrap();
+    let request = engine.request_from_json(r#"{"x": [{"a": "a"}]}"#).unwrap();
+    assert_eq!(engine.decide(&request).unwrap().outcome, gov_vm::Outcome::Deny, "no rule fires: the default");
+    assert!(engine.decide(&request).unwrap().fired.is_empty());
+}

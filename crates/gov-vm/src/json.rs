@@ -439,10 +439,31 @@ mod tests {
         let facts = request.facts();
         let of = |rel: u32| facts.iter().filter(|(r, _)| *r == rel).map(|(_, v)| v.clone()).collect::<Vec<_>>();
         assert_eq!(of(0), [vec![Value::Int(0), Value::Int(1)], vec![Value::Int(2), Value::Int(3)]]);
-        assert_eq!(of(1).len(), 3, "each element, repeats included, as read (the store keeps distinct facts)");
+        assert_eq!(of(1).len(), 2, "each distinct element once");
         assert!(of(1).iter().all(|v| v[0] == Value::Int(0)), "the empty list has no element");
         assert_eq!(of(2).len(), 2);
         assert_eq!(of(2)[1][0], Value::Int(3));
+    }
+
+    /// A list is the set of its elements and an object its members: facts that differ only
+    /// in how their lists are spelt are one fact, their contents stated once.
+    #[test]
+    fn equal_contents_have_one_identifier() {
+        let request = engine()
+            .request_from_json(
+                r#"{"call": [{"argv": ["-r", "-f"], "arguments": {"path": "/"}},
+                             {"argv": ["-f", "-r", "-f"], "arguments": {"path": "/"}},
+                             {"argv": ["-f"], "arguments": {"path": "/"}}]}"#,
+            )
+            .unwrap();
+        let facts = request.facts();
+        let of = |rel: u32| facts.iter().filter(|(r, _)| *r == rel).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+        assert_eq!(of(0), [vec![Value::Int(0), Value::Int(1)], vec![Value::Int(0), Value::Int(1)], vec![
+            Value::Int(2),
+            Value::Int(1)
+        ]]);
+        assert_eq!(of(1).len(), 3, "`[-r, -f]` once, `[-f]` once");
+        assert_eq!(of(2).len(), 1, "`{{path: /}}` once");
     }
 
     #[test]

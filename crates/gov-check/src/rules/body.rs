@@ -228,11 +228,17 @@ impl<'a> Cx<'a, '_> {
                     work.pending.push(Pending::Test(call));
                 }
                 BodyItem::In(membership) => {
-                    if let Collection::Call(call) = &membership.collection {
-                        self.call_site(call, Position::Generator);
-                        for arg in &call.args {
-                            self.note_vars(&mut work.scope, arg, Place::Argument, aggregate);
+                    match &membership.collection {
+                        Collection::Call(call) => {
+                            self.call_site(call, Position::Generator);
+                            for arg in &call.args {
+                                self.note_vars(&mut work.scope, arg, Place::Argument, aggregate);
+                            }
                         }
+                        // An `in` the rewrite could not turn into an atom (E0207): its
+                        // variable is still used here, so it draws no other diagnostic.
+                        Collection::List(list) => self.note_vars(&mut work.scope, list, Place::Positive, aggregate),
+                        Collection::Set(_) => {}
                     }
                     // Not negated, `in` binds its element as `=` does; negated, it only reads it.
                     let place = if membership.negated.is_some() { Place::Negative } else { Place::Compare };

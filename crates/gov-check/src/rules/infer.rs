@@ -108,6 +108,11 @@ impl<'a> Cx<'a, '_> {
                 // What each side was before, and where that came from: after a failed union
                 // the conflict only tells the column's side.
                 let (found, found_because) = self.inference.class(node);
+                // A list or object where a derived column's value goes is E0207's: it
+                // must not give the column its type (and a mismatch with its other rules).
+                if is_compound(found) && matches!(column, Column::Inferred(_)) {
+                    return;
+                }
                 let (expected, expected_because) = match column {
                     Column::Inferred(col) => self.inference.class(col),
                     Column::Declared(Some(ty), at) => (Shape::Exact(ty), at),
@@ -120,7 +125,8 @@ impl<'a> Cx<'a, '_> {
                     }
                     Column::Declared(None, _) => return,
                 };
-                if result.is_err() {
+                // A list or object where a column's value goes is E0207's (`compound.rs`).
+                if result.is_err() && !is_compound(found) && !is_compound(expected) {
                     let symbols = self.symbols;
                     let mut diagnostic = Diagnostic::new(
                         codes::TYPE_MISMATCH,
@@ -354,6 +360,14 @@ impl<'a> Cx<'a, '_> {
             return;
         }
         match result {
+            // A list or object compared is E0207's (`compound.rs`): one mistake, one error.
+            Err(_) if is_compound(left) || is_compound(right) => {
+                for side in [&comparison.left, &comparison.right] {
+                    if let Some((node, _)) = var_node(side) {
+                        self.inference.poison(node);
+                    }
+                }
+            }
             Err(_) => {
                 let diagnostic = self
                     .mismatch(comparison.right.span(), right, left, Some(comparison.left.span()))
@@ -440,4 +454,10 @@ impl<'a> Cx<'a, '_> {
             Shape::Unknown | Shape::Poison => None,
         }
     }
+}
+
+/// Whether `shape` is a list's or an object's type, whose misuse the rewrite of list and
+/// object fields reports (E0207), so type inference does not report it again.
+fn is_compound(shape: Shape) -> bool {
+    matches!(shape, Shape::Exact(Ty::Compound(_)))
 }

@@ -143,6 +143,18 @@ impl<'a> Cx<'a, '_> {
             );
             return;
         }
+        if self.symbols.relations.get(relation).is_some_and(|r| r.compound.is_some()) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    codes::TEST_NOT_A_FACT,
+                    format!("`{}` holds the contents of a list or object field", fact.relation.text),
+                    fact.relation.span,
+                )
+                .with_primary_label("filled from the field's value")
+                .with_help("give the fact that holds the field, with the list `[…]` or the object `{…}` as its value"),
+            );
+            return;
+        }
         let Some(columns) = self.columns_of(fact, relation) else { return };
         // Named arguments may leave fields out in a body, not in a given fact: it states one
         // whole fact. (When a named argument failed to resolve, that is the one report.)
