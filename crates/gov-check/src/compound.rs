@@ -206,10 +206,10 @@ impl Rewriter<'_, '_> {
                 }
                 BodyItem::Not(atom, _) => {
                     for arg in &atom.args {
-                        self.refuse_pattern(
-                            &arg.value,
-                            "a negated atom (write a rule for the pattern and negate that)",
-                        );
+                        match &arg.value {
+                            Expr::Object(pattern) => self.negated_pattern(atom, arg, pattern.span),
+                            value => self.refuse_pattern(value, "a negated atom"),
+                        }
                         self.refuse_in(&[&arg.value], &env, "a negated atom");
                     }
                 }
@@ -399,6 +399,27 @@ impl Rewriter<'_, '_> {
             )
             .with_primary_label(if compound.list { "the contents of a list field" } else { "the contents of an object field" })
             .with_help(how),
+        );
+    }
+
+    /// Refuses an object pattern in a negated atom, showing the rule to write instead.
+    /// `not f(o: {k: v})` would negate a conjunction (a fact, and its object's members): a
+    /// negated atom negates one fact, so the conjunction gets a rule of its own.
+    fn negated_pattern(&mut self, atom: &Atom, arg: &Arg, span: Span) {
+        let relation = &atom.relation.text;
+        let field = arg.field.as_ref().map_or("field", |f| f.text.as_str());
+        self.diagnostics.push(
+            Diagnostic::new(codes::COMPOUND_MISUSE, "an object pattern cannot stand in a negated atom", span)
+                .with_primary_label("an object pattern under `not`")
+                .with_note(
+                    "`not` negates one fact; matching a pattern reads the fact and its object's members together, \
+                     so their negation is written as a rule of its own",
+                )
+                .with_help(format!(
+                    "write the pattern in a rule, `{relation}_{field}_matches() :- {relation}({field}: {{…}}).`, and \
+                     negate that: `not {relation}_{field}_matches()` (give the rule, as arguments, the variables \
+                     the pattern shares with the rest of the body)"
+                )),
         );
     }
 
