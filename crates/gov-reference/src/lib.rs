@@ -31,6 +31,14 @@
 //!    items not needing its value accept, in any source order (docs/reference.md,
 //!    "Arithmetic errors and the order of conditions").
 //!
+//! Lists and objects are values of their own here ([`RefValue::List`], the set of a list's
+//! elements; [`RefValue::Object`], the members by name), read straight from the syntax
+//! tree as the reference states them, never through the checker's auxiliary relations
+//! (`call.argv`) that the engine reads: `x in v` ranges over the set (binding `x`, or
+//! testing a bound one), `not x in v` holds when no element equals `x`, an object pattern
+//! matches the members it names to any depth, and a relation holding two facts whose lists
+//! differ only in order or repeats holds one fact.
+//!
 //! Semantics pinned here (DESIGN §1–2): aggregates count or fold each distinct binding of
 //! their local variables once; the sum of nothing is 0 of the target's type, the count of
 //! nothing is 0; `min`/`max` of nothing make the rule not fire. Arithmetic is

@@ -302,6 +302,11 @@ fn decide_each(package: &str, requests: &str) -> String {
         let request: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let call = &request["tool_call"][0];
         summary.push_str(&format!("{name}: {} {} → {}\n", call["tool"], call["target"], d["decision"]));
+        if let Some(args) = request["tool_args"].as_array() {
+            for args in args {
+                summary.push_str(&format!("    with argv {} and arguments {}\n", args["argv"], args["arguments"]));
+            }
+        }
         for reason in d["reasons"].as_array().unwrap().iter().chain(d["obligations"].as_array().unwrap()) {
             summary.push_str(&format!("    {} {}: {}\n", reason["effect"], reason["rule"], reason["message"]));
         }
@@ -378,4 +383,23 @@ fn explain_shows_the_absent_facts_behind_negations() {
     let human = govc(&["eval", WHY, "--input", "tests/eval/why_not_request.json", "--explain", "--format", "human"]);
     assert_eq!(human.code, 0, "{}", human.stderr);
     insta::assert_snapshot!("explain_human_why_not", human.stdout);
+}
+
+/// The coding-agent example's requests whose `tool_args` do not have the declared shape
+/// (`examples/coding-agent/bad_requests/`): a missing or unknown member of the `arguments`
+/// object, a string where the `argv` list goes, a list inside it. Each is an error naming
+/// its JSON path, exit 2, never a decision.
+#[test]
+fn coding_agent_example_refuses_malformed_arguments() {
+    for (file, expected) in [
+        ("arguments_missing_key", "tool_args[0].arguments.recursive: missing field `recursive`"),
+        ("arguments_extra_key", "tool_args[0].arguments.force: unknown field `force`"),
+        ("argv_not_a_list", r#"tool_args[0].argv: expected [Str], found "rm -rf /""#),
+        ("argv_nested_list", "tool_args[0].argv[1]: expected Str, found an array"),
+    ] {
+        let run = govc(&["eval", "examples/coding-agent", "--input", &format!("examples/coding-agent/bad_requests/{file}.json")]);
+        assert_eq!(run.code, 2, "{file}: {}", run.stdout);
+        assert!(run.stderr.contains(expected), "{file}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{file}: no decision: {}", run.stdout);
+    }
 }
