@@ -397,7 +397,11 @@ impl Rewriter<'_, '_> {
                 ),
                 atom.relation.span,
             )
-            .with_primary_label(if compound.list { "the contents of a list field" } else { "the contents of an object field" })
+            .with_primary_label(if compound.list {
+                "the contents of a list field"
+            } else {
+                "the contents of an object field"
+            })
             .with_help(how),
         );
     }

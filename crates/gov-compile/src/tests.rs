@@ -102,7 +102,10 @@ fn data_facts_with_equal_lists_and_objects_are_one_fact() {
                           {"a": "a", "tags": ["y", "x", "y"], "o": {"k": 1, "v": [3, 2, 2]}}]}"#,
             ),
         ),
-        ("b.data.json".to_owned(), document(r#"{"y": [{"a": "a", "tags": ["x", "y", "x"], "o": {"k": 1, "v": [2, 3]}}]}"#)),
+        (
+            "b.data.json".to_owned(),
+            document(r#"{"y": [{"a": "a", "tags": ["x", "y", "x"], "o": {"k": 1, "v": [2, 3]}}]}"#),
+        ),
     ];
     let compiled = crate::compile(&crate::Input { ir: &ir, sources: &sources, data: &data }).unwrap();
     let (y, _) = compiled.relation_by_name("y").unwrap();

@@ -115,7 +115,11 @@ impl RefValue {
             }
             RefValue::Object(members) => format!(
                 "{{{}}}",
-                members.iter().map(|(name, value)| format!("{name}: {}", value.display())).collect::<Vec<_>>().join(", ")
+                members
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {}", value.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -541,9 +545,9 @@ fn fact_value(symbols: &Symbols, relation: &str, column: usize, value: &RefValue
             let mut out = BTreeMap::new();
             for (at, field) in fields.iter().enumerate().skip(1) {
                 let name = field.name.clone().unwrap_or_default();
-                let member = members.get(&name).ok_or_else(|| {
-                    RefError::BadFact(format!("`{}` lacks its member `{name}`", compound.display))
-                })?;
+                let member = members
+                    .get(&name)
+                    .ok_or_else(|| RefError::BadFact(format!("`{}` lacks its member `{name}`", compound.display)))?;
                 out.insert(name, fact_value(symbols, inner, at, member)?);
             }
             if let Some(extra) = members.keys().find(|k| !out.contains_key(*k)) {
@@ -1200,31 +1204,36 @@ impl Evaluator<'_> {
         match expr {
             Expr::List(_) | Expr::Object(_) => None,
             Expr::Var(name) => env.get(&name.text).and_then(RefValue::base_type).or_else(|| {
-                body.iter().find_map(|item| match item {
-                    BodyItem::Atom(atom) => {
-                        let types = column_types(self.symbols, &atom.relation.text);
-                        columns(self.symbols, atom).ok()?.into_iter().find_map(|(column, e)| match e {
-                            Expr::Var(v) if v.text == name.text => types.get(column).copied().flatten(),
-                            _ => None,
-                        })
-                    }
-                    BodyItem::Compare(c) if c.op == CompareOp::Eq => match (&c.left, &c.right) {
-                        (Expr::Var(v), source) | (source, Expr::Var(v))
-                            if v.text == name.text && !matches!(source, Expr::Var(w) if w.text == name.text) =>
-                        {
-                            match source {
-                                Expr::Aggregate(inner) if inner.function == AggregateFn::Count => Some(BaseType::Int),
-                                Expr::Aggregate(inner) => self.static_type(&inner.target, &inner.body, env, depth + 1),
-                                other => self.static_type(other, body, env, depth + 1),
-                            }
+                body.iter()
+                    .find_map(|item| match item {
+                        BodyItem::Atom(atom) => {
+                            let types = column_types(self.symbols, &atom.relation.text);
+                            columns(self.symbols, atom).ok()?.into_iter().find_map(|(column, e)| match e {
+                                Expr::Var(v) if v.text == name.text => types.get(column).copied().flatten(),
+                                _ => None,
+                            })
                         }
+                        BodyItem::Compare(c) if c.op == CompareOp::Eq => match (&c.left, &c.right) {
+                            (Expr::Var(v), source) | (source, Expr::Var(v))
+                                if v.text == name.text && !matches!(source, Expr::Var(w) if w.text == name.text) =>
+                            {
+                                match source {
+                                    Expr::Aggregate(inner) if inner.function == AggregateFn::Count => {
+                                        Some(BaseType::Int)
+                                    }
+                                    Expr::Aggregate(inner) => {
+                                        self.static_type(&inner.target, &inner.body, env, depth + 1)
+                                    }
+                                    other => self.static_type(other, body, env, depth + 1),
+                                }
+                            }
+                            _ => None,
+                        },
                         _ => None,
-                    },
-                    _ => None,
-                })
-                // Bound by an object pattern's member or by `x in v`: the checker's type
-                // of the variable.
-                .or_else(|| self.symbols.variable_types.get(&name.span).and_then(|ty| self.symbols.base_of(*ty)))
+                    })
+                    // Bound by an object pattern's member or by `x in v`: the checker's type
+                    // of the variable.
+                    .or_else(|| self.symbols.variable_types.get(&name.span).and_then(|ty| self.symbols.base_of(*ty)))
             }),
             Expr::Lit(lit) => lit_type(lit),
             Expr::Binary(binary) => {

@@ -508,7 +508,8 @@ impl Shape {
             Shape::Scalar(ty) => ty.name().to_owned(),
             Shape::List(ty) => format!("[{}]", ty.name()),
             Shape::Object(members) => {
-                let members: Vec<String> = members.iter().map(|(m, shape)| format!("{m}: {}", shape.declared())).collect();
+                let members: Vec<String> =
+                    members.iter().map(|(m, shape)| format!("{m}: {}", shape.declared())).collect();
                 format!("{{{}}}", members.join(", "))
             }
         }
@@ -1222,7 +1223,8 @@ impl Gen<'_> {
                     }
                     4 if !inside => {
                         let n = self.fresh("n");
-                        let function = if values && ty.numeric() { self.t.pick(&["count", "sum", "min", "max"]) } else { "count" };
+                        let function =
+                            if values && ty.numeric() { self.t.pick(&["count", "sum", "min", "max"]) } else { "count" };
                         let x = self.fresh("x");
                         let target = if function == "count" && self.t.chance(30) { "_".to_owned() } else { x.clone() };
                         vars.push((n.clone(), if function == "count" { Ty::Int } else { *ty }));

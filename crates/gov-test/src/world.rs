@@ -155,8 +155,14 @@ test "values" {
             u32::try_from(strings.len() - 1).unwrap()
         };
         let input = gov_vm::json::parse_document(&world.input.to_string()).unwrap();
-        let facts =
-            gov_vm::json::facts(&compiled, &input, gov_vm::program::RelationKind::Input, &mut intern, &mut Default::default()).unwrap();
+        let facts = gov_vm::json::facts(
+            &compiled,
+            &input,
+            gov_vm::program::RelationKind::Input,
+            &mut intern,
+            &mut Default::default(),
+        )
+        .unwrap();
         let values = &facts[0].1;
         assert_eq!(values[1], gov_vm::Value::Int(-3));
         assert_eq!(values[2], gov_vm::Value::Decimal(gov_value_decimal("-12.5")));

@@ -193,9 +193,9 @@ impl RowReader<'_, '_> {
 /// A total order of a list's elements (of one type), so equal sets sort alike.
 fn element_order(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) | (Value::Time(x), Value::Time(y)) | (Value::Duration(x), Value::Duration(y)) => {
-            x.cmp(y)
-        }
+        (Value::Int(x), Value::Int(y))
+        | (Value::Time(x), Value::Time(y))
+        | (Value::Duration(x), Value::Duration(y)) => x.cmp(y),
         (Value::Decimal(x), Value::Decimal(y)) => x.cmp(y),
         (Value::Str(x), Value::Str(y)) => x.cmp(y),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
@@ -458,10 +458,14 @@ mod tests {
             .unwrap();
         let facts = request.facts();
         let of = |rel: u32| facts.iter().filter(|(r, _)| *r == rel).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-        assert_eq!(of(0), [vec![Value::Int(0), Value::Int(1)], vec![Value::Int(0), Value::Int(1)], vec![
-            Value::Int(2),
-            Value::Int(1)
-        ]]);
+        assert_eq!(
+            of(0),
+            [
+                vec![Value::Int(0), Value::Int(1)],
+                vec![Value::Int(0), Value::Int(1)],
+                vec![Value::Int(2), Value::Int(1)]
+            ]
+        );
         assert_eq!(of(1).len(), 3, "`[-r, -f]` once, `[-f]` once");
         assert_eq!(of(2).len(), 1, "`{{path: /}}` once");
     }

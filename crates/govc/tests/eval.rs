@@ -397,7 +397,12 @@ fn coding_agent_example_refuses_malformed_arguments() {
         ("argv_not_a_list", r#"tool_args[0].argv: expected [Str], found "rm -rf /""#),
         ("argv_nested_list", "tool_args[0].argv[1]: expected Str, found an array"),
     ] {
-        let run = govc(&["eval", "examples/coding-agent", "--input", &format!("examples/coding-agent/bad_requests/{file}.json")]);
+        let run = govc(&[
+            "eval",
+            "examples/coding-agent",
+            "--input",
+            &format!("examples/coding-agent/bad_requests/{file}.json"),
+        ]);
         assert_eq!(run.code, 2, "{file}: {}", run.stdout);
         assert!(run.stderr.contains(expected), "{file}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{file}: no decision: {}", run.stdout);
