@@ -516,9 +516,13 @@ impl Shape {
     }
 }
 
+/// A relation with list and object fields: its name, whether it is an input relation, and
+/// its fields.
+type CompoundRel = (&'static str, bool, Vec<(&'static str, Shape)>);
+
 /// The relations with list and object fields: an input one (a tool call) and a data one,
 /// with lists of Str, Int and Decimal, objects inside objects and a list inside an object.
-fn compound_relations() -> Vec<(&'static str, bool, Vec<(&'static str, Shape)>)> {
+fn compound_relations() -> Vec<CompoundRel> {
     use Shape::{List, Object, Scalar};
     vec![
         (
@@ -2297,4 +2301,59 @@ fn an_empty_relation_scanned_after_a_failing_condition_does_not_hide_its_error()
     let source = "package p\ninput role(agent: Str, role: Str)\ndata num(n: Int)\n\
                   r(v) :- num(n), role(_, v), n * 4611686018427387904 != 1, v in regex.find(v, \"(?i)A\").\n";
     both_fail(&Case::new(source, &[("num", vec![i(3)])]), Failure::Overflow);
+}
+
+fn list(items: &[RefValue]) -> RefValue {
+    RefValue::List(items.iter().cloned().collect())
+}
+
+fn object(members: &[(&str, RefValue)]) -> RefValue {
+    RefValue::Object(members.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect())
+}
+
+/// Lists and objects as the reference states them: a list is the set of its elements
+/// (`-r` twice is one element, and two facts whose lists differ only in order are one
+/// fact), `in` binds or tests, `not in` holds for an empty list, patterns nest, and a
+/// Decimal list meets an Int literal as that Decimal.
+#[test]
+fn lists_and_objects() {
+    let source = r#"package lists
+
+input call(agent: Str, argv: [Str], arguments: {path: Str, opts: {recursive: Bool, sizes: [Decimal]}})
+
+flag(a, x) :- call(agent: a, argv: v), x in v.
+deny forced "{a} forces" :- call(agent: a, argv: v), "--force" in v, "-r" in v.
+allow plain "{a} has {n}" :- call(agent: a, argv: v), not "--force" in v, n = count(x : x in v).
+obligation deep "{p}" :- call(arguments: {path: p, opts: {recursive: true, sizes: s}}), 2 in s.
+risk calls 5 :- n = count(_ : call(argv: _v)), n = 3.
+"#;
+    let call = |agent: &str, argv: &[&str], path: &str, recursive: bool, sizes: &[&str]| {
+        let argv: Vec<RefValue> = argv.iter().map(|a| s(a)).collect();
+        let sizes: Vec<RefValue> =
+            sizes.iter().map(|d| RefValue::Decimal(gov_value::parse_decimal(d).unwrap())).collect();
+        let opts = object(&[("recursive", RefValue::Bool(recursive)), ("sizes", list(&sizes))]);
+        ("call", vec![s(agent), list(&argv), object(&[("path", s(path)), ("opts", opts)])])
+    };
+    let model = agree(&Case::new(source, &[
+        call("a", &["rm", "-r", "--force", "-r"], "/", true, &["2.0", "3"]),
+        call("a", &["--force", "-r", "rm"], "/", true, &["3", "2.0"]),
+        call("b", &[], "/tmp", true, &["2"]),
+        call("c", &["ls", "ls"], "/tmp", false, &["2"]),
+    ]));
+    assert_eq!(model.relations["call"].len(), 3, "the two spellings of a's call are one fact");
+    assert_eq!(model.relations["flag"].len(), 4);
+    let fired: BTreeSet<(String, String)> = model.fired.iter().map(|f| (f.rule.clone(), f.message.clone())).collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("calls", ""),
+        ("forced", "a forces"),
+        ("plain", "b has 0"),
+        ("plain", "c has 1"),
+        ("deep", "/"),
+        ("deep", "/tmp"),
+    ]
+    .iter()
+    .map(|(rule, message)| ((*rule).to_owned(), (*message).to_owned()))
+    .collect();
+    assert_eq!(fired, expected);
+    assert_eq!(model.risk_score, 5, "three distinct lists (the engine's identifiers too), not four");
 }
