@@ -10,7 +10,9 @@
 //! - `tool_call(argv: a)` binds `a` to the list (its identifier); `x in a` becomes
 //!   `` `tool_call.argv`(a, x) `` and `not x in a` its negation;
 //! - `tool_call(arguments: {path: p})` becomes `tool_call(arguments: o)`,
-//!   `` `tool_call.arguments`(o, p) `` with a variable `o` of its own.
+//!   `` `tool_call.arguments`(o, p) `` with a variable `o` of its own;
+//! - `not tool_call(arguments: {path: p})` becomes `0 = count(_ : tool_call(arguments:
+//!   {path: p}))`, rewritten in turn: no fact has a matching object.
 //!
 //! A list or object value is nothing else: a variable bound to one may be bound once, by
 //! a positive atom, and then only ranged over with `in` ([E0207](codes::COMPOUND_MISUSE)),
@@ -22,11 +24,13 @@ use crate::symbols::{CompoundInfo, FieldInfo, RelationInfo, RelationKind, Symbol
 use crate::types::Ty;
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
-    Aggregate, Arg, Atom, BodyItem, Collection, Expr, FieldDecl, FieldType, ItemKind, Membership, Name,
+    Aggregate, AggregateFn, Arg, Atom, BodyItem, Collection, Comparison, Expr, FieldDecl, FieldType, ItemKind, Lit,
+    LitValue, Membership, Name,
 };
 use gov_syntax::suggest::closest;
+use gov_value::CompareOp;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The auxiliary relation of field `field` of `relation`.
@@ -114,12 +118,12 @@ pub fn desugar<'p>(
             let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
             match &mut item.kind {
                 ItemKind::Rule(rule) => {
-                    let env = rewriter.body(&mut rule.body, &HashMap::new());
+                    let env = rewriter.body(&mut rule.body, &HashMap::new(), &HashSet::new());
                     let head: Vec<&Expr> = rule.head.args.iter().map(|a| &a.value).collect();
                     rewriter.refuse_in(&head, &env, "a rule's head");
                 }
                 ItemKind::Decision(decision) => {
-                    let env = rewriter.body(&mut decision.body, &HashMap::new());
+                    let env = rewriter.body(&mut decision.body, &HashMap::new(), &HashSet::new());
                     let points: Vec<&Expr> = decision.points.iter().collect();
                     rewriter.refuse_in(&points, &env, "risk points");
                     if let Some(gov_syntax::ast::Approver::Var(var)) = &decision.approver {
@@ -132,7 +136,7 @@ pub fn desugar<'p>(
                     }
                 }
                 ItemKind::Invariant(invariant) => {
-                    rewriter.body(&mut invariant.body, &HashMap::new());
+                    rewriter.body(&mut invariant.body, &HashMap::new(), &HashSet::new());
                 }
                 _ => {}
             }
@@ -172,8 +176,9 @@ struct Rewriter<'s, 'd> {
 }
 
 impl Rewriter<'_, '_> {
-    /// Rewrites `body` (whose enclosing bodies bind `outer`); returns what it binds too.
-    fn body(&mut self, body: &mut Vec<BodyItem>, outer: &Env) -> Env {
+    /// Rewrites `body` (whose enclosing bodies bind `outer`, and name the variables
+    /// `outer_names` outside it); returns what it binds too.
+    fn body(&mut self, body: &mut Vec<BodyItem>, outer: &Env, outer_names: &HashSet<String>) -> Env {
         let mut env = outer.clone();
         let mut added: Vec<BodyItem> = Vec::new();
         for item in body.iter() {
@@ -196,7 +201,25 @@ impl Rewriter<'_, '_> {
             }
             index += 1;
         }
-        for item in body.iter_mut() {
+        // Where each variable occurs: a negated pattern's variables must occur elsewhere.
+        let occurrences: Vec<Vec<String>> = body
+            .iter()
+            .map(|item| {
+                gov_syntax::walk::body(std::slice::from_ref(item), gov_syntax::walk::Reach::Deep)
+                    .vars()
+                    .map(|v| v.text.clone())
+                    .collect()
+            })
+            .collect();
+        for (index, item) in body.iter_mut().enumerate() {
+            let others: HashSet<&str> = occurrences
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != index)
+                .flat_map(|(_, names)| names.iter().map(String::as_str))
+                .chain(outer_names.iter().map(String::as_str))
+                .collect();
+            let others_owned: HashSet<String> = others.iter().map(|name| (*name).to_owned()).collect();
             match item {
                 BodyItem::Atom(_) => {}
                 BodyItem::In(membership) => {
@@ -204,21 +227,36 @@ impl Rewriter<'_, '_> {
                         *item = atom;
                     }
                 }
-                BodyItem::Not(atom, _) => {
+                BodyItem::Not(atom, span) => {
                     for arg in &atom.args {
-                        match &arg.value {
-                            Expr::Object(pattern) => self.negated_pattern(atom, arg, pattern.span),
-                            value => self.refuse_pattern(value, "a negated atom"),
-                        }
+                        self.refuse_pattern(&arg.value, "a negated atom");
                         self.refuse_in(&[&arg.value], &env, "a negated atom");
+                    }
+                    if atom.args.iter().any(|a| matches!(a.value, Expr::Object(_))) {
+                        let mut comparison = self.negated_pattern(atom, *span, &others);
+                        if let BodyItem::Compare(Comparison { right: Expr::Aggregate(aggregate), .. }) = &mut comparison
+                        {
+                            self.aggregate(aggregate, &env, &others_owned);
+                        }
+                        *item = comparison;
+                        self.changed = true;
                     }
                 }
                 BodyItem::Compare(comparison) => {
+                    let (left, right) = (&comparison.left, &comparison.right);
+                    let mut names = others_owned.clone();
+                    for side in [left, right].into_iter().filter(|e| !matches!(e, Expr::Aggregate(_))) {
+                        names.extend(
+                            gov_syntax::walk::expr(side, gov_syntax::walk::Reach::Shallow)
+                                .vars()
+                                .map(|v| v.text.clone()),
+                        );
+                    }
                     if let Expr::Aggregate(aggregate) = &mut comparison.right {
-                        self.aggregate(aggregate, &env);
+                        self.aggregate(aggregate, &env, &names);
                     }
                     if let Expr::Aggregate(aggregate) = &mut comparison.left {
-                        self.aggregate(aggregate, &env);
+                        self.aggregate(aggregate, &env, &names);
                     }
                     let sides = [&comparison.left, &comparison.right];
                     let shallow: Vec<&Expr> = sides.into_iter().filter(|e| !matches!(e, Expr::Aggregate(_))).collect();
@@ -240,8 +278,12 @@ impl Rewriter<'_, '_> {
         env
     }
 
-    fn aggregate(&mut self, aggregate: &mut Aggregate, outer: &Env) {
-        let env = self.body(&mut aggregate.body, outer);
+    fn aggregate(&mut self, aggregate: &mut Aggregate, outer: &Env, outer_names: &HashSet<String>) {
+        let mut names = outer_names.clone();
+        names.extend(
+            gov_syntax::walk::expr(&aggregate.target, gov_syntax::walk::Reach::Shallow).vars().map(|v| v.text.clone()),
+        );
+        let env = self.body(&mut aggregate.body, outer, &names);
         self.refuse_in(&[&aggregate.target], &env, "an aggregate's value");
     }
 
@@ -406,25 +448,49 @@ impl Rewriter<'_, '_> {
         );
     }
 
-    /// Refuses an object pattern in a negated atom, showing the rule to write instead.
-    /// `not f(o: {k: v})` would negate a conjunction (a fact, and its object's members): a
-    /// negated atom negates one fact, so the conjunction gets a rule of its own.
-    fn negated_pattern(&mut self, atom: &Atom, arg: &Arg, span: Span) {
-        let relation = &atom.relation.text;
-        let field = arg.field.as_ref().map_or("field", |f| f.text.as_str());
-        self.diagnostics.push(
-            Diagnostic::new(codes::COMPOUND_MISUSE, "an object pattern cannot stand in a negated atom", span)
-                .with_primary_label("an object pattern under `not`")
-                .with_note(
-                    "`not` negates one fact; matching a pattern reads the fact and its object's members together, \
-                     so their negation is written as a rule of its own",
-                )
-                .with_help(format!(
-                    "write the pattern in a rule, `{relation}_{field}_matches() :- {relation}({field}: {{…}}).`, and \
-                     negate that: `not {relation}_{field}_matches()` (give the rule, as arguments, the variables \
-                     the pattern shares with the rest of the body)"
-                )),
-        );
+    /// `not f(o: {k: v})`, which holds when no fact of `f` has an object matching the
+    /// pattern, as `0 = count(_ : f(o: {k: v}))` (whose body the caller rewrites as any
+    /// aggregate's): a negated atom negates one fact, and a pattern reads the fact and its
+    /// object's members together. Like any variable under `not`, each variable of the
+    /// atom must occur elsewhere (`others`, where it is bound or reported unbound): one
+    /// that occurs only here is E0302, not a variable of the count.
+    fn negated_pattern(&mut self, atom: &Atom, span: Span, others: &HashSet<&str>) -> BodyItem {
+        let mut reported: HashSet<&str> = HashSet::new();
+        for arg in &atom.args {
+            for var in gov_syntax::walk::expr(&arg.value, gov_syntax::walk::Reach::Shallow).vars() {
+                if !others.contains(var.text.as_str()) && reported.insert(&var.text) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            codes::UNSAFE_NEGATION,
+                            format!("variable `{}` in a negation is not bound", var.text),
+                            var.span,
+                        )
+                        .with_primary_label("not bound by any positive atom")
+                        .with_help(format!(
+                            "bind `{}` with a positive atom in the body, or write `_` if any value will do",
+                            var.text
+                        )),
+                    );
+                }
+            }
+        }
+        // A variable reported is `_` in the count, so it draws no other diagnostic.
+        let mut atom = atom.clone();
+        for arg in &mut atom.args {
+            unbind(&mut arg.value, &reported);
+        }
+        let count = Aggregate {
+            function: AggregateFn::Count,
+            target: Expr::Wildcard(span),
+            body: vec![BodyItem::Atom(atom)],
+            span,
+        };
+        BodyItem::Compare(Comparison {
+            left: Expr::Lit(Lit { value: LitValue::Int(0), raw: "0".to_owned(), span }),
+            op: CompareOp::Eq,
+            right: Expr::Aggregate(Box::new(count)),
+            span,
+        })
     }
 
     /// Reports each list or object variable of `exprs` (and their sub-expressions).
@@ -454,6 +520,8 @@ impl Rewriter<'_, '_> {
             Expr::List(list) => {
                 self.misuse(list.span, "a list `[…]` is written only in a `given` fact".to_owned(), "a list here")
             }
+            // Under `not`, a pattern is rewritten (`negated_pattern`).
+            Expr::Object(_) if place == "a negated atom" => {}
             Expr::Object(object) => {
                 self.misuse(object.span, format!("an object pattern cannot stand in {place}"), "an object pattern here")
             }
@@ -467,5 +535,19 @@ impl Rewriter<'_, '_> {
                 .with_primary_label(label)
                 .with_help("a list field is read with `x in v` after an atom binds `v` (`tool_call(argv: v), \"--force\" in v`); an object field with a pattern (`tool_call(arguments: {path: p})`)"),
         );
+    }
+}
+
+/// `expr` with each variable named in `names` (at its top, or a pattern's member at any
+/// depth) replaced by `_`.
+fn unbind(expr: &mut Expr, names: &HashSet<&str>) {
+    match expr {
+        Expr::Var(var) if names.contains(var.text.as_str()) => *expr = Expr::Wildcard(var.span),
+        Expr::Object(pattern) => {
+            for member in &mut pattern.members {
+                unbind(&mut member.value, names);
+            }
+        }
+        _ => {}
     }
 }

@@ -1182,6 +1182,31 @@ impl Gen<'_> {
         out
     }
 
+    /// A pattern for a negated atom: some scalar members by a bound variable or a literal,
+    /// nested objects likewise (`None` if it names no member).
+    fn negated_pattern(&mut self, shape: &Shape, vars: &[(String, Ty)]) -> Option<String> {
+        let Shape::Object(members) = shape else { return None };
+        let mut out = Vec::new();
+        for (name, member) in members {
+            if self.t.chance(40) {
+                continue;
+            }
+            let arg = match member {
+                Shape::Scalar(ty) => match self.bound(vars, *ty) {
+                    Some(v) if self.t.chance(50) => v,
+                    _ => self.literal(*ty),
+                },
+                Shape::List(_) => "_".to_owned(),
+                Shape::Object(_) => match self.negated_pattern(member, vars) {
+                    Some(inner) => inner,
+                    None => continue,
+                },
+            };
+            out.push(format!("{name}: {arg}"));
+        }
+        if out.is_empty() { None } else { Some(format!("{{{}}}", out.join(", "))) }
+    }
+
     /// Conditions over a relation with list and object fields: its atom with object
     /// patterns to any depth, then for each list bound `x in l` (binding or testing),
     /// `not x in l`, or its length `count(x : x in l)` (or the `sum`, `min`, `max` of its
@@ -1198,6 +1223,15 @@ impl Gen<'_> {
                 _ => self.literal(*ty),
             };
             body.items.push(format!("not {name}({field}: {arg})"));
+            return;
+        }
+        if self.t.chance(12) {
+            // A negated object pattern, over bound variables and literals.
+            let (field, shape) = &fields[2];
+            let vars = body.vars.clone();
+            if let Some(pattern) = self.negated_pattern(shape, &vars) {
+                body.items.push(format!("not {name}({field}: {pattern})"));
+            }
             return;
         }
         let inside = values && self.t.chance(25);
@@ -1711,6 +1745,7 @@ fn generated_programs_read_lists_and_objects() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = proptest::collection::vec(any::<u32>(), 0..1500);
     let (mut reading, mut negated, mut nested, mut counted, mut fired, mut empty, mut long) = (0, 0, 0, 0, 0, 0, 0);
+    let mut negated_patterns = 0;
     for _ in 0..64 {
         let tape = strategy.new_tree(&mut runner).unwrap().current();
         let case = generate(&tape);
@@ -1730,6 +1765,8 @@ fn generated_programs_read_lists_and_objects() {
         reading += usize::from(case.source.contains(" in list"));
         negated += usize::from(case.source.contains("not ") && case.source.contains(" in list"));
         nested += usize::from(case.source.contains("opts: {"));
+        negated_patterns +=
+            usize::from(case.source.contains("not call(arguments: {") || case.source.contains("not doc(meta: {"));
         counted += usize::from(case.source.contains("(x") && case.source.contains(" in list"));
         // A rule that reads a list derived a fact or fired.
         let held = case.source.lines().filter(|line| line.contains(" in list")).any(|line| {
@@ -1748,6 +1785,7 @@ fn generated_programs_read_lists_and_objects() {
     assert!(reading >= 16, "only {reading} of 64 programs read a list");
     assert!(negated >= 4, "only {negated} of 64 programs test a list with `not`");
     assert!(nested >= 4, "only {nested} of 64 programs match an object inside an object");
+    assert!(negated_patterns >= 2, "only {negated_patterns} of 64 programs negate an object pattern");
     assert!(counted >= 4, "only {counted} of 64 programs aggregate over a list");
     assert!(fired >= 8, "only {fired} of 64 programs derived or fired by a rule that reads a list");
     assert!(empty >= 16 && long >= 16, "{empty} empty lists and {long} of two elements or more among the facts");
@@ -2334,12 +2372,15 @@ risk calls 5 :- n = count(_ : call(argv: _v)), n = 3.
         let opts = object(&[("recursive", RefValue::Bool(recursive)), ("sizes", list(&sizes))]);
         ("call", vec![s(agent), list(&argv), object(&[("path", s(path)), ("opts", opts)])])
     };
-    let model = agree(&Case::new(source, &[
-        call("a", &["rm", "-r", "--force", "-r"], "/", true, &["2.0", "3"]),
-        call("a", &["--force", "-r", "rm"], "/", true, &["3", "2.0"]),
-        call("b", &[], "/tmp", true, &["2"]),
-        call("c", &["ls", "ls"], "/tmp", false, &["2"]),
-    ]));
+    let model = agree(&Case::new(
+        source,
+        &[
+            call("a", &["rm", "-r", "--force", "-r"], "/", true, &["2.0", "3"]),
+            call("a", &["--force", "-r", "rm"], "/", true, &["3", "2.0"]),
+            call("b", &[], "/tmp", true, &["2"]),
+            call("c", &["ls", "ls"], "/tmp", false, &["2"]),
+        ],
+    ));
     assert_eq!(model.relations["call"].len(), 3, "the two spellings of a's call are one fact");
     assert_eq!(model.relations["flag"].len(), 4);
     let fired: BTreeSet<(String, String)> = model.fired.iter().map(|f| (f.rule.clone(), f.message.clone())).collect();
