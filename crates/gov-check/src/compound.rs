@@ -181,6 +181,17 @@ impl Rewriter<'_, '_> {
     fn body(&mut self, body: &mut Vec<BodyItem>, outer: &Env, outer_names: &HashSet<String>) -> Env {
         let mut env = outer.clone();
         let mut added: Vec<BodyItem> = Vec::new();
+        // Where each variable occurs: a negated pattern's variables must occur elsewhere
+        // (read before the patterns of positive atoms move into atoms of their own).
+        let occurrences: Vec<Vec<String>> = body
+            .iter()
+            .map(|item| {
+                gov_syntax::walk::body(std::slice::from_ref(item), gov_syntax::walk::Reach::Deep)
+                    .vars()
+                    .map(|v| v.text.clone())
+                    .collect()
+            })
+            .collect();
         for item in body.iter() {
             if let BodyItem::Atom(atom) | BodyItem::Not(atom, _) = item {
                 self.refuse_contents_relation(atom);
@@ -201,16 +212,6 @@ impl Rewriter<'_, '_> {
             }
             index += 1;
         }
-        // Where each variable occurs: a negated pattern's variables must occur elsewhere.
-        let occurrences: Vec<Vec<String>> = body
-            .iter()
-            .map(|item| {
-                gov_syntax::walk::body(std::slice::from_ref(item), gov_syntax::walk::Reach::Deep)
-                    .vars()
-                    .map(|v| v.text.clone())
-                    .collect()
-            })
-            .collect();
         for (index, item) in body.iter_mut().enumerate() {
             let others: HashSet<&str> = occurrences
                 .iter()
