@@ -100,9 +100,13 @@ impl<'t> Reader<'t> {
 
     /// Skips whitespace.
     pub(crate) fn whitespace(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
-        }
+        self.skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    }
+
+    /// Skips the bytes that satisfy `skip` (one tight loop over the rest of the text).
+    fn skip_while(&mut self, skip: impl Fn(u8) -> bool) {
+        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        self.at += rest.iter().position(|&b| !skip(b)).unwrap_or(rest.len());
     }
 
     /// Skips `byte` if it is next (no whitespace skipped), saying whether it was.
@@ -264,9 +268,7 @@ impl<'t> Reader<'t> {
     /// Skips ASCII digits, returning how many there were.
     fn digits(&mut self) -> usize {
         let from = self.at;
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.at += 1;
-        }
+        self.skip_while(|b| b.is_ascii_digit());
         self.at - from
     }
 
@@ -307,9 +309,7 @@ impl<'t> Reader<'t> {
     /// returning them (only ASCII bytes stop the run, so it ends on a char boundary).
     fn plain_run(&mut self) -> &'t str {
         let run = self.at;
-        while self.peek().is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20) {
-            self.at += 1;
-        }
+        self.skip_while(|b| b != b'"' && b != b'\\' && b >= 0x20);
         self.slice(run, self.at)
     }
 
