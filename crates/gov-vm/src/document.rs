@@ -11,6 +11,7 @@
 //! A byte-order mark at the start is skipped, as in source files.
 
 use crate::RequestError;
+use std::borrow::Cow;
 
 /// How deeply arrays and objects may nest; a request needs three levels. Deeper input is
 /// an error, so the recursive reader cannot exhaust the stack.
@@ -37,14 +38,10 @@ pub enum Document {
 /// Reads one JSON document. Syntax errors give the line and column (1-based, counting
 /// characters); a duplicate key gives its JSON path (`transfer[0].amount: duplicate key`).
 pub fn parse_document(text: &str) -> Result<Document, RequestError> {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = Reader { text, bytes: body.as_bytes(), at: 0, start: text.len() - body.len(), path: Vec::new() };
+    let mut reader = Reader::new(text);
     reader.whitespace();
     let document = reader.value(0)?;
-    reader.whitespace();
-    if reader.at < reader.bytes.len() {
-        return Err(reader.syntax("trailing characters after the document"));
-    }
+    reader.end()?;
     Ok(document)
 }
 
@@ -72,10 +69,15 @@ enum Step {
     Index(usize),
 }
 
-struct Reader<'t> {
+/// The reader's position in a text and its lexical steps (whitespace, strings, numbers,
+/// words), which [`parse_document`] and the one-pass request reader (`json/one_pass.rs`)
+/// share, so that both accept exactly the same tokens.
+pub(crate) struct Reader<'t> {
     /// The whole text, for line and column numbers.
     text: &'t str,
     /// The text after any byte-order mark.
+    body: &'t str,
+    /// `body`'s bytes.
     bytes: &'t [u8],
     /// Offset in `bytes` of the next byte to read.
     at: usize,
@@ -84,15 +86,49 @@ struct Reader<'t> {
     path: Vec<Step>,
 }
 
-impl Reader<'_> {
-    fn peek(&self) -> Option<u8> {
+impl<'t> Reader<'t> {
+    /// A reader at the start of `text`, after any byte-order mark.
+    pub(crate) fn new(text: &'t str) -> Reader<'t> {
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        Reader { text, body, bytes: body.as_bytes(), at: 0, start: text.len() - body.len(), path: Vec::new() }
+    }
+
+    /// The next byte, if any.
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
-    fn whitespace(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
+    /// Skips whitespace.
+    pub(crate) fn whitespace(&mut self) {
+        self.skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    }
+
+    /// Skips the bytes that satisfy `skip` (one tight loop over the rest of the text).
+    fn skip_while(&mut self, skip: impl Fn(u8) -> bool) {
+        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        self.at += rest.iter().position(|&b| !skip(b)).unwrap_or(rest.len());
+    }
+
+    /// Skips `byte` if it is next (no whitespace skipped), saying whether it was.
+    pub(crate) fn eat(&mut self, byte: u8) -> bool {
+        let next = self.peek() == Some(byte);
+        self.at += usize::from(next);
+        next
+    }
+
+    /// Refuses anything but whitespace after the document.
+    pub(crate) fn end(&mut self) -> Result<(), RequestError> {
+        self.whitespace();
+        if self.at < self.bytes.len() {
+            return Err(self.syntax("trailing characters after the document"));
         }
+        Ok(())
+    }
+
+    /// `body[from..to]`; both offsets are where only ASCII bytes stopped a scan, so they
+    /// are char boundaries.
+    fn slice(&self, from: usize, to: usize) -> &'t str {
+        self.body.get(from..to).unwrap_or_default()
     }
 
     /// An error at the current position.
@@ -128,15 +164,16 @@ impl Reader<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Document, RequestError> {
+    /// The value at the current byte, inside `depth` arrays and objects.
+    pub(crate) fn value(&mut self, depth: usize) -> Result<Document, RequestError> {
         match self.peek() {
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().map(Document::String),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(b't') => self.word("true", Document::Bool(true)),
-            Some(b'f') => self.word("false", Document::Bool(false)),
-            Some(b'n') => self.word("null", Document::Null),
+            Some(b'"') => self.string().map(|s| Document::String(s.into_owned())),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|n| Document::Number(n.to_owned())),
+            Some(b't') => self.word("true").map(|()| Document::Bool(true)),
+            Some(b'f') => self.word("false").map(|()| Document::Bool(false)),
+            Some(b'n') => self.word("null").map(|()| Document::Null),
             Some(_) => Err(self.syntax("expected a value")),
             None => Err(self.syntax("unexpected end of input, expected a value")),
         }
@@ -163,7 +200,7 @@ impl Reader<'_> {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a key in double quotes"));
             }
-            let key = self.string()?;
+            let key = self.string()?.into_owned();
             self.path.push(Step::Key(key.clone()));
             if !keys.insert(key.clone()) {
                 return Err(RequestError { path: self.path(), message: "duplicate key".to_owned() });
@@ -218,10 +255,11 @@ impl Reader<'_> {
         }
     }
 
-    fn word(&mut self, word: &str, value: Document) -> Result<Document, RequestError> {
+    /// The word `word` (`true`, `false`, `null`).
+    pub(crate) fn word(&mut self, word: &str) -> Result<(), RequestError> {
         if self.bytes.get(self.at..).is_some_and(|rest| rest.starts_with(word.as_bytes())) {
             self.at += word.len();
-            Ok(value)
+            Ok(())
         } else {
             Err(self.syntax("expected a value"))
         }
@@ -230,14 +268,12 @@ impl Reader<'_> {
     /// Skips ASCII digits, returning how many there were.
     fn digits(&mut self) -> usize {
         let from = self.at;
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.at += 1;
-        }
+        self.skip_while(|b| b.is_ascii_digit());
         self.at - from
     }
 
     /// A number: `-`? (`0` | digits not starting with `0`) (`.` digits)? ([eE] [+-]? digits)?
-    fn number(&mut self) -> Result<Document, RequestError> {
+    pub(crate) fn number(&mut self) -> Result<&'t str, RequestError> {
         let from = self.at;
         if self.peek() == Some(b'-') {
             self.at += 1;
@@ -266,30 +302,37 @@ impl Reader<'_> {
                 return Err(self.syntax("expected digits in the exponent of a number"));
             }
         }
-        // The bytes are ASCII, so this is a char boundary.
-        let text = self.bytes.get(from..self.at).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default();
-        Ok(Document::Number(text.to_owned()))
+        Ok(self.slice(from, self.at))
     }
 
-    /// A string starting at the current `"`, escapes decoded.
-    fn string(&mut self) -> Result<String, RequestError> {
+    /// Skips the bytes of a string up to the next `"`, `\\` or control character,
+    /// returning them (only ASCII bytes stop the run, so it ends on a char boundary).
+    fn plain_run(&mut self) -> &'t str {
+        let run = self.at;
+        self.skip_while(|b| b != b'"' && b != b'\\' && b >= 0x20);
+        self.slice(run, self.at)
+    }
+
+    /// A string starting at the current `"`, escapes decoded: borrowed from the text when
+    /// it has none.
+    pub(crate) fn string(&mut self) -> Result<Cow<'t, str>, RequestError> {
         self.at += 1;
-        let mut out = String::new();
+        let plain = self.plain_run();
+        if self.peek() == Some(b'"') {
+            self.at += 1;
+            return Ok(Cow::Borrowed(plain));
+        }
+        let mut out = plain.to_owned();
         loop {
-            let run = self.at;
-            while self.peek().is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20) {
-                self.at += 1;
-            }
-            // Only ASCII bytes stop the run, so it ends on a char boundary of the text.
-            out.push_str(self.bytes.get(run..self.at).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default());
             match self.peek() {
                 Some(b'"') => {
                     self.at += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 Some(b'\\') => {
                     self.at += 1;
                     out.push(self.escape()?);
+                    out.push_str(self.plain_run());
                 }
                 Some(_) => return Err(self.syntax("control character in a string (escape it)")),
                 None => return Err(self.syntax("unexpected end of input in a string")),

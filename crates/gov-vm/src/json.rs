@@ -11,21 +11,52 @@ use serde_json::{Map, Value as Json, json};
 use std::collections::HashMap;
 
 pub use crate::document::{Document, MAX_DEPTH, parse_document};
+
+mod one_pass;
 pub use crate::report::{location, message, rule_location};
 
 fn error(path: impl Into<String>, message: impl Into<String>) -> RequestError {
     RequestError { path: path.into(), message: message.into() }
 }
 
+/// A JSON value as a field's type reads it: a scalar as written, a container by kind
+/// only. The document reader's values and the one-pass reader's tokens both give one.
+#[derive(Debug, Clone, Copy)]
+enum Token<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a str),
+    String(&'a str),
+    Array,
+    Object,
+}
+
+impl Document {
+    fn token(&self) -> Token<'_> {
+        match self {
+            Document::Null => Token::Null,
+            Document::Bool(b) => Token::Bool(*b),
+            Document::Number(text) => Token::Number(text),
+            Document::String(s) => Token::String(s),
+            Document::Array(_) => Token::Array,
+            Document::Object(_) => Token::Object,
+        }
+    }
+}
+
 /// A value as an error message shows it: scalars as written, containers by kind.
 fn describe(value: &Document) -> String {
+    describe_token(value.token())
+}
+
+fn describe_token(value: Token<'_>) -> String {
     match value {
-        Document::Null => "null".to_owned(),
-        Document::Bool(b) => b.to_string(),
-        Document::Number(text) => text.clone(),
-        Document::String(s) => format!("{s:?}"),
-        Document::Array(_) => "an array".to_owned(),
-        Document::Object(_) => "an object".to_owned(),
+        Token::Null => "null".to_owned(),
+        Token::Bool(b) => b.to_string(),
+        Token::Number(text) => text.to_owned(),
+        Token::String(s) => format!("{s:?}"),
+        Token::Array => "an array".to_owned(),
+        Token::Object => "an object".to_owned(),
     }
 }
 
@@ -131,40 +162,39 @@ impl RowReader<'_, '_> {
         let mut values = Vec::with_capacity(columns.len());
         for column in columns {
             let name = column.name.map_or("", |n| program.string(n));
-            let field_path = key_path(path, name);
+            let field_path = || key_path(path, name);
             let value = fields
                 .iter()
                 .find_map(|(key, value)| (key == name).then_some(value))
-                .ok_or_else(|| error(field_path.clone(), format!("missing field `{name}`")))?;
+                .ok_or_else(|| error(field_path(), format!("missing field `{name}`")))?;
             values.push(match column.contents {
                 Some(contents) => self.contents(column, contents, value, &field_path)?,
-                None => scalar(column.ty, program.string(column.type_name), value, &mut *self.intern)
-                    .map_err(|message| error(field_path, message))?,
+                None => scalar(column.ty, program.string(column.type_name), value.token(), &mut *self.intern)
+                    .map_err(|message| error(field_path(), message))?,
             });
         }
         Ok(values)
     }
 
     /// A list's or an object's identifier, after pushing its contents' facts (the first
-    /// time these contents are seen).
+    /// time these contents are seen). `path` makes the value's JSON path, only for an error.
     fn contents(
         &mut self,
         column: &ColumnSchema,
         contents: Contents,
         value: &Document,
-        path: &str,
+        path: &dyn Fn() -> String,
     ) -> Result<Value, RequestError> {
         let program = self.program;
         let type_name = program.string(column.type_name);
         let inner = program.relations.get(contents.relation as usize).map_or(&[][..], |r| r.columns.as_slice());
         let values = match (contents.list, value) {
             (true, Document::Array(items)) => {
-                let Some(element) = inner.get(1) else { return Err(error(path, "a list without elements")) };
+                let Some(element) = inner.get(1) else { return Err(error(path(), "a list without elements")) };
                 let mut elements = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let item_path = format!("{path}[{i}]");
-                    let value = scalar(element.ty, program.string(element.type_name), item, &mut *self.intern)
-                        .map_err(|message| error(item_path, message))?;
+                    let value = scalar(element.ty, program.string(element.type_name), item.token(), &mut *self.intern)
+                        .map_err(|message| error(format!("{}[{i}]", path()), message))?;
                     elements.push(value);
                 }
                 // A list is the set of its elements: one order, no repeats.
@@ -172,14 +202,14 @@ impl RowReader<'_, '_> {
                 elements.dedup();
                 elements
             }
-            (false, Document::Object(fields)) => self.row(inner.get(1..).unwrap_or_default(), fields, path)?,
-            _ => return Err(error(path, format!("expected {type_name}, found {}", describe(value)))),
+            (false, Document::Object(fields)) => self.row(inner.get(1..).unwrap_or_default(), fields, &path())?,
+            _ => return Err(error(path(), format!("expected {type_name}, found {}", describe(value)))),
         };
         if let Some(&id) = self.ids.seen.get(&(contents.relation, values.clone())) {
             return Ok(Value::Int(id));
         }
         let id = self.ids.next;
-        self.ids.next = id.checked_add(1).ok_or_else(|| error(path, "too many lists and objects"))?;
+        self.ids.next = id.checked_add(1).ok_or_else(|| error(path(), "too many lists and objects"))?;
         if contents.list {
             self.out.extend(values.iter().map(|&element| (contents.relation, vec![Value::Int(id), element])));
         } else {
@@ -228,20 +258,20 @@ fn check_keys(
 fn scalar(
     ty: BaseType,
     type_name: &str,
-    value: &Document,
+    value: Token<'_>,
     intern: &mut dyn FnMut(&str) -> u32,
 ) -> Result<Value, String> {
     let literal = |e: String| format!("expected {type_name}: {e}");
     match (ty, value) {
-        (BaseType::Int, Document::Number(n)) => gov_value::parse_int(n).map(Value::Int).map_err(literal),
-        (BaseType::Decimal, Document::Number(s) | Document::String(s)) => {
+        (BaseType::Int, Token::Number(n)) => gov_value::parse_int(n).map(Value::Int).map_err(literal),
+        (BaseType::Decimal, Token::Number(s) | Token::String(s)) => {
             gov_value::parse_decimal(s).map(Value::Decimal).map_err(literal)
         }
-        (BaseType::Str, Document::String(s)) => Ok(Value::Str(intern(s))),
-        (BaseType::Bool, Document::Bool(b)) => Ok(Value::Bool(*b)),
-        (BaseType::Time, Document::String(s)) => gov_value::parse_time(s).map(Value::Time).map_err(literal),
-        (BaseType::Duration, Document::String(s)) => gov_value::parse_duration(s).map(Value::Duration).map_err(literal),
-        _ => Err(format!("expected {type_name}, found {}", describe(value))),
+        (BaseType::Str, Token::String(s)) => Ok(Value::Str(intern(s))),
+        (BaseType::Bool, Token::Bool(b)) => Ok(Value::Bool(b)),
+        (BaseType::Time, Token::String(s)) => gov_value::parse_time(s).map(Value::Time).map_err(literal),
+        (BaseType::Duration, Token::String(s)) => gov_value::parse_duration(s).map(Value::Duration).map_err(literal),
+        _ => Err(format!("expected {type_name}, found {}", describe_token(value))),
     }
 }
 
@@ -252,25 +282,58 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
     if text.len() > limit {
         return Err(error("", format!("the request is {} bytes, more than the limit of {limit} bytes", text.len())));
     }
+    // Invariant: the one-pass reader accepts only what the document reader and `facts`
+    // accept, with the same facts, symbols and list ids (`one_pass`'s property test
+    // compares them), so the slow path below is needed only to name an error.
+    let mut strings = RequestStrings::new(engine);
+    match one_pass::facts(engine, text, &mut strings) {
+        Some(facts) => Ok(strings.request(engine, facts)),
+        None => two_pass(engine, text),
+    }
+}
+
+/// Reads a request with the document reader, then [`facts`]: the reader that names what
+/// is wrong with a text the one-pass reader refused.
+fn two_pass(engine: &Engine, text: &str) -> Result<Request, RequestError> {
     let document = parse_document(text)?;
-    let base = u32::try_from(engine.program().strings.len()).unwrap_or(u32::MAX);
-    let mut extra: Vec<String> = Vec::new();
-    let mut extra_ids: HashMap<String, u32> = HashMap::new();
-    let mut intern = |s: &str| -> u32 {
-        if let Some(sym) = engine.symbol(s) {
-            return sym;
-        }
-        if let Some(&sym) = extra_ids.get(s) {
-            return sym;
-        }
-        let sym = base.saturating_add(u32::try_from(extra.len()).unwrap_or(u32::MAX));
-        extra.push(s.to_owned());
-        extra_ids.insert(s.to_owned(), sym);
-        sym
-    };
-    let facts = facts(engine.program(), &document, RelationKind::Input, &mut intern, &mut Ids::default())?;
+    let mut strings = RequestStrings::new(engine);
+    let facts = facts(engine.program(), &document, RelationKind::Input, &mut |s| strings.intern(s), &mut Ids::default())?;
     crate::contract::one_fact_relations(engine.program(), &facts)?;
-    Ok(Request { facts, extra_strings: extra, extra_ids, reader: Some(engine.id()) })
+    Ok(strings.request(engine, facts))
+}
+
+/// A request's strings as they are read: the program's symbols, and the request's own
+/// strings numbered from the end of the program's table in the order they are first met.
+struct RequestStrings<'e> {
+    engine: &'e Engine,
+    extra: Vec<String>,
+    extra_ids: HashMap<String, u32>,
+}
+
+impl<'e> RequestStrings<'e> {
+    fn new(engine: &'e Engine) -> RequestStrings<'e> {
+        RequestStrings { engine, extra: Vec::new(), extra_ids: HashMap::new() }
+    }
+
+    /// The symbol of `s`.
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(sym) = self.engine.symbol(s) {
+            return sym;
+        }
+        if let Some(&sym) = self.extra_ids.get(s) {
+            return sym;
+        }
+        let base = u32::try_from(self.engine.program().strings.len()).unwrap_or(u32::MAX);
+        let sym = base.saturating_add(u32::try_from(self.extra.len()).unwrap_or(u32::MAX));
+        self.extra.push(s.to_owned());
+        self.extra_ids.insert(s.to_owned(), sym);
+        sym
+    }
+
+    /// The request of `facts`, read with these strings.
+    fn request(self, engine: &Engine, facts: Vec<(u32, Vec<Value>)>) -> Request {
+        Request { facts, extra_strings: self.extra, extra_ids: self.extra_ids, reader: Some(engine.id()) }
+    }
 }
 
 /// The decision document of `report`, decided by `engine`.
