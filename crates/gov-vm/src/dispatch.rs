@@ -12,7 +12,7 @@
 //! cannot match.
 
 use crate::one::Ones;
-use crate::program::{Phase, Program, RuleKey, Stratum};
+use crate::program::{Effect, Instr, Phase, Program, RuleKey, Stratum};
 use crate::store::{Relation, hash_values};
 use crate::{EvalError, Value};
 use hashbrown::HashTable;
@@ -56,6 +56,13 @@ pub(crate) struct Plan {
     /// Steps that run whatever the facts: in order.
     always: Vec<Step>,
     groups: Vec<Group>,
+    /// Whether the risk-score step stores its row: some rule reads `risk_score`. Without
+    /// a reader the step only sums the `risk` rules' points (an overflow is still the
+    /// decision's error), and without `risk` rules either it is not in `always` at all:
+    /// a request of a policy that never mentions risk pays nothing for it.
+    // Invariant: the stored row is observable only by the rules that scan the relation
+    // (the report and `Engine::risk` sum the firings again).
+    risk_stored: bool,
 }
 
 /// The plans of both phases.
@@ -109,8 +116,11 @@ impl Plan {
                 Stratum::Rules { phase: p, .. } if *p == phase => {
                     plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 })
                 }
-                Stratum::RiskScore { .. } if phase == Phase::Request => {
-                    plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 });
+                Stratum::RiskScore { rel } if phase == Phase::Request => {
+                    plan.risk_stored = reads(program, *rel);
+                    if plan.risk_stored || has_risk_rules(program) {
+                        plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 });
+                    }
                 }
                 _ => {}
             }
@@ -137,6 +147,12 @@ impl Plan {
         &self.always
     }
 
+    /// Whether the risk-score step stores the score as `risk_score`'s row (some rule
+    /// reads it), rather than only checking that the sum does not overflow.
+    pub(crate) fn risk_stored(&self) -> bool {
+        self.risk_stored
+    }
+
     /// Appends to `selected` the steps of the indexed rules some fact of `relations` (or,
     /// for an `input one` relation held as its row, `ones`) can match (sorted, each once),
     /// probing each group once per fact.
@@ -146,6 +162,9 @@ impl Plan {
         ones: Option<Ones<'_>>,
         selected: &mut Vec<Step>,
     ) -> Result<(), EvalError> {
+        // Invariant: one entry's steps are sorted and distinct (pushed in evaluation order
+        // by `Plan::of`), so a selection found by one probe needs no sort.
+        let mut hits = 0;
         for group in &self.groups {
             let mut probe = |row: &[Value]| -> Result<(), EvalError> {
                 // Invariant: the columns ascend (the validator checks the keys).
@@ -155,6 +174,7 @@ impl Plan {
                 let hash = hash_values(group.columns.iter().filter_map(|&c| row.get(usize::from(c))));
                 if let Some((_, steps)) = group.table.find(hash, |entry| entry.0 == hash) {
                     selected.extend_from_slice(steps);
+                    hits += 1;
                 }
                 Ok(())
             };
@@ -167,10 +187,25 @@ impl Plan {
                 probe(relation.row(row))?;
             }
         }
-        selected.sort_unstable();
-        selected.dedup();
+        if hits > 1 {
+            selected.sort_unstable();
+            selected.dedup();
+        }
         Ok(())
     }
+}
+
+/// Whether some rule of `program` reads relation `rel` (scans it or tests its absence).
+fn reads(program: &Program, rel: u32) -> bool {
+    program.rules.iter().flat_map(|rule| &rule.code).any(|instr| match instr {
+        Instr::Scan { rel: read, .. } | Instr::Absent { rel: read, .. } => *read == rel,
+        _ => false,
+    })
+}
+
+/// Whether `program` has a `risk` decision rule (whose points the risk score sums).
+fn has_risk_rules(program: &Program) -> bool {
+    program.decisions.iter().any(|d| d.effect == Effect::Risk)
 }
 
 /// The values of `key`'s constants (`None` if one is missing: the validator refuses that).

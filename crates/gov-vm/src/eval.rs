@@ -873,21 +873,30 @@ impl Ctx<'_> {
     }
 }
 
+/// A request evaluated to its end, as probes of its rules' bodies read it ([`reach`],
+/// [`crate::near_miss`]): every relation of the program, static ones included, as an
+/// explaining evaluation leaves them.
+#[derive(Clone, Copy)]
+pub(crate) struct Evaluated<'a> {
+    /// The program.
+    pub program: &'a Program,
+    /// Every relation of the program.
+    pub relations: &'a [Relation],
+    /// String resolution.
+    pub strings: Strings<'a>,
+    /// Limits.
+    pub limits: &'a Limits,
+    /// What calls of built-ins read.
+    pub builtins: &'a Builtins<'a>,
+}
+
 /// Whether the first `end` instructions of `rule`'s code hold for some binding over
-/// `relations` (every relation of the program, static ones included, as an explaining
-/// evaluation leaves them): the registers of the first binding that gets that far, or
+/// `evaluated`'s relations: the registers of the first binding that gets that far, or
 /// `None`. Nothing is emitted or fired: the code stops before `end`.
 // Invariant: `end` is an instruction boundary at the rule's top level (never inside an
 // aggregate's sub-plan), so the code before it is a whole plan.
-pub(crate) fn reach(
-    program: &Program,
-    relations: &[Relation],
-    strings: Strings<'_>,
-    limits: &Limits,
-    builtins: &Builtins<'_>,
-    rule: u32,
-    end: usize,
-) -> Result<Option<Vec<Value>>, EvalError> {
+pub(crate) fn reach(evaluated: &Evaluated<'_>, rule: u32, end: usize) -> Result<Option<Vec<Value>>, EvalError> {
+    let Evaluated { program, relations, strings, limits, builtins } = *evaluated;
     let code = program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
     let ctx = Ctx { program, statics: None, ones: None, relations, strings, limits, delta: &[], builtins, rule };
     let mut work = Work::default();
@@ -995,6 +1004,9 @@ impl Run<'_> {
                 let score = found.and_then(|()| risk_score(&contributions));
                 work.contributions = contributions;
                 let score = score?;
+                if !self.dispatch.plan(self.phase).risk_stored() {
+                    return Ok(());
+                }
                 relations
                     .get_mut(*rel as usize)
                     .ok_or_else(|| EvalError::Corrupt("relation id out of range"))?
