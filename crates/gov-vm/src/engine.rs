@@ -2,7 +2,8 @@
 
 use crate::dispatch::Dispatch;
 use crate::eval::{
-    Builtins, Evaluated, Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions, risk_score,
+    Builtins, Evaluated, Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions,
+    risk_score,
 };
 use crate::explain::Explanation;
 use crate::guards::Guards;

@@ -848,11 +848,7 @@ impl Ctx<'_> {
                 let wanted = self.operand(regs, operand)?;
                 let strings = self.strings.with_made(&work.made);
                 let found = work.yielded.iter().any(|v| strings.compare(*v, wanted).is_some_and(|o| o.is_eq()));
-                if found == matches!(out, CallOut::Has(_)) {
-                    self.exec(work, code, pc + 1, regs, sink)
-                } else {
-                    Ok(())
-                }
+                if found == matches!(out, CallOut::Has(_)) { self.exec(work, code, pc + 1, regs, sink) } else { Ok(()) }
             }
             _ => Err(EvalError::Corrupt("a call's result used as it cannot be")),
         }

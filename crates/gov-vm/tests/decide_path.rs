@@ -45,7 +45,8 @@ fn the_risk_score_is_stored_only_for_a_rule_that_reads_it() {
 /// the score was always stored.
 #[test]
 fn an_unread_risk_score_that_overflows_still_fails_the_decision() {
-    let engine = engine(&format!("{HEAD}risk big p :- request(p).\nrisk one 1 :- request(_).\nallow a :- request(_).\n"));
+    let engine =
+        engine(&format!("{HEAD}risk big p :- request(p).\nrisk one 1 :- request(_).\nallow a :- request(_).\n"));
     let overflow = EvalError::Arithmetic(gov_value::ArithError::Overflow);
     assert_eq!(decide(&engine, i64::MAX).0, Err(overflow));
     assert_eq!(decide(&engine, 1).0, Ok(Outcome::Allow));
