@@ -12,7 +12,7 @@
 //! cannot match.
 
 use crate::one::Ones;
-use crate::program::{Effect, Instr, Phase, Program, RuleKey, Stratum};
+use crate::program::{Phase, Program, RuleKey, Stratum};
 use crate::store::{Relation, hash_values};
 use crate::{EvalError, Value};
 use hashbrown::HashTable;
@@ -56,13 +56,6 @@ pub(crate) struct Plan {
     /// Steps that run whatever the facts: in order.
     always: Vec<Step>,
     groups: Vec<Group>,
-    /// Whether the risk-score step stores its row: some rule reads `risk_score`. Without
-    /// a reader the step only sums the `risk` rules' points (an overflow is still the
-    /// decision's error), and without `risk` rules either it is not in `always` at all:
-    /// a request of a policy that never mentions risk pays nothing for it.
-    // Invariant: the stored row is observable only by the rules that scan the relation
-    // (the report and `Engine::risk` sum the firings again).
-    risk_stored: bool,
 }
 
 /// The plans of both phases.
@@ -116,11 +109,8 @@ impl Plan {
                 Stratum::Rules { phase: p, .. } if *p == phase => {
                     plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 })
                 }
-                Stratum::RiskScore { rel } if phase == Phase::Request => {
-                    plan.risk_stored = reads(program, *rel);
-                    if plan.risk_stored || has_risk_rules(program) {
-                        plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 });
-                    }
+                Stratum::RiskScore { .. } if phase == Phase::Request => {
+                    plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 });
                 }
                 _ => {}
             }
@@ -145,12 +135,6 @@ impl Plan {
     /// The steps every run takes, in order.
     pub(crate) fn always(&self) -> &[Step] {
         &self.always
-    }
-
-    /// Whether the risk-score step stores the score as `risk_score`'s row (some rule
-    /// reads it), rather than only checking that the sum does not overflow.
-    pub(crate) fn risk_stored(&self) -> bool {
-        self.risk_stored
     }
 
     /// Appends to `selected` the steps of the indexed rules some fact of `relations` (or,
@@ -193,19 +177,6 @@ impl Plan {
         }
         Ok(())
     }
-}
-
-/// Whether some rule of `program` reads relation `rel` (scans it or tests its absence).
-fn reads(program: &Program, rel: u32) -> bool {
-    program.rules.iter().flat_map(|rule| &rule.code).any(|instr| match instr {
-        Instr::Scan { rel: read, .. } | Instr::Absent { rel: read, .. } => *read == rel,
-        _ => false,
-    })
-}
-
-/// Whether `program` has a `risk` decision rule (whose points the risk score sums).
-fn has_risk_rules(program: &Program) -> bool {
-    program.decisions.iter().any(|d| d.effect == Effect::Risk)
 }
 
 /// The values of `key`'s constants (`None` if one is missing: the validator refuses that).

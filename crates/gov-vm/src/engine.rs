@@ -531,8 +531,6 @@ impl Engine {
     }
 
     /// The facts of a relation after deciding in `session` (for explanations and tests).
-    /// `risk_score` holds its row only in a program where some rule reads it
-    /// ([`Engine::risk`] gives the score of any decision).
     pub fn facts<'s>(&'s self, session: &'s Session, rel: u32) -> Vec<&'s [Value]> {
         if let Some(row) = session.ones.row(&self.ones, rel) {
             return vec![row];

@@ -1035,9 +1035,6 @@ impl Run<'_> {
                 let score = found.and_then(|()| risk_score(&contributions));
                 work.contributions = contributions;
                 let score = score?;
-                if !self.dispatch.plan(self.phase).risk_stored() {
-                    return Ok(());
-                }
                 relations
                     .get_mut(*rel as usize)
                     .ok_or_else(|| EvalError::Corrupt("relation id out of range"))?
