@@ -55,24 +55,19 @@ pub fn fact_shape(program: &Program, strings: usize, rel: u32, values: &[Value])
     };
     let schema = program.relations.get(rel as usize).filter(|r| r.kind == RelationKind::Input);
     let schema = schema.ok_or_else(|| foreign("", &format!("relation {rel} is not an input")))?;
-    let name = program.string(schema.name);
+    // The relation's name is looked up only for an error: every request passes here.
+    let wrong = |what: String| foreign(program.string(schema.name), &what);
     if values.len() != schema.columns.len() {
-        return Err(foreign(
-            name,
-            &format!("a fact of {} values, but the relation has {}", values.len(), schema.columns.len()),
-        ));
+        return Err(wrong(format!("a fact of {} values, but the relation has {}", values.len(), schema.columns.len())));
     }
     for (value, column) in values.iter().zip(&schema.columns) {
         if value.base_type() != column.ty {
-            return Err(foreign(
-                name,
-                &format!("a value of type {:?} in a column of type {:?}", value.base_type(), column.ty),
-            ));
+            return Err(wrong(format!("a value of type {:?} in a column of type {:?}", value.base_type(), column.ty)));
         }
         if let Value::Str(sym) = value
             && *sym as usize >= strings
         {
-            return Err(foreign(name, &format!("string {sym} of {strings}")));
+            return Err(wrong(format!("string {sym} of {strings}")));
         }
     }
     Ok(())

@@ -146,6 +146,9 @@ impl Plan {
         ones: Option<Ones<'_>>,
         selected: &mut Vec<Step>,
     ) -> Result<(), EvalError> {
+        // Invariant: one entry's steps are sorted and distinct (pushed in evaluation order
+        // by `Plan::of`), so a selection found by one probe needs no sort.
+        let mut hits = 0;
         for group in &self.groups {
             let mut probe = |row: &[Value]| -> Result<(), EvalError> {
                 // Invariant: the columns ascend (the validator checks the keys).
@@ -155,6 +158,7 @@ impl Plan {
                 let hash = hash_values(group.columns.iter().filter_map(|&c| row.get(usize::from(c))));
                 if let Some((_, steps)) = group.table.find(hash, |entry| entry.0 == hash) {
                     selected.extend_from_slice(steps);
+                    hits += 1;
                 }
                 Ok(())
             };
@@ -167,8 +171,10 @@ impl Plan {
                 probe(relation.row(row))?;
             }
         }
-        selected.sort_unstable();
-        selected.dedup();
+        if hits > 1 {
+            selected.sort_unstable();
+            selected.dedup();
+        }
         Ok(())
     }
 }

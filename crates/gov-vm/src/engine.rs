@@ -2,7 +2,8 @@
 
 use crate::dispatch::Dispatch;
 use crate::eval::{
-    Builtins, Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions, risk_score,
+    Builtins, Evaluated, Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions,
+    risk_score,
 };
 use crate::explain::Explanation;
 use crate::guards::Guards;
@@ -438,12 +439,17 @@ impl Engine {
     /// [`Engine::explained`] does.
     pub fn closest(&self, request: &Request, decisions: &[u32]) -> Result<Option<NearMiss>, EvalError> {
         let relations = self.evaluate_all(request, &mut Work::default())?;
-        let strings = self.request_strings(request);
+        let builtins = self.builtins(request);
+        let evaluated = Evaluated {
+            program: &self.program,
+            relations: &relations,
+            strings: self.request_strings(request),
+            limits: &self.limits,
+            builtins: &builtins,
+        };
         let mut best: Option<NearMiss> = None;
         for &decision in decisions {
-            let Some(miss) =
-                near_miss(&self.program, &relations, strings, &self.limits, &self.builtins(request), decision)?
-            else {
+            let Some(miss) = near_miss(&evaluated, decision)? else {
                 continue;
             };
             if best.as_ref().is_none_or(|b| miss.held > b.held) {

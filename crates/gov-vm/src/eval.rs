@@ -426,36 +426,21 @@ impl Ctx<'_> {
         Ok(true)
     }
 
-    /// Runs `code[pc..end]` with the registers as bound so far.
+    /// Runs `code[pc..]` with the registers as bound so far (`code` ends where this plan
+    /// does: a rule's code, or an aggregate's code up to its sub-plan's end).
     fn exec(
         &self,
         work: &mut Work,
         code: &[Instr],
         pc: usize,
-        end: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
-        let Some(instr) = code.get(pc).filter(|_| pc < end) else {
-            match sink {
-                Sink::Aggregate { target, locals, out } => {
-                    work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
-                    if let Some(trace) = work.trace.as_mut()
-                        && let Some((mark, facts)) = trace.aggregating.last_mut()
-                    {
-                        facts.extend_from_slice(trace.stack.get(*mark..).unwrap_or_default());
-                    }
-                    for &r in *locals {
-                        out.push(
-                            regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?,
-                        );
-                    }
-                    out.push(self.operand(regs, *target)?);
-                }
-                Sink::Reach { first } if first.is_none() => **first = Some(regs.to_vec()),
-                Sink::Rule | Sink::Reach { .. } => {}
-            }
-            return Ok(());
+        let Some(instr) = code.get(pc) else {
+            return match sink {
+                Sink::Rule => Ok(()),
+                _ => self.finish(work, regs, sink),
+            };
         };
         work.budget.step(self.limits)?;
         match instr {
@@ -486,15 +471,10 @@ impl Ctx<'_> {
                             return Ok(());
                         }
                     }
-                    if let Some(trace) = work.trace.as_mut() {
-                        trace.stack.push((*rel, row_id));
-                        let result = self.exec(work, code, pc + 1, end, regs, sink);
-                        if let Some(trace) = work.trace.as_mut() {
-                            trace.stack.pop();
-                        }
-                        return result;
+                    if work.trace.is_some() {
+                        return self.exec_traced(work, code, pc + 1, regs, sink, (*rel, row_id));
                     }
-                    self.exec(work, code, pc + 1, end, regs, sink)
+                    self.exec(work, code, pc + 1, regs, sink)
                 };
                 if relation.is_empty() {
                     // No row to visit, unless it is an `input one` relation held as its row
@@ -549,13 +529,13 @@ impl Ctx<'_> {
                         .map_or(&[][..], Vec::as_slice);
                     let columns = columns.iter().copied().zip(work.key.iter().copied()).collect();
                     trace.absent.push(Absence { relation: *rel, columns });
-                    let result = self.exec(work, code, pc + 1, end, regs, sink);
+                    let result = self.exec(work, code, pc + 1, regs, sink);
                     if let Some(trace) = work.trace.as_mut() {
                         trace.absent.pop();
                     }
                     return result;
                 }
-                self.exec(work, code, pc + 1, end, regs, sink)
+                self.exec(work, code, pc + 1, regs, sink)
             }
             Instr::Compare { op, left, right } => {
                 let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
@@ -572,7 +552,7 @@ impl Ctx<'_> {
                     CompareOp::Gt => ordering.is_gt(),
                     CompareOp::Ge => ordering.is_ge(),
                 };
-                if holds { self.exec(work, code, pc + 1, end, regs, sink) } else { Ok(()) }
+                if holds { self.exec(work, code, pc + 1, regs, sink) } else { Ok(()) }
             }
             Instr::Arith { op, dst, left, right } => {
                 let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
@@ -582,52 +562,15 @@ impl Ctx<'_> {
                 let result = gov_value::apply(*op, a, b).map_err(EvalError::Arithmetic)?;
                 *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? =
                     Value::from_num(result);
-                self.exec(work, code, pc + 1, end, regs, sink)
+                self.exec(work, code, pc + 1, regs, sink)
             }
             Instr::Move { dst, src } => {
                 let value = self.operand(regs, *src)?;
                 *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
-                self.exec(work, code, pc + 1, end, regs, sink)
+                self.exec(work, code, pc + 1, regs, sink)
             }
-            Instr::Aggregate { function, ty, dst, target, locals, len } => {
-                let body_end = pc + 1 + *len as usize;
-                if body_end > end {
-                    return Err(EvalError::Corrupt("aggregate body runs past its rule"));
-                }
-                // The scratch is taken, so an aggregate nested in this one's sub-plan uses
-                // (and leaves behind) its own.
-                let mut bindings = std::mem::take(&mut work.bindings);
-                bindings.clear();
-                let mut inner = Sink::Aggregate { target: *target, locals, out: &mut bindings };
-                if let Some(trace) = work.trace.as_mut() {
-                    trace.aggregating.push((trace.stack.len(), Vec::new()));
-                }
-                let ran = self.exec(work, code, pc + 1, body_end, regs, &mut inner);
-                // When tracing, the facts the bindings matched are premises of what follows.
-                let counted = work.trace.as_mut().and_then(|t| t.aggregating.pop()).map(|(_, mut facts)| {
-                    let mut seen = HashSet::new();
-                    facts.retain(|f| seen.insert(*f));
-                    facts
-                });
-                let width = locals.len() + 1;
-                work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
-                let made = &work.made;
-                let result = ran.and_then(|()| self.fold(made, *function, *ty, &bindings, width, &mut work.distinct));
-                work.bindings = bindings;
-                let Some(result) = result? else { return Ok(()) };
-                *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
-                if let (Some(counted), Some(trace)) = (counted, work.trace.as_mut()) {
-                    let mark = trace.stack.len();
-                    trace.stack.extend(counted);
-                    let result = self.exec(work, code, body_end, end, regs, sink);
-                    if let Some(trace) = work.trace.as_mut() {
-                        trace.stack.truncate(mark);
-                    }
-                    return result;
-                }
-                self.exec(work, code, body_end, end, regs, sink)
-            }
-            Instr::Call { .. } | Instr::Set { .. } => self.builtin_step(work, code, pc, end, regs, sink),
+            Instr::Aggregate { .. } => self.aggregate_step(work, code, pc, regs, sink),
+            Instr::Call { .. } | Instr::Set { .. } => self.builtin_step(work, code, pc, regs, sink),
             Instr::Emit { values, .. } => {
                 // Counted as a new fact until it is stored: the rows a rule produces are
                 // bounded as they pile up, not only once the rule is done.
@@ -658,6 +601,106 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
+    /// [`Ctx::exec`] of `code[pc..]` with `fact` on the trace's stack of matched facts
+    /// (an explaining evaluation's scan).
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn exec_traced(
+        &self,
+        work: &mut Work,
+        code: &[Instr],
+        pc: usize,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+        fact: FactRef,
+    ) -> Result<(), EvalError> {
+        if let Some(trace) = work.trace.as_mut() {
+            trace.stack.push(fact);
+        }
+        let result = self.exec(work, code, pc, regs, sink);
+        if let Some(trace) = work.trace.as_mut() {
+            trace.stack.pop();
+        }
+        result
+    }
+
+    /// What a plan's end does with the registers for an aggregate's sub-plan or a probe
+    /// ([`Sink`]); a rule's end has nothing to do (its last instruction recorded it).
+    // Not inlined: `exec` recurses once per instruction, and its frame stays small without
+    // this.
+    #[inline(never)]
+    fn finish(&self, work: &mut Work, regs: &[Value], sink: &mut Sink<'_>) -> Result<(), EvalError> {
+        match sink {
+            Sink::Aggregate { target, locals, out } => {
+                work.budget.charge_bytes(self.limits, binding_bytes(locals.len()))?;
+                if let Some(trace) = work.trace.as_mut()
+                    && let Some((mark, facts)) = trace.aggregating.last_mut()
+                {
+                    facts.extend_from_slice(trace.stack.get(*mark..).unwrap_or_default());
+                }
+                for &r in *locals {
+                    out.push(regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?);
+                }
+                out.push(self.operand(regs, *target)?);
+            }
+            Sink::Reach { first } if first.is_none() => **first = Some(regs.to_vec()),
+            Sink::Rule | Sink::Reach { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Runs the `Aggregate` at `pc`: its sub-plan, the fold, and the rest of the rule after
+    /// the sub-plan.
+    // Not inlined, as `builtin_step`: rules without aggregates must not pay for its frame.
+    #[inline(never)]
+    fn aggregate_step(
+        &self,
+        work: &mut Work,
+        code: &[Instr],
+        pc: usize,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EvalError> {
+        let Some(Instr::Aggregate { function, ty, dst, target, locals, len }) = code.get(pc) else {
+            return Err(EvalError::Corrupt("not an aggregate"));
+        };
+        let body_end = pc + 1 + *len as usize;
+        let body = code.get(..body_end).ok_or_else(|| EvalError::Corrupt("aggregate body runs past its rule"))?;
+        // The scratch is taken, so an aggregate nested in this one's sub-plan uses
+        // (and leaves behind) its own.
+        let mut bindings = std::mem::take(&mut work.bindings);
+        bindings.clear();
+        let mut inner = Sink::Aggregate { target: *target, locals, out: &mut bindings };
+        if let Some(trace) = work.trace.as_mut() {
+            trace.aggregating.push((trace.stack.len(), Vec::new()));
+        }
+        let ran = self.exec(work, body, pc + 1, regs, &mut inner);
+        // When tracing, the facts the bindings matched are premises of what follows.
+        let counted = work.trace.as_mut().and_then(|t| t.aggregating.pop()).map(|(_, mut facts)| {
+            let mut seen = HashSet::new();
+            facts.retain(|f| seen.insert(*f));
+            facts
+        });
+        let width = locals.len() + 1;
+        work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
+        let made = &work.made;
+        let result = ran.and_then(|()| self.fold(made, *function, *ty, &bindings, width, &mut work.distinct));
+        work.bindings = bindings;
+        let Some(result) = result? else { return Ok(()) };
+        *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
+        if let (Some(counted), Some(trace)) = (counted, work.trace.as_mut()) {
+            let mark = trace.stack.len();
+            trace.stack.extend(counted);
+            let result = self.exec(work, code, body_end, regs, sink);
+            if let Some(trace) = work.trace.as_mut() {
+                trace.stack.truncate(mark);
+            }
+            return result;
+        }
+        self.exec(work, code, body_end, regs, sink)
+    }
+
     /// Runs the `Call` or `Set` at `pc` and the rest of the rule after it.
     // Not inlined: `exec` recurses once per instruction, and rules without built-ins must
     // not pay for a larger frame.
@@ -667,7 +710,6 @@ impl Ctx<'_> {
         work: &mut Work,
         code: &[Instr],
         pc: usize,
-        end: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
@@ -679,7 +721,7 @@ impl Ctx<'_> {
             }
             _ => return Err(EvalError::Corrupt("not a call")),
         };
-        self.proceed(work, code, pc, end, regs, sink, produced, out)
+        self.proceed(work, code, pc, regs, sink, produced, out)
     }
 
     /// The values of a set literal, into `work.yielded`.
@@ -763,7 +805,6 @@ impl Ctx<'_> {
         work: &mut Work,
         code: &[Instr],
         pc: usize,
-        end: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
         produced: Produced,
@@ -776,7 +817,7 @@ impl Ctx<'_> {
         match (produced, out) {
             (Produced::Test(holds), CallOut::Test { negated }) => {
                 if holds != negated {
-                    self.exec(work, code, pc + 1, end, regs, sink)
+                    self.exec(work, code, pc + 1, regs, sink)
                 } else {
                     Ok(())
                 }
@@ -784,7 +825,7 @@ impl Ctx<'_> {
             (Produced::Values, CallOut::Value(dst)) => match work.yielded.first().copied() {
                 Some(value) => {
                     set_reg(regs, dst, value)?;
-                    self.exec(work, code, pc + 1, end, regs, sink)
+                    self.exec(work, code, pc + 1, regs, sink)
                 }
                 None => Ok(()),
             },
@@ -793,7 +834,7 @@ impl Ctx<'_> {
                 let values = std::mem::take(&mut work.yielded);
                 let mut result = Ok(());
                 for value in &values {
-                    result = set_reg(regs, dst, *value).and_then(|()| self.exec(work, code, pc + 1, end, regs, sink));
+                    result = set_reg(regs, dst, *value).and_then(|()| self.exec(work, code, pc + 1, regs, sink));
                     if result.is_err() {
                         break;
                     }
@@ -807,11 +848,7 @@ impl Ctx<'_> {
                 let wanted = self.operand(regs, operand)?;
                 let strings = self.strings.with_made(&work.made);
                 let found = work.yielded.iter().any(|v| strings.compare(*v, wanted).is_some_and(|o| o.is_eq()));
-                if found == matches!(out, CallOut::Has(_)) {
-                    self.exec(work, code, pc + 1, end, regs, sink)
-                } else {
-                    Ok(())
-                }
+                if found == matches!(out, CallOut::Has(_)) { self.exec(work, code, pc + 1, regs, sink) } else { Ok(()) }
             }
             _ => Err(EvalError::Corrupt("a call's result used as it cannot be")),
         }
@@ -873,34 +910,37 @@ impl Ctx<'_> {
     }
 }
 
+/// A request evaluated to its end, as probes of its rules' bodies read it ([`reach`],
+/// [`crate::near_miss`]): every relation of the program, static ones included, as an
+/// explaining evaluation leaves them.
+#[derive(Clone, Copy)]
+pub(crate) struct Evaluated<'a> {
+    /// The program.
+    pub program: &'a Program,
+    /// Every relation of the program.
+    pub relations: &'a [Relation],
+    /// String resolution.
+    pub strings: Strings<'a>,
+    /// Limits.
+    pub limits: &'a Limits,
+    /// What calls of built-ins read.
+    pub builtins: &'a Builtins<'a>,
+}
+
 /// Whether the first `end` instructions of `rule`'s code hold for some binding over
-/// `relations` (every relation of the program, static ones included, as an explaining
-/// evaluation leaves them): the registers of the first binding that gets that far, or
+/// `evaluated`'s relations: the registers of the first binding that gets that far, or
 /// `None`. Nothing is emitted or fired: the code stops before `end`.
 // Invariant: `end` is an instruction boundary at the rule's top level (never inside an
 // aggregate's sub-plan), so the code before it is a whole plan.
-pub(crate) fn reach(
-    program: &Program,
-    relations: &[Relation],
-    strings: Strings<'_>,
-    limits: &Limits,
-    builtins: &Builtins<'_>,
-    rule: u32,
-    end: usize,
-) -> Result<Option<Vec<Value>>, EvalError> {
+pub(crate) fn reach(evaluated: &Evaluated<'_>, rule: u32, end: usize) -> Result<Option<Vec<Value>>, EvalError> {
+    let Evaluated { program, relations, strings, limits, builtins } = *evaluated;
     let code = program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
     let ctx = Ctx { program, statics: None, ones: None, relations, strings, limits, delta: &[], builtins, rule };
     let mut work = Work::default();
     let mut registers = vec![Value::Int(0); code.registers as usize];
     let mut first = None;
-    ctx.exec(
-        &mut work,
-        &code.code,
-        0,
-        end.min(code.code.len()),
-        &mut registers,
-        &mut Sink::Reach { first: &mut first },
-    )?;
+    let code = code.code.get(..end.min(code.code.len())).unwrap_or_default();
+    ctx.exec(&mut work, code, 0, &mut registers, &mut Sink::Reach { first: &mut first })?;
     Ok(first)
 }
 
@@ -1085,7 +1125,7 @@ impl Run<'_> {
         let mut registers = std::mem::take(&mut work.registers);
         registers.clear();
         registers.resize(code.registers as usize, Value::Int(0));
-        let result = ctx.exec(work, &code.code, 0, code.code.len(), &mut registers, &mut Sink::Rule);
+        let result = ctx.exec(work, &code.code, 0, &mut registers, &mut Sink::Rule);
         work.registers = registers;
         result
     }

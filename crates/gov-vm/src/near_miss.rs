@@ -3,11 +3,9 @@
 //! closest rule of the effect a failing test expected.
 
 use crate::EvalError;
-use crate::eval::{Builtins, reach};
+use crate::eval::{Evaluated, reach};
 use crate::json::value;
-use crate::limits::Limits;
 use crate::program::{Instr, Operand, Program};
-use crate::store::Relation;
 use crate::value::{Strings, Value};
 
 /// A decision rule that did not fire, and where its body stopped.
@@ -25,16 +23,10 @@ pub struct NearMiss {
     pub failed: String,
 }
 
-/// The near miss of `decision` over `relations` (every relation of the program after an
-/// evaluation of the request), or `None` when its body holds (it fired) or it has no rule.
-pub(crate) fn near_miss(
-    program: &Program,
-    relations: &[Relation],
-    strings: Strings<'_>,
-    limits: &Limits,
-    builtins: &Builtins<'_>,
-    decision: u32,
-) -> Result<Option<NearMiss>, EvalError> {
+/// The near miss of `decision` in `evaluated` (a request evaluated to its end), or `None`
+/// when its body holds (it fired) or it has no rule.
+pub(crate) fn near_miss(evaluated: &Evaluated<'_>, decision: u32) -> Result<Option<NearMiss>, EvalError> {
+    let Evaluated { program, strings, .. } = *evaluated;
     let found = program
         .rules
         .iter()
@@ -50,7 +42,7 @@ pub(crate) fn near_miss(
     let mut held = 0;
     for pc in top_level(&code.code, fire) {
         let instr = code.code.get(pc);
-        let failed = match reach(program, relations, strings, limits, builtins, rule, pc + step_len(instr)) {
+        let failed = match reach(evaluated, rule, pc + step_len(instr)) {
             Ok(Some(reached)) => {
                 registers = reached;
                 held += usize::from(counts(instr));
