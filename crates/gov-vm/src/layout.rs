@@ -97,7 +97,7 @@ impl Layout {
     /// Appends `value` as column `column` encodes it (a `Decimal` normalised when
     /// `canonical`, for hashing); a value of another type than its column's is a corrupt
     /// fact.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&self, column: usize, value: Value, canonical: bool, out: &mut Vec<u8>) -> Result<(), EvalError> {
         let ty = self.columns.get(column).map(|c| c.ty);
         match (ty, value) {
@@ -117,7 +117,7 @@ impl Layout {
 
     /// Appends `row`'s values (all columns, in order); on an error (a row of another width,
     /// a value of another type than its column's) `out` is left as it was.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn encode(&self, row: &[Value], out: &mut Vec<u8>) -> Result<(), EvalError> {
         if row.len() != self.columns.len() {
             return Err(EvalError::Corrupt("a fact has a different number of values than its relation has columns"));

@@ -71,13 +71,32 @@ fn row_at(bytes: &[u8], width: usize, id: u32) -> &[u8] {
     bytes.get(start..start + width).unwrap_or_default()
 }
 
+/// Whether `a` and `b` are the same bytes: inline word comparisons for the short slices of
+/// rows and keys (up to 16 bytes: two overlapping 8-byte words), rather than a call of
+/// `memcmp`.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok());
+    let half = |s: &[u8], at: usize| s.get(at..at + 4).and_then(|w| <[u8; 4]>::try_from(w).ok());
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
 /// Some columns of a relation as a key: of an index, or all of them (the dedup set).
 #[derive(Debug, Clone, Default)]
 struct Key {
     columns: Vec<usize>,
-    /// `Some(n)` when the columns are `0, 1, …` and none is a `Decimal`: a key is then the
-    /// row's first `n` bytes.
-    prefix: Option<usize>,
+    /// When the columns are neighbours in order (`c, c + 1, …`, a prefix of the row or one
+    /// column alone) and none is a `Decimal`: the bytes of a row that are its key, which is
+    /// then hashed and compared as that slice of the row.
+    slice: Option<Range<usize>>,
     /// No column is a `Decimal`: keys compare as bytes.
     exact: bool,
     /// Each column's bytes in a row, in key order.
@@ -88,31 +107,36 @@ impl Key {
     fn new(layout: &Layout, columns: Vec<usize>) -> Key {
         let exact = layout.exact_on(&columns);
         let spans: Vec<Range<usize>> = columns.iter().filter_map(|&c| layout.span(c)).collect();
-        let in_order = columns.iter().enumerate().all(|(i, &c)| c == i) && spans.len() == columns.len();
-        let prefix = (exact && in_order).then(|| spans.last().map_or(0, |s| s.end));
-        Key { columns, prefix, exact, spans }
+        let neighbours = spans.windows(2).all(|pair| pair.first().map(|s| s.end) == pair.get(1).map(|s| s.start));
+        let slice = (exact && neighbours && spans.len() == columns.len())
+            .then(|| spans.first().map_or(0, |s| s.start)..spans.last().map_or(0, |s| s.end));
+        Key { columns, slice, exact, spans }
     }
 
     /// The hash of `row`'s key (`scratch` holds the key's bytes when they are not a slice
     /// of the row).
     #[inline]
     fn hash_of_row(&self, layout: &Layout, row: &[u8], scratch: &mut Vec<u8>) -> u32 {
-        if let Some(n) = self.prefix {
-            return short(hash_bytes(row.get(..n).unwrap_or_default()));
+        if let Some(slice) = &self.slice {
+            return short(hash_bytes(row.get(slice.clone()).unwrap_or_default()));
         }
         scratch.clear();
-        layout.canonical(row, &self.columns, scratch);
+        if self.exact {
+            self.spans.iter().for_each(|s| scratch.extend_from_slice(row.get(s.clone()).unwrap_or_default()));
+        } else {
+            layout.canonical(row, &self.columns, scratch);
+        }
         short(hash_bytes(scratch))
     }
 
     /// Whether rows `a` and `b` have the same key.
     #[inline]
     fn rows_agree(&self, layout: &Layout, a: &[u8], b: &[u8]) -> bool {
-        if let Some(n) = self.prefix {
-            return a.get(..n) == b.get(..n);
+        if let Some(slice) = &self.slice {
+            return same_bytes(a.get(slice.clone()).unwrap_or_default(), b.get(slice.clone()).unwrap_or_default());
         }
         if self.exact {
-            self.spans.iter().all(|s| a.get(s.clone()) == b.get(s.clone()))
+            self.spans.iter().all(|s| same_bytes(a.get(s.clone()).unwrap_or_default(), b.get(s.clone()).unwrap_or_default()))
         } else {
             layout.same_values(a, b, self.columns.iter().copied())
         }
@@ -122,8 +146,8 @@ impl Key {
     /// `bytes`.
     #[inline]
     fn matches(&self, layout: &Layout, row: &[u8], bytes: &[u8], key: &[Value]) -> bool {
-        if let Some(n) = self.prefix {
-            return row.get(..n) == Some(bytes);
+        if let Some(slice) = &self.slice {
+            return same_bytes(row.get(slice.clone()).unwrap_or_default(), bytes);
         }
         if self.exact {
             let mut at = 0;
