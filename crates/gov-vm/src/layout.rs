@@ -98,7 +98,13 @@ impl Layout {
     /// `canonical`, for hashing); a value of another type than its column's is a corrupt
     /// fact.
     #[inline(always)]
-    pub(crate) fn push(&self, column: usize, value: Value, canonical: bool, out: &mut Vec<u8>) -> Result<(), EvalError> {
+    pub(crate) fn push(
+        &self,
+        column: usize,
+        value: Value,
+        canonical: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EvalError> {
         let ty = self.columns.get(column).map(|c| c.ty);
         match (ty, value) {
             (Some(BaseType::Int), Value::Int(v))
@@ -182,7 +188,8 @@ mod tests {
     /// Every type round-trips in its width, extremes and a `Decimal`'s scale included.
     #[test]
     fn values_round_trip_through_their_bytes() {
-        let types = [BaseType::Int, BaseType::Str, BaseType::Decimal, BaseType::Bool, BaseType::Time, BaseType::Duration];
+        let types =
+            [BaseType::Int, BaseType::Str, BaseType::Decimal, BaseType::Bool, BaseType::Time, BaseType::Duration];
         let layout = Layout::new(types);
         assert_eq!(layout.width(), 8 + 4 + 16 + 1 + 8 + 8);
         assert!(!layout.exact_on(&[0, 1, 2]));

@@ -136,7 +136,9 @@ impl Key {
             return same_bytes(a.get(slice.clone()).unwrap_or_default(), b.get(slice.clone()).unwrap_or_default());
         }
         if self.exact {
-            self.spans.iter().all(|s| same_bytes(a.get(s.clone()).unwrap_or_default(), b.get(s.clone()).unwrap_or_default()))
+            self.spans
+                .iter()
+                .all(|s| same_bytes(a.get(s.clone()).unwrap_or_default(), b.get(s.clone()).unwrap_or_default()))
         } else {
             layout.same_values(a, b, self.columns.iter().copied())
         }
@@ -223,7 +225,10 @@ impl Relation {
         let layout = Layout::new(types);
         let indexes = indexes
             .iter()
-            .map(|cols| Index { key: Key::new(&layout, cols.iter().map(|&c| usize::from(c)).collect()), ..Index::default() })
+            .map(|cols| Index {
+                key: Key::new(&layout, cols.iter().map(|&c| usize::from(c)).collect()),
+                ..Index::default()
+            })
             .collect();
         Relation {
             whole: Key::new(&layout, (0..layout.arity()).collect()),
@@ -384,8 +389,7 @@ impl Relation {
             for at in bucket_order(&key_hashes, heads.capacity()) {
                 let id = (first + at) as u32;
                 let hash = key_hashes.get(at).copied().unwrap_or_default();
-                let matches =
-                    |head: &Slot| head.hash == hash && key.rows_agree(layout, row_of(head.id), row_of(id));
+                let matches = |head: &Slot| head.hash == hash && key.rows_agree(layout, row_of(head.id), row_of(id));
                 match heads.find_mut(spread(hash), matches) {
                     Some(head) => {
                         if let Some(link) = previous.get_mut(id as usize) {
