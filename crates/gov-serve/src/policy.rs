@@ -166,7 +166,7 @@ fn approver_groups(engine: &Engine) -> HashMap<String, BTreeSet<String>> {
         return groups;
     };
     for row in engine.facts(&session, rel) {
-        if let [Value::Str(person), Value::Str(group)] = row {
+        if let [Value::Str(person), Value::Str(group)] = row.as_slice() {
             groups.entry(strings.get(*person).to_owned()).or_default().insert(strings.get(*group).to_owned());
         }
     }

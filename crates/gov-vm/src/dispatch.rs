@@ -13,7 +13,7 @@
 
 use crate::one::Ones;
 use crate::program::{Phase, Program, RuleKey, Stratum};
-use crate::store::{Relation, hash_values};
+use crate::store::{Columns, Relation, hash_values};
 use crate::{EvalError, Value};
 use hashbrown::HashTable;
 use std::collections::HashMap;
@@ -42,8 +42,8 @@ struct Group {
     rel: u32,
     /// The tested columns, ascending.
     columns: Vec<u8>,
-    /// The rules' steps by the hash of their constants (in `columns` order, hashed as the
-    /// store hashes rows: [`hash_values`]).
+    /// The rules' steps by the hash of their constants (in `columns` order, hashed with
+    /// [`hash_values`]).
     // Invariant: rules whose constants' hashes collide share an entry, so a probe may
     // select a rule whose constants the fact does not hold. That is only work: the rule's
     // scan tests its constants and derives nothing. No rule the fact can match is missed.
@@ -93,7 +93,7 @@ impl Plan {
                         let step = Step { stratum, at, rule };
                         match keys.get(&rule).and_then(|key| Some((key, constants(program, key)?))) {
                             Some((key, values)) => {
-                                let hash = hash_values(values.iter());
+                                let hash = hash_values(values.iter().copied());
                                 let table = plan.group(key.rel, key.columns.clone());
                                 match table.find_mut(hash, |entry| entry.0 == hash) {
                                     Some(entry) => entry.1.push(step),
@@ -150,25 +150,13 @@ impl Plan {
         // by `Plan::of`), so a selection found by one probe needs no sort.
         let mut hits = 0;
         for group in &self.groups {
-            let mut probe = |row: &[Value]| -> Result<(), EvalError> {
-                // Invariant: the columns ascend (the validator checks the keys).
-                if group.columns.last().is_some_and(|&c| usize::from(c) >= row.len()) {
-                    return Err(EvalError::Corrupt("column out of range"));
-                }
-                let hash = hash_values(group.columns.iter().filter_map(|&c| row.get(usize::from(c))));
-                if let Some((_, steps)) = group.table.find(hash, |entry| entry.0 == hash) {
-                    selected.extend_from_slice(steps);
-                    hits += 1;
-                }
-                Ok(())
-            };
             if let Some(row) = ones.and_then(|ones| ones.row(group.rel)) {
-                probe(row)?;
+                hits += usize::from(group.probe(row, selected)?);
                 continue;
             }
             let relation = relations.get(group.rel as usize).ok_or(EvalError::Corrupt("relation id out of range"))?;
             for row in 0..u32::try_from(relation.len()).unwrap_or(u32::MAX) {
-                probe(relation.row(row))?;
+                hits += usize::from(group.probe(&relation.row(row), selected)?);
             }
         }
         if hits > 1 {
@@ -176,6 +164,21 @@ impl Plan {
             selected.dedup();
         }
         Ok(())
+    }
+}
+
+impl Group {
+    /// Appends to `selected` the steps of the rules whose constants `row` holds, and says
+    /// whether there were any.
+    fn probe<R: Columns + ?Sized>(&self, row: &R, selected: &mut Vec<Step>) -> Result<bool, EvalError> {
+        // Invariant: the columns ascend (the validator checks the keys).
+        if self.columns.last().is_some_and(|&c| row.column(usize::from(c)).is_none()) {
+            return Err(EvalError::Corrupt("column out of range"));
+        }
+        let hash = hash_values(self.columns.iter().filter_map(|&c| row.column(usize::from(c))));
+        let Some((_, steps)) = self.table.find(hash, |entry| entry.0 == hash) else { return Ok(false) };
+        selected.extend_from_slice(steps);
+        Ok(true)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
 use crate::one::Ones;
 use crate::program::CallOut;
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
-use crate::store::{Relation, hash_values};
+use crate::store::{Columns, Relation, hash_values};
 use crate::value::{Strings, Value};
 use crate::{EvalError, Limits};
 use gov_builtins::{Builtin, Prepared, Val, Yield};
@@ -112,8 +112,9 @@ pub(crate) struct Work {
     pub(crate) budget: Budget,
     /// Row ranges of the previous round of a recursive stratum, by relation.
     delta: Vec<(u32, u32)>,
-    /// Scratch for index keys.
+    /// Scratch for index keys, and their bytes as the store hashes them.
     key: Vec<Value>,
+    key_bytes: Vec<u8>,
     /// Scratch of a phase's run: the indexed rules' steps its facts select.
     selected: Vec<Step>,
     /// Scratch of a recursive stratum's round: each relation's size before it, and where
@@ -257,7 +258,7 @@ const INDEXED_FROM: usize = 8;
 
 /// The hash of a firing, for [`Work::fired_index`].
 fn firing_hash(firing: FiringRef<'_>) -> u64 {
-    hash_values(std::iter::once(&Value::Int(i64::from(firing.decision))).chain(firing.values))
+    hash_values(std::iter::once(Value::Int(i64::from(firing.decision))).chain(firing.values.iter().copied()))
 }
 
 /// Read-only context of one rule run.
@@ -356,6 +357,19 @@ enum Sink<'s> {
     Reach { first: &'s mut Option<Vec<Value>> },
 }
 
+/// What the visit of one row of a scan needs of its instruction.
+struct ScanAt<'c> {
+    rel: u32,
+    /// The row ids visited: `low..high`.
+    low: u32,
+    high: u32,
+    binds: &'c [(u8, u16)],
+    checks: &'c [(u8, Operand)],
+    code: &'c [Instr],
+    /// The scan's position in `code` (which ends where the plan does).
+    pc: usize,
+}
+
 impl Ctx<'_> {
     fn relation(&self, rel: u32) -> Result<&Relation, EvalError> {
         let from_statics = self.statics.is_some()
@@ -394,7 +408,7 @@ impl Ctx<'_> {
         for operand in key {
             work.key.push(self.operand(regs, *operand)?);
         }
-        Ok(relation.lookup(index as usize, &work.key))
+        relation.lookup(index as usize, &work.key, &mut work.key_bytes)
     }
 
     /// The row of `rel` when it is an `input one` relation held as its row.
@@ -426,6 +440,37 @@ impl Ctx<'_> {
         Ok(true)
     }
 
+    /// Visits row `row_id` of a scan: binds its columns to registers, checks the others,
+    /// and runs the rest of the rule. The row is read column by column straight into the
+    /// registers (a stored row is never rebuilt as values).
+    #[inline(always)]
+    fn visit<R: Columns + ?Sized>(
+        &self,
+        scan: &ScanAt<'_>,
+        row_id: u32,
+        row: &R,
+        work: &mut Work,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EvalError> {
+        if row_id < scan.low || row_id >= scan.high {
+            return Ok(());
+        }
+        for &(column, reg) in scan.binds {
+            let value = row.column(column as usize).ok_or_else(|| EvalError::Corrupt("column out of range"))?;
+            *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+        }
+        for &(column, operand) in scan.checks {
+            if row.column(column as usize) != Some(self.operand(regs, operand)?) {
+                return Ok(());
+            }
+        }
+        if work.trace.is_some() {
+            return self.exec_traced(work, scan.code, scan.pc + 1, regs, sink, (scan.rel, row_id));
+        }
+        self.exec(work, scan.code, scan.pc + 1, regs, sink)
+    }
+
     /// Runs `code[pc..]` with the registers as bound so far (`code` ends where this plan
     /// does: a rule's code, or an aggregate's code up to its sub-plan's end).
     fn exec(
@@ -450,32 +495,7 @@ impl Ctx<'_> {
                     Source::Full => (0, u32::MAX),
                     Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
                 };
-                let visit = |row_id: u32,
-                             row: &[Value],
-                             work: &mut Work,
-                             regs: &mut [Value],
-                             sink: &mut Sink<'_>|
-                 -> Result<(), EvalError> {
-                    if row_id < low || row_id >= high {
-                        return Ok(());
-                    }
-                    for &(column, reg) in binds {
-                        let value = row
-                            .get(column as usize)
-                            .copied()
-                            .ok_or_else(|| EvalError::Corrupt("column out of range"))?;
-                        *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
-                    }
-                    for &(column, operand) in checks {
-                        if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
-                            return Ok(());
-                        }
-                    }
-                    if work.trace.is_some() {
-                        return self.exec_traced(work, code, pc + 1, regs, sink, (*rel, row_id));
-                    }
-                    self.exec(work, code, pc + 1, regs, sink)
-                };
+                let scan = ScanAt { rel: *rel, low, high, binds, checks, code, pc };
                 if relation.is_empty() {
                     // No row to visit, unless it is an `input one` relation held as its row
                     // (then read straight into the registers if it matches the index key, as
@@ -487,13 +507,13 @@ impl Ctx<'_> {
                     {
                         return Ok(());
                     }
-                    return visit(0, row, work, regs, sink);
+                    return self.visit(&scan, 0, row, work, regs, sink);
                 }
                 match index {
                     Some(index) => {
                         let mut at = self.first_match(work, relation, *index, regs, key)?;
                         while let Some(row) = at {
-                            visit(row, relation.row(row), work, regs, sink)?;
+                            self.visit(&scan, row, &relation.row(row), work, regs, sink)?;
                             at = relation.previous(*index as usize, row);
                         }
                     }
@@ -501,7 +521,7 @@ impl Ctx<'_> {
                         // Invariant: row ids fit `u32` (`Relation::insert` refuses more rows).
                         let rows = u32::try_from(relation.len()).unwrap_or(u32::MAX);
                         for row in low.min(rows)..high.min(rows) {
-                            visit(row, relation.row(row), work, regs, sink)?;
+                            self.visit(&scan, row, &relation.row(row), work, regs, sink)?;
                         }
                     }
                 }
@@ -872,12 +892,12 @@ impl Ctx<'_> {
         let mut acc: Option<Value> = None;
         for (i, binding) in bindings.chunks_exact(width).enumerate() {
             let Some((&value, binding)) = binding.split_last() else { continue };
-            let hash = hash_values(binding.iter());
+            let hash = hash_values(binding.iter().copied());
             if distinct.find(hash, |&j| locals(j) == Some(binding)).is_some() {
                 continue;
             }
             let i = u32::try_from(i).map_err(|_| EvalError::Corrupt("too many bindings"))?;
-            distinct.insert_unique(hash, i, |&j| locals(j).map_or(0, |b| hash_values(b.iter())));
+            distinct.insert_unique(hash, i, |&j| locals(j).map_or(0, |b| hash_values(b.iter().copied())));
             count += 1;
             acc = Some(match (acc, function) {
                 (None, _) | (Some(_), AggregateFn::Count) => value,

@@ -113,7 +113,7 @@ struct Explainer<'a> {
 impl Explainer<'_> {
     fn fact(&mut self, fact: FactRef, depth: usize) -> FactExplanation {
         let (rel, row) = fact;
-        let values = self.relations.get(rel as usize).map_or_else(Vec::new, |r| r.row(row).to_vec());
+        let values = self.relations.get(rel as usize).map_or_else(Vec::new, |r| r.values(row));
         let source = match self.trace.derivations.get(&fact) {
             Some((rule, premises)) => {
                 let premises = if !self.expanded.insert(fact) {

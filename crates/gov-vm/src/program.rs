@@ -373,12 +373,12 @@ pub fn data_groups(
 ) -> Result<Vec<(u32, Vec<crate::Value>)>, crate::EvalError> {
     let mut groups: Vec<(u32, crate::store::Relation)> = Vec::new();
     for (rel, values) in facts {
-        let arity = relations.get(rel as usize).ok_or(crate::EvalError::Corrupt("data for an unknown relation"))?;
-        let arity = arity.columns.len();
+        let schema = relations.get(rel as usize).ok_or(crate::EvalError::Corrupt("data for an unknown relation"))?;
+        let arity = schema.columns.len();
         let at = match groups.iter().position(|(r, _)| *r == rel) {
             Some(at) => at,
             None => {
-                groups.push((rel, crate::store::Relation::new(arity, &[])));
+                groups.push((rel, crate::store::Relation::new(schema.columns.iter().map(|c| c.ty), &[])));
                 groups.len() - 1
             }
         };
