@@ -6,8 +6,10 @@
 //! relations. **Candidates** are witnesses of: each rule's query alone; each rule's query with
 //! each query of the other version; and each rule's query with the other version's query
 //! with one condition negated (a comparison flipped, a negated atom made positive), which is
-//! where a tightened or loosened rule differs. The engine decides which of them change
-//! (`gov-driver`); the search only proposes.
+//! where a tightened or loosened rule differs; with the data fixed to a version's data files,
+//! also each rule's query with one condition negated, alone (where the data that differs
+//! between the versions is read). The engine decides which of them change (`gov-driver`);
+//! the search only proposes.
 //!
 //! **No change** is proved when both versions have the same default and, for each effect,
 //! every query of one version's rules of that effect is contained in some query of the
@@ -81,6 +83,13 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
     let every: Vec<&Query> = old_queries.iter().chain(&new_queries).collect();
     // Each base query, with the indices (into `every`) of the queries it is made of.
     let mut bases: Vec<(Query, Vec<usize>)> = vec![(Query::default(), Vec::new())];
+    // With the data fixed, a change may come from the data alone (the versions' data files
+    // differ, the rules do not): each way a rule fails, alone, meets the facts that differ.
+    if data != Data::Any {
+        for (i, p) in every.iter().enumerate() {
+            bases.extend(flips(old, p).into_iter().map(|flipped| (flipped, vec![i])));
+        }
+    }
     let (old_ids, new_ids) = (0..old_queries.len(), old_queries.len()..every.len());
     for (mine, theirs) in [(old_ids.clone(), new_ids.clone()), (new_ids, old_ids)] {
         for i in mine {
