@@ -265,7 +265,8 @@ mod tests {
         let engine = engine::with_data(&program, &more).unwrap();
         // Each list keeps its own elements: the added one is numbered after the program's.
         let decide = |agent: &str, tool: &str| {
-            let request = engine.request_from_json(&format!(r#"{{"call": [{{"agent": "{agent}", "tool": "{tool}"}}]}}"#));
+            let request =
+                engine.request_from_json(&format!(r#"{{"call": [{{"agent": "{agent}", "tool": "{tool}"}}]}}"#));
             engine.decide(&request.unwrap()).unwrap().outcome
         };
         assert_eq!(decide("builder", "git"), gov_vm::Outcome::Allow);
