@@ -2,7 +2,7 @@
 
 use crate::Outcome;
 use crate::query::{Query, unfold_each};
-use crate::solve::{Data, Rows, solve};
+use crate::solve::{Data, Rows, Schema, solve};
 use gov_ir::{DecisionId, Ir};
 use gov_value::Effect;
 
@@ -34,6 +34,7 @@ pub struct Pair {
 /// (not of library modules), in source order of the allow, then of the other rule, with
 /// what the search finds for `data`.
 pub fn pairs(ir: &Ir, data: Data<'_>) -> Vec<Pair> {
+    let schema = Schema::new(ir);
     let own = |d: DecisionId| ir.spans.decisions.get(d.index()).is_some_and(|span| ir.files.contains(&span.file));
     let ids = (0..ir.decisions.len()).map(|i| DecisionId(gov_ir::dense(i))).filter(|d| own(*d));
     let effect = |d: DecisionId| ir.decision(d).map(|r| r.effect);
@@ -52,7 +53,7 @@ pub fn pairs(ir: &Ir, data: Data<'_>) -> Vec<Pair> {
             let overrides = ir.decision(other).is_some_and(|r| r.overrides.contains(&allow));
             let kind = if overrides { PairKind::Override } else { PairKind::Conflict };
             let outcome = match (body(allow), body(other)) {
-                (Ok(a), Ok(o)) => overlap(ir, &a, &o, data),
+                (Ok(a), Ok(o)) => overlap(&schema, &a, &o, data),
                 (Err(reason), _) | (_, Err(reason)) => Outcome::Unknown(reason),
             };
             out.push(Pair { allow, other, kind, outcome });
@@ -63,7 +64,7 @@ pub fn pairs(ir: &Ir, data: Data<'_>) -> Vec<Pair> {
 
 /// Whether some query of `left` and some query of `right` hold together: the first
 /// candidate found; disjoint only if every combination is.
-fn overlap(ir: &Ir, left: &[Query], right: &[Query], data: Data<'_>) -> Outcome {
+fn overlap(ir: &Schema<'_>, left: &[Query], right: &[Query], data: Data<'_>) -> Outcome {
     // A witness that is one action, one fact per input relation, is the clearest: look
     // for one first.
     for l in left {

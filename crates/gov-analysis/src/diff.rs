@@ -6,8 +6,10 @@
 //! relations. **Candidates** are witnesses of: each rule's query alone; each rule's query with
 //! each query of the other version; and each rule's query with the other version's query
 //! with one condition negated (a comparison flipped, a negated atom made positive), which is
-//! where a tightened or loosened rule differs. The engine decides which of them change
-//! (`gov-driver`); the search only proposes.
+//! where a tightened or loosened rule differs; with the data fixed to a version's data files,
+//! also each rule's query with one condition negated, alone (where the data that differs
+//! between the versions is read). The engine decides which of them change (`gov-driver`);
+//! the search only proposes.
 //!
 //! **No change** is proved when both versions have the same default and, for each effect,
 //! every query of one version's rules of that effect is contained in some query of the
@@ -19,7 +21,7 @@
 
 use crate::negation::union_contains;
 use crate::query::{Item, Query, Term, unfold};
-use crate::solve::{Data, Rows, solve};
+use crate::solve::{Data, Rows, Schema, solve};
 use crate::{Outcome, Witness};
 use gov_ir::{Ir, RelationId};
 use gov_value::{CompareOp, Effect};
@@ -51,9 +53,15 @@ struct Rules {
     rules: Vec<(String, Effect, Result<Vec<Query>, String>)>,
 }
 
-/// Searches two versions of a package for requests whose decision changes.
-pub fn search(old: &Ir, new: &Ir) -> Search {
-    if same_program(old, new) {
+/// Searches two versions of a package for requests whose decision changes, the candidates
+/// with `data`: [`Data::Any`] (each witness names the data facts it needs), or fixed to one
+/// version's data facts over the old version's relations ([`facts_over_old`]; the witnesses
+/// need no data of their own, and find the changes that data produces). The proof of "no
+/// change" is for any data, whatever `data` is.
+pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
+    let old = &Schema::new(old);
+    let same_program = same_program(old, new);
+    if same_program && data == Data::Any {
         // Invariant: with any data the versions decide alike; candidates (for any data) could
         // only differ through the versions' data files, which the caller compares.
         return Search { candidates: Vec::new(), same: true, reasons: Vec::new() };
@@ -75,6 +83,13 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
     let every: Vec<&Query> = old_queries.iter().chain(&new_queries).collect();
     // Each base query, with the indices (into `every`) of the queries it is made of.
     let mut bases: Vec<(Query, Vec<usize>)> = vec![(Query::default(), Vec::new())];
+    // With the data fixed, a change may come from the data alone (the versions' data files
+    // differ, the rules do not): each way a rule fails, alone, meets the facts that differ.
+    if data != Data::Any {
+        for (i, p) in every.iter().enumerate() {
+            bases.extend(flips(old, p).into_iter().map(|flipped| (flipped, vec![i])));
+        }
+    }
     let (old_ids, new_ids) = (0..old_queries.len(), old_queries.len()..every.len());
     for (mine, theirs) in [(old_ids.clone(), new_ids.clone()), (new_ids, old_ids)] {
         for i in mine {
@@ -93,7 +108,7 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
         if candidates.len() >= MAX_CANDIDATES {
             break;
         }
-        let Outcome::Candidate(first) = witness(old, base) else { continue };
+        let Outcome::Candidate(first) = witness(old, base, data) else { continue };
         push(&mut candidates, first);
         // The same request with as few other rules firing as the search can manage: each
         // other rule's condition negated in turn, kept if the whole still has a witness (a change
@@ -106,7 +121,7 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
                     break;
                 }
                 budget -= 1;
-                if let Outcome::Candidate(w) = witness(old, &fewer.and(&flipped)) {
+                if let Outcome::Candidate(w) = witness(old, &fewer.and(&flipped), data) {
                     fewer = fewer.and(&flipped);
                     last = Some(w);
                     break;
@@ -116,6 +131,9 @@ pub fn search(old: &Ir, new: &Ir) -> Search {
         if let Some(w) = last {
             push(&mut candidates, w);
         }
+    }
+    if same_program {
+        return Search { candidates, same: true, reasons: Vec::new() };
     }
     if old.default_allow != new.default_allow {
         reasons.push("the default decision changed".to_owned());
@@ -153,11 +171,22 @@ fn push(candidates: &mut Vec<Witness>, witness: Witness) {
 }
 
 /// A witness of the query: one fact per input relation first, else as declared.
-fn witness(ir: &Ir, query: &Query) -> Outcome {
-    match solve(ir, query, Rows::One, Data::Any) {
+fn witness(ir: &Schema<'_>, query: &Query, data: Data<'_>) -> Outcome {
+    match solve(ir, query, Rows::One, data) {
         Outcome::Candidate(w) => Outcome::Candidate(w),
-        _ => solve(ir, query, Rows::Declared, Data::Any),
+        _ => solve(ir, query, Rows::Declared, data),
     }
+}
+
+/// The new version's facts `facts` (of its data files, say) over the old version's relations:
+/// each fact of a relation both versions declare alike, by the old version's id; the others
+/// are left out (a rule that reads them is outside the analysis already).
+pub fn facts_over_old(old: &Ir, new: &Ir, facts: &[crate::Fact]) -> Vec<crate::Fact> {
+    let map = relation_map(old, new);
+    facts
+        .iter()
+        .filter_map(|f| Some(crate::Fact { relation: *map.get(&f.relation)?, values: f.values.clone() }))
+        .collect()
 }
 
 /// Each decision rule of `ir` (library rules too: they decide as well), its queries read
@@ -300,7 +329,7 @@ fn positive(ir: &Ir, relation: RelationId, args: &[Option<Term>], vars: &mut Vec
 
 /// `Ok` if every query of `from`'s rules of `effect` is contained in a query of `to`'s rules
 /// of that effect; else why not.
-fn covers(ir: &Ir, from: &Rules, to: &Rules, effect: Effect) -> Result<(), String> {
+fn covers(ir: &Schema<'_>, from: &Rules, to: &Rules, effect: Effect) -> Result<(), String> {
     let queries = |rules: &Rules| -> Vec<Query> {
         rules
             .rules
@@ -332,7 +361,7 @@ fn covers(ir: &Ir, from: &Rules, to: &Rules, effect: Effect) -> Result<(), Strin
 /// terms sending each atom of `p` to an atom of `q`, under which `q` implies each of `p`'s
 /// comparisons and negated atoms (the solver proves `q` and the negation disjoint). Sound,
 /// not complete: `false` proves nothing.
-pub fn contained(ir: &Ir, q: &Query, p: &Query) -> bool {
+pub fn contained(ir: &Schema<'_>, q: &Query, p: &Query) -> bool {
     let atoms: Vec<(RelationId, &Vec<Term>)> =
         p.items.iter().filter_map(|i| if let Item::Fact(r, a) = i { Some((*r, a)) } else { None }).collect();
     let mut steps = 0;
@@ -340,7 +369,7 @@ pub fn contained(ir: &Ir, q: &Query, p: &Query) -> bool {
 }
 
 fn map_atoms(
-    ir: &Ir,
+    ir: &Schema<'_>,
     q: &Query,
     p: &Query,
     atoms: &[(RelationId, &Vec<Term>)],
@@ -375,7 +404,7 @@ fn map_atoms(
 }
 
 /// Whether `q` implies `p`'s comparisons and negated atoms under the map `h`.
-fn conditions_hold(ir: &Ir, q: &Query, p: &Query, h: &[Option<Term>]) -> bool {
+fn conditions_hold(ir: &Schema<'_>, q: &Query, p: &Query, h: &[Option<Term>]) -> bool {
     let image = |t: &Term| match t {
         Term::Var(v) => h.get(*v).cloned().flatten(),
         Term::Const(..) => Some(t.clone()),
@@ -403,7 +432,7 @@ fn conditions_hold(ir: &Ir, q: &Query, p: &Query, h: &[Option<Term>]) -> bool {
 }
 
 /// Whether `q` with `negation` added can never hold (so `q` implies the negation's negation).
-fn implies(ir: &Ir, q: &Query, negation: Item) -> bool {
+fn implies(ir: &Schema<'_>, q: &Query, negation: Item) -> bool {
     let mut query = q.clone();
     query.items.push(negation);
     solve(ir, &query, Rows::Declared, Data::Any) == Outcome::Disjoint

@@ -1,5 +1,5 @@
 //! Invariants: `invariant NAME: never allow :- BODY.` proved for every request, with any
-//! data, or candidate counterexamples for the engine to try.
+//! data or with the data files fixed, or candidate counterexamples for the engine to try.
 //!
 //! The decision is deny if a deny rule fires, else escalate if an escalate rule fires, else
 //! allow if an allow rule fires, else the default. Each query `b` of the invariant's unfolded
@@ -17,7 +17,8 @@
 //! | never escalate | `some(b, deny)`, or for each escalate query `e`: `b∧e` disjoint or `some(b∧e, deny)` |
 //! | always escalate | `none(b, deny)` and `some(b, escalate)` |
 //!
-//! Both proofs are sound, so [`Verdict::Proved`] is a proof for every request and any data.
+//! Both proofs are sound, so [`Verdict::Proved`] is a proof for every request with the data
+//! asked about: any data, or the package's data files fixed ([`Data`]).
 //! Otherwise the search proposes requests on which the body holds, each alone and with each
 //! decision rule's query, then with as few other rules firing as it can manage (each other
 //! rule's conditions negated in turn): the caller runs them through the engine, and only a
@@ -26,7 +27,7 @@
 use crate::diff::{contained, flips, normalize};
 use crate::negation::union_contains;
 use crate::query::{Query, unfold_body, unfold_each};
-use crate::solve::{Data, Rows, solve};
+use crate::solve::{Data, Rows, Schema, solve};
 use crate::{Outcome, Witness};
 use gov_ir::{Invariant, Ir};
 use gov_value::Effect;
@@ -40,7 +41,7 @@ const MAX_SOLVES: usize = 2_000;
 /// What the analysis says about one invariant.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    /// It holds on every request, with any data: a proof within the fragment.
+    /// It holds on every request, with the data asked about: a proof within the fragment.
     Proved,
     /// No proof: why, and the requests to try as counterexamples.
     Open {
@@ -106,16 +107,20 @@ impl Rules {
     }
 }
 
-/// The verdict on each of the package's invariants, in order.
-pub fn invariants(ir: &Ir) -> Vec<Verdict> {
+/// The verdict on each of the package's invariants, in order, for `data`: with
+/// [`Data::Any`] a proof covers every request with any data; with [`Data::Fixed`], every
+/// request with those data facts (the deployment question), and the candidates need no data
+/// of their own.
+pub fn invariants(ir: &Ir, data: Data<'_>) -> Vec<Verdict> {
     if ir.invariants.is_empty() {
         return Vec::new();
     }
     let rules = Rules::of(ir);
-    ir.invariants.iter().map(|invariant| verdict(ir, &rules, invariant)).collect()
+    let schema = Schema::new(ir);
+    ir.invariants.iter().map(|invariant| verdict(&schema, &rules, invariant, data)).collect()
 }
 
-fn verdict(ir: &Ir, rules: &Rules, invariant: &Invariant) -> Verdict {
+fn verdict(ir: &Schema<'_>, rules: &Rules, invariant: &Invariant, data: Data<'_>) -> Verdict {
     let body = match unfold_body(ir, &invariant.vars, &invariant.body) {
         Ok(body) => body,
         Err(reason) => {
@@ -128,7 +133,7 @@ fn verdict(ir: &Ir, rules: &Rules, invariant: &Invariant) -> Verdict {
     let mut live = Vec::new();
     let mut reason = None;
     for query in &body {
-        match solve(ir, query, Rows::Declared, Data::Any) {
+        match solve(ir, query, Rows::Declared, data) {
             Outcome::Disjoint => {}
             Outcome::Candidate(_) => live.push(normalize(query)),
             Outcome::Unknown(why) => {
@@ -138,23 +143,24 @@ fn verdict(ir: &Ir, rules: &Rules, invariant: &Invariant) -> Verdict {
         }
     }
     let reason = reason.or_else(|| {
-        live.iter().find_map(|b| holds(ir, rules, invariant, b).err()).map(|why| {
+        live.iter().find_map(|b| holds(ir, rules, invariant, b, data).err()).map(|why| {
             // A rule outside the fragment is the likelier cause than the solver's limits.
             rules.outside.first().map_or(why.to_owned(), |(_, outside)| outside.clone())
         })
     });
     match reason {
         None => Verdict::Proved,
-        Some(reason) => Verdict::Open { reason, candidates: candidates(ir, rules, &live) },
+        Some(reason) => Verdict::Open { reason, candidates: candidates(ir, rules, &live, data) },
     }
 }
 
-/// Whether the invariant's condition holds on every request of `b` (see the module's table);
-/// else which part the solver could not show.
-fn holds(ir: &Ir, rules: &Rules, invariant: &Invariant, b: &Query) -> Result<(), &'static str> {
+/// Whether the invariant's condition holds on every request of `b` with `data` (see the
+/// module's table); else which part the solver could not show. A containment is proved for
+/// any data, so it holds with fixed data too.
+fn holds(ir: &Schema<'_>, rules: &Rules, invariant: &Invariant, b: &Query, data: Data<'_>) -> Result<(), &'static str> {
     use Effect::{Allow, Deny, Escalate};
     let default_allow = ir.default_allow;
-    let disjoint = |c: &Query| solve(ir, c, Rows::Declared, Data::Any) == Outcome::Disjoint;
+    let disjoint = |c: &Query| solve(ir, c, Rows::Declared, data) == Outcome::Disjoint;
     // A rule outside the fragment may fire anywhere: `none` and `each_overruled` need every
     // rule of their effects inside it; `some` needs only the rule that covers.
     let none = |c: &Query, effects: &[Effect]| {
@@ -187,7 +193,7 @@ fn holds(ir: &Ir, rules: &Rules, invariant: &Invariant, b: &Query) -> Result<(),
 
 /// Requests on which a query of the body holds: alone, with each decision rule's query, and
 /// each with as few other rules firing as the search can manage.
-fn candidates(ir: &Ir, rules: &Rules, body: &[Query]) -> Vec<Witness> {
+fn candidates(ir: &Schema<'_>, rules: &Rules, body: &[Query], data: Data<'_>) -> Vec<Witness> {
     let every: Vec<&Query> = rules.effects(&[Effect::Deny, Effect::Escalate, Effect::Allow]);
     let mut out: Vec<Witness> = Vec::new();
     let mut budget = MAX_SOLVES;
@@ -203,7 +209,7 @@ fn candidates(ir: &Ir, rules: &Rules, body: &[Query]) -> Vec<Witness> {
             if out.len() >= MAX_CANDIDATES {
                 return out;
             }
-            let Some(first) = witness(ir, &base) else { continue };
+            let Some(first) = witness(ir, &base, data) else { continue };
             push(&mut out, first);
             let mut fewer = base;
             let mut last = None;
@@ -214,7 +220,7 @@ fn candidates(ir: &Ir, rules: &Rules, body: &[Query]) -> Vec<Witness> {
                     }
                     budget -= 1;
                     let tried = fewer.and(&flipped);
-                    if let Some(w) = witness(ir, &tried) {
+                    if let Some(w) = witness(ir, &tried, data) {
                         fewer = tried;
                         last = Some(w);
                         break;
@@ -231,8 +237,8 @@ fn candidates(ir: &Ir, rules: &Rules, body: &[Query]) -> Vec<Witness> {
 
 /// A witness of the query: one fact per relation first, then one per input relation, then as
 /// declared.
-fn witness(ir: &Ir, query: &Query) -> Option<Witness> {
-    [Rows::Minimal, Rows::One, Rows::Declared].into_iter().find_map(|rows| match solve(ir, query, rows, Data::Any) {
+fn witness(ir: &Schema<'_>, query: &Query, data: Data<'_>) -> Option<Witness> {
+    [Rows::Minimal, Rows::One, Rows::Declared].into_iter().find_map(|rows| match solve(ir, query, rows, data) {
         Outcome::Candidate(w) => Some(w),
         Outcome::Disjoint | Outcome::Unknown(_) => None,
     })

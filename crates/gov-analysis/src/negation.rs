@@ -4,14 +4,14 @@
 
 use crate::Outcome;
 use crate::query::{Item, Query, Term, product};
-use crate::solve::{Data, Rows, solve};
+use crate::solve::{Data, Rows, Schema, solve};
 use gov_ir::{Ir, RelationId};
 use gov_value::{BaseType, CompareOp};
 
 /// Whether every request (with any data) on which `q` holds satisfies some query of `union`:
 /// `q` with the negation of every query of `union` is proved disjoint. Sound; `false` when
 /// the negation cannot be written exactly or the solver cannot prove it.
-pub fn union_contains(ir: &Ir, q: &Query, union: &[&Query]) -> bool {
+pub fn union_contains(ir: &Schema<'_>, q: &Query, union: &[&Query]) -> bool {
     let mut rest = vec![q.clone()];
     for p in union {
         let Ok(negated) = negate(ir, p) else { return false };

@@ -21,7 +21,7 @@
 use crate::diff::{contained, normalize};
 use crate::negation::union_contains;
 use crate::query::{Item, Query, unfold_each};
-use crate::solve::{Data, Rows, solve};
+use crate::solve::{Data, Rows, Schema, solve};
 use crate::{Outcome, Witness};
 use gov_ir::{DecisionId, Ir, RelationId, RuleId};
 use gov_value::{Effect, RelationKind};
@@ -121,6 +121,8 @@ enum Body {
 
 /// The dead and redundant rules and relations of the package's own files.
 pub fn redundancies(ir: &Ir) -> Report {
+    let schema = Schema::new(ir);
+    let ir = &schema;
     let own_rule = |r: usize| ir.spans.rules.get(r).is_some_and(|s| ir.files.contains(&s.file));
     let mut report = Report::default();
     let mut bodies = Vec::with_capacity(ir.rules.len());
@@ -258,7 +260,7 @@ fn effect(ir: &Ir, d: DecisionId) -> Option<Effect> {
 }
 
 /// What the solver says about a rule's unfolded body, query by query.
-fn body(ir: &Ir, unfolded: Result<Vec<Query>, String>) -> Body {
+fn body(ir: &Schema<'_>, unfolded: Result<Vec<Query>, String>) -> Body {
     let queries = match unfolded {
         Ok(queries) => queries,
         Err(reason) => return Body::Unknown(reason),
@@ -288,13 +290,13 @@ pub const MAX_CONTAINMENTS: usize = 20_000;
 pub const MAX_UNIONS: usize = 1_000;
 
 /// Whether every query of `mine` is contained in some query of `theirs`.
-fn covers(ir: &Ir, mine: &[Query], theirs: &[Query]) -> bool {
+fn covers(ir: &Schema<'_>, mine: &[Query], theirs: &[Query]) -> bool {
     mine.iter().all(|q| theirs.iter().any(|p| contained(ir, q, p)))
 }
 
 /// A candidate request on which one of the queries holds: one fact per input relation
 /// first, else as declared.
-fn example(ir: &Ir, queries: &[Query]) -> Option<Witness> {
+fn example(ir: &Schema<'_>, queries: &[Query]) -> Option<Witness> {
     for rows in [Rows::One, Rows::Declared] {
         for query in queries {
             if let Outcome::Candidate(witness) = solve(ir, query, rows, Data::Any) {

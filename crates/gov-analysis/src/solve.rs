@@ -4,6 +4,8 @@
 //! 2. Every `input one` relation gets exactly one fact: its atoms are unified column by
 //!    column (and a relation no atom names gets one fact of fresh values).
 //! 3. Equalities merge nodes (union-find); two different constants merged: disjoint.
+//!    The facts of one object of an object field are unified, and an object no atom
+//!    reads gets a fact of fresh values (a JSON object has every member once).
 //!    With [`Data::Fixed`], each data atom is matched to each fixed fact in turn, and the
 //!    fixed facts a negated atom could meet are needed facts.
 //! 4. A disequality inside one class, or a negated atom matched by a needed fact whose
@@ -76,9 +78,40 @@ pub enum Data<'a> {
 /// How many ways of matching a query's data atoms to fixed facts the search tries.
 pub const MAX_MATCHINGS: usize = 4096;
 
+/// The package as the search reads it: the IR, with what every query needs of it computed
+/// once, the `input one` relations (each witness holds one fact of each), so that solving a
+/// query costs what the query holds, not what the package declares (a package of 100 000
+/// relations is solved query by query).
+#[derive(Debug, Clone)]
+pub struct Schema<'a> {
+    ir: &'a Ir,
+    ones: Vec<RelationId>,
+}
+
+impl<'a> Schema<'a> {
+    /// The schema of `ir`.
+    pub fn new(ir: &'a Ir) -> Schema<'a> {
+        let ones = ir.relations.iter().enumerate().filter(|(_, r)| r.one).map(|(i, _)| RelationId(gov_ir::dense(i)));
+        Schema { ir, ones: ones.collect() }
+    }
+
+    /// The IR.
+    pub fn ir(&self) -> &'a Ir {
+        self.ir
+    }
+}
+
+impl std::ops::Deref for Schema<'_> {
+    type Target = Ir;
+
+    fn deref(&self) -> &Ir {
+        self.ir
+    }
+}
+
 /// Searches for a witness of the query.
-pub fn solve(ir: &Ir, query: &Query, rows: Rows, data: Data<'_>) -> Outcome {
-    match Solver::new(ir, query, rows, data).and_then(|mut solver| solver.run(query)) {
+pub fn solve(schema: &Schema<'_>, query: &Query, rows: Rows, data: Data<'_>) -> Outcome {
+    match Solver::new(schema, query, rows, data).and_then(|mut solver| solver.run(query)) {
         Ok(outcome) => outcome,
         Err(reason) => Outcome::Unknown(reason),
     }
@@ -87,6 +120,8 @@ pub fn solve(ir: &Ir, query: &Query, rows: Rows, data: Data<'_>) -> Outcome {
 #[derive(Clone)]
 struct Solver<'a> {
     ir: &'a Ir,
+    /// The `input one` relations.
+    ones: &'a [RelationId],
     rows: Rows,
     data: Data<'a>,
     /// With [`Data::Fixed`], the positive atoms of data relations: each must be one of the
@@ -120,7 +155,7 @@ impl From<String> for Stop {
 }
 
 impl<'a> Solver<'a> {
-    fn new(ir: &'a Ir, query: &Query, rows: Rows, data: Data<'a>) -> Result<Solver<'a>, String> {
+    fn new(schema: &'a Schema<'a>, query: &Query, rows: Rows, data: Data<'a>) -> Result<Solver<'a>, String> {
         // Units fine enough for every Decimal constant, with room for a strict chain of
         // every node between two adjacent constants.
         let mut scale = 0u32;
@@ -147,7 +182,8 @@ impl<'a> Solver<'a> {
             return Err("Decimal constants with more digits after the point than the search handles".to_owned());
         }
         Ok(Solver {
-            ir,
+            ir: schema.ir,
+            ones: &schema.ones,
             rows,
             data,
             choices: Vec::new(),
@@ -315,6 +351,7 @@ impl<'a> Solver<'a> {
         for (a, b) in equalities {
             self.union(a, b)?;
         }
+        self.one_fact_per_object()?;
         if let Data::Fixed(facts) = self.data {
             return self.match_fixed(facts);
         }
@@ -384,7 +421,14 @@ impl<'a> Solver<'a> {
     /// Unifies the facts of each `input one` relation (each input relation, for
     /// [`Rows::One`]; each input and data relation, for [`Rows::Minimal`]) into one, making it for an `input one` relation no atom names.
     fn one_fact_per_input_one(&mut self) -> Result<(), Stop> {
-        for (index, relation) in self.ir.relations.iter().enumerate() {
+        // The `input one` relations, and those of the query's atoms (only they can hold a
+        // fact to unify): never every relation of the package.
+        let mut relations: Vec<RelationId> = self.ones.to_vec();
+        relations.extend(self.facts.iter().map(|(r, _)| *r));
+        relations.sort_unstable();
+        relations.dedup();
+        for id in relations {
+            let Some(relation) = self.ir.relation(id) else { continue };
             let single = relation.one
                 || match self.rows {
                     Rows::Declared => false,
@@ -394,7 +438,6 @@ impl<'a> Solver<'a> {
             if !single {
                 continue;
             }
-            let id = RelationId(gov_ir::dense(index));
             let mut first: Option<Vec<usize>> = None;
             let mut pairs = Vec::new();
             for (r, nodes) in &self.facts {
@@ -416,6 +459,54 @@ impl<'a> Solver<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Each object of an object field has exactly one fact of its auxiliary relation, as a
+    /// JSON object has one value per member: the facts of one object (its identifier's class)
+    /// are unified column by column, and an object no atom reads gets a fact of fresh values
+    /// (the witness writes every member). Fixed data keeps its own objects.
+    // Invariant: object types nest finitely, so making the objects of objects ends.
+    fn one_fact_per_object(&mut self) -> Result<(), Stop> {
+        loop {
+            let mut changed = false;
+            let mut objects = Vec::new();
+            for (relation, nodes) in &self.facts {
+                let Some(columns) = self.ir.relation(*relation).map(|r| &r.columns) else { continue };
+                for (column, node) in columns.iter().zip(nodes) {
+                    if let Some(contents) = column.contents.filter(|c| !c.list) {
+                        objects.push((contents.relation, *node));
+                    }
+                }
+            }
+            for (aux, id) in objects {
+                if self.fixed_data(aux) {
+                    continue;
+                }
+                let root = self.find(id);
+                let mut mine = Vec::new();
+                for (relation, nodes) in self.facts.clone() {
+                    if relation == aux && nodes.first().is_some_and(|n| self.find(*n) == root) {
+                        mine.push(nodes);
+                    }
+                }
+                let Some((first, rest)) = mine.split_first() else {
+                    let columns = self.ir.relation(aux).map(|r| r.columns.clone()).unwrap_or_default();
+                    let members = columns.iter().skip(1).map(|c| self.fresh(c.ty)).collect::<Vec<_>>();
+                    self.facts.push((aux, std::iter::once(id).chain(members).collect()));
+                    changed = true;
+                    continue;
+                };
+                for other in rest {
+                    for (a, b) in first.iter().zip(other) {
+                        changed |= self.find(*a) != self.find(*b);
+                        self.union(*a, *b)?;
+                    }
+                }
+            }
+            if !changed {
+                return Ok(());
+            }
+        }
     }
 
     /// Steps 4 and 5: a disequality within a class, a negation matched by a needed fact,
@@ -965,7 +1056,7 @@ mod tests {
             (Term::Var(1), CompareOp::Lt, decimal("1.5")),
         ];
         let Outcome::Candidate(witness) =
-            solve(&ir(BaseType::Decimal), &query(BaseType::Decimal, compares), Rows::Declared, Data::Any)
+            solve(&Schema::new(&ir(BaseType::Decimal)), &query(BaseType::Decimal, compares), Rows::Declared, Data::Any)
         else {
             panic!("expected a candidate")
         };
@@ -977,7 +1068,8 @@ mod tests {
     #[test]
     fn an_int_constant_compared_with_a_decimal_is_a_decimal() {
         let compares = vec![(Term::Var(0), CompareOp::Gt, Term::Const(Const::Int(1), BaseType::Int))];
-        let outcome = solve(&ir(BaseType::Decimal), &query(BaseType::Decimal, compares), Rows::Declared, Data::Any);
+        let outcome =
+            solve(&Schema::new(&ir(BaseType::Decimal)), &query(BaseType::Decimal, compares), Rows::Declared, Data::Any);
         assert!(matches!(outcome, Outcome::Candidate(_)), "{outcome:?}");
     }
 
@@ -985,7 +1077,7 @@ mod tests {
     fn a_strict_cycle_and_a_clash_of_constants_are_disjoint() {
         let cycle = vec![(Term::Var(0), CompareOp::Lt, Term::Var(1)), (Term::Var(1), CompareOp::Le, Term::Var(0))];
         assert_eq!(
-            solve(&ir(BaseType::Int), &query(BaseType::Int, cycle), Rows::Declared, Data::Any),
+            solve(&Schema::new(&ir(BaseType::Int)), &query(BaseType::Int, cycle), Rows::Declared, Data::Any),
             Outcome::Disjoint
         );
         let int = |i| Term::Const(Const::Int(i), BaseType::Int);
@@ -995,7 +1087,7 @@ mod tests {
             (Term::Var(1), CompareOp::Eq, int(2)),
         ];
         assert_eq!(
-            solve(&ir(BaseType::Int), &query(BaseType::Int, clash), Rows::Declared, Data::Any),
+            solve(&Schema::new(&ir(BaseType::Int)), &query(BaseType::Int, clash), Rows::Declared, Data::Any),
             Outcome::Disjoint
         );
     }
@@ -1003,7 +1095,8 @@ mod tests {
     #[test]
     fn the_one_row_of_an_input_one_relation_is_made_when_no_atom_names_it() {
         let query = Query { vars: Vec::new(), items: Vec::new() };
-        let Outcome::Candidate(witness) = solve(&ir(BaseType::Str), &query, Rows::Declared, Data::Any) else {
+        let Outcome::Candidate(witness) = solve(&Schema::new(&ir(BaseType::Str)), &query, Rows::Declared, Data::Any)
+        else {
             panic!()
         };
         assert_eq!(witness.input.len(), 1);

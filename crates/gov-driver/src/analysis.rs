@@ -62,13 +62,13 @@ pub enum Finding {
 /// --data` adds a file). Only the second search can prove a stale override: rules that never
 /// meet on today's data may meet on tomorrow's.
 pub fn findings(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<Finding> {
-    let fixed = data_facts(ir, sources, data);
+    let runner = Runner::new(ir, sources, data);
+    let fixed = runner.program().map(|program| data_facts(ir, program));
     let today: Vec<Option<Pair>> = match &fixed {
         Ok(facts) => gov_analysis::pairs(ir, Data::Fixed(facts)).into_iter().map(Some).collect(),
         Err(_) => Vec::new(),
     };
     let any = gov_analysis::pairs(ir, Data::Any);
-    let runner = Runner::new(ir, sources, data);
     // Invariant: `pairs` lists the same pairs in the same order whatever the data.
     let mut today = today.into_iter();
     let mut found: Vec<Option<Finding>> = Vec::with_capacity(any.len());
@@ -97,9 +97,8 @@ pub fn findings(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<
     found.into_iter().flatten().collect()
 }
 
-/// The facts of the data documents, as the compiler reads them, typed by the IR.
-fn data_facts(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Result<Vec<Fact>, String> {
-    let program = gov_compile::compile(&gov_compile::Input { ir, sources, data }).map_err(|e| e.to_string())?;
+/// The facts of the data documents as the compiler read them into `program`, typed by the IR.
+pub(crate) fn data_facts(ir: &Ir, program: &gov_vm::program::Program) -> Vec<Fact> {
     let mut facts = Vec::new();
     for (relation, values) in &program.data {
         let Some(schema) = program.relations.get(*relation as usize) else { continue };
@@ -117,7 +116,7 @@ fn data_facts(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Result
             facts.push(Fact { relation: gov_ir::RelationId(gov_ir::dense(index)), values: values.collect() });
         }
     }
-    Ok(facts)
+    facts
 }
 
 fn finding(runner: &Runner<'_>, pair: Pair) -> Finding {
@@ -145,12 +144,16 @@ pub fn confirm(
     Runner::new(ir, sources, data).confirm(allow, other, candidate)
 }
 
-/// The engine runs of one package's check: a witness without data of its own runs on the
-/// package's engine, compiled once; one with data on an engine of its own.
+/// The engine runs of one package's check: the package is compiled once, with its data
+/// files; a witness without data of its own runs on that program's engine, one with data on
+/// an engine of the same program with the witness's facts added ([`crate::engine::with_data`]:
+/// read and validated as a data file's, without compiling again).
 pub(crate) struct Runner<'a> {
     ir: &'a Ir,
     sources: &'a Sources,
     data: &'a [(String, Document)],
+    /// The package compiled with its data files, on first use.
+    program: std::cell::OnceCell<Result<gov_vm::program::Program, String>>,
     /// The package's engine with its data files, made on first use.
     base: std::cell::OnceCell<Result<gov_vm::Engine, String>>,
     /// Engines made for witnesses' data, by the data document's text: candidates often
@@ -160,15 +163,33 @@ pub(crate) struct Runner<'a> {
 
 impl<'a> Runner<'a> {
     pub(crate) fn new(ir: &'a Ir, sources: &'a Sources, data: &'a [(String, Document)]) -> Runner<'a> {
-        Runner { ir, sources, data, base: std::cell::OnceCell::new(), extra: Default::default() }
+        Runner {
+            ir,
+            sources,
+            data,
+            program: std::cell::OnceCell::new(),
+            base: std::cell::OnceCell::new(),
+            extra: Default::default(),
+        }
     }
 
+    pub(crate) fn program(&self) -> Result<&gov_vm::program::Program, String> {
+        let compile = || {
+            let input = gov_compile::Input { ir: self.ir, sources: self.sources, data: self.data };
+            gov_compile::compile(&input).map_err(|e| e.to_string())
+        };
+        self.program.get_or_init(compile).as_ref().map_err(Clone::clone)
+    }
+
+    /// The package's engine, written as a bundle and loaded as `govc eval` makes it; with
+    /// `extra`, the same program with those data facts added.
     fn engine(&self, extra: Option<Document>) -> Result<gov_vm::Engine, String> {
-        let mut all = self.data.to_vec();
-        all.extend(extra.map(|document| ("<witness data>".to_owned(), document)));
-        let input = gov_compile::Input { ir: self.ir, sources: self.sources, data: &all };
-        let program = gov_compile::compile(&input).map_err(|e| e.to_string())?;
-        crate::engine::load(&program).map_err(|e| e.to_string())
+        let program = self.program()?;
+        match extra {
+            None => crate::engine::load(program),
+            Some(document) => crate::engine::with_data(program, &[("<witness data>".to_owned(), document)]),
+        }
+        .map_err(|e| e.to_string())
     }
 
     fn confirm(&self, allow: DecisionId, other: DecisionId, candidate: &Witness) -> Result<Confirmed, String> {
@@ -232,23 +253,50 @@ pub(crate) fn witness_json(ir: &Ir, candidate: &Witness) -> gov_diag::Witness {
     gov_diag::Witness { input: facts_json(ir, &candidate.input), data: facts_json(ir, &candidate.data) }
 }
 
-/// Facts as a request or data document: `{"relation": [{"field": value, …}, …], …}`.
+/// Facts as a request or data document: `{"relation": [{"field": value, …}, …], …}`. A list
+/// or object field's column holds an identifier: it is written as the JSON array of the
+/// elements, or the JSON object, that its auxiliary relation's facts with that identifier
+/// hold, which are not written apart (the reader numbers lists and objects itself).
 fn facts_json(ir: &Ir, facts: &[Fact]) -> serde_json::Value {
+    let auxiliary: Vec<gov_ir::RelationId> =
+        ir.relations.iter().flat_map(|r| &r.columns).filter_map(|c| c.contents.map(|c| c.relation)).collect();
     let mut document = Map::new();
-    for fact in facts {
+    for fact in facts.iter().filter(|f| !auxiliary.contains(&f.relation)) {
         let Some(relation) = ir.relation(fact.relation) else { continue };
-        let mut object = Map::new();
-        for (column, value) in relation.columns.iter().zip(&fact.values) {
-            if let Some(name) = &column.name {
-                object.insert(name.clone(), value_json(value));
-            }
-        }
+        let object = row_json(ir, facts, &relation.columns, &fact.values);
         let rows = document.entry(relation.name.clone()).or_insert_with(|| json!([]));
         if let Some(rows) = rows.as_array_mut() {
             rows.push(serde_json::Value::Object(object));
         }
     }
     serde_json::Value::Object(document)
+}
+
+/// One fact's values as a JSON object, by field; `facts` holds the contents of its lists
+/// and objects.
+fn row_json(ir: &Ir, facts: &[Fact], columns: &[gov_ir::Column], values: &[Value]) -> Map<String, serde_json::Value> {
+    let mut object = Map::new();
+    for (column, value) in columns.iter().zip(values) {
+        let Some(name) = &column.name else { continue };
+        let written = match column.contents {
+            None => value_json(value),
+            Some(contents) => {
+                let rows = facts.iter().filter(|f| f.relation == contents.relation && f.values.first() == Some(value));
+                let inner = ir.relation(contents.relation).map(|r| r.columns.get(1..).unwrap_or_default());
+                let inner = inner.unwrap_or_default();
+                if contents.list {
+                    rows.filter_map(|f| f.values.get(1)).map(value_json).collect()
+                } else {
+                    // Invariant: the search gives each object exactly one fact
+                    // (`solve::one_fact_per_object`); the engine refuses a witness otherwise.
+                    let members = rows.map(|f| f.values.get(1..).unwrap_or_default()).next().unwrap_or_default();
+                    serde_json::Value::Object(row_json(ir, facts, inner, members))
+                }
+            }
+        };
+        object.insert(name.clone(), written);
+    }
+    object
 }
 
 /// A value as the request contract writes it: Decimal, Time and Duration as literal strings.

@@ -6,7 +6,8 @@
 //! real engines (the conflict check's [`Runner`], one mechanism for both), and a
 //! [`Change`] is made only when the two decisions differ.
 
-use crate::analysis::{Runner, witness_json};
+use crate::analysis::{Runner, data_facts, witness_json};
+use gov_analysis::{Data, Fact};
 use gov_diag::Sources;
 use gov_ir::Ir;
 use gov_vm::json::Document;
@@ -90,28 +91,40 @@ pub struct Diff {
 
 /// Compares two versions: every candidate the analysis proposes is decided by both engines
 /// (each with its own data plus the witness's), and only differing decisions are reported.
+/// Candidates are searched for any data first; when none changes and no proof says none
+/// can, again with the data fixed to each version's data files (the deployment question:
+/// requests whose change today's data produces, with no data of their own).
 pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
-    let search = gov_analysis::diff::search(old.ir, new.ir);
+    let search = gov_analysis::diff::search(old.ir, new.ir, Data::Any);
     let old_runner = Runner::new(old.ir, old.sources, old.data);
     let new_runner = Runner::new(new.ir, new.sources, new.data);
     let mut changes: Vec<Change> = Vec::new();
     let mut failures = Vec::new();
-    for candidate in &search.candidates {
-        // Invariant: candidates are over the old version's relations; the documents name
-        // relations and fields, which the new version declares alike.
-        let witness = witness_json(old.ir, candidate);
-        match (decided(&old_runner, &witness), decided(&new_runner, &witness)) {
-            (Ok(o), Ok(n)) => {
-                if o.outcome != n.outcome && !changes.iter().any(|c| c.old == o && c.new == n) {
-                    changes.push(Change { old: o, new: n, witness });
+    let mut run = |candidates: &[gov_analysis::Witness], changes: &mut Vec<Change>| {
+        for candidate in candidates {
+            // Invariant: candidates are over the old version's relations; the documents name
+            // relations and fields, which the new version declares alike.
+            let witness = witness_json(old.ir, candidate);
+            match (decided(&old_runner, &witness), decided(&new_runner, &witness)) {
+                (Ok(o), Ok(n)) => {
+                    if o.outcome != n.outcome && !changes.iter().any(|c| c.old == o && c.new == n) {
+                        changes.push(Change { old: o, new: n, witness });
+                    }
                 }
+                (Err(e), _) | (_, Err(e)) => failures.push(format!("a candidate request could not be decided: {e}")),
             }
-            (Err(e), _) | (_, Err(e)) => failures.push(format!("a candidate request could not be decided: {e}")),
+        }
+    };
+    run(&search.candidates, &mut changes);
+    let proved_same = search.same && same_data(old, new);
+    if changes.is_empty() && !proved_same {
+        for facts in today(old, new, &old_runner, &new_runner) {
+            run(&gov_analysis::diff::search(old.ir, new.ir, Data::Fixed(&facts)).candidates, &mut changes);
         }
     }
     let verdict = if !changes.is_empty() {
         Verdict::Changed(changes)
-    } else if search.same && same_data(old, new) {
+    } else if proved_same {
         Verdict::Same
     } else if search.same {
         Verdict::Unknown(vec![
@@ -124,6 +137,22 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
         Verdict::Unknown(reasons)
     };
     Diff { verdict, rules: rules(old, new) }
+}
+
+/// The facts of each version's data files over the old version's relations: the old
+/// version's, then the new version's when they differ (a version that does not compile with
+/// its data has none).
+fn today(old: Version<'_>, new: Version<'_>, old_runner: &Runner<'_>, new_runner: &Runner<'_>) -> Vec<Vec<Fact>> {
+    let mut out = Vec::new();
+    if let Ok(program) = old_runner.program() {
+        out.push(data_facts(old.ir, program));
+    }
+    if !same_data(old, new)
+        && let Ok(program) = new_runner.program()
+    {
+        out.push(gov_analysis::diff::facts_over_old(old.ir, new.ir, &data_facts(new.ir, program)));
+    }
+    out
 }
 
 /// Whether the two versions' data documents are the same, in the same order (their file

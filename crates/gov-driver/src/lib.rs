@@ -256,6 +256,47 @@ mod tests {
     }
 
     #[test]
+    fn data_added_to_a_compiled_program_decides_as_if_compiled_with_it() {
+        let package = package(
+            "package p\ninput one call(agent: Str, tool: Str)\ndata agent(name: Str, tools: [Str])\nallow known :- call(agent: a, tool: t), agent(name: a, tools: ts), t in ts.\n",
+        );
+        let program = package.compile(&data(r#"{"agent": [{"name": "builder", "tools": ["git"]}]}"#)).unwrap();
+        let more = data(r#"{"agent": [{"name": "reader", "tools": ["cat"]}]}"#);
+        let engine = engine::with_data(&program, &more).unwrap();
+        // Each list keeps its own elements: the added one is numbered after the program's.
+        let decide = |agent: &str, tool: &str| {
+            let request =
+                engine.request_from_json(&format!(r#"{{"call": [{{"agent": "{agent}", "tool": "{tool}"}}]}}"#));
+            engine.decide(&request.unwrap()).unwrap().outcome
+        };
+        assert_eq!(decide("builder", "git"), gov_vm::Outcome::Allow);
+        assert_eq!(decide("reader", "cat"), gov_vm::Outcome::Allow);
+        assert_eq!(decide("builder", "cat"), gov_vm::Outcome::Deny);
+        assert_eq!(decide("reader", "git"), gov_vm::Outcome::Deny);
+    }
+
+    #[test]
+    fn data_added_to_a_compiled_program_is_read_and_evaluated_as_a_data_file() {
+        let package = package(
+            "package p\ninput t(x: Int)\ndata big(x: Int)\nnext(y) :- big(x), y = x + 1.\ndeny d :- t(x), next(x).\n",
+        );
+        let program = package.compile(&[]).unwrap();
+        let wrong = [("<witness data>".to_owned(), gov_vm::json::parse_document(r#"{"big": [{"x": "1"}]}"#).unwrap())];
+        match engine::with_data(&program, &wrong) {
+            Err(EngineError::Compile(CompileError::Data { file, error })) => {
+                assert_eq!((file.as_str(), error.path.as_str()), ("<witness data>", "big[0].x"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let overflowing = data(r#"{"big": [{"x": 9223372036854775807}]}"#);
+        let error = engine::with_data(&program, &overflowing).unwrap_err();
+        assert!(
+            matches!(&error, EngineError::Load(e) if matches!(e.kind, gov_vm::LoadErrorKind::Evaluation(_))),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn a_directory_without_sources_is_an_unusable_package() {
         let dir = scratch("empty");
         let errors = Package::load(&Disk, &dir).unwrap().errors().unwrap();

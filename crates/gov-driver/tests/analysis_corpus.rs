@@ -108,12 +108,13 @@ fn analyse(relative: &str) -> String {
         let line = match &checked {
             Checked::Proved(index) => format!("{} proved", name(*index)),
             Checked::Broken(broken) => format!(
-                "{} broken: decided {} (fired: {}) on {} with data {}",
+                "{} broken: decided {} (fired: {}) on {} with data {}{}",
                 name(broken.invariant()),
                 broken.decision(),
                 if broken.fired().is_empty() { "none".to_owned() } else { broken.fired().join(", ") },
                 broken.witness().input,
-                broken.witness().data
+                broken.witness().data,
+                if broken.holds_today() { " (it holds with today's data files)" } else { "" }
             ),
             Checked::Unknown(index, why) => format!("{} unknown: {why}", name(*index)),
         };

@@ -99,3 +99,71 @@ proptest! {
         }
     }
 }
+
+/// A data file of `dd` holding `values`.
+fn data_file(values: &[i64]) -> Vec<(String, gov_vm::json::Document)> {
+    let rows: Vec<String> = values.iter().map(|v| format!(r#"{{"v": {v}}}"#)).collect();
+    let text = format!(r#"{{"dd": [{}]}}"#, rows.join(", "));
+    vec![("p.data.json".to_owned(), gov_vm::json::parse_document(&text).unwrap())]
+}
+
+/// The `dd` values and the request `t(x, y)` of a witness, the data added to `file`'s.
+fn witness_values(witness: &gov_diag::Witness, file: &[i64]) -> (i64, i64, Vec<i64>) {
+    let t = &witness.input["t"][0];
+    let mut dd = file.to_vec();
+    for row in witness.data.get("dd").and_then(|d| d.as_array()).into_iter().flatten() {
+        dd.push(row["v"].as_i64().unwrap());
+    }
+    (t["x"].as_i64().unwrap(), t["y"].as_i64().unwrap(), dd)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// With data files (the deployment question): "no change" only where no request differs
+    /// with any data, and every change's witness, with each version's data files plus its
+    /// own data facts, differs by brute force too.
+    #[test]
+    fn with_data_files_every_change_is_one_and_no_change_is_proved(
+        allow in prop::collection::vec(cond(), 1..4),
+        deny in prop::collection::vec(cond(), 0..4),
+        mutate in any::<bool>(),
+        at in 0usize..4,
+        mutation in cond(),
+        old_values in prop::collection::vec(-2i64..=5, 0..3),
+        new_values in prop::collection::vec(-2i64..=5, 0..3),
+    ) {
+        let old = (allow, deny);
+        let mut new = old.clone();
+        if mutate {
+            let conds = &mut new.0;
+            let at = at % conds.len();
+            conds[at] = mutation;
+        }
+        let (old_source, old_package) = package(&old);
+        let (new_source, new_package) = package(&new);
+        let (old_sources, new_sources) = (old_package.sources(), new_package.sources());
+        let (old_ir, new_ir) = (old_package.ir().unwrap(), new_package.ir().unwrap());
+        let (old_data, new_data) = (data_file(&old_values), data_file(&new_values));
+        let found = diff(
+            Version { ir: &old_ir, sources: &old_sources, data: &old_data },
+            Version { ir: &new_ir, sources: &new_sources, data: &new_data },
+        );
+        match &found.verdict {
+            Verdict::Same => prop_assert!(!brute_force_differs(&old, &new), "claimed no change:\n{old_source}\n{new_source}"),
+            Verdict::Changed(changes) => {
+                for change in changes {
+                    let (x, y, old_dd) = witness_values(change.witness(), &old_values);
+                    let (_, _, new_dd) = witness_values(change.witness(), &new_values);
+                    prop_assert_ne!(
+                        decide(&old.0, &old.1, x, y, &old_dd),
+                        decide(&new.0, &new.1, x, y, &new_dd),
+                        "{:?}:\n{}\n{}", change, old_source, new_source
+                    );
+                }
+            }
+            // The candidate search is not complete: a change it misses is "unknown", never "same".
+            Verdict::Unknown(_) => {}
+        }
+    }
+}

@@ -72,6 +72,52 @@ pub struct Ids {
     seen: HashMap<(u32, Vec<Value>), i64>,
 }
 
+impl Ids {
+    /// The identifiers of `program`'s own data, so documents read after it (more data for
+    /// the same program) give contents it already holds the same identifier, and new
+    /// contents identifiers above all of its own.
+    pub fn continuing(program: &Program) -> Ids {
+        let mut contents: HashMap<(u32, i64), (bool, Vec<Value>)> = HashMap::new();
+        let mut next = 0i64;
+        for (relation, values) in &program.data {
+            let Some(schema) = program.relations.get(*relation as usize) else { continue };
+            for row in crate::program::data_rows(schema.columns.len(), values) {
+                for (column, value) in schema.columns.iter().zip(row) {
+                    if let (Some(_), Value::Int(id)) = (column.contents, value) {
+                        next = next.max(id.saturating_add(1));
+                    }
+                }
+            }
+        }
+        let aux: HashMap<u32, bool> = program
+            .relations
+            .iter()
+            .flat_map(|r| r.columns.iter().filter_map(|c| c.contents))
+            .map(|c| (c.relation, c.list))
+            .collect();
+        for (relation, values) in &program.data {
+            let (Some(&list), Some(schema)) = (aux.get(relation), program.relations.get(*relation as usize)) else {
+                continue;
+            };
+            for row in crate::program::data_rows(schema.columns.len(), values) {
+                let Some((Value::Int(id), rest)) = row.split_first() else { continue };
+                let entry = contents.entry((*relation, *id)).or_insert_with(|| (list, Vec::new()));
+                entry.1.extend_from_slice(rest);
+            }
+        }
+        let mut seen = HashMap::with_capacity(contents.len());
+        for ((relation, id), (list, mut values)) in contents {
+            if list {
+                values.sort_unstable_by(element_order);
+                values.dedup();
+            }
+            next = next.max(id.saturating_add(1));
+            seen.insert((relation, values), id);
+        }
+        Ids { next, seen }
+    }
+}
+
 /// Reads facts of relations of kind `kind` from a document shaped
 /// `{"relation": [{"field": value, …}, …], …}`. `intern` turns a string into its symbol.
 /// A list or object field's value gets its identifier from `ids` (a new one for contents

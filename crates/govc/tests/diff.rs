@@ -145,11 +145,11 @@ fn repository(case: &str) -> tempfile::TempDir {
 }
 
 /// `--git REV PATH` reports what comparing a copy of PATH at REV with PATH reports: for a
-/// change of the rules (`tightened`), and of the data files (`data_changed`, whose verdict
-/// is unknown: no request it changes was found), which must come along with the sources.
+/// change of the rules (`tightened`), and of the data files (`data_changed`, a change found
+/// with the data files fixed), which must come along with the sources.
 #[test]
 fn git_compares_the_working_tree_with_a_revision() {
-    for (case, verdict) in [("tightened", "changed"), ("data_changed", "unknown")] {
+    for (case, verdict) in [("tightened", "changed"), ("data_changed", "changed")] {
         let repo = repository(case);
         let policy = repo.path().join("policy");
         // What comparing the two versions' directories directly reports.

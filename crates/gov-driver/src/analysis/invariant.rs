@@ -8,6 +8,7 @@
 //! finding is made only here, only when both say the invariant fails.
 
 use super::Runner;
+use gov_analysis::Data;
 use gov_analysis::invariant::Verdict;
 use gov_diag::{Diagnostic, Sources, codes};
 use gov_ir::{DecisionId, DecisionRule, Head, Invariant, Ir, Rule, RuleId, Stratum};
@@ -23,6 +24,8 @@ pub struct Broken {
     witness: gov_diag::Witness,
     decision: &'static str,
     fired: Vec<String>,
+    /// Proved with today's data files: only data facts the witness adds break it.
+    holds_today: bool,
 }
 
 impl Broken {
@@ -45,6 +48,12 @@ impl Broken {
     pub fn fired(&self) -> &[String] {
         &self.fired
     }
+
+    /// Whether the invariant was proved with today's data files, so that only the data facts
+    /// the witness adds break it ("holds today, breaks with more data").
+    pub fn holds_today(&self) -> bool {
+        self.holds_today
+    }
 }
 
 /// What `govc check` found for one invariant.
@@ -59,29 +68,53 @@ pub enum Checked {
 }
 
 /// Each of the package's invariants, checked against the package's data documents `data`
-/// plus each candidate's data facts.
+/// plus each candidate's data facts. An invariant not proved for any data is searched again,
+/// if the package has data files, with the data fixed to their facts (the deployment question): a proof there is said in
+/// the finding ("holds with today's data files"), and its candidates, which need no data of
+/// their own, are run first.
 pub fn findings(ir: &Ir, sources: &Sources, data: &[(String, Document)]) -> Vec<Checked> {
-    gov_analysis::invariant::invariants(ir)
-        .into_iter()
+    let any = gov_analysis::invariant::invariants(ir, Data::Any);
+    // A package without data files has no deployment question apart from the policy one.
+    let today = if data.is_empty() || any.iter().all(|v| *v == Verdict::Proved) {
+        Vec::new()
+    } else {
+        match Runner::new(ir, sources, data).program() {
+            Ok(program) => gov_analysis::invariant::invariants(ir, Data::Fixed(&super::data_facts(ir, program))),
+            Err(_) => Vec::new(),
+        }
+    };
+    any.into_iter()
         .enumerate()
         .map(|(index, verdict)| match verdict {
             Verdict::Proved => Checked::Proved(index),
             Verdict::Open { reason, candidates } => {
+                let (holds_today, mut tried) = match today.get(index) {
+                    Some(Verdict::Proved) => (true, Vec::new()),
+                    Some(Verdict::Open { candidates, .. }) => (false, candidates.clone()),
+                    None => (false, Vec::new()),
+                };
+                let reason = if holds_today {
+                    format!("it holds with today's data files (proved), but not for any data: {reason}")
+                } else {
+                    reason
+                };
                 let Some((probe, name)) = probe(ir, index) else {
                     return Checked::Unknown(index, reason);
                 };
                 let runner = Runner::new(&probe, sources, data);
                 let invariant = ir.invariants.get(index);
-                for candidate in &candidates {
+                tried.extend(candidates.into_iter().filter(|c| !tried.contains(c)).collect::<Vec<_>>());
+                for candidate in &tried {
                     let witness = super::witness_json(ir, candidate);
                     let Ok((outcome, fired)) = runner.decide(&witness) else { continue };
                     let Some(invariant) = invariant else { continue };
                     if fired.contains(&name) && (invariant.effect == effect(outcome)) != invariant.always {
                         let fired = fired.into_iter().filter(|f| *f != name).collect();
-                        return Checked::Broken(Broken { invariant: index, witness, decision: outcome.name(), fired });
+                        let decision = outcome.name();
+                        return Checked::Broken(Broken { invariant: index, witness, decision, fired, holds_today });
                     }
                 }
-                let tried = match candidates.len() {
+                let tried = match tried.len() {
                     0 => String::new(),
                     1 => "; the engine decided the one candidate request, which does not break it".to_owned(),
                     n => format!("; the engine decided {n} candidate requests, none of which breaks it"),
@@ -176,7 +209,11 @@ pub(crate) fn diagnostic(ir: &Ir, checked: &Checked) -> Option<Diagnostic> {
             )
             .with_primary_label(format!("says {says}"))
             .with_note(format!("{}; the engine decided {} ({fired})", super::example(&broken.witness), broken.decision))
-            .with_help("correct the rules, or the invariant if it says more than is meant")
+            .with_help(if broken.holds_today {
+                "it holds with today's data files: only the data facts of the example break it; correct the rules if such data can come, or the invariant if it says more than is meant"
+            } else {
+                "correct the rules, or the invariant if it says more than is meant"
+            })
             .with_witness(broken.witness.clone())
         }
         Checked::Unknown(_, reason) => Diagnostic::new(
