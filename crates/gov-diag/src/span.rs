@@ -38,6 +38,11 @@ impl Span {
         self.start as usize..self.end as usize
     }
 
+    /// The same range `by` bytes further on (a span relative to an item made absolute).
+    pub fn shifted(self, by: u32) -> Span {
+        Span { file: self.file, start: self.start.saturating_add(by), end: self.end.saturating_add(by) }
+    }
+
     /// Whether `offset` lies within the span (end inclusive, as an editor cursor would).
     pub fn contains(self, offset: u32) -> bool {
         self.start <= offset && offset <= self.end

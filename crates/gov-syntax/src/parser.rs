@@ -6,6 +6,8 @@ use crate::lexer::{Comment, Spanned, Token, lex};
 use crate::split::{self, Chunk, split};
 use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 use lalrpop_util::ParseError;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 /// A parsed file: its tree, its comments and the problems found on the way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,40 +40,94 @@ const ITEM_KEYWORDS: [&str; 13] = [
 
 /// Parses one file's text.
 pub fn parse(file: FileId, text: &str) -> Parsed {
+    parse_with(file, text, |item| Arc::new(parse_item(item)))
+}
+
+/// One item's text as the splitter cut it out of its file, and what the splitter and the
+/// lexer found about it: everything its parse depends on ([`parse_item`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ItemText<'a> {
+    /// The file the item lies in (its spans carry it).
+    pub file: FileId,
+    /// From the start of the item's first token to the end of its last.
+    pub text: &'a str,
+    /// Whether the item lacks its `.` (the splitter reported E0002).
+    pub synthetic_dot: bool,
+    /// Whether the item nests too deeply to be parsed (the splitter reported E0005).
+    pub too_deep: bool,
+    /// Where, relative to the item, the file's lexer reported a character no token starts
+    /// (an item's last token's end included), in order.
+    pub lexical: &'a [u32],
+}
+
+/// One item parsed on its own text: every span is relative to the item's first token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParsedItem {
+    /// The items, in order: one, or more when the item lacks a `.` before an indented
+    /// item that the parser found inside it.
+    pub items: Vec<ItemPiece>,
+    /// The syntax errors found in it.
+    pub diagnostics: Vec<Diagnostic>,
+    /// E0002s of the file to withdraw: the `.` was supplied but the item is broken anyway.
+    pub dropped_dots: Vec<Span>,
+}
+
+/// One item of a [`ParsedItem`], without its doc comment (which lies outside its text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPiece {
+    /// The tree.
+    pub item: Item,
+    /// Where its first token starts.
+    pub first: u32,
+    /// Where its last token ends.
+    pub end: u32,
+}
+
+/// Parses one file's text, parsing each item with `parse_item` (which may memoise:
+/// equal [`ItemText`]s parse alike). Items are placed in the file by shifting their spans
+/// by their offset; doc comments are attached here.
+pub fn parse_with(file: FileId, text: &str, mut parse_item: impl FnMut(ItemText<'_>) -> Arc<ParsedItem>) -> Parsed {
     let lexed = lex(file, text);
     let mut diagnostics = lexed.diagnostics;
-    let lexical_ends: std::collections::HashSet<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
+    let lexical_ends: HashSet<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
+    let mut lexical: Vec<u32> =
+        diagnostics.iter().filter(|d| d.code == codes::LEXICAL).map(|d| d.primary.span.start).collect();
+    lexical.sort_unstable();
     let chunks = split(file, text, &lexed.tokens, &mut diagnostics);
     // An unterminated string swallows the rest of its line, `.` included: that is one
     // mistake, reported by the lexer, not also a missing `.`.
     diagnostics.retain(|d| d.code != codes::MISSING_TERMINATOR || !lexical_ends.contains(&d.primary.span.start));
     let mut comments = Comments { pending: lexed.comments.into_iter().peekable(), kept: Vec::new() };
-    let parser = ItemParser::new();
     let mut items = Vec::with_capacity(chunks.len());
     let mut previous_end = 0;
-    let mut dropped_dots = std::collections::HashSet::new();
-    let mut queue: std::collections::VecDeque<Chunk> = chunks.into();
-    while let Some(chunk) = queue.pop_front() {
+    let mut dropped_dots = HashSet::new();
+    for chunk in &chunks {
         let tokens = lexed.tokens.get(chunk.start..chunk.end).unwrap_or_default();
-        let Some(first) = tokens.first() else { continue };
-        let item = match parse_chunk(&parser, file, text, &chunk, tokens, &mut diagnostics, &mut dropped_dots) {
-            Parse::Item(item) => *item,
-            Parse::Split(at) => {
-                // The item lacks its `.` before an indented item: two items, one E0002.
-                let (head, rest) = (Chunk { end: at, ..chunk.clone() }, Chunk { start: at, ..chunk });
-                let head_tokens = lexed.tokens.get(head.start..head.end).unwrap_or_default();
-                let head = Chunk { synthetic_dot: split::needs_dot(split::after_annotations(head_tokens)), ..head };
-                if let (true, Some(last)) = (head.synthetic_dot, head_tokens.last()) {
-                    diagnostics.push(split::missing_dot(Span::new(file, last.end, last.end)));
-                }
-                queue.push_front(rest);
-                queue.push_front(head);
-                continue;
-            }
-        };
-        let docs = take_docs(text, &mut comments, previous_end, first.start);
-        previous_end = tokens.last().map_or(first.end, |t| t.end);
-        items.push(Item { docs, ..item });
+        let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else { continue };
+        let Some(item_text) = text.get(first.start as usize..last.end as usize) else { continue };
+        let offset = first.start;
+        let inside = lexical.partition_point(|&at| at < offset)..lexical.partition_point(|&at| at <= last.end);
+        let relative: Vec<u32> = lexical.get(inside).unwrap_or_default().iter().map(|at| at - offset).collect();
+        let parsed = parse_item(ItemText {
+            file,
+            text: item_text,
+            synthetic_dot: chunk.synthetic_dot,
+            too_deep: chunk.too_deep,
+            lexical: &relative,
+        });
+        for piece in &parsed.items {
+            let docs = take_docs(text, &mut comments, previous_end, offset + piece.first);
+            previous_end = offset + piece.end;
+            let mut item = piece.item.clone();
+            crate::shift::item(&mut item, offset);
+            items.push(Item { docs, ..item });
+        }
+        diagnostics.extend(parsed.diagnostics.iter().map(|d| {
+            let mut d = d.clone();
+            d.shift(offset);
+            d
+        }));
+        dropped_dots.extend(parsed.dropped_dots.iter().map(|dot| dot.shifted(offset)));
     }
     // Once for the whole file: once per broken item would be quadratic.
     if !dropped_dots.is_empty() {
@@ -80,6 +136,38 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     diagnostics.sort_by_key(|d| d.primary.span.start);
     let comments = comments.kept.into_iter().chain(comments.pending).collect();
     Parsed { file: SourceFile { items }, comments, diagnostics }
+}
+
+/// Parses one item on its own text ([`ItemText`]): its spans are relative to the item.
+pub fn parse_item(input: ItemText<'_>) -> ParsedItem {
+    let ItemText { file, text, synthetic_dot, too_deep, lexical } = input;
+    // Invariant: the item's text lexes to the file's tokens of the item, shifted (tokens
+    // never span an item's boundary); the lexical errors were reported for the file.
+    let tokens = lex(file, text).tokens;
+    let parser = ItemParser::new();
+    let mut parsed = ParsedItem::default();
+    let mut queue = VecDeque::from([Chunk { start: 0, end: tokens.len(), synthetic_dot, too_deep }]);
+    while let Some(chunk) = queue.pop_front() {
+        let chunk_tokens = tokens.get(chunk.start..chunk.end).unwrap_or_default();
+        let (Some(first), Some(last)) = (chunk_tokens.first(), chunk_tokens.last()) else { continue };
+        let item = match parse_chunk(&parser, file, text, &chunk, chunk_tokens, lexical, &mut parsed) {
+            Parse::Item(item) => *item,
+            Parse::Split(at) => {
+                // The item lacks its `.` before an indented item: two items, one E0002.
+                let (head, rest) = (Chunk { end: at, ..chunk.clone() }, Chunk { start: at, ..chunk });
+                let head_tokens = tokens.get(head.start..head.end).unwrap_or_default();
+                let head = Chunk { synthetic_dot: split::needs_dot(split::after_annotations(head_tokens)), ..head };
+                if let (true, Some(last)) = (head.synthetic_dot, head_tokens.last()) {
+                    parsed.diagnostics.push(split::missing_dot(Span::new(file, last.end, last.end)));
+                }
+                queue.push_front(rest);
+                queue.push_front(head);
+                continue;
+            }
+        };
+        parsed.items.push(ItemPiece { item, first: first.start, end: last.end });
+    }
+    parsed
 }
 
 /// What parsing one chunk gave.
@@ -103,8 +191,8 @@ fn parse_chunk(
     text: &str,
     chunk: &Chunk,
     tokens: &[Spanned<'_>],
-    diagnostics: &mut Vec<Diagnostic>,
-    dropped_dots: &mut std::collections::HashSet<Span>,
+    lexical: &[u32],
+    parsed: &mut ParsedItem,
 ) -> Parse {
     let span = match (tokens.first(), tokens.last()) {
         (Some(first), Some(last)) => Span::new(file, first.start, last.end),
@@ -128,7 +216,7 @@ fn parse_chunk(
     {
         return Parse::Split(chunk.start + at);
     }
-    diagnostics.append(&mut errors);
+    parsed.diagnostics.append(&mut errors);
     Parse::Item(Box::new(match result {
         Ok(item) => item,
         Err(error) => {
@@ -144,11 +232,12 @@ fn parse_chunk(
             if chunk.synthetic_dot {
                 // The item is broken anyway: its syntax error is the one report, not also
                 // the E0002 for the `.` the splitter supplied.
-                dropped_dots.insert(Span::new(file, span.end, span.end));
+                parsed.dropped_dots.push(Span::new(file, span.end, span.end));
             }
             // A character no token starts was already reported inside this item: that is
             // the mistake, and the parser's complaint about the gap would be a cascade.
-            let lexical = diagnostics.iter().any(|d| d.code == codes::LEXICAL && span.contains(d.primary.span.start));
+            let lexical = lexical.iter().any(|&at| span.contains(at))
+                || parsed.diagnostics.iter().any(|d| d.code == codes::LEXICAL && span.contains(d.primary.span.start));
             if lexical {
                 return Parse::Item(Box::new(error_item(tokens)));
             }
@@ -156,7 +245,7 @@ fn parse_chunk(
             if let Some(open) = unclosed(tokens).filter(|open| open.start < diagnostic.primary.span.start) {
                 diagnostic = unclosed_error(file, open, diagnostic.primary.span);
             }
-            diagnostics.push(diagnostic);
+            parsed.diagnostics.push(diagnostic);
             error_item(tokens)
         }
     }))
