@@ -6,8 +6,8 @@
 
 use crate::ast::{
     Aggregate, Annotation, Approver, Arg, Atom, Binary, BodyItem, Call, Collection, Comparison, DecisionRule,
-    ErrorItem, ExpectKind, Expectation, Expr, FieldDecl, Fixture, Invariant, Item, ItemKind, Lit, Membership, Message,
-    MessagePart, Name, Path, RelationDecl, Rule, Salvaged, SetLit, StrLit, TestBlock, TestStatement, TypeAlias,
+    ErrorItem, ExpectKind, Expectation, Expr, FieldDecl, FieldType, Fixture, Invariant, Item, ItemKind, Lit, Membership, Message,
+    MessagePart, Name, ObjectPattern, Path, RelationDecl, Rule, Salvaged, SetLit, StrLit, TestBlock, TestStatement, TypeAlias,
 };
 use gov_diag::Span;
 
@@ -32,10 +32,7 @@ pub(crate) fn item(item: &mut Item, by: u32) {
                 shift(one, by);
             }
             name(relation, by);
-            for FieldDecl { name: field, ty } in fields {
-                name(field, by);
-                name(ty, by);
-            }
+            fields.iter_mut().for_each(|field| field_decl(field, by));
         }
         ItemKind::Rule(Rule { head, body: items }) => {
             atom(head, by);
@@ -83,6 +80,38 @@ pub(crate) fn item(item: &mut Item, by: u32) {
     }
 }
 
+fn field_decl(field: &mut FieldDecl, by: u32) {
+    let FieldDecl { name: field, ty } = field;
+    name(field, by);
+    // Invariant: an object type nests at most `split::MAX_NESTING` deep, so this recursion
+    // is shallow.
+    match ty {
+        FieldType::Named(n) => name(n, by),
+        FieldType::List(n, span) => {
+            name(n, by);
+            shift(span, by);
+        }
+        FieldType::Object(fields, span) => {
+            fields.iter_mut().for_each(|field| field_decl(field, by));
+            shift(span, by);
+        }
+    }
+}
+
+fn set_lit(set: &mut SetLit, by: u32) {
+    let SetLit { items, span } = set;
+    items.iter_mut().for_each(|item| lit(item, by));
+    shift(span, by);
+}
+
+fn arg(arg: &mut Arg, by: u32) {
+    let Arg { field, value } = arg;
+    if let Some(field) = field {
+        name(field, by);
+    }
+    expr(value, by);
+}
+
 fn shift(span: &mut Span, by: u32) {
     *span = span.shifted(by);
 }
@@ -111,12 +140,7 @@ fn lit(lit: &mut Lit, by: u32) {
 fn atom(atom: &mut Atom, by: u32) {
     let Atom { relation, args, span } = atom;
     name(relation, by);
-    for Arg { field, value } in args {
-        if let Some(field) = field {
-            name(field, by);
-        }
-        expr(value, by);
-    }
+    args.iter_mut().for_each(|a| arg(a, by));
     shift(span, by);
 }
 
@@ -153,10 +177,8 @@ fn body(items: &mut [BodyItem], by: u32) {
                 expr(element, by);
                 match collection {
                     Collection::Call(c) => call(c, by),
-                    Collection::Set(SetLit { items, span }) => {
-                        items.iter_mut().for_each(|item| lit(item, by));
-                        shift(span, by);
-                    }
+                    Collection::Set(set) => set_lit(set, by),
+                    Collection::List(list) => expr(list, by),
                 }
                 shift(span, by);
             }
@@ -184,6 +206,12 @@ fn expr(expr: &mut Expr, by: u32) {
             shift(span, by);
         }
         Expr::Call(c) => call(c, by),
+        Expr::List(list) => set_lit(list, by),
+        Expr::Object(object) => {
+            let ObjectPattern { members, span } = &mut **object;
+            members.iter_mut().for_each(|member| arg(member, by));
+            shift(span, by);
+        }
     }
 }
 
