@@ -14,7 +14,7 @@ pub mod split;
 pub mod suggest;
 pub mod walk;
 
-pub use parser::{ItemPiece, ItemText, Parsed, ParsedItem, parse, parse_item, parse_with};
+pub use parser::{Parsed, Reusable, parse, reparse};
 
 lalrpop_util::lalrpop_mod!(
     #[allow(

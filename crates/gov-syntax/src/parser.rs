@@ -6,7 +6,7 @@ use crate::lexer::{Comment, Spanned, Token, lex};
 use crate::split::{self, Chunk, split};
 use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 use lalrpop_util::ParseError;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// A parsed file: its tree, its comments and the problems found on the way.
@@ -40,53 +40,74 @@ const ITEM_KEYWORDS: [&str; 13] = [
 
 /// Parses one file's text.
 pub fn parse(file: FileId, text: &str) -> Parsed {
-    parse_with(file, text, |item| Arc::new(parse_item(item)))
+    parse_items(file, text, None).0
 }
 
-/// One item's text as the splitter cut it out of its file, and what the splitter and the
-/// lexer found about it: everything its parse depends on ([`parse_item`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ItemText<'a> {
-    /// The file the item lies in (its spans carry it).
-    pub file: FileId,
-    /// From the start of the item's first token to the end of its last.
-    pub text: &'a str,
+/// Parses one file's text again, reusing the trees of `previous` (an earlier parse of the
+/// same file, from [`reparse`]) for every item whose text did not change, wherever it
+/// moved: an edit parses only the items it touched. The result equals [`parse`]'s; the
+/// [`Reusable`] returned serves the next edit (it replaces `previous`, which is dropped
+/// with the trees no longer used).
+pub fn reparse(file: FileId, text: &str, previous: Option<&Reusable>) -> (Arc<Parsed>, Reusable) {
+    let (parsed, items, fresh) = parse_items(file, text, previous);
+    let parsed = Arc::new(parsed);
+    (Arc::clone(&parsed), Reusable { text: text.to_owned(), parsed, items, fresh })
+}
+
+/// A file's parse kept for its next parse ([`reparse`]): the text, the tree, and where
+/// each item's tree and problems lie in them.
+#[derive(Debug)]
+pub struct Reusable {
+    text: String,
+    parsed: Arc<Parsed>,
+    items: Vec<ItemRecord>,
+    fresh: usize,
+}
+
+impl Reusable {
+    /// How many items the parse that made this parsed rather than reused (for tests and
+    /// measurements).
+    pub fn fresh_items(&self) -> usize {
+        self.fresh
+    }
+}
+
+/// One item as the splitter cut it out of its file, with what its parse gave.
+// Invariant: an item's parse depends only on the fields of its [`ItemKey`] (its text, the
+// splitter's verdicts and where the lexer failed in it); never on text around it.
+#[derive(Debug)]
+struct ItemRecord {
+    /// From the start of its first token to the end of its last.
+    text: std::ops::Range<u32>,
     /// Whether the item lacks its `.` (the splitter reported E0002).
-    pub synthetic_dot: bool,
+    synthetic_dot: bool,
     /// Whether the item nests too deeply to be parsed (the splitter reported E0005).
-    pub too_deep: bool,
-    /// Where, relative to the item, the file's lexer reported a character no token starts
-    /// (an item's last token's end included), in order.
-    pub lexical: &'a [u32],
+    too_deep: bool,
+    /// Where the file's lexer reported a character no token starts, relative to the item.
+    lexical: Vec<u32>,
+    /// Its trees in the file's items (one, or more when a missing `.` split it).
+    items: std::ops::Range<usize>,
+    /// Where each of those trees' first token starts and last token ends.
+    pieces: Vec<(u32, u32)>,
+    /// The problems its parse found.
+    diagnostics: Vec<Diagnostic>,
+    /// E0002s of the splitter its parse withdrew.
+    dropped_dots: Vec<Span>,
 }
 
-/// One item parsed on its own text: every span is relative to the item's first token.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ParsedItem {
-    /// The items, in order: one, or more when the item lacks a `.` before an indented
-    /// item that the parser found inside it.
-    pub items: Vec<ItemPiece>,
-    /// The syntax errors found in it.
-    pub diagnostics: Vec<Diagnostic>,
-    /// E0002s of the file to withdraw: the `.` was supplied but the item is broken anyway.
-    pub dropped_dots: Vec<Span>,
+/// What an item's parse depends on: equal keys parse alike (spans moved by the distance
+/// between them).
+#[derive(PartialEq, Eq, Hash)]
+struct ItemKey<'a> {
+    text: &'a str,
+    synthetic_dot: bool,
+    too_deep: bool,
+    lexical: &'a [u32],
 }
 
-/// One item of a [`ParsedItem`], without its doc comment (which lies outside its text).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemPiece {
-    /// The tree.
-    pub item: Item,
-    /// Where its first token starts.
-    pub first: u32,
-    /// Where its last token ends.
-    pub end: u32,
-}
-
-/// Parses one file's text, parsing each item with `parse_item` (which may memoise:
-/// equal [`ItemText`]s parse alike). Items are placed in the file by shifting their spans
-/// by their offset; doc comments are attached here.
-pub fn parse_with(file: FileId, text: &str, mut parse_item: impl FnMut(ItemText<'_>) -> Arc<ParsedItem>) -> Parsed {
+/// Parses `text` item by item, reusing `previous`'s trees where an item's key is the same;
+/// returns the parse, the record of its items and how many were parsed afresh.
+fn parse_items(file: FileId, text: &str, previous: Option<&Reusable>) -> (Parsed, Vec<ItemRecord>, usize) {
     let lexed = lex(file, text);
     let mut diagnostics = lexed.diagnostics;
     let lexical_ends: HashSet<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
@@ -97,37 +118,87 @@ pub fn parse_with(file: FileId, text: &str, mut parse_item: impl FnMut(ItemText<
     // An unterminated string swallows the rest of its line, `.` included: that is one
     // mistake, reported by the lexer, not also a missing `.`.
     diagnostics.retain(|d| d.code != codes::MISSING_TERMINATOR || !lexical_ends.contains(&d.primary.span.start));
+    let known: HashMap<ItemKey<'_>, &ItemRecord> = previous
+        .map(|previous| {
+            previous
+                .items
+                .iter()
+                .filter_map(|record| {
+                    let text = previous.text.get(record.text.start as usize..record.text.end as usize)?;
+                    let key = ItemKey {
+                        text,
+                        synthetic_dot: record.synthetic_dot,
+                        too_deep: record.too_deep,
+                        lexical: &record.lexical,
+                    };
+                    Some((key, record))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut comments = Comments { pending: lexed.comments.into_iter().peekable(), kept: Vec::new() };
+    let parser = ItemParser::new();
     let mut items = Vec::with_capacity(chunks.len());
+    let mut records = Vec::with_capacity(chunks.len());
+    let mut fresh = 0;
     let mut previous_end = 0;
     let mut dropped_dots = HashSet::new();
     for chunk in &chunks {
         let tokens = lexed.tokens.get(chunk.start..chunk.end).unwrap_or_default();
         let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else { continue };
-        let Some(item_text) = text.get(first.start as usize..last.end as usize) else { continue };
         let offset = first.start;
         let inside = lexical.partition_point(|&at| at < offset)..lexical.partition_point(|&at| at <= last.end);
-        let relative: Vec<u32> = lexical.get(inside).unwrap_or_default().iter().map(|at| at - offset).collect();
-        let parsed = parse_item(ItemText {
-            file,
-            text: item_text,
+        let inside = lexical.get(inside).unwrap_or_default();
+        let relative: Vec<u32> = inside.iter().map(|at| at - offset).collect();
+        let key = ItemKey {
+            text: text.get(offset as usize..last.end as usize).unwrap_or_default(),
             synthetic_dot: chunk.synthetic_dot,
             too_deep: chunk.too_deep,
             lexical: &relative,
-        });
-        for piece in &parsed.items {
-            let docs = take_docs(text, &mut comments, previous_end, offset + piece.first);
-            previous_end = offset + piece.end;
-            let mut item = piece.item.clone();
-            crate::shift::item(&mut item, offset);
-            items.push(Item { docs, ..item });
+        };
+        let old = previous.zip(known.get(&key));
+        let (mut parsed, pieces) = match old {
+            Some((previous, record)) => {
+                // Moved from where it was: a move back is a wrapping add of the distance.
+                let by = offset.wrapping_sub(record.text.start);
+                let trees = previous.parsed.file.items.get(record.items.clone()).unwrap_or_default();
+                let trees = trees.iter().map(|item| {
+                    let mut item = item.clone();
+                    crate::shift::item(&mut item, by);
+                    item
+                });
+                let mut parsed = ParsedItem {
+                    items: trees.collect(),
+                    diagnostics: record.diagnostics.clone(),
+                    dropped_dots: record.dropped_dots.iter().map(|dot| dot.shifted(by)).collect(),
+                };
+                parsed.diagnostics.iter_mut().for_each(|d| d.shift(by));
+                let pieces = record.pieces.iter().map(|&(start, end)| (start.wrapping_add(by), end.wrapping_add(by)));
+                (parsed, pieces.collect())
+            }
+            None => {
+                fresh += 1;
+                parse_item(&parser, file, text, tokens, chunk, inside)
+            }
+        };
+        let start = items.len();
+        for (mut item, &(first, end)) in parsed.items.drain(..).zip(&pieces) {
+            item.docs = take_docs(text, &mut comments, previous_end, first);
+            previous_end = end;
+            items.push(item);
         }
-        diagnostics.extend(parsed.diagnostics.iter().map(|d| {
-            let mut d = d.clone();
-            d.shift(offset);
-            d
-        }));
-        dropped_dots.extend(parsed.dropped_dots.iter().map(|dot| dot.shifted(offset)));
+        diagnostics.extend(parsed.diagnostics.iter().cloned());
+        dropped_dots.extend(parsed.dropped_dots.iter().copied());
+        records.push(ItemRecord {
+            text: offset..last.end,
+            synthetic_dot: chunk.synthetic_dot,
+            too_deep: chunk.too_deep,
+            lexical: relative,
+            items: start..items.len(),
+            pieces,
+            diagnostics: parsed.diagnostics,
+            dropped_dots: parsed.dropped_dots,
+        });
     }
     // Once for the whole file: once per broken item would be quadratic.
     if !dropped_dots.is_empty() {
@@ -135,22 +206,36 @@ pub fn parse_with(file: FileId, text: &str, mut parse_item: impl FnMut(ItemText<
     }
     diagnostics.sort_by_key(|d| d.primary.span.start);
     let comments = comments.kept.into_iter().chain(comments.pending).collect();
-    Parsed { file: SourceFile { items }, comments, diagnostics }
+    (Parsed { file: SourceFile { items }, comments, diagnostics }, records, fresh)
 }
 
-/// Parses one item on its own text ([`ItemText`]): its spans are relative to the item.
-pub fn parse_item(input: ItemText<'_>) -> ParsedItem {
-    let ItemText { file, text, synthetic_dot, too_deep, lexical } = input;
-    // Invariant: the item's text lexes to the file's tokens of the item, shifted (tokens
-    // never span an item's boundary); the lexical errors were reported for the file.
-    let tokens = lex(file, text).tokens;
-    let parser = ItemParser::new();
+/// What one item's parse gives: its trees (docs not attached), its problems and the
+/// splitter's E0002s it withdraws.
+#[derive(Default)]
+struct ParsedItem {
+    items: Vec<Item>,
+    diagnostics: Vec<Diagnostic>,
+    dropped_dots: Vec<Span>,
+}
+
+/// Parses one item (`tokens`, one chunk of the file `text`); `lexical` holds where the
+/// file's lexer failed inside it. Returns its trees, and where each one's first token
+/// starts and last token ends.
+fn parse_item(
+    parser: &ItemParser,
+    file: FileId,
+    text: &str,
+    tokens: &[Spanned<'_>],
+    chunk: &Chunk,
+    lexical: &[u32],
+) -> (ParsedItem, Vec<(u32, u32)>) {
     let mut parsed = ParsedItem::default();
-    let mut queue = VecDeque::from([Chunk { start: 0, end: tokens.len(), synthetic_dot, too_deep }]);
+    let mut pieces = Vec::with_capacity(1);
+    let mut queue = VecDeque::from([Chunk { start: 0, end: tokens.len(), ..chunk.clone() }]);
     while let Some(chunk) = queue.pop_front() {
         let chunk_tokens = tokens.get(chunk.start..chunk.end).unwrap_or_default();
         let (Some(first), Some(last)) = (chunk_tokens.first(), chunk_tokens.last()) else { continue };
-        let item = match parse_chunk(&parser, file, text, &chunk, chunk_tokens, lexical, &mut parsed) {
+        let item = match parse_chunk(parser, file, text, &chunk, chunk_tokens, lexical, &mut parsed) {
             Parse::Item(item) => *item,
             Parse::Split(at) => {
                 // The item lacks its `.` before an indented item: two items, one E0002.
@@ -165,9 +250,10 @@ pub fn parse_item(input: ItemText<'_>) -> ParsedItem {
                 continue;
             }
         };
-        parsed.items.push(ItemPiece { item, first: first.start, end: last.end });
+        parsed.items.push(item);
+        pieces.push((first.start, last.end));
     }
-    parsed
+    (parsed, pieces)
 }
 
 /// What parsing one chunk gave.

@@ -1,5 +1,6 @@
-//! Moving a syntax tree's spans: an item parsed on its own text (spans relative to its
-//! first token) is placed in its file by adding the item's offset to every span.
+//! Moving a syntax tree's spans: an item whose text did not change since the last parse
+//! keeps its tree, moved to where its text now stands by adding the distance to every
+//! span (`parser::reparse`).
 //!
 //! Every node is destructured without `..`, so a new field that holds a span cannot be
 //! forgotten here: the match stops compiling.
@@ -11,7 +12,7 @@ use crate::ast::{
 };
 use gov_diag::Span;
 
-/// Adds `by` to every span of `item`.
+/// Adds `by` to every span of `item` (modulo 2³², so a move back is a wrapping add).
 pub(crate) fn item(item: &mut Item, by: u32) {
     let Item { docs: _, annotations, kind, span } = item;
     shift(span, by);
