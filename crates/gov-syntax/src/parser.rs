@@ -49,9 +49,9 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
 /// [`Reusable`] returned serves the next edit (it replaces `previous`, which is dropped
 /// with the trees no longer used).
 pub fn reparse(file: FileId, text: &str, previous: Option<&Reusable>) -> (Arc<Parsed>, Reusable) {
-    let (parsed, items, fresh) = parse_items(file, text, previous);
+    let (parsed, items, pieces, fresh) = parse_items(file, text, previous);
     let parsed = Arc::new(parsed);
-    (Arc::clone(&parsed), Reusable { text: text.to_owned(), parsed, items, fresh })
+    (Arc::clone(&parsed), Reusable { text: text.to_owned(), parsed, items, pieces, fresh })
 }
 
 /// A file's parse kept for its next parse ([`reparse`]): the text, the tree, and where
@@ -61,6 +61,9 @@ pub struct Reusable {
     text: String,
     parsed: Arc<Parsed>,
     items: Vec<ItemRecord>,
+    /// Where each tree of `parsed`'s file, in order, has its first token start and its
+    /// last token end.
+    pieces: Vec<(u32, u32)>,
     fresh: usize,
 }
 
@@ -87,8 +90,6 @@ struct ItemRecord {
     lexical: Vec<u32>,
     /// Its trees in the file's items (one, or more when a missing `.` split it).
     items: std::ops::Range<usize>,
-    /// Where each of those trees' first token starts and last token ends.
-    pieces: Vec<(u32, u32)>,
     /// The problems its parse found.
     diagnostics: Vec<Diagnostic>,
     /// E0002s of the splitter its parse withdrew.
@@ -106,8 +107,13 @@ struct ItemKey<'a> {
 }
 
 /// Parses `text` item by item, reusing `previous`'s trees where an item's key is the same;
-/// returns the parse, the record of its items and how many were parsed afresh.
-fn parse_items(file: FileId, text: &str, previous: Option<&Reusable>) -> (Parsed, Vec<ItemRecord>, usize) {
+/// returns the parse, the record of its items, where each tree's tokens start and end, and
+/// how many items were parsed afresh.
+fn parse_items(
+    file: FileId,
+    text: &str,
+    previous: Option<&Reusable>,
+) -> (Parsed, Vec<ItemRecord>, Vec<(u32, u32)>, usize) {
     let lexed = lex(file, text);
     let mut diagnostics = lexed.diagnostics;
     let lexical_ends: HashSet<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
@@ -140,6 +146,7 @@ fn parse_items(file: FileId, text: &str, previous: Option<&Reusable>) -> (Parsed
     let parser = ItemParser::new();
     let mut items = Vec::with_capacity(chunks.len());
     let mut records = Vec::with_capacity(chunks.len());
+    let mut pieces = Vec::with_capacity(chunks.len());
     let mut fresh = 0;
     let mut previous_end = 0;
     let mut dropped_dots = HashSet::new();
@@ -156,48 +163,45 @@ fn parse_items(file: FileId, text: &str, previous: Option<&Reusable>) -> (Parsed
             too_deep: chunk.too_deep,
             lexical: &relative,
         };
-        let old = previous.zip(known.get(&key));
-        let (mut parsed, pieces) = match old {
+        let start = items.len();
+        let problems = match previous.zip(known.get(&key)) {
             Some((previous, record)) => {
                 // Moved from where it was: a move back is a wrapping add of the distance.
                 let by = offset.wrapping_sub(record.text.start);
                 let trees = previous.parsed.file.items.get(record.items.clone()).unwrap_or_default();
-                let trees = trees.iter().map(|item| {
+                items.extend(trees.iter().map(|item| {
                     let mut item = item.clone();
                     crate::shift::item(&mut item, by);
                     item
-                });
-                let mut parsed = ParsedItem {
-                    items: trees.collect(),
+                }));
+                let moved = previous.pieces.get(record.items.clone()).unwrap_or_default();
+                pieces.extend(moved.iter().map(|&(first, end)| (first.wrapping_add(by), end.wrapping_add(by))));
+                let mut problems = Problems {
                     diagnostics: record.diagnostics.clone(),
                     dropped_dots: record.dropped_dots.iter().map(|dot| dot.shifted(by)).collect(),
                 };
-                parsed.diagnostics.iter_mut().for_each(|d| d.shift(by));
-                let pieces = record.pieces.iter().map(|&(start, end)| (start.wrapping_add(by), end.wrapping_add(by)));
-                (parsed, pieces.collect())
+                problems.diagnostics.iter_mut().for_each(|d| d.shift(by));
+                problems
             }
             None => {
                 fresh += 1;
-                parse_item(&parser, file, text, tokens, chunk, inside)
+                parse_item(&parser, file, text, tokens, chunk, inside, &mut items, &mut pieces)
             }
         };
-        let start = items.len();
-        for (mut item, &(first, end)) in parsed.items.drain(..).zip(&pieces) {
+        for (item, &(first, end)) in items.iter_mut().zip(&pieces).skip(start) {
             item.docs = take_docs(text, &mut comments, previous_end, first);
             previous_end = end;
-            items.push(item);
         }
-        diagnostics.extend(parsed.diagnostics.iter().cloned());
-        dropped_dots.extend(parsed.dropped_dots.iter().copied());
+        diagnostics.extend(problems.diagnostics.iter().cloned());
+        dropped_dots.extend(problems.dropped_dots.iter().copied());
         records.push(ItemRecord {
             text: offset..last.end,
             synthetic_dot: chunk.synthetic_dot,
             too_deep: chunk.too_deep,
             lexical: relative,
             items: start..items.len(),
-            pieces,
-            diagnostics: parsed.diagnostics,
-            dropped_dots: parsed.dropped_dots,
+            diagnostics: problems.diagnostics,
+            dropped_dots: problems.dropped_dots,
         });
     }
     // Once for the whole file: once per broken item would be quadratic.
@@ -206,21 +210,20 @@ fn parse_items(file: FileId, text: &str, previous: Option<&Reusable>) -> (Parsed
     }
     diagnostics.sort_by_key(|d| d.primary.span.start);
     let comments = comments.kept.into_iter().chain(comments.pending).collect();
-    (Parsed { file: SourceFile { items }, comments, diagnostics }, records, fresh)
+    (Parsed { file: SourceFile { items }, comments, diagnostics }, records, pieces, fresh)
 }
 
-/// What one item's parse gives: its trees (docs not attached), its problems and the
-/// splitter's E0002s it withdraws.
+/// What one item's parse found wrong: its problems and the splitter's E0002s it withdraws.
 #[derive(Default)]
-struct ParsedItem {
-    items: Vec<Item>,
+struct Problems {
     diagnostics: Vec<Diagnostic>,
     dropped_dots: Vec<Span>,
 }
 
 /// Parses one item (`tokens`, one chunk of the file `text`); `lexical` holds where the
-/// file's lexer failed inside it. Returns its trees, and where each one's first token
-/// starts and last token ends.
+/// file's lexer failed inside it. Pushes its trees (docs not attached) onto `items`, and
+/// where each one's first token starts and last token ends onto `pieces`.
+#[allow(clippy::too_many_arguments)]
 fn parse_item(
     parser: &ItemParser,
     file: FileId,
@@ -228,14 +231,18 @@ fn parse_item(
     tokens: &[Spanned<'_>],
     chunk: &Chunk,
     lexical: &[u32],
-) -> (ParsedItem, Vec<(u32, u32)>) {
-    let mut parsed = ParsedItem::default();
-    let mut pieces = Vec::with_capacity(1);
-    let mut queue = VecDeque::from([Chunk { start: 0, end: tokens.len(), ..chunk.clone() }]);
-    while let Some(chunk) = queue.pop_front() {
+    items: &mut Vec<Item>,
+    pieces: &mut Vec<(u32, u32)>,
+) -> Problems {
+    let mut problems = Problems::default();
+    // Nearly every item is one chunk: the queue (which allocates) serves only the items a
+    // missing `.` splits.
+    let mut next = Some(Chunk { start: 0, end: tokens.len(), ..chunk.clone() });
+    let mut queue = VecDeque::new();
+    while let Some(chunk) = next.take().or_else(|| queue.pop_front()) {
         let chunk_tokens = tokens.get(chunk.start..chunk.end).unwrap_or_default();
         let (Some(first), Some(last)) = (chunk_tokens.first(), chunk_tokens.last()) else { continue };
-        let item = match parse_chunk(parser, file, text, &chunk, chunk_tokens, lexical, &mut parsed) {
+        let item = match parse_chunk(parser, file, text, &chunk, chunk_tokens, lexical, &mut problems) {
             Parse::Item(item) => *item,
             Parse::Split(at) => {
                 // The item lacks its `.` before an indented item: two items, one E0002.
@@ -243,17 +250,17 @@ fn parse_item(
                 let head_tokens = tokens.get(head.start..head.end).unwrap_or_default();
                 let head = Chunk { synthetic_dot: split::needs_dot(split::after_annotations(head_tokens)), ..head };
                 if let (true, Some(last)) = (head.synthetic_dot, head_tokens.last()) {
-                    parsed.diagnostics.push(split::missing_dot(Span::new(file, last.end, last.end)));
+                    problems.diagnostics.push(split::missing_dot(Span::new(file, last.end, last.end)));
                 }
                 queue.push_front(rest);
-                queue.push_front(head);
+                next = Some(head);
                 continue;
             }
         };
-        parsed.items.push(item);
+        items.push(item);
         pieces.push((first.start, last.end));
     }
-    (parsed, pieces)
+    problems
 }
 
 /// What parsing one chunk gave.
@@ -278,7 +285,7 @@ fn parse_chunk(
     chunk: &Chunk,
     tokens: &[Spanned<'_>],
     lexical: &[u32],
-    parsed: &mut ParsedItem,
+    parsed: &mut Problems,
 ) -> Parse {
     let span = match (tokens.first(), tokens.last()) {
         (Some(first), Some(last)) => Span::new(file, first.start, last.end),

@@ -7,8 +7,9 @@
 
 use crate::ast::{
     Aggregate, Annotation, Approver, Arg, Atom, Binary, BodyItem, Call, Collection, Comparison, DecisionRule,
-    ErrorItem, ExpectKind, Expectation, Expr, FieldDecl, FieldType, Fixture, Invariant, Item, ItemKind, Lit, Membership, Message,
-    MessagePart, Name, ObjectPattern, Path, RelationDecl, Rule, Salvaged, SetLit, StrLit, TestBlock, TestStatement, TypeAlias,
+    ErrorItem, ExpectKind, Expectation, Expr, FieldDecl, FieldType, Fixture, Invariant, Item, ItemKind, Lit,
+    Membership, Message, MessagePart, Name, ObjectPattern, Path, RelationDecl, Rule, Salvaged, SetLit, StrLit,
+    TestBlock, TestStatement, TypeAlias,
 };
 use gov_diag::Span;
 
