@@ -79,7 +79,7 @@ pub fn file_tokens(db: &dyn salsa::Database, file: SourceInput) -> Arc<FileToken
 /// The names of a file and what each refers to (memoised: re-run only when its parse
 /// changes).
 #[salsa::tracked(returns(clone))]
-pub fn file_names(db: &dyn salsa::Database, file: SourceInput) -> Arc<FileIndex> {
+pub fn file_names(db: &dyn crate::queries::Db, file: SourceInput) -> Arc<FileIndex> {
     Arc::new(FileIndex::new(&parse_file(db, file)))
 }
 
@@ -95,19 +95,6 @@ mod tests {
     const A: &str = "package p\n\ninput order(total: Int)\n\nallow small :- order(t), t < 10.\n";
     const B: &str = "package p\n\nallow big :- order(t), t > 100.\n";
 
-    /// A database that records the name of every query it runs.
-    fn recording() -> (Database, Arc<Mutex<Vec<String>>>) {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let db = Database::with_events(Box::new(move |event: salsa::Event| {
-            if let salsa::EventKind::WillExecute { database_key } = event.kind {
-                let name = format!("{database_key:?}");
-                sink.lock().unwrap().push(name.split('(').next().unwrap_or_default().to_owned());
-            }
-        }));
-        (db, log)
-    }
-
     /// Asks every editor query of both files and returns what ran.
     fn ask(db: &Database, files: [SourceInput; 2], log: &Mutex<Vec<String>>) -> Vec<String> {
         log.lock().unwrap().clear();
@@ -121,7 +108,7 @@ mod tests {
 
     #[test]
     fn editing_one_file_recomputes_its_editor_queries_only() {
-        let (mut db, log) = recording();
+        let (mut db, log) = Database::recording();
         let a = SourceInput::new(&db, FileId(0), "a.gov".to_owned(), A.to_owned());
         let b = SourceInput::new(&db, FileId(1), "b.gov".to_owned(), B.to_owned());
         let first = ask(&db, [a, b], &log);

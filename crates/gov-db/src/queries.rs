@@ -3,27 +3,77 @@
 use gov_check::{Checked, LowerError, Origin, PackageFile, ParsedPackage};
 use gov_diag::FileId;
 use gov_ir::Ir;
-use gov_syntax::Parsed;
 use gov_syntax::ast::ItemKind;
-use std::collections::HashSet;
-use std::sync::Arc;
+use gov_syntax::{Parsed, Reusable};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The database.
 #[salsa::db]
 #[derive(Clone, Default)]
 pub struct Database {
     storage: salsa::Storage<Self>,
+    parses: Parses,
 }
 
 #[salsa::db]
 impl salsa::Database for Database {}
 
+/// The database as the queries see it: salsa's, and the last parse of each file.
+#[salsa::db]
+pub trait Db: salsa::Database {
+    /// The last parse of each file, which the next parse of it reuses ([`parse_file`]).
+    fn parses(&self) -> &Parses;
+}
+
+#[salsa::db]
+impl Db for Database {
+    fn parses(&self) -> &Parses {
+        &self.parses
+    }
+}
+
+/// The last parse of each file, kept so that the next parse of it re-parses only the items
+/// an edit touched ([`gov_syntax::reparse`]). Only the last one is kept: an edit replaces
+/// it, and the trees no longer used are freed with it.
+// Invariant: this changes how fast `parse_file` runs, never what it returns (`reparse`
+// equals `parse`; a test compares them after edits), so salsa's memo stays a function of
+// the file's text.
+#[derive(Clone, Default)]
+pub struct Parses(Arc<Mutex<HashMap<FileId, Reusable>>>);
+
+impl Parses {
+    /// Takes the last parse of `file`, if any.
+    fn take(&self, file: FileId) -> Option<Reusable> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&file)
+    }
+
+    /// Keeps `parse` as the last parse of `file`.
+    fn keep(&self, file: FileId, parse: Reusable) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(file, parse);
+    }
+
+    /// How many items the last parse of `file` parsed rather than reused.
+    pub fn fresh_items(&self, file: FileId) -> Option<usize> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&file).map(Reusable::fresh_items)
+    }
+}
+
 #[cfg(test)]
 impl Database {
-    /// A database that calls `callback` on every salsa event (the tests record which
-    /// queries run).
-    pub(crate) fn with_events(callback: Box<dyn Fn(salsa::Event) + Send + Sync + 'static>) -> Database {
-        Database { storage: salsa::Storage::new(Some(callback)) }
+    /// A database that records the name of every query it runs (the tests read which
+    /// queries an edit re-ran), and the log.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn recording() -> (Database, Arc<Mutex<Vec<String>>>) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let callback = move |event: salsa::Event| {
+            if let salsa::EventKind::WillExecute { database_key } = event.kind {
+                let name = format!("{database_key:?}");
+                sink.lock().unwrap().push(name.split('(').next().unwrap_or_default().to_owned());
+            }
+        };
+        (Database { storage: salsa::Storage::new(Some(Box::new(callback))), parses: Parses::default() }, log)
     }
 }
 
@@ -52,16 +102,22 @@ pub struct PackageInput {
     pub modules: Vec<(String, SourceInput)>,
 }
 
-/// Parses one file (memoised: re-run only when its text changes).
+/// Parses one file (memoised: re-run only when its text changes). The file's last parse
+/// is reused ([`Parses`]): an edit re-parses the items it touched, and the other items'
+/// trees are moved to their new offsets.
 #[salsa::tracked(returns(clone))]
-pub fn parse_file(db: &dyn salsa::Database, file: SourceInput) -> Arc<Parsed> {
-    Arc::new(gov_syntax::parse(file.id(db), file.text(db)))
+pub fn parse_file(db: &dyn Db, file: SourceInput) -> Arc<Parsed> {
+    let id = file.id(db);
+    let previous = db.parses().take(id);
+    let (parsed, reusable) = gov_syntax::reparse(id, file.text(db), previous.as_ref());
+    db.parses().keep(id, reusable);
+    parsed
 }
 
 /// The package's files with the library modules it uses, directly or through other
 /// modules, parsed.
 #[salsa::tracked(returns(clone))]
-pub fn parsed_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<ParsedPackage> {
+pub fn parsed_package(db: &dyn Db, package: PackageInput) -> Arc<ParsedPackage> {
     let mut files: Vec<PackageFile> = package
         .files(db)
         .iter()
@@ -99,13 +155,67 @@ pub fn parsed_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<Pa
 
 /// Checks a package.
 #[salsa::tracked(returns(clone))]
-pub fn check_package(db: &dyn salsa::Database, package: PackageInput) -> Arc<Checked> {
+pub fn check_package(db: &dyn Db, package: PackageInput) -> Arc<Checked> {
     Arc::new(gov_check::check(&parsed_package(db, package)))
 }
 
 /// A package's IR, for the back ends (memoised; the check path never asks for it, so
 /// checking does not pay for lowering). `Err` if the package has errors.
 #[salsa::tracked(returns(clone))]
-pub fn package_ir(db: &dyn salsa::Database, package: PackageInput) -> Result<Arc<Ir>, LowerError> {
+pub fn package_ir(db: &dyn Db, package: PackageInput) -> Result<Arc<Ir>, LowerError> {
     gov_check::lower(&parsed_package(db, package), &check_package(db, package)).map(Arc::new)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use salsa::Setter;
+
+    /// A package of `n` rules, each with a doc comment, after a declaration.
+    fn package(n: usize) -> String {
+        let mut text = "package p\n\ninput order(total: Int)\n".to_owned();
+        for i in 0..n {
+            text.push_str(&format!("\n/// Rule {i}.\nallow r{i} :- order(t), t > {i}.\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn editing_a_rule_body_re_parses_that_item_only() {
+        let (mut db, _log) = Database::recording();
+        let text = package(50);
+        let file = SourceInput::new(&db, FileId(0), "p.gov".to_owned(), text.clone());
+        parse_file(&db, file);
+        assert_eq!(db.parses().fresh_items(FileId(0)), Some(52));
+        // One character typed in rule 20's body: that item is parsed again, and the items
+        // after it, though moved one byte on, are not.
+        let edited = text.replace("t > 20.", "t > 201.");
+        file.set_text(&mut db).to(edited.clone());
+        let parsed = parse_file(&db, file);
+        assert_eq!(db.parses().fresh_items(FileId(0)), Some(1));
+        // The result is the one a parse from scratch gives: spans, docs and all.
+        assert_eq!(*parsed, gov_syntax::parse(FileId(0), &edited));
+        // A character deleted: the items after it move back.
+        let shorter = edited.replace("t > 3.", "t > .");
+        file.set_text(&mut db).to(shorter.clone());
+        assert_eq!(*parse_file(&db, file), gov_syntax::parse(FileId(0), &shorter));
+        assert_eq!(db.parses().fresh_items(FileId(0)), Some(1));
+    }
+
+    #[test]
+    fn items_parsed_apart_keep_the_files_diagnostics() {
+        // A lexical error, a missing `.` before an indented item, a broken item whose
+        // supplied `.` is withdrawn, a misspelt keyword: each as a parse from scratch
+        // reports it, at the same place, after an edit before them moved them.
+        let text = "package p\ninput a(x: Int)\nallow b :- a(x), x > 1 $\nallow c :- a(x)\n  allow d :- a(1).\ndeni e :- a(1).\nallow f :- a(x), (x.\n";
+        let (mut db, _log) = Database::recording();
+        let file = SourceInput::new(&db, FileId(3), "p.gov".to_owned(), text.to_owned());
+        assert_eq!(*parse_file(&db, file), gov_syntax::parse(FileId(3), text));
+        let edited = text.replace("a(x: Int)", "a(xy: Int)");
+        file.set_text(&mut db).to(edited.clone());
+        let parsed = parse_file(&db, file);
+        assert!(parsed.diagnostics.len() >= 4, "{:?}", parsed.diagnostics);
+        assert_eq!(*parsed, gov_syntax::parse(FileId(3), &edited));
+    }
 }

@@ -74,6 +74,17 @@ impl std::hash::Hash for Witness {
 }
 
 impl Diagnostic {
+    /// Moves every location `by` bytes further on (a diagnostic found in one item's text,
+    /// placed in its file).
+    pub fn shift(&mut self, by: u32) {
+        for label in std::iter::once(&mut self.primary).chain(&mut self.secondary) {
+            label.span = label.span.shifted(by);
+        }
+        for edit in self.fixes.iter_mut().flat_map(|fix| &mut fix.edits) {
+            edit.span = edit.span.shifted(by);
+        }
+    }
+
     /// A diagnostic with `code` and `message` at `span`; the primary label repeats nothing.
     pub fn new(code: Code, message: impl Into<String>, span: Span) -> Diagnostic {
         Diagnostic {

@@ -38,6 +38,12 @@ impl Span {
         self.start as usize..self.end as usize
     }
 
+    /// The same range `by` bytes further on, modulo 2³² (an item's span moved with its
+    /// text; a move back by `d` bytes is `0u32.wrapping_sub(d)`).
+    pub fn shifted(self, by: u32) -> Span {
+        Span { file: self.file, start: self.start.wrapping_add(by), end: self.end.wrapping_add(by) }
+    }
+
     /// Whether `offset` lies within the span (end inclusive, as an editor cursor would).
     pub fn contains(self, offset: u32) -> bool {
         self.start <= offset && offset <= self.end

@@ -6,8 +6,8 @@
 //! overrides the disk, and the package of a document is the `.gov` files of its directory
 //! (listed and read through `gov-driver`, as `govc check DIR` does, never in `gov-db`).
 //! Every feature reads the database's memoised results: parses, checks, and each file's
-//! line index, tokens and names, so an edit re-parses one file and re-checks its package,
-//! and a request re-computes nothing that did not change.
+//! line index, tokens and names, so an edit re-parses the items it touched and re-checks
+//! its package, and a request re-computes nothing that did not change.
 //!
 //! Features: diagnostics (pushed on open, change and save), hover, go to definition, find
 //! references, document highlights, rename (with prepare), completion, document and

@@ -9,11 +9,12 @@ pub mod format;
 pub mod lexer;
 mod literal;
 mod parser;
+mod shift;
 pub mod split;
 pub mod suggest;
 pub mod walk;
 
-pub use parser::{Parsed, parse};
+pub use parser::{Parsed, Reusable, parse, reparse};
 
 lalrpop_util::lalrpop_mod!(
     #[allow(

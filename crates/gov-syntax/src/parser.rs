@@ -6,6 +6,8 @@ use crate::lexer::{Comment, Spanned, Token, lex};
 use crate::split::{self, Chunk, split};
 use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 use lalrpop_util::ParseError;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 /// A parsed file: its tree, its comments and the problems found on the way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,40 +40,169 @@ const ITEM_KEYWORDS: [&str; 13] = [
 
 /// Parses one file's text.
 pub fn parse(file: FileId, text: &str) -> Parsed {
+    parse_items(file, text, None).0
+}
+
+/// Parses one file's text again, reusing the trees of `previous` (an earlier parse of the
+/// same file, from [`reparse`]) for every item whose text did not change, wherever it
+/// moved: an edit parses only the items it touched. The result equals [`parse`]'s; the
+/// [`Reusable`] returned serves the next edit (it replaces `previous`, which is dropped
+/// with the trees no longer used).
+pub fn reparse(file: FileId, text: &str, previous: Option<&Reusable>) -> (Arc<Parsed>, Reusable) {
+    let (parsed, items, pieces, fresh) = parse_items(file, text, previous);
+    let parsed = Arc::new(parsed);
+    (Arc::clone(&parsed), Reusable { text: text.to_owned(), parsed, items, pieces, fresh })
+}
+
+/// A file's parse kept for its next parse ([`reparse`]): the text, the tree, and where
+/// each item's tree and problems lie in them.
+#[derive(Debug)]
+pub struct Reusable {
+    text: String,
+    parsed: Arc<Parsed>,
+    items: Vec<ItemRecord>,
+    /// Where each tree of `parsed`'s file, in order, has its first token start and its
+    /// last token end.
+    pieces: Vec<(u32, u32)>,
+    fresh: usize,
+}
+
+impl Reusable {
+    /// How many items the parse that made this parsed rather than reused (for tests and
+    /// measurements).
+    pub fn fresh_items(&self) -> usize {
+        self.fresh
+    }
+}
+
+/// One item as the splitter cut it out of its file, with what its parse gave.
+// Invariant: an item's parse depends only on the fields of its [`ItemKey`] (its text, the
+// splitter's verdicts and where the lexer failed in it); never on text around it.
+#[derive(Debug)]
+struct ItemRecord {
+    /// From the start of its first token to the end of its last.
+    text: std::ops::Range<u32>,
+    /// Whether the item lacks its `.` (the splitter reported E0002).
+    synthetic_dot: bool,
+    /// Whether the item nests too deeply to be parsed (the splitter reported E0005).
+    too_deep: bool,
+    /// Where the file's lexer reported a character no token starts, relative to the item.
+    lexical: Vec<u32>,
+    /// Its trees in the file's items (one, or more when a missing `.` split it).
+    items: std::ops::Range<usize>,
+    /// The problems its parse found.
+    diagnostics: Vec<Diagnostic>,
+    /// E0002s of the splitter its parse withdrew.
+    dropped_dots: Vec<Span>,
+}
+
+/// What an item's parse depends on: equal keys parse alike (spans moved by the distance
+/// between them).
+#[derive(PartialEq, Eq, Hash)]
+struct ItemKey<'a> {
+    text: &'a str,
+    synthetic_dot: bool,
+    too_deep: bool,
+    lexical: &'a [u32],
+}
+
+/// Parses `text` item by item, reusing `previous`'s trees where an item's key is the same;
+/// returns the parse, the record of its items, where each tree's tokens start and end, and
+/// how many items were parsed afresh.
+fn parse_items(
+    file: FileId,
+    text: &str,
+    previous: Option<&Reusable>,
+) -> (Parsed, Vec<ItemRecord>, Vec<(u32, u32)>, usize) {
     let lexed = lex(file, text);
     let mut diagnostics = lexed.diagnostics;
-    let lexical_ends: std::collections::HashSet<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
+    let lexical_ends: HashSet<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
+    let mut lexical: Vec<u32> =
+        diagnostics.iter().filter(|d| d.code == codes::LEXICAL).map(|d| d.primary.span.start).collect();
+    lexical.sort_unstable();
     let chunks = split(file, text, &lexed.tokens, &mut diagnostics);
     // An unterminated string swallows the rest of its line, `.` included: that is one
     // mistake, reported by the lexer, not also a missing `.`.
     diagnostics.retain(|d| d.code != codes::MISSING_TERMINATOR || !lexical_ends.contains(&d.primary.span.start));
+    let known: HashMap<ItemKey<'_>, &ItemRecord> = previous
+        .map(|previous| {
+            previous
+                .items
+                .iter()
+                .filter_map(|record| {
+                    let text = previous.text.get(record.text.start as usize..record.text.end as usize)?;
+                    let key = ItemKey {
+                        text,
+                        synthetic_dot: record.synthetic_dot,
+                        too_deep: record.too_deep,
+                        lexical: &record.lexical,
+                    };
+                    Some((key, record))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut comments = Comments { pending: lexed.comments.into_iter().peekable(), kept: Vec::new() };
     let parser = ItemParser::new();
     let mut items = Vec::with_capacity(chunks.len());
+    let mut records = Vec::with_capacity(chunks.len());
+    let mut pieces = Vec::with_capacity(chunks.len());
+    let mut fresh = 0;
     let mut previous_end = 0;
-    let mut dropped_dots = std::collections::HashSet::new();
-    let mut queue: std::collections::VecDeque<Chunk> = chunks.into();
-    while let Some(chunk) = queue.pop_front() {
+    let mut dropped_dots = HashSet::new();
+    for chunk in &chunks {
         let tokens = lexed.tokens.get(chunk.start..chunk.end).unwrap_or_default();
-        let Some(first) = tokens.first() else { continue };
-        let item = match parse_chunk(&parser, file, text, &chunk, tokens, &mut diagnostics, &mut dropped_dots) {
-            Parse::Item(item) => *item,
-            Parse::Split(at) => {
-                // The item lacks its `.` before an indented item: two items, one E0002.
-                let (head, rest) = (Chunk { end: at, ..chunk.clone() }, Chunk { start: at, ..chunk });
-                let head_tokens = lexed.tokens.get(head.start..head.end).unwrap_or_default();
-                let head = Chunk { synthetic_dot: split::needs_dot(split::after_annotations(head_tokens)), ..head };
-                if let (true, Some(last)) = (head.synthetic_dot, head_tokens.last()) {
-                    diagnostics.push(split::missing_dot(Span::new(file, last.end, last.end)));
-                }
-                queue.push_front(rest);
-                queue.push_front(head);
-                continue;
+        let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else { continue };
+        let offset = first.start;
+        let inside = lexical.partition_point(|&at| at < offset)..lexical.partition_point(|&at| at <= last.end);
+        let inside = lexical.get(inside).unwrap_or_default();
+        let relative: Vec<u32> = inside.iter().map(|at| at - offset).collect();
+        let key = ItemKey {
+            text: text.get(offset as usize..last.end as usize).unwrap_or_default(),
+            synthetic_dot: chunk.synthetic_dot,
+            too_deep: chunk.too_deep,
+            lexical: &relative,
+        };
+        let start = items.len();
+        let problems = match previous.zip(known.get(&key)) {
+            Some((previous, record)) => {
+                // Moved from where it was: a move back is a wrapping add of the distance.
+                let by = offset.wrapping_sub(record.text.start);
+                let trees = previous.parsed.file.items.get(record.items.clone()).unwrap_or_default();
+                items.extend(trees.iter().map(|item| {
+                    let mut item = item.clone();
+                    crate::shift::item(&mut item, by);
+                    item
+                }));
+                let moved = previous.pieces.get(record.items.clone()).unwrap_or_default();
+                pieces.extend(moved.iter().map(|&(first, end)| (first.wrapping_add(by), end.wrapping_add(by))));
+                let mut problems = Problems {
+                    diagnostics: record.diagnostics.clone(),
+                    dropped_dots: record.dropped_dots.iter().map(|dot| dot.shifted(by)).collect(),
+                };
+                problems.diagnostics.iter_mut().for_each(|d| d.shift(by));
+                problems
+            }
+            None => {
+                fresh += 1;
+                parse_item(&parser, file, text, tokens, chunk, inside, &mut items, &mut pieces)
             }
         };
-        let docs = take_docs(text, &mut comments, previous_end, first.start);
-        previous_end = tokens.last().map_or(first.end, |t| t.end);
-        items.push(Item { docs, ..item });
+        for (item, &(first, end)) in items.iter_mut().zip(&pieces).skip(start) {
+            item.docs = take_docs(text, &mut comments, previous_end, first);
+            previous_end = end;
+        }
+        diagnostics.extend(problems.diagnostics.iter().cloned());
+        dropped_dots.extend(problems.dropped_dots.iter().copied());
+        records.push(ItemRecord {
+            text: offset..last.end,
+            synthetic_dot: chunk.synthetic_dot,
+            too_deep: chunk.too_deep,
+            lexical: relative,
+            items: start..items.len(),
+            diagnostics: problems.diagnostics,
+            dropped_dots: problems.dropped_dots,
+        });
     }
     // Once for the whole file: once per broken item would be quadratic.
     if !dropped_dots.is_empty() {
@@ -79,7 +210,57 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     }
     diagnostics.sort_by_key(|d| d.primary.span.start);
     let comments = comments.kept.into_iter().chain(comments.pending).collect();
-    Parsed { file: SourceFile { items }, comments, diagnostics }
+    (Parsed { file: SourceFile { items }, comments, diagnostics }, records, pieces, fresh)
+}
+
+/// What one item's parse found wrong: its problems and the splitter's E0002s it withdraws.
+#[derive(Default)]
+struct Problems {
+    diagnostics: Vec<Diagnostic>,
+    dropped_dots: Vec<Span>,
+}
+
+/// Parses one item (`tokens`, one chunk of the file `text`); `lexical` holds where the
+/// file's lexer failed inside it. Pushes its trees (docs not attached) onto `items`, and
+/// where each one's first token starts and last token ends onto `pieces`.
+#[allow(clippy::too_many_arguments)]
+fn parse_item(
+    parser: &ItemParser,
+    file: FileId,
+    text: &str,
+    tokens: &[Spanned<'_>],
+    chunk: &Chunk,
+    lexical: &[u32],
+    items: &mut Vec<Item>,
+    pieces: &mut Vec<(u32, u32)>,
+) -> Problems {
+    let mut problems = Problems::default();
+    // Nearly every item is one chunk: the queue (which allocates) serves only the items a
+    // missing `.` splits.
+    let mut next = Some(Chunk { start: 0, end: tokens.len(), ..chunk.clone() });
+    let mut queue = VecDeque::new();
+    while let Some(chunk) = next.take().or_else(|| queue.pop_front()) {
+        let chunk_tokens = tokens.get(chunk.start..chunk.end).unwrap_or_default();
+        let (Some(first), Some(last)) = (chunk_tokens.first(), chunk_tokens.last()) else { continue };
+        let item = match parse_chunk(parser, file, text, &chunk, chunk_tokens, lexical, &mut problems) {
+            Parse::Item(item) => *item,
+            Parse::Split(at) => {
+                // The item lacks its `.` before an indented item: two items, one E0002.
+                let (head, rest) = (Chunk { end: at, ..chunk.clone() }, Chunk { start: at, ..chunk });
+                let head_tokens = tokens.get(head.start..head.end).unwrap_or_default();
+                let head = Chunk { synthetic_dot: split::needs_dot(split::after_annotations(head_tokens)), ..head };
+                if let (true, Some(last)) = (head.synthetic_dot, head_tokens.last()) {
+                    problems.diagnostics.push(split::missing_dot(Span::new(file, last.end, last.end)));
+                }
+                queue.push_front(rest);
+                next = Some(head);
+                continue;
+            }
+        };
+        items.push(item);
+        pieces.push((first.start, last.end));
+    }
+    problems
 }
 
 /// What parsing one chunk gave.
@@ -103,8 +284,8 @@ fn parse_chunk(
     text: &str,
     chunk: &Chunk,
     tokens: &[Spanned<'_>],
-    diagnostics: &mut Vec<Diagnostic>,
-    dropped_dots: &mut std::collections::HashSet<Span>,
+    lexical: &[u32],
+    parsed: &mut Problems,
 ) -> Parse {
     let span = match (tokens.first(), tokens.last()) {
         (Some(first), Some(last)) => Span::new(file, first.start, last.end),
@@ -128,7 +309,7 @@ fn parse_chunk(
     {
         return Parse::Split(chunk.start + at);
     }
-    diagnostics.append(&mut errors);
+    parsed.diagnostics.append(&mut errors);
     Parse::Item(Box::new(match result {
         Ok(item) => item,
         Err(error) => {
@@ -144,11 +325,12 @@ fn parse_chunk(
             if chunk.synthetic_dot {
                 // The item is broken anyway: its syntax error is the one report, not also
                 // the E0002 for the `.` the splitter supplied.
-                dropped_dots.insert(Span::new(file, span.end, span.end));
+                parsed.dropped_dots.push(Span::new(file, span.end, span.end));
             }
             // A character no token starts was already reported inside this item: that is
             // the mistake, and the parser's complaint about the gap would be a cascade.
-            let lexical = diagnostics.iter().any(|d| d.code == codes::LEXICAL && span.contains(d.primary.span.start));
+            let lexical = lexical.iter().any(|&at| span.contains(at))
+                || parsed.diagnostics.iter().any(|d| d.code == codes::LEXICAL && span.contains(d.primary.span.start));
             if lexical {
                 return Parse::Item(Box::new(error_item(tokens)));
             }
@@ -156,7 +338,7 @@ fn parse_chunk(
             if let Some(open) = unclosed(tokens).filter(|open| open.start < diagnostic.primary.span.start) {
                 diagnostic = unclosed_error(file, open, diagnostic.primary.span);
             }
-            diagnostics.push(diagnostic);
+            parsed.diagnostics.push(diagnostic);
             error_item(tokens)
         }
     }))

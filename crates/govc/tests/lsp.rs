@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn send(stdin: &mut impl Write, message: &Value) {
@@ -31,16 +31,22 @@ fn receive(stdout: &mut impl BufRead) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
-#[test]
-fn govc_lsp_serves_stdio_until_exit() {
+/// `govc lsp` running, with its standard input and output.
+fn spawn_lsp() -> (Child, ChildStdin, BufReader<ChildStdout>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
         .arg("lsp")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdin, stdout)
+}
+
+#[test]
+fn govc_lsp_serves_stdio_until_exit() {
+    let (mut child, mut stdin, mut stdout) = spawn_lsp();
     send(&mut stdin, &json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "capabilities": {} } }));
     let initialized = receive(&mut stdout);
     assert_eq!(initialized["result"]["serverInfo"]["name"], "govc lsp");
@@ -75,14 +81,7 @@ fn govc_lsp_serves_stdio_until_exit() {
 /// timer): a conflict is published after the checker's diagnostics.
 #[test]
 fn govc_lsp_publishes_the_analysis_after_the_pause() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
-        .arg("lsp")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdin, mut stdout) = spawn_lsp();
     // Messages arrive on a thread, so that a missing one fails the test instead of hanging it.
     let (send_message, messages) = std::sync::mpsc::channel();
     std::thread::spawn(move || while send_message.send(receive(&mut stdout)).is_ok() {});
