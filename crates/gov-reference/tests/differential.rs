@@ -402,12 +402,12 @@ impl Contents<'_> {
         };
         let inner = &self.symbols.relations[compound.relation];
         let id = self.engine.relation_id(&inner.name).ok_or_else(|| format!("the engine has no `{}`", inner.name))?;
-        let rows: Vec<&[Value]> =
+        let rows: Vec<Vec<Value>> =
             self.engine.facts(self.session, id).into_iter().filter(|row| row[0] == *held).collect();
         if compound.list {
             return Ok(RefValue::List(rows.iter().map(|row| (self.value)(&row[1])).collect()));
         }
-        let [row] = rows[..] else {
+        let [row] = &rows[..] else {
             return Err(format!("`{}` has {} facts for the object {held:?}", inner.name, rows.len()));
         };
         let mut members = BTreeMap::new();
