@@ -33,6 +33,7 @@ pub mod explain;
 mod guards;
 pub mod json;
 mod limits;
+mod made;
 mod near_miss;
 mod one;
 pub mod program;
