@@ -12,7 +12,7 @@ use url::{Host, Url};
 
 use crate::prepared::PreparedKind;
 use crate::strings::text;
-use crate::{Memo, Val};
+use crate::{Memo, Val, net};
 
 /// The URL argument, parsed (or remembered from the last call on the same text).
 fn parse<'m>(args: &[Val<'_>], memo: &'m mut Memo) -> Option<&'m Url> {
@@ -98,6 +98,11 @@ fn domain_name(text: &str) -> Option<Cow<'_, str>> {
     let text = text.strip_suffix('.').unwrap_or(text);
     if canonical(text) {
         return Some(Cow::Borrowed(text));
+    }
+    if net::parse_ip(text).is_some() {
+        // An address written as usual (`10.0.0.1`, `[::1]`) is no domain name, as the
+        // parser would find (without its IDNA pass).
+        return None;
     }
     match Host::parse(text).ok()? {
         Host::Domain(name) if !name.is_empty() => Some(Cow::Owned(name)),
@@ -241,6 +246,14 @@ mod tests {
         fn a_host_taken_as_it_is_is_what_the_parser_makes_of_it(text in "(xn--|0x|[a-z0-9.-]|[A-Z%é_ ]){0,12}") {
             if canonical(&text) {
                 prop_assert!(matches!(Host::parse(&text), Ok(Host::Domain(name)) if name == text), "{text}");
+            }
+        }
+
+        #[test]
+        fn an_address_taken_as_none_is_no_domain_for_the_parser(v4: u32, v6: u128) {
+            for text in [std::net::Ipv4Addr::from(v4).to_string(), format!("[{}]", std::net::Ipv6Addr::from(v6))] {
+                prop_assert_eq!(domain_name(&text), None);
+                prop_assert!(!matches!(Host::parse(&text), Ok(Host::Domain(_))), "{text}");
             }
         }
 

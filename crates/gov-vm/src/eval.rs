@@ -13,7 +13,7 @@ use crate::one::Ones;
 use crate::program::CallOut;
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
 use crate::store::{Relation, hash_values};
-use crate::value::{Strings, Value};
+use crate::value::{StringIds, Strings, Value};
 use crate::{EvalError, Limits};
 use gov_builtins::{Builtin, Called, Memo, Prepared, Val};
 use gov_value::CompareOp;
@@ -300,9 +300,9 @@ pub(crate) struct Builtins<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Symbols<'a> {
     /// The program's strings.
-    pub table: &'a std::collections::HashMap<String, u32>,
+    pub table: &'a StringIds,
     /// The request's own strings.
-    pub extra: &'a std::collections::HashMap<String, u32>,
+    pub extra: &'a StringIds,
 }
 
 impl Symbols<'_> {

@@ -4,11 +4,10 @@ use crate::engine::{Engine, Request};
 use crate::explain::{Absence, Explanation, FactExplanation, FactSource, Premises};
 use crate::program::{ColumnSchema, Contents, Program, RelationKind};
 use crate::report::{Reason, Report};
-use crate::value::{Strings, Value};
+use crate::value::{StringIds, Strings, Value};
 use crate::{EvalError, RequestError};
 use gov_value::BaseType;
 use serde_json::{Map, Value as Json, json};
-use std::collections::HashMap;
 
 pub use crate::document::{Document, MAX_DEPTH, parse_document};
 pub use crate::report::{location, message, rule_location};
@@ -220,7 +219,7 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
     let document = parse_document(text)?;
     let base = u32::try_from(engine.program().strings.len()).unwrap_or(u32::MAX);
     let mut extra: Vec<String> = Vec::new();
-    let mut extra_ids: HashMap<String, u32> = HashMap::new();
+    let mut extra_ids = StringIds::default();
     let mut intern = |s: &str| -> u32 {
         if let Some(sym) = engine.symbol(s) {
             return sym;

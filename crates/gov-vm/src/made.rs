@@ -10,12 +10,14 @@ use std::hash::BuildHasher;
 /// The symbols of the made texts, by text, and the buffers of earlier decisions' texts.
 #[derive(Debug, Default)]
 pub(crate) struct MadeIds {
-    /// The symbol of each made text, hashed with [`text_hash`].
+    /// The symbol of each made text, hashed with `hasher`.
     // Invariant: one entry per text of `Work::made`, whose symbol is `base` plus its index
     // there (the `base` that `find` and `insert` are given, fixed for a decision).
     ids: HashTable<u32>,
     /// Emptied text buffers, to hold the next decision's texts.
     spare: Vec<String>,
+    /// The hasher of `ids`, randomly seeded: the texts come from requests.
+    hasher: foldhash::fast::RandomState,
 }
 
 impl MadeIds {
@@ -28,7 +30,7 @@ impl MadeIds {
     /// The symbol of `text` if it was made already; symbols start at `base`.
     pub(crate) fn find(&self, made: &[String], base: usize, text: &str) -> Option<u32> {
         let at = |sym: &u32| made.get((*sym as usize).wrapping_sub(base)).map(String::as_str);
-        self.ids.find(text_hash(text), |sym| at(sym) == Some(text)).copied()
+        self.ids.find(self.hasher.hash_one(text), |sym| at(sym) == Some(text)).copied()
     }
 
     /// Gives `text`, not made yet, the next symbol `sym` (`base` plus the number made).
@@ -37,8 +39,9 @@ impl MadeIds {
         buffer.clear();
         buffer.push_str(text);
         made.push(buffer);
-        let rehash = |sym: &u32| made.get((*sym as usize).wrapping_sub(base)).map_or(0, |t| text_hash(t));
-        self.ids.insert_unique(text_hash(text), sym, rehash);
+        let hasher = &self.hasher;
+        let rehash = |sym: &u32| made.get((*sym as usize).wrapping_sub(base)).map_or(0, |t| hasher.hash_one(t));
+        self.ids.insert_unique(hasher.hash_one(text), sym, rehash);
     }
 }
 
@@ -70,11 +73,6 @@ impl Fresh {
         let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, end)| end));
         self.ends.iter().zip(starts).map(|(&(slot, end), start)| (slot, self.text.get(start..end).unwrap_or("")))
     }
-}
-
-/// The hash of a made text.
-fn text_hash(text: &str) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x7f4a_7c15).hash_one(text)
 }
 
 #[cfg(test)]
