@@ -61,12 +61,20 @@ impl<'s> Normal<'s> {
 
     /// The text of the path, made anew (see [`Normal::text`]).
     fn joined(&self) -> String {
-        let joined = self.names.join("/");
-        match (self.absolute, joined.is_empty()) {
-            (true, _) => format!("/{joined}"),
-            (false, true) => ".".to_owned(),
-            (false, false) => joined,
+        if !self.absolute && self.names.is_empty() {
+            return ".".to_owned();
         }
+        let mut text = String::with_capacity(self.names.iter().map(|name| name.len() + 1).sum());
+        for (i, name) in self.names.iter().enumerate() {
+            if self.absolute || i > 0 {
+                text.push('/');
+            }
+            text.push_str(name);
+        }
+        if text.is_empty() {
+            text.push('/');
+        }
+        text
     }
 
     /// The start of `source` that spells this path (`/`, then the names separated by `/`),
