@@ -18,6 +18,9 @@
 //! # N rounds of decide_in over its 500 generated requests
 //! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
 //!     target/release/examples/profile oopsla gdrive 50 20
+//! # an example package's own request (examples/DIR/requests/REQUEST.json), N decide_in calls
+//! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
+//!     target/release/examples/profile example coding-agent github_api 1000
 //! ```
 
 use gov_bench::oopsla::{self, App};
@@ -102,7 +105,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("{} size {size}: {} decisions", app.name(), rounds * requests.len());
         }
-        _ => return Err("usage: profile decide SCENARIO CASE N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES | oopsla APP SIZE N".into()),
+        Some("example") => {
+            let example = args.next().ok_or("example DIR REQUEST N")?;
+            let name = args.next().ok_or("example DIR REQUEST N")?;
+            let iterations = number(args.next(), 1_000)?;
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(&example);
+            let package = gov_driver::Package::load(&gov_driver::fs::Disk, &dir)?;
+            if package.errors().is_some() {
+                return Err(format!("{example} does not check").into());
+            }
+            let data = gov_driver::read_data(&gov_driver::fs::Disk, package.data_files())?;
+            let engine = package.engine(&data)?;
+            let text = std::fs::read_to_string(dir.join("requests").join(format!("{name}.json")))?;
+            let request = engine.request_from_json(&text)?;
+            let mut session = engine.session();
+            for _ in 0..iterations {
+                black_box(engine.decide_in(&mut session, black_box(&request))?);
+            }
+            println!("{example} {name} x{iterations}");
+        }
+        _ => return Err("usage: profile decide SCENARIO CASE N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES | oopsla APP SIZE N".into()),
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use gov_value::BaseType;
 
-use crate::{EvalError, Prepared, Val, Yield, glob, net, numbers, paths, regex, strings, time, urls};
+use crate::{Called, EvalError, Memo, Prepared, Val, glob, net, numbers, paths, regex, strings, time, urls};
 
 /// A parameter's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,58 +248,80 @@ impl Builtin {
     }
 }
 
-/// Runs the implementation of `builtin`.
-pub(crate) fn dispatch<'a>(
+/// Runs the implementation of `builtin`, its values to `each`.
+pub(crate) fn dispatch(
     builtin: Builtin,
-    args: &[Val<'a>],
+    args: &[Val<'_>],
     prepared: Option<&Prepared>,
-) -> Result<Yield<'a>, EvalError> {
+    memo: &mut Memo,
+    each: &mut dyn FnMut(Val<'_>),
+) -> Result<Called, EvalError> {
     let signature = builtin.signature();
     if args.len() != signature.params.len() {
         // A broken caller: the families read the arguments they expect by position, and
         // one more or one fewer must not make a call look valid.
         return Ok(match signature.output {
-            Output::Test => Yield::Test(false),
-            Output::Value(_) => Yield::One(None),
-            Output::Values(_) => Yield::Many(Vec::new()),
+            Output::Test => Called::Test(false),
+            Output::Value(_) | Output::Values(_) => Called::Values,
         });
     }
     let prepared = prepared.map(Prepared::kind);
+    let mut one = |value: Option<Val<'_>>| {
+        if let Some(value) = value {
+            each(value);
+        }
+        Called::Values
+    };
     Ok(match builtin {
-        Builtin::StrStartsWith => Yield::Test(strings::two(args).is_some_and(|(s, p)| s.starts_with(p))),
-        Builtin::StrEndsWith => Yield::Test(strings::two(args).is_some_and(|(s, p)| s.ends_with(p))),
-        Builtin::StrContains => Yield::Test(strings::two(args).is_some_and(|(s, p)| s.contains(p))),
-        Builtin::StrLower => Yield::One(strings::lower(args)),
-        Builtin::StrUpper => Yield::One(strings::upper(args)),
-        Builtin::StrLength => Yield::One(strings::length(args)),
-        Builtin::StrConcat => Yield::One(strings::concat(args)),
-        Builtin::StrTrim => Yield::One(strings::trim(args)),
-        Builtin::StrSplit => Yield::Many(strings::split(args)),
-        Builtin::GlobMatch => Yield::Test(glob::matches(args, prepared)),
-        Builtin::RegexMatch => Yield::Test(regex::matches(args, prepared)),
-        Builtin::RegexFind => Yield::Many(regex::find(args, prepared)),
-        Builtin::PathNormalize => Yield::One(paths::normalize(args)),
-        Builtin::PathComponents => Yield::Many(paths::components(args)),
-        Builtin::PathParent => Yield::One(paths::parent(args)),
-        Builtin::PathFileName => Yield::One(paths::file_name(args)),
-        Builtin::PathExtension => Yield::One(paths::extension(args)),
-        Builtin::PathUnder => Yield::Test(paths::under(args)),
-        Builtin::UrlValid => Yield::Test(urls::valid(args)),
-        Builtin::UrlScheme => Yield::One(urls::scheme(args)),
-        Builtin::UrlHost => Yield::One(urls::host(args)),
-        Builtin::UrlPort => Yield::One(urls::port(args)),
-        Builtin::UrlPath => Yield::One(urls::path(args)),
-        Builtin::UrlQuery => Yield::Many(urls::query(args)),
-        Builtin::HostInDomain => Yield::Test(urls::in_domain(args)),
-        Builtin::NetIpValid => Yield::Test(net::ip_valid(args)),
-        Builtin::NetCidrContains => Yield::Test(net::cidr_contains(args, prepared)),
-        Builtin::TimeDay => Yield::One(time::day(args, prepared)),
-        Builtin::TimeHour => Yield::One(time::hour(args, prepared)),
-        Builtin::TimeWeekday => Yield::One(time::weekday(args, prepared)),
-        Builtin::NumAbs => Yield::One(numbers::abs(args).map_err(|message| EvalError { builtin, message })?),
-        Builtin::NumMin => Yield::One(numbers::min(args)),
-        Builtin::NumMax => Yield::One(numbers::max(args)),
-        Builtin::NumRound => Yield::One(numbers::round(args)),
+        Builtin::StrStartsWith => Called::Test(strings::two(args).is_some_and(|(s, p)| s.starts_with(p))),
+        Builtin::StrEndsWith => Called::Test(strings::two(args).is_some_and(|(s, p)| s.ends_with(p))),
+        Builtin::StrContains => Called::Test(strings::two(args).is_some_and(|(s, p)| s.contains(p))),
+        Builtin::StrLower => one(strings::lower(args)),
+        Builtin::StrUpper => one(strings::upper(args)),
+        Builtin::StrLength => one(strings::length(args)),
+        Builtin::StrConcat => one(strings::concat(args)),
+        Builtin::StrTrim => one(strings::trim(args)),
+        Builtin::StrSplit => {
+            strings::split(args, each);
+            Called::Values
+        }
+        Builtin::GlobMatch => Called::Test(glob::matches(args, prepared)),
+        Builtin::RegexMatch => Called::Test(regex::matches(args, prepared)),
+        Builtin::RegexFind => {
+            regex::find(args, prepared, each);
+            Called::Values
+        }
+        Builtin::PathNormalize => one(paths::normalize(args)),
+        Builtin::PathComponents => {
+            paths::components(args, each);
+            Called::Values
+        }
+        Builtin::PathParent => one(paths::parent(args)),
+        Builtin::PathFileName => one(paths::file_name(args)),
+        Builtin::PathExtension => one(paths::extension(args)),
+        Builtin::PathUnder => Called::Test(paths::under(args)),
+        Builtin::UrlValid => Called::Test(urls::valid(args, memo)),
+        Builtin::UrlScheme => one(urls::scheme(args, memo)),
+        Builtin::UrlHost => one(urls::host(args, memo)),
+        Builtin::UrlPort => one(urls::port(args, memo)),
+        Builtin::UrlPath => one(urls::path(args, memo)),
+        Builtin::UrlQuery => {
+            urls::query(args, memo, each);
+            Called::Values
+        }
+        Builtin::HostInDomain => Called::Test(urls::in_domain(args, prepared)),
+        Builtin::NetIpValid => Called::Test(net::ip_valid(args)),
+        Builtin::NetCidrContains => Called::Test(net::cidr_contains(args, prepared)),
+        Builtin::TimeDay => {
+            time::day(args, prepared, memo, each);
+            Called::Values
+        }
+        Builtin::TimeHour => one(time::hour(args, prepared, memo)),
+        Builtin::TimeWeekday => one(time::weekday(args, prepared, memo)),
+        Builtin::NumAbs => one(numbers::abs(args).map_err(|message| EvalError { builtin, message })?),
+        Builtin::NumMin => one(numbers::min(args)),
+        Builtin::NumMax => one(numbers::max(args)),
+        Builtin::NumRound => one(numbers::round(args)),
     })
 }
 
@@ -311,7 +333,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::eval;
+    use crate::{Yield, eval};
 
     /// A value of each type a parameter may take (one, for a `Numeric`, per numeric type).
     fn samples(param: Param) -> Vec<Val<'static>> {

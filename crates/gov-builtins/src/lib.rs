@@ -20,6 +20,7 @@
 
 mod catalogue;
 mod glob;
+mod memo;
 mod net;
 mod numbers;
 mod paths;
@@ -31,6 +32,7 @@ mod time;
 mod urls;
 
 pub use catalogue::{Builtin, Output, Param, Signature};
+pub use memo::Memo;
 pub use prepared::{PrepareError, Prepared, prepare};
 
 use std::borrow::Cow;
@@ -66,6 +68,16 @@ pub enum Yield<'a> {
     Many(Vec<Val<'a>>),
 }
 
+/// What one call of a built-in did ([`call`]): a test's answer, or that its values (none,
+/// one for a function, any number for a generator) went to the caller's `each`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Called {
+    /// A test held (`true`) or not.
+    Test(bool),
+    /// The values were handed to `each`, in order.
+    Values,
+}
+
 /// A call whose result does not fit its type. The engine reports it as an evaluation
 /// error (and so decides deny), as it does arithmetic overflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,12 +90,48 @@ pub struct EvalError {
 
 /// Calls `builtin` on `args`, using what [`prepare`] made of its constant arguments when
 /// the program loaded (`None` when nothing was prepared: the arguments are then parsed on
-/// each call, and one that does not parse yields nothing).
+/// each call, and one that does not parse yields nothing), and returns what it yielded.
 ///
 /// Invariant: the caller passes exactly the arguments of the built-in's signature, each of
 /// its parameter's type (the checker guarantees it for compiled programs; the bundle
 /// validator for loaded ones). A call that breaks this yields nothing: never a panic,
 /// never a value that could make a condition true by accident.
 pub fn eval<'a>(builtin: Builtin, args: &[Val<'a>], prepared: Option<&Prepared>) -> Result<Yield<'a>, EvalError> {
-    catalogue::dispatch(builtin, args, prepared)
+    let mut values = Vec::new();
+    let called = call(builtin, args, prepared, &mut Memo::default(), &mut |value| values.push(value.into_owned()))?;
+    Ok(match (called, builtin.signature().output) {
+        (Called::Test(held), _) => Yield::Test(held),
+        (Called::Values, Output::Values(_)) => Yield::Many(values),
+        (Called::Values, _) => Yield::One(values.into_iter().next()),
+    })
+}
+
+/// Calls `builtin` on `args` as [`eval`] does, without collecting: each value goes to
+/// `each` as it is made, borrowing the arguments (a path's file name, a command's parts)
+/// or `memo` (a URL's host) where it can, so a caller that keeps only what it has not
+/// seen (the engine interns strings) copies nothing else. `memo` keeps what a call parsed
+/// for the next (the last URL); a caller that holds one per session makes two calls on
+/// one URL parse it once.
+pub fn call(
+    builtin: Builtin,
+    args: &[Val<'_>],
+    prepared: Option<&Prepared>,
+    memo: &mut Memo,
+    each: &mut dyn FnMut(Val<'_>),
+) -> Result<Called, EvalError> {
+    catalogue::dispatch(builtin, args, prepared, memo, each)
+}
+
+impl Val<'_> {
+    /// The same value, owning its text.
+    pub fn into_owned(self) -> Val<'static> {
+        match self {
+            Val::Str(text) => Val::Str(Cow::Owned(text.into_owned())),
+            Val::Int(i) => Val::Int(i),
+            Val::Decimal(d) => Val::Decimal(d),
+            Val::Bool(b) => Val::Bool(b),
+            Val::Time(t) => Val::Time(t),
+            Val::Duration(d) => Val::Duration(d),
+        }
+    }
 }

@@ -20,7 +20,7 @@ use crate::prepared::{PreparedKind, prepared_or_parse};
 use crate::strings::text;
 
 /// An IP address, as written alone or as a URL's host.
-fn parse_ip(text: &str) -> Option<IpAddr> {
+pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
     match text.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
         Some(v6) => v6.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
         None => text.parse().ok(),

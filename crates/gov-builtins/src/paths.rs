@@ -7,18 +7,20 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use crate::Val;
 use crate::strings::text;
 
-/// A path after lexical normalisation.
+/// A path after lexical normalisation, its names slices of the text it was made from.
 ///
 /// Invariant: `names` holds no empty name and no `.`; `..` only as a leading run, and
 /// only in a relative path (at the root of an absolute path `..` is the root itself).
 struct Normal<'s> {
     /// Whether the path starts at the root (`/`).
     absolute: bool,
-    /// The names after the root, in order.
-    names: Vec<&'s str>,
+    /// The names after the root, in order (inline up to a depth no real path reaches).
+    names: SmallVec<[&'s str; 16]>,
 }
 
 impl<'s> Normal<'s> {
@@ -27,7 +29,7 @@ impl<'s> Normal<'s> {
     /// leading `..` is kept, since what it leads to is unknown (`a/../../b` is `../b`).
     fn of(path: &'s str) -> Normal<'s> {
         let absolute = path.starts_with('/');
-        let mut names: Vec<&str> = Vec::new();
+        let mut names = SmallVec::new();
         for name in path.split('/') {
             match name {
                 "" | "." => {}
@@ -45,14 +47,47 @@ impl<'s> Normal<'s> {
     }
 
     /// The text of the path: `/` for the root, `.` for an empty relative path, and never a
-    /// trailing `/`.
-    fn text(&self) -> String {
-        let joined = self.names.join("/");
-        match (self.absolute, joined.is_empty()) {
-            (true, _) => format!("/{joined}"),
-            (false, true) => ".".to_owned(),
-            (false, false) => joined,
+    /// trailing `/`. A slice of `source` when `source` starts with it (as a path already
+    /// normal, or its parent, does), so most calls copy nothing.
+    fn text<'t>(&self, source: &'t str) -> Cow<'t, str> {
+        if !self.absolute && self.names.is_empty() {
+            return Cow::Borrowed(".");
         }
+        match self.prefix_of(source) {
+            Some(prefix) => Cow::Borrowed(prefix),
+            None => Cow::Owned(self.joined()),
+        }
+    }
+
+    /// The text of the path, made anew (see [`Normal::text`]).
+    fn joined(&self) -> String {
+        if !self.absolute && self.names.is_empty() {
+            return ".".to_owned();
+        }
+        let mut text = String::with_capacity(self.names.iter().map(|name| name.len() + 1).sum());
+        for (i, name) in self.names.iter().enumerate() {
+            if self.absolute || i > 0 {
+                text.push('/');
+            }
+            text.push_str(name);
+        }
+        if text.is_empty() {
+            text.push('/');
+        }
+        text
+    }
+
+    /// The start of `source` that spells this path (`/`, then the names separated by `/`),
+    /// if it does.
+    fn prefix_of<'t>(&self, source: &'t str) -> Option<&'t str> {
+        let mut rest = if self.absolute { source.strip_prefix('/')? } else { source };
+        for (i, name) in self.names.iter().enumerate() {
+            if i > 0 {
+                rest = rest.strip_prefix('/')?;
+            }
+            rest = rest.strip_prefix(name)?;
+        }
+        source.get(..source.len() - rest.len())
     }
 
     /// The last name, if it names something below its parent (not `..`).
@@ -61,45 +96,47 @@ impl<'s> Normal<'s> {
     }
 }
 
-/// The normalised form of the path argument.
-fn normal<'v>(args: &'v [Val<'_>]) -> Option<Normal<'v>> {
-    text(args.first()).map(Normal::of)
+/// The path argument and its normalised form.
+fn normal<'v>(args: &'v [Val<'_>]) -> Option<(&'v str, Normal<'v>)> {
+    text(args.first()).map(|path| (path, Normal::of(path)))
 }
 
-fn owned<'a>(text: impl Into<String>) -> Val<'a> {
-    Val::Str(Cow::Owned(text.into()))
+fn borrowed(text: &str) -> Val<'_> {
+    Val::Str(Cow::Borrowed(text))
 }
 
 /// `path.normalize(p)`
-pub(crate) fn normalize<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    normal(args).map(|path| owned(path.text()))
+pub(crate) fn normalize<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
+    normal(args).map(|(source, path)| Val::Str(path.text(source)))
 }
 
 /// `path.components(p)`: the names of the normalised path, root excluded, in order.
-pub(crate) fn components<'a>(args: &[Val<'a>]) -> Vec<Val<'a>> {
-    normal(args).map(|path| path.names.into_iter().map(owned).collect()).unwrap_or_default()
+pub(crate) fn components(args: &[Val<'_>], each: &mut dyn FnMut(Val<'_>)) {
+    if let Some((_, path)) = normal(args) {
+        path.names.into_iter().for_each(|name| each(borrowed(name)));
+    }
 }
 
 /// `path.parent(p)`: the normalised path without its last name; none for `/`, `.` and a
 /// relative path of `..` only.
-pub(crate) fn parent<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    let mut path = normal(args)?;
+pub(crate) fn parent<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
+    let (source, mut path) = normal(args)?;
     path.file_name()?;
     path.names.pop();
-    Some(owned(path.text()))
+    Some(Val::Str(path.text(source)))
 }
 
 /// `path.file_name(p)`
-pub(crate) fn file_name<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    normal(args)?.file_name().map(owned)
+pub(crate) fn file_name<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
+    normal(args)?.1.file_name().map(borrowed)
 }
 
 /// `path.extension(p)`: the text after the last `.` of the file name, when a non-empty
 /// stem precedes it (`.env` has none; `archive.tar.gz` has `gz`; `notes.` has ``).
-pub(crate) fn extension<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    let name = normal(args)?.file_name()?;
+pub(crate) fn extension<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
+    let name = normal(args)?.1.file_name()?;
     let (stem, extension) = name.rsplit_once('.')?;
-    (!stem.is_empty()).then(|| owned(extension))
+    (!stem.is_empty()).then(|| borrowed(extension))
 }
 
 /// `path.under(p, dir)`: both normalised, `p` is `dir` or inside it, name by name (so
@@ -107,7 +144,7 @@ pub(crate) fn extension<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
 /// the reverse, and a relative path that climbs out of `dir` (`../x` from `.`) is not
 /// under it.
 pub(crate) fn under(args: &[Val<'_>]) -> bool {
-    let (Some(path), Some(dir)) = (normal(args), text(args.get(1)).map(Normal::of)) else { return false };
+    let (Some((_, path)), Some(dir)) = (normal(args), text(args.get(1)).map(Normal::of)) else { return false };
     path.absolute == dir.absolute
         && path.names.starts_with(&dir.names)
         && path.names.get(dir.names.len()) != Some(&"..")
@@ -221,7 +258,7 @@ mod tests {
     /// `/` boundary.
     fn under_by_text(path: &str, dir: &str) -> bool {
         let (path, dir) = (Normal::of(path), Normal::of(dir));
-        let (p, d) = (path.text(), dir.text());
+        let (p, d) = (path.joined(), dir.joined());
         if path.absolute != dir.absolute || path.names.get(dir.names.len()) == Some(&"..") {
             return false;
         }
@@ -235,6 +272,15 @@ mod tests {
                 let _ = eval(builtin, &[s(&path)], None);
             }
             let _ = eval(Builtin::PathUnder, &[s(&path), s(&dir)], None);
+        }
+
+        #[test]
+        fn the_text_borrowed_from_the_path_is_the_text_made_anew(path in "/?[ab./]{0,24}") {
+            let normal = Normal::of(&path);
+            prop_assert_eq!(normal.text(&path).into_owned(), normal.joined());
+            let mut parent = Normal::of(&path);
+            parent.names.pop();
+            prop_assert_eq!(parent.text(&path).into_owned(), parent.joined());
         }
 
         #[test]

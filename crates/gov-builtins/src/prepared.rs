@@ -2,7 +2,7 @@
 //! pattern is a check-time error at its span) and when the engine loads it (so no call
 //! parses a constant pattern again).
 
-use crate::{Builtin, Param, Val, glob, net, numbers, regex, time};
+use crate::{Builtin, Param, Val, glob, net, numbers, regex, time, urls};
 
 /// What a built-in made of its constant arguments.
 ///
@@ -24,6 +24,8 @@ pub(crate) enum PreparedKind {
     Network(ipnet::IpNet),
     /// The time zone of `time.*`.
     Zone(jiff::tz::TimeZone),
+    /// The domain of `host.in_domain`, as a URL's host reads it (`None`: nothing is in it).
+    Domain(Option<String>),
 }
 
 // Invariant: a loaded program, prepared constants included, is shared by the threads that
@@ -66,6 +68,7 @@ fn constant_parser(builtin: Builtin) -> Option<(usize, Parser)> {
             Some((1, |v| time::zone(v).map(|z| Some(PreparedKind::Zone(z)))))
         }
         Builtin::NumRound => Some((1, |v| numbers::places(v).map(|_| None))),
+        Builtin::HostInDomain => Some((1, |v| urls::domain(v).map(|d| Some(PreparedKind::Domain(d))))),
         Builtin::StrStartsWith
         | Builtin::StrEndsWith
         | Builtin::StrContains
@@ -87,7 +90,6 @@ fn constant_parser(builtin: Builtin) -> Option<(usize, Parser)> {
         | Builtin::UrlPort
         | Builtin::UrlPath
         | Builtin::UrlQuery
-        | Builtin::HostInDomain
         | Builtin::NetIpValid
         | Builtin::NumAbs
         | Builtin::NumMin

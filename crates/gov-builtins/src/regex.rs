@@ -65,10 +65,10 @@ pub(crate) fn matches(args: &[Val<'_>], prepared: Option<&PreparedKind>) -> bool
     pattern(args, prepared).is_some_and(|regex| regex.is_match(s))
 }
 
-/// `regex.find(s, pattern)`: each non-overlapping match, leftmost first.
-pub(crate) fn find<'a>(args: &[Val<'a>], prepared: Option<&PreparedKind>) -> Vec<Val<'a>> {
-    let (Some(s), Some(regex)) = (text(args.first()), pattern(args, prepared)) else { return Vec::new() };
-    regex.find_iter(s).map(|m| Val::Str(Cow::Owned(m.as_str().to_owned()))).collect()
+/// `regex.find(s, pattern)`: each non-overlapping match, leftmost first, a slice of `s`.
+pub(crate) fn find(args: &[Val<'_>], prepared: Option<&PreparedKind>, each: &mut dyn FnMut(Val<'_>)) {
+    let (Some(s), Some(regex)) = (text(args.first()), pattern(args, prepared)) else { return };
+    regex.find_iter(s).for_each(|m| each(Val::Str(Cow::Borrowed(m.as_str()))));
 }
 
 #[cfg(test)]

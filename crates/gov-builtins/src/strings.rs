@@ -17,33 +17,58 @@ pub(crate) fn two<'v>(args: &'v [Val<'_>]) -> Option<(&'v str, &'v str)> {
     Some((text(args.first())?, text(args.get(1))?))
 }
 
-pub(crate) fn lower<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    text(args.first()).map(|s| Val::Str(Cow::Owned(s.to_lowercase())))
+/// `str.lower(s)`: `s` itself when it has no upper-case letter to change (checked for
+/// ASCII text; other text is always lower-cased anew).
+pub(crate) fn lower<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
+    text(args.first()).map(|s| {
+        Val::Str(if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Borrowed(s)
+        } else {
+            Cow::Owned(s.to_lowercase())
+        })
+    })
 }
 
-pub(crate) fn upper<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    text(args.first()).map(|s| Val::Str(Cow::Owned(s.to_uppercase())))
+/// `str.upper(s)`, as [`lower`] the other way.
+pub(crate) fn upper<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
+    text(args.first()).map(|s| {
+        Val::Str(if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Borrowed(s)
+        } else {
+            Cow::Owned(s.to_uppercase())
+        })
+    })
 }
 
-pub(crate) fn trim<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    text(args.first()).map(|s| Val::Str(Cow::Owned(s.trim().to_owned())))
+/// `str.trim(s)`: a slice of `s`.
+pub(crate) fn trim<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
+    text(args.first()).map(|s| Val::Str(Cow::Borrowed(s.trim())))
 }
 
-pub(crate) fn length<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
+/// `str.length(s)`, in Unicode scalar values.
+pub(crate) fn length<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
     // An Int holds any length a request can carry (requests are size-limited far below).
     text(args.first()).and_then(|s| i64::try_from(s.chars().count()).ok()).map(Val::Int)
 }
 
-pub(crate) fn concat<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    two(args).map(|(a, b)| Val::Str(Cow::Owned(format!("{a}{b}"))))
+/// `str.concat(a, b)`: new text, unless one side is empty.
+pub(crate) fn concat<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
+    two(args).map(|(a, b)| {
+        Val::Str(match (a.is_empty(), b.is_empty()) {
+            (true, _) => Cow::Borrowed(b),
+            (_, true) => Cow::Borrowed(a),
+            _ => Cow::Owned(format!("{a}{b}")),
+        })
+    })
 }
 
-/// Each part between separators, empty parts included; an empty separator yields nothing
-/// (there is no sensible split on it).
-pub(crate) fn split<'a>(args: &[Val<'a>]) -> Vec<Val<'a>> {
-    match two(args) {
-        Some((s, sep)) if !sep.is_empty() => s.split(sep).map(|part| Val::Str(Cow::Owned(part.to_owned()))).collect(),
-        _ => Vec::new(),
+/// Each part between separators, empty parts included, each a slice of the text; an
+/// empty separator yields nothing (there is no sensible split on it).
+pub(crate) fn split(args: &[Val<'_>], each: &mut dyn FnMut(Val<'_>)) {
+    if let Some((s, sep)) = two(args)
+        && !sep.is_empty()
+    {
+        s.split(sep).for_each(|part| each(Val::Str(Cow::Borrowed(part))));
     }
 }
 

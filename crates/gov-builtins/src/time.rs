@@ -17,8 +17,8 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use crate::Val;
 use crate::prepared::{PreparedKind, prepared_or_parse};
+use crate::{Memo, Val};
 
 /// Looks a time zone up by its IANA name in the bundled database.
 pub(crate) fn zone(name: &Val<'_>) -> Result<TimeZone, String> {
@@ -29,7 +29,7 @@ pub(crate) fn zone(name: &Val<'_>) -> Result<TimeZone, String> {
 }
 
 /// The local date and time of the call's instant in the call's zone.
-fn local(args: &[Val<'_>], prepared: Option<&PreparedKind>) -> Option<DateTime> {
+fn local(args: &[Val<'_>], prepared: Option<&PreparedKind>, memo: &mut Memo) -> Option<DateTime> {
     let Some(Val::Time(nanos)) = args.first() else { return None };
     let constant = match prepared {
         Some(PreparedKind::Zone(zone)) => Some(zone),
@@ -37,7 +37,8 @@ fn local(args: &[Val<'_>], prepared: Option<&PreparedKind>) -> Option<DateTime> 
     };
     // Every i64 of nanoseconds (years 1677 to 2262) is within jiff's range.
     let instant = Timestamp::from_nanosecond(i128::from(*nanos)).ok()?;
-    prepared_or_parse(constant, args.get(1), zone).map(|zone| zone.to_datetime(instant))
+    let zone = prepared_or_parse(constant, args.get(1), zone)?;
+    Some(memo.local(*nanos, &zone, || zone.to_datetime(instant)))
 }
 
 /// `time.day(t, zone)`: the local calendar day as `YYYY-MM-DD`.
@@ -45,19 +46,47 @@ fn local(args: &[Val<'_>], prepared: Option<&PreparedKind>) -> Option<DateTime> 
 /// A `Str`, not a `Time` at local midnight: a day is a date, not an instant (in some
 /// zones some days have no midnight); a date compares directly with the dates a data file
 /// holds (`"2026-12-25"`); and as text it orders chronologically.
-pub(crate) fn day<'a>(args: &[Val<'a>], prepared: Option<&PreparedKind>) -> Option<Val<'a>> {
-    local(args, prepared).map(|at| Val::Str(Cow::Owned(at.date().to_string())))
+pub(crate) fn day(args: &[Val<'_>], prepared: Option<&PreparedKind>, memo: &mut Memo, each: &mut dyn FnMut(Val<'_>)) {
+    let Some(date) = local(args, prepared, memo).map(|at| at.date()) else { return };
+    let mut buffer = [0u8; 10];
+    match iso_date(date, &mut buffer) {
+        Some(text) => each(Val::Str(Cow::Borrowed(text))),
+        None => each(Val::Str(Cow::Owned(date.to_string()))),
+    }
+}
+
+/// `date` as `YYYY-MM-DD` in `buffer`, as its `Display` writes it, for the years 0 to 9999
+/// (every `Time`: an i64 of nanoseconds spans 1677 to 2262); `None` for others.
+fn iso_date(date: jiff::civil::Date, buffer: &mut [u8; 10]) -> Option<&str> {
+    let (year, month, day) = (u16::try_from(date.year()).ok()?, date.month().unsigned_abs(), date.day().unsigned_abs());
+    if year > 9999 {
+        return None;
+    }
+    let digit = |n: u16| b'0' + u8::try_from(n % 10).unwrap_or(0);
+    *buffer = [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(u16::from(month) / 10),
+        digit(u16::from(month)),
+        b'-',
+        digit(u16::from(day) / 10),
+        digit(u16::from(day)),
+    ];
+    std::str::from_utf8(buffer).ok()
 }
 
 /// `time.hour(t, zone)`: the local hour, 0 to 23.
-pub(crate) fn hour<'a>(args: &[Val<'a>], prepared: Option<&PreparedKind>) -> Option<Val<'a>> {
-    local(args, prepared).map(|at| Val::Int(i64::from(at.hour())))
+pub(crate) fn hour(args: &[Val<'_>], prepared: Option<&PreparedKind>, memo: &mut Memo) -> Option<Val<'static>> {
+    local(args, prepared, memo).map(|at| Val::Int(i64::from(at.hour())))
 }
 
 /// `time.weekday(t, zone)`: the local ISO 8601 weekday, 1 (Monday) to 7 (Sunday), so
 /// working days are `time.weekday(t, zone) <= 5`.
-pub(crate) fn weekday<'a>(args: &[Val<'a>], prepared: Option<&PreparedKind>) -> Option<Val<'a>> {
-    local(args, prepared).map(|at| Val::Int(i64::from(at.weekday().to_monday_one_offset())))
+pub(crate) fn weekday(args: &[Val<'_>], prepared: Option<&PreparedKind>, memo: &mut Memo) -> Option<Val<'static>> {
+    local(args, prepared, memo).map(|at| Val::Int(i64::from(at.weekday().to_monday_one_offset())))
 }
 
 #[cfg(test)]
@@ -176,6 +205,14 @@ mod tests {
             prop_assert_eq!(utc(Builtin::TimeHour), Ok(Yield::One(hour.map(Val::Int))));
             let weekday = eval(Builtin::TimeWeekday, &[Val::Time(nanos), s("Europe/Paris")], None);
             prop_assert!(matches!(weekday, Ok(Yield::One(Some(Val::Int(1..=7))))));
+        }
+
+        #[test]
+        fn a_date_is_written_as_its_display_writes_it(year in -9999i16..=9999, month in 1i8..=12, day in 1i8..=28) {
+            let date = jiff::civil::date(year, month, day);
+            let mut buffer = [0u8; 10];
+            let expected = (0..=9999).contains(&year).then(|| date.to_string());
+            prop_assert_eq!(iso_date(date, &mut buffer).map(str::to_owned), expected);
         }
     }
 }

@@ -10,74 +10,118 @@
 use std::borrow::Cow;
 use url::{Host, Url};
 
-use crate::Val;
-use crate::strings::{text, two};
+use crate::prepared::PreparedKind;
+use crate::strings::text;
+use crate::{Memo, Val, net};
 
-fn parse(args: &[Val<'_>]) -> Option<Url> {
-    Url::parse(text(args.first())?).ok()
+/// The URL argument, parsed (or remembered from the last call on the same text).
+fn parse<'m>(args: &[Val<'_>], memo: &'m mut Memo) -> Option<&'m Url> {
+    memo.url(text(args.first())?)
 }
 
-fn owned<'a>(text: &str) -> Val<'a> {
-    Val::Str(Cow::Owned(text.to_owned()))
+fn borrowed(text: &str) -> Val<'_> {
+    Val::Str(Cow::Borrowed(text))
 }
 
 /// `url.valid(u)`
-pub(crate) fn valid(args: &[Val<'_>]) -> bool {
-    parse(args).is_some()
+pub(crate) fn valid(args: &[Val<'_>], memo: &mut Memo) -> bool {
+    parse(args, memo).is_some()
 }
 
 /// `url.scheme(u)`: lower case, without the `:`.
-pub(crate) fn scheme<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    parse(args).map(|url| owned(url.scheme()))
+pub(crate) fn scheme<'m>(args: &[Val<'_>], memo: &'m mut Memo) -> Option<Val<'m>> {
+    parse(args, memo).map(|url| borrowed(url.scheme()))
 }
 
 /// `url.host(u)`: as the URL serialises it (an IPv6 address in brackets), lower-cased;
 /// none for a URL without a host (`mailto:`, `file:///x`).
-pub(crate) fn host<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
+pub(crate) fn host<'m>(args: &[Val<'_>], memo: &'m mut Memo) -> Option<Val<'m>> {
     // The standard lower-cases the hosts of http(s), ws(s), ftp and file URLs; other
     // schemes keep an opaque host as written, lower-cased here so one comparison fits all.
-    let url = parse(args)?;
-    let host = url.host_str().filter(|host| !host.is_empty())?;
-    Some(Val::Str(Cow::Owned(host.to_ascii_lowercase())))
+    let host = parse(args, memo)?.host_str().filter(|host| !host.is_empty())?;
+    Some(Val::Str(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }))
 }
 
 /// `url.port(u)`: the explicit port, or the scheme's default (80 for http, 443 for https).
-pub(crate) fn port<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    parse(args)?.port_or_known_default().map(|port| Val::Int(i64::from(port)))
+pub(crate) fn port(args: &[Val<'_>], memo: &mut Memo) -> Option<Val<'static>> {
+    parse(args, memo)?.port_or_known_default().map(|port| Val::Int(i64::from(port)))
 }
 
 /// `url.path(u)`: percent-encoded as the URL serialises it, with `.` and `..` segments
 /// (also as `%2e`) already resolved.
-pub(crate) fn path<'a>(args: &[Val<'a>]) -> Option<Val<'a>> {
-    parse(args).map(|url| owned(url.path()))
+pub(crate) fn path<'m>(args: &[Val<'_>], memo: &'m mut Memo) -> Option<Val<'m>> {
+    parse(args, memo).map(|url| borrowed(url.path()))
 }
 
 /// `url.query(u, key)`: each value of the query parameter `key`, decoded (`%20` and `+`
 /// are spaces), in order.
-pub(crate) fn query<'a>(args: &[Val<'a>]) -> Vec<Val<'a>> {
-    let (Some(url), Some(key)) = (parse(args), text(args.get(1))) else { return Vec::new() };
-    url.query_pairs().filter(|(k, _)| k == key).map(|(_, value)| Val::Str(Cow::Owned(value.into_owned()))).collect()
+pub(crate) fn query(args: &[Val<'_>], memo: &mut Memo, each: &mut dyn FnMut(Val<'_>)) {
+    let Some(key) = text(args.get(1)) else { return };
+    let Some(url) = parse(args, memo) else { return };
+    url.query_pairs().filter(|(k, _)| k == key).for_each(|(_, value)| each(Val::Str(value)));
 }
 
 /// `host.in_domain(h, domain)`: `h` is `domain` or a name inside it, label by label. Both
 /// are read as a URL's host is (ASCII letters lower-cased, an international name in its
 /// punycode form), ignoring one trailing `.` (the DNS root) on either and one leading `.`
-/// on `domain`. An IP address, or text that is not a host, is in no domain.
-pub(crate) fn in_domain(args: &[Val<'_>]) -> bool {
-    let Some((host, domain)) = two(args) else { return false };
-    let (Some(host), Some(domain)) = (domain_name(host), domain_name(domain.strip_prefix('.').unwrap_or(domain)))
-    else {
-        return false;
+/// on `domain`. An IP address, or text that is not a host, is in no domain. A constant
+/// domain is read once, when the program loads.
+pub(crate) fn in_domain(args: &[Val<'_>], prepared: Option<&PreparedKind>) -> bool {
+    let Some(host) = text(args.first()).and_then(domain_name) else { return false };
+    let domain = match prepared {
+        Some(PreparedKind::Domain(domain)) => domain.as_deref().map(Cow::Borrowed),
+        _ => text(args.get(1)).and_then(domain_of),
     };
-    host.strip_suffix(&domain).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+    let Some(domain) = domain else { return false };
+    host.strip_suffix(domain.as_ref()).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
 }
 
-/// A domain name in the form a URL's host has, without a trailing `.`.
-fn domain_name(text: &str) -> Option<String> {
-    match Host::parse(text.strip_suffix('.').unwrap_or(text)).ok()? {
-        Host::Domain(name) if !name.is_empty() => Some(name),
+/// The domain of `host.in_domain` as a URL's host reads it, once (`None`: no host is in
+/// it, as for an IP address).
+pub(crate) fn domain(domain: &Val<'_>) -> Result<Option<String>, String> {
+    let Val::Str(domain) = domain else { return Err("a domain is a Str".to_owned()) };
+    Ok(domain_of(domain).map(Cow::into_owned))
+}
+
+/// The second argument of `host.in_domain` as a domain name: one leading `.` ignored.
+fn domain_of(text: &str) -> Option<Cow<'_, str>> {
+    domain_name(text.strip_prefix('.').unwrap_or(text))
+}
+
+/// A domain name in the form a URL's host has, without a trailing `.`: `text` itself when
+/// it is in that form already (as a URL's host is), else parsed by the WHATWG rules.
+fn domain_name(text: &str) -> Option<Cow<'_, str>> {
+    let text = text.strip_suffix('.').unwrap_or(text);
+    if canonical(text) {
+        return Some(Cow::Borrowed(text));
+    }
+    if net::parse_ip(text).is_some() {
+        // An address written as usual (`10.0.0.1`, `[::1]`) is no domain name, as the
+        // parser would find (without its IDNA pass).
+        return None;
+    }
+    match Host::parse(text).ok()? {
+        Host::Domain(name) if !name.is_empty() => Some(Cow::Owned(name)),
         _ => None,
     }
+}
+
+/// Whether parsing `text` as a host would give back the domain `text` unchanged: non-empty
+/// labels of ASCII lower-case letters, digits and `-`, none in punycode (`xn--`, which is
+/// decoded and checked), and a last label that does not start with a digit (which may make
+/// it an IPv4 address: `10.0.0.1`, `0x0a.1`). Anything else is left to the parser.
+fn canonical(text: &str) -> bool {
+    let label = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with("xn--")
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    text.split('.').all(label)
+        && text.rsplit('.').next().is_some_and(|last| !last.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -196,6 +240,21 @@ mod tests {
             }
             let _ = eval(Builtin::UrlQuery, &[s(&text), s(&key)], None);
             let _ = eval(Builtin::HostInDomain, &[s(&text), s(&key)], None);
+        }
+
+        #[test]
+        fn a_host_taken_as_it_is_is_what_the_parser_makes_of_it(text in "(xn--|0x|[a-z0-9.-]|[A-Z%é_ ]){0,12}") {
+            if canonical(&text) {
+                prop_assert!(matches!(Host::parse(&text), Ok(Host::Domain(name)) if name == text), "{text}");
+            }
+        }
+
+        #[test]
+        fn an_address_taken_as_none_is_no_domain_for_the_parser(v4: u32, v6: u128) {
+            for text in [std::net::Ipv4Addr::from(v4).to_string(), format!("[{}]", std::net::Ipv6Addr::from(v6))] {
+                prop_assert_eq!(domain_name(&text), None);
+                prop_assert!(!matches!(Host::parse(&text), Ok(Host::Domain(_))), "{text}");
+            }
         }
 
         #[test]

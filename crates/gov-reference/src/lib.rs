@@ -591,6 +591,12 @@ fn literal_only(expr: &Expr) -> bool {
     walk::expr(expr, Reach::Shallow).all(|e| matches!(e, Expr::Lit(_) | Expr::Binary(_)))
 }
 
+/// The type that numbers of `types` have together in a call: `Decimal` if any is one (the
+/// Int literals among them are read as Decimals), else the first.
+fn one_numeric_type(types: &[BaseType]) -> Option<BaseType> {
+    if types.contains(&BaseType::Decimal) { Some(BaseType::Decimal) } else { types.first().copied() }
+}
+
 /// The variables a conjunction binds by itself (plus `outer`): those of its positive
 /// atoms, then those `v = expr` binds from bound ones, to a fixpoint.
 fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
@@ -871,14 +877,9 @@ impl Evaluator<'_> {
     /// The computations of a call's arguments whose depth is at most `limit`, each read as
     /// its parameter's type (as [`Evaluator::call`] reads them).
     fn compute_args(&self, call: &Call, env: &Env, limit: usize) -> Result<(), RefError> {
-        let params = Builtin::from_name(&call.name.text).map_or(&[][..], |b| b.signature().params);
-        first_error(call.args.iter().enumerate().map(|(i, arg)| {
-            let expected = match params.get(i) {
-                Some(Param::Base(base)) => Some(*base),
-                _ => None,
-            };
-            self.compute(arg, env, expected, limit)
-        }))
+        let Some(builtin) = Builtin::from_name(&call.name.text) else { return Ok(()) };
+        let expected = self.arg_types(builtin, &call.args, env);
+        first_error(call.args.iter().zip(expected).map(|(arg, expected)| self.compute(arg, env, expected, limit)))
     }
 
     /// Whether `item` can be evaluated with what `env` binds.
@@ -912,18 +913,12 @@ impl Evaluator<'_> {
     fn call(&self, call: &Call, env: &Env) -> Result<RefYield, RefError> {
         let builtin = Builtin::from_name(&call.name.text)
             .ok_or_else(|| RefError::Unsafe(format!("unknown built-in `{}`", call.name.text)))?;
-        let params = builtin.signature().params;
+        let expected = self.arg_types(builtin, &call.args, env);
         let values: Vec<RefValue> = call
             .args
             .iter()
-            .enumerate()
-            .map(|(i, arg)| {
-                let expected = match params.get(i) {
-                    Some(Param::Base(base)) => Some(*base),
-                    _ => None,
-                };
-                Ok(self.eval(arg, env, expected)?.promote(expected))
-            })
+            .zip(expected)
+            .map(|(arg, expected)| Ok(self.eval(arg, env, expected)?.promote(expected)))
             .collect::<Result<_, RefError>>()?;
         let args: Vec<Val<'_>> = values.iter().map(to_val).collect::<Result<_, _>>()?;
         let result = gov_builtins::eval(builtin, &args, None)
@@ -1248,12 +1243,36 @@ impl Evaluator<'_> {
                 Output::Value(Param::Base(base)) | Output::Values(Param::Base(base)) => Some(base),
                 Output::Value(Param::Pattern) | Output::Values(Param::Pattern) => Some(BaseType::Str),
                 Output::Value(Param::Numeric) | Output::Values(Param::Numeric) => {
-                    call.args.iter().find_map(|a| self.static_type(a, body, env, depth + 1))
+                    let types: Vec<BaseType> =
+                        call.args.iter().filter_map(|a| self.static_type(a, body, env, depth + 1)).collect();
+                    one_numeric_type(&types)
                 }
                 Output::Test => Some(BaseType::Bool),
             },
             Expr::Wildcard(_) | Expr::Aggregate(_) => None,
         }
+    }
+
+    /// The type each argument of a call of `builtin` is read as (its parameter's): for the
+    /// numbers (`Numeric`, all bound), `Decimal` if any is one, so that an Int literal, or
+    /// arithmetic over Int literals, among them is read as that Decimal, as beside a
+    /// Decimal operand; otherwise each number as it is.
+    fn arg_types(&self, builtin: Builtin, args: &[Expr], env: &Env) -> Vec<Option<BaseType>> {
+        let params = builtin.signature().params;
+        let numbers: Vec<BaseType> = params
+            .iter()
+            .zip(args)
+            .filter(|(param, _)| **param == Param::Numeric)
+            .filter_map(|(_, arg)| self.static_type(arg, &[], env, 0))
+            .collect();
+        let numeric = one_numeric_type(&numbers).filter(|ty| *ty == BaseType::Decimal);
+        (0..args.len())
+            .map(|i| match params.get(i) {
+                Some(Param::Base(base)) => Some(*base),
+                Some(Param::Numeric) => numeric,
+                Some(Param::Pattern) | None => None,
+            })
+            .collect()
     }
 
     /// `left op right`, an Int meeting a Decimal promoted.

@@ -1083,6 +1083,17 @@ impl Gen<'_> {
             args.push(arg);
             constants.push(constant);
         }
+        // Numbers of one call meet as one type: an Int literal, or arithmetic over Int
+        // literals (one that overflows as an Int), beside a Decimal is that Decimal.
+        let numbers: Vec<usize> =
+            (0..args.len()).filter(|&i| signature.params.get(i) == Some(&Param::Numeric)).collect();
+        if numeric == Ty::Dec && numbers.len() > 1 && self.t.chance(40) {
+            let int = self.t.pick(&["2", "-3", "2 * 3", "7 / 2", "9223372036854775807 + 1"]);
+            let at = self.t.pick(&numbers);
+            if let Some(arg) = args.get_mut(at) {
+                *arg = int.to_owned();
+            }
+        }
         // A constant the built-in cannot use (an unknown zone, rounding places out of range)
         // is a check-time error: no program to compare.
         if gov_builtins::prepare(builtin, &constants).is_err() {
@@ -2317,6 +2328,26 @@ fn min_of_arithmetic_compared_with_an_assignment() {
     let source = "package p\ninput v(x: Int)\ndata w(z: Int)\np(a) :- v(a), n = min(z * 2 : w(z)), n = (a - a).\n";
     let facts = [("v", vec![i(0)]), ("v", vec![i(3)]), ("w", vec![i(0)]), ("w", vec![i(4)])];
     assert_eq!(agree(&Case::new(source, &facts)).relations["p"], BTreeSet::from([vec![i(0)], vec![i(3)]]));
+}
+
+/// The numbers of a `num.*` call have one type: an Int literal, or arithmetic over Int
+/// literals, beside a Decimal is that Decimal, in both evaluators, so `9223372036854775807 + 1`
+/// there is a Decimal and does not overflow, and `2 * 3` meets the Decimal as `6`. Before,
+/// the reference computed them as Ints (an overflow, or a call of mixed types with no result)
+/// where the engine computed Decimals.
+#[test]
+fn num_calls_read_int_literal_arithmetic_as_the_decimal_beside_it() {
+    let source = "package p\ndata price(item: Str, amount: Decimal)\n\
+                  big(i, m) :- price(i, a), m = num.max(a, 9223372036854775807 + 1).\n\
+                  low(i, m) :- price(i, a), m = num.min(2 * 3, a).\n\
+                  over(i) :- price(i, a), num.max(a, 9223372036854775807 + 1) > a.\n";
+    let decimal = |text: &str| RefValue::Decimal(gov_value::parse_decimal(text).unwrap());
+    let case = Case::new(source, &[("price", vec![s("a"), decimal("1.5")]), ("price", vec![s("b"), decimal("7")])]);
+    let model = agree(&case);
+    let max = decimal("9223372036854775808");
+    assert_eq!(model.relations["big"], BTreeSet::from([vec![s("a"), max.clone()], vec![s("b"), max]]));
+    assert_eq!(model.relations["low"], BTreeSet::from([vec![s("a"), decimal("1.5")], vec![s("b"), decimal("6")]]));
+    assert_eq!(model.relations["over"].len(), 2);
 }
 
 /// An Int literal in a set literal meets a Decimal element as that Decimal, whether the

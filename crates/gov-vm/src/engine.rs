@@ -13,7 +13,7 @@ use crate::one::{OneRows, OneSlots, Ones, Stored};
 use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
 use crate::store::{Bulk, Relation};
-use crate::value::{Strings, Value};
+use crate::value::{StringIds, Strings, Value};
 use crate::{EvalError, Limits, LoadError, LoadErrorKind, RequestError};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -121,7 +121,7 @@ pub struct Request {
     /// end of the program's string table.
     pub(crate) extra_strings: Vec<String>,
     /// The symbol of each of `extra_strings`, by text.
-    pub(crate) extra_ids: HashMap<String, u32>,
+    pub(crate) extra_ids: StringIds,
     /// The id of the engine that read it; `None` for a request read by no engine.
     // Invariant: `None` only for a request built in this crate (its facts then use no
     // engine's symbols); everything `json::request` makes is `Some`.
@@ -161,7 +161,7 @@ pub struct Engine {
     /// one` ones): what a new request clears.
     request_relations: Vec<u32>,
     statics: Vec<Relation>,
-    string_ids: HashMap<String, u32>,
+    string_ids: StringIds,
     /// What each rule's calls of built-ins made of their constant arguments, by pc.
     prepared: Vec<PreparedRule>,
     relation_ids: HashMap<String, u32>,
@@ -212,9 +212,9 @@ impl Engine {
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program);
         let prepared = prepare(&program);
-        let mut string_ids: HashMap<String, u32> =
+        let mut string_ids: StringIds =
             program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
-        let no_request = HashMap::new();
+        let no_request = StringIds::default();
         let run = Run {
             program: &program,
             phase: Phase::Static,

@@ -8,15 +8,17 @@
 use crate::dispatch::{Dispatch, Step};
 use crate::guards::Guards;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
+use crate::made::{Fresh, MadeIds};
 use crate::one::Ones;
 use crate::program::CallOut;
 use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
 use crate::store::{Columns, Relation, hash_values};
-use crate::value::{Strings, Value};
+use crate::value::{StringIds, Strings, Value};
 use crate::{EvalError, Limits};
-use gov_builtins::{Builtin, Prepared, Val, Yield};
+use gov_builtins::{Builtin, Called, Memo, Prepared, Val};
 use gov_value::CompareOp;
 use hashbrown::{HashMap, HashSet, HashTable};
+use smallvec::SmallVec;
 use std::borrow::Cow;
 
 /// Longest index key the engine supports (the loader rejects longer ones).
@@ -132,9 +134,13 @@ pub(crate) struct Work {
     /// Strings built-ins made that neither the program nor the request has, numbered after
     /// the request's own (see [`Strings::made`]); each text once.
     pub(crate) made: Vec<String>,
-    made_ids: HashMap<String, u32>,
-    /// Scratch of a built-in's call: the values it yielded, as the engine's values.
+    made_ids: MadeIds,
+    /// Scratch of a built-in's call: the values it yielded, as the engine's values, and
+    /// its texts that had no symbol yet.
     yielded: Vec<Value>,
+    fresh: Fresh,
+    /// What built-ins parsed for the calls after them (the last URL), within a decision.
+    memo: Memo,
 }
 
 /// A fact, as (relation id, row id in the store that holds the relation).
@@ -188,8 +194,8 @@ impl Work {
         self.fired_values.clear();
         self.fired_index.clear();
         self.budget = Budget::default();
-        self.made.clear();
-        self.made_ids.clear();
+        self.made_ids.clear(&mut self.made);
+        self.memo.clear();
     }
 
     /// The distinct firings so far.
@@ -295,15 +301,16 @@ pub(crate) struct Builtins<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Symbols<'a> {
     /// The program's strings.
-    pub table: &'a std::collections::HashMap<String, u32>,
+    pub table: &'a StringIds,
     /// The request's own strings.
-    pub extra: &'a std::collections::HashMap<String, u32>,
+    pub extra: &'a StringIds,
 }
 
-/// A value a built-in yielded, before its text (if new) has a symbol.
-enum Yielded {
-    Known(Value),
-    New(String),
+impl Symbols<'_> {
+    /// The symbol of `text`, if the program or the request has it.
+    fn find(&self, text: &str) -> Option<u32> {
+        self.table.get(text).or_else(|| self.extra.get(text)).copied()
+    }
 }
 
 /// What is done with a built-in's or a set's values.
@@ -328,21 +335,16 @@ fn to_val<'s>(strings: Strings<'s>, value: Value) -> Val<'s> {
     }
 }
 
-/// What a value a built-in yielded is for the engine.
-fn from_val(symbols: Symbols<'_>, made_ids: &HashMap<String, u32>, val: Val<'_>) -> Yielded {
-    Yielded::Known(match val {
+/// The engine's value of what a built-in yielded, or the text of a `Str` (whose symbol
+/// the caller finds).
+fn value_of(val: Val<'_>) -> Result<Value, Cow<'_, str>> {
+    Ok(match val {
         Val::Int(i) => Value::Int(i),
         Val::Decimal(d) => Value::Decimal(d),
         Val::Bool(b) => Value::Bool(b),
         Val::Time(t) => Value::Time(t),
         Val::Duration(d) => Value::Duration(d),
-        Val::Str(text) => {
-            let known = symbols.table.get(text.as_ref()).or_else(|| symbols.extra.get(text.as_ref()));
-            match known.or_else(|| made_ids.get(text.as_ref())) {
-                Some(sym) => Value::Str(*sym),
-                None => return Yielded::New(text.into_owned()),
-            }
-        }
+        Val::Str(text) => return Err(text),
     })
 }
 
@@ -756,7 +758,8 @@ impl Ctx<'_> {
 
     /// Calls `builtin` on the values of `args`; its values go to `work.yielded`, each string
     /// interned (a new text gets a symbol after the request's, and its bytes count against
-    /// the limits). A built-in's error is the evaluation's.
+    /// the limits). A built-in's error is the evaluation's. Nothing is allocated once the
+    /// session's buffers fit the call (the built-in itself may allocate: a URL's parse).
     fn call(
         &self,
         work: &mut Work,
@@ -767,46 +770,40 @@ impl Ctx<'_> {
     ) -> Result<Produced, EvalError> {
         let mut yielded = std::mem::take(&mut work.yielded);
         yielded.clear();
-        let mut new: Vec<(usize, String)> = Vec::new();
-        let produced = {
+        work.fresh.clear();
+        let base = self.strings.table.len() + self.strings.extra.len();
+        let called = {
             let strings = self.strings.with_made(&work.made);
-            let mut vals = Vec::with_capacity(args.len());
+            let mut vals: SmallVec<[Val<'_>; 2]> = SmallVec::new();
             for arg in args {
                 vals.push(to_val(strings, self.operand(regs, *arg)?));
             }
             let prepared =
                 self.builtins.prepared.get(self.rule as usize).and_then(|r| r.get(pc)).and_then(Option::as_ref);
-            let result = gov_builtins::eval(builtin, &vals, prepared)
-                .map_err(|e| EvalError::Builtin { name: e.builtin.name(), message: e.message })?;
-            let mut keep = |val: Val<'_>| match from_val(self.builtins.symbols, &work.made_ids, val) {
-                Yielded::Known(value) => yielded.push(value),
-                Yielded::New(text) => {
-                    new.push((yielded.len(), text));
-                    yielded.push(Value::Int(0));
-                }
+            let (symbols, made, made_ids, fresh) = (self.builtins.symbols, &work.made, &work.made_ids, &mut work.fresh);
+            let mut keep = |val: Val<'_>| match value_of(val) {
+                Ok(value) => yielded.push(value),
+                Err(text) => match symbols.find(&text).or_else(|| made_ids.find(made, base, &text)) {
+                    Some(sym) => yielded.push(Value::Str(sym)),
+                    None => {
+                        // A placeholder until the text has its symbol, after the call.
+                        fresh.push(yielded.len(), &text);
+                        yielded.push(Value::Int(0));
+                    }
+                },
             };
-            match result {
-                Yield::Test(holds) => Produced::Test(holds),
-                Yield::One(value) => {
-                    value.into_iter().for_each(&mut keep);
-                    Produced::Values
-                }
-                Yield::Many(values) => {
-                    values.into_iter().for_each(&mut keep);
-                    Produced::Values
-                }
-            }
+            gov_builtins::call(builtin, &vals, prepared, &mut work.memo, &mut keep)
+                .map_err(|e| EvalError::Builtin { name: e.builtin.name(), message: e.message })?
         };
-        for (at, text) in new {
-            let sym = match work.made_ids.get(&text) {
-                Some(sym) => *sym,
+        for (at, text) in work.fresh.iter() {
+            // One call may yield a new text twice (`str.split("a a", " ")`).
+            let sym = match work.made_ids.find(&work.made, base, text) {
+                Some(sym) => sym,
                 None => {
                     work.budget.charge_bytes(self.limits, text.len())?;
-                    let base = self.strings.table.len() + self.strings.extra.len() + work.made.len();
-                    let sym = u32::try_from(base)
+                    let sym = u32::try_from(base + work.made.len())
                         .map_err(|_| EvalError::Limit { what: "strings", limit: u64::from(u32::MAX) })?;
-                    work.made.push(text.clone());
-                    work.made_ids.insert(text, sym);
+                    work.made_ids.insert(&mut work.made, base, sym, text);
                     sym
                 }
             };
@@ -815,7 +812,10 @@ impl Ctx<'_> {
             }
         }
         work.yielded = yielded;
-        Ok(produced)
+        Ok(match called {
+            Called::Test(holds) => Produced::Test(holds),
+            Called::Values => Produced::Values,
+        })
     }
 
     /// Continues after a call or a set as `out` says, with what it produced.

@@ -4,7 +4,7 @@ use crate::engine::{Engine, Request};
 use crate::explain::{Absence, Explanation, FactExplanation, FactSource, Premises};
 use crate::program::{ColumnSchema, Contents, Program, RelationKind};
 use crate::report::{Reason, Report};
-use crate::value::{Strings, Value};
+use crate::value::{StringIds, Strings, Value};
 use crate::{EvalError, RequestError};
 use gov_value::BaseType;
 use serde_json::{Map, Value as Json, json};
@@ -353,12 +353,12 @@ fn two_pass(engine: &Engine, text: &str) -> Result<Request, RequestError> {
 struct RequestStrings<'e> {
     engine: &'e Engine,
     extra: Vec<String>,
-    extra_ids: HashMap<String, u32>,
+    extra_ids: StringIds,
 }
 
 impl<'e> RequestStrings<'e> {
     fn new(engine: &'e Engine) -> RequestStrings<'e> {
-        RequestStrings { engine, extra: Vec::new(), extra_ids: HashMap::new() }
+        RequestStrings { engine, extra: Vec::new(), extra_ids: StringIds::default() }
     }
 
     /// The symbol of `s`.

@@ -34,6 +34,7 @@ mod guards;
 pub mod json;
 mod layout;
 mod limits;
+mod made;
 mod near_miss;
 mod one;
 pub mod program;

@@ -85,6 +85,11 @@ fn decimal_bits(d: Decimal) -> u64 {
     foldhash::fast::FixedState::with_seed(0x9e37_79b9).hash_one(d)
 }
 
+/// The symbols of strings, by text (the program's, or a request's own), hashed with
+/// foldhash (randomly seeded): interning is on the path of every request string and of
+/// every string a built-in makes.
+pub(crate) type StringIds = hashbrown::HashMap<String, u32>;
+
 /// Resolves string symbols: the program's table, then a request's own strings.
 #[derive(Debug, Clone, Copy)]
 pub struct Strings<'a> {
