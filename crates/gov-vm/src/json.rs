@@ -343,7 +343,8 @@ pub fn request(engine: &Engine, text: &str) -> Result<Request, RequestError> {
 fn two_pass(engine: &Engine, text: &str) -> Result<Request, RequestError> {
     let document = parse_document(text)?;
     let mut strings = RequestStrings::new(engine);
-    let facts = facts(engine.program(), &document, RelationKind::Input, &mut |s| strings.intern(s), &mut Ids::default())?;
+    let facts =
+        facts(engine.program(), &document, RelationKind::Input, &mut |s| strings.intern(s), &mut Ids::default())?;
     crate::contract::one_fact_relations(engine.program(), &facts)?;
     Ok(strings.request(engine, facts))
 }
