@@ -136,20 +136,9 @@ mod tests {
         Val::Str(Cow::Borrowed(text))
     }
 
-    fn to_static(value: Val<'_>) -> Val<'static> {
-        match value {
-            Val::Str(text) => Val::Str(Cow::Owned(text.into_owned())),
-            Val::Int(i) => Val::Int(i),
-            Val::Decimal(d) => Val::Decimal(d),
-            Val::Bool(b) => Val::Bool(b),
-            Val::Time(t) => Val::Time(t),
-            Val::Duration(d) => Val::Duration(d),
-        }
-    }
-
     fn one(builtin: Builtin, url: &str) -> Option<Val<'static>> {
         match eval(builtin, &[s(url)], None) {
-            Ok(Yield::One(value)) => value.map(to_static),
+            Ok(Yield::One(value)) => value.map(Val::into_owned),
             _ => None,
         }
     }

@@ -8,7 +8,6 @@ use gov_value::RelationKind;
 use gov_vm::json::Document;
 use gov_vm::program::Program;
 use gov_vm::{Engine, EvalError, Limits, LoadError, LoadErrorKind, WriteError};
-use std::collections::HashMap;
 
 /// Why a package's engine could not be made.
 #[derive(Debug)]
@@ -54,27 +53,16 @@ pub fn load(program: &Program) -> Result<Engine, EngineError> {
 /// kind `Invalid` or `Evaluation`). The engine has no bundle, so its [`Engine::hash`] is
 /// empty.
 pub fn with_data(program: &Program, documents: &[(String, Document)]) -> Result<Engine, EngineError> {
-    let mut strings = program.strings.clone();
-    let mut symbols: HashMap<String, u32> =
-        strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
-    let mut intern = |text: &str| -> u32 {
-        if let Some(&sym) = symbols.get(text) {
-            return sym;
-        }
-        let sym = u32::try_from(strings.len()).unwrap_or(u32::MAX);
-        strings.push(text.to_owned());
-        symbols.insert(text.to_owned(), sym);
-        sym
-    };
+    let mut strings = gov_vm::json::DataStrings::of(program);
     let mut ids = gov_vm::json::Ids::continuing(program);
     let mut facts = program.data.clone();
     for (file, document) in documents {
-        let more = gov_vm::json::facts(program, document, RelationKind::Data, &mut intern, &mut ids)
+        let more = gov_vm::json::facts(program, document, RelationKind::Data, &mut |s| strings.intern(s), &mut ids)
             .map_err(|error| EngineError::Compile(CompileError::Data { file: file.clone(), error }))?;
         facts.extend(more);
     }
     let data = gov_vm::program::data_groups(&program.relations, facts).map_err(refused)?;
-    let program = Program { strings, data, ..program.clone() };
+    let program = Program { strings: strings.into_table(), data, ..program.clone() };
     Engine::from_program(program, String::new(), Limits::LOAD).map_err(refused)
 }
 

@@ -9,7 +9,6 @@ use gov_vm::program::{Program, RelationKind};
 use gov_vm::report::{Reason, RiskContribution};
 use gov_vm::{Engine, Limits};
 use serde_json::{Value as Json, json};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// How a test ended.
@@ -279,31 +278,22 @@ fn evaluate(
     let world = world(&case.given, symbols)?;
 
     // The test's data replaces the bundle's: new strings are appended to the table.
-    let mut strings = compiled.strings.clone();
-    let mut ids: HashMap<String, u32> =
-        strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
-    let mut intern = |s: &str| -> u32 {
-        if let Some(&id) = ids.get(s) {
-            return id;
-        }
-        let id = u32::try_from(strings.len()).unwrap_or(u32::MAX);
-        strings.push(s.to_owned());
-        ids.insert(s.to_owned(), id);
-        id
-    };
+    let mut strings = gov_vm::json::DataStrings::of(compiled);
     let given_data = gov_vm::json::parse_document(&world.data.to_string()).map_err(|e| format!("given data: {e}"))?;
     // One sequence of list and object identifiers over the given data and every file.
     let mut list_ids = gov_vm::json::Ids::default();
-    let mut facts = gov_vm::json::facts(compiled, &given_data, RelationKind::Data, &mut intern, &mut list_ids)
-        .map_err(|e| format!("given data: {e}"))?;
+    let mut facts =
+        gov_vm::json::facts(compiled, &given_data, RelationKind::Data, &mut |s| strings.intern(s), &mut list_ids)
+            .map_err(|e| format!("given data: {e}"))?;
     for path in &case.fixtures {
         let document = fixture(path).map_err(|e| format!("with data \"{path}\": {e}"))?;
-        let more = gov_vm::json::facts(compiled, &document, RelationKind::Data, &mut intern, &mut list_ids)
-            .map_err(|e| format!("with data \"{path}\": {e}"))?;
+        let more =
+            gov_vm::json::facts(compiled, &document, RelationKind::Data, &mut |s| strings.intern(s), &mut list_ids)
+                .map_err(|e| format!("with data \"{path}\": {e}"))?;
         facts.extend(more);
     }
     let data = gov_vm::program::data_groups(&compiled.relations, facts).map_err(|e| format!("given data: {e}"))?;
-    let program = Program { strings, data, ..compiled.clone() };
+    let program = Program { strings: strings.into_table(), data, ..compiled.clone() };
 
     let engine = match Engine::from_program(program, "test".to_owned(), Limits::LOAD) {
         Ok(engine) => engine.with_limits(*limits),
