@@ -269,7 +269,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         files: ir.files.iter().map(|f| input.sources.name(*f).to_owned()).collect(),
     };
     Ok(Program {
-        strings: pool.strings,
+        strings: pool.strings.into_table(),
         constants: pool.constants,
         relations,
         decisions,
@@ -313,7 +313,8 @@ fn data_facts(
     relations: &[RelationSchema],
     pool: &mut Pool,
 ) -> Result<Vec<(u32, Vec<gov_vm::Value>)>, CompileError> {
-    let schema = Program { strings: pool.strings.clone(), relations: relations.to_vec(), ..Program::default() };
+    let schema =
+        Program { strings: pool.strings.table().to_vec(), relations: relations.to_vec(), ..Program::default() };
     let mut facts = Vec::new();
     // One sequence of list and object identifiers over every file.
     let mut ids = gov_vm::json::Ids::default();

@@ -1,15 +1,14 @@
 //! Interning of strings and constants into a program's tables.
 
 use gov_vm::Value;
-use gov_vm::program::Sym;
+use gov_vm::program::{StringTable, Sym};
 use std::collections::HashMap;
 
 /// The string table and constant pool being built.
 #[derive(Debug, Default)]
 pub struct Pool {
     /// Strings, by symbol.
-    pub strings: Vec<String>,
-    string_ids: HashMap<String, Sym>,
+    pub strings: StringTable,
     /// Constants, by index.
     pub constants: Vec<Value>,
     constant_ids: HashMap<Value, u32>,
@@ -18,13 +17,7 @@ pub struct Pool {
 impl Pool {
     /// The symbol of `text`, adding it if new.
     pub fn intern(&mut self, text: &str) -> Sym {
-        if let Some(&sym) = self.string_ids.get(text) {
-            return sym;
-        }
-        let sym = Sym::try_from(self.strings.len()).unwrap_or(Sym::MAX);
-        self.strings.push(text.to_owned());
-        self.string_ids.insert(text.to_owned(), sym);
-        sym
+        self.strings.intern(text)
     }
 
     /// The index of constant `value`, adding it if new.

@@ -53,7 +53,7 @@ pub fn load(program: &Program) -> Result<Engine, EngineError> {
 /// kind `Invalid` or `Evaluation`). The engine has no bundle, so its [`Engine::hash`] is
 /// empty.
 pub fn with_data(program: &Program, documents: &[(String, Document)]) -> Result<Engine, EngineError> {
-    let mut strings = gov_vm::json::DataStrings::of(program);
+    let mut strings = gov_vm::program::StringTable::of(program);
     let mut ids = gov_vm::json::Ids::continuing(program);
     let mut facts = program.data.clone();
     for (file, document) in documents {

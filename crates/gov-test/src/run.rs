@@ -278,7 +278,7 @@ fn evaluate(
     let world = world(&case.given, symbols)?;
 
     // The test's data replaces the bundle's: new strings are appended to the table.
-    let mut strings = gov_vm::json::DataStrings::of(compiled);
+    let mut strings = gov_vm::program::StringTable::of(compiled);
     let given_data = gov_vm::json::parse_document(&world.data.to_string()).map_err(|e| format!("given data: {e}"))?;
     // One sequence of list and object identifiers over the given data and every file.
     let mut list_ids = gov_vm::json::Ids::default();

@@ -118,40 +118,6 @@ impl Ids {
     }
 }
 
-/// A program's string table as more data is read for it: the program's strings, then each
-/// new text once, numbered in the order it is first met.
-#[derive(Debug)]
-pub struct DataStrings {
-    strings: Vec<String>,
-    symbols: HashMap<String, u32>,
-}
-
-impl DataStrings {
-    /// The strings of `program`.
-    pub fn of(program: &Program) -> DataStrings {
-        let strings = program.strings.clone();
-        let symbols =
-            strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
-        DataStrings { strings, symbols }
-    }
-
-    /// The symbol of `text`, added to the table if it is new.
-    pub fn intern(&mut self, text: &str) -> u32 {
-        if let Some(&sym) = self.symbols.get(text) {
-            return sym;
-        }
-        let sym = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
-        self.strings.push(text.to_owned());
-        self.symbols.insert(text.to_owned(), sym);
-        sym
-    }
-
-    /// The whole table, for the program that holds the data read.
-    pub fn into_table(self) -> Vec<String> {
-        self.strings
-    }
-}
-
 /// Reads facts of relations of kind `kind` from a document shaped
 /// `{"relation": [{"field": value, …}, …], …}`. `intern` turns a string into its symbol.
 /// A list or object field's value gets its identifier from `ids` (a new one for contents

@@ -439,3 +439,42 @@ mod tests {
         assert!(data_groups(&relations, vec![(2, Vec::new())]).is_err());
     }
 }
+
+/// A string table being built or extended, each text once: the compiler's, or a compiled
+/// program's as more data is read for it (its strings first, new texts numbered after).
+#[derive(Debug, Default)]
+pub struct StringTable {
+    strings: Vec<String>,
+    symbols: std::collections::HashMap<String, Sym>,
+}
+
+impl StringTable {
+    /// The strings of `program`, to be extended.
+    pub fn of(program: &Program) -> StringTable {
+        let strings = program.strings.clone();
+        let symbols =
+            strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), Sym::try_from(i).ok()?))).collect();
+        StringTable { strings, symbols }
+    }
+
+    /// The symbol of `text`, added to the table if it is new.
+    pub fn intern(&mut self, text: &str) -> Sym {
+        if let Some(&sym) = self.symbols.get(text) {
+            return sym;
+        }
+        let sym = Sym::try_from(self.strings.len()).unwrap_or(Sym::MAX);
+        self.strings.push(text.to_owned());
+        self.symbols.insert(text.to_owned(), sym);
+        sym
+    }
+
+    /// The strings so far, by symbol.
+    pub fn table(&self) -> &[String] {
+        &self.strings
+    }
+
+    /// The whole table, for the program that holds these strings.
+    pub fn into_table(self) -> Vec<String> {
+        self.strings
+    }
+}
