@@ -5,14 +5,14 @@
 //! relation, the columns, the constants); the bundle's validator has checked each key
 //! against its rule's code. When the engine is built, the keyed rules are grouped by
 //! (relation, columns); each group maps the constants to its rules. Before a phase runs,
-//! each group is probed once per fact of its relation (one probe for an `input one`
-//! relation), and only the rules found run, with the rules no key holds, in evaluation
-//! order. So a policy of 1 000 rules over distinct `(action, resource type)` pairs runs the
+//! each group is probed once per fact of its relation (one probe for an input relation
+//! held as its row), and only the rules found run, with the rules no key holds, in
+//! evaluation order. So a policy of 1 000 rules over distinct `(action, resource type)` pairs runs the
 //! one or two rules a request can match, and a decision no longer costs a step per rule it
 //! cannot match.
 
 use crate::one::Ones;
-use crate::program::{Phase, Program, RuleKey, Stratum};
+use crate::program::{Instr, Phase, Program, RuleKey, Stratum};
 use crate::store::{Columns, Relation, hash_values};
 use crate::{EvalError, Value};
 use hashbrown::HashTable;
@@ -56,6 +56,8 @@ pub(crate) struct Plan {
     /// Steps that run whatever the facts: in order.
     always: Vec<Step>,
     groups: Vec<Group>,
+    /// Some rule reads the risk score's relation (scans it or tests its absence).
+    risk_read: bool,
 }
 
 /// The plans of both phases.
@@ -109,8 +111,9 @@ impl Plan {
                 Stratum::Rules { phase: p, .. } if *p == phase => {
                     plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 })
                 }
-                Stratum::RiskScore { .. } if phase == Phase::Request => {
+                Stratum::RiskScore { rel } if phase == Phase::Request => {
                     plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 });
+                    plan.risk_read = reads(program, *rel);
                 }
                 _ => {}
             }
@@ -137,8 +140,14 @@ impl Plan {
         &self.always
     }
 
+    /// Whether some rule reads the risk score's relation: otherwise a decision keeps the
+    /// score beside its relations rather than as a stored row (`Run::step`).
+    pub(crate) fn risk_read(&self) -> bool {
+        self.risk_read
+    }
+
     /// Appends to `selected` the steps of the indexed rules some fact of `relations` (or,
-    /// for an `input one` relation held as its row, `ones`) can match (sorted, each once),
+    /// for an input relation held as its row, `ones`) can match (sorted, each once),
     /// probing each group once per fact.
     pub(crate) fn select(
         &self,
@@ -180,6 +189,15 @@ impl Group {
         selected.extend_from_slice(steps);
         Ok(true)
     }
+}
+
+/// Whether some instruction of `program` (an aggregate's sub-plan included) scans `rel` or
+/// tests its absence.
+fn reads(program: &Program, rel: u32) -> bool {
+    program.rules.iter().flat_map(|rule| &rule.code).any(|instr| match instr {
+        Instr::Scan { rel: read, .. } | Instr::Absent { rel: read, .. } => *read == rel,
+        _ => false,
+    })
 }
 
 /// The values of `key`'s constants (`None` if one is missing: the validator refuses that).

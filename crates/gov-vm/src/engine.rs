@@ -10,7 +10,7 @@ use crate::guards::Guards;
 use crate::limits::{Budget, row_bytes};
 use crate::near_miss::{NearMiss, near_miss};
 use crate::one::{OneRows, OneSlots, Ones, Stored};
-use crate::program::{Effect, Phase, Program};
+use crate::program::{Effect, Phase, Program, Stratum};
 use crate::report::{Report, ValueText};
 use crate::store::{Bulk, Relation};
 use crate::value::{StringIds, Strings, Value};
@@ -140,7 +140,7 @@ impl Request {
 #[derive(Debug)]
 pub struct Session {
     relations: Vec<Relation>,
-    /// The rows of the `input one` relations (their `relations` stay empty).
+    /// The rows of the input relations held as their one row (their `relations` stay empty).
     ones: OneRows,
     work: Work,
 }
@@ -155,10 +155,10 @@ pub struct Engine {
     guards: Guards,
     /// Each phase's steps and indexed rules, derived from `program`.
     dispatch: Dispatch,
-    /// Where a session holds each `input one` relation's row.
+    /// Where a session holds each input relation's row.
     ones: OneSlots,
     /// The request-phase relations a session stores in its `relations` (not the `input
-    /// one` ones): what a new request clears.
+    /// one` ones, always held as their row): what a new request clears.
     request_relations: Vec<u32>,
     statics: Vec<Relation>,
     string_ids: StringIds,
@@ -244,7 +244,7 @@ impl Engine {
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
         let ones = OneSlots::of(&program);
         let request_relations = (0..u32::try_from(program.relations.len()).unwrap_or(u32::MAX))
-            .filter(|&rel| ones.slot(rel).is_none())
+            .filter(|&rel| ones.slot(rel).is_none_or(|slot| !ones.is_one(slot)))
             .filter(|&rel| program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Request))
             .collect();
         Ok(Engine {
@@ -354,7 +354,7 @@ impl Engine {
 
     /// Checks the request's contract and the shape of each fact (a request read by another
     /// engine may not fit this one) and stores its facts; their bytes count against the
-    /// request's limits. With `ones`, the `input one` relations' facts go there (and the
+    /// request's limits. With `ones`, each input relation's first fact goes there (and the
     /// contract is checked in the same pass over the facts); without, into `relations`.
     fn insert_input(
         &self,
@@ -368,16 +368,24 @@ impl Engine {
         }
         let strings = self.program.strings.len() + request.extra_strings.len();
         let mut held = 0;
+        let out_of_range = || EvalError::Corrupt("relation id out of range");
         for (rel, values) in &request.facts {
             crate::contract::fact_shape(&self.program, strings, *rel, values)
                 .map_err(|shape| self.contract_error(request, shape))?;
             let new = match (self.ones.slot(*rel), ones.as_deref_mut()) {
                 (Some(slot), Some(rows)) => match rows.store(&self.ones, slot, values) {
                     Stored::First => {
-                        held += 1;
+                        held += usize::from(self.ones.is_one(slot));
                         true
                     }
-                    Stored::Again => return Err(self.contract_error(request, broken_contract())),
+                    _ if self.ones.is_one(slot) => return Err(self.contract_error(request, broken_contract())),
+                    // A second fact: the first one moves from its slot into the store.
+                    Stored::Second(first) => {
+                        let relation = relations.get_mut(*rel as usize).ok_or_else(out_of_range)?;
+                        relation.insert(first)?;
+                        relation.insert(values)?
+                    }
+                    Stored::More => relations.get_mut(*rel as usize).ok_or_else(out_of_range)?.insert(values)?,
                 },
                 _ => match relations.get_mut(*rel as usize) {
                     Some(relation) => relation.insert(values)?,
@@ -393,7 +401,7 @@ impl Engine {
                 })?;
             }
         }
-        if ones.is_some() && held != self.ones.len() {
+        if ones.is_some() && held != self.ones.ones() {
             return Err(self.contract_error(request, broken_contract()));
         }
         Ok(())
@@ -534,6 +542,11 @@ impl Engine {
     pub fn facts(&self, session: &Session, rel: u32) -> Vec<Vec<Value>> {
         if let Some(row) = session.ones.row(&self.ones, rel) {
             return vec![row.to_vec()];
+        }
+        if let Some(score) = session.work.risk
+            && self.program.strata.iter().any(|s| matches!(s, Stratum::RiskScore { rel: r } if *r == rel))
+        {
+            return vec![vec![Value::Int(score)]];
         }
         let schema = self.program.relations.get(rel as usize);
         let store = match schema.map(|s| s.phase) {
@@ -924,6 +937,110 @@ mod tests {
         engine.program.constants = vec![Value::Int(i64::MAX - 1), Value::Int(1)];
         let decision = engine.decide(&request).unwrap();
         assert_eq!(engine.decision_json(&request, &decision).unwrap()["risk"]["score"], json!(i64::MAX));
+    }
+
+    /// `risk` rules of 30 and 20 points over `t` and the risk score's step, with (when
+    /// `read`) a rule that reads the score: `d(score) :- risk_score(score).`
+    fn risk_engine(read: bool) -> (Engine, u32) {
+        let risk = |decision, constant| {
+            vec![scan(&[(0, 0)]), Instr::Fire { decision, values: vec![Operand::Const(constant)] }]
+        };
+        let mut rules = vec![risk(0, 0), risk(1, 1)];
+        let score = 4;
+        if read {
+            rules.push(vec![scan_of(score, &[(0, 0)]), Instr::Fire { decision: 2, values: vec![Operand::Reg(0)] }]);
+        }
+        let mut program = test_program(rules.into_iter().map(|code| (Phase::Request, code)).collect(), Vec::new());
+        program.constants = vec![Value::Int(30), Value::Int(20)];
+        let column = ColumnSchema { name: None, ty: BaseType::Int, type_name: 3, contents: None };
+        program.strings.push("risk_score".to_owned());
+        program.relations.push(RelationSchema {
+            name: (program.strings.len() - 1) as u32,
+            kind: RelationKind::Builtin,
+            phase: Phase::Request,
+            columns: vec![column],
+            indexes: Vec::new(),
+            one: false,
+        });
+        let reader = if read { program.strata.pop() } else { None };
+        program.strata.push(Stratum::RiskScore { rel: score });
+        program.strata.extend(reader);
+        program.decisions.push(program.decisions[0].clone());
+        for meta in program.decisions.iter_mut().take(2) {
+            meta.effect = Effect::Risk;
+            meta.message = Vec::new();
+        }
+        (Engine::from_program(program, String::new(), Limits::LOAD).unwrap(), score)
+    }
+
+    /// A risk score no rule reads is kept beside the session's relations rather than
+    /// stored as a row (no insert, nothing to clear), yet `Engine::facts` shows the same
+    /// row as when it is stored, and each request has its own.
+    #[test]
+    fn a_risk_score_no_rule_reads_is_shown_but_not_stored() {
+        for read in [false, true] {
+            let (engine, score) = risk_engine(read);
+            let mut session = engine.session();
+            let request = rows(&engine, [(1, 2)].into_iter());
+            let fired = engine.decide_in(&mut session, &request).unwrap().fired().count();
+            assert_eq!(fired, if read { 3 } else { 2 });
+            assert_eq!(engine.facts(&session, score), vec![vec![Value::Int(50)]]);
+            assert_eq!(session.relations[score as usize].is_empty(), !read, "read: {read}");
+            let nothing = rows(&engine, std::iter::empty());
+            engine.decide_in(&mut session, &nothing).unwrap();
+            assert_eq!(engine.facts(&session, score), vec![vec![Value::Int(0)]]);
+        }
+    }
+
+    /// A decision holds an input relation's one fact as its row, outside the store; a
+    /// second fact moves both into the store (a repeat counts once), and a later request
+    /// of one fact is held as a row again. Firings and facts are those of the explaining
+    /// evaluation, which stores every fact.
+    #[test]
+    fn an_input_relation_with_one_fact_is_held_as_its_row() {
+        let code = vec![scan(&[(0, 0), (1, 1)]), Instr::Fire { decision: 0, values: vec![Operand::Reg(1)] }];
+        let engine = program(vec![code]);
+        let mut session = engine.session();
+        let requests: [&[(i64, i64)]; 6] =
+            [&[(1, 2)], &[(1, 2), (3, 4)], &[(1, 2), (1, 2)], &[(1, 2), (3, 4), (5, 6)], &[(5, 6)], &[]];
+        for facts in requests {
+            let request = rows(&engine, facts.iter().copied());
+            let decided = engine.decide_in(&mut session, &request).unwrap().to_decision();
+            let (explained, _) = engine.explain(&request).unwrap();
+            assert_eq!(decided.fired, explained.fired, "{facts:?}");
+            let mut distinct: Vec<Vec<Value>> = Vec::new();
+            for &(x, y) in facts {
+                let row = vec![Value::Int(x), Value::Int(y)];
+                if !distinct.contains(&row) {
+                    distinct.push(row);
+                }
+            }
+            assert_eq!(engine.facts(&session, T), distinct, "{facts:?}");
+            assert_eq!(session.relations[T as usize].len(), if facts.len() == 1 { 0 } else { distinct.len() });
+        }
+    }
+
+    /// A rule's filters, and the scans that find one row, run in one call of the
+    /// interpreter, not one nested call per instruction: a rule of the longest length
+    /// decides on a thread whose stack would not hold a frame per instruction (about 7 KiB
+    /// each in a debug build).
+    #[test]
+    fn a_long_rule_runs_in_one_interpreter_frame() {
+        let mut code = vec![scan(&[(0, 0)])];
+        while code.len() < gov_value::limits::MAX_RULE_LENGTH - 2 {
+            code.push(Instr::Compare { op: gov_value::CompareOp::Eq, left: Operand::Reg(0), right: Operand::Const(1) });
+            code.push(scan(&[(1, 1)]));
+        }
+        code.push(Instr::Fire { decision: 0, values: vec![Operand::Reg(1)] });
+        let engine = program(vec![code]);
+        let request = rows(&engine, [(1, 2)].into_iter());
+        let decided = std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(move || engine.decide(&request).map(|d| d.fired))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(decided.unwrap(), vec![Firing { decision: 0, values: vec![Value::Int(2)] }]);
     }
 
     /// A firing of a decision rule the program does not have is a corrupt program, not a

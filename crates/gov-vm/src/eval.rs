@@ -141,6 +141,9 @@ pub(crate) struct Work {
     fresh: Fresh,
     /// What built-ins parsed for the calls after them (the last URL), within a decision.
     memo: Memo,
+    /// The risk score of a decision that keeps it here rather than as the row of its
+    /// relation (no rule reads it: [`Run::step`]); `None` otherwise.
+    pub(crate) risk: Option<i64>,
 }
 
 /// A fact, as (relation id, row id in the store that holds the relation).
@@ -196,6 +199,7 @@ impl Work {
         self.budget = Budget::default();
         self.made_ids.clear(&mut self.made);
         self.memo.clear();
+        self.risk = None;
     }
 
     /// The distinct firings so far.
@@ -272,7 +276,7 @@ struct Ctx<'a> {
     program: &'a Program,
     /// Relations computed at load (for request-phase evaluation); `None` while loading.
     statics: Option<&'a [Relation]>,
-    /// The `input one` relations held as their row (a decision's fast path), whose
+    /// The input relations held as their row (a decision's fast path), whose
     /// `relations` are then empty.
     ones: Option<Ones<'a>>,
     relations: &'a [Relation],
@@ -413,7 +417,7 @@ impl Ctx<'_> {
         relation.lookup(index as usize, &work.key, &mut work.key_bytes)
     }
 
-    /// The row of `rel` when it is an `input one` relation held as its row.
+    /// The row of `rel` when it is an input relation held as its row.
     #[inline(always)]
     fn one_row(&self, rel: u32) -> Option<&[Value]> {
         self.ones.and_then(|ones| ones.row(rel))
@@ -442,9 +446,35 @@ impl Ctx<'_> {
         Ok(true)
     }
 
-    /// Visits row `row_id` of a scan: binds its columns to registers, checks the others,
-    /// and runs the rest of the rule. The row is read column by column straight into the
-    /// registers (a stored row is never rebuilt as values).
+    /// Binds row `row_id` of a scan: reads its columns into registers and checks the
+    /// others; whether the row matches (a row outside the scan's range does not). The row
+    /// is read column by column straight into the registers (a stored row is never rebuilt
+    /// as values).
+    #[inline(always)]
+    fn bind<R: Columns + ?Sized>(
+        &self,
+        scan: &ScanAt<'_>,
+        row_id: u32,
+        row: &R,
+        regs: &mut [Value],
+    ) -> Result<bool, EvalError> {
+        if row_id < scan.low || row_id >= scan.high {
+            return Ok(false);
+        }
+        for &(column, reg) in scan.binds {
+            let value = row.column(column as usize).ok_or_else(|| EvalError::Corrupt("column out of range"))?;
+            *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+        }
+        for &(column, operand) in scan.checks {
+            if row.column(column as usize) != Some(self.operand(regs, operand)?) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Visits row `row_id` of a scan that has more rows to visit after it: binds it
+    /// ([`Ctx::bind`]) and runs the rest of the rule.
     #[inline(always)]
     fn visit<R: Columns + ?Sized>(
         &self,
@@ -455,17 +485,8 @@ impl Ctx<'_> {
         regs: &mut [Value],
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
-        if row_id < scan.low || row_id >= scan.high {
+        if !self.bind(scan, row_id, row, regs)? {
             return Ok(());
-        }
-        for &(column, reg) in scan.binds {
-            let value = row.column(column as usize).ok_or_else(|| EvalError::Corrupt("column out of range"))?;
-            *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
-        }
-        for &(column, operand) in scan.checks {
-            if row.column(column as usize) != Some(self.operand(regs, operand)?) {
-                return Ok(());
-            }
         }
         if work.trace.is_some() {
             return self.exec_traced(work, scan.code, scan.pc + 1, regs, sink, (scan.rel, row_id));
@@ -475,154 +496,206 @@ impl Ctx<'_> {
 
     /// Runs `code[pc..]` with the registers as bound so far (`code` ends where this plan
     /// does: a rule's code, or an aggregate's code up to its sub-plan's end).
+    ///
+    /// One loop over the instructions: a filter (`absent`, `compare`) that holds, an
+    /// `arith` or a `move` goes on to the next instruction in the same call, and so does
+    /// a scan's last row; only a scan's other rows (and what runs once per value of a
+    /// call, or after an aggregate's sub-plan) call `exec` again for the rest of the rule.
+    /// So the common rule, whose scans each find one row, runs in one call.
     fn exec(
+        &self,
+        work: &mut Work,
+        code: &[Instr],
+        mut pc: usize,
+        regs: &mut [Value],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), EvalError> {
+        loop {
+            let Some(instr) = code.get(pc) else {
+                return match sink {
+                    Sink::Rule => Ok(()),
+                    _ => self.finish(work, regs, sink),
+                };
+            };
+            work.budget.step(self.limits)?;
+            match instr {
+                Instr::Scan { rel, source, index, key, binds, checks } => {
+                    let relation = self.relation(*rel)?;
+                    let (low, high) = match source {
+                        Source::Full => (0, u32::MAX),
+                        Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
+                    };
+                    let scan = ScanAt { rel: *rel, low, high, binds, checks, code, pc };
+                    // Every row but the last is visited by a call; the last one's bindings
+                    // go on in this loop.
+                    let last = if relation.is_empty() {
+                        // No row to visit, unless it is an input relation held as its
+                        // row (then read straight into the registers if it matches the index
+                        // key, as the index would have found it). Checked only here, so scans
+                        // of the relations that hold rows pay nothing for it.
+                        let Some(row) = self.one_row(*rel).filter(|_| *source == Source::Full) else {
+                            return Ok(());
+                        };
+                        if let Some(index) = index
+                            && !self.key_matches(*rel, *index, row, regs, key)?
+                        {
+                            return Ok(());
+                        }
+                        if !self.bind(&scan, 0, row, regs)? {
+                            return Ok(());
+                        }
+                        0
+                    } else {
+                        let last = match index {
+                            Some(index) => {
+                                let mut at = self.first_match(work, relation, *index, regs, key)?;
+                                loop {
+                                    let Some(row) = at else { return Ok(()) };
+                                    let next = relation.previous(*index as usize, row);
+                                    if next.is_none() {
+                                        break row;
+                                    }
+                                    self.visit(&scan, row, &relation.row(row), work, regs, sink)?;
+                                    at = next;
+                                }
+                            }
+                            None => {
+                                // Invariant: row ids fit `u32` (`Relation::insert` refuses
+                                // more rows).
+                                let rows = u32::try_from(relation.len()).unwrap_or(u32::MAX);
+                                let (first, end) = (low.min(rows), high.min(rows));
+                                if first >= end {
+                                    return Ok(());
+                                }
+                                for row in first..end - 1 {
+                                    self.visit(&scan, row, &relation.row(row), work, regs, sink)?;
+                                }
+                                end - 1
+                            }
+                        };
+                        if !self.bind(&scan, last, &relation.row(last), regs)? {
+                            return Ok(());
+                        }
+                        last
+                    };
+                    if work.trace.is_some() {
+                        return self.exec_traced(work, code, pc + 1, regs, sink, (*rel, last));
+                    }
+                }
+                Instr::Absent { rel, index, key } => {
+                    let relation = self.relation(*rel)?;
+                    // An empty relation is present only as an input relation's row.
+                    let one = if relation.is_empty() { self.one_row(*rel) } else { None };
+                    let present = match (index, one) {
+                        (Some(index), Some(row)) => self.key_matches(*rel, *index, row, regs, key)?,
+                        (None, Some(_)) => true,
+                        // (When tracing, the lookup leaves the key for the trace's `Absence`.)
+                        (_, None) if relation.is_empty() && work.trace.is_none() => false,
+                        (Some(index), None) => self.first_match(work, relation, *index, regs, key)?.is_some(),
+                        (None, None) => !relation.is_empty(),
+                    };
+                    if present {
+                        return Ok(());
+                    }
+                    if work.trace.is_some() {
+                        return self.exec_absent_traced(work, code, pc, regs, sink, *rel, *index);
+                    }
+                }
+                Instr::Compare { op, left, right } => {
+                    let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
+                    let ordering = self
+                        .strings
+                        .with_made(&work.made)
+                        .compare(left, right)
+                        .ok_or_else(|| EvalError::Type("comparison of values of different types"))?;
+                    let holds = match op {
+                        CompareOp::Eq => ordering.is_eq(),
+                        CompareOp::Ne => ordering.is_ne(),
+                        CompareOp::Lt => ordering.is_lt(),
+                        CompareOp::Le => ordering.is_le(),
+                        CompareOp::Gt => ordering.is_gt(),
+                        CompareOp::Ge => ordering.is_ge(),
+                    };
+                    if !holds {
+                        return Ok(());
+                    }
+                }
+                Instr::Arith { op, dst, left, right } => {
+                    let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
+                    let (Some(a), Some(b)) = (left.num(), right.num()) else {
+                        return Err(EvalError::Type("arithmetic on a non-number"));
+                    };
+                    let result = gov_value::apply(*op, a, b).map_err(EvalError::Arithmetic)?;
+                    *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? =
+                        Value::from_num(result);
+                }
+                Instr::Move { dst, src } => {
+                    let value = self.operand(regs, *src)?;
+                    *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+                }
+                Instr::Aggregate { .. } => return self.aggregate_step(work, code, pc, regs, sink),
+                Instr::Call { .. } | Instr::Set { .. } => return self.builtin_step(work, code, pc, regs, sink),
+                Instr::Emit { values, .. } => {
+                    // Counted as a new fact until it is stored: the rows a rule produces are
+                    // bounded as they pile up, not only once the rule is done.
+                    work.budget.charge(self.limits, 1, row_bytes(values.len()))?;
+                    for operand in values {
+                        work.pending.push(self.operand(regs, *operand)?);
+                    }
+                    if values.is_empty() {
+                        // A nullary fact: one placeholder, so the row is counted.
+                        work.pending.push(Value::Bool(true));
+                    }
+                    if let Some(trace) = work.trace.as_mut() {
+                        trace.pending.push(trace.stack.clone());
+                        trace.pending_absent.push(trace.absent.clone());
+                    }
+                    return Ok(());
+                }
+                Instr::Fire { decision, values } => {
+                    let new = work.fire(self, regs, *decision, values)?;
+                    if let (true, Some(trace)) = (new, work.trace.as_mut()) {
+                        trace.firings.push(trace.stack.clone());
+                        trace.firing_absent.push(trace.absent.clone());
+                    }
+                    return Ok(());
+                }
+            }
+            pc += 1;
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// [`Ctx::exec`] of `code[pc + 1..]` after the `absent` at `pc` held, with what it
+    /// found absent on the trace (an explaining evaluation's negation).
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn exec_absent_traced(
         &self,
         work: &mut Work,
         code: &[Instr],
         pc: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
+        rel: u32,
+        index: Option<u16>,
     ) -> Result<(), EvalError> {
-        let Some(instr) = code.get(pc) else {
-            return match sink {
-                Sink::Rule => Ok(()),
-                _ => self.finish(work, regs, sink),
-            };
-        };
-        work.budget.step(self.limits)?;
-        match instr {
-            Instr::Scan { rel, source, index, key, binds, checks } => {
-                let relation = self.relation(*rel)?;
-                let (low, high) = match source {
-                    Source::Full => (0, u32::MAX),
-                    Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
-                };
-                let scan = ScanAt { rel: *rel, low, high, binds, checks, code, pc };
-                if relation.is_empty() {
-                    // No row to visit, unless it is an `input one` relation held as its row
-                    // (then read straight into the registers if it matches the index key, as
-                    // the index would have found it). Checked only here, so scans of the
-                    // relations that hold rows pay nothing for it.
-                    let Some(row) = self.one_row(*rel).filter(|_| *source == Source::Full) else { return Ok(()) };
-                    if let Some(index) = index
-                        && !self.key_matches(*rel, *index, row, regs, key)?
-                    {
-                        return Ok(());
-                    }
-                    return self.visit(&scan, 0, row, work, regs, sink);
-                }
-                match index {
-                    Some(index) => {
-                        let mut at = self.first_match(work, relation, *index, regs, key)?;
-                        while let Some(row) = at {
-                            self.visit(&scan, row, &relation.row(row), work, regs, sink)?;
-                            at = relation.previous(*index as usize, row);
-                        }
-                    }
-                    None => {
-                        // Invariant: row ids fit `u32` (`Relation::insert` refuses more rows).
-                        let rows = u32::try_from(relation.len()).unwrap_or(u32::MAX);
-                        for row in low.min(rows)..high.min(rows) {
-                            self.visit(&scan, row, &relation.row(row), work, regs, sink)?;
-                        }
-                    }
-                }
-                Ok(())
-            }
-            Instr::Absent { rel, index, key } => {
-                let relation = self.relation(*rel)?;
-                // An empty relation is present only as an `input one` relation's row.
-                let one = if relation.is_empty() { self.one_row(*rel) } else { None };
-                let present = match (index, one) {
-                    (Some(index), Some(row)) => self.key_matches(*rel, *index, row, regs, key)?,
-                    (None, Some(_)) => true,
-                    // (When tracing, the lookup leaves the key for the trace's `Absence`.)
-                    (_, None) if relation.is_empty() && work.trace.is_none() => false,
-                    (Some(index), None) => self.first_match(work, relation, *index, regs, key)?.is_some(),
-                    (None, None) => !relation.is_empty(),
-                };
-                if present {
-                    return Ok(());
-                }
-                if let Some(trace) = work.trace.as_mut() {
-                    // The key the lookup used is still in the scratch buffer.
-                    let columns = index
-                        .and_then(|i| self.program.relations.get(*rel as usize).and_then(|r| r.indexes.get(i as usize)))
-                        .map_or(&[][..], Vec::as_slice);
-                    let columns = columns.iter().copied().zip(work.key.iter().copied()).collect();
-                    trace.absent.push(Absence { relation: *rel, columns });
-                    let result = self.exec(work, code, pc + 1, regs, sink);
-                    if let Some(trace) = work.trace.as_mut() {
-                        trace.absent.pop();
-                    }
-                    return result;
-                }
-                self.exec(work, code, pc + 1, regs, sink)
-            }
-            Instr::Compare { op, left, right } => {
-                let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
-                let ordering = self
-                    .strings
-                    .with_made(&work.made)
-                    .compare(left, right)
-                    .ok_or_else(|| EvalError::Type("comparison of values of different types"))?;
-                let holds = match op {
-                    CompareOp::Eq => ordering.is_eq(),
-                    CompareOp::Ne => ordering.is_ne(),
-                    CompareOp::Lt => ordering.is_lt(),
-                    CompareOp::Le => ordering.is_le(),
-                    CompareOp::Gt => ordering.is_gt(),
-                    CompareOp::Ge => ordering.is_ge(),
-                };
-                if holds { self.exec(work, code, pc + 1, regs, sink) } else { Ok(()) }
-            }
-            Instr::Arith { op, dst, left, right } => {
-                let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
-                let (Some(a), Some(b)) = (left.num(), right.num()) else {
-                    return Err(EvalError::Type("arithmetic on a non-number"));
-                };
-                let result = gov_value::apply(*op, a, b).map_err(EvalError::Arithmetic)?;
-                *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? =
-                    Value::from_num(result);
-                self.exec(work, code, pc + 1, regs, sink)
-            }
-            Instr::Move { dst, src } => {
-                let value = self.operand(regs, *src)?;
-                *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
-                self.exec(work, code, pc + 1, regs, sink)
-            }
-            Instr::Aggregate { .. } => self.aggregate_step(work, code, pc, regs, sink),
-            Instr::Call { .. } | Instr::Set { .. } => self.builtin_step(work, code, pc, regs, sink),
-            Instr::Emit { values, .. } => {
-                // Counted as a new fact until it is stored: the rows a rule produces are
-                // bounded as they pile up, not only once the rule is done.
-                work.budget.charge(self.limits, 1, row_bytes(values.len()))?;
-                for operand in values {
-                    work.pending.push(self.operand(regs, *operand)?);
-                }
-                if values.is_empty() {
-                    // A nullary fact: one placeholder, so the row is counted.
-                    work.pending.push(Value::Bool(true));
-                }
-                if let Some(trace) = work.trace.as_mut() {
-                    trace.pending.push(trace.stack.clone());
-                    trace.pending_absent.push(trace.absent.clone());
-                }
-                Ok(())
-            }
-            Instr::Fire { decision, values } => {
-                let new = work.fire(self, regs, *decision, values)?;
-                if let (true, Some(trace)) = (new, work.trace.as_mut()) {
-                    trace.firings.push(trace.stack.clone());
-                    trace.firing_absent.push(trace.absent.clone());
-                }
-                Ok(())
-            }
+        let Some(trace) = work.trace.as_mut() else { return self.exec(work, code, pc + 1, regs, sink) };
+        // The key the lookup used is still in the scratch buffer.
+        let columns = index
+            .and_then(|i| self.program.relations.get(rel as usize).and_then(|r| r.indexes.get(i as usize)))
+            .map_or(&[][..], Vec::as_slice);
+        let columns = columns.iter().copied().zip(work.key.iter().copied()).collect();
+        trace.absent.push(Absence { relation: rel, columns });
+        let result = self.exec(work, code, pc + 1, regs, sink);
+        if let Some(trace) = work.trace.as_mut() {
+            trace.absent.pop();
         }
+        result
     }
-}
 
-impl Ctx<'_> {
     /// [`Ctx::exec`] of `code[pc..]` with `fact` on the trace's stack of matched facts
     /// (an explaining evaluation's scan).
     #[cold]
@@ -972,7 +1045,7 @@ pub(crate) struct Run<'a> {
     pub phase: Phase,
     /// Relations computed at load, when running a request.
     pub statics: Option<&'a [Relation]>,
-    /// The `input one` relations held as their row, when deciding (not explaining).
+    /// The input relations held as their one row, when deciding (not explaining).
     pub ones: Option<Ones<'a>>,
     /// String resolution.
     pub strings: Strings<'a>,
@@ -1055,6 +1128,12 @@ impl Run<'_> {
                 let score = found.and_then(|()| risk_score(&contributions));
                 work.contributions = contributions;
                 let score = score?;
+                // Deciding (the input rows given) keeps a score no rule reads beside
+                // the relations: [`crate::Engine::facts`] shows it as the relation's row.
+                if self.ones.is_some() && !self.dispatch.plan(self.phase).risk_read() {
+                    work.risk = Some(score);
+                    return Ok(());
+                }
                 relations
                     .get_mut(*rel as usize)
                     .ok_or_else(|| EvalError::Corrupt("relation id out of range"))?
@@ -1132,10 +1211,14 @@ impl Run<'_> {
             rule,
         };
         // A scan of the body that reads no row ends every run of the rest: skip the rule.
-        // Invariant: a guard's relation is of the rule's phase, so it is in `relations`.
+        // Invariant: a guard's relation is of the rule's phase, so it is in `relations`
+        // (or, for an input relation deciding holds as its row, in `ones`).
         for &(rel, source) in self.guards.of_rule(rule) {
             let empty = match source {
-                Source::Full => relations.get(rel as usize).is_none_or(Relation::is_empty),
+                Source::Full => {
+                    relations.get(rel as usize).is_none_or(Relation::is_empty)
+                        && self.ones.is_none_or(|ones| ones.row(rel).is_none())
+                }
                 Source::Delta => delta.get(rel as usize).is_none_or(|&(low, high)| low >= high),
             };
             if empty {
