@@ -35,8 +35,21 @@ impl EntryKind {
 pub enum JsonField {
     /// A value, serialised into the record.
     Value(Value),
-    /// JSON text without whitespace between its tokens (see [`JsonField::text`]).
-    Text(Box<RawValue>),
+    /// JSON text without whitespace between its tokens (made by [`JsonField::text`],
+    /// [`JsonField::read`] or [`JsonField::written`]).
+    Text(JsonText),
+}
+
+/// Compact JSON text of a [`JsonField`]. Invariant: one JSON value with no whitespace
+/// between its tokens (so a record stays one line); only `JsonField`'s constructors make it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl JsonField {
@@ -45,7 +58,21 @@ impl JsonField {
     /// stays one line. Numbers keep the digits they were written with.
     pub fn text(json: &str) -> Result<JsonField, AuditError> {
         let compact = compact(json);
-        RawValue::from_string(compact).map(JsonField::Text).map_err(|e| AuditError::Entry(format!("not JSON: {e}")))
+        serde_json::from_str::<&RawValue>(&compact).map_err(|e| AuditError::Entry(format!("not JSON: {e}")))?;
+        Ok(JsonField::Text(JsonText(compact)))
+    }
+
+    /// [`JsonField::text`] without the check, for text the caller has already read as one
+    /// JSON value (a request its engine accepted): only compacted. Text that is not JSON
+    /// would make a record `verify` refuses, so the caller must have read it.
+    pub fn read(json: &str) -> JsonField {
+        JsonField::Text(JsonText(compact(json)))
+    }
+
+    /// Text the caller wrote as compact JSON (one value, no whitespace between tokens: a
+    /// decision from `gov_vm::json::decision_text`), taken as it is.
+    pub fn written(json: String) -> JsonField {
+        JsonField::Text(JsonText(json))
     }
 }
 
@@ -66,7 +93,7 @@ impl PartialEq for JsonField {
     fn eq(&self, other: &JsonField) -> bool {
         match (self, other) {
             (JsonField::Value(a), JsonField::Value(b)) => a == b,
-            (JsonField::Text(a), JsonField::Text(b)) => a.get() == b.get(),
+            (JsonField::Text(a), JsonField::Text(b)) => a == b,
             (a, b) => serde_json::to_string(a).ok() == serde_json::to_string(b).ok(),
         }
     }
@@ -76,7 +103,12 @@ impl Serialize for JsonField {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             JsonField::Value(value) => value.serialize(serializer),
-            JsonField::Text(text) => text.serialize(serializer),
+            JsonField::Text(text) => {
+                // Not on the record's path (`Entry::body` copies the text): for comparing
+                // and for serde callers. The invariant makes it JSON.
+                let raw: &RawValue = serde_json::from_str(&text.0).map_err(serde::ser::Error::custom)?;
+                raw.serialize(serializer)
+            }
         }
     }
 }
@@ -205,7 +237,7 @@ impl JsonField {
     fn len_hint(&self) -> usize {
         match self {
             JsonField::Value(_) => 64,
-            JsonField::Text(text) => text.get().len(),
+            JsonField::Text(text) => text.0.len(),
         }
     }
 
@@ -214,7 +246,7 @@ impl JsonField {
         match self {
             JsonField::Value(value) => serde_json::to_writer(out, value).map_err(|e| AuditError::Entry(e.to_string())),
             JsonField::Text(text) => {
-                out.extend_from_slice(text.get().as_bytes());
+                out.extend_from_slice(text.0.as_bytes());
                 Ok(())
             }
         }
@@ -258,6 +290,8 @@ mod tests {
         let field = JsonField::text(text).unwrap();
         assert_eq!(serde_json::to_string(&field).unwrap(), r#"{"a":[1,2.50000000000000000001],"s":"x  \" y\\"}"#);
         assert!(matches!(JsonField::text("{\"a\": 1"), Err(AuditError::Entry(m)) if m.contains("not JSON")));
+        // Text already read as JSON is compacted the same way, without the check.
+        assert_eq!(JsonField::read(text), field);
     }
 
     /// The record body as serde_json writes a struct of the same fields, in the same order.

@@ -15,7 +15,7 @@ mod record;
 mod resume;
 mod verify;
 
-pub use entry::{Entry, EntryKind, JsonField};
+pub use entry::{Entry, EntryKind, JsonField, JsonText};
 pub use error::AuditError;
 pub use log::{AuditLog, Fsync, LogOptions};
 pub use read::{Found, Query, Search, outcome, search};

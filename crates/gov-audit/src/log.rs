@@ -1,14 +1,15 @@
-//! [`AuditLog`]: appending records. A caller chains its own line under the log's lock:
-//! nothing is handed to another thread and nobody is woken per record. Chained lines wait
-//! in a buffer until one `write` puts all of them into the page cache: at once for
-//! [`AuditLog::submit`] under [`Fsync::Interval`]; when a caller of
-//! [`AuditLog::enqueue`] asks for [`AuditLog::write_through`] (a server lets its other
-//! ready requests chain theirs first: group commit into the page cache); or by the syncer.
-//! A syncer thread does what may take milliseconds outside that lock: under
-//! [`Fsync::Always`] it writes and syncs everything chained since its last sync with one
-//! `write` and one `fdatasync` and then answers those callers (group commit); under
-//! [`Fsync::Interval`] it syncs on its timer. It also writes checkpoints (on a timer, at
-//! rotation and at close) and rotates files.
+//! [`AuditLog`]: appending records. A caller chains its own line under the log's lock (a
+//! copy and a hash, no system call), so a caller never waits on the disk while it holds
+//! the lock. Chained lines wait in a buffer until one `write` puts all of them into the
+//! page cache (group commit). Under [`Fsync::Interval`] a writer thread does that write
+//! outside the lock, the lines chained meanwhile waiting for its next one, then answers
+//! their callers; a write that stalls (the file system's journal committing) stalls that
+//! thread only, not the callers' threads (a server's runtime). A syncer thread does the
+//! rest of what may take milliseconds outside that lock: under [`Fsync::Always`] it writes
+//! and syncs everything chained since its last sync with one `write` and one `fdatasync`
+//! and then answers those callers (group commit); under [`Fsync::Interval`] it syncs on
+//! its timer. It also writes checkpoints (on a timer, at rotation and at close) and
+//! rotates files.
 
 use crate::AuditError;
 use crate::entry::{Entry, format_system_time};
@@ -69,6 +70,8 @@ pub struct AuditLog {
     dir: PathBuf,
     shared: Arc<Shared>,
     syncer: Option<JoinHandle<Result<(), AuditError>>>,
+    /// The writer thread, under [`Fsync::Interval`].
+    writer: Option<JoinHandle<Result<(), AuditError>>>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -83,6 +86,11 @@ struct Shared {
     /// Wakes the syncer: lines to sync (`Always`), a first unsynced line (`Interval`), or
     /// closing. Callers signal it only while the syncer waits: one wake per batch.
     wake: Condvar,
+    /// Wakes the writer thread (`Interval`): lines to write, or closing. Signalled only
+    /// while it waits: one wake per batch.
+    work: Condvar,
+    /// Signalled when the writer thread has finished a write ([`State::writing`]).
+    idle: Condvar,
 }
 
 impl Shared {
@@ -103,6 +111,12 @@ struct State {
     failure: Option<AuditError>,
     /// Whether the syncer waits on [`Shared::wake`].
     syncer_waits: bool,
+    /// Whether the writer thread waits on [`Shared::work`].
+    writer_waits: bool,
+    /// Whether the writer thread is writing a batch it took from the pending lines,
+    /// outside the lock. Invariant: nobody else writes to the file meanwhile (the syncer
+    /// waits for [`Shared::idle`] first), so lines reach the file in the chain's order.
+    writing: bool,
     /// Set when the log is closed: the syncer finishes it.
     closing: bool,
 }
@@ -125,16 +139,35 @@ impl AuditLog {
         lock.try_lock().map_err(|_| AuditError::Locked(dir.to_path_buf()))?;
         let tail = resume::resume(dir)?;
         let writer = Writer::start(dir, options, tail, lock)?;
-        let state = State { writer, unsynced: Vec::new(), failure: None, syncer_waits: false, closing: false };
-        let shared = Arc::new(Shared { state: Mutex::new(state), wake: Condvar::new() });
-        let syncer = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("gov-audit-syncer".to_owned())
-                .spawn(move || shared.run_syncer())
-                .map_err(|e| AuditError::io(dir, &e))?
+        let interval = matches!(writer.options.fsync, Fsync::Interval(_));
+        let state = State {
+            writer,
+            unsynced: Vec::new(),
+            failure: None,
+            syncer_waits: false,
+            writer_waits: false,
+            writing: false,
+            closing: false,
         };
-        Ok(AuditLog { dir: dir.to_path_buf(), shared, syncer: Some(syncer) })
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            wake: Condvar::new(),
+            work: Condvar::new(),
+            idle: Condvar::new(),
+        });
+        let spawn = |name: &str, run: fn(&Shared) -> Result<(), AuditError>, shared: Arc<Shared>| {
+            std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(move || run(&shared))
+                .map_err(|e| AuditError::io(dir, &e))
+        };
+        let syncer = spawn("gov-audit-syncer", Shared::run_syncer, shared.clone())?;
+        let mut log = AuditLog { dir: dir.to_path_buf(), shared, syncer: Some(syncer), writer: None };
+        if interval {
+            // On failure `log` is dropped: its syncer is stopped and joined.
+            log.writer = Some(spawn("gov-audit-writer", Shared::run_writer, log.shared.clone())?);
+        }
+        Ok(log)
     }
 
     /// The log's directory.
@@ -152,61 +185,31 @@ impl AuditLog {
         answer.recv().map_err(|_| stopped())?
     }
 
-    /// Appends an entry without waiting for a sync: the line is chained and written on
-    /// the caller's thread (one `write` into the page cache, under the log's lock, with the
-    /// lines [`AuditLog::enqueue`]d before it), then `done` gets its sequence number: under
-    /// [`Fsync::Interval`] at once, on this thread; under [`Fsync::Always`] on the syncer
-    /// thread, once a sync covered the line (or with the sync's error; the syncer writes
-    /// the lines of a batch with one `write` before its `fdatasync`). For async callers
-    /// `done` should only hand the result on (send it on a channel). An entry the log
-    /// cannot take, a write that fails, or a log that is closed or failed before is an
-    /// error here, and `done` is not called.
+    /// Appends an entry without waiting: the line is chained on the caller's thread, then
+    /// `done` gets its sequence number once the line is written: under [`Fsync::Interval`]
+    /// on the writer thread, after the `write` that put it into the page cache with the
+    /// lines chained before it; under [`Fsync::Always`] on the syncer thread, once a sync
+    /// covered the line (the syncer writes the lines of a batch with one `write` before its
+    /// `fdatasync`). A failed write or sync gives `done` its error. `done` runs under the
+    /// log's lock: it should only hand the result on (send it on a channel). An entry the
+    /// log cannot take, or a log that is closed or failed before, is an error here, and
+    /// `done` is not called.
     pub fn submit(
         &self,
         entry: Entry,
         done: impl FnOnce(Result<u64, AuditError>) + Send + 'static,
     ) -> Result<(), AuditError> {
         let (seq, mut state) = self.chain(&entry)?;
-        let done = match state.writer.options.fsync {
-            Fsync::Always => {
-                state.unsynced.push((seq, Box::new(done)));
-                None
-            }
+        match state.writer.options.fsync {
+            Fsync::Always => state.unsynced.push((seq, Box::new(done))),
             Fsync::Interval(_) => {
-                write_pending(&mut state)?;
-                Some(done)
+                state.writer.unwritten.push((seq, Box::new(done)));
+                if std::mem::replace(&mut state.writer_waits, false) {
+                    self.shared.work.notify_one();
+                }
             }
-        };
-        drop(state);
-        if let Some(done) = done {
-            done(Ok(seq));
         }
         Ok(())
-    }
-
-    /// Chains an entry's line onto the log without writing it yet, and returns its
-    /// sequence number: the caller must [`AuditLog::write_through`] it before it tells
-    /// anyone the record is logged. Lines enqueued by several callers meanwhile are then
-    /// written with one `write` (group commit into the page cache): a server enqueues,
-    /// lets its other ready requests run, then writes through. A line whose caller goes
-    /// away is still written, by the next write or the syncer's next sync. The chain's
-    /// order is the order of `enqueue`s.
-    pub fn enqueue(&self, entry: &Entry) -> Result<u64, AuditError> {
-        self.chain(entry).map(|(seq, _)| seq)
-    }
-
-    /// Returns once the line `seq` ([`AuditLog::enqueue`]) is written to the file, writing
-    /// every line enqueued so far if it is not yet (under [`Fsync::Always`] it is on the
-    /// disk only after the syncer's next sync: use [`AuditLog::submit`] to wait for that).
-    pub fn write_through(&self, seq: u64) -> Result<(), AuditError> {
-        let mut state = self.shared.lock();
-        if let Some(error) = &state.failure {
-            return Err(error.clone());
-        }
-        match state.writer.written_through >= seq {
-            true => Ok(()),
-            false => write_pending(&mut state),
-        }
     }
 
     /// Makes the entry's line and chains it under the lock; wakes the syncer when it is
@@ -241,7 +244,12 @@ impl AuditLog {
         let Some(syncer) = self.syncer.take() else { return Ok(()) };
         self.shared.lock().closing = true;
         self.shared.wake.notify_one();
-        syncer.join().unwrap_or_else(|_| Err(stopped()))
+        self.shared.work.notify_one();
+        // The writer thread writes what is pending and stops; the syncer then finishes the
+        // file with its closing checkpoint.
+        let written = self.writer.take().map_or(Ok(()), |w| w.join().unwrap_or_else(|_| Err(stopped())));
+        let closed = syncer.join().unwrap_or_else(|_| Err(stopped()));
+        written.and(closed)
     }
 }
 
@@ -252,18 +260,66 @@ impl Drop for AuditLog {
     }
 }
 
-/// Writes the lines chained but not yet written; a failed write fails the log.
-fn write_pending(state: &mut State) -> Result<(), AuditError> {
-    state.writer.flush().inspect_err(|error| {
-        state.failure.get_or_insert_with(|| error.clone());
-    })
-}
-
 fn stopped() -> AuditError {
     AuditError::Closed("its syncer stopped".to_owned())
 }
 
 impl Shared {
+    /// The writer thread (under [`Fsync::Interval`]): takes the lines chained so far,
+    /// writes them with one `write` outside the lock (lines chained meanwhile wait for the
+    /// next), then answers their callers. Waits while there is nothing to write; stops once
+    /// the log closes and nothing is left.
+    fn run_writer(&self) -> Result<(), AuditError> {
+        let mut batch = Vec::new();
+        let mut waiting = Vec::new();
+        let mut state = self.lock();
+        loop {
+            if let Some(error) = &state.failure {
+                // Invariant: after a failure nothing more is written; its callers get it.
+                let error = error.clone();
+                state.writer.pending.clear();
+                for (_, done) in state.writer.unwritten.drain(..) {
+                    done(Err(error.clone()));
+                }
+            }
+            if state.writer.pending.is_empty() {
+                if state.closing {
+                    return Ok(());
+                }
+                state.writer_waits = true;
+                state = self.work.wait(state).unwrap_or_else(PoisonError::into_inner);
+                state.writer_waits = false;
+                continue;
+            }
+            std::mem::swap(&mut batch, &mut state.writer.pending);
+            std::mem::swap(&mut waiting, &mut state.writer.unwritten);
+            let file = state.writer.file.clone();
+            let path = state.writer.path.clone();
+            state.writing = true;
+            drop(state);
+            let result = (&*file).write_all(&batch).map_err(|e| AuditError::io(&path, &e));
+            batch.clear();
+            state = self.lock();
+            state.writing = false;
+            self.idle.notify_all();
+            if let Err(error) = &result {
+                state.failure.get_or_insert_with(|| error.clone());
+            }
+            for (seq, done) in waiting.drain(..) {
+                done(result.clone().map(|()| seq));
+            }
+        }
+    }
+
+    /// Waits until the writer thread is not writing, so that the caller may write to the
+    /// file (lines reach it in the chain's order).
+    fn until_idle<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        while state.writing {
+            state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        state
+    }
+
     /// The syncer thread: syncs (answering the callers waiting for it), checkpoints and
     /// rotates until the log closes, then finishes it. Waits while there is nothing to do.
     fn run_syncer(&self) -> Result<(), AuditError> {
@@ -282,6 +338,7 @@ impl Shared {
                 state.syncer_waits = false;
                 continue;
             }
+            state = self.until_idle(state);
             if !state.unsynced.is_empty() {
                 state = self.sync_waiting(state);
             }
@@ -290,6 +347,7 @@ impl Shared {
             }
         }
         // Closing: answer those waiting for a sync, then the closing checkpoint (synced).
+        state = self.until_idle(state);
         let waiting = std::mem::take(&mut state.unsynced);
         let result = match &state.failure {
             Some(error) => Err(error.clone()),
@@ -352,6 +410,7 @@ impl Shared {
         } else {
             Ok(())
         };
+        state = self.until_idle(state);
         let result = match result {
             Ok(()) if state.writer.rotation_due() => {
                 let rotated = state.writer.rotate();
@@ -375,7 +434,8 @@ impl Shared {
 struct Writer {
     dir: PathBuf,
     options: LogOptions,
-    file: File,
+    /// Shared with the writer thread while it writes, and with the syncer while it syncs.
+    file: Arc<File>,
     path: PathBuf,
     number: u64,
     len: u64,
@@ -394,8 +454,9 @@ struct Writer {
     /// rotation writes them first (`handle`, `sync`, `rotate` call `flush`), so a synced
     /// or closed file holds every line chained before it.
     pending: Vec<u8>,
-    /// The sequence number of the last line written to `file` (0 before any).
-    written_through: u64,
+    /// The callers waiting for lines of `pending` to be written (under `Interval`).
+    /// Invariant: whoever writes `pending` answers them (`flush`, the writer thread).
+    unwritten: Vec<(u64, Done)>,
     /// Held (locked) while the log is open; the lock is released when it is dropped.
     _lock: File,
 }
@@ -421,7 +482,7 @@ impl Writer {
         let mut writer = Writer {
             dir: dir.to_path_buf(),
             options,
-            file,
+            file: Arc::new(file),
             path,
             number,
             len,
@@ -433,7 +494,7 @@ impl Writer {
             last_sync: now,
             last_checkpoint: now,
             pending: Vec::new(),
-            written_through: 0,
+            unwritten: Vec::new(),
             _lock: lock,
         };
         // Every writer starts with a checkpoint: after a closing checkpoint, verification
@@ -463,15 +524,18 @@ impl Writer {
         seq
     }
 
-    /// Writes the pending lines at the end of the current file, with one `write`.
+    /// Writes the pending lines at the end of the current file, with one `write`, and
+    /// answers the callers waiting for them.
     fn flush(&mut self) -> Result<(), AuditError> {
+        let mut written = Ok(());
         if !self.pending.is_empty() {
-            let written = self.file.write_all(&self.pending).map_err(|e| AuditError::io(&self.path, &e));
+            written = (&*self.file).write_all(&self.pending).map_err(|e| AuditError::io(&self.path, &e));
             self.pending.clear();
-            written?;
         }
-        self.written_through = self.next_seq.saturating_sub(1);
-        Ok(())
+        for (seq, done) in self.unwritten.drain(..) {
+            done(written.clone().map(|()| seq));
+        }
+        written
     }
 
     /// Writes one line (chained onto the head, which it becomes), after the pending ones.
@@ -500,12 +564,11 @@ impl Writer {
         self.last_sync = Instant::now();
     }
 
-    /// The current file (a second handle, to sync it outside the lock) and its path,
+    /// The current file (shared, to sync it outside the lock) and its path,
     /// once the pending lines are written.
-    fn handle(&mut self) -> Result<(File, PathBuf), AuditError> {
+    fn handle(&mut self) -> Result<(Arc<File>, PathBuf), AuditError> {
         self.flush()?;
-        let file = self.file.try_clone().map_err(|e| AuditError::io(&self.path, &e))?;
-        Ok((file, self.path.clone()))
+        Ok((self.file.clone(), self.path.clone()))
     }
 
     /// How long until a sync, a checkpoint or a rotation is due, if one will be.
@@ -561,7 +624,7 @@ impl Writer {
         let path = self.dir.join(files::file_name(number));
         let file =
             OpenOptions::new().create_new(true).append(true).open(&path).map_err(|e| AuditError::io(&path, &e))?;
-        let closed = std::mem::replace(&mut self.file, file);
+        let closed = std::mem::replace(&mut self.file, Arc::new(file));
         let closed_path = std::mem::replace(&mut self.path, path);
         self.number = number;
         self.len = 0;
@@ -588,7 +651,7 @@ impl Writer {
 
 /// A file closed by a rotation, and its closing checkpoint.
 struct Rotated {
-    file: File,
+    file: Arc<File>,
     path: PathBuf,
     /// `None` if the file already ended with one.
     checkpoint: Option<String>,

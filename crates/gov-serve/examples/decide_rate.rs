@@ -45,7 +45,7 @@ fn main() -> Result<(), String> {
         let request = engine.request_from_json(std::hint::black_box(&text)).ok();
         let decision = request.as_ref().and_then(|r| engine.decide(r).ok());
         if let (Some(request), Some(decision)) = (request, decision) {
-            std::hint::black_box(engine.decision_json(&request, &decision).ok());
+            std::hint::black_box(engine.decision_text(&request, &decision).ok());
         }
     };
     if let Some(calls) = calls {

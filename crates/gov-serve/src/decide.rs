@@ -7,14 +7,21 @@ use gov_vm::Outcome;
 use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 /// A decided request.
 #[derive(Debug, Clone)]
 pub struct Evaluated {
     /// The outcome (`deny` for an evaluation error).
     pub outcome: Outcome,
-    /// The decision JSON of the contract (DESIGN §5), or a deny with the error attached.
-    pub document: Json,
+    /// The decision JSON of the contract (DESIGN §5) as compact text, or a deny with the
+    /// error attached: written once, answered and logged as it is.
+    pub document: String,
+    /// Where the document's `reasons` array lies in it (`None` for an evaluation error's).
+    /// Invariant: on `char` boundaries of `document`.
+    reasons_at: Option<Range<usize>>,
+    /// The fired decision rules (the document's `reasons`): name and effect.
+    pub rules: Vec<(String, &'static str)>,
     /// The groups an escalation goes to.
     pub groups: Vec<String>,
     /// The derivation of the fired rules (`--explain`), for escalations.
@@ -23,6 +30,18 @@ pub struct Evaluated {
     pub requester: Option<String>,
     /// The request's `request_time`.
     pub request_time: Option<i64>,
+}
+
+impl Evaluated {
+    /// The text of the document's `reasons` array, if it has one.
+    pub fn reasons(&self) -> Option<&str> {
+        self.reasons_at.clone().and_then(|at| self.document.get(at))
+    }
+
+    /// The document as a JSON value, for views (the hot path keeps the text).
+    pub fn json(&self) -> Json {
+        serde_json::from_str(&self.document).unwrap_or(Json::Null)
+    }
 }
 
 /// An approval or a rejection given through the service.
@@ -60,7 +79,8 @@ pub fn evaluate(policy: &Policy, text: &str, fresh: bool) -> Result<Evaluated, A
     let requester = policy.requester(&request);
     let request_time = policy.request_time(&request);
     let decided = engine.decide(&request).and_then(|decision| {
-        let document = engine.decision_json(&request, &decision)?;
+        let report = engine.report(&request, &decision)?;
+        let document = gov_vm::json::decision_text(engine, &report);
         let explanation = match decision.outcome {
             Outcome::Escalate => {
                 let (_, explanation) = engine.explain(&request)?;
@@ -68,24 +88,29 @@ pub fn evaluate(policy: &Policy, text: &str, fresh: bool) -> Result<Evaluated, A
             }
             _ => None,
         };
-        Ok((decision.outcome, document, explanation))
+        Ok((report, document, explanation))
     });
     Ok(match decided {
-        Ok((outcome, document, explanation)) => {
-            let groups = document
-                .get("approvers")
-                .and_then(Json::as_array)
-                .map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect())
-                .unwrap_or_default();
-            Evaluated { outcome, document, groups, explanation, requester, request_time }
-        }
+        Ok((report, document, explanation)) => Evaluated {
+            outcome: report.outcome,
+            document: document.text,
+            reasons_at: Some(document.reasons),
+            rules: report.reasons.into_iter().map(|r| (r.rule, r.effect.keyword())).collect(),
+            groups: report.approvers,
+            explanation,
+            requester,
+            request_time,
+        },
         Err(error) => Evaluated {
             outcome: Outcome::Deny,
             document: json!({
                 "decision": "deny",
                 "error": { "code": "evaluation_error", "message": error.to_string() },
                 "bundle": engine.hash(),
-            }),
+            })
+            .to_string(),
+            reasons_at: None,
+            rules: Vec::new(),
             groups: Vec::new(),
             explanation: None,
             requester,

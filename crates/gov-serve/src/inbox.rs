@@ -6,6 +6,7 @@
 
 use crate::api::caller;
 use crate::auth::{COOKIE, Caller, cookie, percent_encode};
+use crate::decide::Evaluated;
 use crate::error::ApiError;
 use crate::state::{Answer, State};
 use crate::store::{Record, Status};
@@ -166,7 +167,7 @@ pub async fn page(
             esc(&gov_value::format_time(record.received_at)),
             esc(record.first.requester.as_deref().unwrap_or("")),
             record.status.name(),
-            esc(&rules(&record.current.document).join(", ")),
+            esc(&rules(&record.current).join(", ")),
             id = esc(&record.id),
         );
     }
@@ -186,18 +187,12 @@ fn matches(record: &Record, needle: &str) -> bool {
         ]
         .iter()
         .any(|text| text.to_lowercase().contains(needle))
-        || rules(&record.current.document).iter().any(|r| r.to_lowercase().contains(needle))
+        || rules(&record.current).iter().any(|r| r.to_lowercase().contains(needle))
 }
 
-/// The names of the fired rules of a decision document.
-fn rules(document: &Json) -> Vec<String> {
-    document
-        .get("reasons")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.get("rule").and_then(Json::as_str).map(str::to_owned))
-        .collect()
+/// The names of the fired rules of a decision.
+fn rules(evaluated: &Evaluated) -> Vec<&str> {
+    evaluated.rules.iter().map(|(rule, _)| rule.as_str()).collect()
 }
 
 /// A list of reasons (`rule`, `effect`, `message`, `at`) as HTML.
@@ -221,7 +216,7 @@ fn reasons_html(items: Option<&Json>) -> String {
 
 /// One pending escalation.
 fn card(record: &Record) -> String {
-    let document = &record.current.document;
+    let document = &record.current.json();
     let pretty = |json: &Json| esc(&serde_json::to_string_pretty(json).unwrap_or_default());
     let risk = document.get("risk");
     let score = risk.and_then(|r| r.get("score")).map(ToString::to_string).unwrap_or_default();

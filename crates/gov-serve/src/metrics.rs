@@ -105,8 +105,8 @@ impl Metrics {
         Metrics { registry, ..metrics }
     }
 
-    /// Counts a decision and its fired rules (those of its document's `reasons`).
-    pub fn decided(&self, outcome: Outcome, document: &serde_json::Value) {
+    /// Counts a decision and its fired rules (name and effect, those of its `reasons`).
+    pub fn decided(&self, outcome: Outcome, rules: &[(String, &'static str)]) {
         let index = match outcome {
             Outcome::Allow => 0,
             Outcome::Deny => 1,
@@ -115,9 +115,8 @@ impl Metrics {
         if let Some(counter) = self.outcomes.get(index) {
             counter.inc();
         }
-        for reason in document.get("reasons").and_then(|r| r.as_array()).into_iter().flatten() {
-            let field = |name: &str| reason.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-            self.rules.get_or_create(&RuleLabel { rule: field("rule"), effect: field("effect") }).inc();
+        for (rule, effect) in rules {
+            self.rules.get_or_create(&RuleLabel { rule: rule.clone(), effect: (*effect).to_owned() }).inc();
         }
     }
 

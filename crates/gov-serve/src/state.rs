@@ -10,10 +10,11 @@ use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::store::{Record, Status, Store};
 use axum::http::StatusCode;
-use gov_audit::{AuditLog, Entry, EntryKind, Fsync, JsonField};
+use gov_audit::{AuditLog, Entry, EntryKind, JsonField};
 use gov_vm::Outcome;
 use serde_json::json;
 use std::collections::BTreeSet;
+use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
@@ -34,8 +35,8 @@ pub struct State {
     policy: RwLock<Arc<Policy>>,
     /// `true` once the service is stopping.
     stopping: watch::Sender<bool>,
-    /// A random prefix of this run's decision ids.
-    id_prefix: u32,
+    /// A random prefix of this run's decision ids: 8 hex digits and a dash.
+    id_prefix: String,
     /// The next decision number.
     next_id: AtomicU64,
     /// The audit log, if any.
@@ -67,7 +68,7 @@ impl State {
             metrics,
             policy: RwLock::new(Arc::new(policy)),
             stopping: watch::channel(false).0,
-            id_prefix: u32::from_le_bytes(prefix),
+            id_prefix: format!("{:08x}-", u32::from_le_bytes(prefix)),
             next_id: AtomicU64::new(1),
         })
     }
@@ -125,30 +126,22 @@ impl State {
         let policy = self.policy();
         let evaluated = Arc::new(decide::evaluate(&policy, &text, true)?);
         let now = self.clock.now();
-        let id = format!("{:08x}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = self.next_id();
         let escalated = evaluated.outcome == Outcome::Escalate;
         let status = if escalated { Status::Pending } else { Status::Decided };
-        // The decision is rendered once: the answer is that text with `id` and `status`
+        // The decision is written once: the answer is that text with `id` and `status`
         // added, and the log's record carries the same text.
-        let rendered = serde_json::value::to_raw_value(&evaluated.document)
-            .map_err(|e| ApiError::internal(format!("rendering the decision: {e}")))?;
-        let answer = with_id(rendered.get(), &id, status);
-        self.metrics.decided(evaluated.outcome, &evaluated.document);
+        let answer = with_id(&evaluated.document, &id, status);
+        self.metrics.decided(evaluated.outcome, &evaluated.rules);
         if self.audit.is_some() {
             let mut entry = Entry::new(EntryKind::Decision, id.clone());
             entry.time = system_time(now);
             entry.bundle_hash = Some(policy.hash().to_owned());
-            // The request as received (compacted to one line): its numbers keep their digits.
-            entry.request = JsonField::text(&text).map_err(|e| audit_failed(&e))?;
-            // Rendered from the document in place (no copy of the reasons).
-            entry.reasons = match evaluated.document.get("reasons") {
-                Some(reasons) => JsonField::Text(
-                    serde_json::value::to_raw_value(reasons)
-                        .map_err(|e| ApiError::internal(format!("rendering the reasons: {e}")))?,
-                ),
-                None => JsonField::default(),
-            };
-            entry.decision = JsonField::Text(rendered);
+            // The request as received (compacted to one line): its numbers keep their
+            // digits. The engine read it as JSON above, so it is not checked again.
+            entry.request = JsonField::read(&text);
+            entry.reasons = evaluated.reasons().map(|r| JsonField::written(r.to_owned())).unwrap_or_default();
+            entry.decision = JsonField::written(evaluated.document.clone());
             entry.duration_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
             self.log(entry).await?;
         }
@@ -168,18 +161,24 @@ impl State {
         Ok(answer)
     }
 
+    /// The next decision id: the run's prefix, then a number.
+    fn next_id(&self) -> String {
+        let number = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut id = String::with_capacity(self.id_prefix.len() + 20);
+        id.push_str(&self.id_prefix);
+        // Writing into a String cannot fail.
+        let _ = write!(id, "{number}");
+        id
+    }
+
     /// Appends to the audit log (if any) and waits until it is written (and synced, as
-    /// `--fsync` says). Waits without a thread. Under `interval` the line is chained, the
-    /// task yields so that the other requests ready on this worker chain theirs, and the
-    /// first back writes them all with one `write` (group commit into the page cache);
-    /// under `always` the log's syncer writes and syncs a batch, then completes a oneshot.
+    /// `--fsync` says). Waits without a thread: the line is chained here, and the log's
+    /// writer thread (`interval`) or syncer (`always`) completes a oneshot once it has
+    /// written (and synced) the batch the line is in. No file system call runs on the
+    /// runtime's threads, so a write stalled by the disk holds up the requests waiting
+    /// for that batch, not the others.
     pub async fn log(&self, entry: Entry) -> Result<(), ApiError> {
         let Some(audit) = &self.audit else { return Ok(()) };
-        if matches!(self.config.log.as_ref().map(|(_, options)| options.fsync), Some(Fsync::Interval(_))) {
-            let seq = audit.enqueue(&entry).map_err(|e| audit_failed(&e))?;
-            tokio::task::yield_now().await;
-            return audit.write_through(seq).map_err(|e| audit_failed(&e));
-        }
         let (reply, written) = tokio::sync::oneshot::channel();
         audit
             .submit(entry, move |result| {
@@ -310,7 +309,7 @@ impl State {
             let time = record.first.request_time.map(|_| at);
             let text = decide::redecision(&policy, &record.request, time, &approvals)?;
             let evaluated = decide::evaluate(&policy, &text, false)?;
-            self.metrics.decided(evaluated.outcome, &evaluated.document);
+            self.metrics.decided(evaluated.outcome, &evaluated.rules);
             if evaluated.outcome != Outcome::Escalate {
                 record.status = Status::Resolved;
                 record.policy = None;
@@ -332,13 +331,12 @@ impl State {
             "status": record.status.name(),
         })
         .into();
-        entry.reasons = record.current.document.get("reasons").cloned().unwrap_or(serde_json::Value::Null).into();
+        entry.reasons = record.current.reasons().map(|r| JsonField::written(r.to_owned())).unwrap_or_default();
         entry.decision = if answer.approve {
-            record.current.document.clone()
+            JsonField::written(record.current.document.clone())
         } else {
-            json!({ "decision": "deny", "status": "rejected" })
-        }
-        .into();
+            json!({ "decision": "deny", "status": "rejected" }).into()
+        };
         drop(store);
         self.store.changed.notify_waiters();
         Ok((view, entry))

@@ -96,13 +96,13 @@ impl Record {
             "received_at": time(self.received_at),
             "requested_by": self.first.requester,
             "bundle": self.bundle,
-            "decision": self.current.document,
+            "decision": self.current.json(),
             "request": serde_json::from_str::<Json>(&self.request).unwrap_or(Json::Null),
         });
         if let Some(object) = view.as_object_mut() {
             if self.escalated() {
                 object.insert("groups".to_owned(), json!(self.groups()));
-                object.insert("initial".to_owned(), self.first.document.clone());
+                object.insert("initial".to_owned(), self.first.json());
                 let approvals: Vec<Json> = self
                     .approvals
                     .iter()

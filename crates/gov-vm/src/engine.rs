@@ -575,7 +575,18 @@ impl Engine {
     /// The decision as the JSON document of the contract (DESIGN §5): [`Engine::report`]
     /// rendered by [`crate::json::decision`].
     pub fn decision_json(&self, request: &Request, decision: &Decision) -> Result<serde_json::Value, EvalError> {
-        self.report(request, decision).map(|report| crate::json::decision(self, &report))
+        crate::json::decision(self, &self.report(request, decision)?)
+    }
+
+    /// The decision document of [`Engine::decision_json`] as compact JSON text, written
+    /// straight from the report ([`crate::json::decision_text`]): what a server answers
+    /// and logs without building a JSON tree.
+    pub fn decision_text(
+        &self,
+        request: &Request,
+        decision: &Decision,
+    ) -> Result<crate::json::DecisionText, EvalError> {
+        Ok(crate::json::decision_text(self, &self.report(request, decision)?))
     }
 
     /// The strings of `request` decided by this engine: the program's, then the request's

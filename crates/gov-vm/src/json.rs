@@ -3,7 +3,7 @@
 use crate::engine::{Engine, Request};
 use crate::explain::{Absence, Explanation, FactExplanation, FactSource, Premises};
 use crate::program::{ColumnSchema, Contents, Program, RelationKind};
-use crate::report::{Reason, Report};
+use crate::report::Report;
 use crate::value::{StringIds, Strings, Value};
 use crate::{EvalError, RequestError};
 use gov_value::BaseType;
@@ -12,8 +12,10 @@ use std::collections::HashMap;
 
 pub use crate::document::{Document, MAX_DEPTH, parse_document};
 
+mod decision;
 mod one_pass;
 pub use crate::report::{location, message, rule_location};
+pub use decision::{DecisionText, decision_text, push_string};
 
 fn error(path: impl Into<String>, message: impl Into<String>) -> RequestError {
     RequestError { path: path.into(), message: message.into() }
@@ -383,22 +385,11 @@ impl<'e> RequestStrings<'e> {
     }
 }
 
-/// The decision document of `report`, decided by `engine`.
-pub fn decision(engine: &Engine, report: &Report) -> Json {
-    let reason = |r: &Reason| json!({ "rule": r.rule, "effect": r.effect.keyword(), "message": r.message, "at": r.at });
-    let contributions: Vec<Json> = report
-        .contributions
-        .iter()
-        .map(|c| json!({ "rule": c.rule, "points": c.points, "message": c.message, "at": c.at }))
-        .collect();
-    json!({
-        "decision": report.outcome.name(),
-        "reasons": report.reasons.iter().map(reason).collect::<Vec<_>>(),
-        "approvers": report.approvers,
-        "obligations": report.obligations.iter().map(reason).collect::<Vec<_>>(),
-        "risk": { "score": report.risk_score, "contributions": contributions },
-        "bundle": engine.hash(),
-    })
+/// The decision document of `report`, decided by `engine`, as a JSON value: the text of
+/// [`decision_text`] read back (one writer for both).
+pub fn decision(engine: &Engine, report: &Report) -> Result<Json, EvalError> {
+    serde_json::from_str(&decision_text(engine, report).text)
+        .map_err(|_| EvalError::Corrupt("the decision writer wrote text that is not JSON"))
 }
 
 /// A value as decisions and explanations show it: Int and Bool as JSON numbers and
@@ -607,5 +598,75 @@ mod tests {
             error(r#"{"call": [{"argv": [], "arguments": ["/"]}]}"#),
             "call[0].arguments: expected {path: Str}, found an array"
         );
+    }
+
+    /// The document as serde_json renders the contract's tree (the old writer): the text
+    /// writer must give the same bytes, field order, escapes and numbers included.
+    #[test]
+    fn the_text_is_what_serde_json_writes() {
+        use crate::engine::Outcome;
+        use crate::program::Effect;
+        use crate::report::{Reason, Report, RiskContribution};
+        use serde_json::json;
+        let engine = engine();
+        let reason = |rule: &str, effect, message: &str| Reason {
+            rule: rule.to_owned(),
+            effect,
+            message: message.to_owned(),
+            at: "dir/pol \"x\".gov:3:7".to_owned(),
+        };
+        let full = Report {
+            outcome: Outcome::Escalate,
+            reasons: vec![
+                reason("big", Effect::Escalate, "amount 75000.00 > \"limit\"\n\u{1}\ttab ü✓ \u{7f}"),
+                reason("ok", Effect::Allow, ""),
+            ],
+            approvers: vec!["treasury".to_owned(), "risk \\ ops".to_owned()],
+            obligations: vec![reason("notify", Effect::Obligation, "tell {them}")],
+            risk_score: i64::MIN,
+            contributions: vec![
+                RiskContribution {
+                    rule: "r".to_owned(),
+                    points: -3,
+                    message: "\u{1f}".to_owned(),
+                    at: "a:1:1".to_owned(),
+                },
+                RiskContribution {
+                    rule: "s".to_owned(),
+                    points: i64::MAX,
+                    message: String::new(),
+                    at: "b:2:2".to_owned(),
+                },
+            ],
+        };
+        let empty = Report {
+            outcome: Outcome::Allow,
+            reasons: Vec::new(),
+            approvers: Vec::new(),
+            obligations: Vec::new(),
+            risk_score: 0,
+            contributions: Vec::new(),
+        };
+        for report in [full, empty] {
+            let reason =
+                |r: &Reason| json!({ "rule": r.rule, "effect": r.effect.keyword(), "message": r.message, "at": r.at });
+            let contributions: Vec<_> = report
+                .contributions
+                .iter()
+                .map(|c| json!({ "rule": c.rule, "points": c.points, "message": c.message, "at": c.at }))
+                .collect();
+            let tree = json!({
+                "decision": report.outcome.name(),
+                "reasons": report.reasons.iter().map(reason).collect::<Vec<_>>(),
+                "approvers": report.approvers,
+                "obligations": report.obligations.iter().map(reason).collect::<Vec<_>>(),
+                "risk": { "score": report.risk_score, "contributions": contributions },
+                "bundle": engine.hash(),
+            });
+            let text = super::decision_text(&engine, &report);
+            assert_eq!(text.text, serde_json::to_string(&tree).unwrap());
+            assert_eq!(text.reasons(), serde_json::to_string(&tree["reasons"]).unwrap());
+            assert_eq!(super::decision(&engine, &report).unwrap(), tree);
+        }
     }
 }
