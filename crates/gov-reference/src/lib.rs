@@ -36,8 +36,10 @@
 //! tree as the reference states them, never through the checker's auxiliary relations
 //! (`call.argv`) that the engine reads: `x in v` ranges over the set (binding `x`, or
 //! testing a bound one), `not x in v` holds when no element equals `x`, an object pattern
-//! matches the members it names to any depth, and a relation holding two facts whose lists
-//! differ only in order or repeats holds one fact.
+//! matches the members it names to any depth (in a positive atom, as a condition of its
+//! own after its atom, which binds the object to a variable of the pattern's: so the atom
+//! does not wait for a pending `v = arithmetic` its pattern would bind), and a relation
+//! holding two facts whose lists differ only in order or repeats holds one fact.
 //!
 //! Semantics pinned here (DESIGN §1–2): aggregates count or fold each distinct binding of
 //! their local variables once; the sum of nothing is 0 of the target's type, the count of
@@ -58,10 +60,11 @@ use gov_check::symbols::{CompoundInfo, RISK_SCORE};
 use gov_check::{ParsedPackage, RelationKind, Symbols};
 use gov_syntax::ast::{
     Aggregate, AggregateFn, Approver, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, Effect, Expr,
-    ItemKind, Lit, LitValue, Membership, MessagePart,
+    ItemKind, Lit, LitValue, Membership, MessagePart, Name, ObjectPattern,
 };
 use gov_syntax::walk::{self, Reach};
 use gov_value::{ArithError, ArithOp, BaseType, CompareOp, Decimal, Num};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -684,7 +687,7 @@ struct Evaluator<'a> {
     symbols: &'a Symbols,
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Every binding of the variables of `body` that satisfies it.
     fn solve(&self, body: &[BodyItem], db: &BTreeMap<String, Facts>) -> Result<Vec<Env>, RefError> {
         let scope = bound_by(body, &BTreeSet::new());
@@ -703,7 +706,77 @@ impl Evaluator<'_> {
         db: &BTreeMap<String, Facts>,
         out: &mut Vec<Env>,
     ) -> Result<(), RefError> {
-        self.stages(items, env, scope, db, out, &BTreeSet::new())
+        let mut conds = Vec::with_capacity(items.len());
+        for item in items {
+            self.split(item, &mut conds)?;
+        }
+        self.stages(conds.iter().collect(), env, scope, db, out, &BTreeSet::new())
+    }
+
+    /// `item` as conditions, into `out`: a positive atom with object patterns is the atom
+    /// with each pattern replaced by a variable of its own (bound to the object), then each
+    /// pattern as a condition of its own ([`Pattern`]), nested ones after theirs; anything
+    /// else is one condition.
+    fn split<'b>(&self, item: &'b BodyItem, out: &mut Vec<Cond<'b>>) -> Result<(), RefError>
+    where
+        'a: 'b,
+    {
+        let BodyItem::Atom(atom) = item else {
+            out.push(Cond::Item(Cow::Borrowed(item)));
+            return Ok(());
+        };
+        if !atom.args.iter().any(|arg| matches!(arg.value, Expr::Object(_))) {
+            out.push(Cond::Item(Cow::Borrowed(item)));
+            return Ok(());
+        }
+        let mut atom = atom.clone();
+        let mut patterns = Vec::new();
+        for (column, expr) in columns(self.symbols, &atom)?.into_iter().map(|(c, e)| (c, e.clone())) {
+            self.unfold(&atom.relation.text, column, expr, &mut patterns)?;
+        }
+        for arg in &mut atom.args {
+            hide(&mut arg.value);
+        }
+        out.push(Cond::Item(Cow::Owned(BodyItem::Atom(atom))));
+        out.extend(patterns.into_iter().map(Cond::Pattern));
+        Ok(())
+    }
+
+    /// If `expr`, the argument of column `column` of `relation`, is an object pattern: its
+    /// [`Pattern`] and those of the patterns nested in it, into `out`.
+    fn unfold<'b>(&self, relation: &str, column: usize, expr: Expr, out: &mut Vec<Pattern<'b>>) -> Result<(), RefError>
+    where
+        'a: 'b,
+    {
+        let Expr::Object(pattern) = expr else { return Ok(()) };
+        let compound = compound_at(self.symbols, relation, column)
+            .filter(|c| !c.list)
+            .ok_or_else(|| RefError::Type(format!("an object pattern for column {column} of `{relation}`")))?;
+        let inner = contents_relation(self.symbols, compound)?;
+        let fields = self.symbols.relation(inner).map_or(&[][..], |r| r.fields.as_slice());
+        let types = column_types(self.symbols, inner);
+        let object = hidden_name(&pattern);
+        let mut members = Vec::new();
+        let mut nested = Vec::new();
+        for member in pattern.members {
+            let name = member.field.as_ref().map_or("", |f| f.text.as_str());
+            let at = fields
+                .iter()
+                .position(|f| f.name.as_deref() == Some(name))
+                .ok_or_else(|| RefError::Unsafe(format!("`{}` has no member `{name}`", compound.display)))?;
+            let mut value = member.value;
+            self.unfold(inner, at, value.clone(), &mut nested)?;
+            hide(&mut value);
+            members.push(Member {
+                name: name.to_owned(),
+                ty: types.get(at).copied().flatten(),
+                compound: compound_at(self.symbols, inner, at),
+                value,
+            });
+        }
+        out.push(Pattern { object, members });
+        out.extend(nested);
+        Ok(())
     }
 
     /// [`Evaluator::conjunction`], by the order-of-conditions rule (see the crate doc):
@@ -712,7 +785,7 @@ impl Evaluator<'_> {
     /// `=` that can fail are `demoted` (identified by their spans) and no longer bind.
     fn stages(
         &self,
-        items: Vec<&BodyItem>,
+        items: Vec<&Cond<'_>>,
         env: Env,
         scope: &BTreeSet<String>,
         db: &BTreeMap<String, Facts>,
@@ -723,25 +796,25 @@ impl Evaluator<'_> {
             out.push(env);
             return Ok(());
         }
-        let pending = pending(&items, &env, demoted);
-        let safe = |item: &BodyItem| !can_fail(item) && self.ready(item, &env, scope) && !binds(item, &env, &pending);
+        let pending = pending(items.iter().filter_map(|item| item.as_item()), &env, demoted);
+        let safe = |item: &Cond<'_>| !item.can_fail() && self.ready(item, &env, scope) && !item.binds(&env, &pending);
         if let Some(next) = items.iter().position(|item| safe(item)) {
             let mut rest = items;
             let item = rest.remove(next);
-            for extended in defined(self.item(item, &env, scope, db))? {
+            for extended in defined(self.cond(item, &env, scope, db))? {
                 self.stages(rest.clone(), extended, scope, db, out, demoted)?;
             }
             return Ok(());
         }
-        let in_stage = |item: &BodyItem| {
-            can_fail(item)
+        let in_stage = |item: &Cond<'_>| {
+            item.can_fail()
                 && self.ready(item, &env, scope)
-                && (matches!(item, BodyItem::Compare(_)) || !binds(item, &env, &pending))
+                && (matches!(item.as_item(), Some(BodyItem::Compare(_))) || !item.binds(&env, &pending))
         };
-        let (stage, rest): (Vec<&BodyItem>, Vec<&BodyItem>) = items.iter().partition(|item| in_stage(item));
+        let (stage, rest): (Vec<&Cond<'_>>, Vec<&Cond<'_>>) = items.iter().partition(|item| in_stage(item));
         if stage.is_empty() {
             let mut more = demoted.clone();
-            for item in &items {
+            for item in items.iter().filter_map(|item| item.as_item()) {
                 if let BodyItem::Compare(c) = item
                     && c.op == CompareOp::Eq
                     && can_fail(item)
@@ -767,9 +840,9 @@ impl Evaluator<'_> {
         // The stage's errors: its computations depth by depth (a missing built-in result
         // ends the binding after the errors of its depth), then every one of its
         // aggregates; only then does a `min` or `max` of nothing end the binding.
-        let deepest = stage.iter().map(|item| item_depth(item)).max().unwrap_or(0);
+        let deepest = stage.iter().map(|item| item.depth()).max().unwrap_or(0);
         for limit in 1..=deepest {
-            match first_error(stage.iter().map(|item| self.arithmetic_of(item, &env, limit))) {
+            match first_error(stage.iter().map(|item| self.cond_arithmetic(item, &env, limit))) {
                 Ok(()) => {}
                 Err(RefError::Undefined) => return Ok(()),
                 Err(error) => return Err(error),
@@ -777,7 +850,7 @@ impl Evaluator<'_> {
         }
         let mut nothing = false;
         for item in &stage {
-            if let BodyItem::Compare(c) = item {
+            if let Some(BodyItem::Compare(c)) = item.as_item() {
                 for side in [&c.left, &c.right] {
                     if let Expr::Aggregate(aggregate) = side {
                         nothing |= self.aggregate(aggregate, &env, scope, db)?.is_none();
@@ -792,7 +865,7 @@ impl Evaluator<'_> {
         for item in stage {
             let mut next = Vec::new();
             for env in &envs {
-                next.extend(defined(self.item(item, env, scope, db))?);
+                next.extend(defined(self.cond(item, env, scope, db))?);
             }
             envs = next;
         }
@@ -882,8 +955,62 @@ impl Evaluator<'_> {
         first_error(call.args.iter().zip(expected).map(|(arg, expected)| self.compute(arg, env, expected, limit)))
     }
 
+    /// Whether a condition can be evaluated with what `env` binds: a pattern once its
+    /// object is and the computations of its members can be.
+    fn ready(&self, cond: &Cond<'_>, env: &Env, scope: &BTreeSet<String>) -> bool {
+        match cond {
+            Cond::Item(item) => self.ready_item(item, env, scope),
+            Cond::Pattern(pattern) => {
+                env.contains_key(&pattern.object)
+                    && pattern.members.iter().all(|m| !is_computed(&m.value) || is_bound(&m.value, env))
+            }
+        }
+    }
+
+    /// The extensions of `env` that satisfy one condition: a pattern matches its object's
+    /// members, and its object's variable is dropped (it names no value of the rule).
+    fn cond(
+        &self,
+        cond: &Cond<'_>,
+        env: &Env,
+        scope: &BTreeSet<String>,
+        db: &BTreeMap<String, Facts>,
+    ) -> Result<Vec<Env>, RefError> {
+        let pattern = match cond {
+            Cond::Item(item) => return self.item(item, env, scope, db),
+            Cond::Pattern(pattern) => pattern,
+        };
+        let mut extended = env.clone();
+        let Some(RefValue::Object(object)) = extended.remove(&pattern.object) else {
+            return Err(RefError::Type(format!("`{}` is not bound to an object", pattern.object)));
+        };
+        for member in &pattern.members {
+            let found = object
+                .get(&member.name)
+                .ok_or_else(|| RefError::BadFact(format!("an object lacks its member `{}`", member.name)))?;
+            if !self.matches(&member.value, found, member.ty, member.compound, &mut extended)? {
+                return Ok(Vec::new());
+            }
+        }
+        Ok(vec![extended])
+    }
+
+    /// [`Evaluator::arithmetic_of`] for a condition: a pattern's are its members'.
+    fn cond_arithmetic(&self, cond: &Cond<'_>, env: &Env, limit: usize) -> Result<(), RefError> {
+        match cond {
+            Cond::Item(item) => self.arithmetic_of(item, env, limit),
+            Cond::Pattern(pattern) => first_error(
+                pattern
+                    .members
+                    .iter()
+                    .filter(|m| is_computed(&m.value))
+                    .map(|m| self.compute(&m.value, env, m.ty, limit)),
+            ),
+        }
+    }
+
     /// Whether `item` can be evaluated with what `env` binds.
-    fn ready(&self, item: &BodyItem, env: &Env, scope: &BTreeSet<String>) -> bool {
+    fn ready_item(&self, item: &BodyItem, env: &Env, scope: &BTreeSet<String>) -> bool {
         match item {
             BodyItem::Atom(atom) => atom.args.iter().all(|arg| !is_computed(&arg.value) || is_bound(&arg.value, env)),
             BodyItem::Not(atom, _) => {
@@ -1371,6 +1498,83 @@ impl Evaluator<'_> {
     }
 }
 
+/// One condition of a conjunction, as the order-of-conditions rule reads it: a body item,
+/// or an object pattern of a positive atom, which is a condition of its own (its atom
+/// binds the object to the pattern's variable and does not wait for the pattern's).
+enum Cond<'b> {
+    /// A body item (a positive atom with its patterns replaced by their variables).
+    Item(Cow<'b, BodyItem>),
+    /// An object pattern.
+    Pattern(Pattern<'b>),
+}
+
+/// An object pattern `{member: expr, …}` read as a condition: the object bound to `object`
+/// has each member's value (a nested pattern replaced by its own variable).
+struct Pattern<'b> {
+    /// The variable its atom (or the enclosing pattern) binds to the object.
+    object: String,
+    /// The members it names.
+    members: Vec<Member<'b>>,
+}
+
+/// A member of a [`Pattern`].
+struct Member<'b> {
+    name: String,
+    /// The member's base type, if it is a scalar.
+    ty: Option<BaseType>,
+    /// The member's list or object type, if it is one.
+    compound: Option<&'b CompoundInfo>,
+    value: Expr,
+}
+
+impl Cond<'_> {
+    /// The body item, if it is one.
+    fn as_item(&self) -> Option<&BodyItem> {
+        match self {
+            Cond::Item(item) => Some(item),
+            Cond::Pattern(_) => None,
+        }
+    }
+
+    /// See [`can_fail`].
+    fn can_fail(&self) -> bool {
+        match self {
+            Cond::Item(item) => can_fail(item),
+            Cond::Pattern(pattern) => pattern.members.iter().any(|m| expr_can_fail(&m.value)),
+        }
+    }
+
+    /// See [`binds`].
+    fn binds(&self, env: &Env, pending: &BTreeSet<String>) -> bool {
+        match self {
+            Cond::Item(item) => binds(item, env, pending),
+            Cond::Pattern(pattern) => {
+                pattern.members.iter().any(|m| unbound_var(&m.value, env).is_some_and(|name| pending.contains(name)))
+            }
+        }
+    }
+
+    /// See [`item_depth`].
+    fn depth(&self) -> usize {
+        match self {
+            Cond::Item(item) => item_depth(item),
+            Cond::Pattern(pattern) => pattern.members.iter().map(|m| depth(&m.value)).max().unwrap_or(0),
+        }
+    }
+}
+
+/// The variable that stands for the object a pattern matches (a name no rule can write).
+fn hidden_name(pattern: &ObjectPattern) -> String {
+    format!("{{object at {}}}", pattern.span.start)
+}
+
+/// `expr`, if an object pattern, replaced by its variable ([`hidden_name`]).
+fn hide(expr: &mut Expr) {
+    if let Expr::Object(pattern) = expr {
+        *expr = Expr::Var(Name { text: hidden_name(pattern), span: pattern.span });
+    }
+}
+
 /// Whether evaluating `expr` can fail: arithmetic, or an aggregate that sums or holds
 /// something that can fail.
 fn expr_can_fail(expr: &Expr) -> bool {
@@ -1452,7 +1656,11 @@ fn first_error(results: impl IntoIterator<Item = Result<(), RefError>>) -> Resul
 
 /// The variables that an `=` that can fail (not `demoted`) is waiting to compute: `y` of
 /// `y = 10 / x` while `y` is unbound.
-fn pending(items: &[&BodyItem], env: &Env, demoted: &BTreeSet<(u32, u32)>) -> BTreeSet<String> {
+fn pending<'i>(
+    items: impl IntoIterator<Item = &'i BodyItem>,
+    env: &Env,
+    demoted: &BTreeSet<(u32, u32)>,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for item in items {
         // A generator computes its element: nothing else may bind it first.
