@@ -145,9 +145,10 @@ pub fn confirm(
 }
 
 /// The engine runs of one package's check: the package is compiled once, with its data
-/// files; a witness without data of its own runs on that program's engine, one with data on
-/// an engine of the same program with the witness's facts added ([`crate::engine::with_data`]:
-/// read and validated as a data file's, without compiling again).
+/// files, and loaded once; a witness without data of its own runs on that engine, one with
+/// data on the same engine with the witness's facts added ([`gov_vm::Engine::more_data`]:
+/// read and validated as a data file's, the data-only relations evaluated again, without a
+/// new load).
 pub(crate) struct Runner<'a> {
     ir: &'a Ir,
     sources: &'a Sources,
@@ -156,9 +157,10 @@ pub(crate) struct Runner<'a> {
     program: std::cell::OnceCell<Result<gov_vm::program::Program, String>>,
     /// The package's engine with its data files, made on first use.
     base: std::cell::OnceCell<Result<gov_vm::Engine, String>>,
-    /// Engines made for witnesses' data, by the data document's text: candidates often
-    /// share their data facts. At most [`MAX_ENGINES`]; when full, it is emptied.
-    extra: std::cell::RefCell<std::collections::HashMap<String, Result<gov_vm::Engine, String>>>,
+    /// The base engine's data with witnesses' data facts, by the data document's text:
+    /// candidates often share their data facts. At most [`MAX_DATA`]; when full, it is
+    /// emptied.
+    extra: std::cell::RefCell<std::collections::HashMap<String, Result<gov_vm::MoreData, String>>>,
 }
 
 impl<'a> Runner<'a> {
@@ -181,15 +183,10 @@ impl<'a> Runner<'a> {
         self.program.get_or_init(compile).as_ref().map_err(Clone::clone)
     }
 
-    /// The package's engine, written as a bundle and loaded as `govc eval` makes it; with
-    /// `extra`, the same program with those data facts added.
-    fn engine(&self, extra: Option<Document>) -> Result<gov_vm::Engine, String> {
-        let program = self.program()?;
-        match extra {
-            None => crate::engine::load(program),
-            Some(document) => crate::engine::with_data(program, &[("<witness data>".to_owned(), document)]),
-        }
-        .map_err(|e| e.to_string())
+    /// The package's engine, written as a bundle and loaded as `govc eval` makes it.
+    fn engine(&self) -> Result<&gov_vm::Engine, String> {
+        let load = || crate::engine::load(self.program()?).map_err(|e| e.to_string());
+        self.base.get_or_init(load).as_ref().map_err(Clone::clone)
     }
 
     fn confirm(&self, allow: DecisionId, other: DecisionId, candidate: &Witness) -> Result<Confirmed, String> {
@@ -207,34 +204,50 @@ impl<'a> Runner<'a> {
     /// Decides the witness's request on the real engine, with the package's data plus the
     /// witness's: the outcome and the names of the decision rules that fired, each once.
     pub(crate) fn decide(&self, witness: &gov_diag::Witness) -> Result<(gov_vm::Outcome, Vec<String>), String> {
+        let engine = self.engine()?;
         if witness.data.as_object().is_none_or(Map::is_empty) {
-            let engine = self.base.get_or_init(|| self.engine(None)).as_ref().map_err(Clone::clone)?;
-            return decide(engine, witness);
+            return decide(engine, None, witness);
         }
         let key = witness.data.to_string();
         let mut extra = self.extra.borrow_mut();
         if !extra.contains_key(&key) {
-            let made = gov_vm::json::parse_document(&key).map_err(|e| e.to_string()).and_then(|d| self.engine(Some(d)));
-            if extra.len() >= MAX_ENGINES {
+            let made = gov_vm::json::parse_document(&key).map_err(|e| e.to_string()).and_then(|document| {
+                engine.more_data(&[("<witness data>".to_owned(), document)]).map_err(|e| e.to_string())
+            });
+            if extra.len() >= MAX_DATA {
                 extra.clear();
             }
             extra.insert(key.clone(), made);
         }
         match extra.get(&key) {
-            Some(made) => decide(made.as_ref().map_err(Clone::clone)?, witness),
-            None => Err("an engine for the witness's data was not kept".to_owned()),
+            Some(made) => decide(engine, Some(made.as_ref().map_err(Clone::clone)?), witness),
+            None => Err("the witness's data was not kept".to_owned()),
         }
     }
 }
 
-/// How many engines for witnesses' data one runner keeps.
-const MAX_ENGINES: usize = 64;
+/// How many witnesses' data one runner keeps evaluated.
+const MAX_DATA: usize = 64;
 
-/// Decides the witness's request on `engine`: the outcome and the names of the decision
-/// rules that fired, each once.
-fn decide(engine: &gov_vm::Engine, witness: &gov_diag::Witness) -> Result<(gov_vm::Outcome, Vec<String>), String> {
-    let request = engine.request_from_json(&witness.input.to_string()).map_err(|e| e.to_string())?;
-    let decision = engine.decide(&request).map_err(|e| e.to_string())?;
+/// Decides the witness's request on `engine`, with `more` data when the witness has its
+/// own: the outcome and the names of the decision rules that fired, each once.
+fn decide(
+    engine: &gov_vm::Engine,
+    more: Option<&gov_vm::MoreData>,
+    witness: &gov_diag::Witness,
+) -> Result<(gov_vm::Outcome, Vec<String>), String> {
+    let text = witness.input.to_string();
+    let decision = match more {
+        None => {
+            let request = engine.request_from_json(&text).map_err(|e| e.to_string())?;
+            engine.decide(&request)
+        }
+        Some(more) => {
+            let request = engine.request_with(more, &text).map_err(|e| e.to_string())?;
+            engine.decide_with(more, &request)
+        }
+    };
+    let decision = decision.map_err(|e| e.to_string())?;
     let program = engine.program();
     let mut fired: Vec<String> = Vec::new();
     for firing in &decision.fired {

@@ -256,44 +256,56 @@ mod tests {
     }
 
     #[test]
-    fn data_added_to_a_compiled_program_decides_as_if_compiled_with_it() {
+    fn data_added_to_a_loaded_engine_decides_as_if_compiled_with_it() {
         let package = package(
             "package p\ninput one call(agent: Str, tool: Str)\ndata agent(name: Str, tools: [Str])\nallow known :- call(agent: a, tool: t), agent(name: a, tools: ts), t in ts.\n",
         );
         let program = package.compile(&data(r#"{"agent": [{"name": "builder", "tools": ["git"]}]}"#)).unwrap();
-        let more = data(r#"{"agent": [{"name": "reader", "tools": ["cat"]}]}"#);
-        let engine = engine::with_data(&program, &more).unwrap();
+        let engine = engine::load(&program).unwrap();
+        let more = engine.more_data(&data(r#"{"agent": [{"name": "reader", "tools": ["cat"]}]}"#)).unwrap();
         // Each list keeps its own elements: the added one is numbered after the program's.
         let decide = |agent: &str, tool: &str| {
-            let request =
-                engine.request_from_json(&format!(r#"{{"call": [{{"agent": "{agent}", "tool": "{tool}"}}]}}"#));
-            engine.decide(&request.unwrap()).unwrap().outcome
+            let request = engine.request_with(&more, &format!(r#"{{"call": [{{"agent": "{agent}", "tool": "{tool}"}}]}}"#));
+            engine.decide_with(&more, &request.unwrap()).unwrap().outcome
         };
         assert_eq!(decide("builder", "git"), gov_vm::Outcome::Allow);
         assert_eq!(decide("reader", "cat"), gov_vm::Outcome::Allow);
         assert_eq!(decide("builder", "cat"), gov_vm::Outcome::Deny);
         assert_eq!(decide("reader", "git"), gov_vm::Outcome::Deny);
+        // The engine alone does not have the added data, and refuses a request read with it.
+        let alone = engine.request_from_json(r#"{"call": [{"agent": "reader", "tool": "cat"}]}"#).unwrap();
+        assert_eq!(engine.decide(&alone).unwrap().outcome, gov_vm::Outcome::Deny);
+        let with = engine.request_with(&more, r#"{"call": [{"agent": "reader", "tool": "cat"}]}"#).unwrap();
+        assert!(matches!(engine.decide(&with), Err(gov_vm::EvalError::Request(_))));
+        assert!(matches!(engine.decide_with(&more, &alone), Err(gov_vm::EvalError::Request(_))));
+        // Data made by another engine is refused, never decided with that engine's symbols.
+        let other = engine::load(&program).unwrap();
+        assert!(matches!(other.decide_with(&more, &with), Err(gov_vm::EvalError::Request(_))));
+        assert!(other.request_with(&more, "{}").is_err());
     }
 
     #[test]
-    fn data_added_to_a_compiled_program_is_read_and_evaluated_as_a_data_file() {
+    fn data_added_to_a_loaded_engine_is_read_and_evaluated_as_a_data_file() {
         let package = package(
             "package p\ninput t(x: Int)\ndata big(x: Int)\nnext(y) :- big(x), y = x + 1.\ndeny d :- t(x), next(x).\n",
         );
-        let program = package.compile(&[]).unwrap();
+        let engine = package.engine(&[]).unwrap();
         let wrong = [("<witness data>".to_owned(), gov_vm::json::parse_document(r#"{"big": [{"x": "1"}]}"#).unwrap())];
-        match engine::with_data(&program, &wrong) {
-            Err(EngineError::Compile(CompileError::Data { file, error })) => {
-                assert_eq!((file.as_str(), error.path.as_str()), ("<witness data>", "big[0].x"));
+        match engine.more_data(&wrong) {
+            Err(gov_vm::MoreDataError::Data { document, error }) => {
+                assert_eq!((document.as_str(), error.path.as_str()), ("<witness data>", "big[0].x"));
             }
             other => panic!("{other:?}"),
         }
+        let unknown = data(r#"{"t": [{"x": 1}]}"#);
+        assert!(matches!(engine.more_data(&unknown), Err(gov_vm::MoreDataError::Data { .. })));
+        // `next` depends on data only: it is evaluated again with the facts, where `x + 1` overflows.
         let overflowing = data(r#"{"big": [{"x": 9223372036854775807}]}"#);
-        let error = engine::with_data(&program, &overflowing).unwrap_err();
-        assert!(
-            matches!(&error, EngineError::Load(e) if matches!(e.kind, gov_vm::LoadErrorKind::Evaluation(_))),
-            "{error:?}"
-        );
+        let error = engine.more_data(&overflowing).unwrap_err();
+        assert!(matches!(&error, gov_vm::MoreDataError::Eval(gov_vm::EvalError::Arithmetic(_))), "{error:?}");
+        let more = engine.more_data(&data(r#"{"big": [{"x": 1}]}"#)).unwrap();
+        let request = engine.request_with(&more, r#"{"t": [{"x": 2}]}"#).unwrap();
+        assert_eq!(engine.decide_with(&more, &request).unwrap().outcome, gov_vm::Outcome::Deny);
     }
 
     #[test]

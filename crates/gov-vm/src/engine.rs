@@ -19,6 +19,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod more;
+pub use more::{MoreData, MoreDataError};
+
 /// Distinguishes engines, so a thread's cached sessions are reused only by their engine.
 static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -206,31 +209,25 @@ impl Engine {
     /// [`Engine::from_program`] for a program already validated.
     // Invariant: `program` passed `bundle::validate`; the evaluator relies on it.
     fn from_valid(mut program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
-        let mut statics = empty_store(&program);
-        insert_data(&program, &mut statics)?;
-        let mut work = Work::default();
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program);
         let prepared = prepare(&program);
         let mut string_ids: StringIds =
             program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
-        let no_request = StringIds::default();
-        let run = Run {
+        let no_more = StringIds::default();
+        let load = Load {
             program: &program,
-            phase: Phase::Static,
-            statics: None,
-            ones: None,
-            strings: Strings { table: &program.strings, extra: &[], made: &[] },
-            limits: &load_limits,
             guards: &guards,
             dispatch: &dispatch,
-            builtins: Builtins { symbols: Symbols { table: &string_ids, extra: &no_request }, prepared: &prepared },
+            prepared: &prepared,
+            string_ids: &string_ids,
+            limits: &load_limits,
         };
-        run.strata(&mut statics, &mut work)?;
+        let (statics, made) = load.statics(&[], &[], &no_more)?;
         // Strings built-ins made at load (held by static relations) join the engine's
         // table with the symbols they were given, right after it, before any request
         // numbers its own strings from the table's end.
-        for text in std::mem::take(&mut work.made) {
+        for text in made {
             let sym = u32::try_from(program.strings.len()).map_err(|_| EvalError::Corrupt("too many strings"))?;
             string_ids.insert(text.clone(), sym);
             program.strings.push(text);
@@ -303,13 +300,19 @@ impl Engine {
     /// Decides a request. Scratch memory is cached per thread, so after the first call on
     /// a thread deciding allocates only the returned decision.
     pub fn decide(&self, request: &Request) -> Result<Decision, EvalError> {
+        self.in_cached_session(|session| self.decide_in(session, request).map(|d| d.to_decision()))
+    }
+
+    /// Runs `f` in a session of this engine kept for this thread (a new one the first time),
+    /// and keeps the session again for the next call.
+    fn in_cached_session<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
         let cached = SESSIONS.with(|cell| {
             let mut sessions = cell.try_borrow_mut().ok()?;
             let position = sessions.iter().position(|(id, _)| *id == self.id)?;
             Some(sessions.swap_remove(position).1)
         });
         let mut session = cached.unwrap_or_else(|| self.session());
-        let result = self.decide_in(&mut session, request).map(|d| d.to_decision());
+        let result = f(&mut session);
         SESSIONS.with(|cell| {
             if let Ok(mut sessions) = cell.try_borrow_mut() {
                 if sessions.len() >= CACHED_SESSIONS {
@@ -325,6 +328,19 @@ impl Engine {
     /// session has decided a request like this one, this allocates nothing.
     pub fn decide_in<'s>(&self, session: &'s mut Session, request: &Request) -> Result<DecisionRef<'s>, EvalError> {
         self.check_reader(request)?;
+        self.decide_over(&self.statics, session, request)
+    }
+
+    /// Decides a request whose reader was checked, with `statics` as the relations computed
+    /// at load: this engine's, or those of its data with more facts ([`MoreData`]).
+    // Invariant: `statics` were evaluated from this engine's program (one relation per
+    // schema), and `request`'s strings number the same table as theirs.
+    fn decide_over<'s>(
+        &self,
+        statics: &[Relation],
+        session: &'s mut Session,
+        request: &Request,
+    ) -> Result<DecisionRef<'s>, EvalError> {
         for &rel in &self.request_relations {
             if let Some(relation) = session.relations.get_mut(rel as usize)
                 && !relation.is_empty()
@@ -339,7 +355,7 @@ impl Engine {
         let run = Run {
             program: &self.program,
             phase: Phase::Request,
-            statics: Some(&self.statics),
+            statics: Some(statics),
             ones: Some(Ones { slots: &self.ones, rows: &session.ones }),
             strings,
             limits: &self.limits,
@@ -654,6 +670,54 @@ fn load_error(error: EvalError) -> LoadError {
     }
     let message = format!("evaluating the bundle's data failed: {error}");
     LoadError::new(LoadErrorKind::Evaluation(error), 0, message)
+}
+
+/// What evaluating a program's data-only relations reads: the program and what an engine
+/// derived of it.
+struct Load<'a> {
+    program: &'a Program,
+    guards: &'a Guards,
+    dispatch: &'a Dispatch,
+    prepared: &'a [PreparedRule],
+    /// The symbols of the program's strings.
+    string_ids: &'a StringIds,
+    limits: &'a Limits,
+}
+
+impl Load<'_> {
+    /// The program's data-only relations, evaluated over its data and the facts `more`
+    /// (each one row; [`crate::bundle::validate_data`] checked them), whose strings beyond
+    /// the program's table are `strings` (numbered from its end; `ids` their symbols), and
+    /// the strings built-ins made while evaluating (numbered after `strings`). A fact of
+    /// `more` the program's data already states is stated once.
+    fn statics(
+        &self,
+        more: &[(u32, Vec<Value>)],
+        strings: &[String],
+        ids: &StringIds,
+    ) -> Result<(Vec<Relation>, Vec<String>), EvalError> {
+        let program = self.program;
+        let mut statics = empty_store(program);
+        insert_data(program, &mut statics)?;
+        for (rel, values) in more {
+            let relation = statics.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
+            relation.insert(values)?;
+        }
+        let mut work = Work::default();
+        let run = Run {
+            program,
+            phase: Phase::Static,
+            statics: None,
+            ones: None,
+            strings: Strings { table: &program.strings, extra: strings, made: &[] },
+            limits: self.limits,
+            guards: self.guards,
+            dispatch: self.dispatch,
+            builtins: Builtins { symbols: Symbols { table: self.string_ids, extra: ids }, prepared: self.prepared },
+        };
+        run.strata(&mut statics, &mut work)?;
+        Ok((statics, std::mem::take(&mut work.made)))
+    }
 }
 
 /// One empty relation per schema.

@@ -44,7 +44,7 @@ pub mod text;
 mod value;
 
 pub use disasm::disassemble;
-pub use engine::{Decision, DecisionRef, Engine, Explained, Outcome, Request, Session};
+pub use engine::{Decision, DecisionRef, Engine, Explained, MoreData, MoreDataError, Outcome, Request, Session};
 pub use error::{EvalError, LoadError, LoadErrorKind, RequestError, WriteError};
 pub use eval::{Firing, FiringRef, MAX_KEY};
 pub use explain::Explanation;

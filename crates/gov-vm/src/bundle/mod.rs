@@ -20,6 +20,7 @@ use crate::{LoadError, LoadErrorKind, WriteError};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
+pub(crate) use validate::validate_data;
 pub use validate::{MAX_RULE_LENGTH, validate};
 
 /// The first four bytes of every bundle.

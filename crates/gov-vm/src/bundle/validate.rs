@@ -122,7 +122,14 @@ pub fn validate(p: &Program) -> V {
     }
     validate_order(p)?;
     validate_dispatch(p)?;
-    for (rel, values) in &p.data {
+    validate_data(p, &p.data, strings)
+}
+
+/// Checks data for `p`'s relations, in [`Program::data`]'s form (groups of whole rows): a
+/// bundle's own, or more facts read for its engine ([`crate::Engine::more_data`]), whose
+/// strings run to `strings` symbols (the program's table, then those the facts brought).
+pub(crate) fn validate_data(p: &Program, data: &[(u32, Vec<Value>)], strings: usize) -> V {
+    for (rel, values) in data {
         let r = p.relations.get(*rel as usize).ok_or_else(|| format!("data for missing relation {rel}"))?;
         check(r.kind == RelationKind::Data, || format!("data given for relation {rel}, which is not a data relation"))?;
         let arity = r.columns.len();
@@ -131,7 +138,7 @@ pub fn validate(p: &Program) -> V {
             format!("data for relation {rel} is not a whole number of rows")
         })?;
         for (v, c) in values.iter().zip(r.columns.iter().cycle()) {
-            check(v.base_type() == c.ty && value_ok(v), || {
+            check(v.base_type() == c.ty && !matches!(v, Value::Str(s) if *s as usize >= strings), || {
                 format!("data for relation {rel} has a value of the wrong type")
             })?;
         }
