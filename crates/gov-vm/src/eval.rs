@@ -1217,7 +1217,7 @@ impl Run<'_> {
             let empty = match source {
                 Source::Full => {
                     relations.get(rel as usize).is_none_or(Relation::is_empty)
-                        && self.ones.is_none_or(|ones| ones.row(rel).is_none())
+                        && self.ones.is_none_or(|ones| !ones.holds(rel))
                 }
                 Source::Delta => delta.get(rel as usize).is_none_or(|&(low, high)| low >= high),
             };

@@ -135,10 +135,16 @@ impl OneRows {
     #[inline]
     pub(crate) fn row<'a>(&'a self, slots: &OneSlots, rel: u32) -> Option<&'a [Value]> {
         let slot = slots.slot(rel)?;
-        if self.stamps.get(slot).copied() != Some((self.request, false)) {
+        if !self.holds(slot) {
             return None;
         }
         self.values.get(slots.ranges.get(slot)?.clone())
+    }
+
+    /// Whether slot `slot` holds the current request's row.
+    #[inline(always)]
+    fn holds(&self, slot: usize) -> bool {
+        self.stamps.get(slot).is_some_and(|&(request, more)| request == self.request && !more)
     }
 }
 
@@ -156,5 +162,11 @@ impl<'a> Ones<'a> {
     #[inline]
     pub(crate) fn row(self, rel: u32) -> Option<&'a [Value]> {
         self.rows.row(self.slots, rel)
+    }
+
+    /// Whether relation `rel` is held as its row ([`Ones::row`] without reading it).
+    #[inline(always)]
+    pub(crate) fn holds(self, rel: u32) -> bool {
+        self.slots.slot(rel).is_some_and(|slot| self.rows.holds(slot))
     }
 }
