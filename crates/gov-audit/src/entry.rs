@@ -119,23 +119,34 @@ impl Serialize for JsonField {
 /// occur inside a multi-byte UTF-8 sequence, so the result is UTF-8 as the input is (an
 /// escape's backslash is ASCII and so is the byte after it, in JSON).
 fn compact(json: &str) -> String {
-    let mut out = Vec::with_capacity(json.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    // One pass, one byte at a time: the runs between tokens are too short for a search
-    // per run to pay (a pretty request alternates a few bytes of each).
-    for &b in json.as_bytes() {
-        if in_string {
-            out.push(b);
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+    let bytes = json.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    // Copies runs of bytes at once: outside a string up to whitespace or a quote, inside
+    // one up to its closing quote (skipping escaped characters).
+    while let Some((&first, tail)) = rest.split_first() {
+        match first {
+            b' ' | b'\t' | b'\n' | b'\r' => rest = tail,
+            b'"' => {
+                let mut end = 1;
+                while let Some(&b) = rest.get(end) {
+                    end += match b {
+                        b'"' => break,
+                        b'\\' => 2,
+                        _ => 1,
+                    };
+                }
+                let (string, after) = rest.split_at((end + 1).min(rest.len()));
+                out.extend_from_slice(string);
+                rest = after;
             }
-        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            in_string = b == b'"';
-            out.push(b);
+            _ => {
+                let run =
+                    rest.iter().position(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"')).unwrap_or(rest.len());
+                let (token, after) = rest.split_at(run);
+                out.extend_from_slice(token);
+                rest = after;
+            }
         }
     }
     // Only ASCII bytes were dropped (see above), so this is never the lossy case.
