@@ -122,13 +122,19 @@ fn text(strings: Strings<'_>, sym: u32) -> Result<&str, EvalError> {
 /// The text of a firing's message.
 pub fn message(program: &Program, strings: Strings<'_>, meta: &DecisionMeta, values: &[Value]) -> String {
     let offset = meta.leading_values();
-    meta.message
-        .iter()
-        .map(|part| match part {
-            MessagePart::Text(sym) => program.string(*sym).to_owned(),
-            MessagePart::Value(i) => values.get(offset + *i as usize).map_or_else(String::new, |v| strings.display(*v)),
-        })
-        .collect()
+    // Written into one string: a string value is copied from its table, not allocated.
+    let mut text = String::new();
+    for part in &meta.message {
+        match part {
+            MessagePart::Text(sym) => text.push_str(program.string(*sym)),
+            MessagePart::Value(i) => match values.get(offset + *i as usize) {
+                Some(Value::Str(sym)) => text.push_str(strings.get(*sym)),
+                Some(value) => text.push_str(&strings.display(*value)),
+                None => {}
+            },
+        }
+    }
+    text
 }
 
 /// `file:line:col` of a decision rule.
