@@ -128,7 +128,14 @@ pub(crate) fn parent<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
 
 /// `path.file_name(p)`
 pub(crate) fn file_name<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
-    normal(args)?.1.file_name().map(borrowed)
+    let path = text(args.first())?;
+    // A last name that normalisation keeps as it is (no `..` after it can remove it) is
+    // the file name: `rm`, `/bin/rm`, `../x`. Anything else is normalised first.
+    let last = path.rsplit('/').next().unwrap_or(path);
+    if !matches!(last, "" | "." | "..") {
+        return Some(borrowed(last));
+    }
+    Normal::of(path).file_name().map(borrowed)
 }
 
 /// `path.extension(p)`: the text after the last `.` of the file name, when a non-empty
@@ -272,6 +279,12 @@ mod tests {
                 let _ = eval(builtin, &[s(&path)], None);
             }
             let _ = eval(Builtin::PathUnder, &[s(&path), s(&dir)], None);
+        }
+
+        #[test]
+        fn the_file_name_read_from_the_end_is_the_normal_paths(path in "/?[ab./]{0,24}") {
+            let normal = Normal::of(&path).file_name().map(str::to_owned);
+            prop_assert_eq!(one(Builtin::PathFileName, &path), normal);
         }
 
         #[test]
