@@ -277,7 +277,9 @@ pub(crate) fn normalize(query: &Query) -> Query {
 
 /// For each comparison and negated atom of the query, its atoms with that condition negated
 /// and the other conditions dropped: one way the query fails while its atoms hold (the
-/// disjuncts of its negation, given its atoms).
+/// disjuncts of its negation, given its atoms); and for each column of an `input one` atom
+/// that the atom fixes (a constant, a variable repeated), its atoms with that column free and
+/// different: one way the request's one fact misses the atom.
 pub(crate) fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
     let atoms: Vec<Item> = query.items.iter().filter(|item| matches!(item, Item::Fact(..))).cloned().collect();
     let mut out = Vec::new();
@@ -295,6 +297,42 @@ pub(crate) fn flips(ir: &Ir, query: &Query) -> Vec<Query> {
         let mut items = atoms.clone();
         items.push(negated);
         out.push(Query { vars, items });
+    }
+    // An `input one` atom's fact is in every request, so the atom fails exactly when that
+    // fact differs from it in a column: where it names a constant, or a variable it already
+    // named in an earlier column (`t(1, 1)`, `t(y, y)`: what a rule's `y = 1`, `x = y`
+    // become once its equalities are substituted).
+    for (at, atom) in atoms.iter().enumerate() {
+        let Item::Fact(relation, args) = atom else { continue };
+        let Some(schema) = ir.relation(*relation).filter(|r| r.one && r.kind == gov_value::RelationKind::Input) else {
+            continue;
+        };
+        let fixed = |column: usize, arg: &Term| match arg {
+            Term::Const(..) => true,
+            Term::Var(_) => args.get(..column).is_some_and(|earlier| earlier.contains(arg)),
+        };
+        for (column, arg) in args.iter().enumerate().filter(|(column, arg)| fixed(*column, arg)) {
+            // Every fixed column is freed (the other conditions dropped, as above); this one
+            // must differ.
+            let mut vars = query.vars.clone();
+            let mut moved = args.clone();
+            let mut differs = None;
+            for (other, slot) in moved.iter_mut().enumerate() {
+                let is_fixed = args.get(other).is_some_and(|a| fixed(other, a));
+                let Some(ty) = schema.columns.get(other).map(|c| c.ty).filter(|_| is_fixed) else { continue };
+                vars.push(ty);
+                *slot = Term::Var(vars.len() - 1);
+                if other == column {
+                    differs = Some(Item::Compare(slot.clone(), CompareOp::Ne, arg.clone()));
+                }
+            }
+            let mut items = atoms.clone();
+            if let Some(slot) = items.get_mut(at) {
+                *slot = Item::Fact(*relation, moved);
+            }
+            items.extend(differs);
+            out.push(Query { vars, items });
+        }
     }
     out
 }

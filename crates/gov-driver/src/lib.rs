@@ -265,7 +265,8 @@ mod tests {
         let more = engine.more_data(&data(r#"{"agent": [{"name": "reader", "tools": ["cat"]}]}"#)).unwrap();
         // Each list keeps its own elements: the added one is numbered after the program's.
         let decide = |agent: &str, tool: &str| {
-            let request = engine.request_with(&more, &format!(r#"{{"call": [{{"agent": "{agent}", "tool": "{tool}"}}]}}"#));
+            let request =
+                engine.request_with(&more, &format!(r#"{{"call": [{{"agent": "{agent}", "tool": "{tool}"}}]}}"#));
             engine.decide_with(&more, &request.unwrap()).unwrap().outcome
         };
         assert_eq!(decide("builder", "git"), gov_vm::Outcome::Allow);

@@ -70,14 +70,7 @@ proptest! {
         mutation in cond(),
     ) {
         let old = (allow, deny);
-        let mut new = old.clone();
-        let conds = if on_deny { &mut new.1 } else { &mut new.0 };
-        if conds.is_empty() {
-            conds.push(mutation);
-        } else {
-            let at = at % conds.len();
-            conds[at] = mutation;
-        }
+        let new = mutated(&old, on_deny, at, mutation);
         let (old_source, old_package) = package(&old);
         let (new_source, new_package) = package(&new);
         let (old_sources, new_sources) = (old_package.sources(), new_package.sources());
@@ -97,6 +90,91 @@ proptest! {
             // The candidate search is not complete: a change it misses is "unknown", never "same".
             Verdict::Unknown(_) => {}
         }
+    }
+}
+
+/// `old` with its allow's (or, `on_deny`, its deny's) condition `at` (modulo their count)
+/// replaced by `mutation`, or `mutation` added where there is none.
+fn mutated(old: &(Vec<Cond>, Vec<Cond>), on_deny: bool, at: usize, mutation: Cond) -> (Vec<Cond>, Vec<Cond>) {
+    let mut new = old.clone();
+    let conds = if on_deny { &mut new.1 } else { &mut new.0 };
+    if conds.is_empty() {
+        conds.push(mutation);
+    } else {
+        let at = at % conds.len();
+        conds[at] = mutation;
+    }
+    new
+}
+
+/// How complete the candidates are, measured as docs/analysis.md quotes it: the first
+/// property's draws, 3 000 of them from a fixed seed, each diffed and brute-forced, counting
+/// the verdicts and the real differences answered "unknown" (missed, never wrong: the
+/// property above checks that). Prints the counts and each missed pair; fails if more are
+/// missed than the figure the doc quotes (none).
+#[test]
+#[ignore = "a measurement, minutes long: cargo test -p gov-driver --test diff_brute_force -- --ignored --nocapture"]
+fn the_candidates_miss_few_real_differences() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    const CASES: usize = 3_000;
+    let config = Config { cases: CASES as u32, ..Config::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let draw =
+        (prop::collection::vec(cond(), 1..4), prop::collection::vec(cond(), 0..4), any::<bool>(), 0usize..4, cond());
+    let (mut changed, mut same, mut unknown, mut missed) = (0, 0, 0, 0);
+    for _ in 0..CASES {
+        let (allow, deny, on_deny, at, mutation) = draw.new_tree(&mut runner).unwrap().current();
+        let old = (allow, deny);
+        let new = mutated(&old, on_deny, at, mutation);
+        let (old_source, old_package) = package(&old);
+        let (new_source, new_package) = package(&new);
+        let (old_sources, new_sources) = (old_package.sources(), new_package.sources());
+        let (old_ir, new_ir) = (old_package.ir().unwrap(), new_package.ir().unwrap());
+        let found = diff(version(&old_ir, &old_sources), version(&new_ir, &new_sources));
+        let differs = brute_force_differs(&old, &new);
+        match &found.verdict {
+            Verdict::Same => {
+                assert!(!differs, "claimed no change:\n{old_source}\n{new_source}");
+                same += 1;
+            }
+            Verdict::Changed(_) => {
+                assert!(differs, "a change brute force does not find:\n{old_source}\n{new_source}");
+                changed += 1;
+            }
+            Verdict::Unknown(reasons) => {
+                unknown += 1;
+                if differs {
+                    missed += 1;
+                    println!("missed:\n{old_source}{new_source}{reasons:?}\n");
+                }
+            }
+        }
+    }
+    println!(
+        "{CASES} cases: {changed} changed, {same} the same, {unknown} unknown ({missed} of them real differences)"
+    );
+    assert_eq!(missed, 0, "real differences missed");
+}
+
+/// Drawn by the measurement above, and missed before `input one` atoms had flips: a deny
+/// narrowed to a constant (`y >= 0` to `y = 1`, which becomes the atom `t(1, 1)` once its
+/// equalities are substituted) changes `x = y = 0` from deny to allow, which needs the
+/// request's one fact to miss the new atom in a column.
+#[test]
+fn a_rule_narrowed_to_an_input_one_constant_is_a_change() {
+    let rules = |allow: &str, deny: &str| {
+        format!(
+            "package p\ninput one t(x: Int, y: Int)\ndata dd(v: Int)\nallow a :- t(x, y), {allow}.\ndeny d :- t(x, y), {deny}.\n"
+        )
+    };
+    for (old, new) in [(rules("y != 3", "x = y, x >= y, y >= 0"), rules("y != 3", "x = y, x >= y, y = 1"))] {
+        let old_package = Package::from_sources(vec![("p.gov".to_owned(), old.clone())]).unwrap();
+        let new_package = Package::from_sources(vec![("p.gov".to_owned(), new.clone())]).unwrap();
+        let (old_sources, new_sources) = (old_package.sources(), new_package.sources());
+        let (old_ir, new_ir) = (old_package.ir().unwrap(), new_package.ir().unwrap());
+        let found = diff(version(&old_ir, &old_sources), version(&new_ir, &new_sources));
+        assert!(matches!(found.verdict, Verdict::Changed(_)), "{:?}\n{old}\n{new}", found.verdict);
     }
 }
 

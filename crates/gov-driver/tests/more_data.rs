@@ -35,8 +35,11 @@ struct Agent {
 }
 
 fn agent() -> impl Strategy<Value = Agent> {
-    (0..NAMES.len(), prop::collection::vec(0..TOOLS.len(), 0..3), 0i64..20)
-        .prop_map(|(name, tools, limit)| Agent { name, tools, limit })
+    (0..NAMES.len(), prop::collection::vec(0..TOOLS.len(), 0..3), 0i64..20).prop_map(|(name, tools, limit)| Agent {
+        name,
+        tools,
+        limit,
+    })
 }
 
 fn data() -> impl Strategy<Value = (Vec<Agent>, Vec<usize>)> {

@@ -697,7 +697,18 @@ impl Load<'_> {
         ids: &StringIds,
     ) -> Result<(Vec<Relation>, Vec<String>), EvalError> {
         let program = self.program;
-        let mut statics = empty_store(program);
+        // Only the static relations are read from this store (`Ctx::relation`), and no
+        // static rule writes a request relation: each of those is a relation of no columns,
+        // which allocates nothing (making and dropping every relation of a large program
+        // was most of the cost of more data).
+        let mut statics: Vec<Relation> = program
+            .relations
+            .iter()
+            .map(|r| match r.phase {
+                Phase::Static => Relation::new(r.columns.iter().map(|c| c.ty), &r.indexes),
+                Phase::Request => Relation::new([], &[]),
+            })
+            .collect();
         insert_data(program, &mut statics)?;
         for (rel, values) in more {
             let relation = statics.get_mut(*rel as usize).ok_or(EvalError::Corrupt("data for an unknown relation"))?;
