@@ -18,6 +18,7 @@ use crate::layout::{Layout, hash_bytes};
 use crate::{EvalError, Value};
 use gov_value::BaseType;
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 
@@ -297,31 +298,32 @@ impl Relation {
         let width = layout.width();
         let (old, new) = bytes.split_at(start);
         let hash = whole.hash_of_row(layout, new, scratch);
-        if set.find(spread(hash), |slot| whole.rows_agree(layout, row_at(old, width, slot.id), new)).is_some() {
+        // One probe finds the row or the slot it goes in.
+        let same = |slot: &Slot| whole.rows_agree(layout, row_at(old, width, slot.id), new);
+        let Entry::Vacant(vacant) = set.entry(spread(hash), same, slot_hash) else {
             bytes.truncate(start);
             return Ok(false);
-        }
+        };
         // Row ids are `u32`, and `NONE` ends an index chain.
         let Some(id) = u32::try_from(*len).ok().filter(|&id| id != NONE) else {
             bytes.truncate(start);
             return Err(EvalError::Limit { what: "facts in one relation", limit: u64::from(NONE) });
         };
         *len += 1;
-        set.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
+        vacant.insert(Slot { id, hash });
         let bytes = &*bytes;
         let new = row_at(bytes, width, id);
-        for index in indexes.iter_mut() {
-            let hash = index.key.hash_of_row(layout, new, scratch);
-            let key = &index.key;
+        for Index { key, heads, previous } in indexes.iter_mut() {
+            let hash = key.hash_of_row(layout, new, scratch);
             let matches = |head: &Slot| key.rows_agree(layout, row_at(bytes, width, head.id), new);
-            match index.heads.find_mut(spread(hash), matches) {
-                Some(head) => {
-                    index.previous.push(head.id);
-                    head.id = id;
+            match heads.entry(spread(hash), matches, slot_hash) {
+                Entry::Occupied(mut head) => {
+                    previous.push(head.get().id);
+                    head.get_mut().id = id;
                 }
-                None => {
-                    index.previous.push(NONE);
-                    index.heads.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
+                Entry::Vacant(slot) => {
+                    previous.push(NONE);
+                    slot.insert(Slot { id, hash });
                 }
             }
         }
