@@ -14,6 +14,9 @@
 //! # reachability with the edges as data: the closure computed by Engine::from_program
 //! valgrind --tool=callgrind --toggle-collect='*from_program*' \
 //!     target/release/examples/profile reach-load 10000
+//! # the same closure in ascent, the peer of benches/recursion.rs: filling `edge` and `run()`
+//! valgrind --tool=callgrind --toggle-collect='*ascent_closure*' \
+//!     target/release/examples/profile reach-ascent 10000
 //! # an OOPSLA'24 app (gdrive, github, tinytodo) at SIZE entities of each type:
 //! # N rounds of decide_in over its 500 generated requests
 //! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
@@ -23,10 +26,28 @@
 //!     target/release/examples/profile example coding-agent github_api 1000
 //! ```
 
+use ascent::ascent;
 use gov_bench::oopsla::{self, App};
 use gov_bench::peers;
 use gov_vm::Engine;
 use std::hint::black_box;
+
+ascent! {
+    struct Closure;
+    relation edge(u32, u32);
+    relation reach(u32, u32);
+    reach(x, y) <-- edge(x, y);
+    reach(x, z) <-- reach(x, y), edge(y, z);
+}
+
+/// ascent's closure of `edges`, as `benches/recursion.rs` times it; the program is returned
+/// so that freeing it is not counted.
+#[inline(never)]
+fn ascent_closure(edges: Vec<(u32, u32)>) -> Closure {
+    let mut program = Closure { edge: edges, ..Closure::default() };
+    program.run();
+    program
+}
 
 fn number(arg: Option<String>, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
     Ok(match arg {
@@ -85,6 +106,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let engine = Engine::from_program(program, String::new(), gov_vm::Limits::LOAD)?;
             black_box(engine);
         }
+        Some("reach-ascent") => {
+            let edges = number(args.next(), 10_000)?;
+            let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
+            let closure = ascent_closure(black_box(graph));
+            println!("ascent: {} pairs", closure.reach.len());
+        }
         Some("oopsla") => {
             let name = args.next().unwrap_or_default();
             let app = App::ALL.into_iter().find(|a| a.name() == name).ok_or("oopsla APP SIZE N: no such app")?;
@@ -124,7 +151,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("{example} {name} x{iterations}");
         }
-        _ => return Err("usage: profile decide SCENARIO CASE N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES | oopsla APP SIZE N".into()),
+        _ => return Err("usage: profile decide SCENARIO CASE N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES | reach-ascent EDGES | oopsla APP SIZE N".into()),
     }
     Ok(())
 }

@@ -206,13 +206,20 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         {
             let mut planner = Planner { ir, pool: &mut pool, indexes: &mut indexes };
             let source = location(input.sources, planner.pool, rule_span(index));
-            let mut variants = vec![None];
+            // One semi-naive variant per positive atom of the rule's own stratum. A rule with
+            // one has no variant for the first round: the stratum's relations are derived
+            // only by its rules, so they are empty until that round's rows are stored, and the
+            // rule could derive nothing then (planning it would only add indexes that every
+            // new row of the stratum pays for and no round reads).
+            let mut variants: Vec<Option<usize>> = Vec::new();
             if stratum.recursive {
-                // One semi-naive variant per positive atom of the rule's own stratum.
                 variants.extend(rule.body.iter().enumerate().filter_map(|(at, literal)| match literal {
                     gov_ir::Literal::Atom(atom) if members.contains(&atom.relation.index()) => Some(Some(at)),
                     _ => None,
                 }));
+            }
+            if variants.is_empty() {
+                variants.push(None);
             }
             // The checker refuses a rule over the limit (E0601) with this same bound, and
             // the planner never emits more than it: every compiled rule fits the engine.
@@ -223,7 +230,7 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                     format!("the rule compiles to up to {bound} instructions, more than {MAX_RULE_LENGTH}"),
                 ));
             }
-            for (n, variant) in variants.into_iter().enumerate() {
+            for variant in variants {
                 let head = match &rule.head {
                     IrHead::Derive { relation, args } => Head::Emit(relation.0, args),
                     IrHead::Decide(id) => {
@@ -250,10 +257,13 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                 if phase == Phase::Request && !stratum.recursive {
                     keys.extend(dispatch::key(ir, planner.pool, &relations, rule, id));
                 }
-                if n == 0 { full.push(id) } else { delta.push(id) }
+                if variant.is_none() { full.push(id) } else { delta.push(id) }
             }
         }
-        if !full.is_empty() {
+        // Invariant: a recursive stratum keeps its delta rules even when no rule of the
+        // first round derives anything (they then never run), so every compiled rule is in
+        // a stratum.
+        if !full.is_empty() || !delta.is_empty() {
             strata.push(Stratum::Rules { phase, rules: full, delta_rules: delta });
         }
     }

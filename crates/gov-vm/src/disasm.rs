@@ -135,6 +135,10 @@ fn phase_name(phase: Phase) -> &'static str {
 }
 
 fn ids(list: &[u32]) -> String {
+    if list.is_empty() {
+        // A recursive stratum whose every rule reads the stratum runs nothing first.
+        return "none".to_owned();
+    }
     list.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
 }
 

@@ -5,7 +5,8 @@
 //! bytes. A hash table of row ids (each with its row's hash) gives deduplication; each
 //! index is a hash table from a key (the projection of a row on the index's columns) to
 //! the newest row with that key (with the key's hash), plus a per-row link to the previous
-//! row with the same key. Rows and keys are hashed and compared as byte slices (a
+//! row with the same key; an index whose key is the whole row is the dedup set itself
+//! (a lookup of a fact, `reach(x, y)` with both bound). Rows and keys are hashed and compared as byte slices (a
 //! `Decimal` column by number, see [`Layout`]). Nothing is allocated per row beyond the
 //! vectors' growth.
 // `EvalError` owns strings in some variants, so it has a destructor: `ok_or(EvalError::…)`
@@ -18,6 +19,7 @@ use crate::layout::{Layout, hash_bytes};
 use crate::{EvalError, Value};
 use gov_value::BaseType;
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 
@@ -169,6 +171,11 @@ impl Key {
 #[derive(Debug, Clone, Default)]
 struct Index {
     key: Key,
+    /// The key is the whole row, in column order: the relation's dedup set answers its
+    /// lookups, so a new row pays nothing for it.
+    // Invariant: when set, `heads` and `previous` stay empty (a whole row is one row at
+    // most, so there is no chain to follow).
+    whole: bool,
     /// The newest row of each key.
     heads: HashTable<Slot>,
     /// For each row, the previous row with the same key (or `NONE`).
@@ -227,6 +234,7 @@ impl Relation {
             .iter()
             .map(|cols| Index {
                 key: Key::new(&layout, cols.iter().map(|&c| usize::from(c)).collect()),
+                whole: !cols.is_empty() && cols.iter().map(|&c| usize::from(c)).eq(0..layout.arity()),
                 ..Index::default()
             })
             .collect();
@@ -245,7 +253,7 @@ impl Relation {
     pub fn reserve(&mut self, rows: usize) {
         self.bytes.reserve(rows.saturating_mul(self.layout.width()));
         self.set.reserve(rows, slot_hash);
-        for index in &mut self.indexes {
+        for index in self.indexes.iter_mut().filter(|i| !i.whole) {
             index.previous.reserve(rows);
         }
     }
@@ -297,31 +305,32 @@ impl Relation {
         let width = layout.width();
         let (old, new) = bytes.split_at(start);
         let hash = whole.hash_of_row(layout, new, scratch);
-        if set.find(spread(hash), |slot| whole.rows_agree(layout, row_at(old, width, slot.id), new)).is_some() {
+        // One probe finds the row or the slot it goes in.
+        let same = |slot: &Slot| whole.rows_agree(layout, row_at(old, width, slot.id), new);
+        let Entry::Vacant(vacant) = set.entry(spread(hash), same, slot_hash) else {
             bytes.truncate(start);
             return Ok(false);
-        }
+        };
         // Row ids are `u32`, and `NONE` ends an index chain.
         let Some(id) = u32::try_from(*len).ok().filter(|&id| id != NONE) else {
             bytes.truncate(start);
             return Err(EvalError::Limit { what: "facts in one relation", limit: u64::from(NONE) });
         };
         *len += 1;
-        set.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
+        vacant.insert(Slot { id, hash });
         let bytes = &*bytes;
         let new = row_at(bytes, width, id);
-        for index in indexes.iter_mut() {
-            let hash = index.key.hash_of_row(layout, new, scratch);
-            let key = &index.key;
+        for Index { key, heads, previous, .. } in indexes.iter_mut().filter(|i| !i.whole) {
+            let hash = key.hash_of_row(layout, new, scratch);
             let matches = |head: &Slot| key.rows_agree(layout, row_at(bytes, width, head.id), new);
-            match index.heads.find_mut(spread(hash), matches) {
-                Some(head) => {
-                    index.previous.push(head.id);
-                    head.id = id;
+            match heads.entry(spread(hash), matches, slot_hash) {
+                Entry::Occupied(mut head) => {
+                    previous.push(head.get().id);
+                    head.get_mut().id = id;
                 }
-                None => {
-                    index.previous.push(NONE);
-                    index.heads.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
+                Entry::Vacant(slot) => {
+                    previous.push(NONE);
+                    slot.insert(Slot { id, hash });
                 }
             }
         }
@@ -380,8 +389,7 @@ impl Relation {
             }
             set.insert_unique(spread(hash), Slot { id, hash }, slot_hash);
         }
-        for index in indexes.iter_mut() {
-            let Index { key, heads, previous } = index;
+        for Index { key, heads, previous, .. } in indexes.iter_mut().filter(|i| !i.whole) {
             let key_hashes: Vec<u32> =
                 (0..rows).map(|at| key.hash_of_row(layout, row_of((first + at) as u32), scratch)).collect();
             previous.resize(first + rows, NONE);
@@ -428,8 +436,10 @@ impl Relation {
         }
         let hash = short(hash_bytes(scratch));
         let width = self.layout.width();
-        let matches = |head: &Slot| index.key.matches(&self.layout, row_at(&self.bytes, width, head.id), scratch, key);
-        Ok(index.heads.find(spread(hash), matches).map(|head| head.id))
+        // A key of the whole row is hashed as the dedup set hashes rows (the same bytes).
+        let (table, columns) = if index.whole { (&self.set, &self.whole) } else { (&index.heads, &index.key) };
+        let matches = |head: &Slot| columns.matches(&self.layout, row_at(&self.bytes, width, head.id), scratch, key);
+        Ok(table.find(spread(hash), matches).map(|head| head.id))
     }
 
     /// The next older row with the same key as `row` in index `index`.
@@ -600,7 +610,7 @@ mod tests {
     const MIXED: [BaseType; 4] = [BaseType::Int, BaseType::Str, BaseType::Decimal, BaseType::Bool];
 
     fn mixed_indexes() -> Vec<Vec<u8>> {
-        vec![vec![0], vec![1, 0], vec![1], vec![2, 0], vec![1, 2], vec![3]]
+        vec![vec![0], vec![1, 0], vec![1], vec![2, 0], vec![1, 2], vec![3], vec![0, 1, 2, 3]]
     }
 
     /// A row of the mixed model from small numbers: decimals `1.5` and `1.50` (one number in
@@ -682,6 +692,28 @@ mod tests {
         assert!(matches!(relation.insert(&[Value::Str(1), Value::Str(2)]), Err(EvalError::Corrupt(_))));
         assert!(matches!(relation.extend_new(&[Value::Int(1), Value::Bool(true)]), Err(Bulk::Eval(_))));
         assert_eq!(relation.values(0), [Value::Int(1), Value::Str(2)]);
+    }
+
+    /// An index on the whole row is the dedup set: a new row adds nothing to it, and its
+    /// lookups find the row (by value: `1.5 = 1.50`) or nothing.
+    #[test]
+    fn an_index_on_the_whole_row_is_the_dedup_set() {
+        let decimal = |d: &str| Value::Decimal(gov_value::parse_decimal(d).unwrap());
+        let mut relation = Relation::new([BaseType::Int, BaseType::Decimal], &[vec![0, 1], vec![0]]);
+        for (i, d) in [(1, "1.5"), (1, "2"), (2, "1.5")] {
+            assert!(relation.insert(&[Value::Int(i), decimal(d)]).unwrap());
+        }
+        relation.extend_new(&[Value::Int(3), decimal("0")]).unwrap();
+        let whole = &relation.indexes[0];
+        assert!(whole.heads.is_empty() && whole.previous.is_empty());
+        assert_eq!(relation.indexes[1].previous.len(), 4);
+        let mut scratch = Vec::new();
+        assert_eq!(relation.lookup(0, &[Value::Int(2), decimal("1.50")], &mut scratch).unwrap(), Some(2));
+        assert_eq!(relation.lookup(0, &[Value::Int(3), decimal("0.0")], &mut scratch).unwrap(), Some(3));
+        assert_eq!(relation.previous(0, 2), None);
+        assert_eq!(relation.lookup(0, &[Value::Int(2), decimal("2")], &mut scratch).unwrap(), None);
+        let ints = Relation::new([BaseType::Int; 2], &[vec![0, 1]]);
+        assert_eq!(ints.lookup(0, &[Value::Int(1), Value::Int(1)], &mut scratch).unwrap(), None);
     }
 
     /// Two `Int`s take 16 bytes a row.
