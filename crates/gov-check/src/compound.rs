@@ -19,6 +19,7 @@
 //! so the identifiers never reach a head, a comparison or a message, and the engine's
 //! identifiers and the reference evaluator's values cannot disagree.
 
+use crate::hash::{HashMap, HashSet};
 use crate::program::{PackageFile, ParsedPackage};
 use crate::symbols::{CompoundInfo, FieldInfo, RelationInfo, RelationKind, Symbols, duplicate};
 use crate::types::Ty;
@@ -30,7 +31,6 @@ use gov_syntax::ast::{
 use gov_syntax::suggest::closest;
 use gov_value::CompareOp;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The auxiliary relation of field `field` of `relation`.
@@ -65,7 +65,7 @@ pub(crate) fn declare(
         if list {
             columns.push(FieldInfo { name: None, ty: None, span: Some(field.ty.span()) });
         }
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for member in members {
             if let Some(first) = seen.insert(&member.name.text, member.name.span) {
                 diagnostics.push(duplicate("field", &member.name.text, member.name.span, Some(first)));
@@ -118,12 +118,12 @@ pub fn desugar<'p>(
             let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
             match &mut item.kind {
                 ItemKind::Rule(rule) => {
-                    let env = rewriter.body(&mut rule.body, &HashMap::new(), &HashSet::new());
+                    let env = rewriter.body(&mut rule.body, &HashMap::default(), &HashSet::default());
                     let head: Vec<&Expr> = rule.head.args.iter().map(|a| &a.value).collect();
                     rewriter.refuse_in(&head, &env, "a rule's head");
                 }
                 ItemKind::Decision(decision) => {
-                    let env = rewriter.body(&mut decision.body, &HashMap::new(), &HashSet::new());
+                    let env = rewriter.body(&mut decision.body, &HashMap::default(), &HashSet::default());
                     let points: Vec<&Expr> = decision.points.iter().collect();
                     rewriter.refuse_in(&points, &env, "risk points");
                     if let Some(gov_syntax::ast::Approver::Var(var)) = &decision.approver {
@@ -136,7 +136,7 @@ pub fn desugar<'p>(
                     }
                 }
                 ItemKind::Invariant(invariant) => {
-                    rewriter.body(&mut invariant.body, &HashMap::new(), &HashSet::new());
+                    rewriter.body(&mut invariant.body, &HashMap::default(), &HashSet::default());
                 }
                 _ => {}
             }
@@ -456,7 +456,7 @@ impl Rewriter<'_, '_> {
     /// atom must occur elsewhere (`others`, where it is bound or reported unbound): one
     /// that occurs only here is E0302, not a variable of the count.
     fn negated_pattern(&mut self, atom: &Atom, span: Span, others: &HashSet<&str>) -> BodyItem {
-        let mut reported: HashSet<&str> = HashSet::new();
+        let mut reported: HashSet<&str> = HashSet::default();
         for arg in &atom.args {
             for var in gov_syntax::walk::expr(&arg.value, gov_syntax::walk::Reach::Shallow).vars() {
                 if !others.contains(var.text.as_str()) && reported.insert(&var.text) {

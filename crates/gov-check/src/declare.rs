@@ -1,10 +1,10 @@
 //! The fixes of an unknown relation (E0101) that declare it.
 
+use crate::hash::HashMap;
 use crate::rules::lit_base;
 use crate::{ParsedPackage, Symbols};
 use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span};
 use gov_syntax::ast::{Atom, Expr, Item, ItemKind};
-use std::collections::HashMap;
 
 /// Adds two fixes (to review) to each diagnostic of `unknown`, an index into `diagnostics`
 /// and the atom whose relation is unknown: declaring the relation as `data` and as `input`,
@@ -17,7 +17,7 @@ pub(crate) fn add_fixes(
     diagnostics: &mut [Diagnostic],
 ) {
     // One anchor per file: a generated file may hold many thousands of unknown names.
-    let mut anchors: HashMap<FileId, (u32, &str)> = HashMap::new();
+    let mut anchors: HashMap<FileId, (u32, &str)> = HashMap::default();
     for (index, atom) in unknown {
         let file = atom.relation.span.file;
         let (at, separator) = match anchors.get(&file) {

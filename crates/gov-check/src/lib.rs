@@ -21,6 +21,7 @@
 
 pub mod compound;
 mod declare;
+pub mod hash;
 pub mod limits;
 mod lower;
 mod order;

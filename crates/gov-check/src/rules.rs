@@ -16,12 +16,12 @@ mod test_blocks;
 
 pub(crate) use infer::lit_base;
 
+use crate::hash::HashMap;
 use crate::symbols::{RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name};
-use std::collections::HashMap;
 
 /// How a rule's body depends on a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,12 +173,12 @@ pub fn check_rules(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: 
             program,
             symbols,
             inference: Inference::default(),
-            columns: HashMap::new(),
+            columns: HashMap::default(),
             facts: Facts::default(),
             diagnostics,
             work: Vec::new(),
             suggestion_budget: SUGGESTION_BUDGET,
-            frozen: HashMap::new(),
+            frozen: HashMap::default(),
             unknown: Vec::new(),
         };
         for (index, relation) in symbols.relations.iter().enumerate() {

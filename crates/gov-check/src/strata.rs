@@ -3,12 +3,13 @@
 
 use crate::ParsedPackage;
 use crate::Symbols;
+use crate::hash::{HashMap, HashSet};
 use crate::rules::{Edge, EdgeKind, Facts};
 use crate::symbols::RISK_SCORE;
 use gov_diag::{Diagnostic, Span, codes};
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// The relation dependency graph: one node per relation (by index into
 /// [`Symbols::relations`]), one edge per body atom.
@@ -28,7 +29,7 @@ pub fn graph(symbols: &Symbols, facts: &Facts) -> DiGraph<usize, EdgeKind> {
 pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, usize> {
     let graph = graph(symbols, facts);
     let self_loops: HashSet<usize> = facts.edges.iter().filter(|e| e.from == e.to).map(|e| e.from).collect();
-    let mut component = HashMap::new();
+    let mut component = HashMap::default();
     // Not `tarjan_scc`: petgraph's Tarjan recurses once per relation of a dependency chain
     // and overflows the stack on long chains; Kosaraju's DFS keeps an explicit stack.
     for (id, scc) in kosaraju_scc(&graph).into_iter().enumerate() {
@@ -47,9 +48,9 @@ pub fn check(_program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnos
     let component = recursive_components(symbols, facts);
     let same = |a: usize, b: usize| component.get(&a).is_some_and(|c| component.get(&b) == Some(c));
     let name_is = |i: usize, name: &str| symbols.relations.get(i).is_some_and(|r| r.name == name);
-    let mut reported: HashSet<usize> = HashSet::new();
+    let mut reported: HashSet<usize> = HashSet::default();
     // The edges inside each recursive component, by the relation they leave.
-    let mut inside: HashMap<usize, Vec<Edge>> = HashMap::new();
+    let mut inside: HashMap<usize, Vec<Edge>> = HashMap::default();
     for edge in facts.edges.iter().filter(|e| same(e.from, e.to)) {
         inside.entry(edge.from).or_default().push(*edge);
     }
@@ -102,10 +103,10 @@ pub fn check(_program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnos
         }
         diagnostics.push(diagnostic);
     }
-    let mut reported_arith: HashSet<usize> = HashSet::new();
+    let mut reported_arith: HashSet<usize> = HashSet::default();
     // The relations each rule's body reads, so that each site costs its rule's atoms, not
     // every edge of the program.
-    let mut reads: HashMap<Span, Vec<usize>> = HashMap::new();
+    let mut reads: HashMap<Span, Vec<usize>> = HashMap::default();
     for edge in &facts.edges {
         reads.entry(edge.rule).or_default().push(edge.from);
     }
@@ -136,9 +137,9 @@ pub fn check(_program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnos
 /// The edges leading from `edge.to` back to `edge.from` inside their component (shortest),
 /// given the edges inside each component by the relation they leave.
 fn cycle(inside: &HashMap<usize, Vec<Edge>>, edge: &Edge) -> Vec<Edge> {
-    let mut previous: HashMap<usize, Edge> = HashMap::new();
+    let mut previous: HashMap<usize, Edge> = HashMap::default();
     let mut queue = VecDeque::from([edge.to]);
-    let mut seen = HashSet::from([edge.to]);
+    let mut seen: HashSet<usize> = std::iter::once(edge.to).collect();
     while let Some(current) = queue.pop_front() {
         if current == edge.from {
             break;

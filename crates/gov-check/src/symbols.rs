@@ -1,5 +1,6 @@
 //! Declarations: collecting them, finding duplicates, resolving types and modules.
 
+use crate::hash::{HashMap, HashSet};
 use crate::removal::remove_item;
 use crate::types::Ty;
 use crate::{Origin, ParsedPackage};
@@ -8,7 +9,6 @@ use gov_syntax::ast::{Approver, DefaultDecision, Effect, FieldType, Item, ItemKi
 use gov_syntax::suggest::closest;
 use gov_value::BaseType;
 pub use gov_value::RelationKind;
-use std::collections::{HashMap, HashSet};
 
 /// The name of the built-in relation holding the request's risk score.
 pub const RISK_SCORE: &str = "risk_score";
@@ -244,7 +244,7 @@ pub fn collect(program: &ParsedPackage, diagnostics: &mut Vec<Diagnostic>) -> Sy
     // The relations modules derive are closed: only the module's own rules derive them; the
     // package's rules (and other modules') may read them, not add to them. Known before any
     // head is collected, so that the order of files does not matter.
-    let mut module_heads: HashMap<&str, (&str, Span)> = HashMap::new();
+    let mut module_heads: HashMap<&str, (&str, Span)> = HashMap::default();
     for file in &program.files {
         let Origin::Library(module) = &file.origin else { continue };
         for item in &file.parsed.file.items {
@@ -441,7 +441,7 @@ fn collect_declaration(
                 },
                 None => None,
             };
-            let mut seen: HashMap<&str, Span> = HashMap::new();
+            let mut seen: HashMap<&str, Span> = HashMap::default();
             let mut fields = Vec::new();
             for field in &decl.fields {
                 if let Some(first) = seen.insert(&field.name.text, field.name.span) {
@@ -668,7 +668,7 @@ fn resolve_aliases(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: 
     // Alias targets: follow chains of aliases, stopping at cycles.
     // The declaration of each alias that counts is the one in `symbols.types`; the others are
     // duplicates.
-    let mut targets: HashMap<String, gov_syntax::ast::Name> = HashMap::new();
+    let mut targets: HashMap<String, gov_syntax::ast::Name> = HashMap::default();
     for item in items() {
         if let ItemKind::TypeAlias(alias) = &item.kind
             && symbols.alias(&alias.name.text).is_some_and(|(_, info)| info.span == alias.name.span)

@@ -1,12 +1,12 @@
 //! Warnings about declarations nothing uses.
 
+use crate::hash::{HashMap, HashSet};
 use crate::removal::remove_item;
 use crate::rules::Facts;
 use crate::symbols::RelationKind;
 use crate::{Origin, ParsedPackage, Symbols};
 use gov_diag::{Applicability, Diagnostic, FileId, codes};
 use gov_syntax::ast::ItemKind;
-use std::collections::{HashMap, HashSet};
 
 /// Reports unused relations, unused type aliases and unused `use`s of the package's own
 /// files.
@@ -34,7 +34,7 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
         .map(|(r, _, _)| *r)
         .chain(facts.guessed_refs.iter().copied())
         .collect();
-    let mut used_modules: HashSet<&str> = HashSet::new();
+    let mut used_modules: HashSet<&str> = HashSet::default();
     // A rule head naming a module's relation refers to the module too (it is an error,
     // E0109, but removing the `use` is not the fix).
     let refs = facts
@@ -76,7 +76,7 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
     }
     unused_types(program, symbols, &module_of, &mut used_modules, diagnostics);
     for file in program.package_files() {
-        let mut seen: HashMap<String, gov_diag::Span> = HashMap::new();
+        let mut seen: HashMap<String, gov_diag::Span> = HashMap::default();
         for (index, item) in file.parsed.file.items.iter().enumerate() {
             let ItemKind::Use(path) = &item.kind else { continue };
             let remove = remove_item(&file.parsed, index, "Remove this `use`", Applicability::Safe);
@@ -116,7 +116,7 @@ fn unused_types<'p>(
     used_modules: &mut HashSet<&'p str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let mut referenced: HashSet<&str> = HashSet::new();
+    let mut referenced: HashSet<&str> = HashSet::default();
     for file in &program.files {
         for item in &file.parsed.file.items {
             let names: Vec<&str> = match &item.kind {

@@ -35,7 +35,11 @@ impl Default for Workspace {
 impl Workspace {
     /// A workspace with the standard library and no package files.
     pub fn new() -> Workspace {
-        let db = Database::default();
+        Workspace::with_database(Database::default())
+    }
+
+    /// A workspace over `db` (a recording one in the tests), with the standard library.
+    fn with_database(db: Database) -> Workspace {
         let mut sources = Vec::new();
         let mut modules = Vec::new();
         for module in STDLIB {
@@ -83,7 +87,11 @@ impl Workspace {
             };
             package_files.push(file);
         }
-        input.set_files(&mut self.db).to(package_files);
+        // Only a real change of the list is an edit: `parsed_package` is not compared with
+        // its last value, so setting the same list again would re-check the package.
+        if *input.files(&self.db) != package_files {
+            input.set_files(&mut self.db).to(package_files);
+        }
     }
 
     /// Changes the text of the file at `path`; returns `false` if there is none.
@@ -164,5 +172,32 @@ impl Workspace {
             sources.add(file.path(&self.db).clone(), file.text(&self.db).clone());
         }
         sources
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_the_same_files_again_re_runs_nothing() {
+        let (db, log) = Database::recording();
+        let mut workspace = Workspace::with_database(db);
+        let files = || vec![("p.gov".to_owned(), "package p\ninput a(x: Int)\nallow b :- a(1).\n".to_owned())];
+        let package = workspace.add_package(files());
+        assert!(workspace.check(package).is_some_and(|c| c.diagnostics.is_empty()));
+        log.lock().unwrap().clear();
+        // The language server sets a package's files again when a file of it is saved or
+        // re-read; with nothing changed, the package is neither re-assembled nor re-checked.
+        workspace.set_files(package, files());
+        workspace.check(package);
+        assert_eq!(*log.lock().unwrap(), Vec::<String>::new());
+        // A changed list is an edit.
+        let mut more = files();
+        more.push(("q.gov".to_owned(), "package p\nallow c :- a(2).\n".to_owned()));
+        workspace.set_files(package, more);
+        workspace.check(package);
+        assert!(log.lock().unwrap().iter().any(|q| q == "check_package"));
     }
 }

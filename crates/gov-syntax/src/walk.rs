@@ -13,6 +13,7 @@
 //! ```
 
 use crate::ast::{Arg, BodyItem, Collection, Expr, Name};
+use smallvec::{SmallVec, smallvec};
 
 /// How far a walk goes into aggregates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +29,9 @@ pub enum Reach {
 /// comparisons' sides in order). Made by [`expr`] and [`body`].
 #[derive(Debug, Clone)]
 pub struct Exprs<'a> {
-    /// What is left to visit, the next on top.
-    stack: Vec<Next<'a>>,
+    /// What is left to visit, the next on top (inline: most walks are of a variable or a
+    /// literal, and the checker walks every argument of every atom).
+    stack: SmallVec<[Next<'a>; 8]>,
     reach: Reach,
 }
 
@@ -44,13 +46,13 @@ enum Next<'a> {
 
 /// Every sub-expression of `expr`, itself first.
 pub fn expr(expr: &Expr, reach: Reach) -> Exprs<'_> {
-    Exprs { stack: vec![Next::Expr(expr)], reach }
+    Exprs { stack: smallvec![Next::Expr(expr)], reach }
 }
 
 /// Every expression of a body: the arguments of its atoms (negated ones included) and the
 /// sides of its comparisons, with their sub-expressions.
 pub fn body(body: &[BodyItem], reach: Reach) -> Exprs<'_> {
-    Exprs { stack: vec![Next::Items(body)], reach }
+    Exprs { stack: smallvec![Next::Items(body)], reach }
 }
 
 impl<'a> Exprs<'a> {

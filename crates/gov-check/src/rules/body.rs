@@ -4,6 +4,7 @@
 
 use super::calls::Position;
 use super::{ArithSite, Column, Cx, Edge, EdgeKind, Pending, Place, RuleWork, Scope};
+use crate::hash::{HashMap, HashSet};
 use crate::symbols::{RISK_SCORE, RelationKind};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
@@ -11,7 +12,6 @@ use gov_syntax::ast::{
     MessagePart, Rule,
 };
 use gov_syntax::walk::{self, Reach};
-use std::collections::{HashMap, HashSet};
 
 /// Where `expr`, bound to a variable by `=`, computes a value no fact holds: arithmetic,
 /// or an aggregate that adds (`sum`) or aggregates arithmetic (`max(x + 1 : …)`); `true`
@@ -77,7 +77,7 @@ impl<'a> Cx<'a, '_> {
             .flat_map(|arg| walk::expr(&arg.value, Reach::Shallow).vars())
             .map(|n| n.text.as_str())
             .collect();
-        let mut seen: HashSet<&'r str> = HashSet::new();
+        let mut seen: HashSet<&'r str> = HashSet::default();
         while let Some(name) = queue.pop() {
             if !seen.insert(name) {
                 continue;

@@ -39,17 +39,28 @@ pub(super) struct Solved {
 
 impl<'a> Cx<'a, '_> {
     pub(super) fn occurrence(&mut self, scope: &mut Scope, name: &Name, place: Place, aggregate: Option<usize>) {
-        let inference = &mut self.inference;
-        let var = scope.vars.entry(name.text.clone()).or_insert_with(|| {
-            scope.order.push(name.text.clone());
-            Var { node: inference.node(), occurrences: Vec::new() }
-        });
-        var.occurrences.push((name.span, place, aggregate));
+        // Looked up before inserting: most occurrences are of a variable already seen, and
+        // an entry would copy its name each time.
+        let occurrence = (name.span, place, aggregate);
+        if let Some(var) = scope.vars.get_mut(&name.text) {
+            var.occurrences.push(occurrence);
+            return;
+        }
+        scope.order.push(name.text.clone());
+        let mut occurrences = Vec::with_capacity(4);
+        occurrences.push(occurrence);
+        scope.vars.insert(name.text.clone(), Var { node: self.inference.node(), occurrences });
     }
 
     /// Records the variables of `expr` at `place`, except those in a built-in's arguments,
     /// which are at [`Place::Argument`]; checks each call of a built-in in it (as a value).
     pub(super) fn note_vars(&mut self, scope: &mut Scope, expr: &Expr, place: Place, aggregate: Option<usize>) {
+        // Most arguments are a variable or a literal: no walk needed.
+        match expr {
+            Expr::Var(name) => return self.occurrence(scope, name, place, aggregate),
+            Expr::Lit(_) | Expr::Wildcard(_) => return,
+            Expr::Binary(_) | Expr::Aggregate(_) | Expr::Call(_) | Expr::List(_) | Expr::Object(_) => {}
+        }
         let mut in_call: Vec<Span> = Vec::new();
         for sub in walk::expr(expr, Reach::Shallow) {
             if let Expr::Call(call) = sub {

@@ -2,11 +2,11 @@
 //! argument's column (arity, named fields, mixing and repeating them).
 
 use super::{Column, Cx, a_rule};
+use crate::hash::HashMap;
 use crate::symbols::RelationKind;
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{Atom, Effect, Expr, Name};
 use gov_syntax::suggest::closest;
-use std::collections::HashMap;
 
 impl<'a> Cx<'a, '_> {
     /// Checks a reference to a decision rule (in `@overrides` or `expect`), optionally of a
@@ -146,7 +146,7 @@ impl<'a> Cx<'a, '_> {
             );
             return None;
         }
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         let mut out = Vec::new();
         for arg in &atom.args {
             let Some(field) = &arg.field else { continue };

@@ -2,12 +2,12 @@
 //! own conjunction or one enclosing it; variables used once are reported too.
 
 use super::{Cx, Place, Scope};
+use crate::hash::{HashMap, HashSet};
 use gov_diag::{Applicability, Code, Diagnostic, Fix, codes};
 use gov_syntax::ast::{BodyItem, Collection, Comparison, Expr, Membership};
 use gov_syntax::suggest::closest;
 use gov_syntax::walk::{self, Reach};
 use gov_value::CompareOp;
-use std::collections::{HashMap, HashSet};
 
 /// The variables bound at the top level of a body (`None`) and inside each aggregate
 /// (`Some(k)`), by name.
@@ -57,17 +57,20 @@ fn visible(bound: &Bound, parents: &Parents, aggregate: Option<usize>, name: &st
 /// aggregate is nested, and the `=` that binds each variable of the top level that no
 /// positive atom binds.
 fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, HashMap<String, &'b Comparison>) {
-    let mut bound: Bound = HashMap::new();
+    let mut bound: Bound = HashMap::default();
     for (name, var) in &scope.vars {
         for &(_, place, aggregate) in &var.occurrences {
             if place == Place::Positive {
-                bound.entry(aggregate).or_default().insert(name.clone());
+                let names = bound.entry(aggregate).or_default();
+                if !names.contains(name) {
+                    names.insert(name.clone());
+                }
             }
         }
     }
-    let mut bindings: HashMap<String, &Comparison> = HashMap::new();
+    let mut bindings: HashMap<String, &Comparison> = HashMap::default();
     let mut equalities: Vec<(Option<usize>, Binder<'b>)> = Vec::new();
-    let mut parents = Parents::new();
+    let mut parents = Parents::default();
     collect_equalities(body, None, &mut equalities, &mut parents);
     loop {
         let mut changed = false;
@@ -152,8 +155,8 @@ impl<'a> Cx<'a, '_> {
         let is_bound = |name: &str, aggregate: Option<usize>| visible(&bound, &parents, aggregate, name);
         // Unbound variables first: one that looks like a misspelt bound variable gets a
         // did-you-mean, and that variable is then not also reported as used once.
-        let mut reported: HashSet<&str> = HashSet::new();
-        let mut guessed: HashSet<&str> = HashSet::new();
+        let mut reported: HashSet<&str> = HashSet::default();
+        let mut guessed: HashSet<&str> = HashSet::default();
         for name in &scope.order {
             let Some(var) = scope.vars.get(name) else { continue };
             for &(span, place, aggregate) in &var.occurrences {
