@@ -104,7 +104,7 @@ fn start(runtime: &Runtime, text: &str) -> Client {
 
 /// The benchmarks of group `name` on a generated package of `rules` rules.
 fn bench_package(c: &mut Criterion, name: &str, rules: usize) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let original = generate_package(rules);
     let edited = edit_one_rule(&original).unwrap();
     eprintln!("lsp benchmarks: a package of {} lines, {} bytes", original.lines().count(), original.len());
