@@ -25,27 +25,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use ascent::ascent;
 use criterion::{BatchSize, BenchmarkId, Criterion};
 use gov_bench::peers;
 use gov_vm::{Engine, Limits};
 use std::hint::black_box;
 use std::time::Duration;
 
-ascent! {
-    struct Closure;
-    relation edge(u32, u32);
-    relation reach(u32, u32);
-    reach(x, y) <-- edge(x, y);
-    reach(x, z) <-- reach(x, y), edge(y, z);
-}
-
-/// Runs ascent; the program is returned so that freeing it is not timed.
-fn ascent_closure(edges: Vec<(u32, u32)>) -> Closure {
-    let mut program = Closure { edge: edges, ..Closure::default() };
-    program.run();
-    program
-}
+#[path = "shared/ascent_closure.rs"]
+mod ascent_closure;
+use ascent_closure::ascent_closure;
 
 fn bench_size(c: &mut Criterion, edges_count: usize) {
     let nodes = u32::try_from(edges_count).unwrap();

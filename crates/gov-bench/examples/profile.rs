@@ -26,28 +26,14 @@
 //!     target/release/examples/profile example coding-agent github_api 1000
 //! ```
 
-use ascent::ascent;
 use gov_bench::oopsla::{self, App};
 use gov_bench::peers;
 use gov_vm::Engine;
 use std::hint::black_box;
 
-ascent! {
-    struct Closure;
-    relation edge(u32, u32);
-    relation reach(u32, u32);
-    reach(x, y) <-- edge(x, y);
-    reach(x, z) <-- reach(x, y), edge(y, z);
-}
-
-/// ascent's closure of `edges`, as `benches/recursion.rs` times it; the program is returned
-/// so that freeing it is not counted.
-#[inline(never)]
-fn ascent_closure(edges: Vec<(u32, u32)>) -> Closure {
-    let mut program = Closure { edge: edges, ..Closure::default() };
-    program.run();
-    program
-}
+#[path = "../benches/shared/ascent_closure.rs"]
+mod ascent_closure;
+use ascent_closure::ascent_closure;
 
 fn number(arg: Option<String>, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
     Ok(match arg {
