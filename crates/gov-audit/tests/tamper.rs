@@ -197,7 +197,9 @@ fn tamper(dir: &Path, tampering: &Tampering) -> Option<Expected> {
             rewrite(dir, &lines);
             let (file, last) = lines.last().unwrap().clone();
             let text = std::fs::read_to_string(&file).unwrap();
-            let keep = text.len() - last.len() - 1 + keep.index(last.len());
+            // A torn write leaves a non-empty part of the line (no part of it at all is a
+            // removed record, `RemoveTail`'s case) and never its newline.
+            let keep = text.len() - last.len() - 1 + 1 + keep.index(last.len() - 1);
             std::fs::write(&file, &text[..keep]).unwrap();
             let at = location(&lines, n - 1);
             return Some(Expected { kinds: vec![ProblemKind::Truncated], at: vec![at], seq: None });
