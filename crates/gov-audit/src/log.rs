@@ -1,10 +1,12 @@
 //! [`AuditLog`]: appending records. A caller chains its own line under the log's lock (a
 //! copy and a hash, no system call), so a caller never waits on the disk while it holds
 //! the lock. Chained lines wait in a buffer until one `write` puts all of them into the
-//! page cache (group commit). Under [`Fsync::Interval`] a writer thread does that write
-//! outside the lock, the lines chained meanwhile waiting for its next one, then answers
-//! their callers; a write that stalls (the file system's journal committing) stalls that
-//! thread only, not the callers' threads (a server's runtime). A syncer thread does the
+//! page cache (group commit). Under [`Fsync::Interval`] a caller that finds the file idle
+//! (nobody writing, no line waiting) writes its own line outside the lock and goes on;
+//! the lines chained while a write is under way wait for a writer thread, which writes
+//! them with one `write` outside the lock, then answers their callers. A write that
+//! stalls (the file system's journal committing) holds up the callers of the lines
+//! behind it and that one thread, never the lock. A syncer thread does the
 //! rest of what may take milliseconds outside that lock: under [`Fsync::Always`] it writes
 //! and syncs everything chained since its last sync with one `write` and one `fdatasync`
 //! and then answers those callers (group commit); under [`Fsync::Interval`] it syncs on
@@ -113,9 +115,10 @@ struct State {
     syncer_waits: bool,
     /// Whether the writer thread waits on [`Shared::work`].
     writer_waits: bool,
-    /// Whether the writer thread is writing a batch it took from the pending lines,
-    /// outside the lock. Invariant: nobody else writes to the file meanwhile (the syncer
-    /// waits for [`Shared::idle`] first), so lines reach the file in the chain's order.
+    /// Whether the writer thread, or a caller writing its own line (`write_own`), is
+    /// writing lines it took from the pending ones, outside the lock. Invariant: nobody
+    /// else writes to the file meanwhile (the others wait for [`Shared::idle`] first), so
+    /// lines reach the file in the chain's order.
     writing: bool,
     /// Set when the log is closed: the syncer finishes it.
     closing: bool,
@@ -187,11 +190,13 @@ impl AuditLog {
 
     /// Appends an entry without waiting: the line is chained on the caller's thread, then
     /// `done` gets its sequence number once the line is written: under [`Fsync::Interval`]
-    /// on the writer thread, after the `write` that put it into the page cache with the
-    /// lines chained before it; under [`Fsync::Always`] on the syncer thread, once a sync
+    /// on the caller's thread before `submit` returns when the file was idle (the caller
+    /// writes its line itself), else on the writer thread, after the `write` that put it
+    /// into the page cache with the lines chained before it; under [`Fsync::Always`] on
+    /// the syncer thread, once a sync
     /// covered the line (the syncer writes the lines of a batch with one `write` before its
-    /// `fdatasync`). A failed write or sync gives `done` its error. `done` runs under the
-    /// log's lock: it should only hand the result on (send it on a channel). An entry the
+    /// `fdatasync`). A failed write or sync gives `done` its error. `done` may run under
+    /// the log's lock: it should only hand the result on (send it on a channel). An entry the
     /// log cannot take, or a log that is closed or failed before, is an error here, and
     /// `done` is not called.
     pub fn submit(
@@ -202,6 +207,12 @@ impl AuditLog {
         let (seq, mut state) = self.chain(&entry)?;
         match state.writer.options.fsync {
             Fsync::Always => state.unsynced.push((seq, Box::new(done))),
+            // Invariant: under `Interval` every pending line has its caller in `unwritten`
+            // (checkpoints and recoveries are written at once), so with none waiting the
+            // pending lines are this caller's line alone.
+            Fsync::Interval(_) if !state.writing && state.writer.unwritten.is_empty() => {
+                self.shared.write_own(state, seq, done);
+            }
             Fsync::Interval(_) => {
                 state.writer.unwritten.push((seq, Box::new(done)));
                 if std::mem::replace(&mut state.writer_waits, false) {
@@ -265,6 +276,40 @@ fn stopped() -> AuditError {
 }
 
 impl Shared {
+    /// Under [`Fsync::Interval`], when nobody is writing and no line waits for the writer
+    /// thread: the caller writes its own line with one `write` outside the lock and is
+    /// answered on its own thread, with no wake-up of the writer thread and none back
+    /// (two context switches a record, measured in docs/performance.md). Lines chained
+    /// meanwhile wait for the writer thread, which waits for this write to end
+    /// ([`State::writing`]), so lines still reach the file in the chain's order.
+    fn write_own(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        seq: u64,
+        done: impl FnOnce(Result<u64, AuditError>) + Send + 'static,
+    ) {
+        let mut line = std::mem::take(&mut state.writer.pending);
+        let file = state.writer.file.clone();
+        state.writing = true;
+        drop(state);
+        let written = (&*file).write_all(&line);
+        line.clear();
+        let mut state = self.lock();
+        state.writing = false;
+        self.idle.notify_all();
+        // The path is the file's: nothing rotates while `writing` is set.
+        let result = written.map_err(|e| AuditError::io(&state.writer.path, &e));
+        if let Err(error) = &result {
+            state.failure.get_or_insert_with(|| error.clone());
+        }
+        if state.writer.pending.is_empty() {
+            // Kept for the next line (cleared, not freed).
+            state.writer.pending = line;
+        }
+        drop(state);
+        done(result.map(|()| seq));
+    }
+
     /// The writer thread (under [`Fsync::Interval`]): takes the lines chained so far,
     /// writes them with one `write` outside the lock (lines chained meanwhile wait for the
     /// next), then answers their callers. Waits while there is nothing to write; stops once
@@ -281,6 +326,11 @@ impl Shared {
                 for (_, done) in state.writer.unwritten.drain(..) {
                     done(Err(error.clone()));
                 }
+            }
+            if state.writing {
+                // A caller writes its own line (`write_own`): the lines chained since wait.
+                state = self.until_idle(state);
+                continue;
             }
             if state.writer.pending.is_empty() {
                 if state.closing {
@@ -311,8 +361,8 @@ impl Shared {
         }
     }
 
-    /// Waits until the writer thread is not writing, so that the caller may write to the
-    /// file (lines reach it in the chain's order).
+    /// Waits until nobody is writing ([`State::writing`]), so that the caller may write to
+    /// the file (lines reach it in the chain's order).
     fn until_idle<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         while state.writing {
             state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);

@@ -172,11 +172,13 @@ impl State {
     }
 
     /// Appends to the audit log (if any) and waits until it is written (and synced, as
-    /// `--fsync` says). Waits without a thread: the line is chained here, and the log's
-    /// writer thread (`interval`) or syncer (`always`) completes a oneshot once it has
-    /// written (and synced) the batch the line is in. No file system call runs on the
-    /// runtime's threads, so a write stalled by the disk holds up the requests waiting
-    /// for that batch, not the others.
+    /// `--fsync` says). Waits without a thread: the line is chained here, and under
+    /// `interval` written here too when the log's file is idle (one `write` into the page
+    /// cache, no lock held), else the log's writer thread (`interval`) or syncer
+    /// (`always`) completes a oneshot once it has written (and synced) the batch the line
+    /// is in. No lock is held across a write and no sync runs on the runtime's threads, so
+    /// a write stalled by the disk holds up the requests behind it and at most the one
+    /// worker writing, never the lock.
     pub async fn log(&self, entry: Entry) -> Result<(), ApiError> {
         let Some(audit) = &self.audit else { return Ok(()) };
         let (reply, written) = tokio::sync::oneshot::channel();
