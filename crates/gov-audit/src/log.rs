@@ -1,10 +1,10 @@
 //! [`AuditLog`]: appending records. A caller chains its own line under the log's lock (a
 //! copy and a hash, no system call), so a caller never waits on the disk while it holds
 //! the lock. Chained lines wait in a buffer until one `write` puts all of them into the
-//! page cache (group commit). Under [`Fsync::Interval`] a caller that finds the file idle
-//! (nobody writing, no line waiting) writes its own line outside the lock and goes on;
-//! the lines chained while a write is under way wait for a writer thread, which writes
-//! them with one `write` outside the lock, then answers their callers. A write that
+//! page cache (group commit). Under [`Fsync::Interval`] a caller that finds nobody writing
+//! writes every pending line (its own and any waiting) outside the lock and answers their
+//! callers; the lines chained while a write is under way wait for a writer thread, which
+//! does the same for them. A write that
 //! stalls (the file system's journal committing) holds up the callers of the lines
 //! behind it and that one thread, never the lock. A syncer thread does the
 //! rest of what may take milliseconds outside that lock: under [`Fsync::Always`] it writes
@@ -91,7 +91,7 @@ struct Shared {
     /// Wakes the writer thread (`Interval`): lines to write, or closing. Signalled only
     /// while it waits: one wake per batch.
     work: Condvar,
-    /// Signalled when the writer thread has finished a write ([`State::writing`]).
+    /// Signalled when a write has finished ([`State::writing`]), if somebody waits.
     idle: Condvar,
 }
 
@@ -115,11 +115,14 @@ struct State {
     syncer_waits: bool,
     /// Whether the writer thread waits on [`Shared::work`].
     writer_waits: bool,
-    /// Whether the writer thread, or a caller writing its own line (`write_own`), is
-    /// writing lines it took from the pending ones, outside the lock. Invariant: nobody
+    /// Whether the writer thread, or a caller that found nobody writing
+    /// ([`Shared::write_pending`]), is writing lines it took from the pending ones, outside
+    /// the lock. Invariant: nobody
     /// else writes to the file meanwhile (the others wait for [`Shared::idle`] first), so
     /// lines reach the file in the chain's order.
     writing: bool,
+    /// How many threads wait on [`Shared::idle`] (the writer thread, the syncer).
+    idle_waiters: u32,
     /// Set when the log is closed: the syncer finishes it.
     closing: bool,
 }
@@ -150,6 +153,7 @@ impl AuditLog {
             syncer_waits: false,
             writer_waits: false,
             writing: false,
+            idle_waiters: 0,
             closing: false,
         };
         let shared = Arc::new(Shared {
@@ -190,8 +194,8 @@ impl AuditLog {
 
     /// Appends an entry without waiting: the line is chained on the caller's thread, then
     /// `done` gets its sequence number once the line is written: under [`Fsync::Interval`]
-    /// on the caller's thread before `submit` returns when the file was idle (the caller
-    /// writes its line itself), else on the writer thread, after the `write` that put it
+    /// on the caller's thread before `submit` returns when nobody was writing (the caller
+    /// writes the pending lines itself), else on the writer thread, after the `write` that put it
     /// into the page cache with the lines chained before it; under [`Fsync::Always`] on
     /// the syncer thread, once a sync
     /// covered the line (the syncer writes the lines of a batch with one `write` before its
@@ -207,15 +211,12 @@ impl AuditLog {
         let (seq, mut state) = self.chain(&entry)?;
         match state.writer.options.fsync {
             Fsync::Always => state.unsynced.push((seq, Box::new(done))),
-            // Invariant: under `Interval` every pending line has its caller in `unwritten`
-            // (checkpoints and recoveries are written at once), so with none waiting the
-            // pending lines are this caller's line alone.
-            Fsync::Interval(_) if !state.writing && state.writer.unwritten.is_empty() => {
-                self.shared.write_own(state, seq, done);
-            }
             Fsync::Interval(_) => {
                 state.writer.unwritten.push((seq, Box::new(done)));
-                if std::mem::replace(&mut state.writer_waits, false) {
+                if !state.writing {
+                    // Nobody is writing: this caller writes every pending line itself.
+                    drop(self.shared.write_pending(state));
+                } else if std::mem::replace(&mut state.writer_waits, false) {
                     self.shared.work.notify_one();
                 }
             }
@@ -276,38 +277,43 @@ fn stopped() -> AuditError {
 }
 
 impl Shared {
-    /// Under [`Fsync::Interval`], when nobody is writing and no line waits for the writer
-    /// thread: the caller writes its own line with one `write` outside the lock and is
-    /// answered on its own thread, with no wake-up of the writer thread and none back
-    /// (two context switches a record, measured in docs/performance.md). Lines chained
-    /// meanwhile wait for the writer thread, which waits for this write to end
-    /// ([`State::writing`]), so lines still reach the file in the chain's order.
-    fn write_own(
-        &self,
-        mut state: MutexGuard<'_, State>,
-        seq: u64,
-        done: impl FnOnce(Result<u64, AuditError>) + Send + 'static,
-    ) {
-        let mut line = std::mem::take(&mut state.writer.pending);
+    /// Under [`Fsync::Interval`]: takes every pending line, writes them with one `write`
+    /// outside the lock, then answers their callers. A caller that finds nobody writing
+    /// calls it (and is answered on its own thread, with no wake-up of the writer thread
+    /// and none back: two context switches a batch, docs/performance.md); so does the
+    /// writer thread, for the lines chained while a write was under way. Invariant: called
+    /// with [`State::writing`] unset and no failure; lines reach the file in the chain's
+    /// order, since whoever else would write waits for [`Shared::idle`].
+    fn write_pending<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let mut batch = std::mem::take(&mut state.writer.pending);
+        let mut waiting = std::mem::take(&mut state.writer.unwritten);
         let file = state.writer.file.clone();
         state.writing = true;
         drop(state);
-        let written = (&*file).write_all(&line);
-        line.clear();
+        let written = (&*file).write_all(&batch);
+        batch.clear();
         let mut state = self.lock();
         state.writing = false;
-        self.idle.notify_all();
+        if state.idle_waiters > 0 {
+            // A notify is a system call even with nobody waiting: only when somebody is.
+            self.idle.notify_all();
+        }
         // The path is the file's: nothing rotates while `writing` is set.
         let result = written.map_err(|e| AuditError::io(&state.writer.path, &e));
         if let Err(error) = &result {
             state.failure.get_or_insert_with(|| error.clone());
         }
-        if state.writer.pending.is_empty() {
-            // Kept for the next line (cleared, not freed).
-            state.writer.pending = line;
+        for (seq, done) in waiting.drain(..) {
+            done(result.clone().map(|()| seq));
         }
-        drop(state);
-        done(result.map(|()| seq));
+        // The buffers are kept for the next lines (cleared, not freed).
+        if state.writer.pending.is_empty() {
+            state.writer.pending = batch;
+        }
+        if state.writer.unwritten.is_empty() {
+            state.writer.unwritten = waiting;
+        }
+        state
     }
 
     /// The writer thread (under [`Fsync::Interval`]): takes the lines chained so far,
@@ -315,8 +321,6 @@ impl Shared {
     /// next), then answers their callers. Waits while there is nothing to write; stops once
     /// the log closes and nothing is left.
     fn run_writer(&self) -> Result<(), AuditError> {
-        let mut batch = Vec::new();
-        let mut waiting = Vec::new();
         let mut state = self.lock();
         loop {
             if let Some(error) = &state.failure {
@@ -328,7 +332,7 @@ impl Shared {
                 }
             }
             if state.writing {
-                // A caller writes its own line (`write_own`): the lines chained since wait.
+                // A caller is writing (`write_pending`): the lines chained since wait.
                 state = self.until_idle(state);
                 continue;
             }
@@ -341,23 +345,7 @@ impl Shared {
                 state.writer_waits = false;
                 continue;
             }
-            std::mem::swap(&mut batch, &mut state.writer.pending);
-            std::mem::swap(&mut waiting, &mut state.writer.unwritten);
-            let file = state.writer.file.clone();
-            let path = state.writer.path.clone();
-            state.writing = true;
-            drop(state);
-            let result = (&*file).write_all(&batch).map_err(|e| AuditError::io(&path, &e));
-            batch.clear();
-            state = self.lock();
-            state.writing = false;
-            self.idle.notify_all();
-            if let Err(error) = &result {
-                state.failure.get_or_insert_with(|| error.clone());
-            }
-            for (seq, done) in waiting.drain(..) {
-                done(result.clone().map(|()| seq));
-            }
+            state = self.write_pending(state);
         }
     }
 
@@ -365,7 +353,9 @@ impl Shared {
     /// the file (lines reach it in the chain's order).
     fn until_idle<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         while state.writing {
+            state.idle_waiters += 1;
             state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);
+            state.idle_waiters -= 1;
         }
         state
     }
@@ -505,7 +495,7 @@ struct Writer {
     /// or closed file holds every line chained before it.
     pending: Vec<u8>,
     /// The callers waiting for lines of `pending` to be written (under `Interval`).
-    /// Invariant: whoever writes `pending` answers them (`flush`, the writer thread).
+    /// Invariant: whoever writes `pending` answers them (`flush`, `write_pending`).
     unwritten: Vec<(u64, Done)>,
     /// Held (locked) while the log is open; the lock is released when it is dropped.
     _lock: File,
