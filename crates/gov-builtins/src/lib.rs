@@ -24,6 +24,7 @@ mod memo;
 mod net;
 mod numbers;
 mod paths;
+mod plain_url;
 mod prepared;
 mod regex;
 mod strings;
