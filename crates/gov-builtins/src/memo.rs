@@ -80,15 +80,20 @@ impl Memo {
                     *port = Some(plain.port);
                     true
                 }
-                None => self.url.get_or_insert_with(|| Url::parse(text).ok()).as_ref().map(|url| {
-                    scheme.push_str(url.scheme());
-                    // The standard lower-cases the hosts of http(s), ws(s), ftp and file
-                    // URLs; other schemes keep an opaque host as written, lower-cased here
-                    // so one comparison fits all.
-                    host.push_str(url.host_str().unwrap_or_default());
-                    host.make_ascii_lowercase();
-                    *port = url.port_or_known_default();
-                }).is_some(),
+                None => self
+                    .url
+                    .get_or_insert_with(|| Url::parse(text).ok())
+                    .as_ref()
+                    .map(|url| {
+                        scheme.push_str(url.scheme());
+                        // The standard lower-cases the hosts of http(s), ws(s), ftp and file
+                        // URLs; other schemes keep an opaque host as written, lower-cased here
+                        // so one comparison fits all.
+                        host.push_str(url.host_str().unwrap_or_default());
+                        host.make_ascii_lowercase();
+                        *port = url.port_or_known_default();
+                    })
+                    .is_some(),
             };
             self.head = Some(found);
         }

@@ -27,10 +27,13 @@ pub(crate) struct Plain<'t> {
 /// `scheme://host[:port][/…|?…|#…]`, every byte printable ASCII, the host a domain name
 /// that the parser keeps as it is but for case, or an IPv4 address in dotted decimal.
 pub(crate) fn read(text: &str) -> Option<Plain<'_>> {
-    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+    // Byte scans throughout: these texts are short, and `str`'s searchers cost more to set
+    // up than to run on them.
+    let bytes = text.as_bytes();
+    if !bytes.iter().all(u8::is_ascii_graphic) {
         return None;
     }
-    let (scheme, rest) = text.split_once(':')?;
+    let (scheme, rest) = split_at_byte(text, |b| b == b':')?;
     let (scheme, default) = if scheme.eq_ignore_ascii_case("https") {
         ("https", 443)
     } else if scheme.eq_ignore_ascii_case("http") {
@@ -39,12 +42,9 @@ pub(crate) fn read(text: &str) -> Option<Plain<'_>> {
         return None;
     };
     let rest = rest.strip_prefix("//")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let end = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
     let authority = rest.get(..end)?;
-    let (host, port) = match authority.split_once(':') {
-        Some((host, port)) => (host, port),
-        None => (authority, ""),
-    };
+    let (host, port) = split_at_byte(authority, |b| b == b':').unwrap_or((authority, ""));
     let port = match port {
         "" => default,
         // Up to five digits: longer ones (leading zeros) are left to the parser.
@@ -54,18 +54,30 @@ pub(crate) fn read(text: &str) -> Option<Plain<'_>> {
     (plain_domain(host) || is_dotted_ipv4(host)).then_some(Plain { scheme, host, port })
 }
 
+/// `text` before and after the first byte that `at` picks (an ASCII one), if any.
+fn split_at_byte(text: &str, at: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
+    let i = text.bytes().position(at)?;
+    Some((text.get(..i)?, text.get(i + 1..)?))
+}
+
 /// Whether the parser keeps the host `text` as it is but for ASCII case: non-empty labels
 /// of ASCII letters, digits and `-`, none in punycode (`xn--`, which it decodes and
 /// checks), and a last label that does not start with a digit (which may make it an IPv4
 /// address: `10.0.0.1`, `0x0a.1`).
 pub(crate) fn plain_domain(text: &str) -> bool {
-    let label = |label: &str| {
-        !label.is_empty()
-            && !label.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("xn--"))
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    text.split('.').all(label)
-        && text.rsplit('.').next().is_some_and(|last| !last.starts_with(|c: char| c.is_ascii_digit()))
+    let mut rest = text.as_bytes();
+    loop {
+        let end = rest.iter().position(|&b| b == b'.').unwrap_or(rest.len());
+        let Some((label, after)) = rest.split_at_checked(end) else { return false };
+        let plain = !label.is_empty()
+            && !label.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"xn--"))
+            && label.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        match after.split_first() {
+            _ if !plain => return false,
+            Some((_dot, next)) => rest = next,
+            None => return !label.first().is_some_and(u8::is_ascii_digit),
+        }
+    }
 }
 
 /// Whether `text` is an IPv4 address written as the parser writes it back: four decimal
@@ -124,7 +136,8 @@ mod tests {
     fn url_like() -> impl Strategy<Value = String> {
         let scheme = prop_oneof!["https?", "HTTPS?", "hTtP", "ftp", "wss?", "file", "[a-z]{0,3}"];
         let separator = prop_oneof![Just("://"), Just(":/"), Just(":"), Just(":\\\\"), Just("://\\"), Just(":///")];
-        let userinfo = prop_oneof![Just(String::new()), Just(String::new()), "[a-z]{1,3}@", "[a-z]{1,2}:[a-z0-9]{0,2}@"];
+        let userinfo =
+            prop_oneof![Just(String::new()), Just(String::new()), "[a-z]{1,3}@", "[a-z]{1,2}:[a-z0-9]{0,2}@"];
         let host = prop_oneof![
             "[a-zA-Z0-9-]{1,6}(\\.[a-zA-Z0-9-]{0,6}){0,3}",
             "[0-9]{1,4}(\\.[0-9]{1,4}){0,4}",
