@@ -65,19 +65,26 @@ fn split_at_byte(text: &str, at: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
 /// checks), and a last label that does not start with a digit (which may make it an IPv4
 /// address: `10.0.0.1`, `0x0a.1`).
 pub(crate) fn plain_domain(text: &str) -> bool {
-    let mut rest = text.as_bytes();
-    loop {
-        let end = rest.iter().position(|&b| b == b'.').unwrap_or(rest.len());
-        let Some((label, after)) = rest.split_at_checked(end) else { return false };
-        let plain = !label.is_empty()
-            && !label.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"xn--"))
-            && label.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
-        match after.split_first() {
-            _ if !plain => return false,
-            Some((_dot, next)) => rest = next,
-            None => return !label.first().is_some_and(u8::is_ascii_digit),
+    // One pass over the bytes, each label judged at the `.` (or the end) that closes it.
+    let bytes = text.as_bytes();
+    let label_is_plain = |label: Option<&[u8]>| {
+        label.is_some_and(|label| {
+            !label.is_empty() && !label.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"xn--"))
+        })
+    };
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'.' {
+            if !label_is_plain(bytes.get(start..i)) {
+                return false;
+            }
+            start = i + 1;
+        } else if !(b.is_ascii_alphanumeric() || b == b'-') {
+            return false;
         }
     }
+    let last = bytes.get(start..);
+    label_is_plain(last) && !last.and_then(<[u8]>::first).is_some_and(u8::is_ascii_digit)
 }
 
 /// Whether `text` is an IPv4 address written as the parser writes it back: four decimal

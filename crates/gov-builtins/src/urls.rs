@@ -244,6 +244,9 @@ mod tests {
 
         #[test]
         fn a_host_is_in_its_own_domain_and_each_parent(labels in proptest::collection::vec("[a-z][a-z0-9-]{0,7}", 1..5)) {
+            // A label `xn--…` is punycode, which this generator does not make valid (`xn--`
+            // alone is no host at all: drawn once in a few thousand cases).
+            prop_assume!(labels.iter().all(|label| !label.starts_with("xn--")));
             let name = labels.join(".");
             for i in 0..labels.len() {
                 let domain = labels.get(i..).unwrap_or_default().join(".");
