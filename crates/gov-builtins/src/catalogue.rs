@@ -248,8 +248,13 @@ impl Builtin {
     }
 }
 
-/// Runs the implementation of `builtin`, its values to `each`.
-pub(crate) fn dispatch(
+/// Calls `builtin` on `args` as [`crate::eval`] does, without collecting: each value goes to
+/// `each` as it is made, borrowing the arguments (a path's file name, a command's parts)
+/// or `memo` (a URL's host) where it can, so a caller that keeps only what it has not
+/// seen (the engine interns strings) copies nothing else. `memo` keeps what a call parsed
+/// for the next (the last URL); a caller that holds one per session makes two calls on
+/// one URL parse it once.
+pub fn call(
     builtin: Builtin,
     args: &[Val<'_>],
     prepared: Option<&Prepared>,

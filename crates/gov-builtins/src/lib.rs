@@ -24,6 +24,7 @@ mod memo;
 mod net;
 mod numbers;
 mod paths;
+mod plain_url;
 mod prepared;
 mod regex;
 mod strings;
@@ -31,7 +32,7 @@ mod synopsis;
 mod time;
 mod urls;
 
-pub use catalogue::{Builtin, Output, Param, Signature};
+pub use catalogue::{Builtin, Output, Param, Signature, call};
 pub use memo::Memo;
 pub use prepared::{PrepareError, Prepared, prepare};
 
@@ -104,22 +105,6 @@ pub fn eval<'a>(builtin: Builtin, args: &[Val<'a>], prepared: Option<&Prepared>)
         (Called::Values, Output::Values(_)) => Yield::Many(values),
         (Called::Values, _) => Yield::One(values.into_iter().next()),
     })
-}
-
-/// Calls `builtin` on `args` as [`eval`] does, without collecting: each value goes to
-/// `each` as it is made, borrowing the arguments (a path's file name, a command's parts)
-/// or `memo` (a URL's host) where it can, so a caller that keeps only what it has not
-/// seen (the engine interns strings) copies nothing else. `memo` keeps what a call parsed
-/// for the next (the last URL); a caller that holds one per session makes two calls on
-/// one URL parse it once.
-pub fn call(
-    builtin: Builtin,
-    args: &[Val<'_>],
-    prepared: Option<&Prepared>,
-    memo: &mut Memo,
-    each: &mut dyn FnMut(Val<'_>),
-) -> Result<Called, EvalError> {
-    catalogue::dispatch(builtin, args, prepared, memo, each)
 }
 
 impl Val<'_> {

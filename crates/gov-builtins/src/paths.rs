@@ -131,7 +131,8 @@ pub(crate) fn file_name<'v>(args: &'v [Val<'_>]) -> Option<Val<'v>> {
     let path = text(args.first())?;
     // A last name that normalisation keeps as it is (no `..` after it can remove it) is
     // the file name: `rm`, `/bin/rm`, `../x`. Anything else is normalised first.
-    let last = path.rsplit('/').next().unwrap_or(path);
+    // A byte scan, not `rsplit`: names are short, and the searcher's set-up cost more.
+    let last = path.bytes().rposition(|b| b == b'/').and_then(|slash| path.get(slash + 1..)).unwrap_or(path);
     if !matches!(last, "" | "." | "..") {
         return Some(borrowed(last));
     }

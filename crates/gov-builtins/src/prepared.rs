@@ -23,7 +23,7 @@ pub(crate) enum PreparedKind {
     /// The network of `net.cidr_contains`.
     Network(ipnet::IpNet),
     /// The time zone of `time.*`.
-    Zone(jiff::tz::TimeZone),
+    Zone(time::Zone),
     /// The domain of `host.in_domain`, as a URL's host reads it (`None`: nothing is in it).
     Domain(Option<String>),
 }
