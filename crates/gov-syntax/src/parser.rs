@@ -220,13 +220,7 @@ fn splice(previous: &Reusable, kept: usize, region: Region, from: u32, moved: Op
     items.extend(old_trees(0..trees_before).cloned());
     items.extend(region.items);
     let base = items.len();
-    items.extend(old_trees(trees_after..old.file.items.len()).map(|item| {
-        let mut item = item.clone();
-        if by != 0 {
-            crate::shift::item(&mut item, by);
-        }
-        item
-    }));
+    items.extend(old_trees(trees_after..old.file.items.len()).map(|item| moved_tree(item, by)));
     let mut records: Vec<ItemRecord> = records_before.to_vec();
     records.extend(
         region
@@ -259,10 +253,20 @@ fn splice(previous: &Reusable, kept: usize, region: Region, from: u32, moved: Op
     ((Parsed { file: SourceFile { items }, comments, diagnostics }, records, pieces), region.counts)
 }
 
+/// `item` moved `by` bytes: the same tree if it did not move, else a copy.
+fn moved_tree(item: &Arc<Item>, by: u32) -> Arc<Item> {
+    if by == 0 {
+        return Arc::clone(item);
+    }
+    let mut item = Item::clone(item);
+    crate::shift::item(&mut item, by);
+    Arc::new(item)
+}
+
 /// The items of a stretch of a file, parsed.
 #[derive(Default)]
 struct Region {
-    items: Vec<Item>,
+    items: Vec<Arc<Item>>,
     records: Vec<ItemRecord>,
     pieces: Vec<(u32, u32)>,
     /// The comments in it that are no item's doc comment.
@@ -349,11 +353,7 @@ fn parse_region(
                 // Moved from where it was: a move back is a wrapping add of the distance.
                 let by = offset.wrapping_sub(record.text.start);
                 let trees = previous.parsed.file.items.get(record.items.clone()).unwrap_or_default();
-                items.extend(trees.iter().map(|item| {
-                    let mut item = item.clone();
-                    crate::shift::item(&mut item, by);
-                    item
-                }));
+                items.extend(trees.iter().map(|item| moved_tree(item, by)));
                 let moved = previous.pieces.get(record.items.clone()).unwrap_or_default();
                 pieces.extend(moved.iter().map(|&(first, end)| (first.wrapping_add(by), end.wrapping_add(by))));
                 let mut problems = Problems {
@@ -369,7 +369,10 @@ fn parse_region(
             }
         };
         for (item, &(first, end)) in items.iter_mut().zip(&pieces).skip(start) {
-            item.docs = take_docs(text, &mut comments, previous_end, first);
+            let docs = take_docs(text, &mut comments, previous_end, first);
+            if item.docs != docs {
+                Arc::make_mut(item).docs = docs;
+            }
             previous_end = end;
         }
         diagnostics.extend(problems.diagnostics.iter().cloned());
@@ -413,7 +416,7 @@ fn parse_item(
     tokens: &[Spanned<'_>],
     chunk: &Chunk,
     lexical: &[u32],
-    items: &mut Vec<Item>,
+    items: &mut Vec<Arc<Item>>,
     pieces: &mut Vec<(u32, u32)>,
 ) -> Problems {
     let mut problems = Problems::default();
@@ -439,7 +442,7 @@ fn parse_item(
                 continue;
             }
         };
-        items.push(item);
+        items.push(Arc::new(item));
         pieces.push((first.start, last.end));
     }
     problems

@@ -13,6 +13,7 @@
 use gov_diag::FileId;
 use proptest::prelude::*;
 use proptest::sample::Index;
+use std::sync::Arc;
 
 const TEXTS: [&str; 3] = [
     include_str!("../../../examples/payments/payments.gov"),
@@ -118,4 +119,19 @@ fn a_keystroke_relexes_only_the_items_around_it() {
     assert_eq!(*parsed, gov_syntax::parse(FileId(1), &edited));
     assert_eq!(second.fresh_items(), 1);
     assert!(second.lexed_bytes() < 400, "lexed {} of {} bytes", second.lexed_bytes(), edited.len());
+}
+
+/// An edit that does not change the text's length leaves every other item where it was:
+/// their trees are the last parse's, shared, not copied.
+#[test]
+fn items_an_edit_did_not_move_are_shared() {
+    let text = TEXTS[0];
+    let (before, first) = gov_syntax::reparse(FileId(1), text, None);
+    let at = text.len() / 2 + text[text.len() / 2..].find(":-").unwrap() + 2;
+    let mut edited = text.to_owned();
+    edited.replace_range(at..=at, "\n");
+    let (after, _) = gov_syntax::reparse(FileId(1), &edited, Some(&first));
+    assert_eq!(*after, gov_syntax::parse(FileId(1), &edited));
+    let shared = after.file.items.iter().zip(&before.file.items).filter(|(a, b)| Arc::ptr_eq(a, b)).count();
+    assert_eq!(shared, after.file.items.len() - 1);
 }
