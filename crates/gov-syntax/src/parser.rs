@@ -770,3 +770,26 @@ fn describe_expected(expected: &[String]) -> String {
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// The tests that compare a re-parse with a parse from scratch (`tests/incremental.rs`,
+    /// `gov-db`'s) would see reuse gone wrong: a last parse whose trees are not those of
+    /// its text gives a result that differs from the parse from scratch.
+    #[test]
+    fn a_stale_last_parse_would_show() {
+        let text = "package p\ninput a(x: Int)\nallow b :- a(1).\nallow c :- a(2).\n";
+        let (_, mut last) = reparse(FileId(0), text, None);
+        let (other, _) = reparse(FileId(0), &text.replace("a(2)", "a(3)"), None);
+        last.parsed = other;
+        let edited = text.replace("a(1)", "a(9)");
+        let (parsed, _) = reparse(FileId(0), &edited, Some(&last));
+        assert_ne!(*parsed, parse(FileId(0), &edited));
+        // With its own trees, the same edit gives the parse from scratch.
+        let (_, last) = reparse(FileId(0), text, None);
+        assert_eq!(*reparse(FileId(0), &edited, Some(&last)).0, parse(FileId(0), &edited));
+    }
+}
