@@ -75,7 +75,8 @@ impl Reusable {
         self.fresh
     }
 
-    /// How many bytes of the text the parse that made this lexed (for tests and
+    /// How many bytes of the text the parse that made this lexed in the window it kept
+    /// (windows tried and given up for a longer one not counted; for tests and
     /// measurements).
     pub fn lexed_bytes(&self) -> usize {
         self.lexed
