@@ -116,7 +116,7 @@ pub fn desugar<'p>(
         let mut changed = false;
         for item in &mut parsed.file.items {
             let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
-            match &mut item.kind {
+            match &mut std::sync::Arc::make_mut(item).kind {
                 ItemKind::Rule(rule) => {
                     let env = rewriter.body(&mut rule.body, &HashMap::default(), &HashSet::default());
                     let head: Vec<&Expr> = rule.head.args.iter().map(|a| &a.value).collect();

@@ -47,7 +47,7 @@ pub(crate) fn add_fixes(
 
 /// Where a new declaration goes: after the last declaration of the file, else after its
 /// header (type aliases, `use`s, `package`) with a blank line, else at the very start.
-fn anchor(items: &[Item]) -> (u32, &'static str) {
+fn anchor(items: &[std::sync::Arc<Item>]) -> (u32, &'static str) {
     let last = |pick: fn(&ItemKind) -> bool| items.iter().rev().find(|i| pick(&i.kind)).map(|i| i.span.end);
     last(|k| matches!(k, ItemKind::Relation(_)))
         .map(|end| (end, "\n"))

@@ -153,13 +153,13 @@ impl<'s> Ctx<'s> {
 
     /// The item an occurrence of a variable belongs to.
     pub fn item(&self, index: usize) -> Option<&Item> {
-        self.parsed.file.items.get(index)
+        self.parsed.file.items.get(index).map(|item| &**item)
     }
 
     /// The item of the program (any file) whose span is `span`.
     pub fn item_at(&self, span: Span) -> Option<&Item> {
         let file = self.program.files.iter().find(|f| f.id == span.file)?;
-        file.parsed.file.items.iter().find(|i| i.span == span)
+        file.parsed.file.items.iter().find(|i| i.span == span).map(|item| &**item)
     }
 
     /// The type of a variable of rule `item`, read off the columns it fills, the literals it

@@ -111,7 +111,7 @@ fn convert(entry: Entry, lines: &LineIndex, text: &str) -> DocumentSymbol {
 
 /// The outline of a document.
 pub fn document_symbols(ctx: &Ctx<'_>) -> Vec<DocumentSymbol> {
-    ctx.parsed.file.items.iter().filter_map(entry).map(|e| convert(e, &ctx.lines, ctx.text)).collect()
+    ctx.parsed.file.items.iter().filter_map(|item| entry(item)).map(|e| convert(e, &ctx.lines, ctx.text)).collect()
 }
 
 /// The declarations of every loaded package matching `query`.

@@ -8,12 +8,15 @@ use gov_diag::Span;
 /// The shared vocabulary: one definition from the parser to the engine.
 pub use gov_value::{AggregateFn, Effect, RelationKind};
 use gov_value::{ArithOp, CompareOp, Decimal};
+use std::sync::Arc;
 
 /// A parsed `.gov` file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SourceFile {
-    /// Items in source order; a `package` declaration is an item too.
-    pub items: Vec<Item>,
+    /// Items in source order; a `package` declaration is an item too. Each tree is shared
+    /// with the file's last parse when an edit left it where it was (`parser::reparse`),
+    /// so an edit copies only the trees it moved.
+    pub items: Vec<Arc<Item>>,
 }
 
 /// An identifier with its location.

@@ -55,6 +55,7 @@ use crate::ast::{
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};
 use gov_value::ArithOp;
+use std::sync::Arc;
 
 /// The widest a rule, decision or relation declaration may be to stay on one line.
 const MAX_WIDTH: usize = 100;
@@ -107,7 +108,7 @@ struct ItemComments<'c> {
 /// Assigns every comment to the item it belongs to; returns those after the last item apart.
 fn distribute<'c>(
     printer: Printer<'_>,
-    items: &[Item],
+    items: &[Arc<Item>],
     comments: &'c [Comment],
 ) -> (Vec<ItemComments<'c>>, Vec<Lead<'c>>) {
     let mut placed: Vec<ItemComments<'c>> = Vec::with_capacity(items.len());
@@ -337,11 +338,11 @@ struct Formatter<'t> {
 
 impl Formatter<'_> {
     /// Prints the items and every comment.
-    fn file(&mut self, items: &[Item], comments: &[Comment]) {
+    fn file(&mut self, items: &[Arc<Item>], comments: &[Comment]) {
         let (placed, tail) = distribute(self.printer, items, comments);
         let mut previous: Option<Group<'_>> = None;
         for (index, (item, comments)) in items.iter().zip(&placed).enumerate() {
-            let printed = self.printer.print(item, items.get(index + 1), &comments.inner);
+            let printed = self.printer.print(item, items.get(index + 1).map(|next| &**next), &comments.inner);
             let current = group(item, printed.multi_line);
             let separate = index > 0 && (current.is_none() || previous != current);
             self.leads(&comments.lead, separate);

@@ -311,12 +311,21 @@ pub struct Lexed<'s> {
 /// Splits `text` into tokens and comments. Never fails: a character that starts no token
 /// is reported once per run of such characters and skipped.
 pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
+    lex_range(file, text, 0..text.len())
+}
+
+/// Lexes the part `range` of `text` as if it were the whole text, with spans in `text`'s
+/// offsets (an edit re-lexes only the items it touched: `parser::reparse`). An empty
+/// result if `range` is not within `text` or does not lie on character boundaries.
+pub(crate) fn lex_range(file: FileId, text: &str, range: std::ops::Range<usize>) -> Lexed<'_> {
     let mut lexed = Lexed::default();
-    let mut lexer = Token::lexer(text);
+    let offset = range.start;
+    let Some(part) = text.get(range) else { return lexed };
+    let mut lexer = Token::lexer(part);
     let mut bad_run: Option<Span> = None;
     while let Some(result) = lexer.next() {
         let range = lexer.span();
-        let span = Span::new(file, to_u32(range.start), to_u32(range.end));
+        let span = Span::new(file, to_u32(offset + range.start), to_u32(offset + range.end));
         match result {
             Err(()) => {
                 bad_run = Some(bad_run.map_or(span, |run| run.to(span)));

@@ -13,6 +13,7 @@ mod shift;
 pub mod split;
 pub mod suggest;
 pub mod walk;
+mod window;
 
 pub use parser::{Parsed, Reusable, parse, reparse};
 

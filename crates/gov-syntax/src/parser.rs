@@ -2,8 +2,8 @@
 
 use crate::ast::{ErrorItem, Item, ItemKind, Salvaged, SourceFile};
 use crate::grammar::ItemParser;
-use crate::lexer::{Comment, Spanned, Token, lex};
-use crate::split::{self, Chunk, split};
+use crate::lexer::{Comment, Spanned, Token, to_u32};
+use crate::split::{self, Chunk};
 use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span, codes};
 use lalrpop_util::ParseError;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -40,7 +40,7 @@ const ITEM_KEYWORDS: [&str; 13] = [
 
 /// Parses one file's text.
 pub fn parse(file: FileId, text: &str) -> Parsed {
-    parse_items(file, text, None).0
+    parse_items(file, text, None).0.0
 }
 
 /// Parses one file's text again, reusing the trees of `previous` (an earlier parse of the
@@ -49,9 +49,9 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
 /// [`Reusable`] returned serves the next edit (it replaces `previous`, which is dropped
 /// with the trees no longer used).
 pub fn reparse(file: FileId, text: &str, previous: Option<&Reusable>) -> (Arc<Parsed>, Reusable) {
-    let (parsed, items, pieces, fresh) = parse_items(file, text, previous);
+    let ((parsed, items, pieces), Counts { fresh, lexed }) = parse_items(file, text, previous);
     let parsed = Arc::new(parsed);
-    (Arc::clone(&parsed), Reusable { text: text.to_owned(), parsed, items, pieces, fresh })
+    (Arc::clone(&parsed), Reusable { text: text.to_owned(), parsed, items, pieces, fresh, lexed })
 }
 
 /// A file's parse kept for its next parse ([`reparse`]): the text, the tree, and where
@@ -65,6 +65,7 @@ pub struct Reusable {
     /// last token end.
     pieces: Vec<(u32, u32)>,
     fresh: usize,
+    lexed: usize,
 }
 
 impl Reusable {
@@ -73,12 +74,29 @@ impl Reusable {
     pub fn fresh_items(&self) -> usize {
         self.fresh
     }
+
+    /// How many bytes of the text the parse that made this lexed in the window it kept
+    /// (windows tried and given up for a longer one not counted; for tests and
+    /// measurements).
+    pub fn lexed_bytes(&self) -> usize {
+        self.lexed
+    }
 }
+
+/// What a parse did: how many items it parsed afresh and how many bytes it lexed.
+#[derive(Debug, Default)]
+struct Counts {
+    fresh: usize,
+    lexed: usize,
+}
+
+/// A file's parse, the records of its items and where each tree's tokens start and end.
+type Assembled = (Parsed, Vec<ItemRecord>, Vec<(u32, u32)>);
 
 /// One item as the splitter cut it out of its file, with what its parse gave.
 // Invariant: an item's parse depends only on the fields of its [`ItemKey`] (its text, the
 // splitter's verdicts and where the lexer failed in it); never on text around it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ItemRecord {
     /// From the start of its first token to the end of its last.
     text: std::ops::Range<u32>,
@@ -86,6 +104,8 @@ struct ItemRecord {
     synthetic_dot: bool,
     /// Whether the item nests too deeply to be parsed (the splitter reported E0005).
     too_deep: bool,
+    /// Whether its last token is a `.`.
+    ends_with_dot: bool,
     /// Where the file's lexer reported a character no token starts, relative to the item.
     lexical: Vec<u32>,
     /// Its trees in the file's items (one, or more when a missing `.` split it).
@@ -94,6 +114,41 @@ struct ItemRecord {
     diagnostics: Vec<Diagnostic>,
     /// E0002s of the splitter its parse withdrew.
     dropped_dots: Vec<Span>,
+}
+
+impl ItemRecord {
+    /// Whether the file can be re-cut after this item without looking at what comes before
+    /// it: it parsed cleanly and ends with its own `.`, followed by whitespace or the end of
+    /// `text` (its file's text), so the splitter ended it there and starts the next item
+    /// afresh, and the lexer read nothing after the `.` (`crate::window`).
+    fn anchor(&self, text: &[u8]) -> bool {
+        let end = self.text.end as usize;
+        self.ends_with_dot
+            && !self.synthetic_dot
+            && !self.too_deep
+            && self.lexical.is_empty()
+            && self.diagnostics.is_empty()
+            && self.dropped_dots.is_empty()
+            && self.items.len() == 1
+            && text.get(end).is_none_or(u8::is_ascii_whitespace)
+    }
+
+    /// The record of this item moved `by` bytes, its trees now from index `base` on where
+    /// they were from `old_base`.
+    fn moved(&self, by: u32, base: usize, old_base: usize) -> ItemRecord {
+        let mut diagnostics = self.diagnostics.clone();
+        diagnostics.iter_mut().for_each(|d| d.shift(by));
+        ItemRecord {
+            text: self.text.start.wrapping_add(by)..self.text.end.wrapping_add(by),
+            synthetic_dot: self.synthetic_dot,
+            too_deep: self.too_deep,
+            ends_with_dot: self.ends_with_dot,
+            lexical: self.lexical.clone(),
+            items: self.items.start - old_base + base..self.items.end - old_base + base,
+            diagnostics,
+            dropped_dots: self.dropped_dots.iter().map(|dot| dot.shifted(by)).collect(),
+        }
+    }
 }
 
 /// What an item's parse depends on: equal keys parse alike (spans moved by the distance
@@ -108,28 +163,155 @@ struct ItemKey<'a> {
 
 /// Parses `text` item by item, reusing `previous`'s trees where an item's key is the same;
 /// returns the parse, the record of its items, where each tree's tokens start and end, and
-/// how many items were parsed afresh.
-fn parse_items(
+/// how many items were parsed afresh. With a `previous` parse, only the stretch of items
+/// around the edit is lexed, split and looked up ([`crate::window`]); the items before it
+/// are kept as they were and those after it moved by the edit's change of length.
+fn parse_items(file: FileId, text: &str, previous: Option<&Reusable>) -> (Assembled, Counts) {
+    let len = to_u32(text.len());
+    let Some(previous) = previous else {
+        // A region that ends at the end of the text is always parsed (never `None`).
+        let region = parse_region(file, text, 0..len, None).unwrap_or_default();
+        let Region { items, records, pieces, comments, diagnostics, counts } = region;
+        return ((Parsed { file: SourceFile { items }, comments, diagnostics }, records, pieces), counts);
+    };
+    let edit = crate::window::Edit::between(&previous.text, text);
+    let anchor = |record: &ItemRecord| record.anchor(previous.text.as_bytes());
+    // The last anchor wholly before the edit: the items up to it are kept as they are.
+    let before = previous.items.partition_point(|r| (r.text.end as usize) < edit.start);
+    let kept = previous.items.get(..before).unwrap_or_default().iter().rposition(anchor).map_or(0, |i| i + 1);
+    let from = kept.checked_sub(1).and_then(|i| previous.items.get(i)).map_or(0, |r| r.text.end);
+    // The anchors whose `.` lies in the unchanged text after the edit: the first one the
+    // re-split also ends an item at is where the moved items start.
+    let after = previous.items.partition_point(|r| (r.text.end as usize) <= edit.old_end);
+    let ends = previous.items.iter().enumerate().skip(after.max(kept)).filter(|(_, r)| anchor(r)).take(3);
+    let by = len.wrapping_sub(to_u32(previous.text.len()));
+    for (last, record) in ends {
+        let window = previous.items.get(kept..=last).unwrap_or_default();
+        let to = record.text.end.wrapping_add(by);
+        if let Some(region) = parse_region(file, text, from..to, Some((previous, window))) {
+            let moved = Moved { records: last + 1, from: record.text.end, by };
+            return splice(previous, kept, region, from, Some(moved));
+        }
+    }
+    let window = previous.items.get(kept..).unwrap_or_default();
+    let region = parse_region(file, text, from..len, Some((previous, window))).unwrap_or_default();
+    splice(previous, kept, region, from, None)
+}
+
+/// The items of the last parse after an edit's region: from record `records` on, whose
+/// old text from byte `from` on is unchanged, moved `by` bytes.
+struct Moved {
+    records: usize,
+    from: u32,
+    by: u32,
+}
+
+/// The parse made of `previous`'s items before record `kept` as they are, `region` (which
+/// starts at byte `from`), and `moved`, the items after it.
+fn splice(previous: &Reusable, kept: usize, region: Region, from: u32, moved: Option<Moved>) -> (Assembled, Counts) {
+    let old = &previous.parsed;
+    let records_before = previous.items.get(..kept).unwrap_or_default();
+    let Moved { records: after, from: until, by } =
+        moved.unwrap_or(Moved { records: usize::MAX, from: u32::MAX, by: 0 });
+    let records_after = previous.items.get(after..).unwrap_or_default();
+    let trees_before = records_before.last().map_or(0, |r| r.items.end);
+    let trees_after = records_after.first().map_or(old.file.items.len(), |r| r.items.start);
+    let old_trees = |range: std::ops::Range<usize>| old.file.items.get(range).unwrap_or_default().iter();
+    let mut items = Vec::with_capacity(old.file.items.len() + region.items.len());
+    items.extend(old_trees(0..trees_before).cloned());
+    items.extend(region.items);
+    let base = items.len();
+    items.extend(old_trees(trees_after..old.file.items.len()).map(|item| moved_tree(item, by)));
+    let mut records: Vec<ItemRecord> = records_before.to_vec();
+    records.extend(
+        region
+            .records
+            .into_iter()
+            .map(|r| ItemRecord { items: r.items.start + trees_before..r.items.end + trees_before, ..r }),
+    );
+    records.extend(records_after.iter().map(|r| r.moved(by, base, trees_after)));
+    let old_pieces = |range: std::ops::Range<usize>| previous.pieces.get(range).unwrap_or_default().iter();
+    let mut pieces: Vec<(u32, u32)> = old_pieces(0..trees_before).copied().collect();
+    pieces.extend(region.pieces);
+    pieces
+        .extend(old_pieces(trees_after..previous.pieces.len()).map(|&(a, b)| (a.wrapping_add(by), b.wrapping_add(by))));
+    let mut comments: Vec<Comment> = old.comments.iter().take_while(|c| c.span.start < from).cloned().collect();
+    comments.extend(region.comments);
+    comments.extend(
+        old.comments
+            .iter()
+            .filter(|c| c.span.start >= until)
+            .map(|c| Comment { text: c.text.clone(), span: c.span.shifted(by) }),
+    );
+    let mut diagnostics: Vec<Diagnostic> =
+        old.diagnostics.iter().take_while(|d| d.primary.span.start < from).cloned().collect();
+    diagnostics.extend(region.diagnostics);
+    diagnostics.extend(old.diagnostics.iter().filter(|d| d.primary.span.start >= until).map(|d| {
+        let mut d = d.clone();
+        d.shift(by);
+        d
+    }));
+    ((Parsed { file: SourceFile { items }, comments, diagnostics }, records, pieces), region.counts)
+}
+
+/// `item` moved `by` bytes: the same tree if it did not move, else a copy.
+fn moved_tree(item: &Arc<Item>, by: u32) -> Arc<Item> {
+    if by == 0 {
+        return Arc::clone(item);
+    }
+    let mut item = Item::clone(item);
+    crate::shift::item(&mut item, by);
+    Arc::new(item)
+}
+
+/// The items of a stretch of a file, parsed.
+#[derive(Default)]
+struct Region {
+    items: Vec<Arc<Item>>,
+    records: Vec<ItemRecord>,
+    pieces: Vec<(u32, u32)>,
+    /// The comments in it that are no item's doc comment.
+    comments: Vec<Comment>,
+    /// Its lexical and syntax errors, in source order.
+    diagnostics: Vec<Diagnostic>,
+    counts: Counts,
+}
+
+/// Parses the items of `text` within `range`, which starts where an item starts afresh
+/// (the file's start, or just after an item's own `.`), reusing the trees of `previous`'s
+/// records in `known` where an item's key is the same. `None` if `range` ends before the
+/// end of `text` but not with an item's own `.`: the items after it could then be cut
+/// differently.
+fn parse_region(
     file: FileId,
     text: &str,
-    previous: Option<&Reusable>,
-) -> (Parsed, Vec<ItemRecord>, Vec<(u32, u32)>, usize) {
-    let lexed = lex(file, text);
+    range: std::ops::Range<u32>,
+    previous: Option<(&Reusable, &[ItemRecord])>,
+) -> Option<Region> {
+    let whole = range.end as usize >= text.len();
+    let lexed = crate::lexer::lex_range(file, text, range.start as usize..range.end as usize);
     let mut diagnostics = lexed.diagnostics;
     let lexical_ends: HashSet<u32> = diagnostics.iter().map(|d| d.primary.span.end).collect();
     let mut lexical: Vec<u32> =
         diagnostics.iter().filter(|d| d.code == codes::LEXICAL).map(|d| d.primary.span.start).collect();
     lexical.sort_unstable();
-    let chunks = split(file, text, &lexed.tokens, &mut diagnostics);
+    let (chunks, terminated) = split::split_region(file, text, &lexed.tokens, &mut diagnostics);
+    if !whole {
+        // The region must end with an item's own `.`, at its end.
+        let last = lexed.tokens.last()?;
+        let ends = chunks.last().is_some_and(|c| c.end == lexed.tokens.len());
+        if !(terminated && ends && last.token == Token::Dot && last.end == range.end) {
+            return None;
+        }
+    }
     // An unterminated string swallows the rest of its line, `.` included: that is one
     // mistake, reported by the lexer, not also a missing `.`.
     diagnostics.retain(|d| d.code != codes::MISSING_TERMINATOR || !lexical_ends.contains(&d.primary.span.start));
-    // foldhash, not SipHash: the keys are the texts of every item of the file (a megabyte
-    // at 10 000 rules), hashed on every keystroke.
+    // foldhash, not SipHash: the keys are the texts of the items looked up (at most every
+    // item of the file), hashed on every keystroke.
     let known: HashMap<ItemKey<'_>, &ItemRecord, foldhash::fast::RandomState> = previous
-        .map(|previous| {
-            previous
-                .items
+        .map(|(previous, records)| {
+            records
                 .iter()
                 .filter_map(|record| {
                     let text = previous.text.get(record.text.start as usize..record.text.end as usize)?;
@@ -144,13 +326,14 @@ fn parse_items(
                 .collect()
         })
         .unwrap_or_default();
+    let previous = previous.map(|(previous, _)| previous);
     let mut comments = Comments { pending: lexed.comments.into_iter().peekable(), kept: Vec::new() };
     let parser = ItemParser::new();
     let mut items = Vec::with_capacity(chunks.len());
     let mut records = Vec::with_capacity(chunks.len());
     let mut pieces = Vec::with_capacity(chunks.len());
     let mut fresh = 0;
-    let mut previous_end = 0;
+    let mut previous_end = range.start;
     let mut dropped_dots = HashSet::new();
     for chunk in &chunks {
         let tokens = lexed.tokens.get(chunk.start..chunk.end).unwrap_or_default();
@@ -171,11 +354,7 @@ fn parse_items(
                 // Moved from where it was: a move back is a wrapping add of the distance.
                 let by = offset.wrapping_sub(record.text.start);
                 let trees = previous.parsed.file.items.get(record.items.clone()).unwrap_or_default();
-                items.extend(trees.iter().map(|item| {
-                    let mut item = item.clone();
-                    crate::shift::item(&mut item, by);
-                    item
-                }));
+                items.extend(trees.iter().map(|item| moved_tree(item, by)));
                 let moved = previous.pieces.get(record.items.clone()).unwrap_or_default();
                 pieces.extend(moved.iter().map(|&(first, end)| (first.wrapping_add(by), end.wrapping_add(by))));
                 let mut problems = Problems {
@@ -191,7 +370,10 @@ fn parse_items(
             }
         };
         for (item, &(first, end)) in items.iter_mut().zip(&pieces).skip(start) {
-            item.docs = take_docs(text, &mut comments, previous_end, first);
+            let docs = take_docs(text, &mut comments, previous_end, first);
+            if item.docs != docs {
+                Arc::make_mut(item).docs = docs;
+            }
             previous_end = end;
         }
         diagnostics.extend(problems.diagnostics.iter().cloned());
@@ -200,19 +382,21 @@ fn parse_items(
             text: offset..last.end,
             synthetic_dot: chunk.synthetic_dot,
             too_deep: chunk.too_deep,
+            ends_with_dot: last.token == Token::Dot,
             lexical: relative,
             items: start..items.len(),
             diagnostics: problems.diagnostics,
             dropped_dots: problems.dropped_dots,
         });
     }
-    // Once for the whole file: once per broken item would be quadratic.
+    // Once for the whole region: once per broken item would be quadratic.
     if !dropped_dots.is_empty() {
         diagnostics.retain(|d| !(d.code == codes::MISSING_TERMINATOR && dropped_dots.contains(&d.primary.span)));
     }
     diagnostics.sort_by_key(|d| d.primary.span.start);
     let comments = comments.kept.into_iter().chain(comments.pending).collect();
-    (Parsed { file: SourceFile { items }, comments, diagnostics }, records, pieces, fresh)
+    let counts = Counts { fresh, lexed: (range.end - range.start) as usize };
+    Some(Region { items, records, pieces, comments, diagnostics, counts })
 }
 
 /// What one item's parse found wrong: its problems and the splitter's E0002s it withdraws.
@@ -233,7 +417,7 @@ fn parse_item(
     tokens: &[Spanned<'_>],
     chunk: &Chunk,
     lexical: &[u32],
-    items: &mut Vec<Item>,
+    items: &mut Vec<Arc<Item>>,
     pieces: &mut Vec<(u32, u32)>,
 ) -> Problems {
     let mut problems = Problems::default();
@@ -259,7 +443,7 @@ fn parse_item(
                 continue;
             }
         };
-        items.push(item);
+        items.push(Arc::new(item));
         pieces.push((first.start, last.end));
     }
     problems
@@ -585,5 +769,28 @@ fn describe_expected(expected: &[String]) -> String {
         [one] => one.clone(),
         many if many.len() > 6 => format!("one of {} and more", many.get(..6).unwrap_or_default().join(", ")),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// The tests that compare a re-parse with a parse from scratch (`tests/incremental.rs`,
+    /// `gov-db`'s) would see reuse gone wrong: a last parse whose trees are not those of
+    /// its text gives a result that differs from the parse from scratch.
+    #[test]
+    fn a_stale_last_parse_would_show() {
+        let text = "package p\ninput a(x: Int)\nallow b :- a(1).\nallow c :- a(2).\n";
+        let (_, mut last) = reparse(FileId(0), text, None);
+        let (other, _) = reparse(FileId(0), &text.replace("a(2)", "a(3)"), None);
+        last.parsed = other;
+        let edited = text.replace("a(1)", "a(9)");
+        let (parsed, _) = reparse(FileId(0), &edited, Some(&last));
+        assert_ne!(*parsed, parse(FileId(0), &edited));
+        // With its own trees, the same edit gives the parse from scratch.
+        let (_, last) = reparse(FileId(0), text, None);
+        assert_eq!(*reparse(FileId(0), &edited, Some(&last)).0, parse(FileId(0), &edited));
     }
 }

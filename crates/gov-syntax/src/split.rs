@@ -114,6 +114,18 @@ pub(crate) fn missing_dot(at: Span) -> Diagnostic {
 
 /// Cuts `tokens` into items, reporting missing `.`s and too-deep nesting.
 pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut Vec<Diagnostic>) -> Vec<Chunk> {
+    split_region(file, text, tokens, diagnostics).0
+}
+
+/// [`split`], and whether the last item ended with its own `.` or `}` (rather than at
+/// the end of the tokens): then the items after `tokens` are cut from a fresh start,
+/// as an edit's re-split of the items it touched needs (`parser::reparse`).
+pub(crate) fn split_region(
+    file: FileId,
+    text: &str,
+    tokens: &[Spanned<'_>],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Vec<Chunk>, bool) {
     let mut splitter = Splitter { file, tokens, diagnostics, chunks: Vec::new(), open: OpenItem::default() };
     for (i, spanned) in tokens.iter().enumerate() {
         if i > splitter.open.start {
@@ -169,8 +181,9 @@ pub fn split(file: FileId, text: &str, tokens: &[Spanned<'_>], diagnostics: &mut
             splitter.close(i + 1, true);
         }
     }
+    let terminated = splitter.open.start >= tokens.len();
     splitter.close(tokens.len(), false);
-    splitter.chunks
+    (splitter.chunks, terminated)
 }
 
 /// How far the tokens of the open item read as annotations (`@name` or `@name(a, b)`),

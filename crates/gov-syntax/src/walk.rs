@@ -133,7 +133,7 @@ mod tests {
     fn rule(source: &str) -> Rule {
         let parsed = crate::parse(FileId(0), source);
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        match parsed.file.items.into_iter().next().map(|i| i.kind) {
+        match parsed.file.items.into_iter().next().map(|i| i.kind.clone()) {
             Some(ItemKind::Rule(rule)) => rule,
             other => panic!("not a rule: {other:?}"),
         }
