@@ -47,10 +47,14 @@ pub struct Search {
     pub reasons: Vec<String>,
 }
 
-/// One version's decision rules, unfolded over the old version's relations.
+/// One version's decision rules (`allow`, `deny`, `escalate`: the others decide nothing),
+/// unfolded over the old version's relations.
 struct Rules {
     /// Each decision rule's name, effect and queries (or why it is outside the fragment).
     rules: Vec<(String, Effect, Result<Vec<Query>, String>)>,
+    /// The effects of the rules outside the fragment that fire on the same requests in both
+    /// versions ([`Unchanged`]): where they fire is unknown, but it is the same on both sides.
+    opaque: Vec<Effect>,
 }
 
 /// One version's decision rules' queries (those inside the fragment), by effect.
@@ -61,10 +65,16 @@ struct Effects<'a> {
 }
 
 impl Rules {
-    fn by_effect(&self) -> Effects<'_> {
+    /// The queries by effect, with the opaque rules of `fires` (their effects) as a rule that
+    /// always fires (`⊤`, in both versions alike) and the other opaque rules left out.
+    fn by_effect<'q>(&'q self, top: &'q Query, fires: &[Effect]) -> Effects<'q> {
         let of = |effect: Effect| -> Vec<&Query> {
             let rules = self.rules.iter().filter(|(_, e, _)| *e == effect);
-            rules.filter_map(|(_, _, r)| r.as_ref().ok()).flatten().collect()
+            let mut queries: Vec<&Query> = rules.filter_map(|(_, _, r)| r.as_ref().ok()).flatten().collect();
+            if fires.contains(&effect) {
+                queries.push(top);
+            }
+            queries
         };
         Effects { deny: of(Effect::Deny), escalate: of(Effect::Escalate), allow: of(Effect::Allow) }
     }
@@ -83,8 +93,9 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
         // only differ through the versions' data files, which the caller compares.
         return Search { candidates: Vec::new(), same: true, reasons: Vec::new() };
     }
-    let old_rules = rules(old, old, &HashMap::new());
-    let new_rules = rules(new, old, &relation_map(old, new));
+    let unchanged = Unchanged::new(old, new);
+    let old_rules = rules(old, old, &HashMap::new(), &unchanged);
+    let new_rules = rules(new, old, &relation_map(old, new), &unchanged);
     let mut reasons = Vec::new();
     for (version, rules) in [("old", &old_rules), ("new", &new_rules)] {
         for (name, _, queries) in &rules.rules {
@@ -94,26 +105,36 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
         }
     }
     let mut candidates = Vec::new();
-    // The exact comparison, when every decision rule is inside the fragment: its branches are
-    // the requests whose decision changes (with any data: the proof of "no change").
+    // The exact comparison, when every decision rule is inside the fragment or the same in
+    // both versions: its branches are the requests whose decision changes (with any data: the
+    // proof of "no change").
     let mut exact = None;
-    if reasons.is_empty() {
+    let analysable = reasons.is_empty();
+    if analysable {
         let mut budget = MAX_SPLIT_SOLVES;
         let defaults = (old.default_allow, new.default_allow);
-        match changes(old, &old_rules.by_effect(), &new_rules.by_effect(), defaults, data, &mut budget) {
-            Ok(branches) => {
-                for branch in &branches {
-                    match witness(old, branch, data) {
-                        Outcome::Candidate(w) => push(&mut candidates, w),
-                        Outcome::Disjoint => {}
-                        Outcome::Unknown(why) => {
-                            reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
-                        }
-                    }
-                }
-                exact = Some(branches.is_empty());
+        let top = Query::default();
+        let mut branches = Vec::new();
+        let mut failed = None;
+        for fires in instances(&old_rules.opaque) {
+            let (o, n) = (old_rules.by_effect(&top, &fires), new_rules.by_effect(&top, &fires));
+            match changes(old, &o, &n, defaults, data, &mut budget) {
+                Ok(found) => branches.extend(found),
+                Err(why) => failed = Some(format!("cannot compare the decisions exactly: {why}")),
             }
-            Err(why) => reasons.push(format!("cannot compare the decisions exactly: {why}")),
+        }
+        for branch in &branches {
+            match witness(old, branch, data) {
+                Outcome::Candidate(w) => push(&mut candidates, w),
+                Outcome::Disjoint => {}
+                Outcome::Unknown(why) => {
+                    reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
+                }
+            }
+        }
+        match failed {
+            Some(why) => reasons.push(why),
+            None => exact = Some(branches.is_empty()),
         }
     }
     if exact == Some(false) && reasons.is_empty() {
@@ -165,41 +186,46 @@ fn changes(
     budget: &mut usize,
 ) -> Result<Vec<Query>, String> {
     let top = Query::default();
-    let mut checks: Vec<(Vec<&Query>, Vec<&Query>)> = Vec::new();
+    let mut out = Vec::new();
+    // Each query of `firsts` that `excluded` does not hold, with each of `seconds` (or alone
+    // when `seconds` is empty) that it does not hold either: the base of one split.
+    let mut split = |firsts: &[&Query], seconds: &[&Query], excluded: &[&Query]| -> Result<(), String> {
+        for q in firsts.iter().filter(|q| !excluded.contains(q)) {
+            if seconds.is_empty() {
+                out.extend(exclude(ir, q, excluded, data, budget)?);
+            }
+            for p in seconds.iter().filter(|p| !excluded.contains(p)) {
+                out.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
+            }
+        }
+        Ok(())
+    };
     // Where the old version does not deny: it escalates, allows, or allows by default.
     let mut old_not_deny = cat(&[&old.escalate, &old.allow]);
     if old_default_allow {
         old_not_deny.push(&top);
     }
-    for q in &new.deny {
-        checks.extend(old_not_deny.iter().map(|p| (vec![*q, *p], old.deny.clone())));
+    if !old_not_deny.is_empty() {
+        split(&new.deny, &old_not_deny, &old.deny)?;
+        if !new_default_allow {
+            split(&old_not_deny, &[], &cat(&[&new.deny, &new.escalate, &new.allow, &old.deny]))?;
+        }
     }
-    if !new_default_allow {
-        let none = cat(&[&new.deny, &new.escalate, &new.allow, &old.deny]);
-        checks.extend(old_not_deny.iter().map(|p| (vec![*p], none.clone())));
+    if !old.deny.is_empty() {
+        split(&new.escalate, &old.deny, &new.deny)?;
     }
-    for q in &new.escalate {
-        checks.extend(old.deny.iter().map(|p| (vec![*q, *p], new.deny.clone())));
-        checks.push((vec![*q], cat(&[&new.deny, &old.escalate])));
-    }
+    split(&new.escalate, &[], &cat(&[&new.deny, &old.escalate]))?;
     let mut new_allows = new.allow.clone();
     if new_default_allow {
         new_allows.push(&top);
     }
     let higher = cat(&[&new.deny, &new.escalate]);
-    for a in &new_allows {
-        checks.extend(cat(&[&old.deny, &old.escalate]).into_iter().map(|p| (vec![*a, p], higher.clone())));
-        if !old_default_allow {
-            checks.push((vec![*a], cat(&[&higher, &old.allow])));
-        }
+    let old_higher = cat(&[&old.deny, &old.escalate]);
+    if !old_higher.is_empty() {
+        split(&new_allows, &old_higher, &higher)?;
     }
-    let mut out = Vec::new();
-    for (positive, excluded) in &checks {
-        if positive.iter().any(|p| excluded.contains(p)) {
-            continue;
-        }
-        let base = positive.iter().fold(Query::default(), |base, p| base.and(p));
-        out.extend(exclude(ir, &base, excluded, data, budget)?);
+    if !old_default_allow {
+        split(&new_allows, &[], &cat(&[&higher, &old.allow]))?;
     }
     Ok(out)
 }
@@ -221,16 +247,18 @@ fn heuristic(
     only_differing: bool,
     candidates: &mut Vec<Witness>,
 ) {
-    let queries = |rules: &Rules| -> Vec<Query> {
-        rules.rules.iter().filter_map(|(_, _, r)| r.as_ref().ok()).flatten().cloned().collect()
+    let queries = |rules: &Rules| -> Vec<(Effect, Query)> {
+        let each = rules.rules.iter().filter_map(|(_, effect, r)| Some((*effect, r.as_ref().ok()?)));
+        each.flat_map(|(effect, queries)| queries.iter().map(move |q| (effect, q.clone()))).collect()
     };
     let (old_queries, new_queries) = (queries(old_rules), queries(new_rules));
-    let every: Vec<&Query> = old_queries.iter().chain(&new_queries).collect();
+    let every: Vec<&Query> = old_queries.iter().chain(&new_queries).map(|(_, q)| q).collect();
     let (old_ids, new_ids) = (0..old_queries.len(), old_queries.len()..every.len());
-    // Whether query `i` is one the other version does not have.
-    let differs = |i: usize| {
-        let Some(q) = every.get(i) else { return false };
-        if old_ids.contains(&i) { !new_queries.contains(q) } else { !old_queries.contains(q) }
+    // Whether query `i` is one the other version does not have, with its effect.
+    let differs = |i: usize| match (old_queries.get(i), i.checked_sub(old_queries.len())) {
+        (Some(q), _) => !new_queries.contains(q),
+        (None, Some(j)) => new_queries.get(j).is_some_and(|q| !old_queries.contains(q)),
+        (None, None) => false,
     };
     // Each base query, with the indices (into `every`) of the queries it is made of.
     let mut bases: Vec<(Query, Vec<usize>)> = vec![(Query::default(), Vec::new())];
@@ -327,21 +355,118 @@ pub fn facts_over_old(old: &Ir, new: &Ir, facts: &[crate::Fact]) -> Vec<crate::F
         .collect()
 }
 
-/// Each decision rule of `ir` (library rules too: they decide as well), its queries read
-/// over `target`'s relations through `map` (the identity when `map` is empty).
-fn rules(ir: &Ir, target: &Ir, map: &HashMap<RelationId, RelationId>) -> Rules {
+/// Each `allow`, `deny` and `escalate` rule of `ir` (library rules too: they decide as well),
+/// its queries read over `target`'s relations through `map` (the identity when `map` is
+/// empty); a rule outside the fragment that `unchanged` holds the same in both versions is
+/// opaque rather than a reason.
+fn rules(ir: &Ir, target: &Ir, map: &HashMap<RelationId, RelationId>, unchanged: &Unchanged) -> Rules {
     let same = std::ptr::eq(ir, target);
-    let rules = ir
-        .decisions
-        .iter()
-        .map(|d| {
-            let queries = unfold(ir, d.rule).and_then(|queries| {
-                if same { Ok(queries) } else { queries.iter().map(|q| translate(ir, q, map)).collect() }
-            });
-            (d.name.clone(), d.effect, queries.map(|qs| qs.iter().map(normalize).collect()))
-        })
-        .collect();
-    Rules { rules }
+    let mut out = Rules { rules: Vec::new(), opaque: Vec::new() };
+    let deciding = ir.decisions.iter().filter(|d| matches!(d.effect, Effect::Allow | Effect::Deny | Effect::Escalate));
+    for d in deciding {
+        let queries = unfold(ir, d.rule).and_then(|queries| {
+            if same { Ok(queries) } else { queries.iter().map(|q| translate(ir, q, map)).collect() }
+        });
+        // Invariant: an opaque rule is one `unchanged` holds alike in both versions, so where
+        // it fires is the same on both sides; one outside the fragment, or one whose negation
+        // the case split cannot write, is opaque rather than unknown.
+        let negatable = |qs: &Vec<Query>| qs.iter().all(|q| crate::negation::negate(target, q).is_ok());
+        match queries {
+            Err(_) if unchanged.holds(&d.name) => out.opaque.push(d.effect),
+            Ok(qs) if !negatable(&qs) && unchanged.holds(&d.name) => out.opaque.push(d.effect),
+            queries => out.rules.push((d.name.clone(), d.effect, queries.map(|qs| qs.iter().map(normalize).collect()))),
+        }
+    }
+    out
+}
+
+/// The ways the opaque rules (by effect) may fire on one request, each as the effects of
+/// those that fire: a deny that fires denies in both versions, so only where none does is
+/// asked; an escalate (or allow) that fires is one `⊤` rule of its effect, whichever it is.
+fn instances(opaque: &[Effect]) -> Vec<Vec<Effect>> {
+    let mut out = vec![Vec::new()];
+    for effect in [Effect::Escalate, Effect::Allow] {
+        if opaque.contains(&effect) {
+            let with: Vec<Vec<Effect>> = out.iter().map(|fires| [fires.as_slice(), &[effect]].concat()).collect();
+            out.extend(with);
+        }
+    }
+    out
+}
+
+/// The rules deriving each relation of `ir`, in order.
+fn derived_by_relation(ir: &Ir) -> HashMap<RelationId, Vec<&gov_ir::Rule>> {
+    let mut of: HashMap<RelationId, Vec<&gov_ir::Rule>> = HashMap::new();
+    for rule in &ir.rules {
+        if let gov_ir::Head::Derive { relation, .. } = &rule.head {
+            of.entry(*relation).or_default().push(rule);
+        }
+    }
+    of
+}
+
+/// The decision rules (by name) that fire on the same requests in both versions, read as
+/// written: the same effect, points, variables and body, and every relation and risk rule
+/// the body reaches (through the dependency graph) declared and derived alike, by the same
+/// ids. Such a rule need not be inside the fragment for the comparison to be exact: it
+/// fires, or not, alike on both sides.
+struct Unchanged {
+    names: std::collections::HashSet<String>,
+}
+
+impl Unchanged {
+    fn new<'a>(old: &'a Ir, new: &'a Ir) -> Unchanged {
+        let (old_derived, new_derived) = (derived_by_relation(old), derived_by_relation(new));
+        let decision = |ir: &'a Ir, name: &str| ir.decisions.iter().find(|d| d.name == name);
+        // Whether the decision rule of this name reads alike in both versions (not what it reaches).
+        let alike = |name: &str| match (decision(old, name), decision(new, name)) {
+            (Some(a), Some(b)) => {
+                let (ra, rb) = (old.rule(a.rule), new.rule(b.rule));
+                a.effect == b.effect
+                    && a.points == b.points
+                    && ra.zip(rb).is_some_and(|(ra, rb)| ra.vars == rb.vars && ra.body == rb.body)
+            }
+            _ => false,
+        };
+        let relation_alike = |id: RelationId| match (old.relation(id), new.relation(id)) {
+            (Some(a), Some(b)) => {
+                a.name == b.name
+                    && a.kind == b.kind
+                    && a.one == b.one
+                    && a.columns.len() == b.columns.len()
+                    && a.columns.iter().zip(&b.columns).all(|(x, y)| x.name == y.name && x.ty == y.ty)
+                    && old_derived.get(&id) == new_derived.get(&id)
+            }
+            _ => false,
+        };
+        let mut names = std::collections::HashSet::new();
+        for (index, d) in old.decisions.iter().enumerate() {
+            let start = old.graph.index(gov_ir::Node::Decision(gov_ir::DecisionId(gov_ir::dense(index))));
+            let mut seen = std::collections::HashSet::from([start]);
+            let mut stack = vec![start];
+            let mut ok = alike(&d.name);
+            while ok && let Some(node) = stack.pop() {
+                ok = match old.graph.node(node) {
+                    gov_ir::Node::Relation(id) => relation_alike(id),
+                    gov_ir::Node::Decision(id) => old.decisions.get(id.index()).is_some_and(|r| alike(&r.name)),
+                };
+                for next in old.graph.reads.get(node).map(Vec::as_slice).unwrap_or_default() {
+                    if seen.insert(*next) {
+                        stack.push(*next);
+                    }
+                }
+            }
+            if ok {
+                names.insert(d.name.clone());
+            }
+        }
+        Unchanged { names }
+    }
+
+    /// Whether the decision rule `name` fires alike in both versions.
+    fn holds(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
 }
 
 /// The new version's input and data relations that the old version declares alike (same

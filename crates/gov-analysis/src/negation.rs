@@ -101,7 +101,7 @@ pub(crate) fn negation(ir: &Ir, queries: &[Query]) -> Result<Vec<Query>, String>
 }
 
 /// The negation of one query (see [`negation`]).
-fn negate(ir: &Ir, query: &Query) -> Result<Vec<Query>, String> {
+pub(crate) fn negate(ir: &Ir, query: &Query) -> Result<Vec<Query>, String> {
     let one = |r: RelationId| ir.relation(r).is_some_and(|r| r.one);
     let mut vars = query.vars.clone();
     let type_of = |vars: &[BaseType], t: &Term| match t {
