@@ -93,9 +93,8 @@ fn bench_diff(c: &mut Criterion) {
         ("generated_1k_obligation_threshold", &generated, &obligation_edited),
     ];
     for (name, old, new) in cases {
-        group.bench_function(name, |b| {
-            b.iter(|| black_box(gov_driver::diff::diff(version(old), version(new)).verdict))
-        });
+        group
+            .bench_function(name, |b| b.iter(|| black_box(gov_driver::diff::diff(version(old), version(new)).verdict)));
     }
     group.finish();
     std::fs::remove_dir_all(&dir).unwrap();
