@@ -11,13 +11,14 @@
 //! between the versions is read). The engine decides which of them change (`gov-driver`);
 //! the search only proposes.
 //!
-//! **No change** is proved when both versions have the same default and, for each effect,
-//! every query of one version's rules of that effect is contained in some query of the
-//! other version's rules of that effect ([`contained`]), or in their union
-//! ([`union_contains`]): then on every request the same
-//! effects fire on both sides, so the decision is the same; or when both versions are the
-//! same program, their places in source aside. Otherwise the answer is unknown unless the
-//! engine confirmed a change. Both proofs are for any data: the caller compares the data.
+//! **No change** is decided exactly over the fragment (`changes`): the requests on which the
+//! new version decides an outcome the old one does not, written as rule queries with others
+//! excluded and split case by case ([`exclude`]); no branch left is the proof, and each branch
+//! left is a candidate. Rules outside the fragment that are the same in both versions are
+//! opaque (`Unchanged`): the comparison is made for each way they may fire. Two versions
+//! that are the same program, their places in source aside, are the same too. Otherwise the
+//! answer is unknown unless the engine confirmed a change. The proof is for any data: the
+//! caller compares the data.
 
 use crate::negation::{MAX_SPLIT_SOLVES, exclude};
 use crate::query::{Item, Query, Term, unfold};
