@@ -44,7 +44,7 @@ fn bench(c: &mut Criterion) {
 
 /// A loaded package: its IR, sources and data documents.
 struct Loaded {
-    ir: gov_ir::Ir,
+    ir: std::sync::Arc<gov_ir::Ir>,
     sources: gov_diag::Sources,
     data: Vec<(String, gov_vm::json::Document)>,
 }
