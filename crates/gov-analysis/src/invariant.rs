@@ -169,7 +169,7 @@ fn holds(ir: &Schema<'_>, rules: &Rules, invariant: &Invariant, b: &Query, data:
     // One rule's query contains `c`, or (several rules only together) their union does.
     let some = |c: &Query, effects: &[Effect]| {
         let union = rules.effects(effects);
-        union.iter().any(|q| contained(ir, c, q)) || union_contains(ir, c, &union)
+        union.iter().any(|q| contained(ir, c, q)) || union_contains(ir, c, &union, data)
     };
     let each_overruled = |c: &Query, of: Effect, by: &[Effect]| {
         rules.complete(&[of])

@@ -8,24 +8,80 @@ use crate::solve::{Data, Rows, Schema, solve};
 use gov_ir::{Ir, RelationId};
 use gov_value::{BaseType, CompareOp};
 
-/// Whether every request (with any data) on which `q` holds satisfies some query of `union`:
-/// `q` with the negation of every query of `union` is proved disjoint. Sound; `false` when
-/// the negation cannot be written exactly or the solver cannot prove it.
-pub fn union_contains(ir: &Schema<'_>, q: &Query, union: &[&Query]) -> bool {
-    let mut rest = vec![q.clone()];
+/// How many solver calls one case split ([`exclude`]) may make before it answers "unknown".
+pub const MAX_SPLIT_SOLVES: usize = 20_000;
+
+/// How many branches a case split may keep open at once before it answers "unknown".
+const MAX_BRANCHES: usize = 1_024;
+
+/// Whether every request (with `data`) on which `q` holds satisfies some query of `union`:
+/// [`exclude`] leaves nothing of `q`. Sound; `false` when a negation needed cannot be
+/// written exactly, the solver cannot prove a branch disjoint, or the split is too large.
+pub fn union_contains(ir: &Schema<'_>, q: &Query, union: &[&Query], data: Data<'_>) -> bool {
+    let mut budget = MAX_SPLIT_SOLVES;
+    exclude(ir, q, union, data, &mut budget).is_ok_and(|left| left.is_empty())
+}
+
+/// What is left of `q` once every query of `union` is excluded: the requests (with `data`)
+/// on which `q` holds and no query of `union` does, as a disjunction of queries none of
+/// which the solver proved disjoint (empty: `union` covers `q`). Exact where it answers.
+///
+/// A case split: the branches start as `q`; for each query `p` of the union in turn, a
+/// branch already disjoint from `p` stays as it is (it excludes `p`), any other is split
+/// into one branch per disjunct of `p`'s negation ([`negation`]), and a branch proved
+/// disjoint is dropped (an unsatisfiable prefix cuts every branch below it). Where `p`'s
+/// negation cannot be written, a branch [`contained`](crate::diff::contained) in `p` is
+/// dropped, and any other makes the answer unknown. Every solver call is taken from
+/// `budget`; past it, or past [`MAX_BRANCHES`] open branches, the answer is unknown.
+pub fn exclude(
+    ir: &Schema<'_>,
+    q: &Query,
+    union: &[&Query],
+    data: Data<'_>,
+    budget: &mut usize,
+) -> Result<Vec<Query>, String> {
+    let mut disjoint = |query: &Query| -> Result<bool, String> {
+        if *budget == 0 {
+            return Err(format!("the case split needs more than {MAX_SPLIT_SOLVES} solver calls"));
+        }
+        *budget -= 1;
+        Ok(solve(ir, query, Rows::Declared, data) == Outcome::Disjoint)
+    };
+    let mut rest = if disjoint(q)? { Vec::new() } else { vec![q.clone()] };
     for p in union {
-        let Ok(negated) = negate(ir, p) else { return false };
-        match product(&rest, &negated) {
-            Ok(next) => rest = next,
-            Err(_) => return false,
-        }
-        // Invariant: a conjunction already disjoint stays so with more conditions: drop it.
-        rest.retain(|r| solve(ir, r, Rows::Declared, Data::Any) != Outcome::Disjoint);
         if rest.is_empty() {
-            return true;
+            break;
         }
+        let mut negated = None;
+        let mut next = Vec::new();
+        for r in rest {
+            // Invariant: a branch disjoint from `p` already excludes it.
+            if disjoint(&r.and(p))? {
+                next.push(r);
+                continue;
+            }
+            match negated.get_or_insert_with(|| negate(ir, p)) {
+                Ok(disjuncts) => {
+                    for n in disjuncts.iter() {
+                        let branch = r.and(n);
+                        if !disjoint(&branch)? {
+                            next.push(branch);
+                        }
+                    }
+                }
+                Err(why) => {
+                    if !crate::diff::contained(ir, &r, p) {
+                        return Err(format!("the negation of a rule cannot be written: {why}"));
+                    }
+                }
+            }
+            if next.len() > MAX_BRANCHES {
+                return Err(format!("the case split has more than {MAX_BRANCHES} branches"));
+            }
+        }
+        rest = next;
     }
-    false
+    Ok(rest)
 }
 
 /// The negation of a disjunction of queries, as a disjunction: exact when, in each query,
@@ -45,7 +101,7 @@ pub(crate) fn negation(ir: &Ir, queries: &[Query]) -> Result<Vec<Query>, String>
 }
 
 /// The negation of one query (see [`negation`]).
-fn negate(ir: &Ir, query: &Query) -> Result<Vec<Query>, String> {
+pub(crate) fn negate(ir: &Ir, query: &Query) -> Result<Vec<Query>, String> {
     let one = |r: RelationId| ir.relation(r).is_some_and(|r| r.one);
     let mut vars = query.vars.clone();
     let type_of = |vars: &[BaseType], t: &Term| match t {

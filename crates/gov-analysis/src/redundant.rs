@@ -215,7 +215,7 @@ pub fn redundancies(ir: &Ir) -> Report {
                 .filter(|d| matches!(effect(ir, *d), Some(Effect::Deny | Effect::Escalate)) && meets(d))
                 .collect();
             let union: Vec<&Query> = meeting.iter().filter_map(|d| queries(*d)).flatten().collect();
-            if meeting.len() > 1 && mine.iter().all(|q| union_contains(ir, q, &union)) {
+            if meeting.len() > 1 && mine.iter().all(|q| union_contains(ir, q, &union, Data::Any)) {
                 found = Some(meeting);
             }
         }
