@@ -258,6 +258,11 @@ impl Relation {
         }
     }
 
+    /// Bytes per row.
+    pub(crate) fn width(&self) -> usize {
+        self.layout.width()
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.len
@@ -276,6 +281,12 @@ impl Relation {
         // id of before is used. The empty row of an id out of range is never seen.
         debug_assert!((row as usize) < self.len, "row {row} of a relation of {} rows", self.len);
         Row { layout: &self.layout, bytes: row_at(&self.bytes, self.layout.width(), row) }
+    }
+
+    /// Row `row`'s bytes, in the relation's layout; `row` must be below [`Relation::len`].
+    #[inline(always)]
+    pub(crate) fn row_bytes(&self, row: u32) -> &[u8] {
+        self.row(row).bytes
     }
 
     /// Row `row`'s values, in column order.
@@ -301,6 +312,24 @@ impl Relation {
     pub fn insert(&mut self, row: &[Value]) -> Result<bool, EvalError> {
         let start = self.bytes.len();
         self.layout.encode(row, &mut self.bytes)?;
+        self.settle(start)
+    }
+
+    /// [`Relation::insert`] of a row given as its bytes in this relation's layout (as
+    /// [`crate::kernel::Join`] emits it); a row of another width is an error.
+    pub(crate) fn insert_encoded(&mut self, row: &[u8]) -> Result<bool, EvalError> {
+        if row.len() != self.layout.width() {
+            return Err(EvalError::Corrupt("a fact has a different number of bytes than its relation's rows"));
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(row);
+        self.settle(start)
+    }
+
+    /// Keeps the row just appended at `start` of the bytes if it is new (in the dedup set
+    /// and every index, from one probe each), or drops it; whether it was new.
+    #[inline(always)]
+    fn settle(&mut self, start: usize) -> Result<bool, EvalError> {
         let Relation { layout, len, bytes, whole, set, indexes, scratch } = self;
         let width = layout.width();
         let (old, new) = bytes.split_at(start);
@@ -434,12 +463,28 @@ impl Relation {
         for (&column, &value) in index.key.columns.iter().zip(key) {
             self.layout.push(column, value, true, scratch)?;
         }
-        let hash = short(hash_bytes(scratch));
+        Ok(self.find(index, scratch, key))
+    }
+
+    /// [`Relation::lookup`] of a key given as its bytes (each column's in this relation's
+    /// layout, in index column order), for an index whose columns compare as bytes (no
+    /// `Decimal`, as [`crate::kernel::Join`] keys are); `None` for any other.
+    #[inline]
+    pub(crate) fn lookup_key(&self, index: usize, bytes: &[u8]) -> Option<u32> {
+        let index = self.indexes.get(index).filter(|i| i.key.exact)?;
+        self.find(index, bytes, &[])
+    }
+
+    /// The newest row of `index` whose key has the canonical bytes `bytes` (and the values
+    /// `key`, which only a key with a `Decimal` reads).
+    #[inline(always)]
+    fn find(&self, index: &Index, bytes: &[u8], key: &[Value]) -> Option<u32> {
+        let hash = short(hash_bytes(bytes));
         let width = self.layout.width();
         // A key of the whole row is hashed as the dedup set hashes rows (the same bytes).
         let (table, columns) = if index.whole { (&self.set, &self.whole) } else { (&index.heads, &index.key) };
-        let matches = |head: &Slot| columns.matches(&self.layout, row_at(&self.bytes, width, head.id), scratch, key);
-        Ok(table.find(spread(hash), matches).map(|head| head.id))
+        let matches = |head: &Slot| columns.matches(&self.layout, row_at(&self.bytes, width, head.id), bytes, key);
+        table.find(spread(hash), matches).map(|head| head.id)
     }
 
     /// The next older row with the same key as `row` in index `index`.
