@@ -30,7 +30,7 @@
 
 use crate::limits::{Budget, row_bytes};
 use crate::program::{Instr, Operand, Program, Source, Stratum};
-use crate::store::Relation;
+use crate::store::{Relation, append};
 use crate::{EvalError, Limits, Value};
 use gov_value::{BaseType, CompareOp};
 
@@ -245,6 +245,10 @@ impl Join {
         let rows = u32::try_from(delta.len()).unwrap_or(u32::MAX);
         let (first, end) = (range.0.min(rows), range.1.min(rows));
         let fact = row_bytes(self.emit.len());
+        // Invariant: the probed relation was made from the schema `Join::of` read, whose
+        // index `self.index` has columns that compare as bytes.
+        let index = probe.probe_bytes(self.index).ok_or_else(|| EvalError::Corrupt("a join's index is missing"))?;
+        let empty = probe.is_empty();
         let mut scratch = Vec::new();
         for id in first..end {
             let row = delta.row_bytes(id);
@@ -253,33 +257,30 @@ impl Join {
             }
             // The probe.
             budget.step(limits)?;
-            if probe.is_empty() {
+            if empty {
                 continue;
             }
             let key = match self.key.as_slice() {
                 [piece] => self.bytes(*piece, row, &[]),
                 pieces => {
                     scratch.clear();
-                    pieces.iter().for_each(|&p| scratch.extend_from_slice(self.bytes(p, row, &[])));
+                    pieces.iter().for_each(|&p| append(&mut scratch, self.bytes(p, row, &[])));
                     &scratch
                 }
             };
-            let mut at = probe.lookup_key(self.index, key);
+            let mut at = index.first(key);
             while let Some(found) = at {
-                at = probe.previous(self.index, found);
-                let probed = probe.row_bytes(found);
+                at = index.next(found);
+                let probed = index.row(found);
                 let holds = |&(a, b): &(Piece, Piece)| self.bytes(a, row, probed) == self.bytes(b, row, probed);
-                if !self.probe_checks.iter().all(holds) {
-                    continue;
-                }
-                if !self.compare(row, probed, budget, limits)? {
+                if !self.probe_checks.iter().all(holds) || !self.compare(row, probed, budget, limits)? {
                     continue;
                 }
                 // The emit.
                 budget.step(limits)?;
                 budget.charge(limits, 1, fact)?;
                 for &piece in &self.emit {
-                    out.extend_from_slice(self.bytes(piece, row, probed));
+                    append(out, self.bytes(piece, row, probed));
                 }
             }
         }
