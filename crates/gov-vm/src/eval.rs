@@ -1265,6 +1265,8 @@ impl Run<'_> {
 
     /// Whether a scan of `rule`'s body reads no row ([`Guards`]), which ends every run of
     /// the rest: the rule is skipped.
+    // Inlined: it runs for every rule of a decision.
+    #[inline(always)]
     fn skipped(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)]) -> bool {
         // Invariant: a guard's relation is of the rule's phase, so it is in `relations`
         // (or, for an input relation deciding holds as its row, in `ones`).

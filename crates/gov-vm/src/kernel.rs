@@ -27,6 +27,9 @@
 //! value emitted has its head column's type, every register is bound before it is read,
 //! and the head has columns. Explaining evaluations (which record premises) and a probe of
 //! an input relation a decision holds as its one row run through the interpreter.
+// `EvalError` owns strings in some variants, so it has a destructor: `ok_or_else` builds
+// one only on failure (see eval.rs).
+#![allow(clippy::unnecessary_lazy_evaluations)]
 
 use crate::limits::{Budget, row_bytes};
 use crate::program::{Instr, Operand, Program, Source, Stratum};
@@ -77,7 +80,7 @@ impl Kernels {
 
 /// Which row a piece of bytes is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum From {
+enum RowOf {
     /// The Δ row.
     Delta,
     /// The probed row.
@@ -89,7 +92,7 @@ enum From {
 /// The bytes of one value: `len` bytes at `at` of a row (or of the constants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Piece {
-    from: From,
+    from: RowOf,
     at: u32,
     len: u32,
     ty: BaseType,
@@ -159,7 +162,7 @@ impl Join {
             return None;
         }
         let delta_layout = layout(*delta)?;
-        let delta_checks = builder.scan(&delta_layout, From::Delta, binds, checks)?;
+        let delta_checks = builder.scan(&delta_layout, RowOf::Delta, binds, checks)?;
         let Some(Instr::Scan { rel: probe, source: Source::Full, index: Some(index), key, binds, checks }) =
             instrs.next()
         else {
@@ -179,7 +182,7 @@ impl Join {
                 (piece.ty == ty && ty != BaseType::Decimal).then_some(piece)
             })
             .collect::<Option<Vec<Piece>>>()?;
-        let probe_checks = builder.scan(&probe_layout, From::Probe, binds, checks)?;
+        let probe_checks = builder.scan(&probe_layout, RowOf::Probe, binds, checks)?;
         let mut comparisons = Vec::new();
         let (head, values) = loop {
             match instrs.next()? {
@@ -314,9 +317,9 @@ impl Join {
     #[inline(always)]
     fn bytes<'r>(&'r self, piece: Piece, row: &'r [u8], probed: &'r [u8]) -> &'r [u8] {
         let source = match piece.from {
-            From::Delta => row,
-            From::Probe => probed,
-            From::Const => &self.constants,
+            RowOf::Delta => row,
+            RowOf::Probe => probed,
+            RowOf::Const => &self.constants,
         };
         // Invariant: a piece lies within its row (`Join::of` took it from the row's layout,
         // and every row of a relation has its layout's width) or within the constants.
@@ -349,7 +352,7 @@ impl Builder<'_> {
     fn scan(
         &mut self,
         layout: &Layout,
-        from: From,
+        from: RowOf,
         binds: &[(u8, u16)],
         checks: &[(u8, Operand)],
     ) -> Option<Vec<(Piece, Piece)>> {
@@ -380,7 +383,7 @@ impl Builder<'_> {
                 let at = u32::try_from(self.constants.len()).ok()?;
                 Layout::new([ty]).push(0, value, false, &mut self.constants).ok()?;
                 let len = u32::try_from(self.constants.len()).ok()? - at;
-                Some(Piece { from: From::Const, at, len, ty })
+                Some(Piece { from: RowOf::Const, at, len, ty })
             }
         }
     }

@@ -328,7 +328,8 @@ impl Relation {
 
     /// Keeps the row just appended at `start` of the bytes if it is new (in the dedup set
     /// and every index, from one probe each), or drops it; whether it was new.
-    #[inline(always)]
+    // One copy for both callers, so that the table's probe is inlined into it.
+    #[inline(never)]
     fn settle(&mut self, start: usize) -> Result<bool, EvalError> {
         let Relation { layout, len, bytes, whole, set, indexes, scratch } = self;
         let width = layout.width();
