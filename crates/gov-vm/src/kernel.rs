@@ -31,13 +31,12 @@
 // one only on failure (see eval.rs).
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
+use crate::layout::Layout;
 use crate::limits::{Budget, row_bytes};
 use crate::program::{Instr, Operand, Program, Source, Stratum};
 use crate::store::{Relation, append};
 use crate::{EvalError, Limits, Value};
 use gov_value::{BaseType, CompareOp};
-
-use crate::layout::Layout;
 
 /// The rules of a program that run as [`Join`]s.
 #[derive(Debug, Clone, Default)]
