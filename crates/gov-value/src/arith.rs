@@ -61,6 +61,18 @@ impl CompareOp {
         }
     }
 
+    /// Whether two values ordered as `ordering` satisfy the operator.
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        match self {
+            CompareOp::Eq => ordering.is_eq(),
+            CompareOp::Ne => ordering.is_ne(),
+            CompareOp::Lt => ordering.is_lt(),
+            CompareOp::Le => ordering.is_le(),
+            CompareOp::Gt => ordering.is_gt(),
+            CompareOp::Ge => ordering.is_ge(),
+        }
+    }
+
     /// Whether the operator is `=` or `!=` (allowed on every type).
     pub fn is_equality(self) -> bool {
         matches!(self, CompareOp::Eq | CompareOp::Ne)

@@ -99,6 +99,15 @@ pub fn rule_listing(program: &Program, rule: u32, delta: bool) -> String {
             tests.join(", ")
         );
     }
+    if delta && let Some(join) = crate::kernel::Join::of(program, rule) {
+        let _ = writeln!(
+            out,
+            "          kernel: runs as a join over rows as bytes (each row of {} Δ, a probe of {}, an emit into {})",
+            relation_name(program, join.delta()),
+            relation_name(program, join.probe()),
+            relation_name(program, join.head())
+        );
+    }
     // Ends of the aggregate sub-plans enclosing the current instruction.
     let mut open: Vec<usize> = Vec::new();
     for (pc, instr) in code.code.iter().enumerate() {

@@ -7,6 +7,7 @@ use crate::eval::{
 };
 use crate::explain::Explanation;
 use crate::guards::Guards;
+use crate::kernel::Kernels;
 use crate::limits::{Budget, row_bytes};
 use crate::near_miss::{NearMiss, near_miss};
 use crate::one::{OneRows, OneSlots, Ones, Stored};
@@ -158,6 +159,8 @@ pub struct Engine {
     guards: Guards,
     /// Each phase's steps and indexed rules, derived from `program`.
     dispatch: Dispatch,
+    /// The delta rules that run as join kernels.
+    kernels: Kernels,
     /// Where a session holds each input relation's row.
     ones: OneSlots,
     /// The request-phase relations a session stores in its `relations` (not the `input
@@ -208,7 +211,26 @@ impl Engine {
 
     /// [`Engine::from_program`] for a program already validated.
     // Invariant: `program` passed `bundle::validate`; the evaluator relies on it.
-    fn from_valid(mut program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
+    fn from_valid(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
+        let kernels = Kernels::of(&program);
+        Engine::with_kernels(program, hash, load_limits, kernels)
+    }
+
+    /// [`Engine::from_program`] with every rule run through the interpreter: what the join
+    /// kernels are tested against.
+    #[cfg(test)]
+    pub(crate) fn interpreted(program: Program, load_limits: Limits) -> Result<Engine, EvalError> {
+        crate::bundle::validate(&program).map_err(EvalError::Invalid)?;
+        Engine::with_kernels(program, String::new(), load_limits, Kernels::default())
+    }
+
+    /// [`Engine::from_valid`] with the delta rules `kernels` runs as joins.
+    fn with_kernels(
+        mut program: Program,
+        hash: String,
+        load_limits: Limits,
+        kernels: Kernels,
+    ) -> Result<Engine, EvalError> {
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program);
         let prepared = prepare(&program);
@@ -219,6 +241,7 @@ impl Engine {
             program: &program,
             guards: &guards,
             dispatch: &dispatch,
+            kernels: &kernels,
             prepared: &prepared,
             string_ids: &string_ids,
             limits: &load_limits,
@@ -249,6 +272,7 @@ impl Engine {
             program,
             guards,
             dispatch,
+            kernels,
             ones,
             request_relations,
             statics,
@@ -361,6 +385,7 @@ impl Engine {
             limits: &self.limits,
             guards: &self.guards,
             dispatch: &self.dispatch,
+            kernels: &self.kernels,
             builtins: self.builtins(request),
         };
         run.strata(&mut session.relations, &mut session.work)?;
@@ -508,6 +533,7 @@ impl Engine {
             limits: &self.load_limits,
             guards,
             dispatch,
+            kernels: &self.kernels,
             builtins,
         };
         run.strata(&mut relations, work)?;
@@ -522,6 +548,7 @@ impl Engine {
             limits: &self.limits,
             guards,
             dispatch,
+            kernels: &self.kernels,
             builtins,
         };
         run.strata(&mut relations, work)?;
@@ -678,6 +705,7 @@ struct Load<'a> {
     program: &'a Program,
     guards: &'a Guards,
     dispatch: &'a Dispatch,
+    kernels: &'a Kernels,
     prepared: &'a [PreparedRule],
     /// The symbols of the program's strings.
     string_ids: &'a StringIds,
@@ -724,6 +752,7 @@ impl Load<'_> {
             limits: self.limits,
             guards: self.guards,
             dispatch: self.dispatch,
+            kernels: self.kernels,
             builtins: Builtins { symbols: Symbols { table: self.string_ids, extra: ids }, prepared: self.prepared },
         };
         run.strata(&mut statics, &mut work)?;

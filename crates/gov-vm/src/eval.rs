@@ -7,6 +7,7 @@
 
 use crate::dispatch::{Dispatch, Step};
 use crate::guards::Guards;
+use crate::kernel::Kernels;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
 use crate::made::{Fresh, MadeIds};
 use crate::one::Ones;
@@ -100,6 +101,9 @@ impl<'s> Firings<'s> {
 pub(crate) struct Work {
     /// Rows the rules run so far emitted, not yet stored, `arity.max(1)` values each.
     pending: Vec<Value>,
+    /// Rows the join kernels of a round emitted, not yet stored, each in its head
+    /// relation's bytes ([`crate::kernel::Join::run`]).
+    pending_rows: Vec<u8>,
     /// Every distinct firing, in the order they fired (until [`Work::conclude`] orders
     /// them by rule).
     fired: Vec<Fired>,
@@ -120,9 +124,9 @@ pub(crate) struct Work {
     /// Scratch of a phase's run: the indexed rules' steps its facts select.
     selected: Vec<Step>,
     /// Scratch of a recursive stratum's round: each relation's size before it, and where
-    /// each rule's rows end in `pending` (rule, end of its values, end of its premises).
+    /// each rule's rows end in the pending buffers.
     round_start: Vec<u32>,
-    round_rows: Vec<(u32, usize, usize)>,
+    round_rows: Vec<RuleRows>,
     /// Scratch of an aggregate: its bindings (locals, then the target, for each), and the
     /// distinct ones among them by hash.
     bindings: Vec<Value>,
@@ -144,6 +148,26 @@ pub(crate) struct Work {
     /// The risk score of a decision that keeps it here rather than as the row of its
     /// relation (no rule reads it: [`Run::step`]); `None` otherwise.
     pub(crate) risk: Option<i64>,
+}
+
+/// Where a rule's rows of a round end in the pending buffers ([`Work::pending`], the
+/// trace's premises, [`Work::pending_rows`]); they start where the previous rule's end.
+#[derive(Debug, Clone, Copy)]
+struct RuleRows {
+    rule: u32,
+    values: usize,
+    premises: usize,
+    bytes: usize,
+}
+
+/// Ranges of the pending buffers: the rows one rule emitted.
+struct Pending {
+    /// Of [`Work::pending`] (values).
+    values: std::ops::Range<usize>,
+    /// Of the trace's premises (one per row of values, when tracing).
+    premises: std::ops::Range<usize>,
+    /// Of [`Work::pending_rows`] (bytes).
+    bytes: std::ops::Range<usize>,
 }
 
 /// A fact, as (relation id, row id in the store that holds the relation).
@@ -193,6 +217,7 @@ impl Work {
     /// Resets for a new evaluation, keeping capacity.
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
+        self.pending_rows.clear();
         self.fired.clear();
         self.fired_values.clear();
         self.fired_index.clear();
@@ -376,12 +401,23 @@ struct ScanAt<'c> {
     pc: usize,
 }
 
+/// Relation `rel` as a rule reads it: from the relations computed at load (`statics`)
+/// when it is one of them and a request is running, else from `relations`.
+fn stored<'r>(
+    program: &Program,
+    statics: Option<&'r [Relation]>,
+    relations: &'r [Relation],
+    rel: u32,
+) -> Result<&'r Relation, EvalError> {
+    let from_statics =
+        statics.is_some() && program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Static);
+    let store = if from_statics { statics.unwrap_or_default() } else { relations };
+    store.get(rel as usize).ok_or_else(|| EvalError::Corrupt("relation id out of range"))
+}
+
 impl Ctx<'_> {
     fn relation(&self, rel: u32) -> Result<&Relation, EvalError> {
-        let from_statics = self.statics.is_some()
-            && self.program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Static);
-        let store = if from_statics { self.statics.unwrap_or_default() } else { self.relations };
-        store.get(rel as usize).ok_or_else(|| EvalError::Corrupt("relation id out of range"))
+        stored(self.program, self.statics, self.relations, rel)
     }
 
     fn operand(&self, regs: &[Value], operand: Operand) -> Result<Value, EvalError> {
@@ -1055,6 +1091,8 @@ pub(crate) struct Run<'a> {
     pub guards: &'a Guards,
     /// Each phase's steps and indexed rules ([`Dispatch::of`] the program).
     pub dispatch: &'a Dispatch,
+    /// The delta rules that run as join kernels ([`Kernels::of`] the program).
+    pub kernels: &'a Kernels,
     /// What calls of built-ins read.
     pub builtins: Builtins<'a>,
 }
@@ -1163,21 +1201,27 @@ impl Run<'_> {
             // `pending`; then each rule's run of rows goes into its head relation.
             work.round_rows.clear();
             for &rule in round_rules {
-                self.rule(rule, relations, delta, work)?;
+                self.round_rule(rule, relations, delta, work)?;
                 let premises = work.trace.as_ref().map_or(0, |t| t.pending.len());
-                work.round_rows.push((rule, work.pending.len(), premises));
+                let (values, bytes) = (work.pending.len(), work.pending_rows.len());
+                work.round_rows.push(RuleRows { rule, values, premises, bytes });
             }
             let mut rows = std::mem::take(&mut work.round_rows);
-            let (mut values, mut premises) = (0, 0);
-            let inserted = rows.iter().try_for_each(|&(rule, values_end, premises_end)| {
-                let run = (values..values_end, premises..premises_end);
-                (values, premises) = (values_end, premises_end);
-                self.insert_rows(rule, relations, work, run)
+            let mut start = RuleRows { rule: 0, values: 0, premises: 0, bytes: 0 };
+            let inserted = rows.iter().try_for_each(|&end| {
+                let run = Pending {
+                    values: start.values..end.values,
+                    premises: start.premises..end.premises,
+                    bytes: start.bytes..end.bytes,
+                };
+                start = end;
+                self.insert_rows(end.rule, relations, work, run)
             });
             rows.clear();
             work.round_rows = rows;
             inserted?;
             work.pending.clear();
+            work.pending_rows.clear();
             if let Some(trace) = work.trace.as_mut() {
                 trace.pending.clear();
                 trace.pending_absent.clear();
@@ -1197,6 +1241,44 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Runs `rule` in a round of a recursive stratum: as its join kernel when it has one
+    /// (not when explaining, which records premises, nor when the relation it probes is an
+    /// input relation held as its one row), else through the interpreter.
+    fn round_rule(
+        &self,
+        rule: u32,
+        relations: &[Relation],
+        delta: &[(u32, u32)],
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
+        let join = self.kernels.get(rule);
+        let join = join.filter(|j| work.trace.is_none() && self.ones.is_none_or(|ones| !ones.holds(j.probe())));
+        let Some(join) = join else { return self.rule(rule, relations, delta, work) };
+        if self.skipped(rule, relations, delta) {
+            return Ok(());
+        }
+        let rows = stored(self.program, self.statics, relations, join.delta())?;
+        let probe = stored(self.program, self.statics, relations, join.probe())?;
+        let range = delta.get(join.delta() as usize).copied().unwrap_or((0, 0));
+        join.run(rows, probe, range, &mut work.budget, self.limits, &mut work.pending_rows)
+    }
+
+    /// Whether a scan of `rule`'s body reads no row ([`Guards`]), which ends every run of
+    /// the rest: the rule is skipped.
+    // Inlined: it runs for every rule of a decision.
+    #[inline(always)]
+    fn skipped(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)]) -> bool {
+        // Invariant: a guard's relation is of the rule's phase, so it is in `relations`
+        // (or, for an input relation deciding holds as its row, in `ones`).
+        self.guards.of_rule(rule).iter().any(|&(rel, source)| match source {
+            Source::Full => {
+                relations.get(rel as usize).is_none_or(Relation::is_empty)
+                    && self.ones.is_none_or(|ones| !ones.holds(rel))
+            }
+            Source::Delta => delta.get(rel as usize).is_none_or(|&(low, high)| low >= high),
+        })
+    }
+
     fn rule(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
         let code = self.program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
         let ctx = Ctx {
@@ -1210,20 +1292,8 @@ impl Run<'_> {
             builtins: &self.builtins,
             rule,
         };
-        // A scan of the body that reads no row ends every run of the rest: skip the rule.
-        // Invariant: a guard's relation is of the rule's phase, so it is in `relations`
-        // (or, for an input relation deciding holds as its row, in `ones`).
-        for &(rel, source) in self.guards.of_rule(rule) {
-            let empty = match source {
-                Source::Full => {
-                    relations.get(rel as usize).is_none_or(Relation::is_empty)
-                        && self.ones.is_none_or(|ones| !ones.holds(rel))
-                }
-                Source::Delta => delta.get(rel as usize).is_none_or(|&(low, high)| low >= high),
-            };
-            if empty {
-                return Ok(());
-            }
+        if self.skipped(rule, relations, delta) {
+            return Ok(());
         }
         let mut registers = std::mem::take(&mut work.registers);
         registers.clear();
@@ -1239,7 +1309,8 @@ impl Run<'_> {
             return Ok(());
         }
         let premises = work.trace.as_ref().map_or(0, |t| t.pending.len());
-        let result = self.insert_rows(rule, relations, work, (0..work.pending.len(), 0..premises));
+        let rows = Pending { values: 0..work.pending.len(), premises: 0..premises, bytes: 0..0 };
+        let result = self.insert_rows(rule, relations, work, rows);
         work.pending.clear();
         if let Some(trace) = work.trace.as_mut() {
             trace.pending.clear();
@@ -1248,18 +1319,22 @@ impl Run<'_> {
         result
     }
 
-    /// Stores the rows `rows.0` of `work.pending` (values) that `rule` emitted in its head
-    /// relation, with their premises `rows.1` of the trace's (when tracing: one per row).
+    /// Stores the rows `rows` of the pending buffers that `rule` emitted in its head
+    /// relation: values (with their premises, when tracing: one per row) or, from its join
+    /// kernel, bytes. A row already held is dropped, and what its emit charged refunded.
     fn insert_rows(
         &self,
         rule: u32,
         relations: &mut [Relation],
         work: &mut Work,
-        rows: (std::ops::Range<usize>, std::ops::Range<usize>),
+        rows: Pending,
     ) -> Result<(), EvalError> {
-        let Work { pending, trace, budget, .. } = work;
-        let (values, premises) = rows;
-        let Some(pending) = pending.get(values).filter(|p| !p.is_empty()) else { return Ok(()) };
+        let Work { pending, pending_rows, trace, budget, .. } = work;
+        let values = pending.get(rows.values).unwrap_or_default();
+        let bytes = pending_rows.get(rows.bytes).unwrap_or_default();
+        if values.is_empty() && bytes.is_empty() {
+            return Ok(());
+        }
         if let Some(trace) = trace.as_mut() {
             trace.rules_used.insert(rule);
         }
@@ -1269,8 +1344,20 @@ impl Run<'_> {
         };
         let (rel, arity) = head.ok_or_else(|| EvalError::Corrupt("rule emits without an Emit instruction"))?;
         let relation = relations.get_mut(rel as usize).ok_or_else(|| EvalError::Corrupt("relation id out of range"))?;
-        let mut premises = premises;
-        for row in pending.chunks(arity.max(1)) {
+        let width = relation.width();
+        if !bytes.is_empty() {
+            // Invariant: a join's head has columns (`Join::of`), so its rows have bytes.
+            if width == 0 {
+                return Err(EvalError::Corrupt("a join kernel emitted rows of no bytes"));
+            }
+            for row in bytes.chunks(width) {
+                if !relation.insert_encoded(row)? {
+                    budget.refund(1, row_bytes(arity));
+                }
+            }
+        }
+        let mut premises = rows.premises;
+        for row in values.chunks(arity.max(1)) {
             let why = premises.next();
             if relation.insert(row.get(..arity).unwrap_or_default())? {
                 if let Some(trace) = trace.as_mut() {

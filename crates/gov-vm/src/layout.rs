@@ -75,6 +75,11 @@ impl Layout {
         self.exact || columns.iter().all(|&c| self.columns.get(c).is_none_or(|col| col.ty != BaseType::Decimal))
     }
 
+    /// The type of column `column`.
+    pub(crate) fn type_of(&self, column: usize) -> Option<BaseType> {
+        self.columns.get(column).map(|col| col.ty)
+    }
+
     /// The bytes of column `column` within a row.
     pub(crate) fn span(&self, column: usize) -> Option<std::ops::Range<usize>> {
         self.columns.get(column).map(|col| col.at..col.at + width_of(col.ty))

@@ -32,6 +32,7 @@ mod eval;
 pub mod explain;
 mod guards;
 pub mod json;
+mod kernel;
 mod layout;
 mod limits;
 mod made;

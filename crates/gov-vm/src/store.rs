@@ -117,7 +117,7 @@ impl Key {
 
     /// The hash of `row`'s key (`scratch` holds the key's bytes when they are not a slice
     /// of the row).
-    #[inline]
+    #[inline(always)]
     fn hash_of_row(&self, layout: &Layout, row: &[u8], scratch: &mut Vec<u8>) -> u32 {
         if let Some(slice) = &self.slice {
             return short(hash_bytes(row.get(slice.clone()).unwrap_or_default()));
@@ -258,6 +258,11 @@ impl Relation {
         }
     }
 
+    /// Bytes per row.
+    pub(crate) fn width(&self) -> usize {
+        self.layout.width()
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.len
@@ -276,6 +281,12 @@ impl Relation {
         // id of before is used. The empty row of an id out of range is never seen.
         debug_assert!((row as usize) < self.len, "row {row} of a relation of {} rows", self.len);
         Row { layout: &self.layout, bytes: row_at(&self.bytes, self.layout.width(), row) }
+    }
+
+    /// Row `row`'s bytes, in the relation's layout; `row` must be below [`Relation::len`].
+    #[inline(always)]
+    pub(crate) fn row_bytes(&self, row: u32) -> &[u8] {
+        self.row(row).bytes
     }
 
     /// Row `row`'s values, in column order.
@@ -301,6 +312,25 @@ impl Relation {
     pub fn insert(&mut self, row: &[Value]) -> Result<bool, EvalError> {
         let start = self.bytes.len();
         self.layout.encode(row, &mut self.bytes)?;
+        self.settle(start)
+    }
+
+    /// [`Relation::insert`] of a row given as its bytes in this relation's layout (as
+    /// [`crate::kernel::Join`] emits it); a row of another width is an error.
+    pub(crate) fn insert_encoded(&mut self, row: &[u8]) -> Result<bool, EvalError> {
+        if row.len() != self.layout.width() {
+            return Err(EvalError::Corrupt("a fact has a different number of bytes than its relation's rows"));
+        }
+        let start = self.bytes.len();
+        append(&mut self.bytes, row);
+        self.settle(start)
+    }
+
+    /// Keeps the row just appended at `start` of the bytes if it is new (in the dedup set
+    /// and every index, from one probe each), or drops it; whether it was new.
+    // One copy for both callers, so that the table's probe is inlined into it.
+    #[inline(never)]
+    fn settle(&mut self, start: usize) -> Result<bool, EvalError> {
         let Relation { layout, len, bytes, whole, set, indexes, scratch } = self;
         let width = layout.width();
         let (old, new) = bytes.split_at(start);
@@ -427,19 +457,30 @@ impl Relation {
     /// holds the key's bytes. A key value of another type than its column's is an error.
     #[inline]
     pub(crate) fn lookup(&self, index: usize, key: &[Value], scratch: &mut Vec<u8>) -> Result<Option<u32>, EvalError> {
-        let Some(index) = self.indexes.get(index).filter(|i| i.key.columns.len() == key.len()) else {
+        let Some(probe) = self.probe(index).filter(|p| p.key.columns.len() == key.len()) else {
             return Ok(None);
         };
         scratch.clear();
-        for (&column, &value) in index.key.columns.iter().zip(key) {
+        for (&column, &value) in probe.key.columns.iter().zip(key) {
             self.layout.push(column, value, true, scratch)?;
         }
-        let hash = short(hash_bytes(scratch));
-        let width = self.layout.width();
+        Ok(probe.find(scratch, key))
+    }
+
+    /// Index `index`, ready to be probed many times (`None` for an index out of range).
+    #[inline]
+    fn probe(&self, index: usize) -> Option<Probe<'_>> {
+        let index = self.indexes.get(index)?;
         // A key of the whole row is hashed as the dedup set hashes rows (the same bytes).
-        let (table, columns) = if index.whole { (&self.set, &self.whole) } else { (&index.heads, &index.key) };
-        let matches = |head: &Slot| columns.matches(&self.layout, row_at(&self.bytes, width, head.id), scratch, key);
-        Ok(table.find(spread(hash), matches).map(|head| head.id))
+        let (table, key) = if index.whole { (&self.set, &self.whole) } else { (&index.heads, &index.key) };
+        Some(Probe { layout: &self.layout, bytes: &self.bytes, table, key, previous: &index.previous })
+    }
+
+    /// Index `index`, to be probed by keys as bytes ([`Probe::first`]), if its columns
+    /// compare as bytes (no `Decimal`, as [`crate::kernel::Join`] keys are).
+    #[inline]
+    pub(crate) fn probe_bytes(&self, index: usize) -> Option<Probe<'_>> {
+        self.probe(index).filter(|p| p.key.exact)
     }
 
     /// The next older row with the same key as `row` in index `index`.
@@ -447,6 +488,68 @@ impl Relation {
     pub fn previous(&self, index: usize, row: u32) -> Option<u32> {
         let previous = *self.indexes.get(index)?.previous.get(row as usize)?;
         (previous != NONE).then_some(previous)
+    }
+}
+
+/// One index of a relation, resolved for many probes: its table, key and chains, and the
+/// rows they point into.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Probe<'r> {
+    layout: &'r Layout,
+    bytes: &'r [u8],
+    table: &'r HashTable<Slot>,
+    key: &'r Key,
+    /// Empty for an index on the whole row (one row per key).
+    previous: &'r [u32],
+}
+
+impl<'r> Probe<'r> {
+    /// The newest row whose key has the canonical bytes `bytes` (and the values `key`,
+    /// which only a key with a `Decimal` reads).
+    #[inline(always)]
+    fn find(&self, bytes: &[u8], key: &[Value]) -> Option<u32> {
+        let hash = short(hash_bytes(bytes));
+        let width = self.layout.width();
+        let matches = |head: &Slot| self.key.matches(self.layout, row_at(self.bytes, width, head.id), bytes, key);
+        self.table.find(spread(hash), matches).map(|head| head.id)
+    }
+
+    /// The newest row whose key is `bytes` (each column's bytes in index column order);
+    /// follow with [`Probe::next`]. For a probe of [`Relation::probe_bytes`].
+    #[inline(always)]
+    pub(crate) fn first(&self, bytes: &[u8]) -> Option<u32> {
+        self.find(bytes, &[])
+    }
+
+    /// The next older row with the same key as `row`.
+    #[inline(always)]
+    pub(crate) fn next(&self, row: u32) -> Option<u32> {
+        self.previous.get(row as usize).copied().filter(|&previous| previous != NONE)
+    }
+
+    /// Row `id`'s bytes.
+    #[inline(always)]
+    pub(crate) fn row(&self, id: u32) -> &'r [u8] {
+        row_at(self.bytes, self.layout.width(), id)
+    }
+}
+
+/// Appends `bytes` to `out`, with the common widths of a column or a short row (1, 4, 8,
+/// 16 bytes) copied as fixed-size words rather than through a call of `memcpy`.
+#[inline(always)]
+pub(crate) fn append(out: &mut Vec<u8>, bytes: &[u8]) {
+    fn fixed<const N: usize>(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+        <&[u8; N]>::try_from(bytes).map(|b| out.extend_from_slice(b)).is_ok()
+    }
+    let done = match bytes.len() {
+        1 => fixed::<1>(out, bytes),
+        4 => fixed::<4>(out, bytes),
+        8 => fixed::<8>(out, bytes),
+        16 => fixed::<16>(out, bytes),
+        _ => false,
+    };
+    if !done {
+        out.extend_from_slice(bytes);
     }
 }
 

@@ -183,6 +183,7 @@ impl Engine {
             program: &self.program,
             guards: &self.guards,
             dispatch: &self.dispatch,
+            kernels: &self.kernels,
             prepared: &self.prepared,
             string_ids: &self.string_ids,
             limits: &self.load_limits,
