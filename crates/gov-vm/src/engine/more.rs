@@ -183,7 +183,7 @@ impl Engine {
             program: &self.program,
             guards: &self.guards,
             dispatch: &self.dispatch,
-            prepared: &self.prepared,
+            code: &self.code,
             string_ids: &self.string_ids,
             limits: &self.load_limits,
         }
