@@ -375,10 +375,14 @@ struct ScanAt<'c> {
 }
 
 impl Ctx<'_> {
-    fn relation(&self, rel: u32) -> Result<&Relation, EvalError> {
-        let from_statics = self.statics.is_some()
-            && self.program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Static);
-        let store = if from_statics { self.statics.unwrap_or_default() } else { self.relations };
+    /// Relation `rel`, of the static phase when `statik` (read from the relations computed
+    /// at load when running a request).
+    #[inline(always)]
+    fn relation(&self, rel: u32, statik: bool) -> Result<&Relation, EvalError> {
+        let store = match self.statics {
+            Some(statics) if statik => statics,
+            _ => self.relations,
+        };
         store.get(rel as usize).ok_or_else(|| EvalError::Corrupt("relation id out of range"))
     }
 
@@ -404,13 +408,13 @@ impl Ctx<'_> {
         relation: &Relation,
         index: u16,
         regs: &[Value],
-        key: &[Slot],
+        key: &[Pair],
     ) -> Result<Option<u32>, EvalError> {
         if key.len() > MAX_KEY {
             return Err(EvalError::Corrupt("index key too long"));
         }
         work.key.clear();
-        for &slot in key {
+        for &(_, slot) in key {
             work.key.push(Self::slot(regs, slot)?);
         }
         relation.lookup(index as usize, &work.key, &mut work.key_bytes)
@@ -422,22 +426,11 @@ impl Ctx<'_> {
         self.ones.and_then(|ones| ones.row(rel))
     }
 
-    /// Whether `row` of `rel` has the values of the `key` slots in the columns of its
-    /// index `index` (what a lookup in that index would find).
-    fn key_matches(
-        &self,
-        rel: u32,
-        index: u16,
-        row: &[Value],
-        regs: &[Value],
-        key: &[Slot],
-    ) -> Result<bool, EvalError> {
-        let columns = self.program.relations.get(rel as usize).and_then(|r| r.indexes.get(index as usize));
-        let columns = columns.ok_or_else(|| EvalError::Corrupt("index out of range"))?;
-        if columns.len() != key.len() {
-            return Ok(false);
-        }
-        for (&column, &slot) in columns.iter().zip(key) {
+    /// Whether `row` has the values of the `key` slots in the key's columns (what a lookup
+    /// in the index would find).
+    #[inline(always)]
+    fn key_matches(row: &[Value], regs: &[Value], key: &[Pair]) -> Result<bool, EvalError> {
+        for &(column, slot) in key {
             if row.get(column as usize).copied() != Some(Self::slot(regs, slot)?) {
                 return Ok(false);
             }
@@ -510,7 +503,7 @@ impl Ctx<'_> {
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
         loop {
-            let Some(&op) = code.get(pc) else {
+            let Some(op) = code.get(pc) else {
                 return match sink {
                     Sink::Rule => Ok(()),
                     _ => self.finish(work, regs, sink),
@@ -518,14 +511,13 @@ impl Ctx<'_> {
             };
             work.budget.step(self.limits)?;
             match op {
-                Op::Scan { rel, index, delta, key, binds, checks } => {
-                    let key = self.code.slots(key);
-                    let relation = self.relation(rel)?;
+                Op::Scan { rel, index, statik, delta, key, binds, checks } => {
+                    let (rel, index, delta) = (*rel, *index, *delta);
+                    let relation = self.relation(rel, *statik)?;
                     let (low, high) = match delta {
                         false => (0, u32::MAX),
                         true => self.delta.get(rel as usize).copied().unwrap_or((0, 0)),
                     };
-                    let (binds, checks) = (self.code.pairs(binds), self.code.pairs(checks));
                     let scan = ScanAt { rel, low, high, binds, checks, code, pc };
                     // Every row but the last is visited by a call; the last one's bindings
                     // go on in this loop.
@@ -537,9 +529,7 @@ impl Ctx<'_> {
                         let Some(row) = self.one_row(rel).filter(|_| !delta) else {
                             return Ok(());
                         };
-                        if let Some(index) = index
-                            && !self.key_matches(rel, index, row, regs, key)?
-                        {
+                        if index.is_some() && !Self::key_matches(row, regs, key)? {
                             return Ok(());
                         }
                         if !self.bind(&scan, 0, row, regs)? {
@@ -583,13 +573,13 @@ impl Ctx<'_> {
                         return self.exec_traced(work, code, pc + 1, regs, sink, (rel, last));
                     }
                 }
-                Op::Absent { rel, index, key } => {
-                    let key = self.code.slots(key);
-                    let relation = self.relation(rel)?;
+                Op::Absent { rel, index, statik, key } => {
+                    let (rel, index) = (*rel, *index);
+                    let relation = self.relation(rel, *statik)?;
                     // An empty relation is present only as an input relation's row.
                     let one = if relation.is_empty() { self.one_row(rel) } else { None };
                     let present = match (index, one) {
-                        (Some(index), Some(row)) => self.key_matches(rel, index, row, regs, key)?,
+                        (Some(_), Some(row)) => Self::key_matches(row, regs, key)?,
                         (None, Some(_)) => true,
                         // (When tracing, the lookup leaves the key for the trace's `Absence`.)
                         (_, None) if relation.is_empty() && work.trace.is_none() => false,
@@ -603,13 +593,13 @@ impl Ctx<'_> {
                         return self.exec_absent_traced(work, code, pc, regs, sink, rel, index);
                     }
                 }
-                Op::Compare { op, left, right } => {
+                &Op::Compare { op, left, right } => {
                     let (left, right) = (Self::slot(regs, left)?, Self::slot(regs, right)?);
                     if !self.holds(work, op, left, right)? {
                         return Ok(());
                     }
                 }
-                Op::Arith { op, dst, left, right } => {
+                &Op::Arith { op, dst, left, right } => {
                     let (left, right) = (Self::slot(regs, left)?, Self::slot(regs, right)?);
                     let (Some(a), Some(b)) = (left.num(), right.num()) else {
                         return Err(EvalError::Type("arithmetic on a non-number"));
@@ -617,7 +607,7 @@ impl Ctx<'_> {
                     let result = gov_value::apply(op, a, b).map_err(EvalError::Arithmetic)?;
                     Self::set_slot(regs, dst, Value::from_num(result))?;
                 }
-                Op::Move { dst, src } => {
+                &Op::Move { dst, src } => {
                     let value = Self::slot(regs, src)?;
                     Self::set_slot(regs, dst, value)?;
                 }
@@ -627,7 +617,7 @@ impl Ctx<'_> {
                     // Counted as a new fact until it is stored: the rows a rule produces are
                     // bounded as they pile up, not only once the rule is done.
                     work.budget.charge(self.limits, 1, row_bytes(values.len()))?;
-                    for &slot in self.code.slots(values) {
+                    for &slot in values.iter() {
                         work.pending.push(Self::slot(regs, slot)?);
                     }
                     if values.is_empty() {
@@ -641,7 +631,7 @@ impl Ctx<'_> {
                     return Ok(());
                 }
                 Op::Fire { decision, values } => {
-                    let new = work.fire(self, regs, decision, self.code.slots(values))?;
+                    let new = work.fire(self, regs, *decision, values)?;
                     if let (true, Some(trace)) = (new, work.trace.as_mut()) {
                         trace.firings.push(trace.stack.clone());
                         trace.firing_absent.push(trace.absent.clone());
@@ -768,10 +758,9 @@ impl Ctx<'_> {
         regs: &mut [Value],
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
-        let Some(&Op::Aggregate { function, ty, dst, target, locals, len }) = code.get(pc) else {
+        let Some(&Op::Aggregate { function, ty, dst, target, ref locals, len }) = code.get(pc) else {
             return Err(EvalError::Corrupt("not an aggregate"));
         };
-        let locals = self.code.slots(locals);
         let body_end = pc + 1 + len as usize;
         let body = code.get(..body_end).ok_or_else(|| EvalError::Corrupt("aggregate body runs past its rule"))?;
         // The scratch is taken, so an aggregate nested in this one's sub-plan uses
@@ -821,11 +810,11 @@ impl Ctx<'_> {
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
         let (produced, out) = match code.get(pc) {
-            Some(&Op::Call { builtin, args, out, prepared }) => {
-                (self.call(work, regs, builtin, self.code.slots(args), self.code.prepared(prepared))?, out)
+            Some(&Op::Call { builtin, ref args, out, prepared }) => {
+                (self.call(work, regs, builtin, args, self.code.prepared(prepared))?, out)
             }
-            Some(&Op::Set { values, out }) => {
-                self.set(work, regs, self.code.slots(values))?;
+            Some(&Op::Set { ref values, out }) => {
+                self.set(work, regs, values)?;
                 (Produced::Values, out)
             }
             _ => return Err(EvalError::Corrupt("not a call")),

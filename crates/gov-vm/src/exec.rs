@@ -2,56 +2,31 @@
 //! validated [`Program`] (the bundle format does not change).
 //!
 //! The interpreter ([`crate::eval`]) runs these [`Op`]s, not the bundle's [`Instr`]s: each
-//! is a small `Copy` record (no `Vec` inside) whose operands are already resolved to slots
-//! of the rule's frame, and whose lists (index keys, binds, checks, emitted values, call
-//! arguments) are spans of two arenas shared by the whole program. A rule's frame is its
-//! registers followed by the constants its code uses, copied in when the rule starts, so
-//! an operand is always a frame slot: no `Operand` match and no trip to the program's
-//! constant table per use. The ops of a rule are its instructions one for one (same pcs,
-//! same aggregate lengths), so pcs of explanations and near misses keep their meaning.
+//! is a record whose operands are already resolved to slots of the rule's frame, whose
+//! index key is (column, slot) pairs (so matching a row needs no trip to the relation's
+//! schema), and which knows whether its relation is static (so finding the relation needs
+//! none either). A rule's frame is its registers followed by the constants its code uses,
+//! copied in when the rule starts, so an operand is always a frame slot: no `Operand`
+//! match and no trip to the program's constant table per use. The ops of a rule are its
+//! instructions one for one (same pcs, same aggregate lengths), so the pcs of near misses
+//! keep their meaning. Lists are boxed slices read in place (spans of one shared arena
+//! cost a bounds check per list per use, and callgrind counted more instructions).
 // Invariant: built only from a program that passed `bundle::validate`, so every slot is
-// below its rule's frame length, every span lies within its arena, every relation, index
-// and decision id is in range, and each key has its index's length. The interpreter still
-// reads through checked accessors (a slot or span out of range is `EvalError::Corrupt`),
-// so a broken invariant is an error, never a panic.
+// below its rule's frame length, every relation, index and decision id is in range, and
+// each key has its index's length. The interpreter still reads through checked accessors
+// (a slot out of range is `EvalError::Corrupt`), so a broken invariant is an error, never
+// a panic.
 
-use crate::program::{AggregateFn, CallOut, Instr, Operand, Program, Source};
+use crate::program::{AggregateFn, CallOut, Instr, Operand, Phase, Program, Source};
 use crate::value::{Strings, Value};
 use gov_builtins::{Builtin, Prepared, Val};
 use gov_value::{ArithOp, BaseType, CompareOp};
-use std::ops::Range;
-
-/// A run of entries of one of [`Code`]'s arenas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Span {
-    start: u32,
-    len: u32,
-}
-
-impl Span {
-    /// Its entries, as a range.
-    #[inline(always)]
-    fn range(self) -> Range<usize> {
-        self.start as usize..self.start as usize + self.len as usize
-    }
-
-    /// How many entries it has.
-    #[inline(always)]
-    pub(crate) fn len(self) -> usize {
-        self.len as usize
-    }
-
-    /// Whether it has none.
-    #[inline(always)]
-    pub(crate) fn is_empty(self) -> bool {
-        self.len == 0
-    }
-}
 
 /// A slot of a rule's frame: a register, or (after the registers) a constant.
 pub(crate) type Slot = u32;
 
-/// A column of a row and a frame slot: a scan's bind (into the slot) or check (against it).
+/// A column of a row and a frame slot: a scan's bind (into the slot), check or key column
+/// (against it).
 pub(crate) type Pair = (u8, Slot);
 
 /// What a call or a set does with what it yields ([`CallOut`] over slots).
@@ -73,53 +48,54 @@ pub(crate) enum Out {
 }
 
 /// One executable instruction: [`Instr`] with its operands resolved (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
-    /// [`Instr::Scan`]: `key` of slots, `binds` and `checks` of pairs.
-    Scan { rel: u32, index: Option<u16>, delta: bool, key: Span, binds: Span, checks: Span },
-    /// [`Instr::Absent`]: `key` of slots.
-    Absent { rel: u32, index: Option<u16>, key: Span },
+    /// [`Instr::Scan`]: `key` as (index column, slot); `statik` for a relation of the static
+    /// phase.
+    Scan {
+        rel: u32,
+        index: Option<u16>,
+        statik: bool,
+        delta: bool,
+        key: Box<[Pair]>,
+        binds: Box<[Pair]>,
+        checks: Box<[Pair]>,
+    },
+    /// [`Instr::Absent`]: `key` as (index column, slot).
+    Absent { rel: u32, index: Option<u16>, statik: bool, key: Box<[Pair]> },
     /// [`Instr::Compare`].
     Compare { op: CompareOp, left: Slot, right: Slot },
     /// [`Instr::Arith`].
     Arith { op: ArithOp, dst: Slot, left: Slot, right: Slot },
     /// [`Instr::Move`].
     Move { dst: Slot, src: Slot },
-    /// [`Instr::Aggregate`]: `locals` of slots.
-    Aggregate { function: AggregateFn, ty: BaseType, dst: Slot, target: Slot, locals: Span, len: u32 },
-    /// [`Instr::Call`]: `args` of slots; `prepared` the entry of [`Code::prepared`] of what
-    /// was made of its constant arguments, if any.
-    Call { builtin: Builtin, args: Span, out: Out, prepared: Option<u32> },
-    /// [`Instr::Set`]: `values` of slots.
-    Set { values: Span, out: Out },
-    /// [`Instr::Emit`]: `values` of slots.
-    Emit { rel: u32, values: Span },
-    /// [`Instr::Fire`]: `values` of slots.
-    Fire { decision: u32, values: Span },
+    /// [`Instr::Aggregate`].
+    Aggregate { function: AggregateFn, ty: BaseType, dst: Slot, target: Slot, locals: Box<[Slot]>, len: u32 },
+    /// [`Instr::Call`]: `prepared` the entry of [`Code::prepared`] of what was made of its
+    /// constant arguments, if any.
+    Call { builtin: Builtin, args: Box<[Slot]>, out: Out, prepared: Option<u32> },
+    /// [`Instr::Set`].
+    Set { values: Box<[Slot]>, out: Out },
+    /// [`Instr::Emit`].
+    Emit { rel: u32, values: Box<[Slot]> },
+    /// [`Instr::Fire`].
+    Fire { decision: u32, values: Box<[Slot]> },
 }
 
-/// Where a rule's ops and frame are.
+/// A rule's ops and frame.
 #[derive(Debug, Clone, Default)]
 struct RuleExec {
-    /// Its ops in [`Code::ops`].
-    ops: Span,
+    ops: Vec<Op>,
     /// Its registers: the frame's first slots.
     registers: u32,
-    /// The constants after the registers, in [`Code::constants`].
-    constants: Span,
+    /// The constants after the registers, in frame order.
+    constants: Vec<Value>,
 }
 
 /// The executable form of every rule of a program, by rule id.
 #[derive(Debug, Default)]
 pub(crate) struct Code {
     rules: Vec<RuleExec>,
-    ops: Vec<Op>,
-    /// Slots of keys, values, arguments and locals.
-    slots: Vec<Slot>,
-    /// Pairs of binds and checks.
-    pairs: Vec<Pair>,
-    /// Each rule's constants, in frame order.
-    constants: Vec<Value>,
     /// What was made of calls' constant arguments (a parsed pattern, …).
     prepared: Vec<Prepared>,
 }
@@ -132,22 +108,12 @@ impl Code {
     pub(crate) fn of(program: &Program) -> Code {
         let mut code = Code::default();
         for rule in &program.rules {
-            let start = code.ops.len();
             let registers = u32::from(rule.registers);
             let mut frame = Frame { registers, used: Vec::new() };
-            for instr in &rule.code {
-                let op = code.op(program, instr, &mut frame);
-                code.ops.push(op);
-            }
-            let constants_start = code.constants.len();
-            code.constants.extend(
-                frame.used.iter().map(|&c| program.constants.get(c as usize).copied().unwrap_or(Value::Int(0))),
-            );
-            code.rules.push(RuleExec {
-                ops: span(start, code.ops.len()),
-                registers,
-                constants: span(constants_start, code.constants.len()),
-            });
+            let ops = rule.code.iter().map(|instr| code.op(program, instr, &mut frame)).collect();
+            let constant = |c: &u32| program.constants.get(*c as usize).copied().unwrap_or(Value::Int(0));
+            let constants = frame.used.iter().map(constant).collect();
+            code.rules.push(RuleExec { ops, registers, constants });
         }
         code
     }
@@ -157,17 +123,18 @@ impl Code {
             Instr::Scan { rel, source, index, key, binds, checks } => Op::Scan {
                 rel: *rel,
                 index: *index,
+                statik: is_static(program, *rel),
                 delta: *source == Source::Delta,
-                key: self.slots_of(key, frame),
-                binds: self.pairs_of(binds.iter().map(|&(c, r)| (c, u32::from(r)))),
-                checks: {
-                    let pairs: Vec<Pair> = checks.iter().map(|&(c, o)| (c, frame.slot(o))).collect();
-                    self.pairs_of(pairs.into_iter())
-                },
+                key: keyed(program, *rel, *index, key, frame),
+                binds: binds.iter().map(|&(c, r)| (c, u32::from(r))).collect(),
+                checks: checks.iter().map(|&(c, o)| (c, frame.slot(o))).collect(),
             },
-            Instr::Absent { rel, index, key } => {
-                Op::Absent { rel: *rel, index: *index, key: self.slots_of(key, frame) }
-            }
+            Instr::Absent { rel, index, key } => Op::Absent {
+                rel: *rel,
+                index: *index,
+                statik: is_static(program, *rel),
+                key: keyed(program, *rel, *index, key, frame),
+            },
             Instr::Compare { op, left, right } => {
                 Op::Compare { op: *op, left: frame.slot(*left), right: frame.slot(*right) }
             }
@@ -180,7 +147,7 @@ impl Code {
                 ty: *ty,
                 dst: u32::from(*dst),
                 target: frame.slot(*target),
-                locals: self.slots_from(locals.iter().map(|&r| u32::from(r))),
+                locals: locals.iter().map(|&r| u32::from(r)).collect(),
                 len: *len,
             },
             Instr::Call { builtin, args, out } => {
@@ -188,35 +155,18 @@ impl Code {
                     self.prepared.push(p);
                     u32::try_from(self.prepared.len() - 1).unwrap_or(u32::MAX)
                 });
-                Op::Call { builtin: *builtin, args: self.slots_of(args, frame), out: frame.out(*out), prepared }
+                Op::Call { builtin: *builtin, args: frame.slots(args), out: frame.out(*out), prepared }
             }
-            Instr::Set { values, out } => Op::Set { values: self.slots_of(values, frame), out: frame.out(*out) },
-            Instr::Emit { rel, values } => Op::Emit { rel: *rel, values: self.slots_of(values, frame) },
-            Instr::Fire { decision, values } => Op::Fire { decision: *decision, values: self.slots_of(values, frame) },
+            Instr::Set { values, out } => Op::Set { values: frame.slots(values), out: frame.out(*out) },
+            Instr::Emit { rel, values } => Op::Emit { rel: *rel, values: frame.slots(values) },
+            Instr::Fire { decision, values } => Op::Fire { decision: *decision, values: frame.slots(values) },
         }
     }
 
-    fn slots_of(&mut self, operands: &[Operand], frame: &mut Frame) -> Span {
-        let slots: Vec<Slot> = operands.iter().map(|&o| frame.slot(o)).collect();
-        self.slots_from(slots.into_iter())
-    }
-
-    fn slots_from(&mut self, slots: impl Iterator<Item = Slot>) -> Span {
-        let start = self.slots.len();
-        self.slots.extend(slots);
-        span(start, self.slots.len())
-    }
-
-    fn pairs_of(&mut self, pairs: impl Iterator<Item = Pair>) -> Span {
-        let start = self.pairs.len();
-        self.pairs.extend(pairs);
-        span(start, self.pairs.len())
-    }
-
-    /// The ops of rule `rule` (empty for an id out of range).
+    /// The ops of rule `rule` (none for an id out of range).
     #[inline]
     pub(crate) fn ops(&self, rule: u32) -> &[Op] {
-        self.rules.get(rule as usize).and_then(|r| self.ops.get(r.ops.range())).unwrap_or_default()
+        self.rules.get(rule as usize).map_or(&[], |r| &r.ops)
     }
 
     /// Readies `frame` for a run of rule `rule`: its registers all `Int 0`, then its
@@ -226,25 +176,13 @@ impl Code {
         frame.clear();
         if let Some(r) = self.rules.get(rule as usize) {
             frame.resize(r.registers as usize, Value::Int(0));
-            frame.extend_from_slice(self.constants.get(r.constants.range()).unwrap_or_default());
+            frame.extend_from_slice(&r.constants);
         }
     }
 
     /// How many registers (not constants) rule `rule`'s frame starts with.
     pub(crate) fn registers(&self, rule: u32) -> usize {
         self.rules.get(rule as usize).map_or(0, |r| r.registers as usize)
-    }
-
-    /// The slots of a span.
-    #[inline(always)]
-    pub(crate) fn slots(&self, span: Span) -> &[Slot] {
-        self.slots.get(span.range()).unwrap_or_default()
-    }
-
-    /// The pairs of a span.
-    #[inline(always)]
-    pub(crate) fn pairs(&self, span: Span) -> &[Pair] {
-        self.pairs.get(span.range()).unwrap_or_default()
     }
 
     /// What was prepared for a call.
@@ -254,11 +192,16 @@ impl Code {
     }
 }
 
-/// The span of entries `start..end` of an arena.
-fn span(start: usize, end: usize) -> Span {
-    // Invariant: arenas stay below `u32::MAX` entries (a bundle's rules are bounded by its
-    // size, far below).
-    Span { start: u32::try_from(start).unwrap_or(u32::MAX), len: u32::try_from(end - start).unwrap_or(0) }
+/// Whether relation `rel` is of the static phase.
+fn is_static(program: &Program, rel: u32) -> bool {
+    program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Static)
+}
+
+/// An index key as (index column, slot) pairs.
+fn keyed(program: &Program, rel: u32, index: Option<u16>, key: &[Operand], frame: &mut Frame) -> Box<[Pair]> {
+    let columns = index.and_then(|i| program.relations.get(rel as usize)?.indexes.get(usize::from(i)));
+    // Invariant (validation): the key has one operand per index column.
+    columns.map_or(&[][..], Vec::as_slice).iter().zip(key).map(|(&c, &o)| (c, frame.slot(o))).collect()
 }
 
 /// A rule's frame as it is laid out: its registers, then each constant it uses, once.
@@ -288,6 +231,11 @@ impl Frame {
         }
     }
 
+    /// The slots of operands.
+    fn slots(&mut self, operands: &[Operand]) -> Box<[Slot]> {
+        operands.iter().map(|&o| self.slot(o)).collect()
+    }
+
     fn out(&mut self, out: CallOut) -> Out {
         match out {
             CallOut::Test { negated } => Out::Test { negated },
@@ -310,4 +258,43 @@ fn prepare_call(program: &Program, builtin: Builtin, args: &[Operand]) -> Option
         })
         .collect();
     gov_builtins::prepare(builtin, &constants).ok().flatten()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::program::RuleCode;
+
+    /// A rule of 2 registers using constants 1, 0 and 1 again: one op per instruction (the
+    /// pcs keep their meaning), each constant once in the frame after the registers, in the
+    /// order the code first uses them, and the frame starts as registers of `Int 0` then
+    /// those constants.
+    #[test]
+    fn constants_get_frame_slots_after_the_registers_once_each() {
+        let code = vec![
+            Instr::Compare { op: CompareOp::Lt, left: Operand::Reg(1), right: Operand::Const(1) },
+            Instr::Move { dst: 0, src: Operand::Const(0) },
+            Instr::Arith { op: ArithOp::Add, dst: 1, left: Operand::Reg(0), right: Operand::Const(1) },
+            Instr::Fire { decision: 0, values: vec![Operand::Reg(1), Operand::Const(0)] },
+        ];
+        let program = Program {
+            constants: vec![Value::Int(7), Value::Int(9)],
+            rules: vec![RuleCode { registers: 2, code, source: crate::program::SourceRef::default() }],
+            ..Program::default()
+        };
+        let code = Code::of(&program);
+        let ops = code.ops(0);
+        assert_eq!(ops.len(), 4);
+        assert_eq!(ops[0], Op::Compare { op: CompareOp::Lt, left: 1, right: 2 });
+        assert_eq!(ops[1], Op::Move { dst: 0, src: 3 });
+        assert_eq!(ops[2], Op::Arith { op: ArithOp::Add, dst: 1, left: 0, right: 2 });
+        let Op::Fire { decision: 0, values } = &ops[3] else { panic!("{:?}", ops[3]) };
+        assert_eq!(**values, [1, 3]);
+        let mut frame = vec![Value::Bool(true); 9];
+        code.frame(0, &mut frame);
+        assert_eq!(frame, vec![Value::Int(0), Value::Int(0), Value::Int(9), Value::Int(7)]);
+        assert_eq!(code.registers(0), 2);
+        assert!(code.ops(1).is_empty());
+    }
 }
