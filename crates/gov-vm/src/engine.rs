@@ -2,9 +2,9 @@
 
 use crate::dispatch::Dispatch;
 use crate::eval::{
-    Builtins, Evaluated, Firing, FiringRef, Firings, PreparedRule, Run, Symbols, Work, prepare, risk_contributions,
-    risk_score,
+    Builtins, Evaluated, Firing, FiringRef, Firings, Run, Symbols, Work, risk_contributions, risk_score,
 };
+use crate::exec::Code;
 use crate::explain::Explanation;
 use crate::guards::Guards;
 use crate::kernel::Kernels;
@@ -168,8 +168,9 @@ pub struct Engine {
     request_relations: Vec<u32>,
     statics: Vec<Relation>,
     string_ids: StringIds,
-    /// What each rule's calls of built-ins made of their constant arguments, by pc.
-    prepared: Vec<PreparedRule>,
+    /// The rules in their executable form, with what their calls of built-ins made of
+    /// their constant arguments.
+    code: Code,
     relation_ids: HashMap<String, u32>,
     hash: String,
     /// Bounds each request.
@@ -233,7 +234,7 @@ impl Engine {
     ) -> Result<Engine, EvalError> {
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program);
-        let prepared = prepare(&program);
+        let code = Code::of(&program);
         let mut string_ids: StringIds =
             program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
         let no_more = StringIds::default();
@@ -242,7 +243,7 @@ impl Engine {
             guards: &guards,
             dispatch: &dispatch,
             kernels: &kernels,
-            prepared: &prepared,
+            code: &code,
             string_ids: &string_ids,
             limits: &load_limits,
         };
@@ -277,7 +278,7 @@ impl Engine {
             request_relations,
             statics,
             string_ids,
-            prepared,
+            code,
             relation_ids,
             hash,
             limits: Limits::default(),
@@ -509,9 +510,9 @@ impl Engine {
     }
 
     /// What the built-ins of a run on `request` read: the symbols of the engine's strings
-    /// and the request's, and what was prepared of each call's constants at load.
+    /// and the request's, and the rules' executable form.
     fn builtins<'a>(&'a self, request: &'a Request) -> Builtins<'a> {
-        Builtins { symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids }, prepared: &self.prepared }
+        Builtins { symbols: Symbols { table: &self.string_ids, extra: &request.extra_ids }, code: &self.code }
     }
 
     /// Evaluates `request` from scratch into a store of every relation (the data-only ones
@@ -706,7 +707,7 @@ struct Load<'a> {
     guards: &'a Guards,
     dispatch: &'a Dispatch,
     kernels: &'a Kernels,
-    prepared: &'a [PreparedRule],
+    code: &'a Code,
     /// The symbols of the program's strings.
     string_ids: &'a StringIds,
     limits: &'a Limits,
@@ -753,7 +754,7 @@ impl Load<'_> {
             guards: self.guards,
             dispatch: self.dispatch,
             kernels: self.kernels,
-            builtins: Builtins { symbols: Symbols { table: self.string_ids, extra: ids }, prepared: self.prepared },
+            builtins: Builtins { symbols: Symbols { table: self.string_ids, extra: ids }, code: self.code },
         };
         run.strata(&mut statics, &mut work)?;
         Ok((statics, std::mem::take(&mut work.made)))
@@ -1038,18 +1039,26 @@ mod tests {
         let risk = |decision, constant| {
             vec![scan(&[(0, 0)]), Instr::Fire { decision, values: vec![Operand::Const(constant)] }]
         };
-        let mut engine = program(vec![risk(0, 0), risk(1, 1)]);
-        engine.program.constants = vec![Value::Int(i64::MAX), Value::Int(1)];
-        for meta in &mut engine.program.decisions {
-            meta.effect = Effect::Risk;
-        }
+        // The engine runs the constants it was built with: each case builds its own.
+        let engine_with = |points: i64| {
+            let mut program =
+                test_program(vec![(Phase::Request, risk(0, 0)), (Phase::Request, risk(1, 1))], Vec::new());
+            program.constants = vec![Value::Int(points), Value::Int(1)];
+            for meta in &mut program.decisions {
+                meta.effect = Effect::Risk;
+            }
+            // Not validated: a valid program would have the `risk_score` stratum.
+            Engine::from_valid(program, String::new(), Limits::LOAD).unwrap()
+        };
+        let engine = engine_with(i64::MAX);
         let request = rows(&engine, [(1, 2)].into_iter());
         let decision = engine.decide(&request).unwrap();
         assert_eq!(decision.fired.len(), 2);
         let overflow = EvalError::Arithmetic(gov_value::ArithError::Overflow);
         assert_eq!(engine.report(&request, &decision), Err(overflow.clone()));
         assert_eq!(engine.decision_json(&request, &decision), Err(overflow));
-        engine.program.constants = vec![Value::Int(i64::MAX - 1), Value::Int(1)];
+        let engine = engine_with(i64::MAX - 1);
+        let request = rows(&engine, [(1, 2)].into_iter());
         let decision = engine.decide(&request).unwrap();
         assert_eq!(engine.decision_json(&request, &decision).unwrap()["risk"]["score"], json!(i64::MAX));
     }

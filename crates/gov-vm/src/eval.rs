@@ -6,13 +6,13 @@
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
 use crate::dispatch::{Dispatch, Step};
+use crate::exec::{Code, Op, Out, Pair, Slot};
 use crate::guards::Guards;
 use crate::kernel::Kernels;
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
 use crate::made::{Fresh, MadeIds};
 use crate::one::Ones;
-use crate::program::CallOut;
-use crate::program::{AggregateFn, Effect, Instr, Operand, Phase, Program, Source, Stratum};
+use crate::program::{AggregateFn, Effect, Instr, Phase, Program, Source, Stratum};
 use crate::store::{Columns, Relation, hash_values};
 use crate::value::{StringIds, Strings, Value};
 use crate::{EvalError, Limits};
@@ -243,15 +243,15 @@ impl Work {
         (Firings { fired: &self.fired, values: &self.fired_values }, &self.made)
     }
 
-    /// Records a firing of `decision` with the values of `operands` unless the same firing
+    /// Records a firing of `decision` with the values of `slots` unless the same firing
     /// (decision and values) was recorded before; the firing counts against the limits as
     /// a fact. Constant time (a few comparisons while there are fewer than `INDEXED_FROM`
     /// firings, then a hash probe), so deciding stays linear in the firings however many
     /// repeat. The values go straight into the shared buffer (and back out if a repeat).
-    fn fire(&mut self, ctx: &Ctx<'_>, regs: &[Value], decision: u32, operands: &[Operand]) -> Result<bool, EvalError> {
+    fn fire(&mut self, ctx: &Ctx<'_>, regs: &[Value], decision: u32, slots: &[Slot]) -> Result<bool, EvalError> {
         let start = self.fired_values.len();
-        for operand in operands {
-            self.fired_values.push(ctx.operand(regs, *operand)?);
+        for &slot in slots {
+            self.fired_values.push(Ctx::slot(regs, slot)?);
         }
         let too_many = || EvalError::Limit { what: "facts", limit: ctx.limits.max_facts as u64 };
         let entry = Fired {
@@ -270,7 +270,7 @@ impl Work {
             self.fired_values.truncate(start);
             return Ok(false);
         }
-        self.budget.charge(ctx.limits, 1, firing_bytes(operands.len()))?;
+        self.budget.charge(ctx.limits, 1, firing_bytes(slots.len()))?;
         self.fired.push(entry);
         let len = self.fired.len();
         if len >= INDEXED_FROM {
@@ -309,19 +309,20 @@ struct Ctx<'a> {
     limits: &'a Limits,
     /// Row ranges of the previous round, by relation (recursive strata only).
     delta: &'a [(u32, u32)],
-    /// What calls of built-ins read: the strings' symbols and what was prepared.
+    /// What calls of built-ins read: the strings' symbols.
     builtins: &'a Builtins<'a>,
-    /// The rule being run (for what was prepared of its calls).
-    rule: u32,
+    /// The rules' executable form (what runs, [`Code::ops`]).
+    code: &'a Code,
 }
 
-/// What the engine gives calls of built-ins, beyond their arguments.
+/// What a run reads that the engine derived from the program: the code it executes, and
+/// what calls of built-ins read beyond their arguments.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Builtins<'a> {
     /// The symbols of the strings the evaluation starts with.
     pub symbols: Symbols<'a>,
-    /// What the engine prepared of each rule's calls ([`prepare`]), by rule.
-    pub prepared: &'a [PreparedRule],
+    /// The rules' executable form, with what was prepared of their calls.
+    pub code: &'a Code,
 }
 
 /// The symbols of the strings an evaluation starts with, by text: the program's, then the
@@ -349,11 +350,8 @@ enum Produced {
     Values,
 }
 
-/// What the engine prepared of a rule's calls, by pc: `None` where nothing was.
-pub(crate) type PreparedRule = Vec<Option<Prepared>>;
-
 /// What a built-in reads for `value`, whose strings are `strings`.
-fn to_val<'s>(strings: Strings<'s>, value: Value) -> Val<'s> {
+pub(crate) fn to_val<'s>(strings: Strings<'s>, value: Value) -> Val<'s> {
     match value {
         Value::Int(i) => Val::Int(i),
         Value::Decimal(d) => Val::Decimal(d),
@@ -382,7 +380,7 @@ enum Sink<'s> {
     /// A rule: its last instruction (`Emit`/`Fire`) already recorded the result.
     Rule,
     /// An aggregate's sub-plan: record the binding of its locals, then the target value.
-    Aggregate { target: Operand, locals: &'s [u16], out: &'s mut Vec<Value> },
+    Aggregate { target: Slot, locals: &'s [Slot], out: &'s mut Vec<Value> },
     /// A probe of how far a rule's body gets ([`reach`]): keep the registers of the first
     /// binding that gets here.
     Reach { first: &'s mut Option<Vec<Value>> },
@@ -394,9 +392,9 @@ struct ScanAt<'c> {
     /// The row ids visited: `low..high`.
     low: u32,
     high: u32,
-    binds: &'c [(u8, u16)],
-    checks: &'c [(u8, Operand)],
-    code: &'c [Instr],
+    binds: &'c [Pair],
+    checks: &'c [Pair],
+    code: &'c [Op],
     /// The scan's position in `code` (which ends where the plan does).
     pc: usize,
 }
@@ -416,24 +414,32 @@ fn stored<'r>(
 }
 
 impl Ctx<'_> {
-    fn relation(&self, rel: u32) -> Result<&Relation, EvalError> {
-        stored(self.program, self.statics, self.relations, rel)
+    /// Relation `rel`, of the static phase when `statik` (read from the relations computed
+    /// at load when running a request).
+    #[inline(always)]
+    fn relation(&self, rel: u32, statik: bool) -> Result<&Relation, EvalError> {
+        let store = match self.statics {
+            Some(statics) if statik => statics,
+            _ => self.relations,
+        };
+        store.get(rel as usize).ok_or_else(|| EvalError::Corrupt("relation id out of range"))
     }
 
-    fn operand(&self, regs: &[Value], operand: Operand) -> Result<Value, EvalError> {
-        match operand {
-            Operand::Reg(r) => regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range")),
-            Operand::Const(c) => self
-                .program
-                .constants
-                .get(c as usize)
-                .copied()
-                .ok_or_else(|| EvalError::Corrupt("constant out of range")),
-        }
+    /// The value in frame slot `slot` (a register, or a constant the frame holds).
+    #[inline(always)]
+    fn slot(regs: &[Value], slot: Slot) -> Result<Value, EvalError> {
+        regs.get(slot as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))
     }
 
-    /// Looks up the first row of `relation` whose index `index` columns equal the key
-    /// operands, using `work`'s scratch buffer (the key is only needed for the lookup;
+    /// Sets frame slot `slot` to `value`.
+    #[inline(always)]
+    fn set_slot(regs: &mut [Value], slot: Slot, value: Value) -> Result<(), EvalError> {
+        *regs.get_mut(slot as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+        Ok(())
+    }
+
+    /// Looks up the first row of `relation` whose index `index` columns equal the values
+    /// of the key slots, using `work`'s scratch buffer (the key is only needed for the lookup;
     /// further matches follow the index chain).
     fn first_match(
         &self,
@@ -441,14 +447,14 @@ impl Ctx<'_> {
         relation: &Relation,
         index: u16,
         regs: &[Value],
-        key: &[Operand],
+        key: &[Pair],
     ) -> Result<Option<u32>, EvalError> {
         if key.len() > MAX_KEY {
             return Err(EvalError::Corrupt("index key too long"));
         }
         work.key.clear();
-        for operand in key {
-            work.key.push(self.operand(regs, *operand)?);
+        for &(_, slot) in key {
+            work.key.push(Self::slot(regs, slot)?);
         }
         relation.lookup(index as usize, &work.key, &mut work.key_bytes)
     }
@@ -459,23 +465,12 @@ impl Ctx<'_> {
         self.ones.and_then(|ones| ones.row(rel))
     }
 
-    /// Whether `row` of `rel` has the values of the `key` operands in the columns of its
-    /// index `index` (what a lookup in that index would find).
-    fn key_matches(
-        &self,
-        rel: u32,
-        index: u16,
-        row: &[Value],
-        regs: &[Value],
-        key: &[Operand],
-    ) -> Result<bool, EvalError> {
-        let columns = self.program.relations.get(rel as usize).and_then(|r| r.indexes.get(index as usize));
-        let columns = columns.ok_or_else(|| EvalError::Corrupt("index out of range"))?;
-        if columns.len() != key.len() {
-            return Ok(false);
-        }
-        for (&column, &operand) in columns.iter().zip(key) {
-            if row.get(column as usize).copied() != Some(self.operand(regs, operand)?) {
+    /// Whether `row` has the values of the `key` slots in the key's columns (what a lookup
+    /// in the index would find).
+    #[inline(always)]
+    fn key_matches(row: &[Value], regs: &[Value], key: &[Pair]) -> Result<bool, EvalError> {
+        for &(column, slot) in key {
+            if row.get(column as usize).copied() != Some(Self::slot(regs, slot)?) {
                 return Ok(false);
             }
         }
@@ -497,12 +492,12 @@ impl Ctx<'_> {
         if row_id < scan.low || row_id >= scan.high {
             return Ok(false);
         }
-        for &(column, reg) in scan.binds {
+        for &(column, slot) in scan.binds {
             let value = row.column(column as usize).ok_or_else(|| EvalError::Corrupt("column out of range"))?;
-            *regs.get_mut(reg as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+            Self::set_slot(regs, slot, value)?;
         }
-        for &(column, operand) in scan.checks {
-            if row.column(column as usize) != Some(self.operand(regs, operand)?) {
+        for &(column, slot) in scan.checks {
+            if row.column(column as usize) != Some(Self::slot(regs, slot)?) {
                 return Ok(false);
             }
         }
@@ -530,38 +525,39 @@ impl Ctx<'_> {
         self.exec(work, scan.code, scan.pc + 1, regs, sink)
     }
 
-    /// Runs `code[pc..]` with the registers as bound so far (`code` ends where this plan
-    /// does: a rule's code, or an aggregate's code up to its sub-plan's end).
+    /// Runs `code[pc..]` with the frame as bound so far (`code` ends where this plan
+    /// does: a rule's ops, or an aggregate's ops up to its sub-plan's end).
     ///
-    /// One loop over the instructions: a filter (`absent`, `compare`) that holds, an
-    /// `arith` or a `move` goes on to the next instruction in the same call, and so does
-    /// a scan's last row; only a scan's other rows (and what runs once per value of a
-    /// call, or after an aggregate's sub-plan) call `exec` again for the rest of the rule.
-    /// So the common rule, whose scans each find one row, runs in one call.
+    /// One loop over the ops: a filter (`absent`, `compare`) that holds, an `arith` or a
+    /// `move` goes on to the next op in the same call, and so does a scan's last row; only
+    /// a scan's other rows (and what runs once per value of a call, or after an
+    /// aggregate's sub-plan) call `exec` again for the rest of the rule. So the common
+    /// rule, whose scans each find one row, runs in one call.
     fn exec(
         &self,
         work: &mut Work,
-        code: &[Instr],
+        code: &[Op],
         mut pc: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
         loop {
-            let Some(instr) = code.get(pc) else {
+            let Some(op) = code.get(pc) else {
                 return match sink {
                     Sink::Rule => Ok(()),
                     _ => self.finish(work, regs, sink),
                 };
             };
             work.budget.step(self.limits)?;
-            match instr {
-                Instr::Scan { rel, source, index, key, binds, checks } => {
-                    let relation = self.relation(*rel)?;
-                    let (low, high) = match source {
-                        Source::Full => (0, u32::MAX),
-                        Source::Delta => self.delta.get(*rel as usize).copied().unwrap_or((0, 0)),
+            match op {
+                Op::Scan { rel, index, statik, delta, key, binds, checks } => {
+                    let (rel, index, delta) = (*rel, *index, *delta);
+                    let relation = self.relation(rel, *statik)?;
+                    let (low, high) = match delta {
+                        false => (0, u32::MAX),
+                        true => self.delta.get(rel as usize).copied().unwrap_or((0, 0)),
                     };
-                    let scan = ScanAt { rel: *rel, low, high, binds, checks, code, pc };
+                    let scan = ScanAt { rel, low, high, binds, checks, code, pc };
                     // Every row but the last is visited by a call; the last one's bindings
                     // go on in this loop.
                     let last = if relation.is_empty() {
@@ -569,12 +565,10 @@ impl Ctx<'_> {
                         // row (then read straight into the registers if it matches the index
                         // key, as the index would have found it). Checked only here, so scans
                         // of the relations that hold rows pay nothing for it.
-                        let Some(row) = self.one_row(*rel).filter(|_| *source == Source::Full) else {
+                        let Some(row) = self.one_row(rel).filter(|_| !delta) else {
                             return Ok(());
                         };
-                        if let Some(index) = index
-                            && !self.key_matches(*rel, *index, row, regs, key)?
-                        {
+                        if index.is_some() && !Self::key_matches(row, regs, key)? {
                             return Ok(());
                         }
                         if !self.bind(&scan, 0, row, regs)? {
@@ -584,10 +578,10 @@ impl Ctx<'_> {
                     } else {
                         let last = match index {
                             Some(index) => {
-                                let mut at = self.first_match(work, relation, *index, regs, key)?;
+                                let mut at = self.first_match(work, relation, index, regs, key)?;
                                 loop {
                                     let Some(row) = at else { return Ok(()) };
-                                    let next = relation.previous(*index as usize, row);
+                                    let next = relation.previous(index as usize, row);
                                     if next.is_none() {
                                         break row;
                                     }
@@ -615,68 +609,55 @@ impl Ctx<'_> {
                         last
                     };
                     if work.trace.is_some() {
-                        return self.exec_traced(work, code, pc + 1, regs, sink, (*rel, last));
+                        return self.exec_traced(work, code, pc + 1, regs, sink, (rel, last));
                     }
                 }
-                Instr::Absent { rel, index, key } => {
-                    let relation = self.relation(*rel)?;
+                Op::Absent { rel, index, statik, key } => {
+                    let (rel, index) = (*rel, *index);
+                    let relation = self.relation(rel, *statik)?;
                     // An empty relation is present only as an input relation's row.
-                    let one = if relation.is_empty() { self.one_row(*rel) } else { None };
+                    let one = if relation.is_empty() { self.one_row(rel) } else { None };
                     let present = match (index, one) {
-                        (Some(index), Some(row)) => self.key_matches(*rel, *index, row, regs, key)?,
+                        (Some(_), Some(row)) => Self::key_matches(row, regs, key)?,
                         (None, Some(_)) => true,
                         // (When tracing, the lookup leaves the key for the trace's `Absence`.)
                         (_, None) if relation.is_empty() && work.trace.is_none() => false,
-                        (Some(index), None) => self.first_match(work, relation, *index, regs, key)?.is_some(),
+                        (Some(index), None) => self.first_match(work, relation, index, regs, key)?.is_some(),
                         (None, None) => !relation.is_empty(),
                     };
                     if present {
                         return Ok(());
                     }
                     if work.trace.is_some() {
-                        return self.exec_absent_traced(work, code, pc, regs, sink, *rel, *index);
+                        return self.exec_absent_traced(work, code, pc, regs, sink, rel, index);
                     }
                 }
-                Instr::Compare { op, left, right } => {
-                    let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
-                    let ordering = self
-                        .strings
-                        .with_made(&work.made)
-                        .compare(left, right)
-                        .ok_or_else(|| EvalError::Type("comparison of values of different types"))?;
-                    let holds = match op {
-                        CompareOp::Eq => ordering.is_eq(),
-                        CompareOp::Ne => ordering.is_ne(),
-                        CompareOp::Lt => ordering.is_lt(),
-                        CompareOp::Le => ordering.is_le(),
-                        CompareOp::Gt => ordering.is_gt(),
-                        CompareOp::Ge => ordering.is_ge(),
-                    };
-                    if !holds {
+                &Op::Compare { op, left, right } => {
+                    let (left, right) = (Self::slot(regs, left)?, Self::slot(regs, right)?);
+                    if !self.holds(work, op, left, right)? {
                         return Ok(());
                     }
                 }
-                Instr::Arith { op, dst, left, right } => {
-                    let (left, right) = (self.operand(regs, *left)?, self.operand(regs, *right)?);
+                &Op::Arith { op, dst, left, right } => {
+                    let (left, right) = (Self::slot(regs, left)?, Self::slot(regs, right)?);
                     let (Some(a), Some(b)) = (left.num(), right.num()) else {
                         return Err(EvalError::Type("arithmetic on a non-number"));
                     };
-                    let result = gov_value::apply(*op, a, b).map_err(EvalError::Arithmetic)?;
-                    *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? =
-                        Value::from_num(result);
+                    let result = gov_value::apply(op, a, b).map_err(EvalError::Arithmetic)?;
+                    Self::set_slot(regs, dst, Value::from_num(result))?;
                 }
-                Instr::Move { dst, src } => {
-                    let value = self.operand(regs, *src)?;
-                    *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
+                &Op::Move { dst, src } => {
+                    let value = Self::slot(regs, src)?;
+                    Self::set_slot(regs, dst, value)?;
                 }
-                Instr::Aggregate { .. } => return self.aggregate_step(work, code, pc, regs, sink),
-                Instr::Call { .. } | Instr::Set { .. } => return self.builtin_step(work, code, pc, regs, sink),
-                Instr::Emit { values, .. } => {
+                Op::Aggregate { .. } => return self.aggregate_step(work, code, pc, regs, sink),
+                Op::Call { .. } | Op::Set { .. } => return self.builtin_step(work, code, pc, regs, sink),
+                Op::Emit { values, .. } => {
                     // Counted as a new fact until it is stored: the rows a rule produces are
                     // bounded as they pile up, not only once the rule is done.
                     work.budget.charge(self.limits, 1, row_bytes(values.len()))?;
-                    for operand in values {
-                        work.pending.push(self.operand(regs, *operand)?);
+                    for &slot in values.iter() {
+                        work.pending.push(Self::slot(regs, slot)?);
                     }
                     if values.is_empty() {
                         // A nullary fact: one placeholder, so the row is counted.
@@ -688,7 +669,7 @@ impl Ctx<'_> {
                     }
                     return Ok(());
                 }
-                Instr::Fire { decision, values } => {
+                Op::Fire { decision, values } => {
                     let new = work.fire(self, regs, *decision, values)?;
                     if let (true, Some(trace)) = (new, work.trace.as_mut()) {
                         trace.firings.push(trace.stack.clone());
@@ -699,6 +680,29 @@ impl Ctx<'_> {
             }
             pc += 1;
         }
+    }
+
+    /// Whether `left op right` holds; values of different types are a type error. Two
+    /// `Int`s (the common comparison) are compared here, the rest as
+    /// [`Strings::compare`] orders them.
+    #[inline(always)]
+    fn holds(&self, work: &Work, op: CompareOp, left: Value, right: Value) -> Result<bool, EvalError> {
+        let ordering = match (left, right) {
+            (Value::Int(a), Value::Int(b)) => a.cmp(&b),
+            _ => self
+                .strings
+                .with_made(&work.made)
+                .compare(left, right)
+                .ok_or_else(|| EvalError::Type("comparison of values of different types"))?,
+        };
+        Ok(match op {
+            CompareOp::Eq => ordering.is_eq(),
+            CompareOp::Ne => ordering.is_ne(),
+            CompareOp::Lt => ordering.is_lt(),
+            CompareOp::Le => ordering.is_le(),
+            CompareOp::Gt => ordering.is_gt(),
+            CompareOp::Ge => ordering.is_ge(),
+        })
     }
 }
 
@@ -711,7 +715,7 @@ impl Ctx<'_> {
     fn exec_absent_traced(
         &self,
         work: &mut Work,
-        code: &[Instr],
+        code: &[Op],
         pc: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
@@ -740,7 +744,7 @@ impl Ctx<'_> {
     fn exec_traced(
         &self,
         work: &mut Work,
-        code: &[Instr],
+        code: &[Op],
         pc: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
@@ -770,10 +774,10 @@ impl Ctx<'_> {
                 {
                     facts.extend_from_slice(trace.stack.get(*mark..).unwrap_or_default());
                 }
-                for &r in *locals {
-                    out.push(regs.get(r as usize).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))?);
+                for &slot in *locals {
+                    out.push(Self::slot(regs, slot)?);
                 }
-                out.push(self.operand(regs, *target)?);
+                out.push(Self::slot(regs, *target)?);
             }
             Sink::Reach { first } if first.is_none() => **first = Some(regs.to_vec()),
             Sink::Rule | Sink::Reach { .. } => {}
@@ -788,21 +792,21 @@ impl Ctx<'_> {
     fn aggregate_step(
         &self,
         work: &mut Work,
-        code: &[Instr],
+        code: &[Op],
         pc: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
-        let Some(Instr::Aggregate { function, ty, dst, target, locals, len }) = code.get(pc) else {
+        let Some(&Op::Aggregate { function, ty, dst, target, ref locals, len }) = code.get(pc) else {
             return Err(EvalError::Corrupt("not an aggregate"));
         };
-        let body_end = pc + 1 + *len as usize;
+        let body_end = pc + 1 + len as usize;
         let body = code.get(..body_end).ok_or_else(|| EvalError::Corrupt("aggregate body runs past its rule"))?;
         // The scratch is taken, so an aggregate nested in this one's sub-plan uses
         // (and leaves behind) its own.
         let mut bindings = std::mem::take(&mut work.bindings);
         bindings.clear();
-        let mut inner = Sink::Aggregate { target: *target, locals, out: &mut bindings };
+        let mut inner = Sink::Aggregate { target, locals, out: &mut bindings };
         if let Some(trace) = work.trace.as_mut() {
             trace.aggregating.push((trace.stack.len(), Vec::new()));
         }
@@ -816,10 +820,10 @@ impl Ctx<'_> {
         let width = locals.len() + 1;
         work.budget.refund(0, bindings.len() / width * binding_bytes(locals.len()));
         let made = &work.made;
-        let result = ran.and_then(|()| self.fold(made, *function, *ty, &bindings, width, &mut work.distinct));
+        let result = ran.and_then(|()| self.fold(made, function, ty, &bindings, width, &mut work.distinct));
         work.bindings = bindings;
         let Some(result) = result? else { return Ok(()) };
-        *regs.get_mut(*dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = result;
+        Self::set_slot(regs, dst, result)?;
         if let (Some(counted), Some(trace)) = (counted, work.trace.as_mut()) {
             let mark = trace.stack.len();
             trace.stack.extend(counted);
@@ -839,16 +843,18 @@ impl Ctx<'_> {
     fn builtin_step(
         &self,
         work: &mut Work,
-        code: &[Instr],
+        code: &[Op],
         pc: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
     ) -> Result<(), EvalError> {
         let (produced, out) = match code.get(pc) {
-            Some(Instr::Call { builtin, args, out }) => (self.call(work, regs, *builtin, args, pc)?, *out),
-            Some(Instr::Set { values, out }) => {
+            Some(&Op::Call { builtin, ref args, out, prepared }) => {
+                (self.call(work, regs, builtin, args, self.code.prepared(prepared))?, out)
+            }
+            Some(&Op::Set { ref values, out }) => {
                 self.set(work, regs, values)?;
-                (Produced::Values, *out)
+                (Produced::Values, out)
             }
             _ => return Err(EvalError::Corrupt("not a call")),
         };
@@ -856,16 +862,16 @@ impl Ctx<'_> {
     }
 
     /// The values of a set literal, into `work.yielded`.
-    fn set(&self, work: &mut Work, regs: &[Value], values: &[Operand]) -> Result<(), EvalError> {
+    fn set(&self, work: &mut Work, regs: &[Value], values: &[Slot]) -> Result<(), EvalError> {
         work.yielded.clear();
-        for value in values {
-            let value = self.operand(regs, *value)?;
-            work.yielded.push(value);
+        for &slot in values {
+            work.yielded.push(Self::slot(regs, slot)?);
         }
         Ok(())
     }
 
-    /// Calls `builtin` on the values of `args`; its values go to `work.yielded`, each string
+    /// Calls `builtin` on the values of the `args` slots, with what was `prepared` of its
+    /// constant arguments; its values go to `work.yielded`, each string
     /// interned (a new text gets a symbol after the request's, and its bytes count against
     /// the limits). A built-in's error is the evaluation's. Nothing is allocated once the
     /// session's buffers fit the call (the built-in itself may allocate: a URL's parse).
@@ -874,8 +880,8 @@ impl Ctx<'_> {
         work: &mut Work,
         regs: &[Value],
         builtin: Builtin,
-        args: &[Operand],
-        pc: usize,
+        args: &[Slot],
+        prepared: Option<&Prepared>,
     ) -> Result<Produced, EvalError> {
         let mut yielded = std::mem::take(&mut work.yielded);
         yielded.clear();
@@ -884,11 +890,9 @@ impl Ctx<'_> {
         let called = {
             let strings = self.strings.with_made(&work.made);
             let mut vals: SmallVec<[Val<'_>; 2]> = SmallVec::new();
-            for arg in args {
-                vals.push(to_val(strings, self.operand(regs, *arg)?));
+            for &slot in args {
+                vals.push(to_val(strings, Self::slot(regs, slot)?));
             }
-            let prepared =
-                self.builtins.prepared.get(self.rule as usize).and_then(|r| r.get(pc)).and_then(Option::as_ref);
             let (symbols, made, made_ids, fresh) = (self.builtins.symbols, &work.made, &work.made_ids, &mut work.fresh);
             let mut keep = |val: Val<'_>| match value_of(val) {
                 Ok(value) => yielded.push(value),
@@ -932,33 +936,30 @@ impl Ctx<'_> {
     fn proceed(
         &self,
         work: &mut Work,
-        code: &[Instr],
+        code: &[Op],
         pc: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
         produced: Produced,
-        out: CallOut,
+        out: Out,
     ) -> Result<(), EvalError> {
-        let set_reg = |regs: &mut [Value], dst: u16, value: Value| -> Result<(), EvalError> {
-            *regs.get_mut(dst as usize).ok_or_else(|| EvalError::Corrupt("register out of range"))? = value;
-            Ok(())
-        };
+        let set_reg = Self::set_slot;
         match (produced, out) {
-            (Produced::Test(holds), CallOut::Test { negated }) => {
+            (Produced::Test(holds), Out::Test { negated }) => {
                 if holds != negated {
                     self.exec(work, code, pc + 1, regs, sink)
                 } else {
                     Ok(())
                 }
             }
-            (Produced::Values, CallOut::Value(dst)) => match work.yielded.first().copied() {
+            (Produced::Values, Out::Value(dst)) => match work.yielded.first().copied() {
                 Some(value) => {
                     set_reg(regs, dst, value)?;
                     self.exec(work, code, pc + 1, regs, sink)
                 }
                 None => Ok(()),
             },
-            (Produced::Values, CallOut::Each(dst)) => {
+            (Produced::Values, Out::Each(dst)) => {
                 // The values are taken: the rest of the rule may call built-ins too.
                 let values = std::mem::take(&mut work.yielded);
                 let mut result = Ok(());
@@ -973,11 +974,11 @@ impl Ctx<'_> {
                 }
                 result
             }
-            (Produced::Values, CallOut::Has(operand) | CallOut::Lacks(operand)) => {
-                let wanted = self.operand(regs, operand)?;
+            (Produced::Values, Out::Has(slot) | Out::Lacks(slot)) => {
+                let wanted = Self::slot(regs, slot)?;
                 let strings = self.strings.with_made(&work.made);
                 let found = work.yielded.iter().any(|v| strings.compare(*v, wanted).is_some_and(|o| o.is_eq()));
-                if found == matches!(out, CallOut::Has(_)) { self.exec(work, code, pc + 1, regs, sink) } else { Ok(()) }
+                if found == matches!(out, Out::Has(_)) { self.exec(work, code, pc + 1, regs, sink) } else { Ok(()) }
             }
             _ => Err(EvalError::Corrupt("a call's result used as it cannot be")),
         }
@@ -1063,14 +1064,23 @@ pub(crate) struct Evaluated<'a> {
 // aggregate's sub-plan), so the code before it is a whole plan.
 pub(crate) fn reach(evaluated: &Evaluated<'_>, rule: u32, end: usize) -> Result<Option<Vec<Value>>, EvalError> {
     let Evaluated { program, relations, strings, limits, builtins } = *evaluated;
-    let code = program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
-    let ctx = Ctx { program, statics: None, ones: None, relations, strings, limits, delta: &[], builtins, rule };
+    if program.rules.get(rule as usize).is_none() {
+        return Err(EvalError::Corrupt("rule id out of range"));
+    }
+    let code = builtins.code;
+    let ctx = Ctx { program, statics: None, ones: None, relations, strings, limits, delta: &[], builtins, code };
     let mut work = Work::default();
-    let mut registers = vec![Value::Int(0); code.registers as usize];
+    let mut frame = Vec::new();
+    code.frame(rule, &mut frame);
     let mut first = None;
-    let code = code.code.get(..end.min(code.code.len())).unwrap_or_default();
-    ctx.exec(&mut work, code, 0, &mut registers, &mut Sink::Reach { first: &mut first })?;
-    Ok(first)
+    let ops = code.ops(rule);
+    let ops = ops.get(..end.min(ops.len())).unwrap_or_default();
+    ctx.exec(&mut work, ops, 0, &mut frame, &mut Sink::Reach { first: &mut first })?;
+    // The registers, without the constants the frame holds after them.
+    Ok(first.map(|mut registers| {
+        registers.truncate(code.registers(rule));
+        registers
+    }))
 }
 
 /// Everything a run of strata reads.
@@ -1280,7 +1290,10 @@ impl Run<'_> {
     }
 
     fn rule(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
-        let code = self.program.rules.get(rule as usize).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
+        if self.program.rules.get(rule as usize).is_none() {
+            return Err(EvalError::Corrupt("rule id out of range"));
+        }
+        let code = self.builtins.code;
         let ctx = Ctx {
             program: self.program,
             statics: self.statics,
@@ -1290,16 +1303,15 @@ impl Run<'_> {
             limits: self.limits,
             delta,
             builtins: &self.builtins,
-            rule,
+            code,
         };
         if self.skipped(rule, relations, delta) {
             return Ok(());
         }
-        let mut registers = std::mem::take(&mut work.registers);
-        registers.clear();
-        registers.resize(code.registers as usize, Value::Int(0));
-        let result = ctx.exec(work, &code.code, 0, &mut registers, &mut Sink::Rule);
-        work.registers = registers;
+        let mut frame = std::mem::take(&mut work.registers);
+        code.frame(rule, &mut frame);
+        let result = ctx.exec(work, code.ops(rule), 0, &mut frame, &mut Sink::Rule);
+        work.registers = frame;
         result
     }
 
@@ -1428,35 +1440,4 @@ pub(crate) fn risk_score(contributions: &[Contribution]) -> Result<i64, EvalErro
         .iter()
         .try_fold(0i64, |sum, c| sum.checked_add(c.points))
         .ok_or_else(|| EvalError::Arithmetic(gov_value::ArithError::Overflow))
-}
-
-/// What each rule's calls of built-ins make of their constant arguments, once, when the
-/// engine is built: `prepared[rule][pc]`. A rule without calls gets an empty list.
-pub(crate) fn prepare(program: &Program) -> Vec<PreparedRule> {
-    program
-        .rules
-        .iter()
-        .map(|rule| {
-            if !rule.code.iter().any(|i| matches!(i, Instr::Call { .. })) {
-                return Vec::new();
-            }
-            rule.code
-                .iter()
-                .map(|instr| {
-                    let Instr::Call { builtin, args, .. } = instr else { return None };
-                    let strings = Strings { table: &program.strings, extra: &[], made: &[] };
-                    let constants: Vec<Option<Val<'_>>> = args
-                        .iter()
-                        .map(|arg| match arg {
-                            Operand::Const(c) => program.constants.get(*c as usize).map(|v| to_val(strings, *v)),
-                            Operand::Reg(_) => None,
-                        })
-                        .collect();
-                    // A pattern that does not parse (a bundle the checker did not make) is
-                    // parsed again on each call, where it yields nothing.
-                    gov_builtins::prepare(*builtin, &constants).ok().flatten()
-                })
-                .collect()
-        })
-        .collect()
 }

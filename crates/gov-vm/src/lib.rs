@@ -29,6 +29,7 @@ mod document;
 mod engine;
 mod error;
 mod eval;
+mod exec;
 pub mod explain;
 mod guards;
 pub mod json;

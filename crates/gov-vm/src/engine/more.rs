@@ -184,7 +184,7 @@ impl Engine {
             guards: &self.guards,
             dispatch: &self.dispatch,
             kernels: &self.kernels,
-            prepared: &self.prepared,
+            code: &self.code,
             string_ids: &self.string_ids,
             limits: &self.load_limits,
         }
