@@ -695,14 +695,7 @@ impl Ctx<'_> {
                 .compare(left, right)
                 .ok_or_else(|| EvalError::Type("comparison of values of different types"))?,
         };
-        Ok(match op {
-            CompareOp::Eq => ordering.is_eq(),
-            CompareOp::Ne => ordering.is_ne(),
-            CompareOp::Lt => ordering.is_lt(),
-            CompareOp::Le => ordering.is_le(),
-            CompareOp::Gt => ordering.is_gt(),
-            CompareOp::Ge => ordering.is_ge(),
-        })
+        Ok(op.holds(ordering))
     }
 }
 
