@@ -118,8 +118,7 @@ pub(crate) struct Work {
     pub(crate) budget: Budget,
     /// Row ranges of the previous round of a recursive stratum, by relation.
     delta: Vec<(u32, u32)>,
-    /// Scratch for index keys, and their bytes as the store hashes them.
-    key: Vec<Value>,
+    /// Scratch for index keys' bytes as the store hashes them.
     key_bytes: Vec<u8>,
     /// Scratch of a phase's run: the indexed rules' steps its facts select.
     selected: Vec<Step>,
@@ -298,7 +297,6 @@ fn firing_hash(firing: FiringRef<'_>) -> u64 {
 
 /// Read-only context of one rule run.
 struct Ctx<'a> {
-    program: &'a Program,
     /// Relations computed at load (for request-phase evaluation); `None` while loading.
     statics: Option<&'a [Relation]>,
     /// The input relations held as their row (a decision's fast path), whose
@@ -439,8 +437,8 @@ impl Ctx<'_> {
     }
 
     /// Looks up the first row of `relation` whose index `index` columns equal the values
-    /// of the key slots, using `work`'s scratch buffer (the key is only needed for the lookup;
-    /// further matches follow the index chain).
+    /// of the key slots, encoded straight from the frame into `work`'s byte buffer (the key
+    /// is only needed for the lookup; further matches follow the index chain).
     fn first_match(
         &self,
         work: &mut Work,
@@ -452,11 +450,7 @@ impl Ctx<'_> {
         if key.len() > MAX_KEY {
             return Err(EvalError::Corrupt("index key too long"));
         }
-        work.key.clear();
-        for &(_, slot) in key {
-            work.key.push(Self::slot(regs, slot)?);
-        }
-        relation.lookup(index as usize, &work.key, &mut work.key_bytes)
+        relation.lookup_slots(index as usize, regs, key, &mut work.key_bytes)
     }
 
     /// The row of `rel` when it is an input relation held as its row.
@@ -620,8 +614,7 @@ impl Ctx<'_> {
                     let present = match (index, one) {
                         (Some(_), Some(row)) => Self::key_matches(row, regs, key)?,
                         (None, Some(_)) => true,
-                        // (When tracing, the lookup leaves the key for the trace's `Absence`.)
-                        (_, None) if relation.is_empty() && work.trace.is_none() => false,
+                        (_, None) if relation.is_empty() => false,
                         (Some(index), None) => self.first_match(work, relation, index, regs, key)?.is_some(),
                         (None, None) => !relation.is_empty(),
                     };
@@ -629,7 +622,7 @@ impl Ctx<'_> {
                         return Ok(());
                     }
                     if work.trace.is_some() {
-                        return self.exec_absent_traced(work, code, pc, regs, sink, rel, index);
+                        return self.exec_absent_traced(work, code, pc, regs, sink, rel, key);
                     }
                 }
                 &Op::Compare { op, left, right } => {
@@ -713,14 +706,11 @@ impl Ctx<'_> {
         regs: &mut [Value],
         sink: &mut Sink<'_>,
         rel: u32,
-        index: Option<u16>,
+        key: &[Pair],
     ) -> Result<(), EvalError> {
         let Some(trace) = work.trace.as_mut() else { return self.exec(work, code, pc + 1, regs, sink) };
-        // The key the lookup used is still in the scratch buffer.
-        let columns = index
-            .and_then(|i| self.program.relations.get(rel as usize).and_then(|r| r.indexes.get(i as usize)))
-            .map_or(&[][..], Vec::as_slice);
-        let columns = columns.iter().copied().zip(work.key.iter().copied()).collect();
+        let columns =
+            key.iter().map(|&(column, slot)| Ok((column, Self::slot(regs, slot)?))).collect::<Result<_, _>>()?;
         trace.absent.push(Absence { relation: rel, columns });
         let result = self.exec(work, code, pc + 1, regs, sink);
         if let Some(trace) = work.trace.as_mut() {
@@ -1061,7 +1051,7 @@ pub(crate) fn reach(evaluated: &Evaluated<'_>, rule: u32, end: usize) -> Result<
         return Err(EvalError::Corrupt("rule id out of range"));
     }
     let code = builtins.code;
-    let ctx = Ctx { program, statics: None, ones: None, relations, strings, limits, delta: &[], builtins, code };
+    let ctx = Ctx { statics: None, ones: None, relations, strings, limits, delta: &[], builtins, code };
     let mut work = Work::default();
     let mut frame = Vec::new();
     code.frame(rule, &mut frame);
@@ -1288,7 +1278,6 @@ impl Run<'_> {
         }
         let code = self.builtins.code;
         let ctx = Ctx {
-            program: self.program,
             statics: self.statics,
             ones: self.ones,
             relations,

@@ -15,6 +15,7 @@
 // failure.
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
+use crate::exec::Pair;
 use crate::layout::{Layout, hash_bytes};
 use crate::{EvalError, Value};
 use gov_value::BaseType;
@@ -149,7 +150,7 @@ impl Key {
     /// Whether `row` has the key whose values are `key` and whose canonical bytes are
     /// `bytes`.
     #[inline]
-    fn matches(&self, layout: &Layout, row: &[u8], bytes: &[u8], key: &[Value]) -> bool {
+    fn matches<K: KeyValues + ?Sized>(&self, layout: &Layout, row: &[u8], bytes: &[u8], key: &K) -> bool {
         if let Some(slice) = &self.slice {
             return same_bytes(row.get(slice.clone()).unwrap_or_default(), bytes);
         }
@@ -162,8 +163,52 @@ impl Key {
                 same
             })
         } else {
-            self.columns.iter().zip(key).all(|(&c, k)| layout.value(row, c) == Some(*k))
+            let mut at = 0;
+            self.columns.iter().all(|&c| {
+                let same = key.value(at).ok().is_some_and(|k| layout.value(row, c) == Some(k));
+                at += 1;
+                same
+            })
         }
+    }
+}
+
+/// The values of a key to probe an index with, by position in the index's columns.
+pub(crate) trait KeyValues {
+    /// How many values the key has.
+    fn len(&self) -> usize;
+    /// The value at `at` (below [`KeyValues::len`]); an error past the key or its frame.
+    fn value(&self, at: usize) -> Result<Value, EvalError>;
+}
+
+impl KeyValues for [Value] {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        <[Value]>::len(self)
+    }
+
+    #[inline(always)]
+    fn value(&self, at: usize) -> Result<Value, EvalError> {
+        self.get(at).copied().ok_or_else(|| EvalError::Corrupt("index key too short"))
+    }
+}
+
+/// A key held in a rule's frame: the slot of each index column's value.
+struct Slots<'k> {
+    frame: &'k [Value],
+    key: &'k [Pair],
+}
+
+impl KeyValues for Slots<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.key.len()
+    }
+
+    #[inline(always)]
+    fn value(&self, at: usize) -> Result<Value, EvalError> {
+        let slot = self.key.get(at).map(|&(_, slot)| slot as usize);
+        slot.and_then(|s| self.frame.get(s)).copied().ok_or_else(|| EvalError::Corrupt("register out of range"))
     }
 }
 
@@ -455,14 +500,40 @@ impl Relation {
     /// The newest row whose columns of index `index` equal `key` (`None` for an index out
     /// of range or a key of another length); follow with [`Relation::previous`]. `scratch`
     /// holds the key's bytes. A key value of another type than its column's is an error.
-    #[inline]
+    /// (The tests' way to probe; the interpreter probes with [`Relation::lookup_slots`].)
+    #[cfg(test)]
     pub(crate) fn lookup(&self, index: usize, key: &[Value], scratch: &mut Vec<u8>) -> Result<Option<u32>, EvalError> {
+        self.lookup_by(index, key, scratch)
+    }
+
+    /// [`Relation::lookup`] of the key whose values are in `frame`'s slots `key` ((index
+    /// column, slot) pairs, in index column order): each value encoded straight from the
+    /// frame into `scratch`, never copied into a key of values first.
+    #[inline]
+    pub(crate) fn lookup_slots(
+        &self,
+        index: usize,
+        frame: &[Value],
+        key: &[Pair],
+        scratch: &mut Vec<u8>,
+    ) -> Result<Option<u32>, EvalError> {
+        self.lookup_by(index, &Slots { frame, key }, scratch)
+    }
+
+    /// The one lookup of both: the key's canonical bytes into `scratch`, hashed once.
+    #[inline(always)]
+    fn lookup_by<K: KeyValues + ?Sized>(
+        &self,
+        index: usize,
+        key: &K,
+        scratch: &mut Vec<u8>,
+    ) -> Result<Option<u32>, EvalError> {
         let Some(probe) = self.probe(index).filter(|p| p.key.columns.len() == key.len()) else {
             return Ok(None);
         };
         scratch.clear();
-        for (&column, &value) in probe.key.columns.iter().zip(key) {
-            self.layout.push(column, value, true, scratch)?;
+        for (at, &column) in probe.key.columns.iter().enumerate() {
+            self.layout.push(column, key.value(at)?, true, scratch)?;
         }
         Ok(probe.find(scratch, key))
     }
@@ -507,7 +578,7 @@ impl<'r> Probe<'r> {
     /// The newest row whose key has the canonical bytes `bytes` (and the values `key`,
     /// which only a key with a `Decimal` reads).
     #[inline(always)]
-    fn find(&self, bytes: &[u8], key: &[Value]) -> Option<u32> {
+    fn find<K: KeyValues + ?Sized>(&self, bytes: &[u8], key: &K) -> Option<u32> {
         let hash = short(hash_bytes(bytes));
         let width = self.layout.width();
         let matches = |head: &Slot| self.key.matches(self.layout, row_at(self.bytes, width, head.id), bytes, key);
@@ -518,7 +589,7 @@ impl<'r> Probe<'r> {
     /// follow with [`Probe::next`]. For a probe of [`Relation::probe_bytes`].
     #[inline(always)]
     pub(crate) fn first(&self, bytes: &[u8]) -> Option<u32> {
-        self.find(bytes, &[])
+        self.find(bytes, &[][..])
     }
 
     /// The next older row with the same key as `row`.
@@ -763,6 +834,13 @@ mod tests {
                     let key: Vec<Value> = columns.iter().map(|&c| probe[c as usize]).collect();
                     let mut chain = Vec::new();
                     let mut at = relation.lookup(i, &key, &mut scratch).unwrap();
+                    // A probe from a frame's slots (the key's values after a register, in
+                    // reverse order) finds the same row.
+                    let mut frame = vec![Value::Bool(false)];
+                    frame.extend(key.iter().rev());
+                    let slots: Vec<Pair> =
+                        columns.iter().enumerate().map(|(k, &c)| (c, (key.len() - k) as u32)).collect();
+                    prop_assert_eq!(relation.lookup_slots(i, &frame, &slots, &mut scratch).unwrap(), at);
                     while let Some(row) = at {
                         chain.push(relation.values(row));
                         at = relation.previous(i, row);
