@@ -3,6 +3,7 @@
 use crate::analysis::Ctx;
 use crate::index::{Role, Target, is_one_modifier};
 use gov_check::RelationKind;
+use gov_diag::LineIndex;
 use gov_syntax::lexer::Token;
 use gov_value::BaseType;
 use tower_lsp_server::ls_types::{SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokensLegend};
@@ -110,14 +111,13 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
                 // A message's `{var}`s are variables inside the string.
                 let occurrences = &ctx.index.occurrences;
                 let first = occurrences.partition_point(|o| o.span.start <= token.start);
-                let inside: Vec<(u32, u32)> = occurrences
+                let inside = occurrences
                     .get(first..)
                     .unwrap_or_default()
                     .iter()
                     .take_while(|o| o.span.start < token.end)
                     .filter(|o| o.span.end < token.end)
-                    .map(|o| (o.span.start, o.span.end))
-                    .collect();
+                    .map(|o| (o.span.start, o.span.end));
                 let mut at = token.start;
                 for (start, end) in inside {
                     out.push(Classified { start: at, end: start, kind: STRING, modifiers: 0 });
@@ -154,6 +154,7 @@ pub fn tokens(ctx: &Ctx<'_>) -> Vec<SemanticToken> {
 
 fn encode(ctx: &Ctx<'_>, classified: &[Classified]) -> Vec<SemanticToken> {
     let mut tokens = Vec::with_capacity(classified.len());
+    let mut cursor = Cursor::new(&ctx.lines, ctx.text);
     let (mut line, mut column) = (0, 0);
     let mut last_end = 0;
     for c in classified {
@@ -161,8 +162,8 @@ fn encode(ctx: &Ctx<'_>, classified: &[Classified]) -> Vec<SemanticToken> {
             continue; // never overlap
         }
         last_end = c.end;
-        let (l, col) = ctx.lines.utf16_position(ctx.text, c.start);
-        let (l2, col2) = ctx.lines.utf16_position(ctx.text, c.end);
+        let (l, col) = cursor.advance(c.start);
+        let (l2, col2) = cursor.advance(c.end);
         let length = if l2 == l { col2.saturating_sub(col) } else { continue };
         let delta_line = l.saturating_sub(line);
         let delta_start = if delta_line == 0 { col.saturating_sub(column) } else { col };
@@ -177,4 +178,78 @@ fn encode(ctx: &Ctx<'_>, classified: &[Classified]) -> Vec<SemanticToken> {
         column = col;
     }
     tokens
+}
+
+/// Line and UTF-16 column of increasing offsets, in one forward pass over the text: each
+/// position continues from the last one instead of searching the line index and counting
+/// the line from its start again.
+struct Cursor<'c> {
+    lines: &'c LineIndex,
+    text: &'c str,
+    /// The 0-based line of `offset`.
+    line: usize,
+    /// The byte offset at which the line after `line` starts (`u32::MAX` on the last line).
+    next_line: u32,
+    /// The last offset asked.
+    offset: u32,
+    /// Its UTF-16 column.
+    column: u32,
+}
+
+impl<'c> Cursor<'c> {
+    fn new(lines: &'c LineIndex, text: &'c str) -> Cursor<'c> {
+        Cursor { lines, text, line: 0, next_line: lines.line_start(1).unwrap_or(u32::MAX), offset: 0, column: 0 }
+    }
+
+    /// The position of `offset`, as `LineIndex::utf16_position` gives it.
+    // Invariant: offsets asked are never smaller than the last one (`encode` asks starts
+    // and ends of sorted, disjoint ranges); a smaller one falls back to the line index.
+    fn advance(&mut self, offset: u32) -> (u32, u32) {
+        let (lines, text) = (self.lines, self.text);
+        let offset = offset.min(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        if offset < self.offset {
+            return lines.utf16_position(text, offset);
+        }
+        if offset >= self.next_line {
+            self.line = lines.line_of(offset);
+            self.next_line = lines.line_start(self.line + 1).unwrap_or(u32::MAX);
+            self.offset = lines.line_start(self.line).unwrap_or(0);
+            self.column = 0;
+        }
+        match text.get(self.offset as usize..offset as usize) {
+            Some(s) => {
+                self.column += s.encode_utf16().count() as u32;
+                self.offset = offset;
+                (self.line as u32, self.column)
+            }
+            // Not at a character boundary: as the line index answers, and start again.
+            None => {
+                let position = lines.utf16_position(text, offset);
+                *self = Cursor::new(lines, text);
+                position
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cursor gives what the line index gives, for every offset in increasing order
+    /// (character boundaries or not, past the end too), and for one asked out of order.
+    #[test]
+    fn cursor_positions_are_the_line_index_positions() {
+        let text = "package p\n\nallow a :- x(\"é𝄞\"), y.\r\n# ç\nz";
+        let lines = LineIndex::new(text);
+        let mut cursor = Cursor::new(&lines, text);
+        for offset in 0..=text.len() as u32 + 2 {
+            assert_eq!(cursor.advance(offset), lines.utf16_position(text, offset), "offset {offset}");
+        }
+        assert_eq!(cursor.advance(3), lines.utf16_position(text, 3));
+        let mut cursor = Cursor::new(&lines, text);
+        for offset in [0, 12, 12, 30, 37, 38, 45] {
+            assert_eq!(cursor.advance(offset), lines.utf16_position(text, offset), "offset {offset}");
+        }
+    }
 }
