@@ -71,9 +71,12 @@ impl Reloader {
 /// Starts the background work: the file watch, SIGHUP, and the expiry sweep.
 pub fn spawn(state: Arc<State>) -> tokio::task::JoinHandle<()> {
     let reloader = Reloader::new(state.clone());
+    // Taken now, before the service answers anyone, not when the task first runs: a file
+    // changed after the first answer but before that would otherwise be taken as the
+    // loaded one and never reloaded (the reload test drew it on an idle machine).
+    let mut last = reloader.fingerprint();
     tokio::spawn(async move {
         let watch_every = state.config.watch;
-        let mut last = reloader.fingerprint();
         let mut watch = tokio::time::interval(watch_every.unwrap_or(Duration::from_secs(3600)));
         let mut sweep = tokio::time::interval(Duration::from_secs(1));
         let mut hangup = hangup();
