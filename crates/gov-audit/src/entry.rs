@@ -2,6 +2,7 @@
 
 use crate::AuditError;
 use crate::record::MAX_LINE_BYTES;
+use gov_vm::json::push_string;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -200,35 +201,37 @@ impl Entry {
     /// Written field by field (no serialiser per record); `body_is_what_serde_writes`
     /// checks it against serde_json's rendering of the same fields.
     pub(crate) fn body(&self) -> Result<String, AuditError> {
-        let mut text = Vec::with_capacity(256 + self.request.len_hint() + self.decision.len_hint());
-        text.extend_from_slice(b"{\"kind\":\"");
-        text.extend_from_slice(self.kind.as_str().as_bytes());
-        text.extend_from_slice(b"\",\"id\":");
-        json_string(&mut text, &self.id)?;
-        text.extend_from_slice(b",\"time\":\"");
+        // Built as a `String` from UTF-8 pieces (no check of the whole at the end); strings
+        // through the decision writer's escaper, which writes what serde_json writes.
+        let fields = [&self.request, &self.decision, &self.reasons];
+        let mut text = String::with_capacity(256 + fields.iter().map(|f| f.len_hint()).sum::<usize>());
+        text.push_str("{\"kind\":\"");
+        text.push_str(self.kind.as_str());
+        text.push_str("\",\"id\":");
+        push_string(&mut text, &self.id);
+        text.push_str(",\"time\":\"");
         // An RFC 3339 time has nothing to escape.
-        text.extend_from_slice(format_system_time(self.time).as_bytes());
-        text.extend_from_slice(b"\",\"bundle\":");
-        optional_string(&mut text, self.bundle_hash.as_deref())?;
+        text.push_str(&format_system_time(self.time));
+        text.push_str("\",\"bundle\":");
+        optional_string(&mut text, self.bundle_hash.as_deref());
         for (name, field) in [("request", &self.request), ("decision", &self.decision), ("reasons", &self.reasons)] {
-            text.extend_from_slice(b",\"");
-            text.extend_from_slice(name.as_bytes());
-            text.extend_from_slice(b"\":");
+            text.push_str(",\"");
+            text.push_str(name);
+            text.push_str("\":");
             field.write(&mut text)?;
         }
-        text.extend_from_slice(b",\"approver\":");
-        optional_string(&mut text, self.approver.as_deref())?;
-        text.extend_from_slice(b",\"duration_us\":");
-        text.extend_from_slice(self.duration_us.to_string().as_bytes());
-        text.push(b'}');
+        text.push_str(",\"approver\":");
+        optional_string(&mut text, self.approver.as_deref());
+        text.push_str(",\"duration_us\":");
+        text.push_str(itoa::Buffer::new().format(self.duration_us));
+        text.push('}');
         if text.len() > MAX_LINE_BYTES - 128 {
             return Err(AuditError::Entry(format!(
                 "its JSON is {} bytes; a record is at most {MAX_LINE_BYTES} bytes",
                 text.len()
             )));
         }
-        // Every piece above is UTF-8 (serde_json writes UTF-8, the rest is ASCII).
-        String::from_utf8(text).map_err(|e| AuditError::Entry(e.to_string()))
+        Ok(text)
     }
 }
 
@@ -242,30 +245,23 @@ impl JsonField {
     }
 
     /// Appends the field's JSON text.
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), AuditError> {
+    fn write(&self, out: &mut String) -> Result<(), AuditError> {
         match self {
-            JsonField::Value(value) => serde_json::to_writer(out, value).map_err(|e| AuditError::Entry(e.to_string())),
-            JsonField::Text(text) => {
-                out.extend_from_slice(text.0.as_bytes());
-                Ok(())
+            JsonField::Value(value) => {
+                let json = serde_json::to_string(value).map_err(|e| AuditError::Entry(e.to_string()))?;
+                out.push_str(&json);
             }
+            JsonField::Text(text) => out.push_str(&text.0),
         }
+        Ok(())
     }
 }
 
-/// Appends `text` as a JSON string.
-fn json_string(out: &mut Vec<u8>, text: &str) -> Result<(), AuditError> {
-    serde_json::to_writer(out, text).map_err(|e| AuditError::Entry(e.to_string()))
-}
-
 /// Appends `text` as a JSON string, or `null`.
-fn optional_string(out: &mut Vec<u8>, text: Option<&str>) -> Result<(), AuditError> {
+fn optional_string(out: &mut String, text: Option<&str>) {
     match text {
-        Some(text) => json_string(out, text),
-        None => {
-            out.extend_from_slice(b"null");
-            Ok(())
-        }
+        Some(text) => push_string(out, text),
+        None => out.push_str("null"),
     }
 }
 

@@ -17,6 +17,6 @@ mod verify;
 
 pub use entry::{Entry, EntryKind, JsonField, JsonText};
 pub use error::AuditError;
-pub use log::{AuditLog, Fsync, LogOptions};
+pub use log::{AuditLog, Fsync, LogOptions, Unwritten};
 pub use read::{Found, Query, Search, outcome, search};
 pub use verify::{Problem, ProblemKind, Verified, verify};

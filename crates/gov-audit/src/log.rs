@@ -127,6 +127,18 @@ struct State {
     closing: bool,
 }
 
+impl State {
+    /// After a failure: drops the pending lines and gives their callers the error.
+    /// Invariant: after a failure nothing more is written; its callers get it.
+    fn fail_unwritten(&mut self) {
+        let Some(error) = self.failure.clone() else { return };
+        self.writer.pending.clear();
+        for (_, done) in self.writer.unwritten.drain(..) {
+            done(Err(error.clone()));
+        }
+    }
+}
+
 impl AuditLog {
     /// Opens the log in `dir` (created if missing), taking its lock. An existing log is
     /// resumed from the last record of its newest file once that file checks as a chain
@@ -224,6 +236,28 @@ impl AuditLog {
         Ok(())
     }
 
+    /// [`AuditLog::submit`] that leaves the write to the returned [`Unwritten`]: under
+    /// [`Fsync::Interval`] the line is only chained (no system call), and dropping the
+    /// `Unwritten` writes every pending line at once if nobody is writing (else the one
+    /// writing leaves them for the next). So callers that chain their lines, let each
+    /// other run, then drop their `Unwritten`s share one `write` (group commit within a
+    /// runtime's turn) where [`AuditLog::submit`] makes one each. A line whose `Unwritten`
+    /// is dropped while another caller writes waits for the next write or for the syncer
+    /// (within the sync interval). Under [`Fsync::Always`] it is `submit` (the syncer
+    /// writes and syncs) and the `Unwritten` does nothing.
+    pub fn submit_later(
+        &self,
+        entry: Entry,
+        done: impl FnOnce(Result<u64, AuditError>) + Send + 'static,
+    ) -> Result<Unwritten<'_>, AuditError> {
+        let (seq, mut state) = self.chain(&entry)?;
+        match state.writer.options.fsync {
+            Fsync::Always => state.unsynced.push((seq, Box::new(done))),
+            Fsync::Interval(_) => state.writer.unwritten.push((seq, Box::new(done))),
+        }
+        Ok(Unwritten { log: self })
+    }
+
     /// Makes the entry's line and chains it under the lock; wakes the syncer when it is
     /// due. Returns the line's sequence number and the still-held lock.
     fn chain(&self, entry: &Entry) -> Result<(u64, MutexGuard<'_, State>), AuditError> {
@@ -262,6 +296,40 @@ impl AuditLog {
         let written = self.writer.take().map_or(Ok(()), |w| w.join().unwrap_or_else(|_| Err(stopped())));
         let closed = syncer.join().unwrap_or_else(|_| Err(stopped()));
         written.and(closed)
+    }
+}
+
+/// Lines chained by [`AuditLog::submit_later`] and not yet written: dropping it writes
+/// every pending line if nobody is writing (and answers their callers).
+#[must_use = "dropping it writes the pending lines: hold it while other callers chain theirs"]
+pub struct Unwritten<'a> {
+    log: &'a AuditLog,
+}
+
+impl std::fmt::Debug for Unwritten<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unwritten").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        let shared = &self.log.shared;
+        let mut state = shared.lock();
+        if !matches!(state.writer.options.fsync, Fsync::Interval(_)) || state.writer.pending.is_empty() {
+            return;
+        }
+        if state.writing {
+            // Lines chained during a write: the writer thread writes them after it, as
+            // for `submit` (nobody else may come to write them).
+            if std::mem::replace(&mut state.writer_waits, false) {
+                shared.work.notify_one();
+            }
+        } else if state.failure.is_some() {
+            state.fail_unwritten();
+        } else {
+            drop(shared.write_pending(state));
+        }
     }
 }
 
@@ -323,13 +391,8 @@ impl Shared {
     fn run_writer(&self) -> Result<(), AuditError> {
         let mut state = self.lock();
         loop {
-            if let Some(error) = &state.failure {
-                // Invariant: after a failure nothing more is written; its callers get it.
-                let error = error.clone();
-                state.writer.pending.clear();
-                for (_, done) in state.writer.unwritten.drain(..) {
-                    done(Err(error.clone()));
-                }
+            if state.failure.is_some() {
+                state.fail_unwritten();
             }
             if state.writing {
                 // A caller is writing (`write_pending`): the lines chained since wait.

@@ -35,13 +35,20 @@ pub fn hex(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Appends the lowercase hex digits of `bytes`.
+/// Appends the lowercase hex digits of `bytes` (made in a stack buffer, appended at once:
+/// a line's `prev` is written for every record).
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        for nibble in [b >> 4, b & 0xf] {
-            out.push(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+    let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+    for chunk in bytes.chunks(32) {
+        let mut hex = [0u8; 64];
+        for (pair, &b) in hex.chunks_exact_mut(2).zip(chunk) {
+            if let [high, low] = pair {
+                *high = digit(b >> 4);
+                *low = digit(b & 0xf);
+            }
         }
+        out.extend_from_slice(hex.get(..2 * chunk.len()).unwrap_or_default());
     }
 }
 
@@ -75,9 +82,9 @@ pub fn line_start(seq: u64, prev: &Hash) -> String {
 /// Appends [`line_start`] to a line being built (the writer's reused buffer), without
 /// allocating.
 pub fn push_line_start(out: &mut Vec<u8>, seq: u64, prev: &Hash) {
-    use std::io::Write;
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{{\"seq\":{seq},\"prev\":\"sha256:");
+    out.extend_from_slice(b"{\"seq\":");
+    out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+    out.extend_from_slice(b",\"prev\":\"sha256:");
     push_hex(out, prev);
     out.extend_from_slice(b"\",");
 }

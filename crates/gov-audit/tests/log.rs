@@ -144,6 +144,41 @@ fn under_interval_a_line_on_an_idle_log_is_written_and_answered_by_its_caller() 
     log.close().unwrap();
 }
 
+/// Under `Interval`, lines chained with `submit_later` wait for their `Unwritten`: the
+/// first one dropped writes every pending line with one `write` and answers all of them
+/// on its own thread (a group commit of the callers that chained meanwhile).
+#[test]
+fn under_interval_lines_chained_later_are_written_together_by_the_first_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    // No sync or checkpoint due during the test (either would write the pending lines).
+    let long = Duration::from_secs(600);
+    let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
+    let log = AuditLog::open(dir.path(), options).unwrap();
+    let (sender, answered) = std::sync::mpsc::channel();
+    let mut held = Vec::new();
+    for id in ["d-1", "d-2", "d-3"] {
+        let sender = sender.clone();
+        held.push(
+            log.submit_later(decision(id), move |result| {
+                sender.send((std::thread::current().id(), result.unwrap())).unwrap();
+            })
+            .unwrap(),
+        );
+    }
+    assert!(answered.try_recv().is_err(), "nothing is written before an Unwritten is dropped");
+    assert_eq!(records(dir.path()).len(), 1, "only the opening checkpoint is in the file");
+    drop(held.remove(2));
+    let written: Vec<_> = answered.try_iter().collect();
+    let here = std::thread::current().id();
+    assert_eq!(written, vec![(here, 2), (here, 3), (here, 4)], "all three answered by the first drop");
+    let ids: Vec<_> = records(dir.path()).iter().skip(1).map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, ["d-1", "d-2", "d-3"]);
+    drop(held);
+    assert!(answered.try_recv().is_err(), "each line is answered once");
+    log.close().unwrap();
+    assert_eq!(gov_audit::verify(dir.path(), None).unwrap().problem, None);
+}
+
 #[test]
 fn an_entry_too_large_is_refused_and_the_log_goes_on() {
     let dir = tempfile::tempdir().unwrap();

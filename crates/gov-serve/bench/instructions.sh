@@ -11,7 +11,8 @@
 # GOVC=path/to/govc measures that binary instead of building the release one; CALLGRIND_KEEP=FILE
 # keeps the profile (callgrind_annotate --inclusive=yes FILE). Under callgrind sha2 runs its
 # portable SHA-256 (valgrind offers no SHA extensions): about 60k instructions a decision
-# that natively are a few hundred.
+# that natively are a few hundred. CALLGRIND_ARGS adds options (`--cache-sim=yes` also
+# counts simulated cache misses: `callgrind_annotate --event=DLmr,DLmw FILE` lists them).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 seconds="${1:-10}"
@@ -24,7 +25,8 @@ export GOV_REQUEST=examples/finance/requests/routine_payment.json
 addr=127.0.0.1:18991
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
+# shellcheck disable=SC2086 # CALLGRIND_ARGS is a list of options
+valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$work/callgrind.out" \
     "$govc" serve examples/finance --addr "$addr" --log "$work/log" --fsync "$fsync" \
     --history 10000 2>"$work/serve.txt" &
 server=$!

@@ -128,7 +128,7 @@ pub async fn decision(
             {
                 let store = state.store.lock();
                 let record =
-                    store.records.get(&id).ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
+                    store.records.get(id.as_str()).ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
                 if record.status != Status::Pending || tokio::time::Instant::now() >= deadline || *stopping.borrow() {
                     return Ok(record.view(query.explain));
                 }

@@ -179,7 +179,7 @@ pub async fn page(
 fn matches(record: &Record, needle: &str) -> bool {
     needle.is_empty()
         || [
-            record.id.as_str(),
+            &*record.id,
             record.first.requester.as_deref().unwrap_or(""),
             record.outcome().name(),
             record.status.name(),

@@ -8,6 +8,7 @@ use gov_value::BaseType;
 use gov_vm::{Engine, Limits, Request, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where the policy comes from; kept to reload it.
 #[derive(Debug, Clone)]
@@ -65,6 +66,9 @@ pub struct Policy {
     pub groups: HashMap<String, BTreeSet<String>>,
     /// When it was loaded (the service clock, nanoseconds).
     pub loaded_at: i64,
+    /// The engine's bundle hash, shared by the records of the decisions it makes (one
+    /// allocation per policy, not per decision).
+    shared_hash: Arc<str>,
 }
 
 impl Policy {
@@ -103,12 +107,18 @@ impl Policy {
             Some(ApprovalRelations { approval, approval_at })
         });
         let groups = approver_groups(&engine);
-        Policy { engine, request_time, requested_by, approvals, groups, loaded_at }
+        let shared_hash = Arc::from(engine.hash());
+        Policy { engine, request_time, requested_by, approvals, groups, loaded_at, shared_hash }
     }
 
     /// The bundle's content hash (`sha256:…`).
     pub fn hash(&self) -> &str {
-        self.engine.hash()
+        &self.shared_hash
+    }
+
+    /// The bundle's content hash, shared (for the records of its decisions).
+    pub fn shared_hash(&self) -> Arc<str> {
+        self.shared_hash.clone()
     }
 
     /// The name of column `column` of relation `rel` ("" if it has none).

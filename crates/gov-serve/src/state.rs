@@ -146,10 +146,10 @@ impl State {
             self.log(entry).await?;
         }
         let record = Record {
-            id,
+            id: Arc::from(id),
             received_at: now,
             request: text,
-            bundle: policy.hash().to_owned(),
+            bundle: policy.shared_hash(),
             policy: escalated.then_some(policy.clone()),
             first: evaluated.clone(),
             current: evaluated,
@@ -172,22 +172,27 @@ impl State {
     }
 
     /// Appends to the audit log (if any) and waits until it is written (and synced, as
-    /// `--fsync` says). Waits without a thread: the line is chained here, and under
-    /// `interval` written here too when the log's file is idle (one `write` into the page
-    /// cache, no lock held), else the log's writer thread (`interval`) or syncer
-    /// (`always`) completes a oneshot once it has written (and synced) the batch the line
-    /// is in. No lock is held across a write and no sync runs on the runtime's threads, so
-    /// a write stalled by the disk holds up the requests behind it and at most the one
-    /// worker writing, never the lock.
+    /// `--fsync` says). Waits without a thread: the line is chained here, then the task
+    /// yields once, so that the requests this worker has ready chain theirs too; the
+    /// first back writes every pending line with one `write` into the page cache (no lock
+    /// held) when the log's file is idle (`interval`; else the log's writer thread does,
+    /// after the write under way), or the syncer (`always`) completes a oneshot once it
+    /// has written and synced the batch the line is in. No lock is held across a write
+    /// and no sync runs on the runtime's threads, so a write stalled by the disk holds up
+    /// the requests behind it and at most the one worker writing, never the lock.
     pub async fn log(&self, entry: Entry) -> Result<(), ApiError> {
         let Some(audit) = &self.audit else { return Ok(()) };
         let (reply, written) = tokio::sync::oneshot::channel();
-        audit
-            .submit(entry, move |result| {
+        let unwritten = audit
+            .submit_later(entry, move |result| {
                 // The handler may have timed out and gone: the record is written all the same.
                 let _ = reply.send(result);
             })
             .map_err(|e| audit_failed(&e))?;
+        // Group commit within the runtime's turn: tokio runs the tasks that are ready
+        // before this one resumes. Dropped here (or with the future), it writes the batch.
+        tokio::task::yield_now().await;
+        drop(unwritten);
         match written.await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(audit_failed(&e)),
@@ -323,9 +328,9 @@ impl State {
         }
         record.approvals = approvals;
         let view = record.view(false);
-        let mut entry = Entry::new(EntryKind::Approval, record.id.clone());
+        let mut entry = Entry::new(EntryKind::Approval, record.id.to_string());
         entry.time = system_time(now);
-        entry.bundle_hash = Some(record.bundle.clone());
+        entry.bundle_hash = Some(record.bundle.to_string());
         entry.approver = Some(person);
         entry.request = json!({
             "verdict": if answer.approve { "approve" } else { "reject" },

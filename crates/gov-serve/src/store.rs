@@ -41,16 +41,16 @@ impl Status {
 /// One decision and what became of it.
 #[derive(Debug, Clone)]
 pub struct Record {
-    /// Its id.
-    pub id: String,
+    /// Its id (shared with the store's index and arrival order: one allocation).
+    pub id: Arc<str>,
     /// When it arrived (the service clock, nanoseconds).
     pub received_at: i64,
     /// The request as the caller sent it.
     pub request: String,
     /// The policy it was decided with, kept for escalations (re-decided with it).
     pub policy: Option<Arc<Policy>>,
-    /// The bundle hash it was decided with.
-    pub bundle: String,
+    /// The bundle hash it was decided with (the policy's, shared).
+    pub bundle: Arc<str>,
     /// The first decision (shared with `current` until an approval decides again).
     pub first: Arc<Evaluated>,
     /// The latest decision (the first, or the re-decision after the last approval).
@@ -90,12 +90,12 @@ impl Record {
     pub fn view(&self, explain: bool) -> Json {
         let time = |t: i64| Json::String(gov_value::format_time(t));
         let mut view = json!({
-            "id": self.id,
+            "id": &*self.id,
             "status": self.status.name(),
             "outcome": self.outcome().name(),
             "received_at": time(self.received_at),
             "requested_by": self.first.requester,
-            "bundle": self.bundle,
+            "bundle": &*self.bundle,
             "decision": self.current.json(),
             "request": serde_json::from_str::<Json>(&self.request).unwrap_or(Json::Null),
         });
@@ -138,20 +138,24 @@ pub struct Store {
     pub changed: Notify,
 }
 
+/// The records' index, by id: foldhash rather than SipHash (ids are the service's own,
+/// not chosen by callers).
+pub type Records = HashMap<Arc<str>, Record, foldhash::fast::RandomState>;
+
 /// The records and their arrival order.
 #[derive(Debug)]
 pub struct Inner {
     /// By id.
-    pub records: HashMap<String, Record>,
+    pub records: Records,
     /// Ids, oldest first.
-    order: VecDeque<String>,
+    order: VecDeque<Arc<str>>,
     capacity: usize,
 }
 
 impl Store {
     /// An empty store keeping about `capacity` finished decisions.
     pub fn new(capacity: usize) -> Store {
-        let inner = Inner { records: HashMap::new(), order: VecDeque::new(), capacity: capacity.max(1) };
+        let inner = Inner { records: Records::default(), order: VecDeque::new(), capacity: capacity.max(1) };
         Store { inner: Mutex::new(inner), changed: Notify::new() }
     }
 
@@ -171,10 +175,10 @@ impl Inner {
         let mut kept = VecDeque::new();
         while self.records.len() > self.capacity {
             let Some(oldest) = self.order.pop_front() else { break };
-            if self.records.get(&oldest).is_some_and(|r| r.status == Status::Pending) {
+            if self.records.get(&*oldest).is_some_and(|r| r.status == Status::Pending) {
                 kept.push_back(oldest);
             } else {
-                self.records.remove(&oldest);
+                self.records.remove(&*oldest);
             }
         }
         while let Some(id) = kept.pop_back() {
@@ -189,7 +193,7 @@ impl Inner {
             if record.status == Status::Pending && record.expires_at.is_some_and(|t| now >= t) {
                 record.status = Status::Expired;
                 record.policy = None;
-                expired.push(record.id.clone());
+                expired.push(record.id.to_string());
             }
         }
         expired
@@ -197,7 +201,7 @@ impl Inner {
 
     /// The records, newest first.
     pub fn newest_first(&self) -> impl Iterator<Item = &Record> {
-        self.order.iter().rev().filter_map(|id| self.records.get(id))
+        self.order.iter().rev().filter_map(|id| self.records.get(&**id))
     }
 
     /// How many escalations are pending.

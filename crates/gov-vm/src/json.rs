@@ -374,6 +374,11 @@ impl<'e> RequestStrings<'e> {
         }
         let base = u32::try_from(self.engine.program().strings.len()).unwrap_or(u32::MAX);
         let sym = base.saturating_add(u32::try_from(self.extra.len()).unwrap_or(u32::MAX));
+        if self.extra_ids.is_empty() {
+            // A request's own strings are usually few: room for them at once, not grown
+            // (and rehashed) from empty.
+            self.extra_ids.reserve(8);
+        }
         self.extra.push(s.to_owned());
         self.extra_ids.insert(s.to_owned(), sym);
         sym

@@ -153,6 +153,9 @@ fn meta(program: &Program, decision: u32) -> Result<&DecisionMeta, EvalError> {
     program.decisions.get(decision as usize).ok_or(EvalError::Corrupt("a firing of an unknown decision rule"))
 }
 
+/// A set of what a report has taken already.
+type Seen<T> = HashSet<T, foldhash::fast::RandomState>;
+
 /// The report of `decision`. Linear in the firings: a reason or obligation is reported once
 /// per distinct message. A risk score that overflows is an error: the decision fails
 /// closed rather than report a wrong score.
@@ -161,8 +164,10 @@ pub(crate) fn report(program: &Program, strings: Strings<'_>, decision: &Decisio
     let mut obligations = Vec::new();
     let mut approvers: Vec<String> = Vec::new();
     // Two firings with different values can still read the same (a Decimal's scale).
-    let mut reported: HashSet<(u32, String)> = HashSet::new();
-    let mut groups: HashSet<String> = HashSet::new();
+    // Sized for every firing at once (no rehash as they are added); foldhash, randomly
+    // seeded, as the engine's other tables.
+    let mut reported: Seen<(u32, String)> = Seen::with_capacity_and_hasher(decision.fired.len(), Default::default());
+    let mut groups: Seen<String> = Seen::default();
     for firing in &decision.fired {
         let meta = meta(program, firing.decision)?;
         let list = match meta.effect {
