@@ -11,7 +11,7 @@ use crate::kernel::Kernels;
 use crate::limits::{Budget, row_bytes};
 use crate::near_miss::{NearMiss, near_miss};
 use crate::one::{OneRows, OneSlots, Ones, Stored};
-use crate::program::{Effect, Phase, Program, Stratum};
+use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
 use crate::store::{Bulk, Relation};
 use crate::value::{StringIds, Strings, Value};
@@ -587,8 +587,8 @@ impl Engine {
         if let Some(row) = session.ones.row(&self.ones, rel) {
             return vec![row.to_vec()];
         }
-        if let Some(score) = session.work.risk
-            && self.program.strata.iter().any(|s| matches!(s, Stratum::RiskScore { rel: r } if *r == rel))
+        if let Some((held, score)) = session.work.risk
+            && held == rel
         {
             return vec![vec![Value::Int(score)]];
         }
@@ -1097,19 +1097,26 @@ mod tests {
         (Engine::from_program(program, String::new(), Limits::LOAD).unwrap(), score)
     }
 
-    /// A risk score no rule reads is kept beside the session's relations rather than
-    /// stored as a row (no insert, nothing to clear), yet `Engine::facts` shows the same
-    /// row as when it is stored, and each request has its own.
+    /// A decision keeps the risk score beside the session's relations rather than stored
+    /// as a row (no insert, nothing to clear), whether or not a rule reads it: a rule that
+    /// does reads it as the relation's one row and fires with it, as the explaining
+    /// evaluation (which stores it) does; `Engine::facts` shows the same row as when it
+    /// is stored, and each request has its own.
     #[test]
-    fn a_risk_score_no_rule_reads_is_shown_but_not_stored() {
+    fn a_risk_score_is_held_beside_the_relations_and_read_from_there() {
         for read in [false, true] {
             let (engine, score) = risk_engine(read);
             let mut session = engine.session();
             let request = rows(&engine, [(1, 2)].into_iter());
-            let fired = engine.decide_in(&mut session, &request).unwrap().fired().count();
-            assert_eq!(fired, if read { 3 } else { 2 });
+            let fired: Vec<Firing> =
+                engine.decide_in(&mut session, &request).unwrap().fired().map(crate::FiringRef::to_firing).collect();
+            assert_eq!(fired.len(), if read { 3 } else { 2 });
+            if read {
+                assert_eq!(fired[2], Firing { decision: 2, values: vec![Value::Int(50)] });
+            }
+            assert_eq!(fired, engine.explain(&request).unwrap().0.fired, "read: {read}");
             assert_eq!(engine.facts(&session, score), vec![vec![Value::Int(50)]]);
-            assert_eq!(session.relations[score as usize].is_empty(), !read, "read: {read}");
+            assert!(session.relations[score as usize].is_empty(), "read: {read}");
             let nothing = rows(&engine, std::iter::empty());
             engine.decide_in(&mut session, &nothing).unwrap();
             assert_eq!(engine.facts(&session, score), vec![vec![Value::Int(0)]]);
