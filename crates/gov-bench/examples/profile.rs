@@ -24,6 +24,9 @@
 //! # an example package's own request (examples/DIR/requests/REQUEST.json), N decide_in calls
 //! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
 //!     target/release/examples/profile example coding-agent github_api 1000
+//! # the floor: a policy of one trivial rule (the per-decision fixed cost), N decide_in calls
+//! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
+//!     target/release/examples/profile floor 1000
 //! ```
 
 use gov_bench::oopsla::{self, App};
@@ -34,6 +37,10 @@ use std::hint::black_box;
 #[path = "../benches/shared/ascent_closure.rs"]
 mod ascent_closure;
 use ascent_closure::ascent_closure;
+
+/// The policy of `profile floor`: one input relation and one rule that fires on every
+/// request, so a decision is little more than its fixed cost.
+const FLOOR_POLICY: &str = "package floor\n\ninput one request(n: Int)\n\nallow any :- request(_).\n";
 
 fn number(arg: Option<String>, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
     Ok(match arg {
@@ -61,6 +68,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 black_box(engine.decide_in(&mut session, black_box(&request))?);
             }
             println!("{} {} x{iterations}", scenario.name, case.name);
+        }
+        Some("floor") => {
+            let iterations = number(args.next(), 10_000)?;
+            let engine = peers::engine_gov("floor.gov", FLOOR_POLICY, &serde_json::json!({}), false)?;
+            let request = engine.request_from_json(r#"{"request": [{"n": 1}]}"#)?;
+            let mut session = engine.session();
+            for _ in 0..iterations {
+                black_box(engine.decide_in(&mut session, black_box(&request))?);
+            }
+            println!("floor x{iterations}");
         }
         Some("build-load") => {
             let facts = number(args.next(), 1_000_000)?;
@@ -137,7 +154,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("{example} {name} x{iterations}");
         }
-        _ => return Err("usage: profile decide SCENARIO CASE N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES | reach-ascent EDGES | oopsla APP SIZE N".into()),
+        _ => return Err("usage: profile decide SCENARIO CASE N | floor N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES | reach-ascent EDGES | oopsla APP SIZE N".into()),
     }
     Ok(())
 }

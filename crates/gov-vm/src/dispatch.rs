@@ -12,7 +12,7 @@
 //! cannot match.
 
 use crate::one::Ones;
-use crate::program::{Instr, Phase, Program, RuleKey, Stratum};
+use crate::program::{Phase, Program, RuleKey, Stratum};
 use crate::store::{Columns, Relation, hash_values};
 use crate::{EvalError, Value};
 use hashbrown::HashTable;
@@ -56,8 +56,6 @@ pub(crate) struct Plan {
     /// Steps that run whatever the facts: in order.
     always: Vec<Step>,
     groups: Vec<Group>,
-    /// Some rule reads the risk score's relation (scans it or tests its absence).
-    risk_read: bool,
 }
 
 /// The plans of both phases.
@@ -111,9 +109,8 @@ impl Plan {
                 Stratum::Rules { phase: p, .. } if *p == phase => {
                     plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 })
                 }
-                Stratum::RiskScore { rel } if phase == Phase::Request => {
+                Stratum::RiskScore { .. } if phase == Phase::Request => {
                     plan.always.push(Step { stratum, at: Step::WHOLE, rule: 0 });
-                    plan.risk_read = reads(program, *rel);
                 }
                 _ => {}
             }
@@ -138,12 +135,6 @@ impl Plan {
     /// The steps every run takes, in order.
     pub(crate) fn always(&self) -> &[Step] {
         &self.always
-    }
-
-    /// Whether some rule reads the risk score's relation: otherwise a decision keeps the
-    /// score beside its relations rather than as a stored row (`Run::step`).
-    pub(crate) fn risk_read(&self) -> bool {
-        self.risk_read
     }
 
     /// Appends to `selected` the steps of the indexed rules some fact of `relations` (or,
@@ -189,15 +180,6 @@ impl Group {
         selected.extend_from_slice(steps);
         Ok(true)
     }
-}
-
-/// Whether some instruction of `program` (an aggregate's sub-plan included) scans `rel` or
-/// tests its absence.
-fn reads(program: &Program, rel: u32) -> bool {
-    program.rules.iter().flat_map(|rule| &rule.code).any(|instr| match instr {
-        Instr::Scan { rel: read, .. } | Instr::Absent { rel: read, .. } => *read == rel,
-        _ => false,
-    })
 }
 
 /// The values of `key`'s constants (`None` if one is missing: the validator refuses that).

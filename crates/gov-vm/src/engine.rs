@@ -11,7 +11,7 @@ use crate::kernel::Kernels;
 use crate::limits::{Budget, row_bytes};
 use crate::near_miss::{NearMiss, near_miss};
 use crate::one::{OneRows, OneSlots, Ones, Stored};
-use crate::program::{Effect, Phase, Program, Stratum};
+use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
 use crate::store::{Bulk, Relation};
 use crate::value::{StringIds, Strings, Value};
@@ -128,7 +128,9 @@ pub struct Request {
     pub(crate) extra_ids: StringIds,
     /// The id of the engine that read it; `None` for a request read by no engine.
     // Invariant: `None` only for a request built in this crate (its facts then use no
-    // engine's symbols); everything `json::request` makes is `Some`.
+    // engine's symbols); everything `json::request` makes is `Some`, with every fact in its
+    // relation's shape (`contract::fact_shape`), so the engine that read it need not check
+    // that again (`Engine::insert_input`).
     pub(crate) reader: Option<u64>,
 }
 
@@ -409,11 +411,18 @@ impl Engine {
             crate::contract::one_fact_relations(&self.program, &request.facts).map_err(EvalError::Request)?;
         }
         let strings = self.program.strings.len() + request.extra_strings.len();
+        // Invariant (`Request::reader`): a request this engine read holds every fact in its
+        // relation's shape (the readers build each value from its column's type and give
+        // each string this engine's symbol or one of the request's own), so only a request
+        // built otherwise has its facts' shapes checked here.
+        let shaped = request.reader == Some(self.id);
         let mut held = 0;
         let out_of_range = || EvalError::Corrupt("relation id out of range");
         for (rel, values) in &request.facts {
-            crate::contract::fact_shape(&self.program, strings, *rel, values)
-                .map_err(|shape| self.contract_error(request, shape))?;
+            if !shaped {
+                crate::contract::fact_shape(&self.program, strings, *rel, values)
+                    .map_err(|shape| self.contract_error(request, shape))?;
+            }
             let new = match (self.ones.slot(*rel), ones.as_deref_mut()) {
                 (Some(slot), Some(rows)) => match rows.store(&self.ones, slot, values) {
                     Stored::First => {
@@ -587,8 +596,8 @@ impl Engine {
         if let Some(row) = session.ones.row(&self.ones, rel) {
             return vec![row.to_vec()];
         }
-        if let Some(score) = session.work.risk
-            && self.program.strata.iter().any(|s| matches!(s, Stratum::RiskScore { rel: r } if *r == rel))
+        if let Some((held, score)) = session.work.risk
+            && held == rel
         {
             return vec![vec![Value::Int(score)]];
         }
@@ -1097,19 +1106,26 @@ mod tests {
         (Engine::from_program(program, String::new(), Limits::LOAD).unwrap(), score)
     }
 
-    /// A risk score no rule reads is kept beside the session's relations rather than
-    /// stored as a row (no insert, nothing to clear), yet `Engine::facts` shows the same
-    /// row as when it is stored, and each request has its own.
+    /// A decision keeps the risk score beside the session's relations rather than stored
+    /// as a row (no insert, nothing to clear), whether or not a rule reads it: a rule that
+    /// does reads it as the relation's one row and fires with it, as the explaining
+    /// evaluation (which stores it) does; `Engine::facts` shows the same row as when it
+    /// is stored, and each request has its own.
     #[test]
-    fn a_risk_score_no_rule_reads_is_shown_but_not_stored() {
+    fn a_risk_score_is_held_beside_the_relations_and_read_from_there() {
         for read in [false, true] {
             let (engine, score) = risk_engine(read);
             let mut session = engine.session();
             let request = rows(&engine, [(1, 2)].into_iter());
-            let fired = engine.decide_in(&mut session, &request).unwrap().fired().count();
-            assert_eq!(fired, if read { 3 } else { 2 });
+            let fired: Vec<Firing> =
+                engine.decide_in(&mut session, &request).unwrap().fired().map(crate::FiringRef::to_firing).collect();
+            assert_eq!(fired.len(), if read { 3 } else { 2 });
+            if read {
+                assert_eq!(fired[2], Firing { decision: 2, values: vec![Value::Int(50)] });
+            }
+            assert_eq!(fired, engine.explain(&request).unwrap().0.fired, "read: {read}");
             assert_eq!(engine.facts(&session, score), vec![vec![Value::Int(50)]]);
-            assert_eq!(session.relations[score as usize].is_empty(), !read, "read: {read}");
+            assert!(session.relations[score as usize].is_empty(), "read: {read}");
             let nothing = rows(&engine, std::iter::empty());
             engine.decide_in(&mut session, &nothing).unwrap();
             assert_eq!(engine.facts(&session, score), vec![vec![Value::Int(0)]]);

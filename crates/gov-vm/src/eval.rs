@@ -144,9 +144,11 @@ pub(crate) struct Work {
     fresh: Fresh,
     /// What built-ins parsed for the calls after them (the last URL), within a decision.
     memo: Memo,
-    /// The risk score of a decision that keeps it here rather than as the row of its
-    /// relation (no rule reads it: [`Run::step`]); `None` otherwise.
-    pub(crate) risk: Option<i64>,
+    /// The risk score of a decision, kept here rather than as the row of its relation
+    /// (no insert, nothing to clear; the rules that read it read it from here:
+    /// [`Ctx::held_row`]), with its relation; `None` before the score's step and when
+    /// not deciding.
+    pub(crate) risk: Option<(u32, i64)>,
 }
 
 /// Where a rule's rows of a round end in the pending buffers ([`Work::pending`], the
@@ -453,10 +455,19 @@ impl Ctx<'_> {
         relation.lookup_slots(index as usize, regs, key, &mut work.key_bytes)
     }
 
-    /// The row of `rel` when it is an input relation held as its row.
+    /// The row of `rel` when it is an input relation held as its row, or else the risk
+    /// score's relation held beside the relations ([`Work::risk`]: its row is made in
+    /// `risk`). Asked only of a relation whose store is empty.
     #[inline(always)]
-    fn one_row(&self, rel: u32) -> Option<&[Value]> {
-        self.ones.and_then(|ones| ones.row(rel))
+    fn held_row<'r>(&'r self, work: &Work, rel: u32, risk: &'r mut [Value; 1]) -> Option<&'r [Value]> {
+        if let Some(row) = self.ones.and_then(|ones| ones.row(rel)) {
+            return Some(row);
+        }
+        let (held, score) = work.risk?;
+        (held == rel).then(|| {
+            *risk = [Value::Int(score)];
+            &risk[..]
+        })
     }
 
     /// Whether `row` has the values of the `key` slots in the key's columns (what a lookup
@@ -559,7 +570,8 @@ impl Ctx<'_> {
                         // row (then read straight into the registers if it matches the index
                         // key, as the index would have found it). Checked only here, so scans
                         // of the relations that hold rows pay nothing for it.
-                        let Some(row) = self.one_row(rel).filter(|_| !delta) else {
+                        let mut risk = [Value::Int(0)];
+                        let Some(row) = self.held_row(work, rel, &mut risk).filter(|_| !delta) else {
                             return Ok(());
                         };
                         if index.is_some() && !Self::key_matches(row, regs, key)? {
@@ -609,8 +621,9 @@ impl Ctx<'_> {
                 Op::Absent { rel, index, statik, key } => {
                     let (rel, index) = (*rel, *index);
                     let relation = self.relation(rel, *statik)?;
-                    // An empty relation is present only as an input relation's row.
-                    let one = if relation.is_empty() { self.one_row(rel) } else { None };
+                    // An empty relation is present only as a row held beside the store.
+                    let mut risk = [Value::Int(0)];
+                    let one = if relation.is_empty() { self.held_row(work, rel, &mut risk) } else { None };
                     let present = match (index, one) {
                         (Some(_), Some(row)) => Self::key_matches(row, regs, key)?,
                         (None, Some(_)) => true,
@@ -1159,10 +1172,11 @@ impl Run<'_> {
                 let score = found.and_then(|()| risk_score(&contributions));
                 work.contributions = contributions;
                 let score = score?;
-                // Deciding (the input rows given) keeps a score no rule reads beside
-                // the relations: [`crate::Engine::facts`] shows it as the relation's row.
-                if self.ones.is_some() && !self.dispatch.plan(self.phase).risk_read() {
-                    work.risk = Some(score);
+                // Deciding (the input rows given) keeps the score beside the relations:
+                // the rules after read it as the relation's one row ([`Ctx::held_row`]),
+                // and [`crate::Engine::facts`] shows it as that row.
+                if self.ones.is_some() {
+                    work.risk = Some((*rel, score));
                     return Ok(());
                 }
                 relations
@@ -1245,9 +1259,12 @@ impl Run<'_> {
         work: &mut Work,
     ) -> Result<(), EvalError> {
         let join = self.kernels.get(rule);
-        let join = join.filter(|j| work.trace.is_none() && self.ones.is_none_or(|ones| !ones.holds(j.probe())));
+        let risk = work.risk.map(|(rel, _)| rel);
+        let join = join.filter(|j| {
+            work.trace.is_none() && self.ones.is_none_or(|ones| !ones.holds(j.probe())) && risk != Some(j.probe())
+        });
         let Some(join) = join else { return self.rule(rule, relations, delta, work) };
-        if self.skipped(rule, relations, delta) {
+        if self.skipped(rule, relations, delta, risk) {
             return Ok(());
         }
         let rows = stored(self.program, self.statics, relations, join.delta())?;
@@ -1257,16 +1274,19 @@ impl Run<'_> {
     }
 
     /// Whether a scan of `rule`'s body reads no row ([`Guards`]), which ends every run of
-    /// the rest: the rule is skipped.
+    /// the rest: the rule is skipped. `risk` is the risk score's relation when it is held
+    /// as its row.
     // Inlined: it runs for every rule of a decision.
     #[inline(always)]
-    fn skipped(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)]) -> bool {
+    fn skipped(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], risk: Option<u32>) -> bool {
         // Invariant: a guard's relation is of the rule's phase, so it is in `relations`
-        // (or, for an input relation deciding holds as its row, in `ones`).
+        // (or, for an input relation deciding holds as its row, in `ones`; for the risk
+        // score's, in `risk`).
         self.guards.of_rule(rule).iter().any(|&(rel, source)| match source {
             Source::Full => {
                 relations.get(rel as usize).is_none_or(Relation::is_empty)
                     && self.ones.is_none_or(|ones| !ones.holds(rel))
+                    && risk != Some(rel)
             }
             Source::Delta => delta.get(rel as usize).is_none_or(|&(low, high)| low >= high),
         })
@@ -1287,7 +1307,7 @@ impl Run<'_> {
             builtins: &self.builtins,
             code,
         };
-        if self.skipped(rule, relations, delta) {
+        if self.skipped(rule, relations, delta, work.risk.map(|(rel, _)| rel)) {
             return Ok(());
         }
         let mut frame = std::mem::take(&mut work.registers);
