@@ -22,6 +22,7 @@ use crate::types::{Inference, Node, Shape};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name};
+use smallvec::SmallVec;
 
 /// How a rule's body depends on a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,14 +106,17 @@ enum Place {
 #[derive(Debug)]
 struct Var {
     node: Node,
-    occurrences: Vec<(Span, Place, Option<usize>)>,
+    /// Most variables occur twice (bound once, used once): those need no allocation.
+    occurrences: SmallVec<[(Span, Place, Option<usize>); 2]>,
 }
 
-/// The variables of one rule. Occurrences inside aggregate `k` carry `Some(k)`.
+/// The variables of one rule, by their names in the rule's tree (borrowed: a rule's
+/// variables are noted without copying their names). Occurrences inside aggregate `k`
+/// carry `Some(k)`.
 #[derive(Debug, Default)]
-struct Scope {
-    vars: HashMap<String, Var>,
-    order: Vec<String>,
+struct Scope<'a> {
+    vars: HashMap<&'a str, Var>,
+    order: Vec<&'a str>,
 }
 
 /// A comparison or expression whose typing waits until every atom is seen.
@@ -137,7 +141,7 @@ enum Column {
 }
 
 struct RuleWork<'a> {
-    scope: Scope,
+    scope: Scope<'a>,
     pending: Vec<Pending<'a>>,
 }
 
