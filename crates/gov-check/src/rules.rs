@@ -110,13 +110,54 @@ struct Var {
     occurrences: SmallVec<[(Span, Place, Option<usize>); 2]>,
 }
 
-/// The variables of one rule, by their names in the rule's tree (borrowed: a rule's
-/// variables are noted without copying their names). Occurrences inside aggregate `k`
-/// carry `Some(k)`.
+/// The variables of one rule in the order of their first occurrence, by their names in
+/// the rule's tree (borrowed, not copied). Occurrences inside aggregate `k` carry
+/// `Some(k)`. A rule has a few variables, found by a linear search; a rule with more than
+/// [`Scope::INDEXED`] gets an index by name, so a huge generated rule stays linear.
 #[derive(Debug, Default)]
 struct Scope<'a> {
-    vars: HashMap<&'a str, Var>,
-    order: Vec<&'a str>,
+    vars: Vec<(&'a str, Var)>,
+    // Invariant: empty, or the position in `vars` of every name in it.
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Scope<'a> {
+    /// Above this many variables, names are looked up in `index`.
+    const INDEXED: usize = 16;
+
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.index.is_empty() {
+            self.vars.iter().position(|(n, _)| *n == name)
+        } else {
+            self.index.get(name).copied()
+        }
+    }
+
+    /// The variable called `name`.
+    fn get(&self, name: &str) -> Option<&Var> {
+        self.position(name).and_then(|i| self.vars.get(i)).map(|(_, var)| var)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Var> {
+        self.position(name).and_then(|i| self.vars.get_mut(i)).map(|(_, var)| var)
+    }
+
+    /// Adds a variable not in the scope yet.
+    fn insert(&mut self, name: &'a str, var: Var) {
+        self.vars.push((name, var));
+        if self.vars.len() > Self::INDEXED {
+            if self.index.is_empty() {
+                self.index = self.vars.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
+            } else {
+                self.index.insert(name, self.vars.len() - 1);
+            }
+        }
+    }
+
+    /// The variables in the order of their first occurrence.
+    fn iter(&self) -> impl Iterator<Item = (&'a str, &Var)> {
+        self.vars.iter().map(|(name, var)| (*name, var))
+    }
 }
 
 /// A comparison or expression whose typing waits until every atom is seen.

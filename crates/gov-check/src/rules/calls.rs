@@ -186,7 +186,7 @@ impl Cx<'_, '_> {
                 Param::Base(_) | Param::Pattern => {
                     let base = param_base(*param).unwrap_or(BaseType::Str);
                     if let (Expr::Var(name), Shape::Unknown) = (arg, found)
-                        && let Some(var) = scope.vars.get(name.text.as_str())
+                        && let Some(var) = scope.get(name.text.as_str())
                     {
                         let _ = self.inference.absorb(var.node, Shape::Lit(base), name.span, self.symbols);
                     }

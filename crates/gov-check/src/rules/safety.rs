@@ -61,7 +61,7 @@ fn bound_variables<'b>(
     body: &'b [BodyItem],
 ) -> (Bound<'b>, Parents, HashMap<&'b str, &'b Comparison>) {
     let mut bound: Bound<'b> = HashMap::default();
-    for (&name, var) in &scope.vars {
+    for (name, var) in scope.iter() {
         for &(_, place, aggregate) in &var.occurrences {
             if place == Place::Positive {
                 let names = bound.entry(aggregate).or_default();
@@ -158,15 +158,15 @@ impl<'a> Cx<'a, '_> {
         // did-you-mean, and that variable is then not also reported as used once.
         let mut reported: HashSet<&str> = HashSet::default();
         let mut guessed: HashSet<&str> = HashSet::default();
-        for &name in &scope.order {
-            let Some(var) = scope.vars.get(name) else { continue };
+        for (name, var) in scope.iter() {
             for &(span, place, aggregate) in &var.occurrences {
+                let Some((code, what)) = unsafe_code(place) else { continue };
                 if is_bound(name, aggregate) || reported.contains(name) {
                     continue;
                 }
-                let Some((code, what)) = unsafe_code(place) else { continue };
                 reported.insert(name);
-                let guess = closest(name, scope.order.iter().copied().filter(|other| is_bound(other, aggregate)));
+                let guess =
+                    closest(name, scope.iter().map(|(other, _)| other).filter(|other| is_bound(other, aggregate)));
                 guessed.extend(guess);
                 let mut diagnostic = Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
                     .with_primary_label("not bound by any positive atom")
@@ -181,8 +181,7 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(diagnostic);
             }
         }
-        for &name in &scope.order {
-            let Some(var) = scope.vars.get(name) else { continue };
+        for (name, var) in scope.iter() {
             if var.occurrences.len() == 1
                 && !name.starts_with('_')
                 && !reported.contains(name)
