@@ -125,6 +125,7 @@ impl<'a> Scope<'a> {
     /// Above this many variables, names are looked up in `index`.
     const INDEXED: usize = 16;
 
+    /// Where the variable called `name` is in `vars`.
     fn position(&self, name: &str) -> Option<usize> {
         if self.index.is_empty() {
             self.vars.iter().position(|(n, _)| *n == name)
@@ -138,11 +139,12 @@ impl<'a> Scope<'a> {
         self.position(name).and_then(|i| self.vars.get(i)).map(|(_, var)| var)
     }
 
+    /// The variable called `name`, to add an occurrence.
     fn get_mut(&mut self, name: &str) -> Option<&mut Var> {
         self.position(name).and_then(|i| self.vars.get_mut(i)).map(|(_, var)| var)
     }
 
-    /// Adds a variable not in the scope yet.
+    /// Adds a variable not in the scope yet (the caller looked it up first).
     fn insert(&mut self, name: &'a str, var: Var) {
         self.vars.push((name, var));
         if self.vars.len() > Self::INDEXED {
