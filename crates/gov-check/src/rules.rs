@@ -22,6 +22,7 @@ use crate::types::{Inference, Node, Shape};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name};
+use smallvec::SmallVec;
 
 /// How a rule's body depends on a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,14 +106,60 @@ enum Place {
 #[derive(Debug)]
 struct Var {
     node: Node,
-    occurrences: Vec<(Span, Place, Option<usize>)>,
+    /// Most variables occur twice (bound once, used once): those need no allocation.
+    occurrences: SmallVec<[(Span, Place, Option<usize>); 2]>,
 }
 
-/// The variables of one rule. Occurrences inside aggregate `k` carry `Some(k)`.
+/// The variables of one rule in the order of their first occurrence, by their names in
+/// the rule's tree (borrowed, not copied). Occurrences inside aggregate `k` carry
+/// `Some(k)`. A rule has a few variables, found by a linear search; a rule with more than
+/// [`Scope::INDEXED`] gets an index by name, so a huge generated rule stays linear.
 #[derive(Debug, Default)]
-struct Scope {
-    vars: HashMap<String, Var>,
-    order: Vec<String>,
+struct Scope<'a> {
+    vars: Vec<(&'a str, Var)>,
+    // Invariant: empty, or the position in `vars` of every name in it.
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Scope<'a> {
+    /// Above this many variables, names are looked up in `index`.
+    const INDEXED: usize = 16;
+
+    /// Where the variable called `name` is in `vars`.
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.index.is_empty() {
+            self.vars.iter().position(|(n, _)| *n == name)
+        } else {
+            self.index.get(name).copied()
+        }
+    }
+
+    /// The variable called `name`.
+    fn get(&self, name: &str) -> Option<&Var> {
+        self.position(name).and_then(|i| self.vars.get(i)).map(|(_, var)| var)
+    }
+
+    /// The variable called `name`, to add an occurrence.
+    fn get_mut(&mut self, name: &str) -> Option<&mut Var> {
+        self.position(name).and_then(|i| self.vars.get_mut(i)).map(|(_, var)| var)
+    }
+
+    /// Adds a variable not in the scope yet (the caller looked it up first).
+    fn insert(&mut self, name: &'a str, var: Var) {
+        self.vars.push((name, var));
+        if self.vars.len() > Self::INDEXED {
+            if self.index.is_empty() {
+                self.index = self.vars.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
+            } else {
+                self.index.insert(name, self.vars.len() - 1);
+            }
+        }
+    }
+
+    /// The variables in the order of their first occurrence.
+    fn iter(&self) -> impl Iterator<Item = (&'a str, &Var)> {
+        self.vars.iter().map(|(name, var)| (*name, var))
+    }
 }
 
 /// A comparison or expression whose typing waits until every atom is seen.
@@ -137,7 +184,7 @@ enum Column {
 }
 
 struct RuleWork<'a> {
-    scope: Scope,
+    scope: Scope<'a>,
     pending: Vec<Pending<'a>>,
 }
 

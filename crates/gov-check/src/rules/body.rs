@@ -57,7 +57,7 @@ impl<'a> Cx<'a, '_> {
                 }
             }
         }
-        let bindings = self.safety(&mut work.scope, &rule.body);
+        let bindings = self.safety(&work.scope, &rule.body);
         if let Some(head) = derived {
             self.inventing_arithmetic(rule, head, &bindings);
         }
@@ -69,7 +69,7 @@ impl<'a> Cx<'a, '_> {
     /// further `=`) a variable in the head. Such arithmetic produces values of the head;
     /// arithmetic whose variables are all bound by atoms only filters. (Arithmetic written
     /// in the head itself is recorded by `head`.)
-    fn inventing_arithmetic<'r>(&mut self, rule: &'r Rule, head: usize, bindings: &HashMap<String, &'r Comparison>) {
+    fn inventing_arithmetic<'r>(&mut self, rule: &'r Rule, head: usize, bindings: &HashMap<&'r str, &'r Comparison>) {
         let mut queue: Vec<&'r str> = rule
             .head
             .args
@@ -174,7 +174,7 @@ impl<'a> Cx<'a, '_> {
             self.occurrence(&mut work.scope, group, Place::Approver, None);
             work.pending.push(Pending::Approver(group));
         }
-        self.safety(&mut work.scope, &decision.body);
+        self.safety(&work.scope, &decision.body);
         self.work.push(work);
     }
 
@@ -182,7 +182,7 @@ impl<'a> Cx<'a, '_> {
     pub(super) fn invariant(&mut self, invariant: &'a Invariant) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         self.body(&mut work, &invariant.body, None, None);
-        self.safety(&mut work.scope, &invariant.body);
+        self.safety(&work.scope, &invariant.body);
         self.work.push(work);
     }
 

@@ -172,7 +172,7 @@ impl Cx<'_, '_> {
     /// call is unusable, already reported by [`Cx::call_site`]); with `report`, an argument
     /// of the wrong type is reported (E0202). An argument that is a variable of no type yet
     /// gets its parameter's type.
-    pub(super) fn call_shape(&mut self, scope: &Scope, call: &Call, report: bool) -> Shape {
+    pub(super) fn call_shape(&mut self, scope: &Scope<'_>, call: &Call, report: bool) -> Shape {
         let Some(builtin) = builtin(call) else { return Shape::Poison };
         let signature = builtin.signature();
         if call.args.len() != signature.params.len() {
@@ -186,7 +186,7 @@ impl Cx<'_, '_> {
                 Param::Base(_) | Param::Pattern => {
                     let base = param_base(*param).unwrap_or(BaseType::Str);
                     if let (Expr::Var(name), Shape::Unknown) = (arg, found)
-                        && let Some(var) = scope.vars.get(&name.text)
+                        && let Some(var) = scope.get(name.text.as_str())
                     {
                         let _ = self.inference.absorb(var.node, Shape::Lit(base), name.span, self.symbols);
                     }

@@ -38,23 +38,19 @@ pub(super) struct Solved {
 }
 
 impl<'a> Cx<'a, '_> {
-    pub(super) fn occurrence(&mut self, scope: &mut Scope, name: &Name, place: Place, aggregate: Option<usize>) {
-        // Looked up before inserting: most occurrences are of a variable already seen, and
-        // an entry would copy its name each time.
+    pub(super) fn occurrence(&mut self, scope: &mut Scope<'a>, name: &'a Name, place: Place, aggregate: Option<usize>) {
         let occurrence = (name.span, place, aggregate);
-        if let Some(var) = scope.vars.get_mut(&name.text) {
+        if let Some(var) = scope.get_mut(&name.text) {
             var.occurrences.push(occurrence);
             return;
         }
-        scope.order.push(name.text.clone());
-        let mut occurrences = Vec::with_capacity(4);
-        occurrences.push(occurrence);
-        scope.vars.insert(name.text.clone(), Var { node: self.inference.node(), occurrences });
+        let occurrences = smallvec::smallvec![occurrence];
+        scope.insert(&name.text, Var { node: self.inference.node(), occurrences });
     }
 
     /// Records the variables of `expr` at `place`, except those in a built-in's arguments,
     /// which are at [`Place::Argument`]; checks each call of a built-in in it (as a value).
-    pub(super) fn note_vars(&mut self, scope: &mut Scope, expr: &Expr, place: Place, aggregate: Option<usize>) {
+    pub(super) fn note_vars(&mut self, scope: &mut Scope<'a>, expr: &'a Expr, place: Place, aggregate: Option<usize>) {
         // Most arguments are a variable or a literal: no walk needed.
         match expr {
             Expr::Var(name) => return self.occurrence(scope, name, place, aggregate),
@@ -112,10 +108,10 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// Unifies a simple argument (variable or literal) with a column.
-    pub(super) fn unify_arg(&mut self, scope: &mut Scope, expr: &Expr, column: Column) {
+    pub(super) fn unify_arg(&mut self, scope: &mut Scope<'_>, expr: &Expr, column: Column) {
         match expr {
             Expr::Var(name) => {
-                let Some(node) = scope.vars.get(&name.text).map(|v| v.node) else { return };
+                let Some(node) = scope.get(name.text.as_str()).map(|v| v.node) else { return };
                 // What each side was before, and where that came from: after a failed union
                 // the conflict only tells the column's side.
                 let (found, found_because) = self.inference.class(node);
@@ -196,9 +192,9 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// The shape of an expression; with `report`, operator errors are reported.
-    pub(super) fn shape_of(&mut self, scope: &Scope, expr: &Expr, report: bool) -> Shape {
+    pub(super) fn shape_of(&mut self, scope: &Scope<'_>, expr: &Expr, report: bool) -> Shape {
         match expr {
-            Expr::Var(name) => scope.vars.get(&name.text).map_or(Shape::Unknown, |v| self.inference.shape(v.node)),
+            Expr::Var(name) => scope.get(name.text.as_str()).map_or(Shape::Unknown, |v| self.inference.shape(v.node)),
             // A list or an object pattern left in a body was reported by the rewrite.
             Expr::Wildcard(_) | Expr::List(_) | Expr::Object(_) => Shape::Poison,
             Expr::Lit(lit) => lit_shape(&lit.value),
@@ -254,7 +250,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// Types one pending constraint; with `report`, conflicts are reported.
-    fn constraint(&mut self, scope: &Scope, pending: &Pending<'_>, report: bool) {
+    fn constraint(&mut self, scope: &Scope<'_>, pending: &Pending<'_>, report: bool) {
         match pending {
             Pending::Compare(comparison) => self.compare(scope, comparison, report),
             Pending::Column(expr, column) => {
@@ -282,7 +278,7 @@ impl<'a> Cx<'a, '_> {
                 let found = self.shape_of(scope, expr, report);
                 let int = Shape::Exact(Ty::Base(BaseType::Int));
                 let result = match expr {
-                    Expr::Var(name) => match scope.vars.get(&name.text) {
+                    Expr::Var(name) => match scope.get(name.text.as_str()) {
                         Some(var) => self.inference.constrain(var.node, int, name.span, self.symbols),
                         None => Ok(()),
                     },
@@ -297,7 +293,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// `element in collection`: the element has the type of the collection's values.
-    fn member(&mut self, scope: &Scope, membership: &Membership, report: bool) {
+    fn member(&mut self, scope: &Scope<'_>, membership: &Membership, report: bool) {
         let values = match &membership.collection {
             Collection::Call(call) => self.call_shape(scope, call, report),
             // Left only after the rewrite reported it (`compound.rs`).
@@ -326,7 +322,7 @@ impl<'a> Cx<'a, '_> {
         let element = &membership.element;
         let found = self.shape_of(scope, element, report);
         let result = match element {
-            Expr::Var(name) => match scope.vars.get(&name.text) {
+            Expr::Var(name) => match scope.get(name.text.as_str()) {
                 Some(var) => self.inference.absorb(var.node, values, name.span, self.symbols),
                 None => Ok(()),
             },
@@ -341,8 +337,8 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// An approver group is a `Str`, or an alias of it (a `type Team = Str` column).
-    fn approver(&mut self, scope: &Scope, group: &Name, report: bool) {
-        let Some(var) = scope.vars.get(&group.text) else { return };
+    fn approver(&mut self, scope: &Scope<'_>, group: &Name, report: bool) {
+        let Some(var) = scope.get(group.text.as_str()) else { return };
         let text = Shape::Lit(BaseType::Str);
         if let (Err(conflict), true) = (self.inference.constrain(var.node, text, group.span, self.symbols), report) {
             self.diagnostics.push(
@@ -352,11 +348,11 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    fn compare(&mut self, scope: &Scope, comparison: &Comparison, report: bool) {
+    fn compare(&mut self, scope: &Scope<'_>, comparison: &Comparison, report: bool) {
         let left = self.shape_of(scope, &comparison.left, report);
         let right = self.shape_of(scope, &comparison.right, report);
         let var_node = |e: &Expr| match e {
-            Expr::Var(name) => scope.vars.get(&name.text).map(|v| (v.node, name.span)),
+            Expr::Var(name) => scope.get(name.text.as_str()).map(|v| (v.node, name.span)),
             _ => None,
         };
         let result = match (var_node(&comparison.left), var_node(&comparison.right)) {
@@ -438,7 +434,7 @@ impl<'a> Cx<'a, '_> {
         let mut untyped = None;
         for scope in work.iter().map(|rule| &rule.scope) {
             let mut typed_all = true;
-            for var in scope.vars.values() {
+            for (_, var) in scope.iter() {
                 match self.var_type(var) {
                     Some(ty) => types.extend(var.occurrences.iter().map(|(span, _, _)| (*span, ty))),
                     None => typed_all = false,
@@ -447,11 +443,9 @@ impl<'a> Cx<'a, '_> {
             if !typed_all && untyped.is_none() {
                 // Rare (the package will not compile): find the first such variable in order.
                 untyped = scope
-                    .order
                     .iter()
-                    .filter_map(|name| Some((name, scope.vars.get(name)?)))
                     .find(|(_, var)| self.var_type(var).is_none())
-                    .and_then(|(name, var)| Some((var.occurrences.first()?.0, name.clone())));
+                    .and_then(|(name, var)| Some((var.occurrences.first()?.0, name.to_owned())));
             }
         }
         Solved { types, untyped_var: untyped }

@@ -7,6 +7,7 @@ use crate::symbols::RelationKind;
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{Atom, Effect, Expr, Name};
 use gov_syntax::suggest::closest;
+use smallvec::SmallVec;
 
 impl<'a> Cx<'a, '_> {
     /// Checks a reference to a decision rule (in `@overrides` or `expect`), optionally of a
@@ -92,8 +93,9 @@ impl<'a> Cx<'a, '_> {
         .with_primary_label(format!("{found} {}", plural(found)))
     }
 
-    /// Pairs each argument of `atom` with its column, reporting arity and field errors.
-    pub(super) fn columns_of(&mut self, atom: &'a Atom, relation: usize) -> Option<Vec<(&'a Expr, Column)>> {
+    /// Pairs each argument of `atom` with its column, reporting arity and field errors (most
+    /// atoms have a few arguments: up to four need no allocation).
+    pub(super) fn columns_of(&mut self, atom: &'a Atom, relation: usize) -> Option<SmallVec<[(&'a Expr, Column); 4]>> {
         let info = self.symbols.relations.get(relation)?;
         let column = |i: usize, cx: &Self| -> Column {
             if let Some(types) = cx.frozen.get(&relation) {
@@ -147,7 +149,7 @@ impl<'a> Cx<'a, '_> {
             return None;
         }
         let mut seen: HashMap<&str, Span> = HashMap::default();
-        let mut out = Vec::new();
+        let mut out = SmallVec::new();
         for arg in &atom.args {
             let Some(field) = &arg.field else { continue };
             if let Some(first) = seen.insert(&field.text, field.span) {

@@ -11,7 +11,7 @@ use gov_value::CompareOp;
 
 /// The variables bound at the top level of a body (`None`) and inside each aggregate
 /// (`Some(k)`), by name.
-type Bound = HashMap<Option<usize>, HashSet<String>>;
+type Bound<'b> = HashMap<Option<usize>, HashSet<&'b str>>;
 
 /// The code and wording for an unbound variable at `place`; `None` where occurring is
 /// what binds a variable.
@@ -35,7 +35,7 @@ type Parents = HashMap<usize, Option<usize>>;
 
 /// Whether `name` is bound inside `aggregate`: by it, or by any conjunction enclosing it
 /// (an enclosing aggregate's local variables are group variables of a nested one).
-fn visible(bound: &Bound, parents: &Parents, aggregate: Option<usize>, name: &str) -> bool {
+fn visible(bound: &Bound<'_>, parents: &Parents, aggregate: Option<usize>, name: &str) -> bool {
     let mut at = aggregate;
     // Invariant: `parents` is a forest (each aggregate lies inside the span of its
     // parent), so the walk ends at the top level; the depth bound is a second guard.
@@ -56,19 +56,20 @@ fn visible(bound: &Bound, parents: &Parents, aggregate: Option<usize>, name: &st
 /// atoms, then those that `=` binds from bound values, to a fixpoint. Also where each
 /// aggregate is nested, and the `=` that binds each variable of the top level that no
 /// positive atom binds.
-fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, HashMap<String, &'b Comparison>) {
-    let mut bound: Bound = HashMap::default();
-    for (name, var) in &scope.vars {
+fn bound_variables<'b>(
+    scope: &Scope<'b>,
+    body: &'b [BodyItem],
+) -> (Bound<'b>, Parents, HashMap<&'b str, &'b Comparison>) {
+    let mut bound: Bound<'b> = HashMap::default();
+    for (name, var) in scope.iter() {
         for &(_, place, aggregate) in &var.occurrences {
             if place == Place::Positive {
                 let names = bound.entry(aggregate).or_default();
-                if !names.contains(name) {
-                    names.insert(name.clone());
-                }
+                names.insert(name);
             }
         }
     }
-    let mut bindings: HashMap<String, &Comparison> = HashMap::default();
+    let mut bindings: HashMap<&'b str, &'b Comparison> = HashMap::default();
     let mut equalities: Vec<(Option<usize>, Binder<'b>)> = Vec::new();
     let mut parents = Parents::default();
     collect_equalities(body, None, &mut equalities, &mut parents);
@@ -84,21 +85,21 @@ fn bound_variables<'b>(scope: &Scope, body: &'b [BodyItem]) -> (Bound, Parents, 
             };
             let newly = match binder {
                 Binder::Eq(comparison) => match (&comparison.left, &comparison.right) {
-                    (Expr::Var(v), other) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
-                    (other, Expr::Var(v)) if !known(&v.text) && is_bound(other) => Some(v.text.clone()),
+                    (Expr::Var(v), other) if !known(&v.text) && is_bound(other) => Some(v.text.as_str()),
+                    (other, Expr::Var(v)) if !known(&v.text) && is_bound(other) => Some(v.text.as_str()),
                     _ => None,
                 },
                 Binder::In(membership) => match (&membership.element, &membership.collection) {
                     (Expr::Var(v), Collection::Call(call)) if !known(&v.text) && call.args.iter().all(is_bound) => {
-                        Some(v.text.clone())
+                        Some(v.text.as_str())
                     }
-                    (Expr::Var(v), Collection::Set(_)) if !known(&v.text) => Some(v.text.clone()),
+                    (Expr::Var(v), Collection::Set(_)) if !known(&v.text) => Some(v.text.as_str()),
                     _ => None,
                 },
             };
             if let Some(name) = newly {
                 if let (None, Binder::Eq(comparison)) = (aggregate, binder) {
-                    bindings.insert(name.clone(), comparison);
+                    bindings.insert(name, comparison);
                 }
                 bound.entry(*aggregate).or_default().insert(name);
                 changed = true;
@@ -150,23 +151,22 @@ fn collect_equalities<'b>(
 impl<'a> Cx<'a, '_> {
     /// Reports variables that no positive atom binds, and variables used once. Returns the
     /// `=` that binds each variable of the body's top level that no positive atom binds.
-    pub(super) fn safety<'b>(&mut self, scope: &mut Scope, body: &'b [BodyItem]) -> HashMap<String, &'b Comparison> {
+    pub(super) fn safety<'b>(&mut self, scope: &Scope<'b>, body: &'b [BodyItem]) -> HashMap<&'b str, &'b Comparison> {
         let (bound, parents, bindings) = bound_variables(scope, body);
         let is_bound = |name: &str, aggregate: Option<usize>| visible(&bound, &parents, aggregate, name);
         // Unbound variables first: one that looks like a misspelt bound variable gets a
         // did-you-mean, and that variable is then not also reported as used once.
         let mut reported: HashSet<&str> = HashSet::default();
         let mut guessed: HashSet<&str> = HashSet::default();
-        for name in &scope.order {
-            let Some(var) = scope.vars.get(name) else { continue };
+        for (name, var) in scope.iter() {
             for &(span, place, aggregate) in &var.occurrences {
-                if is_bound(name, aggregate) || reported.contains(name.as_str()) {
+                let Some((code, what)) = unsafe_code(place) else { continue };
+                if is_bound(name, aggregate) || reported.contains(name) {
                     continue;
                 }
-                let Some((code, what)) = unsafe_code(place) else { continue };
                 reported.insert(name);
                 let guess =
-                    closest(name, scope.order.iter().map(String::as_str).filter(|other| is_bound(other, aggregate)));
+                    closest(name, scope.iter().map(|(other, _)| other).filter(|other| is_bound(other, aggregate)));
                 guessed.extend(guess);
                 let mut diagnostic = Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
                     .with_primary_label("not bound by any positive atom")
@@ -181,12 +181,11 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(diagnostic);
             }
         }
-        for name in &scope.order {
-            let Some(var) = scope.vars.get(name) else { continue };
+        for (name, var) in scope.iter() {
             if var.occurrences.len() == 1
                 && !name.starts_with('_')
-                && !reported.contains(name.as_str())
-                && !guessed.contains(name.as_str())
+                && !reported.contains(name)
+                && !guessed.contains(name)
                 && let Some((span, _, _)) = var.occurrences.first()
             {
                 self.diagnostics.push(

@@ -196,7 +196,7 @@ impl<'a> Cx<'a, '_> {
     /// Checks one value of a given fact: a literal of the column's type, or for a list
     /// field a list of literals of its element type, for an object field an object giving
     /// every member.
-    fn given_value(&mut self, scope: &mut Scope, expr: &Expr, column: Column) {
+    fn given_value(&mut self, scope: &mut Scope<'_>, expr: &Expr, column: Column) {
         let compound = match column {
             Column::Declared(Some(ty), _) => self.symbols.compound(ty).cloned(),
             _ => None,
