@@ -22,6 +22,7 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::iter::Searcher;
 use regex_automata::util::{primitives::StateID, start, syntax};
 use regex_automata::{Anchored, Input};
+use regex_syntax::hir::{Class, HirKind, Repetition};
 
 use crate::Val;
 use crate::prepared::PreparedKind;
@@ -84,8 +85,8 @@ pub(crate) struct Pattern {
     regex: Regex,
     /// The forward DFA `regex.match` walks (`None`: too big).
     test: OnceLock<Option<TestDfa>>,
-    /// The pair of DFAs `regex.find` walks (`None`: too big).
-    find: OnceLock<Option<DfaRegex>>,
+    /// How `regex.find` searches.
+    find: OnceLock<Finder>,
 }
 
 impl Pattern {
@@ -106,35 +107,117 @@ impl Pattern {
 
     /// Hands each non-overlapping match in `s`, leftmost first, to `each`.
     fn find_each(&self, s: &str, each: &mut dyn FnMut(Val<'_>)) {
-        let dfa = self.find.get_or_init(|| {
-            regex_automata::dfa::regex::Builder::new()
-                .dense(dense_config())
-                .syntax(syntax_config())
-                .thompson(thompson_config())
-                .build(self.regex.as_str())
-                .ok()
-        });
+        let finder = self.find.get_or_init(|| Finder::build(self.regex.as_str()));
         let mut found = 0;
-        if let Some(dfa) = dfa {
-            let mut searcher = Searcher::new(Input::new(s));
-            loop {
-                match searcher.try_advance(|input| dfa.try_search(input)) {
-                    Ok(None) => return,
-                    Ok(Some(m)) => match s.get(m.range()) {
-                        Some(text) => {
-                            each(Val::Str(Cow::Borrowed(text)));
-                            found += 1;
-                        }
-                        None => break,
-                    },
-                    Err(_) => break,
+        match finder {
+            Finder::Runs(runs) => return runs.find_each(s, each),
+            Finder::Dfa(dfa) => {
+                let mut searcher = Searcher::new(Input::new(s));
+                loop {
+                    match searcher.try_advance(|input| dfa.try_search(input)) {
+                        Ok(None) => return,
+                        Ok(Some(m)) => match s.get(m.range()) {
+                            Some(text) => {
+                                each(Val::Str(Cow::Borrowed(text)));
+                                found += 1;
+                            }
+                            None => break,
+                        },
+                        Err(_) => break,
+                    }
                 }
             }
+            Finder::Regex => {}
         }
         // The DFA could not go on (a Unicode `\b` beside non-ASCII text): the `regex`
         // crate finds the same matches in the same order, so it skips those already handed
         // over.
         self.regex.find_iter(s).skip(found).for_each(|m| each(Val::Str(Cow::Borrowed(m.as_str()))));
+    }
+}
+
+/// How `regex.find` searches with a constant pattern.
+#[derive(Debug, Clone)]
+enum Finder {
+    /// The pattern is one character class repeated (`[^;&|\n]+`): a byte scan.
+    Runs(Runs),
+    /// A forward and a reverse DFA (boxed: their headers are large).
+    Dfa(Box<DfaRegex>),
+    /// The `regex` crate alone (the DFAs would be too big).
+    Regex,
+}
+
+impl Finder {
+    /// The cheapest way to search for `pattern`.
+    fn build(pattern: &str) -> Finder {
+        if let Some(runs) = Runs::of(pattern) {
+            return Finder::Runs(runs);
+        }
+        regex_automata::dfa::regex::Builder::new()
+            .dense(dense_config())
+            .syntax(syntax_config())
+            .thompson(thompson_config())
+            .build(pattern)
+            .map_or(Finder::Regex, |dfa| Finder::Dfa(Box::new(dfa)))
+    }
+}
+
+/// A pattern that is one character class repeated greedily at least once (`[^;&|\n]+`,
+/// `\d+` in ASCII), whose class either holds every non-ASCII character or none: its
+/// leftmost-first matches are the maximal runs of characters in the class, and since every
+/// byte of a non-ASCII character's UTF-8 is non-ASCII, the maximal runs of bytes in this
+/// table.
+#[derive(Debug, Clone)]
+struct Runs {
+    /// Whether each byte value belongs to a character of the class.
+    member: [bool; 256],
+}
+
+impl Runs {
+    /// The byte table of `pattern`, when it is such a repeated class.
+    fn of(pattern: &str) -> Option<Runs> {
+        let hir = regex_syntax::ParserBuilder::new().nest_limit(NEST_LIMIT).build().parse(pattern).ok()?;
+        let HirKind::Repetition(Repetition { min: 1, max: None, greedy: true, sub }) = hir.kind() else {
+            return None;
+        };
+        let HirKind::Class(Class::Unicode(class)) = sub.kind() else { return None };
+        let ranges = class.ranges();
+        let all_non_ascii = ranges.last().is_some_and(|r| r.start() <= '\u{80}' && r.end() == char::MAX);
+        let no_non_ascii = ranges.iter().all(|r| r.end().is_ascii());
+        if !(all_non_ascii || no_non_ascii) {
+            return None;
+        }
+        let mut member = [all_non_ascii; 256];
+        for byte in 0..=0x7f_u8 {
+            let c = char::from(byte);
+            if let Some(slot) = member.get_mut(usize::from(byte)) {
+                *slot = ranges.iter().any(|r| r.start() <= c && c <= r.end());
+            }
+        }
+        Some(Runs { member })
+    }
+
+    /// Hands each maximal run of member bytes in `s` to `each`.
+    fn find_each(&self, s: &str, each: &mut dyn FnMut(Val<'_>)) {
+        let bytes = s.as_bytes();
+        let member =
+            |i: usize| bytes.get(i).is_some_and(|&b| self.member.get(usize::from(b)).copied().unwrap_or(false));
+        let mut i = 0;
+        while i < bytes.len() {
+            if !member(i) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while member(i) {
+                i += 1;
+            }
+            // Invariant: a run starts and ends between characters (a non-ASCII character's
+            // bytes are all members or all not), so the slice is always there.
+            if let Some(run) = s.get(start..i) {
+                each(Val::Str(Cow::Borrowed(run)));
+            }
+        }
     }
 }
 
@@ -371,6 +454,15 @@ mod tests {
         "é+|ſ",
         r"\s+",
         ".",
+        ".+",
+        "(?s).+",
+        "[a-z]+",
+        "(?i)[a-z]+",
+        "[^a]+",
+        "[^;]+?",
+        "([^;]+)",
+        "[^;]{1,}",
+        "[^;]{2,}",
     ];
 
     /// How many of [`PATTERNS`] are the coding-agent example's (with this module's two).
@@ -437,7 +529,34 @@ mod tests {
             assert!(matches!(pattern.test.get(), Some(Some(_))), "{text}: a DFA for regex.match");
             let Some(Some(test)) = pattern.test.get() else { continue };
             assert!(test.is_match("rm -rf /").is_some(), "{text}: the DFA answers");
-            assert!(matches!(pattern.find.get(), Some(Some(_))), "{text}: DFAs for regex.find");
+            assert!(
+                matches!(pattern.find.get(), Some(Finder::Dfa(_) | Finder::Runs(_))),
+                "{text}: DFAs or a byte scan for regex.find"
+            );
+        }
+    }
+
+    #[test]
+    fn a_greedy_repeated_class_holding_all_or_no_non_ascii_is_a_byte_scan() {
+        for (text, scan) in [
+            ("[^;&|\\n]+", true),
+            (".+", true),
+            ("(?s).+", true),
+            ("[a-z]+", true),
+            ("[^;]{1,}", true),
+            ("(?i)[a-z]+", false),
+            (r"\s+", false),
+            ("[^;]+?", false),
+            ("[^;]{2,}", false),
+            ("[^;]*", false),
+        ] {
+            let Ok(pattern) = Pattern::compile(&s(text)) else { panic!("{text} compiles") };
+            assert_eq!(
+                found_by_pattern(&pattern, "ab; é|c\nſ"),
+                found_by_regex(&pattern.regex, "ab; é|c\nſ"),
+                "{text}"
+            );
+            assert_eq!(matches!(pattern.find.get(), Some(Finder::Runs(_))), scan, "{text}");
         }
     }
 
@@ -449,7 +568,7 @@ mod tests {
         assert_eq!(found_by_pattern(&pattern, text).len(), 3);
         // The DFA finds the first and quits before the second (it reads past the `sh`
         // at 5..7 to the `é` before it knows that match is the leftmost-first one).
-        let Some(Some(dfa)) = pattern.find.get() else { panic!("a DFA was built") };
+        let Some(Finder::Dfa(dfa)) = pattern.find.get() else { panic!("a DFA was built") };
         assert!(dfa.try_search(&Input::new(text)).is_ok());
         assert!(dfa.try_search(&Input::new(text).range(2..)).is_err());
         assert!(pattern.is_match("é sh"));
@@ -464,7 +583,7 @@ mod tests {
         assert!(pattern.is_match(&text));
         assert_eq!(found_by_pattern(&pattern, &text), found_by_regex(&pattern.regex, &text));
         assert!(matches!(pattern.test.get(), Some(None)));
-        assert!(matches!(pattern.find.get(), Some(None)));
+        assert!(matches!(pattern.find.get(), Some(Finder::Regex)));
     }
 
     proptest! {
