@@ -169,8 +169,9 @@ impl Finder {
 /// table.
 #[derive(Debug, Clone)]
 struct Runs {
-    /// Whether each byte value belongs to a character of the class.
-    member: [bool; 256],
+    /// Whether each byte value belongs to a character of the class: bit `b % 64` of word
+    /// `b / 64`.
+    member: [u64; 4],
 }
 
 impl Runs {
@@ -187,11 +188,14 @@ impl Runs {
         if !(all_non_ascii || no_non_ascii) {
             return None;
         }
-        let mut member = [all_non_ascii; 256];
+        let high = if all_non_ascii { u64::MAX } else { 0 };
+        let mut member = [0, 0, high, high];
         for byte in 0..=0x7f_u8 {
             let c = char::from(byte);
-            if let Some(slot) = member.get_mut(usize::from(byte)) {
-                *slot = ranges.iter().any(|r| r.start() <= c && c <= r.end());
+            if ranges.iter().any(|r| r.start() <= c && c <= r.end())
+                && let Some(word) = member.get_mut(usize::from(byte / 64))
+            {
+                *word |= 1 << (byte % 64);
             }
         }
         Some(Runs { member })
@@ -200,8 +204,11 @@ impl Runs {
     /// Hands each maximal run of member bytes in `s` to `each`.
     fn find_each(&self, s: &str, each: &mut dyn FnMut(Val<'_>)) {
         let bytes = s.as_bytes();
-        let member =
-            |i: usize| bytes.get(i).is_some_and(|&b| self.member.get(usize::from(b)).copied().unwrap_or(false));
+        let member = |i: usize| {
+            bytes
+                .get(i)
+                .is_some_and(|&b| self.member.get(usize::from(b / 64)).is_some_and(|word| word >> (b % 64) & 1 == 1))
+        };
         let mut i = 0;
         while i < bytes.len() {
             if !member(i) {
