@@ -18,8 +18,8 @@ pub struct Prepared {
 pub(crate) enum PreparedKind {
     /// The pattern of `glob.match`.
     Glob(globset::GlobMatcher),
-    /// The pattern of `regex.match` and `regex.find`.
-    Regex(::regex::Regex),
+    /// The pattern of `regex.match` and `regex.find` (boxed: its DFAs' headers are large).
+    Regex(Box<regex::Pattern>),
     /// The network of `net.cidr_contains`.
     Network(ipnet::IpNet),
     /// The time zone of `time.*`.
@@ -61,7 +61,7 @@ fn constant_parser(builtin: Builtin) -> Option<(usize, Parser)> {
     match builtin {
         Builtin::GlobMatch => Some((1, |v| glob::compile(v).map(|g| Some(PreparedKind::Glob(g))))),
         Builtin::RegexMatch | Builtin::RegexFind => {
-            Some((1, |v| regex::compile(v).map(|r| Some(PreparedKind::Regex(r)))))
+            Some((1, |v| regex::Pattern::compile(v).map(|r| Some(PreparedKind::Regex(Box::new(r))))))
         }
         Builtin::NetCidrContains => Some((0, |v| net::parse_network(v).map(|n| Some(PreparedKind::Network(n))))),
         Builtin::TimeDay | Builtin::TimeHour | Builtin::TimeWeekday => {
