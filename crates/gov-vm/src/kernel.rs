@@ -45,7 +45,7 @@ use crate::eval::Work;
 use crate::exec::{Code, Op, Pair, Slot};
 use crate::layout::{Layout, decode};
 use crate::limits::row_bytes;
-use crate::program::Program;
+use crate::program::{Program, RelationKind, Stratum};
 use crate::store::{Relation, append, same_bytes};
 use crate::{EvalError, Limits, Value};
 use gov_value::{BaseType, CompareOp};
@@ -53,26 +53,34 @@ use gov_value::{BaseType, CompareOp};
 /// The rules of a program that run as [`Kernel`]s.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Kernels {
-    /// For each rule, its position in `kernels`, or `NONE`; empty when no rule has one.
-    slots: Vec<u32>,
-    kernels: Vec<Kernel>,
+    /// By rule id; empty when no rule has one (a box each, so that a rule without one
+    /// costs a pointer and the lookup a bounds check and a test).
+    kernels: Vec<Option<Box<Kernel>>>,
 }
 
-const NONE: u32 = u32::MAX;
-
 impl Kernels {
-    /// The kernels among `program`'s rules, read from their executable form `code`.
+    /// The kernels among `program`'s rules, read from their executable form `code`. A rule
+    /// of a stratum that is not recursive takes one only if it reads no input relation: a
+    /// decision holds most of those as their one fact, which the interpreter reads, and
+    /// trying the kernel first would cost each such rule of every decision a lookup for
+    /// nothing. (A recursive stratum's rules run over rows the stratum derives.)
     pub(crate) fn of(program: &Program, code: &Code) -> Kernels {
+        let input = |rel: u32| program.relations.get(rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
         let mut kernels = Kernels::default();
-        for rule in 0..u32::try_from(program.rules.len()).unwrap_or(u32::MAX) {
-            let Some(kernel) = Kernel::of(program, code, rule) else { continue };
-            let Ok(at) = u32::try_from(kernels.kernels.len()) else { continue };
-            if kernels.slots.is_empty() {
-                kernels.slots = vec![NONE; program.rules.len()];
-            }
-            if let Some(slot) = kernels.slots.get_mut(rule as usize) {
-                *slot = at;
-                kernels.kernels.push(kernel);
+        for stratum in &program.strata {
+            let Stratum::Rules { rules, delta_rules, .. } = stratum else { continue };
+            let recursive = !delta_rules.is_empty();
+            for &rule in rules.iter().chain(delta_rules) {
+                let Some(kernel) = Kernel::of(program, code, rule) else { continue };
+                if !recursive && (input(kernel.scan) || kernel.probed().is_some_and(input)) {
+                    continue;
+                }
+                if kernels.kernels.is_empty() {
+                    kernels.kernels.resize_with(program.rules.len(), || None);
+                }
+                if let Some(slot) = kernels.kernels.get_mut(rule as usize) {
+                    *slot = Some(Box::new(kernel));
+                }
             }
         }
         kernels
@@ -81,8 +89,7 @@ impl Kernels {
     /// The kernel `rule` runs as, if it has one.
     #[inline(always)]
     pub(crate) fn get(&self, rule: u32) -> Option<&Kernel> {
-        let at = *self.slots.get(rule as usize)?;
-        self.kernels.get(at as usize)
+        self.kernels.get(rule as usize)?.as_deref()
     }
 }
 
@@ -513,7 +520,8 @@ mod tests {
     const TAGGED: u32 = 7;
     const PD: u32 = 8;
     const DR: u32 = 9;
-    const RELATIONS: u32 = 10;
+    const W3: u32 = 10;
+    const RELATIONS: u32 = 11;
 
     const fn reg(r: u16) -> Operand {
         Operand::Reg(r)
@@ -718,14 +726,15 @@ mod tests {
                 ];
                 (b.stratum(Static, vec![base], vec![carried, keyed]).deny(&[DR]), 3)
             }
-            // Scans feeding a head outside recursion: a check against a constant and a
-            // comparison within the row into a derived relation, a check within the row
-            // into a firing (`reach(x, x)`), and a firing from an input relation that a
-            // decision holds as its row when the request gives it one fact.
+            // Scans feeding a head outside recursion (of a derived relation: a rule outside
+            // recursion that reads an input relation is left to the interpreter): a check
+            // against a constant and a comparison within the row into a derived relation,
+            // and a check within the row into a firing (`reach(x, x)`).
             10 => {
+                let copy = vec![scan(EDGE, &[(0, 0), (1, 1), (2, 2)]), emit(W3, &[reg(0), reg(1), reg(2)])];
                 let apart = vec![
                     Instr::Scan {
-                        rel: EDGE,
+                        rel: W3,
                         source: Source::Full,
                         index: None,
                         key: Vec::new(),
@@ -735,32 +744,31 @@ mod tests {
                     compare(Ne, reg(0), reg(1)),
                     emit(R, &[reg(0), reg(1)]),
                 ];
-                let b = b.stratum(Request, vec![apart], Vec::new()).deny(&[R]);
                 let cycle = vec![
                     Instr::Scan {
-                        rel: EDGE,
+                        rel: W3,
                         source: Source::Full,
                         index: None,
                         key: Vec::new(),
                         binds: vec![(0, 0), (2, 1)],
                         checks: vec![(1, reg(0))],
                     },
+                    Instr::Fire { decision: 0, values: vec![reg(0), reg(1), TAG] },
+                ];
+                let b = b.stratum(Request, vec![copy], Vec::new()).stratum(Request, vec![apart], Vec::new());
+                (b.deny(&[R]).stratum(Request, vec![cycle], Vec::new()), 3)
+            }
+            // A join outside recursion feeding a firing (`r(x, y), r(y, x)`), and a Δ scan
+            // with no probe (the symmetric closure).
+            11 => {
+                let mirror = vec![delta(R, &[(0, 0), (1, 1)], &[]), emit(R, &[reg(1), reg(0)])];
+                let back = vec![
+                    scan(R, &[(0, 0), (1, 1)]),
+                    probe(R, 0, &[reg(1)], &[], &[(1, reg(0))]),
                     Instr::Fire { decision: 0, values: vec![reg(0), reg(1)] },
                 ];
-                let started = vec![scan(START, &[(0, 0)]), Instr::Fire { decision: 0, values: vec![reg(0), TAG] }];
-                (b.stratum(Request, vec![cycle, started], Vec::new()), 4)
-            }
-            // A join outside recursion feeding a firing (`edge(x, y), edge(y, x)`), and a Δ
-            // scan with no probe (the symmetric closure).
-            11 => {
-                let back = vec![
-                    scan(EDGE, &[(0, 0), (1, 1)]),
-                    probe(EDGE, 0, &[reg(1)], &[(2, 2)], &[(1, reg(0))]),
-                    Instr::Fire { decision: 0, values: vec![reg(0), reg(1), reg(2)] },
-                ];
-                let mirror = vec![delta(R, &[(0, 0), (1, 1)], &[]), emit(R, &[reg(1), reg(0)])];
-                let b = b.stratum(Request, vec![back], Vec::new());
-                (b.stratum(Request, vec![edges_into(R)], vec![mirror]).deny(&[R]), 4)
+                let b = b.stratum(Request, vec![edges_into(R)], vec![mirror]);
+                (b.stratum(Request, vec![back], Vec::new()).deny(&[R]), 4)
             }
             // A register read before it is bound (the interpreter reads 0): not a join.
             _ => {
@@ -780,7 +788,7 @@ mod tests {
     fn program(which: usize, pe: &[(i64, i64, i64)], pd: &[(i64, &str)]) -> (Program, usize) {
         let strings = [
             "edge", "src", "dst", "w", "Int", "r", "pe", "start", "x", "rs", "link", "a", "b", "Str", "sr", "tagged",
-            "pd", "v", "Decimal", "dr", "d", "t.gov", "t",
+            "pd", "v", "Decimal", "dr", "d", "t.gov", "t", "w3",
         ]
         .map(str::to_owned)
         .to_vec();
@@ -816,6 +824,7 @@ mod tests {
             relation(15, Derived, Request, pair(int, str), &[]),
             relation(16, Data, Static, vec![column(Some(8), int), column(Some(17), decimal)], &[&[1]]),
             relation(19, Derived, Static, pair(int, decimal), &[]),
+            relation(23, Derived, Request, vec![column(None, int), column(None, int), column(None, int)], &[]),
         ];
         let source = SourceRef { file: 21, line: 1, column: 1 };
         let decisions = vec![DecisionMeta {
@@ -902,7 +911,7 @@ mod tests {
             pd.sort_unstable_by_key(|&(x, _)| x);
             pd.dedup_by_key(|&mut (x, _)| x);
             let (program, kernels) = program(which, &distinct_pe, &pd);
-            prop_assert_eq!(Kernels::of(&program, &Code::of(&program)).kernels.len(), kernels);
+            prop_assert_eq!(Kernels::of(&program, &Code::of(&program)).kernels.iter().flatten().count(), kernels);
             let names = ["a", "b", "c", "d"];
             let request = serde_json::json!({
                 "edge": edge.iter().map(|&(s, d, w)| serde_json::json!({"src": s, "dst": d, "w": w})).collect::<Vec<_>>(),
