@@ -154,6 +154,8 @@ pub(crate) struct Kernel {
     delta: bool,
     /// Pairs of values of each scanned row that must be equal.
     checks: Vec<(Piece, Piece)>,
+    /// The same checks as the offsets of two 8-byte columns each, when they all are.
+    words: Option<Box<[(u32, u32)]>>,
     probe: Option<Probe>,
     comparisons: Vec<Comparison>,
     head: Head,
@@ -256,7 +258,17 @@ impl Kernel {
         if ops.next().is_some() {
             return None;
         }
-        Some(Kernel { scan: *scan, delta: *delta, checks, probe, comparisons, head, constants: builder.constants })
+        // Checks of two 8-byte columns of the scanned row each (`reach(x, x)`) compare as
+        // words.
+        let words = checks
+            .iter()
+            .map(|&(a, b)| {
+                let row = |p: Piece| p.from == RowOf::Scanned && p.len == 8;
+                (row(a) && row(b)).then_some((a.at, b.at))
+            })
+            .collect::<Option<Box<[(u32, u32)]>>>();
+        let constants = builder.constants;
+        Some(Kernel { scan: *scan, delta: *delta, checks, words, probe, comparisons, head, constants })
     }
 
     /// Runs the rule over rows `range` of `rows` (all of them, or the previous round's),
@@ -278,17 +290,36 @@ impl Kernel {
         let len = u32::try_from(rows.len()).unwrap_or(u32::MAX);
         let range = range.0.min(len)..range.1.min(len);
         match (&self.probe, probe) {
-            (None, _) => {
-                for row in rows.rows_in(range) {
-                    if self.checks.iter().all(|&(a, b)| same_bytes(self.bytes(a, row, &[]), self.bytes(b, row, &[]))) {
-                        self.head(row, &[], limits, work)?;
-                    }
-                }
-                Ok(())
-            }
+            (None, _) => match &self.words {
+                Some(words) => self.scan(rows, range, limits, work, |row| {
+                    words.iter().all(|&(a, b)| word(row, a as usize) == word(row, b as usize))
+                }),
+                None => self.scan(rows, range, limits, work, |row| {
+                    self.checks.iter().all(|&(a, b)| same_bytes(self.bytes(a, row, &[]), self.bytes(b, row, &[])))
+                }),
+            },
             (Some(join), Some(probe)) => self.join(join, rows, range, probe, limits, work),
             (Some(_), None) => Err(EvalError::Corrupt("a join's probed relation is missing")),
         }
+    }
+
+    /// [`Kernel::run`] of a scan with no probe: the head for each row of `range` that
+    /// `holds` (its checks).
+    #[inline(always)]
+    fn scan(
+        &self,
+        rows: &Relation,
+        range: std::ops::Range<u32>,
+        limits: &Limits,
+        work: &mut Work,
+        holds: impl Fn(&[u8]) -> bool,
+    ) -> Result<(), EvalError> {
+        for row in rows.rows_in(range) {
+            if holds(row) {
+                self.head(row, &[], limits, work)?;
+            }
+        }
+        Ok(())
     }
 
     /// [`Kernel::run`] of a join.
@@ -423,6 +454,12 @@ impl Kernel {
         // constants.
         source.get(piece.at as usize..(piece.at + piece.len) as usize).unwrap_or_default()
     }
+}
+
+/// The 8 bytes at `at` of `row`.
+#[inline(always)]
+fn word(row: &[u8], at: usize) -> Option<[u8; 8]> {
+    row.get(at..at + 8)?.try_into().ok()
 }
 
 /// An 8-byte number column's value.
