@@ -16,12 +16,15 @@
 //! may change between versions, unlike the bundle format (docs/bytecode.md explains it).
 
 use crate::Value;
-use crate::program::{CallOut, Effect, Phase};
+use crate::exec::Code;
+use crate::kernel::Kernels;
+use crate::program::{CallOut, Effect, Phase, RelationKind};
 use crate::program::{Instr, MessagePart, Operand, Program, RelationSchema, RuleCode, Source, Stratum};
 use std::fmt::Write;
 
 /// The listing of every stratum and rule of `program` (rules no stratum runs come last).
 pub fn disassemble(program: &Program) -> String {
+    let kernels = Kernels::of(program, &Code::of(program));
     let mut out = String::new();
     let mut listed = vec![false; program.rules.len()];
     for (i, stratum) in program.strata.iter().enumerate() {
@@ -42,7 +45,7 @@ pub fn disassemble(program: &Program) -> String {
                     if let Some(slot) = listed.get_mut(rule as usize) {
                         *slot = true;
                     }
-                    out.push_str(&rule_listing(program, rule, delta));
+                    out.push_str(&rule_listing(program, &kernels, rule, delta));
                 }
             }
             Stratum::RiskScore { rel } => {
@@ -59,14 +62,15 @@ pub fn disassemble(program: &Program) -> String {
     if !orphans.is_empty() {
         let _ = writeln!(out, "rules no stratum runs ({})", ids(&orphans));
         for rule in orphans {
-            out.push_str(&rule_listing(program, rule, false));
+            out.push_str(&rule_listing(program, &kernels, rule, false));
         }
     }
     out
 }
 
-/// The listing of one rule: a header line and one line per instruction.
-pub fn rule_listing(program: &Program, rule: u32, delta: bool) -> String {
+/// The listing of one rule: a header line, whether it runs as a kernel, and one line per
+/// instruction.
+fn rule_listing(program: &Program, kernels: &Kernels, rule: u32, delta: bool) -> String {
     let mut out = String::new();
     let Some(code) = program.rules.get(rule as usize) else {
         let _ = writeln!(out, "  rule {rule}: missing");
@@ -99,14 +103,24 @@ pub fn rule_listing(program: &Program, rule: u32, delta: bool) -> String {
             tests.join(", ")
         );
     }
-    if delta && let Some(join) = crate::kernel::Join::of(program, rule) {
-        let _ = writeln!(
-            out,
-            "          kernel: runs as a join over rows as bytes (each row of {} Δ, a probe of {}, an emit into {})",
-            relation_name(program, join.delta()),
-            relation_name(program, join.probe()),
-            relation_name(program, join.head())
-        );
+    if let Some(kernel) = kernels.get(rule) {
+        let what = kernel.describe(|rel| relation_name(program, rel), |d| decision_name(program, d));
+        // A decision holds an input relation of one fact as that row, which only the
+        // interpreter reads.
+        let input = |rel: u32| program.relations.get(rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
+        let inputs: Vec<String> = std::iter::once(kernel.scanned().0)
+            .chain(kernel.probed())
+            .filter(|&rel| input(rel))
+            .map(|rel| relation_name(program, rel))
+            .collect();
+        let _ = match inputs.as_slice() {
+            [] => writeln!(out, "          kernel: {what}"),
+            _ => writeln!(
+                out,
+                "          kernel: {what}; by instructions while a decision holds {} as one fact",
+                inputs.join(" or ")
+            ),
+        };
     }
     // Ends of the aggregate sub-plans enclosing the current instruction.
     let mut open: Vec<usize> = Vec::new();
@@ -128,11 +142,16 @@ pub fn rule_listing(program: &Program, rule: u32, delta: bool) -> String {
 fn rule_head(program: &Program, code: &RuleCode) -> String {
     match code.code.last() {
         Some(Instr::Emit { rel, .. }) => relation_name(program, *rel),
-        Some(Instr::Fire { decision, .. }) => match program.decisions.get(*decision as usize) {
-            Some(d) => format!("{} {}", d.effect.keyword(), program.string(d.name)),
-            None => format!("decision #{decision}"),
-        },
+        Some(Instr::Fire { decision, .. }) => decision_name(program, *decision),
         _ => "?".to_owned(),
+    }
+}
+
+/// A decision rule as its head reads: `deny too_large`.
+fn decision_name(program: &Program, decision: u32) -> String {
+    match program.decisions.get(decision as usize) {
+        Some(d) => format!("{} {}", d.effect.keyword(), program.string(d.name)),
+        None => format!("decision #{decision}"),
     }
 }
 

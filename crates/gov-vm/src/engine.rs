@@ -161,7 +161,7 @@ pub struct Engine {
     guards: Guards,
     /// Each phase's steps and indexed rules, derived from `program`.
     dispatch: Dispatch,
-    /// The delta rules that run as join kernels.
+    /// The rules that run as kernels.
     kernels: Kernels,
     /// Where a session holds each input relation's row.
     ones: OneSlots,
@@ -215,8 +215,7 @@ impl Engine {
     /// [`Engine::from_program`] for a program already validated.
     // Invariant: `program` passed `bundle::validate`; the evaluator relies on it.
     fn from_valid(program: Program, hash: String, load_limits: Limits) -> Result<Engine, EvalError> {
-        let kernels = Kernels::of(&program);
-        Engine::with_kernels(program, hash, load_limits, kernels)
+        Engine::with_kernels(program, hash, load_limits, Kernels::of)
     }
 
     /// [`Engine::from_program`] with every rule run through the interpreter: what the join
@@ -224,19 +223,21 @@ impl Engine {
     #[cfg(test)]
     pub(crate) fn interpreted(program: Program, load_limits: Limits) -> Result<Engine, EvalError> {
         crate::bundle::validate(&program).map_err(EvalError::Invalid)?;
-        Engine::with_kernels(program, String::new(), load_limits, Kernels::default())
+        Engine::with_kernels(program, String::new(), load_limits, |_, _| Kernels::default())
     }
 
-    /// [`Engine::from_valid`] with the delta rules `kernels` runs as joins.
+    /// [`Engine::from_valid`] with the rules `kernels` picks from the executable form
+    /// running as kernels.
     fn with_kernels(
         mut program: Program,
         hash: String,
         load_limits: Limits,
-        kernels: Kernels,
+        kernels: fn(&Program, &Code) -> Kernels,
     ) -> Result<Engine, EvalError> {
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program);
         let code = Code::of(&program);
+        let kernels = kernels(&program, &code);
         let mut string_ids: StringIds =
             program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
         let no_more = StringIds::default();

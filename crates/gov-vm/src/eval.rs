@@ -8,7 +8,7 @@
 use crate::dispatch::{Dispatch, Step};
 use crate::exec::{Code, Op, Out, Pair, Slot};
 use crate::guards::Guards;
-use crate::kernel::Kernels;
+use crate::kernel::{Kernel, Kernels};
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
 use crate::made::{Fresh, MadeIds};
 use crate::one::Ones;
@@ -101,9 +101,9 @@ impl<'s> Firings<'s> {
 pub(crate) struct Work {
     /// Rows the rules run so far emitted, not yet stored, `arity.max(1)` values each.
     pending: Vec<Value>,
-    /// Rows the join kernels of a round emitted, not yet stored, each in its head
-    /// relation's bytes ([`crate::kernel::Join::run`]).
-    pending_rows: Vec<u8>,
+    /// Rows the kernels of a rule or a round emitted, not yet stored, each in its head
+    /// relation's bytes ([`crate::kernel::Kernel::run`]).
+    pub(crate) pending_rows: Vec<u8>,
     /// Every distinct firing, in the order they fired (until [`Work::conclude`] orders
     /// them by rule).
     fired: Vec<Fired>,
@@ -113,7 +113,8 @@ pub(crate) struct Work {
     // Invariant: empty while `fired` has fewer than `INDEXED_FROM` firings; from then on,
     // one entry per element of `fired`, hashed with `firing_hash`.
     fired_index: HashTable<u32>,
-    registers: Vec<Value>,
+    /// A rule's frame (and a kernel's firing's values), kept between rules.
+    pub(crate) registers: Vec<Value>,
     /// The work so far, against the limits.
     pub(crate) budget: Budget,
     /// Row ranges of the previous round of a recursive stratum, by relation.
@@ -249,12 +250,18 @@ impl Work {
     /// a fact. Constant time (a few comparisons while there are fewer than `INDEXED_FROM`
     /// firings, then a hash probe), so deciding stays linear in the firings however many
     /// repeat. The values go straight into the shared buffer (and back out if a repeat).
-    fn fire(&mut self, ctx: &Ctx<'_>, regs: &[Value], decision: u32, slots: &[Slot]) -> Result<bool, EvalError> {
+    pub(crate) fn fire(
+        &mut self,
+        limits: &Limits,
+        regs: &[Value],
+        decision: u32,
+        slots: &[Slot],
+    ) -> Result<bool, EvalError> {
         let start = self.fired_values.len();
         for &slot in slots {
             self.fired_values.push(Ctx::slot(regs, slot)?);
         }
-        let too_many = || EvalError::Limit { what: "facts", limit: ctx.limits.max_facts as u64 };
+        let too_many = || EvalError::Limit { what: "facts", limit: limits.max_facts as u64 };
         let entry = Fired {
             decision,
             start: u32::try_from(start).map_err(|_| too_many())?,
@@ -271,7 +278,7 @@ impl Work {
             self.fired_values.truncate(start);
             return Ok(false);
         }
-        self.budget.charge(ctx.limits, 1, firing_bytes(slots.len()))?;
+        self.budget.charge(limits, 1, firing_bytes(slots.len()))?;
         self.fired.push(entry);
         let len = self.fired.len();
         if len >= INDEXED_FROM {
@@ -676,7 +683,7 @@ impl Ctx<'_> {
                     return Ok(());
                 }
                 Op::Fire { decision, values } => {
-                    let new = work.fire(self, regs, *decision, values)?;
+                    let new = work.fire(self.limits, regs, *decision, values)?;
                     if let (true, Some(trace)) = (new, work.trace.as_mut()) {
                         trace.firings.push(trace.stack.clone());
                         trace.firing_absent.push(trace.absent.clone());
@@ -1097,7 +1104,7 @@ pub(crate) struct Run<'a> {
     pub guards: &'a Guards,
     /// Each phase's steps and indexed rules ([`Dispatch::of`] the program).
     pub dispatch: &'a Dispatch,
-    /// The delta rules that run as join kernels ([`Kernels::of`] the program).
+    /// The rules that run as kernels ([`Kernels::of`] the program).
     pub kernels: &'a Kernels,
     /// What calls of built-ins read.
     pub builtins: Builtins<'a>,
@@ -1159,7 +1166,7 @@ impl Run<'_> {
         work: &mut Work,
     ) -> Result<(), EvalError> {
         if step.at != Step::WHOLE {
-            self.rule(step.rule, relations, delta, work)?;
+            self.run_rule(step.rule, relations, delta, work)?;
             return self.insert_pending(step.rule, relations, work);
         }
         let stratum =
@@ -1208,7 +1215,7 @@ impl Run<'_> {
             // `pending`; then each rule's run of rows goes into its head relation.
             work.round_rows.clear();
             for &rule in round_rules {
-                self.round_rule(rule, relations, delta, work)?;
+                self.run_rule(rule, relations, delta, work)?;
                 let premises = work.trace.as_ref().map_or(0, |t| t.pending.len());
                 let (values, bytes) = (work.pending.len(), work.pending_rows.len());
                 work.round_rows.push(RuleRows { rule, values, premises, bytes });
@@ -1248,29 +1255,49 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Runs `rule` in a round of a recursive stratum: as its join kernel when it has one
-    /// (not when explaining, which records premises, nor when the relation it probes is an
-    /// input relation held as its one row), else through the interpreter.
-    fn round_rule(
+    /// Runs `rule` as its kernel when it has one (not when explaining, which records
+    /// premises, nor when a relation it reads is an input relation held as its one row or
+    /// the risk score held beside the relations), else through the interpreter.
+    #[inline(always)]
+    fn run_rule(
         &self,
         rule: u32,
         relations: &[Relation],
         delta: &[(u32, u32)],
         work: &mut Work,
     ) -> Result<(), EvalError> {
-        let join = self.kernels.get(rule);
+        match self.kernels.get(rule) {
+            Some(kernel) => self.kernel(rule, kernel, relations, delta, work),
+            None => self.rule(rule, relations, delta, work),
+        }
+    }
+
+    /// [`Run::run_rule`] of a rule that has a kernel.
+    #[inline(never)]
+    fn kernel(
+        &self,
+        rule: u32,
+        kernel: &Kernel,
+        relations: &[Relation],
+        delta: &[(u32, u32)],
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
+        let (scan, from_delta) = kernel.scanned();
         let risk = work.risk.map(|(rel, _)| rel);
-        let join = join.filter(|j| {
-            work.trace.is_none() && self.ones.is_none_or(|ones| !ones.holds(j.probe())) && risk != Some(j.probe())
-        });
-        let Some(join) = join else { return self.rule(rule, relations, delta, work) };
+        let held = |rel: u32| self.ones.is_some_and(|ones| ones.holds(rel)) || risk == Some(rel);
+        if work.trace.is_some() || held(scan) || kernel.probed().is_some_and(held) {
+            return self.rule(rule, relations, delta, work);
+        }
         if self.skipped(rule, relations, delta, risk) {
             return Ok(());
         }
-        let rows = stored(self.program, self.statics, relations, join.delta())?;
-        let probe = stored(self.program, self.statics, relations, join.probe())?;
-        let range = delta.get(join.delta() as usize).copied().unwrap_or((0, 0));
-        join.run(rows, probe, range, &mut work.budget, self.limits, &mut work.pending_rows)
+        let rows = stored(self.program, self.statics, relations, scan)?;
+        let range = match from_delta {
+            true => delta.get(scan as usize).copied().unwrap_or((0, 0)),
+            false => (0, u32::MAX),
+        };
+        let probe = kernel.probed().map(|rel| stored(self.program, self.statics, relations, rel)).transpose()?;
+        kernel.run(rows, range, probe, self.limits, work)
     }
 
     /// Whether a scan of `rule`'s body reads no row ([`Guards`]), which ends every run of
@@ -1319,13 +1346,14 @@ impl Run<'_> {
 
     /// Moves the rows a rule emitted into its head relation.
     fn insert_pending(&self, rule: u32, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
-        if work.pending.is_empty() {
+        if work.pending.is_empty() && work.pending_rows.is_empty() {
             return Ok(());
         }
         let premises = work.trace.as_ref().map_or(0, |t| t.pending.len());
-        let rows = Pending { values: 0..work.pending.len(), premises: 0..premises, bytes: 0..0 };
+        let rows = Pending { values: 0..work.pending.len(), premises: 0..premises, bytes: 0..work.pending_rows.len() };
         let result = self.insert_rows(rule, relations, work, rows);
         work.pending.clear();
+        work.pending_rows.clear();
         if let Some(trace) = work.trace.as_mut() {
             trace.pending.clear();
             trace.pending_absent.clear();

@@ -185,6 +185,11 @@ impl Code {
         self.rules.get(rule as usize).map_or(0, |r| r.registers as usize)
     }
 
+    /// The constants of rule `rule`'s frame, which follow its registers.
+    pub(crate) fn constants(&self, rule: u32) -> &[Value] {
+        self.rules.get(rule as usize).map_or(&[], |r| &r.constants)
+    }
+
     /// What was prepared for a call.
     #[inline]
     pub(crate) fn prepared(&self, prepared: Option<u32>) -> Option<&Prepared> {

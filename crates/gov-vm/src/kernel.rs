@@ -1,90 +1,106 @@
-//! The join kernel: the commonest shape of a recursive stratum's delta rule, run as one
-//! loop over rows in their byte form instead of through the interpreter.
+//! Kernels: the commonest shapes of a rule, run as one loop over rows in their byte form
+//! instead of through the interpreter.
 //!
-//! The shape is one scan of the previous round's rows of a relation (Δ), one index probe of
-//! a relation per Δ row, optional comparisons, and an emit:
+//! A kernel is a **scan** of one relation (every row, or the previous round's: Δ) with
+//! checks within the row and against constants, then optionally one **index probe** of a
+//! relation per row (a join), then comparisons, and a head: an emit into a derived
+//! relation or a decision's firing.
 //!
 //! ```text
-//!   0  scan       reach Δ  bind #0 → r0, #1 → r1
-//!   1  scan       edge  index 0 (src = r1)  bind dst → r2
+//!   0  scan       reach Δ  bind #0 → r0, #1 → r1          a join: a recursive stratum's
+//!   1  scan       edge  index 0 (src = r1)  bind dst → r2    delta rule
 //!   2  emit       reach(r0, r2)
+//!
+//!   0  scan       reach  bind #0 → r0  check #1 = r0        a scan feeding a decision
+//!   1  fire       deny cycle(r0)
 //! ```
 //!
 //! (`reach(x, z) :- reach(x, y), edge(y, z)`, its mirror, a hierarchy's `manages`, each
-//! atom's variant of a non-linear rule). [`Kernels::of`] picks the rules of that shape when
-//! the engine is built, from the validated program, and resolves every register to the
-//! bytes of the row it was bound from: a Δ row's column, a probed row's column, or a
-//! constant. A run then reads each Δ row's bytes, takes the probe's key straight from them
-//! (no values built, nothing encoded), follows the index chain, and appends each emitted
-//! row as the head relation's bytes, which [`crate::store::Relation::insert_encoded`]
-//! stores after the round without encoding it again.
+//! atom's variant of a non-linear rule; `deny cycle :- reach(x, x)`, `r(x, y) :- edge(x,
+//! y), x != y`, a recursive stratum's first rules.) [`Kernels::of`] picks the rules of these
+//! shapes when the engine is built, from the rules' executable form ([`Code`], the one form
+//! derived from the validated program), and resolves every register to the bytes it was
+//! bound from: a column of the scanned row, of the probed row, or a constant. A run then
+//! reads each scanned row's bytes, compares its checked columns as bytes, takes the
+//! probe's key straight from them (no values built, nothing encoded), follows the index
+//! chain, and appends each emitted row as the head relation's bytes, which
+//! [`crate::store::Relation::insert_encoded`] stores after the rule (or the round) without
+//! encoding it again; only a firing's values are decoded, for the firing.
 //!
 //! A run does exactly what the interpreter would, in the same order: the same rows emitted
-//! in the same order (so stored under the same ids), the same instructions counted against
-//! the step limit at the same points, each emitted row charged as a fact until stored. A
-//! rule is taken only where that holds by construction: every column compared, checked or
-//! used as a key compares as bytes (no `Decimal`: `1.5 = 1.50` in different bytes), every
-//! value emitted has its head column's type, every register is bound before it is read,
-//! and the head has columns. Explaining evaluations (which record premises) and a probe of
-//! an input relation a decision holds as its one row run through the interpreter.
+//! and the same firings in the same order (so stored under the same ids), the same
+//! instructions counted against the step limit at the same points, each emitted row
+//! charged as a fact until stored. A rule is taken only where that holds by construction:
+//! every column compared, checked or used as a key compares as bytes (no `Decimal`: `1.5 =
+//! 1.50` in different bytes), every value emitted has its head column's type, every
+//! register is bound before it is read, the scanned relation and the head have columns, and
+//! no relation read is declared `input one` (a decision holds it as its row). Explaining
+//! evaluations (which record premises) and a scan or probe of an input relation a decision
+//! holds as its one row run through the interpreter.
 // `EvalError` owns strings in some variants, so it has a destructor: `ok_or_else` builds
 // one only on failure (see eval.rs).
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
-use crate::layout::Layout;
-use crate::limits::{Budget, row_bytes};
-use crate::program::{Instr, Operand, Program, Source, Stratum};
-use crate::store::{Relation, append};
+use crate::eval::Work;
+use crate::exec::{Code, Op, Pair, Slot};
+use crate::layout::{Layout, decode};
+use crate::limits::row_bytes;
+use crate::program::{Program, RelationKind, Stratum};
+use crate::store::{Relation, append, same_bytes};
 use crate::{EvalError, Limits, Value};
 use gov_value::{BaseType, CompareOp};
 
-/// The rules of a program that run as [`Join`]s.
+/// The rules of a program that run as [`Kernel`]s.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Kernels {
-    /// For each rule, its position in `joins`, or `NONE`; empty when no rule is a join.
-    slots: Vec<u32>,
-    joins: Vec<Join>,
+    /// By rule id; empty when no rule has one (a box each, so that a rule without one
+    /// costs a pointer and the lookup a bounds check and a test).
+    kernels: Vec<Option<Box<Kernel>>>,
 }
 
-const NONE: u32 = u32::MAX;
-
 impl Kernels {
-    /// The joins among the delta rules of `program`'s recursive strata.
-    pub(crate) fn of(program: &Program) -> Kernels {
+    /// The kernels among `program`'s rules, read from their executable form `code`. A rule
+    /// of a stratum that is not recursive takes one only if it reads no input relation: a
+    /// decision holds most of those as their one fact, which the interpreter reads, and
+    /// trying the kernel first would cost each such rule of every decision a lookup for
+    /// nothing. (A recursive stratum's rules run over rows the stratum derives.)
+    pub(crate) fn of(program: &Program, code: &Code) -> Kernels {
+        let input = |rel: u32| program.relations.get(rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
         let mut kernels = Kernels::default();
         for stratum in &program.strata {
-            let Stratum::Rules { delta_rules, .. } = stratum else { continue };
-            for &rule in delta_rules {
-                let Some(join) = Join::of(program, rule) else { continue };
-                let Ok(at) = u32::try_from(kernels.joins.len()) else { continue };
-                if kernels.slots.is_empty() {
-                    kernels.slots = vec![NONE; program.rules.len()];
+            let Stratum::Rules { rules, delta_rules, .. } = stratum else { continue };
+            let recursive = !delta_rules.is_empty();
+            for &rule in rules.iter().chain(delta_rules) {
+                let Some(kernel) = Kernel::of(program, code, rule) else { continue };
+                if !recursive && (input(kernel.scan) || kernel.probed().is_some_and(input)) {
+                    continue;
                 }
-                if let Some(slot) = kernels.slots.get_mut(rule as usize) {
-                    *slot = at;
-                    kernels.joins.push(join);
+                if kernels.kernels.is_empty() {
+                    kernels.kernels.resize_with(program.rules.len(), || None);
+                }
+                if let Some(slot) = kernels.kernels.get_mut(rule as usize) {
+                    *slot = Some(Box::new(kernel));
                 }
             }
         }
         kernels
     }
 
-    /// The join `rule` runs as, if it is one.
-    #[inline]
-    pub(crate) fn get(&self, rule: u32) -> Option<&Join> {
-        let at = *self.slots.get(rule as usize)?;
-        self.joins.get(at as usize)
+    /// The kernel `rule` runs as, if it has one.
+    #[inline(always)]
+    pub(crate) fn get(&self, rule: u32) -> Option<&Kernel> {
+        self.kernels.get(rule as usize)?.as_deref()
     }
 }
 
 /// Which row a piece of bytes is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RowOf {
-    /// The Δ row.
-    Delta,
+    /// The scanned row.
+    Scanned,
     /// The probed row.
-    Probe,
-    /// [`Join::constants`].
+    Probed,
+    /// [`Kernel::constants`].
     Const,
 }
 
@@ -108,161 +124,230 @@ struct Comparison {
     numbers: bool,
 }
 
-/// A delta rule of the kernel's shape, resolved to bytes (see the module's comment).
+/// The index probe of a join.
 #[derive(Debug, Clone)]
-pub(crate) struct Join {
-    /// The relation whose previous round's rows are scanned.
-    delta: u32,
-    /// Pairs of values of each Δ row that must be equal.
-    delta_checks: Vec<(Piece, Piece)>,
+struct Probe {
     /// The relation probed, and its index.
-    probe: u32,
+    rel: u32,
     index: usize,
-    /// The probe's key, in index column order.
+    /// The key, in index column order.
     key: Vec<Piece>,
     /// Pairs of values that must be equal in each probed row.
-    probe_checks: Vec<(Piece, Piece)>,
+    checks: Vec<(Piece, Piece)>,
+}
+
+/// What a kernel does with each binding that gets through.
+#[derive(Debug, Clone)]
+enum Head {
+    /// Emits a row into `rel`: its values in column order.
+    Emit { rel: u32, values: Vec<Piece> },
+    /// Fires `decision` with these values, decoded into frame slots `0..values.len()`
+    /// (`slots`).
+    Fire { decision: u32, values: Vec<Piece>, slots: Box<[Slot]> },
+}
+
+/// A rule of a kernel's shape, resolved to bytes (see the module's comment).
+#[derive(Debug, Clone)]
+pub(crate) struct Kernel {
+    /// The relation scanned, and whether only its previous round's rows (Δ).
+    scan: u32,
+    delta: bool,
+    /// Pairs of values of each scanned row that must be equal.
+    checks: Vec<(Piece, Piece)>,
+    /// The same checks as the offsets of two 8-byte columns each, when they all are.
+    words: Option<Box<[(u32, u32)]>>,
+    probe: Option<Probe>,
     comparisons: Vec<Comparison>,
-    /// The head relation, and its row's values in column order.
-    head: u32,
-    emit: Vec<Piece>,
+    head: Head,
     /// The constants the pieces read, encoded.
     constants: Vec<u8>,
 }
 
-impl Join {
-    /// The relation the Δ scan reads.
-    pub(crate) fn delta(&self) -> u32 {
-        self.delta
+impl Kernel {
+    /// The relation the scan reads, and whether only the previous round's rows.
+    pub(crate) fn scanned(&self) -> (u32, bool) {
+        (self.scan, self.delta)
     }
 
-    /// The relation the probe reads.
-    pub(crate) fn probe(&self) -> u32 {
-        self.probe
+    /// The relation the probe reads, for a join.
+    pub(crate) fn probed(&self) -> Option<u32> {
+        self.probe.as_ref().map(|p| p.rel)
     }
 
-    /// The relation the rule derives.
-    pub(crate) fn head(&self) -> u32 {
-        self.head
+    /// What [`crate::disasm`] says of the kernel: the relations it reads and what it does
+    /// with each binding (`name` names a relation, `decision` a decision rule).
+    pub(crate) fn describe(&self, name: impl Fn(u32) -> String, decision: impl Fn(u32) -> String) -> String {
+        let delta = if self.delta { " Δ" } else { "" };
+        let head = match &self.head {
+            Head::Emit { rel, .. } => format!("an emit into {}", name(*rel)),
+            Head::Fire { decision: d, .. } => format!("a firing of {}", decision(*d)),
+        };
+        match &self.probe {
+            Some(probe) => format!(
+                "runs as a join over rows as bytes (each row of {}{delta}, a probe of {}, {head})",
+                name(self.scan),
+                name(probe.rel)
+            ),
+            None => format!("runs as a scan over rows as bytes (each row of {}{delta}, {head})", name(self.scan)),
+        }
     }
 
-    /// `rule` of `program` as a join, if it has the kernel's shape.
-    pub(crate) fn of(program: &Program, rule: u32) -> Option<Join> {
-        let code = program.rules.get(rule as usize)?;
-        let layout =
-            |rel: u32| program.relations.get(rel as usize).map(|r| Layout::new(r.columns.iter().map(|c| c.ty)));
-        let mut builder = Builder { regs: vec![None; usize::from(code.registers)], constants: Vec::new(), program };
-        let mut instrs = code.code.iter();
-        let Some(Instr::Scan { rel: delta, source: Source::Delta, index: None, key, binds, checks }) = instrs.next()
-        else {
+    /// `rule` as a kernel, if its executable form `code` has a kernel's shape.
+    pub(crate) fn of(program: &Program, code: &Code, rule: u32) -> Option<Kernel> {
+        // Only a relation of columns that is not `input one` is read or derived (see the
+        // module's comment).
+        let layout = |rel: u32| {
+            let schema = program.relations.get(rel as usize).filter(|r| !r.one)?;
+            Some(Layout::new(schema.columns.iter().map(|c| c.ty))).filter(|l| l.width() > 0)
+        };
+        let mut builder =
+            Builder { regs: vec![None; code.registers(rule)], frame: code.constants(rule), constants: Vec::new() };
+        let mut ops = code.ops(rule).iter().peekable();
+        let Some(Op::Scan { rel: scan, index: None, delta, key, binds, checks, .. }) = ops.next() else {
             return None;
         };
         if !key.is_empty() {
             return None;
         }
-        let delta_layout = layout(*delta)?;
-        let delta_checks = builder.scan(&delta_layout, RowOf::Delta, binds, checks)?;
-        let Some(Instr::Scan { rel: probe, source: Source::Full, index: Some(index), key, binds, checks }) =
-            instrs.next()
-        else {
-            return None;
+        let checks = builder.scan(&layout(*scan)?, RowOf::Scanned, binds, checks)?;
+        let probe = match ops.peek() {
+            Some(Op::Scan { rel, index: Some(index), delta: false, key, binds, checks, .. }) => {
+                ops.next();
+                let probe_layout = layout(*rel)?;
+                let key = builder.key(&probe_layout, key)?;
+                let checks = builder.scan(&probe_layout, RowOf::Probed, binds, checks)?;
+                Some(Probe { rel: *rel, index: usize::from(*index), key, checks })
+            }
+            _ => None,
         };
-        let probe_layout = layout(*probe)?;
-        let columns = program.relations.get(*probe as usize)?.indexes.get(usize::from(*index))?;
-        if columns.len() != key.len() || key.is_empty() {
-            return None;
-        }
-        let key = columns
-            .iter()
-            .zip(key)
-            .map(|(&column, operand)| {
-                let piece = builder.operand(*operand)?;
-                let (ty, _) = column_of(&probe_layout, column)?;
-                (piece.ty == ty && ty != BaseType::Decimal).then_some(piece)
-            })
-            .collect::<Option<Vec<Piece>>>()?;
-        let probe_checks = builder.scan(&probe_layout, RowOf::Probe, binds, checks)?;
         let mut comparisons = Vec::new();
-        let (head, values) = loop {
-            match instrs.next()? {
-                Instr::Compare { op, left, right } => {
-                    let (left, right) = (builder.operand(*left)?, builder.operand(*right)?);
+        let head = loop {
+            match ops.next()? {
+                &Op::Compare { op, left, right } => {
+                    let (left, right) = (builder.slot(left)?, builder.slot(right)?);
                     let numbers = matches!(left.ty, BaseType::Int | BaseType::Time | BaseType::Duration);
                     let bytes = matches!(op, CompareOp::Eq | CompareOp::Ne) && left.ty != BaseType::Decimal;
                     if left.ty != right.ty || !(numbers || bytes) {
                         return None;
                     }
-                    comparisons.push(Comparison { op: *op, left, right, numbers });
+                    comparisons.push(Comparison { op, left, right, numbers });
                 }
-                Instr::Emit { rel, values } => break (*rel, values),
+                Op::Emit { rel, values } => {
+                    let head = layout(*rel)?;
+                    if values.len() != head.arity() {
+                        return None;
+                    }
+                    let values = values
+                        .iter()
+                        .enumerate()
+                        .map(|(column, &slot)| {
+                            let piece = builder.slot(slot)?;
+                            (Some(piece.ty) == head.type_of(column)).then_some(piece)
+                        })
+                        .collect::<Option<Vec<Piece>>>()?;
+                    break Head::Emit { rel: *rel, values };
+                }
+                Op::Fire { decision, values } => {
+                    let values = values.iter().map(|&slot| builder.slot(slot)).collect::<Option<Vec<Piece>>>()?;
+                    let slots = (0..u32::try_from(values.len()).ok()?).collect();
+                    break Head::Fire { decision: *decision, values, slots };
+                }
                 _ => return None,
             }
         };
-        if instrs.next().is_some() {
+        if ops.next().is_some() {
             return None;
         }
-        let head_layout = layout(head)?;
-        if values.is_empty() || values.len() != head_layout.arity() {
-            return None;
-        }
-        let emit = values
+        // Checks of two 8-byte columns of the scanned row each (`reach(x, x)`) compare as
+        // words.
+        let words = checks
             .iter()
-            .enumerate()
-            .map(|(column, operand)| {
-                let piece = builder.operand(*operand)?;
-                let (ty, _) = column_of(&head_layout, u8::try_from(column).ok()?)?;
-                (piece.ty == ty).then_some(piece)
+            .map(|&(a, b)| {
+                let row = |p: Piece| p.from == RowOf::Scanned && p.len == 8;
+                (row(a) && row(b)).then_some((a.at, b.at))
             })
-            .collect::<Option<Vec<Piece>>>()?;
-        Some(Join {
-            delta: *delta,
-            delta_checks,
-            probe: *probe,
-            index: usize::from(*index),
-            key,
-            probe_checks,
-            comparisons,
-            head,
-            emit,
-            constants: builder.constants,
-        })
+            .collect::<Option<Box<[(u32, u32)]>>>();
+        let constants = builder.constants;
+        Some(Kernel { scan: *scan, delta: *delta, checks, words, probe, comparisons, head, constants })
     }
 
-    /// Runs the rule over rows `range` of `delta` (the previous round's) and `probe`,
-    /// appending each row it emits to `out` in the head relation's bytes; each emitted row
-    /// counts as a fact against `limits` until stored, and each instruction the interpreter
-    /// would run as a step.
+    /// Runs the rule over rows `range` of `rows` (all of them, or the previous round's),
+    /// probing `probe` for a join: each emitted row is appended to the work's pending rows
+    /// in the head relation's bytes (and counts as a fact against `limits` until stored),
+    /// each firing recorded, and each instruction the interpreter would run counted as a
+    /// step.
     #[inline(never)]
     pub(crate) fn run(
         &self,
-        delta: &Relation,
-        probe: &Relation,
+        rows: &Relation,
         range: (u32, u32),
-        budget: &mut Budget,
+        probe: Option<&Relation>,
         limits: &Limits,
-        out: &mut Vec<u8>,
+        work: &mut Work,
     ) -> Result<(), EvalError> {
-        // The Δ scan.
-        budget.step(limits)?;
-        let rows = u32::try_from(delta.len()).unwrap_or(u32::MAX);
-        let (first, end) = (range.0.min(rows), range.1.min(rows));
-        let fact = row_bytes(self.emit.len());
-        // Invariant: the probed relation was made from the schema `Join::of` read, whose
-        // index `self.index` has columns that compare as bytes.
-        let index = probe.probe_bytes(self.index).ok_or_else(|| EvalError::Corrupt("a join's index is missing"))?;
+        // The scan.
+        work.budget.step(limits)?;
+        let len = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        let range = range.0.min(len)..range.1.min(len);
+        match (&self.probe, probe) {
+            (None, _) => match &self.words {
+                Some(words) => self.scan(rows, range, limits, work, |row| {
+                    words.iter().all(|&(a, b)| word(row, a as usize) == word(row, b as usize))
+                }),
+                None => self.scan(rows, range, limits, work, |row| {
+                    self.checks.iter().all(|&(a, b)| same_bytes(self.bytes(a, row, &[]), self.bytes(b, row, &[])))
+                }),
+            },
+            (Some(join), Some(probe)) => self.join(join, rows, range, probe, limits, work),
+            (Some(_), None) => Err(EvalError::Corrupt("a join's probed relation is missing")),
+        }
+    }
+
+    /// [`Kernel::run`] of a scan with no probe: the head for each row of `range` that
+    /// `holds` (its checks).
+    #[inline(always)]
+    fn scan(
+        &self,
+        rows: &Relation,
+        range: std::ops::Range<u32>,
+        limits: &Limits,
+        work: &mut Work,
+        holds: impl Fn(&[u8]) -> bool,
+    ) -> Result<(), EvalError> {
+        for row in rows.rows_in(range) {
+            if holds(row) {
+                self.head(row, &[], limits, work)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Kernel::run`] of a join.
+    #[inline(always)]
+    fn join(
+        &self,
+        join: &Probe,
+        rows: &Relation,
+        range: std::ops::Range<u32>,
+        probe: &Relation,
+        limits: &Limits,
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
+        // Invariant: the probed relation was made from the schema `Kernel::of` read, whose
+        // index `join.index` has columns that compare as bytes.
+        let index = probe.probe_bytes(join.index).ok_or_else(|| EvalError::Corrupt("a join's index is missing"))?;
         let empty = probe.is_empty();
         let mut scratch = Vec::new();
-        for id in first..end {
-            let row = delta.row_bytes(id);
-            if !self.delta_checks.iter().all(|&(a, b)| self.bytes(a, row, &[]) == self.bytes(b, row, &[])) {
+        for row in rows.rows_in(range) {
+            if !self.checks.iter().all(|&(a, b)| same_bytes(self.bytes(a, row, &[]), self.bytes(b, row, &[]))) {
                 continue;
             }
             // The probe.
-            budget.step(limits)?;
+            work.budget.step(limits)?;
             if empty {
                 continue;
             }
-            let key = match self.key.as_slice() {
+            let key = match join.key.as_slice() {
                 [piece] => self.bytes(*piece, row, &[]),
                 pieces => {
                     scratch.clear();
@@ -274,31 +359,75 @@ impl Join {
             while let Some(found) = at {
                 at = index.next(found);
                 let probed = index.row(found);
-                let holds = |&(a, b): &(Piece, Piece)| self.bytes(a, row, probed) == self.bytes(b, row, probed);
-                if !self.probe_checks.iter().all(holds) || !self.compare(row, probed, budget, limits)? {
-                    continue;
-                }
-                // The emit.
-                budget.step(limits)?;
-                budget.charge(limits, 1, fact)?;
-                for &piece in &self.emit {
-                    append(out, self.bytes(piece, row, probed));
+                let holds =
+                    |&(a, b): &(Piece, Piece)| same_bytes(self.bytes(a, row, probed), self.bytes(b, row, probed));
+                if join.checks.iter().all(holds) {
+                    self.head(row, probed, limits, work)?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Whether every comparison holds for a Δ row and a probed row, each counted as a step
-    /// until one fails.
-    #[inline]
-    fn compare(&self, row: &[u8], probed: &[u8], budget: &mut Budget, limits: &Limits) -> Result<bool, EvalError> {
+    /// The comparisons and the head, for a scanned row `row` and a probed row `probed`.
+    #[inline(always)]
+    fn head(&self, row: &[u8], probed: &[u8], limits: &Limits, work: &mut Work) -> Result<(), EvalError> {
+        if !self.compare(row, probed, work, limits)? {
+            return Ok(());
+        }
+        // The emit, or the firing.
+        work.budget.step(limits)?;
+        match &self.head {
+            Head::Emit { values, .. } => {
+                work.budget.charge(limits, 1, row_bytes(values.len()))?;
+                for &piece in values {
+                    append(&mut work.pending_rows, self.bytes(piece, row, probed));
+                }
+                Ok(())
+            }
+            Head::Fire { decision, values, slots } => self.fire(*decision, values, slots, row, probed, limits, work),
+        }
+    }
+
+    /// Records a firing of `decision` with the values of `pieces`, decoded into the work's
+    /// frame (a firing is rare next to the rows scanned, so it is not worth a form of its
+    /// own: [`Work::fire`] records it as the interpreter's does).
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn fire(
+        &self,
+        decision: u32,
+        pieces: &[Piece],
+        slots: &[Slot],
+        row: &[u8],
+        probed: &[u8],
+        limits: &Limits,
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
+        let mut frame = std::mem::take(&mut work.registers);
+        frame.clear();
+        for &piece in pieces {
+            // Invariant: a piece lies within its row or the constants (see `Kernel::bytes`).
+            let value = decode(piece.ty, self.bytes(piece, row, probed), 0)
+                .ok_or_else(|| EvalError::Corrupt("a kernel's value is out of its row"))?;
+            frame.push(value);
+        }
+        let fired = work.fire(limits, &frame, decision, slots);
+        work.registers = frame;
+        fired.map(|_| ())
+    }
+
+    /// Whether every comparison holds for a scanned row and a probed row, each counted as
+    /// a step until one fails.
+    #[inline(always)]
+    fn compare(&self, row: &[u8], probed: &[u8], work: &mut Work, limits: &Limits) -> Result<bool, EvalError> {
         for c in &self.comparisons {
-            budget.step(limits)?;
+            work.budget.step(limits)?;
             let (left, right) = (self.bytes(c.left, row, probed), self.bytes(c.right, row, probed));
             let ordering = if c.numbers {
                 number(left).cmp(&number(right))
-            } else if left == right {
+            } else if same_bytes(left, right) {
                 std::cmp::Ordering::Equal
             } else {
                 // Only `=` and `!=` compare as bytes: unequal is all they need.
@@ -311,19 +440,26 @@ impl Join {
         Ok(true)
     }
 
-    /// The bytes of `piece`, read from the Δ row `row`, the probed row `probed` or the
-    /// constants.
+    /// The bytes of `piece`, read from the scanned row `row`, the probed row `probed` or
+    /// the constants.
     #[inline(always)]
     fn bytes<'r>(&'r self, piece: Piece, row: &'r [u8], probed: &'r [u8]) -> &'r [u8] {
         let source = match piece.from {
-            RowOf::Delta => row,
-            RowOf::Probe => probed,
+            RowOf::Scanned => row,
+            RowOf::Probed => probed,
             RowOf::Const => &self.constants,
         };
-        // Invariant: a piece lies within its row (`Join::of` took it from the row's layout,
-        // and every row of a relation has its layout's width) or within the constants.
+        // Invariant: a piece lies within its row (`Kernel::of` took it from the row's
+        // layout, and every row of a relation has its layout's width) or within the
+        // constants.
         source.get(piece.at as usize..(piece.at + piece.len) as usize).unwrap_or_default()
     }
+}
+
+/// The 8 bytes at `at` of `row`.
+#[inline(always)]
+fn word(row: &[u8], at: usize) -> Option<[u8; 8]> {
+    row.get(at..at + 8)?.try_into().ok()
 }
 
 /// An 8-byte number column's value.
@@ -332,60 +468,66 @@ fn number(bytes: &[u8]) -> i64 {
     <[u8; 8]>::try_from(bytes).map_or(0, i64::from_le_bytes)
 }
 
-/// The type and bytes of column `column` of a layout.
-fn column_of(layout: &Layout, column: u8) -> Option<(BaseType, std::ops::Range<usize>)> {
-    let span = layout.span(usize::from(column))?;
-    Some((layout.type_of(usize::from(column))?, span))
-}
-
-/// What [`Join::of`] tracks while it reads a rule: where each register's value is.
-struct Builder<'p> {
+/// What [`Kernel::of`] tracks while it reads a rule: where each register's value is.
+struct Builder<'c> {
     regs: Vec<Option<Piece>>,
+    /// The constants of the rule's frame, after its registers.
+    frame: &'c [Value],
     constants: Vec<u8>,
-    program: &'p Program,
 }
 
 impl Builder<'_> {
     /// Binds a scan's columns to registers and resolves its checks (after its binds, as
     /// the interpreter reads them): the pairs of pieces that must be equal.
-    fn scan(
-        &mut self,
-        layout: &Layout,
-        from: RowOf,
-        binds: &[(u8, u16)],
-        checks: &[(u8, Operand)],
-    ) -> Option<Vec<(Piece, Piece)>> {
-        let piece = |column: u8| {
-            let (ty, span) = column_of(layout, column)?;
-            Some(Piece { from, at: u32::try_from(span.start).ok()?, len: u32::try_from(span.len()).ok()?, ty })
-        };
+    fn scan(&mut self, layout: &Layout, from: RowOf, binds: &[Pair], checks: &[Pair]) -> Option<Vec<(Piece, Piece)>> {
         for &(column, reg) in binds {
-            *self.regs.get_mut(usize::from(reg))? = Some(piece(column)?);
+            *self.regs.get_mut(reg as usize)? = Some(column_piece(layout, from, column)?);
         }
         checks
             .iter()
-            .map(|&(column, operand)| {
-                let (column, value) = (piece(column)?, self.operand(operand)?);
+            .map(|&(column, slot)| {
+                let (column, value) = (column_piece(layout, from, column)?, self.slot(slot)?);
                 (column.ty == value.ty && column.ty != BaseType::Decimal).then_some((column, value))
             })
             .collect()
     }
 
-    /// Where an operand's value is: the row a register was bound from, or a constant
-    /// (encoded once); `None` for a register not bound yet.
-    fn operand(&mut self, operand: Operand) -> Option<Piece> {
-        match operand {
-            Operand::Reg(reg) => *self.regs.get(usize::from(reg))?,
-            Operand::Const(c) => {
-                let value: Value = *self.program.constants.get(c as usize)?;
-                let ty = value.base_type();
-                let at = u32::try_from(self.constants.len()).ok()?;
-                Layout::new([ty]).push(0, value, false, &mut self.constants).ok()?;
-                let len = u32::try_from(self.constants.len()).ok()? - at;
-                Some(Piece { from: RowOf::Const, at, len, ty })
-            }
+    /// A probe's key ((index column, slot) pairs, in index column order) as the pieces
+    /// whose bytes make it: each of its column's type, none a `Decimal`.
+    fn key(&mut self, layout: &Layout, key: &[Pair]) -> Option<Vec<Piece>> {
+        if key.is_empty() {
+            return None;
         }
+        key.iter()
+            .map(|&(column, slot)| {
+                let piece = self.slot(slot)?;
+                let ty = layout.type_of(usize::from(column))?;
+                (piece.ty == ty && ty != BaseType::Decimal).then_some(piece)
+            })
+            .collect()
     }
+
+    /// Where a frame slot's value is: the row a register was bound from, or a constant
+    /// (encoded once per use); `None` for a register not bound yet.
+    fn slot(&mut self, slot: Slot) -> Option<Piece> {
+        let slot = slot as usize;
+        if let Some(reg) = self.regs.get(slot) {
+            return *reg;
+        }
+        let value = *self.frame.get(slot - self.regs.len())?;
+        let ty = value.base_type();
+        let at = u32::try_from(self.constants.len()).ok()?;
+        Layout::new([ty]).push(0, value, false, &mut self.constants).ok()?;
+        let len = u32::try_from(self.constants.len()).ok()? - at;
+        Some(Piece { from: RowOf::Const, at, len, ty })
+    }
+}
+
+/// Column `column` of a row of `layout`, read from `from`.
+fn column_piece(layout: &Layout, from: RowOf, column: u8) -> Option<Piece> {
+    let span = layout.span(usize::from(column))?;
+    let ty = layout.type_of(usize::from(column))?;
+    Some(Piece { from, at: u32::try_from(span.start).ok()?, len: u32::try_from(span.len()).ok()?, ty })
 }
 
 #[cfg(test)]
@@ -398,6 +540,7 @@ mod tests {
     //! repeated edges.
 
     use super::Kernels;
+    use crate::exec::Code;
     use crate::program::*;
     use crate::{Engine, Limits, Value};
     use gov_value::{BaseType, CompareOp};
@@ -414,7 +557,8 @@ mod tests {
     const TAGGED: u32 = 7;
     const PD: u32 = 8;
     const DR: u32 = 9;
-    const RELATIONS: u32 = 10;
+    const W3: u32 = 10;
+    const RELATIONS: u32 = 11;
 
     const fn reg(r: u16) -> Operand {
         Operand::Reg(r)
@@ -514,21 +658,21 @@ mod tests {
         }
     }
 
-    /// Each case: its rules, and how many of its delta rules take the kernel.
+    /// Each case: its rules, and how many of them take a kernel.
     fn case(which: usize) -> (Build, usize) {
         use CompareOp::{Lt, Ne};
         use Phase::{Request, Static};
         let b = Build::default();
         match which {
             // The closure and its mirror.
-            0 => (b.stratum(Request, vec![edges_into(R)], vec![closure(R, EDGE)]).deny(&[R]), 1),
+            0 => (b.stratum(Request, vec![edges_into(R)], vec![closure(R, EDGE)]).deny(&[R]), 3),
             1 => {
                 let mirror = vec![
                     delta(R, &[(0, 0), (1, 1)], &[]),
                     probe(EDGE, 1, &[reg(0)], &[(0, 2)], &[]),
                     emit(R, &[reg(2), reg(1)]),
                 ];
-                (b.stratum(Request, vec![edges_into(R)], vec![mirror]).deny(&[R]), 1)
+                (b.stratum(Request, vec![edges_into(R)], vec![mirror]).deny(&[R]), 3)
             }
             // Non-linear: each atom's variant probes the other through the head itself.
             2 => {
@@ -542,7 +686,7 @@ mod tests {
                     probe(R, 1, &[reg(0)], &[(0, 2)], &[]),
                     emit(R, &[reg(2), reg(1)]),
                 ];
-                (b.stratum(Request, vec![edges_into(R)], vec![left, right]).deny(&[R]), 2)
+                (b.stratum(Request, vec![edges_into(R)], vec![left, right]).deny(&[R]), 4)
             }
             // A key with a constant, comparisons, a check of the probed row against a
             // register it rebinds, and a check within the Δ row.
@@ -564,7 +708,7 @@ mod tests {
                     probe(EDGE, 0, &[reg(0)], &[(1, 2)], &[]),
                     emit(R, &[reg(2), reg(0)]),
                 ];
-                (b.stratum(Request, vec![edges_into(R)], vec![keyed, rebound, loops]).deny(&[R]), 3)
+                (b.stratum(Request, vec![edges_into(R)], vec![keyed, rebound, loops]).deny(&[R]), 5)
             }
             // A probe of the whole row (the dedup set), constant in the key.
             4 => {
@@ -573,7 +717,7 @@ mod tests {
                     probe(EDGE, 3, &[reg(1), reg(0), ZERO], &[], &[]),
                     emit(R, &[reg(1), reg(0)]),
                 ];
-                (b.stratum(Request, vec![edges_into(R)], vec![whole, closure(R, EDGE)]).deny(&[R]), 2)
+                (b.stratum(Request, vec![edges_into(R)], vec![whole, closure(R, EDGE)]).deny(&[R]), 4)
             }
             // At load over data, and per request probing the data.
             5 => {
@@ -581,7 +725,7 @@ mod tests {
                     vec![scan(START, &[(0, 0)]), probe(PE, 0, &[reg(0)], &[(1, 1)], &[]), emit(R, &[reg(0), reg(1)])];
                 let base = vec![scan(PE, &[(0, 0), (1, 1)]), emit(RS, &[reg(0), reg(1)])];
                 let b = b.stratum(Static, vec![base], vec![closure(RS, PE)]);
-                (b.stratum(Request, vec![from_start], vec![closure(R, PE)]).deny(&[R, RS]), 2)
+                (b.stratum(Request, vec![from_start], vec![closure(R, PE)]).deny(&[R, RS]), 6)
             }
             // Strings: a `!=` of symbols.
             6 => {
@@ -592,7 +736,7 @@ mod tests {
                     compare(Ne, reg(2), reg(0)),
                     emit(SR, &[reg(0), reg(2)]),
                 ];
-                (b.stratum(Request, vec![base], vec![step]).deny(&[SR]), 1)
+                (b.stratum(Request, vec![base], vec![step]).deny(&[SR]), 3)
             }
             // A constant emitted.
             7 => {
@@ -602,7 +746,7 @@ mod tests {
                     probe(EDGE, 0, &[reg(0)], &[(1, 2)], &[]),
                     emit(TAGGED, &[reg(2), TAG]),
                 ];
-                (b.stratum(Request, vec![base], vec![step]).deny(&[TAGGED]), 1)
+                (b.stratum(Request, vec![base], vec![step]).deny(&[TAGGED]), 3)
             }
             // Decimals are carried as bytes, but a key of one is left to the interpreter.
             8 => {
@@ -617,7 +761,51 @@ mod tests {
                     probe(PD, 0, &[reg(1)], &[(0, 2)], &[]),
                     emit(DR, &[reg(2), reg(1)]),
                 ];
-                (b.stratum(Static, vec![base], vec![carried, keyed]).deny(&[DR]), 1)
+                (b.stratum(Static, vec![base], vec![carried, keyed]).deny(&[DR]), 3)
+            }
+            // Scans feeding a head outside recursion (of a derived relation: a rule outside
+            // recursion that reads an input relation is left to the interpreter): a check
+            // against a constant and a comparison within the row into a derived relation,
+            // and a check within the row into a firing (`reach(x, x)`).
+            10 => {
+                let copy = vec![scan(EDGE, &[(0, 0), (1, 1), (2, 2)]), emit(W3, &[reg(0), reg(1), reg(2)])];
+                let apart = vec![
+                    Instr::Scan {
+                        rel: W3,
+                        source: Source::Full,
+                        index: None,
+                        key: Vec::new(),
+                        binds: vec![(0, 0), (1, 1)],
+                        checks: vec![(2, ONE)],
+                    },
+                    compare(Ne, reg(0), reg(1)),
+                    emit(R, &[reg(0), reg(1)]),
+                ];
+                let cycle = vec![
+                    Instr::Scan {
+                        rel: W3,
+                        source: Source::Full,
+                        index: None,
+                        key: Vec::new(),
+                        binds: vec![(0, 0), (2, 1)],
+                        checks: vec![(1, reg(0))],
+                    },
+                    Instr::Fire { decision: 0, values: vec![reg(0), reg(1), TAG] },
+                ];
+                let b = b.stratum(Request, vec![copy], Vec::new()).stratum(Request, vec![apart], Vec::new());
+                (b.deny(&[R]).stratum(Request, vec![cycle], Vec::new()), 3)
+            }
+            // A join outside recursion feeding a firing (`r(x, y), r(y, x)`), and a Δ scan
+            // with no probe (the symmetric closure).
+            11 => {
+                let mirror = vec![delta(R, &[(0, 0), (1, 1)], &[]), emit(R, &[reg(1), reg(0)])];
+                let back = vec![
+                    scan(R, &[(0, 0), (1, 1)]),
+                    probe(R, 0, &[reg(1)], &[], &[(1, reg(0))]),
+                    Instr::Fire { decision: 0, values: vec![reg(0), reg(1)] },
+                ];
+                let b = b.stratum(Request, vec![edges_into(R)], vec![mirror]);
+                (b.stratum(Request, vec![back], Vec::new()).deny(&[R]), 4)
             }
             // A register read before it is bound (the interpreter reads 0): not a join.
             _ => {
@@ -626,18 +814,18 @@ mod tests {
                     probe(EDGE, 0, &[reg(1)], &[(1, 2)], &[]),
                     emit(R, &[reg(0), reg(2)]),
                 ];
-                (b.stratum(Request, vec![edges_into(R)], vec![unbound]).deny(&[R]), 0)
+                (b.stratum(Request, vec![edges_into(R)], vec![unbound]).deny(&[R]), 2)
             }
         }
     }
 
-    const CASES: usize = 10;
+    const CASES: usize = 12;
 
     /// The program of case `which` with data `pe` and `pd`.
     fn program(which: usize, pe: &[(i64, i64, i64)], pd: &[(i64, &str)]) -> (Program, usize) {
         let strings = [
             "edge", "src", "dst", "w", "Int", "r", "pe", "start", "x", "rs", "link", "a", "b", "Str", "sr", "tagged",
-            "pd", "v", "Decimal", "dr", "d", "t.gov", "t",
+            "pd", "v", "Decimal", "dr", "d", "t.gov", "t", "w3",
         ]
         .map(str::to_owned)
         .to_vec();
@@ -673,6 +861,7 @@ mod tests {
             relation(15, Derived, Request, pair(int, str), &[]),
             relation(16, Data, Static, vec![column(Some(8), int), column(Some(17), decimal)], &[&[1]]),
             relation(19, Derived, Static, pair(int, decimal), &[]),
+            relation(23, Derived, Request, vec![column(None, int), column(None, int), column(None, int)], &[]),
         ];
         let source = SourceRef { file: 21, line: 1, column: 1 };
         let decisions = vec![DecisionMeta {
@@ -683,7 +872,7 @@ mod tests {
             overrides: Vec::new(),
             source,
         }];
-        let (build, joins) = case(which);
+        let (build, kernels) = case(which);
         let rules = build.rules.into_iter().map(|code| RuleCode { registers: 4, code, source }).collect();
         let pe = pe.iter().flat_map(|&(a, b, c)| [Value::Int(a), Value::Int(b), Value::Int(c)]).collect();
         let pd = pd
@@ -701,7 +890,7 @@ mod tests {
             data: vec![(PE, pe), (PD, pd)],
             ..Program::default()
         };
-        (program, joins)
+        (program, kernels)
     }
 
     /// What an engine made of `program` decides on `request` in a new session, twice (the
@@ -758,8 +947,8 @@ mod tests {
             let mut pd: Vec<(i64, &str)> = pd.iter().map(|&(x, v)| (x, decimals[v])).collect();
             pd.sort_unstable_by_key(|&(x, _)| x);
             pd.dedup_by_key(|&mut (x, _)| x);
-            let (program, joins) = program(which, &distinct_pe, &pd);
-            prop_assert_eq!(Kernels::of(&program).joins.len(), joins);
+            let (program, kernels) = program(which, &distinct_pe, &pd);
+            prop_assert_eq!(Kernels::of(&program, &Code::of(&program)).kernels.iter().flatten().count(), kernels);
             let names = ["a", "b", "c", "d"];
             let request = serde_json::json!({
                 "edge": edge.iter().map(|&(s, d, w)| serde_json::json!({"src": s, "dst": d, "w": w})).collect::<Vec<_>>(),

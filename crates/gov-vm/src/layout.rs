@@ -89,14 +89,7 @@ impl Layout {
     #[inline]
     pub(crate) fn value(&self, row: &[u8], column: usize) -> Option<Value> {
         let Column { ty, at } = *self.columns.get(column)?;
-        Some(match ty {
-            BaseType::Int => Value::Int(i64::from_le_bytes(bytes(row, at)?)),
-            BaseType::Str => Value::Str(u32::from_le_bytes(bytes(row, at)?)),
-            BaseType::Bool => Value::Bool(*row.get(at)? != 0),
-            BaseType::Time => Value::Time(i64::from_le_bytes(bytes(row, at)?)),
-            BaseType::Duration => Value::Duration(i64::from_le_bytes(bytes(row, at)?)),
-            BaseType::Decimal => Value::Decimal(Decimal::deserialize(bytes(row, at)?)),
-        })
+        decode(ty, row, at)
     }
 
     /// Appends `value` as column `column` encodes it (a `Decimal` normalised when
@@ -168,6 +161,19 @@ impl Layout {
     pub(crate) fn values<'a>(&'a self, row: &'a [u8]) -> impl Iterator<Item = Value> + 'a {
         (0..self.columns.len()).filter_map(move |c| self.value(row, c))
     }
+}
+
+/// The value of type `ty` whose bytes start at `at` of `row`; `None` past the row.
+#[inline(always)]
+pub(crate) fn decode(ty: BaseType, row: &[u8], at: usize) -> Option<Value> {
+    Some(match ty {
+        BaseType::Int => Value::Int(i64::from_le_bytes(bytes(row, at)?)),
+        BaseType::Str => Value::Str(u32::from_le_bytes(bytes(row, at)?)),
+        BaseType::Bool => Value::Bool(*row.get(at)? != 0),
+        BaseType::Time => Value::Time(i64::from_le_bytes(bytes(row, at)?)),
+        BaseType::Duration => Value::Duration(i64::from_le_bytes(bytes(row, at)?)),
+        BaseType::Decimal => Value::Decimal(Decimal::deserialize(bytes(row, at)?)),
+    })
 }
 
 /// The `N` bytes of `row` from `at`.

@@ -78,7 +78,7 @@ fn row_at(bytes: &[u8], width: usize, id: u32) -> &[u8] {
 /// rows and keys (up to 16 bytes: two overlapping 8-byte words), rather than a call of
 /// `memcmp`.
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
@@ -328,10 +328,18 @@ impl Relation {
         Row { layout: &self.layout, bytes: row_at(&self.bytes, self.layout.width(), row) }
     }
 
-    /// Row `row`'s bytes, in the relation's layout; `row` must be below [`Relation::len`].
-    #[inline(always)]
-    pub(crate) fn row_bytes(&self, row: u32) -> &[u8] {
-        self.row(row).bytes
+    /// The bytes of each row of `rows` in turn (ids past the end are not there), in the
+    /// relation's layout. A relation of no columns yields none: only for a relation whose
+    /// rows have bytes (a kernel's scan, which [`crate::kernel::Kernel::of`] makes of no
+    /// other).
+    #[inline]
+    pub(crate) fn rows_in(&self, rows: Range<u32>) -> std::slice::ChunksExact<'_, u8> {
+        let width = self.layout.width();
+        let end = (rows.end as usize).min(self.len) * width;
+        let start = (rows.start as usize * width).min(end);
+        // `chunks_exact` takes no width of 0; a relation of no columns has no bytes, so no
+        // chunk of 1 byte either.
+        self.bytes.get(start..end).unwrap_or_default().chunks_exact(width.max(1))
     }
 
     /// Row `row`'s values, in column order.
