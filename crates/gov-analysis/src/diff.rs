@@ -371,7 +371,7 @@ fn rules(ir: &Ir, target: &Ir, map: &HashMap<RelationId, RelationId>, unchanged:
         // Invariant: an opaque rule is one `unchanged` holds alike in both versions, so where
         // it fires is the same on both sides; one outside the fragment, or one whose negation
         // the case split cannot write, is opaque rather than unknown.
-        let negatable = |qs: &Vec<Query>| qs.iter().all(|q| crate::negation::negate(target, q).is_ok());
+        let negatable = |qs: &Vec<Query>| qs.iter().all(|q| crate::negation::negatable(target, q));
         match queries {
             Err(_) if unchanged.holds(&d.name) => out.opaque.push(d.effect),
             Ok(qs) if !negatable(&qs) && unchanged.holds(&d.name) => out.opaque.push(d.effect),

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! Property test of `govc diff`'s analysis over random packages in the fragment (an allow and
-//! a deny over one `input one` fact of two Int columns and a data relation) and a random
-//! mutation of one condition: "no change" is said only when a brute-force search over a small
+//! a deny over an input relation of two Int columns, `input one` or of several rows, and a
+//! data relation) and a random mutation of one condition: "no change" is said only when a brute-force search over a small
 //! domain finds no request and data the two versions decide differently, every reported
 //! change's witness decides differently there too, and a package against itself is proved
 //! the same.
@@ -43,13 +43,51 @@ fn brute_force_differs(old: &(Vec<Cond>, Vec<Cond>), new: &(Vec<Cond>, Vec<Cond>
     })
 }
 
+/// Whether some request of one or two `t` rows and data `dd` (of values the rows hold) are
+/// decided differently, `t` of several rows: each rule fires when one row meets its body.
+/// Two rows are enough: a difference needs at most one row for a rule of each version to
+/// fire, and fewer rows only make fewer rules fire.
+fn brute_force_differs_rows(old: &(Vec<Cond>, Vec<Cond>), new: &(Vec<Cond>, Vec<Cond>)) -> bool {
+    let decide = |(allow, deny): &(Vec<Cond>, Vec<Cond>), rows: &[(i64, i64)], dd: &[i64]| {
+        let fires = |conds: &[Cond]| rows.iter().any(|(x, y)| holds_all(conds, *x, *y, dd));
+        if fires(deny) {
+            "deny"
+        } else if fires(allow) {
+            "allow"
+        } else {
+            "deny"
+        }
+    };
+    let domain: Vec<(i64, i64)> = (-2..=5).flat_map(|x| (-2..=5).map(move |y| (x, y))).collect();
+    domain.iter().enumerate().any(|(i, first)| {
+        let seconds = domain[i..].iter().map(Some).chain([None]);
+        seconds.into_iter().any(|second| {
+            let rows: Vec<(i64, i64)> = std::iter::once(*first).chain(second.copied()).collect();
+            let mut values: Vec<i64> = rows.iter().flat_map(|(x, y)| [*x, *y]).collect();
+            values.sort_unstable();
+            values.dedup();
+            (0..1u32 << values.len()).any(|mask| {
+                let dd: Vec<i64> =
+                    values.iter().enumerate().filter(|(k, _)| mask & (1 << k) != 0).map(|(_, v)| *v).collect();
+                decide(old, &rows, &dd) != decide(new, &rows, &dd)
+            })
+        })
+    })
+}
+
 fn version<'a>(ir: &'a Ir, sources: &'a gov_diag::Sources) -> Version<'a> {
     Version { ir, sources, data: &[] }
 }
 
 fn package(rules: &(Vec<Cond>, Vec<Cond>)) -> (String, Package) {
+    package_of(rules, true)
+}
+
+/// The package of an allow and a deny over `t`, `input one` when `one`, else of several rows.
+fn package_of(rules: &(Vec<Cond>, Vec<Cond>), one: bool) -> (String, Package) {
     let source = format!(
-        "package p\ninput one t(x: Int, y: Int)\ndata dd(v: Int)\nallow a :- {}.\ndeny d :- {}.\n",
+        "package p\ninput {}t(x: Int, y: Int)\ndata dd(v: Int)\nallow a :- {}.\ndeny d :- {}.\n",
+        if one { "one " } else { "" },
         body(&rules.0),
         body(&rules.1)
     );
@@ -68,17 +106,18 @@ proptest! {
         on_deny in any::<bool>(),
         at in 0usize..4,
         mutation in cond(),
+        one in any::<bool>(),
     ) {
         let old = (allow, deny);
         let new = mutated(&old, on_deny, at, mutation);
-        let (old_source, old_package) = package(&old);
-        let (new_source, new_package) = package(&new);
+        let (old_source, old_package) = package_of(&old, one);
+        let (new_source, new_package) = package_of(&new, one);
         let (old_sources, new_sources) = (old_package.sources(), new_package.sources());
         let (old_ir, new_ir) = (old_package.ir().unwrap(), new_package.ir().unwrap());
         let itself = diff(version(&old_ir, &old_sources), version(&old_ir, &old_sources));
         prop_assert_eq!(itself.verdict, Verdict::Same, "{}", old_source);
         let found = diff(version(&old_ir, &old_sources), version(&new_ir, &new_sources));
-        let differs = brute_force_differs(&old, &new);
+        let differs = if one { brute_force_differs(&old, &new) } else { brute_force_differs_rows(&old, &new) };
         match &found.verdict {
             Verdict::Same => prop_assert!(!differs, "claimed no change:\n{old_source}\n{new_source}"),
             Verdict::Changed(changes) => {
@@ -120,19 +159,25 @@ fn the_comparison_decides_every_draw() {
     const CASES: usize = 3_000;
     let config = Config { cases: CASES as u32, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    let draw =
-        (prop::collection::vec(cond(), 1..4), prop::collection::vec(cond(), 0..4), any::<bool>(), 0usize..4, cond());
+    let draw = (
+        prop::collection::vec(cond(), 1..4),
+        prop::collection::vec(cond(), 0..4),
+        any::<bool>(),
+        0usize..4,
+        cond(),
+        any::<bool>(),
+    );
     let (mut changed, mut same, mut unknown, mut missed) = (0, 0, 0, 0);
     for _ in 0..CASES {
-        let (allow, deny, on_deny, at, mutation) = draw.new_tree(&mut runner).unwrap().current();
+        let (allow, deny, on_deny, at, mutation, one) = draw.new_tree(&mut runner).unwrap().current();
         let old = (allow, deny);
         let new = mutated(&old, on_deny, at, mutation);
-        let (old_source, old_package) = package(&old);
-        let (new_source, new_package) = package(&new);
+        let (old_source, old_package) = package_of(&old, one);
+        let (new_source, new_package) = package_of(&new, one);
         let (old_sources, new_sources) = (old_package.sources(), new_package.sources());
         let (old_ir, new_ir) = (old_package.ir().unwrap(), new_package.ir().unwrap());
         let found = diff(version(&old_ir, &old_sources), version(&new_ir, &new_sources));
-        let differs = brute_force_differs(&old, &new);
+        let differs = if one { brute_force_differs(&old, &new) } else { brute_force_differs_rows(&old, &new) };
         match &found.verdict {
             Verdict::Same => {
                 assert!(!differs, "claimed no change:\n{old_source}\n{new_source}");
