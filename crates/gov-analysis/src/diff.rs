@@ -294,18 +294,24 @@ fn heuristic(
         let Outcome::Candidate(first) = witness(old, base, data) else { continue };
         push(candidates, first);
         // The same request with as few other rules firing as the search can manage: each
-        // other rule's condition negated in turn, kept if the whole still has a witness (a change
-        // a higher-priority rule hides on the first witness shows here).
+        // other rule excluded in turn ([`exclude`], exactly, per row where it reads a relation
+        // of several rows), the first branch left kept if it has a witness (a change a
+        // higher-priority rule hides on the first witness shows here).
         let mut fewer = base.clone();
         let mut last = None;
         for (_, rule) in every.iter().enumerate().filter(|(k, _)| !made_of.contains(k)) {
-            for flipped in flips(old, rule) {
+            let Ok(branches) = exclude(old, &fewer, &[*rule], data, &mut budget) else { break };
+            if branches.first() == Some(&fewer) {
+                // Disjoint from the rule already: it does not fire.
+                continue;
+            }
+            for branch in branches {
                 if budget == 0 {
                     break;
                 }
                 budget -= 1;
-                if let Outcome::Candidate(w) = witness(old, &fewer.and(&flipped), data) {
-                    fewer = fewer.and(&flipped);
+                if let Outcome::Candidate(w) = witness(old, &branch, data) {
+                    fewer = branch;
                     last = Some(w);
                     break;
                 }

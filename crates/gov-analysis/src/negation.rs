@@ -77,7 +77,7 @@ pub fn exclude(
                 }
                 Negation::PerRow(_) => {
                     let mut branch = r;
-                    branch.per_row.push(i);
+                    branch.per_row.push((i, None));
                     next.extend(split.enforce(branch, union)?);
                 }
                 Negation::Not(why) => {
@@ -104,7 +104,11 @@ const MAX_ROW_MATCHES: usize = 4096;
 /// against.
 struct Branch {
     query: Query,
-    per_row: Vec<usize>,
+    /// Each query excluded per row (by index into the union), with how many rows the branch
+    /// held when every matching of it was last found excluded.
+    // Invariant: the branch only grows stronger, so a query checked at the branch's current
+    // number of rows needs no check again until a row is added.
+    per_row: Vec<(usize, Option<usize>)>,
 }
 
 /// How the negation of an excluded query is written.
@@ -162,8 +166,8 @@ impl Split<'_, '_> {
     fn enforce(&mut self, branch: Branch, union: &[&Query]) -> Result<Vec<Branch>, String> {
         let mut work = vec![branch];
         let mut done = Vec::new();
-        while let Some(b) = work.pop() {
-            match self.violation(&b, union)? {
+        while let Some(mut b) = work.pop() {
+            match self.violation(&mut b, union)? {
                 None => done.push(b),
                 Some(disjuncts) => {
                     for n in disjuncts {
@@ -184,8 +188,13 @@ impl Split<'_, '_> {
 
     /// The negation of the first matching of a query excluded per row that the branch does
     /// not yet exclude (over the branch's variables and new ones), or `None`.
-    fn violation(&mut self, b: &Branch, union: &[&Query]) -> Result<Option<Vec<Query>>, String> {
-        for &i in &b.per_row {
+    fn violation(&mut self, b: &mut Branch, union: &[&Query]) -> Result<Option<Vec<Query>>, String> {
+        let now = rows(&b.query);
+        for k in 0..b.per_row.len() {
+            let Some(&(i, checked)) = b.per_row.get(k) else { continue };
+            if checked == Some(now) {
+                continue;
+            }
             let Some(p) = union.get(i) else { continue };
             let negation = self.negation(i, p);
             let Negation::PerRow(hard) = &*negation else { continue };
@@ -197,6 +206,9 @@ impl Split<'_, '_> {
                 let disjuncts = negate_given(self.ir, &matched, b.query.vars.len())
                     .map_err(|why| format!("the negation of a rule cannot be written: {why}"))?;
                 return Ok(Some(disjuncts));
+            }
+            if let Some(slot) = b.per_row.get_mut(k) {
+                slot.1 = Some(now);
             }
         }
         Ok(None)
