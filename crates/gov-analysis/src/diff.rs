@@ -83,9 +83,9 @@ impl Rules {
 
 /// Searches two versions of a package for requests whose decision changes, the candidates
 /// with `data`: [`Data::Any`] (each witness names the data facts it needs), or fixed to one
-/// version's data facts over the old version's relations ([`facts_over_old`]; the witnesses
-/// need no data of their own, and find the changes that data produces). The proof of "no
-/// change" is for any data, whatever `data` is.
+/// version's data facts over the old version's relations (the witnesses need no data of
+/// their own, and find the changes that data produces; [`search_deployed`] fixes each
+/// version's own). `same` is a proof for `data`.
 pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
     let old = &Schema::new(old);
     let same_program = same_program(old, new);
@@ -94,9 +94,50 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
         // only differ through the versions' data files, which the caller compares.
         return Search { candidates: Vec::new(), same: true, reasons: Vec::new() };
     }
-    let unchanged = Unchanged::new(old, new);
-    let old_rules = rules(old, old, &HashMap::new(), &unchanged);
-    let new_rules = rules(new, old, &relation_map(old, new), &unchanged);
+    let unchanged = Unchanged::new(old, new, false);
+    compare(old, new, &relation_map(old, new), data, &unchanged, same_program)
+}
+
+/// Searches two versions of a package, each with its own data facts fixed (the deployment
+/// question: "with each version's data files as they are, does any request change?"),
+/// `old_facts` over the old version's relations and `new_facts` over the new version's. The
+/// new version's data relations are read as copies of the old version's (a relation each,
+/// holding the new facts), so the old rules read the old data and the new rules the new
+/// data, and the comparison is exact over the fragment as with any data: `same` is a proof
+/// for these data, and the candidates need no data of their own. A rule that reads data is
+/// never opaque here (the same rule may fire differently on different data).
+pub fn search_deployed(old: &Ir, new: &Ir, old_facts: &[crate::Fact], new_facts: &[crate::Fact]) -> Search {
+    let mut joint = old.clone();
+    let mut map = relation_map(old, new);
+    let mut copies = HashMap::new();
+    for (new_id, old_id) in map.iter_mut() {
+        let Some(relation) = old.relation(*old_id).filter(|r| r.kind == gov_value::RelationKind::Data) else { continue };
+        // Invariant: the copy is appended, so every id of `old` means the same in `joint`.
+        joint.relations.push(gov_ir::Relation { name: format!("{} (new)", relation.name), ..relation.clone() });
+        let copy = RelationId(gov_ir::dense(joint.relations.len() - 1));
+        copies.insert(*new_id, copy);
+        *old_id = copy;
+    }
+    let new_over_joint = new_facts
+        .iter()
+        .filter_map(|f| Some(crate::Fact { relation: *copies.get(&f.relation)?, values: f.values.clone() }));
+    let facts: Vec<crate::Fact> = old_facts.iter().cloned().chain(new_over_joint).collect();
+    let joint = &Schema::new(&joint);
+    let unchanged = Unchanged::new(joint, new, true);
+    compare(joint, new, &map, Data::Fixed(&facts), &unchanged, false)
+}
+
+/// The search of [`search`], the new version's relations read over `old`'s through `map`.
+fn compare(
+    old: &Schema<'_>,
+    new: &Ir,
+    map: &HashMap<RelationId, RelationId>,
+    data: Data<'_>,
+    unchanged: &Unchanged,
+    same_program: bool,
+) -> Search {
+    let old_rules = rules(old, old, &HashMap::new(), unchanged);
+    let new_rules = rules(new, old, map, unchanged);
     let mut reasons = Vec::new();
     for (version, rules) in [("old", &old_rules), ("new", &new_rules)] {
         for (name, _, queries) in &rules.rules {
@@ -351,17 +392,6 @@ fn witness(ir: &Schema<'_>, query: &Query, data: Data<'_>) -> Outcome {
     }
 }
 
-/// The new version's facts `facts` (of its data files, say) over the old version's relations:
-/// each fact of a relation both versions declare alike, by the old version's id; the others
-/// are left out (a rule that reads them is outside the analysis already).
-pub fn facts_over_old(old: &Ir, new: &Ir, facts: &[crate::Fact]) -> Vec<crate::Fact> {
-    let map = relation_map(old, new);
-    facts
-        .iter()
-        .filter_map(|f| Some(crate::Fact { relation: *map.get(&f.relation)?, values: f.values.clone() }))
-        .collect()
-}
-
 /// Each `allow`, `deny` and `escalate` rule of `ir` (library rules too: they decide as well),
 /// its queries read over `target`'s relations through `map` (the identity when `map` is
 /// empty); a rule outside the fragment that `unchanged` holds the same in both versions is
@@ -422,7 +452,9 @@ struct Unchanged {
 }
 
 impl Unchanged {
-    fn new<'a>(old: &'a Ir, new: &'a Ir) -> Unchanged {
+    /// The rules unchanged between `old` and `new`; with `data_differs`, none that reads a data
+    /// relation.
+    fn new<'a>(old: &'a Ir, new: &'a Ir, data_differs: bool) -> Unchanged {
         let (old_derived, new_derived) = (derived_by_relation(old), derived_by_relation(new));
         let decision = |ir: &'a Ir, name: &str| ir.decisions.iter().find(|d| d.name == name);
         // Whether the decision rule of this name reads alike in both versions (not what it reaches).
@@ -438,6 +470,7 @@ impl Unchanged {
         let relation_alike = |id: RelationId| match (old.relation(id), new.relation(id)) {
             (Some(a), Some(b)) => {
                 a.name == b.name
+                    && !(data_differs && a.kind == gov_value::RelationKind::Data)
                     && a.kind == b.kind
                     && a.one == b.one
                     && a.columns.len() == b.columns.len()
