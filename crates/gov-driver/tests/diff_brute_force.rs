@@ -75,6 +75,46 @@ fn brute_force_differs_rows(old: &(Vec<Cond>, Vec<Cond>), new: &(Vec<Cond>, Vec<
     })
 }
 
+/// A class of change: each version's outcome and the rules that fired (`a`, `d`, in rule order).
+type Class = (&'static str, Vec<&'static str>, &'static str, Vec<&'static str>);
+
+/// Every class of change brute force finds: over one `t` fact (`one`) or one or two rows, and
+/// the data `dd` of the values they hold.
+fn brute_force_classes(
+    old: &(Vec<Cond>, Vec<Cond>),
+    new: &(Vec<Cond>, Vec<Cond>),
+    one: bool,
+) -> std::collections::BTreeSet<Class> {
+    let side = |(allow, deny): &(Vec<Cond>, Vec<Cond>), rows: &[(i64, i64)], dd: &[i64]| {
+        let fires = |conds: &[Cond]| rows.iter().any(|(x, y)| holds_all(conds, *x, *y, dd));
+        let (a, d) = (fires(allow), fires(deny));
+        let outcome = if d || !a { "deny" } else { "allow" };
+        let rules: Vec<&'static str> = [(a, "a"), (d, "d")].into_iter().filter(|(f, _)| *f).map(|(_, n)| n).collect();
+        (outcome, rules)
+    };
+    let domain: Vec<(i64, i64)> = (-2..=5).flat_map(|x| (-2..=5).map(move |y| (x, y))).collect();
+    let mut out = std::collections::BTreeSet::new();
+    for (i, first) in domain.iter().enumerate() {
+        let seconds: Vec<Option<&(i64, i64)>> =
+            if one { vec![None] } else { domain[i..].iter().map(Some).chain([None]).collect() };
+        for second in seconds {
+            let rows: Vec<(i64, i64)> = std::iter::once(*first).chain(second.copied()).collect();
+            let mut values: Vec<i64> = rows.iter().flat_map(|(x, y)| [*x, *y]).collect();
+            values.sort_unstable();
+            values.dedup();
+            for mask in 0..1u32 << values.len() {
+                let dd: Vec<i64> =
+                    values.iter().enumerate().filter(|(k, _)| mask & (1 << k) != 0).map(|(_, v)| *v).collect();
+                let (o, n) = (side(old, &rows, &dd), side(new, &rows, &dd));
+                if o.0 != n.0 {
+                    out.insert((o.0, o.1, n.0, n.1));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn version<'a>(ir: &'a Ir, sources: &'a gov_diag::Sources) -> Version<'a> {
     Version { ir, sources, data: &[] }
 }
@@ -125,6 +165,14 @@ proptest! {
                 for change in changes {
                     prop_assert_ne!(change.before().outcome, change.after().outcome);
                 }
+                // Exactly the classes of change, each once.
+                let name = |r: &String| if r == "a" { "a" } else { "d" };
+                let reported: std::collections::BTreeSet<Class> = changes
+                    .iter()
+                    .map(|c| (c.before().outcome, c.before().rules.iter().map(name).collect(), c.after().outcome, c.after().rules.iter().map(name).collect()))
+                    .collect();
+                prop_assert_eq!(reported.len(), changes.len());
+                prop_assert_eq!(reported, brute_force_classes(&old, &new, one), "{}\n{}", old_source, new_source);
             }
             // Every rule is inside the fragment and no data file is read: the comparison is exact.
             Verdict::Unknown(reasons) => prop_assert!(false, "unknown: {reasons:?}\n{old_source}\n{new_source}"),
