@@ -165,12 +165,28 @@ fn compare(
                 Err(why) => failed = Some(format!("cannot compare the decisions exactly: {why}")),
             }
         }
+        // Each version's decision rules (their queries), once each: what a class is made of.
+        let mut every_rule: Vec<&[Query]> = Vec::new();
+        for (_, _, queries) in old_rules.rules.iter().chain(&new_rules.rules) {
+            if let Ok(queries) = queries
+                && !every_rule.contains(&queries.as_slice())
+            {
+                every_rule.push(queries);
+            }
+        }
+        let mut class_budget = MAX_CLASS_SOLVES;
         for branch in &branches {
             match witness(old, branch, data) {
                 Outcome::Candidate(w) => push(&mut candidates, w),
                 Outcome::Disjoint => {}
                 Outcome::Unknown(why) => {
                     reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
+                }
+            }
+            // Past the bound, the branch's own witness and the candidates below remain.
+            for leaf in classes(old, branch, &every_rule, data, &mut class_budget).unwrap_or_default() {
+                if let Outcome::Candidate(w) = witness(old, &leaf, data) {
+                    push(&mut candidates, w);
                 }
             }
         }
@@ -270,6 +286,52 @@ fn changes(
         split(&new_allows, &[], &cat(&[&higher, &old.allow]))?;
     }
     Ok(out)
+}
+
+/// How many solver calls splitting the requests that change into classes ([`classes`]) may make.
+const MAX_CLASS_SOLVES: usize = 5_000;
+
+/// `branch` (requests whose decision changes) split by which decision rules fire: for each
+/// rule (its queries) in turn, each piece is split into the requests where the rule fires
+/// (the piece with each of its queries) and where it does not ([`exclude`]), a rule no query
+/// of which meets the piece leaving it whole. On each piece left, every rule of `rules`
+/// either fires on every request (with `data`) or on none, so both versions' outcomes and
+/// rules fired are the same on all of it: a witness per piece shows every class of change
+/// in `branch` (the opaque rules aside). Past `budget` solver calls or [`MAX_CANDIDATES`]
+/// pieces, why.
+fn classes(
+    ir: &Schema<'_>,
+    branch: &Query,
+    rules: &[&[Query]],
+    data: Data<'_>,
+    budget: &mut usize,
+) -> Result<Vec<Query>, String> {
+    let mut pieces = vec![branch.clone()];
+    for queries in rules {
+        let mut next = Vec::new();
+        for piece in pieces {
+            let mut fires = Vec::new();
+            for q in queries.iter() {
+                *budget = budget.checked_sub(1).ok_or("the split into classes needs too many solver calls")?;
+                let both = piece.and(q);
+                if solve(ir, &both, Rows::Declared, data) != Outcome::Disjoint {
+                    fires.push(both);
+                }
+            }
+            if !fires.is_empty() {
+                let excluded: Vec<&Query> = queries.iter().collect();
+                next.extend(exclude(ir, &piece, &excluded, data, budget)?);
+                next.extend(fires);
+            } else {
+                next.push(piece);
+            }
+            if next.len() > MAX_CANDIDATES {
+                return Err(format!("more than {MAX_CANDIDATES} classes"));
+            }
+        }
+        pieces = next;
+    }
+    Ok(pieces)
 }
 
 /// The queries of `lists`, one after another.

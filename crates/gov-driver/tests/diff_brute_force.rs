@@ -75,22 +75,27 @@ fn brute_force_differs_rows(old: &(Vec<Cond>, Vec<Cond>), new: &(Vec<Cond>, Vec<
     })
 }
 
-/// A class of change: each version's outcome and the rules that fired (`a`, `d`, in rule order).
+/// A class of change: each version's outcome and the rules that fired, in rule order.
 type Class = (&'static str, Vec<&'static str>, &'static str, Vec<&'static str>);
+
+/// A version as brute force reads it: each rule's name, whether it denies (else allows), and
+/// its conditions, in rule order.
+type Rules = Vec<(&'static str, bool, Vec<Cond>)>;
+
+/// The allow `a` and the deny `d` of the packages above.
+fn named(rules: &(Vec<Cond>, Vec<Cond>)) -> Rules {
+    vec![("a", false, rules.0.clone()), ("d", true, rules.1.clone())]
+}
 
 /// Every class of change brute force finds: over one `t` fact (`one`) or one or two rows, and
 /// the data `dd` of the values they hold.
-fn brute_force_classes(
-    old: &(Vec<Cond>, Vec<Cond>),
-    new: &(Vec<Cond>, Vec<Cond>),
-    one: bool,
-) -> std::collections::BTreeSet<Class> {
-    let side = |(allow, deny): &(Vec<Cond>, Vec<Cond>), rows: &[(i64, i64)], dd: &[i64]| {
+fn brute_force_classes(old: &Rules, new: &Rules, one: bool) -> std::collections::BTreeSet<Class> {
+    let side = |rules: &Rules, rows: &[(i64, i64)], dd: &[i64]| {
         let fires = |conds: &[Cond]| rows.iter().any(|(x, y)| holds_all(conds, *x, *y, dd));
-        let (a, d) = (fires(allow), fires(deny));
-        let outcome = if d || !a { "deny" } else { "allow" };
-        let rules: Vec<&'static str> = [(a, "a"), (d, "d")].into_iter().filter(|(f, _)| *f).map(|(_, n)| n).collect();
-        (outcome, rules)
+        let fired: Vec<(&'static str, bool)> =
+            rules.iter().filter(|(_, _, conds)| fires(conds)).map(|(name, deny, _)| (*name, *deny)).collect();
+        let outcome = if fired.iter().any(|(_, deny)| *deny) || fired.is_empty() { "deny" } else { "allow" };
+        (outcome, fired.into_iter().map(|(name, _)| name).collect::<Vec<_>>())
     };
     let domain: Vec<(i64, i64)> = (-2..=5).flat_map(|x| (-2..=5).map(move |y| (x, y))).collect();
     let mut out = std::collections::BTreeSet::new();
@@ -113,6 +118,20 @@ fn brute_force_classes(
         }
     }
     out
+}
+
+/// The classes a diff reports, checked to be distinct.
+fn reported_classes(changes: &[gov_driver::diff::Change], names: &Rules) -> std::collections::BTreeSet<Class> {
+    let name = |r: &String| names.iter().find(|(n, _, _)| n == r).map_or("?", |(n, _, _)| n);
+    let classes: std::collections::BTreeSet<Class> = changes
+        .iter()
+        .map(|c| {
+            let (before, after) = (c.before(), c.after());
+            (before.outcome, before.rules.iter().map(name).collect(), after.outcome, after.rules.iter().map(name).collect())
+        })
+        .collect();
+    assert_eq!(classes.len(), changes.len(), "a class reported twice");
+    classes
 }
 
 fn version<'a>(ir: &'a Ir, sources: &'a gov_diag::Sources) -> Version<'a> {
@@ -166,15 +185,62 @@ proptest! {
                     prop_assert_ne!(change.before().outcome, change.after().outcome);
                 }
                 // Exactly the classes of change, each once.
-                let name = |r: &String| if r == "a" { "a" } else { "d" };
-                let reported: std::collections::BTreeSet<Class> = changes
-                    .iter()
-                    .map(|c| (c.before().outcome, c.before().rules.iter().map(name).collect(), c.after().outcome, c.after().rules.iter().map(name).collect()))
-                    .collect();
-                prop_assert_eq!(reported.len(), changes.len());
-                prop_assert_eq!(reported, brute_force_classes(&old, &new, one), "{}\n{}", old_source, new_source);
+                let expected = brute_force_classes(&named(&old), &named(&new), one);
+                prop_assert_eq!(reported_classes(changes, &named(&old)), expected, "{}\n{}", old_source, new_source);
             }
             // Every rule is inside the fragment and no data file is read: the comparison is exact.
+            Verdict::Unknown(reasons) => prop_assert!(false, "unknown: {reasons:?}\n{old_source}\n{new_source}"),
+        }
+    }
+}
+
+/// The package of the rules `rules` (allows and denies) over `t`.
+fn package_of_rules(rules: &Rules, one: bool) -> (String, Package) {
+    let mut source = format!("package p\ninput {}t(x: Int, y: Int)\ndata dd(v: Int)\n", if one { "one " } else { "" });
+    for (name, deny, conds) in rules {
+        source.push_str(&format!("{} {name} :- {}.\n", if *deny { "deny" } else { "allow" }, body(conds)));
+    }
+    let package = Package::from_sources(vec![("p.gov".to_owned(), source.clone())]).unwrap();
+    assert!(package.errors().is_none(), "{source}");
+    (source, package)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Two allows and a deny, one condition of one of them mutated: the diff lists exactly
+    /// the classes of change (each version's outcome and rules fired) brute force finds,
+    /// which within one outcome can differ by the allow that fired.
+    #[test]
+    fn every_class_of_change_is_listed(
+        a in prop::collection::vec(cond(), 1..3),
+        b in prop::collection::vec(cond(), 1..3),
+        d in prop::collection::vec(cond(), 0..3),
+        which in 0usize..3,
+        at in 0usize..3,
+        mutation in cond(),
+        one in any::<bool>(),
+    ) {
+        let old: Rules = vec![("a", false, a), ("b", false, b), ("d", true, d)];
+        let mut new = old.clone();
+        let conds = &mut new[which].2;
+        if conds.is_empty() {
+            conds.push(mutation);
+        } else {
+            let at = at % conds.len();
+            conds[at] = mutation;
+        }
+        let (old_source, old_package) = package_of_rules(&old, one);
+        let (new_source, new_package) = package_of_rules(&new, one);
+        let (old_sources, new_sources) = (old_package.sources(), new_package.sources());
+        let (old_ir, new_ir) = (old_package.ir().unwrap(), new_package.ir().unwrap());
+        let found = diff(version(&old_ir, &old_sources), version(&new_ir, &new_sources));
+        let expected = brute_force_classes(&old, &new, one);
+        match &found.verdict {
+            Verdict::Same => prop_assert!(expected.is_empty(), "claimed no change:\n{old_source}\n{new_source}"),
+            Verdict::Changed(changes) => {
+                prop_assert_eq!(reported_classes(changes, &old), expected, "{}\n{}", old_source, new_source);
+            }
             Verdict::Unknown(reasons) => prop_assert!(false, "unknown: {reasons:?}\n{old_source}\n{new_source}"),
         }
     }
