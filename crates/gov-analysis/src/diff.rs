@@ -175,7 +175,7 @@ fn compare(
             }
         }
         let mut class_budget = MAX_CLASS_SOLVES;
-        for branch in &branches {
+        for (branch, excluded) in &branches {
             match witness(old, branch, data) {
                 Outcome::Candidate(w) => push(&mut candidates, w),
                 Outcome::Disjoint => {}
@@ -184,7 +184,7 @@ fn compare(
                 }
             }
             // Past the bound, the branch's own witness and the candidates below remain.
-            for leaf in classes(old, branch, &every_rule, data, &mut class_budget).unwrap_or_default() {
+            for leaf in classes(old, branch, excluded, &every_rule, data, &mut class_budget).unwrap_or_default() {
                 if let Outcome::Candidate(w) = witness(old, &leaf, data) {
                     push(&mut candidates, w);
                 }
@@ -242,19 +242,25 @@ fn changes(
     (old_default_allow, new_default_allow): (bool, bool),
     data: Data<'_>,
     budget: &mut usize,
-) -> Result<Vec<Query>, String> {
+) -> Result<Vec<(Query, Vec<Query>)>, String> {
     let top = Query::default();
     let mut out = Vec::new();
     // Each query of `firsts` that `excluded` does not hold, with each of `seconds` (or alone
-    // when `seconds` is empty) that it does not hold either: the base of one split.
+    // when `seconds` is empty) that it does not hold either: the base of one split. Each
+    // branch is kept with the queries it excludes.
     let mut split = |firsts: &[&Query], seconds: &[&Query], excluded: &[&Query]| -> Result<(), String> {
+        let mut found = Vec::new();
         for q in firsts.iter().filter(|q| !excluded.contains(q)) {
             if seconds.is_empty() {
-                out.extend(exclude(ir, q, excluded, data, budget)?);
+                found.extend(exclude(ir, q, excluded, data, budget)?);
             }
             for p in seconds.iter().filter(|p| !excluded.contains(p)) {
-                out.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
+                found.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
             }
+        }
+        if !found.is_empty() {
+            let excluded: Vec<Query> = excluded.iter().map(|q| (*q).clone()).collect();
+            out.extend(found.into_iter().map(|branch| (branch, excluded.clone())));
         }
         Ok(())
     };
@@ -291,47 +297,59 @@ fn changes(
 /// How many solver calls splitting the requests that change into classes ([`classes`]) may make.
 const MAX_CLASS_SOLVES: usize = 5_000;
 
-/// `branch` (requests whose decision changes) split by which decision rules fire: for each
-/// rule (its queries) in turn, each piece is split into the requests where the rule fires
-/// (the piece with each of its queries) and where it does not ([`exclude`]), a rule no query
-/// of which meets the piece leaving it whole. On each piece left, every rule of `rules`
-/// either fires on every request (with `data`) or on none, so both versions' outcomes and
-/// rules fired are the same on all of it: a witness per piece shows every class of change
-/// in `branch` (the opaque rules aside). Past `budget` solver calls or [`MAX_CANDIDATES`]
-/// pieces, why.
+/// `branch` (requests whose decision changes, excluding the queries `excluded`) split by
+/// which decision rules fire: for each rule (its queries) in turn, each piece is split into
+/// the requests where the rule fires (the piece with each of its queries) and where it does
+/// not ([`exclude`]), a rule no query of which meets the piece leaving it whole. A query that
+/// adds a row of a relation of several rows is followed by the piece's excluded queries
+/// again (a query excluded per row holds for the rows it was checked on, not for new ones).
+/// On each piece left, every rule of `rules` either fires on every request (with `data`) or
+/// on none, so both versions' outcomes and rules fired are the same on all of it: a witness
+/// per piece shows every class of change in `branch` (the opaque rules aside). Past `budget`
+/// solver calls or [`MAX_CANDIDATES`] pieces, why.
 fn classes(
     ir: &Schema<'_>,
     branch: &Query,
+    excluded: &[Query],
     rules: &[&[Query]],
     data: Data<'_>,
     budget: &mut usize,
 ) -> Result<Vec<Query>, String> {
-    let mut pieces = vec![branch.clone()];
+    let several = |q: &Query| {
+        q.items.iter().any(|item| matches!(item, Item::Fact(r, _) if ir.relation(*r).is_some_and(|r| !r.one)))
+    };
+    let mut pieces: Vec<(Query, Vec<&Query>)> = vec![(branch.clone(), excluded.iter().collect())];
     for queries in rules {
         let mut next = Vec::new();
-        for piece in pieces {
+        for (piece, out) in pieces {
             let mut fires = Vec::new();
             for q in queries.iter() {
                 *budget = budget.checked_sub(1).ok_or("the split into classes needs too many solver calls")?;
                 let both = piece.and(q);
-                if solve(ir, &both, Rows::Declared, data) != Outcome::Disjoint {
-                    fires.push(both);
+                if solve(ir, &both, Rows::Declared, data) == Outcome::Disjoint {
+                    continue;
+                }
+                if several(q) {
+                    fires.extend(exclude(ir, &both, &out, data, budget)?.into_iter().map(|p| (p, out.clone())));
+                } else {
+                    fires.push((both, out.clone()));
                 }
             }
-            if !fires.is_empty() {
-                let excluded: Vec<&Query> = queries.iter().collect();
-                next.extend(exclude(ir, &piece, &excluded, data, budget)?);
-                next.extend(fires);
-            } else {
-                next.push(piece);
+            if fires.is_empty() {
+                next.push((piece, out));
+                continue;
             }
+            let rule: Vec<&Query> = queries.iter().collect();
+            let without: Vec<&Query> = out.iter().copied().chain(rule.iter().copied()).collect();
+            next.extend(exclude(ir, &piece, &rule, data, budget)?.into_iter().map(|p| (p, without.clone())));
+            next.extend(fires);
             if next.len() > MAX_CANDIDATES {
                 return Err(format!("more than {MAX_CANDIDATES} classes"));
             }
         }
         pieces = next;
     }
-    Ok(pieces)
+    Ok(pieces.into_iter().map(|(piece, _)| piece).collect())
 }
 
 /// The queries of `lists`, one after another.
