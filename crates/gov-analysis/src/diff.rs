@@ -104,11 +104,12 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
 /// new version's data relations are read as copies of the old version's (a relation each,
 /// holding the new facts), so the old rules read the old data and the new rules the new
 /// data, and the comparison is exact over the fragment as with any data: `same` is a proof
-/// for these data, and the candidates need no data of their own. A rule that reads data is
-/// never opaque here (the same rule may fire differently on different data).
+/// for these data, and the candidates need no data of their own. When the facts differ, a
+/// rule that reads data is never opaque (the same rule may fire differently on them).
 pub fn search_deployed(old: &Ir, new: &Ir, old_facts: &[crate::Fact], new_facts: &[crate::Fact]) -> Search {
     let mut joint = old.clone();
-    let mut map = relation_map(old, new);
+    let alike = relation_map(old, new);
+    let mut map = alike.clone();
     let mut copies = HashMap::new();
     for (new_id, old_id) in map.iter_mut() {
         let Some(relation) = old.relation(*old_id).filter(|r| r.kind == gov_value::RelationKind::Data) else { continue };
@@ -118,12 +119,22 @@ pub fn search_deployed(old: &Ir, new: &Ir, old_facts: &[crate::Fact], new_facts:
         copies.insert(*new_id, copy);
         *old_id = copy;
     }
+    // Invariant: with the same facts on both sides, a rule the same in both versions fires
+    // alike, data or not.
+    let same_facts = {
+        let old_set: std::collections::HashSet<&crate::Fact> = old_facts.iter().collect();
+        let mapped: Option<std::collections::HashSet<crate::Fact>> = new_facts
+            .iter()
+            .map(|f| Some(crate::Fact { relation: *alike.get(&f.relation)?, values: f.values.clone() }))
+            .collect();
+        mapped.is_some_and(|m| m.len() == old_set.len() && m.iter().all(|f| old_set.contains(f)))
+    };
     let new_over_joint = new_facts
         .iter()
         .filter_map(|f| Some(crate::Fact { relation: *copies.get(&f.relation)?, values: f.values.clone() }));
     let facts: Vec<crate::Fact> = old_facts.iter().cloned().chain(new_over_joint).collect();
     let joint = &Schema::new(&joint);
-    let unchanged = Unchanged::new(joint, new, true);
+    let unchanged = Unchanged::new(joint, new, !same_facts);
     compare(joint, new, &map, Data::Fixed(&facts), &unchanged, false)
 }
 
