@@ -112,7 +112,9 @@ pub fn search_deployed(old: &Ir, new: &Ir, old_facts: &[crate::Fact], new_facts:
     let mut map = alike.clone();
     let mut copies = HashMap::new();
     for (new_id, old_id) in map.iter_mut() {
-        let Some(relation) = old.relation(*old_id).filter(|r| r.kind == gov_value::RelationKind::Data) else { continue };
+        let Some(relation) = old.relation(*old_id).filter(|r| r.kind == gov_value::RelationKind::Data) else {
+            continue;
+        };
         // Invariant: the copy is appended, so every id of `old` means the same in `joint`.
         joint.relations.push(gov_ir::Relation { name: format!("{} (new)", relation.name), ..relation.clone() });
         let copy = RelationId(gov_ir::dense(joint.relations.len() - 1));

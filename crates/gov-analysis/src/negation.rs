@@ -272,7 +272,9 @@ fn matched(shifted: &Query, hard: &[usize], rows: &[&Vec<Term>]) -> Query {
         let row = hard.iter().position(|h| *h == at).and_then(|k| rows.get(k));
         match (item, row) {
             (Item::Fact(_, args), Some(row)) => {
-                items.extend(args.iter().zip(row.iter()).map(|(a, t)| Item::Compare(a.clone(), CompareOp::Eq, t.clone())));
+                items.extend(
+                    args.iter().zip(row.iter()).map(|(a, t)| Item::Compare(a.clone(), CompareOp::Eq, t.clone())),
+                );
             }
             _ => items.push(item.clone()),
         }

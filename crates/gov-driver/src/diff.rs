@@ -128,7 +128,8 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
                 run(&deployed.candidates, &mut changes);
                 deployed_same = deployed.same;
                 if !search.same {
-                    let new_reasons: Vec<String> = deployed.reasons.into_iter().filter(|r| !reasons.contains(r)).collect();
+                    let new_reasons: Vec<String> =
+                        deployed.reasons.into_iter().filter(|r| !reasons.contains(r)).collect();
                     reasons.extend(new_reasons.into_iter().map(|r| format!("with the data files: {r}")));
                 }
             }

@@ -127,7 +127,12 @@ fn reported_classes(changes: &[gov_driver::diff::Change], names: &Rules) -> std:
         .iter()
         .map(|c| {
             let (before, after) = (c.before(), c.after());
-            (before.outcome, before.rules.iter().map(name).collect(), after.outcome, after.rules.iter().map(name).collect())
+            (
+                before.outcome,
+                before.rules.iter().map(name).collect(),
+                after.outcome,
+                after.rules.iter().map(name).collect(),
+            )
         })
         .collect();
     assert_eq!(classes.len(), changes.len(), "a class reported twice");
