@@ -17,8 +17,10 @@
 //! left is a candidate. Rules outside the fragment that are the same in both versions are
 //! opaque (`Unchanged`): the comparison is made for each way they may fire. Two versions
 //! that are the same program, their places in source aside, are the same too. Otherwise the
-//! answer is unknown unless the engine confirmed a change. The proof is for any data: the
-//! caller compares the data.
+//! answer is unknown unless the engine confirmed a change. Each branch is split by which
+//! rules fire (`classes`), a candidate per class of change. [`search`] proves for the data
+//! it is given (any data, or one set of facts read by both versions);
+//! [`search_deployed`] fixes each version's own data.
 
 use crate::negation::{MAX_SPLIT_SOLVES, exclude};
 use crate::query::{Item, Query, Term, unfold};

@@ -1,6 +1,8 @@
 //! The negation of a rule body, as a disjunction of queries, where it can be written exactly:
 //! what `risk_score` needs for the risk rules that do not fire, and what containment in a
-//! union of queries needs ([`union_contains`]).
+//! union of queries needs ([`union_contains`]); and the case split ([`exclude`]) that removes
+//! a union of queries from a query, writing a negation per row of the branch where the query
+//! reads a relation of several rows through a shared variable.
 
 use crate::Outcome;
 use crate::query::{Item, Query, Term, product};
