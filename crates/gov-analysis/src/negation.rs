@@ -31,10 +31,10 @@ pub fn union_contains(ir: &Schema<'_>, q: &Query, union: &[&Query], data: Data<'
 ///
 /// A case split: the branches start as `q`; for each query `p` of the union in turn, a
 /// branch already disjoint from `p` stays as it is (it excludes `p`), any other is split
-/// into one branch per disjunct of `p`'s negation ([`negate`]), and a branch proved
+/// into one branch per disjunct of `p`'s negation (`negate`), and a branch proved
 /// disjoint is dropped (an unsatisfiable prefix cuts every branch below it). Where `p` reads
 /// a relation of several rows through a variable used elsewhere, its negation is written
-/// **per row** of the branch ([`Split::enforce`]). Where `p`'s negation cannot be written
+/// **per row** of the branch (`Split::enforce`). Where `p`'s negation cannot be written
 /// at all, a branch [`contained`](crate::diff::contained) in `p` is dropped, and any other
 /// makes the answer unknown. Every solver call is taken from `budget`; past it, or past
 /// [`MAX_BRANCHES`] open branches, the answer is unknown.
