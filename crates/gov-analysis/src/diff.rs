@@ -17,8 +17,10 @@
 //! left is a candidate. Rules outside the fragment that are the same in both versions are
 //! opaque (`Unchanged`): the comparison is made for each way they may fire. Two versions
 //! that are the same program, their places in source aside, are the same too. Otherwise the
-//! answer is unknown unless the engine confirmed a change. The proof is for any data: the
-//! caller compares the data.
+//! answer is unknown unless the engine confirmed a change. Each branch is split by which
+//! rules fire (`classes`), a candidate per class of change. [`search`] proves for the data
+//! it is given (any data, or one set of facts read by both versions);
+//! [`search_deployed`] fixes each version's own data.
 
 use crate::negation::{MAX_SPLIT_SOLVES, exclude};
 use crate::query::{Item, Query, Term, unfold};
@@ -83,9 +85,9 @@ impl Rules {
 
 /// Searches two versions of a package for requests whose decision changes, the candidates
 /// with `data`: [`Data::Any`] (each witness names the data facts it needs), or fixed to one
-/// version's data facts over the old version's relations ([`facts_over_old`]; the witnesses
-/// need no data of their own, and find the changes that data produces). The proof of "no
-/// change" is for any data, whatever `data` is.
+/// version's data facts over the old version's relations (the witnesses need no data of
+/// their own, and find the changes that data produces; [`search_deployed`] fixes each
+/// version's own). `same` is a proof for `data`.
 pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
     let old = &Schema::new(old);
     let same_program = same_program(old, new);
@@ -94,9 +96,63 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
         // only differ through the versions' data files, which the caller compares.
         return Search { candidates: Vec::new(), same: true, reasons: Vec::new() };
     }
-    let unchanged = Unchanged::new(old, new);
-    let old_rules = rules(old, old, &HashMap::new(), &unchanged);
-    let new_rules = rules(new, old, &relation_map(old, new), &unchanged);
+    let unchanged = Unchanged::new(old, new, false);
+    compare(old, new, &relation_map(old, new), data, &unchanged, same_program)
+}
+
+/// Searches two versions of a package, each with its own data facts fixed (the deployment
+/// question: "with each version's data files as they are, does any request change?"),
+/// `old_facts` over the old version's relations and `new_facts` over the new version's. The
+/// new version's data relations are read as copies of the old version's (a relation each,
+/// holding the new facts), so the old rules read the old data and the new rules the new
+/// data, and the comparison is exact over the fragment as with any data: `same` is a proof
+/// for these data, and the candidates need no data of their own. When the facts differ, a
+/// rule that reads data is never opaque (the same rule may fire differently on them).
+pub fn search_deployed(old: &Ir, new: &Ir, old_facts: &[crate::Fact], new_facts: &[crate::Fact]) -> Search {
+    let mut joint = old.clone();
+    let alike = relation_map(old, new);
+    let mut map = alike.clone();
+    let mut copies = HashMap::new();
+    for (new_id, old_id) in map.iter_mut() {
+        let Some(relation) = old.relation(*old_id).filter(|r| r.kind == gov_value::RelationKind::Data) else {
+            continue;
+        };
+        // Invariant: the copy is appended, so every id of `old` means the same in `joint`.
+        joint.relations.push(gov_ir::Relation { name: format!("{} (new)", relation.name), ..relation.clone() });
+        let copy = RelationId(gov_ir::dense(joint.relations.len() - 1));
+        copies.insert(*new_id, copy);
+        *old_id = copy;
+    }
+    // Invariant: with the same facts on both sides, a rule the same in both versions fires
+    // alike, data or not.
+    let same_facts = {
+        let old_set: std::collections::HashSet<&crate::Fact> = old_facts.iter().collect();
+        let mapped: Option<std::collections::HashSet<crate::Fact>> = new_facts
+            .iter()
+            .map(|f| Some(crate::Fact { relation: *alike.get(&f.relation)?, values: f.values.clone() }))
+            .collect();
+        mapped.is_some_and(|m| m.len() == old_set.len() && m.iter().all(|f| old_set.contains(f)))
+    };
+    let new_over_joint = new_facts
+        .iter()
+        .filter_map(|f| Some(crate::Fact { relation: *copies.get(&f.relation)?, values: f.values.clone() }));
+    let facts: Vec<crate::Fact> = old_facts.iter().cloned().chain(new_over_joint).collect();
+    let joint = &Schema::new(&joint);
+    let unchanged = Unchanged::new(joint, new, !same_facts);
+    compare(joint, new, &map, Data::Fixed(&facts), &unchanged, false)
+}
+
+/// The search of [`search`], the new version's relations read over `old`'s through `map`.
+fn compare(
+    old: &Schema<'_>,
+    new: &Ir,
+    map: &HashMap<RelationId, RelationId>,
+    data: Data<'_>,
+    unchanged: &Unchanged,
+    same_program: bool,
+) -> Search {
+    let old_rules = rules(old, old, &HashMap::new(), unchanged);
+    let new_rules = rules(new, old, map, unchanged);
     let mut reasons = Vec::new();
     for (version, rules) in [("old", &old_rules), ("new", &new_rules)] {
         for (name, _, queries) in &rules.rules {
@@ -124,12 +180,28 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
                 Err(why) => failed = Some(format!("cannot compare the decisions exactly: {why}")),
             }
         }
-        for branch in &branches {
+        // Each version's decision rules (their queries), once each: what a class is made of.
+        let mut every_rule: Vec<&[Query]> = Vec::new();
+        for (_, _, queries) in old_rules.rules.iter().chain(&new_rules.rules) {
+            if let Ok(queries) = queries
+                && !every_rule.contains(&queries.as_slice())
+            {
+                every_rule.push(queries);
+            }
+        }
+        let mut class_budget = MAX_CLASS_SOLVES;
+        for (branch, excluded) in &branches {
             match witness(old, branch, data) {
                 Outcome::Candidate(w) => push(&mut candidates, w),
                 Outcome::Disjoint => {}
                 Outcome::Unknown(why) => {
                     reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
+                }
+            }
+            // Past the bound, the branch's own witness and the candidates below remain.
+            for leaf in classes(old, branch, excluded, &every_rule, data, &mut class_budget).unwrap_or_default() {
+                if let Outcome::Candidate(w) = witness(old, &leaf, data) {
+                    push(&mut candidates, w);
                 }
             }
         }
@@ -185,19 +257,25 @@ fn changes(
     (old_default_allow, new_default_allow): (bool, bool),
     data: Data<'_>,
     budget: &mut usize,
-) -> Result<Vec<Query>, String> {
+) -> Result<Vec<(Query, Vec<Query>)>, String> {
     let top = Query::default();
     let mut out = Vec::new();
     // Each query of `firsts` that `excluded` does not hold, with each of `seconds` (or alone
-    // when `seconds` is empty) that it does not hold either: the base of one split.
+    // when `seconds` is empty) that it does not hold either: the base of one split. Each
+    // branch is kept with the queries it excludes.
     let mut split = |firsts: &[&Query], seconds: &[&Query], excluded: &[&Query]| -> Result<(), String> {
+        let mut found = Vec::new();
         for q in firsts.iter().filter(|q| !excluded.contains(q)) {
             if seconds.is_empty() {
-                out.extend(exclude(ir, q, excluded, data, budget)?);
+                found.extend(exclude(ir, q, excluded, data, budget)?);
             }
             for p in seconds.iter().filter(|p| !excluded.contains(p)) {
-                out.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
+                found.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
             }
+        }
+        if !found.is_empty() {
+            let excluded: Vec<Query> = excluded.iter().map(|q| (*q).clone()).collect();
+            out.extend(found.into_iter().map(|branch| (branch, excluded.clone())));
         }
         Ok(())
     };
@@ -229,6 +307,64 @@ fn changes(
         split(&new_allows, &[], &cat(&[&higher, &old.allow]))?;
     }
     Ok(out)
+}
+
+/// How many solver calls splitting the requests that change into classes ([`classes`]) may make.
+const MAX_CLASS_SOLVES: usize = 5_000;
+
+/// `branch` (requests whose decision changes, excluding the queries `excluded`) split by
+/// which decision rules fire: for each rule (its queries) in turn, each piece is split into
+/// the requests where the rule fires (the piece with each of its queries) and where it does
+/// not ([`exclude`]), a rule no query of which meets the piece leaving it whole. A query that
+/// adds a row of a relation of several rows is followed by the piece's excluded queries
+/// again (a query excluded per row holds for the rows it was checked on, not for new ones).
+/// On each piece left, every rule of `rules` either fires on every request (with `data`) or
+/// on none, so both versions' outcomes and rules fired are the same on all of it: a witness
+/// per piece shows every class of change in `branch` (the opaque rules aside). Past `budget`
+/// solver calls or [`MAX_CANDIDATES`] pieces, why.
+fn classes(
+    ir: &Schema<'_>,
+    branch: &Query,
+    excluded: &[Query],
+    rules: &[&[Query]],
+    data: Data<'_>,
+    budget: &mut usize,
+) -> Result<Vec<Query>, String> {
+    let several = |q: &Query| {
+        q.items.iter().any(|item| matches!(item, Item::Fact(r, _) if ir.relation(*r).is_some_and(|r| !r.one)))
+    };
+    let mut pieces: Vec<(Query, Vec<&Query>)> = vec![(branch.clone(), excluded.iter().collect())];
+    for queries in rules {
+        let mut next = Vec::new();
+        for (piece, out) in pieces {
+            let mut fires = Vec::new();
+            for q in queries.iter() {
+                *budget = budget.checked_sub(1).ok_or("the split into classes needs too many solver calls")?;
+                let both = piece.and(q);
+                if solve(ir, &both, Rows::Declared, data) == Outcome::Disjoint {
+                    continue;
+                }
+                if several(q) {
+                    fires.extend(exclude(ir, &both, &out, data, budget)?.into_iter().map(|p| (p, out.clone())));
+                } else {
+                    fires.push((both, out.clone()));
+                }
+            }
+            if fires.is_empty() {
+                next.push((piece, out));
+                continue;
+            }
+            let rule: Vec<&Query> = queries.iter().collect();
+            let without: Vec<&Query> = out.iter().copied().chain(rule.iter().copied()).collect();
+            next.extend(exclude(ir, &piece, &rule, data, budget)?.into_iter().map(|p| (p, without.clone())));
+            next.extend(fires);
+            if next.len() > MAX_CANDIDATES {
+                return Err(format!("more than {MAX_CANDIDATES} classes"));
+            }
+        }
+        pieces = next;
+    }
+    Ok(pieces.into_iter().map(|(piece, _)| piece).collect())
 }
 
 /// The queries of `lists`, one after another.
@@ -294,18 +430,24 @@ fn heuristic(
         let Outcome::Candidate(first) = witness(old, base, data) else { continue };
         push(candidates, first);
         // The same request with as few other rules firing as the search can manage: each
-        // other rule's condition negated in turn, kept if the whole still has a witness (a change
-        // a higher-priority rule hides on the first witness shows here).
+        // other rule excluded in turn ([`exclude`], exactly, per row where it reads a relation
+        // of several rows), the first branch left kept if it has a witness (a change a
+        // higher-priority rule hides on the first witness shows here).
         let mut fewer = base.clone();
         let mut last = None;
         for (_, rule) in every.iter().enumerate().filter(|(k, _)| !made_of.contains(k)) {
-            for flipped in flips(old, rule) {
+            let Ok(branches) = exclude(old, &fewer, &[*rule], data, &mut budget) else { break };
+            if branches.first() == Some(&fewer) {
+                // Disjoint from the rule already: it does not fire.
+                continue;
+            }
+            for branch in branches {
                 if budget == 0 {
                     break;
                 }
                 budget -= 1;
-                if let Outcome::Candidate(w) = witness(old, &fewer.and(&flipped), data) {
-                    fewer = fewer.and(&flipped);
+                if let Outcome::Candidate(w) = witness(old, &branch, data) {
+                    fewer = branch;
                     last = Some(w);
                     break;
                 }
@@ -345,17 +487,6 @@ fn witness(ir: &Schema<'_>, query: &Query, data: Data<'_>) -> Outcome {
     }
 }
 
-/// The new version's facts `facts` (of its data files, say) over the old version's relations:
-/// each fact of a relation both versions declare alike, by the old version's id; the others
-/// are left out (a rule that reads them is outside the analysis already).
-pub fn facts_over_old(old: &Ir, new: &Ir, facts: &[crate::Fact]) -> Vec<crate::Fact> {
-    let map = relation_map(old, new);
-    facts
-        .iter()
-        .filter_map(|f| Some(crate::Fact { relation: *map.get(&f.relation)?, values: f.values.clone() }))
-        .collect()
-}
-
 /// Each `allow`, `deny` and `escalate` rule of `ir` (library rules too: they decide as well),
 /// its queries read over `target`'s relations through `map` (the identity when `map` is
 /// empty); a rule outside the fragment that `unchanged` holds the same in both versions is
@@ -371,7 +502,7 @@ fn rules(ir: &Ir, target: &Ir, map: &HashMap<RelationId, RelationId>, unchanged:
         // Invariant: an opaque rule is one `unchanged` holds alike in both versions, so where
         // it fires is the same on both sides; one outside the fragment, or one whose negation
         // the case split cannot write, is opaque rather than unknown.
-        let negatable = |qs: &Vec<Query>| qs.iter().all(|q| crate::negation::negate(target, q).is_ok());
+        let negatable = |qs: &Vec<Query>| qs.iter().all(|q| crate::negation::negatable(target, q));
         match queries {
             Err(_) if unchanged.holds(&d.name) => out.opaque.push(d.effect),
             Ok(qs) if !negatable(&qs) && unchanged.holds(&d.name) => out.opaque.push(d.effect),
@@ -416,7 +547,9 @@ struct Unchanged {
 }
 
 impl Unchanged {
-    fn new<'a>(old: &'a Ir, new: &'a Ir) -> Unchanged {
+    /// The rules unchanged between `old` and `new`; with `data_differs`, none that reads a data
+    /// relation.
+    fn new<'a>(old: &'a Ir, new: &'a Ir, data_differs: bool) -> Unchanged {
         let (old_derived, new_derived) = (derived_by_relation(old), derived_by_relation(new));
         let decision = |ir: &'a Ir, name: &str| ir.decisions.iter().find(|d| d.name == name);
         // Whether the decision rule of this name reads alike in both versions (not what it reaches).
@@ -432,6 +565,7 @@ impl Unchanged {
         let relation_alike = |id: RelationId| match (old.relation(id), new.relation(id)) {
             (Some(a), Some(b)) => {
                 a.name == b.name
+                    && !(data_differs && a.kind == gov_value::RelationKind::Data)
                     && a.kind == b.kind
                     && a.one == b.one
                     && a.columns.len() == b.columns.len()

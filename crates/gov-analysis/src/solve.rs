@@ -924,7 +924,7 @@ impl<'a> Solver<'a> {
 }
 
 /// A value as the literal of its type.
-fn constant(value: &Value) -> Const {
+pub(crate) fn constant(value: &Value) -> Const {
     match value {
         Value::Int(i) => Const::Int(*i),
         Value::Decimal(d) => Const::Decimal(*d),

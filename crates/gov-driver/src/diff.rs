@@ -7,7 +7,7 @@
 //! [`Change`] is made only when the two decisions differ.
 
 use crate::analysis::{Runner, data_facts, witness_json};
-use gov_analysis::{Data, Fact};
+use gov_analysis::Data;
 use gov_diag::Sources;
 use gov_ir::Ir;
 use gov_vm::json::Document;
@@ -92,8 +92,9 @@ pub struct Diff {
 /// Compares two versions: every candidate the analysis proposes is decided by both engines
 /// (each with its own data plus the witness's), and only differing decisions are reported.
 /// Candidates are searched for any data first; when none changes and no proof says none
-/// can, again with the data fixed to each version's data files (the deployment question:
-/// requests whose change today's data produces, with no data of their own).
+/// can, again with each version's data fixed to its own data files (the deployment
+/// question: requests whose change today's data produces, with no data of their own), where
+/// "no change" is a proof for those data files.
 pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
     let search = gov_analysis::diff::search(old.ir, new.ir, Data::Any);
     let old_runner = Runner::new(old.ir, old.sources, old.data);
@@ -117,14 +118,27 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
     };
     run(&search.candidates, &mut changes);
     let proved_same = search.same && same_data(old, new);
+    let mut reasons = search.reasons;
+    let mut deployed_same = false;
     if changes.is_empty() && !proved_same {
-        for facts in today(old, new, &old_runner, &new_runner) {
-            run(&gov_analysis::diff::search(old.ir, new.ir, Data::Fixed(&facts)).candidates, &mut changes);
+        match (old_runner.program(), new_runner.program()) {
+            (Ok(old_program), Ok(new_program)) => {
+                let (old_facts, new_facts) = (data_facts(old.ir, old_program), data_facts(new.ir, new_program));
+                let deployed = gov_analysis::diff::search_deployed(old.ir, new.ir, &old_facts, &new_facts);
+                run(&deployed.candidates, &mut changes);
+                deployed_same = deployed.same;
+                if !search.same {
+                    let new_reasons: Vec<String> =
+                        deployed.reasons.into_iter().filter(|r| !reasons.contains(r)).collect();
+                    reasons.extend(new_reasons.into_iter().map(|r| format!("with the data files: {r}")));
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => failures.push(format!("a version does not compile with its data: {e}")),
         }
     }
     let verdict = if !changes.is_empty() {
         Verdict::Changed(changes)
-    } else if proved_same {
+    } else if proved_same || deployed_same {
         Verdict::Same
     } else if search.same {
         Verdict::Unknown(vec![
@@ -132,27 +146,10 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
                 .to_owned(),
         ])
     } else {
-        let mut reasons = search.reasons;
         reasons.extend(failures.into_iter().take(1));
         Verdict::Unknown(reasons)
     };
     Diff { verdict, rules: rules(old, new) }
-}
-
-/// The facts of each version's data files over the old version's relations: the old
-/// version's, then the new version's when they differ (a version that does not compile with
-/// its data has none).
-fn today(old: Version<'_>, new: Version<'_>, old_runner: &Runner<'_>, new_runner: &Runner<'_>) -> Vec<Vec<Fact>> {
-    let mut out = Vec::new();
-    if let Ok(program) = old_runner.program() {
-        out.push(data_facts(old.ir, program));
-    }
-    if !same_data(old, new)
-        && let Ok(program) = new_runner.program()
-    {
-        out.push(gov_analysis::diff::facts_over_old(old.ir, new.ir, &data_facts(new.ir, program)));
-    }
-    out
 }
 
 /// Whether the two versions' data documents are the same, in the same order (their file
