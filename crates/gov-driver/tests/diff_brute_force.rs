@@ -149,15 +149,7 @@ fn package(rules: &(Vec<Cond>, Vec<Cond>)) -> (String, Package) {
 
 /// The package of an allow and a deny over `t`, `input one` when `one`, else of several rows.
 fn package_of(rules: &(Vec<Cond>, Vec<Cond>), one: bool) -> (String, Package) {
-    let source = format!(
-        "package p\ninput {}t(x: Int, y: Int)\ndata dd(v: Int)\nallow a :- {}.\ndeny d :- {}.\n",
-        if one { "one " } else { "" },
-        body(&rules.0),
-        body(&rules.1)
-    );
-    let package = Package::from_sources(vec![("p.gov".to_owned(), source.clone())]).unwrap();
-    assert!(package.errors().is_none(), "{source}");
-    (source, package)
+    package_of_rules(&named(rules), one)
 }
 
 proptest! {
