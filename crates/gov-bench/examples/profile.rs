@@ -14,6 +14,11 @@
 //! # reachability with the edges as data: the closure computed by Engine::from_program
 //! valgrind --tool=callgrind --toggle-collect='*from_program*' \
 //!     target/release/examples/profile reach-load 10000
+//! # reachability from a new session each time (as `gov_request_fresh` of benches/recursion.rs),
+//! # and ascent's closure N times: each run's minor page faults (from /proc/self/stat, a count
+//! # the machine's load does not change) and wall time, the session dropped between runs
+//! target/release/examples/profile reach-fresh 10000 10
+//! target/release/examples/profile reach-ascent 10000 10
 //! # the same closure in ascent, the peer of benches/recursion.rs: filling `edge` and `run()`
 //! valgrind --tool=callgrind --toggle-collect='*ascent_closure*' \
 //!     target/release/examples/profile reach-ascent 10000
@@ -47,6 +52,14 @@ fn number(arg: Option<String>, default: usize) -> Result<usize, Box<dyn std::err
         Some(text) => text.parse()?,
         None => default,
     })
+}
+
+/// This process's minor page faults so far (field 10 of /proc/self/stat, Linux only).
+fn minor_faults() -> Result<u64, Box<dyn std::error::Error>> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after = stat.rsplit_once(')').ok_or("no ) in /proc/self/stat")?.1;
+    Ok(after.split_whitespace().nth(7).ok_or("short /proc/self/stat")?.parse()?)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -102,6 +115,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 black_box(engine.decide_in(&mut session, &request)?);
             }
         }
+        Some("reach-fresh") => {
+            let edges = number(args.next(), 10_000)?;
+            let iterations = number(args.next(), 10)?;
+            let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
+            let engine = peers::engine_gov("reach.gov", peers::REACH_INPUT, &serde_json::json!({}), false)?
+                .with_limits(gov_vm::Limits::LOAD);
+            let request = engine.request_from_json(&peers::edges_json(&graph).to_string())?;
+            for _ in 0..iterations {
+                let mut session = engine.session();
+                let (faults, start) = (minor_faults()?, std::time::Instant::now());
+                black_box(engine.decide_in(&mut session, &request)?);
+                println!("fresh: {} minor faults, {:.1?}", minor_faults()? - faults, start.elapsed());
+            }
+            let mut session = engine.session();
+            black_box(engine.decide_in(&mut session, &request)?);
+            let (faults, start) = (minor_faults()?, std::time::Instant::now());
+            black_box(engine.decide_in(&mut session, &request)?);
+            println!("reused: {} minor faults, {:.1?}", minor_faults()? - faults, start.elapsed());
+        }
         Some("reach-load") => {
             let edges = number(args.next(), 10_000)?;
             let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
@@ -111,9 +143,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some("reach-ascent") => {
             let edges = number(args.next(), 10_000)?;
+            let iterations = number(args.next(), 1)?;
             let graph = peers::random_graph(u32::try_from(edges)?, edges, 42);
-            let closure = ascent_closure(black_box(graph));
-            println!("ascent: {} pairs", closure.reach.len());
+            for _ in 0..iterations {
+                let graph = graph.clone();
+                let (faults, start) = (minor_faults()?, std::time::Instant::now());
+                let closure = ascent_closure(black_box(graph));
+                let (faults, time) = (minor_faults()? - faults, start.elapsed());
+                println!("ascent: {} pairs, {faults} minor faults, {time:.1?}", closure.reach.len());
+            }
         }
         Some("oopsla") => {
             let name = args.next().unwrap_or_default();
@@ -154,7 +192,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("{example} {name} x{iterations}");
         }
-        _ => return Err("usage: profile decide SCENARIO CASE N | floor N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-load EDGES | reach-ascent EDGES | oopsla APP SIZE N".into()),
+        _ => return Err("usage: profile decide SCENARIO CASE N | floor N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-fresh EDGES N | reach-load EDGES | reach-ascent EDGES [N] | oopsla APP SIZE N".into()),
     }
     Ok(())
 }
