@@ -807,6 +807,7 @@ fn insert_data(program: &Program, store: &mut [Relation]) -> Result<(), EvalErro
 mod tests {
     use super::{Decision, Engine, Request};
     use crate::program::*;
+    use crate::test_instr;
     use crate::{EvalError, Firing, Limits, Value};
     use gov_value::BaseType;
     use serde_json::json;
@@ -886,18 +887,7 @@ mod tests {
     }
 
     fn scan(binds: &[(u8, u16)]) -> Instr {
-        scan_of(T, binds)
-    }
-
-    fn scan_of(rel: u32, binds: &[(u8, u16)]) -> Instr {
-        Instr::Scan {
-            rel,
-            source: Source::Full,
-            index: None,
-            key: Vec::new(),
-            binds: binds.to_vec(),
-            checks: Vec::new(),
-        }
+        test_instr::scan(T, binds)
     }
 
     /// `t(a, _), t(b, _), t(c, _)`: a three-way cross product of `t`.
@@ -1004,8 +994,8 @@ mod tests {
         use crate::explain::{FactExplanation, FactSource, FiringExplanation, Premises};
         let engine = program(vec![
             vec![scan(&[(0, 0), (1, 1)]), Instr::Emit { rel: P, values: vec![REG[0], REG[1], REG[1]] }],
-            vec![scan_of(P, &[(0, 0)]), Instr::Fire { decision: 0, values: vec![REG[0]] }],
-            vec![scan_of(P, &[(0, 0)]), Instr::Fire { decision: 1, values: Vec::new() }],
+            vec![test_instr::scan(P, &[(0, 0)]), Instr::Fire { decision: 0, values: vec![REG[0]] }],
+            vec![test_instr::scan(P, &[(0, 0)]), Instr::Fire { decision: 1, values: Vec::new() }],
         ]);
         let request = rows(&engine, [(1, 2)].into_iter());
         let (decision, explanation) = engine.explain(&request).unwrap();
@@ -1082,7 +1072,10 @@ mod tests {
         let mut rules = vec![risk(0, 0), risk(1, 1)];
         let score = 4;
         if read {
-            rules.push(vec![scan_of(score, &[(0, 0)]), Instr::Fire { decision: 2, values: vec![Operand::Reg(0)] }]);
+            rules.push(vec![
+                test_instr::scan(score, &[(0, 0)]),
+                Instr::Fire { decision: 2, values: vec![Operand::Reg(0)] },
+            ]);
         }
         let mut program = test_program(rules.into_iter().map(|code| (Phase::Request, code)).collect(), Vec::new());
         program.constants = vec![Value::Int(30), Value::Int(20)];
@@ -1267,14 +1260,7 @@ mod tests {
                 overrides: Vec::new(),
                 source,
             }];
-            let scan = Instr::Scan {
-                rel: 0,
-                source: Source::Full,
-                index: None,
-                key: Vec::new(),
-                binds: Vec::new(),
-                checks: vec![(0, Operand::Const(0))],
-            };
+            let scan = test_instr::scan_checked(0, &[], &[(0, Operand::Const(0))]);
             let code = vec![scan, Instr::Fire { decision: 0, values: Vec::new() }];
             program.rules = vec![RuleCode { registers: 1, code, source }];
             program.strata = vec![Stratum::Rules { phase: Phase::Request, rules: vec![0], delta_rules: Vec::new() }];
@@ -1321,11 +1307,8 @@ mod tests {
     /// and nothing of one request left for the next in the same session.
     #[test]
     fn an_input_one_relation_is_held_as_its_row() {
-        let key = |c| (Some(0), vec![Operand::Const(c)]);
-        let (index, lookup) = key(1);
-        let by_y =
-            Instr::Scan { rel: T, source: Source::Full, index, key: lookup, binds: vec![(0, 0)], checks: Vec::new() };
-        let (index, absent) = key(0);
+        let by_y = test_instr::probe(T, 0, &[Operand::Const(1)], &[(0, 0)], &[]);
+        let (index, absent) = (Some(0), vec![Operand::Const(0)]);
         let rules = vec![
             vec![by_y, Instr::Fire { decision: 0, values: vec![REG[0]] }],
             vec![Instr::Absent { rel: T, index, key: absent }, Instr::Fire { decision: 1, values: Vec::new() }],
@@ -1386,10 +1369,13 @@ mod tests {
     /// `explain`, which computes them again, uses the load's limits for them too.
     #[test]
     fn load_and_requests_have_their_own_limits() {
-        let load_rule =
-            vec![scan_of(DATA, &[(0, 0)]), scan_of(DATA, &[(0, 1)]), Instr::Emit { rel: Q, values: REG[..2].to_vec() }];
+        let load_rule = vec![
+            test_instr::scan(DATA, &[(0, 0)]),
+            test_instr::scan(DATA, &[(0, 1)]),
+            Instr::Emit { rel: Q, values: REG[..2].to_vec() },
+        ];
         let request_rule =
-            vec![scan(&[(0, 0)]), scan_of(Q, &[(0, 1)]), Instr::Fire { decision: 1, values: Vec::new() }];
+            vec![scan(&[(0, 0)]), test_instr::scan(Q, &[(0, 1)]), Instr::Fire { decision: 1, values: Vec::new() }];
         let rules = vec![(Phase::Static, load_rule), (Phase::Request, request_rule)];
         let data: Vec<Value> = (0..100).map(Value::Int).collect();
         let small = Limits { max_facts: 100, ..Limits::default() };

@@ -542,6 +542,7 @@ mod tests {
     use super::Kernels;
     use crate::exec::Code;
     use crate::program::*;
+    use crate::test_instr::{delta, probe, scan, scan_checked};
     use crate::{Engine, Limits, Value};
     use gov_value::{BaseType, CompareOp};
     use proptest::prelude::*;
@@ -567,39 +568,6 @@ mod tests {
     const ONE: Operand = Operand::Const(1);
     const SIX: Operand = Operand::Const(2);
     const TAG: Operand = Operand::Const(3);
-
-    fn delta(rel: u32, binds: &[(u8, u16)], checks: &[(u8, Operand)]) -> Instr {
-        Instr::Scan {
-            rel,
-            source: Source::Delta,
-            index: None,
-            key: Vec::new(),
-            binds: binds.to_vec(),
-            checks: checks.to_vec(),
-        }
-    }
-
-    fn probe(rel: u32, index: u16, key: &[Operand], binds: &[(u8, u16)], checks: &[(u8, Operand)]) -> Instr {
-        Instr::Scan {
-            rel,
-            source: Source::Full,
-            index: Some(index),
-            key: key.to_vec(),
-            binds: binds.to_vec(),
-            checks: checks.to_vec(),
-        }
-    }
-
-    fn scan(rel: u32, binds: &[(u8, u16)]) -> Instr {
-        Instr::Scan {
-            rel,
-            source: Source::Full,
-            index: None,
-            key: Vec::new(),
-            binds: binds.to_vec(),
-            checks: Vec::new(),
-        }
-    }
 
     fn emit(rel: u32, values: &[Operand]) -> Instr {
         Instr::Emit { rel, values: values.to_vec() }
@@ -770,26 +738,12 @@ mod tests {
             10 => {
                 let copy = vec![scan(EDGE, &[(0, 0), (1, 1), (2, 2)]), emit(W3, &[reg(0), reg(1), reg(2)])];
                 let apart = vec![
-                    Instr::Scan {
-                        rel: W3,
-                        source: Source::Full,
-                        index: None,
-                        key: Vec::new(),
-                        binds: vec![(0, 0), (1, 1)],
-                        checks: vec![(2, ONE)],
-                    },
+                    scan_checked(W3, &[(0, 0), (1, 1)], &[(2, ONE)]),
                     compare(Ne, reg(0), reg(1)),
                     emit(R, &[reg(0), reg(1)]),
                 ];
                 let cycle = vec![
-                    Instr::Scan {
-                        rel: W3,
-                        source: Source::Full,
-                        index: None,
-                        key: Vec::new(),
-                        binds: vec![(0, 0), (2, 1)],
-                        checks: vec![(1, reg(0))],
-                    },
+                    scan_checked(W3, &[(0, 0), (2, 1)], &[(1, reg(0))]),
                     Instr::Fire { decision: 0, values: vec![reg(0), reg(1), TAG] },
                 ];
                 let b = b.stratum(Request, vec![copy], Vec::new()).stratum(Request, vec![apart], Vec::new());

@@ -42,6 +42,8 @@ mod one;
 pub mod program;
 pub mod report;
 mod store;
+#[cfg(test)]
+mod test_instr;
 pub mod text;
 mod value;
 
