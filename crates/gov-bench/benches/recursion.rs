@@ -20,13 +20,13 @@
 //!
 //! Setup asserts that Gov (both ways) and ascent compute closures of the same size.
 //!
-//! The binary allocates through mimalloc, as `govc` does. With the system allocator (glibc)
-//! whether a fresh session's memory goes back to the kernel when it is dropped, to be
-//! faulted in again by the next one, turns on the size of the heap: glibc trims the heap's
-//! free top once it exceeds its trim threshold, which rises to twice the largest block it
-//! has unmapped (here 2 × 16 MiB, Gov's row bytes). Gov's fresh session spans 33.5 MiB of
-//! heap and crossed that line in session 9 (about 8 200 page faults a run), ascent's spans
-//! less and never did, so the comparison measured the allocator's threshold rather than
+//! The binary allocates through mimalloc, as `govc` does. With the system allocator (glibc),
+//! whether a dropped session's memory goes back to the kernel, to be faulted in again by
+//! the next session, turns on the heap's shape: glibc trims the heap's free top once it
+//! exceeds a threshold, which rises to twice the largest block it has unmapped (here 2 ×
+//! 16 MiB, Gov's row bytes). In session 9 Gov's fresh session, 33.5 MiB of heap, was
+//! trimmed after every run (9 300 page faults to grow it again, `profile reach-fresh`),
+//! ascent's never was, so the comparison measured the allocator's heuristics rather than
 //! either engine (docs/performance.md, "Session 10: recursion from a fresh session").
 //!
 //! Run with `cargo bench -p gov-bench --bench recursion`; results are in
