@@ -22,13 +22,13 @@
 //! it is given (any data, or one set of facts read by both versions);
 //! [`search_deployed`] fixes each version's own data.
 
-use crate::negation::{MAX_SPLIT_SOLVES, exclude};
+use crate::negation::{MAX_SPLIT_SOLVES, exclude, first_left};
 use crate::query::{Item, Query, Term, unfold};
 use crate::solve::{Data, Rows, Schema, solve};
 use crate::{Outcome, Witness};
 use gov_ir::{Ir, RelationId};
 use gov_value::{CompareOp, Effect};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How many candidate witnesses the search proposes at most.
 pub const MAX_CANDIDATES: usize = 512;
@@ -51,6 +51,10 @@ pub struct Search {
     /// How many solver calls the search for more candidates than the exact comparison's
     /// made, at most `MAX_SOLVES` (5 000): what its cost is bounded by.
     pub candidate_solves: usize,
+    /// Why the candidates may miss a class of change (a bound of the split into classes
+    /// reached, or a class the solver could not decide): empty when they show every class
+    /// of the exact comparison's changes (each then confirmed by the engines).
+    pub incomplete: Vec<String>,
 }
 
 /// One version's decision rules (`allow`, `deny`, `escalate`: the others decide nothing),
@@ -86,6 +90,16 @@ impl Rules {
     }
 }
 
+/// Requests whose decision differs between two versions: those on which `base` holds and
+/// no query of `excluded` does.
+struct Region {
+    base: Query,
+    excluded: Vec<Query>,
+    /// The region split into queries none of which the solver proved disjoint ([`exclude`]);
+    /// never empty.
+    left: Vec<Query>,
+}
+
 /// Searches two versions of a package for requests whose decision changes, the candidates
 /// with `data`: [`Data::Any`] (each witness names the data facts it needs), or fixed to one
 /// version's data facts over the old version's relations (the witnesses need no data of
@@ -97,7 +111,7 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
     if same_program && data == Data::Any {
         // Invariant: with any data the versions decide alike; candidates (for any data) could
         // only differ through the versions' data files, which the caller compares.
-        return Search { candidates: Vec::new(), same: true, reasons: Vec::new(), candidate_solves: 0 };
+        return Search { same: true, ..Search::default() };
     }
     let unchanged = Unchanged::new(old, new, false);
     compare(old, new, &relation_map(old, new), data, &unchanged, same_program)
@@ -174,6 +188,7 @@ fn compare(
         }
     }
     let mut candidates = Vec::new();
+    let mut incomplete = Vec::new();
     // The exact comparison, when every decision rule is inside the fragment or the same in
     // both versions: its branches are the requests whose decision changes (with any data: the
     // proof of "no change").
@@ -183,12 +198,12 @@ fn compare(
         let mut budget = MAX_SPLIT_SOLVES;
         let defaults = (old.default_allow, new.default_allow);
         let top = Query::default();
-        let mut branches = Vec::new();
+        let mut regions = Vec::new();
         let mut failed = None;
         for fires in instances(&old_rules.opaque) {
             let (o, n) = (old_rules.by_effect(&top, &fires), new_rules.by_effect(&top, &fires));
             match changes(old, &o, &n, defaults, data, &mut budget) {
-                Ok(found) => branches.extend(found),
+                Ok(found) => regions.extend(found),
                 Err(why) => failed = Some(format!("cannot compare the decisions exactly: {why}")),
             }
         }
@@ -201,25 +216,32 @@ fn compare(
                 every_rule.push(queries);
             }
         }
-        let mut class_budget = MAX_CLASS_SOLVES;
-        for (branch, excluded) in &branches {
-            match witness(old, branch, data) {
-                Outcome::Candidate(w) => push(&mut candidates, w),
-                Outcome::Disjoint => {}
-                Outcome::Unknown(why) => {
-                    reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
+        let mut split = Classes { rules: &every_rule, budget: MAX_CLASS_SOLVES, seen: HashSet::new() };
+        for region in &regions {
+            for branch in &region.left {
+                match witness(old, branch, data) {
+                    Outcome::Candidate(w) => push(&mut candidates, w),
+                    Outcome::Disjoint => {}
+                    Outcome::Unknown(why) => {
+                        reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
+                    }
                 }
             }
-            // Past the bound, the branch's own witness and the candidates below remain.
-            for leaf in classes(old, branch, excluded, &every_rule, data, &mut class_budget).unwrap_or_default() {
-                if let Outcome::Candidate(w) = witness(old, &leaf, data) {
-                    push(&mut candidates, w);
+            // Past the bound, the branches' own witnesses and the candidates below remain.
+            let (leaves, cut) = split.of(old, region, data);
+            if let Some(why) = cut {
+                push_new(&mut incomplete, why);
+            }
+            for leaf in leaves {
+                match witness(old, &leaf, data) {
+                    Outcome::Candidate(w) => push(&mut candidates, w),
+                    _ => push_new(&mut incomplete, "the solver cannot decide a class of change".to_owned()),
                 }
             }
         }
         match failed {
             Some(why) => reasons.push(why),
-            None => exact = Some(branches.is_empty()),
+            None => exact = Some(regions.is_empty()),
         }
     }
     if exact == Some(false) && reasons.is_empty() {
@@ -235,10 +257,10 @@ fn compare(
     let only_differing = data == Data::Any && exact.is_some();
     let candidate_solves = heuristic(old, &old_rules, &new_rules, data, only_differing, &mut candidates);
     if same_program {
-        return Search { candidates, same: true, reasons: Vec::new(), candidate_solves };
+        return Search { candidates, same: true, reasons: Vec::new(), candidate_solves, incomplete: Vec::new() };
     }
     let same = exact == Some(true) && reasons.is_empty();
-    Search { candidates, same, reasons, candidate_solves }
+    Search { candidates, same, reasons, candidate_solves, incomplete }
 }
 
 /// The requests (with `data`) whose decision differs between two versions, as queries none
@@ -269,25 +291,26 @@ fn changes(
     (old_default_allow, new_default_allow): (bool, bool),
     data: Data<'_>,
     budget: &mut usize,
-) -> Result<Vec<(Query, Vec<Query>)>, String> {
+) -> Result<Vec<Region>, String> {
     let top = Query::default();
     let mut out = Vec::new();
     // Each query of `firsts` that `excluded` does not hold, with each of `seconds` (or alone
-    // when `seconds` is empty) that it does not hold either: the base of one split. Each
-    // branch is kept with the queries it excludes.
+    // when `seconds` is empty) that it does not hold either: the base of one split, kept
+    // with the queries it excludes and the branches left where some are.
     let mut split = |firsts: &[&Query], seconds: &[&Query], excluded: &[&Query]| -> Result<(), String> {
-        let mut found = Vec::new();
+        let mut bases = Vec::new();
         for q in firsts.iter().filter(|q| !excluded.contains(q)) {
             if seconds.is_empty() {
-                found.extend(exclude(ir, q, excluded, data, budget)?);
+                bases.push((*q).clone());
             }
-            for p in seconds.iter().filter(|p| !excluded.contains(p)) {
-                found.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
-            }
+            bases.extend(seconds.iter().filter(|p| !excluded.contains(p)).map(|p| q.and(p)));
         }
-        if !found.is_empty() {
-            let excluded: Vec<Query> = excluded.iter().map(|q| (*q).clone()).collect();
-            out.extend(found.into_iter().map(|branch| (branch, excluded.clone())));
+        for base in bases {
+            let left = exclude(ir, &base, excluded, data, budget)?;
+            if !left.is_empty() {
+                let excluded = excluded.iter().map(|q| (*q).clone()).collect();
+                out.push(Region { base, excluded, left });
+            }
         }
         Ok(())
     };
@@ -324,59 +347,109 @@ fn changes(
 /// How many solver calls splitting the requests that change into classes ([`classes`]) may make.
 const MAX_CLASS_SOLVES: usize = 5_000;
 
-/// `branch` (requests whose decision changes, excluding the queries `excluded`) split by
-/// which decision rules fire: for each rule (its queries) in turn, each piece is split into
-/// the requests where the rule fires (the piece with each of its queries) and where it does
-/// not ([`exclude`]), a rule no query of which meets the piece leaving it whole. A query that
-/// adds a row of a relation of several rows is followed by the piece's excluded queries
-/// again (a query excluded per row holds for the rows it was checked on, not for new ones).
-/// On each piece left, every rule of `rules` either fires on every request (with `data`) or
-/// on none, so both versions' outcomes and rules fired are the same on all of it: a witness
-/// per piece shows every class of change in `branch` (the opaque rules aside). Past `budget`
-/// solver calls or [`MAX_CANDIDATES`] pieces, why.
-fn classes(
-    ir: &Schema<'_>,
-    branch: &Query,
-    excluded: &[Query],
-    rules: &[&[Query]],
-    data: Data<'_>,
-    budget: &mut usize,
-) -> Result<Vec<Query>, String> {
-    let several = |q: &Query| {
-        q.items.iter().any(|item| matches!(item, Item::Fact(r, _) if ir.relation(*r).is_some_and(|r| !r.one)))
-    };
-    let mut pieces: Vec<(Query, Vec<&Query>)> = vec![(branch.clone(), excluded.iter().collect())];
-    for queries in rules {
-        let mut next = Vec::new();
-        for (piece, out) in pieces {
-            let mut fires = Vec::new();
-            for q in queries.iter() {
-                *budget = budget.checked_sub(1).ok_or("the split into classes needs too many solver calls")?;
-                let both = piece.and(q);
-                if solve(ir, &both, Rows::Declared, data) == Outcome::Disjoint {
-                    continue;
+/// The split of the regions of change into classes: which decision rules fire.
+///
+/// Over an input of several rows a rule fires when some row (or rows) meets it, and the rows
+/// of one request may serve different rules, so a class is a set of rules `S` such that some
+/// request of the region meets every rule of `S` (each through rows of its own, which may be
+/// the same) and no row meets any other: the region's base with a query of each rule of `S`
+/// added, and the rules not in `S` excluded ([`exclude`], per row where needed). The rules
+/// are decided one at a time, depth first; a node is the base with the queries chosen so far
+/// and the rules excluded so far, kept only while [`first_left`] finds a request in it (the
+/// branch it finds is the node's sample). For the next rule: one solver call per query
+/// tells whether it can fire there at all; if it can, either it is excluded (a child when
+/// requests are left), or, when excluding it leaves nothing (it fires wherever the node
+/// holds), the node continues as it is, or else each of its queries meeting the node is
+/// added (a child each, with the rows it reads). Each leaf decides every rule, so each of
+/// its requests fires the same rules in both versions: one sample per set of rules fired is
+/// a witness of each class. Exact over the fragment; past [`MAX_CLASS_SOLVES`] solver calls
+/// or [`MAX_CANDIDATES`] classes it stops, and says so.
+struct Classes<'r> {
+    /// Each decision rule of either version (its queries), once.
+    rules: &'r [&'r [Query]],
+    /// The solver calls left, for every region.
+    budget: usize,
+    /// The sets of rules fired (by index into `rules`) already found, in any region.
+    seen: HashSet<Vec<bool>>,
+}
+
+/// A node of the split into classes: the rules decided so far (whether each fires), the
+/// region's base with the queries of those that fire, the queries of those excluded, and a
+/// branch of the node with no excluded query proved disjoint from it.
+struct Node<'q> {
+    fired: Vec<bool>,
+    query: Query,
+    excluded: Vec<&'q Query>,
+    sample: Query,
+}
+
+impl<'r> Classes<'r> {
+    /// One sample per class of `region` not seen in an earlier region, and why the split
+    /// stopped short where it did.
+    fn of(&mut self, ir: &Schema<'_>, region: &'r Region, data: Data<'_>) -> (Vec<Query>, Option<String>) {
+        let Some(sample) = region.left.first() else { return (Vec::new(), None) };
+        let root = Node {
+            fired: Vec::new(),
+            query: region.base.clone(),
+            excluded: region.excluded.iter().collect(),
+            sample: sample.clone(),
+        };
+        let mut leaves = Vec::new();
+        let mut open = vec![root];
+        while let Some(node) = open.pop() {
+            let Some(queries) = self.rules.get(node.fired.len()) else {
+                if self.seen.insert(node.fired) {
+                    leaves.push(node.sample);
                 }
-                if several(q) {
-                    fires.extend(exclude(ir, &both, &out, data, budget)?.into_iter().map(|p| (p, out.clone())));
-                } else {
-                    fires.push((both, out.clone()));
+                if self.seen.len() > MAX_CANDIDATES {
+                    return (leaves, Some(format!("more than {MAX_CANDIDATES} classes")));
                 }
-            }
-            if fires.is_empty() {
-                next.push((piece, out));
                 continue;
-            }
-            let rule: Vec<&Query> = queries.iter().collect();
-            let without: Vec<&Query> = out.iter().copied().chain(rule.iter().copied()).collect();
-            next.extend(exclude(ir, &piece, &rule, data, budget)?.into_iter().map(|p| (p, without.clone())));
-            next.extend(fires);
-            if next.len() > MAX_CANDIDATES {
-                return Err(format!("more than {MAX_CANDIDATES} classes"));
+            };
+            match self.children(ir, node, queries, data) {
+                Ok(children) => open.extend(children),
+                Err(why) => {
+                    let why = if self.budget == 0 { format!("more than {MAX_CLASS_SOLVES} solver calls") } else { why };
+                    return (leaves, Some(format!("the split into classes stopped: {why}")));
+                }
             }
         }
-        pieces = next;
+        (leaves, None)
     }
-    Ok(pieces.into_iter().map(|(piece, _)| piece).collect())
+
+    /// The children of `node` for the next rule, `queries` (see [`Classes`]).
+    fn children(
+        &mut self,
+        ir: &Schema<'_>,
+        node: Node<'r>,
+        queries: &'r [Query],
+        data: Data<'_>,
+    ) -> Result<Vec<Node<'r>>, String> {
+        let mut meets = Vec::new();
+        for q in queries {
+            self.budget = self.budget.checked_sub(1).ok_or("no solver calls left")?;
+            let both = node.query.and(q);
+            if solve(ir, &both, Rows::Declared, data) != Outcome::Disjoint {
+                meets.push(both);
+            }
+        }
+        let with = |fires: bool| [node.fired.as_slice(), &[fires]].concat();
+        if meets.is_empty() {
+            return Ok(vec![Node { fired: with(false), ..node }]);
+        }
+        let excluded: Vec<&Query> = node.excluded.iter().copied().chain(queries).collect();
+        let Some(sample) = first_left(ir, &node.query, &excluded, data, &mut self.budget)? else {
+            // The rule fires wherever the node holds.
+            return Ok(vec![Node { fired: with(true), ..node }]);
+        };
+        let mut children = vec![Node { fired: with(false), query: node.query.clone(), excluded, sample }];
+        for both in meets {
+            if let Some(sample) = first_left(ir, &both, &node.excluded, data, &mut self.budget)? {
+                children.push(Node { fired: with(true), query: both, excluded: node.excluded.clone(), sample });
+            }
+        }
+        Ok(children)
+    }
 }
 
 /// The queries of `lists`, one after another.
@@ -492,6 +565,13 @@ fn same_program(old: &Ir, new: &Ir) -> bool {
         ..ir.clone()
     };
     bare(old) == bare(new)
+}
+
+/// Adds a reason not yet given.
+fn push_new(reasons: &mut Vec<String>, reason: String) {
+    if !reasons.contains(&reason) {
+        reasons.push(reason);
+    }
 }
 
 /// Adds a candidate not yet proposed.
