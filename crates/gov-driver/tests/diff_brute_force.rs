@@ -422,3 +422,32 @@ proptest! {
         }
     }
 }
+
+/// `tests/diff/classes_rows` (issue 12's reproduction, the draw `cdff925c…` of
+/// `diff_brute_force.proptest-regressions`): a deny moved from `dd(x)` to `dd(y)` over an
+/// input of several rows. The library lists every class brute force finds, six, the one of a
+/// single row `t(3, 5)` with `dd = {3}` (`deny (a, b, d) -> allow (a, b)`) among them, which
+/// the split into classes missed past its bound; `govc diff` lists the same six (its
+/// snapshot, `diff__classes_rows.snap`): one code path.
+#[test]
+fn the_classes_over_several_rows_of_the_fixture_are_all_listed() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/diff/classes_rows");
+    let load = |side: &str| {
+        let text = std::fs::read_to_string(format!("{root}/{side}/p.gov")).unwrap();
+        Package::from_sources(vec![("p.gov".to_owned(), text)]).unwrap()
+    };
+    let (old_package, new_package) = (load("old"), load("new"));
+    let (old_sources, new_sources) = (old_package.sources(), new_package.sources());
+    let (old_ir, new_ir) = (old_package.ir().unwrap(), new_package.ir().unwrap());
+    let found = diff(version(&old_ir, &old_sources), version(&new_ir, &new_sources));
+    let d = |x: bool| vec![Cond::Data(x, false), Cond::Const(false, "!=", 1)];
+    let rules = |x: bool| -> Rules {
+        vec![("a", false, vec![Cond::Vars("<")]), ("b", false, vec![Cond::Const(true, ">", 2)]), ("d", true, d(x))]
+    };
+    let expected = brute_force_classes(&rules(true), &rules(false), false);
+    assert_eq!(expected.len(), 6);
+    assert!(expected.contains(&("deny", vec!["a", "b", "d"], "allow", vec!["a", "b"])));
+    let Verdict::Changed(changes) = &found.verdict else { panic!("{:?}", found.verdict) };
+    assert_eq!(reported_classes(changes, &rules(true)), expected);
+    assert!(found.incomplete.is_empty(), "{:?}", found.incomplete);
+}
