@@ -17,8 +17,9 @@
 //! left is a candidate. Rules outside the fragment that are the same in both versions are
 //! opaque (`Unchanged`): the comparison is made for each way they may fire. Two versions
 //! that are the same program, their places in source aside, are the same too. Otherwise the
-//! answer is unknown unless the engine confirmed a change. Each branch is split by which
-//! rules fire (`classes`), a candidate per class of change. [`search`] proves for the data
+//! answer is unknown unless the engine confirmed a change. Each region of change is split by
+//! which rules fire (`Classes`), a candidate per class of change, complete over the fragment
+//! within its bounds ([`Search::incomplete`] says when one is reached). [`search`] proves for the data
 //! it is given (any data, or one set of facts read by both versions);
 //! [`search_deployed`] fixes each version's own data.
 
@@ -51,6 +52,8 @@ pub struct Search {
     /// How many solver calls the search for more candidates than the exact comparison's
     /// made, at most `MAX_SOLVES` (5 000): what its cost is bounded by.
     pub candidate_solves: usize,
+    /// How many solver calls the split into classes made, at most `MAX_CLASS_SOLVES` (5 000).
+    pub class_solves: usize,
     /// Why the candidates may miss a class of change (a bound of the split into classes
     /// reached, or a class the solver could not decide): empty when they show every class
     /// of the exact comparison's changes (each then confirmed by the engines).
@@ -189,6 +192,7 @@ fn compare(
     }
     let mut candidates = Vec::new();
     let mut incomplete = Vec::new();
+    let mut class_solves = 0;
     // The exact comparison, when every decision rule is inside the fragment or the same in
     // both versions: its branches are the requests whose decision changes (with any data: the
     // proof of "no change").
@@ -200,10 +204,10 @@ fn compare(
         let top = Query::default();
         let mut regions = Vec::new();
         let mut failed = None;
-        for fires in instances(&old_rules.opaque) {
+        for (instance, fires) in instances(&old_rules.opaque).into_iter().enumerate() {
             let (o, n) = (old_rules.by_effect(&top, &fires), new_rules.by_effect(&top, &fires));
             match changes(old, &o, &n, defaults, data, &mut budget) {
-                Ok(found) => regions.extend(found),
+                Ok(found) => regions.extend(found.into_iter().map(|region| (instance, region))),
                 Err(why) => failed = Some(format!("cannot compare the decisions exactly: {why}")),
             }
         }
@@ -217,7 +221,7 @@ fn compare(
             }
         }
         let mut split = Classes { rules: &every_rule, budget: MAX_CLASS_SOLVES, seen: HashSet::new() };
-        for region in &regions {
+        for (instance, region) in &regions {
             for branch in &region.left {
                 match witness(old, branch, data) {
                     Outcome::Candidate(w) => push(&mut candidates, w),
@@ -228,7 +232,7 @@ fn compare(
                 }
             }
             // Past the bound, the branches' own witnesses and the candidates below remain.
-            let (leaves, cut) = split.of(old, region, data);
+            let (leaves, cut) = split.of(old, *instance, region, data);
             if let Some(why) = cut {
                 push_new(&mut incomplete, why);
             }
@@ -239,6 +243,7 @@ fn compare(
                 }
             }
         }
+        class_solves = MAX_CLASS_SOLVES - split.budget;
         match failed {
             Some(why) => reasons.push(why),
             None => exact = Some(regions.is_empty()),
@@ -257,10 +262,10 @@ fn compare(
     let only_differing = data == Data::Any && exact.is_some();
     let candidate_solves = heuristic(old, &old_rules, &new_rules, data, only_differing, &mut candidates);
     if same_program {
-        return Search { candidates, same: true, reasons: Vec::new(), candidate_solves, incomplete: Vec::new() };
+        return Search { candidates, same: true, candidate_solves, ..Search::default() };
     }
     let same = exact == Some(true) && reasons.is_empty();
-    Search { candidates, same, reasons, candidate_solves, incomplete }
+    Search { candidates, same, reasons, candidate_solves, class_solves, incomplete }
 }
 
 /// The requests (with `data`) whose decision differs between two versions, as queries none
@@ -344,7 +349,8 @@ fn changes(
     Ok(out)
 }
 
-/// How many solver calls splitting the requests that change into classes ([`classes`]) may make.
+/// How many solver calls splitting the regions of change into classes ([`Classes`]) may make, for
+/// every region of one comparison.
 const MAX_CLASS_SOLVES: usize = 5_000;
 
 /// The split of the regions of change into classes: which decision rules fire.
@@ -369,8 +375,9 @@ struct Classes<'r> {
     rules: &'r [&'r [Query]],
     /// The solver calls left, for every region.
     budget: usize,
-    /// The sets of rules fired (by index into `rules`) already found, in any region.
-    seen: HashSet<Vec<bool>>,
+    /// The sets of rules fired (by index into `rules`) already found, in any region, with the
+    /// way the opaque rules fire there (by index into `instances`).
+    seen: HashSet<(usize, Vec<bool>)>,
 }
 
 /// A node of the split into classes: the rules decided so far (whether each fires), the
@@ -384,9 +391,15 @@ struct Node<'q> {
 }
 
 impl<'r> Classes<'r> {
-    /// One sample per class of `region` not seen in an earlier region, and why the split
-    /// stopped short where it did.
-    fn of(&mut self, ir: &Schema<'_>, region: &'r Region, data: Data<'_>) -> (Vec<Query>, Option<String>) {
+    /// One sample per class of `region` (where the opaque rules fire as `instance` says) not
+    /// seen in an earlier region, and why the split stopped short where it did.
+    fn of(
+        &mut self,
+        ir: &Schema<'_>,
+        instance: usize,
+        region: &'r Region,
+        data: Data<'_>,
+    ) -> (Vec<Query>, Option<String>) {
         let Some(sample) = region.left.first() else { return (Vec::new(), None) };
         let root = Node {
             fired: Vec::new(),
@@ -398,7 +411,7 @@ impl<'r> Classes<'r> {
         let mut open = vec![root];
         while let Some(node) = open.pop() {
             let Some(queries) = self.rules.get(node.fired.len()) else {
-                if self.seen.insert(node.fired) {
+                if self.seen.insert((instance, node.fired)) {
                     leaves.push(node.sample);
                 }
                 if self.seen.len() > MAX_CANDIDATES {

@@ -99,8 +99,7 @@ fn brute_force_classes(old: &Rules, new: &Rules, one: bool) -> std::collections:
     let mut fired_sets = std::collections::BTreeSet::new();
     let mut rows_seen = std::collections::HashSet::new();
     for subset in 0..1u32 << domain.len() {
-        let dd: Vec<i64> =
-            domain.iter().enumerate().filter(|(k, _)| subset & (1 << k) != 0).map(|(_, v)| *v).collect();
+        let dd: Vec<i64> = domain.iter().enumerate().filter(|(k, _)| subset & (1 << k) != 0).map(|(_, v)| *v).collect();
         let mut rows = std::collections::BTreeSet::new();
         for x in &domain {
             for y in &domain {
