@@ -419,7 +419,7 @@ impl<'r> Classes<'r> {
                 }
                 continue;
             };
-            match self.children(ir, node, queries, data) {
+            match self.children(ir, instance, node, queries, data) {
                 Ok(children) => open.extend(children),
                 Err(why) => {
                     let why = if self.budget == 0 { format!("more than {MAX_CLASS_SOLVES} solver calls") } else { why };
@@ -430,10 +430,12 @@ impl<'r> Classes<'r> {
         (leaves, None)
     }
 
-    /// The children of `node` for the next rule, `queries` (see [`Classes`]).
+    /// The children of `node` for the next rule, `queries` (see [`Classes`]). A child is
+    /// left out when every class below it was found already (in an earlier region).
     fn children(
         &mut self,
         ir: &Schema<'_>,
+        instance: usize,
         node: Node<'r>,
         queries: &'r [Query],
         data: Data<'_>,
@@ -450,18 +452,34 @@ impl<'r> Classes<'r> {
         if meets.is_empty() {
             return Ok(vec![Node { fired: with(false), ..node }]);
         }
-        let excluded: Vec<&Query> = node.excluded.iter().copied().chain(queries).collect();
-        let Some(sample) = first_left(ir, &node.query, &excluded, data, &mut self.budget)? else {
-            // The rule fires wherever the node holds.
-            return Ok(vec![Node { fired: with(true), ..node }]);
-        };
-        let mut children = vec![Node { fired: with(false), query: node.query.clone(), excluded, sample }];
+        let mut children = Vec::new();
+        let unfired = with(false);
+        if !self.all_seen(instance, &unfired) {
+            let excluded: Vec<&Query> = node.excluded.iter().copied().chain(queries).collect();
+            match first_left(ir, &node.query, &excluded, data, &mut self.budget)? {
+                Some(sample) => {
+                    children.push(Node { fired: unfired, query: node.query.clone(), excluded, sample });
+                }
+                // The rule fires wherever the node holds.
+                None => return Ok(vec![Node { fired: with(true), ..node }]),
+            }
+        }
+        if self.all_seen(instance, &with(true)) {
+            return Ok(children);
+        }
         for both in meets {
             if let Some(sample) = first_left(ir, &both, &node.excluded, data, &mut self.budget)? {
                 children.push(Node { fired: with(true), query: both, excluded: node.excluded.clone(), sample });
             }
         }
         Ok(children)
+    }
+
+    /// Whether every set of rules fired that starts as `prefix` was found already.
+    fn all_seen(&self, instance: usize, prefix: &[bool]) -> bool {
+        let rest = self.rules.len().saturating_sub(prefix.len());
+        let found = self.seen.iter().filter(|(i, fired)| *i == instance && fired.starts_with(prefix)).count();
+        u32::try_from(rest).ok().and_then(|rest| 1usize.checked_shl(rest)).is_some_and(|all| found >= all)
     }
 }
 
