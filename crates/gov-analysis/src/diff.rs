@@ -29,7 +29,7 @@ use crate::solve::{Data, Rows, Schema, solve};
 use crate::{Outcome, Witness};
 use gov_ir::{Ir, RelationId};
 use gov_value::{CompareOp, Effect};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// How many candidate witnesses the search proposes at most.
 pub const MAX_CANDIDATES: usize = 512;
@@ -91,16 +91,6 @@ impl Rules {
         };
         Effects { deny: of(Effect::Deny), escalate: of(Effect::Escalate), allow: of(Effect::Allow) }
     }
-}
-
-/// Requests whose decision differs between two versions: those on which `base` holds and
-/// no query of `excluded` does.
-struct Region {
-    base: Query,
-    excluded: Vec<Query>,
-    /// The region split into queries none of which the solver proved disjoint ([`exclude`]);
-    /// never empty.
-    left: Vec<Query>,
 }
 
 /// Searches two versions of a package for requests whose decision changes, the candidates
@@ -202,51 +192,45 @@ fn compare(
         let mut budget = MAX_SPLIT_SOLVES;
         let defaults = (old.default_allow, new.default_allow);
         let top = Query::default();
-        let mut regions = Vec::new();
+        let mut branches = Vec::new();
         let mut failed = None;
-        for (instance, fires) in instances(&old_rules.opaque).into_iter().enumerate() {
-            let (o, n) = (old_rules.by_effect(&top, &fires), new_rules.by_effect(&top, &fires));
+        let ways = instances(&old_rules.opaque);
+        for fires in &ways {
+            let (o, n) = (old_rules.by_effect(&top, fires), new_rules.by_effect(&top, fires));
             match changes(old, &o, &n, defaults, data, &mut budget) {
-                Ok(found) => regions.extend(found.into_iter().map(|region| (instance, region))),
+                Ok(found) => branches.extend(found),
                 Err(why) => failed = Some(format!("cannot compare the decisions exactly: {why}")),
             }
         }
-        // Each version's decision rules (their queries), once each: what a class is made of.
-        let mut every_rule: Vec<&[Query]> = Vec::new();
-        for (_, _, queries) in old_rules.rules.iter().chain(&new_rules.rules) {
-            if let Ok(queries) = queries
-                && !every_rule.contains(&queries.as_slice())
-            {
-                every_rule.push(queries);
+        for branch in &branches {
+            match witness(old, branch, data) {
+                Outcome::Candidate(w) => push(&mut candidates, w),
+                Outcome::Disjoint => {}
+                Outcome::Unknown(why) => {
+                    reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
+                }
             }
         }
-        let mut split = Classes { rules: &every_rule, budget: MAX_CLASS_SOLVES, seen: HashSet::new() };
-        for (instance, region) in &regions {
-            for branch in &region.left {
-                match witness(old, branch, data) {
-                    Outcome::Candidate(w) => push(&mut candidates, w),
-                    Outcome::Disjoint => {}
-                    Outcome::Unknown(why) => {
-                        reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
+        if !branches.is_empty() {
+            let mut split = Classes::new(&old_rules, &new_rules, defaults);
+            for fires in &ways {
+                // Past the bound, the branches' own witnesses and the candidates below remain.
+                let (leaves, cut) = split.of(old, fires, data);
+                if let Some(why) = cut {
+                    push_new(&mut incomplete, why);
+                }
+                for leaf in leaves {
+                    match witness(old, &leaf, data) {
+                        Outcome::Candidate(w) => push(&mut candidates, w),
+                        _ => push_new(&mut incomplete, "the solver cannot decide a class of change".to_owned()),
                     }
                 }
             }
-            // Past the bound, the branches' own witnesses and the candidates below remain.
-            let (leaves, cut) = split.of(old, *instance, region, data);
-            if let Some(why) = cut {
-                push_new(&mut incomplete, why);
-            }
-            for leaf in leaves {
-                match witness(old, &leaf, data) {
-                    Outcome::Candidate(w) => push(&mut candidates, w),
-                    _ => push_new(&mut incomplete, "the solver cannot decide a class of change".to_owned()),
-                }
-            }
+            class_solves = MAX_CLASS_SOLVES - split.budget;
         }
-        class_solves = MAX_CLASS_SOLVES - split.budget;
         match failed {
             Some(why) => reasons.push(why),
-            None => exact = Some(regions.is_empty()),
+            None => exact = Some(branches.is_empty()),
         }
     }
     if exact == Some(false) && reasons.is_empty() {
@@ -296,25 +280,18 @@ fn changes(
     (old_default_allow, new_default_allow): (bool, bool),
     data: Data<'_>,
     budget: &mut usize,
-) -> Result<Vec<Region>, String> {
+) -> Result<Vec<Query>, String> {
     let top = Query::default();
     let mut out = Vec::new();
     // Each query of `firsts` that `excluded` does not hold, with each of `seconds` (or alone
-    // when `seconds` is empty) that it does not hold either: the base of one split, kept
-    // with the queries it excludes and the branches left where some are.
+    // when `seconds` is empty) that it does not hold either: the base of one split.
     let mut split = |firsts: &[&Query], seconds: &[&Query], excluded: &[&Query]| -> Result<(), String> {
-        let mut bases = Vec::new();
         for q in firsts.iter().filter(|q| !excluded.contains(q)) {
             if seconds.is_empty() {
-                bases.push((*q).clone());
+                out.extend(exclude(ir, q, excluded, data, budget)?);
             }
-            bases.extend(seconds.iter().filter(|p| !excluded.contains(p)).map(|p| q.and(p)));
-        }
-        for base in bases {
-            let left = exclude(ir, &base, excluded, data, budget)?;
-            if !left.is_empty() {
-                let excluded = excluded.iter().map(|q| (*q).clone()).collect();
-                out.push(Region { base, excluded, left });
+            for p in seconds.iter().filter(|p| !excluded.contains(p)) {
+                out.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
             }
         }
         Ok(())
@@ -353,36 +330,38 @@ fn changes(
 /// every region of one comparison.
 const MAX_CLASS_SOLVES: usize = 5_000;
 
-/// The split of the regions of change into classes: which decision rules fire.
+/// The split of the requests whose decision changes into classes: which decision rules fire.
 ///
 /// Over an input of several rows a rule fires when some row (or rows) meets it, and the rows
 /// of one request may serve different rules, so a class is a set of rules `S` such that some
-/// request of the region meets every rule of `S` (each through rows of its own, which may be
-/// the same) and no row meets any other: the region's base with a query of each rule of `S`
-/// added, and the rules not in `S` excluded ([`exclude`], per row where needed). The rules
-/// are decided one at a time, depth first; a node is the base with the queries chosen so far
-/// and the rules excluded so far, kept only while [`first_left`] finds a request in it (the
-/// branch it finds is the node's sample). For the next rule: one solver call per query
-/// tells whether it can fire there at all; if it can, either it is excluded (a child when
-/// requests are left), or, when excluding it leaves nothing (it fires wherever the node
-/// holds), the node continues as it is, or else each of its queries meeting the node is
-/// added (a child each, with the rows it reads). Each leaf decides every rule, so each of
-/// its requests fires the same rules in both versions: one sample per set of rules fired is
-/// a witness of each class. Exact over the fragment; past [`MAX_CLASS_SOLVES`] solver calls
-/// or [`MAX_CANDIDATES`] classes it stops, and says so.
+/// request meets every rule of `S` (each through rows of its own, which may be the same) and
+/// no row meets any other: `⊤` with a query of each rule of `S` added, and the rules not in
+/// `S` excluded ([`exclude`], per row where needed). The rules are decided one at a time,
+/// depth first, those that differ between the versions first; a node is `⊤` with the queries
+/// chosen so far and the rules excluded so far, kept only while [`first_left`] finds a
+/// request in it (the branch it finds is the node's sample) and while some way the rules
+/// left may fire makes the two versions decide differently (`may_change`). For the next
+/// rule: one solver call per query tells whether it can fire there at all; if it can, either
+/// it is excluded (a child when requests are left), or, when excluding it leaves nothing (it
+/// fires wherever the node holds), the node continues as it is, or else each of its queries
+/// meeting the node is added (a child each, with the rows it reads). Each leaf decides every
+/// rule, so each of its requests fires the same rules in both versions, whose decisions
+/// differ: its sample is a witness of one class of change, and every class has a leaf. Exact
+/// over the fragment; past [`MAX_CLASS_SOLVES`] solver calls or [`MAX_CANDIDATES`] classes it
+/// stops, and says so.
 struct Classes<'r> {
-    /// Each decision rule of either version (its queries), once.
-    rules: &'r [&'r [Query]],
-    /// The solver calls left, for every region.
+    /// Each decision rule of either version (its queries; one read alike by both, once), with
+    /// its outcome bits ([`bit`]) in the old and in the new version, differing rules first.
+    rules: Vec<(&'r [Query], u8, u8)>,
+    /// Whether each version allows by default (old, new).
+    defaults: (bool, bool),
+    /// The solver calls left, for every way the opaque rules fire.
     budget: usize,
-    /// The sets of rules fired (by index into `rules`) already found, in any region, with the
-    /// way the opaque rules fire there (by index into `instances`).
-    seen: HashSet<(usize, Vec<bool>)>,
 }
 
-/// A node of the split into classes: the rules decided so far (whether each fires), the
-/// region's base with the queries of those that fire, the queries of those excluded, and a
-/// branch of the node with no excluded query proved disjoint from it.
+/// A node of the split into classes: the rules decided so far (whether each fires), `⊤` with
+/// the queries of those that fire, the queries of those excluded, and a branch of the node
+/// with no excluded query proved disjoint from it.
 struct Node<'q> {
     fired: Vec<bool>,
     query: Query,
@@ -390,36 +369,84 @@ struct Node<'q> {
     sample: Query,
 }
 
+/// The bit of an outcome in a set of outcomes fired: deny, escalate, allow.
+fn bit(effect: Effect) -> u8 {
+    match effect {
+        Effect::Deny => 1,
+        Effect::Escalate => 2,
+        _ => 4,
+    }
+}
+
+/// The outcome a version decides when the rules of the outcome bits `fired` fire: deny,
+/// escalate, allow (as [`bit`]s), or the default.
+fn decides(fired: u8, default_allow: bool) -> u8 {
+    match fired {
+        f if f & 1 != 0 => 1,
+        f if f & 2 != 0 => 2,
+        f if f & 4 != 0 || default_allow => 4,
+        _ => 1,
+    }
+}
+
 impl<'r> Classes<'r> {
-    /// One sample per class of `region` (where the opaque rules fire as `instance` says) not
-    /// seen in an earlier region, and why the split stopped short where it did.
-    fn of(
-        &mut self,
-        ir: &Schema<'_>,
-        instance: usize,
-        region: &'r Region,
-        data: Data<'_>,
-    ) -> (Vec<Query>, Option<String>) {
-        let Some(sample) = region.left.first() else { return (Vec::new(), None) };
-        let root = Node {
-            fired: Vec::new(),
-            query: region.base.clone(),
-            excluded: region.excluded.iter().collect(),
-            sample: sample.clone(),
-        };
+    /// The decision rules of both versions, each read alike by both once, differing first.
+    fn new(old: &'r Rules, new: &'r Rules, defaults: (bool, bool)) -> Classes<'r> {
+        let mut rules: Vec<(&[Query], u8, u8)> = Vec::new();
+        for (_, effect, queries) in &old.rules {
+            if let Ok(queries) = queries {
+                rules.push((queries, bit(*effect), 0));
+            }
+        }
+        for (_, effect, queries) in &new.rules {
+            let Ok(queries) = queries else { continue };
+            match rules.iter_mut().find(|(qs, _, n)| *qs == queries.as_slice() && *n == 0) {
+                Some(rule) => rule.2 = bit(*effect),
+                None => rules.push((queries, 0, bit(*effect))),
+            }
+        }
+        // Stable: the rules that differ keep their order, then the others.
+        rules.sort_by_key(|(_, o, n)| o == n);
+        Classes { rules, defaults, budget: MAX_CLASS_SOLVES }
+    }
+
+    /// Whether some way the rules after `fired` may fire makes the versions decide
+    /// differently, the opaque rules firing with the outcome bits `opaque` in both.
+    fn may_change(&self, fired: &[bool], opaque: u8) -> bool {
+        let mut reach = std::collections::BTreeSet::from([(opaque, opaque)]);
+        for (k, (_, o, n)) in self.rules.iter().enumerate() {
+            match fired.get(k) {
+                Some(false) => {}
+                Some(true) => reach = reach.into_iter().map(|(a, b)| (a | o, b | n)).collect(),
+                None => {
+                    let more: Vec<(u8, u8)> = reach.iter().map(|(a, b)| (a | o, b | n)).collect();
+                    reach.extend(more);
+                }
+            }
+        }
+        let (old_default, new_default) = self.defaults;
+        reach.iter().any(|(a, b)| decides(*a, old_default) != decides(*b, new_default))
+    }
+
+    /// One sample per class of change, the opaque rules of the effects `fires` firing (in
+    /// both versions), and why the split stopped short where it did.
+    fn of(&mut self, ir: &Schema<'_>, fires: &[Effect], data: Data<'_>) -> (Vec<Query>, Option<String>) {
+        let opaque = fires.iter().fold(0, |bits, effect| bits | bit(*effect));
+        let root = Node { fired: Vec::new(), query: Query::default(), excluded: Vec::new(), sample: Query::default() };
         let mut leaves = Vec::new();
         let mut open = vec![root];
         while let Some(node) = open.pop() {
-            let Some(queries) = self.rules.get(node.fired.len()) else {
-                if self.seen.insert((instance, node.fired)) {
-                    leaves.push(node.sample);
-                }
-                if self.seen.len() > MAX_CANDIDATES {
+            if !self.may_change(&node.fired, opaque) {
+                continue;
+            }
+            let Some(&(queries, _, _)) = self.rules.get(node.fired.len()) else {
+                leaves.push(node.sample);
+                if leaves.len() > MAX_CANDIDATES {
                     return (leaves, Some(format!("more than {MAX_CANDIDATES} classes")));
                 }
                 continue;
             };
-            match self.children(ir, instance, node, queries, data) {
+            match self.children(ir, node, queries, opaque, data) {
                 Ok(children) => open.extend(children),
                 Err(why) => {
                     let why = if self.budget == 0 { format!("more than {MAX_CLASS_SOLVES} solver calls") } else { why };
@@ -430,14 +457,14 @@ impl<'r> Classes<'r> {
         (leaves, None)
     }
 
-    /// The children of `node` for the next rule, `queries` (see [`Classes`]). A child is
-    /// left out when every class below it was found already (in an earlier region).
+    /// The children of `node` for the next rule, `queries` (see [`Classes`]), the opaque
+    /// rules firing with the outcome bits `opaque`.
     fn children(
         &mut self,
         ir: &Schema<'_>,
-        instance: usize,
         node: Node<'r>,
         queries: &'r [Query],
+        opaque: u8,
         data: Data<'_>,
     ) -> Result<Vec<Node<'r>>, String> {
         let mut meets = Vec::new();
@@ -448,38 +475,30 @@ impl<'r> Classes<'r> {
                 meets.push(both);
             }
         }
-        let with = |fires: bool| [node.fired.as_slice(), &[fires]].concat();
+        let (unfired, fired) = ([node.fired.as_slice(), &[false]].concat(), [node.fired.as_slice(), &[true]].concat());
+        // Only the children below which the decisions may differ are sought.
+        let (want_unfired, want_fired) = (self.may_change(&unfired, opaque), self.may_change(&fired, opaque));
         if meets.is_empty() {
-            return Ok(vec![Node { fired: with(false), ..node }]);
+            return Ok(if want_unfired { vec![Node { fired: unfired, ..node }] } else { Vec::new() });
         }
         let mut children = Vec::new();
-        let unfired = with(false);
-        if !self.all_seen(instance, &unfired) {
+        if want_unfired {
             let excluded: Vec<&Query> = node.excluded.iter().copied().chain(queries).collect();
-            match first_left(ir, &node.query, &excluded, data, &mut self.budget)? {
-                Some(sample) => {
-                    children.push(Node { fired: unfired, query: node.query.clone(), excluded, sample });
-                }
+            let Some(sample) = first_left(ir, &node.query, &excluded, data, &mut self.budget)? else {
                 // The rule fires wherever the node holds.
-                None => return Ok(vec![Node { fired: with(true), ..node }]),
-            }
+                return Ok(if want_fired { vec![Node { fired, ..node }] } else { Vec::new() });
+            };
+            children.push(Node { fired: unfired, query: node.query.clone(), excluded, sample });
         }
-        if self.all_seen(instance, &with(true)) {
+        if !want_fired {
             return Ok(children);
         }
         for both in meets {
             if let Some(sample) = first_left(ir, &both, &node.excluded, data, &mut self.budget)? {
-                children.push(Node { fired: with(true), query: both, excluded: node.excluded.clone(), sample });
+                children.push(Node { fired: fired.clone(), query: both, excluded: node.excluded.clone(), sample });
             }
         }
         Ok(children)
-    }
-
-    /// Whether every set of rules fired that starts as `prefix` was found already.
-    fn all_seen(&self, instance: usize, prefix: &[bool]) -> bool {
-        let rest = self.rules.len().saturating_sub(prefix.len());
-        let found = self.seen.iter().filter(|(i, fired)| *i == instance && fired.starts_with(prefix)).count();
-        u32::try_from(rest).ok().and_then(|rest| 1usize.checked_shl(rest)).is_some_and(|all| found >= all)
     }
 }
 
