@@ -17,9 +17,10 @@
 //! left is a candidate. Rules outside the fragment that are the same in both versions are
 //! opaque (`Unchanged`): the comparison is made for each way they may fire. Two versions
 //! that are the same program, their places in source aside, are the same too. Otherwise the
-//! answer is unknown unless the engine confirmed a change. Each region of change is split by
-//! which rules fire (`Classes`), a candidate per class of change, complete over the fragment
-//! within its bounds ([`Search::incomplete`] says when one is reached). [`search`] proves for the data
+//! answer is unknown unless the engine confirmed a change. The requests that change are split
+//! by which rules fire (`Classes`), a candidate per class of change, complete over the
+//! fragment within its bounds ([`Search::incomplete`] says when one is reached). [`search`]
+//! proves for the data
 //! it is given (any data, or one set of facts read by both versions);
 //! [`search_deployed`] fixes each version's own data.
 
@@ -326,8 +327,8 @@ fn changes(
     Ok(out)
 }
 
-/// How many solver calls splitting the regions of change into classes ([`Classes`]) may make, for
-/// every region of one comparison.
+/// How many solver calls splitting the requests that change into classes ([`Classes`]) may
+/// make, for one comparison.
 const MAX_CLASS_SOLVES: usize = 5_000;
 
 /// The split of the requests whose decision changes into classes: which decision rules fire.
