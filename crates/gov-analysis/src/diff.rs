@@ -17,12 +17,14 @@
 //! left is a candidate. Rules outside the fragment that are the same in both versions are
 //! opaque (`Unchanged`): the comparison is made for each way they may fire. Two versions
 //! that are the same program, their places in source aside, are the same too. Otherwise the
-//! answer is unknown unless the engine confirmed a change. Each branch is split by which
-//! rules fire (`classes`), a candidate per class of change. [`search`] proves for the data
+//! answer is unknown unless the engine confirmed a change. The requests that change are split
+//! by which rules fire (`Classes`), a candidate per class of change, complete over the
+//! fragment within its bounds ([`Search::incomplete`] says when one is reached). [`search`]
+//! proves for the data
 //! it is given (any data, or one set of facts read by both versions);
 //! [`search_deployed`] fixes each version's own data.
 
-use crate::negation::{MAX_SPLIT_SOLVES, exclude};
+use crate::negation::{MAX_SPLIT_SOLVES, exclude, first_left};
 use crate::query::{Item, Query, Term, unfold};
 use crate::solve::{Data, Rows, Schema, solve};
 use crate::{Outcome, Witness};
@@ -51,6 +53,12 @@ pub struct Search {
     /// How many solver calls the search for more candidates than the exact comparison's
     /// made, at most `MAX_SOLVES` (5 000): what its cost is bounded by.
     pub candidate_solves: usize,
+    /// How many solver calls the split into classes made, at most `MAX_CLASS_SOLVES` (5 000).
+    pub class_solves: usize,
+    /// Why the candidates may miss a class of change (a bound of the split into classes
+    /// reached, or a class the solver could not decide): empty when they show every class
+    /// of the exact comparison's changes (each then confirmed by the engines).
+    pub incomplete: Vec<String>,
 }
 
 /// One version's decision rules (`allow`, `deny`, `escalate`: the others decide nothing),
@@ -97,7 +105,7 @@ pub fn search(old: &Ir, new: &Ir, data: Data<'_>) -> Search {
     if same_program && data == Data::Any {
         // Invariant: with any data the versions decide alike; candidates (for any data) could
         // only differ through the versions' data files, which the caller compares.
-        return Search { candidates: Vec::new(), same: true, reasons: Vec::new(), candidate_solves: 0 };
+        return Search { same: true, ..Search::default() };
     }
     let unchanged = Unchanged::new(old, new, false);
     compare(old, new, &relation_map(old, new), data, &unchanged, same_program)
@@ -174,6 +182,8 @@ fn compare(
         }
     }
     let mut candidates = Vec::new();
+    let mut incomplete = Vec::new();
+    let mut class_solves = 0;
     // The exact comparison, when every decision rule is inside the fragment or the same in
     // both versions: its branches are the requests whose decision changes (with any data: the
     // proof of "no change").
@@ -185,24 +195,15 @@ fn compare(
         let top = Query::default();
         let mut branches = Vec::new();
         let mut failed = None;
-        for fires in instances(&old_rules.opaque) {
-            let (o, n) = (old_rules.by_effect(&top, &fires), new_rules.by_effect(&top, &fires));
+        let ways = instances(&old_rules.opaque);
+        for fires in &ways {
+            let (o, n) = (old_rules.by_effect(&top, fires), new_rules.by_effect(&top, fires));
             match changes(old, &o, &n, defaults, data, &mut budget) {
                 Ok(found) => branches.extend(found),
                 Err(why) => failed = Some(format!("cannot compare the decisions exactly: {why}")),
             }
         }
-        // Each version's decision rules (their queries), once each: what a class is made of.
-        let mut every_rule: Vec<&[Query]> = Vec::new();
-        for (_, _, queries) in old_rules.rules.iter().chain(&new_rules.rules) {
-            if let Ok(queries) = queries
-                && !every_rule.contains(&queries.as_slice())
-            {
-                every_rule.push(queries);
-            }
-        }
-        let mut class_budget = MAX_CLASS_SOLVES;
-        for (branch, excluded) in &branches {
+        for branch in &branches {
             match witness(old, branch, data) {
                 Outcome::Candidate(w) => push(&mut candidates, w),
                 Outcome::Disjoint => {}
@@ -210,12 +211,23 @@ fn compare(
                     reasons.push(format!("the solver cannot decide where the decisions differ: {why}"));
                 }
             }
-            // Past the bound, the branch's own witness and the candidates below remain.
-            for leaf in classes(old, branch, excluded, &every_rule, data, &mut class_budget).unwrap_or_default() {
-                if let Outcome::Candidate(w) = witness(old, &leaf, data) {
-                    push(&mut candidates, w);
+        }
+        if !branches.is_empty() {
+            let mut split = Classes::new(&old_rules, &new_rules, defaults);
+            for fires in &ways {
+                // Past the bound, the branches' own witnesses and the candidates below remain.
+                let (leaves, cut) = split.of(old, fires, data);
+                if let Some(why) = cut {
+                    push_new(&mut incomplete, why);
+                }
+                for leaf in leaves {
+                    match witness(old, &leaf, data) {
+                        Outcome::Candidate(w) => push(&mut candidates, w),
+                        _ => push_new(&mut incomplete, "the solver cannot decide a class of change".to_owned()),
+                    }
                 }
             }
+            class_solves = MAX_CLASS_SOLVES - split.budget;
         }
         match failed {
             Some(why) => reasons.push(why),
@@ -235,10 +247,10 @@ fn compare(
     let only_differing = data == Data::Any && exact.is_some();
     let candidate_solves = heuristic(old, &old_rules, &new_rules, data, only_differing, &mut candidates);
     if same_program {
-        return Search { candidates, same: true, reasons: Vec::new(), candidate_solves };
+        return Search { candidates, same: true, candidate_solves, ..Search::default() };
     }
     let same = exact == Some(true) && reasons.is_empty();
-    Search { candidates, same, reasons, candidate_solves }
+    Search { candidates, same, reasons, candidate_solves, class_solves, incomplete }
 }
 
 /// The requests (with `data`) whose decision differs between two versions, as queries none
@@ -269,25 +281,19 @@ fn changes(
     (old_default_allow, new_default_allow): (bool, bool),
     data: Data<'_>,
     budget: &mut usize,
-) -> Result<Vec<(Query, Vec<Query>)>, String> {
+) -> Result<Vec<Query>, String> {
     let top = Query::default();
     let mut out = Vec::new();
     // Each query of `firsts` that `excluded` does not hold, with each of `seconds` (or alone
-    // when `seconds` is empty) that it does not hold either: the base of one split. Each
-    // branch is kept with the queries it excludes.
+    // when `seconds` is empty) that it does not hold either: the base of one split.
     let mut split = |firsts: &[&Query], seconds: &[&Query], excluded: &[&Query]| -> Result<(), String> {
-        let mut found = Vec::new();
         for q in firsts.iter().filter(|q| !excluded.contains(q)) {
             if seconds.is_empty() {
-                found.extend(exclude(ir, q, excluded, data, budget)?);
+                out.extend(exclude(ir, q, excluded, data, budget)?);
             }
             for p in seconds.iter().filter(|p| !excluded.contains(p)) {
-                found.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
+                out.extend(exclude(ir, &q.and(p), excluded, data, budget)?);
             }
-        }
-        if !found.is_empty() {
-            let excluded: Vec<Query> = excluded.iter().map(|q| (*q).clone()).collect();
-            out.extend(found.into_iter().map(|branch| (branch, excluded.clone())));
         }
         Ok(())
     };
@@ -321,62 +327,180 @@ fn changes(
     Ok(out)
 }
 
-/// How many solver calls splitting the requests that change into classes ([`classes`]) may make.
+/// How many solver calls splitting the requests that change into classes ([`Classes`]) may
+/// make, for one comparison.
 const MAX_CLASS_SOLVES: usize = 5_000;
 
-/// `branch` (requests whose decision changes, excluding the queries `excluded`) split by
-/// which decision rules fire: for each rule (its queries) in turn, each piece is split into
-/// the requests where the rule fires (the piece with each of its queries) and where it does
-/// not ([`exclude`]), a rule no query of which meets the piece leaving it whole. A query that
-/// adds a row of a relation of several rows is followed by the piece's excluded queries
-/// again (a query excluded per row holds for the rows it was checked on, not for new ones).
-/// On each piece left, every rule of `rules` either fires on every request (with `data`) or
-/// on none, so both versions' outcomes and rules fired are the same on all of it: a witness
-/// per piece shows every class of change in `branch` (the opaque rules aside). Past `budget`
-/// solver calls or [`MAX_CANDIDATES`] pieces, why.
-fn classes(
-    ir: &Schema<'_>,
-    branch: &Query,
-    excluded: &[Query],
-    rules: &[&[Query]],
-    data: Data<'_>,
-    budget: &mut usize,
-) -> Result<Vec<Query>, String> {
-    let several = |q: &Query| {
-        q.items.iter().any(|item| matches!(item, Item::Fact(r, _) if ir.relation(*r).is_some_and(|r| !r.one)))
-    };
-    let mut pieces: Vec<(Query, Vec<&Query>)> = vec![(branch.clone(), excluded.iter().collect())];
-    for queries in rules {
-        let mut next = Vec::new();
-        for (piece, out) in pieces {
-            let mut fires = Vec::new();
-            for q in queries.iter() {
-                *budget = budget.checked_sub(1).ok_or("the split into classes needs too many solver calls")?;
-                let both = piece.and(q);
-                if solve(ir, &both, Rows::Declared, data) == Outcome::Disjoint {
-                    continue;
-                }
-                if several(q) {
-                    fires.extend(exclude(ir, &both, &out, data, budget)?.into_iter().map(|p| (p, out.clone())));
-                } else {
-                    fires.push((both, out.clone()));
-                }
-            }
-            if fires.is_empty() {
-                next.push((piece, out));
-                continue;
-            }
-            let rule: Vec<&Query> = queries.iter().collect();
-            let without: Vec<&Query> = out.iter().copied().chain(rule.iter().copied()).collect();
-            next.extend(exclude(ir, &piece, &rule, data, budget)?.into_iter().map(|p| (p, without.clone())));
-            next.extend(fires);
-            if next.len() > MAX_CANDIDATES {
-                return Err(format!("more than {MAX_CANDIDATES} classes"));
+/// The split of the requests whose decision changes into classes: which decision rules fire.
+///
+/// Over an input of several rows a rule fires when some row (or rows) meets it, and the rows
+/// of one request may serve different rules, so a class is a set of rules `S` such that some
+/// request meets every rule of `S` (each through rows of its own, which may be the same) and
+/// no row meets any other: `⊤` with a query of each rule of `S` added, and the rules not in
+/// `S` excluded ([`exclude`], per row where needed). The rules are decided one at a time,
+/// depth first, those that differ between the versions first; a node is `⊤` with the queries
+/// chosen so far and the rules excluded so far, kept only while [`first_left`] finds a
+/// request in it (the branch it finds is the node's sample) and while some way the rules
+/// left may fire makes the two versions decide differently (`may_change`). For the next
+/// rule: one solver call per query tells whether it can fire there at all; if it can, either
+/// it is excluded (a child when requests are left), or, when excluding it leaves nothing (it
+/// fires wherever the node holds), the node continues as it is, or else each of its queries
+/// meeting the node is added (a child each, with the rows it reads). Each leaf decides every
+/// rule, so each of its requests fires the same rules in both versions, whose decisions
+/// differ: its sample is a witness of one class of change, and every class has a leaf. Exact
+/// over the fragment; past [`MAX_CLASS_SOLVES`] solver calls or [`MAX_CANDIDATES`] classes it
+/// stops, and says so.
+struct Classes<'r> {
+    /// Each decision rule of either version (its queries; one read alike by both, once), with
+    /// its outcome bits ([`bit`]) in the old and in the new version, differing rules first.
+    rules: Vec<(&'r [Query], u8, u8)>,
+    /// Whether each version allows by default (old, new).
+    defaults: (bool, bool),
+    /// The solver calls left, for every way the opaque rules fire.
+    budget: usize,
+}
+
+/// A node of the split into classes: the rules decided so far (whether each fires), `⊤` with
+/// the queries of those that fire, the queries of those excluded, and a branch of the node
+/// with no excluded query proved disjoint from it.
+struct Node<'q> {
+    fired: Vec<bool>,
+    query: Query,
+    excluded: Vec<&'q Query>,
+    sample: Query,
+}
+
+/// The bit of an outcome in a set of outcomes fired: deny, escalate, allow.
+fn bit(effect: Effect) -> u8 {
+    match effect {
+        Effect::Deny => 1,
+        Effect::Escalate => 2,
+        _ => 4,
+    }
+}
+
+/// The outcome a version decides when the rules of the outcome bits `fired` fire: deny,
+/// escalate, allow (as [`bit`]s), or the default.
+fn decides(fired: u8, default_allow: bool) -> u8 {
+    match fired {
+        f if f & 1 != 0 => 1,
+        f if f & 2 != 0 => 2,
+        f if f & 4 != 0 || default_allow => 4,
+        _ => 1,
+    }
+}
+
+impl<'r> Classes<'r> {
+    /// The decision rules of both versions, each read alike by both once, differing first.
+    fn new(old: &'r Rules, new: &'r Rules, defaults: (bool, bool)) -> Classes<'r> {
+        let mut rules: Vec<(&[Query], u8, u8)> = Vec::new();
+        for (_, effect, queries) in &old.rules {
+            if let Ok(queries) = queries {
+                rules.push((queries, bit(*effect), 0));
             }
         }
-        pieces = next;
+        for (_, effect, queries) in &new.rules {
+            let Ok(queries) = queries else { continue };
+            match rules.iter_mut().find(|(qs, _, n)| *qs == queries.as_slice() && *n == 0) {
+                Some(rule) => rule.2 = bit(*effect),
+                None => rules.push((queries, 0, bit(*effect))),
+            }
+        }
+        // Stable: the rules that differ keep their order, then the others.
+        rules.sort_by_key(|(_, o, n)| o == n);
+        Classes { rules, defaults, budget: MAX_CLASS_SOLVES }
     }
-    Ok(pieces.into_iter().map(|(piece, _)| piece).collect())
+
+    /// Whether some way the rules after `fired` may fire makes the versions decide
+    /// differently, the opaque rules firing with the outcome bits `opaque` in both.
+    fn may_change(&self, fired: &[bool], opaque: u8) -> bool {
+        let mut reach = std::collections::BTreeSet::from([(opaque, opaque)]);
+        for (k, (_, o, n)) in self.rules.iter().enumerate() {
+            match fired.get(k) {
+                Some(false) => {}
+                Some(true) => reach = reach.into_iter().map(|(a, b)| (a | o, b | n)).collect(),
+                None => {
+                    let more: Vec<(u8, u8)> = reach.iter().map(|(a, b)| (a | o, b | n)).collect();
+                    reach.extend(more);
+                }
+            }
+        }
+        let (old_default, new_default) = self.defaults;
+        reach.iter().any(|(a, b)| decides(*a, old_default) != decides(*b, new_default))
+    }
+
+    /// One sample per class of change, the opaque rules of the effects `fires` firing (in
+    /// both versions), and why the split stopped short where it did.
+    fn of(&mut self, ir: &Schema<'_>, fires: &[Effect], data: Data<'_>) -> (Vec<Query>, Option<String>) {
+        let opaque = fires.iter().fold(0, |bits, effect| bits | bit(*effect));
+        let root = Node { fired: Vec::new(), query: Query::default(), excluded: Vec::new(), sample: Query::default() };
+        let mut leaves = Vec::new();
+        let mut open = vec![root];
+        while let Some(node) = open.pop() {
+            if !self.may_change(&node.fired, opaque) {
+                continue;
+            }
+            let Some(&(queries, _, _)) = self.rules.get(node.fired.len()) else {
+                leaves.push(node.sample);
+                if leaves.len() > MAX_CANDIDATES {
+                    return (leaves, Some(format!("more than {MAX_CANDIDATES} classes")));
+                }
+                continue;
+            };
+            match self.children(ir, node, queries, opaque, data) {
+                Ok(children) => open.extend(children),
+                Err(why) => {
+                    let why = if self.budget == 0 { format!("more than {MAX_CLASS_SOLVES} solver calls") } else { why };
+                    return (leaves, Some(format!("the split into classes stopped: {why}")));
+                }
+            }
+        }
+        (leaves, None)
+    }
+
+    /// The children of `node` for the next rule, `queries` (see [`Classes`]), the opaque
+    /// rules firing with the outcome bits `opaque`.
+    fn children(
+        &mut self,
+        ir: &Schema<'_>,
+        node: Node<'r>,
+        queries: &'r [Query],
+        opaque: u8,
+        data: Data<'_>,
+    ) -> Result<Vec<Node<'r>>, String> {
+        let mut meets = Vec::new();
+        for q in queries {
+            self.budget = self.budget.checked_sub(1).ok_or("no solver calls left")?;
+            let both = node.query.and(q);
+            if solve(ir, &both, Rows::Declared, data) != Outcome::Disjoint {
+                meets.push(both);
+            }
+        }
+        let (unfired, fired) = ([node.fired.as_slice(), &[false]].concat(), [node.fired.as_slice(), &[true]].concat());
+        // Only the children below which the decisions may differ are sought.
+        let (want_unfired, want_fired) = (self.may_change(&unfired, opaque), self.may_change(&fired, opaque));
+        if meets.is_empty() {
+            return Ok(if want_unfired { vec![Node { fired: unfired, ..node }] } else { Vec::new() });
+        }
+        let mut children = Vec::new();
+        if want_unfired {
+            let excluded: Vec<&Query> = node.excluded.iter().copied().chain(queries).collect();
+            let Some(sample) = first_left(ir, &node.query, &excluded, data, &mut self.budget)? else {
+                // The rule fires wherever the node holds.
+                return Ok(if want_fired { vec![Node { fired, ..node }] } else { Vec::new() });
+            };
+            children.push(Node { fired: unfired, query: node.query.clone(), excluded, sample });
+        }
+        if !want_fired {
+            return Ok(children);
+        }
+        for both in meets {
+            if let Some(sample) = first_left(ir, &both, &node.excluded, data, &mut self.budget)? {
+                children.push(Node { fired: fired.clone(), query: both, excluded: node.excluded.clone(), sample });
+            }
+        }
+        Ok(children)
+    }
 }
 
 /// The queries of `lists`, one after another.
@@ -492,6 +616,13 @@ fn same_program(old: &Ir, new: &Ir) -> bool {
         ..ir.clone()
     };
     bare(old) == bare(new)
+}
+
+/// Adds a reason not yet given.
+fn push_new(reasons: &mut Vec<String>, reason: String) {
+    if !reasons.contains(&reason) {
+        reasons.push(reason);
+    }
 }
 
 /// Adds a candidate not yet proposed.

@@ -9,12 +9,13 @@ use crate::query::{Item, Query, Term, product};
 use crate::solve::{Data, Rows, Schema, constant, solve};
 use gov_ir::{Ir, RelationId};
 use gov_value::{BaseType, CompareOp, RelationKind};
+use std::ops::ControlFlow;
 use std::rc::Rc;
 
 /// How many solver calls one case split ([`exclude`]) may make before it answers "unknown".
 pub const MAX_SPLIT_SOLVES: usize = 20_000;
 
-/// How many branches a case split may keep open at once before it answers "unknown".
+/// How many branches a case split may keep open at once, or leave, before it answers "unknown".
 const MAX_BRANCHES: usize = 1_024;
 
 /// Whether every request (with `data`) on which `q` holds satisfies some query of `union`:
@@ -22,7 +23,7 @@ const MAX_BRANCHES: usize = 1_024;
 /// written exactly, the solver cannot prove a branch disjoint, or the split is too large.
 pub fn union_contains(ir: &Schema<'_>, q: &Query, union: &[&Query], data: Data<'_>) -> bool {
     let mut budget = MAX_SPLIT_SOLVES;
-    exclude(ir, q, union, data, &mut budget).is_ok_and(|left| left.is_empty())
+    first_left(ir, q, union, data, &mut budget).is_ok_and(|left| left.is_none())
 }
 
 /// What is left of `q` once every query of `union` is excluded: the requests (with `data`)
@@ -37,7 +38,7 @@ pub fn union_contains(ir: &Schema<'_>, q: &Query, union: &[&Query], data: Data<'
 /// **per row** of the branch (`Split::enforce`). Where `p`'s negation cannot be written
 /// at all, a branch [`contained`](crate::diff::contained) in `p` is dropped, and any other
 /// makes the answer unknown. Every solver call is taken from `budget`; past it, or past
-/// [`MAX_BRANCHES`] open branches, the answer is unknown.
+/// [`MAX_BRANCHES`] branches (open or left), the answer is unknown.
 pub fn exclude(
     ir: &Schema<'_>,
     q: &Query,
@@ -45,56 +46,101 @@ pub fn exclude(
     data: Data<'_>,
     budget: &mut usize,
 ) -> Result<Vec<Query>, String> {
+    let mut left = Vec::new();
+    walk(ir, q, union, data, budget, &mut |branch| {
+        left.push(branch);
+        if left.len() > MAX_BRANCHES {
+            return Err(format!("the case split has more than {MAX_BRANCHES} branches"));
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(left)
+}
+
+/// The first branch [`exclude`] would leave of `q` (the same split, depth first, stopped
+/// there), or `None` when `union` covers `q`: whether some request on which `q` holds
+/// satisfies no query of `union`, at the cost of one path of the split where it does.
+pub fn first_left(
+    ir: &Schema<'_>,
+    q: &Query,
+    union: &[&Query],
+    data: Data<'_>,
+    budget: &mut usize,
+) -> Result<Option<Query>, String> {
+    let mut found = None;
+    walk(ir, q, union, data, budget, &mut |branch| {
+        found = Some(branch);
+        Ok(ControlFlow::Break(()))
+    })?;
+    Ok(found)
+}
+
+/// The case split of [`exclude`], depth first: each branch left is passed to `visit`, in the
+/// order of the disjuncts chosen for each query of `union`, until `visit` breaks.
+fn walk(
+    ir: &Schema<'_>,
+    q: &Query,
+    union: &[&Query],
+    data: Data<'_>,
+    budget: &mut usize,
+    visit: &mut dyn FnMut(Query) -> Result<ControlFlow<()>, String>,
+) -> Result<(), String> {
     let mut split = Split { ir, data, budget, negations: vec![None; union.len()] };
-    let mut rest = if split.disjoint(q)? { Vec::new() } else { vec![Branch { query: q.clone(), per_row: Vec::new() }] };
-    for (i, p) in union.iter().enumerate() {
-        if rest.is_empty() {
-            break;
+    if split.disjoint(q)? {
+        return Ok(());
+    }
+    // Each open branch with the index of the next query of `union` to exclude from it; the
+    // children of a branch are pushed last first, so they are visited in order.
+    let mut open = vec![(Branch { query: q.clone(), per_row: Vec::new() }, 0)];
+    while let Some((r, i)) = open.pop() {
+        let Some(p) = union.get(i) else {
+            if visit(r.query)?.is_break() {
+                return Ok(());
+            }
+            continue;
+        };
+        // Invariant: a branch disjoint from `p` already excludes it.
+        if split.disjoint(&r.query.and(p))? {
+            open.push((r, i + 1));
+            continue;
         }
         let negation = split.negation(i, p);
-        let mut next = Vec::new();
-        for r in rest {
-            // Invariant: a branch disjoint from `p` already excludes it.
-            if split.disjoint(&r.query.and(p))? {
-                next.push(r);
-                continue;
-            }
-            match &*negation {
-                Negation::Exact(disjuncts) => {
-                    for n in disjuncts {
-                        let query = r.query.and(n);
-                        if split.disjoint(&query)? {
-                            continue;
-                        }
-                        let grew = rows(&query) > rows(&r.query);
-                        let branch = Branch { query, per_row: r.per_row.clone() };
-                        // A row added (a negated atom made positive) may match a query
-                        // excluded per row before: those are checked again.
-                        if grew && !branch.per_row.is_empty() {
-                            next.extend(split.enforce(branch, union)?);
-                        } else {
-                            next.push(branch);
-                        }
+        let mut children = Vec::new();
+        match &*negation {
+            Negation::Exact(disjuncts) => {
+                for n in disjuncts {
+                    let query = r.query.and(n);
+                    if split.disjoint(&query)? {
+                        continue;
                     }
-                }
-                Negation::PerRow(_) => {
-                    let mut branch = r;
-                    branch.per_row.push((i, None));
-                    next.extend(split.enforce(branch, union)?);
-                }
-                Negation::Not(why) => {
-                    if !crate::diff::contained(ir, &r.query, p) {
-                        return Err(format!("the negation of a rule cannot be written: {why}"));
+                    let grew = rows(&query) > rows(&r.query);
+                    let branch = Branch { query, per_row: r.per_row.clone() };
+                    // A row added (a negated atom made positive) may match a query
+                    // excluded per row before: those are checked again.
+                    if grew && !branch.per_row.is_empty() {
+                        children.extend(split.enforce(branch, union)?);
+                    } else {
+                        children.push(branch);
                     }
                 }
             }
-            if next.len() > MAX_BRANCHES {
-                return Err(format!("the case split has more than {MAX_BRANCHES} branches"));
+            Negation::PerRow(_) => {
+                let mut branch = r;
+                branch.per_row.push((i, None));
+                children.extend(split.enforce(branch, union)?);
+            }
+            Negation::Not(why) => {
+                if !crate::diff::contained(ir, &r.query, p) {
+                    return Err(format!("the negation of a rule cannot be written: {why}"));
+                }
             }
         }
-        rest = next;
+        open.extend(children.into_iter().rev().map(|b| (b, i + 1)));
+        if open.len() > MAX_BRANCHES {
+            return Err(format!("the case split has more than {MAX_BRANCHES} branches"));
+        }
     }
-    Ok(rest.into_iter().map(|b| b.query).collect())
+    Ok(())
 }
 
 /// How many ways of matching an excluded query's atoms to a branch's rows one check tries

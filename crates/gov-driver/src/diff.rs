@@ -87,6 +87,9 @@ pub struct Diff {
     pub verdict: Verdict,
     /// The decision rules added, removed and edited.
     pub rules: Rules,
+    /// Why the changes listed may miss a class of change (a bound of the analysis reached):
+    /// empty when they show every class the exact comparison found.
+    pub incomplete: Vec<String>,
 }
 
 /// Compares two versions: every candidate the analysis proposes is decided by both engines
@@ -119,6 +122,7 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
     run(&search.candidates, &mut changes);
     let proved_same = search.same && same_data(old, new);
     let mut reasons = search.reasons;
+    let mut incomplete = search.incomplete;
     let mut deployed_same = false;
     if changes.is_empty() && !proved_same {
         match (old_runner.program(), new_runner.program()) {
@@ -127,6 +131,7 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
                 let deployed = gov_analysis::diff::search_deployed(old.ir, new.ir, &old_facts, &new_facts);
                 run(&deployed.candidates, &mut changes);
                 deployed_same = deployed.same;
+                incomplete.extend(deployed.incomplete.into_iter().map(|r| format!("with the data files: {r}")));
                 if !search.same {
                     let new_reasons: Vec<String> =
                         deployed.reasons.into_iter().filter(|r| !reasons.contains(r)).collect();
@@ -149,7 +154,10 @@ pub fn diff(old: Version<'_>, new: Version<'_>) -> Diff {
         reasons.extend(failures.into_iter().take(1));
         Verdict::Unknown(reasons)
     };
-    Diff { verdict, rules: rules(old, new) }
+    if !matches!(verdict, Verdict::Changed(_)) {
+        incomplete.clear();
+    }
+    Diff { verdict, rules: rules(old, new), incomplete }
 }
 
 /// Whether the two versions' data documents are the same, in the same order (their file

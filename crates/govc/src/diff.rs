@@ -95,6 +95,9 @@ fn human(diff: &Diff) -> String {
             }
             let plural = if changes.len() == 1 { "" } else { "s" };
             out.push_str(&format!("{} decision change{plural} found\n", changes.len()));
+            for why in &diff.incomplete {
+                out.push_str(&format!("  the list may miss a class of change: {why}\n"));
+            }
         }
         Verdict::Same => out.push_str("no change: both versions decide every request alike\n"),
         Verdict::Unknown(reasons) => {
@@ -122,6 +125,9 @@ fn markdown(diff: &Diff) -> String {
                     if has_data(change) { format!(" with data `{}`", change.witness().data) } else { String::new() }
                 ));
             }
+            for why in &diff.incomplete {
+                out.push_str(&format!("\nThe list may miss a class of change: {why}\n"));
+            }
         }
         Verdict::Same => out.push_str("No change: both versions decide every request alike.\n"),
         Verdict::Unknown(reasons) => {
@@ -142,7 +148,7 @@ fn markdown(diff: &Diff) -> String {
 fn json(diff: &Diff) -> serde_json::Value {
     let side = |d: &Decided| json!({"decision": d.outcome, "rules": d.rules});
     let (verdict, changes, reasons) = match &diff.verdict {
-        Verdict::Changed(changes) => ("changed", changes.as_slice(), &[][..]),
+        Verdict::Changed(changes) => ("changed", changes.as_slice(), diff.incomplete.as_slice()),
         Verdict::Same => ("same", &[][..], &[][..]),
         Verdict::Unknown(reasons) => ("unknown", &[][..], reasons.as_slice()),
     };
