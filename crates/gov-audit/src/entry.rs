@@ -121,28 +121,35 @@ impl Serialize for JsonField {
 /// escape's backslash is ASCII and so is the byte after it, in JSON).
 fn compact(json: &str) -> String {
     let bytes = json.as_bytes();
-    let mut out = vec![0; bytes.len()];
-    let mut kept = 0;
-    let (mut in_string, mut escaped) = (false, false);
-    // One pass without a branch on whether a byte is kept: every byte is stored at the
-    // end of what is kept, which grows only past the bytes kept (small copies cost more
-    // than the bytes: a request's strings are short).
-    for &b in bytes {
-        // `kept` is at most the index of `b`, below `out.len()`: always in bounds.
-        if let Some(slot) = out.get_mut(kept) {
-            *slot = b;
-        }
-        kept += usize::from(in_string || !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-        if escaped {
-            escaped = false;
-        } else if in_string {
-            escaped = b == b'\\';
-            in_string = b != b'"';
-        } else {
-            in_string = b == b'"';
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    // Copies runs of bytes at once: outside a string up to whitespace or a quote, inside
+    // one up to its closing quote (skipping escaped characters).
+    while let Some((&first, tail)) = rest.split_first() {
+        match first {
+            b' ' | b'\t' | b'\n' | b'\r' => rest = tail,
+            b'"' => {
+                let mut end = 1;
+                while let Some(&b) = rest.get(end) {
+                    end += match b {
+                        b'"' => break,
+                        b'\\' => 2,
+                        _ => 1,
+                    };
+                }
+                let (string, after) = rest.split_at((end + 1).min(rest.len()));
+                out.extend_from_slice(string);
+                rest = after;
+            }
+            _ => {
+                let run =
+                    rest.iter().position(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"')).unwrap_or(rest.len());
+                let (token, after) = rest.split_at(run);
+                out.extend_from_slice(token);
+                rest = after;
+            }
         }
     }
-    out.truncate(kept);
     // Only ASCII bytes were dropped (see above), so this is never the lossy case.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
