@@ -479,7 +479,12 @@ impl Writer {
     fn start(dir: &Path, options: LogOptions, tail: Tail, lock: File) -> Result<Writer, AuditError> {
         let fresh = tail.file.is_none();
         let LogFile { number, path } = tail.file.unwrap_or(LogFile { number: 1, path: dir.join(files::file_name(1)) });
-        let file = OpenOptions::new().create(true).write(true).truncate(false).open(&path).map_err(|e| AuditError::io(&path, &e))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| AuditError::io(&path, &e))?;
         if fresh {
             sync_dir(dir)?;
         }

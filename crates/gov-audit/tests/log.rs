@@ -134,7 +134,7 @@ fn submit_calls_back_once_the_line_is_written() {
 }
 
 /// Under `Interval`, a caller that finds the file idle writes its own line and is answered
-/// on its own thread before `submit` returns: no wake-up of the writer thread and back.
+/// on its own thread before `submit` returns: no wake-up of another thread.
 #[test]
 fn under_interval_a_line_on_an_idle_log_is_written_and_answered_by_its_caller() {
     let dir = tempfile::tempdir().unwrap();
