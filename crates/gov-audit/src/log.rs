@@ -1,12 +1,15 @@
 //! [`AuditLog`]: appending records. A caller chains its own line under the log's lock (a
 //! copy and a hash, no system call), so a caller never waits on the disk while it holds
 //! the lock. Chained lines wait in a buffer until one `write` puts all of them into the
-//! page cache (group commit). Under [`Fsync::Interval`] a caller that finds nobody writing
-//! writes every pending line (its own and any waiting) outside the lock and answers their
-//! callers; the lines chained while a write is under way wait for a writer thread, which
-//! does the same for them. A write that
-//! stalls (the file system's journal committing) holds up the callers of the lines
-//! behind it and that one thread, never the lock. A syncer thread does the
+//! page cache (group commit). Every line has its place in the file once chained (its
+//! offset), and lines are written with positioned writes (`pwrite`). Under
+//! [`Fsync::Interval`] a caller whose line is not yet written writes, outside the lock,
+//! every line from the end of what is known written to the end of the chain: its own,
+//! those waiting, and those another caller is writing at the time (the same bytes at the
+//! same offsets), then answers their callers. So a caller never waits for another
+//! caller's write: one that is preempted or stalled (the file system's journal
+//! committing) mid-write holds up only itself, never the lock nor the lines behind it.
+//! What is written is always a prefix of the chain: every write starts within it. A syncer thread does the
 //! rest of what may take milliseconds outside that lock: under [`Fsync::Always`] it writes
 //! and syncs everything chained since its last sync with one `write` and one `fdatasync`
 //! and then answers those callers (group commit); under [`Fsync::Interval`] it syncs on
@@ -18,6 +21,7 @@ use crate::entry::{Entry, format_system_time};
 use crate::files::{self, LogFile};
 use crate::record::{self, Hash, RECOVERY};
 use crate::resume::{self, Tail, Torn};
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -72,8 +76,6 @@ pub struct AuditLog {
     dir: PathBuf,
     shared: Arc<Shared>,
     syncer: Option<JoinHandle<Result<(), AuditError>>>,
-    /// The writer thread, under [`Fsync::Interval`].
-    writer: Option<JoinHandle<Result<(), AuditError>>>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -88,11 +90,6 @@ struct Shared {
     /// Wakes the syncer: lines to sync (`Always`), a first unsynced line (`Interval`), or
     /// closing. Callers signal it only while the syncer waits: one wake per batch.
     wake: Condvar,
-    /// Wakes the writer thread (`Interval`): lines to write, or closing. Signalled only
-    /// while it waits: one wake per batch.
-    work: Condvar,
-    /// Signalled when a write has finished ([`State::writing`]), if somebody waits.
-    idle: Condvar,
 }
 
 impl Shared {
@@ -113,16 +110,6 @@ struct State {
     failure: Option<AuditError>,
     /// Whether the syncer waits on [`Shared::wake`].
     syncer_waits: bool,
-    /// Whether the writer thread waits on [`Shared::work`].
-    writer_waits: bool,
-    /// Whether the writer thread, or a caller that found nobody writing
-    /// ([`Shared::write_pending`]), is writing lines it took from the pending ones, outside
-    /// the lock. Invariant: nobody
-    /// else writes to the file meanwhile (the others wait for [`Shared::idle`] first), so
-    /// lines reach the file in the chain's order.
-    writing: bool,
-    /// How many threads wait on [`Shared::idle`] (the writer thread, the syncer).
-    idle_waiters: u32,
     /// Set when the log is closed: the syncer finishes it.
     closing: bool,
 }
@@ -133,6 +120,7 @@ impl State {
     fn fail_unwritten(&mut self) {
         let Some(error) = self.failure.clone() else { return };
         self.writer.pending.clear();
+        self.writer.taken.clear();
         for (_, done) in self.writer.unwritten.drain(..) {
             done(Err(error.clone()));
         }
@@ -157,36 +145,16 @@ impl AuditLog {
         lock.try_lock().map_err(|_| AuditError::Locked(dir.to_path_buf()))?;
         let tail = resume::resume(dir)?;
         let writer = Writer::start(dir, options, tail, lock)?;
-        let interval = matches!(writer.options.fsync, Fsync::Interval(_));
-        let state = State {
-            writer,
-            unsynced: Vec::new(),
-            failure: None,
-            syncer_waits: false,
-            writer_waits: false,
-            writing: false,
-            idle_waiters: 0,
-            closing: false,
-        };
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            wake: Condvar::new(),
-            work: Condvar::new(),
-            idle: Condvar::new(),
-        });
-        let spawn = |name: &str, run: fn(&Shared) -> Result<(), AuditError>, shared: Arc<Shared>| {
+        let state = State { writer, unsynced: Vec::new(), failure: None, syncer_waits: false, closing: false };
+        let shared = Arc::new(Shared { state: Mutex::new(state), wake: Condvar::new() });
+        let syncer = {
+            let shared = shared.clone();
             std::thread::Builder::new()
-                .name(name.to_owned())
-                .spawn(move || run(&shared))
-                .map_err(|e| AuditError::io(dir, &e))
+                .name("gov-audit-syncer".to_owned())
+                .spawn(move || shared.run_syncer())
+                .map_err(|e| AuditError::io(dir, &e))?
         };
-        let syncer = spawn("gov-audit-syncer", Shared::run_syncer, shared.clone())?;
-        let mut log = AuditLog { dir: dir.to_path_buf(), shared, syncer: Some(syncer), writer: None };
-        if interval {
-            // On failure `log` is dropped: its syncer is stopped and joined.
-            log.writer = Some(spawn("gov-audit-writer", Shared::run_writer, log.shared.clone())?);
-        }
-        Ok(log)
+        Ok(AuditLog { dir: dir.to_path_buf(), shared, syncer: Some(syncer) })
     }
 
     /// The log's directory.
@@ -206,9 +174,9 @@ impl AuditLog {
 
     /// Appends an entry without waiting: the line is chained on the caller's thread, then
     /// `done` gets its sequence number once the line is written: under [`Fsync::Interval`]
-    /// on the caller's thread before `submit` returns when nobody was writing (the caller
-    /// writes the pending lines itself), else on the writer thread, after the `write` that put it
-    /// into the page cache with the lines chained before it; under [`Fsync::Always`] on
+    /// before `submit` returns, on the caller's thread (it writes the lines not yet known
+    /// written, its own the last, with those chained before it), or on the thread of a
+    /// caller that wrote it meanwhile; under [`Fsync::Always`] on
     /// the syncer thread, once a sync
     /// covered the line (the syncer writes the lines of a batch with one `write` before its
     /// `fdatasync`). A failed write or sync gives `done` its error. `done` may run under
@@ -225,12 +193,7 @@ impl AuditLog {
             Fsync::Always => state.unsynced.push((seq, Box::new(done))),
             Fsync::Interval(_) => {
                 state.writer.unwritten.push((seq, Box::new(done)));
-                if !state.writing {
-                    // Nobody is writing: this caller writes every pending line itself.
-                    drop(self.shared.write_pending(state));
-                } else if std::mem::replace(&mut state.writer_waits, false) {
-                    self.shared.work.notify_one();
-                }
+                drop(self.shared.write_unwritten(state));
             }
         }
         Ok(())
@@ -238,13 +201,13 @@ impl AuditLog {
 
     /// [`AuditLog::submit`] that leaves the write to the returned [`Unwritten`]: under
     /// [`Fsync::Interval`] the line is only chained (no system call), and dropping the
-    /// `Unwritten` writes every pending line at once if nobody is writing (else the one
-    /// writing leaves them for the next). So callers that chain their lines, let each
-    /// other run, then drop their `Unwritten`s share one `write` (group commit within a
-    /// runtime's turn) where [`AuditLog::submit`] makes one each. A line whose `Unwritten`
-    /// is dropped while another caller writes waits for the next write or for the syncer
-    /// (within the sync interval). Under [`Fsync::Always`] it is `submit` (the syncer
-    /// writes and syncs) and the `Unwritten` does nothing.
+    /// `Unwritten` writes, as `submit` does, every line not yet known written, unless its
+    /// own line is written by then. So callers that chain their lines, let each other run,
+    /// then drop their `Unwritten`s share one `write` (group commit within a runtime's
+    /// turn) where [`AuditLog::submit`] makes one each; the first dropped writes and
+    /// answers them all, and a drop never waits for another caller's write. Under
+    /// [`Fsync::Always`] it is `submit` (the syncer writes and syncs) and the `Unwritten`
+    /// does nothing.
     pub fn submit_later(
         &self,
         entry: Entry,
@@ -255,7 +218,7 @@ impl AuditLog {
             Fsync::Always => state.unsynced.push((seq, Box::new(done))),
             Fsync::Interval(_) => state.writer.unwritten.push((seq, Box::new(done))),
         }
-        Ok(Unwritten { log: self })
+        Ok(Unwritten { log: self, seq })
     }
 
     /// Makes the entry's line and chains it under the lock; wakes the syncer when it is
@@ -290,20 +253,18 @@ impl AuditLog {
         let Some(syncer) = self.syncer.take() else { return Ok(()) };
         self.shared.lock().closing = true;
         self.shared.wake.notify_one();
-        self.shared.work.notify_one();
-        // The writer thread writes what is pending and stops; the syncer then finishes the
-        // file with its closing checkpoint.
-        let written = self.writer.take().map_or(Ok(()), |w| w.join().unwrap_or_else(|_| Err(stopped())));
-        let closed = syncer.join().unwrap_or_else(|_| Err(stopped()));
-        written.and(closed)
+        // The syncer writes what is pending and finishes the file with its closing checkpoint.
+        syncer.join().unwrap_or_else(|_| Err(stopped()))
     }
 }
 
-/// Lines chained by [`AuditLog::submit_later`] and not yet written: dropping it writes
-/// every pending line if nobody is writing (and answers their callers).
+/// A line chained by [`AuditLog::submit_later`]: dropping it writes the lines not yet
+/// known written (and answers their callers) unless its own is written by then.
 #[must_use = "dropping it writes the pending lines: hold it while other callers chain theirs"]
 pub struct Unwritten<'a> {
     log: &'a AuditLog,
+    /// The line's sequence number.
+    seq: u64,
 }
 
 impl std::fmt::Debug for Unwritten<'_> {
@@ -315,20 +276,9 @@ impl std::fmt::Debug for Unwritten<'_> {
 impl Drop for Unwritten<'_> {
     fn drop(&mut self) {
         let shared = &self.log.shared;
-        let mut state = shared.lock();
-        if !matches!(state.writer.options.fsync, Fsync::Interval(_)) || state.writer.pending.is_empty() {
-            return;
-        }
-        if state.writing {
-            // Lines chained during a write: the writer thread writes them after it, as
-            // for `submit` (nobody else may come to write them).
-            if std::mem::replace(&mut state.writer_waits, false) {
-                shared.work.notify_one();
-            }
-        } else if state.failure.is_some() {
-            state.fail_unwritten();
-        } else {
-            drop(shared.write_pending(state));
+        let state = shared.lock();
+        if matches!(state.writer.options.fsync, Fsync::Interval(_)) && state.writer.written_seq <= self.seq {
+            drop(shared.write_unwritten(state));
         }
     }
 }
@@ -345,80 +295,28 @@ fn stopped() -> AuditError {
 }
 
 impl Shared {
-    /// Under [`Fsync::Interval`]: takes every pending line, writes them with one `write`
-    /// outside the lock, then answers their callers. A caller that finds nobody writing
-    /// calls it (and is answered on its own thread, with no wake-up of the writer thread
-    /// and none back: two context switches a batch, docs/performance.md); so does the
-    /// writer thread, for the lines chained while a write was under way. Invariant: called
-    /// with [`State::writing`] unset and no failure; lines reach the file in the chain's
-    /// order, since whoever else would write waits for [`Shared::idle`].
-    fn write_pending<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        let mut batch = std::mem::take(&mut state.writer.pending);
-        let mut waiting = std::mem::take(&mut state.writer.unwritten);
-        let file = state.writer.file.clone();
-        state.writing = true;
+    /// Under [`Fsync::Interval`]: writes every line not yet known written (from
+    /// [`Writer::written_to`] to the chain's end: those another caller is writing at the time
+    /// too) outside the lock, then answers the callers of every line now known written.
+    /// Never waits for another write: two writes under way at once put the same bytes at
+    /// the same offsets. After a failure it only answers the callers with it. Invariant:
+    /// every write starts within the part of the file already written, so a process killed
+    /// mid-write leaves a prefix of the chain (a torn last line at worst).
+    fn write_unwritten<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        if state.failure.is_some() {
+            state.fail_unwritten();
+            return state;
+        }
+        let Some(write) = state.writer.take() else { return state };
         drop(state);
-        let written = (&*file).write_all(&batch);
-        batch.clear();
+        let written = write.run();
         let mut state = self.lock();
-        state.writing = false;
-        if state.idle_waiters > 0 {
-            // A notify is a system call even with nobody waiting: only when somebody is.
-            self.idle.notify_all();
-        }
-        // The path is the file's: nothing rotates while `writing` is set.
-        let result = written.map_err(|e| AuditError::io(&state.writer.path, &e));
-        if let Err(error) = &result {
-            state.failure.get_or_insert_with(|| error.clone());
-        }
-        for (seq, done) in waiting.drain(..) {
-            done(result.clone().map(|()| seq));
-        }
-        // The buffers are kept for the next lines (cleared, not freed).
-        if state.writer.pending.is_empty() {
-            state.writer.pending = batch;
-        }
-        if state.writer.unwritten.is_empty() {
-            state.writer.unwritten = waiting;
-        }
-        state
-    }
-
-    /// The writer thread (under [`Fsync::Interval`]): takes the lines chained so far,
-    /// writes them with one `write` outside the lock (lines chained meanwhile wait for the
-    /// next), then answers their callers. Waits while there is nothing to write; stops once
-    /// the log closes and nothing is left.
-    fn run_writer(&self) -> Result<(), AuditError> {
-        let mut state = self.lock();
-        loop {
-            if state.failure.is_some() {
+        match written {
+            Ok(()) => state.writer.wrote(write),
+            Err(error) => {
+                state.failure.get_or_insert(error);
                 state.fail_unwritten();
             }
-            if state.writing {
-                // A caller is writing (`write_pending`): the lines chained since wait.
-                state = self.until_idle(state);
-                continue;
-            }
-            if state.writer.pending.is_empty() {
-                if state.closing {
-                    return Ok(());
-                }
-                state.writer_waits = true;
-                state = self.work.wait(state).unwrap_or_else(PoisonError::into_inner);
-                state.writer_waits = false;
-                continue;
-            }
-            state = self.write_pending(state);
-        }
-    }
-
-    /// Waits until nobody is writing ([`State::writing`]), so that the caller may write to
-    /// the file (lines reach it in the chain's order).
-    fn until_idle<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        while state.writing {
-            state.idle_waiters += 1;
-            state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);
-            state.idle_waiters -= 1;
         }
         state
     }
@@ -441,7 +339,6 @@ impl Shared {
                 state.syncer_waits = false;
                 continue;
             }
-            state = self.until_idle(state);
             if !state.unsynced.is_empty() {
                 state = self.sync_waiting(state);
             }
@@ -450,7 +347,6 @@ impl Shared {
             }
         }
         // Closing: answer those waiting for a sync, then the closing checkpoint (synced).
-        state = self.until_idle(state);
         let waiting = std::mem::take(&mut state.unsynced);
         let result = match &state.failure {
             Some(error) => Err(error.clone()),
@@ -513,7 +409,7 @@ impl Shared {
         } else {
             Ok(())
         };
-        state = self.until_idle(state);
+        // A write under way into the file being closed puts the bytes `rotate` wrote.
         let result = match result {
             Ok(()) if state.writer.rotation_due() => {
                 let rotated = state.writer.rotate();
@@ -537,7 +433,8 @@ impl Shared {
 struct Writer {
     dir: PathBuf,
     options: LogOptions,
-    /// Shared with the writer thread while it writes, and with the syncer while it syncs.
+    /// Shared with the callers while they write, and with the syncer while it syncs.
+    /// Written at explicit offsets (not opened to append).
     file: Arc<File>,
     path: PathBuf,
     number: u64,
@@ -552,14 +449,26 @@ struct Writer {
     dirty: bool,
     last_sync: Instant,
     last_checkpoint: Instant,
-    /// Lines chained onto `head` but not yet written to `file`, whole lines only; kept
-    /// (cleared, not freed) to spare an allocation per record. Invariant: every sync and
-    /// rotation writes them first (`handle`, `sync`, `rotate` call `flush`), so a synced
-    /// or closed file holds every line chained before it.
+    /// Lines chained onto `head` and not yet taken by a write, whole lines only; they end
+    /// the file at `len`. Invariant: every sync and rotation writes them and `taken` first
+    /// (`handle`, `sync`, `rotate` call `flush`), so a synced or closed file holds every
+    /// line chained before it.
     pending: Vec<u8>,
-    /// The callers waiting for lines of `pending` to be written (under `Interval`).
-    /// Invariant: whoever writes `pending` answers them (`flush`, `write_pending`).
+    /// Lines taken by writes under way (under `Interval`) and not yet known written, in
+    /// the chain's order. Invariant: contiguous, the first starting at `written_to`, and
+    /// `pending` follows the last.
+    taken: VecDeque<Batch>,
+    /// Every byte of the file before this offset is written (a write that covered it has
+    /// returned).
+    written_to: u64,
+    /// Every line before this sequence number is written (the lines before `written_to`).
+    written_seq: u64,
+    /// The callers waiting for their lines to be written (under `Interval`), in the
+    /// chain's order. Invariant: whoever finds lines written answers their callers
+    /// (`flush`, `wrote`).
     unwritten: Vec<(u64, Done)>,
+    /// A buffer kept (cleared, not freed) for the next `pending`.
+    spare: Vec<u8>,
     /// Held (locked) while the log is open; the lock is released when it is dropped.
     _lock: File,
 }
@@ -570,7 +479,12 @@ impl Writer {
     fn start(dir: &Path, options: LogOptions, tail: Tail, lock: File) -> Result<Writer, AuditError> {
         let fresh = tail.file.is_none();
         let LogFile { number, path } = tail.file.unwrap_or(LogFile { number: 1, path: dir.join(files::file_name(1)) });
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| AuditError::io(&path, &e))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| AuditError::io(&path, &e))?;
         if fresh {
             sync_dir(dir)?;
         }
@@ -597,7 +511,11 @@ impl Writer {
             last_sync: now,
             last_checkpoint: now,
             pending: Vec::new(),
+            taken: VecDeque::new(),
+            written_to: len,
+            written_seq: tail.next_seq,
             unwritten: Vec::new(),
+            spare: Vec::new(),
             _lock: lock,
         };
         // Every writer starts with a checkpoint: after a closing checkpoint, verification
@@ -627,18 +545,67 @@ impl Writer {
         seq
     }
 
-    /// Writes the pending lines at the end of the current file, with one `write`, and
-    /// answers the callers waiting for them.
+    /// Writes the lines not yet known written (those taken by writes under way too) here
+    /// and now, and answers their callers.
     fn flush(&mut self) -> Result<(), AuditError> {
-        let mut written = Ok(());
-        if !self.pending.is_empty() {
-            written = (&*self.file).write_all(&self.pending).map_err(|e| AuditError::io(&self.path, &e));
-            self.pending.clear();
-        }
-        for (seq, done) in self.unwritten.drain(..) {
-            done(written.clone().map(|()| seq));
+        let Some(write) = self.take() else { return Ok(()) };
+        let written = write.run();
+        match &written {
+            Ok(()) => self.wrote(write),
+            Err(error) => {
+                self.pending.clear();
+                self.taken.clear();
+                for (seq, done) in self.unwritten.drain(..) {
+                    done(Err(error.clone()).map(|()| seq));
+                }
+            }
         }
         written
+    }
+
+    /// Takes the lines not yet known written: `pending` becomes a batch of its own, and
+    /// the write covers every batch taken by the writes under way as well, so that it
+    /// depends on none of them. `None` when every line is written.
+    fn take(&mut self) -> Option<PendingWrite> {
+        if !self.pending.is_empty() {
+            let at = self.len - self.pending.len() as u64;
+            let bytes = std::mem::replace(&mut self.pending, std::mem::take(&mut self.spare));
+            self.taken.push_back(Batch { at, bytes: Arc::new(bytes), end_seq: self.next_seq });
+        }
+        let last = self.taken.back()?;
+        Some(PendingWrite {
+            file: self.file.clone(),
+            path: self.path.clone(),
+            batches: self.taken.iter().map(|b| (b.at, b.bytes.clone())).collect(),
+            end: last.at + last.bytes.len() as u64,
+            end_seq: last.end_seq,
+        })
+    }
+
+    /// Notes a write that returned: the lines it covered are written; answers their
+    /// callers and drops the batches no write needs any more.
+    fn wrote(&mut self, write: PendingWrite) {
+        drop(write.batches);
+        // The file may have been rotated since: its lines were all written before.
+        if !Arc::ptr_eq(&write.file, &self.file) || write.end <= self.written_to {
+            return;
+        }
+        self.written_to = write.end;
+        self.written_seq = write.end_seq;
+        while let Some(batch) = self.taken.front()
+            && batch.at + batch.bytes.len() as u64 <= self.written_to
+        {
+            if let Some(batch) = self.taken.pop_front()
+                && let Ok(mut bytes) = Arc::try_unwrap(batch.bytes)
+            {
+                bytes.clear();
+                self.spare = bytes;
+            }
+        }
+        let answered = self.unwritten.partition_point(|(seq, _)| *seq < self.written_seq);
+        for (seq, done) in self.unwritten.drain(..answered) {
+            done(Ok(seq));
+        }
     }
 
     /// Writes one line (chained onto the head, which it becomes), after the pending ones.
@@ -726,11 +693,12 @@ impl Writer {
         let number = self.number + 1;
         let path = self.dir.join(files::file_name(number));
         let file =
-            OpenOptions::new().create_new(true).append(true).open(&path).map_err(|e| AuditError::io(&path, &e))?;
+            OpenOptions::new().create_new(true).write(true).open(&path).map_err(|e| AuditError::io(&path, &e))?;
         let closed = std::mem::replace(&mut self.file, Arc::new(file));
         let closed_path = std::mem::replace(&mut self.path, path);
         self.number = number;
         self.len = 0;
+        self.written_to = 0;
         self.has_record = false;
         self.synced();
         Ok(Rotated { file: closed, path: closed_path, checkpoint })
@@ -750,6 +718,56 @@ impl Writer {
         self.write_line(&line)?;
         self.sync()
     }
+}
+
+/// Chained lines at their offset in the file, shared by the writes that cover them.
+struct Batch {
+    /// The offset of the first.
+    at: u64,
+    bytes: Arc<Vec<u8>>,
+    /// The sequence number after the last.
+    end_seq: u64,
+}
+
+/// A write to run outside the log's lock: batches, contiguous, at their offsets.
+struct PendingWrite {
+    file: Arc<File>,
+    path: PathBuf,
+    batches: Vec<(u64, Arc<Vec<u8>>)>,
+    /// Where the last batch ends.
+    end: u64,
+    /// The sequence number after the last line.
+    end_seq: u64,
+}
+
+impl PendingWrite {
+    /// Writes the batches in order (so a process killed meanwhile leaves a prefix).
+    fn run(&self) -> Result<(), AuditError> {
+        for (at, bytes) in &self.batches {
+            write_at(&self.file, bytes, *at).map_err(|e| AuditError::io(&self.path, &e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes all of `bytes` at offset `at` of `file` (`pwrite`).
+#[cfg(unix)]
+fn write_at(file: &File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
+}
+
+/// Writes all of `bytes` at offset `at` of `file`.
+#[cfg(windows)]
+fn write_at(file: &File, mut bytes: &[u8], mut at: u64) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(file, bytes, at)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        bytes = bytes.get(n..).unwrap_or_default();
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// A file closed by a rotation, and its closing checkpoint.
@@ -797,4 +815,49 @@ fn publish_head(dir: &Path, file: &File, path: &Path, line: &str) -> Result<(), 
 /// Makes a directory's entries (a new file, a rename) durable.
 fn sync_dir(dir: &Path) -> Result<(), AuditError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| AuditError::io(dir, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EntryKind;
+
+    /// A caller preempted in the middle of its write (it took the lines and has not come
+    /// back) holds up nobody: the next caller whose line is not written writes every line
+    /// from the written end itself, the stalled caller's too, and is answered before its
+    /// drop returns. The stalled write, when it comes back, puts the same bytes at the
+    /// same offsets: the file holds each line once and verifies.
+    #[test]
+    fn under_interval_a_write_under_way_holds_up_no_other_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = Duration::from_secs(600);
+        let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
+        let log = AuditLog::open(dir.path(), options).unwrap();
+        let (sender, answered) = std::sync::mpsc::channel();
+        let submit = |id: &str| {
+            let sender = sender.clone();
+            log.submit_later(Entry::new(EntryKind::Decision, id), move |r| sender.send(r.unwrap()).unwrap()).unwrap()
+        };
+        let first = submit("d-1");
+        // The first caller's write: taken, and not run yet.
+        let stalled = log.shared.lock().writer.take().unwrap();
+        drop(submit("d-2"));
+        assert_eq!(answered.try_iter().collect::<Vec<_>>(), [2, 3], "both written by the second caller");
+        let file = dir.path().join(files::file_name(1));
+        let ids = || -> Vec<String> {
+            std::fs::read_to_string(&file)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+                .collect()
+        };
+        assert_eq!(ids(), ["null", "\"d-1\"", "\"d-2\""]);
+        stalled.run().unwrap();
+        log.shared.lock().writer.wrote(stalled);
+        drop(first);
+        assert!(answered.try_recv().is_err(), "each line is answered once");
+        assert_eq!(ids(), ["null", "\"d-1\"", "\"d-2\""]);
+        log.close().unwrap();
+        assert_eq!(crate::verify(dir.path(), None).unwrap().problem, None);
+    }
 }

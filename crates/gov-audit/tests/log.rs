@@ -10,6 +10,13 @@ fn options() -> LogOptions {
     LogOptions { fsync: Fsync::Interval(Duration::from_millis(5)), ..LogOptions::default() }
 }
 
+/// `Interval` with no sync or checkpoint due during a test (either would write pending
+/// lines on the syncer thread).
+fn quiet() -> LogOptions {
+    let long = Duration::from_secs(600);
+    LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() }
+}
+
 fn decision(id: &str) -> Entry {
     let mut entry = Entry::new(EntryKind::Decision, id);
     entry.request = json!({"transfer": [{"agent": "bot-1", "amount": 6000}]}).into();
@@ -127,11 +134,11 @@ fn submit_calls_back_once_the_line_is_written() {
 }
 
 /// Under `Interval`, a caller that finds the file idle writes its own line and is answered
-/// on its own thread before `submit` returns: no wake-up of the writer thread and back.
+/// on its own thread before `submit` returns: no wake-up of another thread.
 #[test]
 fn under_interval_a_line_on_an_idle_log_is_written_and_answered_by_its_caller() {
     let dir = tempfile::tempdir().unwrap();
-    let log = AuditLog::open(dir.path(), options()).unwrap();
+    let log = AuditLog::open(dir.path(), quiet()).unwrap();
     let (sender, answered) = std::sync::mpsc::channel();
     log.submit(decision("d-1"), move |result| {
         sender.send((std::thread::current().id(), result)).unwrap();
@@ -150,10 +157,7 @@ fn under_interval_a_line_on_an_idle_log_is_written_and_answered_by_its_caller() 
 #[test]
 fn under_interval_lines_chained_later_are_written_together_by_the_first_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    // No sync or checkpoint due during the test (either would write the pending lines).
-    let long = Duration::from_secs(600);
-    let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
-    let log = AuditLog::open(dir.path(), options).unwrap();
+    let log = AuditLog::open(dir.path(), quiet()).unwrap();
     let (sender, answered) = std::sync::mpsc::channel();
     let mut held = Vec::new();
     for id in ["d-1", "d-2", "d-3"] {

@@ -174,12 +174,12 @@ impl State {
     /// Appends to the audit log (if any) and waits until it is written (and synced, as
     /// `--fsync` says). Waits without a thread: the line is chained here, then the task
     /// yields once, so that the requests this worker has ready chain theirs too; the
-    /// first back writes every pending line with one `write` into the page cache (no lock
-    /// held) when the log's file is idle (`interval`; else the log's writer thread does,
-    /// after the write under way), or the syncer (`always`) completes a oneshot once it
-    /// has written and synced the batch the line is in. No lock is held across a write
-    /// and no sync runs on the runtime's threads, so a write stalled by the disk holds up
-    /// the requests behind it and at most the one worker writing, never the lock.
+    /// first back writes every line not yet written with one positioned write into the
+    /// page cache (no lock held; `interval`: a handler never waits for another one's
+    /// write, it writes those lines too), or the syncer (`always`) completes a oneshot
+    /// once it has written and synced the batch the line is in. No lock is held across a
+    /// write and no sync runs on the runtime's threads, so a write stalled by the disk or
+    /// a preempted worker holds up only the worker writing, never the lock.
     pub async fn log(&self, entry: Entry) -> Result<(), ApiError> {
         let Some(audit) = &self.audit else { return Ok(()) };
         let (reply, written) = tokio::sync::oneshot::channel();
