@@ -15,11 +15,16 @@ use gov_db::Workspace;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-const TEXTS: [&str; 2] =
-    [include_str!("../../../examples/payments/payments.gov"), include_str!("../../../examples/finance/finance.gov")];
+/// Real policies; the coding agent's has list and object fields, whose rewrite the rule
+/// pass's per-item memo must see through.
+const TEXTS: [&str; 3] = [
+    include_str!("../../../examples/payments/payments.gov"),
+    include_str!("../../../examples/finance/finance.gov"),
+    include_str!("../../../examples/coding-agent/coding_agent.gov"),
+];
 
 /// What an edit inserts.
-const PIECES: [&str; 20] = [
+const PIECES: [&str; 21] = [
     "1",
     "x",
     "amt",
@@ -40,6 +45,7 @@ const PIECES: [&str; 20] = [
     "\nextra(a) :- extra(a).\n",
     "deny",
     "@overrides(x)\n",
+    "[Str]",
 ];
 
 #[derive(Debug, Clone)]
@@ -98,4 +104,27 @@ proptest! {
             prop_assert_eq!(&*checked, &*fresh.check(fresh_package).unwrap(), "after {:?}:\n{}", edit, text);
         }
     }
+}
+
+/// Checks `text` in `workspace` (as `p.gov`) and compares with a fresh workspace's check.
+fn assert_checks_as_fresh(workspace: &mut Workspace, package: gov_db::PackageId, text: &str) {
+    workspace.set_text("p.gov", text.to_owned());
+    let checked = workspace.check(package).unwrap();
+    let mut fresh = Workspace::new();
+    let fresh_package = fresh.add_package(vec![("p.gov".to_owned(), text.to_owned())]);
+    assert_eq!(*checked, *fresh.check(fresh_package).unwrap(), "{text}");
+}
+
+#[test]
+fn a_declarations_edit_re_checks_the_rules_its_rewrite_changes() {
+    // Whether `x in xs` is rewritten into an atom depends on the declared type of `args`,
+    // in another item: the rule's safety must follow the declaration, not the memo.
+    let list = "package p\ninput call(args: [Str])\nallow a :- call(args: xs), x in xs, x != \"rm\".\nallow b :- call(args: _), y > 1.\n";
+    let mut workspace = Workspace::new();
+    let package = workspace.add_package(vec![("p.gov".to_owned(), list.to_owned())]);
+    workspace.check(package).unwrap();
+    let named = list.replace("[Str]", "Str  ");
+    assert_checks_as_fresh(&mut workspace, package, &named);
+    assert_checks_as_fresh(&mut workspace, package, list);
+    assert_checks_as_fresh(&mut workspace, package, &named);
 }
