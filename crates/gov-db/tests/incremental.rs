@@ -12,8 +12,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use gov_db::Workspace;
+use gov_syntax::edits::{apply, config, edit};
 use proptest::prelude::*;
-use proptest::sample::Index;
 
 /// Real policies; the coding agent's has list and object fields, whose rewrite the rule
 /// pass's per-item memo must see through.
@@ -48,55 +48,20 @@ const PIECES: [&str; 21] = [
     "[Str]",
 ];
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Insert(Index, usize),
-    Delete(Index, usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![
-        3 => (any::<Index>(), 0..PIECES.len()).prop_map(|(at, piece)| Edit::Insert(at, piece)),
-        1 => (any::<Index>(), 1usize..30).prop_map(|(at, len)| Edit::Delete(at, len)),
-    ]
-}
-
-/// The char boundary at or before `at`.
-fn boundary(text: &str, at: usize) -> usize {
-    (0..=at.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
-}
-
-fn apply(text: &str, edit: &Edit) -> String {
-    let mut out = text.to_owned();
-    match edit {
-        Edit::Insert(at, piece) => out.insert_str(boundary(text, at.index(text.len() + 1)), PIECES[*piece]),
-        Edit::Delete(at, len) => {
-            let start = boundary(text, at.index(text.len() + 1));
-            out.replace_range(start..boundary(text, start + len), "");
-        }
-    }
-    out
-}
-
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(96);
-    ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(cases) }
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config(96))]
 
     #[test]
     fn a_check_after_edits_is_a_fresh_workspaces_check(
         which in 0..TEXTS.len(),
-        edits in proptest::collection::vec(edit(), 1..6),
+        edits in proptest::collection::vec(edit(PIECES.len(), 30), 1..6),
     ) {
         let mut text = TEXTS[which].to_owned();
         let mut workspace = Workspace::new();
         let package = workspace.add_package(vec![("p.gov".to_owned(), text.clone())]);
         workspace.check(package).unwrap();
         for edit in &edits {
-            text = apply(&text, edit);
+            text = apply(&text, edit, &PIECES);
             workspace.set_text("p.gov", text.clone());
             let checked = workspace.check(package).unwrap();
             let mut fresh = Workspace::new();
