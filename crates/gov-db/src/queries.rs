@@ -288,6 +288,24 @@ mod tests {
     }
 
     #[test]
+    fn with_list_fields_an_edit_re_runs_safety_for_that_item_and_the_rewritten_ones() {
+        // The lists' rewrite copies the items it changes (rule `a`) and keeps the others'
+        // trees, so the memo still finds them.
+        let (mut db, _log) = Database::recording();
+        let text = package(20).replace(
+            "input order(total: Int)\n",
+            "input order(total: Int)\ninput call(args: [Str])\nallow a :- call(args: xs), x in xs, x != \"rm\".\n",
+        );
+        let file = SourceInput::new(&db, FileId(0), "p.gov".to_owned(), text.clone());
+        let package = PackageInput::new(&db, vec![file], Vec::new());
+        check_package(&db, package);
+        assert_eq!(db.checks().computed_items(package), Some(21));
+        file.set_text(&mut db).to(text.replace("t > 12.", "t > 19."));
+        check_package(&db, package);
+        assert_eq!(db.checks().computed_items(package), Some(2));
+    }
+
+    #[test]
     fn items_parsed_apart_keep_the_files_diagnostics() {
         // A lexical error, a missing `.` before an indented item, a broken item whose
         // supplied `.` is withdrawn, a misspelt keyword: each as a parse from scratch
