@@ -25,8 +25,8 @@ use crate::symbols::{CompoundInfo, FieldInfo, RelationInfo, RelationKind, Symbol
 use crate::types::Ty;
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Arg, Atom, BodyItem, Collection, Comparison, Expr, FieldDecl, FieldType, ItemKind, Lit,
-    LitValue, Membership, Name,
+    Aggregate, AggregateFn, Arg, Atom, BodyItem, Collection, Comparison, Expr, FieldDecl, FieldType, Item, ItemKind,
+    Lit, LitValue, Membership, Name,
 };
 use gov_syntax::suggest::closest;
 use gov_value::CompareOp;
@@ -116,7 +116,11 @@ pub fn desugar<'p>(
         let mut changed = false;
         for item in &mut parsed.file.items {
             let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
-            match &mut std::sync::Arc::make_mut(item).kind {
+            // Rewritten on a copy, kept only if the rewrite changed it: an item it leaves
+            // alone stays the parse's own tree, which the per-item memo of the rule pass
+            // recognises by identity (`rules::ItemMemo`).
+            let mut copy = Item::clone(item);
+            match &mut copy.kind {
                 ItemKind::Rule(rule) => {
                     let env = rewriter.body(&mut rule.body, &HashMap::default(), &HashSet::default());
                     let head: Vec<&Expr> = rule.head.args.iter().map(|a| &a.value).collect();
@@ -140,7 +144,10 @@ pub fn desugar<'p>(
                 }
                 _ => {}
             }
-            changed |= rewriter.changed;
+            if rewriter.changed {
+                *item = Arc::new(copy);
+                changed = true;
+            }
         }
         if changed {
             file.parsed = Arc::new(parsed);

@@ -36,6 +36,7 @@ pub mod usage;
 
 pub use lower::{LowerError, lower};
 pub use program::{Origin, PackageFile, ParsedPackage};
+pub use rules::ItemMemo;
 pub use symbols::{RelationInfo, RelationKind, Symbols, TypeInfo};
 pub use types::Ty;
 
@@ -59,12 +60,25 @@ impl Checked {
 
 /// Checks a whole program: syntax errors from parsing are included.
 pub fn check(program: &ParsedPackage) -> Checked {
+    check_with(program, &mut ItemMemo::default())
+}
+
+/// [`check`], reusing what `memo` keeps of the last check of the same package (safety's
+/// results per item, [`ItemMemo`]) and keeping this one's: the result is [`check`]'s.
+pub fn check_with(program: &ParsedPackage, memo: &mut ItemMemo) -> Checked {
+    memo.begin();
+    let checked = check_package(program, memo);
+    memo.end();
+    checked
+}
+
+fn check_package(program: &ParsedPackage, memo: &mut ItemMemo) -> Checked {
     let mut diagnostics: Vec<Diagnostic> =
         program.files.iter().flat_map(|f| f.parsed.diagnostics.iter().cloned()).collect();
     let mut symbols = symbols::collect(program, &mut diagnostics);
     let desugared = compound::desugar(program, &symbols, &mut diagnostics);
     let program: &ParsedPackage = &desugared;
-    let facts = rules::check_rules(program, &mut symbols, &mut diagnostics);
+    let facts = rules::check_rules(program, &mut symbols, &mut diagnostics, memo);
     strata::check(program, &symbols, &facts, &mut diagnostics);
     limits::check(program, &symbols, &mut diagnostics);
     usage::check(program, &symbols, &facts, &mut diagnostics);

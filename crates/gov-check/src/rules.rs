@@ -10,11 +10,13 @@ mod body;
 mod calls;
 mod infer;
 mod likely_mistakes;
+mod memo;
 mod resolve;
 mod safety;
 mod test_blocks;
 
 pub(crate) use infer::lit_base;
+pub use memo::ItemMemo;
 
 use crate::hash::HashMap;
 use crate::symbols::{RelationKind, Symbols};
@@ -23,6 +25,7 @@ use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name};
 use smallvec::SmallVec;
+use std::sync::Arc;
 
 /// How a rule's body depends on a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -207,14 +210,22 @@ struct Cx<'a, 'd> {
     /// The atoms whose relation is unknown, with the index of their diagnostic in
     /// `diagnostics`, to get their declaring fixes once the variables' types are known.
     unknown: Vec<(usize, Atom)>,
+    /// Safety's results by item, from the last check.
+    memo: &'d mut ItemMemo,
 }
 
 /// The initial [`Cx::suggestion_budget`]: far more than any hand-written package needs.
 const SUGGESTION_BUDGET: usize = 2_000_000;
 
 /// Checks every rule, decision rule, annotation and test; infers the column types of
-/// derived relations into `symbols`.
-pub fn check_rules(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: &mut Vec<Diagnostic>) -> Facts {
+/// derived relations into `symbols`. Safety's results for items `memo` holds from the
+/// last check are reused, and this check's are kept in it.
+pub fn check_rules(
+    program: &ParsedPackage,
+    symbols: &mut Symbols,
+    diagnostics: &mut Vec<Diagnostic>,
+    memo: &mut ItemMemo,
+) -> Facts {
     let (mut facts, inferred, variable_types, unknown) = {
         let mut cx = Cx {
             program,
@@ -227,6 +238,7 @@ pub fn check_rules(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: 
             suggestion_budget: SUGGESTION_BUDGET,
             frozen: HashMap::default(),
             unknown: Vec::new(),
+            memo,
         };
         for (index, relation) in symbols.relations.iter().enumerate() {
             if relation.kind == RelationKind::Derived {
@@ -310,13 +322,13 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    fn item(&mut self, item: &'a Item) {
+    fn item(&mut self, item: &'a Arc<Item>) {
         self.annotations(item);
         match &item.kind {
-            ItemKind::Rule(rule) => self.rule(rule),
-            ItemKind::Decision(decision) => self.decision(decision),
+            ItemKind::Rule(rule) => self.rule(item, rule),
+            ItemKind::Decision(decision) => self.decision(item, decision),
             ItemKind::Test(test) => self.test(test),
-            ItemKind::Invariant(invariant) => self.invariant(invariant),
+            ItemKind::Invariant(invariant) => self.invariant(item, invariant),
             ItemKind::Fixture(fixture) => self.statements(&fixture.statements),
             _ => {}
         }

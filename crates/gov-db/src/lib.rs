@@ -16,7 +16,7 @@ mod workspace;
 
 pub use editor::{FileTokens, file_names, file_tokens, line_index};
 pub use queries::{
-    Database, Db, PackageInput, Parses, SourceInput, check_package, package_ir, parse_file, parsed_package,
+    Checks, Database, Db, PackageInput, Parses, SourceInput, check_package, package_ir, parse_file, parsed_package,
 };
 pub use stdlib::{STDLIB, StdModule};
 pub use workspace::{PackageId, Workspace};

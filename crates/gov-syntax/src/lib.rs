@@ -5,6 +5,8 @@
 //! file. This crate does no IO and knows nothing of salsa.
 
 pub mod ast;
+#[cfg(feature = "test-support")]
+pub mod edits;
 pub mod format;
 pub mod lexer;
 mod literal;

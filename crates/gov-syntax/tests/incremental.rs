@@ -12,8 +12,13 @@
 
 use gov_diag::FileId;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use std::sync::Arc;
+
+// The generator gov-db's test uses too, through gov-syntax's `test-support` feature; an
+// integration test of this crate cannot turn on a feature of it, so it reads the file.
+#[path = "../src/edits.rs"]
+mod edits;
+use edits::{apply, config, edit};
 
 const TEXTS: [&str; 3] = [
     include_str!("../../../examples/payments/payments.gov"),
@@ -47,57 +52,18 @@ const PIECES: [&str; 22] = [
     "1.5",
 ];
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Insert(Index, usize),
-    Delete(Index, usize),
-    Replace(Index, usize, usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![
-        (any::<Index>(), 0..PIECES.len()).prop_map(|(at, piece)| Edit::Insert(at, piece)),
-        (any::<Index>(), 1usize..40).prop_map(|(at, len)| Edit::Delete(at, len)),
-        (any::<Index>(), 1usize..4, 0..PIECES.len()).prop_map(|(at, len, piece)| Edit::Replace(at, len, piece)),
-    ]
-}
-
-/// The char boundary at or before `at`.
-fn boundary(text: &str, at: usize) -> usize {
-    (0..=at.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
-}
-
-fn apply(text: &str, edit: &Edit) -> String {
-    let mut out = text.to_owned();
-    match edit {
-        Edit::Insert(at, piece) => out.insert_str(boundary(text, at.index(text.len() + 1)), PIECES[*piece]),
-        Edit::Delete(at, len) | Edit::Replace(at, len, _) => {
-            let start = boundary(text, at.index(text.len() + 1));
-            let end = boundary(text, start + len);
-            let with = if let Edit::Replace(_, _, piece) = edit { PIECES[*piece] } else { "" };
-            out.replace_range(start..end, with);
-        }
-    }
-    out
-}
-
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256);
-    ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(cases) }
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config(256))]
 
     #[test]
     fn a_parse_after_edits_is_the_parse_from_scratch(
         which in 0..TEXTS.len(),
-        edits in proptest::collection::vec(edit(), 1..8),
+        edits in proptest::collection::vec(edit(PIECES.len(), 40), 1..8),
     ) {
         let mut text = TEXTS[which].to_owned();
         let (_, mut last) = gov_syntax::reparse(FileId(1), &text, None);
         for edit in &edits {
-            text = apply(&text, edit);
+            text = apply(&text, edit, &PIECES);
             let (parsed, next) = gov_syntax::reparse(FileId(1), &text, Some(&last));
             prop_assert_eq!(&*parsed, &gov_syntax::parse(FileId(1), &text), "after {:?}:\n{}", edit, text);
             last = next;

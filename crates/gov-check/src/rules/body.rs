@@ -4,34 +4,16 @@
 
 use super::calls::Position;
 use super::{ArithSite, Column, Cx, Edge, EdgeKind, Pending, Place, RuleWork, Scope};
-use crate::hash::{HashMap, HashSet};
 use crate::symbols::{RISK_SCORE, RelationKind};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
-    Aggregate, AggregateFn, Approver, Atom, BodyItem, Collection, Comparison, DecisionRule, Effect, Expr, Invariant,
+    Aggregate, AggregateFn, Approver, Atom, BodyItem, Collection, DecisionRule, Effect, Expr, Invariant, Item,
     MessagePart, Rule,
 };
-use gov_syntax::walk::{self, Reach};
-
-/// Where `expr`, bound to a variable by `=`, computes a value no fact holds: arithmetic,
-/// or an aggregate that adds (`sum`) or aggregates arithmetic (`max(x + 1 : …)`); `true`
-/// for an aggregate. `count`, `min` and `max` of plain values only pick from finite sets.
-fn invents_value(expr: &Expr) -> Option<(Span, bool)> {
-    match expr {
-        Expr::Binary(binary) => Some((binary.span, false)),
-        // A built-in's value is new too (`str.concat` grows a string without bound).
-        Expr::Call(call) => Some((call.span, false)),
-        Expr::Aggregate(aggregate)
-            if aggregate.function == AggregateFn::Sum || matches!(aggregate.target, Expr::Binary(_)) =>
-        {
-            Some((aggregate.span, true))
-        }
-        _ => None,
-    }
-}
+use std::sync::Arc;
 
 impl<'a> Cx<'a, '_> {
-    pub(super) fn rule(&mut self, rule: &'a Rule) {
+    pub(super) fn rule(&mut self, item: &Arc<Item>, rule: &'a Rule) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         let head_relation = self.symbols.relation_id(&rule.head.relation.text);
         // A module's relations are derived by the module's rules only (E0109 otherwise).
@@ -57,42 +39,17 @@ impl<'a> Cx<'a, '_> {
                 }
             }
         }
-        let bindings = self.safety(&work.scope, &rule.body);
+        let inventing = self.safety(item, &work.scope, &rule.body, Some(rule));
         if let Some(head) = derived {
-            self.inventing_arithmetic(rule, head, &bindings);
+            let rule = rule.head.relation.span;
+            self.facts.arithmetic.extend(inventing.into_iter().map(|(at, aggregate)| ArithSite {
+                head,
+                rule,
+                at,
+                aggregate,
+            }));
         }
         self.work.push(work);
-    }
-
-    /// Records the arithmetic (and the `sum`s, see [`invents_value`]) of `=` bindings whose
-    /// value reaches the head: the variable it binds is in the head, or binds (through
-    /// further `=`) a variable in the head. Such arithmetic produces values of the head;
-    /// arithmetic whose variables are all bound by atoms only filters. (Arithmetic written
-    /// in the head itself is recorded by `head`.)
-    fn inventing_arithmetic<'r>(&mut self, rule: &'r Rule, head: usize, bindings: &HashMap<&'r str, &'r Comparison>) {
-        let mut queue: Vec<&'r str> = rule
-            .head
-            .args
-            .iter()
-            .flat_map(|arg| walk::expr(&arg.value, Reach::Shallow).vars())
-            .map(|n| n.text.as_str())
-            .collect();
-        let mut seen: HashSet<&'r str> = HashSet::default();
-        while let Some(name) = queue.pop() {
-            if !seen.insert(name) {
-                continue;
-            }
-            let Some(comparison) = bindings.get(name) else { continue };
-            let value = if matches!(&comparison.left, Expr::Var(v) if v.text == name) {
-                &comparison.right
-            } else {
-                &comparison.left
-            };
-            if let Some((at, aggregate)) = invents_value(value) {
-                self.facts.arithmetic.push(ArithSite { head, rule: rule.head.relation.span, at, aggregate });
-            }
-            queue.extend(walk::expr(value, Reach::Shallow).vars().map(|n| n.text.as_str()));
-        }
     }
 
     fn head(&mut self, work: &mut RuleWork<'a>, head: &'a Atom, relation: usize) {
@@ -155,7 +112,7 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    pub(super) fn decision(&mut self, decision: &'a DecisionRule) {
+    pub(super) fn decision(&mut self, item: &Arc<Item>, decision: &'a DecisionRule) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         let risk = (decision.effect == Effect::Risk).then(|| self.symbols.relation_id(RISK_SCORE)).flatten();
         self.body(&mut work, &decision.body, risk.map(|to| (to, decision.name.span)), None);
@@ -174,15 +131,15 @@ impl<'a> Cx<'a, '_> {
             self.occurrence(&mut work.scope, group, Place::Approver, None);
             work.pending.push(Pending::Approver(group));
         }
-        self.safety(&work.scope, &decision.body);
+        self.safety(item, &work.scope, &decision.body, None);
         self.work.push(work);
     }
 
     /// An invariant's body, checked as a decision rule's is.
-    pub(super) fn invariant(&mut self, invariant: &'a Invariant) {
+    pub(super) fn invariant(&mut self, item: &Arc<Item>, invariant: &'a Invariant) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         self.body(&mut work, &invariant.body, None, None);
-        self.safety(&work.scope, &invariant.body);
+        self.safety(item, &work.scope, &invariant.body, None);
         self.work.push(work);
     }
 

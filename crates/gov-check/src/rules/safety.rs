@@ -1,13 +1,15 @@
 //! Safety: every variable is bound by a positive atom (or by `=` from bound values), in its
 //! own conjunction or one enclosing it; variables used once are reported too.
 
+use super::memo::Safety;
 use super::{Cx, Place, Scope};
 use crate::hash::{HashMap, HashSet};
-use gov_diag::{Applicability, Code, Diagnostic, Fix, codes};
-use gov_syntax::ast::{BodyItem, Collection, Comparison, Expr, Membership};
+use gov_diag::{Applicability, Code, Diagnostic, Fix, Span, codes};
+use gov_syntax::ast::{AggregateFn, BodyItem, Collection, Comparison, Expr, Item, Membership, Rule};
 use gov_syntax::suggest::closest;
 use gov_syntax::walk::{self, Reach};
 use gov_value::CompareOp;
+use std::sync::Arc;
 
 /// The variables bound at the top level of a body (`None`) and inside each aggregate
 /// (`Some(k)`), by name.
@@ -148,59 +150,132 @@ fn collect_equalities<'b>(
     }
 }
 
-impl<'a> Cx<'a, '_> {
-    /// Reports variables that no positive atom binds, and variables used once. Returns the
-    /// `=` that binds each variable of the body's top level that no positive atom binds.
-    pub(super) fn safety<'b>(&mut self, scope: &Scope<'b>, body: &'b [BodyItem]) -> HashMap<&'b str, &'b Comparison> {
-        let (bound, parents, bindings) = bound_variables(scope, body);
-        let is_bound = |name: &str, aggregate: Option<usize>| visible(&bound, &parents, aggregate, name);
-        // Unbound variables first: one that looks like a misspelt bound variable gets a
-        // did-you-mean, and that variable is then not also reported as used once.
-        let mut reported: HashSet<&str> = HashSet::default();
-        let mut guessed: HashSet<&str> = HashSet::default();
-        for (name, var) in scope.iter() {
-            for &(span, place, aggregate) in &var.occurrences {
-                let Some((code, what)) = unsafe_code(place) else { continue };
-                if is_bound(name, aggregate) || reported.contains(name) {
-                    continue;
-                }
-                reported.insert(name);
-                let guess =
-                    closest(name, scope.iter().map(|(other, _)| other).filter(|other| is_bound(other, aggregate)));
-                guessed.extend(guess);
-                let mut diagnostic = Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
-                    .with_primary_label("not bound by any positive atom")
-                    .with_did_you_mean(span, guess)
-                    .or_help(format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"));
-                if place == Place::Argument {
-                    diagnostic = diagnostic.with_note(
-                        "a built-in only reads its arguments, it never binds them: only what a value or generator \
-                         built-in yields binds a variable (`y = str.lower(x)`, `part in str.split(x, \" \")`)",
-                    );
-                }
-                self.diagnostics.push(diagnostic);
+impl Cx<'_, '_> {
+    /// Reports the safety diagnostics of `item` (a rule, decision rule or invariant, whose
+    /// walk gave `scope`) and returns, for a rule (`rule`), where its `=` bindings invent
+    /// values that reach the head: from the memo if this tree was checked before.
+    pub(super) fn safety<'b>(
+        &mut self,
+        item: &Arc<Item>,
+        scope: &Scope<'b>,
+        body: &'b [BodyItem],
+        rule: Option<&'b Rule>,
+    ) -> Vec<(Span, bool)> {
+        let found = self.memo.get_or(item, || {
+            let (diagnostics, bindings) = unsafe_and_singletons(scope, body);
+            let inventing = rule.map(|rule| inventing_arithmetic(rule, &bindings)).unwrap_or_default();
+            Safety { diagnostics, inventing }
+        });
+        self.diagnostics.extend(found.diagnostics.iter().cloned());
+        found.inventing.clone()
+    }
+}
+
+/// Variables that no positive atom binds, and variables used once. Returns their
+/// diagnostics and the `=` that binds each variable of the body's top level that no
+/// positive atom binds.
+fn unsafe_and_singletons<'b>(
+    scope: &Scope<'b>,
+    body: &'b [BodyItem],
+) -> (Vec<Diagnostic>, HashMap<&'b str, &'b Comparison>) {
+    let mut diagnostics = Vec::new();
+    let (bound, parents, bindings) = bound_variables(scope, body);
+    let is_bound = |name: &str, aggregate: Option<usize>| visible(&bound, &parents, aggregate, name);
+    // Unbound variables first: one that looks like a misspelt bound variable gets a
+    // did-you-mean, and that variable is then not also reported as used once.
+    let mut reported: HashSet<&str> = HashSet::default();
+    let mut guessed: HashSet<&str> = HashSet::default();
+    for (name, var) in scope.iter() {
+        for &(span, place, aggregate) in &var.occurrences {
+            let Some((code, what)) = unsafe_code(place) else { continue };
+            if is_bound(name, aggregate) || reported.contains(name) {
+                continue;
             }
-        }
-        for (name, var) in scope.iter() {
-            if var.occurrences.len() == 1
-                && !name.starts_with('_')
-                && !reported.contains(name)
-                && !guessed.contains(name)
-                && let Some((span, _, _)) = var.occurrences.first()
-            {
-                self.diagnostics.push(
-                    Diagnostic::new(codes::SINGLETON_VARIABLE, format!("variable `{name}` is used only once"), *span)
-                        .with_primary_label("used once")
-                        .with_help(format!("write `_` if any value will do, or `_{name}` to keep the name"))
-                        .with_fix(Fix::replace(
-                            format!("Rename to `_{name}`"),
-                            Applicability::Safe,
-                            *span,
-                            format!("_{name}"),
-                        )),
+            reported.insert(name);
+            let guess = closest(name, scope.iter().map(|(other, _)| other).filter(|other| is_bound(other, aggregate)));
+            guessed.extend(guess);
+            let mut diagnostic = Diagnostic::new(code, format!("variable `{name}` {what} is not bound"), span)
+                .with_primary_label("not bound by any positive atom")
+                .with_did_you_mean(span, guess)
+                .or_help(format!("bind `{name}` with a positive atom in the body, e.g. `relation(…, {name}, …)`"));
+            if place == Place::Argument {
+                diagnostic = diagnostic.with_note(
+                    "a built-in only reads its arguments, it never binds them: only what a value or generator \
+                     built-in yields binds a variable (`y = str.lower(x)`, `part in str.split(x, \" \")`)",
                 );
             }
+            diagnostics.push(diagnostic);
         }
-        bindings
     }
+    for (name, var) in scope.iter() {
+        if var.occurrences.len() == 1
+            && !name.starts_with('_')
+            && !reported.contains(name)
+            && !guessed.contains(name)
+            && let Some((span, _, _)) = var.occurrences.first()
+        {
+            diagnostics.push(
+                Diagnostic::new(codes::SINGLETON_VARIABLE, format!("variable `{name}` is used only once"), *span)
+                    .with_primary_label("used once")
+                    .with_help(format!("write `_` if any value will do, or `_{name}` to keep the name"))
+                    .with_fix(Fix::replace(
+                        format!("Rename to `_{name}`"),
+                        Applicability::Safe,
+                        *span,
+                        format!("_{name}"),
+                    )),
+            );
+        }
+    }
+    (diagnostics, bindings)
+}
+
+/// Where `expr`, bound to a variable by `=`, computes a value no fact holds: arithmetic,
+/// or an aggregate that adds (`sum`) or aggregates arithmetic (`max(x + 1 : …)`); `true`
+/// for an aggregate. `count`, `min` and `max` of plain values only pick from finite sets.
+fn invents_value(expr: &Expr) -> Option<(Span, bool)> {
+    match expr {
+        Expr::Binary(binary) => Some((binary.span, false)),
+        // A built-in's value is new too (`str.concat` grows a string without bound).
+        Expr::Call(call) => Some((call.span, false)),
+        Expr::Aggregate(aggregate)
+            if aggregate.function == AggregateFn::Sum || matches!(aggregate.target, Expr::Binary(_)) =>
+        {
+            Some((aggregate.span, true))
+        }
+        _ => None,
+    }
+}
+
+/// The arithmetic (and the `sum`s, see [`invents_value`]) of `=` bindings whose
+/// value reaches the head: the variable it binds is in the head, or binds (through
+/// further `=`) a variable in the head. Such arithmetic produces values of the head;
+/// arithmetic whose variables are all bound by atoms only filters. (Arithmetic written
+/// in the head itself is recorded by `Cx::head`.)
+fn inventing_arithmetic<'r>(rule: &'r Rule, bindings: &HashMap<&'r str, &'r Comparison>) -> Vec<(Span, bool)> {
+    let mut inventing = Vec::new();
+    let mut queue: Vec<&'r str> = rule
+        .head
+        .args
+        .iter()
+        .flat_map(|arg| walk::expr(&arg.value, Reach::Shallow).vars())
+        .map(|n| n.text.as_str())
+        .collect();
+    let mut seen: HashSet<&'r str> = HashSet::default();
+    while let Some(name) = queue.pop() {
+        if !seen.insert(name) {
+            continue;
+        }
+        let Some(comparison) = bindings.get(name) else { continue };
+        let value = if matches!(&comparison.left, Expr::Var(v) if v.text == name) {
+            &comparison.right
+        } else {
+            &comparison.left
+        };
+        if let Some((at, aggregate)) = invents_value(value) {
+            inventing.push((at, aggregate));
+        }
+        queue.extend(walk::expr(value, Reach::Shallow).vars().map(|n| n.text.as_str()));
+    }
+    inventing
 }
