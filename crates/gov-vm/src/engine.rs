@@ -569,14 +569,19 @@ impl Engine {
     /// Combines the distinct firings of an evaluation, ordered by rule ([`Work::conclude`]),
     /// into a decision.
     fn conclude<'s>(&self, fired: Firings<'s>, strings: &'s [String]) -> DecisionRef<'s> {
-        let has = |effect: Effect| {
-            fired.iter().any(|f| self.program.decisions.get(f.decision as usize).is_some_and(|d| d.effect == effect))
-        };
-        let outcome = if has(Effect::Deny) {
-            Outcome::Deny
-        } else if has(Effect::Escalate) {
+        // One pass over the firings: a deny ends it; an escalate or allow is remembered.
+        let (mut escalate, mut allow) = (false, false);
+        for f in fired.iter() {
+            match self.program.decisions.get(f.decision as usize).map(|d| d.effect) {
+                Some(Effect::Deny) => return DecisionRef { outcome: Outcome::Deny, fired, strings },
+                Some(Effect::Escalate) => escalate = true,
+                Some(Effect::Allow) => allow = true,
+                _ => {}
+            }
+        }
+        let outcome = if escalate {
             Outcome::Escalate
-        } else if has(Effect::Allow) || self.program.default_allow {
+        } else if allow || self.program.default_allow {
             Outcome::Allow
         } else {
             Outcome::Deny

@@ -270,7 +270,8 @@ impl Work {
         let firings = self.firings();
         let new = firings.at(entry);
         let seen = if self.fired.len() < INDEXED_FROM {
-            firings.iter().any(|f| f == new)
+            // The decision first: only a firing of the same rule has its values compared.
+            self.fired.iter().any(|&f| f.decision == decision && firings.at(f).values == new.values)
         } else {
             self.fired_index.find(firing_hash(new), |&i| firings.get(i as usize) == Some(new)).is_some()
         };
@@ -1067,16 +1068,15 @@ pub(crate) struct Evaluated<'a> {
 // aggregate's sub-plan), so the code before it is a whole plan.
 pub(crate) fn reach(evaluated: &Evaluated<'_>, rule: u32, end: usize) -> Result<Option<Vec<Value>>, EvalError> {
     let Evaluated { program, relations, strings, limits, builtins } = *evaluated;
-    if program.rules.get(rule as usize).is_none() {
-        return Err(EvalError::Corrupt("rule id out of range"));
-    }
     let code = builtins.code;
+    let exec = program.rules.get(rule as usize).and(code.rule(rule));
+    let exec = exec.ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
     let ctx = Ctx { statics: None, ones: None, relations, strings, limits, delta: &[], builtins, code };
     let mut work = Work::default();
     let mut frame = Vec::new();
-    code.frame(rule, &mut frame);
+    exec.start(&mut frame);
     let mut first = None;
-    let ops = code.ops(rule);
+    let ops = exec.ops();
     let ops = ops.get(..end.min(ops.len())).unwrap_or_default();
     ctx.exec(&mut work, ops, 0, &mut frame, &mut Sink::Reach { first: &mut first })?;
     // The registers, without the constants the frame holds after them.
@@ -1142,6 +1142,10 @@ impl Run<'_> {
         selected.clear();
         let found = plan.select(relations, self.ones, &mut selected);
         let result = found.and_then(|()| {
+            if selected.is_empty() {
+                // Nothing to merge (no indexed rule, or none the facts select).
+                return plan.always().iter().try_for_each(|&step| self.step(step, relations, delta, work));
+            }
             let (mut always, mut chosen) = (plan.always().iter().peekable(), selected.iter().peekable());
             loop {
                 let step = match (always.peek(), chosen.peek()) {
@@ -1320,10 +1324,12 @@ impl Run<'_> {
     }
 
     fn rule(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
-        if self.program.rules.get(rule as usize).is_none() {
-            return Err(EvalError::Corrupt("rule id out of range"));
-        }
         let code = self.builtins.code;
+        // Invariant: the executable form has one entry per rule of the program.
+        let exec = code.rule(rule).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
+        if self.skipped(rule, relations, delta, work.risk.map(|(rel, _)| rel)) {
+            return Ok(());
+        }
         let ctx = Ctx {
             statics: self.statics,
             ones: self.ones,
@@ -1334,12 +1340,9 @@ impl Run<'_> {
             builtins: &self.builtins,
             code,
         };
-        if self.skipped(rule, relations, delta, work.risk.map(|(rel, _)| rel)) {
-            return Ok(());
-        }
         let mut frame = std::mem::take(&mut work.registers);
-        code.frame(rule, &mut frame);
-        let result = ctx.exec(work, code.ops(rule), 0, &mut frame, &mut Sink::Rule);
+        exec.start(&mut frame);
+        let result = ctx.exec(work, exec.ops(), 0, &mut frame, &mut Sink::Rule);
         work.registers = frame;
         result
     }

@@ -84,12 +84,30 @@ pub(crate) enum Op {
 
 /// A rule's ops and frame.
 #[derive(Debug, Clone, Default)]
-struct RuleExec {
+pub(crate) struct RuleExec {
     ops: Vec<Op>,
     /// Its registers: the frame's first slots.
     registers: u32,
-    /// The constants after the registers, in frame order.
-    constants: Vec<Value>,
+    /// The frame a run starts with: the registers, each `Int 0`, then the constants in
+    /// frame order; a run copies it whole (one copy, no per-slot fill).
+    // Invariant: `frame.len() >= registers`.
+    frame: Box<[Value]>,
+}
+
+impl RuleExec {
+    /// The rule's ops.
+    #[inline(always)]
+    pub(crate) fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Readies `frame` for a run of the rule: its registers all `Int 0`, then its
+    /// constants (the buffer keeps its capacity, so a warm run allocates nothing).
+    #[inline(always)]
+    pub(crate) fn start(&self, frame: &mut Vec<Value>) {
+        frame.clear();
+        frame.extend_from_slice(&self.frame);
+    }
 }
 
 /// The executable form of every rule of a program, by rule id.
@@ -112,8 +130,9 @@ impl Code {
             let mut frame = Frame { registers, used: Vec::new() };
             let ops = rule.code.iter().map(|instr| code.op(program, instr, &mut frame)).collect();
             let constant = |c: &u32| program.constants.get(*c as usize).copied().unwrap_or(Value::Int(0));
-            let constants = frame.used.iter().map(constant).collect();
-            code.rules.push(RuleExec { ops, registers, constants });
+            let registers_then_constants =
+                std::iter::repeat_n(Value::Int(0), registers as usize).chain(frame.used.iter().map(constant));
+            code.rules.push(RuleExec { ops, registers, frame: registers_then_constants.collect() });
         }
         code
     }
@@ -163,21 +182,16 @@ impl Code {
         }
     }
 
+    /// Rule `rule`'s executable form (`None` for an id out of range).
+    #[inline(always)]
+    pub(crate) fn rule(&self, rule: u32) -> Option<&RuleExec> {
+        self.rules.get(rule as usize)
+    }
+
     /// The ops of rule `rule` (none for an id out of range).
     #[inline]
     pub(crate) fn ops(&self, rule: u32) -> &[Op] {
-        self.rules.get(rule as usize).map_or(&[], |r| &r.ops)
-    }
-
-    /// Readies `frame` for a run of rule `rule`: its registers all `Int 0`, then its
-    /// constants.
-    #[inline]
-    pub(crate) fn frame(&self, rule: u32, frame: &mut Vec<Value>) {
-        frame.clear();
-        if let Some(r) = self.rules.get(rule as usize) {
-            frame.resize(r.registers as usize, Value::Int(0));
-            frame.extend_from_slice(&r.constants);
-        }
+        self.rule(rule).map_or(&[], RuleExec::ops)
     }
 
     /// How many registers (not constants) rule `rule`'s frame starts with.
@@ -187,7 +201,7 @@ impl Code {
 
     /// The constants of rule `rule`'s frame, which follow its registers.
     pub(crate) fn constants(&self, rule: u32) -> &[Value] {
-        self.rules.get(rule as usize).map_or(&[], |r| &r.constants)
+        self.rule(rule).and_then(|r| r.frame.get(r.registers as usize..)).unwrap_or_default()
     }
 
     /// What was prepared for a call.
@@ -297,9 +311,10 @@ mod tests {
         let Op::Fire { decision: 0, values } = &ops[3] else { panic!("{:?}", ops[3]) };
         assert_eq!(**values, [1, 3]);
         let mut frame = vec![Value::Bool(true); 9];
-        code.frame(0, &mut frame);
+        code.rule(0).unwrap().start(&mut frame);
         assert_eq!(frame, vec![Value::Int(0), Value::Int(0), Value::Int(9), Value::Int(7)]);
         assert_eq!(code.registers(0), 2);
+        assert_eq!(code.constants(0), [Value::Int(9), Value::Int(7)]);
         assert!(code.ops(1).is_empty());
     }
 }
