@@ -74,10 +74,15 @@ fn constant_parser(builtin: Builtin) -> Option<(usize, Checker, Parser)> {
         Builtin::GlobMatch => {
             Some((1, |v| glob::compile(v).map(drop), |v| glob::compile(v).map(|g| Some(PreparedKind::Glob(g)))))
         }
-        Builtin::RegexMatch | Builtin::RegexFind => Some((
+        Builtin::RegexMatch => Some((
             1,
             |v| regex::compile(v).map(drop),
-            |v| regex::Pattern::compile(v).map(|r| Some(PreparedKind::Regex(r))),
+            |v| regex::Pattern::compile(v, regex::Use::Match).map(|r| Some(PreparedKind::Regex(r))),
+        )),
+        Builtin::RegexFind => Some((
+            1,
+            |v| regex::compile(v).map(drop),
+            |v| regex::Pattern::compile(v, regex::Use::Find).map(|r| Some(PreparedKind::Regex(r))),
         )),
         Builtin::NetCidrContains => Some((
             0,

@@ -84,23 +84,48 @@ type DfaRegex = regex_automata::dfa::regex::Regex<dense::DFA<Vec<u32>>>;
 pub(crate) struct Pattern {
     /// The pattern as the `regex` crate compiled it.
     regex: Regex,
-    /// The forward DFA `regex.match` walks (`None`: too big).
+    /// The forward DFA `regex.match` walks (`None`: too big, or prepared for `regex.find`).
     test: Option<TestDfa>,
-    /// How `regex.find` searches.
+    /// How `regex.find` searches ([`Finder::Regex`] when prepared for `regex.match`).
     find: Finder,
 }
 
-/// The patterns this process has compiled, by their text.
-static PATTERNS: crate::tables::Kept<Pattern> = crate::tables::Kept::new();
+/// The built-in a constant pattern is prepared for: each gets only the DFAs it walks (a
+/// `regex.find`'s forward and reverse DFAs cost several times a `regex.match`'s one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// `regex.match`
+    Match,
+    /// `regex.find`
+    Find,
+}
+
+/// The patterns this process has prepared for `regex.match`, by their text.
+static MATCHING: crate::tables::Kept<Pattern> = crate::tables::Kept::new();
+/// The patterns this process has prepared for `regex.find`, by their text.
+static FINDING: crate::tables::Kept<Pattern> = crate::tables::Kept::new();
 
 impl Pattern {
-    /// The constant pattern `pattern`, compiled within the size limits, with its DFAs:
-    /// made now, or already made by an earlier load of the same pattern text.
-    pub(crate) fn compile(pattern: &Val<'_>) -> Result<Arc<Pattern>, String> {
+    /// The constant pattern `pattern`, compiled within the size limits, with the DFAs
+    /// its `used` walks: made now, or already made by an earlier load of the same pattern
+    /// text for the same built-in.
+    pub(crate) fn compile(pattern: &Val<'_>, used: Use) -> Result<Arc<Pattern>, String> {
         let Val::Str(text) = pattern else { return Err("a regex pattern is a Str".to_owned()) };
-        PATTERNS.get_or_make(text, || {
-            let regex = compile(pattern)?;
-            Ok(Pattern { test: TestDfa::build(regex.as_str()), find: Finder::build(regex.as_str()), regex })
+        let kept = match used {
+            Use::Match => &MATCHING,
+            Use::Find => &FINDING,
+        };
+        kept.get_or_make(text, || Pattern::make(pattern, used == Use::Match, used == Use::Find))
+    }
+
+    /// `pattern` compiled, with the DFA of `regex.match` if `test` and the search of
+    /// `regex.find` if `find`.
+    fn make(pattern: &Val<'_>, test: bool, find: bool) -> Result<Pattern, String> {
+        let regex = compile(pattern)?;
+        Ok(Pattern {
+            test: if test { TestDfa::build(regex.as_str()) } else { None },
+            find: if find { Finder::build(regex.as_str()) } else { Finder::Regex },
+            regex,
         })
     }
 
@@ -150,7 +175,8 @@ enum Finder {
     Runs(Runs),
     /// A forward and a reverse DFA (boxed: their headers are large).
     Dfa(Box<DfaRegex>),
-    /// The `regex` crate alone (the DFAs would be too big).
+    /// The `regex` crate alone (the DFAs would be too big, or the pattern was prepared
+    /// for `regex.match`).
     Regex,
 }
 
@@ -537,7 +563,7 @@ mod tests {
     #[test]
     fn the_coding_agent_patterns_are_walked_by_full_dfas() {
         for &text in PATTERNS.iter().take(CODING_AGENT) {
-            let Ok(pattern) = Pattern::compile(&s(text)) else { panic!("{text} compiles") };
+            let Ok(pattern) = Pattern::make(&s(text), true, true) else { panic!("{text} compiles") };
             assert!(pattern.test.is_some(), "{text}: a DFA for regex.match");
             let Some(test) = &pattern.test else { continue };
             assert!(test.is_match("rm -rf /").is_some(), "{text}: the DFA answers");
@@ -546,6 +572,24 @@ mod tests {
                 "{text}: DFAs or a byte scan for regex.find"
             );
         }
+    }
+
+    #[test]
+    fn each_built_in_gets_only_the_dfas_it_walks() {
+        let prepared = |builtin| match prepare(builtin, &[None, Some(s(r"\bsh\b"))]) {
+            Ok(Some(prepared)) => match prepared.kind() {
+                PreparedKind::Regex(pattern) => Arc::clone(pattern),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        let matching = prepared(Builtin::RegexMatch);
+        assert!(matching.test.is_some() && matches!(matching.find, Finder::Regex));
+        let finding = prepared(Builtin::RegexFind);
+        assert!(finding.test.is_none() && matches!(finding.find, Finder::Dfa(_)));
+        // Either still answers the other's question, through the `regex` crate.
+        assert!(finding.is_match("a sh") && !finding.is_match("ash"));
+        assert_eq!(found_by_pattern(&matching, "sh, sh"), vec![format!("{:?}", s("sh")); 2]);
     }
 
     #[test]
@@ -562,7 +606,7 @@ mod tests {
             ("[^;]{2,}", false),
             ("[^;]*", false),
         ] {
-            let Ok(pattern) = Pattern::compile(&s(text)) else { panic!("{text} compiles") };
+            let Ok(pattern) = Pattern::make(&s(text), true, true) else { panic!("{text} compiles") };
             assert_eq!(
                 found_by_pattern(&pattern, "ab; é|c\nſ"),
                 found_by_regex(&pattern.regex, "ab; é|c\nſ"),
@@ -574,7 +618,7 @@ mod tests {
 
     #[test]
     fn a_dfa_that_quits_part_way_hands_over_to_the_regex_crate() {
-        let Ok(pattern) = Pattern::compile(&s(r"\bsh\b")) else { panic!("compiles") };
+        let Ok(pattern) = Pattern::make(&s(r"\bsh\b"), true, true) else { panic!("compiles") };
         let text = "sh x sh é sh";
         assert_eq!(found_by_pattern(&pattern, text), found_by_regex(&pattern.regex, text));
         assert_eq!(found_by_pattern(&pattern, text).len(), 3);
@@ -590,7 +634,7 @@ mod tests {
     #[test]
     fn a_pattern_whose_dfa_would_be_too_big_is_matched_by_the_regex_crate() {
         // The 21st bit from the end is a 1: a small NFA, a DFA of 2^21 states.
-        let Ok(pattern) = Pattern::compile(&s("[01]*1[01]{20}")) else { panic!("compiles") };
+        let Ok(pattern) = Pattern::make(&s("[01]*1[01]{20}"), true, true) else { panic!("compiles") };
         let text = "01".to_owned() + &"0".repeat(20);
         assert!(pattern.is_match(&text));
         assert_eq!(found_by_pattern(&pattern, &text), found_by_regex(&pattern.regex, &text));
@@ -610,7 +654,7 @@ mod tests {
         #[test]
         fn a_dfa_answers_as_the_regex_crate(index in 0..PATTERNS.len(), text in text_of_pieces()) {
             let source = PATTERNS.get(index).copied().unwrap_or_default();
-            let Ok(pattern) = Pattern::compile(&s(source)) else { panic!("{source} compiles") };
+            let Ok(pattern) = Pattern::make(&s(source), true, true) else { panic!("{source} compiles") };
             prop_assert_eq!(pattern.is_match(&text), pattern.regex.is_match(&text), "{} on {:?}", source, text);
             prop_assert_eq!(found_by_pattern(&pattern, &text), found_by_regex(&pattern.regex, &text), "{} on {:?}", source, text);
         }
@@ -618,7 +662,7 @@ mod tests {
         #[test]
         fn a_dfa_answers_as_the_regex_crate_on_any_text(index in 0..PATTERNS.len(), text in "\\PC{0,16}") {
             let source = PATTERNS.get(index).copied().unwrap_or_default();
-            let Ok(pattern) = Pattern::compile(&s(source)) else { panic!("{source} compiles") };
+            let Ok(pattern) = Pattern::make(&s(source), true, true) else { panic!("{source} compiles") };
             prop_assert_eq!(pattern.is_match(&text), pattern.regex.is_match(&text));
             prop_assert_eq!(found_by_pattern(&pattern, &text), found_by_regex(&pattern.regex, &text));
         }
