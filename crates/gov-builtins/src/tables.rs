@@ -41,7 +41,8 @@ impl<T> Kept<T> {
     }
 
     /// The table of `text`: the one already made in this process, or else `make`'s
-    /// (counted, and kept when it is made).
+    /// (counted, and kept when it is made). Tables are made one at a time: a load that
+    /// needs one waits for another thread's make, so no table is ever made twice at once.
     pub(crate) fn get_or_make(&self, text: &str, make: impl FnOnce() -> Result<T, String>) -> Result<Arc<T>, String> {
         // A thread that panicked while holding the lock left the map whole (an insert is
         // the only write), so a poisoned lock is still usable.
