@@ -10,7 +10,8 @@
 //! The families, one module each: strings (`str.*`), globs (`glob.*`), regexes
 //! (`regex.*`), paths (`path.*`, lexical), URLs and hosts (`url.*`, `host.*`, by the WHATWG
 //! rules), networks (`net.*`), the calendar in IANA time zones (`time.*`) and numbers
-//! (`num.*`). Constant patterns, networks and zones are parsed once by [`prepare`].
+//! (`num.*`). Constant patterns, networks and zones are validated by [`check`] and parsed
+//! once, with the tables a run needs, by [`prepare`] when a program loads.
 //!
 //! Partial functions yield nothing rather than fail (`url.host` of text that is not a URL
 //! has no host), so a condition built on them is simply false, whatever order the planner
@@ -29,12 +30,14 @@ mod prepared;
 mod regex;
 mod strings;
 mod synopsis;
+mod tables;
 mod time;
 mod urls;
 
 pub use catalogue::{Builtin, Output, Param, Signature, call};
 pub use memo::Memo;
-pub use prepared::{PrepareError, Prepared, prepare};
+pub use prepared::{PrepareError, Prepared, check, prepare};
+pub use tables::tables_made;
 
 use std::borrow::Cow;
 

@@ -5,7 +5,7 @@
 //!
 //! Invariant: [`read`] answers only where the WHATWG parser would give the same scheme,
 //! host and port (a property test below checks it against the `url` crate); any other
-//! text (userinfo, a backslash, percent-encoding, an IPv6 or shorthand IPv4 host,
+//! text (a backslash, percent-encoding, an IPv6 or shorthand IPv4 host,
 //! punycode, empty labels, a non-http(s) scheme, white space) gets `None` and goes to
 //! the parser, so what a policy sees never depends on which route was taken.
 
@@ -24,8 +24,11 @@ pub(crate) struct Plain<'t> {
 }
 
 /// The scheme, host and port of `text` when it is an `http` or `https` URL of the form
-/// `scheme://host[:port][/…|?…|#…]`, every byte printable ASCII, the host a domain name
-/// that the parser keeps as it is but for case, or an IPv4 address in dotted decimal.
+/// `scheme://[userinfo@]host[:port][/…|?…|#…]`, every byte printable ASCII, the userinfo
+/// (if any) of letters, digits and `-._~!$&'()*+,;=:` (no `@`, `\`, `%`: the text up to
+/// the one `@` is all userinfo, so `https://api.github.com@evil.com/` reaches `evil.com`),
+/// the host a domain name that the parser keeps as it is but for case, or an IPv4 address
+/// in dotted decimal.
 pub(crate) fn read(text: &str) -> Option<Plain<'_>> {
     // Byte scans throughout: these texts are short, and `str`'s searchers cost more to set
     // up than to run on them.
@@ -43,7 +46,13 @@ pub(crate) fn read(text: &str) -> Option<Plain<'_>> {
     };
     let rest = rest.strip_prefix("//")?;
     let end = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
-    let authority = rest.get(..end)?;
+    let mut authority = rest.get(..end)?;
+    if let Some((userinfo, after)) = split_at_byte(authority, |b| b == b'@') {
+        if !userinfo.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:".contains(&b)) {
+            return None;
+        }
+        authority = after;
+    }
     let (host, port) = split_at_byte(authority, |b| b == b':').unwrap_or((authority, ""));
     let port = match port {
         "" => default,
@@ -111,9 +120,15 @@ mod tests {
         assert_eq!(read("http://10.1.2.3/metrics"), plain("http", "10.1.2.3", 80));
         assert_eq!(read("http://x.example:/?q#f"), plain("http", "x.example", 80));
         assert_eq!(read("http://x.example#f"), plain("http", "x.example", 80));
+        assert_eq!(read("https://api.github.com@evil.com/"), plain("https", "evil.com", 443));
+        assert_eq!(read("https://u:p@10.0.0.1:8080/x"), plain("https", "10.0.0.1", 8080));
+        assert_eq!(read("http://@x.example"), plain("http", "x.example", 80));
         for other in [
-            "https://api.github.com@evil.com/",
             "https://evil.com\\@api.github.com/",
+            "https://a@b@evil.com/",
+            "https://a%40b@evil.com/",
+            "https://user@/",
+            "https://user@:80/",
             "http://0x0a.1/",
             "http://010.0.0.1/",
             "http://2130706433/",
@@ -143,8 +158,13 @@ mod tests {
     fn url_like() -> impl Strategy<Value = String> {
         let scheme = prop_oneof!["https?", "HTTPS?", "hTtP", "ftp", "wss?", "file", "[a-z]{0,3}"];
         let separator = prop_oneof![Just("://"), Just(":/"), Just(":"), Just(":\\\\"), Just("://\\"), Just(":///")];
-        let userinfo =
-            prop_oneof![Just(String::new()), Just(String::new()), "[a-z]{1,3}@", "[a-z]{1,2}:[a-z0-9]{0,2}@"];
+        let userinfo = prop_oneof![
+            Just(String::new()),
+            Just(String::new()),
+            "[a-z]{1,3}@",
+            "[a-z]{1,2}:[a-z0-9]{0,2}@",
+            "[a-z.:!$;=%@\\/~'()*+,&_-]{0,5}@",
+        ];
         let host = prop_oneof![
             "[a-zA-Z0-9-]{1,6}(\\.[a-zA-Z0-9-]{0,6}){0,3}",
             "[0-9]{1,4}(\\.[0-9]{1,4}){0,4}",
@@ -178,12 +198,13 @@ mod tests {
         #[test]
         fn plain_urls_are_read_as_the_parser_reads_them(
             scheme in "[hH][tT][tT][pP][sS]?",
+            user in "([a-zA-Z0-9._~!$&'()*+,;=:-]{0,6}@)?",
             host in prop_oneof!["[a-zA-Z][a-zA-Z0-9-]{0,6}(\\.[a-zA-Z0-9-]{1,6}){0,3}\\.[a-zA-Z][a-z0-9]{0,3}", any::<u32>().prop_map(|ip| Ipv4Addr::from(ip).to_string())],
             port in proptest::option::of(any::<u16>()),
             rest in "([/?#][!-~]{0,12})?",
         ) {
             let port_text = port.map(|p| format!(":{p}")).unwrap_or_default();
-            let text = format!("{scheme}://{host}{port_text}{rest}");
+            let text = format!("{scheme}://{user}{host}{port_text}{rest}");
             let plain = read(&text);
             prop_assert!(plain.is_some(), "{} is plain", text);
             let url = Url::parse(&text);

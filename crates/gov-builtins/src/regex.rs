@@ -6,15 +6,16 @@
 //! the text unless anchored with `^` and `$`; the syntax is the crate's (Perl-like,
 //! Unicode-aware, no look-around nor back-references).
 //!
-//! A constant pattern ([`Pattern`]) is also made into full DFAs on its first use
-//! (`regex-automata`'s dense DFAs, the engine the `regex` crate builds lazily): a search is
+//! A constant pattern ([`Pattern`]) is also made into full DFAs when the program loads
+//! (`regex-automata`'s dense DFAs, the engine the `regex` crate builds lazily), once per
+//! process for each pattern text ([`crate::tables`]): a search is
 //! then a walk of a table with no cache, no pool and no set-up beyond a start state, which
 //! is most of what a call costs on the short texts policies test (~330 instructions for a
 //! `regex.match` on 1–8 bytes through the `regex` crate). Where a DFA cannot answer (it
 //! would be too big, or a Unicode `\b` meets non-ASCII text) the `regex` crate does.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use regex::{Regex, RegexBuilder};
 use regex_automata::dfa::{Automaton, StartKind, dense};
@@ -73,8 +74,8 @@ fn one_line(message: &str) -> &str {
 /// start.
 type DfaRegex = regex_automata::dfa::regex::Regex<dense::DFA<Vec<u32>>>;
 
-/// A constant pattern, compiled when the program loads, with its full DFAs made on first
-/// use (so the checker, which only validates, never pays for them).
+/// A constant pattern, compiled with its full DFAs when the program loads (the checker,
+/// which only validates, compiles the `regex` crate's form alone: [`compile`]).
 ///
 /// Invariant: every DFA here is built from `regex`'s pattern text with the same syntax
 /// (Unicode, leftmost-first, UTF-8 empty matches), so it answers exactly as `regex` does
@@ -83,22 +84,54 @@ type DfaRegex = regex_automata::dfa::regex::Regex<dense::DFA<Vec<u32>>>;
 pub(crate) struct Pattern {
     /// The pattern as the `regex` crate compiled it.
     regex: Regex,
-    /// The forward DFA `regex.match` walks (`None`: too big).
-    test: OnceLock<Option<TestDfa>>,
-    /// How `regex.find` searches.
-    find: OnceLock<Finder>,
+    /// The forward DFA `regex.match` walks (`None`: too big, or prepared for `regex.find`).
+    test: Option<TestDfa>,
+    /// How `regex.find` searches ([`Finder::Regex`] when prepared for `regex.match`).
+    find: Finder,
 }
 
+/// The built-in a constant pattern is prepared for: each gets only the DFAs it walks (a
+/// `regex.find`'s forward and reverse DFAs cost several times a `regex.match`'s one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// `regex.match`
+    Match,
+    /// `regex.find`
+    Find,
+}
+
+/// The patterns this process has prepared for `regex.match`, by their text.
+static MATCHING: crate::tables::Kept<Pattern> = crate::tables::Kept::new();
+/// The patterns this process has prepared for `regex.find`, by their text.
+static FINDING: crate::tables::Kept<Pattern> = crate::tables::Kept::new();
+
 impl Pattern {
-    /// The constant pattern `pattern`, compiled within the size limits.
-    pub(crate) fn compile(pattern: &Val<'_>) -> Result<Pattern, String> {
-        Ok(Pattern { regex: compile(pattern)?, test: OnceLock::new(), find: OnceLock::new() })
+    /// The constant pattern `pattern`, compiled within the size limits, with the DFAs
+    /// its `used` walks: made now, or already made by an earlier load of the same pattern
+    /// text for the same built-in.
+    pub(crate) fn compile(pattern: &Val<'_>, used: Use) -> Result<Arc<Pattern>, String> {
+        let Val::Str(text) = pattern else { return Err("a regex pattern is a Str".to_owned()) };
+        let kept = match used {
+            Use::Match => &MATCHING,
+            Use::Find => &FINDING,
+        };
+        kept.get_or_make(text, || Pattern::make(pattern, used == Use::Match, used == Use::Find))
+    }
+
+    /// `pattern` compiled, with the DFA of `regex.match` if `test` and the search of
+    /// `regex.find` if `find`.
+    fn make(pattern: &Val<'_>, test: bool, find: bool) -> Result<Pattern, String> {
+        let regex = compile(pattern)?;
+        Ok(Pattern {
+            test: if test { TestDfa::build(regex.as_str()) } else { None },
+            find: if find { Finder::build(regex.as_str()) } else { Finder::Regex },
+            regex,
+        })
     }
 
     /// Whether the pattern matches somewhere in `s`.
     fn is_match(&self, s: &str) -> bool {
-        let dfa = self.test.get_or_init(|| TestDfa::build(self.regex.as_str()));
-        match dfa.as_ref().and_then(|dfa| dfa.is_match(s)) {
+        match self.test.as_ref().and_then(|dfa| dfa.is_match(s)) {
             Some(held) => held,
             // Too big, or a Unicode `\b` beside non-ASCII text.
             None => self.regex.is_match(s),
@@ -107,9 +140,8 @@ impl Pattern {
 
     /// Hands each non-overlapping match in `s`, leftmost first, to `each`.
     fn find_each(&self, s: &str, each: &mut dyn FnMut(Val<'_>)) {
-        let finder = self.find.get_or_init(|| Finder::build(self.regex.as_str()));
         let mut found = 0;
-        match finder {
+        match &self.find {
             Finder::Runs(runs) => return runs.find_each(s, each),
             Finder::Dfa(dfa) => {
                 let mut searcher = Searcher::new(Input::new(s));
@@ -143,7 +175,8 @@ enum Finder {
     Runs(Runs),
     /// A forward and a reverse DFA (boxed: their headers are large).
     Dfa(Box<DfaRegex>),
-    /// The `regex` crate alone (the DFAs would be too big).
+    /// The `regex` crate alone (the DFAs would be too big, or the pattern was prepared
+    /// for `regex.match`).
     Regex,
 }
 
@@ -345,7 +378,7 @@ pub(crate) fn find(args: &[Val<'_>], prepared: Option<&PreparedKind>, each: &mut
 mod tests {
     use proptest::prelude::*;
 
-    use crate::{Builtin, Yield, eval, prepare};
+    use crate::{Builtin, Yield, check, eval, prepare};
 
     use super::*;
 
@@ -530,17 +563,33 @@ mod tests {
     #[test]
     fn the_coding_agent_patterns_are_walked_by_full_dfas() {
         for &text in PATTERNS.iter().take(CODING_AGENT) {
-            let Ok(pattern) = Pattern::compile(&s(text)) else { panic!("{text} compiles") };
-            let _ = pattern.is_match("rm -rf /");
-            found_by_pattern(&pattern, "rm -rf /");
-            assert!(matches!(pattern.test.get(), Some(Some(_))), "{text}: a DFA for regex.match");
-            let Some(Some(test)) = pattern.test.get() else { continue };
+            let Ok(pattern) = Pattern::make(&s(text), true, true) else { panic!("{text} compiles") };
+            assert!(pattern.test.is_some(), "{text}: a DFA for regex.match");
+            let Some(test) = &pattern.test else { continue };
             assert!(test.is_match("rm -rf /").is_some(), "{text}: the DFA answers");
             assert!(
-                matches!(pattern.find.get(), Some(Finder::Dfa(_) | Finder::Runs(_))),
+                matches!(pattern.find, Finder::Dfa(_) | Finder::Runs(_)),
                 "{text}: DFAs or a byte scan for regex.find"
             );
         }
+    }
+
+    #[test]
+    fn each_built_in_gets_only_the_dfas_it_walks() {
+        let prepared = |builtin| match prepare(builtin, &[None, Some(s(r"\bsh\b"))]) {
+            Ok(Some(prepared)) => match prepared.kind() {
+                PreparedKind::Regex(pattern) => Arc::clone(pattern),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        let matching = prepared(Builtin::RegexMatch);
+        assert!(matching.test.is_some() && matches!(matching.find, Finder::Regex));
+        let finding = prepared(Builtin::RegexFind);
+        assert!(finding.test.is_none() && matches!(finding.find, Finder::Dfa(_)));
+        // Either still answers the other's question, through the `regex` crate.
+        assert!(finding.is_match("a sh") && !finding.is_match("ash"));
+        assert_eq!(found_by_pattern(&matching, "sh, sh"), vec![format!("{:?}", s("sh")); 2]);
     }
 
     #[test]
@@ -557,25 +606,25 @@ mod tests {
             ("[^;]{2,}", false),
             ("[^;]*", false),
         ] {
-            let Ok(pattern) = Pattern::compile(&s(text)) else { panic!("{text} compiles") };
+            let Ok(pattern) = Pattern::make(&s(text), true, true) else { panic!("{text} compiles") };
             assert_eq!(
                 found_by_pattern(&pattern, "ab; é|c\nſ"),
                 found_by_regex(&pattern.regex, "ab; é|c\nſ"),
                 "{text}"
             );
-            assert_eq!(matches!(pattern.find.get(), Some(Finder::Runs(_))), scan, "{text}");
+            assert_eq!(matches!(pattern.find, Finder::Runs(_)), scan, "{text}");
         }
     }
 
     #[test]
     fn a_dfa_that_quits_part_way_hands_over_to_the_regex_crate() {
-        let Ok(pattern) = Pattern::compile(&s(r"\bsh\b")) else { panic!("compiles") };
+        let Ok(pattern) = Pattern::make(&s(r"\bsh\b"), true, true) else { panic!("compiles") };
         let text = "sh x sh é sh";
         assert_eq!(found_by_pattern(&pattern, text), found_by_regex(&pattern.regex, text));
         assert_eq!(found_by_pattern(&pattern, text).len(), 3);
         // The DFA finds the first and quits before the second (it reads past the `sh`
         // at 5..7 to the `é` before it knows that match is the leftmost-first one).
-        let Some(Finder::Dfa(dfa)) = pattern.find.get() else { panic!("a DFA was built") };
+        let Finder::Dfa(dfa) = &pattern.find else { panic!("a DFA was built") };
         assert!(dfa.try_search(&Input::new(text)).is_ok());
         assert!(dfa.try_search(&Input::new(text).range(2..)).is_err());
         assert!(pattern.is_match("é sh"));
@@ -585,18 +634,19 @@ mod tests {
     #[test]
     fn a_pattern_whose_dfa_would_be_too_big_is_matched_by_the_regex_crate() {
         // The 21st bit from the end is a 1: a small NFA, a DFA of 2^21 states.
-        let Ok(pattern) = Pattern::compile(&s("[01]*1[01]{20}")) else { panic!("compiles") };
+        let Ok(pattern) = Pattern::make(&s("[01]*1[01]{20}"), true, true) else { panic!("compiles") };
         let text = "01".to_owned() + &"0".repeat(20);
         assert!(pattern.is_match(&text));
         assert_eq!(found_by_pattern(&pattern, &text), found_by_regex(&pattern.regex, &text));
-        assert!(matches!(pattern.test.get(), Some(None)));
-        assert!(matches!(pattern.find.get(), Some(Finder::Regex)));
+        assert!(pattern.test.is_none());
+        assert!(matches!(pattern.find, Finder::Regex));
     }
 
     proptest! {
         #[test]
         fn arbitrary_text_and_patterns_never_panic(text in ".{0,40}", pattern in "[a-z()|*+?{}\\[\\]^$.\\\\0-9,]{0,16}") {
-            let _ = prepare(Builtin::RegexMatch, &[None, Some(s(&pattern))]);
+            let prepared = prepare(Builtin::RegexMatch, &[None, Some(s(&pattern))]);
+            prop_assert_eq!(check(Builtin::RegexMatch, &[None, Some(s(&pattern))]), prepared.map(drop));
             let _ = eval(Builtin::RegexMatch, &[s(&text), s(&pattern)], None);
             let _ = eval(Builtin::RegexFind, &[s(&text), s(&pattern)], None);
         }
@@ -604,7 +654,7 @@ mod tests {
         #[test]
         fn a_dfa_answers_as_the_regex_crate(index in 0..PATTERNS.len(), text in text_of_pieces()) {
             let source = PATTERNS.get(index).copied().unwrap_or_default();
-            let Ok(pattern) = Pattern::compile(&s(source)) else { panic!("{source} compiles") };
+            let Ok(pattern) = Pattern::make(&s(source), true, true) else { panic!("{source} compiles") };
             prop_assert_eq!(pattern.is_match(&text), pattern.regex.is_match(&text), "{} on {:?}", source, text);
             prop_assert_eq!(found_by_pattern(&pattern, &text), found_by_regex(&pattern.regex, &text), "{} on {:?}", source, text);
         }
@@ -612,7 +662,7 @@ mod tests {
         #[test]
         fn a_dfa_answers_as_the_regex_crate_on_any_text(index in 0..PATTERNS.len(), text in "\\PC{0,16}") {
             let source = PATTERNS.get(index).copied().unwrap_or_default();
-            let Ok(pattern) = Pattern::compile(&s(source)) else { panic!("{source} compiles") };
+            let Ok(pattern) = Pattern::make(&s(source), true, true) else { panic!("{source} compiles") };
             prop_assert_eq!(pattern.is_match(&text), pattern.regex.is_match(&text));
             prop_assert_eq!(found_by_pattern(&pattern, &text), found_by_regex(&pattern.regex, &text));
         }

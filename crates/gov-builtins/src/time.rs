@@ -12,7 +12,7 @@
 //! error; a zone from data is looked up per call and an unknown one yields nothing.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -24,8 +24,8 @@ use crate::{Memo, Val};
 /// Nanoseconds in a second.
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
-/// A constant time zone, prepared for many conversions: the zone and, made on its first
-/// use, the table of its offsets over every instant a `Time` can hold, so a conversion
+/// A constant time zone, prepared for many conversions: the zone and, made when the
+/// program loads (once per process for each zone name, [`crate::tables`]), the table of its offsets over every instant a `Time` can hold, so a conversion
 /// is a binary search and an addition rather than the zone's rules evaluated anew (jiff's
 /// bundled zones describe every year after their last listed change by a POSIX rule,
 /// which it works out per call: ~1 000 instructions for a date in Paris this century).
@@ -34,19 +34,19 @@ pub(crate) struct Zone {
     /// The zone, as jiff reads it.
     tz: TimeZone,
     /// When each offset starts (a whole second since the epoch) and the offset, ordered by
-    /// start, made on first use (a program checked but never run never makes it).
+    /// start (the checker, which only looks the zone up, never makes it).
     ///
     /// Invariant: the first entry starts at `i64::MIN`, and every change of the zone's
     /// offset up to the last instant a `Time` holds is an entry, so the entry starting at
     /// or last before an instant's second holds its offset.
-    offsets: OnceLock<Box<[(i64, Offset)]>>,
+    offsets: Box<[(i64, Offset)]>,
 }
 
 impl Zone {
     /// The local date and time of `instant` (`nanos` since the epoch) in this zone, as
     /// `TimeZone::to_datetime` gives it.
     fn to_datetime(&self, nanos: i64, instant: Timestamp) -> DateTime {
-        let offsets = self.offsets.get_or_init(|| offsets(&self.tz));
+        let offsets = &self.offsets;
         // The second the instant is in (rounded down: jiff's `as_second` rounds toward 0).
         let second = nanos.div_euclid(NANOS_PER_SECOND);
         // The entry at `i64::MIN` comes first (the invariant), so there is an entry.
@@ -73,16 +73,21 @@ fn offsets(tz: &TimeZone) -> Box<[(i64, Offset)]> {
 }
 
 /// Looks a time zone up by its IANA name in the bundled database.
-fn time_zone(name: &Val<'_>) -> Result<TimeZone, String> {
+pub(crate) fn time_zone(name: &Val<'_>) -> Result<TimeZone, String> {
     let Val::Str(name) = name else { return Err("a time zone is a Str".to_owned()) };
     jiff::tz::db()
         .get(name)
         .map_err(|_| format!("unknown time zone `{name}`: expected an IANA name such as `Europe/Paris` or `UTC`"))
 }
 
-/// Looks a constant time zone up by its IANA name, for [`crate::prepare`].
-pub(crate) fn zone(name: &Val<'_>) -> Result<Zone, String> {
-    time_zone(name).map(|tz| Zone { tz, offsets: OnceLock::new() })
+/// The zones this process has prepared, by their IANA name.
+static ZONES: crate::tables::Kept<Zone> = crate::tables::Kept::new();
+
+/// Looks a constant time zone up by its IANA name, with its table of offsets (made now,
+/// or already made by an earlier load naming the same zone), for [`crate::prepare`].
+pub(crate) fn zone(name: &Val<'_>) -> Result<Arc<Zone>, String> {
+    let Val::Str(text) = name else { return Err("a time zone is a Str".to_owned()) };
+    ZONES.get_or_make(text, || time_zone(name).map(|tz| Zone { offsets: offsets(&tz), tz }))
 }
 
 /// The local date and time of the call's instant in the call's zone: the prepared one's

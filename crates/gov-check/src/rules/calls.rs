@@ -1,5 +1,5 @@
 //! Calls of built-ins: each name resolved against the catalogue (`gov_builtins`), its
-//! arity, what it yields against where it stands, its constant patterns prepared once (so
+//! arity, what it yields against where it stands, its constant arguments validated (so
 //! an invalid one is reported at its span), and, when the constraints are solved, its
 //! arguments' types and the type of what it yields.
 
@@ -138,7 +138,7 @@ impl Cx<'_, '_> {
         if !usable {
             return None;
         }
-        if let Err(error) = gov_builtins::prepare(builtin, &constants) {
+        if let Err(error) = gov_builtins::check(builtin, &constants) {
             let at = call.args.get(error.param).map_or(call.span, Expr::span);
             self.diagnostics.push(
                 Diagnostic::new(codes::INVALID_LITERAL, format!("invalid argument of `{name}`: {}", error.message), at)
