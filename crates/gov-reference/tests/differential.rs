@@ -1060,7 +1060,7 @@ impl Gen<'_> {
         let signature = builtin.signature();
         let numeric = self.t.pick(&[Ty::Int, Ty::Dec, Ty::Dur]);
         let mut args = Vec::new();
-        // The literal arguments, as the checker hands them to `prepare`.
+        // The literal arguments, as the checker validates them (`check`).
         let mut constants: Vec<Option<Val<'static>>> = Vec::new();
         for &param in signature.params {
             let ty = match param {
@@ -1096,7 +1096,7 @@ impl Gen<'_> {
         }
         // A constant the built-in cannot use (an unknown zone, rounding places out of range)
         // is a check-time error: no program to compare.
-        if gov_builtins::prepare(builtin, &constants).is_err() {
+        if gov_builtins::check(builtin, &constants).is_err() {
             return;
         }
         let call = format!("{}({})", builtin.name(), args.join(", "));
