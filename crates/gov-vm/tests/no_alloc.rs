@@ -5,23 +5,15 @@
 //! binary links `allocation_counter`'s global allocator, which counts per thread), so this
 //! is a deterministic assertion, not a timing.
 
-use gov_driver::{Package, fs::Disk, read_data};
+mod common;
+
+use common::example;
 use gov_vm::{Engine, Outcome, Request};
 use std::path::Path;
 
 /// The payments example's engine, compiled with its data.
 fn payments() -> Engine {
     example("payments")
-}
-
-/// The engine of `examples/NAME`, compiled with its data.
-fn example(name: &str) -> Engine {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-    let package = Package::load(&Disk, &root).unwrap();
-    assert!(package.errors().is_none(), "examples/{name} does not check");
-    let data = read_data(&Disk, package.data_files()).unwrap();
-    let program = package.compile(&data).unwrap();
-    Engine::load(&gov_vm::bundle::write(&program).unwrap()).unwrap()
 }
 
 /// Each request of `examples/payments/requests`, by name, and a few more that make other

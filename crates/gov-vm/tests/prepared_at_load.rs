@@ -4,19 +4,10 @@
 //! which the first request reaching a call site used to pay. Counted, not timed:
 //! `gov_builtins::tables_made` counts the tables the test's thread made.
 
-use gov_driver::{Package, fs::Disk, read_data};
-use gov_vm::Engine;
-use std::path::Path;
+mod common;
 
-/// The engine of `examples/NAME`, compiled with its data and loaded from its bundle.
-fn example(name: &str) -> Engine {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-    let package = Package::load(&Disk, &root).unwrap();
-    assert!(package.errors().is_none(), "examples/{name} does not check");
-    let data = read_data(&Disk, package.data_files()).unwrap();
-    let program = package.compile(&data).unwrap();
-    Engine::load(&gov_vm::bundle::write(&program).unwrap()).unwrap()
-}
+use common::example;
+use std::path::Path;
 
 #[test]
 fn the_coding_agent_makes_its_tables_when_it_loads_and_no_request_makes_one() {
