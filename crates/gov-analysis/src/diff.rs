@@ -223,7 +223,11 @@ fn compare(
                 for leaf in leaves {
                     match witness(old, &leaf, data) {
                         Outcome::Candidate(w) => push(&mut candidates, w),
-                        _ => push_new(&mut incomplete, "the solver cannot decide a class of change".to_owned()),
+                        // A leaf is kept only while some request remains in it; none is no class.
+                        Outcome::Disjoint => {}
+                        Outcome::Unknown(why) => {
+                            push_new(&mut incomplete, format!("the solver cannot decide a class of change: {why}"));
+                        }
                     }
                 }
             }
@@ -232,6 +236,13 @@ fn compare(
         match failed {
             Some(why) => reasons.push(why),
             None => exact = Some(branches.is_empty()),
+        }
+    }
+    // Without the exact comparison the changes found are the candidates' only: the list of
+    // classes may miss one, for the reasons the comparison was not made.
+    if exact.is_none() {
+        for why in &reasons {
+            push_new(&mut incomplete, format!("the comparison is not exact: {why}"));
         }
     }
     if exact == Some(false) && reasons.is_empty() {
@@ -441,10 +452,10 @@ impl<'r> Classes<'r> {
                 continue;
             }
             let Some(&(queries, _, _)) = self.rules.get(node.fired.len()) else {
-                leaves.push(node.sample);
-                if leaves.len() > MAX_CANDIDATES {
+                if leaves.len() == MAX_CANDIDATES {
                     return (leaves, Some(format!("more than {MAX_CANDIDATES} classes")));
                 }
+                leaves.push(node.sample);
                 continue;
             };
             match self.children(ir, node, queries, opaque, data) {

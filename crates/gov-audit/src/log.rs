@@ -115,10 +115,16 @@ struct State {
 }
 
 impl State {
+    /// The failure that stops all writing: one recorded by the syncer or a caller, or a
+    /// write the writer ran under the lock ([`Writer::broken`]).
+    fn failed(&self) -> Option<&AuditError> {
+        self.failure.as_ref().or(self.writer.broken.as_ref())
+    }
+
     /// After a failure: drops the pending lines and gives their callers the error.
     /// Invariant: after a failure nothing more is written; its callers get it.
     fn fail_unwritten(&mut self) {
-        let Some(error) = self.failure.clone() else { return };
+        let Some(error) = self.failed().cloned() else { return };
         self.writer.pending.clear();
         self.writer.taken.clear();
         for (_, done) in self.writer.unwritten.drain(..) {
@@ -229,7 +235,7 @@ impl AuditLog {
         if state.closing {
             return Err(AuditError::Closed("it was closed".to_owned()));
         }
-        if let Some(error) = &state.failure {
+        if let Some(error) = state.failed() {
             return Err(error.clone());
         }
         let was_dirty = state.writer.dirty;
@@ -303,7 +309,7 @@ impl Shared {
     /// every write starts within the part of the file already written, so a process killed
     /// mid-write leaves a prefix of the chain (a torn last line at worst).
     fn write_unwritten<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        if state.failure.is_some() {
+        if state.failed().is_some() {
             state.fail_unwritten();
             return state;
         }
@@ -326,7 +332,7 @@ impl Shared {
     fn run_syncer(&self) -> Result<(), AuditError> {
         let mut state = self.lock();
         while !state.closing {
-            let due = match &state.failure {
+            let due = match state.failed() {
                 Some(_) => None,
                 None => state.writer.next_deadline(),
             };
@@ -342,20 +348,20 @@ impl Shared {
             if !state.unsynced.is_empty() {
                 state = self.sync_waiting(state);
             }
-            if state.failure.is_none() {
+            if state.failed().is_none() {
                 state = self.housekeeping(state);
             }
         }
         // Closing: answer those waiting for a sync, then the closing checkpoint (synced).
         let waiting = std::mem::take(&mut state.unsynced);
-        let result = match &state.failure {
+        let result = match state.failed() {
             Some(error) => Err(error.clone()),
             None => state.writer.sync(),
         };
         for (seq, done) in waiting {
             done(result.clone().map(|()| seq));
         }
-        match state.failure.clone() {
+        match state.failed().cloned() {
             Some(error) => Err(error),
             None => state.writer.checkpoint(true),
         }
@@ -467,6 +473,12 @@ struct Writer {
     /// chain's order. Invariant: whoever finds lines written answers their callers
     /// (`flush`, `wrote`).
     unwritten: Vec<(u64, Done)>,
+    /// Set when a write this writer ran under the lock failed ([`Writer::flush`]): the lines
+    /// it held are lost, so nothing may be chained after them. Invariant: set in the same
+    /// locked section as the failure, so no caller chains a line in between (its offset
+    /// would lie past the lost bytes: a hole, and a record answered as written that does
+    /// not verify); [`State::failed`] reads it beside [`State::failure`].
+    broken: Option<AuditError>,
     /// A buffer kept (cleared, not freed) for the next `pending`.
     spare: Vec<u8>,
     /// Held (locked) while the log is open; the lock is released when it is dropped.
@@ -515,6 +527,7 @@ impl Writer {
             written_to: len,
             written_seq: tail.next_seq,
             unwritten: Vec::new(),
+            broken: None,
             spare: Vec::new(),
             _lock: lock,
         };
@@ -553,6 +566,7 @@ impl Writer {
         match &written {
             Ok(()) => self.wrote(write),
             Err(error) => {
+                self.broken.get_or_insert_with(|| error.clone());
                 self.pending.clear();
                 self.taken.clear();
                 for (seq, done) in self.unwritten.drain(..) {
@@ -859,5 +873,30 @@ mod tests {
         assert_eq!(ids(), ["null", "\"d-1\"", "\"d-2\""]);
         log.close().unwrap();
         assert_eq!(crate::verify(dir.path(), None).unwrap().problem, None);
+    }
+
+    /// A write the writer runs under the lock (the syncer's, before a sync, a checkpoint or
+    /// a rotation) that fails loses the lines it held: the log refuses every later entry at
+    /// once, in that same locked section, rather than chaining it past the lost bytes
+    /// (a hole in the file, and a record answered as written that does not verify).
+    #[test]
+    fn a_failed_write_under_the_lock_refuses_the_next_entry_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = Duration::from_secs(600);
+        let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
+        let log = AuditLog::open(dir.path(), options).unwrap();
+        let path = dir.path().join(files::file_name(1));
+        let lost = log.submit_later(Entry::new(EntryKind::Decision, "d-1"), |r| assert!(r.is_err())).unwrap();
+        {
+            let mut state = log.shared.lock();
+            // The file, for this write only, a handle that cannot write.
+            let writable = std::mem::replace(&mut state.writer.file, Arc::new(File::open(&path).unwrap()));
+            assert!(state.writer.flush().is_err());
+            state.writer.file = writable;
+        }
+        drop(lost);
+        let next = log.submit(Entry::new(EntryKind::Decision, "d-2"), |_| panic!("a refused entry has no answer"));
+        assert!(next.is_err(), "an entry chained after lost lines");
+        assert!(log.close().is_err());
     }
 }

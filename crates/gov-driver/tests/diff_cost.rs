@@ -67,3 +67,20 @@ fn the_split_into_classes_says_when_it_stops_short() {
     assert!(!search.candidates.is_empty());
     assert!(!search.incomplete.is_empty());
 }
+
+/// A changed rule outside the analysis (arithmetic) leaves the candidates' changes only, not
+/// the exact comparison's: the changes found are real, and the search says the list of
+/// classes may miss one (before, it reported them as if complete).
+#[test]
+fn changes_found_without_the_exact_comparison_say_the_list_may_be_incomplete() {
+    let ir = |customer: &str| {
+        let text = format!(
+            "package p\ninput one order(customer: Str, total: Int)\n\
+             allow small :- order(c, total), c = \"{customer}\", total * 2 < 200.\n"
+        );
+        Package::from_sources(vec![("p.gov".to_owned(), text)]).unwrap().ir().unwrap()
+    };
+    let search = gov_analysis::diff::search(&ir("ann"), &ir("bob"), Data::Any);
+    assert!(!search.candidates.is_empty(), "{:?}", search.reasons);
+    assert!(search.incomplete.iter().any(|why| why.contains("not exact")), "{:?}", search.incomplete);
+}
