@@ -1,7 +1,7 @@
 //! [`AuditLog`]: appending records. A caller chains its own line under the log's lock (a
 //! copy and a hash, no system call), so a caller never waits on the disk while it holds
-//! the lock. Chained lines wait in a buffer until one `write` puts all of them into the
-//! page cache (group commit). Every line has its place in the file once chained (its
+//! the lock. Chained lines wait in a buffer until one write (a `pwrite` per batch of lines
+//! taken) puts all of them into the page cache (group commit). Every line has its place in the file once chained (its
 //! offset), and lines are written with positioned writes (`pwrite`). Under
 //! [`Fsync::Interval`] a caller whose line is not yet written writes, outside the lock,
 //! every line from the end of what is known written to the end of the chain: its own,
@@ -115,6 +115,20 @@ struct State {
 }
 
 impl State {
+    /// Notes a write run outside the lock that returned: its lines are written, or the
+    /// failure stops the log — unless the file was rotated since, which wrote the lines
+    /// that write covered (`rotate` flushes every batch taken) before closing the file.
+    fn returned(&mut self, write: PendingWrite, written: Result<(), AuditError>) {
+        match written {
+            Ok(()) => self.writer.wrote(write),
+            Err(_) if !Arc::ptr_eq(&write.file, &self.writer.file) => {}
+            Err(error) => {
+                self.failure.get_or_insert(error);
+                self.fail_unwritten();
+            }
+        }
+    }
+
     /// The failure that stops all writing: one recorded by the syncer or a caller, or a
     /// write the writer ran under the lock ([`Writer::broken`]).
     fn failed(&self) -> Option<&AuditError> {
@@ -317,13 +331,7 @@ impl Shared {
         drop(state);
         let written = write.run();
         let mut state = self.lock();
-        match written {
-            Ok(()) => state.writer.wrote(write),
-            Err(error) => {
-                state.failure.get_or_insert(error);
-                state.fail_unwritten();
-            }
-        }
+        state.returned(write, written);
         state
     }
 
@@ -898,5 +906,37 @@ mod tests {
         let next = log.submit(Entry::new(EntryKind::Decision, "d-2"), |_| panic!("a refused entry has no answer"));
         assert!(next.is_err(), "an entry chained after lost lines");
         assert!(log.close().is_err());
+    }
+
+    /// A write into a file that was rotated while it ran, and failed, lost nothing: the
+    /// rotation wrote its lines before closing the file. The log goes on, and verifies.
+    #[test]
+    fn a_failed_write_into_a_rotated_file_does_not_stop_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = Duration::from_secs(600);
+        let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
+        let log = AuditLog::open(dir.path(), options).unwrap();
+        let path = dir.path().join(files::file_name(1));
+        let first = log.submit_later(Entry::new(EntryKind::Decision, "d-1"), |r| assert!(r.is_ok())).unwrap();
+        let stalled = {
+            let mut state = log.shared.lock();
+            // The caller's write, through a handle that cannot write; then the file rotates.
+            let writable = std::mem::replace(&mut state.writer.file, Arc::new(File::open(&path).unwrap()));
+            let stalled = state.writer.take().unwrap();
+            state.writer.file = writable;
+            let rotated = state.writer.rotate().unwrap();
+            drop(state);
+            rotated.publish(dir.path()).unwrap();
+            stalled
+        };
+        let written = stalled.run();
+        assert!(written.is_err());
+        log.shared.lock().returned(stalled, written);
+        drop(first);
+        let (sender, answered) = std::sync::mpsc::channel();
+        log.submit(Entry::new(EntryKind::Decision, "d-2"), move |r| sender.send(r.is_ok()).unwrap()).unwrap();
+        assert!(answered.recv().unwrap(), "the log goes on");
+        log.close().unwrap();
+        assert_eq!(crate::verify(dir.path(), None).unwrap().problem, None);
     }
 }
