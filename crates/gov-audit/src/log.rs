@@ -844,6 +844,16 @@ mod tests {
     use super::*;
     use crate::EntryKind;
 
+    /// A log under `--fsync interval` in a new directory, its syncs and checkpoints too far
+    /// apart to happen during a test: every write is the test's own.
+    fn interval_log() -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let long = Duration::from_secs(600);
+        let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
+        let log = AuditLog::open(dir.path(), options).unwrap();
+        (dir, log)
+    }
+
     /// A caller preempted in the middle of its write (it took the lines and has not come
     /// back) holds up nobody: the next caller whose line is not written writes every line
     /// from the written end itself, the stalled caller's too, and is answered before its
@@ -851,10 +861,7 @@ mod tests {
     /// same offsets: the file holds each line once and verifies.
     #[test]
     fn under_interval_a_write_under_way_holds_up_no_other_caller() {
-        let dir = tempfile::tempdir().unwrap();
-        let long = Duration::from_secs(600);
-        let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
-        let log = AuditLog::open(dir.path(), options).unwrap();
+        let (dir, log) = interval_log();
         let (sender, answered) = std::sync::mpsc::channel();
         let submit = |id: &str| {
             let sender = sender.clone();
@@ -889,10 +896,7 @@ mod tests {
     /// (a hole in the file, and a record answered as written that does not verify).
     #[test]
     fn a_failed_write_under_the_lock_refuses_the_next_entry_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let long = Duration::from_secs(600);
-        let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
-        let log = AuditLog::open(dir.path(), options).unwrap();
+        let (dir, log) = interval_log();
         let path = dir.path().join(files::file_name(1));
         let lost = log.submit_later(Entry::new(EntryKind::Decision, "d-1"), |r| assert!(r.is_err())).unwrap();
         {
@@ -912,10 +916,7 @@ mod tests {
     /// rotation wrote its lines before closing the file. The log goes on, and verifies.
     #[test]
     fn a_failed_write_into_a_rotated_file_does_not_stop_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let long = Duration::from_secs(600);
-        let options = LogOptions { fsync: Fsync::Interval(long), checkpoint_interval: long, ..LogOptions::default() };
-        let log = AuditLog::open(dir.path(), options).unwrap();
+        let (dir, log) = interval_log();
         let path = dir.path().join(files::file_name(1));
         let first = log.submit_later(Entry::new(EntryKind::Decision, "d-1"), |r| assert!(r.is_ok())).unwrap();
         let stalled = {
