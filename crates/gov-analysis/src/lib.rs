@@ -21,6 +21,7 @@ pub mod query;
 pub mod redundant;
 pub mod risk;
 pub mod solve;
+mod strorder;
 mod witness;
 
 pub use conflict::{Pair, PairKind, pairs};

@@ -498,7 +498,7 @@ fn known(determined: &[bool], t: &Term) -> bool {
 /// The negation of `query` (see [`negation`]) with its first `given` variables determined:
 /// over those variables and the query's own (and new ones), the disjuncts of "the query
 /// fails for these values of the given variables".
-fn negate_given(ir: &Ir, query: &Query, given: usize) -> Result<Vec<Query>, String> {
+pub(crate) fn negate_given(ir: &Ir, query: &Query, given: usize) -> Result<Vec<Query>, String> {
     let Parts { vars, rows, definitions, conditions, determined, occurrences } = Parts::of(ir, query, given);
     let undetermined = "a variable that neither a fact of an `input one` relation determines nor occurs once";
     let mut out = Vec::new();

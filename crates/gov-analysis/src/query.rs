@@ -7,9 +7,11 @@
 //! `str.starts_with`, `str.ends_with` and `str.contains`. A set test `x in {…}` is a
 //! disjunction of equalities. An atom of `risk_score` is replaced by one query per set of
 //! `risk` rules that may fire together (those rules' bodies, the others' negations, and the
-//! score equal to the sum of their points: [`crate::risk`]). Anything else (an aggregate,
-//! arithmetic, another built-in, a negated derived relation, a relation in a recursive
-//! stratum) is outside the fragment: [`unfold`] says why.
+//! score equal to the sum of their points: [`crate::risk`]). A negated atom of a derived
+//! relation is the conjunction of the negations of the bodies it unfolds to, each written
+//! exactly where it can be ([`crate::negation`]). Anything else (an aggregate,
+//! arithmetic, another built-in, a relation in a recursive stratum, the negation of a derived
+//! relation whose bodies' negations cannot be written) is outside the fragment: [`unfold`] says why.
 
 use gov_ir::{Arg, Atom, Builtin, Const, Expr, Head, Ir, Literal, RelationId, RuleId};
 use gov_value::{BaseType, CompareOp, Effect, RelationKind};
@@ -100,6 +102,31 @@ impl Query {
         let mut items = self.items.clone();
         items.extend(other.items.iter().map(|item| shift_item(item, offset)));
         Query { vars, items }
+    }
+
+    /// The conjunction with `other`, whose first `given` variables are this query's first
+    /// `given` and whose others are renumbered after this query's.
+    pub(crate) fn and_given(&self, other: &Query, given: usize) -> Query {
+        let offset = self.vars.len();
+        let mut vars = self.vars.clone();
+        vars.extend(other.vars.iter().skip(given));
+        let mut items = self.items.clone();
+        items.extend(other.items.iter().map(|item| rebase_item(item, given, offset)));
+        Query { vars, items }
+    }
+}
+
+/// `item` with its variables from `given` on renumbered from `offset`, the first `given` kept.
+fn rebase_item(item: &Item, given: usize, offset: usize) -> Item {
+    let term = |t: &Term| match t {
+        Term::Var(v) if *v >= given => Term::Var(v - given + offset),
+        other => other.clone(),
+    };
+    match item {
+        Item::Fact(r, args) => Item::Fact(*r, args.iter().map(term).collect()),
+        Item::NotFact(r, args) => Item::NotFact(*r, args.iter().map(|t| t.as_ref().map(term)).collect()),
+        Item::Compare(l, op, r) => Item::Compare(term(l), *op, term(r)),
+        Item::Str(test, s, p, negated) => Item::Str(*test, term(s), term(p), *negated),
     }
 }
 
@@ -255,8 +282,11 @@ impl<'a> Unfolder<'a> {
                         .collect())
                 }
             }
+            Literal::Negated(atom) if self.ir.relation(atom.relation).is_some_and(|r| r.kind == RelationKind::Derived) => {
+                self.negated_derived(queries, atom, depth)
+            }
             Literal::Negated(atom) => {
-                let relation = self.base(atom.relation, "a negated derived relation")?;
+                let relation = self.base(atom.relation, "a negated built-in relation")?;
                 let args = self.columns(relation, &atom.args)?;
                 Ok(push(queries, Item::NotFact(relation, args)))
             }
@@ -318,6 +348,37 @@ impl<'a> Unfolder<'a> {
                 query
             })
             .collect())
+    }
+
+    /// A negated atom of a derived relation: for each query so far, the conjunction, over
+    /// every query the atom unfolds to (as [`Unfolder::derived`] writes it, a rule's body
+    /// with its head equated to the atom's arguments), of that body's negation with the
+    /// query's variables given ([`crate::negation::negate_given`]: exact where each of the
+    /// body's variables is determined or occurs once in an atom), one query per choice of a
+    /// disjunct of each; otherwise why it cannot be written.
+    fn negated_derived(&self, queries: Vec<Query>, atom: &Atom, depth: usize) -> Result<Vec<Query>, String> {
+        let name = self.relation_name(atom.relation);
+        let mut out = Vec::new();
+        for query in queries {
+            let given = query.vars.len();
+            let mut alternatives = vec![query.clone()];
+            for mut body in self.derived(vec![query.clone()], atom, depth)? {
+                // Invariant: `derived` writes the query's own conditions first, then the rule's.
+                let own = Query { items: body.items.split_off(query.items.len()), vars: body.vars };
+                let disjuncts = crate::negation::negate_given(self.ir, &own, given)
+                    .map_err(|why| format!("the negation of `{name}` cannot be written: {why}"))?;
+                if alternatives.len().saturating_mul(disjuncts.len()) > MAX_QUERIES {
+                    return Err(format!("more than {MAX_QUERIES} alternatives through `not {name}`"));
+                }
+                alternatives =
+                    alternatives.iter().flat_map(|a| disjuncts.iter().map(|d| a.and_given(d, given))).collect();
+            }
+            out.extend(alternatives);
+            if out.len() > MAX_QUERIES {
+                return Err(format!("more than {MAX_QUERIES} alternatives through `not {name}`"));
+            }
+        }
+        Ok(out)
     }
 
     /// A positive atom of `risk_score`: one query per (query so far, set of `risk` rules that

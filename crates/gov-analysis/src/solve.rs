@@ -32,6 +32,7 @@
 //!    [`Outcome::Unknown`], never [`Outcome::Disjoint`]: only steps 3–5 prove disjointness.
 
 use crate::query::{Item, Query, StrTest, Term, each_term};
+use crate::strorder::{Interval, next};
 use crate::{Fact, Outcome, Value, Witness};
 use gov_ir::{Const, Ir, RelationId};
 use gov_value::{BaseType, CompareOp, Decimal, RelationKind};
@@ -331,9 +332,6 @@ impl<'a> Solver<'a> {
                         (a, _) => a,
                     };
                     let (l, r) = (self.node(left, wide(lt, rt))?, self.node(right, wide(rt, lt))?);
-                    if !op.is_equality() && self.node_type(l) == BaseType::Str {
-                        return Err(Stop::Unknown("an order comparison between strings".to_owned()));
-                    }
                     if *op == CompareOp::Eq {
                         equalities.push((l, r));
                     } else {
@@ -520,7 +518,8 @@ impl<'a> Solver<'a> {
             let mut bounds = self.bounds()?;
             self.propagate(&mut bounds)?;
             let merged_fixed = self.merge_fixed(&bounds)?;
-            if !added && !merged_cycles && !merged_fixed {
+            let merged_strings = self.merge_fixed_strings()?;
+            if !added && !merged_cycles && !merged_fixed && !merged_strings {
                 return self.check_strings();
             }
         }
@@ -553,20 +552,149 @@ impl<'a> Solver<'a> {
             if lo != hi || self.class_constant(root).is_some() {
                 continue;
             }
-            let key = (self.node_type(root), V::Ord(lo));
-            match self.consts.get(&key).copied() {
-                Some(node) => self.union(root, node)?,
-                None => {
-                    let root = self.find(root);
-                    if let Some(slot) = self.constant.get_mut(root) {
-                        *slot = Some(key.1.clone());
-                    }
-                    self.consts.insert(key, root);
-                }
-            }
+            self.fix(root, V::Ord(lo))?;
             changed = true;
         }
         Ok(changed)
+    }
+
+    /// Gives the class the constant `value`, merging it with that constant's node when the
+    /// query has one.
+    fn fix(&mut self, root: usize, value: V) -> Result<(), Stop> {
+        let key = (self.node_type(root), value);
+        match self.consts.get(&key).copied() {
+            Some(node) => self.union(root, node),
+            None => {
+                let root = self.find(root);
+                if let Some(slot) = self.constant.get_mut(root) {
+                    *slot = Some(key.1.clone());
+                }
+                self.consts.insert(key, root);
+                Ok(())
+            }
+        }
+    }
+
+    /// The order constraints between strings, as [`Solver::edges`] writes them.
+    fn string_edges(&mut self) -> Vec<(usize, usize, i128)> {
+        let edges = self.edges();
+        edges.into_iter().filter(|(a, _, _)| self.node_type(*a) == BaseType::Str).collect()
+    }
+
+    /// Each class of strings an order compares, by root, with the strings it may take: its
+    /// constant (or its value in `model`), its `str.starts_with` tests, negated or not, and
+    /// the orders, lower bounds raised up the orders and upper bounds lowered down them until
+    /// they settle ([`crate::strorder`]). Every bound is implied by the query, so an empty
+    /// interval is a proof of disjointness.
+    fn string_intervals(&mut self, model: &HashMap<usize, V>) -> Result<HashMap<usize, Interval>, Stop> {
+        let edges = self.string_edges();
+        let mut intervals: HashMap<usize, Interval> = HashMap::new();
+        for &(a, b, _) in &edges {
+            for root in [a, b] {
+                let value = model.get(&root).cloned().or_else(|| self.class_constant(root));
+                intervals.entry(root).or_insert_with(|| match value {
+                    Some(V::Str(s)) => Interval::exactly(&s),
+                    _ => Interval::default(),
+                });
+            }
+        }
+        let mut prefixes = Vec::new();
+        for (test, subject, pattern, negated) in self.tests.clone() {
+            let root = self.find(subject);
+            if test == StrTest::StartsWith
+                && intervals.contains_key(&root)
+                && let Some(V::Str(p)) = self.class_constant(pattern)
+            {
+                prefixes.push((root, p, negated));
+            }
+        }
+        // Invariant: cycles of orders were merged (a strict one is disjoint), so the lower
+        // bounds rise along paths of at most one edge per class; a negated prefix moves a
+        // bound at most twice.
+        for _ in 0..4 * (intervals.len() + prefixes.len()) + 8 {
+            let mut moved = false;
+            for (root, p, negated) in &prefixes {
+                if let Some(interval) = intervals.get_mut(root) {
+                    moved |= if *negated { interval.not_starts_with(p) } else { interval.starts_with(p) };
+                }
+            }
+            for &(a, b, strict) in &edges {
+                let (Some(low), Some(high)) = (intervals.get(&a).cloned(), intervals.get(&b).cloned()) else {
+                    continue;
+                };
+                let lo = if strict > 0 { next(&low.lo) } else { low.lo };
+                moved |= intervals.get_mut(&b).is_some_and(|i| i.at_least(lo));
+                if let Some((t, hi_strict)) = high.hi {
+                    moved |= intervals.get_mut(&a).is_some_and(|i| i.at_most(t, hi_strict || strict > 0));
+                }
+            }
+            if intervals.values().any(Interval::is_empty) {
+                return Err(Stop::Disjoint);
+            }
+            if !moved {
+                return Ok(intervals);
+            }
+        }
+        Err(Stop::Unknown("string orders whose bounds do not settle".to_owned()))
+    }
+
+    /// Gives each class of strings whose interval holds one string that string as its
+    /// constant. Whether anything changed.
+    fn merge_fixed_strings(&mut self) -> Result<bool, Stop> {
+        let mut changed = false;
+        for (root, interval) in self.string_intervals(&HashMap::new())? {
+            if let Some(value) = interval.fixed()
+                && self.class_constant(root).is_none()
+            {
+                self.fix(root, V::Str(value.to_owned()))?;
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The value of each class of strings an order compares and that has no constant, in the
+    /// order of the orders: the least of its interval's candidates (given the values picked
+    /// so far) that passes its tests and differs from the values it must differ from, and,
+    /// with `distinct`, from every other string when one does.
+    fn pick_ordered_strings(
+        &mut self,
+        model: &mut HashMap<usize, V>,
+        specs: &HashMap<usize, Spec>,
+        differ: &HashMap<usize, Vec<usize>>,
+        distinct: bool,
+    ) -> Result<(), Stop> {
+        let keys: BTreeMap<usize, i128> = self.string_intervals(model)?.keys().map(|root| (*root, 0)).collect();
+        let constants: Vec<V> = self.constant.iter().flatten().filter(|v| matches!(v, V::Str(_))).cloned().collect();
+        for root in self.topological(&keys) {
+            if model.contains_key(&root) || self.class_constant(root).is_some() {
+                continue;
+            }
+            let conflict = |_| Stop::Unknown("the strings picked for the orders conflict".to_owned());
+            let interval = self.string_intervals(model).map_err(conflict)?.remove(&root).unwrap_or_default();
+            let spec = specs.get(&root).cloned().unwrap_or_default();
+            let shapes: Vec<String> = ["", "w1"].iter().chain(&FILLERS).map(|f| spec.build(f)).collect();
+            let mut must_differ = Vec::new();
+            for other in differ.get(&root).into_iter().flatten() {
+                must_differ.extend(model.get(other).cloned().or_else(|| self.class_constant(*other)));
+            }
+            let fits: Vec<V> = interval
+                .candidates(&shapes)
+                .into_iter()
+                .filter(|v| spec.holds(v))
+                .map(V::Str)
+                .filter(|v| !must_differ.contains(v))
+                .collect();
+            let taken = |v: &V| constants.contains(v) || model.values().any(|m| m == v);
+            let value = fits
+                .iter()
+                .find(|v| !distinct || !taken(v))
+                .or_else(|| fits.first())
+                .cloned()
+                .ok_or_else(|| Stop::Unknown("string orders and tests the search finds no value for".to_owned()))?;
+            model.insert(root, value);
+        }
+        Ok(())
     }
 
     /// Step 4: a disequality within a class, or a negation matched by a needed fact. A
@@ -696,9 +824,10 @@ impl<'a> Solver<'a> {
         Err(Stop::Disjoint)
     }
 
-    /// The ordered classes, each after every class an order puts below it (Kahn's
-    /// algorithm; ties by lower bound). Cycles were merged, so every class is listed.
-    fn topological(&mut self, bounds: &BTreeMap<usize, (i128, i128)>) -> Vec<usize> {
+    /// The classes of `keys` (by root), each after every class an order puts below it
+    /// (Kahn's algorithm; ties by key, the lower bound for ordered numbers). Cycles were
+    /// merged, so every class is listed.
+    fn topological(&mut self, bounds: &BTreeMap<usize, i128>) -> Vec<usize> {
         let edges = self.edges();
         let mut below: HashMap<usize, usize> = bounds.keys().map(|root| (*root, 0)).collect();
         for &(_, b, _) in &edges {
@@ -708,7 +837,7 @@ impl<'a> Solver<'a> {
         }
         let mut order = Vec::new();
         let mut ready: Vec<(i128, usize)> =
-            below.iter().filter(|(_, n)| **n == 0).map(|(r, _)| (bounds.get(r).map_or(0, |b| b.0), *r)).collect();
+            below.iter().filter(|(_, n)| **n == 0).map(|(r, _)| (bounds.get(r).copied().unwrap_or(0), *r)).collect();
         while !ready.is_empty() {
             ready.sort_unstable_by(|x, y| y.cmp(x));
             let Some((_, root)) = ready.pop() else { break };
@@ -720,7 +849,7 @@ impl<'a> Solver<'a> {
                 if let Some(count) = below.get_mut(&b) {
                     *count = count.saturating_sub(1);
                     if *count == 0 {
-                        ready.push((bounds.get(&b).map_or(0, |x| x.0), b));
+                        ready.push((bounds.get(&b).copied().unwrap_or(0), b));
                     }
                 }
             }
@@ -752,7 +881,7 @@ impl<'a> Solver<'a> {
         }
         // Then the other ordered classes, each after every class it must be above, so a
         // pick only raises the lower bounds of classes still to pick.
-        let order = self.topological(&bounds);
+        let order = self.topological(&bounds.iter().map(|(root, (lo, _))| (*root, *lo)).collect());
         let tries = 2 * bounds.len() as i128 + 3;
         for root in order {
             if model.contains_key(&root) {
@@ -798,6 +927,7 @@ impl<'a> Solver<'a> {
             .filter_map(|v| if let V::Str(s) = v { Some(s.clone()) } else { None })
             .collect();
         let specs = self.specs()?;
+        self.pick_ordered_strings(&mut model, &specs, &differ, distinct)?;
         let mut fresh = 0usize;
         for node in 0..self.ty.len() {
             let root = self.find(node);
@@ -852,12 +982,9 @@ impl<'a> Solver<'a> {
             let holds = match (op, &x, &y) {
                 (CompareOp::Ne, x, y) => x != y,
                 (CompareOp::Eq, x, y) => x == y,
-                (op, V::Ord(x), V::Ord(y)) => match op {
-                    CompareOp::Lt => x < y,
-                    CompareOp::Le => x <= y,
-                    CompareOp::Gt => x > y,
-                    _ => x >= y,
-                },
+                (op, V::Ord(x), V::Ord(y)) => op.holds(x.cmp(y)),
+                // Invariant: `String`'s order is by bytes, as the engine orders strings.
+                (op, V::Str(x), V::Str(y)) => op.holds(x.cmp(y)),
                 _ => false,
             };
             if !holds {
