@@ -143,6 +143,17 @@ struct Solver<'a> {
     tests: Vec<(StrTest, usize, usize, bool)>,
 }
 
+/// How values are picked (step 6).
+#[derive(Debug, Clone, Copy)]
+struct Pick {
+    /// Each value different from those already picked where it can be (so negated atoms
+    /// stay true); otherwise only the disequalities are honoured.
+    distinct: bool,
+    /// Ordered strings as short as their candidates allow, without `"\0"` where one does;
+    /// otherwise the least (which leaves the most room for the classes above).
+    shortest: bool,
+}
+
 /// Short-circuits with a proof of disjointness.
 enum Stop {
     Disjoint,
@@ -408,12 +419,22 @@ impl<'a> Solver<'a> {
     fn finish(&mut self) -> Result<Witness, Stop> {
         self.check_disjoint()?;
         // Distinct values keep negations true; when that crowds a narrow range, values
-        // that only honour the disequalities may still fit.
-        match self.pick(true).and_then(|model| self.witness(&model)) {
-            Ok(witness) => Ok(witness),
-            Err(Stop::Unknown(_)) => self.pick(false).and_then(|model| self.witness(&model)),
-            Err(Stop::Disjoint) => Err(Stop::Disjoint),
+        // that only honour the disequalities may still fit. Ordered strings are picked
+        // shortest first (readable), and failing that least first (the most room above).
+        let mut picks = vec![Pick { distinct: true, shortest: true }];
+        if !self.string_edges().is_empty() {
+            picks.push(Pick { distinct: true, shortest: false });
         }
+        picks.push(Pick { distinct: false, shortest: false });
+        let mut last = Stop::Unknown("no pick of values".to_owned());
+        for pick in picks {
+            match self.pick(pick).and_then(|model| self.witness(&model)) {
+                Ok(witness) => return Ok(witness),
+                Err(Stop::Disjoint) => return Err(Stop::Disjoint),
+                Err(unknown) => last = unknown,
+            }
+        }
+        Err(last)
     }
 
     /// Unifies the facts of each `input one` relation (each input relation, for
@@ -654,15 +675,16 @@ impl<'a> Solver<'a> {
     }
 
     /// The value of each class of strings an order compares and that has no constant, in the
-    /// order of the orders: the least of its interval's candidates (given the values picked
-    /// so far) that passes its tests and differs from the values it must differ from, and,
-    /// with `distinct`, from every other string when one does.
+    /// order of the orders: the least (with `shortest`, the shortest without a `"\0"`, then
+    /// the least) of its interval's candidates (given the values picked so far) that passes
+    /// its tests and differs from the values it must differ from, and, with `distinct`, from
+    /// every other string when one does.
     fn pick_ordered_strings(
         &mut self,
         model: &mut HashMap<usize, V>,
         specs: &HashMap<usize, Spec>,
         differ: &HashMap<usize, Vec<usize>>,
-        distinct: bool,
+        Pick { distinct, shortest }: Pick,
     ) -> Result<(), Stop> {
         let keys: BTreeMap<usize, i128> = self.string_intervals(model)?.keys().map(|root| (*root, 0)).collect();
         let constants: Vec<V> = self.constant.iter().flatten().filter(|v| matches!(v, V::Str(_))).cloned().collect();
@@ -678,13 +700,11 @@ impl<'a> Solver<'a> {
             for other in differ.get(&root).into_iter().flatten() {
                 must_differ.extend(model.get(other).cloned().or_else(|| self.class_constant(*other)));
             }
-            let fits: Vec<V> = interval
-                .candidates(&shapes)
-                .into_iter()
-                .filter(|v| spec.holds(v))
-                .map(V::Str)
-                .filter(|v| !must_differ.contains(v))
-                .collect();
+            let mut fits: Vec<String> = interval.candidates(&shapes).into_iter().filter(|v| spec.holds(v)).collect();
+            if shortest {
+                fits.sort_by_cached_key(|v| (v.contains('\0'), v.chars().count(), v.clone()));
+            }
+            let fits: Vec<V> = fits.into_iter().map(V::Str).filter(|v| !must_differ.contains(v)).collect();
             let taken = |v: &V| constants.contains(v) || model.values().any(|m| m == v);
             let value = fits
                 .iter()
@@ -861,7 +881,7 @@ impl<'a> Solver<'a> {
 
     /// Step 6: a value for every class; with `distinct`, each different from the values
     /// already picked when its bounds allow.
-    fn pick(&mut self, distinct: bool) -> Result<HashMap<usize, V>, Stop> {
+    fn pick(&mut self, Pick { distinct, shortest }: Pick) -> Result<HashMap<usize, V>, Stop> {
         let mut bounds = self.bounds()?;
         self.propagate(&mut bounds)?;
         let mut model: HashMap<usize, V> = HashMap::new();
@@ -927,7 +947,7 @@ impl<'a> Solver<'a> {
             .filter_map(|v| if let V::Str(s) = v { Some(s.clone()) } else { None })
             .collect();
         let specs = self.specs()?;
-        self.pick_ordered_strings(&mut model, &specs, &differ, distinct)?;
+        self.pick_ordered_strings(&mut model, &specs, &differ, Pick { distinct, shortest })?;
         let mut fresh = 0usize;
         for node in 0..self.ty.len() {
             let root = self.find(node);

@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! Property tests of the fragment's newer parts against brute-force searches over a small
 //! domain: the string tests (`str.starts_with`, `str.ends_with`, `str.contains`, negated
-//! too, and string equality) and `risk_score` thresholds. "Disjoint" is said only where the
+//! too, and string equality), string orders (`<`, `<=`, `>`, `>=` between the request's two
+//! strings and with constants, by bytes as the engine orders them) and `risk_score`
+//! thresholds. "Disjoint" is said only where the
 //! brute force finds nothing, every candidate is confirmed by the engine, and where the
 //! brute force finds a witness the analysis proposes one (never "unknown").
 
@@ -68,6 +70,71 @@ fn strings() -> Vec<String> {
     all
 }
 
+/// The constants string orders are drawn with: `""` (the least string), and `"a\0"` (the
+/// least string above `"a"`).
+const ORDER_CONSTANTS: [&str; 6] = ["", "a", "a\0", "ab", "b", "ba"];
+
+/// A condition on the request's strings `s` and `u`.
+#[derive(Debug, Clone)]
+enum OrderCond {
+    /// A condition on `s` alone.
+    Str(StrCond),
+    /// `s op "<c>"` (`true`) or `u op "<c>"`.
+    Const(bool, &'static str, &'static str),
+    /// `s op u`
+    Vars(&'static str),
+}
+
+fn order_cond() -> impl Strategy<Value = OrderCond> {
+    prop_oneof![
+        2 => str_cond().prop_map(OrderCond::Str),
+        2 => (any::<bool>(), prop::sample::select(&OPS[..]), prop::sample::select(&ORDER_CONSTANTS[..]))
+            .prop_map(|(s, op, c)| OrderCond::Const(s, op, c)),
+        1 => prop::sample::select(&OPS[..]).prop_map(OrderCond::Vars),
+    ]
+}
+
+fn order_text(c: &OrderCond) -> String {
+    let literal = |c: &str| c.replace('\0', "\\u{0}");
+    match c {
+        OrderCond::Str(c) => str_text(c),
+        OrderCond::Const(s, op, c) => format!("{} {op} \"{}\"", if *s { "s" } else { "u" }, literal(c)),
+        OrderCond::Vars(op) => format!("s {op} u"),
+    }
+}
+
+fn order_holds(c: &OrderCond, s: &str, u: &str) -> bool {
+    let ordered = |a: &str, op: &str, b: &str| compare_ord(a.cmp(b), op);
+    match c {
+        OrderCond::Str(c) => str_holds(c, s),
+        OrderCond::Const(is_s, op, c) => ordered(if *is_s { s } else { u }, op, c),
+        OrderCond::Vars(op) => ordered(s, op, u),
+    }
+}
+
+/// Whether two values ordered as `ordering` satisfy `op`, one of [`OPS`].
+fn compare_ord(ordering: std::cmp::Ordering, op: &str) -> bool {
+    match op {
+        "=" => ordering.is_eq(),
+        "!=" => ordering.is_ne(),
+        "<" => ordering.is_lt(),
+        "<=" => ordering.is_le(),
+        ">" => ordering.is_gt(),
+        _ => ordering.is_ge(),
+    }
+}
+
+/// Every string over `"\0"`, `a`, `b`, `c` of at most `n` characters.
+fn strings_with_nul(n: usize) -> Vec<String> {
+    let mut all = vec![String::new()];
+    let mut last = vec![String::new()];
+    for _ in 0..n {
+        last = last.iter().flat_map(|s| ['\0', 'a', 'b', 'c'].map(|c| format!("{s}{c}"))).collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
 /// The first pair's outcome, checked against `exists` (a brute-force witness was found).
 fn check_pair(source: &str, exists: bool) -> Result<(), TestCaseError> {
     let package = Package::from_sources(vec![("p.gov".to_owned(), source.to_owned())]).unwrap();
@@ -100,6 +167,23 @@ proptest! {
         };
         let source = format!("package p\ninput one t(s: Str)\nallow a :- {}.\ndeny d :- {}.\n", text(&allow), text(&deny));
         let exists = strings().iter().any(|s| allow.iter().chain(&deny).all(|c| str_holds(c, s)));
+        check_pair(&source, exists)?;
+    }
+
+    #[test]
+    fn string_orders_agree_with_brute_force(
+        allow in prop::collection::vec(order_cond(), 0..4),
+        deny in prop::collection::vec(order_cond(), 0..4),
+    ) {
+        let text = |conds: &[OrderCond]| {
+            std::iter::once("t(s, u)".to_owned()).chain(conds.iter().map(order_text)).collect::<Vec<_>>().join(", ")
+        };
+        let source =
+            format!("package p\ninput one t(s: Str, u: Str)\nallow a :- {}.\ndeny d :- {}.\n", text(&allow), text(&deny));
+        let (long, short) = (strings_with_nul(5), strings_with_nul(3));
+        let exists = long.iter().any(|s| {
+            short.iter().any(|u| allow.iter().chain(&deny).all(|c| order_holds(c, s, u)))
+        });
         check_pair(&source, exists)?;
     }
 

@@ -13,7 +13,13 @@ pub enum Cond {
     Vars(&'static str),
     /// `dd(var)` or `not dd(var)`
     Data(bool, bool),
+    /// `big(var)` or `not big(var)`, the derived relation of [`DERIVED`]
+    Derived(bool, bool),
 }
+
+/// A derived relation for [`cond_or_derived`]'s conditions: `big(v)` holds when `v` is in
+/// `dd` and above 1, or is the request's `y` and below 0.
+pub const DERIVED: &str = "big(v) :- dd(v), v > 1.\nbig(v) :- t(_, v), v < 0.\n";
 
 pub const OPS: [&str; 6] = ["=", "!=", "<", "<=", ">", ">="];
 
@@ -22,6 +28,14 @@ pub fn cond() -> impl Strategy<Value = Cond> {
         (any::<bool>(), prop::sample::select(&OPS[..]), 0i64..4).prop_map(|(x, op, c)| Cond::Const(x, op, c)),
         prop::sample::select(&OPS[..]).prop_map(Cond::Vars),
         (any::<bool>(), any::<bool>()).prop_map(|(x, negated)| Cond::Data(x, negated)),
+    ]
+}
+
+/// [`cond`]'s conditions and, one in four, an atom of [`DERIVED`]'s `big`, negated or not.
+pub fn cond_or_derived() -> impl Strategy<Value = Cond> {
+    prop_oneof![
+        3 => cond(),
+        1 => (any::<bool>(), any::<bool>()).prop_map(|(x, negated)| Cond::Derived(x, negated)),
     ]
 }
 
@@ -35,6 +49,7 @@ pub fn text(cond: &Cond) -> String {
         Cond::Vars(op) => format!("x {op} y"),
         Cond::Data(x, false) => format!("dd({})", var(*x)),
         Cond::Data(x, true) => format!("not dd({})", var(*x)),
+        Cond::Derived(x, negated) => format!("{}big({})", if *negated { "not " } else { "" }, var(*x)),
     }
 }
 
@@ -56,6 +71,10 @@ pub fn holds(cond: &Cond, x: i64, y: i64, dd: &[i64]) -> bool {
         Cond::Const(is_x, op, c) => compare(value(*is_x), op, *c),
         Cond::Vars(op) => compare(x, op, y),
         Cond::Data(is_x, negated) => dd.contains(&value(*is_x)) != *negated,
+        Cond::Derived(is_x, negated) => {
+            let v = value(*is_x);
+            ((dd.contains(&v) && v > 1) || (v == y && v < 0)) != *negated
+        }
     }
 }
 
