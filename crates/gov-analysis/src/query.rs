@@ -13,6 +13,8 @@
 //! arithmetic, another built-in, a relation in a recursive stratum, the negation of a derived
 //! relation whose bodies' negations cannot be written) is outside the fragment: [`unfold`] says why.
 
+use crate::Outcome;
+use crate::solve::{Data, Rows, Schema, solve};
 use gov_ir::{Arg, Atom, Builtin, Const, Expr, Head, Ir, Literal, RelationId, RuleId};
 use gov_value::{BaseType, CompareOp, Effect, RelationKind};
 
@@ -178,6 +180,9 @@ pub fn unfold_body(ir: &Ir, vars: &[gov_ir::Var], body: &[Literal]) -> Result<Ve
 /// The IR with, per relation, the rules deriving it and whether it is recursive.
 pub(crate) struct Unfolder<'a> {
     pub(crate) ir: &'a Ir,
+    /// What the solver needs of the IR, to drop the alternatives of a negation it proves
+    /// impossible.
+    schema: Schema<'a>,
     rules_of: Vec<Vec<RuleId>>,
     recursive: Vec<bool>,
     /// The `risk` rules: name, points (if a constant) and rule.
@@ -214,7 +219,7 @@ impl<'a> Unfolder<'a> {
                 (d.name.as_str(), points, d.rule)
             })
             .collect();
-        Unfolder { ir, rules_of, recursive, risk }
+        Unfolder { ir, schema: Schema::new(ir), rules_of, recursive, risk }
     }
 
     pub(crate) fn rule(&self, id: RuleId, depth: usize) -> Result<Vec<Query>, String> {
@@ -355,7 +360,8 @@ impl<'a> Unfolder<'a> {
     /// with its head equated to the atom's arguments), of that body's negation with the
     /// query's variables given ([`crate::negation::negate_given`]: exact where each of the
     /// body's variables is determined or occurs once in an atom), one query per choice of a
-    /// disjunct of each; otherwise why it cannot be written.
+    /// disjunct of each (those the solver proves impossible dropped); otherwise why it
+    /// cannot be written.
     fn negated_derived(&self, queries: Vec<Query>, atom: &Atom, depth: usize) -> Result<Vec<Query>, String> {
         let name = self.relation_name(atom.relation);
         let mut out = Vec::new();
@@ -372,6 +378,9 @@ impl<'a> Unfolder<'a> {
                 }
                 alternatives =
                     alternatives.iter().flat_map(|a| disjuncts.iter().map(|d| a.and_given(d, given))).collect();
+                // A disjunct that contradicts the query (a column of the request's one fact
+                // different from itself) would only multiply the products after it.
+                alternatives.retain(|a| solve(&self.schema, a, Rows::Declared, Data::Any) != Outcome::Disjoint);
             }
             out.extend(alternatives);
             if out.len() > MAX_QUERIES {
