@@ -536,8 +536,7 @@ impl<'a> Solver<'a> {
         loop {
             let added = self.check_classes()?;
             let merged_cycles = self.merge_order_cycles()?;
-            let mut bounds = self.bounds()?;
-            self.propagate(&mut bounds)?;
+            let bounds = self.settled_bounds()?;
             let merged_fixed = self.merge_fixed(&bounds)?;
             let merged_strings = self.merge_fixed_strings()?;
             if !added && !merged_cycles && !merged_fixed && !merged_strings {
@@ -629,11 +628,25 @@ impl<'a> Solver<'a> {
                 prefixes.push((root, p, negated));
             }
         }
+        let excluded = self.excluded();
+        let steps = excluded.values().map(Vec::len).sum::<usize>();
         // Invariant: cycles of orders were merged (a strict one is disjoint), so the lower
         // bounds rise along paths of at most one edge per class; a negated prefix moves a
-        // bound at most twice.
-        for _ in 0..4 * (intervals.len() + prefixes.len()) + 8 {
+        // bound at most twice, an excluded constant at most once.
+        for _ in 0..4 * (intervals.len() + prefixes.len() + steps) + 8 {
             let mut moved = false;
+            // `x >= c, x != c` is `x >= next(c)`; `x <= c, x != c` is `x < c`.
+            for (root, interval) in intervals.iter_mut() {
+                for value in excluded.get(root).into_iter().flatten() {
+                    let V::Str(value) = value else { continue };
+                    if interval.lo == *value {
+                        moved |= interval.at_least(next(value));
+                    }
+                    if interval.hi.as_ref().is_some_and(|(t, strict)| t == value && !strict) {
+                        moved |= interval.at_most(value.clone(), true);
+                    }
+                }
+            }
             for (root, p, negated) in &prefixes {
                 if let Some(interval) = intervals.get_mut(root) {
                     moved |= if *negated { interval.not_starts_with(p) } else { interval.starts_with(p) };
@@ -802,6 +815,61 @@ impl<'a> Solver<'a> {
         Ok(bounds)
     }
 
+    /// The bounds of each ordered class, propagated along the orders, and past the constants
+    /// an integer class must differ from, until they settle.
+    fn settled_bounds(&mut self) -> Result<BTreeMap<usize, (i128, i128)>, Stop> {
+        let mut bounds = self.bounds()?;
+        self.propagate(&mut bounds)?;
+        while self.skip_excluded(&mut bounds)? {
+            self.propagate(&mut bounds)?;
+        }
+        Ok(bounds)
+    }
+
+    /// The constants each class must differ from (a disequality with a constant's class),
+    /// by root.
+    fn excluded(&mut self) -> HashMap<usize, Vec<V>> {
+        let mut excluded: HashMap<usize, Vec<V>> = HashMap::new();
+        for (a, op, b) in self.compares.clone() {
+            if op != CompareOp::Ne {
+                continue;
+            }
+            for (x, y) in [(a, b), (b, a)] {
+                if let Some(value) = self.class_constant(y) {
+                    let root = self.find(x);
+                    excluded.entry(root).or_default().push(value);
+                }
+            }
+        }
+        excluded
+    }
+
+    /// Raises the lower bound and lowers the upper bound of each `Int`, `Time` or `Duration`
+    /// class past the constants it must differ from (`x >= c, x != c` is `x >= c + 1` over the
+    /// integers; not for a `Decimal`, whose units only stand for a dense order). A bound
+    /// crossing the other is a proof of disjointness. Whether a bound moved.
+    fn skip_excluded(&mut self, bounds: &mut BTreeMap<usize, (i128, i128)>) -> Result<bool, Stop> {
+        let mut moved = false;
+        for (root, values) in self.excluded() {
+            if !matches!(self.node_type(root), BaseType::Int | BaseType::Time | BaseType::Duration) {
+                continue;
+            }
+            let Some((lo, hi)) = bounds.get_mut(&root) else { continue };
+            while *lo <= *hi && values.contains(&V::Ord(*lo)) {
+                *lo += 1;
+                moved = true;
+            }
+            while *lo <= *hi && values.contains(&V::Ord(*hi)) {
+                *hi -= 1;
+                moved = true;
+            }
+            if *lo > *hi {
+                return Err(Stop::Disjoint);
+            }
+        }
+        Ok(moved)
+    }
+
     /// The order constraints as edges `(a, b, s)`: `b ≥ a + s`.
     fn edges(&mut self) -> Vec<(usize, usize, i128)> {
         let mut edges = Vec::new();
@@ -882,8 +950,7 @@ impl<'a> Solver<'a> {
     /// Step 6: a value for every class; with `distinct`, each different from the values
     /// already picked when its bounds allow.
     fn pick(&mut self, Pick { distinct, shortest }: Pick) -> Result<HashMap<usize, V>, Stop> {
-        let mut bounds = self.bounds()?;
-        self.propagate(&mut bounds)?;
+        let mut bounds = self.settled_bounds()?;
         let mut model: HashMap<usize, V> = HashMap::new();
         let mut differ: HashMap<usize, Vec<usize>> = HashMap::new();
         for (a, op, b) in self.compares.clone() {
