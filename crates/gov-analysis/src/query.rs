@@ -287,7 +287,9 @@ impl<'a> Unfolder<'a> {
                         .collect())
                 }
             }
-            Literal::Negated(atom) if self.ir.relation(atom.relation).is_some_and(|r| r.kind == RelationKind::Derived) => {
+            Literal::Negated(atom)
+                if self.ir.relation(atom.relation).is_some_and(|r| r.kind == RelationKind::Derived) =>
+            {
                 self.negated_derived(queries, atom, depth)
             }
             Literal::Negated(atom) => {
