@@ -699,13 +699,15 @@ impl<'a> Solver<'a> {
         differ: &HashMap<usize, Vec<usize>>,
         Pick { distinct, shortest }: Pick,
     ) -> Result<(), Stop> {
-        let keys: BTreeMap<usize, i128> = self.string_intervals(model)?.keys().map(|root| (*root, 0)).collect();
+        // Invariant: a pick is never a proof; only steps 3-5 prove disjointness.
+        let conflict = |_| Stop::Unknown("the strings picked for the orders conflict".to_owned());
+        let keys = self.string_intervals(model).map_err(conflict)?;
+        let keys: BTreeMap<usize, i128> = keys.keys().map(|root| (*root, 0)).collect();
         let constants: Vec<V> = self.constant.iter().flatten().filter(|v| matches!(v, V::Str(_))).cloned().collect();
         for root in self.topological(&keys) {
             if model.contains_key(&root) || self.class_constant(root).is_some() {
                 continue;
             }
-            let conflict = |_| Stop::Unknown("the strings picked for the orders conflict".to_owned());
             let interval = self.string_intervals(model).map_err(conflict)?.remove(&root).unwrap_or_default();
             let spec = specs.get(&root).cloned().unwrap_or_default();
             let shapes: Vec<String> = ["", "w1"].iter().chain(&FILLERS).map(|f| spec.build(f)).collect();
