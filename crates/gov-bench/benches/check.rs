@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use gov_bench::{edit_one_rule, generate_package};
+use gov_bench::{edit_one_rule, generate_package, type_one_char};
 use gov_db::Workspace;
 use std::hint::black_box;
 
@@ -39,12 +39,20 @@ fn check_from_scratch(c: &mut Criterion) {
 /// `recheck/1k_rules_one_char_edit` and `recheck/10k_rules_one_char_edit`: one workspace,
 /// checked once; each iteration changes one character of one rule body (alternating
 /// between two texts, so every iteration is a real change) and checks again through the
-/// salsa database: what a keystroke costs below the language server.
+/// salsa database: what a keystroke costs below the language server. The edit keeps the
+/// text's length, so no item moves. `recheck/10k_rules_typed_char` types one character
+/// there instead and deletes it again (alternating), so every item after it (half the
+/// file) moves.
 fn recheck_after_edit(c: &mut Criterion) {
     let mut group = c.benchmark_group("recheck");
-    for (name, rules) in [("1k_rules_one_char_edit", 1_000), ("10k_rules_one_char_edit", 10_000)] {
+    let cases: [(&str, usize, fn(&str) -> Option<String>); 3] = [
+        ("1k_rules_one_char_edit", 1_000, edit_one_rule),
+        ("10k_rules_one_char_edit", 10_000, edit_one_rule),
+        ("10k_rules_typed_char", 10_000, type_one_char),
+    ];
+    for (name, rules, edit) in cases {
         let original = generate_package(rules);
-        let edited = edit_one_rule(&original).unwrap();
+        let edited = edit(&original).unwrap();
         let texts = [original, edited];
         let mut workspace = Workspace::new();
         let package = workspace.add_package(vec![(PATH.to_owned(), texts[0].clone())]);

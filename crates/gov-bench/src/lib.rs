@@ -136,12 +136,28 @@ deny blocked_{g} \"agent {{a}} is blocked at level {{l}}\" :- step_{g}_{last}(a,
 /// the last digit of the threshold of the `obligation` rule of the middle group, `0`
 /// becomes `1`. `None` if `text` has no such rule.
 pub fn edit_one_rule(text: &str) -> Option<String> {
-    let groups = text.matches("obligation report_").count();
-    let needle = format!("amt > {}.", obligation_threshold(groups / 2));
-    let at = text.find(&needle)? + needle.len() - 2;
+    let at = middle_threshold_digit(text)?;
     let mut edited = text.to_owned();
     edited.replace_range(at..=at, "1");
     Some(edited)
+}
+
+/// `text` (from [`generate_package`]) with one character typed inside one rule body, so
+/// every item after it moves: a `1` before the last digit of the threshold of the
+/// `obligation` rule of the middle group (the place [`edit_one_rule`] changes). `None` if
+/// `text` has no such rule.
+pub fn type_one_char(text: &str) -> Option<String> {
+    let at = middle_threshold_digit(text)?;
+    let mut edited = text.to_owned();
+    edited.insert(at, '1');
+    Some(edited)
+}
+
+/// Where the last digit of the threshold of the middle group's `obligation` rule stands.
+fn middle_threshold_digit(text: &str) -> Option<usize> {
+    let groups = text.matches("obligation report_").count();
+    let needle = format!("amt > {}.", obligation_threshold(groups / 2));
+    Some(text.find(&needle)? + needle.len() - 2)
 }
 
 #[cfg(test)]
@@ -202,5 +218,17 @@ mod tests {
         let line = text[..changed[0]].rsplit('\n').next().unwrap();
         assert!(line.starts_with("obligation report_24 "), "{line}");
         assert_clean(&edited);
+    }
+
+    #[test]
+    fn the_typed_character_lengthens_one_rule_and_still_checks() {
+        let text = generate_package(1_000);
+        let typed = type_one_char(&text).unwrap();
+        assert_eq!(text.len() + 1, typed.len());
+        let at = text.bytes().zip(typed.bytes()).position(|(a, b)| a != b).unwrap();
+        assert_eq!(&typed[at + 1..], &text[at..]);
+        let line = text[..at].rsplit('\n').next().unwrap();
+        assert!(line.starts_with("obligation report_24 "), "{line}");
+        assert_clean(&typed);
     }
 }

@@ -118,7 +118,7 @@ pub fn desugar<'p>(
             let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
             // Rewritten on a copy, kept only if the rewrite changed it: an item it leaves
             // alone stays the parse's own tree, which the per-item memo of the rule pass
-            // recognises by identity (`rules::ItemMemo`).
+            // recognises by its origin (`rules::ItemMemo`); a changed one gets a new origin.
             let mut copy = Item::clone(item);
             match &mut copy.kind {
                 ItemKind::Rule(rule) => {
@@ -145,6 +145,8 @@ pub fn desugar<'p>(
                 _ => {}
             }
             if rewriter.changed {
+                // A changed tree, not a moved one (`gov_syntax::ast::Origin`).
+                copy.origin = gov_syntax::ast::Origin::fresh();
                 *item = Arc::new(copy);
                 changed = true;
             }

@@ -25,7 +25,6 @@ use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name};
 use smallvec::SmallVec;
-use std::sync::Arc;
 
 /// How a rule's body depends on a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -322,7 +321,7 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    fn item(&mut self, item: &'a Arc<Item>) {
+    fn item(&mut self, item: &'a Item) {
         self.annotations(item);
         match &item.kind {
             ItemKind::Rule(rule) => self.rule(item, rule),

@@ -260,31 +260,38 @@ mod tests {
     #[test]
     fn editing_a_rule_body_re_runs_safety_for_that_item_only() {
         let (mut db, _log) = Database::recording();
-        let text = package(50).replace("t > 7.", "t > 7, u > 1.");
+        let text = package(50).replace("t > 37.", "t > 37, u > 1.");
         let file = SourceInput::new(&db, FileId(0), "p.gov".to_owned(), text.clone());
         let package = PackageInput::new(&db, vec![file], Vec::new());
         check_package(&db, package);
         assert_eq!(db.checks().computed_items(package), Some(50));
-        // A digit changed in rule 20's body: safety runs for that rule only, and rule 7's
+        let fresh = |text: &str| {
+            gov_check::check(&ParsedPackage {
+                files: vec![PackageFile {
+                    id: FileId(0),
+                    parsed: Arc::new(gov_syntax::parse(FileId(0), text)),
+                    origin: Origin::Package,
+                }],
+                available_modules: Vec::new(),
+            })
+        };
+        // A digit changed in rule 20's body: safety runs for that rule only, and rule 37's
         // unbound `u` is still reported, from the memo.
         let edited = text.replace("t > 20.", "t > 29.");
         file.set_text(&mut db).to(edited.clone());
         let checked = check_package(&db, package);
         assert_eq!(db.checks().computed_items(package), Some(1));
-        let fresh = ParsedPackage {
-            files: vec![PackageFile {
-                id: FileId(0),
-                parsed: Arc::new(gov_syntax::parse(FileId(0), &edited)),
-                origin: Origin::Package,
-            }],
-            available_modules: Vec::new(),
-        };
-        assert_eq!(*checked, gov_check::check(&fresh));
+        assert_eq!(*checked, fresh(&edited));
         assert!(checked.diagnostics.iter().any(|d| d.message.contains("`u`")), "{:?}", checked.diagnostics);
-        // A character inserted moves the items after it: their trees are copies, checked again.
-        file.set_text(&mut db).to(edited.replace("t > 29.", "t > 299."));
-        check_package(&db, package);
-        assert_eq!(db.checks().computed_items(package), Some(30));
+        // A character inserted moves the items after it: their trees are copies, found by
+        // their origin, and rule 37's diagnostic moves with it; so does a deletion. (Rule 20
+        // is the first to read `t > 29.`.)
+        for edited in [edited.replacen("t > 29.", "t > 299.", 1), edited.replacen("t > 29.", "t > 2.", 1)] {
+            file.set_text(&mut db).to(edited.clone());
+            let checked = check_package(&db, package);
+            assert_eq!(db.checks().computed_items(package), Some(1));
+            assert_eq!(*checked, fresh(&edited));
+        }
     }
 
     #[test]

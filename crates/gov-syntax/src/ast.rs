@@ -56,6 +56,48 @@ pub struct Item {
     pub kind: ItemKind,
     /// The whole item, annotations included, doc comment excluded.
     pub span: Span,
+    /// Which tree this one is a moved copy of, for memos kept across parses.
+    pub origin: Origin,
+}
+
+/// Where an item's tree came from: a tree built by the parser (or changed after it) gets a
+/// fresh origin; a tree the parse moved to where its text now stands after an edit
+/// (`parser::reparse`, `shift`) keeps the origin of the tree it copied. So two trees with
+/// the same origin are the same item, every span moved by the distance between their
+/// [`Item::span`]s, and a memo keyed by the origin (the checker's per-item memo) finds an
+/// item the edit moved.
+///
+/// Not part of the tree's value: every two origins compare equal and hash alike, so a
+/// parse after an edit still equals a parse from scratch.
+// Invariant: whoever changes a tree behind an `Arc` other than by moving all its spans
+// one distance (`shift`) gives it `Origin::fresh()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin(u64);
+
+impl Origin {
+    /// An origin no other tree has.
+    pub fn fresh() -> Origin {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Origin(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// The origin as a number, `None` for the default origin of a tree built outside the
+    /// parser (which no memo may key by).
+    pub fn id(self) -> Option<std::num::NonZeroU64> {
+        std::num::NonZeroU64::new(self.0)
+    }
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, _: &Origin) -> bool {
+        true
+    }
+}
+
+impl Eq for Origin {}
+
+impl std::hash::Hash for Origin {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 /// The kinds of item.

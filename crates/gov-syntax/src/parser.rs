@@ -1,6 +1,6 @@
 //! Parsing a file: lex, split into items, parse each item, attach doc comments.
 
-use crate::ast::{ErrorItem, Item, ItemKind, Salvaged, SourceFile};
+use crate::ast::{ErrorItem, Item, ItemKind, Origin, Salvaged, SourceFile};
 use crate::grammar::ItemParser;
 use crate::lexer::{Comment, Spanned, Token, to_u32};
 use crate::split::{self, Chunk};
@@ -372,7 +372,9 @@ fn parse_region(
         for (item, &(first, end)) in items.iter_mut().zip(&pieces).skip(start) {
             let docs = take_docs(text, &mut comments, previous_end, first);
             if item.docs != docs {
-                Arc::make_mut(item).docs = docs;
+                let item = Arc::make_mut(item);
+                item.docs = docs;
+                item.origin = Origin::fresh();
             }
             previous_end = end;
         }
@@ -482,6 +484,7 @@ fn parse_chunk(
         annotations: Vec::new(),
         kind: ItemKind::Error(ErrorItem { salvaged: salvage(file, tokens) }),
         span,
+        origin: Origin::fresh(),
     };
     if chunk.too_deep {
         return Parse::Item(Box::new(error_item(tokens)));

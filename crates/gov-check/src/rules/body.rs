@@ -10,10 +10,9 @@ use gov_syntax::ast::{
     Aggregate, AggregateFn, Approver, Atom, BodyItem, Collection, DecisionRule, Effect, Expr, Invariant, Item,
     MessagePart, Rule,
 };
-use std::sync::Arc;
 
 impl<'a> Cx<'a, '_> {
-    pub(super) fn rule(&mut self, item: &Arc<Item>, rule: &'a Rule) {
+    pub(super) fn rule(&mut self, item: &Item, rule: &'a Rule) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         let head_relation = self.symbols.relation_id(&rule.head.relation.text);
         // A module's relations are derived by the module's rules only (E0109 otherwise).
@@ -112,7 +111,7 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    pub(super) fn decision(&mut self, item: &Arc<Item>, decision: &'a DecisionRule) {
+    pub(super) fn decision(&mut self, item: &Item, decision: &'a DecisionRule) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         let risk = (decision.effect == Effect::Risk).then(|| self.symbols.relation_id(RISK_SCORE)).flatten();
         self.body(&mut work, &decision.body, risk.map(|to| (to, decision.name.span)), None);
@@ -136,7 +135,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// An invariant's body, checked as a decision rule's is.
-    pub(super) fn invariant(&mut self, item: &Arc<Item>, invariant: &'a Invariant) {
+    pub(super) fn invariant(&mut self, item: &Item, invariant: &'a Invariant) {
         let mut work = RuleWork { scope: Scope::default(), pending: Vec::new() };
         self.body(&mut work, &invariant.body, None, None);
         self.safety(item, &work.scope, &invariant.body, None);

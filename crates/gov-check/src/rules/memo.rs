@@ -5,17 +5,21 @@
 //! Safety is a function of the item's tree alone: where a variable occurs and how
 //! ([`super::Place`]) is syntactic, and the walk records the same occurrences whatever the
 //! symbol table says. The tree it reads is the one the lists' rewrite
-//! ([`crate::compound`]) left, which depends on the declared field types; the rewrite
-//! keeps the parse's own tree (the same `Arc`) for an item it does not change and makes a
-//! new one for an item it changes, so an entry is keyed by the identity of the tree:
-//! a rewritten item is a new tree every check and is never found, and an item found is
-//! exactly the tree safety ran on, spans included (the parse shares an unmoved item's tree
-//! between parses; a moved one is a copy, and is checked again).
+//! ([`crate::compound`]) left, which depends on the declared field types. An entry is
+//! keyed by the tree's origin ([`gov_syntax::ast::Origin`]): the parse gives a tree it builds a fresh origin and a
+//! tree it moves after an edit (to where its text now stands) the origin of the tree it
+//! copied, and the rewrite gives a tree it changes a fresh origin. So an item found is the
+//! tree safety ran on with every span moved by one distance (the difference of the two
+//! items' starts), and its diagnostics and spans are moved by that distance too, with the
+//! code that moves the parse's own diagnostics ([`Diagnostic::shift`], [`Span::shifted`]):
+//! an edit that changes the text's length re-runs safety for the items it changed only,
+//! not for every item after it. A rewritten item is a new origin every check and is never
+//! found.
 
 use crate::hash::HashMap;
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::Item;
-use std::sync::Arc;
+use std::num::NonZeroU64;
 
 /// What safety found in one item.
 #[derive(Debug, Clone, Default)]
@@ -27,17 +31,31 @@ pub(super) struct Safety {
     pub(super) inventing: Vec<(Span, bool)>,
 }
 
+impl Safety {
+    /// The same result for the item moved `by` bytes (modulo 2³², as the parse moves it).
+    fn shift(&mut self, by: u32) {
+        self.diagnostics.iter_mut().for_each(|d| d.shift(by));
+        self.inventing.iter_mut().for_each(|(span, _)| *span = span.shifted(by));
+    }
+}
+
+/// One item's entry: where the item it was computed for stood, and safety's result there.
+#[derive(Debug)]
+struct Entry {
+    at: Span,
+    safety: Safety,
+}
+
 /// Safety's results by item, from the last check and the one under way. Pass the same
 /// memo to every check of a package ([`crate::check_with`]); only the items of the last
-/// check are kept, so the trees an edit made stale are freed with the next check.
-// Invariant: an entry's key is the address of the tree it holds (`Arc::as_ptr`); holding
-// the `Arc` keeps that address from being reused by another tree, and a tree behind an
-// `Arc` is never changed in place (the rewrite copies, `compound::desugar`), so a tree
-// found is the tree safety ran on.
+/// check are kept, so the entries of items an edit changed are dropped with the next check.
+// Invariant: an entry's `at` is the span of an item with the entry's origin, and its
+// `safety` is safety's result for that item (`Origin`: every tree with that origin is
+// that item moved).
 #[derive(Debug, Default)]
 pub struct ItemMemo {
-    current: HashMap<usize, (Arc<Item>, Safety)>,
-    last: HashMap<usize, (Arc<Item>, Safety)>,
+    current: HashMap<NonZeroU64, Entry>,
+    last: HashMap<NonZeroU64, Entry>,
     computed: usize,
 }
 
@@ -58,16 +76,31 @@ impl ItemMemo {
         self.last = HashMap::default();
     }
 
-    /// Safety's result for `item`: the last check's if it had this tree, else `compute`'s.
-    pub(super) fn get_or(&mut self, item: &Arc<Item>, compute: impl FnOnce() -> Safety) -> &Safety {
-        let key = Arc::as_ptr(item) as usize;
-        let entry = match self.last.remove(&key).or_else(|| self.current.remove(&key)) {
-            Some(entry) => entry,
-            None => {
+    /// Safety's result for `item`: the last check's for a tree with its origin (moved to
+    /// where `item` stands) if it had one, else `compute`'s.
+    pub(super) fn get_or(&mut self, item: &Item, compute: impl FnOnce() -> Safety) -> Safety {
+        let found =
+            item.origin.id().and_then(|key| Some((key, self.last.remove(&key).or_else(|| self.current.remove(&key))?)));
+        let (key, entry) = match found {
+            // Trees of two files never share an origin, and a span's file is not moved.
+            Some((key, mut entry)) if entry.at.file == item.span.file => {
+                let by = item.span.start.wrapping_sub(entry.at.start);
+                if by != 0 {
+                    entry.safety.shift(by);
+                    entry.at = item.span;
+                }
+                (Some(key), entry)
+            }
+            _ => {
                 self.computed += 1;
-                (Arc::clone(item), compute())
+                (item.origin.id(), Entry { at: item.span, safety: compute() })
             }
         };
-        &self.current.entry(key).or_insert(entry).1
+        let safety = entry.safety.clone();
+        // A tree built outside the parser has no origin to be found by: nothing is kept.
+        if let Some(key) = key {
+            self.current.insert(key, entry);
+        }
+        safety
     }
 }

@@ -9,7 +9,6 @@ use gov_syntax::ast::{AggregateFn, BodyItem, Collection, Comparison, Expr, Item,
 use gov_syntax::suggest::closest;
 use gov_syntax::walk::{self, Reach};
 use gov_value::CompareOp;
-use std::sync::Arc;
 
 /// The variables bound at the top level of a body (`None`) and inside each aggregate
 /// (`Some(k)`), by name.
@@ -153,10 +152,11 @@ fn collect_equalities<'b>(
 impl Cx<'_, '_> {
     /// Reports the safety diagnostics of `item` (a rule, decision rule or invariant, whose
     /// walk gave `scope`) and returns, for a rule (`rule`), where its `=` bindings invent
-    /// values that reach the head: from the memo if this tree was checked before.
+    /// values that reach the head: from the memo if this tree, or the tree it was moved from,
+    /// was checked before.
     pub(super) fn safety<'b>(
         &mut self,
-        item: &Arc<Item>,
+        item: &Item,
         scope: &Scope<'b>,
         body: &'b [BodyItem],
         rule: Option<&'b Rule>,
@@ -166,8 +166,8 @@ impl Cx<'_, '_> {
             let inventing = rule.map(|rule| inventing_arithmetic(rule, &bindings)).unwrap_or_default();
             Safety { diagnostics, inventing }
         });
-        self.diagnostics.extend(found.diagnostics.iter().cloned());
-        found.inventing.clone()
+        self.diagnostics.extend(found.diagnostics);
+        found.inventing
     }
 }
 
