@@ -12,7 +12,6 @@
 // one only on failure (see eval.rs).
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
-use crate::store::append;
 use crate::{EvalError, Value};
 use gov_value::{BaseType, Decimal};
 use std::hash::{BuildHasher, Hasher};
@@ -104,35 +103,20 @@ impl Layout {
         canonical: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), EvalError> {
-        if let Some((word, width)) = self.word(column, value) {
-            append(out, word.get(..width).unwrap_or_default());
-            return Ok(());
-        }
-        match (self.columns.get(column).map(|c| c.ty), value) {
+        let ty = self.columns.get(column).map(|c| c.ty);
+        match (ty, value) {
+            (Some(BaseType::Int), Value::Int(v))
+            | (Some(BaseType::Time), Value::Time(v))
+            | (Some(BaseType::Duration), Value::Duration(v)) => out.extend_from_slice(&v.to_le_bytes()),
+            (Some(BaseType::Str), Value::Str(symbol)) => out.extend_from_slice(&symbol.to_le_bytes()),
+            (Some(BaseType::Bool), Value::Bool(b)) => out.push(u8::from(b)),
             (Some(BaseType::Decimal), Value::Decimal(d)) => {
                 let d = if canonical { d.normalize() } else { d };
                 out.extend_from_slice(&d.serialize());
-                Ok(())
             }
-            _ => Err(EvalError::Corrupt("a value is not of its column's type")),
+            _ => return Err(EvalError::Corrupt("a value is not of its column's type")),
         }
-    }
-
-    /// The bytes of `value` in column `column`, when it is of the column's type and that
-    /// type is not `Decimal` (each other type takes at most 8 bytes): a word of which the
-    /// first `width` bytes are the value's. `None` for a `Decimal` or a value of another
-    /// type ([`Layout::push`] tells them apart).
-    #[inline(always)]
-    pub(crate) fn word(&self, column: usize, value: Value) -> Option<([u8; 8], usize)> {
-        let ty = self.columns.get(column).map(|c| c.ty);
-        Some(match (ty, value) {
-            (Some(BaseType::Int), Value::Int(v))
-            | (Some(BaseType::Time), Value::Time(v))
-            | (Some(BaseType::Duration), Value::Duration(v)) => (v.to_le_bytes(), 8),
-            (Some(BaseType::Str), Value::Str(symbol)) => (u64::from(symbol).to_le_bytes(), 4),
-            (Some(BaseType::Bool), Value::Bool(b)) => (u64::from(b).to_le_bytes(), 1),
-            _ => return None,
-        })
+        Ok(())
     }
 
     /// Appends `row`'s values (all columns, in order); on an error (a row of another width,

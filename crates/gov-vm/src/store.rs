@@ -39,9 +39,6 @@ pub(crate) fn hash_values(values: impl Iterator<Item = Value>) -> u64 {
 
 const NONE: u32 = u32::MAX;
 
-/// The longest key, in bytes, that a lookup assembles on the stack ([`Relation::lookup_slots`]).
-const STACK_KEY: usize = 32;
-
 /// An entry of a relation's tables: a row id, and 32 bits of the hash of the row (of the
 /// set) or of its key (of an index). With the hash at hand, growing a table never reads a
 /// row again. (A probe does not compare it: hashbrown's 7-bit tag already leaves a row read
@@ -531,10 +528,7 @@ impl Relation {
         self.lookup_by(index, &Slots { frame, key }, scratch)
     }
 
-    /// The one lookup of both: the key's canonical bytes, hashed once. A key of columns
-    /// that compare as bytes and fit [`STACK_KEY`] bytes (one or a few symbols or integers:
-    /// nearly every probe of a decision) is assembled word by word on the stack; any other
-    /// goes through `scratch`.
+    /// The one lookup of both: the key's canonical bytes into `scratch`, hashed once.
     #[inline(always)]
     fn lookup_by<K: KeyValues + ?Sized>(
         &self,
@@ -545,30 +539,6 @@ impl Relation {
         let Some(probe) = self.probe(index).filter(|p| p.key.columns.len() == key.len()) else {
             return Ok(None);
         };
-        if probe.key.exact {
-            // A word per column, each written whole and overlapped by the next column's
-            // (the buffer has a word of slack past `STACK_KEY`).
-            let mut bytes = [0u8; STACK_KEY + 8];
-            let mut at = 0;
-            let mut fits = true;
-            for (i, &column) in probe.key.columns.iter().enumerate() {
-                let word = self.layout.word(column, key.value(i)?);
-                match (word, bytes.get_mut(at..at + 8)) {
-                    (Some((word, width)), Some(into)) if at + width <= STACK_KEY => {
-                        into.copy_from_slice(&word);
-                        at += width;
-                    }
-                    // Too long, or a value of another type ([`Layout::push`] says so).
-                    _ => {
-                        fits = false;
-                        break;
-                    }
-                }
-            }
-            if fits {
-                return Ok(probe.find(bytes.get(..at).unwrap_or_default(), key));
-            }
-        }
         scratch.clear();
         for (at, &column) in probe.key.columns.iter().enumerate() {
             self.layout.push(column, key.value(at)?, true, scratch)?;
