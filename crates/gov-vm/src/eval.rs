@@ -1162,6 +1162,10 @@ impl Run<'_> {
     }
 
     /// Runs one step: a rule of a non-recursive stratum, or a whole stratum.
+    // Inlined into the strata loop, with the rule's run: a decision takes a step per rule,
+    // and each function between the loop and the interpreter cost its prologue, epilogue
+    // and the move of its `Result` per rule (docs/performance.md, s11/interp).
+    #[inline(always)]
     fn step(
         &self,
         step: Step,
@@ -1171,10 +1175,24 @@ impl Run<'_> {
     ) -> Result<(), EvalError> {
         if step.at != Step::WHOLE {
             self.run_rule(step.rule, relations, delta, work)?;
+            if work.pending.is_empty() && work.pending_rows.is_empty() {
+                return Ok(());
+            }
             return self.insert_pending(step.rule, relations, work);
         }
-        let stratum =
-            self.program.strata.get(step.stratum as usize).ok_or(EvalError::Corrupt("stratum out of range"))?;
+        self.stratum(step.stratum, relations, delta, work)
+    }
+
+    /// Runs a whole stratum: a recursive one, or the risk score's.
+    #[inline(never)]
+    fn stratum(
+        &self,
+        stratum: u32,
+        relations: &mut [Relation],
+        delta: &mut [(u32, u32)],
+        work: &mut Work,
+    ) -> Result<(), EvalError> {
+        let stratum = self.program.strata.get(stratum as usize).ok_or(EvalError::Corrupt("stratum out of range"))?;
         match stratum {
             Stratum::Rules { rules, delta_rules, .. } => self.fixpoint(rules, delta_rules, relations, delta, work),
             Stratum::RiskScore { rel } => {
@@ -1323,6 +1341,7 @@ impl Run<'_> {
         })
     }
 
+    #[inline(always)]
     fn rule(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], work: &mut Work) -> Result<(), EvalError> {
         let code = self.builtins.code;
         // Invariant: the executable form has one entry per rule of the program.
@@ -1347,11 +1366,10 @@ impl Run<'_> {
         result
     }
 
-    /// Moves the rows a rule emitted into its head relation.
+    /// Moves the rows a rule emitted into its head relation (called only when it emitted
+    /// some: a decision rule fires instead).
+    #[inline(never)]
     fn insert_pending(&self, rule: u32, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
-        if work.pending.is_empty() && work.pending_rows.is_empty() {
-            return Ok(());
-        }
         let premises = work.trace.as_ref().map_or(0, |t| t.pending.len());
         let rows = Pending { values: 0..work.pending.len(), premises: 0..premises, bytes: 0..work.pending_rows.len() };
         let result = self.insert_rows(rule, relations, work, rows);
