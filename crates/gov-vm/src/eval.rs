@@ -383,6 +383,25 @@ fn value_of(val: Val<'_>) -> Result<Value, Cow<'_, str>> {
     })
 }
 
+/// What a built-in's call produced, for [`Ctx::proceed`].
+fn produced(called: Called) -> Produced {
+    match called {
+        Called::Test(holds) => Produced::Test(holds),
+        Called::Values => Produced::Values,
+    }
+}
+
+/// The value of the argument whose text `text` is (the same bytes, not a copy), if any:
+/// a built-in that yields a whole argument back (`path.file_name("rm")`,
+/// `regex.find("ls", …)`) needs no lookup of its symbol.
+// Invariant: `vals` are the texts of the `args` slots of `regs`, in order, and one text
+// has one symbol, so the argument's value is the text's.
+fn argument_of(vals: &[Val<'_>], args: &[Slot], regs: &[Value], text: &str) -> Option<Value> {
+    let same = |val: &Val<'_>| matches!(val, Val::Str(arg) if std::ptr::eq(arg.as_ptr(), text.as_ptr()) && arg.len() == text.len());
+    let at = vals.iter().position(same)?;
+    regs.get(*args.get(at)? as usize).copied()
+}
+
 /// What happens when a plan reaches its end.
 enum Sink<'s> {
     /// A rule: its last instruction (`Emit`/`Fire`) already recorded the result.
@@ -854,7 +873,7 @@ impl Ctx<'_> {
     ) -> Result<(), EvalError> {
         let (produced, out) = match code.get(pc) {
             Some(&Op::Call { builtin, ref args, out, prepared }) => {
-                (self.call(work, regs, builtin, args, self.code.prepared(prepared))?, out)
+                (self.call(work, regs, builtin, args, self.code.prepared(prepared), out)?, out)
             }
             Some(&Op::Set { ref values, out }) => {
                 self.set(work, regs, values)?;
@@ -879,6 +898,8 @@ impl Ctx<'_> {
     /// interned (a new text gets a symbol after the request's, and its bytes count against
     /// the limits). A built-in's error is the evaluation's. Nothing is allocated once the
     /// session's buffers fit the call (the built-in itself may allocate: a URL's parse).
+    /// A test (`out` is [`Out::Test`]) yields no values, so it goes straight to the
+    /// built-in, past the buffers of yielded values.
     fn call(
         &self,
         work: &mut Work,
@@ -886,32 +907,40 @@ impl Ctx<'_> {
         builtin: Builtin,
         args: &[Slot],
         prepared: Option<&Prepared>,
+        out: Out,
     ) -> Result<Produced, EvalError> {
+        let strings = self.strings.with_made(&work.made);
+        let mut vals: SmallVec<[Val<'_>; 2]> = SmallVec::new();
+        for &slot in args {
+            vals.push(to_val(strings, Self::slot(regs, slot)?));
+        }
+        let failed = |e: gov_builtins::EvalError| EvalError::Builtin { name: e.builtin.name(), message: e.message };
+        if let Out::Test { .. } = out {
+            let called = gov_builtins::call(builtin, &vals, prepared, &mut work.memo, &mut |_| {}).map_err(failed)?;
+            return Ok(produced(called));
+        }
         let mut yielded = std::mem::take(&mut work.yielded);
         yielded.clear();
         work.fresh.clear();
         let base = self.strings.table.len() + self.strings.extra.len();
-        let called = {
-            let strings = self.strings.with_made(&work.made);
-            let mut vals: SmallVec<[Val<'_>; 2]> = SmallVec::new();
-            for &slot in args {
-                vals.push(to_val(strings, Self::slot(regs, slot)?));
-            }
-            let (symbols, made, made_ids, fresh) = (self.builtins.symbols, &work.made, &work.made_ids, &mut work.fresh);
-            let mut keep = |val: Val<'_>| match value_of(val) {
-                Ok(value) => yielded.push(value),
-                Err(text) => match symbols.find(&text).or_else(|| made_ids.find(made, base, &text)) {
-                    Some(sym) => yielded.push(Value::Str(sym)),
-                    None => {
-                        // A placeholder until the text has its symbol, after the call.
-                        fresh.push(yielded.len(), &text);
-                        yielded.push(Value::Int(0));
-                    }
-                },
-            };
-            gov_builtins::call(builtin, &vals, prepared, &mut work.memo, &mut keep)
-                .map_err(|e| EvalError::Builtin { name: e.builtin.name(), message: e.message })?
+        let (symbols, made, made_ids, fresh) = (self.builtins.symbols, &work.made, &work.made_ids, &mut work.fresh);
+        let mut keep = |val: Val<'_>| match value_of(val) {
+            Ok(value) => yielded.push(value),
+            // A slice that is a whole argument (`path.file_name("rm")`) is that argument.
+            Err(text) => match argument_of(&vals, args, regs, &text)
+                .or_else(|| symbols.find(&text).or_else(|| made_ids.find(made, base, &text)).map(Value::Str))
+            {
+                Some(value) => yielded.push(value),
+                None => {
+                    // A placeholder until the text has its symbol, after the call.
+                    fresh.push(yielded.len(), &text);
+                    yielded.push(Value::Int(0));
+                }
+            },
         };
+        let called = gov_builtins::call(builtin, &vals, prepared, &mut work.memo, &mut keep);
+        drop(vals);
+        let called = called.map_err(failed)?;
         for (at, text) in work.fresh.iter() {
             // One call may yield a new text twice (`str.split("a a", " ")`).
             let sym = match work.made_ids.find(&work.made, base, text) {
@@ -929,10 +958,7 @@ impl Ctx<'_> {
             }
         }
         work.yielded = yielded;
-        Ok(match called {
-            Called::Test(holds) => Produced::Test(holds),
-            Called::Values => Produced::Values,
-        })
+        Ok(produced(called))
     }
 
     /// Continues after a call or a set as `out` says, with what it produced.
