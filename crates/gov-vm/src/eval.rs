@@ -19,7 +19,6 @@ use crate::{EvalError, Limits};
 use gov_builtins::{Builtin, Called, Memo, Prepared, Val};
 use gov_value::CompareOp;
 use hashbrown::{HashMap, HashSet, HashTable};
-use smallvec::SmallVec;
 use std::borrow::Cow;
 
 /// Longest index key the engine supports (the loader rejects longer ones).
@@ -910,13 +909,16 @@ impl Ctx<'_> {
         out: Out,
     ) -> Result<Produced, EvalError> {
         let strings = self.strings.with_made(&work.made);
-        let mut vals: SmallVec<[Val<'_>; 2]> = SmallVec::new();
-        for &slot in args {
-            vals.push(to_val(strings, Self::slot(regs, slot)?));
+        // An array, not a vector: its texts are borrowed, so dropping it calls nothing.
+        let mut all = [Val::Int(0), Val::Int(0)];
+        let vals = all.get_mut(..args.len()).ok_or(EvalError::Corrupt("more arguments than any built-in takes"))?;
+        for (val, &slot) in vals.iter_mut().zip(args) {
+            *val = to_val(strings, Self::slot(regs, slot)?);
         }
+        let vals = &*vals;
         let failed = |e: gov_builtins::EvalError| EvalError::Builtin { name: e.builtin.name(), message: e.message };
         if let Out::Test { .. } = out {
-            let called = gov_builtins::call(builtin, &vals, prepared, &mut work.memo, &mut |_| {}).map_err(failed)?;
+            let called = gov_builtins::call(builtin, vals, prepared, &mut work.memo, &mut |_| {}).map_err(failed)?;
             return Ok(produced(called));
         }
         let mut yielded = std::mem::take(&mut work.yielded);
@@ -927,7 +929,7 @@ impl Ctx<'_> {
         let mut keep = |val: Val<'_>| match value_of(val) {
             Ok(value) => yielded.push(value),
             // A slice that is a whole argument (`path.file_name("rm")`) is that argument.
-            Err(text) => match argument_of(&vals, args, regs, &text)
+            Err(text) => match argument_of(vals, args, regs, &text)
                 .or_else(|| symbols.find(&text).or_else(|| made_ids.find(made, base, &text)).map(Value::Str))
             {
                 Some(value) => yielded.push(value),
@@ -938,9 +940,7 @@ impl Ctx<'_> {
                 }
             },
         };
-        let called = gov_builtins::call(builtin, &vals, prepared, &mut work.memo, &mut keep);
-        drop(vals);
-        let called = called.map_err(failed)?;
+        let called = gov_builtins::call(builtin, vals, prepared, &mut work.memo, &mut keep).map_err(failed)?;
         for (at, text) in work.fresh.iter() {
             // One call may yield a new text twice (`str.split("a a", " ")`).
             let sym = match work.made_ids.find(&work.made, base, text) {
