@@ -19,7 +19,6 @@ use crate::{EvalError, Limits};
 use gov_builtins::{Builtin, Called, Memo, Prepared, Val};
 use gov_value::CompareOp;
 use hashbrown::{HashMap, HashSet, HashTable};
-use smallvec::SmallVec;
 use std::borrow::Cow;
 
 /// Longest index key the engine supports (the loader rejects longer ones).
@@ -381,6 +380,25 @@ fn value_of(val: Val<'_>) -> Result<Value, Cow<'_, str>> {
         Val::Duration(d) => Value::Duration(d),
         Val::Str(text) => return Err(text),
     })
+}
+
+/// What a built-in's call produced, for [`Ctx::proceed`].
+fn produced(called: Called) -> Produced {
+    match called {
+        Called::Test(holds) => Produced::Test(holds),
+        Called::Values => Produced::Values,
+    }
+}
+
+/// The value of the argument whose text `text` is (the same bytes, not a copy), if any:
+/// a built-in that yields a whole argument back (`path.file_name("rm")`,
+/// `regex.find("ls", …)`) needs no lookup of its symbol.
+// Invariant: `vals` are the texts of the `args` slots of `regs`, in order, and one text
+// has one symbol, so the argument's value is the text's.
+fn argument_of(vals: &[Val<'_>], args: &[Slot], regs: &[Value], text: &str) -> Option<Value> {
+    let same = |val: &Val<'_>| matches!(val, Val::Str(arg) if std::ptr::eq(arg.as_ptr(), text.as_ptr()) && arg.len() == text.len());
+    let at = vals.iter().position(same)?;
+    regs.get(*args.get(at)? as usize).copied()
 }
 
 /// What happens when a plan reaches its end.
@@ -854,7 +872,7 @@ impl Ctx<'_> {
     ) -> Result<(), EvalError> {
         let (produced, out) = match code.get(pc) {
             Some(&Op::Call { builtin, ref args, out, prepared }) => {
-                (self.call(work, regs, builtin, args, self.code.prepared(prepared))?, out)
+                (self.call(work, regs, builtin, args, self.code.prepared(prepared), out)?, out)
             }
             Some(&Op::Set { ref values, out }) => {
                 self.set(work, regs, values)?;
@@ -879,6 +897,8 @@ impl Ctx<'_> {
     /// interned (a new text gets a symbol after the request's, and its bytes count against
     /// the limits). A built-in's error is the evaluation's. Nothing is allocated once the
     /// session's buffers fit the call (the built-in itself may allocate: a URL's parse).
+    /// A test (`out` is [`Out::Test`]) yields no values, so it goes straight to the
+    /// built-in, past the buffers of yielded values.
     fn call(
         &self,
         work: &mut Work,
@@ -886,32 +906,42 @@ impl Ctx<'_> {
         builtin: Builtin,
         args: &[Slot],
         prepared: Option<&Prepared>,
+        out: Out,
     ) -> Result<Produced, EvalError> {
+        let strings = self.strings.with_made(&work.made);
+        // An array, not a `SmallVec` (whose drop cost ~30 instructions a call); its texts are
+        // borrowed, so dropping it frees nothing.
+        let mut all = [Val::Int(0), Val::Int(0)];
+        let vals = all.get_mut(..args.len()).ok_or(EvalError::Corrupt("more arguments than any built-in takes"))?;
+        for (val, &slot) in vals.iter_mut().zip(args) {
+            *val = to_val(strings, Self::slot(regs, slot)?);
+        }
+        let vals = &*vals;
+        let failed = |e: gov_builtins::EvalError| EvalError::Builtin { name: e.builtin.name(), message: e.message };
+        if let Out::Test { .. } = out {
+            let called = gov_builtins::call(builtin, vals, prepared, &mut work.memo, &mut |_| {}).map_err(failed)?;
+            return Ok(produced(called));
+        }
         let mut yielded = std::mem::take(&mut work.yielded);
         yielded.clear();
         work.fresh.clear();
         let base = self.strings.table.len() + self.strings.extra.len();
-        let called = {
-            let strings = self.strings.with_made(&work.made);
-            let mut vals: SmallVec<[Val<'_>; 2]> = SmallVec::new();
-            for &slot in args {
-                vals.push(to_val(strings, Self::slot(regs, slot)?));
-            }
-            let (symbols, made, made_ids, fresh) = (self.builtins.symbols, &work.made, &work.made_ids, &mut work.fresh);
-            let mut keep = |val: Val<'_>| match value_of(val) {
-                Ok(value) => yielded.push(value),
-                Err(text) => match symbols.find(&text).or_else(|| made_ids.find(made, base, &text)) {
-                    Some(sym) => yielded.push(Value::Str(sym)),
-                    None => {
-                        // A placeholder until the text has its symbol, after the call.
-                        fresh.push(yielded.len(), &text);
-                        yielded.push(Value::Int(0));
-                    }
-                },
-            };
-            gov_builtins::call(builtin, &vals, prepared, &mut work.memo, &mut keep)
-                .map_err(|e| EvalError::Builtin { name: e.builtin.name(), message: e.message })?
+        let (symbols, made, made_ids, fresh) = (self.builtins.symbols, &work.made, &work.made_ids, &mut work.fresh);
+        let mut keep = |val: Val<'_>| match value_of(val) {
+            Ok(value) => yielded.push(value),
+            // A slice that is a whole argument (`path.file_name("rm")`) is that argument.
+            Err(text) => match argument_of(vals, args, regs, &text)
+                .or_else(|| symbols.find(&text).or_else(|| made_ids.find(made, base, &text)).map(Value::Str))
+            {
+                Some(value) => yielded.push(value),
+                None => {
+                    // A placeholder until the text has its symbol, after the call.
+                    fresh.push(yielded.len(), &text);
+                    yielded.push(Value::Int(0));
+                }
+            },
         };
+        let called = gov_builtins::call(builtin, vals, prepared, &mut work.memo, &mut keep).map_err(failed)?;
         for (at, text) in work.fresh.iter() {
             // One call may yield a new text twice (`str.split("a a", " ")`).
             let sym = match work.made_ids.find(&work.made, base, text) {
@@ -929,10 +959,7 @@ impl Ctx<'_> {
             }
         }
         work.yielded = yielded;
-        Ok(match called {
-            Called::Test(holds) => Produced::Test(holds),
-            Called::Values => Produced::Values,
-        })
+        Ok(produced(called))
     }
 
     /// Continues after a call or a set as `out` says, with what it produced.
