@@ -1,7 +1,10 @@
 //! Generates the LALR parser from `grammar/gov.lalrpop` at the repository root.
 
 fn main() {
-    let grammar_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../grammar");
+    // Read at run time, not with `env!`: a build script compiled in one checkout may be run
+    // for another (a shared or copied target directory), and must read that one's grammar.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from).unwrap_or_default();
+    let grammar_dir = manifest_dir.join("../../grammar");
     println!("cargo:rerun-if-changed={}", grammar_dir.join("gov.lalrpop").display());
     let out_dir = std::env::var_os("OUT_DIR").map(std::path::PathBuf::from);
     let result = lalrpop::Configuration::new()
