@@ -44,8 +44,10 @@ fn check_from_scratch(c: &mut Criterion) {
 /// there instead and deletes it again (alternating), so every item after it (half the
 /// file) moves.
 fn recheck_after_edit(c: &mut Criterion) {
+    /// An edit of the generated text (`None`: the text has no place for it).
+    type Edit = fn(&str) -> Option<String>;
     let mut group = c.benchmark_group("recheck");
-    let cases: [(&str, usize, fn(&str) -> Option<String>); 3] = [
+    let cases: [(&str, usize, Edit); 3] = [
         ("1k_rules_one_char_edit", 1_000, edit_one_rule),
         ("10k_rules_one_char_edit", 10_000, edit_one_rule),
         ("10k_rules_typed_char", 10_000, type_one_char),

@@ -32,38 +32,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicyId, PolicySet, Request as CedarRequest,
-};
 use criterion::{BenchmarkId, Criterion};
+use gov_bench::engines::{Cedar, Rego};
 use gov_bench::peers::{self, Expected, Scenario};
 use gov_vm::{Engine, Outcome};
-use regorus::languages::rego::compiler::Compiler;
-use regorus::rvm::RegoVM;
-use std::collections::HashSet;
 use std::hint::black_box;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 struct Gov {
     engine: Engine,
     requests: Vec<gov_vm::Request>,
-}
-
-struct Cedar {
-    policies: PolicySet,
-    entities: Entities,
-    escalate: HashSet<PolicyId>,
-    requests: Vec<CedarRequest>,
-    authorizer: Authorizer,
-}
-
-struct Rego {
-    engine: regorus::Engine,
-    rule: String,
-    inputs: Vec<regorus::Value>,
-    /// `None` when regorus's RVM compiler cannot compile the policy (reported).
-    vm: Option<RegoVM>,
 }
 
 fn gov_outcome(outcome: Outcome) -> Expected {
@@ -83,92 +61,13 @@ impl Gov {
     }
 }
 
-impl Cedar {
-    fn new(scenario: &Scenario) -> Cedar {
-        let policies = PolicySet::from_str(&scenario.cedar).unwrap();
-        let entities = Entities::from_json_value(scenario.cedar_entities.clone(), None).unwrap();
-        let escalate = policies
-            .policies()
-            .filter(|p| p.annotation("effect") == Some("escalate"))
-            .map(|p| p.id().clone())
-            .collect();
-        let requests = scenario
-            .cases
-            .iter()
-            .map(|c| {
-                let uid = |text: &str| EntityUid::from_str(text).unwrap();
-                let context = Context::from_json_value(c.cedar.context.clone(), None).unwrap();
-                CedarRequest::new(uid(&c.cedar.principal), uid(&c.cedar.action), uid(&c.cedar.resource), context, None)
-                    .unwrap()
-            })
-            .collect();
-        Cedar { policies, entities, escalate, requests, authorizer: Authorizer::new() }
-    }
-
-    fn decide(&self, request: &CedarRequest) -> Expected {
-        let response = self.authorizer.is_authorized(request, &self.policies, &self.entities);
-        match response.decision() {
-            CedarDecision::Deny => Expected::Deny,
-            CedarDecision::Allow if response.diagnostics().reason().any(|id| self.escalate.contains(id)) => {
-                Expected::Escalate
-            }
-            CedarDecision::Allow => Expected::Allow,
-        }
-    }
-}
-
-impl Rego {
-    fn new(scenario: &Scenario) -> Rego {
-        let mut engine = regorus::Engine::new();
-        engine.add_policy(format!("{}.rego", scenario.name), scenario.rego.clone()).unwrap();
-        let data = regorus::Value::from_json_str(&scenario.rego_data.to_string()).unwrap();
-        engine.add_data(data.clone()).unwrap();
-        let inputs =
-            scenario.cases.iter().map(|c| regorus::Value::from_json_str(&c.rego.to_string()).unwrap()).collect();
-        let rule = scenario.rego_rule.to_owned();
-        let vm = (|| -> Result<RegoVM, String> {
-            let compiled = engine.compile_with_entrypoint(&rule.as_str().into()).map_err(|e| e.to_string())?;
-            let program = Compiler::compile_from_policy(&compiled, &[rule.as_str()]).map_err(|e| e.to_string())?;
-            let mut vm = RegoVM::new();
-            vm.load_program(program);
-            vm.set_data(data).map_err(|e| e.to_string())?;
-            Ok(vm)
-        })();
-        let vm = match vm {
-            Ok(vm) => Some(vm),
-            Err(e) => {
-                eprintln!("note: regorus RVM cannot compile {}: {e}", scenario.name);
-                None
-            }
-        };
-        Rego { engine, rule, inputs, vm }
-    }
-
-    fn decide(&mut self, input: &regorus::Value) -> Expected {
-        self.engine.set_input(input.clone());
-        read_rego(&self.engine.eval_rule(self.rule.clone()).unwrap())
-    }
-
-    fn decide_vm(vm: &mut RegoVM, input: &regorus::Value) -> Expected {
-        vm.set_input(input.clone());
-        read_rego(&vm.execute().unwrap())
-    }
-}
-
-fn read_rego(value: &regorus::Value) -> Expected {
-    match value.as_string().map(|s| s.as_ref().to_owned()).unwrap_or_default().as_str() {
-        "allow" => Expected::Allow,
-        "escalate" => Expected::Escalate,
-        "deny" => Expected::Deny,
-        other => panic!("regorus answered {other:?} ({value:?})"),
-    }
-}
-
 /// Builds the engines and checks that all of them agree with the expected decision.
 fn prepare(scenario: &Scenario) -> (Gov, Cedar, Rego) {
     let gov = Gov::new(scenario);
-    let cedar = Cedar::new(scenario);
-    let mut rego = Rego::new(scenario);
+    let (cedar, mut rego) = (Cedar::for_scenario(scenario).unwrap(), Rego::for_scenario(scenario).unwrap());
+    if let Some(e) = rego.vm_error() {
+        eprintln!("note: regorus RVM cannot compile {}: {e}", scenario.name);
+    }
     let mut session = gov.engine.session();
     for (i, case) in scenario.cases.iter().enumerate() {
         let what = format!("{}/{}", scenario.name, case.name);
@@ -176,18 +75,13 @@ fn prepare(scenario: &Scenario) -> (Gov, Cedar, Rego) {
         assert_eq!(gov_outcome(decided.outcome), case.expected, "Gov decide on {what}");
         let decided_in = gov.engine.decide_in(&mut session, &gov.requests[i]).unwrap().to_decision();
         assert_eq!(decided_in, decided, "Gov decide_in on {what}");
-        let response = cedar.authorizer.is_authorized(&cedar.requests[i], &cedar.policies, &cedar.entities);
-        assert_eq!(
-            response.diagnostics().errors().count(),
-            0,
-            "Cedar evaluation errors on {what}: {:?}",
-            response.diagnostics().errors().collect::<Vec<_>>()
-        );
-        assert_eq!(cedar.decide(&cedar.requests[i]), case.expected, "Cedar on {what}");
-        let input = rego.inputs[i].clone();
-        assert_eq!(rego.decide(&input), case.expected, "regorus on {what}");
-        if let Some(vm) = rego.vm.as_mut() {
-            assert_eq!(Rego::decide_vm(vm, &input), case.expected, "regorus RVM on {what}");
+        let said = cedar.answer(i).unwrap();
+        assert_eq!(said.errors, Vec::<String>::new(), "Cedar evaluation errors on {what}");
+        assert_eq!(said.decision, case.expected, "Cedar on {what}");
+        assert_eq!(cedar.decide(i).unwrap(), case.expected, "Cedar (timed path) on {what}");
+        assert_eq!(rego.decide(i).unwrap(), case.expected, "regorus on {what}");
+        if rego.vm_error().is_none() {
+            assert_eq!(rego.decide_vm(i).unwrap(), case.expected, "regorus RVM on {what}");
         }
     }
     (gov, cedar, rego)
@@ -209,17 +103,15 @@ fn bench_scenario(c: &mut Criterion, scenario: &Scenario) {
                 black_box((decision.outcome, decision.fired().len()))
             })
         });
-        let cedar_request = &cedar.requests[i];
         group.bench_function(BenchmarkId::new("cedar", case.name), |b| {
-            b.iter(|| black_box(cedar.decide(black_box(cedar_request))))
+            b.iter(|| black_box(cedar.decide(black_box(i)).unwrap()))
         });
-        let input = rego.inputs[i].clone();
         group.bench_function(BenchmarkId::new("regorus", case.name), |b| {
-            b.iter(|| black_box(rego.decide(black_box(&input))))
+            b.iter(|| black_box(rego.decide(black_box(i)).unwrap()))
         });
-        if let Some(vm) = rego.vm.as_mut() {
+        if rego.vm_error().is_none() {
             group.bench_function(BenchmarkId::new("regorus_rvm", case.name), |b| {
-                b.iter(|| black_box(Rego::decide_vm(vm, black_box(&input))))
+                b.iter(|| black_box(rego.decide_vm(black_box(i)).unwrap()))
             });
         }
     }

@@ -22,16 +22,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use cedar_policy::{Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicySet, Request};
 use criterion::{BenchmarkId, Criterion};
+use gov_bench::engines::{Cedar, Rego};
 use gov_bench::oopsla::{self, App, Instance, PAPER_REQUESTS, PAPER_SIZES};
-use gov_bench::peers::engine_gov;
+use gov_bench::peers::{Expected, engine_gov};
 use gov_vm::{Engine, Outcome, Session};
 use plotters::prelude::*;
-use regorus::languages::rego::compiler::Compiler;
-use regorus::rvm::RegoVM;
 use std::hint::black_box;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 /// The engines, in the order of the tables and the plot's legend.
@@ -42,15 +39,8 @@ struct Engines {
     gov: Engine,
     session: Session,
     gov_requests: Vec<gov_vm::Request>,
-    cedar_policies: PolicySet,
-    cedar_entities: Entities,
-    cedar_requests: Vec<Request>,
-    authorizer: Authorizer,
-    rego: regorus::Engine,
-    rule: String,
-    inputs: Vec<regorus::Value>,
-    /// `None` when regorus's RVM compiler cannot compile the policy (reported).
-    vm: Option<RegoVM>,
+    cedar: Cedar,
+    rego: Rego,
 }
 
 impl Engines {
@@ -60,52 +50,16 @@ impl Engines {
         let session = gov.session();
         let gov_requests =
             instance.requests.iter().map(|r| gov.request_from_json(&r.gov.to_string()).unwrap()).collect();
-        let cedar_requests = instance
-            .requests
-            .iter()
-            .map(|r| {
-                let uid = |text: &str| EntityUid::from_str(text).unwrap();
-                let context = Context::from_json_value(r.cedar.context.clone(), None).unwrap();
-                Request::new(uid(&r.cedar.principal), uid(&r.cedar.action), uid(&r.cedar.resource), context, None)
-                    .unwrap()
-            })
-            .collect();
-        let mut rego = regorus::Engine::new();
-        rego.add_policy(format!("{}.rego", app.name()), app.rego().to_owned()).unwrap();
-        let data = regorus::Value::from_json_str(&instance.rego_data.to_string()).unwrap();
-        rego.add_data(data.clone()).unwrap();
-        let rule = app.rego_rule().to_owned();
-        let vm = (|| -> Result<RegoVM, String> {
-            let compiled = rego.compile_with_entrypoint(&rule.as_str().into()).map_err(|e| e.to_string())?;
-            let program = Compiler::compile_from_policy(&compiled, &[rule.as_str()]).map_err(|e| e.to_string())?;
-            let mut vm = RegoVM::new();
-            vm.load_program(program);
-            vm.set_data(data).map_err(|e| e.to_string())?;
-            Ok(vm)
-        })();
-        let vm = vm.map_err(|e| eprintln!("note: regorus RVM cannot compile {}: {e}", app.name())).ok();
-        Engines {
-            gov,
-            session,
-            gov_requests,
-            cedar_policies: PolicySet::from_str(app.cedar()).unwrap(),
-            cedar_entities: Entities::from_json_value(instance.cedar_entities.clone(), None).unwrap(),
-            cedar_requests,
-            authorizer: Authorizer::new(),
-            rego,
-            rule,
-            inputs: instance
-                .requests
-                .iter()
-                .map(|r| regorus::Value::from_json_str(&r.rego.to_string()).unwrap())
-                .collect(),
-            vm,
+        let rego = Rego::for_instance(instance).unwrap();
+        if let Some(e) = rego.vm_error() {
+            eprintln!("note: regorus RVM cannot compile {}: {e}", app.name());
         }
+        Engines { gov, session, gov_requests, cedar: Cedar::for_instance(instance).unwrap(), rego }
     }
 
     /// The engines available (the RVM may not be).
     fn available(&self) -> Vec<&'static str> {
-        ENGINES.into_iter().filter(|&e| e != "regorus_rvm" || self.vm.is_some()).collect()
+        ENGINES.into_iter().filter(|&e| e != "regorus_rvm" || self.rego.vm_error().is_none()).collect()
     }
 
     /// Decides request `i` with `engine`: true when allowed.
@@ -113,31 +67,11 @@ impl Engines {
         match engine {
             "gov" => self.gov.decide_in(&mut self.session, &self.gov_requests[i]).unwrap().outcome == Outcome::Allow,
             "gov_decide" => self.gov.decide(&self.gov_requests[i]).unwrap().outcome == Outcome::Allow,
-            "cedar" => {
-                self.authorizer
-                    .is_authorized(&self.cedar_requests[i], &self.cedar_policies, &self.cedar_entities)
-                    .decision()
-                    == CedarDecision::Allow
-            }
-            "regorus" => {
-                self.rego.set_input(self.inputs[i].clone());
-                rego_allows(&self.rego.eval_rule(self.rule.clone()).unwrap())
-            }
-            "regorus_rvm" => {
-                let vm = self.vm.as_mut().unwrap();
-                vm.set_input(self.inputs[i].clone());
-                rego_allows(&vm.execute().unwrap())
-            }
+            "cedar" => self.cedar.decide(i).unwrap() == Expected::Allow,
+            "regorus" => self.rego.decide(i).unwrap() == Expected::Allow,
+            "regorus_rvm" => self.rego.decide_vm(i).unwrap() == Expected::Allow,
             other => panic!("no engine {other}"),
         }
-    }
-}
-
-fn rego_allows(value: &regorus::Value) -> bool {
-    match value.as_string().map(|s| s.as_ref().to_owned()).unwrap_or_default().as_str() {
-        "allow" => true,
-        "deny" => false,
-        other => panic!("regorus answered {other:?} ({value:?})"),
     }
 }
 

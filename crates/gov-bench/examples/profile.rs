@@ -29,13 +29,23 @@
 //! # an example package's own request (examples/DIR/requests/REQUEST.json), N decide_in calls
 //! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
 //!     target/release/examples/profile example coding-agent github_api 1000
+//! # a peer on the same requests: cedar-policy, regorus's interpreter or its RVM, deciding
+//! # a scenario's request N times, or N rounds of an OOPSLA'24 app's 500 requests (the
+//! # peer's call is `peer_decide_in`, so the same --toggle-collect counts it)
+//! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
+//!     target/release/examples/profile peer cedar decide payments escalate 1000
+//! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
+//!     target/release/examples/profile peer rvm oopsla gdrive 50 2
+//! # all of these as instructions per decision, Gov beside its peers:
+//! bash crates/gov-bench/instructions.sh
 //! # the floor: a policy of one trivial rule (the per-decision fixed cost), N decide_in calls
 //! valgrind --tool=callgrind --toggle-collect='*decide_in*' \
 //!     target/release/examples/profile floor 1000
 //! ```
 
+use gov_bench::engines::{Cedar, Rego};
 use gov_bench::oopsla::{self, App};
-use gov_bench::peers;
+use gov_bench::peers::{self, Expected};
 use gov_vm::Engine;
 use std::hint::black_box;
 
@@ -46,6 +56,83 @@ use ascent_closure::ascent_closure;
 /// The policy of `profile floor`: one input relation and one rule that fires on every
 /// request, so a decision is little more than its fixed cost.
 const FLOOR_POLICY: &str = "package floor\n\ninput one request(n: Int)\n\nallow any :- request(_).\n";
+
+/// A peer engine of `profile peer`, ready to decide the requests of one scenario or app.
+enum Peer {
+    Cedar(Cedar),
+    Regorus(Rego),
+    Rvm(Rego),
+}
+
+/// One decision of request `i` by `peer`: the function callgrind collects (its name matches
+/// `*decide_in*`, as Gov's `Engine::decide_in` does).
+#[inline(never)]
+fn peer_decide_in(peer: &mut Peer, i: usize) -> Result<Expected, String> {
+    match peer {
+        Peer::Cedar(cedar) => cedar.decide(i),
+        Peer::Regorus(rego) => rego.decide(i),
+        Peer::Rvm(rego) => rego.decide_vm(i),
+    }
+}
+
+/// `profile peer ENGINE decide SCENARIO CASE N | ENGINE oopsla APP SIZE N`.
+fn profile_peer(mut args: impl Iterator<Item = String>) -> Result<(), Box<dyn std::error::Error>> {
+    const USAGE: &str = "profile peer cedar|regorus|rvm decide SCENARIO CASE N | … oopsla APP SIZE N";
+    let engine = args.next().ok_or(USAGE)?;
+    let (mut peer, chosen, rounds, label): (Peer, Vec<usize>, usize, String) = match args.next().as_deref() {
+        Some("decide") => {
+            let scenario = match args.next().as_deref() {
+                Some("rbac") => peers::rbac(),
+                Some("generated") => peers::generated(1_000),
+                _ => peers::payments(),
+            };
+            let case_name = args.next().unwrap_or_default();
+            let at = scenario.cases.iter().position(|c| c.name == case_name).unwrap_or(0);
+            let iterations = number(args.next(), 10_000)?;
+            let label = format!("{} {case_name}", scenario.name);
+            let (cedar, rego) = (|| Cedar::for_scenario(&scenario), || Rego::for_scenario(&scenario));
+            (engine_of(&engine, cedar, rego)?, vec![at], iterations, label)
+        }
+        Some("oopsla") => {
+            let name = args.next().unwrap_or_default();
+            let app = App::ALL.into_iter().find(|a| a.name() == name).ok_or(USAGE)?;
+            let size = number(args.next(), 50)?;
+            let rounds = number(args.next(), 20)?;
+            let instance = oopsla::generate(app, size, oopsla::PAPER_REQUESTS, 0);
+            let (cedar, rego) = (|| Cedar::for_instance(&instance), || Rego::for_instance(&instance));
+            let all = (0..instance.requests.len()).collect();
+            (engine_of(&engine, cedar, rego)?, all, rounds, format!("{name} size {size}"))
+        }
+        _ => return Err(USAGE.into()),
+    };
+    for _ in 0..rounds {
+        for &i in &chosen {
+            black_box(peer_decide_in(&mut peer, black_box(i))?);
+        }
+    }
+    println!("{engine} {label}: {} decisions", rounds * chosen.len());
+    Ok(())
+}
+
+/// The peer named `engine`, built by the closure for its language.
+fn engine_of(
+    engine: &str,
+    cedar: impl FnOnce() -> Result<Cedar, String>,
+    rego: impl FnOnce() -> Result<Rego, String>,
+) -> Result<Peer, String> {
+    match engine {
+        "cedar" => Ok(Peer::Cedar(cedar()?)),
+        "regorus" => Ok(Peer::Regorus(rego()?)),
+        "rvm" => {
+            let rego = rego()?;
+            match rego.vm_error() {
+                Some(e) => Err(format!("regorus's RVM cannot compile the policy: {e}")),
+                None => Ok(Peer::Rvm(rego)),
+            }
+        }
+        other => Err(format!("no peer {other} (cedar, regorus, rvm)")),
+    }
+}
 
 fn number(arg: Option<String>, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
     Ok(match arg {
@@ -192,7 +279,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("{example} {name} x{iterations}");
         }
-        _ => return Err("usage: profile decide SCENARIO CASE N | floor N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-fresh EDGES N | reach-load EDGES | reach-ascent EDGES [N] | oopsla APP SIZE N".into()),
+        Some("peer") => profile_peer(args)?,
+        _ => return Err("usage: profile decide SCENARIO CASE N | floor N | example DIR REQUEST N | build-load FACTS FILE | load FILE | reach EDGES N | reach-fresh EDGES N | reach-load EDGES | reach-ascent EDGES [N] | oopsla APP SIZE N | peer ENGINE decide SCENARIO CASE N | peer ENGINE oopsla APP SIZE N".into()),
     }
     Ok(())
 }

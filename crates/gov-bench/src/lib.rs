@@ -6,6 +6,7 @@
 //! test checks that what it writes has no errors and no warnings, since a benchmark of a
 //! package that does not check measures the error paths instead.
 
+pub mod engines;
 pub mod oopsla;
 pub mod peers;
 

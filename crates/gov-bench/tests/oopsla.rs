@@ -12,11 +12,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use cedar_policy::{Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request};
+use gov_bench::engines::Cedar;
 use gov_bench::oopsla::{self, App, Instance, PAPER_SIZES};
-use gov_bench::peers::engine_gov;
+use gov_bench::peers::{Expected, engine_gov};
 use gov_vm::Outcome;
-use std::str::FromStr;
 
 /// Hierarchies per app and size by default.
 const HIERARCHIES: usize = 5;
@@ -39,28 +38,21 @@ struct Tally {
 fn compare(instance: &Instance, tally: &mut Tally) {
     let app = instance.app.name();
     let engine = engine_gov(&format!("{app}.gov"), instance.app.gov(), &instance.gov_data, true).unwrap();
-    let policies = PolicySet::from_str(instance.app.cedar()).unwrap();
-    let entities = Entities::from_json_value(instance.cedar_entities.clone(), None).unwrap();
-    let authorizer = Authorizer::new();
+    let cedar = Cedar::for_instance(instance).unwrap();
     for (i, r) in instance.requests.iter().enumerate() {
         let request = engine.request_from_json(&r.gov.to_string()).unwrap();
         let gov = engine.decide(&request).unwrap().outcome;
-        let uid = |text: &str| EntityUid::from_str(text).unwrap();
-        let context = Context::from_json_value(r.cedar.context.clone(), None).unwrap();
-        let cedar_request =
-            Request::new(uid(&r.cedar.principal), uid(&r.cedar.action), uid(&r.cedar.resource), context, None).unwrap();
-        let response = authorizer.is_authorized(&cedar_request, &policies, &entities);
-        let errors: Vec<_> = response.diagnostics().errors().map(ToString::to_string).collect();
-        assert!(errors.is_empty(), "{app} size {} request {i}: Cedar errors {errors:?}", instance.size);
-        let cedar_allows = response.decision() == Decision::Allow;
+        let said = cedar.answer(i).unwrap();
+        assert!(said.errors.is_empty(), "{app} size {} request {i}: Cedar errors {:?}", instance.size, said.errors);
+        let cedar_allows = said.decision == Expected::Allow;
         assert_eq!(
             gov == Outcome::Allow,
             cedar_allows,
             "{app} size {} request {i} {}: Gov {gov:?}, Cedar {:?} (policies {:?})",
             instance.size,
             r.gov,
-            response.decision(),
-            response.diagnostics().reason().collect::<Vec<_>>()
+            said.decision,
+            said.reasons
         );
         if cedar_allows {
             tally.allowed += 1;
