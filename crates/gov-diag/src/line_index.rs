@@ -28,6 +28,31 @@ impl LineIndex {
         LineIndex { line_starts }
     }
 
+    /// Updates the index for an edit of its text: bytes `start..end` replaced by
+    /// `inserted`. The index is then [`LineIndex::new`]'s of the edited text, at the cost of
+    /// the lines after the edit (moved) and the inserted text (scanned), not of the whole
+    /// text: a keystroke in a large file need not re-read it.
+    pub fn edit(&mut self, start: u32, end: u32, inserted: &str) {
+        let end = end.max(start);
+        // The lines that started inside the replaced bytes (after a `\n` in them) are gone…
+        let first = self.line_starts.partition_point(|&line| line <= start);
+        let after = self.line_starts.partition_point(|&line| line <= end);
+        // …those after them move by the change of length…
+        let grown = u32::try_from(inserted.len()).unwrap_or(u32::MAX);
+        let removed = end - start;
+        for line in self.line_starts.iter_mut().skip(after) {
+            *line = line.saturating_sub(removed).saturating_add(grown);
+        }
+        // …and each `\n` inserted starts one.
+        let added = inserted
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| start.saturating_add(u32::try_from(i + 1).unwrap_or(u32::MAX)));
+        let first = first.min(after);
+        self.line_starts.splice(first..after, added);
+    }
+
     /// The 0-based line containing `offset`.
     pub fn line_of(&self, offset: u32) -> usize {
         self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
@@ -92,5 +117,27 @@ mod tests {
         assert_eq!(index.line_col(text, 99), LineCol { line: 4, col: 2 });
         assert_eq!(index.offset_of_utf16(text, 1, 1), 5);
         assert_eq!(index.utf16_position(text, 5), (1, 1));
+    }
+
+    /// Every edit of a few texts (every range, several insertions) leaves the index a
+    /// fresh one of the edited text.
+    #[test]
+    fn an_edited_index_is_the_index_of_the_edited_text() {
+        let texts = ["", "a", "\n", "ab\ncd\n\nef", "\n\nx\ny\n", "é\nçd\n"];
+        let inserts = ["", "z", "\n", "q\nr", "\n\n", "ü\n"];
+        for text in texts {
+            let boundaries: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            for &start in &boundaries {
+                for &end in boundaries.iter().filter(|&&end| end >= start) {
+                    for inserted in inserts {
+                        let mut edited = text.to_owned();
+                        edited.replace_range(start..end, inserted);
+                        let mut index = LineIndex::new(text);
+                        index.edit(start as u32, end as u32, inserted);
+                        assert_eq!(index, LineIndex::new(&edited), "{text:?} {start}..{end} := {inserted:?}");
+                    }
+                }
+            }
+        }
     }
 }

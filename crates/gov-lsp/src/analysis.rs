@@ -22,7 +22,7 @@ pub struct Ctx<'s> {
     pub file: FileId,
     /// Its text.
     pub text: &'s str,
-    /// Its line starts (memoised by salsa).
+    /// Its line starts (the open document's own, kept edit by edit).
     pub lines: Arc<LineIndex>,
     /// Its parse (memoised by salsa).
     pub parsed: Arc<Parsed>,
@@ -54,7 +54,7 @@ impl<'s> Ctx<'s> {
         let checked = workspace.check(package.id).ok_or_else(internal)?;
         let program = workspace.program(package.id).ok_or_else(internal)?;
         let index = workspace.names(file).ok_or_else(internal)?;
-        let lines = workspace.line_index(file).ok_or_else(internal)?;
+        let lines = state.lines_of(file).ok_or_else(internal)?;
         Ok(Ctx {
             state,
             uri: uri.clone(),

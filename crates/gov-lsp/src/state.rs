@@ -20,6 +20,9 @@ pub struct Document {
     pub version: i32,
     /// The text (the client's, which overrides the disk).
     pub text: String,
+    /// The text's line starts, kept up to date edit by edit (`LineIndex::edit`), so that a
+    /// keystroke does not re-read the whole text to find its lines.
+    pub lines: Arc<LineIndex>,
 }
 
 /// A package: the `.gov` files of one directory (or one unsaved document alone).
@@ -106,7 +109,8 @@ impl State {
         let key = key_of(&uri);
         self.uris.insert(key.clone(), uri.clone());
         let package = package_key(&key, &uri);
-        self.documents.insert(key, Document { uri, version, text });
+        let lines = Arc::new(LineIndex::new(&text));
+        self.documents.insert(key, Document { uri, version, text, lines });
         self.load_package(&package);
         package
     }
@@ -115,25 +119,20 @@ impl State {
     /// document is not open.
     pub fn change(&mut self, uri: &Uri, version: i32, changes: Vec<TextDocumentContentChangeEvent>) -> Option<String> {
         let key = key_of(uri);
-        // Between notifications the workspace holds each open document's text, so its
-        // memoised line index serves the first change (checked: one compare of the texts).
-        let before = &self.documents.get(&key)?.text;
-        let workspace = &self.workspace;
-        let mut memoised = workspace
-            .file_id(&key)
-            .filter(|&id| workspace.file(id).is_some_and(|(_, text)| text == before))
-            .and_then(|id| workspace.line_index(id));
         let document = self.documents.get_mut(&key)?;
         for change in changes {
-            let lines = memoised.take();
             match change.range {
-                None => document.text = change.text,
+                None => {
+                    document.text = change.text;
+                    document.lines = Arc::new(LineIndex::new(&document.text));
+                }
                 Some(range) => {
-                    let lines = lines.unwrap_or_else(|| Arc::new(LineIndex::new(&document.text)));
-                    let start = offset(&lines, &document.text, range.start) as usize;
-                    let end = (offset(&lines, &document.text, range.end) as usize).max(start);
-                    if document.text.is_char_boundary(start) && document.text.is_char_boundary(end) {
-                        document.text.replace_range(start..end, &change.text);
+                    let start = offset(&document.lines, &document.text, range.start);
+                    let end = offset(&document.lines, &document.text, range.end).max(start);
+                    let (from, to) = (start as usize, end as usize);
+                    if document.text.is_char_boundary(from) && document.text.is_char_boundary(to) {
+                        document.text.replace_range(from..to, &change.text);
+                        Arc::make_mut(&mut document.lines).edit(start, end, &change.text);
                     }
                 }
             }
@@ -227,10 +226,22 @@ impl State {
         self.workspace.file(id).map(|(_, text)| text)
     }
 
-    /// The LSP range of a span of any file (line indexes memoised by salsa).
+    /// The line index of file `id`: an open document's own, else salsa's (memoised).
+    // Invariant: an open document's text is its file's text in the workspace (`open` and
+    // `change` set it; a package load reads open documents through the overlay), so the
+    // document's index is the file's.
+    pub fn lines_of(&self, id: FileId) -> Option<Arc<LineIndex>> {
+        let (path, _) = self.workspace.file(id)?;
+        match self.documents.get(path) {
+            Some(document) => Some(Arc::clone(&document.lines)),
+            None => self.workspace.line_index(id),
+        }
+    }
+
+    /// The LSP range of a span of any file.
     pub fn range_of(&self, span: gov_diag::Span) -> Option<Range> {
         let text = self.text_of(span.file)?;
-        let lines = self.workspace.line_index(span.file)?;
+        let lines = self.lines_of(span.file)?;
         Some(range(&lines, text, span.start, span.end))
     }
 

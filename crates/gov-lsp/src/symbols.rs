@@ -124,7 +124,7 @@ pub fn workspace_symbols(state: &State, query: &str) -> Vec<WorkspaceSymbol> {
             else {
                 continue;
             };
-            let (Some(text), Some(lines)) = (state.text_of(id), state.workspace.line_index(id)) else { continue };
+            let (Some(text), Some(lines)) = (state.text_of(id), state.lines_of(id)) else { continue };
             let container = parsed.file.items.iter().find_map(|i| match &i.kind {
                 ItemKind::Package(path) => Some(path.dotted()),
                 _ => None,

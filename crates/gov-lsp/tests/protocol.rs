@@ -151,6 +151,41 @@ async fn hover_on_a_builtin_shows_its_signature() {
     client.shutdown().await;
 }
 
+/// Ranged edits that add and remove lines, several in one notification (each applied to
+/// the text the previous one left, as the protocol says): the server's positions (its
+/// line index, kept edit by edit) stay those of the edited text, for a hover and for the
+/// diagnostics.
+#[tokio::test]
+async fn ranged_edits_that_add_and_remove_lines_keep_positions_right() {
+    let mut client = Client::initialized(json!({})).await;
+    let text = "package shop\n\ninput order(customer: Str, total: Int)\n\ndeny big :- order(_, t), t > 10.\n";
+    client.open(POLICY, text).await;
+    let range = |(l1, c1): (u32, u32), (l2, c2): (u32, u32)| json!({ "start": { "line": l1, "character": c1 }, "end": { "line": l2, "character": c2 } });
+    // Three lines of comment before the input; the blank line after it removed; an unknown
+    // relation typed into the rule, now on line 6.
+    let changes = json!([
+        { "range": range((2, 0), (2, 0)), "text": "// one\n// two\n// three\n" },
+        { "range": range((5, 38), (6, 0)), "text": "" },
+        { "range": range((6, 12), (6, 12)), "text": "ordr(_), " },
+    ]);
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": POLICY, "version": 2 }, "contentChanges": changes }),
+        )
+        .await;
+    let edited = "package shop\n\n// one\n// two\n// three\ninput order(customer: Str, total: Int)\ndeny big :- ordr(_), order(_, t), t > 10.\n";
+    let diagnostics = client.diagnostics(POLICY).await;
+    let unknown = diagnostics.as_array().unwrap().iter().find(|d| d["code"] == "E0101").expect("an unknown relation");
+    let (line, character) = find(edited, "ordr", 0, 0);
+    assert_eq!(unknown["range"]["start"], json!({ "line": line, "character": character }), "{diagnostics}");
+    let (line, character) = find(edited, "order(_, t)", 0, 1);
+    let hover = client.call("textDocument/hover", at(POLICY, line, character)).await;
+    let shown = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(shown.contains("input order(customer: Str, total: Int)"), "{hover}");
+    client.shutdown().await;
+}
+
 #[tokio::test]
 async fn hover() {
     let mut client = shop().await;
