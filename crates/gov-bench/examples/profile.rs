@@ -75,33 +75,49 @@ fn peer_decide_in(peer: &mut Peer, i: usize) -> Result<Expected, String> {
     }
 }
 
+/// The `SCENARIO CASE` arguments of `decide`: payments unless `rbac` or `generated`, and the
+/// case's index (the first case when none is named so).
+fn scenario_case(args: &mut impl Iterator<Item = String>) -> (peers::Scenario, usize) {
+    let scenario = match args.next().as_deref() {
+        Some("rbac") => peers::rbac(),
+        Some("generated") => peers::generated(1_000),
+        _ => peers::payments(),
+    };
+    let name = args.next().unwrap_or_default();
+    let at = scenario.cases.iter().position(|c| c.name == name).unwrap_or(0);
+    (scenario, at)
+}
+
+/// The `APP SIZE N` arguments of `oopsla`: the app's generated instance (seed 0, the paper's
+/// 500 requests) and the rounds.
+fn app_instance(
+    args: &mut impl Iterator<Item = String>,
+) -> Result<(oopsla::Instance, usize), Box<dyn std::error::Error>> {
+    let name = args.next().unwrap_or_default();
+    let app = App::ALL.into_iter().find(|a| a.name() == name).ok_or("oopsla APP SIZE N: no such app")?;
+    let size = number(args.next(), 50)?;
+    let rounds = number(args.next(), 20)?;
+    Ok((oopsla::generate(app, size, oopsla::PAPER_REQUESTS, 0), rounds))
+}
+
 /// `profile peer ENGINE decide SCENARIO CASE N | ENGINE oopsla APP SIZE N`.
 fn profile_peer(mut args: impl Iterator<Item = String>) -> Result<(), Box<dyn std::error::Error>> {
     const USAGE: &str = "profile peer cedar|regorus|rvm decide SCENARIO CASE N | … oopsla APP SIZE N";
     let engine = args.next().ok_or(USAGE)?;
     let (mut peer, chosen, rounds, label): (Peer, Vec<usize>, usize, String) = match args.next().as_deref() {
         Some("decide") => {
-            let scenario = match args.next().as_deref() {
-                Some("rbac") => peers::rbac(),
-                Some("generated") => peers::generated(1_000),
-                _ => peers::payments(),
-            };
-            let case_name = args.next().unwrap_or_default();
-            let at = scenario.cases.iter().position(|c| c.name == case_name).unwrap_or(0);
+            let (scenario, at) = scenario_case(&mut args);
             let iterations = number(args.next(), 10_000)?;
-            let label = format!("{} {case_name}", scenario.name);
+            let label = format!("{} {}", scenario.name, scenario.cases.get(at).map_or("", |c| c.name));
             let (cedar, rego) = (|| Cedar::for_scenario(&scenario), || Rego::for_scenario(&scenario));
             (engine_of(&engine, cedar, rego)?, vec![at], iterations, label)
         }
         Some("oopsla") => {
-            let name = args.next().unwrap_or_default();
-            let app = App::ALL.into_iter().find(|a| a.name() == name).ok_or(USAGE)?;
-            let size = number(args.next(), 50)?;
-            let rounds = number(args.next(), 20)?;
-            let instance = oopsla::generate(app, size, oopsla::PAPER_REQUESTS, 0);
+            let (instance, rounds) = app_instance(&mut args)?;
             let (cedar, rego) = (|| Cedar::for_instance(&instance), || Rego::for_instance(&instance));
             let all = (0..instance.requests.len()).collect();
-            (engine_of(&engine, cedar, rego)?, all, rounds, format!("{name} size {size}"))
+            let label = format!("{} size {}", instance.app.name(), instance.size);
+            (engine_of(&engine, cedar, rego)?, all, rounds, label)
         }
         _ => return Err(USAGE.into()),
     };
@@ -153,14 +169,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("decide") => {
-            let scenario = match args.next().as_deref() {
-                Some("rbac") => peers::rbac(),
-                Some("generated") => peers::generated(1_000),
-                _ => peers::payments(),
-            };
-            let case_name = args.next().unwrap_or_default();
+            let (scenario, at) = scenario_case(&mut args);
             let iterations = number(args.next(), 10_000)?;
-            let case = scenario.cases.iter().find(|c| c.name == case_name).or(scenario.cases.first()).ok_or("no request")?;
+            let case = scenario.cases.get(at).ok_or("no request")?;
             let engine = peers::engine_gov("policy.gov", &scenario.gov, &scenario.gov_data, false)?;
             let request = engine.request_from_json(&case.gov.to_string())?;
             let mut session = engine.session();
@@ -241,11 +252,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Some("oopsla") => {
-            let name = args.next().unwrap_or_default();
-            let app = App::ALL.into_iter().find(|a| a.name() == name).ok_or("oopsla APP SIZE N: no such app")?;
-            let size = number(args.next(), 50)?;
-            let rounds = number(args.next(), 20)?;
-            let instance = oopsla::generate(app, size, oopsla::PAPER_REQUESTS, 0);
+            let (instance, rounds) = app_instance(&mut args)?;
+            let (app, size) = (instance.app, instance.size);
             let engine = peers::engine_gov("app.gov", app.gov(), &instance.gov_data, false)?;
             let requests = instance
                 .requests
