@@ -16,15 +16,18 @@
 //! may change between versions, unlike the bundle format (docs/bytecode.md explains it).
 
 use crate::Value;
+use crate::dispatch::{Keys, rule_keys};
 use crate::exec::Code;
+use crate::guards::Guards;
 use crate::kernel::Kernels;
 use crate::program::{CallOut, Effect, Phase, RelationKind};
-use crate::program::{Instr, MessagePart, Operand, Program, RelationSchema, RuleCode, Source, Stratum};
+use crate::program::{Instr, MessagePart, Operand, Program, RelationSchema, RuleCode, RuleKey, Source, Stratum};
 use std::fmt::Write;
 
 /// The listing of every stratum and rule of `program` (rules no stratum runs come last).
 pub fn disassemble(program: &Program) -> String {
     let kernels = Kernels::of(program, &Code::of(program));
+    let keys = rule_keys(program, &Guards::of(program));
     let mut out = String::new();
     let mut listed = vec![false; program.rules.len()];
     for (i, stratum) in program.strata.iter().enumerate() {
@@ -45,7 +48,7 @@ pub fn disassemble(program: &Program) -> String {
                     if let Some(slot) = listed.get_mut(rule as usize) {
                         *slot = true;
                     }
-                    out.push_str(&rule_listing(program, &kernels, rule, delta));
+                    out.push_str(&rule_listing(program, &kernels, &keys, rule, delta));
                 }
             }
             Stratum::RiskScore { rel } => {
@@ -62,7 +65,7 @@ pub fn disassemble(program: &Program) -> String {
     if !orphans.is_empty() {
         let _ = writeln!(out, "rules no stratum runs ({})", ids(&orphans));
         for rule in orphans {
-            out.push_str(&rule_listing(program, &kernels, rule, false));
+            out.push_str(&rule_listing(program, &kernels, &keys, rule, false));
         }
     }
     out
@@ -70,7 +73,7 @@ pub fn disassemble(program: &Program) -> String {
 
 /// The listing of one rule: a header line, whether it runs as a kernel, and one line per
 /// instruction.
-fn rule_listing(program: &Program, kernels: &Kernels, rule: u32, delta: bool) -> String {
+fn rule_listing(program: &Program, kernels: &Kernels, keys: &[Keys], rule: u32, delta: bool) -> String {
     let mut out = String::new();
     let Some(code) = program.rules.get(rule as usize) else {
         let _ = writeln!(out, "  rule {rule}: missing");
@@ -85,23 +88,15 @@ fn rule_listing(program: &Program, kernels: &Kernels, rule: u32, delta: bool) ->
         location(program, code.source),
         code.registers
     );
-    if let Some(key) = program.dispatch.iter().find(|k| k.rule == rule).filter(|_| !delta) {
-        let schema = program.relations.get(key.rel as usize);
-        let tests: Vec<String> = key
-            .columns
-            .iter()
-            .zip(&key.constants)
-            .map(|(&column, &c)| {
-                let value = program.constants.get(c as usize).map_or_else(|| "?".to_owned(), |v| literal(program, *v));
-                format!("{} = {value}", column_name(program, schema, usize::from(column)))
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "          keyed: runs only for a fact {}({})",
-            relation_name(program, key.rel),
-            tests.join(", ")
-        );
+    let under = keys.get(rule as usize).filter(|_| !delta).map_or(&[][..], Keys::under);
+    if !under.is_empty() {
+        let facts: Vec<String> =
+            under.iter().filter_map(|&k| program.dispatch.get(k as usize)).map(|key| key_fact(program, key)).collect();
+        let through = match keys.get(rule as usize) {
+            Some(Keys::Through { through, .. }) => format!(" (through {})", relation_name(program, *through)),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "          keyed: runs only for a fact {}{through}", facts.join(" or "));
     }
     if let Some(kernel) = kernels.get(rule) {
         let what = kernel.describe(|rel| relation_name(program, rel), |d| decision_name(program, d));
@@ -220,6 +215,21 @@ fn operand(program: &Program, operand: Operand) -> String {
 
 fn operands(program: &Program, list: &[Operand]) -> String {
     list.iter().map(|o| operand(program, *o)).collect::<Vec<_>>().join(", ")
+}
+
+/// The fact a key asks for: `tool_call(tool = "deploy", target = "production")`.
+fn key_fact(program: &Program, key: &RuleKey) -> String {
+    let schema = program.relations.get(key.rel as usize);
+    let tests: Vec<String> = key
+        .columns
+        .iter()
+        .zip(&key.constants)
+        .map(|(&column, &c)| {
+            let value = program.constants.get(c as usize).map_or_else(|| "?".to_owned(), |v| literal(program, *v));
+            format!("{} = {value}", column_name(program, schema, usize::from(column)))
+        })
+        .collect();
+    format!("{}({})", relation_name(program, key.rel), tests.join(", "))
 }
 
 /// ` index 0 (agent = r0)`, or nothing without an index.

@@ -10,13 +10,23 @@
 //! evaluation order. So a policy of 1 000 rules over distinct `(action, resource type)` pairs runs the
 //! one or two rules a request can match, and a decision no longer costs a step per rule it
 //! cannot match.
+//!
+//! A rule without a key of its own inherits its keys through a derived relation
+//! ([`rule_keys`]): when one of its guards ([`Guards`]: a scan at its top level, before
+//! anything that can fail) reads a relation that only keyed rules derive, it derives
+//! nothing unless one of those rules ran, so it runs under their keys. `command(c) :-
+//! tool_call(tool: "run_shell", target: c)` is keyed; `deny pipe_to_shell … :- command(c),
+//! …` inherits `tool = "run_shell"`, and so on down a chain. Where a rule with a key did
+//! not run, its relation is empty and the guard would have skipped the inheriting rule:
+//! inheriting changes what runs, never what is derived, and a request pays nothing for a
+//! chain it cannot start.
 
+use crate::guards::Guards;
 use crate::one::Ones;
-use crate::program::{Phase, Program, RuleKey, Stratum};
+use crate::program::{Phase, Program, RelationKind, RuleKey, Source, Stratum};
 use crate::store::{Columns, Relation, hash_values};
 use crate::{EvalError, Value};
 use hashbrown::HashTable;
-use std::collections::HashMap;
 
 /// One step of a phase's evaluation: a whole stratum, or one rule of a non-recursive one.
 /// Steps order as they run.
@@ -66,9 +76,10 @@ pub(crate) struct Dispatch {
 }
 
 impl Dispatch {
-    /// The plans of `program`'s two phases.
-    pub(crate) fn of(program: &Program) -> Dispatch {
-        Dispatch { statics: Plan::of(program, Phase::Static), request: Plan::of(program, Phase::Request) }
+    /// The plans of `program`'s two phases; `guards` are its rules' ([`Guards::of`]).
+    pub(crate) fn of(program: &Program, guards: &Guards) -> Dispatch {
+        let keys = rule_keys(program, guards);
+        Dispatch { statics: Plan::of(program, Phase::Static, &keys), request: Plan::of(program, Phase::Request, &keys) }
     }
 
     /// The plan of `phase`.
@@ -81,8 +92,7 @@ impl Dispatch {
 }
 
 impl Plan {
-    fn of(program: &Program, phase: Phase) -> Plan {
-        let keys: HashMap<u32, &RuleKey> = program.dispatch.iter().map(|key| (key.rule, key)).collect();
+    fn of(program: &Program, phase: Phase, keys: &[Keys]) -> Plan {
         let mut plan = Plan::default();
         for (stratum, entry) in program.strata.iter().enumerate() {
             let Ok(stratum) = u32::try_from(stratum) else { break };
@@ -91,15 +101,18 @@ impl Plan {
                     for (at, &rule) in rules.iter().enumerate() {
                         let Ok(at) = u32::try_from(at) else { break };
                         let step = Step { stratum, at, rule };
-                        match keys.get(&rule).and_then(|key| Some((key, constants(program, key)?))) {
-                            Some((key, values)) => {
-                                let hash = hash_values(values.iter().copied());
-                                let table = plan.group(key.rel, key.columns.clone());
-                                match table.find_mut(hash, |entry| entry.0 == hash) {
-                                    Some(entry) => entry.1.push(step),
-                                    None => {
-                                        table.insert_unique(hash, (hash, vec![step]), |entry| entry.0);
-                                    }
+                        let under = keys.get(rule as usize).map_or(&[][..], Keys::under);
+                        let keyed: Option<Vec<KeyValues<'_>>> = under
+                            .iter()
+                            .map(|&k| {
+                                let key = program.dispatch.get(k as usize)?;
+                                Some((key, constants(program, key)?))
+                            })
+                            .collect();
+                        match keyed.filter(|keyed| !keyed.is_empty()) {
+                            Some(keyed) => {
+                                for (key, values) in keyed {
+                                    plan.add(key, &values, step);
                                 }
                             }
                             None => plan.always.push(step),
@@ -116,6 +129,21 @@ impl Plan {
             }
         }
         plan
+    }
+
+    /// Puts `step` under `key`, whose constants are `values`.
+    fn add(&mut self, key: &RuleKey, values: &[Value], step: Step) {
+        let hash = hash_values(values.iter().copied());
+        let table = self.group(key.rel, key.columns.clone());
+        match table.find_mut(hash, |entry| entry.0 == hash) {
+            // Invariant: steps come in evaluation order, so an entry stays sorted; a rule
+            // under two keys of equal constants is put there once.
+            Some(entry) if entry.1.last() == Some(&step) => {}
+            Some(entry) => entry.1.push(step),
+            None => {
+                table.insert_unique(hash, (hash, vec![step]), |entry| entry.0);
+            }
+        }
     }
 
     /// The table of the group of (`rel`, `columns`), made if new.
@@ -180,6 +208,111 @@ impl Group {
         selected.extend_from_slice(steps);
         Ok(true)
     }
+}
+
+/// A key and the values of its constants.
+type KeyValues<'p> = (&'p RuleKey, Box<[Value]>);
+
+/// What a rule runs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Keys {
+    /// Every request (no key, or a rule not of a non-recursive request stratum).
+    Always,
+    /// Its own key (an index into [`Program::dispatch`]).
+    Own(u32),
+    /// The keys of the rules that derive `through`, a relation one of its guards reads
+    /// (indices into [`Program::dispatch`], ascending).
+    Through {
+        /// The derived relation.
+        through: u32,
+        /// The keys.
+        keys: Vec<u32>,
+    },
+}
+
+impl Keys {
+    /// The keys (indices into [`Program::dispatch`]): none for [`Keys::Always`].
+    pub(crate) fn under(&self) -> &[u32] {
+        match self {
+            Keys::Always => &[],
+            Keys::Own(key) => std::slice::from_ref(key),
+            Keys::Through { keys, .. } => keys,
+        }
+    }
+}
+
+/// What each rule of `program` runs under (by rule id): its own key, or keys inherited
+/// through a guard's relation when every rule deriving that relation runs under keys (the
+/// guard with the fewest), or every request. `guards` are the program's ([`Guards::of`]).
+pub(crate) fn rule_keys(program: &Program, guards: &Guards) -> Vec<Keys> {
+    let mut keys = vec![Keys::Always; program.rules.len()];
+    for (at, key) in program.dispatch.iter().enumerate() {
+        if let (Some(slot), Ok(at)) = (keys.get_mut(key.rule as usize), u32::try_from(at)) {
+            *slot = Keys::Own(at);
+        }
+    }
+    // The rules deriving each relation; `None` once one of them runs in a recursive or a
+    // static stratum (a whole step, never keyed).
+    let mut derivers: Vec<Option<Vec<u32>>> = vec![Some(Vec::new()); program.relations.len()];
+    let mut keyable: Vec<u32> = Vec::new();
+    for stratum in &program.strata {
+        let Stratum::Rules { phase, rules, delta_rules } = stratum else { continue };
+        let one_step = *phase == Phase::Request && delta_rules.is_empty();
+        for &rule in rules.iter().chain(delta_rules) {
+            let head = program.rules.get(rule as usize).and_then(|code| match code.code.last() {
+                Some(crate::program::Instr::Emit { rel, .. }) => Some(*rel),
+                _ => None,
+            });
+            if let Some(slot) = head.and_then(|rel| derivers.get_mut(rel as usize)) {
+                match (one_step, slot.as_mut()) {
+                    (true, Some(list)) => list.push(rule),
+                    _ => *slot = None,
+                }
+            }
+            if one_step {
+                keyable.push(rule);
+            }
+        }
+    }
+    let derived = |rel: u32| {
+        program
+            .relations
+            .get(rel as usize)
+            .is_some_and(|r| r.kind == RelationKind::Derived && r.phase == Phase::Request)
+    };
+    // Strata run in order, and a relation's rules run before any rule reading it, so the
+    // keys of the rules a guard's relation comes from are settled when a rule is reached.
+    for rule in keyable {
+        if keys.get(rule as usize) != Some(&Keys::Always) {
+            continue;
+        }
+        let mut best: Option<Keys> = None;
+        for &(rel, source) in guards.of_rule(rule) {
+            if source != Source::Full || !derived(rel) {
+                continue;
+            }
+            let Some(Some(from)) = derivers.get(rel as usize) else { continue };
+            let mut inherited: Vec<u32> = Vec::new();
+            for &deriver in from {
+                match keys.get(deriver as usize) {
+                    Some(Keys::Always) | None => {
+                        inherited.clear();
+                        break;
+                    }
+                    Some(k) => inherited.extend_from_slice(k.under()),
+                }
+            }
+            inherited.sort_unstable();
+            inherited.dedup();
+            if !inherited.is_empty() && best.as_ref().is_none_or(|b| inherited.len() < b.under().len()) {
+                best = Some(Keys::Through { through: rel, keys: inherited });
+            }
+        }
+        if let (Some(best), Some(slot)) = (best, keys.get_mut(rule as usize)) {
+            *slot = best;
+        }
+    }
+    keys
 }
 
 /// The values of `key`'s constants (`None` if one is missing: the validator refuses that).

@@ -235,7 +235,7 @@ impl Engine {
         kernels: fn(&Program, &Code) -> Kernels,
     ) -> Result<Engine, EvalError> {
         let guards = Guards::of(&program);
-        let dispatch = Dispatch::of(&program);
+        let dispatch = Dispatch::of(&program, &guards);
         let code = Code::of(&program);
         let kernels = kernels(&program, &code);
         let mut string_ids: StringIds =
