@@ -334,7 +334,7 @@ impl Rewriter<'_, '_> {
                         );
                         continue;
                     };
-                    let hidden = Name { text: format!("{}#{}", relation, pattern.span.start), span: pattern.span };
+                    let hidden = Name { text: pattern_variable(&relation, pattern.span.start), span: pattern.span };
                     let aux_atom = self.unfold(found, &hidden, &pattern.members, pattern.span);
                     arg.value = Expr::Var(hidden.clone());
                     env.insert(hidden.text, k);
@@ -560,4 +560,16 @@ fn unbind(expr: &mut Expr, names: &HashSet<&str>) {
         }
         _ => {}
     }
+}
+
+/// The name of the variable the rewrite reads the object an object pattern matches into:
+/// `relation#offset`, which no author can write (`#` is not part of a name).
+fn pattern_variable(relation: &str, at: u32) -> String {
+    format!("{relation}#{at}")
+}
+
+/// Whether `name` is a variable the rewrite made for an object pattern
+/// ([`pattern_variable`]) rather than one the author wrote.
+pub fn is_pattern_variable(name: &str) -> bool {
+    name.contains('#')
 }

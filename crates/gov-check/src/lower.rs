@@ -259,7 +259,7 @@ impl<'a> RuleLowering<'_, 'a> {
                 missed(codes::UNINFERRED_TYPE, name.span, format!("the type of `{}` cannot be inferred", name.text))
             })?;
         let id = VarId(dense(self.vars.len()));
-        self.vars.push(Var { name: name.text.clone(), ty });
+        self.vars.push(Var { name: name.text.clone(), ty, pattern: crate::compound::is_pattern_variable(&name.text) });
         self.ids.insert(name.text.as_str(), id);
         Ok(id)
     }

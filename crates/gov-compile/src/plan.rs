@@ -764,8 +764,16 @@ impl<'a> RulePlan<'_, 'a> {
             AggregateFn::Count => BaseType::Int,
             _ => self.type_of(&aggregate.target).unwrap_or(BaseType::Int),
         };
-        let mut locals: Vec<u16> =
-            self.regs.iter().filter(|(var, _)| !outer_regs.contains_key(*var)).map(|(_, r)| *r).collect();
+        // The assignments counted are those of the author's local variables: the object an
+        // object pattern reads is not one (two objects alike in the pattern's members are one
+        // solution, as `_` would be).
+        let pattern = |var: &VarId| self.rule.vars.get(var.index()).is_some_and(|v| v.pattern);
+        let mut locals: Vec<u16> = self
+            .regs
+            .iter()
+            .filter(|(var, _)| !outer_regs.contains_key(*var) && !pattern(var))
+            .map(|(_, r)| *r)
+            .collect();
         locals.sort_unstable();
         let len = u32::try_from(self.code.len() - at - 1).map_err(|_| "aggregate body too long")?;
         self.regs = outer_regs;

@@ -28,6 +28,10 @@ pub struct Var {
     pub name: String,
     /// The base type the checker inferred for it.
     pub ty: BaseType,
+    /// Made by the checker for the object an object pattern matches (`doc(meta: {owner:
+    /// o})` reads the object into one), not written by the author: like `_`, it tells no
+    /// aggregate's solutions apart (docs/reference.md, "Grouping and what is counted").
+    pub pattern: bool,
 }
 
 /// What a rule produces.

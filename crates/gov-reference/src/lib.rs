@@ -1701,9 +1701,11 @@ fn binds(item: &BodyItem, env: &Env, pending: &BTreeSet<String>) -> bool {
         BodyItem::Not(..) | BodyItem::Test(_) | BodyItem::NotTest(..) => false,
         BodyItem::Compare(c) => c.op == CompareOp::Eq && (is_pending(&c.left) || is_pending(&c.right)),
         // The generator computing its element binds it; a set literal binds a pending one
-        // only too early.
+        // only too early, and so does a list's membership, which is an atom of the list's
+        // contents (`call.argv`(v, x): docs/reference.md, "Lists and objects") and waits
+        // as any atom does.
         BodyItem::In(membership) => {
-            matches!(membership.collection, Collection::Set(_))
+            matches!(membership.collection, Collection::Set(_) | Collection::List(_))
                 && membership.negated.is_none()
                 && is_pending(&membership.element)
         }

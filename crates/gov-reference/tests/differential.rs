@@ -2401,6 +2401,41 @@ fn an_empty_relation_scanned_after_a_failing_condition_does_not_hide_its_error()
     both_fail(&Case::new(source, &[("num", vec![i(3)])]), Failure::Overflow);
 }
 
+/// Found by `GOV_DIFF_CASES=5000 PROPTEST_RNG_SEED=1313` (body order, session 13): `x in l`
+/// over a list is an atom of the list's contents, so it waits for a pending `x = …` that
+/// computes its element, as an atom does: the `=` binds `x` to 4, which no list holds, and
+/// `10 / x` is never computed with the list's 0. The reference bound `x` from the list
+/// first and then divided by 0, while the engine (and the language) did not.
+#[test]
+fn a_list_membership_waits_for_the_pending_equality_that_computes_its_element() {
+    let declare = "package p\ndata num(n: Int)\ndata doc(k: Str, nums: [Int])\n";
+    let facts = [("num", vec![i(2)]), ("doc", vec![s("e"), list(&[i(0)])]), ("doc", vec![s("f"), list(&[i(4)])])];
+    let case = |body: &str| Case::new(&format!("{declare}p(x) :- {body}.\n"), &facts);
+    for body in every_order(&["num(v)", "doc(nums: l)", "x in l", "v * 2 = x", "10 / x > 1"]) {
+        assert_eq!(agree(&case(&body)).relations["p"], BTreeSet::from([vec![i(4)]]), "{body}");
+    }
+}
+
+/// Found by `GOV_DIFF_CASES=5000 PROPTEST_RNG_SEED=2024` (session 13): an aggregate counts
+/// the assignments of the author's local variables, and the object an object pattern reads
+/// is not one of them. Two documents with one owner are one solution of `count(o : doc(meta:
+/// {owner: o}))`; the engine counted the objects (3 where 2), so a `count`, `sum`, `min` or
+/// `max` over an object's members could fire a rule it must not.
+#[test]
+fn an_aggregate_over_an_object_pattern_counts_the_authors_variables_only() {
+    let source = "package p\ndata doc(k: Str, meta: {owner: Str, size: Int})\n\
+                  owners(n) :- n = count(o : doc(meta: {owner: o})).\n\
+                  sizes(n) :- n = sum(z : doc(meta: {size: z})).\n\
+                  pairs(n) :- n = count(o : doc(k: _k, meta: {owner: o})).\n";
+    let doc = |k: &str, owner: &str, size: i64| ("doc", vec![s(k), object(&[("owner", s(owner)), ("size", i(size))])]);
+    // Three objects (equal objects would be one: they share an identifier).
+    let model = agree(&Case::new(source, &[doc("a", "d", 5), doc("b", "d", 6), doc("c", "e", 5)]));
+    assert_eq!(model.relations["owners"], BTreeSet::from([vec![i(2)]]));
+    assert_eq!(model.relations["sizes"], BTreeSet::from([vec![i(11)]]));
+    // A variable of the author's tells the documents apart again.
+    assert_eq!(model.relations["pairs"], BTreeSet::from([vec![i(3)]]));
+}
+
 fn list(items: &[RefValue]) -> RefValue {
     RefValue::List(items.iter().cloned().collect())
 }
