@@ -27,7 +27,7 @@ use gov_ir::{DecisionRule, Head as IrHead, Ir, Node};
 use gov_value::RelationKind;
 use gov_value::limits::MAX_RULE_LENGTH;
 use gov_vm::program::{
-    Approver, ColumnSchema, DecisionMeta, MessagePart, Meta, Phase, Program, RelationSchema, RuleCode, RuleKey,
+    Approver, ColumnSchema, DecisionMeta, Instr, MessagePart, Meta, Phase, Program, RelationSchema, RuleCode, RuleKey,
     SourceRef, Stratum,
 };
 use plan::{Head, Lead, Planner};
@@ -204,13 +204,17 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
         for (index, rule) in
             member_rules.iter().filter_map(|&i| Some((i, ir.rules.get(i)?))).filter(|(_, r)| compiled(r))
         {
-            let mut planner = Planner { ir, pool: &mut pool, indexes: &mut indexes };
-            let source = location(input.sources, planner.pool, rule_span(index));
+            let source = location(input.sources, &mut pool, rule_span(index));
             // One semi-naive variant per positive atom of the rule's own stratum. A rule with
             // one has no variant for the first round: the stratum's relations are derived
             // only by its rules, so they are empty until that round's rows are stored, and the
             // rule could derive nothing then (planning it would only add indexes that every
-            // new row of the stratum pays for and no round reads).
+            // new row of the stratum pays for and no round reads). Unless its plan can raise
+            // an error before it reads the stratum: derive nothing or not, the first round
+            // must raise what the rule evaluated whole would (an aggregate that overflows
+            // while the atoms wait for a generator, docs/reference.md "Arithmetic errors and
+            // the order of conditions"). That variant is planned last, so its constants are
+            // already pooled, and dropped with the indexes it added when it cannot.
             let mut variants: Vec<Option<usize>> = Vec::new();
             if stratum.recursive {
                 variants.extend(rule.body.iter().enumerate().filter_map(|(at, literal)| match literal {
@@ -218,7 +222,8 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                     _ => None,
                 }));
             }
-            if variants.is_empty() {
+            let first_round_may_fail = !variants.is_empty() && rule.body.iter().any(plan::fallible_item);
+            if variants.is_empty() || first_round_may_fail {
                 variants.push(None);
             }
             // The checker refuses a rule over the limit (E0601) with this same bound, and
@@ -231,6 +236,8 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                 ));
             }
             for variant in variants {
+                let kept_indexes = (first_round_may_fail && variant.is_none()).then(|| indexes.clone());
+                let mut planner = Planner { ir, pool: &mut pool, indexes: &mut indexes };
                 let head = match &rule.head {
                     IrHead::Derive { relation, args } => Head::Emit(relation.0, args),
                     IrHead::Decide(id) => {
@@ -246,6 +253,12 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                     }
                 };
                 let planned = planner.rule(rule, head, variant).map_err(|m| internal(index, m))?;
+                if let Some(kept) = kept_indexes
+                    && !raises_before_reading(&planned.code, &members)
+                {
+                    indexes = kept;
+                    continue;
+                }
                 if planned.code.len() > bound {
                     return Err(internal(
                         index,
@@ -350,4 +363,20 @@ fn source_hash(input: &Input<'_>) -> String {
         }
     }
     format!("sha256:{}", hasher.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Whether `code` can raise an evaluation error before it reads a relation of `members`
+/// (its stratum): a first-round variant that cannot derives and raises nothing.
+fn raises_before_reading(code: &[Instr], members: &HashSet<usize>) -> bool {
+    let mut pc = 0;
+    while let Some(instr) = code.get(pc) {
+        match instr {
+            Instr::Scan { rel, .. } | Instr::Absent { rel, .. } if members.contains(&(*rel as usize)) => return false,
+            _ if gov_vm::program::can_fail(code, pc) => return true,
+            Instr::Aggregate { len, .. } => pc += *len as usize,
+            _ => {}
+        }
+        pc += 1;
+    }
+    false
 }

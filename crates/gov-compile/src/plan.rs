@@ -131,7 +131,7 @@ fn fallible_aggregate(aggregate: &Aggregate) -> bool {
 }
 
 /// Whether evaluating a condition can fail (see [`fallible_expr`], [`fallible_aggregate`]).
-fn fallible_item(item: &Literal) -> bool {
+pub(crate) fn fallible_item(item: &Literal) -> bool {
     match item {
         Literal::Atom(a) | Literal::Negated(a) => a.args.iter().any(|arg| fallible_expr(&arg.value)),
         Literal::Compare { left, right, .. } => fallible_expr(left) || fallible_expr(right),

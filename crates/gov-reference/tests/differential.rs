@@ -2436,6 +2436,19 @@ fn an_aggregate_over_an_object_pattern_counts_the_authors_variables_only() {
     assert_eq!(model.relations["pairs"], BTreeSet::from([vec![i(3)]]));
 }
 
+/// Found by `GOV_DIFF_CASES=10000 PROPTEST_RNG_SEED=9` (body order, session 13): a
+/// recursive stratum without a base rule ran no first round, so an error its conditions
+/// raise before any of its atoms is read (here the `min`, ready at once, while the atoms
+/// wait for the generator that computes `m`) was never raised: the engine decided where
+/// the language says the request fails.
+#[test]
+fn a_recursive_rule_without_a_base_raises_the_error_of_its_first_round() {
+    let source = "package p\ninput num(n: Int)\ninput edge(src: Str, dst: Str)\n\
+                  r(y, x) :- m in str.split(x, y), k = min(l : num(l), l * 4611686018427387904 <= 2), s(x, m), edge(m, y).\n\
+                  s(x, y) :- r(x, m), edge(m, y).\n";
+    both_fail(&Case::new(source, &[("num", vec![i(2)]), ("edge", vec![s("a"), s("a")])]), Failure::Overflow);
+}
+
 fn list(items: &[RefValue]) -> RefValue {
     RefValue::List(items.iter().cloned().collect())
 }

@@ -72,7 +72,7 @@ impl Guards {
 /// Whether the instruction at `pc` of `code` can raise an evaluation error (beyond the
 /// limits): arithmetic, a built-in that can fail, or an aggregate that adds or whose
 /// sub-plan holds either (read to its end; past `code` counts as failing).
-fn can_fail(code: &[Instr], pc: usize) -> bool {
+pub fn can_fail(code: &[Instr], pc: usize) -> bool {
     match code.get(pc) {
         Some(Instr::Arith { .. }) => true,
         Some(Instr::Call { builtin, .. }) => builtin.can_fail(),

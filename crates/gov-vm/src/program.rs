@@ -6,6 +6,7 @@
 //! instruction list reads as its join plan, outermost loop first (see docs/bytecode.md).
 
 /// The vocabulary shared with the language (one definition, in gov-value).
+pub use crate::guards::can_fail;
 pub use gov_value::{AggregateFn, Effect, RelationKind};
 use gov_value::{ArithOp, BaseType, CompareOp};
 
