@@ -268,7 +268,12 @@ pub fn compile(input: &Input<'_>) -> Result<Program, CompileError> {
                 let id = gov_ir::dense(rules.len());
                 rules.push(RuleCode { registers: planned.registers, code: planned.code, source });
                 if phase == Phase::Request && !stratum.recursive {
-                    keys.extend(dispatch::key(ir, planner.pool, &relations, rule, id));
+                    // An error the plan can raise before it scans the key's relation is
+                    // raised whatever the request holds: such a rule runs for every request.
+                    keys.extend(
+                        dispatch::key(ir, planner.pool, &relations, rule, id)
+                            .filter(|key| !rules.last().is_some_and(|r| fails_before_scanning(&r.code, key.rel))),
+                    );
                 }
                 if variant.is_none() { full.push(id) } else { delta.push(id) }
             }
@@ -377,6 +382,21 @@ fn raises_before_reading(code: &[Instr], members: &HashSet<usize>) -> bool {
             _ => {}
         }
         pc += 1;
+    }
+    false
+}
+
+/// Whether a scan of `rel` in `code` (outside any aggregate's sub-plan) comes after an
+/// instruction that can fail.
+fn fails_before_scanning(code: &[Instr], rel: u32) -> bool {
+    let mut failed = false;
+    let mut pc = 0;
+    while let Some(instr) = code.get(pc) {
+        if matches!(instr, Instr::Scan { rel: scanned, .. } if *scanned == rel) && failed {
+            return true;
+        }
+        failed |= gov_vm::program::can_fail(code, pc);
+        pc += 1 + if let Instr::Aggregate { len, .. } = instr { *len as usize } else { 0 };
     }
     false
 }

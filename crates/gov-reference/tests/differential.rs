@@ -2449,6 +2449,19 @@ fn a_recursive_rule_without_a_base_raises_the_error_of_its_first_round() {
     both_fail(&Case::new(source, &[("num", vec![i(2)]), ("edge", vec![s("a"), s("a")])]), Failure::Overflow);
 }
 
+/// Found by `GOV_DIFF_CASES=10000 PROPTEST_RNG_SEED=9` (body order, session 13): a rule
+/// keyed on `window: 0s` of an input relation ran only for a request holding it, but its
+/// `sum` is computed before that scan (the atom waits for the pending `t - -15m = t`), so
+/// its overflow is raised whatever the request holds. A rule is keyed only when the keyed
+/// scan comes before anything that can fail (the compiler plans it so, the loader checks).
+#[test]
+fn a_rule_that_can_fail_before_its_keyed_scan_runs_for_every_request() {
+    let source = "package p\ninput session(agent: Str, start: Time, window: Duration)\ndata limit(role: Str, max: Int)\n\
+                  r(a) :- session(agent: a, start: t, window: 0s), t - -15m = t, n = sum(l : limit(_r, l), l * 4611686018427387904 < 2).\n";
+    let facts = [("session", vec![s("c"), time("2026-01-31T09:15:00Z"), dur("1h30m")]), ("limit", vec![s("a"), i(2)])];
+    both_fail(&Case::new(source, &facts), Failure::Overflow);
+}
+
 fn list(items: &[RefValue]) -> RefValue {
     RefValue::List(items.iter().cloned().collect())
 }

@@ -192,21 +192,28 @@ fn validate_dispatch(p: &Program) -> V {
             values.push((column, *value));
         }
         let code = p.rules.get(key.rule as usize).map_or(&[][..], |r| r.code.as_slice());
-        check(top_level(code).any(|instr| scan_tests(p, instr, key.rel, &values)), || {
-            fail("no scan of the rule tests those constants".to_owned())
+        check(scans_before_failing(p, code, key.rel, &values), || {
+            fail("no scan of the rule tests those constants before a condition that can fail".to_owned())
         })?;
     }
     Ok(())
 }
 
-/// The instructions of `code` outside any aggregate's sub-plan.
-fn top_level(code: &[Instr]) -> impl Iterator<Item = &Instr> {
+/// Whether a scan of `code` outside any aggregate's sub-plan tests `values` on `rel` before
+/// any instruction that can fail: an error raised before the scan is raised whether the
+/// request holds the constants or not, so such a rule must run for every request.
+fn scans_before_failing(p: &Program, code: &[Instr], rel: u32, values: &[(u8, Value)]) -> bool {
     let mut pc = 0;
-    std::iter::from_fn(move || {
-        let instr = code.get(pc)?;
+    while let Some(instr) = code.get(pc) {
+        if scan_tests(p, instr, rel, values) {
+            return true;
+        }
+        if crate::guards::can_fail(code, pc) {
+            return false;
+        }
         pc += 1 + if let Instr::Aggregate { len, .. } = instr { *len as usize } else { 0 };
-        Some(instr)
-    })
+    }
+    false
 }
 
 /// Whether `instr` scans every row of `rel` and tests each `(column, value)` of `values`
