@@ -373,30 +373,15 @@ fn source_hash(input: &Input<'_>) -> String {
 /// Whether `code` can raise an evaluation error before it reads a relation of `members`
 /// (its stratum): a first-round variant that cannot derives and raises nothing.
 fn raises_before_reading(code: &[Instr], members: &HashSet<usize>) -> bool {
-    let mut pc = 0;
-    while let Some(instr) = code.get(pc) {
-        match instr {
-            Instr::Scan { rel, .. } | Instr::Absent { rel, .. } if members.contains(&(*rel as usize)) => return false,
-            _ if gov_vm::program::can_fail(code, pc) => return true,
-            Instr::Aggregate { len, .. } => pc += *len as usize,
-            _ => {}
-        }
-        pc += 1;
-    }
-    false
+    let reads = |instr: &Instr| matches!(instr, Instr::Scan { rel, .. } | Instr::Absent { rel, .. } if members.contains(&(*rel as usize)));
+    gov_vm::program::top_level(code)
+        .find_map(|(instr, failed)| if reads(instr) { Some(false) } else { failed.then_some(true) })
+        .unwrap_or(false)
 }
 
 /// Whether a scan of `rel` in `code` (outside any aggregate's sub-plan) comes after an
 /// instruction that can fail.
 fn fails_before_scanning(code: &[Instr], rel: u32) -> bool {
-    let mut failed = false;
-    let mut pc = 0;
-    while let Some(instr) = code.get(pc) {
-        if matches!(instr, Instr::Scan { rel: scanned, .. } if *scanned == rel) && failed {
-            return true;
-        }
-        failed |= gov_vm::program::can_fail(code, pc);
-        pc += 1 + if let Instr::Aggregate { len, .. } = instr { *len as usize } else { 0 };
-    }
-    false
+    gov_vm::program::top_level(code)
+        .any(|(instr, failed)| failed && matches!(instr, Instr::Scan { rel: scanned, .. } if *scanned == rel))
 }

@@ -126,8 +126,8 @@ fn rule_listing(program: &Program, kernels: &Kernels, keys: &[Keys], rule: u32, 
         let indent = "  ".repeat(open.len());
         let (mnemonic, operands) = instruction(program, instr, pc);
         let _ = writeln!(out, "  {pc:>6}  {indent}{mnemonic:<10} {operands}");
-        if let Instr::Aggregate { len, .. } = instr {
-            open.push(pc + 1 + *len as usize);
+        if let Instr::Aggregate { .. } = instr {
+            open.push(pc + instr.step_len());
         }
     }
     out

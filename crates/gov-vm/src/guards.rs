@@ -41,20 +41,12 @@ impl Guards {
         let mut guards = Guards { starts: Vec::with_capacity(program.rules.len() + 1), scans: Vec::new() };
         for (rule, phase) in program.rules.iter().zip(phases) {
             guards.starts.push(u32::try_from(guards.scans.len()).unwrap_or(u32::MAX));
-            let mut pc = 0;
-            while let Some(instr) = rule.code.get(pc) {
-                if can_fail(&rule.code, pc) {
-                    break;
-                }
-                match instr {
-                    Instr::Scan { rel, source, .. } if phase.is_some() && phase_of(*rel) == phase && !one(*rel) => {
+            for (instr, _) in top_level(&rule.code).take_while(|&(_, failed)| !failed) {
+                if let Instr::Scan { rel, source, .. } = instr {
+                    if phase.is_some() && phase_of(*rel) == phase && !one(*rel) {
                         guards.scans.push((*rel, *source));
                     }
-                    // The sub-plan's scans may read nothing: `count` is then 0.
-                    Instr::Aggregate { len, .. } => pc += *len as usize,
-                    _ => {}
                 }
-                pc += 1;
             }
         }
         guards.starts.push(u32::try_from(guards.scans.len()).unwrap_or(u32::MAX));
@@ -69,10 +61,26 @@ impl Guards {
     }
 }
 
+/// The instructions of `code` outside any aggregate's sub-plan (the sub-plan's scans may
+/// read nothing: `count` is then 0), in order, each with whether it or one before it can
+/// raise an evaluation error. What runs before the first that can fail runs whatever the
+/// request holds; the guards, the rule keys (compiler and loader) and the first-round
+/// variants of recursive rules all ask this one question of a rule's code.
+pub fn top_level(code: &[Instr]) -> impl Iterator<Item = (&Instr, bool)> {
+    let mut pc = 0;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        let instr = code.get(pc)?;
+        failed |= can_fail(code, pc);
+        pc += instr.step_len();
+        Some((instr, failed))
+    })
+}
+
 /// Whether the instruction at `pc` of `code` can raise an evaluation error (beyond the
 /// limits): arithmetic, a built-in that can fail, or an aggregate that adds or whose
 /// sub-plan holds either (read to its end; past `code` counts as failing).
-pub fn can_fail(code: &[Instr], pc: usize) -> bool {
+fn can_fail(code: &[Instr], pc: usize) -> bool {
     match code.get(pc) {
         Some(Instr::Arith { .. }) => true,
         Some(Instr::Call { builtin, .. }) => builtin.can_fail(),

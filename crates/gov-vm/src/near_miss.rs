@@ -42,7 +42,7 @@ pub(crate) fn near_miss(evaluated: &Evaluated<'_>, decision: u32) -> Result<Opti
     let mut held = 0;
     for pc in top_level(&code.code, fire) {
         let instr = code.code.get(pc);
-        let failed = match reach(evaluated, rule, pc + step_len(instr)) {
+        let failed = match reach(evaluated, rule, pc + instr.map_or(1, Instr::step_len)) {
             Ok(Some(reached)) => {
                 registers = reached;
                 held += usize::from(counts(instr));
@@ -58,15 +58,8 @@ pub(crate) fn near_miss(evaluated: &Evaluated<'_>, decision: u32) -> Result<Opti
 
 /// The start of each top-level step of `code[..end]`.
 fn top_level(code: &[Instr], end: usize) -> impl Iterator<Item = usize> + '_ {
-    std::iter::successors(Some(0), move |&pc| Some(pc + step_len(code.get(pc)))).take_while(move |&pc| pc < end)
-}
-
-/// How many instructions a step spans: an aggregate's sub-plan is part of it.
-fn step_len(instr: Option<&Instr>) -> usize {
-    1 + match instr {
-        Some(Instr::Aggregate { len, .. }) => *len as usize,
-        _ => 0,
-    }
+    std::iter::successors(Some(0), move |&pc| Some(pc + code.get(pc).map_or(1, Instr::step_len)))
+        .take_while(move |&pc| pc < end)
 }
 
 /// Whether a step is a condition that can fail (a binding or arithmetic is not).

@@ -6,7 +6,7 @@
 //! instruction list reads as its join plan, outermost loop first (see docs/bytecode.md).
 
 /// The vocabulary shared with the language (one definition, in gov-value).
-pub use crate::guards::can_fail;
+pub use crate::guards::top_level;
 pub use gov_value::{AggregateFn, Effect, RelationKind};
 use gov_value::{ArithOp, BaseType, CompareOp};
 
@@ -214,6 +214,14 @@ pub enum Instr {
         /// The values.
         values: Vec<Operand>,
     },
+}
+
+impl Instr {
+    /// How many instructions the step starting with this one spans: an aggregate's
+    /// sub-plan is part of it.
+    pub fn step_len(&self) -> usize {
+        1 + if let Instr::Aggregate { len, .. } = self { *len as usize } else { 0 }
+    }
 }
 
 /// What a [`Instr::Call`] or [`Instr::Set`] does with what it yields.

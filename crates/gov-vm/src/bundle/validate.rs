@@ -203,17 +203,9 @@ fn validate_dispatch(p: &Program) -> V {
 /// any instruction that can fail: an error raised before the scan is raised whether the
 /// request holds the constants or not, so such a rule must run for every request.
 fn scans_before_failing(p: &Program, code: &[Instr], rel: u32, values: &[(u8, Value)]) -> bool {
-    let mut pc = 0;
-    while let Some(instr) = code.get(pc) {
-        if scan_tests(p, instr, rel, values) {
-            return true;
-        }
-        if crate::guards::can_fail(code, pc) {
-            return false;
-        }
-        pc += 1 + if let Instr::Aggregate { len, .. } = instr { *len as usize } else { 0 };
-    }
-    false
+    crate::guards::top_level(code)
+        .take_while(|&(_, failed)| !failed)
+        .any(|(instr, _)| scan_tests(p, instr, rel, values))
 }
 
 /// Whether `instr` scans every row of `rel` and tests each `(column, value)` of `values`
@@ -317,8 +309,8 @@ fn validate_order(p: &Program) -> V {
                 let (rel, negated) = match instr {
                     Instr::Scan { rel, .. } => (*rel, !aggregate_ends.is_empty()),
                     Instr::Absent { rel, .. } => (*rel, true),
-                    Instr::Aggregate { len, .. } => {
-                        aggregate_ends.push(pc + 1 + *len as usize);
+                    Instr::Aggregate { .. } => {
+                        aggregate_ends.push(pc + instr.step_len());
                         continue;
                     }
                     _ => continue,
