@@ -42,10 +42,12 @@ impl Guards {
         for (rule, phase) in program.rules.iter().zip(phases) {
             guards.starts.push(u32::try_from(guards.scans.len()).unwrap_or(u32::MAX));
             for (instr, _) in top_level(&rule.code).take_while(|&(_, failed)| !failed) {
-                if let Instr::Scan { rel, source, .. } = instr {
-                    if phase.is_some() && phase_of(*rel) == phase && !one(*rel) {
-                        guards.scans.push((*rel, *source));
-                    }
+                if let Instr::Scan { rel, source, .. } = instr
+                    && phase.is_some()
+                    && phase_of(*rel) == phase
+                    && !one(*rel)
+                {
+                    guards.scans.push((*rel, *source));
                 }
             }
         }
