@@ -1246,6 +1246,7 @@ mod tests {
             kind: RelationKind::Input,
             one: true,
             library: false,
+            auxiliary: false,
             columns: vec![column("a"), column("b")],
             docs: Vec::new(),
         };

@@ -88,6 +88,7 @@ fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failu
             kind: info.kind,
             one: info.one,
             library: info.span.is_some_and(|s| program.is_library(s.file)),
+            auxiliary: info.compound.is_some(),
             columns,
             docs: info.docs.clone(),
         });

@@ -19,7 +19,8 @@
 //! comparisons, bindings and scans. A condition
 //! that would bind a variable a pending `v = arithmetic` computes waits for it; when
 //! nothing else can move, such `=` are *demoted* to comparisons (their variable is bound
-//! elsewhere).
+//! elsewhere). An atom of a list's or object's contents (`x in v`, a pattern's members)
+//! waits for the atom binding the list or object, as the language orders them.
 
 use crate::pool::Pool;
 use gov_builtins::{Builtin, Output, Param};
@@ -516,7 +517,9 @@ impl<'a> RulePlan<'_, 'a> {
     /// pending variable except as the `=` that computes it).
     fn ready(&self, item: &Literal, others: &HashSet<VarId>, pending: &HashSet<VarId>) -> bool {
         match item {
-            Literal::Atom(atom) => self.computed_args_bound(atom) && !self.binds_pending(atom, pending),
+            Literal::Atom(atom) => {
+                self.computed_args_bound(atom) && !self.binds_pending(atom, pending) && !self.awaits_container(atom)
+            }
             Literal::Test { call, .. } => call.args.iter().all(|a| self.is_bound(a)),
             Literal::Generate { element, call, negated } => {
                 call.args.iter().all(|a| self.is_bound(a))
@@ -545,6 +548,15 @@ impl<'a> RulePlan<'_, 'a> {
     /// bound: only a variable or a wildcard can be bound by the scan itself.
     fn computed_args_bound(&self, atom: &Atom) -> bool {
         atom.args.iter().all(|a| !matches!(a.value, Expr::Arith(_) | Expr::Call(_)) || self.is_bound(&a.value))
+    }
+
+    /// Whether `atom` reads a list's or object's contents (`x in v`, a pattern's members)
+    /// whose identifier is not bound yet: the language evaluates it after the atom that
+    /// binds the list or object (docs/reference.md, "Lists and objects"), so scanning the
+    /// contents first could end a binding before a stage whose error the language raises.
+    fn awaits_container(&self, atom: &Atom) -> bool {
+        self.planner.ir.relation(atom.relation).is_some_and(|r| r.auxiliary)
+            && atom.args.first().is_some_and(|a| self.unbound_var(&a.value).is_some())
     }
 
     /// Whether scanning `atom` would bind a pending variable.
@@ -800,7 +812,11 @@ impl<'a> RulePlan<'_, 'a> {
             .enumerate()
             .filter_map(|(i, item)| match item {
                 Literal::Atom(atom) => {
-                    if fallible_item(item) || self.binds_pending(atom, pending) || !self.computed_args_bound(atom) {
+                    if fallible_item(item)
+                        || self.binds_pending(atom, pending)
+                        || !self.computed_args_bound(atom)
+                        || self.awaits_container(atom)
+                    {
                         return None;
                     }
                     let bound = atom

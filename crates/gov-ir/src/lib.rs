@@ -82,6 +82,9 @@ pub struct Relation {
     pub one: bool,
     /// Whether a library module declares or derives it (rather than the package).
     pub library: bool,
+    /// An auxiliary relation: the contents of a list or object field, its first column the
+    /// list's or object's identifier (see [`Contents`]).
+    pub auxiliary: bool,
     /// Its columns.
     pub columns: Vec<Column>,
     /// Its doc comment.
