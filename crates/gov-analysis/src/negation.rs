@@ -6,7 +6,7 @@
 
 use crate::Outcome;
 use crate::query::{Item, Query, Term, product};
-use crate::solve::{Data, Rows, Schema, constant, solve};
+use crate::solve::{Data, Rows, Schema, solve};
 use gov_ir::{Ir, RelationId};
 use gov_value::{BaseType, CompareOp, RelationKind};
 use std::ops::ControlFlow;
@@ -282,8 +282,7 @@ fn matchings(ir: &Schema<'_>, b: &Query, p: &Query, hard: &[usize], data: Data<'
             Data::Fixed(facts) if fixed => {
                 let columns = ir.relation(*relation).map(|r| r.columns.as_slice()).unwrap_or_default();
                 let of = facts.iter().filter(|f| f.relation == *relation);
-                of.map(|f| f.values.iter().zip(columns).map(|(v, c)| Term::Const(constant(v), c.ty)).collect())
-                    .collect()
+                of.map(|f| f.values.iter().zip(columns).map(|(v, c)| Term::Const(v.clone(), c.ty)).collect()).collect()
             }
             _ => b
                 .items

@@ -378,7 +378,7 @@ impl<'a> Solver<'a> {
         let negated: Vec<RelationId> = self.negations.iter().map(|(r, _)| *r).collect();
         let nodes_of = |s: &mut Self, fact: &Fact| -> Result<Vec<usize>, Stop> {
             let columns = s.ir.relation(fact.relation).map(|r| r.columns.clone()).unwrap_or_default();
-            let terms = fact.values.iter().zip(&columns).map(|(v, c)| Term::Const(constant(v), c.ty));
+            let terms = fact.values.iter().zip(&columns).map(|(v, c)| Term::Const(v.clone(), c.ty));
             Ok(terms.map(|t| s.node(&t, None)).collect::<Result<Vec<_>, _>>()?)
         };
         for fact in fixed.iter().filter(|f| negated.contains(&f.relation)) {
@@ -1136,18 +1136,6 @@ impl<'a> Solver<'a> {
             (V::Bool(b), BaseType::Bool) => Value::Bool(b),
             _ => return Err(Stop::Unknown(format!("a value of the wrong type for a {ty} column"))),
         })
-    }
-}
-
-/// A value as the literal of its type.
-pub(crate) fn constant(value: &Value) -> Const {
-    match value {
-        Value::Int(i) => Const::Int(*i),
-        Value::Decimal(d) => Const::Decimal(*d),
-        Value::Str(s) => Const::Str(s.clone()),
-        Value::Bool(b) => Const::Bool(*b),
-        Value::Time(t) => Const::Time(*t),
-        Value::Duration(d) => Const::Duration(*d),
     }
 }
 

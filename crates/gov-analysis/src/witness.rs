@@ -1,24 +1,9 @@
 //! Candidate witnesses: the facts of a request and of the data, as typed values.
 
 use gov_ir::RelationId;
-use gov_value::Decimal;
 
-/// A value of a base type.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Value {
-    /// An `Int`.
-    Int(i64),
-    /// A `Decimal`.
-    Decimal(Decimal),
-    /// A `Str`.
-    Str(String),
-    /// A `Bool`.
-    Bool(bool),
-    /// A `Time`, in nanoseconds since the Unix epoch.
-    Time(i64),
-    /// A `Duration`, in nanoseconds.
-    Duration(i64),
-}
+/// A value of a witness's fact: a literal of its column's base type, as the IR writes one.
+pub type Value = gov_ir::Const;
 
 /// A fact of an input or data relation: one value per column, in column order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
