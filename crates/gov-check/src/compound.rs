@@ -26,7 +26,7 @@ use crate::types::Ty;
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
     Aggregate, AggregateFn, Arg, Atom, BodyItem, Collection, Comparison, Expr, FieldDecl, FieldType, Item, ItemKind,
-    Lit, LitValue, Membership, Name,
+    Lit, LitValue, Membership, Name, SmolStr,
 };
 use gov_syntax::suggest::closest;
 use gov_value::CompareOp;
@@ -73,7 +73,7 @@ pub(crate) fn declare(
             columns.push(FieldInfo { name: Some(member.name.text.clone()), ty: None, span: Some(member.name.span) });
         }
         let index = symbols.add_relation(RelationInfo {
-            name: name.clone(),
+            name: name.as_str().into(),
             kind,
             one: false,
             fields: columns,
@@ -90,7 +90,7 @@ pub(crate) fn declare(
 /// A field type as written: `Str`, `[Str]`, `{path: Str, argv: [Str]}`.
 pub fn display(ty: &FieldType) -> String {
     match ty {
-        FieldType::Named(name) => name.text.clone(),
+        FieldType::Named(name) => name.text.to_string(),
         FieldType::List(name, _) => format!("[{}]", name.text),
         FieldType::Object(members, _) => {
             let members: Vec<String> = members.iter().map(|m| format!("{}: {}", m.name.text, display(&m.ty))).collect();
@@ -176,7 +176,7 @@ fn mentions_compound_syntax(file: &PackageFile) -> bool {
 
 /// The variables bound to list or object values in a body and its enclosing bodies, with
 /// their compound type.
-type Env = HashMap<String, u32>;
+type Env = HashMap<SmolStr, u32>;
 
 struct Rewriter<'s, 'd> {
     symbols: &'s Symbols,
@@ -187,12 +187,12 @@ struct Rewriter<'s, 'd> {
 impl Rewriter<'_, '_> {
     /// Rewrites `body` (whose enclosing bodies bind `outer`, and name the variables
     /// `outer_names` outside it); returns what it binds too.
-    fn body(&mut self, body: &mut Vec<BodyItem>, outer: &Env, outer_names: &HashSet<String>) -> Env {
+    fn body(&mut self, body: &mut Vec<BodyItem>, outer: &Env, outer_names: &HashSet<SmolStr>) -> Env {
         let mut env = outer.clone();
         let mut added: Vec<BodyItem> = Vec::new();
         // Where each variable occurs: a negated pattern's variables must occur elsewhere
         // (read before the patterns of positive atoms move into atoms of their own).
-        let occurrences: Vec<Vec<String>> = body
+        let occurrences: Vec<Vec<SmolStr>> = body
             .iter()
             .map(|item| {
                 gov_syntax::walk::body(std::slice::from_ref(item), gov_syntax::walk::Reach::Deep)
@@ -226,10 +226,10 @@ impl Rewriter<'_, '_> {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| *i != index)
-                .flat_map(|(_, names)| names.iter().map(String::as_str))
-                .chain(outer_names.iter().map(String::as_str))
+                .flat_map(|(_, names)| names.iter().map(SmolStr::as_str))
+                .chain(outer_names.iter().map(SmolStr::as_str))
                 .collect();
-            let others_owned: HashSet<String> = others.iter().map(|name| (*name).to_owned()).collect();
+            let others_owned: HashSet<SmolStr> = others.iter().map(SmolStr::new).collect();
             match item {
                 BodyItem::Atom(_) => {}
                 BodyItem::In(membership) => {
@@ -288,7 +288,7 @@ impl Rewriter<'_, '_> {
         env
     }
 
-    fn aggregate(&mut self, aggregate: &mut Aggregate, outer: &Env, outer_names: &HashSet<String>) {
+    fn aggregate(&mut self, aggregate: &mut Aggregate, outer: &Env, outer_names: &HashSet<SmolStr>) {
         let mut names = outer_names.clone();
         names.extend(
             gov_syntax::walk::expr(&aggregate.target, gov_syntax::walk::Reach::Shallow).vars().map(|v| v.text.clone()),
@@ -334,7 +334,8 @@ impl Rewriter<'_, '_> {
                         );
                         continue;
                     };
-                    let hidden = Name { text: pattern_variable(&relation, pattern.span.start), span: pattern.span };
+                    let hidden =
+                        Name { text: pattern_variable(&relation, pattern.span.start).into(), span: pattern.span };
                     let aux_atom = self.unfold(found, &hidden, &pattern.members, pattern.span);
                     arg.value = Expr::Var(hidden.clone());
                     env.insert(hidden.text, k);
@@ -365,7 +366,7 @@ impl Rewriter<'_, '_> {
     fn unfold(&mut self, compound: &CompoundInfo, id: &Name, members: &[Arg], span: Span) -> Atom {
         let info = self.symbols.relations.get(compound.relation);
         let fields: &[FieldInfo] = info.map_or(&[], |r| r.fields.as_slice());
-        let relation = Name { text: info.map_or_else(String::new, |r| r.name.clone()), span };
+        let relation = Name { text: info.map_or_else(SmolStr::default, |r| r.name.clone()), span };
         let mut args: Vec<Arg> = fields.iter().map(|_| Arg { field: None, value: Expr::Wildcard(span) }).collect();
         if let Some(first) = args.first_mut() {
             first.value = Expr::Var(id.clone());

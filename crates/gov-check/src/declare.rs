@@ -64,7 +64,7 @@ fn fields(symbols: &Symbols, atom: &Atom) -> Vec<String> {
     let mut fields: Vec<String> = Vec::new();
     for (i, arg) in atom.args.iter().enumerate() {
         let mut name = match (&arg.field, &arg.value) {
-            (Some(field), _) => field.text.clone(),
+            (Some(field), _) => field.text.to_string(),
             (None, Expr::Var(var)) => var.text.trim_start_matches('_').to_ascii_lowercase(),
             _ => String::new(),
         };

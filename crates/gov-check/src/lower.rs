@@ -81,10 +81,15 @@ fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failu
                 .compound(ty)
                 .filter(|_| i > 0 || info.compound.is_none())
                 .map(|c| gov_ir::Contents { relation: RelationId(dense(c.relation)), list: c.list });
-            columns.push(Column { name: field.name.clone(), ty: base, type_name: symbols.type_name(ty), contents });
+            columns.push(Column {
+                name: field.name.as_ref().map(ast::SmolStr::to_string),
+                ty: base,
+                type_name: symbols.type_name(ty),
+                contents,
+            });
         }
         ir.relations.push(Relation {
-            name: info.name.clone(),
+            name: info.name.to_string(),
             kind: info.kind,
             one: info.one,
             library: info.span.is_some_and(|s| program.is_library(s.file)),
@@ -138,7 +143,7 @@ fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failu
                     overrides.push(*id);
                 }
                 ir.decisions.push(DecisionRule {
-                    name: decision.name.text.clone(),
+                    name: decision.name.text.to_string(),
                     effect: decision.effect,
                     approver: match &decision.approver {
                         Some(ast::Approver::Group(group)) => Some(Approver::Group(group.value.clone())),
@@ -158,7 +163,7 @@ fn lower_symbols(program: &ParsedPackage, symbols: &Symbols) -> Result<Ir, Failu
             ItemKind::Invariant(invariant) if !program.is_library(item.span.file) => {
                 let body = lowering.body(&invariant.body)?;
                 ir.invariants.push(Invariant {
-                    name: invariant.name.text.clone(),
+                    name: invariant.name.text.to_string(),
                     always: invariant.always,
                     effect: invariant.effect,
                     vars: lowering.vars,
@@ -260,7 +265,11 @@ impl<'a> RuleLowering<'_, 'a> {
                 missed(codes::UNINFERRED_TYPE, name.span, format!("the type of `{}` cannot be inferred", name.text))
             })?;
         let id = VarId(dense(self.vars.len()));
-        self.vars.push(Var { name: name.text.clone(), ty, pattern: crate::compound::is_pattern_variable(&name.text) });
+        self.vars.push(Var {
+            name: name.text.to_string(),
+            ty,
+            pattern: crate::compound::is_pattern_variable(&name.text),
+        });
         self.ids.insert(name.text.as_str(), id);
         Ok(id)
     }

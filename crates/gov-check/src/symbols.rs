@@ -5,7 +5,7 @@ use crate::removal::remove_item;
 use crate::types::Ty;
 use crate::{Origin, ParsedPackage};
 use gov_diag::{Applicability, Code, Diagnostic, Span, codes};
-use gov_syntax::ast::{Approver, DefaultDecision, Effect, FieldType, Item, ItemKind, Path, Salvaged};
+use gov_syntax::ast::{Approver, DefaultDecision, Effect, FieldType, Item, ItemKind, Path, Salvaged, SmolStr};
 use gov_syntax::suggest::closest;
 use gov_value::BaseType;
 pub use gov_value::RelationKind;
@@ -17,7 +17,7 @@ pub const RISK_SCORE: &str = "risk_score";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeInfo {
     /// Its name.
-    pub name: String,
+    pub name: SmolStr,
     /// The base type it stands for, once resolved (`None` if its target is unknown).
     pub base: Option<BaseType>,
     /// The alias's name in its declaration.
@@ -30,7 +30,7 @@ pub struct TypeInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldInfo {
     /// The field's name (declared relations only).
-    pub name: Option<String>,
+    pub name: Option<SmolStr>,
     /// Its type: declared, or inferred for derived relations (`None` if unknown).
     pub ty: Option<Ty>,
     /// Where the field is declared.
@@ -41,7 +41,7 @@ pub struct FieldInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelationInfo {
     /// Its name.
-    pub name: String,
+    pub name: SmolStr,
     /// Input, data, derived or built-in.
     pub kind: RelationKind,
     /// Declared `input one`: every request holds exactly one fact of it.
@@ -78,7 +78,7 @@ pub struct CompoundInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionInfo {
     /// Its name.
-    pub name: String,
+    pub name: SmolStr,
     /// What it decides.
     pub effect: Effect,
     /// The approver (`to "group"` or `to g`) of an `escalate` rule.
@@ -116,22 +116,22 @@ pub struct Symbols {
     /// Decision rules.
     pub decisions: Vec<DecisionInfo>,
     /// Names of broken decision rules (not reported again when referenced).
-    pub poisoned_rules: HashSet<String>,
+    pub poisoned_rules: HashSet<SmolStr>,
     /// Names of broken type aliases.
-    pub poisoned_types: HashSet<String>,
+    pub poisoned_types: HashSet<SmolStr>,
     /// Test names and where they are.
     pub tests: Vec<(String, Span)>,
     /// Fixture names and where they are (the first of each name).
-    pub fixtures: Vec<(String, Span)>,
+    pub fixtures: Vec<(SmolStr, Span)>,
     /// `use` items.
     pub uses: Vec<UseInfo>,
     /// The inferred type of each variable occurrence in a rule, by the occurrence's span.
     pub variable_types: HashMap<Span, Ty>,
     /// The types of list and object fields, by [`Ty::Compound`] index.
     pub compounds: Vec<CompoundInfo>,
-    type_index: HashMap<String, usize>,
-    relation_index: HashMap<String, usize>,
-    decision_index: HashMap<String, usize>,
+    type_index: HashMap<SmolStr, usize>,
+    relation_index: HashMap<SmolStr, usize>,
+    decision_index: HashMap<SmolStr, usize>,
     /// The first test of each name.
     test_index: HashMap<String, Span>,
     /// The modules in `uses`.
@@ -188,7 +188,7 @@ impl Symbols {
     pub fn type_name(&self, ty: Ty) -> String {
         match ty {
             Ty::Base(base) => base.name().to_owned(),
-            Ty::Alias(i) => self.types.get(i as usize).map_or_else(|| "?".to_owned(), |t| t.name.clone()),
+            Ty::Alias(i) => self.types.get(i as usize).map_or_else(|| "?".to_owned(), |t| t.name.to_string()),
             Ty::Compound(i) => self.compounds.get(i as usize).map_or_else(|| "?".to_owned(), |c| c.display.clone()),
         }
     }
@@ -226,10 +226,14 @@ impl Symbols {
 pub fn collect(program: &ParsedPackage, diagnostics: &mut Vec<Diagnostic>) -> Symbols {
     let mut symbols = Symbols::default();
     symbols.add_relation(RelationInfo {
-        name: RISK_SCORE.to_owned(),
+        name: SmolStr::new_static(RISK_SCORE),
         kind: RelationKind::Builtin,
         one: false,
-        fields: vec![FieldInfo { name: Some("score".to_owned()), ty: Some(Ty::Base(BaseType::Int)), span: None }],
+        fields: vec![FieldInfo {
+            name: Some(SmolStr::new_static("score")),
+            ty: Some(Ty::Base(BaseType::Int)),
+            span: None,
+        }],
         poisoned: false,
         span: None,
         docs: vec!["The request's risk score: the sum of the points of every `risk` rule that fired.".to_owned()],
@@ -668,7 +672,7 @@ fn resolve_aliases(program: &ParsedPackage, symbols: &mut Symbols, diagnostics: 
     // Alias targets: follow chains of aliases, stopping at cycles.
     // The declaration of each alias that counts is the one in `symbols.types`; the others are
     // duplicates.
-    let mut targets: HashMap<String, gov_syntax::ast::Name> = HashMap::default();
+    let mut targets: HashMap<SmolStr, gov_syntax::ast::Name> = HashMap::default();
     for item in items() {
         if let ItemKind::TypeAlias(alias) = &item.kind
             && symbols.alias(&alias.name.text).is_some_and(|(_, info)| info.span == alias.name.span)
@@ -790,7 +794,7 @@ enum Walk {
 
 /// The error for a cycle of aliases (`cycle` in target order), reported at the target of
 /// its first declared alias, and listed from that alias.
-fn alias_cycle(symbols: &Symbols, targets: &HashMap<String, gov_syntax::ast::Name>, cycle: &[usize]) -> Diagnostic {
+fn alias_cycle(symbols: &Symbols, targets: &HashMap<SmolStr, gov_syntax::ast::Name>, cycle: &[usize]) -> Diagnostic {
     let first = cycle.iter().enumerate().min_by_key(|(_, index)| **index).map_or(0, |(at, _)| at);
     let names: Vec<&str> = cycle
         .iter()

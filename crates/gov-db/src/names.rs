@@ -9,38 +9,38 @@ use gov_diag::Span;
 use gov_syntax::Parsed;
 use gov_syntax::ast::{
     Aggregate, Approver, Atom, BodyItem, Call, Collection, ExpectKind, Expr, Item, ItemKind, MessagePart, Name, Path,
-    Salvaged, TestStatement,
+    Salvaged, SmolStr, TestStatement,
 };
 
 /// What a name refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// A relation (declared, derived, built in or from a library module).
-    Relation(String),
+    Relation(SmolStr),
     /// A field of a declared relation.
     Field {
         /// The relation.
-        relation: String,
+        relation: SmolStr,
         /// The field.
-        field: String,
+        field: SmolStr,
     },
     /// A type: an alias or a built-in type.
-    Type(String),
+    Type(SmolStr),
     /// A decision rule.
-    Decision(String),
+    Decision(SmolStr),
     /// A variable of one rule: `item` is the rule's index in its file.
     Variable {
         /// Index of the rule in the file's items.
         item: usize,
         /// The variable's name.
-        name: String,
+        name: SmolStr,
     },
     /// A library module in `use`.
     Module(String),
     /// The package name.
     Package(String),
     /// An annotation's name (`overrides`).
-    Annotation(String),
+    Annotation(SmolStr),
     /// An aggregate function (`count`, `sum`, `min`, `max`).
     Aggregate(&'static str),
 }
@@ -231,7 +231,7 @@ impl Walker {
     /// its auxiliary relation (`tool_call.arguments`).
     fn fields(&mut self, relation: &str, fields: &[gov_syntax::ast::FieldDecl]) {
         for field in fields {
-            let target = Target::Field { relation: relation.to_owned(), field: field.name.text.clone() };
+            let target = Target::Field { relation: relation.into(), field: field.name.text.clone() };
             self.push(field.name.span, target, Role::Declaration);
             match &field.ty {
                 gov_syntax::ast::FieldType::Object(members, _) => {

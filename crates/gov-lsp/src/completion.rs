@@ -114,7 +114,7 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completion
             incomplete |= cut;
             for rule in rules {
                 items.push(CompletionItem {
-                    label: rule.name.clone(),
+                    label: rule.name.to_string(),
                     kind: Some(CompletionItemKind::EVENT),
                     detail: Some(format!("{} rule", rule.effect.keyword())),
                     documentation: docs(&rule.docs),
@@ -139,7 +139,7 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completion
             for alias in &symbols.types {
                 let detail = alias.base.map(|b| format!("type {} = {}", alias.name, b.name()));
                 items.push(CompletionItem {
-                    label: alias.name.clone(),
+                    label: alias.name.to_string(),
                     kind: Some(CompletionItemKind::TYPE_PARAMETER),
                     detail,
                     documentation: docs(&alias.docs),
@@ -152,7 +152,7 @@ pub fn complete(ctx: &Ctx<'_>, position: Position, snippets: bool) -> Completion
                 for field in info.fields.iter().filter_map(|f| f.name.as_ref().map(|n| (n, f.ty))) {
                     let ty = field.1.map(|t| symbols.type_name(t)).unwrap_or_default();
                     items.push(CompletionItem {
-                        label: field.0.clone(),
+                        label: field.0.to_string(),
                         kind: Some(CompletionItemKind::FIELD),
                         detail: Some(format!("{relation}.{}: {ty}", field.0)),
                         insert_text: Some(format!("{}: ", field.0)),
@@ -302,14 +302,16 @@ fn head_at<'c>(ctx: &'c Ctx<'_>, span: Span) -> Option<&'c Atom> {
 /// Names for a relation's arguments: its fields, or the variables of its first rule's head.
 fn argument_names(relation: &RelationInfo, head: Option<&Atom>) -> Vec<String> {
     let from_head = |i: usize| match head.and_then(|h| h.args.get(i)).map(|a| &a.value) {
-        Some(Expr::Var(v)) => Some(v.text.clone()),
+        Some(Expr::Var(v)) => Some(v.text.to_string()),
         _ => None,
     };
     relation
         .fields
         .iter()
         .enumerate()
-        .map(|(i, f)| f.name.clone().or_else(|| from_head(i)).unwrap_or_else(|| format!("arg{}", i + 1)))
+        .map(|(i, f)| {
+            f.name.as_ref().map(ToString::to_string).or_else(|| from_head(i)).unwrap_or_else(|| format!("arg{}", i + 1))
+        })
         .collect()
 }
 

@@ -122,7 +122,7 @@ fn conflict_pair(diagnostic: &Diagnostic, symbols: &Symbols) -> Option<[String; 
     let rule_at = |span: Span| symbols.decisions.iter().find(|d| d.span == span || d.item_span == span);
     let first = rule_at(diagnostic.primary.span)?;
     let second = diagnostic.secondary.iter().filter_map(|l| rule_at(l.span)).find(|d| d.name != first.name)?;
-    Some([first.name.clone(), second.name.clone()])
+    Some([first.name.to_string(), second.name.to_string()])
 }
 
 #[cfg(test)]

@@ -241,7 +241,7 @@ fn module_relations(ctx: &Ctx<'_>, module: &str) -> Vec<String> {
                 let one = if decl.one.is_some() { " one" } else { "" };
                 Some(format!("{}{one} {}", decl.kind.keyword(), decl.name.text))
             }
-            ItemKind::Rule(rule) => Some(rule.head.relation.text.clone()),
+            ItemKind::Rule(rule) => Some(rule.head.relation.text.to_string()),
             _ => None,
         };
         if let Some(name) = name.filter(|n| !names.contains(n)) {

@@ -119,7 +119,7 @@ pub fn rename(ctx: &Ctx<'_>, position: Position, new_name: &str) -> jsonrpc::Res
         Target::Type(_) => symbols.resolve_type(new_name).is_some(),
         Target::Decision(_) => symbols.decision(new_name).is_some(),
         Target::Variable { item, .. } => {
-            ctx.index.of(&Target::Variable { item: *item, name: new_name.to_owned() }).next().is_some()
+            ctx.index.of(&Target::Variable { item: *item, name: new_name.into() }).next().is_some()
         }
         _ => false,
     };

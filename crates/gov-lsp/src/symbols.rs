@@ -37,19 +37,19 @@ fn entry(item: &Item) -> Option<Entry> {
             leaf(format!("default {word}"), None, SymbolKind::CONSTANT, item.span)
         }
         ItemKind::TypeAlias(alias) => leaf(
-            alias.name.text.clone(),
+            alias.name.text.to_string(),
             Some(format!("= {}", alias.target.text)),
             SymbolKind::TYPE_PARAMETER,
             alias.name.span,
         ),
         ItemKind::Relation(decl) => {
             let detail = format!("{}{}", decl.kind.keyword(), if decl.one.is_some() { " one" } else { "" });
-            let mut relation = leaf(decl.name.text.clone(), Some(detail), SymbolKind::STRUCT, decl.name.span);
+            let mut relation = leaf(decl.name.text.to_string(), Some(detail), SymbolKind::STRUCT, decl.name.span);
             relation.children = decl
                 .fields
                 .iter()
                 .map(|f| Entry {
-                    name: f.name.text.clone(),
+                    name: f.name.text.to_string(),
                     detail: Some(gov_check::compound::display(&f.ty)),
                     kind: SymbolKind::FIELD,
                     span: Span::new(f.name.span.file, f.name.span.start, f.ty.span().end),
@@ -62,21 +62,21 @@ fn entry(item: &Item) -> Option<Entry> {
         ItemKind::Rule(rule) => {
             let detail = if rule.body.is_empty() { "fact" } else { "rule" };
             leaf(
-                rule.head.relation.text.clone(),
+                rule.head.relation.text.to_string(),
                 Some(detail.to_owned()),
                 SymbolKind::FUNCTION,
                 rule.head.relation.span,
             )
         }
         ItemKind::Decision(decision) => leaf(
-            decision.name.text.clone(),
+            decision.name.text.to_string(),
             Some(decision.effect.keyword().to_owned()),
             SymbolKind::EVENT,
             decision.name.span,
         ),
         ItemKind::Test(test) => leaf(format!("test \"{}\"", test.name.value), None, SymbolKind::METHOD, test.name.span),
         ItemKind::Invariant(invariant) => leaf(
-            invariant.name.text.clone(),
+            invariant.name.text.to_string(),
             Some(format!(
                 "invariant: {} {}",
                 if invariant.always { "always" } else { "never" },

@@ -301,8 +301,8 @@ struct Clause<'a> {
 impl Clause<'_> {
     fn node(&self) -> Node {
         match self.head {
-            Head::Relation(atom) => Node::Relation(atom.relation.text.clone()),
-            Head::Decision(decision) => Node::Decision(decision.name.text.clone()),
+            Head::Relation(atom) => Node::Relation(atom.relation.text.to_string()),
+            Head::Decision(decision) => Node::Decision(decision.name.text.to_string()),
         }
     }
 }
@@ -327,7 +327,8 @@ pub fn evaluate(
         .collect();
     let levels = stratify(&clauses, symbols)?;
 
-    let mut db: BTreeMap<String, Facts> = symbols.relations.iter().map(|r| (r.name.clone(), Facts::new())).collect();
+    let mut db: BTreeMap<String, Facts> =
+        symbols.relations.iter().map(|r| (r.name.to_string(), Facts::new())).collect();
     for (name, tuple) in facts {
         let info = symbols.relation(name).ok_or_else(|| RefError::BadFact(format!("unknown relation `{name}`")))?;
         if !matches!(info.kind, RelationKind::Input | RelationKind::Data) {
@@ -362,7 +363,7 @@ pub fn evaluate(
                     match clause.head {
                         Head::Relation(atom) => {
                             let tuple = defined(evaluator.head(atom, &env).map(Some))?;
-                            derived.extend(tuple.map(|tuple| (atom.relation.text.clone(), tuple)));
+                            derived.extend(tuple.map(|tuple| (atom.relation.text.to_string(), tuple)));
                         }
                         Head::Decision(decision) => {
                             firings.extend(defined(evaluator.firing(decision, &env).map(Some))?);
@@ -472,7 +473,7 @@ fn stratify(clauses: &[Clause<'_>], symbols: &Symbols) -> Result<BTreeMap<Node, 
         }
     }
     let mut level: BTreeMap<Node, usize> =
-        symbols.relations.iter().map(|r| (Node::Relation(r.name.clone()), 0)).collect();
+        symbols.relations.iter().map(|r| (Node::Relation(r.name.to_string()), 0)).collect();
     for clause in clauses {
         level.insert(clause.node(), 0);
     }
@@ -547,7 +548,7 @@ fn fact_value(symbols: &Symbols, relation: &str, column: usize, value: &RefValue
         (false, RefValue::Object(members)) => {
             let mut out = BTreeMap::new();
             for (at, field) in fields.iter().enumerate().skip(1) {
-                let name = field.name.clone().unwrap_or_default();
+                let name = field.name.as_deref().unwrap_or_default().to_owned();
                 let member = members
                     .get(&name)
                     .ok_or_else(|| RefError::BadFact(format!("`{}` lacks its member `{name}`", compound.display)))?;
@@ -578,13 +579,13 @@ fn binders<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
 /// Whether `expr` has a value under `env`.
 fn is_bound(expr: &Expr, env: &Env) -> bool {
     !matches!(expr, Expr::Wildcard(_) | Expr::Aggregate(_))
-        && walk::expr(expr, Reach::Deep).vars().all(|v| env.contains_key(&v.text))
+        && walk::expr(expr, Reach::Deep).vars().all(|v| env.contains_key(v.text.as_str()))
 }
 
 /// The name of `expr` if it is a variable that `env` does not bind.
 fn unbound_var<'e>(expr: &'e Expr, env: &Env) -> Option<&'e str> {
     match expr {
-        Expr::Var(name) if !env.contains_key(&name.text) => Some(&name.text),
+        Expr::Var(name) if !env.contains_key(name.text.as_str()) => Some(&name.text),
         _ => None,
     }
 }
@@ -612,7 +613,7 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
             }
             for arg in args {
                 if let Expr::Var(name) = arg {
-                    bound.insert(name.text.clone());
+                    bound.insert(name.text.to_string());
                 }
             }
         }
@@ -623,11 +624,11 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
             if let BodyItem::In(membership) = item
                 && membership.negated.is_none()
                 && let Expr::Var(name) = &membership.element
-                && !bound.contains(&name.text)
+                && !bound.contains(name.text.as_str())
                 && collection_args(membership)
-                    .all(|a| walk::expr(a, Reach::Deep).vars().all(|v| bound.contains(&v.text)))
+                    .all(|a| walk::expr(a, Reach::Deep).vars().all(|v| bound.contains(v.text.as_str())))
             {
-                bound.insert(name.text.clone());
+                bound.insert(name.text.to_string());
                 changed = true;
             }
             let BodyItem::Compare(c) = item else { continue };
@@ -639,10 +640,10 @@ fn bound_by(body: &[BodyItem], outer: &BTreeSet<String>) -> BTreeSet<String> {
                 let source_bound = match source {
                     Expr::Aggregate(_) => true,
                     Expr::Wildcard(_) => false,
-                    other => walk::expr(other, Reach::Deep).vars().all(|v| bound.contains(&v.text)),
+                    other => walk::expr(other, Reach::Deep).vars().all(|v| bound.contains(v.text.as_str())),
                 };
-                if source_bound && !bound.contains(&name.text) {
-                    bound.insert(name.text.clone());
+                if source_bound && !bound.contains(name.text.as_str()) {
+                    bound.insert(name.text.to_string());
                     changed = true;
                 }
             }
@@ -1174,7 +1175,7 @@ impl<'a> Evaluator<'a> {
         let columns = columns(self.symbols, atom)?;
         let types = column_types(self.symbols, &atom.relation.text);
         let mut out = Vec::new();
-        for tuple in db.get(&atom.relation.text).into_iter().flatten() {
+        for tuple in db.get(atom.relation.text.as_str()).into_iter().flatten() {
             let mut extended = env.clone();
             let mut matches = true;
             for &(column, expr) in &columns {
@@ -1210,8 +1211,8 @@ impl<'a> Evaluator<'a> {
     ) -> Result<bool, RefError> {
         match (expr, compound) {
             (Expr::Wildcard(_), _) => Ok(true),
-            (Expr::Var(name), _) if !env.contains_key(&name.text) => {
-                env.insert(name.text.clone(), value.clone());
+            (Expr::Var(name), _) if !env.contains_key(name.text.as_str()) => {
+                env.insert(name.text.to_string(), value.clone());
                 Ok(true)
             }
             (Expr::Object(pattern), Some(compound)) if !compound.list => {
@@ -1325,7 +1326,7 @@ impl<'a> Evaluator<'a> {
         }
         match expr {
             Expr::List(_) | Expr::Object(_) => None,
-            Expr::Var(name) => env.get(&name.text).and_then(RefValue::base_type).or_else(|| {
+            Expr::Var(name) => env.get(name.text.as_str()).and_then(RefValue::base_type).or_else(|| {
                 body.iter()
                     .find_map(|item| match item {
                         BodyItem::Atom(atom) => {
@@ -1432,9 +1433,10 @@ impl<'a> Evaluator<'a> {
             Expr::List(_) | Expr::Object(_) => {
                 Err(RefError::Type("a list or an object pattern has no value in a body".to_owned()))
             }
-            Expr::Var(name) => {
-                env.get(&name.text).cloned().ok_or_else(|| RefError::Unsafe(format!("`{}` is not bound", name.text)))
-            }
+            Expr::Var(name) => env
+                .get(name.text.as_str())
+                .cloned()
+                .ok_or_else(|| RefError::Unsafe(format!("`{}` is not bound", name.text))),
             Expr::Lit(lit) => literal(lit, expected),
             Expr::Binary(binary) => {
                 let (left, right) = if expected == Some(BaseType::Decimal) {
@@ -1477,7 +1479,7 @@ impl<'a> Evaluator<'a> {
         }
         if let Some(Approver::Var(group)) = &decision.approver {
             let value = env
-                .get(&group.text)
+                .get(group.text.as_str())
                 .ok_or_else(|| RefError::Unsafe(format!("the approver `{}` is not bound", group.text)))?;
             values.push(value.clone());
         }
@@ -1487,14 +1489,14 @@ impl<'a> Evaluator<'a> {
                 MessagePart::Text(text) => message.push_str(text),
                 MessagePart::Var(name) => {
                     let value = env
-                        .get(&name.text)
+                        .get(name.text.as_str())
                         .ok_or_else(|| RefError::Unsafe(format!("`{}` in the message is not bound", name.text)))?;
                     message.push_str(&value.display());
                     values.push(value.clone());
                 }
             }
         }
-        Ok(RefFiring { rule: decision.name.text.clone(), effect: decision.effect, values, message })
+        Ok(RefFiring { rule: decision.name.text.to_string(), effect: decision.effect, values, message })
     }
 }
 
@@ -1571,7 +1573,7 @@ fn hidden_name(pattern: &ObjectPattern) -> String {
 /// `expr`, if an object pattern, replaced by its variable ([`hidden_name`]).
 fn hide(expr: &mut Expr) {
     if let Expr::Object(pattern) = expr {
-        *expr = Expr::Var(Name { text: hidden_name(pattern), span: pattern.span });
+        *expr = Expr::Var(Name { text: hidden_name(pattern).into(), span: pattern.span });
     }
 }
 
@@ -1717,8 +1719,8 @@ fn aggregate_ready(aggregate: &Aggregate, env: &Env, scope: &BTreeSet<String>) -
     walk::expr(&aggregate.target, Reach::Deep)
         .vars()
         .chain(walk::body(&aggregate.body, Reach::Deep).vars())
-        .filter(|v| scope.contains(&v.text))
-        .all(|v| env.contains_key(&v.text))
+        .filter(|v| scope.contains(v.text.as_str()))
+        .all(|v| env.contains_key(v.text.as_str()))
 }
 
 fn lit_type(lit: &Lit) -> Option<BaseType> {

@@ -172,8 +172,12 @@ fn document(
             .iter()
             .map(|values| {
                 in_order.push((relation.clone(), values.clone()));
-                let object: Map<String, Json> =
-                    info.fields.iter().zip(values).map(|(f, v)| (f.name.clone().unwrap(), to_json(v))).collect();
+                let object: Map<String, Json> = info
+                    .fields
+                    .iter()
+                    .zip(values)
+                    .map(|(f, v)| (f.name.as_deref().unwrap().to_owned(), to_json(v)))
+                    .collect();
                 Json::Object(object)
             })
             .collect();
@@ -356,7 +360,7 @@ fn run(case: &Case) -> Result<Result<RefModel, Failure>, String> {
                 row.iter().enumerate().map(|(column, v)| contents.value(&relation.name, column, v)).collect();
             facts.insert(values?);
         }
-        seen.relations.insert(relation.name.clone(), facts);
+        seen.relations.insert(relation.name.to_string(), facts);
     }
 
     let mut expected = observed_reference(&model);
@@ -412,7 +416,7 @@ impl Contents<'_> {
         };
         let mut members = BTreeMap::new();
         for (at, field) in inner.fields.iter().enumerate().skip(1) {
-            members.insert(field.name.clone().unwrap(), self.value(&inner.name, at, &row[at])?);
+            members.insert(field.name.as_deref().unwrap().to_owned(), self.value(&inner.name, at, &row[at])?);
         }
         Ok(RefValue::Object(members))
     }

@@ -8,6 +8,7 @@ use gov_diag::Span;
 /// The shared vocabulary: one definition from the parser to the engine.
 pub use gov_value::{AggregateFn, Effect, RelationKind};
 use gov_value::{ArithOp, CompareOp, Decimal};
+pub use smol_str::SmolStr;
 use std::sync::Arc;
 
 /// A parsed `.gov` file.
@@ -22,8 +23,8 @@ pub struct SourceFile {
 /// An identifier with its location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name {
-    /// The identifier.
-    pub text: String,
+    /// The identifier (cloned without allocating: most names are short).
+    pub text: SmolStr,
     /// Where it is written.
     pub span: Span,
 }

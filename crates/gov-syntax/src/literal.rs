@@ -114,7 +114,7 @@ fn unicode_escape(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) ->
 pub(crate) fn name(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Diagnostic>) -> Name {
     let span = Span::new(file, l, r);
     if !raw.starts_with('`') {
-        return Name { text: raw.to_owned(), span };
+        return Name { text: raw.into(), span };
     }
     let mut text = String::new();
     decode_quoted(file, raw, '`', l, errors, |_, c| text.push(c));
@@ -125,7 +125,7 @@ pub(crate) fn name(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<Dia
                 .with_help("write the key between the backticks, as in `` `my-key` ``"),
         );
     }
-    Name { text, span }
+    Name { text: text.into(), span }
 }
 
 /// A string literal.
@@ -192,14 +192,14 @@ pub(crate) fn message(file: FileId, raw: &str, l: u32, r: u32, errors: &mut Vec<
                     let prefix: String = name.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
                     if is_identifier(&prefix) {
                         let span = Span::new(file, span.start, l + raw_offset(start + prefix.chars().count()) as u32);
-                        parts.push(MessagePart::Var(Name { text: prefix, span }));
+                        parts.push(MessagePart::Var(Name { text: prefix.into(), span }));
                     }
                 }
             } else {
                 if !text.is_empty() {
                     parts.push(MessagePart::Text(std::mem::take(&mut text)));
                 }
-                parts.push(MessagePart::Var(Name { text: name, span }));
+                parts.push(MessagePart::Var(Name { text: name.into(), span }));
             }
             i += 1;
         } else if c == '}' && is_bare(offset) {

@@ -152,12 +152,12 @@ mod tests {
     fn tags<'a>(exprs: impl Iterator<Item = &'a Expr>) -> Vec<String> {
         exprs
             .map(|e| match e {
-                Expr::Var(n) => n.text.clone(),
+                Expr::Var(n) => n.text.to_string(),
                 Expr::Lit(_) => "lit".to_owned(),
                 Expr::Wildcard(_) => "_".to_owned(),
                 Expr::Binary(b) => b.op.symbol().to_owned(),
                 Expr::Aggregate(a) => a.function.name().to_owned(),
-                Expr::Call(c) => c.name.text.clone(),
+                Expr::Call(c) => c.name.text.to_string(),
                 Expr::List(_) => "list".to_owned(),
                 Expr::Object(_) => "object".to_owned(),
             })

@@ -642,5 +642,5 @@ fn expected_text(kind: &ExpectKind) -> String {
 }
 
 fn texts_of(names: &[Name]) -> Vec<String> {
-    names.iter().map(|n| n.text.clone()).collect()
+    names.iter().map(|n| n.text.to_string()).collect()
 }

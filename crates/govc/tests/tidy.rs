@@ -509,7 +509,7 @@ fn stdlib_declarations() -> BTreeMap<String, Listed> {
                 }
             })
             .collect();
-        out.entry(module.to_owned()).or_default().insert(relation.name.clone(), (kind.to_owned(), fields));
+        out.entry(module.to_owned()).or_default().insert(relation.name.to_string(), (kind.to_owned(), fields));
     }
     out
 }
