@@ -17,6 +17,7 @@ mod test_blocks;
 
 pub(crate) use infer::lit_base;
 pub use memo::ItemMemo;
+use memo::Sizes;
 
 use crate::hash::HashMap;
 use crate::symbols::{RelationKind, Symbols};
@@ -226,14 +227,20 @@ pub fn check_rules(
     memo: &mut ItemMemo,
 ) -> Facts {
     let (mut facts, inferred, variable_types, unknown) = {
+        let sizes = memo.sizes;
         let mut cx = Cx {
             program,
             symbols,
-            inference: Inference::default(),
+            inference: Inference::with_capacity(sizes.nodes),
             columns: HashMap::default(),
-            facts: Facts::default(),
+            facts: Facts {
+                edges: Vec::with_capacity(sizes.edges),
+                body_refs: Vec::with_capacity(sizes.body_refs),
+                head_refs: Vec::with_capacity(sizes.head_refs),
+                ..Facts::default()
+            },
             diagnostics,
-            work: Vec::new(),
+            work: Vec::with_capacity(sizes.work),
             suggestion_budget: SUGGESTION_BUDGET,
             frozen: HashMap::default(),
             unknown: Vec::new(),
@@ -260,6 +267,13 @@ pub fn check_rules(
         for item in program.files.iter().filter(|f| !library(f)).flat_map(|f| f.parsed.file.items.iter()) {
             cx.item(item);
         }
+        cx.memo.sizes = Sizes {
+            nodes: cx.inference.node_count(),
+            edges: cx.facts.edges.len(),
+            body_refs: cx.facts.body_refs.len(),
+            head_refs: cx.facts.head_refs.len(),
+            work: cx.work.len(),
+        };
         let solved = cx.solve();
         variable_types.extend(solved.types);
         cx.facts.untyped_var = untyped_var.take().or(solved.untyped_var);

@@ -104,10 +104,11 @@ pub fn check(_program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnos
         diagnostics.push(diagnostic);
     }
     let mut reported_arith: HashSet<usize> = HashSet::default();
-    // The relations each rule's body reads, so that each site costs its rule's atoms, not
-    // every edge of the program.
+    // The relations each rule with such a site reads, so that each site costs its rule's
+    // atoms, not every edge of the program (and a program without sites, nothing).
+    let sites: HashSet<Span> = facts.arithmetic.iter().map(|site| site.rule).collect();
     let mut reads: HashMap<Span, Vec<usize>> = HashMap::default();
-    for edge in &facts.edges {
+    for edge in facts.edges.iter().filter(|edge| sites.contains(&edge.rule)) {
         reads.entry(edge.rule).or_default().push(edge.from);
     }
     for site in &facts.arithmetic {

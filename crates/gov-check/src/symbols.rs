@@ -225,6 +225,11 @@ impl Symbols {
 /// unknown modules.
 pub fn collect(program: &ParsedPackage, diagnostics: &mut Vec<Diagnostic>) -> Symbols {
     let mut symbols = Symbols::default();
+    // Every item declares or derives at most one relation, auxiliary ones aside: room for
+    // all at once rather than growing (and copying) the table step by step.
+    let items = program.files.iter().map(|f| f.parsed.file.items.len()).sum::<usize>();
+    symbols.relations.reserve(items);
+    symbols.relation_index.reserve(items);
     symbols.add_relation(RelationInfo {
         name: SmolStr::new_static(RISK_SCORE),
         kind: RelationKind::Builtin,

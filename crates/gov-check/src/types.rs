@@ -142,6 +142,16 @@ pub struct Inference {
 }
 
 impl Inference {
+    /// An empty union-find with room for `nodes` nodes.
+    pub fn with_capacity(nodes: usize) -> Inference {
+        Inference { parent: Vec::with_capacity(nodes), shape: Vec::with_capacity(nodes), changes: 0 }
+    }
+
+    /// How many nodes it has.
+    pub fn node_count(&self) -> usize {
+        self.parent.len()
+    }
+
     /// A fresh node with nothing known.
     pub fn node(&mut self) -> Node {
         let id = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);

@@ -39,6 +39,17 @@ impl Safety {
     }
 }
 
+/// How large the last check's package-wide tables of the rule pass grew: the next check
+/// reserves as much, so that a keystroke does not grow (and copy) them step by step.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Sizes {
+    pub(super) nodes: usize,
+    pub(super) edges: usize,
+    pub(super) body_refs: usize,
+    pub(super) head_refs: usize,
+    pub(super) work: usize,
+}
+
 /// One item's entry: where the item it was computed for stood, and safety's result there.
 #[derive(Debug)]
 struct Entry {
@@ -57,6 +68,8 @@ pub struct ItemMemo {
     current: HashMap<NonZeroU64, Entry>,
     last: HashMap<NonZeroU64, Entry>,
     computed: usize,
+    /// The last check's sizes.
+    pub(super) sizes: Sizes,
 }
 
 impl ItemMemo {
@@ -67,7 +80,9 @@ impl ItemMemo {
 
     /// Starts a check: the entries of the last one become the ones to find.
     pub(crate) fn begin(&mut self) {
-        self.last = std::mem::take(&mut self.current);
+        let capacity = self.current.len();
+        self.last =
+            std::mem::replace(&mut self.current, HashMap::with_capacity_and_hasher(capacity, Default::default()));
         self.computed = 0;
     }
 
