@@ -20,7 +20,7 @@
 //! identifiers and the reference evaluator's values cannot disagree.
 
 use crate::hash::{HashMap, HashSet};
-use crate::program::{PackageFile, ParsedPackage};
+use crate::program::ParsedPackage;
 use crate::symbols::{CompoundInfo, FieldInfo, RelationInfo, RelationKind, Symbols, duplicate};
 use crate::types::Ty;
 use gov_diag::{Diagnostic, Span, codes};
@@ -107,14 +107,29 @@ pub fn desugar<'p>(
     symbols: &Symbols,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Cow<'p, ParsedPackage> {
-    if symbols.compounds.is_empty() && !program.files.iter().any(mentions_compound_syntax) {
-        return Cow::Borrowed(program);
-    }
-    let mut out = program.clone();
-    for file in &mut out.files {
-        let mut parsed = (*file.parsed).clone();
-        let mut changed = false;
-        for item in &mut parsed.file.items {
+    // The relations whose atoms the rewrite acts on: those with a list or object field, and
+    // the auxiliary ones (refused in a body). An item reading none of them and writing no
+    // list or object syntax is left as it is, uncopied.
+    let touched: HashSet<&str> = symbols
+        .relations
+        .iter()
+        .filter(|r| r.compound.is_some() || r.fields.iter().any(|f| matches!(f.ty, Some(Ty::Compound(_)))))
+        .map(|r| r.name.as_str())
+        .collect();
+    // Copied only when an item changes: the package, then the file, at their first change.
+    let mut out: Option<ParsedPackage> = None;
+    for (f, file) in program.files.iter().enumerate() {
+        let mut parsed: Option<gov_syntax::Parsed> = None;
+        for (i, item) in file.parsed.file.items.iter().enumerate() {
+            let body = match &item.kind {
+                ItemKind::Rule(rule) => &rule.body,
+                ItemKind::Decision(decision) => &decision.body,
+                ItemKind::Invariant(invariant) => &invariant.body,
+                _ => continue,
+            };
+            if !touches_compounds(body, &touched) {
+                continue;
+            }
             let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
             // Rewritten on a copy, kept only if the rewrite changed it: an item it leaves
             // alone stays the parse's own tree, which the per-item memo of the rule pass
@@ -147,29 +162,40 @@ pub fn desugar<'p>(
             if rewriter.changed {
                 // A changed tree, not a moved one (`gov_syntax::ast::Origin`).
                 copy.origin = gov_syntax::ast::Origin::fresh();
-                *item = Arc::new(copy);
-                changed = true;
+                let parsed = parsed.get_or_insert_with(|| (*file.parsed).clone());
+                if let Some(slot) = parsed.file.items.get_mut(i) {
+                    *slot = Arc::new(copy);
+                }
             }
         }
-        if changed {
+        if let Some(parsed) = parsed
+            && let Some(file) = out.get_or_insert_with(|| program.clone()).files.get_mut(f)
+        {
             file.parsed = Arc::new(parsed);
         }
     }
-    Cow::Owned(out)
+    out.map_or(Cow::Borrowed(program), Cow::Owned)
 }
 
-/// Whether a file writes `x in v`, `[…]` or `{…}` in an atom (which are errors without
-/// list and object fields, reported by the rewrite).
-fn mentions_compound_syntax(file: &PackageFile) -> bool {
-    let in_body = |body: &[BodyItem]| {
-        gov_syntax::walk::body(body, gov_syntax::walk::Reach::Deep)
-            .any(|e| matches!(e, Expr::List(_) | Expr::Object(_)))
-            || body.iter().any(|item| matches!(item, BodyItem::In(m) if matches!(m.collection, Collection::List(_))))
-    };
-    file.parsed.file.items.iter().any(|item| match &item.kind {
-        ItemKind::Rule(rule) => in_body(&rule.body),
-        ItemKind::Decision(decision) => in_body(&decision.body),
-        ItemKind::Invariant(invariant) => in_body(&invariant.body),
+/// Whether `body` (its aggregates' included) has an atom of a relation of `touched`, a
+/// list or object literal or pattern, or `x in v`: what the rewrite reads or reports.
+fn touches_compounds(body: &[BodyItem], touched: &HashSet<&str>) -> bool {
+    body.iter().any(|item| match item {
+        BodyItem::In(membership) if matches!(membership.collection, Collection::List(_)) => true,
+        BodyItem::Atom(atom) | BodyItem::Not(atom, _) if touched.contains(atom.relation.text.as_str()) => true,
+        _ => exprs_touch(gov_syntax::walk::body(std::slice::from_ref(item), gov_syntax::walk::Reach::Shallow), touched),
+    })
+}
+
+/// [`touches_compounds`] for expressions (walked shallow: an aggregate's target and body
+/// are entered here).
+fn exprs_touch<'a>(mut exprs: impl Iterator<Item = &'a Expr>, touched: &HashSet<&str>) -> bool {
+    exprs.any(|expr| match expr {
+        Expr::List(_) | Expr::Object(_) => true,
+        Expr::Aggregate(aggregate) => {
+            exprs_touch(gov_syntax::walk::expr(&aggregate.target, gov_syntax::walk::Reach::Shallow), touched)
+                || touches_compounds(&aggregate.body, touched)
+        }
         _ => false,
     })
 }
