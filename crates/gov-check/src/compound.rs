@@ -109,7 +109,7 @@ pub fn desugar<'p>(
 ) -> Cow<'p, ParsedPackage> {
     // The relations whose atoms the rewrite acts on: those with a list or object field, and
     // the auxiliary ones (refused in a body). An item reading none of them and writing no
-    // list or object syntax is left as it is, uncopied.
+    // list or object syntax (`Item::compound_syntax`) is left as it is, uncopied.
     let touched: HashSet<&str> = symbols
         .relations
         .iter()
@@ -127,7 +127,7 @@ pub fn desugar<'p>(
                 ItemKind::Invariant(invariant) => &invariant.body,
                 _ => continue,
             };
-            if !touches_compounds(body, &touched) {
+            if !item.compound_syntax && !reads_any(body, &touched) {
                 continue;
             }
             let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
@@ -177,27 +177,14 @@ pub fn desugar<'p>(
     out.map_or(Cow::Borrowed(program), Cow::Owned)
 }
 
-/// Whether `body` (its aggregates' included) has an atom of a relation of `touched`, a
-/// list or object literal or pattern, or `x in v`: what the rewrite reads or reports.
-fn touches_compounds(body: &[BodyItem], touched: &HashSet<&str>) -> bool {
-    body.iter().any(|item| match item {
-        BodyItem::In(membership) if matches!(membership.collection, Collection::List(_)) => true,
-        BodyItem::Atom(atom) | BodyItem::Not(atom, _) if touched.contains(atom.relation.text.as_str()) => true,
-        _ => exprs_touch(gov_syntax::walk::body(std::slice::from_ref(item), gov_syntax::walk::Reach::Shallow), touched),
-    })
-}
-
-/// [`touches_compounds`] for expressions (walked shallow: an aggregate's target and body
-/// are entered here).
-fn exprs_touch<'a>(mut exprs: impl Iterator<Item = &'a Expr>, touched: &HashSet<&str>) -> bool {
-    exprs.any(|expr| match expr {
-        Expr::List(_) | Expr::Object(_) => true,
-        Expr::Aggregate(aggregate) => {
-            exprs_touch(gov_syntax::walk::expr(&aggregate.target, gov_syntax::walk::Reach::Shallow), touched)
-                || touches_compounds(&aggregate.body, touched)
-        }
-        _ => false,
-    })
+/// Whether `body` (its aggregates' included) has an atom of a relation of `touched`.
+fn reads_any(body: &[BodyItem], touched: &HashSet<&str>) -> bool {
+    !touched.is_empty()
+        && gov_syntax::walk::bodies(body).any(|b| {
+            b.iter().any(|item| {
+                matches!(item, BodyItem::Atom(atom) | BodyItem::Not(atom, _) if touched.contains(atom.relation.text.as_str()))
+            })
+        })
 }
 
 /// The variables bound to list or object values in a body and its enclosing bodies, with

@@ -59,6 +59,11 @@ pub struct Item {
     pub span: Span,
     /// Which tree this one is a moved copy of, for memos kept across parses.
     pub origin: Origin,
+    /// Whether its body, as parsed, writes a list or an object or `x in v`
+    /// ([`crate::walk::writes_compound_syntax`]): the checker's rewrite of list and object
+    /// fields skips an item without them (unless it reads such a field), so a keystroke
+    /// does not walk every body of the package to find out.
+    pub compound_syntax: bool,
 }
 
 /// Where an item's tree came from: a tree built by the parser (or changed after it) gets a

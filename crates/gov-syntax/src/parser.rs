@@ -485,6 +485,7 @@ fn parse_chunk(
         kind: ItemKind::Error(ErrorItem { salvaged: salvage(file, tokens) }),
         span,
         origin: Origin::fresh(),
+        compound_syntax: false,
     };
     if chunk.too_deep {
         return Parse::Item(Box::new(error_item(tokens)));

@@ -15,7 +15,7 @@ use gov_diag::Span;
 
 /// Adds `by` to every span of `item` (modulo 2³², so a move back is a wrapping add).
 pub(crate) fn item(item: &mut Item, by: u32) {
-    let Item { docs: _, annotations, kind, span, origin: _ } = item;
+    let Item { docs: _, annotations, kind, span, origin: _, compound_syntax: _ } = item;
     shift(span, by);
     for Annotation { name: annotation, args, span } in annotations {
         self::name(annotation, by);

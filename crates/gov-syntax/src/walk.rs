@@ -12,7 +12,7 @@
 //! assert_eq!(names(Reach::Deep), ["x", "y", "n", "z", "z", "y"]);
 //! ```
 
-use crate::ast::{Arg, BodyItem, Collection, Expr, Name};
+use crate::ast::{Aggregate, Arg, BodyItem, Collection, Expr, ItemKind, Name};
 use smallvec::{SmallVec, smallvec};
 
 /// How far a walk goes into aggregates.
@@ -53,6 +53,46 @@ pub fn expr(expr: &Expr, reach: Reach) -> Exprs<'_> {
 /// sides of its comparisons, with their sub-expressions.
 pub fn body(body: &[BodyItem], reach: Reach) -> Exprs<'_> {
     Exprs { stack: smallvec![Next::Items(body)], reach }
+}
+
+/// `body` and the body of every aggregate in it, however nested (in a body or in another
+/// aggregate's target), each once: a body before the aggregates' bodies in it.
+pub fn bodies(body: &[BodyItem]) -> impl Iterator<Item = &[BodyItem]> {
+    let mut pending: SmallVec<[&[BodyItem]; 4]> = smallvec![body];
+    std::iter::from_fn(move || {
+        let next = pending.pop()?;
+        let mut aggregates: SmallVec<[&Aggregate; 4]> =
+            self::body(next, Reach::Shallow).filter_map(aggregate).collect();
+        while let Some(found) = aggregates.pop() {
+            pending.push(&found.body);
+            aggregates.extend(self::expr(&found.target, Reach::Shallow).filter_map(aggregate));
+        }
+        Some(next)
+    })
+}
+
+/// The aggregate `expr` is, if it is one.
+fn aggregate(expr: &Expr) -> Option<&Aggregate> {
+    match expr {
+        Expr::Aggregate(aggregate) => Some(aggregate),
+        _ => None,
+    }
+}
+
+/// Whether the body of `kind` (a rule, decision rule or invariant; its aggregates'
+/// included) writes a list or an object (a literal or a pattern), or `x in v`: what the
+/// checker's rewrite of list and object fields reads. See [`crate::ast::Item::compound_syntax`].
+pub fn writes_compound_syntax(kind: &ItemKind) -> bool {
+    let body = match kind {
+        ItemKind::Rule(rule) => &rule.body,
+        ItemKind::Decision(decision) => &decision.body,
+        ItemKind::Invariant(invariant) => &invariant.body,
+        _ => return false,
+    };
+    self::body(body, Reach::Deep).any(|e| matches!(e, Expr::List(_) | Expr::Object(_)))
+        || bodies(body).any(|b| {
+            b.iter().any(|item| matches!(item, BodyItem::In(m) if matches!(m.collection, Collection::List(_))))
+        })
 }
 
 impl<'a> Exprs<'a> {
@@ -162,6 +202,32 @@ mod tests {
                 Expr::Object(_) => "object".to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn bodies_reach_every_aggregate_however_nested() {
+        let rule = rule("p(n) :- q(a), n = count(x : r(x), m = max(y : s(y))), k = sum(z : t(z)), k > n.");
+        let firsts: Vec<String> = super::bodies(&rule.body)
+            .map(|b| match b.first() {
+                Some(BodyItem::Atom(atom)) => atom.relation.text.to_string(),
+                _ => "?".to_owned(),
+            })
+            .collect();
+        assert_eq!(firsts, ["q", "r", "s", "t"]);
+    }
+
+    #[test]
+    fn compound_syntax_is_found_at_any_depth_and_only_there() {
+        let writes = |source: &str| {
+            let parsed = crate::parse(FileId(0), source);
+            let item = parsed.file.items.first().expect("an item");
+            assert_eq!(item.compound_syntax, super::writes_compound_syntax(&item.kind));
+            item.compound_syntax
+        };
+        assert!(writes("p(a) :- call(agent: a, arguments: {path: \"/\"})."));
+        assert!(writes("p(a) :- call(agent: a), n = count(x : call(argv: v), x in v), n > 1."));
+        assert!(!writes("p(a) :- call(agent: a), a in {\"x\", \"y\"}, w in str.split(a, \" \")."));
+        assert!(!writes("input call(agent: Str, argv: [Str])"));
     }
 
     #[test]
