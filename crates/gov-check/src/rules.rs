@@ -196,7 +196,7 @@ struct Cx<'a, 'd> {
     program: &'a ParsedPackage,
     symbols: &'a Symbols,
     inference: Inference,
-    columns: HashMap<usize, Vec<Node>>,
+    columns: HashMap<usize, SmallVec<[Node; 4]>>,
     facts: Facts,
     diagnostics: &'d mut Vec<Diagnostic>,
     work: Vec<RuleWork<'a>>,

@@ -27,13 +27,13 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
         })
         .collect();
     // A relation read only by the rules deriving it is as unused as one never read.
-    let used: HashSet<usize> = facts
-        .body_refs
-        .iter()
-        .filter(|(r, _, consumer)| *consumer != Some(*r))
-        .map(|(r, _, _)| *r)
-        .chain(facts.guessed_refs.iter().copied())
-        .collect();
+    let mut used = vec![false; symbols.relations.len()];
+    let reads = facts.body_refs.iter().filter(|(r, _, consumer)| *consumer != Some(*r)).map(|(r, _, _)| *r);
+    for relation in reads.chain(facts.guessed_refs.iter().copied()) {
+        if let Some(slot) = used.get_mut(relation) {
+            *slot = true;
+        }
+    }
     let mut used_modules: HashSet<&str> = HashSet::default();
     // A rule head naming a module's relation refers to the module too (it is an error,
     // E0109, but removing the `use` is not the fix).
@@ -52,7 +52,7 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
     }
     for (index, relation) in symbols.relations.iter().enumerate() {
         let Some(span) = relation.span else { continue };
-        if used.contains(&index)
+        if used.get(index).copied().unwrap_or(false)
             || relation.compound.is_some()
             || relation.poisoned
             || module_of.contains_key(&span.file)
