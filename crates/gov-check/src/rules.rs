@@ -109,8 +109,8 @@ enum Place {
 #[derive(Debug)]
 struct Var {
     node: Node,
-    /// Most variables occur twice (bound once, used once): those need no allocation.
-    occurrences: SmallVec<[(Span, Place, Option<usize>); 2]>,
+    /// Most variables occur two or three times: those need no allocation.
+    occurrences: SmallVec<[(Span, Place, Option<usize>); 3]>,
 }
 
 /// The variables of one rule in the order of their first occurrence, by their names in
