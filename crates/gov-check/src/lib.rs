@@ -79,7 +79,7 @@ fn check_package(program: &ParsedPackage, memo: &mut ItemMemo) -> Checked {
     let desugared = compound::desugar(program, &symbols, &mut diagnostics);
     let program: &ParsedPackage = &desugared;
     let facts = rules::check_rules(program, &mut symbols, &mut diagnostics, memo);
-    strata::check(program, &symbols, &facts, &mut diagnostics);
+    strata::check(&symbols, &facts, &mut memo.components, &mut diagnostics);
     limits::check(program, &symbols, &mut diagnostics);
     usage::check(program, &symbols, &facts, &mut diagnostics);
     // Library files are checked by their own tests; their warnings are not the user's.

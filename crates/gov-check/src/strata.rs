@@ -1,7 +1,6 @@
 //! Stratification: negation, aggregation and value-inventing arithmetic must not go
 //! through recursion.
 
-use crate::ParsedPackage;
 use crate::Symbols;
 use crate::hash::{HashMap, HashSet};
 use crate::rules::{Edge, EdgeKind, Facts};
@@ -43,9 +42,36 @@ pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, 
     component
 }
 
+/// The last check's recursive components ([`recursive_components`]) and the graph they were
+/// found in: a check whose graph has the same relations and edges in the same order (an
+/// edit inside a rule body, the common keystroke) reuses them.
+// Invariant: `components` is `recursive_components` of a graph of `relations` nodes whose
+// edges join the pairs of `ends`, in order.
+#[derive(Debug, Default)]
+pub struct ComponentsMemo {
+    relations: usize,
+    ends: Vec<(usize, usize)>,
+    components: HashMap<usize, usize>,
+}
+
+impl ComponentsMemo {
+    /// The recursive components of the dependency graph of `symbols` and `facts`.
+    fn components(&mut self, symbols: &Symbols, facts: &Facts) -> &HashMap<usize, usize> {
+        let same = self.relations == symbols.relations.len()
+            && self.ends.len() == facts.edges.len()
+            && self.ends.iter().zip(&facts.edges).all(|(&(from, to), edge)| from == edge.from && to == edge.to);
+        if !same {
+            self.components = recursive_components(symbols, facts);
+            self.relations = symbols.relations.len();
+            self.ends = facts.edges.iter().map(|edge| (edge.from, edge.to)).collect();
+        }
+        &self.components
+    }
+}
+
 /// Reports negation, aggregation and arithmetic through recursion, once per component.
-pub fn check(_program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
-    let component = recursive_components(symbols, facts);
+pub fn check(symbols: &Symbols, facts: &Facts, memo: &mut ComponentsMemo, diagnostics: &mut Vec<Diagnostic>) {
+    let component = memo.components(symbols, facts);
     let same = |a: usize, b: usize| component.get(&a).is_some_and(|c| component.get(&b) == Some(c));
     let name_is = |i: usize, name: &str| symbols.relations.get(i).is_some_and(|r| r.name == name);
     let mut reported: HashSet<usize> = HashSet::default();

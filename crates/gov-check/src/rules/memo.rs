@@ -57,9 +57,11 @@ struct Entry {
     safety: Safety,
 }
 
-/// Safety's results by item, from the last check and the one under way. Pass the same
-/// memo to every check of a package ([`crate::check_with`]); only the items of the last
-/// check are kept, so the entries of items an edit changed are dropped with the next check.
+/// Safety's results by item, from the last check and the one under way, with what else a
+/// check keeps for the next (the sizes of the rule pass's tables, the recursive components).
+/// Pass the same memo to every check of a package ([`crate::check_with`]); only the items
+/// of the last check are kept, so the entries of items an edit changed are dropped with the
+/// next check.
 // Invariant: an entry's `at` is the span of an item with the entry's origin, and its
 // `safety` is safety's result for that item (`Origin`: every tree with that origin is
 // that item moved).
@@ -70,6 +72,8 @@ pub struct ItemMemo {
     computed: usize,
     /// The last check's sizes.
     pub(super) sizes: Sizes,
+    /// The last check's recursive components, for stratification.
+    pub(crate) components: crate::strata::ComponentsMemo,
 }
 
 impl ItemMemo {
