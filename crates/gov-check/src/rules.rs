@@ -212,6 +212,9 @@ struct Cx<'a, 'd> {
     unknown: Vec<(usize, Atom)>,
     /// Safety's results by item, from the last check.
     memo: &'d mut ItemMemo,
+    /// Whether the type solve's current silent round met something the reporting round
+    /// would report or poison ([`Cx::reports`]).
+    unreported: bool,
 }
 
 /// The initial [`Cx::suggestion_budget`]: far more than any hand-written package needs.
@@ -245,6 +248,7 @@ pub fn check_rules(
             frozen: HashMap::default(),
             unknown: Vec::new(),
             memo,
+            unreported: false,
         };
         for (index, relation) in symbols.relations.iter().enumerate() {
             if relation.kind == RelationKind::Derived {

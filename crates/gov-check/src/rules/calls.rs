@@ -207,7 +207,7 @@ impl Cx<'_, '_> {
             };
             if !fits {
                 ok = false;
-                if report {
+                if self.reports(report) {
                     let expected = match param_base(*param) {
                         Some(base) => format!("`{base}`"),
                         None if numeric == Shape::Unknown || numeric == found => {

@@ -10,7 +10,7 @@ use crate::types::{Conflict, Shape, arithmetic, merge};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{AggregateFn, Collection, Comparison, Expr, LitValue, Membership, Name};
 use gov_syntax::walk::{self, Reach};
-use gov_value::BaseType;
+use gov_value::{BaseType, CompareOp};
 
 fn lit_shape(value: &LitValue) -> Shape {
     lit_base(value).map_or(Shape::Poison, Shape::Lit)
@@ -204,7 +204,7 @@ impl<'a> Cx<'a, '_> {
                 arithmetic(binary.op, left, right, self.symbols).unwrap_or_else(|| {
                     // The silent passes learn nothing from an ill-typed operation; the
                     // reporting pass reports it and poisons what depends on it.
-                    if !report {
+                    if !self.reports(report) {
                         return Shape::Unknown;
                     }
                     self.diagnostics.push(
@@ -234,7 +234,7 @@ impl<'a> Cx<'a, '_> {
                     }
                 };
                 if !ok {
-                    if !report {
+                    if !self.reports(report) {
                         return Shape::Unknown;
                     }
                     self.diagnostics.push(
@@ -247,6 +247,13 @@ impl<'a> Cx<'a, '_> {
                 target
             }
         }
+    }
+
+    /// Whether to report a problem just found: with `report`; in a silent round, notes
+    /// that the reporting round must run ([`Cx::solve`]).
+    pub(super) fn reports(&mut self, report: bool) -> bool {
+        self.unreported |= !report;
+        report
     }
 
     /// Types one pending constraint; with `report`, conflicts are reported.
@@ -262,7 +269,9 @@ impl<'a> Cx<'a, '_> {
                         .ok_or(Conflict { existing: Shape::Exact(ty), because: at }),
                     Column::Declared(None, _) => Ok(()),
                 };
-                if let (Err(conflict), true) = (result, report) {
+                if let Err(conflict) = result
+                    && self.reports(report)
+                {
                     self.diagnostics.push(self.mismatch(expr.span(), found, conflict.existing, conflict.because));
                     if let Column::Inferred(node) = column {
                         self.inference.poison(*node);
@@ -284,7 +293,7 @@ impl<'a> Cx<'a, '_> {
                     },
                     _ => merge(found, int, self.symbols).map(|_| ()).ok_or(Conflict { existing: int, because: None }),
                 };
-                if let (Err(_), true) = (result, report) {
+                if result.is_err() && self.reports(report) {
                     self.diagnostics
                         .push(self.mismatch(expr.span(), found, int, None).with_note("risk points are an Int"));
                 }
@@ -305,7 +314,7 @@ impl<'a> Cx<'a, '_> {
                     match merge(values, found, self.symbols) {
                         Some(merged) => values = merged,
                         None => {
-                            if report {
+                            if self.reports(report) {
                                 self.diagnostics.push(
                                     self.mismatch(item.span, found, values, None)
                                         .with_help("the values of a set literal all have one type"),
@@ -328,7 +337,7 @@ impl<'a> Cx<'a, '_> {
             },
             _ => merge(found, values, self.symbols).map(|_| ()).ok_or(Conflict { existing: values, because: None }),
         };
-        if let (Err(_), true) = (result, report) {
+        if result.is_err() && self.reports(report) {
             self.diagnostics.push(
                 self.mismatch(element.span(), found, values, None)
                     .with_help("the value before `in` has the type of the values after it"),
@@ -340,7 +349,9 @@ impl<'a> Cx<'a, '_> {
     fn approver(&mut self, scope: &Scope<'_>, group: &Name, report: bool) {
         let Some(var) = scope.get(group.text.as_str()) else { return };
         let text = Shape::Lit(BaseType::Str);
-        if let (Err(conflict), true) = (self.inference.constrain(var.node, text, group.span, self.symbols), report) {
+        if let Err(conflict) = self.inference.constrain(var.node, text, group.span, self.symbols)
+            && self.reports(report)
+        {
             self.diagnostics.push(
                 self.mismatch(group.span, conflict.existing, text, None)
                     .with_note("an approver group is a Str (or an alias of Str)"),
@@ -364,6 +375,9 @@ impl<'a> Cx<'a, '_> {
             }
         };
         if !report {
+            if result.is_err() || !orders(comparison.op, left, right, self.symbols) {
+                self.unreported = true;
+            }
             return;
         }
         match result {
@@ -388,8 +402,8 @@ impl<'a> Cx<'a, '_> {
                 }
             }
             Ok(()) => {
-                let merged = merge(left, right, self.symbols).unwrap_or(Shape::Poison);
-                if !gov_value::compare_allowed(comparison.op, merged.base(self.symbols).unwrap_or(BaseType::Int)) {
+                if !orders(comparison.op, left, right, self.symbols) {
+                    let merged = merge(left, right, self.symbols).unwrap_or(Shape::Poison);
                     self.diagnostics.push(
                         Diagnostic::new(
                             codes::BAD_OPERATOR,
@@ -414,21 +428,34 @@ impl<'a> Cx<'a, '_> {
     /// the order the walk met them) whose type nothing determines, at its first occurrence.
     pub(super) fn solve(&mut self) -> Solved {
         let work = std::mem::take(&mut self.work);
+        // Whether the last silent round changed nothing and met nothing the reporting round
+        // would report or poison: that round would then see the same classes and do the
+        // same, so it is skipped (run anyway under debug assertions, and checked).
+        let mut quiet = false;
         for _ in 0..8 {
             let before = self.inference.changes();
+            self.unreported = false;
             for rule in &work {
                 for pending in &rule.pending {
                     self.constraint(&rule.scope, pending, false);
                 }
             }
             if self.inference.changes() == before {
+                quiet = !self.unreported;
                 break;
             }
         }
-        for rule in &work {
-            for pending in &rule.pending {
-                self.constraint(&rule.scope, pending, true);
+        if !quiet || cfg!(debug_assertions) {
+            let (reported, changes) = (self.diagnostics.len(), self.inference.changes());
+            for rule in &work {
+                for pending in &rule.pending {
+                    self.constraint(&rule.scope, pending, true);
+                }
             }
+            debug_assert!(
+                !quiet || (self.diagnostics.len() == reported && self.inference.changes() == changes),
+                "a quiet round of the type solve left something to report"
+            );
         }
         let mut types = Vec::new();
         let mut untyped = None;
@@ -459,6 +486,13 @@ impl<'a> Cx<'a, '_> {
             Shape::Unknown | Shape::Poison => None,
         }
     }
+}
+
+/// Whether `op` may compare values of the two shapes' merged type (only `=` and `!=` for
+/// Bool).
+fn orders(op: CompareOp, left: Shape, right: Shape, symbols: &crate::Symbols) -> bool {
+    let merged = merge(left, right, symbols).unwrap_or(Shape::Poison);
+    gov_value::compare_allowed(op, merged.base(symbols).unwrap_or(BaseType::Int))
 }
 
 /// Whether `shape` is a list's or an object's type, whose misuse the rewrite of list and
