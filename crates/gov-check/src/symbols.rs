@@ -450,11 +450,19 @@ fn collect_declaration(
                 },
                 None => None,
             };
-            let mut seen: HashMap<&str, Span> = HashMap::default();
-            let mut fields = Vec::new();
-            for field in &decl.fields {
-                if let Some(first) = seen.insert(&field.name.text, field.name.span) {
-                    diagnostics.push(duplicate("field", &field.name.text, field.name.span, Some(first)));
+            // A repeated field is found by looking back over the few fields before it; a
+            // long list (a generated one) gets a map instead, so it stays linear.
+            let mut seen: Option<HashMap<&str, Span>> = None;
+            let mut fields = Vec::with_capacity(decl.fields.len());
+            for (i, field) in decl.fields.iter().enumerate() {
+                let text = field.name.text.as_str();
+                let previous = if decl.fields.len() > 32 {
+                    seen.get_or_insert_with(HashMap::default).insert(text, field.name.span)
+                } else {
+                    decl.fields.iter().take(i).rev().find(|f| f.name.text == text).map(|f| f.name.span)
+                };
+                if let Some(first) = previous {
+                    diagnostics.push(duplicate("field", text, field.name.span, Some(first)));
                 }
                 fields.push(FieldInfo { name: Some(field.name.text.clone()), ty: None, span: Some(field.name.span) });
             }
