@@ -517,9 +517,7 @@ impl<'a> RulePlan<'_, 'a> {
     /// pending variable except as the `=` that computes it).
     fn ready(&self, item: &Literal, others: &HashSet<VarId>, pending: &HashSet<VarId>) -> bool {
         match item {
-            Literal::Atom(atom) => {
-                self.computed_args_bound(atom) && !self.binds_pending(atom, pending) && !self.awaits_container(atom)
-            }
+            Literal::Atom(atom) => self.atom_ready(atom, pending),
             Literal::Test { call, .. } => call.args.iter().all(|a| self.is_bound(a)),
             Literal::Generate { element, call, negated } => {
                 call.args.iter().all(|a| self.is_bound(a))
@@ -548,6 +546,12 @@ impl<'a> RulePlan<'_, 'a> {
     /// bound: only a variable or a wildcard can be bound by the scan itself.
     fn computed_args_bound(&self, atom: &Atom) -> bool {
         atom.args.iter().all(|a| !matches!(a.value, Expr::Arith(_) | Expr::Call(_)) || self.is_bound(&a.value))
+    }
+
+    /// Whether `atom` can be scanned now: its computed arguments' inputs are bound, it binds
+    /// no pending variable, and the list or object whose contents it reads is bound.
+    fn atom_ready(&self, atom: &Atom, pending: &HashSet<VarId>) -> bool {
+        self.computed_args_bound(atom) && !self.binds_pending(atom, pending) && !self.awaits_container(atom)
     }
 
     /// Whether `atom` reads a list's or object's contents (`x in v`, a pattern's members)
@@ -812,11 +816,7 @@ impl<'a> RulePlan<'_, 'a> {
             .enumerate()
             .filter_map(|(i, item)| match item {
                 Literal::Atom(atom) => {
-                    if fallible_item(item)
-                        || self.binds_pending(atom, pending)
-                        || !self.computed_args_bound(atom)
-                        || self.awaits_container(atom)
-                    {
+                    if fallible_item(item) || !self.atom_ready(atom, pending) {
                         return None;
                     }
                     let bound = atom
