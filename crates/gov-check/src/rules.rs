@@ -13,6 +13,7 @@ mod likely_mistakes;
 mod memo;
 mod resolve;
 mod safety;
+mod summary;
 mod test_blocks;
 
 pub(crate) use infer::lit_base;
@@ -24,8 +25,10 @@ use crate::symbols::{RelationKind, Symbols};
 use crate::types::{Inference, Node, Shape};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
-use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name};
+use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name, SmolStr};
 use smallvec::SmallVec;
+use std::sync::Arc;
+use summary::{ColumnRef, Walk};
 
 /// How a rule's body depends on a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,32 +109,35 @@ enum Place {
     Approver,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Var {
-    node: Node,
+    /// Its index among its rule's variables: its inference node is the rule's first node
+    /// plus this ([`Vars`]).
+    local: u32,
     /// Most variables occur two or three times: those need no allocation.
     occurrences: SmallVec<[(Span, Place, Option<usize>); 3]>,
 }
 
-/// The variables of one rule in the order of their first occurrence, by their names in
-/// the rule's tree (borrowed, not copied). Occurrences inside aggregate `k` carry
+/// The variables of one rule in the order of their first occurrence, by name (a name of a
+/// few bytes is held inline: no allocation). Occurrences inside aggregate `k` carry
 /// `Some(k)`. A rule has a few variables, found by a linear search; a rule with more than
 /// [`Scope::INDEXED`] gets an index by name, so a huge generated rule stays linear.
-#[derive(Debug, Default)]
-struct Scope<'a> {
-    vars: Vec<(&'a str, Var)>,
+// Invariant: the variable at position `i` of `vars` has `local == i`.
+#[derive(Debug, Default, Clone)]
+struct Scope {
+    vars: Vec<(SmolStr, Var)>,
     // Invariant: empty, or the position in `vars` of every name in it.
-    index: HashMap<&'a str, usize>,
+    index: HashMap<SmolStr, usize>,
 }
 
-impl<'a> Scope<'a> {
+impl Scope {
     /// Above this many variables, names are looked up in `index`.
     const INDEXED: usize = 16;
 
     /// Where the variable called `name` is in `vars`.
     fn position(&self, name: &str) -> Option<usize> {
         if self.index.is_empty() {
-            self.vars.iter().position(|(n, _)| *n == name)
+            self.vars.iter().position(|(n, _)| n == name)
         } else {
             self.index.get(name).copied()
         }
@@ -147,21 +153,44 @@ impl<'a> Scope<'a> {
         self.position(name).and_then(|i| self.vars.get_mut(i)).map(|(_, var)| var)
     }
 
-    /// Adds a variable not in the scope yet (the caller looked it up first).
-    fn insert(&mut self, name: &'a str, var: Var) {
-        self.vars.push((name, var));
+    /// Adds a variable not in the scope yet (the caller looked it up first), with its
+    /// first occurrence.
+    fn insert(&mut self, name: &SmolStr, occurrence: (Span, Place, Option<usize>)) {
+        let local = u32::try_from(self.vars.len()).unwrap_or(u32::MAX);
+        self.vars.push((name.clone(), Var { local, occurrences: smallvec::smallvec![occurrence] }));
         if self.vars.len() > Self::INDEXED {
             if self.index.is_empty() {
-                self.index = self.vars.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
+                self.index = self.vars.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
             } else {
-                self.index.insert(name, self.vars.len() - 1);
+                self.index.insert(name.clone(), self.vars.len() - 1);
             }
         }
     }
 
     /// The variables in the order of their first occurrence.
-    fn iter(&self) -> impl Iterator<Item = (&'a str, &Var)> {
-        self.vars.iter().map(|(name, var)| (*name, var))
+    fn iter(&self) -> impl Iterator<Item = (&str, &Var)> {
+        self.vars.iter().map(|(name, var)| (name.as_str(), var))
+    }
+}
+
+/// A rule's variables as the type solve sees them: each one's inference node, found by
+/// name.
+#[derive(Clone, Copy)]
+struct Vars<'w> {
+    scope: &'w Scope,
+    /// The node of the rule's first variable.
+    base: u32,
+}
+
+impl Vars<'_> {
+    /// The node of the variable called `name`.
+    fn node(&self, name: &str) -> Option<Node> {
+        self.scope.get(name).map(|var| self.node_of(var))
+    }
+
+    /// The node of `var`, one of these variables.
+    fn node_of(&self, var: &Var) -> Node {
+        Node::from_index(self.base.wrapping_add(var.local))
     }
 }
 
@@ -186,9 +215,20 @@ enum Column {
     Inferred(Node),
 }
 
+/// A rule's share of the type solve: its walk (variables, with where each occurs), where
+/// its variables' nodes start and how far its tree moved since the walk, and its queued
+/// constraints, in its tree as it stands.
 struct RuleWork<'a> {
-    scope: Scope<'a>,
+    walk: Arc<Walk>,
+    base: u32,
+    by: u32,
     pending: Vec<Pending<'a>>,
+}
+
+impl RuleWork<'_> {
+    fn vars(&self) -> Vars<'_> {
+        Vars { scope: &self.walk.scope, base: self.base }
+    }
 }
 
 /// The shared context of the rule pass: what the walk has learned so far.
@@ -215,6 +255,9 @@ struct Cx<'a, 'd> {
     /// Whether the type solve's current silent round met something the reporting round
     /// would report or poison ([`Cx::reports`]).
     unreported: bool,
+    /// The fingerprint of the declarations ([`summary::fingerprint`]): a walk kept from an
+    /// earlier check is replayed only under the same.
+    epoch: u64,
 }
 
 /// The initial [`Cx::suggestion_budget`]: far more than any hand-written package needs.
@@ -247,6 +290,7 @@ pub fn check_rules(
             suggestion_budget: SUGGESTION_BUDGET,
             frozen: HashMap::default(),
             unknown: Vec::new(),
+            epoch: summary::fingerprint(program, symbols),
             memo,
             unreported: false,
         };
@@ -309,6 +353,28 @@ fn a_rule(effect: Effect) -> String {
 }
 
 impl<'a> Cx<'a, '_> {
+    /// The column `column` stands for now: a derived relation's node, a library
+    /// relation's solved type, or a declared field's type.
+    fn column(&self, column: ColumnRef) -> Column {
+        let ColumnRef { relation, index, head } = column;
+        let relation = relation as usize;
+        let index = index as usize;
+        let Some(info) = self.symbols.relations.get(relation) else { return Column::Declared(None, None) };
+        if !head && let Some(types) = self.frozen.get(&relation) {
+            return Column::Declared(types.get(index).copied().flatten(), info.span);
+        }
+        match info.kind {
+            RelationKind::Derived => self
+                .columns
+                .get(&relation)
+                .and_then(|c| c.get(index))
+                .map_or(Column::Declared(None, None), |n| Column::Inferred(*n)),
+            _ => {
+                Column::Declared(info.fields.get(index).and_then(|f| f.ty), info.fields.get(index).and_then(|f| f.span))
+            }
+        }
+    }
+
     /// The types inferred so far for a derived relation's columns.
     fn column_types(&mut self, relation: usize) -> Vec<Option<Ty>> {
         let nodes = self.columns.get(&relation).cloned().unwrap_or_default();
@@ -339,15 +405,28 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
+    /// Checks one item. A rule, decision rule or invariant is walked once ([`Cx::record`])
+    /// and its walk replayed into the package's inference and facts ([`Cx::replay`]); the
+    /// walk is kept, and a later check replays it without walking the tree again while the
+    /// tree and the declarations are the same.
     fn item(&mut self, item: &'a Item) {
-        self.annotations(item);
         match &item.kind {
-            ItemKind::Rule(rule) => self.rule(item, rule),
-            ItemKind::Decision(decision) => self.decision(item, decision),
-            ItemKind::Test(test) => self.test(test),
-            ItemKind::Invariant(invariant) => self.invariant(item, invariant),
-            ItemKind::Fixture(fixture) => self.statements(&fixture.statements),
-            _ => {}
+            ItemKind::Rule(_) | ItemKind::Decision(_) | ItemKind::Invariant(_) => {
+                let walk = match self.memo.walk(item, self.epoch) {
+                    Some(walk) => walk,
+                    None => self.record(item),
+                };
+                self.replay(item, walk);
+            }
+            ItemKind::Test(test) => {
+                self.annotations(item);
+                self.test(test);
+            }
+            ItemKind::Fixture(fixture) => {
+                self.annotations(item);
+                self.statements(&fixture.statements);
+            }
+            _ => self.annotations(item),
         }
     }
 }

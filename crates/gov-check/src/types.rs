@@ -123,6 +123,13 @@ pub fn arithmetic(op: ArithOp, left: Shape, right: Shape, symbols: &Symbols) -> 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Node(u32);
 
+impl Node {
+    /// The node made `index`-th ([`Inference::node`] numbers them from 0).
+    pub fn from_index(index: u32) -> Node {
+        Node(index)
+    }
+}
+
 /// Why two shapes could not be unified: what the class already was, and where that was
 /// established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -92,6 +92,11 @@ impl Checks {
     pub fn computed_items(&self, package: PackageInput) -> Option<usize> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&package).map(ItemMemo::computed)
     }
+
+    /// How many rules the last check of `package` walked rather than replayed.
+    pub fn walked_items(&self, package: PackageInput) -> Option<usize> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&package).map(ItemMemo::walked)
+    }
 }
 
 #[cfg(test)]
@@ -276,11 +281,13 @@ mod tests {
             })
         };
         // A digit changed in rule 20's body: safety runs for that rule only, and rule 37's
-        // unbound `u` is still reported, from the memo.
+        // unbound `u` is still reported, from the memo. Rule 20 is walked again, and rule 37,
+        // which reports something; the others' walks are replayed.
         let edited = text.replace("t > 20.", "t > 29.");
         file.set_text(&mut db).to(edited.clone());
         let checked = check_package(&db, package);
         assert_eq!(db.checks().computed_items(package), Some(1));
+        assert_eq!(db.checks().walked_items(package), Some(2));
         assert_eq!(*checked, fresh(&edited));
         assert!(checked.diagnostics.iter().any(|d| d.message.contains("`u`")), "{:?}", checked.diagnostics);
         // A character inserted moves the items after it: their trees are copies, found by
@@ -290,8 +297,19 @@ mod tests {
             file.set_text(&mut db).to(edited.clone());
             let checked = check_package(&db, package);
             assert_eq!(db.checks().computed_items(package), Some(1));
+            assert_eq!(db.checks().walked_items(package), Some(2));
             assert_eq!(*checked, fresh(&edited));
         }
+        // A new relation declared before the others changes the declarations: every rule is
+        // walked again, and the next edit replays them again.
+        let declared = edited.replacen("input order(total: Int)\n", "data extra(n: Int)\ninput order(total: Int)\n", 1);
+        file.set_text(&mut db).to(declared.clone());
+        assert_eq!(*check_package(&db, package), fresh(&declared));
+        assert_eq!(db.checks().walked_items(package), Some(50));
+        let declared = declared.replacen("t > 29.", "t > 28.", 1);
+        file.set_text(&mut db).to(declared.clone());
+        assert_eq!(*check_package(&db, package), fresh(&declared));
+        assert_eq!(db.checks().walked_items(package), Some(2));
     }
 
     #[test]

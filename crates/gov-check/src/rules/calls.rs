@@ -3,7 +3,7 @@
 //! an invalid one is reported at its span), and, when the constraints are solved, its
 //! arguments' types and the type of what it yields.
 
-use super::{Cx, Scope};
+use super::{Cx, Vars};
 use crate::Ty;
 use crate::types::{Shape, merge};
 use gov_builtins::{Builtin, Output, Param, Val};
@@ -172,7 +172,7 @@ impl Cx<'_, '_> {
     /// call is unusable, already reported by [`Cx::call_site`]); with `report`, an argument
     /// of the wrong type is reported (E0202). An argument that is a variable of no type yet
     /// gets its parameter's type.
-    pub(super) fn call_shape(&mut self, scope: &Scope<'_>, call: &Call, report: bool) -> Shape {
+    pub(super) fn call_shape(&mut self, scope: Vars<'_>, call: &Call, report: bool) -> Shape {
         let Some(builtin) = builtin(call) else { return Shape::Poison };
         let signature = builtin.signature();
         if call.args.len() != signature.params.len() {
@@ -186,9 +186,9 @@ impl Cx<'_, '_> {
                 Param::Base(_) | Param::Pattern => {
                     let base = param_base(*param).unwrap_or(BaseType::Str);
                     if let (Expr::Var(name), Shape::Unknown) = (arg, found)
-                        && let Some(var) = scope.get(name.text.as_str())
+                        && let Some(node) = scope.node(name.text.as_str())
                     {
-                        let _ = self.inference.absorb(var.node, Shape::Lit(base), name.span, self.symbols);
+                        let _ = self.inference.absorb(node, Shape::Lit(base), name.span, self.symbols);
                     }
                     found.base(self.symbols).is_none_or(|b| b == base)
                 }

@@ -4,15 +4,16 @@
 //! reporting what still conflicts.
 
 use super::calls::Position;
-use super::{Column, Cx, Pending, Place, Scope, Var};
+use super::summary::{ColumnRef, Unify, Walk};
+use super::{Column, Cx, Pending, Place, Scope, Vars};
 use crate::Ty;
-use crate::types::{Conflict, Shape, arithmetic, merge};
+use crate::types::{Conflict, Node, Shape, arithmetic, merge};
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{AggregateFn, Collection, Comparison, Expr, LitValue, Membership, Name};
 use gov_syntax::walk::{self, Reach};
 use gov_value::{BaseType, CompareOp};
 
-fn lit_shape(value: &LitValue) -> Shape {
+pub(super) fn lit_shape(value: &LitValue) -> Shape {
     lit_base(value).map_or(Shape::Poison, Shape::Lit)
 }
 
@@ -38,19 +39,17 @@ pub(super) struct Solved {
 }
 
 impl<'a> Cx<'a, '_> {
-    pub(super) fn occurrence(&mut self, scope: &mut Scope<'a>, name: &'a Name, place: Place, aggregate: Option<usize>) {
+    pub(super) fn occurrence(&mut self, scope: &mut Scope, name: &'a Name, place: Place, aggregate: Option<usize>) {
         let occurrence = (name.span, place, aggregate);
-        if let Some(var) = scope.get_mut(&name.text) {
-            var.occurrences.push(occurrence);
-            return;
+        match scope.get_mut(&name.text) {
+            Some(var) => var.occurrences.push(occurrence),
+            None => scope.insert(&name.text, occurrence),
         }
-        let occurrences = smallvec::smallvec![occurrence];
-        scope.insert(&name.text, Var { node: self.inference.node(), occurrences });
     }
 
     /// Records the variables of `expr` at `place`, except those in a built-in's arguments,
     /// which are at [`Place::Argument`]; checks each call of a built-in in it (as a value).
-    pub(super) fn note_vars(&mut self, scope: &mut Scope<'a>, expr: &'a Expr, place: Place, aggregate: Option<usize>) {
+    pub(super) fn note_vars(&mut self, scope: &mut Scope, expr: &'a Expr, place: Place, aggregate: Option<usize>) {
         // Most arguments are a variable or a literal: no walk needed.
         match expr {
             Expr::Var(name) => return self.occurrence(scope, name, place, aggregate),
@@ -107,94 +106,75 @@ impl<'a> Cx<'a, '_> {
             ))
     }
 
-    /// Unifies a simple argument (variable or literal) with a column.
-    pub(super) fn unify_arg(&mut self, scope: &mut Scope<'_>, expr: &Expr, column: Column) {
-        match expr {
-            Expr::Var(name) => {
-                let Some(node) = scope.get(name.text.as_str()).map(|v| v.node) else { return };
-                // What each side was before, and where that came from: after a failed union
-                // the conflict only tells the column's side.
-                let (found, found_because) = self.inference.class(node);
-                // A list or object where a derived column's value goes is E0207's: it
-                // must not give the column its type (and a mismatch with its other rules).
-                if is_compound(found) && matches!(column, Column::Inferred(_)) {
-                    return;
-                }
-                let (expected, expected_because) = match column {
-                    Column::Inferred(col) => self.inference.class(col),
-                    Column::Declared(Some(ty), at) => (Shape::Exact(ty), at),
-                    Column::Declared(None, _) => return,
-                };
-                let result = match column {
-                    Column::Inferred(col) => self.inference.union(col, node, name.span, self.symbols),
-                    Column::Declared(Some(ty), _) => {
-                        self.inference.constrain(node, Shape::Exact(ty), name.span, self.symbols)
-                    }
-                    Column::Declared(None, _) => return,
-                };
-                // A list or object where a column's value goes is E0207's (`compound.rs`).
-                if result.is_err() && !is_compound(found) && !is_compound(expected) {
-                    let symbols = self.symbols;
-                    let mut diagnostic = Diagnostic::new(
-                        codes::TYPE_MISMATCH,
-                        format!(
-                            "type mismatch: expected {}, found {}",
-                            expected.describe(symbols),
-                            found.describe(symbols)
-                        ),
-                        name.span,
-                    )
-                    .with_primary_label(format!(
-                        "`{}` is {}, but {} is expected here",
-                        name.text,
-                        found.describe(symbols),
-                        expected.describe(symbols)
-                    ));
-                    if let Some(because) = found_because.filter(|b| *b != name.span) {
-                        diagnostic = diagnostic.with_label(
-                            because,
-                            format!("`{}` is {} because of this", name.text, found.describe(symbols)),
-                        );
-                    }
-                    // A declared column's type is in plain sight; a derived column's comes
-                    // from another rule.
-                    if let (Column::Inferred(_), Some(because)) =
-                        (column, expected_because.filter(|b| *b != name.span && Some(*b) != found_because))
-                    {
-                        diagnostic =
-                            diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
-                    }
-                    let diagnostic = self.explain_aliases(diagnostic, found, expected);
-                    self.diagnostics.push(diagnostic);
-                    self.inference.poison(node);
-                }
+    /// Unifies the node of the variable `name`, at `at`, with a column.
+    pub(super) fn unify_var(&mut self, node: Node, name: &str, at: Span, column: Column) {
+        // What each side was before, and where that came from: after a failed union
+        // the conflict only tells the column's side.
+        let (found, found_because) = self.inference.class(node);
+        // A list or object where a derived column's value goes is E0207's: it
+        // must not give the column its type (and a mismatch with its other rules).
+        if is_compound(found) && matches!(column, Column::Inferred(_)) {
+            return;
+        }
+        let (expected, expected_because) = match column {
+            Column::Inferred(col) => self.inference.class(col),
+            Column::Declared(Some(ty), because) => (Shape::Exact(ty), because),
+            Column::Declared(None, _) => return,
+        };
+        let result = match column {
+            Column::Inferred(col) => self.inference.union(col, node, at, self.symbols),
+            Column::Declared(Some(ty), _) => self.inference.constrain(node, Shape::Exact(ty), at, self.symbols),
+            Column::Declared(None, _) => return,
+        };
+        // A list or object where a column's value goes is E0207's (`compound.rs`).
+        if result.is_err() && !is_compound(found) && !is_compound(expected) {
+            let symbols = self.symbols;
+            let mut diagnostic = Diagnostic::new(
+                codes::TYPE_MISMATCH,
+                format!("type mismatch: expected {}, found {}", expected.describe(symbols), found.describe(symbols)),
+                at,
+            )
+            .with_primary_label(format!(
+                "`{}` is {}, but {} is expected here",
+                name,
+                found.describe(symbols),
+                expected.describe(symbols)
+            ));
+            if let Some(because) = found_because.filter(|b| *b != at) {
+                diagnostic = diagnostic
+                    .with_label(because, format!("`{}` is {} because of this", name, found.describe(symbols)));
             }
-            Expr::Lit(lit) => {
-                let found = lit_shape(&lit.value);
-                let result = match column {
-                    Column::Inferred(col) => self.inference.constrain(col, found, lit.span, self.symbols),
-                    Column::Declared(Some(ty), at) => merge(found, Shape::Exact(ty), self.symbols)
-                        .map(|_| ())
-                        .ok_or(Conflict { existing: Shape::Exact(ty), because: at }),
-                    Column::Declared(None, _) => return,
-                };
-                if let Err(conflict) = result {
-                    self.diagnostics.push(self.mismatch(lit.span, found, conflict.existing, conflict.because));
-                }
+            // A declared column's type is in plain sight; a derived column's comes
+            // from another rule.
+            if let (Column::Inferred(_), Some(because)) =
+                (column, expected_because.filter(|b| *b != at && Some(*b) != found_because))
+            {
+                diagnostic = diagnostic.with_label(because, format!("{} because of this", expected.describe(symbols)));
             }
-            Expr::Wildcard(_)
-            | Expr::Binary(_)
-            | Expr::Aggregate(_)
-            | Expr::Call(_)
-            | Expr::List(_)
-            | Expr::Object(_) => {}
+            let diagnostic = self.explain_aliases(diagnostic, found, expected);
+            self.diagnostics.push(diagnostic);
+            self.inference.poison(node);
+        }
+    }
+
+    /// Unifies a literal of shape `found`, at `at`, with a column.
+    pub(super) fn unify_lit(&mut self, found: Shape, at: Span, column: Column) {
+        let result = match column {
+            Column::Inferred(col) => self.inference.constrain(col, found, at, self.symbols),
+            Column::Declared(Some(ty), because) => merge(found, Shape::Exact(ty), self.symbols)
+                .map(|_| ())
+                .ok_or(Conflict { existing: Shape::Exact(ty), because }),
+            Column::Declared(None, _) => return,
+        };
+        if let Err(conflict) = result {
+            self.diagnostics.push(self.mismatch(at, found, conflict.existing, conflict.because));
         }
     }
 
     /// The shape of an expression; with `report`, operator errors are reported.
-    pub(super) fn shape_of(&mut self, scope: &Scope<'_>, expr: &Expr, report: bool) -> Shape {
+    pub(super) fn shape_of(&mut self, scope: Vars<'_>, expr: &Expr, report: bool) -> Shape {
         match expr {
-            Expr::Var(name) => scope.get(name.text.as_str()).map_or(Shape::Unknown, |v| self.inference.shape(v.node)),
+            Expr::Var(name) => scope.node(name.text.as_str()).map_or(Shape::Unknown, |node| self.inference.shape(node)),
             // A list or an object pattern left in a body was reported by the rewrite.
             Expr::Wildcard(_) | Expr::List(_) | Expr::Object(_) => Shape::Poison,
             Expr::Lit(lit) => lit_shape(&lit.value),
@@ -257,7 +237,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// Types one pending constraint; with `report`, conflicts are reported.
-    fn constraint(&mut self, scope: &Scope<'_>, pending: &Pending<'_>, report: bool) {
+    fn constraint(&mut self, scope: Vars<'_>, pending: &Pending<'_>, report: bool) {
         match pending {
             Pending::Compare(comparison) => self.compare(scope, comparison, report),
             Pending::Column(expr, column) => {
@@ -287,8 +267,8 @@ impl<'a> Cx<'a, '_> {
                 let found = self.shape_of(scope, expr, report);
                 let int = Shape::Exact(Ty::Base(BaseType::Int));
                 let result = match expr {
-                    Expr::Var(name) => match scope.get(name.text.as_str()) {
-                        Some(var) => self.inference.constrain(var.node, int, name.span, self.symbols),
+                    Expr::Var(name) => match scope.node(name.text.as_str()) {
+                        Some(node) => self.inference.constrain(node, int, name.span, self.symbols),
                         None => Ok(()),
                     },
                     _ => merge(found, int, self.symbols).map(|_| ()).ok_or(Conflict { existing: int, because: None }),
@@ -302,7 +282,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// `element in collection`: the element has the type of the collection's values.
-    fn member(&mut self, scope: &Scope<'_>, membership: &Membership, report: bool) {
+    fn member(&mut self, scope: Vars<'_>, membership: &Membership, report: bool) {
         let values = match &membership.collection {
             Collection::Call(call) => self.call_shape(scope, call, report),
             // Left only after the rewrite reported it (`compound.rs`).
@@ -331,8 +311,8 @@ impl<'a> Cx<'a, '_> {
         let element = &membership.element;
         let found = self.shape_of(scope, element, report);
         let result = match element {
-            Expr::Var(name) => match scope.get(name.text.as_str()) {
-                Some(var) => self.inference.absorb(var.node, values, name.span, self.symbols),
+            Expr::Var(name) => match scope.node(name.text.as_str()) {
+                Some(node) => self.inference.absorb(node, values, name.span, self.symbols),
                 None => Ok(()),
             },
             _ => merge(found, values, self.symbols).map(|_| ()).ok_or(Conflict { existing: values, because: None }),
@@ -346,10 +326,10 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// An approver group is a `Str`, or an alias of it (a `type Team = Str` column).
-    fn approver(&mut self, scope: &Scope<'_>, group: &Name, report: bool) {
-        let Some(var) = scope.get(group.text.as_str()) else { return };
+    fn approver(&mut self, scope: Vars<'_>, group: &Name, report: bool) {
+        let Some(node) = scope.node(group.text.as_str()) else { return };
         let text = Shape::Lit(BaseType::Str);
-        if let Err(conflict) = self.inference.constrain(var.node, text, group.span, self.symbols)
+        if let Err(conflict) = self.inference.constrain(node, text, group.span, self.symbols)
             && self.reports(report)
         {
             self.diagnostics.push(
@@ -359,11 +339,11 @@ impl<'a> Cx<'a, '_> {
         }
     }
 
-    fn compare(&mut self, scope: &Scope<'_>, comparison: &Comparison, report: bool) {
+    fn compare(&mut self, scope: Vars<'_>, comparison: &Comparison, report: bool) {
         let left = self.shape_of(scope, &comparison.left, report);
         let right = self.shape_of(scope, &comparison.right, report);
         let var_node = |e: &Expr| match e {
-            Expr::Var(name) => scope.get(name.text.as_str()).map(|v| (v.node, name.span)),
+            Expr::Var(name) => scope.node(name.text.as_str()).map(|node| (node, name.span)),
             _ => None,
         };
         let result = match (var_node(&comparison.left), var_node(&comparison.right)) {
@@ -437,7 +417,7 @@ impl<'a> Cx<'a, '_> {
             self.unreported = false;
             for rule in &work {
                 for pending in &rule.pending {
-                    self.constraint(&rule.scope, pending, false);
+                    self.constraint(rule.vars(), pending, false);
                 }
             }
             if self.inference.changes() == before {
@@ -449,7 +429,7 @@ impl<'a> Cx<'a, '_> {
             let (reported, changes) = (self.diagnostics.len(), self.inference.changes());
             for rule in &work {
                 for pending in &rule.pending {
-                    self.constraint(&rule.scope, pending, true);
+                    self.constraint(rule.vars(), pending, true);
                 }
             }
             debug_assert!(
@@ -459,28 +439,30 @@ impl<'a> Cx<'a, '_> {
         }
         let mut types = Vec::new();
         let mut untyped = None;
-        for scope in work.iter().map(|rule| &rule.scope) {
+        for rule in &work {
+            let (vars, by) = (rule.vars(), rule.by);
             let mut typed_all = true;
-            for (_, var) in scope.iter() {
-                match self.var_type(var) {
-                    Some(ty) => types.extend(var.occurrences.iter().map(|(span, _, _)| (*span, ty))),
+            for (_, var) in vars.scope.iter() {
+                match self.var_type(vars.node_of(var)) {
+                    Some(ty) => types.extend(var.occurrences.iter().map(|(span, _, _)| (span.shifted(by), ty))),
                     None => typed_all = false,
                 }
             }
             if !typed_all && untyped.is_none() {
                 // Rare (the package will not compile): find the first such variable in order.
-                untyped = scope
+                untyped = vars
+                    .scope
                     .iter()
-                    .find(|(_, var)| self.var_type(var).is_none())
-                    .and_then(|(name, var)| Some((var.occurrences.first()?.0, name.to_owned())));
+                    .find(|(_, var)| self.var_type(vars.node_of(var)).is_none())
+                    .and_then(|(name, var)| Some((var.occurrences.first()?.0.shifted(by), name.to_owned())));
             }
         }
         Solved { types, untyped_var: untyped }
     }
 
-    /// The type inferred for `var`, if any.
-    fn var_type(&mut self, var: &Var) -> Option<Ty> {
-        match self.inference.shape(var.node) {
+    /// The type inferred for a variable's node, if any.
+    fn var_type(&mut self, node: Node) -> Option<Ty> {
+        match self.inference.shape(node) {
             Shape::Exact(ty) => Some(ty),
             Shape::Lit(base) => Some(Ty::Base(base)),
             Shape::Unknown | Shape::Poison => None,
@@ -499,4 +481,24 @@ fn orders(op: CompareOp, left: Shape, right: Shape, symbols: &crate::Symbols) ->
 /// object fields reports (E0207), so type inference does not report it again.
 fn is_compound(shape: Shape) -> bool {
     matches!(shape, Shape::Exact(Ty::Compound(_)))
+}
+
+impl Walk {
+    /// Records the unification of a simple argument (a variable or a literal) with a column.
+    pub(super) fn unify_arg(&mut self, expr: &Expr, column: ColumnRef) {
+        let unify = match expr {
+            Expr::Var(name) => match self.scope.get(name.text.as_str()) {
+                Some(var) => Unify::Var { var: var.local, at: name.span, column },
+                None => return,
+            },
+            Expr::Lit(lit) => Unify::Lit { shape: lit_shape(&lit.value), at: lit.span, column },
+            Expr::Wildcard(_)
+            | Expr::Binary(_)
+            | Expr::Aggregate(_)
+            | Expr::Call(_)
+            | Expr::List(_)
+            | Expr::Object(_) => return,
+        };
+        self.unify.push(unify);
+    }
 }

@@ -16,10 +16,12 @@
 //! not for every item after it. A rewritten item is a new origin every check and is never
 //! found.
 
+use super::summary::Walk;
 use crate::hash::HashMap;
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::Item;
 use std::num::NonZeroU64;
+use std::sync::Arc;
 
 /// What safety found in one item.
 #[derive(Debug, Clone, Default)]
@@ -50,11 +52,14 @@ pub(super) struct Sizes {
     pub(super) work: usize,
 }
 
-/// One item's entry: where the item it was computed for stood, and safety's result there.
+/// One item's entry: where the item it was computed for stood, and safety's result there;
+/// and the item's walk, if it is kept ([`super::summary`]: the walk holds where its own tree
+/// stood).
 #[derive(Debug)]
 struct Entry {
     at: Span,
     safety: Safety,
+    walk: Option<Arc<Walk>>,
 }
 
 /// Safety's results by item, from the last check and the one under way, with what else a
@@ -70,6 +75,9 @@ pub struct ItemMemo {
     current: HashMap<NonZeroU64, Entry>,
     last: HashMap<NonZeroU64, Entry>,
     computed: usize,
+    /// How many rules, decision rules and invariants this check walked rather than
+    /// replayed from a kept walk.
+    pub(super) walked: usize,
     /// The last check's sizes.
     pub(super) sizes: Sizes,
     /// The last check's recursive components, for stratification.
@@ -82,12 +90,19 @@ impl ItemMemo {
         self.computed
     }
 
+    /// How many rules, decision rules and invariants the last check walked rather than
+    /// replayed the walk kept here.
+    pub fn walked(&self) -> usize {
+        self.walked
+    }
+
     /// Starts a check: the entries of the last one become the ones to find.
     pub(crate) fn begin(&mut self) {
         let capacity = self.current.len();
         self.last =
             std::mem::replace(&mut self.current, HashMap::with_capacity_and_hasher(capacity, Default::default()));
         self.computed = 0;
+        self.walked = 0;
     }
 
     /// Ends a check: the entries it did not find are dropped.
@@ -112,7 +127,7 @@ impl ItemMemo {
             }
             _ => {
                 self.computed += 1;
-                (item.origin.id(), Entry { at: item.span, safety: compute() })
+                (item.origin.id(), Entry { at: item.span, safety: compute(), walk: None })
             }
         };
         let safety = entry.safety.clone();
@@ -121,5 +136,31 @@ impl ItemMemo {
             self.current.insert(key, entry);
         }
         safety
+    }
+
+    /// The walk kept for `item`'s tree (moved or not) by a check whose declarations had the
+    /// fingerprint `epoch`, if there is one; the entry is then this check's.
+    pub(super) fn walk(&mut self, item: &Item, epoch: u64) -> Option<Arc<Walk>> {
+        let key = item.origin.id()?;
+        let valid = |entry: &Entry| {
+            entry.at.file == item.span.file && entry.walk.as_ref().is_some_and(|walk| walk.epoch == epoch)
+        };
+        let entry = if self.last.get(&key).is_some_and(valid) {
+            self.last.remove(&key)
+        } else if self.current.get(&key).is_some_and(valid) {
+            self.current.remove(&key)
+        } else {
+            None
+        }?;
+        let walk = entry.walk.clone();
+        self.current.insert(key, entry);
+        walk
+    }
+
+    /// Keeps `walk` as `item`'s (whose safety this check has computed or found).
+    pub(super) fn keep_walk(&mut self, item: &Item, walk: Arc<Walk>) {
+        if let Some(entry) = item.origin.id().and_then(|key| self.current.get_mut(&key)) {
+            entry.walk = Some(walk);
+        }
     }
 }

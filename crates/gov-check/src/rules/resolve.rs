@@ -1,11 +1,12 @@
 //! Names: the relation an atom names, the decision rule a reference names, and each
 //! argument's column (arity, named fields, mixing and repeating them).
 
-use super::{Column, Cx, a_rule};
+use super::summary::ColumnRef;
+use super::{Cx, a_rule};
 use crate::hash::HashMap;
 use crate::symbols::RelationKind;
 use gov_diag::{Diagnostic, Span, codes};
-use gov_syntax::ast::{Atom, Effect, Expr, Name};
+use gov_syntax::ast::{Atom, Effect, Name};
 use gov_syntax::suggest::closest;
 use smallvec::SmallVec;
 
@@ -93,23 +94,11 @@ impl<'a> Cx<'a, '_> {
         .with_primary_label(format!("{found} {}", plural(found)))
     }
 
-    /// Pairs each argument of `atom` with its column, reporting arity and field errors (most
-    /// atoms have a few arguments: up to four need no allocation).
-    pub(super) fn columns_of(&mut self, atom: &'a Atom, relation: usize) -> Option<SmallVec<[(&'a Expr, Column); 4]>> {
+    /// Pairs each argument of `atom` (by its index) with its column, reporting arity and
+    /// field errors (most atoms have a few arguments: up to four need no allocation).
+    pub(super) fn columns_of(&mut self, atom: &Atom, relation: usize) -> Option<SmallVec<[(usize, ColumnRef); 4]>> {
         let info = self.symbols.relations.get(relation)?;
-        let column = |i: usize, cx: &Self| -> Column {
-            if let Some(types) = cx.frozen.get(&relation) {
-                return Column::Declared(types.get(i).copied().flatten(), info.span);
-            }
-            match info.kind {
-                RelationKind::Derived => cx
-                    .columns
-                    .get(&relation)
-                    .and_then(|c| c.get(i))
-                    .map_or(Column::Declared(None, None), |n| Column::Inferred(*n)),
-                _ => Column::Declared(info.fields.get(i).and_then(|f| f.ty), info.fields.get(i).and_then(|f| f.span)),
-            }
-        };
+        let column = |i: usize| ColumnRef::new(relation, i, false);
         let named = atom.args.iter().filter(|a| a.field.is_some()).count();
         if named == 0 {
             if atom.args.len() != info.fields.len() {
@@ -125,7 +114,7 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(diagnostic);
                 return None;
             }
-            return Some(atom.args.iter().enumerate().map(|(i, arg)| (&arg.value, column(i, self))).collect());
+            return Some((0..atom.args.len()).map(|i| (i, column(i))).collect());
         }
         if named != atom.args.len() {
             let positional = atom.args.iter().find(|a| a.field.is_none()).map_or(atom.span, |a| a.value.span());
@@ -150,7 +139,7 @@ impl<'a> Cx<'a, '_> {
         }
         let mut seen: HashMap<&str, Span> = HashMap::default();
         let mut out = SmallVec::new();
-        for arg in &atom.args {
+        for (index, arg) in atom.args.iter().enumerate() {
             let Some(field) = &arg.field else { continue };
             if let Some(first) = seen.insert(&field.text, field.span) {
                 self.diagnostics.push(
@@ -165,7 +154,7 @@ impl<'a> Cx<'a, '_> {
                 continue;
             }
             match info.fields.iter().position(|f| f.name.as_deref() == Some(field.text.as_str())) {
-                Some(i) => out.push((&arg.value, column(i, self))),
+                Some(i) => out.push((index, column(i))),
                 None => {
                     let names = info.fields.iter().filter_map(|f| f.name.as_deref());
                     let mut diagnostic = Diagnostic::new(

@@ -58,7 +58,7 @@ fn visible(bound: &Bound<'_>, parents: &Parents, aggregate: Option<usize>, name:
 /// aggregate is nested, and the `=` that binds each variable of the top level that no
 /// positive atom binds.
 fn bound_variables<'b>(
-    scope: &Scope<'b>,
+    scope: &'b Scope,
     body: &'b [BodyItem],
 ) -> (Bound<'b>, Parents, HashMap<&'b str, &'b Comparison>) {
     let mut bound: Bound<'b> = HashMap::default();
@@ -157,7 +157,7 @@ impl Cx<'_, '_> {
     pub(super) fn safety<'b>(
         &mut self,
         item: &Item,
-        scope: &Scope<'b>,
+        scope: &'b Scope,
         body: &'b [BodyItem],
         rule: Option<&'b Rule>,
     ) -> Vec<(Span, bool)> {
@@ -175,7 +175,7 @@ impl Cx<'_, '_> {
 /// diagnostics and the `=` that binds each variable of the body's top level that no
 /// positive atom binds.
 fn unsafe_and_singletons<'b>(
-    scope: &Scope<'b>,
+    scope: &'b Scope,
     body: &'b [BodyItem],
 ) -> (Vec<Diagnostic>, HashMap<&'b str, &'b Comparison>) {
     let mut diagnostics = Vec::new();

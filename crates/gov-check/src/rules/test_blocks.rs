@@ -2,7 +2,8 @@
 //! literal values; `expect` lines name decision rules of the expected effect and approver
 //! groups some `escalate` rule has; `uses` names fixtures of the package.
 
-use super::{Column, Cx, Scope};
+use super::infer::lit_shape;
+use super::{Column, Cx};
 use crate::symbols::{DecisionInfo, RelationKind};
 use gov_diag::{Applicability, Diagnostic, Fix, Span, codes};
 use gov_syntax::ast::{Approver, Atom, Effect, ExpectKind, Expr, Name, StrLit, TestBlock, TestStatement};
@@ -187,16 +188,17 @@ impl<'a> Cx<'a, '_> {
                 self.diagnostics.push(diagnostic);
             }
         }
-        let mut scope = Scope::default();
-        for (expr, column) in columns {
-            self.given_value(&mut scope, expr, column);
+        for (arg, column) in columns {
+            if let Some(arg) = fact.args.get(arg) {
+                self.given_value(&arg.value, self.column(column));
+            }
         }
     }
 
     /// Checks one value of a given fact: a literal of the column's type, or for a list
     /// field a list of literals of its element type, for an object field an object giving
     /// every member.
-    fn given_value(&mut self, scope: &mut Scope<'_>, expr: &Expr, column: Column) {
+    fn given_value(&mut self, expr: &Expr, column: Column) {
         let compound = match column {
             Column::Declared(Some(ty), _) => self.symbols.compound(ty).cloned(),
             _ => None,
@@ -208,10 +210,10 @@ impl<'a> Cx<'a, '_> {
                 .map_or(Column::Declared(None, None), |f| Column::Declared(f.ty, f.span))
         };
         match (expr, &compound) {
-            (Expr::Lit(_), None) => self.unify_arg(scope, expr, column),
+            (Expr::Lit(lit), None) => self.unify_lit(lit_shape(&lit.value), lit.span, column),
             (Expr::List(list), Some(c)) if c.list => {
                 for item in &list.items {
-                    self.unify_arg(scope, &Expr::Lit(item.clone()), declared(1));
+                    self.unify_lit(lit_shape(&item.value), item.span, declared(1));
                 }
             }
             (Expr::Object(object), Some(c)) if !c.list => {
@@ -219,7 +221,7 @@ impl<'a> Cx<'a, '_> {
                 for member in &object.members {
                     let Some(name) = &member.field else { continue };
                     match fields.iter().position(|f| f.name.as_deref() == Some(name.text.as_str())) {
-                        Some(at) => self.given_value(scope, &member.value, declared(at)),
+                        Some(at) => self.given_value(&member.value, declared(at)),
                         None => self.diagnostics.push(
                             Diagnostic::new(
                                 codes::UNKNOWN_MEMBER,
