@@ -80,7 +80,7 @@ fn check_package(program: &ParsedPackage, memo: &mut ItemMemo) -> Checked {
     let program: &ParsedPackage = &desugared;
     let facts = rules::check_rules(program, &mut symbols, &mut diagnostics, memo);
     strata::check(&symbols, &facts, &mut memo.components, &mut diagnostics);
-    limits::check(program, &symbols, &mut diagnostics);
+    limits::check(&symbols, &mut diagnostics);
     usage::check(program, &symbols, &facts, &mut diagnostics);
     // Library files are checked by their own tests; their warnings are not the user's.
     diagnostics.retain(|d| d.severity() == gov_diag::Severity::Error || !program.is_library(d.primary.span.file));

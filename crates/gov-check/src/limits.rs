@@ -5,9 +5,9 @@
 //! enforces; the compiler plans a rule only after checking [`instruction_bound`] against
 //! the same limit.
 
-use crate::{ParsedPackage, Symbols};
+use crate::Symbols;
 use gov_diag::{Diagnostic, Span, codes};
-use gov_syntax::ast::{AggregateFn, Atom, BodyItem, Call, Collection, Expr, ItemKind};
+use gov_syntax::ast::{AggregateFn, Atom, BodyItem, Call, Collection, Expr, Item, ItemKind};
 use gov_value::limits::{MAX_COLUMNS, MAX_KEY, MAX_RULE_LENGTH};
 
 /// An upper bound on the instructions the compiler emits for a rule: one per body item,
@@ -76,8 +76,8 @@ fn call_cost(call: &Call) -> usize {
     call.args.iter().map(expression_cost).fold(1, usize::saturating_add)
 }
 
-/// Reports rules, relations and negations beyond the limits of the compiled form.
-pub fn check(program: &ParsedPackage, symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>) {
+/// Reports relations with more columns than the compiled form allows.
+pub fn check(symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>) {
     for relation in &symbols.relations {
         if relation.fields.len() > MAX_COLUMNS {
             let at = relation.span.unwrap_or_default();
@@ -96,23 +96,27 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, diagnostics: &mut Vec<D
             );
         }
     }
-    for item in program.files.iter().flat_map(|f| f.parsed.file.items.iter()) {
-        let (at, body, bound) = match &item.kind {
-            ItemKind::Rule(rule) => (
-                rule.head.relation.span,
-                &rule.body,
-                instruction_bound(&rule.body, rule.head.args.iter().map(|a| &a.value)),
-            ),
-            ItemKind::Decision(decision) => {
-                (decision.name.span, &decision.body, instruction_bound(&decision.body, decision.points.as_ref()))
-            }
-            _ => continue,
-        };
-        if bound > MAX_RULE_LENGTH {
-            diagnostics.push(too_long(at, bound));
+}
+
+/// Reports a rule or decision rule beyond the limits of the compiled form: too many
+/// instructions, or a negation wider than an index key. A function of the item's tree
+/// alone, so the rule pass runs it as it walks the item ([`crate::rules`]).
+pub(crate) fn item(item: &Item, diagnostics: &mut Vec<Diagnostic>) {
+    let (at, body, bound) = match &item.kind {
+        ItemKind::Rule(rule) => (
+            rule.head.relation.span,
+            &rule.body,
+            instruction_bound(&rule.body, rule.head.args.iter().map(|a| &a.value)),
+        ),
+        ItemKind::Decision(decision) => {
+            (decision.name.span, &decision.body, instruction_bound(&decision.body, decision.points.as_ref()))
         }
-        negations(body, diagnostics);
+        _ => return,
+    };
+    if bound > MAX_RULE_LENGTH {
+        diagnostics.push(too_long(at, bound));
     }
+    negations(body, diagnostics);
 }
 
 fn too_long(at: Span, bound: usize) -> Diagnostic {

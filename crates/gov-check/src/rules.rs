@@ -231,12 +231,22 @@ impl RuleWork<'_> {
     }
 }
 
+/// A derived relation's columns in the type solve.
+struct DerivedColumns {
+    /// Each column's inference node.
+    nodes: SmallVec<[Node; 4]>,
+    /// For a relation a library module derives, its columns' types once the modules' rules
+    /// are typed: the package's rules read them as declared columns.
+    frozen: Option<Vec<Option<Ty>>>,
+}
+
 /// The shared context of the rule pass: what the walk has learned so far.
 struct Cx<'a, 'd> {
     program: &'a ParsedPackage,
     symbols: &'a Symbols,
     inference: Inference,
-    columns: HashMap<usize, SmallVec<[Node; 4]>>,
+    /// The columns of each derived relation, by relation index (`None` for the others).
+    columns: Vec<Option<DerivedColumns>>,
     facts: Facts,
     diagnostics: &'d mut Vec<Diagnostic>,
     work: Vec<RuleWork<'a>>,
@@ -244,9 +254,6 @@ struct Cx<'a, 'd> {
     /// suggestion compares with every relation, so without a bound thousands of unknown
     /// names among thousands of relations (a big generated file) would take minutes.
     suggestion_budget: usize,
-    /// The column types of relations the library modules derive, once the modules' rules
-    /// are typed: the package's rules read them as declared columns.
-    frozen: HashMap<usize, Vec<Option<Ty>>>,
     /// The atoms whose relation is unknown, with the index of their diagnostic in
     /// `diagnostics`, to get their declaring fixes once the variables' types are known.
     unknown: Vec<(usize, Atom)>,
@@ -278,7 +285,7 @@ pub fn check_rules(
             program,
             symbols,
             inference: Inference::with_capacity(sizes.nodes),
-            columns: HashMap::default(),
+            columns: Vec::new(),
             facts: Facts {
                 edges: Vec::with_capacity(sizes.edges),
                 body_refs: Vec::with_capacity(sizes.body_refs),
@@ -288,18 +295,21 @@ pub fn check_rules(
             diagnostics,
             work: Vec::with_capacity(sizes.work),
             suggestion_budget: SUGGESTION_BUDGET,
-            frozen: HashMap::default(),
             unknown: Vec::new(),
             epoch: summary::fingerprint(program, symbols),
             memo,
             unreported: false,
         };
-        for (index, relation) in symbols.relations.iter().enumerate() {
-            if relation.kind == RelationKind::Derived {
-                let nodes = relation.fields.iter().map(|_| cx.inference.node()).collect();
-                cx.columns.insert(index, nodes);
-            }
-        }
+        cx.columns = symbols
+            .relations
+            .iter()
+            .map(|relation| {
+                (relation.kind == RelationKind::Derived).then(|| DerivedColumns {
+                    nodes: relation.fields.iter().map(|_| cx.inference.node()).collect(),
+                    frozen: None,
+                })
+            })
+            .collect();
         // The modules' rules are typed first, on their own: a module's relations get the
         // types its own rules give them, and a package's use of them is then checked
         // against those, like a declared column, so a mismatch is reported in the package
@@ -325,12 +335,11 @@ pub fn check_rules(
         let solved = cx.solve();
         variable_types.extend(solved.types);
         cx.facts.untyped_var = untyped_var.take().or(solved.untyped_var);
-        let relations: Vec<usize> = cx.columns.keys().copied().collect();
         let inferred: Vec<(usize, Vec<Option<Ty>>)> =
-            relations.into_iter().map(|relation| (relation, cx.column_types(relation))).collect();
+            (0..cx.columns.len()).filter_map(|relation| Some((relation, cx.column_types(relation)?))).collect();
         (cx.facts, inferred, variable_types, cx.unknown)
     };
-    symbols.variable_types = variable_types.into_iter().collect();
+    symbols.variable_types = crate::symbols::VariableTypes::new(variable_types);
     for (index, types) in inferred {
         if let Some(untyped) = types.iter().position(Option::is_none)
             && facts.untyped_column.is_none_or(|(first, _)| index < first)
@@ -360,48 +369,50 @@ impl<'a> Cx<'a, '_> {
         let relation = relation as usize;
         let index = index as usize;
         let Some(info) = self.symbols.relations.get(relation) else { return Column::Declared(None, None) };
-        if !head && let Some(types) = self.frozen.get(&relation) {
-            return Column::Declared(types.get(index).copied().flatten(), info.span);
-        }
-        match info.kind {
-            RelationKind::Derived => self
-                .columns
-                .get(&relation)
-                .and_then(|c| c.get(index))
-                .map_or(Column::Declared(None, None), |n| Column::Inferred(*n)),
+        match self.columns.get(relation) {
+            Some(Some(DerivedColumns { frozen: Some(types), .. })) if !head => {
+                Column::Declared(types.get(index).copied().flatten(), info.span)
+            }
+            Some(Some(derived)) => {
+                derived.nodes.get(index).map_or(Column::Declared(None, None), |n| Column::Inferred(*n))
+            }
             _ => {
                 Column::Declared(info.fields.get(index).and_then(|f| f.ty), info.fields.get(index).and_then(|f| f.span))
             }
         }
     }
 
-    /// The types inferred so far for a derived relation's columns.
-    fn column_types(&mut self, relation: usize) -> Vec<Option<Ty>> {
-        let nodes = self.columns.get(&relation).cloned().unwrap_or_default();
-        nodes
-            .into_iter()
-            .map(|n| match self.inference.shape(n) {
-                Shape::Exact(ty) => Some(ty),
-                Shape::Lit(base) => Some(Ty::Base(base)),
-                Shape::Unknown | Shape::Poison => None,
-            })
-            .collect()
+    /// The types inferred so far for a derived relation's columns (`None` for a relation
+    /// that is not derived).
+    fn column_types(&mut self, relation: usize) -> Option<Vec<Option<Ty>>> {
+        let derived = self.columns.get(relation)?.as_ref()?;
+        let inference = &mut self.inference;
+        Some(
+            derived
+                .nodes
+                .iter()
+                .map(|n| match inference.shape(*n) {
+                    Shape::Exact(ty) => Some(ty),
+                    Shape::Lit(base) => Some(Ty::Base(base)),
+                    Shape::Unknown | Shape::Poison => None,
+                })
+                .collect(),
+        )
     }
 
     /// Fixes the column types of every relation a library module derives (called once the
     /// modules' rules are solved).
     fn freeze_library_columns(&mut self) {
-        let derived_by_library: Vec<usize> = self
-            .columns
-            .keys()
-            .copied()
-            .filter(|r| {
-                self.symbols.relations.get(*r).and_then(|i| i.span).is_some_and(|s| self.program.is_library(s.file))
-            })
-            .collect();
-        for relation in derived_by_library {
+        for relation in 0..self.columns.len() {
+            let derived = matches!(self.columns.get(relation), Some(Some(_)));
+            let span = self.symbols.relations.get(relation).and_then(|i| i.span);
+            if !derived || !span.is_some_and(|s| self.program.is_library(s.file)) {
+                continue;
+            }
             let types = self.column_types(relation);
-            self.frozen.insert(relation, types);
+            if let (Some(types), Some(Some(derived))) = (types, self.columns.get_mut(relation)) {
+                derived.frozen = Some(types);
+            }
         }
     }
 

@@ -102,6 +102,40 @@ pub struct UseInfo {
     pub resolved: bool,
 }
 
+/// The inferred type of each variable occurrence in a rule, by the occurrence's span.
+///
+/// The checker lists them as it solves; only the back ends and a quick fix look one up, so
+/// the index by span is built at the first lookup, not at every check (an editor's
+/// keystroke never looks one up).
+// Invariant: `index`, once built, holds `types` (a later entry for a span wins). Two are
+// equal when they list the same types in the same order: the checker lists them in the
+// items' order, so two checks of one package list them alike.
+#[derive(Debug, Clone, Default)]
+pub struct VariableTypes {
+    types: Vec<(Span, Ty)>,
+    index: std::sync::OnceLock<HashMap<Span, Ty>>,
+}
+
+impl VariableTypes {
+    /// The types listed, by occurrence.
+    pub(crate) fn new(types: Vec<(Span, Ty)>) -> VariableTypes {
+        VariableTypes { types, index: std::sync::OnceLock::new() }
+    }
+
+    /// The inferred type of the variable occurrence at `span`.
+    pub fn get(&self, span: &Span) -> Option<&Ty> {
+        self.index.get_or_init(|| self.types.iter().copied().collect()).get(span)
+    }
+}
+
+impl PartialEq for VariableTypes {
+    fn eq(&self, other: &Self) -> bool {
+        self.types == other.types
+    }
+}
+
+impl Eq for VariableTypes {}
+
 /// Everything a program declares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Symbols {
@@ -126,7 +160,7 @@ pub struct Symbols {
     /// `use` items.
     pub uses: Vec<UseInfo>,
     /// The inferred type of each variable occurrence in a rule, by the occurrence's span.
-    pub variable_types: HashMap<Span, Ty>,
+    pub variable_types: VariableTypes,
     /// The types of list and object fields, by [`Ty::Compound`] index.
     pub compounds: Vec<CompoundInfo>,
     type_index: HashMap<SmolStr, usize>,

@@ -35,6 +35,10 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
         }
     }
     let mut used_modules: HashSet<&str> = HashSet::default();
+    // The module declaring each relation (`None` for the package's own, most of them), so
+    // that a reference to a package relation costs no lookup.
+    let declared_in: Vec<Option<&str>> =
+        symbols.relations.iter().map(|r| r.span.and_then(|s| module_of.get(&s.file).copied())).collect();
     // A rule head naming a module's relation refers to the module too (it is an error,
     // E0109, but removing the `use` is not the fix).
     let refs = facts
@@ -43,9 +47,8 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
         .map(|(relation, at, _)| (relation, at))
         .chain(facts.head_refs.iter().map(|(relation, at)| (relation, at)));
     for (relation, at) in refs {
-        let declared_in = symbols.relations.get(*relation).and_then(|r| r.span).map(|s| s.file);
-        if !module_of.contains_key(&at.file)
-            && let Some(module) = declared_in.and_then(|f| module_of.get(&f))
+        if let Some(module) = declared_in.get(*relation).copied().flatten()
+            && !module_of.contains_key(&at.file)
         {
             used_modules.insert(module);
         }
@@ -55,7 +58,7 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
         if used.get(index).copied().unwrap_or(false)
             || relation.compound.is_some()
             || relation.poisoned
-            || module_of.contains_key(&span.file)
+            || declared_in.get(index).copied().flatten().is_some()
         {
             continue;
         }
@@ -116,21 +119,21 @@ fn unused_types<'p>(
     used_modules: &mut HashSet<&'p str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let mut referenced: HashSet<&str> = HashSet::default();
+    let mut referenced: HashSet<&'p str> = HashSet::default();
     for file in &program.files {
         for item in &file.parsed.file.items {
-            let names: Vec<&str> = match &item.kind {
-                ItemKind::Relation(decl) => named_types(&decl.fields),
-                ItemKind::TypeAlias(alias) => vec![alias.target.text.as_str()],
-                _ => continue,
-            };
-            for name in names {
+            let mut reference = |name: &'p str| {
                 referenced.insert(name);
                 if !module_of.contains_key(&file.id)
                     && let Some(module) = symbols.alias(name).and_then(|(_, t)| module_of.get(&t.span.file))
                 {
                     used_modules.insert(module);
                 }
+            };
+            match &item.kind {
+                ItemKind::Relation(decl) => named_types(&decl.fields, &mut reference),
+                ItemKind::TypeAlias(alias) => reference(alias.target.text.as_str()),
+                _ => {}
             }
         }
     }
@@ -145,14 +148,17 @@ fn unused_types<'p>(
     }
 }
 
-/// The type names a declaration's fields mention, those of list elements and object
-/// members included.
-fn named_types(fields: &[gov_syntax::ast::FieldDecl]) -> Vec<&str> {
-    fields
-        .iter()
-        .flat_map(|f| match &f.ty {
-            gov_syntax::ast::FieldType::Object(members, _) => named_types(members),
-            other => other.named().map(|n| n.text.as_str()).into_iter().collect(),
-        })
-        .collect()
+/// Calls `reference` with each type name a declaration's fields mention, those of list
+/// elements and object members included.
+fn named_types<'p>(fields: &'p [gov_syntax::ast::FieldDecl], reference: &mut impl FnMut(&'p str)) {
+    for field in fields {
+        match &field.ty {
+            gov_syntax::ast::FieldType::Object(members, _) => named_types(members, reference),
+            other => {
+                if let Some(name) = other.named() {
+                    reference(name.text.as_str());
+                }
+            }
+        }
+    }
 }

@@ -51,7 +51,7 @@ impl<'a> Cx<'a, '_> {
     }
 
     fn head(&mut self, rec: &mut Rec, head: &'a Atom, relation: usize) {
-        let columns = self.columns.get(&relation).map_or(0, |c| c.len());
+        let columns = self.columns.get(relation).and_then(Option::as_ref).map_or(0, |c| c.nodes.len());
         if head.args.len() != columns {
             let first = self.symbols.relations.get(relation).and_then(|r| r.span);
             let mut diagnostic = self.arity_error(&head.relation, columns, head.args.len(), head.span);

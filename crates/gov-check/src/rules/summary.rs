@@ -173,6 +173,7 @@ impl<'a> Cx<'a, '_> {
         self.memo.walked += 1;
         let reported = (self.diagnostics.len(), self.unknown.len());
         self.annotations(item);
+        crate::limits::item(item, self.diagnostics);
         let mut rec =
             Rec { walk: Walk { at: item.span.start, epoch: self.epoch, ..Walk::default() }, path: Path::new() };
         match &item.kind {
