@@ -217,15 +217,15 @@ enum Column {
 
 /// A rule's share of the type solve: its walk (variables, with where each occurs), where
 /// its variables' nodes start and how far its tree moved since the walk, and its queued
-/// constraints, in its tree as it stands.
-struct RuleWork<'a> {
+/// constraints, a range of [`Cx::pending`].
+struct RuleWork {
     walk: Arc<Walk>,
     base: u32,
     by: u32,
-    pending: Vec<Pending<'a>>,
+    pending: std::ops::Range<usize>,
 }
 
-impl RuleWork<'_> {
+impl RuleWork {
     fn vars(&self) -> Vars<'_> {
         Vars { scope: &self.walk.scope, base: self.base }
     }
@@ -249,7 +249,10 @@ struct Cx<'a, 'd> {
     columns: Vec<Option<DerivedColumns>>,
     facts: Facts,
     diagnostics: &'d mut Vec<Diagnostic>,
-    work: Vec<RuleWork<'a>>,
+    work: Vec<RuleWork>,
+    /// The queued constraints of every rule in `work`, each rule's a range of it (one
+    /// vector for the package, not one per rule).
+    pending: Vec<Pending<'a>>,
     /// Relation names unknown names may still be compared with for a did-you-mean: each
     /// suggestion compares with every relation, so without a bound thousands of unknown
     /// names among thousands of relations (a big generated file) would take minutes.
@@ -294,6 +297,7 @@ pub fn check_rules(
             },
             diagnostics,
             work: Vec::with_capacity(sizes.work),
+            pending: Vec::with_capacity(sizes.pending),
             suggestion_budget: SUGGESTION_BUDGET,
             unknown: Vec::new(),
             epoch: summary::fingerprint(program, symbols),
@@ -331,6 +335,7 @@ pub fn check_rules(
             body_refs: cx.facts.body_refs.len(),
             head_refs: cx.facts.head_refs.len(),
             work: cx.work.len(),
+            pending: cx.pending.len(),
         };
         let solved = cx.solve();
         variable_types.extend(solved.types);

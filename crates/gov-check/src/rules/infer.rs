@@ -5,7 +5,7 @@
 
 use super::calls::Position;
 use super::summary::{ColumnRef, Unify, Walk};
-use super::{Column, Cx, Pending, Place, Scope, Vars};
+use super::{Column, Cx, Pending, Place, RuleWork, Scope, Vars};
 use crate::Ty;
 use crate::types::{Conflict, Node, Shape, arithmetic, merge};
 use gov_diag::{Diagnostic, Span, codes};
@@ -408,6 +408,8 @@ impl<'a> Cx<'a, '_> {
     /// the order the walk met them) whose type nothing determines, at its first occurrence.
     pub(super) fn solve(&mut self) -> Solved {
         let work = std::mem::take(&mut self.work);
+        let pending = std::mem::take(&mut self.pending);
+        let queued = |rule: &RuleWork| pending.get(rule.pending.clone()).unwrap_or_default();
         // Whether the last silent round changed nothing and met nothing the reporting round
         // would report or poison: that round would then see the same classes and do the
         // same, so it is skipped (run anyway under debug assertions, and checked).
@@ -416,7 +418,7 @@ impl<'a> Cx<'a, '_> {
             let before = self.inference.changes();
             self.unreported = false;
             for rule in &work {
-                for pending in &rule.pending {
+                for pending in queued(rule) {
                     self.constraint(rule.vars(), pending, false);
                 }
             }
@@ -428,7 +430,7 @@ impl<'a> Cx<'a, '_> {
         if !quiet || cfg!(debug_assertions) {
             let (reported, changes) = (self.diagnostics.len(), self.inference.changes());
             for rule in &work {
-                for pending in &rule.pending {
+                for pending in queued(rule) {
                     self.constraint(rule.vars(), pending, true);
                 }
             }
@@ -457,6 +459,11 @@ impl<'a> Cx<'a, '_> {
                     .and_then(|(name, var)| Some((var.occurrences.first()?.0.shifted(by), name.to_owned())));
             }
         }
+        // Emptied, the vectors go back with their room, for the next solve's rules.
+        self.work = work;
+        self.work.clear();
+        self.pending = pending;
+        self.pending.clear();
         Solved { types, untyped_var: untyped }
     }
 

@@ -50,6 +50,7 @@ pub(super) struct Sizes {
     pub(super) body_refs: usize,
     pub(super) head_refs: usize,
     pub(super) work: usize,
+    pub(super) pending: usize,
 }
 
 /// One item's entry: where the item it was computed for stood, and safety's result there;
@@ -142,18 +143,14 @@ impl ItemMemo {
     /// fingerprint `epoch`, if there is one; the entry is then this check's.
     pub(super) fn walk(&mut self, item: &Item, epoch: u64) -> Option<Arc<Walk>> {
         let key = item.origin.id()?;
-        let valid = |entry: &Entry| {
-            entry.at.file == item.span.file && entry.walk.as_ref().is_some_and(|walk| walk.epoch == epoch)
+        let (entry, from_last) = match self.last.remove(&key) {
+            Some(entry) => (entry, true),
+            None => (self.current.remove(&key)?, false),
         };
-        let entry = if self.last.get(&key).is_some_and(valid) {
-            self.last.remove(&key)
-        } else if self.current.get(&key).is_some_and(valid) {
-            self.current.remove(&key)
-        } else {
-            None
-        }?;
-        let walk = entry.walk.clone();
-        self.current.insert(key, entry);
+        let valid = entry.at.file == item.span.file && entry.walk.as_ref().is_some_and(|walk| walk.epoch == epoch);
+        let walk = valid.then(|| entry.walk.clone()).flatten();
+        // A found entry is this check's; one not valid goes back where it was, for safety.
+        if valid || !from_last { &mut self.current } else { &mut self.last }.insert(key, entry);
         walk
     }
 

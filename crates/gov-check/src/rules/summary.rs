@@ -219,9 +219,14 @@ impl<'a> Cx<'a, '_> {
             at: a.at.shifted(by),
             ..*a
         }));
-        let pending: Vec<Pending<'a>> = walk.pending.iter().filter_map(|at| self.pending_at(item, at)).collect();
-        // The walk's tree is `item`'s (moved): each place it recorded is there.
-        debug_assert_eq!(pending.len(), walk.pending.len(), "a queued constraint not found in its tree");
+        let start = self.pending.len();
+        for at in &walk.pending {
+            // The walk's tree is `item`'s (moved): each place it recorded is there.
+            let pending = self.pending_at(item, at);
+            debug_assert!(pending.is_some(), "a queued constraint not found in its tree");
+            self.pending.extend(pending);
+        }
+        let pending = start..self.pending.len();
         self.work.push(RuleWork { walk, base, by, pending });
     }
 
