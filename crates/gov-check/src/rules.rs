@@ -22,7 +22,7 @@ use memo::Sizes;
 
 use crate::hash::HashMap;
 use crate::symbols::{RelationKind, Symbols};
-use crate::types::{Inference, Node, Shape};
+use crate::types::{Inference, Node};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
 use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name, SmolStr};
@@ -340,20 +340,24 @@ pub fn check_rules(
         let solved = cx.solve();
         variable_types.extend(solved.types);
         cx.facts.untyped_var = untyped_var.take().or(solved.untyped_var);
-        let inferred: Vec<(usize, Vec<Option<Ty>>)> =
-            (0..cx.columns.len()).filter_map(|relation| Some((relation, cx.column_types(relation)?))).collect();
+        // Every derived relation's column types, relation after relation, in one vector.
+        let columns = std::mem::take(&mut cx.columns);
+        let inferred: Vec<Option<Ty>> =
+            columns.iter().flatten().flat_map(|derived| &derived.nodes).map(|&node| cx.var_type(node)).collect();
         (cx.facts, inferred, variable_types, cx.unknown)
     };
     symbols.variable_types = crate::symbols::VariableTypes::new(variable_types);
-    for (index, types) in inferred {
-        if let Some(untyped) = types.iter().position(Option::is_none)
-            && facts.untyped_column.is_none_or(|(first, _)| index < first)
-        {
-            facts.untyped_column = Some((index, untyped));
+    // Invariant: `inferred` holds a type for each field of each derived relation, in this
+    // order (the rule pass made a column for each).
+    let mut inferred = inferred.into_iter();
+    for (index, relation) in symbols.relations.iter_mut().enumerate() {
+        if relation.kind != RelationKind::Derived {
+            continue;
         }
-        if let Some(relation) = symbols.relation_mut(index) {
-            for (field, ty) in relation.fields.iter_mut().zip(types) {
-                field.ty = ty;
+        for (column, field) in relation.fields.iter_mut().enumerate() {
+            field.ty = inferred.next().flatten();
+            if field.ty.is_none() && facts.untyped_column.is_none_or(|(first, _)| index < first) {
+                facts.untyped_column = Some((index, column));
             }
         }
     }
@@ -390,19 +394,8 @@ impl<'a> Cx<'a, '_> {
     /// The types inferred so far for a derived relation's columns (`None` for a relation
     /// that is not derived).
     fn column_types(&mut self, relation: usize) -> Option<Vec<Option<Ty>>> {
-        let derived = self.columns.get(relation)?.as_ref()?;
-        let inference = &mut self.inference;
-        Some(
-            derived
-                .nodes
-                .iter()
-                .map(|n| match inference.shape(*n) {
-                    Shape::Exact(ty) => Some(ty),
-                    Shape::Lit(base) => Some(Ty::Base(base)),
-                    Shape::Unknown | Shape::Poison => None,
-                })
-                .collect(),
-        )
+        let nodes = self.columns.get(relation)?.as_ref()?.nodes.clone();
+        Some(nodes.into_iter().map(|node| self.var_type(node)).collect())
     }
 
     /// Fixes the column types of every relation a library module derives (called once the

@@ -467,8 +467,8 @@ impl<'a> Cx<'a, '_> {
         Solved { types, untyped_var: untyped }
     }
 
-    /// The type inferred for a variable's node, if any.
-    fn var_type(&mut self, node: Node) -> Option<Ty> {
+    /// The type inferred for a variable's or a column's node, if any.
+    pub(super) fn var_type(&mut self, node: Node) -> Option<Ty> {
         match self.inference.shape(node) {
             Shape::Exact(ty) => Some(ty),
             Shape::Lit(base) => Some(Ty::Base(base)),
