@@ -146,12 +146,26 @@ pub struct Inference {
     parent: Vec<u32>,
     shape: Vec<(Shape, Option<Span>)>,
     changes: u64,
+    /// For each node that is a class's representative: the value of `changes` when the
+    /// class last changed (its shape set, or another class merged into it).
+    // Invariant: at a representative, no greater than `changes`; a change to a class
+    // stamps its representative after the change.
+    stamp: Vec<u64>,
+    /// While on, every node whose class is looked up is noted in `noted`
+    /// ([`Inference::noting`]).
+    noting: bool,
+    noted: Vec<u32>,
 }
 
 impl Inference {
     /// An empty union-find with room for `nodes` nodes.
     pub fn with_capacity(nodes: usize) -> Inference {
-        Inference { parent: Vec::with_capacity(nodes), shape: Vec::with_capacity(nodes), changes: 0 }
+        Inference {
+            parent: Vec::with_capacity(nodes),
+            shape: Vec::with_capacity(nodes),
+            stamp: Vec::with_capacity(nodes),
+            ..Inference::default()
+        }
     }
 
     /// How many nodes it has.
@@ -164,11 +178,20 @@ impl Inference {
         let id = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);
         self.parent.push(id);
         self.shape.push((Shape::Unknown, None));
+        self.stamp.push(0);
         Node(id)
     }
 
     /// The representative of `node`'s class.
     pub fn find(&mut self, node: Node) -> Node {
+        if self.noting {
+            self.noted.push(node.0);
+        }
+        self.root(node)
+    }
+
+    /// The representative of `node`'s class, not noted.
+    fn root(&mut self, node: Node) -> Node {
         let mut current = node.0;
         while let Some(&parent) = self.parent.get(current as usize) {
             if parent == current {
@@ -219,8 +242,44 @@ impl Inference {
             && slot.0 != shape
         {
             *slot = (shape, slot.1.or(because));
-            self.changes += 1;
+            self.changed(root);
         }
+    }
+
+    /// Counts a change to the class whose representative is `root`.
+    fn changed(&mut self, root: Node) {
+        self.changes += 1;
+        if let Some(stamp) = self.stamp.get_mut(root.0 as usize) {
+            *stamp = self.changes;
+        }
+    }
+
+    /// Notes the nodes whose classes are looked up from now on (`on`), or stops, and
+    /// returns how many nodes have been noted so far: a caller notes what one step reads,
+    /// `start..end`, to ask later whether it changed ([`Inference::changed_since`]).
+    pub fn noting(&mut self, on: bool) -> usize {
+        self.noting = on;
+        self.noted.len()
+    }
+
+    /// Forgets every node noted.
+    pub fn clear_noted(&mut self) {
+        self.noted.clear();
+    }
+
+    /// Whether the class of any node noted in `noted` (a range [`Inference::noting`]
+    /// returned) has changed since `changes` was `since`.
+    pub fn changed_since(&mut self, noted: std::ops::Range<usize>, since: u64) -> bool {
+        let nodes = std::mem::take(&mut self.noted);
+        // A range not noted (never the case) counts as changed: the caller then re-runs.
+        let changed = nodes.get(noted).is_none_or(|nodes| {
+            nodes.iter().any(|&node| {
+                let root = self.root(Node(node));
+                self.stamp.get(root.0 as usize).is_some_and(|&stamp| stamp > since)
+            })
+        });
+        self.noted = nodes;
+        changed
     }
 
     /// Adds `shape` (established at `at`) to `node`'s class.
@@ -246,7 +305,7 @@ impl Inference {
         self.constrain(ra, sb, because_b.unwrap_or(at), symbols)?;
         if let Some(slot) = self.parent.get_mut(rb.0 as usize) {
             *slot = ra.0;
-            self.changes += 1;
+            self.changed(ra);
         }
         Ok(())
     }

@@ -30,6 +30,16 @@ pub(crate) fn lit_base(value: &LitValue) -> Option<BaseType> {
     })
 }
 
+/// A queued constraint's last run in a silent round of [`Cx::solve`]: the nodes whose
+/// classes it read (a range of the inference's noted nodes), the inference's change count
+/// after it, and whether it changed nothing and met nothing to report.
+#[derive(Debug, Clone, Default)]
+struct Run {
+    reads: std::ops::Range<usize>,
+    after: u64,
+    settled: bool,
+}
+
 /// What [`Cx::solve`] found.
 pub(super) struct Solved {
     /// The inferred type of every variable occurrence, by span.
@@ -413,19 +423,44 @@ impl<'a> Cx<'a, '_> {
         // Whether the last silent round changed nothing and met nothing the reporting round
         // would report or poison: that round would then see the same classes and do the
         // same, so it is skipped (run anyway under debug assertions, and checked).
-        let mut quiet = false;
-        for _ in 0..8 {
+        let (mut quiet, mut fixpoint) = (false, false);
+        // Each constraint's last silent run: a settled one whose classes have not changed
+        // since would do the same again, nothing, so the next round skips it.
+        let mut runs = vec![Run::default(); pending.len()];
+        for round in 0..8 {
             let before = self.inference.changes();
             self.unreported = false;
             for rule in &work {
-                for pending in queued(rule) {
-                    self.constraint(rule.vars(), pending, false);
+                for (index, constraint) in rule.pending.clone().zip(queued(rule)) {
+                    let Some(run) = runs.get_mut(index) else { continue };
+                    if round > 0 && run.settled && !self.inference.changed_since(run.reads.clone(), run.after) {
+                        continue;
+                    }
+                    let (changes, unreported) = (self.inference.changes(), std::mem::take(&mut self.unreported));
+                    let start = self.inference.noting(true);
+                    self.constraint(rule.vars(), constraint, false);
+                    let end = self.inference.noting(false);
+                    let after = self.inference.changes();
+                    *run = Run { reads: start..end, after, settled: after == changes && !self.unreported };
+                    self.unreported |= unreported;
                 }
             }
             if self.inference.changes() == before {
                 quiet = !self.unreported;
+                fixpoint = true;
                 break;
             }
+        }
+        self.inference.clear_noted();
+        if cfg!(debug_assertions) && fixpoint {
+            // Every constraint skipped had nothing left to do: a full round changes nothing.
+            let changes = self.inference.changes();
+            for rule in &work {
+                for constraint in queued(rule) {
+                    self.constraint(rule.vars(), constraint, false);
+                }
+            }
+            debug_assert_eq!(self.inference.changes(), changes, "the type solve skipped a constraint with work left");
         }
         if !quiet || cfg!(debug_assertions) {
             let (reported, changes) = (self.diagnostics.len(), self.inference.changes());
