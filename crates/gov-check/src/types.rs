@@ -316,3 +316,74 @@ impl Inference {
         self.set(root, Shape::Poison, None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Inference, Node, Shape, Ty};
+    use crate::Symbols;
+    use gov_diag::{FileId, Span};
+    use gov_value::BaseType;
+
+    const INT: Shape = Shape::Exact(Ty::Base(BaseType::Int));
+
+    fn at() -> Span {
+        Span::new(FileId(0), 0, 1)
+    }
+
+    /// Notes what `read` looks up, as the type solve does for one constraint.
+    fn noted(inference: &mut Inference, read: impl FnOnce(&mut Inference)) -> (std::ops::Range<usize>, u64) {
+        let start = inference.noting(true);
+        read(inference);
+        (start..inference.noting(false), inference.changes())
+    }
+
+    #[test]
+    fn a_class_set_after_a_read_has_changed_since() {
+        let symbols = Symbols::default();
+        let mut inference = Inference::default();
+        let (x, y) = (inference.node(), inference.node());
+        let (reads, after) = noted(&mut inference, |i| {
+            i.shape(x);
+        });
+        assert!(!inference.changed_since(reads.clone(), after));
+        // Another class changing is not this read's business.
+        assert!(inference.constrain(y, INT, at(), &symbols).is_ok());
+        assert!(!inference.changed_since(reads.clone(), after));
+        assert!(inference.constrain(x, INT, at(), &symbols).is_ok());
+        assert!(inference.changed_since(reads.clone(), after));
+        // Setting the same shape again is no change.
+        let after = inference.changes();
+        assert!(inference.constrain(x, INT, at(), &symbols).is_ok());
+        assert!(!inference.changed_since(reads, after));
+    }
+
+    #[test]
+    fn a_class_merged_away_or_into_after_a_read_has_changed_since() {
+        let symbols = Symbols::default();
+        for absorbed in [false, true] {
+            let mut inference = Inference::default();
+            let (x, y) = (inference.node(), inference.node());
+            let (reads, after) = noted(&mut inference, |i| {
+                i.shape(x);
+            });
+            // `x`'s class either absorbs `y`'s or is absorbed into it: both change it.
+            let (a, b): (Node, Node) = if absorbed { (y, x) } else { (x, y) };
+            assert!(inference.union(a, b, at(), &symbols).is_ok());
+            assert!(inference.changed_since(reads, after), "absorbed: {absorbed}");
+        }
+    }
+
+    #[test]
+    fn lookups_are_noted_only_while_noting() {
+        let mut inference = Inference::default();
+        let x = inference.node();
+        inference.shape(x);
+        let (reads, _) = noted(&mut inference, |i| {
+            i.shape(x);
+        });
+        assert_eq!(reads, 0..1);
+        inference.clear_noted();
+        // A range no longer noted counts as changed, so the caller runs again.
+        assert!(inference.changed_since(reads, 0));
+    }
+}
