@@ -61,10 +61,13 @@ struct Entry {
     at: Span,
     safety: Safety,
     walk: Option<Arc<Walk>>,
+    /// The last check that found or made it ([`ItemMemo::check`]).
+    check: u64,
 }
 
-/// Safety's results by item, from the last check and the one under way, with what else a
-/// check keeps for the next (the sizes of the rule pass's tables, the recursive components).
+/// Safety's results by item, from the last check and the one under way (one map: an entry
+/// found or made by the check under way is marked with it), with what else a check keeps
+/// for the next (the sizes of the rule pass's tables, the recursive components).
 /// Pass the same memo to every check of a package ([`crate::check_with`]); only the items
 /// of the last check are kept, so the entries of items an edit changed are dropped with the
 /// next check.
@@ -73,8 +76,9 @@ struct Entry {
 // that item moved).
 #[derive(Debug, Default)]
 pub struct ItemMemo {
-    current: HashMap<NonZeroU64, Entry>,
-    last: HashMap<NonZeroU64, Entry>,
+    entries: HashMap<NonZeroU64, Entry>,
+    /// The number of the check under way (or the last one, between checks).
+    check: u64,
     computed: usize,
     /// How many rules, decision rules and invariants this check walked rather than
     /// replayed from a kept walk.
@@ -97,66 +101,63 @@ impl ItemMemo {
         self.walked
     }
 
-    /// Starts a check: the entries of the last one become the ones to find.
+    /// Starts a check: the entries of the last one are the ones to find.
     pub(crate) fn begin(&mut self) {
-        let capacity = self.current.len();
-        self.last =
-            std::mem::replace(&mut self.current, HashMap::with_capacity_and_hasher(capacity, Default::default()));
+        self.check += 1;
         self.computed = 0;
         self.walked = 0;
     }
 
     /// Ends a check: the entries it did not find are dropped.
     pub(crate) fn end(&mut self) {
-        self.last = HashMap::default();
+        let check = self.check;
+        self.entries.retain(|_, entry| entry.check == check);
     }
 
     /// Safety's result for `item`: the last check's for a tree with its origin (moved to
     /// where `item` stands) if it had one, else `compute`'s.
     pub(super) fn get_or(&mut self, item: &Item, compute: impl FnOnce() -> Safety) -> Safety {
-        let found =
-            item.origin.id().and_then(|key| Some((key, self.last.remove(&key).or_else(|| self.current.remove(&key))?)));
-        let (key, entry) = match found {
+        let check = self.check;
+        // A tree built outside the parser has no origin to be found by: nothing is kept.
+        let Some(key) = item.origin.id() else {
+            self.computed += 1;
+            return compute();
+        };
+        match self.entries.get_mut(&key) {
             // Trees of two files never share an origin, and a span's file is not moved.
-            Some((key, mut entry)) if entry.at.file == item.span.file => {
+            Some(entry) if entry.at.file == item.span.file => {
                 let by = item.span.start.wrapping_sub(entry.at.start);
                 if by != 0 {
                     entry.safety.shift(by);
                     entry.at = item.span;
                 }
-                (Some(key), entry)
+                entry.check = check;
+                entry.safety.clone()
             }
             _ => {
                 self.computed += 1;
-                (item.origin.id(), Entry { at: item.span, safety: compute(), walk: None })
+                let safety = compute();
+                self.entries.insert(key, Entry { at: item.span, safety: safety.clone(), walk: None, check });
+                safety
             }
-        };
-        let safety = entry.safety.clone();
-        // A tree built outside the parser has no origin to be found by: nothing is kept.
-        if let Some(key) = key {
-            self.current.insert(key, entry);
         }
-        safety
     }
 
     /// The walk kept for `item`'s tree (moved or not) by a check whose declarations had the
     /// fingerprint `epoch`, if there is one; the entry is then this check's.
     pub(super) fn walk(&mut self, item: &Item, epoch: u64) -> Option<Arc<Walk>> {
-        let key = item.origin.id()?;
-        let (entry, from_last) = match self.last.remove(&key) {
-            Some(entry) => (entry, true),
-            None => (self.current.remove(&key)?, false),
-        };
-        let valid = entry.at.file == item.span.file && entry.walk.as_ref().is_some_and(|walk| walk.epoch == epoch);
-        let walk = valid.then(|| entry.walk.clone()).flatten();
-        // A found entry is this check's; one not valid goes back where it was, for safety.
-        if valid || !from_last { &mut self.current } else { &mut self.last }.insert(key, entry);
-        walk
+        let entry = self.entries.get_mut(&item.origin.id()?)?;
+        if entry.at.file != item.span.file {
+            return None;
+        }
+        let walk = entry.walk.as_ref().filter(|walk| walk.epoch == epoch)?;
+        entry.check = self.check;
+        Some(Arc::clone(walk))
     }
 
     /// Keeps `walk` as `item`'s (whose safety this check has computed or found).
     pub(super) fn keep_walk(&mut self, item: &Item, walk: Arc<Walk>) {
-        if let Some(entry) = item.origin.id().and_then(|key| self.current.get_mut(&key)) {
+        if let Some(entry) = item.origin.id().and_then(|key| self.entries.get_mut(&key)) {
             entry.walk = Some(walk);
         }
     }
