@@ -125,7 +125,7 @@ pub struct Node(u32);
 
 impl Node {
     /// The node made `index`-th ([`Inference::node`] numbers them from 0).
-    pub fn from_index(index: u32) -> Node {
+    pub(crate) fn from_index(index: u32) -> Node {
         Node(index)
     }
 }

@@ -133,8 +133,7 @@ impl<'a> Cx<'a, '_> {
         };
         let result = match column {
             Column::Inferred(col) => self.inference.union(col, node, at, self.symbols),
-            Column::Declared(Some(ty), _) => self.inference.constrain(node, Shape::Exact(ty), at, self.symbols),
-            Column::Declared(None, _) => return,
+            Column::Declared(..) => self.inference.constrain(node, expected, at, self.symbols),
         };
         // A list or object where a column's value goes is E0207's (`compound.rs`).
         if result.is_err() && !is_compound(found) && !is_compound(expected) {
