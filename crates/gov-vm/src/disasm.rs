@@ -16,7 +16,7 @@
 //! may change between versions, unlike the bundle format (docs/bytecode.md explains it).
 
 use crate::Value;
-use crate::dispatch::{Keys, rule_keys};
+use crate::dispatch::{Keys, demanded, rule_keys};
 use crate::exec::Code;
 use crate::guards::Guards;
 use crate::kernel::Kernels;
@@ -27,7 +27,7 @@ use std::fmt::Write;
 /// The listing of every stratum and rule of `program` (rules no stratum runs come last).
 pub fn disassemble(program: &Program) -> String {
     let kernels = Kernels::of(program, &Code::of(program));
-    let keys = rule_keys(program, &Guards::of(program));
+    let keys = demanded(program, &rule_keys(program, &Guards::of(program)));
     let mut out = String::new();
     let mut listed = vec![false; program.rules.len()];
     for (i, stratum) in program.strata.iter().enumerate() {
@@ -92,11 +92,21 @@ fn rule_listing(program: &Program, kernels: &Kernels, keys: &[Keys], rule: u32, 
     if !under.is_empty() {
         let facts: Vec<String> =
             under.iter().filter_map(|&k| program.dispatch.get(k as usize)).map(|key| key_fact(program, key)).collect();
-        let through = match keys.get(rule as usize) {
-            Some(Keys::Through { through, .. }) => format!(" (through {})", relation_name(program, *through)),
+        let (when, through) = match keys.get(rule as usize) {
+            Some(Keys::Through { through, .. }) => ("", format!(" (through {})", relation_name(program, *through))),
+            Some(Keys::Demanded { read, .. }) => {
+                ("when deciding, ", format!(" (as every rule reading {})", relation_name(program, *read)))
+            }
+            _ => ("", String::new()),
+        };
+        let _ = writeln!(out, "          keyed: {when}runs only for a fact {}{through}", facts.join(" or "));
+    }
+    if let (Some(code), Some(Keys::Unread)) = (code.code.last(), keys.get(rule as usize)) {
+        let read = match code {
+            Instr::Emit { rel, .. } => relation_name(program, *rel),
             _ => String::new(),
         };
-        let _ = writeln!(out, "          keyed: runs only for a fact {}{through}", facts.join(" or "));
+        let _ = writeln!(out, "          unread: when deciding, never runs (no rule that can run reads {read})");
     }
     if let Some(kernel) = kernels.get(rule) {
         let what = kernel.describe(|rel| relation_name(program, rel), |d| decision_name(program, d));

@@ -20,10 +20,18 @@
 //! not run, its relation is empty and the guard would have skipped the inheriting rule:
 //! inheriting changes what runs, never what is derived, and a request pays nothing for a
 //! chain it cannot start.
+//!
+//! Deciding also skips a rule whose facts nothing that runs could read ([`demanded`]): a
+//! rule that cannot fail, deriving a relation whose every reader runs under keys, runs
+//! under the union of its readers' keys (`office_hours() :- now(t), …` read only by
+//! rules keyed on `tool = "deploy"` runs only for a deploy), and one whose relation no rule
+//! reads does not run at all. This one changes what is derived, never what is decided:
+//! an explanation, a test's coverage and a session of every rule ([`crate::Engine::full_session`])
+//! run the plan without it.
 
 use crate::guards::Guards;
 use crate::one::Ones;
-use crate::program::{Phase, Program, RelationKind, RuleKey, Source, Stratum};
+use crate::program::{AggregateFn, Instr, Phase, Program, RelationKind, RuleCode, RuleKey, Source, Stratum};
 use crate::store::{Columns, Relation, hash_values};
 use crate::{EvalError, Value};
 use hashbrown::HashTable;
@@ -68,26 +76,39 @@ pub(crate) struct Plan {
     groups: Vec<Group>,
 }
 
-/// The plans of both phases.
+/// The plans of both phases, and the request phase's for deciding.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Dispatch {
     statics: Plan,
+    /// Every rule the request's facts can start.
     request: Plan,
+    /// Of those, only the rules whose facts a rule that runs can read ([`demanded`]).
+    deciding: Plan,
 }
 
 impl Dispatch {
     /// The plans of `program`'s two phases; `guards` are its rules' ([`Guards::of`]).
     pub(crate) fn of(program: &Program, guards: &Guards) -> Dispatch {
         let keys = rule_keys(program, guards);
-        Dispatch { statics: Plan::of(program, Phase::Static, &keys), request: Plan::of(program, Phase::Request, &keys) }
+        let deciding = Plan::of(program, Phase::Request, &demanded(program, &keys));
+        Dispatch {
+            statics: Plan::of(program, Phase::Static, &keys),
+            request: Plan::of(program, Phase::Request, &keys),
+            deciding,
+        }
     }
 
-    /// The plan of `phase`.
+    /// The plan of `phase` that runs every rule the facts can start.
     pub(crate) fn plan(&self, phase: Phase) -> &Plan {
         match phase {
             Phase::Static => &self.statics,
             Phase::Request => &self.request,
         }
+    }
+
+    /// The request phase's plan for a decision: without the rules it cannot need.
+    pub(crate) fn deciding(&self) -> &Plan {
+        &self.deciding
     }
 }
 
@@ -101,6 +122,9 @@ impl Plan {
                     for (at, &rule) in rules.iter().enumerate() {
                         let Ok(at) = u32::try_from(at) else { break };
                         let step = Step { stratum, at, rule };
+                        if keys.get(rule as usize) == Some(&Keys::Unread) {
+                            continue;
+                        }
                         let under = keys.get(rule as usize).map_or(&[][..], Keys::under);
                         let keyed: Option<Vec<KeyValues<'_>>> = under
                             .iter()
@@ -228,15 +252,25 @@ pub(crate) enum Keys {
         /// The keys.
         keys: Vec<u32>,
     },
+    /// When deciding, the keys of the rules that read `read`, the relation it derives
+    /// ([`demanded`]; ascending).
+    Demanded {
+        /// Its relation.
+        read: u32,
+        /// The keys.
+        keys: Vec<u32>,
+    },
+    /// When deciding, never: nothing that runs reads the relation it derives.
+    Unread,
 }
 
 impl Keys {
     /// The keys (indices into [`Program::dispatch`]): none for [`Keys::Always`].
     pub(crate) fn under(&self) -> &[u32] {
         match self {
-            Keys::Always => &[],
+            Keys::Always | Keys::Unread => &[],
             Keys::Own(key) => std::slice::from_ref(key),
-            Keys::Through { keys, .. } => keys,
+            Keys::Through { keys, .. } | Keys::Demanded { keys, .. } => keys,
         }
     }
 }
@@ -259,10 +293,7 @@ pub(crate) fn rule_keys(program: &Program, guards: &Guards) -> Vec<Keys> {
         let Stratum::Rules { phase, rules, delta_rules } = stratum else { continue };
         let one_step = *phase == Phase::Request && delta_rules.is_empty();
         for &rule in rules.iter().chain(delta_rules) {
-            let head = program.rules.get(rule as usize).and_then(|code| match code.code.last() {
-                Some(crate::program::Instr::Emit { rel, .. }) => Some(*rel),
-                _ => None,
-            });
+            let head = program.rules.get(rule as usize).and_then(head);
             if let Some(slot) = head.and_then(|rel| derivers.get_mut(rel as usize)) {
                 match (one_step, slot.as_mut()) {
                     (true, Some(list)) => list.push(rule),
@@ -274,12 +305,7 @@ pub(crate) fn rule_keys(program: &Program, guards: &Guards) -> Vec<Keys> {
             }
         }
     }
-    let derived = |rel: u32| {
-        program
-            .relations
-            .get(rel as usize)
-            .is_some_and(|r| r.kind == RelationKind::Derived && r.phase == Phase::Request)
-    };
+    let derived = |rel: u32| derived_per_request(program, rel);
     // Strata run in order, and a relation's rules run before any rule reading it, so the
     // keys of the rules a guard's relation comes from are settled when a rule is reached.
     for rule in keyable {
@@ -313,6 +339,104 @@ pub(crate) fn rule_keys(program: &Program, guards: &Guards) -> Vec<Keys> {
         }
     }
     keys
+}
+
+/// What each rule of `program` runs under when deciding: as `keys` ([`rule_keys`]) says,
+/// except for a rule of a one-step request stratum that cannot fail ([`cannot_fail`]) and
+/// derives a relation every reader of which runs under keys: it runs under the union of
+/// their keys ([`Keys::Demanded`]), or never when nothing reads the relation
+/// ([`Keys::Unread`]).
+// Invariant: such a rule is skipped only when no rule reading its relation runs, so its
+// facts reach no decision; and as it cannot fail, running it could not have made the
+// decision an error either (the limits aside: they bound work, and skipping is less work).
+// Only rules read its relation: the risk score is made of firings, and what reads a
+// relation's facts after a decision (explanations, tests, `Engine::facts` of a full
+// session) runs the plan of `keys`.
+pub(crate) fn demanded(program: &Program, keys: &[Keys]) -> Vec<Keys> {
+    let mut demanded = keys.to_vec();
+    let mut readers: Vec<Vec<u32>> = vec![Vec::new(); program.relations.len()];
+    for (rule, code) in program.rules.iter().enumerate() {
+        let Ok(rule) = u32::try_from(rule) else { break };
+        for instr in &code.code {
+            let (Instr::Scan { rel, .. } | Instr::Absent { rel, .. }) = instr else { continue };
+            match readers.get_mut(*rel as usize) {
+                Some(list) if list.last() != Some(&rule) => list.push(rule),
+                _ => {}
+            }
+        }
+    }
+    // The rules of one-step request strata, in evaluation order: only those run under keys.
+    let mut one_step = vec![false; program.rules.len()];
+    let mut order = Vec::new();
+    for stratum in &program.strata {
+        if let Stratum::Rules { phase: Phase::Request, rules, delta_rules } = stratum
+            && delta_rules.is_empty()
+        {
+            for &rule in rules {
+                if let Some(slot) = one_step.get_mut(rule as usize) {
+                    *slot = true;
+                    order.push(rule);
+                }
+            }
+        }
+    }
+    // A relation's readers come after its rules, so going backwards each reader's keys are
+    // final when a rule deriving its relation is reached.
+    for &rule in order.iter().rev() {
+        let Some(code) = program.rules.get(rule as usize) else { continue };
+        let Some(rel) = head(code).filter(|&rel| derived_per_request(program, rel)) else { continue };
+        if demanded.get(rule as usize) != Some(&Keys::Always) || !cannot_fail(code) {
+            continue;
+        }
+        let mut union: Vec<u32> = Vec::new();
+        let read_by = readers.get(rel as usize).map_or(&[][..], Vec::as_slice);
+        let keyed = read_by.iter().all(|&reader| {
+            let keys = demanded.get(reader as usize).filter(|_| one_step.get(reader as usize) == Some(&true));
+            match keys {
+                Some(Keys::Always) | None => false,
+                Some(keys) => {
+                    union.extend_from_slice(keys.under());
+                    true
+                }
+            }
+        });
+        if !keyed {
+            continue;
+        }
+        union.sort_unstable();
+        union.dedup();
+        let keys = if union.is_empty() { Keys::Unread } else { Keys::Demanded { read: rel, keys: union } };
+        if let Some(slot) = demanded.get_mut(rule as usize) {
+            *slot = keys;
+        }
+    }
+    demanded
+}
+
+/// The relation a rule derives (`None` for a decision rule).
+fn head(code: &RuleCode) -> Option<u32> {
+    match code.code.last() {
+        Some(Instr::Emit { rel, .. }) => Some(*rel),
+        _ => None,
+    }
+}
+
+/// Whether `rel` is a derived relation of the request phase.
+fn derived_per_request(program: &Program, rel: u32) -> bool {
+    program.relations.get(rel as usize).is_some_and(|r| r.kind == RelationKind::Derived && r.phase == Phase::Request)
+}
+
+/// Whether running `code` can raise no evaluation error but a limit's: it has no
+/// arithmetic, no `sum`, and calls no built-in that can fail
+/// ([`gov_builtins::Builtin::can_fail`]). (A comparison of values of different types
+/// fails only in code the compiler never writes.)
+fn cannot_fail(code: &RuleCode) -> bool {
+    code.code.iter().all(|instr| match instr {
+        Instr::Arith { .. } => false,
+        Instr::Aggregate { function, .. } => *function != AggregateFn::Sum,
+        Instr::Call { builtin, .. } => !builtin.can_fail(),
+        _ => true,
+    })
 }
 
 /// The values of `key`'s constants (`None` if one is missing: the validator refuses that).

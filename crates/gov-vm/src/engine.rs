@@ -149,6 +149,8 @@ pub struct Session {
     /// The rows of the input relations held as their one row (their `relations` stay empty).
     ones: OneRows,
     work: Work,
+    /// Whether decisions run the rules a decision cannot need ([`Engine::full_session`]).
+    every_rule: bool,
 }
 
 /// A loaded policy. `Send + Sync`: share it (e.g. in an `Arc`) across threads; deciding
@@ -322,7 +324,20 @@ impl Engine {
 
     /// Scratch space for [`Engine::decide_in`].
     pub fn session(&self) -> Session {
-        Session { relations: empty_store(&self.program), ones: self.ones.rows(), work: Work::default() }
+        Session {
+            relations: empty_store(&self.program),
+            ones: self.ones.rows(),
+            work: Work::default(),
+            every_rule: false,
+        }
+    }
+
+    /// A session whose decisions run every rule the request's facts can start, even one
+    /// whose facts no rule that runs can read (which [`Engine::session`]'s skip): for a tool
+    /// or test that reads every relation's facts after deciding ([`Engine::facts`]). Its
+    /// decisions are the same.
+    pub fn full_session(&self) -> Session {
+        Session { every_rule: true, ..self.session() }
     }
 
     /// Decides a request. Scratch memory is cached per thread, so after the first call on
@@ -380,15 +395,18 @@ impl Engine {
         session.ones.begin();
         self.insert_input(request, &mut session.relations, Some(&mut session.ones), &mut session.work)?;
         let strings = self.request_strings(request);
+        let plan = match session.every_rule {
+            true => self.dispatch.plan(Phase::Request),
+            false => self.dispatch.deciding(),
+        };
         let run = Run {
             program: &self.program,
-            phase: Phase::Request,
             statics: Some(statics),
             ones: Some(Ones { slots: &self.ones, rows: &session.ones }),
             strings,
             limits: &self.limits,
             guards: &self.guards,
-            dispatch: &self.dispatch,
+            plan,
             kernels: &self.kernels,
             builtins: self.builtins(request),
         };
@@ -537,13 +555,12 @@ impl Engine {
         let builtins = self.builtins(request);
         let run = Run {
             program,
-            phase: Phase::Static,
             statics: None,
             ones: None,
             strings,
             limits: &self.load_limits,
             guards,
-            dispatch,
+            plan: dispatch.plan(Phase::Static),
             kernels: &self.kernels,
             builtins,
         };
@@ -552,13 +569,12 @@ impl Engine {
         self.insert_input(request, &mut relations, None, work)?;
         let run = Run {
             program,
-            phase: Phase::Request,
             statics: None,
             ones: None,
             strings,
             limits: &self.limits,
             guards,
-            dispatch,
+            plan: dispatch.plan(Phase::Request),
             kernels: &self.kernels,
             builtins,
         };
@@ -597,7 +613,9 @@ impl Engine {
         Ok((score, contributions.iter().map(|c| (c.decision, c.points)).collect()))
     }
 
-    /// The facts of a relation after deciding in `session` (for explanations and tests).
+    /// The facts of a relation after deciding in `session` (for explanations and tests). A
+    /// derived relation that no rule run for the request could read is left empty, unless
+    /// the session is an [`Engine::full_session`].
     pub fn facts(&self, session: &Session, rel: u32) -> Vec<Vec<Value>> {
         if let Some(row) = session.ones.row(&self.ones, rel) {
             return vec![row.to_vec()];
@@ -761,13 +779,12 @@ impl Load<'_> {
         let mut work = Work::default();
         let run = Run {
             program,
-            phase: Phase::Static,
             statics: None,
             ones: None,
             strings: Strings { table: &program.strings, extra: strings, made: &[] },
             limits: self.limits,
             guards: self.guards,
-            dispatch: self.dispatch,
+            plan: self.dispatch.plan(Phase::Static),
             kernels: self.kernels,
             builtins: Builtins { symbols: Symbols { table: self.string_ids, extra: ids }, code: self.code },
         };
@@ -914,7 +931,10 @@ mod tests {
         code.push(Instr::Emit { rel: P, values: REG.to_vec() });
         let engine = program(vec![code]);
         let request = rows(&engine, (0..1_000).map(|i| (i, 0)));
-        let error = engine.decide(&request).unwrap_err();
+        // Nothing reads `p`, so only a full session runs the rule.
+        let decide = |engine: &Engine| engine.decide_in(&mut engine.full_session(), &request).map(|d| d.to_decision());
+        assert!(engine.decide(&request).is_ok());
+        let error = decide(&engine).unwrap_err();
         let max_facts = Limits::default().max_facts as u64;
         assert!(
             [
@@ -926,7 +946,7 @@ mod tests {
         );
         let small = Limits { max_facts: 500, ..Limits::default() };
         let engine = engine.with_limits(small);
-        assert_eq!(engine.decide(&request), Err(EvalError::Limit { what: "facts", limit: 500 }));
+        assert_eq!(decide(&engine), Err(EvalError::Limit { what: "facts", limit: 500 }));
         assert!(engine.explain(&request).is_err());
     }
 
@@ -951,7 +971,7 @@ mod tests {
         let rules = (0..10).map(|_| vec![scan(&[(0, 0)]), emit(vec![REG[0], zero, zero])]).collect();
         let engine = program(rules).with_limits(Limits { max_facts: 250, ..Limits::default() });
         let request = rows(&engine, (0..100).map(|i| (i, 0)));
-        let mut session = engine.session();
+        let mut session = engine.full_session();
         engine.decide_in(&mut session, &request).unwrap();
         assert_eq!(engine.facts(&session, P).len(), 100);
     }
@@ -1328,7 +1348,8 @@ mod tests {
         program.relations[T as usize].one = true;
         program.relations[T as usize].indexes = vec![vec![1]];
         let engine = Engine::from_program(program, String::new(), Limits::LOAD).unwrap();
-        let mut session = engine.session();
+        // A full session: nothing reads `p`, which is compared below.
+        let mut session = engine.full_session();
         let firing =
             |decision, values: &[i64]| Firing { decision, values: values.iter().map(|&v| Value::Int(v)).collect() };
         for ((x, y), fired) in [

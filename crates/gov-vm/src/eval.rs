@@ -5,7 +5,7 @@
 // failure.
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
-use crate::dispatch::{Dispatch, Step};
+use crate::dispatch::{Plan, Step};
 use crate::exec::{Code, Op, Out, Pair, Slot};
 use crate::guards::Guards;
 use crate::kernel::{Kernel, Kernels};
@@ -1117,8 +1117,6 @@ pub(crate) fn reach(evaluated: &Evaluated<'_>, rule: u32, end: usize) -> Result<
 pub(crate) struct Run<'a> {
     /// The program.
     pub program: &'a Program,
-    /// Which strata to run.
-    pub phase: Phase,
     /// Relations computed at load, when running a request.
     pub statics: Option<&'a [Relation]>,
     /// The input relations held as their one row, when deciding (not explaining).
@@ -1129,8 +1127,9 @@ pub(crate) struct Run<'a> {
     pub limits: &'a Limits,
     /// The relations each rule reads at its top level ([`Guards::of`] the program).
     pub guards: &'a Guards,
-    /// Each phase's steps and indexed rules ([`Dispatch::of`] the program).
-    pub dispatch: &'a Dispatch,
+    /// The steps of the phase to run and its indexed rules (one of [`crate::dispatch::Dispatch::of`] the
+    /// program's plans).
+    pub plan: &'a Plan,
     /// The rules that run as kernels ([`Kernels::of`] the program).
     pub kernels: &'a Kernels,
     /// What calls of built-ins read.
@@ -1138,7 +1137,7 @@ pub(crate) struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Runs every stratum of `self.phase` in order over `relations`.
+    /// Runs every step of `self.plan` in order over `relations`.
     pub(crate) fn strata(&self, relations: &mut [Relation], work: &mut Work) -> Result<(), EvalError> {
         // Invariant: between runs every entry is (0, 0) (a fixpoint resets what it set), so
         // only a new session's buffer is filled.
@@ -1164,7 +1163,7 @@ impl Run<'_> {
     ) -> Result<(), EvalError> {
         // The steps every run takes and those of the indexed rules the facts can match,
         // merged in evaluation order.
-        let plan = self.dispatch.plan(self.phase);
+        let plan = self.plan;
         let mut selected = std::mem::take(&mut work.selected);
         selected.clear();
         let found = plan.select(relations, self.ones, &mut selected);
