@@ -288,7 +288,6 @@ pub(crate) fn rule_keys(program: &Program, guards: &Guards) -> Vec<Keys> {
     // The rules deriving each relation; `None` once one of them runs in a recursive or a
     // static stratum (a whole step, never keyed).
     let mut derivers: Vec<Option<Vec<u32>>> = vec![Some(Vec::new()); program.relations.len()];
-    let mut keyable: Vec<u32> = Vec::new();
     for stratum in &program.strata {
         let Stratum::Rules { phase, rules, delta_rules } = stratum else { continue };
         let one_step = *phase == Phase::Request && delta_rules.is_empty();
@@ -300,15 +299,12 @@ pub(crate) fn rule_keys(program: &Program, guards: &Guards) -> Vec<Keys> {
                     _ => *slot = None,
                 }
             }
-            if one_step {
-                keyable.push(rule);
-            }
         }
     }
     let derived = |rel: u32| derived_per_request(program, rel);
     // Strata run in order, and a relation's rules run before any rule reading it, so the
     // keys of the rules a guard's relation comes from are settled when a rule is reached.
-    for rule in keyable {
+    for rule in one_step_rules(program) {
         if keys.get(rule as usize) != Some(&Keys::Always) {
             continue;
         }
@@ -365,19 +361,11 @@ pub(crate) fn demanded(program: &Program, keys: &[Keys]) -> Vec<Keys> {
             }
         }
     }
-    // The rules of one-step request strata, in evaluation order: only those run under keys.
+    let order = one_step_rules(program);
     let mut one_step = vec![false; program.rules.len()];
-    let mut order = Vec::new();
-    for stratum in &program.strata {
-        if let Stratum::Rules { phase: Phase::Request, rules, delta_rules } = stratum
-            && delta_rules.is_empty()
-        {
-            for &rule in rules {
-                if let Some(slot) = one_step.get_mut(rule as usize) {
-                    *slot = true;
-                    order.push(rule);
-                }
-            }
+    for &rule in &order {
+        if let Some(slot) = one_step.get_mut(rule as usize) {
+            *slot = true;
         }
     }
     // A relation's readers come after its rules, so going backwards each reader's keys are
@@ -411,6 +399,20 @@ pub(crate) fn demanded(program: &Program, keys: &[Keys]) -> Vec<Keys> {
         }
     }
     demanded
+}
+
+/// The rules of the non-recursive request strata, in evaluation order: those a plan runs
+/// one step each, the only ones that run under keys.
+fn one_step_rules(program: &Program) -> Vec<u32> {
+    let mut rules = Vec::new();
+    for stratum in &program.strata {
+        if let Stratum::Rules { phase: Phase::Request, rules: of_stratum, delta_rules } = stratum
+            && delta_rules.is_empty()
+        {
+            rules.extend_from_slice(of_stratum);
+        }
+    }
+    rules
 }
 
 /// The relation a rule derives (`None` for a decision rule).
