@@ -333,9 +333,9 @@ impl Engine {
     }
 
     /// A session whose decisions run every rule the request's facts can start, even one
-    /// whose facts no rule that runs can read (which [`Engine::session`]'s skip): for a tool
-    /// or test that reads every relation's facts after deciding ([`Engine::facts`]). Its
-    /// decisions are the same.
+    /// whose facts no rule that runs can read (a session from [`Engine::session`] skips
+    /// those): for a tool or test that reads every relation's facts after deciding
+    /// ([`Engine::facts`]). Its decisions are the same.
     pub fn full_session(&self) -> Session {
         Session { every_rule: true, ..self.session() }
     }
