@@ -350,15 +350,6 @@ impl Symbols<'_> {
     }
 }
 
-/// Whether a rule goes on after an instruction that may have run the rest of it itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flow {
-    /// With the next instruction, once.
-    Next,
-    /// Not: the rest of the rule ran already, or does not run.
-    Done,
-}
-
 /// What is done with a built-in's or a set's values.
 enum Produced {
     Test(bool),
@@ -692,11 +683,7 @@ impl Ctx<'_> {
                     Self::set_slot(regs, dst, value)?;
                 }
                 Op::Aggregate { .. } => return self.aggregate_step(work, code, pc, regs, sink),
-                Op::Call { .. } | Op::Set { .. } => {
-                    if self.builtin_step(work, code, pc, regs, sink)? == Flow::Done {
-                        return Ok(());
-                    }
-                }
+                Op::Call { .. } | Op::Set { .. } => return self.builtin_step(work, code, pc, regs, sink),
                 Op::Emit { values, .. } => {
                     // Counted as a new fact until it is stored: the rows a rule produces are
                     // bounded as they pile up, not only once the rule is done.
@@ -878,11 +865,9 @@ impl Ctx<'_> {
         self.exec(work, code, body_end, regs, sink)
     }
 
-    /// Runs the `Call` or `Set` at `pc`: [`Flow::Next`] when the rule goes on with the
-    /// instruction after it once (a test that held, one value bound, a membership that
-    /// held), else [`Flow::Done`] (nothing to go on with, or the rest of the rule already
-    /// run once per value).
-    // Not inlined: rules without built-ins must not pay for a larger frame in `exec`.
+    /// Runs the `Call` or `Set` at `pc` and the rest of the rule after it.
+    // Not inlined: `exec` recurses once per instruction, and rules without built-ins must
+    // not pay for a larger frame.
     #[inline(never)]
     fn builtin_step(
         &self,
@@ -891,7 +876,7 @@ impl Ctx<'_> {
         pc: usize,
         regs: &mut [Value],
         sink: &mut Sink<'_>,
-    ) -> Result<Flow, EvalError> {
+    ) -> Result<(), EvalError> {
         let (produced, out) = match code.get(pc) {
             Some(&Op::Call { builtin, ref args, out, prepared }) => {
                 (self.call(work, regs, builtin, args, self.code.prepared(prepared), out)?, out)
@@ -984,8 +969,7 @@ impl Ctx<'_> {
         Ok(produced(called))
     }
 
-    /// Goes on after a call or a set as `out` says, with what it produced (see
-    /// [`Ctx::builtin_step`]).
+    /// Continues after a call or a set as `out` says, with what it produced.
     #[allow(clippy::too_many_arguments)]
     fn proceed(
         &self,
@@ -996,17 +980,22 @@ impl Ctx<'_> {
         sink: &mut Sink<'_>,
         produced: Produced,
         out: Out,
-    ) -> Result<Flow, EvalError> {
+    ) -> Result<(), EvalError> {
         let set_reg = Self::set_slot;
-        let next = |goes_on: bool| if goes_on { Flow::Next } else { Flow::Done };
         match (produced, out) {
-            (Produced::Test(holds), Out::Test { negated }) => Ok(next(holds != negated)),
+            (Produced::Test(holds), Out::Test { negated }) => {
+                if holds != negated {
+                    self.exec(work, code, pc + 1, regs, sink)
+                } else {
+                    Ok(())
+                }
+            }
             (Produced::Values, Out::Value(dst)) => match work.yielded.first().copied() {
                 Some(value) => {
                     set_reg(regs, dst, value)?;
-                    Ok(Flow::Next)
+                    self.exec(work, code, pc + 1, regs, sink)
                 }
-                None => Ok(Flow::Done),
+                None => Ok(()),
             },
             (Produced::Values, Out::Each(dst)) => {
                 // The values are taken: the rest of the rule may call built-ins too.
@@ -1021,13 +1010,13 @@ impl Ctx<'_> {
                 if work.yielded.capacity() < values.capacity() {
                     work.yielded = values;
                 }
-                result.map(|()| Flow::Done)
+                result
             }
             (Produced::Values, Out::Has(slot) | Out::Lacks(slot)) => {
                 let wanted = Self::slot(regs, slot)?;
                 let strings = self.strings.with_made(&work.made);
                 let found = work.yielded.iter().any(|v| strings.compare(*v, wanted).is_some_and(|o| o.is_eq()));
-                Ok(next(found == matches!(out, Out::Has(_))))
+                if found == matches!(out, Out::Has(_)) { self.exec(work, code, pc + 1, regs, sink) } else { Ok(()) }
             }
             _ => Err(EvalError::Corrupt("a call's result used as it cannot be")),
         }
