@@ -715,19 +715,12 @@ impl Ctx<'_> {
     }
 
     /// Whether `left op right` holds; values of different types are a type error. Two
-    /// `Int`s (the common comparison) are compared here, and two strings' `=` and `!=` by
-    /// their symbols; the rest as [`Strings::compare`] orders them.
+    /// `Int`s (the common comparison) are compared here, the rest as
+    /// [`Strings::compare`] orders them.
     #[inline(always)]
     fn holds(&self, work: &Work, op: CompareOp, left: Value, right: Value) -> Result<bool, EvalError> {
         let ordering = match (left, right) {
             (Value::Int(a), Value::Int(b)) => a.cmp(&b),
-            // Invariant: a text has one symbol (the loader refuses a string table holding a
-            // text twice, and a request's and a built-in's new texts are each numbered once,
-            // after it), so two strings are equal exactly when their symbols are, as a join
-            // takes them.
-            (Value::Str(a), Value::Str(b)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
-                return Ok((a == b) == (op == CompareOp::Eq));
-            }
             _ => self
                 .strings
                 .with_made(&work.made)
