@@ -1127,8 +1127,8 @@ pub(crate) struct Run<'a> {
     pub limits: &'a Limits,
     /// The relations each rule reads at its top level ([`Guards::of`] the program).
     pub guards: &'a Guards,
-    /// The steps of the phase to run and its indexed rules (one of [`crate::dispatch::Dispatch::of`] the
-    /// program's plans).
+    /// The steps of the phase to run and its indexed rules: one of the program's plans
+    /// ([`crate::dispatch::Dispatch::of`]).
     pub plan: &'a Plan,
     /// The rules that run as kernels ([`Kernels::of`] the program).
     pub kernels: &'a Kernels,
