@@ -942,9 +942,11 @@ impl Ctx<'_> {
             },
         };
         let called = gov_builtins::call(builtin, vals, prepared, &mut work.memo, &mut keep).map_err(failed)?;
-        for (at, text) in work.fresh.iter() {
-            // One call may yield a new text twice (`str.split("a a", " ")`).
-            let sym = match work.made_ids.find(&work.made, base, text) {
+        for (i, (at, text)) in work.fresh.iter().enumerate() {
+            // One call may yield a new text twice (`str.split("a a", " ")`); the first was
+            // looked up among the made strings as it was yielded, and none was made since.
+            let made = if i == 0 { None } else { work.made_ids.find(&work.made, base, text) };
+            let sym = match made {
                 Some(sym) => sym,
                 None => {
                     work.budget.charge_bytes(self.limits, text.len())?;
