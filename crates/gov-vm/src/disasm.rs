@@ -16,7 +16,7 @@
 //! may change between versions, unlike the bundle format (docs/bytecode.md explains it).
 
 use crate::Value;
-use crate::dispatch::{Keys, demanded, rule_keys};
+use crate::dispatch::{Keys, demanded, head, rule_keys};
 use crate::exec::Code;
 use crate::guards::Guards;
 use crate::kernel::Kernels;
@@ -101,11 +101,8 @@ fn rule_listing(program: &Program, kernels: &Kernels, keys: &[Keys], rule: u32, 
         };
         let _ = writeln!(out, "          keyed: {when}runs only for a fact {}{through}", facts.join(" or "));
     }
-    if let (Some(code), Some(Keys::Unread)) = (code.code.last(), keys.get(rule as usize)) {
-        let read = match code {
-            Instr::Emit { rel, .. } => relation_name(program, *rel),
-            _ => String::new(),
-        };
+    if let (Some(rel), Some(Keys::Unread)) = (head(code), keys.get(rule as usize)) {
+        let read = relation_name(program, rel);
         let _ = writeln!(out, "          unread: when deciding, never runs (no rule that can run reads {read})");
     }
     if let Some(kernel) = kernels.get(rule) {

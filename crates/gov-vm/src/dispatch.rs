@@ -416,7 +416,7 @@ fn one_step_rules(program: &Program) -> Vec<u32> {
 }
 
 /// The relation a rule derives (`None` for a decision rule).
-fn head(code: &RuleCode) -> Option<u32> {
+pub(crate) fn head(code: &RuleCode) -> Option<u32> {
     match code.code.last() {
         Some(Instr::Emit { rel, .. }) => Some(*rel),
         _ => None,
