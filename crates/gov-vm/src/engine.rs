@@ -10,7 +10,7 @@ use crate::guards::Guards;
 use crate::kernel::Kernels;
 use crate::limits::{Budget, row_bytes};
 use crate::near_miss::{NearMiss, near_miss};
-use crate::one::{OneRows, OneSlots, Ones, Stored};
+use crate::one::{OneSlots, Stored};
 use crate::program::{Effect, Phase, Program};
 use crate::report::{Report, ValueText};
 use crate::store::{Bulk, Relation};
@@ -146,8 +146,8 @@ impl Request {
 #[derive(Debug)]
 pub struct Session {
     relations: Vec<Relation>,
-    /// The rows of the input relations held as their one row (their `relations` stay empty).
-    ones: OneRows,
+    /// Its buffers, with the rows of the relations held as their one row (their
+    /// `relations` then stay empty).
     work: Work,
     /// Whether decisions run the rules a decision cannot need ([`Engine::full_session`]).
     every_rule: bool,
@@ -165,7 +165,7 @@ pub struct Engine {
     dispatch: Dispatch,
     /// The rules that run as kernels.
     kernels: Kernels,
-    /// Where a session holds each input relation's row.
+    /// Where a session holds each input relation's row, and each held derived one's.
     ones: OneSlots,
     /// The request-phase relations a session stores in its `relations` (not the `input
     /// one` ones, always held as their row): what a new request clears.
@@ -324,12 +324,7 @@ impl Engine {
 
     /// Scratch space for [`Engine::decide_in`].
     pub fn session(&self) -> Session {
-        Session {
-            relations: empty_store(&self.program),
-            ones: self.ones.rows(),
-            work: Work::default(),
-            every_rule: false,
-        }
+        Session { relations: empty_store(&self.program), work: Work::holding(self.ones.rows()), every_rule: false }
     }
 
     /// A session whose decisions run every rule the request's facts can start, even one
@@ -392,8 +387,7 @@ impl Engine {
             }
         }
         session.work.reset();
-        session.ones.begin();
-        self.insert_input(request, &mut session.relations, Some(&mut session.ones), &mut session.work)?;
+        self.insert_input(request, &mut session.relations, true, &mut session.work)?;
         let strings = self.request_strings(request);
         let plan = match session.every_rule {
             true => self.dispatch.plan(Phase::Request),
@@ -402,7 +396,7 @@ impl Engine {
         let run = Run {
             program: &self.program,
             statics: Some(statics),
-            ones: Some(Ones { slots: &self.ones, rows: &session.ones }),
+            ones: Some(&self.ones),
             strings,
             limits: &self.limits,
             guards: &self.guards,
@@ -417,16 +411,17 @@ impl Engine {
 
     /// Checks the request's contract and the shape of each fact (a request read by another
     /// engine may not fit this one) and stores its facts; their bytes count against the
-    /// request's limits. With `ones`, each input relation's first fact goes there (and the
-    /// contract is checked in the same pass over the facts); without, into `relations`.
+    /// request's limits. With `hold`, each input relation's first fact goes to its row in
+    /// `work` ([`crate::one`]; the contract is checked in the same pass over the facts);
+    /// without, into `relations`.
     fn insert_input(
         &self,
         request: &Request,
         relations: &mut [Relation],
-        mut ones: Option<&mut OneRows>,
+        hold: bool,
         work: &mut Work,
     ) -> Result<(), EvalError> {
-        if ones.is_none() {
+        if !hold {
             crate::contract::one_fact_relations(&self.program, &request.facts).map_err(EvalError::Request)?;
         }
         let strings = self.program.strings.len() + request.extra_strings.len();
@@ -442,8 +437,8 @@ impl Engine {
                 crate::contract::fact_shape(&self.program, strings, *rel, values)
                     .map_err(|shape| self.contract_error(request, shape))?;
             }
-            let new = match (self.ones.slot(*rel), ones.as_deref_mut()) {
-                (Some(slot), Some(rows)) => match rows.store(&self.ones, slot, values) {
+            let new = match self.ones.slot(*rel).filter(|_| hold) {
+                Some(slot) => match work.ones.store(&self.ones, (*rel, slot), values) {
                     Stored::First => {
                         held += usize::from(self.ones.is_one(slot));
                         true
@@ -457,7 +452,7 @@ impl Engine {
                     }
                     Stored::More => relations.get_mut(*rel as usize).ok_or_else(out_of_range)?.insert(values)?,
                 },
-                _ => match relations.get_mut(*rel as usize) {
+                None => match relations.get_mut(*rel as usize) {
                     Some(relation) => relation.insert(values)?,
                     None => false,
                 },
@@ -471,7 +466,7 @@ impl Engine {
                 })?;
             }
         }
-        if ones.is_some() && held != self.ones.ones() {
+        if hold && held != self.ones.ones() {
             return Err(self.contract_error(request, broken_contract()));
         }
         Ok(())
@@ -566,7 +561,7 @@ impl Engine {
         };
         run.strata(&mut relations, work)?;
         work.budget = Budget::default();
-        self.insert_input(request, &mut relations, None, work)?;
+        self.insert_input(request, &mut relations, false, work)?;
         let run = Run {
             program,
             statics: None,
@@ -617,7 +612,7 @@ impl Engine {
     /// derived relation that no rule run for the request could read is left empty, unless
     /// the session is an [`Engine::full_session`].
     pub fn facts(&self, session: &Session, rel: u32) -> Vec<Vec<Value>> {
-        if let Some(row) = session.ones.row(&self.ones, rel) {
+        if let Some(row) = session.work.ones.row(&self.ones, rel) {
             return vec![row.to_vec()];
         }
         if let Some((held, score)) = session.work.risk

@@ -11,7 +11,7 @@ use crate::guards::Guards;
 use crate::kernel::{Kernel, Kernels};
 use crate::limits::{Budget, binding_bytes, firing_bytes, row_bytes};
 use crate::made::{Fresh, MadeIds};
-use crate::one::Ones;
+use crate::one::{OneRows, OneSlots, Ones, Stored};
 use crate::program::{AggregateFn, Effect, Instr, Phase, Program, Source, Stratum};
 use crate::store::{Columns, Relation, hash_values};
 use crate::value::{StringIds, Strings, Value};
@@ -149,6 +149,9 @@ pub(crate) struct Work {
     /// [`Ctx::held_row`]), with its relation; `None` before the score's step and when
     /// not deciding.
     pub(crate) risk: Option<(u32, i64)>,
+    /// When deciding, the rows of the relations held as their one row ([`crate::one`]), by
+    /// the engine's slots; their relations' stores are then empty.
+    pub(crate) ones: OneRows,
 }
 
 /// Where a rule's rows of a round end in the pending buffers ([`Work::pending`], the
@@ -215,6 +218,11 @@ impl Work {
         Work { trace: Some(Trace::default()), ..Work::default() }
     }
 
+    /// Empty buffers, with `ones` for the relations a decision holds as their row.
+    pub(crate) fn holding(ones: OneRows) -> Work {
+        Work { ones, ..Work::default() }
+    }
+
     /// Resets for a new evaluation, keeping capacity.
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
@@ -226,6 +234,7 @@ impl Work {
         self.made_ids.clear(&mut self.made);
         self.memo.clear();
         self.risk = None;
+        self.ones.begin();
     }
 
     /// The distinct firings so far.
@@ -308,9 +317,9 @@ fn firing_hash(firing: FiringRef<'_>) -> u64 {
 struct Ctx<'a> {
     /// Relations computed at load (for request-phase evaluation); `None` while loading.
     statics: Option<&'a [Relation]>,
-    /// The input relations held as their row (a decision's fast path), whose
-    /// `relations` are then empty.
-    ones: Option<Ones<'a>>,
+    /// Where the relations held as their row lie in [`Work::ones`] (a decision's fast
+    /// path), whose `relations` are then empty.
+    ones: Option<&'a OneSlots>,
     relations: &'a [Relation],
     strings: Strings<'a>,
     limits: &'a Limits,
@@ -481,12 +490,13 @@ impl Ctx<'_> {
         relation.lookup_slots(index as usize, regs, key, &mut work.key_bytes)
     }
 
-    /// The row of `rel` when it is an input relation held as its row, or else the risk
-    /// score's relation held beside the relations ([`Work::risk`]: its row is made in
-    /// `risk`). Asked only of a relation whose store is empty.
+    /// The row of `rel` when it is an input relation held as its row, or a derived one
+    /// ([`Work::held`]), or else the risk score's relation held beside the relations
+    /// ([`Work::risk`]: its row is made in `risk`). Asked only of a relation whose store
+    /// is empty.
     #[inline(always)]
-    fn held_row<'r>(&'r self, work: &Work, rel: u32, risk: &'r mut [Value; 1]) -> Option<&'r [Value]> {
-        if let Some(row) = self.ones.and_then(|ones| ones.row(rel)) {
+    fn held_row<'r>(&'r self, work: &'r Work, rel: u32, risk: &'r mut [Value; 1]) -> Option<&'r [Value]> {
+        if let Some(row) = self.ones.and_then(|slots| work.ones.row(slots, rel)) {
             return Some(row);
         }
         let (held, score) = work.risk?;
@@ -1121,8 +1131,8 @@ pub(crate) struct Run<'a> {
     pub program: &'a Program,
     /// Relations computed at load, when running a request.
     pub statics: Option<&'a [Relation]>,
-    /// The input relations held as their one row, when deciding (not explaining).
-    pub ones: Option<Ones<'a>>,
+    /// Where the relations held as their one row lie, when deciding (not explaining).
+    pub ones: Option<&'a OneSlots>,
     /// String resolution.
     pub strings: Strings<'a>,
     /// Limits.
@@ -1168,7 +1178,7 @@ impl Run<'_> {
         let plan = self.plan;
         let mut selected = std::mem::take(&mut work.selected);
         selected.clear();
-        let found = plan.select(relations, self.ones, &mut selected);
+        let found = plan.select(relations, self.ones.map(|slots| Ones { slots, rows: &work.ones }), &mut selected);
         let result = found.and_then(|()| {
             if selected.is_empty() {
                 // Nothing to merge (no indexed rule, or none the facts select).
@@ -1333,12 +1343,11 @@ impl Run<'_> {
         work: &mut Work,
     ) -> Result<(), EvalError> {
         let (scan, from_delta) = kernel.scanned();
-        let risk = work.risk.map(|(rel, _)| rel);
-        let held = |rel: u32| self.ones.is_some_and(|ones| ones.holds(rel)) || risk == Some(rel);
+        let held = |rel: u32| self.held(work, rel);
         if work.trace.is_some() || held(scan) || kernel.probed().is_some_and(held) {
             return self.rule(rule, relations, delta, work);
         }
-        if self.skipped(rule, relations, delta, risk) {
+        if self.skipped(rule, relations, delta, work) {
             return Ok(());
         }
         let rows = stored(self.program, self.statics, relations, scan)?;
@@ -1350,21 +1359,23 @@ impl Run<'_> {
         kernel.run(rows, range, probe, self.limits, work)
     }
 
+    /// Whether relation `rel` is held beside the store when deciding: an input or derived
+    /// relation as its one row ([`crate::one`]), or the risk score's ([`Work::risk`]).
+    #[inline(always)]
+    fn held(&self, work: &Work, rel: u32) -> bool {
+        // Only a decision holds rows (`self.ones` is set): no stamp is this request's otherwise.
+        work.ones.holds(rel) || work.risk.is_some_and(|(held, _)| held == rel)
+    }
+
     /// Whether a scan of `rule`'s body reads no row ([`Guards`]), which ends every run of
-    /// the rest: the rule is skipped. `risk` is the risk score's relation when it is held
-    /// as its row.
+    /// the rest: the rule is skipped.
     // Inlined: it runs for every rule of a decision.
     #[inline(always)]
-    fn skipped(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], risk: Option<u32>) -> bool {
+    fn skipped(&self, rule: u32, relations: &[Relation], delta: &[(u32, u32)], work: &Work) -> bool {
         // Invariant: a guard's relation is of the rule's phase, so it is in `relations`
-        // (or, for an input relation deciding holds as its row, in `ones`; for the risk
-        // score's, in `risk`).
+        // (or, when deciding, held beside them: [`Run::held`]).
         self.guards.of_rule(rule).iter().any(|&(rel, source)| match source {
-            Source::Full => {
-                relations.get(rel as usize).is_none_or(Relation::is_empty)
-                    && self.ones.is_none_or(|ones| !ones.holds(rel))
-                    && risk != Some(rel)
-            }
+            Source::Full => relations.get(rel as usize).is_none_or(Relation::is_empty) && !self.held(work, rel),
             Source::Delta => delta.get(rel as usize).is_none_or(|&(low, high)| low >= high),
         })
     }
@@ -1374,7 +1385,7 @@ impl Run<'_> {
         let code = self.builtins.code;
         // Invariant: the executable form has one entry per rule of the program.
         let exec = code.rule(rule).ok_or_else(|| EvalError::Corrupt("rule id out of range"))?;
-        if self.skipped(rule, relations, delta, work.risk.map(|(rel, _)| rel)) {
+        if self.skipped(rule, relations, delta, work) {
             return Ok(());
         }
         let ctx = Ctx {
@@ -1420,7 +1431,7 @@ impl Run<'_> {
         work: &mut Work,
         rows: Pending,
     ) -> Result<(), EvalError> {
-        let Work { pending, pending_rows, trace, budget, .. } = work;
+        let Work { pending, pending_rows, trace, budget, ones, .. } = work;
         let values = pending.get(rows.values).unwrap_or_default();
         let bytes = pending_rows.get(rows.bytes).unwrap_or_default();
         if values.is_empty() && bytes.is_empty() {
@@ -1435,11 +1446,20 @@ impl Run<'_> {
         };
         let (rel, arity) = head.ok_or_else(|| EvalError::Corrupt("rule emits without an Emit instruction"))?;
         let relation = relations.get_mut(rel as usize).ok_or_else(|| EvalError::Corrupt("relation id out of range"))?;
+        // Deciding holds a derived relation's first fact as its row ([`crate::one`]).
+        // Invariant: a relation is held as its row or stored, never both: its store is
+        // empty while its row is held, and a fact for the store moves the row there first.
+        let holding = self.ones.and_then(|slots| Some((slots, (rel, slots.slot(rel)?)))).filter(|_| trace.is_none());
         let width = relation.width();
         if !bytes.is_empty() {
             // Invariant: a join's head has columns (`Join::of`), so its rows have bytes.
             if width == 0 {
                 return Err(EvalError::Corrupt("a join kernel emitted rows of no bytes"));
+            }
+            if let Some((slots, at)) = holding
+                && let Some(first) = ones.release(slots, at)
+            {
+                relation.insert(first)?;
             }
             for row in bytes.chunks(width) {
                 if !relation.insert_encoded(row)? {
@@ -1449,8 +1469,22 @@ impl Run<'_> {
         }
         let mut premises = rows.premises;
         for row in values.chunks(arity.max(1)) {
+            let row = row.get(..arity).unwrap_or_default();
+            // A relation with stored rows (a join kernel's) keeps its rows there.
+            let new = match holding.filter(|_| relation.is_empty()) {
+                None => relation.insert(row)?,
+                Some((slots, at)) => match ones.hold(slots, at, row) {
+                    Some(Stored::First) => true,
+                    None => false,
+                    Some(Stored::Second(first)) => {
+                        relation.insert(first)?;
+                        relation.insert(row)?
+                    }
+                    Some(Stored::More) => relation.insert(row)?,
+                },
+            };
             let why = premises.next();
-            if relation.insert(row.get(..arity).unwrap_or_default())? {
+            if new {
                 if let Some(trace) = trace.as_mut() {
                     let id = u32::try_from(relation.len() - 1).unwrap_or(u32::MAX);
                     let absent = why.and_then(|i| trace.pending_absent.get_mut(i)).map(std::mem::take);

@@ -45,7 +45,8 @@ use crate::eval::Work;
 use crate::exec::{Code, Op, Pair, Slot};
 use crate::layout::{Layout, decode};
 use crate::limits::row_bytes;
-use crate::program::{Program, RelationKind, Stratum};
+use crate::one::OneSlots;
+use crate::program::{Program, Stratum};
 use crate::store::{Relation, append, same_bytes};
 use crate::{EvalError, Limits, Value};
 use gov_value::{BaseType, CompareOp};
@@ -60,19 +61,21 @@ pub(crate) struct Kernels {
 
 impl Kernels {
     /// The kernels among `program`'s rules, read from their executable form `code`. A rule
-    /// of a stratum that is not recursive takes one only if it reads no input relation: a
+    /// of a stratum that is not recursive takes one only if it reads no relation a decision
+    /// may hold as its row (an input relation, or a derived one: [`crate::one`]): a
     /// decision holds most of those as their one fact, which the interpreter reads, and
     /// trying the kernel first would cost each such rule of every decision a lookup for
     /// nothing. (A recursive stratum's rules run over rows the stratum derives.)
     pub(crate) fn of(program: &Program, code: &Code) -> Kernels {
-        let input = |rel: u32| program.relations.get(rel as usize).is_some_and(|r| r.kind == RelationKind::Input);
+        let slots = OneSlots::of(program);
+        let held = |rel: u32| slots.slot(rel).is_some();
         let mut kernels = Kernels::default();
         for stratum in &program.strata {
             let Stratum::Rules { rules, delta_rules, .. } = stratum else { continue };
             let recursive = !delta_rules.is_empty();
             for &rule in rules.iter().chain(delta_rules) {
                 let Some(kernel) = Kernel::of(program, code, rule) else { continue };
-                if !recursive && (input(kernel.scan) || kernel.probed().is_some_and(input)) {
+                if !recursive && (held(kernel.scan) || kernel.probed().is_some_and(held)) {
                     continue;
                 }
                 if kernels.kernels.is_empty() {
@@ -731,12 +734,14 @@ mod tests {
                 ];
                 (b.stratum(Static, vec![base], vec![carried, keyed]).deny(&[DR]), 3)
             }
-            // Scans feeding a head outside recursion (of a derived relation: a rule outside
-            // recursion that reads an input relation is left to the interpreter): a check
+            // Scans feeding a head outside recursion (of a relation a recursive stratum
+            // derives: a rule outside recursion that reads an input relation, or a derived
+            // one a decision may hold as its row, is left to the interpreter): a check
             // against a constant and a comparison within the row into a derived relation,
             // and a check within the row into a firing (`reach(x, x)`).
             10 => {
                 let copy = vec![scan(EDGE, &[(0, 0), (1, 1), (2, 2)]), emit(W3, &[reg(0), reg(1), reg(2)])];
+                let again = vec![delta(W3, &[(0, 0), (1, 1), (2, 2)], &[]), emit(W3, &[reg(0), reg(1), reg(2)])];
                 let apart = vec![
                     scan_checked(W3, &[(0, 0), (1, 1)], &[(2, ONE)]),
                     compare(Ne, reg(0), reg(1)),
@@ -746,8 +751,8 @@ mod tests {
                     scan_checked(W3, &[(0, 0), (2, 1)], &[(1, reg(0))]),
                     Instr::Fire { decision: 0, values: vec![reg(0), reg(1), TAG] },
                 ];
-                let b = b.stratum(Request, vec![copy], Vec::new()).stratum(Request, vec![apart], Vec::new());
-                (b.deny(&[R]).stratum(Request, vec![cycle], Vec::new()), 3)
+                let b = b.stratum(Request, vec![copy], vec![again]).stratum(Request, vec![apart], Vec::new());
+                (b.deny(&[R]).stratum(Request, vec![cycle], Vec::new()), 4)
             }
             // A join outside recursion feeding a firing (`r(x, y), r(y, x)`), and a Δ scan
             // with no probe (the symmetric closure).
@@ -802,8 +807,8 @@ mod tests {
         let (int, str, decimal) = (BaseType::Int, BaseType::Str, BaseType::Decimal);
         let triple = vec![column(Some(1), int), column(Some(2), int), column(Some(3), int)];
         let pair = |a, b| vec![column(None, a), column(None, b)];
+        use crate::program::RelationKind::{Data, Derived, Input};
         use Phase::{Request, Static};
-        use RelationKind::{Data, Derived, Input};
         let relations = vec![
             relation(0, Input, Request, triple.clone(), &[&[0], &[1], &[0, 2], &[0, 1, 2]]),
             relation(5, Derived, Request, pair(int, int), &[&[0], &[1]]),
