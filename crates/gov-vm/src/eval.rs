@@ -490,8 +490,8 @@ impl Ctx<'_> {
         relation.lookup_slots(index as usize, regs, key, &mut work.key_bytes)
     }
 
-    /// The row of `rel` when it is an input relation held as its row, or a derived one
-    /// ([`Work::held`]), or else the risk score's relation held beside the relations
+    /// The row of `rel` when it is an input or derived relation held as its row
+    /// ([`Work::ones`]), or else the risk score's relation held beside the relations
     /// ([`Work::risk`]: its row is made in `risk`). Asked only of a relation whose store
     /// is empty.
     #[inline(always)]
