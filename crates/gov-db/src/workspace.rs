@@ -110,6 +110,9 @@ impl Workspace {
     }
 
     /// Checks a package (incrementally).
+    // Not inlined: a keystroke's cost is measured between this function's calls, by name
+    // (callgrind's `--toggle-collect`, docs/performance.md), which LTO would inline away.
+    #[inline(never)]
     pub fn check(&self, package: PackageId) -> Option<Arc<Checked>> {
         self.packages.get(package.0).map(|&p| check_package(&self.db, p))
     }
