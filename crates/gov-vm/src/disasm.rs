@@ -20,13 +20,14 @@ use crate::dispatch::{Keys, demanded, head, rule_keys};
 use crate::exec::Code;
 use crate::guards::Guards;
 use crate::kernel::Kernels;
+use crate::one::OneSlots;
 use crate::program::{CallOut, Effect, Phase, RelationKind};
 use crate::program::{Instr, MessagePart, Operand, Program, RelationSchema, RuleCode, RuleKey, Source, Stratum};
 use std::fmt::Write;
 
 /// The listing of every stratum and rule of `program` (rules no stratum runs come last).
 pub fn disassemble(program: &Program) -> String {
-    let kernels = Kernels::of(program, &Code::of(program));
+    let kernels = Kernels::of(program, &Code::of(program), &OneSlots::of(program));
     let keys = demanded(program, &rule_keys(program, &Guards::of(program)));
     let mut out = String::new();
     let mut listed = vec![false; program.rules.len()];

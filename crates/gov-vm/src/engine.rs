@@ -225,7 +225,7 @@ impl Engine {
     #[cfg(test)]
     pub(crate) fn interpreted(program: Program, load_limits: Limits) -> Result<Engine, EvalError> {
         crate::bundle::validate(&program).map_err(EvalError::Invalid)?;
-        Engine::with_kernels(program, String::new(), load_limits, |_, _| Kernels::default())
+        Engine::with_kernels(program, String::new(), load_limits, |_, _, _| Kernels::default())
     }
 
     /// [`Engine::from_valid`] with the rules `kernels` picks from the executable form
@@ -234,12 +234,13 @@ impl Engine {
         mut program: Program,
         hash: String,
         load_limits: Limits,
-        kernels: fn(&Program, &Code) -> Kernels,
+        kernels: fn(&Program, &Code, &OneSlots) -> Kernels,
     ) -> Result<Engine, EvalError> {
         let guards = Guards::of(&program);
         let dispatch = Dispatch::of(&program, &guards);
         let code = Code::of(&program);
-        let kernels = kernels(&program, &code);
+        let ones = OneSlots::of(&program);
+        let kernels = kernels(&program, &code, &ones);
         let mut string_ids: StringIds =
             program.strings.iter().enumerate().filter_map(|(i, s)| Some((s.clone(), u32::try_from(i).ok()?))).collect();
         let no_more = StringIds::default();
@@ -268,7 +269,6 @@ impl Engine {
             .filter_map(|(i, r)| Some((program.string(r.name).to_owned(), u32::try_from(i).ok()?)))
             .collect();
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
-        let ones = OneSlots::of(&program);
         let request_relations = (0..u32::try_from(program.relations.len()).unwrap_or(u32::MAX))
             .filter(|&rel| ones.slot(rel).is_none_or(|slot| !ones.is_one(slot)))
             .filter(|&rel| program.relations.get(rel as usize).is_some_and(|r| r.phase == Phase::Request))

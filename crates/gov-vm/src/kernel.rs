@@ -62,13 +62,12 @@ pub(crate) struct Kernels {
 impl Kernels {
     /// The kernels among `program`'s rules, read from their executable form `code`. A rule
     /// of a stratum that is not recursive takes one only if it reads no relation a decision
-    /// may hold as its row (an input relation, or a derived one: [`crate::one`]): a
+    /// may hold as its row (one of `held`'s slots: an input relation, or a derived one): a
     /// decision holds most of those as their one fact, which the interpreter reads, and
     /// trying the kernel first would cost each such rule of every decision a lookup for
     /// nothing. (A recursive stratum's rules run over rows the stratum derives.)
-    pub(crate) fn of(program: &Program, code: &Code) -> Kernels {
-        let slots = OneSlots::of(program);
-        let held = |rel: u32| slots.slot(rel).is_some();
+    pub(crate) fn of(program: &Program, code: &Code, held: &OneSlots) -> Kernels {
+        let held = |rel: u32| held.slot(rel).is_some();
         let mut kernels = Kernels::default();
         for stratum in &program.strata {
             let Stratum::Rules { rules, delta_rules, .. } = stratum else { continue };
@@ -907,7 +906,8 @@ mod tests {
             pd.sort_unstable_by_key(|&(x, _)| x);
             pd.dedup_by_key(|&mut (x, _)| x);
             let (program, kernels) = program(which, &distinct_pe, &pd);
-            prop_assert_eq!(Kernels::of(&program, &Code::of(&program)).kernels.iter().flatten().count(), kernels);
+            let held = crate::one::OneSlots::of(&program);
+            prop_assert_eq!(Kernels::of(&program, &Code::of(&program), &held).kernels.iter().flatten().count(), kernels);
             let names = ["a", "b", "c", "d"];
             let request = serde_json::json!({
                 "edge": edge.iter().map(|&(s, d, w)| serde_json::json!({"src": s, "dst": d, "w": w})).collect::<Vec<_>>(),
