@@ -8,6 +8,7 @@
 mod annotations;
 mod body;
 mod calls;
+mod clusters;
 mod infer;
 mod likely_mistakes;
 mod memo;
@@ -223,6 +224,8 @@ struct RuleWork {
     base: u32,
     by: u32,
     pending: std::ops::Range<usize>,
+    /// Whether its unifications or constraints reported anything.
+    reported: bool,
 }
 
 impl RuleWork {
@@ -320,30 +323,46 @@ pub fn check_rules(
         // (a package's `type Agent = Str` never turns up as errors inside the stdlib).
         let library = |f: &&crate::PackageFile| matches!(f.origin, crate::Origin::Library(_));
         for item in program.files.iter().filter(library).flat_map(|f| f.parsed.file.items.iter()) {
-            cx.item(item);
+            if let Some((walk, _)) = cx.item(item) {
+                cx.replay_types(item, walk);
+            }
         }
         let solved = cx.solve();
-        let mut variable_types = solved.types;
-        let mut untyped_var = solved.untyped_var;
-        cx.freeze_library_columns();
-        for item in program.files.iter().filter(|f| !library(f)).flat_map(|f| f.parsed.file.items.iter()) {
-            cx.item(item);
+        let mut variable_types = Vec::new();
+        let mut untyped_var = None;
+        for rule in &solved.rules {
+            let types = solved.types.get(rule.types.clone()).unwrap_or_default();
+            infer::occurrence_types(&rule.walk, rule.by, types, &mut variable_types, &mut untyped_var);
         }
+        cx.freeze_library_columns();
+        let mut rules: Vec<(&Item, Arc<Walk>, bool)> = Vec::new();
+        for item in program.files.iter().filter(|f| !library(f)).flat_map(|f| f.parsed.file.items.iter()) {
+            if let Some((walk, kept)) = cx.item(item) {
+                rules.push((item, walk, kept));
+            }
+        }
+        let kept = cx.type_package_rules(&rules, &mut variable_types, &mut untyped_var);
         cx.memo.sizes = Sizes {
             nodes: cx.inference.node_count(),
             edges: cx.facts.edges.len(),
             body_refs: cx.facts.body_refs.len(),
             head_refs: cx.facts.head_refs.len(),
-            work: cx.work.len(),
-            pending: cx.pending.len(),
+            ..cx.memo.sizes
         };
-        let solved = cx.solve();
-        variable_types.extend(solved.types);
-        cx.facts.untyped_var = untyped_var.take().or(solved.untyped_var);
-        // Every derived relation's column types, relation after relation, in one vector.
+        cx.facts.untyped_var = untyped_var;
+        // Every derived relation's column types, relation after relation, in one vector: a
+        // kept cluster's relations have the types it kept.
         let columns = std::mem::take(&mut cx.columns);
-        let inferred: Vec<Option<Ty>> =
-            columns.iter().flatten().flat_map(|derived| &derived.nodes).map(|&node| cx.var_type(node)).collect();
+        let mut inferred: Vec<Option<Ty>> = Vec::new();
+        for (relation, derived) in columns.iter().enumerate() {
+            let Some(derived) = derived else { continue };
+            match kept.get(&relation) {
+                Some(types) => {
+                    inferred.extend(derived.nodes.iter().enumerate().map(|(i, _)| types.get(i).copied().flatten()))
+                }
+                None => inferred.extend(derived.nodes.iter().map(|&node| cx.var_type(node))),
+            }
+        }
         (cx.facts, inferred, variable_types, cx.unknown)
     };
     symbols.variable_types = crate::symbols::VariableTypes::new(variable_types);
@@ -415,17 +434,19 @@ impl<'a> Cx<'a, '_> {
     }
 
     /// Checks one item. A rule, decision rule or invariant is walked once ([`Cx::record`])
-    /// and its walk replayed into the package's inference and facts ([`Cx::replay`]); the
-    /// walk is kept, and a later check replays it without walking the tree again while the
-    /// tree and the declarations are the same.
-    fn item(&mut self, item: &'a Item) {
+    /// and its walk's facts added to the package's ([`Cx::replay_facts`]); the walk is
+    /// kept, and a later check replays it without walking the tree again while the tree and
+    /// the declarations are the same. For those, the walk is returned, with whether it is
+    /// kept, for the type solve ([`Cx::replay_types`]).
+    fn item(&mut self, item: &'a Item) -> Option<(Arc<Walk>, bool)> {
         match &item.kind {
             ItemKind::Rule(_) | ItemKind::Decision(_) | ItemKind::Invariant(_) => {
-                let walk = match self.memo.walk(item, self.epoch) {
-                    Some(walk) => walk,
+                let (walk, kept) = match self.memo.walk(item, self.epoch) {
+                    Some(walk) => (walk, true),
                     None => self.record(item),
                 };
-                self.replay(item, walk);
+                self.replay_facts(item, &walk);
+                return Some((walk, kept));
             }
             ItemKind::Test(test) => {
                 self.annotations(item);
@@ -437,5 +458,6 @@ impl<'a> Cx<'a, '_> {
             }
             _ => self.annotations(item),
         }
+        None
     }
 }

@@ -97,6 +97,12 @@ impl Checks {
     pub fn walked_items(&self, package: PackageInput) -> Option<usize> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&package).map(ItemMemo::walked)
     }
+
+    /// How many rules the last check of `package` typed rather than found typed in a
+    /// cluster the check before kept.
+    pub fn typed_items(&self, package: PackageInput) -> Option<usize> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&package).map(ItemMemo::typed)
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +316,65 @@ mod tests {
         file.set_text(&mut db).to(declared.clone());
         assert_eq!(*check_package(&db, package), fresh(&declared));
         assert_eq!(db.checks().walked_items(package), Some(2));
+    }
+
+    #[test]
+    fn editing_a_rule_body_re_types_the_rules_sharing_its_derived_relations_only() {
+        // Group `i` is three rules around the derived relation `big_i`; the rules of other
+        // groups share none of its columns. Each `allow` rule reads `order` only, alone in
+        // its cluster.
+        let (mut db, _log) = Database::recording();
+        let mut text = package(10);
+        for i in 0..5 {
+            text.push_str(&format!(
+                "
+big_{i}(t) :- order(t), t > 1{i}.
+big_{i}(t) :- order(t), t < 2.
+deny large_{i} :- big_{i}(t), t > 3{i}.
+"
+            ));
+        }
+        let file = SourceInput::new(&db, FileId(0), "p.gov".to_owned(), text.clone());
+        let package = PackageInput::new(&db, vec![file], Vec::new());
+        check_package(&db, package);
+        assert_eq!(db.checks().typed_items(package), Some(25));
+        let fresh = |text: &str| {
+            gov_check::check(&ParsedPackage {
+                files: vec![PackageFile {
+                    id: FileId(0),
+                    parsed: Arc::new(gov_syntax::parse(FileId(0), text)),
+                    origin: Origin::Package,
+                }],
+                available_modules: Vec::new(),
+            })
+        };
+        // A character typed in group 2's first rule moves every item after it: group 2 is
+        // typed again, the other groups' and the `allow` rules' types are kept (moved).
+        let edited = text.replace("t > 12.", "t > 129.");
+        file.set_text(&mut db).to(edited.clone());
+        assert_eq!(*check_package(&db, package), fresh(&edited));
+        assert_eq!(db.checks().typed_items(package), Some(3));
+        // An edit in an `allow` rule types that rule only.
+        let edited = edited.replace("t > 7.", "t > 77.");
+        file.set_text(&mut db).to(edited.clone());
+        assert_eq!(*check_package(&db, package), fresh(&edited));
+        assert_eq!(db.checks().typed_items(package), Some(1));
+        // A type error in group 4 is reported, from its cluster, every time until mended;
+        // the others stay kept.
+        let broken = edited.replace("t > 34.", "t > \"x\".");
+        for _ in 0..2 {
+            file.set_text(&mut db).to(broken.clone());
+            let checked = check_package(&db, package);
+            assert_eq!(*checked, fresh(&broken));
+            assert!(
+                checked.diagnostics.iter().any(|d| d.code == gov_diag::codes::TYPE_MISMATCH),
+                "{:?}",
+                checked.diagnostics
+            );
+            assert_eq!(db.checks().typed_items(package), Some(3));
+            file.set_text(&mut db).to(edited.clone());
+            assert_eq!(*check_package(&db, package), fresh(&edited));
+        }
     }
 
     #[test]

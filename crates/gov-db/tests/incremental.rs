@@ -109,3 +109,16 @@ fn items_moved_by_an_edit_keep_their_safety_results_moved() {
         assert_checks_as_fresh(&mut workspace, package, text);
     }
 }
+
+#[test]
+fn a_rule_deriving_a_modules_relation_is_typed_again_at_every_check() {
+    // The module's rules type `has_permission` first, in a solve of their own; a package
+    // rule deriving it (E0109) must not have its types kept from one check to the next.
+    let text = "package p\nuse std.agents\n\ninput call(agent: Str, tool: Str)\n\nhas_permission(a, t) :- call(a, t), t = \"read\".\nallow ok :- call(a, t), has_permission(a, t).\nallow other :- call(a, _), a != \"x\".\n";
+    let mut workspace = Workspace::new();
+    let package = workspace.add_package(vec![("p.gov".to_owned(), text.to_owned())]);
+    workspace.check(package).unwrap();
+    for edited in [text.replace("\"x\"", "\"xy\""), text.replace("\"read\"", "1"), text.to_owned()] {
+        assert_checks_as_fresh(&mut workspace, package, &edited);
+    }
+}

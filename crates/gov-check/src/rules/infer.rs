@@ -12,6 +12,7 @@ use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{AggregateFn, Collection, Comparison, Expr, LitValue, Membership, Name};
 use gov_syntax::walk::{self, Reach};
 use gov_value::{BaseType, CompareOp};
+use std::sync::Arc;
 
 pub(super) fn lit_shape(value: &LitValue) -> Shape {
     lit_base(value).map_or(Shape::Poison, Shape::Lit)
@@ -40,12 +41,45 @@ struct Run {
     settled: bool,
 }
 
-/// What [`Cx::solve`] found.
+/// What [`Cx::solve`] found: each rule's variables' types.
 pub(super) struct Solved {
-    /// The inferred type of every variable occurrence, by span.
-    pub(super) types: Vec<(Span, Ty)>,
-    /// The first variable whose type nothing determines, at its first occurrence.
-    pub(super) untyped_var: Option<(Span, String)>,
+    /// The rules solved, in the order they were replayed.
+    pub(super) rules: Vec<SolvedRule>,
+    /// Each rule's variables' types (`None`: nothing determines it), in the order of its
+    /// walk's scope, rule after rule ([`SolvedRule::types`]).
+    pub(super) types: Vec<Option<Ty>>,
+}
+
+/// One rule of [`Solved`].
+pub(super) struct SolvedRule {
+    pub(super) walk: Arc<Walk>,
+    /// How far the rule's tree moved since the walk.
+    pub(super) by: u32,
+    /// Its variables' types, a range of [`Solved::types`].
+    pub(super) types: std::ops::Range<usize>,
+    /// Whether its unifications or constraints reported anything.
+    pub(super) reported: bool,
+}
+
+/// Lists the type of each occurrence of `walk`'s variables (whose types are `types`, in
+/// the order of its scope; its tree moved `by`) in `out`, and the first variable whose
+/// type nothing determines, at its first occurrence, in `untyped` unless it has one.
+pub(super) fn occurrence_types(
+    walk: &Walk,
+    by: u32,
+    types: &[Option<Ty>],
+    out: &mut Vec<(Span, Ty)>,
+    untyped: &mut Option<(Span, String)>,
+) {
+    for ((name, var), ty) in walk.scope.iter().zip(types) {
+        match ty {
+            Some(ty) => out.extend(var.occurrences.iter().map(|(span, _, _)| (span.shifted(by), *ty))),
+            None if untyped.is_none() => {
+                *untyped = var.occurrences.first().map(|occurrence| (occurrence.0.shifted(by), name.to_owned()));
+            }
+            None => {}
+        }
+    }
 }
 
 impl<'a> Cx<'a, '_> {
@@ -461,44 +495,37 @@ impl<'a> Cx<'a, '_> {
             }
             debug_assert_eq!(self.inference.changes(), changes, "the type solve skipped a constraint with work left");
         }
+        let mut work = work;
         if !quiet || cfg!(debug_assertions) {
             let (reported, changes) = (self.diagnostics.len(), self.inference.changes());
-            for rule in &work {
+            for rule in &mut work {
+                let before = self.diagnostics.len();
                 for pending in queued(rule) {
                     self.constraint(rule.vars(), pending, true);
                 }
+                rule.reported |= self.diagnostics.len() != before;
             }
             debug_assert!(
                 !quiet || (self.diagnostics.len() == reported && self.inference.changes() == changes),
                 "a quiet round of the type solve left something to report"
             );
         }
-        let mut types = Vec::new();
-        let mut untyped = None;
-        for rule in &work {
-            let (vars, by) = (rule.vars(), rule.by);
-            let mut typed_all = true;
+        let mut solved = Solved { rules: Vec::with_capacity(work.len()), types: Vec::new() };
+        for rule in work.drain(..) {
+            let vars = rule.vars();
+            let start = solved.types.len();
             for (_, var) in vars.scope.iter() {
-                match self.var_type(vars.node_of(var)) {
-                    Some(ty) => types.extend(var.occurrences.iter().map(|(span, _, _)| (span.shifted(by), ty))),
-                    None => typed_all = false,
-                }
+                let ty = self.var_type(vars.node_of(var));
+                solved.types.push(ty);
             }
-            if !typed_all && untyped.is_none() {
-                // Rare (the package will not compile): find the first such variable in order.
-                untyped = vars
-                    .scope
-                    .iter()
-                    .find(|(_, var)| self.var_type(vars.node_of(var)).is_none())
-                    .and_then(|(name, var)| Some((var.occurrences.first()?.0.shifted(by), name.to_owned())));
-            }
+            let types = start..solved.types.len();
+            solved.rules.push(SolvedRule { walk: rule.walk, by: rule.by, types, reported: rule.reported });
         }
         // Emptied, the vectors go back with their room, for the next solve's rules.
         self.work = work;
-        self.work.clear();
         self.pending = pending;
         self.pending.clear();
-        Solved { types, untyped_var: untyped }
+        solved
     }
 
     /// The type inferred for a variable's or a column's node, if any.

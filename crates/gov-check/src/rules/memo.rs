@@ -83,10 +83,15 @@ pub struct ItemMemo {
     /// How many rules, decision rules and invariants this check walked rather than
     /// replayed from a kept walk.
     pub(super) walked: usize,
+    /// How many of the package's rules, decision rules and invariants this check typed
+    /// rather than found typed in a kept cluster ([`super::clusters`]).
+    pub(super) typed: usize,
     /// The last check's sizes.
     pub(super) sizes: Sizes,
     /// The last check's recursive components, for stratification.
     pub(crate) components: crate::strata::ComponentsMemo,
+    /// The types of the last check's clusters of rules.
+    pub(super) clusters: super::clusters::ClusterMemo,
 }
 
 impl ItemMemo {
@@ -101,11 +106,18 @@ impl ItemMemo {
         self.walked
     }
 
+    /// How many of the package's rules, decision rules and invariants the last check typed
+    /// rather than found typed in a cluster kept from the check before.
+    pub fn typed(&self) -> usize {
+        self.typed
+    }
+
     /// Starts a check: the entries of the last one are the ones to find.
     pub(crate) fn begin(&mut self) {
         self.check += 1;
         self.computed = 0;
         self.walked = 0;
+        self.typed = 0;
     }
 
     /// Ends a check: the entries it did not find are dropped.
@@ -155,10 +167,15 @@ impl ItemMemo {
         Some(Arc::clone(walk))
     }
 
-    /// Keeps `walk` as `item`'s (whose safety this check has computed or found).
-    pub(super) fn keep_walk(&mut self, item: &Item, walk: Arc<Walk>) {
-        if let Some(entry) = item.origin.id().and_then(|key| self.entries.get_mut(&key)) {
-            entry.walk = Some(walk);
+    /// Keeps `walk` as `item`'s (whose safety this check has computed or found); whether it
+    /// is kept (a tree without an origin, or without an entry, keeps nothing).
+    pub(super) fn keep_walk(&mut self, item: &Item, walk: Arc<Walk>) -> bool {
+        match item.origin.id().and_then(|key| self.entries.get_mut(&key)) {
+            Some(entry) => {
+                entry.walk = Some(walk);
+                true
+            }
+            None => false,
         }
     }
 }

@@ -88,7 +88,7 @@ pub(super) enum At {
 // `at`; every relation index is one of the symbol table whose fingerprint is `epoch`.
 #[derive(Debug, Default)]
 pub(super) struct Walk {
-    at: u32,
+    pub(super) at: u32,
     pub(super) epoch: u64,
     /// The variables, in order of first occurrence, with where each occurs.
     pub(super) scope: Scope,
@@ -98,6 +98,20 @@ pub(super) struct Walk {
     pub(super) body_refs: Vec<(usize, Span, Option<usize>)>,
     pub(super) edges: Vec<Edge>,
     pub(super) arithmetic: Vec<ArithSite>,
+}
+
+impl Walk {
+    /// Every column the walk unifies or constrains (with repeats).
+    pub(super) fn columns(&self) -> impl Iterator<Item = ColumnRef> + '_ {
+        let unified = self.unify.iter().map(|unify| match *unify {
+            Unify::Var { column, .. } | Unify::Lit { column, .. } => column,
+        });
+        let queued = self.pending.iter().filter_map(|at| match *at {
+            At::AtomArg(_, _, column) | At::HeadArg(_, column) => Some(column),
+            At::Condition(_) | At::Points | At::Approver => None,
+        });
+        unified.chain(queued)
+    }
 }
 
 /// A walk being recorded, with the place in the body the walk is at.
@@ -168,8 +182,9 @@ fn condition<'a>(body: &'a [BodyItem], path: &[u32]) -> Option<&'a BodyItem> {
 
 impl<'a> Cx<'a, '_> {
     /// Walks `item` (a rule, decision rule or invariant) into a [`Walk`], reporting what the
-    /// walk finds; keeps the walk in the memo if it reported nothing.
-    pub(super) fn record(&mut self, item: &'a Item) -> Arc<Walk> {
+    /// walk finds; keeps the walk in the memo if it reported nothing, and says whether it
+    /// did.
+    pub(super) fn record(&mut self, item: &'a Item) -> (Arc<Walk>, bool) {
         self.memo.walked += 1;
         let reported = (self.diagnostics.len(), self.unknown.len());
         self.annotations(item);
@@ -183,16 +198,31 @@ impl<'a> Cx<'a, '_> {
             _ => {}
         }
         let walk = Arc::new(rec.walk);
-        if (self.diagnostics.len(), self.unknown.len()) == reported {
-            self.memo.keep_walk(item, Arc::clone(&walk));
-        }
-        walk
+        let kept =
+            (self.diagnostics.len(), self.unknown.len()) == reported && self.memo.keep_walk(item, Arc::clone(&walk));
+        (walk, kept)
     }
 
-    /// Adds `walk` (of `item`, or of a tree with its origin before `item` moved) to this
-    /// check: its variables' nodes, its unifications, its facts, its queued constraints.
-    pub(super) fn replay(&mut self, item: &'a Item, walk: Arc<Walk>) {
+    /// Adds the facts of `walk` (of `item`, or of a tree with its origin before `item`
+    /// moved) to this check: its relations' references, its edges, its arithmetic.
+    pub(super) fn replay_facts(&mut self, item: &Item, walk: &Walk) {
         let by = item.span.start.wrapping_sub(walk.at);
+        let facts = &mut self.facts;
+        facts.head_refs.extend(walk.head_refs.iter().map(|&(relation, at)| (relation, at.shifted(by))));
+        facts.body_refs.extend(walk.body_refs.iter().map(|&(relation, at, to)| (relation, at.shifted(by), to)));
+        facts.edges.extend(walk.edges.iter().map(|e| Edge { at: e.at.shifted(by), rule: e.rule.shifted(by), ..*e }));
+        facts.arithmetic.extend(walk.arithmetic.iter().map(|a| ArithSite {
+            rule: a.rule.shifted(by),
+            at: a.at.shifted(by),
+            ..*a
+        }));
+    }
+
+    /// Adds `walk`'s share of the type solve (of `item`, as [`Cx::replay_facts`]): its
+    /// variables' nodes, its unifications, its queued constraints.
+    pub(super) fn replay_types(&mut self, item: &'a Item, walk: Arc<Walk>) {
+        let by = item.span.start.wrapping_sub(walk.at);
+        let reported = self.diagnostics.len();
         let base = u32::try_from(self.inference.node_count()).unwrap_or(u32::MAX);
         for _ in &walk.scope.vars {
             self.inference.node();
@@ -210,15 +240,6 @@ impl<'a> Cx<'a, '_> {
                 }
             }
         }
-        let facts = &mut self.facts;
-        facts.head_refs.extend(walk.head_refs.iter().map(|&(relation, at)| (relation, at.shifted(by))));
-        facts.body_refs.extend(walk.body_refs.iter().map(|&(relation, at, to)| (relation, at.shifted(by), to)));
-        facts.edges.extend(walk.edges.iter().map(|e| Edge { at: e.at.shifted(by), rule: e.rule.shifted(by), ..*e }));
-        facts.arithmetic.extend(walk.arithmetic.iter().map(|a| ArithSite {
-            rule: a.rule.shifted(by),
-            at: a.at.shifted(by),
-            ..*a
-        }));
         let start = self.pending.len();
         for at in &walk.pending {
             // The walk's tree is `item`'s (moved): each place it recorded is there.
@@ -227,7 +248,8 @@ impl<'a> Cx<'a, '_> {
             self.pending.extend(pending);
         }
         let pending = start..self.pending.len();
-        self.work.push(RuleWork { walk, base, by, pending });
+        let reported = self.diagnostics.len() != reported;
+        self.work.push(RuleWork { walk, base, by, pending, reported });
     }
 
     /// The constraint queued at `at` in `item`'s tree.

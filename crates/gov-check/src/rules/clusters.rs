@@ -1,0 +1,332 @@
+//! The package's rules in clusters, typed apart (issue 10 item 7).
+//!
+//! Rules meet in the type solve only through the columns of derived relations: every other
+//! node is one rule's own variable, and a declared column (or a library relation's solved
+//! one) is a constant. So the rules that share no derived relation, directly or through
+//! others, are typed independently: a cluster is a connected group of rules and the
+//! derived relations they read or derive, and typing the clusters one by one gives each
+//! variable and column the type that typing them all at once gives (each cluster's
+//! unifications and constraints run in the same order, on nodes no other cluster reads).
+//!
+//! That makes a cluster's types a function of its rules' walks: a cluster whose rules have
+//! the walks the last check typed (the same kept walks, in the same order, so the same
+//! trees up to a move under the same declarations) gets the types that check gave it,
+//! without replaying or solving it ([`ClusterMemo`]). A keystroke inside one rule re-types
+//! the cluster of that rule only.
+//!
+//! A cluster's types are kept only when they are its own: none of its rules reported
+//! anything (a report may name other items' spans, and poisons classes), each rule's walk
+//! is kept in the [`super::ItemMemo`] (a walk that reported is made again every check), and
+//! no rule derives a library module's relation (whose columns the modules' own rules typed
+//! first, in another solve).
+
+use super::infer::{SolvedRule, occurrence_types};
+use super::summary::Walk;
+use super::{Cx, DerivedColumns};
+use crate::Ty;
+use crate::hash::HashMap;
+use gov_diag::Span;
+use gov_syntax::ast::Item;
+use std::hash::{BuildHasher, Hasher};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// The package's rules grouped into clusters.
+pub(super) struct Clusters {
+    /// Each rule's cluster, by the rule's position in the package's rules.
+    of: Vec<u32>,
+    clusters: Vec<Cluster>,
+}
+
+/// One cluster: its rules, in the package's order, and whether it may be kept.
+#[derive(Default)]
+pub(super) struct Cluster {
+    rules: Vec<u32>,
+    /// The derived relations its rules read or derive.
+    relations: Vec<usize>,
+    /// Whether a rule of it derives a library module's relation.
+    pinned: bool,
+}
+
+/// Where no cluster is.
+const NONE: u32 = u32::MAX;
+
+impl Clusters {
+    /// The clusters of `walks`, the package's rules' walks in order, under `cx`'s columns.
+    pub(super) fn of<'w>(cx: &Cx<'_, '_>, walks: impl ExactSizeIterator<Item = &'w Walk>) -> Clusters {
+        let mut parent: Vec<u32> = (0..u32::try_from(cx.columns.len()).unwrap_or(u32::MAX)).collect();
+        let mut anchors = Vec::with_capacity(walks.len());
+        let mut pinned = Vec::new();
+        for (rule, walk) in walks.enumerate() {
+            let mut anchor = None;
+            for column in walk.columns() {
+                let library = match cx.columns.get(column.relation as usize) {
+                    Some(Some(DerivedColumns { frozen, .. })) => frozen.is_some(),
+                    _ => continue,
+                };
+                // A library relation read in a body is its solved types, a constant.
+                if library && !column.head {
+                    continue;
+                }
+                if library {
+                    pinned.push(rule);
+                }
+                match anchor {
+                    None => anchor = Some(column.relation),
+                    Some(first) => union(&mut parent, first, column.relation),
+                }
+            }
+            anchors.push(anchor);
+        }
+        let mut of_relation = vec![NONE; parent.len()];
+        let mut clusters: Vec<Cluster> = Vec::new();
+        let mut of = Vec::with_capacity(anchors.len());
+        for (rule, anchor) in anchors.iter().enumerate() {
+            let cluster = match anchor {
+                Some(relation) => {
+                    let root = find(&mut parent, *relation) as usize;
+                    match of_relation.get(root) {
+                        Some(&cluster) if cluster != NONE => cluster,
+                        _ => {
+                            let cluster = u32::try_from(clusters.len()).unwrap_or(NONE);
+                            clusters.push(Cluster::default());
+                            if let Some(slot) = of_relation.get_mut(root) {
+                                *slot = cluster;
+                            }
+                            cluster
+                        }
+                    }
+                }
+                // A rule that touches no derived relation is a cluster of its own.
+                None => {
+                    clusters.push(Cluster::default());
+                    u32::try_from(clusters.len() - 1).unwrap_or(NONE)
+                }
+            };
+            if let Some(cluster) = clusters.get_mut(cluster as usize) {
+                cluster.rules.push(u32::try_from(rule).unwrap_or(NONE));
+            }
+            of.push(cluster);
+        }
+        for rule in pinned {
+            if let Some(cluster) = of.get(rule).and_then(|&c| clusters.get_mut(c as usize)) {
+                cluster.pinned = true;
+            }
+        }
+        // Every relation a rule anchored has its root's cluster (the roots got theirs above).
+        for relation in 0..parent.len() {
+            let root = find(&mut parent, u32::try_from(relation).unwrap_or(NONE)) as usize;
+            if let Some(cluster) = of_relation.get(root).and_then(|&c| clusters.get_mut(c as usize)) {
+                cluster.relations.push(relation);
+            }
+        }
+        Clusters { of, clusters }
+    }
+
+    /// Rule `rule`'s cluster.
+    fn cluster_of(&self, rule: usize) -> usize {
+        self.of.get(rule).map_or(usize::MAX, |&c| c as usize)
+    }
+}
+
+fn find(parent: &mut [u32], mut node: u32) -> u32 {
+    while let Some(&up) = parent.get(node as usize) {
+        if up == node {
+            break;
+        }
+        // Path halving: each node on the way points to its grandparent.
+        let grand = parent.get(up as usize).copied().unwrap_or(up);
+        if let Some(slot) = parent.get_mut(node as usize) {
+            *slot = grand;
+        }
+        node = grand;
+    }
+    node
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (a, b) = (find(parent, a), find(parent, b));
+    if a != b
+        && let Some(slot) = parent.get_mut(b as usize)
+    {
+        *slot = a;
+    }
+}
+
+/// The types of the clusters the last check typed and kept, by their rules' walks; only
+/// the clusters of the last check are kept.
+#[derive(Debug, Default)]
+pub(crate) struct ClusterMemo {
+    kept: HashMap<u64, Kept>,
+    check: u64,
+}
+
+/// One cluster's types.
+#[derive(Debug)]
+struct Kept {
+    /// Its rules' walks, in order: the key.
+    walks: Vec<Arc<Walk>>,
+    /// Its rules' variables' types, each rule's a range of `types` (in its walk's scope
+    /// order), rule after rule.
+    rules: Vec<Range<usize>>,
+    types: Vec<Option<Ty>>,
+    /// Its derived relations' columns' types, by relation index.
+    columns: Vec<(usize, Vec<Option<Ty>>)>,
+    check: u64,
+}
+
+impl Kept {
+    /// The types of the variables of the cluster's `rule`-th rule.
+    fn rule_types(&self, rule: usize) -> &[Option<Ty>] {
+        self.rules.get(rule).and_then(|range| self.types.get(range.clone())).unwrap_or_default()
+    }
+}
+
+/// What a cluster typed by this check keeps: its rules' walks and variables' types, its
+/// relations' columns' types.
+struct Typed<'t> {
+    walks: Vec<Arc<Walk>>,
+    rules: Vec<&'t [Option<Ty>]>,
+    columns: Vec<(usize, Vec<Option<Ty>>)>,
+}
+
+impl ClusterMemo {
+    /// Starts a check: the clusters of the last one are the ones to find.
+    fn begin(&mut self) {
+        self.check += 1;
+    }
+
+    /// Ends a check: the clusters it did not find or keep are dropped.
+    fn end(&mut self) {
+        let check = self.check;
+        self.kept.retain(|_, kept| kept.check == check);
+    }
+
+    /// The key of the kept types of the cluster whose rules' walks are `walks`, in order,
+    /// if there are some (the entry is then this check's).
+    fn find<'w>(&mut self, walks: impl Iterator<Item = &'w Arc<Walk>> + Clone) -> Option<u64> {
+        let key = key(walks.clone());
+        let check = self.check;
+        let kept = self.kept.get_mut(&key)?;
+        let mut walks = walks;
+        let same = kept.walks.iter().all(|kept| walks.next().is_some_and(|walk| Arc::ptr_eq(kept, walk)))
+            && walks.next().is_none();
+        if !same {
+            return None;
+        }
+        kept.check = check;
+        Some(key)
+    }
+
+    /// Keeps what this check typed of a cluster.
+    fn keep(&mut self, typed: Typed<'_>) {
+        let mut rules = Vec::with_capacity(typed.rules.len());
+        let mut types = Vec::new();
+        for rule in typed.rules {
+            let start = types.len();
+            types.extend_from_slice(rule);
+            rules.push(start..types.len());
+        }
+        let key = key(typed.walks.iter());
+        let kept = Kept { walks: typed.walks, rules, types, columns: typed.columns, check: self.check };
+        self.kept.insert(key, kept);
+    }
+}
+
+/// The key of a cluster: a hash of its rules' walks' addresses, in order. (The entry keeps
+/// the walks, so no other walk has one of those addresses while it is kept.)
+fn key<'w>(walks: impl Iterator<Item = &'w Arc<Walk>>) -> u64 {
+    let mut h = foldhash::fast::FixedState::with_seed(0xc1a5_7e25).build_hasher();
+    for walk in walks {
+        h.write_usize(Arc::as_ptr(walk) as usize);
+    }
+    h.finish()
+}
+
+impl<'a> Cx<'a, '_> {
+    /// Types the package's rules (`rules`: each item, its walk, and whether the walk is
+    /// kept), cluster by cluster: a cluster kept by the last check gets its kept types, the
+    /// others are replayed and solved. Lists each variable occurrence's type in `types` in
+    /// the rules' order, and the first variable whose type nothing determines in `untyped`
+    /// unless it has one; returns the column types of the kept clusters' relations, by
+    /// relation index (the other derived relations' are their nodes').
+    pub(super) fn type_package_rules(
+        &mut self,
+        rules: &[(&'a Item, Arc<Walk>, bool)],
+        types: &mut Vec<(Span, Ty)>,
+        untyped: &mut Option<(Span, String)>,
+    ) -> HashMap<usize, Vec<Option<Ty>>> {
+        let clusters = Clusters::of(self, rules.iter().map(|(_, walk, _)| &**walk));
+        let mut memo = std::mem::take(&mut self.memo.clusters);
+        memo.begin();
+        fn walks<'r>(
+            rules: &'r [(&Item, Arc<Walk>, bool)],
+            cluster: &'r Cluster,
+        ) -> impl Iterator<Item = &'r Arc<Walk>> + Clone {
+            cluster.rules.iter().filter_map(|&r| rules.get(r as usize)).map(|(_, walk, _)| walk)
+        }
+        let steady = |cluster: &Cluster| {
+            !cluster.pinned && cluster.rules.iter().all(|&r| rules.get(r as usize).is_some_and(|(_, _, kept)| *kept))
+        };
+        let found: Vec<Option<u64>> =
+            clusters.clusters.iter().map(|c| if steady(c) { memo.find(walks(rules, c)) } else { None }).collect();
+        let kept_cluster = |rule: usize| found.get(clusters.cluster_of(rule)).copied().flatten();
+        for (index, (item, walk, _)) in rules.iter().enumerate() {
+            if kept_cluster(index).is_none() {
+                self.memo.typed += 1;
+                self.replay_types(item, Arc::clone(walk));
+            }
+        }
+        self.memo.sizes.work = self.work.len();
+        self.memo.sizes.pending = self.pending.len();
+        let solved = self.solve();
+        // The variables' types in the rules' order, each rule's from the solve or from its
+        // cluster's kept types (a kept cluster's rules come in its order).
+        let mut solved_rules = solved.rules.iter();
+        let mut next_in_cluster = vec![0usize; clusters.clusters.len()];
+        let mut solved_of: Vec<Option<&SolvedRule>> = Vec::with_capacity(rules.len());
+        for (index, (item, walk, _)) in rules.iter().enumerate() {
+            match kept_cluster(index).and_then(|key| memo.kept.get(&key)) {
+                Some(kept) => {
+                    let position = next_in_cluster.get_mut(clusters.cluster_of(index));
+                    let at = position.map_or(0, |p| std::mem::replace(p, *p + 1));
+                    let by = item.span.start.wrapping_sub(walk.at);
+                    occurrence_types(walk, by, kept.rule_types(at), types, untyped);
+                    solved_of.push(None);
+                }
+                None => {
+                    // Invariant: the solve's rules are the rules replayed above, in order.
+                    let rule = solved_rules.next();
+                    debug_assert!(rule.is_some_and(|r| Arc::ptr_eq(&r.walk, walk)), "a solved rule out of order");
+                    if let Some(rule) = rule {
+                        let solved_types = solved.types.get(rule.types.clone()).unwrap_or_default();
+                        occurrence_types(&rule.walk, rule.by, solved_types, types, untyped);
+                    }
+                    solved_of.push(rule);
+                }
+            }
+        }
+        let mut columns = HashMap::default();
+        for (cluster, key) in clusters.clusters.iter().zip(&found) {
+            if let Some(kept) = key.and_then(|key| memo.kept.get(&key)) {
+                columns.extend(kept.columns.iter().cloned());
+                continue;
+            }
+            let typed: Option<Vec<&[Option<Ty>]>> = cluster
+                .rules
+                .iter()
+                .map(|&r| {
+                    let rule = solved_of.get(r as usize).copied().flatten().filter(|rule| !rule.reported)?;
+                    solved.types.get(rule.types.clone())
+                })
+                .collect();
+            if let Some(typed) = typed.filter(|_| steady(cluster)) {
+                let columns = cluster.relations.iter().filter_map(|&r| Some((r, self.column_types(r)?))).collect();
+                memo.keep(Typed { walks: walks(rules, cluster).cloned().collect(), rules: typed, columns });
+            }
+        }
+        memo.end();
+        self.memo.clusters = memo;
+        columns
+    }
+}
