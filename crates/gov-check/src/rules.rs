@@ -328,7 +328,7 @@ pub fn check_rules(
             }
         }
         let solved = cx.solve();
-        let mut variable_types = Vec::new();
+        let mut variable_types = Vec::with_capacity(cx.memo.sizes.types);
         let mut untyped_var = None;
         for rule in &solved.rules {
             let types = solved.types.get(rule.types.clone()).unwrap_or_default();
@@ -341,28 +341,16 @@ pub fn check_rules(
                 rules.push((item, walk, kept));
             }
         }
-        let kept = cx.type_package_rules(&rules, &mut variable_types, &mut untyped_var);
+        let inferred = cx.type_package_rules(&rules, &mut variable_types, &mut untyped_var);
         cx.memo.sizes = Sizes {
             nodes: cx.inference.node_count(),
             edges: cx.facts.edges.len(),
             body_refs: cx.facts.body_refs.len(),
             head_refs: cx.facts.head_refs.len(),
+            types: variable_types.len(),
             ..cx.memo.sizes
         };
         cx.facts.untyped_var = untyped_var;
-        // Every derived relation's column types, relation after relation, in one vector: a
-        // kept cluster's relations have the types it kept.
-        let columns = std::mem::take(&mut cx.columns);
-        let mut inferred: Vec<Option<Ty>> = Vec::new();
-        for (relation, derived) in columns.iter().enumerate() {
-            let Some(derived) = derived else { continue };
-            match kept.get(&relation) {
-                Some(types) => {
-                    inferred.extend(derived.nodes.iter().enumerate().map(|(i, _)| types.get(i).copied().flatten()))
-                }
-                None => inferred.extend(derived.nodes.iter().map(|&node| cx.var_type(node))),
-            }
-        }
         (cx.facts, inferred, variable_types, cx.unknown)
     };
     symbols.variable_types = crate::symbols::VariableTypes::new(variable_types);

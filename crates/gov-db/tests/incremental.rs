@@ -16,11 +16,17 @@ use gov_syntax::edits::{apply, config, edit};
 use proptest::prelude::*;
 
 /// Real policies; the coding agent's has list and object fields, whose rewrite the rule
-/// pass's per-item memo must see through.
-const TEXTS: [&str; 3] = [
+/// pass's per-item memo must see through, and with its tests after it (their given facts
+/// are typed beside the rules' clusters), less their `package` line.
+const TEXTS: [&str; 4] = [
     include_str!("../../../examples/payments/payments.gov"),
     include_str!("../../../examples/finance/finance.gov"),
     include_str!("../../../examples/coding-agent/coding_agent.gov"),
+    concat!(
+        include_str!("../../../examples/coding-agent/coding_agent.gov"),
+        "\n//",
+        include_str!("../../../examples/coding-agent/coding_agent_test.gov")
+    ),
 ];
 
 /// What an edit inserts.

@@ -31,19 +31,29 @@ use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// The package's rules grouped into clusters.
+/// The package's rules grouped into clusters: each cluster's rules and derived relations,
+/// one cluster after another in one vector each.
 pub(super) struct Clusters {
     /// Each rule's cluster, by the rule's position in the package's rules.
     of: Vec<u32>,
-    clusters: Vec<Cluster>,
+    /// The rules of each cluster in order, cluster after cluster: cluster `c`'s are
+    /// `rules[rule_starts[c]..rule_starts[c + 1]]`.
+    rules: Vec<u32>,
+    rule_starts: Vec<usize>,
+    /// The derived relations of each cluster, likewise.
+    relations: Vec<usize>,
+    relation_starts: Vec<usize>,
+    /// Whether a rule of the cluster derives a library module's relation, by cluster.
+    pinned: Vec<bool>,
 }
 
-/// One cluster: its rules, in the package's order, and whether it may be kept.
-#[derive(Default)]
-pub(super) struct Cluster {
-    rules: Vec<u32>,
+/// One cluster of [`Clusters`].
+#[derive(Clone, Copy)]
+pub(super) struct Cluster<'c> {
+    /// Its rules, by position in the package's rules, in order.
+    rules: &'c [u32],
     /// The derived relations its rules read or derive.
-    relations: Vec<usize>,
+    relations: &'c [usize],
     /// Whether a rule of it derives a library module's relation.
     pinned: bool,
 }
@@ -56,7 +66,7 @@ impl Clusters {
     pub(super) fn of<'w>(cx: &Cx<'_, '_>, walks: impl ExactSizeIterator<Item = &'w Walk>) -> Clusters {
         let mut parent: Vec<u32> = (0..u32::try_from(cx.columns.len()).unwrap_or(u32::MAX)).collect();
         let mut anchors = Vec::with_capacity(walks.len());
-        let mut pinned = Vec::new();
+        let mut pinned_rules = Vec::new();
         for (rule, walk) in walks.enumerate() {
             let mut anchor = None;
             for column in walk.columns() {
@@ -69,7 +79,7 @@ impl Clusters {
                     continue;
                 }
                 if library {
-                    pinned.push(rule);
+                    pinned_rules.push(rule);
                 }
                 match anchor {
                     None => anchor = Some(column.relation),
@@ -78,55 +88,99 @@ impl Clusters {
             }
             anchors.push(anchor);
         }
-        let mut of_relation = vec![NONE; parent.len()];
-        let mut clusters: Vec<Cluster> = Vec::new();
-        let mut of = Vec::with_capacity(anchors.len());
-        for (rule, anchor) in anchors.iter().enumerate() {
-            let cluster = match anchor {
+        // Clusters are numbered in the order of their first rule.
+        let mut of_root = vec![NONE; parent.len()];
+        let mut count = 0u32;
+        let mut fresh = || {
+            count += 1;
+            count - 1
+        };
+        let of: Vec<u32> = anchors
+            .iter()
+            .map(|anchor| match anchor {
                 Some(relation) => {
                     let root = find(&mut parent, *relation) as usize;
-                    match of_relation.get(root) {
-                        Some(&cluster) if cluster != NONE => cluster,
-                        _ => {
-                            let cluster = u32::try_from(clusters.len()).unwrap_or(NONE);
-                            clusters.push(Cluster::default());
-                            if let Some(slot) = of_relation.get_mut(root) {
-                                *slot = cluster;
-                            }
-                            cluster
+                    match of_root.get_mut(root) {
+                        Some(cluster) if *cluster != NONE => *cluster,
+                        Some(cluster) => {
+                            *cluster = fresh();
+                            *cluster
                         }
+                        None => fresh(),
                     }
                 }
                 // A rule that touches no derived relation is a cluster of its own.
-                None => {
-                    clusters.push(Cluster::default());
-                    u32::try_from(clusters.len() - 1).unwrap_or(NONE)
-                }
-            };
-            if let Some(cluster) = clusters.get_mut(cluster as usize) {
-                cluster.rules.push(u32::try_from(rule).unwrap_or(NONE));
-            }
-            of.push(cluster);
-        }
-        for rule in pinned {
-            if let Some(cluster) = of.get(rule).and_then(|&c| clusters.get_mut(c as usize)) {
-                cluster.pinned = true;
-            }
-        }
-        // Every relation a rule anchored has its root's cluster (the roots got theirs above).
-        for relation in 0..parent.len() {
+                None => fresh(),
+            })
+            .collect();
+        let clusters = count as usize;
+        let (rules, rule_starts) = grouped(clusters, of.iter().enumerate().map(|(rule, &c)| (c, rule as u32)));
+        let relation_clusters = (0..parent.len()).filter_map(|relation| {
             let root = find(&mut parent, u32::try_from(relation).unwrap_or(NONE)) as usize;
-            if let Some(cluster) = of_relation.get(root).and_then(|&c| clusters.get_mut(c as usize)) {
-                cluster.relations.push(relation);
+            of_root.get(root).filter(|&&c| c != NONE).map(|&c| (c, relation))
+        });
+        let relation_clusters: Vec<(u32, usize)> = relation_clusters.collect();
+        let (relations, relation_starts) = grouped(clusters, relation_clusters.into_iter());
+        let mut pinned = vec![false; clusters];
+        for rule in pinned_rules {
+            if let Some(slot) = of.get(rule).and_then(|&c| pinned.get_mut(c as usize)) {
+                *slot = true;
             }
         }
-        Clusters { of, clusters }
+        Clusters { of, rules, rule_starts, relations, relation_starts, pinned }
+    }
+
+    /// The clusters, in order.
+    fn iter(&self) -> impl Iterator<Item = Cluster<'_>> {
+        (0..self.pinned.len()).map(|c| self.cluster(c))
+    }
+
+    fn cluster(&self, c: usize) -> Cluster<'_> {
+        let range = |starts: &[usize]| starts.get(c).copied().unwrap_or(0)..starts.get(c + 1).copied().unwrap_or(0);
+        Cluster {
+            rules: self.rules.get(range(&self.rule_starts)).unwrap_or_default(),
+            relations: self.relations.get(range(&self.relation_starts)).unwrap_or_default(),
+            pinned: self.pinned.get(c).copied().unwrap_or(true),
+        }
+    }
+
+    /// How many clusters there are.
+    fn len(&self) -> usize {
+        self.pinned.len()
     }
 
     /// Rule `rule`'s cluster.
     fn cluster_of(&self, rule: usize) -> usize {
         self.of.get(rule).map_or(usize::MAX, |&c| c as usize)
     }
+}
+
+/// The values of `pairs` (cluster, value), grouped by cluster in their order (a counting
+/// sort): the values, and where each of the `clusters` clusters' start (and the last ends).
+fn grouped<T: Copy + Default>(clusters: usize, pairs: impl Iterator<Item = (u32, T)> + Clone) -> (Vec<T>, Vec<usize>) {
+    let mut starts = vec![0usize; clusters + 1];
+    for (cluster, _) in pairs.clone() {
+        if let Some(count) = starts.get_mut(cluster as usize + 1) {
+            *count += 1;
+        }
+    }
+    for c in 0..clusters {
+        let before = starts.get(c).copied().unwrap_or(0);
+        if let Some(start) = starts.get_mut(c + 1) {
+            *start += before;
+        }
+    }
+    let mut next = starts.clone();
+    let mut values = vec![T::default(); starts.last().copied().unwrap_or(0)];
+    for (cluster, value) in pairs {
+        if let Some(at) = next.get_mut(cluster as usize) {
+            if let Some(slot) = values.get_mut(*at) {
+                *slot = value;
+            }
+            *at += 1;
+        }
+    }
+    (values, starts)
 }
 
 fn find(parent: &mut [u32], mut node: u32) -> u32 {
@@ -248,28 +302,28 @@ impl<'a> Cx<'a, '_> {
     /// kept), cluster by cluster: a cluster kept by the last check gets its kept types, the
     /// others are replayed and solved. Lists each variable occurrence's type in `types` in
     /// the rules' order, and the first variable whose type nothing determines in `untyped`
-    /// unless it has one; returns the column types of the kept clusters' relations, by
-    /// relation index (the other derived relations' are their nodes').
+    /// unless it has one; returns every derived relation's column types, relation after
+    /// relation (which ends the solve: the columns' nodes are dropped).
     pub(super) fn type_package_rules(
         &mut self,
         rules: &[(&'a Item, Arc<Walk>, bool)],
         types: &mut Vec<(Span, Ty)>,
         untyped: &mut Option<(Span, String)>,
-    ) -> HashMap<usize, Vec<Option<Ty>>> {
+    ) -> Vec<Option<Ty>> {
         let clusters = Clusters::of(self, rules.iter().map(|(_, walk, _)| &**walk));
         let mut memo = std::mem::take(&mut self.memo.clusters);
         memo.begin();
         fn walks<'r>(
             rules: &'r [(&Item, Arc<Walk>, bool)],
-            cluster: &'r Cluster,
+            cluster: Cluster<'r>,
         ) -> impl Iterator<Item = &'r Arc<Walk>> + Clone {
             cluster.rules.iter().filter_map(|&r| rules.get(r as usize)).map(|(_, walk, _)| walk)
         }
-        let steady = |cluster: &Cluster| {
+        let steady = |cluster: Cluster<'_>| {
             !cluster.pinned && cluster.rules.iter().all(|&r| rules.get(r as usize).is_some_and(|(_, _, kept)| *kept))
         };
         let found: Vec<Option<u64>> =
-            clusters.clusters.iter().map(|c| if steady(c) { memo.find(walks(rules, c)) } else { None }).collect();
+            clusters.iter().map(|c| if steady(c) { memo.find(walks(rules, c)) } else { None }).collect();
         let kept_cluster = |rule: usize| found.get(clusters.cluster_of(rule)).copied().flatten();
         for (index, (item, walk, _)) in rules.iter().enumerate() {
             if kept_cluster(index).is_none() {
@@ -283,7 +337,7 @@ impl<'a> Cx<'a, '_> {
         // The variables' types in the rules' order, each rule's from the solve or from its
         // cluster's kept types (a kept cluster's rules come in its order).
         let mut solved_rules = solved.rules.iter();
-        let mut next_in_cluster = vec![0usize; clusters.clusters.len()];
+        let mut next_in_cluster = vec![0usize; clusters.len()];
         let mut solved_of: Vec<Option<&SolvedRule>> = Vec::with_capacity(rules.len());
         for (index, (item, walk, _)) in rules.iter().enumerate() {
             match kept_cluster(index).and_then(|key| memo.kept.get(&key)) {
@@ -306,10 +360,16 @@ impl<'a> Cx<'a, '_> {
                 }
             }
         }
-        let mut columns = HashMap::default();
-        for (cluster, key) in clusters.clusters.iter().zip(&found) {
-            if let Some(kept) = key.and_then(|key| memo.kept.get(&key)) {
-                columns.extend(kept.columns.iter().cloned());
+        // Where each kept cluster's relations' types are: its key and the relation's place
+        // among its columns.
+        let mut kept_columns: Vec<Option<(u64, usize)>> = vec![None; self.columns.len()];
+        for (cluster, key) in clusters.iter().zip(&found) {
+            if let Some((key, kept)) = key.and_then(|key| Some((key, memo.kept.get(&key)?))) {
+                for (at, (relation, _)) in kept.columns.iter().enumerate() {
+                    if let Some(slot) = kept_columns.get_mut(*relation) {
+                        *slot = Some((key, at));
+                    }
+                }
                 continue;
             }
             let typed: Option<Vec<&[Option<Ty>]>> = cluster
@@ -323,6 +383,18 @@ impl<'a> Cx<'a, '_> {
             if let Some(typed) = typed.filter(|_| steady(cluster)) {
                 let columns = cluster.relations.iter().filter_map(|&r| Some((r, self.column_types(r)?))).collect();
                 memo.keep(Typed { walks: walks(rules, cluster).cloned().collect(), rules: typed, columns });
+            }
+        }
+        // Every derived relation's column types, relation after relation, in one vector: a
+        // kept cluster's relations have the types it kept, the others their nodes'.
+        let derived = std::mem::take(&mut self.columns);
+        let mut columns = Vec::with_capacity(derived.len());
+        for (derived, kept) in derived.iter().zip(&kept_columns) {
+            let Some(derived) = derived else { continue };
+            let kept = kept.and_then(|(key, at)| memo.kept.get(&key)?.columns.get(at));
+            match kept {
+                Some((_, types)) => columns.extend((0..derived.nodes.len()).map(|i| types.get(i).copied().flatten())),
+                None => columns.extend(derived.nodes.iter().map(|&node| self.var_type(node))),
             }
         }
         memo.end();

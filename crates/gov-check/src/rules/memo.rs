@@ -51,6 +51,8 @@ pub(super) struct Sizes {
     pub(super) head_refs: usize,
     pub(super) work: usize,
     pub(super) pending: usize,
+    /// Variable occurrences with a type.
+    pub(super) types: usize,
 }
 
 /// One item's entry: where the item it was computed for stood, and safety's result there;
