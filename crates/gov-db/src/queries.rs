@@ -237,6 +237,18 @@ mod tests {
     use super::*;
     use salsa::Setter;
 
+    /// The check from scratch of a package of one file with `text`.
+    fn fresh_check(text: &str) -> Checked {
+        gov_check::check(&ParsedPackage {
+            files: vec![PackageFile {
+                id: FileId(0),
+                parsed: Arc::new(gov_syntax::parse(FileId(0), text)),
+                origin: Origin::Package,
+            }],
+            available_modules: Vec::new(),
+        })
+    }
+
     /// A package of `n` rules, each with a doc comment, after a declaration.
     fn package(n: usize) -> String {
         let mut text = "package p\n\ninput order(total: Int)\n".to_owned();
@@ -276,16 +288,6 @@ mod tests {
         let package = PackageInput::new(&db, vec![file], Vec::new());
         check_package(&db, package);
         assert_eq!(db.checks().computed_items(package), Some(50));
-        let fresh = |text: &str| {
-            gov_check::check(&ParsedPackage {
-                files: vec![PackageFile {
-                    id: FileId(0),
-                    parsed: Arc::new(gov_syntax::parse(FileId(0), text)),
-                    origin: Origin::Package,
-                }],
-                available_modules: Vec::new(),
-            })
-        };
         // A digit changed in rule 20's body: safety runs for that rule only, and rule 37's
         // unbound `u` is still reported, from the memo. Rule 20 is walked again, and rule 37,
         // which reports something; the others' walks are replayed.
@@ -294,7 +296,7 @@ mod tests {
         let checked = check_package(&db, package);
         assert_eq!(db.checks().computed_items(package), Some(1));
         assert_eq!(db.checks().walked_items(package), Some(2));
-        assert_eq!(*checked, fresh(&edited));
+        assert_eq!(*checked, fresh_check(&edited));
         assert!(checked.diagnostics.iter().any(|d| d.message.contains("`u`")), "{:?}", checked.diagnostics);
         // A character inserted moves the items after it: their trees are copies, found by
         // their origin, and rule 37's diagnostic moves with it; so does a deletion. (Rule 20
@@ -304,17 +306,17 @@ mod tests {
             let checked = check_package(&db, package);
             assert_eq!(db.checks().computed_items(package), Some(1));
             assert_eq!(db.checks().walked_items(package), Some(2));
-            assert_eq!(*checked, fresh(&edited));
+            assert_eq!(*checked, fresh_check(&edited));
         }
         // A new relation declared before the others changes the declarations: every rule is
         // walked again, and the next edit replays them again.
         let declared = edited.replacen("input order(total: Int)\n", "data extra(n: Int)\ninput order(total: Int)\n", 1);
         file.set_text(&mut db).to(declared.clone());
-        assert_eq!(*check_package(&db, package), fresh(&declared));
+        assert_eq!(*check_package(&db, package), fresh_check(&declared));
         assert_eq!(db.checks().walked_items(package), Some(50));
         let declared = declared.replacen("t > 29.", "t > 28.", 1);
         file.set_text(&mut db).to(declared.clone());
-        assert_eq!(*check_package(&db, package), fresh(&declared));
+        assert_eq!(*check_package(&db, package), fresh_check(&declared));
         assert_eq!(db.checks().walked_items(package), Some(2));
     }
 
@@ -338,26 +340,16 @@ deny large_{i} :- big_{i}(t), t > 3{i}.
         let package = PackageInput::new(&db, vec![file], Vec::new());
         check_package(&db, package);
         assert_eq!(db.checks().typed_items(package), Some(25));
-        let fresh = |text: &str| {
-            gov_check::check(&ParsedPackage {
-                files: vec![PackageFile {
-                    id: FileId(0),
-                    parsed: Arc::new(gov_syntax::parse(FileId(0), text)),
-                    origin: Origin::Package,
-                }],
-                available_modules: Vec::new(),
-            })
-        };
         // A character typed in group 2's first rule moves every item after it: group 2 is
         // typed again, the other groups' and the `allow` rules' types are kept (moved).
         let edited = text.replace("t > 12.", "t > 129.");
         file.set_text(&mut db).to(edited.clone());
-        assert_eq!(*check_package(&db, package), fresh(&edited));
+        assert_eq!(*check_package(&db, package), fresh_check(&edited));
         assert_eq!(db.checks().typed_items(package), Some(3));
         // An edit in an `allow` rule types that rule only.
         let edited = edited.replace("t > 7.", "t > 77.");
         file.set_text(&mut db).to(edited.clone());
-        assert_eq!(*check_package(&db, package), fresh(&edited));
+        assert_eq!(*check_package(&db, package), fresh_check(&edited));
         assert_eq!(db.checks().typed_items(package), Some(1));
         // A type error in group 4 is reported, from its cluster, every time until mended;
         // the others stay kept.
@@ -365,7 +357,7 @@ deny large_{i} :- big_{i}(t), t > 3{i}.
         for _ in 0..2 {
             file.set_text(&mut db).to(broken.clone());
             let checked = check_package(&db, package);
-            assert_eq!(*checked, fresh(&broken));
+            assert_eq!(*checked, fresh_check(&broken));
             assert!(
                 checked.diagnostics.iter().any(|d| d.code == gov_diag::codes::TYPE_MISMATCH),
                 "{:?}",
@@ -373,7 +365,7 @@ deny large_{i} :- big_{i}(t), t > 3{i}.
             );
             assert_eq!(db.checks().typed_items(package), Some(3));
             file.set_text(&mut db).to(edited.clone());
-            assert_eq!(*check_package(&db, package), fresh(&edited));
+            assert_eq!(*check_package(&db, package), fresh_check(&edited));
         }
     }
 
