@@ -24,18 +24,21 @@ pub fn graph(symbols: &Symbols, facts: &Facts) -> DiGraph<usize, EdgeKind> {
 }
 
 /// The strongly connected components that are recursive (several relations, or one that
-/// depends on itself), as the component index of each relation in them.
-pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, usize> {
+/// depends on itself): the component index of each relation in one, by relation (`None`
+/// for the others).
+fn recursive_components(symbols: &Symbols, facts: &Facts) -> Vec<Option<usize>> {
     let graph = graph(symbols, facts);
     let self_loops: HashSet<usize> = facts.edges.iter().filter(|e| e.from == e.to).map(|e| e.from).collect();
-    let mut component = HashMap::default();
+    let mut component = vec![None; symbols.relations.len()];
     // Not `tarjan_scc`: petgraph's Tarjan recurses once per relation of a dependency chain
     // and overflows the stack on long chains; Kosaraju's DFS keeps an explicit stack.
     for (id, scc) in kosaraju_scc(&graph).into_iter().enumerate() {
         let recursive = scc.len() > 1 || scc.first().is_some_and(|n| self_loops.contains(&n.index()));
         if recursive {
             for node in scc {
-                component.insert(node.index(), id);
+                if let Some(slot) = component.get_mut(node.index()) {
+                    *slot = Some(id);
+                }
             }
         }
     }
@@ -51,12 +54,12 @@ pub fn recursive_components(symbols: &Symbols, facts: &Facts) -> HashMap<usize, 
 pub struct ComponentsMemo {
     relations: usize,
     ends: Vec<(usize, usize)>,
-    components: HashMap<usize, usize>,
+    components: Vec<Option<usize>>,
 }
 
 impl ComponentsMemo {
     /// The recursive components of the dependency graph of `symbols` and `facts`.
-    fn components(&mut self, symbols: &Symbols, facts: &Facts) -> &HashMap<usize, usize> {
+    fn components(&mut self, symbols: &Symbols, facts: &Facts) -> &[Option<usize>] {
         let same = self.relations == symbols.relations.len()
             && self.ends.len() == facts.edges.len()
             && self.ends.iter().zip(&facts.edges).all(|(&(from, to), edge)| from == edge.from && to == edge.to);
@@ -71,8 +74,9 @@ impl ComponentsMemo {
 
 /// Reports negation, aggregation and arithmetic through recursion, once per component.
 pub fn check(symbols: &Symbols, facts: &Facts, memo: &mut ComponentsMemo, diagnostics: &mut Vec<Diagnostic>) {
-    let component = memo.components(symbols, facts);
-    let same = |a: usize, b: usize| component.get(&a).is_some_and(|c| component.get(&b) == Some(c));
+    let components = memo.components(symbols, facts);
+    let component = |relation: usize| components.get(relation).copied().flatten();
+    let same = |a: usize, b: usize| component(a).is_some_and(|c| component(b) == Some(c));
     let name_is = |i: usize, name: &str| symbols.relations.get(i).is_some_and(|r| r.name == name);
     let mut reported: HashSet<usize> = HashSet::default();
     // The edges inside each recursive component, by the relation they leave.
@@ -84,7 +88,7 @@ pub fn check(symbols: &Symbols, facts: &Facts, memo: &mut ComponentsMemo, diagno
         if !same(edge.from, edge.to) || edge.kind == EdgeKind::Positive {
             continue;
         }
-        let Some(&id) = component.get(&edge.to) else { continue };
+        let Some(id) = component(edge.to) else { continue };
         if !reported.insert(id) {
             continue;
         }
@@ -139,7 +143,7 @@ pub fn check(symbols: &Symbols, facts: &Facts, memo: &mut ComponentsMemo, diagno
     }
     for site in &facts.arithmetic {
         let recursive_rule = reads.get(&site.rule).is_some_and(|from| from.iter().any(|&f| same(f, site.head)));
-        let id = component.get(&site.head).copied().unwrap_or(usize::MAX);
+        let id = component(site.head).unwrap_or(usize::MAX);
         // A component already reported as a cycle through negation or an aggregate is one
         // mistake: a `sum` over its own recursion is E0402 only.
         if !recursive_rule || reported.contains(&id) || !reported_arith.insert(id) {

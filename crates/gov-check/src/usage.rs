@@ -120,14 +120,20 @@ fn unused_types<'p>(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut referenced: HashSet<&'p str> = HashSet::default();
+    // The names the package's own files reference: each is looked up once (most fields
+    // name one of a few types).
+    let mut referenced_by_package: HashSet<&'p str> = HashSet::default();
     for file in &program.files {
+        let package = !module_of.contains_key(&file.id);
         for item in &file.parsed.file.items {
             let mut reference = |name: &'p str| {
-                referenced.insert(name);
-                if !module_of.contains_key(&file.id)
-                    && let Some(module) = symbols.alias(name).and_then(|(_, t)| module_of.get(&t.span.file))
-                {
-                    used_modules.insert(module);
+                if !package {
+                    referenced.insert(name);
+                } else if referenced_by_package.insert(name) {
+                    referenced.insert(name);
+                    if let Some(module) = symbols.alias(name).and_then(|(_, t)| module_of.get(&t.span.file)) {
+                        used_modules.insert(module);
+                    }
                 }
             };
             match &item.kind {
