@@ -272,8 +272,14 @@ impl ClusterMemo {
         Some(key)
     }
 
-    /// Keeps what this check typed of a cluster.
+    /// Keeps what this check typed of a cluster (unless another cluster of this check has
+    /// its key, by a collision of hashes: that entry is in use, and this cluster is typed
+    /// again next time).
     fn keep(&mut self, typed: Typed<'_>) {
+        let key = key(typed.walks.iter());
+        if self.kept.get(&key).is_some_and(|kept| kept.check == self.check) {
+            return;
+        }
         let mut rules = Vec::with_capacity(typed.rules.len());
         let mut types = Vec::new();
         for rule in typed.rules {
@@ -281,7 +287,6 @@ impl ClusterMemo {
             types.extend_from_slice(rule);
             rules.push(start..types.len());
         }
-        let key = key(typed.walks.iter());
         let kept = Kept { walks: typed.walks, rules, types, columns: typed.columns, check: self.check };
         self.kept.insert(key, kept);
     }
