@@ -5,11 +5,13 @@
 //! (resolving atoms, pairing arguments with columns, noting variables, running safety) and
 //! writes what the package-wide steps need into a [`Walk`]: the variables and where each
 //! occurs, the unifications of arguments with columns in walk order, where each queued
-//! constraint is in the tree, and the dependency facts. [`Cx::replay`] then makes the
-//! variables' inference nodes, runs the unifications, adds the facts and queues the
-//! constraints for the solve. A check from scratch does both; a later check finds the walk
-//! of an unchanged item in the [`super::ItemMemo`] and only replays it, so an edit inside
-//! one rule no longer re-resolves every other rule of the package.
+//! constraint is in the tree, and the dependency facts. [`Cx::replay_facts`] then adds the
+//! facts, and [`Cx::replay_types`] makes the variables' inference nodes, runs the
+//! unifications and queues the constraints for the solve (for the rules of a cluster whose
+//! types the last check did not keep, [`super::clusters`]). A check from scratch does both
+//! steps; a later check finds the walk of an unchanged item in the [`super::ItemMemo`] and
+//! only replays it, so an edit inside one rule no longer re-resolves every other rule of
+//! the package.
 //!
 //! A kept walk is replayed only when it equals what walking the item again would record:
 //! - its tree is the same up to a move (the memo's key, the tree's origin, guarantees it),
@@ -83,7 +85,8 @@ pub(super) enum At {
     Approver,
 }
 
-/// What walking one rule, decision rule or invariant found, for [`Cx::replay`].
+/// What walking one rule, decision rule or invariant found, for [`Cx::replay_facts`] and
+/// [`Cx::replay_types`].
 // Invariant: every span in it is where it was in the tree walked, whose item started at
 // `at`; every relation index is one of the symbol table whose fingerprint is `epoch`.
 #[derive(Debug, Default)]
