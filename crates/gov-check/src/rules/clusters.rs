@@ -208,11 +208,11 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 }
 
 /// The types of the clusters the last check typed and kept, by their rules' walks; only
-/// the clusters of the last check are kept.
+/// the clusters of the last check are kept. Each entry is marked with the number of the
+/// last check that found or kept it ([`super::ItemMemo`]'s count of checks).
 #[derive(Debug, Default)]
 pub(crate) struct ClusterMemo {
     kept: HashMap<u64, Kept>,
-    check: u64,
 }
 
 /// One cluster's types.
@@ -245,22 +245,15 @@ struct Typed<'t> {
 }
 
 impl ClusterMemo {
-    /// Starts a check: the clusters of the last one are the ones to find.
-    fn begin(&mut self) {
-        self.check += 1;
-    }
-
-    /// Ends a check: the clusters it did not find or keep are dropped.
-    fn end(&mut self) {
-        let check = self.check;
+    /// Ends check `check`: the clusters it did not find or keep are dropped.
+    pub(super) fn end(&mut self, check: u64) {
         self.kept.retain(|_, kept| kept.check == check);
     }
 
     /// The key of the kept types of the cluster whose rules' walks are `walks`, in order,
-    /// if there are some (the entry is then this check's).
-    fn find<'w>(&mut self, walks: impl Iterator<Item = &'w Arc<Walk>> + Clone) -> Option<u64> {
+    /// if there are some (the entry is then check `check`'s).
+    fn find<'w>(&mut self, check: u64, walks: impl Iterator<Item = &'w Arc<Walk>> + Clone) -> Option<u64> {
         let key = key(walks.clone());
-        let check = self.check;
         let kept = self.kept.get_mut(&key)?;
         let mut walks = walks;
         let same = kept.walks.iter().all(|kept| walks.next().is_some_and(|walk| Arc::ptr_eq(kept, walk)))
@@ -272,12 +265,12 @@ impl ClusterMemo {
         Some(key)
     }
 
-    /// Keeps what this check typed of a cluster (unless another cluster of this check has
-    /// its key, by a collision of hashes: that entry is in use, and this cluster is typed
-    /// again next time).
-    fn keep(&mut self, typed: Typed<'_>) {
+    /// Keeps what check `check` typed of a cluster (unless another cluster of this check
+    /// has its key, by a collision of hashes: that entry is in use, and this cluster is
+    /// typed again next time).
+    fn keep(&mut self, check: u64, typed: Typed<'_>) {
         let key = key(typed.walks.iter());
-        if self.kept.get(&key).is_some_and(|kept| kept.check == self.check) {
+        if self.kept.get(&key).is_some_and(|kept| kept.check == check) {
             return;
         }
         let mut rules = Vec::with_capacity(typed.rules.len());
@@ -287,7 +280,7 @@ impl ClusterMemo {
             types.extend_from_slice(rule);
             rules.push(start..types.len());
         }
-        let kept = Kept { walks: typed.walks, rules, types, columns: typed.columns, check: self.check };
+        let kept = Kept { walks: typed.walks, rules, types, columns: typed.columns, check };
         self.kept.insert(key, kept);
     }
 }
@@ -316,8 +309,8 @@ impl<'a> Cx<'a, '_> {
         untyped: &mut Option<(Span, String)>,
     ) -> Vec<Option<Ty>> {
         let clusters = Clusters::of(self, rules.iter().map(|(_, walk, _)| &**walk));
+        let check = self.memo.check;
         let mut memo = std::mem::take(&mut self.memo.clusters);
-        memo.begin();
         fn walks<'r>(
             rules: &'r [(&Item, Arc<Walk>, bool)],
             cluster: Cluster<'r>,
@@ -328,7 +321,7 @@ impl<'a> Cx<'a, '_> {
             !cluster.pinned && cluster.rules.iter().all(|&r| rules.get(r as usize).is_some_and(|(_, _, kept)| *kept))
         };
         let found: Vec<Option<u64>> =
-            clusters.iter().map(|c| if steady(c) { memo.find(walks(rules, c)) } else { None }).collect();
+            clusters.iter().map(|c| if steady(c) { memo.find(check, walks(rules, c)) } else { None }).collect();
         let kept_cluster = |rule: usize| found.get(clusters.cluster_of(rule)).copied().flatten();
         for (index, (item, walk, _)) in rules.iter().enumerate() {
             if kept_cluster(index).is_none() {
@@ -387,7 +380,7 @@ impl<'a> Cx<'a, '_> {
                 .collect();
             if let Some(typed) = typed.filter(|_| steady(cluster)) {
                 let columns = cluster.relations.iter().filter_map(|&r| Some((r, self.column_types(r)?))).collect();
-                memo.keep(Typed { walks: walks(rules, cluster).cloned().collect(), rules: typed, columns });
+                memo.keep(check, Typed { walks: walks(rules, cluster).cloned().collect(), rules: typed, columns });
             }
         }
         // Every derived relation's column types, relation after relation, in one vector: a
@@ -402,7 +395,6 @@ impl<'a> Cx<'a, '_> {
                 None => columns.extend(derived.nodes.iter().map(|&node| self.var_type(node))),
             }
         }
-        memo.end();
         self.memo.clusters = memo;
         columns
     }

@@ -80,7 +80,7 @@ struct Entry {
 pub struct ItemMemo {
     entries: HashMap<NonZeroU64, Entry>,
     /// The number of the check under way (or the last one, between checks).
-    check: u64,
+    pub(super) check: u64,
     computed: usize,
     /// How many rules, decision rules and invariants this check walked rather than
     /// replayed from a kept walk.
@@ -122,10 +122,11 @@ impl ItemMemo {
         self.typed = 0;
     }
 
-    /// Ends a check: the entries it did not find are dropped.
+    /// Ends a check: the entries and clusters it did not find or keep are dropped.
     pub(crate) fn end(&mut self) {
         let check = self.check;
         self.entries.retain(|_, entry| entry.check == check);
+        self.clusters.end(check);
     }
 
     /// Safety's result for `item`: the last check's for a tree with its origin (moved to
