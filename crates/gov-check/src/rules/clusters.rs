@@ -342,8 +342,7 @@ impl<'a> Cx<'a, '_> {
                 Some(kept) => {
                     let position = next_in_cluster.get_mut(clusters.cluster_of(index));
                     let at = position.map_or(0, |p| std::mem::replace(p, *p + 1));
-                    let by = item.span.start.wrapping_sub(walk.at);
-                    occurrence_types(walk, by, kept.rule_types(at), types, untyped);
+                    occurrence_types(walk, walk.moved_by(item), kept.rule_types(at), types, untyped);
                     solved_of.push(None);
                 }
                 None => {

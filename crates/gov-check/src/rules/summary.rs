@@ -91,7 +91,7 @@ pub(super) enum At {
 // `at`; every relation index is one of the symbol table whose fingerprint is `epoch`.
 #[derive(Debug, Default)]
 pub(super) struct Walk {
-    pub(super) at: u32,
+    at: u32,
     pub(super) epoch: u64,
     /// The variables, in order of first occurrence, with where each occurs.
     pub(super) scope: Scope,
@@ -104,6 +104,12 @@ pub(super) struct Walk {
 }
 
 impl Walk {
+    /// How far `item`, whose tree is the walked one moved, moved since the walk (modulo
+    /// 2³², as the parse moves it).
+    pub(super) fn moved_by(&self, item: &Item) -> u32 {
+        item.span.start.wrapping_sub(self.at)
+    }
+
     /// Every column the walk unifies or constrains (with repeats).
     pub(super) fn columns(&self) -> impl Iterator<Item = ColumnRef> + '_ {
         let unified = self.unify.iter().map(|unify| match *unify {
@@ -209,7 +215,7 @@ impl<'a> Cx<'a, '_> {
     /// Adds the facts of `walk` (of `item`, or of a tree with its origin before `item`
     /// moved) to this check: its relations' references, its edges, its arithmetic.
     pub(super) fn replay_facts(&mut self, item: &Item, walk: &Walk) {
-        let by = item.span.start.wrapping_sub(walk.at);
+        let by = walk.moved_by(item);
         let facts = &mut self.facts;
         facts.head_refs.extend(walk.head_refs.iter().map(|&(relation, at)| (relation, at.shifted(by))));
         facts.body_refs.extend(walk.body_refs.iter().map(|&(relation, at, to)| (relation, at.shifted(by), to)));
@@ -224,7 +230,7 @@ impl<'a> Cx<'a, '_> {
     /// Adds `walk`'s share of the type solve (of `item`, as [`Cx::replay_facts`]): its
     /// variables' nodes, its unifications, its queued constraints.
     pub(super) fn replay_types(&mut self, item: &'a Item, walk: Arc<Walk>) {
-        let by = item.span.start.wrapping_sub(walk.at);
+        let by = walk.moved_by(item);
         let reported = self.diagnostics.len();
         let base = u32::try_from(self.inference.node_count()).unwrap_or(u32::MAX);
         for _ in &walk.scope.vars {
