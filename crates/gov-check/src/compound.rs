@@ -21,7 +21,7 @@
 
 use crate::hash::{HashMap, HashSet};
 use crate::program::ParsedPackage;
-use crate::symbols::{CompoundInfo, FieldInfo, RelationInfo, RelationKind, Symbols, duplicate};
+use crate::symbols::{CompoundInfo, FieldInfo, Fields, RelationInfo, RelationKind, Symbols, duplicate};
 use crate::types::Ty;
 use gov_diag::{Diagnostic, Span, codes};
 use gov_syntax::ast::{
@@ -61,7 +61,11 @@ pub(crate) fn declare(
             continue;
         }
         let compound = u32::try_from(symbols.compounds.len()).unwrap_or(u32::MAX);
-        let mut columns = vec![FieldInfo { name: None, ty: Some(Ty::Compound(compound)), span: Some(field.name.span) }];
+        let mut columns: Fields = smallvec::smallvec![FieldInfo {
+            name: None,
+            ty: Some(Ty::Compound(compound)),
+            span: Some(field.name.span)
+        }];
         if list {
             columns.push(FieldInfo { name: None, ty: None, span: Some(field.ty.span()) });
         }

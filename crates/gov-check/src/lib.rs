@@ -75,7 +75,8 @@ pub fn check_with(program: &ParsedPackage, memo: &mut ItemMemo) -> Checked {
 fn check_package(program: &ParsedPackage, memo: &mut ItemMemo) -> Checked {
     let mut diagnostics: Vec<Diagnostic> =
         program.files.iter().flat_map(|f| f.parsed.diagnostics.iter().cloned()).collect();
-    let mut symbols = symbols::collect(program, &mut diagnostics);
+    let (mut symbols, collected) = symbols::KeptSymbols::collect(&mut memo.symbols, program, &mut diagnostics);
+    memo.collected = collected;
     let desugared = compound::desugar(program, &symbols, &mut diagnostics);
     let program: &ParsedPackage = &desugared;
     let facts = rules::check_rules(program, &mut symbols, &mut diagnostics, memo);

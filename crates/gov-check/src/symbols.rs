@@ -37,6 +37,9 @@ pub struct FieldInfo {
     pub span: Option<Span>,
 }
 
+/// A relation's columns.
+pub type Fields = smallvec::SmallVec<[FieldInfo; 3]>;
+
 /// A relation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelationInfo {
@@ -47,8 +50,9 @@ pub struct RelationInfo {
     /// Declared `input one`: every request holds exactly one fact of it.
     // Invariant: only an `Input` relation is `one` (the checker refuses `data one`).
     pub one: bool,
-    /// Its columns.
-    pub fields: Vec<FieldInfo>,
+    /// Its columns. Most relations have at most three: a table of ten thousand relations,
+    /// copied at every check ([`kept`]), then allocates for the few with more only.
+    pub fields: Fields,
     /// Whether its declaration failed to parse: references to it are not checked.
     pub poisoned: bool,
     /// The declaration's name, or the first rule head that derives it.
@@ -253,7 +257,55 @@ impl Symbols {
     pub(crate) fn relation_mut(&mut self, index: usize) -> Option<&mut RelationInfo> {
         self.relations.get_mut(index)
     }
+
+    /// Moves every span of the table by `to` (the declarations' items moved, [`kept`]).
+    fn move_spans(&mut self, to: impl Fn(Span) -> Span) {
+        // Every field named, so that a new one is seen here: the variable types are the
+        // checker's, added after the declarations are collected, and there are none yet.
+        let Symbols {
+            package: _,
+            default: _,
+            types,
+            relations,
+            decisions,
+            poisoned_rules: _,
+            poisoned_types: _,
+            tests,
+            fixtures,
+            uses,
+            variable_types: _,
+            compounds: _,
+            type_index: _,
+            relation_index: _,
+            decision_index: _,
+            test_index,
+            use_index: _,
+        } = self;
+        let option = |span: &mut Option<Span>| *span = span.map(&to);
+        for info in types {
+            info.span = to(info.span);
+        }
+        for relation in relations {
+            option(&mut relation.span);
+            relation.fields.iter_mut().for_each(|field| option(&mut field.span));
+        }
+        for decision in decisions {
+            decision.span = to(decision.span);
+            decision.item_span = to(decision.item_span);
+            match &mut decision.approver {
+                Some(Approver::Group(group)) => group.span = to(group.span),
+                Some(Approver::Var(var)) => var.span = to(var.span),
+                None => {}
+            }
+        }
+        let spans = tests.iter_mut().map(|(_, span)| span).chain(fixtures.iter_mut().map(|(_, span)| span));
+        spans.chain(test_index.values_mut()).for_each(|span| *span = to(*span));
+        uses.iter_mut().for_each(|used| used.span = to(used.span));
+    }
 }
+
+mod kept;
+pub(crate) use kept::KeptSymbols;
 
 /// Collects the declarations of `program`, reporting duplicates, unknown types and
 /// unknown modules.
@@ -268,7 +320,7 @@ pub fn collect(program: &ParsedPackage, diagnostics: &mut Vec<Diagnostic>) -> Sy
         name: SmolStr::new_static(RISK_SCORE),
         kind: RelationKind::Builtin,
         one: false,
-        fields: vec![FieldInfo {
+        fields: smallvec::smallvec![FieldInfo {
             name: Some(SmolStr::new_static("score")),
             ty: Some(Ty::Base(BaseType::Int)),
             span: None,
@@ -487,7 +539,7 @@ fn collect_declaration(
             // A repeated field is found by looking back over the few fields before it; a
             // long list (a generated one) gets a map instead, so it stays linear.
             let mut seen: Option<HashMap<&str, Span>> = None;
-            let mut fields = Vec::with_capacity(decl.fields.len());
+            let mut fields = Fields::with_capacity(decl.fields.len());
             for (i, field) in decl.fields.iter().enumerate() {
                 let text = field.name.text.as_str();
                 let previous = if decl.fields.len() > 32 {
@@ -599,7 +651,7 @@ fn collect_declaration(
                     name: name.text.clone(),
                     kind: RelationKind::Derived,
                     one: false,
-                    fields: Vec::new(),
+                    fields: Fields::new(),
                     poisoned: true,
                     span: Some(name.span),
                     docs: Vec::new(),

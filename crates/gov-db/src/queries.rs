@@ -98,6 +98,12 @@ impl Checks {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&package).map(ItemMemo::walked)
     }
 
+    /// Whether the last check of `package` collected its declarations rather than moved
+    /// those the check before kept.
+    pub fn collected_declarations(&self, package: PackageInput) -> Option<bool> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&package).map(ItemMemo::collected)
+    }
+
     /// How many rules the last check of `package` typed rather than found typed in a
     /// cluster the check before kept.
     pub fn typed_items(&self, package: PackageInput) -> Option<usize> {
@@ -367,6 +373,59 @@ deny large_{i} :- big_{i}(t), t > 3{i}.
             file.set_text(&mut db).to(edited.clone());
             assert_eq!(*check_package(&db, package), fresh_check(&edited));
         }
+    }
+
+    #[test]
+    fn an_edit_that_declares_nothing_new_keeps_the_declarations_moved() {
+        let (mut db, _log) = Database::recording();
+        let mut text = package(10);
+        text.push_str(
+            "
+input owner(team: Str)
+/// Large orders go to the owning team.
+escalate large to g \"{t} is large\" :- order(t), owner(g), t > 100.
+fixture shop { given owner(\"ops\"). }
+test \"a large order escalates\" uses shop {
+    given order(500).
+    expect escalate large
+}
+",
+        );
+        let file = SourceInput::new(&db, FileId(0), "p.gov".to_owned(), text.clone());
+        let package = PackageInput::new(&db, vec![file], Vec::new());
+        assert_eq!(check_package(&db, package).diagnostics, Vec::new());
+        assert_eq!(db.checks().collected_declarations(package), Some(true));
+        let mut check = |text: &str, collected: bool| {
+            file.set_text(&mut db).to(text.to_owned());
+            assert_eq!(*check_package(&db, package), fresh_check(text), "{text}");
+            assert_eq!(db.checks().collected_declarations(package), Some(collected), "{text}");
+        };
+        // Characters typed in a rule body, in a decision rule's (its span grows), in a
+        // fixture and in a test: every item after them moves, and the declarations are the
+        // kept ones, moved. Then a rule's head, a doc comment, the text between a decision
+        // rule's name and its approver (which moves one from the other), a new declaration:
+        // collected again, and kept for the next edit.
+        let edits = [
+            ("t > 3.", "t > 33.", false),
+            ("t > 100.", "t > 1000.", false),
+            ("owner(\"ops\")", "owner(\"ops-team\")", false),
+            ("given order(500).", "given order(5000).", false),
+            ("allow r4 ", "allow r44 ", true),
+            ("/// Rule 5.", "/// Rule five.", true),
+            ("large to g", "large  to  g", true),
+            ("input owner", "data x(a: Int)\ninput owner", true),
+        ];
+        for (from, to, collected) in edits {
+            text = text.replacen(from, to, 1);
+            check(&text, collected);
+            if collected {
+                check(&text.replacen("t > 6.", "t > 66.", 1), false);
+            }
+        }
+        // A declaration reported (a duplicate) is collected at every check until mended.
+        let duplicated = text.replacen("input owner", "input order(total: Int)\ninput owner", 1);
+        check(&duplicated, true);
+        check(&duplicated.replacen("t > 7.", "t > 77.", 1), true);
     }
 
     #[test]

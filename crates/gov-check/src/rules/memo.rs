@@ -94,6 +94,10 @@ pub struct ItemMemo {
     pub(crate) components: crate::strata::ComponentsMemo,
     /// The types of the last check's clusters of rules.
     pub(super) clusters: super::clusters::ClusterMemo,
+    /// The last check's declarations, if collecting them reported nothing.
+    pub(crate) symbols: Option<crate::symbols::KeptSymbols>,
+    /// Whether the last check collected its declarations rather than moved the kept ones.
+    pub(crate) collected: bool,
 }
 
 impl ItemMemo {
@@ -112,6 +116,12 @@ impl ItemMemo {
     /// rather than found typed in a cluster kept from the check before.
     pub fn typed(&self) -> usize {
         self.typed
+    }
+
+    /// Whether the last check collected the package's declarations rather than found them
+    /// kept from the check before ([`crate::symbols`]'s `kept`).
+    pub fn collected(&self) -> bool {
+        self.collected
     }
 
     /// Starts a check: the entries of the last one are the ones to find.
