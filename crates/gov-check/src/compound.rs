@@ -125,13 +125,16 @@ pub fn desugar<'p>(
     for (f, file) in program.files.iter().enumerate() {
         let mut parsed: Option<gov_syntax::Parsed> = None;
         for (i, item) in file.parsed.file.items.iter().enumerate() {
-            let body = match &item.kind {
+            // Which items to rewrite is a question of their shape: asked of the trees as
+            // parsed, so that the items an edit moved are not copied (`ItemAt`).
+            let tree = item.unmoved();
+            let body = match &tree.kind {
                 ItemKind::Rule(rule) => &rule.body,
                 ItemKind::Decision(decision) => &decision.body,
                 ItemKind::Invariant(invariant) => &invariant.body,
                 _ => continue,
             };
-            if !item.compound_syntax && !reads_any(body, &touched) {
+            if !tree.compound_syntax && !reads_any(body, &touched) {
                 continue;
             }
             let mut rewriter = Rewriter { symbols, diagnostics: &mut *diagnostics, changed: false };
@@ -168,7 +171,7 @@ pub fn desugar<'p>(
                 copy.origin = gov_syntax::ast::Origin::fresh();
                 let parsed = parsed.get_or_insert_with(|| (*file.parsed).clone());
                 if let Some(slot) = parsed.file.items.get_mut(i) {
-                    *slot = Arc::new(copy);
+                    *slot = gov_syntax::ast::ItemAt::new(copy);
                 }
             }
         }

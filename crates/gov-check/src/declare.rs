@@ -4,7 +4,7 @@ use crate::hash::HashMap;
 use crate::rules::lit_base;
 use crate::{ParsedPackage, Symbols};
 use gov_diag::{Applicability, Diagnostic, FileId, Fix, Span};
-use gov_syntax::ast::{Atom, Expr, Item, ItemKind};
+use gov_syntax::ast::{Atom, Expr, ItemKind};
 
 /// Adds two fixes (to review) to each diagnostic of `unknown`, an index into `diagnostics`
 /// and the atom whose relation is unknown: declaring the relation as `data` and as `input`,
@@ -47,7 +47,7 @@ pub(crate) fn add_fixes(
 
 /// Where a new declaration goes: after the last declaration of the file, else after its
 /// header (type aliases, `use`s, `package`) with a blank line, else at the very start.
-fn anchor(items: &[std::sync::Arc<Item>]) -> (u32, &'static str) {
+fn anchor(items: &[gov_syntax::ast::ItemAt]) -> (u32, &'static str) {
     let last = |pick: fn(&ItemKind) -> bool| items.iter().rev().find(|i| pick(&i.kind)).map(|i| i.span.end);
     last(|k| matches!(k, ItemKind::Relation(_)))
         .map(|end| (end, "\n"))

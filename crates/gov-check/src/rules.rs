@@ -26,7 +26,7 @@ use crate::symbols::{RelationKind, Symbols};
 use crate::types::{Inference, Node};
 use crate::{ParsedPackage, Ty};
 use gov_diag::{Diagnostic, Span};
-use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemKind, Membership, Name, SmolStr};
+use gov_syntax::ast::{Atom, Call, Comparison, Effect, Expr, Item, ItemAt, ItemKind, Membership, Name, SmolStr};
 use smallvec::SmallVec;
 use std::sync::Arc;
 use summary::{ColumnRef, Walk};
@@ -335,7 +335,7 @@ pub fn check_rules(
             infer::occurrence_types(&rule.walk, rule.by, types, &mut variable_types, &mut untyped_var);
         }
         cx.freeze_library_columns();
-        let mut rules: Vec<(&Item, Arc<Walk>, bool)> = Vec::new();
+        let mut rules: Vec<(&ItemAt, Arc<Walk>, bool)> = Vec::new();
         for item in program.files.iter().filter(|f| !library(f)).flat_map(|f| f.parsed.file.items.iter()) {
             if let Some((walk, kept)) = cx.item(item) {
                 rules.push((item, walk, kept));
@@ -425,17 +425,25 @@ impl<'a> Cx<'a, '_> {
     /// and its walk's facts added to the package's ([`Cx::replay_facts`]); the walk is
     /// kept, and a later check replays it without walking the tree again while the tree and
     /// the declarations are the same. For those, the walk is returned, with whether it is
-    /// kept, for the type solve ([`Cx::replay_types`]).
-    fn item(&mut self, item: &'a Item) -> Option<(Arc<Walk>, bool)> {
+    /// kept, for the type solve ([`Cx::replay_types`]). A kept walk is replayed where the
+    /// item now stands without reading the item's tree, so the items an edit moved are not
+    /// copied ([`ItemAt`]).
+    fn item(&mut self, placed: &'a ItemAt) -> Option<(Arc<Walk>, bool)> {
+        let shape = placed.unmoved();
+        if let ItemKind::Rule(_) | ItemKind::Decision(_) | ItemKind::Invariant(_) = shape.kind {
+            let (walk, kept) = match self.memo.walk(placed, self.epoch) {
+                Some(walk) => (walk, true),
+                None => self.record(placed),
+            };
+            self.replay_facts(placed.span(), &walk);
+            return Some((walk, kept));
+        }
+        // Annotations are read where they stand; an item without any has nothing to read.
+        if shape.annotations.is_empty() && !matches!(shape.kind, ItemKind::Test(_) | ItemKind::Fixture(_)) {
+            return None;
+        }
+        let item: &'a Item = placed;
         match &item.kind {
-            ItemKind::Rule(_) | ItemKind::Decision(_) | ItemKind::Invariant(_) => {
-                let (walk, kept) = match self.memo.walk(item, self.epoch) {
-                    Some(walk) => (walk, true),
-                    None => self.record(item),
-                };
-                self.replay_facts(item, &walk);
-                return Some((walk, kept));
-            }
             ItemKind::Test(test) => {
                 self.annotations(item);
                 self.test(test);

@@ -81,6 +81,11 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
     for file in program.package_files() {
         let mut seen: HashMap<String, gov_diag::Span> = HashMap::default();
         for (index, item) in file.parsed.file.items.iter().enumerate() {
+            // The kinds of items are asked of the trees as parsed, so that reading them
+            // does not copy the items an edit moved (`ItemAt`).
+            if !matches!(item.unmoved().kind, ItemKind::Use(_)) {
+                continue;
+            }
             let ItemKind::Use(path) = &item.kind else { continue };
             let remove = remove_item(&file.parsed, index, "Remove this `use`", Applicability::Safe);
             let module = path.dotted();
@@ -97,7 +102,7 @@ pub fn check(program: &ParsedPackage, symbols: &Symbols, facts: &Facts, diagnost
             seen.insert(module.clone(), path.span);
             let has_decisions = program.files.iter().any(|f| {
                 f.origin == Origin::Library(module.clone())
-                    && f.parsed.file.items.iter().any(|i| matches!(i.kind, ItemKind::Decision(_)))
+                    && f.parsed.file.items.iter().any(|i| matches!(i.unmoved().kind, ItemKind::Decision(_)))
             });
             let resolved = program.available_modules.contains(&module);
             if resolved && !has_decisions && !used_modules.contains(module.as_str()) {
@@ -136,7 +141,8 @@ fn unused_types<'p>(
                     }
                 }
             };
-            match &item.kind {
+            // Names only: the tree as parsed has them (`ItemAt::unmoved`).
+            match &item.unmoved().kind {
                 ItemKind::Relation(decl) => named_types(&decl.fields, &mut reference),
                 ItemKind::TypeAlias(alias) => reference(alias.target.text.as_str()),
                 _ => {}

@@ -195,7 +195,9 @@ pub fn parsed_package(db: &dyn Db, package: PackageInput) -> Arc<ParsedPackage> 
             .file
             .items
             .iter()
-            .filter_map(|item| match &item.kind {
+            // A module's name is in the tree as parsed (`ItemAt::unmoved`: reading it does
+            // not copy the items an edit moved).
+            .filter_map(|item| match &item.unmoved().kind {
                 ItemKind::Use(path) => Some(path.dotted()),
                 _ => None,
             })

@@ -15,9 +15,126 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SourceFile {
     /// Items in source order; a `package` declaration is an item too. Each tree is shared
-    /// with the file's last parse when an edit left it where it was (`parser::reparse`),
-    /// so an edit copies only the trees it moved.
-    pub items: Vec<Arc<Item>>,
+    /// with the file's last parse when an edit left its text unchanged (`parser::reparse`),
+    /// moved or not ([`ItemAt`]).
+    pub items: Vec<ItemAt>,
+}
+
+/// An item's tree where its text now stands.
+///
+/// After an edit the parse moves the items after it, every span by one distance, without
+/// copying them: an `ItemAt` holds the tree as it was parsed and the distance, and makes
+/// the moved copy the first time a reader asks for the tree (through `Deref`). The readers
+/// of an editor's keystroke that need an item's place and structure only (the checker's
+/// memos of kept items) ask [`ItemAt::span`], [`ItemAt::origin`] and [`ItemAt::unmoved`]
+/// instead, so a keystroke copies none of the items it moved (issue 10 item 7).
+// Invariant: `moved`, once set, is `tree` with every span moved `by` bytes (modulo 2³²),
+// and keeps `tree`'s origin; with `by` 0 it is never set (the tree is its own place).
+pub struct ItemAt {
+    tree: Arc<Item>,
+    by: u32,
+    moved: std::sync::OnceLock<Arc<Item>>,
+}
+
+impl ItemAt {
+    /// A tree where it was parsed.
+    pub fn new(item: Item) -> ItemAt {
+        ItemAt { tree: Arc::new(item), by: 0, moved: std::sync::OnceLock::new() }
+    }
+
+    /// The same tree `by` bytes further on (modulo 2³²: a move back is a wrapping add),
+    /// not copied.
+    pub fn moved(&self, by: u32) -> ItemAt {
+        if by == 0 {
+            return self.clone();
+        }
+        ItemAt { tree: Arc::clone(&self.tree), by: self.by.wrapping_add(by), moved: std::sync::OnceLock::new() }
+    }
+
+    /// The whole item's span where it now stands ([`Item::span`]).
+    pub fn span(&self) -> Span {
+        self.tree.span.shifted(self.by)
+    }
+
+    /// The tree's origin ([`Item::origin`]): the same however far the tree moved.
+    pub fn origin(&self) -> Origin {
+        self.tree.origin
+    }
+
+    /// The tree as it was parsed: the item's structure, with every span [`ItemAt::by`] bytes
+    /// before where it now stands. For readers of its shape (its kind, names, flags), not
+    /// of its places.
+    pub fn unmoved(&self) -> &Item {
+        &self.tree
+    }
+
+    /// How far the item moved since its tree was parsed (modulo 2³²).
+    pub fn by(&self) -> u32 {
+        self.by
+    }
+
+    /// The tree where it now stands, to change: a copy of its own (whoever changes it
+    /// other than by moving every span gives it [`Origin::fresh`]).
+    pub fn make_mut(&mut self) -> &mut Item {
+        if self.by != 0 {
+            *self = ItemAt::new(Item::clone(self));
+        }
+        Arc::make_mut(&mut self.tree)
+    }
+
+    /// Whether the two are the same tree at the same place (no comparison of trees).
+    pub fn same(&self, other: &ItemAt) -> bool {
+        Arc::ptr_eq(&self.tree, &other.tree) && self.by == other.by
+    }
+}
+
+impl Clone for ItemAt {
+    /// The same tree at the same place, with its moved copy if it has one. (A derived clone
+    /// of the `OnceLock` costs as much as the rest of a keystroke's copies of the file.)
+    fn clone(&self) -> ItemAt {
+        let moved = match self.moved.get() {
+            Some(moved) => std::sync::OnceLock::from(Arc::clone(moved)),
+            None => std::sync::OnceLock::new(),
+        };
+        ItemAt { tree: Arc::clone(&self.tree), by: self.by, moved }
+    }
+}
+
+impl std::ops::Deref for ItemAt {
+    type Target = Item;
+
+    /// The tree where it now stands: the parsed tree if it did not move, else its moved
+    /// copy, made at the first call.
+    fn deref(&self) -> &Item {
+        if self.by == 0 {
+            return &self.tree;
+        }
+        self.moved.get_or_init(|| {
+            let mut item = Item::clone(&self.tree);
+            crate::shift::item(&mut item, self.by);
+            Arc::new(item)
+        })
+    }
+}
+
+impl PartialEq for ItemAt {
+    fn eq(&self, other: &ItemAt) -> bool {
+        self.same(other) || **self == **other
+    }
+}
+
+impl Eq for ItemAt {}
+
+impl std::hash::Hash for ItemAt {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl std::fmt::Debug for ItemAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
 }
 
 /// An identifier with its location.
@@ -68,7 +185,7 @@ pub struct Item {
 
 /// Where an item's tree came from: a tree built by the parser (or changed after it) gets a
 /// fresh origin; a tree the parse moved to where its text now stands after an edit
-/// (`parser::reparse`, `shift`) keeps the origin of the tree it copied. So two trees with
+/// (`parser::reparse`, [`ItemAt`], and its moved copy, `shift`) keeps its origin. So two trees with
 /// the same origin are the same item, every span moved by the distance between their
 /// [`Item::span`]s, and a memo keyed by the origin (the checker's per-item memo) finds an
 /// item the edit moved.

@@ -50,12 +50,11 @@
 use crate::Parsed;
 use crate::ast::{
     Annotation, Approver, Arg, Atom, BodyItem, Call, Collection, DecisionRule, DefaultDecision, ExpectKind, Expr,
-    FieldDecl, FieldType, Item, ItemKind, Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
+    FieldDecl, FieldType, Item, ItemAt, ItemKind, Message, MessagePart, RelationDecl, StrLit, TestBlock, TestStatement,
 };
 use crate::lexer::{Comment, to_u32};
 use gov_diag::{Severity, Span};
 use gov_value::ArithOp;
-use std::sync::Arc;
 
 /// The widest a rule, decision or relation declaration may be to stay on one line.
 const MAX_WIDTH: usize = 100;
@@ -108,7 +107,7 @@ struct ItemComments<'c> {
 /// Assigns every comment to the item it belongs to; returns those after the last item apart.
 fn distribute<'c>(
     printer: Printer<'_>,
-    items: &[Arc<Item>],
+    items: &[ItemAt],
     comments: &'c [Comment],
 ) -> (Vec<ItemComments<'c>>, Vec<Lead<'c>>) {
     let mut placed: Vec<ItemComments<'c>> = Vec::with_capacity(items.len());
@@ -338,7 +337,7 @@ struct Formatter<'t> {
 
 impl Formatter<'_> {
     /// Prints the items and every comment.
-    fn file(&mut self, items: &[Arc<Item>], comments: &[Comment]) {
+    fn file(&mut self, items: &[ItemAt], comments: &[Comment]) {
         let (placed, tail) = distribute(self.printer, items, comments);
         let mut previous: Option<Group<'_>> = None;
         for (index, (item, comments)) in items.iter().zip(&placed).enumerate() {

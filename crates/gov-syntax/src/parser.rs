@@ -1,6 +1,6 @@
 //! Parsing a file: lex, split into items, parse each item, attach doc comments.
 
-use crate::ast::{ErrorItem, Item, ItemKind, Origin, Salvaged, SourceFile};
+use crate::ast::{ErrorItem, Item, ItemAt, ItemKind, Origin, Salvaged, SourceFile};
 use crate::grammar::ItemParser;
 use crate::lexer::{Comment, Spanned, Token, to_u32};
 use crate::split::{self, Chunk};
@@ -221,7 +221,7 @@ fn splice(previous: &Reusable, kept: usize, region: Region, from: u32, moved: Op
     items.extend(old_trees(0..trees_before).cloned());
     items.extend(region.items);
     let base = items.len();
-    items.extend(old_trees(trees_after..old.file.items.len()).map(|item| moved_tree(item, by)));
+    items.extend(old_trees(trees_after..old.file.items.len()).map(|item| item.moved(by)));
     let mut records: Vec<ItemRecord> = records_before.to_vec();
     records.extend(
         region
@@ -254,20 +254,10 @@ fn splice(previous: &Reusable, kept: usize, region: Region, from: u32, moved: Op
     ((Parsed { file: SourceFile { items }, comments, diagnostics }, records, pieces), region.counts)
 }
 
-/// `item` moved `by` bytes: the same tree if it did not move, else a copy.
-fn moved_tree(item: &Arc<Item>, by: u32) -> Arc<Item> {
-    if by == 0 {
-        return Arc::clone(item);
-    }
-    let mut item = Item::clone(item);
-    crate::shift::item(&mut item, by);
-    Arc::new(item)
-}
-
 /// The items of a stretch of a file, parsed.
 #[derive(Default)]
 struct Region {
-    items: Vec<Arc<Item>>,
+    items: Vec<ItemAt>,
     records: Vec<ItemRecord>,
     pieces: Vec<(u32, u32)>,
     /// The comments in it that are no item's doc comment.
@@ -354,7 +344,7 @@ fn parse_region(
                 // Moved from where it was: a move back is a wrapping add of the distance.
                 let by = offset.wrapping_sub(record.text.start);
                 let trees = previous.parsed.file.items.get(record.items.clone()).unwrap_or_default();
-                items.extend(trees.iter().map(|item| moved_tree(item, by)));
+                items.extend(trees.iter().map(|item| item.moved(by)));
                 let moved = previous.pieces.get(record.items.clone()).unwrap_or_default();
                 pieces.extend(moved.iter().map(|&(first, end)| (first.wrapping_add(by), end.wrapping_add(by))));
                 let mut problems = Problems {
@@ -371,8 +361,9 @@ fn parse_region(
         };
         for (item, &(first, end)) in items.iter_mut().zip(&pieces).skip(start) {
             let docs = take_docs(text, &mut comments, previous_end, first);
-            if item.docs != docs {
-                let item = Arc::make_mut(item);
+            // The docs hold no span: the tree as parsed has them.
+            if item.unmoved().docs != docs {
+                let item = item.make_mut();
                 item.docs = docs;
                 item.origin = Origin::fresh();
             }
@@ -419,7 +410,7 @@ fn parse_item(
     tokens: &[Spanned<'_>],
     chunk: &Chunk,
     lexical: &[u32],
-    items: &mut Vec<Arc<Item>>,
+    items: &mut Vec<ItemAt>,
     pieces: &mut Vec<(u32, u32)>,
 ) -> Problems {
     let mut problems = Problems::default();
@@ -445,7 +436,7 @@ fn parse_item(
                 continue;
             }
         };
-        items.push(Arc::new(item));
+        items.push(ItemAt::new(item));
         pieces.push((first.start, last.end));
     }
     problems

@@ -19,7 +19,7 @@ mod spans {
 
     /// The tree with every span set to `Span::default()`, so trees parsed from different text compare.
     pub fn normalize(mut file: SourceFile) -> SourceFile {
-        file.items.iter_mut().for_each(|i| item(std::sync::Arc::make_mut(i)));
+        file.items.iter_mut().for_each(|i| item(i.make_mut()));
         file
     }
 

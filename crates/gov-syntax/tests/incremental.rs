@@ -12,7 +12,6 @@
 
 use gov_diag::FileId;
 use proptest::prelude::*;
-use std::sync::Arc;
 
 // The generator gov-db's test uses too, through gov-syntax's `test-support` feature; an
 // integration test of this crate cannot turn on a feature of it, so it reads the file.
@@ -98,6 +97,31 @@ fn items_an_edit_did_not_move_are_shared() {
     edited.replace_range(at..=at, "\n");
     let (after, _) = gov_syntax::reparse(FileId(1), &edited, Some(&first));
     assert_eq!(*after, gov_syntax::parse(FileId(1), &edited));
-    let shared = after.file.items.iter().zip(&before.file.items).filter(|(a, b)| Arc::ptr_eq(a, b)).count();
+    let shared = after.file.items.iter().zip(&before.file.items).filter(|(a, b)| a.same(b)).count();
     assert_eq!(shared, after.file.items.len() - 1);
+}
+
+/// A character typed moves every item after it: their trees are the last parse's too, not
+/// copied, each with the distance it moved; read, each is where its text now stands.
+#[test]
+fn items_an_edit_moved_share_their_trees() {
+    let text = TEXTS[0];
+    let (before, first) = gov_syntax::reparse(FileId(1), text, None);
+    let at = text.len() / 2 + text[text.len() / 2..].find(":-").unwrap() + 2;
+    let mut edited = text.to_owned();
+    edited.insert(at, ' ');
+    let (after, second) = gov_syntax::reparse(FileId(1), &edited, Some(&first));
+    let pairs = || after.file.items.iter().zip(&before.file.items);
+    let edited_item = pairs().position(|(a, b)| !a.same(b)).unwrap();
+    let moved: Vec<_> = pairs().skip(edited_item + 1).collect();
+    assert!(moved.len() > 5, "{} items after the edit", moved.len());
+    for (a, b) in &moved {
+        assert!(std::ptr::eq(a.unmoved(), b.unmoved()));
+        assert_eq!((a.by(), a.span()), (1, b.span().shifted(1)));
+    }
+    // Typed back out: the trees are where they were parsed, again without a copy.
+    let (back, _) = gov_syntax::reparse(FileId(1), text, Some(&second));
+    assert!(back.file.items.iter().zip(&before.file.items).skip(edited_item + 1).all(|(a, b)| a.same(b)));
+    assert_eq!(*after, gov_syntax::parse(FileId(1), &edited));
+    assert_eq!(*back, gov_syntax::parse(FileId(1), text));
 }

@@ -26,7 +26,7 @@ use super::{Cx, DerivedColumns};
 use crate::Ty;
 use crate::hash::HashMap;
 use gov_diag::Span;
-use gov_syntax::ast::Item;
+use gov_syntax::ast::ItemAt;
 use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 use std::sync::Arc;
@@ -304,7 +304,7 @@ impl<'a> Cx<'a, '_> {
     /// relation (which ends the solve: the columns' nodes are dropped).
     pub(super) fn type_package_rules(
         &mut self,
-        rules: &[(&'a Item, Arc<Walk>, bool)],
+        rules: &[(&'a ItemAt, Arc<Walk>, bool)],
         types: &mut Vec<(Span, Ty)>,
         untyped: &mut Option<(Span, String)>,
     ) -> Vec<Option<Ty>> {
@@ -312,7 +312,7 @@ impl<'a> Cx<'a, '_> {
         let check = self.memo.check;
         let mut memo = std::mem::take(&mut self.memo.clusters);
         fn walks<'r>(
-            rules: &'r [(&Item, Arc<Walk>, bool)],
+            rules: &'r [(&ItemAt, Arc<Walk>, bool)],
             cluster: Cluster<'r>,
         ) -> impl Iterator<Item = &'r Arc<Walk>> + Clone {
             cluster.rules.iter().filter_map(|&r| rules.get(r as usize)).map(|(_, walk, _)| walk)
@@ -342,7 +342,7 @@ impl<'a> Cx<'a, '_> {
                 Some(kept) => {
                     let position = next_in_cluster.get_mut(clusters.cluster_of(index));
                     let at = position.map_or(0, |p| std::mem::replace(p, *p + 1));
-                    occurrence_types(walk, walk.moved_by(item), kept.rule_types(at), types, untyped);
+                    occurrence_types(walk, walk.moved_by(item.span()), kept.rule_types(at), types, untyped);
                     solved_of.push(None);
                 }
                 None => {

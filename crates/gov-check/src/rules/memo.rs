@@ -19,7 +19,7 @@
 use super::summary::Walk;
 use crate::hash::HashMap;
 use gov_diag::{Diagnostic, Span};
-use gov_syntax::ast::Item;
+use gov_syntax::ast::{Item, ItemAt};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
@@ -170,9 +170,9 @@ impl ItemMemo {
 
     /// The walk kept for `item`'s tree (moved or not) by a check whose declarations had the
     /// fingerprint `epoch`, if there is one; the entry is then this check's.
-    pub(super) fn walk(&mut self, item: &Item, epoch: u64) -> Option<Arc<Walk>> {
-        let entry = self.entries.get_mut(&item.origin.id()?)?;
-        if entry.at.file != item.span.file {
+    pub(super) fn walk(&mut self, item: &ItemAt, epoch: u64) -> Option<Arc<Walk>> {
+        let entry = self.entries.get_mut(&item.origin().id()?)?;
+        if entry.at.file != item.span().file {
             return None;
         }
         let walk = entry.walk.as_ref().filter(|walk| walk.epoch == epoch)?;

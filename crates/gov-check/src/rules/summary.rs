@@ -104,10 +104,10 @@ pub(super) struct Walk {
 }
 
 impl Walk {
-    /// How far `item`, whose tree is the walked one moved, moved since the walk (modulo
-    /// 2³², as the parse moves it).
-    pub(super) fn moved_by(&self, item: &Item) -> u32 {
-        item.span.start.wrapping_sub(self.at)
+    /// How far the item now at `item` (its whole span), whose tree is the walked one moved,
+    /// moved since the walk (modulo 2³², as the parse moves it).
+    pub(super) fn moved_by(&self, item: Span) -> u32 {
+        item.start.wrapping_sub(self.at)
     }
 
     /// Every column the walk unifies or constrains (with repeats).
@@ -214,7 +214,7 @@ impl<'a> Cx<'a, '_> {
 
     /// Adds the facts of `walk` (of `item`, or of a tree with its origin before `item`
     /// moved) to this check: its relations' references, its edges, its arithmetic.
-    pub(super) fn replay_facts(&mut self, item: &Item, walk: &Walk) {
+    pub(super) fn replay_facts(&mut self, item: Span, walk: &Walk) {
         let by = walk.moved_by(item);
         let facts = &mut self.facts;
         facts.head_refs.extend(walk.head_refs.iter().map(|&(relation, at)| (relation, at.shifted(by))));
@@ -230,7 +230,7 @@ impl<'a> Cx<'a, '_> {
     /// Adds `walk`'s share of the type solve (of `item`, as [`Cx::replay_facts`]): its
     /// variables' nodes, its unifications, its queued constraints.
     pub(super) fn replay_types(&mut self, item: &'a Item, walk: Arc<Walk>) {
-        let by = walk.moved_by(item);
+        let by = walk.moved_by(item.span);
         let reported = self.diagnostics.len();
         let base = u32::try_from(self.inference.node_count()).unwrap_or(u32::MAX);
         for _ in &walk.scope.vars {

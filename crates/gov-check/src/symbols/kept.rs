@@ -15,8 +15,7 @@
 use super::{Symbols, collect};
 use crate::{Origin, ParsedPackage};
 use gov_diag::{Diagnostic, FileId, Span};
-use gov_syntax::ast::{Approver, Item, ItemKind};
-use std::sync::Arc;
+use gov_syntax::ast::{Approver, Item, ItemAt, ItemKind};
 
 /// The last check's declarations, and the items they were collected from.
 // Invariant: `symbols` is `collect(program)` for a program whose files are `files`, whose
@@ -27,7 +26,7 @@ use std::sync::Arc;
 pub(crate) struct KeptSymbols {
     files: Vec<(FileId, Origin)>,
     modules: Vec<String>,
-    items: Vec<Arc<Item>>,
+    items: Vec<ItemAt>,
     symbols: Symbols,
 }
 
@@ -74,10 +73,11 @@ impl KeptSymbols {
         for (old, new) in self.items.iter().zip(items(program)) {
             count += 1;
             let by = declares_the_same(old, new)?;
-            moves.push(old.span, by);
-            if let ItemKind::Decision(_) = new.kind {
-                if old.span.shifted(by) != new.span {
-                    decision_spans.push((decisions, new.span));
+            let (old_span, new_span) = (old.span(), new.span());
+            moves.push(old_span, by);
+            if let ItemKind::Decision(_) = new.unmoved().kind {
+                if old_span.shifted(by) != new_span {
+                    decision_spans.push((decisions, new_span));
                 }
                 decisions += 1;
             }
@@ -102,23 +102,22 @@ impl KeptSymbols {
 }
 
 /// Every item of `program`'s files, in order.
-fn items(program: &ParsedPackage) -> impl Iterator<Item = &Arc<Item>> {
+fn items(program: &ParsedPackage) -> impl Iterator<Item = &ItemAt> {
     program.files.iter().flat_map(|f| f.parsed.file.items.iter())
 }
 
 /// How far the spans `old` declares moved in `new`, if `new` declares the same (modulo
 /// 2³², as [`Span::shifted`] moves).
-fn declares_the_same(old: &Arc<Item>, new: &Arc<Item>) -> Option<u32> {
-    if Arc::ptr_eq(old, new) {
-        return Some(0);
-    }
-    let moved = new.span.start.wrapping_sub(old.span.start);
-    if old.span.file != new.span.file {
+fn declares_the_same(old: &ItemAt, new: &ItemAt) -> Option<u32> {
+    let moved = new.span().start.wrapping_sub(old.span().start);
+    if old.span().file != new.span().file {
         return None;
     }
-    if old.origin.id().is_some() && old.origin.id() == new.origin.id() {
+    if old.same(new) || old.origin().id().is_some() && old.origin().id() == new.origin().id() {
         return Some(moved);
     }
+    // Trees parsed apart: compared where they stand (a rare edit, not every keystroke).
+    let (old, new): (&Item, &Item) = (old, new);
     if old.docs != new.docs {
         return None;
     }
