@@ -4,6 +4,8 @@
 //! - `lsp/diagnostics_after_edit`: a one-character `didChange` (incremental) inside a rule
 //!   body of a package of about 2 000 lines (1 100 rules), until its `publishDiagnostics`
 //!   arrives (re-parse, re-check through salsa, conversion, JSON both ways);
+//!   `lsp/diagnostics_after_typing`: a character typed there instead (and deleted, in
+//!   turn), which moves every item after it;
 //! - `lsp/hover`, `lsp/completion`, `lsp/semantic_tokens`: one request each on that file;
 //! - `lsp_10k/…`: the same on a package of 10 000 rules (about 18 000 lines, 1 MB), the
 //!   size the editing targets are set for (`docs/performance.md`).
@@ -66,6 +68,14 @@ impl Client {
         self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params })).await;
     }
 
+    /// Sends one incremental `didChange` and waits for the diagnostics of that version.
+    async fn change(&mut self, version: i64, change: Value) {
+        let document = json!({ "uri": URI, "version": version });
+        self.notify("textDocument/didChange", json!({ "textDocument": document, "contentChanges": [change] })).await;
+        let published = self.diagnostics().await;
+        assert_eq!(published["params"]["version"], version);
+    }
+
     async fn diagnostics(&mut self) -> Value {
         loop {
             let message = self.receive().await;
@@ -117,36 +127,36 @@ fn bench_package(c: &mut Criterion, name: &str, rules: usize) {
         group.sample_size(20);
     }
 
-    let mut version = 1;
+    let mut version: i64 = 1;
     group.bench_function("diagnostics_after_edit", |b| {
         b.iter(|| {
             version += 1;
-            let replacement = &replacements[version % 2];
-            runtime.block_on(async {
-                let change = json!({ "range": range, "text": replacement });
-                client
-                    .notify(
-                        "textDocument/didChange",
-                        json!({ "textDocument": { "uri": URI, "version": version }, "contentChanges": [change] }),
-                    )
-                    .await;
-                let published = client.diagnostics().await;
-                assert_eq!(published["params"]["version"], version);
-            });
+            let change = json!({ "range": range, "text": replacements[(version % 2) as usize] });
+            runtime.block_on(client.change(version, change));
         });
     });
-    // Back to the original text for the requests.
+    // Back to the original text.
     if version % 2 == 0 {
-        runtime.block_on(async {
-            let change = json!({ "range": range, "text": replacements[1] });
-            client
-                .notify(
-                    "textDocument/didChange",
-                    json!({ "textDocument": { "uri": URI, "version": version + 1 }, "contentChanges": [change] }),
-                )
-                .await;
-            client.diagnostics().await;
+        version += 1;
+        runtime.block_on(client.change(version, json!({ "range": range, "text": replacements[1] })));
+    }
+
+    // A character typed at the same place and deleted again, alternately: every item after
+    // it moves (the edit above keeps the text's length, so no item moves).
+    let typed = json!({ "range": { "start": range["start"], "end": range["start"] }, "text": "1" });
+    let deleted = json!({ "range": range, "text": "" });
+    let mut is_typed = false;
+    group.bench_function("diagnostics_after_typing", |b| {
+        b.iter(|| {
+            version += 1;
+            let change = if is_typed { deleted.clone() } else { typed.clone() };
+            is_typed = !is_typed;
+            runtime.block_on(client.change(version, change));
         });
+    });
+    if is_typed {
+        version += 1;
+        runtime.block_on(client.change(version, deleted));
     }
 
     // Hover on a relation used in the middle of the file; completion in a rule body.

@@ -78,10 +78,13 @@ pub struct FileIndex {
 impl FileIndex {
     /// Indexes a parsed file.
     pub fn new(parsed: &Parsed) -> FileIndex {
-        let mut walker = Walker { out: Vec::new(), item: 0 };
+        let mut walker = Walker { out: Vec::new(), item: 0, by: 0 };
         for (index, item) in parsed.file.items.iter().enumerate() {
             walker.item = index;
-            walker.item(item);
+            // The tree as parsed, each name moved where it now stands: the items an edit
+            // moved are indexed without their moved copies being made (`ItemAt`).
+            walker.by = item.by();
+            walker.item(item.unmoved());
         }
         let mut occurrences = walker.out;
         occurrences.sort_by_key(|o| (o.span.start, o.span.end));
@@ -104,11 +107,14 @@ impl FileIndex {
 struct Walker {
     out: Vec<Occurrence>,
     item: usize,
+    /// How far the item walked moved since its tree was parsed.
+    by: u32,
 }
 
 impl Walker {
+    // Invariant: every span of an occurrence goes through here, moved `by`.
     fn push(&mut self, span: Span, target: Target, role: Role) {
-        self.out.push(Occurrence { span, target, role });
+        self.out.push(Occurrence { span: span.shifted(self.by), target, role });
     }
 
     fn item(&mut self, item: &Item) {
@@ -282,5 +288,28 @@ impl Walker {
     fn var(&mut self, name: &Name, binding: bool) {
         let role = if binding { Role::Declaration } else { Role::Reference };
         self.push(name.span, Target::Variable { item: self.item, name: name.text.clone() }, role);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use gov_diag::FileId;
+
+    /// After characters typed and deleted, which move every item after them, the index is
+    /// a fresh parse's: each moved name where its text now stands.
+    #[test]
+    fn the_index_of_a_file_after_an_edit_is_a_fresh_parses() {
+        let text = include_str!("../../../examples/coding-agent/coding_agent.gov");
+        let (_, mut last) = gov_syntax::reparse(FileId(0), text, None);
+        let at = text.find("production_deploy()").unwrap();
+        for edited in [format!("{}  {}", &text[..at], &text[at..]), format!("{}{}", &text[..at - 1], &text[at..])] {
+            let (parsed, reusable) = gov_syntax::reparse(FileId(0), &edited, Some(&last));
+            let fresh = FileIndex::new(&gov_syntax::parse(FileId(0), &edited));
+            assert_eq!(FileIndex::new(&parsed), fresh);
+            assert!(fresh.occurrences.len() > 100);
+            last = reusable;
+        }
     }
 }
