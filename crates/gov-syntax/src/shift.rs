@@ -1,6 +1,7 @@
 //! Moving a syntax tree's spans: an item whose text did not change since the last parse
-//! keeps its tree, moved to where its text now stands by adding the distance to every
-//! span (`parser::reparse`).
+//! keeps its tree, moved to where its text now stands (`parser::reparse`); the first reader
+//! of a moved tree gets a copy with the distance added to every span
+//! ([`crate::ast::ItemAt`]).
 //!
 //! Every node is destructured without `..`, so a new field that holds a span cannot be
 //! forgotten here: the match stops compiling.
