@@ -186,6 +186,47 @@ async fn ranged_edits_that_add_and_remove_lines_keep_positions_right() {
     client.shutdown().await;
 }
 
+/// A character typed in an early rule moves every item after it (the parse keeps their
+/// trees and moves them when read): references, a definition and a hover in the moved
+/// items are where their text now stands.
+#[tokio::test]
+async fn references_after_a_typed_character_are_where_the_moved_text_stands() {
+    let mut client = Client::initialized(json!({})).await;
+    let text = "package shop\n\ninput order(total: Int)\n\nbig(t) :- order(t), t > 10.\n\nhuge(t) :- big(t), t > 99.\n\ndeny large :- huge(t), t > 1000.\n";
+    client.open(POLICY, text).await;
+    let (line, character) = find(text, "10.", 0, 1);
+    let typed = json!({ "range": { "start": { "line": line, "character": character }, "end": { "line": line, "character": character } }, "text": "0" });
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": POLICY, "version": 2 }, "contentChanges": [typed] }),
+        )
+        .await;
+    let edited = text.replacen("10.", "100.", 1);
+    assert_eq!(client.diagnostics(POLICY).await, json!([]));
+    let (line, character) = find(&edited, "big(t), t > 99", 0, 0);
+    let mut params = at(POLICY, line, character);
+    params["context"] = json!({ "includeDeclaration": true });
+    let references = client.call("textDocument/references", params).await;
+    let starts: Vec<(u32, u32)> = references
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["range"]["start"]["line"].as_u64().unwrap() as u32,
+                r["range"]["start"]["character"].as_u64().unwrap() as u32,
+            )
+        })
+        .collect();
+    assert_eq!(starts, [find(&edited, "big(t) :-", 0, 0), find(&edited, "big(t), t > 99", 0, 0)], "{references}");
+    let (line, character) = find(&edited, "huge(t), t > 1000", 0, 0);
+    let definition = client.call("textDocument/definition", at(POLICY, line, character)).await;
+    let (line, character) = find(&edited, "huge(t) :-", 0, 0);
+    assert_eq!(definition["range"]["start"], json!({ "line": line, "character": character }), "{definition}");
+    client.shutdown().await;
+}
+
 #[tokio::test]
 async fn hover() {
     let mut client = shop().await;
