@@ -69,9 +69,10 @@ impl KeptSymbols {
         // its declaration, and it does not move with its name.
         let mut decision_spans: Vec<(usize, Span)> = Vec::new();
         let mut decisions = 0;
-        let mut count = 0;
+        if self.items.len() != program.files.iter().map(|f| f.parsed.file.items.len()).sum::<usize>() {
+            return None;
+        }
         for (old, new) in self.items.iter().zip(items(program)) {
-            count += 1;
             let by = declares_the_same(old, new)?;
             let (old_span, new_span) = (old.span(), new.span());
             moves.push(old_span, by);
@@ -82,8 +83,7 @@ impl KeptSymbols {
                 decisions += 1;
             }
         }
-        if count != self.items.len() || items(program).nth(count).is_some() || decisions != self.symbols.decisions.len()
-        {
+        if decisions != self.symbols.decisions.len() {
             return None;
         }
         if moves.moved {
