@@ -203,6 +203,9 @@ mod tests {
             port in proptest::option::of(any::<u16>()),
             rest in "([/?#][!-~]{0,12})?",
         ) {
+            // A punycode label (`xn--`, which the generator can spell) is the parser's to
+            // decode and check: not plain.
+            prop_assume!(!host.split('.').any(|label| label.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--"))));
             let port_text = port.map(|p| format!(":{p}")).unwrap_or_default();
             let text = format!("{scheme}://{user}{host}{port_text}{rest}");
             let plain = read(&text);
