@@ -125,10 +125,11 @@ fn declares_the_same(old: &ItemAt, new: &ItemAt) -> Option<u32> {
         (ItemKind::Rule(a), ItemKind::Rule(b)) => {
             let (a, b) = (&a.head, &b.head);
             (a.relation.text == b.relation.text && a.args.len() == b.args.len())
-                .then(|| b.relation.span.start.wrapping_sub(a.relation.span.start))
+                .then_some(())
+                .and_then(|()| moved_whole(a.relation.span, b.relation.span))
         }
         (ItemKind::Decision(a), ItemKind::Decision(b)) => {
-            let by = b.name.span.start.wrapping_sub(a.name.span.start);
+            let by = moved_whole(a.name.span, b.name.span)?;
             let same_approver = match (&a.approver, &b.approver) {
                 (None, None) => true,
                 (Some(Approver::Group(x)), Some(Approver::Group(y))) => {
@@ -140,15 +141,23 @@ fn declares_the_same(old: &ItemAt, new: &ItemAt) -> Option<u32> {
             (a.name.text == b.name.text && a.effect == b.effect && same_approver).then_some(by)
         }
         (ItemKind::Test(a), ItemKind::Test(b)) => {
-            (a.name.value == b.name.value).then(|| b.name.span.start.wrapping_sub(a.name.span.start))
+            (a.name.value == b.name.value).then_some(()).and_then(|()| moved_whole(a.name.span, b.name.span))
         }
         (ItemKind::Fixture(a), ItemKind::Fixture(b)) => {
-            (a.name.text == b.name.text).then(|| b.name.span.start.wrapping_sub(a.name.span.start))
+            (a.name.text == b.name.text).then_some(()).and_then(|()| moved_whole(a.name.span, b.name.span))
         }
         // An invariant declares nothing.
         (ItemKind::Invariant(_), ItemKind::Invariant(_)) => Some(moved),
         _ => None,
     }
+}
+
+/// How far `old` moved to `new`, if `new` is `old` moved as a whole. A name's text may be
+/// the same in a span of another length (a test's name without its closing quote, a
+/// quoted name), which moving cannot give.
+fn moved_whole(old: Span, new: Span) -> Option<u32> {
+    let by = new.start.wrapping_sub(old.start);
+    (old.shifted(by) == new).then_some(by)
 }
 
 /// How far each kept item's spans move: runs of neighbouring items of one file that move
