@@ -309,7 +309,8 @@ pub struct Lexed<'s> {
 }
 
 /// Splits `text` into tokens and comments. Never fails: a character that starts no token
-/// is reported once per run of such characters and skipped.
+/// is skipped, and a run of them reported as one error; a line reports its first lexical
+/// error only (see [`Reported`]).
 pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
     lex_range(file, text, 0..text.len())
 }
@@ -323,51 +324,109 @@ pub(crate) fn lex_range(file: FileId, text: &str, range: std::ops::Range<usize>)
     let Some(part) = text.get(range) else { return lexed };
     let mut lexer = Token::lexer(part);
     let mut bad_run: Option<Span> = None;
+    let mut reported = Reported::default();
     while let Some(result) = lexer.next() {
         let range = lexer.span();
         let span = Span::new(file, to_u32(offset + range.start), to_u32(offset + range.end));
-        match result {
+        let token = match result {
             Err(()) => {
                 bad_run = Some(bad_run.map_or(span, |run| run.to(span)));
                 continue;
             }
-            Ok(Token::Comment(body)) => {
+            Ok(token) => token,
+        };
+        // The run before this token first, in source order (its help reads the token
+        // before it).
+        reported.run(text, &mut lexed, bad_run.take());
+        match token {
+            Token::Comment(body) => {
                 lexed.comments.push(Comment { text: body.trim_end().to_owned(), span });
             }
-            Ok(Token::UnterminatedStr(body)) => {
-                // The closing quote goes before a `\r` of a CRLF line end; after a trailing
-                // `\` it would be escaped, so there is no fix then.
-                let end = span.end - u32::from(body.ends_with('\r'));
-                let close = (!body.ends_with('\\')).then(|| {
-                    Fix::replace("Close the string", Applicability::NeedsReview, Span::new(file, end, end), "\"")
-                });
-                lexed.diagnostics.push(
-                    Diagnostic::new(codes::LEXICAL, "unterminated string", span)
-                        .with_primary_label("this string has no closing `\"`")
-                        .with_help("add a `\"` before the end of the line")
-                        .with_fixes(close),
-                );
+            Token::UnterminatedStr(body) => {
+                if reported.fresh(text, span.start) {
+                    lexed.diagnostics.push(unterminated_string(file, span, body));
+                }
                 lexed.tokens.push(Spanned { token: Token::Str(body), start: span.start, end: span.end });
             }
-            Ok(token) => lexed.tokens.push(Spanned { token, start: span.start, end: span.end }),
-        }
-        if let Some(run) = bad_run.take() {
-            lexed.diagnostics.push(unexpected_characters(text, run));
+            token => {
+                if token == Token::Dot {
+                    reported.item_ended();
+                }
+                lexed.tokens.push(Spanned { token, start: span.start, end: span.end });
+            }
         }
     }
-    if let Some(run) = bad_run.take() {
-        lexed.diagnostics.push(unexpected_characters(text, run));
-    }
+    reported.run(text, &mut lexed, bad_run.take());
     lexed
 }
 
-fn unexpected_characters(text: &str, run: Span) -> Diagnostic {
+/// Which runs of unexpected characters are reported. One mistake, one error: after the
+/// first run on a line, the later ones are most likely that mistake's consequences (a `"`
+/// inside a string ends it early and leaves the rest of the line to be read as code:
+/// `"a "b" c"` is a string, the code `b`, then a string), so they are not reported again,
+/// until the line or the item (its `.`) ends.
+// Invariant: the state is reset at every `.`, so lexing a stretch that starts just after
+// an item's `.` (an edit's re-lex, `parser::reparse`) reports what lexing the whole text
+// reports there.
+#[derive(Default)]
+struct Reported {
+    /// The end of the line of the last run reported (its `\n`, or the end of the text),
+    /// or 0 when none was since the last `.`.
+    line_end: u32,
+}
+
+impl Reported {
+    /// A `.` was read: the runs after it are reported afresh.
+    fn item_ended(&mut self) {
+        self.line_end = 0;
+    }
+
+    /// Whether an error at `at` is the first on its line since the last `.`; if so, the
+    /// rest of the line is taken.
+    fn fresh(&mut self, text: &str, at: u32) -> bool {
+        if at < self.line_end {
+            return false;
+        }
+        let start = at as usize;
+        let line_end = text.get(start..).and_then(|rest| rest.find('\n')).map_or(text.len(), |n| start + n);
+        self.line_end = to_u32(line_end);
+        true
+    }
+
+    /// Reports `run`, unless an error before it on its line was.
+    fn run(&mut self, text: &str, lexed: &mut Lexed<'_>, run: Option<Span>) {
+        let Some(run) = run.filter(|run| self.fresh(text, run.start)) else { return };
+        let after_string =
+            matches!(lexed.tokens.last(), Some(Spanned { token: Token::Str(_), end, .. }) if *end == run.start);
+        lexed.diagnostics.push(unexpected_characters(text, run, after_string));
+    }
+}
+
+/// The error of a string whose line ends before its closing `"`, with the fix that closes it
+/// (none after a trailing `\`, where the quote would be escaped).
+fn unterminated_string(file: FileId, span: Span, body: &str) -> Diagnostic {
+    // The closing quote goes before a `\r` of a CRLF line end.
+    let end = span.end - u32::from(body.ends_with('\r'));
+    let close = (!body.ends_with('\\'))
+        .then(|| Fix::replace("Close the string", Applicability::NeedsReview, Span::new(file, end, end), "\""));
+    Diagnostic::new(codes::LEXICAL, "unterminated string", span)
+        .with_primary_label("this string has no closing `\"`")
+        .with_help("add a `\"` before the end of the line")
+        .with_fixes(close)
+}
+
+/// The error of a run of characters that start no token; `after_string` when the run
+/// touches the closing `"` of a string before it (most likely a `"` meant inside it).
+fn unexpected_characters(text: &str, run: Span, after_string: bool) -> Diagnostic {
     let characters = text.get(run.range()).unwrap_or("");
     let shown: String = characters.chars().take(8).flat_map(char::escape_default).collect();
     let diagnostic = Diagnostic::new(codes::LEXICAL, format!("unexpected character `{shown}`"), run)
         .with_primary_label("no token starts here");
     // What authors coming from other languages reach for.
     match characters.chars().next() {
+        _ if after_string => diagnostic.with_help(
+            "the string before this ended at its `\"`: inside a string, write a `\"` as `\\\"` and a `\\` as `\\\\`",
+        ),
         Some(';') => diagnostic.with_help(
             "conditions are separated by `,` and all must hold; for \"either … or …\" write two rules with the same head",
         ),
